@@ -1,0 +1,42 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Module map and import rules: ARCHITECTURE.md. KafkaProtocol and KafkaStateMachines are
+// pure (no I/O, no clocks, no system randomness); FakeCluster never imports the engine.
+let package = Package(
+    name: "kgo-swift",
+    platforms: [.macOS(.v13)],
+    products: [
+        .library(name: "KafkaProtocol", targets: ["KafkaProtocol"]),
+        .library(name: "KafkaStateMachines", targets: ["KafkaStateMachines"]),
+        .library(name: "KafkaIO", targets: ["KafkaIO"]),
+        .library(name: "FakeCluster", targets: ["FakeCluster"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // C libraries through the system's packages (see README's apt line).
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+
+        .target(name: "KafkaProtocol", dependencies: ["CZlib", "CLZ4", "CZstd"]),
+        .target(name: "KafkaStateMachines", dependencies: ["KafkaProtocol"]),
+        .target(name: "FakeCluster", dependencies: ["KafkaProtocol"]),
+        .target(name: "KafkaIO", dependencies: ["KafkaStateMachines"]),
+
+        .executableTarget(name: "kgo", dependencies: [
+            "KafkaProtocol",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "KafkaProtocolTests", dependencies: ["KafkaProtocol"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "FuzzReplayTests", dependencies: ["KafkaProtocol"],
+                    path: "Tests/Fuzz/Replay"),
+        .testTarget(name: "DeterministicTests", dependencies: ["KafkaStateMachines", "FakeCluster"],
+                    path: "Tests/Deterministic"),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,3 @@
+import Testing
+
+// Deterministic simulation scenarios (issue 7) live here.

@@ -1,0 +1,3 @@
+import Testing
+
+// Replays the fuzz corpora and every past crash (Tests/Fuzz). Filled with the fuzz targets.
