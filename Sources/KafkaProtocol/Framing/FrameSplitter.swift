@@ -1,0 +1,56 @@
+/// Splits a byte stream into Kafka frames (a 4-byte big-endian size, then that many bytes).
+///
+/// Bytes arrive in arbitrary pieces; complete frames come out whole. A size below zero or
+/// above `maxFrameSize` is a protocol violation: the connection must be closed, so the
+/// splitter reports it once and refuses further input. Memory is bounded by the largest
+/// allowed frame plus one network read.
+public struct FrameSplitter: Sendable {
+    public enum Failure: Error, Equatable, Sendable {
+        /// The peer announced a frame larger than allowed (or negative).
+        case frameSizeOutOfRange(size: Int32, max: Int)
+    }
+
+    public let maxFrameSize: Int
+    private var buffer: [UInt8] = []
+    private var readIndex = 0
+    private var failed: Failure?
+
+    /// `maxFrameSize` defaults to 100 MiB, Kafka's `socket.request.max.bytes`.
+    public init(maxFrameSize: Int = 100 * 1024 * 1024) {
+        self.maxFrameSize = maxFrameSize
+    }
+
+    /// Bytes received but not yet returned as a frame.
+    public var bufferedByteCount: Int { buffer.count - readIndex }
+
+    public mutating func append<C: Collection>(_ bytes: C) where C.Element == UInt8 {
+        if readIndex > 0 && readIndex >= buffer.count / 2 {
+            buffer.removeSubrange(0 ..< readIndex)
+            readIndex = 0
+        }
+        buffer.append(contentsOf: bytes)
+    }
+
+    /// The next complete frame without its size prefix, or nil until more bytes arrive.
+    public mutating func nextFrame() throws(Failure) -> [UInt8]? {
+        if let failed { throw failed }
+        guard buffer.count - readIndex >= 4 else { return nil }
+        let i = readIndex
+        let raw = UInt32(buffer[i]) << 24 | UInt32(buffer[i + 1]) << 16 | UInt32(buffer[i + 2]) << 8 | UInt32(buffer[i + 3])
+        let size = Int32(bitPattern: raw)
+        guard size >= 0, Int(size) <= maxFrameSize else {
+            let f = Failure.frameSizeOutOfRange(size: size, max: maxFrameSize)
+            failed = f
+            throw f
+        }
+        let n = Int(size)
+        guard buffer.count - i - 4 >= n else { return nil }
+        let frame = Array(buffer[(i + 4) ..< (i + 4 + n)])
+        readIndex = i + 4 + n
+        if readIndex == buffer.count {
+            buffer.removeAll(keepingCapacity: true)
+            readIndex = 0
+        }
+        return frame
+    }
+}
