@@ -31,7 +31,12 @@ WORK=$(mktemp -d /tmp/peer-capture.XXXXXX)
 TANSU_PID= PROXY_PID=
 stop_all() {
   if [ -n "$PROXY_PID" ]; then kill "$PROXY_PID" 2>/dev/null || true; wait "$PROXY_PID" 2>/dev/null || true; fi
-  if [ -n "$TANSU_PID" ]; then kill "$TANSU_PID" 2>/dev/null || true; fi
+  if [ -n "$TANSU_PID" ]; then
+    kill "$TANSU_PID" 2>/dev/null || true
+    for _ in $(seq 100); do   # the next run_client needs the port free again
+      (exec 3<>"/dev/tcp/127.0.0.1/$BPORT") 2>/dev/null || break; sleep 0.05
+    done
+  fi
   PROXY_PID= TANSU_PID=
 }
 trap 'stop_all; rm -rf "$WORK"' EXIT
