@@ -6,7 +6,7 @@
 #        librdkafka-dev kcat gcc python3-venv   peer clients (headers for rdprod/rdcons, venv)
 #        stunnel4 openssl                    the TLS proxy in front of the broker
 #        unzip                               install-tansu.sh extracts the broker binary
-#        procps                              ps, used by .ci/run to see whether the broker is still alive
+#        procps                              ps, used by Tools/test.sh to see whether the broker is still alive
 #   2. Tansu (Kafka-compatible broker)  -> <repo>/.tansu/bin/tansu  (SHARED_DIR/broker/install-tansu.sh)
 #   3. peers: librdkafka 2.16 (confluent-kafka wheel), kafka-python, rdprod/rdcons
 #                                        -> <repo>/.peers            (SHARED_DIR/peers/install-peers.sh)
