@@ -7,7 +7,7 @@ extension AddPartitionsToTxnRequest: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         if version >= 4 {
-            var a1: [AddPartitionsToTxnTransaction] = []
+            var a1: [AddPartitionsToTxnRequest.AddPartitionsToTxnTransaction] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a1.append(AddPartitionsToTxnRequest.AddPartitionsToTxnTransaction.random(version: version, using: &g))
             }
@@ -23,7 +23,7 @@ extension AddPartitionsToTxnRequest: RandomizableMessage {
             x.v3AndBelowProducerEpoch = RandomValue.int16(&g)
         }
         if version <= 3 {
-            var a2: [AddPartitionsToTxnTopic] = []
+            var a2: [AddPartitionsToTxnRequest.AddPartitionsToTxnTopic] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a2.append(AddPartitionsToTxnRequest.AddPartitionsToTxnTopic.random(version: version, using: &g))
             }
@@ -52,7 +52,7 @@ extension AddPartitionsToTxnRequest.AddPartitionsToTxnTransaction {
             x.verifyOnly = RandomValue.bool(&g)
         }
         if version >= 4 {
-            var a1: [AddPartitionsToTxnTopic] = []
+            var a1: [AddPartitionsToTxnRequest.AddPartitionsToTxnTopic] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a1.append(AddPartitionsToTxnRequest.AddPartitionsToTxnTopic.random(version: version, using: &g))
             }
@@ -89,14 +89,14 @@ extension AddPartitionsToTxnResponse: RandomizableMessage {
             x.errorCode = RandomValue.int16(&g)
         }
         if version >= 4 {
-            var a1: [AddPartitionsToTxnResult] = []
+            var a1: [AddPartitionsToTxnResponse.AddPartitionsToTxnResult] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a1.append(AddPartitionsToTxnResponse.AddPartitionsToTxnResult.random(version: version, using: &g))
             }
             x.resultsByTransaction = a1
         }
         if version <= 3 {
-            var a2: [AddPartitionsToTxnTopicResult] = []
+            var a2: [AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a2.append(AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult.random(version: version, using: &g))
             }
@@ -116,7 +116,7 @@ extension AddPartitionsToTxnResponse.AddPartitionsToTxnResult {
             x.transactionalId = RandomValue.string(&g)
         }
         if version >= 4 {
-            var a1: [AddPartitionsToTxnTopicResult] = []
+            var a1: [AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a1.append(AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult.random(version: version, using: &g))
             }
@@ -133,7 +133,7 @@ extension AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.name = RandomValue.string(&g)
-        var a1: [AddPartitionsToTxnPartitionResult] = []
+        var a1: [AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult.random(version: version, using: &g))
         }

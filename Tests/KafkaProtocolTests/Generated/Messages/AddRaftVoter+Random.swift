@@ -14,7 +14,7 @@ extension AddRaftVoterRequest: RandomizableMessage {
         x.timeoutMs = RandomValue.int32(&g)
         x.voterId = RandomValue.int32(&g)
         x.voterDirectoryId = RandomValue.uuid(&g)
-        var a1: [Listener] = []
+        var a1: [AddRaftVoterRequest.Listener] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(AddRaftVoterRequest.Listener.random(version: version, using: &g))
         }

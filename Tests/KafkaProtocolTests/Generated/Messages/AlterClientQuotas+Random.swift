@@ -6,7 +6,7 @@ import KafkaProtocol
 extension AlterClientQuotasRequest: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        var a1: [EntryData] = []
+        var a1: [AlterClientQuotasRequest.EntryData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(AlterClientQuotasRequest.EntryData.random(version: version, using: &g))
         }
@@ -22,12 +22,12 @@ extension AlterClientQuotasRequest: RandomizableMessage {
 extension AlterClientQuotasRequest.EntryData {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        var a1: [EntityData] = []
+        var a1: [AlterClientQuotasRequest.EntityData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(AlterClientQuotasRequest.EntityData.random(version: version, using: &g))
         }
         x.entity = a1
-        var a2: [OpData] = []
+        var a2: [AlterClientQuotasRequest.OpData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a2.append(AlterClientQuotasRequest.OpData.random(version: version, using: &g))
         }
@@ -72,7 +72,7 @@ extension AlterClientQuotasResponse: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.throttleTimeMs = RandomValue.int32(&g)
-        var a1: [EntryData] = []
+        var a1: [AlterClientQuotasResponse.EntryData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(AlterClientQuotasResponse.EntryData.random(version: version, using: &g))
         }
@@ -93,7 +93,7 @@ extension AlterClientQuotasResponse.EntryData {
         } else {
             x.errorMessage = RandomValue.string(&g)
         }
-        var a1: [EntityData] = []
+        var a1: [AlterClientQuotasResponse.EntityData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(AlterClientQuotasResponse.EntityData.random(version: version, using: &g))
         }

@@ -6,7 +6,7 @@ import KafkaProtocol
 extension AlterConfigsRequest: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        var a1: [AlterConfigsResource] = []
+        var a1: [AlterConfigsRequest.AlterConfigsResource] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(AlterConfigsRequest.AlterConfigsResource.random(version: version, using: &g))
         }
@@ -24,7 +24,7 @@ extension AlterConfigsRequest.AlterConfigsResource {
         var x = Self()
         x.resourceType = RandomValue.int8(&g)
         x.resourceName = RandomValue.string(&g)
-        var a1: [AlterableConfig] = []
+        var a1: [AlterConfigsRequest.AlterableConfig] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(AlterConfigsRequest.AlterableConfig.random(version: version, using: &g))
         }
@@ -56,7 +56,7 @@ extension AlterConfigsResponse: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.throttleTimeMs = RandomValue.int32(&g)
-        var a1: [AlterConfigsResourceResponse] = []
+        var a1: [AlterConfigsResponse.AlterConfigsResourceResponse] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(AlterConfigsResponse.AlterConfigsResourceResponse.random(version: version, using: &g))
         }

@@ -8,7 +8,7 @@ extension AlterPartitionRequest: RandomizableMessage {
         var x = Self()
         x.brokerId = RandomValue.int32(&g)
         x.brokerEpoch = RandomValue.int64(&g)
-        var a1: [TopicData] = []
+        var a1: [AlterPartitionRequest.TopicData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(AlterPartitionRequest.TopicData.random(version: version, using: &g))
         }
@@ -27,7 +27,7 @@ extension AlterPartitionRequest.TopicData {
         if version >= 2 {
             x.topicId = RandomValue.uuid(&g)
         }
-        var a1: [PartitionData] = []
+        var a1: [AlterPartitionRequest.PartitionData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(AlterPartitionRequest.PartitionData.random(version: version, using: &g))
         }
@@ -50,7 +50,7 @@ extension AlterPartitionRequest.PartitionData {
             x.newIsr = a1
         }
         if version >= 3 {
-            var a2: [BrokerState] = []
+            var a2: [AlterPartitionRequest.BrokerState] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a2.append(AlterPartitionRequest.BrokerState.random(version: version, using: &g))
             }
@@ -84,7 +84,7 @@ extension AlterPartitionResponse: RandomizableMessage {
         var x = Self()
         x.throttleTimeMs = RandomValue.int32(&g)
         x.errorCode = RandomValue.int16(&g)
-        var a1: [TopicData] = []
+        var a1: [AlterPartitionResponse.TopicData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(AlterPartitionResponse.TopicData.random(version: version, using: &g))
         }
@@ -103,7 +103,7 @@ extension AlterPartitionResponse.TopicData {
         if version >= 2 {
             x.topicId = RandomValue.uuid(&g)
         }
-        var a1: [PartitionData] = []
+        var a1: [AlterPartitionResponse.PartitionData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(AlterPartitionResponse.PartitionData.random(version: version, using: &g))
         }

@@ -7,7 +7,7 @@ extension AlterPartitionReassignmentsRequest: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.timeoutMs = RandomValue.int32(&g)
-        var a1: [ReassignableTopic] = []
+        var a1: [AlterPartitionReassignmentsRequest.ReassignableTopic] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(AlterPartitionReassignmentsRequest.ReassignableTopic.random(version: version, using: &g))
         }
@@ -21,7 +21,7 @@ extension AlterPartitionReassignmentsRequest.ReassignableTopic {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.name = RandomValue.string(&g)
-        var a1: [ReassignablePartition] = []
+        var a1: [AlterPartitionReassignmentsRequest.ReassignablePartition] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(AlterPartitionReassignmentsRequest.ReassignablePartition.random(version: version, using: &g))
         }
@@ -59,7 +59,7 @@ extension AlterPartitionReassignmentsResponse: RandomizableMessage {
         } else {
             x.errorMessage = RandomValue.string(&g)
         }
-        var a1: [ReassignableTopicResponse] = []
+        var a1: [AlterPartitionReassignmentsResponse.ReassignableTopicResponse] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(AlterPartitionReassignmentsResponse.ReassignableTopicResponse.random(version: version, using: &g))
         }
@@ -73,7 +73,7 @@ extension AlterPartitionReassignmentsResponse.ReassignableTopicResponse {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.name = RandomValue.string(&g)
-        var a1: [ReassignablePartitionResponse] = []
+        var a1: [AlterPartitionReassignmentsResponse.ReassignablePartitionResponse] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(AlterPartitionReassignmentsResponse.ReassignablePartitionResponse.random(version: version, using: &g))
         }

@@ -6,7 +6,7 @@ import KafkaProtocol
 extension AlterReplicaLogDirsRequest: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        var a1: [AlterReplicaLogDir] = []
+        var a1: [AlterReplicaLogDirsRequest.AlterReplicaLogDir] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(AlterReplicaLogDirsRequest.AlterReplicaLogDir.random(version: version, using: &g))
         }
@@ -22,7 +22,7 @@ extension AlterReplicaLogDirsRequest.AlterReplicaLogDir {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.path = RandomValue.string(&g)
-        var a1: [AlterReplicaLogDirTopic] = []
+        var a1: [AlterReplicaLogDirsRequest.AlterReplicaLogDirTopic] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(AlterReplicaLogDirsRequest.AlterReplicaLogDirTopic.random(version: version, using: &g))
         }
@@ -54,7 +54,7 @@ extension AlterReplicaLogDirsResponse: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.throttleTimeMs = RandomValue.int32(&g)
-        var a1: [AlterReplicaLogDirTopicResult] = []
+        var a1: [AlterReplicaLogDirsResponse.AlterReplicaLogDirTopicResult] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(AlterReplicaLogDirsResponse.AlterReplicaLogDirTopicResult.random(version: version, using: &g))
         }
@@ -70,7 +70,7 @@ extension AlterReplicaLogDirsResponse.AlterReplicaLogDirTopicResult {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.topicName = RandomValue.string(&g)
-        var a1: [AlterReplicaLogDirPartitionResult] = []
+        var a1: [AlterReplicaLogDirsResponse.AlterReplicaLogDirPartitionResult] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(AlterReplicaLogDirsResponse.AlterReplicaLogDirPartitionResult.random(version: version, using: &g))
         }

@@ -6,12 +6,12 @@ import KafkaProtocol
 extension AlterUserScramCredentialsRequest: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        var a1: [ScramCredentialDeletion] = []
+        var a1: [AlterUserScramCredentialsRequest.ScramCredentialDeletion] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(AlterUserScramCredentialsRequest.ScramCredentialDeletion.random(version: version, using: &g))
         }
         x.deletions = a1
-        var a2: [ScramCredentialUpsertion] = []
+        var a2: [AlterUserScramCredentialsRequest.ScramCredentialUpsertion] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a2.append(AlterUserScramCredentialsRequest.ScramCredentialUpsertion.random(version: version, using: &g))
         }
@@ -48,7 +48,7 @@ extension AlterUserScramCredentialsResponse: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.throttleTimeMs = RandomValue.int32(&g)
-        var a1: [AlterUserScramCredentialsResult] = []
+        var a1: [AlterUserScramCredentialsResponse.AlterUserScramCredentialsResult] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(AlterUserScramCredentialsResponse.AlterUserScramCredentialsResult.random(version: version, using: &g))
         }

@@ -23,7 +23,7 @@ extension ApiVersionsResponse: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.errorCode = RandomValue.int16(&g)
-        var a1: [ApiVersion] = []
+        var a1: [ApiVersionsResponse.ApiVersion] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ApiVersionsResponse.ApiVersion.random(version: version, using: &g))
         }
@@ -32,7 +32,7 @@ extension ApiVersionsResponse: RandomizableMessage {
             x.throttleTimeMs = RandomValue.int32(&g)
         }
         if version >= 3 {
-            var a2: [SupportedFeatureKey] = []
+            var a2: [ApiVersionsResponse.SupportedFeatureKey] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a2.append(ApiVersionsResponse.SupportedFeatureKey.random(version: version, using: &g))
             }
@@ -42,7 +42,7 @@ extension ApiVersionsResponse: RandomizableMessage {
             x.finalizedFeaturesEpoch = RandomValue.int64(&g)
         }
         if version >= 3 {
-            var a3: [FinalizedFeatureKey] = []
+            var a3: [ApiVersionsResponse.FinalizedFeatureKey] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a3.append(ApiVersionsResponse.FinalizedFeatureKey.random(version: version, using: &g))
             }

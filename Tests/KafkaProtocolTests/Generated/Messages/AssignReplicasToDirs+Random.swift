@@ -8,7 +8,7 @@ extension AssignReplicasToDirsRequest: RandomizableMessage {
         var x = Self()
         x.brokerId = RandomValue.int32(&g)
         x.brokerEpoch = RandomValue.int64(&g)
-        var a1: [DirectoryData] = []
+        var a1: [AssignReplicasToDirsRequest.DirectoryData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(AssignReplicasToDirsRequest.DirectoryData.random(version: version, using: &g))
         }
@@ -22,7 +22,7 @@ extension AssignReplicasToDirsRequest.DirectoryData {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.id = RandomValue.uuid(&g)
-        var a1: [TopicData] = []
+        var a1: [AssignReplicasToDirsRequest.TopicData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(AssignReplicasToDirsRequest.TopicData.random(version: version, using: &g))
         }
@@ -36,7 +36,7 @@ extension AssignReplicasToDirsRequest.TopicData {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.topicId = RandomValue.uuid(&g)
-        var a1: [PartitionData] = []
+        var a1: [AssignReplicasToDirsRequest.PartitionData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(AssignReplicasToDirsRequest.PartitionData.random(version: version, using: &g))
         }
@@ -60,7 +60,7 @@ extension AssignReplicasToDirsResponse: RandomizableMessage {
         var x = Self()
         x.throttleTimeMs = RandomValue.int32(&g)
         x.errorCode = RandomValue.int16(&g)
-        var a1: [DirectoryData] = []
+        var a1: [AssignReplicasToDirsResponse.DirectoryData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(AssignReplicasToDirsResponse.DirectoryData.random(version: version, using: &g))
         }
@@ -74,7 +74,7 @@ extension AssignReplicasToDirsResponse.DirectoryData {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.id = RandomValue.uuid(&g)
-        var a1: [TopicData] = []
+        var a1: [AssignReplicasToDirsResponse.TopicData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(AssignReplicasToDirsResponse.TopicData.random(version: version, using: &g))
         }
@@ -88,7 +88,7 @@ extension AssignReplicasToDirsResponse.TopicData {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.topicId = RandomValue.uuid(&g)
-        var a1: [PartitionData] = []
+        var a1: [AssignReplicasToDirsResponse.PartitionData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(AssignReplicasToDirsResponse.PartitionData.random(version: version, using: &g))
         }

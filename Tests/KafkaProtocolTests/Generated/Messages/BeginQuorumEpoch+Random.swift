@@ -14,13 +14,13 @@ extension BeginQuorumEpochRequest: RandomizableMessage {
         if version >= 1 {
             x.voterId = RandomValue.int32(&g)
         }
-        var a1: [TopicData] = []
+        var a1: [BeginQuorumEpochRequest.TopicData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(BeginQuorumEpochRequest.TopicData.random(version: version, using: &g))
         }
         x.topics = a1
         if version >= 1 {
-            var a2: [LeaderEndpoint] = []
+            var a2: [BeginQuorumEpochRequest.LeaderEndpoint] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a2.append(BeginQuorumEpochRequest.LeaderEndpoint.random(version: version, using: &g))
             }
@@ -37,7 +37,7 @@ extension BeginQuorumEpochRequest.TopicData {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.topicName = RandomValue.string(&g)
-        var a1: [PartitionData] = []
+        var a1: [BeginQuorumEpochRequest.PartitionData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(BeginQuorumEpochRequest.PartitionData.random(version: version, using: &g))
         }
@@ -88,13 +88,13 @@ extension BeginQuorumEpochResponse: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.errorCode = RandomValue.int16(&g)
-        var a1: [TopicData] = []
+        var a1: [BeginQuorumEpochResponse.TopicData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(BeginQuorumEpochResponse.TopicData.random(version: version, using: &g))
         }
         x.topics = a1
         if version >= 1 {
-            var a2: [NodeEndpoint] = []
+            var a2: [BeginQuorumEpochResponse.NodeEndpoint] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a2.append(BeginQuorumEpochResponse.NodeEndpoint.random(version: version, using: &g))
             }
@@ -111,7 +111,7 @@ extension BeginQuorumEpochResponse.TopicData {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.topicName = RandomValue.string(&g)
-        var a1: [PartitionData] = []
+        var a1: [BeginQuorumEpochResponse.PartitionData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(BeginQuorumEpochResponse.PartitionData.random(version: version, using: &g))
         }

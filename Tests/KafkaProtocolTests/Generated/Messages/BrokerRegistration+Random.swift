@@ -9,12 +9,12 @@ extension BrokerRegistrationRequest: RandomizableMessage {
         x.brokerId = RandomValue.int32(&g)
         x.clusterId = RandomValue.string(&g)
         x.incarnationId = RandomValue.uuid(&g)
-        var a1: [Listener] = []
+        var a1: [BrokerRegistrationRequest.Listener] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(BrokerRegistrationRequest.Listener.random(version: version, using: &g))
         }
         x.listeners = a1
-        var a2: [Feature] = []
+        var a2: [BrokerRegistrationRequest.Feature] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a2.append(BrokerRegistrationRequest.Feature.random(version: version, using: &g))
         }

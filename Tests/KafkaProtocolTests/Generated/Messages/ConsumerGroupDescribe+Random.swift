@@ -21,7 +21,7 @@ extension ConsumerGroupDescribeResponse: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.throttleTimeMs = RandomValue.int32(&g)
-        var a1: [DescribedGroup] = []
+        var a1: [ConsumerGroupDescribeResponse.DescribedGroup] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ConsumerGroupDescribeResponse.DescribedGroup.random(version: version, using: &g))
         }
@@ -45,7 +45,7 @@ extension ConsumerGroupDescribeResponse.DescribedGroup {
         x.groupEpoch = RandomValue.int32(&g)
         x.assignmentEpoch = RandomValue.int32(&g)
         x.assignorName = RandomValue.string(&g)
-        var a1: [Member] = []
+        var a1: [ConsumerGroupDescribeResponse.Member] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ConsumerGroupDescribeResponse.Member.random(version: version, using: &g))
         }
@@ -108,7 +108,7 @@ extension ConsumerGroupDescribeResponse.TopicPartitions {
 extension ConsumerGroupDescribeResponse.Assignment {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        var a1: [TopicPartitions] = []
+        var a1: [ConsumerGroupDescribeResponse.TopicPartitions] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ConsumerGroupDescribeResponse.TopicPartitions.random(version: version, using: &g))
         }

@@ -44,7 +44,7 @@ extension ConsumerGroupHeartbeatRequest: RandomizableMessage {
         if RandomValue.isNull(&g, allowed: true) {
             x.topicPartitions = nil
         } else {
-            var a2: [TopicPartitions] = []
+            var a2: [ConsumerGroupHeartbeatRequest.TopicPartitions] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a2.append(ConsumerGroupHeartbeatRequest.TopicPartitions.random(version: version, using: &g))
             }
@@ -99,7 +99,7 @@ extension ConsumerGroupHeartbeatResponse: RandomizableMessage {
 extension ConsumerGroupHeartbeatResponse.Assignment {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        var a1: [TopicPartitions] = []
+        var a1: [ConsumerGroupHeartbeatResponse.TopicPartitions] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ConsumerGroupHeartbeatResponse.TopicPartitions.random(version: version, using: &g))
         }

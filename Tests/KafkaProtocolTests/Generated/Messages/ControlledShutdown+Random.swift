@@ -21,7 +21,7 @@ extension ControlledShutdownResponse: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.errorCode = RandomValue.int16(&g)
-        var a1: [RemainingPartition] = []
+        var a1: [ControlledShutdownResponse.RemainingPartition] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ControlledShutdownResponse.RemainingPartition.random(version: version, using: &g))
         }

@@ -9,12 +9,12 @@ extension ControllerRegistrationRequest: RandomizableMessage {
         x.controllerId = RandomValue.int32(&g)
         x.incarnationId = RandomValue.uuid(&g)
         x.zkMigrationReady = RandomValue.bool(&g)
-        var a1: [Listener] = []
+        var a1: [ControllerRegistrationRequest.Listener] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ControllerRegistrationRequest.Listener.random(version: version, using: &g))
         }
         x.listeners = a1
-        var a2: [Feature] = []
+        var a2: [ControllerRegistrationRequest.Feature] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a2.append(ControllerRegistrationRequest.Feature.random(version: version, using: &g))
         }

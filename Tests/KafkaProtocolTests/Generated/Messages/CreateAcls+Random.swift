@@ -6,7 +6,7 @@ import KafkaProtocol
 extension CreateAclsRequest: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        var a1: [AclCreation] = []
+        var a1: [CreateAclsRequest.AclCreation] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(CreateAclsRequest.AclCreation.random(version: version, using: &g))
         }
@@ -41,7 +41,7 @@ extension CreateAclsResponse: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.throttleTimeMs = RandomValue.int32(&g)
-        var a1: [AclCreationResult] = []
+        var a1: [CreateAclsResponse.AclCreationResult] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(CreateAclsResponse.AclCreationResult.random(version: version, using: &g))
         }

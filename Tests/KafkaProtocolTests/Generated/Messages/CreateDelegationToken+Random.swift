@@ -20,7 +20,7 @@ extension CreateDelegationTokenRequest: RandomizableMessage {
                 x.ownerPrincipalName = RandomValue.string(&g)
             }
         }
-        var a1: [CreatableRenewers] = []
+        var a1: [CreateDelegationTokenRequest.CreatableRenewers] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(CreateDelegationTokenRequest.CreatableRenewers.random(version: version, using: &g))
         }

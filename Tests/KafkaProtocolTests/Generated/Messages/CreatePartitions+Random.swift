@@ -6,7 +6,7 @@ import KafkaProtocol
 extension CreatePartitionsRequest: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        var a1: [CreatePartitionsTopic] = []
+        var a1: [CreatePartitionsRequest.CreatePartitionsTopic] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(CreatePartitionsRequest.CreatePartitionsTopic.random(version: version, using: &g))
         }
@@ -28,7 +28,7 @@ extension CreatePartitionsRequest.CreatePartitionsTopic {
         if RandomValue.isNull(&g, allowed: true) {
             x.assignments = nil
         } else {
-            var a1: [CreatePartitionsAssignment] = []
+            var a1: [CreatePartitionsRequest.CreatePartitionsAssignment] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a1.append(CreatePartitionsRequest.CreatePartitionsAssignment.random(version: version, using: &g))
             }
@@ -60,7 +60,7 @@ extension CreatePartitionsResponse: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.throttleTimeMs = RandomValue.int32(&g)
-        var a1: [CreatePartitionsTopicResult] = []
+        var a1: [CreatePartitionsResponse.CreatePartitionsTopicResult] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(CreatePartitionsResponse.CreatePartitionsTopicResult.random(version: version, using: &g))
         }

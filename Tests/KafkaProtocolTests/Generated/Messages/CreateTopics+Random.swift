@@ -6,7 +6,7 @@ import KafkaProtocol
 extension CreateTopicsRequest: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        var a1: [CreatableTopic] = []
+        var a1: [CreateTopicsRequest.CreatableTopic] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(CreateTopicsRequest.CreatableTopic.random(version: version, using: &g))
         }
@@ -28,12 +28,12 @@ extension CreateTopicsRequest.CreatableTopic {
         x.name = RandomValue.string(&g)
         x.numPartitions = RandomValue.int32(&g)
         x.replicationFactor = RandomValue.int16(&g)
-        var a1: [CreatableReplicaAssignment] = []
+        var a1: [CreateTopicsRequest.CreatableReplicaAssignment] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(CreateTopicsRequest.CreatableReplicaAssignment.random(version: version, using: &g))
         }
         x.assignments = a1
-        var a2: [CreatableTopicConfig] = []
+        var a2: [CreateTopicsRequest.CreatableTopicConfig] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a2.append(CreateTopicsRequest.CreatableTopicConfig.random(version: version, using: &g))
         }
@@ -83,7 +83,7 @@ extension CreateTopicsResponse: RandomizableMessage {
         if version >= 2 {
             x.throttleTimeMs = RandomValue.int32(&g)
         }
-        var a1: [CreatableTopicResult] = []
+        var a1: [CreateTopicsResponse.CreatableTopicResult] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(CreateTopicsResponse.CreatableTopicResult.random(version: version, using: &g))
         }
@@ -123,7 +123,7 @@ extension CreateTopicsResponse.CreatableTopicResult {
             if RandomValue.isNull(&g, allowed: true) {
                 x.configs = nil
             } else {
-                var a1: [CreatableTopicConfigs] = []
+                var a1: [CreateTopicsResponse.CreatableTopicConfigs] = []
                 for _ in 0 ..< RandomValue.count(&g) {
                     a1.append(CreateTopicsResponse.CreatableTopicConfigs.random(version: version, using: &g))
                 }

@@ -6,7 +6,7 @@ import KafkaProtocol
 extension DeleteAclsRequest: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        var a1: [DeleteAclsFilter] = []
+        var a1: [DeleteAclsRequest.DeleteAclsFilter] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DeleteAclsRequest.DeleteAclsFilter.random(version: version, using: &g))
         }
@@ -53,7 +53,7 @@ extension DeleteAclsResponse: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.throttleTimeMs = RandomValue.int32(&g)
-        var a1: [DeleteAclsFilterResult] = []
+        var a1: [DeleteAclsResponse.DeleteAclsFilterResult] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DeleteAclsResponse.DeleteAclsFilterResult.random(version: version, using: &g))
         }
@@ -74,7 +74,7 @@ extension DeleteAclsResponse.DeleteAclsFilterResult {
         } else {
             x.errorMessage = RandomValue.string(&g)
         }
-        var a1: [DeleteAclsMatchingAcl] = []
+        var a1: [DeleteAclsResponse.DeleteAclsMatchingAcl] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DeleteAclsResponse.DeleteAclsMatchingAcl.random(version: version, using: &g))
         }

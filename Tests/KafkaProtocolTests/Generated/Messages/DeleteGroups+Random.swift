@@ -22,7 +22,7 @@ extension DeleteGroupsResponse: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.throttleTimeMs = RandomValue.int32(&g)
-        var a1: [DeletableGroupResult] = []
+        var a1: [DeleteGroupsResponse.DeletableGroupResult] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DeleteGroupsResponse.DeletableGroupResult.random(version: version, using: &g))
         }

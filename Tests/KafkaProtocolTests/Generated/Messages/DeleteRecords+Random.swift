@@ -6,7 +6,7 @@ import KafkaProtocol
 extension DeleteRecordsRequest: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        var a1: [DeleteRecordsTopic] = []
+        var a1: [DeleteRecordsRequest.DeleteRecordsTopic] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DeleteRecordsRequest.DeleteRecordsTopic.random(version: version, using: &g))
         }
@@ -23,7 +23,7 @@ extension DeleteRecordsRequest.DeleteRecordsTopic {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.name = RandomValue.string(&g)
-        var a1: [DeleteRecordsPartition] = []
+        var a1: [DeleteRecordsRequest.DeleteRecordsPartition] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DeleteRecordsRequest.DeleteRecordsPartition.random(version: version, using: &g))
         }
@@ -51,7 +51,7 @@ extension DeleteRecordsResponse: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.throttleTimeMs = RandomValue.int32(&g)
-        var a1: [DeleteRecordsTopicResult] = []
+        var a1: [DeleteRecordsResponse.DeleteRecordsTopicResult] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DeleteRecordsResponse.DeleteRecordsTopicResult.random(version: version, using: &g))
         }
@@ -67,7 +67,7 @@ extension DeleteRecordsResponse.DeleteRecordsTopicResult {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.name = RandomValue.string(&g)
-        var a1: [DeleteRecordsPartitionResult] = []
+        var a1: [DeleteRecordsResponse.DeleteRecordsPartitionResult] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DeleteRecordsResponse.DeleteRecordsPartitionResult.random(version: version, using: &g))
         }

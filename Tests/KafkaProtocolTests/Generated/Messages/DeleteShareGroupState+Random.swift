@@ -7,7 +7,7 @@ extension DeleteShareGroupStateRequest: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.groupId = RandomValue.string(&g)
-        var a1: [DeleteStateData] = []
+        var a1: [DeleteShareGroupStateRequest.DeleteStateData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DeleteShareGroupStateRequest.DeleteStateData.random(version: version, using: &g))
         }
@@ -21,7 +21,7 @@ extension DeleteShareGroupStateRequest.DeleteStateData {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.topicId = RandomValue.uuid(&g)
-        var a1: [PartitionData] = []
+        var a1: [DeleteShareGroupStateRequest.PartitionData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DeleteShareGroupStateRequest.PartitionData.random(version: version, using: &g))
         }
@@ -43,7 +43,7 @@ extension DeleteShareGroupStateRequest.PartitionData {
 extension DeleteShareGroupStateResponse: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        var a1: [DeleteStateResult] = []
+        var a1: [DeleteShareGroupStateResponse.DeleteStateResult] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DeleteShareGroupStateResponse.DeleteStateResult.random(version: version, using: &g))
         }
@@ -57,7 +57,7 @@ extension DeleteShareGroupStateResponse.DeleteStateResult {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.topicId = RandomValue.uuid(&g)
-        var a1: [PartitionResult] = []
+        var a1: [DeleteShareGroupStateResponse.PartitionResult] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DeleteShareGroupStateResponse.PartitionResult.random(version: version, using: &g))
         }

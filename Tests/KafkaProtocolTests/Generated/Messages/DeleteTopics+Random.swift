@@ -7,7 +7,7 @@ extension DeleteTopicsRequest: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         if version >= 6 {
-            var a1: [DeleteTopicState] = []
+            var a1: [DeleteTopicsRequest.DeleteTopicState] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a1.append(DeleteTopicsRequest.DeleteTopicState.random(version: version, using: &g))
             }
@@ -54,7 +54,7 @@ extension DeleteTopicsResponse: RandomizableMessage {
         if version >= 1 {
             x.throttleTimeMs = RandomValue.int32(&g)
         }
-        var a1: [DeletableTopicResult] = []
+        var a1: [DeleteTopicsResponse.DeletableTopicResult] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DeleteTopicsResponse.DeletableTopicResult.random(version: version, using: &g))
         }

@@ -44,7 +44,7 @@ extension DescribeAclsResponse: RandomizableMessage {
         } else {
             x.errorMessage = RandomValue.string(&g)
         }
-        var a1: [DescribeAclsResource] = []
+        var a1: [DescribeAclsResponse.DescribeAclsResource] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DescribeAclsResponse.DescribeAclsResource.random(version: version, using: &g))
         }
@@ -64,7 +64,7 @@ extension DescribeAclsResponse.DescribeAclsResource {
         if version >= 1 {
             x.patternType = RandomValue.int8(&g)
         }
-        var a1: [AclDescription] = []
+        var a1: [DescribeAclsResponse.AclDescription] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DescribeAclsResponse.AclDescription.random(version: version, using: &g))
         }

@@ -6,7 +6,7 @@ import KafkaProtocol
 extension DescribeClientQuotasRequest: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        var a1: [ComponentData] = []
+        var a1: [DescribeClientQuotasRequest.ComponentData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DescribeClientQuotasRequest.ComponentData.random(version: version, using: &g))
         }
@@ -49,7 +49,7 @@ extension DescribeClientQuotasResponse: RandomizableMessage {
         if RandomValue.isNull(&g, allowed: true) {
             x.entries = nil
         } else {
-            var a1: [EntryData] = []
+            var a1: [DescribeClientQuotasResponse.EntryData] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a1.append(DescribeClientQuotasResponse.EntryData.random(version: version, using: &g))
             }
@@ -65,12 +65,12 @@ extension DescribeClientQuotasResponse: RandomizableMessage {
 extension DescribeClientQuotasResponse.EntryData {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        var a1: [EntityData] = []
+        var a1: [DescribeClientQuotasResponse.EntityData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DescribeClientQuotasResponse.EntityData.random(version: version, using: &g))
         }
         x.entity = a1
-        var a2: [ValueData] = []
+        var a2: [DescribeClientQuotasResponse.ValueData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a2.append(DescribeClientQuotasResponse.ValueData.random(version: version, using: &g))
         }

@@ -30,7 +30,7 @@ extension DescribeClusterResponse: RandomizableMessage {
         }
         x.clusterId = RandomValue.string(&g)
         x.controllerId = RandomValue.int32(&g)
-        var a1: [DescribeClusterBroker] = []
+        var a1: [DescribeClusterResponse.DescribeClusterBroker] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DescribeClusterResponse.DescribeClusterBroker.random(version: version, using: &g))
         }

@@ -6,7 +6,7 @@ import KafkaProtocol
 extension DescribeConfigsRequest: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        var a1: [DescribeConfigsResource] = []
+        var a1: [DescribeConfigsRequest.DescribeConfigsResource] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DescribeConfigsRequest.DescribeConfigsResource.random(version: version, using: &g))
         }
@@ -49,7 +49,7 @@ extension DescribeConfigsResponse: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.throttleTimeMs = RandomValue.int32(&g)
-        var a1: [DescribeConfigsResult] = []
+        var a1: [DescribeConfigsResponse.DescribeConfigsResult] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DescribeConfigsResponse.DescribeConfigsResult.random(version: version, using: &g))
         }
@@ -72,7 +72,7 @@ extension DescribeConfigsResponse.DescribeConfigsResult {
         }
         x.resourceType = RandomValue.int8(&g)
         x.resourceName = RandomValue.string(&g)
-        var a1: [DescribeConfigsResourceResult] = []
+        var a1: [DescribeConfigsResponse.DescribeConfigsResourceResult] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DescribeConfigsResponse.DescribeConfigsResourceResult.random(version: version, using: &g))
         }
@@ -102,7 +102,7 @@ extension DescribeConfigsResponse.DescribeConfigsResourceResult {
         }
         x.isSensitive = RandomValue.bool(&g)
         if version >= 1 {
-            var a1: [DescribeConfigsSynonym] = []
+            var a1: [DescribeConfigsResponse.DescribeConfigsSynonym] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a1.append(DescribeConfigsResponse.DescribeConfigsSynonym.random(version: version, using: &g))
             }

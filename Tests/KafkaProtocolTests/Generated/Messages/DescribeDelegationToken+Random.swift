@@ -9,7 +9,7 @@ extension DescribeDelegationTokenRequest: RandomizableMessage {
         if RandomValue.isNull(&g, allowed: true) {
             x.owners = nil
         } else {
-            var a1: [DescribeDelegationTokenOwner] = []
+            var a1: [DescribeDelegationTokenRequest.DescribeDelegationTokenOwner] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a1.append(DescribeDelegationTokenRequest.DescribeDelegationTokenOwner.random(version: version, using: &g))
             }
@@ -38,7 +38,7 @@ extension DescribeDelegationTokenResponse: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.errorCode = RandomValue.int16(&g)
-        var a1: [DescribedDelegationToken] = []
+        var a1: [DescribeDelegationTokenResponse.DescribedDelegationToken] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DescribeDelegationTokenResponse.DescribedDelegationToken.random(version: version, using: &g))
         }
@@ -67,7 +67,7 @@ extension DescribeDelegationTokenResponse.DescribedDelegationToken {
         x.maxTimestamp = RandomValue.int64(&g)
         x.tokenId = RandomValue.string(&g)
         x.hmac = RandomValue.bytes(&g)
-        var a1: [DescribedDelegationTokenRenewer] = []
+        var a1: [DescribeDelegationTokenResponse.DescribedDelegationTokenRenewer] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DescribeDelegationTokenResponse.DescribedDelegationTokenRenewer.random(version: version, using: &g))
         }

@@ -27,7 +27,7 @@ extension DescribeGroupsResponse: RandomizableMessage {
         if version >= 1 {
             x.throttleTimeMs = RandomValue.int32(&g)
         }
-        var a1: [DescribedGroup] = []
+        var a1: [DescribeGroupsResponse.DescribedGroup] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DescribeGroupsResponse.DescribedGroup.random(version: version, using: &g))
         }
@@ -47,7 +47,7 @@ extension DescribeGroupsResponse.DescribedGroup {
         x.groupState = RandomValue.string(&g)
         x.protocolType = RandomValue.string(&g)
         x.protocolData = RandomValue.string(&g)
-        var a1: [DescribedGroupMember] = []
+        var a1: [DescribeGroupsResponse.DescribedGroupMember] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DescribeGroupsResponse.DescribedGroupMember.random(version: version, using: &g))
         }

@@ -9,7 +9,7 @@ extension DescribeLogDirsRequest: RandomizableMessage {
         if RandomValue.isNull(&g, allowed: true) {
             x.topics = nil
         } else {
-            var a1: [DescribableLogDirTopic] = []
+            var a1: [DescribeLogDirsRequest.DescribableLogDirTopic] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a1.append(DescribeLogDirsRequest.DescribableLogDirTopic.random(version: version, using: &g))
             }
@@ -45,7 +45,7 @@ extension DescribeLogDirsResponse: RandomizableMessage {
         if version >= 3 {
             x.errorCode = RandomValue.int16(&g)
         }
-        var a1: [DescribeLogDirsResult] = []
+        var a1: [DescribeLogDirsResponse.DescribeLogDirsResult] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DescribeLogDirsResponse.DescribeLogDirsResult.random(version: version, using: &g))
         }
@@ -62,7 +62,7 @@ extension DescribeLogDirsResponse.DescribeLogDirsResult {
         var x = Self()
         x.errorCode = RandomValue.int16(&g)
         x.logDir = RandomValue.string(&g)
-        var a1: [DescribeLogDirsTopic] = []
+        var a1: [DescribeLogDirsResponse.DescribeLogDirsTopic] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DescribeLogDirsResponse.DescribeLogDirsTopic.random(version: version, using: &g))
         }
@@ -84,7 +84,7 @@ extension DescribeLogDirsResponse.DescribeLogDirsTopic {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.name = RandomValue.string(&g)
-        var a1: [DescribeLogDirsPartition] = []
+        var a1: [DescribeLogDirsResponse.DescribeLogDirsPartition] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DescribeLogDirsResponse.DescribeLogDirsPartition.random(version: version, using: &g))
         }

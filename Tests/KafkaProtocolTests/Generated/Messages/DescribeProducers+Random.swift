@@ -6,7 +6,7 @@ import KafkaProtocol
 extension DescribeProducersRequest: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        var a1: [TopicRequest] = []
+        var a1: [DescribeProducersRequest.TopicRequest] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DescribeProducersRequest.TopicRequest.random(version: version, using: &g))
         }
@@ -34,7 +34,7 @@ extension DescribeProducersResponse: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.throttleTimeMs = RandomValue.int32(&g)
-        var a1: [TopicResponse] = []
+        var a1: [DescribeProducersResponse.TopicResponse] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DescribeProducersResponse.TopicResponse.random(version: version, using: &g))
         }
@@ -48,7 +48,7 @@ extension DescribeProducersResponse.TopicResponse {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.name = RandomValue.string(&g)
-        var a1: [PartitionResponse] = []
+        var a1: [DescribeProducersResponse.PartitionResponse] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DescribeProducersResponse.PartitionResponse.random(version: version, using: &g))
         }
@@ -68,7 +68,7 @@ extension DescribeProducersResponse.PartitionResponse {
         } else {
             x.errorMessage = RandomValue.string(&g)
         }
-        var a1: [ProducerState] = []
+        var a1: [DescribeProducersResponse.ProducerState] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DescribeProducersResponse.ProducerState.random(version: version, using: &g))
         }

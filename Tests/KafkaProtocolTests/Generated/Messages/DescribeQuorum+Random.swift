@@ -6,7 +6,7 @@ import KafkaProtocol
 extension DescribeQuorumRequest: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        var a1: [TopicData] = []
+        var a1: [DescribeQuorumRequest.TopicData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DescribeQuorumRequest.TopicData.random(version: version, using: &g))
         }
@@ -20,7 +20,7 @@ extension DescribeQuorumRequest.TopicData {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.topicName = RandomValue.string(&g)
-        var a1: [PartitionData] = []
+        var a1: [DescribeQuorumRequest.PartitionData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DescribeQuorumRequest.PartitionData.random(version: version, using: &g))
         }
@@ -50,13 +50,13 @@ extension DescribeQuorumResponse: RandomizableMessage {
                 x.errorMessage = RandomValue.string(&g)
             }
         }
-        var a1: [TopicData] = []
+        var a1: [DescribeQuorumResponse.TopicData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DescribeQuorumResponse.TopicData.random(version: version, using: &g))
         }
         x.topics = a1
         if version >= 2 {
-            var a2: [Node] = []
+            var a2: [DescribeQuorumResponse.Node] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a2.append(DescribeQuorumResponse.Node.random(version: version, using: &g))
             }
@@ -71,7 +71,7 @@ extension DescribeQuorumResponse.TopicData {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.topicName = RandomValue.string(&g)
-        var a1: [PartitionData] = []
+        var a1: [DescribeQuorumResponse.PartitionData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DescribeQuorumResponse.PartitionData.random(version: version, using: &g))
         }
@@ -96,12 +96,12 @@ extension DescribeQuorumResponse.PartitionData {
         x.leaderId = RandomValue.int32(&g)
         x.leaderEpoch = RandomValue.int32(&g)
         x.highWatermark = RandomValue.int64(&g)
-        var a1: [ReplicaState] = []
+        var a1: [DescribeQuorumResponse.ReplicaState] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DescribeQuorumResponse.ReplicaState.random(version: version, using: &g))
         }
         x.currentVoters = a1
-        var a2: [ReplicaState] = []
+        var a2: [DescribeQuorumResponse.ReplicaState] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a2.append(DescribeQuorumResponse.ReplicaState.random(version: version, using: &g))
         }
@@ -118,7 +118,7 @@ extension DescribeQuorumResponse.Node {
             x.nodeId = RandomValue.int32(&g)
         }
         if version >= 2 {
-            var a1: [Listener] = []
+            var a1: [DescribeQuorumResponse.Listener] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a1.append(DescribeQuorumResponse.Listener.random(version: version, using: &g))
             }

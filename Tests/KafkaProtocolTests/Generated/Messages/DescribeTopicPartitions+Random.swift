@@ -6,7 +6,7 @@ import KafkaProtocol
 extension DescribeTopicPartitionsRequest: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        var a1: [TopicRequest] = []
+        var a1: [DescribeTopicPartitionsRequest.TopicRequest] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DescribeTopicPartitionsRequest.TopicRequest.random(version: version, using: &g))
         }
@@ -45,7 +45,7 @@ extension DescribeTopicPartitionsResponse: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.throttleTimeMs = RandomValue.int32(&g)
-        var a1: [DescribeTopicPartitionsResponseTopic] = []
+        var a1: [DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponseTopic] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponseTopic.random(version: version, using: &g))
         }
@@ -71,7 +71,7 @@ extension DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponseTopic {
         }
         x.topicId = RandomValue.uuid(&g)
         x.isInternal = RandomValue.bool(&g)
-        var a1: [DescribeTopicPartitionsResponsePartition] = []
+        var a1: [DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponsePartition] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DescribeTopicPartitionsResponse.DescribeTopicPartitionsResponsePartition.random(version: version, using: &g))
         }

@@ -20,7 +20,7 @@ extension DescribeTransactionsResponse: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.throttleTimeMs = RandomValue.int32(&g)
-        var a1: [TransactionState] = []
+        var a1: [DescribeTransactionsResponse.TransactionState] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DescribeTransactionsResponse.TransactionState.random(version: version, using: &g))
         }
@@ -40,7 +40,7 @@ extension DescribeTransactionsResponse.TransactionState {
         x.transactionStartTimeMs = RandomValue.int64(&g)
         x.producerId = RandomValue.int64(&g)
         x.producerEpoch = RandomValue.int16(&g)
-        var a1: [TopicData] = []
+        var a1: [DescribeTransactionsResponse.TopicData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DescribeTransactionsResponse.TopicData.random(version: version, using: &g))
         }

@@ -9,7 +9,7 @@ extension DescribeUserScramCredentialsRequest: RandomizableMessage {
         if RandomValue.isNull(&g, allowed: true) {
             x.users = nil
         } else {
-            var a1: [UserName] = []
+            var a1: [DescribeUserScramCredentialsRequest.UserName] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a1.append(DescribeUserScramCredentialsRequest.UserName.random(version: version, using: &g))
             }
@@ -39,7 +39,7 @@ extension DescribeUserScramCredentialsResponse: RandomizableMessage {
         } else {
             x.errorMessage = RandomValue.string(&g)
         }
-        var a1: [DescribeUserScramCredentialsResult] = []
+        var a1: [DescribeUserScramCredentialsResponse.DescribeUserScramCredentialsResult] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DescribeUserScramCredentialsResponse.DescribeUserScramCredentialsResult.random(version: version, using: &g))
         }
@@ -59,7 +59,7 @@ extension DescribeUserScramCredentialsResponse.DescribeUserScramCredentialsResul
         } else {
             x.errorMessage = RandomValue.string(&g)
         }
-        var a1: [CredentialInfo] = []
+        var a1: [DescribeUserScramCredentialsResponse.CredentialInfo] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(DescribeUserScramCredentialsResponse.CredentialInfo.random(version: version, using: &g))
         }

@@ -12,7 +12,7 @@ extension ElectLeadersRequest: RandomizableMessage {
         if RandomValue.isNull(&g, allowed: true) {
             x.topicPartitions = nil
         } else {
-            var a1: [TopicPartitions] = []
+            var a1: [ElectLeadersRequest.TopicPartitions] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a1.append(ElectLeadersRequest.TopicPartitions.random(version: version, using: &g))
             }
@@ -49,7 +49,7 @@ extension ElectLeadersResponse: RandomizableMessage {
         if version >= 1 {
             x.errorCode = RandomValue.int16(&g)
         }
-        var a1: [ReplicaElectionResult] = []
+        var a1: [ElectLeadersResponse.ReplicaElectionResult] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ElectLeadersResponse.ReplicaElectionResult.random(version: version, using: &g))
         }
@@ -65,7 +65,7 @@ extension ElectLeadersResponse.ReplicaElectionResult {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.topic = RandomValue.string(&g)
-        var a1: [PartitionResult] = []
+        var a1: [ElectLeadersResponse.PartitionResult] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ElectLeadersResponse.PartitionResult.random(version: version, using: &g))
         }

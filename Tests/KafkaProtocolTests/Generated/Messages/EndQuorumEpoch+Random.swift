@@ -11,13 +11,13 @@ extension EndQuorumEpochRequest: RandomizableMessage {
         } else {
             x.clusterId = RandomValue.string(&g)
         }
-        var a1: [TopicData] = []
+        var a1: [EndQuorumEpochRequest.TopicData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(EndQuorumEpochRequest.TopicData.random(version: version, using: &g))
         }
         x.topics = a1
         if version >= 1 {
-            var a2: [LeaderEndpoint] = []
+            var a2: [EndQuorumEpochRequest.LeaderEndpoint] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a2.append(EndQuorumEpochRequest.LeaderEndpoint.random(version: version, using: &g))
             }
@@ -34,7 +34,7 @@ extension EndQuorumEpochRequest.TopicData {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.topicName = RandomValue.string(&g)
-        var a1: [PartitionData] = []
+        var a1: [EndQuorumEpochRequest.PartitionData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(EndQuorumEpochRequest.PartitionData.random(version: version, using: &g))
         }
@@ -60,7 +60,7 @@ extension EndQuorumEpochRequest.PartitionData {
             x.preferredSuccessors = a1
         }
         if version >= 1 {
-            var a2: [ReplicaInfo] = []
+            var a2: [EndQuorumEpochRequest.ReplicaInfo] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a2.append(EndQuorumEpochRequest.ReplicaInfo.random(version: version, using: &g))
             }
@@ -112,13 +112,13 @@ extension EndQuorumEpochResponse: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.errorCode = RandomValue.int16(&g)
-        var a1: [TopicData] = []
+        var a1: [EndQuorumEpochResponse.TopicData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(EndQuorumEpochResponse.TopicData.random(version: version, using: &g))
         }
         x.topics = a1
         if version >= 1 {
-            var a2: [NodeEndpoint] = []
+            var a2: [EndQuorumEpochResponse.NodeEndpoint] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a2.append(EndQuorumEpochResponse.NodeEndpoint.random(version: version, using: &g))
             }
@@ -135,7 +135,7 @@ extension EndQuorumEpochResponse.TopicData {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.topicName = RandomValue.string(&g)
-        var a1: [PartitionData] = []
+        var a1: [EndQuorumEpochResponse.PartitionData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(EndQuorumEpochResponse.PartitionData.random(version: version, using: &g))
         }

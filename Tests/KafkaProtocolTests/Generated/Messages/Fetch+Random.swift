@@ -33,13 +33,13 @@ extension FetchRequest: RandomizableMessage {
         if version >= 7 {
             x.sessionEpoch = RandomValue.int32(&g)
         }
-        var a1: [FetchTopic] = []
+        var a1: [FetchRequest.FetchTopic] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(FetchRequest.FetchTopic.random(version: version, using: &g))
         }
         x.topics = a1
         if version >= 7 {
-            var a2: [ForgottenTopic] = []
+            var a2: [FetchRequest.ForgottenTopic] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a2.append(FetchRequest.ForgottenTopic.random(version: version, using: &g))
             }
@@ -80,7 +80,7 @@ extension FetchRequest.FetchTopic {
         if version >= 13 {
             x.topicId = RandomValue.uuid(&g)
         }
-        var a1: [FetchPartition] = []
+        var a1: [FetchRequest.FetchPartition] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(FetchRequest.FetchPartition.random(version: version, using: &g))
         }
@@ -152,13 +152,13 @@ extension FetchResponse: RandomizableMessage {
         if version >= 7 {
             x.sessionId = RandomValue.int32(&g)
         }
-        var a1: [FetchableTopicResponse] = []
+        var a1: [FetchResponse.FetchableTopicResponse] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(FetchResponse.FetchableTopicResponse.random(version: version, using: &g))
         }
         x.responses = a1
         if version >= 16 {
-            var a2: [NodeEndpoint] = []
+            var a2: [FetchResponse.NodeEndpoint] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a2.append(FetchResponse.NodeEndpoint.random(version: version, using: &g))
             }
@@ -180,7 +180,7 @@ extension FetchResponse.FetchableTopicResponse {
         if version >= 13 {
             x.topicId = RandomValue.uuid(&g)
         }
-        var a1: [PartitionData] = []
+        var a1: [FetchResponse.PartitionData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(FetchResponse.PartitionData.random(version: version, using: &g))
         }
@@ -217,7 +217,7 @@ extension FetchResponse.PartitionData {
             if RandomValue.isNull(&g, allowed: true) {
                 x.abortedTransactions = nil
             } else {
-                var a1: [AbortedTransaction] = []
+                var a1: [FetchResponse.AbortedTransaction] = []
                 for _ in 0 ..< RandomValue.count(&g) {
                     a1.append(FetchResponse.AbortedTransaction.random(version: version, using: &g))
                 }

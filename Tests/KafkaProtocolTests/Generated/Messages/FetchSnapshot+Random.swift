@@ -13,7 +13,7 @@ extension FetchSnapshotRequest: RandomizableMessage {
         }
         x.replicaId = RandomValue.int32(&g)
         x.maxBytes = RandomValue.int32(&g)
-        var a1: [TopicSnapshot] = []
+        var a1: [FetchSnapshotRequest.TopicSnapshot] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(FetchSnapshotRequest.TopicSnapshot.random(version: version, using: &g))
         }
@@ -27,7 +27,7 @@ extension FetchSnapshotRequest.TopicSnapshot {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.name = RandomValue.string(&g)
-        var a1: [PartitionSnapshot] = []
+        var a1: [FetchSnapshotRequest.PartitionSnapshot] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(FetchSnapshotRequest.PartitionSnapshot.random(version: version, using: &g))
         }
@@ -67,13 +67,13 @@ extension FetchSnapshotResponse: RandomizableMessage {
         var x = Self()
         x.throttleTimeMs = RandomValue.int32(&g)
         x.errorCode = RandomValue.int16(&g)
-        var a1: [TopicSnapshot] = []
+        var a1: [FetchSnapshotResponse.TopicSnapshot] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(FetchSnapshotResponse.TopicSnapshot.random(version: version, using: &g))
         }
         x.topics = a1
         if version >= 1 {
-            var a2: [NodeEndpoint] = []
+            var a2: [FetchSnapshotResponse.NodeEndpoint] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a2.append(FetchSnapshotResponse.NodeEndpoint.random(version: version, using: &g))
             }
@@ -88,7 +88,7 @@ extension FetchSnapshotResponse.TopicSnapshot {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.name = RandomValue.string(&g)
-        var a1: [PartitionSnapshot] = []
+        var a1: [FetchSnapshotResponse.PartitionSnapshot] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(FetchSnapshotResponse.PartitionSnapshot.random(version: version, using: &g))
         }

@@ -52,7 +52,7 @@ extension FindCoordinatorResponse: RandomizableMessage {
             x.port = RandomValue.int32(&g)
         }
         if version >= 4 {
-            var a1: [Coordinator] = []
+            var a1: [FindCoordinatorResponse.Coordinator] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a1.append(FindCoordinatorResponse.Coordinator.random(version: version, using: &g))
             }

@@ -6,7 +6,7 @@ import KafkaProtocol
 extension IncrementalAlterConfigsRequest: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        var a1: [AlterConfigsResource] = []
+        var a1: [IncrementalAlterConfigsRequest.AlterConfigsResource] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(IncrementalAlterConfigsRequest.AlterConfigsResource.random(version: version, using: &g))
         }
@@ -24,7 +24,7 @@ extension IncrementalAlterConfigsRequest.AlterConfigsResource {
         var x = Self()
         x.resourceType = RandomValue.int8(&g)
         x.resourceName = RandomValue.string(&g)
-        var a1: [AlterableConfig] = []
+        var a1: [IncrementalAlterConfigsRequest.AlterableConfig] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(IncrementalAlterConfigsRequest.AlterableConfig.random(version: version, using: &g))
         }
@@ -57,7 +57,7 @@ extension IncrementalAlterConfigsResponse: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.throttleTimeMs = RandomValue.int32(&g)
-        var a1: [AlterConfigsResourceResponse] = []
+        var a1: [IncrementalAlterConfigsResponse.AlterConfigsResourceResponse] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(IncrementalAlterConfigsResponse.AlterConfigsResourceResponse.random(version: version, using: &g))
         }

@@ -7,7 +7,7 @@ extension InitializeShareGroupStateRequest: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.groupId = RandomValue.string(&g)
-        var a1: [InitializeStateData] = []
+        var a1: [InitializeShareGroupStateRequest.InitializeStateData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(InitializeShareGroupStateRequest.InitializeStateData.random(version: version, using: &g))
         }
@@ -21,7 +21,7 @@ extension InitializeShareGroupStateRequest.InitializeStateData {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.topicId = RandomValue.uuid(&g)
-        var a1: [PartitionData] = []
+        var a1: [InitializeShareGroupStateRequest.PartitionData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(InitializeShareGroupStateRequest.PartitionData.random(version: version, using: &g))
         }
@@ -45,7 +45,7 @@ extension InitializeShareGroupStateRequest.PartitionData {
 extension InitializeShareGroupStateResponse: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        var a1: [InitializeStateResult] = []
+        var a1: [InitializeShareGroupStateResponse.InitializeStateResult] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(InitializeShareGroupStateResponse.InitializeStateResult.random(version: version, using: &g))
         }
@@ -59,7 +59,7 @@ extension InitializeShareGroupStateResponse.InitializeStateResult {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.topicId = RandomValue.uuid(&g)
-        var a1: [PartitionResult] = []
+        var a1: [InitializeShareGroupStateResponse.PartitionResult] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(InitializeShareGroupStateResponse.PartitionResult.random(version: version, using: &g))
         }

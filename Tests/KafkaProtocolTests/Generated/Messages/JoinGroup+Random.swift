@@ -20,7 +20,7 @@ extension JoinGroupRequest: RandomizableMessage {
             }
         }
         x.protocolType = RandomValue.string(&g)
-        var a1: [JoinGroupRequestProtocol] = []
+        var a1: [JoinGroupRequest.JoinGroupRequestProtocol] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(JoinGroupRequest.JoinGroupRequestProtocol.random(version: version, using: &g))
         }
@@ -76,7 +76,7 @@ extension JoinGroupResponse: RandomizableMessage {
             x.skipAssignment = RandomValue.bool(&g)
         }
         x.memberId = RandomValue.string(&g)
-        var a1: [JoinGroupResponseMember] = []
+        var a1: [JoinGroupResponse.JoinGroupResponseMember] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(JoinGroupResponse.JoinGroupResponseMember.random(version: version, using: &g))
         }

@@ -18,20 +18,20 @@ extension LeaderAndIsrRequest: RandomizableMessage {
             x.type = RandomValue.int8(&g)
         }
         if version <= 1 {
-            var a1: [LeaderAndIsrPartitionState] = []
+            var a1: [LeaderAndIsrRequest.LeaderAndIsrPartitionState] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a1.append(LeaderAndIsrRequest.LeaderAndIsrPartitionState.random(version: version, using: &g))
             }
             x.ungroupedPartitionStates = a1
         }
         if version >= 2 {
-            var a2: [LeaderAndIsrTopicState] = []
+            var a2: [LeaderAndIsrRequest.LeaderAndIsrTopicState] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a2.append(LeaderAndIsrRequest.LeaderAndIsrTopicState.random(version: version, using: &g))
             }
             x.topicStates = a2
         }
-        var a3: [LeaderAndIsrLiveLeader] = []
+        var a3: [LeaderAndIsrRequest.LeaderAndIsrLiveLeader] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a3.append(LeaderAndIsrRequest.LeaderAndIsrLiveLeader.random(version: version, using: &g))
         }
@@ -53,7 +53,7 @@ extension LeaderAndIsrRequest.LeaderAndIsrTopicState {
             x.topicId = RandomValue.uuid(&g)
         }
         if version >= 2 {
-            var a1: [LeaderAndIsrPartitionState] = []
+            var a1: [LeaderAndIsrRequest.LeaderAndIsrPartitionState] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a1.append(LeaderAndIsrRequest.LeaderAndIsrPartitionState.random(version: version, using: &g))
             }
@@ -132,14 +132,14 @@ extension LeaderAndIsrResponse: RandomizableMessage {
         var x = Self()
         x.errorCode = RandomValue.int16(&g)
         if version <= 4 {
-            var a1: [LeaderAndIsrPartitionError] = []
+            var a1: [LeaderAndIsrResponse.LeaderAndIsrPartitionError] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a1.append(LeaderAndIsrResponse.LeaderAndIsrPartitionError.random(version: version, using: &g))
             }
             x.partitionErrors = a1
         }
         if version >= 5 {
-            var a2: [LeaderAndIsrTopicError] = []
+            var a2: [LeaderAndIsrResponse.LeaderAndIsrTopicError] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a2.append(LeaderAndIsrResponse.LeaderAndIsrTopicError.random(version: version, using: &g))
             }
@@ -159,7 +159,7 @@ extension LeaderAndIsrResponse.LeaderAndIsrTopicError {
             x.topicId = RandomValue.uuid(&g)
         }
         if version >= 5 {
-            var a1: [LeaderAndIsrPartitionError] = []
+            var a1: [LeaderAndIsrResponse.LeaderAndIsrPartitionError] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a1.append(LeaderAndIsrResponse.LeaderAndIsrPartitionError.random(version: version, using: &g))
             }

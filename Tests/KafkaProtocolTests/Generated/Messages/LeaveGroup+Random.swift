@@ -11,7 +11,7 @@ extension LeaveGroupRequest: RandomizableMessage {
             x.memberId = RandomValue.string(&g)
         }
         if version >= 3 {
-            var a1: [MemberIdentity] = []
+            var a1: [LeaveGroupRequest.MemberIdentity] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a1.append(LeaveGroupRequest.MemberIdentity.random(version: version, using: &g))
             }
@@ -59,7 +59,7 @@ extension LeaveGroupResponse: RandomizableMessage {
         }
         x.errorCode = RandomValue.int16(&g)
         if version >= 3 {
-            var a1: [MemberResponse] = []
+            var a1: [LeaveGroupResponse.MemberResponse] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a1.append(LeaveGroupResponse.MemberResponse.random(version: version, using: &g))
             }

@@ -16,7 +16,7 @@ extension ListClientMetricsResourcesResponse: RandomizableMessage {
         var x = Self()
         x.throttleTimeMs = RandomValue.int32(&g)
         x.errorCode = RandomValue.int16(&g)
-        var a1: [ClientMetricsResource] = []
+        var a1: [ListClientMetricsResourcesResponse.ClientMetricsResource] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ListClientMetricsResourcesResponse.ClientMetricsResource.random(version: version, using: &g))
         }

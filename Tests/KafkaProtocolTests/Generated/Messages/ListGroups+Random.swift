@@ -34,7 +34,7 @@ extension ListGroupsResponse: RandomizableMessage {
             x.throttleTimeMs = RandomValue.int32(&g)
         }
         x.errorCode = RandomValue.int16(&g)
-        var a1: [ListedGroup] = []
+        var a1: [ListGroupsResponse.ListedGroup] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ListGroupsResponse.ListedGroup.random(version: version, using: &g))
         }

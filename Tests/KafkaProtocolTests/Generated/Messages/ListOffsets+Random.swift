@@ -10,7 +10,7 @@ extension ListOffsetsRequest: RandomizableMessage {
         if version >= 2 {
             x.isolationLevel = RandomValue.int8(&g)
         }
-        var a1: [ListOffsetsTopic] = []
+        var a1: [ListOffsetsRequest.ListOffsetsTopic] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ListOffsetsRequest.ListOffsetsTopic.random(version: version, using: &g))
         }
@@ -29,7 +29,7 @@ extension ListOffsetsRequest.ListOffsetsTopic {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.name = RandomValue.string(&g)
-        var a1: [ListOffsetsPartition] = []
+        var a1: [ListOffsetsRequest.ListOffsetsPartition] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ListOffsetsRequest.ListOffsetsPartition.random(version: version, using: &g))
         }
@@ -65,7 +65,7 @@ extension ListOffsetsResponse: RandomizableMessage {
         if version >= 2 {
             x.throttleTimeMs = RandomValue.int32(&g)
         }
-        var a1: [ListOffsetsTopicResponse] = []
+        var a1: [ListOffsetsResponse.ListOffsetsTopicResponse] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ListOffsetsResponse.ListOffsetsTopicResponse.random(version: version, using: &g))
         }
@@ -81,7 +81,7 @@ extension ListOffsetsResponse.ListOffsetsTopicResponse {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.name = RandomValue.string(&g)
-        var a1: [ListOffsetsPartitionResponse] = []
+        var a1: [ListOffsetsResponse.ListOffsetsPartitionResponse] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ListOffsetsResponse.ListOffsetsPartitionResponse.random(version: version, using: &g))
         }

@@ -10,7 +10,7 @@ extension ListPartitionReassignmentsRequest: RandomizableMessage {
         if RandomValue.isNull(&g, allowed: true) {
             x.topics = nil
         } else {
-            var a1: [ListPartitionReassignmentsTopics] = []
+            var a1: [ListPartitionReassignmentsRequest.ListPartitionReassignmentsTopics] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a1.append(ListPartitionReassignmentsRequest.ListPartitionReassignmentsTopics.random(version: version, using: &g))
             }
@@ -45,7 +45,7 @@ extension ListPartitionReassignmentsResponse: RandomizableMessage {
         } else {
             x.errorMessage = RandomValue.string(&g)
         }
-        var a1: [OngoingTopicReassignment] = []
+        var a1: [ListPartitionReassignmentsResponse.OngoingTopicReassignment] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ListPartitionReassignmentsResponse.OngoingTopicReassignment.random(version: version, using: &g))
         }
@@ -59,7 +59,7 @@ extension ListPartitionReassignmentsResponse.OngoingTopicReassignment {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.name = RandomValue.string(&g)
-        var a1: [OngoingPartitionReassignment] = []
+        var a1: [ListPartitionReassignmentsResponse.OngoingPartitionReassignment] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ListPartitionReassignmentsResponse.OngoingPartitionReassignment.random(version: version, using: &g))
         }

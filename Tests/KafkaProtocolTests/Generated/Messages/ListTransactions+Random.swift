@@ -34,7 +34,7 @@ extension ListTransactionsResponse: RandomizableMessage {
             a1.append(RandomValue.string(&g))
         }
         x.unknownStateFilters = a1
-        var a2: [TransactionState] = []
+        var a2: [ListTransactionsResponse.TransactionState] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a2.append(ListTransactionsResponse.TransactionState.random(version: version, using: &g))
         }

@@ -9,7 +9,7 @@ extension MetadataRequest: RandomizableMessage {
         if RandomValue.isNull(&g, allowed: version >= 1) {
             x.topics = nil
         } else {
-            var a1: [MetadataRequestTopic] = []
+            var a1: [MetadataRequest.MetadataRequestTopic] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a1.append(MetadataRequest.MetadataRequestTopic.random(version: version, using: &g))
             }
@@ -55,7 +55,7 @@ extension MetadataResponse: RandomizableMessage {
         if version >= 3 {
             x.throttleTimeMs = RandomValue.int32(&g)
         }
-        var a1: [MetadataResponseBroker] = []
+        var a1: [MetadataResponse.MetadataResponseBroker] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(MetadataResponse.MetadataResponseBroker.random(version: version, using: &g))
         }
@@ -70,7 +70,7 @@ extension MetadataResponse: RandomizableMessage {
         if version >= 1 {
             x.controllerId = RandomValue.int32(&g)
         }
-        var a2: [MetadataResponseTopic] = []
+        var a2: [MetadataResponse.MetadataResponseTopic] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a2.append(MetadataResponse.MetadataResponseTopic.random(version: version, using: &g))
         }
@@ -120,7 +120,7 @@ extension MetadataResponse.MetadataResponseTopic {
         if version >= 1 {
             x.isInternal = RandomValue.bool(&g)
         }
-        var a1: [MetadataResponsePartition] = []
+        var a1: [MetadataResponse.MetadataResponsePartition] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(MetadataResponse.MetadataResponsePartition.random(version: version, using: &g))
         }

@@ -23,7 +23,7 @@ extension OffsetCommitRequest: RandomizableMessage {
         if version >= 2 && version <= 4 {
             x.retentionTimeMs = RandomValue.int64(&g)
         }
-        var a1: [OffsetCommitRequestTopic] = []
+        var a1: [OffsetCommitRequest.OffsetCommitRequestTopic] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(OffsetCommitRequest.OffsetCommitRequestTopic.random(version: version, using: &g))
         }
@@ -39,7 +39,7 @@ extension OffsetCommitRequest.OffsetCommitRequestTopic {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.name = RandomValue.string(&g)
-        var a1: [OffsetCommitRequestPartition] = []
+        var a1: [OffsetCommitRequest.OffsetCommitRequestPartition] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(OffsetCommitRequest.OffsetCommitRequestPartition.random(version: version, using: &g))
         }
@@ -80,7 +80,7 @@ extension OffsetCommitResponse: RandomizableMessage {
         if version >= 3 {
             x.throttleTimeMs = RandomValue.int32(&g)
         }
-        var a1: [OffsetCommitResponseTopic] = []
+        var a1: [OffsetCommitResponse.OffsetCommitResponseTopic] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(OffsetCommitResponse.OffsetCommitResponseTopic.random(version: version, using: &g))
         }
@@ -96,7 +96,7 @@ extension OffsetCommitResponse.OffsetCommitResponseTopic {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.name = RandomValue.string(&g)
-        var a1: [OffsetCommitResponsePartition] = []
+        var a1: [OffsetCommitResponse.OffsetCommitResponsePartition] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(OffsetCommitResponse.OffsetCommitResponsePartition.random(version: version, using: &g))
         }

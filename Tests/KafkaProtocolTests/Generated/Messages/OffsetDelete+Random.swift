@@ -7,7 +7,7 @@ extension OffsetDeleteRequest: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.groupId = RandomValue.string(&g)
-        var a1: [OffsetDeleteRequestTopic] = []
+        var a1: [OffsetDeleteRequest.OffsetDeleteRequestTopic] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(OffsetDeleteRequest.OffsetDeleteRequestTopic.random(version: version, using: &g))
         }
@@ -20,7 +20,7 @@ extension OffsetDeleteRequest.OffsetDeleteRequestTopic {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.name = RandomValue.string(&g)
-        var a1: [OffsetDeleteRequestPartition] = []
+        var a1: [OffsetDeleteRequest.OffsetDeleteRequestPartition] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(OffsetDeleteRequest.OffsetDeleteRequestPartition.random(version: version, using: &g))
         }
@@ -42,7 +42,7 @@ extension OffsetDeleteResponse: RandomizableMessage {
         var x = Self()
         x.errorCode = RandomValue.int16(&g)
         x.throttleTimeMs = RandomValue.int32(&g)
-        var a1: [OffsetDeleteResponseTopic] = []
+        var a1: [OffsetDeleteResponse.OffsetDeleteResponseTopic] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(OffsetDeleteResponse.OffsetDeleteResponseTopic.random(version: version, using: &g))
         }
@@ -55,7 +55,7 @@ extension OffsetDeleteResponse.OffsetDeleteResponseTopic {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.name = RandomValue.string(&g)
-        var a1: [OffsetDeleteResponsePartition] = []
+        var a1: [OffsetDeleteResponse.OffsetDeleteResponsePartition] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(OffsetDeleteResponse.OffsetDeleteResponsePartition.random(version: version, using: &g))
         }

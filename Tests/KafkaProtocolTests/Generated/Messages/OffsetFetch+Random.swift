@@ -13,7 +13,7 @@ extension OffsetFetchRequest: RandomizableMessage {
             if RandomValue.isNull(&g, allowed: version >= 2) {
                 x.topics = nil
             } else {
-                var a1: [OffsetFetchRequestTopic] = []
+                var a1: [OffsetFetchRequest.OffsetFetchRequestTopic] = []
                 for _ in 0 ..< RandomValue.count(&g) {
                     a1.append(OffsetFetchRequest.OffsetFetchRequestTopic.random(version: version, using: &g))
                 }
@@ -21,7 +21,7 @@ extension OffsetFetchRequest: RandomizableMessage {
             }
         }
         if version >= 8 {
-            var a2: [OffsetFetchRequestGroup] = []
+            var a2: [OffsetFetchRequest.OffsetFetchRequestGroup] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a2.append(OffsetFetchRequest.OffsetFetchRequestGroup.random(version: version, using: &g))
             }
@@ -77,7 +77,7 @@ extension OffsetFetchRequest.OffsetFetchRequestGroup {
             if RandomValue.isNull(&g, allowed: true) {
                 x.topics = nil
             } else {
-                var a1: [OffsetFetchRequestTopics] = []
+                var a1: [OffsetFetchRequest.OffsetFetchRequestTopics] = []
                 for _ in 0 ..< RandomValue.count(&g) {
                     a1.append(OffsetFetchRequest.OffsetFetchRequestTopics.random(version: version, using: &g))
                 }
@@ -118,7 +118,7 @@ extension OffsetFetchResponse: RandomizableMessage {
             x.throttleTimeMs = RandomValue.int32(&g)
         }
         if version <= 7 {
-            var a1: [OffsetFetchResponseTopic] = []
+            var a1: [OffsetFetchResponse.OffsetFetchResponseTopic] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a1.append(OffsetFetchResponse.OffsetFetchResponseTopic.random(version: version, using: &g))
             }
@@ -128,7 +128,7 @@ extension OffsetFetchResponse: RandomizableMessage {
             x.errorCode = RandomValue.int16(&g)
         }
         if version >= 8 {
-            var a2: [OffsetFetchResponseGroup] = []
+            var a2: [OffsetFetchResponse.OffsetFetchResponseGroup] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a2.append(OffsetFetchResponse.OffsetFetchResponseGroup.random(version: version, using: &g))
             }
@@ -148,7 +148,7 @@ extension OffsetFetchResponse.OffsetFetchResponseTopic {
             x.name = RandomValue.string(&g)
         }
         if version <= 7 {
-            var a1: [OffsetFetchResponsePartition] = []
+            var a1: [OffsetFetchResponse.OffsetFetchResponsePartition] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a1.append(OffsetFetchResponse.OffsetFetchResponsePartition.random(version: version, using: &g))
             }
@@ -197,7 +197,7 @@ extension OffsetFetchResponse.OffsetFetchResponseGroup {
             x.groupId = RandomValue.string(&g)
         }
         if version >= 8 {
-            var a1: [OffsetFetchResponseTopics] = []
+            var a1: [OffsetFetchResponse.OffsetFetchResponseTopics] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a1.append(OffsetFetchResponse.OffsetFetchResponseTopics.random(version: version, using: &g))
             }
@@ -220,7 +220,7 @@ extension OffsetFetchResponse.OffsetFetchResponseTopics {
             x.name = RandomValue.string(&g)
         }
         if version >= 8 {
-            var a1: [OffsetFetchResponsePartitions] = []
+            var a1: [OffsetFetchResponse.OffsetFetchResponsePartitions] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a1.append(OffsetFetchResponse.OffsetFetchResponsePartitions.random(version: version, using: &g))
             }

@@ -9,7 +9,7 @@ extension OffsetForLeaderEpochRequest: RandomizableMessage {
         if version >= 3 {
             x.replicaId = RandomValue.int32(&g)
         }
-        var a1: [OffsetForLeaderTopic] = []
+        var a1: [OffsetForLeaderEpochRequest.OffsetForLeaderTopic] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(OffsetForLeaderEpochRequest.OffsetForLeaderTopic.random(version: version, using: &g))
         }
@@ -25,7 +25,7 @@ extension OffsetForLeaderEpochRequest.OffsetForLeaderTopic {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.topic = RandomValue.string(&g)
-        var a1: [OffsetForLeaderPartition] = []
+        var a1: [OffsetForLeaderEpochRequest.OffsetForLeaderPartition] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(OffsetForLeaderEpochRequest.OffsetForLeaderPartition.random(version: version, using: &g))
         }
@@ -58,7 +58,7 @@ extension OffsetForLeaderEpochResponse: RandomizableMessage {
         if version >= 2 {
             x.throttleTimeMs = RandomValue.int32(&g)
         }
-        var a1: [OffsetForLeaderTopicResult] = []
+        var a1: [OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult.random(version: version, using: &g))
         }
@@ -74,7 +74,7 @@ extension OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.topic = RandomValue.string(&g)
-        var a1: [EpochEndOffset] = []
+        var a1: [OffsetForLeaderEpochResponse.EpochEndOffset] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(OffsetForLeaderEpochResponse.EpochEndOffset.random(version: version, using: &g))
         }

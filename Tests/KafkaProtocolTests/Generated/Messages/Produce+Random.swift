@@ -15,7 +15,7 @@ extension ProduceRequest: RandomizableMessage {
         }
         x.acks = RandomValue.int16(&g)
         x.timeoutMs = RandomValue.int32(&g)
-        var a1: [TopicProduceData] = []
+        var a1: [ProduceRequest.TopicProduceData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ProduceRequest.TopicProduceData.random(version: version, using: &g))
         }
@@ -31,7 +31,7 @@ extension ProduceRequest.TopicProduceData {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.name = RandomValue.string(&g)
-        var a1: [PartitionProduceData] = []
+        var a1: [ProduceRequest.PartitionProduceData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ProduceRequest.PartitionProduceData.random(version: version, using: &g))
         }
@@ -62,7 +62,7 @@ extension ProduceRequest.PartitionProduceData {
 extension ProduceResponse: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        var a1: [TopicProduceResponse] = []
+        var a1: [ProduceResponse.TopicProduceResponse] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ProduceResponse.TopicProduceResponse.random(version: version, using: &g))
         }
@@ -71,7 +71,7 @@ extension ProduceResponse: RandomizableMessage {
             x.throttleTimeMs = RandomValue.int32(&g)
         }
         if version >= 10 {
-            var a2: [NodeEndpoint] = []
+            var a2: [ProduceResponse.NodeEndpoint] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a2.append(ProduceResponse.NodeEndpoint.random(version: version, using: &g))
             }
@@ -88,7 +88,7 @@ extension ProduceResponse.TopicProduceResponse {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.name = RandomValue.string(&g)
-        var a1: [PartitionProduceResponse] = []
+        var a1: [ProduceResponse.PartitionProduceResponse] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ProduceResponse.PartitionProduceResponse.random(version: version, using: &g))
         }
@@ -113,7 +113,7 @@ extension ProduceResponse.PartitionProduceResponse {
             x.logStartOffset = RandomValue.int64(&g)
         }
         if version >= 8 {
-            var a1: [BatchIndexAndErrorMessage] = []
+            var a1: [ProduceResponse.BatchIndexAndErrorMessage] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a1.append(ProduceResponse.BatchIndexAndErrorMessage.random(version: version, using: &g))
             }

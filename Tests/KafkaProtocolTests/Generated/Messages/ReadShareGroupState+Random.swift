@@ -7,7 +7,7 @@ extension ReadShareGroupStateRequest: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.groupId = RandomValue.string(&g)
-        var a1: [ReadStateData] = []
+        var a1: [ReadShareGroupStateRequest.ReadStateData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ReadShareGroupStateRequest.ReadStateData.random(version: version, using: &g))
         }
@@ -21,7 +21,7 @@ extension ReadShareGroupStateRequest.ReadStateData {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.topicId = RandomValue.uuid(&g)
-        var a1: [PartitionData] = []
+        var a1: [ReadShareGroupStateRequest.PartitionData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ReadShareGroupStateRequest.PartitionData.random(version: version, using: &g))
         }
@@ -44,7 +44,7 @@ extension ReadShareGroupStateRequest.PartitionData {
 extension ReadShareGroupStateResponse: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        var a1: [ReadStateResult] = []
+        var a1: [ReadShareGroupStateResponse.ReadStateResult] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ReadShareGroupStateResponse.ReadStateResult.random(version: version, using: &g))
         }
@@ -58,7 +58,7 @@ extension ReadShareGroupStateResponse.ReadStateResult {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.topicId = RandomValue.uuid(&g)
-        var a1: [PartitionResult] = []
+        var a1: [ReadShareGroupStateResponse.PartitionResult] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ReadShareGroupStateResponse.PartitionResult.random(version: version, using: &g))
         }
@@ -80,7 +80,7 @@ extension ReadShareGroupStateResponse.PartitionResult {
         }
         x.stateEpoch = RandomValue.int32(&g)
         x.startOffset = RandomValue.int64(&g)
-        var a1: [StateBatch] = []
+        var a1: [ReadShareGroupStateResponse.StateBatch] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ReadShareGroupStateResponse.StateBatch.random(version: version, using: &g))
         }

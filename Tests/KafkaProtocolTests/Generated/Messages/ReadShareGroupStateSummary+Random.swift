@@ -7,7 +7,7 @@ extension ReadShareGroupStateSummaryRequest: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.groupId = RandomValue.string(&g)
-        var a1: [ReadStateSummaryData] = []
+        var a1: [ReadShareGroupStateSummaryRequest.ReadStateSummaryData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ReadShareGroupStateSummaryRequest.ReadStateSummaryData.random(version: version, using: &g))
         }
@@ -21,7 +21,7 @@ extension ReadShareGroupStateSummaryRequest.ReadStateSummaryData {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.topicId = RandomValue.uuid(&g)
-        var a1: [PartitionData] = []
+        var a1: [ReadShareGroupStateSummaryRequest.PartitionData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ReadShareGroupStateSummaryRequest.PartitionData.random(version: version, using: &g))
         }
@@ -44,7 +44,7 @@ extension ReadShareGroupStateSummaryRequest.PartitionData {
 extension ReadShareGroupStateSummaryResponse: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        var a1: [ReadStateSummaryResult] = []
+        var a1: [ReadShareGroupStateSummaryResponse.ReadStateSummaryResult] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ReadShareGroupStateSummaryResponse.ReadStateSummaryResult.random(version: version, using: &g))
         }
@@ -58,7 +58,7 @@ extension ReadShareGroupStateSummaryResponse.ReadStateSummaryResult {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.topicId = RandomValue.uuid(&g)
-        var a1: [PartitionResult] = []
+        var a1: [ReadShareGroupStateSummaryResponse.PartitionResult] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ReadShareGroupStateSummaryResponse.PartitionResult.random(version: version, using: &g))
         }

@@ -17,7 +17,7 @@ extension ShareAcknowledgeRequest: RandomizableMessage {
             x.memberId = RandomValue.string(&g)
         }
         x.shareSessionEpoch = RandomValue.int32(&g)
-        var a1: [AcknowledgeTopic] = []
+        var a1: [ShareAcknowledgeRequest.AcknowledgeTopic] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ShareAcknowledgeRequest.AcknowledgeTopic.random(version: version, using: &g))
         }
@@ -31,7 +31,7 @@ extension ShareAcknowledgeRequest.AcknowledgeTopic {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.topicId = RandomValue.uuid(&g)
-        var a1: [AcknowledgePartition] = []
+        var a1: [ShareAcknowledgeRequest.AcknowledgePartition] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ShareAcknowledgeRequest.AcknowledgePartition.random(version: version, using: &g))
         }
@@ -45,7 +45,7 @@ extension ShareAcknowledgeRequest.AcknowledgePartition {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.partitionIndex = RandomValue.int32(&g)
-        var a1: [AcknowledgementBatch] = []
+        var a1: [ShareAcknowledgeRequest.AcknowledgementBatch] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ShareAcknowledgeRequest.AcknowledgementBatch.random(version: version, using: &g))
         }
@@ -80,12 +80,12 @@ extension ShareAcknowledgeResponse: RandomizableMessage {
         } else {
             x.errorMessage = RandomValue.string(&g)
         }
-        var a1: [ShareAcknowledgeTopicResponse] = []
+        var a1: [ShareAcknowledgeResponse.ShareAcknowledgeTopicResponse] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ShareAcknowledgeResponse.ShareAcknowledgeTopicResponse.random(version: version, using: &g))
         }
         x.responses = a1
-        var a2: [NodeEndpoint] = []
+        var a2: [ShareAcknowledgeResponse.NodeEndpoint] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a2.append(ShareAcknowledgeResponse.NodeEndpoint.random(version: version, using: &g))
         }
@@ -99,7 +99,7 @@ extension ShareAcknowledgeResponse.ShareAcknowledgeTopicResponse {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.topicId = RandomValue.uuid(&g)
-        var a1: [PartitionData] = []
+        var a1: [ShareAcknowledgeResponse.PartitionData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ShareAcknowledgeResponse.PartitionData.random(version: version, using: &g))
         }

@@ -20,12 +20,12 @@ extension ShareFetchRequest: RandomizableMessage {
         x.maxWaitMs = RandomValue.int32(&g)
         x.minBytes = RandomValue.int32(&g)
         x.maxBytes = RandomValue.int32(&g)
-        var a1: [FetchTopic] = []
+        var a1: [ShareFetchRequest.FetchTopic] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ShareFetchRequest.FetchTopic.random(version: version, using: &g))
         }
         x.topics = a1
-        var a2: [ForgottenTopic] = []
+        var a2: [ShareFetchRequest.ForgottenTopic] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a2.append(ShareFetchRequest.ForgottenTopic.random(version: version, using: &g))
         }
@@ -39,7 +39,7 @@ extension ShareFetchRequest.FetchTopic {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.topicId = RandomValue.uuid(&g)
-        var a1: [FetchPartition] = []
+        var a1: [ShareFetchRequest.FetchPartition] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ShareFetchRequest.FetchPartition.random(version: version, using: &g))
         }
@@ -54,7 +54,7 @@ extension ShareFetchRequest.FetchPartition {
         var x = Self()
         x.partitionIndex = RandomValue.int32(&g)
         x.partitionMaxBytes = RandomValue.int32(&g)
-        var a1: [AcknowledgementBatch] = []
+        var a1: [ShareFetchRequest.AcknowledgementBatch] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ShareFetchRequest.AcknowledgementBatch.random(version: version, using: &g))
         }
@@ -103,12 +103,12 @@ extension ShareFetchResponse: RandomizableMessage {
         } else {
             x.errorMessage = RandomValue.string(&g)
         }
-        var a1: [ShareFetchableTopicResponse] = []
+        var a1: [ShareFetchResponse.ShareFetchableTopicResponse] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ShareFetchResponse.ShareFetchableTopicResponse.random(version: version, using: &g))
         }
         x.responses = a1
-        var a2: [NodeEndpoint] = []
+        var a2: [ShareFetchResponse.NodeEndpoint] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a2.append(ShareFetchResponse.NodeEndpoint.random(version: version, using: &g))
         }
@@ -122,7 +122,7 @@ extension ShareFetchResponse.ShareFetchableTopicResponse {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.topicId = RandomValue.uuid(&g)
-        var a1: [PartitionData] = []
+        var a1: [ShareFetchResponse.PartitionData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ShareFetchResponse.PartitionData.random(version: version, using: &g))
         }
@@ -154,7 +154,7 @@ extension ShareFetchResponse.PartitionData {
         } else {
             x.records = RandomValue.bytes(&g)
         }
-        var a1: [AcquiredRecords] = []
+        var a1: [ShareFetchResponse.AcquiredRecords] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ShareFetchResponse.AcquiredRecords.random(version: version, using: &g))
         }

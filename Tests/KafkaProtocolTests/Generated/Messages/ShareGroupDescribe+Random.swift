@@ -21,7 +21,7 @@ extension ShareGroupDescribeResponse: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.throttleTimeMs = RandomValue.int32(&g)
-        var a1: [DescribedGroup] = []
+        var a1: [ShareGroupDescribeResponse.DescribedGroup] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ShareGroupDescribeResponse.DescribedGroup.random(version: version, using: &g))
         }
@@ -45,7 +45,7 @@ extension ShareGroupDescribeResponse.DescribedGroup {
         x.groupEpoch = RandomValue.int32(&g)
         x.assignmentEpoch = RandomValue.int32(&g)
         x.assignorName = RandomValue.string(&g)
-        var a1: [Member] = []
+        var a1: [ShareGroupDescribeResponse.Member] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ShareGroupDescribeResponse.Member.random(version: version, using: &g))
         }
@@ -97,7 +97,7 @@ extension ShareGroupDescribeResponse.TopicPartitions {
 extension ShareGroupDescribeResponse.Assignment {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        var a1: [TopicPartitions] = []
+        var a1: [ShareGroupDescribeResponse.TopicPartitions] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ShareGroupDescribeResponse.TopicPartitions.random(version: version, using: &g))
         }

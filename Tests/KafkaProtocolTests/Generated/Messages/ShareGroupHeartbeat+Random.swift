@@ -58,7 +58,7 @@ extension ShareGroupHeartbeatResponse: RandomizableMessage {
 extension ShareGroupHeartbeatResponse.Assignment {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        var a1: [TopicPartitions] = []
+        var a1: [ShareGroupHeartbeatResponse.TopicPartitions] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ShareGroupHeartbeatResponse.TopicPartitions.random(version: version, using: &g))
         }

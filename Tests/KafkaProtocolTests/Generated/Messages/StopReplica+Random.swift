@@ -18,21 +18,21 @@ extension StopReplicaRequest: RandomizableMessage {
             x.deletePartitions = RandomValue.bool(&g)
         }
         if version <= 0 {
-            var a1: [StopReplicaPartitionV0] = []
+            var a1: [StopReplicaRequest.StopReplicaPartitionV0] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a1.append(StopReplicaRequest.StopReplicaPartitionV0.random(version: version, using: &g))
             }
             x.ungroupedPartitions = a1
         }
         if version >= 1 && version <= 2 {
-            var a2: [StopReplicaTopicV1] = []
+            var a2: [StopReplicaRequest.StopReplicaTopicV1] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a2.append(StopReplicaRequest.StopReplicaTopicV1.random(version: version, using: &g))
             }
             x.topics = a2
         }
         if version >= 3 {
-            var a3: [StopReplicaTopicState] = []
+            var a3: [StopReplicaRequest.StopReplicaTopicState] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a3.append(StopReplicaRequest.StopReplicaTopicState.random(version: version, using: &g))
             }
@@ -88,7 +88,7 @@ extension StopReplicaRequest.StopReplicaTopicState {
             x.topicName = RandomValue.string(&g)
         }
         if version >= 3 {
-            var a1: [StopReplicaPartitionState] = []
+            var a1: [StopReplicaRequest.StopReplicaPartitionState] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a1.append(StopReplicaRequest.StopReplicaPartitionState.random(version: version, using: &g))
             }
@@ -124,7 +124,7 @@ extension StopReplicaResponse: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.errorCode = RandomValue.int16(&g)
-        var a1: [StopReplicaPartitionError] = []
+        var a1: [StopReplicaResponse.StopReplicaPartitionError] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(StopReplicaResponse.StopReplicaPartitionError.random(version: version, using: &g))
         }

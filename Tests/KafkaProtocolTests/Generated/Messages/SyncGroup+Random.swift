@@ -30,7 +30,7 @@ extension SyncGroupRequest: RandomizableMessage {
                 x.protocolName = RandomValue.string(&g)
             }
         }
-        var a1: [SyncGroupRequestAssignment] = []
+        var a1: [SyncGroupRequest.SyncGroupRequestAssignment] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(SyncGroupRequest.SyncGroupRequestAssignment.random(version: version, using: &g))
         }

@@ -23,7 +23,7 @@ extension TxnOffsetCommitRequest: RandomizableMessage {
                 x.groupInstanceId = RandomValue.string(&g)
             }
         }
-        var a1: [TxnOffsetCommitRequestTopic] = []
+        var a1: [TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic.random(version: version, using: &g))
         }
@@ -39,7 +39,7 @@ extension TxnOffsetCommitRequest.TxnOffsetCommitRequestTopic {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.name = RandomValue.string(&g)
-        var a1: [TxnOffsetCommitRequestPartition] = []
+        var a1: [TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(TxnOffsetCommitRequest.TxnOffsetCommitRequestPartition.random(version: version, using: &g))
         }
@@ -75,7 +75,7 @@ extension TxnOffsetCommitResponse: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.throttleTimeMs = RandomValue.int32(&g)
-        var a1: [TxnOffsetCommitResponseTopic] = []
+        var a1: [TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic.random(version: version, using: &g))
         }
@@ -91,7 +91,7 @@ extension TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.name = RandomValue.string(&g)
-        var a1: [TxnOffsetCommitResponsePartition] = []
+        var a1: [TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition.random(version: version, using: &g))
         }

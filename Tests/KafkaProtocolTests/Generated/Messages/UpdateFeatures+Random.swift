@@ -7,7 +7,7 @@ extension UpdateFeaturesRequest: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.timeoutMs = RandomValue.int32(&g)
-        var a1: [FeatureUpdateKey] = []
+        var a1: [UpdateFeaturesRequest.FeatureUpdateKey] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(UpdateFeaturesRequest.FeatureUpdateKey.random(version: version, using: &g))
         }
@@ -47,7 +47,7 @@ extension UpdateFeaturesResponse: RandomizableMessage {
             x.errorMessage = RandomValue.string(&g)
         }
         if version <= 1 {
-            var a1: [UpdatableFeatureResult] = []
+            var a1: [UpdateFeaturesResponse.UpdatableFeatureResult] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a1.append(UpdateFeaturesResponse.UpdatableFeatureResult.random(version: version, using: &g))
             }

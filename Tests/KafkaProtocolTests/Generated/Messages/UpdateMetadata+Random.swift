@@ -18,20 +18,20 @@ extension UpdateMetadataRequest: RandomizableMessage {
             x.brokerEpoch = RandomValue.int64(&g)
         }
         if version <= 4 {
-            var a1: [UpdateMetadataPartitionState] = []
+            var a1: [UpdateMetadataRequest.UpdateMetadataPartitionState] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a1.append(UpdateMetadataRequest.UpdateMetadataPartitionState.random(version: version, using: &g))
             }
             x.ungroupedPartitionStates = a1
         }
         if version >= 5 {
-            var a2: [UpdateMetadataTopicState] = []
+            var a2: [UpdateMetadataRequest.UpdateMetadataTopicState] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a2.append(UpdateMetadataRequest.UpdateMetadataTopicState.random(version: version, using: &g))
             }
             x.topicStates = a2
         }
-        var a3: [UpdateMetadataBroker] = []
+        var a3: [UpdateMetadataRequest.UpdateMetadataBroker] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a3.append(UpdateMetadataRequest.UpdateMetadataBroker.random(version: version, using: &g))
         }
@@ -53,7 +53,7 @@ extension UpdateMetadataRequest.UpdateMetadataTopicState {
             x.topicId = RandomValue.uuid(&g)
         }
         if version >= 5 {
-            var a1: [UpdateMetadataPartitionState] = []
+            var a1: [UpdateMetadataRequest.UpdateMetadataPartitionState] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a1.append(UpdateMetadataRequest.UpdateMetadataPartitionState.random(version: version, using: &g))
             }
@@ -77,7 +77,7 @@ extension UpdateMetadataRequest.UpdateMetadataBroker {
             x.v0Port = RandomValue.int32(&g)
         }
         if version >= 1 {
-            var a1: [UpdateMetadataEndpoint] = []
+            var a1: [UpdateMetadataRequest.UpdateMetadataEndpoint] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a1.append(UpdateMetadataRequest.UpdateMetadataEndpoint.random(version: version, using: &g))
             }

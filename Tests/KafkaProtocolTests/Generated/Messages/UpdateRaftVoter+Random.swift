@@ -14,7 +14,7 @@ extension UpdateRaftVoterRequest: RandomizableMessage {
         x.currentLeaderEpoch = RandomValue.int32(&g)
         x.voterId = RandomValue.int32(&g)
         x.voterDirectoryId = RandomValue.uuid(&g)
-        var a1: [Listener] = []
+        var a1: [UpdateRaftVoterRequest.Listener] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(UpdateRaftVoterRequest.Listener.random(version: version, using: &g))
         }

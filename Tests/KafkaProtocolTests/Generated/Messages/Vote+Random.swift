@@ -14,7 +14,7 @@ extension VoteRequest: RandomizableMessage {
         if version >= 1 {
             x.voterId = RandomValue.int32(&g)
         }
-        var a1: [TopicData] = []
+        var a1: [VoteRequest.TopicData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(VoteRequest.TopicData.random(version: version, using: &g))
         }
@@ -28,7 +28,7 @@ extension VoteRequest.TopicData {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.topicName = RandomValue.string(&g)
-        var a1: [PartitionData] = []
+        var a1: [VoteRequest.PartitionData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(VoteRequest.PartitionData.random(version: version, using: &g))
         }
@@ -61,13 +61,13 @@ extension VoteResponse: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.errorCode = RandomValue.int16(&g)
-        var a1: [TopicData] = []
+        var a1: [VoteResponse.TopicData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(VoteResponse.TopicData.random(version: version, using: &g))
         }
         x.topics = a1
         if version >= 1 {
-            var a2: [NodeEndpoint] = []
+            var a2: [VoteResponse.NodeEndpoint] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a2.append(VoteResponse.NodeEndpoint.random(version: version, using: &g))
             }
@@ -82,7 +82,7 @@ extension VoteResponse.TopicData {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.topicName = RandomValue.string(&g)
-        var a1: [PartitionData] = []
+        var a1: [VoteResponse.PartitionData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(VoteResponse.PartitionData.random(version: version, using: &g))
         }

@@ -7,7 +7,7 @@ extension WriteShareGroupStateRequest: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.groupId = RandomValue.string(&g)
-        var a1: [WriteStateData] = []
+        var a1: [WriteShareGroupStateRequest.WriteStateData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(WriteShareGroupStateRequest.WriteStateData.random(version: version, using: &g))
         }
@@ -21,7 +21,7 @@ extension WriteShareGroupStateRequest.WriteStateData {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.topicId = RandomValue.uuid(&g)
-        var a1: [PartitionData] = []
+        var a1: [WriteShareGroupStateRequest.PartitionData] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(WriteShareGroupStateRequest.PartitionData.random(version: version, using: &g))
         }
@@ -38,7 +38,7 @@ extension WriteShareGroupStateRequest.PartitionData {
         x.stateEpoch = RandomValue.int32(&g)
         x.leaderEpoch = RandomValue.int32(&g)
         x.startOffset = RandomValue.int64(&g)
-        var a1: [StateBatch] = []
+        var a1: [WriteShareGroupStateRequest.StateBatch] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(WriteShareGroupStateRequest.StateBatch.random(version: version, using: &g))
         }
@@ -63,7 +63,7 @@ extension WriteShareGroupStateRequest.StateBatch {
 extension WriteShareGroupStateResponse: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        var a1: [WriteStateResult] = []
+        var a1: [WriteShareGroupStateResponse.WriteStateResult] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(WriteShareGroupStateResponse.WriteStateResult.random(version: version, using: &g))
         }
@@ -77,7 +77,7 @@ extension WriteShareGroupStateResponse.WriteStateResult {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.topicId = RandomValue.uuid(&g)
-        var a1: [PartitionResult] = []
+        var a1: [WriteShareGroupStateResponse.PartitionResult] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(WriteShareGroupStateResponse.PartitionResult.random(version: version, using: &g))
         }

@@ -6,7 +6,7 @@ import KafkaProtocol
 extension WriteTxnMarkersRequest: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        var a1: [WritableTxnMarker] = []
+        var a1: [WriteTxnMarkersRequest.WritableTxnMarker] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(WriteTxnMarkersRequest.WritableTxnMarker.random(version: version, using: &g))
         }
@@ -24,7 +24,7 @@ extension WriteTxnMarkersRequest.WritableTxnMarker {
         x.producerId = RandomValue.int64(&g)
         x.producerEpoch = RandomValue.int16(&g)
         x.transactionResult = RandomValue.bool(&g)
-        var a1: [WritableTxnMarkerTopic] = []
+        var a1: [WriteTxnMarkersRequest.WritableTxnMarkerTopic] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(WriteTxnMarkersRequest.WritableTxnMarkerTopic.random(version: version, using: &g))
         }
@@ -56,7 +56,7 @@ extension WriteTxnMarkersRequest.WritableTxnMarkerTopic {
 extension WriteTxnMarkersResponse: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        var a1: [WritableTxnMarkerResult] = []
+        var a1: [WriteTxnMarkersResponse.WritableTxnMarkerResult] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(WriteTxnMarkersResponse.WritableTxnMarkerResult.random(version: version, using: &g))
         }
@@ -72,7 +72,7 @@ extension WriteTxnMarkersResponse.WritableTxnMarkerResult {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.producerId = RandomValue.int64(&g)
-        var a1: [WritableTxnMarkerTopicResult] = []
+        var a1: [WriteTxnMarkersResponse.WritableTxnMarkerTopicResult] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(WriteTxnMarkersResponse.WritableTxnMarkerTopicResult.random(version: version, using: &g))
         }
@@ -88,7 +88,7 @@ extension WriteTxnMarkersResponse.WritableTxnMarkerTopicResult {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.name = RandomValue.string(&g)
-        var a1: [WritableTxnMarkerPartitionResult] = []
+        var a1: [WriteTxnMarkersResponse.WritableTxnMarkerPartitionResult] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(WriteTxnMarkersResponse.WritableTxnMarkerPartitionResult.random(version: version, using: &g))
         }

@@ -6,7 +6,7 @@ import KafkaProtocol
 extension ConsumerProtocolAssignment: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        var a1: [TopicPartition] = []
+        var a1: [ConsumerProtocolAssignment.TopicPartition] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(ConsumerProtocolAssignment.TopicPartition.random(version: version, using: &g))
         }

@@ -17,7 +17,7 @@ extension ConsumerProtocolSubscription: RandomizableMessage {
             x.userData = RandomValue.bytes(&g)
         }
         if version >= 1 {
-            var a2: [TopicPartition] = []
+            var a2: [ConsumerProtocolSubscription.TopicPartition] = []
             for _ in 0 ..< RandomValue.count(&g) {
                 a2.append(ConsumerProtocolSubscription.TopicPartition.random(version: version, using: &g))
             }

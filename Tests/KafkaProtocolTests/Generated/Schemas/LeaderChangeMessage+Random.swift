@@ -8,12 +8,12 @@ extension LeaderChangeMessage: RandomizableMessage {
         var x = Self()
         x.version = RandomValue.int16(&g)
         x.leaderId = RandomValue.int32(&g)
-        var a1: [Voter] = []
+        var a1: [LeaderChangeMessage.Voter] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(LeaderChangeMessage.Voter.random(version: version, using: &g))
         }
         x.voters = a1
-        var a2: [Voter] = []
+        var a2: [LeaderChangeMessage.Voter] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a2.append(LeaderChangeMessage.Voter.random(version: version, using: &g))
         }

@@ -7,7 +7,7 @@ extension VotersRecord: RandomizableMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
         x.version = RandomValue.int16(&g)
-        var a1: [Voter] = []
+        var a1: [VotersRecord.Voter] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(VotersRecord.Voter.random(version: version, using: &g))
         }
@@ -22,7 +22,7 @@ extension VotersRecord.Voter {
         var x = Self()
         x.voterId = RandomValue.int32(&g)
         x.voterDirectoryId = RandomValue.uuid(&g)
-        var a1: [Endpoint] = []
+        var a1: [VotersRecord.Endpoint] = []
         for _ in 0 ..< RandomValue.count(&g) {
             a1.append(VotersRecord.Endpoint.random(version: version, using: &g))
         }

@@ -82,7 +82,9 @@ struct RandomEmitter {
     private func assignValue(_ t: FieldType, _ target: String) throws {
         if case let .array(e) = t {
             let a = o.fresh("a")
-            o.line("var \(a): [\(baseSwiftType(e))] = []")
+            var elementType = baseSwiftType(e)
+            if case let .structure(n) = e { elementType = "\(m.name).\(n)" }
+            o.line("var \(a): [\(elementType)] = []")
             o.open("for _ in 0 ..< RandomValue.count(&g) {")
             o.line("\(a).append(\(try valueExpr(e)))")
             o.close()
