@@ -12,7 +12,8 @@ public struct ParsedRequestHeader: Sendable {
     public var apiKey: ApiKey { ApiKey(header.requestApiKey) }
     public var apiVersion: Int16 { header.requestApiVersion }
     public var correlationId: Int32 { header.correlationId }
-    public var clientId: String? { header.clientId }
+    /// nil for header v0, which has no client id (the generated header holds its default there).
+    public var clientId: String? { headerVersion == 0 ? nil : header.clientId }
 
     /// Decodes the body as the request its header names; the body must end the frame.
     public func decodeBody() throws(KafkaDecodingError) -> any KafkaRequest {
