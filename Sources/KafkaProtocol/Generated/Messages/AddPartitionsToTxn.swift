@@ -122,6 +122,8 @@ public struct AddPartitionsToTxnRequest: KafkaRequest {
 
 extension AddPartitionsToTxnRequest {
     /// List of transactions to add partitions to.
+    ///
+    /// Appears in AddPartitionsToTxnRequest versions 4-5; its version tests assume a version in that range.
     public struct AddPartitionsToTxnTransaction: KafkaStruct {
         /// The transactional id corresponding to the transaction.
         public var transactionalId: String = ""
@@ -139,72 +141,38 @@ extension AddPartitionsToTxnRequest {
         public init() {}
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
-            let flexible: Bool = version >= 3
-            if version >= 4 {
-                try w.writeString(self.transactionalId, compact: flexible, "transactions.transactionalId")
-            } else if self.transactionalId != "" {
-                throw KafkaEncodingError(message: "", field: "transactions.transactionalId", kind: .fieldNotInVersion(version))
+            try w.writeString(self.transactionalId, compact: true, "transactions.transactionalId")
+            w.writeInt64(self.producerId)
+            w.writeInt16(self.producerEpoch)
+            w.writeBool(self.verifyOnly)
+            w.writeArrayLength(self.topics.count, compact: true)
+            for e7 in self.topics {
+                try e7.encode(into: &w, version: version)
             }
-            if version >= 4 {
-                w.writeInt64(self.producerId)
-            } else if self.producerId != 0 {
-                throw KafkaEncodingError(message: "", field: "transactions.producerId", kind: .fieldNotInVersion(version))
-            }
-            if version >= 4 {
-                w.writeInt16(self.producerEpoch)
-            } else if self.producerEpoch != 0 {
-                throw KafkaEncodingError(message: "", field: "transactions.producerEpoch", kind: .fieldNotInVersion(version))
-            }
-            if version >= 4 {
-                w.writeBool(self.verifyOnly)
-            } else if self.verifyOnly != false {
-                throw KafkaEncodingError(message: "", field: "transactions.verifyOnly", kind: .fieldNotInVersion(version))
-            }
-            if version >= 4 {
-                w.writeArrayLength(self.topics.count, compact: flexible)
-                for e7 in self.topics {
-                    try e7.encode(into: &w, version: version)
-                }
-            } else if !self.topics.isEmpty {
-                throw KafkaEncodingError(message: "", field: "transactions.topics", kind: .fieldNotInVersion(version))
-            }
-            if flexible {
-                w.writeTaggedFields(self.unknownTaggedFields)
-            }
+            w.writeTaggedFields(self.unknownTaggedFields)
         }
 
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
-            let flexible: Bool = version >= 3
-            if version >= 4 {
-                self.transactionalId = try r.readString(compact: flexible, "transactions.transactionalId")
+            self.transactionalId = try r.readString(compact: true, "transactions.transactionalId")
+            self.producerId = try r.readInt64("transactions.producerId")
+            self.producerEpoch = try r.readInt16("transactions.producerEpoch")
+            self.verifyOnly = try r.readBool("transactions.verifyOnly")
+            let n8: Int = try r.readNonNullArrayLength(compact: true, "transactions.topics")
+            var a9: [AddPartitionsToTxnTopic] = []
+            a9.reserveCapacity(n8)
+            for _ in 0 ..< n8 {
+                a9.append(try AddPartitionsToTxnTopic(from: &r, version: version))
             }
-            if version >= 4 {
-                self.producerId = try r.readInt64("transactions.producerId")
-            }
-            if version >= 4 {
-                self.producerEpoch = try r.readInt16("transactions.producerEpoch")
-            }
-            if version >= 4 {
-                self.verifyOnly = try r.readBool("transactions.verifyOnly")
-            }
-            if version >= 4 {
-                let n8: Int = try r.readNonNullArrayLength(compact: flexible, "transactions.topics")
-                var a9: [AddPartitionsToTxnTopic] = []
-                a9.reserveCapacity(n8)
-                for _ in 0 ..< n8 {
-                    a9.append(try AddPartitionsToTxnTopic(from: &r, version: version))
-                }
-                self.topics = a9
-            }
-            if flexible {
-                self.unknownTaggedFields = try r.readUnknownTaggedFields("transactions.taggedFields")
-            }
+            self.topics = a9
+            self.unknownTaggedFields = try r.readUnknownTaggedFields("transactions.taggedFields")
         }
     }
 }
 
 extension AddPartitionsToTxnRequest {
+    ///
+    /// Appears in AddPartitionsToTxnRequest versions 0-5; its version tests assume a version in that range.
     public struct AddPartitionsToTxnTopic: KafkaStruct {
         /// The name of the topic.
         public var name: String = ""
@@ -347,6 +315,8 @@ public struct AddPartitionsToTxnResponse: KafkaResponse {
 
 extension AddPartitionsToTxnResponse {
     /// Results categorized by transactional ID.
+    ///
+    /// Appears in AddPartitionsToTxnResponse versions 4-5; its version tests assume a version in that range.
     public struct AddPartitionsToTxnResult: KafkaStruct {
         /// The transactional id corresponding to the transaction.
         public var transactionalId: String = ""
@@ -358,48 +328,32 @@ extension AddPartitionsToTxnResponse {
         public init() {}
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
-            let flexible: Bool = version >= 3
-            if version >= 4 {
-                try w.writeString(self.transactionalId, compact: flexible, "resultsByTransaction.transactionalId")
-            } else if self.transactionalId != "" {
-                throw KafkaEncodingError(message: "", field: "resultsByTransaction.transactionalId", kind: .fieldNotInVersion(version))
+            try w.writeString(self.transactionalId, compact: true, "resultsByTransaction.transactionalId")
+            w.writeArrayLength(self.topicResults.count, compact: true)
+            for e19 in self.topicResults {
+                try e19.encode(into: &w, version: version)
             }
-            if version >= 4 {
-                w.writeArrayLength(self.topicResults.count, compact: flexible)
-                for e19 in self.topicResults {
-                    try e19.encode(into: &w, version: version)
-                }
-            } else if !self.topicResults.isEmpty {
-                throw KafkaEncodingError(message: "", field: "resultsByTransaction.topicResults", kind: .fieldNotInVersion(version))
-            }
-            if flexible {
-                w.writeTaggedFields(self.unknownTaggedFields)
-            }
+            w.writeTaggedFields(self.unknownTaggedFields)
         }
 
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
-            let flexible: Bool = version >= 3
-            if version >= 4 {
-                self.transactionalId = try r.readString(compact: flexible, "resultsByTransaction.transactionalId")
+            self.transactionalId = try r.readString(compact: true, "resultsByTransaction.transactionalId")
+            let n20: Int = try r.readNonNullArrayLength(compact: true, "resultsByTransaction.topicResults")
+            var a21: [AddPartitionsToTxnTopicResult] = []
+            a21.reserveCapacity(n20)
+            for _ in 0 ..< n20 {
+                a21.append(try AddPartitionsToTxnTopicResult(from: &r, version: version))
             }
-            if version >= 4 {
-                let n20: Int = try r.readNonNullArrayLength(compact: flexible, "resultsByTransaction.topicResults")
-                var a21: [AddPartitionsToTxnTopicResult] = []
-                a21.reserveCapacity(n20)
-                for _ in 0 ..< n20 {
-                    a21.append(try AddPartitionsToTxnTopicResult(from: &r, version: version))
-                }
-                self.topicResults = a21
-            }
-            if flexible {
-                self.unknownTaggedFields = try r.readUnknownTaggedFields("resultsByTransaction.taggedFields")
-            }
+            self.topicResults = a21
+            self.unknownTaggedFields = try r.readUnknownTaggedFields("resultsByTransaction.taggedFields")
         }
     }
 }
 
 extension AddPartitionsToTxnResponse {
+    ///
+    /// Appears in AddPartitionsToTxnResponse versions 0-5; its version tests assume a version in that range.
     public struct AddPartitionsToTxnTopicResult: KafkaStruct {
         /// The topic name.
         public var name: String = ""
@@ -441,6 +395,8 @@ extension AddPartitionsToTxnResponse {
 }
 
 extension AddPartitionsToTxnResponse {
+    ///
+    /// Appears in AddPartitionsToTxnResponse versions 0-5; its version tests assume a version in that range.
     public struct AddPartitionsToTxnPartitionResult: KafkaStruct {
         /// The partition indexes.
         public var partitionIndex: Int32 = 0

@@ -75,6 +75,8 @@ public struct AddRaftVoterRequest: KafkaRequest {
 
 extension AddRaftVoterRequest {
     /// The endpoints that can be used to communicate with the voter
+    ///
+    /// Appears in AddRaftVoterRequest version 0; its version tests assume a version in that range.
     public struct Listener: KafkaStruct {
         /// The name of the endpoint
         public var name: String = ""

@@ -71,6 +71,8 @@ public struct AlterClientQuotasRequest: KafkaRequest {
 
 extension AlterClientQuotasRequest {
     /// The quota configuration entries to alter.
+    ///
+    /// Appears in AlterClientQuotasRequest versions 0-1; its version tests assume a version in that range.
     public struct EntryData: KafkaStruct {
         /// The quota entity to alter.
         public var entity: [EntityData] = []
@@ -122,6 +124,8 @@ extension AlterClientQuotasRequest {
 
 extension AlterClientQuotasRequest {
     /// The quota entity to alter.
+    ///
+    /// Appears in AlterClientQuotasRequest versions 0-1; its version tests assume a version in that range.
     public struct EntityData: KafkaStruct {
         /// The entity type.
         public var entityType: String = ""
@@ -155,6 +159,8 @@ extension AlterClientQuotasRequest {
 
 extension AlterClientQuotasRequest {
     /// An individual quota configuration entry to alter.
+    ///
+    /// Appears in AlterClientQuotasRequest versions 0-1; its version tests assume a version in that range.
     public struct OpData: KafkaStruct {
         /// The quota configuration key.
         public var key: String = ""
@@ -259,6 +265,8 @@ public struct AlterClientQuotasResponse: KafkaResponse {
 
 extension AlterClientQuotasResponse {
     /// The quota configuration entries to alter.
+    ///
+    /// Appears in AlterClientQuotasResponse versions 0-1; its version tests assume a version in that range.
     public struct EntryData: KafkaStruct {
         /// The error code, or `0` if the quota alteration succeeded.
         public var errorCode: Int16 = 0
@@ -305,6 +313,8 @@ extension AlterClientQuotasResponse {
 
 extension AlterClientQuotasResponse {
     /// The quota entity to alter.
+    ///
+    /// Appears in AlterClientQuotasResponse versions 0-1; its version tests assume a version in that range.
     public struct EntityData: KafkaStruct {
         /// The entity type.
         public var entityType: String = ""

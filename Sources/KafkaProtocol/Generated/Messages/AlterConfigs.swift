@@ -71,6 +71,8 @@ public struct AlterConfigsRequest: KafkaRequest {
 
 extension AlterConfigsRequest {
     /// The updates for each resource.
+    ///
+    /// Appears in AlterConfigsRequest versions 0-2; its version tests assume a version in that range.
     public struct AlterConfigsResource: KafkaStruct {
         /// The resource type.
         public var resourceType: Int8 = 0
@@ -117,6 +119,8 @@ extension AlterConfigsRequest {
 
 extension AlterConfigsRequest {
     /// The configurations.
+    ///
+    /// Appears in AlterConfigsRequest versions 0-2; its version tests assume a version in that range.
     public struct AlterableConfig: KafkaStruct {
         /// The configuration key name.
         public var name: String = ""
@@ -217,6 +221,8 @@ public struct AlterConfigsResponse: KafkaResponse {
 
 extension AlterConfigsResponse {
     /// The responses for each resource.
+    ///
+    /// Appears in AlterConfigsResponse versions 0-2; its version tests assume a version in that range.
     public struct AlterConfigsResourceResponse: KafkaStruct {
         /// The resource error code.
         public var errorCode: Int16 = 0

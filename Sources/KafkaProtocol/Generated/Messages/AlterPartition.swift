@@ -67,6 +67,8 @@ public struct AlterPartitionRequest: KafkaRequest {
 }
 
 extension AlterPartitionRequest {
+    ///
+    /// Appears in AlterPartitionRequest versions 0-3; its version tests assume a version in that range.
     public struct TopicData: KafkaStruct {
         /// The name of the topic to alter ISRs for
         public var topicName: String = ""
@@ -113,6 +115,8 @@ extension AlterPartitionRequest {
 }
 
 extension AlterPartitionRequest {
+    ///
+    /// Appears in AlterPartitionRequest versions 0-3; its version tests assume a version in that range.
     public struct PartitionData: KafkaStruct {
         /// The partition index
         public var partitionIndex: Int32 = 0
@@ -190,6 +194,8 @@ extension AlterPartitionRequest {
 }
 
 extension AlterPartitionRequest {
+    ///
+    /// Appears in AlterPartitionRequest version 3; its version tests assume a version in that range.
     public struct BrokerState: KafkaStruct {
         /// The ID of the broker.
         public var brokerId: Int32 = 0
@@ -201,27 +207,15 @@ extension AlterPartitionRequest {
         public init() {}
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
-            if version >= 3 {
-                w.writeInt32(self.brokerId)
-            } else if self.brokerId != 0 {
-                throw KafkaEncodingError(message: "", field: "topics.partitions.newIsrWithEpochs.brokerId", kind: .fieldNotInVersion(version))
-            }
-            if version >= 3 {
-                w.writeInt64(self.brokerEpoch)
-            } else if self.brokerEpoch != -1 {
-                throw KafkaEncodingError(message: "", field: "topics.partitions.newIsrWithEpochs.brokerEpoch", kind: .fieldNotInVersion(version))
-            }
+            w.writeInt32(self.brokerId)
+            w.writeInt64(self.brokerEpoch)
             w.writeTaggedFields(self.unknownTaggedFields)
         }
 
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
-            if version >= 3 {
-                self.brokerId = try r.readInt32("topics.partitions.newIsrWithEpochs.brokerId")
-            }
-            if version >= 3 {
-                self.brokerEpoch = try r.readInt64("topics.partitions.newIsrWithEpochs.brokerEpoch")
-            }
+            self.brokerId = try r.readInt32("topics.partitions.newIsrWithEpochs.brokerId")
+            self.brokerEpoch = try r.readInt64("topics.partitions.newIsrWithEpochs.brokerEpoch")
             self.unknownTaggedFields = try r.readUnknownTaggedFields("topics.partitions.newIsrWithEpochs.taggedFields")
         }
     }
@@ -292,6 +286,8 @@ public struct AlterPartitionResponse: KafkaResponse {
 }
 
 extension AlterPartitionResponse {
+    ///
+    /// Appears in AlterPartitionResponse versions 0-3; its version tests assume a version in that range.
     public struct TopicData: KafkaStruct {
         /// The name of the topic
         public var topicName: String = ""
@@ -338,6 +334,8 @@ extension AlterPartitionResponse {
 }
 
 extension AlterPartitionResponse {
+    ///
+    /// Appears in AlterPartitionResponse versions 0-3; its version tests assume a version in that range.
     public struct PartitionData: KafkaStruct {
         /// The partition index
         public var partitionIndex: Int32 = 0

@@ -65,6 +65,8 @@ public struct AlterPartitionReassignmentsRequest: KafkaRequest {
 
 extension AlterPartitionReassignmentsRequest {
     /// The topics to reassign.
+    ///
+    /// Appears in AlterPartitionReassignmentsRequest version 0; its version tests assume a version in that range.
     public struct ReassignableTopic: KafkaStruct {
         /// The topic name.
         public var name: String = ""
@@ -101,6 +103,8 @@ extension AlterPartitionReassignmentsRequest {
 
 extension AlterPartitionReassignmentsRequest {
     /// The partitions to reassign.
+    ///
+    /// Appears in AlterPartitionReassignmentsRequest version 0; its version tests assume a version in that range.
     public struct ReassignablePartition: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32 = 0
@@ -213,6 +217,8 @@ public struct AlterPartitionReassignmentsResponse: KafkaResponse {
 
 extension AlterPartitionReassignmentsResponse {
     /// The responses to topics to reassign.
+    ///
+    /// Appears in AlterPartitionReassignmentsResponse version 0; its version tests assume a version in that range.
     public struct ReassignableTopicResponse: KafkaStruct {
         /// The topic name
         public var name: String = ""
@@ -249,6 +255,8 @@ extension AlterPartitionReassignmentsResponse {
 
 extension AlterPartitionReassignmentsResponse {
     /// The responses to partitions to reassign
+    ///
+    /// Appears in AlterPartitionReassignmentsResponse version 0; its version tests assume a version in that range.
     public struct ReassignablePartitionResponse: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32 = 0

@@ -67,6 +67,8 @@ public struct AlterReplicaLogDirsRequest: KafkaRequest {
 
 extension AlterReplicaLogDirsRequest {
     /// The alterations to make for each directory.
+    ///
+    /// Appears in AlterReplicaLogDirsRequest versions 0-2; its version tests assume a version in that range.
     public struct AlterReplicaLogDir: KafkaStruct {
         /// The absolute directory path.
         public var path: String = ""
@@ -109,6 +111,8 @@ extension AlterReplicaLogDirsRequest {
 
 extension AlterReplicaLogDirsRequest {
     /// The topics to add to the directory.
+    ///
+    /// Appears in AlterReplicaLogDirsRequest versions 0-2; its version tests assume a version in that range.
     public struct AlterReplicaLogDirTopic: KafkaStruct {
         /// The topic name.
         public var name: String = ""
@@ -218,6 +222,8 @@ public struct AlterReplicaLogDirsResponse: KafkaResponse {
 
 extension AlterReplicaLogDirsResponse {
     /// The results for each topic.
+    ///
+    /// Appears in AlterReplicaLogDirsResponse versions 0-2; its version tests assume a version in that range.
     public struct AlterReplicaLogDirTopicResult: KafkaStruct {
         /// The name of the topic.
         public var topicName: String = ""
@@ -260,6 +266,8 @@ extension AlterReplicaLogDirsResponse {
 
 extension AlterReplicaLogDirsResponse {
     /// The results for each partition.
+    ///
+    /// Appears in AlterReplicaLogDirsResponse versions 0-2; its version tests assume a version in that range.
     public struct AlterReplicaLogDirPartitionResult: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32 = 0

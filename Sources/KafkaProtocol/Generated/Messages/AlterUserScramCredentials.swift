@@ -74,6 +74,8 @@ public struct AlterUserScramCredentialsRequest: KafkaRequest {
 
 extension AlterUserScramCredentialsRequest {
     /// The SCRAM credentials to remove.
+    ///
+    /// Appears in AlterUserScramCredentialsRequest version 0; its version tests assume a version in that range.
     public struct ScramCredentialDeletion: KafkaStruct {
         /// The user name.
         public var name: String = ""
@@ -101,6 +103,8 @@ extension AlterUserScramCredentialsRequest {
 
 extension AlterUserScramCredentialsRequest {
     /// The SCRAM credentials to update/insert.
+    ///
+    /// Appears in AlterUserScramCredentialsRequest version 0; its version tests assume a version in that range.
     public struct ScramCredentialUpsertion: KafkaStruct {
         /// The user name.
         public var name: String = ""
@@ -201,6 +205,8 @@ public struct AlterUserScramCredentialsResponse: KafkaResponse {
 
 extension AlterUserScramCredentialsResponse {
     /// The results for deletions and alterations, one per affected user.
+    ///
+    /// Appears in AlterUserScramCredentialsResponse version 0; its version tests assume a version in that range.
     public struct AlterUserScramCredentialsResult: KafkaStruct {
         /// The user name.
         public var user: String = ""

@@ -225,6 +225,8 @@ public struct ApiVersionsResponse: KafkaResponse {
 
 extension ApiVersionsResponse {
     /// The APIs supported by the broker.
+    ///
+    /// Appears in ApiVersionsResponse versions 0-4; its version tests assume a version in that range.
     public struct ApiVersion: KafkaStruct {
         /// The API index.
         public var apiKey: Int16 = 0
@@ -262,6 +264,8 @@ extension ApiVersionsResponse {
 
 extension ApiVersionsResponse {
     /// Features supported by the broker. Note: in v0-v3, features with MinSupportedVersion = 0 are omitted.
+    ///
+    /// Appears in ApiVersionsResponse versions 3-4; its version tests assume a version in that range.
     public struct SupportedFeatureKey: KafkaStruct {
         /// The name of the feature.
         public var name: String = ""
@@ -275,48 +279,26 @@ extension ApiVersionsResponse {
         public init() {}
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
-            let flexible: Bool = version >= 3
-            if version >= 3 {
-                try w.writeString(self.name, compact: flexible, "supportedFeatures.name")
-            } else if self.name != "" {
-                throw KafkaEncodingError(message: "", field: "supportedFeatures.name", kind: .fieldNotInVersion(version))
-            }
-            if version >= 3 {
-                w.writeInt16(self.minVersion)
-            } else if self.minVersion != 0 {
-                throw KafkaEncodingError(message: "", field: "supportedFeatures.minVersion", kind: .fieldNotInVersion(version))
-            }
-            if version >= 3 {
-                w.writeInt16(self.maxVersion)
-            } else if self.maxVersion != 0 {
-                throw KafkaEncodingError(message: "", field: "supportedFeatures.maxVersion", kind: .fieldNotInVersion(version))
-            }
-            if flexible {
-                w.writeTaggedFields(self.unknownTaggedFields)
-            }
+            try w.writeString(self.name, compact: true, "supportedFeatures.name")
+            w.writeInt16(self.minVersion)
+            w.writeInt16(self.maxVersion)
+            w.writeTaggedFields(self.unknownTaggedFields)
         }
 
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
-            let flexible: Bool = version >= 3
-            if version >= 3 {
-                self.name = try r.readString(compact: flexible, "supportedFeatures.name")
-            }
-            if version >= 3 {
-                self.minVersion = try r.readInt16("supportedFeatures.minVersion")
-            }
-            if version >= 3 {
-                self.maxVersion = try r.readInt16("supportedFeatures.maxVersion")
-            }
-            if flexible {
-                self.unknownTaggedFields = try r.readUnknownTaggedFields("supportedFeatures.taggedFields")
-            }
+            self.name = try r.readString(compact: true, "supportedFeatures.name")
+            self.minVersion = try r.readInt16("supportedFeatures.minVersion")
+            self.maxVersion = try r.readInt16("supportedFeatures.maxVersion")
+            self.unknownTaggedFields = try r.readUnknownTaggedFields("supportedFeatures.taggedFields")
         }
     }
 }
 
 extension ApiVersionsResponse {
     /// List of cluster-wide finalized features. The information is valid only if FinalizedFeaturesEpoch >= 0.
+    ///
+    /// Appears in ApiVersionsResponse versions 3-4; its version tests assume a version in that range.
     public struct FinalizedFeatureKey: KafkaStruct {
         /// The name of the feature.
         public var name: String = ""
@@ -330,42 +312,18 @@ extension ApiVersionsResponse {
         public init() {}
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
-            let flexible: Bool = version >= 3
-            if version >= 3 {
-                try w.writeString(self.name, compact: flexible, "finalizedFeatures.name")
-            } else if self.name != "" {
-                throw KafkaEncodingError(message: "", field: "finalizedFeatures.name", kind: .fieldNotInVersion(version))
-            }
-            if version >= 3 {
-                w.writeInt16(self.maxVersionLevel)
-            } else if self.maxVersionLevel != 0 {
-                throw KafkaEncodingError(message: "", field: "finalizedFeatures.maxVersionLevel", kind: .fieldNotInVersion(version))
-            }
-            if version >= 3 {
-                w.writeInt16(self.minVersionLevel)
-            } else if self.minVersionLevel != 0 {
-                throw KafkaEncodingError(message: "", field: "finalizedFeatures.minVersionLevel", kind: .fieldNotInVersion(version))
-            }
-            if flexible {
-                w.writeTaggedFields(self.unknownTaggedFields)
-            }
+            try w.writeString(self.name, compact: true, "finalizedFeatures.name")
+            w.writeInt16(self.maxVersionLevel)
+            w.writeInt16(self.minVersionLevel)
+            w.writeTaggedFields(self.unknownTaggedFields)
         }
 
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
-            let flexible: Bool = version >= 3
-            if version >= 3 {
-                self.name = try r.readString(compact: flexible, "finalizedFeatures.name")
-            }
-            if version >= 3 {
-                self.maxVersionLevel = try r.readInt16("finalizedFeatures.maxVersionLevel")
-            }
-            if version >= 3 {
-                self.minVersionLevel = try r.readInt16("finalizedFeatures.minVersionLevel")
-            }
-            if flexible {
-                self.unknownTaggedFields = try r.readUnknownTaggedFields("finalizedFeatures.taggedFields")
-            }
+            self.name = try r.readString(compact: true, "finalizedFeatures.name")
+            self.maxVersionLevel = try r.readInt16("finalizedFeatures.maxVersionLevel")
+            self.minVersionLevel = try r.readInt16("finalizedFeatures.minVersionLevel")
+            self.unknownTaggedFields = try r.readUnknownTaggedFields("finalizedFeatures.taggedFields")
         }
     }
 }

@@ -67,6 +67,8 @@ public struct AssignReplicasToDirsRequest: KafkaRequest {
 }
 
 extension AssignReplicasToDirsRequest {
+    ///
+    /// Appears in AssignReplicasToDirsRequest version 0; its version tests assume a version in that range.
     public struct DirectoryData: KafkaStruct {
         /// The ID of the directory
         public var id: KafkaUUID = KafkaUUID.zero
@@ -101,6 +103,8 @@ extension AssignReplicasToDirsRequest {
 }
 
 extension AssignReplicasToDirsRequest {
+    ///
+    /// Appears in AssignReplicasToDirsRequest version 0; its version tests assume a version in that range.
     public struct TopicData: KafkaStruct {
         /// The ID of the assigned topic
         public var topicId: KafkaUUID = KafkaUUID.zero
@@ -135,6 +139,8 @@ extension AssignReplicasToDirsRequest {
 }
 
 extension AssignReplicasToDirsRequest {
+    ///
+    /// Appears in AssignReplicasToDirsRequest version 0; its version tests assume a version in that range.
     public struct PartitionData: KafkaStruct {
         /// The partition index
         public var partitionIndex: Int32 = 0
@@ -221,6 +227,8 @@ public struct AssignReplicasToDirsResponse: KafkaResponse {
 }
 
 extension AssignReplicasToDirsResponse {
+    ///
+    /// Appears in AssignReplicasToDirsResponse version 0; its version tests assume a version in that range.
     public struct DirectoryData: KafkaStruct {
         /// The ID of the directory
         public var id: KafkaUUID = KafkaUUID.zero
@@ -255,6 +263,8 @@ extension AssignReplicasToDirsResponse {
 }
 
 extension AssignReplicasToDirsResponse {
+    ///
+    /// Appears in AssignReplicasToDirsResponse version 0; its version tests assume a version in that range.
     public struct TopicData: KafkaStruct {
         /// The ID of the assigned topic
         public var topicId: KafkaUUID = KafkaUUID.zero
@@ -289,6 +299,8 @@ extension AssignReplicasToDirsResponse {
 }
 
 extension AssignReplicasToDirsResponse {
+    ///
+    /// Appears in AssignReplicasToDirsResponse version 0; its version tests assume a version in that range.
     public struct PartitionData: KafkaStruct {
         /// The partition index
         public var partitionIndex: Int32 = 0

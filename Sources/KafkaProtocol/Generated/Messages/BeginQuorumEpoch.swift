@@ -93,6 +93,8 @@ public struct BeginQuorumEpochRequest: KafkaRequest {
 }
 
 extension BeginQuorumEpochRequest {
+    ///
+    /// Appears in BeginQuorumEpochRequest versions 0-1; its version tests assume a version in that range.
     public struct TopicData: KafkaStruct {
         /// The topic name
         public var topicName: String = ""
@@ -133,6 +135,8 @@ extension BeginQuorumEpochRequest {
 }
 
 extension BeginQuorumEpochRequest {
+    ///
+    /// Appears in BeginQuorumEpochRequest versions 0-1; its version tests assume a version in that range.
     public struct PartitionData: KafkaStruct {
         /// The partition index
         public var partitionIndex: Int32 = 0
@@ -178,6 +182,8 @@ extension BeginQuorumEpochRequest {
 
 extension BeginQuorumEpochRequest {
     /// Endpoints for the leader
+    ///
+    /// Appears in BeginQuorumEpochRequest version 1; its version tests assume a version in that range.
     public struct LeaderEndpoint: KafkaStruct {
         /// The name of the endpoint
         public var name: String = ""
@@ -191,42 +197,18 @@ extension BeginQuorumEpochRequest {
         public init() {}
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
-            let flexible: Bool = version >= 1
-            if version >= 1 {
-                try w.writeString(self.name, compact: flexible, "leaderEndpoints.name")
-            } else if self.name != "" {
-                throw KafkaEncodingError(message: "", field: "leaderEndpoints.name", kind: .fieldNotInVersion(version))
-            }
-            if version >= 1 {
-                try w.writeString(self.host, compact: flexible, "leaderEndpoints.host")
-            } else if self.host != "" {
-                throw KafkaEncodingError(message: "", field: "leaderEndpoints.host", kind: .fieldNotInVersion(version))
-            }
-            if version >= 1 {
-                w.writeUInt16(self.port)
-            } else if self.port != 0 {
-                throw KafkaEncodingError(message: "", field: "leaderEndpoints.port", kind: .fieldNotInVersion(version))
-            }
-            if flexible {
-                w.writeTaggedFields(self.unknownTaggedFields)
-            }
+            try w.writeString(self.name, compact: true, "leaderEndpoints.name")
+            try w.writeString(self.host, compact: true, "leaderEndpoints.host")
+            w.writeUInt16(self.port)
+            w.writeTaggedFields(self.unknownTaggedFields)
         }
 
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
-            let flexible: Bool = version >= 1
-            if version >= 1 {
-                self.name = try r.readString(compact: flexible, "leaderEndpoints.name")
-            }
-            if version >= 1 {
-                self.host = try r.readString(compact: flexible, "leaderEndpoints.host")
-            }
-            if version >= 1 {
-                self.port = try r.readUInt16("leaderEndpoints.port")
-            }
-            if flexible {
-                self.unknownTaggedFields = try r.readUnknownTaggedFields("leaderEndpoints.taggedFields")
-            }
+            self.name = try r.readString(compact: true, "leaderEndpoints.name")
+            self.host = try r.readString(compact: true, "leaderEndpoints.host")
+            self.port = try r.readUInt16("leaderEndpoints.port")
+            self.unknownTaggedFields = try r.readUnknownTaggedFields("leaderEndpoints.taggedFields")
         }
     }
 }
@@ -333,6 +315,8 @@ public struct BeginQuorumEpochResponse: KafkaResponse {
 }
 
 extension BeginQuorumEpochResponse {
+    ///
+    /// Appears in BeginQuorumEpochResponse versions 0-1; its version tests assume a version in that range.
     public struct TopicData: KafkaStruct {
         /// The topic name.
         public var topicName: String = ""
@@ -373,6 +357,8 @@ extension BeginQuorumEpochResponse {
 }
 
 extension BeginQuorumEpochResponse {
+    ///
+    /// Appears in BeginQuorumEpochResponse versions 0-1; its version tests assume a version in that range.
     public struct PartitionData: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32 = 0
@@ -413,6 +399,8 @@ extension BeginQuorumEpochResponse {
 
 extension BeginQuorumEpochResponse {
     /// Endpoints for all leaders enumerated in PartitionData
+    ///
+    /// Appears in BeginQuorumEpochResponse version 1; its version tests assume a version in that range.
     public struct NodeEndpoint: KafkaStruct {
         /// The ID of the associated node
         public var nodeId: Int32 = 0
@@ -426,42 +414,18 @@ extension BeginQuorumEpochResponse {
         public init() {}
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
-            let flexible: Bool = version >= 1
-            if version >= 1 {
-                w.writeInt32(self.nodeId)
-            } else if self.nodeId != 0 {
-                throw KafkaEncodingError(message: "", field: "nodeEndpoints.nodeId", kind: .fieldNotInVersion(version))
-            }
-            if version >= 1 {
-                try w.writeString(self.host, compact: flexible, "nodeEndpoints.host")
-            } else if self.host != "" {
-                throw KafkaEncodingError(message: "", field: "nodeEndpoints.host", kind: .fieldNotInVersion(version))
-            }
-            if version >= 1 {
-                w.writeUInt16(self.port)
-            } else if self.port != 0 {
-                throw KafkaEncodingError(message: "", field: "nodeEndpoints.port", kind: .fieldNotInVersion(version))
-            }
-            if flexible {
-                w.writeTaggedFields(self.unknownTaggedFields)
-            }
+            w.writeInt32(self.nodeId)
+            try w.writeString(self.host, compact: true, "nodeEndpoints.host")
+            w.writeUInt16(self.port)
+            w.writeTaggedFields(self.unknownTaggedFields)
         }
 
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
-            let flexible: Bool = version >= 1
-            if version >= 1 {
-                self.nodeId = try r.readInt32("nodeEndpoints.nodeId")
-            }
-            if version >= 1 {
-                self.host = try r.readString(compact: flexible, "nodeEndpoints.host")
-            }
-            if version >= 1 {
-                self.port = try r.readUInt16("nodeEndpoints.port")
-            }
-            if flexible {
-                self.unknownTaggedFields = try r.readUnknownTaggedFields("nodeEndpoints.taggedFields")
-            }
+            self.nodeId = try r.readInt32("nodeEndpoints.nodeId")
+            self.host = try r.readString(compact: true, "nodeEndpoints.host")
+            self.port = try r.readUInt16("nodeEndpoints.port")
+            self.unknownTaggedFields = try r.readUnknownTaggedFields("nodeEndpoints.taggedFields")
         }
     }
 }

@@ -125,6 +125,8 @@ public struct BrokerRegistrationRequest: KafkaRequest {
 
 extension BrokerRegistrationRequest {
     /// The listeners of this broker
+    ///
+    /// Appears in BrokerRegistrationRequest versions 0-4; its version tests assume a version in that range.
     public struct Listener: KafkaStruct {
         /// The name of the endpoint.
         public var name: String = ""
@@ -160,6 +162,8 @@ extension BrokerRegistrationRequest {
 
 extension BrokerRegistrationRequest {
     /// The features on this broker. Note: in v0-v3, features with MinSupportedVersion = 0 are omitted.
+    ///
+    /// Appears in BrokerRegistrationRequest versions 0-4; its version tests assume a version in that range.
     public struct Feature: KafkaStruct {
         /// The feature name.
         public var name: String = ""

@@ -126,6 +126,8 @@ public struct ConsumerGroupDescribeResponse: KafkaResponse {
 
 extension ConsumerGroupDescribeResponse {
     /// Each described group.
+    ///
+    /// Appears in ConsumerGroupDescribeResponse version 0; its version tests assume a version in that range.
     public struct DescribedGroup: KafkaStruct {
         /// The describe error, or 0 if there was no error.
         public var errorCode: Int16 = 0
@@ -190,6 +192,8 @@ extension ConsumerGroupDescribeResponse {
 
 extension ConsumerGroupDescribeResponse {
     /// The members.
+    ///
+    /// Appears in ConsumerGroupDescribeResponse version 0; its version tests assume a version in that range.
     public struct Member: KafkaStruct {
         /// The member ID.
         public var memberId: String = ""
@@ -257,6 +261,8 @@ extension ConsumerGroupDescribeResponse {
 }
 
 extension ConsumerGroupDescribeResponse {
+    ///
+    /// Appears in ConsumerGroupDescribeResponse version 0; its version tests assume a version in that range.
     public struct TopicPartitions: KafkaStruct {
         /// The topic ID.
         public var topicId: KafkaUUID = KafkaUUID.zero
@@ -296,6 +302,8 @@ extension ConsumerGroupDescribeResponse {
 }
 
 extension ConsumerGroupDescribeResponse {
+    ///
+    /// Appears in ConsumerGroupDescribeResponse version 0; its version tests assume a version in that range.
     public struct Assignment: KafkaStruct {
         /// The assigned topic-partitions to the member.
         public var topicPartitions: [TopicPartitions] = []

@@ -126,6 +126,8 @@ public struct ConsumerGroupHeartbeatRequest: KafkaRequest {
 
 extension ConsumerGroupHeartbeatRequest {
     /// null if it didn't change since the last heartbeat; the partitions owned by the member.
+    ///
+    /// Appears in ConsumerGroupHeartbeatRequest versions 0-1; its version tests assume a version in that range.
     public struct TopicPartitions: KafkaStruct {
         /// The topic ID.
         public var topicId: KafkaUUID = KafkaUUID.zero
@@ -243,6 +245,8 @@ public struct ConsumerGroupHeartbeatResponse: KafkaResponse {
 
 extension ConsumerGroupHeartbeatResponse {
     /// null if not provided; the assignment otherwise.
+    ///
+    /// Appears in ConsumerGroupHeartbeatResponse versions 0-1; its version tests assume a version in that range.
     public struct Assignment: KafkaStruct {
         /// The partitions assigned to the member that can be used immediately.
         public var topicPartitions: [TopicPartitions] = []
@@ -274,6 +278,8 @@ extension ConsumerGroupHeartbeatResponse {
 }
 
 extension ConsumerGroupHeartbeatResponse {
+    ///
+    /// Appears in ConsumerGroupHeartbeatResponse versions 0-1; its version tests assume a version in that range.
     public struct TopicPartitions: KafkaStruct {
         /// The topic ID.
         public var topicId: KafkaUUID = KafkaUUID.zero

@@ -133,6 +133,8 @@ public struct ControlledShutdownResponse: KafkaResponse {
 
 extension ControlledShutdownResponse {
     /// The partitions that the broker still leads.
+    ///
+    /// Appears in ControlledShutdownResponse versions 0-3; its version tests assume a version in that range.
     public struct RemainingPartition: KafkaStruct {
         /// The name of the topic.
         public var topicName: String = ""

@@ -86,6 +86,8 @@ public struct ControllerRegistrationRequest: KafkaRequest {
 
 extension ControllerRegistrationRequest {
     /// The listeners of this controller
+    ///
+    /// Appears in ControllerRegistrationRequest version 0; its version tests assume a version in that range.
     public struct Listener: KafkaStruct {
         /// The name of the endpoint.
         public var name: String = ""
@@ -121,6 +123,8 @@ extension ControllerRegistrationRequest {
 
 extension ControllerRegistrationRequest {
     /// The features on this controller
+    ///
+    /// Appears in ControllerRegistrationRequest version 0; its version tests assume a version in that range.
     public struct Feature: KafkaStruct {
         /// The feature name.
         public var name: String = ""

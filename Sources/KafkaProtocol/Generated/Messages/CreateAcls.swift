@@ -67,6 +67,8 @@ public struct CreateAclsRequest: KafkaRequest {
 
 extension CreateAclsRequest {
     /// The ACLs that we want to create.
+    ///
+    /// Appears in CreateAclsRequest versions 0-3; its version tests assume a version in that range.
     public struct AclCreation: KafkaStruct {
         /// The type of the resource.
         public var resourceType: Int8 = 0
@@ -193,6 +195,8 @@ public struct CreateAclsResponse: KafkaResponse {
 
 extension CreateAclsResponse {
     /// The results for each ACL creation.
+    ///
+    /// Appears in CreateAclsResponse versions 0-3; its version tests assume a version in that range.
     public struct AclCreationResult: KafkaStruct {
         /// The result error, or zero if there was no error.
         public var errorCode: Int16 = 0

@@ -91,6 +91,8 @@ public struct CreateDelegationTokenRequest: KafkaRequest {
 
 extension CreateDelegationTokenRequest {
     /// A list of those who are allowed to renew this token before it expires.
+    ///
+    /// Appears in CreateDelegationTokenRequest versions 0-3; its version tests assume a version in that range.
     public struct CreatableRenewers: KafkaStruct {
         /// The type of the Kafka principal.
         public var principalType: String = ""

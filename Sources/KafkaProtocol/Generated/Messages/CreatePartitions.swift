@@ -75,6 +75,8 @@ public struct CreatePartitionsRequest: KafkaRequest {
 
 extension CreatePartitionsRequest {
     /// Each topic that we want to create new partitions inside.
+    ///
+    /// Appears in CreatePartitionsRequest versions 0-3; its version tests assume a version in that range.
     public struct CreatePartitionsTopic: KafkaStruct {
         /// The topic name.
         public var name: String = ""
@@ -128,6 +130,8 @@ extension CreatePartitionsRequest {
 
 extension CreatePartitionsRequest {
     /// The new partition assignments.
+    ///
+    /// Appears in CreatePartitionsRequest versions 0-3; its version tests assume a version in that range.
     public struct CreatePartitionsAssignment: KafkaStruct {
         /// The assigned broker IDs.
         public var brokerIds: [Int32] = []
@@ -233,6 +237,8 @@ public struct CreatePartitionsResponse: KafkaResponse {
 
 extension CreatePartitionsResponse {
     /// The partition creation results for each topic.
+    ///
+    /// Appears in CreatePartitionsResponse versions 0-3; its version tests assume a version in that range.
     public struct CreatePartitionsTopicResult: KafkaStruct {
         /// The topic name.
         public var name: String = ""

@@ -81,6 +81,8 @@ public struct CreateTopicsRequest: KafkaRequest {
 
 extension CreateTopicsRequest {
     /// The topics to create.
+    ///
+    /// Appears in CreateTopicsRequest versions 0-7; its version tests assume a version in that range.
     public struct CreatableTopic: KafkaStruct {
         /// The topic name.
         public var name: String = ""
@@ -144,6 +146,8 @@ extension CreateTopicsRequest {
 
 extension CreateTopicsRequest {
     /// The manual partition assignment, or the empty array if we are using automatic assignment.
+    ///
+    /// Appears in CreateTopicsRequest versions 0-7; its version tests assume a version in that range.
     public struct CreatableReplicaAssignment: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32 = 0
@@ -186,6 +190,8 @@ extension CreateTopicsRequest {
 
 extension CreateTopicsRequest {
     /// The custom topic configurations to set.
+    ///
+    /// Appears in CreateTopicsRequest versions 0-7; its version tests assume a version in that range.
     public struct CreatableTopicConfig: KafkaStruct {
         /// The configuration name.
         public var name: String = ""
@@ -290,6 +296,8 @@ public struct CreateTopicsResponse: KafkaResponse {
 
 extension CreateTopicsResponse {
     /// Results for each topic we tried to create.
+    ///
+    /// Appears in CreateTopicsResponse versions 0-7; its version tests assume a version in that range.
     public struct CreatableTopicResult: KafkaStruct {
         /// The topic name.
         public var name: String = ""
@@ -402,6 +410,8 @@ extension CreateTopicsResponse {
 
 extension CreateTopicsResponse {
     /// Configuration of the topic.
+    ///
+    /// Appears in CreateTopicsResponse versions 5-7; its version tests assume a version in that range.
     public struct CreatableTopicConfigs: KafkaStruct {
         /// The configuration name.
         public var name: String = ""
@@ -419,56 +429,22 @@ extension CreateTopicsResponse {
         public init() {}
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
-            let flexible: Bool = version >= 5
-            if version >= 5 {
-                try w.writeString(self.name, compact: flexible, "topics.configs.name")
-            } else if self.name != "" {
-                throw KafkaEncodingError(message: "", field: "topics.configs.name", kind: .fieldNotInVersion(version))
-            }
-            if version >= 5 {
-                try w.writeNullableString(self.value, compact: flexible, "topics.configs.value")
-            } else if self.value != "" {
-                throw KafkaEncodingError(message: "", field: "topics.configs.value", kind: .fieldNotInVersion(version))
-            }
-            if version >= 5 {
-                w.writeBool(self.readOnly)
-            } else if self.readOnly != false {
-                throw KafkaEncodingError(message: "", field: "topics.configs.readOnly", kind: .fieldNotInVersion(version))
-            }
-            if version >= 5 {
-                w.writeInt8(self.configSource)
-            }
-            if version >= 5 {
-                w.writeBool(self.isSensitive)
-            } else if self.isSensitive != false {
-                throw KafkaEncodingError(message: "", field: "topics.configs.isSensitive", kind: .fieldNotInVersion(version))
-            }
-            if flexible {
-                w.writeTaggedFields(self.unknownTaggedFields)
-            }
+            try w.writeString(self.name, compact: true, "topics.configs.name")
+            try w.writeNullableString(self.value, compact: true, "topics.configs.value")
+            w.writeBool(self.readOnly)
+            w.writeInt8(self.configSource)
+            w.writeBool(self.isSensitive)
+            w.writeTaggedFields(self.unknownTaggedFields)
         }
 
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
-            let flexible: Bool = version >= 5
-            if version >= 5 {
-                self.name = try r.readString(compact: flexible, "topics.configs.name")
-            }
-            if version >= 5 {
-                self.value = try r.readNullableString(compact: flexible, "topics.configs.value")
-            }
-            if version >= 5 {
-                self.readOnly = try r.readBool("topics.configs.readOnly")
-            }
-            if version >= 5 {
-                self.configSource = try r.readInt8("topics.configs.configSource")
-            }
-            if version >= 5 {
-                self.isSensitive = try r.readBool("topics.configs.isSensitive")
-            }
-            if flexible {
-                self.unknownTaggedFields = try r.readUnknownTaggedFields("topics.configs.taggedFields")
-            }
+            self.name = try r.readString(compact: true, "topics.configs.name")
+            self.value = try r.readNullableString(compact: true, "topics.configs.value")
+            self.readOnly = try r.readBool("topics.configs.readOnly")
+            self.configSource = try r.readInt8("topics.configs.configSource")
+            self.isSensitive = try r.readBool("topics.configs.isSensitive")
+            self.unknownTaggedFields = try r.readUnknownTaggedFields("topics.configs.taggedFields")
         }
     }
 }

@@ -67,6 +67,8 @@ public struct DeleteAclsRequest: KafkaRequest {
 
 extension DeleteAclsRequest {
     /// The filters to use when deleting ACLs.
+    ///
+    /// Appears in DeleteAclsRequest versions 0-3; its version tests assume a version in that range.
     public struct DeleteAclsFilter: KafkaStruct {
         /// The resource type.
         public var resourceTypeFilter: Int8 = 0
@@ -193,6 +195,8 @@ public struct DeleteAclsResponse: KafkaResponse {
 
 extension DeleteAclsResponse {
     /// The results for each filter.
+    ///
+    /// Appears in DeleteAclsResponse versions 0-3; its version tests assume a version in that range.
     public struct DeleteAclsFilterResult: KafkaStruct {
         /// The error code, or 0 if the filter succeeded.
         public var errorCode: Int16 = 0
@@ -239,6 +243,8 @@ extension DeleteAclsResponse {
 
 extension DeleteAclsResponse {
     /// The ACLs which matched this filter.
+    ///
+    /// Appears in DeleteAclsResponse versions 0-3; its version tests assume a version in that range.
     public struct DeleteAclsMatchingAcl: KafkaStruct {
         /// The deletion error code, or 0 if the deletion succeeded.
         public var errorCode: Int16 = 0

@@ -134,6 +134,8 @@ public struct DeleteGroupsResponse: KafkaResponse {
 
 extension DeleteGroupsResponse {
     /// The deletion results
+    ///
+    /// Appears in DeleteGroupsResponse versions 0-2; its version tests assume a version in that range.
     public struct DeletableGroupResult: KafkaStruct {
         /// The group id
         public var groupId: String = ""

@@ -71,6 +71,8 @@ public struct DeleteRecordsRequest: KafkaRequest {
 
 extension DeleteRecordsRequest {
     /// Each topic that we want to delete records from.
+    ///
+    /// Appears in DeleteRecordsRequest versions 0-2; its version tests assume a version in that range.
     public struct DeleteRecordsTopic: KafkaStruct {
         /// The topic name.
         public var name: String = ""
@@ -113,6 +115,8 @@ extension DeleteRecordsRequest {
 
 extension DeleteRecordsRequest {
     /// Each partition that we want to delete records from.
+    ///
+    /// Appears in DeleteRecordsRequest versions 0-2; its version tests assume a version in that range.
     public struct DeleteRecordsPartition: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32 = 0
@@ -213,6 +217,8 @@ public struct DeleteRecordsResponse: KafkaResponse {
 
 extension DeleteRecordsResponse {
     /// Each topic that we wanted to delete records from.
+    ///
+    /// Appears in DeleteRecordsResponse versions 0-2; its version tests assume a version in that range.
     public struct DeleteRecordsTopicResult: KafkaStruct {
         /// The topic name.
         public var name: String = ""
@@ -255,6 +261,8 @@ extension DeleteRecordsResponse {
 
 extension DeleteRecordsResponse {
     /// Each partition that we wanted to delete records from.
+    ///
+    /// Appears in DeleteRecordsResponse versions 0-2; its version tests assume a version in that range.
     public struct DeleteRecordsPartitionResult: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32 = 0

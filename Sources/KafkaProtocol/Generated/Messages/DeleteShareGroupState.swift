@@ -65,6 +65,8 @@ public struct DeleteShareGroupStateRequest: KafkaRequest {
 
 extension DeleteShareGroupStateRequest {
     /// The data for the topics.
+    ///
+    /// Appears in DeleteShareGroupStateRequest version 0; its version tests assume a version in that range.
     public struct DeleteStateData: KafkaStruct {
         /// The topic identifier.
         public var topicId: KafkaUUID = KafkaUUID.zero
@@ -101,6 +103,8 @@ extension DeleteShareGroupStateRequest {
 
 extension DeleteShareGroupStateRequest {
     /// The data for the partitions.
+    ///
+    /// Appears in DeleteShareGroupStateRequest version 0; its version tests assume a version in that range.
     public struct PartitionData: KafkaStruct {
         /// The partition index.
         public var partition: Int32 = 0
@@ -181,6 +185,8 @@ public struct DeleteShareGroupStateResponse: KafkaResponse {
 
 extension DeleteShareGroupStateResponse {
     /// The delete results
+    ///
+    /// Appears in DeleteShareGroupStateResponse version 0; its version tests assume a version in that range.
     public struct DeleteStateResult: KafkaStruct {
         /// The topic identifier
         public var topicId: KafkaUUID = KafkaUUID.zero
@@ -217,6 +223,8 @@ extension DeleteShareGroupStateResponse {
 
 extension DeleteShareGroupStateResponse {
     /// The results for the partitions.
+    ///
+    /// Appears in DeleteShareGroupStateResponse version 0; its version tests assume a version in that range.
     public struct PartitionResult: KafkaStruct {
         /// The partition index.
         public var partition: Int32 = 0

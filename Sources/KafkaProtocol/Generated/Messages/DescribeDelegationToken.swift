@@ -74,6 +74,8 @@ public struct DescribeDelegationTokenRequest: KafkaRequest {
 
 extension DescribeDelegationTokenRequest {
     /// Each owner that we want to describe delegation tokens for, or null to describe all tokens.
+    ///
+    /// Appears in DescribeDelegationTokenRequest versions 0-3; its version tests assume a version in that range.
     public struct DescribeDelegationTokenOwner: KafkaStruct {
         /// The owner principal type.
         public var principalType: String = ""
@@ -178,6 +180,8 @@ public struct DescribeDelegationTokenResponse: KafkaResponse {
 
 extension DescribeDelegationTokenResponse {
     /// The tokens.
+    ///
+    /// Appears in DescribeDelegationTokenResponse versions 0-3; its version tests assume a version in that range.
     public struct DescribedDelegationToken: KafkaStruct {
         /// The token principal type.
         public var principalType: String = ""
@@ -264,6 +268,8 @@ extension DescribeDelegationTokenResponse {
 
 extension DescribeDelegationTokenResponse {
     /// Those who are able to renew this token before it expires.
+    ///
+    /// Appears in DescribeDelegationTokenResponse versions 0-3; its version tests assume a version in that range.
     public struct DescribedDelegationTokenRenewer: KafkaStruct {
         /// The renewer principal type
         public var principalType: String = ""

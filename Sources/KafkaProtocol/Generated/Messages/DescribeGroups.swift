@@ -148,6 +148,8 @@ public struct DescribeGroupsResponse: KafkaResponse {
 
 extension DescribeGroupsResponse {
     /// Each described group.
+    ///
+    /// Appears in DescribeGroupsResponse versions 0-5; its version tests assume a version in that range.
     public struct DescribedGroup: KafkaStruct {
         /// The describe error, or 0 if there was no error.
         public var errorCode: Int16 = 0
@@ -216,6 +218,8 @@ extension DescribeGroupsResponse {
 
 extension DescribeGroupsResponse {
     /// The group members.
+    ///
+    /// Appears in DescribeGroupsResponse versions 0-5; its version tests assume a version in that range.
     public struct DescribedGroupMember: KafkaStruct {
         /// The member ID assigned by the group coordinator.
         public var memberId: String = ""

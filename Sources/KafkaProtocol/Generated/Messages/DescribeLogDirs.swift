@@ -74,6 +74,8 @@ public struct DescribeLogDirsRequest: KafkaRequest {
 
 extension DescribeLogDirsRequest {
     /// Each topic that we want to describe log directories for, or null for all topics.
+    ///
+    /// Appears in DescribeLogDirsRequest versions 0-4; its version tests assume a version in that range.
     public struct DescribableLogDirTopic: KafkaStruct {
         /// The topic name
         public var topic: String = ""
@@ -191,6 +193,8 @@ public struct DescribeLogDirsResponse: KafkaResponse {
 
 extension DescribeLogDirsResponse {
     /// The log directories.
+    ///
+    /// Appears in DescribeLogDirsResponse versions 0-4; its version tests assume a version in that range.
     public struct DescribeLogDirsResult: KafkaStruct {
         /// The error code, or 0 if there was no error.
         public var errorCode: Int16 = 0
@@ -253,6 +257,8 @@ extension DescribeLogDirsResponse {
 
 extension DescribeLogDirsResponse {
     /// Each topic.
+    ///
+    /// Appears in DescribeLogDirsResponse versions 0-4; its version tests assume a version in that range.
     public struct DescribeLogDirsTopic: KafkaStruct {
         /// The topic name.
         public var name: String = ""
@@ -293,6 +299,8 @@ extension DescribeLogDirsResponse {
 }
 
 extension DescribeLogDirsResponse {
+    ///
+    /// Appears in DescribeLogDirsResponse versions 0-4; its version tests assume a version in that range.
     public struct DescribeLogDirsPartition: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32 = 0

@@ -59,6 +59,8 @@ public struct DescribeProducersRequest: KafkaRequest {
 }
 
 extension DescribeProducersRequest {
+    ///
+    /// Appears in DescribeProducersRequest version 0; its version tests assume a version in that range.
     public struct TopicRequest: KafkaStruct {
         /// The topic name.
         public var name: String = ""
@@ -156,6 +158,8 @@ public struct DescribeProducersResponse: KafkaResponse {
 
 extension DescribeProducersResponse {
     /// Each topic in the response.
+    ///
+    /// Appears in DescribeProducersResponse version 0; its version tests assume a version in that range.
     public struct TopicResponse: KafkaStruct {
         /// The topic name
         public var name: String = ""
@@ -192,6 +196,8 @@ extension DescribeProducersResponse {
 
 extension DescribeProducersResponse {
     /// Each partition in the response.
+    ///
+    /// Appears in DescribeProducersResponse version 0; its version tests assume a version in that range.
     public struct PartitionResponse: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32 = 0
@@ -234,6 +240,8 @@ extension DescribeProducersResponse {
 }
 
 extension DescribeProducersResponse {
+    ///
+    /// Appears in DescribeProducersResponse version 0; its version tests assume a version in that range.
     public struct ProducerState: KafkaStruct {
         public var producerId: Int64 = 0
         public var producerEpoch: Int32 = 0

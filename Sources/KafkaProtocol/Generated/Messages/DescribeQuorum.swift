@@ -59,6 +59,8 @@ public struct DescribeQuorumRequest: KafkaRequest {
 }
 
 extension DescribeQuorumRequest {
+    ///
+    /// Appears in DescribeQuorumRequest versions 0-2; its version tests assume a version in that range.
     public struct TopicData: KafkaStruct {
         /// The topic name.
         public var topicName: String = ""
@@ -93,6 +95,8 @@ extension DescribeQuorumRequest {
 }
 
 extension DescribeQuorumRequest {
+    ///
+    /// Appears in DescribeQuorumRequest versions 0-2; its version tests assume a version in that range.
     public struct PartitionData: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32 = 0
@@ -201,6 +205,8 @@ public struct DescribeQuorumResponse: KafkaResponse {
 }
 
 extension DescribeQuorumResponse {
+    ///
+    /// Appears in DescribeQuorumResponse versions 0-2; its version tests assume a version in that range.
     public struct TopicData: KafkaStruct {
         /// The topic name.
         public var topicName: String = ""
@@ -235,6 +241,8 @@ extension DescribeQuorumResponse {
 }
 
 extension DescribeQuorumResponse {
+    ///
+    /// Appears in DescribeQuorumResponse versions 0-2; its version tests assume a version in that range.
     public struct PartitionData: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32 = 0
@@ -303,6 +311,8 @@ extension DescribeQuorumResponse {
 }
 
 extension DescribeQuorumResponse {
+    ///
+    /// Appears in DescribeQuorumResponse version 2; its version tests assume a version in that range.
     public struct Node: KafkaStruct {
         /// The ID of the associated node
         public var nodeId: Int32 = 0
@@ -314,36 +324,24 @@ extension DescribeQuorumResponse {
         public init() {}
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
-            if version >= 2 {
-                w.writeInt32(self.nodeId)
-            } else if self.nodeId != 0 {
-                throw KafkaEncodingError(message: "", field: "nodes.nodeId", kind: .fieldNotInVersion(version))
-            }
-            if version >= 2 {
-                w.writeArrayLength(self.listeners.count, compact: true)
-                for e22 in self.listeners {
-                    try e22.encode(into: &w, version: version)
-                }
-            } else if !self.listeners.isEmpty {
-                throw KafkaEncodingError(message: "", field: "nodes.listeners", kind: .fieldNotInVersion(version))
+            w.writeInt32(self.nodeId)
+            w.writeArrayLength(self.listeners.count, compact: true)
+            for e22 in self.listeners {
+                try e22.encode(into: &w, version: version)
             }
             w.writeTaggedFields(self.unknownTaggedFields)
         }
 
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
-            if version >= 2 {
-                self.nodeId = try r.readInt32("nodes.nodeId")
+            self.nodeId = try r.readInt32("nodes.nodeId")
+            let n23: Int = try r.readNonNullArrayLength(compact: true, "nodes.listeners")
+            var a24: [Listener] = []
+            a24.reserveCapacity(n23)
+            for _ in 0 ..< n23 {
+                a24.append(try Listener(from: &r, version: version))
             }
-            if version >= 2 {
-                let n23: Int = try r.readNonNullArrayLength(compact: true, "nodes.listeners")
-                var a24: [Listener] = []
-                a24.reserveCapacity(n23)
-                for _ in 0 ..< n23 {
-                    a24.append(try Listener(from: &r, version: version))
-                }
-                self.listeners = a24
-            }
+            self.listeners = a24
             self.unknownTaggedFields = try r.readUnknownTaggedFields("nodes.taggedFields")
         }
     }
@@ -351,6 +349,8 @@ extension DescribeQuorumResponse {
 
 extension DescribeQuorumResponse {
     /// The listeners of this controller
+    ///
+    /// Appears in DescribeQuorumResponse version 2; its version tests assume a version in that range.
     public struct Listener: KafkaStruct {
         /// The name of the endpoint
         public var name: String = ""
@@ -364,41 +364,25 @@ extension DescribeQuorumResponse {
         public init() {}
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
-            if version >= 2 {
-                try w.writeString(self.name, compact: true, "nodes.listeners.name")
-            } else if self.name != "" {
-                throw KafkaEncodingError(message: "", field: "nodes.listeners.name", kind: .fieldNotInVersion(version))
-            }
-            if version >= 2 {
-                try w.writeString(self.host, compact: true, "nodes.listeners.host")
-            } else if self.host != "" {
-                throw KafkaEncodingError(message: "", field: "nodes.listeners.host", kind: .fieldNotInVersion(version))
-            }
-            if version >= 2 {
-                w.writeUInt16(self.port)
-            } else if self.port != 0 {
-                throw KafkaEncodingError(message: "", field: "nodes.listeners.port", kind: .fieldNotInVersion(version))
-            }
+            try w.writeString(self.name, compact: true, "nodes.listeners.name")
+            try w.writeString(self.host, compact: true, "nodes.listeners.host")
+            w.writeUInt16(self.port)
             w.writeTaggedFields(self.unknownTaggedFields)
         }
 
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
-            if version >= 2 {
-                self.name = try r.readString(compact: true, "nodes.listeners.name")
-            }
-            if version >= 2 {
-                self.host = try r.readString(compact: true, "nodes.listeners.host")
-            }
-            if version >= 2 {
-                self.port = try r.readUInt16("nodes.listeners.port")
-            }
+            self.name = try r.readString(compact: true, "nodes.listeners.name")
+            self.host = try r.readString(compact: true, "nodes.listeners.host")
+            self.port = try r.readUInt16("nodes.listeners.port")
             self.unknownTaggedFields = try r.readUnknownTaggedFields("nodes.listeners.taggedFields")
         }
     }
 }
 
 extension DescribeQuorumResponse {
+    ///
+    /// Appears in DescribeQuorumResponse versions 0-2; its version tests assume a version in that range.
     public struct ReplicaState: KafkaStruct {
         public var replicaId: Int32 = 0
         public var replicaDirectoryId: KafkaUUID = KafkaUUID.zero

@@ -78,6 +78,8 @@ public struct DescribeTopicPartitionsRequest: KafkaRequest {
 
 extension DescribeTopicPartitionsRequest {
     /// The topics to fetch details for.
+    ///
+    /// Appears in DescribeTopicPartitionsRequest version 0; its version tests assume a version in that range.
     public struct TopicRequest: KafkaStruct {
         /// The topic name
         public var name: String = ""
@@ -101,6 +103,8 @@ extension DescribeTopicPartitionsRequest {
 
 extension DescribeTopicPartitionsRequest {
     /// The first topic and partition index to fetch details for.
+    ///
+    /// Appears in DescribeTopicPartitionsRequest version 0; its version tests assume a version in that range.
     public struct Cursor: KafkaStruct {
         /// The name for the first topic to process
         public var topicName: String = ""
@@ -202,6 +206,8 @@ public struct DescribeTopicPartitionsResponse: KafkaResponse {
 
 extension DescribeTopicPartitionsResponse {
     /// Each topic in the response.
+    ///
+    /// Appears in DescribeTopicPartitionsResponse version 0; its version tests assume a version in that range.
     public struct DescribeTopicPartitionsResponseTopic: KafkaStruct {
         /// The topic error, or 0 if there was no error.
         public var errorCode: Int16 = 0
@@ -254,6 +260,8 @@ extension DescribeTopicPartitionsResponse {
 
 extension DescribeTopicPartitionsResponse {
     /// Each partition in the topic.
+    ///
+    /// Appears in DescribeTopicPartitionsResponse version 0; its version tests assume a version in that range.
     public struct DescribeTopicPartitionsResponsePartition: KafkaStruct {
         /// The partition error, or 0 if there was no error.
         public var errorCode: Int16 = 0
@@ -368,6 +376,8 @@ extension DescribeTopicPartitionsResponse {
 
 extension DescribeTopicPartitionsResponse {
     /// The next topic and partition index to fetch details for.
+    ///
+    /// Appears in DescribeTopicPartitionsResponse version 0; its version tests assume a version in that range.
     public struct Cursor: KafkaStruct {
         /// The name for the first topic to process
         public var topicName: String = ""

@@ -120,6 +120,8 @@ public struct DescribeTransactionsResponse: KafkaResponse {
 }
 
 extension DescribeTransactionsResponse {
+    ///
+    /// Appears in DescribeTransactionsResponse version 0; its version tests assume a version in that range.
     public struct TransactionState: KafkaStruct {
         public var errorCode: Int16 = 0
         public var transactionalId: String = ""
@@ -173,6 +175,8 @@ extension DescribeTransactionsResponse {
 
 extension DescribeTransactionsResponse {
     /// The set of partitions included in the current transaction (if active). When a transaction is preparing to commit or abort, this will include only partitions which do not have markers.
+    ///
+    /// Appears in DescribeTransactionsResponse version 0; its version tests assume a version in that range.
     public struct TopicData: KafkaStruct {
         public var topic: String = ""
         public var partitions: [Int32] = []

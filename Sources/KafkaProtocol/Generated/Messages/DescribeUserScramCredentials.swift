@@ -68,6 +68,8 @@ public struct DescribeUserScramCredentialsRequest: KafkaRequest {
 
 extension DescribeUserScramCredentialsRequest {
     /// The users to describe, or null/empty to describe all users.
+    ///
+    /// Appears in DescribeUserScramCredentialsRequest version 0; its version tests assume a version in that range.
     public struct UserName: KafkaStruct {
         /// The user name.
         public var name: String = ""
@@ -160,6 +162,8 @@ public struct DescribeUserScramCredentialsResponse: KafkaResponse {
 
 extension DescribeUserScramCredentialsResponse {
     /// The results for descriptions, one per user.
+    ///
+    /// Appears in DescribeUserScramCredentialsResponse version 0; its version tests assume a version in that range.
     public struct DescribeUserScramCredentialsResult: KafkaStruct {
         /// The user name.
         public var user: String = ""
@@ -204,6 +208,8 @@ extension DescribeUserScramCredentialsResponse {
 
 extension DescribeUserScramCredentialsResponse {
     /// The mechanism and related information associated with the user's SCRAM credentials.
+    ///
+    /// Appears in DescribeUserScramCredentialsResponse version 0; its version tests assume a version in that range.
     public struct CredentialInfo: KafkaStruct {
         /// The SCRAM mechanism.
         public var mechanism: Int8 = 0

@@ -88,6 +88,8 @@ public struct ElectLeadersRequest: KafkaRequest {
 
 extension ElectLeadersRequest {
     /// The topic partitions to elect leaders.
+    ///
+    /// Appears in ElectLeadersRequest versions 0-2; its version tests assume a version in that range.
     public struct TopicPartitions: KafkaStruct {
         /// The name of a topic.
         public var topic: String = ""
@@ -207,6 +209,8 @@ public struct ElectLeadersResponse: KafkaResponse {
 
 extension ElectLeadersResponse {
     /// The election results, or an empty array if the requester did not have permission and the request asks for all partitions.
+    ///
+    /// Appears in ElectLeadersResponse versions 0-2; its version tests assume a version in that range.
     public struct ReplicaElectionResult: KafkaStruct {
         /// The topic name
         public var topic: String = ""
@@ -249,6 +253,8 @@ extension ElectLeadersResponse {
 
 extension ElectLeadersResponse {
     /// The results for each partition
+    ///
+    /// Appears in ElectLeadersResponse versions 0-2; its version tests assume a version in that range.
     public struct PartitionResult: KafkaStruct {
         /// The partition id
         public var partitionId: Int32 = 0

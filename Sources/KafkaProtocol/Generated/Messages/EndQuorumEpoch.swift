@@ -85,6 +85,8 @@ public struct EndQuorumEpochRequest: KafkaRequest {
 }
 
 extension EndQuorumEpochRequest {
+    ///
+    /// Appears in EndQuorumEpochRequest versions 0-1; its version tests assume a version in that range.
     public struct TopicData: KafkaStruct {
         /// The topic name.
         public var topicName: String = ""
@@ -125,6 +127,8 @@ extension EndQuorumEpochRequest {
 }
 
 extension EndQuorumEpochRequest {
+    ///
+    /// Appears in EndQuorumEpochRequest versions 0-1; its version tests assume a version in that range.
     public struct PartitionData: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32 = 0
@@ -196,6 +200,8 @@ extension EndQuorumEpochRequest {
 
 extension EndQuorumEpochRequest {
     /// A sorted list of preferred candidates to start the election
+    ///
+    /// Appears in EndQuorumEpochRequest version 1; its version tests assume a version in that range.
     public struct ReplicaInfo: KafkaStruct {
         public var candidateId: Int32 = 0
         public var candidateDirectoryId: KafkaUUID = KafkaUUID.zero
@@ -205,40 +211,24 @@ extension EndQuorumEpochRequest {
         public init() {}
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
-            let flexible: Bool = version >= 1
-            if version >= 1 {
-                w.writeInt32(self.candidateId)
-            } else if self.candidateId != 0 {
-                throw KafkaEncodingError(message: "", field: "topics.partitions.preferredCandidates.candidateId", kind: .fieldNotInVersion(version))
-            }
-            if version >= 1 {
-                w.writeUUID(self.candidateDirectoryId)
-            } else if self.candidateDirectoryId != KafkaUUID.zero {
-                throw KafkaEncodingError(message: "", field: "topics.partitions.preferredCandidates.candidateDirectoryId", kind: .fieldNotInVersion(version))
-            }
-            if flexible {
-                w.writeTaggedFields(self.unknownTaggedFields)
-            }
+            w.writeInt32(self.candidateId)
+            w.writeUUID(self.candidateDirectoryId)
+            w.writeTaggedFields(self.unknownTaggedFields)
         }
 
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
-            let flexible: Bool = version >= 1
-            if version >= 1 {
-                self.candidateId = try r.readInt32("topics.partitions.preferredCandidates.candidateId")
-            }
-            if version >= 1 {
-                self.candidateDirectoryId = try r.readUUID("topics.partitions.preferredCandidates.candidateDirectoryId")
-            }
-            if flexible {
-                self.unknownTaggedFields = try r.readUnknownTaggedFields("topics.partitions.preferredCandidates.taggedFields")
-            }
+            self.candidateId = try r.readInt32("topics.partitions.preferredCandidates.candidateId")
+            self.candidateDirectoryId = try r.readUUID("topics.partitions.preferredCandidates.candidateDirectoryId")
+            self.unknownTaggedFields = try r.readUnknownTaggedFields("topics.partitions.preferredCandidates.taggedFields")
         }
     }
 }
 
 extension EndQuorumEpochRequest {
     /// Endpoints for the leader
+    ///
+    /// Appears in EndQuorumEpochRequest version 1; its version tests assume a version in that range.
     public struct LeaderEndpoint: KafkaStruct {
         /// The name of the endpoint
         public var name: String = ""
@@ -252,42 +242,18 @@ extension EndQuorumEpochRequest {
         public init() {}
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
-            let flexible: Bool = version >= 1
-            if version >= 1 {
-                try w.writeString(self.name, compact: flexible, "leaderEndpoints.name")
-            } else if self.name != "" {
-                throw KafkaEncodingError(message: "", field: "leaderEndpoints.name", kind: .fieldNotInVersion(version))
-            }
-            if version >= 1 {
-                try w.writeString(self.host, compact: flexible, "leaderEndpoints.host")
-            } else if self.host != "" {
-                throw KafkaEncodingError(message: "", field: "leaderEndpoints.host", kind: .fieldNotInVersion(version))
-            }
-            if version >= 1 {
-                w.writeUInt16(self.port)
-            } else if self.port != 0 {
-                throw KafkaEncodingError(message: "", field: "leaderEndpoints.port", kind: .fieldNotInVersion(version))
-            }
-            if flexible {
-                w.writeTaggedFields(self.unknownTaggedFields)
-            }
+            try w.writeString(self.name, compact: true, "leaderEndpoints.name")
+            try w.writeString(self.host, compact: true, "leaderEndpoints.host")
+            w.writeUInt16(self.port)
+            w.writeTaggedFields(self.unknownTaggedFields)
         }
 
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
-            let flexible: Bool = version >= 1
-            if version >= 1 {
-                self.name = try r.readString(compact: flexible, "leaderEndpoints.name")
-            }
-            if version >= 1 {
-                self.host = try r.readString(compact: flexible, "leaderEndpoints.host")
-            }
-            if version >= 1 {
-                self.port = try r.readUInt16("leaderEndpoints.port")
-            }
-            if flexible {
-                self.unknownTaggedFields = try r.readUnknownTaggedFields("leaderEndpoints.taggedFields")
-            }
+            self.name = try r.readString(compact: true, "leaderEndpoints.name")
+            self.host = try r.readString(compact: true, "leaderEndpoints.host")
+            self.port = try r.readUInt16("leaderEndpoints.port")
+            self.unknownTaggedFields = try r.readUnknownTaggedFields("leaderEndpoints.taggedFields")
         }
     }
 }
@@ -394,6 +360,8 @@ public struct EndQuorumEpochResponse: KafkaResponse {
 }
 
 extension EndQuorumEpochResponse {
+    ///
+    /// Appears in EndQuorumEpochResponse versions 0-1; its version tests assume a version in that range.
     public struct TopicData: KafkaStruct {
         /// The topic name.
         public var topicName: String = ""
@@ -434,6 +402,8 @@ extension EndQuorumEpochResponse {
 }
 
 extension EndQuorumEpochResponse {
+    ///
+    /// Appears in EndQuorumEpochResponse versions 0-1; its version tests assume a version in that range.
     public struct PartitionData: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32 = 0
@@ -474,6 +444,8 @@ extension EndQuorumEpochResponse {
 
 extension EndQuorumEpochResponse {
     /// Endpoints for all leaders enumerated in PartitionData
+    ///
+    /// Appears in EndQuorumEpochResponse version 1; its version tests assume a version in that range.
     public struct NodeEndpoint: KafkaStruct {
         /// The ID of the associated node
         public var nodeId: Int32 = 0
@@ -487,42 +459,18 @@ extension EndQuorumEpochResponse {
         public init() {}
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
-            let flexible: Bool = version >= 1
-            if version >= 1 {
-                w.writeInt32(self.nodeId)
-            } else if self.nodeId != 0 {
-                throw KafkaEncodingError(message: "", field: "nodeEndpoints.nodeId", kind: .fieldNotInVersion(version))
-            }
-            if version >= 1 {
-                try w.writeString(self.host, compact: flexible, "nodeEndpoints.host")
-            } else if self.host != "" {
-                throw KafkaEncodingError(message: "", field: "nodeEndpoints.host", kind: .fieldNotInVersion(version))
-            }
-            if version >= 1 {
-                w.writeUInt16(self.port)
-            } else if self.port != 0 {
-                throw KafkaEncodingError(message: "", field: "nodeEndpoints.port", kind: .fieldNotInVersion(version))
-            }
-            if flexible {
-                w.writeTaggedFields(self.unknownTaggedFields)
-            }
+            w.writeInt32(self.nodeId)
+            try w.writeString(self.host, compact: true, "nodeEndpoints.host")
+            w.writeUInt16(self.port)
+            w.writeTaggedFields(self.unknownTaggedFields)
         }
 
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
-            let flexible: Bool = version >= 1
-            if version >= 1 {
-                self.nodeId = try r.readInt32("nodeEndpoints.nodeId")
-            }
-            if version >= 1 {
-                self.host = try r.readString(compact: flexible, "nodeEndpoints.host")
-            }
-            if version >= 1 {
-                self.port = try r.readUInt16("nodeEndpoints.port")
-            }
-            if flexible {
-                self.unknownTaggedFields = try r.readUnknownTaggedFields("nodeEndpoints.taggedFields")
-            }
+            self.nodeId = try r.readInt32("nodeEndpoints.nodeId")
+            self.host = try r.readString(compact: true, "nodeEndpoints.host")
+            self.port = try r.readUInt16("nodeEndpoints.port")
+            self.unknownTaggedFields = try r.readUnknownTaggedFields("nodeEndpoints.taggedFields")
         }
     }
 }

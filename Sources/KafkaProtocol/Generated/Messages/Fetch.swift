@@ -181,6 +181,8 @@ public struct FetchRequest: KafkaRequest {
 }
 
 extension FetchRequest {
+    ///
+    /// Appears in FetchRequest versions 15-17; its version tests assume a version in that range.
     public struct ReplicaState: KafkaStruct {
         /// The replica ID of the follower, or -1 if this request is from a consumer.
         public var replicaId: Int32 = -1
@@ -192,40 +194,24 @@ extension FetchRequest {
         public init() {}
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
-            let flexible: Bool = version >= 12
-            if version >= 15 {
-                w.writeInt32(self.replicaId)
-            } else if self.replicaId != -1 {
-                throw KafkaEncodingError(message: "", field: "replicaState.replicaId", kind: .fieldNotInVersion(version))
-            }
-            if version >= 15 {
-                w.writeInt64(self.replicaEpoch)
-            } else if self.replicaEpoch != -1 {
-                throw KafkaEncodingError(message: "", field: "replicaState.replicaEpoch", kind: .fieldNotInVersion(version))
-            }
-            if flexible {
-                w.writeTaggedFields(self.unknownTaggedFields)
-            }
+            w.writeInt32(self.replicaId)
+            w.writeInt64(self.replicaEpoch)
+            w.writeTaggedFields(self.unknownTaggedFields)
         }
 
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
-            let flexible: Bool = version >= 12
-            if version >= 15 {
-                self.replicaId = try r.readInt32("replicaState.replicaId")
-            }
-            if version >= 15 {
-                self.replicaEpoch = try r.readInt64("replicaState.replicaEpoch")
-            }
-            if flexible {
-                self.unknownTaggedFields = try r.readUnknownTaggedFields("replicaState.taggedFields")
-            }
+            self.replicaId = try r.readInt32("replicaState.replicaId")
+            self.replicaEpoch = try r.readInt64("replicaState.replicaEpoch")
+            self.unknownTaggedFields = try r.readUnknownTaggedFields("replicaState.taggedFields")
         }
     }
 }
 
 extension FetchRequest {
     /// The topics to fetch.
+    ///
+    /// Appears in FetchRequest versions 0-17; its version tests assume a version in that range.
     public struct FetchTopic: KafkaStruct {
         /// The name of the topic to fetch.
         public var topic: String = ""
@@ -280,6 +266,8 @@ extension FetchRequest {
 
 extension FetchRequest {
     /// The partitions to fetch.
+    ///
+    /// Appears in FetchRequest versions 0-17; its version tests assume a version in that range.
     public struct FetchPartition: KafkaStruct {
         /// The partition index.
         public var partition: Int32 = 0
@@ -366,6 +354,8 @@ extension FetchRequest {
 
 extension FetchRequest {
     /// In an incremental fetch request, the partitions to remove.
+    ///
+    /// Appears in FetchRequest versions 7-17; its version tests assume a version in that range.
     public struct ForgottenTopic: KafkaStruct {
         /// The topic name.
         public var topic: String = ""
@@ -380,19 +370,15 @@ extension FetchRequest {
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
             let flexible: Bool = version >= 12
-            if version >= 7 && version <= 12 {
+            if version <= 12 {
                 try w.writeString(self.topic, compact: flexible, "forgottenTopicsData.topic")
             }
             if version >= 13 {
                 w.writeUUID(self.topicId)
             }
-            if version >= 7 {
-                w.writeArrayLength(self.partitions.count, compact: flexible)
-                for e10 in self.partitions {
-                    w.writeInt32(e10)
-                }
-            } else if !self.partitions.isEmpty {
-                throw KafkaEncodingError(message: "", field: "forgottenTopicsData.partitions", kind: .fieldNotInVersion(version))
+            w.writeArrayLength(self.partitions.count, compact: flexible)
+            for e10 in self.partitions {
+                w.writeInt32(e10)
             }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
@@ -402,21 +388,19 @@ extension FetchRequest {
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
             let flexible: Bool = version >= 12
-            if version >= 7 && version <= 12 {
+            if version <= 12 {
                 self.topic = try r.readString(compact: flexible, "forgottenTopicsData.topic")
             }
             if version >= 13 {
                 self.topicId = try r.readUUID("forgottenTopicsData.topicId")
             }
-            if version >= 7 {
-                let n11: Int = try r.readNonNullArrayLength(compact: flexible, "forgottenTopicsData.partitions")
-                var a12: [Int32] = []
-                a12.reserveCapacity(n11)
-                for _ in 0 ..< n11 {
-                    a12.append(try r.readInt32("forgottenTopicsData.partitions"))
-                }
-                self.partitions = a12
+            let n11: Int = try r.readNonNullArrayLength(compact: flexible, "forgottenTopicsData.partitions")
+            var a12: [Int32] = []
+            a12.reserveCapacity(n11)
+            for _ in 0 ..< n11 {
+                a12.append(try r.readInt32("forgottenTopicsData.partitions"))
             }
+            self.partitions = a12
             if flexible {
                 self.unknownTaggedFields = try r.readUnknownTaggedFields("forgottenTopicsData.taggedFields")
             }
@@ -550,6 +534,8 @@ public struct FetchResponse: KafkaResponse {
 
 extension FetchResponse {
     /// The response topics.
+    ///
+    /// Appears in FetchResponse versions 0-17; its version tests assume a version in that range.
     public struct FetchableTopicResponse: KafkaStruct {
         /// The topic name.
         public var topic: String = ""
@@ -604,6 +590,8 @@ extension FetchResponse {
 
 extension FetchResponse {
     /// The topic partitions.
+    ///
+    /// Appears in FetchResponse versions 0-17; its version tests assume a version in that range.
     public struct PartitionData: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32 = 0
@@ -752,6 +740,8 @@ extension FetchResponse {
 
 extension FetchResponse {
     /// In case divergence is detected based on the `LastFetchedEpoch` and `FetchOffset` in the request, this field indicates the largest epoch and its end offset such that subsequent records are known to diverge
+    ///
+    /// Appears in FetchResponse versions 12-17; its version tests assume a version in that range.
     public struct EpochEndOffset: KafkaStruct {
         public var epoch: Int32 = -1
         public var endOffset: Int64 = -1
@@ -761,39 +751,23 @@ extension FetchResponse {
         public init() {}
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
-            let flexible: Bool = version >= 12
-            if version >= 12 {
-                w.writeInt32(self.epoch)
-            } else if self.epoch != -1 {
-                throw KafkaEncodingError(message: "", field: "responses.partitions.divergingEpoch.epoch", kind: .fieldNotInVersion(version))
-            }
-            if version >= 12 {
-                w.writeInt64(self.endOffset)
-            } else if self.endOffset != -1 {
-                throw KafkaEncodingError(message: "", field: "responses.partitions.divergingEpoch.endOffset", kind: .fieldNotInVersion(version))
-            }
-            if flexible {
-                w.writeTaggedFields(self.unknownTaggedFields)
-            }
+            w.writeInt32(self.epoch)
+            w.writeInt64(self.endOffset)
+            w.writeTaggedFields(self.unknownTaggedFields)
         }
 
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
-            let flexible: Bool = version >= 12
-            if version >= 12 {
-                self.epoch = try r.readInt32("responses.partitions.divergingEpoch.epoch")
-            }
-            if version >= 12 {
-                self.endOffset = try r.readInt64("responses.partitions.divergingEpoch.endOffset")
-            }
-            if flexible {
-                self.unknownTaggedFields = try r.readUnknownTaggedFields("responses.partitions.divergingEpoch.taggedFields")
-            }
+            self.epoch = try r.readInt32("responses.partitions.divergingEpoch.epoch")
+            self.endOffset = try r.readInt64("responses.partitions.divergingEpoch.endOffset")
+            self.unknownTaggedFields = try r.readUnknownTaggedFields("responses.partitions.divergingEpoch.taggedFields")
         }
     }
 }
 
 extension FetchResponse {
+    ///
+    /// Appears in FetchResponse versions 12-17; its version tests assume a version in that range.
     public struct LeaderIdAndEpoch: KafkaStruct {
         /// The ID of the current leader or -1 if the leader is unknown.
         public var leaderId: Int32 = -1
@@ -805,40 +779,24 @@ extension FetchResponse {
         public init() {}
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
-            let flexible: Bool = version >= 12
-            if version >= 12 {
-                w.writeInt32(self.leaderId)
-            } else if self.leaderId != -1 {
-                throw KafkaEncodingError(message: "", field: "responses.partitions.currentLeader.leaderId", kind: .fieldNotInVersion(version))
-            }
-            if version >= 12 {
-                w.writeInt32(self.leaderEpoch)
-            } else if self.leaderEpoch != -1 {
-                throw KafkaEncodingError(message: "", field: "responses.partitions.currentLeader.leaderEpoch", kind: .fieldNotInVersion(version))
-            }
-            if flexible {
-                w.writeTaggedFields(self.unknownTaggedFields)
-            }
+            w.writeInt32(self.leaderId)
+            w.writeInt32(self.leaderEpoch)
+            w.writeTaggedFields(self.unknownTaggedFields)
         }
 
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
-            let flexible: Bool = version >= 12
-            if version >= 12 {
-                self.leaderId = try r.readInt32("responses.partitions.currentLeader.leaderId")
-            }
-            if version >= 12 {
-                self.leaderEpoch = try r.readInt32("responses.partitions.currentLeader.leaderEpoch")
-            }
-            if flexible {
-                self.unknownTaggedFields = try r.readUnknownTaggedFields("responses.partitions.currentLeader.taggedFields")
-            }
+            self.leaderId = try r.readInt32("responses.partitions.currentLeader.leaderId")
+            self.leaderEpoch = try r.readInt32("responses.partitions.currentLeader.leaderEpoch")
+            self.unknownTaggedFields = try r.readUnknownTaggedFields("responses.partitions.currentLeader.taggedFields")
         }
     }
 }
 
 extension FetchResponse {
     /// In the case of fetching an offset less than the LogStartOffset, this is the end offset and epoch that should be used in the FetchSnapshot request.
+    ///
+    /// Appears in FetchResponse versions 12-17; its version tests assume a version in that range.
     public struct SnapshotId: KafkaStruct {
         public var endOffset: Int64 = -1
         public var epoch: Int32 = -1
@@ -848,28 +806,24 @@ extension FetchResponse {
         public init() {}
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
-            let flexible: Bool = version >= 12
             w.writeInt64(self.endOffset)
             w.writeInt32(self.epoch)
-            if flexible {
-                w.writeTaggedFields(self.unknownTaggedFields)
-            }
+            w.writeTaggedFields(self.unknownTaggedFields)
         }
 
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
-            let flexible: Bool = version >= 12
             self.endOffset = try r.readInt64("responses.partitions.snapshotId.endOffset")
             self.epoch = try r.readInt32("responses.partitions.snapshotId.epoch")
-            if flexible {
-                self.unknownTaggedFields = try r.readUnknownTaggedFields("responses.partitions.snapshotId.taggedFields")
-            }
+            self.unknownTaggedFields = try r.readUnknownTaggedFields("responses.partitions.snapshotId.taggedFields")
         }
     }
 }
 
 extension FetchResponse {
     /// The aborted transactions.
+    ///
+    /// Appears in FetchResponse versions 4-17; its version tests assume a version in that range.
     public struct AbortedTransaction: KafkaStruct {
         /// The producer id associated with the aborted transaction.
         public var producerId: Int64 = 0
@@ -882,16 +836,8 @@ extension FetchResponse {
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
             let flexible: Bool = version >= 12
-            if version >= 4 {
-                w.writeInt64(self.producerId)
-            } else if self.producerId != 0 {
-                throw KafkaEncodingError(message: "", field: "responses.partitions.abortedTransactions.producerId", kind: .fieldNotInVersion(version))
-            }
-            if version >= 4 {
-                w.writeInt64(self.firstOffset)
-            } else if self.firstOffset != 0 {
-                throw KafkaEncodingError(message: "", field: "responses.partitions.abortedTransactions.firstOffset", kind: .fieldNotInVersion(version))
-            }
+            w.writeInt64(self.producerId)
+            w.writeInt64(self.firstOffset)
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -900,12 +846,8 @@ extension FetchResponse {
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
             let flexible: Bool = version >= 12
-            if version >= 4 {
-                self.producerId = try r.readInt64("responses.partitions.abortedTransactions.producerId")
-            }
-            if version >= 4 {
-                self.firstOffset = try r.readInt64("responses.partitions.abortedTransactions.firstOffset")
-            }
+            self.producerId = try r.readInt64("responses.partitions.abortedTransactions.producerId")
+            self.firstOffset = try r.readInt64("responses.partitions.abortedTransactions.firstOffset")
             if flexible {
                 self.unknownTaggedFields = try r.readUnknownTaggedFields("responses.partitions.abortedTransactions.taggedFields")
             }
@@ -915,6 +857,8 @@ extension FetchResponse {
 
 extension FetchResponse {
     /// Endpoints for all current-leaders enumerated in PartitionData, with errors NOT_LEADER_OR_FOLLOWER & FENCED_LEADER_EPOCH.
+    ///
+    /// Appears in FetchResponse versions 16-17; its version tests assume a version in that range.
     public struct NodeEndpoint: KafkaStruct {
         /// The ID of the associated node.
         public var nodeId: Int32 = 0
@@ -930,50 +874,20 @@ extension FetchResponse {
         public init() {}
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
-            let flexible: Bool = version >= 12
-            if version >= 16 {
-                w.writeInt32(self.nodeId)
-            } else if self.nodeId != 0 {
-                throw KafkaEncodingError(message: "", field: "nodeEndpoints.nodeId", kind: .fieldNotInVersion(version))
-            }
-            if version >= 16 {
-                try w.writeString(self.host, compact: flexible, "nodeEndpoints.host")
-            } else if self.host != "" {
-                throw KafkaEncodingError(message: "", field: "nodeEndpoints.host", kind: .fieldNotInVersion(version))
-            }
-            if version >= 16 {
-                w.writeInt32(self.port)
-            } else if self.port != 0 {
-                throw KafkaEncodingError(message: "", field: "nodeEndpoints.port", kind: .fieldNotInVersion(version))
-            }
-            if version >= 16 {
-                try w.writeNullableString(self.rack, compact: flexible, "nodeEndpoints.rack")
-            } else if self.rack != nil {
-                throw KafkaEncodingError(message: "", field: "nodeEndpoints.rack", kind: .fieldNotInVersion(version))
-            }
-            if flexible {
-                w.writeTaggedFields(self.unknownTaggedFields)
-            }
+            w.writeInt32(self.nodeId)
+            try w.writeString(self.host, compact: true, "nodeEndpoints.host")
+            w.writeInt32(self.port)
+            try w.writeNullableString(self.rack, compact: true, "nodeEndpoints.rack")
+            w.writeTaggedFields(self.unknownTaggedFields)
         }
 
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
-            let flexible: Bool = version >= 12
-            if version >= 16 {
-                self.nodeId = try r.readInt32("nodeEndpoints.nodeId")
-            }
-            if version >= 16 {
-                self.host = try r.readString(compact: flexible, "nodeEndpoints.host")
-            }
-            if version >= 16 {
-                self.port = try r.readInt32("nodeEndpoints.port")
-            }
-            if version >= 16 {
-                self.rack = try r.readNullableString(compact: flexible, "nodeEndpoints.rack")
-            }
-            if flexible {
-                self.unknownTaggedFields = try r.readUnknownTaggedFields("nodeEndpoints.taggedFields")
-            }
+            self.nodeId = try r.readInt32("nodeEndpoints.nodeId")
+            self.host = try r.readString(compact: true, "nodeEndpoints.host")
+            self.port = try r.readInt32("nodeEndpoints.port")
+            self.rack = try r.readNullableString(compact: true, "nodeEndpoints.rack")
+            self.unknownTaggedFields = try r.readUnknownTaggedFields("nodeEndpoints.taggedFields")
         }
     }
 }

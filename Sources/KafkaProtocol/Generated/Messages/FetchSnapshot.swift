@@ -92,6 +92,8 @@ public struct FetchSnapshotRequest: KafkaRequest {
 
 extension FetchSnapshotRequest {
     /// The topics to fetch
+    ///
+    /// Appears in FetchSnapshotRequest versions 0-1; its version tests assume a version in that range.
     public struct TopicSnapshot: KafkaStruct {
         /// The name of the topic to fetch
         public var name: String = ""
@@ -128,6 +130,8 @@ extension FetchSnapshotRequest {
 
 extension FetchSnapshotRequest {
     /// The partitions to fetch
+    ///
+    /// Appears in FetchSnapshotRequest versions 0-1; its version tests assume a version in that range.
     public struct PartitionSnapshot: KafkaStruct {
         /// The partition index
         public var partition: Int32 = 0
@@ -186,6 +190,8 @@ extension FetchSnapshotRequest {
 
 extension FetchSnapshotRequest {
     /// The snapshot endOffset and epoch to fetch
+    ///
+    /// Appears in FetchSnapshotRequest versions 0-1; its version tests assume a version in that range.
     public struct SnapshotId: KafkaStruct {
         public var endOffset: Int64 = 0
         public var epoch: Int32 = 0
@@ -311,6 +317,8 @@ public struct FetchSnapshotResponse: KafkaResponse {
 
 extension FetchSnapshotResponse {
     /// The topics to fetch.
+    ///
+    /// Appears in FetchSnapshotResponse versions 0-1; its version tests assume a version in that range.
     public struct TopicSnapshot: KafkaStruct {
         /// The name of the topic to fetch.
         public var name: String = ""
@@ -347,6 +355,8 @@ extension FetchSnapshotResponse {
 
 extension FetchSnapshotResponse {
     /// The partitions to fetch.
+    ///
+    /// Appears in FetchSnapshotResponse versions 0-1; its version tests assume a version in that range.
     public struct PartitionSnapshot: KafkaStruct {
         /// The partition index.
         public var index: Int32 = 0
@@ -416,6 +426,8 @@ extension FetchSnapshotResponse {
 
 extension FetchSnapshotResponse {
     /// The snapshot endOffset and epoch fetched
+    ///
+    /// Appears in FetchSnapshotResponse versions 0-1; its version tests assume a version in that range.
     public struct SnapshotId: KafkaStruct {
         public var endOffset: Int64 = 0
         public var epoch: Int32 = 0
@@ -440,6 +452,8 @@ extension FetchSnapshotResponse {
 }
 
 extension FetchSnapshotResponse {
+    ///
+    /// Appears in FetchSnapshotResponse versions 0-1; its version tests assume a version in that range.
     public struct LeaderIdAndEpoch: KafkaStruct {
         /// The ID of the current leader or -1 if the leader is unknown.
         public var leaderId: Int32 = 0
@@ -467,6 +481,8 @@ extension FetchSnapshotResponse {
 
 extension FetchSnapshotResponse {
     /// Endpoints for all current-leaders enumerated in PartitionSnapshot
+    ///
+    /// Appears in FetchSnapshotResponse version 1; its version tests assume a version in that range.
     public struct NodeEndpoint: KafkaStruct {
         /// The ID of the associated node
         public var nodeId: Int32 = 0
@@ -480,35 +496,17 @@ extension FetchSnapshotResponse {
         public init() {}
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
-            if version >= 1 {
-                w.writeInt32(self.nodeId)
-            } else if self.nodeId != 0 {
-                throw KafkaEncodingError(message: "", field: "nodeEndpoints.nodeId", kind: .fieldNotInVersion(version))
-            }
-            if version >= 1 {
-                try w.writeString(self.host, compact: true, "nodeEndpoints.host")
-            } else if self.host != "" {
-                throw KafkaEncodingError(message: "", field: "nodeEndpoints.host", kind: .fieldNotInVersion(version))
-            }
-            if version >= 1 {
-                w.writeUInt16(self.port)
-            } else if self.port != 0 {
-                throw KafkaEncodingError(message: "", field: "nodeEndpoints.port", kind: .fieldNotInVersion(version))
-            }
+            w.writeInt32(self.nodeId)
+            try w.writeString(self.host, compact: true, "nodeEndpoints.host")
+            w.writeUInt16(self.port)
             w.writeTaggedFields(self.unknownTaggedFields)
         }
 
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
-            if version >= 1 {
-                self.nodeId = try r.readInt32("nodeEndpoints.nodeId")
-            }
-            if version >= 1 {
-                self.host = try r.readString(compact: true, "nodeEndpoints.host")
-            }
-            if version >= 1 {
-                self.port = try r.readUInt16("nodeEndpoints.port")
-            }
+            self.nodeId = try r.readInt32("nodeEndpoints.nodeId")
+            self.host = try r.readString(compact: true, "nodeEndpoints.host")
+            self.port = try r.readUInt16("nodeEndpoints.port")
             self.unknownTaggedFields = try r.readUnknownTaggedFields("nodeEndpoints.taggedFields")
         }
     }

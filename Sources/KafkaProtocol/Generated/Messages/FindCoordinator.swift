@@ -218,6 +218,8 @@ public struct FindCoordinatorResponse: KafkaResponse {
 
 extension FindCoordinatorResponse {
     /// Each coordinator result in the response
+    ///
+    /// Appears in FindCoordinatorResponse versions 4-6; its version tests assume a version in that range.
     public struct Coordinator: KafkaStruct {
         /// The coordinator key.
         public var key: String = ""
@@ -237,64 +239,24 @@ extension FindCoordinatorResponse {
         public init() {}
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
-            let flexible: Bool = version >= 3
-            if version >= 4 {
-                try w.writeString(self.key, compact: flexible, "coordinators.key")
-            } else if self.key != "" {
-                throw KafkaEncodingError(message: "", field: "coordinators.key", kind: .fieldNotInVersion(version))
-            }
-            if version >= 4 {
-                w.writeInt32(self.nodeId)
-            } else if self.nodeId != 0 {
-                throw KafkaEncodingError(message: "", field: "coordinators.nodeId", kind: .fieldNotInVersion(version))
-            }
-            if version >= 4 {
-                try w.writeString(self.host, compact: flexible, "coordinators.host")
-            } else if self.host != "" {
-                throw KafkaEncodingError(message: "", field: "coordinators.host", kind: .fieldNotInVersion(version))
-            }
-            if version >= 4 {
-                w.writeInt32(self.port)
-            } else if self.port != 0 {
-                throw KafkaEncodingError(message: "", field: "coordinators.port", kind: .fieldNotInVersion(version))
-            }
-            if version >= 4 {
-                w.writeInt16(self.errorCode)
-            } else if self.errorCode != 0 {
-                throw KafkaEncodingError(message: "", field: "coordinators.errorCode", kind: .fieldNotInVersion(version))
-            }
-            if version >= 4 {
-                try w.writeNullableString(self.errorMessage, compact: flexible, "coordinators.errorMessage")
-            }
-            if flexible {
-                w.writeTaggedFields(self.unknownTaggedFields)
-            }
+            try w.writeString(self.key, compact: true, "coordinators.key")
+            w.writeInt32(self.nodeId)
+            try w.writeString(self.host, compact: true, "coordinators.host")
+            w.writeInt32(self.port)
+            w.writeInt16(self.errorCode)
+            try w.writeNullableString(self.errorMessage, compact: true, "coordinators.errorMessage")
+            w.writeTaggedFields(self.unknownTaggedFields)
         }
 
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
-            let flexible: Bool = version >= 3
-            if version >= 4 {
-                self.key = try r.readString(compact: flexible, "coordinators.key")
-            }
-            if version >= 4 {
-                self.nodeId = try r.readInt32("coordinators.nodeId")
-            }
-            if version >= 4 {
-                self.host = try r.readString(compact: flexible, "coordinators.host")
-            }
-            if version >= 4 {
-                self.port = try r.readInt32("coordinators.port")
-            }
-            if version >= 4 {
-                self.errorCode = try r.readInt16("coordinators.errorCode")
-            }
-            if version >= 4 {
-                self.errorMessage = try r.readNullableString(compact: flexible, "coordinators.errorMessage")
-            }
-            if flexible {
-                self.unknownTaggedFields = try r.readUnknownTaggedFields("coordinators.taggedFields")
-            }
+            self.key = try r.readString(compact: true, "coordinators.key")
+            self.nodeId = try r.readInt32("coordinators.nodeId")
+            self.host = try r.readString(compact: true, "coordinators.host")
+            self.port = try r.readInt32("coordinators.port")
+            self.errorCode = try r.readInt16("coordinators.errorCode")
+            self.errorMessage = try r.readNullableString(compact: true, "coordinators.errorMessage")
+            self.unknownTaggedFields = try r.readUnknownTaggedFields("coordinators.taggedFields")
         }
     }
 }

@@ -71,6 +71,8 @@ public struct IncrementalAlterConfigsRequest: KafkaRequest {
 
 extension IncrementalAlterConfigsRequest {
     /// The incremental updates for each resource.
+    ///
+    /// Appears in IncrementalAlterConfigsRequest versions 0-1; its version tests assume a version in that range.
     public struct AlterConfigsResource: KafkaStruct {
         /// The resource type.
         public var resourceType: Int8 = 0
@@ -117,6 +119,8 @@ extension IncrementalAlterConfigsRequest {
 
 extension IncrementalAlterConfigsRequest {
     /// The configurations.
+    ///
+    /// Appears in IncrementalAlterConfigsRequest versions 0-1; its version tests assume a version in that range.
     public struct AlterableConfig: KafkaStruct {
         /// The configuration key name.
         public var name: String = ""
@@ -221,6 +225,8 @@ public struct IncrementalAlterConfigsResponse: KafkaResponse {
 
 extension IncrementalAlterConfigsResponse {
     /// The responses for each resource.
+    ///
+    /// Appears in IncrementalAlterConfigsResponse versions 0-1; its version tests assume a version in that range.
     public struct AlterConfigsResourceResponse: KafkaStruct {
         /// The resource error code.
         public var errorCode: Int16 = 0

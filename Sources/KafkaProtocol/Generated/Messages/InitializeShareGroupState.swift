@@ -65,6 +65,8 @@ public struct InitializeShareGroupStateRequest: KafkaRequest {
 
 extension InitializeShareGroupStateRequest {
     /// The data for the topics.
+    ///
+    /// Appears in InitializeShareGroupStateRequest version 0; its version tests assume a version in that range.
     public struct InitializeStateData: KafkaStruct {
         /// The topic identifier.
         public var topicId: KafkaUUID = KafkaUUID.zero
@@ -101,6 +103,8 @@ extension InitializeShareGroupStateRequest {
 
 extension InitializeShareGroupStateRequest {
     /// The data for the partitions.
+    ///
+    /// Appears in InitializeShareGroupStateRequest version 0; its version tests assume a version in that range.
     public struct PartitionData: KafkaStruct {
         /// The partition index.
         public var partition: Int32 = 0
@@ -189,6 +193,8 @@ public struct InitializeShareGroupStateResponse: KafkaResponse {
 
 extension InitializeShareGroupStateResponse {
     /// The initialization results
+    ///
+    /// Appears in InitializeShareGroupStateResponse version 0; its version tests assume a version in that range.
     public struct InitializeStateResult: KafkaStruct {
         /// The topic identifier
         public var topicId: KafkaUUID = KafkaUUID.zero
@@ -225,6 +231,8 @@ extension InitializeShareGroupStateResponse {
 
 extension InitializeShareGroupStateResponse {
     /// The results for the partitions.
+    ///
+    /// Appears in InitializeShareGroupStateResponse version 0; its version tests assume a version in that range.
     public struct PartitionResult: KafkaStruct {
         /// The partition index.
         public var partition: Int32 = 0

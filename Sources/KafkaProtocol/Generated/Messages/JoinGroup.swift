@@ -109,6 +109,8 @@ public struct JoinGroupRequest: KafkaRequest {
 
 extension JoinGroupRequest {
     /// The list of protocols that the member supports.
+    ///
+    /// Appears in JoinGroupRequest versions 0-9; its version tests assume a version in that range.
     public struct JoinGroupRequestProtocol: KafkaStruct {
         /// The protocol name.
         public var name: String = ""
@@ -259,6 +261,8 @@ public struct JoinGroupResponse: KafkaResponse {
 }
 
 extension JoinGroupResponse {
+    ///
+    /// Appears in JoinGroupResponse versions 0-9; its version tests assume a version in that range.
     public struct JoinGroupResponseMember: KafkaStruct {
         /// The group member ID.
         public var memberId: String = ""

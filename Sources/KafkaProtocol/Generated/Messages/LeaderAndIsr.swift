@@ -141,6 +141,8 @@ public struct LeaderAndIsrRequest: KafkaRequest {
 
 extension LeaderAndIsrRequest {
     /// Each topic.
+    ///
+    /// Appears in LeaderAndIsrRequest versions 2-7; its version tests assume a version in that range.
     public struct LeaderAndIsrTopicState: KafkaStruct {
         /// The topic name.
         public var topicName: String = ""
@@ -155,21 +157,13 @@ extension LeaderAndIsrRequest {
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
             let flexible: Bool = version >= 4
-            if version >= 2 {
-                try w.writeString(self.topicName, compact: flexible, "topicStates.topicName")
-            } else if self.topicName != "" {
-                throw KafkaEncodingError(message: "", field: "topicStates.topicName", kind: .fieldNotInVersion(version))
-            }
+            try w.writeString(self.topicName, compact: flexible, "topicStates.topicName")
             if version >= 5 {
                 w.writeUUID(self.topicId)
             }
-            if version >= 2 {
-                w.writeArrayLength(self.partitionStates.count, compact: flexible)
-                for e10 in self.partitionStates {
-                    try e10.encode(into: &w, version: version)
-                }
-            } else if !self.partitionStates.isEmpty {
-                throw KafkaEncodingError(message: "", field: "topicStates.partitionStates", kind: .fieldNotInVersion(version))
+            w.writeArrayLength(self.partitionStates.count, compact: flexible)
+            for e10 in self.partitionStates {
+                try e10.encode(into: &w, version: version)
             }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
@@ -179,21 +173,17 @@ extension LeaderAndIsrRequest {
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
             let flexible: Bool = version >= 4
-            if version >= 2 {
-                self.topicName = try r.readString(compact: flexible, "topicStates.topicName")
-            }
+            self.topicName = try r.readString(compact: flexible, "topicStates.topicName")
             if version >= 5 {
                 self.topicId = try r.readUUID("topicStates.topicId")
             }
-            if version >= 2 {
-                let n11: Int = try r.readNonNullArrayLength(compact: flexible, "topicStates.partitionStates")
-                var a12: [LeaderAndIsrPartitionState] = []
-                a12.reserveCapacity(n11)
-                for _ in 0 ..< n11 {
-                    a12.append(try LeaderAndIsrPartitionState(from: &r, version: version))
-                }
-                self.partitionStates = a12
+            let n11: Int = try r.readNonNullArrayLength(compact: flexible, "topicStates.partitionStates")
+            var a12: [LeaderAndIsrPartitionState] = []
+            a12.reserveCapacity(n11)
+            for _ in 0 ..< n11 {
+                a12.append(try LeaderAndIsrPartitionState(from: &r, version: version))
             }
+            self.partitionStates = a12
             if flexible {
                 self.unknownTaggedFields = try r.readUnknownTaggedFields("topicStates.taggedFields")
             }
@@ -203,6 +193,8 @@ extension LeaderAndIsrRequest {
 
 extension LeaderAndIsrRequest {
     /// The current live leaders.
+    ///
+    /// Appears in LeaderAndIsrRequest versions 0-7; its version tests assume a version in that range.
     public struct LeaderAndIsrLiveLeader: KafkaStruct {
         /// The leader's broker ID.
         public var brokerId: Int32 = 0
@@ -239,6 +231,8 @@ extension LeaderAndIsrRequest {
 }
 
 extension LeaderAndIsrRequest {
+    ///
+    /// Appears in LeaderAndIsrRequest versions 0-7; its version tests assume a version in that range.
     public struct LeaderAndIsrPartitionState: KafkaStruct {
         /// The topic name.  This is only present in v0 or v1.
         public var topicName: String = ""
@@ -462,6 +456,8 @@ public struct LeaderAndIsrResponse: KafkaResponse {
 
 extension LeaderAndIsrResponse {
     /// Each topic
+    ///
+    /// Appears in LeaderAndIsrResponse versions 5-7; its version tests assume a version in that range.
     public struct LeaderAndIsrTopicError: KafkaStruct {
         /// The unique topic ID
         public var topicId: KafkaUUID = KafkaUUID.zero
@@ -473,48 +469,32 @@ extension LeaderAndIsrResponse {
         public init() {}
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
-            let flexible: Bool = version >= 4
-            if version >= 5 {
-                w.writeUUID(self.topicId)
-            } else if self.topicId != KafkaUUID.zero {
-                throw KafkaEncodingError(message: "", field: "topics.topicId", kind: .fieldNotInVersion(version))
+            w.writeUUID(self.topicId)
+            w.writeArrayLength(self.partitionErrors.count, compact: true)
+            for e31 in self.partitionErrors {
+                try e31.encode(into: &w, version: version)
             }
-            if version >= 5 {
-                w.writeArrayLength(self.partitionErrors.count, compact: flexible)
-                for e31 in self.partitionErrors {
-                    try e31.encode(into: &w, version: version)
-                }
-            } else if !self.partitionErrors.isEmpty {
-                throw KafkaEncodingError(message: "", field: "topics.partitionErrors", kind: .fieldNotInVersion(version))
-            }
-            if flexible {
-                w.writeTaggedFields(self.unknownTaggedFields)
-            }
+            w.writeTaggedFields(self.unknownTaggedFields)
         }
 
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
-            let flexible: Bool = version >= 4
-            if version >= 5 {
-                self.topicId = try r.readUUID("topics.topicId")
+            self.topicId = try r.readUUID("topics.topicId")
+            let n32: Int = try r.readNonNullArrayLength(compact: true, "topics.partitionErrors")
+            var a33: [LeaderAndIsrPartitionError] = []
+            a33.reserveCapacity(n32)
+            for _ in 0 ..< n32 {
+                a33.append(try LeaderAndIsrPartitionError(from: &r, version: version))
             }
-            if version >= 5 {
-                let n32: Int = try r.readNonNullArrayLength(compact: flexible, "topics.partitionErrors")
-                var a33: [LeaderAndIsrPartitionError] = []
-                a33.reserveCapacity(n32)
-                for _ in 0 ..< n32 {
-                    a33.append(try LeaderAndIsrPartitionError(from: &r, version: version))
-                }
-                self.partitionErrors = a33
-            }
-            if flexible {
-                self.unknownTaggedFields = try r.readUnknownTaggedFields("topics.taggedFields")
-            }
+            self.partitionErrors = a33
+            self.unknownTaggedFields = try r.readUnknownTaggedFields("topics.taggedFields")
         }
     }
 }
 
 extension LeaderAndIsrResponse {
+    ///
+    /// Appears in LeaderAndIsrResponse versions 0-7; its version tests assume a version in that range.
     public struct LeaderAndIsrPartitionError: KafkaStruct {
         /// The topic name.
         public var topicName: String = ""

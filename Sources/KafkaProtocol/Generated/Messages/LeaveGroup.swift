@@ -87,6 +87,8 @@ public struct LeaveGroupRequest: KafkaRequest {
 
 extension LeaveGroupRequest {
     /// List of leaving member identities.
+    ///
+    /// Appears in LeaveGroupRequest versions 3-5; its version tests assume a version in that range.
     public struct MemberIdentity: KafkaStruct {
         /// The member ID to remove from the group.
         public var memberId: String = ""
@@ -101,16 +103,8 @@ extension LeaveGroupRequest {
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
             let flexible: Bool = version >= 4
-            if version >= 3 {
-                try w.writeString(self.memberId, compact: flexible, "members.memberId")
-            } else if self.memberId != "" {
-                throw KafkaEncodingError(message: "", field: "members.memberId", kind: .fieldNotInVersion(version))
-            }
-            if version >= 3 {
-                try w.writeNullableString(self.groupInstanceId, compact: flexible, "members.groupInstanceId")
-            } else if self.groupInstanceId != nil {
-                throw KafkaEncodingError(message: "", field: "members.groupInstanceId", kind: .fieldNotInVersion(version))
-            }
+            try w.writeString(self.memberId, compact: flexible, "members.memberId")
+            try w.writeNullableString(self.groupInstanceId, compact: flexible, "members.groupInstanceId")
             if version >= 5 {
                 try w.writeNullableString(self.reason, compact: flexible, "members.reason")
             }
@@ -122,12 +116,8 @@ extension LeaveGroupRequest {
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
             let flexible: Bool = version >= 4
-            if version >= 3 {
-                self.memberId = try r.readString(compact: flexible, "members.memberId")
-            }
-            if version >= 3 {
-                self.groupInstanceId = try r.readNullableString(compact: flexible, "members.groupInstanceId")
-            }
+            self.memberId = try r.readString(compact: flexible, "members.memberId")
+            self.groupInstanceId = try r.readNullableString(compact: flexible, "members.groupInstanceId")
             if version >= 5 {
                 self.reason = try r.readNullableString(compact: flexible, "members.reason")
             }
@@ -221,6 +211,8 @@ public struct LeaveGroupResponse: KafkaResponse {
 
 extension LeaveGroupResponse {
     /// List of leaving member responses.
+    ///
+    /// Appears in LeaveGroupResponse versions 3-5; its version tests assume a version in that range.
     public struct MemberResponse: KafkaStruct {
         /// The member ID to remove from the group.
         public var memberId: String = ""
@@ -235,21 +227,9 @@ extension LeaveGroupResponse {
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
             let flexible: Bool = version >= 4
-            if version >= 3 {
-                try w.writeString(self.memberId, compact: flexible, "members.memberId")
-            } else if self.memberId != "" {
-                throw KafkaEncodingError(message: "", field: "members.memberId", kind: .fieldNotInVersion(version))
-            }
-            if version >= 3 {
-                try w.writeNullableString(self.groupInstanceId, compact: flexible, "members.groupInstanceId")
-            } else if self.groupInstanceId != "" {
-                throw KafkaEncodingError(message: "", field: "members.groupInstanceId", kind: .fieldNotInVersion(version))
-            }
-            if version >= 3 {
-                w.writeInt16(self.errorCode)
-            } else if self.errorCode != 0 {
-                throw KafkaEncodingError(message: "", field: "members.errorCode", kind: .fieldNotInVersion(version))
-            }
+            try w.writeString(self.memberId, compact: flexible, "members.memberId")
+            try w.writeNullableString(self.groupInstanceId, compact: flexible, "members.groupInstanceId")
+            w.writeInt16(self.errorCode)
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -258,15 +238,9 @@ extension LeaveGroupResponse {
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
             let flexible: Bool = version >= 4
-            if version >= 3 {
-                self.memberId = try r.readString(compact: flexible, "members.memberId")
-            }
-            if version >= 3 {
-                self.groupInstanceId = try r.readNullableString(compact: flexible, "members.groupInstanceId")
-            }
-            if version >= 3 {
-                self.errorCode = try r.readInt16("members.errorCode")
-            }
+            self.memberId = try r.readString(compact: flexible, "members.memberId")
+            self.groupInstanceId = try r.readNullableString(compact: flexible, "members.groupInstanceId")
+            self.errorCode = try r.readInt16("members.errorCode")
             if flexible {
                 self.unknownTaggedFields = try r.readUnknownTaggedFields("members.taggedFields")
             }

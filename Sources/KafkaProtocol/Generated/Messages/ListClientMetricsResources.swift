@@ -113,6 +113,8 @@ public struct ListClientMetricsResourcesResponse: KafkaResponse {
 
 extension ListClientMetricsResourcesResponse {
     /// Each client metrics resource in the response.
+    ///
+    /// Appears in ListClientMetricsResourcesResponse version 0; its version tests assume a version in that range.
     public struct ClientMetricsResource: KafkaStruct {
         /// The resource name.
         public var name: String = ""

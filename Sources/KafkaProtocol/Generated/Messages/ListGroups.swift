@@ -167,6 +167,8 @@ public struct ListGroupsResponse: KafkaResponse {
 
 extension ListGroupsResponse {
     /// Each group in the response.
+    ///
+    /// Appears in ListGroupsResponse versions 0-5; its version tests assume a version in that range.
     public struct ListedGroup: KafkaStruct {
         /// The group ID.
         public var groupId: String = ""

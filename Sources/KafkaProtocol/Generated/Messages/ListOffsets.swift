@@ -89,6 +89,8 @@ public struct ListOffsetsRequest: KafkaRequest {
 
 extension ListOffsetsRequest {
     /// Each topic in the request.
+    ///
+    /// Appears in ListOffsetsRequest versions 0-10; its version tests assume a version in that range.
     public struct ListOffsetsTopic: KafkaStruct {
         /// The topic name.
         public var name: String = ""
@@ -131,6 +133,8 @@ extension ListOffsetsRequest {
 
 extension ListOffsetsRequest {
     /// Each partition in the request.
+    ///
+    /// Appears in ListOffsetsRequest versions 0-10; its version tests assume a version in that range.
     public struct ListOffsetsPartition: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32 = 0
@@ -253,6 +257,8 @@ public struct ListOffsetsResponse: KafkaResponse {
 
 extension ListOffsetsResponse {
     /// Each topic in the response.
+    ///
+    /// Appears in ListOffsetsResponse versions 0-10; its version tests assume a version in that range.
     public struct ListOffsetsTopicResponse: KafkaStruct {
         /// The topic name
         public var name: String = ""
@@ -295,6 +301,8 @@ extension ListOffsetsResponse {
 
 extension ListOffsetsResponse {
     /// Each partition in the response.
+    ///
+    /// Appears in ListOffsetsResponse versions 0-10; its version tests assume a version in that range.
     public struct ListOffsetsPartitionResponse: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32 = 0

@@ -72,6 +72,8 @@ public struct ListPartitionReassignmentsRequest: KafkaRequest {
 
 extension ListPartitionReassignmentsRequest {
     /// The topics to list partition reassignments for, or null to list everything.
+    ///
+    /// Appears in ListPartitionReassignmentsRequest version 0; its version tests assume a version in that range.
     public struct ListPartitionReassignmentsTopics: KafkaStruct {
         /// The topic name
         public var name: String = ""
@@ -177,6 +179,8 @@ public struct ListPartitionReassignmentsResponse: KafkaResponse {
 
 extension ListPartitionReassignmentsResponse {
     /// The ongoing reassignments for each topic.
+    ///
+    /// Appears in ListPartitionReassignmentsResponse version 0; its version tests assume a version in that range.
     public struct OngoingTopicReassignment: KafkaStruct {
         /// The topic name.
         public var name: String = ""
@@ -213,6 +217,8 @@ extension ListPartitionReassignmentsResponse {
 
 extension ListPartitionReassignmentsResponse {
     /// The ongoing reassignments for each partition.
+    ///
+    /// Appears in ListPartitionReassignmentsResponse version 0; its version tests assume a version in that range.
     public struct OngoingPartitionReassignment: KafkaStruct {
         /// The index of the partition.
         public var partitionIndex: Int32 = 0

@@ -159,6 +159,8 @@ public struct ListTransactionsResponse: KafkaResponse {
 }
 
 extension ListTransactionsResponse {
+    ///
+    /// Appears in ListTransactionsResponse versions 0-1; its version tests assume a version in that range.
     public struct TransactionState: KafkaStruct {
         public var transactionalId: String = ""
         public var producerId: Int64 = 0

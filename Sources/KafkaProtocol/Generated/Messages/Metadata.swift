@@ -116,6 +116,8 @@ public struct MetadataRequest: KafkaRequest {
 
 extension MetadataRequest {
     /// The topics to fetch metadata for.
+    ///
+    /// Appears in MetadataRequest versions 0-12; its version tests assume a version in that range.
     public struct MetadataRequestTopic: KafkaStruct {
         /// The topic id.
         public var topicId: KafkaUUID = KafkaUUID.zero
@@ -273,6 +275,8 @@ public struct MetadataResponse: KafkaResponse {
 
 extension MetadataResponse {
     /// A list of brokers present in the cluster.
+    ///
+    /// Appears in MetadataResponse versions 0-12; its version tests assume a version in that range.
     public struct MetadataResponseBroker: KafkaStruct {
         /// The broker ID.
         public var nodeId: Int32 = 0
@@ -318,6 +322,8 @@ extension MetadataResponse {
 
 extension MetadataResponse {
     /// Each topic in the response.
+    ///
+    /// Appears in MetadataResponse versions 0-12; its version tests assume a version in that range.
     public struct MetadataResponseTopic: KafkaStruct {
         /// The topic error, or 0 if there was no error.
         public var errorCode: Int16 = 0
@@ -400,6 +406,8 @@ extension MetadataResponse {
 
 extension MetadataResponse {
     /// Each partition in the topic.
+    ///
+    /// Appears in MetadataResponse versions 0-12; its version tests assume a version in that range.
     public struct MetadataResponsePartition: KafkaStruct {
         /// The partition error, or 0 if there was no error.
         public var errorCode: Int16 = 0

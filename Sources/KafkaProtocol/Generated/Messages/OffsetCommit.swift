@@ -105,6 +105,8 @@ public struct OffsetCommitRequest: KafkaRequest {
 
 extension OffsetCommitRequest {
     /// The topics to commit offsets for.
+    ///
+    /// Appears in OffsetCommitRequest versions 0-9; its version tests assume a version in that range.
     public struct OffsetCommitRequestTopic: KafkaStruct {
         /// The topic name.
         public var name: String = ""
@@ -147,6 +149,8 @@ extension OffsetCommitRequest {
 
 extension OffsetCommitRequest {
     /// Each partition to commit offsets for.
+    ///
+    /// Appears in OffsetCommitRequest versions 0-9; its version tests assume a version in that range.
     public struct OffsetCommitRequestPartition: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32 = 0
@@ -273,6 +277,8 @@ public struct OffsetCommitResponse: KafkaResponse {
 
 extension OffsetCommitResponse {
     /// The responses for each topic.
+    ///
+    /// Appears in OffsetCommitResponse versions 0-9; its version tests assume a version in that range.
     public struct OffsetCommitResponseTopic: KafkaStruct {
         /// The topic name.
         public var name: String = ""
@@ -315,6 +321,8 @@ extension OffsetCommitResponse {
 
 extension OffsetCommitResponse {
     /// The responses for each partition in the topic.
+    ///
+    /// Appears in OffsetCommitResponse versions 0-9; its version tests assume a version in that range.
     public struct OffsetCommitResponsePartition: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32 = 0

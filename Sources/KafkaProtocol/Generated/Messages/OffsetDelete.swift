@@ -61,6 +61,8 @@ public struct OffsetDeleteRequest: KafkaRequest {
 
 extension OffsetDeleteRequest {
     /// The topics to delete offsets for
+    ///
+    /// Appears in OffsetDeleteRequest version 0; its version tests assume a version in that range.
     public struct OffsetDeleteRequestTopic: KafkaStruct {
         /// The topic name.
         public var name: String = ""
@@ -93,6 +95,8 @@ extension OffsetDeleteRequest {
 
 extension OffsetDeleteRequest {
     /// Each partition to delete offsets for.
+    ///
+    /// Appears in OffsetDeleteRequest version 0; its version tests assume a version in that range.
     public struct OffsetDeleteRequestPartition: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32 = 0
@@ -173,6 +177,8 @@ public struct OffsetDeleteResponse: KafkaResponse {
 
 extension OffsetDeleteResponse {
     /// The responses for each topic.
+    ///
+    /// Appears in OffsetDeleteResponse version 0; its version tests assume a version in that range.
     public struct OffsetDeleteResponseTopic: KafkaStruct {
         /// The topic name.
         public var name: String = ""
@@ -205,6 +211,8 @@ extension OffsetDeleteResponse {
 
 extension OffsetDeleteResponse {
     /// The responses for each partition in the topic.
+    ///
+    /// Appears in OffsetDeleteResponse version 0; its version tests assume a version in that range.
     public struct OffsetDeleteResponsePartition: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32 = 0

@@ -131,6 +131,8 @@ public struct OffsetFetchRequest: KafkaRequest {
 
 extension OffsetFetchRequest {
     /// Each topic we would like to fetch offsets for, or null to fetch offsets for all topics.
+    ///
+    /// Appears in OffsetFetchRequest versions 0-7; its version tests assume a version in that range.
     public struct OffsetFetchRequestTopic: KafkaStruct {
         /// The topic name.
         public var name: String = ""
@@ -143,18 +145,10 @@ extension OffsetFetchRequest {
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
             let flexible: Bool = version >= 6
-            if version <= 7 {
-                try w.writeString(self.name, compact: flexible, "topics.name")
-            } else if self.name != "" {
-                throw KafkaEncodingError(message: "", field: "topics.name", kind: .fieldNotInVersion(version))
-            }
-            if version <= 7 {
-                w.writeArrayLength(self.partitionIndexes.count, compact: flexible)
-                for e10 in self.partitionIndexes {
-                    w.writeInt32(e10)
-                }
-            } else if !self.partitionIndexes.isEmpty {
-                throw KafkaEncodingError(message: "", field: "topics.partitionIndexes", kind: .fieldNotInVersion(version))
+            try w.writeString(self.name, compact: flexible, "topics.name")
+            w.writeArrayLength(self.partitionIndexes.count, compact: flexible)
+            for e10 in self.partitionIndexes {
+                w.writeInt32(e10)
             }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
@@ -164,18 +158,14 @@ extension OffsetFetchRequest {
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
             let flexible: Bool = version >= 6
-            if version <= 7 {
-                self.name = try r.readString(compact: flexible, "topics.name")
+            self.name = try r.readString(compact: flexible, "topics.name")
+            let n11: Int = try r.readNonNullArrayLength(compact: flexible, "topics.partitionIndexes")
+            var a12: [Int32] = []
+            a12.reserveCapacity(n11)
+            for _ in 0 ..< n11 {
+                a12.append(try r.readInt32("topics.partitionIndexes"))
             }
-            if version <= 7 {
-                let n11: Int = try r.readNonNullArrayLength(compact: flexible, "topics.partitionIndexes")
-                var a12: [Int32] = []
-                a12.reserveCapacity(n11)
-                for _ in 0 ..< n11 {
-                    a12.append(try r.readInt32("topics.partitionIndexes"))
-                }
-                self.partitionIndexes = a12
-            }
+            self.partitionIndexes = a12
             if flexible {
                 self.unknownTaggedFields = try r.readUnknownTaggedFields("topics.taggedFields")
             }
@@ -185,6 +175,8 @@ extension OffsetFetchRequest {
 
 extension OffsetFetchRequest {
     /// Each group we would like to fetch offsets for
+    ///
+    /// Appears in OffsetFetchRequest versions 8-9; its version tests assume a version in that range.
     public struct OffsetFetchRequestGroup: KafkaStruct {
         /// The group ID.
         public var groupId: String = ""
@@ -200,68 +192,52 @@ extension OffsetFetchRequest {
         public init() {}
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
-            let flexible: Bool = version >= 6
-            if version >= 8 {
-                try w.writeString(self.groupId, compact: flexible, "groups.groupId")
-            } else if self.groupId != "" {
-                throw KafkaEncodingError(message: "", field: "groups.groupId", kind: .fieldNotInVersion(version))
-            }
+            try w.writeString(self.groupId, compact: true, "groups.groupId")
             if version >= 9 {
-                try w.writeNullableString(self.memberId, compact: flexible, "groups.memberId")
+                try w.writeNullableString(self.memberId, compact: true, "groups.memberId")
             }
             if version >= 9 {
                 w.writeInt32(self.memberEpoch)
             }
-            if version >= 8 {
-                if let v13 = self.topics {
-                    w.writeArrayLength(v13.count, compact: flexible)
-                    for e14 in v13 {
-                        try e14.encode(into: &w, version: version)
-                    }
-                } else {
-                    w.writeNullArrayLength(compact: flexible)
+            if let v13 = self.topics {
+                w.writeArrayLength(v13.count, compact: true)
+                for e14 in v13 {
+                    try e14.encode(into: &w, version: version)
                 }
-            } else if self.topics?.isEmpty != true {
-                throw KafkaEncodingError(message: "", field: "groups.topics", kind: .fieldNotInVersion(version))
+            } else {
+                w.writeNullArrayLength(compact: true)
             }
-            if flexible {
-                w.writeTaggedFields(self.unknownTaggedFields)
-            }
+            w.writeTaggedFields(self.unknownTaggedFields)
         }
 
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
-            let flexible: Bool = version >= 6
-            if version >= 8 {
-                self.groupId = try r.readString(compact: flexible, "groups.groupId")
-            }
+            self.groupId = try r.readString(compact: true, "groups.groupId")
             if version >= 9 {
-                self.memberId = try r.readNullableString(compact: flexible, "groups.memberId")
+                self.memberId = try r.readNullableString(compact: true, "groups.memberId")
             }
             if version >= 9 {
                 self.memberEpoch = try r.readInt32("groups.memberEpoch")
             }
-            if version >= 8 {
-                if let n15 = try r.readArrayLength(compact: flexible, "groups.topics") {
-                    var a16: [OffsetFetchRequestTopics] = []
-                    a16.reserveCapacity(n15)
-                    for _ in 0 ..< n15 {
-                        a16.append(try OffsetFetchRequestTopics(from: &r, version: version))
-                    }
-                    self.topics = a16
-                } else {
-                    self.topics = nil
+            if let n15 = try r.readArrayLength(compact: true, "groups.topics") {
+                var a16: [OffsetFetchRequestTopics] = []
+                a16.reserveCapacity(n15)
+                for _ in 0 ..< n15 {
+                    a16.append(try OffsetFetchRequestTopics(from: &r, version: version))
                 }
+                self.topics = a16
+            } else {
+                self.topics = nil
             }
-            if flexible {
-                self.unknownTaggedFields = try r.readUnknownTaggedFields("groups.taggedFields")
-            }
+            self.unknownTaggedFields = try r.readUnknownTaggedFields("groups.taggedFields")
         }
     }
 }
 
 extension OffsetFetchRequest {
     /// Each topic we would like to fetch offsets for, or null to fetch offsets for all topics.
+    ///
+    /// Appears in OffsetFetchRequest versions 8-9; its version tests assume a version in that range.
     public struct OffsetFetchRequestTopics: KafkaStruct {
         /// The topic name.
         public var name: String = ""
@@ -273,43 +249,25 @@ extension OffsetFetchRequest {
         public init() {}
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
-            let flexible: Bool = version >= 6
-            if version >= 8 {
-                try w.writeString(self.name, compact: flexible, "groups.topics.name")
-            } else if self.name != "" {
-                throw KafkaEncodingError(message: "", field: "groups.topics.name", kind: .fieldNotInVersion(version))
+            try w.writeString(self.name, compact: true, "groups.topics.name")
+            w.writeArrayLength(self.partitionIndexes.count, compact: true)
+            for e17 in self.partitionIndexes {
+                w.writeInt32(e17)
             }
-            if version >= 8 {
-                w.writeArrayLength(self.partitionIndexes.count, compact: flexible)
-                for e17 in self.partitionIndexes {
-                    w.writeInt32(e17)
-                }
-            } else if !self.partitionIndexes.isEmpty {
-                throw KafkaEncodingError(message: "", field: "groups.topics.partitionIndexes", kind: .fieldNotInVersion(version))
-            }
-            if flexible {
-                w.writeTaggedFields(self.unknownTaggedFields)
-            }
+            w.writeTaggedFields(self.unknownTaggedFields)
         }
 
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
-            let flexible: Bool = version >= 6
-            if version >= 8 {
-                self.name = try r.readString(compact: flexible, "groups.topics.name")
+            self.name = try r.readString(compact: true, "groups.topics.name")
+            let n18: Int = try r.readNonNullArrayLength(compact: true, "groups.topics.partitionIndexes")
+            var a19: [Int32] = []
+            a19.reserveCapacity(n18)
+            for _ in 0 ..< n18 {
+                a19.append(try r.readInt32("groups.topics.partitionIndexes"))
             }
-            if version >= 8 {
-                let n18: Int = try r.readNonNullArrayLength(compact: flexible, "groups.topics.partitionIndexes")
-                var a19: [Int32] = []
-                a19.reserveCapacity(n18)
-                for _ in 0 ..< n18 {
-                    a19.append(try r.readInt32("groups.topics.partitionIndexes"))
-                }
-                self.partitionIndexes = a19
-            }
-            if flexible {
-                self.unknownTaggedFields = try r.readUnknownTaggedFields("groups.topics.taggedFields")
-            }
+            self.partitionIndexes = a19
+            self.unknownTaggedFields = try r.readUnknownTaggedFields("groups.topics.taggedFields")
         }
     }
 }
@@ -420,6 +378,8 @@ public struct OffsetFetchResponse: KafkaResponse {
 
 extension OffsetFetchResponse {
     /// The responses per topic.
+    ///
+    /// Appears in OffsetFetchResponse versions 0-7; its version tests assume a version in that range.
     public struct OffsetFetchResponseTopic: KafkaStruct {
         /// The topic name.
         public var name: String = ""
@@ -432,18 +392,10 @@ extension OffsetFetchResponse {
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
             let flexible: Bool = version >= 6
-            if version <= 7 {
-                try w.writeString(self.name, compact: flexible, "topics.name")
-            } else if self.name != "" {
-                throw KafkaEncodingError(message: "", field: "topics.name", kind: .fieldNotInVersion(version))
-            }
-            if version <= 7 {
-                w.writeArrayLength(self.partitions.count, compact: flexible)
-                for e26 in self.partitions {
-                    try e26.encode(into: &w, version: version)
-                }
-            } else if !self.partitions.isEmpty {
-                throw KafkaEncodingError(message: "", field: "topics.partitions", kind: .fieldNotInVersion(version))
+            try w.writeString(self.name, compact: flexible, "topics.name")
+            w.writeArrayLength(self.partitions.count, compact: flexible)
+            for e26 in self.partitions {
+                try e26.encode(into: &w, version: version)
             }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
@@ -453,18 +405,14 @@ extension OffsetFetchResponse {
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
             let flexible: Bool = version >= 6
-            if version <= 7 {
-                self.name = try r.readString(compact: flexible, "topics.name")
+            self.name = try r.readString(compact: flexible, "topics.name")
+            let n27: Int = try r.readNonNullArrayLength(compact: flexible, "topics.partitions")
+            var a28: [OffsetFetchResponsePartition] = []
+            a28.reserveCapacity(n27)
+            for _ in 0 ..< n27 {
+                a28.append(try OffsetFetchResponsePartition(from: &r, version: version))
             }
-            if version <= 7 {
-                let n27: Int = try r.readNonNullArrayLength(compact: flexible, "topics.partitions")
-                var a28: [OffsetFetchResponsePartition] = []
-                a28.reserveCapacity(n27)
-                for _ in 0 ..< n27 {
-                    a28.append(try OffsetFetchResponsePartition(from: &r, version: version))
-                }
-                self.partitions = a28
-            }
+            self.partitions = a28
             if flexible {
                 self.unknownTaggedFields = try r.readUnknownTaggedFields("topics.taggedFields")
             }
@@ -474,6 +422,8 @@ extension OffsetFetchResponse {
 
 extension OffsetFetchResponse {
     /// The responses per partition
+    ///
+    /// Appears in OffsetFetchResponse versions 0-7; its version tests assume a version in that range.
     public struct OffsetFetchResponsePartition: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32 = 0
@@ -492,29 +442,13 @@ extension OffsetFetchResponse {
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
             let flexible: Bool = version >= 6
-            if version <= 7 {
-                w.writeInt32(self.partitionIndex)
-            } else if self.partitionIndex != 0 {
-                throw KafkaEncodingError(message: "", field: "topics.partitions.partitionIndex", kind: .fieldNotInVersion(version))
-            }
-            if version <= 7 {
-                w.writeInt64(self.committedOffset)
-            } else if self.committedOffset != 0 {
-                throw KafkaEncodingError(message: "", field: "topics.partitions.committedOffset", kind: .fieldNotInVersion(version))
-            }
-            if version >= 5 && version <= 7 {
+            w.writeInt32(self.partitionIndex)
+            w.writeInt64(self.committedOffset)
+            if version >= 5 {
                 w.writeInt32(self.committedLeaderEpoch)
             }
-            if version <= 7 {
-                try w.writeNullableString(self.metadata, compact: flexible, "topics.partitions.metadata")
-            } else if self.metadata != "" {
-                throw KafkaEncodingError(message: "", field: "topics.partitions.metadata", kind: .fieldNotInVersion(version))
-            }
-            if version <= 7 {
-                w.writeInt16(self.errorCode)
-            } else if self.errorCode != 0 {
-                throw KafkaEncodingError(message: "", field: "topics.partitions.errorCode", kind: .fieldNotInVersion(version))
-            }
+            try w.writeNullableString(self.metadata, compact: flexible, "topics.partitions.metadata")
+            w.writeInt16(self.errorCode)
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -523,21 +457,13 @@ extension OffsetFetchResponse {
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
             let flexible: Bool = version >= 6
-            if version <= 7 {
-                self.partitionIndex = try r.readInt32("topics.partitions.partitionIndex")
-            }
-            if version <= 7 {
-                self.committedOffset = try r.readInt64("topics.partitions.committedOffset")
-            }
-            if version >= 5 && version <= 7 {
+            self.partitionIndex = try r.readInt32("topics.partitions.partitionIndex")
+            self.committedOffset = try r.readInt64("topics.partitions.committedOffset")
+            if version >= 5 {
                 self.committedLeaderEpoch = try r.readInt32("topics.partitions.committedLeaderEpoch")
             }
-            if version <= 7 {
-                self.metadata = try r.readNullableString(compact: flexible, "topics.partitions.metadata")
-            }
-            if version <= 7 {
-                self.errorCode = try r.readInt16("topics.partitions.errorCode")
-            }
+            self.metadata = try r.readNullableString(compact: flexible, "topics.partitions.metadata")
+            self.errorCode = try r.readInt16("topics.partitions.errorCode")
             if flexible {
                 self.unknownTaggedFields = try r.readUnknownTaggedFields("topics.partitions.taggedFields")
             }
@@ -547,6 +473,8 @@ extension OffsetFetchResponse {
 
 extension OffsetFetchResponse {
     /// The responses per group id.
+    ///
+    /// Appears in OffsetFetchResponse versions 8-9; its version tests assume a version in that range.
     public struct OffsetFetchResponseGroup: KafkaStruct {
         /// The group ID.
         public var groupId: String = ""
@@ -560,57 +488,35 @@ extension OffsetFetchResponse {
         public init() {}
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
-            let flexible: Bool = version >= 6
-            if version >= 8 {
-                try w.writeString(self.groupId, compact: flexible, "groups.groupId")
-            } else if self.groupId != "" {
-                throw KafkaEncodingError(message: "", field: "groups.groupId", kind: .fieldNotInVersion(version))
+            try w.writeString(self.groupId, compact: true, "groups.groupId")
+            w.writeArrayLength(self.topics.count, compact: true)
+            for e29 in self.topics {
+                try e29.encode(into: &w, version: version)
             }
-            if version >= 8 {
-                w.writeArrayLength(self.topics.count, compact: flexible)
-                for e29 in self.topics {
-                    try e29.encode(into: &w, version: version)
-                }
-            } else if !self.topics.isEmpty {
-                throw KafkaEncodingError(message: "", field: "groups.topics", kind: .fieldNotInVersion(version))
-            }
-            if version >= 8 {
-                w.writeInt16(self.errorCode)
-            } else if self.errorCode != 0 {
-                throw KafkaEncodingError(message: "", field: "groups.errorCode", kind: .fieldNotInVersion(version))
-            }
-            if flexible {
-                w.writeTaggedFields(self.unknownTaggedFields)
-            }
+            w.writeInt16(self.errorCode)
+            w.writeTaggedFields(self.unknownTaggedFields)
         }
 
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
-            let flexible: Bool = version >= 6
-            if version >= 8 {
-                self.groupId = try r.readString(compact: flexible, "groups.groupId")
+            self.groupId = try r.readString(compact: true, "groups.groupId")
+            let n30: Int = try r.readNonNullArrayLength(compact: true, "groups.topics")
+            var a31: [OffsetFetchResponseTopics] = []
+            a31.reserveCapacity(n30)
+            for _ in 0 ..< n30 {
+                a31.append(try OffsetFetchResponseTopics(from: &r, version: version))
             }
-            if version >= 8 {
-                let n30: Int = try r.readNonNullArrayLength(compact: flexible, "groups.topics")
-                var a31: [OffsetFetchResponseTopics] = []
-                a31.reserveCapacity(n30)
-                for _ in 0 ..< n30 {
-                    a31.append(try OffsetFetchResponseTopics(from: &r, version: version))
-                }
-                self.topics = a31
-            }
-            if version >= 8 {
-                self.errorCode = try r.readInt16("groups.errorCode")
-            }
-            if flexible {
-                self.unknownTaggedFields = try r.readUnknownTaggedFields("groups.taggedFields")
-            }
+            self.topics = a31
+            self.errorCode = try r.readInt16("groups.errorCode")
+            self.unknownTaggedFields = try r.readUnknownTaggedFields("groups.taggedFields")
         }
     }
 }
 
 extension OffsetFetchResponse {
     /// The responses per topic.
+    ///
+    /// Appears in OffsetFetchResponse versions 8-9; its version tests assume a version in that range.
     public struct OffsetFetchResponseTopics: KafkaStruct {
         /// The topic name.
         public var name: String = ""
@@ -622,49 +528,33 @@ extension OffsetFetchResponse {
         public init() {}
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
-            let flexible: Bool = version >= 6
-            if version >= 8 {
-                try w.writeString(self.name, compact: flexible, "groups.topics.name")
-            } else if self.name != "" {
-                throw KafkaEncodingError(message: "", field: "groups.topics.name", kind: .fieldNotInVersion(version))
+            try w.writeString(self.name, compact: true, "groups.topics.name")
+            w.writeArrayLength(self.partitions.count, compact: true)
+            for e32 in self.partitions {
+                try e32.encode(into: &w, version: version)
             }
-            if version >= 8 {
-                w.writeArrayLength(self.partitions.count, compact: flexible)
-                for e32 in self.partitions {
-                    try e32.encode(into: &w, version: version)
-                }
-            } else if !self.partitions.isEmpty {
-                throw KafkaEncodingError(message: "", field: "groups.topics.partitions", kind: .fieldNotInVersion(version))
-            }
-            if flexible {
-                w.writeTaggedFields(self.unknownTaggedFields)
-            }
+            w.writeTaggedFields(self.unknownTaggedFields)
         }
 
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
-            let flexible: Bool = version >= 6
-            if version >= 8 {
-                self.name = try r.readString(compact: flexible, "groups.topics.name")
+            self.name = try r.readString(compact: true, "groups.topics.name")
+            let n33: Int = try r.readNonNullArrayLength(compact: true, "groups.topics.partitions")
+            var a34: [OffsetFetchResponsePartitions] = []
+            a34.reserveCapacity(n33)
+            for _ in 0 ..< n33 {
+                a34.append(try OffsetFetchResponsePartitions(from: &r, version: version))
             }
-            if version >= 8 {
-                let n33: Int = try r.readNonNullArrayLength(compact: flexible, "groups.topics.partitions")
-                var a34: [OffsetFetchResponsePartitions] = []
-                a34.reserveCapacity(n33)
-                for _ in 0 ..< n33 {
-                    a34.append(try OffsetFetchResponsePartitions(from: &r, version: version))
-                }
-                self.partitions = a34
-            }
-            if flexible {
-                self.unknownTaggedFields = try r.readUnknownTaggedFields("groups.topics.taggedFields")
-            }
+            self.partitions = a34
+            self.unknownTaggedFields = try r.readUnknownTaggedFields("groups.topics.taggedFields")
         }
     }
 }
 
 extension OffsetFetchResponse {
     /// The responses per partition
+    ///
+    /// Appears in OffsetFetchResponse versions 8-9; its version tests assume a version in that range.
     public struct OffsetFetchResponsePartitions: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32 = 0
@@ -682,56 +572,22 @@ extension OffsetFetchResponse {
         public init() {}
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
-            let flexible: Bool = version >= 6
-            if version >= 8 {
-                w.writeInt32(self.partitionIndex)
-            } else if self.partitionIndex != 0 {
-                throw KafkaEncodingError(message: "", field: "groups.topics.partitions.partitionIndex", kind: .fieldNotInVersion(version))
-            }
-            if version >= 8 {
-                w.writeInt64(self.committedOffset)
-            } else if self.committedOffset != 0 {
-                throw KafkaEncodingError(message: "", field: "groups.topics.partitions.committedOffset", kind: .fieldNotInVersion(version))
-            }
-            if version >= 8 {
-                w.writeInt32(self.committedLeaderEpoch)
-            }
-            if version >= 8 {
-                try w.writeNullableString(self.metadata, compact: flexible, "groups.topics.partitions.metadata")
-            } else if self.metadata != "" {
-                throw KafkaEncodingError(message: "", field: "groups.topics.partitions.metadata", kind: .fieldNotInVersion(version))
-            }
-            if version >= 8 {
-                w.writeInt16(self.errorCode)
-            } else if self.errorCode != 0 {
-                throw KafkaEncodingError(message: "", field: "groups.topics.partitions.errorCode", kind: .fieldNotInVersion(version))
-            }
-            if flexible {
-                w.writeTaggedFields(self.unknownTaggedFields)
-            }
+            w.writeInt32(self.partitionIndex)
+            w.writeInt64(self.committedOffset)
+            w.writeInt32(self.committedLeaderEpoch)
+            try w.writeNullableString(self.metadata, compact: true, "groups.topics.partitions.metadata")
+            w.writeInt16(self.errorCode)
+            w.writeTaggedFields(self.unknownTaggedFields)
         }
 
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
-            let flexible: Bool = version >= 6
-            if version >= 8 {
-                self.partitionIndex = try r.readInt32("groups.topics.partitions.partitionIndex")
-            }
-            if version >= 8 {
-                self.committedOffset = try r.readInt64("groups.topics.partitions.committedOffset")
-            }
-            if version >= 8 {
-                self.committedLeaderEpoch = try r.readInt32("groups.topics.partitions.committedLeaderEpoch")
-            }
-            if version >= 8 {
-                self.metadata = try r.readNullableString(compact: flexible, "groups.topics.partitions.metadata")
-            }
-            if version >= 8 {
-                self.errorCode = try r.readInt16("groups.topics.partitions.errorCode")
-            }
-            if flexible {
-                self.unknownTaggedFields = try r.readUnknownTaggedFields("groups.topics.partitions.taggedFields")
-            }
+            self.partitionIndex = try r.readInt32("groups.topics.partitions.partitionIndex")
+            self.committedOffset = try r.readInt64("groups.topics.partitions.committedOffset")
+            self.committedLeaderEpoch = try r.readInt32("groups.topics.partitions.committedLeaderEpoch")
+            self.metadata = try r.readNullableString(compact: true, "groups.topics.partitions.metadata")
+            self.errorCode = try r.readInt16("groups.topics.partitions.errorCode")
+            self.unknownTaggedFields = try r.readUnknownTaggedFields("groups.topics.partitions.taggedFields")
         }
     }
 }

@@ -75,6 +75,8 @@ public struct OffsetForLeaderEpochRequest: KafkaRequest {
 
 extension OffsetForLeaderEpochRequest {
     /// Each topic to get offsets for.
+    ///
+    /// Appears in OffsetForLeaderEpochRequest versions 0-4; its version tests assume a version in that range.
     public struct OffsetForLeaderTopic: KafkaStruct {
         /// The topic name.
         public var topic: String = ""
@@ -117,6 +119,8 @@ extension OffsetForLeaderEpochRequest {
 
 extension OffsetForLeaderEpochRequest {
     /// Each partition to get offsets for.
+    ///
+    /// Appears in OffsetForLeaderEpochRequest versions 0-4; its version tests assume a version in that range.
     public struct OffsetForLeaderPartition: KafkaStruct {
         /// The partition index.
         public var partition: Int32 = 0
@@ -229,6 +233,8 @@ public struct OffsetForLeaderEpochResponse: KafkaResponse {
 
 extension OffsetForLeaderEpochResponse {
     /// Each topic we fetched offsets for.
+    ///
+    /// Appears in OffsetForLeaderEpochResponse versions 0-4; its version tests assume a version in that range.
     public struct OffsetForLeaderTopicResult: KafkaStruct {
         /// The topic name.
         public var topic: String = ""
@@ -271,6 +277,8 @@ extension OffsetForLeaderEpochResponse {
 
 extension OffsetForLeaderEpochResponse {
     /// Each partition in the topic we fetched offsets for.
+    ///
+    /// Appears in OffsetForLeaderEpochResponse versions 0-4; its version tests assume a version in that range.
     public struct EpochEndOffset: KafkaStruct {
         /// The error code 0, or if there was no error.
         public var errorCode: Int16 = 0

@@ -85,6 +85,8 @@ public struct ProduceRequest: KafkaRequest {
 
 extension ProduceRequest {
     /// Each topic to produce to.
+    ///
+    /// Appears in ProduceRequest versions 0-11; its version tests assume a version in that range.
     public struct TopicProduceData: KafkaStruct {
         /// The topic name.
         public var name: String = ""
@@ -127,6 +129,8 @@ extension ProduceRequest {
 
 extension ProduceRequest {
     /// Each partition to produce to.
+    ///
+    /// Appears in ProduceRequest versions 0-11; its version tests assume a version in that range.
     public struct PartitionProduceData: KafkaStruct {
         /// The partition index.
         public var index: Int32 = 0
@@ -266,6 +270,8 @@ public struct ProduceResponse: KafkaResponse {
 
 extension ProduceResponse {
     /// Each produce response
+    ///
+    /// Appears in ProduceResponse versions 0-11; its version tests assume a version in that range.
     public struct TopicProduceResponse: KafkaStruct {
         /// The topic name
         public var name: String = ""
@@ -308,6 +314,8 @@ extension ProduceResponse {
 
 extension ProduceResponse {
     /// Each partition that we produced to within the topic.
+    ///
+    /// Appears in ProduceResponse versions 0-11; its version tests assume a version in that range.
     public struct PartitionProduceResponse: KafkaStruct {
         /// The partition index.
         public var index: Int32 = 0
@@ -411,6 +419,8 @@ extension ProduceResponse {
 
 extension ProduceResponse {
     /// The batch indices of records that caused the batch to be dropped
+    ///
+    /// Appears in ProduceResponse versions 8-11; its version tests assume a version in that range.
     public struct BatchIndexAndErrorMessage: KafkaStruct {
         /// The batch index of the record that cause the batch to be dropped
         public var batchIndex: Int32 = 0
@@ -423,16 +433,8 @@ extension ProduceResponse {
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
             let flexible: Bool = version >= 9
-            if version >= 8 {
-                w.writeInt32(self.batchIndex)
-            } else if self.batchIndex != 0 {
-                throw KafkaEncodingError(message: "", field: "responses.partitionResponses.recordErrors.batchIndex", kind: .fieldNotInVersion(version))
-            }
-            if version >= 8 {
-                try w.writeNullableString(self.batchIndexErrorMessage, compact: flexible, "responses.partitionResponses.recordErrors.batchIndexErrorMessage")
-            } else if self.batchIndexErrorMessage != nil {
-                throw KafkaEncodingError(message: "", field: "responses.partitionResponses.recordErrors.batchIndexErrorMessage", kind: .fieldNotInVersion(version))
-            }
+            w.writeInt32(self.batchIndex)
+            try w.writeNullableString(self.batchIndexErrorMessage, compact: flexible, "responses.partitionResponses.recordErrors.batchIndexErrorMessage")
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -441,12 +443,8 @@ extension ProduceResponse {
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
             let flexible: Bool = version >= 9
-            if version >= 8 {
-                self.batchIndex = try r.readInt32("responses.partitionResponses.recordErrors.batchIndex")
-            }
-            if version >= 8 {
-                self.batchIndexErrorMessage = try r.readNullableString(compact: flexible, "responses.partitionResponses.recordErrors.batchIndexErrorMessage")
-            }
+            self.batchIndex = try r.readInt32("responses.partitionResponses.recordErrors.batchIndex")
+            self.batchIndexErrorMessage = try r.readNullableString(compact: flexible, "responses.partitionResponses.recordErrors.batchIndexErrorMessage")
             if flexible {
                 self.unknownTaggedFields = try r.readUnknownTaggedFields("responses.partitionResponses.recordErrors.taggedFields")
             }
@@ -455,6 +453,8 @@ extension ProduceResponse {
 }
 
 extension ProduceResponse {
+    ///
+    /// Appears in ProduceResponse versions 10-11; its version tests assume a version in that range.
     public struct LeaderIdAndEpoch: KafkaStruct {
         /// The ID of the current leader or -1 if the leader is unknown.
         public var leaderId: Int32 = -1
@@ -466,40 +466,24 @@ extension ProduceResponse {
         public init() {}
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
-            let flexible: Bool = version >= 9
-            if version >= 10 {
-                w.writeInt32(self.leaderId)
-            } else if self.leaderId != -1 {
-                throw KafkaEncodingError(message: "", field: "responses.partitionResponses.currentLeader.leaderId", kind: .fieldNotInVersion(version))
-            }
-            if version >= 10 {
-                w.writeInt32(self.leaderEpoch)
-            } else if self.leaderEpoch != -1 {
-                throw KafkaEncodingError(message: "", field: "responses.partitionResponses.currentLeader.leaderEpoch", kind: .fieldNotInVersion(version))
-            }
-            if flexible {
-                w.writeTaggedFields(self.unknownTaggedFields)
-            }
+            w.writeInt32(self.leaderId)
+            w.writeInt32(self.leaderEpoch)
+            w.writeTaggedFields(self.unknownTaggedFields)
         }
 
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
-            let flexible: Bool = version >= 9
-            if version >= 10 {
-                self.leaderId = try r.readInt32("responses.partitionResponses.currentLeader.leaderId")
-            }
-            if version >= 10 {
-                self.leaderEpoch = try r.readInt32("responses.partitionResponses.currentLeader.leaderEpoch")
-            }
-            if flexible {
-                self.unknownTaggedFields = try r.readUnknownTaggedFields("responses.partitionResponses.currentLeader.taggedFields")
-            }
+            self.leaderId = try r.readInt32("responses.partitionResponses.currentLeader.leaderId")
+            self.leaderEpoch = try r.readInt32("responses.partitionResponses.currentLeader.leaderEpoch")
+            self.unknownTaggedFields = try r.readUnknownTaggedFields("responses.partitionResponses.currentLeader.taggedFields")
         }
     }
 }
 
 extension ProduceResponse {
     /// Endpoints for all current-leaders enumerated in PartitionProduceResponses, with errors NOT_LEADER_OR_FOLLOWER.
+    ///
+    /// Appears in ProduceResponse versions 10-11; its version tests assume a version in that range.
     public struct NodeEndpoint: KafkaStruct {
         /// The ID of the associated node.
         public var nodeId: Int32 = 0
@@ -515,50 +499,20 @@ extension ProduceResponse {
         public init() {}
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
-            let flexible: Bool = version >= 9
-            if version >= 10 {
-                w.writeInt32(self.nodeId)
-            } else if self.nodeId != 0 {
-                throw KafkaEncodingError(message: "", field: "nodeEndpoints.nodeId", kind: .fieldNotInVersion(version))
-            }
-            if version >= 10 {
-                try w.writeString(self.host, compact: flexible, "nodeEndpoints.host")
-            } else if self.host != "" {
-                throw KafkaEncodingError(message: "", field: "nodeEndpoints.host", kind: .fieldNotInVersion(version))
-            }
-            if version >= 10 {
-                w.writeInt32(self.port)
-            } else if self.port != 0 {
-                throw KafkaEncodingError(message: "", field: "nodeEndpoints.port", kind: .fieldNotInVersion(version))
-            }
-            if version >= 10 {
-                try w.writeNullableString(self.rack, compact: flexible, "nodeEndpoints.rack")
-            } else if self.rack != nil {
-                throw KafkaEncodingError(message: "", field: "nodeEndpoints.rack", kind: .fieldNotInVersion(version))
-            }
-            if flexible {
-                w.writeTaggedFields(self.unknownTaggedFields)
-            }
+            w.writeInt32(self.nodeId)
+            try w.writeString(self.host, compact: true, "nodeEndpoints.host")
+            w.writeInt32(self.port)
+            try w.writeNullableString(self.rack, compact: true, "nodeEndpoints.rack")
+            w.writeTaggedFields(self.unknownTaggedFields)
         }
 
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
-            let flexible: Bool = version >= 9
-            if version >= 10 {
-                self.nodeId = try r.readInt32("nodeEndpoints.nodeId")
-            }
-            if version >= 10 {
-                self.host = try r.readString(compact: flexible, "nodeEndpoints.host")
-            }
-            if version >= 10 {
-                self.port = try r.readInt32("nodeEndpoints.port")
-            }
-            if version >= 10 {
-                self.rack = try r.readNullableString(compact: flexible, "nodeEndpoints.rack")
-            }
-            if flexible {
-                self.unknownTaggedFields = try r.readUnknownTaggedFields("nodeEndpoints.taggedFields")
-            }
+            self.nodeId = try r.readInt32("nodeEndpoints.nodeId")
+            self.host = try r.readString(compact: true, "nodeEndpoints.host")
+            self.port = try r.readInt32("nodeEndpoints.port")
+            self.rack = try r.readNullableString(compact: true, "nodeEndpoints.rack")
+            self.unknownTaggedFields = try r.readUnknownTaggedFields("nodeEndpoints.taggedFields")
         }
     }
 }

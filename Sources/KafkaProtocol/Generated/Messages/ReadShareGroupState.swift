@@ -65,6 +65,8 @@ public struct ReadShareGroupStateRequest: KafkaRequest {
 
 extension ReadShareGroupStateRequest {
     /// The data for the topics.
+    ///
+    /// Appears in ReadShareGroupStateRequest version 0; its version tests assume a version in that range.
     public struct ReadStateData: KafkaStruct {
         /// The topic identifier.
         public var topicId: KafkaUUID = KafkaUUID.zero
@@ -101,6 +103,8 @@ extension ReadShareGroupStateRequest {
 
 extension ReadShareGroupStateRequest {
     /// The data for the partitions.
+    ///
+    /// Appears in ReadShareGroupStateRequest version 0; its version tests assume a version in that range.
     public struct PartitionData: KafkaStruct {
         /// The partition index.
         public var partition: Int32 = 0
@@ -185,6 +189,8 @@ public struct ReadShareGroupStateResponse: KafkaResponse {
 
 extension ReadShareGroupStateResponse {
     /// The read results
+    ///
+    /// Appears in ReadShareGroupStateResponse version 0; its version tests assume a version in that range.
     public struct ReadStateResult: KafkaStruct {
         /// The topic identifier
         public var topicId: KafkaUUID = KafkaUUID.zero
@@ -221,6 +227,8 @@ extension ReadShareGroupStateResponse {
 
 extension ReadShareGroupStateResponse {
     /// The results for the partitions.
+    ///
+    /// Appears in ReadShareGroupStateResponse version 0; its version tests assume a version in that range.
     public struct PartitionResult: KafkaStruct {
         /// The partition index.
         public var partition: Int32 = 0
@@ -271,6 +279,8 @@ extension ReadShareGroupStateResponse {
 }
 
 extension ReadShareGroupStateResponse {
+    ///
+    /// Appears in ReadShareGroupStateResponse version 0; its version tests assume a version in that range.
     public struct StateBatch: KafkaStruct {
         /// The base offset of this state batch.
         public var firstOffset: Int64 = 0

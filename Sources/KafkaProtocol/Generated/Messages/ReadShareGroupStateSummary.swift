@@ -65,6 +65,8 @@ public struct ReadShareGroupStateSummaryRequest: KafkaRequest {
 
 extension ReadShareGroupStateSummaryRequest {
     /// The data for the topics.
+    ///
+    /// Appears in ReadShareGroupStateSummaryRequest version 0; its version tests assume a version in that range.
     public struct ReadStateSummaryData: KafkaStruct {
         /// The topic identifier.
         public var topicId: KafkaUUID = KafkaUUID.zero
@@ -101,6 +103,8 @@ extension ReadShareGroupStateSummaryRequest {
 
 extension ReadShareGroupStateSummaryRequest {
     /// The data for the partitions.
+    ///
+    /// Appears in ReadShareGroupStateSummaryRequest version 0; its version tests assume a version in that range.
     public struct PartitionData: KafkaStruct {
         /// The partition index.
         public var partition: Int32 = 0
@@ -185,6 +189,8 @@ public struct ReadShareGroupStateSummaryResponse: KafkaResponse {
 
 extension ReadShareGroupStateSummaryResponse {
     /// The read results
+    ///
+    /// Appears in ReadShareGroupStateSummaryResponse version 0; its version tests assume a version in that range.
     public struct ReadStateSummaryResult: KafkaStruct {
         /// The topic identifier
         public var topicId: KafkaUUID = KafkaUUID.zero
@@ -221,6 +227,8 @@ extension ReadShareGroupStateSummaryResponse {
 
 extension ReadShareGroupStateSummaryResponse {
     /// The results for the partitions.
+    ///
+    /// Appears in ReadShareGroupStateSummaryResponse version 0; its version tests assume a version in that range.
     public struct PartitionResult: KafkaStruct {
         /// The partition index.
         public var partition: Int32 = 0

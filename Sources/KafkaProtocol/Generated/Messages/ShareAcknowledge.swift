@@ -73,6 +73,8 @@ public struct ShareAcknowledgeRequest: KafkaRequest {
 
 extension ShareAcknowledgeRequest {
     /// The topics containing records to acknowledge.
+    ///
+    /// Appears in ShareAcknowledgeRequest version 0; its version tests assume a version in that range.
     public struct AcknowledgeTopic: KafkaStruct {
         /// The unique topic ID.
         public var topicId: KafkaUUID = KafkaUUID.zero
@@ -109,6 +111,8 @@ extension ShareAcknowledgeRequest {
 
 extension ShareAcknowledgeRequest {
     /// The partitions containing records to acknowledge.
+    ///
+    /// Appears in ShareAcknowledgeRequest version 0; its version tests assume a version in that range.
     public struct AcknowledgePartition: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32 = 0
@@ -145,6 +149,8 @@ extension ShareAcknowledgeRequest {
 
 extension ShareAcknowledgeRequest {
     /// Record batches to acknowledge.
+    ///
+    /// Appears in ShareAcknowledgeRequest version 0; its version tests assume a version in that range.
     public struct AcknowledgementBatch: KafkaStruct {
         /// First offset of batch of records to acknowledge.
         public var firstOffset: Int64 = 0
@@ -267,6 +273,8 @@ public struct ShareAcknowledgeResponse: KafkaResponse {
 
 extension ShareAcknowledgeResponse {
     /// The response topics.
+    ///
+    /// Appears in ShareAcknowledgeResponse version 0; its version tests assume a version in that range.
     public struct ShareAcknowledgeTopicResponse: KafkaStruct {
         /// The unique topic ID.
         public var topicId: KafkaUUID = KafkaUUID.zero
@@ -303,6 +311,8 @@ extension ShareAcknowledgeResponse {
 
 extension ShareAcknowledgeResponse {
     /// The topic partitions.
+    ///
+    /// Appears in ShareAcknowledgeResponse version 0; its version tests assume a version in that range.
     public struct PartitionData: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32 = 0
@@ -336,6 +346,8 @@ extension ShareAcknowledgeResponse {
 }
 
 extension ShareAcknowledgeResponse {
+    ///
+    /// Appears in ShareAcknowledgeResponse version 0; its version tests assume a version in that range.
     public struct LeaderIdAndEpoch: KafkaStruct {
         /// The ID of the current leader or -1 if the leader is unknown.
         public var leaderId: Int32 = 0
@@ -363,6 +375,8 @@ extension ShareAcknowledgeResponse {
 
 extension ShareAcknowledgeResponse {
     /// Endpoints for all current leaders enumerated in PartitionData with error NOT_LEADER_OR_FOLLOWER.
+    ///
+    /// Appears in ShareAcknowledgeResponse version 0; its version tests assume a version in that range.
     public struct NodeEndpoint: KafkaStruct {
         /// The ID of the associated node.
         public var nodeId: Int32 = 0

@@ -98,6 +98,8 @@ public struct ShareFetchRequest: KafkaRequest {
 
 extension ShareFetchRequest {
     /// The topics to fetch.
+    ///
+    /// Appears in ShareFetchRequest version 0; its version tests assume a version in that range.
     public struct FetchTopic: KafkaStruct {
         /// The unique topic ID.
         public var topicId: KafkaUUID = KafkaUUID.zero
@@ -134,6 +136,8 @@ extension ShareFetchRequest {
 
 extension ShareFetchRequest {
     /// The partitions to fetch.
+    ///
+    /// Appears in ShareFetchRequest version 0; its version tests assume a version in that range.
     public struct FetchPartition: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32 = 0
@@ -174,6 +178,8 @@ extension ShareFetchRequest {
 
 extension ShareFetchRequest {
     /// Record batches to acknowledge.
+    ///
+    /// Appears in ShareFetchRequest version 0; its version tests assume a version in that range.
     public struct AcknowledgementBatch: KafkaStruct {
         /// First offset of batch of records to acknowledge.
         public var firstOffset: Int64 = 0
@@ -214,6 +220,8 @@ extension ShareFetchRequest {
 
 extension ShareFetchRequest {
     /// The partitions to remove from this share session.
+    ///
+    /// Appears in ShareFetchRequest version 0; its version tests assume a version in that range.
     public struct ForgottenTopic: KafkaStruct {
         /// The unique topic ID.
         public var topicId: KafkaUUID = KafkaUUID.zero
@@ -332,6 +340,8 @@ public struct ShareFetchResponse: KafkaResponse {
 
 extension ShareFetchResponse {
     /// The response topics.
+    ///
+    /// Appears in ShareFetchResponse version 0; its version tests assume a version in that range.
     public struct ShareFetchableTopicResponse: KafkaStruct {
         /// The unique topic ID.
         public var topicId: KafkaUUID = KafkaUUID.zero
@@ -368,6 +378,8 @@ extension ShareFetchResponse {
 
 extension ShareFetchResponse {
     /// The topic partitions.
+    ///
+    /// Appears in ShareFetchResponse version 0; its version tests assume a version in that range.
     public struct PartitionData: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32 = 0
@@ -426,6 +438,8 @@ extension ShareFetchResponse {
 }
 
 extension ShareFetchResponse {
+    ///
+    /// Appears in ShareFetchResponse version 0; its version tests assume a version in that range.
     public struct LeaderIdAndEpoch: KafkaStruct {
         /// The ID of the current leader or -1 if the leader is unknown.
         public var leaderId: Int32 = 0
@@ -453,6 +467,8 @@ extension ShareFetchResponse {
 
 extension ShareFetchResponse {
     /// The acquired records.
+    ///
+    /// Appears in ShareFetchResponse version 0; its version tests assume a version in that range.
     public struct AcquiredRecords: KafkaStruct {
         /// The earliest offset in this batch of acquired records.
         public var firstOffset: Int64 = 0
@@ -484,6 +500,8 @@ extension ShareFetchResponse {
 
 extension ShareFetchResponse {
     /// Endpoints for all current leaders enumerated in PartitionData with error NOT_LEADER_OR_FOLLOWER.
+    ///
+    /// Appears in ShareFetchResponse version 0; its version tests assume a version in that range.
     public struct NodeEndpoint: KafkaStruct {
         /// The ID of the associated node.
         public var nodeId: Int32 = 0

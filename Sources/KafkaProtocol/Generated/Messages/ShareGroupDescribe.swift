@@ -126,6 +126,8 @@ public struct ShareGroupDescribeResponse: KafkaResponse {
 
 extension ShareGroupDescribeResponse {
     /// Each described group.
+    ///
+    /// Appears in ShareGroupDescribeResponse version 0; its version tests assume a version in that range.
     public struct DescribedGroup: KafkaStruct {
         /// The describe error, or 0 if there was no error.
         public var errorCode: Int16 = 0
@@ -190,6 +192,8 @@ extension ShareGroupDescribeResponse {
 
 extension ShareGroupDescribeResponse {
     /// The members.
+    ///
+    /// Appears in ShareGroupDescribeResponse version 0; its version tests assume a version in that range.
     public struct Member: KafkaStruct {
         /// The member ID.
         public var memberId: String = ""
@@ -245,6 +249,8 @@ extension ShareGroupDescribeResponse {
 }
 
 extension ShareGroupDescribeResponse {
+    ///
+    /// Appears in ShareGroupDescribeResponse version 0; its version tests assume a version in that range.
     public struct TopicPartitions: KafkaStruct {
         /// The topic ID.
         public var topicId: KafkaUUID = KafkaUUID.zero
@@ -284,6 +290,8 @@ extension ShareGroupDescribeResponse {
 }
 
 extension ShareGroupDescribeResponse {
+    ///
+    /// Appears in ShareGroupDescribeResponse version 0; its version tests assume a version in that range.
     public struct Assignment: KafkaStruct {
         /// The assigned topic-partitions to the member.
         public var topicPartitions: [TopicPartitions] = []

@@ -165,6 +165,8 @@ public struct ShareGroupHeartbeatResponse: KafkaResponse {
 
 extension ShareGroupHeartbeatResponse {
     /// null if not provided; the assignment otherwise.
+    ///
+    /// Appears in ShareGroupHeartbeatResponse version 0; its version tests assume a version in that range.
     public struct Assignment: KafkaStruct {
         /// The partitions assigned to the member.
         public var topicPartitions: [TopicPartitions] = []
@@ -196,6 +198,8 @@ extension ShareGroupHeartbeatResponse {
 }
 
 extension ShareGroupHeartbeatResponse {
+    ///
+    /// Appears in ShareGroupHeartbeatResponse version 0; its version tests assume a version in that range.
     public struct TopicPartitions: KafkaStruct {
         /// The topic ID.
         public var topicId: KafkaUUID = KafkaUUID.zero

@@ -147,51 +147,33 @@ public struct StopReplicaRequest: KafkaRequest {
 
 extension StopReplicaRequest {
     /// The partitions to stop.
+    ///
+    /// Appears in StopReplicaRequest version 0; its version tests assume a version in that range.
     public struct StopReplicaPartitionV0: KafkaStruct {
         /// The topic name.
         public var topicName: String = ""
         /// The partition index.
         public var partitionIndex: Int32 = 0
-        /// Tagged fields this library does not know, kept to be re-encoded as received.
-        public var unknownTaggedFields: [TaggedField] = []
 
         public init() {}
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
-            let flexible: Bool = version >= 2
-            if version <= 0 {
-                try w.writeString(self.topicName, compact: flexible, "ungroupedPartitions.topicName")
-            } else if self.topicName != "" {
-                throw KafkaEncodingError(message: "", field: "ungroupedPartitions.topicName", kind: .fieldNotInVersion(version))
-            }
-            if version <= 0 {
-                w.writeInt32(self.partitionIndex)
-            } else if self.partitionIndex != 0 {
-                throw KafkaEncodingError(message: "", field: "ungroupedPartitions.partitionIndex", kind: .fieldNotInVersion(version))
-            }
-            if flexible {
-                w.writeTaggedFields(self.unknownTaggedFields)
-            }
+            try w.writeString(self.topicName, compact: false, "ungroupedPartitions.topicName")
+            w.writeInt32(self.partitionIndex)
         }
 
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
-            let flexible: Bool = version >= 2
-            if version <= 0 {
-                self.topicName = try r.readString(compact: flexible, "ungroupedPartitions.topicName")
-            }
-            if version <= 0 {
-                self.partitionIndex = try r.readInt32("ungroupedPartitions.partitionIndex")
-            }
-            if flexible {
-                self.unknownTaggedFields = try r.readUnknownTaggedFields("ungroupedPartitions.taggedFields")
-            }
+            self.topicName = try r.readString(compact: false, "ungroupedPartitions.topicName")
+            self.partitionIndex = try r.readInt32("ungroupedPartitions.partitionIndex")
         }
     }
 }
 
 extension StopReplicaRequest {
     /// The topics to stop.
+    ///
+    /// Appears in StopReplicaRequest versions 1-2; its version tests assume a version in that range.
     public struct StopReplicaTopicV1: KafkaStruct {
         /// The topic name.
         public var name: String = ""
@@ -204,18 +186,10 @@ extension StopReplicaRequest {
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
             let flexible: Bool = version >= 2
-            if version >= 1 && version <= 2 {
-                try w.writeString(self.name, compact: flexible, "topics.name")
-            } else if self.name != "" {
-                throw KafkaEncodingError(message: "", field: "topics.name", kind: .fieldNotInVersion(version))
-            }
-            if version >= 1 && version <= 2 {
-                w.writeArrayLength(self.partitionIndexes.count, compact: flexible)
-                for e10 in self.partitionIndexes {
-                    w.writeInt32(e10)
-                }
-            } else if !self.partitionIndexes.isEmpty {
-                throw KafkaEncodingError(message: "", field: "topics.partitionIndexes", kind: .fieldNotInVersion(version))
+            try w.writeString(self.name, compact: flexible, "topics.name")
+            w.writeArrayLength(self.partitionIndexes.count, compact: flexible)
+            for e10 in self.partitionIndexes {
+                w.writeInt32(e10)
             }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
@@ -225,18 +199,14 @@ extension StopReplicaRequest {
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
             let flexible: Bool = version >= 2
-            if version >= 1 && version <= 2 {
-                self.name = try r.readString(compact: flexible, "topics.name")
+            self.name = try r.readString(compact: flexible, "topics.name")
+            let n11: Int = try r.readNonNullArrayLength(compact: flexible, "topics.partitionIndexes")
+            var a12: [Int32] = []
+            a12.reserveCapacity(n11)
+            for _ in 0 ..< n11 {
+                a12.append(try r.readInt32("topics.partitionIndexes"))
             }
-            if version >= 1 && version <= 2 {
-                let n11: Int = try r.readNonNullArrayLength(compact: flexible, "topics.partitionIndexes")
-                var a12: [Int32] = []
-                a12.reserveCapacity(n11)
-                for _ in 0 ..< n11 {
-                    a12.append(try r.readInt32("topics.partitionIndexes"))
-                }
-                self.partitionIndexes = a12
-            }
+            self.partitionIndexes = a12
             if flexible {
                 self.unknownTaggedFields = try r.readUnknownTaggedFields("topics.taggedFields")
             }
@@ -246,6 +216,8 @@ extension StopReplicaRequest {
 
 extension StopReplicaRequest {
     /// Each topic.
+    ///
+    /// Appears in StopReplicaRequest versions 3-4; its version tests assume a version in that range.
     public struct StopReplicaTopicState: KafkaStruct {
         /// The topic name.
         public var topicName: String = ""
@@ -257,49 +229,33 @@ extension StopReplicaRequest {
         public init() {}
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
-            let flexible: Bool = version >= 2
-            if version >= 3 {
-                try w.writeString(self.topicName, compact: flexible, "topicStates.topicName")
-            } else if self.topicName != "" {
-                throw KafkaEncodingError(message: "", field: "topicStates.topicName", kind: .fieldNotInVersion(version))
+            try w.writeString(self.topicName, compact: true, "topicStates.topicName")
+            w.writeArrayLength(self.partitionStates.count, compact: true)
+            for e13 in self.partitionStates {
+                try e13.encode(into: &w, version: version)
             }
-            if version >= 3 {
-                w.writeArrayLength(self.partitionStates.count, compact: flexible)
-                for e13 in self.partitionStates {
-                    try e13.encode(into: &w, version: version)
-                }
-            } else if !self.partitionStates.isEmpty {
-                throw KafkaEncodingError(message: "", field: "topicStates.partitionStates", kind: .fieldNotInVersion(version))
-            }
-            if flexible {
-                w.writeTaggedFields(self.unknownTaggedFields)
-            }
+            w.writeTaggedFields(self.unknownTaggedFields)
         }
 
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
-            let flexible: Bool = version >= 2
-            if version >= 3 {
-                self.topicName = try r.readString(compact: flexible, "topicStates.topicName")
+            self.topicName = try r.readString(compact: true, "topicStates.topicName")
+            let n14: Int = try r.readNonNullArrayLength(compact: true, "topicStates.partitionStates")
+            var a15: [StopReplicaPartitionState] = []
+            a15.reserveCapacity(n14)
+            for _ in 0 ..< n14 {
+                a15.append(try StopReplicaPartitionState(from: &r, version: version))
             }
-            if version >= 3 {
-                let n14: Int = try r.readNonNullArrayLength(compact: flexible, "topicStates.partitionStates")
-                var a15: [StopReplicaPartitionState] = []
-                a15.reserveCapacity(n14)
-                for _ in 0 ..< n14 {
-                    a15.append(try StopReplicaPartitionState(from: &r, version: version))
-                }
-                self.partitionStates = a15
-            }
-            if flexible {
-                self.unknownTaggedFields = try r.readUnknownTaggedFields("topicStates.taggedFields")
-            }
+            self.partitionStates = a15
+            self.unknownTaggedFields = try r.readUnknownTaggedFields("topicStates.taggedFields")
         }
     }
 }
 
 extension StopReplicaRequest {
     /// The state of each partition
+    ///
+    /// Appears in StopReplicaRequest versions 3-4; its version tests assume a version in that range.
     public struct StopReplicaPartitionState: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32 = 0
@@ -313,42 +269,18 @@ extension StopReplicaRequest {
         public init() {}
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
-            let flexible: Bool = version >= 2
-            if version >= 3 {
-                w.writeInt32(self.partitionIndex)
-            } else if self.partitionIndex != 0 {
-                throw KafkaEncodingError(message: "", field: "topicStates.partitionStates.partitionIndex", kind: .fieldNotInVersion(version))
-            }
-            if version >= 3 {
-                w.writeInt32(self.leaderEpoch)
-            } else if self.leaderEpoch != -1 {
-                throw KafkaEncodingError(message: "", field: "topicStates.partitionStates.leaderEpoch", kind: .fieldNotInVersion(version))
-            }
-            if version >= 3 {
-                w.writeBool(self.deletePartition)
-            } else if self.deletePartition != false {
-                throw KafkaEncodingError(message: "", field: "topicStates.partitionStates.deletePartition", kind: .fieldNotInVersion(version))
-            }
-            if flexible {
-                w.writeTaggedFields(self.unknownTaggedFields)
-            }
+            w.writeInt32(self.partitionIndex)
+            w.writeInt32(self.leaderEpoch)
+            w.writeBool(self.deletePartition)
+            w.writeTaggedFields(self.unknownTaggedFields)
         }
 
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
-            let flexible: Bool = version >= 2
-            if version >= 3 {
-                self.partitionIndex = try r.readInt32("topicStates.partitionStates.partitionIndex")
-            }
-            if version >= 3 {
-                self.leaderEpoch = try r.readInt32("topicStates.partitionStates.leaderEpoch")
-            }
-            if version >= 3 {
-                self.deletePartition = try r.readBool("topicStates.partitionStates.deletePartition")
-            }
-            if flexible {
-                self.unknownTaggedFields = try r.readUnknownTaggedFields("topicStates.partitionStates.taggedFields")
-            }
+            self.partitionIndex = try r.readInt32("topicStates.partitionStates.partitionIndex")
+            self.leaderEpoch = try r.readInt32("topicStates.partitionStates.leaderEpoch")
+            self.deletePartition = try r.readBool("topicStates.partitionStates.deletePartition")
+            self.unknownTaggedFields = try r.readUnknownTaggedFields("topicStates.partitionStates.taggedFields")
         }
     }
 }
@@ -422,6 +354,8 @@ public struct StopReplicaResponse: KafkaResponse {
 
 extension StopReplicaResponse {
     /// The responses for each partition.
+    ///
+    /// Appears in StopReplicaResponse versions 0-4; its version tests assume a version in that range.
     public struct StopReplicaPartitionError: KafkaStruct {
         /// The topic name.
         public var topicName: String = ""

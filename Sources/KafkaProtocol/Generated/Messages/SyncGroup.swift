@@ -105,6 +105,8 @@ public struct SyncGroupRequest: KafkaRequest {
 
 extension SyncGroupRequest {
     /// Each assignment.
+    ///
+    /// Appears in SyncGroupRequest versions 0-5; its version tests assume a version in that range.
     public struct SyncGroupRequestAssignment: KafkaStruct {
         /// The ID of the member to assign.
         public var memberId: String = ""

@@ -113,6 +113,8 @@ public struct TxnOffsetCommitRequest: KafkaRequest {
 
 extension TxnOffsetCommitRequest {
     /// Each topic that we want to commit offsets for.
+    ///
+    /// Appears in TxnOffsetCommitRequest versions 0-4; its version tests assume a version in that range.
     public struct TxnOffsetCommitRequestTopic: KafkaStruct {
         /// The topic name.
         public var name: String = ""
@@ -155,6 +157,8 @@ extension TxnOffsetCommitRequest {
 
 extension TxnOffsetCommitRequest {
     /// The partitions inside the topic that we want to commit offsets for.
+    ///
+    /// Appears in TxnOffsetCommitRequest versions 0-4; its version tests assume a version in that range.
     public struct TxnOffsetCommitRequestPartition: KafkaStruct {
         /// The index of the partition within the topic.
         public var partitionIndex: Int32 = 0
@@ -267,6 +271,8 @@ public struct TxnOffsetCommitResponse: KafkaResponse {
 
 extension TxnOffsetCommitResponse {
     /// The responses for each topic.
+    ///
+    /// Appears in TxnOffsetCommitResponse versions 0-4; its version tests assume a version in that range.
     public struct TxnOffsetCommitResponseTopic: KafkaStruct {
         /// The topic name.
         public var name: String = ""
@@ -309,6 +315,8 @@ extension TxnOffsetCommitResponse {
 
 extension TxnOffsetCommitResponse {
     /// The responses for each partition in the topic.
+    ///
+    /// Appears in TxnOffsetCommitResponse versions 0-4; its version tests assume a version in that range.
     public struct TxnOffsetCommitResponsePartition: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32 = 0

@@ -75,6 +75,8 @@ public struct UpdateFeaturesRequest: KafkaRequest {
 
 extension UpdateFeaturesRequest {
     /// The list of updates to finalized features.
+    ///
+    /// Appears in UpdateFeaturesRequest versions 0-2; its version tests assume a version in that range.
     public struct FeatureUpdateKey: KafkaStruct {
         /// The name of the finalized feature to be updated.
         public var feature: String = ""
@@ -195,6 +197,8 @@ public struct UpdateFeaturesResponse: KafkaResponse {
 
 extension UpdateFeaturesResponse {
     /// Results for each feature update.
+    ///
+    /// Appears in UpdateFeaturesResponse versions 0-1; its version tests assume a version in that range.
     public struct UpdatableFeatureResult: KafkaStruct {
         /// The name of the finalized feature.
         public var feature: String = ""

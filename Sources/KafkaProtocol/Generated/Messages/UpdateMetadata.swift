@@ -156,6 +156,8 @@ public struct UpdateMetadataRequest: KafkaRequest {
 
 extension UpdateMetadataRequest {
     /// In newer versions of this RPC, each topic that we would like to update.
+    ///
+    /// Appears in UpdateMetadataRequest versions 5-8; its version tests assume a version in that range.
     public struct UpdateMetadataTopicState: KafkaStruct {
         /// The topic name.
         public var topicName: String = ""
@@ -170,21 +172,13 @@ extension UpdateMetadataRequest {
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
             let flexible: Bool = version >= 6
-            if version >= 5 {
-                try w.writeString(self.topicName, compact: flexible, "topicStates.topicName")
-            } else if self.topicName != "" {
-                throw KafkaEncodingError(message: "", field: "topicStates.topicName", kind: .fieldNotInVersion(version))
-            }
+            try w.writeString(self.topicName, compact: flexible, "topicStates.topicName")
             if version >= 7 {
                 w.writeUUID(self.topicId)
             }
-            if version >= 5 {
-                w.writeArrayLength(self.partitionStates.count, compact: flexible)
-                for e10 in self.partitionStates {
-                    try e10.encode(into: &w, version: version)
-                }
-            } else if !self.partitionStates.isEmpty {
-                throw KafkaEncodingError(message: "", field: "topicStates.partitionStates", kind: .fieldNotInVersion(version))
+            w.writeArrayLength(self.partitionStates.count, compact: flexible)
+            for e10 in self.partitionStates {
+                try e10.encode(into: &w, version: version)
             }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
@@ -194,21 +188,17 @@ extension UpdateMetadataRequest {
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
             let flexible: Bool = version >= 6
-            if version >= 5 {
-                self.topicName = try r.readString(compact: flexible, "topicStates.topicName")
-            }
+            self.topicName = try r.readString(compact: flexible, "topicStates.topicName")
             if version >= 7 {
                 self.topicId = try r.readUUID("topicStates.topicId")
             }
-            if version >= 5 {
-                let n11: Int = try r.readNonNullArrayLength(compact: flexible, "topicStates.partitionStates")
-                var a12: [UpdateMetadataPartitionState] = []
-                a12.reserveCapacity(n11)
-                for _ in 0 ..< n11 {
-                    a12.append(try UpdateMetadataPartitionState(from: &r, version: version))
-                }
-                self.partitionStates = a12
+            let n11: Int = try r.readNonNullArrayLength(compact: flexible, "topicStates.partitionStates")
+            var a12: [UpdateMetadataPartitionState] = []
+            a12.reserveCapacity(n11)
+            for _ in 0 ..< n11 {
+                a12.append(try UpdateMetadataPartitionState(from: &r, version: version))
             }
+            self.partitionStates = a12
             if flexible {
                 self.unknownTaggedFields = try r.readUnknownTaggedFields("topicStates.taggedFields")
             }
@@ -217,6 +207,8 @@ extension UpdateMetadataRequest {
 }
 
 extension UpdateMetadataRequest {
+    ///
+    /// Appears in UpdateMetadataRequest versions 0-8; its version tests assume a version in that range.
     public struct UpdateMetadataBroker: KafkaStruct {
         /// The broker id.
         public var id: Int32 = 0
@@ -287,6 +279,8 @@ extension UpdateMetadataRequest {
 
 extension UpdateMetadataRequest {
     /// The broker endpoints.
+    ///
+    /// Appears in UpdateMetadataRequest versions 1-8; its version tests assume a version in that range.
     public struct UpdateMetadataEndpoint: KafkaStruct {
         /// The port of this endpoint
         public var port: Int32 = 0
@@ -303,24 +297,12 @@ extension UpdateMetadataRequest {
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
             let flexible: Bool = version >= 6
-            if version >= 1 {
-                w.writeInt32(self.port)
-            } else if self.port != 0 {
-                throw KafkaEncodingError(message: "", field: "liveBrokers.endpoints.port", kind: .fieldNotInVersion(version))
-            }
-            if version >= 1 {
-                try w.writeString(self.host, compact: flexible, "liveBrokers.endpoints.host")
-            } else if self.host != "" {
-                throw KafkaEncodingError(message: "", field: "liveBrokers.endpoints.host", kind: .fieldNotInVersion(version))
-            }
+            w.writeInt32(self.port)
+            try w.writeString(self.host, compact: flexible, "liveBrokers.endpoints.host")
             if version >= 3 {
                 try w.writeString(self.listener, compact: flexible, "liveBrokers.endpoints.listener")
             }
-            if version >= 1 {
-                w.writeInt16(self.securityProtocol)
-            } else if self.securityProtocol != 0 {
-                throw KafkaEncodingError(message: "", field: "liveBrokers.endpoints.securityProtocol", kind: .fieldNotInVersion(version))
-            }
+            w.writeInt16(self.securityProtocol)
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -329,18 +311,12 @@ extension UpdateMetadataRequest {
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
             let flexible: Bool = version >= 6
-            if version >= 1 {
-                self.port = try r.readInt32("liveBrokers.endpoints.port")
-            }
-            if version >= 1 {
-                self.host = try r.readString(compact: flexible, "liveBrokers.endpoints.host")
-            }
+            self.port = try r.readInt32("liveBrokers.endpoints.port")
+            self.host = try r.readString(compact: flexible, "liveBrokers.endpoints.host")
             if version >= 3 {
                 self.listener = try r.readString(compact: flexible, "liveBrokers.endpoints.listener")
             }
-            if version >= 1 {
-                self.securityProtocol = try r.readInt16("liveBrokers.endpoints.securityProtocol")
-            }
+            self.securityProtocol = try r.readInt16("liveBrokers.endpoints.securityProtocol")
             if flexible {
                 self.unknownTaggedFields = try r.readUnknownTaggedFields("liveBrokers.endpoints.taggedFields")
             }
@@ -349,6 +325,8 @@ extension UpdateMetadataRequest {
 }
 
 extension UpdateMetadataRequest {
+    ///
+    /// Appears in UpdateMetadataRequest versions 0-8; its version tests assume a version in that range.
     public struct UpdateMetadataPartitionState: KafkaStruct {
         /// In older versions of this RPC, the topic name.
         public var topicName: String = ""

@@ -80,6 +80,8 @@ public struct UpdateRaftVoterRequest: KafkaRequest {
 
 extension UpdateRaftVoterRequest {
     /// The endpoint that can be used to communicate with the leader
+    ///
+    /// Appears in UpdateRaftVoterRequest version 0; its version tests assume a version in that range.
     public struct Listener: KafkaStruct {
         /// The name of the endpoint
         public var name: String = ""
@@ -111,6 +113,8 @@ extension UpdateRaftVoterRequest {
 
 extension UpdateRaftVoterRequest {
     /// The range of versions of the protocol that the replica supports
+    ///
+    /// Appears in UpdateRaftVoterRequest version 0; its version tests assume a version in that range.
     public struct KRaftVersionFeature: KafkaStruct {
         /// The minimum supported KRaft protocol version
         public var minSupportedVersion: Int16 = 0
@@ -211,6 +215,8 @@ public struct UpdateRaftVoterResponse: KafkaResponse {
 }
 
 extension UpdateRaftVoterResponse {
+    ///
+    /// Appears in UpdateRaftVoterResponse version 0; its version tests assume a version in that range.
     public struct CurrentLeader: KafkaStruct {
         /// The replica id of the current leader or -1 if the leader is unknown
         public var leaderId: Int32 = -1

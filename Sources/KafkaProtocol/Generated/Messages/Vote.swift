@@ -70,6 +70,8 @@ public struct VoteRequest: KafkaRequest {
 }
 
 extension VoteRequest {
+    ///
+    /// Appears in VoteRequest versions 0-1; its version tests assume a version in that range.
     public struct TopicData: KafkaStruct {
         /// The topic name.
         public var topicName: String = ""
@@ -104,6 +106,8 @@ extension VoteRequest {
 }
 
 extension VoteRequest {
+    ///
+    /// Appears in VoteRequest versions 0-1; its version tests assume a version in that range.
     public struct PartitionData: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32 = 0
@@ -253,6 +257,8 @@ public struct VoteResponse: KafkaResponse {
 }
 
 extension VoteResponse {
+    ///
+    /// Appears in VoteResponse versions 0-1; its version tests assume a version in that range.
     public struct TopicData: KafkaStruct {
         /// The topic name.
         public var topicName: String = ""
@@ -287,6 +293,8 @@ extension VoteResponse {
 }
 
 extension VoteResponse {
+    ///
+    /// Appears in VoteResponse versions 0-1; its version tests assume a version in that range.
     public struct PartitionData: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32 = 0
@@ -325,6 +333,8 @@ extension VoteResponse {
 
 extension VoteResponse {
     /// Endpoints for all current-leaders enumerated in PartitionData
+    ///
+    /// Appears in VoteResponse version 1; its version tests assume a version in that range.
     public struct NodeEndpoint: KafkaStruct {
         /// The ID of the associated node
         public var nodeId: Int32 = 0
@@ -338,35 +348,17 @@ extension VoteResponse {
         public init() {}
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
-            if version >= 1 {
-                w.writeInt32(self.nodeId)
-            } else if self.nodeId != 0 {
-                throw KafkaEncodingError(message: "", field: "nodeEndpoints.nodeId", kind: .fieldNotInVersion(version))
-            }
-            if version >= 1 {
-                try w.writeString(self.host, compact: true, "nodeEndpoints.host")
-            } else if self.host != "" {
-                throw KafkaEncodingError(message: "", field: "nodeEndpoints.host", kind: .fieldNotInVersion(version))
-            }
-            if version >= 1 {
-                w.writeUInt16(self.port)
-            } else if self.port != 0 {
-                throw KafkaEncodingError(message: "", field: "nodeEndpoints.port", kind: .fieldNotInVersion(version))
-            }
+            w.writeInt32(self.nodeId)
+            try w.writeString(self.host, compact: true, "nodeEndpoints.host")
+            w.writeUInt16(self.port)
             w.writeTaggedFields(self.unknownTaggedFields)
         }
 
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
-            if version >= 1 {
-                self.nodeId = try r.readInt32("nodeEndpoints.nodeId")
-            }
-            if version >= 1 {
-                self.host = try r.readString(compact: true, "nodeEndpoints.host")
-            }
-            if version >= 1 {
-                self.port = try r.readUInt16("nodeEndpoints.port")
-            }
+            self.nodeId = try r.readInt32("nodeEndpoints.nodeId")
+            self.host = try r.readString(compact: true, "nodeEndpoints.host")
+            self.port = try r.readUInt16("nodeEndpoints.port")
             self.unknownTaggedFields = try r.readUnknownTaggedFields("nodeEndpoints.taggedFields")
         }
     }

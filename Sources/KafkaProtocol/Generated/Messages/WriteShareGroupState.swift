@@ -65,6 +65,8 @@ public struct WriteShareGroupStateRequest: KafkaRequest {
 
 extension WriteShareGroupStateRequest {
     /// The data for the topics.
+    ///
+    /// Appears in WriteShareGroupStateRequest version 0; its version tests assume a version in that range.
     public struct WriteStateData: KafkaStruct {
         /// The topic identifier.
         public var topicId: KafkaUUID = KafkaUUID.zero
@@ -101,6 +103,8 @@ extension WriteShareGroupStateRequest {
 
 extension WriteShareGroupStateRequest {
     /// The data for the partitions.
+    ///
+    /// Appears in WriteShareGroupStateRequest version 0; its version tests assume a version in that range.
     public struct PartitionData: KafkaStruct {
         /// The partition index.
         public var partition: Int32 = 0
@@ -147,6 +151,8 @@ extension WriteShareGroupStateRequest {
 }
 
 extension WriteShareGroupStateRequest {
+    ///
+    /// Appears in WriteShareGroupStateRequest version 0; its version tests assume a version in that range.
     public struct StateBatch: KafkaStruct {
         /// The base offset of this state batch.
         public var firstOffset: Int64 = 0
@@ -239,6 +245,8 @@ public struct WriteShareGroupStateResponse: KafkaResponse {
 
 extension WriteShareGroupStateResponse {
     /// The write results
+    ///
+    /// Appears in WriteShareGroupStateResponse version 0; its version tests assume a version in that range.
     public struct WriteStateResult: KafkaStruct {
         /// The topic identifier
         public var topicId: KafkaUUID = KafkaUUID.zero
@@ -275,6 +283,8 @@ extension WriteShareGroupStateResponse {
 
 extension WriteShareGroupStateResponse {
     /// The results for the partitions.
+    ///
+    /// Appears in WriteShareGroupStateResponse version 0; its version tests assume a version in that range.
     public struct PartitionResult: KafkaStruct {
         /// The partition index.
         public var partition: Int32 = 0

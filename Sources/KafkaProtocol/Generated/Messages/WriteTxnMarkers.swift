@@ -67,6 +67,8 @@ public struct WriteTxnMarkersRequest: KafkaRequest {
 
 extension WriteTxnMarkersRequest {
     /// The transaction markers to be written.
+    ///
+    /// Appears in WriteTxnMarkersRequest versions 0-1; its version tests assume a version in that range.
     public struct WritableTxnMarker: KafkaStruct {
         /// The current producer ID.
         public var producerId: Int64 = 0
@@ -121,6 +123,8 @@ extension WriteTxnMarkersRequest {
 
 extension WriteTxnMarkersRequest {
     /// Each topic that we want to write transaction marker(s) for.
+    ///
+    /// Appears in WriteTxnMarkersRequest versions 0-1; its version tests assume a version in that range.
     public struct WritableTxnMarkerTopic: KafkaStruct {
         /// The topic name.
         public var name: String = ""
@@ -226,6 +230,8 @@ public struct WriteTxnMarkersResponse: KafkaResponse {
 
 extension WriteTxnMarkersResponse {
     /// The results for writing makers.
+    ///
+    /// Appears in WriteTxnMarkersResponse versions 0-1; its version tests assume a version in that range.
     public struct WritableTxnMarkerResult: KafkaStruct {
         /// The current producer ID in use by the transactional ID.
         public var producerId: Int64 = 0
@@ -268,6 +274,8 @@ extension WriteTxnMarkersResponse {
 
 extension WriteTxnMarkersResponse {
     /// The results by topic.
+    ///
+    /// Appears in WriteTxnMarkersResponse versions 0-1; its version tests assume a version in that range.
     public struct WritableTxnMarkerTopicResult: KafkaStruct {
         /// The topic name.
         public var name: String = ""
@@ -310,6 +318,8 @@ extension WriteTxnMarkersResponse {
 
 extension WriteTxnMarkersResponse {
     /// The results by partition.
+    ///
+    /// Appears in WriteTxnMarkersResponse versions 0-1; its version tests assume a version in that range.
     public struct WritableTxnMarkerPartitionResult: KafkaStruct {
         /// The partition index.
         public var partitionIndex: Int32 = 0

@@ -56,6 +56,8 @@ public struct ConsumerProtocolAssignment: KafkaMessage {
 }
 
 extension ConsumerProtocolAssignment {
+    ///
+    /// Appears in ConsumerProtocolAssignment versions 0-3; its version tests assume a version in that range.
     public struct TopicPartition: KafkaStruct {
         public var topic: String = ""
         public var partitions: [Int32] = []

@@ -86,6 +86,8 @@ public struct ConsumerProtocolSubscription: KafkaMessage {
 }
 
 extension ConsumerProtocolSubscription {
+    ///
+    /// Appears in ConsumerProtocolSubscription versions 1-3; its version tests assume a version in that range.
     public struct TopicPartition: KafkaStruct {
         public var topic: String = ""
         public var partitions: [Int32] = []
@@ -93,35 +95,23 @@ extension ConsumerProtocolSubscription {
         public init() {}
 
         public func encode(into w: inout ByteWriter, version: Int16) throws(KafkaEncodingError) {
-            if version >= 1 {
-                try w.writeString(self.topic, compact: false, "ownedPartitions.topic")
-            } else if self.topic != "" {
-                throw KafkaEncodingError(message: "", field: "ownedPartitions.topic", kind: .fieldNotInVersion(version))
-            }
-            if version >= 1 {
-                w.writeArrayLength(self.partitions.count, compact: false)
-                for e7 in self.partitions {
-                    w.writeInt32(e7)
-                }
-            } else if !self.partitions.isEmpty {
-                throw KafkaEncodingError(message: "", field: "ownedPartitions.partitions", kind: .fieldNotInVersion(version))
+            try w.writeString(self.topic, compact: false, "ownedPartitions.topic")
+            w.writeArrayLength(self.partitions.count, compact: false)
+            for e7 in self.partitions {
+                w.writeInt32(e7)
             }
         }
 
         public init(from r: inout ByteReader, version: Int16) throws(KafkaDecodingError) {
             self.init()
-            if version >= 1 {
-                self.topic = try r.readString(compact: false, "ownedPartitions.topic")
+            self.topic = try r.readString(compact: false, "ownedPartitions.topic")
+            let n8: Int = try r.readNonNullArrayLength(compact: false, "ownedPartitions.partitions")
+            var a9: [Int32] = []
+            a9.reserveCapacity(n8)
+            for _ in 0 ..< n8 {
+                a9.append(try r.readInt32("ownedPartitions.partitions"))
             }
-            if version >= 1 {
-                let n8: Int = try r.readNonNullArrayLength(compact: false, "ownedPartitions.partitions")
-                var a9: [Int32] = []
-                a9.reserveCapacity(n8)
-                for _ in 0 ..< n8 {
-                    a9.append(try r.readInt32("ownedPartitions.partitions"))
-                }
-                self.partitions = a9
-            }
+            self.partitions = a9
         }
     }
 }

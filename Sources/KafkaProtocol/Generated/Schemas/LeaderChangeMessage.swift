@@ -79,6 +79,8 @@ public struct LeaderChangeMessage: KafkaMessage {
 }
 
 extension LeaderChangeMessage {
+    ///
+    /// Appears in LeaderChangeMessage versions 0-1; its version tests assume a version in that range.
     public struct Voter: KafkaStruct {
         public var voterId: Int32 = 0
         /// The directory id of the voter

@@ -61,6 +61,8 @@ public struct VotersRecord: KafkaMessage {
 }
 
 extension VotersRecord {
+    ///
+    /// Appears in VotersRecord version 0; its version tests assume a version in that range.
     public struct Voter: KafkaStruct {
         /// The replica id of the voter in the topic partition
         public var voterId: Int32 = 0
@@ -105,6 +107,8 @@ extension VotersRecord {
 
 extension VotersRecord {
     /// The endpoint that can be used to communicate with the voter
+    ///
+    /// Appears in VotersRecord version 0; its version tests assume a version in that range.
     public struct Endpoint: KafkaStruct {
         /// The name of the endpoint
         public var name: String = ""
@@ -136,6 +140,8 @@ extension VotersRecord {
 
 extension VotersRecord {
     /// The range of versions of the protocol that the replica supports
+    ///
+    /// Appears in VotersRecord version 0; its version tests assume a version in that range.
     public struct KRaftVersionFeature: KafkaStruct {
         /// The minimum supported KRaft protocol version
         public var minSupportedVersion: Int16 = 0

@@ -39,28 +39,16 @@ extension AddPartitionsToTxnRequest: RandomizableMessage {
 extension AddPartitionsToTxnRequest.AddPartitionsToTxnTransaction {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 4 {
-            x.transactionalId = RandomValue.string(&g)
+        x.transactionalId = RandomValue.string(&g)
+        x.producerId = RandomValue.int64(&g)
+        x.producerEpoch = RandomValue.int16(&g)
+        x.verifyOnly = RandomValue.bool(&g)
+        var a1: [AddPartitionsToTxnRequest.AddPartitionsToTxnTopic] = []
+        for _ in 0 ..< RandomValue.count(&g) {
+            a1.append(AddPartitionsToTxnRequest.AddPartitionsToTxnTopic.random(version: version, using: &g))
         }
-        if version >= 4 {
-            x.producerId = RandomValue.int64(&g)
-        }
-        if version >= 4 {
-            x.producerEpoch = RandomValue.int16(&g)
-        }
-        if version >= 4 {
-            x.verifyOnly = RandomValue.bool(&g)
-        }
-        if version >= 4 {
-            var a1: [AddPartitionsToTxnRequest.AddPartitionsToTxnTopic] = []
-            for _ in 0 ..< RandomValue.count(&g) {
-                a1.append(AddPartitionsToTxnRequest.AddPartitionsToTxnTopic.random(version: version, using: &g))
-            }
-            x.topics = a1
-        }
-        if version >= 3 {
-            x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
-        }
+        x.topics = a1
+        x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         return x
     }
 }
@@ -112,19 +100,13 @@ extension AddPartitionsToTxnResponse: RandomizableMessage {
 extension AddPartitionsToTxnResponse.AddPartitionsToTxnResult {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 4 {
-            x.transactionalId = RandomValue.string(&g)
+        x.transactionalId = RandomValue.string(&g)
+        var a1: [AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult] = []
+        for _ in 0 ..< RandomValue.count(&g) {
+            a1.append(AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult.random(version: version, using: &g))
         }
-        if version >= 4 {
-            var a1: [AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult] = []
-            for _ in 0 ..< RandomValue.count(&g) {
-                a1.append(AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult.random(version: version, using: &g))
-            }
-            x.topicResults = a1
-        }
-        if version >= 3 {
-            x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
-        }
+        x.topicResults = a1
+        x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         return x
     }
 }

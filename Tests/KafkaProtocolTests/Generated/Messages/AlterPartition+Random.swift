@@ -68,12 +68,8 @@ extension AlterPartitionRequest.PartitionData {
 extension AlterPartitionRequest.BrokerState {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 3 {
-            x.brokerId = RandomValue.int32(&g)
-        }
-        if version >= 3 {
-            x.brokerEpoch = RandomValue.int64(&g)
-        }
+        x.brokerId = RandomValue.int32(&g)
+        x.brokerEpoch = RandomValue.int64(&g)
         x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         return x
     }

@@ -74,18 +74,10 @@ extension ApiVersionsResponse.ApiVersion {
 extension ApiVersionsResponse.SupportedFeatureKey {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 3 {
-            x.name = RandomValue.string(&g)
-        }
-        if version >= 3 {
-            x.minVersion = RandomValue.int16(&g)
-        }
-        if version >= 3 {
-            x.maxVersion = RandomValue.int16(&g)
-        }
-        if version >= 3 {
-            x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
-        }
+        x.name = RandomValue.string(&g)
+        x.minVersion = RandomValue.int16(&g)
+        x.maxVersion = RandomValue.int16(&g)
+        x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         return x
     }
 }
@@ -93,18 +85,10 @@ extension ApiVersionsResponse.SupportedFeatureKey {
 extension ApiVersionsResponse.FinalizedFeatureKey {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 3 {
-            x.name = RandomValue.string(&g)
-        }
-        if version >= 3 {
-            x.maxVersionLevel = RandomValue.int16(&g)
-        }
-        if version >= 3 {
-            x.minVersionLevel = RandomValue.int16(&g)
-        }
-        if version >= 3 {
-            x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
-        }
+        x.name = RandomValue.string(&g)
+        x.maxVersionLevel = RandomValue.int16(&g)
+        x.minVersionLevel = RandomValue.int16(&g)
+        x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         return x
     }
 }

@@ -68,18 +68,10 @@ extension BeginQuorumEpochRequest.PartitionData {
 extension BeginQuorumEpochRequest.LeaderEndpoint {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 1 {
-            x.name = RandomValue.string(&g)
-        }
-        if version >= 1 {
-            x.host = RandomValue.string(&g)
-        }
-        if version >= 1 {
-            x.port = RandomValue.uint16(&g)
-        }
-        if version >= 1 {
-            x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
-        }
+        x.name = RandomValue.string(&g)
+        x.host = RandomValue.string(&g)
+        x.port = RandomValue.uint16(&g)
+        x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         return x
     }
 }
@@ -140,18 +132,10 @@ extension BeginQuorumEpochResponse.PartitionData {
 extension BeginQuorumEpochResponse.NodeEndpoint {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 1 {
-            x.nodeId = RandomValue.int32(&g)
-        }
-        if version >= 1 {
-            x.host = RandomValue.string(&g)
-        }
-        if version >= 1 {
-            x.port = RandomValue.uint16(&g)
-        }
-        if version >= 1 {
-            x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
-        }
+        x.nodeId = RandomValue.int32(&g)
+        x.host = RandomValue.string(&g)
+        x.port = RandomValue.uint16(&g)
+        x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         return x
     }
 }

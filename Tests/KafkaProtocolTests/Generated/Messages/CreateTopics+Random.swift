@@ -140,28 +140,16 @@ extension CreateTopicsResponse.CreatableTopicResult {
 extension CreateTopicsResponse.CreatableTopicConfigs {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 5 {
-            x.name = RandomValue.string(&g)
+        x.name = RandomValue.string(&g)
+        if RandomValue.isNull(&g, allowed: true) {
+            x.value = nil
+        } else {
+            x.value = RandomValue.string(&g)
         }
-        if version >= 5 {
-            if RandomValue.isNull(&g, allowed: true) {
-                x.value = nil
-            } else {
-                x.value = RandomValue.string(&g)
-            }
-        }
-        if version >= 5 {
-            x.readOnly = RandomValue.bool(&g)
-        }
-        if version >= 5 {
-            x.configSource = RandomValue.int8(&g)
-        }
-        if version >= 5 {
-            x.isSensitive = RandomValue.bool(&g)
-        }
-        if version >= 5 {
-            x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
-        }
+        x.readOnly = RandomValue.bool(&g)
+        x.configSource = RandomValue.int8(&g)
+        x.isSensitive = RandomValue.bool(&g)
+        x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         return x
     }
 }

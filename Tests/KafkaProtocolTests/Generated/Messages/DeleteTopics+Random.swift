@@ -31,19 +31,13 @@ extension DeleteTopicsRequest: RandomizableMessage {
 extension DeleteTopicsRequest.DeleteTopicState {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 6 {
-            if RandomValue.isNull(&g, allowed: true) {
-                x.name = nil
-            } else {
-                x.name = RandomValue.string(&g)
-            }
+        if RandomValue.isNull(&g, allowed: true) {
+            x.name = nil
+        } else {
+            x.name = RandomValue.string(&g)
         }
-        if version >= 6 {
-            x.topicId = RandomValue.uuid(&g)
-        }
-        if version >= 4 {
-            x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
-        }
+        x.topicId = RandomValue.uuid(&g)
+        x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         return x
     }
 }

@@ -128,19 +128,13 @@ extension DescribeConfigsResponse.DescribeConfigsResourceResult {
 extension DescribeConfigsResponse.DescribeConfigsSynonym {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 1 {
-            x.name = RandomValue.string(&g)
+        x.name = RandomValue.string(&g)
+        if RandomValue.isNull(&g, allowed: true) {
+            x.value = nil
+        } else {
+            x.value = RandomValue.string(&g)
         }
-        if version >= 1 {
-            if RandomValue.isNull(&g, allowed: true) {
-                x.value = nil
-            } else {
-                x.value = RandomValue.string(&g)
-            }
-        }
-        if version >= 1 {
-            x.source = RandomValue.int8(&g)
-        }
+        x.source = RandomValue.int8(&g)
         if version >= 4 {
             x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         }

@@ -114,16 +114,12 @@ extension DescribeQuorumResponse.PartitionData {
 extension DescribeQuorumResponse.Node {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 2 {
-            x.nodeId = RandomValue.int32(&g)
+        x.nodeId = RandomValue.int32(&g)
+        var a1: [DescribeQuorumResponse.Listener] = []
+        for _ in 0 ..< RandomValue.count(&g) {
+            a1.append(DescribeQuorumResponse.Listener.random(version: version, using: &g))
         }
-        if version >= 2 {
-            var a1: [DescribeQuorumResponse.Listener] = []
-            for _ in 0 ..< RandomValue.count(&g) {
-                a1.append(DescribeQuorumResponse.Listener.random(version: version, using: &g))
-            }
-            x.listeners = a1
-        }
+        x.listeners = a1
         x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         return x
     }
@@ -132,15 +128,9 @@ extension DescribeQuorumResponse.Node {
 extension DescribeQuorumResponse.Listener {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 2 {
-            x.name = RandomValue.string(&g)
-        }
-        if version >= 2 {
-            x.host = RandomValue.string(&g)
-        }
-        if version >= 2 {
-            x.port = RandomValue.uint16(&g)
-        }
+        x.name = RandomValue.string(&g)
+        x.host = RandomValue.string(&g)
+        x.port = RandomValue.uint16(&g)
         x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         return x
     }

@@ -76,15 +76,9 @@ extension EndQuorumEpochRequest.PartitionData {
 extension EndQuorumEpochRequest.ReplicaInfo {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 1 {
-            x.candidateId = RandomValue.int32(&g)
-        }
-        if version >= 1 {
-            x.candidateDirectoryId = RandomValue.uuid(&g)
-        }
-        if version >= 1 {
-            x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
-        }
+        x.candidateId = RandomValue.int32(&g)
+        x.candidateDirectoryId = RandomValue.uuid(&g)
+        x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         return x
     }
 }
@@ -92,18 +86,10 @@ extension EndQuorumEpochRequest.ReplicaInfo {
 extension EndQuorumEpochRequest.LeaderEndpoint {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 1 {
-            x.name = RandomValue.string(&g)
-        }
-        if version >= 1 {
-            x.host = RandomValue.string(&g)
-        }
-        if version >= 1 {
-            x.port = RandomValue.uint16(&g)
-        }
-        if version >= 1 {
-            x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
-        }
+        x.name = RandomValue.string(&g)
+        x.host = RandomValue.string(&g)
+        x.port = RandomValue.uint16(&g)
+        x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         return x
     }
 }
@@ -164,18 +150,10 @@ extension EndQuorumEpochResponse.PartitionData {
 extension EndQuorumEpochResponse.NodeEndpoint {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 1 {
-            x.nodeId = RandomValue.int32(&g)
-        }
-        if version >= 1 {
-            x.host = RandomValue.string(&g)
-        }
-        if version >= 1 {
-            x.port = RandomValue.uint16(&g)
-        }
-        if version >= 1 {
-            x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
-        }
+        x.nodeId = RandomValue.int32(&g)
+        x.host = RandomValue.string(&g)
+        x.port = RandomValue.uint16(&g)
+        x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         return x
     }
 }

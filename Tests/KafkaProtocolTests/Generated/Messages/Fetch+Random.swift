@@ -58,15 +58,9 @@ extension FetchRequest: RandomizableMessage {
 extension FetchRequest.ReplicaState {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 15 {
-            x.replicaId = RandomValue.int32(&g)
-        }
-        if version >= 15 {
-            x.replicaEpoch = RandomValue.int64(&g)
-        }
-        if version >= 12 {
-            x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
-        }
+        x.replicaId = RandomValue.int32(&g)
+        x.replicaEpoch = RandomValue.int64(&g)
+        x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         return x
     }
 }
@@ -120,19 +114,17 @@ extension FetchRequest.FetchPartition {
 extension FetchRequest.ForgottenTopic {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 7 && version <= 12 {
+        if version <= 12 {
             x.topic = RandomValue.string(&g)
         }
         if version >= 13 {
             x.topicId = RandomValue.uuid(&g)
         }
-        if version >= 7 {
-            var a1: [Int32] = []
-            for _ in 0 ..< RandomValue.count(&g) {
-                a1.append(RandomValue.int32(&g))
-            }
-            x.partitions = a1
+        var a1: [Int32] = []
+        for _ in 0 ..< RandomValue.count(&g) {
+            a1.append(RandomValue.int32(&g))
         }
+        x.partitions = a1
         if version >= 12 {
             x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         }
@@ -242,15 +234,9 @@ extension FetchResponse.PartitionData {
 extension FetchResponse.EpochEndOffset {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 12 {
-            x.epoch = RandomValue.int32(&g)
-        }
-        if version >= 12 {
-            x.endOffset = RandomValue.int64(&g)
-        }
-        if version >= 12 {
-            x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
-        }
+        x.epoch = RandomValue.int32(&g)
+        x.endOffset = RandomValue.int64(&g)
+        x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         return x
     }
 }
@@ -258,15 +244,9 @@ extension FetchResponse.EpochEndOffset {
 extension FetchResponse.LeaderIdAndEpoch {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 12 {
-            x.leaderId = RandomValue.int32(&g)
-        }
-        if version >= 12 {
-            x.leaderEpoch = RandomValue.int32(&g)
-        }
-        if version >= 12 {
-            x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
-        }
+        x.leaderId = RandomValue.int32(&g)
+        x.leaderEpoch = RandomValue.int32(&g)
+        x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         return x
     }
 }
@@ -276,9 +256,7 @@ extension FetchResponse.SnapshotId {
         var x = Self()
         x.endOffset = RandomValue.int64(&g)
         x.epoch = RandomValue.int32(&g)
-        if version >= 12 {
-            x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
-        }
+        x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         return x
     }
 }
@@ -286,12 +264,8 @@ extension FetchResponse.SnapshotId {
 extension FetchResponse.AbortedTransaction {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 4 {
-            x.producerId = RandomValue.int64(&g)
-        }
-        if version >= 4 {
-            x.firstOffset = RandomValue.int64(&g)
-        }
+        x.producerId = RandomValue.int64(&g)
+        x.firstOffset = RandomValue.int64(&g)
         if version >= 12 {
             x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         }
@@ -302,25 +276,15 @@ extension FetchResponse.AbortedTransaction {
 extension FetchResponse.NodeEndpoint {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 16 {
-            x.nodeId = RandomValue.int32(&g)
+        x.nodeId = RandomValue.int32(&g)
+        x.host = RandomValue.string(&g)
+        x.port = RandomValue.int32(&g)
+        if RandomValue.isNull(&g, allowed: true) {
+            x.rack = nil
+        } else {
+            x.rack = RandomValue.string(&g)
         }
-        if version >= 16 {
-            x.host = RandomValue.string(&g)
-        }
-        if version >= 16 {
-            x.port = RandomValue.int32(&g)
-        }
-        if version >= 16 {
-            if RandomValue.isNull(&g, allowed: true) {
-                x.rack = nil
-            } else {
-                x.rack = RandomValue.string(&g)
-            }
-        }
-        if version >= 12 {
-            x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
-        }
+        x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         return x
     }
 }

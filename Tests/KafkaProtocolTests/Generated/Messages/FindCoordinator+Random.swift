@@ -68,31 +68,17 @@ extension FindCoordinatorResponse: RandomizableMessage {
 extension FindCoordinatorResponse.Coordinator {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 4 {
-            x.key = RandomValue.string(&g)
+        x.key = RandomValue.string(&g)
+        x.nodeId = RandomValue.int32(&g)
+        x.host = RandomValue.string(&g)
+        x.port = RandomValue.int32(&g)
+        x.errorCode = RandomValue.int16(&g)
+        if RandomValue.isNull(&g, allowed: true) {
+            x.errorMessage = nil
+        } else {
+            x.errorMessage = RandomValue.string(&g)
         }
-        if version >= 4 {
-            x.nodeId = RandomValue.int32(&g)
-        }
-        if version >= 4 {
-            x.host = RandomValue.string(&g)
-        }
-        if version >= 4 {
-            x.port = RandomValue.int32(&g)
-        }
-        if version >= 4 {
-            x.errorCode = RandomValue.int16(&g)
-        }
-        if version >= 4 {
-            if RandomValue.isNull(&g, allowed: true) {
-                x.errorMessage = nil
-            } else {
-                x.errorMessage = RandomValue.string(&g)
-            }
-        }
-        if version >= 3 {
-            x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
-        }
+        x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         return x
     }
 }

@@ -46,19 +46,15 @@ extension LeaderAndIsrRequest: RandomizableMessage {
 extension LeaderAndIsrRequest.LeaderAndIsrTopicState {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 2 {
-            x.topicName = RandomValue.string(&g)
-        }
+        x.topicName = RandomValue.string(&g)
         if version >= 5 {
             x.topicId = RandomValue.uuid(&g)
         }
-        if version >= 2 {
-            var a1: [LeaderAndIsrRequest.LeaderAndIsrPartitionState] = []
-            for _ in 0 ..< RandomValue.count(&g) {
-                a1.append(LeaderAndIsrRequest.LeaderAndIsrPartitionState.random(version: version, using: &g))
-            }
-            x.partitionStates = a1
+        var a1: [LeaderAndIsrRequest.LeaderAndIsrPartitionState] = []
+        for _ in 0 ..< RandomValue.count(&g) {
+            a1.append(LeaderAndIsrRequest.LeaderAndIsrPartitionState.random(version: version, using: &g))
         }
+        x.partitionStates = a1
         if version >= 4 {
             x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         }
@@ -155,19 +151,13 @@ extension LeaderAndIsrResponse: RandomizableMessage {
 extension LeaderAndIsrResponse.LeaderAndIsrTopicError {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 5 {
-            x.topicId = RandomValue.uuid(&g)
+        x.topicId = RandomValue.uuid(&g)
+        var a1: [LeaderAndIsrResponse.LeaderAndIsrPartitionError] = []
+        for _ in 0 ..< RandomValue.count(&g) {
+            a1.append(LeaderAndIsrResponse.LeaderAndIsrPartitionError.random(version: version, using: &g))
         }
-        if version >= 5 {
-            var a1: [LeaderAndIsrResponse.LeaderAndIsrPartitionError] = []
-            for _ in 0 ..< RandomValue.count(&g) {
-                a1.append(LeaderAndIsrResponse.LeaderAndIsrPartitionError.random(version: version, using: &g))
-            }
-            x.partitionErrors = a1
-        }
-        if version >= 4 {
-            x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
-        }
+        x.partitionErrors = a1
+        x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         return x
     }
 }

@@ -27,15 +27,11 @@ extension LeaveGroupRequest: RandomizableMessage {
 extension LeaveGroupRequest.MemberIdentity {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 3 {
-            x.memberId = RandomValue.string(&g)
-        }
-        if version >= 3 {
-            if RandomValue.isNull(&g, allowed: true) {
-                x.groupInstanceId = nil
-            } else {
-                x.groupInstanceId = RandomValue.string(&g)
-            }
+        x.memberId = RandomValue.string(&g)
+        if RandomValue.isNull(&g, allowed: true) {
+            x.groupInstanceId = nil
+        } else {
+            x.groupInstanceId = RandomValue.string(&g)
         }
         if version >= 5 {
             if RandomValue.isNull(&g, allowed: true) {
@@ -75,19 +71,13 @@ extension LeaveGroupResponse: RandomizableMessage {
 extension LeaveGroupResponse.MemberResponse {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 3 {
-            x.memberId = RandomValue.string(&g)
+        x.memberId = RandomValue.string(&g)
+        if RandomValue.isNull(&g, allowed: true) {
+            x.groupInstanceId = nil
+        } else {
+            x.groupInstanceId = RandomValue.string(&g)
         }
-        if version >= 3 {
-            if RandomValue.isNull(&g, allowed: true) {
-                x.groupInstanceId = nil
-            } else {
-                x.groupInstanceId = RandomValue.string(&g)
-            }
-        }
-        if version >= 3 {
-            x.errorCode = RandomValue.int16(&g)
-        }
+        x.errorCode = RandomValue.int16(&g)
         if version >= 4 {
             x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         }

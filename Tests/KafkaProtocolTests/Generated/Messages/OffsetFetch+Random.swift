@@ -40,16 +40,12 @@ extension OffsetFetchRequest: RandomizableMessage {
 extension OffsetFetchRequest.OffsetFetchRequestTopic {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version <= 7 {
-            x.name = RandomValue.string(&g)
+        x.name = RandomValue.string(&g)
+        var a1: [Int32] = []
+        for _ in 0 ..< RandomValue.count(&g) {
+            a1.append(RandomValue.int32(&g))
         }
-        if version <= 7 {
-            var a1: [Int32] = []
-            for _ in 0 ..< RandomValue.count(&g) {
-                a1.append(RandomValue.int32(&g))
-            }
-            x.partitionIndexes = a1
-        }
+        x.partitionIndexes = a1
         if version >= 6 {
             x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         }
@@ -60,9 +56,7 @@ extension OffsetFetchRequest.OffsetFetchRequestTopic {
 extension OffsetFetchRequest.OffsetFetchRequestGroup {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 8 {
-            x.groupId = RandomValue.string(&g)
-        }
+        x.groupId = RandomValue.string(&g)
         if version >= 9 {
             if RandomValue.isNull(&g, allowed: true) {
                 x.memberId = nil
@@ -73,20 +67,16 @@ extension OffsetFetchRequest.OffsetFetchRequestGroup {
         if version >= 9 {
             x.memberEpoch = RandomValue.int32(&g)
         }
-        if version >= 8 {
-            if RandomValue.isNull(&g, allowed: true) {
-                x.topics = nil
-            } else {
-                var a1: [OffsetFetchRequest.OffsetFetchRequestTopics] = []
-                for _ in 0 ..< RandomValue.count(&g) {
-                    a1.append(OffsetFetchRequest.OffsetFetchRequestTopics.random(version: version, using: &g))
-                }
-                x.topics = a1
+        if RandomValue.isNull(&g, allowed: true) {
+            x.topics = nil
+        } else {
+            var a1: [OffsetFetchRequest.OffsetFetchRequestTopics] = []
+            for _ in 0 ..< RandomValue.count(&g) {
+                a1.append(OffsetFetchRequest.OffsetFetchRequestTopics.random(version: version, using: &g))
             }
+            x.topics = a1
         }
-        if version >= 6 {
-            x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
-        }
+        x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         return x
     }
 }
@@ -94,19 +84,13 @@ extension OffsetFetchRequest.OffsetFetchRequestGroup {
 extension OffsetFetchRequest.OffsetFetchRequestTopics {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 8 {
-            x.name = RandomValue.string(&g)
+        x.name = RandomValue.string(&g)
+        var a1: [Int32] = []
+        for _ in 0 ..< RandomValue.count(&g) {
+            a1.append(RandomValue.int32(&g))
         }
-        if version >= 8 {
-            var a1: [Int32] = []
-            for _ in 0 ..< RandomValue.count(&g) {
-                a1.append(RandomValue.int32(&g))
-            }
-            x.partitionIndexes = a1
-        }
-        if version >= 6 {
-            x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
-        }
+        x.partitionIndexes = a1
+        x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         return x
     }
 }
@@ -144,16 +128,12 @@ extension OffsetFetchResponse: RandomizableMessage {
 extension OffsetFetchResponse.OffsetFetchResponseTopic {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version <= 7 {
-            x.name = RandomValue.string(&g)
+        x.name = RandomValue.string(&g)
+        var a1: [OffsetFetchResponse.OffsetFetchResponsePartition] = []
+        for _ in 0 ..< RandomValue.count(&g) {
+            a1.append(OffsetFetchResponse.OffsetFetchResponsePartition.random(version: version, using: &g))
         }
-        if version <= 7 {
-            var a1: [OffsetFetchResponse.OffsetFetchResponsePartition] = []
-            for _ in 0 ..< RandomValue.count(&g) {
-                a1.append(OffsetFetchResponse.OffsetFetchResponsePartition.random(version: version, using: &g))
-            }
-            x.partitions = a1
-        }
+        x.partitions = a1
         if version >= 6 {
             x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         }
@@ -164,25 +144,17 @@ extension OffsetFetchResponse.OffsetFetchResponseTopic {
 extension OffsetFetchResponse.OffsetFetchResponsePartition {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version <= 7 {
-            x.partitionIndex = RandomValue.int32(&g)
-        }
-        if version <= 7 {
-            x.committedOffset = RandomValue.int64(&g)
-        }
-        if version >= 5 && version <= 7 {
+        x.partitionIndex = RandomValue.int32(&g)
+        x.committedOffset = RandomValue.int64(&g)
+        if version >= 5 {
             x.committedLeaderEpoch = RandomValue.int32(&g)
         }
-        if version <= 7 {
-            if RandomValue.isNull(&g, allowed: true) {
-                x.metadata = nil
-            } else {
-                x.metadata = RandomValue.string(&g)
-            }
+        if RandomValue.isNull(&g, allowed: true) {
+            x.metadata = nil
+        } else {
+            x.metadata = RandomValue.string(&g)
         }
-        if version <= 7 {
-            x.errorCode = RandomValue.int16(&g)
-        }
+        x.errorCode = RandomValue.int16(&g)
         if version >= 6 {
             x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         }
@@ -193,22 +165,14 @@ extension OffsetFetchResponse.OffsetFetchResponsePartition {
 extension OffsetFetchResponse.OffsetFetchResponseGroup {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 8 {
-            x.groupId = RandomValue.string(&g)
+        x.groupId = RandomValue.string(&g)
+        var a1: [OffsetFetchResponse.OffsetFetchResponseTopics] = []
+        for _ in 0 ..< RandomValue.count(&g) {
+            a1.append(OffsetFetchResponse.OffsetFetchResponseTopics.random(version: version, using: &g))
         }
-        if version >= 8 {
-            var a1: [OffsetFetchResponse.OffsetFetchResponseTopics] = []
-            for _ in 0 ..< RandomValue.count(&g) {
-                a1.append(OffsetFetchResponse.OffsetFetchResponseTopics.random(version: version, using: &g))
-            }
-            x.topics = a1
-        }
-        if version >= 8 {
-            x.errorCode = RandomValue.int16(&g)
-        }
-        if version >= 6 {
-            x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
-        }
+        x.topics = a1
+        x.errorCode = RandomValue.int16(&g)
+        x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         return x
     }
 }
@@ -216,19 +180,13 @@ extension OffsetFetchResponse.OffsetFetchResponseGroup {
 extension OffsetFetchResponse.OffsetFetchResponseTopics {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 8 {
-            x.name = RandomValue.string(&g)
+        x.name = RandomValue.string(&g)
+        var a1: [OffsetFetchResponse.OffsetFetchResponsePartitions] = []
+        for _ in 0 ..< RandomValue.count(&g) {
+            a1.append(OffsetFetchResponse.OffsetFetchResponsePartitions.random(version: version, using: &g))
         }
-        if version >= 8 {
-            var a1: [OffsetFetchResponse.OffsetFetchResponsePartitions] = []
-            for _ in 0 ..< RandomValue.count(&g) {
-                a1.append(OffsetFetchResponse.OffsetFetchResponsePartitions.random(version: version, using: &g))
-            }
-            x.partitions = a1
-        }
-        if version >= 6 {
-            x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
-        }
+        x.partitions = a1
+        x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         return x
     }
 }
@@ -236,28 +194,16 @@ extension OffsetFetchResponse.OffsetFetchResponseTopics {
 extension OffsetFetchResponse.OffsetFetchResponsePartitions {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 8 {
-            x.partitionIndex = RandomValue.int32(&g)
+        x.partitionIndex = RandomValue.int32(&g)
+        x.committedOffset = RandomValue.int64(&g)
+        x.committedLeaderEpoch = RandomValue.int32(&g)
+        if RandomValue.isNull(&g, allowed: true) {
+            x.metadata = nil
+        } else {
+            x.metadata = RandomValue.string(&g)
         }
-        if version >= 8 {
-            x.committedOffset = RandomValue.int64(&g)
-        }
-        if version >= 8 {
-            x.committedLeaderEpoch = RandomValue.int32(&g)
-        }
-        if version >= 8 {
-            if RandomValue.isNull(&g, allowed: true) {
-                x.metadata = nil
-            } else {
-                x.metadata = RandomValue.string(&g)
-            }
-        }
-        if version >= 8 {
-            x.errorCode = RandomValue.int16(&g)
-        }
-        if version >= 6 {
-            x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
-        }
+        x.errorCode = RandomValue.int16(&g)
+        x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         return x
     }
 }

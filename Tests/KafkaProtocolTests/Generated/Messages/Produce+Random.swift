@@ -139,15 +139,11 @@ extension ProduceResponse.PartitionProduceResponse {
 extension ProduceResponse.BatchIndexAndErrorMessage {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 8 {
-            x.batchIndex = RandomValue.int32(&g)
-        }
-        if version >= 8 {
-            if RandomValue.isNull(&g, allowed: true) {
-                x.batchIndexErrorMessage = nil
-            } else {
-                x.batchIndexErrorMessage = RandomValue.string(&g)
-            }
+        x.batchIndex = RandomValue.int32(&g)
+        if RandomValue.isNull(&g, allowed: true) {
+            x.batchIndexErrorMessage = nil
+        } else {
+            x.batchIndexErrorMessage = RandomValue.string(&g)
         }
         if version >= 9 {
             x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
@@ -159,15 +155,9 @@ extension ProduceResponse.BatchIndexAndErrorMessage {
 extension ProduceResponse.LeaderIdAndEpoch {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 10 {
-            x.leaderId = RandomValue.int32(&g)
-        }
-        if version >= 10 {
-            x.leaderEpoch = RandomValue.int32(&g)
-        }
-        if version >= 9 {
-            x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
-        }
+        x.leaderId = RandomValue.int32(&g)
+        x.leaderEpoch = RandomValue.int32(&g)
+        x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         return x
     }
 }
@@ -175,25 +165,15 @@ extension ProduceResponse.LeaderIdAndEpoch {
 extension ProduceResponse.NodeEndpoint {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 10 {
-            x.nodeId = RandomValue.int32(&g)
+        x.nodeId = RandomValue.int32(&g)
+        x.host = RandomValue.string(&g)
+        x.port = RandomValue.int32(&g)
+        if RandomValue.isNull(&g, allowed: true) {
+            x.rack = nil
+        } else {
+            x.rack = RandomValue.string(&g)
         }
-        if version >= 10 {
-            x.host = RandomValue.string(&g)
-        }
-        if version >= 10 {
-            x.port = RandomValue.int32(&g)
-        }
-        if version >= 10 {
-            if RandomValue.isNull(&g, allowed: true) {
-                x.rack = nil
-            } else {
-                x.rack = RandomValue.string(&g)
-            }
-        }
-        if version >= 9 {
-            x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
-        }
+        x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         return x
     }
 }

@@ -48,15 +48,8 @@ extension StopReplicaRequest: RandomizableMessage {
 extension StopReplicaRequest.StopReplicaPartitionV0 {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version <= 0 {
-            x.topicName = RandomValue.string(&g)
-        }
-        if version <= 0 {
-            x.partitionIndex = RandomValue.int32(&g)
-        }
-        if version >= 2 {
-            x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
-        }
+        x.topicName = RandomValue.string(&g)
+        x.partitionIndex = RandomValue.int32(&g)
         return x
     }
 }
@@ -64,16 +57,12 @@ extension StopReplicaRequest.StopReplicaPartitionV0 {
 extension StopReplicaRequest.StopReplicaTopicV1 {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 1 && version <= 2 {
-            x.name = RandomValue.string(&g)
+        x.name = RandomValue.string(&g)
+        var a1: [Int32] = []
+        for _ in 0 ..< RandomValue.count(&g) {
+            a1.append(RandomValue.int32(&g))
         }
-        if version >= 1 && version <= 2 {
-            var a1: [Int32] = []
-            for _ in 0 ..< RandomValue.count(&g) {
-                a1.append(RandomValue.int32(&g))
-            }
-            x.partitionIndexes = a1
-        }
+        x.partitionIndexes = a1
         if version >= 2 {
             x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         }
@@ -84,19 +73,13 @@ extension StopReplicaRequest.StopReplicaTopicV1 {
 extension StopReplicaRequest.StopReplicaTopicState {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 3 {
-            x.topicName = RandomValue.string(&g)
+        x.topicName = RandomValue.string(&g)
+        var a1: [StopReplicaRequest.StopReplicaPartitionState] = []
+        for _ in 0 ..< RandomValue.count(&g) {
+            a1.append(StopReplicaRequest.StopReplicaPartitionState.random(version: version, using: &g))
         }
-        if version >= 3 {
-            var a1: [StopReplicaRequest.StopReplicaPartitionState] = []
-            for _ in 0 ..< RandomValue.count(&g) {
-                a1.append(StopReplicaRequest.StopReplicaPartitionState.random(version: version, using: &g))
-            }
-            x.partitionStates = a1
-        }
-        if version >= 2 {
-            x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
-        }
+        x.partitionStates = a1
+        x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         return x
     }
 }
@@ -104,18 +87,10 @@ extension StopReplicaRequest.StopReplicaTopicState {
 extension StopReplicaRequest.StopReplicaPartitionState {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 3 {
-            x.partitionIndex = RandomValue.int32(&g)
-        }
-        if version >= 3 {
-            x.leaderEpoch = RandomValue.int32(&g)
-        }
-        if version >= 3 {
-            x.deletePartition = RandomValue.bool(&g)
-        }
-        if version >= 2 {
-            x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
-        }
+        x.partitionIndex = RandomValue.int32(&g)
+        x.leaderEpoch = RandomValue.int32(&g)
+        x.deletePartition = RandomValue.bool(&g)
+        x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         return x
     }
 }

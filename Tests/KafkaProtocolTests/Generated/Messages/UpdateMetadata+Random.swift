@@ -46,19 +46,15 @@ extension UpdateMetadataRequest: RandomizableMessage {
 extension UpdateMetadataRequest.UpdateMetadataTopicState {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 5 {
-            x.topicName = RandomValue.string(&g)
-        }
+        x.topicName = RandomValue.string(&g)
         if version >= 7 {
             x.topicId = RandomValue.uuid(&g)
         }
-        if version >= 5 {
-            var a1: [UpdateMetadataRequest.UpdateMetadataPartitionState] = []
-            for _ in 0 ..< RandomValue.count(&g) {
-                a1.append(UpdateMetadataRequest.UpdateMetadataPartitionState.random(version: version, using: &g))
-            }
-            x.partitionStates = a1
+        var a1: [UpdateMetadataRequest.UpdateMetadataPartitionState] = []
+        for _ in 0 ..< RandomValue.count(&g) {
+            a1.append(UpdateMetadataRequest.UpdateMetadataPartitionState.random(version: version, using: &g))
         }
+        x.partitionStates = a1
         if version >= 6 {
             x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         }
@@ -100,18 +96,12 @@ extension UpdateMetadataRequest.UpdateMetadataBroker {
 extension UpdateMetadataRequest.UpdateMetadataEndpoint {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 1 {
-            x.port = RandomValue.int32(&g)
-        }
-        if version >= 1 {
-            x.host = RandomValue.string(&g)
-        }
+        x.port = RandomValue.int32(&g)
+        x.host = RandomValue.string(&g)
         if version >= 3 {
             x.listener = RandomValue.string(&g)
         }
-        if version >= 1 {
-            x.securityProtocol = RandomValue.int16(&g)
-        }
+        x.securityProtocol = RandomValue.int16(&g)
         if version >= 6 {
             x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         }

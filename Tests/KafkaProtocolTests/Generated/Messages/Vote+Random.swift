@@ -108,15 +108,9 @@ extension VoteResponse.PartitionData {
 extension VoteResponse.NodeEndpoint {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 1 {
-            x.nodeId = RandomValue.int32(&g)
-        }
-        if version >= 1 {
-            x.host = RandomValue.string(&g)
-        }
-        if version >= 1 {
-            x.port = RandomValue.uint16(&g)
-        }
+        x.nodeId = RandomValue.int32(&g)
+        x.host = RandomValue.string(&g)
+        x.port = RandomValue.uint16(&g)
         x.unknownTaggedFields = RandomValue.taggedFields(&g, avoiding: [])
         return x
     }

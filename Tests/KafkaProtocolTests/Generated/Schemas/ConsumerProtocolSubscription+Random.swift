@@ -40,16 +40,12 @@ extension ConsumerProtocolSubscription: RandomizableMessage {
 extension ConsumerProtocolSubscription.TopicPartition {
     static func random(version: Int16, using g: inout SeededGenerator) -> Self {
         var x = Self()
-        if version >= 1 {
-            x.topic = RandomValue.string(&g)
+        x.topic = RandomValue.string(&g)
+        var a1: [Int32] = []
+        for _ in 0 ..< RandomValue.count(&g) {
+            a1.append(RandomValue.int32(&g))
         }
-        if version >= 1 {
-            var a1: [Int32] = []
-            for _ in 0 ..< RandomValue.count(&g) {
-                a1.append(RandomValue.int32(&g))
-            }
-            x.partitions = a1
-        }
+        x.partitions = a1
         return x
     }
 }

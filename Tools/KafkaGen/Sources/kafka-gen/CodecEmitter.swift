@@ -2,9 +2,25 @@
 struct CodecEmitter {
     let m: MessageSpec
     let o: Out
+    /// The versions the code being emitted can see: the message's valid versions, or for a
+    /// nested struct the versions in which its parent fields are present.
+    var lo: Int
+    var hi: Int
 
-    var lo: Int { m.validLo }
-    var hi: Int { m.validHi }
+    init(m: MessageSpec, o: Out) {
+        self.m = m
+        self.o = o
+        lo = m.validLo
+        hi = m.validHi
+    }
+
+    /// The emitter for a nested struct, whose conditions are judged within its own range.
+    func within(_ s: StructDef) -> CodecEmitter {
+        var c = self
+        c.lo = s.lo
+        c.hi = s.hi
+        return c
+    }
     var flexCond: Cond { Cond(m.flexibleVersions, valid: lo, hi) }
     /// The expression generated code uses for "this version is flexible".
     var flexibleCode: String {
@@ -17,7 +33,7 @@ struct CodecEmitter {
     var hasTaggedSection: Bool { flexCond != .never }
 
     func fields(_ list: [Field], path: String) throws -> [FieldInfo] {
-        try list.map { try resolveField($0, in: m, structPath: path, flexibleCode: flexibleCode) }
+        try list.map { try resolveField($0, in: m, lo: lo, hi: hi, structPath: path, flexibleCode: flexibleCode) }
     }
 
     // MARK: declarations
@@ -91,11 +107,15 @@ struct CodecEmitter {
         o.close()
     }
 
+    /// Call on `within(s)`.
     func emitStruct(_ s: StructDef) throws {
         let infos = try fields(s.fields, path: s.path)
         o.line("")
         o.open("extension \(m.name) {")
         for l in docLines(s.about, indent: "") { o.line(l) }
+        let vr = lo == hi ? "version \(lo)" : "versions \(lo)-\(hi)"
+        o.line("///")
+        o.line("/// Appears in \(m.name) \(vr); its version tests assume a version in that range.")
         o.open("public struct \(s.name): KafkaStruct {")
         emitProperties(infos)
         o.line("")

@@ -4,8 +4,17 @@
 struct RandomEmitter {
     let m: MessageSpec
     let o: Out
+    let codec: CodecEmitter
 
-    var codec: CodecEmitter { CodecEmitter(m: m, o: o) }
+    init(m: MessageSpec, o: Out) {
+        self.init(m: m, o: o, codec: CodecEmitter(m: m, o: o))
+    }
+
+    init(m: MessageSpec, o: Out, codec: CodecEmitter) {
+        self.m = m
+        self.o = o
+        self.codec = codec
+    }
 
     func emitMessage() throws {
         let infos = try codec.fields(m.fields, path: "")
@@ -16,10 +25,11 @@ struct RandomEmitter {
     }
 
     func emitStruct(_ s: StructDef) throws {
-        let infos = try codec.fields(s.fields, path: s.path)
+        let inner = RandomEmitter(m: m, o: o, codec: codec.within(s))
+        let infos = try inner.codec.fields(s.fields, path: s.path)
         o.line("")
         o.open("extension \(m.name).\(s.name) {")
-        try emitFunction(typeName: s.name, infos)
+        try inner.emitFunction(typeName: s.name, infos)
         o.close()
     }
 

@@ -86,6 +86,9 @@ struct StructDef {
     var isCommon: Bool
     /// Path prefix for error messages ("topicData.partitionData"); common structs use their name.
     var path: String
+    /// The versions in which the struct can appear (set by `collectStructs`).
+    var lo: Int = 0
+    var hi: Int = 0
 }
 
 enum MessageKind: String { case request, response, header, data }
@@ -172,20 +175,33 @@ private func parseFields(_ any: Any?, file: String) throws -> [Field] {
 }
 
 /// Every struct a message defines, in definition order: inline ones depth-first, then
-/// common ones. Names are unique within a message (the JSON requires it).
+/// common ones. Names are unique within a message (the JSON requires it). Each gets the
+/// hull of the versions in which a field of its type is present, so that its code tests
+/// only the version bounds that matter there.
 func collectStructs(_ m: MessageSpec) throws -> [StructDef] {
-    var out: [StructDef] = []
+    let valid = VersionRange(lo: m.validLo, hi: m.validHi)
+    func presence(_ f: Field, within r: VersionRange) -> VersionRange? {
+        var p = f.versions?.intersect(r)
+        if f.tag != nil { p = p?.intersect(f.taggedVersions) }
+        return p
+    }
+    func structName(_ f: Field) -> String? {
+        var t = f.type
+        if case let .array(e) = t { t = e }
+        if case let .structure(n) = t { return n }
+        return nil
+    }
+
+    // Definitions, in order, and where each one's fields are.
+    var defs: [StructDef] = []
     var seen = Set<String>()
     func walk(_ fields: [Field], path: String) throws {
         for f in fields {
-            guard let sub = f.fields else { continue }
-            var t = f.type
-            if case let .array(e) = t { t = e }
-            guard case let .structure(sn) = t else { continue }
+            guard let sub = f.fields, let sn = structName(f) else { continue }
             if seen.contains(sn) { throw GenError("\(m.fileName): struct \(sn) defined twice") }
             seen.insert(sn)
             let p = path.isEmpty ? swiftFieldName(f.name) : path + "." + swiftFieldName(f.name)
-            out.append(StructDef(name: sn, about: f.about, fields: sub, isCommon: false, path: p))
+            defs.append(StructDef(name: sn, about: f.about, fields: sub, isCommon: false, path: p, lo: valid.lo, hi: valid.lo))
             try walk(sub, path: p)
         }
     }
@@ -193,8 +209,36 @@ func collectStructs(_ m: MessageSpec) throws -> [StructDef] {
     for c in m.commonStructs {
         if seen.contains(c.name) { throw GenError("\(m.fileName): struct \(c.name) defined twice") }
         seen.insert(c.name)
-        out.append(c)
+        defs.append(c)
         try walk(c.fields, path: c.name)
     }
-    return out
+
+    // Version hulls, to a fixed point: a struct's range comes from the fields that use it,
+    // which sit in the message or in other structs.
+    var ranges: [String: VersionRange] = [:]
+    func note(_ fields: [Field], within r: VersionRange) -> Bool {
+        var changed = false
+        for f in fields {
+            guard let sn = structName(f), let p = presence(f, within: r) else { continue }
+            let old = ranges[sn]
+            let new = old.map { VersionRange(lo: min($0.lo, p.lo), hi: max($0.hi!, p.hi!)) } ?? p
+            if new != old { ranges[sn] = new; changed = true }
+        }
+        return changed
+    }
+    var changed = note(m.fields, within: valid)
+    while changed {
+        changed = false
+        for d in defs {
+            if let r = ranges[d.name], note(d.fields, within: r) { changed = true }
+        }
+    }
+    return defs.map { d in
+        var d = d
+        // A struct no present field uses keeps the message's range.
+        let r = ranges[d.name] ?? valid
+        d.lo = r.lo
+        d.hi = r.hi!
+        return d
+    }
 }

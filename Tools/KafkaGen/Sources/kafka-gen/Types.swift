@@ -34,8 +34,9 @@ func baseSwiftType(_ t: FieldType) -> String {
     }
 }
 
-func resolveField(_ f: Field, in m: MessageSpec, structPath: String, flexibleCode: String) throws -> FieldInfo {
-    let lo = m.validLo, hi = m.validHi
+/// `lo`...`hi` are the versions in which the enclosing struct can appear: conditions are
+/// only emitted for bounds that cut that range.
+func resolveField(_ f: Field, in m: MessageSpec, lo: Int, hi: Int, structPath: String, flexibleCode: String) throws -> FieldInfo {
     var presenceRange = f.versions
     if f.tag != nil {
         guard let tv = f.taggedVersions else { throw GenError("\(m.fileName): \(f.name) has a tag but no taggedVersions") }

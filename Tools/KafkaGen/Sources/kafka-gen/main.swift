@@ -75,7 +75,7 @@ do {
         for m in list {
             let c = CodecEmitter(m: m, o: o)
             try c.emitMessage()
-            for s in try collectStructs(m) { try c.emitStruct(s) }
+            for s in try collectStructs(m) { try c.within(s).emitStruct(s) }
         }
     }
     func emitRandom(_ list: [MessageSpec], into o: Out) throws {
