@@ -133,6 +133,22 @@ import KafkaProtocol
         #expect(try RequestHeader.decode(h, version: 2) == header)
     }
 
+    @Test func unknownTaggedFieldsCannotGoOutInANonFlexibleVersion() throws {
+        var req = ProduceRequest()
+        req.unknownTaggedFields = [TaggedField(tag: 4, data: [1])]
+        #expect(throws: KafkaEncodingError(message: "ProduceRequest v8", field: "unknownTaggedFields", kind: .fieldNotInVersion(8))) {
+            try req.encoded(version: 8)
+        }
+        var topic = ProduceRequest.TopicProduceData()
+        topic.unknownTaggedFields = [TaggedField(tag: 4, data: [1])]
+        req.unknownTaggedFields = []
+        req.topicData = [topic]
+        #expect(throws: KafkaEncodingError(message: "ProduceRequest v8", field: "topicData.unknownTaggedFields", kind: .fieldNotInVersion(8))) {
+            try req.encoded(version: 8)
+        }
+        #expect(try req.encoded(version: 9).count > 0)
+    }
+
     @Test func knownTaggedFieldWithALongerBodyIsRejected() {
         let bytes: [UInt8] = [0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00,
                               0x01, 0x03, 0x02, 0x01, 0x00]  // tag 3 (bool) with a 2-byte body

@@ -48,6 +48,9 @@ public struct AddOffsetsToTxnRequest: KafkaRequest {
         w.writeInt64(self.producerId)
         w.writeInt16(self.producerEpoch)
         try w.writeString(self.groupId, compact: flexible, "groupId")
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -108,6 +111,9 @@ public struct AddOffsetsToTxnResponse: KafkaResponse {
         let flexible: Bool = version >= 3
         w.writeInt32(self.throttleTimeMs)
         w.writeInt16(self.errorCode)
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }

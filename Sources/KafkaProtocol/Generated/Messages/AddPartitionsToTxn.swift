@@ -77,6 +77,9 @@ public struct AddPartitionsToTxnRequest: KafkaRequest {
         } else if !self.v3AndBelowTopics.isEmpty {
             throw KafkaEncodingError(message: "", field: "v3AndBelowTopics", kind: .fieldNotInVersion(version))
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -190,6 +193,9 @@ extension AddPartitionsToTxnRequest {
             for e10 in self.partitions {
                 w.writeInt32(e10)
             }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "AddPartitionsToTxnTopic.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -274,6 +280,9 @@ public struct AddPartitionsToTxnResponse: KafkaResponse {
             }
         } else if !self.resultsByTopicV3AndBelow.isEmpty {
             throw KafkaEncodingError(message: "", field: "resultsByTopicV3AndBelow", kind: .fieldNotInVersion(version))
+        }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
         }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
@@ -371,6 +380,9 @@ extension AddPartitionsToTxnResponse {
             for e22 in self.resultsByPartition {
                 try e22.encode(into: &w, version: version)
             }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "AddPartitionsToTxnTopicResult.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -411,6 +423,9 @@ extension AddPartitionsToTxnResponse {
             let flexible: Bool = version >= 3
             w.writeInt32(self.partitionIndex)
             w.writeInt16(self.partitionErrorCode)
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "AddPartitionsToTxnPartitionResult.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }

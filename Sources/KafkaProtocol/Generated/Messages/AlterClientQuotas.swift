@@ -45,6 +45,9 @@ public struct AlterClientQuotasRequest: KafkaRequest {
             try e1.encode(into: &w, version: version)
         }
         w.writeBool(self.validateOnly)
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -93,6 +96,9 @@ extension AlterClientQuotasRequest {
             for e5 in self.ops {
                 try e5.encode(into: &w, version: version)
             }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "entries.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -140,6 +146,9 @@ extension AlterClientQuotasRequest {
             let flexible: Bool = version >= 1
             try w.writeString(self.entityType, compact: flexible, "entries.entity.entityType")
             try w.writeNullableString(self.entityName, compact: flexible, "entries.entity.entityName")
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "entries.entity.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -178,6 +187,9 @@ extension AlterClientQuotasRequest {
             try w.writeString(self.key, compact: flexible, "entries.ops.key")
             w.writeFloat64(self.value)
             w.writeBool(self.remove)
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "entries.ops.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -239,6 +251,9 @@ public struct AlterClientQuotasResponse: KafkaResponse {
         for e10 in self.entries {
             try e10.encode(into: &w, version: version)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -287,6 +302,9 @@ extension AlterClientQuotasResponse {
             for e13 in self.entity {
                 try e13.encode(into: &w, version: version)
             }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "entries.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -329,6 +347,9 @@ extension AlterClientQuotasResponse {
             let flexible: Bool = version >= 1
             try w.writeString(self.entityType, compact: flexible, "entries.entity.entityType")
             try w.writeNullableString(self.entityName, compact: flexible, "entries.entity.entityName")
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "entries.entity.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }

@@ -45,6 +45,9 @@ public struct AlterConfigsRequest: KafkaRequest {
             try e1.encode(into: &w, version: version)
         }
         w.writeBool(self.validateOnly)
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -93,6 +96,9 @@ extension AlterConfigsRequest {
             for e4 in self.configs {
                 try e4.encode(into: &w, version: version)
             }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "resources.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -135,6 +141,9 @@ extension AlterConfigsRequest {
             let flexible: Bool = version >= 2
             try w.writeString(self.name, compact: flexible, "resources.configs.name")
             try w.writeNullableString(self.value, compact: flexible, "resources.configs.value")
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "resources.configs.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -195,6 +204,9 @@ public struct AlterConfigsResponse: KafkaResponse {
         for e7 in self.responses {
             try e7.encode(into: &w, version: version)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -243,6 +255,9 @@ extension AlterConfigsResponse {
             try w.writeNullableString(self.errorMessage, compact: flexible, "responses.errorMessage")
             w.writeInt8(self.resourceType)
             try w.writeString(self.resourceName, compact: flexible, "responses.resourceName")
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "responses.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }

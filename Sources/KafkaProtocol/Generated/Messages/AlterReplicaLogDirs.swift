@@ -42,6 +42,9 @@ public struct AlterReplicaLogDirsRequest: KafkaRequest {
         for e1 in self.dirs {
             try e1.encode(into: &w, version: version)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -86,6 +89,9 @@ extension AlterReplicaLogDirsRequest {
             for e4 in self.topics {
                 try e4.encode(into: &w, version: version)
             }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "dirs.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -129,6 +135,9 @@ extension AlterReplicaLogDirsRequest {
             w.writeArrayLength(self.partitions.count, compact: flexible)
             for e7 in self.partitions {
                 w.writeInt32(e7)
+            }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "dirs.topics.unknownTaggedFields", kind: .fieldNotInVersion(version))
             }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
@@ -196,6 +205,9 @@ public struct AlterReplicaLogDirsResponse: KafkaResponse {
         for e10 in self.results {
             try e10.encode(into: &w, version: version)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -241,6 +253,9 @@ extension AlterReplicaLogDirsResponse {
             for e13 in self.partitions {
                 try e13.encode(into: &w, version: version)
             }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "results.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -282,6 +297,9 @@ extension AlterReplicaLogDirsResponse {
             let flexible: Bool = version >= 2
             w.writeInt32(self.partitionIndex)
             w.writeInt16(self.errorCode)
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "results.partitions.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }

@@ -46,6 +46,9 @@ public struct ApiVersionsRequest: KafkaRequest {
         if version >= 3 {
             try w.writeString(self.clientSoftwareVersion, compact: flexible, "clientSoftwareVersion")
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -123,6 +126,9 @@ public struct ApiVersionsResponse: KafkaResponse {
         }
         if version >= 1 {
             w.writeInt32(self.throttleTimeMs)
+        }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
         }
         if flexible {
             var tagCount: Int = self.unknownTaggedFields.count
@@ -244,6 +250,9 @@ extension ApiVersionsResponse {
             w.writeInt16(self.apiKey)
             w.writeInt16(self.minVersion)
             w.writeInt16(self.maxVersion)
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "apiKeys.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }

@@ -56,6 +56,9 @@ public struct BeginQuorumEpochRequest: KafkaRequest {
                 try e2.encode(into: &w, version: version)
             }
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -111,6 +114,9 @@ extension BeginQuorumEpochRequest {
             for e7 in self.partitions {
                 try e7.encode(into: &w, version: version)
             }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -159,6 +165,9 @@ extension BeginQuorumEpochRequest {
             }
             w.writeInt32(self.leaderId)
             w.writeInt32(self.leaderEpoch)
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.partitions.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -260,6 +269,9 @@ public struct BeginQuorumEpochResponse: KafkaResponse {
         if !(version >= 1) && !self.nodeEndpoints.isEmpty {
             throw KafkaEncodingError(message: "", field: "nodeEndpoints", kind: .fieldNotInVersion(version))
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             var tagCount: Int = self.unknownTaggedFields.count
             let put0: Bool = (version >= 1) && !self.nodeEndpoints.isEmpty
@@ -333,6 +345,9 @@ extension BeginQuorumEpochResponse {
             for e16 in self.partitions {
                 try e16.encode(into: &w, version: version)
             }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -378,6 +393,9 @@ extension BeginQuorumEpochResponse {
             w.writeInt16(self.errorCode)
             w.writeInt32(self.leaderId)
             w.writeInt32(self.leaderEpoch)
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.partitions.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }

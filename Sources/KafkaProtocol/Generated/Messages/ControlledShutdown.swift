@@ -44,6 +44,9 @@ public struct ControlledShutdownRequest: KafkaRequest {
         if version >= 2 {
             w.writeInt64(self.brokerEpoch)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -107,6 +110,9 @@ public struct ControlledShutdownResponse: KafkaResponse {
         for e1 in self.remainingPartitions {
             try e1.encode(into: &w, version: version)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -149,6 +155,9 @@ extension ControlledShutdownResponse {
             let flexible: Bool = version >= 3
             try w.writeString(self.topicName, compact: flexible, "remainingPartitions.topicName")
             w.writeInt32(self.partitionIndex)
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "remainingPartitions.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }

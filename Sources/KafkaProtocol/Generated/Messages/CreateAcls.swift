@@ -42,6 +42,9 @@ public struct CreateAclsRequest: KafkaRequest {
         for e1 in self.creations {
             try e1.encode(into: &w, version: version)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -102,6 +105,9 @@ extension CreateAclsRequest {
             try w.writeString(self.host, compact: flexible, "creations.host")
             w.writeInt8(self.operation)
             w.writeInt8(self.permissionType)
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "creations.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -169,6 +175,9 @@ public struct CreateAclsResponse: KafkaResponse {
         for e4 in self.results {
             try e4.encode(into: &w, version: version)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -211,6 +220,9 @@ extension CreateAclsResponse {
             let flexible: Bool = version >= 2
             w.writeInt16(self.errorCode)
             try w.writeNullableString(self.errorMessage, compact: flexible, "results.errorMessage")
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "results.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }

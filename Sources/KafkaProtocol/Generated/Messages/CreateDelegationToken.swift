@@ -59,6 +59,9 @@ public struct CreateDelegationTokenRequest: KafkaRequest {
             try e1.encode(into: &w, version: version)
         }
         w.writeInt64(self.maxLifetimeMs)
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -107,6 +110,9 @@ extension CreateDelegationTokenRequest {
             let flexible: Bool = version >= 2
             try w.writeString(self.principalType, compact: flexible, "renewers.principalType")
             try w.writeString(self.principalName, compact: flexible, "renewers.principalName")
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "renewers.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -199,6 +205,9 @@ public struct CreateDelegationTokenResponse: KafkaResponse {
         try w.writeString(self.tokenId, compact: flexible, "tokenId")
         w.writeBytes(self.hmac, compact: flexible)
         w.writeInt32(self.throttleTimeMs)
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }

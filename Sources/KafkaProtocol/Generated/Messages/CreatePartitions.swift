@@ -48,6 +48,9 @@ public struct CreatePartitionsRequest: KafkaRequest {
         }
         w.writeInt32(self.timeoutMs)
         w.writeBool(self.validateOnly)
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -101,6 +104,9 @@ extension CreatePartitionsRequest {
             } else {
                 w.writeNullArrayLength(compact: flexible)
             }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -145,6 +151,9 @@ extension CreatePartitionsRequest {
             w.writeArrayLength(self.brokerIds.count, compact: flexible)
             for e8 in self.brokerIds {
                 w.writeInt32(e8)
+            }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.assignments.unknownTaggedFields", kind: .fieldNotInVersion(version))
             }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
@@ -211,6 +220,9 @@ public struct CreatePartitionsResponse: KafkaResponse {
         for e11 in self.results {
             try e11.encode(into: &w, version: version)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -256,6 +268,9 @@ extension CreatePartitionsResponse {
             try w.writeString(self.name, compact: flexible, "results.name")
             w.writeInt16(self.errorCode)
             try w.writeNullableString(self.errorMessage, compact: flexible, "results.errorMessage")
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "results.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }

@@ -52,6 +52,9 @@ public struct CreateTopicsRequest: KafkaRequest {
         } else if self.validateOnly != false {
             throw KafkaEncodingError(message: "", field: "validateOnly", kind: .fieldNotInVersion(version))
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -112,6 +115,9 @@ extension CreateTopicsRequest {
             for e5 in self.configs {
                 try e5.encode(into: &w, version: version)
             }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -165,6 +171,9 @@ extension CreateTopicsRequest {
             for e10 in self.brokerIds {
                 w.writeInt32(e10)
             }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.assignments.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -206,6 +215,9 @@ extension CreateTopicsRequest {
             let flexible: Bool = version >= 5
             try w.writeString(self.name, compact: flexible, "topics.configs.name")
             try w.writeNullableString(self.value, compact: flexible, "topics.configs.value")
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.configs.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -267,6 +279,9 @@ public struct CreateTopicsResponse: KafkaResponse {
         w.writeArrayLength(self.topics.count, compact: flexible)
         for e13 in self.topics {
             try e13.encode(into: &w, version: version)
+        }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
         }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
@@ -345,6 +360,9 @@ extension CreateTopicsResponse {
                 } else {
                     w.writeNullArrayLength(compact: flexible)
                 }
+            }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.unknownTaggedFields", kind: .fieldNotInVersion(version))
             }
             if flexible {
                 var tagCount: Int = self.unknownTaggedFields.count

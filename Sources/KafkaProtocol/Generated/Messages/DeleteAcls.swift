@@ -42,6 +42,9 @@ public struct DeleteAclsRequest: KafkaRequest {
         for e1 in self.filters {
             try e1.encode(into: &w, version: version)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -102,6 +105,9 @@ extension DeleteAclsRequest {
             try w.writeNullableString(self.hostFilter, compact: flexible, "filters.hostFilter")
             w.writeInt8(self.operation)
             w.writeInt8(self.permissionType)
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "filters.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -169,6 +175,9 @@ public struct DeleteAclsResponse: KafkaResponse {
         for e4 in self.filterResults {
             try e4.encode(into: &w, version: version)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -216,6 +225,9 @@ extension DeleteAclsResponse {
             w.writeArrayLength(self.matchingAcls.count, compact: flexible)
             for e7 in self.matchingAcls {
                 try e7.encode(into: &w, version: version)
+            }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "filterResults.unknownTaggedFields", kind: .fieldNotInVersion(version))
             }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
@@ -284,6 +296,9 @@ extension DeleteAclsResponse {
             try w.writeString(self.host, compact: flexible, "filterResults.matchingAcls.host")
             w.writeInt8(self.operation)
             w.writeInt8(self.permissionType)
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "filterResults.matchingAcls.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }

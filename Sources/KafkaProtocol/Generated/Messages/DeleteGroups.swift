@@ -42,6 +42,9 @@ public struct DeleteGroupsRequest: KafkaRequest {
         for e1 in self.groupsNames {
             try w.writeString(e1, compact: flexible, "groupsNames")
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -108,6 +111,9 @@ public struct DeleteGroupsResponse: KafkaResponse {
         for e4 in self.results {
             try e4.encode(into: &w, version: version)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -150,6 +156,9 @@ extension DeleteGroupsResponse {
             let flexible: Bool = version >= 2
             try w.writeString(self.groupId, compact: flexible, "results.groupId")
             w.writeInt16(self.errorCode)
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "results.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }

@@ -57,6 +57,9 @@ public struct DeleteTopicsRequest: KafkaRequest {
             }
         }
         w.writeInt32(self.timeoutMs)
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -166,6 +169,9 @@ public struct DeleteTopicsResponse: KafkaResponse {
         for e7 in self.responses {
             try e7.encode(into: &w, version: version)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -225,6 +231,9 @@ extension DeleteTopicsResponse {
             w.writeInt16(self.errorCode)
             if version >= 5 {
                 try w.writeNullableString(self.errorMessage, compact: flexible, "responses.errorMessage")
+            }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "responses.unknownTaggedFields", kind: .fieldNotInVersion(version))
             }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)

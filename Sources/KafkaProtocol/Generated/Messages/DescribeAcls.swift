@@ -61,6 +61,9 @@ public struct DescribeAclsRequest: KafkaRequest {
         try w.writeNullableString(self.hostFilter, compact: flexible, "hostFilter")
         w.writeInt8(self.operation)
         w.writeInt8(self.permissionType)
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -135,6 +138,9 @@ public struct DescribeAclsResponse: KafkaResponse {
         for e1 in self.resources {
             try e1.encode(into: &w, version: version)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -192,6 +198,9 @@ extension DescribeAclsResponse {
             for e4 in self.acls {
                 try e4.encode(into: &w, version: version)
             }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "resources.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -243,6 +252,9 @@ extension DescribeAclsResponse {
             try w.writeString(self.host, compact: flexible, "resources.acls.host")
             w.writeInt8(self.operation)
             w.writeInt8(self.permissionType)
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "resources.acls.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }

@@ -45,6 +45,9 @@ public struct DescribeClientQuotasRequest: KafkaRequest {
             try e1.encode(into: &w, version: version)
         }
         w.writeBool(self.strict)
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -90,6 +93,9 @@ extension DescribeClientQuotasRequest {
             try w.writeString(self.entityType, compact: flexible, "components.entityType")
             w.writeInt8(self.matchType)
             try w.writeNullableString(self.match, compact: flexible, "components.match")
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "components.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -161,6 +167,9 @@ public struct DescribeClientQuotasResponse: KafkaResponse {
         } else {
             w.writeNullArrayLength(compact: flexible)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -214,6 +223,9 @@ extension DescribeClientQuotasResponse {
             for e9 in self.values {
                 try e9.encode(into: &w, version: version)
             }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "entries.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -261,6 +273,9 @@ extension DescribeClientQuotasResponse {
             let flexible: Bool = version >= 1
             try w.writeString(self.entityType, compact: flexible, "entries.entity.entityType")
             try w.writeNullableString(self.entityName, compact: flexible, "entries.entity.entityName")
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "entries.entity.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -296,6 +311,9 @@ extension DescribeClientQuotasResponse {
             let flexible: Bool = version >= 1
             try w.writeString(self.key, compact: flexible, "entries.values.key")
             w.writeFloat64(self.value)
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "entries.values.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }

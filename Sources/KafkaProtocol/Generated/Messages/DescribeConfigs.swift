@@ -56,6 +56,9 @@ public struct DescribeConfigsRequest: KafkaRequest {
         } else if self.includeDocumentation != false {
             throw KafkaEncodingError(message: "", field: "includeDocumentation", kind: .fieldNotInVersion(version))
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -112,6 +115,9 @@ extension DescribeConfigsRequest {
                 }
             } else {
                 w.writeNullArrayLength(compact: flexible)
+            }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "resources.unknownTaggedFields", kind: .fieldNotInVersion(version))
             }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
@@ -183,6 +189,9 @@ public struct DescribeConfigsResponse: KafkaResponse {
         for e8 in self.results {
             try e8.encode(into: &w, version: version)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -236,6 +245,9 @@ extension DescribeConfigsResponse {
             w.writeArrayLength(self.configs.count, compact: flexible)
             for e11 in self.configs {
                 try e11.encode(into: &w, version: version)
+            }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "results.unknownTaggedFields", kind: .fieldNotInVersion(version))
             }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
@@ -317,6 +329,9 @@ extension DescribeConfigsResponse {
             if version >= 3 {
                 try w.writeNullableString(self.documentation, compact: flexible, "results.configs.documentation")
             }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "results.configs.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -378,6 +393,9 @@ extension DescribeConfigsResponse {
             try w.writeString(self.name, compact: flexible, "results.configs.synonyms.name")
             try w.writeNullableString(self.value, compact: flexible, "results.configs.synonyms.value")
             w.writeInt8(self.source)
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "results.configs.synonyms.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }

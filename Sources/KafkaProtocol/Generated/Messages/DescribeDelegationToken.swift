@@ -46,6 +46,9 @@ public struct DescribeDelegationTokenRequest: KafkaRequest {
         } else {
             w.writeNullArrayLength(compact: flexible)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -90,6 +93,9 @@ extension DescribeDelegationTokenRequest {
             let flexible: Bool = version >= 2
             try w.writeString(self.principalType, compact: flexible, "owners.principalType")
             try w.writeString(self.principalName, compact: flexible, "owners.principalName")
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "owners.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -153,6 +159,9 @@ public struct DescribeDelegationTokenResponse: KafkaResponse {
             try e5.encode(into: &w, version: version)
         }
         w.writeInt32(self.throttleTimeMs)
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -231,6 +240,9 @@ extension DescribeDelegationTokenResponse {
             for e8 in self.renewers {
                 try e8.encode(into: &w, version: version)
             }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "tokens.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -284,6 +296,9 @@ extension DescribeDelegationTokenResponse {
             let flexible: Bool = version >= 2
             try w.writeString(self.principalType, compact: flexible, "tokens.renewers.principalType")
             try w.writeString(self.principalName, compact: flexible, "tokens.renewers.principalName")
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "tokens.renewers.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }

@@ -49,6 +49,9 @@ public struct DescribeGroupsRequest: KafkaRequest {
         } else if self.includeAuthorizedOperations != false {
             throw KafkaEncodingError(message: "", field: "includeAuthorizedOperations", kind: .fieldNotInVersion(version))
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -120,6 +123,9 @@ public struct DescribeGroupsResponse: KafkaResponse {
         for e4 in self.groups {
             try e4.encode(into: &w, version: version)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -186,6 +192,9 @@ extension DescribeGroupsResponse {
             } else if self.authorizedOperations != -2147483648 {
                 throw KafkaEncodingError(message: "", field: "groups.authorizedOperations", kind: .fieldNotInVersion(version))
             }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "groups.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -248,6 +257,9 @@ extension DescribeGroupsResponse {
             try w.writeString(self.clientHost, compact: flexible, "groups.members.clientHost")
             w.writeBytes(self.memberMetadata, compact: flexible)
             w.writeBytes(self.memberAssignment, compact: flexible)
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "groups.members.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }

@@ -46,6 +46,9 @@ public struct DescribeLogDirsRequest: KafkaRequest {
         } else {
             w.writeNullArrayLength(compact: flexible)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -92,6 +95,9 @@ extension DescribeLogDirsRequest {
             w.writeArrayLength(self.partitions.count, compact: flexible)
             for e5 in self.partitions {
                 w.writeInt32(e5)
+            }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.unknownTaggedFields", kind: .fieldNotInVersion(version))
             }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
@@ -164,6 +170,9 @@ public struct DescribeLogDirsResponse: KafkaResponse {
         for e8 in self.results {
             try e8.encode(into: &w, version: version)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -225,6 +234,9 @@ extension DescribeLogDirsResponse {
             if version >= 4 {
                 w.writeInt64(self.usableBytes)
             }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "results.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -275,6 +287,9 @@ extension DescribeLogDirsResponse {
             for e14 in self.partitions {
                 try e14.encode(into: &w, version: version)
             }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "results.topics.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -321,6 +336,9 @@ extension DescribeLogDirsResponse {
             w.writeInt64(self.partitionSize)
             w.writeInt64(self.offsetLag)
             w.writeBool(self.isFutureKey)
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "results.topics.partitions.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }

@@ -56,6 +56,9 @@ public struct ElectLeadersRequest: KafkaRequest {
             w.writeNullArrayLength(compact: flexible)
         }
         w.writeInt32(self.timeoutMs)
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -106,6 +109,9 @@ extension ElectLeadersRequest {
             w.writeArrayLength(self.partitions.count, compact: flexible)
             for e5 in self.partitions {
                 w.writeInt32(e5)
+            }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topicPartitions.unknownTaggedFields", kind: .fieldNotInVersion(version))
             }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
@@ -180,6 +186,9 @@ public struct ElectLeadersResponse: KafkaResponse {
         for e8 in self.replicaElectionResults {
             try e8.encode(into: &w, version: version)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -228,6 +237,9 @@ extension ElectLeadersResponse {
             for e11 in self.partitionResult {
                 try e11.encode(into: &w, version: version)
             }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "replicaElectionResults.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -272,6 +284,9 @@ extension ElectLeadersResponse {
             w.writeInt32(self.partitionId)
             w.writeInt16(self.errorCode)
             try w.writeNullableString(self.errorMessage, compact: flexible, "replicaElectionResults.partitionResult.errorMessage")
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "replicaElectionResults.partitionResult.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }

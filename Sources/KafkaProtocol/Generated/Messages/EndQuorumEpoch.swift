@@ -51,6 +51,9 @@ public struct EndQuorumEpochRequest: KafkaRequest {
                 try e2.encode(into: &w, version: version)
             }
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -102,6 +105,9 @@ extension EndQuorumEpochRequest {
             w.writeArrayLength(self.partitions.count, compact: flexible)
             for e7 in self.partitions {
                 try e7.encode(into: &w, version: version)
+            }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.unknownTaggedFields", kind: .fieldNotInVersion(version))
             }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
@@ -161,6 +167,9 @@ extension EndQuorumEpochRequest {
                 for e11 in self.preferredCandidates {
                     try e11.encode(into: &w, version: version)
                 }
+            }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.partitions.unknownTaggedFields", kind: .fieldNotInVersion(version))
             }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
@@ -305,6 +314,9 @@ public struct EndQuorumEpochResponse: KafkaResponse {
         if !(version >= 1) && !self.nodeEndpoints.isEmpty {
             throw KafkaEncodingError(message: "", field: "nodeEndpoints", kind: .fieldNotInVersion(version))
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             var tagCount: Int = self.unknownTaggedFields.count
             let put0: Bool = (version >= 1) && !self.nodeEndpoints.isEmpty
@@ -378,6 +390,9 @@ extension EndQuorumEpochResponse {
             for e22 in self.partitions {
                 try e22.encode(into: &w, version: version)
             }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -423,6 +438,9 @@ extension EndQuorumEpochResponse {
             w.writeInt16(self.errorCode)
             w.writeInt32(self.leaderId)
             w.writeInt32(self.leaderEpoch)
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.partitions.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }

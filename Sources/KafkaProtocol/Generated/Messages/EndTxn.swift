@@ -48,6 +48,9 @@ public struct EndTxnRequest: KafkaRequest {
         w.writeInt64(self.producerId)
         w.writeInt16(self.producerEpoch)
         w.writeBool(self.committed)
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -117,6 +120,9 @@ public struct EndTxnResponse: KafkaResponse {
         }
         if version >= 5 {
             w.writeInt16(self.producerEpoch)
+        }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
         }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)

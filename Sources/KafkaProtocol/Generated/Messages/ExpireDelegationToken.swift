@@ -42,6 +42,9 @@ public struct ExpireDelegationTokenRequest: KafkaRequest {
         let flexible: Bool = version >= 2
         w.writeBytes(self.hmac, compact: flexible)
         w.writeInt64(self.expiryTimePeriodMs)
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -103,6 +106,9 @@ public struct ExpireDelegationTokenResponse: KafkaResponse {
         w.writeInt16(self.errorCode)
         w.writeInt64(self.expiryTimestampMs)
         w.writeInt32(self.throttleTimeMs)
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }

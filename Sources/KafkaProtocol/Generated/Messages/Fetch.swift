@@ -96,6 +96,9 @@ public struct FetchRequest: KafkaRequest {
         if version >= 11 {
             try w.writeString(self.rackId, compact: flexible, "rackId")
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             var tagCount: Int = self.unknownTaggedFields.count
             let put0: Bool = (version >= 12) && self.clusterId != nil
@@ -236,6 +239,9 @@ extension FetchRequest {
             for e7 in self.partitions {
                 try e7.encode(into: &w, version: version)
             }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -304,6 +310,9 @@ extension FetchRequest {
                 w.writeInt64(self.logStartOffset)
             }
             w.writeInt32(self.partitionMaxBytes)
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.partitions.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 var tagCount: Int = self.unknownTaggedFields.count
                 let put0: Bool = (version >= 17) && self.replicaDirectoryId != KafkaUUID.zero
@@ -379,6 +388,9 @@ extension FetchRequest {
             w.writeArrayLength(self.partitions.count, compact: flexible)
             for e10 in self.partitions {
                 w.writeInt32(e10)
+            }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "forgottenTopicsData.unknownTaggedFields", kind: .fieldNotInVersion(version))
             }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
@@ -470,6 +482,9 @@ public struct FetchResponse: KafkaResponse {
         if !(version >= 16) && !self.nodeEndpoints.isEmpty {
             throw KafkaEncodingError(message: "", field: "nodeEndpoints", kind: .fieldNotInVersion(version))
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             var tagCount: Int = self.unknownTaggedFields.count
             let put0: Bool = (version >= 16) && !self.nodeEndpoints.isEmpty
@@ -559,6 +574,9 @@ extension FetchResponse {
             w.writeArrayLength(self.partitions.count, compact: flexible)
             for e19 in self.partitions {
                 try e19.encode(into: &w, version: version)
+            }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "responses.unknownTaggedFields", kind: .fieldNotInVersion(version))
             }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
@@ -655,6 +673,9 @@ extension FetchResponse {
                 throw KafkaEncodingError(message: "", field: "responses.partitions.preferredReadReplica", kind: .fieldNotInVersion(version))
             }
             w.writeNullableBytes(self.records, compact: flexible)
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "responses.partitions.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 var tagCount: Int = self.unknownTaggedFields.count
                 let put0: Bool = (version >= 12) && self.divergingEpoch != EpochEndOffset()
@@ -838,6 +859,9 @@ extension FetchResponse {
             let flexible: Bool = version >= 12
             w.writeInt64(self.producerId)
             w.writeInt64(self.firstOffset)
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "responses.partitions.abortedTransactions.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }

@@ -60,6 +60,9 @@ public struct FindCoordinatorRequest: KafkaRequest {
         } else if !self.coordinatorKeys.isEmpty {
             throw KafkaEncodingError(message: "", field: "coordinatorKeys", kind: .fieldNotInVersion(version))
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -172,6 +175,9 @@ public struct FindCoordinatorResponse: KafkaResponse {
             }
         } else if !self.coordinators.isEmpty {
             throw KafkaEncodingError(message: "", field: "coordinators", kind: .fieldNotInVersion(version))
+        }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
         }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)

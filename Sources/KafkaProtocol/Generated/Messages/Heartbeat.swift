@@ -52,6 +52,9 @@ public struct HeartbeatRequest: KafkaRequest {
         } else if self.groupInstanceId != nil {
             throw KafkaEncodingError(message: "", field: "groupInstanceId", kind: .fieldNotInVersion(version))
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -116,6 +119,9 @@ public struct HeartbeatResponse: KafkaResponse {
             w.writeInt32(self.throttleTimeMs)
         }
         w.writeInt16(self.errorCode)
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }

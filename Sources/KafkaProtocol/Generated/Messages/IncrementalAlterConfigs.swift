@@ -45,6 +45,9 @@ public struct IncrementalAlterConfigsRequest: KafkaRequest {
             try e1.encode(into: &w, version: version)
         }
         w.writeBool(self.validateOnly)
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -93,6 +96,9 @@ extension IncrementalAlterConfigsRequest {
             for e4 in self.configs {
                 try e4.encode(into: &w, version: version)
             }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "resources.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -138,6 +144,9 @@ extension IncrementalAlterConfigsRequest {
             try w.writeString(self.name, compact: flexible, "resources.configs.name")
             w.writeInt8(self.configOperation)
             try w.writeNullableString(self.value, compact: flexible, "resources.configs.value")
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "resources.configs.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -199,6 +208,9 @@ public struct IncrementalAlterConfigsResponse: KafkaResponse {
         for e7 in self.responses {
             try e7.encode(into: &w, version: version)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -247,6 +259,9 @@ extension IncrementalAlterConfigsResponse {
             try w.writeNullableString(self.errorMessage, compact: flexible, "responses.errorMessage")
             w.writeInt8(self.resourceType)
             try w.writeString(self.resourceName, compact: flexible, "responses.resourceName")
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "responses.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }

@@ -56,6 +56,9 @@ public struct InitProducerIdRequest: KafkaRequest {
         } else if self.producerEpoch != -1 {
             throw KafkaEncodingError(message: "", field: "producerEpoch", kind: .fieldNotInVersion(version))
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -126,6 +129,9 @@ public struct InitProducerIdResponse: KafkaResponse {
         w.writeInt16(self.errorCode)
         w.writeInt64(self.producerId)
         w.writeInt16(self.producerEpoch)
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }

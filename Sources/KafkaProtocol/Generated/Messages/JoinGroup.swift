@@ -71,6 +71,9 @@ public struct JoinGroupRequest: KafkaRequest {
         if version >= 8 {
             try w.writeNullableString(self.reason, compact: flexible, "reason")
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -125,6 +128,9 @@ extension JoinGroupRequest {
             let flexible: Bool = version >= 6
             try w.writeString(self.name, compact: flexible, "protocols.name")
             w.writeBytes(self.metadata, compact: flexible)
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "protocols.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -219,6 +225,9 @@ public struct JoinGroupResponse: KafkaResponse {
         for e5 in self.members {
             try e5.encode(into: &w, version: version)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -282,6 +291,9 @@ extension JoinGroupResponse {
                 try w.writeNullableString(self.groupInstanceId, compact: flexible, "members.groupInstanceId")
             }
             w.writeBytes(self.metadata, compact: flexible)
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "members.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }

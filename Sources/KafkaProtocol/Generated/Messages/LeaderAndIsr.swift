@@ -87,6 +87,9 @@ public struct LeaderAndIsrRequest: KafkaRequest {
         for e3 in self.liveLeaders {
             try e3.encode(into: &w, version: version)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -165,6 +168,9 @@ extension LeaderAndIsrRequest {
             for e10 in self.partitionStates {
                 try e10.encode(into: &w, version: version)
             }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topicStates.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -212,6 +218,9 @@ extension LeaderAndIsrRequest {
             w.writeInt32(self.brokerId)
             try w.writeString(self.hostName, compact: flexible, "liveLeaders.hostName")
             w.writeInt32(self.port)
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "liveLeaders.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -300,6 +309,9 @@ extension LeaderAndIsrRequest {
                 w.writeInt8(self.leaderRecoveryState)
             } else if self.leaderRecoveryState != 0 {
                 throw KafkaEncodingError(message: "", field: "LeaderAndIsrPartitionState.leaderRecoveryState", kind: .fieldNotInVersion(version))
+            }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "LeaderAndIsrPartitionState.unknownTaggedFields", kind: .fieldNotInVersion(version))
             }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
@@ -419,6 +431,9 @@ public struct LeaderAndIsrResponse: KafkaResponse {
         } else if !self.topics.isEmpty {
             throw KafkaEncodingError(message: "", field: "topics", kind: .fieldNotInVersion(version))
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -514,6 +529,9 @@ extension LeaderAndIsrResponse {
             }
             w.writeInt32(self.partitionIndex)
             w.writeInt16(self.errorCode)
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "LeaderAndIsrPartitionError.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }

@@ -56,6 +56,9 @@ public struct LeaveGroupRequest: KafkaRequest {
         } else if !self.members.isEmpty {
             throw KafkaEncodingError(message: "", field: "members", kind: .fieldNotInVersion(version))
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -107,6 +110,9 @@ extension LeaveGroupRequest {
             try w.writeNullableString(self.groupInstanceId, compact: flexible, "members.groupInstanceId")
             if version >= 5 {
                 try w.writeNullableString(self.reason, compact: flexible, "members.reason")
+            }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "members.unknownTaggedFields", kind: .fieldNotInVersion(version))
             }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
@@ -180,6 +186,9 @@ public struct LeaveGroupResponse: KafkaResponse {
         } else if !self.members.isEmpty {
             throw KafkaEncodingError(message: "", field: "members", kind: .fieldNotInVersion(version))
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -230,6 +239,9 @@ extension LeaveGroupResponse {
             try w.writeString(self.memberId, compact: flexible, "members.memberId")
             try w.writeNullableString(self.groupInstanceId, compact: flexible, "members.groupInstanceId")
             w.writeInt16(self.errorCode)
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "members.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }

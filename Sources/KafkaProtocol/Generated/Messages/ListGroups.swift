@@ -56,6 +56,9 @@ public struct ListGroupsRequest: KafkaRequest {
         } else if !self.typesFilter.isEmpty {
             throw KafkaEncodingError(message: "", field: "typesFilter", kind: .fieldNotInVersion(version))
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -138,6 +141,9 @@ public struct ListGroupsResponse: KafkaResponse {
         for e7 in self.groups {
             try e7.encode(into: &w, version: version)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -192,6 +198,9 @@ extension ListGroupsResponse {
             }
             if version >= 5 {
                 try w.writeString(self.groupType, compact: flexible, "groups.groupType")
+            }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "groups.unknownTaggedFields", kind: .fieldNotInVersion(version))
             }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)

@@ -57,6 +57,9 @@ public struct ListOffsetsRequest: KafkaRequest {
         if version >= 10 {
             w.writeInt32(self.timeoutMs)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -107,6 +110,9 @@ extension ListOffsetsRequest {
             w.writeArrayLength(self.partitions.count, compact: flexible)
             for e4 in self.partitions {
                 try e4.encode(into: &w, version: version)
+            }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.unknownTaggedFields", kind: .fieldNotInVersion(version))
             }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
@@ -160,6 +166,9 @@ extension ListOffsetsRequest {
                 w.writeInt32(self.maxNumOffsets)
             } else if self.maxNumOffsets != 1 {
                 throw KafkaEncodingError(message: "", field: "topics.partitions.maxNumOffsets", kind: .fieldNotInVersion(version))
+            }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.partitions.unknownTaggedFields", kind: .fieldNotInVersion(version))
             }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
@@ -229,6 +238,9 @@ public struct ListOffsetsResponse: KafkaResponse {
         for e7 in self.topics {
             try e7.encode(into: &w, version: version)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -275,6 +287,9 @@ extension ListOffsetsResponse {
             w.writeArrayLength(self.partitions.count, compact: flexible)
             for e10 in self.partitions {
                 try e10.encode(into: &w, version: version)
+            }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.unknownTaggedFields", kind: .fieldNotInVersion(version))
             }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
@@ -346,6 +361,9 @@ extension ListOffsetsResponse {
                 w.writeInt32(self.leaderEpoch)
             } else if self.leaderEpoch != -1 {
                 throw KafkaEncodingError(message: "", field: "topics.partitions.leaderEpoch", kind: .fieldNotInVersion(version))
+            }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.partitions.unknownTaggedFields", kind: .fieldNotInVersion(version))
             }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)

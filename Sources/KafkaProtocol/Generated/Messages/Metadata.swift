@@ -69,6 +69,9 @@ public struct MetadataRequest: KafkaRequest {
         } else if self.includeTopicAuthorizedOperations != false {
             throw KafkaEncodingError(message: "", field: "includeTopicAuthorizedOperations", kind: .fieldNotInVersion(version))
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -139,6 +142,9 @@ extension MetadataRequest {
                 try w.writeNullableString(nil, compact: flexible)
             } else {
                 throw KafkaEncodingError(message: "", field: "topics.name", kind: .nullNotAllowed(version))
+            }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.unknownTaggedFields", kind: .fieldNotInVersion(version))
             }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
@@ -231,6 +237,9 @@ public struct MetadataResponse: KafkaResponse {
         } else if self.clusterAuthorizedOperations != -2147483648 {
             throw KafkaEncodingError(message: "", field: "clusterAuthorizedOperations", kind: .fieldNotInVersion(version))
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -299,6 +308,9 @@ extension MetadataResponse {
             if version >= 1 {
                 try w.writeNullableString(self.rack, compact: flexible, "brokers.rack")
             }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "brokers.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -366,6 +378,9 @@ extension MetadataResponse {
                 w.writeInt32(self.topicAuthorizedOperations)
             } else if self.topicAuthorizedOperations != -2147483648 {
                 throw KafkaEncodingError(message: "", field: "topics.topicAuthorizedOperations", kind: .fieldNotInVersion(version))
+            }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.unknownTaggedFields", kind: .fieldNotInVersion(version))
             }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
@@ -449,6 +464,9 @@ extension MetadataResponse {
                 for e20 in self.offlineReplicas {
                     w.writeInt32(e20)
                 }
+            }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.partitions.unknownTaggedFields", kind: .fieldNotInVersion(version))
             }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)

@@ -67,6 +67,9 @@ public struct OffsetCommitRequest: KafkaRequest {
         for e1 in self.topics {
             try e1.encode(into: &w, version: version)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -124,6 +127,9 @@ extension OffsetCommitRequest {
             for e4 in self.partitions {
                 try e4.encode(into: &w, version: version)
             }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -180,6 +186,9 @@ extension OffsetCommitRequest {
                 throw KafkaEncodingError(message: "", field: "topics.partitions.commitTimestamp", kind: .fieldNotInVersion(version))
             }
             try w.writeNullableString(self.committedMetadata, compact: flexible, "topics.partitions.committedMetadata")
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.partitions.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -249,6 +258,9 @@ public struct OffsetCommitResponse: KafkaResponse {
         for e7 in self.topics {
             try e7.encode(into: &w, version: version)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -296,6 +308,9 @@ extension OffsetCommitResponse {
             for e10 in self.partitions {
                 try e10.encode(into: &w, version: version)
             }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -337,6 +352,9 @@ extension OffsetCommitResponse {
             let flexible: Bool = version >= 8
             w.writeInt32(self.partitionIndex)
             w.writeInt16(self.errorCode)
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.partitions.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }

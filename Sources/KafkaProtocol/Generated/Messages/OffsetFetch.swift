@@ -76,6 +76,9 @@ public struct OffsetFetchRequest: KafkaRequest {
         } else if self.requireStable != false {
             throw KafkaEncodingError(message: "", field: "requireStable", kind: .fieldNotInVersion(version))
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -149,6 +152,9 @@ extension OffsetFetchRequest {
             w.writeArrayLength(self.partitionIndexes.count, compact: flexible)
             for e10 in self.partitionIndexes {
                 w.writeInt32(e10)
+            }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.unknownTaggedFields", kind: .fieldNotInVersion(version))
             }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
@@ -336,6 +342,9 @@ public struct OffsetFetchResponse: KafkaResponse {
         } else if !self.groups.isEmpty {
             throw KafkaEncodingError(message: "", field: "groups", kind: .fieldNotInVersion(version))
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -397,6 +406,9 @@ extension OffsetFetchResponse {
             for e26 in self.partitions {
                 try e26.encode(into: &w, version: version)
             }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -449,6 +461,9 @@ extension OffsetFetchResponse {
             }
             try w.writeNullableString(self.metadata, compact: flexible, "topics.partitions.metadata")
             w.writeInt16(self.errorCode)
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.partitions.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }

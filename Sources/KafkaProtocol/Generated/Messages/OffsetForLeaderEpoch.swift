@@ -47,6 +47,9 @@ public struct OffsetForLeaderEpochRequest: KafkaRequest {
         for e1 in self.topics {
             try e1.encode(into: &w, version: version)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -94,6 +97,9 @@ extension OffsetForLeaderEpochRequest {
             for e4 in self.partitions {
                 try e4.encode(into: &w, version: version)
             }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -140,6 +146,9 @@ extension OffsetForLeaderEpochRequest {
                 w.writeInt32(self.currentLeaderEpoch)
             }
             w.writeInt32(self.leaderEpoch)
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.partitions.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -205,6 +214,9 @@ public struct OffsetForLeaderEpochResponse: KafkaResponse {
         for e7 in self.topics {
             try e7.encode(into: &w, version: version)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -251,6 +263,9 @@ extension OffsetForLeaderEpochResponse {
             w.writeArrayLength(self.partitions.count, compact: flexible)
             for e10 in self.partitions {
                 try e10.encode(into: &w, version: version)
+            }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.unknownTaggedFields", kind: .fieldNotInVersion(version))
             }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
@@ -301,6 +316,9 @@ extension OffsetForLeaderEpochResponse {
                 w.writeInt32(self.leaderEpoch)
             }
             w.writeInt64(self.endOffset)
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.partitions.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }

@@ -55,6 +55,9 @@ public struct ProduceRequest: KafkaRequest {
         for e1 in self.topicData {
             try e1.encode(into: &w, version: version)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -104,6 +107,9 @@ extension ProduceRequest {
             for e4 in self.partitionData {
                 try e4.encode(into: &w, version: version)
             }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topicData.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -145,6 +151,9 @@ extension ProduceRequest {
             let flexible: Bool = version >= 9
             w.writeInt32(self.index)
             w.writeNullableBytes(self.records, compact: flexible)
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topicData.partitionData.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -211,6 +220,9 @@ public struct ProduceResponse: KafkaResponse {
         }
         if !(version >= 10) && !self.nodeEndpoints.isEmpty {
             throw KafkaEncodingError(message: "", field: "nodeEndpoints", kind: .fieldNotInVersion(version))
+        }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
         }
         if flexible {
             var tagCount: Int = self.unknownTaggedFields.count
@@ -289,6 +301,9 @@ extension ProduceResponse {
             for e13 in self.partitionResponses {
                 try e13.encode(into: &w, version: version)
             }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "responses.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -359,6 +374,9 @@ extension ProduceResponse {
             }
             if !(version >= 10) && self.currentLeader != LeaderIdAndEpoch() {
                 throw KafkaEncodingError(message: "", field: "responses.partitionResponses.currentLeader", kind: .fieldNotInVersion(version))
+            }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "responses.partitionResponses.unknownTaggedFields", kind: .fieldNotInVersion(version))
             }
             if flexible {
                 var tagCount: Int = self.unknownTaggedFields.count
@@ -435,6 +453,9 @@ extension ProduceResponse {
             let flexible: Bool = version >= 9
             w.writeInt32(self.batchIndex)
             try w.writeNullableString(self.batchIndexErrorMessage, compact: flexible, "responses.partitionResponses.recordErrors.batchIndexErrorMessage")
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "responses.partitionResponses.recordErrors.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }

@@ -39,6 +39,9 @@ public struct SaslAuthenticateRequest: KafkaRequest {
         }
         let flexible: Bool = version >= 2
         w.writeBytes(self.authBytes, compact: flexible)
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -103,6 +106,9 @@ public struct SaslAuthenticateResponse: KafkaResponse {
         w.writeBytes(self.authBytes, compact: flexible)
         if version >= 1 {
             w.writeInt64(self.sessionLifetimeMs)
+        }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
         }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)

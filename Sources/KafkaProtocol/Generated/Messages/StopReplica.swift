@@ -91,6 +91,9 @@ public struct StopReplicaRequest: KafkaRequest {
         } else if !self.topicStates.isEmpty {
             throw KafkaEncodingError(message: "", field: "topicStates", kind: .fieldNotInVersion(version))
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -190,6 +193,9 @@ extension StopReplicaRequest {
             w.writeArrayLength(self.partitionIndexes.count, compact: flexible)
             for e10 in self.partitionIndexes {
                 w.writeInt32(e10)
+            }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.unknownTaggedFields", kind: .fieldNotInVersion(version))
             }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
@@ -328,6 +334,9 @@ public struct StopReplicaResponse: KafkaResponse {
         for e16 in self.partitionErrors {
             try e16.encode(into: &w, version: version)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -373,6 +382,9 @@ extension StopReplicaResponse {
             try w.writeString(self.topicName, compact: flexible, "partitionErrors.topicName")
             w.writeInt32(self.partitionIndex)
             w.writeInt16(self.errorCode)
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "partitionErrors.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }

@@ -68,6 +68,9 @@ public struct SyncGroupRequest: KafkaRequest {
         for e1 in self.assignments {
             try e1.encode(into: &w, version: version)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -121,6 +124,9 @@ extension SyncGroupRequest {
             let flexible: Bool = version >= 4
             try w.writeString(self.memberId, compact: flexible, "assignments.memberId")
             w.writeBytes(self.assignment, compact: flexible)
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "assignments.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -193,6 +199,9 @@ public struct SyncGroupResponse: KafkaResponse {
             try w.writeNullableString(self.protocolName, compact: flexible, "protocolName")
         }
         w.writeBytes(self.assignment, compact: flexible)
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }

@@ -75,6 +75,9 @@ public struct TxnOffsetCommitRequest: KafkaRequest {
         for e1 in self.topics {
             try e1.encode(into: &w, version: version)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -132,6 +135,9 @@ extension TxnOffsetCommitRequest {
             for e4 in self.partitions {
                 try e4.encode(into: &w, version: version)
             }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -181,6 +187,9 @@ extension TxnOffsetCommitRequest {
                 w.writeInt32(self.committedLeaderEpoch)
             }
             try w.writeNullableString(self.committedMetadata, compact: flexible, "topics.partitions.committedMetadata")
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.partitions.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -245,6 +254,9 @@ public struct TxnOffsetCommitResponse: KafkaResponse {
         for e7 in self.topics {
             try e7.encode(into: &w, version: version)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -290,6 +302,9 @@ extension TxnOffsetCommitResponse {
             for e10 in self.partitions {
                 try e10.encode(into: &w, version: version)
             }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -331,6 +346,9 @@ extension TxnOffsetCommitResponse {
             let flexible: Bool = version >= 3
             w.writeInt32(self.partitionIndex)
             w.writeInt16(self.errorCode)
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topics.partitions.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }

@@ -84,6 +84,9 @@ public struct UpdateMetadataRequest: KafkaRequest {
         for e3 in self.liveBrokers {
             try e3.encode(into: &w, version: version)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             var tagCount: Int = self.unknownTaggedFields.count
             let put0: Bool = (version >= 8) && self.type != 0
@@ -180,6 +183,9 @@ extension UpdateMetadataRequest {
             for e10 in self.partitionStates {
                 try e10.encode(into: &w, version: version)
             }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "topicStates.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -243,6 +249,9 @@ extension UpdateMetadataRequest {
             if version >= 2 {
                 try w.writeNullableString(self.rack, compact: flexible, "liveBrokers.rack")
             }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "liveBrokers.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -303,6 +312,9 @@ extension UpdateMetadataRequest {
                 try w.writeString(self.listener, compact: flexible, "liveBrokers.endpoints.listener")
             }
             w.writeInt16(self.securityProtocol)
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "liveBrokers.endpoints.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -374,6 +386,9 @@ extension UpdateMetadataRequest {
                 for e18 in self.offlineReplicas {
                     w.writeInt32(e18)
                 }
+            }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "UpdateMetadataPartitionState.unknownTaggedFields", kind: .fieldNotInVersion(version))
             }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
@@ -458,6 +473,9 @@ public struct UpdateMetadataResponse: KafkaResponse {
         }
         let flexible: Bool = version >= 6
         w.writeInt16(self.errorCode)
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }

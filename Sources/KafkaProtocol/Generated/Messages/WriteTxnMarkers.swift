@@ -42,6 +42,9 @@ public struct WriteTxnMarkersRequest: KafkaRequest {
         for e1 in self.markers {
             try e1.encode(into: &w, version: version)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -95,6 +98,9 @@ extension WriteTxnMarkersRequest {
                 try e4.encode(into: &w, version: version)
             }
             w.writeInt32(self.coordinatorEpoch)
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "markers.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -141,6 +147,9 @@ extension WriteTxnMarkersRequest {
             w.writeArrayLength(self.partitionIndexes.count, compact: flexible)
             for e7 in self.partitionIndexes {
                 w.writeInt32(e7)
+            }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "markers.topics.unknownTaggedFields", kind: .fieldNotInVersion(version))
             }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
@@ -205,6 +214,9 @@ public struct WriteTxnMarkersResponse: KafkaResponse {
         for e10 in self.markers {
             try e10.encode(into: &w, version: version)
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }
@@ -248,6 +260,9 @@ extension WriteTxnMarkersResponse {
             w.writeArrayLength(self.topics.count, compact: flexible)
             for e13 in self.topics {
                 try e13.encode(into: &w, version: version)
+            }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "markers.unknownTaggedFields", kind: .fieldNotInVersion(version))
             }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
@@ -293,6 +308,9 @@ extension WriteTxnMarkersResponse {
             for e16 in self.partitions {
                 try e16.encode(into: &w, version: version)
             }
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "markers.topics.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }
@@ -334,6 +352,9 @@ extension WriteTxnMarkersResponse {
             let flexible: Bool = version >= 1
             w.writeInt32(self.partitionIndex)
             w.writeInt16(self.errorCode)
+            if !flexible && !self.unknownTaggedFields.isEmpty {
+                throw KafkaEncodingError(message: "", field: "markers.topics.partitions.unknownTaggedFields", kind: .fieldNotInVersion(version))
+            }
             if flexible {
                 w.writeTaggedFields(self.unknownTaggedFields)
             }

@@ -48,6 +48,9 @@ public struct RequestHeader: KafkaMessage {
         if version >= 1 {
             try w.writeNullableString(self.clientId, compact: false, "clientId")
         }
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }

@@ -37,6 +37,9 @@ public struct ResponseHeader: KafkaMessage {
         }
         let flexible: Bool = version >= 1
         w.writeInt32(self.correlationId)
+        if !flexible && !self.unknownTaggedFields.isEmpty {
+            throw KafkaEncodingError(message: "", field: "unknownTaggedFields", kind: .fieldNotInVersion(version))
+        }
         if flexible {
             w.writeTaggedFields(self.unknownTaggedFields)
         }

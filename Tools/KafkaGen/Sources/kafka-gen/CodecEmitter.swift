@@ -189,8 +189,22 @@ struct CodecEmitter {
         }
         guard hasTaggedSection else { return }
         let tagged = infos.filter { $0.tag != nil && $0.presence != .never }.sorted { $0.tag! < $1.tag! }
+        for fi in tagged where fi.isOptional && fi.nullable != .never {
+            if case .structure = fi.type {
+                // Kafka's Java code frames a null tagged struct differently from an inline one;
+                // no schema has one yet, so refuse rather than guess.
+                throw GenError("\(m.fileName): \(fi.path): nullable tagged struct fields are not supported")
+            }
+        }
         let sectionOpen = flexCond != .always
-        if sectionOpen { o.open("if flexible {") }
+        if sectionOpen {
+            // Unknown tags set on a value cannot go out in a version without tag sections;
+            // refusing beats losing them silently.
+            o.open("if !flexible && !self.unknownTaggedFields.isEmpty {")
+            o.line(notInVersionThrow(path.isEmpty ? "unknownTaggedFields" : path + ".unknownTaggedFields"))
+            o.close()
+            o.open("if flexible {")
+        }
         if tagged.isEmpty {
             o.line("w.writeTaggedFields(self.unknownTaggedFields)")
         } else {
