@@ -149,6 +149,32 @@ import KafkaProtocol
         #expect(try req.encoded(version: 9).count > 0)
     }
 
+    @Test func stringsLongerThan32767BytesAreRefusedInBothForms() {
+        var req = ApiVersionsRequest()
+        req.clientSoftwareName = String(repeating: "x", count: 32768)
+        #expect(throws: KafkaEncodingError(message: "ApiVersionsRequest v3", field: "clientSoftwareName", kind: .valueTooLong(32768))) {
+            try req.encoded(version: 3)
+        }
+        var header = RequestHeader()
+        header.clientId = String(repeating: "é", count: 16384)
+        #expect(throws: KafkaEncodingError(message: "RequestHeader v1", field: "clientId", kind: .valueTooLong(32768))) {
+            try header.encoded(version: 1)
+        }
+    }
+
+    @Test func apiVersionsAtAnUnknownVersionStillYieldsItsHeader() throws {
+        // A newer client's ApiVersions v9: the broker must read the correlation id to answer
+        // UNSUPPORTED_VERSION, even though it cannot decode the body.
+        let frame: [UInt8] = [0x00, 0x12, 0x00, 0x09, 0x00, 0x00, 0x00, 0x05, 0xFF, 0xFF, 0x00, 0x00]
+        let parsed = try parseRequestHeader(frame)
+        #expect(parsed.correlationId == 5)
+        #expect(parsed.headerVersion == 2)
+        #expect(parsed.clientId == nil)
+        #expect(throws: KafkaDecodingError(message: "ApiVersionsRequest v9", field: "", offset: 11, kind: .unsupportedVersion(9))) {
+            try parsed.decodeBody()
+        }
+    }
+
     @Test func knownTaggedFieldWithALongerBodyIsRejected() {
         let bytes: [UInt8] = [0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00,
                               0x01, 0x03, 0x02, 0x01, 0x00]  // tag 3 (bool) with a 2-byte body

@@ -198,7 +198,7 @@ import KafkaProtocol
         // Response header v1 (flexible): correlation id, then its tagged fields.
         let frame = try encodeResponseFrame(resp, version: 12, correlationId: 3)
         #expect(frame == [0x00, 0x00, 0x00, UInt8(5 + body.count), 0x00, 0x00, 0x00, 0x03, 0x00] + body)
-        let parsed = try parseResponse(FetchResponse.self, version: 12, frame: Array(frame.dropFirst(4)))
+        let parsed = try parseResponse(for: FetchResponse.self, version: 12, frame: Array(frame.dropFirst(4)))
         #expect(parsed.correlationId == 3)
         #expect(parsed.response == resp)
     }

@@ -92,7 +92,7 @@ public func peekCorrelationId(_ frame: [UInt8]) throws(KafkaDecodingError) -> In
 
 /// Parses a response frame (without its size prefix) as `type` at `version`: the header,
 /// then a body that must end the frame.
-public func parseResponse<R: KafkaResponse>(_ type: R.Type, version: Int16, frame: [UInt8]) throws(KafkaDecodingError) -> (correlationId: Int32, response: R) {
+public func parseResponse<R: KafkaResponse>(for type: R.Type, version: Int16, frame: [UInt8]) throws(KafkaDecodingError) -> (correlationId: Int32, response: R) {
     guard let headerVersion = HeaderVersions.response(apiKey: R.apiKey, version: version) else {
         throw KafkaDecodingError(message: R.messageName, field: "", offset: 0, kind: .unknownApiKey(R.apiKey.rawValue))
     }

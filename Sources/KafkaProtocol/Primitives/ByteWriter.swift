@@ -83,17 +83,17 @@ public struct ByteWriter: Sendable {
         if compact { writeUnsignedVarint(0) } else { writeInt32(-1) }
     }
 
-    /// STRING (INT16 length) or COMPACT_STRING. The caller checks the length limit with
-    /// `checkStringLength` first when the string can exceed 32767 bytes.
+    /// STRING (INT16 length) or COMPACT_STRING. Both forms are limited to 32767 bytes, as
+    /// Kafka's own codec limits them (a broker rejects a longer compact string too).
     public mutating func writeString(_ s: String, compact: Bool, _ field: StaticString = "") throws(KafkaEncodingError) {
         let utf8 = s.utf8
         let n = utf8.count
+        guard n <= Int(Int16.max) else {
+            throw KafkaEncodingError(message: "", field: field.description, kind: .valueTooLong(n))
+        }
         if compact {
             writeUnsignedVarint(UInt32(truncatingIfNeeded: n + 1))
         } else {
-            guard n <= Int(Int16.max) else {
-                throw KafkaEncodingError(message: "", field: field.description, kind: .valueTooLong(n))
-            }
             writeInt16(Int16(n))
         }
         bytes.append(contentsOf: utf8)
