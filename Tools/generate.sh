@@ -6,12 +6,12 @@
 #   Tools/generate.sh --check   regenerate into a temporary copy and fail, with a diff, if
 #                               the committed files differ (CI runs this)
 #
-# The definitions are read from $KAFKA_PROTOCOL_DIR, by default ../shared/kafka-protocol
-# beside the repo root.
+# The definitions are read from $KAFKA_PROTOCOL_DIR, by default
+# ${SHARED_DIR:-../shared}/kafka-protocol, ../shared being beside the repo root.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-proto="${KAFKA_PROTOCOL_DIR:-$repo/../shared/kafka-protocol}"
+proto="${KAFKA_PROTOCOL_DIR:-${SHARED_DIR:-$repo/../shared}/kafka-protocol}"
 if [[ ! -d "$proto/messages" ]]; then
     echo "generate.sh: no messages/ in $proto (set KAFKA_PROTOCOL_DIR)" >&2
     exit 2
