@@ -175,6 +175,19 @@ import KafkaProtocol
         }
     }
 
+    @Test func requestBodiesMayBeFollowedByBytesBrokersIgnore() throws {
+        // librdkafka 2.16's "all topics" Metadata v12 (from the peer captures): the null
+        // topics array is written as a 4-byte zero, so the real fields follow as extra bytes.
+        let frame: [UInt8] = [0x00, 0x03, 0x00, 0x0C, 0x00, 0x00, 0x00, 0x03, 0x00, 0x08]
+            + Array("metadata".utf8) + [0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00]
+        let parsed = try parseRequestHeader(frame)
+        let request = try #require(try parsed.decodeBody() as? MetadataRequest)
+        #expect(request.topics == nil)
+        #expect(throws: KafkaDecodingError(message: "MetadataRequest v12", field: "", offset: 23, kind: .trailingBytes(3))) {
+            try parsed.decodeBody(rejectTrailingBytes: true)
+        }
+    }
+
     @Test func knownTaggedFieldWithALongerBodyIsRejected() {
         let bytes: [UInt8] = [0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00,
                               0x01, 0x03, 0x02, 0x01, 0x00]  // tag 3 (bool) with a 2-byte body

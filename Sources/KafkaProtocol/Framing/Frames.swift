@@ -15,11 +15,14 @@ public struct ParsedRequestHeader: Sendable {
     /// nil for header v0, which has no client id (the generated header holds its default there).
     public var clientId: String? { headerVersion == 0 ? nil : header.clientId }
 
-    /// Decodes the body as the request its header names; the body must end the frame.
-    public func decodeBody() throws(KafkaDecodingError) -> any KafkaRequest {
+    /// Decodes the body as the request its header names. Bytes after the body are ignored
+    /// unless `rejectTrailingBytes`: Kafka brokers ignore them, and clients rely on it
+    /// (librdkafka up to at least 2.16 sends an "all topics" Metadata v9+ request with a
+    /// 4-byte array count where a 1-byte one belongs, librdkafka issue #5049).
+    public func decodeBody(rejectTrailingBytes: Bool = false) throws(KafkaDecodingError) -> any KafkaRequest {
         var r = body
         let request = try decodeRequest(apiKey: apiKey, version: apiVersion, from: &r)
-        if !r.isAtEnd {
+        if rejectTrailingBytes && !r.isAtEnd {
             throw KafkaDecodingError(message: "\(apiKey.name)Request v\(apiVersion)", field: "", offset: r.offset, kind: .trailingBytes(r.remaining))
         }
         return request
