@@ -21,6 +21,7 @@ struct CodecEmitter {
         c.hi = s.hi
         return c
     }
+
     var flexCond: Cond { Cond(m.flexibleVersions, valid: lo, hi) }
     /// The expression generated code uses for "this version is flexible".
     var flexibleCode: String {

@@ -83,7 +83,6 @@ struct StructDef {
     var name: String
     var about: String?
     var fields: [Field]
-    var isCommon: Bool
     /// Path prefix for error messages ("topicData.partitionData"); common structs use their name.
     var path: String
     /// The versions in which the struct can appear (set by `collectStructs`).
@@ -130,7 +129,7 @@ func loadMessage(_ url: URL) throws -> MessageSpec {
     var common: [StructDef] = []
     for c in (obj["commonStructs"] as? [[String: Any]]) ?? [] {
         guard let cn = c["name"] as? String else { throw GenError("\(file): commonStruct without name") }
-        common.append(StructDef(name: cn, about: c["about"] as? String, fields: try parseFields(c["fields"], file: file), isCommon: true, path: cn))
+        common.append(StructDef(name: cn, about: c["about"] as? String, fields: try parseFields(c["fields"], file: file), path: cn))
     }
     return MessageSpec(
         fileName: file, name: name, kind: kind, apiKey: obj["apiKey"] as? Int,
@@ -201,7 +200,7 @@ func collectStructs(_ m: MessageSpec) throws -> [StructDef] {
             if seen.contains(sn) { throw GenError("\(m.fileName): struct \(sn) defined twice") }
             seen.insert(sn)
             let p = path.isEmpty ? swiftFieldName(f.name) : path + "." + swiftFieldName(f.name)
-            defs.append(StructDef(name: sn, about: f.about, fields: sub, isCommon: false, path: p, lo: valid.lo, hi: valid.lo))
+            defs.append(StructDef(name: sn, about: f.about, fields: sub, path: p))
             try walk(sub, path: p)
         }
     }
