@@ -217,6 +217,29 @@ import KafkaProtocol
         ])
     }
 
+    @Test func apiVersionsUnsupportedVersionReplyIsReadAsV0() throws {
+        // What a broker sends to an ApiVersions v3 request it cannot serve: header v0, then a
+        // v0 body: error_code 35, api_keys ARRAY of 1 { key 18, min 0, max 2 }.
+        let frame: [UInt8] = [
+            0x00, 0x00, 0x00, 0x09,  // correlation id
+            0x00, 0x23,              // error_code UNSUPPORTED_VERSION
+            0x00, 0x00, 0x00, 0x01,  // api_keys ARRAY of 1
+            0x00, 0x12, 0x00, 0x00, 0x00, 0x02,
+        ]
+        let parsed = try parseApiVersionsResponse(version: 3, frame: frame)
+        #expect(parsed.correlationId == 9)
+        #expect(parsed.decodedVersion == 0)
+        #expect(KafkaErrorCode(parsed.response.errorCode) == .unsupportedVersion)
+        #expect(parsed.response.apiKeys.count == 1)
+        #expect(parsed.response.apiKeys.first?.maxVersion == 2)
+        // A well-formed v3 reply is read as v3.
+        var ok = ApiVersionsResponse()
+        ok.finalizedFeaturesEpoch = 4
+        let v3 = Array(try encodeResponseFrame(ok, version: 3, correlationId: 1).dropFirst(4))
+        let good = try parseApiVersionsResponse(version: 3, frame: v3)
+        #expect(good.decodedVersion == 3 && good.response == ok)
+    }
+
     @Test func controlledShutdownV0UsesRequestHeaderV0() throws {
         var req = ControlledShutdownRequest()
         req.brokerId = 1
