@@ -93,7 +93,7 @@ public struct AddPartitionsToTxnRequest: KafkaRequest {
         if version >= 4 {
             let n3: Int = try r.readNonNullArrayLength(compact: flexible, "transactions")
             var a4: [AddPartitionsToTxnTransaction] = []
-            a4.reserveCapacity(n3)
+            a4.reserveCapacity(Swift.min(n3, 256))
             for _ in 0 ..< n3 {
                 a4.append(try AddPartitionsToTxnTransaction(from: &r, version: version))
             }
@@ -111,7 +111,7 @@ public struct AddPartitionsToTxnRequest: KafkaRequest {
         if version <= 3 {
             let n5: Int = try r.readNonNullArrayLength(compact: flexible, "v3AndBelowTopics")
             var a6: [AddPartitionsToTxnTopic] = []
-            a6.reserveCapacity(n5)
+            a6.reserveCapacity(Swift.min(n5, 256))
             for _ in 0 ..< n5 {
                 a6.append(try AddPartitionsToTxnTopic(from: &r, version: version))
             }
@@ -163,7 +163,7 @@ extension AddPartitionsToTxnRequest {
             self.verifyOnly = try r.readBool("transactions.verifyOnly")
             let n8: Int = try r.readNonNullArrayLength(compact: true, "transactions.topics")
             var a9: [AddPartitionsToTxnTopic] = []
-            a9.reserveCapacity(n8)
+            a9.reserveCapacity(Swift.min(n8, 256))
             for _ in 0 ..< n8 {
                 a9.append(try AddPartitionsToTxnTopic(from: &r, version: version))
             }
@@ -301,7 +301,7 @@ public struct AddPartitionsToTxnResponse: KafkaResponse {
         if version >= 4 {
             let n15: Int = try r.readNonNullArrayLength(compact: flexible, "resultsByTransaction")
             var a16: [AddPartitionsToTxnResult] = []
-            a16.reserveCapacity(n15)
+            a16.reserveCapacity(Swift.min(n15, 256))
             for _ in 0 ..< n15 {
                 a16.append(try AddPartitionsToTxnResult(from: &r, version: version))
             }
@@ -310,7 +310,7 @@ public struct AddPartitionsToTxnResponse: KafkaResponse {
         if version <= 3 {
             let n17: Int = try r.readNonNullArrayLength(compact: flexible, "resultsByTopicV3AndBelow")
             var a18: [AddPartitionsToTxnTopicResult] = []
-            a18.reserveCapacity(n17)
+            a18.reserveCapacity(Swift.min(n17, 256))
             for _ in 0 ..< n17 {
                 a18.append(try AddPartitionsToTxnTopicResult(from: &r, version: version))
             }
@@ -350,7 +350,7 @@ extension AddPartitionsToTxnResponse {
             self.transactionalId = try r.readString(compact: true, "resultsByTransaction.transactionalId")
             let n20: Int = try r.readNonNullArrayLength(compact: true, "resultsByTransaction.topicResults")
             var a21: [AddPartitionsToTxnTopicResult] = []
-            a21.reserveCapacity(n20)
+            a21.reserveCapacity(Swift.min(n20, 256))
             for _ in 0 ..< n20 {
                 a21.append(try AddPartitionsToTxnTopicResult(from: &r, version: version))
             }
@@ -394,7 +394,7 @@ extension AddPartitionsToTxnResponse {
             self.name = try r.readString(compact: flexible, "AddPartitionsToTxnTopicResult.name")
             let n23: Int = try r.readNonNullArrayLength(compact: flexible, "AddPartitionsToTxnTopicResult.resultsByPartition")
             var a24: [AddPartitionsToTxnPartitionResult] = []
-            a24.reserveCapacity(n23)
+            a24.reserveCapacity(Swift.min(n23, 256))
             for _ in 0 ..< n23 {
                 a24.append(try AddPartitionsToTxnPartitionResult(from: &r, version: version))
             }

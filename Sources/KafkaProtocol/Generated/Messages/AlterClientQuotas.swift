@@ -60,7 +60,7 @@ public struct AlterClientQuotasRequest: KafkaRequest {
         let flexible: Bool = version >= 1
         let n2: Int = try r.readNonNullArrayLength(compact: flexible, "entries")
         var a3: [EntryData] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try EntryData(from: &r, version: version))
         }
@@ -109,14 +109,14 @@ extension AlterClientQuotasRequest {
             let flexible: Bool = version >= 1
             let n6: Int = try r.readNonNullArrayLength(compact: flexible, "entries.entity")
             var a7: [EntityData] = []
-            a7.reserveCapacity(n6)
+            a7.reserveCapacity(Swift.min(n6, 256))
             for _ in 0 ..< n6 {
                 a7.append(try EntityData(from: &r, version: version))
             }
             self.entity = a7
             let n8: Int = try r.readNonNullArrayLength(compact: flexible, "entries.ops")
             var a9: [OpData] = []
-            a9.reserveCapacity(n8)
+            a9.reserveCapacity(Swift.min(n8, 256))
             for _ in 0 ..< n8 {
                 a9.append(try OpData(from: &r, version: version))
             }
@@ -267,7 +267,7 @@ public struct AlterClientQuotasResponse: KafkaResponse {
         self.throttleTimeMs = try r.readInt32("throttleTimeMs")
         let n11: Int = try r.readNonNullArrayLength(compact: flexible, "entries")
         var a12: [EntryData] = []
-        a12.reserveCapacity(n11)
+        a12.reserveCapacity(Swift.min(n11, 256))
         for _ in 0 ..< n11 {
             a12.append(try EntryData(from: &r, version: version))
         }
@@ -317,7 +317,7 @@ extension AlterClientQuotasResponse {
             self.errorMessage = try r.readNullableString(compact: flexible, "entries.errorMessage")
             let n14: Int = try r.readNonNullArrayLength(compact: flexible, "entries.entity")
             var a15: [EntityData] = []
-            a15.reserveCapacity(n14)
+            a15.reserveCapacity(Swift.min(n14, 256))
             for _ in 0 ..< n14 {
                 a15.append(try EntityData(from: &r, version: version))
             }

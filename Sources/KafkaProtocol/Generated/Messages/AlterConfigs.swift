@@ -60,7 +60,7 @@ public struct AlterConfigsRequest: KafkaRequest {
         let flexible: Bool = version >= 2
         let n2: Int = try r.readNonNullArrayLength(compact: flexible, "resources")
         var a3: [AlterConfigsResource] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try AlterConfigsResource(from: &r, version: version))
         }
@@ -111,7 +111,7 @@ extension AlterConfigsRequest {
             self.resourceName = try r.readString(compact: flexible, "resources.resourceName")
             let n5: Int = try r.readNonNullArrayLength(compact: flexible, "resources.configs")
             var a6: [AlterableConfig] = []
-            a6.reserveCapacity(n5)
+            a6.reserveCapacity(Swift.min(n5, 256))
             for _ in 0 ..< n5 {
                 a6.append(try AlterableConfig(from: &r, version: version))
             }
@@ -220,7 +220,7 @@ public struct AlterConfigsResponse: KafkaResponse {
         self.throttleTimeMs = try r.readInt32("throttleTimeMs")
         let n8: Int = try r.readNonNullArrayLength(compact: flexible, "responses")
         var a9: [AlterConfigsResourceResponse] = []
-        a9.reserveCapacity(n8)
+        a9.reserveCapacity(Swift.min(n8, 256))
         for _ in 0 ..< n8 {
             a9.append(try AlterConfigsResourceResponse(from: &r, version: version))
         }

@@ -57,7 +57,7 @@ public struct AlterPartitionRequest: KafkaRequest {
         self.brokerEpoch = try r.readInt64("brokerEpoch")
         let n2: Int = try r.readNonNullArrayLength(compact: true, "topics")
         var a3: [TopicData] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try TopicData(from: &r, version: version))
         }
@@ -104,7 +104,7 @@ extension AlterPartitionRequest {
             }
             let n5: Int = try r.readNonNullArrayLength(compact: true, "topics.partitions")
             var a6: [PartitionData] = []
-            a6.reserveCapacity(n5)
+            a6.reserveCapacity(Swift.min(n5, 256))
             for _ in 0 ..< n5 {
                 a6.append(try PartitionData(from: &r, version: version))
             }
@@ -178,7 +178,7 @@ extension AlterPartitionRequest {
             if version >= 3 {
                 let n11: Int = try r.readNonNullArrayLength(compact: true, "topics.partitions.newIsrWithEpochs")
                 var a12: [BrokerState] = []
-                a12.reserveCapacity(n11)
+                a12.reserveCapacity(Swift.min(n11, 256))
                 for _ in 0 ..< n11 {
                     a12.append(try BrokerState(from: &r, version: version))
                 }
@@ -276,7 +276,7 @@ public struct AlterPartitionResponse: KafkaResponse {
         self.errorCode = try r.readInt16("errorCode")
         let n14: Int = try r.readNonNullArrayLength(compact: true, "topics")
         var a15: [TopicData] = []
-        a15.reserveCapacity(n14)
+        a15.reserveCapacity(Swift.min(n14, 256))
         for _ in 0 ..< n14 {
             a15.append(try TopicData(from: &r, version: version))
         }
@@ -323,7 +323,7 @@ extension AlterPartitionResponse {
             }
             let n17: Int = try r.readNonNullArrayLength(compact: true, "topics.partitions")
             var a18: [PartitionData] = []
-            a18.reserveCapacity(n17)
+            a18.reserveCapacity(Swift.min(n17, 256))
             for _ in 0 ..< n17 {
                 a18.append(try PartitionData(from: &r, version: version))
             }

@@ -54,7 +54,7 @@ public struct AlterPartitionReassignmentsRequest: KafkaRequest {
         self.timeoutMs = try r.readInt32("timeoutMs")
         let n2: Int = try r.readNonNullArrayLength(compact: true, "topics")
         var a3: [ReassignableTopic] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try ReassignableTopic(from: &r, version: version))
         }
@@ -91,7 +91,7 @@ extension AlterPartitionReassignmentsRequest {
             self.name = try r.readString(compact: true, "topics.name")
             let n5: Int = try r.readNonNullArrayLength(compact: true, "topics.partitions")
             var a6: [ReassignablePartition] = []
-            a6.reserveCapacity(n5)
+            a6.reserveCapacity(Swift.min(n5, 256))
             for _ in 0 ..< n5 {
                 a6.append(try ReassignablePartition(from: &r, version: version))
             }
@@ -206,7 +206,7 @@ public struct AlterPartitionReassignmentsResponse: KafkaResponse {
         self.errorMessage = try r.readNullableString(compact: true, "errorMessage")
         let n12: Int = try r.readNonNullArrayLength(compact: true, "responses")
         var a13: [ReassignableTopicResponse] = []
-        a13.reserveCapacity(n12)
+        a13.reserveCapacity(Swift.min(n12, 256))
         for _ in 0 ..< n12 {
             a13.append(try ReassignableTopicResponse(from: &r, version: version))
         }
@@ -243,7 +243,7 @@ extension AlterPartitionReassignmentsResponse {
             self.name = try r.readString(compact: true, "responses.name")
             let n15: Int = try r.readNonNullArrayLength(compact: true, "responses.partitions")
             var a16: [ReassignablePartitionResponse] = []
-            a16.reserveCapacity(n15)
+            a16.reserveCapacity(Swift.min(n15, 256))
             for _ in 0 ..< n15 {
                 a16.append(try ReassignablePartitionResponse(from: &r, version: version))
             }

@@ -57,7 +57,7 @@ public struct AlterReplicaLogDirsRequest: KafkaRequest {
         let flexible: Bool = version >= 2
         let n2: Int = try r.readNonNullArrayLength(compact: flexible, "dirs")
         var a3: [AlterReplicaLogDir] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try AlterReplicaLogDir(from: &r, version: version))
         }
@@ -103,7 +103,7 @@ extension AlterReplicaLogDirsRequest {
             self.path = try r.readString(compact: flexible, "dirs.path")
             let n5: Int = try r.readNonNullArrayLength(compact: flexible, "dirs.topics")
             var a6: [AlterReplicaLogDirTopic] = []
-            a6.reserveCapacity(n5)
+            a6.reserveCapacity(Swift.min(n5, 256))
             for _ in 0 ..< n5 {
                 a6.append(try AlterReplicaLogDirTopic(from: &r, version: version))
             }
@@ -221,7 +221,7 @@ public struct AlterReplicaLogDirsResponse: KafkaResponse {
         self.throttleTimeMs = try r.readInt32("throttleTimeMs")
         let n11: Int = try r.readNonNullArrayLength(compact: flexible, "results")
         var a12: [AlterReplicaLogDirTopicResult] = []
-        a12.reserveCapacity(n11)
+        a12.reserveCapacity(Swift.min(n11, 256))
         for _ in 0 ..< n11 {
             a12.append(try AlterReplicaLogDirTopicResult(from: &r, version: version))
         }
@@ -267,7 +267,7 @@ extension AlterReplicaLogDirsResponse {
             self.topicName = try r.readString(compact: flexible, "results.topicName")
             let n14: Int = try r.readNonNullArrayLength(compact: flexible, "results.partitions")
             var a15: [AlterReplicaLogDirPartitionResult] = []
-            a15.reserveCapacity(n14)
+            a15.reserveCapacity(Swift.min(n14, 256))
             for _ in 0 ..< n14 {
                 a15.append(try AlterReplicaLogDirPartitionResult(from: &r, version: version))
             }

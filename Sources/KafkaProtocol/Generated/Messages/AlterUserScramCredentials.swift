@@ -56,14 +56,14 @@ public struct AlterUserScramCredentialsRequest: KafkaRequest {
         }
         let n3: Int = try r.readNonNullArrayLength(compact: true, "deletions")
         var a4: [ScramCredentialDeletion] = []
-        a4.reserveCapacity(n3)
+        a4.reserveCapacity(Swift.min(n3, 256))
         for _ in 0 ..< n3 {
             a4.append(try ScramCredentialDeletion(from: &r, version: version))
         }
         self.deletions = a4
         let n5: Int = try r.readNonNullArrayLength(compact: true, "upsertions")
         var a6: [ScramCredentialUpsertion] = []
-        a6.reserveCapacity(n5)
+        a6.reserveCapacity(Swift.min(n5, 256))
         for _ in 0 ..< n5 {
             a6.append(try ScramCredentialUpsertion(from: &r, version: version))
         }
@@ -194,7 +194,7 @@ public struct AlterUserScramCredentialsResponse: KafkaResponse {
         self.throttleTimeMs = try r.readInt32("throttleTimeMs")
         let n8: Int = try r.readNonNullArrayLength(compact: true, "results")
         var a9: [AlterUserScramCredentialsResult] = []
-        a9.reserveCapacity(n8)
+        a9.reserveCapacity(Swift.min(n8, 256))
         for _ in 0 ..< n8 {
             a9.append(try AlterUserScramCredentialsResult(from: &r, version: version))
         }

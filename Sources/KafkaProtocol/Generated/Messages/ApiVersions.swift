@@ -184,7 +184,7 @@ public struct ApiVersionsResponse: KafkaResponse {
         self.errorCode = try r.readInt16("errorCode")
         let n4: Int = try r.readNonNullArrayLength(compact: flexible, "apiKeys")
         var a5: [ApiVersion] = []
-        a5.reserveCapacity(n4)
+        a5.reserveCapacity(Swift.min(n4, 256))
         for _ in 0 ..< n4 {
             a5.append(try ApiVersion(from: &r, version: version))
         }
@@ -200,7 +200,7 @@ public struct ApiVersionsResponse: KafkaResponse {
                 case 0 where version >= 3:
                     let n6: Int = try tf.body.readNonNullArrayLength(compact: true, "supportedFeatures")
                     var a7: [SupportedFeatureKey] = []
-                    a7.reserveCapacity(n6)
+                    a7.reserveCapacity(Swift.min(n6, 256))
                     for _ in 0 ..< n6 {
                         a7.append(try SupportedFeatureKey(from: &tf.body, version: version))
                     }
@@ -212,7 +212,7 @@ public struct ApiVersionsResponse: KafkaResponse {
                 case 2 where version >= 3:
                     let n8: Int = try tf.body.readNonNullArrayLength(compact: true, "finalizedFeatures")
                     var a9: [FinalizedFeatureKey] = []
-                    a9.reserveCapacity(n8)
+                    a9.reserveCapacity(Swift.min(n8, 256))
                     for _ in 0 ..< n8 {
                         a9.append(try FinalizedFeatureKey(from: &tf.body, version: version))
                     }

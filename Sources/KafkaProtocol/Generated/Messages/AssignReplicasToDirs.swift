@@ -57,7 +57,7 @@ public struct AssignReplicasToDirsRequest: KafkaRequest {
         self.brokerEpoch = try r.readInt64("brokerEpoch")
         let n2: Int = try r.readNonNullArrayLength(compact: true, "directories")
         var a3: [DirectoryData] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try DirectoryData(from: &r, version: version))
         }
@@ -92,7 +92,7 @@ extension AssignReplicasToDirsRequest {
             self.id = try r.readUUID("directories.id")
             let n5: Int = try r.readNonNullArrayLength(compact: true, "directories.topics")
             var a6: [TopicData] = []
-            a6.reserveCapacity(n5)
+            a6.reserveCapacity(Swift.min(n5, 256))
             for _ in 0 ..< n5 {
                 a6.append(try TopicData(from: &r, version: version))
             }
@@ -128,7 +128,7 @@ extension AssignReplicasToDirsRequest {
             self.topicId = try r.readUUID("directories.topics.topicId")
             let n8: Int = try r.readNonNullArrayLength(compact: true, "directories.topics.partitions")
             var a9: [PartitionData] = []
-            a9.reserveCapacity(n8)
+            a9.reserveCapacity(Swift.min(n8, 256))
             for _ in 0 ..< n8 {
                 a9.append(try PartitionData(from: &r, version: version))
             }
@@ -217,7 +217,7 @@ public struct AssignReplicasToDirsResponse: KafkaResponse {
         self.errorCode = try r.readInt16("errorCode")
         let n11: Int = try r.readNonNullArrayLength(compact: true, "directories")
         var a12: [DirectoryData] = []
-        a12.reserveCapacity(n11)
+        a12.reserveCapacity(Swift.min(n11, 256))
         for _ in 0 ..< n11 {
             a12.append(try DirectoryData(from: &r, version: version))
         }
@@ -252,7 +252,7 @@ extension AssignReplicasToDirsResponse {
             self.id = try r.readUUID("directories.id")
             let n14: Int = try r.readNonNullArrayLength(compact: true, "directories.topics")
             var a15: [TopicData] = []
-            a15.reserveCapacity(n14)
+            a15.reserveCapacity(Swift.min(n14, 256))
             for _ in 0 ..< n14 {
                 a15.append(try TopicData(from: &r, version: version))
             }
@@ -288,7 +288,7 @@ extension AssignReplicasToDirsResponse {
             self.topicId = try r.readUUID("directories.topics.topicId")
             let n17: Int = try r.readNonNullArrayLength(compact: true, "directories.topics.partitions")
             var a18: [PartitionData] = []
-            a18.reserveCapacity(n17)
+            a18.reserveCapacity(Swift.min(n17, 256))
             for _ in 0 ..< n17 {
                 a18.append(try PartitionData(from: &r, version: version))
             }

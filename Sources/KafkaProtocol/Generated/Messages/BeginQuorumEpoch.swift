@@ -75,7 +75,7 @@ public struct BeginQuorumEpochRequest: KafkaRequest {
         }
         let n3: Int = try r.readNonNullArrayLength(compact: flexible, "topics")
         var a4: [TopicData] = []
-        a4.reserveCapacity(n3)
+        a4.reserveCapacity(Swift.min(n3, 256))
         for _ in 0 ..< n3 {
             a4.append(try TopicData(from: &r, version: version))
         }
@@ -83,7 +83,7 @@ public struct BeginQuorumEpochRequest: KafkaRequest {
         if version >= 1 {
             let n5: Int = try r.readNonNullArrayLength(compact: flexible, "leaderEndpoints")
             var a6: [LeaderEndpoint] = []
-            a6.reserveCapacity(n5)
+            a6.reserveCapacity(Swift.min(n5, 256))
             for _ in 0 ..< n5 {
                 a6.append(try LeaderEndpoint(from: &r, version: version))
             }
@@ -128,7 +128,7 @@ extension BeginQuorumEpochRequest {
             self.topicName = try r.readString(compact: flexible, "topics.topicName")
             let n8: Int = try r.readNonNullArrayLength(compact: flexible, "topics.partitions")
             var a9: [PartitionData] = []
-            a9.reserveCapacity(n8)
+            a9.reserveCapacity(Swift.min(n8, 256))
             for _ in 0 ..< n8 {
                 a9.append(try PartitionData(from: &r, version: version))
             }
@@ -299,7 +299,7 @@ public struct BeginQuorumEpochResponse: KafkaResponse {
         self.errorCode = try r.readInt16("errorCode")
         let n12: Int = try r.readNonNullArrayLength(compact: flexible, "topics")
         var a13: [TopicData] = []
-        a13.reserveCapacity(n12)
+        a13.reserveCapacity(Swift.min(n12, 256))
         for _ in 0 ..< n12 {
             a13.append(try TopicData(from: &r, version: version))
         }
@@ -312,7 +312,7 @@ public struct BeginQuorumEpochResponse: KafkaResponse {
                 case 0 where version >= 1:
                     let n14: Int = try tf.body.readNonNullArrayLength(compact: true, "nodeEndpoints")
                     var a15: [NodeEndpoint] = []
-                    a15.reserveCapacity(n14)
+                    a15.reserveCapacity(Swift.min(n14, 256))
                     for _ in 0 ..< n14 {
                         a15.append(try NodeEndpoint(from: &tf.body, version: version))
                     }
@@ -359,7 +359,7 @@ extension BeginQuorumEpochResponse {
             self.topicName = try r.readString(compact: flexible, "topics.topicName")
             let n17: Int = try r.readNonNullArrayLength(compact: flexible, "topics.partitions")
             var a18: [PartitionData] = []
-            a18.reserveCapacity(n17)
+            a18.reserveCapacity(Swift.min(n17, 256))
             for _ in 0 ..< n17 {
                 a18.append(try PartitionData(from: &r, version: version))
             }

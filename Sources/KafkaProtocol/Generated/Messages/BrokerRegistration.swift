@@ -91,14 +91,14 @@ public struct BrokerRegistrationRequest: KafkaRequest {
         self.incarnationId = try r.readUUID("incarnationId")
         let n4: Int = try r.readNonNullArrayLength(compact: true, "listeners")
         var a5: [Listener] = []
-        a5.reserveCapacity(n4)
+        a5.reserveCapacity(Swift.min(n4, 256))
         for _ in 0 ..< n4 {
             a5.append(try Listener(from: &r, version: version))
         }
         self.listeners = a5
         let n6: Int = try r.readNonNullArrayLength(compact: true, "features")
         var a7: [Feature] = []
-        a7.reserveCapacity(n6)
+        a7.reserveCapacity(Swift.min(n6, 256))
         for _ in 0 ..< n6 {
             a7.append(try Feature(from: &r, version: version))
         }

@@ -115,7 +115,7 @@ public struct ConsumerGroupDescribeResponse: KafkaResponse {
         self.throttleTimeMs = try r.readInt32("throttleTimeMs")
         let n5: Int = try r.readNonNullArrayLength(compact: true, "groups")
         var a6: [DescribedGroup] = []
-        a6.reserveCapacity(n5)
+        a6.reserveCapacity(Swift.min(n5, 256))
         for _ in 0 ..< n5 {
             a6.append(try DescribedGroup(from: &r, version: version))
         }
@@ -179,7 +179,7 @@ extension ConsumerGroupDescribeResponse {
             self.assignorName = try r.readString(compact: true, "groups.assignorName")
             let n8: Int = try r.readNonNullArrayLength(compact: true, "groups.members")
             var a9: [Member] = []
-            a9.reserveCapacity(n8)
+            a9.reserveCapacity(Swift.min(n8, 256))
             for _ in 0 ..< n8 {
                 a9.append(try Member(from: &r, version: version))
             }
@@ -324,7 +324,7 @@ extension ConsumerGroupDescribeResponse {
             self.init()
             let n17: Int = try r.readNonNullArrayLength(compact: true, "Assignment.topicPartitions")
             var a18: [TopicPartitions] = []
-            a18.reserveCapacity(n17)
+            a18.reserveCapacity(Swift.min(n17, 256))
             for _ in 0 ..< n17 {
                 a18.append(try TopicPartitions(from: &r, version: version))
             }

@@ -112,7 +112,7 @@ public struct ConsumerGroupHeartbeatRequest: KafkaRequest {
         self.serverAssignor = try r.readNullableString(compact: true, "serverAssignor")
         if let n7 = try r.readArrayLength(compact: true, "topicPartitions") {
             var a8: [TopicPartitions] = []
-            a8.reserveCapacity(n7)
+            a8.reserveCapacity(Swift.min(n7, 256))
             for _ in 0 ..< n7 {
                 a8.append(try TopicPartitions(from: &r, version: version))
             }
@@ -267,7 +267,7 @@ extension ConsumerGroupHeartbeatResponse {
             self.init()
             let n14: Int = try r.readNonNullArrayLength(compact: true, "assignment.topicPartitions")
             var a15: [TopicPartitions] = []
-            a15.reserveCapacity(n14)
+            a15.reserveCapacity(Swift.min(n14, 256))
             for _ in 0 ..< n14 {
                 a15.append(try TopicPartitions(from: &r, version: version))
             }

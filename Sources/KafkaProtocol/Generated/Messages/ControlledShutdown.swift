@@ -126,7 +126,7 @@ public struct ControlledShutdownResponse: KafkaResponse {
         self.errorCode = try r.readInt16("errorCode")
         let n2: Int = try r.readNonNullArrayLength(compact: flexible, "remainingPartitions")
         var a3: [RemainingPartition] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try RemainingPartition(from: &r, version: version))
         }

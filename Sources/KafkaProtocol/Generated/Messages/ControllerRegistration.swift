@@ -68,14 +68,14 @@ public struct ControllerRegistrationRequest: KafkaRequest {
         self.zkMigrationReady = try r.readBool("zkMigrationReady")
         let n3: Int = try r.readNonNullArrayLength(compact: true, "listeners")
         var a4: [Listener] = []
-        a4.reserveCapacity(n3)
+        a4.reserveCapacity(Swift.min(n3, 256))
         for _ in 0 ..< n3 {
             a4.append(try Listener(from: &r, version: version))
         }
         self.listeners = a4
         let n5: Int = try r.readNonNullArrayLength(compact: true, "features")
         var a6: [Feature] = []
-        a6.reserveCapacity(n5)
+        a6.reserveCapacity(Swift.min(n5, 256))
         for _ in 0 ..< n5 {
             a6.append(try Feature(from: &r, version: version))
         }

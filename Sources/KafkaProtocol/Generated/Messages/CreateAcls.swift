@@ -57,7 +57,7 @@ public struct CreateAclsRequest: KafkaRequest {
         let flexible: Bool = version >= 2
         let n2: Int = try r.readNonNullArrayLength(compact: flexible, "creations")
         var a3: [AclCreation] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try AclCreation(from: &r, version: version))
         }
@@ -191,7 +191,7 @@ public struct CreateAclsResponse: KafkaResponse {
         self.throttleTimeMs = try r.readInt32("throttleTimeMs")
         let n5: Int = try r.readNonNullArrayLength(compact: flexible, "results")
         var a6: [AclCreationResult] = []
-        a6.reserveCapacity(n5)
+        a6.reserveCapacity(Swift.min(n5, 256))
         for _ in 0 ..< n5 {
             a6.append(try AclCreationResult(from: &r, version: version))
         }

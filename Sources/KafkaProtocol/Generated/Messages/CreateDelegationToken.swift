@@ -80,7 +80,7 @@ public struct CreateDelegationTokenRequest: KafkaRequest {
         }
         let n2: Int = try r.readNonNullArrayLength(compact: flexible, "renewers")
         var a3: [CreatableRenewers] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try CreatableRenewers(from: &r, version: version))
         }

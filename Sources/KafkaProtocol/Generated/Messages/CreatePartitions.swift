@@ -63,7 +63,7 @@ public struct CreatePartitionsRequest: KafkaRequest {
         let flexible: Bool = version >= 2
         let n2: Int = try r.readNonNullArrayLength(compact: flexible, "topics")
         var a3: [CreatePartitionsTopic] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try CreatePartitionsTopic(from: &r, version: version))
         }
@@ -119,7 +119,7 @@ extension CreatePartitionsRequest {
             self.count = try r.readInt32("topics.count")
             if let n6 = try r.readArrayLength(compact: flexible, "topics.assignments") {
                 var a7: [CreatePartitionsAssignment] = []
-                a7.reserveCapacity(n6)
+                a7.reserveCapacity(Swift.min(n6, 256))
                 for _ in 0 ..< n6 {
                     a7.append(try CreatePartitionsAssignment(from: &r, version: version))
                 }
@@ -236,7 +236,7 @@ public struct CreatePartitionsResponse: KafkaResponse {
         self.throttleTimeMs = try r.readInt32("throttleTimeMs")
         let n12: Int = try r.readNonNullArrayLength(compact: flexible, "results")
         var a13: [CreatePartitionsTopicResult] = []
-        a13.reserveCapacity(n12)
+        a13.reserveCapacity(Swift.min(n12, 256))
         for _ in 0 ..< n12 {
             a13.append(try CreatePartitionsTopicResult(from: &r, version: version))
         }

@@ -67,7 +67,7 @@ public struct CreateTopicsRequest: KafkaRequest {
         let flexible: Bool = version >= 5
         let n2: Int = try r.readNonNullArrayLength(compact: flexible, "topics")
         var a3: [CreatableTopic] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try CreatableTopic(from: &r, version: version))
         }
@@ -131,14 +131,14 @@ extension CreateTopicsRequest {
             self.replicationFactor = try r.readInt16("topics.replicationFactor")
             let n6: Int = try r.readNonNullArrayLength(compact: flexible, "topics.assignments")
             var a7: [CreatableReplicaAssignment] = []
-            a7.reserveCapacity(n6)
+            a7.reserveCapacity(Swift.min(n6, 256))
             for _ in 0 ..< n6 {
                 a7.append(try CreatableReplicaAssignment(from: &r, version: version))
             }
             self.assignments = a7
             let n8: Int = try r.readNonNullArrayLength(compact: flexible, "topics.configs")
             var a9: [CreatableTopicConfig] = []
-            a9.reserveCapacity(n8)
+            a9.reserveCapacity(Swift.min(n8, 256))
             for _ in 0 ..< n8 {
                 a9.append(try CreatableTopicConfig(from: &r, version: version))
             }
@@ -298,7 +298,7 @@ public struct CreateTopicsResponse: KafkaResponse {
         }
         let n14: Int = try r.readNonNullArrayLength(compact: flexible, "topics")
         var a15: [CreatableTopicResult] = []
-        a15.reserveCapacity(n14)
+        a15.reserveCapacity(Swift.min(n14, 256))
         for _ in 0 ..< n14 {
             a15.append(try CreatableTopicResult(from: &r, version: version))
         }
@@ -400,7 +400,7 @@ extension CreateTopicsResponse {
             if version >= 5 {
                 if let n18 = try r.readArrayLength(compact: flexible, "topics.configs") {
                     var a19: [CreatableTopicConfigs] = []
-                    a19.reserveCapacity(n18)
+                    a19.reserveCapacity(Swift.min(n18, 256))
                     for _ in 0 ..< n18 {
                         a19.append(try CreatableTopicConfigs(from: &r, version: version))
                     }

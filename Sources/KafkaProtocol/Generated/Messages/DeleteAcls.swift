@@ -57,7 +57,7 @@ public struct DeleteAclsRequest: KafkaRequest {
         let flexible: Bool = version >= 2
         let n2: Int = try r.readNonNullArrayLength(compact: flexible, "filters")
         var a3: [DeleteAclsFilter] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try DeleteAclsFilter(from: &r, version: version))
         }
@@ -191,7 +191,7 @@ public struct DeleteAclsResponse: KafkaResponse {
         self.throttleTimeMs = try r.readInt32("throttleTimeMs")
         let n5: Int = try r.readNonNullArrayLength(compact: flexible, "filterResults")
         var a6: [DeleteAclsFilterResult] = []
-        a6.reserveCapacity(n5)
+        a6.reserveCapacity(Swift.min(n5, 256))
         for _ in 0 ..< n5 {
             a6.append(try DeleteAclsFilterResult(from: &r, version: version))
         }
@@ -241,7 +241,7 @@ extension DeleteAclsResponse {
             self.errorMessage = try r.readNullableString(compact: flexible, "filterResults.errorMessage")
             let n8: Int = try r.readNonNullArrayLength(compact: flexible, "filterResults.matchingAcls")
             var a9: [DeleteAclsMatchingAcl] = []
-            a9.reserveCapacity(n8)
+            a9.reserveCapacity(Swift.min(n8, 256))
             for _ in 0 ..< n8 {
                 a9.append(try DeleteAclsMatchingAcl(from: &r, version: version))
             }

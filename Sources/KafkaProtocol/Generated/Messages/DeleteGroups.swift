@@ -127,7 +127,7 @@ public struct DeleteGroupsResponse: KafkaResponse {
         self.throttleTimeMs = try r.readInt32("throttleTimeMs")
         let n5: Int = try r.readNonNullArrayLength(compact: flexible, "results")
         var a6: [DeletableGroupResult] = []
-        a6.reserveCapacity(n5)
+        a6.reserveCapacity(Swift.min(n5, 256))
         for _ in 0 ..< n5 {
             a6.append(try DeletableGroupResult(from: &r, version: version))
         }

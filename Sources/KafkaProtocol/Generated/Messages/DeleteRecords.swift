@@ -60,7 +60,7 @@ public struct DeleteRecordsRequest: KafkaRequest {
         let flexible: Bool = version >= 2
         let n2: Int = try r.readNonNullArrayLength(compact: flexible, "topics")
         var a3: [DeleteRecordsTopic] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try DeleteRecordsTopic(from: &r, version: version))
         }
@@ -107,7 +107,7 @@ extension DeleteRecordsRequest {
             self.name = try r.readString(compact: flexible, "topics.name")
             let n5: Int = try r.readNonNullArrayLength(compact: flexible, "topics.partitions")
             var a6: [DeleteRecordsPartition] = []
-            a6.reserveCapacity(n5)
+            a6.reserveCapacity(Swift.min(n5, 256))
             for _ in 0 ..< n5 {
                 a6.append(try DeleteRecordsPartition(from: &r, version: version))
             }
@@ -216,7 +216,7 @@ public struct DeleteRecordsResponse: KafkaResponse {
         self.throttleTimeMs = try r.readInt32("throttleTimeMs")
         let n8: Int = try r.readNonNullArrayLength(compact: flexible, "topics")
         var a9: [DeleteRecordsTopicResult] = []
-        a9.reserveCapacity(n8)
+        a9.reserveCapacity(Swift.min(n8, 256))
         for _ in 0 ..< n8 {
             a9.append(try DeleteRecordsTopicResult(from: &r, version: version))
         }
@@ -262,7 +262,7 @@ extension DeleteRecordsResponse {
             self.name = try r.readString(compact: flexible, "topics.name")
             let n11: Int = try r.readNonNullArrayLength(compact: flexible, "topics.partitions")
             var a12: [DeleteRecordsPartitionResult] = []
-            a12.reserveCapacity(n11)
+            a12.reserveCapacity(Swift.min(n11, 256))
             for _ in 0 ..< n11 {
                 a12.append(try DeleteRecordsPartitionResult(from: &r, version: version))
             }

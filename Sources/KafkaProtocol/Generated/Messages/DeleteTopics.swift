@@ -73,7 +73,7 @@ public struct DeleteTopicsRequest: KafkaRequest {
         if version >= 6 {
             let n3: Int = try r.readNonNullArrayLength(compact: flexible, "topics")
             var a4: [DeleteTopicState] = []
-            a4.reserveCapacity(n3)
+            a4.reserveCapacity(Swift.min(n3, 256))
             for _ in 0 ..< n3 {
                 a4.append(try DeleteTopicState(from: &r, version: version))
             }
@@ -187,7 +187,7 @@ public struct DeleteTopicsResponse: KafkaResponse {
         }
         let n8: Int = try r.readNonNullArrayLength(compact: flexible, "responses")
         var a9: [DeletableTopicResult] = []
-        a9.reserveCapacity(n8)
+        a9.reserveCapacity(Swift.min(n8, 256))
         for _ in 0 ..< n8 {
             a9.append(try DeletableTopicResult(from: &r, version: version))
         }

@@ -156,7 +156,7 @@ public struct DescribeAclsResponse: KafkaResponse {
         self.errorMessage = try r.readNullableString(compact: flexible, "errorMessage")
         let n2: Int = try r.readNonNullArrayLength(compact: flexible, "resources")
         var a3: [DescribeAclsResource] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try DescribeAclsResource(from: &r, version: version))
         }
@@ -216,7 +216,7 @@ extension DescribeAclsResponse {
             }
             let n5: Int = try r.readNonNullArrayLength(compact: flexible, "resources.acls")
             var a6: [AclDescription] = []
-            a6.reserveCapacity(n5)
+            a6.reserveCapacity(Swift.min(n5, 256))
             for _ in 0 ..< n5 {
                 a6.append(try AclDescription(from: &r, version: version))
             }

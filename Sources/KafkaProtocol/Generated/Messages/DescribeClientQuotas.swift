@@ -60,7 +60,7 @@ public struct DescribeClientQuotasRequest: KafkaRequest {
         let flexible: Bool = version >= 1
         let n2: Int = try r.readNonNullArrayLength(compact: flexible, "components")
         var a3: [ComponentData] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try ComponentData(from: &r, version: version))
         }
@@ -185,7 +185,7 @@ public struct DescribeClientQuotasResponse: KafkaResponse {
         self.errorMessage = try r.readNullableString(compact: flexible, "errorMessage")
         if let n6 = try r.readArrayLength(compact: flexible, "entries") {
             var a7: [EntryData] = []
-            a7.reserveCapacity(n6)
+            a7.reserveCapacity(Swift.min(n6, 256))
             for _ in 0 ..< n6 {
                 a7.append(try EntryData(from: &r, version: version))
             }
@@ -236,14 +236,14 @@ extension DescribeClientQuotasResponse {
             let flexible: Bool = version >= 1
             let n10: Int = try r.readNonNullArrayLength(compact: flexible, "entries.entity")
             var a11: [EntityData] = []
-            a11.reserveCapacity(n10)
+            a11.reserveCapacity(Swift.min(n10, 256))
             for _ in 0 ..< n10 {
                 a11.append(try EntityData(from: &r, version: version))
             }
             self.entity = a11
             let n12: Int = try r.readNonNullArrayLength(compact: flexible, "entries.values")
             var a13: [ValueData] = []
-            a13.reserveCapacity(n12)
+            a13.reserveCapacity(Swift.min(n12, 256))
             for _ in 0 ..< n12 {
                 a13.append(try ValueData(from: &r, version: version))
             }

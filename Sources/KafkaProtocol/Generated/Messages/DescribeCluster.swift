@@ -141,7 +141,7 @@ public struct DescribeClusterResponse: KafkaResponse {
         self.controllerId = try r.readInt32("controllerId")
         let n2: Int = try r.readNonNullArrayLength(compact: true, "brokers")
         var a3: [DescribeClusterBroker] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try DescribeClusterBroker(from: &r, version: version))
         }

@@ -71,7 +71,7 @@ public struct DescribeConfigsRequest: KafkaRequest {
         let flexible: Bool = version >= 4
         let n2: Int = try r.readNonNullArrayLength(compact: flexible, "resources")
         var a3: [DescribeConfigsResource] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try DescribeConfigsResource(from: &r, version: version))
         }
@@ -205,7 +205,7 @@ public struct DescribeConfigsResponse: KafkaResponse {
         self.throttleTimeMs = try r.readInt32("throttleTimeMs")
         let n9: Int = try r.readNonNullArrayLength(compact: flexible, "results")
         var a10: [DescribeConfigsResult] = []
-        a10.reserveCapacity(n9)
+        a10.reserveCapacity(Swift.min(n9, 256))
         for _ in 0 ..< n9 {
             a10.append(try DescribeConfigsResult(from: &r, version: version))
         }
@@ -263,7 +263,7 @@ extension DescribeConfigsResponse {
             self.resourceName = try r.readString(compact: flexible, "results.resourceName")
             let n12: Int = try r.readNonNullArrayLength(compact: flexible, "results.configs")
             var a13: [DescribeConfigsResourceResult] = []
-            a13.reserveCapacity(n12)
+            a13.reserveCapacity(Swift.min(n12, 256))
             for _ in 0 ..< n12 {
                 a13.append(try DescribeConfigsResourceResult(from: &r, version: version))
             }
@@ -353,7 +353,7 @@ extension DescribeConfigsResponse {
             if version >= 1 {
                 let n15: Int = try r.readNonNullArrayLength(compact: flexible, "results.configs.synonyms")
                 var a16: [DescribeConfigsSynonym] = []
-                a16.reserveCapacity(n15)
+                a16.reserveCapacity(Swift.min(n15, 256))
                 for _ in 0 ..< n15 {
                     a16.append(try DescribeConfigsSynonym(from: &r, version: version))
                 }

@@ -61,7 +61,7 @@ public struct DescribeDelegationTokenRequest: KafkaRequest {
         let flexible: Bool = version >= 2
         if let n3 = try r.readArrayLength(compact: flexible, "owners") {
             var a4: [DescribeDelegationTokenOwner] = []
-            a4.reserveCapacity(n3)
+            a4.reserveCapacity(Swift.min(n3, 256))
             for _ in 0 ..< n3 {
                 a4.append(try DescribeDelegationTokenOwner(from: &r, version: version))
             }
@@ -175,7 +175,7 @@ public struct DescribeDelegationTokenResponse: KafkaResponse {
         self.errorCode = try r.readInt16("errorCode")
         let n6: Int = try r.readNonNullArrayLength(compact: flexible, "tokens")
         var a7: [DescribedDelegationToken] = []
-        a7.reserveCapacity(n6)
+        a7.reserveCapacity(Swift.min(n6, 256))
         for _ in 0 ..< n6 {
             a7.append(try DescribedDelegationToken(from: &r, version: version))
         }
@@ -266,7 +266,7 @@ extension DescribeDelegationTokenResponse {
             self.hmac = try r.readBytes(compact: flexible, "tokens.hmac")
             let n9: Int = try r.readNonNullArrayLength(compact: flexible, "tokens.renewers")
             var a10: [DescribedDelegationTokenRenewer] = []
-            a10.reserveCapacity(n9)
+            a10.reserveCapacity(Swift.min(n9, 256))
             for _ in 0 ..< n9 {
                 a10.append(try DescribedDelegationTokenRenewer(from: &r, version: version))
             }

@@ -141,7 +141,7 @@ public struct DescribeGroupsResponse: KafkaResponse {
         }
         let n5: Int = try r.readNonNullArrayLength(compact: flexible, "groups")
         var a6: [DescribedGroup] = []
-        a6.reserveCapacity(n5)
+        a6.reserveCapacity(Swift.min(n5, 256))
         for _ in 0 ..< n5 {
             a6.append(try DescribedGroup(from: &r, version: version))
         }
@@ -210,7 +210,7 @@ extension DescribeGroupsResponse {
             self.protocolData = try r.readString(compact: flexible, "groups.protocolData")
             let n8: Int = try r.readNonNullArrayLength(compact: flexible, "groups.members")
             var a9: [DescribedGroupMember] = []
-            a9.reserveCapacity(n8)
+            a9.reserveCapacity(Swift.min(n8, 256))
             for _ in 0 ..< n8 {
                 a9.append(try DescribedGroupMember(from: &r, version: version))
             }

@@ -61,7 +61,7 @@ public struct DescribeLogDirsRequest: KafkaRequest {
         let flexible: Bool = version >= 2
         if let n3 = try r.readArrayLength(compact: flexible, "topics") {
             var a4: [DescribableLogDirTopic] = []
-            a4.reserveCapacity(n3)
+            a4.reserveCapacity(Swift.min(n3, 256))
             for _ in 0 ..< n3 {
                 a4.append(try DescribableLogDirTopic(from: &r, version: version))
             }
@@ -189,7 +189,7 @@ public struct DescribeLogDirsResponse: KafkaResponse {
         }
         let n9: Int = try r.readNonNullArrayLength(compact: flexible, "results")
         var a10: [DescribeLogDirsResult] = []
-        a10.reserveCapacity(n9)
+        a10.reserveCapacity(Swift.min(n9, 256))
         for _ in 0 ..< n9 {
             a10.append(try DescribeLogDirsResult(from: &r, version: version))
         }
@@ -249,7 +249,7 @@ extension DescribeLogDirsResponse {
             self.logDir = try r.readString(compact: flexible, "results.logDir")
             let n12: Int = try r.readNonNullArrayLength(compact: flexible, "results.topics")
             var a13: [DescribeLogDirsTopic] = []
-            a13.reserveCapacity(n12)
+            a13.reserveCapacity(Swift.min(n12, 256))
             for _ in 0 ..< n12 {
                 a13.append(try DescribeLogDirsTopic(from: &r, version: version))
             }
@@ -301,7 +301,7 @@ extension DescribeLogDirsResponse {
             self.name = try r.readString(compact: flexible, "results.topics.name")
             let n15: Int = try r.readNonNullArrayLength(compact: flexible, "results.topics.partitions")
             var a16: [DescribeLogDirsPartition] = []
-            a16.reserveCapacity(n15)
+            a16.reserveCapacity(Swift.min(n15, 256))
             for _ in 0 ..< n15 {
                 a16.append(try DescribeLogDirsPartition(from: &r, version: version))
             }

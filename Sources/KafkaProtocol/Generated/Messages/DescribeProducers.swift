@@ -49,7 +49,7 @@ public struct DescribeProducersRequest: KafkaRequest {
         }
         let n2: Int = try r.readNonNullArrayLength(compact: true, "topics")
         var a3: [TopicRequest] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try TopicRequest(from: &r, version: version))
         }
@@ -147,7 +147,7 @@ public struct DescribeProducersResponse: KafkaResponse {
         self.throttleTimeMs = try r.readInt32("throttleTimeMs")
         let n8: Int = try r.readNonNullArrayLength(compact: true, "topics")
         var a9: [TopicResponse] = []
-        a9.reserveCapacity(n8)
+        a9.reserveCapacity(Swift.min(n8, 256))
         for _ in 0 ..< n8 {
             a9.append(try TopicResponse(from: &r, version: version))
         }
@@ -184,7 +184,7 @@ extension DescribeProducersResponse {
             self.name = try r.readString(compact: true, "topics.name")
             let n11: Int = try r.readNonNullArrayLength(compact: true, "topics.partitions")
             var a12: [PartitionResponse] = []
-            a12.reserveCapacity(n11)
+            a12.reserveCapacity(Swift.min(n11, 256))
             for _ in 0 ..< n11 {
                 a12.append(try PartitionResponse(from: &r, version: version))
             }
@@ -229,7 +229,7 @@ extension DescribeProducersResponse {
             self.errorMessage = try r.readNullableString(compact: true, "topics.partitions.errorMessage")
             let n14: Int = try r.readNonNullArrayLength(compact: true, "topics.partitions.activeProducers")
             var a15: [ProducerState] = []
-            a15.reserveCapacity(n14)
+            a15.reserveCapacity(Swift.min(n14, 256))
             for _ in 0 ..< n14 {
                 a15.append(try ProducerState(from: &r, version: version))
             }

@@ -49,7 +49,7 @@ public struct DescribeQuorumRequest: KafkaRequest {
         }
         let n2: Int = try r.readNonNullArrayLength(compact: true, "topics")
         var a3: [TopicData] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try TopicData(from: &r, version: version))
         }
@@ -84,7 +84,7 @@ extension DescribeQuorumRequest {
             self.topicName = try r.readString(compact: true, "topics.topicName")
             let n5: Int = try r.readNonNullArrayLength(compact: true, "topics.partitions")
             var a6: [PartitionData] = []
-            a6.reserveCapacity(n5)
+            a6.reserveCapacity(Swift.min(n5, 256))
             for _ in 0 ..< n5 {
                 a6.append(try PartitionData(from: &r, version: version))
             }
@@ -186,7 +186,7 @@ public struct DescribeQuorumResponse: KafkaResponse {
         }
         let n9: Int = try r.readNonNullArrayLength(compact: true, "topics")
         var a10: [TopicData] = []
-        a10.reserveCapacity(n9)
+        a10.reserveCapacity(Swift.min(n9, 256))
         for _ in 0 ..< n9 {
             a10.append(try TopicData(from: &r, version: version))
         }
@@ -194,7 +194,7 @@ public struct DescribeQuorumResponse: KafkaResponse {
         if version >= 2 {
             let n11: Int = try r.readNonNullArrayLength(compact: true, "nodes")
             var a12: [Node] = []
-            a12.reserveCapacity(n11)
+            a12.reserveCapacity(Swift.min(n11, 256))
             for _ in 0 ..< n11 {
                 a12.append(try Node(from: &r, version: version))
             }
@@ -230,7 +230,7 @@ extension DescribeQuorumResponse {
             self.topicName = try r.readString(compact: true, "topics.topicName")
             let n14: Int = try r.readNonNullArrayLength(compact: true, "topics.partitions")
             var a15: [PartitionData] = []
-            a15.reserveCapacity(n14)
+            a15.reserveCapacity(Swift.min(n14, 256))
             for _ in 0 ..< n14 {
                 a15.append(try PartitionData(from: &r, version: version))
             }
@@ -293,14 +293,14 @@ extension DescribeQuorumResponse {
             self.highWatermark = try r.readInt64("topics.partitions.highWatermark")
             let n18: Int = try r.readNonNullArrayLength(compact: true, "topics.partitions.currentVoters")
             var a19: [ReplicaState] = []
-            a19.reserveCapacity(n18)
+            a19.reserveCapacity(Swift.min(n18, 256))
             for _ in 0 ..< n18 {
                 a19.append(try ReplicaState(from: &r, version: version))
             }
             self.currentVoters = a19
             let n20: Int = try r.readNonNullArrayLength(compact: true, "topics.partitions.observers")
             var a21: [ReplicaState] = []
-            a21.reserveCapacity(n20)
+            a21.reserveCapacity(Swift.min(n20, 256))
             for _ in 0 ..< n20 {
                 a21.append(try ReplicaState(from: &r, version: version))
             }
@@ -337,7 +337,7 @@ extension DescribeQuorumResponse {
             self.nodeId = try r.readInt32("nodes.nodeId")
             let n23: Int = try r.readNonNullArrayLength(compact: true, "nodes.listeners")
             var a24: [Listener] = []
-            a24.reserveCapacity(n23)
+            a24.reserveCapacity(Swift.min(n23, 256))
             for _ in 0 ..< n23 {
                 a24.append(try Listener(from: &r, version: version))
             }

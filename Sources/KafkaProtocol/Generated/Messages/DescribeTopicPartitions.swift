@@ -61,7 +61,7 @@ public struct DescribeTopicPartitionsRequest: KafkaRequest {
         }
         let n3: Int = try r.readNonNullArrayLength(compact: true, "topics")
         var a4: [TopicRequest] = []
-        a4.reserveCapacity(n3)
+        a4.reserveCapacity(Swift.min(n3, 256))
         for _ in 0 ..< n3 {
             a4.append(try TopicRequest(from: &r, version: version))
         }
@@ -190,7 +190,7 @@ public struct DescribeTopicPartitionsResponse: KafkaResponse {
         self.throttleTimeMs = try r.readInt32("throttleTimeMs")
         let n7: Int = try r.readNonNullArrayLength(compact: true, "topics")
         var a8: [DescribeTopicPartitionsResponseTopic] = []
-        a8.reserveCapacity(n7)
+        a8.reserveCapacity(Swift.min(n7, 256))
         for _ in 0 ..< n7 {
             a8.append(try DescribeTopicPartitionsResponseTopic(from: &r, version: version))
         }
@@ -247,7 +247,7 @@ extension DescribeTopicPartitionsResponse {
             self.isInternal = try r.readBool("topics.isInternal")
             let n10: Int = try r.readNonNullArrayLength(compact: true, "topics.partitions")
             var a11: [DescribeTopicPartitionsResponsePartition] = []
-            a11.reserveCapacity(n10)
+            a11.reserveCapacity(Swift.min(n10, 256))
             for _ in 0 ..< n10 {
                 a11.append(try DescribeTopicPartitionsResponsePartition(from: &r, version: version))
             }

@@ -110,7 +110,7 @@ public struct DescribeTransactionsResponse: KafkaResponse {
         self.throttleTimeMs = try r.readInt32("throttleTimeMs")
         let n5: Int = try r.readNonNullArrayLength(compact: true, "transactionStates")
         var a6: [TransactionState] = []
-        a6.reserveCapacity(n5)
+        a6.reserveCapacity(Swift.min(n5, 256))
         for _ in 0 ..< n5 {
             a6.append(try TransactionState(from: &r, version: version))
         }
@@ -163,7 +163,7 @@ extension DescribeTransactionsResponse {
             self.producerEpoch = try r.readInt16("transactionStates.producerEpoch")
             let n8: Int = try r.readNonNullArrayLength(compact: true, "transactionStates.topics")
             var a9: [TopicData] = []
-            a9.reserveCapacity(n8)
+            a9.reserveCapacity(Swift.min(n8, 256))
             for _ in 0 ..< n8 {
                 a9.append(try TopicData(from: &r, version: version))
             }

@@ -54,7 +54,7 @@ public struct DescribeUserScramCredentialsRequest: KafkaRequest {
         }
         if let n3 = try r.readArrayLength(compact: true, "users") {
             var a4: [UserName] = []
-            a4.reserveCapacity(n3)
+            a4.reserveCapacity(Swift.min(n3, 256))
             for _ in 0 ..< n3 {
                 a4.append(try UserName(from: &r, version: version))
             }
@@ -151,7 +151,7 @@ public struct DescribeUserScramCredentialsResponse: KafkaResponse {
         self.errorMessage = try r.readNullableString(compact: true, "errorMessage")
         let n6: Int = try r.readNonNullArrayLength(compact: true, "results")
         var a7: [DescribeUserScramCredentialsResult] = []
-        a7.reserveCapacity(n6)
+        a7.reserveCapacity(Swift.min(n6, 256))
         for _ in 0 ..< n6 {
             a7.append(try DescribeUserScramCredentialsResult(from: &r, version: version))
         }
@@ -196,7 +196,7 @@ extension DescribeUserScramCredentialsResponse {
             self.errorMessage = try r.readNullableString(compact: true, "results.errorMessage")
             let n9: Int = try r.readNonNullArrayLength(compact: true, "results.credentialInfos")
             var a10: [CredentialInfo] = []
-            a10.reserveCapacity(n9)
+            a10.reserveCapacity(Swift.min(n9, 256))
             for _ in 0 ..< n9 {
                 a10.append(try CredentialInfo(from: &r, version: version))
             }

@@ -74,7 +74,7 @@ public struct ElectLeadersRequest: KafkaRequest {
         }
         if let n3 = try r.readArrayLength(compact: flexible, "topicPartitions") {
             var a4: [TopicPartitions] = []
-            a4.reserveCapacity(n3)
+            a4.reserveCapacity(Swift.min(n3, 256))
             for _ in 0 ..< n3 {
                 a4.append(try TopicPartitions(from: &r, version: version))
             }
@@ -205,7 +205,7 @@ public struct ElectLeadersResponse: KafkaResponse {
         }
         let n9: Int = try r.readNonNullArrayLength(compact: flexible, "replicaElectionResults")
         var a10: [ReplicaElectionResult] = []
-        a10.reserveCapacity(n9)
+        a10.reserveCapacity(Swift.min(n9, 256))
         for _ in 0 ..< n9 {
             a10.append(try ReplicaElectionResult(from: &r, version: version))
         }
@@ -251,7 +251,7 @@ extension ElectLeadersResponse {
             self.topic = try r.readString(compact: flexible, "replicaElectionResults.topic")
             let n12: Int = try r.readNonNullArrayLength(compact: flexible, "replicaElectionResults.partitionResult")
             var a13: [PartitionResult] = []
-            a13.reserveCapacity(n12)
+            a13.reserveCapacity(Swift.min(n12, 256))
             for _ in 0 ..< n12 {
                 a13.append(try PartitionResult(from: &r, version: version))
             }

@@ -67,7 +67,7 @@ public struct EndQuorumEpochRequest: KafkaRequest {
         self.clusterId = try r.readNullableString(compact: flexible, "clusterId")
         let n3: Int = try r.readNonNullArrayLength(compact: flexible, "topics")
         var a4: [TopicData] = []
-        a4.reserveCapacity(n3)
+        a4.reserveCapacity(Swift.min(n3, 256))
         for _ in 0 ..< n3 {
             a4.append(try TopicData(from: &r, version: version))
         }
@@ -75,7 +75,7 @@ public struct EndQuorumEpochRequest: KafkaRequest {
         if version >= 1 {
             let n5: Int = try r.readNonNullArrayLength(compact: flexible, "leaderEndpoints")
             var a6: [LeaderEndpoint] = []
-            a6.reserveCapacity(n5)
+            a6.reserveCapacity(Swift.min(n5, 256))
             for _ in 0 ..< n5 {
                 a6.append(try LeaderEndpoint(from: &r, version: version))
             }
@@ -120,7 +120,7 @@ extension EndQuorumEpochRequest {
             self.topicName = try r.readString(compact: flexible, "topics.topicName")
             let n8: Int = try r.readNonNullArrayLength(compact: flexible, "topics.partitions")
             var a9: [PartitionData] = []
-            a9.reserveCapacity(n8)
+            a9.reserveCapacity(Swift.min(n8, 256))
             for _ in 0 ..< n8 {
                 a9.append(try PartitionData(from: &r, version: version))
             }
@@ -194,7 +194,7 @@ extension EndQuorumEpochRequest {
             if version >= 1 {
                 let n14: Int = try r.readNonNullArrayLength(compact: flexible, "topics.partitions.preferredCandidates")
                 var a15: [ReplicaInfo] = []
-                a15.reserveCapacity(n14)
+                a15.reserveCapacity(Swift.min(n14, 256))
                 for _ in 0 ..< n14 {
                     a15.append(try ReplicaInfo(from: &r, version: version))
                 }
@@ -344,7 +344,7 @@ public struct EndQuorumEpochResponse: KafkaResponse {
         self.errorCode = try r.readInt16("errorCode")
         let n18: Int = try r.readNonNullArrayLength(compact: flexible, "topics")
         var a19: [TopicData] = []
-        a19.reserveCapacity(n18)
+        a19.reserveCapacity(Swift.min(n18, 256))
         for _ in 0 ..< n18 {
             a19.append(try TopicData(from: &r, version: version))
         }
@@ -357,7 +357,7 @@ public struct EndQuorumEpochResponse: KafkaResponse {
                 case 0 where version >= 1:
                     let n20: Int = try tf.body.readNonNullArrayLength(compact: true, "nodeEndpoints")
                     var a21: [NodeEndpoint] = []
-                    a21.reserveCapacity(n20)
+                    a21.reserveCapacity(Swift.min(n20, 256))
                     for _ in 0 ..< n20 {
                         a21.append(try NodeEndpoint(from: &tf.body, version: version))
                     }
@@ -404,7 +404,7 @@ extension EndQuorumEpochResponse {
             self.topicName = try r.readString(compact: flexible, "topics.topicName")
             let n23: Int = try r.readNonNullArrayLength(compact: flexible, "topics.partitions")
             var a24: [PartitionData] = []
-            a24.reserveCapacity(n23)
+            a24.reserveCapacity(Swift.min(n23, 256))
             for _ in 0 ..< n23 {
                 a24.append(try PartitionData(from: &r, version: version))
             }

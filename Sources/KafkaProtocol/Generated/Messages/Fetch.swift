@@ -147,7 +147,7 @@ public struct FetchRequest: KafkaRequest {
         }
         let n3: Int = try r.readNonNullArrayLength(compact: flexible, "topics")
         var a4: [FetchTopic] = []
-        a4.reserveCapacity(n3)
+        a4.reserveCapacity(Swift.min(n3, 256))
         for _ in 0 ..< n3 {
             a4.append(try FetchTopic(from: &r, version: version))
         }
@@ -155,7 +155,7 @@ public struct FetchRequest: KafkaRequest {
         if version >= 7 {
             let n5: Int = try r.readNonNullArrayLength(compact: flexible, "forgottenTopicsData")
             var a6: [ForgottenTopic] = []
-            a6.reserveCapacity(n5)
+            a6.reserveCapacity(Swift.min(n5, 256))
             for _ in 0 ..< n5 {
                 a6.append(try ForgottenTopic(from: &r, version: version))
             }
@@ -258,7 +258,7 @@ extension FetchRequest {
             }
             let n8: Int = try r.readNonNullArrayLength(compact: flexible, "topics.partitions")
             var a9: [FetchPartition] = []
-            a9.reserveCapacity(n8)
+            a9.reserveCapacity(Swift.min(n8, 256))
             for _ in 0 ..< n8 {
                 a9.append(try FetchPartition(from: &r, version: version))
             }
@@ -520,7 +520,7 @@ public struct FetchResponse: KafkaResponse {
         }
         let n15: Int = try r.readNonNullArrayLength(compact: flexible, "responses")
         var a16: [FetchableTopicResponse] = []
-        a16.reserveCapacity(n15)
+        a16.reserveCapacity(Swift.min(n15, 256))
         for _ in 0 ..< n15 {
             a16.append(try FetchableTopicResponse(from: &r, version: version))
         }
@@ -533,7 +533,7 @@ public struct FetchResponse: KafkaResponse {
                 case 0 where version >= 16:
                     let n17: Int = try tf.body.readNonNullArrayLength(compact: true, "nodeEndpoints")
                     var a18: [NodeEndpoint] = []
-                    a18.reserveCapacity(n17)
+                    a18.reserveCapacity(Swift.min(n17, 256))
                     for _ in 0 ..< n17 {
                         a18.append(try NodeEndpoint(from: &tf.body, version: version))
                     }
@@ -594,7 +594,7 @@ extension FetchResponse {
             }
             let n20: Int = try r.readNonNullArrayLength(compact: flexible, "responses.partitions")
             var a21: [PartitionData] = []
-            a21.reserveCapacity(n20)
+            a21.reserveCapacity(Swift.min(n20, 256))
             for _ in 0 ..< n20 {
                 a21.append(try PartitionData(from: &r, version: version))
             }
@@ -723,7 +723,7 @@ extension FetchResponse {
             if version >= 4 {
                 if let n24 = try r.readArrayLength(compact: flexible, "responses.partitions.abortedTransactions") {
                     var a25: [AbortedTransaction] = []
-                    a25.reserveCapacity(n24)
+                    a25.reserveCapacity(Swift.min(n24, 256))
                     for _ in 0 ..< n24 {
                         a25.append(try AbortedTransaction(from: &r, version: version))
                     }

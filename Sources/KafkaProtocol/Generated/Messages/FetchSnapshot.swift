@@ -71,7 +71,7 @@ public struct FetchSnapshotRequest: KafkaRequest {
         self.maxBytes = try r.readInt32("maxBytes")
         let n2: Int = try r.readNonNullArrayLength(compact: true, "topics")
         var a3: [TopicSnapshot] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try TopicSnapshot(from: &r, version: version))
         }
@@ -118,7 +118,7 @@ extension FetchSnapshotRequest {
             self.name = try r.readString(compact: true, "topics.name")
             let n5: Int = try r.readNonNullArrayLength(compact: true, "topics.partitions")
             var a6: [PartitionSnapshot] = []
-            a6.reserveCapacity(n5)
+            a6.reserveCapacity(Swift.min(n5, 256))
             for _ in 0 ..< n5 {
                 a6.append(try PartitionSnapshot(from: &r, version: version))
             }
@@ -290,7 +290,7 @@ public struct FetchSnapshotResponse: KafkaResponse {
         self.errorCode = try r.readInt16("errorCode")
         let n9: Int = try r.readNonNullArrayLength(compact: true, "topics")
         var a10: [TopicSnapshot] = []
-        a10.reserveCapacity(n9)
+        a10.reserveCapacity(Swift.min(n9, 256))
         for _ in 0 ..< n9 {
             a10.append(try TopicSnapshot(from: &r, version: version))
         }
@@ -302,7 +302,7 @@ public struct FetchSnapshotResponse: KafkaResponse {
             case 0 where version >= 1:
                 let n11: Int = try tf.body.readNonNullArrayLength(compact: true, "nodeEndpoints")
                 var a12: [NodeEndpoint] = []
-                a12.reserveCapacity(n11)
+                a12.reserveCapacity(Swift.min(n11, 256))
                 for _ in 0 ..< n11 {
                     a12.append(try NodeEndpoint(from: &tf.body, version: version))
                 }
@@ -343,7 +343,7 @@ extension FetchSnapshotResponse {
             self.name = try r.readString(compact: true, "topics.name")
             let n14: Int = try r.readNonNullArrayLength(compact: true, "topics.partitions")
             var a15: [PartitionSnapshot] = []
-            a15.reserveCapacity(n14)
+            a15.reserveCapacity(Swift.min(n14, 256))
             for _ in 0 ..< n14 {
                 a15.append(try PartitionSnapshot(from: &r, version: version))
             }

@@ -210,7 +210,7 @@ public struct FindCoordinatorResponse: KafkaResponse {
         if version >= 4 {
             let n5: Int = try r.readNonNullArrayLength(compact: flexible, "coordinators")
             var a6: [Coordinator] = []
-            a6.reserveCapacity(n5)
+            a6.reserveCapacity(Swift.min(n5, 256))
             for _ in 0 ..< n5 {
                 a6.append(try Coordinator(from: &r, version: version))
             }

@@ -54,7 +54,7 @@ public struct InitializeShareGroupStateRequest: KafkaRequest {
         self.groupId = try r.readString(compact: true, "groupId")
         let n2: Int = try r.readNonNullArrayLength(compact: true, "topics")
         var a3: [InitializeStateData] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try InitializeStateData(from: &r, version: version))
         }
@@ -91,7 +91,7 @@ extension InitializeShareGroupStateRequest {
             self.topicId = try r.readUUID("topics.topicId")
             let n5: Int = try r.readNonNullArrayLength(compact: true, "topics.partitions")
             var a6: [PartitionData] = []
-            a6.reserveCapacity(n5)
+            a6.reserveCapacity(Swift.min(n5, 256))
             for _ in 0 ..< n5 {
                 a6.append(try PartitionData(from: &r, version: version))
             }
@@ -182,7 +182,7 @@ public struct InitializeShareGroupStateResponse: KafkaResponse {
         }
         let n8: Int = try r.readNonNullArrayLength(compact: true, "results")
         var a9: [InitializeStateResult] = []
-        a9.reserveCapacity(n8)
+        a9.reserveCapacity(Swift.min(n8, 256))
         for _ in 0 ..< n8 {
             a9.append(try InitializeStateResult(from: &r, version: version))
         }
@@ -219,7 +219,7 @@ extension InitializeShareGroupStateResponse {
             self.topicId = try r.readUUID("results.topicId")
             let n11: Int = try r.readNonNullArrayLength(compact: true, "results.partitions")
             var a12: [PartitionResult] = []
-            a12.reserveCapacity(n11)
+            a12.reserveCapacity(Swift.min(n11, 256))
             for _ in 0 ..< n11 {
                 a12.append(try PartitionResult(from: &r, version: version))
             }

@@ -96,7 +96,7 @@ public struct JoinGroupRequest: KafkaRequest {
         self.protocolType = try r.readString(compact: flexible, "protocolType")
         let n2: Int = try r.readNonNullArrayLength(compact: flexible, "protocols")
         var a3: [JoinGroupRequestProtocol] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try JoinGroupRequestProtocol(from: &r, version: version))
         }
@@ -258,7 +258,7 @@ public struct JoinGroupResponse: KafkaResponse {
         self.memberId = try r.readString(compact: flexible, "memberId")
         let n6: Int = try r.readNonNullArrayLength(compact: flexible, "members")
         var a7: [JoinGroupResponseMember] = []
-        a7.reserveCapacity(n6)
+        a7.reserveCapacity(Swift.min(n6, 256))
         for _ in 0 ..< n6 {
             a7.append(try JoinGroupResponseMember(from: &r, version: version))
         }

@@ -114,7 +114,7 @@ public struct LeaderAndIsrRequest: KafkaRequest {
         if version <= 1 {
             let n4: Int = try r.readNonNullArrayLength(compact: flexible, "ungroupedPartitionStates")
             var a5: [LeaderAndIsrPartitionState] = []
-            a5.reserveCapacity(n4)
+            a5.reserveCapacity(Swift.min(n4, 256))
             for _ in 0 ..< n4 {
                 a5.append(try LeaderAndIsrPartitionState(from: &r, version: version))
             }
@@ -123,7 +123,7 @@ public struct LeaderAndIsrRequest: KafkaRequest {
         if version >= 2 {
             let n6: Int = try r.readNonNullArrayLength(compact: flexible, "topicStates")
             var a7: [LeaderAndIsrTopicState] = []
-            a7.reserveCapacity(n6)
+            a7.reserveCapacity(Swift.min(n6, 256))
             for _ in 0 ..< n6 {
                 a7.append(try LeaderAndIsrTopicState(from: &r, version: version))
             }
@@ -131,7 +131,7 @@ public struct LeaderAndIsrRequest: KafkaRequest {
         }
         let n8: Int = try r.readNonNullArrayLength(compact: flexible, "liveLeaders")
         var a9: [LeaderAndIsrLiveLeader] = []
-        a9.reserveCapacity(n8)
+        a9.reserveCapacity(Swift.min(n8, 256))
         for _ in 0 ..< n8 {
             a9.append(try LeaderAndIsrLiveLeader(from: &r, version: version))
         }
@@ -185,7 +185,7 @@ extension LeaderAndIsrRequest {
             }
             let n11: Int = try r.readNonNullArrayLength(compact: flexible, "topicStates.partitionStates")
             var a12: [LeaderAndIsrPartitionState] = []
-            a12.reserveCapacity(n11)
+            a12.reserveCapacity(Swift.min(n11, 256))
             for _ in 0 ..< n11 {
                 a12.append(try LeaderAndIsrPartitionState(from: &r, version: version))
             }
@@ -448,7 +448,7 @@ public struct LeaderAndIsrResponse: KafkaResponse {
         if version <= 4 {
             let n27: Int = try r.readNonNullArrayLength(compact: flexible, "partitionErrors")
             var a28: [LeaderAndIsrPartitionError] = []
-            a28.reserveCapacity(n27)
+            a28.reserveCapacity(Swift.min(n27, 256))
             for _ in 0 ..< n27 {
                 a28.append(try LeaderAndIsrPartitionError(from: &r, version: version))
             }
@@ -457,7 +457,7 @@ public struct LeaderAndIsrResponse: KafkaResponse {
         if version >= 5 {
             let n29: Int = try r.readNonNullArrayLength(compact: flexible, "topics")
             var a30: [LeaderAndIsrTopicError] = []
-            a30.reserveCapacity(n29)
+            a30.reserveCapacity(Swift.min(n29, 256))
             for _ in 0 ..< n29 {
                 a30.append(try LeaderAndIsrTopicError(from: &r, version: version))
             }
@@ -497,7 +497,7 @@ extension LeaderAndIsrResponse {
             self.topicId = try r.readUUID("topics.topicId")
             let n32: Int = try r.readNonNullArrayLength(compact: true, "topics.partitionErrors")
             var a33: [LeaderAndIsrPartitionError] = []
-            a33.reserveCapacity(n32)
+            a33.reserveCapacity(Swift.min(n32, 256))
             for _ in 0 ..< n32 {
                 a33.append(try LeaderAndIsrPartitionError(from: &r, version: version))
             }

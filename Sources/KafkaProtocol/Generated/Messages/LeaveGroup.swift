@@ -76,7 +76,7 @@ public struct LeaveGroupRequest: KafkaRequest {
         if version >= 3 {
             let n2: Int = try r.readNonNullArrayLength(compact: flexible, "members")
             var a3: [MemberIdentity] = []
-            a3.reserveCapacity(n2)
+            a3.reserveCapacity(Swift.min(n2, 256))
             for _ in 0 ..< n2 {
                 a3.append(try MemberIdentity(from: &r, version: version))
             }
@@ -206,7 +206,7 @@ public struct LeaveGroupResponse: KafkaResponse {
         if version >= 3 {
             let n5: Int = try r.readNonNullArrayLength(compact: flexible, "members")
             var a6: [MemberResponse] = []
-            a6.reserveCapacity(n5)
+            a6.reserveCapacity(Swift.min(n5, 256))
             for _ in 0 ..< n5 {
                 a6.append(try MemberResponse(from: &r, version: version))
             }

@@ -102,7 +102,7 @@ public struct ListClientMetricsResourcesResponse: KafkaResponse {
         self.errorCode = try r.readInt16("errorCode")
         let n2: Int = try r.readNonNullArrayLength(compact: true, "clientMetricsResources")
         var a3: [ClientMetricsResource] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try ClientMetricsResource(from: &r, version: version))
         }

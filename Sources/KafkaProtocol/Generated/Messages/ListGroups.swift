@@ -160,7 +160,7 @@ public struct ListGroupsResponse: KafkaResponse {
         self.errorCode = try r.readInt16("errorCode")
         let n8: Int = try r.readNonNullArrayLength(compact: flexible, "groups")
         var a9: [ListedGroup] = []
-        a9.reserveCapacity(n8)
+        a9.reserveCapacity(Swift.min(n8, 256))
         for _ in 0 ..< n8 {
             a9.append(try ListedGroup(from: &r, version: version))
         }

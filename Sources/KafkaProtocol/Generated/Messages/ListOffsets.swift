@@ -76,7 +76,7 @@ public struct ListOffsetsRequest: KafkaRequest {
         }
         let n2: Int = try r.readNonNullArrayLength(compact: flexible, "topics")
         var a3: [ListOffsetsTopic] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try ListOffsetsTopic(from: &r, version: version))
         }
@@ -125,7 +125,7 @@ extension ListOffsetsRequest {
             self.name = try r.readString(compact: flexible, "topics.name")
             let n5: Int = try r.readNonNullArrayLength(compact: flexible, "topics.partitions")
             var a6: [ListOffsetsPartition] = []
-            a6.reserveCapacity(n5)
+            a6.reserveCapacity(Swift.min(n5, 256))
             for _ in 0 ..< n5 {
                 a6.append(try ListOffsetsPartition(from: &r, version: version))
             }
@@ -256,7 +256,7 @@ public struct ListOffsetsResponse: KafkaResponse {
         }
         let n8: Int = try r.readNonNullArrayLength(compact: flexible, "topics")
         var a9: [ListOffsetsTopicResponse] = []
-        a9.reserveCapacity(n8)
+        a9.reserveCapacity(Swift.min(n8, 256))
         for _ in 0 ..< n8 {
             a9.append(try ListOffsetsTopicResponse(from: &r, version: version))
         }
@@ -302,7 +302,7 @@ extension ListOffsetsResponse {
             self.name = try r.readString(compact: flexible, "topics.name")
             let n11: Int = try r.readNonNullArrayLength(compact: flexible, "topics.partitions")
             var a12: [ListOffsetsPartitionResponse] = []
-            a12.reserveCapacity(n11)
+            a12.reserveCapacity(Swift.min(n11, 256))
             for _ in 0 ..< n11 {
                 a12.append(try ListOffsetsPartitionResponse(from: &r, version: version))
             }

@@ -58,7 +58,7 @@ public struct ListPartitionReassignmentsRequest: KafkaRequest {
         self.timeoutMs = try r.readInt32("timeoutMs")
         if let n3 = try r.readArrayLength(compact: true, "topics") {
             var a4: [ListPartitionReassignmentsTopics] = []
-            a4.reserveCapacity(n3)
+            a4.reserveCapacity(Swift.min(n3, 256))
             for _ in 0 ..< n3 {
                 a4.append(try ListPartitionReassignmentsTopics(from: &r, version: version))
             }
@@ -168,7 +168,7 @@ public struct ListPartitionReassignmentsResponse: KafkaResponse {
         self.errorMessage = try r.readNullableString(compact: true, "errorMessage")
         let n9: Int = try r.readNonNullArrayLength(compact: true, "topics")
         var a10: [OngoingTopicReassignment] = []
-        a10.reserveCapacity(n9)
+        a10.reserveCapacity(Swift.min(n9, 256))
         for _ in 0 ..< n9 {
             a10.append(try OngoingTopicReassignment(from: &r, version: version))
         }
@@ -205,7 +205,7 @@ extension ListPartitionReassignmentsResponse {
             self.name = try r.readString(compact: true, "topics.name")
             let n12: Int = try r.readNonNullArrayLength(compact: true, "topics.partitions")
             var a13: [OngoingPartitionReassignment] = []
-            a13.reserveCapacity(n12)
+            a13.reserveCapacity(Swift.min(n12, 256))
             for _ in 0 ..< n12 {
                 a13.append(try OngoingPartitionReassignment(from: &r, version: version))
             }

@@ -149,7 +149,7 @@ public struct ListTransactionsResponse: KafkaResponse {
         self.unknownStateFilters = a10
         let n11: Int = try r.readNonNullArrayLength(compact: true, "transactionStates")
         var a12: [TransactionState] = []
-        a12.reserveCapacity(n11)
+        a12.reserveCapacity(Swift.min(n11, 256))
         for _ in 0 ..< n11 {
             a12.append(try TransactionState(from: &r, version: version))
         }

@@ -85,7 +85,7 @@ public struct MetadataRequest: KafkaRequest {
         if version >= 1 {
             if let n3 = try r.readArrayLength(compact: flexible, "topics") {
                 var a4: [MetadataRequestTopic] = []
-                a4.reserveCapacity(n3)
+                a4.reserveCapacity(Swift.min(n3, 256))
                 for _ in 0 ..< n3 {
                     a4.append(try MetadataRequestTopic(from: &r, version: version))
                 }
@@ -96,7 +96,7 @@ public struct MetadataRequest: KafkaRequest {
         } else {
             let n5: Int = try r.readNonNullArrayLength(compact: flexible, "topics")
             var a6: [MetadataRequestTopic] = []
-            a6.reserveCapacity(n5)
+            a6.reserveCapacity(Swift.min(n5, 256))
             for _ in 0 ..< n5 {
                 a6.append(try MetadataRequestTopic(from: &r, version: version))
             }
@@ -255,7 +255,7 @@ public struct MetadataResponse: KafkaResponse {
         }
         let n10: Int = try r.readNonNullArrayLength(compact: flexible, "brokers")
         var a11: [MetadataResponseBroker] = []
-        a11.reserveCapacity(n10)
+        a11.reserveCapacity(Swift.min(n10, 256))
         for _ in 0 ..< n10 {
             a11.append(try MetadataResponseBroker(from: &r, version: version))
         }
@@ -268,7 +268,7 @@ public struct MetadataResponse: KafkaResponse {
         }
         let n12: Int = try r.readNonNullArrayLength(compact: flexible, "topics")
         var a13: [MetadataResponseTopic] = []
-        a13.reserveCapacity(n12)
+        a13.reserveCapacity(Swift.min(n12, 256))
         for _ in 0 ..< n12 {
             a13.append(try MetadataResponseTopic(from: &r, version: version))
         }
@@ -404,7 +404,7 @@ extension MetadataResponse {
             }
             let n16: Int = try r.readNonNullArrayLength(compact: flexible, "topics.partitions")
             var a17: [MetadataResponsePartition] = []
-            a17.reserveCapacity(n16)
+            a17.reserveCapacity(Swift.min(n16, 256))
             for _ in 0 ..< n16 {
                 a17.append(try MetadataResponsePartition(from: &r, version: version))
             }

@@ -95,7 +95,7 @@ public struct OffsetCommitRequest: KafkaRequest {
         }
         let n2: Int = try r.readNonNullArrayLength(compact: flexible, "topics")
         var a3: [OffsetCommitRequestTopic] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try OffsetCommitRequestTopic(from: &r, version: version))
         }
@@ -141,7 +141,7 @@ extension OffsetCommitRequest {
             self.name = try r.readString(compact: flexible, "topics.name")
             let n5: Int = try r.readNonNullArrayLength(compact: flexible, "topics.partitions")
             var a6: [OffsetCommitRequestPartition] = []
-            a6.reserveCapacity(n5)
+            a6.reserveCapacity(Swift.min(n5, 256))
             for _ in 0 ..< n5 {
                 a6.append(try OffsetCommitRequestPartition(from: &r, version: version))
             }
@@ -276,7 +276,7 @@ public struct OffsetCommitResponse: KafkaResponse {
         }
         let n8: Int = try r.readNonNullArrayLength(compact: flexible, "topics")
         var a9: [OffsetCommitResponseTopic] = []
-        a9.reserveCapacity(n8)
+        a9.reserveCapacity(Swift.min(n8, 256))
         for _ in 0 ..< n8 {
             a9.append(try OffsetCommitResponseTopic(from: &r, version: version))
         }
@@ -322,7 +322,7 @@ extension OffsetCommitResponse {
             self.name = try r.readString(compact: flexible, "topics.name")
             let n11: Int = try r.readNonNullArrayLength(compact: flexible, "topics.partitions")
             var a12: [OffsetCommitResponsePartition] = []
-            a12.reserveCapacity(n11)
+            a12.reserveCapacity(Swift.min(n11, 256))
             for _ in 0 ..< n11 {
                 a12.append(try OffsetCommitResponsePartition(from: &r, version: version))
             }

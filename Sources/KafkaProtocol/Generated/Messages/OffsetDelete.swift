@@ -51,7 +51,7 @@ public struct OffsetDeleteRequest: KafkaRequest {
         self.groupId = try r.readString(compact: false, "groupId")
         let n2: Int = try r.readNonNullArrayLength(compact: false, "topics")
         var a3: [OffsetDeleteRequestTopic] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try OffsetDeleteRequestTopic(from: &r, version: version))
         }
@@ -84,7 +84,7 @@ extension OffsetDeleteRequest {
             self.name = try r.readString(compact: false, "topics.name")
             let n5: Int = try r.readNonNullArrayLength(compact: false, "topics.partitions")
             var a6: [OffsetDeleteRequestPartition] = []
-            a6.reserveCapacity(n5)
+            a6.reserveCapacity(Swift.min(n5, 256))
             for _ in 0 ..< n5 {
                 a6.append(try OffsetDeleteRequestPartition(from: &r, version: version))
             }
@@ -167,7 +167,7 @@ public struct OffsetDeleteResponse: KafkaResponse {
         self.throttleTimeMs = try r.readInt32("throttleTimeMs")
         let n8: Int = try r.readNonNullArrayLength(compact: false, "topics")
         var a9: [OffsetDeleteResponseTopic] = []
-        a9.reserveCapacity(n8)
+        a9.reserveCapacity(Swift.min(n8, 256))
         for _ in 0 ..< n8 {
             a9.append(try OffsetDeleteResponseTopic(from: &r, version: version))
         }
@@ -200,7 +200,7 @@ extension OffsetDeleteResponse {
             self.name = try r.readString(compact: false, "topics.name")
             let n11: Int = try r.readNonNullArrayLength(compact: false, "topics.partitions")
             var a12: [OffsetDeleteResponsePartition] = []
-            a12.reserveCapacity(n11)
+            a12.reserveCapacity(Swift.min(n11, 256))
             for _ in 0 ..< n11 {
                 a12.append(try OffsetDeleteResponsePartition(from: &r, version: version))
             }

@@ -96,7 +96,7 @@ public struct OffsetFetchRequest: KafkaRequest {
             if version >= 2 {
                 if let n4 = try r.readArrayLength(compact: flexible, "topics") {
                     var a5: [OffsetFetchRequestTopic] = []
-                    a5.reserveCapacity(n4)
+                    a5.reserveCapacity(Swift.min(n4, 256))
                     for _ in 0 ..< n4 {
                         a5.append(try OffsetFetchRequestTopic(from: &r, version: version))
                     }
@@ -107,7 +107,7 @@ public struct OffsetFetchRequest: KafkaRequest {
             } else {
                 let n6: Int = try r.readNonNullArrayLength(compact: flexible, "topics")
                 var a7: [OffsetFetchRequestTopic] = []
-                a7.reserveCapacity(n6)
+                a7.reserveCapacity(Swift.min(n6, 256))
                 for _ in 0 ..< n6 {
                     a7.append(try OffsetFetchRequestTopic(from: &r, version: version))
                 }
@@ -117,7 +117,7 @@ public struct OffsetFetchRequest: KafkaRequest {
         if version >= 8 {
             let n8: Int = try r.readNonNullArrayLength(compact: flexible, "groups")
             var a9: [OffsetFetchRequestGroup] = []
-            a9.reserveCapacity(n8)
+            a9.reserveCapacity(Swift.min(n8, 256))
             for _ in 0 ..< n8 {
                 a9.append(try OffsetFetchRequestGroup(from: &r, version: version))
             }
@@ -227,7 +227,7 @@ extension OffsetFetchRequest {
             }
             if let n15 = try r.readArrayLength(compact: true, "groups.topics") {
                 var a16: [OffsetFetchRequestTopics] = []
-                a16.reserveCapacity(n15)
+                a16.reserveCapacity(Swift.min(n15, 256))
                 for _ in 0 ..< n15 {
                     a16.append(try OffsetFetchRequestTopics(from: &r, version: version))
                 }
@@ -361,7 +361,7 @@ public struct OffsetFetchResponse: KafkaResponse {
         if version <= 7 {
             let n22: Int = try r.readNonNullArrayLength(compact: flexible, "topics")
             var a23: [OffsetFetchResponseTopic] = []
-            a23.reserveCapacity(n22)
+            a23.reserveCapacity(Swift.min(n22, 256))
             for _ in 0 ..< n22 {
                 a23.append(try OffsetFetchResponseTopic(from: &r, version: version))
             }
@@ -373,7 +373,7 @@ public struct OffsetFetchResponse: KafkaResponse {
         if version >= 8 {
             let n24: Int = try r.readNonNullArrayLength(compact: flexible, "groups")
             var a25: [OffsetFetchResponseGroup] = []
-            a25.reserveCapacity(n24)
+            a25.reserveCapacity(Swift.min(n24, 256))
             for _ in 0 ..< n24 {
                 a25.append(try OffsetFetchResponseGroup(from: &r, version: version))
             }
@@ -420,7 +420,7 @@ extension OffsetFetchResponse {
             self.name = try r.readString(compact: flexible, "topics.name")
             let n27: Int = try r.readNonNullArrayLength(compact: flexible, "topics.partitions")
             var a28: [OffsetFetchResponsePartition] = []
-            a28.reserveCapacity(n27)
+            a28.reserveCapacity(Swift.min(n27, 256))
             for _ in 0 ..< n27 {
                 a28.append(try OffsetFetchResponsePartition(from: &r, version: version))
             }
@@ -517,7 +517,7 @@ extension OffsetFetchResponse {
             self.groupId = try r.readString(compact: true, "groups.groupId")
             let n30: Int = try r.readNonNullArrayLength(compact: true, "groups.topics")
             var a31: [OffsetFetchResponseTopics] = []
-            a31.reserveCapacity(n30)
+            a31.reserveCapacity(Swift.min(n30, 256))
             for _ in 0 ..< n30 {
                 a31.append(try OffsetFetchResponseTopics(from: &r, version: version))
             }
@@ -556,7 +556,7 @@ extension OffsetFetchResponse {
             self.name = try r.readString(compact: true, "groups.topics.name")
             let n33: Int = try r.readNonNullArrayLength(compact: true, "groups.topics.partitions")
             var a34: [OffsetFetchResponsePartitions] = []
-            a34.reserveCapacity(n33)
+            a34.reserveCapacity(Swift.min(n33, 256))
             for _ in 0 ..< n33 {
                 a34.append(try OffsetFetchResponsePartitions(from: &r, version: version))
             }

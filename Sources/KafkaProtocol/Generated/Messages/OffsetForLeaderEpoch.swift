@@ -65,7 +65,7 @@ public struct OffsetForLeaderEpochRequest: KafkaRequest {
         }
         let n2: Int = try r.readNonNullArrayLength(compact: flexible, "topics")
         var a3: [OffsetForLeaderTopic] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try OffsetForLeaderTopic(from: &r, version: version))
         }
@@ -111,7 +111,7 @@ extension OffsetForLeaderEpochRequest {
             self.topic = try r.readString(compact: flexible, "topics.topic")
             let n5: Int = try r.readNonNullArrayLength(compact: flexible, "topics.partitions")
             var a6: [OffsetForLeaderPartition] = []
-            a6.reserveCapacity(n5)
+            a6.reserveCapacity(Swift.min(n5, 256))
             for _ in 0 ..< n5 {
                 a6.append(try OffsetForLeaderPartition(from: &r, version: version))
             }
@@ -232,7 +232,7 @@ public struct OffsetForLeaderEpochResponse: KafkaResponse {
         }
         let n8: Int = try r.readNonNullArrayLength(compact: flexible, "topics")
         var a9: [OffsetForLeaderTopicResult] = []
-        a9.reserveCapacity(n8)
+        a9.reserveCapacity(Swift.min(n8, 256))
         for _ in 0 ..< n8 {
             a9.append(try OffsetForLeaderTopicResult(from: &r, version: version))
         }
@@ -278,7 +278,7 @@ extension OffsetForLeaderEpochResponse {
             self.topic = try r.readString(compact: flexible, "topics.topic")
             let n11: Int = try r.readNonNullArrayLength(compact: flexible, "topics.partitions")
             var a12: [EpochEndOffset] = []
-            a12.reserveCapacity(n11)
+            a12.reserveCapacity(Swift.min(n11, 256))
             for _ in 0 ..< n11 {
                 a12.append(try EpochEndOffset(from: &r, version: version))
             }

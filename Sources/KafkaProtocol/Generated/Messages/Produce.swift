@@ -75,7 +75,7 @@ public struct ProduceRequest: KafkaRequest {
         self.timeoutMs = try r.readInt32("timeoutMs")
         let n2: Int = try r.readNonNullArrayLength(compact: flexible, "topicData")
         var a3: [TopicProduceData] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try TopicProduceData(from: &r, version: version))
         }
@@ -121,7 +121,7 @@ extension ProduceRequest {
             self.name = try r.readString(compact: flexible, "topicData.name")
             let n5: Int = try r.readNonNullArrayLength(compact: flexible, "topicData.partitionData")
             var a6: [PartitionProduceData] = []
-            a6.reserveCapacity(n5)
+            a6.reserveCapacity(Swift.min(n5, 256))
             for _ in 0 ..< n5 {
                 a6.append(try PartitionProduceData(from: &r, version: version))
             }
@@ -250,7 +250,7 @@ public struct ProduceResponse: KafkaResponse {
         let flexible: Bool = version >= 9
         let n9: Int = try r.readNonNullArrayLength(compact: flexible, "responses")
         var a10: [TopicProduceResponse] = []
-        a10.reserveCapacity(n9)
+        a10.reserveCapacity(Swift.min(n9, 256))
         for _ in 0 ..< n9 {
             a10.append(try TopicProduceResponse(from: &r, version: version))
         }
@@ -266,7 +266,7 @@ public struct ProduceResponse: KafkaResponse {
                 case 0 where version >= 10:
                     let n11: Int = try tf.body.readNonNullArrayLength(compact: true, "nodeEndpoints")
                     var a12: [NodeEndpoint] = []
-                    a12.reserveCapacity(n11)
+                    a12.reserveCapacity(Swift.min(n11, 256))
                     for _ in 0 ..< n11 {
                         a12.append(try NodeEndpoint(from: &tf.body, version: version))
                     }
@@ -315,7 +315,7 @@ extension ProduceResponse {
             self.name = try r.readString(compact: flexible, "responses.name")
             let n14: Int = try r.readNonNullArrayLength(compact: flexible, "responses.partitionResponses")
             var a15: [PartitionProduceResponse] = []
-            a15.reserveCapacity(n14)
+            a15.reserveCapacity(Swift.min(n14, 256))
             for _ in 0 ..< n14 {
                 a15.append(try PartitionProduceResponse(from: &r, version: version))
             }
@@ -409,7 +409,7 @@ extension ProduceResponse {
             if version >= 8 {
                 let n17: Int = try r.readNonNullArrayLength(compact: flexible, "responses.partitionResponses.recordErrors")
                 var a18: [BatchIndexAndErrorMessage] = []
-                a18.reserveCapacity(n17)
+                a18.reserveCapacity(Swift.min(n17, 256))
                 for _ in 0 ..< n17 {
                     a18.append(try BatchIndexAndErrorMessage(from: &r, version: version))
                 }

@@ -54,7 +54,7 @@ public struct ReadShareGroupStateRequest: KafkaRequest {
         self.groupId = try r.readString(compact: true, "groupId")
         let n2: Int = try r.readNonNullArrayLength(compact: true, "topics")
         var a3: [ReadStateData] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try ReadStateData(from: &r, version: version))
         }
@@ -91,7 +91,7 @@ extension ReadShareGroupStateRequest {
             self.topicId = try r.readUUID("topics.topicId")
             let n5: Int = try r.readNonNullArrayLength(compact: true, "topics.partitions")
             var a6: [PartitionData] = []
-            a6.reserveCapacity(n5)
+            a6.reserveCapacity(Swift.min(n5, 256))
             for _ in 0 ..< n5 {
                 a6.append(try PartitionData(from: &r, version: version))
             }
@@ -178,7 +178,7 @@ public struct ReadShareGroupStateResponse: KafkaResponse {
         }
         let n8: Int = try r.readNonNullArrayLength(compact: true, "results")
         var a9: [ReadStateResult] = []
-        a9.reserveCapacity(n8)
+        a9.reserveCapacity(Swift.min(n8, 256))
         for _ in 0 ..< n8 {
             a9.append(try ReadStateResult(from: &r, version: version))
         }
@@ -215,7 +215,7 @@ extension ReadShareGroupStateResponse {
             self.topicId = try r.readUUID("results.topicId")
             let n11: Int = try r.readNonNullArrayLength(compact: true, "results.partitions")
             var a12: [PartitionResult] = []
-            a12.reserveCapacity(n11)
+            a12.reserveCapacity(Swift.min(n11, 256))
             for _ in 0 ..< n11 {
                 a12.append(try PartitionResult(from: &r, version: version))
             }
@@ -268,7 +268,7 @@ extension ReadShareGroupStateResponse {
             self.startOffset = try r.readInt64("results.partitions.startOffset")
             let n14: Int = try r.readNonNullArrayLength(compact: true, "results.partitions.stateBatches")
             var a15: [StateBatch] = []
-            a15.reserveCapacity(n14)
+            a15.reserveCapacity(Swift.min(n14, 256))
             for _ in 0 ..< n14 {
                 a15.append(try StateBatch(from: &r, version: version))
             }

@@ -62,7 +62,7 @@ public struct ShareAcknowledgeRequest: KafkaRequest {
         self.shareSessionEpoch = try r.readInt32("shareSessionEpoch")
         let n2: Int = try r.readNonNullArrayLength(compact: true, "topics")
         var a3: [AcknowledgeTopic] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try AcknowledgeTopic(from: &r, version: version))
         }
@@ -99,7 +99,7 @@ extension ShareAcknowledgeRequest {
             self.topicId = try r.readUUID("topics.topicId")
             let n5: Int = try r.readNonNullArrayLength(compact: true, "topics.partitions")
             var a6: [AcknowledgePartition] = []
-            a6.reserveCapacity(n5)
+            a6.reserveCapacity(Swift.min(n5, 256))
             for _ in 0 ..< n5 {
                 a6.append(try AcknowledgePartition(from: &r, version: version))
             }
@@ -137,7 +137,7 @@ extension ShareAcknowledgeRequest {
             self.partitionIndex = try r.readInt32("topics.partitions.partitionIndex")
             let n8: Int = try r.readNonNullArrayLength(compact: true, "topics.partitions.acknowledgementBatches")
             var a9: [AcknowledgementBatch] = []
-            a9.reserveCapacity(n8)
+            a9.reserveCapacity(Swift.min(n8, 256))
             for _ in 0 ..< n8 {
                 a9.append(try AcknowledgementBatch(from: &r, version: version))
             }
@@ -255,14 +255,14 @@ public struct ShareAcknowledgeResponse: KafkaResponse {
         self.errorMessage = try r.readNullableString(compact: true, "errorMessage")
         let n15: Int = try r.readNonNullArrayLength(compact: true, "responses")
         var a16: [ShareAcknowledgeTopicResponse] = []
-        a16.reserveCapacity(n15)
+        a16.reserveCapacity(Swift.min(n15, 256))
         for _ in 0 ..< n15 {
             a16.append(try ShareAcknowledgeTopicResponse(from: &r, version: version))
         }
         self.responses = a16
         let n17: Int = try r.readNonNullArrayLength(compact: true, "nodeEndpoints")
         var a18: [NodeEndpoint] = []
-        a18.reserveCapacity(n17)
+        a18.reserveCapacity(Swift.min(n17, 256))
         for _ in 0 ..< n17 {
             a18.append(try NodeEndpoint(from: &r, version: version))
         }
@@ -299,7 +299,7 @@ extension ShareAcknowledgeResponse {
             self.topicId = try r.readUUID("responses.topicId")
             let n20: Int = try r.readNonNullArrayLength(compact: true, "responses.partitions")
             var a21: [PartitionData] = []
-            a21.reserveCapacity(n20)
+            a21.reserveCapacity(Swift.min(n20, 256))
             for _ in 0 ..< n20 {
                 a21.append(try PartitionData(from: &r, version: version))
             }

@@ -80,14 +80,14 @@ public struct ShareFetchRequest: KafkaRequest {
         self.maxBytes = try r.readInt32("maxBytes")
         let n3: Int = try r.readNonNullArrayLength(compact: true, "topics")
         var a4: [FetchTopic] = []
-        a4.reserveCapacity(n3)
+        a4.reserveCapacity(Swift.min(n3, 256))
         for _ in 0 ..< n3 {
             a4.append(try FetchTopic(from: &r, version: version))
         }
         self.topics = a4
         let n5: Int = try r.readNonNullArrayLength(compact: true, "forgottenTopicsData")
         var a6: [ForgottenTopic] = []
-        a6.reserveCapacity(n5)
+        a6.reserveCapacity(Swift.min(n5, 256))
         for _ in 0 ..< n5 {
             a6.append(try ForgottenTopic(from: &r, version: version))
         }
@@ -124,7 +124,7 @@ extension ShareFetchRequest {
             self.topicId = try r.readUUID("topics.topicId")
             let n8: Int = try r.readNonNullArrayLength(compact: true, "topics.partitions")
             var a9: [FetchPartition] = []
-            a9.reserveCapacity(n8)
+            a9.reserveCapacity(Swift.min(n8, 256))
             for _ in 0 ..< n8 {
                 a9.append(try FetchPartition(from: &r, version: version))
             }
@@ -166,7 +166,7 @@ extension ShareFetchRequest {
             self.partitionMaxBytes = try r.readInt32("topics.partitions.partitionMaxBytes")
             let n11: Int = try r.readNonNullArrayLength(compact: true, "topics.partitions.acknowledgementBatches")
             var a12: [AcknowledgementBatch] = []
-            a12.reserveCapacity(n11)
+            a12.reserveCapacity(Swift.min(n11, 256))
             for _ in 0 ..< n11 {
                 a12.append(try AcknowledgementBatch(from: &r, version: version))
             }
@@ -322,14 +322,14 @@ public struct ShareFetchResponse: KafkaResponse {
         self.errorMessage = try r.readNullableString(compact: true, "errorMessage")
         let n21: Int = try r.readNonNullArrayLength(compact: true, "responses")
         var a22: [ShareFetchableTopicResponse] = []
-        a22.reserveCapacity(n21)
+        a22.reserveCapacity(Swift.min(n21, 256))
         for _ in 0 ..< n21 {
             a22.append(try ShareFetchableTopicResponse(from: &r, version: version))
         }
         self.responses = a22
         let n23: Int = try r.readNonNullArrayLength(compact: true, "nodeEndpoints")
         var a24: [NodeEndpoint] = []
-        a24.reserveCapacity(n23)
+        a24.reserveCapacity(Swift.min(n23, 256))
         for _ in 0 ..< n23 {
             a24.append(try NodeEndpoint(from: &r, version: version))
         }
@@ -366,7 +366,7 @@ extension ShareFetchResponse {
             self.topicId = try r.readUUID("responses.topicId")
             let n26: Int = try r.readNonNullArrayLength(compact: true, "responses.partitions")
             var a27: [PartitionData] = []
-            a27.reserveCapacity(n26)
+            a27.reserveCapacity(Swift.min(n26, 256))
             for _ in 0 ..< n26 {
                 a27.append(try PartitionData(from: &r, version: version))
             }
@@ -427,7 +427,7 @@ extension ShareFetchResponse {
             self.records = try r.readNullableBytes(compact: true, "responses.partitions.records")
             let n29: Int = try r.readNonNullArrayLength(compact: true, "responses.partitions.acquiredRecords")
             var a30: [AcquiredRecords] = []
-            a30.reserveCapacity(n29)
+            a30.reserveCapacity(Swift.min(n29, 256))
             for _ in 0 ..< n29 {
                 a30.append(try AcquiredRecords(from: &r, version: version))
             }

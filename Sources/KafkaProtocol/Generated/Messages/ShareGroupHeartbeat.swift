@@ -187,7 +187,7 @@ extension ShareGroupHeartbeatResponse {
             self.init()
             let n7: Int = try r.readNonNullArrayLength(compact: true, "assignment.topicPartitions")
             var a8: [TopicPartitions] = []
-            a8.reserveCapacity(n7)
+            a8.reserveCapacity(Swift.min(n7, 256))
             for _ in 0 ..< n7 {
                 a8.append(try TopicPartitions(from: &r, version: version))
             }

@@ -118,7 +118,7 @@ public struct StopReplicaRequest: KafkaRequest {
         if version <= 0 {
             let n4: Int = try r.readNonNullArrayLength(compact: flexible, "ungroupedPartitions")
             var a5: [StopReplicaPartitionV0] = []
-            a5.reserveCapacity(n4)
+            a5.reserveCapacity(Swift.min(n4, 256))
             for _ in 0 ..< n4 {
                 a5.append(try StopReplicaPartitionV0(from: &r, version: version))
             }
@@ -127,7 +127,7 @@ public struct StopReplicaRequest: KafkaRequest {
         if version >= 1 && version <= 2 {
             let n6: Int = try r.readNonNullArrayLength(compact: flexible, "topics")
             var a7: [StopReplicaTopicV1] = []
-            a7.reserveCapacity(n6)
+            a7.reserveCapacity(Swift.min(n6, 256))
             for _ in 0 ..< n6 {
                 a7.append(try StopReplicaTopicV1(from: &r, version: version))
             }
@@ -136,7 +136,7 @@ public struct StopReplicaRequest: KafkaRequest {
         if version >= 3 {
             let n8: Int = try r.readNonNullArrayLength(compact: flexible, "topicStates")
             var a9: [StopReplicaTopicState] = []
-            a9.reserveCapacity(n8)
+            a9.reserveCapacity(Swift.min(n8, 256))
             for _ in 0 ..< n8 {
                 a9.append(try StopReplicaTopicState(from: &r, version: version))
             }
@@ -248,7 +248,7 @@ extension StopReplicaRequest {
             self.topicName = try r.readString(compact: true, "topicStates.topicName")
             let n14: Int = try r.readNonNullArrayLength(compact: true, "topicStates.partitionStates")
             var a15: [StopReplicaPartitionState] = []
-            a15.reserveCapacity(n14)
+            a15.reserveCapacity(Swift.min(n14, 256))
             for _ in 0 ..< n14 {
                 a15.append(try StopReplicaPartitionState(from: &r, version: version))
             }
@@ -350,7 +350,7 @@ public struct StopReplicaResponse: KafkaResponse {
         self.errorCode = try r.readInt16("errorCode")
         let n17: Int = try r.readNonNullArrayLength(compact: flexible, "partitionErrors")
         var a18: [StopReplicaPartitionError] = []
-        a18.reserveCapacity(n17)
+        a18.reserveCapacity(Swift.min(n17, 256))
         for _ in 0 ..< n17 {
             a18.append(try StopReplicaPartitionError(from: &r, version: version))
         }

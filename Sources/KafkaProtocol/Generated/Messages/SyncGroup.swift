@@ -95,7 +95,7 @@ public struct SyncGroupRequest: KafkaRequest {
         }
         let n2: Int = try r.readNonNullArrayLength(compact: flexible, "assignments")
         var a3: [SyncGroupRequestAssignment] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try SyncGroupRequestAssignment(from: &r, version: version))
         }

@@ -103,7 +103,7 @@ public struct TxnOffsetCommitRequest: KafkaRequest {
         }
         let n2: Int = try r.readNonNullArrayLength(compact: flexible, "topics")
         var a3: [TxnOffsetCommitRequestTopic] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try TxnOffsetCommitRequestTopic(from: &r, version: version))
         }
@@ -149,7 +149,7 @@ extension TxnOffsetCommitRequest {
             self.name = try r.readString(compact: flexible, "topics.name")
             let n5: Int = try r.readNonNullArrayLength(compact: flexible, "topics.partitions")
             var a6: [TxnOffsetCommitRequestPartition] = []
-            a6.reserveCapacity(n5)
+            a6.reserveCapacity(Swift.min(n5, 256))
             for _ in 0 ..< n5 {
                 a6.append(try TxnOffsetCommitRequestPartition(from: &r, version: version))
             }
@@ -270,7 +270,7 @@ public struct TxnOffsetCommitResponse: KafkaResponse {
         self.throttleTimeMs = try r.readInt32("throttleTimeMs")
         let n8: Int = try r.readNonNullArrayLength(compact: flexible, "topics")
         var a9: [TxnOffsetCommitResponseTopic] = []
-        a9.reserveCapacity(n8)
+        a9.reserveCapacity(Swift.min(n8, 256))
         for _ in 0 ..< n8 {
             a9.append(try TxnOffsetCommitResponseTopic(from: &r, version: version))
         }
@@ -316,7 +316,7 @@ extension TxnOffsetCommitResponse {
             self.name = try r.readString(compact: flexible, "topics.name")
             let n11: Int = try r.readNonNullArrayLength(compact: flexible, "topics.partitions")
             var a12: [TxnOffsetCommitResponsePartition] = []
-            a12.reserveCapacity(n11)
+            a12.reserveCapacity(Swift.min(n11, 256))
             for _ in 0 ..< n11 {
                 a12.append(try TxnOffsetCommitResponsePartition(from: &r, version: version))
             }

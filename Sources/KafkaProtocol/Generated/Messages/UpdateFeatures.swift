@@ -61,7 +61,7 @@ public struct UpdateFeaturesRequest: KafkaRequest {
         self.timeoutMs = try r.readInt32("timeoutMs")
         let n2: Int = try r.readNonNullArrayLength(compact: true, "featureUpdates")
         var a3: [FeatureUpdateKey] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try FeatureUpdateKey(from: &r, version: version))
         }
@@ -185,7 +185,7 @@ public struct UpdateFeaturesResponse: KafkaResponse {
         if version <= 1 {
             let n5: Int = try r.readNonNullArrayLength(compact: true, "results")
             var a6: [UpdatableFeatureResult] = []
-            a6.reserveCapacity(n5)
+            a6.reserveCapacity(Swift.min(n5, 256))
             for _ in 0 ..< n5 {
                 a6.append(try UpdatableFeatureResult(from: &r, version: version))
             }

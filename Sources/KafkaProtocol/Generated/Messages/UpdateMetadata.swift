@@ -119,7 +119,7 @@ public struct UpdateMetadataRequest: KafkaRequest {
         if version <= 4 {
             let n4: Int = try r.readNonNullArrayLength(compact: flexible, "ungroupedPartitionStates")
             var a5: [UpdateMetadataPartitionState] = []
-            a5.reserveCapacity(n4)
+            a5.reserveCapacity(Swift.min(n4, 256))
             for _ in 0 ..< n4 {
                 a5.append(try UpdateMetadataPartitionState(from: &r, version: version))
             }
@@ -128,7 +128,7 @@ public struct UpdateMetadataRequest: KafkaRequest {
         if version >= 5 {
             let n6: Int = try r.readNonNullArrayLength(compact: flexible, "topicStates")
             var a7: [UpdateMetadataTopicState] = []
-            a7.reserveCapacity(n6)
+            a7.reserveCapacity(Swift.min(n6, 256))
             for _ in 0 ..< n6 {
                 a7.append(try UpdateMetadataTopicState(from: &r, version: version))
             }
@@ -136,7 +136,7 @@ public struct UpdateMetadataRequest: KafkaRequest {
         }
         let n8: Int = try r.readNonNullArrayLength(compact: flexible, "liveBrokers")
         var a9: [UpdateMetadataBroker] = []
-        a9.reserveCapacity(n8)
+        a9.reserveCapacity(Swift.min(n8, 256))
         for _ in 0 ..< n8 {
             a9.append(try UpdateMetadataBroker(from: &r, version: version))
         }
@@ -200,7 +200,7 @@ extension UpdateMetadataRequest {
             }
             let n11: Int = try r.readNonNullArrayLength(compact: flexible, "topicStates.partitionStates")
             var a12: [UpdateMetadataPartitionState] = []
-            a12.reserveCapacity(n11)
+            a12.reserveCapacity(Swift.min(n11, 256))
             for _ in 0 ..< n11 {
                 a12.append(try UpdateMetadataPartitionState(from: &r, version: version))
             }
@@ -270,7 +270,7 @@ extension UpdateMetadataRequest {
             if version >= 1 {
                 let n14: Int = try r.readNonNullArrayLength(compact: flexible, "liveBrokers.endpoints")
                 var a15: [UpdateMetadataEndpoint] = []
-                a15.reserveCapacity(n14)
+                a15.reserveCapacity(Swift.min(n14, 256))
                 for _ in 0 ..< n14 {
                     a15.append(try UpdateMetadataEndpoint(from: &r, version: version))
                 }

@@ -68,7 +68,7 @@ public struct UpdateRaftVoterRequest: KafkaRequest {
         self.voterDirectoryId = try r.readUUID("voterDirectoryId")
         let n2: Int = try r.readNonNullArrayLength(compact: true, "listeners")
         var a3: [Listener] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try Listener(from: &r, version: version))
         }

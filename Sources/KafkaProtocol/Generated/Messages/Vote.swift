@@ -60,7 +60,7 @@ public struct VoteRequest: KafkaRequest {
         }
         let n2: Int = try r.readNonNullArrayLength(compact: true, "topics")
         var a3: [TopicData] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try TopicData(from: &r, version: version))
         }
@@ -95,7 +95,7 @@ extension VoteRequest {
             self.topicName = try r.readString(compact: true, "topics.topicName")
             let n5: Int = try r.readNonNullArrayLength(compact: true, "topics.partitions")
             var a6: [PartitionData] = []
-            a6.reserveCapacity(n5)
+            a6.reserveCapacity(Swift.min(n5, 256))
             for _ in 0 ..< n5 {
                 a6.append(try PartitionData(from: &r, version: version))
             }
@@ -231,7 +231,7 @@ public struct VoteResponse: KafkaResponse {
         self.errorCode = try r.readInt16("errorCode")
         let n9: Int = try r.readNonNullArrayLength(compact: true, "topics")
         var a10: [TopicData] = []
-        a10.reserveCapacity(n9)
+        a10.reserveCapacity(Swift.min(n9, 256))
         for _ in 0 ..< n9 {
             a10.append(try TopicData(from: &r, version: version))
         }
@@ -243,7 +243,7 @@ public struct VoteResponse: KafkaResponse {
             case 0 where version >= 1:
                 let n11: Int = try tf.body.readNonNullArrayLength(compact: true, "nodeEndpoints")
                 var a12: [NodeEndpoint] = []
-                a12.reserveCapacity(n11)
+                a12.reserveCapacity(Swift.min(n11, 256))
                 for _ in 0 ..< n11 {
                     a12.append(try NodeEndpoint(from: &tf.body, version: version))
                 }
@@ -282,7 +282,7 @@ extension VoteResponse {
             self.topicName = try r.readString(compact: true, "topics.topicName")
             let n14: Int = try r.readNonNullArrayLength(compact: true, "topics.partitions")
             var a15: [PartitionData] = []
-            a15.reserveCapacity(n14)
+            a15.reserveCapacity(Swift.min(n14, 256))
             for _ in 0 ..< n14 {
                 a15.append(try PartitionData(from: &r, version: version))
             }

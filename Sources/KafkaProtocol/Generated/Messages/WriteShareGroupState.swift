@@ -54,7 +54,7 @@ public struct WriteShareGroupStateRequest: KafkaRequest {
         self.groupId = try r.readString(compact: true, "groupId")
         let n2: Int = try r.readNonNullArrayLength(compact: true, "topics")
         var a3: [WriteStateData] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try WriteStateData(from: &r, version: version))
         }
@@ -91,7 +91,7 @@ extension WriteShareGroupStateRequest {
             self.topicId = try r.readUUID("topics.topicId")
             let n5: Int = try r.readNonNullArrayLength(compact: true, "topics.partitions")
             var a6: [PartitionData] = []
-            a6.reserveCapacity(n5)
+            a6.reserveCapacity(Swift.min(n5, 256))
             for _ in 0 ..< n5 {
                 a6.append(try PartitionData(from: &r, version: version))
             }
@@ -140,7 +140,7 @@ extension WriteShareGroupStateRequest {
             self.startOffset = try r.readInt64("topics.partitions.startOffset")
             let n8: Int = try r.readNonNullArrayLength(compact: true, "topics.partitions.stateBatches")
             var a9: [StateBatch] = []
-            a9.reserveCapacity(n8)
+            a9.reserveCapacity(Swift.min(n8, 256))
             for _ in 0 ..< n8 {
                 a9.append(try StateBatch(from: &r, version: version))
             }
@@ -234,7 +234,7 @@ public struct WriteShareGroupStateResponse: KafkaResponse {
         }
         let n11: Int = try r.readNonNullArrayLength(compact: true, "results")
         var a12: [WriteStateResult] = []
-        a12.reserveCapacity(n11)
+        a12.reserveCapacity(Swift.min(n11, 256))
         for _ in 0 ..< n11 {
             a12.append(try WriteStateResult(from: &r, version: version))
         }
@@ -271,7 +271,7 @@ extension WriteShareGroupStateResponse {
             self.topicId = try r.readUUID("results.topicId")
             let n14: Int = try r.readNonNullArrayLength(compact: true, "results.partitions")
             var a15: [PartitionResult] = []
-            a15.reserveCapacity(n14)
+            a15.reserveCapacity(Swift.min(n14, 256))
             for _ in 0 ..< n14 {
                 a15.append(try PartitionResult(from: &r, version: version))
             }

@@ -57,7 +57,7 @@ public struct WriteTxnMarkersRequest: KafkaRequest {
         let flexible: Bool = version >= 1
         let n2: Int = try r.readNonNullArrayLength(compact: flexible, "markers")
         var a3: [WritableTxnMarker] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try WritableTxnMarker(from: &r, version: version))
         }
@@ -114,7 +114,7 @@ extension WriteTxnMarkersRequest {
             self.transactionResult = try r.readBool("markers.transactionResult")
             let n5: Int = try r.readNonNullArrayLength(compact: flexible, "markers.topics")
             var a6: [WritableTxnMarkerTopic] = []
-            a6.reserveCapacity(n5)
+            a6.reserveCapacity(Swift.min(n5, 256))
             for _ in 0 ..< n5 {
                 a6.append(try WritableTxnMarkerTopic(from: &r, version: version))
             }
@@ -229,7 +229,7 @@ public struct WriteTxnMarkersResponse: KafkaResponse {
         let flexible: Bool = version >= 1
         let n11: Int = try r.readNonNullArrayLength(compact: flexible, "markers")
         var a12: [WritableTxnMarkerResult] = []
-        a12.reserveCapacity(n11)
+        a12.reserveCapacity(Swift.min(n11, 256))
         for _ in 0 ..< n11 {
             a12.append(try WritableTxnMarkerResult(from: &r, version: version))
         }
@@ -275,7 +275,7 @@ extension WriteTxnMarkersResponse {
             self.producerId = try r.readInt64("markers.producerId")
             let n14: Int = try r.readNonNullArrayLength(compact: flexible, "markers.topics")
             var a15: [WritableTxnMarkerTopicResult] = []
-            a15.reserveCapacity(n14)
+            a15.reserveCapacity(Swift.min(n14, 256))
             for _ in 0 ..< n14 {
                 a15.append(try WritableTxnMarkerTopicResult(from: &r, version: version))
             }
@@ -322,7 +322,7 @@ extension WriteTxnMarkersResponse {
             self.name = try r.readString(compact: flexible, "markers.topics.name")
             let n17: Int = try r.readNonNullArrayLength(compact: flexible, "markers.topics.partitions")
             var a18: [WritableTxnMarkerPartitionResult] = []
-            a18.reserveCapacity(n17)
+            a18.reserveCapacity(Swift.min(n17, 256))
             for _ in 0 ..< n17 {
                 a18.append(try WritableTxnMarkerPartitionResult(from: &r, version: version))
             }

@@ -46,7 +46,7 @@ public struct ConsumerProtocolAssignment: KafkaMessage {
         }
         let n2: Int = try r.readNonNullArrayLength(compact: false, "assignedPartitions")
         var a3: [TopicPartition] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try TopicPartition(from: &r, version: version))
         }

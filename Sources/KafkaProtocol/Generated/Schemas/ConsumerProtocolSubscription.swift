@@ -70,7 +70,7 @@ public struct ConsumerProtocolSubscription: KafkaMessage {
         if version >= 1 {
             let n5: Int = try r.readNonNullArrayLength(compact: false, "ownedPartitions")
             var a6: [TopicPartition] = []
-            a6.reserveCapacity(n5)
+            a6.reserveCapacity(Swift.min(n5, 256))
             for _ in 0 ..< n5 {
                 a6.append(try TopicPartition(from: &r, version: version))
             }

@@ -62,14 +62,14 @@ public struct LeaderChangeMessage: KafkaMessage {
         self.leaderId = try r.readInt32("leaderId")
         let n3: Int = try r.readNonNullArrayLength(compact: true, "voters")
         var a4: [Voter] = []
-        a4.reserveCapacity(n3)
+        a4.reserveCapacity(Swift.min(n3, 256))
         for _ in 0 ..< n3 {
             a4.append(try Voter(from: &r, version: version))
         }
         self.voters = a4
         let n5: Int = try r.readNonNullArrayLength(compact: true, "grantingVoters")
         var a6: [Voter] = []
-        a6.reserveCapacity(n5)
+        a6.reserveCapacity(Swift.min(n5, 256))
         for _ in 0 ..< n5 {
             a6.append(try Voter(from: &r, version: version))
         }

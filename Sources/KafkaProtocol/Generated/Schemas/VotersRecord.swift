@@ -51,7 +51,7 @@ public struct VotersRecord: KafkaMessage {
         self.version = try r.readInt16("version")
         let n2: Int = try r.readNonNullArrayLength(compact: true, "voters")
         var a3: [Voter] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try Voter(from: &r, version: version))
         }
@@ -94,7 +94,7 @@ extension VotersRecord {
             self.voterDirectoryId = try r.readUUID("voters.voterDirectoryId")
             let n5: Int = try r.readNonNullArrayLength(compact: true, "voters.endpoints")
             var a6: [Endpoint] = []
-            a6.reserveCapacity(n5)
+            a6.reserveCapacity(Swift.min(n5, 256))
             for _ in 0 ..< n5 {
                 a6.append(try Endpoint(from: &r, version: version))
             }
