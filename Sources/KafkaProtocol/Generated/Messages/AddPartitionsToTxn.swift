@@ -207,7 +207,7 @@ extension AddPartitionsToTxnRequest {
             self.name = try r.readString(compact: flexible, "AddPartitionsToTxnTopic.name")
             let n11: Int = try r.readNonNullArrayLength(compact: flexible, "AddPartitionsToTxnTopic.partitions")
             var a12: [Int32] = []
-            a12.reserveCapacity(n11)
+            a12.reserveCapacity(Swift.min(n11, 256))
             for _ in 0 ..< n11 {
                 a12.append(try r.readInt32("AddPartitionsToTxnTopic.partitions"))
             }

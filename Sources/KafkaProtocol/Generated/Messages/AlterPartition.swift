@@ -169,7 +169,7 @@ extension AlterPartitionRequest {
             if version <= 2 {
                 let n9: Int = try r.readNonNullArrayLength(compact: true, "topics.partitions.newIsr")
                 var a10: [Int32] = []
-                a10.reserveCapacity(n9)
+                a10.reserveCapacity(Swift.min(n9, 256))
                 for _ in 0 ..< n9 {
                     a10.append(try r.readInt32("topics.partitions.newIsr"))
                 }
@@ -380,7 +380,7 @@ extension AlterPartitionResponse {
             self.leaderEpoch = try r.readInt32("topics.partitions.leaderEpoch")
             let n20: Int = try r.readNonNullArrayLength(compact: true, "topics.partitions.isr")
             var a21: [Int32] = []
-            a21.reserveCapacity(n20)
+            a21.reserveCapacity(Swift.min(n20, 256))
             for _ in 0 ..< n20 {
                 a21.append(try r.readInt32("topics.partitions.isr"))
             }

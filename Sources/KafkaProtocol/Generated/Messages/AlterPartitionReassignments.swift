@@ -133,7 +133,7 @@ extension AlterPartitionReassignmentsRequest {
             self.partitionIndex = try r.readInt32("topics.partitions.partitionIndex")
             if let n9 = try r.readArrayLength(compact: true, "topics.partitions.replicas") {
                 var a10: [Int32] = []
-                a10.reserveCapacity(n9)
+                a10.reserveCapacity(Swift.min(n9, 256))
                 for _ in 0 ..< n9 {
                     a10.append(try r.readInt32("topics.partitions.replicas"))
                 }

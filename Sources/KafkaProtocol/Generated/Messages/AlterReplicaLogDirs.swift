@@ -150,7 +150,7 @@ extension AlterReplicaLogDirsRequest {
             self.name = try r.readString(compact: flexible, "dirs.topics.name")
             let n8: Int = try r.readNonNullArrayLength(compact: flexible, "dirs.topics.partitions")
             var a9: [Int32] = []
-            a9.reserveCapacity(n8)
+            a9.reserveCapacity(Swift.min(n8, 256))
             for _ in 0 ..< n8 {
                 a9.append(try r.readInt32("dirs.topics.partitions"))
             }

@@ -75,7 +75,7 @@ public struct BrokerHeartbeatRequest: KafkaRequest {
         if version >= 1 {
             let n2: Int = try r.readNonNullArrayLength(compact: true, "offlineLogDirs")
             var a3: [KafkaUUID] = []
-            a3.reserveCapacity(n2)
+            a3.reserveCapacity(Swift.min(n2, 256))
             for _ in 0 ..< n2 {
                 a3.append(try r.readUUID("offlineLogDirs"))
             }

@@ -110,7 +110,7 @@ public struct BrokerRegistrationRequest: KafkaRequest {
         if version >= 2 {
             let n8: Int = try r.readNonNullArrayLength(compact: true, "logDirs")
             var a9: [KafkaUUID] = []
-            a9.reserveCapacity(n8)
+            a9.reserveCapacity(Swift.min(n8, 256))
             for _ in 0 ..< n8 {
                 a9.append(try r.readUUID("logDirs"))
             }

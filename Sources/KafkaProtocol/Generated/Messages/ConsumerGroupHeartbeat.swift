@@ -98,7 +98,7 @@ public struct ConsumerGroupHeartbeatRequest: KafkaRequest {
         self.rebalanceTimeoutMs = try r.readInt32("rebalanceTimeoutMs")
         if let n5 = try r.readArrayLength(compact: true, "subscribedTopicNames") {
             var a6: [String] = []
-            a6.reserveCapacity(n5)
+            a6.reserveCapacity(Swift.min(n5, 256))
             for _ in 0 ..< n5 {
                 a6.append(try r.readString(compact: true, "subscribedTopicNames"))
             }
@@ -152,7 +152,7 @@ extension ConsumerGroupHeartbeatRequest {
             self.topicId = try r.readUUID("topicPartitions.topicId")
             let n10: Int = try r.readNonNullArrayLength(compact: true, "topicPartitions.partitions")
             var a11: [Int32] = []
-            a11.reserveCapacity(n10)
+            a11.reserveCapacity(Swift.min(n10, 256))
             for _ in 0 ..< n10 {
                 a11.append(try r.readInt32("topicPartitions.partitions"))
             }
@@ -304,7 +304,7 @@ extension ConsumerGroupHeartbeatResponse {
             self.topicId = try r.readUUID("TopicPartitions.topicId")
             let n17: Int = try r.readNonNullArrayLength(compact: true, "TopicPartitions.partitions")
             var a18: [Int32] = []
-            a18.reserveCapacity(n17)
+            a18.reserveCapacity(Swift.min(n17, 256))
             for _ in 0 ..< n17 {
                 a18.append(try r.readInt32("TopicPartitions.partitions"))
             }

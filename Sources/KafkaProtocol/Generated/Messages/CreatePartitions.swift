@@ -165,7 +165,7 @@ extension CreatePartitionsRequest {
             let flexible: Bool = version >= 2
             let n9: Int = try r.readNonNullArrayLength(compact: flexible, "topics.assignments.brokerIds")
             var a10: [Int32] = []
-            a10.reserveCapacity(n9)
+            a10.reserveCapacity(Swift.min(n9, 256))
             for _ in 0 ..< n9 {
                 a10.append(try r.readInt32("topics.assignments.brokerIds"))
             }

@@ -185,7 +185,7 @@ extension CreateTopicsRequest {
             self.partitionIndex = try r.readInt32("topics.assignments.partitionIndex")
             let n11: Int = try r.readNonNullArrayLength(compact: flexible, "topics.assignments.brokerIds")
             var a12: [Int32] = []
-            a12.reserveCapacity(n11)
+            a12.reserveCapacity(Swift.min(n11, 256))
             for _ in 0 ..< n11 {
                 a12.append(try r.readInt32("topics.assignments.brokerIds"))
             }

@@ -57,7 +57,7 @@ public struct DeleteGroupsRequest: KafkaRequest {
         let flexible: Bool = version >= 2
         let n2: Int = try r.readNonNullArrayLength(compact: flexible, "groupsNames")
         var a3: [String] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try r.readString(compact: flexible, "groupsNames"))
         }

@@ -82,7 +82,7 @@ public struct DeleteTopicsRequest: KafkaRequest {
         if version <= 5 {
             let n5: Int = try r.readNonNullArrayLength(compact: flexible, "topicNames")
             var a6: [String] = []
-            a6.reserveCapacity(n5)
+            a6.reserveCapacity(Swift.min(n5, 256))
             for _ in 0 ..< n5 {
                 a6.append(try r.readString(compact: flexible, "topicNames"))
             }

@@ -131,7 +131,7 @@ extension DescribeConfigsRequest {
             self.resourceName = try r.readString(compact: flexible, "resources.resourceName")
             if let n6 = try r.readArrayLength(compact: flexible, "resources.configurationKeys") {
                 var a7: [String] = []
-                a7.reserveCapacity(n6)
+                a7.reserveCapacity(Swift.min(n6, 256))
                 for _ in 0 ..< n6 {
                     a7.append(try r.readString(compact: flexible, "resources.configurationKeys"))
                 }

@@ -64,7 +64,7 @@ public struct DescribeGroupsRequest: KafkaRequest {
         let flexible: Bool = version >= 5
         let n2: Int = try r.readNonNullArrayLength(compact: flexible, "groups")
         var a3: [String] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try r.readString(compact: flexible, "groups"))
         }

@@ -110,7 +110,7 @@ extension DescribeLogDirsRequest {
             self.topic = try r.readString(compact: flexible, "topics.topic")
             let n6: Int = try r.readNonNullArrayLength(compact: flexible, "topics.partitions")
             var a7: [Int32] = []
-            a7.reserveCapacity(n6)
+            a7.reserveCapacity(Swift.min(n6, 256))
             for _ in 0 ..< n6 {
                 a7.append(try r.readInt32("topics.partitions"))
             }

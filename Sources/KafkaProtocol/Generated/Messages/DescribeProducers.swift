@@ -85,7 +85,7 @@ extension DescribeProducersRequest {
             self.name = try r.readString(compact: true, "topics.name")
             let n5: Int = try r.readNonNullArrayLength(compact: true, "topics.partitionIndexes")
             var a6: [Int32] = []
-            a6.reserveCapacity(n5)
+            a6.reserveCapacity(Swift.min(n5, 256))
             for _ in 0 ..< n5 {
                 a6.append(try r.readInt32("topics.partitionIndexes"))
             }

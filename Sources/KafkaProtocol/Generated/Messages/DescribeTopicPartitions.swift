@@ -330,21 +330,21 @@ extension DescribeTopicPartitionsResponse {
             self.leaderEpoch = try r.readInt32("topics.partitions.leaderEpoch")
             let n19: Int = try r.readNonNullArrayLength(compact: true, "topics.partitions.replicaNodes")
             var a20: [Int32] = []
-            a20.reserveCapacity(n19)
+            a20.reserveCapacity(Swift.min(n19, 256))
             for _ in 0 ..< n19 {
                 a20.append(try r.readInt32("topics.partitions.replicaNodes"))
             }
             self.replicaNodes = a20
             let n21: Int = try r.readNonNullArrayLength(compact: true, "topics.partitions.isrNodes")
             var a22: [Int32] = []
-            a22.reserveCapacity(n21)
+            a22.reserveCapacity(Swift.min(n21, 256))
             for _ in 0 ..< n21 {
                 a22.append(try r.readInt32("topics.partitions.isrNodes"))
             }
             self.isrNodes = a22
             if let n23 = try r.readArrayLength(compact: true, "topics.partitions.eligibleLeaderReplicas") {
                 var a24: [Int32] = []
-                a24.reserveCapacity(n23)
+                a24.reserveCapacity(Swift.min(n23, 256))
                 for _ in 0 ..< n23 {
                     a24.append(try r.readInt32("topics.partitions.eligibleLeaderReplicas"))
                 }
@@ -354,7 +354,7 @@ extension DescribeTopicPartitionsResponse {
             }
             if let n25 = try r.readArrayLength(compact: true, "topics.partitions.lastKnownElr") {
                 var a26: [Int32] = []
-                a26.reserveCapacity(n25)
+                a26.reserveCapacity(Swift.min(n25, 256))
                 for _ in 0 ..< n25 {
                     a26.append(try r.readInt32("topics.partitions.lastKnownElr"))
                 }
@@ -364,7 +364,7 @@ extension DescribeTopicPartitionsResponse {
             }
             let n27: Int = try r.readNonNullArrayLength(compact: true, "topics.partitions.offlineReplicas")
             var a28: [Int32] = []
-            a28.reserveCapacity(n27)
+            a28.reserveCapacity(Swift.min(n27, 256))
             for _ in 0 ..< n27 {
                 a28.append(try r.readInt32("topics.partitions.offlineReplicas"))
             }

@@ -50,7 +50,7 @@ public struct DescribeTransactionsRequest: KafkaRequest {
         }
         let n2: Int = try r.readNonNullArrayLength(compact: true, "transactionalIds")
         var a3: [String] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try r.readString(compact: true, "transactionalIds"))
         }
@@ -199,7 +199,7 @@ extension DescribeTransactionsResponse {
             self.topic = try r.readString(compact: true, "transactionStates.topics.topic")
             let n11: Int = try r.readNonNullArrayLength(compact: true, "transactionStates.topics.partitions")
             var a12: [Int32] = []
-            a12.reserveCapacity(n11)
+            a12.reserveCapacity(Swift.min(n11, 256))
             for _ in 0 ..< n11 {
                 a12.append(try r.readInt32("transactionStates.topics.partitions"))
             }

@@ -124,7 +124,7 @@ extension ElectLeadersRequest {
             self.topic = try r.readString(compact: flexible, "topicPartitions.topic")
             let n6: Int = try r.readNonNullArrayLength(compact: flexible, "topicPartitions.partitions")
             var a7: [Int32] = []
-            a7.reserveCapacity(n6)
+            a7.reserveCapacity(Swift.min(n6, 256))
             for _ in 0 ..< n6 {
                 a7.append(try r.readInt32("topicPartitions.partitions"))
             }

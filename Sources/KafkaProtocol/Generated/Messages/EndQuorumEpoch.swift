@@ -185,7 +185,7 @@ extension EndQuorumEpochRequest {
             if version <= 0 {
                 let n12: Int = try r.readNonNullArrayLength(compact: flexible, "topics.partitions.preferredSuccessors")
                 var a13: [Int32] = []
-                a13.reserveCapacity(n12)
+                a13.reserveCapacity(Swift.min(n12, 256))
                 for _ in 0 ..< n12 {
                     a13.append(try r.readInt32("topics.partitions.preferredSuccessors"))
                 }

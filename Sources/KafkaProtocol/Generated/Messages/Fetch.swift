@@ -408,7 +408,7 @@ extension FetchRequest {
             }
             let n11: Int = try r.readNonNullArrayLength(compact: flexible, "forgottenTopicsData.partitions")
             var a12: [Int32] = []
-            a12.reserveCapacity(n11)
+            a12.reserveCapacity(Swift.min(n11, 256))
             for _ in 0 ..< n11 {
                 a12.append(try r.readInt32("forgottenTopicsData.partitions"))
             }

@@ -82,7 +82,7 @@ public struct FindCoordinatorRequest: KafkaRequest {
         if version >= 4 {
             let n2: Int = try r.readNonNullArrayLength(compact: flexible, "coordinatorKeys")
             var a3: [String] = []
-            a3.reserveCapacity(n2)
+            a3.reserveCapacity(Swift.min(n2, 256))
             for _ in 0 ..< n2 {
                 a3.append(try r.readString(compact: flexible, "coordinatorKeys"))
             }

@@ -129,7 +129,7 @@ public struct GetTelemetrySubscriptionsResponse: KafkaResponse {
         self.subscriptionId = try r.readInt32("subscriptionId")
         let n3: Int = try r.readNonNullArrayLength(compact: true, "acceptedCompressionTypes")
         var a4: [Int8] = []
-        a4.reserveCapacity(n3)
+        a4.reserveCapacity(Swift.min(n3, 256))
         for _ in 0 ..< n3 {
             a4.append(try r.readInt8("acceptedCompressionTypes"))
         }
@@ -139,7 +139,7 @@ public struct GetTelemetrySubscriptionsResponse: KafkaResponse {
         self.deltaTemporality = try r.readBool("deltaTemporality")
         let n5: Int = try r.readNonNullArrayLength(compact: true, "requestedMetrics")
         var a6: [String] = []
-        a6.reserveCapacity(n5)
+        a6.reserveCapacity(Swift.min(n5, 256))
         for _ in 0 ..< n5 {
             a6.append(try r.readString(compact: true, "requestedMetrics"))
         }

@@ -330,7 +330,7 @@ extension LeaderAndIsrRequest {
             self.leaderEpoch = try r.readInt32("LeaderAndIsrPartitionState.leaderEpoch")
             let n17: Int = try r.readNonNullArrayLength(compact: flexible, "LeaderAndIsrPartitionState.isr")
             var a18: [Int32] = []
-            a18.reserveCapacity(n17)
+            a18.reserveCapacity(Swift.min(n17, 256))
             for _ in 0 ..< n17 {
                 a18.append(try r.readInt32("LeaderAndIsrPartitionState.isr"))
             }
@@ -338,7 +338,7 @@ extension LeaderAndIsrRequest {
             self.partitionEpoch = try r.readInt32("LeaderAndIsrPartitionState.partitionEpoch")
             let n19: Int = try r.readNonNullArrayLength(compact: flexible, "LeaderAndIsrPartitionState.replicas")
             var a20: [Int32] = []
-            a20.reserveCapacity(n19)
+            a20.reserveCapacity(Swift.min(n19, 256))
             for _ in 0 ..< n19 {
                 a20.append(try r.readInt32("LeaderAndIsrPartitionState.replicas"))
             }
@@ -346,7 +346,7 @@ extension LeaderAndIsrRequest {
             if version >= 3 {
                 let n21: Int = try r.readNonNullArrayLength(compact: flexible, "LeaderAndIsrPartitionState.addingReplicas")
                 var a22: [Int32] = []
-                a22.reserveCapacity(n21)
+                a22.reserveCapacity(Swift.min(n21, 256))
                 for _ in 0 ..< n21 {
                     a22.append(try r.readInt32("LeaderAndIsrPartitionState.addingReplicas"))
                 }
@@ -355,7 +355,7 @@ extension LeaderAndIsrRequest {
             if version >= 3 {
                 let n23: Int = try r.readNonNullArrayLength(compact: flexible, "LeaderAndIsrPartitionState.removingReplicas")
                 var a24: [Int32] = []
-                a24.reserveCapacity(n23)
+                a24.reserveCapacity(Swift.min(n23, 256))
                 for _ in 0 ..< n23 {
                     a24.append(try r.readInt32("LeaderAndIsrPartitionState.removingReplicas"))
                 }

@@ -72,7 +72,7 @@ public struct ListGroupsRequest: KafkaRequest {
         if version >= 4 {
             let n3: Int = try r.readNonNullArrayLength(compact: flexible, "statesFilter")
             var a4: [String] = []
-            a4.reserveCapacity(n3)
+            a4.reserveCapacity(Swift.min(n3, 256))
             for _ in 0 ..< n3 {
                 a4.append(try r.readString(compact: flexible, "statesFilter"))
             }
@@ -81,7 +81,7 @@ public struct ListGroupsRequest: KafkaRequest {
         if version >= 5 {
             let n5: Int = try r.readNonNullArrayLength(compact: flexible, "typesFilter")
             var a6: [String] = []
-            a6.reserveCapacity(n5)
+            a6.reserveCapacity(Swift.min(n5, 256))
             for _ in 0 ..< n5 {
                 a6.append(try r.readString(compact: flexible, "typesFilter"))
             }

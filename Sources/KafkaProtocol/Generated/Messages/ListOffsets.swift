@@ -378,7 +378,7 @@ extension ListOffsetsResponse {
             if version <= 0 {
                 let n14: Int = try r.readNonNullArrayLength(compact: flexible, "topics.partitions.oldStyleOffsets")
                 var a15: [Int64] = []
-                a15.reserveCapacity(n14)
+                a15.reserveCapacity(Swift.min(n14, 256))
                 for _ in 0 ..< n14 {
                     a15.append(try r.readInt64("topics.partitions.oldStyleOffsets"))
                 }

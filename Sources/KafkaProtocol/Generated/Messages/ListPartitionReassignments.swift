@@ -98,7 +98,7 @@ extension ListPartitionReassignmentsRequest {
             self.name = try r.readString(compact: true, "topics.name")
             let n6: Int = try r.readNonNullArrayLength(compact: true, "topics.partitionIndexes")
             var a7: [Int32] = []
-            a7.reserveCapacity(n6)
+            a7.reserveCapacity(Swift.min(n6, 256))
             for _ in 0 ..< n6 {
                 a7.append(try r.readInt32("topics.partitionIndexes"))
             }
@@ -255,21 +255,21 @@ extension ListPartitionReassignmentsResponse {
             self.partitionIndex = try r.readInt32("topics.partitions.partitionIndex")
             let n17: Int = try r.readNonNullArrayLength(compact: true, "topics.partitions.replicas")
             var a18: [Int32] = []
-            a18.reserveCapacity(n17)
+            a18.reserveCapacity(Swift.min(n17, 256))
             for _ in 0 ..< n17 {
                 a18.append(try r.readInt32("topics.partitions.replicas"))
             }
             self.replicas = a18
             let n19: Int = try r.readNonNullArrayLength(compact: true, "topics.partitions.addingReplicas")
             var a20: [Int32] = []
-            a20.reserveCapacity(n19)
+            a20.reserveCapacity(Swift.min(n19, 256))
             for _ in 0 ..< n19 {
                 a20.append(try r.readInt32("topics.partitions.addingReplicas"))
             }
             self.addingReplicas = a20
             let n21: Int = try r.readNonNullArrayLength(compact: true, "topics.partitions.removingReplicas")
             var a22: [Int32] = []
-            a22.reserveCapacity(n21)
+            a22.reserveCapacity(Swift.min(n21, 256))
             for _ in 0 ..< n21 {
                 a22.append(try r.readInt32("topics.partitions.removingReplicas"))
             }

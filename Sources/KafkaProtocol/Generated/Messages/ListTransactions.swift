@@ -63,14 +63,14 @@ public struct ListTransactionsRequest: KafkaRequest {
         }
         let n3: Int = try r.readNonNullArrayLength(compact: true, "stateFilters")
         var a4: [String] = []
-        a4.reserveCapacity(n3)
+        a4.reserveCapacity(Swift.min(n3, 256))
         for _ in 0 ..< n3 {
             a4.append(try r.readString(compact: true, "stateFilters"))
         }
         self.stateFilters = a4
         let n5: Int = try r.readNonNullArrayLength(compact: true, "producerIdFilters")
         var a6: [Int64] = []
-        a6.reserveCapacity(n5)
+        a6.reserveCapacity(Swift.min(n5, 256))
         for _ in 0 ..< n5 {
             a6.append(try r.readInt64("producerIdFilters"))
         }
@@ -142,7 +142,7 @@ public struct ListTransactionsResponse: KafkaResponse {
         self.errorCode = try r.readInt16("errorCode")
         let n9: Int = try r.readNonNullArrayLength(compact: true, "unknownStateFilters")
         var a10: [String] = []
-        a10.reserveCapacity(n9)
+        a10.reserveCapacity(Swift.min(n9, 256))
         for _ in 0 ..< n9 {
             a10.append(try r.readString(compact: true, "unknownStateFilters"))
         }

@@ -484,14 +484,14 @@ extension MetadataResponse {
             }
             let n21: Int = try r.readNonNullArrayLength(compact: flexible, "topics.partitions.replicaNodes")
             var a22: [Int32] = []
-            a22.reserveCapacity(n21)
+            a22.reserveCapacity(Swift.min(n21, 256))
             for _ in 0 ..< n21 {
                 a22.append(try r.readInt32("topics.partitions.replicaNodes"))
             }
             self.replicaNodes = a22
             let n23: Int = try r.readNonNullArrayLength(compact: flexible, "topics.partitions.isrNodes")
             var a24: [Int32] = []
-            a24.reserveCapacity(n23)
+            a24.reserveCapacity(Swift.min(n23, 256))
             for _ in 0 ..< n23 {
                 a24.append(try r.readInt32("topics.partitions.isrNodes"))
             }
@@ -499,7 +499,7 @@ extension MetadataResponse {
             if version >= 5 {
                 let n25: Int = try r.readNonNullArrayLength(compact: flexible, "topics.partitions.offlineReplicas")
                 var a26: [Int32] = []
-                a26.reserveCapacity(n25)
+                a26.reserveCapacity(Swift.min(n25, 256))
                 for _ in 0 ..< n25 {
                     a26.append(try r.readInt32("topics.partitions.offlineReplicas"))
                 }

@@ -167,7 +167,7 @@ extension OffsetFetchRequest {
             self.name = try r.readString(compact: flexible, "topics.name")
             let n11: Int = try r.readNonNullArrayLength(compact: flexible, "topics.partitionIndexes")
             var a12: [Int32] = []
-            a12.reserveCapacity(n11)
+            a12.reserveCapacity(Swift.min(n11, 256))
             for _ in 0 ..< n11 {
                 a12.append(try r.readInt32("topics.partitionIndexes"))
             }
@@ -268,7 +268,7 @@ extension OffsetFetchRequest {
             self.name = try r.readString(compact: true, "groups.topics.name")
             let n18: Int = try r.readNonNullArrayLength(compact: true, "groups.topics.partitionIndexes")
             var a19: [Int32] = []
-            a19.reserveCapacity(n18)
+            a19.reserveCapacity(Swift.min(n18, 256))
             for _ in 0 ..< n18 {
                 a19.append(try r.readInt32("groups.topics.partitionIndexes"))
             }

@@ -95,7 +95,7 @@ public struct SaslHandshakeResponse: KafkaResponse {
         self.errorCode = try r.readInt16("errorCode")
         let n2: Int = try r.readNonNullArrayLength(compact: false, "mechanisms")
         var a3: [String] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try r.readString(compact: false, "mechanisms"))
         }

@@ -179,7 +179,7 @@ extension ShareAcknowledgeRequest {
             self.lastOffset = try r.readInt64("topics.partitions.acknowledgementBatches.lastOffset")
             let n11: Int = try r.readNonNullArrayLength(compact: true, "topics.partitions.acknowledgementBatches.acknowledgeTypes")
             var a12: [Int8] = []
-            a12.reserveCapacity(n11)
+            a12.reserveCapacity(Swift.min(n11, 256))
             for _ in 0 ..< n11 {
                 a12.append(try r.readInt8("topics.partitions.acknowledgementBatches.acknowledgeTypes"))
             }

@@ -208,7 +208,7 @@ extension ShareFetchRequest {
             self.lastOffset = try r.readInt64("topics.partitions.acknowledgementBatches.lastOffset")
             let n14: Int = try r.readNonNullArrayLength(compact: true, "topics.partitions.acknowledgementBatches.acknowledgeTypes")
             var a15: [Int8] = []
-            a15.reserveCapacity(n14)
+            a15.reserveCapacity(Swift.min(n14, 256))
             for _ in 0 ..< n14 {
                 a15.append(try r.readInt8("topics.partitions.acknowledgementBatches.acknowledgeTypes"))
             }
@@ -246,7 +246,7 @@ extension ShareFetchRequest {
             self.topicId = try r.readUUID("forgottenTopicsData.topicId")
             let n17: Int = try r.readNonNullArrayLength(compact: true, "forgottenTopicsData.partitions")
             var a18: [Int32] = []
-            a18.reserveCapacity(n17)
+            a18.reserveCapacity(Swift.min(n17, 256))
             for _ in 0 ..< n17 {
                 a18.append(try r.readInt32("forgottenTopicsData.partitions"))
             }

@@ -53,7 +53,7 @@ public struct ShareGroupDescribeRequest: KafkaRequest {
         }
         let n2: Int = try r.readNonNullArrayLength(compact: true, "groupIds")
         var a3: [String] = []
-        a3.reserveCapacity(n2)
+        a3.reserveCapacity(Swift.min(n2, 256))
         for _ in 0 ..< n2 {
             a3.append(try r.readString(compact: true, "groupIds"))
         }
@@ -237,7 +237,7 @@ extension ShareGroupDescribeResponse {
             self.clientHost = try r.readString(compact: true, "groups.members.clientHost")
             let n11: Int = try r.readNonNullArrayLength(compact: true, "groups.members.subscribedTopicNames")
             var a12: [String] = []
-            a12.reserveCapacity(n11)
+            a12.reserveCapacity(Swift.min(n11, 256))
             for _ in 0 ..< n11 {
                 a12.append(try r.readString(compact: true, "groups.members.subscribedTopicNames"))
             }
@@ -279,7 +279,7 @@ extension ShareGroupDescribeResponse {
             self.topicName = try r.readString(compact: true, "TopicPartitions.topicName")
             let n14: Int = try r.readNonNullArrayLength(compact: true, "TopicPartitions.partitions")
             var a15: [Int32] = []
-            a15.reserveCapacity(n14)
+            a15.reserveCapacity(Swift.min(n14, 256))
             for _ in 0 ..< n14 {
                 a15.append(try r.readInt32("TopicPartitions.partitions"))
             }

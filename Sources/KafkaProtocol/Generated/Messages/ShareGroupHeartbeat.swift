@@ -70,7 +70,7 @@ public struct ShareGroupHeartbeatRequest: KafkaRequest {
         self.rackId = try r.readNullableString(compact: true, "rackId")
         if let n3 = try r.readArrayLength(compact: true, "subscribedTopicNames") {
             var a4: [String] = []
-            a4.reserveCapacity(n3)
+            a4.reserveCapacity(Swift.min(n3, 256))
             for _ in 0 ..< n3 {
                 a4.append(try r.readString(compact: true, "subscribedTopicNames"))
             }
@@ -224,7 +224,7 @@ extension ShareGroupHeartbeatResponse {
             self.topicId = try r.readUUID("TopicPartitions.topicId")
             let n10: Int = try r.readNonNullArrayLength(compact: true, "TopicPartitions.partitions")
             var a11: [Int32] = []
-            a11.reserveCapacity(n10)
+            a11.reserveCapacity(Swift.min(n10, 256))
             for _ in 0 ..< n10 {
                 a11.append(try r.readInt32("TopicPartitions.partitions"))
             }

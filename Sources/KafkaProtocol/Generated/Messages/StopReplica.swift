@@ -208,7 +208,7 @@ extension StopReplicaRequest {
             self.name = try r.readString(compact: flexible, "topics.name")
             let n11: Int = try r.readNonNullArrayLength(compact: flexible, "topics.partitionIndexes")
             var a12: [Int32] = []
-            a12.reserveCapacity(n11)
+            a12.reserveCapacity(Swift.min(n11, 256))
             for _ in 0 ..< n11 {
                 a12.append(try r.readInt32("topics.partitionIndexes"))
             }

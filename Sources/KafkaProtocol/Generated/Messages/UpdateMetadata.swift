@@ -407,7 +407,7 @@ extension UpdateMetadataRequest {
             self.leaderEpoch = try r.readInt32("UpdateMetadataPartitionState.leaderEpoch")
             let n19: Int = try r.readNonNullArrayLength(compact: flexible, "UpdateMetadataPartitionState.isr")
             var a20: [Int32] = []
-            a20.reserveCapacity(n19)
+            a20.reserveCapacity(Swift.min(n19, 256))
             for _ in 0 ..< n19 {
                 a20.append(try r.readInt32("UpdateMetadataPartitionState.isr"))
             }
@@ -415,7 +415,7 @@ extension UpdateMetadataRequest {
             self.zkVersion = try r.readInt32("UpdateMetadataPartitionState.zkVersion")
             let n21: Int = try r.readNonNullArrayLength(compact: flexible, "UpdateMetadataPartitionState.replicas")
             var a22: [Int32] = []
-            a22.reserveCapacity(n21)
+            a22.reserveCapacity(Swift.min(n21, 256))
             for _ in 0 ..< n21 {
                 a22.append(try r.readInt32("UpdateMetadataPartitionState.replicas"))
             }
@@ -423,7 +423,7 @@ extension UpdateMetadataRequest {
             if version >= 4 {
                 let n23: Int = try r.readNonNullArrayLength(compact: flexible, "UpdateMetadataPartitionState.offlineReplicas")
                 var a24: [Int32] = []
-                a24.reserveCapacity(n23)
+                a24.reserveCapacity(Swift.min(n23, 256))
                 for _ in 0 ..< n23 {
                     a24.append(try r.readInt32("UpdateMetadataPartitionState.offlineReplicas"))
                 }

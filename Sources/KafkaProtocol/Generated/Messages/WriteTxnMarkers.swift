@@ -162,7 +162,7 @@ extension WriteTxnMarkersRequest {
             self.name = try r.readString(compact: flexible, "markers.topics.name")
             let n8: Int = try r.readNonNullArrayLength(compact: flexible, "markers.topics.partitionIndexes")
             var a9: [Int32] = []
-            a9.reserveCapacity(n8)
+            a9.reserveCapacity(Swift.min(n8, 256))
             for _ in 0 ..< n8 {
                 a9.append(try r.readInt32("markers.topics.partitionIndexes"))
             }

@@ -77,7 +77,7 @@ extension ConsumerProtocolAssignment {
             self.topic = try r.readString(compact: false, "assignedPartitions.topic")
             let n5: Int = try r.readNonNullArrayLength(compact: false, "assignedPartitions.partitions")
             var a6: [Int32] = []
-            a6.reserveCapacity(n5)
+            a6.reserveCapacity(Swift.min(n5, 256))
             for _ in 0 ..< n5 {
                 a6.append(try r.readInt32("assignedPartitions.partitions"))
             }

@@ -61,7 +61,7 @@ public struct ConsumerProtocolSubscription: KafkaMessage {
         }
         let n3: Int = try r.readNonNullArrayLength(compact: false, "topics")
         var a4: [String] = []
-        a4.reserveCapacity(n3)
+        a4.reserveCapacity(Swift.min(n3, 256))
         for _ in 0 ..< n3 {
             a4.append(try r.readString(compact: false, "topics"))
         }
@@ -107,7 +107,7 @@ extension ConsumerProtocolSubscription {
             self.topic = try r.readString(compact: false, "ownedPartitions.topic")
             let n8: Int = try r.readNonNullArrayLength(compact: false, "ownedPartitions.partitions")
             var a9: [Int32] = []
-            a9.reserveCapacity(n8)
+            a9.reserveCapacity(Swift.min(n8, 256))
             for _ in 0 ..< n8 {
                 a9.append(try r.readInt32("ownedPartitions.partitions"))
             }

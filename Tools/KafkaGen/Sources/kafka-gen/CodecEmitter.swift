@@ -418,14 +418,10 @@ struct CodecEmitter {
     func decodeArrayElements(_ e: FieldType, count n: String, into target: String, r: String, compact: String, path: String) throws {
         let a = o.fresh("a")
         o.line("var \(a): [\(baseSwiftType(e))] = []")
-        if case .structure = e {
-            // The count is only checked against one byte per element, and a struct value is
-            // far larger in memory than its smallest encoding: reserve a bounded amount so
-            // a forged count cannot allocate more than the input can fill.
-            o.line("\(a).reserveCapacity(Swift.min(\(n), 256))")
-        } else {
-            o.line("\(a).reserveCapacity(\(n))")
-        }
+        // The count is only checked against one byte per element, and a value is larger in
+        // memory than its smallest encoding (a struct far larger): reserve a bounded amount
+        // so a forged count cannot allocate more than the input can fill.
+        o.line("\(a).reserveCapacity(Swift.min(\(n), 256))")
         o.open("for _ in 0 ..< \(n) {")
         o.line("\(a).append(\(try readExpr(e, r: r, compact: compact, path: path)))")
         o.close()
