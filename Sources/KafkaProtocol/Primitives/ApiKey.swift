@@ -6,5 +6,6 @@ public struct ApiKey: RawRepresentable, Hashable, Comparable, Sendable, CustomSt
     public init(rawValue: Int16) { self.rawValue = rawValue }
     public init(_ rawValue: Int16) { self.rawValue = rawValue }
     public static func < (a: ApiKey, b: ApiKey) -> Bool { a.rawValue < b.rawValue }
-    public var description: String { "ApiKey(\(rawValue))" }
+    /// The API name ("Produce"), or "Unknown(N)"; the names are generated.
+    public var description: String { name }
 }

@@ -268,6 +268,19 @@ public struct ByteReader: Sendable {
         return (tag, body)
     }
 
+    /// Reads a whole tagged-field section into unknown fields, in wire order (for structures
+    /// that have no known tagged fields).
+    public mutating func readUnknownTaggedFields(_ field: StaticString) throws(KafkaDecodingError) -> [TaggedField] {
+        let n = try readTaggedFieldCount(field)
+        var out: [TaggedField] = []
+        out.reserveCapacity(n)
+        for _ in 0 ..< n {
+            let f = try readTaggedField(field)
+            out.append(TaggedField(tag: f.tag, data: f.body.remainingBytes()))
+        }
+        return out
+    }
+
     /// The bytes a sub-reader has left, as an unknown tagged field's data.
     public func remainingBytes() -> [UInt8] { Array(bytes[offset ..< end]) }
 

@@ -83,28 +83,28 @@ public struct ByteWriter: Sendable {
         if compact { writeUnsignedVarint(0) } else { writeInt32(-1) }
     }
 
-    /// STRING (INT16 length) or COMPACT_STRING. The caller checks the length limit with
-    /// `checkStringLength` first when the string can exceed 32767 bytes.
-    public mutating func writeString(_ s: String, compact: Bool) throws(KafkaEncodingError) {
+    /// STRING (INT16 length) or COMPACT_STRING. Both forms are limited to 32767 bytes, as
+    /// Kafka's own codec limits them (a broker rejects a longer compact string too).
+    public mutating func writeString(_ s: String, compact: Bool, _ field: StaticString = "") throws(KafkaEncodingError) {
         let utf8 = s.utf8
         let n = utf8.count
+        guard n <= Int(Int16.max) else {
+            throw KafkaEncodingError(message: "", field: field.description, kind: .valueTooLong(n))
+        }
         if compact {
             writeUnsignedVarint(UInt32(truncatingIfNeeded: n + 1))
         } else {
-            guard n <= Int(Int16.max) else {
-                throw KafkaEncodingError(message: "", field: "", kind: .valueTooLong(n))
-            }
             writeInt16(Int16(n))
         }
         bytes.append(contentsOf: utf8)
     }
 
-    public mutating func writeNullableString(_ s: String?, compact: Bool) throws(KafkaEncodingError) {
+    public mutating func writeNullableString(_ s: String?, compact: Bool, _ field: StaticString = "") throws(KafkaEncodingError) {
         guard let s else {
             if compact { writeUnsignedVarint(0) } else { writeInt16(-1) }
             return
         }
-        try writeString(s, compact: compact)
+        try writeString(s, compact: compact, field)
     }
 
     /// BYTES (INT32 length) or COMPACT_BYTES.
@@ -131,6 +131,32 @@ public struct ByteWriter: Sendable {
         writeUnsignedVarint(tag)
         writeUnsignedVarint(UInt32(truncatingIfNeeded: inner.bytes.count))
         bytes.append(contentsOf: inner.bytes)
+    }
+
+    /// Writes one tagged field whose body was encoded into a scratch writer.
+    @inlinable public mutating func writeTaggedField(tag: UInt32, body: [UInt8]) {
+        writeUnsignedVarint(tag)
+        writeUnsignedVarint(UInt32(truncatingIfNeeded: body.count))
+        bytes.append(contentsOf: body)
+    }
+
+    /// Writes a whole tagged-field section made only of preserved unknown fields (the
+    /// structure has no known tagged fields).
+    public mutating func writeTaggedFields(_ fields: [TaggedField]) {
+        writeUnsignedVarint(UInt32(truncatingIfNeeded: fields.count))
+        for f in fields { writeUnknownTaggedField(f) }
+    }
+
+    /// Writes the unknown fields from `index` on whose tag is below `tag` (all that remain
+    /// when `tag` is nil), advancing `index`: generated encoders call this before each known
+    /// tag so that the section stays in tag order. `fields` is expected in tag order, as a
+    /// decoder leaves it.
+    public mutating func writeUnknownTaggedFields(_ fields: [TaggedField], before tag: UInt32?, from index: inout Int) {
+        while index < fields.count {
+            if let tag, fields[index].tag >= tag { return }
+            writeUnknownTaggedField(fields[index])
+            index += 1
+        }
     }
 
     /// Writes a preserved unknown tagged field exactly as it was received.
