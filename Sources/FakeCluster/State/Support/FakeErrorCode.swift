@@ -11,10 +11,12 @@ enum FakeErrorCode: Int16, Error, Sendable, Equatable, CustomStringConvertible {
     case notLeaderOrFollower = 6
     case requestTimedOut = 7
     case messageTooLarge = 10
+    case offsetMetadataTooLarge = 12
     case coordinatorNotAvailable = 15
     case notCoordinator = 16
     case invalidTopicException = 17
     case notEnoughReplicas = 19
+    case notEnoughReplicasAfterAppend = 20
     case illegalGeneration = 22
     case inconsistentGroupProtocol = 23
     case invalidGroupId = 24
@@ -33,6 +35,7 @@ enum FakeErrorCode: Int16, Error, Sendable, Equatable, CustomStringConvertible {
     case invalidProducerIdMapping = 49
     case invalidTransactionTimeout = 50
     case concurrentTransactions = 51
+    case operationNotAttempted = 55
     case unknownProducerId = 59
     case nonEmptyGroup = 68
     case groupIdNotFound = 69
