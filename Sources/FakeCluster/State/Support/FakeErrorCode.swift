@@ -45,6 +45,7 @@ enum FakeErrorCode: Int16, Error, Sendable, Equatable, CustomStringConvertible {
     case unknownLeaderEpoch = 75
     case offsetNotAvailable = 78
     case memberIdRequired = 79
+    case groupMaxSizeReached = 81
     case fencedInstanceId = 82
     case groupSubscribedToTopic = 86
     case invalidRecord = 87
