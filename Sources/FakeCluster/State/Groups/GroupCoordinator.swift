@@ -475,8 +475,10 @@ struct GroupCoordinator: Sendable {
             for (pending, deadline) in g.pendingMembers.sorted(by: { $0.key < $1.key }) where deadline <= now {
                 g.pendingMembers[pending] = nil
             }
-            for m in g.orderedMembers where m.joinToken == nil && m.syncToken == nil && m.sessionDeadline <= now {
-                removeMember(&g, m.memberId, error: .unknownMemberId, now: now)
+            for id in g.orderedMembers.map(\.memberId) {
+                // Re-read: an earlier removal may have ended a join and restarted sessions.
+                guard let m = g.member(id), m.joinToken == nil, m.syncToken == nil, m.sessionDeadline <= now else { continue }
+                removeMember(&g, id, error: .unknownMemberId, now: now)
             }
             if g.state == .preparingRebalance {
                 if let d = g.rebalanceDeadline, d <= now {

@@ -17,6 +17,7 @@ enum FakeErrorCode: Int16, Error, Sendable, Equatable, CustomStringConvertible {
     case invalidTopicException = 17
     case notEnoughReplicas = 19
     case notEnoughReplicasAfterAppend = 20
+    case invalidRequiredAcks = 21
     case illegalGeneration = 22
     case inconsistentGroupProtocol = 23
     case invalidGroupId = 24
