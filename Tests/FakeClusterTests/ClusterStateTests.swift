@@ -46,6 +46,23 @@ import Testing
         #expect(c.isReplicated(t0, upTo: 2))
     }
 
+    @Test func laggingFollowerLeavesISRAfterLagTime() {
+        var c = Self.cluster()
+        c.setReplicationPaused(t0, replica: 3, true)
+        let r = c.produce(broker: 1, t0, records: makeBatch(count: 2), acks: -1, now: ms(1_000))
+        #expect(!c.isReplicated(t0, upTo: r.awaitHighWatermark!))
+        #expect(c.tick(now: ms(1_001)).nextDeadline == ms(31_000))
+        _ = c.tick(now: ms(30_999))
+        #expect(c.metadata.partition(t0)?.isr == [1, 2, 3])
+        _ = c.tick(now: ms(31_000))
+        #expect(c.metadata.partition(t0)?.isr == [1, 2])
+        #expect(c.isReplicated(t0, upTo: 2))
+        // Resumed, it catches up and rejoins.
+        c.setReplicationPaused(t0, replica: 3, false)
+        #expect(c.metadata.partition(t0)?.isr == [1, 2, 3])
+        #expect(c.laggingSince.isEmpty)
+    }
+
     @Test func idempotentDuplicateReturnsOriginalOffset() {
         var c = Self.cluster()
         let b = makeBatch(count: 2, producerId: 5, epoch: 0, sequence: 0)

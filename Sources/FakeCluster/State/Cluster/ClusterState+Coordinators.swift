@@ -49,6 +49,7 @@ extension ClusterState {
             partitions[tp]?.appendMarker(commit: c.commit, producerId: c.producerId, producerEpoch: c.producerEpoch,
                                          coordinatorEpoch: c.coordinatorEpoch, leader: p.leader, leaderEpoch: p.leaderEpoch,
                                          timestamp: now.milliseconds, isr: p.isr) { live.isUp($0) }
+            noteLag(tp, now: now)
         }
         for g in c.groups { groups.completeTransaction(groupId: g, producerId: c.producerId, commit: c.commit) }
         if unwritten.isEmpty {
@@ -75,11 +76,14 @@ extension ClusterState {
     }
 
     /// Advances the cluster's timers to `now`: expired transactions are aborted (markers
-    /// written), pending markers retried, and group timers fired.
+    /// written), pending markers retried, lagging followers leave the ISR, and group
+    /// timers fire.
     mutating func tick(now: VirtualInstant) -> TickResult {
         for c in transactions.expireTransactions(now: now) { finishTransaction(c, now: now) }
         retryPendingMarkers(now: now)
+        shrinkLaggingISRs(now: now)
         let g = groups.tick(now: now)
-        return TickResult(groupCompletions: g.completions, nextDeadline: earliest(g.nextDeadline, transactions.nextDeadline))
+        let next = earliest(earliest(g.nextDeadline, transactions.nextDeadline), nextLagDeadline)
+        return TickResult(groupCompletions: g.completions, nextDeadline: next)
     }
 }

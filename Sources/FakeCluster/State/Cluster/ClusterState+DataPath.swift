@@ -69,6 +69,7 @@ extension ClusterState {
         do throws(PartitionLog.AppendError) {
             let outcome = try partitions[tp]!.append(batch, leader: p.leader, leaderEpoch: p.leaderEpoch, isr: p.isr) { live.isUp($0) }
             let log = partitions[tp]!.log(p.leader)!
+            noteLag(tp, now: now)
             switch outcome {
             case let .appended(base, last), let .duplicate(base, last):
                 return ProduceResult(error: .none, baseOffset: base, logStartOffset: log.logStartOffset,

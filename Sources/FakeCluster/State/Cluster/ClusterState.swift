@@ -18,6 +18,8 @@ struct ClusterState: Sendable {
         var transactionTopicPartitions: Int32 = 50
         var group = GroupCoordinator.Config()
         var firstProducerId: Int64 = 1000
+        /// replica.lag.time.max.ms: an ISR follower behind the leader this long is dropped.
+        var replicaLagTimeMs: Int64 = 30_000
     }
 
     var config: Config
@@ -30,6 +32,8 @@ struct ClusterState: Sendable {
     var rng: SeededGenerator
     /// Test control: coordinator placement pinned by key.
     var coordinatorOverrides: [CoordinatorKey: Int32] = [:]
+    /// ISR followers behind their leader, and since when (drives ISR shrinking).
+    var laggingSince: [TopicPartition: [Int32: VirtualInstant]] = [:]
     /// Transaction markers waiting for a partition leader.
     var pendingMarkers: [TransactionCoordinator.Completion] = []
 
@@ -113,6 +117,8 @@ struct ClusterState: Sendable {
         guard let p = metadata.partition(tp), p.leader >= 0 else { return }
         let live = isLive
         let caught = partitions[tp]?.replicate(leader: p.leader, isr: p.isr, isLive: live) ?? []
+        for r in caught { laggingSince[tp]?[r] = nil }
+        if laggingSince[tp]?.isEmpty == true { laggingSince[tp] = nil }
         var grew = false
         for r in caught where !p.isr.contains(r) {
             metadata.addToISR(tp, r)
@@ -188,5 +194,42 @@ struct ClusterState: Sendable {
             replicate(tp)
         }
         return r
+    }
+
+    // MARK: ISR shrinking
+
+    /// After an append at `now`: remember ISR followers that did not keep up.
+    mutating func noteLag(_ tp: TopicPartition, now: VirtualInstant) {
+        guard let p = metadata.partition(tp), p.leader >= 0, let leaderEnd = log(tp, replica: p.leader)?.logEndOffset else { return }
+        for r in p.isr where r != p.leader {
+            if (log(tp, replica: r)?.logEndOffset ?? -1) < leaderEnd {
+                if laggingSince[tp]?[r] == nil { laggingSince[tp, default: [:]][r] = now }
+            } else {
+                laggingSince[tp]?[r] = nil
+            }
+        }
+    }
+
+    /// Drops followers lagging longer than replica.lag.time.max.ms from the ISR, which lets
+    /// the high watermark (and waiting acks=all produces) move on.
+    mutating func shrinkLaggingISRs(now: VirtualInstant) {
+        for tp in laggingSince.keys.sorted() {
+            for (r, since) in laggingSince[tp]!.sorted(by: { $0.key < $1.key })
+            where since.adding(milliseconds: config.replicaLagTimeMs) <= now {
+                laggingSince[tp]![r] = nil
+                guard let p = metadata.partition(tp), p.isr.contains(r), r != p.leader, p.isr.count > 1 else { continue }
+                _ = metadata.setISR(tp, p.isr.filter { $0 != r })
+                replicate(tp)
+            }
+            if laggingSince[tp]?.isEmpty == true { laggingSince[tp] = nil }
+        }
+    }
+
+    var nextLagDeadline: VirtualInstant? {
+        var d: VirtualInstant?
+        for tp in laggingSince.keys.sorted() {
+            for since in laggingSince[tp]!.values { d = earliest(d, since.adding(milliseconds: config.replicaLagTimeMs)) }
+        }
+        return d
     }
 }
