@@ -63,6 +63,25 @@ import Testing
         #expect(c.laggingSince.isEmpty)
     }
 
+    @Test func logAppendTimeRewritesBatch() throws {
+        var c = Self.cluster()
+        _ = c.createTopic(name: "lat", assignments: [[1, 2]], configs: ["message.timestamp.type": "LogAppendTime"])
+        let r = c.produce(broker: 1, tp("lat", 0), records: makeBatch(count: 2, timestamp: 5), acks: 1, now: ms(777))
+        #expect(r.logAppendTime == 777)
+        let stored = try BatchHeader.parse(c.leaderLog(tp("lat", 0))!.batches[0].bytes) // CRC still valid
+        #expect(stored.isLogAppendTime && stored.maxTimestamp == 777)
+        #expect(c.listOffset(broker: 1, tp("lat", 0), timestamp: 700).offset == 0)
+        #expect(c.produce(broker: 1, t0, records: makeBatch(), acks: 1, now: ms(777)).logAppendTime == -1)
+    }
+
+    @Test func minOneBatchOnlyForFirstPartition() {
+        var c = Self.cluster()
+        _ = c.produce(broker: 1, t0, records: makeBatch(count: 1, valueSize: 100), acks: 1, now: .zero)
+        let req = ClusterState.FetchPartitionRequest(topicPartition: t0, fetchOffset: 0, partitionMaxBytes: 10)
+        #expect(!c.fetchPartition(broker: 1, req, maxBytes: 10).records.isEmpty)
+        #expect(c.fetchPartition(broker: 1, req, maxBytes: 10, minOneBatch: false).records.isEmpty)
+    }
+
     @Test func idempotentDuplicateReturnsOriginalOffset() {
         var c = Self.cluster()
         let b = makeBatch(count: 2, producerId: 5, epoch: 0, sequence: 0)

@@ -66,12 +66,19 @@ extension ClusterState {
             return ProduceResult(error: .invalidTxnState)
         }
         let live = metadata
+        let appendTime: Int64? = metadata.topic(tp.topic)?.configs["message.timestamp.type"] == "LogAppendTime"
+            ? now.milliseconds : nil
         do throws(PartitionLog.AppendError) {
-            let outcome = try partitions[tp]!.append(batch, leader: p.leader, leaderEpoch: p.leaderEpoch, isr: p.isr) { live.isUp($0) }
+            let outcome = try partitions[tp]!.append(batch, leader: p.leader, leaderEpoch: p.leaderEpoch, isr: p.isr,
+                                                     logAppendTime: appendTime) { live.isUp($0) }
             let log = partitions[tp]!.log(p.leader)!
             noteLag(tp, now: now)
             switch outcome {
-            case let .appended(base, last), let .duplicate(base, last):
+            case let .appended(base, last):
+                return ProduceResult(error: .none, baseOffset: base, logAppendTime: appendTime ?? -1,
+                                     logStartOffset: log.logStartOffset, awaitHighWatermark: acks == -1 ? last + 1 : nil)
+            case let .duplicate(base, last):
+                // The original append time is not kept; Kafka answers the duplicate's too, the fake -1.
                 return ProduceResult(error: .none, baseOffset: base, logStartOffset: log.logStartOffset,
                                      awaitHighWatermark: acks == -1 ? last + 1 : nil)
             }
@@ -121,7 +128,11 @@ extension ClusterState {
     /// replica (KIP-392) when `allowFollowerReads`; a leader asked by a consumer in another
     /// rack with a same-rack in-sync replica answers with that preferred read replica and
     /// no records. `maxBytes` is what remains of the response's budget.
-    func fetchPartition(broker: Int32, _ req: FetchPartitionRequest, maxBytes: Int, allowFollowerReads: Bool = false) -> FetchPartitionResult {
+    ///
+    /// `minOneBatch`: the first partition of a response with data gets at least one whole
+    /// batch even over the budget (fetch v3+); later ones pass false.
+    func fetchPartition(broker: Int32, _ req: FetchPartitionRequest, maxBytes: Int, allowFollowerReads: Bool = false,
+                        minOneBatch: Bool = true) -> FetchPartitionResult {
         let tp = req.topicPartition
         func fail(_ e: FakeErrorCode) -> FetchPartitionResult {
             FetchPartitionResult(topicPartition: tp, error: e, currentLeader: e == .notLeaderOrFollower ? leaderHint(tp) : nil)
@@ -148,7 +159,7 @@ extension ClusterState {
         }
         let limit: PartitionLog.ReadLimit = req.replicaId >= 0 ? .logEnd : .consumer(req.isolation)
         let budget = max(0, min(Int(req.partitionMaxBytes), maxBytes))
-        switch log.read(from: req.fetchOffset, maxBytes: budget, limit: limit) {
+        switch log.read(from: req.fetchOffset, maxBytes: budget, limit: limit, minOneBatch: minOneBatch) {
         case .failure(let e):
             result.error = e
         case .success(let r):

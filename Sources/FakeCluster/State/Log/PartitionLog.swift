@@ -66,7 +66,10 @@ struct PartitionLog: Sendable {
 
     /// A leader's append of a client batch: validates the header and producer state,
     /// assigns offsets (patching base offset and leader epoch in place), and records it.
-    mutating func appendAsLeader(_ raw: [UInt8], leaderEpoch: Int32) throws(AppendError) -> AppendOutcome {
+    ///
+    /// With `logAppendTime` (topic config message.timestamp.type=LogAppendTime) the batch's
+    /// timestamp type bit and max timestamp are rewritten and its CRC recomputed.
+    mutating func appendAsLeader(_ raw: [UInt8], leaderEpoch: Int32, logAppendTime: Int64? = nil) throws(AppendError) -> AppendOutcome {
         let header: BatchHeader
         do { header = try BatchHeader.parse(raw) } catch { throw .corrupt(error) }
         switch producers.validate(header) {
@@ -80,6 +83,14 @@ struct PartitionLog: Sendable {
         var h = header
         h.baseOffset = base
         h.partitionLeaderEpoch = leaderEpoch
+        if let t = logAppendTime {
+            h.attributes |= 0x8
+            h.maxTimestamp = t
+            BatchHeader.putBE16(&bytes, 21, UInt16(bitPattern: h.attributes))
+            BatchHeader.putBE64(&bytes, 35, UInt64(bitPattern: t))
+            h.crc = FakeCRC32C.checksum(bytes[BatchHeader.crcCoverageStart...])
+            BatchHeader.putBE32(&bytes, 17, h.crc)
+        }
         store(StoredBatch(header: h, bytes: bytes, controlCommit: h.isControl ? Self.controlType(bytes) : nil))
         return .appended(baseOffset: base, lastOffset: h.lastOffset)
     }

@@ -28,10 +28,10 @@ struct ReplicatedPartition: Sendable {
     }
 
     /// The leader's append of a client batch, followed by replication.
-    mutating func append(_ batch: [UInt8], leader: Int32, leaderEpoch: Int32, isr: [Int32],
+    mutating func append(_ batch: [UInt8], leader: Int32, leaderEpoch: Int32, isr: [Int32], logAppendTime: Int64? = nil,
                          isLive: (Int32) -> Bool) throws(PartitionLog.AppendError) -> PartitionLog.AppendOutcome {
         guard logs[leader] != nil else { throw .producer(.notLeaderOrFollower) }
-        let outcome = try logs[leader]!.appendAsLeader(batch, leaderEpoch: leaderEpoch)
+        let outcome = try logs[leader]!.appendAsLeader(batch, leaderEpoch: leaderEpoch, logAppendTime: logAppendTime)
         replicate(leader: leader, isr: isr, isLive: isLive)
         return outcome
     }

@@ -105,6 +105,10 @@ struct BatchHeader: Equatable, Sendable {
         UInt32(b[i]) << 24 | UInt32(b[i + 1]) << 16 | UInt32(b[i + 2]) << 8 | UInt32(b[i + 3])
     }
     static func be64(_ b: [UInt8], _ i: Int) -> UInt64 { UInt64(be32(b, i)) << 32 | UInt64(be32(b, i + 4)) }
+    static func putBE16(_ b: inout [UInt8], _ i: Int, _ v: UInt16) {
+        b[i] = UInt8(truncatingIfNeeded: v >> 8)
+        b[i + 1] = UInt8(truncatingIfNeeded: v)
+    }
     static func putBE32(_ b: inout [UInt8], _ i: Int, _ v: UInt32) {
         b[i] = UInt8(truncatingIfNeeded: v >> 24)
         b[i + 1] = UInt8(truncatingIfNeeded: v >> 16)
