@@ -33,7 +33,11 @@ import Testing
         #expect(h.c.commitOffsets(groupId: "g", generationId: 1, memberId: a, groupInstanceId: nil, o, now: .zero) == [.illegalGeneration])
         #expect(h.c.commitOffsets(groupId: "g", generationId: 2, memberId: "zz", groupInstanceId: nil, o, now: .zero) == [.unknownMemberId])
         // A simple commit while the group has members is rejected.
-        #expect(h.c.commitOffsets(groupId: "g", generationId: -1, memberId: "", groupInstanceId: nil, o, now: .zero) == [.illegalGeneration])
+        #expect(h.c.commitOffsets(groupId: "g", generationId: -1, memberId: "", groupInstanceId: nil, o, now: .zero) == [.unknownMemberId])
+        // During PreparingRebalance a current member may still commit.
+        _ = h.newMember()
+        #expect(h.group.state == .preparingRebalance)
+        #expect(h.c.commitOffsets(groupId: "g", generationId: 2, memberId: a, groupInstanceId: nil, o, now: .zero) == [.none])
         let big = String(repeating: "x", count: 5000)
         #expect(h.c.commitOffsets(groupId: "g", generationId: 2, memberId: b, groupInstanceId: nil,
                                   [O(topicPartition: tp("t", 1), offset: 1, metadata: big)], now: .zero) == [.offsetMetadataTooLarge])

@@ -13,13 +13,15 @@ extension GroupCoordinator {
 
     /// Group-level validation of a commit. Generation -1 with no member id is a "simple"
     /// commit, allowed only while the group has no members; otherwise the member must be
-    /// current and in the current generation, and not in the middle of a join/sync.
+    /// current and in the current generation, and the group not awaiting SyncGroup
+    /// (commits during PreparingRebalance are accepted, as Kafka does).
     private func commitError(_ g: ClassicGroup, generationId: Int32, memberId: String, instanceId: String?,
                              transactional: Bool) -> FakeErrorCode? {
         if g.state == .dead { return .coordinatorNotAvailable }
         if generationId < 0, memberId.isEmpty, instanceId == nil {
-            // Simple commits: fine for groups without members (and always for TxnOffsetCommit v0-2).
-            return g.isEmpty || transactional ? nil : .illegalGeneration
+            // Simple commits: fine for groups without members (and always for TxnOffsetCommit
+            // v0-2); in a group with members the empty member id is simply unknown.
+            return g.isEmpty || transactional ? nil : .unknownMemberId
         }
         if let e = memberError(g, memberId: memberId, instanceId: instanceId) { return e }
         if generationId != g.generationId { return .illegalGeneration }
