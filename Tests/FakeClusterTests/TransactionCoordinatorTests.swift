@@ -45,6 +45,16 @@ import Testing
             == .failure(.producerFenced))
     }
 
+    @Test func plainReinitFencesOldKip360Pair() {
+        var c = TransactionCoordinator(firstProducerId: 1)
+        let a = start(&c)                       // (1, 0)
+        _ = c.initProducerId(transactionalId: "tx", timeoutMs: 60_000, expected: a, now: .zero) // (1, 1), remembers (1, 0)
+        _ = start(&c)                           // a new instance: (1, 2), forgets
+        #expect(c.initProducerId(transactionalId: "tx", timeoutMs: 60_000, expected: a, now: .zero) == .failure(.producerFenced))
+        #expect(c.initProducerId(transactionalId: "tx", timeoutMs: 60_000, expected: PE(producerId: 1, producerEpoch: 1), now: .zero)
+            == .failure(.producerFenced))
+    }
+
     @Test func epochOverflowAllocatesNewProducerId() {
         var c = TransactionCoordinator(firstProducerId: 1)
         _ = start(&c)

@@ -108,13 +108,15 @@ struct TransactionCoordinator: Sendable {
             return .failure(.concurrentTransactions)
         case .ongoing:
             // Fence the old producer by bumping the epoch, and abort with the new epoch.
-            bumpEpoch(&txn)
+            bumpEpoch(&txn, previous: .keep)
             txn.timeoutMs = timeoutMs
             let completion = prepareEnd(&txn, commit: false, now: now)
             transactions[tid] = txn
             return .abortingOngoing(completion)
         case .empty, .completeCommit, .completeAbort, .dead:
-            bumpEpoch(&txn)
+            // A KIP-360 bump remembers the old pair so a retry is recognised; a plain
+            // InitProducerId (a new producer instance) forgets it, fencing the old one.
+            bumpEpoch(&txn, previous: expected.map { $0.producerId >= 0 } == true ? .remember : .forget)
             txn.timeoutMs = timeoutMs
             txn.state = .empty
             txn.lastUpdate = now
@@ -123,10 +125,23 @@ struct TransactionCoordinator: Sendable {
         }
     }
 
+    private enum PreviousPair { case remember, forget, keep }
+
     /// Epochs are Int16; at the top Kafka moves to a fresh producer id at epoch 0.
-    private mutating func bumpEpoch(_ txn: inout Transaction) {
-        txn.previousProducerId = txn.producerId
-        txn.previousProducerEpoch = txn.producerEpoch
+    /// `previous` says what becomes of the (previous id, epoch) pair used to recognise
+    /// retried KIP-360 bumps; fencing bumps (timeouts, InitProducerId during a
+    /// transaction) leave it alone.
+    private mutating func bumpEpoch(_ txn: inout Transaction, previous: PreviousPair) {
+        switch previous {
+        case .remember:
+            txn.previousProducerId = txn.producerId
+            txn.previousProducerEpoch = txn.producerEpoch
+        case .forget:
+            txn.previousProducerId = txn.producerId
+            txn.previousProducerEpoch = -1
+        case .keep:
+            break
+        }
         if txn.producerEpoch >= Int16.max - 1 {
             txn.producerId = allocateProducerId()
             txn.producerEpoch = 0
@@ -265,7 +280,7 @@ struct TransactionCoordinator: Sendable {
             var txn = transactions[tid]!
             guard txn.state == .ongoing, let start = txn.startedAt,
                   start.adding(milliseconds: Int64(txn.timeoutMs)) <= now else { continue }
-            bumpEpoch(&txn)
+            bumpEpoch(&txn, previous: .keep)
             out.append(prepareEnd(&txn, commit: false, now: now))
             transactions[tid] = txn
         }
