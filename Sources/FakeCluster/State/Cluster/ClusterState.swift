@@ -3,10 +3,10 @@
 /// handlers (to come) decode a request, call in here with the receiving broker's id and
 /// `now`, and encode the result. Control operations for tests live here too, so a
 /// leadership change always updates metadata and logs together.
-struct ClusterState: Sendable {
+struct ClusterState: Sendable, Equatable {
     typealias TopicPartition = ClusterMetadata.TopicPartition
 
-    struct Config: Sendable {
+    struct Config: Sendable, Equatable {
         /// Kafka's default max.message.bytes; a topic config of that name overrides it.
         var maxMessageBytes: Int = 1_048_588
         /// min.insync.replicas for acks=all; a topic config overrides it.

@@ -4,7 +4,7 @@
 ///
 /// Members are kept in a dictionary plus `memberOrder` (join order), and every walk goes
 /// through `memberOrder`, so leader choice and response order never depend on hashing.
-struct ClassicGroup: Sendable {
+struct ClassicGroup: Sendable, Equatable {
     typealias TopicPartition = ClusterMetadata.TopicPartition
 
     enum State: String, Sendable, Equatable, CaseIterable {

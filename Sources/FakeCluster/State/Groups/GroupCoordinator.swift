@@ -6,8 +6,8 @@
 /// `tick(now:)` — the response is queued in the outbox as a `Completion` carrying the
 /// token. Drain it with `takeCompletions()` (or take `tick`'s result) after every call.
 /// A call whose own response is ready at once returns `.immediate`.
-struct GroupCoordinator: Sendable {
-    struct Config: Sendable {
+struct GroupCoordinator: Sendable, Equatable {
+    struct Config: Sendable, Equatable {
         var minSessionTimeoutMs: Int32 = 6_000
         var maxSessionTimeoutMs: Int32 = 1_800_000
         /// Kafka defaults to 3 s; the fake defaults to none so tests need no extra tick.

@@ -3,7 +3,7 @@
 /// transactions, leader-epoch cache, idempotent producer state).
 ///
 /// Truncation removes whole batches, so every offset boundary here is a batch boundary.
-struct PartitionLog: Sendable {
+struct PartitionLog: Sendable, Equatable {
     struct StoredBatch: Equatable, Sendable {
         var header: BatchHeader
         var bytes: [UInt8]

@@ -3,7 +3,7 @@
 /// once, and the high watermark is the lowest log end across the live ISR (acks=all).
 /// A follower whose log diverged (a KIP-320 scenario) is truncated the way a real
 /// follower does it: by asking the leader for the end offset of its own latest epoch.
-struct ReplicatedPartition: Sendable {
+struct ReplicatedPartition: Sendable, Equatable {
     private(set) var logs: [Int32: PartitionLog] = [:]
     /// Followers a test has stopped replicating (they fall behind, holding back the HW while in the ISR).
     var pausedFollowers: Set<Int32> = []

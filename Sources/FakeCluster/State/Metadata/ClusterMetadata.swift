@@ -4,7 +4,7 @@
 /// the new leader's log to start its epoch.
 ///
 /// Stored in dictionaries for lookup; everything that iterates goes through sorted keys.
-struct ClusterMetadata: Sendable {
+struct ClusterMetadata: Sendable, Equatable {
     struct Broker: Equatable, Sendable {
         var nodeId: Int32
         var host: String

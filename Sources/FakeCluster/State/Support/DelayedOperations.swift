@@ -2,7 +2,7 @@
 /// max wait), a produce with acks=all waiting for the high watermark (until its timeout).
 /// The queue only remembers who waits for what; the handler re-evaluates a request when
 /// one of its partitions changes (`touched`) and answers it finally when it expires.
-struct DelayedOperations<Token: Hashable & Comparable & Sendable>: Sendable {
+struct DelayedOperations<Token: Hashable & Comparable & Sendable>: Sendable, Equatable {
     typealias TopicPartition = ClusterMetadata.TopicPartition
 
     struct Entry: Equatable, Sendable {

@@ -7,7 +7,7 @@
 /// to settle; the caller applies them and calls `markersWritten` to reach
 /// CompleteCommit/CompleteAbort. Until then the id answers CONCURRENT_TRANSACTIONS, which
 /// a test can exploit by delaying the call.
-struct TransactionCoordinator: Sendable {
+struct TransactionCoordinator: Sendable, Equatable {
     typealias TopicPartition = ClusterMetadata.TopicPartition
 
     enum State: String, Sendable, Equatable {
