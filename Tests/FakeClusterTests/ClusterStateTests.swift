@@ -104,6 +104,7 @@ import Testing
             c.fetchPartition(broker: broker, .init(topicPartition: t0, fetchOffset: 0, partitionMaxBytes: 1 << 20, currentLeaderEpoch: epoch), maxBytes: 1 << 20)
         }
         #expect(fetch(2, epoch: 0).error == .fencedLeaderEpoch)
+        #expect(fetch(2, epoch: 0).currentLeader == .init(leaderId: 2, leaderEpoch: 1))
         #expect(fetch(2, epoch: 2).error == .unknownLeaderEpoch)
         #expect(fetch(1, epoch: 1).error == .notLeaderOrFollower)
         #expect(fetch(1, epoch: 1).currentLeader == .init(leaderId: 2, leaderEpoch: 1))
@@ -128,13 +129,13 @@ import Testing
     @Test func stopAndRestartBroker() {
         var c = Self.cluster()
         _ = c.produce(broker: 1, t0, records: makeBatch(), acks: -1, now: .zero)
-        #expect(c.stopBroker(1) == .none)
+        #expect(c.stopBroker(1, now: .zero) == .none)
         #expect(c.metadata.partition(t0)?.leader == 2)
         #expect(c.metadata.partition(t0)?.leaderEpoch == 1)
         #expect(c.produce(broker: 1, t0, records: makeBatch(), acks: 1, now: .zero).error == .notLeaderOrFollower)
         #expect(c.produce(broker: 2, t0, records: makeBatch(), acks: -1, now: .zero).baseOffset == 1)
         #expect(c.log(t0, replica: 1)?.logEndOffset == 1)   // missed the write while down
-        #expect(c.restartBroker(1) == .none)
+        #expect(c.restartBroker(1, now: .zero) == .none)
         #expect(c.log(t0, replica: 1)?.logEndOffset == 2)   // caught up
         #expect(c.metadata.partition(t0)?.isr == [1, 2, 3])
         #expect(c.metadata.partition(t0)?.leader == 2)
@@ -212,11 +213,11 @@ import Testing
         _ = c.createTopic(name: "solo", assignments: [[3]])
         guard case .success(let pe) = c.transactions.initProducerId(transactionalId: "tx", timeoutMs: 10_000, now: .zero) else { return }
         _ = c.transactions.addPartitions(transactionalId: "tx", producerId: pe.producerId, producerEpoch: 0, [tp("solo", 0)], now: .zero)
-        _ = c.stopBroker(3)
+        _ = c.stopBroker(3, now: .zero)
         guard case .ending(let comp) = c.transactions.endTransaction(transactionalId: "tx", producerId: pe.producerId, producerEpoch: 0, commit: false, now: .zero) else { return }
         #expect(c.finishTransaction(comp, now: .zero) == [tp("solo", 0)])
         #expect(c.transactions.transaction("tx")?.state == .prepareAbort)
-        _ = c.restartBroker(3)
+        _ = c.restartBroker(3, now: .zero)
         _ = c.tick(now: ms(1))
         #expect(c.transactions.transaction("tx")?.state == .completeAbort)
         #expect(c.leaderLog(tp("solo", 0))?.batches.last?.controlCommit == false)
@@ -229,12 +230,37 @@ import Testing
         let home = c.coordinator(for: "g", type: .group)!
         #expect(c.coordinator(for: "g", type: .group) == home)
         let other: Int32 = home == 1 ? 2 : 1
-        c.moveCoordinator(key: "g", type: .group, to: other)
+        c.moveCoordinator(key: "g", type: .group, to: other, now: .zero)
         #expect(c.coordinator(for: "g", type: .group) == other)
-        _ = c.stopBroker(other)
+        _ = c.stopBroker(other, now: .zero)
         #expect(c.coordinator(for: "g", type: .group) != other)
-        c.moveCoordinator(key: "tx", type: .transaction, to: 1)
+        let txHome = c.coordinator(for: "tx", type: .transaction)!
+        c.moveCoordinator(key: "tx", type: .transaction, to: txHome, now: .zero)
+        #expect(c.transactions.coordinatorEpoch == 0)       // not a move
+        let txOther = c.metadata.liveBrokerIds.first { $0 != txHome }!
+        c.moveCoordinator(key: "tx", type: .transaction, to: txOther, now: .zero)
         #expect(c.transactions.coordinatorEpoch == 1)
+    }
+
+    @Test func stoppingTheGroupCoordinatorReloadsTheGroup() {
+        var c = Self.cluster()
+        var h = GroupHarness()
+        let (a, b) = h.stablePair()
+        c.groups = h.c
+        let home = c.coordinator(for: "g", type: .group)!
+        // A rebalance is under way when the coordinator's broker dies.
+        var rng = SeededGenerator(seed: 3)
+        let parked = c.groups.joinGroup(h.request(a), now: ms(100), using: &rng)
+        guard case .parked(let token) = parked else { Issue.record("leader rejoin should park"); return }
+        _ = c.groups.takeCompletions()
+        #expect(c.stopBroker(home, now: ms(200)) == .none)
+        #expect(c.coordinator(for: "g", type: .group) != home)
+        #expect(c.groups.takeCompletions() == [.join(token, .init(error: .notCoordinator, memberId: a))])
+        let g = c.groups.groups["g"]!
+        #expect(g.state == .stable && g.generationId == 2)
+        #expect(g.orderedMembers.map(\.memberId) == [a, b])
+        #expect(g.member(b)?.assignment == [2])
+        #expect(g.member(b)?.lastHeartbeat == ms(200))
     }
 
     @Test func deleteTopicCleansUp() {

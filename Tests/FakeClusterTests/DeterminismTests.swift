@@ -32,8 +32,8 @@ private func workload(seed: UInt64) -> (transcript: [String], state: ClusterStat
             out.append("move \(tp) \(c.moveLeader(tp))")
         case 4:
             let b = Int32(ops.next(upperBound: UInt64(4))) + 1
-            if c.metadata.isUp(b), c.metadata.liveBrokerIds.count > 2 { out.append("stop \(b) \(c.stopBroker(b))") }
-            else { out.append("restart \(b) \(c.restartBroker(b))") }
+            if c.metadata.isUp(b), c.metadata.liveBrokerIds.count > 2 { out.append("stop \(b) \(c.stopBroker(b, now: now))") }
+            else { out.append("restart \(b) \(c.restartBroker(b, now: now))") }
         case 5:
             let leader = c.metadata.partition(tp)!.leader
             let f = c.fetchPartition(broker: leader, .init(topicPartition: tp, fetchOffset: 0, partitionMaxBytes: 300,

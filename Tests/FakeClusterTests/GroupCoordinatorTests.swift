@@ -361,6 +361,15 @@ struct GroupHarness {
         #expect(h.join(h.request("someone")) == .immediate(.init(error: .unknownMemberId, memberId: "someone")))
     }
 
+    @Test func movedGroupWithoutPersistedStateStartsEmpty() {
+        var h = GroupHarness()
+        let (a, oa) = h.newMember()
+        _ = h.joinCompletion(oa)                  // CompletingRebalance: nothing persisted yet
+        h.c.moveGroup("g", now: ms(5))
+        #expect(h.group.state == .empty && h.group.isEmpty && h.group.generationId == 0)
+        #expect(h.c.heartbeat(groupId: "g", memberId: a, groupInstanceId: nil, generationId: 1, now: ms(5)) == .unknownMemberId)
+    }
+
     @Test func initialRebalanceDelay() {
         var h = GroupHarness()
         h.c.config.initialRebalanceDelayMs = 3_000

@@ -28,11 +28,40 @@ extension ClusterState {
         return live[partition % live.count]
     }
 
-    /// Test control: move a coordinator. A transaction coordinator move bumps the
+    /// Test control: move a coordinator. A group reloads from its persisted state (parked
+    /// joins/syncs fail with NOT_COORDINATOR); a transaction coordinator move bumps the
     /// coordinator epoch carried in markers.
-    mutating func moveCoordinator(key: String, type: CoordinatorType, to broker: Int32) {
+    mutating func moveCoordinator(key: String, type: CoordinatorType, to broker: Int32, now: VirtualInstant) {
+        let before = coordinator(for: key, type: type)
         coordinatorOverrides[CoordinatorKey(type: type, key: key)] = broker
-        if type == .transaction { transactions.moved() }
+        guard before != broker else { return }
+        switch type {
+        case .group: groups.moveGroup(key, now: now)
+        case .transaction: transactions.moved()
+        }
+    }
+
+    /// Coordinators placed before a broker change: those that moved are reloaded.
+    mutating func coordinatorsChanged(from before: [CoordinatorKey: Int32?], now: VirtualInstant) {
+        var txnMoved = false
+        for k in before.keys.sorted(by: { ($0.type.rawValue, $0.key) < ($1.type.rawValue, $1.key) })
+        where coordinator(for: k.key, type: k.type) != before[k]! {
+            switch k.type {
+            case .group: groups.moveGroup(k.key, now: now)
+            case .transaction: txnMoved = true
+            }
+        }
+        if txnMoved { transactions.moved() }
+    }
+
+    /// Where every known group and transactional id is coordinated right now.
+    var coordinatorPlacement: [CoordinatorKey: Int32?] {
+        var out: [CoordinatorKey: Int32?] = [:]
+        for g in groups.groupIds { out[CoordinatorKey(type: .group, key: g)] = coordinator(for: g, type: .group) }
+        for t in transactions.transactionalIds {
+            out[CoordinatorKey(type: .transaction, key: t)] = coordinator(for: t, type: .transaction)
+        }
+        return out
     }
 
     /// Writes a finished transaction's markers into each partition's leader log, settles

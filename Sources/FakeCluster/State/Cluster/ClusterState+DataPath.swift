@@ -135,7 +135,9 @@ extension ClusterState {
                         minOneBatch: Bool = true) -> FetchPartitionResult {
         let tp = req.topicPartition
         func fail(_ e: FakeErrorCode) -> FetchPartitionResult {
-            FetchPartitionResult(topicPartition: tp, error: e, currentLeader: e == .notLeaderOrFollower ? leaderHint(tp) : nil)
+            // KIP-951: fetch responses carry the hint for both redirect errors.
+            FetchPartitionResult(topicPartition: tp, error: e,
+                                 currentLeader: e == .notLeaderOrFollower || e == .fencedLeaderEpoch ? leaderHint(tp) : nil)
         }
         guard let p = metadata.partition(tp) else { return fail(.unknownTopicOrPartition) }
         if let e = Self.epochError(requested: req.currentLeaderEpoch, current: p.leaderEpoch) { return fail(e) }

@@ -146,24 +146,30 @@ struct ClusterState: Sendable, Equatable {
         }
     }
 
-    mutating func stopBroker(_ id: Int32) -> FakeErrorCode {
+    /// Stops a broker: its partitions elect new leaders, its fetch sessions die, and
+    /// coordinators it hosted move (groups reload from their persisted state).
+    mutating func stopBroker(_ id: Int32, now: VirtualInstant) -> FakeErrorCode {
+        let placement = coordinatorPlacement
         switch metadata.stopBroker(id) {
         case .failure(let e): return e
         case .success(let changes):
             apply(changes)
-            // The broker's fetch sessions die with it.
             fetchSessions[id] = FetchSessionCache(maxSessions: config.maxFetchSessionsPerBroker)
             for tp in metadata.allPartitions { replicate(tp) }
+            coordinatorsChanged(from: placement, now: now)
             return .none
         }
     }
 
-    mutating func restartBroker(_ id: Int32) -> FakeErrorCode {
+    mutating func restartBroker(_ id: Int32, now: VirtualInstant) -> FakeErrorCode {
+        let placement = coordinatorPlacement
         switch metadata.restartBroker(id) {
         case .failure(let e): return e
         case .success(let changes):
             apply(changes)
             for tp in metadata.allPartitions { replicate(tp) }
+            coordinatorsChanged(from: placement, now: now)
+            retryPendingMarkers(now: now)
             return .none
         }
     }

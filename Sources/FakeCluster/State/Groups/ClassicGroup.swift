@@ -66,6 +66,50 @@ struct ClassicGroup: Sendable, Equatable {
     /// Members that have not sent SyncGroup by then are removed (Kafka's pending-sync timeout).
     var syncDeadline: VirtualInstant?
 
+    /// What the coordinator last wrote to __consumer_offsets (on reaching Stable or
+    /// Empty): a coordinator that takes the group over starts from this.
+    struct PersistedState: Equatable, Sendable {
+        var state: State
+        var protocolType: String?
+        var protocolName: String?
+        var generationId: Int32
+        var leaderId: String?
+        var members: [Member]
+    }
+
+    private(set) var persisted: PersistedState?
+
+    mutating func persist() {
+        persisted = PersistedState(state: state, protocolType: protocolType, protocolName: protocolName,
+                                   generationId: generationId, leaderId: leaderId,
+                                   members: orderedMembers.map { m in
+                                       var m = m
+                                       m.joinToken = nil
+                                       m.syncToken = nil
+                                       return m
+                                   })
+    }
+
+    /// The group as a new coordinator loads it: the persisted generation (members' session
+    /// timers restarting at `now`) and the committed offsets; nothing in flight survives.
+    func reloaded(now: VirtualInstant) -> ClassicGroup {
+        var g = ClassicGroup(groupId: groupId)
+        g.offsets = offsets
+        g.pendingTransactionalOffsets = pendingTransactionalOffsets
+        guard let p = persisted else { return g }
+        g.state = p.state
+        g.protocolType = p.protocolType
+        g.protocolName = p.protocolName
+        g.generationId = p.generationId
+        g.leaderId = p.leaderId
+        for var m in p.members {
+            m.lastHeartbeat = now
+            g.add(m)
+        }
+        g.persisted = p
+        return g
+    }
+
     var offsets: [TopicPartition: CommittedOffset] = [:]
     /// producer id → offsets written by TxnOffsetCommit, applied when the transaction commits.
     var pendingTransactionalOffsets: [Int64: [TopicPartition: CommittedOffset]] = [:]

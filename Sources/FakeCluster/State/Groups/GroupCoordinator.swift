@@ -327,6 +327,7 @@ struct GroupCoordinator: Sendable, Equatable {
             g.state = .empty
             g.protocolName = nil
             g.leaderId = nil
+            g.persist()
             return
         }
         g.protocolType = g.orderedMembers.first?.protocolType
@@ -401,6 +402,7 @@ struct GroupCoordinator: Sendable, Equatable {
                                                             protocolName: g.protocolName, assignment: assignment)))
                     }
                 }
+                g.persist()
             }
             groups[req.groupId] = g
             if case .sync(_, let r)? = resolve(token) { return .immediate(r) }
@@ -457,6 +459,20 @@ struct GroupCoordinator: Sendable, Equatable {
         }
         groups[groupId] = g
         return errors
+    }
+
+    // MARK: coordinator movement
+
+    /// The group's coordinator moved (a test control, or its broker stopped): requests
+    /// parked here fail with NOT_COORDINATOR and the group restarts from what was last
+    /// persisted — a rebalance in progress is lost, as in Kafka.
+    mutating func moveGroup(_ groupId: String, now: VirtualInstant) {
+        guard let g = groups[groupId] else { return }
+        for m in g.orderedMembers {
+            if let t = m.joinToken { outbox.append(.join(t, JoinResponse(error: .notCoordinator, memberId: m.memberId))) }
+            if let t = m.syncToken { outbox.append(.sync(t, SyncResponse(error: .notCoordinator))) }
+        }
+        groups[groupId] = g.reloaded(now: now)
     }
 
     // MARK: time
