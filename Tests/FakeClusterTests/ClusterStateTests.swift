@@ -272,6 +272,22 @@ import Testing
         #expect(c.deleteTopic("t") == .unknownTopicOrPartition)
     }
 
+    @Test func autoCreateAndSessionsThroughTheCluster() {
+        var c = Self.cluster()
+        #expect(c.topicOrAutoCreate("fresh")?.partitions.count == 1)
+        #expect(c.metadata.topic("fresh")?.partitions.first?.replicas.count == 3)
+        #expect(c.topicOrAutoCreate("bad name") == nil)
+        c.metadata.autoCreateTopics = false
+        #expect(c.topicOrAutoCreate("other") == nil)
+        let ctx = c.beginFetch(broker: 1, sessionId: 0, epoch: 0, fetch: [.init(topicPartition: t0, fetchOffset: 0, partitionMaxBytes: 100)],
+                               forgotten: [], now: .zero)
+        #expect(ctx.responseSessionId != 0)
+        #expect(c.fetchSessions[1]?.session(ctx.responseSessionId) != nil)
+        #expect(c.fetchSessions[2]?.session(ctx.responseSessionId) == nil)
+        _ = c.stopBroker(1, now: .zero)
+        #expect(c.fetchSessions[1]?.session(ctx.responseSessionId) == nil)
+    }
+
     @Test func sameSeedSameCluster() {
         let a = Self.cluster(), b = Self.cluster()
         #expect(a.metadata.topic("t") == b.metadata.topic("t"))
