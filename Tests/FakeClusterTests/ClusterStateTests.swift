@@ -96,6 +96,16 @@ import Testing
         #expect(c.produce(broker: 2, t0, records: makeBatch(producerId: 5, epoch: 0, sequence: 5), acks: 1, now: .zero).error == .outOfOrderSequenceNumber)
     }
 
+    @Test func legacyDuplicateSequenceError() {
+        var cfg = ClusterState.Config()
+        cfg.duplicateSequenceIsError = true
+        var c = Self.cluster(config: cfg)
+        let b = makeBatch(producerId: 5, epoch: 0, sequence: 0)
+        #expect(c.produce(broker: 1, t0, records: b, acks: 1, now: .zero).error == .none)
+        #expect(c.produce(broker: 1, t0, records: b, acks: 1, now: .zero).error == .duplicateSequenceNumber)
+        #expect(c.leaderLog(t0)?.logEndOffset == 1)
+    }
+
     @Test func fetchEpochFencingAndRedirect() throws {
         var c = Self.cluster()
         _ = c.produce(broker: 1, t0, records: makeBatch(count: 2), acks: -1, now: .zero)

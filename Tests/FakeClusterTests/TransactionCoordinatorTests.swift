@@ -94,6 +94,16 @@ import Testing
         #expect(c.endTransaction(transactionalId: "tx", producerId: 1, producerEpoch: 1, commit: true, now: .zero) == .failure(.invalidTxnState))
     }
 
+    @Test func checkForTxnOffsetCommit() {
+        var c = TransactionCoordinator(firstProducerId: 1)
+        _ = start(&c)
+        #expect(c.check(transactionalId: "tx", producerId: 1, producerEpoch: 0) == .none)
+        #expect(c.check(transactionalId: "tx", producerId: 2, producerEpoch: 0) == .invalidProducerIdMapping)
+        #expect(c.check(transactionalId: "nope", producerId: 1, producerEpoch: 0) == .invalidProducerIdMapping)
+        _ = start(&c)
+        #expect(c.check(transactionalId: "tx", producerId: 1, producerEpoch: 0) == .producerFenced)
+    }
+
     @Test func initDuringOngoingAbortsWithBumpedEpoch() {
         var c = TransactionCoordinator(firstProducerId: 1)
         _ = start(&c)

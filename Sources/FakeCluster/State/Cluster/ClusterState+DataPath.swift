@@ -78,6 +78,7 @@ extension ClusterState {
                 return ProduceResult(error: .none, baseOffset: base, logAppendTime: appendTime ?? -1,
                                      logStartOffset: log.logStartOffset, awaitHighWatermark: acks == -1 ? last + 1 : nil)
             case let .duplicate(base, last):
+                if config.duplicateSequenceIsError { return ProduceResult(error: .duplicateSequenceNumber) }
                 // The original append time is not kept; Kafka answers the duplicate's too, the fake -1.
                 return ProduceResult(error: .none, baseOffset: base, logStartOffset: log.logStartOffset,
                                      awaitHighWatermark: acks == -1 ? last + 1 : nil)

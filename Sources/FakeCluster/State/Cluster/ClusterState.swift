@@ -18,6 +18,9 @@ struct ClusterState: Sendable, Equatable {
         var transactionTopicPartitions: Int32 = 50
         var group = GroupCoordinator.Config()
         var firstProducerId: Int64 = 1000
+        /// 0.11-era brokers answered a duplicate idempotent batch with
+        /// DUPLICATE_SEQUENCE_NUMBER; modern ones with NONE and the original offset.
+        var duplicateSequenceIsError: Bool = false
         /// replica.lag.time.max.ms: an ISR follower behind the leader this long is dropped.
         var replicaLagTimeMs: Int64 = 30_000
     }

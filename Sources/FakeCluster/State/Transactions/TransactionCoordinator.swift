@@ -160,6 +160,15 @@ struct TransactionCoordinator: Sendable, Equatable {
         return .success(txn)
     }
 
+    /// The id/epoch check alone, for TxnOffsetCommit (which names its transactional id):
+    /// NONE, INVALID_PRODUCER_ID_MAPPING or PRODUCER_FENCED.
+    func check(transactionalId tid: String, producerId: Int64, producerEpoch: Int16) -> FakeErrorCode {
+        switch validate(tid, producerId: producerId, producerEpoch: producerEpoch) {
+        case .success: return .none
+        case .failure(let e): return e
+        }
+    }
+
     /// AddPartitionsToTxn for partitions the caller has checked exist. Starts the
     /// transaction (and its timeout) if it was not ongoing.
     mutating func addPartitions(transactionalId tid: String, producerId: Int64, producerEpoch: Int16,
