@@ -266,6 +266,10 @@ struct GroupHarness {
         #expect(h.group.member(r2.memberId)?.assignment == [7])
         #expect(h.c.heartbeat(groupId: "g", memberId: r1.memberId, groupInstanceId: "i1", generationId: 1, now: .zero) == .fencedInstanceId)
         #expect(h.c.heartbeat(groupId: "g", memberId: r2.memberId, groupInstanceId: "i1", generationId: 1, now: .zero) == .none)
+        // A coordinator taking over knows the replacement, not the fenced id.
+        h.c.moveGroup("g", now: ms(1))
+        #expect(h.group.memberId(forInstance: "i1") == r2.memberId)
+        #expect(h.group.member(r2.memberId)?.assignment == [7])
     }
 
     @Test func staticMemberWithChangedMetadataRebalances() {

@@ -209,6 +209,7 @@ struct GroupCoordinator: Sendable, Equatable {
             // list but must not reassign (KIP-814).
             var r = currentGenerationResponse(g, for: newId)
             r.skipAssignment = g.leaderId == newId
+            g.persist() // the new member id is part of the stored generation
             return .immediate(r)
         case .preparingRebalance:
             g.update(newId) { $0.joinToken = token }
