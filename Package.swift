@@ -14,6 +14,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.60.0"),
     ],
     targets: [
         // C libraries through the system's packages (see README's apt line).
@@ -24,10 +25,16 @@ let package = Package(
         .target(name: "KafkaProtocol", dependencies: ["CZlib", "CLZ4", "CZstd"]),
         .target(name: "KafkaStateMachines", dependencies: ["KafkaProtocol"]),
         .target(name: "FakeCluster", dependencies: ["KafkaProtocol"]),
+        // FakeCluster's TCP listener: SwiftNIO drives the pure cluster with the wall clock.
+        .target(name: "FakeClusterTCP", dependencies: [
+            "FakeCluster",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         .target(name: "KafkaIO", dependencies: ["KafkaStateMachines"]),
 
         .executableTarget(name: "kgo", dependencies: [
-            "KafkaProtocol",
+            "KafkaProtocol", "FakeClusterTCP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -36,6 +43,8 @@ let package = Package(
         .testTarget(name: "FuzzReplayTests", dependencies: ["KafkaProtocol"],
                     path: "Tests/Fuzz/Replay"),
         .testTarget(name: "FakeClusterTests", dependencies: ["FakeCluster"]),
+        // Real clients (kcat, librdkafka via confluent-kafka) against FakeClusterTCP; needs .peers.
+        .testTarget(name: "FakeClusterInteropTests", dependencies: ["FakeClusterTCP"]),
         .testTarget(name: "DeterministicTests", dependencies: ["KafkaStateMachines", "FakeCluster"],
                     path: "Tests/Deterministic"),
     ],
