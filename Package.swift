@@ -34,7 +34,7 @@ let package = Package(
         .target(name: "KafkaIO", dependencies: ["KafkaStateMachines"]),
 
         .executableTarget(name: "kgo", dependencies: [
-            "KafkaProtocol", "FakeClusterTCP",
+            "KafkaProtocol", "FakeCluster", "FakeClusterTCP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
