@@ -16,3 +16,14 @@ func withUnsafeMutableBytesTyped<R, E: Error>(_ a: inout [UInt8], _ body: (Unsaf
     let r: Result<R, E> = a.withUnsafeMutableBytes { p in Result { () throws(E) -> R in try body(p) } }
     return try r.get()
 }
+
+extension Array where Element == UInt8 {
+    /// The bytes of `self[range]` with a typed error.
+    @inline(__always)
+    func withUnsafeBytesTypedSlice<R, E: Error>(_ range: Range<Int>, _ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        let r: Result<R, E> = withUnsafeBytes { p in
+            Result { () throws(E) -> R in try body(UnsafeRawBufferPointer(rebasing: p[range])) }
+        }
+        return try r.get()
+    }
+}
