@@ -139,14 +139,24 @@ enum LegacyMessageDecoder {
         guard let last = inner.last else {
             throw KafkaDecodingError(field: "value(decompressed)", offset: 0, kind: .invalidValue("empty wrapper message"))
         }
+        // Magic 1: absolute = wrapper offset - last inner offset + inner offset. Some
+        // librdkafka versions produce wrappers at offset 0; those inner offsets are used
+        // as they are (as the Java client does).
+        var base: Int64 = 0
+        if w.magic >= 1 && w.offset != 0 {
+            guard w.offset >= last.offset else {
+                throw KafkaDecodingError(field: "offset", offset: 0,
+                                         kind: .invalidValue("wrapper offset \(w.offset) below its last inner offset \(last.offset)"))
+            }
+            base = w.offset - last.offset
+        }
         var records: [Record] = []
         records.reserveCapacity(inner.count)
         for m in inner {
             var offset = m.offset
             if w.magic >= 1 {
-                let (d, o1) = m.offset.subtractingReportingOverflow(last.offset)
-                let (abs, o2) = w.offset.addingReportingOverflow(d)
-                guard !o1, !o2 else {
+                let (abs, o) = base.addingReportingOverflow(m.offset)
+                guard !o else {
                     throw KafkaDecodingError(field: "value(decompressed).offset", offset: 0, kind: .invalidValue("relative offset overflows"))
                 }
                 offset = abs
