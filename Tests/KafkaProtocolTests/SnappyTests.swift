@@ -32,9 +32,30 @@ import Testing
             [0x80, 0x80, 0x80, 0x80, 0x80, 0x01], // length varint too long
             [0x09, 0x04, 0x61, 0x62, 0x0D, 0x03], // offset 3 > 2 bytes written
             [0x02, 0xF0],                        // 60: one length byte missing
+            [0x80, 0x80, 0x04, 0x00],            // 65536 bytes claimed by one element byte
         ]
         for c in cases {
             #expect(throws: KafkaDecodingError.self, "\(c)") { try decompress(c) }
+        }
+    }
+
+    @Test func implausibleLengthIsRefusedBeforeAllocating() {
+        // 200 MB declared (under the default limit) for a 2-byte body.
+        let input: [UInt8] = [0x80, 0xDA, 0xC4, 0x5F, 0x00, 0x00]
+        do {
+            _ = try CompressionContexts().decompress(.snappy, input)
+            Issue.record("accepted")
+        } catch {
+            guard case .corruptCompressedData = error.kind else { Issue.record("\(error)"); return }
+        }
+    }
+
+    @Test func overlappingCopiesOfEveryShortOffset() throws {
+        // Runs with periods 1...20 and long copies exercise both overlapping-copy paths.
+        for period in 1 ... 20 {
+            var input: [UInt8] = []
+            for i in 0 ..< 3000 { input.append(UInt8(truncatingIfNeeded: (i % period) &* 37 &+ period)) }
+            #expect(try decompress(compress(input)) == input, "period \(period)")
         }
     }
 

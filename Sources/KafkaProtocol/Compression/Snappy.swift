@@ -31,6 +31,9 @@ public enum Snappy {
         let (n, h) = try declaredLength(input)
         // The declared length is checked before allocating: a 5-byte input may claim 4 GiB.
         guard n <= limit else { throw limitExceeded("snappy", limit) }
+        guard plausible(declared: n, elementBytes: input.count - h) else {
+            throw corrupt("snappy", "declared length \(n) impossible for \(input.count) input bytes")
+        }
         var failure: KafkaDecodingError?
         let out = [UInt8](unsafeUninitializedCapacity: n) { buf, count in
             do throws(KafkaDecodingError) {
@@ -46,16 +49,24 @@ public enum Snappy {
     }
 
     /// Decodes the elements of a raw block into `dst`, which must be filled exactly.
-    /// `base` is added to error offsets.
-    static func decodeElements(_ src: UnsafeRawBufferPointer, into dst: UnsafeMutableRawBufferPointer, base: Int) throws(KafkaDecodingError) {
-        let end = src.count
-        let n = dst.count
+    /// `base` is added to error offsets. Every length and offset is checked against both
+    /// buffers before any byte moves.
+    static func decodeElements(_ srcBuf: UnsafeRawBufferPointer, into dstBuf: UnsafeMutableRawBufferPointer, base: Int) throws(KafkaDecodingError) {
+        let end = srcBuf.count
+        let n = dstBuf.count
+        guard end > 0 else {
+            guard n == 0 else { throw corrupt("snappy", "output shorter than declared (0 of \(n))", offset: base) }
+            return
+        }
+        let src = srcBuf.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        guard n > 0 else { throw corrupt("snappy", "output longer than declared", offset: base) }
+        let out = dstBuf.baseAddress!.assumingMemoryBound(to: UInt8.self)
         var s = 0
         var d = 0
         while s < end {
             let tag = src[s]
             let at = s
-            s += 1
+            s &+= 1
             var length: Int
             var offset: Int
             switch tag & 3 {
@@ -71,7 +82,7 @@ public enum Snappy {
                 length += 1
                 guard length <= end - s else { throw corrupt("snappy", "literal past end of input", offset: base + at) }
                 guard length <= n - d else { throw corrupt("snappy", "output longer than declared", offset: base + at) }
-                dst.baseAddress!.advanced(by: d).copyMemory(from: src.baseAddress!.advanced(by: s), byteCount: length)
+                (out + d).update(from: src + s, count: length)
                 s += length
                 d += length
                 continue
@@ -93,16 +104,30 @@ public enum Snappy {
             }
             guard offset > 0, offset <= d else { throw corrupt("snappy", "copy offset \(offset) outside output", offset: base + at) }
             guard length <= n - d else { throw corrupt("snappy", "output longer than declared", offset: base + at) }
-            let out = dst.baseAddress!.assumingMemoryBound(to: UInt8.self)
             if offset >= length {
                 (out + d).update(from: out + (d - offset), count: length)
+            } else if offset >= 8 {
+                // Overlapping: the copy repeats the last `offset` bytes; chunks of that size
+                // never overlap their own source.
+                var done = 0
+                while done < length {
+                    let c = min(offset, length - done)
+                    (out + d + done).update(from: out + d - offset + done, count: c)
+                    done += c
+                }
             } else {
-                // Overlapping copy: repeats the last `offset` bytes, so byte by byte.
                 for k in 0 ..< length { out[d + k] = out[d - offset + k] }
             }
             d += length
         }
         guard d == n else { throw corrupt("snappy", "output shorter than declared (\(d) of \(n))", offset: base + end) }
+    }
+
+    /// A copy element of 3 bytes yields at most 64, so no valid block expands more than
+    /// 64/3 times: a larger declared length is refused before allocating it.
+    static func plausible(declared n: Int, elementBytes: Int) -> Bool {
+        let (cap, o) = elementBytes.multipliedReportingOverflow(by: 22)
+        return o || n <= cap
     }
 
     // MARK: compression

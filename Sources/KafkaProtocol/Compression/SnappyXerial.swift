@@ -23,6 +23,9 @@ public enum SnappyXerial {
             let block = UnsafeRawBufferPointer(rebasing: input[p ..< p + chunk])
             let (n, h) = try Snappy.declaredLength(block, base: p)
             guard n <= limit - out.count else { throw limitExceeded("snappy", limit, offset: p) }
+            guard Snappy.plausible(declared: n, elementBytes: chunk - h) else {
+                throw corrupt("snappy.xerial", "declared length \(n) impossible for a \(chunk)-byte chunk", offset: p)
+            }
             let at = out.count
             extend(&out, by: n)
             try withUnsafeMutableBytesTyped(&out) { (o) throws(KafkaDecodingError) in

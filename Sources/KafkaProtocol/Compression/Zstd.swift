@@ -49,7 +49,10 @@ extension CompressionContexts {
         // ZSTD_CONTENTSIZE_UNKNOWN / _ERROR are the two largest UInt64 values.
         if declared < UInt64.max - 1 {
             if declared > UInt64(limit) { throw limitExceeded("zstd", limit) }
-            capacity = max(Int(declared), 1)
+            // Trust the declared size only as far as the input could plausibly expand; a
+            // corrupt frame claiming 200 MB should not allocate it up front.
+            let (plausible, o) = input.count.multipliedReportingOverflow(by: 64)
+            capacity = max(1, min(Int(declared), o ? Int(declared) : max(plausible, 1 << 20)))
         } else if declared == UInt64.max - 1 {
             throw corrupt("zstd", "not a zstd frame")
         }
