@@ -89,47 +89,81 @@ public enum RecordBatchEncoder {
         return n
     }
 
-    /// Writes each record: its body length as a varint, then the body. Body sizes are
-    /// computed first so nothing is written twice.
+    /// Writes each record: its body length as a varint, then the body. A first pass
+    /// computes and checks every size; the second writes into the already-sized buffer
+    /// through a pointer, with no per-field capacity checks.
     static func writeRecords(_ records: [EncodableRecord], baseTimestamp: Int64, into w: inout ByteWriter) throws(KafkaEncodingError) {
-        w.bytes.reserveCapacity(w.count + estimatedSize(records))
-        for (i, r) in records.enumerated() {
+        var sizes: [Int] = []
+        sizes.reserveCapacity(records.count)
+        var total = 0
+        for r in records {
             let (delta, overflow) = r.timestamp.subtractingReportingOverflow(baseTimestamp)
             guard !overflow else { throw encodeError("timestampDelta", .invalidValue("timestamp \(r.timestamp) too far from \(baseTimestamp)")) }
-            let offsetDelta = Int32(i)
             let keyLen = try length(r.key, "key")
             let valueLen = try length(r.value, "value")
-            var size = 1 + varlongSize(delta) + varintSize(offsetDelta)
+            guard r.headers.count <= Int(Int32.max) else { throw encodeError("headers", .valueTooLong(r.headers.count)) }
+            var size = 1 + varlongSize(delta) + varintSize(Int32(truncatingIfNeeded: sizes.count))
             size += varintSize(keyLen) + max(0, Int(keyLen)) + varintSize(valueLen) + max(0, Int(valueLen))
-            size += varintSize(Int32(truncatingIfNeeded: r.headers.count))
+            size += varintSize(Int32(r.headers.count))
             for h in r.headers {
                 let hkCount = h.key.utf8.count
                 guard hkCount <= Int(Int32.max) else { throw encodeError("headerKey", .valueTooLong(hkCount)) }
-                let hk = Int32(hkCount)
                 let hv = try length(h.value, "headerValue")
-                size += varintSize(hk) + Int(hk) + varintSize(hv) + max(0, Int(hv))
+                size += varintSize(Int32(hkCount)) + hkCount + varintSize(hv) + max(0, Int(hv))
             }
-            guard size <= Int(Int32.max), r.headers.count <= Int(Int32.max) else { throw encodeError("record", .valueTooLong(size)) }
-            w.writeVarint(Int32(size))
-            w.writeInt8(0)
-            w.writeVarlong(delta)
-            w.writeVarint(offsetDelta)
-            w.writeVarint(keyLen)
-            if let k = r.key { w.writeRaw(k) }
-            w.writeVarint(valueLen)
-            if let v = r.value { w.writeRaw(v) }
-            w.writeVarint(Int32(r.headers.count))
-            for h in r.headers {
-                w.writeVarint(Int32(h.key.utf8.count))
-                w.writeRaw(h.key.utf8)
-                if let v = h.value {
-                    w.writeVarint(Int32(v.count))
-                    w.writeRaw(v)
-                } else {
-                    w.writeVarint(-1)
+            guard size <= Int(Int32.max) else { throw encodeError("record", .valueTooLong(size)) }
+            sizes.append(size)
+            total += varintSize(Int32(size)) + size
+        }
+        let start = w.bytes.count
+        w.bytes.append(contentsOf: repeatElement(0, count: total))
+        w.bytes.withUnsafeMutableBufferPointer { buf in
+            var p = buf.baseAddress! + start
+            for (i, r) in records.enumerated() {
+                p = putVarint(p, Int64(sizes[i]))
+                p.pointee = 0
+                p += 1
+                p = putVarint(p, r.timestamp &- baseTimestamp)
+                p = putVarint(p, Int64(i))
+                p = putBytes(p, r.key)
+                p = putBytes(p, r.value)
+                p = putVarint(p, Int64(r.headers.count))
+                for h in r.headers {
+                    var key = h.key
+                    p = key.withUTF8 { u in
+                        let q = putVarint(p, Int64(u.count))
+                        if u.count > 0 { q.update(from: u.baseAddress!, count: u.count) }
+                        return q + u.count
+                    }
+                    p = putBytes(p, h.value)
                 }
             }
         }
+    }
+
+    /// A zig-zag varint (the 32-bit zig-zag of a value in Int32 range equals the 64-bit one).
+    @inline(__always)
+    static func putVarint(_ p: UnsafeMutablePointer<UInt8>, _ v: Int64) -> UnsafeMutablePointer<UInt8> {
+        var u = UInt64(bitPattern: (v &<< 1) ^ (v &>> 63))
+        var q = p
+        while u >= 0x80 {
+            q.pointee = UInt8(truncatingIfNeeded: u) | 0x80
+            q += 1
+            u &>>= 7
+        }
+        q.pointee = UInt8(truncatingIfNeeded: u)
+        return q + 1
+    }
+
+    /// A varint length (-1 for nil) and the bytes.
+    @inline(__always)
+    static func putBytes(_ p: UnsafeMutablePointer<UInt8>, _ b: [UInt8]?) -> UnsafeMutablePointer<UInt8> {
+        guard let b else { return putVarint(p, -1) }
+        let q = putVarint(p, Int64(b.count))
+        b.withUnsafeBufferPointer { src in
+            if src.count > 0 { q.update(from: src.baseAddress!, count: src.count) }
+        }
+        return q + b.count
     }
 
     @inline(__always)
