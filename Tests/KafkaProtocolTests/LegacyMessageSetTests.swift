@@ -129,6 +129,17 @@ import Testing
         #expect(try RecordsReader.decodeAll(bytes, contexts: ctx).batches.flatMap(\.records).map(\.offset) == [0, 1, 2, 3, 4])
     }
 
+    /// Found by fuzzing: a wrapper at Int64.max over inner offsets near Int64.min
+    /// overflowed the relative-offset arithmetic.
+    @Test func extremeWrapperAndInnerOffsetsAreAnErrorNotATrap() throws {
+        let ctx = CompressionContexts()
+        let inner = try LegacyMessageSetEncoder.encode(Self.records(2), magic: 1, baseOffset: Int64.min, contexts: ctx)
+        let compressed = try ctx.compress(.gzip, inner)
+        var w = ByteWriter()
+        try LegacyMessageSetEncoder.writeMessage(offset: Int64.max, magic: 1, attributes: 1, timestamp: 0, key: nil, value: compressed, into: &w)
+        #expect(throws: KafkaDecodingError.self) { try RecordsReader.decodeAll(w.bytes, contexts: ctx) }
+    }
+
     @Test func magic1LogAppendTimeWrapperOverridesInnerTimestamps() throws {
         let ctx = CompressionContexts()
         let bytes = try LegacyMessageSetEncoder.encode(Self.records(3), magic: 1, codec: .snappy, timestampType: .logAppendTime, contexts: ctx)

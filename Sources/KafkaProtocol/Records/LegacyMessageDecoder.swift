@@ -144,11 +144,12 @@ enum LegacyMessageDecoder {
         // as they are (as the Java client does).
         var base: Int64 = 0
         if w.magic >= 1 && w.offset != 0 {
-            guard w.offset >= last.offset else {
+            let (d, o) = w.offset.subtractingReportingOverflow(last.offset)
+            guard w.offset >= last.offset, !o else {
                 throw KafkaDecodingError(field: "offset", offset: 0,
-                                         kind: .invalidValue("wrapper offset \(w.offset) below its last inner offset \(last.offset)"))
+                                         kind: .invalidValue("wrapper offset \(w.offset) inconsistent with its last inner offset \(last.offset)"))
             }
-            base = w.offset - last.offset
+            base = d
         }
         var records: [Record] = []
         records.reserveCapacity(inner.count)
