@@ -126,6 +126,29 @@ import Testing
         #expect(throws: KafkaDecodingError.self) { try ControlRecord(parsing: sb.records[0]) }
     }
 
+    @Test func brokerSidePatches() throws {
+        let ctx = CompressionContexts()
+        var bytes = RecordBatchTests.golden + (try RecordBatchEncoder.encode(Self.sampleRecords(4), options: RecordBatchOptions(codec: .lz4), contexts: ctx))
+        let second = RecordBatchTests.golden.count
+        try RecordBatchPatch.setBaseOffset(&bytes, batchAt: second, 77)
+        try RecordBatchPatch.setPartitionLeaderEpoch(&bytes, batchAt: second, 9)
+        try RecordBatchPatch.setLogAppendTime(&bytes, batchAt: second, timestamp: 123_456)
+        let b = try RecordsReader.decodeAll(bytes, contexts: ctx).batches[1] // CRC verified
+        #expect(b.baseOffset == 77 && b.header.partitionLeaderEpoch == 9)
+        #expect(b.header.attributes.timestampType == .logAppendTime && b.codec == .lz4)
+        #expect(b.records.map(\.offset) == [77, 78, 79, 80])
+        #expect(b.records.allSatisfy { $0.timestamp == 123_456 })
+        #expect(throws: KafkaEncodingError.self) { try RecordBatchPatch.setBaseOffset(&bytes, batchAt: 3, 1) }
+        #expect(throws: KafkaEncodingError.self) { try RecordBatchPatch.setBaseOffset(&bytes, batchAt: bytes.count - 10, 1) }
+    }
+
+    @Test func deleteHorizonBitRoundTrips() throws {
+        let ctx = CompressionContexts()
+        let bytes = try RecordBatchEncoder.encode(Self.sampleRecords(1), options: RecordBatchOptions(hasDeleteHorizon: true), contexts: ctx)
+        #expect(bytes[22] == 0x40)
+        #expect(try RecordsReader.decodeAll(bytes, contexts: ctx).batches[0].header.attributes.hasDeleteHorizon)
+    }
+
     @Test func emptyBatchIsRefusedOnEncode() {
         #expect(throws: KafkaEncodingError.self) { try RecordBatchEncoder.encode([], contexts: CompressionContexts()) }
     }

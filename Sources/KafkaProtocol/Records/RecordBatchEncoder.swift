@@ -6,6 +6,8 @@ public struct RecordBatchOptions: Sendable, Equatable {
     public var timestampType: TimestampType
     public var isTransactional: Bool
     public var isControl: Bool
+    /// Set by log compaction (KIP-534): the base timestamp then holds the delete horizon.
+    public var hasDeleteHorizon: Bool
     /// -1 (with epoch and sequence -1) for a non-idempotent producer.
     public var producerId: Int64
     public var producerEpoch: Int16
@@ -13,13 +15,14 @@ public struct RecordBatchOptions: Sendable, Equatable {
 
     public init(baseOffset: Int64 = 0, partitionLeaderEpoch: Int32 = -1, codec: CompressionCodec = .none,
                 timestampType: TimestampType = .createTime, isTransactional: Bool = false, isControl: Bool = false,
-                producerId: Int64 = -1, producerEpoch: Int16 = -1, baseSequence: Int32 = -1) {
+                hasDeleteHorizon: Bool = false, producerId: Int64 = -1, producerEpoch: Int16 = -1, baseSequence: Int32 = -1) {
         self.baseOffset = baseOffset
         self.partitionLeaderEpoch = partitionLeaderEpoch
         self.codec = codec
         self.timestampType = timestampType
         self.isTransactional = isTransactional
         self.isControl = isControl
+        self.hasDeleteHorizon = hasDeleteHorizon
         self.producerId = producerId
         self.producerEpoch = producerEpoch
         self.baseSequence = baseSequence
@@ -46,7 +49,8 @@ public enum RecordBatchEncoder {
         writer.writeInt8(2)
         let crcAt = writer.reserveInt32()
         let attributes = RecordBatchAttributes(codec: options.codec, timestampType: options.timestampType,
-                                               isTransactional: options.isTransactional, isControl: options.isControl)
+                                               isTransactional: options.isTransactional, isControl: options.isControl,
+                                               hasDeleteHorizon: options.hasDeleteHorizon)
         writer.writeInt16(attributes.rawValue)
         writer.writeInt32(Int32(records.count - 1))
         writer.writeInt64(baseTimestamp)
