@@ -149,6 +149,16 @@ import Testing
         #expect(try RecordsReader.decodeAll(bytes, contexts: ctx).batches[0].header.attributes.hasDeleteHorizon)
     }
 
+    @Test func encodedSizePredictsTheBatchSize() throws {
+        let records = Self.sampleRecords(50)
+        let base = records[0].timestamp
+        var total = RecordBatchEncoder.batchHeaderSize
+        for (i, r) in records.enumerated() {
+            total += try #require(RecordBatchEncoder.encodedSize(of: r, offsetDelta: Int32(i), timestampDelta: r.timestamp - base))
+        }
+        #expect(try RecordBatchEncoder.encode(records, contexts: CompressionContexts()).count == total)
+    }
+
     @Test func emptyBatchIsRefusedOnEncode() {
         #expect(throws: KafkaEncodingError.self) { try RecordBatchEncoder.encode([], contexts: CompressionContexts()) }
     }

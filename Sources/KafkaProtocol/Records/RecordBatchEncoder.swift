@@ -87,6 +87,27 @@ public enum RecordBatchEncoder {
         return w.bytes
     }
 
+    /// Bytes `record` takes in an uncompressed v2 batch at `offsetDelta` with
+    /// `timestampDelta` from the batch's base timestamp (length varint included), so a
+    /// producer can account batch sizes before encoding. Nil when it cannot be encoded.
+    public static func encodedSize(of record: EncodableRecord, offsetDelta: Int32, timestampDelta: Int64) -> Int? {
+        guard let keyLen = try? length(record.key, "key"), let valueLen = try? length(record.value, "value"),
+              record.headers.count <= Int(Int32.max) else { return nil }
+        var size = 1 + varlongSize(timestampDelta) + varintSize(offsetDelta)
+        size += varintSize(keyLen) + max(0, Int(keyLen)) + varintSize(valueLen) + max(0, Int(valueLen))
+        size += varintSize(Int32(record.headers.count))
+        for h in record.headers {
+            let hk = h.key.utf8.count
+            guard hk <= Int(Int32.max), let hv = try? length(h.value, "headerValue") else { return nil }
+            size += varintSize(Int32(hk)) + hk + varintSize(hv) + max(0, Int(hv))
+        }
+        guard size <= Int(Int32.max) else { return nil }
+        return varintSize(Int32(size)) + size
+    }
+
+    /// The fixed bytes of a v2 batch before its records.
+    public static let batchHeaderSize = RecordBatchHeader.size
+
     static func estimatedSize(_ records: [EncodableRecord]) -> Int {
         var n = 0
         for r in records { n &+= 24 &+ (r.key?.count ?? 0) &+ (r.value?.count ?? 0) }
