@@ -1,4 +1,6 @@
-# Throwaway generator (not committed): cross-check vectors from real implementations.
+# Regenerates codecs/ and records/ (run from the repository root in a virtualenv with
+# lz4 zstandard python-snappy xxhash kafka-python). Cross-check vectors from real
+# implementations; the tests only read the files it wrote.
 import gzip, struct, os, io
 import snappy, lz4.frame, zstandard, xxhash
 from kafka.record.default_records import DefaultRecordBatchBuilder
