@@ -82,7 +82,13 @@ public enum Snappy {
                 length += 1
                 guard length <= end - s else { throw corrupt("snappy", "literal past end of input", offset: base + at) }
                 guard length <= n - d else { throw corrupt("snappy", "output longer than declared", offset: base + at) }
-                (out + d).update(from: src + s, count: length)
+                if length <= 16 && end - s >= 16 && n - d >= 16 {
+                    // Short literal with slack on both sides: two fixed 8-byte moves beat a
+                    // memmove call; the bytes past `length` are overwritten by what follows.
+                    copy16(from: UnsafeRawPointer(src + s), to: UnsafeMutableRawPointer(out + d))
+                } else {
+                    (out + d).update(from: src + s, count: length)
+                }
                 s += length
                 d += length
                 continue
@@ -104,7 +110,12 @@ public enum Snappy {
             }
             guard offset > 0, offset <= d else { throw corrupt("snappy", "copy offset \(offset) outside output", offset: base + at) }
             guard length <= n - d else { throw corrupt("snappy", "output longer than declared", offset: base + at) }
-            if offset >= length {
+            if length <= 16 && offset >= 8 && n - d >= 16 {
+                // Each 8-byte move reads bytes already final (offset >= 8), even when the
+                // copy overlaps itself.
+                copy8(from: UnsafeRawPointer(out + (d - offset)), to: UnsafeMutableRawPointer(out + d))
+                copy8(from: UnsafeRawPointer(out + (d - offset + 8)), to: UnsafeMutableRawPointer(out + d + 8))
+            } else if offset >= length {
                 (out + d).update(from: out + (d - offset), count: length)
             } else if offset >= 8 {
                 // Overlapping: the copy repeats the last `offset` bytes; chunks of that size
@@ -121,6 +132,19 @@ public enum Snappy {
             d += length
         }
         guard d == n else { throw corrupt("snappy", "output shorter than declared (\(d) of \(n))", offset: base + end) }
+    }
+
+    @inline(__always)
+    static func copy8(from: UnsafeRawPointer, to: UnsafeMutableRawPointer) {
+        to.storeBytes(of: from.loadUnaligned(as: UInt64.self), as: UInt64.self)
+    }
+
+    @inline(__always)
+    static func copy16(from: UnsafeRawPointer, to: UnsafeMutableRawPointer) {
+        let a = from.loadUnaligned(as: UInt64.self)
+        let b = (from + 8).loadUnaligned(as: UInt64.self)
+        to.storeBytes(of: a, as: UInt64.self)
+        (to + 8).storeBytes(of: b, as: UInt64.self)
     }
 
     /// A copy element of 3 bytes yields at most 64, so no valid block expands more than
