@@ -240,7 +240,20 @@ public enum Snappy {
             repeat {
                 let base = ip
                 var matched = 4
-                while base + matched < len && src[candidate + matched] == src[base + matched] { matched += 1 }
+                // Eight bytes at a time: the first differing byte is the lowest set byte
+                // of the XOR (loads are little-endian).
+                while base + matched + 8 <= len {
+                    let x = UnsafeRawPointer(src + base + matched).loadUnaligned(as: UInt64.self)
+                        ^ UnsafeRawPointer(src + candidate + matched).loadUnaligned(as: UInt64.self)
+                    if x != 0 {
+                        matched += UInt64(littleEndian: x).trailingZeroBitCount >> 3
+                        break
+                    }
+                    matched += 8
+                }
+                if base + matched + 8 > len {
+                    while base + matched < len && src[candidate + matched] == src[base + matched] { matched += 1 }
+                }
                 ip = base + matched
                 w = emitCopy(base - candidate, matched, dst, w)
                 nextEmit = ip
@@ -272,7 +285,12 @@ public enum Snappy {
             for k in 0 ..< bytes { dst[w + k] = UInt8(truncatingIfNeeded: n >> (8 * k)) }
             w += bytes
         }
-        (dst + w).update(from: src + from, count: len)
+        if len <= 16 {
+            // Short literals: a byte loop avoids a memmove call per element.
+            for k in 0 ..< len { dst[w + k] = src[from + k] }
+        } else {
+            (dst + w).update(from: src + from, count: len)
+        }
         return w + len
     }
 
