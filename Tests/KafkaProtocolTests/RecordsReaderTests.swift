@@ -19,6 +19,30 @@ import Testing
         #expect(batches.flatMap(\.records).map { $0.valueBytes! } == (0 ..< 4).flatMap { _ in (0 ..< 3).map { Array("m\($0)".utf8) } })
     }
 
+    @Test func totalDecompressionBudgetSpansBatches() throws {
+        let ctx = CompressionContexts()
+        let big = [EncodableRecord(value: [UInt8](repeating: 7, count: 300_000), timestamp: 0)]
+        var w = ByteWriter()
+        for i in 0 ..< 4 {
+            try RecordBatchEncoder.encode(big, options: RecordBatchOptions(baseOffset: Int64(i), codec: .zstd), contexts: ctx, into: &w)
+        }
+        // Each batch is under the per-batch limit; together they exceed the total.
+        let options = RecordDecodingOptions(decompressionLimit: DecompressionLimit(maxOutputBytes: 400_000),
+                                            totalDecompressionLimit: DecompressionLimit(maxOutputBytes: 1_000_000))
+        var reader = RecordsReader(w.bytes, options: options, contexts: ctx)
+        for _ in 0 ..< 3 { #expect(try reader.next() != nil) }
+        #expect(reader.decompressedBytes > 900_000)
+        do {
+            _ = try reader.next()
+            Issue.record("total budget not enforced")
+        } catch {
+            guard case .decompressionLimitExceeded = error.kind else { Issue.record("\(error)"); return }
+            #expect(error.baseOffset == 3)
+        }
+        // With the default budget all four decode.
+        #expect(try RecordsReader.decodeAll(w.bytes, contexts: ctx).batches.count == 4)
+    }
+
     @Test func unknownMagicAndShortLength() throws {
         let ctx = CompressionContexts()
         var bad = RecordBatchTests.golden

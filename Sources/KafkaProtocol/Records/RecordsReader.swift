@@ -16,6 +16,8 @@ public struct RecordsReader {
     public private(set) var position: Int
     /// Set once the reader reaches an incomplete final batch: how many bytes it held.
     public private(set) var truncatedTailBytes: Int = 0
+    /// Bytes decompressed so far, counted against `options.totalDecompressionLimit`.
+    public private(set) var decompressedBytes: Int = 0
 
     public init(_ bytes: [UInt8], options: RecordDecodingOptions = RecordDecodingOptions(), contexts: CompressionContexts) {
         self.bytes = bytes
@@ -55,17 +57,27 @@ public struct RecordsReader {
                                      kind: .invalidValue("length \(length) too short for any record format"), baseOffset: baseOffset)
         }
         let magic = Int8(bitPattern: bytes[at + RecordBatchHeader.magicOffset])
+        // This batch may use what is left of the reader's total budget, at most the
+        // per-batch limit.
+        var batchOptions = options
+        let left = max(0, options.totalDecompressionLimit.maxOutputBytes - decompressedBytes)
+        batchOptions.decompressionLimit.maxOutputBytes = min(options.decompressionLimit.maxOutputBytes, left)
         let batch: RecordBatch
         switch magic {
         case 2:
-            batch = try RecordBatchDecoder.decode(bytes, range: range, options: options, contexts: contexts)
+            batch = try RecordBatchDecoder.decode(bytes, range: range, options: batchOptions, contexts: contexts)
         case 0, 1:
-            batch = try LegacyMessageDecoder.decode(bytes, range: range, options: options, contexts: contexts)
+            batch = try LegacyMessageDecoder.decode(bytes, range: range, options: batchOptions, contexts: contexts)
         default:
             throw KafkaDecodingError(message: "Records", field: "magic", offset: at + RecordBatchHeader.magicOffset,
                                      kind: .invalidValue("unknown magic \(magic)"), baseOffset: baseOffset)
         }
         position = range.upperBound
+        // A compressed batch's records all share its decompressed buffer (a batch with no
+        // records holds nothing).
+        if batch.codec != .none, let first = batch.records.first {
+            decompressedBytes += first.buffer.count
+        }
         return batch
     }
 
