@@ -142,6 +142,21 @@ import Testing
         #expect(throws: KafkaEncodingError.self) { try RecordBatchPatch.setBaseOffset(&bytes, batchAt: bytes.count - 10, 1) }
     }
 
+    @Test func headerAloneWithoutDecodingRecords() throws {
+        let ctx = CompressionContexts()
+        let second = try RecordBatchEncoder.encode(Self.sampleRecords(5), options: RecordBatchOptions(baseOffset: 10, codec: .zstd, producerId: 3), contexts: ctx)
+        let bytes = RecordBatchTests.golden + second
+        let h = try RecordBatchHeader(decoding: bytes, batchAt: RecordBatchTests.golden.count)
+        #expect(h.baseOffset == 10 && h.recordCount == 5 && h.producerId == 3 && h.attributes.codec == .zstd)
+        #expect(h.totalSize == second.count)
+        var bad = bytes
+        bad[bad.count - 1] ^= 1
+        #expect(throws: KafkaDecodingError.self) { try RecordBatchHeader(decoding: bad, batchAt: RecordBatchTests.golden.count) }
+        #expect(try RecordBatchHeader(decoding: bad, batchAt: RecordBatchTests.golden.count, verifyCRC: false).recordCount == 5)
+        #expect(throws: KafkaDecodingError.self) { try RecordBatchHeader(decoding: Array(bytes.dropLast()), batchAt: RecordBatchTests.golden.count) }
+        #expect(throws: KafkaDecodingError.self) { try RecordBatchHeader(decoding: bytes, batchAt: bytes.count + 5) }
+    }
+
     @Test func deleteHorizonBitRoundTrips() throws {
         let ctx = CompressionContexts()
         let bytes = try RecordBatchEncoder.encode(Self.sampleRecords(1), options: RecordBatchOptions(hasDeleteHorizon: true), contexts: ctx)

@@ -8,45 +8,10 @@ enum RecordBatchDecoder {
     static func decode(_ bytes: [UInt8], range: Range<Int>, options: RecordDecodingOptions,
                        contexts: CompressionContexts) throws(KafkaDecodingError) -> RecordBatch {
         let start = range.lowerBound
-        var r = ByteReader(bytes, range: range)
-        let baseOffset = try r.readInt64("baseOffset")
+        let header = try decodeHeader(bytes, range: range, verifyCRC: options.verifyCRC)
         do throws(KafkaDecodingError) {
-            let batchLength = try r.readInt32("batchLength")
-            guard Int(batchLength) >= RecordBatchHeader.size - RecordBatchHeader.logOverhead else {
-                throw KafkaDecodingError(field: "batchLength", offset: start + RecordBatchHeader.batchLengthOffset,
-                                         kind: .invalidValue("batch length \(batchLength) shorter than the batch header"))
-            }
-            let partitionLeaderEpoch = try r.readInt32("partitionLeaderEpoch")
-            let magic = try r.readInt8("magic")
-            guard magic == 2 else {
-                throw KafkaDecodingError(field: "magic", offset: start + RecordBatchHeader.magicOffset, kind: .invalidValue("magic \(magic), expected 2"))
-            }
-            let crc = try r.readUInt32("crc")
-            if options.verifyCRC {
-                let actual = bytes.withUnsafeBytes { b in
-                    CRC32C.checksum(UnsafeRawBufferPointer(rebasing: b[(start + RecordBatchHeader.attributesOffset) ..< range.upperBound]))
-                }
-                guard actual == crc else {
-                    throw KafkaDecodingError(field: "crc", offset: start + RecordBatchHeader.crcOffset, kind: .badCRC(expected: crc, actual: actual))
-                }
-            }
-            let attributes = RecordBatchAttributes(rawValue: try r.readInt16("attributes"))
-            let codec = try CompressionCodec(id: attributes.codecID, offset: start + RecordBatchHeader.attributesOffset)
-            let lastOffsetDelta = try r.readInt32("lastOffsetDelta")
-            let baseTimestamp = try r.readInt64("baseTimestamp")
-            let maxTimestamp = try r.readInt64("maxTimestamp")
-            let producerId = try r.readInt64("producerId")
-            let producerEpoch = try r.readInt16("producerEpoch")
-            let baseSequence = try r.readInt32("baseSequence")
-            let countAt = r.offset
-            let recordCount = try r.readInt32("recordCount")
-            guard recordCount >= 0 else { throw KafkaDecodingError(field: "recordCount", offset: countAt, kind: .negativeLength(Int(recordCount))) }
-            let header = RecordBatchHeader(
-                baseOffset: baseOffset, batchLength: batchLength, partitionLeaderEpoch: partitionLeaderEpoch, magic: magic, crc: crc,
-                attributes: attributes, lastOffsetDelta: lastOffsetDelta, baseTimestamp: baseTimestamp, maxTimestamp: maxTimestamp,
-                producerId: producerId, producerEpoch: producerEpoch, baseSequence: baseSequence, recordCount: recordCount)
-
-            let payloadStart = r.offset
+            let codec = try CompressionCodec(id: header.attributes.codecID, offset: start + RecordBatchHeader.attributesOffset)
+            let payloadStart = start + RecordBatchHeader.size
             let records: [Record]
             if codec == .none {
                 records = try frameRecords(bytes, range: payloadStart ..< range.upperBound, header: header, field: "records")
@@ -65,6 +30,54 @@ enum RecordBatchDecoder {
                 records = try frameRecords(plain, range: 0 ..< plain.count, header: header, field: "records(decompressed)")
             }
             return RecordBatch(header: header, records: records, byteOffset: start)
+        } catch {
+            var e = error
+            if e.message.isEmpty { e.message = "RecordBatch" }
+            e.baseOffset = header.baseOffset
+            throw e
+        }
+    }
+
+    /// Reads and checks the 61-byte header of the batch occupying exactly `bytes[range]`
+    /// (and its CRC over the whole batch when asked).
+    static func decodeHeader(_ bytes: [UInt8], range: Range<Int>, verifyCRC: Bool) throws(KafkaDecodingError) -> RecordBatchHeader {
+        let start = range.lowerBound
+        var r = ByteReader(bytes, range: range)
+        let baseOffset = try r.readInt64("baseOffset")
+        do throws(KafkaDecodingError) {
+            let batchLength = try r.readInt32("batchLength")
+            guard Int(batchLength) >= RecordBatchHeader.size - RecordBatchHeader.logOverhead else {
+                throw KafkaDecodingError(field: "batchLength", offset: start + RecordBatchHeader.batchLengthOffset,
+                                         kind: .invalidValue("batch length \(batchLength) shorter than the batch header"))
+            }
+            let partitionLeaderEpoch = try r.readInt32("partitionLeaderEpoch")
+            let magic = try r.readInt8("magic")
+            guard magic == 2 else {
+                throw KafkaDecodingError(field: "magic", offset: start + RecordBatchHeader.magicOffset, kind: .invalidValue("magic \(magic), expected 2"))
+            }
+            let crc = try r.readUInt32("crc")
+            if verifyCRC {
+                let actual = bytes.withUnsafeBytes { b in
+                    CRC32C.checksum(UnsafeRawBufferPointer(rebasing: b[(start + RecordBatchHeader.attributesOffset) ..< range.upperBound]))
+                }
+                guard actual == crc else {
+                    throw KafkaDecodingError(field: "crc", offset: start + RecordBatchHeader.crcOffset, kind: .badCRC(expected: crc, actual: actual))
+                }
+            }
+            let attributes = RecordBatchAttributes(rawValue: try r.readInt16("attributes"))
+            let lastOffsetDelta = try r.readInt32("lastOffsetDelta")
+            let baseTimestamp = try r.readInt64("baseTimestamp")
+            let maxTimestamp = try r.readInt64("maxTimestamp")
+            let producerId = try r.readInt64("producerId")
+            let producerEpoch = try r.readInt16("producerEpoch")
+            let baseSequence = try r.readInt32("baseSequence")
+            let countAt = r.offset
+            let recordCount = try r.readInt32("recordCount")
+            guard recordCount >= 0 else { throw KafkaDecodingError(field: "recordCount", offset: countAt, kind: .negativeLength(Int(recordCount))) }
+            return RecordBatchHeader(
+                baseOffset: baseOffset, batchLength: batchLength, partitionLeaderEpoch: partitionLeaderEpoch, magic: magic, crc: crc,
+                attributes: attributes, lastOffsetDelta: lastOffsetDelta, baseTimestamp: baseTimestamp, maxTimestamp: maxTimestamp,
+                producerId: producerId, producerEpoch: producerEpoch, baseSequence: baseSequence, recordCount: recordCount)
         } catch {
             var e = error
             if e.message.isEmpty { e.message = "RecordBatch" }

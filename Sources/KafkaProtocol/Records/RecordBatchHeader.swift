@@ -44,6 +44,26 @@ public struct RecordBatchHeader: Sendable, Equatable {
         return o1 || o2 ? Int64.max : next
     }
 
+    /// Reads the header of the v2 batch starting at `at` without decoding its records
+    /// (checking the CRC over the whole batch unless told not to): enough for a broker to
+    /// validate and assign offsets, or to skip a batch. The whole batch must be present.
+    public init(decoding bytes: [UInt8], batchAt at: Int, verifyCRC: Bool = true) throws(KafkaDecodingError) {
+        guard at >= 0, at <= bytes.count else {
+            throw KafkaDecodingError(message: "RecordBatch", field: "", offset: at, kind: .truncated(needed: RecordBatchHeader.size, available: 0))
+        }
+        var r = ByteReader(bytes, range: at ..< bytes.count)
+        _ = try r.readInt64("baseOffset")
+        let length = Int(try r.readInt32("batchLength"))
+        guard length >= 0, length <= r.remaining else {
+            throw KafkaDecodingError(message: "RecordBatch", field: "batchLength", offset: at + RecordBatchHeader.batchLengthOffset,
+                                     kind: .lengthPastEnd(length: length, available: r.remaining))
+        }
+        self = try RecordBatchDecoder.decodeHeader(bytes, range: at ..< r.offset + length, verifyCRC: verifyCRC)
+    }
+
+    /// The bytes the batch occupies (12 + batchLength).
+    public var totalSize: Int { Int(batchLength) + RecordBatchHeader.logOverhead }
+
     // Byte layout of a v2 batch (offsets from the batch's first byte).
     static let batchLengthOffset = 8
     static let partitionLeaderEpochOffset = 12
