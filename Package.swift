@@ -22,7 +22,9 @@ let package = Package(
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
 
-        .target(name: "KafkaProtocol", dependencies: ["CZlib", "CLZ4", "CZstd"]),
+        // Our own C: the CPU's CRC-32C instruction (Swift has no intrinsic for it).
+        .target(name: "CKafkaCRC32C"),
+        .target(name: "KafkaProtocol", dependencies: ["CZlib", "CLZ4", "CZstd", "CKafkaCRC32C"]),
         .target(name: "KafkaStateMachines", dependencies: ["KafkaProtocol"]),
         .target(name: "FakeCluster", dependencies: ["KafkaProtocol"]),
         // FakeCluster's TCP listener: SwiftNIO drives the pure cluster with the wall clock.
