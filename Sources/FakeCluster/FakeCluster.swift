@@ -32,6 +32,8 @@ public struct FakeCluster: Sendable {
     var faults = FaultTable()
     /// Brokers cut off from clients: their connections are refused and reset.
     var isolated: Set<Int32> = []
+    /// SCRAM stored credentials by "mechanism:user", computed on first login.
+    var scramCache: [String: (storedKey: [UInt8], serverKey: [UInt8])] = [:]
     /// Every decoded request and response when `config.recordEvents`.
     public internal(set) var events: [FakeEvent] = []
     /// Why each connection the cluster closed was closed, in order (the TCP driver logs these).

@@ -79,15 +79,14 @@ extension FakeCluster {
                       let user = config.users.first(where: { $0.mechanism == m && $0.name == ex.user }) else {
                     return fail("Authentication failed during authentication due to invalid credentials with SASL mechanism \(m.rawValue)")
                 }
-                let salted = digest.pbkdf2(password: Array(user.password.utf8), salt: ex.salt, iterations: ex.iterations)
-                let clientKey = digest.hmac(key: salted, Array("Client Key".utf8))
-                let storedKey = digest.hash(clientKey)
+                let cred = scramCredential(m, user, salt: ex.salt)
                 let authMessage = Array("\(ex.clientFirstBare),\(ex.serverFirst),\(withoutProof)".utf8)
-                let signature = digest.hmac(key: storedKey, authMessage)
-                guard proof.count == clientKey.count, zip(proof, signature).map({ $0 ^ $1 }) == clientKey else {
+                let signature = digest.hmac(key: cred.storedKey, authMessage)
+                let clientKey = zip(proof, signature).map { $0 ^ $1 }
+                guard proof.count == signature.count, digest.hash(clientKey) == cred.storedKey else {
                     return fail("Authentication failed during authentication due to invalid credentials with SASL mechanism \(m.rawValue)")
                 }
-                let serverKey = digest.hmac(key: salted, Array("Server Key".utf8))
+                let serverKey = cred.serverKey
                 resp.authBytes = Array("v=\(Base64.encode(digest.hmac(key: serverKey, authMessage)))".utf8)
                 authenticated(ex.user, ctx, &resp)
                 return .respond(resp)
@@ -102,13 +101,9 @@ extension FakeCluster {
                 return fail("Invalid SCRAM client first message")
             }
             // Unknown users still get a challenge (a real broker does not reveal who exists).
-            var salt: [UInt8] = []
+            let salt = Self.salt(m, user)
             var nonce = clientNonce
-            for _ in 0 ..< 2 {
-                let v = state.rng.next()
-                salt += (0 ..< 8).map { UInt8(truncatingIfNeeded: v >> (8 * UInt64($0))) }
-                nonce += String(v, radix: 36)
-            }
+            for _ in 0 ..< 2 { nonce += String(state.rng.next(), radix: 36) }
             let serverFirst = "r=\(nonce),s=\(Base64.encode(salt)),i=\(Self.scramIterations)"
             connections[ctx.connection]!.sasl.scram = SaslSession.ScramExchange(
                 user: user, clientFirstBare: bare, serverFirst: serverFirst, nonce: nonce, salt: salt,
@@ -116,6 +111,26 @@ extension FakeCluster {
             resp.authBytes = Array(serverFirst.utf8)
             return .respond(resp)
         }
+    }
+
+    /// A user's salt, fixed as a broker's stored credential is (derived from the name so it
+    /// needs no generator draw).
+    static func salt(_ m: FakeClusterConfig.SaslMechanism, _ user: String) -> [UInt8] {
+        Digest.sha256.hash(Array("kgo-fake-salt:\(m.rawValue):\(user)".utf8)).prefix(16).map { $0 }
+    }
+
+    /// The stored credential (StoredKey, ServerKey), computed once per user: PBKDF2 at 4096
+    /// iterations is slow in debug builds, and a broker stores these rather than passwords.
+    mutating func scramCredential(_ m: FakeClusterConfig.SaslMechanism, _ user: FakeClusterConfig.User,
+                                  salt: [UInt8]) -> (storedKey: [UInt8], serverKey: [UInt8]) {
+        let key = "\(m.rawValue):\(user.name)"
+        if let c = scramCache[key] { return c }
+        let digest: Digest = m == .scramSha256 ? .sha256 : .sha512
+        let salted = digest.pbkdf2(password: Array(user.password.utf8), salt: salt, iterations: Self.scramIterations)
+        let c = (storedKey: digest.hash(digest.hmac(key: salted, Array("Client Key".utf8))),
+                 serverKey: digest.hmac(key: salted, Array("Server Key".utf8)))
+        scramCache[key] = c
+        return c
     }
 
     private mutating func authenticated(_ user: String, _ ctx: RequestContext, _ resp: inout SaslAuthenticateResponse) {
