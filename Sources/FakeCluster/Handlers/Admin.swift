@@ -9,7 +9,7 @@ extension FakeCluster {
             for c in t.configs { if let v = c.value { configs[c.name] = v } }
             let assignments = t.assignments.isEmpty ? nil : t.assignments.sorted { $0.partitionIndex < $1.partitionIndex }.map(\.brokerIds)
             if r.validateOnly {
-                tr.errorCode = state.metadata.topic(t.name) != nil ? FakeErrorCode.topicAlreadyExists.code : 0
+                tr.errorCode = state.metadata.topic(t.name) != nil ? KafkaErrorCode.topicAlreadyExists.code : 0
             } else {
                 switch state.createTopic(name: t.name, partitions: t.numPartitions, replicationFactor: t.replicationFactor,
                                          assignments: assignments, configs: configs) {
@@ -44,7 +44,7 @@ extension FakeCluster {
                 if ctx.version >= 6 { res.topicId = state.metadata.topic(n)?.id ?? id }
                 res.errorCode = state.deleteTopic(n).code
             } else {
-                res.errorCode = FakeErrorCode.unknownTopicId.code
+                res.errorCode = KafkaErrorCode.unknownTopicId.code
             }
             resp.responses.append(res)
         }
@@ -58,8 +58,8 @@ extension FakeCluster {
             res.name = t.name
             if r.validateOnly {
                 let current = state.metadata.topic(t.name)?.partitions.count
-                res.errorCode = current == nil ? FakeErrorCode.unknownTopicOrPartition.code
-                    : (Int(t.count) <= current! ? FakeErrorCode.invalidPartitions.code : 0)
+                res.errorCode = current == nil ? KafkaErrorCode.unknownTopicOrPartition.code
+                    : (Int(t.count) <= current! ? KafkaErrorCode.invalidPartitions.code : 0)
             } else {
                 res.errorCode = state.createPartitions(topic: t.name, totalCount: t.count, assignments: t.assignments?.map(\.brokerIds)).code
             }
@@ -105,7 +105,7 @@ extension FakeCluster {
             switch res.resourceType {
             case 2: // topic
                 guard let t = state.metadata.topic(res.resourceName) else {
-                    out.errorCode = FakeErrorCode.unknownTopicOrPartition.code
+                    out.errorCode = KafkaErrorCode.unknownTopicOrPartition.code
                     resp.results.append(out)
                     continue
                 }
@@ -120,7 +120,7 @@ extension FakeCluster {
                 entries = [("auto.create.topics.enable", state.metadata.autoCreateTopics ? "true" : "false", false),
                            ("broker.id", res.resourceName, true)]
             default:
-                out.errorCode = FakeErrorCode.invalidRequest.code
+                out.errorCode = KafkaErrorCode.invalidRequest.code
             }
             let wanted = res.configurationKeys
             for (k, v, isDefault) in entries where wanted == nil || wanted!.isEmpty || wanted!.contains(k) {
@@ -145,14 +145,14 @@ extension FakeCluster {
             out.resourceName = res.resourceName
             out.errorMessage = nil
             if res.resourceType != 2 {
-                out.errorCode = FakeErrorCode.invalidRequest.code
+                out.errorCode = KafkaErrorCode.invalidRequest.code
             } else if !r.validateOnly {
                 // AlterConfigs replaces the whole set.
                 var configs: [String: String] = [:]
                 for c in res.configs { if let v = c.value { configs[c.name] = v } }
                 out.errorCode = replaceConfigs(res.resourceName, configs).code
             } else if state.metadata.topic(res.resourceName) == nil {
-                out.errorCode = FakeErrorCode.unknownTopicOrPartition.code
+                out.errorCode = KafkaErrorCode.unknownTopicOrPartition.code
             }
             resp.responses.append(out)
         }
@@ -167,7 +167,7 @@ extension FakeCluster {
             out.resourceName = res.resourceName
             out.errorMessage = nil
             guard res.resourceType == 2, let t = state.metadata.topic(res.resourceName) else {
-                out.errorCode = (res.resourceType == 2 ? FakeErrorCode.unknownTopicOrPartition : .invalidRequest).code
+                out.errorCode = (res.resourceType == 2 ? KafkaErrorCode.unknownTopicOrPartition : .invalidRequest).code
                 resp.responses.append(out)
                 continue
             }
@@ -176,7 +176,7 @@ extension FakeCluster {
                 switch c.configOperation {
                 case 0: configs[c.name] = c.value ?? "" // SET
                 case 1: configs[c.name] = nil // DELETE
-                default: out.errorCode = FakeErrorCode.invalidRequest.code // APPEND/SUBTRACT: list configs, not modelled
+                default: out.errorCode = KafkaErrorCode.invalidRequest.code // APPEND/SUBTRACT: list configs, not modelled
                 }
             }
             if out.errorCode == 0 && !r.validateOnly { out.errorCode = replaceConfigs(res.resourceName, configs).code }
@@ -185,7 +185,7 @@ extension FakeCluster {
         return .respond(resp)
     }
 
-    private mutating func replaceConfigs(_ topic: String, _ configs: [String: String]) -> FakeErrorCode {
+    private mutating func replaceConfigs(_ topic: String, _ configs: [String: String]) -> KafkaErrorCode {
         state.metadata.setConfigs(topic: topic, configs)
     }
 

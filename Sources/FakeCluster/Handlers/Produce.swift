@@ -19,13 +19,13 @@ extension FakeCluster {
                 pr.index = p.index
                 let tp = ClusterMetadata.TopicPartition(topic: t.name, partition: p.index)
                 guard var records = p.records else {
-                    pr.errorCode = FakeErrorCode.invalidRecord.code
+                    pr.errorCode = KafkaErrorCode.invalidRecord.code
                     tr.partitionResponses.append(pr)
                     continue
                 }
                 if let m = LegacyRecords.magic(records), m < 2 {
                     guard let converted = LegacyRecords.upConvert(records) else {
-                        pr.errorCode = FakeErrorCode.corruptMessage.code
+                        pr.errorCode = KafkaErrorCode.corruptMessage.code
                         tr.partitionResponses.append(pr)
                         continue
                     }
@@ -73,7 +73,7 @@ extension FakeCluster {
         let short = w.waiting.filter { !state.isReplicated($0.2, upTo: $0.3) }
         if !short.isEmpty && !expired { return nil }
         var resp = w.response
-        for s in short { resp.responses[s.0].partitionResponses[s.1].errorCode = FakeErrorCode.requestTimedOut.code }
+        for s in short { resp.responses[s.0].partitionResponses[s.1].errorCode = KafkaErrorCode.requestTimedOut.code }
         return resp
     }
 }

@@ -63,6 +63,7 @@ extension FakeCluster {
     }
 }
 
-extension FakeErrorCode {
+extension KafkaErrorCode {
+    /// The wire value, as the generated responses hold error codes.
     var code: Int16 { rawValue }
 }
