@@ -89,4 +89,25 @@ struct InteropTests {
             #expect(used[ApiKey.joinGroup.rawValue] == 1)
         }
     }
+
+    @Test func tlsListenersServeKcat() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kgo-fake-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cert = dir.appendingPathComponent("cert.pem").path, key = dir.appendingPathComponent("key.pem").path
+        let gen = try Peers.run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                                                     "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
+        try #require(gen.status == 0, "openssl: \(gen.stderr)")
+        try withServer(tls: FakeClusterTLSFiles(certificateChain: cert, privateKey: key),
+                       { $0.topics = [.init(name: "secure", partitions: 1)] }) { _, bootstrap in
+            let ssl = ["-X", "security.protocol=ssl", "-X", "ssl.ca.location=\(cert)"]
+            let p = try Peers.run("/usr/bin/kcat", ["-b", bootstrap, "-P", "-t", "secure"] + ssl, stdin: "a\nb\nc\n")
+            #expect(p.status == 0, "\(p.stderr)")
+            let c = try Peers.run("/usr/bin/kcat", ["-b", bootstrap, "-C", "-t", "secure", "-o", "beginning", "-e", "-q"] + ssl)
+            #expect(c.stdout == "a\nb\nc\n", "\(c.stderr)")
+            // A plaintext client cannot talk to the TLS listener.
+            let plain = try Peers.run("/usr/bin/kcat", ["-b", bootstrap, "-L", "-m", "3"], timeout: 10)
+            #expect(plain.status != 0)
+        }
+    }
 }
