@@ -35,6 +35,7 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["KafkaProtocol"],
                     path: "Tests/Fuzz/Replay"),
+        .testTarget(name: "KafkaStateMachinesTests", dependencies: ["KafkaStateMachines"]),
         .testTarget(name: "DeterministicTests", dependencies: ["KafkaStateMachines", "FakeCluster"],
                     path: "Tests/Deterministic"),
     ],

@@ -11,7 +11,8 @@ enum ConnectionEvent {
     case throttled(until: Instant)
     /// The connection is finished: the driver must close it; every request it held (sent or
     /// queued) failed with `error` except the ones in `timedOut`, which failed by timing out.
-    case failed(KafkaClientError, tokens: [UInt64], timedOut: [(UInt64, ApiKey)])
+    /// `closeNeeded` is false when the driver reported the close (nothing left to close).
+    case failed(KafkaClientError, tokens: [UInt64], timedOut: [(UInt64, ApiKey)], closeNeeded: Bool)
 }
 
 /// A request handed to a connection: the engine's token, the request, and its limits.

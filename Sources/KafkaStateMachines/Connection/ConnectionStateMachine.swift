@@ -89,7 +89,7 @@ struct ConnectionStateMachine {
     // MARK: inputs
 
     mutating func enqueue(_ request: OutboundRequest, now: Instant) -> [ConnectionEvent] {
-        guard !isClosed else { return [.failed(.connectionClosed(broker: broker), tokens: [request.token], timedOut: [])] }
+        guard !isClosed else { return [.failed(.connectionClosed(broker: broker), tokens: [request.token], timedOut: [], closeNeeded: false)] }
         queued.append(request)
         return flush(now: now)
     }
@@ -447,7 +447,7 @@ struct ConnectionStateMachine {
         tokens += queued.map(\.token)
         inFlight.removeAll()
         queued.removeAll()
-        return [.failed(error, tokens: tokens, timedOut: timedOut)]
+        return [.failed(error, tokens: tokens, timedOut: timedOut, closeNeeded: notifyDriver)]
     }
 }
 
