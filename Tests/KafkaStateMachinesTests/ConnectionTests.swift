@@ -162,16 +162,16 @@ import Testing
 
     @Test func throttleDelaysTheNextSend() {
         var h = Harness(Harness.config())
-        _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
+        _ = h.request(ListGroupsRequest(), to: .anyBroker, promise: 1)
         let sent = decodeWrites(h.handshake(1))
-        var throttled = metadataResponse(brokers: [1])
+        var throttled = ListGroupsResponse()
         throttled.throttleTimeMs = 500
         h.now = .milliseconds(100)
-        #expect(success(h.receive(1, respond(sent[0], throttled)), 1, as: MetadataResponse.self) != nil)
-        #expect(decodeWrites(h.request(MetadataRequest(), to: .anyBroker, promise: 2)).isEmpty)
+        #expect(success(h.receive(1, respond(sent[0], throttled)), 1, as: ListGroupsResponse.self) != nil)
+        #expect(decodeWrites(h.request(ListGroupsRequest(), to: .anyBroker, promise: 2)).isEmpty)
         #expect(h.engine.nextDeadline() == .milliseconds(600))
         #expect(decodeWrites(h.advance(to: 599)).isEmpty)
-        #expect(decodeWrites(h.advance(to: 600)).map(\.apiKey) == [.metadata])
+        #expect(decodeWrites(h.advance(to: 600)).map(\.apiKey) == [.listGroups])
     }
 
     @Test func garbageResponseIsTypedAndClosesTheConnection() {

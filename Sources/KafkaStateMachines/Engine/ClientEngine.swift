@@ -227,6 +227,10 @@ public struct ClientEngine {
                 }
                 return
             }
+            if let m = response as? MetadataResponse {
+                // A user's metadata answer is as fresh as our own refresh would be.
+                metadata.apply(m, now: now)
+            }
             if let code = topLevelErrorCode(of: response), code != .noError {
                 if let key = p.target.coordinatorKey, CoordinatorCache.meansMoved(code) {
                     coordinators.invalidate(key)
