@@ -82,6 +82,12 @@ import Testing
         #expect(KafkaRelease.all.first?.name == "0.8.0")
         #expect(KafkaRelease.guess(from: KafkaRelease.named("2.1")!.versions)?.name == "2.1")
         #expect(KafkaRelease.guess(from: KafkaRelease.named("0.10.2")!.versions)?.name == "0.10.2")
+        #expect(KafkaRelease.all.map(\.name).suffix(3) == ["2.6", "2.7", "2.8"])
+        // A KRaft broker hides the inter-broker keys 4-7 from clients.
+        let kraft = KafkaRelease.named("2.8")!.versions.ranges.filter { !(4 ... 7).contains($0.key.rawValue) }
+        #expect(KafkaRelease.guess(from: BrokerVersions(kraft))?.name == "2.8")
+        #expect(KafkaRelease.named("2.8")!.versions.range(for: .fetch) == 0 ... 12)
+        #expect(KafkaRelease.named("0.11.0")!.versions.range(for: .offsetFetch) == 0 ... 3)
         #expect(KafkaRelease.guess(from: BrokerVersions(fullApiVersions()))?.name == KafkaRelease.all.last?.name)
         // 0.11 added many keys; a broker missing one of them is at most 0.10.2.
         let v = KafkaRelease.named("0.11.0")!.versions.ranges.filter { $0.key != .deleteRecords }

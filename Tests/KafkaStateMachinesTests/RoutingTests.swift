@@ -195,3 +195,48 @@ private func coordinator(_ key: String, node: Int32) -> FindCoordinatorResponse 
     r.coordinators = [c]
     return r
 }
+
+@Suite struct ShardingTests {
+    @Test func deleteRecordsSplitAndMergedWithUnroutable() {
+        var r = DeleteRecordsRequest()
+        let spec: [(String, [Int32])] = [("a", [0, 1]), ("b", [0])]
+        r.topics = spec.map { name, ps in
+            var t = DeleteRecordsRequest.DeleteRecordsTopic()
+            t.name = name
+            t.partitions = ps.map { var p = DeleteRecordsRequest.DeleteRecordsPartition(); p.partitionIndex = $0; p.offset = 10; return p }
+            return t
+        }
+        let leaders: [TopicPartition: Int32] = [TopicPartition("a", 0): 2, TopicPartition("a", 1): 1]
+        let plan = PartitionSharding.plan(DeleteRecordsSharder.partitions(of: r)) { leaders[$0] }
+        #expect(plan.shards.map(\.0) == [1, 2])
+        #expect(plan.unroutable == [TopicPartition("b", 0)])
+        let toLeader1 = DeleteRecordsSharder.subset(r, keeping: plan.shards[0].1) as! DeleteRecordsRequest
+        #expect(toLeader1.topics.map(\.name) == ["a"] && toLeader1.topics[0].partitions.map(\.partitionIndex) == [1])
+
+        var answer = DeleteRecordsResponse()
+        var t = DeleteRecordsResponse.DeleteRecordsTopicResult()
+        t.name = "a"
+        var p = DeleteRecordsResponse.DeleteRecordsPartitionResult()
+        p.partitionIndex = 1
+        p.lowWatermark = 10
+        t.partitions = [p]
+        answer.topics = [t]
+        answer.throttleTimeMs = 5
+        let merged = DeleteRecordsSharder.merge([answer], unroutable: [(TopicPartition("b", 0), .unknownTopicOrPartition)]) as! DeleteRecordsResponse
+        #expect(merged.throttleTimeMs == 5)
+        #expect(merged.topics.map(\.name) == ["a", "b"])
+        #expect(merged.topics[1].partitions[0].errorCode == 3 && merged.topics[1].partitions[0].lowWatermark == -1)
+    }
+
+    @Test func offsetForLeaderEpochAndDescribeProducersAreSharded() {
+        #expect(RequestTarget.resolved(for: OffsetForLeaderEpochRequest()) == .partitionLeaders)
+        #expect(RequestTarget.resolved(for: DescribeProducersRequest()) == .partitionLeaders)
+        var r = DescribeProducersRequest()
+        var t = DescribeProducersRequest.TopicRequest()
+        t.name = "x"
+        t.partitionIndexes = [3, 1, 2]
+        r.topics = [t]
+        let sub = DescribeProducersSharder.subset(r, keeping: [TopicPartition("x", 2), TopicPartition("x", 3)]) as! DescribeProducersRequest
+        #expect(sub.topics[0].partitionIndexes == [3, 2])
+    }
+}

@@ -16,6 +16,7 @@ enum PartitionSharding {
         case .listOffsets: return ListOffsetsSharder.self
         case .deleteRecords: return DeleteRecordsSharder.self
         case .offsetForLeaderEpoch: return OffsetForLeaderEpochSharder.self
+        case .describeProducers: return DescribeProducersSharder.self
         default: return nil
         }
     }
@@ -180,5 +181,50 @@ enum OffsetForLeaderEpochSharder: PartitionSharder {
     static func partitionErrors(in response: any KafkaResponse) -> [(TopicPartition, KafkaErrorCode)] {
         guard let r = response as? Resp else { return [] }
         return r.topics.flatMap { t in t.partitions.map { (TopicPartition(t.topic, $0.partition), KafkaErrorCode($0.errorCode)) } }
+    }
+}
+
+enum DescribeProducersSharder: PartitionSharder {
+    typealias Req = DescribeProducersRequest
+    typealias Resp = DescribeProducersResponse
+
+    static func partitions(of request: any KafkaRequest) -> [TopicPartition] {
+        guard let r = request as? Req else { return [] }
+        return r.topics.flatMap { t in t.partitionIndexes.map { TopicPartition(t.name, $0) } }
+    }
+
+    static func subset(_ request: any KafkaRequest, keeping keep: Set<TopicPartition>) -> any KafkaRequest {
+        var r = request as! Req
+        r.topics = r.topics.compactMap { t in
+            var t = t
+            t.partitionIndexes = t.partitionIndexes.filter { keep.contains(TopicPartition(t.name, $0)) }
+            return t.partitionIndexes.isEmpty ? nil : t
+        }
+        return r
+    }
+
+    static func merge(_ responses: [any KafkaResponse], unroutable: [(TopicPartition, KafkaErrorCode)]) -> any KafkaResponse {
+        var out = Resp()
+        let make = { (name: String) -> Resp.TopicResponse in var x = Resp.TopicResponse(); x.name = name; return x }
+        for case let r as Resp in responses {
+            out.throttleTimeMs = max(out.throttleTimeMs, r.throttleTimeMs)
+            for t in r.topics {
+                for p in t.partitions {
+                    PartitionSharding.append(&out.topics, name: t.name, nameOf: \.name, make: make, item: p, path: \.partitions)
+                }
+            }
+        }
+        for (tp, code) in unroutable {
+            var p = Resp.PartitionResponse()
+            p.partitionIndex = tp.partition
+            p.errorCode = code.rawValue
+            PartitionSharding.append(&out.topics, name: tp.topic, nameOf: \.name, make: make, item: p, path: \.partitions)
+        }
+        return out
+    }
+
+    static func partitionErrors(in response: any KafkaResponse) -> [(TopicPartition, KafkaErrorCode)] {
+        guard let r = response as? Resp else { return [] }
+        return r.topics.flatMap { t in t.partitions.map { (TopicPartition(t.name, $0.partitionIndex), KafkaErrorCode($0.errorCode)) } }
     }
 }

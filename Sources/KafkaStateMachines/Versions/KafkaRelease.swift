@@ -15,10 +15,12 @@ public struct KafkaRelease: Equatable, Sendable, CustomStringConvertible {
     public static func named(_ name: String) -> KafkaRelease? { all.first { $0.name == name } }
 
     /// The newest release whose every API key (at its maximum version) the broker supports:
-    /// a broker is "at least" that release. nil when it does not even match 0.8.0.
+    /// a broker is "at least" that release. nil when it does not even match 0.8.0. The
+    /// inter-broker keys 4–7 are ignored: KRaft brokers no longer list them to clients.
     public static func guess(from broker: BrokerVersions) -> KafkaRelease? {
         for release in all.reversed() {
             let matches = release.versions.ranges.allSatisfy { entry in
+                if (4 ... 7).contains(entry.key.rawValue) { return true }
                 guard let r = broker.range(for: entry.key) else { return false }
                 return r.upperBound >= entry.range.upperBound
             }
@@ -47,13 +49,17 @@ public struct KafkaRelease: Equatable, Sendable, CustomStringConvertible {
                  (25, 1), (26, 1), (28, 1), (29, 1), (30, 1), (31, 1), (32, 2), (33, 1), (34, 1), (35, 1),
                  (37, 1), (38, 1), (39, 1), (40, 1), (41, 1), (42, 1)]),
         ("2.1", [(0, 7), (1, 10), (2, 4), (3, 7), (8, 6), (9, 5), (20, 3), (23, 2), (28, 2)]),
-        ("2.2", [(1, 11), (2, 5), (4, 2), (5, 1), (6, 5), (7, 2), (11, 4), (23, 3), (36, 1), (43, 0)]),
-        ("2.3", [(3, 8), (8, 7), (11, 5), (12, 3), (13, 3), (14, 3), (15, 3), (44, 0)]),
+        ("2.2", [(2, 5), (4, 2), (5, 1), (6, 5), (7, 2), (11, 4), (36, 1), (43, 0)]),
+        ("2.3", [(1, 11), (3, 8), (8, 7), (11, 5), (12, 3), (14, 3), (15, 3), (23, 3), (44, 0)]),
         ("2.4", [(0, 8), (3, 9), (4, 4), (5, 2), (6, 6), (7, 3), (8, 8), (9, 6), (10, 3), (11, 6), (12, 4),
                  (13, 4), (14, 4), (15, 5), (16, 3), (18, 3), (19, 5), (20, 4), (22, 2), (38, 2), (42, 2),
                  (43, 2), (44, 1), (45, 0), (46, 0), (47, 0)]),
         ("2.5", [(9, 7), (11, 7), (14, 5), (22, 3), (28, 3), (29, 2), (30, 2), (31, 2), (36, 2), (37, 2),
                  (39, 2), (40, 2), (41, 2)]),
+        ("2.6", [(5, 3), (16, 4), (21, 2), (32, 3), (35, 2), (48, 0), (49, 0)]),
+        ("2.7", [(1, 12), (19, 6), (20, 5), (22, 4), (24, 2), (25, 2), (26, 2), (37, 3), (50, 0), (51, 0), (56, 0), (57, 0)]),
+        ("2.8", [(0, 9), (2, 6), (3, 11), (4, 5), (6, 7), (19, 7), (20, 6), (23, 4), (24, 3), (25, 3), (26, 3), (27, 1),
+                 (32, 4), (33, 2), (34, 2), (48, 1), (49, 1), (60, 0), (61, 0)]),
     ]
 
     private static func build() -> [KafkaRelease] {
