@@ -260,3 +260,68 @@ private func coordinator(_ key: String, node: Int32) -> FindCoordinatorResponse 
         #expect(sub.topics[0].partitionIndexes == [3, 2])
     }
 }
+
+@Suite struct RequestSemanticsTests {
+    @Test func acksZeroProduceCompletesOnWrite() {
+        var h = Harness(Harness.config())
+        var produce = ProduceRequest()
+        produce.acks = 0
+        _ = h.request(produce, to: .anyBroker, promise: 1)
+        let after = h.handshake(1)
+        #expect(decodeWrites(after).map(\.apiKey) == [.produce])
+        #expect(success(after, 1, as: ProduceResponse.self) != nil)
+        // Nothing is outstanding: no request deadline, only the idle reaper's.
+        #expect(h.engine.nextDeadline() == .milliseconds(20_000))
+    }
+
+    /// An older coordinator lookup (FindCoordinator < v4) carries the key and the answer
+    /// in the top-level fields instead of the batched arrays.
+    @Test func findCoordinatorBeforeV4() {
+        var h = Harness(Harness.config())
+        var hb = HeartbeatRequest()
+        hb.groupId = "g"
+        _ = h.request(hb, promise: 1)
+        var v = fullApiVersions()
+        v.apiKeys = v.apiKeys.map { var x = $0; if x.apiKey == ApiKey.findCoordinator.rawValue { x.maxVersion = 3 }; return x }
+        let find = decodeWrites(h.handshake(1, versions: v))
+        let body = find[0].body as! FindCoordinatorRequest
+        #expect(find[0].version == 3 && body.key == "g" && body.coordinatorKeys.isEmpty)
+        var answer = FindCoordinatorResponse()
+        answer.nodeId = 4
+        answer.host = "broker4"
+        answer.port = 9092
+        let routed = h.receive(1, respond(find[0], answer))
+        #expect(routed.map(\.description).first == "open(conn2, node4, broker4:9092)")
+    }
+
+    @Test func retriableTopLevelErrorIsRetriedThenReported() {
+        var config = Harness.config()
+        config.maxRetries = 1
+        var h = Harness(config)
+        var hb = HeartbeatRequest()
+        hb.groupId = "g"
+        _ = h.request(hb, to: .broker(1), promise: 1)
+        let meta = decodeWrites(h.handshake(1))
+        _ = h.receive(1, respond(meta[0], metadataResponse(brokers: [1])))
+        let beat = decodeWrites(h.handshake(2))
+        var loading = HeartbeatResponse()
+        loading.errorCode = KafkaErrorCode.coordinatorLoadInProgress.rawValue
+        #expect(completions(h.receive(2, respond(beat[0], loading))).isEmpty)
+        let again = decodeWrites(h.advance(to: h.engine.nextDeadline()!.nanoseconds / 1_000_000 + 1))
+        #expect(again.map(\.apiKey) == [.heartbeat])
+        let after = h.receive(2, respond(again[0], loading))
+        #expect(failure(after, 1) == .retriesExhausted(attempts: 2, last: .brokerError(.coordinatorLoadInProgress, message: nil)))
+    }
+
+    @Test func nonRetriableTopLevelErrorIsReturnedAsTheResponse() {
+        var h = Harness(Harness.config())
+        var hb = HeartbeatRequest()
+        hb.groupId = "g"
+        _ = h.request(hb, to: .anyBroker, promise: 1)
+        let beat = decodeWrites(h.handshake(1))
+        var fenced = HeartbeatResponse()
+        fenced.errorCode = KafkaErrorCode.illegalGeneration.rawValue
+        // The caller interprets group errors itself; the engine only retries transport trouble.
+        #expect(success(h.receive(1, respond(beat[0], fenced)), 1, as: HeartbeatResponse.self)?.errorCode == 22)
+    }
+}

@@ -1,6 +1,22 @@
 /// The client engine: owns the connection state machines, the metadata cache, the
 /// coordinator cache and the request router. Sans-IO: the driver feeds it inputs (each with
 /// `now`), drains `pollAction()` until nil, and calls `tick(now:)` at `nextDeadline()`.
+///
+/// A driver's loop, in outline:
+///
+///     engine.request(req, to: .automatic, promise: p, now: clock.now)   // or any input
+///     while let action = engine.pollAction() {
+///         switch action {
+///         case .open(let c, _, let host, let port, let tls): dial; later connectionOpened(c) / connectionFailed(c)
+///         case .write(let c, let bytes): write; reads go to bytesReceived(c, bytes); EOF to connectionClosed(c)
+///         case .close(let c): close the socket (the engine has forgotten c)
+///         case .complete(let p, let result): resume the caller waiting on p
+///         }
+///     }
+///     schedule a timer for engine.nextDeadline(); when it fires, engine.tick(now:) and drain again
+///
+/// Every answer to a `request` is exactly one `.complete`. Inputs for connections the
+/// engine no longer knows are ignored, so races between a close and a read are harmless.
 public struct ClientEngine {
     public let config: EngineConfig
     private var rng: SeededGenerator
