@@ -227,10 +227,10 @@ private func coordinator(_ key: String, node: Int32) -> FindCoordinatorResponse 
             return t
         }
         let leaders: [TopicPartition: Int32] = [TopicPartition("a", 0): 2, TopicPartition("a", 1): 1]
-        let plan = PartitionSharding.plan(DeleteRecordsSharder.partitions(of: r)) { leaders[$0] }
+        let plan = PartitionSharding.plan(PartitionSharding.deleteRecords().partitions(of: r)) { leaders[$0] }
         #expect(plan.shards.map(\.0) == [1, 2])
         #expect(plan.unroutable == [TopicPartition("b", 0)])
-        let toLeader1 = DeleteRecordsSharder.subset(r, keeping: plan.shards[0].1) as! DeleteRecordsRequest
+        let toLeader1 = PartitionSharding.deleteRecords().subset(r, keeping: plan.shards[0].1) as! DeleteRecordsRequest
         #expect(toLeader1.topics.map(\.name) == ["a"] && toLeader1.topics[0].partitions.map(\.partitionIndex) == [1])
 
         var answer = DeleteRecordsResponse()
@@ -242,7 +242,7 @@ private func coordinator(_ key: String, node: Int32) -> FindCoordinatorResponse 
         t.partitions = [p]
         answer.topics = [t]
         answer.throttleTimeMs = 5
-        let merged = DeleteRecordsSharder.merge([answer], unroutable: [(TopicPartition("b", 0), .unknownTopicOrPartition)]) as! DeleteRecordsResponse
+        let merged = PartitionSharding.deleteRecords().merge([answer], unroutable: [(TopicPartition("b", 0), .unknownTopicOrPartition)]) as! DeleteRecordsResponse
         #expect(merged.throttleTimeMs == 5)
         #expect(merged.topics.map(\.name) == ["a", "b"])
         #expect(merged.topics[1].partitions[0].errorCode == 3 && merged.topics[1].partitions[0].lowWatermark == -1)
@@ -256,7 +256,7 @@ private func coordinator(_ key: String, node: Int32) -> FindCoordinatorResponse 
         t.name = "x"
         t.partitionIndexes = [3, 1, 2]
         r.topics = [t]
-        let sub = DescribeProducersSharder.subset(r, keeping: [TopicPartition("x", 2), TopicPartition("x", 3)]) as! DescribeProducersRequest
+        let sub = PartitionSharding.describeProducers().subset(r, keeping: [TopicPartition("x", 2), TopicPartition("x", 3)]) as! DescribeProducersRequest
         #expect(sub.topics[0].partitionIndexes == [3, 2])
     }
 }
