@@ -247,19 +247,17 @@ public struct ClientEngine {
                 // A user's metadata answer is as fresh as our own refresh would be.
                 metadata.apply(m, now: now)
             }
+            // Top-level errors are the caller's to interpret, except the ones that say the
+            // route was wrong: a coordinator that moved or is still loading, a controller
+            // that is no longer one. Those are retried here, like a failed connection.
             if let code = topLevelErrorCode(of: response), code != .noError {
-                if let key = p.target.coordinatorKey, CoordinatorCache.meansMoved(code) {
-                    coordinators.invalidate(key)
+                if let key = p.target.coordinatorKey, CoordinatorCache.meansMoved(code) || code == .coordinatorLoadInProgress {
+                    if CoordinatorCache.meansMoved(code) { coordinators.invalidate(key) }
                     retry(id, after: .brokerError(code, message: nil), now: now)
                     return
                 }
-                if code == .notController {
-                    requestMetadataRefresh(now: now)
-                    retry(id, after: .brokerError(code, message: nil), now: now)
-                    return
-                }
-                if code.isRetriable {
-                    retry(id, after: .brokerError(code, message: nil), now: now)
+                if p.target == .controller, code == .notController {
+                    retry(id, after: .brokerError(code, message: nil), now: now, waitForMetadata: true)
                     return
                 }
             }
@@ -270,13 +268,24 @@ public struct ClientEngine {
     // MARK: retries
 
     /// Schedules another attempt after backoff, or gives up when the budget is spent.
-    private mutating func retry(_ id: UInt64, after error: KafkaClientError, now: Instant) {
+    /// With `waitForMetadata`, the next attempt waits for a metadata refresh (which keeps to
+    /// the minimum metadata age) instead of a backoff: routing again before it would only
+    /// reach the same wrong broker.
+    private mutating func retry(_ id: UInt64, after error: KafkaClientError, now: Instant, waitForMetadata: Bool = false) {
         guard var p = pending[id] else { return }
-        if let key = p.target.coordinatorKey { coordinators.invalidate(key) }
+        if let key = p.target.coordinatorKey, error != .brokerError(.coordinatorLoadInProgress, message: nil) {
+            coordinators.invalidate(key)
+        }
         let retriesDone = p.attempts - 1
         let delay = config.backoff.delay(attempt: retriesDone, using: &rng)
         if retriesDone >= p.maxRetries || now + delay >= p.firstAttempt + config.retryTimeout || isClosed {
             finish(id, .failure(p.attempts > 1 || p.maxRetries > 0 ? .retriesExhausted(attempts: p.attempts, last: error) : error), now: now)
+            return
+        }
+        if waitForMetadata {
+            p.state = .waitingMetadata
+            pending[id] = p
+            requestMetadataRefresh(now: now)
             return
         }
         p.state = .backoff(until: now + delay)
