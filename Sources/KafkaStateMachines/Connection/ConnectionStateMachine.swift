@@ -490,12 +490,19 @@ func adaptForVersion(_ request: any KafkaRequest, version: Int16) -> any KafkaRe
     return request
 }
 
+// The generated messages share no protocol for these fields, so they are read by
+// reflection; the hot paths (produce and fetch answers) are read directly.
+
 /// The response's throttle_time_ms, when it has one (most responses since KIP-219).
 func throttleMilliseconds(of response: any KafkaResponse) -> Int32? {
-    Mirror(reflecting: response).children.first { $0.label == "throttleTimeMs" }?.value as? Int32
+    if let r = response as? FetchResponse { return r.throttleTimeMs }
+    if let r = response as? ProduceResponse { return r.throttleTimeMs }
+    return Mirror(reflecting: response).children.first { $0.label == "throttleTimeMs" }?.value as? Int32
 }
 
 /// The response's top-level error code, when it has one.
 func topLevelErrorCode(of response: any KafkaResponse) -> KafkaErrorCode? {
-    (Mirror(reflecting: response).children.first { $0.label == "errorCode" }?.value as? Int16).map { KafkaErrorCode($0) }
+    if let r = response as? FetchResponse { return KafkaErrorCode(r.errorCode) }
+    if response is ProduceResponse { return nil }
+    return (Mirror(reflecting: response).children.first { $0.label == "errorCode" }?.value as? Int16).map { KafkaErrorCode($0) }
 }
