@@ -249,3 +249,37 @@ import Testing
         #expect(failure(h.request(MetadataRequest(), promise: 2), 2) == .clientClosed)
     }
 }
+
+@Suite struct ConnectionLifetimeTests {
+    @Test func aConnectionWithARequestOutstandingIsNotReaped() {
+        var config = Harness.config()
+        config.connectionIdleTimeout = .milliseconds(1000)
+        config.requestTimeoutOverhead = .milliseconds(1000)
+        var h = Harness(config)
+        var fetch = FetchRequest()
+        fetch.maxWaitMs = 5000
+        _ = h.request(fetch, to: .anyBroker, promise: 1)
+        let sent = decodeWrites(h.handshake(1))
+        #expect(closes(h.advance(to: 3000)).isEmpty)
+        _ = h.receive(1, respond(sent[0], FetchResponse()))
+        #expect(h.engine.nextDeadline() == .milliseconds(4000))
+        #expect(closes(h.advance(to: 4000)) == [ConnectionID(1)])
+    }
+
+    /// KIP-219 quotas are the broker's: a throttle seen on one connection holds back the
+    /// other connections to the same broker too.
+    @Test func throttleAppliesToEveryConnectionOfTheBroker() {
+        var h = Harness(Harness.config())
+        _ = h.request(ListGroupsRequest(), to: .anyBroker, promise: 1)
+        let general = decodeWrites(h.handshake(1))
+        _ = h.request(FetchRequest(), to: .anyBroker, promise: 2)
+        let fetch = decodeWrites(h.handshake(2))
+        #expect(fetch.map(\.connection) == [ConnectionID(2)])
+        var throttled = ListGroupsResponse()
+        throttled.throttleTimeMs = 300
+        _ = h.receive(1, respond(general[0], throttled))
+        _ = h.receive(2, respond(fetch[0], FetchResponse()))
+        #expect(decodeWrites(h.request(FetchRequest(), to: .anyBroker, promise: 3)).isEmpty)
+        #expect(decodeWrites(h.advance(to: 300)).map { "\($0.apiKey)@\($0.connection)" } == ["Fetch@conn2"])
+    }
+}
