@@ -283,3 +283,29 @@ import Testing
         #expect(decodeWrites(h.advance(to: 300)).map { "\($0.apiKey)@\($0.connection)" } == ["Fetch@conn2"])
     }
 }
+
+@Suite struct OldBrokerTests {
+    /// A 0.9 broker closes the connection on ApiVersions; with a fallback release configured
+    /// the retry skips ApiVersions and speaks that release's versions.
+    @Test func brokerThatClosesOnApiVersionsGetsTheFallbackRelease() {
+        var config = Harness.config()
+        config.apiVersionsFallbackRelease = KafkaRelease.named("0.9.0")
+        var h = Harness(config)
+        _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
+        #expect(decodeWrites(h.opened(1)).map(\.apiKey) == [.apiVersions])
+        h.engine.connectionClosed(ConnectionID(1), now: h.now)
+        #expect(h.drain().isEmpty)
+        let redial = opens(h.advance(to: h.engine.nextDeadline()!.nanoseconds / 1_000_000 + 1))
+        #expect(redial.map(\.0) == [ConnectionID(2)])
+        let first = decodeWrites(h.opened(2))
+        #expect(first.count == 1 && first[0].apiKey == .metadata && first[0].version == 0)
+    }
+
+    @Test func withoutAFallbackTheCloseIsARetriedConnectionError() {
+        var h = Harness(Harness.config())
+        _ = h.request(MetadataRequest(), to: .anyBroker, maxRetries: 0, promise: 1)
+        _ = h.opened(1)
+        h.engine.connectionClosed(ConnectionID(1), now: h.now)
+        #expect(failure(h.drain(), 1) == .connectionClosed(broker: .seed(0)))
+    }
+}

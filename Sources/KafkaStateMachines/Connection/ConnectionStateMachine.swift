@@ -30,6 +30,8 @@ struct ConnectionStateMachine {
         case saslAuthenticate
         /// A raw legacy SASL token: the next frame answers it, with no correlation id.
         case legacySaslToken
+
+        var isApiVersions: Bool { if case .apiVersions = self { return true } else { return false } }
     }
 
     private struct InFlight {
@@ -53,7 +55,13 @@ struct ConnectionStateMachine {
     private var rng: SeededGenerator
     private var apiVersionsAttempts = 0
 
-    init(id: ConnectionID, broker: BrokerID, purpose: ConnectionPurpose, config: EngineConfig, rng: SeededGenerator, now: Instant) {
+    /// The release assumed instead of asking ApiVersions (configured, or learned when the
+    /// broker refused ApiVersions before).
+    private let assumedRelease: KafkaRelease?
+
+    init(id: ConnectionID, broker: BrokerID, purpose: ConnectionPurpose, config: EngineConfig, rng: SeededGenerator, now: Instant,
+         assumedRelease: KafkaRelease? = nil) {
+        self.assumedRelease = assumedRelease ?? config.pinnedBrokerRelease
         self.id = id
         self.broker = broker
         self.purpose = purpose
@@ -97,7 +105,7 @@ struct ConnectionStateMachine {
     mutating func opened(now: Instant) -> [ConnectionEvent] {
         guard case .connecting = phase else { return [] }
         lastActivity = now
-        if let release = config.pinnedBrokerRelease {
+        if let release = assumedRelease {
             versions = release.versions
             return afterVersionsKnown(now: now)
         }
@@ -114,6 +122,9 @@ struct ConnectionStateMachine {
         if case .exchanging(let session, true) = auth {
             // A legacy SASL server reports bad credentials by closing the connection.
             return fail(.saslAuthenticationFailed(mechanism: session.mechanism, message: "connection closed during authentication"), notifyDriver: false)
+        }
+        if case .negotiating = phase, config.apiVersionsFallbackRelease != nil, inFlight.first?.kind.isApiVersions == true {
+            return [.apiVersionsRefused] + fail(.connectionClosed(broker: broker), notifyDriver: false)
         }
         return fail(.connectionClosed(broker: broker), notifyDriver: false)
     }

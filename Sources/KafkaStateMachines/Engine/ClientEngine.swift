@@ -31,6 +31,8 @@ public struct ClientEngine {
     private var connections: [ConnectionID: ConnectionStateMachine] = [:]
     private var connectionByKey: [ConnectionKey: ConnectionID] = [:]
     private var nextConnectionId: UInt64 = 1
+    /// Brokers that closed the connection on ApiVersions; they get the fallback release.
+    private var brokersWithoutApiVersions: Set<BrokerID> = []
     /// Versions each broker reported, kept past its connections' lifetimes.
     public private(set) var brokerVersions: [BrokerID: BrokerVersions] = [:]
 
@@ -195,6 +197,8 @@ public struct ClientEngine {
             switch event {
             case .write(let bytes):
                 actions.append(.write(id, bytes))
+            case .apiVersionsRefused:
+                if let c = connections[id] { brokersWithoutApiVersions.insert(c.broker) }
             case .ready(let versions):
                 if let c = connections[id] { brokerVersions[c.broker] = versions }
             case .response(let token, let result):
@@ -398,7 +402,9 @@ public struct ClientEngine {
         } else {
             cid = ConnectionID(nextConnectionId)
             nextConnectionId += 1
-            connections[cid] = ConnectionStateMachine(id: cid, broker: broker, purpose: purpose, config: config, rng: rng.fork(), now: now)
+            let assumed = brokersWithoutApiVersions.contains(broker) ? config.apiVersionsFallbackRelease : nil
+            connections[cid] = ConnectionStateMachine(id: cid, broker: broker, purpose: purpose, config: config, rng: rng.fork(), now: now,
+                                                      assumedRelease: assumed)
             connectionByKey[key] = cid
             actions.append(.open(cid, broker: broker, host: address.host, port: address.port, tls: config.tls))
         }
