@@ -309,3 +309,35 @@ import Testing
         #expect(failure(h.drain(), 1) == .connectionClosed(broker: .seed(0)))
     }
 }
+
+@Suite struct DeadlineProgressTests {
+    /// A connection at its in-flight limit when a (sibling's) throttle passes: the past
+    /// throttle must not come back as a deadline, or the driver would spin.
+    @Test func pastThrottleIsNoDeadline() {
+        var config = Harness.config()
+        config.maxInFlightPerConnection = 1
+        config.requestTimeoutOverhead = .seconds(100)
+        var h = Harness(config)
+        _ = h.request(ListGroupsRequest(), to: .anyBroker, promise: 1)
+        let general = decodeWrites(h.handshake(1))
+        _ = h.request(FetchRequest(), to: .anyBroker, promise: 2)
+        _ = h.handshake(2)
+        _ = h.request(FetchRequest(), to: .anyBroker, promise: 3)
+        var throttled = ListGroupsResponse()
+        throttled.throttleTimeMs = 50
+        _ = h.receive(1, respond(general[0], throttled))
+        // The second fetch still waits for the first (in-flight limit); advance() checks
+        // that the next deadline lies after now.
+        #expect(decodeWrites(h.advance(to: 50)).isEmpty)
+        #expect(h.engine.nextDeadline() == .milliseconds(100_000))
+    }
+
+    @Test func closedEngineHasNoDeadline() {
+        var h = Harness(Harness.config())
+        _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
+        let sent = decodeWrites(h.handshake(1))
+        _ = h.receive(1, respond(sent[0], metadataResponse(brokers: [1])))
+        h.engine.close(now: h.now)
+        #expect(h.engine.nextDeadline() == nil)
+    }
+}

@@ -89,7 +89,9 @@ struct ConnectionStateMachine {
         default: break
         }
         for f in inFlight { consider(f.deadline) }
-        if !queued.isEmpty, throttledUntil > lastActivity { consider(throttledUntil) }
+        // Zero once the throttle has been waited out (see `flush`), so a past instant never
+        // comes back as a deadline.
+        if !queued.isEmpty, throttledUntil != .zero { consider(throttledUntil) }
         if let r = reauthenticateAt, isReady { consider(r) }
         return d
     }
@@ -396,7 +398,8 @@ struct ConnectionStateMachine {
     /// Sends queued requests while the connection is ready, authenticated, unthrottled and
     /// under its in-flight limit.
     private mutating func flush(now: Instant) -> [ConnectionEvent] {
-        guard isReady, !isAuthenticating, now >= throttledUntil, let versions else { return [] }
+        if throttledUntil != .zero, now >= throttledUntil { throttledUntil = .zero }
+        guard isReady, !isAuthenticating, throttledUntil == .zero, let versions else { return [] }
         var events: [ConnectionEvent] = []
         while !queued.isEmpty, inFlight.count < config.maxInFlightPerConnection {
             let out = queued.removeFirst()

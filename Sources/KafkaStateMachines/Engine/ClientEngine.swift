@@ -79,6 +79,7 @@ public struct ClientEngine {
     /// The earliest instant at which `tick(now:)` has work: a timeout, a backoff ending, a
     /// throttle lifting, a re-authentication, an idle connection to reap, a metadata refresh.
     public func nextDeadline() -> Instant? {
+        guard !isClosed else { return nil }
         var d: Instant?
         func consider(_ t: Instant?) { if let t { d = d.map { min($0, t) } ?? t } }
         for c in connections.values {
