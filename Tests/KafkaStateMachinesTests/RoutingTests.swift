@@ -358,3 +358,25 @@ func coordinator(_ key: String, node: Int32) -> FindCoordinatorResponse {
         #expect(success(h.receive(1, respond(beat[0], fenced)), 1, as: HeartbeatResponse.self)?.errorCode == 22)
     }
 }
+
+@Suite struct MetadataFailureTests {
+    /// A periodic refresh that fails at once (here: a pin no broker version satisfies) dates
+    /// the next one from the attempt, so the driver is not asked to tick again immediately.
+    @Test func failedPeriodicRefreshWaitsAnotherMaxAge() {
+        var config = Harness.config()
+        config.metadataMaxAge = .milliseconds(60_000)
+        config.connectionIdleTimeout = .seconds(1000)
+        var h = Harness(config)
+        _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
+        let sent = decodeWrites(h.handshake(1))
+        _ = h.receive(1, respond(sent[0], metadataResponse(brokers: [])))
+        // The broker forgets every Metadata version.
+        h.engine.connectionClosed(ConnectionID(1), now: h.now)
+        _ = h.drain()
+        var v = fullApiVersions()
+        v.apiKeys.removeAll { $0.apiKey == ApiKey.metadata.rawValue }
+        #expect(opens(h.advance(to: 60_000)).map(\.0) == [ConnectionID(2)])
+        _ = h.handshake(2, versions: v)
+        #expect(h.engine.nextDeadline() == .milliseconds(120_000))
+    }
+}

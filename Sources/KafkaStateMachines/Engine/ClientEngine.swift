@@ -40,6 +40,9 @@ public struct ClientEngine {
     private var metadataRefreshId: UInt64?
     private var metadataRefreshScheduled: Instant?
     private var metadataRefreshAgain = false
+    /// When the last refresh was started; with a failed refresh this, not the cache's last
+    /// success, dates the next periodic one (else a past deadline would repeat at once).
+    private var metadataLastAttempt: Instant?
 
     private var coordinators = CoordinatorCache()
     private var findCoordinatorIds: [CoordinatorKey: UInt64] = [:]
@@ -88,7 +91,7 @@ public struct ClientEngine {
         }
         for p in pending.values { if case .backoff(let until) = p.state { consider(until) } }
         consider(metadataRefreshScheduled)
-        if metadataRefreshId == nil, let last = metadata.lastRefresh { consider(last + config.metadataMaxAge) }
+        if metadataRefreshId == nil, let last = lastMetadataActivity { consider(last + config.metadataMaxAge) }
         return d
     }
 
@@ -167,7 +170,7 @@ public struct ClientEngine {
         if let at = metadataRefreshScheduled, now >= at {
             metadataRefreshScheduled = nil
             startMetadataRefresh(now: now)
-        } else if metadataRefreshId == nil, let last = metadata.lastRefresh, now >= last + config.metadataMaxAge {
+        } else if metadataRefreshId == nil, let last = lastMetadataActivity, now >= last + config.metadataMaxAge {
             startMetadataRefresh(now: now)
         }
     }
@@ -451,8 +454,15 @@ public struct ClientEngine {
         startMetadataRefresh(now: now)
     }
 
+    /// The later of the last successful refresh and the last attempt; nil before any.
+    private var lastMetadataActivity: Instant? {
+        guard let success = metadata.lastRefresh else { return nil }
+        return max(success, metadataLastAttempt ?? success)
+    }
+
     private mutating func startMetadataRefresh(now: Instant) {
         guard metadataRefreshId == nil, !isClosed else { return }
+        metadataLastAttempt = now
         metadataRefreshScheduled = nil
         metadataRefreshAgain = false
         let id = takeRequestId()
