@@ -380,3 +380,23 @@ func coordinator(_ key: String, node: Int32) -> FindCoordinatorResponse {
         #expect(h.engine.nextDeadline() == .milliseconds(120_000))
     }
 }
+
+@Suite struct TransactionRoutingTests {
+    @Test func transactionalRequestsFindTheTransactionCoordinator() {
+        var h = Harness(Harness.config())
+        var end = EndTxnRequest()
+        end.transactionalId = "tx-1"
+        _ = h.request(end, promise: 1)
+        let find = decodeWrites(h.handshake(1))
+        let body = find[0].body as! FindCoordinatorRequest
+        #expect(body.keyType == 1 && body.coordinatorKeys == ["tx-1"])
+        let routed = h.receive(1, respond(find[0], coordinator("tx-1", node: 5)))
+        #expect(opens(routed).map(\.1) == [.node(5)])
+        #expect(decodeWrites(h.handshake(2)).map(\.apiKey) == [.endTxn])
+        // A group of the same name is a different coordinator key: it is looked up anew.
+        var hb = HeartbeatRequest()
+        hb.groupId = "tx-1"
+        let group = decodeWrites(h.request(hb, promise: 2))
+        #expect(group.map(\.apiKey) == [.findCoordinator] && (group[0].body as! FindCoordinatorRequest).keyType == 0)
+    }
+}
