@@ -47,6 +47,7 @@ let package = Package(
         .testTarget(name: "FakeClusterTests", dependencies: ["FakeCluster"]),
         // Real clients (kcat, librdkafka via confluent-kafka) against FakeClusterTCP; needs .peers.
         .testTarget(name: "FakeClusterInteropTests", dependencies: ["FakeClusterTCP"], exclude: ["Scripts"]),
+        .testTarget(name: "KafkaStateMachinesTests", dependencies: ["KafkaStateMachines"]),
         .testTarget(name: "DeterministicTests", dependencies: ["KafkaStateMachines", "FakeCluster"],
                     path: "Tests/Deterministic"),
     ],
