@@ -114,6 +114,30 @@ import Testing
         #expect(cluster.offsets(.init("t", 0))!.highWatermark == 2)
     }
 
+    @Test func partitionFaultsHitOnlyTheirPartitionAndParkedResponsesAreObserved() throws {
+        var cluster = threeBrokers {
+            $0.topics = [.init(name: "t", partitions: 2, replicationFactor: 1)]
+            $0.recordEvents = true
+        }
+        try #require(cluster.createTopic("one", partitions: 2, assignments: [[1], [1]]) == .noError)
+        var c = WireClient(&cluster, broker: 1)
+        cluster.pushError(.produce, .notLeaderOrFollower, partition: .init("one", 1))
+        var r = produceRequest("one", 0, makeBatch())
+        var p1 = ProduceRequest.PartitionProduceData()
+        p1.index = 1
+        p1.records = makeBatch()
+        r.topicData[0].partitionData.append(p1)
+        let resp = try c.call(r, version: 9, on: &cluster)
+        #expect(resp.responses[0].partitionResponses.map(\.errorCode) == [0, KafkaErrorCode.notLeaderOrFollower.rawValue])
+        #expect(cluster.offsets(.init("one", 0))!.highWatermark == 1 && cluster.offsets(.init("one", 1))!.highWatermark == 0)
+        // A fetch held for min bytes is observed when it completes.
+        #expect(c.send(fetchRequest("one", 1, offset: 0, maxWaitMs: 100), version: 11, to: &cluster).isEmpty)
+        _ = cluster.tick(now: .milliseconds(100))
+        let fetches = cluster.events.filter { $0.apiKey == .fetch }
+        #expect(fetches.count == 2)
+        if case .response = fetches.last?.message {} else { Issue.record("no fetch response event") }
+    }
+
     @Test func scramSha256ExchangeAcceptsTheRightPasswordOnly() throws {
         for (password, ok) in [("pencil", true), ("pen", false)] {
             var cluster = threeBrokers { $0.users = [.init(mechanism: .scramSha256, name: "user", password: "pencil")] }

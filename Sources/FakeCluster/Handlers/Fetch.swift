@@ -74,8 +74,11 @@ extension FakeCluster {
                 topicPartition: req.topicPartition, fetchOffset: req.fetchOffset, partitionMaxBytes: req.partitionMaxBytes,
                 currentLeaderEpoch: req.currentLeaderEpoch, lastFetchedEpoch: w.lastFetchedEpochs[req.topicPartition] ?? -1,
                 isolation: w.isolation, replicaId: w.replicaId, clientRack: w.rack)
-            let res = state.fetchPartition(broker: p.broker, pr, maxBytes: max(0, w.maxBytes - total),
+            var res = state.fetchPartition(broker: p.broker, pr, maxBytes: max(0, w.maxBytes - total),
                                            allowFollowerReads: p.version >= 11, minOneBatch: p.version >= 3 && total == 0)
+            if let e = faults.take(.fetch, req.topicPartition) {
+                res = ClusterState.FetchPartitionResult(topicPartition: req.topicPartition, error: KafkaErrorCode(e))
+            }
             total += res.records.count
             if res.error != .noError || res.divergingEpoch != nil || res.preferredReadReplica >= 0 { hasError = true }
             results.append(res)

@@ -18,6 +18,12 @@ extension FakeCluster {
                 var pr = ProduceResponse.PartitionProduceResponse()
                 pr.index = p.index
                 let tp = ClusterMetadata.TopicPartition(topic: t.name, partition: p.index)
+                if let e = faults.take(.produce, tp) {
+                    pr.errorCode = e
+                    pr.baseOffset = -1
+                    tr.partitionResponses.append(pr)
+                    continue
+                }
                 guard var records = p.records else {
                     pr.errorCode = KafkaErrorCode.invalidRecord.code
                     tr.partitionResponses.append(pr)
