@@ -90,6 +90,31 @@ struct InteropTests {
         }
     }
 
+    @Test func emulating0_9KcatWithoutApiVersionsProducesAndConsumesMagic0() throws {
+        try withServer({
+            $0.release = KafkaRelease(0, 9)
+            $0.topics = [.init(name: "nine", partitions: 1)]
+            $0.recordEvents = true
+        }) { server, bootstrap in
+            let old = ["-X", "api.version.request=false", "-X", "broker.version.fallback=0.9.0"]
+            var expected: [String] = []
+            for codec in ["none", "gzip", "snappy"] {
+                let lines = (1 ... 5).map { "\(codec)-\($0)" }
+                expected += lines
+                let r = try Peers.run("/usr/bin/kcat", ["-b", bootstrap, "-P", "-t", "nine", "-z", codec] + old,
+                                      stdin: lines.joined(separator: "\n") + "\n")
+                #expect(r.status == 0, "\(r.stderr)")
+            }
+            let c = try Peers.run("/usr/bin/kcat", ["-b", bootstrap, "-C", "-t", "nine", "-o", "beginning", "-e", "-q"] + old)
+            #expect(c.stdout.split(separator: "\n").map(String.init) == expected, "\(c.stderr)")
+            let used = try server.withCluster { c, _ in
+                (Dictionary(c.events.map { ($0.apiKey.rawValue, $0.version) }, uniquingKeysWith: max), [])
+            }.wait()
+            #expect(used[ApiKey.apiVersions.rawValue] == nil)
+            #expect(used[ApiKey.produce.rawValue] == 1 && used[ApiKey.fetch.rawValue] == 1)
+        }
+    }
+
     @Test func tlsListenersServeKcat() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kgo-fake-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
