@@ -115,6 +115,29 @@ struct InteropTests {
         }
     }
 
+    @Test func emulating0_10_2SaslV0HandshakeWithRawTokens() throws {
+        try withServer({
+            $0.release = KafkaRelease(0, 10, 2)
+            $0.topics = [.init(name: "sasl0", partitions: 1)]
+            $0.users = [.init(mechanism: .scramSha256, name: "bob", password: "pw"),
+                        .init(mechanism: .plain, name: "carol", password: "pw2")]
+        }) { server, bootstrap in
+            func auth(_ m: String, _ u: String, _ p: String) -> [String] {
+                ["-X", "security.protocol=sasl_plaintext", "-X", "sasl.mechanism=\(m)", "-X", "sasl.username=\(u)", "-X", "sasl.password=\(p)"]
+            }
+            let p1 = try Peers.run("/usr/bin/kcat", ["-b", bootstrap, "-P", "-t", "sasl0"] + auth("SCRAM-SHA-256", "bob", "pw"), stdin: "scram\n")
+            #expect(p1.status == 0, "\(p1.stderr)")
+            let p2 = try Peers.run("/usr/bin/kcat", ["-b", bootstrap, "-P", "-t", "sasl0"] + auth("PLAIN", "carol", "pw2"), stdin: "plain\n")
+            #expect(p2.status == 0, "\(p2.stderr)")
+            let c = try Peers.run("/usr/bin/kcat", ["-b", bootstrap, "-C", "-t", "sasl0", "-o", "beginning", "-e", "-q"] + auth("PLAIN", "carol", "pw2"))
+            #expect(c.stdout == "scram\nplain\n", "\(c.stderr)")
+            let bad = try Peers.run("/usr/bin/kcat", ["-b", bootstrap, "-L", "-m", "3"] + auth("SCRAM-SHA-256", "bob", "nope"), timeout: 15)
+            #expect(bad.status != 0 && bad.stderr.contains("SASL authentication failure"), "\(bad.stderr)")
+            let log = try server.withCluster { c, _ in (c.closeLog, []) }.wait()
+            #expect(log.contains { $0.contains("raw tokens") })
+        }
+    }
+
     @Test func tlsListenersServeKcat() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kgo-fake-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
