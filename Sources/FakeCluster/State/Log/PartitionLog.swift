@@ -99,8 +99,8 @@ struct PartitionLog: Sendable, Equatable {
     @discardableResult
     mutating func appendMarker(commit: Bool, producerId: Int64, producerEpoch: Int16,
                                coordinatorEpoch: Int32, leaderEpoch: Int32, timestamp: Int64) -> Int64 {
-        var bytes = BatchBuilder.controlBatch(commit: commit, producerId: producerId, producerEpoch: producerEpoch,
-                                              coordinatorEpoch: coordinatorEpoch, timestamp: timestamp)
+        var bytes = ControlBatch.marker(commit: commit, producerId: producerId, producerEpoch: producerEpoch,
+                                        coordinatorEpoch: coordinatorEpoch, timestamp: timestamp)
         let base = logEndOffset
         BatchHeader.patch(&bytes, baseOffset: base, partitionLeaderEpoch: leaderEpoch)
         // Built by us, so parsing cannot fail.
