@@ -199,6 +199,13 @@ import Testing
         // PBKDF2-HMAC-SHA256("password", "salt", 2) (RFC 7914 style vectors).
         #expect(hex(Digest.sha256.pbkdf2(password: Array("password".utf8), salt: Array("salt".utf8), iterations: 2))
             == "ae4d0c95af6b46d32d0adff928f06dd02a303f8ef3c251dfd6e2d85a95474c43")
+        // The pad-state shortcut agrees with plain HMAC iteration, SHA-512 too.
+        for d in [Digest.sha256, .sha512] {
+            var u = d.hmac(key: Array("pw".utf8), Array("salt".utf8) + [0, 0, 0, 1])
+            var slow = u
+            for _ in 1 ..< 3 { u = d.hmac(key: Array("pw".utf8), u); for i in 0 ..< slow.count { slow[i] ^= u[i] } }
+            #expect(d.pbkdf2(password: Array("pw".utf8), salt: Array("salt".utf8), iterations: 3) == slow)
+        }
         #expect(Base64.encode(Array("foobar".utf8)) == "Zm9vYmFy" && Base64.encode(Array("fo".utf8)) == "Zm8=")
         #expect(Base64.decode("Zm9vYg==") == Array("foob".utf8))
     }
