@@ -1,4 +1,5 @@
-/// Admin requests: CreateTopics.
+/// Admin requests: topics (create, delete, partitions, records), configs, cluster
+/// description, OffsetForLeaderEpoch.
 extension FakeCluster {
     mutating func handleCreateTopics(_ r: CreateTopicsRequest, _ ctx: RequestContext) -> HandlerResult {
         var resp = CreateTopicsResponse()
@@ -28,8 +29,6 @@ extension FakeCluster {
     }
 }
 
-/// DeleteTopics, CreatePartitions, DeleteRecords, DescribeConfigs, AlterConfigs,
-/// IncrementalAlterConfigs, DescribeCluster and OffsetForLeaderEpoch.
 extension FakeCluster {
     mutating func handleDeleteTopics(_ r: DeleteTopicsRequest, _ ctx: RequestContext) -> HandlerResult {
         var resp = DeleteTopicsResponse()
