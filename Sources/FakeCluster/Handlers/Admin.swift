@@ -1,5 +1,5 @@
 /// Admin requests: topics (create, delete, partitions, records), configs, cluster
-/// description, OffsetForLeaderEpoch.
+/// description.
 extension FakeCluster {
     mutating func handleCreateTopics(_ r: CreateTopicsRequest, _ ctx: RequestContext) -> HandlerResult {
         var resp = CreateTopicsResponse()
@@ -200,27 +200,6 @@ extension FakeCluster {
             o.port = b.port
             o.rack = b.rack
             resp.brokers.append(o)
-        }
-        return .respond(resp)
-    }
-
-    func handleOffsetForLeaderEpoch(_ r: OffsetForLeaderEpochRequest, _ ctx: RequestContext) -> HandlerResult {
-        var resp = OffsetForLeaderEpochResponse()
-        for t in r.topics {
-            var tr = OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult()
-            tr.topic = t.topic
-            for p in t.partitions {
-                let res = state.offsetForLeaderEpoch(broker: ctx.broker, .init(topic: t.topic, partition: p.partition),
-                                                     currentLeaderEpoch: ctx.version >= 2 ? p.currentLeaderEpoch : -1,
-                                                     leaderEpoch: p.leaderEpoch)
-                var e = OffsetForLeaderEpochResponse.EpochEndOffset()
-                e.partition = p.partition
-                e.errorCode = res.error.code
-                e.leaderEpoch = ctx.version >= 1 ? res.end.epoch : -1
-                e.endOffset = res.end.endOffset
-                tr.partitions.append(e)
-            }
-            resp.topics.append(tr)
         }
         return .respond(resp)
     }
