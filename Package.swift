@@ -48,7 +48,7 @@ let package = Package(
                     path: "Tests/Fuzz/Replay"),
         .testTarget(name: "FakeClusterTests", dependencies: ["FakeCluster", "KafkaCrypto"]),
         // Real clients (kcat, librdkafka via confluent-kafka) against FakeClusterTCP; needs .peers.
-        .testTarget(name: "FakeClusterInteropTests", dependencies: ["FakeClusterTCP"], exclude: ["Scripts"]),
+        .testTarget(name: "FakeClusterInteropTests", dependencies: ["FakeClusterTCP", "kgo"], exclude: ["Scripts"]),
         .testTarget(name: "KafkaStateMachinesTests", dependencies: ["KafkaStateMachines", "KafkaCrypto"]),
         .testTarget(name: "KafkaCryptoTests", dependencies: ["KafkaCrypto"]),
         .testTarget(name: "DeterministicTests", dependencies: ["KafkaStateMachines", "FakeCluster"],
