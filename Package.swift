@@ -38,6 +38,7 @@ let package = Package(
         .testTarget(name: "FuzzReplayTests", dependencies: ["KafkaProtocol"],
                     path: "Tests/Fuzz/Replay"),
         .testTarget(name: "FakeClusterTests", dependencies: ["FakeCluster"]),
+        .testTarget(name: "KafkaStateMachinesTests", dependencies: ["KafkaStateMachines"]),
         .testTarget(name: "DeterministicTests", dependencies: ["KafkaStateMachines", "FakeCluster"],
                     path: "Tests/Deterministic"),
     ],

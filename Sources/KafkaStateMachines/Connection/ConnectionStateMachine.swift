@@ -1,0 +1,501 @@
+/// One TCP connection to one broker: dial timeout, ApiVersions negotiation, SASL (initial
+/// and KIP-368 re-authentication), pipelined requests matched by correlation id, request
+/// timeouts and KIP-219 throttling. Pure: each input returns the events it caused.
+struct ConnectionStateMachine {
+    let id: ConnectionID
+    let broker: BrokerID
+    let purpose: ConnectionPurpose
+    private let config: EngineConfig
+
+    private enum Phase {
+        case connecting(deadline: Instant)
+        case negotiating
+        case authenticating
+        case ready
+        case closed
+    }
+
+    /// Where a SASL exchange stands (initial or re-authentication).
+    private enum Auth {
+        case idle
+        case handshaking(session: any SaslSession)
+        /// Legacy (SaslHandshake v0) exchanges carry raw size-prefixed tokens, no headers.
+        case exchanging(session: any SaslSession, legacy: Bool)
+    }
+
+    private enum InFlightKind {
+        case user(token: UInt64)
+        case apiVersions
+        case saslHandshake
+        case saslAuthenticate
+        /// A raw legacy SASL token: the next frame answers it, with no correlation id.
+        case legacySaslToken
+    }
+
+    private struct InFlight {
+        var correlationId: Int32
+        var apiKey: ApiKey
+        var version: Int16
+        var kind: InFlightKind
+        var deadline: Instant
+    }
+
+    private var phase: Phase
+    private var auth = Auth.idle
+    private var splitter: FrameSplitter
+    private var nextCorrelationId: Int32 = 0
+    private var inFlight: [InFlight] = []
+    private var queued: [OutboundRequest] = []
+    private(set) var versions: BrokerVersions?
+    private var throttledUntil = Instant.zero
+    private var reauthenticateAt: Instant?
+    private(set) var lastActivity: Instant
+    private var rng: SeededGenerator
+    private var apiVersionsAttempts = 0
+
+    init(id: ConnectionID, broker: BrokerID, purpose: ConnectionPurpose, config: EngineConfig, rng: SeededGenerator, now: Instant) {
+        self.id = id
+        self.broker = broker
+        self.purpose = purpose
+        self.config = config
+        self.rng = rng
+        self.splitter = FrameSplitter(maxFrameSize: config.maxResponseBytes)
+        self.phase = .connecting(deadline: now + config.connectTimeout)
+        self.lastActivity = now
+    }
+
+    var isReady: Bool { if case .ready = phase { return true } else { return false } }
+    var isClosed: Bool { if case .closed = phase { return true } else { return false } }
+    /// Nothing sent and unanswered, nothing waiting: the connection may be reaped.
+    var isIdle: Bool { isReady && inFlight.isEmpty && queued.isEmpty && !isAuthenticating }
+    private var isAuthenticating: Bool { if case .idle = auth { return false } else { return true } }
+    var outstandingCount: Int { inFlight.count + queued.count }
+
+    /// The earliest instant at which `tick` has something to do.
+    func nextDeadline() -> Instant? {
+        var d: Instant?
+        func consider(_ t: Instant) { d = d.map { min($0, t) } ?? t }
+        switch phase {
+        case .connecting(let deadline): consider(deadline)
+        case .closed: return nil
+        default: break
+        }
+        for f in inFlight { consider(f.deadline) }
+        if !queued.isEmpty, throttledUntil > lastActivity { consider(throttledUntil) }
+        if let r = reauthenticateAt, isReady { consider(r) }
+        return d
+    }
+
+    // MARK: inputs
+
+    mutating func enqueue(_ request: OutboundRequest, now: Instant) -> [ConnectionEvent] {
+        guard !isClosed else { return [.failed(.connectionClosed(broker: broker), tokens: [request.token], timedOut: [], closeNeeded: false)] }
+        queued.append(request)
+        return flush(now: now)
+    }
+
+    mutating func opened(now: Instant) -> [ConnectionEvent] {
+        guard case .connecting = phase else { return [] }
+        lastActivity = now
+        if let release = config.pinnedBrokerRelease {
+            versions = release.versions
+            return afterVersionsKnown(now: now)
+        }
+        phase = .negotiating
+        return sendApiVersions(version: ApiVersionsRequest.validVersions.upperBound, now: now)
+    }
+
+    mutating func failedToOpen(reason: String, now: Instant) -> [ConnectionEvent] {
+        fail(.connectionFailed(broker: broker, reason: reason), notifyDriver: false)
+    }
+
+    mutating func closedByPeer(now: Instant) -> [ConnectionEvent] {
+        guard !isClosed else { return [] }
+        if case .exchanging(let session, true) = auth {
+            // A legacy SASL server reports bad credentials by closing the connection.
+            return fail(.saslAuthenticationFailed(mechanism: session.mechanism, message: "connection closed during authentication"), notifyDriver: false)
+        }
+        return fail(.connectionClosed(broker: broker), notifyDriver: false)
+    }
+
+    mutating func received(_ bytes: [UInt8], now: Instant) -> [ConnectionEvent] {
+        guard !isClosed else { return [] }
+        if case .connecting = phase { return fail(.protocolViolation("bytes before the connection opened"), notifyDriver: true) }
+        lastActivity = now
+        splitter.append(bytes)
+        var events: [ConnectionEvent] = []
+        while !isClosed {
+            let frame: [UInt8]
+            do {
+                guard let f = try splitter.nextFrame() else { break }
+                frame = f
+            } catch {
+                switch error {
+                case .frameSizeOutOfRange(let size, let max):
+                    let e: KafkaClientError = size < 0 ? .protocolViolation("negative frame size \(size)") : .responseTooLarge(size: Int(size), max: max)
+                    return events + fail(e, notifyDriver: true)
+                }
+            }
+            events += handleFrame(frame, now: now)
+        }
+        return events + (isClosed ? [] : flush(now: now))
+    }
+
+    mutating func tick(now: Instant) -> [ConnectionEvent] {
+        switch phase {
+        case .closed: return []
+        case .connecting(let deadline):
+            return now >= deadline ? fail(.connectTimeout(broker: broker), notifyDriver: true) : []
+        default: break
+        }
+        // Responses come back in order, so a request that timed out poisons everything
+        // behind it: the connection is closed and every request on it fails (retriably).
+        if let late = inFlight.first(where: { $0.deadline <= now }) {
+            switch late.kind {
+            case .user(let token):
+                return fail(.connectionClosed(broker: broker), notifyDriver: true, timedOut: [(token, late.apiKey)])
+            default:
+                return fail(.requestTimeout(apiKey: late.apiKey, broker: broker), notifyDriver: true)
+            }
+        }
+        var events: [ConnectionEvent] = []
+        if let r = reauthenticateAt, now >= r, isReady, !isAuthenticating {
+            reauthenticateAt = nil
+            events += startSasl(now: now)
+        }
+        return events + flush(now: now)
+    }
+
+    /// Another connection to the same broker was throttled: the quota is the broker's.
+    mutating func throttle(until: Instant) {
+        throttledUntil = max(throttledUntil, until)
+    }
+
+    /// Closes on the engine's behalf (idle reaping, client close); returns what it held.
+    mutating func close(with error: KafkaClientError) -> [ConnectionEvent] {
+        fail(error, notifyDriver: true)
+    }
+
+    // MARK: handshake
+
+    private mutating func sendApiVersions(version: Int16, now: Instant) -> [ConnectionEvent] {
+        apiVersionsAttempts += 1
+        var request = ApiVersionsRequest()
+        if version >= 3 {
+            request.clientSoftwareName = config.clientSoftwareName
+            request.clientSoftwareVersion = config.clientSoftwareVersion
+        }
+        return sendInternal(request, version: version, kind: .apiVersions, now: now)
+    }
+
+    private mutating func handleApiVersions(_ frame: [UInt8], sentVersion: Int16, now: Instant) -> [ConnectionEvent] {
+        let parsed: ApiVersionsResponse
+        do {
+            parsed = try parseApiVersionsResponse(version: sentVersion, frame: frame).response
+        } catch {
+            return fail(.malformedResponse(error), notifyDriver: true)
+        }
+        let code = KafkaErrorCode(parsed.errorCode)
+        if code == .unsupportedVersion, apiVersionsAttempts < 2 {
+            // KIP-511: the broker lists its own ApiVersions range; retry within it (v0
+            // when it lists nothing), on the same connection.
+            let theirs = BrokerVersions(parsed).range(for: .apiVersions)
+            let retry = theirs.flatMap { negotiateVersion(ours: ApiVersionsRequest.validVersions, broker: $0, pin: nil) } ?? 0
+            return sendApiVersions(version: min(retry, sentVersion > 0 ? sentVersion - 1 : 0), now: now)
+        }
+        guard code == .noError else { return fail(.brokerError(code, message: nil), notifyDriver: true) }
+        versions = BrokerVersions(parsed)
+        var events: [ConnectionEvent] = []
+        if parsed.throttleTimeMs > 0 { events += noteThrottle(parsed.throttleTimeMs, now: now) }
+        return events + afterVersionsKnown(now: now)
+    }
+
+    private mutating func afterVersionsKnown(now: Instant) -> [ConnectionEvent] {
+        if config.sasl != nil {
+            phase = .authenticating
+            return startSasl(now: now)
+        }
+        phase = .ready
+        return [.ready(versions!)] + flush(now: now)
+    }
+
+    // MARK: SASL
+
+    private mutating func startSasl(now: Instant) -> [ConnectionEvent] {
+        guard let sasl = config.sasl else { return [] }
+        let session: any SaslSession
+        do {
+            session = try sasl.makeSession(nonce: makeNonce(), now: now)
+        } catch {
+            return fail(error, notifyDriver: true)
+        }
+        auth = .handshaking(session: session)
+        var request = SaslHandshakeRequest()
+        request.mechanism = session.mechanism
+        // v1 promises SaslAuthenticate framing (KIP-152); v0 means raw tokens.
+        let useV1 = versions?.range(for: .saslAuthenticate) != nil && (versions?.range(for: .saslHandshake)?.upperBound ?? 0) >= 1
+        return sendInternal(request, version: useV1 ? 1 : 0, kind: .saslHandshake, now: now)
+    }
+
+    private mutating func makeNonce() -> String {
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789".utf8)
+        var out: [UInt8] = []
+        for _ in 0 ..< 24 { out.append(alphabet[Int(rng.next() % UInt64(alphabet.count))]) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private mutating func handleSaslHandshake(_ frame: [UInt8], version: Int16, now: Instant) -> [ConnectionEvent] {
+        guard case .handshaking(var session) = auth else { return fail(.protocolViolation("unexpected SaslHandshake response"), notifyDriver: true) }
+        let response: SaslHandshakeResponse
+        do {
+            response = try parseResponse(for: SaslHandshakeResponse.self, version: version, frame: frame).response
+        } catch {
+            return fail(.malformedResponse(error), notifyDriver: true)
+        }
+        let code = KafkaErrorCode(response.errorCode)
+        if code == .unsupportedSaslMechanism {
+            return fail(.saslMechanismUnsupported(mechanism: session.mechanism, enabled: response.mechanisms), notifyDriver: true)
+        }
+        guard code == .noError else { return fail(.brokerError(code, message: nil), notifyDriver: true) }
+        let legacy = version == 0
+        do {
+            switch try session.step(nil) {
+            case .done:
+                return finishSasl(lifetimeMs: 0, now: now)
+            case .send(let bytes):
+                auth = .exchanging(session: session, legacy: legacy)
+                return sendSaslToken(bytes, legacy: legacy, now: now)
+            }
+        } catch {
+            return fail(error, notifyDriver: true)
+        }
+    }
+
+    private mutating func sendSaslToken(_ bytes: [UInt8], legacy: Bool, now: Instant) -> [ConnectionEvent] {
+        if legacy {
+            var w = ByteWriter(capacity: bytes.count + 4)
+            w.writeInt32(Int32(bytes.count))
+            w.writeRaw(bytes)
+            inFlight.append(InFlight(correlationId: -1, apiKey: .saslAuthenticate, version: 0, kind: .legacySaslToken,
+                                     deadline: now + config.requestTimeoutOverhead))
+            return [.write(w.bytes)]
+        }
+        var request = SaslAuthenticateRequest()
+        request.authBytes = bytes
+        let version = negotiateVersion(ours: SaslAuthenticateRequest.validVersions, broker: versions?.range(for: .saslAuthenticate), pin: nil) ?? 0
+        return sendInternal(request, version: version, kind: .saslAuthenticate, now: now)
+    }
+
+    private mutating func handleSaslToken(_ serverBytes: [UInt8], lifetimeMs: Int64, legacy: Bool, now: Instant) -> [ConnectionEvent] {
+        guard case .exchanging(var session, _) = auth else { return fail(.protocolViolation("unexpected SASL message"), notifyDriver: true) }
+        do {
+            switch try session.step(serverBytes) {
+            case .done:
+                return finishSasl(lifetimeMs: lifetimeMs, now: now)
+            case .send(let bytes):
+                auth = .exchanging(session: session, legacy: legacy)
+                return sendSaslToken(bytes, legacy: legacy, now: now)
+            }
+        } catch {
+            return fail(error, notifyDriver: true)
+        }
+    }
+
+    private mutating func handleSaslAuthenticate(_ frame: [UInt8], version: Int16, now: Instant) -> [ConnectionEvent] {
+        guard case .exchanging(let session, _) = auth else { return fail(.protocolViolation("unexpected SaslAuthenticate response"), notifyDriver: true) }
+        let response: SaslAuthenticateResponse
+        do {
+            response = try parseResponse(for: SaslAuthenticateResponse.self, version: version, frame: frame).response
+        } catch {
+            return fail(.malformedResponse(error), notifyDriver: true)
+        }
+        let code = KafkaErrorCode(response.errorCode)
+        guard code == .noError else {
+            let message = response.errorMessage.flatMap { $0.isEmpty ? nil : $0 } ?? code.message
+            return fail(.saslAuthenticationFailed(mechanism: session.mechanism, message: message), notifyDriver: true)
+        }
+        return handleSaslToken(response.authBytes, lifetimeMs: response.sessionLifetimeMs, legacy: false, now: now)
+    }
+
+    private mutating func finishSasl(lifetimeMs: Int64, now: Instant) -> [ConnectionEvent] {
+        auth = .idle
+        if lifetimeMs > 0 {
+            // KIP-368: re-authenticate at a random 85–95 % of the lifetime, so connections
+            // opened together do not all re-authenticate at once, and well before expiry.
+            let fraction = 0.85 + 0.10 * (Double(rng.next() >> 11) / Double(UInt64(1) << 53))
+            reauthenticateAt = now + Interval(nanoseconds: UInt64(Double(lifetimeMs) * fraction * 1_000_000))
+        } else {
+            reauthenticateAt = nil
+        }
+        if case .authenticating = phase {
+            phase = .ready
+            return [.ready(versions!)] + flush(now: now)
+        }
+        return flush(now: now)
+    }
+
+    // MARK: frames
+
+    private mutating func handleFrame(_ frame: [UInt8], now: Instant) -> [ConnectionEvent] {
+        guard let head = inFlight.first else {
+            return fail(.protocolViolation("a response with no request outstanding"), notifyDriver: true)
+        }
+        if case .legacySaslToken = head.kind {
+            inFlight.removeFirst()
+            return handleSaslToken(frame, lifetimeMs: 0, legacy: true, now: now)
+        }
+        let correlationId: Int32
+        do {
+            correlationId = try peekCorrelationId(frame)
+        } catch {
+            return fail(.malformedResponse(error), notifyDriver: true)
+        }
+        guard correlationId == head.correlationId else {
+            return fail(.protocolViolation("response correlation id \(correlationId), expected \(head.correlationId)"), notifyDriver: true)
+        }
+        inFlight.removeFirst()
+        switch head.kind {
+        case .apiVersions: return handleApiVersions(frame, sentVersion: head.version, now: now)
+        case .saslHandshake: return handleSaslHandshake(frame, version: head.version, now: now)
+        case .saslAuthenticate: return handleSaslAuthenticate(frame, version: head.version, now: now)
+        case .legacySaslToken: return []
+        case .user(let token):
+            let response: any KafkaResponse
+            do {
+                response = try decodeResponseFrame(apiKey: head.apiKey, version: head.version, frame: frame)
+            } catch {
+                // The stream is no longer trustworthy: close it, and report the decoding
+                // failure on the request it belonged to.
+                return [.response(token: token, .failure(.malformedResponse(error)))] + fail(.malformedResponse(error), notifyDriver: true)
+            }
+            var events: [ConnectionEvent] = [.response(token: token, .success(response))]
+            if let ms = throttleMilliseconds(of: response), ms > 0 { events += noteThrottle(ms, now: now) }
+            return events
+        }
+    }
+
+    private mutating func noteThrottle(_ ms: Int32, now: Instant) -> [ConnectionEvent] {
+        let until = now + .milliseconds(ms)
+        throttledUntil = max(throttledUntil, until)
+        return [.throttled(until: until)]
+    }
+
+    // MARK: sending
+
+    /// Sends queued requests while the connection is ready, authenticated, unthrottled and
+    /// under its in-flight limit.
+    private mutating func flush(now: Instant) -> [ConnectionEvent] {
+        guard isReady, !isAuthenticating, now >= throttledUntil, let versions else { return [] }
+        var events: [ConnectionEvent] = []
+        while !queued.isEmpty, inFlight.count < config.maxInFlightPerConnection {
+            let out = queued.removeFirst()
+            let key = type(of: out.request).apiKey
+            let ours = type(of: out.request).validVersions
+            guard let version = negotiateVersion(ours: ours, broker: versions.range(for: key), pin: out.pin ?? config.versionPins[key]) else {
+                events.append(.response(token: out.token, .failure(.unsupportedVersion(apiKey: key, brokerRange: versions.range(for: key)))))
+                continue
+            }
+            let request = adaptForVersion(out.request, version: version)
+            let correlationId = takeCorrelationId()
+            let frame: [UInt8]
+            do {
+                frame = try encodeFrame(request, version: version, correlationId: correlationId, clientId: config.clientId)
+            } catch {
+                events.append(.response(token: out.token, .failure(.encodingFailed(error))))
+                continue
+            }
+            events.append(.write(frame))
+            lastActivity = now
+            if let produce = request as? ProduceRequest, produce.acks == 0 {
+                // acks=0: the broker never answers, so the request is done once written.
+                events.append(.response(token: out.token, .success(ProduceResponse())))
+                continue
+            }
+            inFlight.append(InFlight(correlationId: correlationId, apiKey: key, version: version, kind: .user(token: out.token),
+                                     deadline: now + out.brokerTimeout + config.requestTimeoutOverhead))
+        }
+        return events
+    }
+
+    private mutating func sendInternal<R: KafkaRequest>(_ request: R, version: Int16, kind: InFlightKind, now: Instant) -> [ConnectionEvent] {
+        let correlationId = takeCorrelationId()
+        do {
+            let frame = try encodeRequestFrame(request, version: version, correlationId: correlationId, clientId: config.clientId)
+            inFlight.append(InFlight(correlationId: correlationId, apiKey: R.apiKey, version: version, kind: kind,
+                                     deadline: now + config.requestTimeoutOverhead))
+            lastActivity = now
+            return [.write(frame)]
+        } catch {
+            return fail(.encodingFailed(error), notifyDriver: true)
+        }
+    }
+
+    private mutating func takeCorrelationId() -> Int32 {
+        let id = nextCorrelationId
+        nextCorrelationId = nextCorrelationId == .max ? 0 : nextCorrelationId + 1
+        return id
+    }
+
+    /// Ends the connection: every request it held fails with `error` (or with a timeout).
+    private mutating func fail(_ error: KafkaClientError, notifyDriver: Bool, timedOut: [(UInt64, ApiKey)] = []) -> [ConnectionEvent] {
+        guard !isClosed else { return [] }
+        phase = .closed
+        auth = .idle
+        let timedOutTokens = timedOut.map(\.0)
+        var tokens: [UInt64] = []
+        for f in inFlight { if case .user(let t) = f.kind, !timedOutTokens.contains(t) { tokens.append(t) } }
+        tokens += queued.map(\.token)
+        inFlight.removeAll()
+        queued.removeAll()
+        return [.failed(error, tokens: tokens, timedOut: timedOut, closeNeeded: notifyDriver)]
+    }
+}
+
+// MARK: - helpers over type-erased messages
+
+private func encodeFrame(_ request: any KafkaRequest, version: Int16, correlationId: Int32, clientId: String?) throws(KafkaEncodingError) -> [UInt8] {
+    func open<R: KafkaRequest>(_ r: R) throws(KafkaEncodingError) -> [UInt8] {
+        try encodeRequestFrame(r, version: version, correlationId: correlationId, clientId: clientId)
+    }
+    return try open(request)
+}
+
+/// Decodes a response frame whose API key and version the request fixed.
+func decodeResponseFrame(apiKey: ApiKey, version: Int16, frame: [UInt8]) throws(KafkaDecodingError) -> any KafkaResponse {
+    guard let headerVersion = HeaderVersions.response(apiKey: apiKey, version: version) else {
+        throw KafkaDecodingError(message: "ResponseHeader", field: "", offset: 0, kind: .unknownApiKey(apiKey.rawValue))
+    }
+    var r = ByteReader(frame)
+    _ = try ResponseHeader(from: &r, version: headerVersion)
+    let response = try decodeResponse(apiKey: apiKey, version: version, from: &r)
+    if !r.isAtEnd {
+        throw KafkaDecodingError(message: "\(apiKey.name)Response v\(version)", field: "", offset: r.offset, kind: .trailingBytes(r.remaining))
+    }
+    return response
+}
+
+/// Rewrites requests whose shape changed across versions in a way one value cannot carry
+/// (FindCoordinator v4 batches its keys).
+func adaptForVersion(_ request: any KafkaRequest, version: Int16) -> any KafkaRequest {
+    if var find = request as? FindCoordinatorRequest {
+        if version >= 4, find.coordinatorKeys.isEmpty {
+            find.coordinatorKeys = [find.key]
+            find.key = ""
+        } else if version < 4, find.key.isEmpty, let first = find.coordinatorKeys.first {
+            find.key = first
+            find.coordinatorKeys = []
+        }
+        return find
+    }
+    return request
+}
+
+/// The response's throttle_time_ms, when it has one (most responses since KIP-219).
+func throttleMilliseconds(of response: any KafkaResponse) -> Int32? {
+    Mirror(reflecting: response).children.first { $0.label == "throttleTimeMs" }?.value as? Int32
+}
+
+/// The response's top-level error code, when it has one.
+func topLevelErrorCode(of response: any KafkaResponse) -> KafkaErrorCode? {
+    (Mirror(reflecting: response).children.first { $0.label == "errorCode" }?.value as? Int16).map { KafkaErrorCode($0) }
+}

@@ -1,0 +1,21 @@
+/// What the engine asks its driver to do. The driver drains these with `pollAction()` after
+/// every input, in order.
+public enum Action: Sendable, CustomStringConvertible {
+    /// Open a TCP (or TLS) connection and report `connectionOpened` / `connectionFailed`.
+    case open(ConnectionID, broker: BrokerID, host: String, port: Int, tls: Bool)
+    case write(ConnectionID, [UInt8])
+    /// Close the connection; the engine has already forgotten it (no `connectionClosed` needed).
+    case close(ConnectionID)
+    /// The request named by the promise finished.
+    case complete(PromiseID, Result<any KafkaResponse, KafkaClientError>)
+
+    public var description: String {
+        switch self {
+        case .open(let c, let b, let h, let p, let tls): return "open(\(c), \(b), \(h):\(p)\(tls ? ", tls" : ""))"
+        case .write(let c, let bytes): return "write(\(c), \(bytes.count) bytes)"
+        case .close(let c): return "close(\(c))"
+        case .complete(let p, .success(let r)): return "complete(\(p), \(type(of: r).messageName))"
+        case .complete(let p, .failure(let e)): return "complete(\(p), \(e))"
+        }
+    }
+}

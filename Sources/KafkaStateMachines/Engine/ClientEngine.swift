@@ -1,0 +1,516 @@
+/// The client engine: owns the connection state machines, the metadata cache, the
+/// coordinator cache and the request router. Sans-IO: the driver feeds it inputs (each with
+/// `now`), drains `pollAction()` until nil, and calls `tick(now:)` at `nextDeadline()`.
+public struct ClientEngine {
+    public let config: EngineConfig
+    private var rng: SeededGenerator
+    private var actions: [Action] = []
+    private var actionIndex = 0
+    private var isClosed = false
+
+    private struct ConnectionKey: Hashable {
+        var broker: BrokerID
+        var purpose: ConnectionPurpose
+    }
+    private var connections: [ConnectionID: ConnectionStateMachine] = [:]
+    private var connectionByKey: [ConnectionKey: ConnectionID] = [:]
+    private var nextConnectionId: UInt64 = 1
+    /// Versions each broker reported, kept past its connections' lifetimes.
+    public private(set) var brokerVersions: [BrokerID: BrokerVersions] = [:]
+
+    public private(set) var metadata = MetadataCache()
+    private var metadataRefreshId: UInt64?
+    private var metadataRefreshScheduled: Instant?
+    private var metadataRefreshAgain = false
+
+    private var coordinators = CoordinatorCache()
+    private var findCoordinatorIds: [CoordinatorKey: UInt64] = [:]
+    /// Addresses of nodes learned from FindCoordinator (a coordinator may be missing from a
+    /// metadata response that raced with a broker joining).
+    private var coordinatorAddresses: [Int32: BrokerAddress] = [:]
+
+    private var pending: [UInt64: PendingRequest] = [:]
+    private var sharded: [UInt64: ShardedRequest] = [:]
+    private var nextRequestId: UInt64 = 1
+    private var anyBrokerCursor = 0
+
+    public init(config: EngineConfig, seed: UInt64) {
+        self.config = config
+        self.rng = SeededGenerator(seed: seed)
+    }
+
+    // MARK: driver interface
+
+    /// The next action for the driver, or nil when there is nothing to do.
+    public mutating func pollAction() -> Action? {
+        guard actionIndex < actions.count else {
+            if !actions.isEmpty { actions.removeAll(keepingCapacity: true); actionIndex = 0 }
+            return nil
+        }
+        defer { actionIndex += 1 }
+        return actions[actionIndex]
+    }
+
+    /// Drains every queued action at once.
+    public mutating func drainActions() -> [Action] {
+        var out: [Action] = []
+        while let a = pollAction() { out.append(a) }
+        return out
+    }
+
+    /// The earliest instant at which `tick(now:)` has work: a timeout, a backoff ending, a
+    /// throttle lifting, a re-authentication, an idle connection to reap, a metadata refresh.
+    public func nextDeadline() -> Instant? {
+        var d: Instant?
+        func consider(_ t: Instant?) { if let t { d = d.map { min($0, t) } ?? t } }
+        for c in connections.values {
+            consider(c.nextDeadline())
+            if c.isIdle { consider(c.lastActivity + config.connectionIdleTimeout) }
+        }
+        for p in pending.values { if case .backoff(let until) = p.state { consider(until) } }
+        consider(metadataRefreshScheduled)
+        if metadataRefreshId == nil, let last = metadata.lastRefresh { consider(last + config.metadataMaxAge) }
+        return d
+    }
+
+    public mutating func connectionOpened(_ id: ConnectionID, now: Instant) {
+        guard connections[id] != nil else { return }
+        let events = connections[id]!.opened(now: now)
+        apply(events, from: id, now: now)
+    }
+
+    public mutating func connectionFailed(_ id: ConnectionID, reason: String, now: Instant) {
+        guard connections[id] != nil else { return }
+        let events = connections[id]!.failedToOpen(reason: reason, now: now)
+        apply(events, from: id, now: now)
+    }
+
+    public mutating func connectionClosed(_ id: ConnectionID, now: Instant) {
+        guard connections[id] != nil else { return }
+        let events = connections[id]!.closedByPeer(now: now)
+        apply(events, from: id, now: now)
+    }
+
+    public mutating func bytesReceived(_ id: ConnectionID, _ bytes: [UInt8], now: Instant) {
+        guard connections[id] != nil else { return }
+        let events = connections[id]!.received(bytes, now: now)
+        apply(events, from: id, now: now)
+    }
+
+    /// Issues `request`; the engine answers with one `.complete(promise, …)`.
+    /// `pin` narrows the versions for this request; `maxRetries` overrides the configured one.
+    public mutating func request(_ request: any KafkaRequest, to target: RequestTarget = .automatic, pin: ClosedRange<Int16>? = nil,
+                                 maxRetries: Int? = nil, promise: PromiseID, now: Instant) {
+        guard !isClosed else {
+            actions.append(.complete(promise, .failure(.clientClosed)))
+            return
+        }
+        let resolved = target == .automatic ? RequestTarget.resolved(for: request) : target
+        let retries = maxRetries ?? config.maxRetries
+        if resolved == .partitionLeaders {
+            guard let sharder = PartitionSharding.sharder(for: type(of: request).apiKey) else {
+                actions.append(.complete(promise, .failure(.unroutable("\(type(of: request).apiKey) cannot be split by partition"))))
+                return
+            }
+            let id = takeRequestId()
+            sharded[id] = ShardedRequest(promise: promise, request: request, sharder: sharder, pin: pin, maxRetries: retries)
+            let topics = Set(sharder.partitions(of: request).map(\.topic))
+            if metadata.knows(topics) {
+                split(id, now: now)
+            } else {
+                metadata.addInterest(topics)
+                sharded[id]!.waitingMetadata = true
+                requestMetadataRefresh(now: now, force: true)
+            }
+            return
+        }
+        let id = takeRequestId()
+        pending[id] = PendingRequest(owner: .user(promise), request: request, target: resolved, pin: pin, firstAttempt: now, maxRetries: retries)
+        route(id, now: now)
+    }
+
+    public mutating func tick(now: Instant) {
+        for id in connections.keys.sorted() {
+            guard connections[id] != nil else { continue }
+            let events = connections[id]!.tick(now: now)
+            apply(events, from: id, now: now)
+        }
+        for id in connections.keys.sorted() {
+            guard let c = connections[id], c.isIdle, now >= c.lastActivity + config.connectionIdleTimeout else { continue }
+            let events = connections[id]!.close(with: .connectionClosed(broker: c.broker))
+            apply(events, from: id, now: now)
+        }
+        for id in pending.keys.sorted() {
+            guard let p = pending[id], case .backoff(let until) = p.state, now >= until else { continue }
+            pending[id]!.state = .routing
+            route(id, now: now)
+        }
+        if let at = metadataRefreshScheduled, now >= at {
+            metadataRefreshScheduled = nil
+            startMetadataRefresh(now: now)
+        } else if metadataRefreshId == nil, let last = metadata.lastRefresh, now >= last + config.metadataMaxAge {
+            startMetadataRefresh(now: now)
+        }
+    }
+
+    /// Fails everything outstanding with `.clientClosed` and closes every connection.
+    public mutating func close(now: Instant) {
+        guard !isClosed else { return }
+        isClosed = true
+        for id in pending.keys.sorted() { finish(id, .failure(.clientClosed), now: now) }
+        for id in sharded.keys.sorted() {
+            if let s = sharded.removeValue(forKey: id) { actions.append(.complete(s.promise, .failure(.clientClosed))) }
+        }
+        for id in connections.keys.sorted() {
+            let events = connections[id]!.close(with: .clientClosed)
+            apply(events, from: id, now: now)
+        }
+    }
+
+    /// The release a broker most likely runs, from the versions it reported.
+    public func guessRelease(of broker: BrokerID) -> KafkaRelease? {
+        brokerVersions[broker].flatMap { KafkaRelease.guess(from: $0) }
+    }
+
+    // MARK: connection events
+
+    private mutating func apply(_ events: [ConnectionEvent], from id: ConnectionID, now: Instant) {
+        for event in events {
+            switch event {
+            case .write(let bytes):
+                actions.append(.write(id, bytes))
+            case .ready(let versions):
+                if let c = connections[id] { brokerVersions[c.broker] = versions }
+            case .response(let token, let result):
+                handleResult(token, result, from: id, now: now)
+            case .throttled(let until):
+                guard let broker = connections[id]?.broker else { continue }
+                for other in connections.keys.sorted() where other != id && connections[other]!.broker == broker {
+                    connections[other]!.throttle(until: until)
+                }
+            case .failed(let error, let tokens, let timedOut, let closeNeeded):
+                if let c = connections.removeValue(forKey: id) {
+                    if connectionByKey[ConnectionKey(broker: c.broker, purpose: c.purpose)] == id {
+                        connectionByKey[ConnectionKey(broker: c.broker, purpose: c.purpose)] = nil
+                    }
+                    if closeNeeded { actions.append(.close(id)) }
+                    for (token, key) in timedOut { handleResult(token, .failure(.requestTimeout(apiKey: key, broker: c.broker)), from: id, now: now) }
+                    for token in tokens { handleResult(token, .failure(error), from: id, now: now) }
+                }
+            }
+        }
+    }
+
+    private mutating func handleResult(_ id: UInt64, _ result: Result<any KafkaResponse, KafkaClientError>, from connection: ConnectionID, now: Instant) {
+        guard let p = pending[id], p.state == .sent(connection) else { return }
+        switch result {
+        case .failure(let error):
+            if error.isRetriable { retry(id, after: error, now: now) } else { finish(id, .failure(error), now: now) }
+        case .success(let response):
+            if case .metadataRefresh = p.owner, let m = response as? MetadataResponse {
+                pending[id] = nil
+                metadataRefreshId = nil
+                metadata.apply(m, now: now)
+                metadataUpdated(now: now)
+                return
+            }
+            if case .findCoordinator(let key) = p.owner, let f = response as? FindCoordinatorResponse {
+                switch CoordinatorCache.parse(f) {
+                case .success(let entry):
+                    pending[id] = nil
+                    findCoordinatorIds[key] = nil
+                    coordinators.set(key, entry)
+                    coordinatorAddresses[entry.nodeId] = entry.address
+                    wakeCoordinatorWaiters(key, now: now)
+                case .failure(let error):
+                    if error.isRetriable { retry(id, after: error, now: now) } else { finish(id, .failure(error), now: now) }
+                }
+                return
+            }
+            if let m = response as? MetadataResponse {
+                // A user's metadata answer is as fresh as our own refresh would be.
+                metadata.apply(m, now: now)
+            }
+            if let code = topLevelErrorCode(of: response), code != .noError {
+                if let key = p.target.coordinatorKey, CoordinatorCache.meansMoved(code) {
+                    coordinators.invalidate(key)
+                    retry(id, after: .brokerError(code, message: nil), now: now)
+                    return
+                }
+                if code == .notController {
+                    requestMetadataRefresh(now: now, force: true)
+                    retry(id, after: .brokerError(code, message: nil), now: now)
+                    return
+                }
+                if code.isRetriable {
+                    retry(id, after: .brokerError(code, message: nil), now: now)
+                    return
+                }
+            }
+            finish(id, .success(response), now: now)
+        }
+    }
+
+    // MARK: retries
+
+    /// Schedules another attempt after backoff, or gives up when the budget is spent.
+    private mutating func retry(_ id: UInt64, after error: KafkaClientError, now: Instant) {
+        guard var p = pending[id] else { return }
+        if let key = p.target.coordinatorKey { coordinators.invalidate(key) }
+        let retriesDone = p.attempts - 1
+        let delay = config.backoff.delay(attempt: retriesDone, using: &rng)
+        if retriesDone >= p.maxRetries || now + delay >= p.firstAttempt + config.retryTimeout || isClosed {
+            finish(id, .failure(p.attempts > 1 || p.maxRetries > 0 ? .retriesExhausted(attempts: p.attempts, last: error) : error), now: now)
+            return
+        }
+        p.state = .backoff(until: now + delay)
+        pending[id] = p
+    }
+
+    /// Completes a pending request, telling whoever owns it.
+    private mutating func finish(_ id: UInt64, _ result: Result<any KafkaResponse, KafkaClientError>, now: Instant) {
+        guard let p = pending.removeValue(forKey: id) else { return }
+        switch p.owner {
+        case .user(let promise):
+            actions.append(.complete(promise, result))
+        case .shard(let parent):
+            guard sharded[parent] != nil else { return }
+            sharded[parent]!.results[id] = result
+            completeShardedIfDone(parent, now: now)
+        case .metadataRefresh:
+            metadataRefreshId = nil
+            if case .failure(let error) = result { failMetadataWaiters(error, now: now) }
+        case .findCoordinator(let key):
+            findCoordinatorIds[key] = nil
+            if case .failure(let error) = result {
+                for wid in pending.keys.sorted() where pending[wid]?.state == .waitingCoordinator(key) {
+                    finish(wid, .failure(error), now: now)
+                }
+            }
+        }
+    }
+
+    // MARK: routing
+
+    private mutating func takeRequestId() -> UInt64 {
+        defer { nextRequestId += 1 }
+        return nextRequestId
+    }
+
+    private func address(of broker: BrokerID) -> BrokerAddress? {
+        switch broker {
+        case .seed(let i): return i < config.seeds.count ? config.seeds[i] : nil
+        case .node(let n): return metadata.brokers[n] ?? coordinatorAddresses[n]
+        }
+    }
+
+    /// Sends a pending request toward its target, or parks it until what it needs is known.
+    private mutating func route(_ id: UInt64, now: Instant) {
+        guard let p = pending[id] else { return }
+        let broker: BrokerID
+        switch p.target {
+        case .anyBroker, .automatic, .partitionLeaders:
+            guard let b = pickAnyBroker(purpose: ConnectionPurpose.of(type(of: p.request).apiKey)) else {
+                finish(id, .failure(.unroutable("no seed brokers configured")), now: now)
+                return
+            }
+            broker = b
+        case .broker(let n):
+            guard address(of: .node(n)) != nil else { return waitForMetadata(id, missing: "broker \(n)", now: now) }
+            broker = .node(n)
+        case .controller:
+            guard let c = metadata.controllerId, address(of: .node(c)) != nil else {
+                return waitForMetadata(id, missing: "the controller", now: now)
+            }
+            broker = .node(c)
+        case .groupCoordinator, .transactionCoordinator:
+            let key = p.target.coordinatorKey!
+            guard let entry = coordinators[key] else {
+                pending[id]!.state = .waitingCoordinator(key)
+                findCoordinator(key, now: now)
+                return
+            }
+            broker = .node(entry.nodeId)
+        }
+        send(id, to: broker, now: now)
+    }
+
+    private mutating func waitForMetadata(_ id: UInt64, missing: String, now: Instant) {
+        if pending[id]!.waitedForMetadata && metadata.lastRefresh != nil {
+            finish(id, .failure(.unroutable("\(missing) is not in the cluster metadata")), now: now)
+            return
+        }
+        pending[id]!.waitedForMetadata = true
+        pending[id]!.state = .waitingMetadata
+        requestMetadataRefresh(now: now, force: true)
+    }
+
+    /// An already-connected broker if there is one (fewest connections opened), else the
+    /// next broker in turn, so that retries after a failed dial move on to another broker.
+    private mutating func pickAnyBroker(purpose: ConnectionPurpose) -> BrokerID? {
+        let candidates: [BrokerID] = metadata.brokers.isEmpty
+            ? config.seeds.indices.map { BrokerID.seed($0) }
+            : metadata.brokerIds.map { BrokerID.node($0) }
+        guard !candidates.isEmpty else { return nil }
+        if let connected = candidates.first(where: { connectionByKey[ConnectionKey(broker: $0, purpose: purpose)] != nil }) {
+            return connected
+        }
+        defer { anyBrokerCursor += 1 }
+        return candidates[anyBrokerCursor % candidates.count]
+    }
+
+    private mutating func send(_ id: UInt64, to broker: BrokerID, now: Instant) {
+        guard let address = address(of: broker) else {
+            finish(id, .failure(.unroutable("no address for \(broker)")), now: now)
+            return
+        }
+        let request = pending[id]!.request
+        let purpose = ConnectionPurpose.of(type(of: request).apiKey)
+        let key = ConnectionKey(broker: broker, purpose: purpose)
+        let cid: ConnectionID
+        if let existing = connectionByKey[key] {
+            cid = existing
+        } else {
+            cid = ConnectionID(nextConnectionId)
+            nextConnectionId += 1
+            connections[cid] = ConnectionStateMachine(id: cid, broker: broker, purpose: purpose, config: config, rng: rng.fork(), now: now)
+            connectionByKey[key] = cid
+            actions.append(.open(cid, broker: broker, host: address.host, port: address.port, tls: config.tls))
+        }
+        pending[id]!.attempts += 1
+        pending[id]!.state = .sent(cid)
+        let outbound = OutboundRequest(token: id, request: request, pin: pending[id]!.pin, brokerTimeout: brokerSideTimeout(of: request))
+        let events = connections[cid]!.enqueue(outbound, now: now)
+        apply(events, from: cid, now: now)
+    }
+
+    // MARK: coordinators
+
+    private mutating func findCoordinator(_ key: CoordinatorKey, now: Instant) {
+        guard findCoordinatorIds[key] == nil else { return }
+        let id = takeRequestId()
+        findCoordinatorIds[key] = id
+        pending[id] = PendingRequest(owner: .findCoordinator(key), request: CoordinatorCache.findRequest(for: key), target: .anyBroker,
+                                     firstAttempt: now, maxRetries: config.maxRetries)
+        route(id, now: now)
+    }
+
+    private mutating func wakeCoordinatorWaiters(_ key: CoordinatorKey, now: Instant) {
+        for id in pending.keys.sorted() where pending[id]?.state == .waitingCoordinator(key) {
+            pending[id]!.state = .routing
+            route(id, now: now)
+        }
+    }
+
+    // MARK: metadata
+
+    /// Asks for a refresh: now if the last one is at least `metadataMinAge` old, else when it
+    /// will be. One refresh is outstanding at a time; asks meanwhile fold into one more.
+    private mutating func requestMetadataRefresh(now: Instant, force: Bool) {
+        if metadataRefreshId != nil {
+            metadataRefreshAgain = true
+            return
+        }
+        if let last = metadata.lastRefresh, now < last + config.metadataMinAge {
+            let at = last + config.metadataMinAge
+            metadataRefreshScheduled = min(metadataRefreshScheduled ?? at, at)
+            return
+        }
+        startMetadataRefresh(now: now)
+    }
+
+    private mutating func startMetadataRefresh(now: Instant) {
+        guard metadataRefreshId == nil, !isClosed else { return }
+        metadataRefreshScheduled = nil
+        metadataRefreshAgain = false
+        let id = takeRequestId()
+        metadataRefreshId = id
+        pending[id] = PendingRequest(owner: .metadataRefresh, request: metadata.refreshRequest(), target: .anyBroker,
+                                     firstAttempt: now, maxRetries: config.maxRetries)
+        route(id, now: now)
+    }
+
+    private mutating func metadataUpdated(now: Instant) {
+        for id in pending.keys.sorted() where pending[id]?.state == .waitingMetadata {
+            pending[id]!.state = .routing
+            route(id, now: now)
+        }
+        for id in sharded.keys.sorted() where sharded[id]?.waitingMetadata == true {
+            sharded[id]!.waitingMetadata = false
+            split(id, now: now)
+        }
+        if metadataRefreshAgain { requestMetadataRefresh(now: now, force: true) }
+    }
+
+    private mutating func failMetadataWaiters(_ error: KafkaClientError, now: Instant) {
+        for id in pending.keys.sorted() where pending[id]?.state == .waitingMetadata {
+            finish(id, .failure(error), now: now)
+        }
+        for id in sharded.keys.sorted() where sharded[id]?.waitingMetadata == true {
+            let s = sharded.removeValue(forKey: id)!
+            actions.append(.complete(s.promise, .failure(error)))
+        }
+    }
+
+    // MARK: split requests
+
+    private mutating func split(_ parent: UInt64, now: Instant) {
+        guard let s = sharded[parent] else { return }
+        let partitions = s.sharder.partitions(of: s.request)
+        let plan = PartitionSharding.plan(partitions) { metadata.leader(of: $0) }
+        sharded[parent]!.unroutable = plan.unroutable.map { tp in
+            let topicError = metadata.topicErrors[tp.topic] ?? .unknownTopicOrPartition
+            if topicError != .noError { return (tp, topicError) }
+            let partitionError = metadata.partitions[tp]?.errorCode ?? .unknownTopicOrPartition
+            return (tp, partitionError != .noError ? partitionError : .leaderNotAvailable)
+        }
+        var shardIds: [UInt64] = []
+        for (leader, keep) in plan.shards {
+            let id = takeRequestId()
+            shardIds.append(id)
+            pending[id] = PendingRequest(owner: .shard(parent: parent), request: s.sharder.subset(s.request, keeping: keep),
+                                         target: .broker(leader), pin: s.pin, firstAttempt: now, maxRetries: s.maxRetries)
+        }
+        sharded[parent]!.shards = shardIds
+        if shardIds.isEmpty { completeShardedIfDone(parent, now: now) }
+        for id in shardIds { route(id, now: now) }
+    }
+
+    private mutating func completeShardedIfDone(_ parent: UInt64, now: Instant) {
+        guard let s = sharded[parent], s.shards.allSatisfy({ s.results[$0] != nil }) else { return }
+        sharded[parent] = nil
+        var responses: [any KafkaResponse] = []
+        for id in s.shards {
+            switch s.results[id]! {
+            case .failure(let error):
+                actions.append(.complete(s.promise, .failure(error)))
+                return
+            case .success(let r):
+                responses.append(r)
+            }
+        }
+        let merged = s.sharder.merge(responses, unroutable: s.unroutable)
+        // A partition answered by a broker that is no longer its leader means our leaders
+        // are out of date; the caller sees the error, the next request a fresh route.
+        if s.sharder.partitionErrors(in: merged).contains(where: { MetadataCache.isStale($0.1) }) {
+            requestMetadataRefresh(now: now, force: true)
+        }
+        actions.append(.complete(s.promise, .success(merged)))
+    }
+}
+
+/// The time a request may legitimately spend at the broker before answering; the engine
+/// adds its overhead to this for the request's deadline.
+func brokerSideTimeout(of request: any KafkaRequest) -> Interval {
+    switch request {
+    case let r as ProduceRequest: return .milliseconds(r.timeoutMs)
+    case let r as FetchRequest: return .milliseconds(r.maxWaitMs)
+    case let r as JoinGroupRequest: return .milliseconds(r.rebalanceTimeoutMs)
+    case let r as CreateTopicsRequest: return .milliseconds(r.timeoutMs)
+    case let r as DeleteTopicsRequest: return .milliseconds(r.timeoutMs)
+    case let r as CreatePartitionsRequest: return .milliseconds(r.timeoutMs)
+    case let r as DeleteRecordsRequest: return .milliseconds(r.timeoutMs)
+    case let r as ListOffsetsRequest: return .milliseconds(r.timeoutMs)
+    default: return .zero
+    }
+}

@@ -1,0 +1,41 @@
+/// Everything the engine needs to know up front. Times are intervals on the driver's clock.
+public struct EngineConfig: Sendable {
+    public var seeds: [BrokerAddress]
+    public var clientId: String? = "kgo-swift"
+    public var clientSoftwareName = "kgo-swift"
+    public var clientSoftwareVersion = "0.1.0"
+    public var tls = false
+    public var sasl: SaslConfig? = nil
+
+    /// Dial timeout: from `open` until `connectionOpened`.
+    public var connectTimeout: Interval = .seconds(10)
+    /// Added to a request's broker-side timeout (Fetch max wait, Produce timeout, a rebalance
+    /// timeout …) to give its deadline; alone for requests without one.
+    public var requestTimeoutOverhead: Interval = .seconds(10)
+    /// A connection with nothing outstanding for this long is closed.
+    public var connectionIdleTimeout: Interval = .seconds(20)
+    /// Frames announced larger than this fail the connection (Kafka's
+    /// `socket.request.max.bytes` is 100 MiB; fetch responses are bounded by the request).
+    public var maxResponseBytes = 100 * 1024 * 1024
+    /// Requests outstanding on one connection at once; further ones queue in the engine.
+    public var maxInFlightPerConnection = 100
+
+    /// Retries of retriable failures, after the first attempt.
+    public var maxRetries = 20
+    /// No retry is started once this much time has passed since the first attempt.
+    public var retryTimeout: Interval = .seconds(30)
+    public var backoff = BackoffPolicy()
+
+    /// Metadata older than this is refreshed on the next tick.
+    public var metadataMaxAge: Interval = .seconds(300)
+    /// Refreshes are never closer together than this, however often errors ask for one.
+    public var metadataMinAge: Interval = .seconds(5)
+
+    /// Skip ApiVersions and assume every broker is this release: for brokers older than
+    /// 0.10, which close the connection on an ApiVersions request.
+    public var pinnedBrokerRelease: KafkaRelease? = nil
+    /// Per-key version limits for every request (a request's own pin narrows further).
+    public var versionPins = VersionPins()
+
+    public init(seeds: [BrokerAddress]) { self.seeds = seeds }
+}

@@ -1,0 +1,46 @@
+/// A request the engine is responsible for until it completes: a user's, one shard of a
+/// user's split request, or one the engine issued itself (metadata, FindCoordinator).
+struct PendingRequest {
+    enum Owner {
+        case user(PromiseID)
+        case shard(parent: UInt64)
+        case metadataRefresh
+        case findCoordinator(CoordinatorKey)
+    }
+
+    enum State: Equatable {
+        /// Being routed right now.
+        case routing
+        case waitingMetadata
+        case waitingCoordinator(CoordinatorKey)
+        case backoff(until: Instant)
+        case sent(ConnectionID)
+    }
+
+    var owner: Owner
+    var request: any KafkaRequest
+    var target: RequestTarget
+    var pin: ClosedRange<Int16>?
+    var state = State.routing
+    /// Attempts sent so far.
+    var attempts = 0
+    var firstAttempt: Instant
+    var maxRetries: Int
+    /// Set once the request waited for a metadata refresh, so a second miss fails it
+    /// instead of waiting forever for a broker or controller that does not exist.
+    var waitedForMetadata = false
+}
+
+/// A user request split across partition leaders: it completes when every shard has.
+struct ShardedRequest {
+    var promise: PromiseID
+    var request: any KafkaRequest
+    var sharder: any PartitionSharder.Type
+    var pin: ClosedRange<Int16>?
+    var maxRetries: Int
+    /// Shard ids in leader order; their results fill in as they finish.
+    var shards: [UInt64] = []
+    var results: [UInt64: Result<any KafkaResponse, KafkaClientError>] = [:]
+    var unroutable: [(TopicPartition, KafkaErrorCode)] = []
+    var waitingMetadata = false
+}

@@ -1,0 +1,92 @@
+public struct TopicPartition: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var topic: String
+    public var partition: Int32
+    public init(_ topic: String, _ partition: Int32) {
+        self.topic = topic
+        self.partition = partition
+    }
+    public static func < (a: TopicPartition, b: TopicPartition) -> Bool {
+        (a.topic, a.partition) < (b.topic, b.partition)
+    }
+    public var description: String { "\(topic)[\(partition)]" }
+}
+
+/// What the cluster last told us: brokers, the controller, and each partition's leader.
+/// Knows when it was refreshed; the engine decides when to refresh (max age, stale-metadata
+/// errors) and enforces the minimum age between refreshes.
+public struct MetadataCache: Sendable {
+    public struct PartitionInfo: Equatable, Sendable {
+        public var leader: Int32
+        public var leaderEpoch: Int32
+        public var errorCode: KafkaErrorCode
+    }
+
+    public private(set) var brokers: [Int32: BrokerAddress] = [:]
+    public private(set) var controllerId: Int32?
+    public private(set) var partitions: [TopicPartition: PartitionInfo] = [:]
+    /// Topics the cluster answered for, with their topic-level error.
+    public private(set) var topicErrors: [String: KafkaErrorCode] = [:]
+    public private(set) var lastRefresh: Instant?
+    /// Topics some request wanted; a refresh asks for these.
+    public private(set) var interest: Set<String> = []
+
+    public init() {}
+
+    /// Node ids in ascending order (the order `anyBroker` walks them in).
+    public var brokerIds: [Int32] { brokers.keys.sorted() }
+
+    public mutating func addInterest<S: Sequence>(_ topics: S) where S.Element == String {
+        interest.formUnion(topics)
+    }
+
+    /// Whether every one of `topics` has an answer from the cluster (a leader or an error).
+    public func knows<S: Sequence>(_ topics: S) -> Bool where S.Element == String {
+        topics.allSatisfy { topicErrors[$0] != nil }
+    }
+
+    public func leader(of tp: TopicPartition) -> Int32? {
+        guard let p = partitions[tp], p.leader >= 0, brokers[p.leader] != nil else { return nil }
+        return p.leader
+    }
+
+    /// The request a refresh sends: the interesting topics, sorted.
+    func refreshRequest() -> MetadataRequest {
+        var request = MetadataRequest()
+        request.allowAutoTopicCreation = false
+        request.topics = interest.sorted().map { name in
+            var t = MetadataRequest.MetadataRequestTopic()
+            t.name = name
+            return t
+        }
+        return request
+    }
+
+    /// Replaces what we know with the response (topics not in the response are kept: a
+    /// refresh for some topics says nothing about the others).
+    public mutating func apply(_ response: MetadataResponse, now: Instant) {
+        brokers = [:]
+        for b in response.brokers { brokers[b.nodeId] = BrokerAddress(host: b.host, port: Int(b.port)) }
+        controllerId = response.controllerId >= 0 ? response.controllerId : nil
+        for topic in response.topics {
+            guard let name = topic.name else { continue }
+            topicErrors[name] = KafkaErrorCode(topic.errorCode)
+            for key in partitions.keys where key.topic == name { partitions[key] = nil }
+            for p in topic.partitions {
+                partitions[TopicPartition(name, p.partitionIndex)] =
+                    PartitionInfo(leader: p.leaderId, leaderEpoch: p.leaderEpoch, errorCode: KafkaErrorCode(p.errorCode))
+            }
+        }
+        lastRefresh = now
+    }
+
+    /// Error codes that mean our view of leaders or the controller is out of date.
+    public static func isStale(_ code: KafkaErrorCode) -> Bool {
+        switch code {
+        case .notLeaderOrFollower, .unknownTopicOrPartition, .leaderNotAvailable, .fencedLeaderEpoch,
+             .unknownLeaderEpoch, .notController, .kafkaStorageError, .replicaNotAvailable, .brokerNotAvailable:
+            return true
+        default:
+            return false
+        }
+    }
+}

@@ -1,0 +1,96 @@
+/// SASL configuration: which mechanism and its credentials.
+public enum SaslConfig: Sendable {
+    case plain(username: String, password: String, authzid: String = "")
+    case scram(ScramAlgorithm, username: String, password: String)
+    /// The provider is called (synchronously, with the engine's `now`) at every
+    /// authentication and re-authentication; a driver with an asynchronous token source
+    /// keeps a fresh token at hand and returns it here.
+    case oauthBearer(tokenProvider: @Sendable (Instant) throws -> OAuthBearerToken)
+
+    public var mechanismName: String {
+        switch self {
+        case .plain: return "PLAIN"
+        case .scram(let a, _, _): return a.mechanismName
+        case .oauthBearer: return "OAUTHBEARER"
+        }
+    }
+
+    /// A fresh exchange; `nonce` feeds SCRAM's client nonce (from the engine's generator).
+    func makeSession(nonce: String, now: Instant) throws(KafkaClientError) -> any SaslSession {
+        switch self {
+        case .plain(let u, let p, let z): return PlainSession(username: u, password: p, authzid: z)
+        case .scram(let a, let u, let p): return ScramSession(algorithm: a, username: u, password: p, clientNonce: nonce)
+        case .oauthBearer(let provider):
+            do {
+                return OAuthBearerSession(token: try provider(now))
+            } catch {
+                throw .saslAuthenticationFailed(mechanism: "OAUTHBEARER", message: "token provider failed: \(error)")
+            }
+        }
+    }
+}
+
+/// What a SASL exchange does next.
+public enum SaslStep: Equatable, Sendable {
+    /// Send these bytes to the server and wait for its answer.
+    case send([UInt8])
+    /// The exchange succeeded.
+    case done
+}
+
+/// One authentication exchange, driven by the server's messages. `step(nil)` starts it.
+public protocol SaslSession: Sendable {
+    var mechanism: String { get }
+    mutating func step(_ serverMessage: [UInt8]?) throws(KafkaClientError) -> SaslStep
+}
+
+/// PLAIN (RFC 4616): one message, authzid NUL username NUL password.
+struct PlainSession: SaslSession {
+    let username: String, password: String, authzid: String
+    var sent = false
+    var mechanism: String { "PLAIN" }
+
+    init(username: String, password: String, authzid: String) {
+        self.username = username
+        self.password = password
+        self.authzid = authzid
+    }
+
+    mutating func step(_ serverMessage: [UInt8]?) throws(KafkaClientError) -> SaslStep {
+        if sent { return .done }
+        sent = true
+        return .send(Array(authzid.utf8) + [0] + Array(username.utf8) + [0] + Array(password.utf8))
+    }
+}
+
+public struct OAuthBearerToken: Sendable, Equatable {
+    public var token: String
+    /// SASL extensions (KIP-342), sent sorted by key.
+    public var extensions: [String: String]
+    public init(token: String, extensions: [String: String] = [:]) {
+        self.token = token
+        self.extensions = extensions
+    }
+}
+
+/// OAUTHBEARER (RFC 7628): one client message. A server that rejects it answers with a JSON
+/// error instead of an empty message.
+struct OAuthBearerSession: SaslSession {
+    let token: OAuthBearerToken
+    var sent = false
+    var mechanism: String { "OAUTHBEARER" }
+
+    mutating func step(_ serverMessage: [UInt8]?) throws(KafkaClientError) -> SaslStep {
+        if !sent {
+            sent = true
+            var message = "n,,\u{1}auth=Bearer \(token.token)"
+            for key in token.extensions.keys.sorted() { message += "\u{1}\(key)=\(token.extensions[key]!)" }
+            message += "\u{1}\u{1}"
+            return .send(Array(message.utf8))
+        }
+        if let reply = serverMessage, !reply.isEmpty {
+            throw .saslAuthenticationFailed(mechanism: mechanism, message: String(decoding: reply, as: UTF8.self))
+        }
+        return .done
+    }
+}

@@ -1,0 +1,103 @@
+public enum ScramAlgorithm: Sendable, Equatable {
+    case sha256, sha512
+
+    public var mechanismName: String { self == .sha256 ? "SCRAM-SHA-256" : "SCRAM-SHA-512" }
+
+    func hmac(_ message: [UInt8], key: [UInt8]) -> [UInt8] {
+        self == .sha256 ? HMAC<SHA256>.authenticate(message, key: key) : HMAC<SHA512>.authenticate(message, key: key)
+    }
+    func hash(_ message: [UInt8]) -> [UInt8] { self == .sha256 ? SHA256.hash(message) : SHA512.hash(message) }
+    func hi(_ password: [UInt8], salt: [UInt8], iterations: Int) -> [UInt8] {
+        self == .sha256
+            ? scramHi(SHA256.self, password: password, salt: salt, iterations: iterations)
+            : scramHi(SHA512.self, password: password, salt: salt, iterations: iterations)
+    }
+}
+
+/// The client side of SCRAM (RFC 5802, RFC 7677) without channel binding, as Kafka uses it.
+public struct ScramSession: SaslSession {
+    /// A server asking for more iterations than this is refused rather than obeyed: a hostile
+    /// peer could otherwise pin the engine's thread for minutes.
+    public static let maxIterations = 1_000_000
+
+    let algorithm: ScramAlgorithm
+    let username: String, password: String, clientNonce: String
+    private enum Phase: Sendable { case initial, sentFirst(bare: String), sentFinal(serverSignature: [UInt8]), done }
+    private var phase = Phase.initial
+    public var mechanism: String { algorithm.mechanismName }
+
+    public init(algorithm: ScramAlgorithm, username: String, password: String, clientNonce: String) {
+        self.algorithm = algorithm
+        self.username = username
+        self.password = password
+        self.clientNonce = clientNonce
+    }
+
+    private func fail(_ reason: String) -> KafkaClientError { .saslProtocolError(mechanism: mechanism, reason: reason) }
+
+    public mutating func step(_ serverMessage: [UInt8]?) throws(KafkaClientError) -> SaslStep {
+        switch phase {
+        case .initial:
+            // saslname escaping (RFC 5802 §5.1): "=" and "," are written as =3D and =2C.
+            let name = username.replacingAll("=", with: "=3D").replacingAll(",", with: "=2C")
+            let bare = "n=\(name),r=\(clientNonce)"
+            phase = .sentFirst(bare: bare)
+            return .send(Array("n,,\(bare)".utf8))
+
+        case .sentFirst(let bare):
+            let serverFirst = String(decoding: serverMessage ?? [], as: UTF8.self)
+            let attrs = Self.attributes(serverFirst)
+            if let e = attrs["e"] { throw .saslAuthenticationFailed(mechanism: mechanism, message: e) }
+            guard let nonce = attrs["r"], nonce.hasPrefix(clientNonce), nonce.utf8.count > clientNonce.utf8.count else {
+                throw fail("server nonce does not extend the client nonce")
+            }
+            guard let saltText = attrs["s"], let salt = Base64.decode(saltText) else { throw fail("missing or invalid salt") }
+            guard let iterText = attrs["i"], let iterations = Int(iterText), iterations >= 1, iterations <= Self.maxIterations else {
+                throw fail("missing or unacceptable iteration count")
+            }
+            let withoutProof = "c=biws,r=\(nonce)" // biws = base64("n,,")
+            let authMessage = Array("\(bare),\(serverFirst),\(withoutProof)".utf8)
+            let salted = algorithm.hi(Array(password.utf8), salt: salt, iterations: iterations)
+            let clientKey = algorithm.hmac(Array("Client Key".utf8), key: salted)
+            let storedKey = algorithm.hash(clientKey)
+            let clientSignature = algorithm.hmac(authMessage, key: storedKey)
+            var proof = clientKey
+            for i in 0 ..< proof.count { proof[i] ^= clientSignature[i] }
+            let serverKey = algorithm.hmac(Array("Server Key".utf8), key: salted)
+            phase = .sentFinal(serverSignature: algorithm.hmac(authMessage, key: serverKey))
+            return .send(Array("\(withoutProof),p=\(Base64.encode(proof))".utf8))
+
+        case .sentFinal(let expected):
+            let attrs = Self.attributes(String(decoding: serverMessage ?? [], as: UTF8.self))
+            if let e = attrs["e"] { throw .saslAuthenticationFailed(mechanism: mechanism, message: e) }
+            guard let v = attrs["v"], let signature = Base64.decode(v), signature == expected else {
+                // The server could not prove it knows the password: it may be an impostor.
+                throw fail("server signature does not verify")
+            }
+            phase = .done
+            return .done
+
+        case .done:
+            return .done
+        }
+    }
+
+    /// "k=v,k=v" attributes; a value may itself contain "=" (base64 padding).
+    private static func attributes(_ message: String) -> [String: String] {
+        var out: [String: String] = [:]
+        for part in message.split(separator: ",", omittingEmptySubsequences: true) {
+            guard let eq = part.firstIndex(of: "=") else { continue }
+            let key = String(part[part.startIndex ..< eq])
+            if out[key] == nil { out[key] = String(part[part.index(after: eq)...]) }
+        }
+        return out
+    }
+}
+
+extension String {
+    func replacingAll(_ target: Character, with replacement: String) -> String {
+        var out = ""
+        for c in self { if c == target { out += replacement } else { out.append(c) } }
+        return out
+    }
+}

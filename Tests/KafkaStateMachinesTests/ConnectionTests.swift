@@ -1,0 +1,251 @@
+import Testing
+@testable import KafkaStateMachines
+
+@Suite struct ConnectionTests {
+    @Test func handshakeThenRequestAtHighestCommonVersion() throws {
+        var h = Harness(Harness.config())
+        let a1 = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
+        #expect(a1.map(\.description) == ["open(conn1, seed0, seed0:9092)"])
+        let hello = decodeWrites(h.opened(1))
+        #expect(hello.count == 1)
+        #expect(hello[0].apiKey == .apiVersions && hello[0].version == 4 && hello[0].correlationId == 0)
+        #expect((hello[0].body as? ApiVersionsRequest)?.clientSoftwareName == "kgo-swift")
+
+        var versions = fullApiVersions()
+        versions.apiKeys = versions.apiKeys.map { var v = $0; if v.apiKey == ApiKey.metadata.rawValue { v.maxVersion = 7 }; return v }
+        let sent = decodeWrites(h.receive(1, respond(hello[0], versions)))
+        #expect(sent.count == 1 && sent[0].apiKey == .metadata && sent[0].version == 7 && sent[0].correlationId == 1)
+
+        let done = h.receive(1, respond(sent[0], metadataResponse(brokers: [1])))
+        #expect(success(done, 1, as: MetadataResponse.self)?.brokers.first?.nodeId == 1)
+    }
+
+    /// KIP-511: a broker that does not know ApiVersions v4 answers in v0 with
+    /// UNSUPPORTED_VERSION and its own range; we retry within it on the same connection.
+    @Test func apiVersionsUnsupportedVersionRetriesWithinBrokerRange() throws {
+        var h = Harness(Harness.config())
+        _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
+        let hello = decodeWrites(h.opened(1))[0]
+        var refusal = ApiVersionsResponse()
+        refusal.errorCode = KafkaErrorCode.unsupportedVersion.rawValue
+        var own = ApiVersionsResponse.ApiVersion()
+        own.apiKey = ApiKey.apiVersions.rawValue
+        own.maxVersion = 2
+        refusal.apiKeys = [own]
+        let v0Frame = try encodeResponseFrame(refusal, version: 0, correlationId: hello.correlationId)
+        let retry = decodeWrites(h.receive(1, v0Frame))
+        #expect(retry.count == 1 && retry[0].apiKey == .apiVersions && retry[0].version == 2)
+        let sent = decodeWrites(h.receive(1, respond(retry[0], fullApiVersions())))
+        #expect(sent.map(\.apiKey) == [.metadata])
+    }
+
+    @Test func apiVersionsUnsupportedWithoutRangeRetriesAtV0() throws {
+        var h = Harness(Harness.config())
+        _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
+        let hello = decodeWrites(h.opened(1))[0]
+        var refusal = ApiVersionsResponse()
+        refusal.errorCode = KafkaErrorCode.unsupportedVersion.rawValue
+        let retry = decodeWrites(h.receive(1, try encodeResponseFrame(refusal, version: 0, correlationId: hello.correlationId)))
+        #expect(retry.count == 1 && retry[0].version == 0)
+    }
+
+    @Test func pinnedReleaseSkipsApiVersions() {
+        var config = Harness.config()
+        config.pinnedBrokerRelease = KafkaRelease.named("0.9.0")
+        var h = Harness(config)
+        _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
+        let first = decodeWrites(h.opened(1))
+        #expect(first.count == 1 && first[0].apiKey == .metadata && first[0].version == 0 && first[0].correlationId == 0)
+    }
+
+    @Test func versionPinsNarrowTheChoice() {
+        var config = Harness.config()
+        config.versionPins[.metadata] = 0 ... 9
+        var h = Harness(config)
+        _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
+        _ = h.request(MetadataRequest(), to: .anyBroker, pin: 2 ... 4, promise: 2)
+        _ = h.request(MetadataRequest(), to: .anyBroker, pin: 20 ... 30, promise: 3)
+        let after = h.handshake(1)
+        #expect(decodeWrites(after).map(\.version) == [9, 4])
+        #expect(failure(after, 3) == .unsupportedVersion(apiKey: .metadata, brokerRange: 0 ... 12))
+    }
+
+    @Test func negotiationPicksTheHighestVersionAllAccept() {
+        #expect(negotiateVersion(ours: 0 ... 12, broker: 0 ... 9, pin: nil) == 9)
+        #expect(negotiateVersion(ours: 0 ... 5, broker: 0 ... 9, pin: nil) == 5)
+        #expect(negotiateVersion(ours: 0 ... 12, broker: 0 ... 9, pin: 0 ... 3) == 3)
+        #expect(negotiateVersion(ours: 0 ... 12, broker: 4 ... 9, pin: 0 ... 3) == nil)
+        #expect(negotiateVersion(ours: 0 ... 12, broker: nil, pin: nil) == nil)
+    }
+
+    @Test func releaseGuessFromApiVersions() {
+        #expect(KafkaRelease.all.first?.name == "0.8.0")
+        #expect(KafkaRelease.guess(from: KafkaRelease.named("2.1")!.versions)?.name == "2.1")
+        #expect(KafkaRelease.guess(from: KafkaRelease.named("0.10.2")!.versions)?.name == "0.10.2")
+        #expect(KafkaRelease.all.map(\.name).suffix(3) == ["2.6", "2.7", "2.8"])
+        // A KRaft broker hides the inter-broker keys 4-7 from clients.
+        let kraft = KafkaRelease.named("2.8")!.versions.ranges.filter { !(4 ... 7).contains($0.key.rawValue) }
+        #expect(KafkaRelease.guess(from: BrokerVersions(kraft))?.name == "2.8")
+        #expect(KafkaRelease.named("2.8")!.versions.range(for: .fetch) == 0 ... 12)
+        #expect(KafkaRelease.named("0.11.0")!.versions.range(for: .offsetFetch) == 0 ... 3)
+        #expect(KafkaRelease.guess(from: BrokerVersions(fullApiVersions()))?.name == KafkaRelease.all.last?.name)
+        // 0.11 added many keys; a broker missing one of them is at most 0.10.2.
+        let v = KafkaRelease.named("0.11.0")!.versions.ranges.filter { $0.key != .deleteRecords }
+        #expect(KafkaRelease.guess(from: BrokerVersions(v))?.name == "0.10.2")
+    }
+
+    @Test func engineGuessesReleaseOfAConnectedBroker() {
+        var h = Harness(Harness.config())
+        _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
+        var v = ApiVersionsResponse()
+        v.apiKeys = KafkaRelease.named("1.1")!.versions.ranges.map { e in
+            var x = ApiVersionsResponse.ApiVersion()
+            x.apiKey = e.key.rawValue
+            x.maxVersion = e.range.upperBound
+            return x
+        }
+        _ = h.handshake(1, versions: v)
+        #expect(h.engine.guessRelease(of: .seed(0))?.name == "1.1")
+    }
+
+    @Test func pipelinedResponsesMatchByCorrelationId() {
+        var h = Harness(Harness.config())
+        _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
+        _ = h.request(MetadataRequest(), to: .anyBroker, promise: 2)
+        let sent = decodeWrites(h.handshake(1))
+        #expect(sent.map(\.correlationId) == [1, 2])
+        let first = h.receive(1, respond(sent[0], metadataResponse(brokers: [7])))
+        #expect(completions(first).map(\.0) == [PromiseID(1)])
+        let second = h.receive(1, respond(sent[1], metadataResponse(brokers: [8])))
+        #expect(success(second, 2, as: MetadataResponse.self)?.brokers.first?.nodeId == 8)
+    }
+
+    @Test func responsesSplitAcrossReadsAndJoinedInOne() {
+        var h = Harness(Harness.config())
+        _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
+        _ = h.request(MetadataRequest(), to: .anyBroker, promise: 2)
+        let sent = decodeWrites(h.handshake(1))
+        let both = respond(sent[0], metadataResponse(brokers: [1])) + respond(sent[1], metadataResponse(brokers: [2]))
+        #expect(completions(h.receive(1, Array(both[0 ..< 3]))).isEmpty)
+        #expect(completions(h.receive(1, Array(both[3...]))).map(\.0) == [PromiseID(1), PromiseID(2)])
+    }
+
+    @Test func outOfOrderCorrelationIdIsAProtocolViolation() {
+        var h = Harness(Harness.config())
+        _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
+        _ = h.request(MetadataRequest(), to: .anyBroker, promise: 2)
+        let sent = decodeWrites(h.handshake(1))
+        let after = h.receive(1, respond(sent[1], metadataResponse(brokers: [1])))
+        #expect(closes(after) == [ConnectionID(1)])
+        let violation = KafkaClientError.protocolViolation("response correlation id 2, expected 1")
+        #expect(failure(after, 1) == violation)
+        #expect(failure(after, 2) == violation)
+    }
+
+    @Test func requestTimeoutClosesTheConnectionAndFailsTyped() {
+        var config = Harness.config()
+        config.requestTimeoutOverhead = .milliseconds(1000)
+        var h = Harness(config)
+        _ = h.request(MetadataRequest(), to: .anyBroker, maxRetries: 0, promise: 1)
+        _ = h.handshake(1)
+        #expect(h.engine.nextDeadline() == .milliseconds(1000))
+        #expect(h.advance(to: 999).isEmpty)
+        let after = h.advance(to: 1000)
+        #expect(closes(after) == [ConnectionID(1)])
+        #expect(failure(after, 1) == .requestTimeout(apiKey: .metadata, broker: .seed(0)))
+    }
+
+    @Test func brokerSideTimeoutExtendsTheDeadline() {
+        var config = Harness.config()
+        config.requestTimeoutOverhead = .milliseconds(1000)
+        var h = Harness(config)
+        var fetch = FetchRequest()
+        fetch.maxWaitMs = 5000
+        _ = h.request(fetch, to: .anyBroker, maxRetries: 0, promise: 1)
+        _ = h.handshake(1)
+        #expect(h.engine.nextDeadline() == .milliseconds(6000))
+    }
+
+    @Test func throttleDelaysTheNextSend() {
+        var h = Harness(Harness.config())
+        _ = h.request(ListGroupsRequest(), to: .anyBroker, promise: 1)
+        let sent = decodeWrites(h.handshake(1))
+        var throttled = ListGroupsResponse()
+        throttled.throttleTimeMs = 500
+        h.now = .milliseconds(100)
+        #expect(success(h.receive(1, respond(sent[0], throttled)), 1, as: ListGroupsResponse.self) != nil)
+        #expect(decodeWrites(h.request(ListGroupsRequest(), to: .anyBroker, promise: 2)).isEmpty)
+        #expect(h.engine.nextDeadline() == .milliseconds(600))
+        #expect(decodeWrites(h.advance(to: 599)).isEmpty)
+        #expect(decodeWrites(h.advance(to: 600)).map(\.apiKey) == [.listGroups])
+    }
+
+    @Test func garbageResponseIsTypedAndClosesTheConnection() {
+        var h = Harness(Harness.config())
+        _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
+        let sent = decodeWrites(h.handshake(1))
+        // The right correlation id, then bytes that are no Metadata response.
+        let frame: [UInt8] = [0, 0, 0, 7, 0, 0, 0, UInt8(sent[0].correlationId), 0xde, 0xad, 0xbe]
+        let after = h.receive(1, frame)
+        #expect(closes(after) == [ConnectionID(1)])
+        guard case .malformedResponse = failure(after, 1) else {
+            Issue.record("expected a malformed response error, got \(after)")
+            return
+        }
+    }
+
+    @Test func httpServerInsteadOfKafkaIsRejectedBySize() {
+        var h = Harness(Harness.config())
+        _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
+        _ = h.opened(1)
+        let after = h.receive(1, Array("HTTP/1.1 400 Bad Request\r\n\r\n".utf8))
+        #expect(closes(after) == [ConnectionID(1)])
+        #expect(failure(after, 1) == .responseTooLarge(size: 0x4854_5450, max: 100 * 1024 * 1024))
+    }
+
+    @Test func responseOverTheConfiguredMaximum() {
+        var config = Harness.config()
+        config.maxResponseBytes = 1024
+        var h = Harness(config)
+        _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
+        _ = h.handshake(1)
+        let after = h.receive(1, [0, 0, 0x07, 0xd0, 0, 0, 0, 1])
+        #expect(failure(after, 1) == .responseTooLarge(size: 2000, max: 1024))
+        #expect(closes(after) == [ConnectionID(1)])
+    }
+
+    @Test func connectTimeout() {
+        var config = Harness.config()
+        config.connectTimeout = .milliseconds(1000)
+        var h = Harness(config)
+        _ = h.request(MetadataRequest(), to: .anyBroker, maxRetries: 0, promise: 1)
+        #expect(h.engine.nextDeadline() == .milliseconds(1000))
+        let after = h.advance(to: 1000)
+        #expect(closes(after) == [ConnectionID(1)])
+        #expect(failure(after, 1) == .connectTimeout(broker: .seed(0)))
+    }
+
+    @Test func idleConnectionsAreReaped() {
+        var h = Harness(Harness.config())
+        _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
+        let sent = decodeWrites(h.handshake(1))
+        h.now = .milliseconds(50)
+        _ = h.receive(1, respond(sent[0], metadataResponse(brokers: [1])))
+        #expect(h.engine.nextDeadline() == .milliseconds(20_050))
+        #expect(h.advance(to: 20_049).isEmpty)
+        #expect(closes(h.advance(to: 20_050)) == [ConnectionID(1)])
+        // A later request dials again.
+        #expect(opens(h.request(MetadataRequest(), to: .anyBroker, promise: 2)).map(\.0) == [ConnectionID(2)])
+    }
+
+    @Test func closeFailsEverythingAndClosesConnections() {
+        var h = Harness(Harness.config())
+        _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
+        _ = h.handshake(1)
+        h.engine.close(now: h.now)
+        let after = h.drain()
+        #expect(failure(after, 1) == .clientClosed)
+        #expect(closes(after) == [ConnectionID(1)])
+        #expect(failure(h.request(MetadataRequest(), promise: 2), 2) == .clientClosed)
+    }
+}

@@ -1,0 +1,82 @@
+import Testing
+@testable import KafkaStateMachines
+
+@Suite struct RetryTests {
+    @Test func backoffIsBoundedCappedAndReplaysFromTheSeed() {
+        let policy = BackoffPolicy(initial: .milliseconds(100), max: .milliseconds(1000), jitter: 0.2)
+        var a = SeededGenerator(seed: 42), b = SeededGenerator(seed: 42), c = SeededGenerator(seed: 43)
+        var seqA: [Interval] = [], seqC: [Interval] = []
+        for attempt in 0 ..< 8 {
+            let d = policy.delay(attempt: attempt, using: &a)
+            #expect(d == policy.delay(attempt: attempt, using: &b))
+            seqA.append(d)
+            seqC.append(policy.delay(attempt: attempt, using: &c))
+            let base = min(100 << attempt, 1000)
+            #expect(d.milliseconds >= UInt64(Double(base) * 0.8) && d.milliseconds <= UInt64(Double(base) * 1.2))
+        }
+        #expect(seqA != seqC)
+        #expect(policy.delay(attempt: 1000, using: &a) <= .milliseconds(1200))
+        #expect(BackoffPolicy(jitter: 0).delay(attempt: 2, using: &a) == .milliseconds(400))
+    }
+
+    /// Unreachable seeds: each failed dial waits out a growing backoff and moves to the next
+    /// seed; when retries run out the caller gets a typed error naming the last failure.
+    @Test func unreachableSeedsBackOffThenFailTyped() {
+        var config = Harness.config(seeds: 2)
+        config.maxRetries = 2
+        var h = Harness(config)
+        var dials: [(Instant, BrokerID)] = []
+        dials += opens(h.request(MetadataRequest(), to: .anyBroker, promise: 1)).map { (h.now, $0.1) }
+        var result: KafkaClientError?
+        for connection in 1 ... 3 {
+            h.engine.connectionFailed(ConnectionID(UInt64(connection)), reason: "connection refused", now: h.now)
+            let after = h.drain()
+            #expect(closes(after).isEmpty)
+            if let e = failure(after, 1) { result = e; break }
+            #expect(opens(after).isEmpty)
+            guard let wake = h.engine.nextDeadline() else { Issue.record("no deadline"); return }
+            h.now = wake
+            h.engine.tick(now: wake)
+            dials += opens(h.drain()).map { (wake, $0.1) }
+        }
+        #expect(dials.map(\.1) == [.seed(0), .seed(1), .seed(0)])
+        let gap1 = (dials[1].0 - dials[0].0).milliseconds, gap2 = (dials[2].0 - dials[1].0).milliseconds
+        #expect(gap1 >= 80 && gap1 <= 120)
+        #expect(gap2 >= 160 && gap2 <= 240)
+        #expect(result == .retriesExhausted(attempts: 3, last: .connectionFailed(broker: .seed(0), reason: "connection refused")))
+    }
+
+    /// The same inputs and seed give the same actions and deadlines, bit for bit.
+    @Test func runsReplayFromTheSeed() {
+        func run(seed: UInt64) -> [String] {
+            var config = Harness.config(seeds: 3)
+            config.maxRetries = 5
+            var h = Harness(config, seed: seed)
+            var trace: [String] = h.request(MetadataRequest(), to: .anyBroker, promise: 1).map(\.description)
+            var next: UInt64 = 1
+            while let wake = h.engine.nextDeadline(), next < 10 {
+                h.engine.connectionFailed(ConnectionID(next), reason: "refused", now: h.now)
+                trace += h.drain().map(\.description)
+                guard let w = h.engine.nextDeadline() else { break }
+                _ = wake
+                h.now = w
+                h.engine.tick(now: w)
+                trace.append("\(w)")
+                trace += h.drain().map(\.description)
+                next += 1
+            }
+            return trace
+        }
+        #expect(run(seed: 9) == run(seed: 9))
+        #expect(run(seed: 9) != run(seed: 10))
+    }
+
+    @Test func nonRetriableFailuresAreNotRetried() {
+        var h = Harness(Harness.config())
+        _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
+        _ = h.opened(1)
+        let after = h.receive(1, [0xff, 0xff, 0xff, 0xff])
+        #expect(failure(after, 1) == .protocolViolation("negative frame size -1"))
+        #expect(h.engine.nextDeadline() == nil)
+    }
+}

@@ -1,0 +1,242 @@
+import Testing
+@testable import KafkaStateMachines
+
+private func listOffsets(_ parts: [(String, [Int32])]) -> ListOffsetsRequest {
+    var r = ListOffsetsRequest()
+    r.replicaId = -1
+    r.topics = parts.map { name, ps in
+        var t = ListOffsetsRequest.ListOffsetsTopic()
+        t.name = name
+        t.partitions = ps.map { p in
+            var x = ListOffsetsRequest.ListOffsetsPartition()
+            x.partitionIndex = p
+            x.timestamp = -1
+            return x
+        }
+        return t
+    }
+    return r
+}
+
+/// A broker's ListOffsets answer: offset = 100 * partition, or `error` for every partition.
+private func answer(_ req: SeenRequest, error: KafkaErrorCode = .noError) -> [UInt8] {
+    let r = req.body as! ListOffsetsRequest
+    var resp = ListOffsetsResponse()
+    resp.topics = r.topics.map { t in
+        var rt = ListOffsetsResponse.ListOffsetsTopicResponse()
+        rt.name = t.name
+        rt.partitions = t.partitions.map { p in
+            var rp = ListOffsetsResponse.ListOffsetsPartitionResponse()
+            rp.partitionIndex = p.partitionIndex
+            rp.errorCode = error.rawValue
+            rp.offset = Int64(p.partitionIndex) * 100
+            return rp
+        }
+        return rt
+    }
+    return respond(req, resp)
+}
+
+private func summary(_ r: ListOffsetsResponse) -> [String] {
+    r.topics.flatMap { t in t.partitions.map { "\(t.name)[\($0.partitionIndex)]=\($0.offset)/\($0.errorCode)" } }
+}
+
+@Suite struct RoutingTests {
+    /// Loads metadata for the request's topics, splits ListOffsets by leader, sends each
+    /// part to its leader on its own connection and merges the answers into one response.
+    mutating func splitSetup() -> (Harness, [SeenRequest]) {
+        var h = Harness(Harness.config())
+        let first = h.request(listOffsets([("t", [0, 1, 2]), ("u", [0])]), promise: 1)
+        #expect(opens(first).map(\.1) == [.seed(0)])
+        let meta = decodeWrites(h.handshake(1))
+        #expect(meta.count == 1 && meta[0].apiKey == .metadata)
+        #expect((meta[0].body as! MetadataRequest).topics?.compactMap(\.name) == ["t", "u"])
+        let routed = h.receive(1, respond(meta[0], metadataResponse(brokers: [1, 2], topics: [("t", [(0, 1), (1, 2), (2, 1)])])))
+        #expect(opens(routed).map(\.1) == [.node(1), .node(2)])
+        let parts = decodeWrites(h.handshake(2)) + decodeWrites(h.handshake(3))
+        return (h, parts)
+    }
+
+    @Test mutating func listOffsetsSplitAcrossLeadersAndMerged() {
+        var (h, parts) = splitSetup()
+        #expect(parts.count == 2)
+        let toNode1 = parts[0].body as! ListOffsetsRequest, toNode2 = parts[1].body as! ListOffsetsRequest
+        #expect(toNode1.topics.map(\.name) == ["t"] && toNode1.topics[0].partitions.map(\.partitionIndex) == [0, 2])
+        #expect(toNode2.topics[0].partitions.map(\.partitionIndex) == [1])
+        #expect(toNode1.replicaId == -1)
+        #expect(completions(h.receive(3, answer(parts[1]))).isEmpty)
+        let done = h.receive(2, answer(parts[0]))
+        let merged = success(done, 1, as: ListOffsetsResponse.self)
+        #expect(merged.map(summary) == ["t[0]=0/0", "t[2]=200/0", "t[1]=100/0", "u[0]=-1/3"])
+    }
+
+    /// NOT_LEADER_OR_FOLLOWER says our leaders are stale: a refresh follows, no sooner than
+    /// the minimum metadata age after the last one.
+    @Test mutating func staleLeaderErrorTriggersRefreshAfterMinAge() {
+        var (h, parts) = splitSetup()
+        _ = h.receive(2, answer(parts[0]))
+        h.now = .milliseconds(10)
+        let done = h.receive(3, answer(parts[1], error: .notLeaderOrFollower))
+        #expect(success(done, 1, as: ListOffsetsResponse.self).map(summary)?.contains("t[1]=100/6") == true)
+        #expect(decodeWrites(done).isEmpty)
+        #expect(h.engine.nextDeadline() == .milliseconds(5000))
+        #expect(decodeWrites(h.advance(to: 4999)).isEmpty)
+        #expect(decodeWrites(h.advance(to: 5000)).map(\.apiKey) == [.metadata])
+    }
+
+    @Test mutating func metadataRefreshedAtMaxAge() {
+        var config = Harness.config()
+        config.metadataMaxAge = .milliseconds(60_000)
+        config.connectionIdleTimeout = .seconds(1000)
+        var h = Harness(config)
+        _ = h.request(listOffsets([("t", [0])]), promise: 1)
+        let meta = decodeWrites(h.handshake(1))
+        _ = h.receive(1, respond(meta[0], metadataResponse(brokers: [1], topics: [("t", [(0, 1)])])))
+        #expect(h.engine.nextDeadline() == .milliseconds(10_000)) // the shard connection's dial timeout
+        let parts = decodeWrites(h.handshake(2))
+        _ = h.receive(2, answer(parts[0]))
+        #expect(h.engine.nextDeadline() == .milliseconds(60_000))
+        let refresh = decodeWrites(h.advance(to: 60_000))
+        #expect(refresh.map(\.apiKey) == [.metadata])
+        #expect((refresh[0].body as! MetadataRequest).topics?.compactMap(\.name) == ["t"])
+    }
+
+    /// FindCoordinator is asked once and cached; NOT_COORDINATOR drops the cache entry and
+    /// the request is retried against the new coordinator after backoff.
+    @Test func coordinatorCachedAndInvalidatedOnNotCoordinator() {
+        var h = Harness(Harness.config())
+        var hb = HeartbeatRequest()
+        hb.groupId = "g"
+        _ = h.request(hb, promise: 1)
+        let find = decodeWrites(h.handshake(1))
+        #expect(find.count == 1 && find[0].apiKey == .findCoordinator && find[0].version == 6)
+        #expect((find[0].body as! FindCoordinatorRequest).coordinatorKeys == ["g"])
+        let toNode1 = h.receive(1, respond(find[0], coordinator("g", node: 1)))
+        #expect(opens(toNode1).map(\.1) == [.node(1)])
+        let beat = decodeWrites(h.handshake(2))
+        #expect(beat.map(\.apiKey) == [.heartbeat])
+        var moved = HeartbeatResponse()
+        moved.errorCode = KafkaErrorCode.notCoordinator.rawValue
+        #expect(completions(h.receive(2, respond(beat[0], moved))).isEmpty)
+
+        guard let wake = h.engine.nextDeadline() else { Issue.record("no retry scheduled"); return }
+        #expect(wake.nanoseconds >= 80_000_000 && wake.nanoseconds <= 120_000_000)
+        let refind = decodeWrites(h.advance(to: wake.nanoseconds / 1_000_000 + 1))
+        #expect(refind.map(\.apiKey) == [.findCoordinator] && refind[0].connection == ConnectionID(1))
+        let toNode2 = h.receive(1, respond(refind[0], coordinator("g", node: 2)))
+        #expect(opens(toNode2).map(\.1) == [.node(2)])
+        let beat2 = decodeWrites(h.handshake(3))
+        let done = h.receive(3, respond(beat2[0], HeartbeatResponse()))
+        #expect(success(done, 1, as: HeartbeatResponse.self) != nil)
+
+        // The next group request goes straight to the cached coordinator.
+        let again = h.request(hb, promise: 2)
+        #expect(opens(again).isEmpty)
+        #expect(decodeWrites(again).map { "\($0.apiKey)@\($0.connection)" } == ["Heartbeat@conn3"])
+    }
+
+    @Test func coordinatorErrorThatIsNotRetriableFailsWaiters() {
+        var h = Harness(Harness.config())
+        var hb = HeartbeatRequest()
+        hb.groupId = "g"
+        _ = h.request(hb, promise: 1)
+        let find = decodeWrites(h.handshake(1))
+        var denied = FindCoordinatorResponse()
+        var c = FindCoordinatorResponse.Coordinator()
+        c.key = "g"
+        c.errorCode = KafkaErrorCode(30).rawValue // GROUP_AUTHORIZATION_FAILED
+        c.errorMessage = "denied"
+        denied.coordinators = [c]
+        let after = h.receive(1, respond(find[0], denied))
+        #expect(failure(after, 1) == .brokerError(KafkaErrorCode(30), message: "denied"))
+    }
+
+    /// A rebalance can park JoinGroup at the coordinator for minutes; it travels on its own
+    /// connection so a fetch to the same broker is not stuck behind it.
+    @Test func groupJoinsAndFetchesUseSeparateConnections() {
+        var h = Harness(Harness.config())
+        _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
+        let meta = decodeWrites(h.handshake(1))
+        _ = h.receive(1, respond(meta[0], metadataResponse(brokers: [1])))
+        var join = JoinGroupRequest()
+        join.groupId = "g"
+        join.protocolType = "consumer"
+        let a = h.request(join, to: .broker(1), promise: 2)
+        let b = h.request(FetchRequest(), to: .broker(1), promise: 3)
+        let c = h.request(MetadataRequest(), to: .broker(1), promise: 4)
+        #expect((opens(a) + opens(b) + opens(c)).map(\.0) == [ConnectionID(2), ConnectionID(3), ConnectionID(4)])
+    }
+
+    @Test func controllerRoutingWaitsForMetadata() {
+        var h = Harness(Harness.config())
+        _ = h.request(CreateTopicsRequest(), promise: 1)
+        let meta = decodeWrites(h.handshake(1))
+        #expect(meta.map(\.apiKey) == [.metadata])
+        let routed = h.receive(1, respond(meta[0], metadataResponse(brokers: [1, 2, 3], controller: 3)))
+        #expect(opens(routed).map(\.1) == [.node(3)])
+    }
+
+    @Test func unknownBrokerIsUnroutableAfterARefresh() {
+        var h = Harness(Harness.config())
+        _ = h.request(MetadataRequest(), to: .broker(9), promise: 1)
+        let meta = decodeWrites(h.handshake(1))
+        let after = h.receive(1, respond(meta[0], metadataResponse(brokers: [1])))
+        #expect(failure(after, 1) == .unroutable("broker 9 is not in the cluster metadata"))
+    }
+}
+
+private func coordinator(_ key: String, node: Int32) -> FindCoordinatorResponse {
+    var r = FindCoordinatorResponse()
+    var c = FindCoordinatorResponse.Coordinator()
+    c.key = key
+    c.nodeId = node
+    c.host = "broker\(node)"
+    c.port = 9092
+    r.coordinators = [c]
+    return r
+}
+
+@Suite struct ShardingTests {
+    @Test func deleteRecordsSplitAndMergedWithUnroutable() {
+        var r = DeleteRecordsRequest()
+        let spec: [(String, [Int32])] = [("a", [0, 1]), ("b", [0])]
+        r.topics = spec.map { name, ps in
+            var t = DeleteRecordsRequest.DeleteRecordsTopic()
+            t.name = name
+            t.partitions = ps.map { var p = DeleteRecordsRequest.DeleteRecordsPartition(); p.partitionIndex = $0; p.offset = 10; return p }
+            return t
+        }
+        let leaders: [TopicPartition: Int32] = [TopicPartition("a", 0): 2, TopicPartition("a", 1): 1]
+        let plan = PartitionSharding.plan(DeleteRecordsSharder.partitions(of: r)) { leaders[$0] }
+        #expect(plan.shards.map(\.0) == [1, 2])
+        #expect(plan.unroutable == [TopicPartition("b", 0)])
+        let toLeader1 = DeleteRecordsSharder.subset(r, keeping: plan.shards[0].1) as! DeleteRecordsRequest
+        #expect(toLeader1.topics.map(\.name) == ["a"] && toLeader1.topics[0].partitions.map(\.partitionIndex) == [1])
+
+        var answer = DeleteRecordsResponse()
+        var t = DeleteRecordsResponse.DeleteRecordsTopicResult()
+        t.name = "a"
+        var p = DeleteRecordsResponse.DeleteRecordsPartitionResult()
+        p.partitionIndex = 1
+        p.lowWatermark = 10
+        t.partitions = [p]
+        answer.topics = [t]
+        answer.throttleTimeMs = 5
+        let merged = DeleteRecordsSharder.merge([answer], unroutable: [(TopicPartition("b", 0), .unknownTopicOrPartition)]) as! DeleteRecordsResponse
+        #expect(merged.throttleTimeMs == 5)
+        #expect(merged.topics.map(\.name) == ["a", "b"])
+        #expect(merged.topics[1].partitions[0].errorCode == 3 && merged.topics[1].partitions[0].lowWatermark == -1)
+    }
+
+    @Test func offsetForLeaderEpochAndDescribeProducersAreSharded() {
+        #expect(RequestTarget.resolved(for: OffsetForLeaderEpochRequest()) == .partitionLeaders)
+        #expect(RequestTarget.resolved(for: DescribeProducersRequest()) == .partitionLeaders)
+        var r = DescribeProducersRequest()
+        var t = DescribeProducersRequest.TopicRequest()
+        t.name = "x"
+        t.partitionIndexes = [3, 1, 2]
+        r.topics = [t]
+        let sub = DescribeProducersSharder.subset(r, keeping: [TopicPartition("x", 2), TopicPartition("x", 3)]) as! DescribeProducersRequest
+        #expect(sub.topics[0].partitionIndexes == [3, 2])
+    }
+}

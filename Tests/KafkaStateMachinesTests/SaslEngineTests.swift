@@ -1,0 +1,163 @@
+import Testing
+@testable import KafkaStateMachines
+
+private func saslConfig(_ sasl: SaslConfig) -> EngineConfig {
+    var c = Harness.config()
+    c.sasl = sasl
+    return c
+}
+
+private func authenticateResponse(_ bytes: [UInt8] = [], error: KafkaErrorCode = .noError, message: String? = nil, lifetimeMs: Int64 = 0) -> SaslAuthenticateResponse {
+    var r = SaslAuthenticateResponse()
+    r.authBytes = bytes
+    r.errorCode = error.rawValue
+    r.errorMessage = message
+    r.sessionLifetimeMs = lifetimeMs
+    return r
+}
+
+private func handshakeResponse(_ error: KafkaErrorCode = .noError, mechanisms: [String] = ["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]) -> SaslHandshakeResponse {
+    var r = SaslHandshakeResponse()
+    r.errorCode = error.rawValue
+    r.mechanisms = mechanisms
+    return r
+}
+
+private func writes(_ actions: [Action]) -> [[UInt8]] {
+    actions.compactMap { if case .write(_, let b) = $0 { return b } else { return nil } }
+}
+
+@Suite struct SaslEngineTests {
+    /// ApiVersions, SaslHandshake v1, SaslAuthenticate with PLAIN's one message, then the
+    /// queued request.
+    @Test func plainOverSaslAuthenticate() {
+        var h = Harness(saslConfig(.plain(username: "alice", password: "pw")))
+        _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
+        let hs = decodeWrites(h.handshake(1))
+        #expect(hs.map(\.apiKey) == [.saslHandshake] && hs[0].version == 1)
+        #expect((hs[0].body as! SaslHandshakeRequest).mechanism == "PLAIN")
+        let auth = decodeWrites(h.receive(1, respond(hs[0], handshakeResponse())))
+        #expect(auth.map(\.apiKey) == [.saslAuthenticate] && auth[0].version == 2)
+        #expect((auth[0].body as! SaslAuthenticateRequest).authBytes == Array("\0alice\0pw".utf8))
+        let after = decodeWrites(h.receive(1, respond(auth[0], authenticateResponse())))
+        #expect(after.map(\.apiKey) == [.metadata])
+    }
+
+    @Test func wrongCredentialsFailTypedWithTheBrokersMessageAndNoRetry() {
+        var h = Harness(saslConfig(.plain(username: "alice", password: "wrong")))
+        _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
+        let hs = decodeWrites(h.handshake(1))
+        let auth = decodeWrites(h.receive(1, respond(hs[0], handshakeResponse())))
+        let after = h.receive(1, respond(auth[0], authenticateResponse(error: .saslAuthenticationFailed,
+                                                                        message: "Authentication failed: Invalid username or password")))
+        #expect(failure(after, 1) == .saslAuthenticationFailed(mechanism: "PLAIN", message: "Authentication failed: Invalid username or password"))
+        #expect(closes(after) == [ConnectionID(1)])
+        #expect(h.engine.nextDeadline() == nil)
+    }
+
+    @Test func mechanismNotEnabled() {
+        var h = Harness(saslConfig(.scram(.sha256, username: "a", password: "b")))
+        _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
+        let hs = decodeWrites(h.handshake(1))
+        let after = h.receive(1, respond(hs[0], handshakeResponse(.unsupportedSaslMechanism, mechanisms: ["GSSAPI"])))
+        #expect(failure(after, 1) == .saslMechanismUnsupported(mechanism: "SCRAM-SHA-256", enabled: ["GSSAPI"]))
+    }
+
+    /// A broker without SaslAuthenticate (before 1.0) gets SaslHandshake v0 and then raw
+    /// size-prefixed tokens with no request header.
+    @Test func legacyV0FramingForPlain() {
+        var h = Harness(saslConfig(.plain(username: "u", password: "p")))
+        _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
+        var old = ApiVersionsResponse()
+        old.apiKeys = KafkaRelease.named("0.10.2")!.versions.ranges.map { e in
+            var x = ApiVersionsResponse.ApiVersion()
+            x.apiKey = e.key.rawValue
+            x.maxVersion = e.range.upperBound
+            return x
+        }
+        let hs = decodeWrites(h.handshake(1, versions: old))
+        #expect(hs.map(\.apiKey) == [.saslHandshake] && hs[0].version == 0)
+        let token = h.receive(1, respond(hs[0], handshakeResponse()))
+        #expect(writes(token) == [[0, 0, 0, 4] + Array("\0u\0p".utf8)])
+        // The server's empty token completes PLAIN.
+        let after = decodeWrites(h.receive(1, [0, 0, 0, 0]))
+        #expect(after.map(\.apiKey) == [.metadata] && after[0].version == 2)
+    }
+
+    @Test func legacyServerClosingMeansBadCredentials() {
+        var h = Harness(saslConfig(.plain(username: "u", password: "p")))
+        _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
+        var old = ApiVersionsResponse()
+        old.apiKeys = KafkaRelease.named("0.10.0")!.versions.ranges.map { e in
+            var x = ApiVersionsResponse.ApiVersion()
+            x.apiKey = e.key.rawValue
+            x.maxVersion = e.range.upperBound
+            return x
+        }
+        let hs = decodeWrites(h.handshake(1, versions: old))
+        _ = h.receive(1, respond(hs[0], handshakeResponse()))
+        h.engine.connectionClosed(ConnectionID(1), now: h.now)
+        let after = h.drain()
+        #expect(failure(after, 1) == .saslAuthenticationFailed(mechanism: "PLAIN", message: "connection closed during authentication"))
+    }
+
+    @Test(arguments: [ScramAlgorithm.sha256, .sha512])
+    func scramExchangeThroughTheEngine(algorithm: ScramAlgorithm) {
+        var h = Harness(saslConfig(.scram(algorithm, username: "bob", password: "hunter2")))
+        var server = TestScramServer(algorithm: algorithm, password: "hunter2")
+        _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
+        let hs = decodeWrites(h.handshake(1))
+        #expect((hs[0].body as! SaslHandshakeRequest).mechanism == algorithm.mechanismName)
+        let first = decodeWrites(h.receive(1, respond(hs[0], handshakeResponse())))
+        let clientFirst = String(decoding: (first[0].body as! SaslAuthenticateRequest).authBytes, as: UTF8.self)
+        #expect(clientFirst.hasPrefix("n,,n=bob,r="))
+        let final = decodeWrites(h.receive(1, respond(first[0], authenticateResponse(Array(server.first(clientFirst).utf8)))))
+        let clientFinal = String(decoding: (final[0].body as! SaslAuthenticateRequest).authBytes, as: UTF8.self)
+        let serverFinal = server.final(clientFinal)
+        #expect(serverFinal.hasPrefix("v="))
+        let after = decodeWrites(h.receive(1, respond(final[0], authenticateResponse(Array(serverFinal.utf8)))))
+        #expect(after.map(\.apiKey) == [.metadata])
+    }
+
+    @Test func oauthTokenProviderFailureIsTyped() {
+        struct NoToken: Error {}
+        var h = Harness(saslConfig(.oauthBearer { _ in throw NoToken() }))
+        _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
+        let after = h.handshake(1)
+        #expect(failure(after, 1) == .saslAuthenticationFailed(mechanism: "OAUTHBEARER", message: "token provider failed: NoToken()"))
+    }
+
+    /// KIP-368: before the session lifetime ends the connection re-authenticates; a request
+    /// in flight meanwhile still completes, and one issued meanwhile waits for the new session.
+    @Test func reauthenticatesBeforeSessionExpiryWithoutFailingInFlight() {
+        var config = saslConfig(.oauthBearer { now in OAuthBearerToken(token: "tok@\(now.nanoseconds / 1_000_000)") })
+        config.connectionIdleTimeout = .seconds(1000)
+        var h = Harness(config)
+        _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
+        let hs = decodeWrites(h.handshake(1))
+        let auth = decodeWrites(h.receive(1, respond(hs[0], handshakeResponse(mechanisms: ["OAUTHBEARER"]))))
+        let first = decodeWrites(h.receive(1, respond(auth[0], authenticateResponse(lifetimeMs: 10_000))))
+        _ = h.receive(1, respond(first[0], metadataResponse(brokers: [])))
+
+        h.now = .milliseconds(8000)
+        let inFlight = decodeWrites(h.request(ListGroupsRequest(), to: .anyBroker, promise: 2))
+        #expect(inFlight.map(\.apiKey) == [.listGroups])
+        guard let reauthAt = h.engine.nextDeadline() else { Issue.record("no re-authentication scheduled"); return }
+        #expect(reauthAt >= .milliseconds(8500) && reauthAt <= .milliseconds(9500))
+        h.now = reauthAt
+        h.engine.tick(now: reauthAt)
+        let rehs = decodeWrites(h.drain())
+        #expect(rehs.map(\.apiKey) == [.saslHandshake] && rehs[0].version == 1)
+
+        // Issued during re-authentication: held back.
+        #expect(decodeWrites(h.request(ListGroupsRequest(), to: .anyBroker, promise: 3)).isEmpty)
+        // The earlier request's answer arrives first and completes normally.
+        #expect(success(h.receive(1, respond(inFlight[0], ListGroupsResponse())), 2, as: ListGroupsResponse.self) != nil)
+        let reauth = decodeWrites(h.receive(1, respond(rehs[0], handshakeResponse(mechanisms: ["OAUTHBEARER"]))))
+        let token = String(decoding: (reauth[0].body as! SaslAuthenticateRequest).authBytes, as: UTF8.self)
+        #expect(token.contains("auth=Bearer tok@\(reauthAt.nanoseconds / 1_000_000)"))
+        let released = decodeWrites(h.receive(1, respond(reauth[0], authenticateResponse(lifetimeMs: 10_000))))
+        #expect(released.map(\.apiKey) == [.listGroups])
+        #expect(closes(h.log).isEmpty)
+    }
+}
