@@ -14,6 +14,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.60.0"),
     ],
     targets: [
         // C libraries through the system's packages (see README's apt line).
@@ -26,10 +27,16 @@ let package = Package(
         .target(name: "KafkaProtocol", dependencies: ["CZlib", "CLZ4", "CZstd", "CKafkaCRC32C"]),
         .target(name: "KafkaStateMachines", dependencies: ["KafkaProtocol"]),
         .target(name: "FakeCluster", dependencies: ["KafkaProtocol"]),
+        // FakeCluster's TCP listener: SwiftNIO drives the pure cluster with the wall clock.
+        .target(name: "FakeClusterTCP", dependencies: [
+            "FakeCluster",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         .target(name: "KafkaIO", dependencies: ["KafkaStateMachines"]),
 
         .executableTarget(name: "kgo", dependencies: [
-            "KafkaProtocol",
+            "KafkaProtocol", "FakeCluster", "FakeClusterTCP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -39,6 +46,8 @@ let package = Package(
                     path: "Tests/Fuzz/Replay"),
         .testTarget(name: "FakeClusterTests", dependencies: ["FakeCluster"]),
         .testTarget(name: "KafkaStateMachinesTests", dependencies: ["KafkaStateMachines"]),
+        // Real clients (kcat, librdkafka via confluent-kafka) against FakeClusterTCP; needs .peers.
+        .testTarget(name: "FakeClusterInteropTests", dependencies: ["FakeClusterTCP"]),
         .testTarget(name: "DeterministicTests", dependencies: ["KafkaStateMachines", "FakeCluster"],
                     path: "Tests/Deterministic"),
     ],

@@ -4,7 +4,7 @@ import Testing
 @Suite struct BatchHeaderTests {
     @Test func crc32cKnownVector() {
         // RFC 3720 / iSCSI check value for "123456789".
-        #expect(FakeCRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
+        #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
     }
 
     @Test func parsesBuiltBatch() throws {

@@ -88,7 +88,7 @@ struct PartitionLog: Sendable, Equatable {
             h.maxTimestamp = t
             BatchHeader.putBE16(&bytes, 21, UInt16(bitPattern: h.attributes))
             BatchHeader.putBE64(&bytes, 35, UInt64(bitPattern: t))
-            h.crc = FakeCRC32C.checksum(bytes[BatchHeader.crcCoverageStart...])
+            h.crc = bytes[BatchHeader.crcCoverageStart...].withUnsafeBytes { CRC32C.checksum($0) }
             BatchHeader.putBE32(&bytes, 17, h.crc)
         }
         store(StoredBatch(header: h, bytes: bytes, controlCommit: h.isControl ? Self.controlType(bytes) : nil))

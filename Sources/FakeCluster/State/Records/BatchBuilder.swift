@@ -41,7 +41,7 @@ enum BatchBuilder {
         }
         var bytes = w.bytes
         BatchHeader.putBE32(&bytes, lengthAt, UInt32(bytes.count - 12))
-        BatchHeader.putBE32(&bytes, crcAt, FakeCRC32C.checksum(bytes[BatchHeader.crcCoverageStart...]))
+        BatchHeader.putBE32(&bytes, crcAt, bytes[BatchHeader.crcCoverageStart...].withUnsafeBytes { CRC32C.checksum($0) })
         return bytes
     }
 
