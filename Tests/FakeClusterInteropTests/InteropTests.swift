@@ -71,4 +71,22 @@ struct InteropTests {
             #expect(log.contains { $0.contains("malformed") }, "\(log)")
         }
     }
+
+    @Test func emulating0_10_2LibrdkafkaStillProducesAndConsumes() throws {
+        try withServer({
+            $0.release = KafkaRelease(0, 10, 2)
+            $0.topics = [.init(name: "old", partitions: 3)]
+            $0.recordEvents = true
+        }) { server, bootstrap in
+            let r = try Peers.script("legacy.py", [bootstrap, "old", "500"])
+            #expect(r.status == 0 && r.stdout.hasPrefix("OK 1000"), "\(r.stdout)\(r.stderr.suffix(2000))")
+            // The client really spoke 0.10.2's versions: Produce v2 (magic 1 sets), Fetch v3.
+            let used = try server.withCluster { c, _ in
+                (Dictionary(c.events.map { ($0.apiKey.rawValue, $0.version) }, uniquingKeysWith: max), [])
+            }.wait()
+            #expect(used[ApiKey.produce.rawValue] == 2)
+            #expect(used[ApiKey.fetch.rawValue] == 3)
+            #expect(used[ApiKey.joinGroup.rawValue] == 1)
+        }
+    }
 }

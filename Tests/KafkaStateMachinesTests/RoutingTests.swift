@@ -44,9 +44,9 @@ private func summary(_ r: ListOffsetsResponse) -> [String] {
 @Suite struct RoutingTests {
     /// Loads metadata for the request's topics, splits ListOffsets by leader, sends each
     /// part to its leader on its own connection and merges the answers into one response.
-    mutating func splitSetup() -> (Harness, [SeenRequest]) {
+    mutating func splitSetup(maxRetries: Int? = nil) -> (Harness, [SeenRequest]) {
         var h = Harness(Harness.config())
-        let first = h.request(listOffsets([("t", [0, 1, 2]), ("u", [0])]), promise: 1)
+        let first = h.request(listOffsets([("t", [0, 1, 2]), ("u", [0])]), maxRetries: maxRetries, promise: 1)
         #expect(opens(first).map(\.1) == [.seed(0)])
         let meta = decodeWrites(h.handshake(1))
         #expect(meta.count == 1 && meta[0].apiKey == .metadata)
@@ -73,7 +73,7 @@ private func summary(_ r: ListOffsetsResponse) -> [String] {
     /// NOT_LEADER_OR_FOLLOWER says our leaders are stale: a refresh follows, no sooner than
     /// the minimum metadata age after the last one.
     @Test mutating func staleLeaderErrorTriggersRefreshAfterMinAge() {
-        var (h, parts) = splitSetup()
+        var (h, parts) = splitSetup(maxRetries: 0)
         _ = h.receive(2, answer(parts[0]))
         h.now = .milliseconds(10)
         let done = h.receive(3, answer(parts[1], error: .notLeaderOrFollower))
@@ -82,6 +82,26 @@ private func summary(_ r: ListOffsetsResponse) -> [String] {
         #expect(h.engine.nextDeadline() == .milliseconds(5000))
         #expect(decodeWrites(h.advance(to: 4999)).isEmpty)
         #expect(decodeWrites(h.advance(to: 5000)).map(\.apiKey) == [.metadata])
+    }
+
+    /// With retries left, the partitions whose leader moved are asked again of the new
+    /// leader once metadata is refreshed; the caller sees one merged, complete answer.
+    @Test mutating func staleLeaderPartitionsRetriedAtTheNewLeader() {
+        var (h, parts) = splitSetup()
+        _ = h.receive(2, answer(parts[0]))
+        h.now = .milliseconds(10)
+        let first = h.receive(3, answer(parts[1], error: .notLeaderOrFollower))
+        #expect(completions(first).isEmpty)
+        let refresh = decodeWrites(h.advance(to: 5000))
+        #expect(refresh.map(\.apiKey) == [.metadata])
+        // t[1] moved to node 1.
+        let moved = metadataResponse(brokers: [1, 2], topics: [("t", [(0, 1), (1, 1), (2, 1)])])
+        let again = decodeWrites(h.receive(refresh[0].connection.rawValue, respond(refresh[0], moved)))
+        #expect(again.count == 1 && again[0].connection == ConnectionID(2))
+        let retried = again[0].body as! ListOffsetsRequest
+        #expect(retried.topics.map(\.name) == ["t"] && retried.topics[0].partitions.map(\.partitionIndex) == [1])
+        let done = h.receive(2, answer(again[0]))
+        #expect(success(done, 1, as: ListOffsetsResponse.self).map(summary) == ["t[0]=0/0", "t[2]=200/0", "t[1]=100/0", "u[0]=-1/3"])
     }
 
     @Test mutating func metadataRefreshedAtMaxAge() {

@@ -36,9 +36,10 @@ extension FakeCluster {
             return .respond(resp)
         case is FindCoordinatorRequest:
             var resp = FindCoordinatorResponse()
-            resp.errorCode = code
-            resp.nodeId = -1
-            if ctx.version >= 4, let r = request as? FindCoordinatorRequest {
+            if ctx.version < 4 {
+                resp.errorCode = code
+                resp.nodeId = -1
+            } else if let r = request as? FindCoordinatorRequest {
                 resp.coordinators = r.coordinatorKeys.map {
                     var c = FindCoordinatorResponse.Coordinator()
                     c.key = $0

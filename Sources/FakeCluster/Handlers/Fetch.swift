@@ -99,7 +99,8 @@ extension FakeCluster {
             pd.lastStableOffset = res.lastStableOffset
             pd.logStartOffset = res.logStartOffset
             pd.preferredReadReplica = res.preferredReadReplica
-            pd.records = res.records
+            // Fetch v0-1 clients read magic 0, v2-3 magic 1 (KIP-32); v4+ read v2 batches.
+            pd.records = p.version >= 4 ? res.records : LegacyRecords.downConvert(res.records, magic: p.version >= 2 ? 1 : 0)
             if w.isolation == .readCommitted {
                 pd.abortedTransactions = (res.abortedTransactions ?? []).map {
                     var a = FetchResponse.AbortedTransaction()

@@ -24,7 +24,7 @@ extension FakeCluster {
         resp.protocolType = r.protocolType
         resp.protocolName = r.protocolName ?? (version < 7 ? "" : nil)
         resp.leader = r.leader
-        resp.skipAssignment = r.skipAssignment
+        resp.skipAssignment = version >= 9 && r.skipAssignment
         resp.memberId = r.memberId
         resp.members = r.members.map {
             var m = JoinGroupResponse.JoinGroupResponseMember()

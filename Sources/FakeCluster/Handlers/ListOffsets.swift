@@ -13,10 +13,14 @@ extension FakeCluster {
                 var pr = ListOffsetsResponse.ListOffsetsPartitionResponse()
                 pr.partitionIndex = p.partitionIndex
                 pr.errorCode = res.error.code
-                pr.timestamp = res.timestamp
-                pr.offset = res.offset
-                pr.leaderEpoch = res.leaderEpoch
-                if ctx.version == 0 { pr.oldStyleOffsets = res.error == .none && res.offset >= 0 ? [res.offset] : [] }
+                // The codec refuses values a version has no field for: v0 answers with a list.
+                if ctx.version == 0 {
+                    pr.oldStyleOffsets = res.error == .none && res.offset >= 0 ? [res.offset] : []
+                } else {
+                    pr.timestamp = res.timestamp
+                    pr.offset = res.offset
+                }
+                if ctx.version >= 4 { pr.leaderEpoch = res.leaderEpoch }
                 tr.partitions.append(pr)
             }
             resp.topics.append(tr)

@@ -18,10 +18,18 @@ extension FakeCluster {
                 var pr = ProduceResponse.PartitionProduceResponse()
                 pr.index = p.index
                 let tp = ClusterMetadata.TopicPartition(topic: t.name, partition: p.index)
-                guard let records = p.records else {
+                guard var records = p.records else {
                     pr.errorCode = FakeErrorCode.invalidRecord.code
                     tr.partitionResponses.append(pr)
                     continue
+                }
+                if let m = LegacyRecords.magic(records), m < 2 {
+                    guard let converted = LegacyRecords.upConvert(records) else {
+                        pr.errorCode = FakeErrorCode.corruptMessage.code
+                        tr.partitionResponses.append(pr)
+                        continue
+                    }
+                    records = converted
                 }
                 let res = state.produce(broker: ctx.broker, tp, records: records, acks: r.acks, now: ctx.now)
                 pr.errorCode = res.error.code

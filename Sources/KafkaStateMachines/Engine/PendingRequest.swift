@@ -43,4 +43,11 @@ struct ShardedRequest {
     var results: [UInt64: Result<any KafkaResponse, KafkaClientError>] = [:]
     var unroutable: [(TopicPartition, KafkaErrorCode)] = []
     var waitingMetadata = false
+    /// Rounds of splitting done; a round after the first re-sends only the partitions whose
+    /// answers said our leaders were stale.
+    var rounds = 0
+    var firstAttempt: Instant
+    var retryPartitions: Set<TopicPartition>?
+    /// Answers kept from earlier rounds (already merged, stale partitions removed).
+    var kept: [any KafkaResponse] = []
 }

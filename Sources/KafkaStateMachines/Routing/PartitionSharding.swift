@@ -8,6 +8,8 @@ protocol PartitionSharder {
     /// partitions no leader could be found for.
     static func merge(_ responses: [any KafkaResponse], unroutable: [(TopicPartition, KafkaErrorCode)]) -> any KafkaResponse
     static func partitionErrors(in response: any KafkaResponse) -> [(TopicPartition, KafkaErrorCode)]
+    /// The response without the entries for `drop` (to be answered again by a retry).
+    static func removing(_ drop: Set<TopicPartition>, from response: any KafkaResponse) -> any KafkaResponse
 }
 
 enum PartitionSharding {
@@ -87,6 +89,16 @@ enum ListOffsetsSharder: PartitionSharder {
         return out
     }
 
+    static func removing(_ drop: Set<TopicPartition>, from response: any KafkaResponse) -> any KafkaResponse {
+        var r = response as! Resp
+        r.topics = r.topics.compactMap { t in
+            var t = t
+            t.partitions.removeAll { drop.contains(TopicPartition(t.name, $0.partitionIndex)) }
+            return t.partitions.isEmpty ? nil : t
+        }
+        return r
+    }
+
     static func partitionErrors(in response: any KafkaResponse) -> [(TopicPartition, KafkaErrorCode)] {
         guard let r = response as? Resp else { return [] }
         return r.topics.flatMap { t in t.partitions.map { (TopicPartition(t.name, $0.partitionIndex), KafkaErrorCode($0.errorCode)) } }
@@ -131,6 +143,16 @@ enum DeleteRecordsSharder: PartitionSharder {
             PartitionSharding.append(&out.topics, name: tp.topic, nameOf: \.name, make: make, item: p, path: \.partitions)
         }
         return out
+    }
+
+    static func removing(_ drop: Set<TopicPartition>, from response: any KafkaResponse) -> any KafkaResponse {
+        var r = response as! Resp
+        r.topics = r.topics.compactMap { t in
+            var t = t
+            t.partitions.removeAll { drop.contains(TopicPartition(t.name, $0.partitionIndex)) }
+            return t.partitions.isEmpty ? nil : t
+        }
+        return r
     }
 
     static func partitionErrors(in response: any KafkaResponse) -> [(TopicPartition, KafkaErrorCode)] {
@@ -178,6 +200,16 @@ enum OffsetForLeaderEpochSharder: PartitionSharder {
         return out
     }
 
+    static func removing(_ drop: Set<TopicPartition>, from response: any KafkaResponse) -> any KafkaResponse {
+        var r = response as! Resp
+        r.topics = r.topics.compactMap { t in
+            var t = t
+            t.partitions.removeAll { drop.contains(TopicPartition(t.topic, $0.partition)) }
+            return t.partitions.isEmpty ? nil : t
+        }
+        return r
+    }
+
     static func partitionErrors(in response: any KafkaResponse) -> [(TopicPartition, KafkaErrorCode)] {
         guard let r = response as? Resp else { return [] }
         return r.topics.flatMap { t in t.partitions.map { (TopicPartition(t.topic, $0.partition), KafkaErrorCode($0.errorCode)) } }
@@ -221,6 +253,16 @@ enum DescribeProducersSharder: PartitionSharder {
             PartitionSharding.append(&out.topics, name: tp.topic, nameOf: \.name, make: make, item: p, path: \.partitions)
         }
         return out
+    }
+
+    static func removing(_ drop: Set<TopicPartition>, from response: any KafkaResponse) -> any KafkaResponse {
+        var r = response as! Resp
+        r.topics = r.topics.compactMap { t in
+            var t = t
+            t.partitions.removeAll { drop.contains(TopicPartition(t.name, $0.partitionIndex)) }
+            return t.partitions.isEmpty ? nil : t
+        }
+        return r
     }
 
     static func partitionErrors(in response: any KafkaResponse) -> [(TopicPartition, KafkaErrorCode)] {
