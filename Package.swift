@@ -34,9 +34,11 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .target(name: "KafkaIO", dependencies: ["KafkaStateMachines"]),
+        // Deterministic simulation: the engine against FakeCluster over a simulated network.
+        .target(name: "KafkaSimulation", dependencies: ["KafkaStateMachines", "FakeCluster"]),
 
         .executableTarget(name: "kgo", dependencies: [
-            "KafkaProtocol", "FakeCluster", "FakeClusterTCP",
+            "KafkaProtocol", "FakeCluster", "FakeClusterTCP", "KafkaSimulation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -48,7 +50,7 @@ let package = Package(
         .testTarget(name: "KafkaStateMachinesTests", dependencies: ["KafkaStateMachines"]),
         // Real clients (kcat, librdkafka via confluent-kafka) against FakeClusterTCP; needs .peers.
         .testTarget(name: "FakeClusterInteropTests", dependencies: ["FakeClusterTCP"]),
-        .testTarget(name: "DeterministicTests", dependencies: ["KafkaStateMachines", "FakeCluster"],
+        .testTarget(name: "DeterministicTests", dependencies: ["KafkaSimulation", "KafkaStateMachines", "FakeCluster"],
                     path: "Tests/Deterministic"),
     ],
     swiftLanguageModes: [.v6]
