@@ -22,11 +22,16 @@ public enum SeedCheck {
             var again = Simulation(s, seed: seed, faults: faults)
             let r = again.run()
             second = r.hash
-            if r.hash != first.hash && (s.invariants.isEmpty || s.invariants.contains("determinism")) {
-                violations.insert("determinism: action hash \(first.hash.hex) then \(r.hash.hex) (\(first.hash.actions) vs \(r.hash.actions) actions)", at: 0)
+            if s.invariants.isEmpty || s.invariants.contains("determinism"), let v = compare(first.hash, r.hash) {
+                violations.insert(v, at: 0)
             }
         }
         return SeedOutcome(result: first, secondHash: second, violations: violations)
+    }
+
+    /// The determinism check: nil when two runs' hashes agree.
+    public static func compare(_ a: ActionHash, _ b: ActionHash) -> String? {
+        a == b ? nil : "determinism: action hash \(a.hex) then \(b.hex) (\(a.actions) vs \(b.actions) actions)"
     }
 
     /// The command that replays a seed.

@@ -14,6 +14,8 @@ public struct SimulationResult: Sendable {
     public var requests: Int
     public var succeeded: Int
     public var faults: Int
+    /// Records the cluster acknowledged (each checked against the log).
+    public var acked: Int
     public var ok: Bool { violations.isEmpty }
 }
 
@@ -145,7 +147,7 @@ public struct Simulation {
         let checked = Invariant.all.filter { $0 != "determinism" && violations.checks($0) }
         return SimulationResult(seed: scenario.seed, hash: hash, violations: violations.list, checked: checked,
                                 virtualNanoseconds: now, events: events, requests: ledger.issuedCount,
-                                succeeded: ledger.succeeded, faults: faults.filter { $0.at < scenario.safety }.count)
+                                succeeded: ledger.succeeded, faults: faults.filter { $0.at < scenario.safety }.count, acked: acked.count)
     }
 
     // MARK: events

@@ -39,7 +39,7 @@ struct SimRun: ParsableCommand {
         let r = outcome.result
         print("scenario \(s.name) seed=\(r.seed)")
         print("invariants checked: \(r.checked.joined(separator: ", ")), determinism")
-        print("requests=\(r.requests) succeeded=\(r.succeeded) faults=\(r.faults) events=\(r.events) virtual=\(Double(r.virtualNanoseconds) / 1e9)s wall=\(String(format: "%.3f", wall))s (2 runs)")
+        print("requests=\(r.requests) succeeded=\(r.succeeded) acked-records=\(r.acked) faults=\(r.faults) events=\(r.events) virtual=\(Double(r.virtualNanoseconds) / 1e9)s wall=\(String(format: "%.3f", wall))s (2 runs)")
         print("hash=\(r.hash.hex)")
         if outcome.ok {
             print("ok")
