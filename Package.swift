@@ -49,7 +49,7 @@ let package = Package(
         .testTarget(name: "FakeClusterTests", dependencies: ["FakeCluster"]),
         .testTarget(name: "KafkaStateMachinesTests", dependencies: ["KafkaStateMachines"]),
         // Real clients (kcat, librdkafka via confluent-kafka) against FakeClusterTCP; needs .peers.
-        .testTarget(name: "FakeClusterInteropTests", dependencies: ["FakeClusterTCP"]),
+        .testTarget(name: "FakeClusterInteropTests", dependencies: ["FakeClusterTCP"], exclude: ["Scripts"]),
         .testTarget(name: "DeterministicTests", dependencies: ["KafkaSimulation", "KafkaStateMachines", "FakeCluster"],
                     path: "Tests/Deterministic"),
     ],

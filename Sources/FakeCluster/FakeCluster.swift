@@ -135,7 +135,7 @@ public struct FakeCluster: Sendable {
             guard let p = parked[slot] else { continue }
             switch retry(p, now: now) {
             case .wait: continue
-            case .respond(let r): parked[slot] = nil; fill(slot, p.connection, encode(r, p))
+            case .respond(let r): parked[slot] = nil; recordParked(p, r); fill(slot, p.connection, encode(r, p))
             case .bytes(let b): parked[slot] = nil; fill(slot, p.connection, b)
             }
         }
@@ -150,8 +150,15 @@ public struct FakeCluster: Sendable {
             case .join(_, let r): response = joinGroupResponse(r, version: p.version)
             case .sync(_, let r): response = syncGroupResponse(r)
             }
+            recordParked(p, response)
             fill(slot, p.connection, encode(response, p))
         }
+    }
+
+    mutating func recordParked(_ p: Parked, _ r: any KafkaResponse) {
+        guard config.recordEvents else { return }
+        events.append(FakeEvent(connection: p.connection, broker: p.broker, apiKey: p.apiKey, version: p.version,
+                                correlationId: p.correlationId, message: .response(r)))
     }
 
     /// Puts response bytes (nil: none, acks=0) into the connection's slot.

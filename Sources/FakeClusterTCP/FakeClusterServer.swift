@@ -2,6 +2,17 @@ import FakeCluster
 import NIOCore
 import NIOPosix
 
+/// PEM files for TLS listeners (every broker uses the same certificate). See
+/// `TLSTerminator` for how TLS is provided.
+public struct FakeClusterTLSFiles: Sendable {
+    public var certificateChain: String
+    public var privateKey: String
+    public init(certificateChain: String, privateKey: String) {
+        self.certificateChain = certificateChain
+        self.privateKey = privateKey
+    }
+}
+
 /// FakeCluster over TCP: one listener per broker on the loopback (or any) interface, all
 /// driven on one event loop, with the wall clock (monotonic, since start) as virtual time.
 /// The cluster itself stays pure; this type only moves bytes and time in and out.
@@ -13,6 +24,7 @@ public final class FakeClusterServer: @unchecked Sendable {
     var channels: [FakeConnectionID: Channel] = [:]
     var listeners: [Channel] = []
     var timer: Scheduled<Void>?
+    var terminator: TLSTerminator?
     let start = NIODeadline.now()
     let log: @Sendable (String) -> Void
 
@@ -21,11 +33,13 @@ public final class FakeClusterServer: @unchecked Sendable {
 
     /// Binds every broker (port 0: any free port), then builds the cluster with the bound
     /// ports so that Metadata advertises them.
-    public static func start(_ config: FakeClusterConfig, log: @escaping @Sendable (String) -> Void = { _ in }) throws -> FakeClusterServer {
+    public static func start(_ config: FakeClusterConfig, tls: FakeClusterTLSFiles? = nil,
+                             log: @escaping @Sendable (String) -> Void = { _ in }) throws -> FakeClusterServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
         let holder = ServerHolder()
         var bound: [(FakeClusterConfig.Broker, Channel)] = []
+        var plainPorts: [Int] = []
         do {
             for b in config.brokers {
                 let nodeId = b.nodeId
@@ -38,9 +52,14 @@ public final class FakeClusterServer: @unchecked Sendable {
                             try child.pipeline.syncOperations.addHandler(BrokerConnectionHandler(server: server, broker: nodeId))
                         }
                     }
-                    .bind(host: b.host, port: Int(b.port)).wait()
+                    .bind(host: tls == nil ? b.host : "127.0.0.1", port: tls == nil ? Int(b.port) : 0).wait()
                 var resolved = b
-                resolved.port = Int32(channel.localAddress?.port ?? Int(b.port))
+                if tls == nil {
+                    resolved.port = Int32(channel.localAddress?.port ?? Int(b.port))
+                } else {
+                    plainPorts.append(channel.localAddress?.port ?? 0)
+                    if resolved.port == 0 { resolved.port = Int32(try TLSTerminator.freePort(host: b.host)) }
+                }
                 bound.append((resolved, channel))
             }
         } catch {
@@ -50,8 +69,21 @@ public final class FakeClusterServer: @unchecked Sendable {
         }
         var resolvedConfig = config
         resolvedConfig.brokers = bound.map(\.0)
+        var terminator: TLSTerminator?
+        if let tls {
+            do {
+                terminator = try TLSTerminator(files: tls, routes: zip(resolvedConfig.brokers, plainPorts).map {
+                    (host: $0.0.host, port: Int($0.0.port), to: $0.1)
+                })
+            } catch {
+                for (_, c) in bound { try? c.close().wait() }
+                try? group.syncShutdownGracefully()
+                throw error
+            }
+        }
         let server = FakeClusterServer(group: group, loop: loop, config: resolvedConfig, log: log)
         server.listeners = bound.map(\.1)
+        server.terminator = terminator
         holder.server = server
         return server
     }
@@ -80,6 +112,7 @@ public final class FakeClusterServer: @unchecked Sendable {
             for l in self.listeners { l.close(promise: nil) }
             self.timer?.cancel()
         }.wait()
+        terminator?.stop()
         try group.syncShutdownGracefully()
     }
 

@@ -26,8 +26,8 @@ struct FakeClusterCommand: ParsableCommand {
     @Option(help: "Seed of the cluster's generator.") var seed: UInt64 = 1
 
     func validate() throws {
-        if tlsCert != nil || tlsKey != nil {
-            throw ValidationError("--tls-cert/--tls-key are not supported yet")
+        if (tlsCert == nil) != (tlsKey == nil) {
+            throw ValidationError("--tls-cert and --tls-key go together")
         }
         guard (1 ... 64).contains(brokers) else { throw ValidationError("--brokers must be 1…64") }
     }
@@ -50,21 +50,25 @@ struct FakeClusterCommand: ParsableCommand {
             guard parts.count == 2, let n = Int32(parts[1]), n > 0 else { throw ValidationError("--topic wants name:partitions, got \(t)") }
             config.topics.append(.init(name: parts[0], partitions: n))
         }
-        let server = try FakeClusterServer.start(config) { line in
-            let text = line + "\n"
-            _ = text.withCString { write(2, $0, strlen($0)) }
-        }
-        let ports = server.brokers.map { "\($0.nodeId)@\($0.host):\($0.port)" }.joined(separator: " ")
-        print("ready \(ports) (Kafka \(config.release))")
-        fflush(nil)
-        // Wait for SIGINT/SIGTERM without a signal handler doing real work: block them and sigwait.
+        // SIGINT/SIGTERM are blocked before any thread starts (threads inherit the mask), then
+        // taken with sigwait below, so shutdown runs (stopping stunnel when TLS is on).
         var set = sigset_t()
         sigemptyset(&set)
         sigaddset(&set, SIGINT)
         sigaddset(&set, SIGTERM)
         pthread_sigmask(SIG_BLOCK, &set, nil)
+        let tls = tlsCert.map { FakeClusterTLSFiles(certificateChain: $0, privateKey: tlsKey!) }
+        let server = try FakeClusterServer.start(config, tls: tls) { line in
+            let text = line + "\n"
+            _ = text.withCString { write(2, $0, strlen($0)) }
+        }
+        let ports = server.brokers.map { "\($0.nodeId)@\($0.host):\($0.port)" }.joined(separator: " ")
+        print("ready \(ports) (Kafka \(config.release)\(tls == nil ? "" : ", TLS"))")
+        fflush(nil)
         var sig: Int32 = 0
         sigwait(&set, &sig)
         try server.shutdown()
+        print("stopped (signal \(sig))")
+        fflush(nil)
     }
 }

@@ -70,13 +70,13 @@ final class DataBox: @unchecked Sendable {
 }
 
 /// A TCP fake cluster on free loopback ports for one test.
-func withServer<T>(brokers: Int = 3, _ configure: (inout FakeClusterConfig) -> Void = { _ in },
+func withServer<T>(brokers: Int = 3, tls: FakeClusterTLSFiles? = nil, _ configure: (inout FakeClusterConfig) -> Void = { _ in },
                    _ body: (FakeClusterServer, String) throws -> T) throws -> T {
     try Peers.check()
     var config = FakeClusterConfig(brokers: FakeClusterConfig.brokers(brokers, firstPort: 0))
     configure(&config)
     let log = LogBox()
-    let server = try FakeClusterServer.start(config) { log.append($0) }
+    let server = try FakeClusterServer.start(config, tls: tls) { log.append($0) }
     defer { try? server.shutdown() }
     let bootstrap = server.brokers.map { "\($0.host):\($0.port)" }.joined(separator: ",")
     return try body(server, bootstrap)

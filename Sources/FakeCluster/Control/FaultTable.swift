@@ -13,6 +13,24 @@ struct FaultTable: Sendable {
 
     var armed: [Fault] = []
 
+    /// Errors for the next N times a partition is produced to or fetched from.
+    struct PartitionFault: Sendable, Equatable {
+        var apiKey: ApiKey
+        var topicPartition: ClusterMetadata.TopicPartition
+        var remaining: Int
+        var error: Int16
+    }
+
+    var partitionFaults: [PartitionFault] = []
+
+    mutating func take(_ key: ApiKey, _ tp: ClusterMetadata.TopicPartition) -> Int16? {
+        guard let i = partitionFaults.firstIndex(where: { $0.apiKey == key && $0.topicPartition == tp }) else { return nil }
+        let e = partitionFaults[i].error
+        partitionFaults[i].remaining -= 1
+        if partitionFaults[i].remaining <= 0 { partitionFaults.remove(at: i) }
+        return e
+    }
+
     mutating func take(_ key: ApiKey, broker: Int32) -> Fault? {
         guard let i = armed.firstIndex(where: { $0.apiKey == key && ($0.broker == nil || $0.broker == broker) }) else {
             return nil
@@ -30,6 +48,13 @@ extension FakeCluster {
     /// (at request level, or on every partition for Produce/Fetch/ListOffsets-style APIs).
     public mutating func pushError(_ apiKey: ApiKey, _ error: KafkaErrorCode, count: Int = 1, broker: Int32? = nil) {
         faults.armed.append(FaultTable.Fault(apiKey: apiKey, broker: broker, remaining: count, error: error.rawValue))
+    }
+
+    /// The next `count` Produce or Fetch requests touching `partition` get `error` for that
+    /// partition only (a produce is then not appended; a fetch returns no records).
+    public mutating func pushError(_ apiKey: ApiKey, _ error: KafkaErrorCode, partition: TopicPartitionRef, count: Int = 1) {
+        faults.partitionFaults.append(FaultTable.PartitionFault(apiKey: apiKey, topicPartition: partition.tp, remaining: count,
+                                                                error: error.rawValue))
     }
 
     /// The next `count` responses to `apiKey` leave `milliseconds` of virtual time late.

@@ -74,10 +74,13 @@ extension FakeCluster {
                 topicPartition: req.topicPartition, fetchOffset: req.fetchOffset, partitionMaxBytes: req.partitionMaxBytes,
                 currentLeaderEpoch: req.currentLeaderEpoch, lastFetchedEpoch: w.lastFetchedEpochs[req.topicPartition] ?? -1,
                 isolation: w.isolation, replicaId: w.replicaId, clientRack: w.rack)
-            let res = state.fetchPartition(broker: p.broker, pr, maxBytes: max(0, w.maxBytes - total),
+            var res = state.fetchPartition(broker: p.broker, pr, maxBytes: max(0, w.maxBytes - total),
                                            allowFollowerReads: p.version >= 11, minOneBatch: p.version >= 3 && total == 0)
+            if let e = faults.take(.fetch, req.topicPartition) {
+                res = ClusterState.FetchPartitionResult(topicPartition: req.topicPartition, error: KafkaErrorCode(e))
+            }
             total += res.records.count
-            if res.error != .none || res.divergingEpoch != nil || res.preferredReadReplica >= 0 { hasError = true }
+            if res.error != .noError || res.divergingEpoch != nil || res.preferredReadReplica >= 0 { hasError = true }
             results.append(res)
         }
         if !expired && !hasError && total < max(1, w.minBytes) { return nil }
@@ -133,7 +136,7 @@ extension FakeCluster {
             var t = FetchResponse.FetchableTopicResponse()
             t.topicId = id
             var pd = FetchResponse.PartitionData()
-            pd.errorCode = FakeErrorCode.unknownTopicId.code
+            pd.errorCode = KafkaErrorCode.unknownTopicId.code
             t.partitions = [pd]
             resp.responses.append(t)
         }

@@ -103,14 +103,14 @@ extension FakeCluster {
                     leaderEpoch: ctx.version >= 6 ? p.committedLeaderEpoch : -1, metadata: p.committedMetadata))
             }
         }
-        var errors: [FakeErrorCode]
+        var errors: [KafkaErrorCode]
         if let e = coordinatorError(r.groupId, .group, ctx) {
             errors = offsets.map { _ in e }
         } else {
             errors = state.groups.commitOffsets(groupId: r.groupId, generationId: ctx.version >= 1 ? r.generationIdOrMemberEpoch : -1,
                                                 memberId: ctx.version >= 1 ? r.memberId : "",
                                                 groupInstanceId: ctx.version >= 7 ? r.groupInstanceId : nil, offsets, now: ctx.now)
-            for (i, o) in offsets.enumerated() where errors[i] == .none && state.metadata.partition(o.topicPartition) == nil {
+            for (i, o) in offsets.enumerated() where errors[i] == .noError && state.metadata.partition(o.topicPartition) == nil {
                 errors[i] = .unknownTopicOrPartition
             }
         }
@@ -135,10 +135,10 @@ extension FakeCluster {
         typealias TP = ClusterMetadata.TopicPartition
         var resp = OffsetFetchResponse()
         let requireStable = ctx.version >= 7 && r.requireStable
-        func fetch(_ group: String, _ topics: [(String, [Int32])]?) -> (FakeErrorCode, [GroupCoordinator.FetchedOffset]) {
+        func fetch(_ group: String, _ topics: [(String, [Int32])]?) -> (KafkaErrorCode, [GroupCoordinator.FetchedOffset]) {
             if let e = coordinatorError(group, .group, ctx) { return (e, []) }
             let tps = topics.map { $0.flatMap { t in t.1.map { TP(topic: t.0, partition: $0) } } }
-            return (.none, state.groups.fetchOffsets(groupId: group, partitions: tps, requireStable: requireStable))
+            return (.noError, state.groups.fetchOffsets(groupId: group, partitions: tps, requireStable: requireStable))
         }
         if ctx.version >= 8 {
             for g in r.groups {
@@ -174,7 +174,7 @@ extension FakeCluster {
             pr.committedOffset = f.offset
             pr.committedLeaderEpoch = f.leaderEpoch
             pr.metadata = f.metadata
-            pr.errorCode = (ctx.version < 2 && e != .none) ? e.code : f.error.code
+            pr.errorCode = (ctx.version < 2 && e != .noError) ? e.code : f.error.code
             if let last = resp.topics.indices.last, resp.topics[last].name == f.topicPartition.topic {
                 resp.topics[last].partitions.append(pr)
             } else {

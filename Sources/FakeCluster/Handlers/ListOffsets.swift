@@ -15,7 +15,7 @@ extension FakeCluster {
                 pr.errorCode = res.error.code
                 // The codec refuses values a version has no field for: v0 answers with a list.
                 if ctx.version == 0 {
-                    pr.oldStyleOffsets = res.error == .none && res.offset >= 0 ? [res.offset] : []
+                    pr.oldStyleOffsets = res.error == .noError && res.offset >= 0 ? [res.offset] : []
                 } else {
                     pr.timestamp = res.timestamp
                     pr.offset = res.offset

@@ -26,8 +26,8 @@ extension FakeCluster {
                     if state.metadata.topic(name) == nil {
                         var mt = MetadataResponse.MetadataResponseTopic()
                         mt.name = name
-                        mt.errorCode = ClusterMetadata.isValidTopicName(name) ? FakeErrorCode.unknownTopicOrPartition.code
-                            : FakeErrorCode.invalidTopicException.code
+                        mt.errorCode = ClusterMetadata.isValidTopicName(name) ? KafkaErrorCode.unknownTopicOrPartition.code
+                            : KafkaErrorCode.invalidTopicException.code
                         resp.topics.append(mt)
                     } else {
                         resp.topics.append(topicMetadata(name))
@@ -38,7 +38,7 @@ extension FakeCluster {
                     var mt = MetadataResponse.MetadataResponseTopic()
                     mt.name = nil
                     mt.topicId = t.topicId
-                    mt.errorCode = FakeErrorCode.unknownTopicId.code
+                    mt.errorCode = KafkaErrorCode.unknownTopicId.code
                     resp.topics.append(mt)
                 }
             }
@@ -60,7 +60,7 @@ extension FakeCluster {
             mp.replicaNodes = p.replicas
             mp.isrNodes = p.isr
             mp.offlineReplicas = p.offlineReplicas
-            if p.leader < 0 { mp.errorCode = FakeErrorCode.leaderNotAvailable.code }
+            if p.leader < 0 { mp.errorCode = KafkaErrorCode.leaderNotAvailable.code }
             mt.partitions.append(mp)
         }
         return mt
@@ -74,7 +74,7 @@ extension FakeCluster {
             var c = FindCoordinatorResponse.Coordinator()
             c.key = key
             if r.keyType > 1 {
-                c.errorCode = FakeErrorCode.invalidRequest.code
+                c.errorCode = KafkaErrorCode.invalidRequest.code
             } else if let id = state.coordinator(for: key, type: type), !isolated.contains(id), let b = state.metadata.broker(id) {
                 c.nodeId = id
                 c.host = b.host
@@ -82,7 +82,7 @@ extension FakeCluster {
                 c.errorMessage = nil
             } else {
                 c.nodeId = -1
-                c.errorCode = FakeErrorCode.coordinatorNotAvailable.code
+                c.errorCode = KafkaErrorCode.coordinatorNotAvailable.code
             }
             resp.coordinators.append(c)
         }
@@ -98,7 +98,7 @@ extension FakeCluster {
     }
 
     /// NOT_COORDINATOR unless this broker coordinates the key.
-    func coordinatorError(_ key: String, _ type: ClusterState.CoordinatorType, _ ctx: RequestContext) -> FakeErrorCode? {
+    func coordinatorError(_ key: String, _ type: ClusterState.CoordinatorType, _ ctx: RequestContext) -> KafkaErrorCode? {
         guard let c = state.coordinator(for: key, type: type) else { return .coordinatorNotAvailable }
         return c == ctx.broker ? nil : .notCoordinator
     }

@@ -18,14 +18,20 @@ extension FakeCluster {
                 var pr = ProduceResponse.PartitionProduceResponse()
                 pr.index = p.index
                 let tp = ClusterMetadata.TopicPartition(topic: t.name, partition: p.index)
+                if let e = faults.take(.produce, tp) {
+                    pr.errorCode = e
+                    pr.baseOffset = -1
+                    tr.partitionResponses.append(pr)
+                    continue
+                }
                 guard var records = p.records else {
-                    pr.errorCode = FakeErrorCode.invalidRecord.code
+                    pr.errorCode = KafkaErrorCode.invalidRecord.code
                     tr.partitionResponses.append(pr)
                     continue
                 }
                 if let m = LegacyRecords.magic(records), m < 2 {
                     guard let converted = LegacyRecords.upConvert(records) else {
-                        pr.errorCode = FakeErrorCode.corruptMessage.code
+                        pr.errorCode = KafkaErrorCode.corruptMessage.code
                         tr.partitionResponses.append(pr)
                         continue
                     }
@@ -73,7 +79,7 @@ extension FakeCluster {
         let short = w.waiting.filter { !state.isReplicated($0.2, upTo: $0.3) }
         if !short.isEmpty && !expired { return nil }
         var resp = w.response
-        for s in short { resp.responses[s.0].partitionResponses[s.1].errorCode = FakeErrorCode.requestTimedOut.code }
+        for s in short { resp.responses[s.0].partitionResponses[s.1].errorCode = KafkaErrorCode.requestTimedOut.code }
         return resp
     }
 }

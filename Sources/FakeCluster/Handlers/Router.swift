@@ -9,6 +9,10 @@ extension FakeCluster {
         ApiKey.saslHandshake.rawValue, ApiKey.apiVersions.rawValue, ApiKey.createTopics.rawValue,
         ApiKey.initProducerId.rawValue, ApiKey.addPartitionsToTxn.rawValue, ApiKey.addOffsetsToTxn.rawValue,
         ApiKey.endTxn.rawValue, ApiKey.txnOffsetCommit.rawValue, ApiKey.saslAuthenticate.rawValue,
+        ApiKey.describeGroups.rawValue, ApiKey.listGroups.rawValue, ApiKey.deleteGroups.rawValue,
+        ApiKey.offsetDelete.rawValue, ApiKey.deleteTopics.rawValue, ApiKey.createPartitions.rawValue,
+        ApiKey.deleteRecords.rawValue, ApiKey.describeConfigs.rawValue, ApiKey.alterConfigs.rawValue,
+        ApiKey.incrementalAlterConfigs.rawValue, ApiKey.describeCluster.rawValue, ApiKey.offsetForLeaderEpoch.rawValue,
     ]
 
     /// The versions this cluster serves for `key`: the emulated release's, within what the
@@ -40,6 +44,18 @@ extension FakeCluster {
         case let r as EndTxnRequest: return handleEndTxn(r, ctx)
         case let r as TxnOffsetCommitRequest: return handleTxnOffsetCommit(r, ctx)
         case let r as CreateTopicsRequest: return handleCreateTopics(r, ctx)
+        case let r as DescribeGroupsRequest: return handleDescribeGroups(r, ctx)
+        case let r as ListGroupsRequest: return handleListGroups(r, ctx)
+        case let r as DeleteGroupsRequest: return handleDeleteGroups(r, ctx)
+        case let r as OffsetDeleteRequest: return handleOffsetDelete(r, ctx)
+        case let r as DeleteTopicsRequest: return handleDeleteTopics(r, ctx)
+        case let r as CreatePartitionsRequest: return handleCreatePartitions(r, ctx)
+        case let r as DeleteRecordsRequest: return handleDeleteRecords(r, ctx)
+        case let r as DescribeConfigsRequest: return handleDescribeConfigs(r, ctx)
+        case let r as AlterConfigsRequest: return handleAlterConfigs(r, ctx)
+        case let r as IncrementalAlterConfigsRequest: return handleIncrementalAlterConfigs(r, ctx)
+        case let r as DescribeClusterRequest: return handleDescribeCluster(r, ctx)
+        case let r as OffsetForLeaderEpochRequest: return handleOffsetForLeaderEpoch(r, ctx)
         case let r as SaslHandshakeRequest: return handleSaslHandshake(r, ctx)
         case let r as SaslAuthenticateRequest: return handleSaslAuthenticate(r, ctx)
         default: return .close("\(ctx.apiKey.name) is not served by the fake cluster")
@@ -47,6 +63,7 @@ extension FakeCluster {
     }
 }
 
-extension FakeErrorCode {
+extension KafkaErrorCode {
+    /// The wire value, as the generated responses hold error codes.
     var code: Int16 { rawValue }
 }

@@ -19,7 +19,7 @@ extension FakeCluster {
         case .abortingOngoing(let c):
             // The markers are written at once here; the client retries and gets the bumped epoch.
             state.finishTransaction(c, now: ctx.now)
-            resp.errorCode = FakeErrorCode.concurrentTransactions.code
+            resp.errorCode = KafkaErrorCode.concurrentTransactions.code
         case .failure(let e):
             resp.errorCode = e.code
         }
@@ -48,7 +48,7 @@ extension FakeCluster {
                                        _ ctx: RequestContext) -> [AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult] {
         typealias TP = ClusterMetadata.TopicPartition
         let tps = topics.flatMap { t in t.partitions.map { TP(topic: t.name, partition: $0) } }
-        var errors: [TP: FakeErrorCode] = [:]
+        var errors: [TP: KafkaErrorCode] = [:]
         if let e = coordinatorError(tid, .transaction, ctx) {
             for tp in tps { errors[tp] = e }
         } else if tps.contains(where: { state.metadata.partition($0) == nil }) {
@@ -57,7 +57,7 @@ extension FakeCluster {
         } else if verifyOnly {
             for tp in tps {
                 errors[tp] = state.transactions.isPartitionInTransaction(producerId: pid, producerEpoch: epoch, tp)
-                    ? FakeErrorCode.none : .invalidTxnState
+                    ? KafkaErrorCode.noError : .invalidTxnState
             }
         } else {
             let e = state.transactions.addPartitions(transactionalId: tid, producerId: pid, producerEpoch: epoch, tps, now: ctx.now)
@@ -113,11 +113,11 @@ extension FakeCluster {
                     leaderEpoch: ctx.version >= 2 ? p.committedLeaderEpoch : -1, metadata: p.committedMetadata))
             }
         }
-        var errors: [FakeErrorCode]
+        var errors: [KafkaErrorCode]
         if let e = coordinatorError(r.groupId, .group, ctx) {
             errors = offsets.map { _ in e }
         } else if case let e = state.transactions.check(transactionalId: r.transactionalId, producerId: r.producerId,
-                                                         producerEpoch: r.producerEpoch), e != .none {
+                                                         producerEpoch: r.producerEpoch), e != .noError {
             errors = offsets.map { _ in e }
         } else {
             errors = state.groups.commitTransactionalOffsets(

@@ -5,6 +5,9 @@ struct SaslSession: Sendable {
     var scram: ScramExchange?
     var user: String?
     var expiresAt: VirtualInstant?
+    /// After a v0 SaslHandshake, the SASL tokens come as bare size-prefixed frames (no
+    /// Kafka header) until authentication ends.
+    var rawTokens = false
 
     struct ScramExchange: Sendable {
         var user: String
@@ -44,6 +47,7 @@ extension FakeCluster {
         }
         connections[ctx.connection]!.sasl.mechanism = m
         connections[ctx.connection]!.sasl.scram = nil
+        connections[ctx.connection]!.sasl.rawTokens = ctx.version == 0
         return .respond(resp)
     }
 
@@ -131,6 +135,24 @@ extension FakeCluster {
                  serverKey: digest.hmac(key: salted, Array("Server Key".utf8)))
         scramCache[key] = c
         return c
+    }
+
+    /// A bare SASL token after a v0 handshake: answered with a bare token frame; a failed
+    /// login closes the connection (the v0 exchange has no way to carry an error).
+    mutating func handleRawSaslToken(_ id: FakeConnectionID, _ token: [UInt8], now: VirtualInstant, into out: inout [FakeOutput]) {
+        let ctx = RequestContext(connection: id, broker: connections[id]!.broker, apiKey: .saslAuthenticate, version: 0,
+                                 correlationId: 0, clientId: "", now: now)
+        var r = SaslAuthenticateRequest()
+        r.authBytes = token
+        guard case .respond(let any) = handleSaslAuthenticate(r, ctx), let resp = any as? SaslAuthenticateResponse else { return }
+        guard resp.errorCode == 0 else {
+            return close(id, "SASL authentication failed (v0 handshake, raw tokens): \(resp.errorMessage ?? "")", into: &out)
+        }
+        if connections[id]!.sasl.user != nil { connections[id]!.sasl.rawTokens = false }
+        var w = ByteWriter(capacity: resp.authBytes.count + 4)
+        w.writeInt32(Int32(resp.authBytes.count))
+        w.writeRaw(resp.authBytes)
+        enqueue(id, correlationId: 0, bytes: w.bytes)
     }
 
     private mutating func authenticated(_ user: String, _ ctx: RequestContext, _ resp: inout SaslAuthenticateResponse) {

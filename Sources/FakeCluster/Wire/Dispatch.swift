@@ -22,6 +22,7 @@ extension FakeCluster {
 
     mutating func handleFrame(_ id: FakeConnectionID, _ frame: [UInt8], now: VirtualInstant, into out: inout [FakeOutput]) {
         let broker = connections[id]!.broker
+        if connections[id]!.sasl.rawTokens { return handleRawSaslToken(id, frame, now: now, into: &out) }
         // The header's first fields are the same in every version: check the API before parsing further.
         guard frame.count >= 8 else { return close(id, "request frame of \(frame.count) bytes is too short", into: &out) }
         let key = ApiKey(Int16(bitPattern: UInt16(frame[0]) << 8 | UInt16(frame[1])))

@@ -35,7 +35,7 @@ struct PendingRequest {
 struct ShardedRequest {
     var promise: PromiseID
     var request: any KafkaRequest
-    var sharder: any PartitionSharder.Type
+    var sharder: any PartitionSharder
     var pin: ClosedRange<Int16>?
     var maxRetries: Int
     /// Shard ids in leader order; their results fill in as they finish.
