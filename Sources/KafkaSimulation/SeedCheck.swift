@@ -40,9 +40,10 @@ public enum SeedCheck {
     }
 }
 
-/// Reduces a failing run's faults: drops them one at a time (last first) and keeps each
-/// drop while the run still fails with the same invariant. Returns a scenario with the
-/// remaining faults scripted and the seed pinned, ready to save in scenarios/.
+/// Reduces a failing run's faults: drops them one at a time (last first), keeping each
+/// drop while the run still fails with the same invariant, until a pass drops nothing.
+/// Returns a scenario with the remaining faults scripted and the seed pinned, ready to
+/// save in scenarios/. (Records are not shrunk yet.)
 public enum Shrinker {
     public static func shrink(_ s: Scenario, seed: UInt64, budget: Int = 200) -> (scenario: Scenario, runs: Int)? {
         let original = Simulation(s, seed: seed)
@@ -51,14 +52,22 @@ public enum Shrinker {
         let invariant = String(v.prefix { $0 != " " })
         var faults = original.faults
         var runs = 1
-        var i = faults.count - 1
-        while i >= 0 && runs < budget {
-            var fewer = faults
-            fewer.remove(at: i)
-            runs += 1
-            let r = SeedCheck.run(s, seed: seed, twice: false, faults: fewer)
-            if r.violations.first.map({ $0.hasPrefix(invariant + " ") }) == true { faults = fewer }
-            i -= 1
+        // Passes until one drops nothing: a fault may matter only while another is present.
+        var dropped = true
+        while dropped && runs < budget {
+            dropped = false
+            var i = faults.count - 1
+            while i >= 0 && runs < budget {
+                var fewer = faults
+                fewer.remove(at: i)
+                runs += 1
+                let r = SeedCheck.run(s, seed: seed, twice: false, faults: fewer)
+                if r.violations.first.map({ $0.hasPrefix(invariant + " ") }) == true {
+                    faults = fewer
+                    dropped = true
+                }
+                i -= 1
+            }
         }
         var out = s
         out.seed = seed
