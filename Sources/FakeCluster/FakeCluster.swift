@@ -136,7 +136,7 @@ public struct FakeCluster: Sendable {
             switch retry(p, now: now) {
             case .wait: continue
             case .respond(let r): parked[slot] = nil; recordParked(p, r); fill(slot, p.connection, encode(r, p))
-            case .bytes(let b): parked[slot] = nil; fill(slot, p.connection, b)
+            case .ready(let state): parked[slot] = nil; fill(slot, p.connection, state)
             }
         }
         for id in connections.keys.sorted() { flush(id, into: &out) }
@@ -161,10 +161,10 @@ public struct FakeCluster: Sendable {
                                 correlationId: p.correlationId, message: .response(r)))
     }
 
-    /// Puts response bytes (nil: none, acks=0) into the connection's slot.
-    mutating func fill(_ slot: UInt64, _ id: FakeConnectionID, _ bytes: [UInt8]?) {
+    /// Settles a waiting slot of the connection's queue.
+    mutating func fill(_ slot: UInt64, _ id: FakeConnectionID, _ state: Connection.SlotState) {
         guard let i = connections[id]?.queue.firstIndex(where: { $0.slot == slot }) else { return }
-        connections[id]!.queue[i].state = bytes.map { .ready($0) } ?? .nothing
+        connections[id]!.queue[i].state = state
     }
 
     /// Sends the ready responses at the head of the connection's queue.
@@ -184,17 +184,17 @@ public struct FakeCluster: Sendable {
         connections[id] = c
     }
 
-    func encode(_ response: any KafkaResponse, _ p: Parked) -> [UInt8] {
+    func encode(_ response: any KafkaResponse, _ p: Parked) -> Connection.SlotState {
         encodeFrame(response, version: p.version, correlationId: p.correlationId)
     }
 
-    func encodeFrame(_ response: some KafkaResponse, version: Int16, correlationId: Int32) -> [UInt8] {
+    /// The response frame, or — when a handler built a response its version cannot carry,
+    /// a bug in the fake — a close of the connection saying so, rather than bad bytes.
+    func encodeFrame(_ response: some KafkaResponse, version: Int16, correlationId: Int32) -> Connection.SlotState {
         do {
-            return try encodeResponseFrame(response, version: version, correlationId: correlationId)
+            return .ready(try encodeResponseFrame(response, version: version, correlationId: correlationId))
         } catch {
-            // A handler built a response its version cannot carry: a bug in the fake. Answer
-            // with an empty frame body rather than crash; the client will report it.
-            return [0, 0, 0, 4] + withUnsafeBytes(of: correlationId.bigEndian, Array.init)
+            return .close("internal error: cannot encode \(type(of: response)) v\(version): \(error)")
         }
     }
 }

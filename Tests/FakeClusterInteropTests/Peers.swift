@@ -79,7 +79,11 @@ func withServer<T>(brokers: Int = 3, tls: FakeClusterTLSFiles? = nil, _ configur
     let server = try FakeClusterServer.start(config, tls: tls) { log.append($0) }
     defer { try? server.shutdown() }
     let bootstrap = server.brokers.map { "\($0.host):\($0.port)" }.joined(separator: ",")
-    return try body(server, bootstrap)
+    let result = try body(server, bootstrap)
+    // Whatever the clients did, no response was left unencodable (a handler bug).
+    let internalErrors = try server.withCluster { c, _ in (c.closeLog.filter { $0.contains("internal error") }, []) }.wait()
+    #expect(internalErrors.isEmpty, "\(internalErrors)")
+    return result
 }
 
 final class LogBox: @unchecked Sendable {

@@ -46,5 +46,7 @@ import Testing
             }
         }
         #expect(answered > 100)
+        // No handler built a response its version cannot carry.
+        #expect(!cluster.closeLog.contains { $0.contains("internal error") }, "\(cluster.closeLog.filter { $0.contains("internal error") })")
     }
 }

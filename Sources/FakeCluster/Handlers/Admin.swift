@@ -1,4 +1,5 @@
-/// Admin requests: CreateTopics.
+/// Admin requests: topics (create, delete, partitions, records), configs, cluster
+/// description.
 extension FakeCluster {
     mutating func handleCreateTopics(_ r: CreateTopicsRequest, _ ctx: RequestContext) -> HandlerResult {
         var resp = CreateTopicsResponse()
@@ -28,8 +29,6 @@ extension FakeCluster {
     }
 }
 
-/// DeleteTopics, CreatePartitions, DeleteRecords, DescribeConfigs, AlterConfigs,
-/// IncrementalAlterConfigs, DescribeCluster and OffsetForLeaderEpoch.
 extension FakeCluster {
     mutating func handleDeleteTopics(_ r: DeleteTopicsRequest, _ ctx: RequestContext) -> HandlerResult {
         var resp = DeleteTopicsResponse()
@@ -201,27 +200,6 @@ extension FakeCluster {
             o.port = b.port
             o.rack = b.rack
             resp.brokers.append(o)
-        }
-        return .respond(resp)
-    }
-
-    func handleOffsetForLeaderEpoch(_ r: OffsetForLeaderEpochRequest, _ ctx: RequestContext) -> HandlerResult {
-        var resp = OffsetForLeaderEpochResponse()
-        for t in r.topics {
-            var tr = OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult()
-            tr.topic = t.topic
-            for p in t.partitions {
-                let res = state.offsetForLeaderEpoch(broker: ctx.broker, .init(topic: t.topic, partition: p.partition),
-                                                     currentLeaderEpoch: ctx.version >= 2 ? p.currentLeaderEpoch : -1,
-                                                     leaderEpoch: p.leaderEpoch)
-                var e = OffsetForLeaderEpochResponse.EpochEndOffset()
-                e.partition = p.partition
-                e.errorCode = res.error.code
-                e.leaderEpoch = ctx.version >= 1 ? res.end.epoch : -1
-                e.endOffset = res.end.endOffset
-                tr.partitions.append(e)
-            }
-            resp.topics.append(tr)
         }
         return .respond(resp)
     }

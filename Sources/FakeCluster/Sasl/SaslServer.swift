@@ -152,7 +152,7 @@ extension FakeCluster {
         var w = ByteWriter(capacity: resp.authBytes.count + 4)
         w.writeInt32(Int32(resp.authBytes.count))
         w.writeRaw(resp.authBytes)
-        enqueue(id, correlationId: 0, bytes: w.bytes)
+        enqueue(id, .ready(w.bytes))
     }
 
     private mutating func authenticated(_ user: String, _ ctx: RequestContext, _ resp: inout SaslAuthenticateResponse) {

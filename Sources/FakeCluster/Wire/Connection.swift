@@ -36,7 +36,7 @@ struct Parked: Sendable {
         /// A Produce with acks=all waiting for the high watermark, or its timeout.
         case produce(ProduceWait)
         /// A finished response held back by a delay fault.
-        case delayed([UInt8])
+        case delayed(Connection.SlotState)
     }
 
     var connection: FakeConnectionID

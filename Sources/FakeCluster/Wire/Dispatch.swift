@@ -34,7 +34,7 @@ extension FakeCluster {
             // and the key list, so the client can retry with a version we know.
             var r = apiVersionsResponse()
             r.errorCode = 35
-            enqueue(id, correlationId: correlationId, bytes: encodeFrame(r, version: 0, correlationId: correlationId))
+            enqueue(id, encodeFrame(r, version: 0, correlationId: correlationId))
             return
         }
         guard let supported, supported.contains(version) else {
@@ -72,7 +72,7 @@ extension FakeCluster {
         switch result {
         case .respond(let r):
             record(ctx, .response(r))
-            enqueue(id, correlationId: correlationId, bytes: encodeFrame(r, version: version, correlationId: correlationId))
+            enqueue(id, encodeFrame(r, version: version, correlationId: correlationId))
         case .noResponse:
             break
         case .close(let reason):
@@ -87,10 +87,10 @@ extension FakeCluster {
         }
     }
 
-    mutating func enqueue(_ id: FakeConnectionID, correlationId: Int32, bytes: [UInt8]) {
+    mutating func enqueue(_ id: FakeConnectionID, _ state: Connection.SlotState) {
         let slot = nextSlot
         nextSlot += 1
-        connections[id]?.queue.append(Connection.Slot(slot: slot, state: .ready(bytes)))
+        connections[id]?.queue.append(Connection.Slot(slot: slot, state: state))
     }
 
     mutating func record(_ ctx: RequestContext, _ m: FakeEvent.Message) {
@@ -99,14 +99,14 @@ extension FakeCluster {
                                 correlationId: ctx.correlationId, message: m))
     }
 
-    enum Retry { case wait, respond(any KafkaResponse), bytes([UInt8]) }
+    enum Retry { case wait, respond(any KafkaResponse), ready(Connection.SlotState) }
 
     /// A held request re-evaluated: whether it is done now.
     mutating func retry(_ p: Parked, now: VirtualInstant) -> Retry {
         let expired = p.deadline.map { $0 <= now } ?? false
         switch p.work {
         case .group: return .wait
-        case .delayed(let bytes): return expired ? .bytes(bytes) : .wait
+        case .delayed(let state): return expired ? .ready(state) : .wait
         case .fetch(let w): return finishFetch(w, p, expired: expired, now: now).map { .respond($0) } ?? .wait
         case .produce(let w): return finishProduce(w, p, expired: expired).map { .respond($0) } ?? .wait
         }

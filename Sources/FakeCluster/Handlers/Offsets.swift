@@ -1,4 +1,5 @@
-/// ListOffsets: earliest, latest, max timestamp and by timestamp, on the leader.
+/// ListOffsets (earliest, latest, max timestamp, by timestamp) and OffsetForLeaderEpoch,
+/// on the leader.
 extension FakeCluster {
     func handleListOffsets(_ r: ListOffsetsRequest, _ ctx: RequestContext) -> HandlerResult {
         var resp = ListOffsetsResponse()
@@ -22,6 +23,27 @@ extension FakeCluster {
                 }
                 if ctx.version >= 4 { pr.leaderEpoch = res.leaderEpoch }
                 tr.partitions.append(pr)
+            }
+            resp.topics.append(tr)
+        }
+        return .respond(resp)
+    }
+
+    func handleOffsetForLeaderEpoch(_ r: OffsetForLeaderEpochRequest, _ ctx: RequestContext) -> HandlerResult {
+        var resp = OffsetForLeaderEpochResponse()
+        for t in r.topics {
+            var tr = OffsetForLeaderEpochResponse.OffsetForLeaderTopicResult()
+            tr.topic = t.topic
+            for p in t.partitions {
+                let res = state.offsetForLeaderEpoch(broker: ctx.broker, .init(topic: t.topic, partition: p.partition),
+                                                     currentLeaderEpoch: ctx.version >= 2 ? p.currentLeaderEpoch : -1,
+                                                     leaderEpoch: p.leaderEpoch)
+                var e = OffsetForLeaderEpochResponse.EpochEndOffset()
+                e.partition = p.partition
+                e.errorCode = res.error.code
+                e.leaderEpoch = ctx.version >= 1 ? res.end.epoch : -1
+                e.endOffset = res.end.endOffset
+                tr.partitions.append(e)
             }
             resp.topics.append(tr)
         }
