@@ -194,6 +194,8 @@ public struct Simulation {
             if let next { queue.push(at: max(next, now + 1), .wake(i)) }
         case .heal:
             inLiveness = true
+            // Errors, delays and drops armed late in the safety phase must not fire now.
+            cluster.clearArmedFaults()
             for b in stopped { handleCluster(cluster.restartBroker(b, now: VirtualInstant(nanoseconds: now))) }
             for b in isolated { handleCluster(cluster.setIsolated(b, false, now: VirtualInstant(nanoseconds: now))) }
             stopped = []
