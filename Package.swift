@@ -36,9 +36,11 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .target(name: "KafkaIO", dependencies: ["KafkaStateMachines"]),
+        // Deterministic simulation: the engine against FakeCluster over a simulated network.
+        .target(name: "KafkaSimulation", dependencies: ["KafkaStateMachines", "FakeCluster"]),
 
         .executableTarget(name: "kgo", dependencies: [
-            "KafkaProtocol", "FakeCluster", "FakeClusterTCP",
+            "KafkaProtocol", "FakeCluster", "FakeClusterTCP", "KafkaSimulation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -51,7 +53,7 @@ let package = Package(
         .testTarget(name: "FakeClusterInteropTests", dependencies: ["FakeClusterTCP", "kgo"], exclude: ["Scripts"]),
         .testTarget(name: "KafkaStateMachinesTests", dependencies: ["KafkaStateMachines", "KafkaCrypto"]),
         .testTarget(name: "KafkaCryptoTests", dependencies: ["KafkaCrypto"]),
-        .testTarget(name: "DeterministicTests", dependencies: ["KafkaStateMachines", "FakeCluster"],
+        .testTarget(name: "DeterministicTests", dependencies: ["KafkaSimulation", "KafkaStateMachines", "FakeCluster"],
                     path: "Tests/Deterministic"),
     ],
     swiftLanguageModes: [.v6]

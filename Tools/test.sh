@@ -11,7 +11,11 @@
 #      writes from ../shared/kafka-protocol
 #   4. swift test (debug build), SWIFT_DETERMINISTIC_HASHING=1; this replays the fuzz
 #      corpus and every past crash
-#   5. Tests/Fuzz/fuzz.sh: each decoder fuzzed for KGO_FUZZ_SECONDS (default 20) under
+#   5. the simulation sweep: kgo built in release sweeps KGO_SIM_SEEDS (default 200) seeds
+#      of scenarios/random-faults.scenario, each run twice with action hashes compared; a
+#      failing seed prints its replay command and is shrunk into .build/sim-failure.scenario
+#      (save it under scenarios/ with its fix); prints seeds/min and virtual s per wall s
+#   6. Tests/Fuzz/fuzz.sh: each decoder fuzzed for KGO_FUZZ_SECONDS (default 20) under
 #      libFuzzer; a crash fails the run and is saved in Tests/Fuzz/Crashes/ (0 turns this
 #      step off, for quick local runs only: CI always fuzzes)
 #
@@ -67,11 +71,23 @@ fi
 log "step 4: swift test (debug)"
 swift test "$@"
 
+SIM_SEEDS=${KGO_SIM_SEEDS:-200}
+if [ "$SIM_SEEDS" -gt 0 ]; then
+  log "step 5: simulation sweep, $SIM_SEEDS seeds (release build)"
+  S0=$(now_ms)
+  swift build -c release --product kgo
+  S1=$(now_ms)
+  log "release build: $((S1 - S0)) ms"
+  .build/release/kgo sim sweep scenarios/random-faults.scenario --seeds "$SIM_SEEDS" \
+    --save .build/sim-failure.scenario | grep -v ' ok$'
+  log "sweep: $(( $(now_ms) - S1 )) ms"
+fi
+
 FUZZ_SECONDS=${KGO_FUZZ_SECONDS:-20}
 if [ "${CI:-}" = true ] && [ "$FUZZ_SECONDS" -lt 1 ]; then FUZZ_SECONDS=20; fi
 if [ "$FUZZ_SECONDS" -gt 0 ]; then
-  log "step 5: fuzz each decoder for ${FUZZ_SECONDS}s"
+  log "step 6: fuzz each decoder for ${FUZZ_SECONDS}s"
   Tests/Fuzz/fuzz.sh "$FUZZ_SECONDS"
 else
-  log "step 5: fuzzing turned off by KGO_FUZZ_SECONDS=0"
+  log "step 6: fuzzing turned off by KGO_FUZZ_SECONDS=0"
 fi

@@ -7,7 +7,7 @@ struct Kgo: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kgo",
         abstract: "A Kafka client toolbox built on kgo-swift.",
-        subcommands: [FakeClusterCommand.self, BenchCodec.self]
+        subcommands: [FakeClusterCommand.self, BenchCodec.self, SimCommand.self]
     )
 }
 

@@ -1,3 +1,36 @@
+import Foundation
 import Testing
+@testable import KafkaSimulation
+import KafkaStateMachines
 
-// Deterministic simulation scenarios (issue 7) live here.
+/// The scenario files under scenarios/, found from this file's location.
+enum ScenarioFiles {
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("scenarios")
+
+    static var names: [String] {
+        let all = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return all.filter { $0.hasSuffix(".scenario") }.sorted()
+    }
+
+    static func load(_ name: String) throws -> Scenario {
+        let text = try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
+        return try Scenario.parse(text, name: name)
+    }
+}
+
+/// Every scenario file replays green, twice, with equal action hashes (issue 7).
+@Suite struct ScenarioReplayTests {
+    @Test func scenariosExist() {
+        #expect(ScenarioFiles.names.count >= 6)
+    }
+
+    @Test(arguments: ScenarioFiles.names)
+    func replay(_ name: String) throws {
+        let s = try ScenarioFiles.load(name)
+        let outcome = SeedCheck.run(s)
+        #expect(outcome.ok, "\(name): \(outcome.violations.prefix(5).joined(separator: "\n"))\nreplay: \(SeedCheck.replayCommand(file: "scenarios/\(name)", seed: s.seed))")
+        #expect(outcome.secondHash == outcome.result.hash)
+        #expect(outcome.result.requests > 0 && outcome.result.succeeded > 0)
+    }
+}

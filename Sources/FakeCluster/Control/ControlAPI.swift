@@ -25,6 +25,12 @@ extension FakeCluster {
                                              dropBefore: !afterHandling, dropAfter: afterHandling))
     }
 
+    /// Disarms every error, delay and drop not yet consumed (a simulation's faults heal).
+    public mutating func clearArmedFaults() {
+        faults.armed = []
+        faults.partitionFaults = []
+    }
+
     public struct TopicPartitionRef: Sendable, Hashable {
         public var topic: String
         public var partition: Int32

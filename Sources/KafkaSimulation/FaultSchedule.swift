@@ -1,0 +1,71 @@
+import FakeCluster
+
+/// Faults drawn from the seed: each one a fault plus, for stop and isolate, its heal a
+/// little later. Drawn up front into a plain list so the shrinker can drop them one by one.
+enum FaultSchedule {
+    static func random(_ spec: Scenario.RandomFaults, scenario s: Scenario, rng: inout SeededGenerator) -> [Scenario.ScriptedFault] {
+        var out: [Scenario.ScriptedFault] = []
+        let brokers = Int32(max(s.brokers, 1))
+        func broker(_ rng: inout SeededGenerator) -> Int32 { Int32.random(in: 1 ... brokers, using: &rng) }
+        let groups = s.workloads.compactMap { if case .commit(let g, _, _) = $0 { return g } else { return nil } }
+        let apis = ["produce", "metadata", "list-offsets", "offset-commit", "offset-fetch", "find-coordinator"]
+        let retriable = ["NOT_LEADER_OR_FOLLOWER", "LEADER_NOT_AVAILABLE", "REQUEST_TIMED_OUT", "NOT_ENOUGH_REPLICAS",
+                         "COORDINATOR_LOAD_IN_PROGRESS", "NOT_COORDINATOR", "COORDINATOR_NOT_AVAILABLE"]
+        for _ in 0 ..< spec.count {
+            let at = spec.until == 0 ? 0 : UInt64.random(in: 0 ..< spec.until, using: &rng)
+            let heal = at + UInt64.random(in: 100_000_000 ... 3_000_000_000, using: &rng)
+            switch Int.random(in: 0 ..< 9, using: &rng) {
+            case 0 where !s.topics.isEmpty:
+                let t = s.topics[Int.random(in: 0 ..< s.topics.count, using: &rng)]
+                out.append(.init(at: at, fault: .moveLeader(topic: t.name, partition: Int32.random(in: 0 ..< t.partitions, using: &rng), to: nil)))
+            case 1:
+                let b = broker(&rng)
+                out.append(.init(at: at, fault: .stopBroker(b)))
+                out.append(.init(at: heal, fault: .restartBroker(b)))
+            case 2:
+                let b = broker(&rng)
+                out.append(.init(at: at, fault: .isolateBroker(b)))
+                out.append(.init(at: heal, fault: .healBroker(b)))
+            case 3, 4:
+                out.append(.init(at: at, fault: .resetConnections(broker(&rng))))
+            case 5 where !groups.isEmpty:
+                out.append(.init(at: at, fault: .moveCoordinator(group: groups[Int.random(in: 0 ..< groups.count, using: &rng)], to: broker(&rng))))
+            case 6:
+                let api = apis[Int.random(in: 0 ..< apis.count, using: &rng)]
+                let e = retriable[Int.random(in: 0 ..< retriable.count, using: &rng)]
+                out.append(.init(at: at, fault: .injectError(api: api, error: e, count: Int.random(in: 1 ... 3, using: &rng), broker: nil)))
+            case 7:
+                let api = apis[Int.random(in: 0 ..< apis.count, using: &rng)]
+                out.append(.init(at: at, fault: .delay(api: api, ms: Int64.random(in: 10 ... 2_000, using: &rng), count: Int.random(in: 1 ... 3, using: &rng), broker: nil)))
+            default:
+                let api = apis[Int.random(in: 0 ..< apis.count, using: &rng)]
+                out.append(.init(at: at, fault: .dropConnection(api: api, afterHandling: Bool.random(using: &rng), count: 1, broker: nil)))
+            }
+        }
+        return out
+    }
+}
+
+extension Fault {
+    /// Applies the fault to the cluster; returns what the cluster wants sent or closed.
+    func apply(to c: inout FakeCluster, now: VirtualInstant) -> [FakeOutput] {
+        switch self {
+        case .moveLeader(let t, let p, let to): return c.moveLeader(.init(t, p), to: to, now: now)
+        case .stopBroker(let b): return c.stopBroker(b, now: now)
+        case .restartBroker(let b): return c.restartBroker(b, now: now)
+        case .isolateBroker(let b): return c.setIsolated(b, true, now: now)
+        case .healBroker(let b): return c.setIsolated(b, false, now: now)
+        case .resetConnections: return []  // a network fault: the simulation resets the links
+        case .moveCoordinator(let g, let to): return c.moveCoordinator(g, .group, to: to, now: now)
+        case .injectError(let api, let e, let n, let b):
+            c.pushError(ApiNames.key(api)!, ApiNames.error(e)!, count: n, broker: b)
+            return []
+        case .delay(let api, let ms, let n, let b):
+            c.delayResponses(ApiNames.key(api)!, milliseconds: ms, count: n, broker: b)
+            return []
+        case .dropConnection(let api, let after, let n, let b):
+            c.dropConnection(on: ApiNames.key(api)!, afterHandling: after, count: n, broker: b)
+            return []
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import KafkaStateMachines
+
+/// The invariant names a scenario may select; each is owned by one checker.
+public enum Invariant {
+    public static let all = [
+        "completion",            // RequestLedger: each request completes exactly once
+        "sent-before-complete",  // RequestLedger: no success before the broker saw the request
+        "liveness",              // RequestLedger: liveness-phase requests succeed within the bound
+        "acked-in-log",          // LogChecker: acked produce records are in the log at their offsets
+        "offsets-visible",       // ListOffsetsWorkload: latest offset covers every acked record
+        "commit-readback",       // CommitWorkload: OffsetFetch returns the last committed offset
+        "settled",               // each workload: its last requests were clean
+        "determinism",           // Sweep: the action hash matches across two runs
+    ]
+}
+
+/// Every violation found, in the order found (the first is the one reported).
+public struct Violations: Sendable {
+    public private(set) var list: [String] = []
+    let enabled: [String]
+
+    public init(enabled: [String]) { self.enabled = enabled }
+
+    public func checks(_ name: String) -> Bool { enabled.isEmpty || enabled.contains(name) }
+
+    public mutating func add(_ name: String, _ message: String, at now: UInt64) {
+        guard checks(name) else { return }
+        list.append("\(name) at \(DurationText.format(now / 1_000_000 * 1_000_000)): \(message)")
+    }
+}
+
+/// Tracks each request from issue to completion: exactly one completion each, none lost,
+/// no success before the broker could have seen it, and bounded latency once faults stop.
+public struct RequestLedger: Sendable {
+    struct Entry: Sendable {
+        var apiKey: ApiKey
+        var issuedAt: UInt64
+        var liveness: Bool
+    }
+
+    var outstanding: [PromiseID: Entry] = [:]
+    var completed: Set<PromiseID> = []
+    /// When the broker last received a request of each API key.
+    var lastDelivered: [ApiKey: UInt64] = [:]
+    public let livenessBound: UInt64
+    public private(set) var issuedCount = 0
+    public private(set) var succeeded = 0
+
+    public init(livenessBound: UInt64) { self.livenessBound = livenessBound }
+
+    public mutating func issued(_ p: PromiseID, _ key: ApiKey, at now: UInt64, liveness: Bool) {
+        outstanding[p] = Entry(apiKey: key, issuedAt: now, liveness: liveness)
+        issuedCount += 1
+    }
+
+    public mutating func delivered(_ key: ApiKey, at now: UInt64) { lastDelivered[key] = now }
+
+    public mutating func completed(_ p: PromiseID, success: Bool, error: String, at now: UInt64, into v: inout Violations) {
+        guard let e = outstanding.removeValue(forKey: p) else {
+            v.add("completion", completed.contains(p) ? "\(p) completed twice" : "\(p) completed but never issued", at: now)
+            return
+        }
+        completed.insert(p)
+        if success {
+            succeeded += 1
+            if (lastDelivered[e.apiKey] ?? 0) < e.issuedAt || now <= e.issuedAt {
+                v.add("sent-before-complete", "\(p) (\(e.apiKey.name)) succeeded before any \(e.apiKey.name) request reached a broker", at: now)
+            }
+        }
+        if e.liveness {
+            if !success { v.add("liveness", "\(p) (\(e.apiKey.name)) failed after faults healed: \(error)", at: now) }
+            else if now - e.issuedAt > livenessBound {
+                v.add("liveness", "\(p) (\(e.apiKey.name)) took \(DurationText.format((now - e.issuedAt) / 1_000_000 * 1_000_000)) after faults healed", at: now)
+            }
+        }
+    }
+
+    /// At the end of a run: everything issued must have completed.
+    public func finish(at now: UInt64, into v: inout Violations) {
+        for p in outstanding.keys.sorted() {
+            let e = outstanding[p]!
+            v.add("completion", "\(p) (\(e.apiKey.name), issued at \(DurationText.format(e.issuedAt / 1_000_000 * 1_000_000))) never completed", at: now)
+        }
+    }
+}

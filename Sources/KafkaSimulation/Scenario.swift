@@ -1,0 +1,113 @@
+/// A simulation run described as data: cluster shape, workload, faults, phases, seed.
+/// Parsed from the line format documented in scenarios/README.md; `render()` writes it back
+/// (the shrinker saves reduced scenarios that way).
+public struct Scenario: Sendable, Equatable {
+    public struct Topic: Sendable, Equatable {
+        public var name: String
+        public var partitions: Int32
+        public var replicationFactor: Int16
+    }
+
+    public enum WorkloadSpec: Sendable, Equatable {
+        /// Produce batches of `records` records (acks=all) round-robin over the partitions.
+        case produce(topic: String, every: UInt64, records: Int)
+        /// ListOffsets (latest) for every partition, split across leaders by the engine.
+        case listOffsets(topic: String, every: UInt64)
+        /// OffsetCommit then OffsetFetch of one group, one at a time.
+        case commit(group: String, topic: String, every: UInt64)
+        case metadata(every: UInt64)
+    }
+
+    public struct Sasl: Sendable, Equatable {
+        public var sha512: Bool
+        public var user: String
+        public var password: String
+        /// connections.max.reauth.ms; 0: sessions never expire.
+        public var sessionMs: Int64
+    }
+
+    public struct ScriptedFault: Sendable, Equatable {
+        public var at: UInt64
+        public var fault: Fault
+    }
+
+    public struct RandomFaults: Sendable, Equatable {
+        public var count: Int
+        public var until: UInt64
+    }
+
+    public var name = "scenario"
+    public var seed: UInt64 = 1
+    public var brokers = 3
+    public var racks: [String] = []
+    public var topics: [Topic] = []
+    public var sasl: Sasl? = nil
+    /// One-way network latency, uniform in this range (nanoseconds), with rare 10x spikes.
+    public var latencyMin: UInt64 = 1_000_000
+    public var latencyMax: UInt64 = 5_000_000
+    public var workloads: [WorkloadSpec] = []
+    public var faults: [ScriptedFault] = []
+    public var randomFaults: RandomFaults? = nil
+    /// The safety phase (faults allowed) lasts this long; then every fault heals.
+    public var safety: UInt64 = 10_000_000_000
+    /// The liveness phase: no faults, and the system must settle.
+    public var liveness: UInt64 = 20_000_000_000
+    /// Every request issued in the liveness phase must succeed within this.
+    public var livenessBound: UInt64 = 15_000_000_000
+    /// Invariant names to check; empty means all.
+    public var invariants: [String] = []
+
+    public init() {}
+
+    public var end: UInt64 { safety + liveness }
+}
+
+/// What can go wrong, scripted at a virtual time or drawn from the seed.
+public enum Fault: Sendable, Equatable, CustomStringConvertible {
+    case moveLeader(topic: String, partition: Int32, to: Int32?)
+    case stopBroker(Int32)
+    case restartBroker(Int32)
+    case isolateBroker(Int32)
+    case healBroker(Int32)
+    /// Resets every client connection to the broker (a network fault, not a broker one).
+    case resetConnections(Int32)
+    case moveCoordinator(group: String, to: Int32)
+    case injectError(api: String, error: String, count: Int, broker: Int32?)
+    case delay(api: String, ms: Int64, count: Int, broker: Int32?)
+    case dropConnection(api: String, afterHandling: Bool, count: Int, broker: Int32?)
+
+    public var description: String {
+        func on(_ b: Int32?) -> String { b.map { " broker \($0)" } ?? "" }
+        switch self {
+        case .moveLeader(let t, let p, let to): return "move-leader \(t)/\(p)" + (to.map { " to \($0)" } ?? "")
+        case .stopBroker(let b): return "stop-broker \(b)"
+        case .restartBroker(let b): return "restart-broker \(b)"
+        case .isolateBroker(let b): return "isolate-broker \(b)"
+        case .healBroker(let b): return "heal-broker \(b)"
+        case .resetConnections(let b): return "reset-connections \(b)"
+        case .moveCoordinator(let g, let to): return "move-coordinator \(g) to \(to)"
+        case .injectError(let a, let e, let n, let b): return "inject-error \(a) \(e) count \(n)" + on(b)
+        case .delay(let a, let ms, let n, let b): return "delay \(a) \(ms)ms count \(n)" + on(b)
+        case .dropConnection(let a, let after, let n, let b):
+            return "drop-connection \(a) \(after ? "after" : "before") count \(n)" + on(b)
+        }
+    }
+}
+
+/// Virtual durations as the scenario format writes them: "250ms", "2.5s", "1m", "0".
+enum DurationText {
+    static func parse(_ s: String) -> UInt64? {
+        let units: [(String, Double)] = [("ms", 1e6), ("us", 1e3), ("ns", 1), ("s", 1e9), ("m", 60e9)]
+        for (u, scale) in units where s.hasSuffix(u) {
+            guard let v = Double(s.dropLast(u.count)), v >= 0 else { return nil }
+            return UInt64((v * scale).rounded())
+        }
+        return s == "0" ? 0 : nil
+    }
+
+    static func format(_ ns: UInt64) -> String {
+        if ns % 1_000_000_000 == 0 { return "\(ns / 1_000_000_000)s" }
+        if ns % 1_000_000 == 0 { return "\(ns / 1_000_000)ms" }
+        return "\(ns / 1000)us"
+    }
+}

@@ -1,0 +1,226 @@
+import KafkaProtocol
+
+/// The scenario line format (scenarios/README.md): one directive per line, `#` comments,
+/// words separated by spaces. Errors name the line.
+public struct ScenarioError: Error, CustomStringConvertible {
+    public var line: Int
+    public var message: String
+    public var description: String { "line \(line): \(message)" }
+}
+
+extension Scenario {
+    public static func parse(_ text: String, name: String = "scenario") throws(ScenarioError) -> Scenario {
+        var s = Scenario()
+        s.name = name
+        var lineNo = 0
+        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNo += 1
+            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+            let w = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+            guard !w.isEmpty else { continue }
+            var p = Words(words: w, line: lineNo)
+            try s.apply(&p)
+        }
+        return s
+    }
+
+    private mutating func apply(_ p: inout Words) throws(ScenarioError) {
+        let verb = try p.word("directive")
+        switch verb {
+        case "seed": seed = try p.uint("seed")
+        case "brokers":
+            brokers = Int(try p.uint("broker count"))
+            if p.accept("racks") { racks = try p.word("racks").split(separator: ",").map(String.init) }
+        case "topic":
+            let name = try p.word("topic name")
+            try p.expect("partitions")
+            let n = Int32(try p.uint("partitions"))
+            var rf: Int16 = -1
+            if p.accept("rf") { rf = Int16(try p.uint("rf")) }
+            topics.append(Topic(name: name, partitions: n, replicationFactor: rf))
+        case "sasl":
+            let mech = try p.word("mechanism")
+            guard mech == "scram-sha-256" || mech == "scram-sha-512" else { throw p.error("unknown SASL mechanism \(mech)") }
+            try p.expect("user"); let user = try p.word("user")
+            try p.expect("password"); let pw = try p.word("password")
+            var session: Int64 = 0
+            if p.accept("session") { session = Int64(try p.duration("session") / 1_000_000) }
+            sasl = Sasl(sha512: mech == "scram-sha-512", user: user, password: pw, sessionMs: session)
+        case "latency":
+            let range = try p.word("latency range").split(separator: "..").map(String.init)
+            guard range.count == 2, let lo = DurationText.parse(range[0]), let hi = DurationText.parse(range[1]), lo <= hi, lo > 0 else {
+                throw p.error("latency wants MIN..MAX, e.g. 1ms..5ms, MIN > 0")
+            }
+            latencyMin = lo; latencyMax = hi
+        case "workload": workloads.append(try Self.workload(&p))
+        case "at":
+            let t = try p.duration("time")
+            faults.append(ScriptedFault(at: t, fault: try Self.fault(&p)))
+        case "faults":
+            try p.expect("random"); try p.expect("count")
+            let n = Int(try p.uint("count"))
+            try p.expect("until")
+            randomFaults = RandomFaults(count: n, until: try p.duration("until"))
+        case "safety": safety = try p.duration("safety")
+        case "liveness":
+            liveness = try p.duration("liveness")
+            if p.accept("bound") { livenessBound = try p.duration("bound") }
+        case "invariant":
+            let name = try p.word("invariant")
+            guard name == "all" || Invariant.all.contains(name) else {
+                throw p.error("unknown invariant \(name) (known: \(Invariant.all.joined(separator: ", ")))")
+            }
+            if name != "all" { invariants.append(name) }
+        default: throw p.error("unknown directive \(verb)")
+        }
+        try p.end()
+    }
+
+    private static func workload(_ p: inout Words) throws(ScenarioError) -> WorkloadSpec {
+        let kind = try p.word("workload kind")
+        switch kind {
+        case "produce":
+            try p.expect("topic"); let t = try p.word("topic")
+            try p.expect("every"); let every = try p.duration("every")
+            var records = 1
+            if p.accept("records") { records = Int(try p.uint("records")) }
+            return .produce(topic: t, every: max(every, 1), records: max(records, 1))
+        case "list-offsets":
+            try p.expect("topic"); let t = try p.word("topic")
+            try p.expect("every")
+            return .listOffsets(topic: t, every: max(try p.duration("every"), 1))
+        case "commit":
+            try p.expect("group"); let g = try p.word("group")
+            try p.expect("topic"); let t = try p.word("topic")
+            try p.expect("every")
+            return .commit(group: g, topic: t, every: max(try p.duration("every"), 1))
+        case "metadata":
+            try p.expect("every")
+            return .metadata(every: max(try p.duration("every"), 1))
+        default: throw p.error("unknown workload \(kind)")
+        }
+    }
+
+    static func fault(_ p: inout Words) throws(ScenarioError) -> Fault {
+        let kind = try p.word("fault")
+        func broker(_ p: inout Words) throws(ScenarioError) -> Int32? {
+            p.accept("broker") ? Int32(try p.uint("broker")) : nil
+        }
+        switch kind {
+        case "move-leader":
+            let tp = try p.word("topic/partition").split(separator: "/")
+            guard tp.count == 2, let part = Int32(tp[1]) else { throw p.error("move-leader wants TOPIC/PARTITION") }
+            let to: Int32? = p.accept("to") ? Int32(try p.uint("broker")) : nil
+            return .moveLeader(topic: String(tp[0]), partition: part, to: to)
+        case "stop-broker": return .stopBroker(Int32(try p.uint("broker")))
+        case "restart-broker": return .restartBroker(Int32(try p.uint("broker")))
+        case "isolate-broker": return .isolateBroker(Int32(try p.uint("broker")))
+        case "heal-broker": return .healBroker(Int32(try p.uint("broker")))
+        case "reset-connections": return .resetConnections(Int32(try p.uint("broker")))
+        case "move-coordinator":
+            let g = try p.word("group"); try p.expect("to")
+            return .moveCoordinator(group: g, to: Int32(try p.uint("broker")))
+        case "inject-error":
+            let api = try p.word("api"); let e = try p.word("error")
+            guard ApiNames.key(api) != nil else { throw p.error("unknown API \(api)") }
+            guard ApiNames.error(e) != nil else { throw p.error("unknown error \(e)") }
+            try p.expect("count"); let n = Int(try p.uint("count"))
+            return .injectError(api: api, error: e, count: n, broker: try broker(&p))
+        case "delay":
+            let api = try p.word("api")
+            guard ApiNames.key(api) != nil else { throw p.error("unknown API \(api)") }
+            let ms = Int64(try p.duration("delay") / 1_000_000)
+            try p.expect("count"); let n = Int(try p.uint("count"))
+            return .delay(api: api, ms: ms, count: n, broker: try broker(&p))
+        case "drop-connection":
+            let api = try p.word("api")
+            guard ApiNames.key(api) != nil else { throw p.error("unknown API \(api)") }
+            let when = try p.word("before|after")
+            guard when == "before" || when == "after" else { throw p.error("drop-connection wants before or after") }
+            try p.expect("count"); let n = Int(try p.uint("count"))
+            return .dropConnection(api: api, afterHandling: when == "after", count: n, broker: try broker(&p))
+        default: throw p.error("unknown fault \(kind)")
+        }
+    }
+
+    /// The scenario in its own format; parsing the result gives back an equal scenario.
+    public func render() -> String {
+        var out: [String] = []
+        out.append("seed \(seed)")
+        out.append("brokers \(brokers)" + (racks.isEmpty ? "" : " racks \(racks.joined(separator: ","))"))
+        for t in topics { out.append("topic \(t.name) partitions \(t.partitions)" + (t.replicationFactor > 0 ? " rf \(t.replicationFactor)" : "")) }
+        if let s = sasl {
+            out.append("sasl \(s.sha512 ? "scram-sha-512" : "scram-sha-256") user \(s.user) password \(s.password)"
+                       + (s.sessionMs > 0 ? " session \(s.sessionMs)ms" : ""))
+        }
+        out.append("latency \(DurationText.format(latencyMin))..\(DurationText.format(latencyMax))")
+        for w in workloads {
+            switch w {
+            case .produce(let t, let e, let r): out.append("workload produce topic \(t) every \(DurationText.format(e)) records \(r)")
+            case .listOffsets(let t, let e): out.append("workload list-offsets topic \(t) every \(DurationText.format(e))")
+            case .commit(let g, let t, let e): out.append("workload commit group \(g) topic \(t) every \(DurationText.format(e))")
+            case .metadata(let e): out.append("workload metadata every \(DurationText.format(e))")
+            }
+        }
+        for f in faults { out.append("at \(DurationText.format(f.at)) \(f.fault)") }
+        if let r = randomFaults { out.append("faults random count \(r.count) until \(DurationText.format(r.until))") }
+        out.append("safety \(DurationText.format(safety))")
+        out.append("liveness \(DurationText.format(liveness)) bound \(DurationText.format(livenessBound))")
+        for i in invariants { out.append("invariant \(i)") }
+        return out.joined(separator: "\n") + "\n"
+    }
+}
+
+/// A line's words, consumed left to right.
+struct Words {
+    var words: [String]
+    var line: Int
+    var i = 0
+
+    func error(_ m: String) -> ScenarioError { ScenarioError(line: line, message: m) }
+
+    mutating func word(_ what: String) throws(ScenarioError) -> String {
+        guard i < words.count else { throw error("missing \(what)") }
+        i += 1
+        return words[i - 1]
+    }
+
+    mutating func accept(_ w: String) -> Bool {
+        guard i < words.count, words[i] == w else { return false }
+        i += 1
+        return true
+    }
+
+    mutating func expect(_ w: String) throws(ScenarioError) {
+        guard accept(w) else { throw error("expected '\(w)'") }
+    }
+
+    mutating func uint(_ what: String) throws(ScenarioError) -> UInt64 {
+        let w = try word(what)
+        guard let v = UInt64(w) else { throw error("\(what): '\(w)' is not a number") }
+        return v
+    }
+
+    mutating func duration(_ what: String) throws(ScenarioError) -> UInt64 {
+        let w = try word(what)
+        guard let v = DurationText.parse(w) else { throw error("\(what): '\(w)' is not a duration (250ms, 2.5s, 1m)") }
+        return v
+    }
+
+    func end() throws(ScenarioError) {
+        if i < words.count { throw error("unexpected '\(words[i...].joined(separator: " "))'") }
+    }
+}
+
+/// API keys and error codes by the names scenarios use ("produce", "NOT_LEADER_OR_FOLLOWER").
+enum ApiNames {
+    static func key(_ name: String) -> ApiKey? {
+        let n = String(name.lowercased().filter { $0 != "-" })
+        return ApiKey.all.first { $0.name.lowercased() == n }
+    }
+
+    static func error(_ name: String) -> KafkaErrorCode? {
+        for raw in Int16(-1) ... 200 where KafkaErrorCode(raw).name == name { return KafkaErrorCode(raw) }
+        return nil
+    }
+}

@@ -1,0 +1,78 @@
+/// One seed checked the way CI checks it: run twice, the action hashes must match, and
+/// the first run's invariants must hold.
+public struct SeedOutcome: Sendable {
+    public var result: SimulationResult
+    public var secondHash: ActionHash?
+    public var violations: [String]
+    public var ok: Bool { violations.isEmpty }
+
+    public var line: String {
+        "seed=\(result.seed) hash=\(result.hash.hex) " + (ok ? "ok" : "FAIL \(violations[0])")
+    }
+}
+
+public enum SeedCheck {
+    public static func run(_ s: Scenario, seed: UInt64? = nil, twice: Bool = true,
+                           faults: [Scenario.ScriptedFault]? = nil) -> SeedOutcome {
+        var sim = Simulation(s, seed: seed, faults: faults)
+        let first = sim.run()
+        var violations = first.violations
+        var second: ActionHash? = nil
+        if twice {
+            var again = Simulation(s, seed: seed, faults: faults)
+            let r = again.run()
+            second = r.hash
+            if s.invariants.isEmpty || s.invariants.contains("determinism"), let v = compare(first.hash, r.hash) {
+                violations.insert(v, at: 0)
+            }
+        }
+        return SeedOutcome(result: first, secondHash: second, violations: violations)
+    }
+
+    /// The determinism check: nil when two runs' hashes agree.
+    public static func compare(_ a: ActionHash, _ b: ActionHash) -> String? {
+        a == b ? nil : "determinism: action hash \(a.hex) then \(b.hex) (\(a.actions) vs \(b.actions) actions)"
+    }
+
+    /// The command that replays a seed.
+    public static func replayCommand(file: String, seed: UInt64) -> String {
+        "SWIFT_DETERMINISTIC_HASHING=1 swift run -c release kgo sim run \(file) --seed \(seed)"
+    }
+}
+
+/// Reduces a failing run's faults: drops them one at a time (last first), keeping each
+/// drop while the run still fails with the same invariant, until a pass drops nothing.
+/// Returns a scenario with the remaining faults scripted and the seed pinned, ready to
+/// save in scenarios/. (Records are not shrunk yet.)
+public enum Shrinker {
+    public static func shrink(_ s: Scenario, seed: UInt64, budget: Int = 200) -> (scenario: Scenario, runs: Int)? {
+        let original = Simulation(s, seed: seed)
+        let first = SeedCheck.run(s, seed: seed, twice: false)
+        guard let v = first.violations.first else { return nil }
+        let invariant = String(v.prefix { $0 != " " })
+        var faults = original.faults
+        var runs = 1
+        // Passes until one drops nothing: a fault may matter only while another is present.
+        var dropped = true
+        while dropped && runs < budget {
+            dropped = false
+            var i = faults.count - 1
+            while i >= 0 && runs < budget {
+                var fewer = faults
+                fewer.remove(at: i)
+                runs += 1
+                let r = SeedCheck.run(s, seed: seed, twice: false, faults: fewer)
+                if r.violations.first.map({ $0.hasPrefix(invariant + " ") }) == true {
+                    faults = fewer
+                    dropped = true
+                }
+                i -= 1
+            }
+        }
+        var out = s
+        out.seed = seed
+        out.randomFaults = nil
+        out.faults = faults
+        return (out, runs)
+    }
+}

@@ -1,0 +1,289 @@
+import FakeCluster
+import KafkaStateMachines
+
+/// What one run found.
+public struct SimulationResult: Sendable {
+    public var seed: UInt64
+    public var hash: ActionHash
+    /// Violations in the order found; empty means ok.
+    public var violations: [String]
+    /// The invariants this run checked.
+    public var checked: [String]
+    public var virtualNanoseconds: UInt64
+    public var events: Int
+    public var requests: Int
+    public var succeeded: Int
+    public var faults: Int
+    /// Records the cluster acknowledged (each checked against the log).
+    public var acked: Int
+    public var ok: Bool { violations.isEmpty }
+}
+
+/// One run: the engine and the fake cluster joined by the simulated network, driven by a
+/// scheduler that always steps to the earliest pending event (queue entries, then the
+/// engine's deadline, then the cluster's, on a tie), over a safety phase with faults and a
+/// liveness phase without, then a drain in which nothing new is issued.
+public struct Simulation {
+    enum Event {
+        case dial(UInt64)
+        case toBroker(UInt64, [UInt8])
+        case clientClose(UInt64)
+        case toClient(UInt64, [UInt8])
+        case brokerClose(UInt64)
+        case fault(Int)
+        case wake(Int)
+        case heal
+    }
+
+    public let scenario: Scenario
+    /// The concrete fault list: scripted faults plus those drawn from the seed.
+    public let faults: [Scenario.ScriptedFault]
+    var now: UInt64 = 0
+    var engine: ClientEngine
+    var cluster: FakeCluster
+    var queue = EventQueue<Event>()
+    var net: SimNetwork
+    var workloads: [any SimWorkload]
+    var ledger: RequestLedger
+    var hash = ActionHash()
+    var violations: Violations
+    var acked: [AckedRecord] = []
+    var nextPromise: UInt64 = 1
+    var events = 0
+    /// Which workload issued each promise (looked up only).
+    var owner: [PromiseID: Int] = [:]
+    var inLiveness = false
+    var stopIssuing = false
+    /// Brokers stopped or cut off by faults, healed when the liveness phase starts.
+    var stopped: [Int32] = []
+    var isolated: [Int32] = []
+    let addresses: [(host: String, port: Int, node: Int32)]
+
+    /// Time allowed after the liveness phase for outstanding requests to finish.
+    public static let drain: UInt64 = 60_000_000_000
+
+    public init(_ s: Scenario, seed: UInt64? = nil, faults override: [Scenario.ScriptedFault]? = nil) {
+        var sc = s
+        if let seed { sc.seed = seed }
+        scenario = sc
+        // Independent streams, so that one part drawing more numbers does not shift another.
+        var master = SeededGenerator(seed: sc.seed)
+        var faultRng = master.fork()
+        let netRng = master.fork()
+        let engineSeed = master.next()
+        let clusterSeed = master.next()
+
+        var all = sc.faults
+        if let r = sc.randomFaults { all += FaultSchedule.random(r, scenario: sc, rng: &faultRng) }
+        // Stable sort by time: equal times keep file order.
+        faults = override ?? all.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
+
+        let brokers: [FakeClusterConfig.Broker] = (0 ..< sc.brokers).map { i in
+            FakeClusterConfig.Broker(nodeId: Int32(i + 1), host: "broker\(i + 1)", port: 9092,
+                                     rack: sc.racks.isEmpty ? nil : sc.racks[i % sc.racks.count])
+        }
+        addresses = brokers.map { ($0.host, Int($0.port), $0.nodeId) }
+        var users: [FakeClusterConfig.User] = []
+        var engineConfig = EngineConfig(seeds: brokers.map { BrokerAddress(host: $0.host, port: Int($0.port)) })
+        if let sasl = sc.sasl {
+            users.append(.init(mechanism: sasl.sha512 ? .scramSha512 : .scramSha256, name: sasl.user, password: sasl.password))
+            users.append(.init(mechanism: .plain, name: LogChecker.user, password: LogChecker.user))
+            engineConfig.sasl = .scram(sasl.sha512 ? .sha512 : .sha256, username: sasl.user, password: sasl.password)
+        }
+        let topics = sc.topics.map { FakeClusterConfig.Topic(name: $0.name, partitions: $0.partitions, replicationFactor: $0.replicationFactor) }
+        cluster = FakeCluster(FakeClusterConfig(brokers: brokers, seed: clusterSeed, users: users, autoCreateTopics: false,
+                                                topics: topics, saslSessionLifetimeMs: sc.sasl?.sessionMs ?? 0))
+        engine = ClientEngine(config: engineConfig, seed: engineSeed)
+        net = SimNetwork(latencyMin: sc.latencyMin, latencyMax: sc.latencyMax, rng: netRng)
+        ledger = RequestLedger(livenessBound: sc.livenessBound)
+        violations = Violations(enabled: sc.invariants)
+        workloads = sc.workloads.map { w -> any SimWorkload in
+            func parts(_ t: String) -> Int32 { sc.topics.first { $0.name == t }?.partitions ?? 1 }
+            switch w {
+            case .produce(let t, let e, let r): return ProduceWorkload(topic: t, partitions: parts(t), every: e, records: r)
+            case .listOffsets(let t, let e): return ListOffsetsWorkload(topic: t, partitions: parts(t), every: e)
+            case .commit(let g, let t, let e): return CommitWorkload(group: g, topic: t, every: e)
+            case .metadata(let e): return MetadataWorkload(every: e)
+            }
+        }
+    }
+
+    /// Runs the scenario to the end and checks every invariant.
+    public mutating func run() -> SimulationResult {
+        for i in workloads.indices { queue.push(at: UInt64(i) * 1_000_000, .wake(i)) }
+        for (i, f) in faults.enumerated() where f.at < scenario.safety { queue.push(at: f.at, .fault(i)) }
+        queue.push(at: scenario.safety, .heal)
+        let stop = scenario.end + Self.drain
+        var sameInstantSteps = 0
+        while true {
+            let q = queue.nextTime
+            let e = engine.nextDeadline().map { max($0.nanoseconds, now) }
+            let c = cluster.nextDeadline.map { max($0.nanoseconds, now) }
+            guard let t = [q, e, c].compactMap({ $0 }).min(), t <= stop else { break }
+            if t >= scenario.end { stopIssuing = true }
+            // A machine whose deadline does not move after a tick would spin here forever.
+            sameInstantSteps = t == now ? sameInstantSteps + 1 : 0
+            if sameInstantSteps > 100_000 {
+                violations.add("liveness", "no progress: 100000 steps at one instant", at: now)
+                break
+            }
+            now = t
+            events += 1
+            if q == t, let (_, ev) = queue.pop() {
+                handle(ev)
+            } else if e == t {
+                engine.tick(now: Instant(nanoseconds: now))
+                drainEngine()
+            } else {
+                handleCluster(cluster.tick(now: VirtualInstant(nanoseconds: now)))
+            }
+            if stopIssuing && ledger.outstanding.isEmpty && queue.isEmpty { break }
+        }
+        ledger.finish(at: now, into: &violations)
+        var ctx = context()
+        for w in workloads { w.finish(&ctx) }
+        violations = ctx.violations
+        LogChecker.check(acked, cluster: &cluster, sasl: scenario.sasl != nil, now: now, into: &violations)
+        let checked = Invariant.all.filter { $0 != "determinism" && violations.checks($0) }
+        return SimulationResult(seed: scenario.seed, hash: hash, violations: violations.list, checked: checked,
+                                virtualNanoseconds: now, events: events, requests: ledger.issuedCount,
+                                succeeded: ledger.succeeded, faults: faults.filter { $0.at < scenario.safety }.count, acked: acked.count)
+    }
+
+    // MARK: events
+
+    mutating func handle(_ ev: Event) {
+        switch ev {
+        case .dial(let c):
+            guard let link = net.links[c], !link.closedByEngine else { return }
+            let id = ConnectionID(c)
+            if cluster.isReachable(broker: link.broker), let f = cluster.connect(broker: link.broker) {
+                net.attach(c, fake: f)
+                engine.connectionOpened(id, now: Instant(nanoseconds: now))
+            } else {
+                net.forget(c)
+                engine.connectionFailed(id, reason: "connection refused", now: Instant(nanoseconds: now))
+            }
+            drainEngine()
+        case .toBroker(let c, let bytes):
+            guard let link = net.links[c], !link.dead, let f = link.fake else { return }
+            if bytes.count >= 6 { ledger.delivered(ApiKey(Int16(bytes[4]) << 8 | Int16(bytes[5])), at: now) }
+            handleCluster(cluster.receive(f, bytes, now: VirtualInstant(nanoseconds: now)))
+        case .clientClose(let c):
+            if let f = net.links[c]?.fake { cluster.disconnect(f) }
+            net.forget(c)
+        case .toClient(let c, let bytes):
+            guard let link = net.links[c], !link.dead, !link.closedByEngine else { return }
+            engine.bytesReceived(ConnectionID(c), bytes, now: Instant(nanoseconds: now))
+            drainEngine()
+        case .brokerClose(let c):
+            guard let link = net.links[c] else { return }
+            let tellEngine = !link.closedByEngine
+            net.forget(c)
+            if tellEngine {
+                engine.connectionClosed(ConnectionID(c), now: Instant(nanoseconds: now))
+                drainEngine()
+            }
+        case .fault(let i):
+            apply(faults[i].fault)
+        case .wake(let i):
+            guard !stopIssuing else { return }
+            var ctx = context()
+            let next = workloads[i].wake(&ctx)
+            absorb(ctx, from: i)
+            if let next { queue.push(at: max(next, now + 1), .wake(i)) }
+        case .heal:
+            inLiveness = true
+            // Errors, delays and drops armed late in the safety phase must not fire now.
+            cluster.clearArmedFaults()
+            for b in stopped { handleCluster(cluster.restartBroker(b, now: VirtualInstant(nanoseconds: now))) }
+            for b in isolated { handleCluster(cluster.setIsolated(b, false, now: VirtualInstant(nanoseconds: now))) }
+            stopped = []
+            isolated = []
+        }
+    }
+
+    mutating func apply(_ f: Fault) {
+        switch f {
+        case .stopBroker(let b): if !stopped.contains(b) { stopped.append(b) }
+        case .restartBroker(let b): stopped.removeAll { $0 == b }
+        case .isolateBroker(let b): if !isolated.contains(b) { isolated.append(b) }
+        case .healBroker(let b): isolated.removeAll { $0 == b }
+        case .resetConnections(let b):
+            // RST: in-flight bytes are lost both ways; each side learns after a latency.
+            for c in net.openOrder where net.links[c]?.broker == b {
+                if let fake = net.links[c]?.fake { cluster.disconnect(fake) }
+                net.links[c]?.dead = true
+                queue.push(at: now + net.latency(), .brokerClose(c))
+            }
+        default: break
+        }
+        handleCluster(f.apply(to: &cluster, now: VirtualInstant(nanoseconds: now)))
+    }
+
+    mutating func handleCluster(_ outputs: [FakeOutput]) {
+        for o in outputs {
+            switch o {
+            case .send(let f, let bytes):
+                guard let c = net.byFake[f.value] else { continue }
+                queue.push(at: net.deliveryToClient(c, now: now), .toClient(c, bytes))
+            case .close(let f, _):
+                guard let c = net.byFake[f.value] else { continue }
+                queue.push(at: net.deliveryToClient(c, now: now), .brokerClose(c))
+            }
+        }
+    }
+
+    mutating func drainEngine() {
+        while let a = engine.pollAction() {
+            hash.record(a, at: now)
+            switch a {
+            case .open(let c, _, let host, let port, _):
+                guard let node = addresses.first(where: { $0.host == host && $0.port == port })?.node else {
+                    engine.connectionFailed(c, reason: "unknown host \(host)", now: Instant(nanoseconds: now))
+                    continue
+                }
+                net.links[c.rawValue] = SimNetwork.Link(broker: node)
+                queue.push(at: now + net.latency(), .dial(c.rawValue))
+            case .write(let c, let bytes):
+                guard net.links[c.rawValue] != nil else { continue }
+                queue.push(at: net.deliveryToBroker(c.rawValue, now: now), .toBroker(c.rawValue, bytes))
+            case .close(let c):
+                guard net.links[c.rawValue] != nil else { continue }
+                net.links[c.rawValue]!.closedByEngine = true
+                queue.push(at: net.deliveryToBroker(c.rawValue, now: now), .clientClose(c.rawValue))
+            case .complete(let p, let r):
+                let ok: Bool
+                let err: String
+                switch r {
+                case .success: ok = true; err = ""
+                case .failure(let e): ok = false; err = e.description
+                }
+                ledger.completed(p, success: ok, error: err, at: now, into: &violations)
+                if let i = owner.removeValue(forKey: p) {
+                    var ctx = context()
+                    workloads[i].completed(p, r, &ctx)
+                    absorb(ctx, from: i)
+                }
+            }
+        }
+    }
+
+    func context() -> WorkloadContext {
+        WorkloadContext(now: now, metadata: engine.metadata, inLiveness: inLiveness, acked: acked,
+                        violations: violations, nextPromise: nextPromise)
+    }
+
+    /// Takes back what a workload did with its context and issues its requests.
+    mutating func absorb(_ ctx: WorkloadContext, from i: Int) {
+        acked = ctx.acked
+        violations = ctx.violations
+        nextPromise = ctx.nextPromise
+        for r in ctx.requests {
+            owner[r.promise] = i
+            ledger.issued(r.promise, type(of: r.request).apiKey, at: now, liveness: inLiveness)
+            engine.request(r.request, to: r.target, pin: r.pin, promise: r.promise, now: Instant(nanoseconds: now))
+        }
+        if !ctx.requests.isEmpty { drainEngine() }
+    }
+}

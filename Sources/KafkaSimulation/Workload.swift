@@ -1,0 +1,49 @@
+import KafkaStateMachines
+
+/// A record the cluster acknowledged: it must be in the partition's log at `offset`.
+public struct AckedRecord: Sendable, Equatable {
+    public var topic: String
+    public var partition: Int32
+    public var offset: Int64
+    public var value: [UInt8]
+}
+
+/// A request a workload wants issued.
+public struct IssuedRequest {
+    public var request: any KafkaRequest
+    public var target: RequestTarget
+    public var pin: ClosedRange<Int16>?
+    public var promise: PromiseID
+}
+
+/// What a workload sees and how it acts: the engine's metadata (a copy), the phase, and
+/// places to put requests, acknowledged records and violations. Producer and consumer
+/// workloads of later issues plug in through the same protocol.
+public struct WorkloadContext {
+    public let now: UInt64
+    public let metadata: MetadataCache
+    /// Faults have healed; workloads stop retrying around trouble and expect success.
+    public let inLiveness: Bool
+    public internal(set) var requests: [IssuedRequest] = []
+    public var acked: [AckedRecord]
+    public var violations: Violations
+    var nextPromise: UInt64
+
+    public mutating func issue(_ r: any KafkaRequest, to target: RequestTarget = .automatic,
+                               pin: ClosedRange<Int16>? = nil) -> PromiseID {
+        let p = PromiseID(nextPromise)
+        nextPromise += 1
+        requests.append(IssuedRequest(request: r, target: target, pin: pin, promise: p))
+        return p
+    }
+}
+
+public protocol SimWorkload {
+    var name: String { get }
+    /// Acts at its wake time; returns the next one (nil: only completions wake it).
+    mutating func wake(_ ctx: inout WorkloadContext) -> UInt64?
+    /// A request it issued completed.
+    mutating func completed(_ p: PromiseID, _ result: Result<any KafkaResponse, KafkaClientError>, _ ctx: inout WorkloadContext)
+    /// Checks owned by the workload at the end of the run.
+    func finish(_ ctx: inout WorkloadContext)
+}

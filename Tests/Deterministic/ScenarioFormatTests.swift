@@ -1,0 +1,62 @@
+import Testing
+@testable import KafkaSimulation
+
+@Suite struct ScenarioFormatTests {
+    static let text = """
+    # a comment
+    seed 42
+    brokers 3 racks a,b,c
+    topic t partitions 12 rf 3
+    sasl scram-sha-512 user u password p session 2s
+    latency 2ms..8ms
+    workload produce topic t every 20ms records 3   # trailing comment
+    workload list-offsets topic t every 250ms
+    workload commit group g topic t every 50ms
+    workload metadata every 1s
+    at 2.5s move-leader t/3 to 2
+    at 4s restart-broker 1
+    at 3s inject-error produce NOT_LEADER_OR_FOLLOWER count 3 broker 1
+    at 3s delay fetch 500ms count 2
+    at 3s drop-connection produce after count 1
+    faults random count 20 until 30s
+    safety 30s
+    liveness 20s bound 10s
+    invariant completion
+    """
+
+    @Test func parses() throws {
+        let s = try Scenario.parse(Self.text)
+        #expect(s.seed == 42 && s.brokers == 3 && s.racks == ["a", "b", "c"])
+        #expect(s.topics == [Scenario.Topic(name: "t", partitions: 12, replicationFactor: 3)])
+        #expect(s.sasl == Scenario.Sasl(sha512: true, user: "u", password: "p", sessionMs: 2000))
+        #expect(s.latencyMin == 2_000_000 && s.latencyMax == 8_000_000)
+        #expect(s.workloads.count == 4)
+        #expect(s.faults[0] == Scenario.ScriptedFault(at: 2_500_000_000, fault: .moveLeader(topic: "t", partition: 3, to: 2)))
+        #expect(s.faults[2].fault == .injectError(api: "produce", error: "NOT_LEADER_OR_FOLLOWER", count: 3, broker: 1))
+        #expect(s.randomFaults == Scenario.RandomFaults(count: 20, until: 30_000_000_000))
+        #expect(s.safety == 30_000_000_000 && s.liveness == 20_000_000_000 && s.livenessBound == 10_000_000_000)
+        #expect(s.invariants == ["completion"])
+    }
+
+    @Test func rendersBackToTheSameScenario() throws {
+        let s = try Scenario.parse(Self.text)
+        #expect(try Scenario.parse(s.render()) == s)
+    }
+
+    @Test func errorsNameTheLine() {
+        for (text, line) in [("seed 1\nbrokers x", 2), ("at 1s explode-broker 1", 1), ("latency 5ms..1ms", 1),
+                             ("at 1s inject-error produce NO_SUCH_ERROR count 1", 1), ("invariant magic", 1), ("seed 1 2", 1)] {
+            #expect(throws: ScenarioError.self) { try Scenario.parse(text) }
+            do { _ = try Scenario.parse(text) } catch { #expect(error.line == line, "\(text)") }
+        }
+    }
+
+    @Test func durations() {
+        #expect(DurationText.parse("2.5s") == 2_500_000_000)
+        #expect(DurationText.parse("250ms") == 250_000_000)
+        #expect(DurationText.parse("1m") == 60_000_000_000)
+        #expect(DurationText.parse("0") == 0)
+        #expect(DurationText.parse("fast") == nil)
+        #expect(DurationText.format(2_500_000_000) == "2500ms")
+    }
+}
