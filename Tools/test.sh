@@ -72,6 +72,7 @@ log "step 4: swift test (debug)"
 swift test "$@"
 
 SIM_SEEDS=${KGO_SIM_SEEDS:-200}
+if [ "${CI:-}" = true ] && [ "$SIM_SEEDS" -lt 200 ]; then SIM_SEEDS=200; fi
 if [ "$SIM_SEEDS" -gt 0 ]; then
   log "step 5: simulation sweep, $SIM_SEEDS seeds (release build)"
   S0=$(now_ms)
