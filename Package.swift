@@ -14,6 +14,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.60.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.25.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
         // C libraries through the system's packages (see README's apt line).
@@ -24,10 +27,19 @@ let package = Package(
         .target(name: "KafkaProtocol", dependencies: ["CZlib", "CLZ4", "CZstd"]),
         .target(name: "KafkaStateMachines", dependencies: ["KafkaProtocol"]),
         .target(name: "FakeCluster", dependencies: ["KafkaProtocol"]),
-        .target(name: "KafkaIO", dependencies: ["KafkaStateMachines"]),
+        // The driver: sockets, TLS, threads and clocks live here and nowhere below.
+        .target(name: "KafkaIO", dependencies: [
+            "KafkaStateMachines",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
 
         .executableTarget(name: "kgo", dependencies: [
             "KafkaProtocol",
+            "KafkaIO",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -36,6 +48,11 @@ let package = Package(
         .testTarget(name: "FuzzReplayTests", dependencies: ["KafkaProtocol"],
                     path: "Tests/Fuzz/Replay"),
         .testTarget(name: "KafkaStateMachinesTests", dependencies: ["KafkaStateMachines"]),
+        .testTarget(name: "KafkaIOTests", dependencies: [
+            "KafkaIO",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         .testTarget(name: "DeterministicTests", dependencies: ["KafkaStateMachines", "FakeCluster"],
                     path: "Tests/Deterministic"),
     ],

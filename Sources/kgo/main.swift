@@ -1,14 +1,13 @@
 import ArgumentParser
-import KafkaProtocol
 
 /// The `kgo` command. Verbs arrive with the issues that build them (metadata, produce,
 /// consume, fake-cluster, sim, play).
-struct Kgo: ParsableCommand {
+struct Kgo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kgo",
         abstract: "A Kafka client toolbox built on kgo-swift.",
-        subcommands: []
+        subcommands: [MetadataCommand.self, ApiVersionsCommand.self]
     )
 }
 
-Kgo.main()
+await Kgo.main()
