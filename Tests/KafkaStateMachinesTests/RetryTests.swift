@@ -80,3 +80,35 @@ import Testing
         #expect(h.engine.nextDeadline() == nil)
     }
 }
+
+@Suite struct RetryStormTests {
+    /// A cluster that refuses every dial: the engine gives up within the retry timeout,
+    /// and backoff bounds how often it dials meanwhile.
+    @Test func refusedDialsAreRateLimitedAndEndWithinTheRetryTimeout() {
+        var config = Harness.config(seeds: 3)
+        config.maxRetries = 1000
+        config.retryTimeout = .seconds(30)
+        var h = Harness(config)
+        var dials = opens(h.request(MetadataRequest(), to: .anyBroker, promise: 1)).count
+        var result: KafkaClientError?
+        var open = opens(h.log).last!.0
+        while result == nil {
+            h.engine.connectionFailed(open, reason: "refused", now: h.now)
+            let after = h.drain()
+            if let e = failure(after, 1) { result = e; break }
+            guard let wake = h.engine.nextDeadline() else { Issue.record("stalled"); return }
+            h.now = wake
+            h.engine.tick(now: wake)
+            let dialed = opens(h.drain())
+            dials += dialed.count
+            open = dialed.last!.0
+        }
+        #expect(h.now <= .milliseconds(30_000))
+        // 100, 200, 400, 800 ms, then about one dial a second (±20 %).
+        #expect(dials >= 20 && dials <= 40)
+        guard case .retriesExhausted(_, .connectionFailed) = result else {
+            Issue.record("unexpected \(String(describing: result))")
+            return
+        }
+    }
+}

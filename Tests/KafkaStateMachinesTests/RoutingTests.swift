@@ -44,9 +44,9 @@ private func summary(_ r: ListOffsetsResponse) -> [String] {
 @Suite struct RoutingTests {
     /// Loads metadata for the request's topics, splits ListOffsets by leader, sends each
     /// part to its leader on its own connection and merges the answers into one response.
-    mutating func splitSetup() -> (Harness, [SeenRequest]) {
+    mutating func splitSetup(maxRetries: Int? = nil) -> (Harness, [SeenRequest]) {
         var h = Harness(Harness.config())
-        let first = h.request(listOffsets([("t", [0, 1, 2]), ("u", [0])]), promise: 1)
+        let first = h.request(listOffsets([("t", [0, 1, 2]), ("u", [0])]), maxRetries: maxRetries, promise: 1)
         #expect(opens(first).map(\.1) == [.seed(0)])
         let meta = decodeWrites(h.handshake(1))
         #expect(meta.count == 1 && meta[0].apiKey == .metadata)
@@ -73,7 +73,7 @@ private func summary(_ r: ListOffsetsResponse) -> [String] {
     /// NOT_LEADER_OR_FOLLOWER says our leaders are stale: a refresh follows, no sooner than
     /// the minimum metadata age after the last one.
     @Test mutating func staleLeaderErrorTriggersRefreshAfterMinAge() {
-        var (h, parts) = splitSetup()
+        var (h, parts) = splitSetup(maxRetries: 0)
         _ = h.receive(2, answer(parts[0]))
         h.now = .milliseconds(10)
         let done = h.receive(3, answer(parts[1], error: .notLeaderOrFollower))
@@ -82,6 +82,26 @@ private func summary(_ r: ListOffsetsResponse) -> [String] {
         #expect(h.engine.nextDeadline() == .milliseconds(5000))
         #expect(decodeWrites(h.advance(to: 4999)).isEmpty)
         #expect(decodeWrites(h.advance(to: 5000)).map(\.apiKey) == [.metadata])
+    }
+
+    /// With retries left, the partitions whose leader moved are asked again of the new
+    /// leader once metadata is refreshed; the caller sees one merged, complete answer.
+    @Test mutating func staleLeaderPartitionsRetriedAtTheNewLeader() {
+        var (h, parts) = splitSetup()
+        _ = h.receive(2, answer(parts[0]))
+        h.now = .milliseconds(10)
+        let first = h.receive(3, answer(parts[1], error: .notLeaderOrFollower))
+        #expect(completions(first).isEmpty)
+        let refresh = decodeWrites(h.advance(to: 5000))
+        #expect(refresh.map(\.apiKey) == [.metadata])
+        // t[1] moved to node 1.
+        let moved = metadataResponse(brokers: [1, 2], topics: [("t", [(0, 1), (1, 1), (2, 1)])])
+        let again = decodeWrites(h.receive(refresh[0].connection.rawValue, respond(refresh[0], moved)))
+        #expect(again.count == 1 && again[0].connection == ConnectionID(2))
+        let retried = again[0].body as! ListOffsetsRequest
+        #expect(retried.topics.map(\.name) == ["t"] && retried.topics[0].partitions.map(\.partitionIndex) == [1])
+        let done = h.receive(2, answer(again[0]))
+        #expect(success(done, 1, as: ListOffsetsResponse.self).map(summary) == ["t[0]=0/0", "t[2]=200/0", "t[1]=100/0", "u[0]=-1/3"])
     }
 
     @Test mutating func metadataRefreshedAtMaxAge() {
@@ -207,10 +227,10 @@ private func coordinator(_ key: String, node: Int32) -> FindCoordinatorResponse 
             return t
         }
         let leaders: [TopicPartition: Int32] = [TopicPartition("a", 0): 2, TopicPartition("a", 1): 1]
-        let plan = PartitionSharding.plan(DeleteRecordsSharder.partitions(of: r)) { leaders[$0] }
+        let plan = PartitionSharding.plan(PartitionSharding.deleteRecords().partitions(of: r)) { leaders[$0] }
         #expect(plan.shards.map(\.0) == [1, 2])
         #expect(plan.unroutable == [TopicPartition("b", 0)])
-        let toLeader1 = DeleteRecordsSharder.subset(r, keeping: plan.shards[0].1) as! DeleteRecordsRequest
+        let toLeader1 = PartitionSharding.deleteRecords().subset(r, keeping: plan.shards[0].1) as! DeleteRecordsRequest
         #expect(toLeader1.topics.map(\.name) == ["a"] && toLeader1.topics[0].partitions.map(\.partitionIndex) == [1])
 
         var answer = DeleteRecordsResponse()
@@ -222,7 +242,7 @@ private func coordinator(_ key: String, node: Int32) -> FindCoordinatorResponse 
         t.partitions = [p]
         answer.topics = [t]
         answer.throttleTimeMs = 5
-        let merged = DeleteRecordsSharder.merge([answer], unroutable: [(TopicPartition("b", 0), .unknownTopicOrPartition)]) as! DeleteRecordsResponse
+        let merged = PartitionSharding.deleteRecords().merge([answer], unroutable: [(TopicPartition("b", 0), .unknownTopicOrPartition)]) as! DeleteRecordsResponse
         #expect(merged.throttleTimeMs == 5)
         #expect(merged.topics.map(\.name) == ["a", "b"])
         #expect(merged.topics[1].partitions[0].errorCode == 3 && merged.topics[1].partitions[0].lowWatermark == -1)
@@ -236,7 +256,72 @@ private func coordinator(_ key: String, node: Int32) -> FindCoordinatorResponse 
         t.name = "x"
         t.partitionIndexes = [3, 1, 2]
         r.topics = [t]
-        let sub = DescribeProducersSharder.subset(r, keeping: [TopicPartition("x", 2), TopicPartition("x", 3)]) as! DescribeProducersRequest
+        let sub = PartitionSharding.describeProducers().subset(r, keeping: [TopicPartition("x", 2), TopicPartition("x", 3)]) as! DescribeProducersRequest
         #expect(sub.topics[0].partitionIndexes == [3, 2])
+    }
+}
+
+@Suite struct RequestSemanticsTests {
+    @Test func acksZeroProduceCompletesOnWrite() {
+        var h = Harness(Harness.config())
+        var produce = ProduceRequest()
+        produce.acks = 0
+        _ = h.request(produce, to: .anyBroker, promise: 1)
+        let after = h.handshake(1)
+        #expect(decodeWrites(after).map(\.apiKey) == [.produce])
+        #expect(success(after, 1, as: ProduceResponse.self) != nil)
+        // Nothing is outstanding: no request deadline, only the idle reaper's.
+        #expect(h.engine.nextDeadline() == .milliseconds(20_000))
+    }
+
+    /// An older coordinator lookup (FindCoordinator < v4) carries the key and the answer
+    /// in the top-level fields instead of the batched arrays.
+    @Test func findCoordinatorBeforeV4() {
+        var h = Harness(Harness.config())
+        var hb = HeartbeatRequest()
+        hb.groupId = "g"
+        _ = h.request(hb, promise: 1)
+        var v = fullApiVersions()
+        v.apiKeys = v.apiKeys.map { var x = $0; if x.apiKey == ApiKey.findCoordinator.rawValue { x.maxVersion = 3 }; return x }
+        let find = decodeWrites(h.handshake(1, versions: v))
+        let body = find[0].body as! FindCoordinatorRequest
+        #expect(find[0].version == 3 && body.key == "g" && body.coordinatorKeys.isEmpty)
+        var answer = FindCoordinatorResponse()
+        answer.nodeId = 4
+        answer.host = "broker4"
+        answer.port = 9092
+        let routed = h.receive(1, respond(find[0], answer))
+        #expect(routed.map(\.description).first == "open(conn2, node4, broker4:9092)")
+    }
+
+    @Test func retriableTopLevelErrorIsRetriedThenReported() {
+        var config = Harness.config()
+        config.maxRetries = 1
+        var h = Harness(config)
+        var hb = HeartbeatRequest()
+        hb.groupId = "g"
+        _ = h.request(hb, to: .broker(1), promise: 1)
+        let meta = decodeWrites(h.handshake(1))
+        _ = h.receive(1, respond(meta[0], metadataResponse(brokers: [1])))
+        let beat = decodeWrites(h.handshake(2))
+        var loading = HeartbeatResponse()
+        loading.errorCode = KafkaErrorCode.coordinatorLoadInProgress.rawValue
+        #expect(completions(h.receive(2, respond(beat[0], loading))).isEmpty)
+        let again = decodeWrites(h.advance(to: h.engine.nextDeadline()!.nanoseconds / 1_000_000 + 1))
+        #expect(again.map(\.apiKey) == [.heartbeat])
+        let after = h.receive(2, respond(again[0], loading))
+        #expect(failure(after, 1) == .retriesExhausted(attempts: 2, last: .brokerError(.coordinatorLoadInProgress, message: nil)))
+    }
+
+    @Test func nonRetriableTopLevelErrorIsReturnedAsTheResponse() {
+        var h = Harness(Harness.config())
+        var hb = HeartbeatRequest()
+        hb.groupId = "g"
+        _ = h.request(hb, to: .anyBroker, promise: 1)
+        let beat = decodeWrites(h.handshake(1))
+        var fenced = HeartbeatResponse()
+        fenced.errorCode = KafkaErrorCode.illegalGeneration.rawValue
+        // The caller interprets group errors itself; the engine only retries transport trouble.
+        #expect(success(h.receive(1, respond(beat[0], fenced)), 1, as: HeartbeatResponse.self)?.errorCode == 22)
     }
 }

@@ -1,6 +1,22 @@
 /// The client engine: owns the connection state machines, the metadata cache, the
 /// coordinator cache and the request router. Sans-IO: the driver feeds it inputs (each with
 /// `now`), drains `pollAction()` until nil, and calls `tick(now:)` at `nextDeadline()`.
+///
+/// A driver's loop, in outline:
+///
+///     engine.request(req, to: .automatic, promise: p, now: clock.now)   // or any input
+///     while let action = engine.pollAction() {
+///         switch action {
+///         case .open(let c, _, let host, let port, let tls): dial; later connectionOpened(c) / connectionFailed(c)
+///         case .write(let c, let bytes): write; reads go to bytesReceived(c, bytes); EOF to connectionClosed(c)
+///         case .close(let c): close the socket (the engine has forgotten c)
+///         case .complete(let p, let result): resume the caller waiting on p
+///         }
+///     }
+///     schedule a timer for engine.nextDeadline(); when it fires, engine.tick(now:) and drain again
+///
+/// Every answer to a `request` is exactly one `.complete`. Inputs for connections the
+/// engine no longer knows are ignored, so races between a close and a read are harmless.
 public struct ClientEngine {
     public let config: EngineConfig
     private var rng: SeededGenerator
@@ -113,14 +129,14 @@ public struct ClientEngine {
                 return
             }
             let id = takeRequestId()
-            sharded[id] = ShardedRequest(promise: promise, request: request, sharder: sharder, pin: pin, maxRetries: retries)
+            sharded[id] = ShardedRequest(promise: promise, request: request, sharder: sharder, pin: pin, maxRetries: retries, firstAttempt: now)
             let topics = Set(sharder.partitions(of: request).map(\.topic))
             if metadata.knows(topics) {
                 split(id, now: now)
             } else {
                 metadata.addInterest(topics)
                 sharded[id]!.waitingMetadata = true
-                requestMetadataRefresh(now: now, force: true)
+                requestMetadataRefresh(now: now)
             }
             return
         }
@@ -238,7 +254,7 @@ public struct ClientEngine {
                     return
                 }
                 if code == .notController {
-                    requestMetadataRefresh(now: now, force: true)
+                    requestMetadataRefresh(now: now)
                     retry(id, after: .brokerError(code, message: nil), now: now)
                     return
                 }
@@ -342,7 +358,7 @@ public struct ClientEngine {
         }
         pending[id]!.waitedForMetadata = true
         pending[id]!.state = .waitingMetadata
-        requestMetadataRefresh(now: now, force: true)
+        requestMetadataRefresh(now: now)
     }
 
     /// An already-connected broker if there is one (fewest connections opened), else the
@@ -406,7 +422,7 @@ public struct ClientEngine {
 
     /// Asks for a refresh: now if the last one is at least `metadataMinAge` old, else when it
     /// will be. One refresh is outstanding at a time; asks meanwhile fold into one more.
-    private mutating func requestMetadataRefresh(now: Instant, force: Bool) {
+    private mutating func requestMetadataRefresh(now: Instant) {
         if metadataRefreshId != nil {
             metadataRefreshAgain = true
             return
@@ -439,7 +455,7 @@ public struct ClientEngine {
             sharded[id]!.waitingMetadata = false
             split(id, now: now)
         }
-        if metadataRefreshAgain { requestMetadataRefresh(now: now, force: true) }
+        if metadataRefreshAgain { requestMetadataRefresh(now: now) }
     }
 
     private mutating func failMetadataWaiters(_ error: KafkaClientError, now: Instant) {
@@ -456,7 +472,8 @@ public struct ClientEngine {
 
     private mutating func split(_ parent: UInt64, now: Instant) {
         guard let s = sharded[parent] else { return }
-        let partitions = s.sharder.partitions(of: s.request)
+        sharded[parent]!.rounds += 1
+        let partitions = s.sharder.partitions(of: s.request).filter { s.retryPartitions?.contains($0) ?? true }
         let plan = PartitionSharding.plan(partitions) { metadata.leader(of: $0) }
         sharded[parent]!.unroutable = plan.unroutable.map { tp in
             let topicError = metadata.topicErrors[tp.topic] ?? .unknownTopicOrPartition
@@ -489,11 +506,28 @@ public struct ClientEngine {
                 responses.append(r)
             }
         }
-        let merged = s.sharder.merge(responses, unroutable: s.unroutable)
-        // A partition answered by a broker that is no longer its leader means our leaders
-        // are out of date; the caller sees the error, the next request a fresh route.
-        if s.sharder.partitionErrors(in: merged).contains(where: { MetadataCache.isStale($0.1) }) {
-            requestMetadataRefresh(now: now, force: true)
+        let merged = s.sharder.merge(s.kept + responses, unroutable: s.unroutable)
+        // A partition answered by a broker that is no longer its leader (or with no leader
+        // known) means our leaders are out of date: refresh, then ask again for just those
+        // partitions, within the request's retry budget.
+        let errors = s.sharder.partitionErrors(in: merged)
+        let stale = Set(errors.filter { MetadataCache.isStale($0.1) }.map(\.0))
+        if !stale.isEmpty { requestMetadataRefresh(now: now) }
+        // A topic the fresh metadata did not know is not waited for: it does not exist.
+        let missingTopics = Set(s.unroutable.filter { $0.1 == .unknownTopicOrPartition }.map(\.0))
+        // Only this round's answers are candidates: what was kept from earlier rounds is final.
+        let roundErrors = s.sharder.partitionErrors(in: s.sharder.merge(responses, unroutable: s.unroutable))
+        let retriable = Set(roundErrors.filter { MetadataCache.isStale($0.1) && $0.1.isRetriable && !missingTopics.contains($0.0) }.map(\.0))
+        if !retriable.isEmpty, s.rounds <= s.maxRetries, now < s.firstAttempt + config.retryTimeout, !isClosed {
+            var next = s
+            next.kept = [s.sharder.removing(retriable, from: merged)]
+            next.unroutable = []
+            next.retryPartitions = retriable
+            next.shards = []
+            next.results = [:]
+            next.waitingMetadata = true
+            sharded[parent] = next
+            return
         }
         actions.append(.complete(s.promise, .success(merged)))
     }

@@ -35,7 +35,7 @@ struct PendingRequest {
 struct ShardedRequest {
     var promise: PromiseID
     var request: any KafkaRequest
-    var sharder: any PartitionSharder.Type
+    var sharder: any PartitionSharder
     var pin: ClosedRange<Int16>?
     var maxRetries: Int
     /// Shard ids in leader order; their results fill in as they finish.
@@ -43,4 +43,11 @@ struct ShardedRequest {
     var results: [UInt64: Result<any KafkaResponse, KafkaClientError>] = [:]
     var unroutable: [(TopicPartition, KafkaErrorCode)] = []
     var waitingMetadata = false
+    /// Rounds of splitting done; a round after the first re-sends only the partitions whose
+    /// answers said our leaders were stale.
+    var rounds = 0
+    var firstAttempt: Instant
+    var retryPartitions: Set<TopicPartition>?
+    /// Answers kept from earlier rounds (already merged, stale partitions removed).
+    var kept: [any KafkaResponse] = []
 }
