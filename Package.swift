@@ -24,7 +24,9 @@ let package = Package(
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
 
-        .target(name: "KafkaProtocol", dependencies: ["CZlib", "CLZ4", "CZstd"]),
+        // Our own C: the CPU's CRC-32C instruction (Swift has no intrinsic for it).
+        .target(name: "CKafkaCRC32C"),
+        .target(name: "KafkaProtocol", dependencies: ["CZlib", "CLZ4", "CZstd", "CKafkaCRC32C"]),
         .target(name: "KafkaStateMachines", dependencies: ["KafkaProtocol"]),
         .target(name: "FakeCluster", dependencies: ["KafkaProtocol"]),
         // The driver: sockets, TLS, threads and clocks live here and nowhere below.
@@ -53,6 +55,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
+        .testTarget(name: "FakeClusterTests", dependencies: ["FakeCluster"]),
         .testTarget(name: "DeterministicTests", dependencies: ["KafkaStateMachines", "FakeCluster"],
                     path: "Tests/Deterministic"),
     ],

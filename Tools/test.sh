@@ -9,7 +9,11 @@
 #      run fails if it died while the tests ran
 #   3. Tools/check-generated.sh: the generated protocol code matches what the generator
 #      writes from ../shared/kafka-protocol
-#   4. swift test (debug build), SWIFT_DETERMINISTIC_HASHING=1
+#   4. swift test (debug build), SWIFT_DETERMINISTIC_HASHING=1; this replays the fuzz
+#      corpus and every past crash
+#   5. Tests/Fuzz/fuzz.sh: each decoder fuzzed for KGO_FUZZ_SECONDS (default 20) under
+#      libFuzzer; a crash fails the run and is saved in Tests/Fuzz/Crashes/ (0 turns this
+#      step off, for quick local runs only: CI always fuzzes)
 #
 # Tests that need a broker read KGO_TEST_BROKER (host:port) and FAIL when it is unset: they
 # never skip. Extra arguments go to `swift test` (e.g. Tools/test.sh --filter Records).
@@ -62,3 +66,12 @@ fi
 
 log "step 4: swift test (debug)"
 swift test "$@"
+
+FUZZ_SECONDS=${KGO_FUZZ_SECONDS:-20}
+if [ "${CI:-}" = true ] && [ "$FUZZ_SECONDS" -lt 1 ]; then FUZZ_SECONDS=20; fi
+if [ "$FUZZ_SECONDS" -gt 0 ]; then
+  log "step 5: fuzz each decoder for ${FUZZ_SECONDS}s"
+  Tests/Fuzz/fuzz.sh "$FUZZ_SECONDS"
+else
+  log "step 5: fuzzing turned off by KGO_FUZZ_SECONDS=0"
+fi

@@ -2,8 +2,9 @@
 # Fuzz each decoder target for N seconds with libFuzzer.
 #
 # usage: Tests/Fuzz/fuzz.sh [SECONDS] [TARGET...]     (default 60 s; targets: requests responses records)
-# New interesting inputs are merged into Tests/Fuzz/Corpus/TARGET; a crash is copied to
-# Tests/Fuzz/Crashes/TARGET (replayed by `swift test` from then on) and the script fails.
+# A crash is copied to Tests/Fuzz/Crashes/TARGET (replayed by `swift test` from then on) and
+# the script fails. With KGO_FUZZ_MERGE=1, inputs that add coverage are merged into
+# Tests/Fuzz/Corpus/TARGET (do that deliberately: the committed corpus should stay small).
 # It also fails when libFuzzer registered no coverage: a blind fuzzer reports success while
 # testing nothing (seen with some sanitizer combinations on this toolchain).
 set -euo pipefail
@@ -28,7 +29,6 @@ for t in "${TARGETS[@]}"; do
   fi
   start=$(grep -m1 -o 'INITED cov: [0-9]*' "$LOG" | grep -o '[0-9]*$' || echo 0)
   final=$(grep -o 'cov: [0-9]*' "$LOG" | tail -n1 | grep -o '[0-9]*$' || echo 0)
-  execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$LOG" | grep -o '[0-9]*$' || true)
   if [ "$rc" -ne 0 ]; then
     mkdir -p "$HERE/Crashes/$t"
     for f in "$WORK"/artifacts/*; do [ -f "$f" ] && cp "$f" "$HERE/Crashes/$t/$(basename "$f")"; done
@@ -36,8 +36,7 @@ for t in "${TARGETS[@]}"; do
     echo "fuzz $t: FAILED (exit $rc); inputs saved under Tests/Fuzz/Crashes/$t" >&2; exit 1
   fi
   if [ "${final:-0}" -le 0 ]; then echo "fuzz $t: coverage never grew (cov=$final); log: $LOG" >&2; exit 1; fi
-  # Keep the corpus small: merge only inputs that add coverage.
-  if [ -n "$(ls -A "$WORK/new")" ]; then
+  if [ "${KGO_FUZZ_MERGE:-0}" = 1 ] && [ -n "$(ls -A "$WORK/new")" ]; then
     "$BIN" -merge=1 "$HERE/Corpus/$t" "$WORK/new" >>"$LOG" 2>&1 || true
   fi
   echo "fuzz $t: ok ${SECS}s, coverage $start -> $final, corpus $(ls "$HERE/Corpus/$t" | wc -l) files" >&2

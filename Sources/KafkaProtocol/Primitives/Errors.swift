@@ -39,17 +39,22 @@ public struct KafkaDecodingError: Error, Equatable, Sendable, CustomStringConver
     /// Absolute byte offset in the input where the failing read started.
     public var offset: Int
     public var kind: Kind
+    /// For errors inside a record batch or legacy message: its base offset (the first
+    /// offset field), so a consumer can name the topic/partition/offset that failed.
+    public var baseOffset: Int64?
 
-    public init(message: String = "", field: String, offset: Int, kind: Kind) {
+    public init(message: String = "", field: String, offset: Int, kind: Kind, baseOffset: Int64? = nil) {
         self.message = message
         self.field = field
         self.offset = offset
         self.kind = kind
+        self.baseOffset = baseOffset
     }
 
     public var description: String {
         let where_ = message.isEmpty ? field : "\(message).\(field)"
-        return "cannot decode \(where_) at byte \(offset): \(kind)"
+        let batch = baseOffset.map { " (batch base offset \($0))" } ?? ""
+        return "cannot decode \(where_) at byte \(offset)\(batch): \(kind)"
     }
 
     /// Adds the message name when the error passes out of a message's decoder.

@@ -1,0 +1,118 @@
+/// Coordinator placement (which broker answers FindCoordinator for a key), applying the
+/// transaction coordinator's completions to logs and groups, and the cluster-wide timer.
+extension ClusterState {
+    enum CoordinatorType: Int8, Sendable, Hashable { case group = 0, transaction = 1 }
+
+    struct CoordinatorKey: Hashable, Sendable {
+        var type: CoordinatorType
+        var key: String
+    }
+
+    /// Java's String.hashCode over UTF-16 code units, as Kafka uses to pick the
+    /// __consumer_offsets / __transaction_state partition of a key.
+    static func javaHashCode(_ s: String) -> Int32 {
+        var h: Int32 = 0
+        for unit in s.utf16 { h = h &* 31 &+ Int32(unit) }
+        return h
+    }
+
+    /// The coordinator's broker for a key: a pinned override while that broker is up,
+    /// else the key's internal partition (Kafka's abs(hash) % partitions) mapped onto the
+    /// live brokers in id order. nil when no broker is up.
+    func coordinator(for key: String, type: CoordinatorType) -> Int32? {
+        if let pinned = coordinatorOverrides[CoordinatorKey(type: type, key: key)], metadata.isUp(pinned) { return pinned }
+        let live = metadata.liveBrokerIds
+        guard !live.isEmpty else { return nil }
+        let count = type == .group ? config.offsetsTopicPartitions : config.transactionTopicPartitions
+        let partition = Int(Self.javaHashCode(key) & 0x7FFF_FFFF) % Int(max(1, count))
+        return live[partition % live.count]
+    }
+
+    /// Test control: move a coordinator. A group reloads from its persisted state (parked
+    /// joins/syncs fail with NOT_COORDINATOR); a transaction coordinator move bumps the
+    /// coordinator epoch carried in markers.
+    mutating func moveCoordinator(key: String, type: CoordinatorType, to broker: Int32, now: VirtualInstant) {
+        let before = coordinator(for: key, type: type)
+        coordinatorOverrides[CoordinatorKey(type: type, key: key)] = broker
+        guard before != broker else { return }
+        switch type {
+        case .group: groups.moveGroup(key, now: now)
+        case .transaction: transactions.moved()
+        }
+    }
+
+    /// Coordinators placed before a broker change: those that moved are reloaded.
+    mutating func coordinatorsChanged(from before: [CoordinatorKey: Int32?], now: VirtualInstant) {
+        var txnMoved = false
+        for k in before.keys.sorted(by: { ($0.type.rawValue, $0.key) < ($1.type.rawValue, $1.key) })
+        where coordinator(for: k.key, type: k.type) != before[k]! {
+            switch k.type {
+            case .group: groups.moveGroup(k.key, now: now)
+            case .transaction: txnMoved = true
+            }
+        }
+        if txnMoved { transactions.moved() }
+    }
+
+    /// Where every known group and transactional id is coordinated right now.
+    var coordinatorPlacement: [CoordinatorKey: Int32?] {
+        var out: [CoordinatorKey: Int32?] = [:]
+        for g in groups.groupIds { out[CoordinatorKey(type: .group, key: g)] = coordinator(for: g, type: .group) }
+        for t in transactions.transactionalIds {
+            out[CoordinatorKey(type: .transaction, key: t)] = coordinator(for: t, type: .transaction)
+        }
+        return out
+    }
+
+    /// Writes a finished transaction's markers into each partition's leader log, settles
+    /// its group offsets, and marks it complete. Partitions without a leader keep their
+    /// marker pending (returned) — the transaction then stays in its Prepare state, as a
+    /// real coordinator keeps retrying — see `retryPendingMarkers`.
+    @discardableResult
+    mutating func finishTransaction(_ c: TransactionCoordinator.Completion, now: VirtualInstant) -> [TopicPartition] {
+        var unwritten: [TopicPartition] = []
+        for tp in c.partitions {
+            guard let p = metadata.partition(tp) else { continue } // deleted topic: nothing to mark
+            guard p.leader >= 0 else { unwritten.append(tp); continue }
+            let live = metadata
+            partitions[tp]?.appendMarker(commit: c.commit, producerId: c.producerId, producerEpoch: c.producerEpoch,
+                                         coordinatorEpoch: c.coordinatorEpoch, leader: p.leader, leaderEpoch: p.leaderEpoch,
+                                         timestamp: now.milliseconds, isr: p.isr) { live.isUp($0) }
+            noteLag(tp, now: now)
+        }
+        for g in c.groups { groups.completeTransaction(groupId: g, producerId: c.producerId, commit: c.commit) }
+        if unwritten.isEmpty {
+            transactions.markersWritten(transactionalId: c.transactionalId, now: now)
+        } else {
+            var rest = c
+            rest.partitions = unwritten
+            rest.groups = []
+            pendingMarkers.append(rest)
+        }
+        return unwritten
+    }
+
+    /// Retries markers for partitions that had no leader.
+    mutating func retryPendingMarkers(now: VirtualInstant) {
+        let pending = pendingMarkers
+        pendingMarkers = []
+        for c in pending { finishTransaction(c, now: now) }
+    }
+
+    struct TickResult: Equatable, Sendable {
+        var groupCompletions: [GroupCoordinator.Completion]
+        var nextDeadline: VirtualInstant?
+    }
+
+    /// Advances the cluster's timers to `now`: expired transactions are aborted (markers
+    /// written), pending markers retried, lagging followers leave the ISR, and group
+    /// timers fire.
+    mutating func tick(now: VirtualInstant) -> TickResult {
+        for c in transactions.expireTransactions(now: now) { finishTransaction(c, now: now) }
+        retryPendingMarkers(now: now)
+        shrinkLaggingISRs(now: now)
+        let g = groups.tick(now: now)
+        let next = earliest(earliest(g.nextDeadline, transactions.nextDeadline), nextLagDeadline)
+        return TickResult(groupCompletions: g.completions, nextDeadline: next)
+    }
+}

@@ -1,0 +1,243 @@
+/// One classic-protocol consumer group as the coordinator holds it: its state machine
+/// position, members (dynamic and static), the generation's protocol and leader, and
+/// committed offsets (including transactional offsets not yet committed).
+///
+/// Members are kept in a dictionary plus `memberOrder` (join order), and every walk goes
+/// through `memberOrder`, so leader choice and response order never depend on hashing.
+struct ClassicGroup: Sendable, Equatable {
+    typealias TopicPartition = ClusterMetadata.TopicPartition
+
+    enum State: String, Sendable, Equatable, CaseIterable {
+        case empty = "Empty", preparingRebalance = "PreparingRebalance"
+        case completingRebalance = "CompletingRebalance", stable = "Stable", dead = "Dead"
+    }
+
+    struct GroupProtocol: Equatable, Sendable {
+        var name: String
+        var metadata: [UInt8]
+    }
+
+    struct Member: Equatable, Sendable {
+        var memberId: String
+        var groupInstanceId: String?
+        var clientId: String
+        var clientHost: String
+        var sessionTimeoutMs: Int32
+        var rebalanceTimeoutMs: Int32
+        var protocolType: String
+        /// In the member's order of preference.
+        var protocols: [GroupProtocol]
+        var assignment: [UInt8] = []
+        var lastHeartbeat: VirtualInstant
+        /// A JoinGroup waiting for the join phase to end.
+        var joinToken: ParkedToken?
+        /// A SyncGroup waiting for the leader's assignment.
+        var syncToken: ParkedToken?
+
+        func metadata(for protocolName: String?) -> [UInt8] {
+            protocols.first { $0.name == protocolName }?.metadata ?? []
+        }
+
+        var sessionDeadline: VirtualInstant { lastHeartbeat.adding(milliseconds: Int64(sessionTimeoutMs)) }
+    }
+
+    struct CommittedOffset: Equatable, Sendable {
+        var offset: Int64
+        var leaderEpoch: Int32 = -1
+        var metadata: String? = ""
+        var commitTimestamp: Int64 = -1
+    }
+
+    let groupId: String
+    var state: State = .empty
+    var protocolType: String?
+    var protocolName: String?
+    var generationId: Int32 = 0
+    var leaderId: String?
+    private(set) var members: [String: Member] = [:]
+    private(set) var memberOrder: [String] = []
+    /// KIP-394: ids handed out with MEMBER_ID_REQUIRED, valid until their deadline.
+    var pendingMembers: [String: VirtualInstant] = [:]
+    /// group.instance.id → current member id.
+    private(set) var staticMembers: [String: String] = [:]
+    var rebalanceDeadline: VirtualInstant?
+    /// group.initial.rebalance.delay.ms: a rebalance out of Empty waits at least this long.
+    var initialDelayUntil: VirtualInstant?
+    /// Members that have not sent SyncGroup by then are removed (Kafka's pending-sync timeout).
+    var syncDeadline: VirtualInstant?
+
+    /// What the coordinator last wrote to __consumer_offsets (on reaching Stable or
+    /// Empty): a coordinator that takes the group over starts from this.
+    struct PersistedState: Equatable, Sendable {
+        var state: State
+        var protocolType: String?
+        var protocolName: String?
+        var generationId: Int32
+        var leaderId: String?
+        var members: [Member]
+    }
+
+    private(set) var persisted: PersistedState?
+
+    mutating func persist() {
+        persisted = PersistedState(state: state, protocolType: protocolType, protocolName: protocolName,
+                                   generationId: generationId, leaderId: leaderId,
+                                   members: orderedMembers.map { m in
+                                       var m = m
+                                       m.joinToken = nil
+                                       m.syncToken = nil
+                                       return m
+                                   })
+    }
+
+    /// The group as a new coordinator loads it: the persisted generation (members' session
+    /// timers restarting at `now`) and the committed offsets; nothing in flight survives.
+    func reloaded(now: VirtualInstant) -> ClassicGroup {
+        var g = ClassicGroup(groupId: groupId)
+        g.offsets = offsets
+        g.pendingTransactionalOffsets = pendingTransactionalOffsets
+        guard let p = persisted else { return g }
+        g.state = p.state
+        g.protocolType = p.protocolType
+        g.protocolName = p.protocolName
+        g.generationId = p.generationId
+        g.leaderId = p.leaderId
+        for var m in p.members {
+            m.lastHeartbeat = now
+            g.add(m)
+        }
+        g.persisted = p
+        return g
+    }
+
+    var offsets: [TopicPartition: CommittedOffset] = [:]
+    /// producer id → offsets written by TxnOffsetCommit, applied when the transaction commits.
+    var pendingTransactionalOffsets: [Int64: [TopicPartition: CommittedOffset]] = [:]
+
+    init(groupId: String) { self.groupId = groupId }
+
+    var orderedMembers: [Member] { memberOrder.map { members[$0]! } }
+    var isEmpty: Bool { members.isEmpty }
+    func member(_ id: String) -> Member? { members[id] }
+    func memberId(forInstance instanceId: String) -> String? { staticMembers[instanceId] }
+
+    // MARK: membership edits
+
+    mutating func add(_ m: Member) {
+        if members[m.memberId] == nil { memberOrder.append(m.memberId) }
+        members[m.memberId] = m
+        if let inst = m.groupInstanceId { staticMembers[inst] = m.memberId }
+    }
+
+    mutating func update(_ id: String, _ body: (inout Member) -> Void) {
+        guard var m = members[id] else { return }
+        body(&m)
+        members[id] = m
+    }
+
+    @discardableResult
+    mutating func remove(_ id: String) -> Member? {
+        guard let m = members.removeValue(forKey: id) else { return nil }
+        memberOrder.removeAll { $0 == id }
+        if let inst = m.groupInstanceId, staticMembers[inst] == id { staticMembers[inst] = nil }
+        if leaderId == id { leaderId = nil }
+        return m
+    }
+
+    /// A static member rejoining under a new id: the record (assignment included) moves to
+    /// the new id in place; the old id is gone (and fenced by the instance mapping).
+    mutating func replaceStatic(oldId: String, newId: String) -> Member {
+        var m = members.removeValue(forKey: oldId)!
+        m.memberId = newId
+        m.joinToken = nil
+        m.syncToken = nil
+        members[newId] = m
+        memberOrder = memberOrder.map { $0 == oldId ? newId : $0 }
+        if let inst = m.groupInstanceId { staticMembers[inst] = newId }
+        if leaderId == oldId { leaderId = newId }
+        return m
+    }
+
+    // MARK: protocol
+
+    /// Protocol names every member supports; empty group → nil (anything goes).
+    var commonProtocols: Set<String>? {
+        guard let first = memberOrder.first else { return nil }
+        var common = Set(members[first]!.protocols.map(\.name))
+        for id in memberOrder.dropFirst() { common.formIntersection(members[id]!.protocols.map(\.name)) }
+        return common
+    }
+
+    /// A join is compatible when the group is empty, or the protocol type matches and at
+    /// least one offered protocol is supported by every current member.
+    func accepts(protocolType: String, protocols: [GroupProtocol], excluding memberId: String? = nil) -> Bool {
+        guard !protocols.isEmpty, !protocolType.isEmpty else { return false }
+        let others = memberOrder.filter { $0 != memberId }
+        guard let first = others.first else { return true }
+        guard members[first]!.protocolType == protocolType else { return false }
+        var common = Set(members[others[0]]!.protocols.map(\.name))
+        for id in others.dropFirst() { common.formIntersection(members[id]!.protocols.map(\.name)) }
+        return protocols.contains { common.contains($0.name) }
+    }
+
+    /// Each member votes for its most preferred protocol among those all support; the most
+    /// votes wins, ties going to the earlier choice of the longest-standing member.
+    func selectProtocol() -> String? {
+        guard let common = commonProtocols, !common.isEmpty else { return nil }
+        var votes: [String: Int] = [:]
+        for m in orderedMembers {
+            if let choice = m.protocols.first(where: { common.contains($0.name) }) { votes[choice.name, default: 0] += 1 }
+        }
+        let preference = orderedMembers[0].protocols.map(\.name).filter { common.contains($0) }
+        return preference.max { a, b in
+            let va = votes[a] ?? 0, vb = votes[b] ?? 0
+            if va != vb { return va < vb }
+            // Earlier in the preference list wins a tie: treat it as "larger".
+            return preference.firstIndex(of: a)! > preference.firstIndex(of: b)!
+        }
+    }
+
+    var maxRebalanceTimeoutMs: Int32 { orderedMembers.map(\.rebalanceTimeoutMs).max() ?? 0 }
+
+    // MARK: consumer protocol
+
+    /// Topics named in a "consumer" protocol subscription (ConsumerProtocolSubscription:
+    /// version int16, then an array of int16-length strings; later fields are ignored).
+    /// nil when the bytes do not parse.
+    static func subscribedTopics(_ metadata: [UInt8]) -> [String]? {
+        var r = ByteReader(metadata)
+        do {
+            _ = try r.readInt16("version")
+            let n = try r.readInt32("topics")
+            guard n >= 0, Int(n) <= metadata.count else { return nil }
+            var topics: [String] = []
+            for _ in 0 ..< n { topics.append(try r.readString(compact: false, "topic")) }
+            return topics
+        } catch {
+            return nil
+        }
+    }
+
+    /// The union of members' subscribed topics, or nil when unknown (not a consumer group
+    /// or unparseable metadata) — callers must then assume every topic is subscribed.
+    var subscribedTopics: Set<String>? {
+        guard protocolType == "consumer", let name = protocolName else { return nil }
+        var all = Set<String>()
+        for m in orderedMembers {
+            guard let topics = Self.subscribedTopics(m.metadata(for: name)) else { return nil }
+            all.formUnion(topics)
+        }
+        return all
+    }
+
+    func hasPendingTransactionalOffset(_ tp: TopicPartition) -> Bool {
+        pendingTransactionalOffsets.values.contains { $0[tp] != nil }
+    }
+}
+
+/// A handle on a request whose response the coordinator holds back (JoinGroup until the
+/// join phase ends, SyncGroup until the leader assigns). Tokens increase monotonically.
+struct ParkedToken: Hashable, Comparable, Sendable {
+    var value: UInt64
+    static func < (a: Self, b: Self) -> Bool { a.value < b.value }
+}

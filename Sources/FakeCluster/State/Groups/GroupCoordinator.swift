@@ -1,0 +1,533 @@
+/// The classic group coordinator: JoinGroup, SyncGroup, Heartbeat, LeaveGroup and the
+/// timers behind them, on virtual time.
+///
+/// JoinGroup and SyncGroup responses are often held back until a phase ends. Such calls
+/// return `.parked(token)`; when the phase ends — during this or any later call, or in
+/// `tick(now:)` — the response is queued in the outbox as a `Completion` carrying the
+/// token. Drain it with `takeCompletions()` (or take `tick`'s result) after every call.
+/// A call whose own response is ready at once returns `.immediate`.
+struct GroupCoordinator: Sendable, Equatable {
+    struct Config: Sendable, Equatable {
+        var minSessionTimeoutMs: Int32 = 6_000
+        var maxSessionTimeoutMs: Int32 = 1_800_000
+        /// Kafka defaults to 3 s; the fake defaults to none so tests need no extra tick.
+        var initialRebalanceDelayMs: Int32 = 0
+        var maxGroupSize: Int = Int.max
+        var maxOffsetMetadataBytes: Int = 4096
+    }
+
+    enum Outcome<Response: Equatable & Sendable>: Equatable, Sendable {
+        case immediate(Response)
+        case parked(ParkedToken)
+    }
+
+    enum Completion: Equatable, Sendable {
+        case join(ParkedToken, JoinResponse)
+        case sync(ParkedToken, SyncResponse)
+
+        var token: ParkedToken {
+            switch self {
+            case .join(let t, _), .sync(let t, _): return t
+            }
+        }
+    }
+
+    struct JoinRequest: Sendable {
+        var groupId: String
+        var memberId: String = ""
+        var groupInstanceId: String?
+        var clientId: String = "client"
+        var clientHost: String = "/127.0.0.1"
+        var sessionTimeoutMs: Int32 = 10_000
+        /// -1 (JoinGroup v0) means "same as the session timeout".
+        var rebalanceTimeoutMs: Int32 = 30_000
+        var protocolType: String = "consumer"
+        var protocols: [ClassicGroup.GroupProtocol]
+        /// KIP-394 (MEMBER_ID_REQUIRED) applies from version 4.
+        var version: Int16 = 9
+    }
+
+    struct JoinResponse: Equatable, Sendable {
+        struct Member: Equatable, Sendable {
+            var memberId: String
+            var groupInstanceId: String?
+            var metadata: [UInt8]
+        }
+        var error: FakeErrorCode
+        var generationId: Int32 = -1
+        var protocolType: String?
+        var protocolName: String?
+        var leader: String = ""
+        /// KIP-814: a static leader rejoining a stable group must not reassign.
+        var skipAssignment: Bool = false
+        var memberId: String = ""
+        var members: [Member] = []
+    }
+
+    struct SyncRequest: Sendable {
+        var groupId: String
+        var generationId: Int32
+        var memberId: String
+        var groupInstanceId: String?
+        var protocolType: String?
+        var protocolName: String?
+        /// Only the leader sends assignments.
+        var assignments: [(memberId: String, assignment: [UInt8])] = []
+    }
+
+    struct SyncResponse: Equatable, Sendable {
+        var error: FakeErrorCode
+        var protocolType: String?
+        var protocolName: String?
+        var assignment: [UInt8] = []
+    }
+
+    var config: Config
+    var groups: [String: ClassicGroup] = [:]
+    private var nextToken: UInt64 = 1
+    private var outbox: [Completion] = []
+
+    init(config: Config = Config()) { self.config = config }
+
+    var groupIds: [String] { groups.keys.sorted() }
+
+    mutating func takeCompletions() -> [Completion] {
+        defer { outbox = [] }
+        return outbox
+    }
+
+    private mutating func newToken() -> ParkedToken {
+        defer { nextToken += 1 }
+        return ParkedToken(value: nextToken)
+    }
+
+    /// Resolves a just-parked call: if its completion is already queued, hand it back directly.
+    private mutating func resolve(_ token: ParkedToken) -> Completion? {
+        guard let i = outbox.firstIndex(where: { $0.token == token }) else { return nil }
+        return outbox.remove(at: i)
+    }
+
+    /// Kafka's member ids: a prefix (client id, or instance id for static members), a dash,
+    /// and a UUID — here drawn from the seeded generator.
+    static func newMemberId<G: RandomNumberGenerator>(prefix: String, using rng: inout G) -> String {
+        let hex = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        let a = rng.next(), b = rng.next()
+        for i in 0 ..< 32 {
+            if [8, 12, 16, 20].contains(i) { out.append(UInt8(ascii: "-")) }
+            let word = i < 16 ? a : b
+            out.append(hex[Int((word >> UInt64(60 - 4 * (i % 16))) & 0xF)])
+        }
+        return prefix + "-" + String(decoding: out, as: UTF8.self)
+    }
+
+    // MARK: JoinGroup
+
+    mutating func joinGroup<G: RandomNumberGenerator>(_ req: JoinRequest, now: VirtualInstant,
+                                                      using rng: inout G) -> Outcome<JoinResponse> {
+        func fail(_ e: FakeErrorCode, memberId: String = req.memberId) -> Outcome<JoinResponse> {
+            .immediate(JoinResponse(error: e, memberId: memberId))
+        }
+        guard !req.groupId.isEmpty else { return fail(.invalidGroupId) }
+        guard req.sessionTimeoutMs >= config.minSessionTimeoutMs, req.sessionTimeoutMs <= config.maxSessionTimeoutMs else {
+            return fail(.invalidSessionTimeout)
+        }
+        if groups[req.groupId] == nil {
+            guard req.memberId.isEmpty else { return fail(.unknownMemberId) }
+            groups[req.groupId] = ClassicGroup(groupId: req.groupId)
+        }
+        var g = groups[req.groupId]!
+        guard g.state != .dead else { return fail(.coordinatorNotAvailable) }
+        let existingId = req.memberId.isEmpty ? req.groupInstanceId.flatMap { g.memberId(forInstance: $0) } : req.memberId
+        guard g.accepts(protocolType: req.protocolType, protocols: req.protocols, excluding: existingId) else {
+            if g.isEmpty && g.offsets.isEmpty { groups[req.groupId] = nil }
+            return fail(.inconsistentGroupProtocol)
+        }
+        let token = newToken()
+        let result: Outcome<JoinResponse>?
+        if req.memberId.isEmpty {
+            result = joinUnknownMember(&g, req, token: token, now: now, rng: &rng)
+        } else {
+            result = joinKnownMember(&g, req, token: token, now: now)
+        }
+        groups[req.groupId] = g
+        if let result { return result }
+        if case .join(_, let r)? = resolve(token) { return .immediate(r) }
+        return .parked(token)
+    }
+
+    /// nil means "parked under token" (possibly already completed into the outbox).
+    private mutating func joinUnknownMember<G: RandomNumberGenerator>(
+        _ g: inout ClassicGroup, _ req: JoinRequest, token: ParkedToken, now: VirtualInstant, rng: inout G
+    ) -> Outcome<JoinResponse>? {
+        if let inst = req.groupInstanceId, let oldId = g.memberId(forInstance: inst) {
+            return rejoinStatic(&g, req, oldId: oldId, token: token, now: now, rng: &rng)
+        }
+        guard g.members.count + g.pendingMembers.count < config.maxGroupSize else {
+            return .immediate(JoinResponse(error: .groupMaxSizeReached))
+        }
+        let newId = Self.newMemberId(prefix: req.groupInstanceId ?? req.clientId, using: &rng)
+        if req.groupInstanceId == nil, req.version >= 4 {
+            g.pendingMembers[newId] = now.adding(milliseconds: Int64(req.sessionTimeoutMs))
+            return .immediate(JoinResponse(error: .memberIdRequired, memberId: newId))
+        }
+        g.add(member(from: req, id: newId, token: token, now: now))
+        rebalanceOrWait(&g, now: now)
+        return nil
+    }
+
+    private func member(from req: JoinRequest, id: String, token: ParkedToken?, now: VirtualInstant) -> ClassicGroup.Member {
+        ClassicGroup.Member(memberId: id, groupInstanceId: req.groupInstanceId, clientId: req.clientId,
+                            clientHost: req.clientHost, sessionTimeoutMs: req.sessionTimeoutMs,
+                            rebalanceTimeoutMs: req.rebalanceTimeoutMs < 0 ? req.sessionTimeoutMs : req.rebalanceTimeoutMs,
+                            protocolType: req.protocolType, protocols: req.protocols, lastHeartbeat: now,
+                            joinToken: token)
+    }
+
+    /// KIP-345: a known static member rejoins with a fresh id; the old id is fenced.
+    private mutating func rejoinStatic<G: RandomNumberGenerator>(
+        _ g: inout ClassicGroup, _ req: JoinRequest, oldId: String, token: ParkedToken, now: VirtualInstant, rng: inout G
+    ) -> Outcome<JoinResponse>? {
+        let old = g.member(oldId)!
+        let newId = Self.newMemberId(prefix: req.groupInstanceId!, using: &rng)
+        if let t = old.joinToken { outbox.append(.join(t, JoinResponse(error: .fencedInstanceId, memberId: oldId))) }
+        if let t = old.syncToken { outbox.append(.sync(t, SyncResponse(error: .fencedInstanceId))) }
+        let unchanged = old.protocols == req.protocols && old.protocolType == req.protocolType
+        _ = g.replaceStatic(oldId: oldId, newId: newId)
+        g.update(newId) { m in
+            m.protocols = req.protocols
+            m.protocolType = req.protocolType
+            m.sessionTimeoutMs = req.sessionTimeoutMs
+            m.rebalanceTimeoutMs = req.rebalanceTimeoutMs < 0 ? req.sessionTimeoutMs : req.rebalanceTimeoutMs
+            m.clientId = req.clientId
+            m.clientHost = req.clientHost
+            m.lastHeartbeat = now
+        }
+        switch g.state {
+        case .stable where unchanged:
+            // No rebalance: hand back the current generation. A leader gets the member
+            // list but must not reassign (KIP-814).
+            var r = currentGenerationResponse(g, for: newId)
+            r.skipAssignment = g.leaderId == newId
+            g.persist() // the new member id is part of the stored generation
+            return .immediate(r)
+        case .preparingRebalance:
+            g.update(newId) { $0.joinToken = token }
+            tryCompleteJoin(&g, now: now, forced: false)
+            return nil
+        default:
+            g.update(newId) { $0.joinToken = token }
+            prepareRebalance(&g, now: now)
+            tryCompleteJoin(&g, now: now, forced: false)
+            return nil
+        }
+    }
+
+    private mutating func joinKnownMember(_ g: inout ClassicGroup, _ req: JoinRequest, token: ParkedToken,
+                                          now: VirtualInstant) -> Outcome<JoinResponse>? {
+        let id = req.memberId
+        if g.pendingMembers.removeValue(forKey: id) != nil {
+            g.add(member(from: req, id: id, token: token, now: now))
+            rebalanceOrWait(&g, now: now)
+            return nil
+        }
+        if let error = memberError(g, memberId: id, instanceId: req.groupInstanceId) {
+            return .immediate(JoinResponse(error: error, memberId: id))
+        }
+        let old = g.member(id)!
+        let changed = old.protocols != req.protocols || old.protocolType != req.protocolType
+        let refresh: (inout ClassicGroup.Member) -> Void = { m in
+            m.protocols = req.protocols
+            m.protocolType = req.protocolType
+            m.sessionTimeoutMs = req.sessionTimeoutMs
+            m.rebalanceTimeoutMs = req.rebalanceTimeoutMs < 0 ? req.sessionTimeoutMs : req.rebalanceTimeoutMs
+            m.lastHeartbeat = now
+        }
+        switch g.state {
+        case .preparingRebalance:
+            // A newer JoinGroup supersedes a parked one from the same member.
+            if let t = old.joinToken { outbox.append(.join(t, JoinResponse(error: .rebalanceInProgress, memberId: id))) }
+            g.update(id) { m in refresh(&m); m.joinToken = token }
+            tryCompleteJoin(&g, now: now, forced: false)
+            return nil
+        case .completingRebalance where !changed:
+            g.update(id) { $0.lastHeartbeat = now }
+            return .immediate(currentGenerationResponse(g, for: id))
+        case .stable where !changed && g.leaderId != id:
+            g.update(id) { $0.lastHeartbeat = now }
+            return .immediate(currentGenerationResponse(g, for: id))
+        case .completingRebalance, .stable:
+            g.update(id) { m in refresh(&m); m.joinToken = token }
+            prepareRebalance(&g, now: now)
+            tryCompleteJoin(&g, now: now, forced: false)
+            return nil
+        case .empty, .dead:
+            return .immediate(JoinResponse(error: .unknownMemberId, memberId: id))
+        }
+    }
+
+    /// UNKNOWN_MEMBER_ID / FENCED_INSTANCE_ID checks shared by every member request.
+    func memberError(_ g: ClassicGroup, memberId: String, instanceId: String?) -> FakeErrorCode? {
+        if let inst = instanceId, let current = g.memberId(forInstance: inst), current != memberId {
+            return .fencedInstanceId
+        }
+        guard let m = g.member(memberId) else { return .unknownMemberId }
+        if let inst = instanceId, m.groupInstanceId != inst { return .fencedInstanceId }
+        return nil
+    }
+
+    private func currentGenerationResponse(_ g: ClassicGroup, for memberId: String) -> JoinResponse {
+        JoinResponse(error: .none, generationId: g.generationId, protocolType: g.protocolType, protocolName: g.protocolName,
+                     leader: g.leaderId ?? "", memberId: memberId,
+                     members: g.leaderId == memberId ? memberList(g) : [])
+    }
+
+    private func memberList(_ g: ClassicGroup) -> [JoinResponse.Member] {
+        g.orderedMembers.map { .init(memberId: $0.memberId, groupInstanceId: $0.groupInstanceId,
+                                     metadata: $0.metadata(for: g.protocolName)) }
+    }
+
+    // MARK: rebalance phases
+
+    private mutating func rebalanceOrWait(_ g: inout ClassicGroup, now: VirtualInstant) {
+        if g.state != .preparingRebalance { prepareRebalance(&g, now: now) }
+        tryCompleteJoin(&g, now: now, forced: false)
+    }
+
+    private mutating func prepareRebalance(_ g: inout ClassicGroup, now: VirtualInstant) {
+        if g.state == .completingRebalance {
+            for m in g.orderedMembers {
+                if let t = m.syncToken { outbox.append(.sync(t, SyncResponse(error: .rebalanceInProgress))) }
+                g.update(m.memberId) { $0.syncToken = nil }
+            }
+        }
+        if g.state == .empty, config.initialRebalanceDelayMs > 0 {
+            g.initialDelayUntil = now.adding(milliseconds: Int64(config.initialRebalanceDelayMs))
+        }
+        g.state = .preparingRebalance
+        g.syncDeadline = nil
+        g.rebalanceDeadline = now.adding(milliseconds: Int64(max(g.maxRebalanceTimeoutMs, config.initialRebalanceDelayMs)))
+    }
+
+    /// Ends the join phase when every member (and no pending KIP-394 member) has rejoined,
+    /// or when `forced` by the rebalance deadline, dropping dynamic members that did not
+    /// rejoin (static ones stay until their session expires).
+    private mutating func tryCompleteJoin(_ g: inout ClassicGroup, now: VirtualInstant, forced: Bool) {
+        guard g.state == .preparingRebalance else { return }
+        if !forced {
+            let allJoined = g.orderedMembers.allSatisfy { $0.joinToken != nil } && g.pendingMembers.isEmpty
+            guard allJoined, g.initialDelayUntil.map({ now >= $0 }) ?? true else { return }
+        } else {
+            for m in g.orderedMembers where m.joinToken == nil && m.groupInstanceId == nil { g.remove(m.memberId) }
+        }
+        g.rebalanceDeadline = nil
+        g.initialDelayUntil = nil
+        g.generationId += 1
+        let joined = g.orderedMembers.filter { $0.joinToken != nil }
+        if joined.isEmpty && g.isEmpty {
+            g.state = .empty
+            g.protocolName = nil
+            g.leaderId = nil
+            g.persist()
+            return
+        }
+        g.protocolType = g.orderedMembers.first?.protocolType
+        g.protocolName = g.selectProtocol()
+        if g.leaderId.flatMap({ g.member($0)?.joinToken }) == nil {
+            g.leaderId = joined.first?.memberId ?? g.orderedMembers.first?.memberId
+        }
+        g.state = .completingRebalance
+        g.syncDeadline = now.adding(milliseconds: Int64(g.maxRebalanceTimeoutMs))
+        let list = memberList(g)
+        for m in g.orderedMembers {
+            g.update(m.memberId) { $0.lastHeartbeat = now; $0.joinToken = nil; $0.assignment = [] }
+            guard let t = m.joinToken else { continue }
+            outbox.append(.join(t, JoinResponse(error: .none, generationId: g.generationId, protocolType: g.protocolType,
+                                                protocolName: g.protocolName, leader: g.leaderId ?? "",
+                                                memberId: m.memberId, members: m.memberId == g.leaderId ? list : [])))
+        }
+    }
+
+    /// Removes a member (leave, expiry, fencing) and moves the group along.
+    private mutating func removeMember(_ g: inout ClassicGroup, _ id: String, error: FakeErrorCode, now: VirtualInstant) {
+        guard let m = g.remove(id) else { return }
+        if let t = m.joinToken { outbox.append(.join(t, JoinResponse(error: error, memberId: id))) }
+        if let t = m.syncToken { outbox.append(.sync(t, SyncResponse(error: error))) }
+        switch g.state {
+        case .stable, .completingRebalance:
+            prepareRebalance(&g, now: now)
+            tryCompleteJoin(&g, now: now, forced: false)
+        case .preparingRebalance:
+            tryCompleteJoin(&g, now: now, forced: false)
+        case .empty, .dead:
+            break
+        }
+    }
+
+    // MARK: SyncGroup
+
+    mutating func syncGroup(_ req: SyncRequest, now: VirtualInstant) -> Outcome<SyncResponse> {
+        func fail(_ e: FakeErrorCode) -> Outcome<SyncResponse> { .immediate(SyncResponse(error: e)) }
+        guard var g = groups[req.groupId] else { return fail(.unknownMemberId) }
+        guard g.state != .dead else { return fail(.coordinatorNotAvailable) }
+        if let e = memberError(g, memberId: req.memberId, instanceId: req.groupInstanceId) { return fail(e) }
+        guard req.generationId == g.generationId else { return fail(.illegalGeneration) }
+        if let t = req.protocolType, t != g.protocolType { return fail(.inconsistentGroupProtocol) }
+        if let n = req.protocolName, n != g.protocolName { return fail(.inconsistentGroupProtocol) }
+        switch g.state {
+        case .empty, .dead:
+            return fail(.unknownMemberId)
+        case .preparingRebalance:
+            return fail(.rebalanceInProgress)
+        case .stable:
+            g.update(req.memberId) { $0.lastHeartbeat = now }
+            groups[req.groupId] = g
+            return .immediate(SyncResponse(error: .none, protocolType: g.protocolType, protocolName: g.protocolName,
+                                           assignment: g.member(req.memberId)!.assignment))
+        case .completingRebalance:
+            let token = newToken()
+            if let old = g.member(req.memberId)?.syncToken {
+                outbox.append(.sync(old, SyncResponse(error: .rebalanceInProgress)))
+            }
+            g.update(req.memberId) { $0.syncToken = token; $0.lastHeartbeat = now }
+            if req.memberId == g.leaderId {
+                var given: [String: [UInt8]] = [:]
+                for a in req.assignments { given[a.memberId] = a.assignment }
+                g.state = .stable
+                g.syncDeadline = nil
+                for m in g.orderedMembers {
+                    let assignment = given[m.memberId] ?? []
+                    g.update(m.memberId) { $0.assignment = assignment; $0.syncToken = nil; $0.lastHeartbeat = now }
+                    if let t = m.syncToken {
+                        outbox.append(.sync(t, SyncResponse(error: .none, protocolType: g.protocolType,
+                                                            protocolName: g.protocolName, assignment: assignment)))
+                    }
+                }
+                g.persist()
+            }
+            groups[req.groupId] = g
+            if case .sync(_, let r)? = resolve(token) { return .immediate(r) }
+            return .parked(token)
+        }
+    }
+
+    // MARK: Heartbeat and LeaveGroup
+
+    mutating func heartbeat(groupId: String, memberId: String, groupInstanceId: String?, generationId: Int32,
+                            now: VirtualInstant) -> FakeErrorCode {
+        guard var g = groups[groupId] else { return .unknownMemberId }
+        guard g.state != .dead else { return .coordinatorNotAvailable }
+        if let e = memberError(g, memberId: memberId, instanceId: groupInstanceId) { return e }
+        guard generationId == g.generationId else { return .illegalGeneration }
+        switch g.state {
+        case .empty, .dead:
+            return .unknownMemberId
+        case .preparingRebalance:
+            g.update(memberId) { $0.lastHeartbeat = now }
+            groups[groupId] = g
+            return .rebalanceInProgress
+        case .completingRebalance, .stable:
+            g.update(memberId) { $0.lastHeartbeat = now }
+            groups[groupId] = g
+            return .none
+        }
+    }
+
+    struct LeavingMember: Equatable, Sendable {
+        var memberId: String
+        var groupInstanceId: String?
+    }
+
+    /// LeaveGroup (v3+ batch form; older versions pass one member). Static members may
+    /// leave by instance id alone. Returns one error per member, in request order.
+    mutating func leaveGroup(groupId: String, members leaving: [LeavingMember], now: VirtualInstant) -> [FakeErrorCode] {
+        guard var g = groups[groupId], g.state != .dead else { return leaving.map { _ in .unknownMemberId } }
+        var errors: [FakeErrorCode] = []
+        for l in leaving {
+            if l.groupInstanceId == nil, g.pendingMembers.removeValue(forKey: l.memberId) != nil {
+                errors.append(.none)
+                tryCompleteJoin(&g, now: now, forced: false)
+                continue
+            }
+            var id = l.memberId
+            if id.isEmpty, let inst = l.groupInstanceId {
+                guard let current = g.memberId(forInstance: inst) else { errors.append(.unknownMemberId); continue }
+                id = current
+            }
+            if let e = memberError(g, memberId: id, instanceId: l.groupInstanceId) { errors.append(e); continue }
+            removeMember(&g, id, error: .unknownMemberId, now: now)
+            errors.append(.none)
+        }
+        groups[groupId] = g
+        return errors
+    }
+
+    // MARK: coordinator movement
+
+    /// The group's coordinator moved (a test control, or its broker stopped): requests
+    /// parked here fail with NOT_COORDINATOR and the group restarts from what was last
+    /// persisted — a rebalance in progress is lost, as in Kafka.
+    mutating func moveGroup(_ groupId: String, now: VirtualInstant) {
+        guard let g = groups[groupId] else { return }
+        for m in g.orderedMembers {
+            if let t = m.joinToken { outbox.append(.join(t, JoinResponse(error: .notCoordinator, memberId: m.memberId))) }
+            if let t = m.syncToken { outbox.append(.sync(t, SyncResponse(error: .notCoordinator))) }
+        }
+        groups[groupId] = g.reloaded(now: now)
+    }
+
+    // MARK: time
+
+    struct TickResult: Equatable, Sendable {
+        var completions: [Completion]
+        var nextDeadline: VirtualInstant?
+    }
+
+    /// Fires every timer due at `now`: KIP-394 pending ids and member sessions expire,
+    /// join phases end at their rebalance deadline (or initial delay), and members that did
+    /// not sync in time are removed. Groups are visited in id order.
+    mutating func tick(now: VirtualInstant) -> TickResult {
+        for id in groupIds {
+            var g = groups[id]!
+            for (pending, deadline) in g.pendingMembers.sorted(by: { $0.key < $1.key }) where deadline <= now {
+                g.pendingMembers[pending] = nil
+            }
+            for id in g.orderedMembers.map(\.memberId) {
+                // Re-read: an earlier removal may have ended a join and restarted sessions.
+                guard let m = g.member(id), m.joinToken == nil, m.syncToken == nil, m.sessionDeadline <= now else { continue }
+                removeMember(&g, id, error: .unknownMemberId, now: now)
+            }
+            if g.state == .preparingRebalance {
+                if let d = g.rebalanceDeadline, d <= now {
+                    tryCompleteJoin(&g, now: now, forced: true)
+                } else {
+                    tryCompleteJoin(&g, now: now, forced: false)
+                }
+            }
+            if g.state == .completingRebalance, let d = g.syncDeadline, d <= now {
+                let laggards = g.orderedMembers.filter { $0.syncToken == nil }.map(\.memberId)
+                for m in laggards { _ = g.remove(m) }
+                prepareRebalance(&g, now: now)
+                tryCompleteJoin(&g, now: now, forced: false)
+            }
+            groups[id] = g
+        }
+        return TickResult(completions: takeCompletions(), nextDeadline: nextDeadline)
+    }
+
+    /// The earliest instant at which `tick` has something to do.
+    var nextDeadline: VirtualInstant? {
+        var d: VirtualInstant?
+        for id in groupIds {
+            let g = groups[id]!
+            for deadline in g.pendingMembers.values { d = earliest(d, deadline) }
+            for m in g.orderedMembers where m.joinToken == nil && m.syncToken == nil { d = earliest(d, m.sessionDeadline) }
+            if g.state == .preparingRebalance {
+                d = earliest(d, g.rebalanceDeadline)
+                d = earliest(d, g.initialDelayUntil)
+            }
+            if g.state == .completingRebalance { d = earliest(d, g.syncDeadline) }
+        }
+        return d
+    }
+}

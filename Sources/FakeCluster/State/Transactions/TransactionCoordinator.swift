@@ -1,0 +1,309 @@
+/// The transaction coordinator's state: transactional id → producer id/epoch and the
+/// transaction's state machine, plus producer id allocation for idempotent producers.
+///
+/// It does not own logs or groups. Ending a transaction (by EndTxn, by InitProducerId
+/// fencing an open one, or by timeout) moves it to PrepareCommit/PrepareAbort and returns
+/// a `Completion` naming the markers to write and the groups whose transactional offsets
+/// to settle; the caller applies them and calls `markersWritten` to reach
+/// CompleteCommit/CompleteAbort. Until then the id answers CONCURRENT_TRANSACTIONS, which
+/// a test can exploit by delaying the call.
+struct TransactionCoordinator: Sendable, Equatable {
+    typealias TopicPartition = ClusterMetadata.TopicPartition
+
+    enum State: String, Sendable, Equatable {
+        case empty = "Empty", ongoing = "Ongoing", prepareCommit = "PrepareCommit", prepareAbort = "PrepareAbort"
+        case completeCommit = "CompleteCommit", completeAbort = "CompleteAbort", dead = "Dead"
+    }
+
+    struct Transaction: Equatable, Sendable {
+        var transactionalId: String
+        var producerId: Int64
+        var producerEpoch: Int16
+        /// The id/epoch before the last bump, so a retried InitProducerId is recognised.
+        var previousProducerId: Int64 = -1
+        var previousProducerEpoch: Int16 = -1
+        var timeoutMs: Int32
+        var state: State
+        /// Ordered, no duplicates.
+        var partitions: [TopicPartition] = []
+        var groups: [String] = []
+        var startedAt: VirtualInstant?
+        var lastUpdate: VirtualInstant
+    }
+
+    /// What the caller must do to finish a transaction: write a marker into each
+    /// partition's log, and commit or discard the producer's pending offsets in each group.
+    struct Completion: Equatable, Sendable {
+        var transactionalId: String
+        var producerId: Int64
+        /// The epoch the markers carry (bumped when the coordinator fences the producer).
+        var producerEpoch: Int16
+        var coordinatorEpoch: Int32
+        var commit: Bool
+        var partitions: [TopicPartition]
+        var groups: [String]
+    }
+
+    struct ProducerIdAndEpoch: Equatable, Sendable {
+        var producerId: Int64
+        var producerEpoch: Int16
+    }
+
+    enum InitResult: Equatable, Sendable {
+        case success(ProducerIdAndEpoch)
+        /// The transaction was open: it is being aborted (markers in the completion); retry.
+        case abortingOngoing(Completion)
+        case failure(FakeErrorCode)
+    }
+
+    private(set) var transactions: [String: Transaction] = [:]
+    private(set) var nextProducerId: Int64
+    /// Bumped when the coordinator moves (a test control), carried in markers.
+    var coordinatorEpoch: Int32 = 0
+    var maxTransactionTimeoutMs: Int32
+
+    init(firstProducerId: Int64 = 1000, maxTransactionTimeoutMs: Int32 = 900_000) {
+        nextProducerId = firstProducerId
+        self.maxTransactionTimeoutMs = maxTransactionTimeoutMs
+    }
+
+    func transaction(_ id: String) -> Transaction? { transactions[id] }
+    var transactionalIds: [String] { transactions.keys.sorted() }
+
+    private mutating func allocateProducerId() -> Int64 {
+        defer { nextProducerId += 1 }
+        return nextProducerId
+    }
+
+    // MARK: InitProducerId
+
+    /// InitProducerId. Without a transactional id: a fresh id at epoch 0 (idempotent
+    /// producer). With one: a new id for an unknown transactional id; otherwise an epoch
+    /// bump (a new producer id when the epoch would overflow), aborting an open
+    /// transaction first. `expected` is the KIP-360 (producerId, epoch) a producer sends to
+    /// bump its own epoch; it must be the current pair (or the previous one, as a retry).
+    mutating func initProducerId(transactionalId: String?, timeoutMs: Int32,
+                                 expected: ProducerIdAndEpoch? = nil, now: VirtualInstant) -> InitResult {
+        guard let tid = transactionalId else {
+            return .success(ProducerIdAndEpoch(producerId: allocateProducerId(), producerEpoch: 0))
+        }
+        guard !tid.isEmpty else { return .failure(.invalidRequest) }
+        guard timeoutMs > 0, timeoutMs <= maxTransactionTimeoutMs else { return .failure(.invalidTransactionTimeout) }
+        guard var txn = transactions[tid], txn.state != .dead else {
+            let pid = allocateProducerId()
+            transactions[tid] = Transaction(transactionalId: tid, producerId: pid, producerEpoch: 0,
+                                            timeoutMs: timeoutMs, state: .empty, lastUpdate: now)
+            return .success(ProducerIdAndEpoch(producerId: pid, producerEpoch: 0))
+        }
+        if let expected, expected.producerId >= 0 {
+            let current = expected.producerId == txn.producerId && expected.producerEpoch == txn.producerEpoch
+            let retried = expected.producerId == txn.previousProducerId && expected.producerEpoch == txn.previousProducerEpoch
+            if retried, txn.state != .ongoing, txn.state != .prepareAbort, txn.state != .prepareCommit {
+                return .success(ProducerIdAndEpoch(producerId: txn.producerId, producerEpoch: txn.producerEpoch))
+            }
+            if !current { return .failure(.producerFenced) }
+        }
+        switch txn.state {
+        case .prepareCommit, .prepareAbort:
+            return .failure(.concurrentTransactions)
+        case .ongoing:
+            // Fence the old producer by bumping the epoch, and abort with the new epoch.
+            bumpEpoch(&txn, previous: .keep)
+            txn.timeoutMs = timeoutMs
+            let completion = prepareEnd(&txn, commit: false, now: now)
+            transactions[tid] = txn
+            return .abortingOngoing(completion)
+        case .empty, .completeCommit, .completeAbort, .dead:
+            // A KIP-360 bump remembers the old pair so a retry is recognised; a plain
+            // InitProducerId (a new producer instance) forgets it, fencing the old one.
+            bumpEpoch(&txn, previous: expected.map { $0.producerId >= 0 } == true ? .remember : .forget)
+            txn.timeoutMs = timeoutMs
+            txn.state = .empty
+            txn.lastUpdate = now
+            transactions[tid] = txn
+            return .success(ProducerIdAndEpoch(producerId: txn.producerId, producerEpoch: txn.producerEpoch))
+        }
+    }
+
+    private enum PreviousPair { case remember, forget, keep }
+
+    /// Epochs are Int16; at the top Kafka moves to a fresh producer id at epoch 0.
+    /// `previous` says what becomes of the (previous id, epoch) pair used to recognise
+    /// retried KIP-360 bumps; fencing bumps (timeouts, InitProducerId during a
+    /// transaction) leave it alone.
+    private mutating func bumpEpoch(_ txn: inout Transaction, previous: PreviousPair) {
+        switch previous {
+        case .remember:
+            txn.previousProducerId = txn.producerId
+            txn.previousProducerEpoch = txn.producerEpoch
+        case .forget:
+            txn.previousProducerId = txn.producerId
+            txn.previousProducerEpoch = -1
+        case .keep:
+            break
+        }
+        if txn.producerEpoch >= Int16.max - 1 {
+            txn.producerId = allocateProducerId()
+            txn.producerEpoch = 0
+        } else {
+            txn.producerEpoch += 1
+        }
+    }
+
+    // MARK: transaction membership
+
+    /// Common checks of AddPartitionsToTxn, AddOffsetsToTxn and EndTxn.
+    private func validate(_ tid: String, producerId: Int64, producerEpoch: Int16) -> Result<Transaction, FakeErrorCode> {
+        guard let txn = transactions[tid], txn.state != .dead else { return .failure(.invalidProducerIdMapping) }
+        guard txn.producerId == producerId else { return .failure(.invalidProducerIdMapping) }
+        guard txn.producerEpoch == producerEpoch else { return .failure(.producerFenced) }
+        return .success(txn)
+    }
+
+    /// The id/epoch check alone, for TxnOffsetCommit (which names its transactional id):
+    /// NONE, INVALID_PRODUCER_ID_MAPPING or PRODUCER_FENCED.
+    func check(transactionalId tid: String, producerId: Int64, producerEpoch: Int16) -> FakeErrorCode {
+        switch validate(tid, producerId: producerId, producerEpoch: producerEpoch) {
+        case .success: return .none
+        case .failure(let e): return e
+        }
+    }
+
+    /// AddPartitionsToTxn for partitions the caller has checked exist. Starts the
+    /// transaction (and its timeout) if it was not ongoing.
+    mutating func addPartitions(transactionalId tid: String, producerId: Int64, producerEpoch: Int16,
+                                _ partitions: [TopicPartition], now: VirtualInstant) -> FakeErrorCode {
+        switch validate(tid, producerId: producerId, producerEpoch: producerEpoch) {
+        case .failure(let e): return e
+        case .success(var txn):
+            if txn.state == .prepareCommit || txn.state == .prepareAbort { return .concurrentTransactions }
+            begin(&txn, now: now)
+            for p in partitions where !txn.partitions.contains(p) { txn.partitions.append(p) }
+            txn.partitions.sort()
+            transactions[tid] = txn
+            return .none
+        }
+    }
+
+    /// AddOffsetsToTxn: the group's offsets join the transaction (the caller adds the
+    /// group's __consumer_offsets partition conceptually; here the group id is kept).
+    mutating func addOffsets(transactionalId tid: String, producerId: Int64, producerEpoch: Int16,
+                             groupId: String, now: VirtualInstant) -> FakeErrorCode {
+        switch validate(tid, producerId: producerId, producerEpoch: producerEpoch) {
+        case .failure(let e): return e
+        case .success(var txn):
+            if txn.state == .prepareCommit || txn.state == .prepareAbort { return .concurrentTransactions }
+            begin(&txn, now: now)
+            if !txn.groups.contains(groupId) { txn.groups.append(groupId); txn.groups.sort() }
+            transactions[tid] = txn
+            return .none
+        }
+    }
+
+    private func begin(_ txn: inout Transaction, now: VirtualInstant) {
+        if txn.state != .ongoing {
+            txn.state = .ongoing
+            txn.partitions = []
+            txn.groups = []
+            txn.startedAt = now
+        }
+        txn.lastUpdate = now
+    }
+
+    /// Whether `producerId` may write to `partition` in its open transaction (KIP-890 style
+    /// verification for the produce path, if the handler wants it).
+    func isPartitionInTransaction(producerId: Int64, producerEpoch: Int16, _ partition: TopicPartition) -> Bool {
+        transactionalIds.contains { id in
+            let t = transactions[id]!
+            return t.producerId == producerId && t.producerEpoch == producerEpoch && t.state == .ongoing
+                && t.partitions.contains(partition)
+        }
+    }
+
+    // MARK: ending
+
+    enum EndResult: Equatable, Sendable {
+        /// Markers must now be written (then call `markersWritten`).
+        case ending(Completion)
+        /// Already finished the same way (a retry): nothing to do.
+        case alreadyComplete
+        case failure(FakeErrorCode)
+    }
+
+    mutating func endTransaction(transactionalId tid: String, producerId: Int64, producerEpoch: Int16,
+                                 commit: Bool, now: VirtualInstant) -> EndResult {
+        switch validate(tid, producerId: producerId, producerEpoch: producerEpoch) {
+        case .failure(let e):
+            // A producer retrying EndTxn after the coordinator bumped for a timeout is fenced.
+            return .failure(e)
+        case .success(var txn):
+            switch txn.state {
+            case .ongoing:
+                let c = prepareEnd(&txn, commit: commit, now: now)
+                transactions[tid] = txn
+                return .ending(c)
+            case .prepareCommit:
+                return .failure(commit ? .concurrentTransactions : .invalidTxnState)
+            case .prepareAbort:
+                return .failure(commit ? .invalidTxnState : .concurrentTransactions)
+            case .completeCommit:
+                return commit ? .alreadyComplete : .failure(.invalidTxnState)
+            case .completeAbort:
+                return commit ? .failure(.invalidTxnState) : .alreadyComplete
+            case .empty, .dead:
+                return .failure(.invalidTxnState)
+            }
+        }
+    }
+
+    private func prepareEnd(_ txn: inout Transaction, commit: Bool, now: VirtualInstant) -> Completion {
+        txn.state = commit ? .prepareCommit : .prepareAbort
+        txn.lastUpdate = now
+        return Completion(transactionalId: txn.transactionalId, producerId: txn.producerId,
+                          producerEpoch: txn.producerEpoch, coordinatorEpoch: coordinatorEpoch, commit: commit,
+                          partitions: txn.partitions, groups: txn.groups)
+    }
+
+    /// The caller has written every marker of the prepared transaction.
+    mutating func markersWritten(transactionalId tid: String, now: VirtualInstant) {
+        guard var txn = transactions[tid] else { return }
+        switch txn.state {
+        case .prepareCommit: txn.state = .completeCommit
+        case .prepareAbort: txn.state = .completeAbort
+        default: return
+        }
+        txn.partitions = []
+        txn.groups = []
+        txn.startedAt = nil
+        txn.lastUpdate = now
+        transactions[tid] = txn
+    }
+
+    // MARK: time
+
+    /// Aborts ongoing transactions whose timeout passed, bumping the epoch so the producer
+    /// is fenced (KIP-588 behaviour). Ordered by transactional id.
+    mutating func expireTransactions(now: VirtualInstant) -> [Completion] {
+        var out: [Completion] = []
+        for tid in transactionalIds {
+            var txn = transactions[tid]!
+            guard txn.state == .ongoing, let start = txn.startedAt,
+                  start.adding(milliseconds: Int64(txn.timeoutMs)) <= now else { continue }
+            bumpEpoch(&txn, previous: .keep)
+            out.append(prepareEnd(&txn, commit: false, now: now))
+            transactions[tid] = txn
+        }
+        return out
+    }
+
+    var nextDeadline: VirtualInstant? {
+        transactionalIds.reduce(nil) { acc, tid in
+            let t = transactions[tid]!
+            guard t.state == .ongoing, let s = t.startedAt else { return acc }
+            return earliest(acc, s.adding(milliseconds: Int64(t.timeoutMs)))
+        }
+    }
+
+    /// Test control: the coordinator moved to another broker.
+    mutating func moved() { coordinatorEpoch += 1 }
+}

@@ -1,0 +1,1 @@
+../../../Replay/FuzzChecks.swift
