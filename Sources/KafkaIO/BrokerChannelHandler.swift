@@ -1,5 +1,6 @@
 import NIOCore
 import NIOSSL
+import NIOTLS
 
 /// The last handler of a broker channel: turns channel events into calls on the driver.
 /// It lives on the driver's loop, so it calls the driver directly.

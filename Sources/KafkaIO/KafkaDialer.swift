@@ -8,7 +8,7 @@ import NIOPosix
 public struct KafkaDialer: Sendable {
     public typealias Dial = @Sendable (_ host: String, _ port: Int, _ eventLoop: any EventLoop,
                                        _ connectTimeout: TimeAmount) -> EventLoopFuture<any Channel>
-    let dial: Dial
+    public let dial: Dial
 
     public init(_ dial: @escaping Dial) { self.dial = dial }
 
