@@ -249,3 +249,96 @@ import Testing
         #expect(failure(h.request(MetadataRequest(), promise: 2), 2) == .clientClosed)
     }
 }
+
+@Suite struct ConnectionLifetimeTests {
+    @Test func aConnectionWithARequestOutstandingIsNotReaped() {
+        var config = Harness.config()
+        config.connectionIdleTimeout = .milliseconds(1000)
+        config.requestTimeoutOverhead = .milliseconds(1000)
+        var h = Harness(config)
+        var fetch = FetchRequest()
+        fetch.maxWaitMs = 5000
+        _ = h.request(fetch, to: .anyBroker, promise: 1)
+        let sent = decodeWrites(h.handshake(1))
+        #expect(closes(h.advance(to: 3000)).isEmpty)
+        _ = h.receive(1, respond(sent[0], FetchResponse()))
+        #expect(h.engine.nextDeadline() == .milliseconds(4000))
+        #expect(closes(h.advance(to: 4000)) == [ConnectionID(1)])
+    }
+
+    /// KIP-219 quotas are the broker's: a throttle seen on one connection holds back the
+    /// other connections to the same broker too.
+    @Test func throttleAppliesToEveryConnectionOfTheBroker() {
+        var h = Harness(Harness.config())
+        _ = h.request(ListGroupsRequest(), to: .anyBroker, promise: 1)
+        let general = decodeWrites(h.handshake(1))
+        _ = h.request(FetchRequest(), to: .anyBroker, promise: 2)
+        let fetch = decodeWrites(h.handshake(2))
+        #expect(fetch.map(\.connection) == [ConnectionID(2)])
+        var throttled = ListGroupsResponse()
+        throttled.throttleTimeMs = 300
+        _ = h.receive(1, respond(general[0], throttled))
+        _ = h.receive(2, respond(fetch[0], FetchResponse()))
+        #expect(decodeWrites(h.request(FetchRequest(), to: .anyBroker, promise: 3)).isEmpty)
+        #expect(decodeWrites(h.advance(to: 300)).map { "\($0.apiKey)@\($0.connection)" } == ["Fetch@conn2"])
+    }
+}
+
+@Suite struct OldBrokerTests {
+    /// A 0.9 broker closes the connection on ApiVersions; with a fallback release configured
+    /// the retry skips ApiVersions and speaks that release's versions.
+    @Test func brokerThatClosesOnApiVersionsGetsTheFallbackRelease() {
+        var config = Harness.config()
+        config.apiVersionsFallbackRelease = KafkaRelease.named("0.9.0")
+        var h = Harness(config)
+        _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
+        #expect(decodeWrites(h.opened(1)).map(\.apiKey) == [.apiVersions])
+        h.engine.connectionClosed(ConnectionID(1), now: h.now)
+        #expect(h.drain().isEmpty)
+        let redial = opens(h.advance(to: h.engine.nextDeadline()!.nanoseconds / 1_000_000 + 1))
+        #expect(redial.map(\.0) == [ConnectionID(2)])
+        let first = decodeWrites(h.opened(2))
+        #expect(first.count == 1 && first[0].apiKey == .metadata && first[0].version == 0)
+    }
+
+    @Test func withoutAFallbackTheCloseIsARetriedConnectionError() {
+        var h = Harness(Harness.config())
+        _ = h.request(MetadataRequest(), to: .anyBroker, maxRetries: 0, promise: 1)
+        _ = h.opened(1)
+        h.engine.connectionClosed(ConnectionID(1), now: h.now)
+        #expect(failure(h.drain(), 1) == .connectionClosed(broker: .seed(0)))
+    }
+}
+
+@Suite struct DeadlineProgressTests {
+    /// A connection at its in-flight limit when a (sibling's) throttle passes: the past
+    /// throttle must not come back as a deadline, or the driver would spin.
+    @Test func pastThrottleIsNoDeadline() {
+        var config = Harness.config()
+        config.maxInFlightPerConnection = 1
+        config.requestTimeoutOverhead = .seconds(100)
+        var h = Harness(config)
+        _ = h.request(ListGroupsRequest(), to: .anyBroker, promise: 1)
+        let general = decodeWrites(h.handshake(1))
+        _ = h.request(FetchRequest(), to: .anyBroker, promise: 2)
+        _ = h.handshake(2)
+        _ = h.request(FetchRequest(), to: .anyBroker, promise: 3)
+        var throttled = ListGroupsResponse()
+        throttled.throttleTimeMs = 50
+        _ = h.receive(1, respond(general[0], throttled))
+        // The second fetch still waits for the first (in-flight limit); advance() checks
+        // that the next deadline lies after now.
+        #expect(decodeWrites(h.advance(to: 50)).isEmpty)
+        // Next: the idle general connection's reaping, not the spent throttle.
+        #expect(h.engine.nextDeadline() == .milliseconds(20_000))
+    }
+
+    @Test func closedEngineHasNoDeadline() {
+        var h = Harness(Harness.config())
+        _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
+        let sent = decodeWrites(h.handshake(1))
+        _ = h.receive(1, respond(sent[0], metadataResponse(brokers: [1])))
+        h.engine.close(now: h.now)
+        #expect(h.engine.nextDeadline() == nil)
+    }
+}

@@ -35,6 +35,9 @@ struct Harness {
     mutating func advance(to t: UInt64) -> [Action] {
         now = .milliseconds(t)
         engine.tick(now: now)
+        // A tick must consume every deadline it was due for: one left at or before `now`
+        // would spin the driver.
+        if let next = engine.nextDeadline() { #expect(next > now, "deadline \(next) not after \(now)") }
         return drain()
     }
 

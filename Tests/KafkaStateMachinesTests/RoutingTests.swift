@@ -205,7 +205,7 @@ private func summary(_ r: ListOffsetsResponse) -> [String] {
     }
 }
 
-private func coordinator(_ key: String, node: Int32) -> FindCoordinatorResponse {
+func coordinator(_ key: String, node: Int32) -> FindCoordinatorResponse {
     var r = FindCoordinatorResponse()
     var c = FindCoordinatorResponse.Coordinator()
     c.key = key
@@ -294,23 +294,56 @@ private func coordinator(_ key: String, node: Int32) -> FindCoordinatorResponse 
         #expect(routed.map(\.description).first == "open(conn2, node4, broker4:9092)")
     }
 
-    @Test func retriableTopLevelErrorIsRetriedThenReported() {
+    @Test func coordinatorLoadingIsRetriedThenReported() {
         var config = Harness.config()
         config.maxRetries = 1
         var h = Harness(config)
         var hb = HeartbeatRequest()
         hb.groupId = "g"
-        _ = h.request(hb, to: .broker(1), promise: 1)
-        let meta = decodeWrites(h.handshake(1))
-        _ = h.receive(1, respond(meta[0], metadataResponse(brokers: [1])))
+        _ = h.request(hb, promise: 1)
+        let find = decodeWrites(h.handshake(1))
+        _ = h.receive(1, respond(find[0], coordinator("g", node: 1)))
         let beat = decodeWrites(h.handshake(2))
         var loading = HeartbeatResponse()
         loading.errorCode = KafkaErrorCode.coordinatorLoadInProgress.rawValue
         #expect(completions(h.receive(2, respond(beat[0], loading))).isEmpty)
+        // Still the coordinator (only loading): no new FindCoordinator, the same connection.
         let again = decodeWrites(h.advance(to: h.engine.nextDeadline()!.nanoseconds / 1_000_000 + 1))
-        #expect(again.map(\.apiKey) == [.heartbeat])
+        #expect(again.map { "\($0.apiKey)@\($0.connection)" } == ["Heartbeat@conn2"])
         let after = h.receive(2, respond(again[0], loading))
         #expect(failure(after, 1) == .retriesExhausted(attempts: 2, last: .brokerError(.coordinatorLoadInProgress, message: nil)))
+    }
+
+    /// NOT_CONTROLLER: the request waits for a metadata refresh (at the minimum age) and
+    /// goes to the new controller.
+    @Test func notControllerFollowsTheNewController() {
+        var h = Harness(Harness.config())
+        _ = h.request(ListPartitionReassignmentsRequest(), promise: 1)
+        let meta = decodeWrites(h.handshake(1))
+        _ = h.receive(1, respond(meta[0], metadataResponse(brokers: [1, 2, 3], controller: 3)))
+        let sent = decodeWrites(h.handshake(2))
+        #expect(sent.map(\.apiKey) == [.listPartitionReassignments])
+        var moved = ListPartitionReassignmentsResponse()
+        moved.errorCode = KafkaErrorCode.notController.rawValue
+        #expect(h.receive(2, respond(sent[0], moved)).isEmpty)
+        #expect(h.engine.nextDeadline() == .milliseconds(5000))
+        let refresh = decodeWrites(h.advance(to: 5000))
+        #expect(refresh.map(\.apiKey) == [.metadata])
+        let routed = h.receive(refresh[0].connection.rawValue, respond(refresh[0], metadataResponse(brokers: [1, 2, 3], controller: 2)))
+        #expect(opens(routed).map(\.1) == [.node(2)])
+        let resent = decodeWrites(h.handshake(3))
+        #expect(success(h.receive(3, respond(resent[0], ListPartitionReassignmentsResponse())), 1, as: ListPartitionReassignmentsResponse.self) != nil)
+    }
+
+    /// A top-level error that says nothing about routing is the caller's to handle (a fetch
+    /// session error means the fetcher must start a new session, not resend this request).
+    @Test func otherTopLevelErrorsAreReturnedNotRetried() {
+        var h = Harness(Harness.config())
+        _ = h.request(FetchRequest(), to: .anyBroker, promise: 1)
+        let fetch = decodeWrites(h.handshake(1))
+        var stale = FetchResponse()
+        stale.errorCode = KafkaErrorCode(70).rawValue // FETCH_SESSION_ID_NOT_FOUND, retriable
+        #expect(success(h.receive(1, respond(fetch[0], stale)), 1, as: FetchResponse.self)?.errorCode == 70)
     }
 
     @Test func nonRetriableTopLevelErrorIsReturnedAsTheResponse() {
@@ -323,5 +356,47 @@ private func coordinator(_ key: String, node: Int32) -> FindCoordinatorResponse 
         fenced.errorCode = KafkaErrorCode.illegalGeneration.rawValue
         // The caller interprets group errors itself; the engine only retries transport trouble.
         #expect(success(h.receive(1, respond(beat[0], fenced)), 1, as: HeartbeatResponse.self)?.errorCode == 22)
+    }
+}
+
+@Suite struct MetadataFailureTests {
+    /// A periodic refresh that fails at once (here: a pin no broker version satisfies) dates
+    /// the next one from the attempt, so the driver is not asked to tick again immediately.
+    @Test func failedPeriodicRefreshWaitsAnotherMaxAge() {
+        var config = Harness.config()
+        config.metadataMaxAge = .milliseconds(60_000)
+        config.connectionIdleTimeout = .seconds(1000)
+        var h = Harness(config)
+        _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
+        let sent = decodeWrites(h.handshake(1))
+        _ = h.receive(1, respond(sent[0], metadataResponse(brokers: [])))
+        // The broker forgets every Metadata version.
+        h.engine.connectionClosed(ConnectionID(1), now: h.now)
+        _ = h.drain()
+        var v = fullApiVersions()
+        v.apiKeys.removeAll { $0.apiKey == ApiKey.metadata.rawValue }
+        #expect(opens(h.advance(to: 60_000)).map(\.0) == [ConnectionID(2)])
+        _ = h.handshake(2, versions: v)
+        #expect(h.engine.nextDeadline() == .milliseconds(120_000))
+    }
+}
+
+@Suite struct TransactionRoutingTests {
+    @Test func transactionalRequestsFindTheTransactionCoordinator() {
+        var h = Harness(Harness.config())
+        var end = EndTxnRequest()
+        end.transactionalId = "tx-1"
+        _ = h.request(end, promise: 1)
+        let find = decodeWrites(h.handshake(1))
+        let body = find[0].body as! FindCoordinatorRequest
+        #expect(body.keyType == 1 && body.coordinatorKeys == ["tx-1"])
+        let routed = h.receive(1, respond(find[0], coordinator("tx-1", node: 5)))
+        #expect(opens(routed).map(\.1) == [.node(5)])
+        #expect(decodeWrites(h.handshake(2)).map(\.apiKey) == [.endTxn])
+        // A group of the same name is a different coordinator key: it is looked up anew.
+        var hb = HeartbeatRequest()
+        hb.groupId = "tx-1"
+        let group = decodeWrites(h.request(hb, promise: 2))
+        #expect(group.map(\.apiKey) == [.findCoordinator] && (group[0].body as! FindCoordinatorRequest).keyType == 0)
     }
 }

@@ -7,6 +7,8 @@ enum ConnectionEvent {
     case ready(BrokerVersions)
     /// A response (or a request-specific failure) for the request with this token.
     case response(token: UInt64, Result<any KafkaResponse, KafkaClientError>)
+    /// The broker closed the connection in answer to ApiVersions: it predates the API.
+    case apiVersionsRefused
     /// The broker asked us to hold back (KIP-219) until this instant.
     case throttled(until: Instant)
     /// The connection is finished: the driver must close it; every request it held (sent or

@@ -30,6 +30,8 @@ struct ConnectionStateMachine {
         case saslAuthenticate
         /// A raw legacy SASL token: the next frame answers it, with no correlation id.
         case legacySaslToken
+
+        var isApiVersions: Bool { if case .apiVersions = self { return true } else { return false } }
     }
 
     private struct InFlight {
@@ -53,7 +55,13 @@ struct ConnectionStateMachine {
     private var rng: SeededGenerator
     private var apiVersionsAttempts = 0
 
-    init(id: ConnectionID, broker: BrokerID, purpose: ConnectionPurpose, config: EngineConfig, rng: SeededGenerator, now: Instant) {
+    /// The release assumed instead of asking ApiVersions (configured, or learned when the
+    /// broker refused ApiVersions before).
+    private let assumedRelease: KafkaRelease?
+
+    init(id: ConnectionID, broker: BrokerID, purpose: ConnectionPurpose, config: EngineConfig, rng: SeededGenerator, now: Instant,
+         assumedRelease: KafkaRelease? = nil) {
+        self.assumedRelease = assumedRelease ?? config.pinnedBrokerRelease
         self.id = id
         self.broker = broker
         self.purpose = purpose
@@ -81,7 +89,9 @@ struct ConnectionStateMachine {
         default: break
         }
         for f in inFlight { consider(f.deadline) }
-        if !queued.isEmpty, throttledUntil > lastActivity { consider(throttledUntil) }
+        // Zero once the throttle has been waited out (see `flush`), so a past instant never
+        // comes back as a deadline.
+        if !queued.isEmpty, throttledUntil != .zero { consider(throttledUntil) }
         if let r = reauthenticateAt, isReady { consider(r) }
         return d
     }
@@ -97,7 +107,7 @@ struct ConnectionStateMachine {
     mutating func opened(now: Instant) -> [ConnectionEvent] {
         guard case .connecting = phase else { return [] }
         lastActivity = now
-        if let release = config.pinnedBrokerRelease {
+        if let release = assumedRelease {
             versions = release.versions
             return afterVersionsKnown(now: now)
         }
@@ -114,6 +124,9 @@ struct ConnectionStateMachine {
         if case .exchanging(let session, true) = auth {
             // A legacy SASL server reports bad credentials by closing the connection.
             return fail(.saslAuthenticationFailed(mechanism: session.mechanism, message: "connection closed during authentication"), notifyDriver: false)
+        }
+        if case .negotiating = phase, config.apiVersionsFallbackRelease != nil, inFlight.first?.kind.isApiVersions == true {
+            return [.apiVersionsRefused] + fail(.connectionClosed(broker: broker), notifyDriver: false)
         }
         return fail(.connectionClosed(broker: broker), notifyDriver: false)
     }
@@ -385,7 +398,8 @@ struct ConnectionStateMachine {
     /// Sends queued requests while the connection is ready, authenticated, unthrottled and
     /// under its in-flight limit.
     private mutating func flush(now: Instant) -> [ConnectionEvent] {
-        guard isReady, !isAuthenticating, now >= throttledUntil, let versions else { return [] }
+        if throttledUntil != .zero, now >= throttledUntil { throttledUntil = .zero }
+        guard isReady, !isAuthenticating, throttledUntil == .zero, let versions else { return [] }
         var events: [ConnectionEvent] = []
         while !queued.isEmpty, inFlight.count < config.maxInFlightPerConnection {
             let out = queued.removeFirst()
@@ -490,12 +504,19 @@ func adaptForVersion(_ request: any KafkaRequest, version: Int16) -> any KafkaRe
     return request
 }
 
+// The generated messages share no protocol for these fields, so they are read by
+// reflection; the hot paths (produce and fetch answers) are read directly.
+
 /// The response's throttle_time_ms, when it has one (most responses since KIP-219).
 func throttleMilliseconds(of response: any KafkaResponse) -> Int32? {
-    Mirror(reflecting: response).children.first { $0.label == "throttleTimeMs" }?.value as? Int32
+    if let r = response as? FetchResponse { return r.throttleTimeMs }
+    if let r = response as? ProduceResponse { return r.throttleTimeMs }
+    return Mirror(reflecting: response).children.first { $0.label == "throttleTimeMs" }?.value as? Int32
 }
 
 /// The response's top-level error code, when it has one.
 func topLevelErrorCode(of response: any KafkaResponse) -> KafkaErrorCode? {
-    (Mirror(reflecting: response).children.first { $0.label == "errorCode" }?.value as? Int16).map { KafkaErrorCode($0) }
+    if let r = response as? FetchResponse { return KafkaErrorCode(r.errorCode) }
+    if response is ProduceResponse { return nil }
+    return (Mirror(reflecting: response).children.first { $0.label == "errorCode" }?.value as? Int16).map { KafkaErrorCode($0) }
 }

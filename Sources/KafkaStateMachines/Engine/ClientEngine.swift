@@ -31,6 +31,8 @@ public struct ClientEngine {
     private var connections: [ConnectionID: ConnectionStateMachine] = [:]
     private var connectionByKey: [ConnectionKey: ConnectionID] = [:]
     private var nextConnectionId: UInt64 = 1
+    /// Brokers that closed the connection on ApiVersions; they get the fallback release.
+    private var brokersWithoutApiVersions: Set<BrokerID> = []
     /// Versions each broker reported, kept past its connections' lifetimes.
     public private(set) var brokerVersions: [BrokerID: BrokerVersions] = [:]
 
@@ -38,6 +40,9 @@ public struct ClientEngine {
     private var metadataRefreshId: UInt64?
     private var metadataRefreshScheduled: Instant?
     private var metadataRefreshAgain = false
+    /// When the last refresh was started; with a failed refresh this, not the cache's last
+    /// success, dates the next periodic one (else a past deadline would repeat at once).
+    private var metadataLastAttempt: Instant?
 
     private var coordinators = CoordinatorCache()
     private var findCoordinatorIds: [CoordinatorKey: UInt64] = [:]
@@ -77,6 +82,7 @@ public struct ClientEngine {
     /// The earliest instant at which `tick(now:)` has work: a timeout, a backoff ending, a
     /// throttle lifting, a re-authentication, an idle connection to reap, a metadata refresh.
     public func nextDeadline() -> Instant? {
+        guard !isClosed else { return nil }
         var d: Instant?
         func consider(_ t: Instant?) { if let t { d = d.map { min($0, t) } ?? t } }
         for c in connections.values {
@@ -85,7 +91,7 @@ public struct ClientEngine {
         }
         for p in pending.values { if case .backoff(let until) = p.state { consider(until) } }
         consider(metadataRefreshScheduled)
-        if metadataRefreshId == nil, let last = metadata.lastRefresh { consider(last + config.metadataMaxAge) }
+        if metadataRefreshId == nil, let last = lastMetadataActivity { consider(last + config.metadataMaxAge) }
         return d
     }
 
@@ -164,7 +170,7 @@ public struct ClientEngine {
         if let at = metadataRefreshScheduled, now >= at {
             metadataRefreshScheduled = nil
             startMetadataRefresh(now: now)
-        } else if metadataRefreshId == nil, let last = metadata.lastRefresh, now >= last + config.metadataMaxAge {
+        } else if metadataRefreshId == nil, let last = lastMetadataActivity, now >= last + config.metadataMaxAge {
             startMetadataRefresh(now: now)
         }
     }
@@ -195,6 +201,8 @@ public struct ClientEngine {
             switch event {
             case .write(let bytes):
                 actions.append(.write(id, bytes))
+            case .apiVersionsRefused:
+                if let c = connections[id] { brokersWithoutApiVersions.insert(c.broker) }
             case .ready(let versions):
                 if let c = connections[id] { brokerVersions[c.broker] = versions }
             case .response(let token, let result):
@@ -247,19 +255,17 @@ public struct ClientEngine {
                 // A user's metadata answer is as fresh as our own refresh would be.
                 metadata.apply(m, now: now)
             }
+            // Top-level errors are the caller's to interpret, except the ones that say the
+            // route was wrong: a coordinator that moved or is still loading, a controller
+            // that is no longer one. Those are retried here, like a failed connection.
             if let code = topLevelErrorCode(of: response), code != .noError {
-                if let key = p.target.coordinatorKey, CoordinatorCache.meansMoved(code) {
-                    coordinators.invalidate(key)
+                if let key = p.target.coordinatorKey, CoordinatorCache.meansMoved(code) || code == .coordinatorLoadInProgress {
+                    if CoordinatorCache.meansMoved(code) { coordinators.invalidate(key) }
                     retry(id, after: .brokerError(code, message: nil), now: now)
                     return
                 }
-                if code == .notController {
-                    requestMetadataRefresh(now: now)
-                    retry(id, after: .brokerError(code, message: nil), now: now)
-                    return
-                }
-                if code.isRetriable {
-                    retry(id, after: .brokerError(code, message: nil), now: now)
+                if p.target == .controller, code == .notController {
+                    retry(id, after: .brokerError(code, message: nil), now: now, waitForMetadata: true)
                     return
                 }
             }
@@ -270,13 +276,24 @@ public struct ClientEngine {
     // MARK: retries
 
     /// Schedules another attempt after backoff, or gives up when the budget is spent.
-    private mutating func retry(_ id: UInt64, after error: KafkaClientError, now: Instant) {
+    /// With `waitForMetadata`, the next attempt waits for a metadata refresh (which keeps to
+    /// the minimum metadata age) instead of a backoff: routing again before it would only
+    /// reach the same wrong broker.
+    private mutating func retry(_ id: UInt64, after error: KafkaClientError, now: Instant, waitForMetadata: Bool = false) {
         guard var p = pending[id] else { return }
-        if let key = p.target.coordinatorKey { coordinators.invalidate(key) }
+        if let key = p.target.coordinatorKey, error != .brokerError(.coordinatorLoadInProgress, message: nil) {
+            coordinators.invalidate(key)
+        }
         let retriesDone = p.attempts - 1
         let delay = config.backoff.delay(attempt: retriesDone, using: &rng)
         if retriesDone >= p.maxRetries || now + delay >= p.firstAttempt + config.retryTimeout || isClosed {
             finish(id, .failure(p.attempts > 1 || p.maxRetries > 0 ? .retriesExhausted(attempts: p.attempts, last: error) : error), now: now)
+            return
+        }
+        if waitForMetadata {
+            p.state = .waitingMetadata
+            pending[id] = p
+            requestMetadataRefresh(now: now)
             return
         }
         p.state = .backoff(until: now + delay)
@@ -389,7 +406,9 @@ public struct ClientEngine {
         } else {
             cid = ConnectionID(nextConnectionId)
             nextConnectionId += 1
-            connections[cid] = ConnectionStateMachine(id: cid, broker: broker, purpose: purpose, config: config, rng: rng.fork(), now: now)
+            let assumed = brokersWithoutApiVersions.contains(broker) ? config.apiVersionsFallbackRelease : nil
+            connections[cid] = ConnectionStateMachine(id: cid, broker: broker, purpose: purpose, config: config, rng: rng.fork(), now: now,
+                                                      assumedRelease: assumed)
             connectionByKey[key] = cid
             actions.append(.open(cid, broker: broker, host: address.host, port: address.port, tls: config.tls))
         }
@@ -435,8 +454,15 @@ public struct ClientEngine {
         startMetadataRefresh(now: now)
     }
 
+    /// The later of the last successful refresh and the last attempt; nil before any.
+    private var lastMetadataActivity: Instant? {
+        guard let success = metadata.lastRefresh else { return nil }
+        return max(success, metadataLastAttempt ?? success)
+    }
+
     private mutating func startMetadataRefresh(now: Instant) {
         guard metadataRefreshId == nil, !isClosed else { return }
+        metadataLastAttempt = now
         metadataRefreshScheduled = nil
         metadataRefreshAgain = false
         let id = takeRequestId()

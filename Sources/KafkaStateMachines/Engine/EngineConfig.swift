@@ -34,6 +34,10 @@ public struct EngineConfig: Sendable {
     /// Skip ApiVersions and assume every broker is this release: for brokers older than
     /// 0.10, which close the connection on an ApiVersions request.
     public var pinnedBrokerRelease: KafkaRelease? = nil
+    /// When a broker closes the connection in answer to ApiVersions (what brokers before
+    /// 0.10 do with an API key they do not know), later connections to it skip ApiVersions
+    /// and assume this release. nil: such a broker stays unreachable (a typed error).
+    public var apiVersionsFallbackRelease: KafkaRelease? = nil
     /// Per-key version limits for every request (a request's own pin narrows further).
     public var versionPins = VersionPins()
 
