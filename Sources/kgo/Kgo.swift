@@ -2,6 +2,7 @@ import ArgumentParser
 
 /// The `kgo` command. Verbs arrive with the issues that build them (metadata, produce,
 /// consume, fake-cluster, sim, play).
+@main
 struct Kgo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kgo",
@@ -9,5 +10,3 @@ struct Kgo: AsyncParsableCommand {
         subcommands: [MetadataCommand.self, ApiVersionsCommand.self, BenchCodec.self]
     )
 }
-
-await Kgo.main()
