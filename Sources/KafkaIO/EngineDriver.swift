@@ -98,19 +98,20 @@ final class EngineDriver {
         lifecycle = .closed
         closeTimer?.cancel()
         closeTimer = nil
+        // Taken before the engine's close actions forget the channels, so close() returns
+        // only once every socket is closed. Channels still dialing are closed by `dialed`.
+        var closing: [EventLoopFuture<Void>] = []
+        for (_, slot) in slots {
+            if case .handshaking(let ch) = slot { closing.append(ch.closeFuture) }
+            if case .open(let ch) = slot { closing.append(ch.closeFuture) }
+        }
         engine.close(now: now)
         drain()
         scheduledTick?.task.cancel()
         scheduledTick = nil
-        // Connections the engine never asked to close (still dialing) are dropped by `dialed`.
-        var closing: [EventLoopFuture<Void>] = []
         for (_, slot) in slots {
-            switch slot {
-            case .connecting: break
-            case .handshaking(let ch), .open(let ch):
-                closing.append(ch.closeFuture)
-                ch.close(promise: nil)
-            }
+            if case .handshaking(let ch) = slot { ch.close(promise: nil) }
+            if case .open(let ch) = slot { ch.close(promise: nil) }
         }
         slots.removeAll()
         let waiters = closeWaiters

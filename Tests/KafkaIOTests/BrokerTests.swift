@@ -1,4 +1,6 @@
 import KafkaIO
+import NIOConcurrencyHelpers
+import NIOCore
 import Testing
 
 /// The client against a real broker (Tansu on loopback), in plaintext and through the
@@ -134,5 +136,25 @@ import Testing
         try await Task.sleep(for: .milliseconds(20))
         await client.close()
         #expect(try await answer.brokers.count == 1)
+    }
+
+    /// close() returns only after every socket it opened is closed.
+    @Test(arguments: Transport.allCases)
+    func closeClosesEveryConnection(_ transport: Transport) async throws {
+        let channels = NIOLockedValueBox<[any Channel]>([])
+        var config = try Self.client(transport).configuration
+        config.dialer = KafkaDialer { host, port, loop, timeout in
+            KafkaDialer.tcp.dial(host, port, loop, timeout).map { channel in
+                channels.withLockedValue { $0.append(channel) }
+                return channel
+            }
+        }
+        let client = try KafkaClient(configuration: config, logger: TestEnvironment.logger)
+        _ = try await client.request(MetadataRequest())
+        #expect(channels.withLockedValue { $0.allSatisfy(\.isActive) })
+        await client.close()
+        let all = channels.withLockedValue { $0 }
+        #expect(!all.isEmpty)
+        #expect(all.allSatisfy { !$0.isActive })
     }
 }
