@@ -13,7 +13,13 @@ struct ApiVersionsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let target: RequestTarget = node.map { .broker($0) } ?? .anyBroker
-        let response = try await connection.withClient { try await $0.request(ApiVersionsRequest(), to: target) }
+        let response = try await connection.withClient { client in
+            // Brokers validate these (KIP-511) on v3+: send the client's own, not empty strings.
+            var request = ApiVersionsRequest()
+            request.clientSoftwareName = client.configuration.softwareName
+            request.clientSoftwareVersion = client.configuration.softwareVersion
+            return try await client.request(request, to: target)
+        }
         if response.errorCode != 0 {
             throw ValidationError("broker answered \(KafkaErrorCode(response.errorCode).name)")
         }
