@@ -46,7 +46,7 @@ import Testing
 
     @Test func refusedSeedFailsWithinTheRetryTimeoutAndBackoffBoundsTheDials() async throws {
         let dials = NIOLockedValueBox(0)
-        var config = TestEnvironment.configuration([BrokerAddress(host: "127.0.0.1", port: 1)])
+        var config = TestEnvironment.configuration([BrokerAddress(host: "127.0.0.1", port: try await ScriptedPeer.closedPort())])
         config.retryTimeout = .seconds(1)
         config.backoff = BackoffPolicy(initial: .milliseconds(100), max: .milliseconds(100), jitter: 0)
         config.dialer = Self.countingDialer(dials)

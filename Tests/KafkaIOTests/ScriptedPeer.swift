@@ -24,6 +24,15 @@ final class ScriptedPeer: Sendable {
 
     func stop() async { try? await channel.close() }
 
+    /// A loopback port nobody listens on: bound by us, then released (a fixed low port may
+    /// be taken by another process on a shared machine).
+    static func closedPort() async throws -> Int {
+        let peer = try await ScriptedPeer(reply: [])
+        let port = peer.port
+        await peer.stop()
+        return port
+    }
+
     private final class Replier: ChannelInboundHandler {
         typealias InboundIn = ByteBuffer
         typealias OutboundOut = ByteBuffer
