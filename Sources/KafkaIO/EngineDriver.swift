@@ -52,8 +52,14 @@ final class EngineDriver {
 
     // MARK: user commands (drained from the client's inbox in one hop)
 
+    /// Hops taken from user calls, and the calls they carried (tests check the batching).
+    private(set) var hops = 0
+    private(set) var commandsRun = 0
+
     func run(_ commands: [KafkaClient.Command]) {
         loop.preconditionInEventLoop()
+        hops += 1
+        commandsRun += commands.count
         let now = self.now
         for command in commands {
             switch command {

@@ -15,7 +15,8 @@ public final class KafkaClient: Sendable {
     }
 
     public let configuration: KafkaClientConfiguration
-    private let loop: any EventLoop
+    /// The loop that runs the engine and every connection of this client.
+    let loop: any EventLoop
     private let driver: NIOLoopBoundBox<EngineDriver>
     private let inbox = NIOLockedValueBox<[Command]>([])
 
@@ -67,6 +68,12 @@ public final class KafkaClient: Sendable {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             submit(.close(c))
         }
+    }
+
+    /// (hops, commands) so far: how well user calls were batched.
+    func hopStatistics() -> EventLoopFuture<(hops: Int, commands: Int)> {
+        let driver = self.driver
+        return loop.submit { (driver.value.hops, driver.value.commandsRun) }
     }
 
     /// Queues a command; only the call that finds the inbox empty schedules the hop.

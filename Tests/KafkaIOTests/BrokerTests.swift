@@ -1,7 +1,10 @@
-import KafkaIO
+@testable import KafkaIO
 import NIOConcurrencyHelpers
 import NIOCore
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The client against a real broker (Tansu on loopback), in plaintext and through the
 /// stunnel TLS proxy: every test runs over both transports.
@@ -156,5 +159,30 @@ import Testing
         let all = channels.withLockedValue { $0 }
         #expect(!all.isEmpty)
         #expect(all.allSatisfy { !$0.isActive })
+    }
+
+    /// Calls made while the loop is busy reach the engine together, in one hop.
+    @Test func callsHopToTheLoopInBatches() async throws {
+        let client = try Self.client(.plaintext)
+        _ = try await client.request(ApiVersionsRequest(), to: .anyBroker)
+        let before = try await client.hopStatistics().get()
+        // Hold the loop so that the calls below pile up in the inbox.
+        let started = client.loop.makePromise(of: Void.self)
+        client.loop.execute {
+            started.succeed()
+            usleep(300_000)
+        }
+        try await started.futureResult.get()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<100 {
+                group.addTask { _ = try await client.request(ApiVersionsRequest(), to: .anyBroker) }
+            }
+            try await group.waitForAll()
+        }
+        let after = try await client.hopStatistics().get()
+        await client.close()
+        #expect(after.commands - before.commands == 100)
+        // One hop per call would be 100; the calls queued behind the busy loop share hops.
+        #expect(after.hops - before.hops < 20, "\(after.hops - before.hops) hops for 100 calls")
     }
 }
