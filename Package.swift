@@ -29,6 +29,12 @@ let package = Package(
         .target(name: "KafkaProtocol", dependencies: ["CZlib", "CLZ4", "CZstd", "CKafkaCRC32C"]),
         .target(name: "KafkaStateMachines", dependencies: ["KafkaProtocol"]),
         .target(name: "FakeCluster", dependencies: ["KafkaProtocol"]),
+        // FakeCluster's TCP listener: SwiftNIO drives the pure cluster with the wall clock.
+        .target(name: "FakeClusterTCP", dependencies: [
+            "FakeCluster",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         // The driver: sockets, TLS, threads and clocks live here and nowhere below.
         .target(name: "KafkaIO", dependencies: [
             "KafkaStateMachines",
@@ -42,7 +48,7 @@ let package = Package(
 
         .executableTarget(name: "kgo", dependencies: [
             "KafkaProtocol",
-            "KafkaIO",
+            "KafkaIO", "FakeCluster", "FakeClusterTCP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -50,6 +56,8 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["KafkaProtocol"],
                     path: "Tests/Fuzz/Replay"),
+        // Real clients (kcat, librdkafka via confluent-kafka) against FakeClusterTCP; needs .peers.
+        .testTarget(name: "FakeClusterInteropTests", dependencies: ["FakeClusterTCP"], exclude: ["Scripts"]),
         .testTarget(name: "KafkaStateMachinesTests", dependencies: ["KafkaStateMachines"]),
         .testTarget(name: "KafkaIOTests", dependencies: [
             "KafkaIO",
@@ -57,6 +65,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            "FakeCluster", "FakeClusterTCP",
         ]),
         .testTarget(name: "FakeClusterTests", dependencies: ["FakeCluster"]),
         .testTarget(name: "DeterministicTests", dependencies: ["KafkaStateMachines", "FakeCluster"],

@@ -7,6 +7,6 @@ struct Kgo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kgo",
         abstract: "A Kafka client toolbox built on kgo-swift.",
-        subcommands: [MetadataCommand.self, ApiVersionsCommand.self, BenchCodec.self]
+        subcommands: [MetadataCommand.self, ApiVersionsCommand.self, FakeClusterCommand.self, BenchCodec.self]
     )
 }

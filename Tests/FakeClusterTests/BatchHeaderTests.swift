@@ -4,7 +4,7 @@ import Testing
 @Suite struct BatchHeaderTests {
     @Test func crc32cKnownVector() {
         // RFC 3720 / iSCSI check value for "123456789".
-        #expect(FakeCRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
+        #expect(CRC32C.checksum(Array("123456789".utf8)) == 0xE306_9283)
     }
 
     @Test func parsesBuiltBatch() throws {
@@ -53,13 +53,13 @@ import Testing
     }
 
     @Test func controlBatchLayout() throws {
-        let b = BatchBuilder.controlBatch(commit: true, producerId: 5, producerEpoch: 3, coordinatorEpoch: 11, timestamp: 99)
+        let b = ControlBatch.marker(commit: true, producerId: 5, producerEpoch: 3, coordinatorEpoch: 11, timestamp: 99)
         let h = try BatchHeader.parse(b)
         #expect(h.isControl && h.isTransactional)
         #expect(h.producerId == 5 && h.producerEpoch == 3 && h.baseSequence == -1)
         #expect(h.recordCount == 1)
         #expect(PartitionLog.controlType(b) == true)
-        let abort = BatchBuilder.controlBatch(commit: false, producerId: 5, producerEpoch: 3, coordinatorEpoch: 11, timestamp: 99)
+        let abort = ControlBatch.marker(commit: false, producerId: 5, producerEpoch: 3, coordinatorEpoch: 11, timestamp: 99)
         #expect(PartitionLog.controlType(abort) == false)
     }
 }

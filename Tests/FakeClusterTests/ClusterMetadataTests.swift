@@ -36,7 +36,7 @@ import Testing
         #expect(c.createTopic(name: "t", replicationFactor: 4, using: &rng) == .failure(.invalidReplicationFactor))
         _ = c.createTopic(name: "t", using: &rng)
         #expect(c.createTopic(name: "t", using: &rng) == .failure(.topicAlreadyExists))
-        #expect(c.deleteTopic("t") == .none)
+        #expect(c.deleteTopic("t") == .noError)
         #expect(c.deleteTopic("t") == .unknownTopicOrPartition)
     }
 

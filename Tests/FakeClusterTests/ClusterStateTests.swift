@@ -14,7 +14,7 @@ import Testing
     @Test func produceOnLeaderAndRedirectElsewhere() {
         var c = Self.cluster()
         let r = c.produce(broker: 1, t0, records: makeBatch(count: 3), acks: -1, now: .zero)
-        #expect(r.error == .none && r.baseOffset == 0 && r.awaitHighWatermark == 3)
+        #expect(r.error == .noError && r.baseOffset == 0 && r.awaitHighWatermark == 3)
         #expect(c.isReplicated(t0, upTo: 3))
         #expect(c.log(t0, replica: 3)?.logEndOffset == 3)
         let wrong = c.produce(broker: 2, t0, records: makeBatch(), acks: 1, now: .zero)
@@ -33,7 +33,7 @@ import Testing
         _ = c.createTopic(name: "small", assignments: [[1]], configs: ["max.message.bytes": "100", "min.insync.replicas": "2"])
         #expect(c.produce(broker: 1, tp("small", 0), records: makeBatch(count: 20), acks: 1, now: .zero).error == .messageTooLarge)
         #expect(c.produce(broker: 1, tp("small", 0), records: makeBatch(), acks: -1, now: .zero).error == .notEnoughReplicas)
-        #expect(c.produce(broker: 1, tp("small", 0), records: makeBatch(), acks: 1, now: .zero).error == .none)
+        #expect(c.produce(broker: 1, tp("small", 0), records: makeBatch(), acks: 1, now: .zero).error == .noError)
     }
 
     @Test func acksAllWaitsForLaggingFollower() {
@@ -88,7 +88,7 @@ import Testing
         _ = c.produce(broker: 1, t0, records: makeBatch(), acks: 1, now: .zero)
         #expect(c.produce(broker: 1, t0, records: b, acks: 1, now: .zero).baseOffset == 1)
         let again = c.produce(broker: 1, t0, records: b, acks: 1, now: .zero)
-        #expect(again.error == .none && again.baseOffset == 1)
+        #expect(again.error == .noError && again.baseOffset == 1)
         #expect(c.leaderLog(t0)?.logEndOffset == 3)
         // The new leader knows the producer too (state replicated with the batches).
         _ = c.moveLeader(t0, to: 2)
@@ -101,7 +101,7 @@ import Testing
         cfg.duplicateSequenceIsError = true
         var c = Self.cluster(config: cfg)
         let b = makeBatch(producerId: 5, epoch: 0, sequence: 0)
-        #expect(c.produce(broker: 1, t0, records: b, acks: 1, now: .zero).error == .none)
+        #expect(c.produce(broker: 1, t0, records: b, acks: 1, now: .zero).error == .noError)
         #expect(c.produce(broker: 1, t0, records: b, acks: 1, now: .zero).error == .duplicateSequenceNumber)
         #expect(c.leaderLog(t0)?.logEndOffset == 1)
     }
@@ -119,7 +119,7 @@ import Testing
         #expect(fetch(1, epoch: 1).error == .notLeaderOrFollower)
         #expect(fetch(1, epoch: 1).currentLeader == .init(leaderId: 2, leaderEpoch: 1))
         let ok = fetch(2, epoch: 1)
-        #expect(ok.error == .none && ok.highWatermark == 2)
+        #expect(ok.error == .noError && ok.highWatermark == 2)
         #expect(try BatchHeader.split(ok.records).count == 1)
         let oor = c.fetchPartition(broker: 2, .init(topicPartition: t0, fetchOffset: 9, partitionMaxBytes: 100), maxBytes: 100)
         #expect(oor.error == .offsetOutOfRange)
@@ -133,19 +133,19 @@ import Testing
         #expect(redirected.preferredReadReplica == 3 && redirected.records.isEmpty)
         #expect(c.fetchPartition(broker: 3, req, maxBytes: 1000).error == .notLeaderOrFollower)
         let follower = c.fetchPartition(broker: 3, req, maxBytes: 1000, allowFollowerReads: true)
-        #expect(follower.error == .none && !follower.records.isEmpty)
+        #expect(follower.error == .noError && !follower.records.isEmpty)
     }
 
     @Test func stopAndRestartBroker() {
         var c = Self.cluster()
         _ = c.produce(broker: 1, t0, records: makeBatch(), acks: -1, now: .zero)
-        #expect(c.stopBroker(1, now: .zero) == .none)
+        #expect(c.stopBroker(1, now: .zero) == .noError)
         #expect(c.metadata.partition(t0)?.leader == 2)
         #expect(c.metadata.partition(t0)?.leaderEpoch == 1)
         #expect(c.produce(broker: 1, t0, records: makeBatch(), acks: 1, now: .zero).error == .notLeaderOrFollower)
         #expect(c.produce(broker: 2, t0, records: makeBatch(), acks: -1, now: .zero).baseOffset == 1)
         #expect(c.log(t0, replica: 1)?.logEndOffset == 1)   // missed the write while down
-        #expect(c.restartBroker(1, now: .zero) == .none)
+        #expect(c.restartBroker(1, now: .zero) == .noError)
         #expect(c.log(t0, replica: 1)?.logEndOffset == 2)   // caught up
         #expect(c.metadata.partition(t0)?.isr == [1, 2, 3])
         #expect(c.metadata.partition(t0)?.leader == 2)
@@ -174,7 +174,7 @@ import Testing
         _ = c.produce(broker: 1, t0, records: makeBatch(count: 1, timestamp: 150), acks: -1, now: .zero)
         #expect(c.listOffset(broker: 1, t0, timestamp: -2).offset == 0)
         #expect(c.listOffset(broker: 1, t0, timestamp: -1).offset == 3)
-        #expect(c.listOffset(broker: 1, t0, timestamp: -3) == .init(error: .none, timestamp: 200, offset: 1, leaderEpoch: 0))
+        #expect(c.listOffset(broker: 1, t0, timestamp: -3) == .init(error: .noError, timestamp: 200, offset: 1, leaderEpoch: 0))
         #expect(c.listOffset(broker: 1, t0, timestamp: 150).offset == 1)
         #expect(c.listOffset(broker: 1, t0, timestamp: 500).offset == -1)
         #expect(c.listOffset(broker: 2, t0, timestamp: -1).error == .notLeaderOrFollower)
@@ -191,7 +191,7 @@ import Testing
         #expect(c.produce(broker: 1, t0, records: txnBatch, acks: -1, now: .zero).error == .invalidTxnState)
         _ = c.transactions.addPartitions(transactionalId: "tx", producerId: pe.producerId, producerEpoch: pe.producerEpoch, [t0], now: .zero)
         _ = c.transactions.addOffsets(transactionalId: "tx", producerId: pe.producerId, producerEpoch: pe.producerEpoch, groupId: "g", now: .zero)
-        #expect(c.produce(broker: 1, t0, records: txnBatch, acks: -1, now: .zero).error == .none)
+        #expect(c.produce(broker: 1, t0, records: txnBatch, acks: -1, now: .zero).error == .noError)
         _ = c.groups.commitTransactionalOffsets(groupId: "g", producerId: pe.producerId, [.init(topicPartition: t0, offset: 2)], now: .zero)
         #expect(c.leaderLog(t0)?.lastStableOffset == 0)
         guard case .ending(let comp) = c.transactions.endTransaction(transactionalId: "tx", producerId: pe.producerId,
@@ -263,7 +263,7 @@ import Testing
         let parked = c.groups.joinGroup(h.request(a), now: ms(100), using: &rng)
         guard case .parked(let token) = parked else { Issue.record("leader rejoin should park"); return }
         _ = c.groups.takeCompletions()
-        #expect(c.stopBroker(home, now: ms(200)) == .none)
+        #expect(c.stopBroker(home, now: ms(200)) == .noError)
         #expect(c.coordinator(for: "g", type: .group) != home)
         #expect(c.groups.takeCompletions() == [.join(token, .init(error: .notCoordinator, memberId: a))])
         let g = c.groups.groups["g"]!
@@ -276,7 +276,7 @@ import Testing
     @Test func deleteTopicCleansUp() {
         var c = Self.cluster()
         _ = c.groups.commitOffsets(groupId: "g", generationId: -1, memberId: "", groupInstanceId: nil, [.init(topicPartition: t0, offset: 1)], now: .zero)
-        #expect(c.deleteTopic("t") == .none)
+        #expect(c.deleteTopic("t") == .noError)
         #expect(c.replicated(t0) == nil)
         #expect(c.groups.fetchOffsets(groupId: "g", partitions: nil, requireStable: false).isEmpty)
         #expect(c.deleteTopic("t") == .unknownTopicOrPartition)

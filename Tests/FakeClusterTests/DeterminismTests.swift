@@ -26,7 +26,7 @@ private func workload(seed: UInt64) -> (transcript: [String], state: ClusterStat
             let seq = sequences[key] ?? 0
             let r = c.produce(broker: broker, tp, records: makeBatch(count: count, timestamp: now.milliseconds, producerId: 100 + pid,
                                                                   epoch: 0, sequence: seq), acks: -1, now: now)
-            if r.error == .none { sequences[key] = ProducerSequence.add(seq, Int32(count)) }
+            if r.error == .noError { sequences[key] = ProducerSequence.add(seq, Int32(count)) }
             out.append("produce \(tp) \(r)")
         case 3:
             out.append("move \(tp) \(c.moveLeader(tp))")
@@ -44,7 +44,7 @@ private func workload(seed: UInt64) -> (transcript: [String], state: ClusterStat
             let o = c.groups.joinGroup(.init(groupId: "g", memberId: memberIds.randomElement(using: &ops) ?? "",
                                              protocols: [.init(name: "range", metadata: [])], version: 3), now: now, using: &rng)
             c.rng = rng
-            if case .immediate(let r) = o, r.error == .none, !memberIds.contains(r.memberId) { memberIds.append(r.memberId) }
+            if case .immediate(let r) = o, r.error == .noError, !memberIds.contains(r.memberId) { memberIds.append(r.memberId) }
             out.append("join \(o) \(c.groups.takeCompletions())")
         case 7:
             if let m = memberIds.randomElement(using: &ops) {
@@ -80,7 +80,7 @@ private func workload(seed: UInt64) -> (transcript: [String], state: ClusterStat
         #expect(a.transcript == b.transcript)
         #expect(a.state == b.state)
         // The workload really exercises the layer.
-        #expect(a.transcript.filter { $0.hasPrefix("produce") && $0.contains("(error: 0,") }.count > 20)
+        #expect(a.transcript.filter { $0.hasPrefix("produce") && $0.contains("(error: NONE (0),") }.count > 20)
         #expect(a.transcript.contains { $0.hasPrefix("stop") })
         #expect(a.transcript.contains { $0.hasPrefix("txn end") })
         #expect(!a.state.groups.groups.isEmpty)

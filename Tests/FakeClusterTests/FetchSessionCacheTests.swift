@@ -9,7 +9,7 @@ import Testing
         Req(topicPartition: tp("t", p), fetchOffset: offset, partitionMaxBytes: 1 << 20)
     }
 
-    func res(_ p: Int32, hw: Int64 = 10, bytes: Int = 0, error: FakeErrorCode = .none) -> Res {
+    func res(_ p: Int32, hw: Int64 = 10, bytes: Int = 0, error: KafkaErrorCode = .noError) -> Res {
         Res(topicPartition: tp("t", p), error: error, highWatermark: hw, lastStableOffset: hw, logStartOffset: 0, recordBytes: bytes)
     }
 

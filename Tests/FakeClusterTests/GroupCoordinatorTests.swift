@@ -94,7 +94,7 @@ struct GroupHarness {
         #expect(first.memberId.hasPrefix("client-"))
         #expect(h.group.pendingMembers.keys.contains(first.memberId))
         guard case .immediate(let r) = h.join(h.request(first.memberId)) else { Issue.record("parked"); return }
-        #expect(r.error == .none)
+        #expect(r.error == .noError)
         #expect(r.generationId == 1)
         #expect(r.leader == first.memberId)
         #expect(r.protocolName == "range")
@@ -105,7 +105,7 @@ struct GroupHarness {
     @Test func oldJoinVersionsSkipMemberIdRequired() {
         var h = GroupHarness()
         guard case .immediate(let r) = h.join(h.request(version: 3)) else { Issue.record("parked"); return }
-        #expect(r.error == .none && r.generationId == 1 && !r.memberId.isEmpty)
+        #expect(r.error == .noError && r.generationId == 1 && !r.memberId.isEmpty)
     }
 
     @Test func memberIdsAreDeterministicPerSeed() {
@@ -158,10 +158,10 @@ struct GroupHarness {
         #expect(h.group.state == .stable)
         #expect(h.group.member(a)?.assignment == [1])
         // Stable: a sync answers at once with the member's assignment.
-        #expect(h.sync(b, gen: 2) == .immediate(.init(error: .none, protocolType: "consumer", protocolName: "range", assignment: [2])))
+        #expect(h.sync(b, gen: 2) == .immediate(.init(error: .noError, protocolType: "consumer", protocolName: "range", assignment: [2])))
         #expect(h.sync(b, gen: 1) == .immediate(.init(error: .illegalGeneration)))
         #expect(h.sync("nobody", gen: 2) == .immediate(.init(error: .unknownMemberId)))
-        #expect(h.c.heartbeat(groupId: "g", memberId: b, groupInstanceId: nil, generationId: 2, now: .zero) == .none)
+        #expect(h.c.heartbeat(groupId: "g", memberId: b, groupInstanceId: nil, generationId: 2, now: .zero) == .noError)
         #expect(h.c.heartbeat(groupId: "g", memberId: b, groupInstanceId: nil, generationId: 1, now: .zero) == .illegalGeneration)
         #expect(h.c.heartbeat(groupId: "g", memberId: "x", groupInstanceId: nil, generationId: 2, now: .zero) == .unknownMemberId)
         #expect(h.c.heartbeat(groupId: "nope", memberId: b, groupInstanceId: nil, generationId: 2, now: .zero) == .unknownMemberId)
@@ -185,7 +185,7 @@ struct GroupHarness {
     @Test func followerRejoinWithSameMetadataInStableDoesNotRebalance() {
         var h = GroupHarness()
         let (a, b) = h.stablePair()
-        #expect(h.join(h.request(b)) == .immediate(.init(error: .none, generationId: 2, protocolType: "consumer",
+        #expect(h.join(h.request(b)) == .immediate(.init(error: .noError, generationId: 2, protocolType: "consumer",
                                                          protocolName: "range", leader: a, memberId: b)))
         #expect(h.group.state == .stable)
         // The leader rejoining does rebalance.
@@ -216,7 +216,7 @@ struct GroupHarness {
     @Test func sessionExpiryRemovesMemberAndRebalances() {
         var h = GroupHarness()
         let (a, b) = h.stablePair()
-        #expect(h.c.heartbeat(groupId: "g", memberId: a, groupInstanceId: nil, generationId: 2, now: ms(5_000)) == .none)
+        #expect(h.c.heartbeat(groupId: "g", memberId: a, groupInstanceId: nil, generationId: 2, now: ms(5_000)) == .noError)
         #expect(h.c.nextDeadline == ms(10_000)) // b's session
         h.tick(ms(9_999))
         #expect(h.group.member(b) != nil)
@@ -255,17 +255,17 @@ struct GroupHarness {
     @Test func staticMemberReplacedWithoutRebalance() {
         var h = GroupHarness()
         guard case .immediate(let r1) = h.join(h.request(instance: "i1")) else { Issue.record("static join should complete"); return }
-        #expect(r1.error == .none && r1.memberId.hasPrefix("i1-"))
+        #expect(r1.error == .noError && r1.memberId.hasPrefix("i1-"))
         _ = h.sync(r1.memberId, gen: 1, assignments: [(r1.memberId, [7])])
         guard case .immediate(let r2) = h.join(h.request(instance: "i1")) else { Issue.record("no rebalance expected"); return }
-        #expect(r2.error == .none)
+        #expect(r2.error == .noError)
         #expect(r2.memberId != r1.memberId)
         #expect(r2.generationId == 1)
         #expect(r2.skipAssignment)            // it is the leader
         #expect(h.group.state == .stable)
         #expect(h.group.member(r2.memberId)?.assignment == [7])
         #expect(h.c.heartbeat(groupId: "g", memberId: r1.memberId, groupInstanceId: "i1", generationId: 1, now: .zero) == .fencedInstanceId)
-        #expect(h.c.heartbeat(groupId: "g", memberId: r2.memberId, groupInstanceId: "i1", generationId: 1, now: .zero) == .none)
+        #expect(h.c.heartbeat(groupId: "g", memberId: r2.memberId, groupInstanceId: "i1", generationId: 1, now: .zero) == .noError)
         // A coordinator taking over knows the replacement, not the fenced id.
         h.c.moveGroup("g", now: ms(1))
         #expect(h.group.memberId(forInstance: "i1") == r2.memberId)
@@ -304,7 +304,7 @@ struct GroupHarness {
         let errors = h.c.leaveGroup(groupId: "g", members: [.init(memberId: "", groupInstanceId: "i1"),
                                                            .init(memberId: "ghost", groupInstanceId: nil),
                                                            .init(memberId: "x", groupInstanceId: "i2")], now: .zero)
-        #expect(errors == [.none, .unknownMemberId, .unknownMemberId])
+        #expect(errors == [.noError, .unknownMemberId, .unknownMemberId])
         #expect(h.group.state == .empty)
         #expect(h.c.leaveGroup(groupId: "nope", members: [.init(memberId: "a")], now: .zero) == [.unknownMemberId])
     }
@@ -319,7 +319,7 @@ struct GroupHarness {
     @Test func leaveTriggersRebalanceForTheRest() {
         var h = GroupHarness()
         let (a, b) = h.stablePair()
-        #expect(h.c.leaveGroup(groupId: "g", members: [.init(memberId: b)], now: .zero) == [.none])
+        #expect(h.c.leaveGroup(groupId: "g", members: [.init(memberId: b)], now: .zero) == [.noError])
         #expect(h.group.state == .preparingRebalance)
         #expect(h.joinCompletion(h.join(h.request(a)))?.generationId == 3)
     }

@@ -8,11 +8,11 @@ import Testing
         var c = GroupCoordinator()
         let errs = c.commitOffsets(groupId: "g", generationId: -1, memberId: "", groupInstanceId: nil,
                                    [O(topicPartition: tp("t", 0), offset: 42, leaderEpoch: 3, metadata: "m")], now: ms(5))
-        #expect(errs == [.none])
+        #expect(errs == [.noError])
         #expect(c.groups["g"]?.state == .empty)
         #expect(c.fetchOffsets(groupId: "g", partitions: [tp("t", 0), tp("t", 1)], requireStable: false) == [
-            .init(topicPartition: tp("t", 0), offset: 42, leaderEpoch: 3, metadata: "m", error: .none),
-            .init(topicPartition: tp("t", 1), offset: -1, leaderEpoch: -1, metadata: "", error: .none),
+            .init(topicPartition: tp("t", 0), offset: 42, leaderEpoch: 3, metadata: "m", error: .noError),
+            .init(topicPartition: tp("t", 1), offset: -1, leaderEpoch: -1, metadata: "", error: .noError),
         ])
         #expect(c.fetchOffsets(groupId: "g", partitions: nil, requireStable: false).map(\.offset) == [42])
         #expect(c.groups["g"]?.offsets[tp("t", 0)]?.commitTimestamp == 5)
@@ -29,7 +29,7 @@ import Testing
         var h = GroupHarness()
         let (a, b) = h.stablePair()
         let o = [O(topicPartition: tp("t", 0), offset: 7)]
-        #expect(h.c.commitOffsets(groupId: "g", generationId: 2, memberId: a, groupInstanceId: nil, o, now: .zero) == [.none])
+        #expect(h.c.commitOffsets(groupId: "g", generationId: 2, memberId: a, groupInstanceId: nil, o, now: .zero) == [.noError])
         #expect(h.c.commitOffsets(groupId: "g", generationId: 1, memberId: a, groupInstanceId: nil, o, now: .zero) == [.illegalGeneration])
         #expect(h.c.commitOffsets(groupId: "g", generationId: 2, memberId: "zz", groupInstanceId: nil, o, now: .zero) == [.unknownMemberId])
         // A simple commit while the group has members is rejected.
@@ -37,7 +37,7 @@ import Testing
         // During PreparingRebalance a current member may still commit.
         _ = h.newMember()
         #expect(h.group.state == .preparingRebalance)
-        #expect(h.c.commitOffsets(groupId: "g", generationId: 2, memberId: a, groupInstanceId: nil, o, now: .zero) == [.none])
+        #expect(h.c.commitOffsets(groupId: "g", generationId: 2, memberId: a, groupInstanceId: nil, o, now: .zero) == [.noError])
         let big = String(repeating: "x", count: 5000)
         #expect(h.c.commitOffsets(groupId: "g", generationId: 2, memberId: b, groupInstanceId: nil,
                                   [O(topicPartition: tp("t", 1), offset: 1, metadata: big)], now: .zero) == [.offsetMetadataTooLarge])
@@ -55,7 +55,7 @@ import Testing
         var c = GroupCoordinator()
         _ = c.commitOffsets(groupId: "g", generationId: -1, memberId: "", groupInstanceId: nil,
                             [O(topicPartition: tp("t", 0), offset: 10)], now: .zero)
-        #expect(c.commitTransactionalOffsets(groupId: "g", producerId: 9, [O(topicPartition: tp("t", 0), offset: 20)], now: .zero) == [.none])
+        #expect(c.commitTransactionalOffsets(groupId: "g", producerId: 9, [O(topicPartition: tp("t", 0), offset: 20)], now: .zero) == [.noError])
         #expect(c.fetchOffsets(groupId: "g", partitions: [tp("t", 0)], requireStable: true).first?.error == .unstableOffsetCommit)
         #expect(c.fetchOffsets(groupId: "g", partitions: [tp("t", 0)], requireStable: false).first?.offset == 10)
         c.completeTransaction(groupId: "g", producerId: 9, commit: true)
@@ -67,7 +67,7 @@ import Testing
         _ = c.commitTransactionalOffsets(groupId: "g", producerId: 9, [O(topicPartition: tp("t", 0), offset: 20)], now: .zero)
         c.completeTransaction(groupId: "g", producerId: 9, commit: false)
         #expect(c.fetchOffsets(groupId: "g", partitions: [tp("t", 0)], requireStable: true).first
-            == .init(topicPartition: tp("t", 0), offset: -1, leaderEpoch: -1, metadata: "", error: .none))
+            == .init(topicPartition: tp("t", 0), offset: -1, leaderEpoch: -1, metadata: "", error: .noError))
     }
 
     @Test func transactionalCommitWithMemberIsValidated() {
@@ -75,7 +75,7 @@ import Testing
         let (a, _) = h.stablePair()
         let o = [O(topicPartition: tp("t", 0), offset: 1)]
         #expect(h.c.commitTransactionalOffsets(groupId: "g", producerId: 1, generationId: 1, memberId: a, o, now: .zero) == [.illegalGeneration])
-        #expect(h.c.commitTransactionalOffsets(groupId: "g", producerId: 1, generationId: 2, memberId: a, o, now: .zero) == [.none])
+        #expect(h.c.commitTransactionalOffsets(groupId: "g", producerId: 1, generationId: 2, memberId: a, o, now: .zero) == [.noError])
     }
 
     @Test func offsetDeleteRespectsSubscriptions() {
@@ -84,7 +84,7 @@ import Testing
         _ = h.c.commitTransactionalOffsets(groupId: "g", producerId: 1, [], now: .zero)
         h.c.groups["g"]!.offsets[tp("t", 0)] = .init(offset: 1)
         h.c.groups["g"]!.offsets[tp("u", 0)] = .init(offset: 1)
-        #expect(h.c.deleteOffsets(groupId: "g", [tp("t", 0), tp("u", 0)]) == .partitions([.groupSubscribedToTopic, .none]))
+        #expect(h.c.deleteOffsets(groupId: "g", [tp("t", 0), tp("u", 0)]) == .partitions([.groupSubscribedToTopic, .noError]))
         #expect(h.c.groups["g"]!.offsets.keys.sorted() == [tp("t", 0)])
         #expect(h.c.deleteOffsets(groupId: "nope", [tp("t", 0)]) == .failure(.groupIdNotFound))
     }
@@ -93,7 +93,7 @@ import Testing
         var c = GroupCoordinator()
         _ = c.commitOffsets(groupId: "g", generationId: -1, memberId: "", groupInstanceId: nil,
                             [O(topicPartition: tp("t", 0), offset: 1)], now: .zero)
-        #expect(c.deleteOffsets(groupId: "g", [tp("t", 0)]) == .partitions([.none]))
+        #expect(c.deleteOffsets(groupId: "g", [tp("t", 0)]) == .partitions([.noError]))
         var h = GroupHarness()
         _ = h.join(h.request(version: 3, type: "connect"))
         #expect(h.c.deleteOffsets(groupId: "g", [tp("t", 0)]) == .failure(.nonEmptyGroup))
@@ -117,7 +117,7 @@ import Testing
         #expect(h.c.listGroups() == [.init(groupId: "empty", protocolType: "", state: "Empty"),
                                      .init(groupId: "g", protocolType: "consumer", state: "Stable")])
         #expect(h.c.listGroups(states: ["stable"]).map(\.groupId) == ["g"])
-        #expect(h.c.deleteGroups(["g", "empty", "none"]) == [.nonEmptyGroup, .none, .groupIdNotFound])
+        #expect(h.c.deleteGroups(["g", "empty", "none"]) == [.nonEmptyGroup, .noError, .groupIdNotFound])
         #expect(h.c.groups["empty"] == nil)
     }
 

@@ -87,7 +87,7 @@ import Testing
         #expect(t.entry(for: 1)?.currentTransactionFirstOffset == 4)
         #expect(t.openTransactions.map(\.firstOffset) == [4])
         #expect(t.validate(batch(2, txn: false)) == .reject(.invalidTxnState))
-        let marker = header(BatchBuilder.controlBatch(commit: true, producerId: 1, producerEpoch: 0, coordinatorEpoch: 0, timestamp: 0))
+        let marker = header(ControlBatch.marker(commit: true, producerId: 1, producerEpoch: 0, coordinatorEpoch: 0, timestamp: 0))
         t.record(marker, baseOffset: 6)
         #expect(t.entry(for: 1)?.currentTransactionFirstOffset == nil)
         #expect(t.openTransactions.isEmpty)
@@ -97,7 +97,7 @@ import Testing
     @Test func markerWithBumpedEpochResetsSequences() {
         var t = ProducerStateTable()
         _ = append(&t, batch(0, count: 3, txn: true), at: 0)
-        let marker = header(BatchBuilder.controlBatch(commit: false, producerId: 1, producerEpoch: 1, coordinatorEpoch: 0, timestamp: 0))
+        let marker = header(ControlBatch.marker(commit: false, producerId: 1, producerEpoch: 1, coordinatorEpoch: 0, timestamp: 0))
         t.record(marker, baseOffset: 3)
         #expect(t.validate(batch(3, epoch: 0)) == .reject(.invalidProducerEpoch))
         #expect(t.validate(batch(3, epoch: 1)) == .reject(.outOfOrderSequenceNumber))

@@ -67,8 +67,8 @@ import Testing
         var c = TransactionCoordinator(firstProducerId: 1)
         let pe = start(&c)
         #expect(c.addPartitions(transactionalId: "tx", producerId: pe.producerId, producerEpoch: pe.producerEpoch,
-                                [tp("b", 1), tp("a", 0), tp("b", 1)], now: ms(5)) == .none)
-        #expect(c.addOffsets(transactionalId: "tx", producerId: pe.producerId, producerEpoch: pe.producerEpoch, groupId: "g", now: ms(6)) == .none)
+                                [tp("b", 1), tp("a", 0), tp("b", 1)], now: ms(5)) == .noError)
+        #expect(c.addOffsets(transactionalId: "tx", producerId: pe.producerId, producerEpoch: pe.producerEpoch, groupId: "g", now: ms(6)) == .noError)
         #expect(c.transaction("tx")?.state == .ongoing)
         #expect(c.isPartitionInTransaction(producerId: 1, producerEpoch: 0, tp("a", 0)))
         let end = c.endTransaction(transactionalId: "tx", producerId: 1, producerEpoch: 0, commit: true, now: ms(7))
@@ -97,7 +97,7 @@ import Testing
     @Test func checkForTxnOffsetCommit() {
         var c = TransactionCoordinator(firstProducerId: 1)
         _ = start(&c)
-        #expect(c.check(transactionalId: "tx", producerId: 1, producerEpoch: 0) == .none)
+        #expect(c.check(transactionalId: "tx", producerId: 1, producerEpoch: 0) == .noError)
         #expect(c.check(transactionalId: "tx", producerId: 2, producerEpoch: 0) == .invalidProducerIdMapping)
         #expect(c.check(transactionalId: "nope", producerId: 1, producerEpoch: 0) == .invalidProducerIdMapping)
         _ = start(&c)

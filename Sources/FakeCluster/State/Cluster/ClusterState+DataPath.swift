@@ -15,7 +15,7 @@ extension ClusterState {
 
     /// KIP-320 fencing of a client's view: an older epoch is FENCED_LEADER_EPOCH, a newer
     /// one (this broker has not caught up) UNKNOWN_LEADER_EPOCH; -1 skips the check.
-    static func epochError(requested: Int32, current: Int32) -> FakeErrorCode? {
+    static func epochError(requested: Int32, current: Int32) -> KafkaErrorCode? {
         guard requested >= 0 else { return nil }
         if requested < current { return .fencedLeaderEpoch }
         if requested > current { return .unknownLeaderEpoch }
@@ -23,7 +23,7 @@ extension ClusterState {
     }
 
     /// Checks that `broker` leads `tp` and the client's epoch is current.
-    func leaderError(_ tp: TopicPartition, broker: Int32, currentLeaderEpoch: Int32) -> FakeErrorCode? {
+    func leaderError(_ tp: TopicPartition, broker: Int32, currentLeaderEpoch: Int32) -> KafkaErrorCode? {
         guard let p = metadata.partition(tp) else { return .unknownTopicOrPartition }
         if let e = Self.epochError(requested: currentLeaderEpoch, current: p.leaderEpoch) { return e }
         guard metadata.isUp(broker), p.leader == broker else { return .notLeaderOrFollower }
@@ -33,7 +33,7 @@ extension ClusterState {
     // MARK: Produce
 
     struct ProduceResult: Equatable, Sendable {
-        var error: FakeErrorCode
+        var error: KafkaErrorCode
         var baseOffset: Int64 = -1
         var logAppendTime: Int64 = -1
         var logStartOffset: Int64 = -1
@@ -75,12 +75,12 @@ extension ClusterState {
             noteLag(tp, now: now)
             switch outcome {
             case let .appended(base, last):
-                return ProduceResult(error: .none, baseOffset: base, logAppendTime: appendTime ?? -1,
+                return ProduceResult(error: .noError, baseOffset: base, logAppendTime: appendTime ?? -1,
                                      logStartOffset: log.logStartOffset, awaitHighWatermark: acks == -1 ? last + 1 : nil)
             case let .duplicate(base, last):
                 if config.duplicateSequenceIsError { return ProduceResult(error: .duplicateSequenceNumber) }
                 // The original append time is not kept; Kafka answers the duplicate's too, the fake -1.
-                return ProduceResult(error: .none, baseOffset: base, logStartOffset: log.logStartOffset,
+                return ProduceResult(error: .noError, baseOffset: base, logStartOffset: log.logStartOffset,
                                      awaitHighWatermark: acks == -1 ? last + 1 : nil)
             }
         } catch {
@@ -114,7 +114,7 @@ extension ClusterState {
 
     struct FetchPartitionResult: Equatable, Sendable {
         var topicPartition: TopicPartition
-        var error: FakeErrorCode
+        var error: KafkaErrorCode
         var highWatermark: Int64 = -1
         var lastStableOffset: Int64 = -1
         var logStartOffset: Int64 = -1
@@ -135,7 +135,7 @@ extension ClusterState {
     func fetchPartition(broker: Int32, _ req: FetchPartitionRequest, maxBytes: Int, allowFollowerReads: Bool = false,
                         minOneBatch: Bool = true) -> FetchPartitionResult {
         let tp = req.topicPartition
-        func fail(_ e: FakeErrorCode) -> FetchPartitionResult {
+        func fail(_ e: KafkaErrorCode) -> FetchPartitionResult {
             // KIP-951: fetch responses carry the hint for both redirect errors.
             FetchPartitionResult(topicPartition: tp, error: e,
                                  currentLeader: e == .notLeaderOrFollower || e == .fencedLeaderEpoch ? leaderHint(tp) : nil)
@@ -147,7 +147,7 @@ extension ClusterState {
         guard metadata.isUp(broker), isLeader || followerRead, let log = partitions[tp]?.log(broker) else {
             return fail(.notLeaderOrFollower)
         }
-        var result = FetchPartitionResult(topicPartition: tp, error: .none, highWatermark: log.highWatermark,
+        var result = FetchPartitionResult(topicPartition: tp, error: .noError, highWatermark: log.highWatermark,
                                           lastStableOffset: log.lastStableOffset, logStartOffset: log.logStartOffset)
         if isLeader, req.replicaId < 0, let preferred = metadata.preferredReadReplica(tp, clientRack: req.clientRack) {
             result.preferredReadReplica = preferred
@@ -181,7 +181,7 @@ extension ClusterState {
     static let latestTieredTimestamp: Int64 = -5
 
     struct ListOffsetResult: Equatable, Sendable {
-        var error: FakeErrorCode
+        var error: KafkaErrorCode
         var timestamp: Int64 = -1
         var offset: Int64 = -1
         var leaderEpoch: Int32 = -1
@@ -195,7 +195,7 @@ extension ClusterState {
         }
         let log = leaderLog(tp)!
         func at(_ offset: Int64, _ ts: Int64 = -1) -> ListOffsetResult {
-            ListOffsetResult(error: .none, timestamp: ts, offset: offset, leaderEpoch: epoch(of: offset, in: log))
+            ListOffsetResult(error: .noError, timestamp: ts, offset: offset, leaderEpoch: epoch(of: offset, in: log))
         }
         switch timestamp {
         case Self.earliestTimestamp, Self.earliestLocalTimestamp:
@@ -204,15 +204,15 @@ extension ClusterState {
             return at(isolation == .readCommitted ? log.lastStableOffset : log.highWatermark)
         case Self.latestTieredTimestamp:
             // Nothing is tiered in the fake.
-            return ListOffsetResult(error: .none, timestamp: -1, offset: -1, leaderEpoch: -1)
+            return ListOffsetResult(error: .noError, timestamp: -1, offset: -1, leaderEpoch: -1)
         case Self.maxTimestamp:
-            guard let m = log.maxTimestamp() else { return ListOffsetResult(error: .none) }
+            guard let m = log.maxTimestamp() else { return ListOffsetResult(error: .noError) }
             return at(m.offset, m.timestamp)
         default:
             guard timestamp >= 0 else { return ListOffsetResult(error: .invalidRequest) }
             // Consumers only see offsets below the high watermark.
             guard let found = log.offset(forTimestamp: timestamp), found.offset < log.highWatermark else {
-                return ListOffsetResult(error: .none)
+                return ListOffsetResult(error: .noError)
             }
             return at(found.offset, found.timestamp)
         }
@@ -226,7 +226,7 @@ extension ClusterState {
     // MARK: OffsetForLeaderEpoch and DeleteRecords
 
     struct EpochEndResult: Equatable, Sendable {
-        var error: FakeErrorCode
+        var error: KafkaErrorCode
         var end: PartitionLog.EpochEndOffset
     }
 
@@ -234,11 +234,11 @@ extension ClusterState {
         if let e = leaderError(tp, broker: broker, currentLeaderEpoch: currentLeaderEpoch) {
             return EpochEndResult(error: e, end: .undefined)
         }
-        return EpochEndResult(error: .none, end: leaderLog(tp)!.endOffset(forEpoch: leaderEpoch))
+        return EpochEndResult(error: .noError, end: leaderLog(tp)!.endOffset(forEpoch: leaderEpoch))
     }
 
     /// DeleteRecords on the leader: returns the new low watermark (log start offset).
-    mutating func deleteRecords(broker: Int32, _ tp: TopicPartition, before offset: Int64) -> Result<Int64, FakeErrorCode> {
+    mutating func deleteRecords(broker: Int32, _ tp: TopicPartition, before offset: Int64) -> Result<Int64, KafkaErrorCode> {
         if let e = leaderError(tp, broker: broker, currentLeaderEpoch: -1) { return .failure(e) }
         let leader = metadata.partition(tp)!.leader
         return partitions[tp]!.deleteRecords(leader: leader, before: offset)

@@ -67,7 +67,7 @@ struct ClusterState: Sendable, Equatable {
     // MARK: topics
 
     mutating func createTopic(name: String, partitions count: Int32 = -1, replicationFactor: Int16 = -1,
-                              assignments: [[Int32]]? = nil, configs: [String: String] = [:]) -> Result<ClusterMetadata.Topic, FakeErrorCode> {
+                              assignments: [[Int32]]? = nil, configs: [String: String] = [:]) -> Result<ClusterMetadata.Topic, KafkaErrorCode> {
         let result = metadata.createTopic(name: name, partitions: count, replicationFactor: replicationFactor,
                                           assignments: assignments, configs: configs, using: &rng)
         if case .success(let t) = result {
@@ -82,21 +82,21 @@ struct ClusterState: Sendable, Equatable {
         partitions[tp] = r
     }
 
-    mutating func deleteTopic(_ name: String) -> FakeErrorCode {
+    mutating func deleteTopic(_ name: String) -> KafkaErrorCode {
         let e = metadata.deleteTopic(name)
-        guard e == .none else { return e }
+        guard e == .noError else { return e }
         for tp in partitions.keys.sorted() where tp.topic == name { partitions[tp] = nil }
         groups.removeOffsets(forTopic: name)
         for b in fetchSessions.keys.sorted() { fetchSessions[b]!.removePartitions(ofTopic: name) }
-        return .none
+        return .noError
     }
 
-    mutating func createPartitions(topic: String, totalCount: Int32, assignments: [[Int32]]? = nil) -> FakeErrorCode {
+    mutating func createPartitions(topic: String, totalCount: Int32, assignments: [[Int32]]? = nil) -> KafkaErrorCode {
         switch metadata.addPartitions(topic: topic, totalCount: totalCount, assignments: assignments, using: &rng) {
         case .failure(let e): return e
         case .success(let added):
             for p in added { addReplicatedPartition(TopicPartition(topic: topic, partition: p.index), p) }
-            return .none
+            return .noError
         }
     }
 
@@ -133,25 +133,25 @@ struct ClusterState: Sendable, Equatable {
         }
     }
 
-    mutating func moveLeader(_ tp: TopicPartition, to replica: Int32? = nil) -> Result<ClusterMetadata.LeaderChange, FakeErrorCode> {
+    mutating func moveLeader(_ tp: TopicPartition, to replica: Int32? = nil) -> Result<ClusterMetadata.LeaderChange, KafkaErrorCode> {
         let r = metadata.moveLeader(tp, to: replica)
         if case .success(let c) = r { apply([c]) }
         return r
     }
 
-    mutating func setReplicas(_ tp: TopicPartition, replicas: [Int32], isr: [Int32]) -> FakeErrorCode {
+    mutating func setReplicas(_ tp: TopicPartition, replicas: [Int32], isr: [Int32]) -> KafkaErrorCode {
         switch metadata.setReplicas(tp, replicas: replicas, isr: isr) {
         case .failure(let e): return e
         case .success(let change):
             partitions[tp]?.setReplicas(replicas)
             if let change { apply([change]) } else { replicate(tp) }
-            return .none
+            return .noError
         }
     }
 
     /// Stops a broker: its partitions elect new leaders, its fetch sessions die, and
     /// coordinators it hosted move (groups reload from their persisted state).
-    mutating func stopBroker(_ id: Int32, now: VirtualInstant) -> FakeErrorCode {
+    mutating func stopBroker(_ id: Int32, now: VirtualInstant) -> KafkaErrorCode {
         let placement = coordinatorPlacement
         switch metadata.stopBroker(id) {
         case .failure(let e): return e
@@ -160,11 +160,11 @@ struct ClusterState: Sendable, Equatable {
             fetchSessions[id] = FetchSessionCache(maxSessions: config.maxFetchSessionsPerBroker)
             for tp in metadata.allPartitions { replicate(tp) }
             coordinatorsChanged(from: placement, now: now)
-            return .none
+            return .noError
         }
     }
 
-    mutating func restartBroker(_ id: Int32, now: VirtualInstant) -> FakeErrorCode {
+    mutating func restartBroker(_ id: Int32, now: VirtualInstant) -> KafkaErrorCode {
         let placement = coordinatorPlacement
         switch metadata.restartBroker(id) {
         case .failure(let e): return e
@@ -173,7 +173,7 @@ struct ClusterState: Sendable, Equatable {
             for tp in metadata.allPartitions { replicate(tp) }
             coordinatorsChanged(from: placement, now: now)
             retryPendingMarkers(now: now)
-            return .none
+            return .noError
         }
     }
 
@@ -191,7 +191,7 @@ struct ClusterState: Sendable, Equatable {
     /// A real KIP-320 divergence: `replica` loses everything from `offset` on and becomes
     /// leader with a bumped epoch (joining the ISR if it was out). The old leader's extra
     /// records are truncated when it next replicates as a follower.
-    mutating func truncateAndLead(_ tp: TopicPartition, replica: Int32, truncateTo offset: Int64) -> Result<ClusterMetadata.LeaderChange, FakeErrorCode> {
+    mutating func truncateAndLead(_ tp: TopicPartition, replica: Int32, truncateTo offset: Int64) -> Result<ClusterMetadata.LeaderChange, KafkaErrorCode> {
         guard let p = metadata.partition(tp) else { return .failure(.unknownTopicOrPartition) }
         guard p.replicas.contains(replica), metadata.isUp(replica) else { return .failure(.notLeaderOrFollower) }
         truncateReplica(tp, replica: replica, to: offset)

@@ -26,7 +26,7 @@ struct FetchSessionCache: Sendable, Equatable {
     /// What the handler read for one partition; only the fields that decide inclusion.
     struct PartitionResult: Equatable, Sendable {
         var topicPartition: TopicPartition
-        var error: FakeErrorCode = .none
+        var error: KafkaErrorCode = .noError
         var highWatermark: Int64
         var lastStableOffset: Int64
         var logStartOffset: Int64
@@ -60,7 +60,7 @@ struct FetchSessionCache: Sendable, Equatable {
         /// An existing session: read these, then let `finish` choose what to send.
         case incremental(sessionId: Int32, [PartitionRequest])
         /// A top-level error; the response carries no partitions and session id 0.
-        case error(FakeErrorCode)
+        case error(KafkaErrorCode)
 
         var partitions: [PartitionRequest] {
             switch self {
@@ -143,7 +143,7 @@ struct FetchSessionCache: Sendable, Equatable {
             var sent: [PartitionResult] = []
             for r in results {
                 guard let cached = s.partitions[r.topicPartition] else { continue }
-                let include = r.recordBytes > 0 || r.error != .none || r.preferredReadReplica >= 0 || r.hasDivergingEpoch
+                let include = r.recordBytes > 0 || r.error != .noError || r.preferredReadReplica >= 0 || r.hasDivergingEpoch
                     || r.highWatermark != cached.highWatermark || r.lastStableOffset != cached.lastStableOffset
                     || r.logStartOffset != cached.logStartOffset
                 guard include else { continue }

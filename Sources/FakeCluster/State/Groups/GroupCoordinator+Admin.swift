@@ -10,7 +10,7 @@ extension GroupCoordinator {
     }
 
     struct GroupDescription: Equatable, Sendable {
-        var error: FakeErrorCode
+        var error: KafkaErrorCode
         var groupId: String
         var state: String
         var protocolType: String
@@ -22,12 +22,12 @@ extension GroupCoordinator {
     /// Member metadata and assignments are only shown once the group is Stable.
     func describeGroup(_ groupId: String) -> GroupDescription {
         guard let g = groups[groupId] else {
-            return GroupDescription(error: .none, groupId: groupId, state: ClassicGroup.State.dead.rawValue,
+            return GroupDescription(error: .noError, groupId: groupId, state: ClassicGroup.State.dead.rawValue,
                                     protocolType: "", protocolName: "", members: [])
         }
         let stable = g.state == .stable
         return GroupDescription(
-            error: .none, groupId: groupId, state: g.state.rawValue, protocolType: g.protocolType ?? "",
+            error: .noError, groupId: groupId, state: g.state.rawValue, protocolType: g.protocolType ?? "",
             protocolName: g.protocolName ?? "",
             members: g.orderedMembers.map {
                 MemberDescription(memberId: $0.memberId, groupInstanceId: $0.groupInstanceId, clientId: $0.clientId,
@@ -55,12 +55,12 @@ extension GroupCoordinator {
     }
 
     /// DeleteGroups: only groups without members may go (with their offsets).
-    mutating func deleteGroups(_ ids: [String]) -> [FakeErrorCode] {
+    mutating func deleteGroups(_ ids: [String]) -> [KafkaErrorCode] {
         ids.map { id in
             guard let g = groups[id], g.state != .dead else { return .groupIdNotFound }
             guard g.state == .empty, g.isEmpty else { return .nonEmptyGroup }
             groups[id] = nil
-            return .none
+            return .noError
         }
     }
 }

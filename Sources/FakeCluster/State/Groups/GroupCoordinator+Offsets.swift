@@ -16,7 +16,7 @@ extension GroupCoordinator {
     /// current and in the current generation, and the group not awaiting SyncGroup
     /// (commits during PreparingRebalance are accepted, as Kafka does).
     private func commitError(_ g: ClassicGroup, generationId: Int32, memberId: String, instanceId: String?,
-                             transactional: Bool) -> FakeErrorCode? {
+                             transactional: Bool) -> KafkaErrorCode? {
         if g.state == .dead { return .coordinatorNotAvailable }
         if generationId < 0, memberId.isEmpty, instanceId == nil {
             // Simple commits: fine for groups without members (and always for TxnOffsetCommit
@@ -32,7 +32,7 @@ extension GroupCoordinator {
     /// OffsetCommit. Returns one error per offset, in request order. A commit from a member
     /// also counts as its heartbeat.
     mutating func commitOffsets(groupId: String, generationId: Int32, memberId: String, groupInstanceId: String?,
-                                _ offsets: [OffsetToCommit], now: VirtualInstant) -> [FakeErrorCode] {
+                                _ offsets: [OffsetToCommit], now: VirtualInstant) -> [KafkaErrorCode] {
         guard !groupId.isEmpty else { return offsets.map { _ in .invalidGroupId } }
         if groups[groupId] == nil {
             // Commits to an unknown group create it, but only as a simple (generation -1) commit.
@@ -45,11 +45,11 @@ extension GroupCoordinator {
             return offsets.map { _ in e }
         }
         g.update(memberId) { $0.lastHeartbeat = now }
-        let errors = offsets.map { o -> FakeErrorCode in
+        let errors = offsets.map { o -> KafkaErrorCode in
             if let md = o.metadata, md.utf8.count > config.maxOffsetMetadataBytes { return .offsetMetadataTooLarge }
             g.offsets[o.topicPartition] = CommittedOffset(offset: o.offset, leaderEpoch: o.leaderEpoch,
                                                           metadata: o.metadata, commitTimestamp: now.milliseconds)
-            return .none
+            return .noError
         }
         groups[groupId] = g
         return errors
@@ -59,7 +59,7 @@ extension GroupCoordinator {
     /// producer id/epoch must already be checked with the transaction coordinator.
     mutating func commitTransactionalOffsets(groupId: String, producerId: Int64, generationId: Int32 = -1,
                                              memberId: String = "", groupInstanceId: String? = nil,
-                                             _ offsets: [OffsetToCommit], now: VirtualInstant) -> [FakeErrorCode] {
+                                             _ offsets: [OffsetToCommit], now: VirtualInstant) -> [KafkaErrorCode] {
         guard !groupId.isEmpty else { return offsets.map { _ in .invalidGroupId } }
         if groups[groupId] == nil { groups[groupId] = ClassicGroup(groupId: groupId) }
         var g = groups[groupId]!
@@ -67,12 +67,12 @@ extension GroupCoordinator {
                                transactional: true) {
             return offsets.map { _ in e }
         }
-        let errors = offsets.map { o -> FakeErrorCode in
+        let errors = offsets.map { o -> KafkaErrorCode in
             if let md = o.metadata, md.utf8.count > config.maxOffsetMetadataBytes { return .offsetMetadataTooLarge }
             g.pendingTransactionalOffsets[producerId, default: [:]][o.topicPartition] =
                 CommittedOffset(offset: o.offset, leaderEpoch: o.leaderEpoch, metadata: o.metadata,
                                 commitTimestamp: now.milliseconds)
-            return .none
+            return .noError
         }
         groups[groupId] = g
         return errors
@@ -93,7 +93,7 @@ extension GroupCoordinator {
         var offset: Int64
         var leaderEpoch: Int32
         var metadata: String?
-        var error: FakeErrorCode
+        var error: KafkaErrorCode
     }
 
     /// OffsetFetch. `partitions` nil asks for every committed partition (ordered). With
@@ -107,15 +107,15 @@ extension GroupCoordinator {
                 return FetchedOffset(topicPartition: tp, offset: -1, leaderEpoch: -1, metadata: "", error: .unstableOffsetCommit)
             }
             guard let c = g?.offsets[tp] else {
-                return FetchedOffset(topicPartition: tp, offset: -1, leaderEpoch: -1, metadata: "", error: .none)
+                return FetchedOffset(topicPartition: tp, offset: -1, leaderEpoch: -1, metadata: "", error: .noError)
             }
-            return FetchedOffset(topicPartition: tp, offset: c.offset, leaderEpoch: c.leaderEpoch, metadata: c.metadata, error: .none)
+            return FetchedOffset(topicPartition: tp, offset: c.offset, leaderEpoch: c.leaderEpoch, metadata: c.metadata, error: .noError)
         }
     }
 
     enum OffsetDeleteResult: Equatable, Sendable {
-        case failure(FakeErrorCode)
-        case partitions([FakeErrorCode])
+        case failure(KafkaErrorCode)
+        case partitions([KafkaErrorCode])
     }
 
     /// OffsetDelete. Allowed for every partition of an empty group. For a non-empty
@@ -126,14 +126,14 @@ extension GroupCoordinator {
         guard var g = groups[groupId], g.state != .dead else { return .failure(.groupIdNotFound) }
         if !g.isEmpty, g.protocolType != "consumer" { return .failure(.nonEmptyGroup) }
         let subscribed = g.isEmpty ? Set<String>() : g.subscribedTopics
-        let errors = partitions.map { tp -> FakeErrorCode in
+        let errors = partitions.map { tp -> KafkaErrorCode in
             if let s = subscribed {
                 if s.contains(tp.topic) { return .groupSubscribedToTopic }
             } else {
                 return .groupSubscribedToTopic
             }
             g.offsets[tp] = nil
-            return .none
+            return .noError
         }
         groups[groupId] = g
         return .partitions(errors)

@@ -53,7 +53,7 @@ struct GroupCoordinator: Sendable, Equatable {
             var groupInstanceId: String?
             var metadata: [UInt8]
         }
-        var error: FakeErrorCode
+        var error: KafkaErrorCode
         var generationId: Int32 = -1
         var protocolType: String?
         var protocolName: String?
@@ -76,7 +76,7 @@ struct GroupCoordinator: Sendable, Equatable {
     }
 
     struct SyncResponse: Equatable, Sendable {
-        var error: FakeErrorCode
+        var error: KafkaErrorCode
         var protocolType: String?
         var protocolName: String?
         var assignment: [UInt8] = []
@@ -125,7 +125,7 @@ struct GroupCoordinator: Sendable, Equatable {
 
     mutating func joinGroup<G: RandomNumberGenerator>(_ req: JoinRequest, now: VirtualInstant,
                                                       using rng: inout G) -> Outcome<JoinResponse> {
-        func fail(_ e: FakeErrorCode, memberId: String = req.memberId) -> Outcome<JoinResponse> {
+        func fail(_ e: KafkaErrorCode, memberId: String = req.memberId) -> Outcome<JoinResponse> {
             .immediate(JoinResponse(error: e, memberId: memberId))
         }
         guard !req.groupId.isEmpty else { return fail(.invalidGroupId) }
@@ -267,7 +267,7 @@ struct GroupCoordinator: Sendable, Equatable {
     }
 
     /// UNKNOWN_MEMBER_ID / FENCED_INSTANCE_ID checks shared by every member request.
-    func memberError(_ g: ClassicGroup, memberId: String, instanceId: String?) -> FakeErrorCode? {
+    func memberError(_ g: ClassicGroup, memberId: String, instanceId: String?) -> KafkaErrorCode? {
         if let inst = instanceId, let current = g.memberId(forInstance: inst), current != memberId {
             return .fencedInstanceId
         }
@@ -277,7 +277,7 @@ struct GroupCoordinator: Sendable, Equatable {
     }
 
     private func currentGenerationResponse(_ g: ClassicGroup, for memberId: String) -> JoinResponse {
-        JoinResponse(error: .none, generationId: g.generationId, protocolType: g.protocolType, protocolName: g.protocolName,
+        JoinResponse(error: .noError, generationId: g.generationId, protocolType: g.protocolType, protocolName: g.protocolName,
                      leader: g.leaderId ?? "", memberId: memberId,
                      members: g.leaderId == memberId ? memberList(g) : [])
     }
@@ -342,14 +342,14 @@ struct GroupCoordinator: Sendable, Equatable {
         for m in g.orderedMembers {
             g.update(m.memberId) { $0.lastHeartbeat = now; $0.joinToken = nil; $0.assignment = [] }
             guard let t = m.joinToken else { continue }
-            outbox.append(.join(t, JoinResponse(error: .none, generationId: g.generationId, protocolType: g.protocolType,
+            outbox.append(.join(t, JoinResponse(error: .noError, generationId: g.generationId, protocolType: g.protocolType,
                                                 protocolName: g.protocolName, leader: g.leaderId ?? "",
                                                 memberId: m.memberId, members: m.memberId == g.leaderId ? list : [])))
         }
     }
 
     /// Removes a member (leave, expiry, fencing) and moves the group along.
-    private mutating func removeMember(_ g: inout ClassicGroup, _ id: String, error: FakeErrorCode, now: VirtualInstant) {
+    private mutating func removeMember(_ g: inout ClassicGroup, _ id: String, error: KafkaErrorCode, now: VirtualInstant) {
         guard let m = g.remove(id) else { return }
         if let t = m.joinToken { outbox.append(.join(t, JoinResponse(error: error, memberId: id))) }
         if let t = m.syncToken { outbox.append(.sync(t, SyncResponse(error: error))) }
@@ -367,7 +367,7 @@ struct GroupCoordinator: Sendable, Equatable {
     // MARK: SyncGroup
 
     mutating func syncGroup(_ req: SyncRequest, now: VirtualInstant) -> Outcome<SyncResponse> {
-        func fail(_ e: FakeErrorCode) -> Outcome<SyncResponse> { .immediate(SyncResponse(error: e)) }
+        func fail(_ e: KafkaErrorCode) -> Outcome<SyncResponse> { .immediate(SyncResponse(error: e)) }
         guard var g = groups[req.groupId] else { return fail(.unknownMemberId) }
         guard g.state != .dead else { return fail(.coordinatorNotAvailable) }
         if let e = memberError(g, memberId: req.memberId, instanceId: req.groupInstanceId) { return fail(e) }
@@ -382,7 +382,7 @@ struct GroupCoordinator: Sendable, Equatable {
         case .stable:
             g.update(req.memberId) { $0.lastHeartbeat = now }
             groups[req.groupId] = g
-            return .immediate(SyncResponse(error: .none, protocolType: g.protocolType, protocolName: g.protocolName,
+            return .immediate(SyncResponse(error: .noError, protocolType: g.protocolType, protocolName: g.protocolName,
                                            assignment: g.member(req.memberId)!.assignment))
         case .completingRebalance:
             let token = newToken()
@@ -399,7 +399,7 @@ struct GroupCoordinator: Sendable, Equatable {
                     let assignment = given[m.memberId] ?? []
                     g.update(m.memberId) { $0.assignment = assignment; $0.syncToken = nil; $0.lastHeartbeat = now }
                     if let t = m.syncToken {
-                        outbox.append(.sync(t, SyncResponse(error: .none, protocolType: g.protocolType,
+                        outbox.append(.sync(t, SyncResponse(error: .noError, protocolType: g.protocolType,
                                                             protocolName: g.protocolName, assignment: assignment)))
                     }
                 }
@@ -414,7 +414,7 @@ struct GroupCoordinator: Sendable, Equatable {
     // MARK: Heartbeat and LeaveGroup
 
     mutating func heartbeat(groupId: String, memberId: String, groupInstanceId: String?, generationId: Int32,
-                            now: VirtualInstant) -> FakeErrorCode {
+                            now: VirtualInstant) -> KafkaErrorCode {
         guard var g = groups[groupId] else { return .unknownMemberId }
         guard g.state != .dead else { return .coordinatorNotAvailable }
         if let e = memberError(g, memberId: memberId, instanceId: groupInstanceId) { return e }
@@ -429,7 +429,7 @@ struct GroupCoordinator: Sendable, Equatable {
         case .completingRebalance, .stable:
             g.update(memberId) { $0.lastHeartbeat = now }
             groups[groupId] = g
-            return .none
+            return .noError
         }
     }
 
@@ -440,12 +440,12 @@ struct GroupCoordinator: Sendable, Equatable {
 
     /// LeaveGroup (v3+ batch form; older versions pass one member). Static members may
     /// leave by instance id alone. Returns one error per member, in request order.
-    mutating func leaveGroup(groupId: String, members leaving: [LeavingMember], now: VirtualInstant) -> [FakeErrorCode] {
+    mutating func leaveGroup(groupId: String, members leaving: [LeavingMember], now: VirtualInstant) -> [KafkaErrorCode] {
         guard var g = groups[groupId], g.state != .dead else { return leaving.map { _ in .unknownMemberId } }
-        var errors: [FakeErrorCode] = []
+        var errors: [KafkaErrorCode] = []
         for l in leaving {
             if l.groupInstanceId == nil, g.pendingMembers.removeValue(forKey: l.memberId) != nil {
-                errors.append(.none)
+                errors.append(.noError)
                 tryCompleteJoin(&g, now: now, forced: false)
                 continue
             }
@@ -456,7 +456,7 @@ struct GroupCoordinator: Sendable, Equatable {
             }
             if let e = memberError(g, memberId: id, instanceId: l.groupInstanceId) { errors.append(e); continue }
             removeMember(&g, id, error: .unknownMemberId, now: now)
-            errors.append(.none)
+            errors.append(.noError)
         }
         groups[groupId] = g
         return errors

@@ -30,7 +30,7 @@ struct PartitionLog: Sendable, Equatable {
 
     enum AppendError: Error, Equatable {
         case corrupt(BatchHeader.ParseError)
-        case producer(FakeErrorCode)
+        case producer(KafkaErrorCode)
     }
 
     enum AppendOutcome: Equatable {
@@ -88,7 +88,7 @@ struct PartitionLog: Sendable, Equatable {
             h.maxTimestamp = t
             BatchHeader.putBE16(&bytes, 21, UInt16(bitPattern: h.attributes))
             BatchHeader.putBE64(&bytes, 35, UInt64(bitPattern: t))
-            h.crc = FakeCRC32C.checksum(bytes[BatchHeader.crcCoverageStart...])
+            h.crc = bytes[BatchHeader.crcCoverageStart...].withUnsafeBytes { CRC32C.checksum($0) }
             BatchHeader.putBE32(&bytes, 17, h.crc)
         }
         store(StoredBatch(header: h, bytes: bytes, controlCommit: h.isControl ? Self.controlType(bytes) : nil))
@@ -99,8 +99,8 @@ struct PartitionLog: Sendable, Equatable {
     @discardableResult
     mutating func appendMarker(commit: Bool, producerId: Int64, producerEpoch: Int16,
                                coordinatorEpoch: Int32, leaderEpoch: Int32, timestamp: Int64) -> Int64 {
-        var bytes = BatchBuilder.controlBatch(commit: commit, producerId: producerId, producerEpoch: producerEpoch,
-                                              coordinatorEpoch: coordinatorEpoch, timestamp: timestamp)
+        var bytes = ControlBatch.marker(commit: commit, producerId: producerId, producerEpoch: producerEpoch,
+                                        coordinatorEpoch: coordinatorEpoch, timestamp: timestamp)
         let base = logEndOffset
         BatchHeader.patch(&bytes, baseOffset: base, partitionLeaderEpoch: leaderEpoch)
         // Built by us, so parsing cannot fail.
@@ -183,7 +183,7 @@ struct PartitionLog: Sendable, Equatable {
 
     /// DeleteRecords: advances the log start (never past the high watermark; -1 means the
     /// high watermark). Returns the new log start offset.
-    mutating func deleteRecords(before offset: Int64) -> Result<Int64, FakeErrorCode> {
+    mutating func deleteRecords(before offset: Int64) -> Result<Int64, KafkaErrorCode> {
         let target = offset == -1 ? highWatermark : offset
         guard target >= 0, target <= highWatermark else { return .failure(.offsetOutOfRange) }
         advanceLogStart(to: target)
@@ -231,7 +231,7 @@ struct PartitionLog: Sendable, Equatable {
     /// Whole batches starting with the one containing `offset`, up to `maxBytes`; the first
     /// batch is returned even when larger than `maxBytes` (Kafka's fetch v3+ rule), unless
     /// `minOneBatch` is false. Offsets outside [log start, log end] are OFFSET_OUT_OF_RANGE.
-    func read(from offset: Int64, maxBytes: Int, limit: ReadLimit, minOneBatch: Bool = true) -> Result<ReadResult, FakeErrorCode> {
+    func read(from offset: Int64, maxBytes: Int, limit: ReadLimit, minOneBatch: Bool = true) -> Result<ReadResult, KafkaErrorCode> {
         guard offset >= logStartOffset, offset <= logEndOffset else { return .failure(.offsetOutOfRange) }
         let upper: Int64
         var isolation = Isolation.readUncommitted

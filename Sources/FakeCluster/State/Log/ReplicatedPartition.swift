@@ -103,7 +103,7 @@ struct ReplicatedPartition: Sendable, Equatable {
     }
 
     /// DeleteRecords on the leader, then on the followers (they follow the leader's start).
-    mutating func deleteRecords(leader: Int32, before offset: Int64) -> Result<Int64, FakeErrorCode> {
+    mutating func deleteRecords(leader: Int32, before offset: Int64) -> Result<Int64, KafkaErrorCode> {
         guard logs[leader] != nil else { return .failure(.notLeaderOrFollower) }
         let result = logs[leader]!.deleteRecords(before: offset)
         if case .success(let start) = result {

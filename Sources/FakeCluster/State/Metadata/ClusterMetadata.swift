@@ -112,7 +112,7 @@ struct ClusterMetadata: Sendable, Equatable {
     mutating func createTopic<G: RandomNumberGenerator>(
         name: String, partitions: Int32 = -1, replicationFactor: Int16 = -1,
         assignments: [[Int32]]? = nil, configs: [String: String] = [:], using rng: inout G
-    ) -> Result<Topic, FakeErrorCode> {
+    ) -> Result<Topic, KafkaErrorCode> {
         guard Self.isValidTopicName(name) else { return .failure(.invalidTopicException) }
         guard topics[name] == nil else { return .failure(.topicAlreadyExists) }
         let replicaLists: [[Int32]]
@@ -164,15 +164,15 @@ struct ClusterMetadata: Sendable, Equatable {
     }
 
     @discardableResult
-    mutating func deleteTopic(_ name: String) -> FakeErrorCode {
+    mutating func deleteTopic(_ name: String) -> KafkaErrorCode {
         guard topics.removeValue(forKey: name) != nil else { return .unknownTopicOrPartition }
-        return .none
+        return .noError
     }
 
     /// CreatePartitions: grows a topic to `totalCount` partitions (never shrinks).
     mutating func addPartitions<G: RandomNumberGenerator>(
         topic name: String, totalCount: Int32, assignments: [[Int32]]? = nil, using rng: inout G
-    ) -> Result<[Partition], FakeErrorCode> {
+    ) -> Result<[Partition], KafkaErrorCode> {
         guard var topic = topics[name] else { return .failure(.unknownTopicOrPartition) }
         let current = topic.partitions.count
         guard Int(totalCount) > current else { return .failure(.invalidPartitions) }
@@ -194,10 +194,10 @@ struct ClusterMetadata: Sendable, Equatable {
         return .success(added)
     }
 
-    mutating func setConfigs(topic name: String, _ configs: [String: String]) -> FakeErrorCode {
+    mutating func setConfigs(topic name: String, _ configs: [String: String]) -> KafkaErrorCode {
         guard topics[name] != nil else { return .unknownTopicOrPartition }
         topics[name]!.configs = configs
-        return .none
+        return .noError
     }
 
     // MARK: leadership
@@ -210,7 +210,7 @@ struct ClusterMetadata: Sendable, Equatable {
 
     /// Moves leadership to `newLeader` (or, when nil, to the next live ISR member after
     /// the current leader), bumping the leader epoch. The target must be a live ISR member.
-    mutating func moveLeader(_ tp: TopicPartition, to newLeader: Int32? = nil) -> Result<LeaderChange, FakeErrorCode> {
+    mutating func moveLeader(_ tp: TopicPartition, to newLeader: Int32? = nil) -> Result<LeaderChange, KafkaErrorCode> {
         guard let p = partition(tp) else { return .failure(.unknownTopicOrPartition) }
         let target: Int32
         if let newLeader {
@@ -238,7 +238,7 @@ struct ClusterMetadata: Sendable, Equatable {
     /// Replaces the replica set and ISR. The ISR must be a subset of the replicas. If the
     /// current leader leaves the ISR (or is down), the first live ISR member in replica
     /// order takes over with a bumped epoch; if none is live the partition goes offline.
-    mutating func setReplicas(_ tp: TopicPartition, replicas: [Int32], isr: [Int32]) -> Result<LeaderChange?, FakeErrorCode> {
+    mutating func setReplicas(_ tp: TopicPartition, replicas: [Int32], isr: [Int32]) -> Result<LeaderChange?, KafkaErrorCode> {
         guard partition(tp) != nil else { return .failure(.unknownTopicOrPartition) }
         guard !replicas.isEmpty, Set(replicas).count == replicas.count, replicas.allSatisfy({ brokers[$0] != nil }),
               !isr.isEmpty, isr.allSatisfy({ replicas.contains($0) }) else { return .failure(.invalidRequest) }
@@ -253,7 +253,7 @@ struct ClusterMetadata: Sendable, Equatable {
     }
 
     /// Shrinks or grows the ISR alone (e.g. a test marking a follower as lagging).
-    mutating func setISR(_ tp: TopicPartition, _ isr: [Int32]) -> Result<LeaderChange?, FakeErrorCode> {
+    mutating func setISR(_ tp: TopicPartition, _ isr: [Int32]) -> Result<LeaderChange?, KafkaErrorCode> {
         guard let p = partition(tp) else { return .failure(.unknownTopicOrPartition) }
         return setReplicas(tp, replicas: p.replicas, isr: isr)
     }
@@ -277,7 +277,7 @@ struct ClusterMetadata: Sendable, Equatable {
 
     /// Marks a broker down: it leaves every ISR (unless it is the last member, which KRaft
     /// keeps so the partition can come back with it), and its partitions elect new leaders.
-    mutating func stopBroker(_ id: Int32) -> Result<[LeaderChange], FakeErrorCode> {
+    mutating func stopBroker(_ id: Int32) -> Result<[LeaderChange], KafkaErrorCode> {
         guard brokers[id] != nil else { return .failure(.invalidRequest) }
         brokers[id]!.isUp = false
         var changes: [LeaderChange] = []
@@ -299,7 +299,7 @@ struct ClusterMetadata: Sendable, Equatable {
     /// Brings a broker back. It rejoins the ISR of its partitions (the fake's followers
     /// catch up at once; the replication layer copies the data), and offline partitions
     /// whose ISR names it elect it.
-    mutating func restartBroker(_ id: Int32) -> Result<[LeaderChange], FakeErrorCode> {
+    mutating func restartBroker(_ id: Int32) -> Result<[LeaderChange], KafkaErrorCode> {
         guard brokers[id] != nil else { return .failure(.invalidRequest) }
         brokers[id]!.isUp = true
         var changes: [LeaderChange] = []

@@ -38,7 +38,7 @@ struct ProducerStateTable: Equatable, Sendable {
         case accept
         /// Already appended: answer success with the original offsets.
         case duplicate(firstOffset: Int64, lastOffset: Int64)
-        case reject(FakeErrorCode)
+        case reject(KafkaErrorCode)
     }
 
     private(set) var entries: [Int64: Entry] = [:]

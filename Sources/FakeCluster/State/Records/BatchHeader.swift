@@ -70,7 +70,7 @@ struct BatchHeader: Equatable, Sendable {
         }
         guard h.recordCount >= 0, h.lastOffsetDelta >= 0 else { throw .badRecordCount }
         if verifyCRC {
-            let actual = FakeCRC32C.checksum(bytes[crcCoverageStart...])
+            let actual = bytes[crcCoverageStart...].withUnsafeBytes { CRC32C.checksum($0) }
             guard actual == h.crc else { throw .badCRC(expected: h.crc, actual: actual) }
         }
         return h

@@ -1,19 +1,19 @@
 /// A point on the fake cluster's virtual clock: nanoseconds since the run began.
 /// FakeCluster never reads a real clock; every operation that cares about time takes one
 /// of these. (KafkaProtocol has no instant type yet; swap for the shared one when it lands.)
-struct VirtualInstant: Hashable, Comparable, Sendable, CustomStringConvertible {
-    var nanoseconds: UInt64
+public struct VirtualInstant: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var nanoseconds: UInt64
 
-    init(nanoseconds: UInt64) { self.nanoseconds = nanoseconds }
+    public init(nanoseconds: UInt64) { self.nanoseconds = nanoseconds }
 
-    static let zero = VirtualInstant(nanoseconds: 0)
+    public static let zero = VirtualInstant(nanoseconds: 0)
 
-    static func milliseconds(_ ms: Int64) -> VirtualInstant {
+    public static func milliseconds(_ ms: Int64) -> VirtualInstant {
         VirtualInstant(nanoseconds: UInt64(max(0, ms)) &* 1_000_000)
     }
 
     /// Kafka timeouts arrive as Int32/Int64 milliseconds; negative means "none" and clamps to 0.
-    func adding(milliseconds ms: Int64) -> VirtualInstant {
+    public func adding(milliseconds ms: Int64) -> VirtualInstant {
         let delta = UInt64(max(0, ms)).multipliedReportingOverflow(by: 1_000_000)
         if delta.overflow { return VirtualInstant(nanoseconds: .max) }
         let sum = nanoseconds.addingReportingOverflow(delta.partialValue)
@@ -21,11 +21,11 @@ struct VirtualInstant: Hashable, Comparable, Sendable, CustomStringConvertible {
     }
 
     /// Whole milliseconds, as Kafka timestamps and durations are expressed.
-    var milliseconds: Int64 { Int64(nanoseconds / 1_000_000) }
+    public var milliseconds: Int64 { Int64(nanoseconds / 1_000_000) }
 
-    static func < (a: VirtualInstant, b: VirtualInstant) -> Bool { a.nanoseconds < b.nanoseconds }
+    public static func < (a: VirtualInstant, b: VirtualInstant) -> Bool { a.nanoseconds < b.nanoseconds }
 
-    var description: String { "t+\(nanoseconds)ns" }
+    public var description: String { "t+\(nanoseconds)ns" }
 }
 
 /// The earlier of two optional deadlines; nil means "no deadline".

@@ -53,7 +53,7 @@ struct TransactionCoordinator: Sendable, Equatable {
         case success(ProducerIdAndEpoch)
         /// The transaction was open: it is being aborted (markers in the completion); retry.
         case abortingOngoing(Completion)
-        case failure(FakeErrorCode)
+        case failure(KafkaErrorCode)
     }
 
     private(set) var transactions: [String: Transaction] = [:]
@@ -153,7 +153,7 @@ struct TransactionCoordinator: Sendable, Equatable {
     // MARK: transaction membership
 
     /// Common checks of AddPartitionsToTxn, AddOffsetsToTxn and EndTxn.
-    private func validate(_ tid: String, producerId: Int64, producerEpoch: Int16) -> Result<Transaction, FakeErrorCode> {
+    private func validate(_ tid: String, producerId: Int64, producerEpoch: Int16) -> Result<Transaction, KafkaErrorCode> {
         guard let txn = transactions[tid], txn.state != .dead else { return .failure(.invalidProducerIdMapping) }
         guard txn.producerId == producerId else { return .failure(.invalidProducerIdMapping) }
         guard txn.producerEpoch == producerEpoch else { return .failure(.producerFenced) }
@@ -162,9 +162,9 @@ struct TransactionCoordinator: Sendable, Equatable {
 
     /// The id/epoch check alone, for TxnOffsetCommit (which names its transactional id):
     /// NONE, INVALID_PRODUCER_ID_MAPPING or PRODUCER_FENCED.
-    func check(transactionalId tid: String, producerId: Int64, producerEpoch: Int16) -> FakeErrorCode {
+    func check(transactionalId tid: String, producerId: Int64, producerEpoch: Int16) -> KafkaErrorCode {
         switch validate(tid, producerId: producerId, producerEpoch: producerEpoch) {
-        case .success: return .none
+        case .success: return .noError
         case .failure(let e): return e
         }
     }
@@ -172,7 +172,7 @@ struct TransactionCoordinator: Sendable, Equatable {
     /// AddPartitionsToTxn for partitions the caller has checked exist. Starts the
     /// transaction (and its timeout) if it was not ongoing.
     mutating func addPartitions(transactionalId tid: String, producerId: Int64, producerEpoch: Int16,
-                                _ partitions: [TopicPartition], now: VirtualInstant) -> FakeErrorCode {
+                                _ partitions: [TopicPartition], now: VirtualInstant) -> KafkaErrorCode {
         switch validate(tid, producerId: producerId, producerEpoch: producerEpoch) {
         case .failure(let e): return e
         case .success(var txn):
@@ -181,14 +181,14 @@ struct TransactionCoordinator: Sendable, Equatable {
             for p in partitions where !txn.partitions.contains(p) { txn.partitions.append(p) }
             txn.partitions.sort()
             transactions[tid] = txn
-            return .none
+            return .noError
         }
     }
 
     /// AddOffsetsToTxn: the group's offsets join the transaction (the caller adds the
     /// group's __consumer_offsets partition conceptually; here the group id is kept).
     mutating func addOffsets(transactionalId tid: String, producerId: Int64, producerEpoch: Int16,
-                             groupId: String, now: VirtualInstant) -> FakeErrorCode {
+                             groupId: String, now: VirtualInstant) -> KafkaErrorCode {
         switch validate(tid, producerId: producerId, producerEpoch: producerEpoch) {
         case .failure(let e): return e
         case .success(var txn):
@@ -196,7 +196,7 @@ struct TransactionCoordinator: Sendable, Equatable {
             begin(&txn, now: now)
             if !txn.groups.contains(groupId) { txn.groups.append(groupId); txn.groups.sort() }
             transactions[tid] = txn
-            return .none
+            return .noError
         }
     }
 
@@ -227,7 +227,7 @@ struct TransactionCoordinator: Sendable, Equatable {
         case ending(Completion)
         /// Already finished the same way (a retry): nothing to do.
         case alreadyComplete
-        case failure(FakeErrorCode)
+        case failure(KafkaErrorCode)
     }
 
     mutating func endTransaction(transactionalId tid: String, producerId: Int64, producerEpoch: Int16,

@@ -1,5 +1,7 @@
-/// Builds whole v2 record batches from parts. The broker writes only control batches
-/// (transaction markers) itself; tests also use this to make produce payloads.
+@testable import FakeCluster
+
+/// Builds whole v2 record batches from parts, with every header field under the test's
+/// control (producer fields, sequences, attributes), to make produce payloads.
 enum BatchBuilder {
     struct Record {
         var timestampDelta: Int64 = 0
@@ -41,23 +43,8 @@ enum BatchBuilder {
         }
         var bytes = w.bytes
         BatchHeader.putBE32(&bytes, lengthAt, UInt32(bytes.count - 12))
-        BatchHeader.putBE32(&bytes, crcAt, FakeCRC32C.checksum(bytes[BatchHeader.crcCoverageStart...]))
+        BatchHeader.putBE32(&bytes, crcAt, bytes[BatchHeader.crcCoverageStart...].withUnsafeBytes { CRC32C.checksum($0) })
         return bytes
-    }
-
-    /// A transaction marker: control + transactional bits, one record whose key is
-    /// version(0) + type (0 abort, 1 commit) and value version(0) + coordinator epoch.
-    static func controlBatch(commit: Bool, producerId: Int64, producerEpoch: Int16,
-                             coordinatorEpoch: Int32, timestamp: Int64) -> [UInt8] {
-        var key = ByteWriter(capacity: 4)
-        key.writeInt16(0)
-        key.writeInt16(commit ? 1 : 0)
-        var value = ByteWriter(capacity: 6)
-        value.writeInt16(0)
-        value.writeInt32(coordinatorEpoch)
-        return build(attributes: 0x10 | 0x20, baseTimestamp: timestamp, producerId: producerId,
-                     producerEpoch: producerEpoch, baseSequence: -1,
-                     records: [Record(key: key.bytes, value: value.bytes)])
     }
 
     private static func writeVarBytes(_ w: inout ByteWriter, _ b: [UInt8]?) {

@@ -1,0 +1,87 @@
+/// How a fake cluster starts: its brokers, seed, emulated Kafka release, SASL users and
+/// initial topics. Everything else (leaders, coordinators, faults) is changed at run time
+/// through the control API.
+public struct FakeClusterConfig: Sendable {
+    public struct Broker: Sendable, Equatable {
+        public var nodeId: Int32
+        public var host: String
+        public var port: Int32
+        public var rack: String?
+        public init(nodeId: Int32, host: String = "127.0.0.1", port: Int32, rack: String? = nil) {
+            self.nodeId = nodeId
+            self.host = host
+            self.port = port
+            self.rack = rack
+        }
+    }
+
+    public enum SaslMechanism: String, Sendable, Equatable, CaseIterable {
+        case plain = "PLAIN", scramSha256 = "SCRAM-SHA-256", scramSha512 = "SCRAM-SHA-512"
+    }
+
+    public struct User: Sendable, Equatable {
+        public var mechanism: SaslMechanism
+        public var name: String
+        public var password: String
+        public init(mechanism: SaslMechanism, name: String, password: String) {
+            self.mechanism = mechanism
+            self.name = name
+            self.password = password
+        }
+    }
+
+    public struct Topic: Sendable, Equatable {
+        public var name: String
+        public var partitions: Int32
+        /// -1: min(3, brokers).
+        public var replicationFactor: Int16
+        public var configs: [String: String]
+        public init(name: String, partitions: Int32, replicationFactor: Int16 = -1, configs: [String: String] = [:]) {
+            self.name = name
+            self.partitions = partitions
+            self.replicationFactor = replicationFactor
+            self.configs = configs
+        }
+    }
+
+    public var brokers: [Broker]
+    public var seed: UInt64
+    /// The release whose API versions the brokers advertise and accept.
+    public var release: KafkaRelease
+    /// With users configured, every connection must authenticate before anything but
+    /// ApiVersions and the SASL requests (like a SASL_PLAINTEXT listener).
+    public var users: [User]
+    public var autoCreateTopics: Bool
+    public var topics: [Topic]
+    /// socket.request.max.bytes: a larger frame closes the connection.
+    public var maxFrameSize: Int
+    /// connections.max.reauth.ms (KIP-368): 0 means sessions never expire.
+    public var saslSessionLifetimeMs: Int64
+    /// Records every decoded request and response in `FakeCluster.events`.
+    public var recordEvents: Bool
+    /// Kafka's group.initial.rebalance.delay.ms (default here 0, so tests need no wait).
+    public var initialRebalanceDelayMs: Int32
+    /// group.min.session.timeout.ms.
+    public var minSessionTimeoutMs: Int32
+
+    public init(brokers: [Broker], seed: UInt64 = 1, release: KafkaRelease = .latest, users: [User] = [],
+                autoCreateTopics: Bool = true, topics: [Topic] = [], maxFrameSize: Int = 100 * 1024 * 1024,
+                saslSessionLifetimeMs: Int64 = 0, recordEvents: Bool = false) {
+        self.brokers = brokers
+        self.seed = seed
+        self.release = release
+        self.users = users
+        self.autoCreateTopics = autoCreateTopics
+        self.topics = topics
+        self.maxFrameSize = maxFrameSize
+        self.saslSessionLifetimeMs = saslSessionLifetimeMs
+        self.recordEvents = recordEvents
+        initialRebalanceDelayMs = 0
+        minSessionTimeoutMs = 1_000
+    }
+
+    /// `count` brokers with ids 1…count on consecutive ports from `firstPort`.
+    public static func brokers(_ count: Int, host: String = "127.0.0.1", firstPort: Int32) -> [Broker] {
+        (0 ..< count).map { Broker(nodeId: Int32($0 + 1), host: host, port: firstPort + Int32($0)) }
+    }
+}

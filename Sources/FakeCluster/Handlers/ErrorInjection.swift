@@ -1,0 +1,83 @@
+/// Answers built for `pushError` faults: the request's own response shape with the error
+/// at request level (or on every partition where the API has no request-level code).
+/// nil for APIs without a sensible place for an error: those are handled normally.
+extension FakeCluster {
+    func errorResponse(_ request: any KafkaRequest, code: Int16, _ ctx: RequestContext) -> HandlerResult? {
+        switch request {
+        case let r as ProduceRequest:
+            var resp = ProduceResponse()
+            resp.responses = r.topicData.map { t in
+                var tr = ProduceResponse.TopicProduceResponse()
+                tr.name = t.name
+                tr.partitionResponses = t.partitionData.map {
+                    var p = ProduceResponse.PartitionProduceResponse()
+                    p.index = $0.index
+                    p.errorCode = code
+                    p.baseOffset = -1
+                    return p
+                }
+                return tr
+            }
+            return r.acks == 0 ? .noResponse : .respond(resp)
+        case let r as FetchRequest:
+            var resp = FetchResponse()
+            resp.responses = r.topics.map { t in
+                var tr = FetchResponse.FetchableTopicResponse()
+                tr.topic = t.topic
+                tr.topicId = t.topicId
+                tr.partitions = t.partitions.map {
+                    var p = FetchResponse.PartitionData()
+                    p.partitionIndex = $0.partition
+                    p.errorCode = code
+                    return p
+                }
+                return tr
+            }
+            return .respond(resp)
+        case is FindCoordinatorRequest:
+            var resp = FindCoordinatorResponse()
+            if ctx.version < 4 {
+                resp.errorCode = code
+                resp.nodeId = -1
+            } else if let r = request as? FindCoordinatorRequest {
+                resp.coordinators = r.coordinatorKeys.map {
+                    var c = FindCoordinatorResponse.Coordinator()
+                    c.key = $0
+                    c.nodeId = -1
+                    c.errorCode = code
+                    return c
+                }
+            }
+            return .respond(resp)
+        case is JoinGroupRequest:
+            var resp = JoinGroupResponse()
+            resp.errorCode = code
+            resp.generationId = -1
+            return .respond(resp)
+        case is SyncGroupRequest:
+            var resp = SyncGroupResponse()
+            resp.errorCode = code
+            return .respond(resp)
+        case is HeartbeatRequest:
+            var resp = HeartbeatResponse()
+            resp.errorCode = code
+            return .respond(resp)
+        case is InitProducerIdRequest:
+            var resp = InitProducerIdResponse()
+            resp.errorCode = code
+            resp.producerId = -1
+            resp.producerEpoch = -1
+            return .respond(resp)
+        case is EndTxnRequest:
+            var resp = EndTxnResponse()
+            resp.errorCode = code
+            return .respond(resp)
+        case is AddOffsetsToTxnRequest:
+            var resp = AddOffsetsToTxnResponse()
+            resp.errorCode = code
+            return .respond(resp)
+        default:
+            return nil
+        }
+    }
+}

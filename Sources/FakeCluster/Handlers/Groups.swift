@@ -1,0 +1,189 @@
+/// Classic groups: JoinGroup and SyncGroup (held until the phase ends), Heartbeat,
+/// LeaveGroup (single and KIP-345 batch), OffsetCommit and OffsetFetch.
+extension FakeCluster {
+    mutating func handleJoinGroup(_ r: JoinGroupRequest, _ ctx: RequestContext) -> HandlerResult {
+        if let e = coordinatorError(r.groupId, .group, ctx) {
+            return .respond(joinGroupResponse(GroupCoordinator.JoinResponse(error: e, memberId: r.memberId), version: ctx.version))
+        }
+        let req = GroupCoordinator.JoinRequest(
+            groupId: r.groupId, memberId: r.memberId, groupInstanceId: ctx.version >= 5 ? r.groupInstanceId : nil,
+            clientId: ctx.clientId, sessionTimeoutMs: r.sessionTimeoutMs,
+            rebalanceTimeoutMs: ctx.version >= 1 ? r.rebalanceTimeoutMs : -1, protocolType: r.protocolType,
+            protocols: r.protocols.map { ClassicGroup.GroupProtocol(name: $0.name, metadata: $0.metadata) },
+            version: ctx.version)
+        switch state.joinGroup(req, now: ctx.now) {
+        case .immediate(let resp): return .respond(joinGroupResponse(resp, version: ctx.version))
+        case .parked(let token): return .park(.group(token), deadline: nil)
+        }
+    }
+
+    func joinGroupResponse(_ r: GroupCoordinator.JoinResponse, version: Int16) -> JoinGroupResponse {
+        var resp = JoinGroupResponse()
+        resp.errorCode = r.error.code
+        resp.generationId = r.generationId
+        resp.protocolType = r.protocolType
+        resp.protocolName = r.protocolName ?? (version < 7 ? "" : nil)
+        resp.leader = r.leader
+        resp.skipAssignment = version >= 9 && r.skipAssignment
+        resp.memberId = r.memberId
+        resp.members = r.members.map {
+            var m = JoinGroupResponse.JoinGroupResponseMember()
+            m.memberId = $0.memberId
+            m.groupInstanceId = $0.groupInstanceId
+            m.metadata = $0.metadata
+            return m
+        }
+        return resp
+    }
+
+    mutating func handleSyncGroup(_ r: SyncGroupRequest, _ ctx: RequestContext) -> HandlerResult {
+        if let e = coordinatorError(r.groupId, .group, ctx) { return .respond(syncGroupResponse(.init(error: e))) }
+        let req = GroupCoordinator.SyncRequest(
+            groupId: r.groupId, generationId: r.generationId, memberId: r.memberId,
+            groupInstanceId: ctx.version >= 3 ? r.groupInstanceId : nil,
+            protocolType: ctx.version >= 5 ? r.protocolType : nil, protocolName: ctx.version >= 5 ? r.protocolName : nil,
+            assignments: r.assignments.map { (memberId: $0.memberId, assignment: $0.assignment) })
+        switch state.groups.syncGroup(req, now: ctx.now) {
+        case .immediate(let resp): return .respond(syncGroupResponse(resp))
+        case .parked(let token): return .park(.group(token), deadline: nil)
+        }
+    }
+
+    func syncGroupResponse(_ r: GroupCoordinator.SyncResponse) -> SyncGroupResponse {
+        var resp = SyncGroupResponse()
+        resp.errorCode = r.error.code
+        resp.protocolType = r.protocolType
+        resp.protocolName = r.protocolName
+        resp.assignment = r.assignment
+        return resp
+    }
+
+    mutating func handleHeartbeat(_ r: HeartbeatRequest, _ ctx: RequestContext) -> HandlerResult {
+        var resp = HeartbeatResponse()
+        if let e = coordinatorError(r.groupId, .group, ctx) {
+            resp.errorCode = e.code
+        } else {
+            resp.errorCode = state.groups.heartbeat(groupId: r.groupId, memberId: r.memberId,
+                                                    groupInstanceId: ctx.version >= 3 ? r.groupInstanceId : nil,
+                                                    generationId: r.generationId, now: ctx.now).code
+        }
+        return .respond(resp)
+    }
+
+    mutating func handleLeaveGroup(_ r: LeaveGroupRequest, _ ctx: RequestContext) -> HandlerResult {
+        var resp = LeaveGroupResponse()
+        if let e = coordinatorError(r.groupId, .group, ctx) {
+            resp.errorCode = e.code
+            return .respond(resp)
+        }
+        let leaving = ctx.version >= 3
+            ? r.members.map { GroupCoordinator.LeavingMember(memberId: $0.memberId, groupInstanceId: $0.groupInstanceId) }
+            : [GroupCoordinator.LeavingMember(memberId: r.memberId, groupInstanceId: nil)]
+        let errors = state.groups.leaveGroup(groupId: r.groupId, members: leaving, now: ctx.now)
+        if ctx.version >= 3 {
+            resp.members = zip(leaving, errors).map { l, e in
+                var m = LeaveGroupResponse.MemberResponse()
+                m.memberId = l.memberId
+                m.groupInstanceId = l.groupInstanceId
+                m.errorCode = e.code
+                return m
+            }
+        } else {
+            resp.errorCode = errors.first?.code ?? 0
+        }
+        return .respond(resp)
+    }
+
+    mutating func handleOffsetCommit(_ r: OffsetCommitRequest, _ ctx: RequestContext) -> HandlerResult {
+        var offsets: [GroupCoordinator.OffsetToCommit] = []
+        for t in r.topics {
+            for p in t.partitions {
+                offsets.append(GroupCoordinator.OffsetToCommit(
+                    topicPartition: .init(topic: t.name, partition: p.partitionIndex), offset: p.committedOffset,
+                    leaderEpoch: ctx.version >= 6 ? p.committedLeaderEpoch : -1, metadata: p.committedMetadata))
+            }
+        }
+        var errors: [KafkaErrorCode]
+        if let e = coordinatorError(r.groupId, .group, ctx) {
+            errors = offsets.map { _ in e }
+        } else {
+            errors = state.groups.commitOffsets(groupId: r.groupId, generationId: ctx.version >= 1 ? r.generationIdOrMemberEpoch : -1,
+                                                memberId: ctx.version >= 1 ? r.memberId : "",
+                                                groupInstanceId: ctx.version >= 7 ? r.groupInstanceId : nil, offsets, now: ctx.now)
+            for (i, o) in offsets.enumerated() where errors[i] == .noError && state.metadata.partition(o.topicPartition) == nil {
+                errors[i] = .unknownTopicOrPartition
+            }
+        }
+        var resp = OffsetCommitResponse()
+        var i = 0
+        for t in r.topics {
+            var tr = OffsetCommitResponse.OffsetCommitResponseTopic()
+            tr.name = t.name
+            for p in t.partitions {
+                var pr = OffsetCommitResponse.OffsetCommitResponsePartition()
+                pr.partitionIndex = p.partitionIndex
+                pr.errorCode = errors[i].code
+                i += 1
+                tr.partitions.append(pr)
+            }
+            resp.topics.append(tr)
+        }
+        return .respond(resp)
+    }
+
+    func handleOffsetFetch(_ r: OffsetFetchRequest, _ ctx: RequestContext) -> HandlerResult {
+        typealias TP = ClusterMetadata.TopicPartition
+        var resp = OffsetFetchResponse()
+        let requireStable = ctx.version >= 7 && r.requireStable
+        func fetch(_ group: String, _ topics: [(String, [Int32])]?) -> (KafkaErrorCode, [GroupCoordinator.FetchedOffset]) {
+            if let e = coordinatorError(group, .group, ctx) { return (e, []) }
+            let tps = topics.map { $0.flatMap { t in t.1.map { TP(topic: t.0, partition: $0) } } }
+            return (.noError, state.groups.fetchOffsets(groupId: group, partitions: tps, requireStable: requireStable))
+        }
+        if ctx.version >= 8 {
+            for g in r.groups {
+                let (e, fetched) = fetch(g.groupId, g.topics.map { $0.map { ($0.name, $0.partitionIndexes) } })
+                var gr = OffsetFetchResponse.OffsetFetchResponseGroup()
+                gr.groupId = g.groupId
+                gr.errorCode = e.code
+                for f in fetched {
+                    var pr = OffsetFetchResponse.OffsetFetchResponsePartitions()
+                    pr.partitionIndex = f.topicPartition.partition
+                    pr.committedOffset = f.offset
+                    pr.committedLeaderEpoch = f.leaderEpoch
+                    pr.metadata = f.metadata
+                    pr.errorCode = f.error.code
+                    if let last = gr.topics.indices.last, gr.topics[last].name == f.topicPartition.topic {
+                        gr.topics[last].partitions.append(pr)
+                    } else {
+                        var t = OffsetFetchResponse.OffsetFetchResponseTopics()
+                        t.name = f.topicPartition.topic
+                        t.partitions = [pr]
+                        gr.topics.append(t)
+                    }
+                }
+                resp.groups.append(gr)
+            }
+            return .respond(resp)
+        }
+        let (e, fetched) = fetch(r.groupId, r.topics.map { $0.map { ($0.name, $0.partitionIndexes) } })
+        resp.errorCode = e.code
+        for f in fetched {
+            var pr = OffsetFetchResponse.OffsetFetchResponsePartition()
+            pr.partitionIndex = f.topicPartition.partition
+            pr.committedOffset = f.offset
+            pr.committedLeaderEpoch = f.leaderEpoch
+            pr.metadata = f.metadata
+            pr.errorCode = (ctx.version < 2 && e != .noError) ? e.code : f.error.code
+            if let last = resp.topics.indices.last, resp.topics[last].name == f.topicPartition.topic {
+                resp.topics[last].partitions.append(pr)
+            } else {
+                var t = OffsetFetchResponse.OffsetFetchResponseTopic()
+                t.name = f.topicPartition.topic
+                t.partitions = [pr]
+                resp.topics.append(t)
+            }
+        }
+        return .respond(resp)
+    }
+}

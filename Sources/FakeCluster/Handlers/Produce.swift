@@ -1,0 +1,85 @@
+/// Produce: each partition's batch goes to the leader's log (idempotent and transactional
+/// checks there); acks=0 answers nothing, acks=all waits for the high watermark.
+struct ProduceWait: Sendable {
+    var response: ProduceResponse
+    /// (topic index, partition index, offset the high watermark must reach).
+    var waiting: [(Int, Int, ClusterMetadata.TopicPartition, Int64)]
+}
+
+extension FakeCluster {
+    mutating func handleProduce(_ r: ProduceRequest, _ ctx: RequestContext) -> HandlerResult {
+        var resp = ProduceResponse()
+        var waiting: [(Int, Int, ClusterMetadata.TopicPartition, Int64)] = []
+        var hinted: Set<Int32> = []
+        for t in r.topicData {
+            var tr = ProduceResponse.TopicProduceResponse()
+            tr.name = t.name
+            for p in t.partitionData {
+                var pr = ProduceResponse.PartitionProduceResponse()
+                pr.index = p.index
+                let tp = ClusterMetadata.TopicPartition(topic: t.name, partition: p.index)
+                if let e = faults.take(.produce, tp) {
+                    pr.errorCode = e
+                    pr.baseOffset = -1
+                    tr.partitionResponses.append(pr)
+                    continue
+                }
+                guard var records = p.records else {
+                    pr.errorCode = KafkaErrorCode.invalidRecord.code
+                    tr.partitionResponses.append(pr)
+                    continue
+                }
+                if let m = LegacyRecords.magic(records), m < 2 {
+                    guard let converted = LegacyRecords.upConvert(records) else {
+                        pr.errorCode = KafkaErrorCode.corruptMessage.code
+                        tr.partitionResponses.append(pr)
+                        continue
+                    }
+                    records = converted
+                }
+                let res = state.produce(broker: ctx.broker, tp, records: records, acks: r.acks, now: ctx.now)
+                pr.errorCode = res.error.code
+                pr.baseOffset = res.baseOffset
+                pr.logAppendTimeMs = res.logAppendTime
+                pr.logStartOffset = res.logStartOffset
+                if let h = res.currentLeader, ctx.version >= 10 {
+                    pr.currentLeader.leaderId = h.leaderId
+                    pr.currentLeader.leaderEpoch = h.leaderEpoch
+                    hinted.insert(h.leaderId)
+                }
+                if let hw = res.awaitHighWatermark, !state.isReplicated(tp, upTo: hw) {
+                    waiting.append((resp.responses.count, tr.partitionResponses.count, tp, hw))
+                }
+                tr.partitionResponses.append(pr)
+            }
+            resp.responses.append(tr)
+        }
+        resp.nodeEndpoints = hinted.sorted().compactMap(nodeEndpoint)
+        if r.acks == 0 { return .noResponse }
+        if !waiting.isEmpty {
+            return .park(.produce(ProduceWait(response: resp, waiting: waiting)),
+                         deadline: ctx.now.adding(milliseconds: Int64(r.timeoutMs)))
+        }
+        return .respond(resp)
+    }
+
+    func nodeEndpoint(_ id: Int32) -> ProduceResponse.NodeEndpoint? {
+        guard let b = state.metadata.broker(id) else { return nil }
+        var e = ProduceResponse.NodeEndpoint()
+        e.nodeId = id
+        e.host = b.host
+        e.port = b.port
+        e.rack = b.rack
+        return e
+    }
+
+    /// An acks=all produce is done once every partition is replicated; at its timeout the
+    /// partitions still short answer REQUEST_TIMED_OUT.
+    func finishProduce(_ w: ProduceWait, _ p: Parked, expired: Bool) -> (any KafkaResponse)? {
+        let short = w.waiting.filter { !state.isReplicated($0.2, upTo: $0.3) }
+        if !short.isEmpty && !expired { return nil }
+        var resp = w.response
+        for s in short { resp.responses[s.0].partitionResponses[s.1].errorCode = KafkaErrorCode.requestTimedOut.code }
+        return resp
+    }
+}

@@ -1,0 +1,144 @@
+/// InitProducerId (idempotent, transactional, KIP-360 bump), AddPartitionsToTxn (single and
+/// batched), AddOffsetsToTxn, EndTxn (markers written at once) and TxnOffsetCommit.
+extension FakeCluster {
+    mutating func handleInitProducerId(_ r: InitProducerIdRequest, _ ctx: RequestContext) -> HandlerResult {
+        var resp = InitProducerIdResponse()
+        resp.producerId = -1
+        resp.producerEpoch = -1
+        if let tid = r.transactionalId, let e = coordinatorError(tid, .transaction, ctx) {
+            resp.errorCode = e.code
+            return .respond(resp)
+        }
+        let expected = ctx.version >= 3 && r.producerId >= 0
+            ? TransactionCoordinator.ProducerIdAndEpoch(producerId: r.producerId, producerEpoch: r.producerEpoch) : nil
+        switch state.transactions.initProducerId(transactionalId: r.transactionalId, timeoutMs: r.transactionTimeoutMs,
+                                                 expected: expected, now: ctx.now) {
+        case .success(let p):
+            resp.producerId = p.producerId
+            resp.producerEpoch = p.producerEpoch
+        case .abortingOngoing(let c):
+            // The markers are written at once here; the client retries and gets the bumped epoch.
+            state.finishTransaction(c, now: ctx.now)
+            resp.errorCode = KafkaErrorCode.concurrentTransactions.code
+        case .failure(let e):
+            resp.errorCode = e.code
+        }
+        return .respond(resp)
+    }
+
+    mutating func handleAddPartitionsToTxn(_ r: AddPartitionsToTxnRequest, _ ctx: RequestContext) -> HandlerResult {
+        var resp = AddPartitionsToTxnResponse()
+        if ctx.version >= 4 {
+            for t in r.transactions {
+                var res = AddPartitionsToTxnResponse.AddPartitionsToTxnResult()
+                res.transactionalId = t.transactionalId
+                res.topicResults = addPartitions(t.transactionalId, t.producerId, t.producerEpoch, t.topics,
+                                                 verifyOnly: t.verifyOnly, ctx)
+                resp.resultsByTransaction.append(res)
+            }
+        } else {
+            resp.resultsByTopicV3AndBelow = addPartitions(r.v3AndBelowTransactionalId, r.v3AndBelowProducerId,
+                                                          r.v3AndBelowProducerEpoch, r.v3AndBelowTopics, verifyOnly: false, ctx)
+        }
+        return .respond(resp)
+    }
+
+    private mutating func addPartitions(_ tid: String, _ pid: Int64, _ epoch: Int16,
+                                       _ topics: [AddPartitionsToTxnRequest.AddPartitionsToTxnTopic], verifyOnly: Bool,
+                                       _ ctx: RequestContext) -> [AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult] {
+        typealias TP = ClusterMetadata.TopicPartition
+        let tps = topics.flatMap { t in t.partitions.map { TP(topic: t.name, partition: $0) } }
+        var errors: [TP: KafkaErrorCode] = [:]
+        if let e = coordinatorError(tid, .transaction, ctx) {
+            for tp in tps { errors[tp] = e }
+        } else if tps.contains(where: { state.metadata.partition($0) == nil }) {
+            // One unknown partition fails the request; the others were not attempted.
+            for tp in tps { errors[tp] = state.metadata.partition(tp) == nil ? .unknownTopicOrPartition : .operationNotAttempted }
+        } else if verifyOnly {
+            for tp in tps {
+                errors[tp] = state.transactions.isPartitionInTransaction(producerId: pid, producerEpoch: epoch, tp)
+                    ? KafkaErrorCode.noError : .invalidTxnState
+            }
+        } else {
+            let e = state.transactions.addPartitions(transactionalId: tid, producerId: pid, producerEpoch: epoch, tps, now: ctx.now)
+            for tp in tps { errors[tp] = e }
+        }
+        return topics.map { t in
+            var tr = AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult()
+            tr.name = t.name
+            tr.resultsByPartition = t.partitions.map {
+                var pr = AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult()
+                pr.partitionIndex = $0
+                pr.partitionErrorCode = errors[TP(topic: t.name, partition: $0)]!.code
+                return pr
+            }
+            return tr
+        }
+    }
+
+    mutating func handleAddOffsetsToTxn(_ r: AddOffsetsToTxnRequest, _ ctx: RequestContext) -> HandlerResult {
+        var resp = AddOffsetsToTxnResponse()
+        if let e = coordinatorError(r.transactionalId, .transaction, ctx) {
+            resp.errorCode = e.code
+        } else {
+            resp.errorCode = state.transactions.addOffsets(transactionalId: r.transactionalId, producerId: r.producerId,
+                                                           producerEpoch: r.producerEpoch, groupId: r.groupId, now: ctx.now).code
+        }
+        return .respond(resp)
+    }
+
+    mutating func handleEndTxn(_ r: EndTxnRequest, _ ctx: RequestContext) -> HandlerResult {
+        var resp = EndTxnResponse()
+        resp.producerId = -1
+        resp.producerEpoch = -1
+        if let e = coordinatorError(r.transactionalId, .transaction, ctx) {
+            resp.errorCode = e.code
+            return .respond(resp)
+        }
+        switch state.transactions.endTransaction(transactionalId: r.transactionalId, producerId: r.producerId,
+                                                 producerEpoch: r.producerEpoch, commit: r.committed, now: ctx.now) {
+        case .ending(let c): state.finishTransaction(c, now: ctx.now)
+        case .alreadyComplete: break
+        case .failure(let e): resp.errorCode = e.code
+        }
+        return .respond(resp)
+    }
+
+    mutating func handleTxnOffsetCommit(_ r: TxnOffsetCommitRequest, _ ctx: RequestContext) -> HandlerResult {
+        var offsets: [GroupCoordinator.OffsetToCommit] = []
+        for t in r.topics {
+            for p in t.partitions {
+                offsets.append(GroupCoordinator.OffsetToCommit(
+                    topicPartition: .init(topic: t.name, partition: p.partitionIndex), offset: p.committedOffset,
+                    leaderEpoch: ctx.version >= 2 ? p.committedLeaderEpoch : -1, metadata: p.committedMetadata))
+            }
+        }
+        var errors: [KafkaErrorCode]
+        if let e = coordinatorError(r.groupId, .group, ctx) {
+            errors = offsets.map { _ in e }
+        } else if case let e = state.transactions.check(transactionalId: r.transactionalId, producerId: r.producerId,
+                                                         producerEpoch: r.producerEpoch), e != .noError {
+            errors = offsets.map { _ in e }
+        } else {
+            errors = state.groups.commitTransactionalOffsets(
+                groupId: r.groupId, producerId: r.producerId, generationId: ctx.version >= 3 ? r.generationId : -1,
+                memberId: ctx.version >= 3 ? r.memberId : "", groupInstanceId: ctx.version >= 3 ? r.groupInstanceId : nil,
+                offsets, now: ctx.now)
+        }
+        var resp = TxnOffsetCommitResponse()
+        var i = 0
+        for t in r.topics {
+            var tr = TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic()
+            tr.name = t.name
+            for p in t.partitions {
+                var pr = TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition()
+                pr.partitionIndex = p.partitionIndex
+                pr.errorCode = errors[i].code
+                i += 1
+                tr.partitions.append(pr)
+            }
+            resp.topics.append(tr)
+        }
+        return .respond(resp)
+    }
+}

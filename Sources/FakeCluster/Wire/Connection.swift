@@ -1,0 +1,64 @@
+/// One client connection's state: the frame splitter, the response queue that keeps
+/// responses in request order, and its SASL session.
+struct Connection: Sendable {
+    enum SlotState: Sendable {
+        case waiting
+        /// No response goes out (Produce with acks=0).
+        case nothing
+        case ready([UInt8])
+        /// Close the connection when this slot reaches the head (a drop-after fault).
+        case close(String)
+    }
+
+    struct Slot: Sendable {
+        var slot: UInt64
+        var state: SlotState
+    }
+
+    var broker: Int32
+    var splitter: FrameSplitter
+    var queue: [Slot] = []
+    var sasl = SaslSession()
+
+    init(broker: Int32, maxFrameSize: Int) {
+        self.broker = broker
+        splitter = FrameSplitter(maxFrameSize: maxFrameSize)
+    }
+}
+
+/// A request whose response is held back, and what it waits for.
+struct Parked: Sendable {
+    enum Work: Sendable {
+        /// JoinGroup / SyncGroup waiting for the group coordinator (see `groupTokens`).
+        case group(ParkedToken)
+        /// A Fetch below min bytes, waiting for data or its max wait.
+        case fetch(FetchWait)
+        /// A Produce with acks=all waiting for the high watermark, or its timeout.
+        case produce(ProduceWait)
+        /// A finished response held back by a delay fault.
+        case delayed(Connection.SlotState)
+    }
+
+    var connection: FakeConnectionID
+    var broker: Int32
+    var apiKey: ApiKey
+    var version: Int16
+    var correlationId: Int32
+    var deadline: VirtualInstant?
+    var work: Work
+}
+
+/// A decoded request or response, for tests that assert on traffic.
+public struct FakeEvent: Sendable {
+    public enum Message: Sendable {
+        case request(any KafkaRequest)
+        case response(any KafkaResponse)
+    }
+
+    public var connection: FakeConnectionID
+    public var broker: Int32
+    public var apiKey: ApiKey
+    public var version: Int16
+    public var correlationId: Int32
+    public var message: Message
+}

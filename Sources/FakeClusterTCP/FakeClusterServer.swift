@@ -1,0 +1,209 @@
+import FakeCluster
+import NIOCore
+import NIOPosix
+
+/// PEM files for TLS listeners (every broker uses the same certificate). See
+/// `TLSTerminator` for how TLS is provided.
+public struct FakeClusterTLSFiles: Sendable {
+    public var certificateChain: String
+    public var privateKey: String
+    public init(certificateChain: String, privateKey: String) {
+        self.certificateChain = certificateChain
+        self.privateKey = privateKey
+    }
+}
+
+/// FakeCluster over TCP: one listener per broker on the loopback (or any) interface, all
+/// driven on one event loop, with the wall clock (monotonic, since start) as virtual time.
+/// The cluster itself stays pure; this type only moves bytes and time in and out.
+public final class FakeClusterServer: @unchecked Sendable {
+    // @unchecked: every mutable field is touched only on `loop` (checked with preconditions).
+    public let group: MultiThreadedEventLoopGroup
+    let loop: EventLoop
+    var cluster: FakeCluster
+    var channels: [FakeConnectionID: Channel] = [:]
+    var listeners: [Channel] = []
+    var timer: Scheduled<Void>?
+    var terminator: TLSTerminator?
+    let start = NIODeadline.now()
+    let log: @Sendable (String) -> Void
+
+    /// The brokers as they listen (ports resolved when the config asked for port 0).
+    public let brokers: [FakeClusterConfig.Broker]
+
+    /// Binds every broker (port 0: any free port), then builds the cluster with the bound
+    /// ports so that Metadata advertises them.
+    public static func start(_ config: FakeClusterConfig, tls: FakeClusterTLSFiles? = nil,
+                             log: @escaping @Sendable (String) -> Void = { _ in }) throws -> FakeClusterServer {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loop = group.next()
+        let holder = ServerHolder()
+        var bound: [(FakeClusterConfig.Broker, Channel)] = []
+        var plainPorts: [Int] = []
+        do {
+            for b in config.brokers {
+                let nodeId = b.nodeId
+                let channel = try ServerBootstrap(group: group)
+                    .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+                    .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+                    .childChannelInitializer { child in
+                        child.eventLoop.makeCompletedFuture {
+                            guard let server = holder.server else { throw ChannelError.ioOnClosedChannel }
+                            try child.pipeline.syncOperations.addHandler(BrokerConnectionHandler(server: server, broker: nodeId))
+                        }
+                    }
+                    .bind(host: tls == nil ? b.host : "127.0.0.1", port: tls == nil ? Int(b.port) : 0).wait()
+                var resolved = b
+                if tls == nil {
+                    resolved.port = Int32(channel.localAddress?.port ?? Int(b.port))
+                } else {
+                    plainPorts.append(channel.localAddress?.port ?? 0)
+                    if resolved.port == 0 { resolved.port = Int32(try TLSTerminator.freePort(host: b.host)) }
+                }
+                bound.append((resolved, channel))
+            }
+        } catch {
+            for (_, c) in bound { try? c.close().wait() }
+            try? group.syncShutdownGracefully()
+            throw error
+        }
+        var resolvedConfig = config
+        resolvedConfig.brokers = bound.map(\.0)
+        var terminator: TLSTerminator?
+        if let tls {
+            do {
+                terminator = try TLSTerminator(files: tls, routes: zip(resolvedConfig.brokers, plainPorts).map {
+                    (host: $0.0.host, port: Int($0.0.port), to: $0.1)
+                })
+            } catch {
+                for (_, c) in bound { try? c.close().wait() }
+                try? group.syncShutdownGracefully()
+                throw error
+            }
+        }
+        let server = FakeClusterServer(group: group, loop: loop, config: resolvedConfig, log: log)
+        server.listeners = bound.map(\.1)
+        server.terminator = terminator
+        holder.server = server
+        return server
+    }
+
+    private init(group: MultiThreadedEventLoopGroup, loop: EventLoop, config: FakeClusterConfig, log: @escaping @Sendable (String) -> Void) {
+        self.group = group
+        self.loop = loop
+        self.log = log
+        brokers = config.brokers
+        cluster = FakeCluster(config)
+    }
+
+    /// Runs `body` on the cluster's loop with the cluster (for control operations and
+    /// assertions from tests), then applies whatever outputs it returns.
+    public func withCluster<T: Sendable>(_ body: @escaping @Sendable (inout FakeCluster, VirtualInstant) -> (T, [FakeOutput])) -> EventLoopFuture<T> {
+        loop.submit {
+            let (value, outputs) = body(&self.cluster, self.now)
+            self.apply(outputs)
+            return value
+        }
+    }
+
+    public func shutdown() throws {
+        try? loop.submit {
+            for c in self.channels.values { c.close(promise: nil) }
+            for l in self.listeners { l.close(promise: nil) }
+            self.timer?.cancel()
+        }.wait()
+        terminator?.stop()
+        try group.syncShutdownGracefully()
+    }
+
+    /// Wall-clock time since start as the cluster's virtual time.
+    var now: VirtualInstant {
+        VirtualInstant(nanoseconds: UInt64(max(0, (NIODeadline.now() - start).nanoseconds)))
+    }
+
+    // MARK: on the loop
+
+    func accepted(_ channel: Channel, broker: Int32) -> FakeConnectionID? {
+        loop.preconditionInEventLoop()
+        guard cluster.isReachable(broker: broker), let id = cluster.connect(broker: broker) else { return nil }
+        channels[id] = channel
+        return id
+    }
+
+    func received(_ id: FakeConnectionID, _ bytes: [UInt8]) {
+        loop.preconditionInEventLoop()
+        apply(cluster.receive(id, bytes, now: now))
+    }
+
+    func closed(_ id: FakeConnectionID) {
+        loop.preconditionInEventLoop()
+        guard channels.removeValue(forKey: id) != nil else { return }
+        cluster.disconnect(id)
+    }
+
+    func apply(_ outputs: [FakeOutput]) {
+        for o in outputs {
+            switch o {
+            case .send(let id, let bytes):
+                guard let c = channels[id] else { continue }
+                var buf = c.allocator.buffer(capacity: bytes.count)
+                buf.writeBytes(bytes)
+                c.writeAndFlush(buf, promise: nil)
+            case .close(let id, let reason):
+                log("fake-cluster: closing \(id): \(reason)")
+                if let c = channels.removeValue(forKey: id) { c.close(promise: nil) }
+            }
+        }
+        rearm()
+    }
+
+    /// Schedules the next tick at the cluster's next deadline.
+    func rearm() {
+        timer?.cancel()
+        timer = nil
+        guard let d = cluster.nextDeadline else { return }
+        let delay = Int64(d.nanoseconds) - Int64(now.nanoseconds)
+        timer = loop.scheduleTask(in: .nanoseconds(max(0, delay))) { [self] in
+            timer = nil
+            apply(cluster.tick(now: now))
+        }
+    }
+}
+
+/// Lets child channels find the server that is created after the listeners are bound.
+private final class ServerHolder: @unchecked Sendable {
+    var server: FakeClusterServer?
+}
+
+final class BrokerConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    let server: FakeClusterServer
+    let broker: Int32
+    var id: FakeConnectionID?
+
+    init(server: FakeClusterServer, broker: Int32) {
+        self.server = server
+        self.broker = broker
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        id = server.accepted(context.channel, broker: broker)
+        if id == nil { context.close(promise: nil) }
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let id else { return }
+        var buf = unwrapInboundIn(data)
+        server.received(id, buf.readBytes(length: buf.readableBytes) ?? [])
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let id { server.closed(id) }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        context.close(promise: nil)
+    }
+}

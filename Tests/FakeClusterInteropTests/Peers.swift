@@ -1,0 +1,93 @@
+import FakeCluster
+import FakeClusterTCP
+import Foundation
+import Testing
+
+/// The real clients installed by Tools/install-test-deps.sh into <repo>/.peers. Missing
+/// peers fail the tests (they never skip): run Tools/install-test-deps.sh.
+enum Peers {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let dir = root.appendingPathComponent(".peers")
+    static let python = dir.appendingPathComponent("venv/bin/python").path
+    static let scripts = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Scripts")
+
+    static func check() throws {
+        let fm = FileManager.default
+        try #require(fm.isExecutableFile(atPath: python), "no \(python): run Tools/install-test-deps.sh")
+        try #require(fm.fileExists(atPath: dir.appendingPathComponent("lib/librdkafka.so.1").path),
+                     "no librdkafka 2.16 in .peers/lib: run Tools/install-test-deps.sh")
+        try #require(fm.isExecutableFile(atPath: "/usr/bin/kcat"), "no kcat: run Tools/install-test-deps.sh")
+    }
+
+    struct Output {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Runs a peer with librdkafka 2.16 first on the library path; kills it after `timeout`.
+    static func run(_ executable: String, _ args: [String], stdin: String? = nil, timeout: TimeInterval = 60) throws -> Output {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = args
+        var env = ProcessInfo.processInfo.environment
+        env["LD_LIBRARY_PATH"] = dir.appendingPathComponent("lib").path + (env["LD_LIBRARY_PATH"].map { ":" + $0 } ?? "")
+        p.environment = env
+        let out = Pipe(), err = Pipe(), input = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = input
+        try p.run()
+        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
+        try input.fileHandleForWriting.close()
+        // Drain both pipes on their own threads so a chatty peer cannot block on a full pipe.
+        let outBox = DataBox(), errBox = DataBox()
+        let group = DispatchGroup()
+        for (h, box) in [(out.fileHandleForReading, outBox), (err.fileHandleForReading, errBox)] {
+            group.enter()
+            Thread.detachNewThread { box.set(h.readDataToEndOfFile()); group.leave() }
+        }
+        let deadline = Date().addingTimeInterval(timeout)
+        while p.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+        if p.isRunning { p.terminate() }
+        p.waitUntilExit()
+        group.wait()
+        return Output(status: p.terminationStatus, stdout: String(decoding: outBox.get(), as: UTF8.self),
+                      stderr: String(decoding: errBox.get(), as: UTF8.self))
+    }
+
+    static func script(_ name: String, _ args: [String], timeout: TimeInterval = 90) throws -> Output {
+        try run(python, [scripts.appendingPathComponent(name).path] + args, timeout: timeout)
+    }
+}
+
+final class DataBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    func set(_ d: Data) { lock.lock(); data = d; lock.unlock() }
+    func get() -> Data { lock.lock(); defer { lock.unlock() }; return data }
+}
+
+/// A TCP fake cluster on free loopback ports for one test.
+func withServer<T>(brokers: Int = 3, tls: FakeClusterTLSFiles? = nil, _ configure: (inout FakeClusterConfig) -> Void = { _ in },
+                   _ body: (FakeClusterServer, String) throws -> T) throws -> T {
+    try Peers.check()
+    var config = FakeClusterConfig(brokers: FakeClusterConfig.brokers(brokers, firstPort: 0))
+    configure(&config)
+    let log = LogBox()
+    let server = try FakeClusterServer.start(config, tls: tls) { log.append($0) }
+    defer { try? server.shutdown() }
+    let bootstrap = server.brokers.map { "\($0.host):\($0.port)" }.joined(separator: ",")
+    let result = try body(server, bootstrap)
+    // Whatever the clients did, no response was left unencodable (a handler bug).
+    let internalErrors = try server.withCluster { c, _ in (c.closeLog.filter { $0.contains("internal error") }, []) }.wait()
+    #expect(internalErrors.isEmpty, "\(internalErrors)")
+    return result
+}
+
+final class LogBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [String] = []
+    func append(_ s: String) { lock.lock(); lines.append(s); lock.unlock() }
+}
