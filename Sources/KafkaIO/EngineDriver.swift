@@ -6,7 +6,8 @@ import NIOSSL
 /// engine inputs, performs the engine's actions, and ticks it at its next deadline.
 /// Confined to `loop`: every method runs there (the client reaches it through a loop-bound box).
 final class EngineDriver {
-    typealias Completion = CheckedContinuation<Result<any KafkaResponse, KafkaClientError>, Never>
+    /// Called on the loop with the request's outcome.
+    typealias Completion = @Sendable (Result<any KafkaResponse, KafkaClientError>) -> Void
 
     let loop: any EventLoop
     private var engine: ClientEngine
@@ -65,7 +66,7 @@ final class EngineDriver {
             switch command {
             case .request(let request, let target, let pin, let completion):
                 guard lifecycle == .running else {
-                    completion.resume(returning: .failure(.clientClosed))
+                    completion(.failure(.clientClosed))
                     continue
                 }
                 let promise = PromiseID(nextPromise)
@@ -261,7 +262,7 @@ final class EngineDriver {
             }
         case .complete(let promise, let result):
             if case .failure(let e) = result { logger.debug("request failed", metadata: ["error": "\(e)"]) }
-            completions.removeValue(forKey: promise)?.resume(returning: result)
+            completions.removeValue(forKey: promise)?(result)
         }
     }
 

@@ -56,10 +56,18 @@ public final class KafkaClient: Sendable {
     /// Sends a request known only by its protocol type (e.g. one built from a key number).
     public func request(any request: any KafkaRequest, to target: RequestTarget = .automatic,
                         pin: ClosedRange<Int16>? = nil) async throws(KafkaClientError) -> any KafkaResponse {
-        let result = await withCheckedContinuation { (c: EngineDriver.Completion) in
-            submit(.request(request, target, pin, c))
+        let result = await withCheckedContinuation { (c: CheckedContinuation<Result<any KafkaResponse, KafkaClientError>, Never>) in
+            submit(.request(request, target, pin, { c.resume(returning: $0) }))
         }
         return try result.get()
+    }
+
+    /// Sends `request` and calls `completion` on the client's event loop with the outcome:
+    /// for callers that must not wait for a task to be scheduled (timing, bridging).
+    public func request(any request: any KafkaRequest, to target: RequestTarget = .automatic,
+                        pin: ClosedRange<Int16>? = nil,
+                        completion: @escaping @Sendable (Result<any KafkaResponse, KafkaClientError>) -> Void) {
+        submit(.request(request, target, pin, completion))
     }
 
     /// Lets outstanding requests finish (up to `closeTimeout`), fails anything later with
@@ -75,6 +83,9 @@ public final class KafkaClient: Sendable {
         let driver = self.driver
         return loop.submit { (driver.value.hops, driver.value.commandsRun) }
     }
+
+    /// Commands waiting for the next hop.
+    func queuedCommands() -> Int { inbox.withLockedValue { $0.count } }
 
     /// Queues a command; only the call that finds the inbox empty schedules the hop.
     private func submit(_ command: Command) {
