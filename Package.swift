@@ -27,8 +27,10 @@ let package = Package(
         // Our own C: the CPU's CRC-32C instruction (Swift has no intrinsic for it).
         .target(name: "CKafkaCRC32C"),
         .target(name: "KafkaProtocol", dependencies: ["CZlib", "CLZ4", "CZstd", "CKafkaCRC32C"]),
-        .target(name: "KafkaStateMachines", dependencies: ["KafkaProtocol"]),
-        .target(name: "FakeCluster", dependencies: ["KafkaProtocol"]),
+        // SHA-2 / HMAC / PBKDF2 / base64 for SCRAM, shared by the engine and FakeCluster.
+        .target(name: "KafkaCrypto"),
+        .target(name: "KafkaStateMachines", dependencies: ["KafkaProtocol", "KafkaCrypto"]),
+        .target(name: "FakeCluster", dependencies: ["KafkaProtocol", "KafkaCrypto"]),
         // FakeCluster's TCP listener: SwiftNIO drives the pure cluster with the wall clock.
         .target(name: "FakeClusterTCP", dependencies: [
             "FakeCluster",
@@ -56,9 +58,11 @@ let package = Package(
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "FuzzReplayTests", dependencies: ["KafkaProtocol"],
                     path: "Tests/Fuzz/Replay"),
+        .testTarget(name: "FakeClusterTests", dependencies: ["FakeCluster", "KafkaCrypto"]),
         // Real clients (kcat, librdkafka via confluent-kafka) against FakeClusterTCP; needs .peers.
-        .testTarget(name: "FakeClusterInteropTests", dependencies: ["FakeClusterTCP"], exclude: ["Scripts"]),
-        .testTarget(name: "KafkaStateMachinesTests", dependencies: ["KafkaStateMachines"]),
+        .testTarget(name: "FakeClusterInteropTests", dependencies: ["FakeClusterTCP", "kgo"], exclude: ["Scripts"]),
+        .testTarget(name: "KafkaStateMachinesTests", dependencies: ["KafkaStateMachines", "KafkaCrypto"]),
+        .testTarget(name: "KafkaCryptoTests", dependencies: ["KafkaCrypto"]),
         .testTarget(name: "KafkaIOTests", dependencies: [
             "KafkaIO",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -67,7 +71,6 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             "FakeCluster", "FakeClusterTCP",
         ]),
-        .testTarget(name: "FakeClusterTests", dependencies: ["FakeCluster"]),
         .testTarget(name: "DeterministicTests", dependencies: ["KafkaStateMachines", "FakeCluster"],
                     path: "Tests/Deterministic"),
     ],

@@ -1,3 +1,4 @@
+import KafkaCrypto
 import Testing
 @testable import KafkaStateMachines
 

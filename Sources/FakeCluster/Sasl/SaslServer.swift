@@ -1,3 +1,5 @@
+import KafkaCrypto
+
 /// One connection's SASL state: the mechanism from SaslHandshake, a SCRAM exchange in
 /// progress, and the authenticated session with its KIP-368 expiry.
 struct SaslSession: Sendable {

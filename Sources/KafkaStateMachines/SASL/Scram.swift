@@ -1,16 +1,16 @@
+import KafkaCrypto
+
 public enum ScramAlgorithm: Sendable, Equatable {
     case sha256, sha512
 
     public var mechanismName: String { self == .sha256 ? "SCRAM-SHA-256" : "SCRAM-SHA-512" }
 
-    func hmac(_ message: [UInt8], key: [UInt8]) -> [UInt8] {
-        self == .sha256 ? HMAC<SHA256>.authenticate(message, key: key) : HMAC<SHA512>.authenticate(message, key: key)
-    }
-    func hash(_ message: [UInt8]) -> [UInt8] { self == .sha256 ? SHA256.hash(message) : SHA512.hash(message) }
+    var digest: Digest { self == .sha256 ? .sha256 : .sha512 }
+    func hmac(_ message: [UInt8], key: [UInt8]) -> [UInt8] { digest.hmac(key: key, message) }
+    func hash(_ message: [UInt8]) -> [UInt8] { digest.hash(message) }
+    /// SCRAM's Hi(password, salt, i): PBKDF2 with HMAC, one block (RFC 5802 2.2).
     func hi(_ password: [UInt8], salt: [UInt8], iterations: Int) -> [UInt8] {
-        self == .sha256
-            ? scramHi(SHA256.self, password: password, salt: salt, iterations: iterations)
-            : scramHi(SHA512.self, password: password, salt: salt, iterations: iterations)
+        digest.pbkdf2(password: password, salt: salt, iterations: iterations)
     }
 }
 

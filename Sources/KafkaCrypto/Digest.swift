@@ -1,16 +1,17 @@
-/// SHA-256, SHA-512, HMAC and PBKDF2 (RFC 6234, 2104, 8018): what the SCRAM server side
-/// needs. Kept here, small and dependency-free, so the pure core builds without a crypto
-/// package; these are checked against the RFC test vectors in FakeClusterTests.
-enum Digest: Sendable {
+/// SHA-256, SHA-512, HMAC and PBKDF2 (FIPS 180-4, RFC 2104, RFC 8018): what SCRAM needs on
+/// both sides (the client engine and FakeCluster's server). Small and dependency-free: a
+/// login hashes a few hundred bytes, which does not justify compiling BoringSSL in every
+/// build. Checked against the published vectors in KafkaCryptoTests.
+public enum Digest: Sendable {
     case sha256, sha512
 
-    var blockSize: Int { self == .sha256 ? 64 : 128 }
+    public var blockSize: Int { self == .sha256 ? 64 : 128 }
 
-    func hash(_ message: [UInt8]) -> [UInt8] {
+    public func hash(_ message: [UInt8]) -> [UInt8] {
         self == .sha256 ? SHA256.hash(message) : SHA512.hash(message)
     }
 
-    func hmac(key: [UInt8], _ message: [UInt8]) -> [UInt8] {
+    public func hmac(key: [UInt8], _ message: [UInt8]) -> [UInt8] {
         var k = key.count > blockSize ? hash(key) : key
         k += [UInt8](repeating: 0, count: blockSize - k.count)
         let inner = hash(k.map { $0 ^ 0x36 } + message)
@@ -20,7 +21,7 @@ enum Digest: Sendable {
     /// PBKDF2 with this HMAC, one block (SCRAM's Hi: the output is one hash long). The
     /// key's inner and outer pad blocks are compressed once; each iteration then costs two
     /// compressions, which keeps 4096 iterations quick even in debug builds.
-    func pbkdf2(password: [UInt8], salt: [UInt8], iterations: Int) -> [UInt8] {
+    public func pbkdf2(password: [UInt8], salt: [UInt8], iterations: Int) -> [UInt8] {
         var k = password.count > blockSize ? hash(password) : password
         k += [UInt8](repeating: 0, count: blockSize - k.count)
         switch self {
@@ -184,36 +185,5 @@ private enum SHA512 {
             }
             h[0] &+= a; h[1] &+= b; h[2] &+= c; h[3] &+= d; h[4] &+= e; h[5] &+= f; h[6] &+= g; h[7] &+= hh
         }
-    }
-}
-
-/// Standard base64 (RFC 4648), as SCRAM carries salts, proofs and signatures.
-enum Base64 {
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-
-    static func encode(_ bytes: [UInt8]) -> String {
-        var out: [UInt8] = []
-        var i = 0
-        while i < bytes.count {
-            let n = min(3, bytes.count - i)
-            var v = UInt32(bytes[i]) << 16
-            if n > 1 { v |= UInt32(bytes[i + 1]) << 8 }
-            if n > 2 { v |= UInt32(bytes[i + 2]) }
-            for j in 0 ..< 4 { out.append(j <= n ? alphabet[Int((v >> (18 - 6 * UInt32(j))) & 63)] : UInt8(ascii: "=")) }
-            i += 3
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    static func decode(_ text: String) -> [UInt8]? {
-        var v: UInt32 = 0, bits = 0
-        var out: [UInt8] = []
-        for c in text.utf8 where c != UInt8(ascii: "=") {
-            guard let d = alphabet.firstIndex(of: c) else { return nil }
-            v = v << 6 | UInt32(d)
-            bits += 6
-            if bits >= 8 { bits -= 8; out.append(UInt8(truncatingIfNeeded: v >> UInt32(bits))) }
-        }
-        return out
     }
 }
