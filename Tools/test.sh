@@ -6,7 +6,8 @@
 #      when KGO_SKIP_INSTALL=1 and everything is already there)
 #   2. a Tansu broker on 127.0.0.1:$KGO_BROKER_PORT (default 19092) for the tests that talk
 #      to a real broker, unless KGO_TEST_BROKER already names one; and a second Tansu
-#      (19093) behind the stunnel TLS proxy (19094) unless KGO_TEST_TLS_BROKER names one
+#      ($KGO_TLS_BACKEND_PORT, default 19093) behind the stunnel TLS proxy ($KGO_TLS_PORT,
+#      default 19094) unless KGO_TEST_TLS_BROKER names one
 #      (then KGO_TEST_TLS_CA names its CA file); stopped on exit, and the run fails if a
 #      broker died while the tests ran
 #   3. Tools/check-generated.sh: the generated protocol code matches what the generator
