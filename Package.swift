@@ -15,6 +15,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.60.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.25.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
         // C libraries through the system's packages (see README's apt line).
@@ -35,12 +37,22 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
-        .target(name: "KafkaIO", dependencies: ["KafkaStateMachines"]),
+        // The driver: sockets, TLS, threads and clocks live here and nowhere below.
+        .target(name: "KafkaIO", dependencies: [
+            "KafkaStateMachines",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "NIOTLS", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         // Deterministic simulation: the engine against FakeCluster over a simulated network.
         .target(name: "KafkaSimulation", dependencies: ["KafkaStateMachines", "FakeCluster"]),
 
         .executableTarget(name: "kgo", dependencies: [
-            "KafkaProtocol", "FakeCluster", "FakeClusterTCP", "KafkaSimulation",
+            "KafkaProtocol",
+            "KafkaIO", "FakeCluster", "FakeClusterTCP", "KafkaSimulation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -53,6 +65,14 @@ let package = Package(
         .testTarget(name: "FakeClusterInteropTests", dependencies: ["FakeClusterTCP", "kgo"], exclude: ["Scripts"]),
         .testTarget(name: "KafkaStateMachinesTests", dependencies: ["KafkaStateMachines", "KafkaCrypto"]),
         .testTarget(name: "KafkaCryptoTests", dependencies: ["KafkaCrypto"]),
+        .testTarget(name: "KafkaIOTests", dependencies: [
+            "KafkaIO",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            "FakeCluster", "FakeClusterTCP",
+        ]),
         .testTarget(name: "DeterministicTests", dependencies: ["KafkaSimulation", "KafkaStateMachines", "FakeCluster"],
                     path: "Tests/Deterministic"),
     ],

@@ -5,8 +5,11 @@
 #   1. Tools/install-test-deps.sh: apt packages, the Tansu broker, librdkafka peers (skipped
 #      when KGO_SKIP_INSTALL=1 and everything is already there)
 #   2. a Tansu broker on 127.0.0.1:$KGO_BROKER_PORT (default 19092) for the tests that talk
-#      to a real broker, unless KGO_TEST_BROKER already names one; stopped on exit, and the
-#      run fails if it died while the tests ran
+#      to a real broker, unless KGO_TEST_BROKER already names one; and a second Tansu
+#      ($KGO_TLS_BACKEND_PORT, default 19093) behind the stunnel TLS proxy ($KGO_TLS_PORT,
+#      default 19094) unless KGO_TEST_TLS_BROKER names one
+#      (then KGO_TEST_TLS_CA names its CA file); stopped on exit, and the run fails if a
+#      broker died while the tests ran
 #   3. Tools/check-generated.sh: the generated protocol code matches what the generator
 #      writes from ../shared/kafka-protocol
 #   4. swift test (debug build), SWIFT_DETERMINISTIC_HASHING=1; this replays the fuzz
@@ -19,7 +22,8 @@
 #      libFuzzer; a crash fails the run and is saved in Tests/Fuzz/Crashes/ (0 turns this
 #      step off, for quick local runs only: CI always fuzzes)
 #
-# Tests that need a broker read KGO_TEST_BROKER (host:port) and FAIL when it is unset: they
+# Tests that need a broker read KGO_TEST_BROKER / KGO_TEST_TLS_BROKER (host:port) and
+# KGO_TEST_TLS_CA, and FAIL when they are unset: they
 # never skip. Extra arguments go to `swift test` (e.g. Tools/test.sh --filter Records).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -36,29 +40,53 @@ if [ "${KGO_SKIP_INSTALL:-0}" != 1 ]; then
 fi
 T1=$(now_ms)
 
-if [ -z "${KGO_TEST_BROKER:-}" ]; then
-  PORT=${KGO_BROKER_PORT:-19092}
-  TANSU_LOG=$(mktemp /tmp/kgo-tansu.XXXXXX.log)
-  TANSU_PID=$(TANSU_BIN="$ROOT/.tansu/bin/tansu" TANSU_LOG="$TANSU_LOG" \
-              "$SHARED_DIR/broker/start-tansu.sh" "$PORT")
-  alive() {   # running and not a zombie (the broker is not our child, so nobody reaps it)
-    local st; st=$(ps -o stat= -p "$1" 2>/dev/null || true)
-    [ -n "$st" ] && [ "${st#Z}" = "$st" ]
-  }
-  stop_broker() {
-    local rc=$?
-    if alive "$TANSU_PID"; then
-      kill "$TANSU_PID" 2>/dev/null || true
-    else
-      log "FAIL: Tansu (pid $TANSU_PID) died while the tests ran; last log lines:"
-      tail -n 20 "$TANSU_LOG" >&2 || true
+# Processes we started, stopped on exit: "pid:log" for brokers (the run fails if one died),
+# "pid:" for the TLS proxy.
+STARTED=()
+alive() {   # running and not a zombie (the broker is not our child, so nobody reaps it)
+  local st; st=$(ps -o stat= -p "$1" 2>/dev/null || true)
+  [ -n "$st" ] && [ "${st#Z}" = "$st" ]
+}
+stop_started() {
+  local rc=$? entry pid logf
+  for entry in "${STARTED[@]}"; do
+    pid=${entry%%:*}; logf=${entry#*:}
+    if alive "$pid"; then
+      kill "$pid" 2>/dev/null || true
+    elif [ -n "$logf" ]; then
+      log "FAIL: Tansu (pid $pid) died while the tests ran; last log lines:"
+      tail -n 20 "$logf" >&2 || true
       [ "$rc" -ne 0 ] || rc=1
     fi
-    exit "$rc"
-  }
-  trap stop_broker EXIT
+  done
+  exit "$rc"
+}
+trap stop_started EXIT
+start_tansu() {   # PORT [ADVERTISED_URL]: prints nothing, records the broker in STARTED
+  local port=$1 adv=${2:-} logf pid
+  logf=$(mktemp /tmp/kgo-tansu.XXXXXX.log)
+  pid=$(env TANSU_BIN="$ROOT/.tansu/bin/tansu" TANSU_LOG="$logf" ${adv:+TANSU_ADVERTISED=$adv} \
+        "$SHARED_DIR/broker/start-tansu.sh" "$port")
+  STARTED+=("$pid:$logf")
+  log "step 2: Tansu on 127.0.0.1:$port${adv:+ advertising $adv} (pid $pid, log $logf)"
+}
+
+if [ -z "${KGO_TEST_BROKER:-}" ]; then
+  PORT=${KGO_BROKER_PORT:-19092}
+  start_tansu "$PORT"
   export KGO_TEST_BROKER=127.0.0.1:$PORT
-  log "step 2: Tansu on $KGO_TEST_BROKER (pid $TANSU_PID, log $TANSU_LOG)"
+fi
+# TLS: a second Tansu that advertises the stunnel proxy's port, so clients that follow
+# metadata stay on TLS.
+if [ -z "${KGO_TEST_TLS_BROKER:-}" ]; then
+  TLS_BACKEND_PORT=${KGO_TLS_BACKEND_PORT:-19093}
+  TLS_PORT=${KGO_TLS_PORT:-19094}
+  start_tansu "$TLS_BACKEND_PORT" "tcp://127.0.0.1:$TLS_PORT"
+  PROXY_PID=$("$SHARED_DIR/broker/start-tls-proxy.sh" "$TLS_PORT" "$TLS_BACKEND_PORT")
+  STARTED+=("$PROXY_PID:")
+  export KGO_TEST_TLS_BROKER=127.0.0.1:$TLS_PORT
+  export KGO_TEST_TLS_CA=/tmp/tls-proxy-$TLS_PORT/ca.crt
+  log "step 2: stunnel TLS proxy on $KGO_TEST_TLS_BROKER (pid $PROXY_PID, CA $KGO_TEST_TLS_CA)"
 fi
 T2=$(now_ms)
 log "install: $((T1 - T0)) ms; broker: $((T2 - T1)) ms"

@@ -1,0 +1,294 @@
+import Logging
+import NIOCore
+import NIOSSL
+
+/// Runs one `ClientEngine` on one event loop: maps channel events and user commands to
+/// engine inputs, performs the engine's actions, and ticks it at its next deadline.
+/// Confined to `loop`: every method runs there (the client reaches it through a loop-bound box).
+final class EngineDriver {
+    /// Called on the loop with the request's outcome.
+    typealias Completion = @Sendable (Result<any KafkaResponse, KafkaClientError>) -> Void
+
+    let loop: any EventLoop
+    private var engine: ClientEngine
+    private let configuration: KafkaClientConfiguration
+    private let tlsContext: NIOSSLContext?
+    private let logger: Logger
+    /// Instants are nanoseconds since this point of the monotonic clock.
+    private let start: NIODeadline
+
+    private enum Slot {
+        case connecting
+        case handshaking(any Channel)
+        case open(any Channel)
+    }
+    private var slots: [ConnectionID: Slot] = [:]
+    private var brokers: [ConnectionID: BrokerID] = [:]
+
+    private var completions: [PromiseID: Completion] = [:]
+    private var nextPromise: UInt64 = 1
+
+    private var scheduledTick: (at: Instant, task: Scheduled<Void>)?
+    private var lastTick: Instant?
+    private var draining = false
+
+    private enum Lifecycle { case running, closing, closed }
+    private var lifecycle = Lifecycle.running
+    private var closeWaiters: [CheckedContinuation<Void, Never>] = []
+    private var closeTimer: Scheduled<Void>?
+
+    init(loop: any EventLoop, configuration: KafkaClientConfiguration, tlsContext: NIOSSLContext?, logger: Logger, seed: UInt64) {
+        self.loop = loop
+        self.configuration = configuration
+        self.engine = ClientEngine(config: configuration.engineConfig, seed: seed)
+        self.tlsContext = tlsContext
+        self.logger = logger
+        self.start = .now()
+    }
+
+    private var now: Instant {
+        let n = NIODeadline.now().uptimeNanoseconds
+        return Instant(nanoseconds: n >= start.uptimeNanoseconds ? n - start.uptimeNanoseconds : 0)
+    }
+
+    // MARK: user commands (drained from the client's inbox in one hop)
+
+    /// Hops taken from user calls, and the calls they carried (tests check the batching).
+    private(set) var hops = 0
+    private(set) var commandsRun = 0
+
+    func run(_ commands: [KafkaClient.Command]) {
+        loop.preconditionInEventLoop()
+        hops += 1
+        commandsRun += commands.count
+        let now = self.now
+        for command in commands {
+            switch command {
+            case .request(let request, let target, let pin, let completion):
+                guard lifecycle == .running else {
+                    completion(.failure(.clientClosed))
+                    continue
+                }
+                let promise = PromiseID(nextPromise)
+                nextPromise += 1
+                completions[promise] = completion
+                engine.request(request, to: target, pin: pin, promise: promise, now: now)
+            case .close(let waiter):
+                beginClose(waiter)
+            }
+        }
+        drain()
+    }
+
+    private func beginClose(_ waiter: CheckedContinuation<Void, Never>?) {
+        switch lifecycle {
+        case .closed:
+            waiter?.resume()
+            return
+        case .closing:
+            if let waiter { closeWaiters.append(waiter) }
+            return
+        case .running:
+            if let waiter { closeWaiters.append(waiter) }
+            lifecycle = .closing
+        }
+        logger.debug("closing", metadata: ["outstanding": "\(completions.count)"])
+        // Graceful: outstanding requests get until the close timeout to finish.
+        let deadline = NIODeadline.now() + .nanoseconds(Int64(clamping: configuration.closeTimeout.nanoseconds))
+        closeTimer = loop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
+            self?.finishClose()
+        }
+    }
+
+    private func finishClose() {
+        guard lifecycle == .closing else { return }
+        lifecycle = .closed
+        closeTimer?.cancel()
+        closeTimer = nil
+        // Taken before the engine's close actions forget the channels, so close() returns
+        // only once every socket is closed. Channels still dialing are closed by `dialed`.
+        var closing: [EventLoopFuture<Void>] = []
+        for (_, slot) in slots {
+            if case .handshaking(let ch) = slot { closing.append(ch.closeFuture) }
+            if case .open(let ch) = slot { closing.append(ch.closeFuture) }
+        }
+        engine.close(now: now)
+        drain()
+        scheduledTick?.task.cancel()
+        scheduledTick = nil
+        for (_, slot) in slots {
+            if case .handshaking(let ch) = slot { ch.close(promise: nil) }
+            if case .open(let ch) = slot { ch.close(promise: nil) }
+        }
+        slots.removeAll()
+        let waiters = closeWaiters
+        closeWaiters = []
+        EventLoopFuture.andAllComplete(closing, on: loop).whenComplete { _ in
+            for w in waiters { w.resume() }
+        }
+        logger.debug("closed")
+    }
+
+    // MARK: channel events
+
+    private func dialed(_ id: ConnectionID, host: String, tls: Bool, _ result: Result<any Channel, any Error>) {
+        guard case .connecting? = slots[id] else {
+            // The engine gave up on this dial (timeout, close) while it was in flight.
+            if case .success(let ch) = result { ch.close(promise: nil) }
+            return
+        }
+        switch result {
+        case .failure(let error):
+            fail(id, reason: DialFailure.describe(error))
+        case .success(let channel):
+            guard channel.eventLoop.inEventLoop else {
+                channel.close(promise: nil)
+                fail(id, reason: "dialer returned a channel on another event loop")
+                return
+            }
+            do {
+                let ops = channel.pipeline.syncOperations
+                try ops.addHandler(BrokerChannelHandler(id: id, driver: self))
+                if tls, let tlsContext {
+                    let name = configuration.tls?.serverName ?? (Self.isIPAddress(host) ? nil : host)
+                    slots[id] = .handshaking(channel)
+                    // Added in front of ours after it, so handshake events find our handler.
+                    try ops.addHandler(NIOSSLClientHandler(context: tlsContext, serverHostname: name), position: .first)
+                } else {
+                    slots[id] = .open(channel)
+                }
+                guard channel.isActive else {
+                    channel.close(promise: nil)
+                    fail(id, reason: "closed by peer while connecting")
+                    return
+                }
+                if !tls {
+                    logger.debug("connected", metadata: ["connection": "\(id)", "broker": "\(brokers[id].map { "\($0)" } ?? "?")"])
+                    engine.connectionOpened(id, now: now)
+                    drain()
+                }
+            } catch {
+                channel.close(promise: nil)
+                fail(id, reason: DialFailure.describe(error))
+            }
+        }
+    }
+
+    private func fail(_ id: ConnectionID, reason: String) {
+        slots[id] = nil
+        logger.debug("connection failed", metadata: ["connection": "\(id)", "broker": "\(brokers[id].map { "\($0)" } ?? "?")", "reason": "\(reason)"])
+        brokers[id] = nil
+        engine.connectionFailed(id, reason: reason, now: now)
+        drain()
+    }
+
+    func tlsHandshakeCompleted(_ id: ConnectionID) {
+        guard case .handshaking(let ch)? = slots[id] else { return }
+        slots[id] = .open(ch)
+        logger.debug("connected (TLS)", metadata: ["connection": "\(id)"])
+        engine.connectionOpened(id, now: now)
+        drain()
+    }
+
+    func received(_ id: ConnectionID, _ bytes: [UInt8]) {
+        guard case .open? = slots[id] else { return }
+        engine.bytesReceived(id, bytes, now: now)
+        drain()
+    }
+
+    /// An error or end of stream; reported once, as a failed dial or a closed connection.
+    func lost(_ id: ConnectionID, reason: String) {
+        switch slots[id] {
+        case nil:
+            return
+        case .connecting, .handshaking:
+            fail(id, reason: reason)
+        case .open(let ch):
+            slots[id] = nil
+            brokers[id] = nil
+            logger.debug("connection lost", metadata: ["connection": "\(id)", "reason": "\(reason)"])
+            ch.close(promise: nil)
+            engine.connectionClosed(id, now: now)
+            drain()
+        }
+    }
+
+    // MARK: actions
+
+    /// Performs every queued action. Re-entrant calls (a close firing channelInactive
+    /// synchronously) only feed the engine; the outer loop picks up their actions.
+    private func drain() {
+        guard !draining else { return }
+        draining = true
+        defer { draining = false }
+        var toFlush: [ConnectionID: any Channel] = [:]
+        while true {
+            while let action = engine.pollAction() {
+                perform(action, toFlush: &toFlush)
+            }
+            if toFlush.isEmpty { break }
+            let channels = toFlush
+            toFlush = [:]
+            for (_, ch) in channels { ch.flush() }
+        }
+        rescheduleTick()
+        if lifecycle == .closing, completions.isEmpty { finishClose() }
+    }
+
+    private func perform(_ action: Action, toFlush: inout [ConnectionID: any Channel]) {
+        switch action {
+        case .open(let id, let broker, let host, let port, let tls):
+            slots[id] = .connecting
+            brokers[id] = broker
+            logger.debug("dialing", metadata: ["connection": "\(id)", "broker": "\(broker)", "address": "\(host):\(port)"])
+            let timeout = TimeAmount.nanoseconds(Int64(clamping: configuration.connectTimeout.nanoseconds))
+            configuration.dialer.dial(host, port, loop, timeout)
+                .hop(to: loop)
+                .assumeIsolated()
+                .whenComplete { [weak self] result in self?.dialed(id, host: host, tls: tls, result) }
+        case .write(let id, let bytes):
+            guard case .open(let ch)? = slots[id] else {
+                logger.warning("engine wrote to a connection that is not open", metadata: ["connection": "\(id)"])
+                return
+            }
+            ch.write(ch.allocator.buffer(bytes: bytes), promise: nil)
+            toFlush[id] = ch
+        case .close(let id):
+            toFlush[id] = nil
+            brokers[id] = nil
+            switch slots.removeValue(forKey: id) {
+            case .handshaking(let ch)?, .open(let ch)?: ch.close(promise: nil)
+            case .connecting?, nil: break
+            }
+        case .complete(let promise, let result):
+            if case .failure(let e) = result { logger.debug("request failed", metadata: ["error": "\(e)"]) }
+            completions.removeValue(forKey: promise)?(result)
+        }
+    }
+
+    private func rescheduleTick() {
+        guard lifecycle != .closed, var at = engine.nextDeadline() else {
+            scheduledTick?.task.cancel()
+            scheduledTick = nil
+            return
+        }
+        // A deadline the last tick did not clear would spin the loop; wait a little instead.
+        if let lastTick, at <= lastTick { at = lastTick + .milliseconds(1) }
+        if let scheduledTick, scheduledTick.at == at { return }
+        scheduledTick?.task.cancel()
+        let deadline = start + .nanoseconds(Int64(clamping: min(at.nanoseconds, UInt64(Int64.max / 2))))
+        let task = loop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
+            guard let self else { return }
+            self.scheduledTick = nil
+            let now = self.now
+            self.lastTick = now
+            self.engine.tick(now: now)
+            self.drain()
+        }
+        scheduledTick = (at, task)
+    }
+
+    private static func isIPAddress(_ host: String) -> Bool {
+        (try? SocketAddress(ipAddress: host, port: 0)) != nil
+    }
+}

@@ -1,0 +1,108 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+
+/// A Kafka client: sends any request to the right broker (routing, splitting by partition,
+/// retries and version negotiation are the engine's), over SwiftNIO connections.
+///
+/// Calls from any task are queued and handed to the engine's event loop in batches: one
+/// hop serves every call queued since the previous one.
+public final class KafkaClient: Sendable {
+    enum Command: Sendable {
+        case request(any KafkaRequest, RequestTarget, ClosedRange<Int16>?, EngineDriver.Completion)
+        case close(CheckedContinuation<Void, Never>?)
+    }
+
+    public let configuration: KafkaClientConfiguration
+    /// The loop that runs the engine and every connection of this client.
+    let loop: any EventLoop
+    private let driver: NIOLoopBoundBox<EngineDriver>
+    private let inbox = NIOLockedValueBox<[Command]>([])
+
+    /// Starts no connection yet: the first request dials a seed.
+    public init(configuration: KafkaClientConfiguration, logger: Logger = Logger(label: "kgo-swift")) throws(KafkaConfigurationError) {
+        guard !configuration.seedBrokers.isEmpty else { throw .noSeedBrokers }
+        let tlsContext = try configuration.tls?.makeContext()
+        self.configuration = configuration
+        let group = configuration.eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton
+        self.loop = group.next()
+        let seed = configuration.randomSeed ?? UInt64.random(in: .min ... .max)
+        self.driver = NIOLoopBoundBox.makeBoxSendingValue(
+            EngineDriver(loop: loop, configuration: configuration, tlsContext: tlsContext, logger: logger, seed: seed),
+            as: EngineDriver.self, eventLoop: loop)
+    }
+
+    deinit {
+        // Nothing can await here; closing still releases the connections.
+        let loop = self.loop
+        let driver = self.driver
+        loop.execute {
+            driver.value.run([.close(nil)])
+        }
+    }
+
+    /// Sends `request` and returns its typed response. `to` overrides the routing the
+    /// request type implies; `pin` narrows the versions tried.
+    public func request<R: KafkaRequest>(_ request: R, to target: RequestTarget = .automatic,
+                                         pin: ClosedRange<Int16>? = nil) async throws(KafkaClientError) -> R.Response {
+        let response = try await self.request(any: request, to: target, pin: pin)
+        guard let typed = response as? R.Response else {
+            throw .protocolViolation("expected \(R.Response.messageName), got \(type(of: response).messageName)")
+        }
+        return typed
+    }
+
+    /// Sends a request known only by its protocol type (e.g. one built from a key number).
+    public func request(any request: any KafkaRequest, to target: RequestTarget = .automatic,
+                        pin: ClosedRange<Int16>? = nil) async throws(KafkaClientError) -> any KafkaResponse {
+        let result = await withCheckedContinuation { (c: CheckedContinuation<Result<any KafkaResponse, KafkaClientError>, Never>) in
+            submit(.request(request, target, pin, { c.resume(returning: $0) }))
+        }
+        return try result.get()
+    }
+
+    /// Sends `request` and calls `completion` on the client's event loop with the outcome:
+    /// for callers that must not wait for a task to be scheduled (timing, bridging).
+    public func request(any request: any KafkaRequest, to target: RequestTarget = .automatic,
+                        pin: ClosedRange<Int16>? = nil,
+                        completion: @escaping @Sendable (Result<any KafkaResponse, KafkaClientError>) -> Void) {
+        submit(.request(request, target, pin, completion))
+    }
+
+    /// Lets outstanding requests finish (up to `closeTimeout`), fails anything later with
+    /// `.clientClosed`, and returns once every connection is closed.
+    public func close() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            submit(.close(c))
+        }
+    }
+
+    /// (hops, commands) so far: how well user calls were batched.
+    func hopStatistics() -> EventLoopFuture<(hops: Int, commands: Int)> {
+        let driver = self.driver
+        return loop.submit { (driver.value.hops, driver.value.commandsRun) }
+    }
+
+    /// Commands waiting for the next hop.
+    func queuedCommands() -> Int { inbox.withLockedValue { $0.count } }
+
+    /// Queues a command; only the call that finds the inbox empty schedules the hop.
+    private func submit(_ command: Command) {
+        let first = inbox.withLockedValue { queue in
+            queue.append(command)
+            return queue.count == 1
+        }
+        guard first else { return }
+        let inbox = self.inbox
+        let driver = self.driver
+        loop.execute {
+            let batch = inbox.withLockedValue { queue in
+                let taken = queue
+                queue.removeAll(keepingCapacity: true)
+                return taken
+            }
+            driver.value.run(batch)
+        }
+    }
+}

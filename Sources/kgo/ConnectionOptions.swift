@@ -1,0 +1,74 @@
+import ArgumentParser
+import KafkaIO
+import Logging
+
+/// Options every verb that talks to a cluster shares: where, and how to authenticate.
+struct ConnectionOptions: ParsableArguments {
+    @Option(name: [.short, .customLong("brokers")], parsing: .singleValue,
+            help: "Seed broker HOST:PORT (repeat or separate with commas).")
+    var brokers: [String] = []
+
+    @Flag(name: .customLong("tls"), help: "Use TLS with the system's trust roots (implied by the other --tls options).")
+    var tls = false
+    @Option(name: .customLong("tls-ca"), help: "PEM file of the roots that sign the brokers' certificates.")
+    var tlsCA: String?
+    @Option(name: .customLong("tls-cert"), help: "PEM client certificate chain (with --tls-key).")
+    var tlsCert: String?
+    @Option(name: .customLong("tls-key"), help: "PEM private key of the client certificate.")
+    var tlsKey: String?
+    @Option(name: .customLong("tls-server-name"), help: "Name to send as SNI and to verify, instead of each broker's host.")
+    var tlsServerName: String?
+
+    @Option(name: .customLong("sasl"), help: "MECHANISM:USER:PASSWORD, mechanism PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.")
+    var sasl: String?
+
+    @Option(help: "Give up on a request after this many seconds, retries included.")
+    var timeout: Int = 30
+
+    @Flag(name: .shortAndLong, help: "Log connections and retries to standard error.")
+    var verbose = false
+
+    func makeClient() throws -> KafkaClient {
+        let seeds = brokers.flatMap { $0.split(separator: ",").map(String.init) }
+        guard !seeds.isEmpty else { throw ValidationError("name at least one broker with -b HOST:PORT") }
+        var config = try KafkaClientConfiguration(seedBrokers: seeds)
+        config.clientId = "kgo"
+        config.softwareName = "kgo-swift-cli"
+        config.retryTimeout = .seconds(timeout)
+        config.connectTimeout = .seconds(min(timeout, 10))
+        if tls || tlsCA != nil || tlsCert != nil || tlsKey != nil || tlsServerName != nil {
+            config.tls = try .files(caFile: tlsCA, certificateFile: tlsCert, keyFile: tlsKey, serverName: tlsServerName)
+        }
+        if let sasl { config.sasl = try Self.parseSasl(sasl) }
+        var logger = Logger(label: "kgo") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = verbose ? .debug : .error
+        return try KafkaClient(configuration: config, logger: logger)
+    }
+
+    static func parseSasl(_ text: String) throws -> SaslConfig {
+        // The password may itself contain colons: split at the first two only.
+        let parts = text.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 3 else { throw ValidationError("--sasl wants MECHANISM:USER:PASSWORD") }
+        switch parts[0].uppercased() {
+        case "PLAIN": return .plain(username: parts[1], password: parts[2])
+        case "SCRAM-SHA-256": return .scram(.sha256, username: parts[1], password: parts[2])
+        case "SCRAM-SHA-512": return .scram(.sha512, username: parts[1], password: parts[2])
+        default: throw ValidationError("unknown SASL mechanism \(parts[0]) (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)")
+        }
+    }
+}
+
+extension ConnectionOptions {
+    /// Runs `body` with a client and closes it whatever happens.
+    func withClient<T>(_ body: (KafkaClient) async throws -> T) async throws -> T {
+        let client = try makeClient()
+        do {
+            let result = try await body(client)
+            await client.close()
+            return result
+        } catch {
+            await client.close()
+            throw error
+        }
+    }
+}
