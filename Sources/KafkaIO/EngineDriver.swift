@@ -36,11 +36,17 @@ final class EngineDriver {
     private var lifecycle = Lifecycle.running
     private var closeWaiters: [CheckedContinuation<Void, Never>] = []
     private var closeTimer: Scheduled<Void>?
+    /// Records every input for `kgo sim replay` when configured.
+    private let recorder: FlightRecorder?
 
-    init(loop: any EventLoop, configuration: KafkaClientConfiguration, tlsContext: NIOSSLContext?, logger: Logger, seed: UInt64) {
+    init(loop: any EventLoop, configuration: KafkaClientConfiguration, tlsContext: NIOSSLContext?, logger: Logger, seed: UInt64,
+         recorder: FlightRecorder? = nil) {
         self.loop = loop
         self.configuration = configuration
-        self.engine = ClientEngine(config: configuration.engineConfig, seed: seed)
+        var engineConfig = configuration.engineConfig
+        if let recorder { engineConfig.sasl = recorder.recording(engineConfig.sasl) }
+        self.engine = ClientEngine(config: engineConfig, seed: seed)
+        self.recorder = recorder
         self.tlsContext = tlsContext
         self.logger = logger
         self.start = .now()
@@ -72,6 +78,7 @@ final class EngineDriver {
                 let promise = PromiseID(nextPromise)
                 nextPromise += 1
                 completions[promise] = completion
+                recorder?.recordRequest(request, promise: promise, target: target, pin: pin, now: now)
                 engine.request(request, to: target, pin: pin, promise: promise, now: now)
             case .close(let waiter):
                 beginClose(waiter)
@@ -112,8 +119,11 @@ final class EngineDriver {
             if case .handshaking(let ch) = slot { closing.append(ch.closeFuture) }
             if case .open(let ch) = slot { closing.append(ch.closeFuture) }
         }
-        engine.close(now: now)
+        let closedAt = now
+        recorder?.record(.close, now: closedAt)
+        engine.close(now: closedAt)
         drain()
+        recorder?.finish(now: closedAt)
         scheduledTick?.task.cancel()
         scheduledTick = nil
         for (_, slot) in slots {
@@ -164,7 +174,9 @@ final class EngineDriver {
                 }
                 if !tls {
                     logger.debug("connected", metadata: ["connection": "\(id)", "broker": "\(brokers[id].map { "\($0)" } ?? "?")"])
-                    engine.connectionOpened(id, now: now)
+                    let openedAt = now
+                    recorder?.record(.connectionOpened(id), now: openedAt)
+                    engine.connectionOpened(id, now: openedAt)
                     drain()
                 }
             } catch {
@@ -178,7 +190,9 @@ final class EngineDriver {
         slots[id] = nil
         logger.debug("connection failed", metadata: ["connection": "\(id)", "broker": "\(brokers[id].map { "\($0)" } ?? "?")", "reason": "\(reason)"])
         brokers[id] = nil
-        engine.connectionFailed(id, reason: reason, now: now)
+        let failedAt = now
+        recorder?.record(.connectionFailed(id, reason: reason), now: failedAt)
+        engine.connectionFailed(id, reason: reason, now: failedAt)
         drain()
     }
 
@@ -186,13 +200,17 @@ final class EngineDriver {
         guard case .handshaking(let ch)? = slots[id] else { return }
         slots[id] = .open(ch)
         logger.debug("connected (TLS)", metadata: ["connection": "\(id)"])
-        engine.connectionOpened(id, now: now)
+        let openedAt = now
+        recorder?.record(.connectionOpened(id), now: openedAt)
+        engine.connectionOpened(id, now: openedAt)
         drain()
     }
 
     func received(_ id: ConnectionID, _ bytes: [UInt8]) {
         guard case .open? = slots[id] else { return }
-        engine.bytesReceived(id, bytes, now: now)
+        let receivedAt = now
+        recorder?.record(.bytesReceived(id, bytes), now: receivedAt)
+        engine.bytesReceived(id, bytes, now: receivedAt)
         drain()
     }
 
@@ -208,7 +226,9 @@ final class EngineDriver {
             brokers[id] = nil
             logger.debug("connection lost", metadata: ["connection": "\(id)", "reason": "\(reason)"])
             ch.close(promise: nil)
-            engine.connectionClosed(id, now: now)
+            let closedAt = now
+            recorder?.record(.connectionClosed(id), now: closedAt)
+            engine.connectionClosed(id, now: closedAt)
             drain()
         }
     }
@@ -224,6 +244,7 @@ final class EngineDriver {
         var toFlush: [ConnectionID: any Channel] = [:]
         while true {
             while let action = engine.pollAction() {
+                recorder?.observe(action)
                 perform(action, toFlush: &toFlush)
             }
             if toFlush.isEmpty { break }
@@ -232,6 +253,7 @@ final class EngineDriver {
             for (_, ch) in channels { ch.flush() }
         }
         rescheduleTick()
+        recorder?.flushIfIdle()
         if lifecycle == .closing, completions.isEmpty { finishClose() }
     }
 
@@ -282,6 +304,7 @@ final class EngineDriver {
             self.scheduledTick = nil
             let now = self.now
             self.lastTick = now
+            self.recorder?.record(.tick, now: now)
             self.engine.tick(now: now)
             self.drain()
         }

@@ -28,8 +28,11 @@ public final class KafkaClient: Sendable {
         let group = configuration.eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton
         self.loop = group.next()
         let seed = configuration.randomSeed ?? UInt64.random(in: .min ... .max)
+        let recorder = try configuration.flightRecorder.map { (c) throws(KafkaConfigurationError) in
+            try FlightRecorder(configuration: c, engineConfig: configuration.engineConfig, seed: seed, logger: logger)
+        }
         self.driver = NIOLoopBoundBox.makeBoxSendingValue(
-            EngineDriver(loop: loop, configuration: configuration, tlsContext: tlsContext, logger: logger, seed: seed),
+            EngineDriver(loop: loop, configuration: configuration, tlsContext: tlsContext, logger: logger, seed: seed, recorder: recorder),
             as: EngineDriver.self, eventLoop: loop)
     }
 

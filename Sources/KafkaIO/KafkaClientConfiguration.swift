@@ -37,6 +37,8 @@ public struct KafkaClientConfiguration: Sendable {
     public var randomSeed: UInt64? = nil
     /// The loop group connections run on; nil uses NIO's shared singleton group.
     public var eventLoopGroup: (any EventLoopGroup)? = nil
+    /// Records every engine input to files that `kgo sim replay` runs offline; nil: off.
+    public var flightRecorder: FlightRecorderConfiguration? = nil
 
     public init(seedBrokers: [BrokerAddress]) { self.seedBrokers = seedBrokers }
 
@@ -77,6 +79,8 @@ public enum KafkaConfigurationError: Error, Equatable, Sendable, CustomStringCon
     /// A certificate, key or trust root could not be loaded.
     case tls(String)
     case invalidSasl(String)
+    /// The flight recorder's files could not be created, or its limits make no sense.
+    case flightRecorder(String)
 
     public var description: String {
         switch self {
@@ -84,6 +88,7 @@ public enum KafkaConfigurationError: Error, Equatable, Sendable, CustomStringCon
         case .invalidBrokerAddress(let s): return "not a broker address (want host:port): \(s)"
         case .tls(let s): return "TLS configuration: \(s)"
         case .invalidSasl(let s): return "SASL configuration: \(s)"
+        case .flightRecorder(let s): return "flight recorder: \(s)"
         }
     }
 }

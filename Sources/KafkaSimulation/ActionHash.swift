@@ -1,50 +1,20 @@
 import KafkaStateMachines
 
-/// FNV-1a over every action the engine emitted, with the virtual instant it was emitted
-/// at: two runs of one seed must give the same value, or something depended on hash order,
-/// a clock or system randomness.
+/// Every action the engine emitted, with the virtual instant it was emitted at: two runs of
+/// one seed must give the same value, or something depended on hash order, a clock or
+/// system randomness.
 public struct ActionHash: Sendable, Equatable {
-    public private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
-    public private(set) var actions = 0
+    private var digest = ActionDigest()
 
     public init() {}
 
-    mutating func mix(_ byte: UInt8) {
-        value = (value ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
-    }
-
-    mutating func mix(_ v: UInt64) {
-        var x = v
-        for _ in 0 ..< 8 { mix(UInt8(truncatingIfNeeded: x)); x >>= 8 }
-    }
-
-    mutating func mix(_ s: String) {
-        for b in s.utf8 { mix(b) }
-        mix(UInt8(0))
-    }
+    public var value: UInt64 { digest.value }
+    public var actions: Int { Int(digest.actions) }
 
     public mutating func record(_ action: Action, at now: UInt64) {
-        actions += 1
-        mix(now)
-        switch action {
-        case .open(let c, let b, let host, let port, let tls):
-            mix(UInt8(1)); mix(c.rawValue); mix(b.description); mix(host); mix(UInt64(port)); mix(UInt8(tls ? 1 : 0))
-        case .write(let c, let bytes):
-            mix(UInt8(2)); mix(c.rawValue); mix(UInt64(bytes.count))
-            for b in bytes { mix(b) }
-        case .close(let c):
-            mix(UInt8(3)); mix(c.rawValue)
-        case .complete(let p, let r):
-            mix(UInt8(4)); mix(p.rawValue)
-            switch r {
-            case .success(let resp): mix(type(of: resp).messageName)
-            case .failure(let e): mix(e.description)
-            }
-        }
+        digest.mix(now)
+        digest.record(action)
     }
 
-    public var hex: String {
-        let s = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - s.count) + s
-    }
+    public var hex: String { digest.hex }
 }

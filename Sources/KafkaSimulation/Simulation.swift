@@ -58,6 +58,12 @@ public struct Simulation {
     var stopped: [Int32] = []
     var isolated: [Int32] = []
     let addresses: [(host: String, port: Int, node: Int32)]
+    /// Set by `record()`: every engine input goes into `recording` as the flight recorder
+    /// would write it, so a simulated run can be replayed like a production recording.
+    var tap: RecordingTap?
+    var recording: [UInt8] = []
+    let engineConfig: EngineConfig
+    let engineSeed: UInt64
 
     /// Time allowed after the liveness phase for outstanding requests to finish.
     public static let drain: UInt64 = 60_000_000_000
@@ -94,6 +100,8 @@ public struct Simulation {
         cluster = FakeCluster(FakeClusterConfig(brokers: brokers, seed: clusterSeed, users: users, autoCreateTopics: false,
                                                 topics: topics, saslSessionLifetimeMs: sc.sasl?.sessionMs ?? 0))
         engine = ClientEngine(config: engineConfig, seed: engineSeed)
+        self.engineConfig = engineConfig
+        self.engineSeed = engineSeed
         net = SimNetwork(latencyMin: sc.latencyMin, latencyMax: sc.latencyMax, rng: netRng)
         ledger = RequestLedger(livenessBound: sc.livenessBound)
         violations = Violations(enabled: sc.invariants)
@@ -132,6 +140,7 @@ public struct Simulation {
             if q == t, let (_, ev) = queue.pop() {
                 handle(ev)
             } else if e == t {
+                note(.tick)
                 engine.tick(now: Instant(nanoseconds: now))
                 drainEngine()
             } else {
@@ -159,9 +168,11 @@ public struct Simulation {
             let id = ConnectionID(c)
             if cluster.isReachable(broker: link.broker), let f = cluster.connect(broker: link.broker) {
                 net.attach(c, fake: f)
+                note(.connectionOpened(id))
                 engine.connectionOpened(id, now: Instant(nanoseconds: now))
             } else {
                 net.forget(c)
+                note(.connectionFailed(id, reason: "connection refused"))
                 engine.connectionFailed(id, reason: "connection refused", now: Instant(nanoseconds: now))
             }
             drainEngine()
@@ -174,6 +185,7 @@ public struct Simulation {
             net.forget(c)
         case .toClient(let c, let bytes):
             guard let link = net.links[c], !link.dead, !link.closedByEngine else { return }
+            note(.bytesReceived(ConnectionID(c), bytes))
             engine.bytesReceived(ConnectionID(c), bytes, now: Instant(nanoseconds: now))
             drainEngine()
         case .brokerClose(let c):
@@ -181,6 +193,7 @@ public struct Simulation {
             let tellEngine = !link.closedByEngine
             net.forget(c)
             if tellEngine {
+                note(.connectionClosed(ConnectionID(c)))
                 engine.connectionClosed(ConnectionID(c), now: Instant(nanoseconds: now))
                 drainEngine()
             }
@@ -237,9 +250,11 @@ public struct Simulation {
     mutating func drainEngine() {
         while let a = engine.pollAction() {
             hash.record(a, at: now)
+            tap?.observe(a)
             switch a {
             case .open(let c, _, let host, let port, _):
                 guard let node = addresses.first(where: { $0.host == host && $0.port == port })?.node else {
+                    note(.connectionFailed(c, reason: "unknown host \(host)"))
                     engine.connectionFailed(c, reason: "unknown host \(host)", now: Instant(nanoseconds: now))
                     continue
                 }
@@ -282,8 +297,35 @@ public struct Simulation {
         for r in ctx.requests {
             owner[r.promise] = i
             ledger.issued(r.promise, type(of: r.request).apiKey, at: now, liveness: inLiveness)
+            if tap != nil {
+                if let rec = RecordedRequest(r.request, promise: r.promise, target: r.target, pin: r.pin, maxRetries: nil) {
+                    note(.request(rec))
+                } else {
+                    violations.add("recording", "a \(type(of: r.request).messageName) has no faithful encoding", at: now)
+                }
+            }
             engine.request(r.request, to: r.target, pin: r.pin, promise: r.promise, now: Instant(nanoseconds: now))
         }
         if !ctx.requests.isEmpty { drainEngine() }
+    }
+}
+
+
+extension Simulation {
+    /// Runs the scenario while recording every engine input in the flight recorder's format
+    /// (one segment); `FlightRecording(segments: [bytes])` and `RecordingReplay` read it back.
+    public mutating func record() -> (SimulationResult, [UInt8]) {
+        tap = RecordingTap()
+        recording = RecordingHeader(recordingId: scenario.seed, segmentIndex: 1,
+                                    start: RecordingStart(seed: engineSeed, libraryVersion: "simulation",
+                                                          config: RecordedConfig.encode(engineConfig, includeSecrets: true))).encoded()
+        let result = run()
+        recording += tap!.endEntry(now: Instant(nanoseconds: now))
+        return (result, recording)
+    }
+
+    mutating func note(_ input: @autoclosure () -> RecordedInput) {
+        guard let tap else { return }
+        recording += tap.entry(input(), now: Instant(nanoseconds: now))
     }
 }

@@ -28,6 +28,11 @@ struct ConnectionOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Log connections and retries to standard error.")
     var verbose = false
 
+    @Option(name: .customLong("record"), help: "Flight-record the client's engine inputs to PATH-000001.kgorec ... (replay: kgo sim replay).")
+    var record: String?
+    @Flag(name: .customLong("record-secrets"), help: "Store SASL passwords in the recording, so logins replay too.")
+    var recordSecrets = false
+
     func makeClient() throws -> KafkaClient {
         let seeds = brokers.flatMap { $0.split(separator: ",").map(String.init) }
         guard !seeds.isEmpty else { throw ValidationError("name at least one broker with -b HOST:PORT") }
@@ -40,6 +45,11 @@ struct ConnectionOptions: ParsableArguments {
             config.tls = try .files(caFile: tlsCA, certificateFile: tlsCert, keyFile: tlsKey, serverName: tlsServerName)
         }
         if let sasl { config.sasl = try Self.parseSasl(sasl) }
+        if let record {
+            var r = FlightRecorderConfiguration(path: record)
+            r.includeSecrets = recordSecrets
+            config.flightRecorder = r
+        }
         var logger = Logger(label: "kgo") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = verbose ? .debug : .error
         return try KafkaClient(configuration: config, logger: logger)

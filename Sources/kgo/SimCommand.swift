@@ -1,13 +1,14 @@
 import ArgumentParser
 import Foundation
 import KafkaSimulation
+import KafkaStateMachines
 
 /// `kgo sim`: replay scenarios of the deterministic simulation and sweep seeds.
 struct SimCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sim",
         abstract: "Deterministic simulation: the engine against FakeCluster over a simulated network.",
-        subcommands: [SimRun.self, SimSweep.self])
+        subcommands: [SimRun.self, SimSweep.self, SimReplay.self])
 }
 
 func loadScenario(_ file: String) throws -> Scenario {
@@ -32,9 +33,18 @@ struct SimRun: ParsableCommand {
     @Argument(help: "Scenario file.") var file: String
     @Option(help: "Override the scenario's seed.") var seed: UInt64?
     @Flag(help: "On failure, shrink the faults and print the reduced scenario.") var shrink = false
+    @Option(help: "Also write the run's engine inputs as a flight recording to PATH-000001.kgorec (replay: kgo sim replay).")
+    var record: String?
 
     func run() throws {
         let s = try loadScenario(file)
+        if let record {
+            var sim = Simulation(s, seed: seed)
+            let (_, bytes) = sim.record()
+            let name = RecordingFormat.segmentName(base: record, index: 1)
+            guard FileManager.default.createFile(atPath: name, contents: Data(bytes)) else { throw ValidationError("cannot write \(name)") }
+            print("recorded \(bytes.count) bytes to \(name)")
+        }
         let (outcome, wall) = timed { SeedCheck.run(s, seed: seed) }
         let r = outcome.result
         print("scenario \(s.name) seed=\(r.seed)")

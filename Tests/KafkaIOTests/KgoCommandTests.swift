@@ -51,4 +51,18 @@ import Testing
         #expect(status != 0)
         #expect(output.contains("MECHANISM:USER:PASSWORD"), "\(output)")
     }
+
+    /// `--record` then `kgo sim replay`: the recorded session replays offline.
+    @Test func recordThenReplay() throws {
+        let broker = try TestEnvironment.variable("KGO_TEST_BROKER")
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("kgo-record-\(UInt64.random(in: 0 ... .max))").path
+        let (status, output) = try Self.kgo(["metadata", "-b", broker, "--record", path])
+        #expect(status == 0, "\(output)")
+        let (replayStatus, replay) = try Self.kgo(["sim", "replay", path + "-000001.kgorec"])
+        #expect(replayStatus == 0, "\(replay)")
+        #expect(replay.contains("ok: the engine reproduced every recorded action"), "\(replay)")
+        let (missing, message) = try Self.kgo(["sim", "replay", path + "-nothing"])
+        #expect(missing != 0)
+        #expect(message.contains("no recording"), "\(message)")
+    }
 }

@@ -42,6 +42,11 @@ public struct VersionPins: Equatable, Sendable {
         set { pins[key] = newValue }
     }
 
+    /// Every pin, by API key.
+    public var pinned: [(key: ApiKey, range: ClosedRange<Int16>)] {
+        pins.keys.sorted().map { ($0, pins[$0]!) }
+    }
+
     /// Pins every key to at most what `release` supported, so a client talking to a newer
     /// cluster behaves as if the cluster were that release.
     public static func maxRelease(_ release: KafkaRelease) -> VersionPins {

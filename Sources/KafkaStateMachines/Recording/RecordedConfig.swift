@@ -1,0 +1,145 @@
+/// Encodes an `EngineConfig` into a recording and back. Every stored property of
+/// EngineConfig must appear here (a test compares this list with the type's properties), or
+/// a replay would run a differently configured engine.
+///
+/// SASL secrets (passwords) are written only when the recorder is told to include them; a
+/// replay of a recording without them diverges at the first authentication that needs them.
+/// An OAUTHBEARER provider is code: its tokens are recorded as inputs instead.
+public enum RecordedConfig {
+    /// The EngineConfig properties this codec stores, in order.
+    public static let storedProperties = [
+        "seeds", "clientId", "clientSoftwareName", "clientSoftwareVersion", "tls", "sasl", "connectTimeout",
+        "requestTimeoutOverhead", "connectionIdleTimeout", "maxResponseBytes", "maxInFlightPerConnection", "maxRetries",
+        "retryTimeout", "backoff", "metadataMaxAge", "metadataMinAge", "pinnedBrokerRelease", "apiVersionsFallbackRelease",
+        "versionPins",
+    ]
+
+    public static func encode(_ c: EngineConfig, includeSecrets: Bool) -> [UInt8] {
+        var w = ByteWriter(capacity: 256)
+        w.writeUnsignedVarlong(UInt64(c.seeds.count))
+        for s in c.seeds {
+            RecordingWire.writeString(s.host, into: &w)
+            w.writeVarlong(Int64(s.port))
+        }
+        writeOptional(c.clientId, into: &w)
+        RecordingWire.writeString(c.clientSoftwareName, into: &w)
+        RecordingWire.writeString(c.clientSoftwareVersion, into: &w)
+        w.writeBool(c.tls)
+        switch c.sasl {
+        case nil:
+            w.writeUInt8(0)
+        case .plain(let user, let password, let authzid)?:
+            w.writeUInt8(1)
+            RecordingWire.writeString(user, into: &w)
+            writeOptional(includeSecrets ? password : nil, into: &w)
+            RecordingWire.writeString(authzid, into: &w)
+        case .scram(let algorithm, let user, let password)?:
+            w.writeUInt8(2)
+            w.writeUInt8(algorithm == .sha256 ? 0 : 1)
+            RecordingWire.writeString(user, into: &w)
+            writeOptional(includeSecrets ? password : nil, into: &w)
+        case .oauthBearer?:
+            w.writeUInt8(3)
+        }
+        for i in [c.connectTimeout, c.requestTimeoutOverhead, c.connectionIdleTimeout] { w.writeUnsignedVarlong(i.nanoseconds) }
+        w.writeVarlong(Int64(c.maxResponseBytes))
+        w.writeVarlong(Int64(c.maxInFlightPerConnection))
+        w.writeVarlong(Int64(c.maxRetries))
+        w.writeUnsignedVarlong(c.retryTimeout.nanoseconds)
+        w.writeUnsignedVarlong(c.backoff.initial.nanoseconds)
+        w.writeUnsignedVarlong(c.backoff.max.nanoseconds)
+        w.writeFloat64(c.backoff.jitter)
+        w.writeUnsignedVarlong(c.metadataMaxAge.nanoseconds)
+        w.writeUnsignedVarlong(c.metadataMinAge.nanoseconds)
+        writeOptional(c.pinnedBrokerRelease?.name, into: &w)
+        writeOptional(c.apiVersionsFallbackRelease?.name, into: &w)
+        let pins = c.versionPins.pinned
+        w.writeUnsignedVarlong(UInt64(pins.count))
+        for (key, range) in pins {
+            w.writeInt16(key.rawValue)
+            w.writeInt16(range.lowerBound)
+            w.writeInt16(range.upperBound)
+        }
+        return w.bytes
+    }
+
+    /// The decoded configuration. `oauthTokens` answers an OAUTHBEARER configuration (the
+    /// replay's queue of recorded tokens); `secretsMissing` tells whether a password was left out.
+    public static func decode(_ bytes: [UInt8],
+                              oauthTokens: @escaping @Sendable (Instant) throws -> OAuthBearerToken) throws(FlightRecordingError) -> (config: EngineConfig, secretsMissing: Bool) {
+        var r = ByteReader(bytes)
+        do {
+            let n = try r.readUnsignedVarlong("seeds")
+            guard n <= UInt64(r.remaining) else { throw FlightRecordingError.badConfig("seed count \(n)") }
+            var seeds: [BrokerAddress] = []
+            for _ in 0 ..< n {
+                let host = try RecordingWire.readString(&r, "seed.host")
+                seeds.append(BrokerAddress(host: host, port: Int(try r.readVarlong("seed.port"))))
+            }
+            var c = EngineConfig(seeds: seeds)
+            c.clientId = try readOptional(&r, "clientId")
+            c.clientSoftwareName = try RecordingWire.readString(&r, "clientSoftwareName")
+            c.clientSoftwareVersion = try RecordingWire.readString(&r, "clientSoftwareVersion")
+            c.tls = try r.readBool("tls")
+            var missing = false
+            switch try r.readUInt8("sasl") {
+            case 0: c.sasl = nil
+            case 1:
+                let user = try RecordingWire.readString(&r, "sasl.user")
+                let password = try readOptional(&r, "sasl.password")
+                missing = password == nil
+                c.sasl = .plain(username: user, password: password ?? "", authzid: try RecordingWire.readString(&r, "sasl.authzid"))
+            case 2:
+                let algorithm: ScramAlgorithm = try r.readUInt8("sasl.algorithm") == 0 ? .sha256 : .sha512
+                let user = try RecordingWire.readString(&r, "sasl.user")
+                let password = try readOptional(&r, "sasl.password")
+                missing = password == nil
+                c.sasl = .scram(algorithm, username: user, password: password ?? "")
+            case 3: c.sasl = .oauthBearer(tokenProvider: oauthTokens)
+            case let k: throw FlightRecordingError.badConfig("SASL kind \(k)")
+            }
+            c.connectTimeout = Interval(nanoseconds: try r.readUnsignedVarlong("connectTimeout"))
+            c.requestTimeoutOverhead = Interval(nanoseconds: try r.readUnsignedVarlong("requestTimeoutOverhead"))
+            c.connectionIdleTimeout = Interval(nanoseconds: try r.readUnsignedVarlong("connectionIdleTimeout"))
+            c.maxResponseBytes = Int(try r.readVarlong("maxResponseBytes"))
+            c.maxInFlightPerConnection = Int(try r.readVarlong("maxInFlightPerConnection"))
+            c.maxRetries = Int(try r.readVarlong("maxRetries"))
+            c.retryTimeout = Interval(nanoseconds: try r.readUnsignedVarlong("retryTimeout"))
+            let initial = Interval(nanoseconds: try r.readUnsignedVarlong("backoff.initial"))
+            let max = Interval(nanoseconds: try r.readUnsignedVarlong("backoff.max"))
+            c.backoff = BackoffPolicy(initial: initial, max: max, jitter: try r.readFloat64("backoff.jitter"))
+            c.metadataMaxAge = Interval(nanoseconds: try r.readUnsignedVarlong("metadataMaxAge"))
+            c.metadataMinAge = Interval(nanoseconds: try r.readUnsignedVarlong("metadataMinAge"))
+            c.pinnedBrokerRelease = try release(try readOptional(&r, "pinnedBrokerRelease"))
+            c.apiVersionsFallbackRelease = try release(try readOptional(&r, "apiVersionsFallbackRelease"))
+            let pins = try r.readUnsignedVarlong("versionPins")
+            guard pins <= UInt64(r.remaining) else { throw FlightRecordingError.badConfig("pin count \(pins)") }
+            for _ in 0 ..< pins {
+                let key = ApiKey(rawValue: try r.readInt16("pin.key"))
+                let lo = try r.readInt16("pin.lower"), hi = try r.readInt16("pin.upper")
+                guard lo <= hi else { throw FlightRecordingError.badConfig("pin \(lo)...\(hi)") }
+                c.versionPins[key] = lo ... hi
+            }
+            guard r.isAtEnd else { throw FlightRecordingError.badConfig("\(r.remaining) bytes after the configuration") }
+            return (c, missing)
+        } catch let e as FlightRecordingError {
+            throw e
+        } catch {
+            throw .badConfig("\(error)")
+        }
+    }
+
+    private static func release(_ name: String?) throws(FlightRecordingError) -> KafkaRelease? {
+        guard let name else { return nil }
+        guard let r = KafkaRelease.named(name) else { throw .badConfig("unknown Kafka release \(name)") }
+        return r
+    }
+
+    private static func writeOptional(_ s: String?, into w: inout ByteWriter) {
+        if let s { w.writeUInt8(1); RecordingWire.writeString(s, into: &w) } else { w.writeUInt8(0) }
+    }
+
+    private static func readOptional(_ r: inout ByteReader, _ field: StaticString) throws(KafkaDecodingError) -> String? {
+        try r.readUInt8(field) == 1 ? try RecordingWire.readString(&r, field) : nil
+    }
+}

@@ -1,0 +1,376 @@
+/// The flight recorder's file format, version 1. All integers are big-endian or Kafka
+/// varints (unsigned LEB128, zig-zag for signed); strings and byte strings are an unsigned
+/// varint length then the bytes. See docs/flight-recorder.md.
+///
+///     segment  = header entry*
+///     header   = magic "KGOFLREC" | u16 format version | u64 recording id | u32 segment index (1-based)
+///                [segment 1 only: u64 seed | string library version | bytes engine config]
+///     entry    = uvarint length | u8 kind | uvarlong now (ns) | uvarlong actions observed | u64 digest | body
+///
+/// An entry's (actions observed, digest) is the driver's action digest at the moment the
+/// entry was written, before its input reached the engine: a replay that has emitted that
+/// many actions must have the same digest. A crash can leave a partial last entry; readers
+/// treat it as the end of the recording.
+public enum RecordingFormat {
+    public static let magic: [UInt8] = Array("KGOFLREC".utf8)
+    public static let version: UInt16 = 1
+    /// Names the segment files of a recording: `base-000001.kgorec`, `base-000002.kgorec`, ...
+    public static func segmentName(base: String, index: Int) -> String {
+        let n = String(index)
+        return base + "-" + String(repeating: "0", count: max(0, 6 - n.count)) + n + ".kgorec"
+    }
+
+    enum Kind: UInt8 {
+        case connectionOpened = 1, connectionFailed, connectionClosed, bytesReceived, request, tick, close
+        case oauthToken, oauthTokenFailed, end
+    }
+}
+
+/// What a recording segment starts with.
+public struct RecordingHeader: Sendable, Equatable {
+    public var recordingId: UInt64
+    public var segmentIndex: UInt32
+    /// Segment 1 only.
+    public var start: RecordingStart?
+
+    public init(recordingId: UInt64, segmentIndex: UInt32, start: RecordingStart?) {
+        self.recordingId = recordingId
+        self.segmentIndex = segmentIndex
+        self.start = start
+    }
+}
+
+/// How the recorded engine was created.
+public struct RecordingStart: Sendable, Equatable {
+    public var seed: UInt64
+    public var libraryVersion: String
+    /// The encoded `EngineConfig` (RecordedConfig).
+    public var config: [UInt8]
+
+    public init(seed: UInt64, libraryVersion: String, config: [UInt8]) {
+        self.seed = seed
+        self.libraryVersion = libraryVersion
+        self.config = config
+    }
+}
+
+/// One recorded entry: an input, or the end marker a clean close writes.
+public struct RecordingEntry: Sendable, Equatable {
+    public enum Payload: Sendable, Equatable {
+        case input(RecordedInput)
+        /// The recorder stopped (the client closed, or the size limit was reached); the
+        /// checkpoint covers every action observed.
+        case end
+    }
+    public var now: Instant
+    public var actionsObserved: UInt64
+    public var digest: UInt64
+    public var payload: Payload
+
+    public init(now: Instant, actionsObserved: UInt64, digest: UInt64, payload: Payload) {
+        self.now = now
+        self.actionsObserved = actionsObserved
+        self.digest = digest
+        self.payload = payload
+    }
+}
+
+/// A recording that cannot be read.
+public enum FlightRecordingError: Error, Sendable, Equatable, CustomStringConvertible {
+    case notARecording
+    case unsupportedFormatVersion(UInt16)
+    case corrupt(String)
+    /// Segment files that do not belong together (another recording, a gap, a wrong order).
+    case segmentMismatch(String)
+    case unknownEntryKind(UInt8)
+    case badConfig(String)
+
+    public var description: String {
+        switch self {
+        case .notARecording: return "not a kgo flight recording (bad magic)"
+        case .unsupportedFormatVersion(let v): return "flight recording format version \(v) is not supported (this build reads \(RecordingFormat.version))"
+        case .corrupt(let m): return "corrupt flight recording: \(m)"
+        case .segmentMismatch(let m): return "recording segments do not match: \(m)"
+        case .unknownEntryKind(let k): return "unknown flight recording entry kind \(k)"
+        case .badConfig(let m): return "recorded engine configuration cannot be used: \(m)"
+        }
+    }
+}
+
+// MARK: encoding
+
+extension RecordingHeader {
+    public func encoded() -> [UInt8] {
+        var w = ByteWriter(capacity: 64)
+        w.writeRaw(RecordingFormat.magic)
+        w.writeUInt16(RecordingFormat.version)
+        w.writeUInt64(recordingId)
+        w.writeUInt32(segmentIndex)
+        if let start {
+            w.writeUInt64(start.seed)
+            RecordingWire.writeString(start.libraryVersion, into: &w)
+            RecordingWire.writeBytes(start.config, into: &w)
+        }
+        return w.bytes
+    }
+}
+
+extension RecordingEntry {
+    /// The entry framed with its length prefix.
+    public func encoded() -> [UInt8] {
+        var body = ByteWriter(capacity: 32)
+        let kind: RecordingFormat.Kind
+        switch payload {
+        case .end: kind = .end
+        case .input(let input):
+            switch input {
+            case .connectionOpened: kind = .connectionOpened
+            case .connectionFailed: kind = .connectionFailed
+            case .connectionClosed: kind = .connectionClosed
+            case .bytesReceived: kind = .bytesReceived
+            case .request: kind = .request
+            case .tick: kind = .tick
+            case .close: kind = .close
+            case .oauthToken: kind = .oauthToken
+            case .oauthTokenFailed: kind = .oauthTokenFailed
+            }
+        }
+        body.writeUInt8(kind.rawValue)
+        body.writeUnsignedVarlong(now.nanoseconds)
+        body.writeUnsignedVarlong(actionsObserved)
+        body.writeUInt64(digest)
+        if case .input(let input) = payload {
+            switch input {
+            case .connectionOpened(let c), .connectionClosed(let c):
+                body.writeUnsignedVarlong(c.rawValue)
+            case .connectionFailed(let c, let reason):
+                body.writeUnsignedVarlong(c.rawValue)
+                RecordingWire.writeString(reason, into: &body)
+            case .bytesReceived(let c, let bytes):
+                body.writeUnsignedVarlong(c.rawValue)
+                RecordingWire.writeBytes(bytes, into: &body)
+            case .request(let r):
+                body.writeUnsignedVarlong(r.promise.rawValue)
+                body.writeInt16(r.apiKey.rawValue)
+                body.writeInt16(r.version)
+                RecordingWire.writeBytes(r.body, into: &body)
+                RecordingWire.writeTarget(r.target, into: &body)
+                if let pin = r.pin {
+                    body.writeUInt8(1); body.writeInt16(pin.lowerBound); body.writeInt16(pin.upperBound)
+                } else {
+                    body.writeUInt8(0)
+                }
+                if let m = r.maxRetries { body.writeUInt8(1); body.writeVarlong(Int64(m)) } else { body.writeUInt8(0) }
+            case .tick, .close:
+                break
+            case .oauthToken(let t):
+                RecordingWire.writeString(t.token, into: &body)
+                let keys = t.extensions.keys.sorted()
+                body.writeUnsignedVarlong(UInt64(keys.count))
+                for k in keys {
+                    RecordingWire.writeString(k, into: &body)
+                    RecordingWire.writeString(t.extensions[k]!, into: &body)
+                }
+            case .oauthTokenFailed(let m):
+                RecordingWire.writeString(m, into: &body)
+            }
+        }
+        var w = ByteWriter(capacity: body.count + 5)
+        w.writeUnsignedVarlong(UInt64(body.count))
+        w.writeRaw(body.bytes)
+        return w.bytes
+    }
+}
+
+// MARK: decoding
+
+/// A parsed recording: the first segment's header and every entry of every segment, in order.
+public struct FlightRecording: Sendable {
+    public var recordingId: UInt64
+    public var start: RecordingStart
+    public var entries: [RecordingEntry]
+    /// The last segment ended inside an entry (the process stopped while writing it).
+    public var truncatedTail: Bool
+    /// An end marker was found: the recorder stopped cleanly.
+    public var endedCleanly: Bool
+
+    /// Parses segments given in order (segment 1 first).
+    public init(segments: [[UInt8]]) throws(FlightRecordingError) {
+        guard !segments.isEmpty else { throw .segmentMismatch("no segment files") }
+        var id: UInt64 = 0
+        var start: RecordingStart?
+        var entries: [RecordingEntry] = []
+        var truncated = false
+        var ended = false
+        for (i, bytes) in segments.enumerated() {
+            if truncated || ended {
+                throw .segmentMismatch("segment \(i) is still \(truncated ? "incomplete" : "ended") but segment \(i + 1) follows")
+            }
+            var r = ByteReader(bytes)
+            let header = try RecordingWire.readHeader(&r)
+            if i == 0 {
+                guard header.segmentIndex == 1, let s = header.start else {
+                    throw .segmentMismatch("the first file is segment \(header.segmentIndex), not segment 1")
+                }
+                id = header.recordingId
+                start = s
+            } else {
+                guard header.recordingId == id else { throw .segmentMismatch("segment \(i + 1) belongs to another recording") }
+                guard header.segmentIndex == UInt32(i + 1) else {
+                    throw .segmentMismatch("expected segment \(i + 1), found segment \(header.segmentIndex)")
+                }
+            }
+            while !r.isAtEnd {
+                guard let entry = try RecordingWire.readEntry(&r) else { truncated = true; break }
+                if case .end = entry.payload { ended = true }
+                entries.append(entry)
+                if ended, !r.isAtEnd { throw .corrupt("bytes after the end marker in segment \(i + 1)") }
+            }
+        }
+        self.recordingId = id
+        self.start = start!
+        self.entries = entries
+        self.truncatedTail = truncated
+        self.endedCleanly = ended
+    }
+}
+
+/// Shared field encodings of the format.
+enum RecordingWire {
+    static func writeString(_ s: String, into w: inout ByteWriter) { writeBytes(Array(s.utf8), into: &w) }
+
+    static func writeBytes(_ b: [UInt8], into w: inout ByteWriter) {
+        w.writeUnsignedVarlong(UInt64(b.count))
+        w.writeRaw(b)
+    }
+
+    static func readBytes(_ r: inout ByteReader, _ field: StaticString) throws(KafkaDecodingError) -> [UInt8] {
+        let n = try r.readUnsignedVarlong(field)
+        guard n <= UInt64(r.remaining) else {
+            throw KafkaDecodingError(field: "\(field)", offset: r.offset, kind: .lengthPastEnd(length: Int(clamping: n), available: r.remaining))
+        }
+        return try r.readRaw(Int(n), field)
+    }
+
+    static func readString(_ r: inout ByteReader, _ field: StaticString) throws(KafkaDecodingError) -> String {
+        let at = r.offset
+        let b = try readBytes(&r, field)
+        guard let s = String(validating: b, as: UTF8.self) else {
+            throw KafkaDecodingError(field: "\(field)", offset: at, kind: .invalidUTF8)
+        }
+        return s
+    }
+
+    static func writeTarget(_ t: RequestTarget, into w: inout ByteWriter) {
+        switch t {
+        case .automatic: w.writeUInt8(0)
+        case .anyBroker: w.writeUInt8(1)
+        case .broker(let n): w.writeUInt8(2); w.writeInt32(n)
+        case .controller: w.writeUInt8(3)
+        case .groupCoordinator(let g): w.writeUInt8(4); writeString(g, into: &w)
+        case .transactionCoordinator(let t): w.writeUInt8(5); writeString(t, into: &w)
+        case .partitionLeaders: w.writeUInt8(6)
+        }
+    }
+
+    static func readTarget(_ r: inout ByteReader) throws(KafkaDecodingError) -> RequestTarget {
+        let at = r.offset
+        switch try r.readUInt8("target") {
+        case 0: return .automatic
+        case 1: return .anyBroker
+        case 2: return .broker(try r.readInt32("target.broker"))
+        case 3: return .controller
+        case 4: return .groupCoordinator(try readString(&r, "target.group"))
+        case 5: return .transactionCoordinator(try readString(&r, "target.transactionalId"))
+        case 6: return .partitionLeaders
+        case let k: throw KafkaDecodingError(field: "target", offset: at, kind: .invalidValue("request target \(k)"))
+        }
+    }
+
+    static func readHeader(_ r: inout ByteReader) throws(FlightRecordingError) -> RecordingHeader {
+        do {
+            guard r.remaining >= RecordingFormat.magic.count,
+                  try r.readRaw(RecordingFormat.magic.count, "magic") == RecordingFormat.magic else { throw FlightRecordingError.notARecording }
+            let version = try r.readUInt16("version")
+            guard version == RecordingFormat.version else { throw FlightRecordingError.unsupportedFormatVersion(version) }
+            let id = try r.readUInt64("recordingId")
+            let index = try r.readUInt32("segmentIndex")
+            var start: RecordingStart?
+            if index == 1 {
+                let seed = try r.readUInt64("seed")
+                let lib = try readString(&r, "libraryVersion")
+                let config = try readBytes(&r, "config")
+                start = RecordingStart(seed: seed, libraryVersion: lib, config: config)
+            }
+            return RecordingHeader(recordingId: id, segmentIndex: index, start: start)
+        } catch let e as FlightRecordingError {
+            throw e
+        } catch {
+            throw .corrupt("header: \(error)")
+        }
+    }
+
+    /// The next entry, or nil when the bytes end inside it.
+    static func readEntry(_ r: inout ByteReader) throws(FlightRecordingError) -> RecordingEntry? {
+        let startOffset = r.offset
+        let length: UInt64
+        do { length = try r.readUnsignedVarlong("entry.length") } catch {
+            if case .truncated = error.kind { return nil }
+            throw .corrupt("entry at byte \(startOffset): \(error)")
+        }
+        guard length <= UInt64(r.remaining) else { return nil }
+        let bodyStart = r.offset
+        var e = ByteReader(try! r.readRaw(Int(length), "entry"))
+        do {
+            let rawKind = try e.readUInt8("kind")
+            guard let kind = RecordingFormat.Kind(rawValue: rawKind) else { throw FlightRecordingError.unknownEntryKind(rawKind) }
+            let now = Instant(nanoseconds: try e.readUnsignedVarlong("now"))
+            let observed = try e.readUnsignedVarlong("actionsObserved")
+            let digest = try e.readUInt64("digest")
+            let payload: RecordingEntry.Payload
+            switch kind {
+            case .end: payload = .end
+            case .connectionOpened: payload = .input(.connectionOpened(ConnectionID(try e.readUnsignedVarlong("connection"))))
+            case .connectionClosed: payload = .input(.connectionClosed(ConnectionID(try e.readUnsignedVarlong("connection"))))
+            case .connectionFailed:
+                let c = ConnectionID(try e.readUnsignedVarlong("connection"))
+                payload = .input(.connectionFailed(c, reason: try readString(&e, "reason")))
+            case .bytesReceived:
+                let c = ConnectionID(try e.readUnsignedVarlong("connection"))
+                payload = .input(.bytesReceived(c, try readBytes(&e, "bytes")))
+            case .request:
+                let promise = PromiseID(try e.readUnsignedVarlong("promise"))
+                let key = ApiKey(rawValue: try e.readInt16("apiKey"))
+                let version = try e.readInt16("version")
+                let body = try readBytes(&e, "body")
+                let target = try readTarget(&e)
+                var pin: ClosedRange<Int16>?
+                if try e.readUInt8("pin") == 1 {
+                    let lo = try e.readInt16("pin.lower"), hi = try e.readInt16("pin.upper")
+                    guard lo <= hi else { throw FlightRecordingError.corrupt("pin \(lo)...\(hi)") }
+                    pin = lo ... hi
+                }
+                var maxRetries: Int?
+                if try e.readUInt8("maxRetries") == 1 { maxRetries = Int(try e.readVarlong("maxRetries")) }
+                payload = .input(.request(RecordedRequest(promise: promise, apiKey: key, version: version, body: body, target: target,
+                                                          pin: pin, maxRetries: maxRetries)))
+            case .tick: payload = .input(.tick)
+            case .close: payload = .input(.close)
+            case .oauthToken:
+                let token = try readString(&e, "token")
+                let n = try e.readUnsignedVarlong("extensions")
+                guard n <= UInt64(e.remaining) else { throw FlightRecordingError.corrupt("extension count \(n)") }
+                var ext: [String: String] = [:]
+                for _ in 0 ..< n { ext[try readString(&e, "extension.key")] = try readString(&e, "extension.value") }
+                payload = .input(.oauthToken(OAuthBearerToken(token: token, extensions: ext)))
+            case .oauthTokenFailed: payload = .input(.oauthTokenFailed(try readString(&e, "message")))
+            }
+            guard e.isAtEnd else { throw FlightRecordingError.corrupt("\(e.remaining) bytes left in the entry at byte \(bodyStart)") }
+            return RecordingEntry(now: now, actionsObserved: observed, digest: digest, payload: payload)
+        } catch let err as FlightRecordingError {
+            throw err
+        } catch {
+            throw .corrupt("entry at byte \(bodyStart): \(error)")
+        }
+    }
+}

@@ -1,0 +1,20 @@
+/// The pure half of the flight recorder: a driver shows it every action it takes from the
+/// engine and every input it gives the engine (before giving it), and gets back the bytes to
+/// append to the recording. File handling (segments, size limits) is the driver's.
+public struct RecordingTap: Sendable {
+    public private(set) var digest = ActionDigest()
+
+    public init() {}
+
+    public mutating func observe(_ action: Action) { digest.record(action) }
+
+    /// The entry for `input`, checkpointed with the actions observed so far.
+    public func entry(_ input: RecordedInput, now: Instant) -> [UInt8] {
+        RecordingEntry(now: now, actionsObserved: digest.actions, digest: digest.value, payload: .input(input)).encoded()
+    }
+
+    /// The end marker: the recording stops here.
+    public func endEntry(now: Instant) -> [UInt8] {
+        RecordingEntry(now: now, actionsObserved: digest.actions, digest: digest.value, payload: .end).encoded()
+    }
+}

@@ -1,0 +1,119 @@
+import Testing
+@testable import KafkaStateMachines
+
+/// The flight recorder's file format: every entry kind round-trips, a cut-off tail is the
+/// end of the recording, and damaged files give typed errors, never a crash.
+@Suite struct FlightRecordingFormatTests {
+    static func sampleEntries() -> [RecordingEntry] {
+        var metadata = MetadataRequest()
+        metadata.allowAutoTopicCreation = false
+        let request = RecordedRequest(metadata, promise: PromiseID(9), target: .groupCoordinator("g"), pin: 1 ... 4, maxRetries: 3)!
+        let inputs: [RecordedInput] = [
+            .connectionOpened(ConnectionID(1)), .connectionFailed(ConnectionID(2), reason: "refused: 127.0.0.1:1"),
+            .connectionClosed(ConnectionID(3)), .bytesReceived(ConnectionID(1), [0, 1, 2, 255]), .request(request), .tick, .close,
+            .oauthToken(OAuthBearerToken(token: "t0k", extensions: ["b": "2", "a": "1"])), .oauthTokenFailed("no token"),
+        ]
+        var entries = inputs.enumerated().map { i, input in
+            RecordingEntry(now: Instant(nanoseconds: UInt64(i) * 1_000_003), actionsObserved: UInt64(i * 2), digest: UInt64(i) &* 0x9e37_79b9_7f4a_7c15,
+                           payload: .input(input))
+        }
+        entries.append(RecordingEntry(now: .milliseconds(99), actionsObserved: 20, digest: 7, payload: .end))
+        return entries
+    }
+
+    static func file(_ entries: [RecordingEntry], segment: UInt32 = 1, id: UInt64 = 42) -> [UInt8] {
+        let start = segment == 1 ? RecordingStart(seed: 5, libraryVersion: "test", config: RecordedConfig.encode(EngineConfig(seeds: []), includeSecrets: false)) : nil
+        return RecordingHeader(recordingId: id, segmentIndex: segment, start: start).encoded() + entries.flatMap { $0.encoded() }
+    }
+
+    @Test func everyEntryKindRoundTrips() throws {
+        let entries = Self.sampleEntries()
+        let r = try FlightRecording(segments: [Self.file(entries)])
+        #expect(r.entries == entries)
+        #expect(r.endedCleanly && !r.truncatedTail)
+        #expect(r.start.seed == 5 && r.recordingId == 42)
+        guard case .input(.request(let req)) = r.entries[4].payload else { Issue.record("not a request"); return }
+        let decoded = try #require(try req.decodeRequest() as? MetadataRequest)
+        #expect(decoded.allowAutoTopicCreation == false)
+    }
+
+    @Test func segmentsJoinInOrder() throws {
+        let entries = Self.sampleEntries()
+        let first = Self.file(Array(entries.prefix(4)))
+        let second = Self.file(Array(entries.dropFirst(4)), segment: 2)
+        #expect(try FlightRecording(segments: [first, second]).entries == entries)
+        #expect(throws: FlightRecordingError.self) { try FlightRecording(segments: [second, first]) }
+        #expect(throws: FlightRecordingError.self) { try FlightRecording(segments: [first, Self.file([], segment: 2, id: 43)]) }
+        #expect(throws: FlightRecordingError.self) { try FlightRecording(segments: [first, Self.file([], segment: 3)]) }
+    }
+
+    /// A process that dies while writing leaves a partial entry: everything before it stays readable.
+    @Test func cutAnywhereInTheLastEntryIsATruncatedTail() throws {
+        let entries = Array(Self.sampleEntries().dropLast())
+        let whole = Self.file(entries)
+        let lastSize = entries.last!.encoded().count
+        for cut in 1 ..< lastSize {
+            let r = try FlightRecording(segments: [Array(whole.dropLast(cut))])
+            #expect(r.truncatedTail)
+            #expect(r.entries == Array(entries.dropLast()))
+        }
+    }
+
+    @Test func damagedFilesGiveTypedErrors() throws {
+        let whole = Self.file(Self.sampleEntries())
+        #expect(throws: FlightRecordingError.notARecording) { try FlightRecording(segments: [Array("hello".utf8)]) }
+        var wrongVersion = whole
+        wrongVersion[9] = 9
+        #expect(throws: FlightRecordingError.self) { try FlightRecording(segments: [wrongVersion]) }
+        // Every single-byte corruption either parses or fails with a typed error.
+        var rng = SeededGenerator(seed: 11)
+        for _ in 0 ..< 2_000 {
+            var b = whole
+            b[Int.random(in: 0 ..< b.count, using: &rng)] = UInt8.random(in: 0 ... 255, using: &rng)
+            _ = try? FlightRecording(segments: [b])
+        }
+    }
+
+    @Test func configRoundTripsAndCoversEveryProperty() throws {
+        var c = EngineConfig(seeds: [BrokerAddress(host: "a", port: 1), BrokerAddress(host: "b", port: 2)])
+        c.clientId = nil
+        c.clientSoftwareName = "n"
+        c.clientSoftwareVersion = "v"
+        c.tls = true
+        c.sasl = .scram(.sha512, username: "u", password: "p")
+        c.connectTimeout = .milliseconds(1)
+        c.requestTimeoutOverhead = .milliseconds(2)
+        c.connectionIdleTimeout = .milliseconds(3)
+        c.maxResponseBytes = 4
+        c.maxInFlightPerConnection = 5
+        c.maxRetries = 6
+        c.retryTimeout = .milliseconds(7)
+        c.backoff = BackoffPolicy(initial: .milliseconds(8), max: .milliseconds(9), jitter: 0.5)
+        c.metadataMaxAge = .milliseconds(10)
+        c.metadataMinAge = .milliseconds(11)
+        c.pinnedBrokerRelease = KafkaRelease.all.first
+        c.apiVersionsFallbackRelease = KafkaRelease.all.last
+        c.versionPins[ApiKey(3)] = 1 ... 2
+        let noTokens: @Sendable (Instant) throws -> OAuthBearerToken = { _ in OAuthBearerToken(token: "") }
+        let (back, missing) = try RecordedConfig.decode(RecordedConfig.encode(c, includeSecrets: true), oauthTokens: noTokens)
+        #expect(!missing)
+        #expect(RecordedConfig.encode(back, includeSecrets: true) == RecordedConfig.encode(c, includeSecrets: true))
+        #expect(back.seeds == c.seeds && back.backoff == c.backoff && back.versionPins == c.versionPins && back.tls)
+        let (redacted, secretsMissing) = try RecordedConfig.decode(RecordedConfig.encode(c, includeSecrets: false), oauthTokens: noTokens)
+        #expect(secretsMissing)
+        guard case .scram(.sha512, "u", "")? = redacted.sasl else { Issue.record("password not redacted"); return }
+        // A property added to EngineConfig must be added to the recording too.
+        let properties = Mirror(reflecting: c).children.compactMap(\.label)
+        #expect(properties == RecordedConfig.storedProperties)
+    }
+
+    /// A request is stored at a version that gives it back unchanged.
+    @Test func requestsAreStoredFaithfully() throws {
+        var fetch = FetchRequest()
+        fetch.replicaId = -1
+        fetch.maxWaitMs = 250
+        fetch.isolationLevel = 1
+        let r = try #require(RecordedRequest(fetch, promise: PromiseID(1), target: .broker(2), pin: nil, maxRetries: nil))
+        #expect(try r.decodeRequest() as? FetchRequest == fetch)
+    }
+}
