@@ -22,6 +22,10 @@ import Testing
         #expect(try c.call(add, version: 3, on: &cluster).resultsByTopicV3AndBelow[0].resultsByPartition[0].partitionErrorCode == 0)
         #expect(cluster.nextDeadline != nil)
         _ = cluster.tick(now: .milliseconds(5_000))
+        // PrepareAbort: the marker lands after the WriteTxnMarkers delay.
+        #expect(cluster.offsets(.init("t", 0))!.highWatermark == 0)
+        #expect(cluster.nextDeadline == .milliseconds(5_005))
+        _ = cluster.tick(now: .milliseconds(5_005))
         // The abort marker is in the log and the old epoch can no longer end the transaction.
         #expect(cluster.offsets(.init("t", 0))!.highWatermark == 1)
         var end = EndTxnRequest()
