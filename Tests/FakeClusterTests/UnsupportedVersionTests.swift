@@ -76,7 +76,7 @@ import Testing
     @Test func requestsWithoutASchemaHereCloseOnlyThatConnection() throws {
         var cluster = threeBrokers()
         var bystander = WireClient(&cluster, broker: 1)
-        var c = WireClient(&cluster, broker: 1)
+        let c = WireClient(&cluster, broker: 1)
         // An API key the codec does not know.
         let unknown: [UInt8] = [0, 0, 0, 10, 0x03, 0xE8, 0, 0, 0, 0, 0, 9, 0xFF, 0xFF]
         #expect(c.closed(cluster.receive(c.connection, unknown, now: .zero)))
