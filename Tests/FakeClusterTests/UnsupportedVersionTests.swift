@@ -87,6 +87,11 @@ import Testing
         newer[7] = 0x63 // Metadata v99
         #expect(d.closed(cluster.receive(d.connection, newer, now: .zero)))
         #expect(try bystander.call(ApiVersionsRequest(), version: 3, on: &cluster).errorCode == 0)
+        // A SASL listener closes on an unauthenticated client, even for an unserved version.
+        var sasl = threeBrokers { $0.users = [.init(mechanism: .plain, name: "u", password: "p")] }
+        var s = WireClient(&sasl, broker: 1)
+        #expect(s.closed(s.send(DescribeAclsRequest(), version: 0, to: &sasl)))
+        #expect(sasl.closeLog.last?.contains("before SASL authentication") == true, "\(sasl.closeLog)")
         // An emulated 0.9 broker closes on ApiVersions, as 0.9 did.
         var old = threeBrokers { $0.release = KafkaRelease(0, 9) }
         var e = WireClient(&old, broker: 1)

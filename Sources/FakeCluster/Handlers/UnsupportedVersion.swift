@@ -27,6 +27,8 @@ extension FakeCluster {
         }
         let ctx = RequestContext(connection: id, broker: broker, apiKey: key, version: version,
                                  correlationId: parsed.header.correlationId, clientId: parsed.clientId ?? "", now: now)
+        // An unauthenticated client on a SASL listener is closed on, whatever it sent.
+        if let reason = saslGate(ctx) { return close(id, reason, into: &out) }
         record(ctx, .request(request))
         switch unsupportedVersionResponse(request, ctx) {
         case .respond(let r):
