@@ -36,6 +36,7 @@ let package = Package(
             "FakeCluster",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         // The driver: sockets, TLS, threads and clocks live here and nowhere below.
         .target(name: "KafkaIO", dependencies: [

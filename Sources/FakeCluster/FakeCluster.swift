@@ -43,6 +43,7 @@ public struct FakeCluster: Sendable {
         self.config = config
         var c = ClusterState.Config()
         c.group.initialRebalanceDelayMs = config.initialRebalanceDelayMs
+        c.transactionMarkerDelayMs = config.transactionMarkerDelayMs
         c.group.minSessionTimeoutMs = config.minSessionTimeoutMs
         let brokers = config.brokers.map {
             ClusterMetadata.Broker(nodeId: $0.nodeId, host: $0.host, port: $0.port, rack: $0.rack)
@@ -114,6 +115,7 @@ public struct FakeCluster: Sendable {
     /// When `tick` next has something to do.
     public var nextDeadline: VirtualInstant? {
         var d = earliest(earliest(state.groups.nextDeadline, state.transactions.nextDeadline), state.nextLagDeadline)
+        d = earliest(d, state.nextMarkerDeadline)
         for p in parked.values { d = earliest(d, p.deadline) }
         return d
     }
@@ -176,6 +178,9 @@ public struct FakeCluster: Sendable {
             case .nothing: c.queue.removeFirst()
             case .ready(let bytes): c.queue.removeFirst(); out.append(.send(id, bytes))
             case .close(let reason):
+                // Nothing after a close is sent; emptying the queue first also keeps
+                // close (which flushes) from meeting this slot again.
+                c.queue.removeAll()
                 connections[id] = c
                 close(id, reason, into: &out)
                 return

@@ -63,6 +63,10 @@ public struct FakeClusterConfig: Sendable {
     public var initialRebalanceDelayMs: Int32
     /// group.min.session.timeout.ms.
     public var minSessionTimeoutMs: Int32
+    /// The coordinator's WriteTxnMarkers round trip: after EndTxn (or an abort by
+    /// InitProducerId or timeout) the transaction stays in PrepareCommit/PrepareAbort this
+    /// long, answering CONCURRENT_TRANSACTIONS and holding the LSO, before its markers land.
+    public var transactionMarkerDelayMs: Int64
 
     public init(brokers: [Broker], seed: UInt64 = 1, release: KafkaRelease = .latest, users: [User] = [],
                 autoCreateTopics: Bool = true, topics: [Topic] = [], maxFrameSize: Int = 100 * 1024 * 1024,
@@ -78,6 +82,7 @@ public struct FakeClusterConfig: Sendable {
         self.recordEvents = recordEvents
         initialRebalanceDelayMs = 0
         minSessionTimeoutMs = 1_000
+        transactionMarkerDelayMs = 5
     }
 
     /// `count` brokers with ids 1…count on consecutive ports from `firstPort`.

@@ -1,9 +1,10 @@
 import FakeCluster
 import NIOCore
 import NIOPosix
+import NIOSSL
 
-/// PEM files for TLS listeners (every broker uses the same certificate). See
-/// `TLSTerminator` for how TLS is provided.
+/// PEM files for TLS listeners (every broker uses the same certificate); the listeners
+/// terminate TLS themselves with swift-nio-ssl.
 public struct FakeClusterTLSFiles: Sendable {
     public var certificateChain: String
     public var privateKey: String
@@ -24,7 +25,6 @@ public final class FakeClusterServer: @unchecked Sendable {
     var channels: [FakeConnectionID: Channel] = [:]
     var listeners: [Channel] = []
     var timer: Scheduled<Void>?
-    var terminator: TLSTerminator?
     let start = NIODeadline.now()
     let log: @Sendable (String) -> Void
 
@@ -35,11 +35,11 @@ public final class FakeClusterServer: @unchecked Sendable {
     /// ports so that Metadata advertises them.
     public static func start(_ config: FakeClusterConfig, tls: FakeClusterTLSFiles? = nil,
                              log: @escaping @Sendable (String) -> Void = { _ in }) throws -> FakeClusterServer {
+        let sslContext = try tls.map { try Self.serverContext($0) }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
         let holder = ServerHolder()
         var bound: [(FakeClusterConfig.Broker, Channel)] = []
-        var plainPorts: [Int] = []
         do {
             for b in config.brokers {
                 let nodeId = b.nodeId
@@ -49,17 +49,15 @@ public final class FakeClusterServer: @unchecked Sendable {
                     .childChannelInitializer { child in
                         child.eventLoop.makeCompletedFuture {
                             guard let server = holder.server else { throw ChannelError.ioOnClosedChannel }
+                            if let sslContext {
+                                try child.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
+                            }
                             try child.pipeline.syncOperations.addHandler(BrokerConnectionHandler(server: server, broker: nodeId))
                         }
                     }
-                    .bind(host: tls == nil ? b.host : "127.0.0.1", port: tls == nil ? Int(b.port) : 0).wait()
+                    .bind(host: b.host, port: Int(b.port)).wait()
                 var resolved = b
-                if tls == nil {
-                    resolved.port = Int32(channel.localAddress?.port ?? Int(b.port))
-                } else {
-                    plainPorts.append(channel.localAddress?.port ?? 0)
-                    if resolved.port == 0 { resolved.port = Int32(try TLSTerminator.freePort(host: b.host)) }
-                }
+                resolved.port = Int32(channel.localAddress?.port ?? Int(b.port))
                 bound.append((resolved, channel))
             }
         } catch {
@@ -69,23 +67,17 @@ public final class FakeClusterServer: @unchecked Sendable {
         }
         var resolvedConfig = config
         resolvedConfig.brokers = bound.map(\.0)
-        var terminator: TLSTerminator?
-        if let tls {
-            do {
-                terminator = try TLSTerminator(files: tls, routes: zip(resolvedConfig.brokers, plainPorts).map {
-                    (host: $0.0.host, port: Int($0.0.port), to: $0.1)
-                })
-            } catch {
-                for (_, c) in bound { try? c.close().wait() }
-                try? group.syncShutdownGracefully()
-                throw error
-            }
-        }
         let server = FakeClusterServer(group: group, loop: loop, config: resolvedConfig, log: log)
         server.listeners = bound.map(\.1)
-        server.terminator = terminator
         holder.server = server
         return server
+    }
+
+    /// The listeners' TLS: the PEM chain and key, no client certificates asked for.
+    static func serverContext(_ files: FakeClusterTLSFiles) throws -> NIOSSLContext {
+        let chain = try NIOSSLCertificate.fromPEMFile(files.certificateChain).map { NIOSSLCertificateSource.certificate($0) }
+        let key = try NIOSSLPrivateKey(file: files.privateKey, format: .pem)
+        return try NIOSSLContext(configuration: .makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
     }
 
     private init(group: MultiThreadedEventLoopGroup, loop: EventLoop, config: FakeClusterConfig, log: @escaping @Sendable (String) -> Void) {
@@ -112,7 +104,6 @@ public final class FakeClusterServer: @unchecked Sendable {
             for l in self.listeners { l.close(promise: nil) }
             self.timer?.cancel()
         }.wait()
-        terminator?.stop()
         try group.syncShutdownGracefully()
     }
 
@@ -203,7 +194,9 @@ final class BrokerConnectionHandler: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 
+    /// A failed TLS handshake or a reset: that connection closes, with the reason logged.
     func errorCaught(context: ChannelHandlerContext, error: Error) {
+        server.log("fake-cluster: connection error on broker \(broker): \(error)")
         context.close(promise: nil)
     }
 }

@@ -28,7 +28,7 @@ struct ApiVersionsCommand: AsyncParsableCommand {
             print(pad("\(ApiKey(k.apiKey).name) (\(k.apiKey))", 31) + pad("\(k.minVersion)", 5) + "\(k.maxVersion)")
         }
         if let release = KafkaRelease.guess(from: BrokerVersions(response.apiKeys.map { (key: ApiKey($0.apiKey), range: $0.minVersion...max($0.minVersion, $0.maxVersion)) })) {
-            print("looks like Kafka \(release)")
+            print("looks like Kafka \(release.name)")
         }
     }
 }

@@ -51,7 +51,7 @@ struct FakeClusterCommand: ParsableCommand {
             config.topics.append(.init(name: parts[0], partitions: n))
         }
         // SIGINT/SIGTERM are blocked before any thread starts (threads inherit the mask), then
-        // taken with sigwait below, so shutdown runs (stopping stunnel when TLS is on).
+        // taken with sigwait below, so shutdown runs (closing every listener).
         var set = sigset_t()
         sigemptyset(&set)
         sigaddset(&set, SIGINT)

@@ -11,19 +11,17 @@ struct FakeClusterCommandTests {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("kgo").path
     }
 
-    @Test func commandStartsServesKcatAndStopsOnSigterm() throws {
+    /// Starts `kgo fake-cluster` with `arguments` and waits for its `ready` line.
+    private func start(_ arguments: [String]) throws -> Process {
         try Peers.check()
         #expect(FileManager.default.isExecutableFile(atPath: Self.kgo), "no \(Self.kgo)")
-        // A port range unlikely to be taken, different per run of this process.
-        let port = 29_000 + Int(getpid() % 500) * 3
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.kgo)
-        p.arguments = ["fake-cluster", "--brokers", "3", "--port", "\(port)", "--topic", "cmd:3"]
+        p.arguments = ["fake-cluster"] + arguments
         let out = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle.standardError
         try p.run()
-        defer { if p.isRunning { p.terminate() } }
         let lines = DataBox()
         Thread.detachNewThread {
             var all = Data()
@@ -41,7 +39,24 @@ struct FakeClusterCommandTests {
             if output.split(separator: "\n").contains(where: { $0.hasPrefix("ready") }) { break }
             Thread.sleep(forTimeInterval: 0.05)
         }
+        if !output.split(separator: "\n").contains(where: { $0.hasPrefix("ready") }) { p.terminate() }
         try #require(output.split(separator: "\n").contains(where: { $0.hasPrefix("ready") }), "no ready line: \(output)")
+        return p
+    }
+
+    private func stop(_ p: Process) {
+        kill(p.processIdentifier, SIGTERM)
+        let stopBy = Date().addingTimeInterval(10)
+        while p.isRunning && Date() < stopBy { Thread.sleep(forTimeInterval: 0.05) }
+        #expect(!p.isRunning, "still running 10 s after SIGTERM")
+        if !p.isRunning { #expect(p.terminationStatus == 0) }
+    }
+
+    @Test func commandStartsServesKcatAndStopsOnSigterm() throws {
+        // A port range unlikely to be taken, different per run of this process.
+        let port = 29_000 + Int(getpid() % 500) * 3
+        let p = try start(["--brokers", "3", "--port", "\(port)", "--topic", "cmd:3"])
+        defer { if p.isRunning { p.terminate() } }
 
         let bootstrap = "127.0.0.1:\(port),127.0.0.1:\(port + 2)"
         let values = (1 ... 25).map { "cmd-\($0)" }
@@ -54,10 +69,26 @@ struct FakeClusterCommandTests {
         let metadata = try Peers.run("/usr/bin/kcat", ["-b", bootstrap, "-L", "-t", "cmd"])
         #expect(metadata.stdout.contains("3 brokers"), "\(metadata.stdout)")
 
-        kill(p.processIdentifier, SIGTERM)
-        let stopBy = Date().addingTimeInterval(10)
-        while p.isRunning && Date() < stopBy { Thread.sleep(forTimeInterval: 0.05) }
-        #expect(!p.isRunning, "still running 10 s after SIGTERM")
-        if !p.isRunning { #expect(p.terminationStatus == 0) }
+        stop(p)
+    }
+
+    /// TLS is terminated by the command itself (swift-nio-ssl): kcat talks SSL to it.
+    @Test func commandServesTLSWithItsOwnCertificate() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kgo-cmd-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cert = dir.appendingPathComponent("cert.pem").path, key = dir.appendingPathComponent("key.pem").path
+        let gen = try Peers.run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+                                                     "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
+        try #require(gen.status == 0, "openssl: \(gen.stderr)")
+        let port = 30_600 + Int(getpid() % 500) * 3
+        let p = try start(["--brokers", "2", "--port", "\(port)", "--topic", "sec:1", "--tls-cert", cert, "--tls-key", key])
+        defer { if p.isRunning { p.terminate() } }
+        let ssl = ["-b", "127.0.0.1:\(port)", "-X", "security.protocol=ssl", "-X", "ssl.ca.location=\(cert)"]
+        let produced = try Peers.run("/usr/bin/kcat", ssl + ["-P", "-t", "sec"], stdin: "x\ny\n")
+        #expect(produced.status == 0, "\(produced.stderr)")
+        let consumed = try Peers.run("/usr/bin/kcat", ssl + ["-C", "-t", "sec", "-o", "beginning", "-e", "-q"])
+        #expect(consumed.stdout == "x\ny\n", "\(consumed.stderr)")
+        stop(p)
     }
 }

@@ -41,10 +41,9 @@ enum BatchBuilder {
             w.writeVarint(Int32(body.count))
             w.writeRaw(body.bytes)
         }
-        var bytes = w.bytes
-        BatchHeader.putBE32(&bytes, lengthAt, UInt32(bytes.count - 12))
-        BatchHeader.putBE32(&bytes, crcAt, bytes[BatchHeader.crcCoverageStart...].withUnsafeBytes { CRC32C.checksum($0) })
-        return bytes
+        w.patchInt32(at: lengthAt, Int32(w.count - 12))
+        w.patchUInt32(at: crcAt, w.bytes[21...].withUnsafeBytes { CRC32C.checksum($0) })
+        return w.bytes
     }
 
     private static func writeVarBytes(_ w: inout ByteWriter, _ b: [UInt8]?) {

@@ -22,7 +22,8 @@ import Testing
 
     @Test func patchKeepsCRCValid() throws {
         var b = makeBatch(count: 2)
-        BatchHeader.patch(&b, baseOffset: 1234, partitionLeaderEpoch: 9)
+        try RecordBatchPatch.setBaseOffset(&b, batchAt: 0, 1234)
+        try RecordBatchPatch.setPartitionLeaderEpoch(&b, batchAt: 0, 9)
         let h = try BatchHeader.parse(b) // verifies CRC
         #expect(h.baseOffset == 1234)
         #expect(h.partitionLeaderEpoch == 9)
@@ -31,18 +32,20 @@ import Testing
     @Test func rejectsCorruption() {
         var b = makeBatch(count: 2)
         b[b.count - 1] ^= 0xFF
-        #expect(throws: BatchHeader.ParseError.self) { try BatchHeader.parse(b) }
+        #expect(throws: KafkaDecodingError.self) { try BatchHeader.parse(b) }
         var m = makeBatch()
         m[16] = 1
-        #expect(throws: BatchHeader.ParseError.badMagic(1)) { try BatchHeader.parse(m) }
-        #expect(throws: BatchHeader.ParseError.tooShort(10)) { try BatchHeader.parse(Array(m[0 ..< 10])) }
+        #expect { try BatchHeader.parse(m) } throws: { ($0 as? KafkaDecodingError)?.field == "magic" }
+        #expect(throws: KafkaDecodingError.self) { try BatchHeader.parse(Array(m[0 ..< 10])) }
+        // One batch must span the bytes exactly.
+        #expect(throws: KafkaDecodingError.self) { try BatchHeader.parse(makeBatch() + [0]) }
     }
 
     @Test func splitsConcatenatedBatches() throws {
         let a = makeBatch(count: 1), b = makeBatch(count: 4)
         let parts = try BatchHeader.split(a + b)
         #expect(parts == [a, b])
-        #expect(throws: BatchHeader.ParseError.self) { try BatchHeader.split(a + Array(b.dropLast())) }
+        #expect(throws: KafkaDecodingError.self) { try BatchHeader.split(a + Array(b.dropLast())) }
     }
 
     @Test func sequenceWrapsAtInt32Max() {

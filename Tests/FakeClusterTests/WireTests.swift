@@ -19,8 +19,9 @@ import Testing
         #expect(oldKeys[ApiKey.produce.rawValue] == 0 ... 2)
         #expect(oldKeys[ApiKey.fetch.rawValue] == 0 ... 3)
         #expect(oldKeys[ApiKey.initProducerId.rawValue] == nil)
-        // A version the release does not serve closes the connection, as Kafka does.
-        #expect(o.closed(o.send(produceRequest("t", 0, makeBatch()), version: 3, to: &old)))
+        // A version the release does not serve gets UNSUPPORTED_VERSION in that API's answer.
+        let refused = try o.call(produceRequest("t", 0, makeBatch()), version: 3, on: &old)
+        #expect(refused.responses.first?.partitionResponses.first?.errorCode == KafkaErrorCode.unsupportedVersion.rawValue)
 
         // 0.9 has no ApiVersions: the connection is closed.
         var ancient = threeBrokers { $0.release = KafkaRelease(0, 9) }

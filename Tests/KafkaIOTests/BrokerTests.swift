@@ -147,6 +147,9 @@ import Glibc
     func closeClosesEveryConnection(_ transport: Transport) async throws {
         let channels = NIOLockedValueBox<[any Channel]>([])
         var config = try Self.client(transport).configuration
+        // A loaded run can take longer than the 20 s idle timeout, which would reap a
+        // connection before the check below and fail it for the wrong reason.
+        config.connectionIdleTimeout = .seconds(600)
         config.dialer = KafkaDialer { host, port, loop, timeout in
             KafkaDialer.tcp.dial(host, port, loop, timeout).map { channel in
                 channels.withLockedValue { $0.append(channel) }

@@ -69,7 +69,7 @@ private func writes(_ actions: [Action]) -> [[UInt8]] {
         var h = Harness(saslConfig(.plain(username: "u", password: "p")))
         _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
         var old = ApiVersionsResponse()
-        old.apiKeys = KafkaRelease.named("0.10.2")!.versions.ranges.map { e in
+        old.apiKeys = KafkaRelease.named("0.10.2")!.brokerVersions.ranges.map { e in
             var x = ApiVersionsResponse.ApiVersion()
             x.apiKey = e.key.rawValue
             x.maxVersion = e.range.upperBound
@@ -88,7 +88,7 @@ private func writes(_ actions: [Action]) -> [[UInt8]] {
         var h = Harness(saslConfig(.plain(username: "u", password: "p")))
         _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
         var old = ApiVersionsResponse()
-        old.apiKeys = KafkaRelease.named("0.10.0")!.versions.ranges.map { e in
+        old.apiKeys = KafkaRelease.named("0.10.0")!.brokerVersions.ranges.map { e in
             var x = ApiVersionsResponse.ApiVersion()
             x.apiKey = e.key.rawValue
             x.maxVersion = e.range.upperBound

@@ -95,14 +95,7 @@ extension FakeCluster {
     }
 
     mutating func handleOffsetCommit(_ r: OffsetCommitRequest, _ ctx: RequestContext) -> HandlerResult {
-        var offsets: [GroupCoordinator.OffsetToCommit] = []
-        for t in r.topics {
-            for p in t.partitions {
-                offsets.append(GroupCoordinator.OffsetToCommit(
-                    topicPartition: .init(topic: t.name, partition: p.partitionIndex), offset: p.committedOffset,
-                    leaderEpoch: ctx.version >= 6 ? p.committedLeaderEpoch : -1, metadata: p.committedMetadata))
-            }
-        }
+        let offsets = Self.offsetsToCommit(r.topics, carriesLeaderEpoch: ctx.version >= 6)
         var errors: [KafkaErrorCode]
         if let e = coordinatorError(r.groupId, .group, ctx) {
             errors = offsets.map { _ in e }
@@ -115,18 +108,16 @@ extension FakeCluster {
             }
         }
         var resp = OffsetCommitResponse()
-        var i = 0
-        for t in r.topics {
+        resp.topics = Self.commitErrors(r.topics, errors).map { t in
             var tr = OffsetCommitResponse.OffsetCommitResponseTopic()
             tr.name = t.name
-            for p in t.partitions {
+            tr.partitions = t.partitions.map {
                 var pr = OffsetCommitResponse.OffsetCommitResponsePartition()
-                pr.partitionIndex = p.partitionIndex
-                pr.errorCode = errors[i].code
-                i += 1
-                tr.partitions.append(pr)
+                pr.partitionIndex = $0.index
+                pr.errorCode = $0.error
+                return pr
             }
-            resp.topics.append(tr)
+            return tr
         }
         return .respond(resp)
     }

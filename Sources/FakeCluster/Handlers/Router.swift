@@ -1,6 +1,6 @@
 /// Routes a decoded request to its handler. APIs not listed here are not advertised in
-/// ApiVersions, and a client that sends one anyway has its connection closed — what a
-/// Kafka broker does with an API it does not serve.
+/// ApiVersions, and a client that sends one anyway gets UNSUPPORTED_VERSION in that API's
+/// response (UnsupportedVersion.swift).
 extension FakeCluster {
     static let implementedApis: Set<Int16> = [
         ApiKey.produce.rawValue, ApiKey.fetch.rawValue, ApiKey.listOffsets.rawValue, ApiKey.metadata.rawValue,

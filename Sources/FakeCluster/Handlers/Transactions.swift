@@ -1,5 +1,6 @@
 /// InitProducerId (idempotent, transactional, KIP-360 bump), AddPartitionsToTxn (single and
-/// batched), AddOffsetsToTxn, EndTxn (markers written at once) and TxnOffsetCommit.
+/// batched), AddOffsetsToTxn, EndTxn (markers written after the WriteTxnMarkers delay, see
+/// ClusterState.scheduleMarkers) and TxnOffsetCommit.
 extension FakeCluster {
     mutating func handleInitProducerId(_ r: InitProducerIdRequest, _ ctx: RequestContext) -> HandlerResult {
         var resp = InitProducerIdResponse()
@@ -17,8 +18,8 @@ extension FakeCluster {
             resp.producerId = p.producerId
             resp.producerEpoch = p.producerEpoch
         case .abortingOngoing(let c):
-            // The markers are written at once here; the client retries and gets the bumped epoch.
-            state.finishTransaction(c, now: ctx.now)
+            // The markers go out after the WriteTxnMarkers delay; the client retries and gets the bumped epoch.
+            state.scheduleMarkers(c, now: ctx.now)
             resp.errorCode = KafkaErrorCode.concurrentTransactions.code
         case .failure(let e):
             resp.errorCode = e.code
@@ -97,7 +98,7 @@ extension FakeCluster {
         }
         switch state.transactions.endTransaction(transactionalId: r.transactionalId, producerId: r.producerId,
                                                  producerEpoch: r.producerEpoch, commit: r.committed, now: ctx.now) {
-        case .ending(let c): state.finishTransaction(c, now: ctx.now)
+        case .ending(let c): state.scheduleMarkers(c, now: ctx.now)
         case .alreadyComplete: break
         case .failure(let e): resp.errorCode = e.code
         }
@@ -105,14 +106,7 @@ extension FakeCluster {
     }
 
     mutating func handleTxnOffsetCommit(_ r: TxnOffsetCommitRequest, _ ctx: RequestContext) -> HandlerResult {
-        var offsets: [GroupCoordinator.OffsetToCommit] = []
-        for t in r.topics {
-            for p in t.partitions {
-                offsets.append(GroupCoordinator.OffsetToCommit(
-                    topicPartition: .init(topic: t.name, partition: p.partitionIndex), offset: p.committedOffset,
-                    leaderEpoch: ctx.version >= 2 ? p.committedLeaderEpoch : -1, metadata: p.committedMetadata))
-            }
-        }
+        let offsets = Self.offsetsToCommit(r.topics, carriesLeaderEpoch: ctx.version >= 2)
         var errors: [KafkaErrorCode]
         if let e = coordinatorError(r.groupId, .group, ctx) {
             errors = offsets.map { _ in e }
@@ -126,18 +120,16 @@ extension FakeCluster {
                 offsets, now: ctx.now)
         }
         var resp = TxnOffsetCommitResponse()
-        var i = 0
-        for t in r.topics {
+        resp.topics = Self.commitErrors(r.topics, errors).map { t in
             var tr = TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic()
             tr.name = t.name
-            for p in t.partitions {
+            tr.partitions = t.partitions.map {
                 var pr = TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition()
-                pr.partitionIndex = p.partitionIndex
-                pr.errorCode = errors[i].code
-                i += 1
-                tr.partitions.append(pr)
+                pr.partitionIndex = $0.index
+                pr.errorCode = $0.error
+                return pr
             }
-            resp.topics.append(tr)
+            return tr
         }
         return .respond(resp)
     }

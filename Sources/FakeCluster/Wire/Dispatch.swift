@@ -38,7 +38,7 @@ extension FakeCluster {
             return
         }
         guard let supported, supported.contains(version) else {
-            return close(id, "\(key.name) v\(version) is not served by Kafka \(config.release)", into: &out)
+            return answerUnsupported(id, frame, key: key, version: version, broker: broker, now: now, into: &out)
         }
         let parsed: ParsedRequestHeader
         let request: any KafkaRequest

@@ -1,7 +1,9 @@
 /// Message format conversion for clients of pre-0.11 releases. The fake's logs hold v2
 /// batches only: a produced magic 0/1 message set becomes one v2 batch, and a Fetch below
-/// v4 (whose clients cannot read v2) gets the batches back as uncompressed legacy messages,
-/// as a 0.11+ broker down-converts for old consumers.
+/// v4 (whose clients cannot read v2) gets the batches back as legacy messages, each batch's
+/// run compressed with the batch's codec in one wrapper message, as a 0.11+ broker
+/// down-converts for old consumers. zstd has no legacy form (it needs v2): those runs go
+/// out uncompressed.
 enum LegacyRecords {
     /// The magic byte of the first batch or message (offset 16 in every format), if present.
     static func magic(_ records: [UInt8]) -> Int8? {
@@ -33,8 +35,11 @@ enum LegacyRecords {
             // One run of consecutive offsets at a time: the encoder numbers messages from a base.
             var run: [EncodableRecord] = []
             var runBase: Int64 = 0
+            let codec = batch.codec == .zstd ? .none : batch.codec
             func flush() {
-                if !run.isEmpty { try? LegacyMessageSetEncoder.encode(run, magic: magic, baseOffset: runBase, contexts: contexts, into: &w) }
+                if !run.isEmpty {
+                    try? LegacyMessageSetEncoder.encode(run, magic: magic, codec: codec, baseOffset: runBase, contexts: contexts, into: &w)
+                }
                 run = []
             }
             for r in batch.records {

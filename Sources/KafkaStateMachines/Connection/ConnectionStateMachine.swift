@@ -108,7 +108,7 @@ struct ConnectionStateMachine {
         guard case .connecting = phase else { return [] }
         lastActivity = now
         if let release = assumedRelease {
-            versions = release.versions
+            versions = release.brokerVersions
             return afterVersionsKnown(now: now)
         }
         phase = .negotiating

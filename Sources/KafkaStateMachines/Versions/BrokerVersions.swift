@@ -51,7 +51,7 @@ public struct VersionPins: Equatable, Sendable {
     /// cluster behaves as if the cluster were that release.
     public static func maxRelease(_ release: KafkaRelease) -> VersionPins {
         var p = VersionPins()
-        for entry in release.versions.ranges { p[entry.key] = 0 ... entry.range.upperBound }
+        for entry in release.ranges { p[entry.key] = 0 ... entry.range.upperBound }
         return p
     }
 }

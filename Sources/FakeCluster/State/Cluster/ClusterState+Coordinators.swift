@@ -92,6 +92,26 @@ extension ClusterState {
         return unwritten
     }
 
+    /// A transaction entered PrepareCommit/PrepareAbort: its markers are written after the
+    /// configured WriteTxnMarkers delay (at once when it is 0).
+    mutating func scheduleMarkers(_ c: TransactionCoordinator.Completion, now: VirtualInstant) {
+        guard config.transactionMarkerDelayMs > 0 else {
+            finishTransaction(c, now: now)
+            return
+        }
+        scheduledMarkers.append(ScheduledMarkers(due: now.adding(milliseconds: config.transactionMarkerDelayMs), completion: c))
+    }
+
+    /// Writes the markers whose time has come, in the order their transactions ended.
+    mutating func writeDueMarkers(now: VirtualInstant) {
+        let due = scheduledMarkers.filter { $0.due <= now }
+        guard !due.isEmpty else { return }
+        scheduledMarkers.removeAll { $0.due <= now }
+        for m in due { finishTransaction(m.completion, now: now) }
+    }
+
+    var nextMarkerDeadline: VirtualInstant? { scheduledMarkers.map(\.due).min() }
+
     /// Retries markers for partitions that had no leader.
     mutating func retryPendingMarkers(now: VirtualInstant) {
         let pending = pendingMarkers
@@ -108,11 +128,12 @@ extension ClusterState {
     /// written), pending markers retried, lagging followers leave the ISR, and group
     /// timers fire.
     mutating func tick(now: VirtualInstant) -> TickResult {
-        for c in transactions.expireTransactions(now: now) { finishTransaction(c, now: now) }
+        writeDueMarkers(now: now)
+        for c in transactions.expireTransactions(now: now) { scheduleMarkers(c, now: now) }
         retryPendingMarkers(now: now)
         shrinkLaggingISRs(now: now)
         let g = groups.tick(now: now)
-        let next = earliest(earliest(g.nextDeadline, transactions.nextDeadline), nextLagDeadline)
+        let next = earliest(earliest(earliest(g.nextDeadline, transactions.nextDeadline), nextLagDeadline), nextMarkerDeadline)
         return TickResult(groupCompletions: g.completions, nextDeadline: next)
     }
 }

@@ -85,8 +85,9 @@ extension ClusterState {
             }
         } catch {
             switch error {
-            case .corrupt(.badCRC): return ProduceResult(error: .corruptMessage)
-            case .corrupt: return ProduceResult(error: .invalidRecord)
+            case .corrupt(let e):
+                if case .badCRC = e.kind { return ProduceResult(error: .corruptMessage) }
+                return ProduceResult(error: .invalidRecord)
             case .producer(let code): return ProduceResult(error: code)
             }
         }

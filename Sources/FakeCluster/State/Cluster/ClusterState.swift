@@ -23,6 +23,10 @@ struct ClusterState: Sendable, Equatable {
         var duplicateSequenceIsError: Bool = false
         /// replica.lag.time.max.ms: an ISR follower behind the leader this long is dropped.
         var replicaLagTimeMs: Int64 = 30_000
+        /// How long the coordinator's WriteTxnMarkers round trip takes: a transaction stays
+        /// in PrepareCommit/PrepareAbort (CONCURRENT_TRANSACTIONS, LSO held) that long.
+        /// 0 writes markers within the request that ended the transaction.
+        var transactionMarkerDelayMs: Int64 = 0
     }
 
     var config: Config
@@ -39,6 +43,14 @@ struct ClusterState: Sendable, Equatable {
     var laggingSince: [TopicPartition: [Int32: VirtualInstant]] = [:]
     /// Transaction markers waiting for a partition leader.
     var pendingMarkers: [TransactionCoordinator.Completion] = []
+    /// Ended transactions whose markers go out when virtual time reaches `due`, in the
+    /// order they ended.
+    var scheduledMarkers: [ScheduledMarkers] = []
+
+    struct ScheduledMarkers: Sendable, Equatable {
+        var due: VirtualInstant
+        var completion: TransactionCoordinator.Completion
+    }
 
     init(brokers: [ClusterMetadata.Broker], seed: UInt64, config: Config = Config(), autoCreateTopics: Bool = true) {
         self.config = config

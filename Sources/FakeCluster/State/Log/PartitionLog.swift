@@ -29,7 +29,7 @@ struct PartitionLog: Sendable, Equatable {
     enum Isolation: Sendable { case readUncommitted, readCommitted }
 
     enum AppendError: Error, Equatable {
-        case corrupt(BatchHeader.ParseError)
+        case corrupt(KafkaDecodingError)
         case producer(KafkaErrorCode)
     }
 
@@ -79,18 +79,11 @@ struct PartitionLog: Sendable, Equatable {
         }
         var bytes = raw
         let base = logEndOffset
-        BatchHeader.patch(&bytes, baseOffset: base, partitionLeaderEpoch: leaderEpoch)
-        var h = header
-        h.baseOffset = base
-        h.partitionLeaderEpoch = leaderEpoch
-        if let t = logAppendTime {
-            h.attributes |= 0x8
-            h.maxTimestamp = t
-            BatchHeader.putBE16(&bytes, 21, UInt16(bitPattern: h.attributes))
-            BatchHeader.putBE64(&bytes, 35, UInt64(bitPattern: t))
-            h.crc = bytes[BatchHeader.crcCoverageStart...].withUnsafeBytes { CRC32C.checksum($0) }
-            BatchHeader.putBE32(&bytes, 17, h.crc)
-        }
+        // The header parsed, so the patches (which check for a whole v2 batch) cannot fail.
+        try! RecordBatchPatch.setBaseOffset(&bytes, batchAt: 0, base)
+        try! RecordBatchPatch.setPartitionLeaderEpoch(&bytes, batchAt: 0, leaderEpoch)
+        if let t = logAppendTime { try! RecordBatchPatch.setLogAppendTime(&bytes, batchAt: 0, timestamp: t) }
+        let h = try! BatchHeader.parse(bytes, verifyCRC: false)
         store(StoredBatch(header: h, bytes: bytes, controlCommit: h.isControl ? Self.controlType(bytes) : nil))
         return .appended(baseOffset: base, lastOffset: h.lastOffset)
     }
@@ -102,8 +95,9 @@ struct PartitionLog: Sendable, Equatable {
         var bytes = ControlBatch.marker(commit: commit, producerId: producerId, producerEpoch: producerEpoch,
                                         coordinatorEpoch: coordinatorEpoch, timestamp: timestamp)
         let base = logEndOffset
-        BatchHeader.patch(&bytes, baseOffset: base, partitionLeaderEpoch: leaderEpoch)
-        // Built by us, so parsing cannot fail.
+        // Built by us, so patching and parsing cannot fail.
+        try! RecordBatchPatch.setBaseOffset(&bytes, batchAt: 0, base)
+        try! RecordBatchPatch.setPartitionLeaderEpoch(&bytes, batchAt: 0, leaderEpoch)
         let h = try! BatchHeader.parse(bytes)
         store(StoredBatch(header: h, bytes: bytes, controlCommit: commit))
         return base
@@ -132,7 +126,7 @@ struct PartitionLog: Sendable, Equatable {
     /// Reads the control record's type from an uncompressed control batch: the first
     /// record's key is version (int16) + type (int16: 0 abort, 1 commit).
     static func controlType(_ bytes: [UInt8]) -> Bool? {
-        var r = ByteReader(bytes, range: BatchHeader.size ..< bytes.count)
+        var r = ByteReader(bytes, range: 61 ..< bytes.count)
         do {
             _ = try r.readVarint("length")
             _ = try r.readInt8("attributes")
@@ -306,7 +300,7 @@ struct PartitionLog: Sendable, Equatable {
         }
         guard h.compressionCodec == 0 else { return [] }
         var out: [OffsetAndTimestamp] = []
-        var r = ByteReader(b.bytes, range: BatchHeader.size ..< b.bytes.count)
+        var r = ByteReader(b.bytes, range: 61 ..< b.bytes.count)
         do {
             for _ in 0 ..< h.recordCount {
                 let length = try r.readVarint("length")
