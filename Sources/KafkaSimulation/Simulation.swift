@@ -162,7 +162,7 @@ public struct Simulation {
                 engine.connectionOpened(id, now: Instant(nanoseconds: now))
             } else {
                 net.forget(c)
-                engine.connectionFailed(id, reason: "connection refused", now: Instant(nanoseconds: now))
+                engine.connectionFailed(id, reason: .refused("connection refused"), now: Instant(nanoseconds: now))
             }
             drainEngine()
         case .toBroker(let c, let bytes):
@@ -240,7 +240,7 @@ public struct Simulation {
             switch a {
             case .open(let c, _, let host, let port, _):
                 guard let node = addresses.first(where: { $0.host == host && $0.port == port })?.node else {
-                    engine.connectionFailed(c, reason: "unknown host \(host)", now: Instant(nanoseconds: now))
+                    engine.connectionFailed(c, reason: .dns("unknown host \(host)"), now: Instant(nanoseconds: now))
                     continue
                 }
                 net.links[c.rawValue] = SimNetwork.Link(broker: node)
