@@ -58,6 +58,10 @@ public struct Simulation {
     var stopped: [Int32] = []
     var isolated: [Int32] = []
     let addresses: [(host: String, port: Int, node: Int32)]
+    /// KIP-219: until when (virtual ns) the engine has been told to leave each broker alone,
+    /// from the throttled responses delivered to it; and how many it was told about.
+    var throttledUntil: [Int32: UInt64] = [:]
+    var throttledDelivered = 0
 
     /// Time allowed after the liveness phase for outstanding requests to finish.
     public static let drain: UInt64 = 60_000_000_000
@@ -140,6 +144,10 @@ public struct Simulation {
             if stopIssuing && ledger.outstanding.isEmpty && queue.isEmpty { break }
         }
         ledger.finish(at: now, into: &violations)
+        if faults.contains(where: { if case .throttle = $0.fault { return $0.at < scenario.safety } else { return false } }),
+           throttledDelivered == 0 {
+            violations.add("throttle", "throttle faults fired but no throttled response reached the client", at: now)
+        }
         var ctx = context()
         for w in workloads { w.finish(&ctx) }
         violations = ctx.violations
@@ -174,6 +182,7 @@ public struct Simulation {
             net.forget(c)
         case .toClient(let c, let bytes):
             guard let link = net.links[c], !link.dead, !link.closedByEngine else { return }
+            noteThrottle(link, bytes)
             engine.bytesReceived(ConnectionID(c), bytes, now: Instant(nanoseconds: now))
             drainEngine()
         case .brokerClose(let c):
@@ -246,7 +255,8 @@ public struct Simulation {
                 net.links[c.rawValue] = SimNetwork.Link(broker: node)
                 queue.push(at: now + net.latency(), .dial(c.rawValue))
             case .write(let c, let bytes):
-                guard net.links[c.rawValue] != nil else { continue }
+                guard let link = net.links[c.rawValue] else { continue }
+                checkThrottle(link, bytes)
                 queue.push(at: net.deliveryToBroker(c.rawValue, now: now), .toBroker(c.rawValue, bytes))
             case .close(let c):
                 guard net.links[c.rawValue] != nil else { continue }
@@ -285,5 +295,29 @@ public struct Simulation {
             engine.request(r.request, to: r.target, pin: r.pin, promise: r.promise, now: Instant(nanoseconds: now))
         }
         if !ctx.requests.isEmpty { drainEngine() }
+    }
+}
+
+// MARK: - KIP-219 throttling check
+
+extension Simulation {
+    /// Each FakeOutput.send is one response frame: its correlation id says whether the
+    /// cluster throttled it, and the engine learns the throttle when the bytes arrive.
+    mutating func noteThrottle(_ link: SimNetwork.Link, _ bytes: [UInt8]) {
+        guard bytes.count >= 8, let fake = link.fake else { return }
+        let correlationId = Int32(bitPattern: UInt32(bytes[4]) << 24 | UInt32(bytes[5]) << 16 | UInt32(bytes[6]) << 8 | UInt32(bytes[7]))
+        guard let ms = cluster.throttledResponse(fake, correlationId: correlationId) else { return }
+        throttledDelivered += 1
+        let until = now + UInt64(ms) * 1_000_000
+        throttledUntil[link.broker] = max(throttledUntil[link.broker] ?? until, until)
+    }
+
+    /// A request written to a broker that throttles us breaks KIP-219. The handshake of a
+    /// new connection (ApiVersions, SASL) is exempt: it is what makes the connection usable.
+    mutating func checkThrottle(_ link: SimNetwork.Link, _ bytes: [UInt8]) {
+        guard let until = throttledUntil[link.broker], now < until, bytes.count >= 6 else { return }
+        let key = ApiKey(Int16(bitPattern: UInt16(bytes[4]) << 8 | UInt16(bytes[5])))
+        if key == .apiVersions || key == .saslHandshake || key == .saslAuthenticate { return }
+        violations.add("throttle", "\(key.name) written to broker \(link.broker) \(DurationText.format((until - now) / 1_000_000 * 1_000_000)) before its throttle lifts", at: now)
     }
 }
