@@ -30,6 +30,9 @@ public struct FakeCluster: Sendable {
     var nextSlot: UInt64 = 1
     var groupTokens: [ParkedToken: UInt64] = [:]
     var faults = FaultTable()
+    /// KIP-219 throttles armed by tests, and the responses that carried one (see Throttle.swift).
+    var throttles = ThrottleTable()
+    var throttledResponses: [ThrottledResponseKey: Int32] = [:]
     /// Brokers cut off from clients: their connections are refused and reset.
     var isolated: Set<Int32> = []
     /// SCRAM stored credentials by "mechanism:user", computed on first login.
@@ -89,7 +92,19 @@ public struct FakeCluster: Sendable {
             return out
         }
         connections[id]!.splitter.append(bytes)
+        processFrames(id, now: now, into: &out)
+        settle(now: now, into: &out)
+        return out
+    }
+
+    /// Handles the complete frames received on a connection, unless it is muted (KIP-219
+    /// throttling): then they wait in the splitter until the throttle ends.
+    mutating func processFrames(_ id: FakeConnectionID, now: VirtualInstant, into out: inout [FakeOutput]) {
         while connections[id] != nil {
+            if let until = connections[id]!.mutedUntil {
+                guard now >= until else { break }
+                connections[id]!.mutedUntil = nil
+            }
             let frame: [UInt8]?
             do { frame = try connections[id]!.splitter.nextFrame() } catch {
                 close(id, "bad frame: \(error)", into: &out)
@@ -98,8 +113,6 @@ public struct FakeCluster: Sendable {
             guard let frame else { break }
             handleFrame(id, frame, now: now, into: &out)
         }
-        settle(now: now, into: &out)
-        return out
     }
 
     /// Virtual time advanced: timers fire (group sessions, rebalances, transactions, held
@@ -108,6 +121,7 @@ public struct FakeCluster: Sendable {
         var out: [FakeOutput] = []
         let r = state.tick(now: now)
         deliverGroupCompletions(r.groupCompletions, into: &out)
+        unmuteExpired(now: now, into: &out)
         settle(now: now, into: &out)
         return out
     }
@@ -117,7 +131,7 @@ public struct FakeCluster: Sendable {
         var d = earliest(earliest(state.groups.nextDeadline, state.transactions.nextDeadline), state.nextLagDeadline)
         d = earliest(d, state.nextMarkerDeadline)
         for p in parked.values { d = earliest(d, p.deadline) }
-        return d
+        return earliest(d, nextUnmute)
     }
 
     // MARK: internals

@@ -27,12 +27,12 @@ final class BrokerChannelHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        driver?.lost(id, reason: DialFailure.describe(error))
+        driver?.lost(id, reason: DialFailure.classify(error))
         context.close(promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        driver?.lost(id, reason: "closed by peer")
+        driver?.lost(id, reason: .closed("closed by peer"))
         context.fireChannelInactive()
     }
 }

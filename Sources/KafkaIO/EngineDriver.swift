@@ -27,6 +27,9 @@ final class EngineDriver {
 
     private var completions: [PromiseID: Completion] = [:]
     private var nextPromise: UInt64 = 1
+    /// Requests the caller may cancel, by the client's handle, and back.
+    private var cancellable: [UInt64: PromiseID] = [:]
+    private var handleOfPromise: [PromiseID: UInt64] = [:]
 
     private var scheduledTick: (at: Instant, task: Scheduled<Void>)?
     private var lastTick: Instant?
@@ -80,6 +83,24 @@ final class EngineDriver {
                 completions[promise] = completion
                 recorder?.recordRequest(request, promise: promise, target: target, pin: pin, now: now)
                 engine.request(request, to: target, pin: pin, promise: promise, now: now)
+            case .cancellableRequest(let request, let target, let pin, let handle, let completion):
+                guard lifecycle == .running else {
+                    completion(.failure(.clientClosed))
+                    continue
+                }
+                let promise = PromiseID(nextPromise)
+                nextPromise += 1
+                completions[promise] = completion
+                cancellable[handle] = promise
+                handleOfPromise[promise] = handle
+                recorder?.recordRequest(request, promise: promise, target: target, pin: pin, now: now)
+                engine.request(request, to: target, pin: pin, promise: promise, now: now)
+            case .cancel(let handle):
+                // A request that already completed has no handle left: nothing to do.
+                if let promise = cancellable[handle] {
+                    recorder?.record(.cancel(promise), now: now)
+                    engine.cancel(promise: promise, now: now)
+                }
             case .close(let waiter):
                 beginClose(waiter)
             }
@@ -149,11 +170,11 @@ final class EngineDriver {
         }
         switch result {
         case .failure(let error):
-            fail(id, reason: DialFailure.describe(error))
+            fail(id, reason: DialFailure.classify(error))
         case .success(let channel):
             guard channel.eventLoop.inEventLoop else {
                 channel.close(promise: nil)
-                fail(id, reason: "dialer returned a channel on another event loop")
+                fail(id, reason: .other("dialer returned a channel on another event loop"))
                 return
             }
             do {
@@ -169,7 +190,7 @@ final class EngineDriver {
                 }
                 guard channel.isActive else {
                     channel.close(promise: nil)
-                    fail(id, reason: "closed by peer while connecting")
+                    fail(id, reason: .closed("closed by peer while connecting"))
                     return
                 }
                 if !tls {
@@ -181,12 +202,12 @@ final class EngineDriver {
                 }
             } catch {
                 channel.close(promise: nil)
-                fail(id, reason: DialFailure.describe(error))
+                fail(id, reason: DialFailure.classify(error))
             }
         }
     }
 
-    private func fail(_ id: ConnectionID, reason: String) {
+    private func fail(_ id: ConnectionID, reason: ConnectionFailure) {
         slots[id] = nil
         logger.debug("connection failed", metadata: ["connection": "\(id)", "broker": "\(brokers[id].map { "\($0)" } ?? "?")", "reason": "\(reason)"])
         brokers[id] = nil
@@ -215,7 +236,7 @@ final class EngineDriver {
     }
 
     /// An error or end of stream; reported once, as a failed dial or a closed connection.
-    func lost(_ id: ConnectionID, reason: String) {
+    func lost(_ id: ConnectionID, reason: ConnectionFailure) {
         switch slots[id] {
         case nil:
             return
@@ -284,6 +305,7 @@ final class EngineDriver {
             }
         case .complete(let promise, let result):
             if case .failure(let e) = result { logger.debug("request failed", metadata: ["error": "\(e)"]) }
+            if let handle = handleOfPromise.removeValue(forKey: promise) { cancellable[handle] = nil }
             completions.removeValue(forKey: promise)?(result)
         }
     }

@@ -12,6 +12,9 @@ public final class KafkaClient: Sendable {
     enum Command: Sendable {
         case request(any KafkaRequest, RequestTarget, ClosedRange<Int16>?, EngineDriver.Completion)
         case close(CheckedContinuation<Void, Never>?)
+        /// A request that a later `.cancel` with the same handle may cancel.
+        case cancellableRequest(any KafkaRequest, RequestTarget, ClosedRange<Int16>?, UInt64, EngineDriver.Completion)
+        case cancel(UInt64)
     }
 
     public let configuration: KafkaClientConfiguration
@@ -19,6 +22,7 @@ public final class KafkaClient: Sendable {
     let loop: any EventLoop
     private let driver: NIOLoopBoundBox<EngineDriver>
     private let inbox = NIOLockedValueBox<[Command]>([])
+    private let nextHandle = NIOLockedValueBox<UInt64>(0)
 
     /// Starts no connection yet: the first request dials a seed.
     public init(configuration: KafkaClientConfiguration, logger: Logger = Logger(label: "kgo-swift")) throws(KafkaConfigurationError) {
@@ -57,10 +61,30 @@ public final class KafkaClient: Sendable {
     }
 
     /// Sends a request known only by its protocol type (e.g. one built from a key number).
+    /// Cancelling the calling task cancels the request: it throws `.cancelled` at once, is
+    /// never sent if it was not yet, and its answer is ignored if it was (the broker may
+    /// still have acted on it).
     public func request(any request: any KafkaRequest, to target: RequestTarget = .automatic,
                         pin: ClosedRange<Int16>? = nil) async throws(KafkaClientError) -> any KafkaResponse {
-        let result = await withCheckedContinuation { (c: CheckedContinuation<Result<any KafkaResponse, KafkaClientError>, Never>) in
-            submit(.request(request, target, pin, { c.resume(returning: $0) }))
+        let handle = nextHandle.withLockedValue { $0 += 1; return $0 }
+        // Orders the submission against the cancellation: whichever comes second sees the
+        // first, so a cancel never reaches the engine ahead of its request.
+        let state = NIOLockedValueBox((submitted: false, cancelled: false))
+        let result = await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Result<any KafkaResponse, KafkaClientError>, Never>) in
+                let cancelledAlready = state.withLockedValue { s -> Bool in
+                    if s.cancelled { return true }
+                    s.submitted = true
+                    submit(.cancellableRequest(request, target, pin, handle, { c.resume(returning: $0) }))
+                    return false
+                }
+                if cancelledAlready { c.resume(returning: .failure(.cancelled)) }
+            }
+        } onCancel: {
+            state.withLockedValue { s in
+                s.cancelled = true
+                if s.submitted { submit(.cancel(handle)) }
+            }
         }
         return try result.get()
     }

@@ -66,6 +66,11 @@ extension Fault {
         case .dropConnection(let api, let after, let n, let b):
             c.dropConnection(on: ApiNames.key(api)!, afterHandling: after, count: n, broker: b)
             return []
+        case .throttle(let api, let ms, let n, let window, let b):
+            let key = api.flatMap { ApiNames.key($0) }
+            if let n { c.throttle(broker: b, apiKey: key, milliseconds: ms, count: n) }
+            else { c.throttle(broker: b, apiKey: key, milliseconds: ms, until: now.adding(milliseconds: Int64((window ?? 0) / 1_000_000))) }
+            return []
         }
     }
 }

@@ -10,6 +10,7 @@ public enum Invariant {
         "offsets-visible",       // ListOffsetsWorkload: latest offset covers every acked record
         "commit-readback",       // CommitWorkload: OffsetFetch returns the last committed offset
         "settled",               // each workload: its last requests were clean
+        "throttle",              // Simulation: nothing sent to a broker while it throttles us (KIP-219)
         "determinism",           // Sweep: the action hash matches across two runs
     ]
 }

@@ -75,6 +75,9 @@ public enum Fault: Sendable, Equatable, CustomStringConvertible {
     case injectError(api: String, error: String, count: Int, broker: Int32?)
     case delay(api: String, ms: Int64, count: Int, broker: Int32?)
     case dropConnection(api: String, afterHandling: Bool, count: Int, broker: Int32?)
+    /// KIP-219: responses of `api` (nil: every API) carry throttle_time_ms = `ms` and mute
+    /// their connection that long, for the next `count` responses or for `window`.
+    case throttle(api: String?, ms: Int32, count: Int?, window: UInt64?, broker: Int32?)
 
     public var description: String {
         func on(_ b: Int32?) -> String { b.map { " broker \($0)" } ?? "" }
@@ -90,6 +93,9 @@ public enum Fault: Sendable, Equatable, CustomStringConvertible {
         case .delay(let a, let ms, let n, let b): return "delay \(a) \(ms)ms count \(n)" + on(b)
         case .dropConnection(let a, let after, let n, let b):
             return "drop-connection \(a) \(after ? "after" : "before") count \(n)" + on(b)
+        case .throttle(let a, let ms, let n, let w, let b):
+            let span = n.map { "count \($0)" } ?? "for \(DurationText.format(w ?? 0))"
+            return "throttle \(a ?? "all") \(ms)ms \(span)" + on(b)
         }
     }
 }

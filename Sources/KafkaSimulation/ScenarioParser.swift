@@ -139,6 +139,18 @@ extension Scenario {
             guard when == "before" || when == "after" else { throw p.error("drop-connection wants before or after") }
             try p.expect("count"); let n = Int(try p.uint("count"))
             return .dropConnection(api: api, afterHandling: when == "after", count: n, broker: try broker(&p))
+        case "throttle":
+            let api = try p.word("api")
+            guard api == "all" || ApiNames.key(api) != nil else { throw p.error("unknown API \(api)") }
+            let ms = try p.duration("throttle") / 1_000_000
+            guard ms >= 1, ms <= UInt64(Int32.max) else { throw p.error("throttle wants 1ms or more") }
+            var count: Int?
+            var window: UInt64?
+            if p.accept("count") { count = Int(try p.uint("count")) } else {
+                try p.expect("for")
+                window = try p.duration("window")
+            }
+            return .throttle(api: api == "all" ? nil : api, ms: Int32(ms), count: count, window: window, broker: try broker(&p))
         default: throw p.error("unknown fault \(kind)")
         }
     }

@@ -58,6 +58,10 @@ public struct Simulation {
     var stopped: [Int32] = []
     var isolated: [Int32] = []
     let addresses: [(host: String, port: Int, node: Int32)]
+    /// KIP-219: until when (virtual ns) the engine has been told to leave each broker alone,
+    /// from the throttled responses delivered to it; and how many it was told about.
+    var throttledUntil: [Int32: UInt64] = [:]
+    var throttledDelivered = 0
     /// Set by `record()`: every engine input goes into `recording` as the flight recorder
     /// would write it, so a simulated run can be replayed like a production recording.
     var tap: RecordingTap?
@@ -149,6 +153,10 @@ public struct Simulation {
             if stopIssuing && ledger.outstanding.isEmpty && queue.isEmpty { break }
         }
         ledger.finish(at: now, into: &violations)
+        if faults.contains(where: { if case .throttle = $0.fault { return $0.at < scenario.safety } else { return false } }),
+           throttledDelivered == 0 {
+            violations.add("throttle", "throttle faults fired but no throttled response reached the client", at: now)
+        }
         var ctx = context()
         for w in workloads { w.finish(&ctx) }
         violations = ctx.violations
@@ -172,8 +180,8 @@ public struct Simulation {
                 engine.connectionOpened(id, now: Instant(nanoseconds: now))
             } else {
                 net.forget(c)
-                note(.connectionFailed(id, reason: "connection refused"))
-                engine.connectionFailed(id, reason: "connection refused", now: Instant(nanoseconds: now))
+                note(.connectionFailed(id, reason: .refused("connection refused")))
+                engine.connectionFailed(id, reason: .refused("connection refused"), now: Instant(nanoseconds: now))
             }
             drainEngine()
         case .toBroker(let c, let bytes):
@@ -185,6 +193,7 @@ public struct Simulation {
             net.forget(c)
         case .toClient(let c, let bytes):
             guard let link = net.links[c], !link.dead, !link.closedByEngine else { return }
+            noteThrottle(link, bytes)
             note(.bytesReceived(ConnectionID(c), bytes))
             engine.bytesReceived(ConnectionID(c), bytes, now: Instant(nanoseconds: now))
             drainEngine()
@@ -254,14 +263,15 @@ public struct Simulation {
             switch a {
             case .open(let c, _, let host, let port, _):
                 guard let node = addresses.first(where: { $0.host == host && $0.port == port })?.node else {
-                    note(.connectionFailed(c, reason: "unknown host \(host)"))
-                    engine.connectionFailed(c, reason: "unknown host \(host)", now: Instant(nanoseconds: now))
+                    note(.connectionFailed(c, reason: .dns("unknown host \(host)")))
+                    engine.connectionFailed(c, reason: .dns("unknown host \(host)"), now: Instant(nanoseconds: now))
                     continue
                 }
                 net.links[c.rawValue] = SimNetwork.Link(broker: node)
                 queue.push(at: now + net.latency(), .dial(c.rawValue))
             case .write(let c, let bytes):
-                guard net.links[c.rawValue] != nil else { continue }
+                guard let link = net.links[c.rawValue] else { continue }
+                checkThrottle(link, bytes)
                 queue.push(at: net.deliveryToBroker(c.rawValue, now: now), .toBroker(c.rawValue, bytes))
             case .close(let c):
                 guard net.links[c.rawValue] != nil else { continue }
@@ -310,6 +320,29 @@ public struct Simulation {
     }
 }
 
+// MARK: - KIP-219 throttling check
+
+extension Simulation {
+    /// Each FakeOutput.send is one response frame: its correlation id says whether the
+    /// cluster throttled it, and the engine learns the throttle when the bytes arrive.
+    mutating func noteThrottle(_ link: SimNetwork.Link, _ bytes: [UInt8]) {
+        guard bytes.count >= 8, let fake = link.fake else { return }
+        let correlationId = Int32(bitPattern: UInt32(bytes[4]) << 24 | UInt32(bytes[5]) << 16 | UInt32(bytes[6]) << 8 | UInt32(bytes[7]))
+        guard let ms = cluster.throttledResponse(fake, correlationId: correlationId) else { return }
+        throttledDelivered += 1
+        let until = now + UInt64(ms) * 1_000_000
+        throttledUntil[link.broker] = max(throttledUntil[link.broker] ?? until, until)
+    }
+
+    /// A request written to a broker that throttles us breaks KIP-219. The handshake of a
+    /// new connection (ApiVersions, SASL) is exempt: it is what makes the connection usable.
+    mutating func checkThrottle(_ link: SimNetwork.Link, _ bytes: [UInt8]) {
+        guard let until = throttledUntil[link.broker], now < until, bytes.count >= 6 else { return }
+        let key = ApiKey(Int16(bitPattern: UInt16(bytes[4]) << 8 | UInt16(bytes[5])))
+        if key == .apiVersions || key == .saslHandshake || key == .saslAuthenticate { return }
+        violations.add("throttle", "\(key.name) written to broker \(link.broker) \(DurationText.format((until - now) / 1_000_000 * 1_000_000)) before its throttle lifts", at: now)
+    }
+}
 
 extension Simulation {
     /// Runs the scenario while recording every engine input in the flight recorder's format

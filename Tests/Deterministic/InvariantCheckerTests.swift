@@ -170,4 +170,36 @@ import FakeCluster
         // Another seed stands in for a run that drifted (hash order, a clock, a stray generator).
         #expect(SeedCheck.compare(ha, hc)?.hasPrefix("determinism") == true)
     }
+
+    /// The KIP-219 check: a request written to a broker inside a throttle the client was
+    /// told about is reported; handshakes and writes after the throttle are not.
+    @Test func throttleCheckCatchesAWriteDuringTheThrottle() throws {
+        var sim = Simulation(try Scenario.parse("brokers 1\nworkload metadata every 1s\nsafety 1s\nliveness 1s"))
+        let link = SimNetwork.Link(broker: 1)
+        sim.throttledUntil[1] = 5 * s
+        sim.now = 2 * s
+        sim.checkThrottle(link, [0, 0, 0, 20, 0, 18])   // ApiVersions: a handshake, exempt
+        #expect(sim.violations.list.isEmpty)
+        sim.checkThrottle(link, [0, 0, 0, 20, 0, 3])    // Metadata
+        #expect(sim.violations.list.count == 1 && sim.violations.list[0].hasPrefix("throttle"))
+        sim.now = 5 * s
+        sim.checkThrottle(link, [0, 0, 0, 20, 0, 3])
+        sim.checkThrottle(SimNetwork.Link(broker: 2), [0, 0, 0, 20, 0, 3])
+        #expect(sim.violations.list.count == 1)
+    }
+
+    /// A throttle fault that throttled nothing (an API the workload never calls) makes the
+    /// check vacuous: the run says so instead of passing.
+    @Test func throttleFaultThatThrottledNothingIsReported() throws {
+        var sim = Simulation(try Scenario.parse("""
+            brokers 1
+            workload metadata every 100ms
+            at 100ms throttle heartbeat 100ms count 1
+            safety 1s
+            liveness 1s
+            """))
+        let result = sim.run()
+        #expect(result.violations.contains { $0.hasPrefix("throttle") && $0.contains("no throttled response") }, "\(result.violations)")
+    }
 }
+

@@ -34,7 +34,7 @@ import Testing
 
     struct RequestSucceeded: Error {}
 
-    static func connectionFailure(_ error: KafkaClientError) -> String? {
+    static func connectionFailure(_ error: KafkaClientError) -> ConnectionFailure? {
         if case .connectionFailed(_, let reason) = rootCause(error) { return reason }
         return nil
     }
@@ -55,7 +55,7 @@ import Testing
         config.dialer = Self.countingDialer(dials)
         let (error, elapsed) = try await Self.failure(config)
         let reason = try #require(Self.connectionFailure(error), "\(error)")
-        #expect(reason.hasPrefix("refused"), "\(reason)")
+        guard case .refused = reason else { Issue.record("expected refused, got \(reason)"); return }
         #expect(elapsed < .seconds(3))
         // One dial per 100 ms backoff over a 1 s budget, plus the first: a storm would be hundreds.
         let n = dials.withLockedValue { $0 }
@@ -67,7 +67,7 @@ import Testing
         config.maxRetries = 0
         let (error, elapsed) = try await Self.failure(config)
         let reason = try #require(Self.connectionFailure(error), "\(error)")
-        #expect(reason.hasPrefix("dns:"), "\(reason)")
+        guard case .dns = reason else { Issue.record("expected a DNS failure, got \(reason)"); return }
         #expect(elapsed < .seconds(5))
     }
 
@@ -138,29 +138,41 @@ import Testing
         // Garbage after the handshake: a handshake that passes then fails as a protocol error.
         let peer = try await ScriptedPeer(reply: [0, 0, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8], host: "127.0.0.2",
                                           tls: try NIOSSLContext(configuration: server))
+        let dials = NIOLockedValueBox(0)
         var config = TestEnvironment.configuration([BrokerAddress(host: "127.0.0.2", port: peer.port)])
         config.tls = try .files(caFile: ca, serverName: serverName)
-        config.maxRetries = 0
+        config.dialer = Self.countingDialer(dials)
+        // Retries allowed: a certificate failure must not use them.
+        config.maxRetries = 5
         let (error, elapsed) = try await Self.failure(config)
         await peer.stop()
         if serverName == "localhost" {
             #expect(Self.connectionFailure(error) == nil, "the handshake should pass: \(error)")
         } else {
-            let reason = try #require(Self.connectionFailure(error), "\(error)")
-            #expect(reason.hasPrefix("tls:"), "\(reason)")
-            #expect(reason.contains("failedToValidateHostname"), "\(reason)")
+            // The typed reason itself, not wrapped in retriesExhausted: no second attempt.
+            guard case .connectionFailed(_, .tls(.certificate, let detail)) = error else {
+                Issue.record("expected a certificate failure without retries, got \(error)")
+                return
+            }
+            #expect(detail.contains("failedToValidateHostname"), "\(detail)")
+            #expect(dials.withLockedValue { $0 } == 1)
         }
         #expect(elapsed < .seconds(2))
     }
 
     @Test func certificateFromAnUntrustedCAFailsTheHandshake() async throws {
         let (address, _) = try TestEnvironment.tlsBroker()
+        let dials = NIOLockedValueBox(0)
         var config = TestEnvironment.configuration([address])
         config.tls = KafkaTLSConfiguration()   // system roots: they do not include the test CA
-        config.maxRetries = 0
+        config.dialer = Self.countingDialer(dials)
+        config.maxRetries = 5
         let (error, elapsed) = try await Self.failure(config)
-        let reason = try #require(Self.connectionFailure(error), "\(error)")
-        #expect(reason.hasPrefix("tls:"), "\(reason)")
+        guard case .connectionFailed(_, .tls(.certificate, _)) = error else {
+            Issue.record("expected a certificate failure without retries, got \(error)")
+            return
+        }
+        #expect(dials.withLockedValue { $0 } == 1)
         #expect(elapsed < .seconds(2))
     }
 

@@ -9,7 +9,8 @@ import Testing
         metadata.allowAutoTopicCreation = false
         let request = RecordedRequest(metadata, promise: PromiseID(9), target: .groupCoordinator("g"), pin: 1 ... 4, maxRetries: 3)!
         let inputs: [RecordedInput] = [
-            .connectionOpened(ConnectionID(1)), .connectionFailed(ConnectionID(2), reason: "refused: 127.0.0.1:1"),
+            .connectionOpened(ConnectionID(1)), .connectionFailed(ConnectionID(2), reason: .refused("127.0.0.1:1")),
+            .connectionFailed(ConnectionID(4), reason: .tls(.certificate, "untrusted")), .cancel(PromiseID(3)),
             .connectionClosed(ConnectionID(3)), .bytesReceived(ConnectionID(1), [0, 1, 2, 255]), .request(request), .tick, .close,
             .oauthToken(OAuthBearerToken(token: "t0k", extensions: ["b": "2", "a": "1"])), .oauthTokenFailed("no token"),
         ]

@@ -29,7 +29,7 @@ import Testing
         dials += opens(h.request(MetadataRequest(), to: .anyBroker, promise: 1)).map { (h.now, $0.1) }
         var result: KafkaClientError?
         for connection in 1 ... 3 {
-            h.engine.connectionFailed(ConnectionID(UInt64(connection)), reason: "connection refused", now: h.now)
+            h.engine.connectionFailed(ConnectionID(UInt64(connection)), reason: .refused("connection refused"), now: h.now)
             let after = h.drain()
             #expect(closes(after).isEmpty)
             if let e = failure(after, 1) { result = e; break }
@@ -43,7 +43,7 @@ import Testing
         let gap1 = (dials[1].0 - dials[0].0).milliseconds, gap2 = (dials[2].0 - dials[1].0).milliseconds
         #expect(gap1 >= 80 && gap1 <= 120)
         #expect(gap2 >= 160 && gap2 <= 240)
-        #expect(result == .retriesExhausted(attempts: 3, last: .connectionFailed(broker: .seed(0), reason: "connection refused")))
+        #expect(result == .retriesExhausted(attempts: 3, last: .connectionFailed(broker: .seed(0), reason: .refused("connection refused"))))
     }
 
     /// The same inputs and seed give the same actions and deadlines, bit for bit.
@@ -55,7 +55,7 @@ import Testing
             var trace: [String] = h.request(MetadataRequest(), to: .anyBroker, promise: 1).map(\.description)
             var next: UInt64 = 1
             while let wake = h.engine.nextDeadline(), next < 10 {
-                h.engine.connectionFailed(ConnectionID(next), reason: "refused", now: h.now)
+                h.engine.connectionFailed(ConnectionID(next), reason: .refused(""), now: h.now)
                 trace += h.drain().map(\.description)
                 guard let w = h.engine.nextDeadline() else { break }
                 _ = wake
@@ -79,6 +79,34 @@ import Testing
         #expect(failure(after, 1) == .protocolViolation("negative frame size -1"))
         #expect(h.engine.nextDeadline() == nil)
     }
+
+    /// A certificate that fails verification fails the same way on every dial: the request
+    /// fails at once with the typed reason, and nothing is dialed again. Other TLS failures
+    /// (a handshake cut short) and the other kinds stay retriable.
+    @Test func certificateFailuresFailAtOnceOtherKindsRetry() {
+        let certificate = ConnectionFailure.tls(.certificate, "CERTIFICATE_VERIFY_FAILED")
+        var config = Harness.config(seeds: 2)
+        config.maxRetries = 5
+        var h = Harness(config)
+        #expect(opens(h.request(MetadataRequest(), to: .anyBroker, promise: 1)).count == 1)
+        h.engine.connectionFailed(ConnectionID(1), reason: certificate, now: h.now)
+        let after = h.drain()
+        #expect(failure(after, 1) == .connectionFailed(broker: .seed(0), reason: certificate))
+        #expect(h.engine.nextDeadline() == nil)
+        #expect(opens(h.advance(to: 10_000)).isEmpty)
+
+        for retriable: ConnectionFailure in [.tls(.handshake, "EOF during handshake"), .dns("x"), .refused("x"), .timeout("x"),
+                                             .closed("x"), .other("x")] {
+            var h = Harness(config)
+            _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
+            h.engine.connectionFailed(ConnectionID(1), reason: retriable, now: h.now)
+            #expect(failure(h.drain(), 1) == nil, "\(retriable) should be retried")
+            guard let wake = h.engine.nextDeadline() else { Issue.record("no retry for \(retriable)"); continue }
+            h.now = wake
+            h.engine.tick(now: wake)
+            #expect(opens(h.drain()).count == 1)
+        }
+    }
 }
 
 @Suite struct RetryStormTests {
@@ -93,7 +121,7 @@ import Testing
         var result: KafkaClientError?
         var open = opens(h.log).last!.0
         while result == nil {
-            h.engine.connectionFailed(open, reason: "refused", now: h.now)
+            h.engine.connectionFailed(open, reason: .refused(""), now: h.now)
             let after = h.drain()
             if let e = failure(after, 1) { result = e; break }
             guard let wake = h.engine.nextDeadline() else { Issue.record("stalled"); return }

@@ -70,18 +70,56 @@ private func summary(_ r: ListOffsetsResponse) -> [String] {
         #expect(merged.map(summary) == ["t[0]=0/0", "t[2]=200/0", "t[1]=100/0", "u[0]=-1/3"])
     }
 
-    /// NOT_LEADER_OR_FOLLOWER says our leaders are stale: a refresh follows, no sooner than
-    /// the minimum metadata age after the last one.
-    @Test mutating func staleLeaderErrorTriggersRefreshAfterMinAge() {
+    /// NOT_LEADER_OR_FOLLOWER says our leaders are stale: a refresh follows, not after the
+    /// minimum metadata age but after the shorter stale-refresh floor since the last one.
+    @Test mutating func staleLeaderErrorTriggersRefreshAfterTheFloor() {
         var (h, parts) = splitSetup(maxRetries: 0)
         _ = h.receive(2, answer(parts[0]))
         h.now = .milliseconds(10)
         let done = h.receive(3, answer(parts[1], error: .notLeaderOrFollower))
         #expect(success(done, 1, as: ListOffsetsResponse.self).map(summary)?.contains("t[1]=100/6") == true)
         #expect(decodeWrites(done).isEmpty)
-        #expect(h.engine.nextDeadline() == .milliseconds(5000))
-        #expect(decodeWrites(h.advance(to: 4999)).isEmpty)
-        #expect(decodeWrites(h.advance(to: 5000)).map(\.apiKey) == [.metadata])
+        #expect(h.engine.nextDeadline() == .milliseconds(250))
+        #expect(decodeWrites(h.advance(to: 249)).isEmpty)
+        #expect(decodeWrites(h.advance(to: 250)).map(\.apiKey) == [.metadata])
+    }
+
+    /// A broker that keeps answering NOT_LEADER_OR_FOLLOWER (an election that drags on) gets
+    /// refreshes no closer together than the floor, however many answers ask for one; an
+    /// ask that is not about stale leaders (an unknown topic) still keeps the minimum age.
+    @Test mutating func staleRefreshesAreRateLimitedByTheFloor() {
+        var (h, parts) = splitSetup(maxRetries: 50)
+        _ = h.receive(2, answer(parts[0]))
+        var refreshes: [Instant] = []
+        var shard = parts[1]
+        var t: UInt64 = 10
+        while refreshes.count < 4 {
+            h.now = .milliseconds(t)
+            _ = h.receive(shard.connection.rawValue, answer(shard, error: .notLeaderOrFollower))
+            guard let wake = h.engine.nextDeadline() else { Issue.record("no refresh scheduled"); return }
+            h.now = wake
+            h.engine.tick(now: wake)
+            let refresh = decodeWrites(h.drain())
+            guard refresh.map(\.apiKey) == [.metadata] else { Issue.record("expected a refresh, got \(refresh.map(\.apiKey))"); return }
+            refreshes.append(wake)
+            // The cluster still names node 2 as t[1]'s leader: the partition goes back there.
+            let same = metadataResponse(brokers: [1, 2], topics: [("t", [(0, 1), (1, 2), (2, 1)])])
+            let again = decodeWrites(h.receive(refresh[0].connection.rawValue, respond(refresh[0], same)))
+            guard again.count == 1 else { Issue.record("expected the retry, got \(again.map(\.apiKey))"); return }
+            shard = again[0]
+            t = (wake - .zero).milliseconds + 1
+        }
+        for (a, b) in zip(refreshes, refreshes.dropFirst()) { #expect(b - a >= .milliseconds(250), "\(a) then \(b)") }
+
+        // An unknown topic asks for a plain refresh: it waits for the minimum age.
+        let last = refreshes.last!
+        #expect(decodeWrites(h.request(listOffsets([("new-topic", [0])]), promise: 9)).isEmpty)
+        h.now = last + .milliseconds(4999)
+        h.engine.tick(now: h.now)
+        #expect(decodeWrites(h.drain()).filter { $0.apiKey == .metadata }.isEmpty)
+        h.now = last + .milliseconds(5000)
+        h.engine.tick(now: h.now)
+        #expect(decodeWrites(h.drain()).map(\.apiKey) == [.metadata])
     }
 
     /// With retries left, the partitions whose leader moved are asked again of the new
@@ -92,7 +130,7 @@ private func summary(_ r: ListOffsetsResponse) -> [String] {
         h.now = .milliseconds(10)
         let first = h.receive(3, answer(parts[1], error: .notLeaderOrFollower))
         #expect(completions(first).isEmpty)
-        let refresh = decodeWrites(h.advance(to: 5000))
+        let refresh = decodeWrites(h.advance(to: 250))
         #expect(refresh.map(\.apiKey) == [.metadata])
         // t[1] moved to node 1.
         let moved = metadataResponse(brokers: [1, 2], topics: [("t", [(0, 1), (1, 1), (2, 1)])])
@@ -314,8 +352,8 @@ func coordinator(_ key: String, node: Int32) -> FindCoordinatorResponse {
         #expect(failure(after, 1) == .retriesExhausted(attempts: 2, last: .brokerError(.coordinatorLoadInProgress, message: nil)))
     }
 
-    /// NOT_CONTROLLER: the request waits for a metadata refresh (at the minimum age) and
-    /// goes to the new controller.
+    /// NOT_CONTROLLER: the request waits for a metadata refresh (after the stale-refresh
+    /// floor, not the minimum age) and goes to the new controller.
     @Test func notControllerFollowsTheNewController() {
         var h = Harness(Harness.config())
         _ = h.request(ListPartitionReassignmentsRequest(), promise: 1)
@@ -326,8 +364,8 @@ func coordinator(_ key: String, node: Int32) -> FindCoordinatorResponse {
         var moved = ListPartitionReassignmentsResponse()
         moved.errorCode = KafkaErrorCode.notController.rawValue
         #expect(h.receive(2, respond(sent[0], moved)).isEmpty)
-        #expect(h.engine.nextDeadline() == .milliseconds(5000))
-        let refresh = decodeWrites(h.advance(to: 5000))
+        #expect(h.engine.nextDeadline() == .milliseconds(250))
+        let refresh = decodeWrites(h.advance(to: 250))
         #expect(refresh.map(\.apiKey) == [.metadata])
         let routed = h.receive(refresh[0].connection.rawValue, respond(refresh[0], metadataResponse(brokers: [1, 2, 3], controller: 2)))
         #expect(opens(routed).map(\.1) == [.node(2)])

@@ -160,4 +160,70 @@ private func writes(_ actions: [Action]) -> [[UInt8]] {
         #expect(released.map(\.apiKey) == [.listGroups])
         #expect(closes(h.log).isEmpty)
     }
+
+    /// Runs one SCRAM exchange on connection `c` (its ApiVersions already answered and its
+    /// SaslHandshake request in `hs`); returns what the connection wrote after it.
+    private func scramExchange(_ h: inout Harness, _ c: UInt64, _ hs: SeenRequest, server: inout TestScramServer,
+                               lifetimeMs: Int64 = 0) -> [SeenRequest] {
+        let first = decodeWrites(h.receive(c, respond(hs, handshakeResponse())))
+        let clientFirst = String(decoding: (first[0].body as! SaslAuthenticateRequest).authBytes, as: UTF8.self)
+        let final = decodeWrites(h.receive(c, respond(first[0], authenticateResponse(Array(server.first(clientFirst).utf8)))))
+        let serverFinal = server.final(String(decoding: (final[0].body as! SaslAuthenticateRequest).authBytes, as: UTF8.self))
+        #expect(serverFinal.hasPrefix("v="), "the client's proof should verify: \(serverFinal)")
+        return decodeWrites(h.receive(c, respond(final[0], authenticateResponse(Array(serverFinal.utf8), lifetimeMs: lifetimeMs))))
+    }
+
+    /// SCRAM's salted password is derived once per (mechanism, user, salt, iterations):
+    /// a re-authentication and a second connection reuse it (and still prove the password);
+    /// a server that changes the salt gets a fresh derivation.
+    @Test func scramSaltedPasswordIsDerivedOncePerSalt() {
+        var config = saslConfig(.scram(.sha256, username: "bob", password: "hunter2"))
+        config.connectionIdleTimeout = .seconds(1000)
+        var h = Harness(config)
+        var server = TestScramServer(algorithm: .sha256, password: "hunter2")
+        _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
+        let hs1 = decodeWrites(h.handshake(1))
+        let meta = scramExchange(&h, 1, hs1[0], server: &server, lifetimeMs: 10_000)
+        #expect(meta.map(\.apiKey) == [.metadata])
+        #expect(h.engine.saltedPasswordDerivations == 1)
+        _ = h.receive(1, respond(meta[0], metadataResponse(brokers: [])))
+
+        // KIP-368 re-authentication on the same connection.
+        guard let reauthAt = h.engine.nextDeadline() else { Issue.record("no re-authentication scheduled"); return }
+        h.now = reauthAt
+        h.engine.tick(now: reauthAt)
+        let rehs = decodeWrites(h.drain())
+        #expect(rehs.map(\.apiKey) == [.saslHandshake])
+        _ = scramExchange(&h, 1, rehs[0], server: &server)
+        #expect(h.engine.saltedPasswordDerivations == 1)
+
+        // A second connection (a produce connection to the same seed).
+        var produce = ProduceRequest()
+        produce.acks = 1
+        produce.timeoutMs = 1000
+        #expect(opens(h.request(produce, to: .anyBroker, promise: 2)).map(\.0) == [ConnectionID(2)])
+        let hs2 = decodeWrites(h.handshake(2))
+        #expect(scramExchange(&h, 2, hs2[0], server: &server).map(\.apiKey) == [.produce])
+        #expect(h.engine.saltedPasswordDerivations == 1)
+
+        // A new salt (the user's credentials were reset): derived again.
+        server.salt = Array("fresh-salt".utf8)
+        _ = h.request(JoinGroupRequest(), to: .anyBroker, promise: 3)
+        let hs3 = decodeWrites(h.handshake(3))
+        #expect(scramExchange(&h, 3, hs3[0], server: &server).map(\.apiKey) == [.joinGroup])
+        #expect(h.engine.saltedPasswordDerivations == 2)
+        #expect(h.engine.saltedPasswords.count == 2)
+    }
+
+    @Test func saltedPasswordCacheIsBounded() {
+        var cache = ScramSaltedPasswords()
+        for i in 0 ..< ScramSaltedPasswords.capacity + 5 {
+            let key = ScramSaltedPasswords.Key(algorithm: .sha256, username: "u", salt: [UInt8(i)], iterations: 4096)
+            cache.remember(.init(key: key, saltedPassword: [UInt8(i)]))
+        }
+        #expect(cache.count == ScramSaltedPasswords.capacity)
+        #expect(cache.lookup(.init(algorithm: .sha256, username: "u", salt: [0], iterations: 4096)) == nil)
+        #expect(cache.lookup(.init(algorithm: .sha256, username: "u", salt: [12], iterations: 4096)) == [12])
+        #expect(cache.lookup(.init(algorithm: .sha512, username: "u", salt: [12], iterations: 4096)) == nil)
+    }
 }

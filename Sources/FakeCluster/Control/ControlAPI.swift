@@ -25,10 +25,11 @@ extension FakeCluster {
                                              dropBefore: !afterHandling, dropAfter: afterHandling))
     }
 
-    /// Disarms every error, delay and drop not yet consumed (a simulation's faults heal).
+    /// Disarms every error, delay, drop and throttle not yet consumed (a simulation's faults heal).
     public mutating func clearArmedFaults() {
         faults.armed = []
         faults.partitionFaults = []
+        throttles.rules = []
     }
 
     public struct TopicPartitionRef: Sendable, Hashable {

@@ -19,6 +19,8 @@ struct Connection: Sendable {
     var splitter: FrameSplitter
     var queue: [Slot] = []
     var sasl = SaslSession()
+    /// KIP-219: a throttled connection is not read until this instant.
+    var mutedUntil: VirtualInstant?
 
     init(broker: Int32, maxFrameSize: Int) {
         self.broker = broker

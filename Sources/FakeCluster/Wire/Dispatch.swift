@@ -69,6 +69,7 @@ extension FakeCluster {
             result = .park(.delayed(encodeFrame(r, version: version, correlationId: correlationId)),
                            deadline: now.adding(milliseconds: delay))
         }
+        if case .respond(let r) = result { result = .respond(applyThrottle(r, ctx)) }
         switch result {
         case .respond(let r):
             record(ctx, .response(r))

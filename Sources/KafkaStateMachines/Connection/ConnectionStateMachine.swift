@@ -30,6 +30,9 @@ struct ConnectionStateMachine {
         case saslAuthenticate
         /// A raw legacy SASL token: the next frame answers it, with no correlation id.
         case legacySaslToken
+        /// A user request the engine no longer wants (cancelled): its answer is read, to
+        /// keep the stream in step, and dropped.
+        case abandoned
 
         var isApiVersions: Bool { if case .apiVersions = self { return true } else { return false } }
     }
@@ -54,14 +57,18 @@ struct ConnectionStateMachine {
     private(set) var lastActivity: Instant
     private var rng: SeededGenerator
     private var apiVersionsAttempts = 0
+    /// SCRAM salted passwords known so far (the engine's when this connection was made, plus
+    /// what this connection derived), so re-authentication skips PBKDF2.
+    private var saltedPasswords: ScramSaltedPasswords
 
     /// The release assumed instead of asking ApiVersions (configured, or learned when the
     /// broker refused ApiVersions before).
     private let assumedRelease: KafkaRelease?
 
     init(id: ConnectionID, broker: BrokerID, purpose: ConnectionPurpose, config: EngineConfig, rng: SeededGenerator, now: Instant,
-         assumedRelease: KafkaRelease? = nil) {
+         assumedRelease: KafkaRelease? = nil, saltedPasswords: ScramSaltedPasswords = ScramSaltedPasswords()) {
         self.assumedRelease = assumedRelease ?? config.pinnedBrokerRelease
+        self.saltedPasswords = saltedPasswords
         self.id = id
         self.broker = broker
         self.purpose = purpose
@@ -115,7 +122,7 @@ struct ConnectionStateMachine {
         return sendApiVersions(version: ApiVersionsRequest.validVersions.upperBound, now: now)
     }
 
-    mutating func failedToOpen(reason: String, now: Instant) -> [ConnectionEvent] {
+    mutating func failedToOpen(reason: ConnectionFailure, now: Instant) -> [ConnectionEvent] {
         fail(.connectionFailed(broker: broker, reason: reason), notifyDriver: false)
     }
 
@@ -167,6 +174,8 @@ struct ConnectionStateMachine {
             switch late.kind {
             case .user(let token):
                 return fail(.connectionClosed(broker: broker), notifyDriver: true, timedOut: [(token, late.apiKey)])
+            case .abandoned:
+                return fail(.connectionClosed(broker: broker), notifyDriver: true)
             default:
                 return fail(.requestTimeout(apiKey: late.apiKey, broker: broker), notifyDriver: true)
             }
@@ -177,6 +186,15 @@ struct ConnectionStateMachine {
             events += startSasl(now: now)
         }
         return events + flush(now: now)
+    }
+
+    /// The engine no longer wants the answer to `token`: unsent, it is never sent; sent, its
+    /// response will be read and ignored. No events: the engine completes the request itself.
+    mutating func abandon(token: UInt64) {
+        queued.removeAll { $0.token == token }
+        for i in inFlight.indices {
+            if case .user(let t) = inFlight[i].kind, t == token { inFlight[i].kind = .abandoned }
+        }
     }
 
     /// Another connection to the same broker was throttled: the quota is the broker's.
@@ -238,7 +256,7 @@ struct ConnectionStateMachine {
         guard let sasl = config.sasl else { return [] }
         let session: any SaslSession
         do {
-            session = try sasl.makeSession(nonce: makeNonce(), now: now)
+            session = try sasl.makeSession(nonce: makeNonce(), now: now, known: saltedPasswords)
         } catch {
             return fail(error, notifyDriver: true)
         }
@@ -302,12 +320,18 @@ struct ConnectionStateMachine {
     private mutating func handleSaslToken(_ serverBytes: [UInt8], lifetimeMs: Int64, legacy: Bool, now: Instant) -> [ConnectionEvent] {
         guard case .exchanging(var session, _) = auth else { return fail(.protocolViolation("unexpected SASL message"), notifyDriver: true) }
         do {
-            switch try session.step(serverBytes) {
+            let step = try session.step(serverBytes)
+            var events: [ConnectionEvent] = []
+            if let scram = session as? ScramSession, let entry = scram.derived, saltedPasswords.lookup(entry.key) == nil {
+                saltedPasswords.remember(entry)
+                events.append(.saltedPasswordDerived(entry))
+            }
+            switch step {
             case .done:
-                return finishSasl(lifetimeMs: lifetimeMs, now: now)
+                return events + finishSasl(lifetimeMs: lifetimeMs, now: now)
             case .send(let bytes):
                 auth = .exchanging(session: session, legacy: legacy)
-                return sendSaslToken(bytes, legacy: legacy, now: now)
+                return events + sendSaslToken(bytes, legacy: legacy, now: now)
             }
         } catch {
             return fail(error, notifyDriver: true)
@@ -371,7 +395,7 @@ struct ConnectionStateMachine {
         case .apiVersions: return handleApiVersions(frame, sentVersion: head.version, now: now)
         case .saslHandshake: return handleSaslHandshake(frame, version: head.version, now: now)
         case .saslAuthenticate: return handleSaslAuthenticate(frame, version: head.version, now: now)
-        case .legacySaslToken: return []
+        case .legacySaslToken, .abandoned: return []
         case .user(let token):
             let response: any KafkaResponse
             do {

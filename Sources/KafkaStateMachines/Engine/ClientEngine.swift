@@ -33,6 +33,13 @@ public struct ClientEngine {
     private var nextConnectionId: UInt64 = 1
     /// Brokers that closed the connection on ApiVersions; they get the fallback release.
     private var brokersWithoutApiVersions: Set<BrokerID> = []
+    /// KIP-219: until when each broker asked us to hold back; a connection opened meanwhile
+    /// starts throttled too (the quota is the broker's, not the connection's).
+    private var brokerThrottledUntil: [BrokerID: Instant] = [:]
+    /// SCRAM salted passwords derived so far, handed to each new connection.
+    private(set) var saltedPasswords = ScramSaltedPasswords()
+    /// How many times a connection had to run SCRAM's key derivation (tests check the cache).
+    private(set) var saltedPasswordDerivations = 0
     /// Versions each broker reported, kept past its connections' lifetimes.
     public private(set) var brokerVersions: [BrokerID: BrokerVersions] = [:]
 
@@ -40,6 +47,8 @@ public struct ClientEngine {
     private var metadataRefreshId: UInt64?
     private var metadataRefreshScheduled: Instant?
     private var metadataRefreshAgain = false
+    /// Whether an ask folded into `metadataRefreshAgain` was urgent (see `requestMetadataRefresh`).
+    private var metadataRefreshAgainUrgent = false
     /// When the last refresh was started; with a failed refresh this, not the cache's last
     /// success, dates the next periodic one (else a past deadline would repeat at once).
     private var metadataLastAttempt: Instant?
@@ -101,7 +110,7 @@ public struct ClientEngine {
         apply(events, from: id, now: now)
     }
 
-    public mutating func connectionFailed(_ id: ConnectionID, reason: String, now: Instant) {
+    public mutating func connectionFailed(_ id: ConnectionID, reason: ConnectionFailure, now: Instant) {
         guard connections[id] != nil else { return }
         let events = connections[id]!.failedToOpen(reason: reason, now: now)
         apply(events, from: id, now: now)
@@ -149,6 +158,29 @@ public struct ClientEngine {
         let id = takeRequestId()
         pending[id] = PendingRequest(owner: .user(promise), request: request, target: resolved, pin: pin, firstAttempt: now, maxRetries: retries)
         route(id, now: now)
+    }
+
+    /// The caller gave up on the request named by `promise`: it completes at once with
+    /// `.cancelled`. Not yet sent, it never will be; already written, its late answer is
+    /// ignored. A promise that already completed (or was never issued) is ignored.
+    public mutating func cancel(promise: PromiseID, now: Instant) {
+        if let parent = sharded.keys.sorted().first(where: { sharded[$0]!.promise == promise }) {
+            let s = sharded.removeValue(forKey: parent)!
+            for shard in s.shards { forget(shard) }
+            actions.append(.complete(promise, .failure(.cancelled)))
+            return
+        }
+        guard let id = pending.keys.sorted().first(where: {
+            if case .user(let p) = pending[$0]!.owner { return p == promise } else { return false }
+        }) else { return }
+        forget(id)
+        actions.append(.complete(promise, .failure(.cancelled)))
+    }
+
+    /// Drops a pending request without completing it, telling its connection if it holds it.
+    private mutating func forget(_ id: UInt64) {
+        guard let p = pending.removeValue(forKey: id) else { return }
+        if case .sent(let cid) = p.state { connections[cid]?.abandon(token: id) }
     }
 
     public mutating func tick(now: Instant) {
@@ -207,8 +239,12 @@ public struct ClientEngine {
                 if let c = connections[id] { brokerVersions[c.broker] = versions }
             case .response(let token, let result):
                 handleResult(token, result, from: id, now: now)
+            case .saltedPasswordDerived(let entry):
+                saltedPasswordDerivations += 1
+                saltedPasswords.remember(entry)
             case .throttled(let until):
                 guard let broker = connections[id]?.broker else { continue }
+                brokerThrottledUntil[broker] = max(brokerThrottledUntil[broker] ?? until, until)
                 for other in connections.keys.sorted() where other != id && connections[other]!.broker == broker {
                     connections[other]!.throttle(until: until)
                 }
@@ -293,7 +329,7 @@ public struct ClientEngine {
         if waitForMetadata {
             p.state = .waitingMetadata
             pending[id] = p
-            requestMetadataRefresh(now: now)
+            requestMetadataRefresh(now: now, urgent: true)
             return
         }
         p.state = .backoff(until: now + delay)
@@ -408,8 +444,11 @@ public struct ClientEngine {
             nextConnectionId += 1
             let assumed = brokersWithoutApiVersions.contains(broker) ? config.apiVersionsFallbackRelease : nil
             connections[cid] = ConnectionStateMachine(id: cid, broker: broker, purpose: purpose, config: config, rng: rng.fork(), now: now,
-                                                      assumedRelease: assumed)
+                                                      assumedRelease: assumed, saltedPasswords: saltedPasswords)
             connectionByKey[key] = cid
+            if let until = brokerThrottledUntil[broker] {
+                if until > now { connections[cid]!.throttle(until: until) } else { brokerThrottledUntil[broker] = nil }
+            }
             actions.append(.open(cid, broker: broker, host: address.host, port: address.port, tls: config.tls))
         }
         pending[id]!.attempts += 1
@@ -441,13 +480,26 @@ public struct ClientEngine {
 
     /// Asks for a refresh: now if the last one is at least `metadataMinAge` old, else when it
     /// will be. One refresh is outstanding at a time; asks meanwhile fold into one more.
-    private mutating func requestMetadataRefresh(now: Instant) {
+    /// `urgent` asks come from answers that said our leaders or controller moved: requests
+    /// wait on them, so they keep only `metadataStaleRefreshFloor` from the last refresh
+    /// started (as franz-go lets such triggers bypass its min age with a shorter floor).
+    private mutating func requestMetadataRefresh(now: Instant, urgent: Bool = false) {
         if metadataRefreshId != nil {
             metadataRefreshAgain = true
+            if urgent { metadataRefreshAgainUrgent = true }
             return
         }
-        if let last = metadata.lastRefresh, now < last + config.metadataMinAge {
-            let at = last + config.metadataMinAge
+        let last: Instant?
+        let gap: Interval
+        if urgent {
+            last = [metadata.lastRefresh, metadataLastAttempt].compactMap { $0 }.max()
+            gap = min(config.metadataStaleRefreshFloor, config.metadataMinAge)
+        } else {
+            last = metadata.lastRefresh
+            gap = config.metadataMinAge
+        }
+        if let last, now < last + gap {
+            let at = last + gap
             metadataRefreshScheduled = min(metadataRefreshScheduled ?? at, at)
             return
         }
@@ -465,6 +517,7 @@ public struct ClientEngine {
         metadataLastAttempt = now
         metadataRefreshScheduled = nil
         metadataRefreshAgain = false
+        metadataRefreshAgainUrgent = false
         let id = takeRequestId()
         metadataRefreshId = id
         pending[id] = PendingRequest(owner: .metadataRefresh, request: metadata.refreshRequest(), target: .anyBroker,
@@ -481,7 +534,7 @@ public struct ClientEngine {
             sharded[id]!.waitingMetadata = false
             split(id, now: now)
         }
-        if metadataRefreshAgain { requestMetadataRefresh(now: now) }
+        if metadataRefreshAgain { requestMetadataRefresh(now: now, urgent: metadataRefreshAgainUrgent) }
     }
 
     private mutating func failMetadataWaiters(_ error: KafkaClientError, now: Instant) {
@@ -538,7 +591,7 @@ public struct ClientEngine {
         // partitions, within the request's retry budget.
         let errors = s.sharder.partitionErrors(in: merged)
         let stale = Set(errors.filter { MetadataCache.isStale($0.1) }.map(\.0))
-        if !stale.isEmpty { requestMetadataRefresh(now: now) }
+        if !stale.isEmpty { requestMetadataRefresh(now: now, urgent: true) }
         // A topic the fresh metadata did not know is not waited for: it does not exist.
         let missingTopics = Set(s.unroutable.filter { $0.1 == .unknownTopicOrPartition }.map(\.0))
         // Only this round's answers are candidates: what was kept from earlier rounds is final.

@@ -30,6 +30,10 @@ public struct EngineConfig: Sendable {
     public var metadataMaxAge: Interval = .seconds(300)
     /// Refreshes are never closer together than this, however often errors ask for one.
     public var metadataMinAge: Interval = .seconds(5)
+    /// A refresh asked for because an answer said our leaders or controller are out of date
+    /// may start this soon after the previous one instead of waiting out `metadataMinAge`:
+    /// requests are stuck until it lands. The floor still bounds the rate of refreshes.
+    public var metadataStaleRefreshFloor: Interval = .milliseconds(250)
 
     /// Skip ApiVersions and assume every broker is this release: for brokers older than
     /// 0.10, which close the connection on an ApiVersions request.

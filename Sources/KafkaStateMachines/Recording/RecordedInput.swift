@@ -3,12 +3,14 @@
 /// through the same actions.
 public enum RecordedInput: Sendable, Equatable {
     case connectionOpened(ConnectionID)
-    case connectionFailed(ConnectionID, reason: String)
+    case connectionFailed(ConnectionID, reason: ConnectionFailure)
     case connectionClosed(ConnectionID)
     case bytesReceived(ConnectionID, [UInt8])
     /// A user request, stored as its body encoded at `version` (the highest version that
     /// decodes back to the same value, so nothing the request carried is lost).
     case request(RecordedRequest)
+    /// The user gave up on a request (task cancellation).
+    case cancel(PromiseID)
     case tick
     case close
     /// What the OAUTHBEARER token provider returned when the engine called it during the

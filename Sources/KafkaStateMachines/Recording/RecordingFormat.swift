@@ -22,7 +22,7 @@ public enum RecordingFormat {
 
     enum Kind: UInt8 {
         case connectionOpened = 1, connectionFailed, connectionClosed, bytesReceived, request, tick, close
-        case oauthToken, oauthTokenFailed, end
+        case oauthToken, oauthTokenFailed, end, cancel
     }
 }
 
@@ -131,6 +131,7 @@ extension RecordingEntry {
             case .request: kind = .request
             case .tick: kind = .tick
             case .close: kind = .close
+            case .cancel: kind = .cancel
             case .oauthToken: kind = .oauthToken
             case .oauthTokenFailed: kind = .oauthTokenFailed
             }
@@ -145,7 +146,9 @@ extension RecordingEntry {
                 body.writeUnsignedVarlong(c.rawValue)
             case .connectionFailed(let c, let reason):
                 body.writeUnsignedVarlong(c.rawValue)
-                RecordingWire.writeString(reason, into: &body)
+                RecordingWire.writeFailure(reason, into: &body)
+            case .cancel(let p):
+                body.writeUnsignedVarlong(p.rawValue)
             case .bytesReceived(let c, let bytes):
                 body.writeUnsignedVarlong(c.rawValue)
                 RecordingWire.writeBytes(bytes, into: &body)
@@ -261,6 +264,37 @@ enum RecordingWire {
         return s
     }
 
+    static func writeFailure(_ f: ConnectionFailure, into w: inout ByteWriter) {
+        let (kind, detail): (UInt8, String)
+        switch f {
+        case .dns(let d): (kind, detail) = (0, d)
+        case .refused(let d): (kind, detail) = (1, d)
+        case .timeout(let d): (kind, detail) = (2, d)
+        case .tls(.certificate, let d): (kind, detail) = (3, d)
+        case .tls(.handshake, let d): (kind, detail) = (4, d)
+        case .closed(let d): (kind, detail) = (5, d)
+        case .other(let d): (kind, detail) = (6, d)
+        }
+        w.writeUInt8(kind)
+        writeString(detail, into: &w)
+    }
+
+    static func readFailure(_ r: inout ByteReader) throws(KafkaDecodingError) -> ConnectionFailure {
+        let at = r.offset
+        let kind = try r.readUInt8("reason.kind")
+        let detail = try readString(&r, "reason.detail")
+        switch kind {
+        case 0: return .dns(detail)
+        case 1: return .refused(detail)
+        case 2: return .timeout(detail)
+        case 3: return .tls(.certificate, detail)
+        case 4: return .tls(.handshake, detail)
+        case 5: return .closed(detail)
+        case 6: return .other(detail)
+        default: throw KafkaDecodingError(field: "reason.kind", offset: at, kind: .invalidValue("connection failure kind \(kind)"))
+        }
+    }
+
     static func writeTarget(_ t: RequestTarget, into w: inout ByteWriter) {
         switch t {
         case .automatic: w.writeUInt8(0)
@@ -334,7 +368,8 @@ enum RecordingWire {
             case .connectionClosed: payload = .input(.connectionClosed(ConnectionID(try e.readUnsignedVarlong("connection"))))
             case .connectionFailed:
                 let c = ConnectionID(try e.readUnsignedVarlong("connection"))
-                payload = .input(.connectionFailed(c, reason: try readString(&e, "reason")))
+                payload = .input(.connectionFailed(c, reason: try readFailure(&e)))
+            case .cancel: payload = .input(.cancel(PromiseID(try e.readUnsignedVarlong("promise"))))
             case .bytesReceived:
                 let c = ConnectionID(try e.readUnsignedVarlong("connection"))
                 payload = .input(.bytesReceived(c, try readBytes(&e, "bytes")))

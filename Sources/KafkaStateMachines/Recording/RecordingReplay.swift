@@ -100,6 +100,7 @@ public struct RecordingReplay {
                     throw .corrupt("entry \(index): the recorded \(r.apiKey) v\(r.version) request does not decode: \(error)")
                 }
                 engine.request(request, to: r.target, pin: r.pin, maxRetries: r.maxRetries, promise: r.promise, now: now)
+            case .cancel(let p): engine.cancel(promise: p, now: now)
             case .tick: engine.tick(now: now)
             case .close: engine.close(now: now)
             case .oauthToken, .oauthTokenFailed: break

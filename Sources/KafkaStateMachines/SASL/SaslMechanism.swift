@@ -15,11 +15,12 @@ public enum SaslConfig: Sendable {
         }
     }
 
-    /// A fresh exchange; `nonce` feeds SCRAM's client nonce (from the engine's generator).
-    func makeSession(nonce: String, now: Instant) throws(KafkaClientError) -> any SaslSession {
+    /// A fresh exchange; `nonce` feeds SCRAM's client nonce (from the engine's generator),
+    /// `known` the salted passwords SCRAM need not derive again.
+    func makeSession(nonce: String, now: Instant, known: ScramSaltedPasswords = ScramSaltedPasswords()) throws(KafkaClientError) -> any SaslSession {
         switch self {
         case .plain(let u, let p, let z): return PlainSession(username: u, password: p, authzid: z)
-        case .scram(let a, let u, let p): return ScramSession(algorithm: a, username: u, password: p, clientNonce: nonce)
+        case .scram(let a, let u, let p): return ScramSession(algorithm: a, username: u, password: p, clientNonce: nonce, known: known)
         case .oauthBearer(let provider):
             do {
                 return OAuthBearerSession(token: try provider(now))

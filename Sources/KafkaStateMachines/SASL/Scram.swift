@@ -1,6 +1,6 @@
 import KafkaCrypto
 
-public enum ScramAlgorithm: Sendable, Equatable {
+public enum ScramAlgorithm: Sendable, Equatable, Hashable {
     case sha256, sha512
 
     public var mechanismName: String { self == .sha256 ? "SCRAM-SHA-256" : "SCRAM-SHA-512" }
@@ -25,12 +25,19 @@ public struct ScramSession: SaslSession {
     private enum Phase: Sendable { case initial, sentFirst(bare: String), sentFinal(serverSignature: [UInt8]), done }
     private var phase = Phase.initial
     public var mechanism: String { algorithm.mechanismName }
+    /// Salted passwords derived before; consulted before running PBKDF2.
+    let known: ScramSaltedPasswords
+    /// The salted password this exchange had to derive (nil when it was known): the owner
+    /// remembers it for later exchanges.
+    private(set) var derived: ScramSaltedPasswords.Entry?
 
-    public init(algorithm: ScramAlgorithm, username: String, password: String, clientNonce: String) {
+    public init(algorithm: ScramAlgorithm, username: String, password: String, clientNonce: String,
+                known: ScramSaltedPasswords = ScramSaltedPasswords()) {
         self.algorithm = algorithm
         self.username = username
         self.password = password
         self.clientNonce = clientNonce
+        self.known = known
     }
 
     private func fail(_ reason: String) -> KafkaClientError { .saslProtocolError(mechanism: mechanism, reason: reason) }
@@ -57,7 +64,14 @@ public struct ScramSession: SaslSession {
             }
             let withoutProof = "c=biws,r=\(nonce)" // biws = base64("n,,")
             let authMessage = Array("\(bare),\(serverFirst),\(withoutProof)".utf8)
-            let salted = algorithm.hi(Array(password.utf8), salt: salt, iterations: iterations)
+            let key = ScramSaltedPasswords.Key(algorithm: algorithm, username: username, salt: salt, iterations: iterations)
+            let salted: [UInt8]
+            if let cached = known.lookup(key) {
+                salted = cached
+            } else {
+                salted = algorithm.hi(Array(password.utf8), salt: salt, iterations: iterations)
+                derived = ScramSaltedPasswords.Entry(key: key, saltedPassword: salted)
+            }
             let clientKey = algorithm.hmac(Array("Client Key".utf8), key: salted)
             let storedKey = algorithm.hash(clientKey)
             let clientSignature = algorithm.hmac(authMessage, key: storedKey)

@@ -1,8 +1,9 @@
 /// Every way a request handed to the engine can fail. Each case says enough for a caller
 /// to decide what to do without parsing text.
 public indirect enum KafkaClientError: Error, Equatable, Sendable, CustomStringConvertible {
-    /// The driver could not connect (refused, unreachable, DNS, TLS handshake …).
-    case connectionFailed(broker: BrokerID, reason: String)
+    /// The driver could not connect (refused, unreachable, DNS, TLS handshake …). Retried
+    /// unless the reason says another attempt cannot help (a certificate failing verification).
+    case connectionFailed(broker: BrokerID, reason: ConnectionFailure)
     /// The connection was not established within the configured dial timeout.
     case connectTimeout(broker: BrokerID)
     /// The connection closed while the request was outstanding.
@@ -34,13 +35,17 @@ public indirect enum KafkaClientError: Error, Equatable, Sendable, CustomStringC
     case retriesExhausted(attempts: Int, last: KafkaClientError)
     /// The engine was closed before the request completed.
     case clientClosed
+    /// The caller cancelled the request (a cancelled Swift task) before it completed; if it
+    /// had been sent, the broker may still have acted on it.
+    case cancelled
 
     /// Whether another attempt (after backoff, on a fresh connection or a fresh route) may
     /// succeed. Garbage, oversize responses and bad credentials are permanent: retrying them
     /// would only hammer the peer.
     public var isRetriable: Bool {
         switch self {
-        case .connectionFailed, .connectTimeout, .connectionClosed, .requestTimeout: return true
+        case .connectionFailed(_, let reason): return reason.isRetriable
+        case .connectTimeout, .connectionClosed, .requestTimeout: return true
         case .brokerError(let code, _): return code.isRetriable
         default: return false
         }
@@ -64,6 +69,7 @@ public indirect enum KafkaClientError: Error, Equatable, Sendable, CustomStringC
         case .unroutable(let s): return "cannot route request: \(s)"
         case .retriesExhausted(let n, let last): return "gave up after \(n) attempts: \(last)"
         case .clientClosed: return "client closed"
+        case .cancelled: return "request cancelled"
         }
     }
 }

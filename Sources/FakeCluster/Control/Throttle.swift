@@ -1,0 +1,111 @@
+/// KIP-219 quota throttling, armed by tests: a broker answers with throttle_time_ms set and
+/// then mutes the connection that carried the answer (reads nothing more from it) for that
+/// long, as Kafka does to a client over its quota. A well-behaved client sends nothing to
+/// that broker until the throttle lifts; `throttledResponse` lets a test find out what the
+/// client was told and when.
+struct ThrottleTable: Sendable {
+    struct Rule: Sendable, Equatable {
+        /// nil: every broker.
+        var broker: Int32?
+        /// nil: every API.
+        var apiKey: ApiKey?
+        var milliseconds: Int32
+        /// Responses left to throttle (nil: until `until`).
+        var remaining: Int?
+        var until: VirtualInstant?
+    }
+
+    var rules: [Rule] = []
+
+    /// The throttle for a response of `key` from `broker` at `now`, consuming one count.
+    mutating func take(_ key: ApiKey, broker: Int32, now: VirtualInstant) -> Int32? {
+        rules.removeAll { r in r.until.map { now >= $0 } ?? false }
+        guard let i = rules.firstIndex(where: { ($0.broker == nil || $0.broker == broker) && ($0.apiKey == nil || $0.apiKey == key) }) else { return nil }
+        let ms = rules[i].milliseconds
+        if let left = rules[i].remaining {
+            if left <= 1 { rules.remove(at: i) } else { rules[i].remaining = left - 1 }
+        }
+        return ms
+    }
+}
+
+/// A response the cluster sent with a throttle.
+public struct ThrottledResponseKey: Hashable, Sendable {
+    public var connection: FakeConnectionID
+    public var correlationId: Int32
+}
+
+extension FakeCluster {
+    /// The next `count` responses of `apiKey` (nil: any API) from `broker` (nil: any) carry
+    /// throttle_time_ms = `milliseconds`, and each mutes its connection for that long.
+    public mutating func throttle(broker: Int32?, apiKey: ApiKey? = nil, milliseconds: Int32, count: Int) {
+        guard count > 0, milliseconds > 0 else { return }
+        throttles.rules.append(.init(broker: broker, apiKey: apiKey, milliseconds: milliseconds, remaining: count, until: nil))
+    }
+
+    /// Every response of `apiKey` (nil: any API) from `broker` until `until` is throttled.
+    public mutating func throttle(broker: Int32?, apiKey: ApiKey? = nil, milliseconds: Int32, until: VirtualInstant) {
+        guard milliseconds > 0 else { return }
+        throttles.rules.append(.init(broker: broker, apiKey: apiKey, milliseconds: milliseconds, remaining: nil, until: until))
+    }
+
+    /// The throttle_time_ms the cluster put in its response to `correlationId` on
+    /// `connection`, if it throttled that response.
+    public func throttledResponse(_ connection: FakeConnectionID, correlationId: Int32) -> Int32? {
+        throttledResponses[ThrottledResponseKey(connection: connection, correlationId: correlationId)]
+    }
+
+    /// Sets throttle_time_ms on a response armed for it and mutes the connection. Only APIs
+    /// and versions whose response carries the field are throttled (a client could not
+    /// know otherwise); held answers (acks=all produce, min-bytes fetch) are not.
+    mutating func applyThrottle(_ response: any KafkaResponse, _ ctx: RequestContext) -> any KafkaResponse {
+        guard Self.carriesThrottle(ctx.apiKey, version: ctx.version),
+              let ms = throttles.take(ctx.apiKey, broker: ctx.broker, now: ctx.now),
+              let throttled = Self.withThrottle(response, ms) else { return response }
+        let end = ctx.now.adding(milliseconds: Int64(ms))
+        let muted = connections[ctx.connection]?.mutedUntil ?? end
+        connections[ctx.connection]?.mutedUntil = max(muted, end)
+        throttledResponses[ThrottledResponseKey(connection: ctx.connection, correlationId: ctx.correlationId)] = ms
+        return throttled
+    }
+
+    static func carriesThrottle(_ key: ApiKey, version: Int16) -> Bool {
+        switch key {
+        case .produce, .fetch, .findCoordinator, .heartbeat, .apiVersions: return version >= 1
+        case .listOffsets: return version >= 2
+        case .metadata, .offsetCommit, .offsetFetch: return version >= 3
+        default: return false
+        }
+    }
+
+    static func withThrottle(_ response: any KafkaResponse, _ ms: Int32) -> (any KafkaResponse)? {
+        switch response {
+        case var r as ProduceResponse: r.throttleTimeMs = ms; return r
+        case var r as FetchResponse: r.throttleTimeMs = ms; return r
+        case var r as ListOffsetsResponse: r.throttleTimeMs = ms; return r
+        case var r as MetadataResponse: r.throttleTimeMs = ms; return r
+        case var r as OffsetCommitResponse: r.throttleTimeMs = ms; return r
+        case var r as OffsetFetchResponse: r.throttleTimeMs = ms; return r
+        case var r as FindCoordinatorResponse: r.throttleTimeMs = ms; return r
+        case var r as HeartbeatResponse: r.throttleTimeMs = ms; return r
+        case var r as ApiVersionsResponse: r.throttleTimeMs = ms; return r
+        default: return nil
+        }
+    }
+
+    /// Muted connections whose throttle has passed read what arrived meanwhile.
+    mutating func unmuteExpired(now: VirtualInstant, into out: inout [FakeOutput]) {
+        for id in connections.keys.sorted() {
+            guard let until = connections[id]?.mutedUntil, now >= until else { continue }
+            connections[id]!.mutedUntil = nil
+            processFrames(id, now: now, into: &out)
+        }
+    }
+
+    /// The earliest instant a muted connection unmutes.
+    var nextUnmute: VirtualInstant? {
+        var d: VirtualInstant?
+        for c in connections.values { if let u = c.mutedUntil { d = d.map { min($0, u) } ?? u } }
+        return d
+    }
+}
