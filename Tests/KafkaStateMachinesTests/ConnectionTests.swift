@@ -283,6 +283,22 @@ import Testing
         #expect(decodeWrites(h.request(FetchRequest(), to: .anyBroker, promise: 3)).isEmpty)
         #expect(decodeWrites(h.advance(to: 300)).map { "\($0.apiKey)@\($0.connection)" } == ["Fetch@conn2"])
     }
+
+    /// A connection opened while its broker throttles us starts throttled: its handshake
+    /// goes out (it makes the connection usable), its requests wait for the throttle.
+    @Test func connectionOpenedDuringAThrottleWaitsItOut() {
+        var h = Harness(Harness.config())
+        _ = h.request(ListGroupsRequest(), to: .anyBroker, promise: 1)
+        let general = decodeWrites(h.handshake(1))
+        var throttled = ListGroupsResponse()
+        throttled.throttleTimeMs = 300
+        _ = h.receive(1, respond(general[0], throttled))
+        h.now = .milliseconds(100)
+        #expect(opens(h.request(FetchRequest(), to: .anyBroker, promise: 2)).map(\.0) == [ConnectionID(2)])
+        #expect(decodeWrites(h.handshake(2)).isEmpty)
+        #expect(decodeWrites(h.advance(to: 299)).isEmpty)
+        #expect(decodeWrites(h.advance(to: 300)).map { "\($0.apiKey)@\($0.connection)" } == ["Fetch@conn2"])
+    }
 }
 
 @Suite struct OldBrokerTests {

@@ -80,6 +80,14 @@ import Testing
         #expect(h.engine.nextDeadline() == nil)
     }
 
+    @Test func connectionFailureKindAndDetailRoundTrip() {
+        let all: [ConnectionFailure] = [.dns("a"), .refused("b"), .timeout("c"), .tls(.certificate, "d"), .tls(.handshake, "e"),
+                                        .closed("f"), .other("g")]
+        for f in all { #expect(ConnectionFailure(kind: f.kind, detail: f.detail) == f) }
+        #expect(Set(all.map(\.kind)).count == all.count)
+        #expect(ConnectionFailure(kind: "tls", detail: "x") == nil)
+    }
+
     /// A certificate that fails verification fails the same way on every dial: the request
     /// fails at once with the typed reason, and nothing is dialed again. Other TLS failures
     /// (a handshake cut short) and the other kinds stay retriable.

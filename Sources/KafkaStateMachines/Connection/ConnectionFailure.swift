@@ -40,6 +40,21 @@ public enum ConnectionFailure: Equatable, Hashable, Sendable, CustomStringConver
         }
     }
 
+    /// The inverse of (`kind`, `detail`), for recordings and logs read back; nil for an
+    /// unknown kind.
+    public init?(kind: String, detail: String) {
+        switch kind {
+        case "dns": self = .dns(detail)
+        case "refused": self = .refused(detail)
+        case "timeout": self = .timeout(detail)
+        case "tls-certificate": self = .tls(.certificate, detail)
+        case "tls-handshake": self = .tls(.handshake, detail)
+        case "closed": self = .closed(detail)
+        case "other": self = .other(detail)
+        default: return nil
+        }
+    }
+
     public var detail: String {
         switch self {
         case .dns(let d), .refused(let d), .timeout(let d), .tls(_, let d), .closed(let d), .other(let d): return d
