@@ -33,7 +33,10 @@ import Testing
         #expect(r.entries == entries)
         #expect(r.endedCleanly && !r.truncatedTail)
         #expect(r.start.seed == 5 && r.recordingId == 42)
-        guard case .input(.request(let req)) = r.entries[4].payload else { Issue.record("not a request"); return }
+        let requests = r.entries.compactMap { e -> RecordedRequest? in
+            if case .input(.request(let req)) = e.payload { return req } else { return nil }
+        }
+        let req = try #require(requests.first)
         let decoded = try #require(try req.decodeRequest() as? MetadataRequest)
         #expect(decoded.allowAutoTopicCreation == false)
     }
@@ -92,6 +95,7 @@ import Testing
         c.backoff = BackoffPolicy(initial: .milliseconds(8), max: .milliseconds(9), jitter: 0.5)
         c.metadataMaxAge = .milliseconds(10)
         c.metadataMinAge = .milliseconds(11)
+        c.metadataStaleRefreshFloor = .milliseconds(12)
         c.pinnedBrokerRelease = KafkaRelease.all.first
         c.apiVersionsFallbackRelease = KafkaRelease.all.last
         c.versionPins[ApiKey(3)] = 1 ... 2

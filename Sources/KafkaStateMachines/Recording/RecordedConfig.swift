@@ -10,7 +10,7 @@ public enum RecordedConfig {
     public static let storedProperties = [
         "seeds", "clientId", "clientSoftwareName", "clientSoftwareVersion", "tls", "sasl", "connectTimeout",
         "requestTimeoutOverhead", "connectionIdleTimeout", "maxResponseBytes", "maxInFlightPerConnection", "maxRetries",
-        "retryTimeout", "backoff", "metadataMaxAge", "metadataMinAge", "pinnedBrokerRelease", "apiVersionsFallbackRelease",
+        "retryTimeout", "backoff", "metadataMaxAge", "metadataMinAge", "metadataStaleRefreshFloor", "pinnedBrokerRelease", "apiVersionsFallbackRelease",
         "versionPins",
     ]
 
@@ -51,6 +51,7 @@ public enum RecordedConfig {
         w.writeFloat64(c.backoff.jitter)
         w.writeUnsignedVarlong(c.metadataMaxAge.nanoseconds)
         w.writeUnsignedVarlong(c.metadataMinAge.nanoseconds)
+        w.writeUnsignedVarlong(c.metadataStaleRefreshFloor.nanoseconds)
         writeOptional(c.pinnedBrokerRelease?.name, into: &w)
         writeOptional(c.apiVersionsFallbackRelease?.name, into: &w)
         let pins = c.versionPins.pinned
@@ -110,6 +111,7 @@ public enum RecordedConfig {
             c.backoff = BackoffPolicy(initial: initial, max: max, jitter: try r.readFloat64("backoff.jitter"))
             c.metadataMaxAge = Interval(nanoseconds: try r.readUnsignedVarlong("metadataMaxAge"))
             c.metadataMinAge = Interval(nanoseconds: try r.readUnsignedVarlong("metadataMinAge"))
+            c.metadataStaleRefreshFloor = Interval(nanoseconds: try r.readUnsignedVarlong("metadataStaleRefreshFloor"))
             c.pinnedBrokerRelease = try release(try readOptional(&r, "pinnedBrokerRelease"))
             c.apiVersionsFallbackRelease = try release(try readOptional(&r, "apiVersionsFallbackRelease"))
             let pins = try r.readUnsignedVarlong("versionPins")
