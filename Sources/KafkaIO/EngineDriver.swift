@@ -10,7 +10,9 @@ final class EngineDriver {
     typealias Completion = @Sendable (Result<any KafkaResponse, KafkaClientError>) -> Void
 
     let loop: any EventLoop
-    private var engine: ClientEngine
+    var engine: ClientEngine
+    /// Where `.fetched` actions go (set by the first consumer command).
+    var fetchBuffer: FetchBuffer?
     private let configuration: KafkaClientConfiguration
     private let tlsContext: NIOSSLContext?
     private let logger: Logger
@@ -46,7 +48,7 @@ final class EngineDriver {
         self.start = .now()
     }
 
-    private var now: Instant {
+    var now: Instant {
         let n = NIODeadline.now().uptimeNanoseconds
         return Instant(nanoseconds: n >= start.uptimeNanoseconds ? n - start.uptimeNanoseconds : 0)
     }
@@ -75,6 +77,8 @@ final class EngineDriver {
                 engine.request(request, to: target, pin: pin, promise: promise, now: now)
             case .close(let waiter):
                 beginClose(waiter)
+            case .consumer(let c, let buffer):
+                runConsumer(c, buffer: buffer, now: now)
             }
         }
         drain()
@@ -114,6 +118,7 @@ final class EngineDriver {
         }
         engine.close(now: now)
         drain()
+        fetchBuffer?.close()
         scheduledTick?.task.cancel()
         scheduledTick = nil
         for (_, slot) in slots {
@@ -263,6 +268,8 @@ final class EngineDriver {
         case .complete(let promise, let result):
             if case .failure(let e) = result { logger.debug("request failed", metadata: ["error": "\(e)"]) }
             completions.removeValue(forKey: promise)?(result)
+        case .fetched(let batch):
+            deliver(batch)
         }
     }
 

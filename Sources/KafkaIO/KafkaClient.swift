@@ -12,6 +12,7 @@ public final class KafkaClient: Sendable {
     enum Command: Sendable {
         case request(any KafkaRequest, RequestTarget, ClosedRange<Int16>?, EngineDriver.Completion)
         case close(CheckedContinuation<Void, Never>?)
+        case consumer(ConsumerCommand, FetchBuffer)
     }
 
     public let configuration: KafkaClientConfiguration
@@ -19,10 +20,13 @@ public final class KafkaClient: Sendable {
     let loop: any EventLoop
     private let driver: NIOLoopBoundBox<EngineDriver>
     private let inbox = NIOLockedValueBox<[Command]>([])
+    /// Fetched data waiting for `poll` (KafkaClient+Consume.swift).
+    let fetchBuffer = FetchBuffer()
 
     /// Starts no connection yet: the first request dials a seed.
     public init(configuration: KafkaClientConfiguration, logger: Logger = Logger(label: "kgo-swift")) throws(KafkaConfigurationError) {
         guard !configuration.seedBrokers.isEmpty else { throw .noSeedBrokers }
+        try configuration.consumer.validate()
         let tlsContext = try configuration.tls?.makeContext()
         self.configuration = configuration
         let group = configuration.eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton
@@ -88,7 +92,7 @@ public final class KafkaClient: Sendable {
     func queuedCommands() -> Int { inbox.withLockedValue { $0.count } }
 
     /// Queues a command; only the call that finds the inbox empty schedules the hop.
-    private func submit(_ command: Command) {
+    func submit(_ command: Command) {
         let first = inbox.withLockedValue { queue in
             queue.append(command)
             return queue.count == 1

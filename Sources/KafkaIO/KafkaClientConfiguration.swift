@@ -37,6 +37,8 @@ public struct KafkaClientConfiguration: Sendable {
     public var randomSeed: UInt64? = nil
     /// The loop group connections run on; nil uses NIO's shared singleton group.
     public var eventLoopGroup: (any EventLoopGroup)? = nil
+    /// How the direct consumer fetches (KafkaClient+Consume.swift).
+    public var consumer = ConsumerConfiguration()
 
     public init(seedBrokers: [BrokerAddress]) { self.seedBrokers = seedBrokers }
 
@@ -66,6 +68,7 @@ public struct KafkaClientConfiguration: Sendable {
         c.metadataMinAge = metadataMinAge
         c.pinnedBrokerRelease = pinnedBrokerRelease
         c.versionPins = versionPins
+        c.fetcher = consumer.fetcherConfig
         return c
     }
 }
@@ -77,6 +80,8 @@ public enum KafkaConfigurationError: Error, Equatable, Sendable, CustomStringCon
     /// A certificate, key or trust root could not be loaded.
     case tls(String)
     case invalidSasl(String)
+    /// A consumer setting out of range, or a topic pattern that does not compile.
+    case invalidConsumer(String)
 
     public var description: String {
         switch self {
@@ -84,6 +89,7 @@ public enum KafkaConfigurationError: Error, Equatable, Sendable, CustomStringCon
         case .invalidBrokerAddress(let s): return "not a broker address (want host:port): \(s)"
         case .tls(let s): return "TLS configuration: \(s)"
         case .invalidSasl(let s): return "SASL configuration: \(s)"
+        case .invalidConsumer(let s): return "consumer configuration: \(s)"
         }
     }
 }

@@ -16,6 +16,10 @@ public struct Scenario: Sendable, Equatable {
         /// OffsetCommit then OffsetFetch of one group, one at a time.
         case commit(group: String, topic: String, every: UInt64)
         case metadata(every: UInt64)
+        /// A direct consumer of every partition from the start, through the engine's fetcher.
+        case consume(topic: String, readCommitted: Bool, sessions: Bool)
+        /// Transactional producers writing straight into the cluster, committing and aborting.
+        case txnWrite(topic: String, every: UInt64, producers: Int)
     }
 
     public struct Sasl: Sendable, Equatable {
@@ -57,6 +61,9 @@ public struct Scenario: Sendable, Equatable {
     /// Invariant names to check; empty means all.
     public var invariants: [String] = []
 
+    /// Test hook: the consumer skips KIP-320 validation (to show the checkers catch that).
+    public var disableEpochValidation = false
+
     public init() {}
 
     public var end: UInt64 { safety + liveness }
@@ -75,6 +82,8 @@ public enum Fault: Sendable, Equatable, CustomStringConvertible {
     case injectError(api: String, error: String, count: Int, broker: Int32?)
     case delay(api: String, ms: Int64, count: Int, broker: Int32?)
     case dropConnection(api: String, afterHandling: Bool, count: Int, broker: Int32?)
+    /// KIP-320: `replica` loses the partition's log from `offset` and becomes leader.
+    case truncateAndLead(topic: String, partition: Int32, replica: Int32, offset: Int64)
 
     public var description: String {
         func on(_ b: Int32?) -> String { b.map { " broker \($0)" } ?? "" }
@@ -90,6 +99,7 @@ public enum Fault: Sendable, Equatable, CustomStringConvertible {
         case .delay(let a, let ms, let n, let b): return "delay \(a) \(ms)ms count \(n)" + on(b)
         case .dropConnection(let a, let after, let n, let b):
             return "drop-connection \(a) \(after ? "after" : "before") count \(n)" + on(b)
+        case .truncateAndLead(let t, let p, let r, let o): return "truncate-and-lead \(t)/\(p) replica \(r) to \(o)"
         }
     }
 }

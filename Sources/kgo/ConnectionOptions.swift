@@ -28,7 +28,7 @@ struct ConnectionOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Log connections and retries to standard error.")
     var verbose = false
 
-    func makeClient() throws -> KafkaClient {
+    func makeClient(configure: (inout KafkaClientConfiguration) -> Void = { _ in }) throws -> KafkaClient {
         let seeds = brokers.flatMap { $0.split(separator: ",").map(String.init) }
         guard !seeds.isEmpty else { throw ValidationError("name at least one broker with -b HOST:PORT") }
         var config = try KafkaClientConfiguration(seedBrokers: seeds)
@@ -42,6 +42,7 @@ struct ConnectionOptions: ParsableArguments {
         if let sasl { config.sasl = try Self.parseSasl(sasl) }
         var logger = Logger(label: "kgo") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = verbose ? .debug : .error
+        configure(&config)
         return try KafkaClient(configuration: config, logger: logger)
     }
 
