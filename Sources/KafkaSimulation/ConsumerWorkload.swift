@@ -100,7 +100,7 @@ enum ConsumerChecker {
                 break
             }
             guard let writer else { continue }
-            let committed = (writer.committed[p] ?? []).map(\.value).filter { !writer.uncertain.contains($0) }
+            let committed = (writer.committed[p] ?? []).sorted { $0.offset < $1.offset }.map(\.value).filter { !writer.uncertain.contains($0) }
             let got = (w.order[p] ?? []).map(\.value).filter { !writer.uncertain.contains($0) && String(decoding: $0, as: UTF8.self).hasPrefix("txn-") }
             if w.isolation == .readCommitted {
                 if got != committed {

@@ -29,7 +29,8 @@ import KafkaStateMachines
         // checkers are not vacuous.
         var s = try ScenarioFiles.load("consume-truncation.scenario")
         s.disableEpochValidation = true
-        let r = Simulation(s).run()
+        var sim = Simulation(s)
+        let r = sim.run()
         #expect(!r.ok)
         #expect(r.dataLossReports.isEmpty)
     }

@@ -224,13 +224,10 @@ public struct Fetcher {
                 continue
             }
             if c.leaderEpoch < 0, let e = metadata.partitions[tp]?.leaderEpoch { cursors[tp]!.leaderEpoch = e }
-            switch c.phase {
-            case .needsOffset(let start):
-                if start.listTimestamp == nil {
-                    startAt(tp, start)
-                } else {
-                    lists[leader, default: []].append(tp)
-                }
+            if case .needsOffset(let start) = c.phase, start.listTimestamp == nil { startAt(tp, start) }
+            switch cursors[tp]!.phase {
+            case .needsOffset:
+                lists[leader, default: []].append(tp)
             case .needsValidation:
                 if !config.validateEpochs || c.epoch < 0 || !Self.supportsValidation(versions[.node(leader)]) {
                     cursors[tp]!.phase = .ready
