@@ -18,7 +18,7 @@ struct ConsumeCommand: AsyncParsableCommand {
     var exclude: [String] = []
     @Option(name: .short, help: "Only this partition (repeatable; needs -t).")
     var partition: [Int32] = []
-    @Option(name: .short, help: "Start: beginning, end, N (exact), -N (N before the end), @TIMESTAMP_MS.")
+    @Option(name: .short, parsing: .unconditional, help: "Start: beginning, end, N (exact), -N (N before the end), @TIMESTAMP_MS.")
     var offset: String = "beginning"
     @Option(name: .short, help: "Exit after this many records.")
     var count: Int?

@@ -56,6 +56,10 @@ public struct Fetcher {
     public private(set) var bufferedBytes = 0
     public private(set) var subscription = TopicSubscription()
     private var nextTopicRefresh: Instant?
+    /// The metadata refresh the subscription was last matched against.
+    private var subscriptionAppliedAt: Instant?
+    /// A new subscription wants fresh metadata before it can match anything.
+    private var subscriptionNeedsMetadata = false
     private var outputs: [FetcherOutput] = []
     /// The latest `now` seen, so deadlines already passed (a partition waiting for a leader)
     /// do not make the engine spin.
@@ -110,6 +114,8 @@ public struct Fetcher {
     public mutating func subscribe(_ s: TopicSubscription, metadata: MetadataCache) {
         subscription = s
         nextTopicRefresh = nil
+        // Matched against what metadata already holds; a refresh only for what it lacks.
+        subscriptionNeedsMetadata = !metadata.knows(s.topics) || (s.needsAllTopics && !metadata.wantsAllTopics)
         applySubscription(metadata)
     }
 
@@ -154,6 +160,7 @@ public struct Fetcher {
     /// New metadata: pick up subscribed topics' partitions, and send partitions whose
     /// leader epoch moved to validation (KIP-320) before they fetch again.
     mutating func metadataUpdated(_ metadata: MetadataCache) {
+        subscriptionNeedsMetadata = false
         applySubscription(metadata)
         for tp in cursors.keys.sorted() {
             guard let info = metadata.partitions[tp] else { continue }
@@ -171,6 +178,7 @@ public struct Fetcher {
     }
 
     private mutating func applySubscription(_ metadata: MetadataCache) {
+        subscriptionAppliedAt = metadata.lastRefresh
         let known = metadata.topicErrors.filter { $0.value == .noError }.keys.sorted()
         let wanted = Set(subscription.matching(known))
         for tp in cursors.keys.sorted() where cursors[tp]!.subscribed && !wanted.contains(tp.topic) { cursors[tp] = nil }
@@ -208,7 +216,10 @@ public struct Fetcher {
                 nextTopicRefresh = now + config.topicRefresh
             }
         }
-        var needMetadata = false
+        // Any newer metadata (a user's Metadata answer counts too) may hold new topics.
+        if !subscription.isEmpty && metadata.lastRefresh != subscriptionAppliedAt { applySubscription(metadata) }
+        var needMetadata = subscriptionNeedsMetadata || !metadata.knows(subscription.topics)
+        subscriptionNeedsMetadata = false
         var lists: [Int32: [TopicPartition]] = [:]
         var validations: [Int32: [TopicPartition]] = [:]
         var fetches: [Int32: [TopicPartition]] = [:]
@@ -223,7 +234,12 @@ public struct Fetcher {
                 needMetadata = true
                 continue
             }
-            if c.leaderEpoch < 0, let e = metadata.partitions[tp]?.leaderEpoch { cursors[tp]!.leaderEpoch = e }
+            // A newer epoch (from any metadata answer, ours or the user's) means the leader
+            // changed: validate before fetching again (KIP-320).
+            if let e = metadata.partitions[tp]?.leaderEpoch, e > c.leaderEpoch {
+                if c.leaderEpoch >= 0 && c.epoch >= 0 && config.validateEpochs && c.phase == .ready { cursors[tp]!.phase = .needsValidation }
+                cursors[tp]!.leaderEpoch = e
+            }
             if case .needsOffset(let start) = c.phase, start.listTimestamp == nil { startAt(tp, start) }
             switch cursors[tp]!.phase {
             case .needsOffset:
