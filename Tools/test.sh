@@ -19,6 +19,7 @@
 #      failing seed prints its replay command and is shrunk into .build/sim-failure.scenario
 #      (save it under scenarios/ with its fix); prints seeds/min and virtual s per wall s
 #      then KGO_SIM_SEEDS seeds of scenarios/consume-random.scenario (the direct consumer)
+#      and half as many of scenarios/consume-random-read-committed.scenario
 #   5b. Tools/interop-consume.sh: the release kgo consumes what librdkafka produced to Tansu
 #      (1,000,000 records from rdprod; every codec with headers and timestamps); a mismatch
 #      fails the run (KGO_SKIP_INTEROP=1 skips it, for quick local runs only)
@@ -117,7 +118,9 @@ if [ "$SIM_SEEDS" -gt 0 ]; then
   S2=$(now_ms)
   .build/release/kgo sim sweep scenarios/consume-random.scenario --seeds "$SIM_SEEDS" \
     --save .build/sim-consume-failure.scenario | grep -v ' ok$'
-  log "consumer sweep: $(( $(now_ms) - S2 )) ms"
+  .build/release/kgo sim sweep scenarios/consume-random-read-committed.scenario --seeds $(( (SIM_SEEDS + 1) / 2 )) \
+    --save .build/sim-consume-rc-failure.scenario | grep -v ' ok$'
+  log "consumer sweeps: $(( $(now_ms) - S2 )) ms"
 fi
 
 # Interop: the release kgo reads what librdkafka wrote to Tansu (1M records, every codec).

@@ -10,6 +10,8 @@ final class FetchBuffer: Sendable {
         var paused: Set<TopicPartition> = []
         var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
         var nextWaiter: UInt64 = 0
+        /// Wakes that came before their waiter registered (a timer racing the poll).
+        var earlyWakes: Set<UInt64> = []
         var closed = false
     }
     private let state = NIOLockedValueBox(State())
@@ -76,6 +78,7 @@ final class FetchBuffer: Sendable {
     func wait(id: UInt64) async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let resumeNow = state.withLockedValue { s -> Bool in
+                if s.earlyWakes.remove(id) != nil { return true }
                 if s.closed || !s.dataLoss.isEmpty || s.items.contains(where: { !s.paused.contains($0.topicPartition) }) { return true }
                 s.waiters[id] = c
                 return false
@@ -93,8 +96,19 @@ final class FetchBuffer: Sendable {
 
     /// Wakes one waiter (its poll timed out).
     func wake(_ id: UInt64) {
-        let w = state.withLockedValue { $0.waiters.removeValue(forKey: id) }
+        let w = state.withLockedValue { s -> CheckedContinuation<Void, Never>? in
+            guard let w = s.waiters.removeValue(forKey: id) else {
+                s.earlyWakes.insert(id)
+                return nil
+            }
+            return w
+        }
         w?.resume()
+    }
+
+    /// The poll with this waiter id returned; a late timer wake must not linger.
+    func forget(_ id: UInt64) {
+        state.withLockedValue { _ = $0.earlyWakes.remove(id) }
     }
 
     func close() {

@@ -116,8 +116,11 @@ extension KafkaClient {
     public func poll(timeout: Duration? = nil) async -> ConsumerPoll {
         let deadline = timeout.map { ContinuousClock.now + $0 }
         var timer: Scheduled<Void>?
-        defer { timer?.cancel() }
         let id = fetchBuffer.makeWaiterId()
+        defer {
+            timer?.cancel()
+            fetchBuffer.forget(id)
+        }
         while true {
             let taken = fetchBuffer.take()
             let expired = deadline.map { ContinuousClock.now >= $0 } ?? false

@@ -122,7 +122,13 @@ struct TxnWriter {
             p.sequence[part] = seq + 1
             p.open[part, default: []].append((pr.baseOffset, value))
         } else {
+            // No answer (held or delayed) or an error: the batch may or may not be in the
+            // log, and its sequence number is spent either way. Give the transaction up:
+            // a fresh InitProducerId fences this epoch and aborts what it left open.
             uncertain.insert(value)
+            for (_, ws) in p.open { for w in ws { uncertain.insert(w.value) } }
+            p.open = [:]
+            p.producerId = -1
         }
         return now + every
     }
