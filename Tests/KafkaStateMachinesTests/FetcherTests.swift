@@ -247,6 +247,28 @@ import Testing
         #expect(run.f.position(of: Self.tp0)?.offset == 3)
     }
 
+    @Test func undecodablePayloadIsAPartitionErrorWithItsOffsetAndSkipTarget() {
+        // A zstd batch whose payload is garbage but whose CRC is right: the engine's scan
+        // passes it; decoding at poll reports it with the batch's offset.
+        let ctx = CompressionContexts()
+        let good = Self.batch(["a"], base: 0)
+        var bad = try! RecordBatchEncoder.encode([EncodableRecord(value: Array(repeating: 7, count: 64), timestamp: 0),
+                                                  EncodableRecord(value: [1], timestamp: 0)],
+                                                 options: RecordBatchOptions(baseOffset: 1, codec: .zstd), contexts: ctx)
+        for i in 61 ..< bad.count { bad[i] = 0x5a }
+        let crc = CRC32C.checksum(bad[21...])
+        bad[17] = UInt8(crc >> 24); bad[18] = UInt8(crc >> 16 & 0xff); bad[19] = UInt8(crc >> 8 & 0xff); bad[20] = UInt8(crc & 0xff)
+        let tail = Self.batch(["z"], base: 3)
+        let scan = BatchScan(good + bad + tail, fetchOffset: 0, verifyCRC: true)
+        #expect(scan.corrupt == nil && scan.nextOffset == 4)
+        let p = FetchedPartition(topicPartition: Self.tp0, fetchOffset: 0, nextOffset: 4, records: good + bad + tail)
+        let d = p.decode(contexts: ctx)
+        #expect(d.records.map(\.offset) == [0], "the records before the bad batch are kept")
+        guard case .corruptBatch(let offset, _)? = d.error else { Issue.record("no error: \(String(describing: d.error))"); return }
+        #expect(offset == 1)
+        #expect(d.skipTo == 3, "skip resumes after the bad batch")
+    }
+
     @Test func leaderEpochBumpValidatesAndReportsTruncation() {
         var run = Run(md: Self.metadata(leaders: [1]))
         run.f.assign([Self.tp0: .exact(0)])
