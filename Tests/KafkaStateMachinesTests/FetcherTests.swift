@@ -269,6 +269,20 @@ import Testing
         #expect(d.skipTo == 3, "skip resumes after the bad batch")
     }
 
+    @Test func legacyMessageSetsAreScannedAndDecoded() throws {
+        let ctx = CompressionContexts()
+        let recs = { (vs: [String]) in vs.map { EncodableRecord(value: Array($0.utf8), timestamp: 5) } }
+        let v0 = try LegacyMessageSetEncoder.encode(recs(["a", "b", "c"]), magic: 0, baseOffset: 10, contexts: ctx)
+        let v1 = try LegacyMessageSetEncoder.encode(recs(["d", "e"]), magic: 1, codec: .gzip, baseOffset: 13, contexts: ctx)
+        let scan = BatchScan(v0 + v1, fetchOffset: 10, verifyCRC: true)
+        #expect(scan.corrupt == nil && scan.nextOffset == 15 && scan.lastEpoch == -1)
+        let p = FetchedPartition(topicPartition: Self.tp0, fetchOffset: 11, nextOffset: 15, records: v0 + v1)
+        let d = p.decode(contexts: ctx)
+        #expect(d.error == nil)
+        #expect(d.records.map(\.offset) == [11, 12, 13, 14])
+        #expect(d.records.map { String(decoding: $0.value!, as: UTF8.self) } == ["b", "c", "d", "e"])
+    }
+
     @Test func leaderEpochBumpValidatesAndReportsTruncation() {
         var run = Run(md: Self.metadata(leaders: [1]))
         run.f.assign([Self.tp0: .exact(0)])
