@@ -105,6 +105,10 @@ public struct Simulation {
             engineConfig.fetcher.fetchSessions = sessions
             engineConfig.fetcher.maxWait = .milliseconds(100)
             engineConfig.fetcher.validateEpochs = !sc.disableEpochValidation
+            // With racks, the consumer sits in the first one: leaders elsewhere point it at
+            // a replica there (KIP-392).
+            engineConfig.fetcher.rack = sc.racks.first
+            engineConfig.fetcher.preferredReplicaRecheck = .seconds(2)
         }
         engine = ClientEngine(config: engineConfig, seed: engineSeed)
         net = SimNetwork(latencyMin: sc.latencyMin, latencyMax: sc.latencyMax, rng: netRng)
