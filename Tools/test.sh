@@ -18,6 +18,11 @@
 #      of scenarios/random-faults.scenario, each run twice with action hashes compared; a
 #      failing seed prints its replay command and is shrunk into .build/sim-failure.scenario
 #      (save it under scenarios/ with its fix); prints seeds/min and virtual s per wall s
+#      then KGO_SIM_SEEDS seeds of scenarios/consume-random.scenario (the direct consumer)
+#      and half as many of scenarios/consume-random-read-committed.scenario
+#   5b. Tools/interop-consume.sh: the release kgo consumes what librdkafka produced to Tansu
+#      (1,000,000 records from rdprod; every codec with headers and timestamps); a mismatch
+#      fails the run (KGO_SKIP_INTEROP=1 skips it, for quick local runs only)
 #   6. Tests/Fuzz/fuzz.sh: each decoder fuzzed for KGO_FUZZ_SECONDS (default 20) under
 #      libFuzzer; a crash fails the run and is saved in Tests/Fuzz/Crashes/ (0 turns this
 #      step off, for quick local runs only: CI always fuzzes)
@@ -110,6 +115,21 @@ if [ "$SIM_SEEDS" -gt 0 ]; then
   .build/release/kgo sim sweep scenarios/random-faults.scenario --seeds "$SIM_SEEDS" \
     --save .build/sim-failure.scenario | grep -v ' ok$'
   log "sweep: $(( $(now_ms) - S1 )) ms"
+  S2=$(now_ms)
+  .build/release/kgo sim sweep scenarios/consume-random.scenario --seeds "$SIM_SEEDS" \
+    --save .build/sim-consume-failure.scenario | grep -v ' ok$'
+  .build/release/kgo sim sweep scenarios/consume-random-read-committed.scenario --seeds $(( (SIM_SEEDS + 1) / 2 )) \
+    --save .build/sim-consume-rc-failure.scenario | grep -v ' ok$'
+  log "consumer sweeps: $(( $(now_ms) - S2 )) ms"
+fi
+
+# Interop: the release kgo reads what librdkafka wrote to Tansu (1M records, every codec).
+if [ "${KGO_SKIP_INTEROP:-0}" != 1 ]; then
+  [ -x .build/release/kgo ] || swift build -c release --product kgo
+  I0=$(now_ms)
+  log "step 5b: Tools/interop-consume.sh against $KGO_TEST_BROKER"
+  Tools/interop-consume.sh "$KGO_TEST_BROKER"
+  log "interop-consume: $(( $(now_ms) - I0 )) ms"
 fi
 
 FUZZ_SECONDS=${KGO_FUZZ_SECONDS:-20}

@@ -10,7 +10,9 @@ final class EngineDriver {
     typealias Completion = @Sendable (Result<any KafkaResponse, KafkaClientError>) -> Void
 
     let loop: any EventLoop
-    private var engine: ClientEngine
+    var engine: ClientEngine
+    /// Where `.fetched` actions go (set by the first consumer command).
+    var fetchBuffer: FetchBuffer?
     private let configuration: KafkaClientConfiguration
     private let tlsContext: NIOSSLContext?
     private let logger: Logger
@@ -40,7 +42,7 @@ final class EngineDriver {
     private var closeWaiters: [CheckedContinuation<Void, Never>] = []
     private var closeTimer: Scheduled<Void>?
     /// Records every input for `kgo sim replay` when configured.
-    private let recorder: FlightRecorder?
+    let recorder: FlightRecorder?
 
     init(loop: any EventLoop, configuration: KafkaClientConfiguration, tlsContext: NIOSSLContext?, logger: Logger, seed: UInt64,
          recorder: FlightRecorder? = nil) {
@@ -55,7 +57,7 @@ final class EngineDriver {
         self.start = .now()
     }
 
-    private var now: Instant {
+    var now: Instant {
         let n = NIODeadline.now().uptimeNanoseconds
         return Instant(nanoseconds: n >= start.uptimeNanoseconds ? n - start.uptimeNanoseconds : 0)
     }
@@ -103,6 +105,8 @@ final class EngineDriver {
                 }
             case .close(let waiter):
                 beginClose(waiter)
+            case .consumer(let c, let buffer):
+                runConsumer(c, buffer: buffer, now: now)
             }
         }
         drain()
@@ -145,6 +149,7 @@ final class EngineDriver {
         engine.close(now: closedAt)
         drain()
         recorder?.finish(now: closedAt)
+        fetchBuffer?.close()
         scheduledTick?.task.cancel()
         scheduledTick = nil
         for (_, slot) in slots {
@@ -307,6 +312,8 @@ final class EngineDriver {
             if case .failure(let e) = result { logger.debug("request failed", metadata: ["error": "\(e)"]) }
             if let handle = handleOfPromise.removeValue(forKey: promise) { cancellable[handle] = nil }
             completions.removeValue(forKey: promise)?(result)
+        case .fetched(let batch):
+            deliver(batch)
         }
     }
 

@@ -121,7 +121,7 @@ final class FlightRecorder: @unchecked Sendable {
         if buffer.count >= flushBytes { flush() }
     }
 
-    private func stop(now: Instant, reason: String?) {
+    func stop(now: Instant, reason: String?) {
         guard !stopped else { return }
         // The end marker may overshoot the segment limit by its few bytes.
         buffer.append(contentsOf: tap.endEntry(now: now))

@@ -15,6 +15,7 @@ public final class KafkaClient: Sendable {
         /// A request that a later `.cancel` with the same handle may cancel.
         case cancellableRequest(any KafkaRequest, RequestTarget, ClosedRange<Int16>?, UInt64, EngineDriver.Completion)
         case cancel(UInt64)
+        case consumer(ConsumerCommand, FetchBuffer)
     }
 
     public let configuration: KafkaClientConfiguration
@@ -23,10 +24,13 @@ public final class KafkaClient: Sendable {
     private let driver: NIOLoopBoundBox<EngineDriver>
     private let inbox = NIOLockedValueBox<[Command]>([])
     private let nextHandle = NIOLockedValueBox<UInt64>(0)
+    /// Fetched data waiting for `poll` (KafkaClient+Consume.swift).
+    let fetchBuffer = FetchBuffer()
 
     /// Starts no connection yet: the first request dials a seed.
     public init(configuration: KafkaClientConfiguration, logger: Logger = Logger(label: "kgo-swift")) throws(KafkaConfigurationError) {
         guard !configuration.seedBrokers.isEmpty else { throw .noSeedBrokers }
+        try configuration.consumer.validate()
         let tlsContext = try configuration.tls?.makeContext()
         self.configuration = configuration
         let group = configuration.eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton
@@ -115,7 +119,7 @@ public final class KafkaClient: Sendable {
     func queuedCommands() -> Int { inbox.withLockedValue { $0.count } }
 
     /// Queues a command; only the call that finds the inbox empty schedules the hop.
-    private func submit(_ command: Command) {
+    func submit(_ command: Command) {
         let first = inbox.withLockedValue { queue in
             queue.append(command)
             return queue.count == 1

@@ -39,6 +39,8 @@ public struct KafkaClientConfiguration: Sendable {
     public var eventLoopGroup: (any EventLoopGroup)? = nil
     /// Records every engine input to files that `kgo sim replay` runs offline; nil: off.
     public var flightRecorder: FlightRecorderConfiguration? = nil
+    /// How the direct consumer fetches (KafkaClient+Consume.swift).
+    public var consumer = ConsumerConfiguration()
 
     public init(seedBrokers: [BrokerAddress]) { self.seedBrokers = seedBrokers }
 
@@ -68,6 +70,7 @@ public struct KafkaClientConfiguration: Sendable {
         c.metadataMinAge = metadataMinAge
         c.pinnedBrokerRelease = pinnedBrokerRelease
         c.versionPins = versionPins
+        c.fetcher = consumer.fetcherConfig
         return c
     }
 }
@@ -81,6 +84,8 @@ public enum KafkaConfigurationError: Error, Equatable, Sendable, CustomStringCon
     case invalidSasl(String)
     /// The flight recorder's files could not be created, or its limits make no sense.
     case flightRecorder(String)
+    /// A consumer setting out of range, or a topic pattern that does not compile.
+    case invalidConsumer(String)
 
     public var description: String {
         switch self {
@@ -89,6 +94,7 @@ public enum KafkaConfigurationError: Error, Equatable, Sendable, CustomStringCon
         case .tls(let s): return "TLS configuration: \(s)"
         case .invalidSasl(let s): return "SASL configuration: \(s)"
         case .flightRecorder(let s): return "flight recorder: \(s)"
+        case .invalidConsumer(let s): return "consumer configuration: \(s)"
         }
     }
 }

@@ -8,9 +8,15 @@ enum FaultSchedule {
         let brokers = Int32(max(s.brokers, 1))
         func broker(_ rng: inout SeededGenerator) -> Int32 { Int32.random(in: 1 ... brokers, using: &rng) }
         let groups = s.workloads.compactMap { if case .commit(let g, _, _) = $0 { return g } else { return nil } }
-        let apis = ["produce", "metadata", "list-offsets", "offset-commit", "offset-fetch", "find-coordinator"]
-        let retriable = ["NOT_LEADER_OR_FOLLOWER", "LEADER_NOT_AVAILABLE", "REQUEST_TIMED_OUT", "NOT_ENOUGH_REPLICAS",
+        var apis = ["produce", "metadata", "list-offsets", "offset-commit", "offset-fetch", "find-coordinator"]
+        var retriable = ["NOT_LEADER_OR_FOLLOWER", "LEADER_NOT_AVAILABLE", "REQUEST_TIMED_OUT", "NOT_ENOUGH_REPLICAS",
                          "COORDINATOR_LOAD_IN_PROGRESS", "NOT_COORDINATOR", "COORDINATOR_NOT_AVAILABLE"]
+        // With a consumer, fetches fail too and sessions get evicted (scenarios without
+        // one keep their fault draws unchanged).
+        if s.workloads.contains(where: { if case .consume = $0 { return true } else { return false } }) {
+            apis += ["fetch", "offset-for-leader-epoch"]
+            retriable += ["FETCH_SESSION_ID_NOT_FOUND", "INVALID_FETCH_SESSION_EPOCH", "FENCED_LEADER_EPOCH"]
+        }
         for _ in 0 ..< spec.count {
             let at = spec.until == 0 ? 0 : UInt64.random(in: 0 ..< spec.until, using: &rng)
             let heal = at + UInt64.random(in: 100_000_000 ... 3_000_000_000, using: &rng)
@@ -71,6 +77,8 @@ extension Fault {
             if let n { c.throttle(broker: b, apiKey: key, milliseconds: ms, count: n) }
             else { c.throttle(broker: b, apiKey: key, milliseconds: ms, until: now.adding(milliseconds: Int64((window ?? 0) / 1_000_000))) }
             return []
+        case .truncateAndLead(let t, let p, let r, let o):
+            return c.truncateAndLead(.init(t, p), replica: r, truncateTo: o, now: now)
         }
     }
 }

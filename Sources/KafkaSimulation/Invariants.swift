@@ -11,6 +11,9 @@ public enum Invariant {
         "commit-readback",       // CommitWorkload: OffsetFetch returns the last committed offset
         "settled",               // each workload: its last requests were clean
         "throttle",              // Simulation: nothing sent to a broker while it throttles us (KIP-219)
+        "consume-order",         // ConsumerWorkload: offsets only go back after a reported data loss
+        "consumed-log",          // ConsumerChecker: the consumer caught up and saw the leader's log
+        "read-committed",        // ConsumerChecker: read_committed saw exactly the committed values, in order
         "determinism",           // Sweep: the action hash matches across two runs
     ]
 }

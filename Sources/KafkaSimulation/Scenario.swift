@@ -16,6 +16,10 @@ public struct Scenario: Sendable, Equatable {
         /// OffsetCommit then OffsetFetch of one group, one at a time.
         case commit(group: String, topic: String, every: UInt64)
         case metadata(every: UInt64)
+        /// A direct consumer of every partition from the start, through the engine's fetcher.
+        case consume(topic: String, readCommitted: Bool, sessions: Bool)
+        /// Transactional producers writing straight into the cluster, committing and aborting.
+        case txnWrite(topic: String, every: UInt64, producers: Int)
     }
 
     public struct Sasl: Sendable, Equatable {
@@ -57,6 +61,9 @@ public struct Scenario: Sendable, Equatable {
     /// Invariant names to check; empty means all.
     public var invariants: [String] = []
 
+    /// Test hook: the consumer skips KIP-320 validation (to show the checkers catch that).
+    public var disableEpochValidation = false
+
     public init() {}
 
     public var end: UInt64 { safety + liveness }
@@ -78,6 +85,8 @@ public enum Fault: Sendable, Equatable, CustomStringConvertible {
     /// KIP-219: responses of `api` (nil: every API) carry throttle_time_ms = `ms` and mute
     /// their connection that long, for the next `count` responses or for `window`.
     case throttle(api: String?, ms: Int32, count: Int?, window: UInt64?, broker: Int32?)
+    /// KIP-320: `replica` loses the partition's log from `offset` and becomes leader.
+    case truncateAndLead(topic: String, partition: Int32, replica: Int32, offset: Int64)
 
     public var description: String {
         func on(_ b: Int32?) -> String { b.map { " broker \($0)" } ?? "" }
@@ -96,6 +105,7 @@ public enum Fault: Sendable, Equatable, CustomStringConvertible {
         case .throttle(let a, let ms, let n, let w, let b):
             let span = n.map { "count \($0)" } ?? "for \(DurationText.format(w ?? 0))"
             return "throttle \(a ?? "all") \(ms)ms \(span)" + on(b)
+        case .truncateAndLead(let t, let p, let r, let o): return "truncate-and-lead \(t)/\(p) replica \(r) to \(o)"
         }
     }
 }

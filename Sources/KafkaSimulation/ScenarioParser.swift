@@ -97,6 +97,19 @@ extension Scenario {
         case "metadata":
             try p.expect("every")
             return .metadata(every: max(try p.duration("every"), 1))
+        case "consume":
+            try p.expect("topic"); let t = try p.word("topic")
+            var rc = false, sessions = true
+            while true {
+                if p.accept("read-committed") { rc = true } else if p.accept("no-sessions") { sessions = false } else { break }
+            }
+            return .consume(topic: t, readCommitted: rc, sessions: sessions)
+        case "txn-write":
+            try p.expect("topic"); let t = try p.word("topic")
+            try p.expect("every"); let every = try p.duration("every")
+            var producers = 2
+            if p.accept("producers") { producers = Int(try p.uint("producers")) }
+            return .txnWrite(topic: t, every: max(every, 1), producers: max(producers, 1))
         default: throw p.error("unknown workload \(kind)")
         }
     }
@@ -151,6 +164,12 @@ extension Scenario {
                 window = try p.duration("window")
             }
             return .throttle(api: api == "all" ? nil : api, ms: Int32(ms), count: count, window: window, broker: try broker(&p))
+        case "truncate-and-lead":
+            let tp = try p.word("topic/partition").split(separator: "/")
+            guard tp.count == 2, let part = Int32(tp[1]) else { throw p.error("truncate-and-lead wants TOPIC/PARTITION") }
+            try p.expect("replica"); let r = Int32(try p.uint("replica"))
+            try p.expect("to"); let o = Int64(try p.uint("offset"))
+            return .truncateAndLead(topic: String(tp[0]), partition: part, replica: r, offset: o)
         default: throw p.error("unknown fault \(kind)")
         }
     }
@@ -172,6 +191,9 @@ extension Scenario {
             case .listOffsets(let t, let e): out.append("workload list-offsets topic \(t) every \(DurationText.format(e))")
             case .commit(let g, let t, let e): out.append("workload commit group \(g) topic \(t) every \(DurationText.format(e))")
             case .metadata(let e): out.append("workload metadata every \(DurationText.format(e))")
+            case .consume(let t, let rc, let s):
+                out.append("workload consume topic \(t)" + (rc ? " read-committed" : "") + (s ? "" : " no-sessions"))
+            case .txnWrite(let t, let e, let n): out.append("workload txn-write topic \(t) every \(DurationText.format(e)) producers \(n)")
             }
         }
         for f in faults { out.append("at \(DurationText.format(f.at)) \(f.fault)") }

@@ -16,6 +16,9 @@ public struct SimulationResult: Sendable {
     public var faults: Int
     /// Records the cluster acknowledged (each checked against the log).
     public var acked: Int
+    /// Records the consumer workloads read, and the data losses (KIP-320) reported to them.
+    public var consumed = 0
+    public var dataLossReports: [DataLoss] = []
     public var ok: Bool { violations.isEmpty }
 }
 
@@ -33,6 +36,7 @@ public struct Simulation {
         case fault(Int)
         case wake(Int)
         case heal
+        case txnWrite(Int)
     }
 
     public let scenario: Scenario
@@ -44,6 +48,8 @@ public struct Simulation {
     var queue = EventQueue<Event>()
     var net: SimNetwork
     var workloads: [any SimWorkload]
+    /// Transactional writers straight into the cluster (`workload txn-write`).
+    var writers: [TxnWriter] = []
     var ledger: RequestLedger
     var hash = ActionHash()
     var violations: Violations
@@ -103,19 +109,39 @@ public struct Simulation {
         let topics = sc.topics.map { FakeClusterConfig.Topic(name: $0.name, partitions: $0.partitions, replicationFactor: $0.replicationFactor) }
         cluster = FakeCluster(FakeClusterConfig(brokers: brokers, seed: clusterSeed, users: users, autoCreateTopics: false,
                                                 topics: topics, saslSessionLifetimeMs: sc.sasl?.sessionMs ?? 0))
+        for w in sc.workloads {
+            guard case .consume(_, let rc, let sessions) = w else { continue }
+            engineConfig.fetcher.isolation = rc ? .readCommitted : .readUncommitted
+            engineConfig.fetcher.fetchSessions = sessions
+            engineConfig.fetcher.maxWait = .milliseconds(100)
+            engineConfig.fetcher.validateEpochs = !sc.disableEpochValidation
+            // With racks, the consumer sits in the first one: leaders elsewhere point it at
+            // a replica there (KIP-392).
+            engineConfig.fetcher.rack = sc.racks.first
+            engineConfig.fetcher.preferredReplicaRecheck = .seconds(2)
+        }
         engine = ClientEngine(config: engineConfig, seed: engineSeed)
         self.engineConfig = engineConfig
         self.engineSeed = engineSeed
         net = SimNetwork(latencyMin: sc.latencyMin, latencyMax: sc.latencyMax, rng: netRng)
         ledger = RequestLedger(livenessBound: sc.livenessBound)
         violations = Violations(enabled: sc.invariants)
-        workloads = sc.workloads.map { w -> any SimWorkload in
-            func parts(_ t: String) -> Int32 { sc.topics.first { $0.name == t }?.partitions ?? 1 }
+        func parts(_ t: String) -> Int32 { sc.topics.first { $0.name == t }?.partitions ?? 1 }
+        var writerSeed = SeededGenerator(seed: clusterSeed ^ 0x7478_6e77)
+        for w in sc.workloads {
+            if case .txnWrite(let t, let e, let n) = w {
+                writers.append(TxnWriter(topic: t, partitions: parts(t), every: e, producers: n, seed: writerSeed.next()))
+            }
+        }
+        workloads = sc.workloads.compactMap { w -> (any SimWorkload)? in
             switch w {
             case .produce(let t, let e, let r): return ProduceWorkload(topic: t, partitions: parts(t), every: e, records: r)
             case .listOffsets(let t, let e): return ListOffsetsWorkload(topic: t, partitions: parts(t), every: e)
             case .commit(let g, let t, let e): return CommitWorkload(group: g, topic: t, every: e)
             case .metadata(let e): return MetadataWorkload(every: e)
+            case .consume(let t, let rc, _):
+                return ConsumerWorkload(topic: t, partitions: parts(t), isolation: rc ? .readCommitted : .readUncommitted)
+            case .txnWrite: return nil
             }
         }
     }
@@ -123,6 +149,7 @@ public struct Simulation {
     /// Runs the scenario to the end and checks every invariant.
     public mutating func run() -> SimulationResult {
         for i in workloads.indices { queue.push(at: UInt64(i) * 1_000_000, .wake(i)) }
+        for i in writers.indices { queue.push(at: 2_000_000 + UInt64(i) * 1_000_000, .txnWrite(i)) }
         for (i, f) in faults.enumerated() where f.at < scenario.safety { queue.push(at: f.at, .fault(i)) }
         queue.push(at: scenario.safety, .heal)
         let stop = scenario.end + Self.drain
@@ -150,7 +177,7 @@ public struct Simulation {
             } else {
                 handleCluster(cluster.tick(now: VirtualInstant(nanoseconds: now)))
             }
-            if stopIssuing && ledger.outstanding.isEmpty && queue.isEmpty { break }
+            if stopIssuing && ledger.outstanding.isEmpty && queue.isEmpty && consumersCaughtUp() { break }
         }
         ledger.finish(at: now, into: &violations)
         if faults.contains(where: { if case .throttle = $0.fault { return $0.at < scenario.safety } else { return false } }),
@@ -161,10 +188,16 @@ public struct Simulation {
         for w in workloads { w.finish(&ctx) }
         violations = ctx.violations
         LogChecker.check(acked, cluster: &cluster, sasl: scenario.sasl != nil, now: now, into: &violations)
+        checkConsumers()
         let checked = Invariant.all.filter { $0 != "determinism" && violations.checks($0) }
-        return SimulationResult(seed: scenario.seed, hash: hash, violations: violations.list, checked: checked,
-                                virtualNanoseconds: now, events: events, requests: ledger.issuedCount,
-                                succeeded: ledger.succeeded, faults: faults.filter { $0.at < scenario.safety }.count, acked: acked.count)
+        var result = SimulationResult(seed: scenario.seed, hash: hash, violations: violations.list, checked: checked,
+                                      virtualNanoseconds: now, events: events, requests: ledger.issuedCount,
+                                      succeeded: ledger.succeeded, faults: faults.filter { $0.at < scenario.safety }.count, acked: acked.count)
+        for case let c as ConsumerWorkload in workloads {
+            result.consumed += c.records
+            result.dataLossReports += c.losses
+        }
+        return result
     }
 
     // MARK: events
@@ -214,6 +247,13 @@ public struct Simulation {
             let next = workloads[i].wake(&ctx)
             absorb(ctx, from: i)
             if let next { queue.push(at: max(next, now + 1), .wake(i)) }
+        case .txnWrite(let i):
+            guard !stopIssuing else {
+                writers[i].finish(cluster: &cluster, now: now)
+                return
+            }
+            let next = writers[i].step(cluster: &cluster, now: now)
+            queue.push(at: max(next, now + 1), .txnWrite(i))
         case .heal:
             inLiveness = true
             // Errors, delays and drops armed late in the safety phase must not fire now.
@@ -290,6 +330,8 @@ public struct Simulation {
                     workloads[i].completed(p, r, &ctx)
                     absorb(ctx, from: i)
                 }
+            case .fetched(let batch):
+                fetched(batch)
             }
         }
     }
@@ -317,6 +359,7 @@ public struct Simulation {
             engine.request(r.request, to: r.target, pin: r.pin, promise: r.promise, now: Instant(nanoseconds: now))
         }
         if !ctx.requests.isEmpty { drainEngine() }
+        applyConsumerInputs(ctx.consumer)
     }
 }
 

@@ -28,6 +28,8 @@ public struct WorkloadContext {
     public var acked: [AckedRecord]
     public var violations: Violations
     var nextPromise: UInt64
+    /// Consumer inputs for the engine's fetcher (assign, polled bytes), applied in order.
+    public internal(set) var consumer: [SimConsumerInput] = []
 
     public mutating func issue(_ r: any KafkaRequest, to target: RequestTarget = .automatic,
                                pin: ClosedRange<Int16>? = nil) -> PromiseID {
@@ -46,4 +48,18 @@ public protocol SimWorkload {
     mutating func completed(_ p: PromiseID, _ result: Result<any KafkaResponse, KafkaClientError>, _ ctx: inout WorkloadContext)
     /// Checks owned by the workload at the end of the run.
     func finish(_ ctx: inout WorkloadContext)
+    /// Fetched data arrived (`.fetched` action).
+    mutating func fetched(_ batch: FetchBatch, _ ctx: inout WorkloadContext)
+}
+
+/// What a consumer workload asks of the engine's fetcher.
+public enum SimConsumerInput {
+    case assign([TopicPartition: StartOffset])
+    /// Delivered bytes the workload has polled (backpressure).
+    case consumed(Int)
+}
+
+extension SimWorkload {
+    /// Fetched data arrived (`.fetched` action); only consumer workloads care.
+    public mutating func fetched(_ batch: FetchBatch, _ ctx: inout WorkloadContext) {}
 }

@@ -33,7 +33,7 @@ struct ConnectionOptions: ParsableArguments {
     @Flag(name: .customLong("record-secrets"), help: "Store SASL passwords in the recording, so logins replay too.")
     var recordSecrets = false
 
-    func makeClient() throws -> KafkaClient {
+    func makeClient(configure: (inout KafkaClientConfiguration) -> Void = { _ in }) throws -> KafkaClient {
         let seeds = brokers.flatMap { $0.split(separator: ",").map(String.init) }
         guard !seeds.isEmpty else { throw ValidationError("name at least one broker with -b HOST:PORT") }
         var config = try KafkaClientConfiguration(seedBrokers: seeds)
@@ -52,6 +52,7 @@ struct ConnectionOptions: ParsableArguments {
         }
         var logger = Logger(label: "kgo") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = verbose ? .debug : .error
+        configure(&config)
         return try KafkaClient(configuration: config, logger: logger)
     }
 

@@ -6,7 +6,7 @@ import KafkaStateMachines
 /// recorder's format replays through a fresh engine with the same actions (issue 7).
 @Suite struct FlightRecordingReplayTests {
     static let cases: [(String, UInt64)] = [
-        ("random-faults.scenario", 1), ("sasl-reauth.scenario", 1),
+        ("random-faults.scenario", 1), ("sasl-reauth.scenario", 1), ("consume-truncation.scenario", 1),
     ]
 
     @Test(arguments: cases.indices)

@@ -11,6 +11,12 @@ import Testing
         let inputs: [RecordedInput] = [
             .connectionOpened(ConnectionID(1)), .connectionFailed(ConnectionID(2), reason: .refused("127.0.0.1:1")),
             .connectionFailed(ConnectionID(4), reason: .tls(.certificate, "untrusted")), .cancel(PromiseID(3)),
+            .assign([TopicPartition("t", 1): .exactWithEpoch(5, epoch: 2), TopicPartition("t", 0): .relativeToEnd(3)]),
+            .unassign([TopicPartition("u", 2)]), .pause([TopicPartition("p", 0)]), .resume([]),
+            .subscribe(TopicSubscription(topics: ["a"], patterns: ["b.*"], exclusions: ["bx"], start: .afterTimestamp(77))),
+            .seek(TopicPartition("s", 4), .start), .skip(TopicPartition("k", 1)),
+            .stopPartition(TopicPartition("x", 0), offset: 9, error: .corruptBatch(offset: 9, reason: "crc"), skipTo: 12),
+            .fetchConsumed(4096),
             .connectionClosed(ConnectionID(3)), .bytesReceived(ConnectionID(1), [0, 1, 2, 255]), .request(request), .tick, .close,
             .oauthToken(OAuthBearerToken(token: "t0k", extensions: ["b": "2", "a": "1"])), .oauthTokenFailed("no token"),
         ]
@@ -99,11 +105,17 @@ import Testing
         c.pinnedBrokerRelease = KafkaRelease.all.first
         c.apiVersionsFallbackRelease = KafkaRelease.all.last
         c.versionPins[ApiKey(3)] = 1 ... 2
+        c.fetcher.isolation = .readCommitted
+        c.fetcher.resetPolicy = .error
+        c.fetcher.rack = "r1"
+        c.fetcher.maxBufferedBytes = 13
+        c.fetcher.fetchSessions = false
         let noTokens: @Sendable (Instant) throws -> OAuthBearerToken = { _ in OAuthBearerToken(token: "") }
         let (back, missing) = try RecordedConfig.decode(RecordedConfig.encode(c, includeSecrets: true), oauthTokens: noTokens)
         #expect(!missing)
         #expect(RecordedConfig.encode(back, includeSecrets: true) == RecordedConfig.encode(c, includeSecrets: true))
         #expect(back.seeds == c.seeds && back.backoff == c.backoff && back.versionPins == c.versionPins && back.tls)
+        #expect(back.fetcher == c.fetcher)
         let (redacted, secretsMissing) = try RecordedConfig.decode(RecordedConfig.encode(c, includeSecrets: false), oauthTokens: noTokens)
         #expect(secretsMissing)
         guard case .scram(.sha512, "u", "")? = redacted.sasl else { Issue.record("password not redacted"); return }

@@ -8,6 +8,9 @@ public enum Action: Sendable, CustomStringConvertible {
     case close(ConnectionID)
     /// The request named by the promise finished.
     case complete(PromiseID, Result<any KafkaResponse, KafkaClientError>)
+    /// Fetched data for the user: one fetch response's partitions (record bytes decoded
+    /// when polled), partitions that stopped, data loss found (KIP-320).
+    case fetched(FetchBatch)
 
     public var description: String {
         switch self {
@@ -16,6 +19,7 @@ public enum Action: Sendable, CustomStringConvertible {
         case .close(let c): return "close(\(c))"
         case .complete(let p, .success(let r)): return "complete(\(p), \(type(of: r).messageName))"
         case .complete(let p, .failure(let e)): return "complete(\(p), \(e))"
+        case .fetched(let b): return "fetched(\(b))"
         }
     }
 }

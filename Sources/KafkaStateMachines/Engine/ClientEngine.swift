@@ -20,9 +20,9 @@
 public struct ClientEngine {
     public let config: EngineConfig
     private var rng: SeededGenerator
-    private var actions: [Action] = []
+    var actions: [Action] = []
     private var actionIndex = 0
-    private var isClosed = false
+    private(set) var isClosed = false
 
     private struct ConnectionKey: Hashable {
         var broker: BrokerID
@@ -43,7 +43,7 @@ public struct ClientEngine {
     /// Versions each broker reported, kept past its connections' lifetimes.
     public private(set) var brokerVersions: [BrokerID: BrokerVersions] = [:]
 
-    public private(set) var metadata = MetadataCache()
+    public internal(set) var metadata = MetadataCache()
     private var metadataRefreshId: UInt64?
     private var metadataRefreshScheduled: Instant?
     private var metadataRefreshAgain = false
@@ -59,14 +59,17 @@ public struct ClientEngine {
     /// metadata response that raced with a broker joining).
     private var coordinatorAddresses: [Int32: BrokerAddress] = [:]
 
-    private var pending: [UInt64: PendingRequest] = [:]
+    var pending: [UInt64: PendingRequest] = [:]
     private var sharded: [UInt64: ShardedRequest] = [:]
     private var nextRequestId: UInt64 = 1
     private var anyBrokerCursor = 0
+    /// The direct consumer's fetch path (ClientEngine+Fetcher.swift).
+    var fetcher: Fetcher
 
     public init(config: EngineConfig, seed: UInt64) {
         self.config = config
         self.rng = SeededGenerator(seed: seed)
+        self.fetcher = Fetcher(config: config.fetcher)
     }
 
     // MARK: driver interface
@@ -100,6 +103,7 @@ public struct ClientEngine {
         }
         for p in pending.values { if case .backoff(let until) = p.state { consider(until) } }
         consider(metadataRefreshScheduled)
+        if fetcher.isActive { consider(fetcher.nextDeadline()) }
         if metadataRefreshId == nil, let last = lastMetadataActivity { consider(last + config.metadataMaxAge) }
         return d
     }
@@ -205,6 +209,7 @@ public struct ClientEngine {
         } else if metadataRefreshId == nil, let last = lastMetadataActivity, now >= last + config.metadataMaxAge {
             startMetadataRefresh(now: now)
         }
+        runFetcher(now: now)
     }
 
     /// Fails everything outstanding with `.clientClosed` and closes every connection.
@@ -356,12 +361,14 @@ public struct ClientEngine {
                     finish(wid, .failure(error), now: now)
                 }
             }
+        case .fetcher(let tag):
+            fetcherCompleted(tag, result, now: now)
         }
     }
 
     // MARK: routing
 
-    private mutating func takeRequestId() -> UInt64 {
+    mutating func takeRequestId() -> UInt64 {
         defer { nextRequestId += 1 }
         return nextRequestId
     }
@@ -374,7 +381,7 @@ public struct ClientEngine {
     }
 
     /// Sends a pending request toward its target, or parks it until what it needs is known.
-    private mutating func route(_ id: UInt64, now: Instant) {
+    mutating func route(_ id: UInt64, now: Instant) {
         guard let p = pending[id] else { return }
         let broker: BrokerID
         switch p.target {
@@ -483,7 +490,7 @@ public struct ClientEngine {
     /// `urgent` asks come from answers that said our leaders or controller moved: requests
     /// wait on them, so they keep only `metadataStaleRefreshFloor` from the last refresh
     /// started (as franz-go lets such triggers bypass its min age with a shorter floor).
-    private mutating func requestMetadataRefresh(now: Instant, urgent: Bool = false) {
+    mutating func requestMetadataRefresh(now: Instant, urgent: Bool = false) {
         if metadataRefreshId != nil {
             metadataRefreshAgain = true
             if urgent { metadataRefreshAgainUrgent = true }
@@ -535,6 +542,7 @@ public struct ClientEngine {
             split(id, now: now)
         }
         if metadataRefreshAgain { requestMetadataRefresh(now: now, urgent: metadataRefreshAgainUrgent) }
+        fetcherMetadataUpdated(now: now)
     }
 
     private mutating func failMetadataWaiters(_ error: KafkaClientError, now: Instant) {

@@ -45,5 +45,8 @@ public struct EngineConfig: Sendable {
     /// Per-key version limits for every request (a request's own pin narrows further).
     public var versionPins = VersionPins()
 
+    /// The direct consumer's fetch settings (isolation, limits, sessions, reset policy).
+    public var fetcher = FetcherConfig()
+
     public init(seeds: [BrokerAddress]) { self.seeds = seeds }
 }

@@ -6,6 +6,8 @@ struct PendingRequest {
         case shard(parent: UInt64)
         case metadataRefresh
         case findCoordinator(CoordinatorKey)
+        /// One of the fetcher's requests (Fetch, ListOffsets, OffsetForLeaderEpoch), by its tag.
+        case fetcher(UInt64)
     }
 
     enum State: Equatable {

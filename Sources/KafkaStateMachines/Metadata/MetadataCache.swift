@@ -29,6 +29,8 @@ public struct MetadataCache: Sendable {
     public private(set) var lastRefresh: Instant?
     /// Topics some request wanted; a refresh asks for these.
     public private(set) var interest: Set<String> = []
+    /// A refresh asks for every topic (a pattern subscription needs to see new ones).
+    public internal(set) var wantsAllTopics = false
 
     public init() {}
 
@@ -53,6 +55,10 @@ public struct MetadataCache: Sendable {
     func refreshRequest() -> MetadataRequest {
         var request = MetadataRequest()
         request.allowAutoTopicCreation = false
+        if wantsAllTopics {
+            request.topics = nil
+            return request
+        }
         request.topics = interest.sorted().map { name in
             var t = MetadataRequest.MetadataRequestTopic()
             t.name = name

@@ -38,6 +38,8 @@ public struct ActionDigest: Sendable, Equatable {
             case .success(let resp): mix(type(of: resp).messageName)
             case .failure(let e): mix(e.description)
             }
+        case .fetched(let b):
+            mix(UInt8(5)); mix(b.description); mix(UInt64(b.bytes))
         }
     }
 

@@ -11,7 +11,7 @@ public enum RecordedConfig {
         "seeds", "clientId", "clientSoftwareName", "clientSoftwareVersion", "tls", "sasl", "connectTimeout",
         "requestTimeoutOverhead", "connectionIdleTimeout", "maxResponseBytes", "maxInFlightPerConnection", "maxRetries",
         "retryTimeout", "backoff", "metadataMaxAge", "metadataMinAge", "metadataStaleRefreshFloor", "pinnedBrokerRelease", "apiVersionsFallbackRelease",
-        "versionPins",
+        "versionPins", "fetcher",
     ]
 
     public static func encode(_ c: EngineConfig, includeSecrets: Bool) -> [UInt8] {
@@ -61,6 +61,7 @@ public enum RecordedConfig {
             w.writeInt16(range.lowerBound)
             w.writeInt16(range.upperBound)
         }
+        encodeFetcher(c.fetcher, into: &w)
         return w.bytes
     }
 
@@ -122,12 +123,65 @@ public enum RecordedConfig {
                 guard lo <= hi else { throw FlightRecordingError.badConfig("pin \(lo)...\(hi)") }
                 c.versionPins[key] = lo ... hi
             }
+            c.fetcher = try decodeFetcher(&r)
             guard r.isAtEnd else { throw FlightRecordingError.badConfig("\(r.remaining) bytes after the configuration") }
             return (c, missing)
         } catch let e as FlightRecordingError {
             throw e
         } catch {
             throw .badConfig("\(error)")
+        }
+    }
+
+    private static func encodeFetcher(_ f: FetcherConfig, into w: inout ByteWriter) {
+        w.writeInt8(f.isolation.rawValue)
+        w.writeUInt8(f.resetPolicy == .start ? 0 : f.resetPolicy == .end ? 1 : 2)
+        w.writeUnsignedVarlong(f.maxWait.nanoseconds)
+        w.writeInt32(f.minBytes)
+        w.writeInt32(f.maxBytes)
+        w.writeInt32(f.partitionMaxBytes)
+        w.writeVarlong(Int64(f.maxConcurrentFetches))
+        w.writeVarlong(Int64(f.maxBufferedBytes))
+        w.writeBool(f.fetchSessions)
+        w.writeBool(f.keepControlRecords)
+        w.writeBool(f.verifyCRC)
+        writeOptional(f.rack, into: &w)
+        w.writeUnsignedVarlong(f.preferredReplicaRecheck.nanoseconds)
+        w.writeBool(f.validateEpochs)
+        w.writeUnsignedVarlong(f.retryBackoff.nanoseconds)
+        w.writeUnsignedVarlong(f.topicRefresh.nanoseconds)
+    }
+
+    private static func decodeFetcher(_ r: inout ByteReader) throws(FlightRecordingError) -> FetcherConfig {
+        do {
+            var f = FetcherConfig()
+            guard let isolation = IsolationLevel(rawValue: try r.readInt8("fetcher.isolation")) else { throw FlightRecordingError.badConfig("isolation level") }
+            f.isolation = isolation
+            switch try r.readUInt8("fetcher.resetPolicy") {
+            case 0: f.resetPolicy = .start
+            case 1: f.resetPolicy = .end
+            case 2: f.resetPolicy = .error
+            case let k: throw FlightRecordingError.badConfig("reset policy \(k)")
+            }
+            f.maxWait = Interval(nanoseconds: try r.readUnsignedVarlong("fetcher.maxWait"))
+            f.minBytes = try r.readInt32("fetcher.minBytes")
+            f.maxBytes = try r.readInt32("fetcher.maxBytes")
+            f.partitionMaxBytes = try r.readInt32("fetcher.partitionMaxBytes")
+            f.maxConcurrentFetches = Int(try r.readVarlong("fetcher.maxConcurrentFetches"))
+            f.maxBufferedBytes = Int(try r.readVarlong("fetcher.maxBufferedBytes"))
+            f.fetchSessions = try r.readBool("fetcher.fetchSessions")
+            f.keepControlRecords = try r.readBool("fetcher.keepControlRecords")
+            f.verifyCRC = try r.readBool("fetcher.verifyCRC")
+            f.rack = try readOptional(&r, "fetcher.rack")
+            f.preferredReplicaRecheck = Interval(nanoseconds: try r.readUnsignedVarlong("fetcher.preferredReplicaRecheck"))
+            f.validateEpochs = try r.readBool("fetcher.validateEpochs")
+            f.retryBackoff = Interval(nanoseconds: try r.readUnsignedVarlong("fetcher.retryBackoff"))
+            f.topicRefresh = Interval(nanoseconds: try r.readUnsignedVarlong("fetcher.topicRefresh"))
+            return f
+        } catch let e as FlightRecordingError {
+            throw e
+        } catch {
+            throw .badConfig("fetcher: \(error)")
         }
     }
 

@@ -11,6 +11,17 @@ public enum RecordedInput: Sendable, Equatable {
     case request(RecordedRequest)
     /// The user gave up on a request (task cancellation).
     case cancel(PromiseID)
+    /// The direct consumer's commands (ClientEngine+Fetcher), in sorted partition order.
+    case assign([TopicPartition: StartOffset])
+    case unassign([TopicPartition])
+    case subscribe(TopicSubscription)
+    case seek(TopicPartition, StartOffset)
+    case skip(TopicPartition)
+    case stopPartition(TopicPartition, offset: Int64, error: ConsumerPartitionError, skipTo: Int64)
+    case pause([TopicPartition])
+    case resume([TopicPartition])
+    /// Fetched bytes the user polled (or the driver dropped), handed back for backpressure.
+    case fetchConsumed(Int)
     case tick
     case close
     /// What the OAUTHBEARER token provider returned when the engine called it during the

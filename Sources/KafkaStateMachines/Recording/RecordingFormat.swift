@@ -23,6 +23,7 @@ public enum RecordingFormat {
     enum Kind: UInt8 {
         case connectionOpened = 1, connectionFailed, connectionClosed, bytesReceived, request, tick, close
         case oauthToken, oauthTokenFailed, end, cancel
+        case assign, unassign, subscribe, seek, skip, stopPartition, pause, resume, fetchConsumed
     }
 }
 
@@ -132,6 +133,15 @@ extension RecordingEntry {
             case .tick: kind = .tick
             case .close: kind = .close
             case .cancel: kind = .cancel
+            case .assign: kind = .assign
+            case .unassign: kind = .unassign
+            case .subscribe: kind = .subscribe
+            case .seek: kind = .seek
+            case .skip: kind = .skip
+            case .stopPartition: kind = .stopPartition
+            case .pause: kind = .pause
+            case .resume: kind = .resume
+            case .fetchConsumed: kind = .fetchConsumed
             case .oauthToken: kind = .oauthToken
             case .oauthTokenFailed: kind = .oauthTokenFailed
             }
@@ -149,6 +159,33 @@ extension RecordingEntry {
                 RecordingWire.writeFailure(reason, into: &body)
             case .cancel(let p):
                 body.writeUnsignedVarlong(p.rawValue)
+            case .assign(let a):
+                let keys = a.keys.sorted()
+                body.writeUnsignedVarlong(UInt64(keys.count))
+                for tp in keys {
+                    RecordingWire.writePartition(tp, into: &body)
+                    RecordingWire.writeStart(a[tp]!, into: &body)
+                }
+            case .unassign(let p), .pause(let p), .resume(let p):
+                RecordingWire.writePartitions(p, into: &body)
+            case .subscribe(let sub):
+                for list in [sub.topics, sub.patterns, sub.exclusions] {
+                    body.writeUnsignedVarlong(UInt64(list.count))
+                    for t in list { RecordingWire.writeString(t, into: &body) }
+                }
+                RecordingWire.writeStart(sub.start, into: &body)
+            case .seek(let tp, let start):
+                RecordingWire.writePartition(tp, into: &body)
+                RecordingWire.writeStart(start, into: &body)
+            case .skip(let tp):
+                RecordingWire.writePartition(tp, into: &body)
+            case .stopPartition(let tp, let offset, let error, let skipTo):
+                RecordingWire.writePartition(tp, into: &body)
+                body.writeVarlong(offset)
+                RecordingWire.writeConsumerError(error, into: &body)
+                body.writeVarlong(skipTo)
+            case .fetchConsumed(let n):
+                body.writeVarlong(Int64(n))
             case .bytesReceived(let c, let bytes):
                 body.writeUnsignedVarlong(c.rawValue)
                 RecordingWire.writeBytes(bytes, into: &body)
@@ -295,6 +332,81 @@ enum RecordingWire {
         }
     }
 
+    static func writePartition(_ tp: TopicPartition, into w: inout ByteWriter) {
+        writeString(tp.topic, into: &w)
+        w.writeInt32(tp.partition)
+    }
+
+    static func readPartition(_ r: inout ByteReader) throws(KafkaDecodingError) -> TopicPartition {
+        let topic = try readString(&r, "topic")
+        return TopicPartition(topic, try r.readInt32("partition"))
+    }
+
+    static func writePartitions(_ p: [TopicPartition], into w: inout ByteWriter) {
+        w.writeUnsignedVarlong(UInt64(p.count))
+        for tp in p { writePartition(tp, into: &w) }
+    }
+
+    static func readPartitions(_ r: inout ByteReader) throws(KafkaDecodingError) -> [TopicPartition] {
+        let n = try r.readUnsignedVarlong("partitions")
+        guard n <= UInt64(r.remaining) else {
+            throw KafkaDecodingError(field: "partitions", offset: r.offset, kind: .lengthPastEnd(length: Int(clamping: n), available: r.remaining))
+        }
+        var out: [TopicPartition] = []
+        for _ in 0 ..< n { out.append(try readPartition(&r)) }
+        return out
+    }
+
+    static func writeStart(_ s: StartOffset, into w: inout ByteWriter) {
+        switch s {
+        case .start: w.writeUInt8(0)
+        case .end: w.writeUInt8(1)
+        case .exact(let o): w.writeUInt8(2); w.writeVarlong(o)
+        case .exactWithEpoch(let o, let e): w.writeUInt8(3); w.writeVarlong(o); w.writeInt32(e)
+        case .relativeToStart(let n): w.writeUInt8(4); w.writeVarlong(n)
+        case .relativeToEnd(let n): w.writeUInt8(5); w.writeVarlong(n)
+        case .afterTimestamp(let t): w.writeUInt8(6); w.writeVarlong(t)
+        }
+    }
+
+    static func readStart(_ r: inout ByteReader) throws(KafkaDecodingError) -> StartOffset {
+        let at = r.offset
+        switch try r.readUInt8("start") {
+        case 0: return .start
+        case 1: return .end
+        case 2: return .exact(try r.readVarlong("start.offset"))
+        case 3:
+            let o = try r.readVarlong("start.offset")
+            return .exactWithEpoch(o, epoch: try r.readInt32("start.epoch"))
+        case 4: return .relativeToStart(try r.readVarlong("start.n"))
+        case 5: return .relativeToEnd(try r.readVarlong("start.n"))
+        case 6: return .afterTimestamp(try r.readVarlong("start.timestamp"))
+        case let k: throw KafkaDecodingError(field: "start", offset: at, kind: .invalidValue("start offset kind \(k)"))
+        }
+    }
+
+    static func writeConsumerError(_ e: ConsumerPartitionError, into w: inout ByteWriter) {
+        switch e {
+        case .corruptBatch(let o, let reason): w.writeUInt8(0); w.writeVarlong(o); writeString(reason, into: &w)
+        case .offsetOutOfRange(let o): w.writeUInt8(1); w.writeVarlong(o)
+        case .broker(let c): w.writeUInt8(2); w.writeInt16(c.rawValue)
+        case .batchTooLarge(let o): w.writeUInt8(3); w.writeVarlong(o)
+        }
+    }
+
+    static func readConsumerError(_ r: inout ByteReader) throws(KafkaDecodingError) -> ConsumerPartitionError {
+        let at = r.offset
+        switch try r.readUInt8("error") {
+        case 0:
+            let o = try r.readVarlong("error.offset")
+            return .corruptBatch(offset: o, reason: try readString(&r, "error.reason"))
+        case 1: return .offsetOutOfRange(offset: try r.readVarlong("error.offset"))
+        case 2: return .broker(KafkaErrorCode(rawValue: try r.readInt16("error.code")))
+        case 3: return .batchTooLarge(offset: try r.readVarlong("error.offset"))
+        case let k: throw KafkaDecodingError(field: "error", offset: at, kind: .invalidValue("consumer error kind \(k)"))
+        }
+    }
+
     static func writeTarget(_ t: RequestTarget, into w: inout ByteWriter) {
         switch t {
         case .automatic: w.writeUInt8(0)
@@ -370,6 +482,35 @@ enum RecordingWire {
                 let c = ConnectionID(try e.readUnsignedVarlong("connection"))
                 payload = .input(.connectionFailed(c, reason: try readFailure(&e)))
             case .cancel: payload = .input(.cancel(PromiseID(try e.readUnsignedVarlong("promise"))))
+            case .assign:
+                let n = try e.readUnsignedVarlong("assign.count")
+                guard n <= UInt64(e.remaining) else { throw FlightRecordingError.corrupt("assignment count \(n)") }
+                var a: [TopicPartition: StartOffset] = [:]
+                for _ in 0 ..< n { a[try readPartition(&e)] = try readStart(&e) }
+                payload = .input(.assign(a))
+            case .unassign: payload = .input(.unassign(try readPartitions(&e)))
+            case .pause: payload = .input(.pause(try readPartitions(&e)))
+            case .resume: payload = .input(.resume(try readPartitions(&e)))
+            case .subscribe:
+                var lists: [[String]] = []
+                for _ in 0 ..< 3 {
+                    let n = try e.readUnsignedVarlong("subscribe.count")
+                    guard n <= UInt64(e.remaining) else { throw FlightRecordingError.corrupt("subscription list of \(n)") }
+                    var l: [String] = []
+                    for _ in 0 ..< n { l.append(try readString(&e, "subscribe.name")) }
+                    lists.append(l)
+                }
+                payload = .input(.subscribe(TopicSubscription(topics: lists[0], patterns: lists[1], exclusions: lists[2], start: try readStart(&e))))
+            case .seek:
+                let tp = try readPartition(&e)
+                payload = .input(.seek(tp, try readStart(&e)))
+            case .skip: payload = .input(.skip(try readPartition(&e)))
+            case .stopPartition:
+                let tp = try readPartition(&e)
+                let offset = try e.readVarlong("stop.offset")
+                let error = try readConsumerError(&e)
+                payload = .input(.stopPartition(tp, offset: offset, error: error, skipTo: try e.readVarlong("stop.skipTo")))
+            case .fetchConsumed: payload = .input(.fetchConsumed(Int(try e.readVarlong("fetchConsumed"))))
             case .bytesReceived:
                 let c = ConnectionID(try e.readUnsignedVarlong("connection"))
                 payload = .input(.bytesReceived(c, try readBytes(&e, "bytes")))

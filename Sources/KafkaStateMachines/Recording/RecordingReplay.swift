@@ -101,6 +101,16 @@ public struct RecordingReplay {
                 }
                 engine.request(request, to: r.target, pin: r.pin, maxRetries: r.maxRetries, promise: r.promise, now: now)
             case .cancel(let p): engine.cancel(promise: p, now: now)
+            case .assign(let a): engine.assign(a, now: now)
+            case .unassign(let p): engine.unassign(p, now: now)
+            case .subscribe(let sub): engine.subscribe(sub, now: now)
+            case .seek(let tp, let start): engine.seek(tp, to: start, now: now)
+            case .skip(let tp): engine.skip(tp, now: now)
+            case .stopPartition(let tp, let offset, let error, let skipTo):
+                engine.stopPartition(tp, at: offset, error: error, skipTo: skipTo, now: now)
+            case .pause(let p): engine.pause(p, now: now)
+            case .resume(let p): engine.resume(p, now: now)
+            case .fetchConsumed(let n): engine.fetchConsumed(bytes: n, now: now)
             case .tick: engine.tick(now: now)
             case .close: engine.close(now: now)
             case .oauthToken, .oauthTokenFailed: break

@@ -1,0 +1,59 @@
+import KafkaStateMachines
+
+/// The direct consumer's settings, checked when the client is created.
+public struct ConsumerConfiguration: Sendable, Equatable {
+    public var isolation: IsolationLevel = .readUncommitted
+    /// OFFSET_OUT_OF_RANGE: restart at the start or the end, or report an error.
+    public var resetPolicy: OffsetResetPolicy = .start
+    public var maxWait: Interval = .milliseconds(500)
+    public var minBytes: Int32 = 1
+    /// Per fetch response, and per partition within it.
+    public var maxBytes: Int32 = 50 * 1024 * 1024
+    public var partitionMaxBytes: Int32 = 1024 * 1024
+    public var maxConcurrentFetches = 16
+    /// Fetched but unpolled bytes beyond which no fetch starts (backpressure).
+    public var maxBufferedBytes = 64 * 1024 * 1024
+    /// KIP-227 incremental fetch sessions.
+    public var fetchSessions = true
+    /// Deliver transaction markers as records too.
+    public var keepControlRecords = false
+    public var verifyCRC = true
+    /// KIP-392: this client's rack, so the leader can point it at a nearby replica.
+    public var rack: String? = nil
+    public var preferredReplicaRecheck: Interval = .seconds(300)
+    /// KIP-320: validate positions after leader epoch changes and report truncation.
+    public var validateEpochs = true
+    /// How often metadata is refreshed to find new topics matching a pattern.
+    public var topicRefresh: Interval = .seconds(5)
+
+    public init() {}
+
+    public func validate() throws(KafkaConfigurationError) {
+        guard minBytes >= 0 else { throw .invalidConsumer("minBytes must be >= 0, got \(minBytes)") }
+        guard maxBytes > 0 else { throw .invalidConsumer("maxBytes must be > 0, got \(maxBytes)") }
+        guard partitionMaxBytes > 0 else { throw .invalidConsumer("partitionMaxBytes must be > 0, got \(partitionMaxBytes)") }
+        guard maxConcurrentFetches > 0 else { throw .invalidConsumer("maxConcurrentFetches must be > 0, got \(maxConcurrentFetches)") }
+        guard maxBufferedBytes > 0 else { throw .invalidConsumer("maxBufferedBytes must be > 0, got \(maxBufferedBytes)") }
+        guard maxWait.milliseconds <= UInt64(Int32.max) else { throw .invalidConsumer("maxWait too long: \(maxWait)") }
+    }
+
+    var fetcherConfig: FetcherConfig {
+        var f = FetcherConfig()
+        f.isolation = isolation
+        f.resetPolicy = resetPolicy
+        f.maxWait = maxWait
+        f.minBytes = minBytes
+        f.maxBytes = maxBytes
+        f.partitionMaxBytes = partitionMaxBytes
+        f.maxConcurrentFetches = maxConcurrentFetches
+        f.maxBufferedBytes = maxBufferedBytes
+        f.fetchSessions = fetchSessions
+        f.keepControlRecords = keepControlRecords
+        f.verifyCRC = verifyCRC
+        f.rack = rack
+        f.preferredReplicaRecheck = preferredReplicaRecheck
+        f.validateEpochs = validateEpochs
+        f.topicRefresh = topicRefresh
+        return f
+    }
+}

@@ -1,0 +1,208 @@
+import KafkaStateMachines
+import NIOCore
+
+/// A consumed record with where it came from.
+public struct ConsumerRecord: Sendable {
+    public var topic: String
+    public var partition: Int32
+    public var record: Record
+
+    public var offset: Int64 { record.offset }
+    public var timestamp: Int64 { record.timestamp }
+    public var key: ArraySlice<UInt8>? { record.key }
+    public var value: ArraySlice<UInt8>? { record.value }
+    public var headers: [RecordHeader] { record.headers }
+}
+
+/// One partition's share of a poll: its records in offset order, then the error that
+/// stopped it, if any (the records before a bad batch are kept).
+public struct PolledPartition: Sendable {
+    public var topic: String
+    public var partition: Int32
+    public var records: [Record]
+    public var error: ConsumerPartitionError?
+    /// The high watermark the last fetch reported (-1 if none did).
+    public var highWatermark: Int64
+    /// Where the next fetch of this partition starts.
+    public var nextOffset: Int64 = -1
+    /// The partition has been read to its end (high watermark, or last stable offset).
+    public var atEnd = false
+}
+
+/// What `poll` returns: fetched partitions grouped by topic and partition, and any data
+/// loss detected (KIP-320) since the previous poll.
+public struct ConsumerPoll: Sendable {
+    /// Sorted by topic, then partition.
+    public var partitions: [PolledPartition]
+    public var dataLoss: [DataLoss]
+    /// The client closed: nothing more will come.
+    public var closed: Bool
+
+    public var isEmpty: Bool { partitions.isEmpty && dataLoss.isEmpty }
+    public var recordCount: Int { partitions.reduce(0) { $0 + $1.records.count } }
+
+    /// Partitions by topic.
+    public var byTopic: [String: [PolledPartition]] { Dictionary(grouping: partitions, by: \.topic) }
+
+    public var errors: [(TopicPartition, ConsumerPartitionError)] {
+        partitions.compactMap { p in p.error.map { (TopicPartition(p.topic, p.partition), $0) } }
+    }
+
+    /// Every record, by partition in order.
+    public var records: [ConsumerRecord] {
+        var out: [ConsumerRecord] = []
+        out.reserveCapacity(recordCount)
+        for p in partitions { for r in p.records { out.append(ConsumerRecord(topic: p.topic, partition: p.partition, record: r)) } }
+        return out
+    }
+}
+
+/// Something a consumer should know besides records: a partition stopped, or data was lost.
+public enum ConsumerIssue: Sendable, CustomStringConvertible {
+    case partitionError(TopicPartition, ConsumerPartitionError)
+    case dataLoss(DataLoss)
+    public var description: String {
+        switch self {
+        case .partitionError(let tp, let e): return "\(tp): \(e)"
+        case .dataLoss(let d): return "\(d)"
+        }
+    }
+}
+
+extension KafkaClient {
+    /// Consumes these partitions from these offsets (a partition already consumed moves).
+    public func assign(_ partitions: [TopicPartition: StartOffset]) {
+        submit(.consumer(.assign(partitions), fetchBuffer))
+    }
+
+    public func unassign(_ partitions: [TopicPartition]) {
+        submit(.consumer(.unassign(partitions), fetchBuffer))
+    }
+
+    /// Consumes every partition of `topics` and of the topics matching `patterns` (whole
+    /// names, Swift Regex syntax) except those matching `excluding`; topics created later
+    /// are picked up at the next metadata refresh. Replaces the previous subscription.
+    public func consume(topics: [String], patterns: [String] = [], excluding: [String] = [],
+                        from start: StartOffset = .start) throws(KafkaConfigurationError) {
+        if let bad = TopicSubscription.invalidPattern(in: patterns + excluding) {
+            throw .invalidConsumer("pattern \(bad.pattern) does not compile: \(bad.reason)")
+        }
+        submit(.consumer(.subscribe(TopicSubscription(topics: topics, patterns: patterns, exclusions: excluding, start: start)), fetchBuffer))
+    }
+
+    public func seek(_ tp: TopicPartition, to start: StartOffset) {
+        submit(.consumer(.seek(tp, start), fetchBuffer))
+    }
+
+    /// Resumes a partition stopped by a bad batch, after that batch.
+    public func skip(_ tp: TopicPartition) {
+        submit(.consumer(.skip(tp), fetchBuffer))
+    }
+
+    /// Stops fetching these partitions and holds back their buffered records.
+    public func pause(_ partitions: [TopicPartition]) {
+        fetchBuffer.setPaused(partitions, true)
+        submit(.consumer(.pause(partitions), fetchBuffer))
+    }
+
+    public func resume(_ partitions: [TopicPartition]) {
+        fetchBuffer.setPaused(partitions, false)
+        submit(.consumer(.resume(partitions), fetchBuffer))
+    }
+
+    /// Waits until fetched data (or a data-loss report) is available, up to `timeout`
+    /// (nil: no limit), and returns it decoded, grouped by topic and partition. An empty
+    /// result means the timeout passed or the client closed (`closed`).
+    public func poll(timeout: Duration? = nil) async -> ConsumerPoll {
+        let deadline = timeout.map { ContinuousClock.now + $0 }
+        var timer: Scheduled<Void>?
+        let id = fetchBuffer.makeWaiterId()
+        defer {
+            timer?.cancel()
+            fetchBuffer.forget(id)
+        }
+        while true {
+            let taken = fetchBuffer.take()
+            let expired = deadline.map { ContinuousClock.now >= $0 } ?? false
+            if !taken.partitions.isEmpty || !taken.dataLoss.isEmpty || taken.closed || expired {
+                return decode(taken.partitions, dataLoss: taken.dataLoss, closed: taken.closed)
+            }
+            if let timeout, timer == nil {
+                let buffer = fetchBuffer
+                let ns = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+                timer = loop.scheduleTask(in: .nanoseconds(ns)) { buffer.wake(id) }
+            }
+            await fetchBuffer.wait(id: id)
+        }
+    }
+
+    /// Every record as it arrives, with backpressure: nothing more is fetched while the
+    /// client's buffer is full and this sequence is not being read. Partition errors and
+    /// data loss go to `onIssue`; the sequence ends when the client closes.
+    public func records(onIssue: (@Sendable (ConsumerIssue) -> Void)? = nil) -> ConsumerRecords {
+        ConsumerRecords(client: self, onIssue: onIssue)
+    }
+
+    private func decode(_ fetched: [FetchedPartition], dataLoss: [DataLoss], closed: Bool) -> ConsumerPoll {
+        let contexts = CompressionContexts()
+        let keepControl = configuration.consumer.keepControlRecords
+        let verify = configuration.consumer.verifyCRC
+        var byPartition: [TopicPartition: PolledPartition] = [:]
+        var stopped: Set<TopicPartition> = []
+        var released = 0
+        for f in fetched {
+            released += f.records.count
+            let tp = f.topicPartition
+            guard !stopped.contains(tp) else { continue }
+            let d = f.decode(contexts: contexts, verifyCRC: verify, keepControlRecords: keepControl)
+            var p = byPartition[tp] ?? PolledPartition(topic: tp.topic, partition: tp.partition, records: [], error: nil, highWatermark: -1)
+            if p.records.isEmpty { p.records = d.records } else { p.records.append(contentsOf: d.records) }
+            p.highWatermark = max(p.highWatermark, f.highWatermark)
+            p.nextOffset = f.nextOffset
+            p.atEnd = f.atEnd
+            if let e = d.error {
+                p.error = e
+                stopped.insert(tp)
+                if f.error == nil, case .corruptBatch(let offset, _) = e {
+                    // Found here, after the engine moved on: stop the partition at the bad
+                    // batch so the user can skip it or seek.
+                    submit(.consumer(.stop(tp, offset: offset, error: e, skipTo: d.skipTo ?? offset + 1), fetchBuffer))
+                }
+            }
+            byPartition[tp] = p
+        }
+        if released > 0 { submit(.consumer(.consumed(released), fetchBuffer)) }
+        let partitions = byPartition.keys.sorted().map { byPartition[$0]! }
+        return ConsumerPoll(partitions: partitions, dataLoss: dataLoss, closed: closed)
+    }
+}
+
+/// The records of a client as an AsyncSequence (see `KafkaClient.records`).
+public struct ConsumerRecords: AsyncSequence, Sendable {
+    public typealias Element = ConsumerRecord
+    let client: KafkaClient
+    let onIssue: (@Sendable (ConsumerIssue) -> Void)?
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let client: KafkaClient
+        let onIssue: (@Sendable (ConsumerIssue) -> Void)?
+        var pending: [ConsumerRecord] = []
+        var index = 0
+
+        public mutating func next() async -> ConsumerRecord? {
+            while index >= pending.count {
+                if Task.isCancelled { return nil }
+                let poll = await client.poll()
+                for loss in poll.dataLoss { onIssue?(.dataLoss(loss)) }
+                for (tp, e) in poll.errors { onIssue?(.partitionError(tp, e)) }
+                pending = poll.records
+                index = 0
+                if pending.isEmpty && poll.closed { return nil }
+            }
+            defer { index += 1 }
+            return pending[index]
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(client: client, onIssue: onIssue) }
+}

@@ -1,0 +1,675 @@
+import KafkaProtocol
+
+/// The direct consumer's fetch path, as a sub-machine of `ClientEngine`: per-partition
+/// positions, start offsets (ListOffsets), KIP-320 validation (OffsetForLeaderEpoch), fetch
+/// requests per source broker with KIP-227 sessions and KIP-392 preferred replicas, and
+/// backpressure. It does not decide what to consume: explicit assignments and topic
+/// subscriptions come in as inputs (a group member will drive the same inputs later).
+///
+/// Pure: inputs carry `now` and the engine's metadata; outputs are `FetcherOutput`s the
+/// engine turns into requests (no retries: the fetcher handles every error itself) and
+/// `.fetched` actions (one per fetch response).
+public struct Fetcher {
+    public var config: FetcherConfig
+
+    enum Phase: Equatable {
+        case needsOffset(StartOffset)
+        case listing(tag: UInt64, start: StartOffset)
+        case needsValidation
+        case validating(tag: UInt64)
+        case ready
+        case fetching(tag: UInt64)
+        /// Stopped with an error the user has seen; `skipTo` is where `skip` resumes.
+        case stopped(ConsumerPartitionError, skipTo: Int64)
+    }
+
+    struct Cursor: Equatable {
+        var offset: Int64 = -1
+        /// Leader epoch of the last fetched batch (or given with the start offset), -1 unknown.
+        var epoch: Int32 = -1
+        /// The leader epoch metadata gave when we last looked; sent as currentLeaderEpoch.
+        var leaderEpoch: Int32 = -1
+        var phase: Phase
+        var paused = false
+        /// No request for this partition before this instant.
+        var retryAt: Instant = .zero
+        /// KIP-392: the replica the leader pointed us at, until the recheck.
+        var preferredReplica: Int32?
+        var preferredUntil: Instant = .zero
+        /// Came from a subscription (removed when the topic stops matching).
+        var subscribed = false
+        /// An empty delivery told the user this partition is at its end.
+        var reportedEnd = false
+    }
+
+    enum InFlight {
+        case fetch(broker: Int32, plan: FetchSession.Plan)
+        case list(broker: Int32)
+        case validate(broker: Int32, positions: [TopicPartition: (offset: Int64, epoch: Int32)])
+    }
+
+    private(set) var cursors: [TopicPartition: Cursor] = [:]
+    private var sessions: [Int32: FetchSession] = [:]
+    private var inFlight: [UInt64: InFlight] = [:]
+    private var nextTag: UInt64 = 1
+    /// Delivered record bytes the user has not polled yet.
+    public private(set) var bufferedBytes = 0
+    public private(set) var subscription = TopicSubscription()
+    private var nextTopicRefresh: Instant?
+    /// The metadata refresh the subscription was last matched against.
+    private var subscriptionAppliedAt: Instant?
+    /// A new subscription wants fresh metadata before it can match anything.
+    private var subscriptionNeedsMetadata = false
+    private var outputs: [FetcherOutput] = []
+    /// The latest `now` seen, so deadlines already passed (a partition waiting for a leader)
+    /// do not make the engine spin.
+    private var lastNow: Instant = .zero
+
+    public init(config: FetcherConfig) { self.config = config }
+
+    /// Whether the fetcher has anything to do (the engine skips it entirely otherwise).
+    public var isActive: Bool { !cursors.isEmpty || !subscription.isEmpty }
+
+    /// The partitions being consumed, sorted.
+    public var assigned: [TopicPartition] { cursors.keys.sorted() }
+
+    /// Where `tp` will fetch next (nil while its start offset is unknown or unassigned).
+    public func position(of tp: TopicPartition) -> (offset: Int64, epoch: Int32)? {
+        guard let c = cursors[tp], c.offset >= 0 else { return nil }
+        switch c.phase {
+        case .needsOffset, .listing: return nil
+        default: return (c.offset, c.epoch)
+        }
+    }
+
+    /// Topics metadata must cover (nil: every topic, for patterns).
+    var metadataTopics: [String]? {
+        if subscription.needsAllTopics { return nil }
+        return Set(cursors.keys.map(\.topic)).union(subscription.topics).sorted()
+    }
+
+    mutating func takeOutputs() -> [FetcherOutput] {
+        defer { outputs.removeAll(keepingCapacity: true) }
+        return outputs
+    }
+
+    // MARK: user inputs
+
+    /// Consumes these partitions from these offsets (a partition already assigned moves
+    /// to the new offset, as `seek` does).
+    public mutating func assign(_ partitions: [TopicPartition: StartOffset]) {
+        for tp in partitions.keys.sorted() {
+            var c = cursors[tp] ?? Cursor(phase: .needsOffset(partitions[tp]!))
+            c.phase = .needsOffset(partitions[tp]!)
+            c.retryAt = .zero
+            cursors[tp] = c
+        }
+    }
+
+    public mutating func unassign(_ partitions: [TopicPartition]) {
+        for tp in partitions { cursors[tp] = nil }
+    }
+
+    /// Replaces the topic subscription; partitions of topics no longer subscribed stop.
+    public mutating func subscribe(_ s: TopicSubscription, metadata: MetadataCache) {
+        subscription = s
+        nextTopicRefresh = nil
+        // Matched against what metadata already holds; a refresh only for what it lacks.
+        subscriptionNeedsMetadata = !metadata.knows(s.topics) || (s.needsAllTopics && !metadata.wantsAllTopics)
+        applySubscription(metadata)
+    }
+
+    public mutating func seek(_ tp: TopicPartition, to start: StartOffset) {
+        guard cursors[tp] != nil else { return }
+        cursors[tp]!.phase = .needsOffset(start)
+        cursors[tp]!.retryAt = .zero
+    }
+
+    /// Resumes a stopped partition past the batch that stopped it.
+    public mutating func skip(_ tp: TopicPartition) {
+        guard let c = cursors[tp], case .stopped(_, let to) = c.phase else { return }
+        cursors[tp]!.offset = to
+        cursors[tp]!.phase = .ready
+    }
+
+    /// The user found a batch it cannot decode at `offset` (after the engine had moved
+    /// on): the partition stops there until `skip` (to `skipTo`) or `seek`.
+    public mutating func stop(_ tp: TopicPartition, at offset: Int64, error: ConsumerPartitionError, skipTo: Int64) {
+        guard cursors[tp] != nil else { return }
+        cursors[tp]!.offset = offset
+        cursors[tp]!.phase = .stopped(error, skipTo: skipTo)
+    }
+
+    public mutating func pause(_ partitions: [TopicPartition]) {
+        for tp in partitions where cursors[tp] != nil { cursors[tp]!.paused = true }
+    }
+
+    public mutating func resume(_ partitions: [TopicPartition]) {
+        for tp in partitions where cursors[tp] != nil { cursors[tp]!.paused = false }
+    }
+
+    public func isPaused(_ tp: TopicPartition) -> Bool { cursors[tp]?.paused ?? false }
+
+    /// The user polled `bytes` of delivered records.
+    public mutating func consumed(bytes: Int) {
+        bufferedBytes = max(0, bufferedBytes - bytes)
+    }
+
+    // MARK: metadata
+
+    /// New metadata: pick up subscribed topics' partitions, and send partitions whose
+    /// leader epoch moved to validation (KIP-320) before they fetch again.
+    mutating func metadataUpdated(_ metadata: MetadataCache) {
+        subscriptionNeedsMetadata = false
+        applySubscription(metadata)
+        for tp in cursors.keys.sorted() {
+            guard let info = metadata.partitions[tp] else { continue }
+            var c = cursors[tp]!
+            let old = c.leaderEpoch
+            c.leaderEpoch = info.leaderEpoch
+            if info.leaderEpoch > old && old >= 0 && c.epoch >= 0 && config.validateEpochs {
+                switch c.phase {
+                case .ready, .fetching: c.phase = .needsValidation
+                default: break
+                }
+            }
+            cursors[tp] = c
+        }
+    }
+
+    private mutating func applySubscription(_ metadata: MetadataCache) {
+        subscriptionAppliedAt = metadata.lastRefresh
+        let known = metadata.topicErrors.filter { $0.value == .noError }.keys.sorted()
+        let wanted = Set(subscription.matching(known))
+        for tp in cursors.keys.sorted() where cursors[tp]!.subscribed && !wanted.contains(tp.topic) { cursors[tp] = nil }
+        guard !wanted.isEmpty else { return }
+        for tp in metadata.partitions.keys.sorted() where wanted.contains(tp.topic) && cursors[tp] == nil {
+            var c = Cursor(phase: .needsOffset(subscription.start))
+            c.subscribed = true
+            cursors[tp] = c
+        }
+    }
+
+    // MARK: scheduling
+
+    /// The earliest instant a backoff ends or a topic refresh is due.
+    func nextDeadline() -> Instant? {
+        var d = nextTopicRefresh
+        for c in cursors.values where c.retryAt > lastNow {
+            switch c.phase {
+            case .needsOffset, .needsValidation, .ready: d = d.map { min($0, c.retryAt) } ?? c.retryAt
+            default: break
+            }
+        }
+        return d
+    }
+
+    /// Issues every request that can go now: offsets to list, positions to validate,
+    /// fetches to each source broker within the concurrency and buffer limits.
+    mutating func schedule(now: Instant, metadata: MetadataCache, versions: [BrokerID: BrokerVersions]) {
+        lastNow = max(lastNow, now)
+        if subscription.needsAllTopics {
+            if let at = nextTopicRefresh, now >= at {
+                outputs.append(.refreshMetadata)
+                nextTopicRefresh = now + config.topicRefresh
+            } else if nextTopicRefresh == nil {
+                nextTopicRefresh = now + config.topicRefresh
+            }
+        }
+        // Any newer metadata (a user's Metadata answer counts too) may hold new topics.
+        if !subscription.isEmpty && metadata.lastRefresh != subscriptionAppliedAt { applySubscription(metadata) }
+        var needMetadata = subscriptionNeedsMetadata || !metadata.knows(subscription.topics)
+        subscriptionNeedsMetadata = false
+        var lists: [Int32: [TopicPartition]] = [:]
+        var validations: [Int32: [TopicPartition]] = [:]
+        var fetches: [Int32: [TopicPartition]] = [:]
+        for tp in cursors.keys.sorted() {
+            let c = cursors[tp]!
+            guard c.retryAt <= now else { continue }
+            switch c.phase {
+            case .needsOffset, .needsValidation, .ready: break
+            default: continue
+            }
+            guard let leader = metadata.leader(of: tp) else {
+                needMetadata = true
+                continue
+            }
+            // A newer epoch (from any metadata answer, ours or the user's) means the leader
+            // changed: validate before fetching again (KIP-320).
+            if let e = metadata.partitions[tp]?.leaderEpoch, e > c.leaderEpoch {
+                if c.leaderEpoch >= 0 && c.epoch >= 0 && config.validateEpochs && c.phase == .ready { cursors[tp]!.phase = .needsValidation }
+                cursors[tp]!.leaderEpoch = e
+            }
+            if case .needsOffset(let start) = c.phase, start.listTimestamp == nil { startAt(tp, start) }
+            switch cursors[tp]!.phase {
+            case .needsOffset:
+                lists[leader, default: []].append(tp)
+            case .needsValidation:
+                if !config.validateEpochs || c.epoch < 0 || !Self.supportsValidation(versions[.node(leader)]) {
+                    cursors[tp]!.phase = .ready
+                } else {
+                    validations[leader, default: []].append(tp)
+                }
+            default:
+                break
+            }
+        }
+        // Partitions made ready above (exact starts, skipped validation) fetch in this round.
+        for tp in cursors.keys.sorted() {
+            guard let c = cursors[tp], c.phase == .ready, !c.paused, c.retryAt <= now, let leader = metadata.leader(of: tp) else { continue }
+            fetches[source(of: tp, leader: leader, metadata: metadata, now: now), default: []].append(tp)
+        }
+        if needMetadata { outputs.append(.refreshMetadata) }
+        for broker in lists.keys.sorted() { sendListOffsets(broker, lists[broker]!) }
+        for broker in validations.keys.sorted() { sendValidation(broker, validations[broker]!) }
+        guard bufferedBytes < config.maxBufferedBytes else { return }
+        var running = inFlight.values.filter { if case .fetch = $0 { return true } else { return false } }.count
+        let busy = Set(inFlight.values.compactMap { f -> Int32? in if case .fetch(let b, _) = f { return b } else { return nil } })
+        for broker in fetches.keys.sorted() where !busy.contains(broker) {
+            guard running < config.maxConcurrentFetches else { break }
+            sendFetch(broker, fetches[broker]!.sorted(), versions: versions[.node(broker)], now: now)
+            running += 1
+        }
+    }
+
+    /// Puts a partition at an offset that needs no lookup.
+    private mutating func startAt(_ tp: TopicPartition, _ start: StartOffset) {
+        switch start {
+        case .exact(let o):
+            cursors[tp]!.offset = o
+            cursors[tp]!.epoch = -1
+            cursors[tp]!.phase = .ready
+        case .exactWithEpoch(let o, let e):
+            cursors[tp]!.offset = o
+            cursors[tp]!.epoch = e
+            cursors[tp]!.phase = config.validateEpochs && e >= 0 ? .needsValidation : .ready
+        default:
+            break
+        }
+    }
+
+    private func source(of tp: TopicPartition, leader: Int32, metadata: MetadataCache, now: Instant) -> Int32 {
+        if let r = cursors[tp]?.preferredReplica, now < cursors[tp]!.preferredUntil, metadata.brokers[r] != nil { return r }
+        return leader
+    }
+
+    static func supportsValidation(_ v: BrokerVersions?) -> Bool {
+        // Unknown versions: try; an unsupported-version failure then skips validation.
+        guard let v else { return true }
+        guard let r = v.range(for: .offsetForLeaderEpoch) else { return false }
+        return r.upperBound >= 2  // v2 carries currentLeaderEpoch
+    }
+
+    private mutating func takeTag() -> UInt64 {
+        defer { nextTag += 1 }
+        return nextTag
+    }
+
+    private mutating func sendListOffsets(_ broker: Int32, _ partitions: [TopicPartition]) {
+        let tag = takeTag()
+        var request = ListOffsetsRequest()
+        request.replicaId = -1
+        request.isolationLevel = config.isolation.rawValue
+        var byTopic: [String: [ListOffsetsRequest.ListOffsetsPartition]] = [:]
+        for tp in partitions {
+            guard case .needsOffset(let start) = cursors[tp]!.phase, let ts = start.listTimestamp else { continue }
+            var p = ListOffsetsRequest.ListOffsetsPartition()
+            p.partitionIndex = tp.partition
+            p.currentLeaderEpoch = cursors[tp]!.leaderEpoch
+            p.timestamp = ts
+            byTopic[tp.topic, default: []].append(p)
+            cursors[tp]!.phase = .listing(tag: tag, start: start)
+        }
+        request.topics = byTopic.keys.sorted().map { name in
+            var t = ListOffsetsRequest.ListOffsetsTopic()
+            t.name = name
+            t.partitions = byTopic[name]!
+            return t
+        }
+        inFlight[tag] = .list(broker: broker)
+        outputs.append(.send(tag: tag, request: request, broker: broker, pin: nil))
+    }
+
+    private mutating func sendValidation(_ broker: Int32, _ partitions: [TopicPartition]) {
+        let tag = takeTag()
+        var request = OffsetForLeaderEpochRequest()
+        var byTopic: [String: [OffsetForLeaderEpochRequest.OffsetForLeaderPartition]] = [:]
+        var positions: [TopicPartition: (offset: Int64, epoch: Int32)] = [:]
+        for tp in partitions {
+            let c = cursors[tp]!
+            var p = OffsetForLeaderEpochRequest.OffsetForLeaderPartition()
+            p.partition = tp.partition
+            p.currentLeaderEpoch = c.leaderEpoch
+            p.leaderEpoch = c.epoch
+            byTopic[tp.topic, default: []].append(p)
+            positions[tp] = (c.offset, c.epoch)
+            cursors[tp]!.phase = .validating(tag: tag)
+        }
+        request.topics = byTopic.keys.sorted().map { name in
+            var t = OffsetForLeaderEpochRequest.OffsetForLeaderTopic()
+            t.topic = name
+            t.partitions = byTopic[name]!
+            return t
+        }
+        inFlight[tag] = .validate(broker: broker, positions: positions)
+        outputs.append(.send(tag: tag, request: request, broker: broker, pin: 2 ... 4))
+    }
+
+    private mutating func sendFetch(_ broker: Int32, _ partitions: [TopicPartition], versions: BrokerVersions?, now: Instant) {
+        let tag = takeTag()
+        let fetchMax = versions?.range(for: .fetch)?.upperBound ?? 0
+        var wanted: [TopicPartition: FetchSession.Entry] = [:]
+        for tp in partitions {
+            let c = cursors[tp]!
+            wanted[tp] = FetchSession.Entry(offset: c.offset, currentLeaderEpoch: c.leaderEpoch,
+                                            lastFetchedEpoch: fetchMax >= 12 && config.validateEpochs ? c.epoch : -1, maxBytes: config.partitionMaxBytes)
+            cursors[tp]!.phase = .fetching(tag: tag)
+        }
+        var session = sessions[broker] ?? FetchSession(enabled: config.fetchSessions)
+        session.enabled = config.fetchSessions
+        sessions[broker] = session
+        let plan = session.plan(wanted)
+        var request = FetchRequest()
+        request.replicaId = -1
+        request.maxWaitMs = Int32(clamping: config.maxWait.milliseconds)
+        request.minBytes = config.minBytes
+        request.maxBytes = config.maxBytes
+        request.isolationLevel = config.isolation.rawValue
+        request.sessionId = plan.sessionId
+        request.sessionEpoch = plan.sessionEpoch
+        request.rackId = config.rack ?? ""
+        var topics: [FetchRequest.FetchTopic] = []
+        for (tp, e) in plan.send {
+            var p = FetchRequest.FetchPartition()
+            p.partition = tp.partition
+            p.currentLeaderEpoch = e.currentLeaderEpoch
+            p.fetchOffset = e.offset
+            p.lastFetchedEpoch = e.lastFetchedEpoch
+            p.partitionMaxBytes = e.maxBytes
+            if topics.last?.topic == tp.topic {
+                topics[topics.count - 1].partitions.append(p)
+            } else {
+                var t = FetchRequest.FetchTopic()
+                t.topic = tp.topic
+                t.partitions = [p]
+                topics.append(t)
+            }
+        }
+        request.topics = topics
+        var forgotten: [FetchRequest.ForgottenTopic] = []
+        for tp in plan.forget {
+            if forgotten.last?.topic == tp.topic {
+                forgotten[forgotten.count - 1].partitions.append(tp.partition)
+            } else {
+                var f = FetchRequest.ForgottenTopic()
+                f.topic = tp.topic
+                f.partitions = [tp.partition]
+                forgotten.append(f)
+            }
+        }
+        request.forgottenTopicsData = forgotten
+        inFlight[tag] = .fetch(broker: broker, plan: plan)
+        // Topic ids (v13+) are not tracked: names travel up to v12.
+        outputs.append(.send(tag: tag, request: request, broker: broker, pin: 0 ... 12))
+    }
+
+    // MARK: answers
+
+    /// Whether `tag` is one of ours (the engine routes only those here).
+    func owns(_ tag: UInt64) -> Bool { inFlight[tag] != nil }
+
+    mutating func completed(_ tag: UInt64, _ result: Result<any KafkaResponse, KafkaClientError>, now: Instant, metadata: MetadataCache) {
+        guard let what = inFlight.removeValue(forKey: tag) else { return }
+        switch what {
+        case .fetch(let broker, let plan):
+            fetchCompleted(tag, broker: broker, plan: plan, result, now: now)
+        case .list:
+            listCompleted(tag, result, now: now)
+        case .validate(_, let positions):
+            validationCompleted(tag, positions: positions, result, now: now)
+        }
+    }
+
+    /// Puts partitions still marked with `tag` back to `phase` after a backoff.
+    private mutating func release(_ tag: UInt64, to phase: (Cursor) -> Phase, backoff: Bool, now: Instant) {
+        for tp in cursors.keys.sorted() {
+            let c = cursors[tp]!
+            let mine: Bool
+            switch c.phase {
+            case .fetching(let t), .validating(let t): mine = t == tag
+            case .listing(let t, _): mine = t == tag
+            default: mine = false
+            }
+            guard mine else { continue }
+            cursors[tp]!.phase = phase(c)
+            if backoff { cursors[tp]!.retryAt = now + config.retryBackoff }
+        }
+    }
+
+    private mutating func partitionNeedsMetadata(_ tp: TopicPartition, now: Instant) {
+        cursors[tp]!.retryAt = now + config.retryBackoff
+        cursors[tp]!.preferredReplica = nil
+        outputs.append(.refreshMetadata)
+    }
+
+    private mutating func fetchCompleted(_ tag: UInt64, broker: Int32, plan: FetchSession.Plan,
+                                         _ result: Result<any KafkaResponse, KafkaClientError>, now: Instant) {
+        let response: FetchResponse
+        switch result {
+        case .failure(let error):
+            sessions[broker]?.reset()
+            let clearReplica = plan.wanted.keys.contains { cursors[$0]?.preferredReplica == broker }
+            release(tag, to: { _ in .ready }, backoff: true, now: now)
+            if clearReplica {
+                for tp in plan.wanted.keys where cursors[tp]?.preferredReplica == broker { cursors[tp]!.preferredReplica = nil }
+            }
+            if case .unsupportedVersion = error { return }
+            outputs.append(.refreshMetadata)
+            return
+        case .success(let r):
+            guard let f = r as? FetchResponse else { return release(tag, to: { _ in .ready }, backoff: true, now: now) }
+            response = f
+        }
+        let top = KafkaErrorCode(response.errorCode)
+        if top != .noError {
+            sessions[broker]?.reset()
+            // A lost session is refetched in full at once; anything else waits a little.
+            release(tag, to: { _ in .ready }, backoff: !FetchSession.isSessionError(top), now: now)
+            return
+        }
+        sessions[broker]?.accepted(plan, responseSessionId: response.sessionId)
+
+        var delivered: [FetchedPartition] = []
+        var losses: [DataLoss] = []
+        for topic in response.responses {
+            for p in topic.partitions {
+                let tp = TopicPartition(topic.topic, p.partitionIndex)
+                guard let c = cursors[tp], c.phase == .fetching(tag: tag), let sent = plan.wanted[tp] else { continue }
+                cursors[tp]!.phase = .ready
+                // Paused meanwhile: drop the data; it is fetched again on resume.
+                if c.paused { continue }
+                if let d = handlePartition(tp, p, sent: sent, cursor: c, from: broker, now: now, losses: &losses) { delivered.append(d) }
+            }
+        }
+        // Partitions an incremental response left out had nothing new.
+        release(tag, to: { _ in .ready }, backoff: false, now: now)
+        guard !delivered.isEmpty || !losses.isEmpty else { return }
+        let batch = FetchBatch(broker: broker, partitions: delivered, dataLoss: losses)
+        bufferedBytes += batch.bytes
+        outputs.append(.deliver(batch))
+    }
+
+    /// One partition's answer; returns what the user should see.
+    private mutating func handlePartition(_ tp: TopicPartition, _ p: FetchResponse.PartitionData, sent: FetchSession.Entry,
+                                          cursor c: Cursor, from broker: Int32, now: Instant, losses: inout [DataLoss]) -> FetchedPartition? {
+        let code = KafkaErrorCode(p.errorCode)
+        if p.preferredReadReplica >= 0 && p.preferredReadReplica != broker {
+            cursors[tp]!.preferredReplica = p.preferredReadReplica
+            cursors[tp]!.preferredUntil = now + config.preferredReplicaRecheck
+        }
+        func stopped(_ e: ConsumerPartitionError, skipTo: Int64) -> FetchedPartition {
+            cursors[tp]!.phase = .stopped(e, skipTo: skipTo)
+            return FetchedPartition(topicPartition: tp, fetchOffset: sent.offset, nextOffset: sent.offset, highWatermark: p.highWatermark,
+                                    lastStableOffset: p.lastStableOffset, logStartOffset: p.logStartOffset, isolation: config.isolation, error: e)
+        }
+        switch code {
+        case .noError:
+            break
+        case .offsetOutOfRange:
+            if c.preferredReplica == broker {
+                // A follower behind the leader: go back to the leader (KIP-392).
+                cursors[tp]!.preferredReplica = nil
+                return nil
+            }
+            switch config.resetPolicy {
+            case .start: cursors[tp]!.phase = .needsOffset(.start)
+            case .end: cursors[tp]!.phase = .needsOffset(.end)
+            case .error: return stopped(.offsetOutOfRange(offset: sent.offset), skipTo: sent.offset)
+            }
+            return nil
+        case .fencedLeaderEpoch:
+            // Our epoch is older than the leader's: new metadata, then validation.
+            cursors[tp]!.phase = c.epoch >= 0 && config.validateEpochs ? .needsValidation : .ready
+            partitionNeedsMetadata(tp, now: now)
+            return nil
+        default:
+            if MetadataCache.isStale(code) || code.isRetriable {
+                partitionNeedsMetadata(tp, now: now)
+                return nil
+            }
+            return stopped(.broker(code), skipTo: sent.offset)
+        }
+        // KIP-320 through the fetch itself (v12+): the leader's log diverged from ours.
+        if p.divergingEpoch.epoch >= 0 && p.divergingEpoch.endOffset >= 0 {
+            let end = p.divergingEpoch.endOffset
+            if end < sent.offset {
+                losses.append(DataLoss(topicPartition: tp, fromOffset: end, toOffset: sent.offset))
+                cursors[tp]!.offset = end
+                cursors[tp]!.epoch = p.divergingEpoch.epoch
+            } else {
+                cursors[tp]!.epoch = p.divergingEpoch.epoch
+            }
+            return nil
+        }
+        guard let bytes = p.records, !bytes.isEmpty else {
+            // Reached the end: say so once (kcat's -e and "partition EOF" need it).
+            let end = config.isolation == .readCommitted && p.lastStableOffset >= 0 ? p.lastStableOffset : p.highWatermark
+            guard sent.offset >= end, !c.reportedEnd else { return nil }
+            cursors[tp]!.reportedEnd = true
+            return FetchedPartition(topicPartition: tp, fetchOffset: sent.offset, nextOffset: sent.offset, highWatermark: p.highWatermark,
+                                    lastStableOffset: p.lastStableOffset, logStartOffset: p.logStartOffset, isolation: config.isolation)
+        }
+        cursors[tp]!.reportedEnd = false
+        let scan = BatchScan(bytes, fetchOffset: sent.offset, verifyCRC: config.verifyCRC)
+        var records = scan.validBytes == bytes.count ? bytes : Array(bytes[0 ..< scan.validBytes])
+        var error: ConsumerPartitionError?
+        var next = scan.nextOffset
+        if let bad = scan.corrupt {
+            error = .corruptBatch(offset: bad.offset, reason: bad.reason)
+            cursors[tp]!.phase = .stopped(error!, skipTo: max(scan.skipTo, bad.offset + 1))
+            next = bad.offset
+        } else if scan.batches == 0 {
+            // Nothing complete fit: a batch larger than the partition limit.
+            error = .batchTooLarge(offset: sent.offset)
+            cursors[tp]!.phase = .stopped(error!, skipTo: sent.offset)
+            records = []
+        }
+        cursors[tp]!.offset = next
+        if scan.lastEpoch >= 0 { cursors[tp]!.epoch = scan.lastEpoch }
+        let aborted = (p.abortedTransactions ?? []).map { AbortedTransaction(producerId: $0.producerId, firstOffset: $0.firstOffset) }
+        return FetchedPartition(topicPartition: tp, fetchOffset: sent.offset, nextOffset: next, highWatermark: p.highWatermark,
+                                lastStableOffset: p.lastStableOffset, logStartOffset: p.logStartOffset, records: records,
+                                abortedTransactions: aborted, isolation: config.isolation, error: error)
+    }
+
+    private mutating func listCompleted(_ tag: UInt64, _ result: Result<any KafkaResponse, KafkaClientError>, now: Instant) {
+        guard case .success(let r) = result, let response = r as? ListOffsetsResponse else {
+            release(tag, to: { c in if case .listing(_, let s) = c.phase { return .needsOffset(s) } else { return c.phase } },
+                    backoff: true, now: now)
+            outputs.append(.refreshMetadata)
+            return
+        }
+        var stoppedParts: [FetchedPartition] = []
+        for topic in response.topics {
+            for p in topic.partitions {
+                let tp = TopicPartition(topic.name, p.partitionIndex)
+                guard let c = cursors[tp], case .listing(let t, let start) = c.phase, t == tag else { continue }
+                let code = KafkaErrorCode(p.errorCode)
+                guard code == .noError else {
+                    cursors[tp]!.phase = .needsOffset(start)
+                    if MetadataCache.isStale(code) || code.isRetriable {
+                        partitionNeedsMetadata(tp, now: now)
+                    } else {
+                        cursors[tp]!.phase = .stopped(.broker(code), skipTo: -1)
+                        stoppedParts.append(FetchedPartition(topicPartition: tp, fetchOffset: -1, nextOffset: -1, error: .broker(code)))
+                    }
+                    continue
+                }
+                var offset = p.offset >= 0 ? p.offset : (p.oldStyleOffsets.first ?? -1)
+                if offset < 0 {
+                    // No record at or after the timestamp: consume from the end.
+                    cursors[tp]!.phase = .needsOffset(.end)
+                    continue
+                }
+                switch start {
+                case .relativeToStart(let n): offset = offset &+ max(0, n)
+                case .relativeToEnd(let n): offset = max(0, offset &- max(0, n))
+                default: break
+                }
+                cursors[tp]!.offset = offset
+                cursors[tp]!.epoch = p.leaderEpoch
+                cursors[tp]!.phase = .ready
+            }
+        }
+        release(tag, to: { c in if case .listing(_, let s) = c.phase { return .needsOffset(s) } else { return c.phase } }, backoff: true, now: now)
+        if !stoppedParts.isEmpty { outputs.append(.deliver(FetchBatch(broker: nil, partitions: stoppedParts))) }
+    }
+
+    private mutating func validationCompleted(_ tag: UInt64, positions: [TopicPartition: (offset: Int64, epoch: Int32)],
+                                              _ result: Result<any KafkaResponse, KafkaClientError>, now: Instant) {
+        let response: OffsetForLeaderEpochResponse
+        switch result {
+        case .failure(.unsupportedVersion):
+            // The broker cannot validate (no OffsetForLeaderEpoch v2+): fetch unvalidated.
+            release(tag, to: { _ in .ready }, backoff: false, now: now)
+            return
+        case .failure:
+            release(tag, to: { _ in .needsValidation }, backoff: true, now: now)
+            outputs.append(.refreshMetadata)
+            return
+        case .success(let r):
+            guard let v = r as? OffsetForLeaderEpochResponse else { return release(tag, to: { _ in .needsValidation }, backoff: true, now: now) }
+            response = v
+        }
+        var losses: [DataLoss] = []
+        for topic in response.topics {
+            for p in topic.partitions {
+                let tp = TopicPartition(topic.topic, p.partition)
+                guard let c = cursors[tp], c.phase == .validating(tag: tag), let pos = positions[tp] else { continue }
+                let code = KafkaErrorCode(p.errorCode)
+                guard code == .noError else {
+                    cursors[tp]!.phase = .needsValidation
+                    partitionNeedsMetadata(tp, now: now)
+                    continue
+                }
+                if p.endOffset < 0 || p.leaderEpoch < 0 {
+                    // The leader knows nothing of our epoch: fall back to the reset policy.
+                    switch config.resetPolicy {
+                    case .start: cursors[tp]!.phase = .needsOffset(.start)
+                    case .end: cursors[tp]!.phase = .needsOffset(.end)
+                    case .error: cursors[tp]!.phase = .ready
+                    }
+                    continue
+                }
+                if p.endOffset < pos.offset {
+                    losses.append(DataLoss(topicPartition: tp, fromOffset: p.endOffset, toOffset: pos.offset))
+                    cursors[tp]!.offset = p.endOffset
+                    cursors[tp]!.epoch = p.leaderEpoch
+                }
+                cursors[tp]!.phase = .ready
+            }
+        }
+        release(tag, to: { _ in .needsValidation }, backoff: true, now: now)
+        if !losses.isEmpty { outputs.append(.deliver(FetchBatch(broker: nil, partitions: [], dataLoss: losses))) }
+    }
+}

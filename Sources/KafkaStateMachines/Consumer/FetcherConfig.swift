@@ -1,0 +1,36 @@
+/// How the fetcher reads: limits, isolation, sessions, offsets. Times are intervals on the
+/// driver's clock.
+public struct FetcherConfig: Sendable, Equatable {
+    public var isolation: IsolationLevel = .readUncommitted
+    public var resetPolicy: OffsetResetPolicy = .start
+    /// How long a broker may hold a fetch waiting for `minBytes`.
+    public var maxWait: Interval = .milliseconds(500)
+    public var minBytes: Int32 = 1
+    /// The most bytes one fetch response may carry (Kafka's `fetch.max.bytes`).
+    public var maxBytes: Int32 = 50 * 1024 * 1024
+    /// The most bytes one partition may contribute to a response.
+    public var partitionMaxBytes: Int32 = 1024 * 1024
+    /// Fetches in flight at once across all brokers (at most one per broker anyway).
+    public var maxConcurrentFetches = 16
+    /// Fetched bytes delivered but not yet polled by the user; no fetch starts while this
+    /// much is buffered (backpressure).
+    public var maxBufferedBytes = 64 * 1024 * 1024
+    /// KIP-227 incremental fetch sessions; off: every fetch is a full sessionless fetch.
+    public var fetchSessions = true
+    /// Deliver transaction markers (control records) to the user too.
+    public var keepControlRecords = false
+    /// Check each batch's CRC when scanning a response (the user's decode checks again).
+    public var verifyCRC = true
+    /// KIP-392: the client's rack; a leader may then point us at a replica in this rack.
+    public var rack: String? = nil
+    /// How long a preferred read replica is used before asking the leader again.
+    public var preferredReplicaRecheck: Interval = .seconds(300)
+    /// KIP-320: validate positions with OffsetForLeaderEpoch after a leader epoch change.
+    public var validateEpochs = true
+    /// Wait after a partition's request failed before trying it again.
+    public var retryBackoff: Interval = .milliseconds(100)
+    /// With a regex subscription, metadata is refreshed this often to find new topics.
+    public var topicRefresh: Interval = .seconds(5)
+
+    public init() {}
+}
