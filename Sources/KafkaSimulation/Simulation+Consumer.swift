@@ -30,16 +30,20 @@ extension Simulation {
 
     /// Every consumer has reached the end of every partition (the run may stop).
     func consumersCaughtUp() -> Bool {
+        let writersDone = writers.allSatisfy { $0.producers.allSatisfy { $0.open.isEmpty } }
         for w in workloads {
             guard let c = w as? ConsumerWorkload else { continue }
             for p in 0 ..< c.partitions {
                 guard let o = cluster.offsets(.init(c.topic, p)) else { continue }
                 let end = c.isolation == .readCommitted ? o.lastStable : o.highWatermark
                 if (c.position[p] ?? 0) < end { return false }
+                // A transaction the writer ended has its markers written a moment later (the
+                // coordinator's prepare window); until then the last stable offset holds back.
+                if c.isolation == .readCommitted, writersDone, o.lastStable < o.highWatermark { return false }
             }
         }
         // Open transactions keep the last stable offset back: writers finish first.
-        return writers.allSatisfy { $0.producers.allSatisfy { $0.open.isEmpty } }
+        return writersDone
     }
 
     mutating func checkConsumers() {
