@@ -8,6 +8,10 @@ public enum Action: Sendable, CustomStringConvertible {
     case close(ConnectionID)
     /// The request named by the promise finished.
     case complete(PromiseID, Result<any KafkaResponse, KafkaClientError>)
+    /// A producer batch finished: its records' tokens, offsets from `baseOffset`, or the error.
+    case delivery(DeliveryReport)
+    /// A flush completed, data loss was detected, or the producer stopped for good.
+    case producer(ProducerNotice)
 
     public var description: String {
         switch self {
@@ -16,6 +20,8 @@ public enum Action: Sendable, CustomStringConvertible {
         case .close(let c): return "close(\(c))"
         case .complete(let p, .success(let r)): return "complete(\(p), \(type(of: r).messageName))"
         case .complete(let p, .failure(let e)): return "complete(\(p), \(e))"
+        case .delivery(let r): return "\(r)"
+        case .producer(let n): return "producer(\(n))"
         }
     }
 }

@@ -19,10 +19,10 @@
 /// engine no longer knows are ignored, so races between a close and a read are harmless.
 public struct ClientEngine {
     public let config: EngineConfig
-    private var rng: SeededGenerator
-    private var actions: [Action] = []
+    var rng: SeededGenerator
+    var actions: [Action] = []
     private var actionIndex = 0
-    private var isClosed = false
+    var isClosed = false
 
     private struct ConnectionKey: Hashable {
         var broker: BrokerID
@@ -34,9 +34,9 @@ public struct ClientEngine {
     /// Brokers that closed the connection on ApiVersions; they get the fallback release.
     private var brokersWithoutApiVersions: Set<BrokerID> = []
     /// Versions each broker reported, kept past its connections' lifetimes.
-    public private(set) var brokerVersions: [BrokerID: BrokerVersions] = [:]
+    public internal(set) var brokerVersions: [BrokerID: BrokerVersions] = [:]
 
-    public private(set) var metadata = MetadataCache()
+    public internal(set) var metadata = MetadataCache()
     private var metadataRefreshId: UInt64?
     private var metadataRefreshScheduled: Instant?
     private var metadataRefreshAgain = false
@@ -48,12 +48,14 @@ public struct ClientEngine {
     private var findCoordinatorIds: [CoordinatorKey: UInt64] = [:]
     /// Addresses of nodes learned from FindCoordinator (a coordinator may be missing from a
     /// metadata response that raced with a broker joining).
-    private var coordinatorAddresses: [Int32: BrokerAddress] = [:]
+    var coordinatorAddresses: [Int32: BrokerAddress] = [:]
 
-    private var pending: [UInt64: PendingRequest] = [:]
+    var pending: [UInt64: PendingRequest] = [:]
     private var sharded: [UInt64: ShardedRequest] = [:]
     private var nextRequestId: UInt64 = 1
     private var anyBrokerCursor = 0
+    /// The producer sub-machine, created by the first produce (ClientEngine+Producer.swift).
+    var producer: ProducerStateMachine?
 
     public init(config: EngineConfig, seed: UInt64) {
         self.config = config
@@ -91,6 +93,7 @@ public struct ClientEngine {
         }
         for p in pending.values { if case .backoff(let until) = p.state { consider(until) } }
         consider(metadataRefreshScheduled)
+        consider(producer?.nextDeadline())
         if metadataRefreshId == nil, let last = lastMetadataActivity { consider(last + config.metadataMaxAge) }
         return d
     }
@@ -173,6 +176,7 @@ public struct ClientEngine {
         } else if metadataRefreshId == nil, let last = lastMetadataActivity, now >= last + config.metadataMaxAge {
             startMetadataRefresh(now: now)
         }
+        producerTick(now: now)
     }
 
     /// Fails everything outstanding with `.clientClosed` and closes every connection.
@@ -187,6 +191,7 @@ public struct ClientEngine {
             let events = connections[id]!.close(with: .clientClosed)
             apply(events, from: id, now: now)
         }
+        producerClose(now: now)
     }
 
     /// The release a broker most likely runs, from the versions it reported.
@@ -231,6 +236,11 @@ public struct ClientEngine {
         case .failure(let error):
             if error.isRetriable { retry(id, after: error, now: now) } else { finish(id, .failure(error), now: now) }
         case .success(let response):
+            if case .producer(let ticket) = p.owner {
+                pending[id] = nil
+                producerAnswered(ticket, .success(response), now: now)
+                return
+            }
             if case .metadataRefresh = p.owner, let m = response as? MetadataResponse {
                 pending[id] = nil
                 metadataRefreshId = nil
@@ -313,6 +323,8 @@ public struct ClientEngine {
         case .metadataRefresh:
             metadataRefreshId = nil
             if case .failure(let error) = result { failMetadataWaiters(error, now: now) }
+        case .producer(let ticket):
+            producerAnswered(ticket, result, now: now)
         case .findCoordinator(let key):
             findCoordinatorIds[key] = nil
             if case .failure(let error) = result {
@@ -325,7 +337,7 @@ public struct ClientEngine {
 
     // MARK: routing
 
-    private mutating func takeRequestId() -> UInt64 {
+    mutating func takeRequestId() -> UInt64 {
         defer { nextRequestId += 1 }
         return nextRequestId
     }
@@ -338,7 +350,7 @@ public struct ClientEngine {
     }
 
     /// Sends a pending request toward its target, or parks it until what it needs is known.
-    private mutating func route(_ id: UInt64, now: Instant) {
+    mutating func route(_ id: UInt64, now: Instant) {
         guard let p = pending[id] else { return }
         let broker: BrokerID
         switch p.target {
@@ -441,7 +453,7 @@ public struct ClientEngine {
 
     /// Asks for a refresh: now if the last one is at least `metadataMinAge` old, else when it
     /// will be. One refresh is outstanding at a time; asks meanwhile fold into one more.
-    private mutating func requestMetadataRefresh(now: Instant) {
+    mutating func requestMetadataRefresh(now: Instant) {
         if metadataRefreshId != nil {
             metadataRefreshAgain = true
             return
@@ -482,6 +494,7 @@ public struct ClientEngine {
             split(id, now: now)
         }
         if metadataRefreshAgain { requestMetadataRefresh(now: now) }
+        producerMetadataUpdated(now: now)
     }
 
     private mutating func failMetadataWaiters(_ error: KafkaClientError, now: Instant) {

@@ -41,5 +41,8 @@ public struct EngineConfig: Sendable {
     /// Per-key version limits for every request (a request's own pin narrows further).
     public var versionPins = VersionPins()
 
+    /// The producer's settings (used from the first `produce`).
+    public var producer = ProducerConfig()
+
     public init(seeds: [BrokerAddress]) { self.seeds = seeds }
 }

@@ -6,6 +6,8 @@ struct PendingRequest {
         case shard(parent: UInt64)
         case metadataRefresh
         case findCoordinator(CoordinatorKey)
+        /// The producer's Produce and InitProducerId requests (ClientEngine+Producer.swift).
+        case producer(ticket: UInt64)
     }
 
     enum State: Equatable {
