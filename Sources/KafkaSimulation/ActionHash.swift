@@ -40,6 +40,11 @@ public struct ActionHash: Sendable, Equatable {
             case .success(let resp): mix(type(of: resp).messageName)
             case .failure(let e): mix(e.description)
             }
+        case .delivery(let r):
+            mix(UInt8(5)); mix(r.topic); mix(UInt64(bitPattern: Int64(r.partition))); mix(UInt64(bitPattern: r.baseOffset))
+            mix(UInt64(r.tokens.count)); mix(r.tokens.first ?? 0); mix(r.error?.description ?? "")
+        case .producer(let n):
+            mix(UInt8(6)); mix(n.description)
         }
     }
 

@@ -11,6 +11,8 @@ public enum Invariant {
         "commit-readback",       // CommitWorkload: OffsetFetch returns the last committed offset
         "settled",               // each workload: its last requests were clean
         "determinism",           // Sweep: the action hash matches across two runs
+        "producer-delivery",     // ProducerWorkload: every record reported once, acked ones once in the log, in produce order
+        "producer-flushed",      // ProducerWorkload: the flush completed with nothing left buffered
     ]
 }
 

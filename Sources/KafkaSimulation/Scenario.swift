@@ -16,6 +16,8 @@ public struct Scenario: Sendable, Equatable {
         /// OffsetCommit then OffsetFetch of one group, one at a time.
         case commit(group: String, topic: String, every: UInt64)
         case metadata(every: UInt64)
+        /// The engine's producer: `records` records, `batch` per wake every `every`, then a flush.
+        case producer(topic: String, records: Int, every: UInt64, batch: Int)
     }
 
     public struct Sasl: Sendable, Equatable {

@@ -97,6 +97,13 @@ extension Scenario {
         case "metadata":
             try p.expect("every")
             return .metadata(every: max(try p.duration("every"), 1))
+        case "producer":
+            try p.expect("topic"); let t = try p.word("topic")
+            try p.expect("records"); let n = Int(try p.uint("records"))
+            try p.expect("every"); let every = try p.duration("every")
+            var batch = 1
+            if p.accept("batch") { batch = Int(try p.uint("batch")) }
+            return .producer(topic: t, records: max(n, 1), every: max(every, 1), batch: max(batch, 1))
         default: throw p.error("unknown workload \(kind)")
         }
     }
@@ -160,6 +167,7 @@ extension Scenario {
             case .listOffsets(let t, let e): out.append("workload list-offsets topic \(t) every \(DurationText.format(e))")
             case .commit(let g, let t, let e): out.append("workload commit group \(g) topic \(t) every \(DurationText.format(e))")
             case .metadata(let e): out.append("workload metadata every \(DurationText.format(e))")
+            case .producer(let t, let n, let e, let b): out.append("workload producer topic \(t) records \(n) every \(DurationText.format(e)) batch \(b)")
             }
         }
         for f in faults { out.append("at \(DurationText.format(f.at)) \(f.fault)") }

@@ -104,6 +104,7 @@ public struct Simulation {
             case .listOffsets(let t, let e): return ListOffsetsWorkload(topic: t, partitions: parts(t), every: e)
             case .commit(let g, let t, let e): return CommitWorkload(group: g, topic: t, every: e)
             case .metadata(let e): return MetadataWorkload(every: e)
+            case .producer(let t, let n, let e, let b): return ProducerWorkload(topic: t, records: n, every: e, batch: b)
             }
         }
     }
@@ -137,13 +138,14 @@ public struct Simulation {
             } else {
                 handleCluster(cluster.tick(now: VirtualInstant(nanoseconds: now)))
             }
-            if stopIssuing && ledger.outstanding.isEmpty && queue.isEmpty { break }
+            if stopIssuing && ledger.outstanding.isEmpty && queue.isEmpty && engine.producerBufferedRecords == 0 { break }
         }
         ledger.finish(at: now, into: &violations)
         var ctx = context()
         for w in workloads { w.finish(&ctx) }
         violations = ctx.violations
         LogChecker.check(acked, cluster: &cluster, sasl: scenario.sasl != nil, now: now, into: &violations)
+        checkWorkloadLogs()
         let checked = Invariant.all.filter { $0 != "determinism" && violations.checks($0) }
         return SimulationResult(seed: scenario.seed, hash: hash, violations: violations.list, checked: checked,
                                 virtualNanoseconds: now, events: events, requests: ledger.issuedCount,
@@ -252,6 +254,18 @@ public struct Simulation {
                 guard net.links[c.rawValue] != nil else { continue }
                 net.links[c.rawValue]!.closedByEngine = true
                 queue.push(at: net.deliveryToBroker(c.rawValue, now: now), .clientClose(c.rawValue))
+            case .delivery(let report):
+                for i in workloads.indices {
+                    var ctx = context()
+                    workloads[i].delivered(report, &ctx)
+                    absorb(ctx, from: i)
+                }
+            case .producer(let notice):
+                for i in workloads.indices {
+                    var ctx = context()
+                    workloads[i].producerNotice(notice, &ctx)
+                    absorb(ctx, from: i)
+                }
             case .complete(let p, let r):
                 let ok: Bool
                 let err: String
@@ -284,6 +298,26 @@ public struct Simulation {
             ledger.issued(r.promise, type(of: r.request).apiKey, at: now, liveness: inLiveness)
             engine.request(r.request, to: r.target, pin: r.pin, promise: r.promise, now: Instant(nanoseconds: now))
         }
-        if !ctx.requests.isEmpty { drainEngine() }
+        if !ctx.produced.isEmpty { engine.produce(ctx.produced, now: Instant(nanoseconds: now)) }
+        for f in ctx.flushes { engine.flush(promise: f, now: Instant(nanoseconds: now)) }
+        if !ctx.requests.isEmpty || !ctx.produced.isEmpty || !ctx.flushes.isEmpty { drainEngine() }
+    }
+
+    /// Lets each workload check the partitions' logs, read once per partition.
+    mutating func checkWorkloadLogs() {
+        var cache: [TopicPartition: [Int64: [UInt8]]?] = [:]
+        var ctx = context()
+        let sasl = scenario.sasl != nil
+        let at = now
+        for w in workloads {
+            w.checkLogs({ topic, partition in
+                let tp = TopicPartition(topic, partition)
+                if let hit = cache[tp] { return hit }
+                let log = try? LogChecker.read(topic, partition, cluster: &cluster, sasl: sasl, now: at).get()
+                cache[tp] = log
+                return log
+            }, &ctx)
+        }
+        violations = ctx.violations
     }
 }

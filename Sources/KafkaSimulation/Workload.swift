@@ -29,6 +29,19 @@ public struct WorkloadContext {
     public var violations: Violations
     var nextPromise: UInt64
 
+    /// Records for the engine's producer, and flushes (ClientEngine.produce / flush).
+    public internal(set) var produced: [ProducerRecord] = []
+    public internal(set) var flushes: [PromiseID] = []
+
+    public mutating func produce(_ r: ProducerRecord) { produced.append(r) }
+
+    public mutating func flush() -> PromiseID {
+        let p = PromiseID(nextPromise)
+        nextPromise += 1
+        flushes.append(p)
+        return p
+    }
+
     public mutating func issue(_ r: any KafkaRequest, to target: RequestTarget = .automatic,
                                pin: ClosedRange<Int16>? = nil) -> PromiseID {
         let p = PromiseID(nextPromise)
@@ -46,4 +59,15 @@ public protocol SimWorkload {
     mutating func completed(_ p: PromiseID, _ result: Result<any KafkaResponse, KafkaClientError>, _ ctx: inout WorkloadContext)
     /// Checks owned by the workload at the end of the run.
     func finish(_ ctx: inout WorkloadContext)
+    /// The engine's producer reported a batch (every workload hears every report).
+    mutating func delivered(_ report: DeliveryReport, _ ctx: inout WorkloadContext)
+    mutating func producerNotice(_ notice: ProducerNotice, _ ctx: inout WorkloadContext)
+    /// End-of-run checks against the partitions' logs (`read` gives offset -> value).
+    func checkLogs(_ read: (String, Int32) -> [Int64: [UInt8]]?, _ ctx: inout WorkloadContext)
+}
+
+extension SimWorkload {
+    public mutating func delivered(_ report: DeliveryReport, _ ctx: inout WorkloadContext) {}
+    public mutating func producerNotice(_ notice: ProducerNotice, _ ctx: inout WorkloadContext) {}
+    public func checkLogs(_ read: (String, Int32) -> [Int64: [UInt8]]?, _ ctx: inout WorkloadContext) {}
 }
