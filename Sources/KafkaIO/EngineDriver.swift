@@ -10,10 +10,10 @@ final class EngineDriver {
     typealias Completion = @Sendable (Result<any KafkaResponse, KafkaClientError>) -> Void
 
     let loop: any EventLoop
-    private var engine: ClientEngine
-    private let configuration: KafkaClientConfiguration
+    var engine: ClientEngine
+    let configuration: KafkaClientConfiguration
     private let tlsContext: NIOSSLContext?
-    private let logger: Logger
+    let logger: Logger
     /// Instants are nanoseconds since this point of the monotonic clock.
     private let start: NIODeadline
 
@@ -26,6 +26,11 @@ final class EngineDriver {
     private var brokers: [ConnectionID: BrokerID] = [:]
 
     private var completions: [PromiseID: Completion] = [:]
+    /// Producer state (EngineDriver+Produce.swift).
+    var produceBatch: [ProducerRecord] = []
+    var produceCompletions: [UInt64: (completion: ProduceCompletion, timestamp: Int64)] = [:]
+    var nextProduceToken: UInt64 = 1
+    var flushWaiters: [PromiseID: @Sendable () -> Void] = [:]
     private var nextPromise: UInt64 = 1
 
     private var scheduledTick: (at: Instant, task: Scheduled<Void>)?
@@ -46,7 +51,7 @@ final class EngineDriver {
         self.start = .now()
     }
 
-    private var now: Instant {
+    var now: Instant {
         let n = NIODeadline.now().uptimeNanoseconds
         return Instant(nanoseconds: n >= start.uptimeNanoseconds ? n - start.uptimeNanoseconds : 0)
     }
@@ -74,9 +79,27 @@ final class EngineDriver {
                 completions[promise] = completion
                 engine.request(request, to: target, pin: pin, promise: promise, now: now)
             case .close(let waiter):
+                flushProduce(now: now)
                 beginClose(waiter)
+            case .produce(let record, let completion):
+                guard lifecycle == .running else {
+                    completion(.failure(.clientClosed))
+                    continue
+                }
+                enqueueProduce(record, completion)
+            case .flush(let done):
+                flushProduce(now: now)
+                guard lifecycle == .running else {
+                    done()
+                    continue
+                }
+                let promise = PromiseID(nextPromise)
+                nextPromise += 1
+                flushWaiters[promise] = done
+                engine.flush(promise: promise, now: now)
             }
         }
+        flushProduce(now: now)
         drain()
     }
 
@@ -232,7 +255,7 @@ final class EngineDriver {
             for (_, ch) in channels { ch.flush() }
         }
         rescheduleTick()
-        if lifecycle == .closing, completions.isEmpty { finishClose() }
+        if lifecycle == .closing, completions.isEmpty, produceCompletions.isEmpty { finishClose() }
     }
 
     private func perform(_ action: Action, toFlush: inout [ConnectionID: any Channel]) {
@@ -260,6 +283,10 @@ final class EngineDriver {
             case .handshaking(let ch)?, .open(let ch)?: ch.close(promise: nil)
             case .connecting?, nil: break
             }
+        case .delivery(let report):
+            deliver(report)
+        case .producer(let notice):
+            producerNotice(notice)
         case .complete(let promise, let result):
             if case .failure(let e) = result { logger.debug("request failed", metadata: ["error": "\(e)"]) }
             completions.removeValue(forKey: promise)?(result)

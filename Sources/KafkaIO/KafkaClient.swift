@@ -12,6 +12,9 @@ public final class KafkaClient: Sendable {
     enum Command: Sendable {
         case request(any KafkaRequest, RequestTarget, ClosedRange<Int16>?, EngineDriver.Completion)
         case close(CheckedContinuation<Void, Never>?)
+        /// A record for the producer (KafkaClient+Produce.swift); consecutive ones reach the engine together.
+        case produce(ProducerRecord, ProduceCompletion)
+        case flush(@Sendable () -> Void)
     }
 
     public let configuration: KafkaClientConfiguration
@@ -19,12 +22,16 @@ public final class KafkaClient: Sendable {
     let loop: any EventLoop
     private let driver: NIOLoopBoundBox<EngineDriver>
     private let inbox = NIOLockedValueBox<[Command]>([])
+    /// Producer buffer accounting on the callers' side, for backpressure.
+    let producerGate: ProducerGate
 
     /// Starts no connection yet: the first request dials a seed.
     public init(configuration: KafkaClientConfiguration, logger: Logger = Logger(label: "kgo-swift")) throws(KafkaConfigurationError) {
         guard !configuration.seedBrokers.isEmpty else { throw .noSeedBrokers }
         let tlsContext = try configuration.tls?.makeContext()
+        try configuration.producer.validate()
         self.configuration = configuration
+        self.producerGate = ProducerGate(maxRecords: configuration.producer.maxBufferedRecords, maxBytes: configuration.producer.maxBufferedBytes)
         let group = configuration.eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton
         self.loop = group.next()
         let seed = configuration.randomSeed ?? UInt64.random(in: .min ... .max)
@@ -88,7 +95,7 @@ public final class KafkaClient: Sendable {
     func queuedCommands() -> Int { inbox.withLockedValue { $0.count } }
 
     /// Queues a command; only the call that finds the inbox empty schedules the hop.
-    private func submit(_ command: Command) {
+    func submit(_ command: Command) {
         let first = inbox.withLockedValue { queue in
             queue.append(command)
             return queue.count == 1

@@ -32,6 +32,9 @@ public struct KafkaClientConfiguration: Sendable {
     public var versionPins = VersionPins()
 
     /// How long `close()` waits for outstanding requests before failing them.
+    /// The producer's settings; checked when the client is created.
+    public var producer = ProducerConfiguration()
+
     public var closeTimeout: Interval = .seconds(5)
     /// The engine's random seed (backoff jitter, SCRAM nonces); nil draws one from the system.
     public var randomSeed: UInt64? = nil
@@ -66,6 +69,7 @@ public struct KafkaClientConfiguration: Sendable {
         c.metadataMinAge = metadataMinAge
         c.pinnedBrokerRelease = pinnedBrokerRelease
         c.versionPins = versionPins
+        c.producer = producer.engineConfig
         return c
     }
 }
@@ -77,6 +81,7 @@ public enum KafkaConfigurationError: Error, Equatable, Sendable, CustomStringCon
     /// A certificate, key or trust root could not be loaded.
     case tls(String)
     case invalidSasl(String)
+    case producer(ProducerConfigError)
 
     public var description: String {
         switch self {
@@ -84,6 +89,7 @@ public enum KafkaConfigurationError: Error, Equatable, Sendable, CustomStringCon
         case .invalidBrokerAddress(let s): return "not a broker address (want host:port): \(s)"
         case .tls(let s): return "TLS configuration: \(s)"
         case .invalidSasl(let s): return "SASL configuration: \(s)"
+        case .producer(let e): return "producer configuration: \(e)"
         }
     }
 }

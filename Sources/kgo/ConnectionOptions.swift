@@ -28,7 +28,7 @@ struct ConnectionOptions: ParsableArguments {
     @Flag(name: .shortAndLong, help: "Log connections and retries to standard error.")
     var verbose = false
 
-    func makeClient() throws -> KafkaClient {
+    func makeClient(producer: ProducerConfiguration = ProducerConfiguration()) throws -> KafkaClient {
         let seeds = brokers.flatMap { $0.split(separator: ",").map(String.init) }
         guard !seeds.isEmpty else { throw ValidationError("name at least one broker with -b HOST:PORT") }
         var config = try KafkaClientConfiguration(seedBrokers: seeds)
@@ -40,6 +40,7 @@ struct ConnectionOptions: ParsableArguments {
             config.tls = try .files(caFile: tlsCA, certificateFile: tlsCert, keyFile: tlsKey, serverName: tlsServerName)
         }
         if let sasl { config.sasl = try Self.parseSasl(sasl) }
+        config.producer = producer
         var logger = Logger(label: "kgo") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = verbose ? .debug : .error
         return try KafkaClient(configuration: config, logger: logger)

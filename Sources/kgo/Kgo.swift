@@ -8,7 +8,8 @@ struct Kgo: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kgo",
         abstract: "A Kafka client toolbox built on kgo-swift.",
-        subcommands: [MetadataCommand.self, ApiVersionsCommand.self, FakeClusterCommand.self, SimCommand.self, BenchCodec.self]
+        subcommands: [MetadataCommand.self, ApiVersionsCommand.self, FakeClusterCommand.self, SimCommand.self, BenchCodec.self,
+                      ProduceCommand.self, BenchCommand.self]
     )
 
     /// Synchronous verbs run on the main thread before any other thread exists (fake-cluster

@@ -64,6 +64,7 @@ struct ProducerStateMachine {
     /// Brokers that refused a zstd-pinned Produce: their batches fall back to the next codec.
     var brokersWithoutZstd: Set<Int32> = []
     var lastMetadataAsk: Instant? = nil
+    var lastTick: Instant? = nil
 
     init(config: ProducerConfig, backoff: BackoffPolicy, rng: SeededGenerator) {
         self.config = config
@@ -297,7 +298,13 @@ struct ProducerStateMachine {
     func nextDeadline() -> Instant? {
         guard !closed, fatalError == nil else { return nil }
         var d: Instant?
-        func consider(_ t: Instant) { d = d.map { min($0, t) } ?? t }
+        // A deadline at or before the last tick was handled then (whatever it could not
+        // send waits for an input); reporting it again would spin the driver.
+        let floor = lastTick
+        func consider(_ t: Instant) {
+            if let floor, t <= floor { return }
+            d = d.map { min($0, t) } ?? t
+        }
         if let r = idRetryAt { consider(r) }
         for name in topicNames {
             let t = topics[name]!
@@ -319,6 +326,7 @@ struct ProducerStateMachine {
 
     mutating func tick(now: Instant) {
         guard !closed, fatalError == nil else { return }
+        lastTick = now
         if let r = idRetryAt, now >= r { idRetryAt = nil }
         var anyWaiting = false
         for name in topicNames {
