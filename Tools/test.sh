@@ -110,6 +110,14 @@ if [ "$SIM_SEEDS" -gt 0 ]; then
   .build/release/kgo sim sweep scenarios/random-faults.scenario --seeds "$SIM_SEEDS" \
     --save .build/sim-failure.scenario | grep -v ' ok$'
   log "sweep: $(( $(now_ms) - S1 )) ms"
+  S2=$(now_ms)
+  .build/release/kgo sim sweep scenarios/producer-faults.scenario --seeds "$SIM_SEEDS" \
+    --save .build/sim-producer-failure.scenario | grep -v ' ok$'
+  log "producer sweep: $(( $(now_ms) - S2 )) ms"
+  S3=$(now_ms)
+  log "step 5b: Tools/interop-produce.sh (1,000,000 records per codec, read back by librdkafka)"
+  Tools/interop-produce.sh
+  log "interop-produce: $(( $(now_ms) - S3 )) ms"
 fi
 
 FUZZ_SECONDS=${KGO_FUZZ_SECONDS:-20}
