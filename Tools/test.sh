@@ -111,7 +111,7 @@ if [ "$SIM_SEEDS" -gt 0 ]; then
     --save .build/sim-failure.scenario | grep -v ' ok$'
   log "sweep: $(( $(now_ms) - S1 )) ms"
   S2=$(now_ms)
-  .build/release/kgo sim sweep scenarios/producer-faults.scenario --seeds "$SIM_SEEDS" \
+  .build/release/kgo sim sweep scenarios/sweep/producer-10k.scenario --seeds "$SIM_SEEDS" \
     --save .build/sim-producer-failure.scenario | grep -v ' ok$'
   log "producer sweep: $(( $(now_ms) - S2 )) ms"
   S3=$(now_ms)

@@ -34,6 +34,15 @@ public struct DeliveryReport: Sendable, CustomStringConvertible {
     public var tokens: [UInt64]
     public var error: ProduceError?
 
+    public init(topic: String, partition: Int32, baseOffset: Int64, logAppendTime: Int64, tokens: [UInt64], error: ProduceError?) {
+        self.topic = topic
+        self.partition = partition
+        self.baseOffset = baseOffset
+        self.logAppendTime = logAppendTime
+        self.tokens = tokens
+        self.error = error
+    }
+
     public var description: String {
         "delivered(\(topic)[\(partition)] @\(baseOffset) ×\(tokens.count)\(error.map { ", \($0)" } ?? ""))"
     }
