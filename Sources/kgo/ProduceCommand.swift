@@ -147,7 +147,7 @@ struct BenchProduceCommand: AsyncParsableCommand {
     func run() async throws {
         guard records > 0, size > 0 else { throw ValidationError("--records and --size must be positive") }
         let client = try connection.makeClient(producer: try producer.configuration())
-        if partitions > 1 { try await createTopic(client, topic, partitions: partitions) }
+        try await createTopic(client, topic, partitions: max(partitions, 1))
         var payload = (0 ..< size).map { UInt8(ascii: "a") + UInt8((($0 * 7) + $0 / 13) % 26) }
         let tally = ProduceTally()
         let start = ContinuousClock.now

@@ -106,8 +106,18 @@ extension ClientEngine {
                                                  firstAttempt: now, maxRetries: config.maxRetries)
                     route(id, now: now)
                 case .refreshMetadata(let topics):
+                    // A topic never asked about is new information, not a repeat: no minimum age.
+                    let new = !topics.allSatisfy { metadata.interest.contains($0) }
                     metadata.addInterest(topics)
-                    if !isClosed { requestMetadataRefresh(now: now) }
+                    if isClosed { break }
+                    if new && metadataRefreshId == nil {
+                        startMetadataRefresh(now: now)
+                    } else if new {
+                        metadataRefreshUrgent = true
+                        requestMetadataRefresh(now: now)
+                    } else {
+                        requestMetadataRefresh(now: now)
+                    }
                 case .report(let r):
                     actions.append(.delivery(r))
                 case .notice(let n):

@@ -37,9 +37,11 @@ public struct ClientEngine {
     public internal(set) var brokerVersions: [BrokerID: BrokerVersions] = [:]
 
     public internal(set) var metadata = MetadataCache()
-    private var metadataRefreshId: UInt64?
+    var metadataRefreshId: UInt64?
     private var metadataRefreshScheduled: Instant?
     private var metadataRefreshAgain = false
+    /// The folded-in refresh asks about topics never asked about: it skips the minimum age.
+    var metadataRefreshUrgent = false
     /// When the last refresh was started; with a failed refresh this, not the cache's last
     /// success, dates the next periodic one (else a past deadline would repeat at once).
     private var metadataLastAttempt: Instant?
@@ -472,7 +474,7 @@ public struct ClientEngine {
         return max(success, metadataLastAttempt ?? success)
     }
 
-    private mutating func startMetadataRefresh(now: Instant) {
+    mutating func startMetadataRefresh(now: Instant) {
         guard metadataRefreshId == nil, !isClosed else { return }
         metadataLastAttempt = now
         metadataRefreshScheduled = nil
@@ -493,7 +495,9 @@ public struct ClientEngine {
             sharded[id]!.waitingMetadata = false
             split(id, now: now)
         }
-        if metadataRefreshAgain { requestMetadataRefresh(now: now) }
+        if metadataRefreshAgain {
+            if metadataRefreshUrgent { metadataRefreshUrgent = false; startMetadataRefresh(now: now) } else { requestMetadataRefresh(now: now) }
+        }
         producerMetadataUpdated(now: now)
     }
 
