@@ -34,7 +34,7 @@ import KafkaStateMachines
     @Test func catchesLostDuplicateAndReordered() {
         var (w, ctx) = produced(4)
         w.delivered(report(0, 10, [2, 1]), &ctx)   // token 2 before token 1 in the log
-        w.delivered(report(0, 12, [2]), &ctx)      // reported twice
+        w.delivered(report(0, 12, [1]), &ctx)      // reported twice, now after token 2
         w.finish(&ctx)                            // 3 and 4 never reported
         let text = ctx.violations.list.joined(separator: "\n")
         #expect(text.contains("more than once"))
