@@ -8,7 +8,8 @@ public struct ProducerConfiguration: Sendable {
     /// On by default; needs acks=all.
     public var idempotent = true
     /// How long a batch waits for more records. 5 ms by default: in `Tools/bench-produce.sh`
-    /// against Tansu it cost no throughput at full load and lets light load batch.
+    /// against Tansu (1M x 100 B) it matched 0 ms on one partition and was faster with
+    /// 12 keyed partitions (176k vs 137k rec/s, less CPU): batches fill before they go.
     public var linger: Duration = .milliseconds(5)
     public var maxBatchBytes = 1_000_000
     public var maxBufferedRecords = 100_000
