@@ -121,6 +121,10 @@ if [ "$SIM_SEEDS" -gt 0 ]; then
   .build/release/kgo sim sweep scenarios/consume-random-read-committed.scenario --seeds $(( (SIM_SEEDS + 1) / 2 )) \
     --save .build/sim-consume-rc-failure.scenario | grep -v ' ok$'
   log "consumer sweeps: $(( $(now_ms) - S2 )) ms"
+  S2=$(now_ms)
+  .build/release/kgo sim sweep scenarios/sweep/producer-10k.scenario --seeds "$SIM_SEEDS" \
+    --save .build/sim-producer-failure.scenario | grep -v ' ok$'
+  log "producer sweep: $(( $(now_ms) - S2 )) ms"
 fi
 
 # Interop: the release kgo reads what librdkafka wrote to Tansu (1M records, every codec).
@@ -130,6 +134,10 @@ if [ "${KGO_SKIP_INTEROP:-0}" != 1 ]; then
   log "step 5b: Tools/interop-consume.sh against $KGO_TEST_BROKER"
   Tools/interop-consume.sh "$KGO_TEST_BROKER"
   log "interop-consume: $(( $(now_ms) - I0 )) ms"
+  S3=$(now_ms)
+  log "step 5b: Tools/interop-produce.sh (1,000,000 records per codec, read back by librdkafka)"
+  Tools/interop-produce.sh
+  log "interop-produce: $(( $(now_ms) - S3 )) ms"
 fi
 
 FUZZ_SECONDS=${KGO_FUZZ_SECONDS:-20}

@@ -13,9 +13,9 @@ final class EngineDriver {
     var engine: ClientEngine
     /// Where `.fetched` actions go (set by the first consumer command).
     var fetchBuffer: FetchBuffer?
-    private let configuration: KafkaClientConfiguration
+    let configuration: KafkaClientConfiguration
     private let tlsContext: NIOSSLContext?
-    private let logger: Logger
+    let logger: Logger
     /// Instants are nanoseconds since this point of the monotonic clock.
     private let start: NIODeadline
 
@@ -28,6 +28,11 @@ final class EngineDriver {
     private var brokers: [ConnectionID: BrokerID] = [:]
 
     private var completions: [PromiseID: Completion] = [:]
+    /// Producer state (EngineDriver+Produce.swift).
+    var produceBatch: [ProducerRecord] = []
+    var produceCompletions: [UInt64: (completion: ProduceCompletion, timestamp: Int64)] = [:]
+    var nextProduceToken: UInt64 = 1
+    var flushWaiters: [PromiseID: @Sendable () -> Void] = [:]
     private var nextPromise: UInt64 = 1
     /// Requests the caller may cancel, by the client's handle, and back.
     private var cancellable: [UInt64: PromiseID] = [:]
@@ -104,11 +109,30 @@ final class EngineDriver {
                     engine.cancel(promise: promise, now: now)
                 }
             case .close(let waiter):
+                flushProduce(now: now)
                 beginClose(waiter)
             case .consumer(let c, let buffer):
                 runConsumer(c, buffer: buffer, now: now)
+            case .produce(let record, let completion):
+                guard lifecycle == .running else {
+                    completion(.failure(.clientClosed))
+                    continue
+                }
+                enqueueProduce(record, completion)
+            case .flush(let done):
+                flushProduce(now: now)
+                guard lifecycle == .running else {
+                    done()
+                    continue
+                }
+                let promise = PromiseID(nextPromise)
+                nextPromise += 1
+                flushWaiters[promise] = done
+                recorder?.record(.flush(promise), now: now)
+                engine.flush(promise: promise, now: now)
             }
         }
+        flushProduce(now: now)
         drain()
     }
 
@@ -280,7 +304,7 @@ final class EngineDriver {
         }
         rescheduleTick()
         recorder?.flushIfIdle()
-        if lifecycle == .closing, completions.isEmpty { finishClose() }
+        if lifecycle == .closing, completions.isEmpty, produceCompletions.isEmpty { finishClose() }
     }
 
     private func perform(_ action: Action, toFlush: inout [ConnectionID: any Channel]) {
@@ -308,6 +332,10 @@ final class EngineDriver {
             case .handshaking(let ch)?, .open(let ch)?: ch.close(promise: nil)
             case .connecting?, nil: break
             }
+        case .delivery(let report):
+            deliver(report)
+        case .producer(let notice):
+            producerNotice(notice)
         case .complete(let promise, let result):
             if case .failure(let e) = result { logger.debug("request failed", metadata: ["error": "\(e)"]) }
             if let handle = handleOfPromise.removeValue(forKey: promise) { cancellable[handle] = nil }

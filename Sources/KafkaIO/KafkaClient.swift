@@ -16,6 +16,9 @@ public final class KafkaClient: Sendable {
         case cancellableRequest(any KafkaRequest, RequestTarget, ClosedRange<Int16>?, UInt64, EngineDriver.Completion)
         case cancel(UInt64)
         case consumer(ConsumerCommand, FetchBuffer)
+        /// A record for the producer (KafkaClient+Produce.swift); consecutive ones reach the engine together.
+        case produce(ProducerRecord, ProduceCompletion)
+        case flush(@Sendable () -> Void)
     }
 
     public let configuration: KafkaClientConfiguration
@@ -26,13 +29,17 @@ public final class KafkaClient: Sendable {
     private let nextHandle = NIOLockedValueBox<UInt64>(0)
     /// Fetched data waiting for `poll` (KafkaClient+Consume.swift).
     let fetchBuffer = FetchBuffer()
+    /// Producer buffer accounting on the callers' side, for backpressure.
+    let producerGate: ProducerGate
 
     /// Starts no connection yet: the first request dials a seed.
     public init(configuration: KafkaClientConfiguration, logger: Logger = Logger(label: "kgo-swift")) throws(KafkaConfigurationError) {
         guard !configuration.seedBrokers.isEmpty else { throw .noSeedBrokers }
         try configuration.consumer.validate()
         let tlsContext = try configuration.tls?.makeContext()
+        try configuration.producer.validate()
         self.configuration = configuration
+        self.producerGate = ProducerGate(maxRecords: configuration.producer.maxBufferedRecords, maxBytes: configuration.producer.maxBufferedBytes)
         let group = configuration.eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton
         self.loop = group.next()
         let seed = configuration.randomSeed ?? UInt64.random(in: .min ... .max)

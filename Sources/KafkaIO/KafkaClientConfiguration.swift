@@ -32,6 +32,9 @@ public struct KafkaClientConfiguration: Sendable {
     public var versionPins = VersionPins()
 
     /// How long `close()` waits for outstanding requests before failing them.
+    /// The producer's settings; checked when the client is created.
+    public var producer = ProducerConfiguration()
+
     public var closeTimeout: Interval = .seconds(5)
     /// The engine's random seed (backoff jitter, SCRAM nonces); nil draws one from the system.
     public var randomSeed: UInt64? = nil
@@ -71,6 +74,7 @@ public struct KafkaClientConfiguration: Sendable {
         c.pinnedBrokerRelease = pinnedBrokerRelease
         c.versionPins = versionPins
         c.fetcher = consumer.fetcherConfig
+        c.producer = producer.engineConfig
         return c
     }
 }
@@ -86,6 +90,7 @@ public enum KafkaConfigurationError: Error, Equatable, Sendable, CustomStringCon
     case flightRecorder(String)
     /// A consumer setting out of range, or a topic pattern that does not compile.
     case invalidConsumer(String)
+    case producer(ProducerConfigError)
 
     public var description: String {
         switch self {
@@ -95,6 +100,7 @@ public enum KafkaConfigurationError: Error, Equatable, Sendable, CustomStringCon
         case .invalidSasl(let s): return "SASL configuration: \(s)"
         case .flightRecorder(let s): return "flight recorder: \(s)"
         case .invalidConsumer(let s): return "consumer configuration: \(s)"
+        case .producer(let e): return "producer configuration: \(e)"
         }
     }
 }

@@ -15,6 +15,8 @@ public enum Invariant {
         "consumed-log",          // ConsumerChecker: the consumer caught up and saw the leader's log
         "read-committed",        // ConsumerChecker: read_committed saw exactly the committed values, in order
         "determinism",           // Sweep: the action hash matches across two runs
+        "producer-delivery",     // ProducerWorkload: every record reported once, acked ones once in the log, in produce order
+        "producer-flushed",      // ProducerWorkload: the flush completed with nothing left buffered
     ]
 }
 

@@ -20,6 +20,8 @@ public struct Scenario: Sendable, Equatable {
         case consume(topic: String, readCommitted: Bool, sessions: Bool)
         /// Transactional producers writing straight into the cluster, committing and aborting.
         case txnWrite(topic: String, every: UInt64, producers: Int)
+        /// The engine's producer: `records` records, `batch` per wake every `every`, then a flush.
+        case producer(topic: String, records: Int, every: UInt64, batch: Int)
     }
 
     public struct Sasl: Sendable, Equatable {

@@ -110,6 +110,13 @@ extension Scenario {
             var producers = 2
             if p.accept("producers") { producers = Int(try p.uint("producers")) }
             return .txnWrite(topic: t, every: max(every, 1), producers: max(producers, 1))
+        case "producer":
+            try p.expect("topic"); let t = try p.word("topic")
+            try p.expect("records"); let n = Int(try p.uint("records"))
+            try p.expect("every"); let every = try p.duration("every")
+            var batch = 1
+            if p.accept("batch") { batch = Int(try p.uint("batch")) }
+            return .producer(topic: t, records: max(n, 1), every: max(every, 1), batch: max(batch, 1))
         default: throw p.error("unknown workload \(kind)")
         }
     }
@@ -194,6 +201,7 @@ extension Scenario {
             case .consume(let t, let rc, let s):
                 out.append("workload consume topic \(t)" + (rc ? " read-committed" : "") + (s ? "" : " no-sessions"))
             case .txnWrite(let t, let e, let n): out.append("workload txn-write topic \(t) every \(DurationText.format(e)) producers \(n)")
+            case .producer(let t, let n, let e, let b): out.append("workload producer topic \(t) records \(n) every \(DurationText.format(e)) batch \(b)")
             }
         }
         for f in faults { out.append("at \(DurationText.format(f.at)) \(f.fault)") }

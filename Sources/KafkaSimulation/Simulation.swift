@@ -142,6 +142,7 @@ public struct Simulation {
             case .consume(let t, let rc, _):
                 return ConsumerWorkload(topic: t, partitions: parts(t), isolation: rc ? .readCommitted : .readUncommitted)
             case .txnWrite: return nil
+            case .producer(let t, let n, let e, let b): return ProducerWorkload(topic: t, records: n, every: e, batch: b)
             }
         }
     }
@@ -177,7 +178,7 @@ public struct Simulation {
             } else {
                 handleCluster(cluster.tick(now: VirtualInstant(nanoseconds: now)))
             }
-            if stopIssuing && ledger.outstanding.isEmpty && queue.isEmpty && consumersCaughtUp() { break }
+            if stopIssuing && ledger.outstanding.isEmpty && queue.isEmpty && consumersCaughtUp() && engine.producerBufferedRecords == 0 { break }
         }
         ledger.finish(at: now, into: &violations)
         if faults.contains(where: { if case .throttle = $0.fault { return $0.at < scenario.safety } else { return false } }),
@@ -189,6 +190,7 @@ public struct Simulation {
         violations = ctx.violations
         LogChecker.check(acked, cluster: &cluster, sasl: scenario.sasl != nil, now: now, into: &violations)
         checkConsumers()
+        checkWorkloadLogs()
         let checked = Invariant.all.filter { $0 != "determinism" && violations.checks($0) }
         var result = SimulationResult(seed: scenario.seed, hash: hash, violations: violations.list, checked: checked,
                                       virtualNanoseconds: now, events: events, requests: ledger.issuedCount,
@@ -317,6 +319,18 @@ public struct Simulation {
                 guard net.links[c.rawValue] != nil else { continue }
                 net.links[c.rawValue]!.closedByEngine = true
                 queue.push(at: net.deliveryToBroker(c.rawValue, now: now), .clientClose(c.rawValue))
+            case .delivery(let report):
+                for i in workloads.indices {
+                    var ctx = context()
+                    workloads[i].delivered(report, &ctx)
+                    absorb(ctx, from: i)
+                }
+            case .producer(let notice):
+                for i in workloads.indices {
+                    var ctx = context()
+                    workloads[i].producerNotice(notice, &ctx)
+                    absorb(ctx, from: i)
+                }
             case .complete(let p, let r):
                 let ok: Bool
                 let err: String
@@ -358,8 +372,34 @@ public struct Simulation {
             }
             engine.request(r.request, to: r.target, pin: r.pin, promise: r.promise, now: Instant(nanoseconds: now))
         }
-        if !ctx.requests.isEmpty { drainEngine() }
+        if !ctx.produced.isEmpty {
+            note(.produce(ctx.produced))
+            engine.produce(ctx.produced, now: Instant(nanoseconds: now))
+        }
+        for f in ctx.flushes {
+            note(.flush(f))
+            engine.flush(promise: f, now: Instant(nanoseconds: now))
+        }
+        if !ctx.requests.isEmpty || !ctx.produced.isEmpty || !ctx.flushes.isEmpty { drainEngine() }
         applyConsumerInputs(ctx.consumer)
+    }
+
+    /// Lets each workload check the partitions' logs, read once per partition.
+    mutating func checkWorkloadLogs() {
+        var cache: [TopicPartition: [Int64: [UInt8]]?] = [:]
+        var ctx = context()
+        let sasl = scenario.sasl != nil
+        let at = now
+        for w in workloads {
+            w.checkLogs({ topic, partition in
+                let tp = TopicPartition(topic, partition)
+                if let hit = cache[tp] { return hit }
+                let log = try? LogChecker.read(topic, partition, cluster: &cluster, sasl: sasl, now: at).get()
+                cache[tp] = log
+                return log
+            }, &ctx)
+        }
+        violations = ctx.violations
     }
 }
 

@@ -31,6 +31,19 @@ public struct WorkloadContext {
     /// Consumer inputs for the engine's fetcher (assign, polled bytes), applied in order.
     public internal(set) var consumer: [SimConsumerInput] = []
 
+    /// Records for the engine's producer, and flushes (ClientEngine.produce / flush).
+    public internal(set) var produced: [ProducerRecord] = []
+    public internal(set) var flushes: [PromiseID] = []
+
+    public mutating func produce(_ r: ProducerRecord) { produced.append(r) }
+
+    public mutating func flush() -> PromiseID {
+        let p = PromiseID(nextPromise)
+        nextPromise += 1
+        flushes.append(p)
+        return p
+    }
+
     public mutating func issue(_ r: any KafkaRequest, to target: RequestTarget = .automatic,
                                pin: ClosedRange<Int16>? = nil) -> PromiseID {
         let p = PromiseID(nextPromise)
@@ -50,6 +63,11 @@ public protocol SimWorkload {
     func finish(_ ctx: inout WorkloadContext)
     /// Fetched data arrived (`.fetched` action).
     mutating func fetched(_ batch: FetchBatch, _ ctx: inout WorkloadContext)
+    /// The engine's producer reported a batch (every workload hears every report).
+    mutating func delivered(_ report: DeliveryReport, _ ctx: inout WorkloadContext)
+    mutating func producerNotice(_ notice: ProducerNotice, _ ctx: inout WorkloadContext)
+    /// End-of-run checks against the partitions' logs (`read` gives offset -> value).
+    func checkLogs(_ read: (String, Int32) -> [Int64: [UInt8]]?, _ ctx: inout WorkloadContext)
 }
 
 /// What a consumer workload asks of the engine's fetcher.
@@ -62,4 +80,7 @@ public enum SimConsumerInput {
 extension SimWorkload {
     /// Fetched data arrived (`.fetched` action); only consumer workloads care.
     public mutating func fetched(_ batch: FetchBatch, _ ctx: inout WorkloadContext) {}
+    public mutating func delivered(_ report: DeliveryReport, _ ctx: inout WorkloadContext) {}
+    public mutating func producerNotice(_ notice: ProducerNotice, _ ctx: inout WorkloadContext) {}
+    public func checkLogs(_ read: (String, Int32) -> [Int64: [UInt8]]?, _ ctx: inout WorkloadContext) {}
 }

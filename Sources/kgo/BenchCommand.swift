@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks against a cluster (RESULT lines as the librdkafka peers print).",
-        subcommands: [BenchConsumeCommand.self])
+        subcommands: [BenchProduceCommand.self, BenchConsumeCommand.self])
 }
 
 /// Reads partition 0 of a topic from the beginning, as rdcons does.

@@ -33,7 +33,7 @@ struct ConnectionOptions: ParsableArguments {
     @Flag(name: .customLong("record-secrets"), help: "Store SASL passwords in the recording, so logins replay too.")
     var recordSecrets = false
 
-    func makeClient(configure: (inout KafkaClientConfiguration) -> Void = { _ in }) throws -> KafkaClient {
+    func makeClient(producer: ProducerConfiguration = ProducerConfiguration(), configure: (inout KafkaClientConfiguration) -> Void = { _ in }) throws -> KafkaClient {
         let seeds = brokers.flatMap { $0.split(separator: ",").map(String.init) }
         guard !seeds.isEmpty else { throw ValidationError("name at least one broker with -b HOST:PORT") }
         var config = try KafkaClientConfiguration(seedBrokers: seeds)
@@ -50,6 +50,7 @@ struct ConnectionOptions: ParsableArguments {
             r.includeSecrets = recordSecrets
             config.flightRecorder = r
         }
+        config.producer = producer
         var logger = Logger(label: "kgo") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = verbose ? .debug : .error
         configure(&config)

@@ -16,7 +16,9 @@ import Testing
             .subscribe(TopicSubscription(topics: ["a"], patterns: ["b.*"], exclusions: ["bx"], start: .afterTimestamp(77))),
             .seek(TopicPartition("s", 4), .start), .skip(TopicPartition("k", 1)),
             .stopPartition(TopicPartition("x", 0), offset: 9, error: .corruptBatch(offset: 9, reason: "crc"), skipTo: 12),
-            .fetchConsumed(4096),
+            .fetchConsumed(4096), .flush(PromiseID(8)),
+            .produce([ProducerRecord(topic: "p", partition: 3, key: [1], value: nil, headers: [RecordHeader(key: "h", value: [2])], timestamp: -1, token: 5),
+                      ProducerRecord(topic: "q", value: [9, 9], timestamp: 1_700_000_000_000, token: 6)]),
             .connectionClosed(ConnectionID(3)), .bytesReceived(ConnectionID(1), [0, 1, 2, 255]), .request(request), .tick, .close,
             .oauthToken(OAuthBearerToken(token: "t0k", extensions: ["b": "2", "a": "1"])), .oauthTokenFailed("no token"),
         ]
@@ -110,12 +112,19 @@ import Testing
         c.fetcher.rack = "r1"
         c.fetcher.maxBufferedBytes = 13
         c.fetcher.fetchSessions = false
+        c.producer.acks = .leader
+        c.producer.idempotent = false
+        c.producer.compression = [.zstd, .lz4]
+        c.producer.partitioner = .uniformBytes(bytes: 99, adaptive: false)
+        c.producer.deliveryTimeout = .seconds(3)
+        c.producer.manualFlushing = true
         let noTokens: @Sendable (Instant) throws -> OAuthBearerToken = { _ in OAuthBearerToken(token: "") }
         let (back, missing) = try RecordedConfig.decode(RecordedConfig.encode(c, includeSecrets: true), oauthTokens: noTokens)
         #expect(!missing)
         #expect(RecordedConfig.encode(back, includeSecrets: true) == RecordedConfig.encode(c, includeSecrets: true))
         #expect(back.seeds == c.seeds && back.backoff == c.backoff && back.versionPins == c.versionPins && back.tls)
         #expect(back.fetcher == c.fetcher)
+        #expect(back.producer == c.producer)
         let (redacted, secretsMissing) = try RecordedConfig.decode(RecordedConfig.encode(c, includeSecrets: false), oauthTokens: noTokens)
         #expect(secretsMissing)
         guard case .scram(.sha512, "u", "")? = redacted.sasl else { Issue.record("password not redacted"); return }

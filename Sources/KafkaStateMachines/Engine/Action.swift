@@ -11,6 +11,10 @@ public enum Action: Sendable, CustomStringConvertible {
     /// Fetched data for the user: one fetch response's partitions (record bytes decoded
     /// when polled), partitions that stopped, data loss found (KIP-320).
     case fetched(FetchBatch)
+    /// A producer batch finished: its records' tokens, offsets from `baseOffset`, or the error.
+    case delivery(DeliveryReport)
+    /// A flush completed, data loss was detected, or the producer stopped for good.
+    case producer(ProducerNotice)
 
     public var description: String {
         switch self {
@@ -20,6 +24,8 @@ public enum Action: Sendable, CustomStringConvertible {
         case .complete(let p, .success(let r)): return "complete(\(p), \(type(of: r).messageName))"
         case .complete(let p, .failure(let e)): return "complete(\(p), \(e))"
         case .fetched(let b): return "fetched(\(b))"
+        case .delivery(let r): return "\(r)"
+        case .producer(let n): return "producer(\(n))"
         }
     }
 }

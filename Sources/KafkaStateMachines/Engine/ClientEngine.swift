@@ -19,10 +19,10 @@
 /// engine no longer knows are ignored, so races between a close and a read are harmless.
 public struct ClientEngine {
     public let config: EngineConfig
-    private var rng: SeededGenerator
+    var rng: SeededGenerator
     var actions: [Action] = []
     private var actionIndex = 0
-    private(set) var isClosed = false
+    var isClosed = false
 
     private struct ConnectionKey: Hashable {
         var broker: BrokerID
@@ -41,14 +41,16 @@ public struct ClientEngine {
     /// How many times a connection had to run SCRAM's key derivation (tests check the cache).
     private(set) var saltedPasswordDerivations = 0
     /// Versions each broker reported, kept past its connections' lifetimes.
-    public private(set) var brokerVersions: [BrokerID: BrokerVersions] = [:]
+    public internal(set) var brokerVersions: [BrokerID: BrokerVersions] = [:]
 
     public internal(set) var metadata = MetadataCache()
-    private var metadataRefreshId: UInt64?
+    var metadataRefreshId: UInt64?
     private var metadataRefreshScheduled: Instant?
     private var metadataRefreshAgain = false
     /// Whether an ask folded into `metadataRefreshAgain` was urgent (see `requestMetadataRefresh`).
     private var metadataRefreshAgainUrgent = false
+    /// The folded-in refresh asks about topics never asked about: it skips the minimum age.
+    var metadataRefreshUrgent = false
     /// When the last refresh was started; with a failed refresh this, not the cache's last
     /// success, dates the next periodic one (else a past deadline would repeat at once).
     private var metadataLastAttempt: Instant?
@@ -57,7 +59,7 @@ public struct ClientEngine {
     private var findCoordinatorIds: [CoordinatorKey: UInt64] = [:]
     /// Addresses of nodes learned from FindCoordinator (a coordinator may be missing from a
     /// metadata response that raced with a broker joining).
-    private var coordinatorAddresses: [Int32: BrokerAddress] = [:]
+    var coordinatorAddresses: [Int32: BrokerAddress] = [:]
 
     var pending: [UInt64: PendingRequest] = [:]
     private var sharded: [UInt64: ShardedRequest] = [:]
@@ -65,6 +67,8 @@ public struct ClientEngine {
     private var anyBrokerCursor = 0
     /// The direct consumer's fetch path (ClientEngine+Fetcher.swift).
     var fetcher: Fetcher
+    /// The producer sub-machine, created by the first produce (ClientEngine+Producer.swift).
+    var producer: ProducerStateMachine?
 
     public init(config: EngineConfig, seed: UInt64) {
         self.config = config
@@ -104,6 +108,7 @@ public struct ClientEngine {
         for p in pending.values { if case .backoff(let until) = p.state { consider(until) } }
         consider(metadataRefreshScheduled)
         if fetcher.isActive { consider(fetcher.nextDeadline()) }
+        consider(producer?.nextDeadline())
         if metadataRefreshId == nil, let last = lastMetadataActivity { consider(last + config.metadataMaxAge) }
         return d
     }
@@ -210,6 +215,7 @@ public struct ClientEngine {
             startMetadataRefresh(now: now)
         }
         runFetcher(now: now)
+        producerTick(now: now)
     }
 
     /// Fails everything outstanding with `.clientClosed` and closes every connection.
@@ -224,6 +230,7 @@ public struct ClientEngine {
             let events = connections[id]!.close(with: .clientClosed)
             apply(events, from: id, now: now)
         }
+        producerClose(now: now)
     }
 
     /// The release a broker most likely runs, from the versions it reported.
@@ -272,6 +279,11 @@ public struct ClientEngine {
         case .failure(let error):
             if error.isRetriable { retry(id, after: error, now: now) } else { finish(id, .failure(error), now: now) }
         case .success(let response):
+            if case .producer(let ticket) = p.owner {
+                pending[id] = nil
+                producerAnswered(ticket, .success(response), now: now)
+                return
+            }
             if case .metadataRefresh = p.owner, let m = response as? MetadataResponse {
                 pending[id] = nil
                 metadataRefreshId = nil
@@ -354,6 +366,8 @@ public struct ClientEngine {
         case .metadataRefresh:
             metadataRefreshId = nil
             if case .failure(let error) = result { failMetadataWaiters(error, now: now) }
+        case .producer(let ticket):
+            producerAnswered(ticket, result, now: now)
         case .findCoordinator(let key):
             findCoordinatorIds[key] = nil
             if case .failure(let error) = result {
@@ -519,7 +533,7 @@ public struct ClientEngine {
         return max(success, metadataLastAttempt ?? success)
     }
 
-    private mutating func startMetadataRefresh(now: Instant) {
+    mutating func startMetadataRefresh(now: Instant) {
         guard metadataRefreshId == nil, !isClosed else { return }
         metadataLastAttempt = now
         metadataRefreshScheduled = nil
@@ -541,8 +555,16 @@ public struct ClientEngine {
             sharded[id]!.waitingMetadata = false
             split(id, now: now)
         }
-        if metadataRefreshAgain { requestMetadataRefresh(now: now, urgent: metadataRefreshAgainUrgent) }
+        if metadataRefreshAgain {
+            if metadataRefreshUrgent {
+                metadataRefreshUrgent = false
+                startMetadataRefresh(now: now)
+            } else {
+                requestMetadataRefresh(now: now, urgent: metadataRefreshAgainUrgent)
+            }
+        }
         fetcherMetadataUpdated(now: now)
+        producerMetadataUpdated(now: now)
     }
 
     private mutating func failMetadataWaiters(_ error: KafkaClientError, now: Instant) {

@@ -47,6 +47,8 @@ public struct EngineConfig: Sendable {
 
     /// The direct consumer's fetch settings (isolation, limits, sessions, reset policy).
     public var fetcher = FetcherConfig()
+    /// The producer's settings (used from the first `produce`).
+    public var producer = ProducerConfig()
 
     public init(seeds: [BrokerAddress]) { self.seeds = seeds }
 }

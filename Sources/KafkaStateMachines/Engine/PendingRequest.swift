@@ -8,6 +8,8 @@ struct PendingRequest {
         case findCoordinator(CoordinatorKey)
         /// One of the fetcher's requests (Fetch, ListOffsets, OffsetForLeaderEpoch), by its tag.
         case fetcher(UInt64)
+        /// The producer's Produce and InitProducerId requests (ClientEngine+Producer.swift).
+        case producer(ticket: UInt64)
     }
 
     enum State: Equatable {

@@ -40,6 +40,11 @@ public struct ActionDigest: Sendable, Equatable {
             }
         case .fetched(let b):
             mix(UInt8(5)); mix(b.description); mix(UInt64(b.bytes))
+        case .delivery(let r):
+            mix(UInt8(6)); mix(r.topic); mix(UInt64(bitPattern: Int64(r.partition))); mix(UInt64(bitPattern: r.baseOffset))
+            mix(UInt64(r.tokens.count)); mix(r.tokens.first ?? 0); mix(r.error?.description ?? "")
+        case .producer(let n):
+            mix(UInt8(7)); mix(n.description)
         }
     }
 

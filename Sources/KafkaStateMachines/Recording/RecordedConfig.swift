@@ -11,7 +11,7 @@ public enum RecordedConfig {
         "seeds", "clientId", "clientSoftwareName", "clientSoftwareVersion", "tls", "sasl", "connectTimeout",
         "requestTimeoutOverhead", "connectionIdleTimeout", "maxResponseBytes", "maxInFlightPerConnection", "maxRetries",
         "retryTimeout", "backoff", "metadataMaxAge", "metadataMinAge", "metadataStaleRefreshFloor", "pinnedBrokerRelease", "apiVersionsFallbackRelease",
-        "versionPins", "fetcher",
+        "versionPins", "fetcher", "producer",
     ]
 
     public static func encode(_ c: EngineConfig, includeSecrets: Bool) -> [UInt8] {
@@ -62,6 +62,7 @@ public enum RecordedConfig {
             w.writeInt16(range.upperBound)
         }
         encodeFetcher(c.fetcher, into: &w)
+        encodeProducer(c.producer, into: &w)
         return w.bytes
     }
 
@@ -124,6 +125,7 @@ public enum RecordedConfig {
                 c.versionPins[key] = lo ... hi
             }
             c.fetcher = try decodeFetcher(&r)
+            c.producer = try decodeProducer(&r)
             guard r.isAtEnd else { throw FlightRecordingError.badConfig("\(r.remaining) bytes after the configuration") }
             return (c, missing)
         } catch let e as FlightRecordingError {
@@ -182,6 +184,70 @@ public enum RecordedConfig {
             throw e
         } catch {
             throw .badConfig("fetcher: \(error)")
+        }
+    }
+
+    private static func encodeProducer(_ p: ProducerConfig, into w: inout ByteWriter) {
+        w.writeInt16(p.acks.rawValue)
+        w.writeBool(p.idempotent)
+        w.writeUnsignedVarlong(p.linger.nanoseconds)
+        w.writeVarlong(Int64(p.maxBatchBytes))
+        w.writeVarlong(Int64(p.maxBufferedRecords))
+        w.writeVarlong(Int64(p.maxBufferedBytes))
+        w.writeUnsignedVarlong(UInt64(p.compression.count))
+        for c in p.compression { w.writeUInt8(c.rawValue) }
+        switch p.partitioner {
+        case .sticky: w.writeUInt8(0)
+        case .uniformBytes(let bytes, let adaptive): w.writeUInt8(1); w.writeVarlong(Int64(bytes)); w.writeBool(adaptive)
+        case .roundRobin: w.writeUInt8(2)
+        case .leastBackup: w.writeUInt8(3)
+        case .manual: w.writeUInt8(4)
+        }
+        if let d = p.deliveryTimeout { w.writeUInt8(1); w.writeUnsignedVarlong(d.nanoseconds) } else { w.writeUInt8(0) }
+        w.writeUnsignedVarlong(p.requestTimeout.nanoseconds)
+        w.writeVarlong(Int64(p.maxInFlightPerBroker))
+        w.writeVarlong(Int64(p.unknownTopicRetries))
+        w.writeBool(p.manualFlushing)
+    }
+
+    private static func decodeProducer(_ r: inout ByteReader) throws(FlightRecordingError) -> ProducerConfig {
+        do {
+            var p = ProducerConfig()
+            guard let acks = ProducerAcks(rawValue: try r.readInt16("producer.acks")) else { throw FlightRecordingError.badConfig("acks") }
+            p.acks = acks
+            p.idempotent = try r.readBool("producer.idempotent")
+            p.linger = Interval(nanoseconds: try r.readUnsignedVarlong("producer.linger"))
+            p.maxBatchBytes = Int(try r.readVarlong("producer.maxBatchBytes"))
+            p.maxBufferedRecords = Int(try r.readVarlong("producer.maxBufferedRecords"))
+            p.maxBufferedBytes = Int(try r.readVarlong("producer.maxBufferedBytes"))
+            let n = try r.readUnsignedVarlong("producer.compression")
+            guard n <= UInt64(r.remaining) else { throw FlightRecordingError.badConfig("compression list of \(n)") }
+            p.compression = []
+            for _ in 0 ..< n {
+                guard let c = CompressionCodec(rawValue: try r.readUInt8("producer.codec")) else { throw FlightRecordingError.badConfig("codec") }
+                p.compression.append(c)
+            }
+            switch try r.readUInt8("producer.partitioner") {
+            case 0: p.partitioner = .sticky
+            case 1:
+                let bytes = Int(try r.readVarlong("producer.partitioner.bytes"))
+                p.partitioner = .uniformBytes(bytes: bytes, adaptive: try r.readBool("producer.partitioner.adaptive"))
+            case 2: p.partitioner = .roundRobin
+            case 3: p.partitioner = .leastBackup
+            case 4: p.partitioner = .manual
+            case let k: throw FlightRecordingError.badConfig("partitioner \(k)")
+            }
+            p.deliveryTimeout = try r.readUInt8("producer.deliveryTimeout") == 1
+                ? Interval(nanoseconds: try r.readUnsignedVarlong("producer.deliveryTimeout")) : nil
+            p.requestTimeout = Interval(nanoseconds: try r.readUnsignedVarlong("producer.requestTimeout"))
+            p.maxInFlightPerBroker = Int(try r.readVarlong("producer.maxInFlightPerBroker"))
+            p.unknownTopicRetries = Int(try r.readVarlong("producer.unknownTopicRetries"))
+            p.manualFlushing = try r.readBool("producer.manualFlushing")
+            return p
+        } catch let e as FlightRecordingError {
+            throw e
+        } catch {
+            throw .badConfig("producer: \(error)")
         }
     }
 

@@ -20,6 +20,9 @@ public enum RecordedInput: Sendable, Equatable {
     case stopPartition(TopicPartition, offset: Int64, error: ConsumerPartitionError, skipTo: Int64)
     case pause([TopicPartition])
     case resume([TopicPartition])
+    /// Records for the producer, and a flush that completes with `.producer(.flushed(promise))`.
+    case produce([ProducerRecord])
+    case flush(PromiseID)
     /// Fetched bytes the user polled (or the driver dropped), handed back for backpressure.
     case fetchConsumed(Int)
     case tick

@@ -24,6 +24,7 @@ public enum RecordingFormat {
         case connectionOpened = 1, connectionFailed, connectionClosed, bytesReceived, request, tick, close
         case oauthToken, oauthTokenFailed, end, cancel
         case assign, unassign, subscribe, seek, skip, stopPartition, pause, resume, fetchConsumed
+        case produce, flush
     }
 }
 
@@ -142,6 +143,8 @@ extension RecordingEntry {
             case .pause: kind = .pause
             case .resume: kind = .resume
             case .fetchConsumed: kind = .fetchConsumed
+            case .produce: kind = .produce
+            case .flush: kind = .flush
             case .oauthToken: kind = .oauthToken
             case .oauthTokenFailed: kind = .oauthTokenFailed
             }
@@ -186,6 +189,11 @@ extension RecordingEntry {
                 body.writeVarlong(skipTo)
             case .fetchConsumed(let n):
                 body.writeVarlong(Int64(n))
+            case .produce(let records):
+                body.writeUnsignedVarlong(UInt64(records.count))
+                for r in records { RecordingWire.writeProducerRecord(r, into: &body) }
+            case .flush(let p):
+                body.writeUnsignedVarlong(p.rawValue)
             case .bytesReceived(let c, let bytes):
                 body.writeUnsignedVarlong(c.rawValue)
                 RecordingWire.writeBytes(bytes, into: &body)
@@ -407,6 +415,47 @@ enum RecordingWire {
         }
     }
 
+    static func writeOptionalBytes(_ b: [UInt8]?, into w: inout ByteWriter) {
+        if let b { w.writeUInt8(1); writeBytes(b, into: &w) } else { w.writeUInt8(0) }
+    }
+
+    static func readOptionalBytes(_ r: inout ByteReader, _ field: StaticString) throws(KafkaDecodingError) -> [UInt8]? {
+        try r.readUInt8(field) == 1 ? try readBytes(&r, field) : nil
+    }
+
+    static func writeProducerRecord(_ r: ProducerRecord, into w: inout ByteWriter) {
+        writeString(r.topic, into: &w)
+        if let p = r.partition { w.writeUInt8(1); w.writeInt32(p) } else { w.writeUInt8(0) }
+        writeOptionalBytes(r.key, into: &w)
+        writeOptionalBytes(r.value, into: &w)
+        w.writeUnsignedVarlong(UInt64(r.headers.count))
+        for h in r.headers {
+            writeString(h.key, into: &w)
+            writeOptionalBytes(h.value, into: &w)
+        }
+        w.writeVarlong(r.timestamp)
+        w.writeUnsignedVarlong(r.token)
+    }
+
+    static func readProducerRecord(_ r: inout ByteReader) throws(KafkaDecodingError) -> ProducerRecord {
+        let topic = try readString(&r, "record.topic")
+        let partition: Int32? = try r.readUInt8("record.partition") == 1 ? try r.readInt32("record.partition") : nil
+        let key = try readOptionalBytes(&r, "record.key")
+        let value = try readOptionalBytes(&r, "record.value")
+        let n = try r.readUnsignedVarlong("record.headers")
+        guard n <= UInt64(r.remaining) else {
+            throw KafkaDecodingError(field: "record.headers", offset: r.offset, kind: .lengthPastEnd(length: Int(clamping: n), available: r.remaining))
+        }
+        var headers: [RecordHeader] = []
+        for _ in 0 ..< n {
+            let k = try readString(&r, "header.key")
+            headers.append(RecordHeader(key: k, value: try readOptionalBytes(&r, "header.value")))
+        }
+        let timestamp = try r.readVarlong("record.timestamp")
+        return ProducerRecord(topic: topic, partition: partition, key: key, value: value, headers: headers, timestamp: timestamp,
+                              token: try r.readUnsignedVarlong("record.token"))
+    }
+
     static func writeTarget(_ t: RequestTarget, into w: inout ByteWriter) {
         switch t {
         case .automatic: w.writeUInt8(0)
@@ -511,6 +560,13 @@ enum RecordingWire {
                 let error = try readConsumerError(&e)
                 payload = .input(.stopPartition(tp, offset: offset, error: error, skipTo: try e.readVarlong("stop.skipTo")))
             case .fetchConsumed: payload = .input(.fetchConsumed(Int(try e.readVarlong("fetchConsumed"))))
+            case .produce:
+                let n = try e.readUnsignedVarlong("produce.count")
+                guard n <= UInt64(e.remaining) else { throw FlightRecordingError.corrupt("record count \(n)") }
+                var records: [ProducerRecord] = []
+                for _ in 0 ..< n { records.append(try readProducerRecord(&e)) }
+                payload = .input(.produce(records))
+            case .flush: payload = .input(.flush(PromiseID(try e.readUnsignedVarlong("promise"))))
             case .bytesReceived:
                 let c = ConnectionID(try e.readUnsignedVarlong("connection"))
                 payload = .input(.bytesReceived(c, try readBytes(&e, "bytes")))

@@ -111,6 +111,8 @@ public struct RecordingReplay {
             case .pause(let p): engine.pause(p, now: now)
             case .resume(let p): engine.resume(p, now: now)
             case .fetchConsumed(let n): engine.fetchConsumed(bytes: n, now: now)
+            case .produce(let records): engine.produce(records, now: now)
+            case .flush(let p): engine.flush(promise: p, now: now)
             case .tick: engine.tick(now: now)
             case .close: engine.close(now: now)
             case .oauthToken, .oauthTokenFailed: break

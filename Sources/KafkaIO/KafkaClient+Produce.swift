@@ -1,0 +1,137 @@
+import NIOConcurrencyHelpers
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A record to produce.
+public struct KafkaRecord: Sendable {
+    public var topic: String
+    /// nil: the configured partitioner picks one.
+    public var partition: Int32?
+    public var key: [UInt8]?
+    public var value: [UInt8]?
+    public var headers: [RecordHeader]
+    /// Milliseconds since the epoch; nil: now.
+    public var timestamp: Int64?
+
+    public init(topic: String, partition: Int32? = nil, key: [UInt8]? = nil, value: [UInt8]?, headers: [RecordHeader] = [],
+                timestamp: Int64? = nil) {
+        self.topic = topic
+        self.partition = partition
+        self.key = key
+        self.value = value
+        self.headers = headers
+        self.timestamp = timestamp
+    }
+
+    /// Bytes counted against the producer's buffer limit.
+    var bufferCharge: Int { 32 + (key?.count ?? 0) + (value?.count ?? 0) + headers.reduce(0) { $0 + $1.key.utf8.count + ($1.value?.count ?? 0) + 4 } }
+}
+
+/// Where a produced record landed.
+public struct ProducedRecord: Sendable, Equatable {
+    public var topic: String
+    public var partition: Int32
+    /// -1 with acks=none.
+    public var offset: Int64
+    /// The record's timestamp (the broker's when the topic uses log-append time).
+    public var timestamp: Int64
+}
+
+public typealias ProduceCompletion = @Sendable (Result<ProducedRecord, ProduceError>) -> Void
+
+extension KafkaClient {
+    /// The hot path: queues `record` and calls `completion` (on the client's event loop)
+    /// once it is delivered or failed. When the buffer is full this blocks until there is
+    /// room, or completes with `.bufferFull` at once if `producer.blockWhenFull` is false.
+    public func produce(_ record: KafkaRecord, completion: @escaping ProduceCompletion) {
+        let charge = record.bufferCharge
+        if !producerGate.tryAcquire(charge) {
+            guard configuration.producer.blockWhenFull, !configuration.producer.manualFlushing else {
+                completion(.failure(.bufferFull))
+                return
+            }
+            precondition(!loop.inEventLoop, "produce would block the client's event loop waiting for buffer room")
+            while !producerGate.tryAcquire(charge) { usleep(100) }
+        }
+        submitProduce(record, charge: charge, completion: completion)
+    }
+
+    /// Queues `record` only if the buffer has room; false means nothing was queued.
+    public func tryProduce(_ record: KafkaRecord, completion: @escaping ProduceCompletion) -> Bool {
+        let charge = record.bufferCharge
+        guard producerGate.tryAcquire(charge) else { return false }
+        submitProduce(record, charge: charge, completion: completion)
+        return true
+    }
+
+    /// Produces `record` and returns where it landed; waits for buffer room first.
+    public func produce(_ record: KafkaRecord) async throws(ProduceError) -> ProducedRecord {
+        let charge = record.bufferCharge
+        await producerGate.acquire(charge)
+        let result = await withCheckedContinuation { (c: CheckedContinuation<Result<ProducedRecord, ProduceError>, Never>) in
+            submitProduce(record, charge: charge) { c.resume(returning: $0) }
+        }
+        return try result.get()
+    }
+
+    /// Produces every record and waits for all of them; results in input order.
+    public func produceAndWait(_ records: [KafkaRecord]) async -> [Result<ProducedRecord, ProduceError>] {
+        final class Collector: @unchecked Sendable {
+            var results: [Result<ProducedRecord, ProduceError>?]
+            var remaining: Int
+            var continuation: CheckedContinuation<Void, Never>?
+            let lock = NIOLock()
+            init(_ n: Int) { results = Array(repeating: nil, count: n); remaining = n }
+        }
+        guard !records.isEmpty else { return [] }
+        let collector = Collector(records.count)
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            collector.continuation = c
+            Task {
+                for (i, r) in records.enumerated() {
+                    let charge = r.bufferCharge
+                    await producerGate.acquire(charge)
+                    submitProduce(r, charge: charge) { result in
+                        let done: CheckedContinuation<Void, Never>? = collector.lock.withLock {
+                            collector.results[i] = result
+                            collector.remaining -= 1
+                            return collector.remaining == 0 ? collector.continuation : nil
+                        }
+                        done?.resume()
+                    }
+                }
+            }
+        }
+        return collector.results.map { $0! }
+    }
+
+    /// Returns once every record produced before the call (and since) is delivered or failed;
+    /// lingering batches are sent at once. With manual flushing, this is what sends them.
+    public func flush() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            submit(.flush({ c.resume() }))
+        }
+    }
+
+    /// Records buffered and not yet completed.
+    public var bufferedRecords: Int { producerGate.buffered.records }
+
+    private func submitProduce(_ record: KafkaRecord, charge: Int, completion: @escaping ProduceCompletion) {
+        let gate = producerGate
+        let engineRecord = ProducerRecord(topic: record.topic, partition: record.partition, key: record.key, value: record.value,
+                                          headers: record.headers, timestamp: record.timestamp ?? Self.wallClockMilliseconds(), token: 0)
+        submit(.produce(engineRecord, { result in
+            gate.release(records: 1, bytes: charge)
+            completion(result)
+        }))
+    }
+
+    static func wallClockMilliseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+}

@@ -1,0 +1,117 @@
+extension RecordBatchEncoder {
+    /// Appends one v2 batch whose records were already written, in order, as their
+    /// length-prefixed bodies (offset deltas 0..<count, timestamp deltas from
+    /// `baseTimestamp`): a producer encodes each record into its open batch as it arrives,
+    /// and seals the batch here (header, optional compression, length and CRC-32C).
+    public static func seal(body: UnsafeRawBufferPointer, count: Int, baseTimestamp: Int64, maxTimestamp: Int64,
+                            options: RecordBatchOptions, contexts: CompressionContexts,
+                            into writer: inout ByteWriter) throws(KafkaEncodingError) {
+        guard count > 0, count <= Int(Int32.max) else { throw encodeError("records", .invalidValue("a batch needs 1 ... Int32.max records")) }
+        let start = writer.count
+        writer.writeInt64(options.baseOffset)
+        let lengthAt = writer.reserveInt32()
+        writer.writeInt32(options.partitionLeaderEpoch)
+        writer.writeInt8(2)
+        let crcAt = writer.reserveInt32()
+        let attributes = RecordBatchAttributes(codec: options.codec, timestampType: options.timestampType,
+                                               isTransactional: options.isTransactional, isControl: options.isControl,
+                                               hasDeleteHorizon: options.hasDeleteHorizon)
+        writer.writeInt16(attributes.rawValue)
+        writer.writeInt32(Int32(count - 1))
+        writer.writeInt64(baseTimestamp)
+        writer.writeInt64(maxTimestamp)
+        writer.writeInt64(options.producerId)
+        writer.writeInt16(options.producerEpoch)
+        writer.writeInt32(options.baseSequence)
+        writer.writeInt32(Int32(count))
+        try contexts.compress(options.codec, body, into: &writer.bytes)
+        let length = writer.count - start - RecordBatchHeader.logOverhead
+        guard length <= Int(Int32.max) else { throw encodeError("batchLength", .valueTooLong(length)) }
+        writer.patchInt32(at: lengthAt, Int32(length))
+        let crc = writer.bytes.withUnsafeBytes { b in
+            CRC32C.checksum(UnsafeRawBufferPointer(rebasing: b[(start + RecordBatchHeader.attributesOffset)...]))
+        }
+        writer.patchUInt32(at: crcAt, crc)
+    }
+
+    /// Appends one record's length-prefixed body (what `seal` expects) to `body`, sized in
+    /// one pass and written through a pointer. Returns the bytes appended.
+    @discardableResult
+    public static func appendRecordBody(key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader], offsetDelta: Int32,
+                                        timestampDelta: Int64, to body: inout [UInt8]) -> Int? {
+        guard let total = recordSize(key: key, value: value, headers: headers, offsetDelta: offsetDelta, timestampDelta: timestampDelta) else {
+            return nil
+        }
+        let size = total.body
+        let start = body.count
+        body.append(contentsOf: repeatElement(0, count: total.all))
+        body.withUnsafeMutableBufferPointer { buf in
+            var p = buf.baseAddress! + start
+            p = putVarint(p, Int64(size))
+            p.pointee = 0
+            p += 1
+            p = putVarint(p, timestampDelta)
+            p = putVarint(p, Int64(offsetDelta))
+            p = putBytes(p, key)
+            p = putBytes(p, value)
+            p = putVarint(p, Int64(headers.count))
+            for h in headers {
+                var k = h.key
+                p = k.withUTF8 { u in
+                    let q = putVarint(p, Int64(u.count))
+                    if u.count > 0 { q.update(from: u.baseAddress!, count: u.count) }
+                    return q + u.count
+                }
+                p = putBytes(p, h.value)
+            }
+        }
+        return total.all
+    }
+
+    /// (body, body plus its length varint), or nil when a field is too long for the format.
+    public static func recordSize(key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader], offsetDelta: Int32,
+                            timestampDelta: Int64) -> (body: Int, all: Int)? {
+        let keyLen = key.map { $0.count } ?? -1
+        let valueLen = value.map { $0.count } ?? -1
+        guard keyLen <= Int(Int32.max), valueLen <= Int(Int32.max), headers.count <= Int(Int32.max) else { return nil }
+        var size = 1 + varlongSize(timestampDelta) + varintSize(offsetDelta)
+        size += varintSize(Int32(keyLen)) + max(0, keyLen) + varintSize(Int32(valueLen)) + max(0, valueLen)
+        size += varintSize(Int32(headers.count))
+        for h in headers {
+            let hk = h.key.utf8.count
+            let hv = h.value.map { $0.count } ?? -1
+            guard hk <= Int(Int32.max), hv <= Int(Int32.max) else { return nil }
+            size += varintSize(Int32(hk)) + hk + varintSize(Int32(hv)) + max(0, hv)
+        }
+        guard size <= Int(Int32.max) else { return nil }
+        return (size, varintSize(Int32(size)) + size)
+    }
+
+    /// Rewrites a length-prefixed record body (as `appendRecordBody` wrote it) with new
+    /// offset and timestamp deltas, for a producer splitting a batch the broker found too
+    /// large. Returns the index after the record in `source`, or nil on malformed input.
+    public static func rebaseRecordBody(_ source: [UInt8], at index: Int, offsetDelta: Int32, timestampShift: Int64,
+                                        to body: inout [UInt8]) -> Int? {
+        var r = ByteReader(source, range: index ..< source.count)
+        guard let length = try? r.readVarint("length"), length >= 1 else { return nil }
+        let end = r.offset + Int(length)
+        guard end <= source.count, (try? r.readInt8("attributes")) != nil, let ts = try? r.readVarlong("timestampDelta"),
+              (try? r.readVarint("offsetDelta")) != nil, r.offset <= end else { return nil }
+        let rest = source[r.offset ..< end]
+        let newTs = ts &+ timestampShift
+        let size = 1 + varlongSize(newTs) + varintSize(offsetDelta) + rest.count
+        var head = [UInt8](repeating: 0, count: 32)
+        let n = head.withUnsafeMutableBufferPointer { buf -> Int in
+            var p = buf.baseAddress!
+            p = putVarint(p, Int64(size))
+            p.pointee = 0
+            p += 1
+            p = putVarint(p, newTs)
+            p = putVarint(p, Int64(offsetDelta))
+            return p - buf.baseAddress!
+        }
+        body.append(contentsOf: head[0 ..< n])
+        body.append(contentsOf: rest)
+        return end
+    }
+}

@@ -1,0 +1,120 @@
+import KafkaStateMachines
+
+/// Drives the engine's producer: `records` unkeyed records (value "v<token>"), `batch` per
+/// wake, then one flush. Checks (producer-delivery, producer-flushed): every record gets
+/// exactly one report; acknowledged records sit in the log exactly once, at their offset,
+/// in produce order within their partition; no record is left buffered after the flush.
+struct ProducerWorkload: SimWorkload {
+    let topic: String
+    let records: Int
+    let every: UInt64
+    let batch: Int
+    var produced = 0
+    var flushPromise: PromiseID? = nil
+    var flushed = false
+    /// Per token: (partition, offset) when acked, nil when failed. Tokens are 1-based.
+    var outcome: [(partition: Int32, offset: Int64, ok: Bool)?]
+    var reports = 0
+    var duplicateReports = 0
+    var failed = 0
+    var fatal: ProduceError? = nil
+
+    init(topic: String, records: Int, every: UInt64, batch: Int) {
+        self.topic = topic
+        self.records = records
+        self.every = every
+        self.batch = batch
+        outcome = Array(repeating: nil, count: records + 1)
+    }
+
+    var name: String { "producer \(topic)" }
+
+    static func value(_ token: UInt64) -> [UInt8] { Array("v\(token)".utf8) }
+
+    mutating func wake(_ ctx: inout WorkloadContext) -> UInt64? {
+        let n = min(batch, records - produced)
+        for _ in 0 ..< n {
+            produced += 1
+            let token = UInt64(produced)
+            ctx.produce(ProducerRecord(topic: topic, value: Self.value(token), timestamp: Int64(ctx.now / 1_000_000), token: token))
+        }
+        if produced >= records {
+            if flushPromise == nil { flushPromise = ctx.flush() }
+            return nil
+        }
+        return ctx.now + every
+    }
+
+    mutating func completed(_ p: PromiseID, _ result: Result<any KafkaResponse, KafkaClientError>, _ ctx: inout WorkloadContext) {}
+
+    mutating func delivered(_ report: DeliveryReport, _ ctx: inout WorkloadContext) {
+        guard report.topic == topic else { return }
+        for (i, token) in report.tokens.enumerated() {
+            guard token >= 1, Int(token) <= records else { continue }
+            reports += 1
+            if outcome[Int(token)] != nil { duplicateReports += 1 }
+            if let e = report.error {
+                failed += 1
+                if case .fatal = e { fatal = e }
+                outcome[Int(token)] = (report.partition, -1, false)
+            } else {
+                let offset = report.baseOffset + Int64(i)
+                outcome[Int(token)] = (report.partition, offset, true)
+                ctx.acked.append(AckedRecord(topic: topic, partition: report.partition, offset: offset, value: Self.value(token)))
+            }
+        }
+    }
+
+    mutating func producerNotice(_ notice: ProducerNotice, _ ctx: inout WorkloadContext) {
+        if case .flushed(let p) = notice, p == flushPromise { flushed = true }
+    }
+
+    func finish(_ ctx: inout WorkloadContext) {
+        let v = "producer-delivery"
+        if duplicateReports > 0 { ctx.violations.add(v, "\(name): \(duplicateReports) records reported more than once", at: ctx.now) }
+        let missing = (1 ... max(1, produced)).filter { produced > 0 && outcome[$0] == nil }
+        if !missing.isEmpty {
+            ctx.violations.add(v, "\(name): \(missing.count) of \(produced) records never reported (first token \(missing[0]))", at: ctx.now)
+        }
+        if let fatal { ctx.violations.add(v, "\(name): producer failed fatally: \(fatal)", at: ctx.now) }
+        // Order: within a partition, acked offsets rise with produce order.
+        var last: [Int32: (token: Int, offset: Int64)] = [:]
+        for t in 1 ..< outcome.count {
+            guard let o = outcome[t], o.ok else { continue }
+            if let prev = last[o.partition], prev.offset >= o.offset {
+                ctx.violations.add(v, "\(name): [\(o.partition)] token \(t) at offset \(o.offset) after token \(prev.token) at \(prev.offset)", at: ctx.now)
+                break
+            }
+            last[o.partition] = (t, o.offset)
+        }
+        if produced >= records && !flushed {
+            ctx.violations.add("producer-flushed", "\(name): flush never completed", at: ctx.now)
+        }
+        if failed > 0 && ctx.inLiveness {
+            // Unbounded retries and no delivery timeout: nothing should fail.
+            ctx.violations.add(v, "\(name): \(failed) records failed", at: ctx.now)
+        }
+    }
+
+    func checkLogs(_ read: (String, Int32) -> [Int64: [UInt8]]?, _ ctx: inout WorkloadContext) {
+        let v = "producer-delivery"
+        guard ctx.violations.checks(v) else { return }
+        var partitions = Set<Int32>()
+        for o in outcome { if let o, o.ok { partitions.insert(o.partition) } }
+        for p in partitions.sorted() {
+            guard let log = read(topic, p) else {
+                ctx.violations.add(v, "\(name): cannot read [\(p)]", at: ctx.now)
+                continue
+            }
+            var seen: [[UInt8]: Int64] = [:]
+            for offset in log.keys.sorted() {
+                let value = log[offset]!
+                if let first = seen[value] {
+                    ctx.violations.add(v, "\(name): [\(p)] \(String(decoding: value, as: UTF8.self)) at offsets \(first) and \(offset) (duplicate)", at: ctx.now)
+                    return
+                }
+                seen[value] = offset
+            }
+        }
+    }
+}

@@ -1,0 +1,106 @@
+/// One partition's batch: records encoded into `body` as they arrive (each record's
+/// length-prefixed v2 body, offset delta = its index), sealed into wire bytes when sent.
+/// The uncompressed body is kept until the batch is acknowledged, so a retry can re-seal
+/// it with a new epoch, sequence or codec, and a too-large batch can be split.
+struct ProducerBatch {
+    var body: [UInt8] = []
+    var tokens: [UInt64] = []
+    var baseTimestamp: Int64 = 0
+    var maxTimestamp: Int64 = 0
+    /// Buffer bytes charged for the records (released when the batch completes).
+    var charged = 0
+    /// When the first record arrived: linger and the delivery timeout count from here.
+    var opened: Instant
+    /// Set once sent (or full): later records open a new batch.
+    var closed = false
+    /// The idempotent base sequence, assigned when first sent; -1 before.
+    var sequence: Int32 = -1
+    var attempts = 0
+    /// The last sealed form and what it was sealed with.
+    var wire: [UInt8]? = nil
+    var wireKey: (codec: CompressionCodec, producerId: Int64, epoch: Int16, sequence: Int32)? = nil
+
+    init(opened: Instant) { self.opened = opened }
+
+    var count: Int { tokens.count }
+    /// Bytes on the wire uncompressed, header included.
+    var wireSize: Int { RecordBatchEncoder.batchHeaderSize + body.count }
+
+    /// Bytes `record` adds if appended now; nil when a field is too long for the format.
+    func sizeIfAppended(_ r: ProducerRecord) -> Int? {
+        RecordBatchEncoder.recordSize(key: r.key, value: r.value, headers: r.headers, offsetDelta: Int32(truncatingIfNeeded: count),
+                                      timestampDelta: count == 0 ? 0 : r.timestamp &- baseTimestamp)?.all
+    }
+
+    mutating func append(_ r: ProducerRecord, charge: Int) {
+        if tokens.isEmpty {
+            baseTimestamp = r.timestamp
+            maxTimestamp = r.timestamp
+        } else if r.timestamp > maxTimestamp {
+            maxTimestamp = r.timestamp
+        }
+        RecordBatchEncoder.appendRecordBody(key: r.key, value: r.value, headers: r.headers, offsetDelta: Int32(truncatingIfNeeded: count),
+                                            timestampDelta: r.timestamp &- baseTimestamp, to: &body)
+        tokens.append(r.token)
+        charged += charge
+    }
+
+    /// The batch as sent: sealed again only when what it is sealed with changed.
+    mutating func sealed(codec: CompressionCodec, producerId: Int64, epoch: Int16, contexts: CompressionContexts) throws(KafkaEncodingError) -> [UInt8] {
+        if let wire, let k = wireKey, k.codec == codec, k.producerId == producerId, k.epoch == epoch, k.sequence == sequence {
+            return wire
+        }
+        var w = ByteWriter(capacity: RecordBatchEncoder.batchHeaderSize + body.count + 64)
+        let options = RecordBatchOptions(codec: codec, producerId: producerId, producerEpoch: epoch, baseSequence: sequence)
+        let failure: KafkaEncodingError? = body.withUnsafeBytes { b in
+            do throws(KafkaEncodingError) {
+                try RecordBatchEncoder.seal(body: b, count: count, baseTimestamp: baseTimestamp, maxTimestamp: maxTimestamp,
+                                            options: options, contexts: contexts, into: &w)
+                return nil
+            } catch { return error }
+        }
+        if let failure { throw failure }
+        wire = w.bytes
+        wireKey = (codec, producerId, epoch, sequence)
+        return w.bytes
+    }
+
+    /// Two batches holding the first and second half of the records, in order, re-encoded
+    /// with offset deltas from zero; nil for a single record or a malformed body.
+    func split() -> (ProducerBatch, ProducerBatch)? {
+        guard count > 1 else { return nil }
+        let half = count / 2
+        var first = ProducerBatch(opened: opened)
+        var second = ProducerBatch(opened: opened)
+        first.closed = true
+        second.closed = true
+        var index = 0
+        var secondBase: Int64 = 0
+        for i in 0 ..< count {
+            let toSecond = i >= half
+            // Timestamp deltas are relative to the first record of the new batch.
+            var r = ByteReader(body, range: index ..< body.count)
+            guard let len = try? r.readVarint("length"), len >= 1, (try? r.readInt8("attributes")) != nil,
+                  let ts = try? r.readVarlong("timestampDelta") else { return nil }
+            _ = len
+            if i == half { secondBase = ts }
+            let shift = toSecond ? -secondBase : 0
+            let delta = Int32(toSecond ? i - half : i)
+            guard let next = toSecond
+                ? RecordBatchEncoder.rebaseRecordBody(body, at: index, offsetDelta: delta, timestampShift: shift, to: &second.body)
+                : RecordBatchEncoder.rebaseRecordBody(body, at: index, offsetDelta: delta, timestampShift: shift, to: &first.body)
+            else { return nil }
+            index = next
+            if toSecond { second.tokens.append(tokens[i]) } else { first.tokens.append(tokens[i]) }
+        }
+        first.baseTimestamp = baseTimestamp
+        first.maxTimestamp = maxTimestamp
+        second.baseTimestamp = baseTimestamp &+ secondBase
+        second.maxTimestamp = maxTimestamp
+        first.charged = charged * half / count
+        second.charged = charged - first.charged
+        first.attempts = attempts
+        second.attempts = attempts
+        return (first, second)
+    }
+}

@@ -1,0 +1,114 @@
+/// A record handed to the engine's producer. `token` is the caller's name for it; delivery
+/// reports carry tokens back. `timestamp` is wall-clock milliseconds (the engine reads no clock).
+public struct ProducerRecord: Sendable, Equatable {
+    public var topic: String
+    /// nil: the partitioner chooses.
+    public var partition: Int32?
+    public var key: [UInt8]?
+    public var value: [UInt8]?
+    public var headers: [RecordHeader]
+    public var timestamp: Int64
+    public var token: UInt64
+
+    public init(topic: String, partition: Int32? = nil, key: [UInt8]? = nil, value: [UInt8]?, headers: [RecordHeader] = [],
+                timestamp: Int64, token: UInt64) {
+        self.topic = topic
+        self.partition = partition
+        self.key = key
+        self.value = value
+        self.headers = headers
+        self.timestamp = timestamp
+        self.token = token
+    }
+}
+
+/// The outcome of one batch of records: one report per batch, not per record. Record i of
+/// `tokens` has offset `baseOffset + i` (-1 when unknown: acks=none or failure).
+public struct DeliveryReport: Sendable, CustomStringConvertible {
+    public var topic: String
+    /// -1 when the record failed before a partition was chosen.
+    public var partition: Int32
+    public var baseOffset: Int64
+    /// The broker's append time for log-append-time topics, else -1 (the records keep theirs).
+    public var logAppendTime: Int64
+    public var tokens: [UInt64]
+    public var error: ProduceError?
+
+    public init(topic: String, partition: Int32, baseOffset: Int64, logAppendTime: Int64, tokens: [UInt64], error: ProduceError?) {
+        self.topic = topic
+        self.partition = partition
+        self.baseOffset = baseOffset
+        self.logAppendTime = logAppendTime
+        self.tokens = tokens
+        self.error = error
+    }
+
+    public var description: String {
+        "delivered(\(topic)[\(partition)] @\(baseOffset) ×\(tokens.count)\(error.map { ", \($0)" } ?? ""))"
+    }
+}
+
+/// Why a record was not delivered.
+public indirect enum ProduceError: Error, Equatable, Sendable, CustomStringConvertible {
+    case emptyTopic
+    case negativePartition(Int32)
+    /// The partition does not exist in the topic (it has `count`).
+    case partitionOutOfRange(Int32, count: Int)
+    /// The manual partitioner needs every record to name its partition.
+    case partitionRequired
+    /// The record alone is larger than a batch may be.
+    case recordTooLarge(size: Int, max: Int)
+    /// The producer's buffer limits are reached (records or bytes).
+    case bufferFull
+    /// Metadata kept saying the topic does not exist.
+    case unknownTopic(String)
+    /// The record was not acknowledged within the delivery timeout.
+    case deliveryTimeout
+    /// The broker rejected the batch with this error.
+    case broker(KafkaErrorCode, message: String?)
+    /// The request failed in a way that retrying cannot fix.
+    case request(KafkaClientError)
+    /// The producer hit an error it cannot recover from (fenced, epoch invalid, a failed
+    /// InitProducerId); every later record fails with it too.
+    case fatal(ProduceError)
+    /// The producer's configuration does not validate.
+    case invalidConfiguration(ProducerConfigError)
+    case clientClosed
+
+    public var description: String {
+        switch self {
+        case .emptyTopic: return "empty topic name"
+        case .negativePartition(let p): return "negative partition \(p)"
+        case .partitionOutOfRange(let p, let n): return "partition \(p) does not exist (topic has \(n))"
+        case .partitionRequired: return "the manual partitioner needs a partition on every record"
+        case .recordTooLarge(let s, let m): return "record of \(s) bytes exceeds the maximum batch size \(m)"
+        case .bufferFull: return "producer buffer full"
+        case .unknownTopic(let t): return "unknown topic \(t)"
+        case .deliveryTimeout: return "record delivery timed out"
+        case .broker(let c, let m): return "broker error \(c)\(m.map { ": \($0)" } ?? "")"
+        case .request(let e): return "\(e)"
+        case .fatal(let e): return "producer failed: \(e)"
+        case .invalidConfiguration(let e): return "\(e)"
+        case .clientClosed: return "client closed"
+        }
+    }
+}
+
+/// Producer happenings other than deliveries.
+public enum ProducerNotice: Sendable, Equatable, CustomStringConvertible {
+    /// Every record buffered when the flush started (and since) is delivered or failed.
+    case flushed(PromiseID)
+    /// The broker's sequence state for the partition lost records it had acknowledged
+    /// (OUT_OF_ORDER_SEQUENCE_NUMBER at the head): kgo's ProducerOnDataLossDetected.
+    case dataLossDetected(TopicPartition)
+    /// The producer stopped for good; every buffered and later record fails with `error`.
+    case fatal(ProduceError)
+
+    public var description: String {
+        switch self {
+        case .flushed(let p): return "flushed(\(p))"
+        case .dataLossDetected(let tp): return "dataLoss(\(tp))"
+        case .fatal(let e): return "fatal(\(e))"
+        }
+    }
+}

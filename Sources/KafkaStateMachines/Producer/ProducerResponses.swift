@@ -1,0 +1,218 @@
+extension ProducerStateMachine {
+    /// What one partition's answer asks for.
+    enum Verdict {
+        case delivered(baseOffset: Int64, logAppendTime: Int64)
+        /// Try again (after backoff); `refresh` when our idea of the leader may be stale.
+        case retry(ProduceError, refresh: Bool)
+        /// The broker did not write the batch and never will: fail it, keep the others going.
+        case failBatch(ProduceError)
+        case split(ProduceError)
+        /// The broker's producer state no longer matches ours: bump the epoch (KIP-360).
+        case bumpEpoch(dataLoss: Bool)
+        case fatal(ProduceError)
+    }
+
+    /// The answer to a Produce request (`.failure`: it never got one).
+    mutating func produceAnswered(_ ticket: UInt64, _ result: Result<any KafkaResponse, KafkaClientError>,
+                                  metadata: MetadataCache, now: Instant) {
+        guard let req = sent.removeValue(forKey: ticket) else { return }
+        inFlightPerBroker[req.broker, default: 1] -= 1
+        dirty = true
+        let response: ProduceResponse?
+        switch result {
+        case .success(let r): response = r as? ProduceResponse
+        case .failure: response = nil
+        }
+        for part in req.parts {
+            guard topics[part.topic] != nil, Int(part.partition) < topics[part.topic]!.partitions.count else { continue }
+            let p = Int(part.partition)
+            if topics[part.topic]!.partitions[p].generation != part.generation {
+                topics[part.topic]!.partitions[p].staleOutstanding -= 1
+                continue
+            }
+            let verdict: Verdict
+            switch result {
+            case .failure(let error):
+                verdict = Self.judge(error, broker: req.broker, brokersWithoutZstd: &brokersWithoutZstd)
+            case .success:
+                if req.acksNone {
+                    verdict = .delivered(baseOffset: -1, logAppendTime: -1)
+                } else if let pr = response?.responses.first(where: { $0.name == part.topic })?.partitionResponses.first(where: { $0.index == part.partition }) {
+                    verdict = Self.judge(pr)
+                    applyLeaderHint(part.topic, p, pr.currentLeader)
+                } else {
+                    verdict = .retry(.request(.protocolViolation("no answer for \(part.topic)[\(part.partition)]")), refresh: false)
+                }
+            }
+            apply(verdict, topic: part.topic, partition: p, now: now)
+        }
+        completeFlushesIfDone()
+    }
+
+    static func judge(_ error: KafkaClientError, broker: Int32, brokersWithoutZstd: inout Set<Int32>) -> Verdict {
+        switch error {
+        case .clientClosed:
+            return .failBatch(.clientClosed)
+        case .unsupportedVersion(let key, let range) where key == .produce:
+            if let range, range.upperBound >= 3, !brokersWithoutZstd.contains(broker) {
+                // A zstd-pinned request to a broker below Produce v7: fall back to the next codec.
+                brokersWithoutZstd.insert(broker)
+                return .retry(.request(error), refresh: false)
+            }
+            return .failBatch(.request(error))
+        case .saslAuthenticationFailed, .saslMechanismUnsupported, .encodingFailed, .unsupportedVersion:
+            return .failBatch(.request(error))
+        case .unroutable:
+            return .retry(.request(error), refresh: true)
+        default:
+            // Connection trouble, timeouts, garbage: the batch may or may not be written;
+            // retrying is safe with idempotence (the broker dedups by sequence).
+            return .retry(.request(error), refresh: error.isRetriable)
+        }
+    }
+
+    static func judge(_ pr: ProduceResponse.PartitionProduceResponse) -> Verdict {
+        let code = KafkaErrorCode(pr.errorCode)
+        switch code {
+        case .noError, .duplicateSequenceNumber:
+            return .delivered(baseOffset: pr.baseOffset, logAppendTime: pr.logAppendTimeMs)
+        case .messageTooLarge, .recordListTooLarge:
+            return .split(.broker(code, message: pr.errorMessage))
+        case .outOfOrderSequenceNumber:
+            return .bumpEpoch(dataLoss: true)
+        case .unknownProducerId:
+            return .bumpEpoch(dataLoss: false)
+        case .invalidProducerEpoch, .producerFenced, .clusterAuthorizationFailed, .transactionalIdAuthorizationFailed,
+             .invalidProducerIdMapping:
+            return .fatal(.broker(code, message: pr.errorMessage))
+        default:
+            if code.isRetriable || MetadataCache.isStale(code) {
+                return .retry(.broker(code, message: pr.errorMessage), refresh: MetadataCache.isStale(code))
+            }
+            return .failBatch(.broker(code, message: pr.errorMessage))
+        }
+    }
+
+    /// KIP-951: a NOT_LEADER answer may name the new leader and its epoch; move now rather
+    /// than after the next metadata refresh (which keeps to the minimum metadata age).
+    mutating func applyLeaderHint(_ topic: String, _ p: Int, _ hint: ProduceResponse.LeaderIdAndEpoch) {
+        guard hint.leaderId >= 0, hint.leaderEpoch > topics[topic]!.partitions[p].leaderEpoch else { return }
+        topics[topic]!.partitions[p].leader = hint.leaderId
+        topics[topic]!.partitions[p].leaderEpoch = hint.leaderEpoch
+    }
+
+    mutating func apply(_ verdict: Verdict, topic: String, partition p: Int, now: Instant) {
+        var q = topics[topic]!.partitions[p]
+        guard q.sentCount > 0, !q.batches.isEmpty else { return }
+        switch verdict {
+        case .delivered(let offset, let appendTime):
+            let b = q.batches.removeFirst()
+            q.sentCount -= 1
+            q.failures = 0
+            q.backoffUntil = nil
+            topics[topic]!.partitions[p] = q
+            report(topic, Int32(p), b, baseOffset: offset, logAppendTime: appendTime, error: nil)
+        case .retry(let error, let refresh):
+            if topics[topic]!.deleted {
+                q.rewind(resolvedOne: true)
+                let b = q.batches.removeFirst()
+                topics[topic]!.partitions[p] = q
+                report(topic, Int32(p), b, error: .unknownTopic(topic))
+                return
+            }
+            _ = error
+            q.rewind(resolvedOne: true)
+            q.backoffUntil = now + backoff.delay(attempt: q.failures, using: &rng)
+            q.failures += 1
+            topics[topic]!.partitions[p] = q
+            if refresh { askMetadata(now: now) }
+        case .failBatch(let error):
+            q.rewind(resolvedOne: true)
+            let b = q.batches.removeFirst()
+            // Never written: the partition's later batches take over its sequence numbers.
+            if b.sequence >= 0 { q.renumber(from: 0, start: b.sequence) }
+            topics[topic]!.partitions[p] = q
+            report(topic, Int32(p), b, error: error)
+        case .split(let error):
+            q.rewind(resolvedOne: true)
+            if let (first, second) = q.batches[0].split() {
+                let sequence = q.batches[0].sequence
+                q.batches.replaceSubrange(0 ..< 1, with: [first, second])
+                if sequence >= 0 {
+                    q.batches[0].sequence = sequence
+                    q.batches[1].sequence = 0  // renumbered next
+                    q.renumber(from: 0, start: sequence)
+                }
+                topics[topic]!.partitions[p] = q
+            } else {
+                let b = q.batches.removeFirst()
+                if b.sequence >= 0 { q.renumber(from: 0, start: b.sequence) }
+                topics[topic]!.partitions[p] = q
+                report(topic, Int32(p), b, error: error)
+            }
+        case .bumpEpoch(let dataLoss):
+            q.rewind(resolvedOne: true)
+            topics[topic]!.partitions[p] = q
+            if dataLoss { outputs.append(.notice(.dataLossDetected(TopicPartition(topic, Int32(p))))) }
+            bumpPending = true
+        case .fatal(let error):
+            topics[topic]!.partitions[p] = q
+            fail(fatally: error)
+        }
+    }
+
+    /// The answer to InitProducerId.
+    mutating func producerIdAnswered(_ ticket: UInt64, _ result: Result<any KafkaResponse, KafkaClientError>, now: Instant) {
+        guard idState == .requesting(ticket: ticket) else { return }
+        idState = .none
+        dirty = true
+        switch result {
+        case .success(let r as InitProducerIdResponse):
+            let code = KafkaErrorCode(r.errorCode)
+            if code == .noError {
+                producerId = r.producerId
+                producerEpoch = r.producerEpoch
+                idState = .ready
+                idFailures = 0
+                if bumpPending {
+                    bumpPending = false
+                    resetSequences()
+                }
+                return
+            }
+            if code.isRetriable || code == .coordinatorLoadInProgress || code == .concurrentTransactions {
+                retryProducerId(now: now)
+            } else if code == .invalidProducerEpoch || code == .producerFenced || code == .invalidProducerIdMapping {
+                // The bump was refused (e.g. a broker without KIP-360): start over with a new id.
+                producerId = -1
+                producerEpoch = -1
+                retryProducerId(now: now)
+            } else {
+                fail(fatally: .broker(code, message: nil))
+            }
+        case .success:
+            fail(fatally: .request(.protocolViolation("InitProducerId answered with another response")))
+        case .failure(let error):
+            if error == .clientClosed { return }
+            if error.isRetriable || idFailures < 3 { retryProducerId(now: now) } else { fail(fatally: .request(error)) }
+        }
+    }
+
+    private mutating func retryProducerId(now: Instant) {
+        idRetryAt = now + backoff.delay(attempt: idFailures, using: &rng)
+        idFailures += 1
+    }
+
+    /// After an epoch bump every partition's sequences start again at zero; batches still
+    /// buffered keep their order and are re-sealed with the new epoch when sent.
+    mutating func resetSequences() {
+        for name in topicNames {
+            for p in topics[name]!.partitions.indices {
+                var q = topics[name]!.partitions[p]
+                q.nextSequence = 0
+                if q.batches.first.map({ $0.sequence >= 0 }) == true { q.renumber(from: 0, start: 0) }
+                topics[name]!.partitions[p] = q
+            }
+        }
+    }
+}

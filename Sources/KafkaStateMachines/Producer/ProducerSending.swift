@@ -1,0 +1,117 @@
+extension ProducerStateMachine {
+    /// Sends what may go now: a producer id first when idempotent, then per broker (in
+    /// node order) requests of one batch per ready partition, up to the in-flight limit.
+    mutating func pump(versions: [BrokerID: BrokerVersions], now: Instant) {
+        guard dirty, !closed, fatalError == nil else { return }
+        dirty = false
+        if config.idempotent {
+            if bumpPending, sent.isEmpty, idState == .ready { idState = .none }
+            guard idState == .ready, !bumpPending else {
+                if idState == .none, bufferedRecords > 0 || bumpPending, idRetryAt == nil { requestProducerId() }
+                return
+            }
+        }
+        var byBroker: [Int32: [(String, Int)]] = [:]
+        for name in topicNames {
+            let t = topics[name]!
+            for (p, q) in t.partitions.enumerated() where q.leader >= 0 && q.sentCount < q.batches.count {
+                byBroker[q.leader, default: []].append((name, p))
+            }
+        }
+        let pipelining = config.idempotent ? config.maxInFlightPerBroker : 1
+        for broker in byBroker.keys.sorted() {
+            let candidates = byBroker[broker]!
+            while inFlightPerBroker[broker, default: 0] < config.maxInFlightPerBroker {
+                guard let request = buildRequest(broker: broker, candidates: candidates, pipelining: pipelining, versions: versions, now: now) else { break }
+                let ticket = nextTicket
+                nextTicket += 1
+                sent[ticket] = request.record
+                inFlightPerBroker[broker, default: 0] += 1
+                outputs.append(.send(ticket: ticket, broker: broker, request: request.request, pin: request.pin))
+            }
+        }
+    }
+
+    private mutating func requestProducerId() {
+        let ticket = nextTicket
+        nextTicket += 1
+        var r = InitProducerIdRequest()
+        r.transactionalId = nil
+        r.transactionTimeoutMs = -1
+        // KIP-360: naming the current id and epoch asks for a bump, keeping the id.
+        r.producerId = producerId
+        r.producerEpoch = producerEpoch
+        idState = .requesting(ticket: ticket)
+        outputs.append(.initProducerId(ticket: ticket, request: r))
+    }
+
+    private mutating func buildRequest(broker: Int32, candidates: [(String, Int)], pipelining: Int,
+                                       versions: [BrokerID: BrokerVersions], now: Instant)
+        -> (request: ProduceRequest, record: SentRequest, pin: ClosedRange<Int16>)? {
+        let produceMax = versions[.node(broker)]?.range(for: .produce)?.upperBound
+        let codec = config.compression.first { c in
+            c != .zstd || ((produceMax.map { $0 >= 7 } ?? true) && !brokersWithoutZstd.contains(broker))
+        } ?? .none
+        var topicData: [ProduceRequest.TopicProduceData] = []
+        var parts: [SentPart] = []
+        for (name, p) in candidates {
+            let flushing = isFlushing
+            let manual = config.manualFlushing
+            let linger = config.linger
+            guard topics[name]!.partitions[p].canSend(to: broker, now: now, lingerDone: { b in
+                flushing || (!manual && now >= b.opened + linger)
+            }, pipelining: pipelining) else { continue }
+            let wire: [UInt8]
+            do {
+                wire = try topics[name]!.partitions[p].prepareNext(idempotent: config.idempotent, codec: codec, producerId: producerId,
+                                                                    epoch: producerEpoch, contexts: contexts)
+            } catch {
+                // Cannot happen for records accepted at the call; fail the batch rather than loop.
+                var q = topics[name]!.partitions[p]
+                let b = q.batches.remove(at: q.sentCount)
+                topics[name]!.partitions[p] = q
+                report(name, Int32(p), b, error: .request(.encodingFailed(error)))
+                continue
+            }
+            var pd = ProduceRequest.PartitionProduceData()
+            pd.index = Int32(p)
+            pd.records = wire
+            if topicData.last?.name == name {
+                topicData[topicData.count - 1].partitionData.append(pd)
+            } else {
+                var td = ProduceRequest.TopicProduceData()
+                td.name = name
+                td.partitionData = [pd]
+                topicData.append(td)
+            }
+            parts.append(SentPart(topic: name, partition: Int32(p), generation: topics[name]!.partitions[p].generation))
+        }
+        guard !parts.isEmpty else { return nil }
+        var r = ProduceRequest()
+        r.acks = config.acks.rawValue
+        r.timeoutMs = Int32(clamping: config.requestTimeout.milliseconds)
+        r.topicData = topicData
+        let pin: ClosedRange<Int16> = codec == .zstd ? 7 ... 11 : 3 ... 11
+        return (r, SentRequest(broker: broker, parts: parts, acksNone: config.acks == .none), pin)
+    }
+}
+
+extension PartitionQueue {
+    /// Marks the next batch sent and returns its wire bytes (a sequence assigned on its
+    /// first send, kept for every retry).
+    mutating func prepareNext(idempotent: Bool, codec: CompressionCodec, producerId: Int64, epoch: Int16,
+                              contexts: CompressionContexts) throws(KafkaEncodingError) -> [UInt8] {
+        let i = sentCount
+        batches[i].closed = true
+        if idempotent && batches[i].sequence < 0 {
+            batches[i].sequence = nextSequence
+            nextSequence = Self.add(nextSequence, batches[i].count)
+        }
+        let wire = try batches[i].sealed(codec: codec, producerId: idempotent ? producerId : -1, epoch: idempotent ? epoch : -1,
+                                         contexts: contexts)
+        batches[i].attempts += 1
+        sentCount += 1
+        sentTo = leader
+        return wire
+    }
+}

@@ -1,0 +1,385 @@
+/// What the producer asks the engine to do, and what it tells the user.
+enum ProducerOutput {
+    /// Send `request` to `broker` once (the producer retries itself); answer with `ticket`.
+    case send(ticket: UInt64, broker: Int32, request: ProduceRequest, pin: ClosedRange<Int16>)
+    /// Ask any broker for a producer id (or an epoch bump of the current one).
+    case initProducerId(ticket: UInt64, request: InitProducerIdRequest)
+    case refreshMetadata(topics: [String])
+    case report(DeliveryReport)
+    case notice(ProducerNotice)
+}
+
+/// The engine's producer: buffers records per partition, partitions them, batches them
+/// with linger and size limits, sends them to partition leaders with idempotent sequence
+/// numbers, retries in order, follows leaders, and reports each finished batch. Pure: the
+/// engine passes `now`, the metadata it holds and the versions brokers reported.
+struct ProducerStateMachine {
+    let config: ProducerConfig
+    var rng: SeededGenerator
+    let backoff: BackoffPolicy
+    let contexts = CompressionContexts()
+
+    var topics: [String: ProducerTopic] = [:]
+    /// Topic names sorted, for deterministic walks.
+    var topicNames: [String] = []
+    var outputs: [ProducerOutput] = []
+
+    var bufferedRecords = 0
+    var bufferedBytes = 0
+    var flushWaiters: [PromiseID] = []
+    var closed = false
+    var fatalError: ProduceError? = nil
+    /// Set when something since the last pump may be sendable.
+    var dirty = false
+    /// Re-entrancy guard for the engine's pump.
+    var pumping = false
+
+    // Idempotence (KIP-98, KIP-360).
+    enum ProducerIdState: Equatable {
+        case none
+        case requesting(ticket: UInt64)
+        case ready
+    }
+    var idState = ProducerIdState.none
+    var producerId: Int64 = -1
+    var producerEpoch: Int16 = -1
+    var idRetryAt: Instant? = nil
+    var idFailures = 0
+    /// An epoch bump is due once nothing is outstanding.
+    var bumpPending = false
+
+    struct SentPart {
+        var topic: String
+        var partition: Int32
+        var generation: UInt64
+    }
+    struct SentRequest {
+        var broker: Int32
+        var parts: [SentPart]
+        var acksNone: Bool
+    }
+    var sent: [UInt64: SentRequest] = [:]
+    var inFlightPerBroker: [Int32: Int] = [:]
+    var nextTicket: UInt64 = 1
+    /// Brokers that refused a zstd-pinned Produce: their batches fall back to the next codec.
+    var brokersWithoutZstd: Set<Int32> = []
+    var lastMetadataAsk: Instant? = nil
+    var lastTick: Instant? = nil
+
+    init(config: ProducerConfig, backoff: BackoffPolicy, rng: SeededGenerator) {
+        self.config = config
+        self.backoff = backoff
+        self.rng = rng
+    }
+
+    mutating func takeOutputs() -> [ProducerOutput] {
+        defer { outputs.removeAll(keepingCapacity: true) }
+        return outputs
+    }
+
+    var isIdle: Bool { bufferedRecords == 0 && sent.isEmpty }
+
+    // MARK: produce
+
+    /// Takes one record; returns an error when it is refused at the call (nothing queued).
+    mutating func produce(_ record: ProducerRecord, metadata: MetadataCache, now: Instant) -> ProduceError? {
+        if closed { return .clientClosed }
+        if let fatalError { return .fatal(fatalError) }
+        if record.topic.isEmpty { return .emptyTopic }
+        if let p = record.partition, p < 0 { return .negativePartition(p) }
+        if record.partition == nil, config.partitioner == .manual { return .partitionRequired }
+        guard let charge = RecordBatchEncoder.recordSize(key: record.key, value: record.value, headers: record.headers,
+                                                         offsetDelta: 0, timestampDelta: 0)?.all else {
+            return .recordTooLarge(size: Int(Int32.max), max: config.maxBatchBytes)
+        }
+        // A record's deltas in a batch can grow it by a few varint bytes; keep that headroom.
+        if charge + 16 + RecordBatchEncoder.batchHeaderSize > config.maxBatchBytes {
+            return .recordTooLarge(size: charge, max: config.maxBatchBytes - RecordBatchEncoder.batchHeaderSize - 16)
+        }
+        if bufferedRecords >= config.maxBufferedRecords || bufferedBytes + charge > config.maxBufferedBytes { return .bufferFull }
+        if topics[record.topic] == nil {
+            topics[record.topic] = ProducerTopic(name: record.topic)
+            let at = topicNames.firstIndex { $0 > record.topic } ?? topicNames.count
+            topicNames.insert(record.topic, at: at)
+            learnTopic(record.topic, metadata: metadata)
+        }
+        if !topics[record.topic]!.isKnown {
+            if topics[record.topic]!.waiting.isEmpty { askMetadata(now: now, force: true) }
+            topics[record.topic]!.waiting.append((record, charge, now))
+        } else {
+            let count = topics[record.topic]!.partitions.count
+            if let p = record.partition, Int(p) >= count { return .partitionOutOfRange(p, count: count) }
+            place(record, charge: charge, now: now)
+        }
+        bufferedRecords += 1
+        bufferedBytes += charge
+        if idState == .none, config.idempotent { dirty = true }
+        return nil
+    }
+
+    /// Appends a record of a known topic to its partition's open batch (or a new one).
+    private mutating func place(_ record: ProducerRecord, charge: Int, now: Instant) {
+        let p = Int(record.partition ?? choosePartition(record, charge: charge))
+        topics[record.topic]!.partitions[p].bufferedRecords += 1
+        let closedOne = topics[record.topic]!.partitions[p].append(record, charge: charge, now: now, maxBatchBytes: config.maxBatchBytes)
+        if closedOne {
+            dirty = true
+            if case .sticky = config.partitioner, record.key == nil, record.partition == nil, topics[record.topic]!.sticky == Int32(p) {
+                topics[record.topic]!.sticky = -1
+            }
+        }
+        if config.linger == .zero && !config.manualFlushing { dirty = true }
+    }
+
+    // MARK: flush and close
+
+    mutating func flush(_ promise: PromiseID) {
+        flushWaiters.append(promise)
+        dirty = true
+        completeFlushesIfDone()
+    }
+
+    var isFlushing: Bool { !flushWaiters.isEmpty }
+
+    mutating func completeFlushesIfDone() {
+        guard bufferedRecords == 0, !flushWaiters.isEmpty else { return }
+        for p in flushWaiters { outputs.append(.notice(.flushed(p))) }
+        flushWaiters.removeAll()
+    }
+
+    /// Fails everything still buffered; the engine has already failed the outstanding requests.
+    mutating func close() {
+        guard !closed else { return }
+        closed = true
+        failEverything(.clientClosed)
+    }
+
+    mutating func failEverything(_ error: ProduceError) {
+        for name in topicNames {
+            failWaiting(name, error)
+            for p in topics[name]!.partitions.indices {
+                while !topics[name]!.partitions[p].batches.isEmpty {
+                    let b = topics[name]!.partitions[p].batches.removeFirst()
+                    report(name, Int32(p), b, error: error)
+                }
+                topics[name]!.partitions[p].sentCount = 0
+            }
+        }
+        completeFlushesIfDone()
+    }
+
+    mutating func failWaiting(_ name: String, _ error: ProduceError) {
+        let waiting = topics[name]!.waiting
+        guard !waiting.isEmpty else { return }
+        topics[name]!.waiting = []
+        bufferedRecords -= waiting.count
+        bufferedBytes -= waiting.reduce(0) { $0 + $1.charge }
+        outputs.append(.report(DeliveryReport(topic: name, partition: -1, baseOffset: -1, logAppendTime: -1,
+                                              tokens: waiting.map(\.record.token), error: error)))
+    }
+
+    mutating func fail(fatally error: ProduceError) {
+        guard fatalError == nil else { return }
+        fatalError = error
+        outputs.append(.notice(.fatal(error)))
+        failEverything(.fatal(error))
+    }
+
+    /// Reports a batch as done (delivered or failed) and releases its buffer charge.
+    mutating func report(_ topic: String, _ partition: Int32, _ b: ProducerBatch, baseOffset: Int64 = -1, logAppendTime: Int64 = -1,
+                         error: ProduceError?) {
+        bufferedRecords -= b.count
+        bufferedBytes -= b.charged
+        topics[topic]!.partitions[Int(partition)].bufferedRecords -= b.count
+        outputs.append(.report(DeliveryReport(topic: topic, partition: partition, baseOffset: error == nil ? baseOffset : -1,
+                                              logAppendTime: logAppendTime, tokens: b.tokens, error: error)))
+    }
+
+    // MARK: metadata
+
+    mutating func askMetadata(now: Instant, force: Bool = false) {
+        if !force, let last = lastMetadataAsk, now < last + .seconds(1) { return }
+        lastMetadataAsk = now
+        outputs.append(.refreshMetadata(topics: topicNames))
+    }
+
+    /// Takes what metadata says about one topic: partitions, leaders, existence.
+    mutating func learnTopic(_ name: String, metadata: MetadataCache) {
+        guard var t = topics[name], let code = metadata.topicErrors[name] else { return }
+        let known = metadata.partitions.keys.filter { $0.topic == name }.map(\.partition)
+        if code != .noError || known.isEmpty {
+            t.missingRefreshes += 1
+            topics[name] = t
+            return
+        }
+        t.missingRefreshes = 0
+        let count = Int((known.max() ?? -1) + 1)
+        while t.partitions.count < count { t.partitions.append(PartitionQueue()) }
+        var available: [Int32] = []
+        for p in 0 ..< t.partitions.count {
+            let tp = TopicPartition(name, Int32(p))
+            let info = metadata.partitions[tp]
+            let leader = metadata.leader(of: tp) ?? -1
+            if leader >= 0 { available.append(Int32(p)) }
+            var q = t.partitions[p]
+            let epoch = info?.leaderEpoch ?? -1
+            // An older epoch than a KIP-951 hint already applied says nothing new.
+            if leader >= 0, leader != q.leader, epoch >= q.leaderEpoch || q.leader < 0 {
+                if q.sentCount > 0 && q.sentTo != leader { q.rewind(resolvedOne: false) }
+                q.leader = leader
+                q.leaderEpoch = epoch
+                dirty = true
+            } else if leader >= 0, epoch > q.leaderEpoch {
+                q.leaderEpoch = epoch
+            }
+            t.partitions[p] = q
+        }
+        t.available = available
+        topics[name] = t
+    }
+
+    mutating func metadataUpdated(_ metadata: MetadataCache, now: Instant) {
+        for name in topicNames {
+            let before = topics[name]!.missingRefreshes
+            let wasKnown = topics[name]!.isKnown
+            learnTopic(name, metadata: metadata)
+            let t = topics[name]!
+            if t.missingRefreshes > before {
+                if t.missingRefreshes > config.unknownTopicRetries {
+                    failTopic(name, wasKnown: wasKnown)
+                } else if !t.waiting.isEmpty || wasKnown {
+                    askMetadata(now: now, force: true)
+                }
+                continue
+            }
+            if t.isKnown && !t.waiting.isEmpty {
+                let waiting = t.waiting
+                topics[name]!.waiting = []
+                for w in waiting {
+                    if let p = w.record.partition, Int(p) >= t.partitions.count {
+                        bufferedRecords -= 1
+                        bufferedBytes -= w.charge
+                        outputs.append(.report(DeliveryReport(topic: name, partition: p, baseOffset: -1, logAppendTime: -1, tokens: [w.record.token],
+                                                              error: .partitionOutOfRange(p, count: t.partitions.count))))
+                        continue
+                    }
+                    place(w.record, charge: w.charge, now: w.at)
+                }
+                dirty = true
+            }
+        }
+        completeFlushesIfDone()
+    }
+
+    /// The topic does not exist (or no longer): its waiting and unsent records fail; sent
+    /// ones fail when their answers come back.
+    mutating func failTopic(_ name: String, wasKnown: Bool) {
+        let error = ProduceError.unknownTopic(name)
+        failWaiting(name, error)
+        topics[name]!.missingRefreshes = 0
+        if wasKnown { topics[name]!.deleted = true }
+        for p in topics[name]!.partitions.indices {
+            while topics[name]!.partitions[p].batches.count > topics[name]!.partitions[p].sentCount {
+                let b = topics[name]!.partitions[p].batches.removeLast()
+                report(name, Int32(p), b, error: error)
+            }
+        }
+        completeFlushesIfDone()
+    }
+
+    // MARK: time
+
+    func lingerDone(_ b: ProducerBatch, now: Instant) -> Bool {
+        if isFlushing { return true }
+        if config.manualFlushing { return false }
+        return now >= b.opened + config.linger
+    }
+
+    func nextDeadline() -> Instant? {
+        guard !closed, fatalError == nil else { return nil }
+        var d: Instant?
+        // A deadline at or before the last tick was handled then (whatever it could not
+        // send waits for an input); reporting it again would spin the driver.
+        let floor = lastTick
+        func consider(_ t: Instant) {
+            if let floor, t <= floor { return }
+            d = d.map { min($0, t) } ?? t
+        }
+        if let r = idRetryAt { consider(r) }
+        for name in topicNames {
+            let t = topics[name]!
+            if let w = t.waiting.first {
+                if let timeout = config.deliveryTimeout { consider(w.at + timeout) }
+                consider((lastMetadataAsk ?? w.at) + .seconds(1))
+            }
+            for q in t.partitions where !q.batches.isEmpty {
+                if let b = q.backoffUntil, q.sentCount < q.batches.count { consider(b) }
+                if let timeout = config.deliveryTimeout { consider(q.batches[0].opened + timeout) }
+                if q.sentCount < q.batches.count, !config.manualFlushing, !isFlushing {
+                    let b = q.batches[q.sentCount]
+                    if !b.closed { consider(b.opened + config.linger) }
+                }
+            }
+        }
+        return d
+    }
+
+    mutating func tick(now: Instant) {
+        guard !closed, fatalError == nil else { return }
+        lastTick = now
+        if let r = idRetryAt, now >= r { idRetryAt = nil }
+        var anyWaiting = false
+        for name in topicNames {
+            if !topics[name]!.waiting.isEmpty { anyWaiting = true }
+            if let timeout = config.deliveryTimeout { expire(name, timeout: timeout, now: now) }
+        }
+        if anyWaiting { askMetadata(now: now) }
+        dirty = true
+        completeFlushesIfDone()
+    }
+
+    /// Fails records older than the delivery timeout that are not out on a request that
+    /// still counts. A batch that had been sent may have been written, so an idempotent
+    /// producer bumps its epoch before sending the partition's later batches.
+    mutating func expire(_ name: String, timeout: Interval, now: Instant) {
+        let waiting = topics[name]!.waiting
+        if let first = waiting.first, now >= first.at + timeout {
+            let expired = waiting.prefix { now >= $0.at + timeout }
+            topics[name]!.waiting.removeFirst(expired.count)
+            bufferedRecords -= expired.count
+            bufferedBytes -= expired.reduce(0) { $0 + $1.charge }
+            outputs.append(.report(DeliveryReport(topic: name, partition: -1, baseOffset: -1, logAppendTime: -1,
+                                                  tokens: expired.map(\.record.token), error: .deliveryTimeout)))
+        }
+        for p in topics[name]!.partitions.indices {
+            while let b = topics[name]!.partitions[p].batches.first, topics[name]!.partitions[p].sentCount == 0, now >= b.opened + timeout {
+                topics[name]!.partitions[p].batches.removeFirst()
+                if b.attempts > 0 && config.idempotent { bumpPending = true }
+                report(name, Int32(p), b, error: .deliveryTimeout)
+            }
+        }
+    }
+}
+
+extension PartitionQueue {
+    /// Appends to the open batch, or closes it and opens a new one when the record does
+    /// not fit. Returns whether a batch was closed for being full.
+    mutating func append(_ r: ProducerRecord, charge: Int, now: Instant, maxBatchBytes: Int) -> Bool {
+        var closedOne = false
+        if hasOpenBatch {
+            let last = batches.count - 1
+            if let size = batches[last].sizeIfAppended(r), batches[last].wireSize + size <= maxBatchBytes {
+                batches[last].append(r, charge: charge)
+                if batches[last].wireSize + 16 >= maxBatchBytes { batches[last].closed = true; closedOne = true }
+                return closedOne
+            }
+            batches[last].closed = true
+            closedOne = true
+        }
+        var b = ProducerBatch(opened: now)
+        b.body.reserveCapacity(min(maxBatchBytes, 16 * 1024))
+        b.append(r, charge: charge)
+        batches.append(b)
+        return closedOne
+    }
+}

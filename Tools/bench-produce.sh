@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Producer benchmark (issue 5), not part of CI: kgo bench produce and librdkafka's rdprod
+# side by side against one Tansu, 1,000,000 x 100 B, acks=all: one partition uncompressed,
+# one partition zstd, and (kgo only: rdprod always writes partition 0) 12 partitions keyed.
+# Prints each RESULT line with the client's CPU seconds (user+sys, /usr/bin/time).
+# Usage: Tools/bench-produce.sh [PORT]   (starts its own Tansu on PORT, default 29192)
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+PORT=${1:-29192}
+N=${BENCH_RECORDS:-1000000}
+KGO=${KGO_BIN:-.build/release/kgo}
+export LD_LIBRARY_PATH="$ROOT/.peers/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+PID=$(TANSU_BIN="$ROOT/.tansu/bin/tansu" /work/shared/broker/start-tansu.sh "$PORT")
+trap 'kill $PID 2>/dev/null || true' EXIT
+B=127.0.0.1:$PORT
+RUN=$(date +%s)
+echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
+run() {   # LABEL COMMAND...
+  local label=$1; shift
+  local tf; tf=$(mktemp)
+  local out; out=$(/usr/bin/time -f '%U %S' -o "$tf" "$@" 2>/dev/null | grep RESULT || true)
+  local cpu; cpu=$(awk '{ printf "%.2f", $1 + $2 }' "$tf"); rm -f "$tf"
+  echo "$label | $out | cpu_s=$cpu"
+}
+for linger in ${BENCH_LINGERS:-5}; do
+  run "kgo linger=${linger}ms 1p none" "$KGO" bench produce -b "$B" -t "b-kgo-none-$linger-$RUN" --records "$N" --size 100 --linger "$linger"
+  run "kgo linger=${linger}ms 1p zstd" "$KGO" bench produce -b "$B" -t "b-kgo-zstd-$linger-$RUN" --records "$N" --size 100 -z zstd --linger "$linger"
+  run "kgo linger=${linger}ms 12p keyed" "$KGO" bench produce -b "$B" -t "b-kgo-12-$linger-$RUN" --records "$N" --size 100 --partitions 12 --linger "$linger"
+done
+run "rdprod 1p none" .peers/bin/rdprod "$B" "b-rd-none-$RUN" "$N" 100 acks=all enable.idempotence=true
+run "rdprod 1p zstd" .peers/bin/rdprod "$B" "b-rd-zstd-$RUN" "$N" 100 acks=all enable.idempotence=true compression.codec=zstd
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
