@@ -67,4 +67,14 @@ import Testing
         #expect(missing != 0)
         #expect(message.contains("no recording"), "\(message)")
     }
+
+    /// `kgo play`: the README's main job runs end to end and reports every check passing.
+    @Test func playRunsTheTour() throws {
+        let (status, output) = try Self.kgo(["play", "--records", "3000"])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("moved the leader of play/0"), "\(output)")
+        #expect(output.contains("restarted broker 2"), "\(output)")
+        #expect(output.contains("every acknowledged record was read back: ok"), "\(output)")
+        #expect(output.hasSuffix("ok\n"), "\(output)")
+    }
 }
