@@ -40,10 +40,10 @@ public enum SeedCheck {
     }
 }
 
-/// Reduces a failing run's faults: drops them one at a time (last first), keeping each
-/// drop while the run still fails with the same invariant, until a pass drops nothing.
-/// Returns a scenario with the remaining faults scripted and the seed pinned, ready to
-/// save in scenarios/. (Records are not shrunk yet.)
+/// Reduces a failing run: drops its faults one at a time (last first), keeping each drop
+/// while the run still fails with the same invariant, until a pass drops nothing; then
+/// halves each workload's record count while it still fails. Returns a scenario with the
+/// remaining faults scripted and the seed pinned, ready to save in scenarios/.
 public enum Shrinker {
     public static func shrink(_ s: Scenario, seed: UInt64, budget: Int = 200) -> (scenario: Scenario, runs: Int)? {
         let original = Simulation(s, seed: seed)
@@ -69,10 +69,33 @@ public enum Shrinker {
                 i -= 1
             }
         }
+        // Fewer records: the faults are scripted now, so they stay put while the workload shrinks.
+        var workloads = s.workloads
+        for i in workloads.indices {
+            while runs < budget, let smaller = halved(workloads[i]) {
+                var trial = s
+                trial.workloads = workloads
+                trial.workloads[i] = smaller
+                runs += 1
+                let r = SeedCheck.run(trial, seed: seed, twice: false, faults: faults)
+                guard r.violations.first.map({ $0.hasPrefix(invariant + " ") }) == true else { break }
+                workloads[i] = smaller
+            }
+        }
         var out = s
         out.seed = seed
         out.randomFaults = nil
         out.faults = faults
+        out.workloads = workloads
         return (out, runs)
+    }
+
+    /// The workload with half its records, or nil when it has no record count left to halve.
+    static func halved(_ w: Scenario.WorkloadSpec) -> Scenario.WorkloadSpec? {
+        switch w {
+        case .produce(let t, let e, let r) where r > 1: return .produce(topic: t, every: e, records: r / 2)
+        case .producer(let t, let n, let e, let b) where n > 1: return .producer(topic: t, records: n / 2, every: e, batch: max(1, min(b, n / 2)))
+        default: return nil
+        }
     }
 }
