@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Producer benchmark (issue 5), not part of CI: kgo bench produce and librdkafka's rdprod
 # side by side against one Tansu, 1,000,000 x 100 B, acks=all: one partition uncompressed,
-# one partition zstd, and (kgo only: rdprod always writes partition 0) 12 partitions keyed.
+# one partition zstd, and 12 partitions keyed (kgo bench --partitions 12 against our own
+# Tools/bench/rdprod-keyed.c, since the peers' rdprod writes only partition 0).
 # Prints each RESULT line with the client's CPU seconds (user+sys, /usr/bin/time).
 # Usage: Tools/bench-produce.sh [PORT]   (starts its own Tansu on PORT, default 29192)
 set -euo pipefail
@@ -14,6 +15,8 @@ export LD_LIBRARY_PATH="$ROOT/.peers/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 PID=$(TANSU_BIN="$ROOT/.tansu/bin/tansu" /work/shared/broker/start-tansu.sh "$PORT")
 trap 'kill $PID 2>/dev/null || true' EXIT
 B=127.0.0.1:$PORT
+KEYED=$(mktemp -d)/rdprod-keyed
+gcc -O2 -o "$KEYED" Tools/bench/rdprod-keyed.c -L"$ROOT/.peers/lib" -lrdkafka -Wl,-rpath,"$ROOT/.peers/lib"
 RUN=$(date +%s)
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 run() {   # LABEL COMMAND...
@@ -23,11 +26,20 @@ run() {   # LABEL COMMAND...
   local cpu; cpu=$(awk '{ printf "%.2f", $1 + $2 }' "$tf"); rm -f "$tf"
   echo "$label | $out | cpu_s=$cpu"
 }
+# Both clients buffer up to 1,000,000 records and 1 GiB (rdprod's queue.buffering settings).
+BUF="--buffered-records 1000000 --buffered-bytes 1073741824"
 for linger in ${BENCH_LINGERS:-5}; do
-  run "kgo linger=${linger}ms 1p none" "$KGO" bench produce -b "$B" -t "b-kgo-none-$linger-$RUN" --records "$N" --size 100 --linger "$linger"
-  run "kgo linger=${linger}ms 1p zstd" "$KGO" bench produce -b "$B" -t "b-kgo-zstd-$linger-$RUN" --records "$N" --size 100 -z zstd --linger "$linger"
-  run "kgo linger=${linger}ms 12p keyed" "$KGO" bench produce -b "$B" -t "b-kgo-12-$linger-$RUN" --records "$N" --size 100 --partitions 12 --linger "$linger"
+  run "kgo linger=${linger}ms 1p none" "$KGO" bench produce -b "$B" -t "b-kgo-none-$linger-$RUN" --records "$N" --size 100 --linger "$linger" $BUF
+  run "kgo linger=${linger}ms 1p zstd" "$KGO" bench produce -b "$B" -t "b-kgo-zstd-$linger-$RUN" --records "$N" --size 100 -z zstd --linger "$linger" $BUF
+  run "kgo linger=${linger}ms 12p keyed" "$KGO" bench produce -b "$B" -t "b-kgo-12-$linger-$RUN" --records "$N" --size 100 --partitions 12 --linger "$linger" $BUF
 done
 run "rdprod 1p none" .peers/bin/rdprod "$B" "b-rd-none-$RUN" "$N" 100 acks=all enable.idempotence=true
 run "rdprod 1p zstd" .peers/bin/rdprod "$B" "b-rd-zstd-$RUN" "$N" 100 acks=all enable.idempotence=true compression.codec=zstd
+# librdkafka does not create topics: make the keyed one with 12 partitions first.
+.peers/venv/bin/python - "$B" "b-rd-12-$RUN" <<'PY'
+import sys
+from kafka.admin import KafkaAdminClient, NewTopic
+KafkaAdminClient(bootstrap_servers=sys.argv[1]).create_topics([NewTopic(sys.argv[2], 12, 1)])
+PY
+run "rdprod 12p keyed" "$KEYED" "$B" "b-rd-12-$RUN" "$N" 100 acks=all enable.idempotence=true
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"

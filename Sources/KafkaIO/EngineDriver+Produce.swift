@@ -1,11 +1,9 @@
 /// The producer's side of the driver: records gathered from one inbox hop go to the engine
 /// together; each delivery report (one per batch) completes its records' callbacks.
 extension EngineDriver {
-    func enqueueProduce(_ record: ProducerRecord, _ completion: @escaping ProduceCompletion) {
+    func enqueueProduce(_ record: ProducerRecord, charge: Int, _ completion: @escaping ProduceCompletion) {
         var r = record
-        r.token = nextProduceToken
-        nextProduceToken += 1
-        produceCompletions[r.token] = (completion, r.timestamp)
+        r.token = produceCompletions.add(.init(completion: completion, timestamp: r.timestamp, charge: charge))
         produceBatch.append(r)
     }
 
@@ -17,15 +15,31 @@ extension EngineDriver {
         engine.produce(batch, now: now)
     }
 
+    /// Completes the report's records in order. Their buffer room goes back to the gate
+    /// first, in one step for the whole batch, so a producer blocked on a full buffer can
+    /// go on while the callbacks run.
     func deliver(_ report: DeliveryReport) {
-        for (i, token) in report.tokens.enumerated() {
-            guard let (completion, timestamp) = produceCompletions.removeValue(forKey: token) else { continue }
+        var entries: [ProduceCompletions.Entry?] = []
+        entries.reserveCapacity(report.tokens.count)
+        var records = 0
+        var bytes = 0
+        for token in report.tokens {
+            let e = produceCompletions.remove(token)
+            if let e {
+                records += 1
+                bytes += e.charge
+            }
+            entries.append(e)
+        }
+        if records > 0 { producerGate.release(records: records, bytes: bytes) }
+        for (i, entry) in entries.enumerated() {
+            guard let entry else { continue }
             if let error = report.error {
-                completion(.failure(error))
+                entry.completion(.failure(error))
             } else {
-                completion(.success(ProducedRecord(topic: report.topic, partition: report.partition,
-                                                   offset: report.baseOffset < 0 ? -1 : report.baseOffset + Int64(i),
-                                                   timestamp: report.logAppendTime >= 0 ? report.logAppendTime : timestamp)))
+                entry.completion(.success(ProducedRecord(topic: report.topic, partition: report.partition,
+                                                         offset: report.baseOffset < 0 ? -1 : report.baseOffset + Int64(i),
+                                                         timestamp: report.logAppendTime >= 0 ? report.logAppendTime : entry.timestamp)))
             }
         }
     }

@@ -30,8 +30,9 @@ final class EngineDriver {
     private var completions: [PromiseID: Completion] = [:]
     /// Producer state (EngineDriver+Produce.swift).
     var produceBatch: [ProducerRecord] = []
-    var produceCompletions: [UInt64: (completion: ProduceCompletion, timestamp: Int64)] = [:]
-    var nextProduceToken: UInt64 = 1
+    var produceCompletions = ProduceCompletions()
+    /// The client's buffer accounting: room comes back here when records complete.
+    let producerGate: ProducerGate
     var flushWaiters: [PromiseID: @Sendable () -> Void] = [:]
     private var nextPromise: UInt64 = 1
     /// Requests the caller may cancel, by the client's handle, and back.
@@ -50,8 +51,9 @@ final class EngineDriver {
     let recorder: FlightRecorder?
 
     init(loop: any EventLoop, configuration: KafkaClientConfiguration, tlsContext: NIOSSLContext?, logger: Logger, seed: UInt64,
-         recorder: FlightRecorder? = nil) {
+         producerGate: ProducerGate, recorder: FlightRecorder? = nil) {
         self.loop = loop
+        self.producerGate = producerGate
         self.configuration = configuration
         var engineConfig = configuration.engineConfig
         if let recorder { engineConfig.sasl = recorder.recording(engineConfig.sasl) }
@@ -113,12 +115,13 @@ final class EngineDriver {
                 beginClose(waiter)
             case .consumer(let c, let buffer):
                 runConsumer(c, buffer: buffer, now: now)
-            case .produce(let record, let completion):
+            case .produce(let record, let charge, let completion):
                 guard lifecycle == .running else {
+                    producerGate.release(records: 1, bytes: charge)
                     completion(.failure(.clientClosed))
                     continue
                 }
-                enqueueProduce(record, completion)
+                enqueueProduce(record, charge: charge, completion)
             case .flush(let done):
                 flushProduce(now: now)
                 guard lifecycle == .running else {

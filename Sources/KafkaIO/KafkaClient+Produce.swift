@@ -54,7 +54,7 @@ extension KafkaClient {
                 return
             }
             precondition(!loop.inEventLoop, "produce would block the client's event loop waiting for buffer room")
-            while !producerGate.tryAcquire(charge) { usleep(100) }
+            producerGate.acquireBlocking(charge)
         }
         submitProduce(record, charge: charge, completion: completion)
     }
@@ -120,13 +120,10 @@ extension KafkaClient {
     public var bufferedRecords: Int { producerGate.buffered.records }
 
     private func submitProduce(_ record: KafkaRecord, charge: Int, completion: @escaping ProduceCompletion) {
-        let gate = producerGate
         let engineRecord = ProducerRecord(topic: record.topic, partition: record.partition, key: record.key, value: record.value,
                                           headers: record.headers, timestamp: record.timestamp ?? Self.wallClockMilliseconds(), token: 0)
-        submit(.produce(engineRecord, { result in
-            gate.release(records: 1, bytes: charge)
-            completion(result)
-        }))
+        // The driver returns `charge` to the gate when the record completes.
+        submit(.produce(engineRecord, charge, completion))
     }
 
     static func wallClockMilliseconds() -> Int64 {

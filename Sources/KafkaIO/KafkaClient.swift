@@ -17,7 +17,8 @@ public final class KafkaClient: Sendable {
         case cancel(UInt64)
         case consumer(ConsumerCommand, FetchBuffer)
         /// A record for the producer (KafkaClient+Produce.swift); consecutive ones reach the engine together.
-        case produce(ProducerRecord, ProduceCompletion)
+        /// The record, the room it took in the producer gate, and its callback.
+        case produce(ProducerRecord, Int, ProduceCompletion)
         case flush(@Sendable () -> Void)
     }
 
@@ -47,7 +48,8 @@ public final class KafkaClient: Sendable {
             try FlightRecorder(configuration: c, engineConfig: configuration.engineConfig, seed: seed, logger: logger)
         }
         self.driver = NIOLoopBoundBox.makeBoxSendingValue(
-            EngineDriver(loop: loop, configuration: configuration, tlsContext: tlsContext, logger: logger, seed: seed, recorder: recorder),
+            EngineDriver(loop: loop, configuration: configuration, tlsContext: tlsContext, logger: logger, seed: seed,
+                         producerGate: producerGate, recorder: recorder),
             as: EngineDriver.self, eventLoop: loop)
     }
 

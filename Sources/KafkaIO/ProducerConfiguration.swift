@@ -1,3 +1,4 @@
+import Dispatch
 import NIOConcurrencyHelpers
 
 /// The producer's settings on `KafkaClientConfiguration.producer`. Checked when the client
@@ -65,12 +66,33 @@ public struct ProducerConfiguration: Sendable {
 }
 
 /// Records and bytes buffered by the producer, counted on the callers' side so a full
-/// buffer is seen before a record is queued; async producers wait here for room.
+/// buffer is seen before a record is queued. Callers wait here for room in arrival order:
+/// async producers suspend, the blocking callback form sleeps on a semaphore (no polling).
 final class ProducerGate: Sendable {
+    private enum Waiter {
+        case task(CheckedContinuation<Void, Never>)
+        case thread(DispatchSemaphore)
+
+        func wake() {
+            switch self {
+            case .task(let c): c.resume()
+            case .thread(let s): s.signal()
+            }
+        }
+    }
     private struct State {
         var records = 0
         var bytes = 0
-        var waiters: [(bytes: Int, continuation: CheckedContinuation<Void, Never>)] = []
+        var waiters: [(bytes: Int, waiter: Waiter)] = []
+
+        /// Takes room for a record of `bytes` when nobody is ahead and there is room (a
+        /// record larger than the byte limit still goes when nothing else is buffered).
+        mutating func take(_ bytes: Int, maxRecords: Int, maxBytes: Int, queued: Bool = false) -> Bool {
+            guard queued || waiters.isEmpty, records < maxRecords, records == 0 || self.bytes + bytes <= maxBytes else { return false }
+            records += 1
+            self.bytes += bytes
+            return true
+        }
     }
     let maxRecords: Int
     let maxBytes: Int
@@ -83,12 +105,7 @@ final class ProducerGate: Sendable {
 
     /// Takes room for one record of `bytes` if there is some.
     func tryAcquire(_ bytes: Int) -> Bool {
-        state.withLockedValue { s in
-            guard s.waiters.isEmpty, s.records < maxRecords, s.records == 0 || s.bytes + bytes <= maxBytes else { return false }
-            s.records += 1
-            s.bytes += bytes
-            return true
-        }
+        state.withLockedValue { $0.take(bytes, maxRecords: maxRecords, maxBytes: maxBytes) }
     }
 
     /// Waits (in arrival order) until there is room, then takes it.
@@ -96,32 +113,38 @@ final class ProducerGate: Sendable {
         if tryAcquire(bytes) { return }
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let now: Bool = state.withLockedValue { s in
-                if s.waiters.isEmpty, s.records < maxRecords, s.records == 0 || s.bytes + bytes <= maxBytes {
-                    s.records += 1
-                    s.bytes += bytes
-                    return true
-                }
-                s.waiters.append((bytes, c))
+                if s.take(bytes, maxRecords: maxRecords, maxBytes: maxBytes) { return true }
+                s.waiters.append((bytes, .task(c)))
                 return false
             }
             if now { c.resume() }
         }
     }
 
+    /// Blocks the calling thread (in arrival order) until there is room, then takes it.
+    func acquireBlocking(_ bytes: Int) {
+        let semaphore = DispatchSemaphore(value: 0)
+        let now: Bool = state.withLockedValue { s in
+            if s.take(bytes, maxRecords: maxRecords, maxBytes: maxBytes) { return true }
+            s.waiters.append((bytes, .thread(semaphore)))
+            return false
+        }
+        if !now { semaphore.wait() }
+    }
+
+    /// Gives back room and hands it to waiters in order; the room is theirs before they wake.
     func release(records: Int, bytes: Int) {
-        let ready: [CheckedContinuation<Void, Never>] = state.withLockedValue { s in
+        let ready: [Waiter] = state.withLockedValue { s in
             s.records -= records
             s.bytes -= bytes
-            var out: [CheckedContinuation<Void, Never>] = []
-            while let w = s.waiters.first, s.records < maxRecords, s.records == 0 || s.bytes + w.bytes <= maxBytes {
+            var out: [Waiter] = []
+            while let w = s.waiters.first, s.take(w.bytes, maxRecords: maxRecords, maxBytes: maxBytes, queued: true) {
                 s.waiters.removeFirst()
-                s.records += 1
-                s.bytes += w.bytes
-                out.append(w.continuation)
+                out.append(w.waiter)
             }
             return out
         }
-        for c in ready { c.resume() }
+        for w in ready { w.wake() }
     }
 
     var buffered: (records: Int, bytes: Int) { state.withLockedValue { ($0.records, $0.bytes) } }

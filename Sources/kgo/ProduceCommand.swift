@@ -15,6 +15,10 @@ struct ProducerOptions: ParsableArguments {
     var linger: Int?
     @Option(help: "Maximum batch bytes.")
     var batchBytes: Int?
+    @Option(help: "Most records buffered before produce waits (default: the library's).")
+    var bufferedRecords: Int?
+    @Option(help: "Most bytes buffered before produce waits (default: the library's).")
+    var bufferedBytes: Int?
 
     func configuration() throws -> ProducerConfiguration {
         var p = ProducerConfiguration()
@@ -37,6 +41,8 @@ struct ProducerOptions: ParsableArguments {
             p.linger = .milliseconds(linger)
         }
         if let batchBytes { p.maxBatchBytes = batchBytes }
+        if let bufferedRecords { p.maxBufferedRecords = bufferedRecords }
+        if let bufferedBytes { p.maxBufferedBytes = bufferedBytes }
         return p
     }
 }
@@ -147,8 +153,16 @@ struct BenchProduceCommand: AsyncParsableCommand {
         let tally = ProduceTally()
         let start = ContinuousClock.now
         for i in 0 ..< records {
-            let digits = Array(String(i).utf8.prefix(size))
-            payload.replaceSubrange(0 ..< digits.count, with: digits)
+            // Vary the first bytes as rdprod does (its snprintf); the record keeps its own copy.
+            var n = i
+            var d = 0
+            repeat { d += 1; n /= 10 } while n > 0
+            n = i
+            for _ in 0 ..< (d - min(d, size)) { n /= 10 }
+            for at in stride(from: min(d, size) - 1, through: 0, by: -1) {
+                payload[at] = UInt8(ascii: "0") + UInt8(n % 10)
+                n /= 10
+            }
             let record = partitions > 1
                 ? KafkaRecord(topic: topic, key: Array("key-\(i % 1000)".utf8), value: payload)
                 : KafkaRecord(topic: topic, partition: 0, value: payload)

@@ -39,7 +39,8 @@ public func encodeRequestFrame<R: KafkaRequest>(_ request: R, version: Int16, co
     header.requestApiVersion = version
     header.correlationId = correlationId
     header.clientId = clientId
-    var w = ByteWriter(capacity: 256)
+    let hint = (request as? any EncodedSizeHinting)?.encodedSizeHint ?? 0
+    var w = ByteWriter(capacity: max(256, 64 + (clientId?.utf8.count ?? 0) + hint))
     let sizeAt = w.reserveInt32()
     try header.encode(into: &w, version: headerVersion)
     try request.encode(into: &w, version: version)
@@ -55,7 +56,8 @@ public func encodeResponseFrame<R: KafkaResponse>(_ response: R, version: Int16,
     }
     var header = ResponseHeader()
     header.correlationId = correlationId
-    var w = ByteWriter(capacity: 256)
+    let hint = (response as? any EncodedSizeHinting)?.encodedSizeHint ?? 0
+    var w = ByteWriter(capacity: max(256, hint + 16))
     let sizeAt = w.reserveInt32()
     try header.encode(into: &w, version: headerVersion)
     try response.encode(into: &w, version: version)

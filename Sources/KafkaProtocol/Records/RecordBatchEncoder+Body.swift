@@ -42,6 +42,15 @@ extension RecordBatchEncoder {
         guard let total = recordSize(key: key, value: value, headers: headers, offsetDelta: offsetDelta, timestampDelta: timestampDelta) else {
             return nil
         }
+        appendRecordBody(key: key, value: value, headers: headers, offsetDelta: offsetDelta, timestampDelta: timestampDelta,
+                         size: total, to: &body)
+        return total.all
+    }
+
+    /// `appendRecordBody` with the size `recordSize` gave for the same arguments, for a
+    /// caller that already needed it (a producer checks that the record fits first).
+    public static func appendRecordBody(key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader], offsetDelta: Int32,
+                                        timestampDelta: Int64, size total: (body: Int, all: Int), to body: inout [UInt8]) {
         let size = total.body
         let start = body.count
         body.append(contentsOf: repeatElement(0, count: total.all))
@@ -65,7 +74,6 @@ extension RecordBatchEncoder {
                 p = putBytes(p, h.value)
             }
         }
-        return total.all
     }
 
     /// (body, body plus its length varint), or nil when a field is too long for the format.

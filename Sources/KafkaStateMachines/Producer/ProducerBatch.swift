@@ -26,13 +26,23 @@ struct ProducerBatch {
     /// Bytes on the wire uncompressed, header included.
     var wireSize: Int { RecordBatchEncoder.batchHeaderSize + body.count }
 
-    /// Bytes `record` adds if appended now; nil when a field is too long for the format.
-    func sizeIfAppended(_ r: ProducerRecord) -> Int? {
+    /// The encoded size of `record` if appended now (body, and body with its length
+    /// prefix); nil when a field is too long for the format.
+    func sizeIfAppended(_ r: ProducerRecord) -> (body: Int, all: Int)? {
         RecordBatchEncoder.recordSize(key: r.key, value: r.value, headers: r.headers, offsetDelta: Int32(truncatingIfNeeded: count),
-                                      timestampDelta: count == 0 ? 0 : r.timestamp &- baseTimestamp)?.all
+                                      timestampDelta: count == 0 ? 0 : r.timestamp &- baseTimestamp)
     }
 
-    mutating func append(_ r: ProducerRecord, charge: Int) {
+    /// Appends `r`, sizing it first (false when a field is too long for the format).
+    @discardableResult
+    mutating func append(_ r: ProducerRecord, charge: Int) -> Bool {
+        guard let size = sizeIfAppended(r) else { return false }
+        append(r, charge: charge, size: size)
+        return true
+    }
+
+    /// Appends `r`; `size` is what `sizeIfAppended(r)` said (computed once per record).
+    mutating func append(_ r: ProducerRecord, charge: Int, size: (body: Int, all: Int)) {
         if tokens.isEmpty {
             baseTimestamp = r.timestamp
             maxTimestamp = r.timestamp
@@ -40,7 +50,7 @@ struct ProducerBatch {
             maxTimestamp = r.timestamp
         }
         RecordBatchEncoder.appendRecordBody(key: r.key, value: r.value, headers: r.headers, offsetDelta: Int32(truncatingIfNeeded: count),
-                                            timestampDelta: r.timestamp &- baseTimestamp, to: &body)
+                                            timestampDelta: r.timestamp &- baseTimestamp, size: size, to: &body)
         tokens.append(r.token)
         charged += charge
     }

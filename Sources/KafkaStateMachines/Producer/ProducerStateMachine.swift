@@ -97,19 +97,24 @@ struct ProducerStateMachine {
             return .recordTooLarge(size: charge, max: config.maxBatchBytes - RecordBatchEncoder.batchHeaderSize - 16)
         }
         if bufferedRecords >= config.maxBufferedRecords || bufferedBytes + charge > config.maxBufferedBytes { return .bufferFull }
-        if topics[record.topic] == nil {
+        // One hash lookup per record: the rest goes through the index (valid until a key is added).
+        let ti: TopicIndex
+        if let i = topics.index(forKey: record.topic) {
+            ti = i
+        } else {
             topics[record.topic] = ProducerTopic(name: record.topic)
             let at = topicNames.firstIndex { $0 > record.topic } ?? topicNames.count
             topicNames.insert(record.topic, at: at)
             learnTopic(record.topic, metadata: metadata)
+            ti = topics.index(forKey: record.topic)!
         }
-        if !topics[record.topic]!.isKnown {
-            if topics[record.topic]!.waiting.isEmpty { askMetadata(now: now, force: true) }
-            topics[record.topic]!.waiting.append((record, charge, now))
+        if !topics.values[ti].isKnown {
+            if topics.values[ti].waiting.isEmpty { askMetadata(now: now, force: true) }
+            topics.values[ti].waiting.append((record, charge, now))
         } else {
-            let count = topics[record.topic]!.partitions.count
+            let count = topics.values[ti].partitions.count
             if let p = record.partition, Int(p) >= count { return .partitionOutOfRange(p, count: count) }
-            place(record, charge: charge, now: now)
+            place(record, in: ti, charge: charge, now: now)
         }
         bufferedRecords += 1
         bufferedBytes += charge
@@ -117,15 +122,17 @@ struct ProducerStateMachine {
         return nil
     }
 
+    typealias TopicIndex = Dictionary<String, ProducerTopic>.Index
+
     /// Appends a record of a known topic to its partition's open batch (or a new one).
-    private mutating func place(_ record: ProducerRecord, charge: Int, now: Instant) {
-        let p = Int(record.partition ?? choosePartition(record, charge: charge))
-        topics[record.topic]!.partitions[p].bufferedRecords += 1
-        let closedOne = topics[record.topic]!.partitions[p].append(record, charge: charge, now: now, maxBatchBytes: config.maxBatchBytes)
+    private mutating func place(_ record: ProducerRecord, in ti: TopicIndex, charge: Int, now: Instant) {
+        let p = Int(record.partition ?? choosePartition(record, in: ti, charge: charge))
+        topics.values[ti].partitions[p].bufferedRecords += 1
+        let closedOne = topics.values[ti].partitions[p].append(record, charge: charge, now: now, maxBatchBytes: config.maxBatchBytes)
         if closedOne {
             dirty = true
-            if case .sticky = config.partitioner, record.key == nil, record.partition == nil, topics[record.topic]!.sticky == Int32(p) {
-                topics[record.topic]!.sticky = -1
+            if case .sticky = config.partitioner, record.key == nil, record.partition == nil, topics.values[ti].sticky == Int32(p) {
+                topics.values[ti].sticky = -1
             }
         }
         if config.linger == .zero && !config.manualFlushing { dirty = true }
@@ -263,7 +270,7 @@ struct ProducerStateMachine {
                                                               error: .partitionOutOfRange(p, count: t.partitions.count))))
                         continue
                     }
-                    place(w.record, charge: w.charge, now: w.at)
+                    place(w.record, in: topics.index(forKey: name)!, charge: w.charge, now: w.at)
                 }
                 dirty = true
             }
@@ -368,8 +375,8 @@ extension PartitionQueue {
         var closedOne = false
         if hasOpenBatch {
             let last = batches.count - 1
-            if let size = batches[last].sizeIfAppended(r), batches[last].wireSize + size <= maxBatchBytes {
-                batches[last].append(r, charge: charge)
+            if let size = batches[last].sizeIfAppended(r), batches[last].wireSize + size.all <= maxBatchBytes {
+                batches[last].append(r, charge: charge, size: size)
                 if batches[last].wireSize + 16 >= maxBatchBytes { batches[last].closed = true; closedOne = true }
                 return closedOne
             }
@@ -377,8 +384,10 @@ extension PartitionQueue {
             closedOne = true
         }
         var b = ProducerBatch(opened: now)
+        // Accepted records always fit an empty batch (checked at the call).
+        guard let size = b.sizeIfAppended(r) else { preconditionFailure("record accepted without a size") }
         b.body.reserveCapacity(min(maxBatchBytes, 16 * 1024))
-        b.append(r, charge: charge)
+        b.append(r, charge: charge, size: size)
         batches.append(b)
         return closedOne
     }
