@@ -135,7 +135,8 @@ struct ProducerStateMachine {
                 topics.values[ti].sticky = -1
             }
         }
-        if config.linger == .zero && !config.manualFlushing { dirty = true }
+        // During a flush nothing lingers: the new record may go at once.
+        if (config.linger == .zero && !config.manualFlushing) || isFlushing { dirty = true }
     }
 
     // MARK: flush and close
@@ -220,6 +221,8 @@ struct ProducerStateMachine {
             return
         }
         t.missingRefreshes = 0
+        // Created again after a deletion: retriable errors are retried again.
+        t.deleted = false
         let count = Int((known.max() ?? -1) + 1)
         while t.partitions.count < count { t.partitions.append(PartitionQueue()) }
         var available: [Int32] = []
@@ -242,6 +245,8 @@ struct ProducerStateMachine {
             t.partitions[p] = q
         }
         t.available = available
+        // A partition metadata no longer lists (fewer partitions than before) is no sticky choice.
+        if t.sticky >= 0, !known.contains(t.sticky) { t.sticky = -1 }
         topics[name] = t
     }
 
@@ -286,10 +291,11 @@ struct ProducerStateMachine {
         topics[name]!.missingRefreshes = 0
         if wasKnown { topics[name]!.deleted = true }
         for p in topics[name]!.partitions.indices {
-            while topics[name]!.partitions[p].batches.count > topics[name]!.partitions[p].sentCount {
-                let b = topics[name]!.partitions[p].batches.removeLast()
-                report(name, Int32(p), b, error: error)
-            }
+            // Reported in produce order.
+            let q = topics[name]!.partitions[p]
+            let unsent = q.batches[q.sentCount...]
+            topics[name]!.partitions[p].batches.removeLast(unsent.count)
+            for b in unsent { report(name, Int32(p), b, error: error) }
         }
         completeFlushesIfDone()
     }
