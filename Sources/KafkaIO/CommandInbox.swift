@@ -3,29 +3,39 @@ import NIOCore
 
 /// The calls waiting for the client's event loop, and when the loop will next take them.
 ///
-/// Every call queues here; one hop to the loop takes everything queued. A call that needs
-/// the engine now (a request, a flush, a close) makes the hop happen at once if none is
-/// already coming. A produced record can wait a little: it would linger in its batch
-/// anyway, so the first record after a hop schedules the next one `produceDelay` later and
-/// the records produced meanwhile ride along, instead of each waking the loop (a wakeup
-/// costs more than the record itself). Many records, or any call that cannot wait, bring
-/// the hop forward.
+/// Every call queues here; one hop to the loop takes everything queued. Produced records
+/// queue apart from other calls (the hot path: no enum payload per record, and the engine
+/// takes the records straight from this array): each gets its token here, its callback
+/// goes to `callbacks` at the same index, and a `.records(from:)` marker among the commands
+/// keeps their order relative to the other calls.
+///
+/// A call that needs the engine now (a request, a flush, a close) makes the hop happen at
+/// once if none is already coming. A produced record can wait a little: it would linger in
+/// its batch anyway, so the first record after a hop schedules the next hop `produceDelay`
+/// later and the records produced meanwhile ride along, instead of each waking the loop (a
+/// wakeup costs more than the record). `eagerCount` queued records, or any call that cannot
+/// wait, bring the hop forward.
 final class CommandInbox: Sendable {
-    enum Urgency {
-        case now
-        /// Fine to take within `produceDelay`.
-        case soon
-    }
-
     private enum Pending { case none, timed, immediate }
     private struct State {
         var commands: [KafkaClient.Command] = []
+        var records: [ProducerRecord] = []
+        var callbacks: [ProduceCompletions.Entry] = []
+        /// The token of the next record: tokens run 1, 2, 3, … in queue order, as
+        /// ProduceCompletions expects.
+        var nextToken: UInt64 = 1
+        /// Records the engine is done with and callbacks already called, dropped by the
+        /// next producing caller (see `recycle`).
+        var spent: [ProducerRecord] = []
+        var spentCallbacks: [ProduceCompletions.Entry?] = []
+        /// The last command is the marker of the records being added.
+        var recordsOpen = false
         var pending = Pending.none
     }
     private let state = NIOLockedValueBox(State())
     /// How long a produced record may wait for the hop; zero hops at once.
     let produceDelay: TimeAmount
-    /// Queued calls that bring a timed hop forward.
+    /// Queued records that bring a timed hop forward.
     let eagerCount: Int
 
     init(produceDelay: TimeAmount, eagerCount: Int = 4096) {
@@ -33,22 +43,47 @@ final class CommandInbox: Sendable {
         self.eagerCount = eagerCount
     }
 
-    var count: Int { state.withLockedValue { $0.commands.count } }
+    var count: Int { state.withLockedValue { $0.commands.count + $0.records.count } }
 
-    /// Queues `command`; calls `hop` on `loop` when the loop should take the queue.
-    func submit(_ command: KafkaClient.Command, urgency: Urgency, loop: any EventLoop, hop: @escaping @Sendable () -> Void) {
-        enum Wake { case none, now, later }
+    private enum Wake { case none, now, later }
+
+    /// Queues `command`, a call that needs the engine now.
+    func submit(_ command: KafkaClient.Command, loop: any EventLoop, hop: @escaping @Sendable () -> Void) {
         let wake: Wake = state.withLockedValue { s in
             s.commands.append(command)
+            s.recordsOpen = false
+            guard s.pending != .immediate else { return .none }
+            s.pending = .immediate
+            return .now
+        }
+        perform(wake, loop: loop, hop: hop)
+    }
+
+    /// Queues a produced record (its token is set here) and its callback.
+    func submit(_ record: ProducerRecord, _ callback: ProduceCompletions.Entry, loop: any EventLoop, hop: @escaping @Sendable () -> Void) {
+        var record = record
+        var spent: [ProducerRecord] = []
+        var spentCallbacks: [ProduceCompletions.Entry?] = []
+        let wake: Wake = state.withLockedValue { s in
+            if !s.spent.isEmpty { swap(&spent, &s.spent) }
+            if !s.spentCallbacks.isEmpty { swap(&spentCallbacks, &s.spentCallbacks) }
+            if !s.recordsOpen {
+                s.commands.append(.records(from: s.records.count))
+                s.recordsOpen = true
+            }
+            record.token = s.nextToken
+            s.nextToken += 1
+            s.records.append(record)
+            s.callbacks.append(callback)
             switch s.pending {
             case .immediate:
                 return .none
             case .timed:
-                guard urgency == .now || s.commands.count >= eagerCount else { return .none }
+                guard s.records.count >= eagerCount else { return .none }
                 s.pending = .immediate
                 return .now
             case .none:
-                if urgency == .soon && produceDelay > .zero && s.commands.count < eagerCount {
+                if produceDelay > .zero && s.records.count < eagerCount {
                     s.pending = .timed
                     return .later
                 }
@@ -56,6 +91,37 @@ final class CommandInbox: Sendable {
                 return .now
             }
         }
+        perform(wake, loop: loop, hop: hop)
+        // `spent` and `spentCallbacks` are freed here, on a producing thread (see `recycle`).
+    }
+
+    /// Takes back records the engine has encoded, so that their keys and values are freed
+    /// by the next producing caller rather than on the loop. The caller's thread allocated
+    /// them; glibc frees a block into its own thread's cache but must lock the allocating
+    /// thread's arena to free it from another, and a caller allocating a million records a
+    /// second while the loop frees them fights over that lock on every record.
+    func recycle(_ records: inout [ProducerRecord]) {
+        guard !records.isEmpty else { return }
+        // Swapped, not copied: the last reference must leave this thread's hands here.
+        state.withLockedValue { s in
+            if s.spent.isEmpty { swap(&s.spent, &records) }
+        }
+    }
+
+    /// As `recycle(_:)`, for callbacks (their captured contexts) once called.
+    func recycle(callbacks: inout [ProduceCompletions.Entry?]) {
+        guard !callbacks.isEmpty else { return }
+        state.withLockedValue { s in
+            if s.spentCallbacks.isEmpty {
+                swap(&s.spentCallbacks, &callbacks)
+            } else if s.spentCallbacks.count < 65_536 {
+                // Copies share the contexts, so freeing `callbacks` here frees none of them.
+                s.spentCallbacks.append(contentsOf: callbacks)
+            }
+        }
+    }
+
+    private func perform(_ wake: Wake, loop: any EventLoop, hop: @escaping @Sendable () -> Void) {
         switch wake {
         case .none: break
         case .now: loop.execute(hop)
@@ -65,12 +131,23 @@ final class CommandInbox: Sendable {
 
     /// Everything queued, in order; the next call schedules a new hop. A timed hop that
     /// fires after an immediate one took the queue finds it empty.
-    func take() -> [KafkaClient.Command] {
+    func take() -> Taken {
         state.withLockedValue { s in
             s.pending = .none
-            let taken = s.commands
-            s.commands.removeAll(keepingCapacity: true)
+            s.recordsOpen = false
+            let taken = Taken(commands: s.commands, records: s.records, callbacks: s.callbacks)
+            s.commands = []
+            s.records = []
+            s.callbacks = []
+            s.records.reserveCapacity(taken.records.count)
+            s.callbacks.reserveCapacity(taken.records.count)
             return taken
         }
+    }
+
+    struct Taken {
+        var commands: [KafkaClient.Command]
+        var records: [ProducerRecord]
+        var callbacks: [ProduceCompletions.Entry]
     }
 }

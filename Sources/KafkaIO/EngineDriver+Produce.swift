@@ -1,18 +1,19 @@
 /// The producer's side of the driver: records gathered from one inbox hop go to the engine
 /// together; each delivery report (one per batch) completes its records' callbacks.
 extension EngineDriver {
-    func enqueueProduce(_ record: ProducerRecord, charge: Int, _ completion: @escaping ProduceCompletion) {
-        var r = record
-        r.token = produceCompletions.add(.init(completion: completion, timestamp: r.timestamp, charge: charge))
-        produceBatch.append(r)
-    }
-
-    func flushProduce(now: Instant) {
-        guard !produceBatch.isEmpty else { return }
-        let batch = produceBatch
-        produceBatch.removeAll(keepingCapacity: true)
-        recorder?.record(.produce(batch), now: now)
-        engine.produce(batch, now: now)
+    /// Hands a run of queued records to the engine; their callbacks wait by token.
+    func produce(_ records: ArraySlice<ProducerRecord>, callbacks: ArraySlice<ProduceCompletions.Entry>, now: Instant) {
+        guard let first = records.first else { return }
+        // The inbox numbered the records in the order the ring hands out tokens.
+        precondition(first.token == produceCompletions.nextToken, "produce tokens out of step")
+        produceCompletions.add(contentsOf: callbacks)
+        guard lifecycle == .running else {
+            deliver(DeliveryReport(topic: first.topic, partition: -1, baseOffset: -1, logAppendTime: -1, tokens: records.map(\.token),
+                                   error: .clientClosed))
+            return
+        }
+        recorder?.record(.produce(Array(records)), now: now)
+        engine.produce(records, now: now)
     }
 
     /// Completes the report's records in order. Their buffer room goes back to the gate
@@ -42,6 +43,7 @@ extension EngineDriver {
                                                          timestamp: report.logAppendTime >= 0 ? report.logAppendTime : entry.timestamp)))
             }
         }
+        inbox.recycle(callbacks: &entries)
     }
 
     func producerNotice(_ notice: ProducerNotice) {

@@ -29,10 +29,11 @@ final class EngineDriver {
 
     private var completions: [PromiseID: Completion] = [:]
     /// Producer state (EngineDriver+Produce.swift).
-    var produceBatch: [ProducerRecord] = []
     var produceCompletions = ProduceCompletions()
     /// The client's buffer accounting: room comes back here when records complete.
     let producerGate: ProducerGate
+    /// Where called callbacks go to be freed by a producing thread (CommandInbox.recycle).
+    let inbox: CommandInbox
     var flushWaiters: [PromiseID: @Sendable () -> Void] = [:]
     private var nextPromise: UInt64 = 1
     /// Requests the caller may cancel, by the client's handle, and back.
@@ -43,17 +44,18 @@ final class EngineDriver {
     private var lastTick: Instant?
     private var draining = false
 
-    private enum Lifecycle { case running, closing, closed }
-    private var lifecycle = Lifecycle.running
+    enum Lifecycle { case running, closing, closed }
+    private(set) var lifecycle = Lifecycle.running
     private var closeWaiters: [CheckedContinuation<Void, Never>] = []
     private var closeTimer: Scheduled<Void>?
     /// Records every input for `kgo sim replay` when configured.
     let recorder: FlightRecorder?
 
     init(loop: any EventLoop, configuration: KafkaClientConfiguration, tlsContext: NIOSSLContext?, logger: Logger, seed: UInt64,
-         producerGate: ProducerGate, recorder: FlightRecorder? = nil) {
+         producerGate: ProducerGate, inbox: CommandInbox, recorder: FlightRecorder? = nil) {
         self.loop = loop
         self.producerGate = producerGate
+        self.inbox = inbox
         self.configuration = configuration
         var engineConfig = configuration.engineConfig
         if let recorder { engineConfig.sasl = recorder.recording(engineConfig.sasl) }
@@ -75,11 +77,19 @@ final class EngineDriver {
     private(set) var hops = 0
     private(set) var commandsRun = 0
 
-    func run(_ commands: [KafkaClient.Command]) {
+    func run(_ taken: CommandInbox.Taken) {
         loop.preconditionInEventLoop()
+        let (commands, records) = (taken.commands, taken.records)
         hops += 1
-        commandsRun += commands.count
+        commandsRun += commands.count + records.count
         let now = self.now
+        // Where each run of records ends: at the next run's start, the last at the end.
+        var recordRunEnds: [Int] = []
+        for command in commands.reversed() {
+            if case .records(let from) = command { recordRunEnds.append(recordRunEnds.isEmpty ? records.count : from) }
+        }
+        recordRunEnds.reverse()
+        var runIndex = 0
         for command in commands {
             switch command {
             case .request(let request, let target, let pin, let completion):
@@ -111,19 +121,14 @@ final class EngineDriver {
                     engine.cancel(promise: promise, now: now)
                 }
             case .close(let waiter):
-                flushProduce(now: now)
                 beginClose(waiter)
             case .consumer(let c, let buffer):
                 runConsumer(c, buffer: buffer, now: now)
-            case .produce(let record, let charge, let completion):
-                guard lifecycle == .running else {
-                    producerGate.release(records: 1, bytes: charge)
-                    completion(.failure(.clientClosed))
-                    continue
-                }
-                enqueueProduce(record, charge: charge, completion)
+            case .records(let from):
+                let end = recordRunEnds[runIndex]
+                runIndex += 1
+                produce(records[from ..< end], callbacks: taken.callbacks[from ..< end], now: now)
             case .flush(let done):
-                flushProduce(now: now)
                 guard lifecycle == .running else {
                     done()
                     continue
@@ -135,7 +140,6 @@ final class EngineDriver {
                 engine.flush(promise: promise, now: now)
             }
         }
-        flushProduce(now: now)
         drain()
     }
 

@@ -123,7 +123,7 @@ extension KafkaClient {
         let engineRecord = ProducerRecord(topic: record.topic, partition: record.partition, key: record.key, value: record.value,
                                           headers: record.headers, timestamp: record.timestamp ?? Self.wallClockMilliseconds(), token: 0)
         // The driver returns `charge` to the gate when the record completes.
-        submit(.produce(engineRecord, charge, completion))
+        submit(engineRecord, .init(completion: completion, timestamp: engineRecord.timestamp, charge: charge))
     }
 
     static func wallClockMilliseconds() -> Int64 {

@@ -16,9 +16,9 @@ public final class KafkaClient: Sendable {
         case cancellableRequest(any KafkaRequest, RequestTarget, ClosedRange<Int16>?, UInt64, EngineDriver.Completion)
         case cancel(UInt64)
         case consumer(ConsumerCommand, FetchBuffer)
-        /// A record for the producer (KafkaClient+Produce.swift); consecutive ones reach the engine together.
-        /// The record, the room it took in the producer gate, and its callback.
-        case produce(ProducerRecord, Int, ProduceCompletion)
+        /// Produced records (KafkaClient+Produce.swift) queued from this index of the hop's
+        /// records up to the next marker (CommandInbox): consecutive ones reach the engine together.
+        case records(from: Int)
         case flush(@Sendable () -> Void)
     }
 
@@ -26,7 +26,7 @@ public final class KafkaClient: Sendable {
     /// The loop that runs the engine and every connection of this client.
     let loop: any EventLoop
     private let driver: NIOLoopBoundBox<EngineDriver>
-    private let inbox = NIOLockedValueBox<[Command]>([])
+    private let inbox: CommandInbox
     private let nextHandle = NIOLockedValueBox<UInt64>(0)
     /// Fetched data waiting for `poll` (KafkaClient+Consume.swift).
     let fetchBuffer = FetchBuffer()
@@ -41,6 +41,10 @@ public final class KafkaClient: Sendable {
         try configuration.producer.validate()
         self.configuration = configuration
         self.producerGate = ProducerGate(maxRecords: configuration.producer.maxBufferedRecords, maxBytes: configuration.producer.maxBufferedBytes)
+        // A record may wait for the loop up to 1 ms, never longer than it would linger.
+        let linger = configuration.producer.manualFlushing ? Duration.milliseconds(1) : min(configuration.producer.linger, .milliseconds(1))
+        self.inbox = CommandInbox(produceDelay: .nanoseconds(Int64(linger.components.seconds) * 1_000_000_000
+                                                              + Int64(linger.components.attoseconds / 1_000_000_000)))
         let group = configuration.eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton
         self.loop = group.next()
         let seed = configuration.randomSeed ?? UInt64.random(in: .min ... .max)
@@ -49,7 +53,7 @@ public final class KafkaClient: Sendable {
         }
         self.driver = NIOLoopBoundBox.makeBoxSendingValue(
             EngineDriver(loop: loop, configuration: configuration, tlsContext: tlsContext, logger: logger, seed: seed,
-                         producerGate: producerGate, recorder: recorder),
+                         producerGate: producerGate, inbox: inbox, recorder: recorder),
             as: EngineDriver.self, eventLoop: loop)
     }
 
@@ -58,7 +62,7 @@ public final class KafkaClient: Sendable {
         let loop = self.loop
         let driver = self.driver
         loop.execute {
-            driver.value.run([.close(nil)])
+            driver.value.run(.init(commands: [.close(nil)], records: [], callbacks: []))
         }
     }
 
@@ -124,25 +128,26 @@ public final class KafkaClient: Sendable {
         return loop.submit { (driver.value.hops, driver.value.commandsRun) }
     }
 
-    /// Commands waiting for the next hop.
-    func queuedCommands() -> Int { inbox.withLockedValue { $0.count } }
+    /// Commands and records waiting for the next hop.
+    func queuedCommands() -> Int { inbox.count }
 
-    /// Queues a command; only the call that finds the inbox empty schedules the hop.
+    /// Queues a command for the loop; one hop takes everything queued.
     func submit(_ command: Command) {
-        let first = inbox.withLockedValue { queue in
-            queue.append(command)
-            return queue.count == 1
-        }
-        guard first else { return }
+        inbox.submit(command, loop: loop, hop: hop)
+    }
+
+    /// Queues a produced record and its callback for the loop.
+    func submit(_ record: ProducerRecord, _ callback: ProduceCompletions.Entry) {
+        inbox.submit(record, callback, loop: loop, hop: hop)
+    }
+
+    private var hop: @Sendable () -> Void {
         let inbox = self.inbox
         let driver = self.driver
-        loop.execute {
-            let batch = inbox.withLockedValue { queue in
-                let taken = queue
-                queue.removeAll(keepingCapacity: true)
-                return taken
-            }
-            driver.value.run(batch)
+        return {
+            var taken = inbox.take()
+            driver.value.run(taken)
+            inbox.recycle(&taken.records)
         }
     }
 }

@@ -21,12 +21,10 @@ struct ProduceCompletions {
     /// The token the next `add` gets.
     var nextToken: UInt64 { firstToken + UInt64(ring.count) }
 
-    /// Stores `entry` under the next token and returns that token.
-    mutating func add(_ entry: Entry) -> UInt64 {
-        let token = nextToken
-        ring.append(entry)
-        count += 1
-        return token
+    /// Stores `entries` under the next tokens, in order.
+    mutating func add(contentsOf entries: ArraySlice<Entry>) {
+        for e in entries { ring.append(e) }
+        count += entries.count
     }
 
     /// Takes the entry of `token` out; nil when unknown or already taken.

@@ -5,8 +5,14 @@ extension ClientEngine {
     /// Buffers records for sending. A record refused at the call (bad input, buffer full,
     /// a fatal producer) is reported at once as a `.delivery` with its error.
     public mutating func produce(_ records: [ProducerRecord], now: Instant) {
-        for r in records {
-            if let error = produce(r, pumping: false, now: now) {
+        produce(records[...], now: now)
+    }
+
+    /// `produce` of a run of records (the driver hands over slices of its inbox).
+    public mutating func produce(_ records: ArraySlice<ProducerRecord>, now: Instant) {
+        for i in records.indices {
+            if let error = produce(records[i], pumping: false, now: now) {
+                let r = records[i]
                 actions.append(.delivery(DeliveryReport(topic: r.topic, partition: r.partition ?? -1, baseOffset: -1, logAppendTime: -1,
                                                         tokens: [r.token], error: error)))
             }

@@ -267,6 +267,7 @@ struct ProducerStateMachine {
             if t.isKnown && !t.waiting.isEmpty {
                 let waiting = t.waiting
                 topics[name]!.waiting = []
+                let ti = topics.index(forKey: name)!
                 for w in waiting {
                     if let p = w.record.partition, Int(p) >= t.partitions.count {
                         bufferedRecords -= 1
@@ -275,7 +276,7 @@ struct ProducerStateMachine {
                                                               error: .partitionOutOfRange(p, count: t.partitions.count))))
                         continue
                     }
-                    place(w.record, in: topics.index(forKey: name)!, charge: w.charge, now: w.at)
+                    place(w.record, in: ti, charge: w.charge, now: w.at)
                 }
                 dirty = true
             }
