@@ -148,4 +148,6 @@ final class ProducerGate: Sendable {
     }
 
     var buffered: (records: Int, bytes: Int) { state.withLockedValue { ($0.records, $0.bytes) } }
+    /// Callers waiting for room (tests watch it).
+    var waiting: Int { state.withLockedValue { $0.waiters.count } }
 }

@@ -1,0 +1,175 @@
+import Dispatch
+@testable import KafkaIO
+import KafkaStateMachines
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOEmbedded
+import Testing
+
+/// The producer's path from the calling thread to the loop, without a broker: the inbox's
+/// hop timing and ordering (on an embedded loop, whose time only moves when told), the
+/// callback ring, and the buffer gate's waiting.
+@Suite struct ProducerHandOffTests {
+    final class Hops: @unchecked Sendable {
+        var taken: [CommandInbox.Taken] = []
+    }
+
+    static func record(_ n: Int) -> ProducerRecord {
+        ProducerRecord(topic: "t", value: [UInt8(n)], timestamp: Int64(n), token: 0)
+    }
+
+    static func callback(charge: Int = 1, _ body: @escaping ProduceCompletion = { _ in }) -> ProduceCompletions.Entry {
+        .init(completion: body, timestamp: 0, charge: charge)
+    }
+
+    @Test func recordsWaitForTheTimedHopAndRideTogether() {
+        let loop = EmbeddedEventLoop()
+        let inbox = CommandInbox(produceDelay: .milliseconds(1))
+        let hops = Hops()
+        let hop: @Sendable () -> Void = { hops.taken.append(inbox.take()) }
+        for n in 1 ... 3 { inbox.submit(Self.record(n), Self.callback(), loop: loop, hop: hop) }
+        loop.run()
+        #expect(hops.taken.isEmpty, "a record alone must not wake the loop at once")
+        loop.advanceTime(by: .microseconds(999))
+        #expect(hops.taken.isEmpty)
+        loop.advanceTime(by: .microseconds(1))
+        #expect(hops.taken.count == 1)
+        #expect(hops.taken[0].records.map(\.token) == [1, 2, 3], "tokens are numbered in queue order")
+        #expect(hops.taken[0].callbacks.count == 3)
+        guard case .records(from: 0)? = hops.taken[0].commands.first else {
+            Issue.record("expected one records marker, got \(hops.taken[0].commands.count) commands")
+            return
+        }
+        #expect(hops.taken[0].commands.count == 1)
+        // The next record starts a new timed hop, and tokens go on.
+        inbox.submit(Self.record(4), Self.callback(), loop: loop, hop: hop)
+        loop.advanceTime(by: .milliseconds(1))
+        #expect(hops.taken.count == 2)
+        #expect(hops.taken[1].records.map(\.token) == [4])
+    }
+
+    @Test func anUrgentCallBringsTheHopForwardAndKeepsOrder() {
+        let loop = EmbeddedEventLoop()
+        let inbox = CommandInbox(produceDelay: .milliseconds(1))
+        let hops = Hops()
+        let hop: @Sendable () -> Void = { hops.taken.append(inbox.take()) }
+        inbox.submit(Self.record(1), Self.callback(), loop: loop, hop: hop)
+        inbox.submit(Self.record(2), Self.callback(), loop: loop, hop: hop)
+        inbox.submit(.flush({}), loop: loop, hop: hop)
+        inbox.submit(Self.record(3), Self.callback(), loop: loop, hop: hop)
+        loop.run()
+        #expect(hops.taken.count == 1, "the flush must hop at once, taking the records queued before and after it")
+        let commands = hops.taken.first?.commands ?? []
+        guard commands.count == 3, case .records(from: 0) = commands[0], case .flush = commands[1], case .records(from: 2) = commands[2] else {
+            Issue.record("expected records(0), flush, records(2); got \(commands.count) commands")
+            return
+        }
+        // The timed hop scheduled by the first record still fires, and finds nothing.
+        loop.advanceTime(by: .milliseconds(1))
+        #expect(hops.taken.count == 2)
+        #expect(hops.taken[1].commands.isEmpty && hops.taken[1].records.isEmpty)
+    }
+
+    @Test func manyQueuedRecordsHopWithoutWaiting() {
+        let loop = EmbeddedEventLoop()
+        let inbox = CommandInbox(produceDelay: .milliseconds(1), eagerCount: 4)
+        let hops = Hops()
+        let hop: @Sendable () -> Void = { hops.taken.append(inbox.take()) }
+        for n in 1 ... 4 { inbox.submit(Self.record(n), Self.callback(), loop: loop, hop: hop) }
+        loop.run()
+        #expect(hops.taken.count == 1)
+        #expect(hops.taken.first?.records.count == 4)
+    }
+
+    @Test func zeroDelayHopsAtOnce() {
+        let loop = EmbeddedEventLoop()
+        let inbox = CommandInbox(produceDelay: .zero)
+        let hops = Hops()
+        let hop: @Sendable () -> Void = { hops.taken.append(inbox.take()) }
+        inbox.submit(Self.record(1), Self.callback(), loop: loop, hop: hop)
+        loop.run()
+        #expect(hops.taken.count == 1)
+    }
+
+    @Test func spentRecordsAndCallbacksAreHandedToTheNextProducer() {
+        let loop = EmbeddedEventLoop()
+        let inbox = CommandInbox(produceDelay: .zero)
+        let hop: @Sendable () -> Void = {}
+        var records = [Self.record(1), Self.record(2)]
+        inbox.recycle(&records)
+        #expect(records.isEmpty, "the inbox takes the array itself, not a copy")
+        var more = [Self.record(3)]
+        inbox.recycle(&more)
+        #expect(more.count == 1, "while one array waits, a second is freed by its owner")
+        var callbacks: [ProduceCompletions.Entry?] = [Self.callback(), nil]
+        inbox.recycle(callbacks: &callbacks)
+        #expect(callbacks.isEmpty)
+        inbox.submit(Self.record(4), Self.callback(), loop: loop, hop: hop)
+        // The producing call took the spent arrays; the next recycle is kept again.
+        var again = [Self.record(5)]
+        inbox.recycle(&again)
+        #expect(again.isEmpty)
+    }
+
+    @Test func completionRingTakesTokensInAnyOrder() {
+        var ring = ProduceCompletions()
+        #expect(ring.nextToken == 1)
+        ring.add(contentsOf: (1 ... 5).map { Self.callback(charge: $0) }[...])
+        #expect(ring.count == 5 && ring.nextToken == 6)
+        #expect(ring.remove(3)?.charge == 3)
+        #expect(ring.remove(3) == nil, "a token completes once")
+        #expect(ring.remove(1)?.charge == 1)
+        #expect(ring.remove(9) == nil && ring.remove(0) == nil)
+        #expect(ring.remove(2)?.charge == 2)
+        #expect(ring.count == 2)
+        #expect(ring.remove(5)?.charge == 5)
+        #expect(ring.remove(4)?.charge == 4)
+        #expect(ring.isEmpty && ring.nextToken == 6, "tokens go on after the ring empties")
+        ring.add(contentsOf: [Self.callback(charge: 7)][...])
+        #expect(ring.remove(6)?.charge == 7)
+    }
+
+    @Test func blockingProduceWaitsForRoomWithoutPolling() async {
+        let gate = ProducerGate(maxRecords: 1, maxBytes: 1 << 20)
+        #expect(gate.tryAcquire(10))
+        let done = NIOLockedValueBox(false)
+        let finished = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            gate.acquireBlocking(10)
+            done.withLockedValue { $0 = true }
+            finished.signal()
+        }
+        try? await Task.sleep(for: .milliseconds(100))
+        #expect(done.withLockedValue { $0 } == false, "no room: the caller must still be waiting")
+        #expect(gate.buffered.records == 1)
+        gate.release(records: 1, bytes: 10)
+        #expect(finished.wait(timeout: .now() + 10) == .success)
+        #expect(done.withLockedValue { $0 })
+        #expect(gate.buffered.records == 1, "the room went to the waiter")
+    }
+
+    @Test func waitersGetRoomInArrivalOrder() async {
+        let gate = ProducerGate(maxRecords: 1, maxBytes: 1 << 20)
+        #expect(gate.tryAcquire(1))
+        let order = NIOLockedValueBox<[String]>([])
+        let first = Task {
+            await gate.acquire(1)
+            order.withLockedValue { $0.append("async") }
+        }
+        while gate.waiting == 0 { try? await Task.sleep(for: .milliseconds(5)) }
+        let finished = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            gate.acquireBlocking(1)
+            order.withLockedValue { $0.append("blocking") }
+            finished.signal()
+        }
+        while gate.waiting < 2 { try? await Task.sleep(for: .milliseconds(5)) }
+        #expect(!gate.tryAcquire(1), "a newcomer must not jump the queue")
+        gate.release(records: 1, bytes: 1)
+        await first.value
+        #expect(order.withLockedValue { $0 } == ["async"])
+        gate.release(records: 1, bytes: 1)
+        #expect(finished.wait(timeout: .now() + 10) == .success)
+        #expect(order.withLockedValue { $0 } == ["async", "blocking"])
+    }
+}
