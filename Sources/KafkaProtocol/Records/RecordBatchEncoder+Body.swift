@@ -49,30 +49,44 @@ extension RecordBatchEncoder {
 
     /// `appendRecordBody` with the size `recordSize` gave for the same arguments, for a
     /// caller that already needed it (a producer checks that the record fits first).
+    /// Written as a few appends (varints staged in a small scratch buffer, key and value
+    /// copied straight from their arrays): no zero-fill of the record's bytes first.
     public static func appendRecordBody(key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader], offsetDelta: Int32,
                                         timestampDelta: Int64, size total: (body: Int, all: Int), to body: inout [UInt8]) {
-        let size = total.body
-        let start = body.count
-        body.append(contentsOf: repeatElement(0, count: total.all))
-        body.withUnsafeMutableBufferPointer { buf in
-            var p = buf.baseAddress! + start
-            p = putVarint(p, Int64(size))
+        // length (5) + attributes (1) + timestamp delta (10) + offset delta (5) + key length (5) <= 26.
+        var scratch: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        withUnsafeMutableBytes(of: &scratch) { raw in
+            let base = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            var p = putVarint(base, Int64(total.body))
             p.pointee = 0
             p += 1
             p = putVarint(p, timestampDelta)
             p = putVarint(p, Int64(offsetDelta))
-            p = putBytes(p, key)
-            p = putBytes(p, value)
-            p = putVarint(p, Int64(headers.count))
-            for h in headers {
-                var k = h.key
-                p = k.withUTF8 { u in
-                    let q = putVarint(p, Int64(u.count))
-                    if u.count > 0 { q.update(from: u.baseAddress!, count: u.count) }
-                    return q + u.count
-                }
-                p = putBytes(p, h.value)
+            p = putVarint(p, Int64(key?.count ?? -1))
+            body.append(contentsOf: UnsafeBufferPointer(start: base, count: p - base))
+        }
+        if let key { body.append(contentsOf: key) }
+        appendVarint(Int64(value?.count ?? -1), to: &body)
+        if let value { body.append(contentsOf: value) }
+        appendVarint(Int64(headers.count), to: &body)
+        for h in headers {
+            var k = h.key
+            k.withUTF8 { u in
+                appendVarint(Int64(u.count), to: &body)
+                body.append(contentsOf: u)
             }
+            appendVarint(Int64(h.value?.count ?? -1), to: &body)
+            if let v = h.value { body.append(contentsOf: v) }
+        }
+    }
+
+    @inline(__always)
+    static func appendVarint(_ v: Int64, to body: inout [UInt8]) {
+        var scratch: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &scratch) { raw in
+            let base = raw.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            let end = putVarint(base, v)
+            body.append(contentsOf: UnsafeBufferPointer(start: base, count: end - base))
         }
     }
 

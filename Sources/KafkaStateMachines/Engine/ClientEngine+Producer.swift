@@ -10,11 +10,15 @@ extension ClientEngine {
 
     /// `produce` of a run of records (the driver hands over slices of its inbox).
     public mutating func produce(_ records: ArraySlice<ProducerRecord>, now: Instant) {
-        for i in records.indices {
-            if let error = produce(records[i], pumping: false, now: now) {
-                let r = records[i]
-                actions.append(.delivery(DeliveryReport(topic: r.topic, partition: r.partition ?? -1, baseOffset: -1, logAppendTime: -1,
-                                                        tokens: [r.token], error: error)))
+        // Through the buffer's pointer the records are lent, not copied (a copy retains
+        // each record's topic, key, value and headers).
+        records.withUnsafeBufferPointer { buffer in
+            for i in buffer.indices {
+                if let error = produce(buffer[i], pumping: false, now: now) {
+                    let r = buffer[i]
+                    actions.append(.delivery(DeliveryReport(topic: r.topic, partition: r.partition ?? -1, baseOffset: -1, logAppendTime: -1,
+                                                            tokens: [r.token], error: error)))
+                }
             }
         }
         producerPump(now: now)
