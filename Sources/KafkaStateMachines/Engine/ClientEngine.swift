@@ -305,8 +305,10 @@ public struct ClientEngine {
                 return
             }
             if let m = response as? MetadataResponse {
-                // A user's metadata answer is as fresh as our own refresh would be.
+                // A user's metadata answer is as fresh as our own refresh would be: what
+                // waited for an address it names goes now.
                 metadata.apply(m, now: now)
+                wakeMetadataWaiters(now: now)
             }
             // Top-level errors are the caller's to interpret, except the ones that say the
             // route was wrong: a coordinator that moved or is still loading, a controller
@@ -407,6 +409,13 @@ public struct ClientEngine {
             broker = b
         case .broker(let n):
             guard address(of: .node(n)) != nil else { return waitForMetadata(id, missing: "broker \(n)", now: now) }
+            // The producer's requests to one broker must reach it in the order it made them
+            // (a partition pipelines its batches there by sequence): while an earlier one
+            // waits for metadata, a later one waits behind it. Waiters wake in id order.
+            if case .producer = p.owner, producerRequestWaiting(before: id, broker: n) {
+                pending[id]!.state = .waitingMetadata
+                return
+            }
             broker = .node(n)
         case .controller:
             guard let c = metadata.controllerId, address(of: .node(c)) != nil else {
@@ -423,6 +432,13 @@ public struct ClientEngine {
             broker = .node(entry.nodeId)
         }
         send(id, to: broker, now: now)
+    }
+
+    private func producerRequestWaiting(before id: UInt64, broker n: Int32) -> Bool {
+        pending.contains { other, r in
+            guard other < id, r.state == .waitingMetadata, r.target == .broker(n), case .producer = r.owner else { return false }
+            return true
+        }
     }
 
     private mutating func waitForMetadata(_ id: UInt64, missing: String, now: Instant) {
@@ -546,11 +562,15 @@ public struct ClientEngine {
         route(id, now: now)
     }
 
-    private mutating func metadataUpdated(now: Instant) {
+    private mutating func wakeMetadataWaiters(now: Instant) {
         for id in pending.keys.sorted() where pending[id]?.state == .waitingMetadata {
             pending[id]!.state = .routing
             route(id, now: now)
         }
+    }
+
+    private mutating func metadataUpdated(now: Instant) {
+        wakeMetadataWaiters(now: now)
         for id in sharded.keys.sorted() where sharded[id]?.waitingMetadata == true {
             sharded[id]!.waitingMetadata = false
             split(id, now: now)

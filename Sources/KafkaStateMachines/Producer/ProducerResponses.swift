@@ -31,6 +31,14 @@ extension ProducerStateMachine {
                 continue
             }
             let verdict: Verdict
+            if topics[part.topic]!.partitions[p].batches.first?.tokens.first != part.batch {
+                // A counting answer is for the front batch unless the requests were
+                // reordered on the way (they must not be). Whatever it says, it cannot be
+                // applied in order: resend from the front with the same sequences.
+                apply(.retry(.request(.protocolViolation("answer for \(part.topic)[\(part.partition)] out of order")), refresh: false),
+                      topic: part.topic, partition: p, now: now)
+                continue
+            }
             switch result {
             case .failure(let error):
                 verdict = Self.judge(error, broker: req.broker, brokersWithoutZstd: &brokersWithoutZstd)

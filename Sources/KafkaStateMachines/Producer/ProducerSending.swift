@@ -84,7 +84,8 @@ extension ProducerStateMachine {
                 td.partitionData = [pd]
                 topicData.append(td)
             }
-            parts.append(SentPart(topic: name, partition: Int32(p), generation: topics[name]!.partitions[p].generation))
+            let q = topics[name]!.partitions[p]
+            parts.append(SentPart(topic: name, partition: Int32(p), generation: q.generation, batch: q.batches[q.sentCount - 1].tokens.first ?? 0))
         }
         guard !parts.isEmpty else { return nil }
         var r = ProduceRequest()

@@ -52,6 +52,8 @@ struct ProducerStateMachine {
         var topic: String
         var partition: Int32
         var generation: UInt64
+        /// The batch's first record token: which batch the answer is for.
+        var batch: UInt64
     }
     struct SentRequest {
         var broker: Int32
