@@ -14,10 +14,23 @@ enum LogChecker {
     static func check(_ acked: [AckedRecord], now: UInt64, into v: inout Violations,
                       read: (String, Int32) -> Result<PartitionRecords, ReadError>) {
         guard v.checks("acked-in-log"), !acked.isEmpty else { return }
-        var byPartition: [TopicPartitionKey: [AckedRecord]] = [:]
-        for a in acked { byPartition[TopicPartitionKey(topic: a.topic, partition: a.partition), default: []].append(a) }
-        for key in byPartition.keys.sorted() {
-            let records = byPartition[key]!
+        // Indexes into `acked` per partition; acks come in runs of one partition, so the
+        // previous record's group is tried before hashing.
+        var groupOf: [TopicPartitionKey: Int] = [:]
+        var groups: [(key: TopicPartitionKey, indexes: [Int])] = []
+        var last = -1
+        for (i, a) in acked.enumerated() {
+            if last < 0 || groups[last].key.partition != a.partition || groups[last].key.topic != a.topic {
+                let key = TopicPartitionKey(topic: a.topic, partition: a.partition)
+                if let g = groupOf[key] { last = g } else {
+                    last = groups.count
+                    groupOf[key] = last
+                    groups.append((key, []))
+                }
+            }
+            groups[last].indexes.append(i)
+        }
+        for (key, indexes) in groups.sorted(by: { $0.key < $1.key }) {
             let (topic, partition) = (key.topic, key.partition)
             let log: PartitionRecords
             switch read(topic, partition) {
@@ -26,7 +39,8 @@ enum LogChecker {
                 v.add("acked-in-log", "cannot read \(topic)[\(partition)] back: \(e.message)", at: now)
                 continue
             }
-            for a in records {
+            for i in indexes {
+                let a = acked[i]
                 guard let found = log[a.offset] else {
                     v.add("acked-in-log", "\(topic)[\(partition)] offset \(a.offset) acked but missing from the log", at: now)
                     return

@@ -34,15 +34,16 @@ struct ProducerWorkload: SimWorkload {
         var digits = 1
         var t = token
         while t >= 10 { t /= 10; digits += 1 }
-        return [UInt8](unsafeUninitializedCapacity: digits + 1) { buf, n in
-            buf[0] = UInt8(ascii: "v")
-            var t = token
-            for i in stride(from: digits, through: 1, by: -1) {
-                buf[i] = UInt8(ascii: "0") + UInt8(t % 10)
-                t /= 10
-            }
-            n = digits + 1
+        var out = [UInt8](repeating: UInt8(ascii: "0"), count: digits + 1)
+        out[0] = UInt8(ascii: "v")
+        t = token
+        var i = digits
+        while t > 0 {
+            out[i] = UInt8(ascii: "0") + UInt8(t % 10)
+            t /= 10
+            i -= 1
         }
+        return out
     }
 
     /// The token of a value `value(_:)` made (nil for any other bytes), so duplicate
