@@ -7,20 +7,40 @@ enum LogChecker {
     static let user = "sim-checker"
 
     static func check(_ acked: [AckedRecord], cluster: inout FakeCluster, sasl: Bool, now: UInt64, into v: inout Violations) {
+        check(acked, now: now, into: &v) { topic, partition in read(topic, partition, cluster: &cluster, sasl: sasl, now: now) }
+    }
+
+    /// The check over logs from `read` (the simulation reads each partition once for every checker).
+    static func check(_ acked: [AckedRecord], now: UInt64, into v: inout Violations,
+                      read: (String, Int32) -> Result<PartitionRecords, ReadError>) {
         guard v.checks("acked-in-log"), !acked.isEmpty else { return }
-        var byPartition: [String: [AckedRecord]] = [:]
-        for a in acked { byPartition["\(a.topic)\u{0}\(a.partition)", default: []].append(a) }
-        for key in byPartition.keys.sorted() {
-            let records = byPartition[key]!
-            let (topic, partition) = (records[0].topic, records[0].partition)
-            let log: [Int64: [UInt8]]
-            switch read(topic, partition, cluster: &cluster, sasl: sasl, now: now) {
+        // Indexes into `acked` per partition; acks come in runs of one partition, so the
+        // previous record's group is tried before hashing.
+        var groupOf: [TopicPartitionKey: Int] = [:]
+        var groups: [(key: TopicPartitionKey, indexes: [Int])] = []
+        var last = -1
+        for (i, a) in acked.enumerated() {
+            if last < 0 || groups[last].key.partition != a.partition || groups[last].key.topic != a.topic {
+                let key = TopicPartitionKey(topic: a.topic, partition: a.partition)
+                if let g = groupOf[key] { last = g } else {
+                    last = groups.count
+                    groupOf[key] = last
+                    groups.append((key, []))
+                }
+            }
+            groups[last].indexes.append(i)
+        }
+        for (key, indexes) in groups.sorted(by: { $0.key < $1.key }) {
+            let (topic, partition) = (key.topic, key.partition)
+            let log: PartitionRecords
+            switch read(topic, partition) {
             case .success(let l): log = l
             case .failure(let e):
                 v.add("acked-in-log", "cannot read \(topic)[\(partition)] back: \(e.message)", at: now)
                 continue
             }
-            for a in records {
+            for i in indexes {
+                let a = acked[i]
                 guard let found = log[a.offset] else {
                     v.add("acked-in-log", "\(topic)[\(partition)] offset \(a.offset) acked but missing from the log", at: now)
                     return
@@ -33,10 +53,17 @@ enum LogChecker {
         }
     }
 
+    /// Groups acked records without building a string per record; sorted by topic, then partition.
+    struct TopicPartitionKey: Hashable, Comparable {
+        var topic: String
+        var partition: Int32
+        static func < (a: Self, b: Self) -> Bool { (a.topic, a.partition) < (b.topic, b.partition) }
+    }
+
     struct ReadError: Error { var message: String }
 
     /// Every record of the partition, by offset.
-    static func read(_ topic: String, _ partition: Int32, cluster: inout FakeCluster, sasl: Bool, now: UInt64) -> Result<[Int64: [UInt8]], ReadError> {
+    static func read(_ topic: String, _ partition: Int32, cluster: inout FakeCluster, sasl: Bool, now: UInt64) -> Result<PartitionRecords, ReadError> {
         guard let leader = cluster.partitionInfo(.init(topic, partition))?.leader,
               let conn = cluster.connect(broker: leader) else { return .failure(ReadError(message: "no leader")) }
         defer { cluster.disconnect(conn) }
@@ -60,7 +87,7 @@ enum LogChecker {
             a.authBytes = [0] + Array(user.utf8) + [0] + Array(user.utf8)
             guard call(a, 0, SaslAuthenticateResponse.self)?.errorCode == 0 else { return .failure(ReadError(message: "SASL authenticate")) }
         }
-        var log: [Int64: [UInt8]] = [:]
+        var log = PartitionRecords()
         var offset: Int64 = 0
         let contexts = CompressionContexts()
         while true {
@@ -81,12 +108,66 @@ enum LogChecker {
             guard let bytes = pd.records, !bytes.isEmpty,
                   let batches = try? RecordsReader.decodeAll(bytes, contexts: contexts).batches, !batches.isEmpty else { break }
             for b in batches {
-                for r in b.records { log[r.offset] = r.valueBytes ?? [] }
+                for r in b.records { log.append(r.offset, r.valueBytes ?? []) }
             }
             let last = batches.last!.records.last?.offset ?? offset
             guard last + 1 > offset, last + 1 < pd.highWatermark else { break }
             offset = last + 1
         }
         return .success(log)
+    }
+}
+
+/// A partition's records by offset, as read back from its leader: offsets ascending (each
+/// once, the last value written for it kept), looked up by binary search, so checking
+/// 100,000 acked records needs no hashing.
+public struct PartitionRecords: Sendable, Equatable, ExpressibleByDictionaryLiteral {
+    public private(set) var offsets: [Int64] = []
+    public private(set) var values: [[UInt8]] = []
+
+    public init() {}
+
+    public init(dictionaryLiteral elements: (Int64, [UInt8])...) {
+        for (o, v) in elements.sorted(by: { $0.0 < $1.0 }) { append(o, v) }
+    }
+
+    public var count: Int { offsets.count }
+
+    /// Adds a record. Reads go forward, so this is an append; an offset at or below the
+    /// last one (a re-read) replaces or inserts in place.
+    public mutating func append(_ offset: Int64, _ value: [UInt8]) {
+        guard let last = offsets.last, offset <= last else {
+            offsets.append(offset)
+            values.append(value)
+            return
+        }
+        let i = index(of: offset)
+        if i < offsets.count, offsets[i] == offset {
+            values[i] = value
+        } else {
+            offsets.insert(offset, at: i)
+            values.insert(value, at: i)
+        }
+    }
+
+    /// The value at `offset`, nil when the log has no record there.
+    public subscript(offset: Int64) -> [UInt8]? {
+        // Offsets are usually dense from the first: try the direct index first.
+        if let first = offsets.first, offset >= first, offset - first < Int64(offsets.count),
+           offsets[Int(offset - first)] == offset {
+            return values[Int(offset - first)]
+        }
+        let i = index(of: offset)
+        return i < offsets.count && offsets[i] == offset ? values[i] : nil
+    }
+
+    /// The first index whose offset is at or past `offset`.
+    func index(of offset: Int64) -> Int {
+        var lo = 0, hi = offsets.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if offsets[mid] < offset { lo = mid + 1 } else { hi = mid }
+        }
+        return lo
     }
 }

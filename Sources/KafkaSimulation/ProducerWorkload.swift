@@ -29,7 +29,37 @@ struct ProducerWorkload: SimWorkload {
 
     var name: String { "producer \(topic)" }
 
-    static func value(_ token: UInt64) -> [UInt8] { Array("v\(token)".utf8) }
+    /// "v<token>" in UTF-8 (decimal, no leading zeros), built without a String.
+    static func value(_ token: UInt64) -> [UInt8] {
+        var digits = 1
+        var t = token
+        while t >= 10 { t /= 10; digits += 1 }
+        var out = [UInt8](repeating: UInt8(ascii: "0"), count: digits + 1)
+        out[0] = UInt8(ascii: "v")
+        t = token
+        var i = digits
+        while t > 0 {
+            out[i] = UInt8(ascii: "0") + UInt8(t % 10)
+            t /= 10
+            i -= 1
+        }
+        return out
+    }
+
+    /// The token of a value `value(_:)` made (nil for any other bytes), so duplicate
+    /// detection can index by token instead of hashing values.
+    static func token(of value: [UInt8]) -> UInt64? {
+        guard value.count >= 2, value.count <= 21, value[0] == UInt8(ascii: "v"), value[1] != UInt8(ascii: "0") else { return nil }
+        var t: UInt64 = 0
+        for b in value[1...] {
+            guard b >= UInt8(ascii: "0"), b <= UInt8(ascii: "9") else { return nil }
+            let (m, o1) = t.multipliedReportingOverflow(by: 10)
+            let (a, o2) = m.addingReportingOverflow(UInt64(b - UInt8(ascii: "0")))
+            guard !o1, !o2 else { return nil }
+            t = a
+        }
+        return t
+    }
 
     mutating func wake(_ ctx: inout WorkloadContext) -> UInt64? {
         let n = min(batch, records - produced)
@@ -96,7 +126,7 @@ struct ProducerWorkload: SimWorkload {
         }
     }
 
-    func checkLogs(_ read: (String, Int32) -> [Int64: [UInt8]]?, _ ctx: inout WorkloadContext) {
+    func checkLogs(_ read: (String, Int32) -> PartitionRecords?, _ ctx: inout WorkloadContext) {
         let v = "producer-delivery"
         guard ctx.violations.checks(v) else { return }
         var partitions = Set<Int32>()
@@ -106,14 +136,22 @@ struct ProducerWorkload: SimWorkload {
                 ctx.violations.add(v, "\(name): cannot read [\(p)]", at: ctx.now)
                 continue
             }
-            var seen: [[UInt8]: Int64] = [:]
-            for offset in log.keys.sorted() {
-                let value = log[offset]!
-                if let first = seen[value] {
+            // Values this workload wrote are indexed by token; anything else is hashed.
+            var seenToken = [Int64](repeating: -1, count: records + 1)
+            var seenOther: [[UInt8]: Int64] = [:]
+            for (offset, value) in zip(log.offsets, log.values) {
+                let first: Int64?
+                if let t = Self.token(of: value), t <= UInt64(records) {
+                    first = seenToken[Int(t)] >= 0 ? seenToken[Int(t)] : nil
+                    seenToken[Int(t)] = first ?? offset
+                } else {
+                    first = seenOther[value]
+                    if first == nil { seenOther[value] = offset }
+                }
+                if let first {
                     ctx.violations.add(v, "\(name): [\(p)] \(String(decoding: value, as: UTF8.self)) at offsets \(first) and \(offset) (duplicate)", at: ctx.now)
                     return
                 }
-                seen[value] = offset
             }
         }
     }

@@ -6,9 +6,9 @@ import KafkaStateMachines
 extension Simulation {
     mutating func fetched(_ batch: FetchBatch) {
         for i in workloads.indices {
-            var ctx = context()
+            var ctx = lendContext()
             workloads[i].fetched(batch, &ctx)
-            absorb(ctx, from: i)
+            absorb(&ctx, from: i)
         }
     }
 

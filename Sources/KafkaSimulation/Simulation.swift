@@ -72,6 +72,8 @@ public struct Simulation {
     /// would write it, so a simulated run can be replayed like a production recording.
     var tap: RecordingTap?
     var recording: [UInt8] = []
+    /// The partitions' logs as read back at the end of the run (`readLog`), looked up only.
+    var logCache: [TopicPartition: Result<PartitionRecords, LogChecker.ReadError>] = [:]
     let engineConfig: EngineConfig
     let engineSeed: UInt64
 
@@ -188,7 +190,9 @@ public struct Simulation {
         var ctx = context()
         for w in workloads { w.finish(&ctx) }
         violations = ctx.violations
-        LogChecker.check(acked, cluster: &cluster, sasl: scenario.sasl != nil, now: now, into: &violations)
+        var found = violations
+        LogChecker.check(acked, now: now, into: &found) { topic, partition in readLog(topic, partition) }
+        violations = found
         checkConsumers()
         checkWorkloadLogs()
         let checked = Invariant.all.filter { $0 != "determinism" && violations.checks($0) }
@@ -245,9 +249,9 @@ public struct Simulation {
             apply(faults[i].fault)
         case .wake(let i):
             guard !stopIssuing else { return }
-            var ctx = context()
+            var ctx = lendContext()
             let next = workloads[i].wake(&ctx)
-            absorb(ctx, from: i)
+            absorb(&ctx, from: i)
             if let next { queue.push(at: max(next, now + 1), .wake(i)) }
         case .txnWrite(let i):
             guard !stopIssuing else {
@@ -321,15 +325,15 @@ public struct Simulation {
                 queue.push(at: net.deliveryToBroker(c.rawValue, now: now), .clientClose(c.rawValue))
             case .delivery(let report):
                 for i in workloads.indices {
-                    var ctx = context()
+                    var ctx = lendContext()
                     workloads[i].delivered(report, &ctx)
-                    absorb(ctx, from: i)
+                    absorb(&ctx, from: i)
                 }
             case .producer(let notice):
                 for i in workloads.indices {
-                    var ctx = context()
+                    var ctx = lendContext()
                     workloads[i].producerNotice(notice, &ctx)
-                    absorb(ctx, from: i)
+                    absorb(&ctx, from: i)
                 }
             case .complete(let p, let r):
                 let ok: Bool
@@ -340,9 +344,9 @@ public struct Simulation {
                 }
                 ledger.completed(p, success: ok, error: err, at: now, into: &violations)
                 if let i = owner.removeValue(forKey: p) {
-                    var ctx = context()
+                    var ctx = lendContext()
                     workloads[i].completed(p, r, &ctx)
-                    absorb(ctx, from: i)
+                    absorb(&ctx, from: i)
                 }
             case .fetched(let batch):
                 fetched(batch)
@@ -350,14 +354,26 @@ public struct Simulation {
         }
     }
 
+    /// A read-only look at the run for end-of-run checks (the acked list stays here too).
     func context() -> WorkloadContext {
         WorkloadContext(now: now, metadata: engine.metadata, inLiveness: inLiveness, acked: acked,
                         violations: violations, nextPromise: nextPromise)
     }
 
-    /// Takes back what a workload did with its context and issues its requests.
-    mutating func absorb(_ ctx: WorkloadContext, from i: Int) {
+    /// A context for a workload callback. The acked list is moved into it, not shared, so
+    /// the workload's appends do not copy the whole list (100,000 records at the producer
+    /// sweep's size); `absorb` moves it back.
+    mutating func lendContext() -> WorkloadContext {
+        let ctx = context()
+        acked = []
+        return ctx
+    }
+
+    /// Takes back what a workload did with its context (see `lendContext`) and issues its
+    /// requests.
+    mutating func absorb(_ ctx: inout WorkloadContext, from i: Int) {
         acked = ctx.acked
+        ctx.acked = []
         violations = ctx.violations
         nextPromise = ctx.nextPromise
         for r in ctx.requests {
@@ -386,20 +402,21 @@ public struct Simulation {
 
     /// Lets each workload check the partitions' logs, read once per partition.
     mutating func checkWorkloadLogs() {
-        var cache: [TopicPartition: [Int64: [UInt8]]?] = [:]
         var ctx = context()
-        let sasl = scenario.sasl != nil
-        let at = now
         for w in workloads {
-            w.checkLogs({ topic, partition in
-                let tp = TopicPartition(topic, partition)
-                if let hit = cache[tp] { return hit }
-                let log = try? LogChecker.read(topic, partition, cluster: &cluster, sasl: sasl, now: at).get()
-                cache[tp] = log
-                return log
-            }, &ctx)
+            w.checkLogs({ topic, partition in try? readLog(topic, partition).get() }, &ctx)
         }
         violations = ctx.violations
+    }
+
+    /// A partition's log read back from its leader at the end of the run, read once and
+    /// shared by every checker (the logs no longer change then).
+    mutating func readLog(_ topic: String, _ partition: Int32) -> Result<PartitionRecords, LogChecker.ReadError> {
+        let tp = TopicPartition(topic, partition)
+        if let hit = logCache[tp] { return hit }
+        let log = LogChecker.read(topic, partition, cluster: &cluster, sasl: scenario.sasl != nil, now: now)
+        logCache[tp] = log
+        return log
     }
 }
 

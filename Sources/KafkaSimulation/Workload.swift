@@ -66,8 +66,8 @@ public protocol SimWorkload {
     /// The engine's producer reported a batch (every workload hears every report).
     mutating func delivered(_ report: DeliveryReport, _ ctx: inout WorkloadContext)
     mutating func producerNotice(_ notice: ProducerNotice, _ ctx: inout WorkloadContext)
-    /// End-of-run checks against the partitions' logs (`read` gives offset -> value).
-    func checkLogs(_ read: (String, Int32) -> [Int64: [UInt8]]?, _ ctx: inout WorkloadContext)
+    /// End-of-run checks against the partitions' logs (`read` gives each offset's value).
+    func checkLogs(_ read: (String, Int32) -> PartitionRecords?, _ ctx: inout WorkloadContext)
 }
 
 /// What a consumer workload asks of the engine's fetcher.
@@ -82,5 +82,5 @@ extension SimWorkload {
     public mutating func fetched(_ batch: FetchBatch, _ ctx: inout WorkloadContext) {}
     public mutating func delivered(_ report: DeliveryReport, _ ctx: inout WorkloadContext) {}
     public mutating func producerNotice(_ notice: ProducerNotice, _ ctx: inout WorkloadContext) {}
-    public func checkLogs(_ read: (String, Int32) -> [Int64: [UInt8]]?, _ ctx: inout WorkloadContext) {}
+    public func checkLogs(_ read: (String, Int32) -> PartitionRecords?, _ ctx: inout WorkloadContext) {}
 }

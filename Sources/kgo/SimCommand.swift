@@ -66,11 +66,25 @@ struct SimRun: ParsableCommand {
 }
 
 struct SimSweep: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "sweep", abstract: "Run many seeds of a scenario, each twice.")
+    static let configuration = CommandConfiguration(
+        commandName: "sweep", abstract: "Run many seeds of a scenario, each twice.",
+        discussion: """
+            Each seed runs twice and its action hashes are compared (the determinism check), \
+            then its invariants are checked. With --jobs N, N seeds run at once on their own \
+            threads (each seed's simulation owns all its state); the lines are still printed \
+            in seed order, with the same failures, replay commands and summary as with --jobs 1.
+            """)
     @Argument(help: "Scenario file.") var file: String
     @Option(help: "How many seeds.") var seeds: Int = 100
     @Option(help: "First seed.") var from: UInt64 = 1
+    @Option(help: "Seeds run in parallel, one thread each (default: the number of active processors, here \(ProcessInfo.processInfo.activeProcessorCount)).")
+    var jobs: Int?
     @Option(help: "Shrink the first failure and save it here (a new scenario file).") var save: String?
+
+    func validate() throws {
+        guard (jobs ?? 1) >= 1 else { throw ValidationError("--jobs must be at least 1") }
+        guard seeds >= 0 else { throw ValidationError("--seeds must not be negative") }
+    }
 
     func run() throws {
         let s = try loadScenario(file)
@@ -78,9 +92,10 @@ struct SimSweep: ParsableCommand {
         var virtual: UInt64 = 0
         let clock = ContinuousClock()
         let start = clock.now
-        for i in 0 ..< seeds {
+        let from = self.from, seeds = self.seeds
+        let jobs = self.jobs ?? ProcessInfo.processInfo.activeProcessorCount
+        try OrderedJobs.run(count: seeds, jobs: jobs, work: { i in SeedCheck.run(s, seed: from + UInt64(i)) }) { i, outcome in
             let seed = from + UInt64(i)
-            let outcome = SeedCheck.run(s, seed: seed)
             virtual += outcome.result.virtualNanoseconds * 2
             print(outcome.line)
             if !outcome.ok {
@@ -102,5 +117,64 @@ struct SimSweep: ParsableCommand {
             print("saved the shrunk failure to \(save)")
         }
         throw ExitCode.failure
+    }
+}
+
+/// Runs `count` independent jobs on up to `jobs` threads and hands each result to `emit`
+/// on the calling thread in index order (job i's result waits until 0 ..< i are emitted).
+/// With one job everything runs on the calling thread. The jobs share nothing mutable: each
+/// gets its index and builds its own state.
+enum OrderedJobs {
+    private final class Shared<T: Sendable>: @unchecked Sendable {
+        let condition = NSCondition()
+        var next = 0
+        var stop = false
+        var results: [T?]
+        init(count: Int) { results = Array(repeating: nil, count: count) }
+    }
+
+    static func run<T: Sendable>(count: Int, jobs: Int, work: @escaping @Sendable (Int) -> T,
+                                 emit: (Int, T) throws -> Void) rethrows {
+        guard jobs > 1 && count > 1 else {
+            for i in 0 ..< count { try emit(i, work(i)) }
+            return
+        }
+        let shared = Shared<T>(count: count)
+        let workers = min(jobs, count)
+        for _ in 0 ..< workers {
+            let t = Thread {
+                while true {
+                    shared.condition.lock()
+                    let i = shared.next
+                    shared.next += 1
+                    let stop = shared.stop
+                    shared.condition.unlock()
+                    guard i < count, !stop else { return }
+                    let r = work(i)
+                    shared.condition.lock()
+                    shared.results[i] = r
+                    shared.condition.broadcast()
+                    shared.condition.unlock()
+                }
+            }
+            // A simulation nests engine drains inside workload callbacks: give each worker
+            // the main thread's usual room.
+            t.stackSize = 16 << 20
+            t.start()
+        }
+        // Workers stop picking up new jobs if emit throws.
+        defer {
+            shared.condition.lock()
+            shared.stop = true
+            shared.condition.unlock()
+        }
+        for i in 0 ..< count {
+            shared.condition.lock()
+            while shared.results[i] == nil { shared.condition.wait() }
+            let r = shared.results[i]!
+            shared.results[i] = nil
+            shared.condition.unlock()
+            try emit(i, r)
+        }
     }
 }

@@ -60,4 +60,36 @@ import KafkaStateMachines
         w.finish(&ctx)
         #expect(ctx.violations.list.joined().contains("1 records failed"))
     }
+
+    @Test func valuesAndTokensRoundTrip() {
+        for t: UInt64 in [0, 1, 9, 10, 99, 100, 12345, 100_000, UInt64.max] {
+            #expect(ProducerWorkload.value(t) == Array("v\(t)".utf8))
+            #expect(t == 0 || ProducerWorkload.token(of: ProducerWorkload.value(t)) == t)
+        }
+        for other in ["v", "v0", "v01", "x1", "v1a", "v99999999999999999999999"] {
+            #expect(ProducerWorkload.token(of: Array(other.utf8)) == nil, "\(other)")
+        }
+    }
+
+    @Test func duplicateFoundAmongForeignValues() {
+        var (w, ctx) = produced(2)
+        w.delivered(report(0, 0, [1, 2]), &ctx)
+        w.checkLogs({ _, _ in [0: ProducerWorkload.value(1), 1: Array("other".utf8), 2: ProducerWorkload.value(2),
+                               3: Array("other".utf8)] }, &ctx)
+        #expect(ctx.violations.list.joined().contains("other at offsets 1 and 3 (duplicate)"))
+    }
+
+    @Test func partitionRecordsLookups() {
+        var r = PartitionRecords()
+        r.append(5, [5])
+        r.append(6, [6])
+        r.append(9, [9])      // a gap (a control batch, say): direct index misses, search finds it
+        r.append(7, [7])      // out of order: inserted
+        r.append(6, [60])     // again: replaced
+        #expect(r.offsets == [5, 6, 7, 9])
+        #expect(r[5] == [5] && r[6] == [60] && r[7] == [7] && r[9] == [9])
+        #expect(r[4] == nil && r[8] == nil && r[10] == nil)
+        let literal: PartitionRecords = [2: [2], 1: [1]]
+        #expect(literal.offsets == [1, 2] && literal[1] == [1])
+    }
 }

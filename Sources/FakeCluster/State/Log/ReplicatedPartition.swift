@@ -57,20 +57,9 @@ struct ReplicatedPartition: Sendable, Equatable {
         guard let leaderLog = logs[leader] else { return [] }
         var caughtUp: [Int32] = []
         for r in logs.keys.sorted() where r != leader && isLive(r) && !pausedFollowers.contains(r) {
-            var f = logs[r]!
-            reconcile(&f, with: leaderLog)
-            var i = leaderLog.firstBatchIndex(containing: f.logEndOffset)
-            // Batch boundaries of a diverged follower may not match the leader's: realign.
-            if i < leaderLog.batches.count, leaderLog.batches[i].baseOffset < f.logEndOffset {
-                f.truncate(to: leaderLog.batches[i].baseOffset)
-                i = leaderLog.firstBatchIndex(containing: f.logEndOffset)
-            }
-            while i < leaderLog.batches.count, leaderLog.batches[i].baseOffset == f.logEndOffset {
-                f.appendReplicated(leaderLog.batches[i])
-                i += 1
-            }
-            logs[r] = f
-            if f.logEndOffset == leaderLog.logEndOffset { caughtUp.append(r) }
+            // In place: a copy of the follower would copy its whole batch list on the first append.
+            Self.follow(&logs[r]!, leaderLog)
+            if logs[r]!.logEndOffset == leaderLog.logEndOffset { caughtUp.append(r) }
         }
         let inSync = isr.filter { $0 == leader || isLive($0) }
         let hw = inSync.compactMap { logs[$0]?.logEndOffset }.min() ?? leaderLog.logEndOffset
@@ -81,9 +70,25 @@ struct ReplicatedPartition: Sendable, Equatable {
         return caughtUp
     }
 
+    /// One follower catching up: reconciled with the leader, then the leader's batches from
+    /// its log end copied over.
+    private static func follow(_ f: inout PartitionLog, _ leaderLog: PartitionLog) {
+        reconcile(&f, with: leaderLog)
+        var i = leaderLog.firstBatchIndex(containing: f.logEndOffset)
+        // Batch boundaries of a diverged follower may not match the leader's: realign.
+        if i < leaderLog.batches.count, leaderLog.batches[i].baseOffset < f.logEndOffset {
+            f.truncate(to: leaderLog.batches[i].baseOffset)
+            i = leaderLog.firstBatchIndex(containing: f.logEndOffset)
+        }
+        while i < leaderLog.batches.count, leaderLog.batches[i].baseOffset == f.logEndOffset {
+            f.appendReplicated(leaderLog.batches[i])
+            i += 1
+        }
+    }
+
     /// KIP-320 truncation: ask the leader for the end offset of the follower's latest epoch
     /// and cut the follower there, until the follower's tail agrees with the leader.
-    private func reconcile(_ f: inout PartitionLog, with leaderLog: PartitionLog) {
+    private static func reconcile(_ f: inout PartitionLog, with leaderLog: PartitionLog) {
         while let epoch = f.latestEpoch, f.logEndOffset > f.logStartOffset {
             let answer = leaderLog.endOffset(forEpoch: epoch)
             let leaderEpoch = answer.epoch, end = answer.endOffset
