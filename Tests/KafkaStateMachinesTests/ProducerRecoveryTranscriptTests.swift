@@ -275,4 +275,29 @@ private let t1 = TopicPartition("t", 1)
         w.answerAll()
         #expect(w.reports.map(\.tokens) == [[1], [2], [3]] && w.reports.map(\.baseOffset) == [0, 1, 2])
     }
+
+    /// Seed 41 of producer-100k: while metadata names no address for the leader, the
+    /// producer's requests wait in the engine. A user's Metadata answer that brings the
+    /// address back sends them, in the order they were made, before anything newer.
+    @Test func requestsWaitingForTheLeadersAddressGoOutInOrderWhenAUserAnswerBringsIt() {
+        var w = ProducerWorld()
+        w.topics["t"] = [.init(leader: 1)]
+        w.produce("t", 0, [1])
+        w.answerAll()
+        // Broker 1 drops out of the broker list (still named leader): a user's answer says so.
+        w.brokers = [2, 3]
+        w.h.engine.request(MetadataRequest(), to: .broker(2), promise: PromiseID(900), now: w.now)
+        w.settle()
+        w.produce("t", 0, [2])
+        w.produce("t", 0, [3])
+        #expect(w.held.isEmpty)
+        w.brokers = [1, 2, 3]
+        w.h.engine.request(MetadataRequest(), to: .broker(2), promise: PromiseID(901), now: w.now)
+        w.settle()
+        #expect(w.held.map { $0.batches[0].values } == [["v2"], ["v3"]])
+        #expect(w.held.map { $0.batches[0].sequence } == [1, 2])
+        w.produce("t", 0, [4])
+        w.answerAll()
+        #expect(w.reports.map(\.tokens) == [[1], [2], [3], [4]] && w.log[t0] == ["v1", "v2", "v3", "v4"])
+    }
 }
