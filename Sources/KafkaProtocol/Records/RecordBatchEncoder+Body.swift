@@ -109,6 +109,16 @@ extension RecordBatchEncoder {
         return (size, varintSize(Int32(size)) + size)
     }
 
+    /// `recordSize` at other deltas, from the body size it gave at offset and timestamp
+    /// deltas 0 (where each delta takes one byte): a producer sizes a record once at the
+    /// call and places it in a batch later without walking its fields again.
+    @inline(__always)
+    public static func recordSize(baseBody: Int, offsetDelta: Int32, timestampDelta: Int64) -> (body: Int, all: Int)? {
+        let size = baseBody - 2 + varintSize(offsetDelta) + varlongSize(timestampDelta)
+        guard size <= Int(Int32.max) else { return nil }
+        return (size, varintSize(Int32(size)) + size)
+    }
+
     /// Rewrites a length-prefixed record body (as `appendRecordBody` wrote it) with new
     /// offset and timestamp deltas, for a producer splitting a batch the broker found too
     /// large. Returns the index after the record in `source`, or nil on malformed input.

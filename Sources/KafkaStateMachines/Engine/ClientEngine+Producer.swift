@@ -10,18 +10,39 @@ extension ClientEngine {
 
     /// `produce` of a run of records (the driver hands over slices of its inbox).
     public mutating func produce(_ records: ArraySlice<ProducerRecord>, now: Instant) {
-        // Through the buffer's pointer the records are lent, not copied (a copy retains
-        // each record's topic, key, value and headers).
+        guard !records.isEmpty else { return }
+        if isClosed || !ensureProducer() {
+            // Each record is refused the same way (client closed, invalid configuration).
+            for r in records {
+                if let error = produce(r, pumping: false, now: now) { refuse(r, error) }
+            }
+            return
+        }
+        // The producer leaves `self` for the run (one move, not a copy per record), and the
+        // records are lent through the buffer's pointer, not copied (a copy retains each
+        // record's topic, key, value and headers).
+        var p = producer.take()!
+        let m = metadata
         records.withUnsafeBufferPointer { buffer in
             for i in buffer.indices {
-                if let error = produce(buffer[i], pumping: false, now: now) {
-                    let r = buffer[i]
-                    actions.append(.delivery(DeliveryReport(topic: r.topic, partition: r.partition ?? -1, baseOffset: -1, logAppendTime: -1,
-                                                            tokens: [r.token], error: error)))
-                }
+                if let error = p.produce(buffer[i], metadata: m, now: now) { refuse(buffer[i], error) }
             }
         }
+        producer = p
         producerPump(now: now)
+    }
+
+    private mutating func refuse(_ r: ProducerRecord, _ error: ProduceError) {
+        actions.append(.delivery(DeliveryReport(topic: r.topic, partition: r.partition ?? -1, baseOffset: -1, logAppendTime: -1,
+                                                tokens: [r.token], error: error)))
+    }
+
+    /// Creates the producer on first use; false when its configuration is invalid.
+    private mutating func ensureProducer() -> Bool {
+        if producer != nil { return true }
+        do throws(ProducerConfigError) { try config.producer.validate() } catch { return false }
+        producer = ProducerStateMachine(config: config.producer, backoff: config.backoff, rng: rng.fork())
+        return true
     }
 
     /// Buffers one record; returns the error when it is refused at the call.

@@ -67,8 +67,9 @@ struct ProducerTopic {
     var partitions: [PartitionQueue] = []
     /// Partitions with a leader, ascending: what the partitioners choose among.
     var available: [Int32] = []
-    /// Records produced before metadata knew the topic, in order, with their charge and arrival.
-    var waiting: [(record: ProducerRecord, charge: Int, at: Instant)] = []
+    /// Records produced before metadata knew the topic, in order, with their charge, body
+    /// size at deltas 0, and arrival.
+    var waiting: [(record: ProducerRecord, charge: Int, baseBody: Int, at: Instant)] = []
     var missingRefreshes = 0
     /// Metadata said the topic is gone after it had existed: its records fail.
     var deleted = false

@@ -33,6 +33,12 @@ struct ProducerBatch {
                                       timestampDelta: count == 0 ? 0 : r.timestamp &- baseTimestamp)
     }
 
+    /// `sizeIfAppended` from the record's body size at deltas 0 (`recordSize` at the call).
+    func sizeIfAppended(_ r: ProducerRecord, baseBody: Int) -> (body: Int, all: Int)? {
+        RecordBatchEncoder.recordSize(baseBody: baseBody, offsetDelta: Int32(truncatingIfNeeded: count),
+                                      timestampDelta: count == 0 ? 0 : r.timestamp &- baseTimestamp)
+    }
+
     /// Appends `r`, sizing it first (false when a field is too long for the format).
     @discardableResult
     mutating func append(_ r: ProducerRecord, charge: Int) -> Bool {

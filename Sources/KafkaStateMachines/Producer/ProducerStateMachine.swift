@@ -22,6 +22,8 @@ struct ProducerStateMachine {
     var topics: [String: ProducerTopic] = [:]
     /// Topic names sorted, for deterministic walks.
     var topicNames: [String] = []
+    /// The topic of the last record produced and its index in `topics` (see `topicIndex`).
+    var lastTopic: (name: String, index: TopicIndex)? = nil
     var outputs: [ProducerOutput] = []
 
     var bufferedRecords = 0
@@ -90,33 +92,26 @@ struct ProducerStateMachine {
         if record.topic.isEmpty { return .emptyTopic }
         if let p = record.partition, p < 0 { return .negativePartition(p) }
         if record.partition == nil, config.partitioner == .manual { return .partitionRequired }
-        guard let charge = RecordBatchEncoder.recordSize(key: record.key, value: record.value, headers: record.headers,
-                                                         offsetDelta: 0, timestampDelta: 0)?.all else {
+        guard let size = RecordBatchEncoder.recordSize(key: record.key, value: record.value, headers: record.headers,
+                                                       offsetDelta: 0, timestampDelta: 0) else {
             return .recordTooLarge(size: Int(Int32.max), max: config.maxBatchBytes)
         }
+        let charge = size.all
         // A record's deltas in a batch can grow it by a few varint bytes; keep that headroom.
         if charge + 16 + RecordBatchEncoder.batchHeaderSize > config.maxBatchBytes {
             return .recordTooLarge(size: charge, max: config.maxBatchBytes - RecordBatchEncoder.batchHeaderSize - 16)
         }
         if bufferedRecords >= config.maxBufferedRecords || bufferedBytes + charge > config.maxBufferedBytes { return .bufferFull }
-        // One hash lookup per record: the rest goes through the index (valid until a key is added).
-        let ti: TopicIndex
-        if let i = topics.index(forKey: record.topic) {
-            ti = i
-        } else {
-            topics[record.topic] = ProducerTopic(name: record.topic)
-            let at = topicNames.firstIndex { $0 > record.topic } ?? topicNames.count
-            topicNames.insert(record.topic, at: at)
-            learnTopic(record.topic, metadata: metadata)
-            ti = topics.index(forKey: record.topic)!
-        }
-        if !topics.values[ti].isKnown {
+        let ti = topicIndex(record.topic, metadata: metadata)
+        // Through `inout` the topic is read in place; a plain read of `topics.values[ti]`
+        // would copy it (retaining every array it holds) once per record.
+        let (known, count) = Self.peek(&topics.values[ti])
+        if !known {
             if topics.values[ti].waiting.isEmpty { askMetadata(now: now, force: true) }
-            topics.values[ti].waiting.append((record, charge, now))
+            topics.values[ti].waiting.append((record, charge, size.body, now))
         } else {
-            let count = topics.values[ti].partitions.count
             if let p = record.partition, Int(p) >= count { return .partitionOutOfRange(p, count: count) }
-            place(record, in: ti, charge: charge, now: now)
+            place(record, in: ti, size: size, now: now)
         }
         bufferedRecords += 1
         bufferedBytes += charge
@@ -126,19 +121,47 @@ struct ProducerStateMachine {
 
     typealias TopicIndex = Dictionary<String, ProducerTopic>.Index
 
-    /// Appends a record of a known topic to its partition's open batch (or a new one).
-    private mutating func place(_ record: ProducerRecord, in ti: TopicIndex, charge: Int, now: Instant) {
-        let p = Int(record.partition ?? choosePartition(record, in: ti, charge: charge))
-        topics.values[ti].partitions[p].bufferedRecords += 1
-        let closedOne = topics.values[ti].partitions[p].append(record, charge: charge, now: now, maxBatchBytes: config.maxBatchBytes)
-        if closedOne {
-            dirty = true
-            if case .sticky = config.partitioner, record.key == nil, record.partition == nil, topics.values[ti].sticky == Int32(p) {
-                topics.values[ti].sticky = -1
-            }
+    /// The topic's index in `topics`, adding it when new. One hash lookup per run of records
+    /// to the same topic: the last index is kept until a topic is added.
+    private mutating func topicIndex(_ name: String, metadata: MetadataCache) -> TopicIndex {
+        if let last = lastTopic, last.name == name { return last.index }
+        let ti: TopicIndex
+        if let i = topics.index(forKey: name) {
+            ti = i
+        } else {
+            topics[name] = ProducerTopic(name: name)
+            let at = topicNames.firstIndex { $0 > name } ?? topicNames.count
+            topicNames.insert(name, at: at)
+            learnTopic(name, metadata: metadata)
+            ti = topics.index(forKey: name)!
         }
+        lastTopic = (name, ti)
+        return ti
+    }
+
+    private static func peek(_ t: inout ProducerTopic) -> (known: Bool, partitions: Int) {
+        (t.isKnown, t.partitions.count)
+    }
+
+    /// Appends a record of a known topic to its partition's open batch (or a new one);
+    /// `size` is the record's size at deltas 0.
+    private mutating func place(_ record: ProducerRecord, in ti: TopicIndex, size: (body: Int, all: Int), now: Instant) {
+        let closedOne = Self.place(record, in: &topics.values[ti], size: size, now: now, partitioner: config.partitioner,
+                                   maxBatchBytes: config.maxBatchBytes, rng: &rng)
+        if closedOne { dirty = true }
         // During a flush nothing lingers: the new record may go at once.
         if (config.linger == .zero && !config.manualFlushing) || isFlushing { dirty = true }
+    }
+
+    private static func place(_ record: ProducerRecord, in t: inout ProducerTopic, size: (body: Int, all: Int), now: Instant,
+                              partitioner: PartitionerKind, maxBatchBytes: Int, rng: inout SeededGenerator) -> Bool {
+        let p = Int(record.partition ?? t.choosePartition(record, charge: size.all, partitioner: partitioner, rng: &rng))
+        t.partitions[p].bufferedRecords += 1
+        let closedOne = t.partitions[p].append(record, baseBody: size.body, charge: size.all, now: now, maxBatchBytes: maxBatchBytes)
+        if closedOne, case .sticky = partitioner, record.key == nil, record.partition == nil, t.sticky == Int32(p) {
+            t.sticky = -1
+        }
+        return closedOne
     }
 
     // MARK: flush and close
@@ -220,6 +243,7 @@ struct ProducerStateMachine {
         if code != .noError || known.isEmpty {
             t.missingRefreshes += 1
             topics[name] = t
+            lastTopic = nil
             return
         }
         t.missingRefreshes = 0
@@ -250,6 +274,7 @@ struct ProducerStateMachine {
         // A partition metadata no longer lists (fewer partitions than before) is no sticky choice.
         if t.sticky >= 0, !known.contains(t.sticky) { t.sticky = -1 }
         topics[name] = t
+        lastTopic = nil
     }
 
     mutating func metadataUpdated(_ metadata: MetadataCache, now: Instant) {
@@ -278,7 +303,7 @@ struct ProducerStateMachine {
                                                               error: .partitionOutOfRange(p, count: t.partitions.count))))
                         continue
                     }
-                    place(w.record, in: ti, charge: w.charge, now: w.at)
+                    place(w.record, in: ti, size: (w.baseBody, w.charge), now: w.at)
                 }
                 dirty = true
             }
@@ -380,11 +405,11 @@ struct ProducerStateMachine {
 extension PartitionQueue {
     /// Appends to the open batch, or closes it and opens a new one when the record does
     /// not fit. Returns whether a batch was closed for being full.
-    mutating func append(_ r: ProducerRecord, charge: Int, now: Instant, maxBatchBytes: Int) -> Bool {
+    mutating func append(_ r: ProducerRecord, baseBody: Int, charge: Int, now: Instant, maxBatchBytes: Int) -> Bool {
         var closedOne = false
         if hasOpenBatch {
             let last = batches.count - 1
-            if let size = batches[last].sizeIfAppended(r), batches[last].wireSize + size.all <= maxBatchBytes {
+            if let size = batches[last].sizeIfAppended(r, baseBody: baseBody), batches[last].wireSize + size.all <= maxBatchBytes {
                 batches[last].append(r, charge: charge, size: size)
                 if batches[last].wireSize + 16 >= maxBatchBytes { batches[last].closed = true; closedOne = true }
                 return closedOne
@@ -394,7 +419,7 @@ extension PartitionQueue {
         }
         var b = ProducerBatch(opened: now)
         // Accepted records always fit an empty batch (checked at the call).
-        guard let size = b.sizeIfAppended(r) else { preconditionFailure("record accepted without a size") }
+        guard let size = b.sizeIfAppended(r, baseBody: baseBody) else { preconditionFailure("record accepted without a size") }
         b.body.reserveCapacity(min(maxBatchBytes, 16 * 1024))
         b.append(r, charge: charge, size: size)
         batches.append(b)
