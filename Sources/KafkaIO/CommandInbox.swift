@@ -60,8 +60,10 @@ final class CommandInbox: Sendable {
     }
 
     /// Queues a produced record (its token is set here) and its callback.
-    func submit(_ record: ProducerRecord, _ callback: ProduceCompletions.Entry, loop: any EventLoop, hop: @escaping @Sendable () -> Void) {
-        var record = record
+    func submit(_ record: consuming ProducerRecord, _ callback: ProduceCompletions.Entry, loop: any EventLoop,
+                hop: @escaping @Sendable () -> Void) {
+        // Moved into the queue, not copied (a copy retains and later releases each field).
+        var pending: ProducerRecord? = consume record
         var spent: [ProducerRecord] = []
         var spentCallbacks: [ProduceCompletions.Entry?] = []
         let wake: Wake = state.withLockedValue { s in
@@ -71,9 +73,10 @@ final class CommandInbox: Sendable {
                 s.commands.append(.records(from: s.records.count))
                 s.recordsOpen = true
             }
+            var record = pending.take()!
             record.token = s.nextToken
             s.nextToken += 1
-            s.records.append(record)
+            s.records.append(consume record)
             s.callbacks.append(callback)
             switch s.pending {
             case .immediate:

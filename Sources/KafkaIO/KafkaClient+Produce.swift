@@ -120,10 +120,11 @@ extension KafkaClient {
     public var bufferedRecords: Int { producerGate.buffered.records }
 
     private func submitProduce(_ record: KafkaRecord, charge: Int, completion: @escaping ProduceCompletion) {
+        let timestamp = record.timestamp ?? Self.wallClockMilliseconds()
         let engineRecord = ProducerRecord(topic: record.topic, partition: record.partition, key: record.key, value: record.value,
-                                          headers: record.headers, timestamp: record.timestamp ?? Self.wallClockMilliseconds(), token: 0)
+                                          headers: record.headers, timestamp: timestamp, token: 0)
         // The driver returns `charge` to the gate when the record completes.
-        submit(engineRecord, .init(completion: completion, timestamp: engineRecord.timestamp, charge: charge))
+        submit(engineRecord, .init(completion: completion, timestamp: timestamp, charge: charge))
     }
 
     static func wallClockMilliseconds() -> Int64 {

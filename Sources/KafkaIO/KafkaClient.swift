@@ -27,6 +27,7 @@ public final class KafkaClient: Sendable {
     let loop: any EventLoop
     private let driver: NIOLoopBoundBox<EngineDriver>
     private let inbox: CommandInbox
+    private let hop: @Sendable () -> Void
     private let nextHandle = NIOLockedValueBox<UInt64>(0)
     /// Fetched data waiting for `poll` (KafkaClient+Consume.swift).
     let fetchBuffer = FetchBuffer()
@@ -55,6 +56,7 @@ public final class KafkaClient: Sendable {
             EngineDriver(loop: loop, configuration: configuration, tlsContext: tlsContext, logger: logger, seed: seed,
                          producerGate: producerGate, inbox: inbox, recorder: recorder),
             as: EngineDriver.self, eventLoop: loop)
+        self.hop = Self.makeHop(inbox: inbox, driver: driver)
     }
 
     deinit {
@@ -137,14 +139,14 @@ public final class KafkaClient: Sendable {
     }
 
     /// Queues a produced record and its callback for the loop.
-    func submit(_ record: ProducerRecord, _ callback: ProduceCompletions.Entry) {
+    func submit(_ record: consuming ProducerRecord, _ callback: ProduceCompletions.Entry) {
         inbox.submit(record, callback, loop: loop, hop: hop)
     }
 
-    private var hop: @Sendable () -> Void {
-        let inbox = self.inbox
-        let driver = self.driver
-        return {
+    /// What one hop to the loop runs: everything queued. Made once (a closure built per
+    /// call would allocate per produced record).
+    private static func makeHop(inbox: CommandInbox, driver: NIOLoopBoundBox<EngineDriver>) -> @Sendable () -> Void {
+        {
             var taken = inbox.take()
             driver.value.run(taken)
             inbox.recycle(&taken.records)
