@@ -23,6 +23,11 @@ public final class CompressionContexts {
     var zstdDecompression: OpaquePointer?
     /// Scratch for the snappy encoder's hash table, reused across calls.
     var snappyTable: [UInt16] = []
+    /// Output scratch for the zstd and lz4 encoders: they write up to their bound here and
+    /// only what they produced is appended to the caller's bytes. (Growing the output by
+    /// the bound, zero-filled, touched a batch's worth of fresh memory per batch for a
+    /// result a fraction of its size.)
+    var compressedScratch: [UInt8] = []
 
     public init(gzipLevel: Int32 = 6, lz4Level: Int32 = 0, zstdLevel: Int32 = 3) {
         self.gzipLevel = gzipLevel
@@ -43,6 +48,20 @@ public final class CompressionContexts {
         if let c = lz4Decompression { LZ4F_freeDecompressionContext(c) }
         if let c = zstdCompression { ZSTD_freeCCtx(c) }
         if let c = zstdDecompression { ZSTD_freeDCtx(c) }
+    }
+
+    /// Runs `body` on a scratch buffer of at least `bound` bytes; `body` returns how many
+    /// it wrote (or an error), and those are appended to `output`.
+    func compressThroughScratch(bound: Int, into output: inout [UInt8],
+                                _ body: (UnsafeMutableRawPointer) throws(KafkaEncodingError) -> Int) throws(KafkaEncodingError) {
+        if compressedScratch.count < bound {
+            compressedScratch = [UInt8](repeating: 0, count: max(bound, compressedScratch.count * 2))
+        }
+        let result: Result<Int, KafkaEncodingError> = compressedScratch.withUnsafeMutableBytes { s in
+            do throws(KafkaEncodingError) { return .success(try body(s.baseAddress!)) } catch { return .failure(error) }
+        }
+        let n = try result.get()
+        compressedScratch.withUnsafeBytes { s in output.append(contentsOf: UnsafeRawBufferPointer(rebasing: s[..<n])) }
     }
 
     // MARK: dispatch

@@ -24,22 +24,19 @@ extension CompressionContexts {
         let bound = LZ4F_compressFrameBound(input.count, &prefs)
         guard LZ4F_isError(bound) == 0 else { throw lz4EncodeError("input too large") }
         let start = output.count
-        extend(&output, by: bound)
-        let written: Int = output.withUnsafeMutableBytes { o in
-            let dst = o.baseAddress!.advanced(by: start)
-            let h = LZ4F_compressBegin(c, dst, bound, &prefs)
-            if LZ4F_isError(h) != 0 { return h }
-            let u = LZ4F_compressUpdate(c, dst + h, bound - h, input.baseAddress, input.count, nil)
-            if LZ4F_isError(u) != 0 { return u }
-            let e = LZ4F_compressEnd(c, dst + h + u, bound - h - u, nil)
-            if LZ4F_isError(e) != 0 { return e }
-            return h + u + e
+        try compressThroughScratch(bound: bound, into: &output) { (dst) throws(KafkaEncodingError) -> Int in
+            let written: Int = {
+                let h = LZ4F_compressBegin(c, dst, bound, &prefs)
+                if LZ4F_isError(h) != 0 { return h }
+                let u = LZ4F_compressUpdate(c, dst + h, bound - h, input.baseAddress, input.count, nil)
+                if LZ4F_isError(u) != 0 { return u }
+                let e = LZ4F_compressEnd(c, dst + h + u, bound - h - u, nil)
+                if LZ4F_isError(e) != 0 { return e }
+                return h + u + e
+            }()
+            guard LZ4F_isError(written) == 0 else { throw lz4EncodeError(String(cString: LZ4F_getErrorName(written))) }
+            return written
         }
-        guard LZ4F_isError(written) == 0 else {
-            output.removeLast(bound)
-            throw lz4EncodeError(String(cString: LZ4F_getErrorName(written)))
-        }
-        output.removeLast(bound - written)
         if legacyHeaderChecksum {
             output.withUnsafeMutableBytes { o in
                 let frame = UnsafeMutableRawBufferPointer(rebasing: o[start...])

@@ -17,16 +17,11 @@ extension CompressionContexts {
         ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, zstdLevel)
         let bound = ZSTD_compressBound(input.count)
         guard ZSTD_isError(bound) == 0 else { throw zstdEncodeError("input too large") }
-        let start = output.count
-        extend(&output, by: bound)
-        let n: Int = output.withUnsafeMutableBytes { o in
-            ZSTD_compress2(c, o.baseAddress!.advanced(by: start), bound, input.baseAddress, input.count)
+        try compressThroughScratch(bound: bound, into: &output) { (dst) throws(KafkaEncodingError) -> Int in
+            let n = ZSTD_compress2(c, dst, bound, input.baseAddress, input.count)
+            guard ZSTD_isError(n) == 0 else { throw zstdEncodeError(String(cString: ZSTD_getErrorName(n))) }
+            return n
         }
-        guard ZSTD_isError(n) == 0 else {
-            output.removeLast(bound)
-            throw zstdEncodeError(String(cString: ZSTD_getErrorName(n)))
-        }
-        output.removeLast(bound - n)
     }
 
     func zstdDecompress(_ input: UnsafeRawBufferPointer, limit: Int) throws(KafkaDecodingError) -> [UInt8] {

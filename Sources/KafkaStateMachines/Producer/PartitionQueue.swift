@@ -22,6 +22,8 @@ struct PartitionQueue {
     /// The sequence the next batch sent for the first time gets.
     var nextSequence: Int32 = 0
     var bufferedRecords = 0
+    /// Body bytes of the last batch closed (full or sent): the next one reserves that much.
+    var lastBatchBody = 0
 
     /// Sequence numbers wrap at Int32.max to 0, as the broker expects.
     static func add(_ s: Int32, _ n: Int) -> Int32 {

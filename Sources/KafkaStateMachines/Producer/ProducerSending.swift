@@ -103,6 +103,7 @@ extension PartitionQueue {
     mutating func prepareNext(idempotent: Bool, codec: CompressionCodec, producerId: Int64, epoch: Int16,
                               contexts: CompressionContexts) throws(KafkaEncodingError) -> [UInt8] {
         let i = sentCount
+        if !batches[i].closed { lastBatchBody = batches[i].body.count }
         batches[i].closed = true
         if idempotent && batches[i].sequence < 0 {
             batches[i].sequence = nextSequence

@@ -417,10 +417,13 @@ extension PartitionQueue {
             batches[last].closed = true
             closedOne = true
         }
+        if let last = batches.last { lastBatchBody = last.body.count }
         var b = ProducerBatch(opened: now)
         // Accepted records always fit an empty batch (checked at the call).
         guard let size = b.sizeIfAppended(r, baseBody: baseBody) else { preconditionFailure("record accepted without a size") }
-        b.body.reserveCapacity(min(maxBatchBytes, 16 * 1024))
+        // Sized like the partition's last batch (plus an eighth): a steady stream fills its
+        // batches without regrowing (and re-faulting) the body several times each.
+        b.body.reserveCapacity(min(maxBatchBytes, max(16 * 1024, lastBatchBody + lastBatchBody / 8)))
         b.append(r, charge: charge, size: size)
         batches.append(b)
         return closedOne
