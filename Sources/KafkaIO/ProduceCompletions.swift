@@ -1,8 +1,8 @@
 /// The callbacks of records handed to the engine, by token. Tokens are handed out in
-/// sequence and mostly come back in sequence (per partition they do), so an array indexed
+/// sequence and mostly come back in sequence (per partition they do), so a ring indexed
 /// by `token - firstToken` replaces a hash map: no hashing and no per-record node on the
 /// hot path. A hole left by an out-of-order completion is skipped once the front reaches
-/// it; the consumed front is cut off in bulk now and then.
+/// it. The ring's storage doubles when full and is otherwise reused, slot for slot.
 struct ProduceCompletions {
     struct Entry {
         var completion: ProduceCompletion
@@ -11,38 +11,54 @@ struct ProduceCompletions {
         var charge: Int
     }
 
-    private var slots: [Entry?] = []
-    /// The index in `slots` of `firstToken`; slots before it are spent.
+    /// Power-of-two sized; the live span is `length` slots from `head`, wrapping.
+    private var slots: [Entry?] = Array(repeating: nil, count: 1024)
     private var head = 0
-    /// The token of `slots[head]`.
+    private var length = 0
+    /// The token of the slot at `head`.
     private var firstToken: UInt64 = 1
     private(set) var count = 0
 
     var isEmpty: Bool { count == 0 }
     /// The token the next added entry gets.
-    var nextToken: UInt64 { firstToken + UInt64(slots.count - head) }
+    var nextToken: UInt64 { firstToken + UInt64(length) }
 
     /// Stores `entries` under the next tokens, in order.
     mutating func add(contentsOf entries: ArraySlice<Entry>) {
-        if head > 0 && head >= slots.count / 2 {
-            slots.removeFirst(head)
-            head = 0
+        if length + entries.count > slots.count { grow(toHold: length + entries.count) }
+        let mask = slots.count - 1
+        var i = (head + length) & mask
+        for e in entries {
+            slots[i] = e
+            i = (i + 1) & mask
         }
-        for e in entries { slots.append(e) }
+        length += entries.count
         count += entries.count
     }
 
     /// Takes the entry of `token` out; nil when unknown or already taken.
     mutating func remove(_ token: UInt64) -> Entry? {
         guard token >= firstToken, token < nextToken else { return nil }
-        let i = head + Int(token - firstToken)
-        guard let entry = slots[i] else { return nil }
-        slots[i] = nil
+        let mask = slots.count - 1
+        let i = (head + Int(token - firstToken)) & mask
+        guard let entry = slots[i].take() else { return nil }
         count -= 1
-        while head < slots.count, case .none = slots[head] {
-            head += 1
+        while length > 0, case .none = slots[head] {
+            head = (head + 1) & mask
+            length -= 1
             firstToken += 1
         }
         return entry
+    }
+
+    /// Moves the live span to the front of storage at least twice the size needed.
+    private mutating func grow(toHold needed: Int) {
+        var size = slots.count
+        while size < needed { size *= 2 }
+        var bigger: [Entry?] = Array(repeating: nil, count: size)
+        let mask = slots.count - 1
+        for k in 0 ..< length { bigger[k] = slots[(head + k) & mask].take() }
+        slots = bigger
+        head = 0
     }
 }

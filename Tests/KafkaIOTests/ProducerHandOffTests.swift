@@ -129,6 +129,35 @@ import Testing
         #expect(ring.remove(6)?.charge == 7)
     }
 
+    @Test func completionRingWrapsAndGrowsKeepingEveryToken() {
+        var ring = ProduceCompletions()
+        var next: UInt64 = 1
+        func add(_ n: Int) {
+            ring.add(contentsOf: (0 ..< n).map { Self.callback(charge: Int(next) + $0) }[...])
+            next += UInt64(n)
+        }
+        var outstanding: [UInt64] = []
+        // Rounds that leave a window behind, so the live span wraps the 1,024-slot storage;
+        // removals go odd tokens first, then even ones (holes at the front).
+        for _ in 0 ..< 30 {
+            let from = next
+            add(100)
+            outstanding += Array(from ..< next)
+            let old = outstanding.prefix(outstanding.count - 50)
+            for t in old.filter({ $0 % 2 == 1 }) + old.filter({ $0 % 2 == 0 }) {
+                #expect(ring.remove(t)?.charge == Int(t))
+            }
+            outstanding.removeFirst(old.count)
+        }
+        // Growth while the span wraps keeps every token's entry.
+        let from = next
+        add(5000)
+        outstanding += Array(from ..< next)
+        #expect(ring.count == outstanding.count && ring.nextToken == next)
+        for t in outstanding.reversed() { #expect(ring.remove(t)?.charge == Int(t)) }
+        #expect(ring.isEmpty && ring.nextToken == next)
+    }
+
     @Test func blockingProduceWaitsForRoomWithoutPolling() async {
         let gate = ProducerGate(maxRecords: 1, maxBytes: 1 << 20)
         #expect(gate.tryAcquire(10))
