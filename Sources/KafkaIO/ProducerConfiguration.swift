@@ -8,9 +8,12 @@ public struct ProducerConfiguration: Sendable {
     public var acks: ProducerAcks = .all
     /// On by default; needs acks=all.
     public var idempotent = true
-    /// How long a batch waits for more records. 5 ms by default: in `Tools/bench-produce.sh`
-    /// against Tansu (1M x 100 B) it matched 0 ms on one partition and was faster with
-    /// 12 keyed partitions (176k vs 137k rec/s, less CPU): batches fill before they go.
+    /// How long a batch waits for more records. 5 ms by default (librdkafka's default too):
+    /// in `BENCH_LINGERS="0 1 5 10" Tools/bench-produce.sh` against Tansu (1M x 100 B, a
+    /// producer faster than the broker) 0, 1, 5 and 10 ms were within run-to-run noise of
+    /// each other (0.9-1.2M rec/s on one partition, 0.8-0.9M keyed over 12): batches fill
+    /// while earlier ones are in flight. With a slower stream, 5 ms buys fuller batches
+    /// (fewer requests, better compression) for at most 5 ms of added latency.
     public var linger: Duration = .milliseconds(5)
     public var maxBatchBytes = 1_000_000
     public var maxBufferedRecords = 100_000
