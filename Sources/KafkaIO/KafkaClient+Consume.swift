@@ -129,8 +129,7 @@ extension KafkaClient {
             }
             if let timeout, timer == nil {
                 let buffer = fetchBuffer
-                let ns = timeout.components.seconds * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
-                timer = loop.scheduleTask(in: .nanoseconds(ns)) { buffer.wake(id) }
+                timer = loop.scheduleTask(in: TimeAmount(timeout)) { buffer.wake(id) }
             }
             await fetchBuffer.wait(id: id)
         }

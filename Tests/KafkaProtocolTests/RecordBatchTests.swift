@@ -174,6 +174,25 @@ import Testing
         #expect(try RecordBatchEncoder.encode(records, contexts: CompressionContexts()).count == total)
     }
 
+    /// A producer sizes a record once at deltas 0 and derives its size at the deltas it
+    /// lands at; the derived size must equal sizing from scratch, across varint widths.
+    @Test func recordSizeFromTheBaseBodyMatchesSizingFromScratch() throws {
+        let headers = [RecordHeader(key: "h", value: [1, 2]), RecordHeader(key: "n", value: nil)]
+        let values: [[UInt8]?] = [nil, [], Array(repeating: 7, count: 60), Array(repeating: 7, count: 200)]
+        let offsets: [Int32] = [0, 1, 63, 64, 8191, 8192, 1_000_000, .max]
+        let stamps: [Int64] = [0, 1, -1, 63, 64, -65, 1_000_000_000, .min, .max]
+        for value in values {
+            let base = try #require(RecordBatchEncoder.recordSize(key: [1], value: value, headers: headers, offsetDelta: 0, timestampDelta: 0))
+            for o in offsets {
+                for t in stamps {
+                    let direct = try #require(RecordBatchEncoder.recordSize(key: [1], value: value, headers: headers, offsetDelta: o, timestampDelta: t))
+                    let derived = try #require(RecordBatchEncoder.recordSize(baseBody: base.body, offsetDelta: o, timestampDelta: t))
+                    #expect(derived.body == direct.body && derived.all == direct.all, "offset delta \(o), timestamp delta \(t)")
+                }
+            }
+        }
+    }
+
     @Test func emptyBatchIsRefusedOnEncode() {
         #expect(throws: KafkaEncodingError.self) { try RecordBatchEncoder.encode([], contexts: CompressionContexts()) }
     }

@@ -205,15 +205,7 @@ struct ProducerWorld {
     }
 
     func metadataAnswer(for names: [String]) -> MetadataResponse {
-        var m = MetadataResponse()
-        m.brokers = brokers.map { id in
-            var b = MetadataResponse.MetadataResponseBroker()
-            b.nodeId = id
-            b.host = "broker\(id)"
-            b.port = 9092
-            return b
-        }
-        m.controllerId = brokers.first ?? -1
+        var m = metadataResponse(brokers: brokers, controller: brokers.first ?? -1)
         m.topics = names.map { name in
             var t = MetadataResponse.MetadataResponseTopic()
             t.name = name

@@ -11,11 +11,8 @@ extension ClientEngine {
     /// `produce` of a run of records (the driver hands over slices of its inbox).
     public mutating func produce(_ records: ArraySlice<ProducerRecord>, now: Instant) {
         guard !records.isEmpty else { return }
-        if isClosed || !ensureProducer() {
-            // Each record is refused the same way (client closed, invalid configuration).
-            for r in records {
-                if let error = produce(r, pumping: false, now: now) { refuse(r, error) }
-            }
+        if let refusal = producerUnavailable() {
+            for r in records { refuse(r, refusal) }
             return
         }
         // The producer leaves `self` for the run (one move, not a copy per record), and the
@@ -32,33 +29,28 @@ extension ClientEngine {
         producerPump(now: now)
     }
 
-    private mutating func refuse(_ r: ProducerRecord, _ error: ProduceError) {
-        actions.append(.delivery(DeliveryReport(topic: r.topic, partition: r.partition ?? -1, baseOffset: -1, logAppendTime: -1,
-                                                tokens: [r.token], error: error)))
-    }
-
-    /// Creates the producer on first use; false when its configuration is invalid.
-    private mutating func ensureProducer() -> Bool {
-        if producer != nil { return true }
-        do throws(ProducerConfigError) { try config.producer.validate() } catch { return false }
-        producer = ProducerStateMachine(config: config.producer, backoff: config.backoff, rng: rng.fork())
-        return true
-    }
-
     /// Buffers one record; returns the error when it is refused at the call.
     public mutating func produce(_ record: ProducerRecord, now: Instant) -> ProduceError? {
-        produce(record, pumping: true, now: now)
+        if let refusal = producerUnavailable() { return refusal }
+        let error = producer!.produce(record, metadata: metadata, now: now)
+        producerPump(now: now)
+        return error
     }
 
-    private mutating func produce(_ record: ProducerRecord, pumping: Bool, now: Instant) -> ProduceError? {
+    /// Why no record can be taken (the client is closed, the producer configuration is
+    /// invalid); nil once the producer exists, created here on first use.
+    private mutating func producerUnavailable() -> ProduceError? {
         if isClosed { return .clientClosed }
         if producer == nil {
             do throws(ProducerConfigError) { try config.producer.validate() } catch { return .invalidConfiguration(error) }
             producer = ProducerStateMachine(config: config.producer, backoff: config.backoff, rng: rng.fork())
         }
-        let error = producer!.produce(record, metadata: metadata, now: now)
-        if pumping { producerPump(now: now) }
-        return error
+        return nil
+    }
+
+    private mutating func refuse(_ r: ProducerRecord, _ error: ProduceError) {
+        actions.append(.delivery(DeliveryReport(topic: r.topic, partition: r.partition ?? -1, baseOffset: -1, logAppendTime: -1,
+                                                tokens: [r.token], error: error)))
     }
 
     /// Answers with `.producer(.flushed(promise))` once nothing is buffered; lingering
