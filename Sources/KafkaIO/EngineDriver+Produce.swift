@@ -2,18 +2,19 @@
 /// together; each delivery report (one per batch) completes its records' callbacks.
 extension EngineDriver {
     /// Hands a run of queued records to the engine; their callbacks wait by token.
-    func produce(_ records: ArraySlice<ProducerRecord>, callbacks: ArraySlice<ProduceCompletions.Entry>, now: Instant) {
-        guard let first = records.first else { return }
+    /// `records[range]` go to the engine, which lends them and leaves the array as it was.
+    func produce(_ records: inout [ProducerRecord], range: Range<Int>, callbacks: ArraySlice<ProduceCompletions.Entry>, now: Instant) {
+        guard let first = range.first.map({ records[$0] }) else { return }
         // The inbox numbered the records in the order the ring hands out tokens.
         precondition(first.token == produceCompletions.nextToken, "produce tokens out of step")
         produceCompletions.add(contentsOf: callbacks)
         guard lifecycle == .running else {
-            deliver(DeliveryReport(topic: first.topic, partition: -1, baseOffset: -1, logAppendTime: -1, tokens: records.map(\.token),
-                                   error: .clientClosed))
+            deliver(DeliveryReport(topic: first.topic, partition: -1, baseOffset: -1, logAppendTime: -1,
+                                   tokens: records[range].map(\.token), error: .clientClosed))
             return
         }
-        recorder?.record(.produce(Array(records)), now: now)
-        engine.produce(records, now: now)
+        recorder?.record(.produce(Array(records[range])), now: now)
+        engine.produce(lending: &records, range: range, now: now)
     }
 
     /// Completes the report's records in order. Their buffer room goes back to the gate

@@ -77,16 +77,19 @@ final class EngineDriver {
     private(set) var hops = 0
     private(set) var commandsRun = 0
 
-    func run(_ taken: CommandInbox.Taken) {
+    func run(_ taken: inout CommandInbox.Taken) {
         loop.preconditionInEventLoop()
-        let (commands, records) = (taken.commands, taken.records)
+        // The records are not bound to a local: a second reference to their array would make
+        // the engine's in-place lending copy it.
+        let commands = taken.commands
+        let recordCount = taken.records.count
         hops += 1
-        commandsRun += commands.count + records.count
+        commandsRun += commands.count + recordCount
         let now = self.now
         // Where each run of records ends: at the next run's start, the last at the end.
         var recordRunEnds: [Int] = []
         for command in commands.reversed() {
-            if case .records(let from) = command { recordRunEnds.append(recordRunEnds.isEmpty ? records.count : from) }
+            if case .records(let from) = command { recordRunEnds.append(recordRunEnds.isEmpty ? recordCount : from) }
         }
         recordRunEnds.reverse()
         var runIndex = 0
@@ -127,7 +130,7 @@ final class EngineDriver {
             case .records(let from):
                 let end = recordRunEnds[runIndex]
                 runIndex += 1
-                produce(records[from ..< end], callbacks: taken.callbacks[from ..< end], now: now)
+                produce(&taken.records, range: from ..< end, callbacks: taken.callbacks[from ..< end], now: now)
             case .flush(let done):
                 guard lifecycle == .running else {
                     done()

@@ -63,7 +63,8 @@ public final class KafkaClient: Sendable {
         let loop = self.loop
         let driver = self.driver
         loop.execute {
-            driver.value.run(.init(commands: [.close(nil)], records: [], callbacks: []))
+            var closing = CommandInbox.Taken(commands: [.close(nil)], records: [], callbacks: [])
+            driver.value.run(&closing)
         }
     }
 
@@ -139,7 +140,7 @@ public final class KafkaClient: Sendable {
 
     /// Queues a produced record and its callback for the loop.
     func submit(_ record: consuming ProducerRecord, _ callback: ProduceCompletions.Entry) {
-        inbox.submit(record, callback, loop: loop, hop: hop)
+        inbox.submit(consume record, callback, loop: loop, hop: hop)
     }
 
     /// What one hop to the loop runs: everything queued. Made once (a closure built per
@@ -147,7 +148,7 @@ public final class KafkaClient: Sendable {
     private static func makeHop(inbox: CommandInbox, driver: NIOLoopBoundBox<EngineDriver>) -> @Sendable () -> Void {
         {
             var taken = inbox.take()
-            driver.value.run(taken)
+            driver.value.run(&taken)
             inbox.recycle(&taken.records)
         }
     }

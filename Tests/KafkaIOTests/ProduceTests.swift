@@ -22,9 +22,14 @@ import Testing
         #expect(resp.topics.first?.errorCode == 0)
     }
 
-    /// Every record of partition 0 from offset 0, values in offset order.
+    /// The values of every record of partition 0 from offset 0, in offset order.
     static func readBack(_ client: KafkaClient, _ topic: String, partition: Int32 = 0) async throws -> [String] {
-        var values: [String] = []
+        try await readRecords(client, topic, partition: partition).map { String(decoding: $0.valueBytes ?? [], as: UTF8.self) }
+    }
+
+    /// Every record of partition 0 from offset 0, in offset order.
+    static func readRecords(_ client: KafkaClient, _ topic: String, partition: Int32 = 0) async throws -> [Record] {
+        var values: [Record] = []
         let contexts = CompressionContexts()
         while true {
             var fp = FetchRequest.FetchPartition()
@@ -44,7 +49,7 @@ import Testing
             guard let pd = resp.responses.first?.partitions.first, let bytes = pd.records, !bytes.isEmpty else { break }
             let batches = try RecordsReader.decodeAll(bytes, contexts: contexts).batches
             let before = values.count
-            for b in batches { for r in b.records where r.offset == Int64(values.count) { values.append(String(decoding: r.valueBytes ?? [], as: UTF8.self)) } }
+            for b in batches { for r in b.records where r.offset == Int64(values.count) { values.append(r) } }
             if values.count == before || Int64(values.count) >= pd.highWatermark { break }
         }
         return values
@@ -63,6 +68,35 @@ import Testing
         }
         #expect(offsets == [0, 1, 2, 3, 4])
         #expect(try await Self.readBack(client, topic) == ["v0", "v1", "v2", "v3", "v4"])
+        await client.close()
+    }
+
+    /// The callback path moves each record's fields into the engine rather than copying
+    /// them: every field still arrives. The topic name is too long for an inline string, so
+    /// its storage moves too.
+    @Test func callbackProduceDeliversEveryField() async throws {
+        let client = try Self.client()
+        let topic = "kgo-produce-callback-fields-\(UInt32.random(in: 0 ... .max))"
+        try await Self.createTopic(client, topic, partitions: 1)
+        let offsets = NIOLockedValueBox<[Int64]>([])
+        for i in 0 ..< 20 {
+            let record = KafkaRecord(topic: topic, partition: 0, key: Array("key-\(i)".utf8), value: Array("value-\(i)".utf8),
+                                     headers: [RecordHeader(key: "n", value: Array("\(i)".utf8)), RecordHeader(key: "null", value: nil)],
+                                     timestamp: 1_700_000_000_000 + Int64(i))
+            client.produce(record) { r in
+                if case .success(let p) = r { offsets.withLockedValue { $0.append(p.offset) } }
+            }
+        }
+        await client.flush()
+        #expect(offsets.withLockedValue { $0 }.sorted() == Array(0 ..< 20))
+        let back = try await Self.readRecords(client, topic)
+        #expect(back.count == 20)
+        for (i, r) in back.enumerated() {
+            #expect(r.keyBytes == Array("key-\(i)".utf8))
+            #expect(r.valueBytes == Array("value-\(i)".utf8))
+            #expect(r.headers == [RecordHeader(key: "n", value: Array("\(i)".utf8)), RecordHeader(key: "null", value: nil)])
+            #expect(r.timestamp == 1_700_000_000_000 + Int64(i))
+        }
         await client.close()
     }
 

@@ -5,24 +5,30 @@ extension ClientEngine {
     /// Buffers records for sending. A record refused at the call (bad input, buffer full,
     /// a fatal producer) is reported at once as a `.delivery` with its error.
     public mutating func produce(_ records: [ProducerRecord], now: Instant) {
-        produce(records[...], now: now)
+        var lent = records
+        produce(lending: &lent, range: lent.indices, now: now)
     }
 
-    /// `produce` of a run of records (the driver hands over slices of its inbox).
-    public mutating func produce(_ records: ArraySlice<ProducerRecord>, now: Instant) {
-        guard !records.isEmpty else { return }
+    /// `produce` of `records[range]`, the driver's hot path: the array is the driver's
+    /// inbox and comes back unchanged. Each record is moved out of the array for the call
+    /// and moved back after: the plain read the compiler makes of an element across a call
+    /// into the producer is a copy, which retains and then releases the record's topic,
+    /// key, value and headers.
+    public mutating func produce(lending records: inout [ProducerRecord], range: Range<Int>, now: Instant) {
+        guard !range.isEmpty else { return }
         if let refusal = producerUnavailable() {
-            for r in records { refuse(r, refusal) }
+            for i in range { refuse(records[i], refusal) }
             return
         }
-        // The producer leaves `self` for the run (one move, not a copy per record), and the
-        // records are lent through the buffer's pointer, not copied (a copy retains each
-        // record's topic, key, value and headers).
+        // The producer leaves `self` for the run: one move, not a copy per record.
         var p = producer.take()!
         let m = metadata
-        records.withUnsafeBufferPointer { buffer in
-            for i in buffer.indices {
-                if let error = p.produce(buffer[i], metadata: m, now: now) { refuse(buffer[i], error) }
+        records.withUnsafeMutableBufferPointer { buffer in
+            let base = buffer.baseAddress!
+            for i in range {
+                let record = (base + i).move()
+                if let error = p.produce(record, metadata: m, now: now) { refuse(record, error) }
+                (base + i).initialize(to: consume record)
             }
         }
         producer = p
