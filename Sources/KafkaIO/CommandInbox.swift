@@ -27,7 +27,13 @@ final class CommandInbox: Sendable {
         /// Records the engine is done with and callbacks already called, dropped by the
         /// next producing caller (see `recycle`).
         var spent: [ProducerRecord] = []
+        var spentRunCallbacks: [ProduceCompletions.Entry] = []
         var spentCallbacks: [ProduceCompletions.Entry?] = []
+        /// A run's arrays once emptied by a producing caller, for a later run to fill: an
+        /// array allocated per hop is fresh memory, each page zero-filled by the kernel on
+        /// first touch (a fault per 4 KiB, a million records make ~25,000 of them).
+        var spareRecords: [ProducerRecord] = []
+        var spareCallbacks: [ProduceCompletions.Entry] = []
         /// The last command is the marker of the records being added.
         var recordsOpen = false
         var pending = Pending.none
@@ -65,9 +71,13 @@ final class CommandInbox: Sendable {
         // Moved into the queue, not copied (a copy retains and later releases each field).
         var pending: ProducerRecord? = consume record
         var spent: [ProducerRecord] = []
+        var spentRunCallbacks: [ProduceCompletions.Entry] = []
         var spentCallbacks: [ProduceCompletions.Entry?] = []
         let wake: Wake = state.withLockedValue { s in
-            if !s.spent.isEmpty { swap(&spent, &s.spent) }
+            if !s.spent.isEmpty {
+                swap(&spent, &s.spent)
+                swap(&spentRunCallbacks, &s.spentRunCallbacks)
+            }
             if !s.spentCallbacks.isEmpty { swap(&spentCallbacks, &s.spentCallbacks) }
             if !s.recordsOpen {
                 s.commands.append(.records(from: s.records.count))
@@ -95,19 +105,38 @@ final class CommandInbox: Sendable {
             }
         }
         perform(wake, loop: loop, hop: hop)
-        // `spent` and `spentCallbacks` are freed here, on a producing thread (see `recycle`).
+        // `spent` and `spentCallbacks` are freed here, on a producing thread (see `recycle`);
+        // the run's emptied arrays become the spares.
+        if !spent.isEmpty { keepAsSpares(&spent, &spentRunCallbacks) }
+    }
+
+    /// Arrays holding more than this many records are not kept as spares.
+    private static let spareLimit = 65_536
+
+    private func keepAsSpares(_ records: inout [ProducerRecord], _ callbacks: inout [ProduceCompletions.Entry]) {
+        guard records.capacity <= Self.spareLimit else { return }
+        records.removeAll(keepingCapacity: true)
+        callbacks.removeAll(keepingCapacity: true)
+        state.withLockedValue { s in
+            if s.spareRecords.capacity == 0 { swap(&s.spareRecords, &records) }
+            if s.spareCallbacks.capacity == 0 { swap(&s.spareCallbacks, &callbacks) }
+        }
     }
 
     /// Takes back records the engine has encoded, so that their keys and values are freed
     /// by the next producing caller rather than on the loop. The caller's thread allocated
     /// them; glibc frees a block into its own thread's cache but must lock the allocating
     /// thread's arena to free it from another, and a caller allocating a million records a
-    /// second while the loop frees them fights over that lock on every record.
-    func recycle(_ records: inout [ProducerRecord]) {
-        guard !records.isEmpty else { return }
+    /// second while the loop frees them fights over that lock on every record. The run's
+    /// emptied arrays then carry a later run (`spareRecords`).
+    func recycle(_ taken: inout Taken) {
+        guard !taken.records.isEmpty else { return }
         // Swapped, not copied: the last reference must leave this thread's hands here.
         state.withLockedValue { s in
-            if s.spent.isEmpty { swap(&s.spent, &records) }
+            if s.spent.isEmpty {
+                swap(&s.spent, &taken.records)
+                swap(&s.spentRunCallbacks, &taken.callbacks)
+            }
         }
     }
 
@@ -140,8 +169,11 @@ final class CommandInbox: Sendable {
             s.recordsOpen = false
             let taken = Taken(commands: s.commands, records: s.records, callbacks: s.callbacks)
             s.commands = []
+            // The spares when there are (empty, with an earlier run's room), else new arrays.
             s.records = []
+            swap(&s.records, &s.spareRecords)
             s.callbacks = []
+            swap(&s.callbacks, &s.spareCallbacks)
             s.records.reserveCapacity(taken.records.count)
             s.callbacks.reserveCapacity(taken.records.count)
             return taken

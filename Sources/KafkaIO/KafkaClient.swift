@@ -149,7 +149,7 @@ public final class KafkaClient: Sendable {
         {
             var taken = inbox.take()
             driver.value.run(&taken)
-            inbox.recycle(&taken.records)
+            inbox.recycle(&taken)
         }
     }
 }

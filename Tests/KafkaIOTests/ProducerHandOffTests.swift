@@ -91,24 +91,48 @@ import Testing
         #expect(hops.taken.count == 1)
     }
 
+    static func run(_ values: ClosedRange<Int>) -> CommandInbox.Taken {
+        CommandInbox.Taken(commands: [], records: values.map { record($0) }, callbacks: values.map { _ in callback() })
+    }
+
     @Test func spentRecordsAndCallbacksAreHandedToTheNextProducer() {
         let loop = EmbeddedEventLoop()
         let inbox = CommandInbox(produceDelay: .zero)
         let hop: @Sendable () -> Void = {}
-        var records = [Self.record(1), Self.record(2)]
-        inbox.recycle(&records)
-        #expect(records.isEmpty, "the inbox takes the array itself, not a copy")
-        var more = [Self.record(3)]
+        var spent = Self.run(1 ... 2)
+        inbox.recycle(&spent)
+        #expect(spent.records.isEmpty && spent.callbacks.isEmpty, "the inbox takes the arrays themselves, not copies")
+        var more = Self.run(3 ... 3)
         inbox.recycle(&more)
-        #expect(more.count == 1, "while one array waits, a second is freed by its owner")
+        #expect(more.records.count == 1, "while one run waits, a second is freed by its owner")
         var callbacks: [ProduceCompletions.Entry?] = [Self.callback(), nil]
         inbox.recycle(callbacks: &callbacks)
         #expect(callbacks.isEmpty)
         inbox.submit(Self.record(4), Self.callback(), loop: loop, hop: hop)
         // The producing call took the spent arrays; the next recycle is kept again.
-        var again = [Self.record(5)]
+        var again = Self.run(5 ... 5)
         inbox.recycle(&again)
-        #expect(again.isEmpty)
+        #expect(again.records.isEmpty)
+    }
+
+    @Test func aSpentRunsArraysCarryALaterRun() {
+        let loop = EmbeddedEventLoop()
+        let inbox = CommandInbox(produceDelay: .zero)
+        let hop: @Sendable () -> Void = {}
+        var spent = Self.run(1 ... 8)
+        let storage = spent.records.withUnsafeBufferPointer { $0.baseAddress }
+        let callbackStorage = spent.callbacks.withUnsafeBufferPointer { $0.baseAddress }
+        inbox.recycle(&spent)
+        // This call frees the spent records and keeps their emptied arrays as spares ...
+        inbox.submit(Self.record(9), Self.callback(), loop: loop, hop: hop)
+        #expect(inbox.take().records.map(\.value) == [[9]])
+        // ... which the queue fills next.
+        inbox.submit(Self.record(10), Self.callback(), loop: loop, hop: hop)
+        let next = inbox.take()
+        #expect(next.records.map(\.value) == [[10]])
+        #expect(next.records.withUnsafeBufferPointer { $0.baseAddress } == storage)
+        #expect(next.callbacks.withUnsafeBufferPointer { $0.baseAddress } == callbackStorage)
+        #expect(next.records.first?.token == 2, "tokens still run in queue order")
     }
 
     @Test func completionRingTakesTokensInAnyOrder() {

@@ -12,6 +12,26 @@ struct ProducerTests {
         #expect(Murmur2.partition(forKey: Array("1".utf8), partitions: 12) == Int32((Int(-1993445489) & 0x7fff_ffff) % 12))
     }
 
+    @Test func acknowledgedBatchBodiesAreReusedUpToTheLimit() {
+        var spares = BatchBodies()
+        var body: [UInt8] = Array(repeating: 7, count: 1000)
+        let storage = body.withUnsafeBufferPointer { $0.baseAddress }
+        spares.keep(&body)
+        #expect(body.isEmpty, "kept bodies leave the batch")
+        let small = spares.take(capacity: 4096)
+        #expect(small.isEmpty && small.capacity >= 4096, "a kept body too small for the batch is not handed out")
+        let reused = spares.take(capacity: 500)
+        #expect(reused.isEmpty, "a kept body comes back emptied")
+        #expect(reused.withUnsafeBufferPointer { $0.baseAddress } == storage)
+        // More bodies than the limit: the extra ones are let go.
+        for _ in 0 ..< BatchBodies.limit + 2 {
+            var b: [UInt8] = []
+            b.reserveCapacity(64)
+            spares.keep(&b)
+        }
+        #expect(spares.count == BatchBodies.limit)
+    }
+
     @Test func conflictingConfigurationIsATypedError() {
         var c = ProducerConfig()
         c.acks = .leader

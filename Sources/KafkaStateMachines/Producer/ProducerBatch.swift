@@ -120,3 +120,27 @@ struct ProducerBatch {
         return (first, second)
     }
 }
+
+/// Batch bodies kept for reuse (see `ProducerStateMachine.spareBodies`).
+struct BatchBodies {
+    static let limit = 4
+    private var bodies: [[UInt8]] = []
+    var count: Int { bodies.count }
+
+    /// An empty body with room for `capacity` bytes: a kept one when one is big enough.
+    mutating func take(capacity: Int) -> [UInt8] {
+        if let i = bodies.lastIndex(where: { $0.capacity >= capacity }) { return bodies.remove(at: i) }
+        var body: [UInt8] = []
+        body.reserveCapacity(capacity)
+        return body
+    }
+
+    /// Keeps `body`'s storage, emptied, when there is room; `body` is left empty.
+    mutating func keep(_ body: inout [UInt8]) {
+        var kept: [UInt8] = []
+        swap(&kept, &body)
+        guard bodies.count < Self.limit, kept.capacity > 0 else { return }
+        kept.removeAll(keepingCapacity: true)
+        bodies.append(kept)
+    }
+}

@@ -114,12 +114,13 @@ extension ProducerStateMachine {
         guard q.sentCount > 0, !q.batches.isEmpty else { return }
         switch verdict {
         case .delivered(let offset, let appendTime):
-            let b = q.batches.removeFirst()
+            var b = q.batches.removeFirst()
             q.sentCount -= 1
             q.failures = 0
             q.backoffUntil = nil
             topics[topic]!.partitions[p] = q
             report(topic, Int32(p), b, baseOffset: offset, logAppendTime: appendTime, error: nil)
+            spareBodies.keep(&b.body)
         case .retry(let error, let refresh):
             if topics[topic]!.deleted {
                 q.rewind(resolvedOne: true)

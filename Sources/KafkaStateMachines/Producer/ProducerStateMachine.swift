@@ -25,6 +25,10 @@ struct ProducerStateMachine {
     /// The topic of the last record produced and its index in `topics` (see `topicIndex`).
     var lastTopic: (name: String, index: TopicIndex)? = nil
     var outputs: [ProducerOutput] = []
+    /// Emptied bodies of acknowledged batches, for new batches to fill: a body allocated
+    /// per batch is fresh memory, each 4 KiB page zero-filled by the kernel on first touch.
+    /// At most `BatchBodies.limit` (each up to maxBatchBytes) are kept.
+    var spareBodies = BatchBodies()
 
     var bufferedRecords = 0
     var bufferedBytes = 0
@@ -147,17 +151,19 @@ struct ProducerStateMachine {
     /// `size` is the record's size at deltas 0.
     private mutating func place(_ record: ProducerRecord, in ti: TopicIndex, size: (body: Int, all: Int), now: Instant) {
         let closedOne = Self.place(record, in: &topics.values[ti], size: size, now: now, partitioner: config.partitioner,
-                                   maxBatchBytes: config.maxBatchBytes, rng: &rng)
+                                   maxBatchBytes: config.maxBatchBytes, spares: &spareBodies, rng: &rng)
         if closedOne { dirty = true }
         // During a flush nothing lingers: the new record may go at once.
         if (config.linger == .zero && !config.manualFlushing) || isFlushing { dirty = true }
     }
 
     private static func place(_ record: ProducerRecord, in t: inout ProducerTopic, size: (body: Int, all: Int), now: Instant,
-                              partitioner: PartitionerKind, maxBatchBytes: Int, rng: inout SeededGenerator) -> Bool {
+                              partitioner: PartitionerKind, maxBatchBytes: Int, spares: inout BatchBodies,
+                              rng: inout SeededGenerator) -> Bool {
         let p = Int(record.partition ?? t.choosePartition(record, charge: size.all, partitioner: partitioner, rng: &rng))
         t.partitions[p].bufferedRecords += 1
-        let closedOne = t.partitions[p].append(record, baseBody: size.body, charge: size.all, now: now, maxBatchBytes: maxBatchBytes)
+        let closedOne = t.partitions[p].append(record, baseBody: size.body, charge: size.all, now: now, maxBatchBytes: maxBatchBytes,
+                                               spares: &spares)
         if closedOne, case .sticky = partitioner, record.key == nil, record.partition == nil, t.sticky == Int32(p) {
             t.sticky = -1
         }
@@ -405,7 +411,8 @@ struct ProducerStateMachine {
 extension PartitionQueue {
     /// Appends to the open batch, or closes it and opens a new one when the record does
     /// not fit. Returns whether a batch was closed for being full.
-    mutating func append(_ r: ProducerRecord, baseBody: Int, charge: Int, now: Instant, maxBatchBytes: Int) -> Bool {
+    mutating func append(_ r: ProducerRecord, baseBody: Int, charge: Int, now: Instant, maxBatchBytes: Int,
+                         spares: inout BatchBodies) -> Bool {
         var closedOne = false
         if hasOpenBatch {
             let last = batches.count - 1
@@ -423,7 +430,7 @@ extension PartitionQueue {
         guard let size = b.sizeIfAppended(r, baseBody: baseBody) else { preconditionFailure("record accepted without a size") }
         // Sized like the partition's last batch (plus an eighth): a steady stream fills its
         // batches without regrowing (and re-faulting) the body several times each.
-        b.body.reserveCapacity(min(maxBatchBytes, max(16 * 1024, lastBatchBody + lastBatchBody / 8)))
+        b.body = spares.take(capacity: min(maxBatchBytes, max(16 * 1024, lastBatchBody + lastBatchBody / 8)))
         b.append(r, charge: charge, size: size)
         batches.append(b)
         return closedOne
