@@ -16,6 +16,8 @@ extension ClientEngine {
     /// key, value and headers.
     public mutating func produce(lending records: inout [ProducerRecord], range: Range<Int>, now: Instant) {
         guard !range.isEmpty else { return }
+        // The loop below works through an unchecked pointer.
+        precondition(range.lowerBound >= 0 && range.upperBound <= records.count, "produce range outside the records")
         if let refusal = producerUnavailable() {
             for i in range { refuse(records[i], refusal) }
             return
