@@ -28,7 +28,8 @@ struct MetadataCommand: AsyncParsableCommand {
         for t in response.topics.sorted(by: { ($0.name ?? "") < ($1.name ?? "") }) {
             let error = t.errorCode == 0 ? "" : " (\(KafkaErrorCode(t.errorCode).name))"
             print("")
-            print("topic \(t.name ?? "?")\(error), \(t.partitions.count) partitions\(t.isInternal ? ", internal" : "")")
+            let id = t.topicId == .zero ? "" : " (id \(t.topicId))"
+            print("topic \(t.name ?? "?")\(id)\(error), \(t.partitions.count) partitions\(t.isInternal ? ", internal" : "")")
             if t.partitions.isEmpty { continue }
             print("  PARTITION  LEADER  EPOCH  REPLICAS  ISR")
             for p in t.partitions.sorted(by: { $0.partitionIndex < $1.partitionIndex }) {

@@ -65,6 +65,63 @@ private let t1 = TopicPartition("t", 1)
         #expect(w.reports.last?.tokens == [4] && w.reports.last?.error == nil)
     }
 
+    /// A topic recreated after a deletion is a new topic: its leader epochs start again
+    /// from 0, below what the producer saw of the old one, and its partitions have no
+    /// producer state, so sequences start again at 0. The producer must follow the new
+    /// leader (an epoch check against the old topic would ignore it and retry against the
+    /// old leader forever) and start the sequence over.
+    @Test func recreatedTopicFollowsItsNewLeaderAtALowerEpoch() {
+        var w = ProducerWorld({ $0.unknownTopicRetries = 0 }, engine: { $0.metadataMaxAge = .seconds(20) })
+        w.topics["t"] = [.init(leader: 1, epoch: 7)]
+        w.produce("t", 0, [1])
+        w.produce("t", 0, [2])
+        w.answerAll()
+        #expect(w.reports.map(\.tokens) == [[1, 2]] || w.reports.map(\.tokens) == [[1], [2]])
+        w.topics["t"] = nil
+        w.produce("t", 0, [3])
+        while w.failedTokens.isEmpty {
+            while !w.held.isEmpty { w.answer(0, errors: [t0: .unknownTopicOrPartition]) }
+            guard w.step(limitMs: 60_000) else { break }
+        }
+        #expect(w.failedTokens == [3])
+
+        w.topics["t"] = [.init(leader: 2, epoch: 0)]
+        let seen = w.metadataRequests.count
+        w.run(until: (w.now - .zero).milliseconds + 25_000)
+        #expect(w.metadataRequests.count > seen, "metadata has seen the topic again")
+        w.produce("t", 0, [4])
+        var steps = 0
+        while w.held.isEmpty, steps < 50, w.step(limitMs: 5_000) { steps += 1 }
+        #expect(w.held.map(\.broker) == [2], "the recreated topic's leader, whatever its epoch")
+        #expect(w.held.first?.batches.first?.sequence == 0, "a new topic's partition starts at sequence 0")
+        w.answerAll()
+        #expect(w.reports.last?.tokens == [4] && w.reports.last?.error == nil)
+    }
+
+    /// A topic deleted and created again between two metadata refreshes: the producer
+    /// never sees it missing, only a new topic ID, and starts over as above.
+    @Test func newTopicIdUnderAKnownNameIsANewTopic() {
+        var w = ProducerWorld(engine: { $0.metadataMaxAge = .seconds(20) })
+        w.topics["t"] = [.init(leader: 1, epoch: 7)]
+        w.topicIds["t"] = KafkaUUID(high: 1, low: 1)
+        w.produce("t", 0, [1])
+        w.produce("t", 0, [2])
+        w.answerAll()
+        #expect(w.failedTokens.isEmpty)
+        w.topics["t"] = [.init(leader: 2, epoch: 0)]
+        w.topicIds["t"] = KafkaUUID(high: 2, low: 2)
+        let seen = w.metadataRequests.count
+        w.run(until: (w.now - .zero).milliseconds + 25_000)
+        #expect(w.metadataRequests.count > seen, "metadata has seen the new topic")
+        w.produce("t", 0, [3])
+        var steps = 0
+        while w.held.isEmpty, steps < 50, w.step(limitMs: 5_000) { steps += 1 }
+        #expect(w.held.map(\.broker) == [2])
+        #expect(w.held.first?.batches.first?.sequence == 0)
+        w.answerAll()
+        #expect(w.reports.last?.tokens == [3] && w.reports.last?.error == nil)
+    }
+
     /// Delivery timeout: batches that were sent (and are back from the broker, not
     /// acknowledged) fail with .deliveryTimeout once past it; having been sent, they may
     /// have been written, so the epoch is bumped before the partition's next batch, which

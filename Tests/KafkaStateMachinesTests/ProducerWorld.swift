@@ -36,6 +36,8 @@ struct ProducerWorld {
     var topics: [String: [Partition]] = [:]
     /// Topic-level errors metadata answers with (UNKNOWN_TOPIC_OR_PARTITION for topics not listed).
     var topicErrors: [String: KafkaErrorCode] = [:]
+    /// Topic IDs metadata answers with (none: the zero ID, as before Metadata v10).
+    var topicIds: [String: KafkaUUID] = [:]
     /// Caps the Produce version every broker advertises.
     var produceMaxVersion: Int16? = nil
     /// Scripted InitProducerId error codes, used before the default answers (a new id from
@@ -209,6 +211,7 @@ struct ProducerWorld {
         m.topics = names.map { name in
             var t = MetadataResponse.MetadataResponseTopic()
             t.name = name
+            if let id = topicIds[name] { t.topicId = id }
             if let parts = topics[name], topicErrors[name] == nil {
                 t.partitions = parts.enumerated().map { i, p in
                     var x = MetadataResponse.MetadataResponsePartition()

@@ -26,6 +26,8 @@ public struct MetadataCache: Sendable {
     public private(set) var partitions: [TopicPartition: PartitionInfo] = [:]
     /// Topics the cluster answered for, with their topic-level error.
     public private(set) var topicErrors: [String: KafkaErrorCode] = [:]
+    /// Topic IDs (Metadata v10+): a new ID under a known name is a topic created again.
+    public private(set) var topicIds: [String: KafkaUUID] = [:]
     public private(set) var lastRefresh: Instant?
     /// Topics some request wanted; a refresh asks for these.
     public private(set) var interest: Set<String> = []
@@ -76,6 +78,7 @@ public struct MetadataCache: Sendable {
         for topic in response.topics {
             guard let name = topic.name else { continue }
             topicErrors[name] = KafkaErrorCode(topic.errorCode)
+            topicIds[name] = topic.topicId == .zero ? nil : topic.topicId
             for key in partitions.keys where key.topic == name { partitions[key] = nil }
             for p in topic.partitions {
                 partitions[TopicPartition(name, p.partitionIndex)] =

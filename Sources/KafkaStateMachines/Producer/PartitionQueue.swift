@@ -33,6 +33,17 @@ struct PartitionQueue {
     /// The open batch, if the last one is still taking records.
     var hasOpenBatch: Bool { !(batches.last?.closed ?? true) }
 
+    /// The topic was created again under its name: the new one's leader epochs start
+    /// from 0 again, below the old one's, and its partitions hold no producer state, so
+    /// the sequence starts at 0 (unless batches of the old numbering are still out).
+    mutating func startOver() {
+        leader = -1
+        leaderEpoch = -1
+        failures = 0
+        backoffUntil = nil
+        if batches.allSatisfy({ $0.sequence < 0 }) { nextSequence = 0 }
+    }
+
     /// Forgets the outstanding requests: their answers no longer count (see above).
     mutating func rewind(resolvedOne: Bool) {
         staleOutstanding += max(0, sentCount - (resolvedOne ? 1 : 0))
@@ -75,6 +86,8 @@ struct ProducerTopic {
     var missingRefreshes = 0
     /// Metadata said the topic is gone after it had existed: its records fail.
     var deleted = false
+    /// The ID metadata gave the topic (nil before Metadata v10).
+    var topicId: KafkaUUID? = nil
     var sticky: Int32 = -1
     var stickyBytes = 0
     var roundRobin = 0

@@ -253,7 +253,13 @@ struct ProducerStateMachine {
             return
         }
         t.missingRefreshes = 0
-        // Created again after a deletion: retriable errors are retried again.
+        // Created again, after a deletion we saw or under a new ID: a new topic under the
+        // old name (and retriable errors are retried again).
+        let id = metadata.topicIds[name]
+        if t.deleted || (id != nil && t.topicId != nil && id != t.topicId) {
+            for p in t.partitions.indices { t.partitions[p].startOver() }
+        }
+        if let id { t.topicId = id }
         t.deleted = false
         let count = Int((known.max() ?? -1) + 1)
         while t.partitions.count < count { t.partitions.append(PartitionQueue()) }
