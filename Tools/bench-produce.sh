@@ -5,6 +5,8 @@
 # Tools/bench/rdprod-keyed.c, since the peers' rdprod writes only partition 0).
 # Prints each RESULT line with the client's CPU seconds (user+sys, /usr/bin/time).
 # Usage: Tools/bench-produce.sh [PORT]   (starts its own Tansu on PORT, default 29192)
+# BENCH_ROUNDS=N repeats every case N times (alternating clients) and ends with each case's
+# medians: on a shared 2-core VM one run of either client swings by a third.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -28,18 +30,41 @@ run() {   # LABEL COMMAND...
 }
 # Both clients buffer up to 1,000,000 records and 1 GiB (rdprod's queue.buffering settings).
 BUF="--buffered-records 1000000 --buffered-bytes 1073741824"
-for linger in ${BENCH_LINGERS:-5}; do
-  run "kgo linger=${linger}ms 1p none" "$KGO" bench produce -b "$B" -t "b-kgo-none-$linger-$RUN" --records "$N" --size 100 --linger "$linger" $BUF
-  run "kgo linger=${linger}ms 1p zstd" "$KGO" bench produce -b "$B" -t "b-kgo-zstd-$linger-$RUN" --records "$N" --size 100 -z zstd --linger "$linger" $BUF
-  run "kgo linger=${linger}ms 12p keyed" "$KGO" bench produce -b "$B" -t "b-kgo-12-$linger-$RUN" --records "$N" --size 100 --partitions 12 --linger "$linger" $BUF
-done
-run "rdprod 1p none" .peers/bin/rdprod "$B" "b-rd-none-$RUN" "$N" 100 acks=all enable.idempotence=true
-run "rdprod 1p zstd" .peers/bin/rdprod "$B" "b-rd-zstd-$RUN" "$N" 100 acks=all enable.idempotence=true compression.codec=zstd
-# librdkafka does not create topics: make the keyed one with 12 partitions first.
-.peers/venv/bin/python - "$B" "b-rd-12-$RUN" <<'PY'
+ROUNDS=${BENCH_ROUNDS:-1}
+LINES=$(mktemp)
+for round in $(seq 1 "$ROUNDS"); do
+  T="$RUN-$round"
+  {
+  for linger in ${BENCH_LINGERS:-5}; do
+    run "kgo linger=${linger}ms 1p none" "$KGO" bench produce -b "$B" -t "b-kgo-none-$linger-$T" --records "$N" --size 100 --linger "$linger" $BUF
+    run "kgo linger=${linger}ms 1p zstd" "$KGO" bench produce -b "$B" -t "b-kgo-zstd-$linger-$T" --records "$N" --size 100 -z zstd --linger "$linger" $BUF
+    run "kgo linger=${linger}ms 12p keyed" "$KGO" bench produce -b "$B" -t "b-kgo-12-$linger-$T" --records "$N" --size 100 --partitions 12 --linger "$linger" $BUF
+  done
+  run "rdprod 1p none" .peers/bin/rdprod "$B" "b-rd-none-$T" "$N" 100 acks=all enable.idempotence=true
+  run "rdprod 1p zstd" .peers/bin/rdprod "$B" "b-rd-zstd-$T" "$N" 100 acks=all enable.idempotence=true compression.codec=zstd
+  # librdkafka does not create topics: make the keyed one with 12 partitions first.
+  .peers/venv/bin/python - "$B" "b-rd-12-$T" <<'PY'
 import sys
 from kafka.admin import KafkaAdminClient, NewTopic
 KafkaAdminClient(bootstrap_servers=sys.argv[1]).create_topics([NewTopic(sys.argv[2], 12, 1)])
 PY
-run "rdprod 12p keyed" "$KEYED" "$B" "b-rd-12-$RUN" "$N" 100 acks=all enable.idempotence=true
+  run "rdprod 12p keyed" "$KEYED" "$B" "b-rd-12-$T" "$N" 100 acks=all enable.idempotence=true
+  } | tee -a "$LINES"
+done
+if [ "$ROUNDS" -gt 1 ]; then
+  echo "medians of $ROUNDS rounds:"
+  python3 - "$LINES" <<'PY'
+import re, statistics, sys
+cases = {}
+for line in open(sys.argv[1]):
+    m = re.search(r"rec_per_s=(\d+) MB_per_s=([\d.]+) \| cpu_s=([\d.]+)", line)
+    if not m: continue
+    cases.setdefault(line.split("|")[0].strip(), []).append(tuple(float(x) for x in m.groups()))
+for label, runs in cases.items():
+    rps, mb, cpu = (statistics.median(r[i] for r in runs) for i in range(3))
+    print(f"{label:28s} rec_per_s={rps:,.0f} MB_per_s={mb:.1f} cpu_s={cpu:.2f} "
+          f"(cpu {min(r[2] for r in runs):.2f}-{max(r[2] for r in runs):.2f}, {len(runs)} runs)")
+PY
+fi
+rm -f "$LINES"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
