@@ -5,8 +5,8 @@
 # Tools/bench/rdprod-keyed.c, since the peers' rdprod writes only partition 0).
 # Prints each RESULT line with the client's CPU seconds (user+sys, /usr/bin/time).
 # Usage: Tools/bench-produce.sh [PORT]   (starts its own Tansu on PORT, default 29192)
-# BENCH_ROUNDS=N repeats every case N times (alternating clients) and ends with each case's
-# medians: on a shared 2-core VM one run of either client swings by a third.
+# BENCH_ROUNDS=N repeats every case N times (alternating clients, a fresh broker per round)
+# and ends with each case's medians: on a shared 2-core VM one run swings by a third.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
@@ -14,7 +14,7 @@ PORT=${1:-29192}
 N=${BENCH_RECORDS:-1000000}
 KGO=${KGO_BIN:-.build/release/kgo}
 export LD_LIBRARY_PATH="$ROOT/.peers/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-PID=$(TANSU_BIN="$ROOT/.tansu/bin/tansu" /work/shared/broker/start-tansu.sh "$PORT")
+PID=
 trap 'kill $PID 2>/dev/null || true' EXIT
 B=127.0.0.1:$PORT
 KEYED=$(mktemp -d)/rdprod-keyed
@@ -34,6 +34,9 @@ ROUNDS=${BENCH_ROUNDS:-1}
 LINES=$(mktemp)
 for round in $(seq 1 "$ROUNDS"); do
   T="$RUN-$round"
+  # A fresh broker each round: Tansu keeps every record in memory and slows as it fills.
+  if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; while kill -0 "$PID" 2>/dev/null; do sleep 0.1; done; fi
+  PID=$(TANSU_BIN="$ROOT/.tansu/bin/tansu" /work/shared/broker/start-tansu.sh "$PORT")
   {
   for linger in ${BENCH_LINGERS:-5}; do
     run "kgo linger=${linger}ms 1p none" "$KGO" bench produce -b "$B" -t "b-kgo-none-$linger-$T" --records "$N" --size 100 --linger "$linger" $BUF

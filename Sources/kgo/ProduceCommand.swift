@@ -63,25 +63,31 @@ func createTopic(_ client: KafkaClient, _ topic: String, partitions: Int32) asyn
 }
 
 final class ProduceTally: Sendable {
-    struct Counts {
-        var delivered = 0
-        var failed = 0
-        var firstError: ProduceError?
+    struct Failures {
+        var count = 0
+        var first: ProduceError?
     }
-    let counts = Mutex(Counts())
+    /// A counter, not a lock, on the path every delivered record takes.
+    let delivered = Atomic<Int>(0)
+    let failures = Mutex(Failures())
 
     func record(_ r: Result<ProducedRecord, ProduceError>) {
-        counts.withLock { c in
-            switch r {
-            case .success: c.delivered += 1
-            case .failure(let e):
-                c.failed += 1
-                if c.firstError == nil { c.firstError = e }
+        switch r {
+        case .success:
+            delivered.wrappingAdd(1, ordering: .relaxed)
+        case .failure(let e):
+            failures.withLock { f in
+                f.count += 1
+                if f.first == nil { f.first = e }
             }
         }
     }
 
-    var snapshot: (Int, Int, ProduceError?) { counts.withLock { ($0.delivered, $0.failed, $0.firstError) } }
+    /// Read after the flush: the loop's writes are visible through the flush's own handoff.
+    var snapshot: (Int, Int, ProduceError?) {
+        let f = failures.withLock { $0 }
+        return (delivered.load(ordering: .acquiring), f.count, f.first)
+    }
 }
 
 struct ProduceCommand: AsyncParsableCommand {
