@@ -193,6 +193,36 @@ import Testing
         }
     }
 
+    /// Small records are staged whole and appended once; larger ones go piece by piece.
+    /// Both write the same bytes, whatever the fields, on either side of the limit.
+    @Test func stagedAndPiecewiseRecordBodiesAreTheSameBytes() throws {
+        let keys: [[UInt8]?] = [nil, [], [7], Array(repeating: 9, count: 300)]
+        let headerSets: [[RecordHeader]] = [[], [RecordHeader(key: "h", value: nil)],
+                                            [RecordHeader(key: "ünï", value: [1, 2]), RecordHeader(key: "", value: [])]]
+        var staged = 0, piecewise = 0
+        for key in keys {
+            for valueCount in [-1, 0, 1, 100, 180, 450, 510, 600] {
+                let value: [UInt8]? = valueCount < 0 ? nil : (0 ..< valueCount).map { UInt8(truncatingIfNeeded: $0) }
+                for headers in headerSets {
+                    for (o, t) in [(Int32(0), Int64(0)), (Int32(70_000), Int64(-5)), (Int32.max, Int64.max)] {
+                        let size = try #require(RecordBatchEncoder.recordSize(key: key, value: value, headers: headers,
+                                                                               offsetDelta: o, timestampDelta: t))
+                        var a: [UInt8] = [0xAB]
+                        var b: [UInt8] = [0xAB]
+                        RecordBatchEncoder.appendRecordBody(key: key, value: value, headers: headers, offsetDelta: o,
+                                                            timestampDelta: t, size: size, to: &a)
+                        RecordBatchEncoder.appendRecordBodyPiecewise(key: key, value: value, headers: headers, offsetDelta: o,
+                                                                     timestampDelta: t, size: size, to: &b)
+                        #expect(a == b)
+                        #expect(a.count == 1 + size.all)
+                        if size.all <= RecordBatchEncoder.stagedRecordLimit { staged += 1 } else { piecewise += 1 }
+                    }
+                }
+            }
+        }
+        #expect(staged > 0 && piecewise > 0, "both paths ran")
+    }
+
     @Test func emptyBatchIsRefusedOnEncode() {
         #expect(throws: KafkaEncodingError.self) { try RecordBatchEncoder.encode([], contexts: CompressionContexts()) }
     }

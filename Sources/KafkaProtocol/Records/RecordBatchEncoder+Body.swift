@@ -53,6 +53,44 @@ extension RecordBatchEncoder {
     /// copied straight from their arrays): no zero-fill of the record's bytes first.
     public static func appendRecordBody(key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader], offsetDelta: Int32,
                                         timestampDelta: Int64, size total: (body: Int, all: Int), to body: inout [UInt8]) {
+        guard total.all <= stagedRecordLimit else {
+            appendRecordBodyPiecewise(key: key, value: value, headers: headers, offsetDelta: offsetDelta,
+                                      timestampDelta: timestampDelta, size: total, to: &body)
+            return
+        }
+        // A small record is written whole on the stack and appended once: every append checks
+        // the array's uniqueness and capacity, and piece by piece a record takes five or more.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: stagedRecordLimit) { scratch in
+            let base = scratch.baseAddress!
+            var p = putVarint(base, Int64(total.body))
+            p.pointee = 0
+            p += 1
+            p = putVarint(p, timestampDelta)
+            p = putVarint(p, Int64(offsetDelta))
+            p = putBytes(p, key)
+            p = putBytes(p, value)
+            p = putVarint(p, Int64(headers.count))
+            for h in headers {
+                var k = h.key
+                k.withUTF8 { u in
+                    p = putVarint(p, Int64(u.count))
+                    if let from = u.baseAddress, u.count > 0 { p.update(from: from, count: u.count) }
+                    p += u.count
+                }
+                p = putBytes(p, h.value)
+            }
+            precondition(p - base == total.all, "record size and record bytes disagree")
+            body.append(contentsOf: UnsafeBufferPointer(start: base, count: p - base))
+        }
+    }
+
+    /// Records up to this many bytes are staged whole (see `appendRecordBody`).
+    static let stagedRecordLimit = 512
+
+    /// `appendRecordBody` for a record too big to stage: key, value and header bytes are
+    /// copied straight from their arrays.
+    static func appendRecordBodyPiecewise(key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader], offsetDelta: Int32,
+                                          timestampDelta: Int64, size total: (body: Int, all: Int), to body: inout [UInt8]) {
         // length (5) + attributes (1) + timestamp delta (10) + offset delta (5) + key length (5) <= 26.
         var scratch: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         withUnsafeMutableBytes(of: &scratch) { raw in
