@@ -86,16 +86,23 @@ private let t1 = TopicPartition("t", 1)
         #expect(w.failedTokens == [3])
 
         w.topics["t"] = [.init(leader: 2, epoch: 0)]
+        Self.expectStartedOver(&w, token: 4)
+    }
+
+    /// After metadata has seen the new topic "t" (leader 2, epoch 0), a record (`token`) goes
+    /// to broker 2 at sequence 0 and is delivered.
+    static func expectStartedOver(_ w: inout ProducerWorld, token: UInt64, sourceLocation: SourceLocation = #_sourceLocation) {
         let seen = w.metadataRequests.count
         w.run(until: (w.now - .zero).milliseconds + 25_000)
-        #expect(w.metadataRequests.count > seen, "metadata has seen the topic again")
-        w.produce("t", 0, [4])
+        #expect(w.metadataRequests.count > seen, "metadata has seen the new topic", sourceLocation: sourceLocation)
+        w.produce("t", 0, [token])
         var steps = 0
         while w.held.isEmpty, steps < 50, w.step(limitMs: 5_000) { steps += 1 }
-        #expect(w.held.map(\.broker) == [2], "the recreated topic's leader, whatever its epoch")
-        #expect(w.held.first?.batches.first?.sequence == 0, "a new topic's partition starts at sequence 0")
+        #expect(w.held.map(\.broker) == [2], "the new topic's leader, whatever its epoch", sourceLocation: sourceLocation)
+        #expect(w.held.first?.batches.first?.sequence == 0, "a new topic's partition starts at sequence 0",
+                sourceLocation: sourceLocation)
         w.answerAll()
-        #expect(w.reports.last?.tokens == [4] && w.reports.last?.error == nil)
+        #expect(w.reports.last?.tokens == [token] && w.reports.last?.error == nil, sourceLocation: sourceLocation)
     }
 
     /// A topic deleted and created again between two metadata refreshes: the producer
@@ -110,16 +117,7 @@ private let t1 = TopicPartition("t", 1)
         #expect(w.failedTokens.isEmpty)
         w.topics["t"] = [.init(leader: 2, epoch: 0)]
         w.topicIds["t"] = KafkaUUID(high: 2, low: 2)
-        let seen = w.metadataRequests.count
-        w.run(until: (w.now - .zero).milliseconds + 25_000)
-        #expect(w.metadataRequests.count > seen, "metadata has seen the new topic")
-        w.produce("t", 0, [3])
-        var steps = 0
-        while w.held.isEmpty, steps < 50, w.step(limitMs: 5_000) { steps += 1 }
-        #expect(w.held.map(\.broker) == [2])
-        #expect(w.held.first?.batches.first?.sequence == 0)
-        w.answerAll()
-        #expect(w.reports.last?.tokens == [3] && w.reports.last?.error == nil)
+        Self.expectStartedOver(&w, token: 3)
     }
 
     /// Delivery timeout: batches that were sent (and are back from the broker, not

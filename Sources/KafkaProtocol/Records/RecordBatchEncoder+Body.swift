@@ -62,23 +62,8 @@ extension RecordBatchEncoder {
         // the array's uniqueness and capacity, and piece by piece a record takes five or more.
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: stagedRecordLimit) { scratch in
             let base = scratch.baseAddress!
-            var p = putVarint(base, Int64(total.body))
-            p.pointee = 0
-            p += 1
-            p = putVarint(p, timestampDelta)
-            p = putVarint(p, Int64(offsetDelta))
-            p = putBytes(p, key)
-            p = putBytes(p, value)
-            p = putVarint(p, Int64(headers.count))
-            for h in headers {
-                var k = h.key
-                k.withUTF8 { u in
-                    p = putVarint(p, Int64(u.count))
-                    if let from = u.baseAddress, u.count > 0 { p.update(from: from, count: u.count) }
-                    p += u.count
-                }
-                p = putBytes(p, h.value)
-            }
+            let p = putRecord(base, bodySize: total.body, timestampDelta: timestampDelta, offsetDelta: offsetDelta,
+                              key: key, value: value, headers: headers)
             precondition(p - base == total.all, "record size and record bytes disagree")
             body.append(contentsOf: UnsafeBufferPointer(start: base, count: p - base))
         }

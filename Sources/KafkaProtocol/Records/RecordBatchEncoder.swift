@@ -145,25 +145,34 @@ public enum RecordBatchEncoder {
         w.bytes.withUnsafeMutableBufferPointer { buf in
             var p = buf.baseAddress! + start
             for (i, r) in records.enumerated() {
-                p = putVarint(p, Int64(sizes[i]))
-                p.pointee = 0
-                p += 1
-                p = putVarint(p, r.timestamp &- baseTimestamp)
-                p = putVarint(p, Int64(i))
-                p = putBytes(p, r.key)
-                p = putBytes(p, r.value)
-                p = putVarint(p, Int64(r.headers.count))
-                for h in r.headers {
-                    var key = h.key
-                    p = key.withUTF8 { u in
-                        let q = putVarint(p, Int64(u.count))
-                        if u.count > 0 { q.update(from: u.baseAddress!, count: u.count) }
-                        return q + u.count
-                    }
-                    p = putBytes(p, h.value)
-                }
+                p = putRecord(p, bodySize: sizes[i], timestampDelta: r.timestamp &- baseTimestamp, offsetDelta: Int32(i),
+                              key: r.key, value: r.value, headers: r.headers)
             }
         }
+    }
+
+    /// One record, length-prefixed, written at `p` (sized beforehand: `bodySize` is its
+    /// length without the prefix); returns the end.
+    static func putRecord(_ p: UnsafeMutablePointer<UInt8>, bodySize: Int, timestampDelta: Int64, offsetDelta: Int32,
+                          key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader]) -> UnsafeMutablePointer<UInt8> {
+        var p = putVarint(p, Int64(bodySize))
+        p.pointee = 0
+        p += 1
+        p = putVarint(p, timestampDelta)
+        p = putVarint(p, Int64(offsetDelta))
+        p = putBytes(p, key)
+        p = putBytes(p, value)
+        p = putVarint(p, Int64(headers.count))
+        for h in headers {
+            var hk = h.key
+            p = hk.withUTF8 { u in
+                let q = putVarint(p, Int64(u.count))
+                if u.count > 0 { q.update(from: u.baseAddress!, count: u.count) }
+                return q + u.count
+            }
+            p = putBytes(p, h.value)
+        }
+        return p
     }
 
     /// A zig-zag varint (the 32-bit zig-zag of a value in Int32 range equals the 64-bit one).
