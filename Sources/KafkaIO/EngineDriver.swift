@@ -103,8 +103,7 @@ final class EngineDriver {
                 let promise = PromiseID(nextPromise)
                 nextPromise += 1
                 completions[promise] = completion
-                recorder?.recordRequest(request, promise: promise, target: target, pin: pin, now: now)
-                engine.request(request, to: target, pin: pin, promise: promise, now: now)
+                feed(.request(UserRequest(request, to: target, pin: pin, promise: promise)), now: now)
             case .cancellableRequest(let request, let target, let pin, let handle, let completion):
                 guard lifecycle == .running else {
                     completion(.failure(.clientClosed))
@@ -115,18 +114,16 @@ final class EngineDriver {
                 completions[promise] = completion
                 cancellable[handle] = promise
                 handleOfPromise[promise] = handle
-                recorder?.recordRequest(request, promise: promise, target: target, pin: pin, now: now)
-                engine.request(request, to: target, pin: pin, promise: promise, now: now)
+                feed(.request(UserRequest(request, to: target, pin: pin, promise: promise)), now: now)
             case .cancel(let handle):
                 // A request that already completed has no handle left: nothing to do.
                 if let promise = cancellable[handle] {
-                    recorder?.record(.cancel(promise), now: now)
-                    engine.cancel(promise: promise, now: now)
+                    feed(.cancel(promise), now: now)
                 }
             case .close(let waiter):
                 beginClose(waiter)
-            case .consumer(let c, let buffer):
-                runConsumer(c, buffer: buffer, now: now)
+            case .consumer(let input, let buffer):
+                runConsumer(input, buffer: buffer, now: now)
             case .records(let from):
                 let end = recordRunEnds[runIndex]
                 runIndex += 1
@@ -139,8 +136,7 @@ final class EngineDriver {
                 let promise = PromiseID(nextPromise)
                 nextPromise += 1
                 flushWaiters[promise] = done
-                recorder?.record(.flush(promise), now: now)
-                engine.flush(promise: promise, now: now)
+                feed(.flush(promise), now: now)
             }
         }
         drain()
@@ -179,8 +175,7 @@ final class EngineDriver {
             if case .open(let ch) = slot { closing.append(ch.closeFuture) }
         }
         let closedAt = now
-        recorder?.record(.close, now: closedAt)
-        engine.close(now: closedAt)
+        feed(.close, now: closedAt)
         drain()
         recorder?.finish(now: closedAt)
         fetchBuffer?.close()
@@ -197,6 +192,13 @@ final class EngineDriver {
             for w in waiters { w.resume() }
         }
         logger.debug("closed")
+    }
+
+    /// Gives the engine one input, recording it first when a flight recorder is on. Every
+    /// input but the producer's lent records (EngineDriver+Produce) goes through here.
+    func feed(_ input: EngineInput, now: Instant) {
+        recorder?.record(input, now: now)
+        engine.handle(input, now: now)
     }
 
     // MARK: channel events
@@ -235,8 +237,7 @@ final class EngineDriver {
                 if !tls {
                     logger.debug("connected", metadata: ["connection": "\(id)", "broker": "\(brokers[id].map { "\($0)" } ?? "?")"])
                     let openedAt = now
-                    recorder?.record(.connectionOpened(id), now: openedAt)
-                    engine.connectionOpened(id, now: openedAt)
+                    feed(.connectionOpened(id), now: openedAt)
                     drain()
                 }
             } catch {
@@ -251,8 +252,7 @@ final class EngineDriver {
         logger.debug("connection failed", metadata: ["connection": "\(id)", "broker": "\(brokers[id].map { "\($0)" } ?? "?")", "reason": "\(reason)"])
         brokers[id] = nil
         let failedAt = now
-        recorder?.record(.connectionFailed(id, reason: reason), now: failedAt)
-        engine.connectionFailed(id, reason: reason, now: failedAt)
+        feed(.connectionFailed(id, reason: reason), now: failedAt)
         drain()
     }
 
@@ -261,16 +261,14 @@ final class EngineDriver {
         slots[id] = .open(ch)
         logger.debug("connected (TLS)", metadata: ["connection": "\(id)"])
         let openedAt = now
-        recorder?.record(.connectionOpened(id), now: openedAt)
-        engine.connectionOpened(id, now: openedAt)
+        feed(.connectionOpened(id), now: openedAt)
         drain()
     }
 
     func received(_ id: ConnectionID, _ bytes: [UInt8]) {
         guard case .open? = slots[id] else { return }
         let receivedAt = now
-        recorder?.record(.bytesReceived(id, bytes), now: receivedAt)
-        engine.bytesReceived(id, bytes, now: receivedAt)
+        feed(.bytesReceived(id, bytes), now: receivedAt)
         drain()
     }
 
@@ -287,8 +285,7 @@ final class EngineDriver {
             logger.debug("connection lost", metadata: ["connection": "\(id)", "reason": "\(reason)"])
             ch.close(promise: nil)
             let closedAt = now
-            recorder?.record(.connectionClosed(id), now: closedAt)
-            engine.connectionClosed(id, now: closedAt)
+            feed(.connectionClosed(id), now: closedAt)
             drain()
         }
     }
@@ -371,8 +368,7 @@ final class EngineDriver {
             self.scheduledTick = nil
             let now = self.now
             self.lastTick = now
-            self.recorder?.record(.tick, now: now)
-            self.engine.tick(now: now)
+            self.feed(.tick, now: now)
             self.drain()
         }
         scheduledTick = (at, task)

@@ -60,26 +60,26 @@ final class FlightRecorder: @unchecked Sendable {
         tap.observe(action)
     }
 
-    func record(_ input: RecordedInput, now: Instant) {
+    func record(_ input: EngineInput, now: Instant) { record(.input(input), now: now) }
+
+    /// Records an entry, or stops the recording when it cannot be stored faithfully (a user
+    /// request no version of its schema carries).
+    func record(_ payload: RecordingEntry.Payload, now: Instant) {
         guard !stopped else { return }
         lastNow = now
-        append(tap.entry(input, now: now), now: now)
+        guard let bytes = tap.entry(payload, now: now) else {
+            var what = "an input"
+            if case .input(.request(let r)) = payload { what = "a \(type(of: r.request).messageName)" }
+            stop(now: now, reason: "\(what) cannot be stored faithfully at any version")
+            return
+        }
+        append(bytes, now: now)
     }
 
     /// Called after the driver handled an input: writes out entries older than the flush interval.
     func flushIfIdle() {
         guard !stopped, !buffer.isEmpty, lastNow >= lastFlush + flushInterval else { return }
         flush()
-    }
-
-    /// Records a user request, or stops the recording when the request cannot be stored faithfully.
-    func recordRequest(_ request: any KafkaRequest, promise: PromiseID, target: RequestTarget, pin: ClosedRange<Int16>?, now: Instant) {
-        guard !stopped else { return }
-        guard let r = RecordedRequest(request, promise: promise, target: target, pin: pin, maxRetries: nil) else {
-            stop(now: now, reason: "a \(type(of: request).messageName) cannot be stored faithfully at any version")
-            return
-        }
-        record(.request(r), now: now)
     }
 
     /// Writes the end marker and closes the file.
@@ -91,10 +91,10 @@ final class FlightRecorder: @unchecked Sendable {
         return .oauthBearer { [self] now in
             do {
                 let token = try provider(now)
-                self.record(.oauthToken(token), now: now)
+                self.record(RecordingEntry.Payload.oauthToken(token), now: now)
                 return token
             } catch {
-                self.record(.oauthTokenFailed("\(error)"), now: now)
+                self.record(RecordingEntry.Payload.oauthTokenFailed("\(error)"), now: now)
                 throw error
             }
         }

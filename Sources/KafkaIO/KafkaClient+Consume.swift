@@ -165,12 +165,12 @@ extension KafkaClient {
                 if f.error == nil, case .corruptBatch(let offset, _) = e {
                     // Found here, after the engine moved on: stop the partition at the bad
                     // batch so the user can skip it or seek.
-                    submit(.consumer(.stop(tp, offset: offset, error: e, skipTo: d.skipTo ?? offset + 1), fetchBuffer))
+                    submit(.consumer(.stopPartition(tp, offset: offset, error: e, skipTo: d.skipTo ?? offset + 1), fetchBuffer))
                 }
             }
             byPartition[tp] = p
         }
-        if released > 0 { submit(.consumer(.consumed(released), fetchBuffer)) }
+        if released > 0 { submit(.consumer(.fetchConsumed(released), fetchBuffer)) }
         let partitions = byPartition.keys.sorted().map { byPartition[$0]! }
         return ConsumerPoll(partitions: partitions, dataLoss: dataLoss, closed: closed)
     }

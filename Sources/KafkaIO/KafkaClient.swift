@@ -15,7 +15,8 @@ public final class KafkaClient: Sendable {
         /// A request that a later `.cancel` with the same handle may cancel.
         case cancellableRequest(any KafkaRequest, RequestTarget, ClosedRange<Int16>?, UInt64, EngineDriver.Completion)
         case cancel(UInt64)
-        case consumer(ConsumerCommand, FetchBuffer)
+        /// A consumer input (assign, seek, pause, fetchConsumed …) and the buffer its data goes to.
+        case consumer(EngineInput, FetchBuffer)
         /// Produced records (KafkaClient+Produce.swift) queued from this index of the hop's
         /// records up to the next marker (CommandInbox): consecutive ones reach the engine together.
         case records(from: Int)

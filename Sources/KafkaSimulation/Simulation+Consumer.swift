@@ -18,11 +18,9 @@ extension Simulation {
         for input in inputs {
             switch input {
             case .assign(let a):
-                note(.assign(a))
-                engine.assign(a, now: Instant(nanoseconds: now))
+                feed(.assign(a))
             case .consumed(let bytes):
-                note(.fetchConsumed(bytes))
-                engine.fetchConsumed(bytes: bytes, now: Instant(nanoseconds: now))
+                feed(.fetchConsumed(bytes))
             }
         }
         drainEngine()

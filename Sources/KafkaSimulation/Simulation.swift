@@ -174,8 +174,7 @@ public struct Simulation {
             if q == t, let (_, ev) = queue.pop() {
                 handle(ev)
             } else if e == t {
-                note(.tick)
-                engine.tick(now: Instant(nanoseconds: now))
+                feed(.tick)
                 drainEngine()
             } else {
                 handleCluster(cluster.tick(now: VirtualInstant(nanoseconds: now)))
@@ -215,12 +214,10 @@ public struct Simulation {
             let id = ConnectionID(c)
             if cluster.isReachable(broker: link.broker), let f = cluster.connect(broker: link.broker) {
                 net.attach(c, fake: f)
-                note(.connectionOpened(id))
-                engine.connectionOpened(id, now: Instant(nanoseconds: now))
+                feed(.connectionOpened(id))
             } else {
                 net.forget(c)
-                note(.connectionFailed(id, reason: .refused("connection refused")))
-                engine.connectionFailed(id, reason: .refused("connection refused"), now: Instant(nanoseconds: now))
+                feed(.connectionFailed(id, reason: .refused("connection refused")))
             }
             drainEngine()
         case .toBroker(let c, let bytes):
@@ -233,16 +230,14 @@ public struct Simulation {
         case .toClient(let c, let bytes):
             guard let link = net.links[c], !link.dead, !link.closedByEngine else { return }
             noteThrottle(link, bytes)
-            note(.bytesReceived(ConnectionID(c), bytes))
-            engine.bytesReceived(ConnectionID(c), bytes, now: Instant(nanoseconds: now))
+            feed(.bytesReceived(ConnectionID(c), bytes))
             drainEngine()
         case .brokerClose(let c):
             guard let link = net.links[c] else { return }
             let tellEngine = !link.closedByEngine
             net.forget(c)
             if tellEngine {
-                note(.connectionClosed(ConnectionID(c)))
-                engine.connectionClosed(ConnectionID(c), now: Instant(nanoseconds: now))
+                feed(.connectionClosed(ConnectionID(c)))
                 drainEngine()
             }
         case .fault(let i):
@@ -309,8 +304,7 @@ public struct Simulation {
             switch a {
             case .open(let c, _, let host, let port, _):
                 guard let node = addresses.first(where: { $0.host == host && $0.port == port })?.node else {
-                    note(.connectionFailed(c, reason: .dns("unknown host \(host)")))
-                    engine.connectionFailed(c, reason: .dns("unknown host \(host)"), now: Instant(nanoseconds: now))
+                    feed(.connectionFailed(c, reason: .dns("unknown host \(host)")))
                     continue
                 }
                 net.links[c.rawValue] = SimNetwork.Link(broker: node)
@@ -379,22 +373,13 @@ public struct Simulation {
         for r in ctx.requests {
             owner[r.promise] = i
             ledger.issued(r.promise, type(of: r.request).apiKey, at: now, liveness: inLiveness)
-            if tap != nil {
-                if let rec = RecordedRequest(r.request, promise: r.promise, target: r.target, pin: r.pin, maxRetries: nil) {
-                    note(.request(rec))
-                } else {
-                    violations.add("recording", "a \(type(of: r.request).messageName) has no faithful encoding", at: now)
-                }
-            }
-            engine.request(r.request, to: r.target, pin: r.pin, promise: r.promise, now: Instant(nanoseconds: now))
+            feed(.request(UserRequest(r.request, to: r.target, pin: r.pin, promise: r.promise)))
         }
         if !ctx.produced.isEmpty {
-            note(.produce(ctx.produced))
-            engine.produce(ctx.produced, now: Instant(nanoseconds: now))
+            feed(.produce(ctx.produced))
         }
         for f in ctx.flushes {
-            note(.flush(f))
-            engine.flush(promise: f, now: Instant(nanoseconds: now))
+            feed(.flush(f))
         }
         if !ctx.requests.isEmpty || !ctx.produced.isEmpty || !ctx.flushes.isEmpty { drainEngine() }
         applyConsumerInputs(ctx.consumer)
@@ -457,8 +442,17 @@ extension Simulation {
         return (result, recording)
     }
 
-    mutating func note(_ input: @autoclosure () -> RecordedInput) {
-        guard let tap else { return }
-        recording += tap.entry(input(), now: Instant(nanoseconds: now))
+    /// Gives the engine one input at the current virtual instant, recording it first when
+    /// `record()` runs (a request no version carries faithfully is a violation there).
+    mutating func feed(_ input: EngineInput) {
+        let at = Instant(nanoseconds: now)
+        if let tap {
+            if let entry = tap.entry(.input(input), now: at) {
+                recording += entry
+            } else {
+                violations.add("recording", "an input has no faithful encoding: \(input)", at: now)
+            }
+        }
+        engine.handle(input, now: at)
     }
 }

@@ -5,52 +5,52 @@ import KafkaProtocol
 /// (owner `.fetcher`, no retries) and `.fetched` actions.
 extension ClientEngine {
     /// Consumes these partitions from these offsets (an assigned partition moves, as with `seek`).
-    public mutating func assign(_ partitions: [TopicPartition: StartOffset], now: Instant) {
+    mutating func assign(_ partitions: [TopicPartition: StartOffset], now: Instant) {
         fetcher.assign(partitions)
         runFetcher(now: now)
     }
 
-    public mutating func unassign(_ partitions: [TopicPartition], now: Instant) {
+    mutating func unassign(_ partitions: [TopicPartition], now: Instant) {
         fetcher.unassign(partitions)
         runFetcher(now: now)
     }
 
     /// Consumes topics by name and by pattern; replaces the previous subscription.
-    public mutating func subscribe(_ subscription: TopicSubscription, now: Instant) {
+    mutating func subscribe(_ subscription: TopicSubscription, now: Instant) {
         let md = metadata
         fetcher.subscribe(subscription, metadata: md)
         runFetcher(now: now)
     }
 
-    public mutating func seek(_ tp: TopicPartition, to start: StartOffset, now: Instant) {
+    mutating func seek(_ tp: TopicPartition, to start: StartOffset, now: Instant) {
         fetcher.seek(tp, to: start)
         runFetcher(now: now)
     }
 
     /// Resumes a partition stopped by a bad batch, after that batch.
-    public mutating func skip(_ tp: TopicPartition, now: Instant) {
+    mutating func skip(_ tp: TopicPartition, now: Instant) {
         fetcher.skip(tp)
         runFetcher(now: now)
     }
 
     /// The user could not decode a batch at `offset`: stop the partition there.
-    public mutating func stopPartition(_ tp: TopicPartition, at offset: Int64, error: ConsumerPartitionError, skipTo: Int64, now: Instant) {
+    mutating func stopPartition(_ tp: TopicPartition, at offset: Int64, error: ConsumerPartitionError, skipTo: Int64, now: Instant) {
         fetcher.stop(tp, at: offset, error: error, skipTo: skipTo)
         runFetcher(now: now)
     }
 
-    public mutating func pause(_ partitions: [TopicPartition], now: Instant) {
+    mutating func pause(_ partitions: [TopicPartition], now: Instant) {
         fetcher.pause(partitions)
         runFetcher(now: now)
     }
 
-    public mutating func resume(_ partitions: [TopicPartition], now: Instant) {
+    mutating func resume(_ partitions: [TopicPartition], now: Instant) {
         fetcher.resume(partitions)
         runFetcher(now: now)
     }
 
     /// The user polled `bytes` of fetched records: room for more fetches.
-    public mutating func fetchConsumed(bytes: Int, now: Instant) {
+    mutating func fetchConsumed(bytes: Int, now: Instant) {
         fetcher.consumed(bytes: bytes)
         runFetcher(now: now)
     }

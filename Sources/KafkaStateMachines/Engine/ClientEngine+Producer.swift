@@ -4,7 +4,7 @@
 extension ClientEngine {
     /// Buffers records for sending. A record refused at the call (bad input, buffer full,
     /// a fatal producer) is reported at once as a `.delivery` with its error.
-    public mutating func produce(_ records: [ProducerRecord], now: Instant) {
+    mutating func produce(_ records: [ProducerRecord], now: Instant) {
         var lent = records
         produce(lending: &lent, range: lent.indices, now: now)
     }
@@ -38,7 +38,7 @@ extension ClientEngine {
     }
 
     /// Buffers one record; returns the error when it is refused at the call.
-    public mutating func produce(_ record: ProducerRecord, now: Instant) -> ProduceError? {
+    mutating func produce(_ record: ProducerRecord, now: Instant) -> ProduceError? {
         if let refusal = producerUnavailable() { return refusal }
         let error = producer!.produce(record, metadata: metadata, now: now)
         producerPump(now: now)
@@ -63,7 +63,7 @@ extension ClientEngine {
 
     /// Answers with `.producer(.flushed(promise))` once nothing is buffered; lingering
     /// batches go at once meanwhile.
-    public mutating func flush(promise: PromiseID, now: Instant) {
+    mutating func flush(promise: PromiseID, now: Instant) {
         guard producer != nil else {
             actions.append(.producer(.flushed(promise)))
             return

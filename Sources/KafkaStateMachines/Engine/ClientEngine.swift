@@ -1,19 +1,21 @@
 /// The client engine: owns the connection state machines, the metadata cache, the
 /// coordinator cache and the request router. Sans-IO: the driver feeds it inputs (each with
-/// `now`), drains `pollAction()` until nil, and calls `tick(now:)` at `nextDeadline()`.
+/// `now`) through `handle(_:now:)`, drains `pollAction()` until nil, and feeds `.tick` at
+/// `nextDeadline()`.
 ///
 /// A driver's loop, in outline:
 ///
-///     engine.request(req, to: .automatic, promise: p, now: clock.now)   // or any input
+///     engine.handle(.request(UserRequest(req, promise: p)), now: clock.now)   // or any input
 ///     while let action = engine.pollAction() {
 ///         switch action {
-///         case .open(let c, _, let host, let port, let tls): dial; later connectionOpened(c) / connectionFailed(c)
-///         case .write(let c, let bytes): write; reads go to bytesReceived(c, bytes); EOF to connectionClosed(c)
+///         case .open(let c, _, let host, let port, let tls): dial; later .connectionOpened(c) / .connectionFailed(c)
+///         case .write(let c, let bytes): write; reads are .bytesReceived(c, bytes); EOF is .connectionClosed(c)
 ///         case .close(let c): close the socket (the engine has forgotten c)
 ///         case .complete(let p, let result): resume the caller waiting on p
+///         …
 ///         }
 ///     }
-///     schedule a timer for engine.nextDeadline(); when it fires, engine.tick(now:) and drain again
+///     schedule a timer for engine.nextDeadline(); when it fires, handle(.tick) and drain again
 ///
 /// Every answer to a `request` is exactly one `.complete`. Inputs for connections the
 /// engine no longer knows are ignored, so races between a close and a read are harmless.
@@ -78,6 +80,31 @@ public struct ClientEngine {
 
     // MARK: driver interface
 
+    /// Takes one input (see `EngineInput`); its actions wait in `pollAction()`.
+    public mutating func handle(_ input: EngineInput, now: Instant) {
+        switch input {
+        case .connectionOpened(let c): connectionOpened(c, now: now)
+        case .connectionFailed(let c, let reason): connectionFailed(c, reason: reason, now: now)
+        case .connectionClosed(let c): connectionClosed(c, now: now)
+        case .bytesReceived(let c, let bytes): bytesReceived(c, bytes, now: now)
+        case .request(let r): request(r.request, to: r.target, pin: r.pin, maxRetries: r.maxRetries, promise: r.promise, now: now)
+        case .cancel(let p): cancel(promise: p, now: now)
+        case .assign(let a): assign(a, now: now)
+        case .unassign(let p): unassign(p, now: now)
+        case .subscribe(let s): subscribe(s, now: now)
+        case .seek(let tp, let start): seek(tp, to: start, now: now)
+        case .skip(let tp): skip(tp, now: now)
+        case .stopPartition(let tp, let offset, let error, let skipTo): stopPartition(tp, at: offset, error: error, skipTo: skipTo, now: now)
+        case .pause(let p): pause(p, now: now)
+        case .resume(let p): resume(p, now: now)
+        case .fetchConsumed(let n): fetchConsumed(bytes: n, now: now)
+        case .produce(let records): produce(records, now: now)
+        case .flush(let p): flush(promise: p, now: now)
+        case .tick: tick(now: now)
+        case .close: close(now: now)
+        }
+    }
+
     /// The next action for the driver, or nil when there is nothing to do.
     public mutating func pollAction() -> Action? {
         guard actionIndex < actions.count else {
@@ -113,25 +140,25 @@ public struct ClientEngine {
         return d
     }
 
-    public mutating func connectionOpened(_ id: ConnectionID, now: Instant) {
+    mutating func connectionOpened(_ id: ConnectionID, now: Instant) {
         guard connections[id] != nil else { return }
         let events = connections[id]!.opened(now: now)
         apply(events, from: id, now: now)
     }
 
-    public mutating func connectionFailed(_ id: ConnectionID, reason: ConnectionFailure, now: Instant) {
+    mutating func connectionFailed(_ id: ConnectionID, reason: ConnectionFailure, now: Instant) {
         guard connections[id] != nil else { return }
         let events = connections[id]!.failedToOpen(reason: reason, now: now)
         apply(events, from: id, now: now)
     }
 
-    public mutating func connectionClosed(_ id: ConnectionID, now: Instant) {
+    mutating func connectionClosed(_ id: ConnectionID, now: Instant) {
         guard connections[id] != nil else { return }
         let events = connections[id]!.closedByPeer(now: now)
         apply(events, from: id, now: now)
     }
 
-    public mutating func bytesReceived(_ id: ConnectionID, _ bytes: [UInt8], now: Instant) {
+    mutating func bytesReceived(_ id: ConnectionID, _ bytes: [UInt8], now: Instant) {
         guard connections[id] != nil else { return }
         let events = connections[id]!.received(bytes, now: now)
         apply(events, from: id, now: now)
@@ -139,7 +166,7 @@ public struct ClientEngine {
 
     /// Issues `request`; the engine answers with one `.complete(promise, …)`.
     /// `pin` narrows the versions for this request; `maxRetries` overrides the configured one.
-    public mutating func request(_ request: any KafkaRequest, to target: RequestTarget = .automatic, pin: ClosedRange<Int16>? = nil,
+    mutating func request(_ request: any KafkaRequest, to target: RequestTarget = .automatic, pin: ClosedRange<Int16>? = nil,
                                  maxRetries: Int? = nil, promise: PromiseID, now: Instant) {
         guard !isClosed else {
             actions.append(.complete(promise, .failure(.clientClosed)))
@@ -172,7 +199,7 @@ public struct ClientEngine {
     /// The caller gave up on the request named by `promise`: it completes at once with
     /// `.cancelled`. Not yet sent, it never will be; already written, its late answer is
     /// ignored. A promise that already completed (or was never issued) is ignored.
-    public mutating func cancel(promise: PromiseID, now: Instant) {
+    mutating func cancel(promise: PromiseID, now: Instant) {
         if let parent = sharded.keys.sorted().first(where: { sharded[$0]!.promise == promise }) {
             let s = sharded.removeValue(forKey: parent)!
             for shard in s.shards { forget(shard) }
@@ -192,7 +219,7 @@ public struct ClientEngine {
         if case .sent(let cid) = p.state { connections[cid]?.abandon(token: id) }
     }
 
-    public mutating func tick(now: Instant) {
+    mutating func tick(now: Instant) {
         for id in connections.keys.sorted() {
             guard connections[id] != nil else { continue }
             let events = connections[id]!.tick(now: now)
@@ -219,7 +246,7 @@ public struct ClientEngine {
     }
 
     /// Fails everything outstanding with `.clientClosed` and closes every connection.
-    public mutating func close(now: Instant) {
+    mutating func close(now: Instant) {
         guard !isClosed else { return }
         isClosed = true
         for id in pending.keys.sorted() { finish(id, .failure(.clientClosed), now: now) }

@@ -1,4 +1,5 @@
-/// The flight recorder's file format, version 1. All integers are big-endian or Kafka
+/// The flight recorder's file format, version 2 (version 1 stored the same entries, made by
+/// an engine before its inputs became one `EngineInput` type). All integers are big-endian or Kafka
 /// varints (unsigned LEB128, zig-zag for signed); strings and byte strings are an unsigned
 /// varint length then the bytes. See docs/flight-recorder.md.
 ///
@@ -13,7 +14,7 @@
 /// treat it as the end of the recording.
 public enum RecordingFormat {
     public static let magic: [UInt8] = Array("KGOFLREC".utf8)
-    public static let version: UInt16 = 1
+    public static let version: UInt16 = 2
     /// Names the segment files of a recording: `base-000001.kgorec`, `base-000002.kgorec`, ...
     public static func segmentName(base: String, index: Int) -> String {
         let n = String(index)
@@ -56,10 +57,15 @@ public struct RecordingStart: Sendable, Equatable {
     }
 }
 
-/// One recorded entry: an input, or the end marker a clean close writes.
+/// One recorded entry: an input, a token provider's answer, or the end marker a clean close
+/// writes.
 public struct RecordingEntry: Sendable, Equatable {
     public enum Payload: Sendable, Equatable {
-        case input(RecordedInput)
+        case input(EngineInput)
+        /// What the OAUTHBEARER token provider returned when the engine called it during the
+        /// previous input (a provider is code, not data, so its answers are recorded instead).
+        case oauthToken(OAuthBearerToken)
+        case oauthTokenFailed(String)
         /// The recorder stopped (the client closed, or the size limit was reached); the
         /// checkpoint covers every action observed.
         case end
@@ -90,7 +96,7 @@ public enum FlightRecordingError: Error, Sendable, Equatable, CustomStringConver
     public var description: String {
         switch self {
         case .notARecording: return "not a kgo flight recording (bad magic)"
-        case .unsupportedFormatVersion(let v): return "flight recording format version \(v) is not supported (this build reads \(RecordingFormat.version))"
+        case .unsupportedFormatVersion(let v): return "recorded by format \(v), this build reads \(RecordingFormat.version)"
         case .corrupt(let m): return "corrupt flight recording: \(m)"
         case .segmentMismatch(let m): return "recording segments do not match: \(m)"
         case .unknownEntryKind(let k): return "unknown flight recording entry kind \(k)"
@@ -118,90 +124,54 @@ extension RecordingHeader {
 }
 
 extension RecordingEntry {
-    /// The entry framed with its length prefix.
-    public func encoded() -> [UInt8] {
+    /// The entry framed with its length prefix; nil when it holds a user request that no
+    /// version of its schema carries faithfully (`UserRequest.faithfulEncoding`).
+    public func encoded() -> [UInt8]? {
         var body = ByteWriter(capacity: 32)
-        let kind: RecordingFormat.Kind
+        func header(_ kind: RecordingFormat.Kind) {
+            body.writeUInt8(kind.rawValue)
+            body.writeUnsignedVarlong(now.nanoseconds)
+            body.writeUnsignedVarlong(actionsObserved)
+            body.writeUInt64(digest)
+        }
         switch payload {
-        case .end: kind = .end
+        case .end:
+            header(.end)
+        case .oauthToken(let t):
+            header(.oauthToken)
+            RecordingWire.writeString(t.token, into: &body)
+            let keys = t.extensions.keys.sorted()
+            body.writeUnsignedVarlong(UInt64(keys.count))
+            for k in keys {
+                RecordingWire.writeString(k, into: &body)
+                RecordingWire.writeString(t.extensions[k]!, into: &body)
+            }
+        case .oauthTokenFailed(let m):
+            header(.oauthTokenFailed)
+            RecordingWire.writeString(m, into: &body)
         case .input(let input):
             switch input {
-            case .connectionOpened: kind = .connectionOpened
-            case .connectionFailed: kind = .connectionFailed
-            case .connectionClosed: kind = .connectionClosed
-            case .bytesReceived: kind = .bytesReceived
-            case .request: kind = .request
-            case .tick: kind = .tick
-            case .close: kind = .close
-            case .cancel: kind = .cancel
-            case .assign: kind = .assign
-            case .unassign: kind = .unassign
-            case .subscribe: kind = .subscribe
-            case .seek: kind = .seek
-            case .skip: kind = .skip
-            case .stopPartition: kind = .stopPartition
-            case .pause: kind = .pause
-            case .resume: kind = .resume
-            case .fetchConsumed: kind = .fetchConsumed
-            case .produce: kind = .produce
-            case .flush: kind = .flush
-            case .oauthToken: kind = .oauthToken
-            case .oauthTokenFailed: kind = .oauthTokenFailed
-            }
-        }
-        body.writeUInt8(kind.rawValue)
-        body.writeUnsignedVarlong(now.nanoseconds)
-        body.writeUnsignedVarlong(actionsObserved)
-        body.writeUInt64(digest)
-        if case .input(let input) = payload {
-            switch input {
-            case .connectionOpened(let c), .connectionClosed(let c):
+            case .connectionOpened(let c):
+                header(.connectionOpened)
+                body.writeUnsignedVarlong(c.rawValue)
+            case .connectionClosed(let c):
+                header(.connectionClosed)
                 body.writeUnsignedVarlong(c.rawValue)
             case .connectionFailed(let c, let reason):
+                header(.connectionFailed)
                 body.writeUnsignedVarlong(c.rawValue)
                 RecordingWire.writeFailure(reason, into: &body)
-            case .cancel(let p):
-                body.writeUnsignedVarlong(p.rawValue)
-            case .assign(let a):
-                let keys = a.keys.sorted()
-                body.writeUnsignedVarlong(UInt64(keys.count))
-                for tp in keys {
-                    RecordingWire.writePartition(tp, into: &body)
-                    RecordingWire.writeStart(a[tp]!, into: &body)
-                }
-            case .unassign(let p), .pause(let p), .resume(let p):
-                RecordingWire.writePartitions(p, into: &body)
-            case .subscribe(let sub):
-                for list in [sub.topics, sub.patterns, sub.exclusions] {
-                    body.writeUnsignedVarlong(UInt64(list.count))
-                    for t in list { RecordingWire.writeString(t, into: &body) }
-                }
-                RecordingWire.writeStart(sub.start, into: &body)
-            case .seek(let tp, let start):
-                RecordingWire.writePartition(tp, into: &body)
-                RecordingWire.writeStart(start, into: &body)
-            case .skip(let tp):
-                RecordingWire.writePartition(tp, into: &body)
-            case .stopPartition(let tp, let offset, let error, let skipTo):
-                RecordingWire.writePartition(tp, into: &body)
-                body.writeVarlong(offset)
-                RecordingWire.writeConsumerError(error, into: &body)
-                body.writeVarlong(skipTo)
-            case .fetchConsumed(let n):
-                body.writeVarlong(Int64(n))
-            case .produce(let records):
-                body.writeUnsignedVarlong(UInt64(records.count))
-                for r in records { RecordingWire.writeProducerRecord(r, into: &body) }
-            case .flush(let p):
-                body.writeUnsignedVarlong(p.rawValue)
             case .bytesReceived(let c, let bytes):
+                header(.bytesReceived)
                 body.writeUnsignedVarlong(c.rawValue)
                 RecordingWire.writeBytes(bytes, into: &body)
             case .request(let r):
+                guard let (version, encoded) = r.faithfulEncoding else { return nil }
+                header(.request)
                 body.writeUnsignedVarlong(r.promise.rawValue)
-                body.writeInt16(r.apiKey.rawValue)
-                body.writeInt16(r.version)
-                RecordingWire.writeBytes(r.body, into: &body)
+                body.writeInt16(type(of: r.request).apiKey.rawValue)
+                body.writeInt16(version)
+                RecordingWire.writeBytes(encoded, into: &body)
                 RecordingWire.writeTarget(r.target, into: &body)
                 if let pin = r.pin {
                     body.writeUInt8(1); body.writeInt16(pin.lowerBound); body.writeInt16(pin.upperBound)
@@ -209,18 +179,60 @@ extension RecordingEntry {
                     body.writeUInt8(0)
                 }
                 if let m = r.maxRetries { body.writeUInt8(1); body.writeVarlong(Int64(m)) } else { body.writeUInt8(0) }
-            case .tick, .close:
-                break
-            case .oauthToken(let t):
-                RecordingWire.writeString(t.token, into: &body)
-                let keys = t.extensions.keys.sorted()
+            case .cancel(let p):
+                header(.cancel)
+                body.writeUnsignedVarlong(p.rawValue)
+            case .assign(let a):
+                header(.assign)
+                let keys = a.keys.sorted()
                 body.writeUnsignedVarlong(UInt64(keys.count))
-                for k in keys {
-                    RecordingWire.writeString(k, into: &body)
-                    RecordingWire.writeString(t.extensions[k]!, into: &body)
+                for tp in keys {
+                    RecordingWire.writePartition(tp, into: &body)
+                    RecordingWire.writeStart(a[tp]!, into: &body)
                 }
-            case .oauthTokenFailed(let m):
-                RecordingWire.writeString(m, into: &body)
+            case .unassign(let p):
+                header(.unassign)
+                RecordingWire.writePartitions(p, into: &body)
+            case .pause(let p):
+                header(.pause)
+                RecordingWire.writePartitions(p, into: &body)
+            case .resume(let p):
+                header(.resume)
+                RecordingWire.writePartitions(p, into: &body)
+            case .subscribe(let sub):
+                header(.subscribe)
+                for list in [sub.topics, sub.patterns, sub.exclusions] {
+                    body.writeUnsignedVarlong(UInt64(list.count))
+                    for t in list { RecordingWire.writeString(t, into: &body) }
+                }
+                RecordingWire.writeStart(sub.start, into: &body)
+            case .seek(let tp, let start):
+                header(.seek)
+                RecordingWire.writePartition(tp, into: &body)
+                RecordingWire.writeStart(start, into: &body)
+            case .skip(let tp):
+                header(.skip)
+                RecordingWire.writePartition(tp, into: &body)
+            case .stopPartition(let tp, let offset, let error, let skipTo):
+                header(.stopPartition)
+                RecordingWire.writePartition(tp, into: &body)
+                body.writeVarlong(offset)
+                RecordingWire.writeConsumerError(error, into: &body)
+                body.writeVarlong(skipTo)
+            case .fetchConsumed(let n):
+                header(.fetchConsumed)
+                body.writeVarlong(Int64(n))
+            case .produce(let records):
+                header(.produce)
+                body.writeUnsignedVarlong(UInt64(records.count))
+                for r in records { RecordingWire.writeProducerRecord(r, into: &body) }
+            case .flush(let p):
+                header(.flush)
+                body.writeUnsignedVarlong(p.rawValue)
+            case .tick:
+                header(.tick)
+            case .close:
+                header(.close)
             }
         }
         var w = ByteWriter(capacity: body.count + 5)
@@ -584,8 +596,12 @@ enum RecordingWire {
                 }
                 var maxRetries: Int?
                 if try e.readUInt8("maxRetries") == 1 { maxRetries = Int(try e.readVarlong("maxRetries")) }
-                payload = .input(.request(RecordedRequest(promise: promise, apiKey: key, version: version, body: body, target: target,
-                                                          pin: pin, maxRetries: maxRetries)))
+                var requestBytes = ByteReader(body)
+                let request: any KafkaRequest
+                do { request = try KafkaProtocol.decodeRequest(apiKey: key, version: version, from: &requestBytes) } catch {
+                    throw FlightRecordingError.corrupt("the recorded \(key) v\(version) request does not decode: \(error)")
+                }
+                payload = .input(.request(UserRequest(request, to: target, pin: pin, maxRetries: maxRetries, promise: promise)))
             case .tick: payload = .input(.tick)
             case .close: payload = .input(.close)
             case .oauthToken:
@@ -594,8 +610,8 @@ enum RecordingWire {
                 guard n <= UInt64(e.remaining) else { throw FlightRecordingError.corrupt("extension count \(n)") }
                 var ext: [String: String] = [:]
                 for _ in 0 ..< n { ext[try readString(&e, "extension.key")] = try readString(&e, "extension.value") }
-                payload = .input(.oauthToken(OAuthBearerToken(token: token, extensions: ext)))
-            case .oauthTokenFailed: payload = .input(.oauthTokenFailed(try readString(&e, "message")))
+                payload = .oauthToken(OAuthBearerToken(token: token, extensions: ext))
+            case .oauthTokenFailed: payload = .oauthTokenFailed(try readString(&e, "message"))
             }
             guard e.isAtEnd else { throw FlightRecordingError.corrupt("\(e.remaining) bytes left in the entry at byte \(bodyStart)") }
             return RecordingEntry(now: now, actionsObserved: observed, digest: digest, payload: payload)

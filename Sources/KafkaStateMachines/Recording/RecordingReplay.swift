@@ -43,11 +43,10 @@ public struct RecordingReplay {
                            onAction: (Action, Instant) -> Void = { _, _ in }) throws(FlightRecordingError) -> Report {
         // Tokens are consumed by the provider in the order they were recorded.
         let tokens = TokenQueue(recording.entries.compactMap { e -> Result<OAuthBearerToken, RecordedProviderError>? in
-            guard case .input(let i) = e.payload else { return nil }
-            switch i {
+            switch e.payload {
             case .oauthToken(let t): return .success(t)
             case .oauthTokenFailed(let m): return .failure(RecordedProviderError(message: m))
-            default: return nil
+            case .input, .end: return nil
             }
         })
         let (config, secretsMissing) = try RecordedConfig.decode(recording.start.config) { _ in try tokens.next() }
@@ -87,36 +86,11 @@ public struct RecordingReplay {
             guard case .input(let input) = entry.payload else { continue }
             report.inputs += 1
             switch input {
-            case .connectionOpened(let c): engine.connectionOpened(c, now: now)
-            case .connectionFailed(let c, let reason): engine.connectionFailed(c, reason: reason, now: now)
-            case .connectionClosed(let c): engine.connectionClosed(c, now: now)
-            case .bytesReceived(let c, let bytes):
-                report.bytesReceived += bytes.count
-                engine.bytesReceived(c, bytes, now: now)
-            case .request(let r):
-                report.requests += 1
-                let request: any KafkaRequest
-                do { request = try r.decodeRequest() } catch {
-                    throw .corrupt("entry \(index): the recorded \(r.apiKey) v\(r.version) request does not decode: \(error)")
-                }
-                engine.request(request, to: r.target, pin: r.pin, maxRetries: r.maxRetries, promise: r.promise, now: now)
-            case .cancel(let p): engine.cancel(promise: p, now: now)
-            case .assign(let a): engine.assign(a, now: now)
-            case .unassign(let p): engine.unassign(p, now: now)
-            case .subscribe(let sub): engine.subscribe(sub, now: now)
-            case .seek(let tp, let start): engine.seek(tp, to: start, now: now)
-            case .skip(let tp): engine.skip(tp, now: now)
-            case .stopPartition(let tp, let offset, let error, let skipTo):
-                engine.stopPartition(tp, at: offset, error: error, skipTo: skipTo, now: now)
-            case .pause(let p): engine.pause(p, now: now)
-            case .resume(let p): engine.resume(p, now: now)
-            case .fetchConsumed(let n): engine.fetchConsumed(bytes: n, now: now)
-            case .produce(let records): engine.produce(records, now: now)
-            case .flush(let p): engine.flush(promise: p, now: now)
-            case .tick: engine.tick(now: now)
-            case .close: engine.close(now: now)
-            case .oauthToken, .oauthTokenFailed: break
+            case .bytesReceived(_, let bytes): report.bytesReceived += bytes.count
+            case .request: report.requests += 1
+            default: break
             }
+            engine.handle(input, now: now)
         }
         if report.divergence == nil {
             // Whatever the last inputs caused, recorded or not (a crash loses the tail).

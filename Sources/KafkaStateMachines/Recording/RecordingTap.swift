@@ -8,13 +8,15 @@ public struct RecordingTap: Sendable {
 
     public mutating func observe(_ action: Action) { digest.record(action) }
 
-    /// The entry for `input`, checkpointed with the actions observed so far.
-    public func entry(_ input: RecordedInput, now: Instant) -> [UInt8] {
-        RecordingEntry(now: now, actionsObserved: digest.actions, digest: digest.value, payload: .input(input)).encoded()
+    /// The entry for `payload` (an input, or a token provider's answer), checkpointed with the
+    /// actions observed so far; nil when it cannot be stored faithfully (a user request no
+    /// version of its schema carries), and then the recording cannot go on.
+    public func entry(_ payload: RecordingEntry.Payload, now: Instant) -> [UInt8]? {
+        RecordingEntry(now: now, actionsObserved: digest.actions, digest: digest.value, payload: payload).encoded()
     }
 
     /// The end marker: the recording stops here.
     public func endEntry(now: Instant) -> [UInt8] {
-        RecordingEntry(now: now, actionsObserved: digest.actions, digest: digest.value, payload: .end).encoded()
+        RecordingEntry(now: now, actionsObserved: digest.actions, digest: digest.value, payload: .end).encoded()!
     }
 }

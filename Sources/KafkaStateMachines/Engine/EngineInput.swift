@@ -1,0 +1,88 @@
+import KafkaProtocol
+
+/// Every input a `ClientEngine` takes, listed once. The driver, the simulation, the flight
+/// recorder (which stores these values) and its replay all speak this type; `handle(_:now:)`
+/// is the engine's one entry point. Adding an input means adding a case here, its handling
+/// in `ClientEngine.handle`, and its encoding in RecordingFormat.
+///
+/// One exception keeps the producer's hot path fast: the driver hands runs of records to
+/// `produce(lending:range:now:)`, which lends them in place from its inbox array. It records
+/// them as a `.produce` input, and a replay feeds that input to `handle`.
+public enum EngineInput: Sendable, Equatable {
+    case connectionOpened(ConnectionID)
+    case connectionFailed(ConnectionID, reason: ConnectionFailure)
+    case connectionClosed(ConnectionID)
+    case bytesReceived(ConnectionID, [UInt8])
+    /// A user request; the engine answers with one `.complete(promise, …)`.
+    case request(UserRequest)
+    /// The user gave up on a request (task cancellation).
+    case cancel(PromiseID)
+    /// The direct consumer's commands (ClientEngine+Fetcher).
+    case assign([TopicPartition: StartOffset])
+    case unassign([TopicPartition])
+    case subscribe(TopicSubscription)
+    case seek(TopicPartition, StartOffset)
+    /// Resumes a partition stopped by a bad batch, after that batch.
+    case skip(TopicPartition)
+    /// The user could not decode a batch at `offset`: stop the partition there.
+    case stopPartition(TopicPartition, offset: Int64, error: ConsumerPartitionError, skipTo: Int64)
+    case pause([TopicPartition])
+    case resume([TopicPartition])
+    /// Fetched bytes the user polled (or the driver dropped), handed back for backpressure.
+    case fetchConsumed(Int)
+    /// Records for the producer, and a flush that completes with `.producer(.flushed(promise))`.
+    case produce([ProducerRecord])
+    case flush(PromiseID)
+    /// Time has advanced: the driver calls this at `nextDeadline()`.
+    case tick
+    /// Fails everything outstanding with `.clientClosed` and closes every connection.
+    case close
+}
+
+/// A user request with everything the engine needs to route and answer it.
+public struct UserRequest: Sendable, Equatable {
+    public var request: any KafkaRequest
+    /// `.automatic` routes as the request's API requires.
+    public var target: RequestTarget
+    /// Narrows the versions for this request.
+    public var pin: ClosedRange<Int16>?
+    /// Overrides the configured retry count.
+    public var maxRetries: Int?
+    public var promise: PromiseID
+
+    public init(_ request: any KafkaRequest, to target: RequestTarget = .automatic, pin: ClosedRange<Int16>? = nil,
+                maxRetries: Int? = nil, promise: PromiseID) {
+        self.request = request
+        self.target = target
+        self.pin = pin
+        self.maxRetries = maxRetries
+        self.promise = promise
+    }
+
+    public static func == (a: UserRequest, b: UserRequest) -> Bool {
+        a.target == b.target && a.pin == b.pin && a.maxRetries == b.maxRetries && a.promise == b.promise
+            && a.request.isEqual(to: b.request)
+    }
+
+    /// The request encoded at the newest version that decodes back to the same value (fields
+    /// only old versions have, or that newer versions dropped, make the newest lossy for some
+    /// values); nil when no version carries it faithfully, and then it cannot be recorded.
+    public var faithfulEncoding: (version: Int16, body: [UInt8])? {
+        func attempt<R: KafkaRequest>(_ r: R) -> (Int16, [UInt8])? {
+            for v in R.validVersions.reversed() {
+                guard let body = try? r.encoded(version: v), let back = try? R.decode(body, version: v), back == r else { continue }
+                return (v, body)
+            }
+            return nil
+        }
+        return attempt(request)
+    }
+}
+
+extension KafkaMessage {
+    /// Value equality across existentials.
+    func isEqual(to other: any KafkaMessage) -> Bool {
+        guard let o = other as? Self else { return false }
+        return self == o
+    }
+}
