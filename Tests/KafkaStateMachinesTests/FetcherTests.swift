@@ -43,28 +43,31 @@ import Testing
             self.md = md
         }
 
-        mutating func step() -> [FetcherOutput] {
+        mutating func step() -> [ComponentOutput] {
             f.schedule(now: now, metadata: md, versions: versions)
             return f.takeOutputs()
         }
 
-        mutating func answer(_ tag: UInt64, _ r: any KafkaResponse) -> [FetcherOutput] {
+        mutating func answer(_ tag: UInt64, _ r: any KafkaResponse) -> [ComponentOutput] {
             f.completed(tag, .success(r), now: now, metadata: md)
             return step()
         }
 
-        mutating func fail(_ tag: UInt64, _ e: KafkaClientError) -> [FetcherOutput] {
+        mutating func fail(_ tag: UInt64, _ e: KafkaClientError) -> [ComponentOutput] {
             f.completed(tag, .failure(e), now: now, metadata: md)
             return step()
         }
     }
 
-    static func sends(_ o: [FetcherOutput]) -> [(tag: UInt64, request: any KafkaRequest, broker: Int32)] {
-        o.compactMap { if case .send(let t, let r, let b, _) = $0 { return (t, r, b) } else { return nil } }
+    static func sends(_ o: [ComponentOutput]) -> [(tag: UInt64, request: any KafkaRequest, broker: Int32)] {
+        o.compactMap {
+            guard case .send(let r) = $0, case .broker(let b) = r.target else { return nil }
+            return (r.tag, r.request, b)
+        }
     }
 
-    static func deliveries(_ o: [FetcherOutput]) -> [FetchBatch] {
-        o.compactMap { if case .deliver(let b) = $0 { return b } else { return nil } }
+    static func deliveries(_ o: [ComponentOutput]) -> [FetchBatch] {
+        o.compactMap { if case .action(.fetched(let b)) = $0 { return b } else { return nil } }
     }
 
     static func batch(_ values: [String], base: Int64, epoch: Int32 = 5, transactional: Bool = false, producerId: Int64 = -1,

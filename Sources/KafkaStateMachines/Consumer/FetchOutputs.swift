@@ -25,12 +25,3 @@ public struct FetchBatch: Sendable, CustomStringConvertible {
         return "broker \(broker.map { "\($0)" } ?? "-"): [\(parts.joined(separator: ", "))]" + (dataLoss.isEmpty ? "" : " \(dataLoss)")
     }
 }
-
-/// What the fetcher asks of the engine that hosts it.
-enum FetcherOutput {
-    /// Send `request` to node `broker` with no retries; answer with `completed(tag, …)`.
-    case send(tag: UInt64, request: any KafkaRequest, broker: Int32, pin: ClosedRange<Int16>?)
-    case deliver(FetchBatch)
-    /// Leaders are unknown or stale: refresh metadata (the engine keeps to its min age).
-    case refreshMetadata
-}

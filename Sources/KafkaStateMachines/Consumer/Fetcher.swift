@@ -6,7 +6,7 @@ import KafkaProtocol
 /// backpressure. It does not decide what to consume: explicit assignments and topic
 /// subscriptions come in as inputs (a group member will drive the same inputs later).
 ///
-/// Pure: inputs carry `now` and the engine's metadata; outputs are `FetcherOutput`s the
+/// Pure: inputs carry `now` and the engine's metadata; outputs are `ComponentOutput`s the
 /// engine turns into requests (no retries: the fetcher handles every error itself) and
 /// `.fetched` actions (one per fetch response).
 public struct Fetcher {
@@ -60,7 +60,9 @@ public struct Fetcher {
     private var subscriptionAppliedAt: Instant?
     /// A new subscription wants fresh metadata before it can match anything.
     private var subscriptionNeedsMetadata = false
-    private var outputs: [FetcherOutput] = []
+    private var outputs: [ComponentOutput] = []
+    /// The metadata topics last told to the engine (`metadataTopics`), so they are told once.
+    var interestTold: [String]?? = nil
     /// The latest `now` seen, so deadlines already passed (a partition waiting for a leader)
     /// do not make the engine spin.
     private var lastNow: Instant = .zero
@@ -88,7 +90,7 @@ public struct Fetcher {
         return Set(cursors.keys.map(\.topic)).union(subscription.topics).sorted()
     }
 
-    mutating func takeOutputs() -> [FetcherOutput] {
+    mutating func takeOutputs() -> [ComponentOutput] {
         defer { outputs.removeAll(keepingCapacity: true) }
         return outputs
     }
@@ -193,7 +195,7 @@ public struct Fetcher {
     // MARK: scheduling
 
     /// The earliest instant a backoff ends or a topic refresh is due.
-    func nextDeadline() -> Instant? {
+    func nextFetchDeadline() -> Instant? {
         var d = nextTopicRefresh
         for c in cursors.values where c.retryAt > lastNow {
             switch c.phase {
@@ -210,7 +212,7 @@ public struct Fetcher {
         lastNow = max(lastNow, now)
         if subscription.needsAllTopics {
             if let at = nextTopicRefresh, now >= at {
-                outputs.append(.refreshMetadata)
+                outputs.append(.metadata(topics: [], refresh: true))
                 nextTopicRefresh = now + config.topicRefresh
             } else if nextTopicRefresh == nil {
                 nextTopicRefresh = now + config.topicRefresh
@@ -259,7 +261,7 @@ public struct Fetcher {
             guard let c = cursors[tp], c.phase == .ready, !c.paused, c.retryAt <= now, let leader = metadata.leader(of: tp) else { continue }
             fetches[source(of: tp, leader: leader, metadata: metadata, now: now), default: []].append(tp)
         }
-        if needMetadata { outputs.append(.refreshMetadata) }
+        if needMetadata { outputs.append(.metadata(topics: [], refresh: true)) }
         for broker in lists.keys.sorted() { sendListOffsets(broker, lists[broker]!) }
         for broker in validations.keys.sorted() { sendValidation(broker, validations[broker]!) }
         guard bufferedBytes < config.maxBufferedBytes else { return }
@@ -327,7 +329,7 @@ public struct Fetcher {
             return t
         }
         inFlight[tag] = .list(broker: broker)
-        outputs.append(.send(tag: tag, request: request, broker: broker, pin: nil))
+        outputs.append(.send(ComponentRequest(tag: tag, request, to: .broker(broker), pin: nil, maxRetries: 0)))
     }
 
     private mutating func sendValidation(_ broker: Int32, _ partitions: [TopicPartition]) {
@@ -352,7 +354,7 @@ public struct Fetcher {
             return t
         }
         inFlight[tag] = .validate(broker: broker, positions: positions)
-        outputs.append(.send(tag: tag, request: request, broker: broker, pin: 2 ... 4))
+        outputs.append(.send(ComponentRequest(tag: tag, request, to: .broker(broker), pin: 2 ... 4, maxRetries: 0)))
     }
 
     private mutating func sendFetch(_ broker: Int32, _ partitions: [TopicPartition], versions: BrokerVersions?, now: Instant) {
@@ -410,7 +412,7 @@ public struct Fetcher {
         request.forgottenTopicsData = forgotten
         inFlight[tag] = .fetch(broker: broker, plan: plan)
         // Topic ids (v13+) are not tracked: names travel up to v12.
-        outputs.append(.send(tag: tag, request: request, broker: broker, pin: 0 ... 12))
+        outputs.append(.send(ComponentRequest(tag: tag, request, to: .broker(broker), pin: 0 ... 12, maxRetries: 0)))
     }
 
     // MARK: answers
@@ -449,7 +451,7 @@ public struct Fetcher {
     private mutating func partitionNeedsMetadata(_ tp: TopicPartition, now: Instant) {
         cursors[tp]!.retryAt = now + config.retryBackoff
         cursors[tp]!.preferredReplica = nil
-        outputs.append(.refreshMetadata)
+        outputs.append(.metadata(topics: [], refresh: true))
     }
 
     private mutating func fetchCompleted(_ tag: UInt64, broker: Int32, plan: FetchSession.Plan,
@@ -464,7 +466,7 @@ public struct Fetcher {
                 for tp in plan.wanted.keys where cursors[tp]?.preferredReplica == broker { cursors[tp]!.preferredReplica = nil }
             }
             if case .unsupportedVersion = error { return }
-            outputs.append(.refreshMetadata)
+            outputs.append(.metadata(topics: [], refresh: true))
             return
         case .success(let r):
             guard let f = r as? FetchResponse else { return release(tag, to: { _ in .ready }, backoff: true, now: now) }
@@ -496,7 +498,7 @@ public struct Fetcher {
         guard !delivered.isEmpty || !losses.isEmpty else { return }
         let batch = FetchBatch(broker: broker, partitions: delivered, dataLoss: losses)
         bufferedBytes += batch.bytes
-        outputs.append(.deliver(batch))
+        outputs.append(.action(.fetched(batch)))
     }
 
     /// One partition's answer; returns what the user should see.
@@ -586,7 +588,7 @@ public struct Fetcher {
         guard case .success(let r) = result, let response = r as? ListOffsetsResponse else {
             release(tag, to: { c in if case .listing(_, let s) = c.phase { return .needsOffset(s) } else { return c.phase } },
                     backoff: true, now: now)
-            outputs.append(.refreshMetadata)
+            outputs.append(.metadata(topics: [], refresh: true))
             return
         }
         var stoppedParts: [FetchedPartition] = []
@@ -622,7 +624,7 @@ public struct Fetcher {
             }
         }
         release(tag, to: { c in if case .listing(_, let s) = c.phase { return .needsOffset(s) } else { return c.phase } }, backoff: true, now: now)
-        if !stoppedParts.isEmpty { outputs.append(.deliver(FetchBatch(broker: nil, partitions: stoppedParts))) }
+        if !stoppedParts.isEmpty { outputs.append(.action(.fetched(FetchBatch(broker: nil, partitions: stoppedParts)))) }
     }
 
     private mutating func validationCompleted(_ tag: UInt64, positions: [TopicPartition: (offset: Int64, epoch: Int32)],
@@ -635,7 +637,7 @@ public struct Fetcher {
             return
         case .failure:
             release(tag, to: { _ in .needsValidation }, backoff: true, now: now)
-            outputs.append(.refreshMetadata)
+            outputs.append(.metadata(topics: [], refresh: true))
             return
         case .success(let r):
             guard let v = r as? OffsetForLeaderEpochResponse else { return release(tag, to: { _ in .needsValidation }, backoff: true, now: now) }
@@ -670,6 +672,6 @@ public struct Fetcher {
             }
         }
         release(tag, to: { _ in .needsValidation }, backoff: true, now: now)
-        if !losses.isEmpty { outputs.append(.deliver(FetchBatch(broker: nil, partitions: [], dataLoss: losses))) }
+        if !losses.isEmpty { outputs.append(.action(.fetched(FetchBatch(broker: nil, partitions: [], dataLoss: losses)))) }
     }
 }

@@ -1,6 +1,5 @@
-/// The producer's inputs and its plumbing into the engine: it asks for requests (sent once,
-/// to a named leader: the producer retries itself), metadata refreshes, and hands out
-/// delivery reports, which become `.delivery` / `.producer` actions.
+/// The producer's inputs. The producer is a component (ProducerStateMachine+Component.swift);
+/// it exists from the first record on.
 extension ClientEngine {
     /// Buffers records for sending. A record refused at the call (bad input, buffer full,
     /// a fatal producer) is reported at once as a `.delivery` with its error.
@@ -34,14 +33,14 @@ extension ClientEngine {
             }
         }
         producer = p
-        producerPump(now: now)
+        runComponent(.producer, now: now)
     }
 
     /// Buffers one record; returns the error when it is refused at the call.
     mutating func produce(_ record: ProducerRecord, now: Instant) -> ProduceError? {
         if let refusal = producerUnavailable() { return refusal }
         let error = producer!.produce(record, metadata: metadata, now: now)
-        producerPump(now: now)
+        runComponent(.producer, now: now)
         return error
     }
 
@@ -69,92 +68,10 @@ extension ClientEngine {
             return
         }
         producer!.flush(promise)
-        producerPump(now: now)
+        runComponent(.producer, now: now)
     }
 
     /// Records accepted and not yet reported.
     public var producerBufferedRecords: Int { producer?.bufferedRecords ?? 0 }
     public var producerBufferedBytes: Int { producer?.bufferedBytes ?? 0 }
-
-    // MARK: engine hooks
-
-    mutating func producerAnswered(_ ticket: UInt64, _ result: Result<any KafkaResponse, KafkaClientError>, now: Instant) {
-        guard producer != nil else { return }
-        if isClosed { producer!.close() }
-        if case .success(let r as ProduceResponse) = result {
-            // KIP-951: the new leader may be a node our metadata does not list yet.
-            for n in r.nodeEndpoints where metadata.brokers[n.nodeId] == nil {
-                coordinatorAddresses[n.nodeId] = BrokerAddress(host: n.host, port: Int(n.port))
-            }
-        }
-        if producer!.sent[ticket] != nil {
-            producer!.produceAnswered(ticket, result, metadata: metadata, now: now)
-        } else {
-            producer!.producerIdAnswered(ticket, result, now: now)
-        }
-        producerPump(now: now)
-    }
-
-    mutating func producerMetadataUpdated(now: Instant) {
-        guard producer != nil else { return }
-        producer!.metadataUpdated(metadata, now: now)
-        producerPump(now: now)
-    }
-
-    mutating func producerTick(now: Instant) {
-        guard producer != nil, let d = producer!.nextDeadline(), now >= d else { return }
-        producer!.tick(now: now)
-        producerPump(now: now)
-    }
-
-    mutating func producerClose(now: Instant) {
-        guard producer != nil else { return }
-        producer!.close()
-        producerPump(now: now)
-    }
-
-    /// Lets the producer send what it may, then carries out what it asked for. Answers that
-    /// arrive while routing (a refused version, acks=none) re-enter here; the outer call
-    /// picks up their outputs.
-    mutating func producerPump(now: Instant) {
-        guard producer != nil, !producer!.pumping else { return }
-        producer!.pumping = true
-        defer { producer!.pumping = false }
-        while true {
-            if !isClosed { producer!.pump(versions: brokerVersions, now: now) }
-            let outputs = producer!.takeOutputs()
-            if outputs.isEmpty { break }
-            for o in outputs {
-                switch o {
-                case .send(let ticket, let broker, let request, let pin):
-                    let id = takeRequestId()
-                    pending[id] = PendingRequest(owner: .producer(ticket: ticket), request: request, target: .broker(broker), pin: pin,
-                                                 firstAttempt: now, maxRetries: 0)
-                    route(id, now: now)
-                case .initProducerId(let ticket, let request):
-                    let id = takeRequestId()
-                    pending[id] = PendingRequest(owner: .producer(ticket: ticket), request: request, target: .anyBroker,
-                                                 firstAttempt: now, maxRetries: config.maxRetries)
-                    route(id, now: now)
-                case .refreshMetadata(let topics):
-                    // A topic never asked about is new information, not a repeat: no minimum age.
-                    let new = !topics.allSatisfy { metadata.interest.contains($0) }
-                    metadata.addInterest(topics)
-                    if isClosed { break }
-                    if new && metadataRefreshId == nil {
-                        startMetadataRefresh(now: now)
-                    } else if new {
-                        metadataRefreshUrgent = true
-                        requestMetadataRefresh(now: now)
-                    } else {
-                        requestMetadataRefresh(now: now)
-                    }
-                case .report(let r):
-                    actions.append(.delivery(r))
-                case .notice(let n):
-                    actions.append(.producer(n))
-                }
-            }
-        }
-    }
 }

@@ -67,10 +67,15 @@ public struct ClientEngine {
     private var sharded: [UInt64: ShardedRequest] = [:]
     private var nextRequestId: UInt64 = 1
     private var anyBrokerCursor = 0
-    /// The direct consumer's fetch path (ClientEngine+Fetcher.swift).
+    /// The components (EngineComponent): the direct consumer's fetch path, and the producer,
+    /// created by the first produce (ClientEngine+Producer.swift).
     var fetcher: Fetcher
-    /// The producer sub-machine, created by the first produce (ClientEngine+Producer.swift).
     var producer: ProducerStateMachine?
+    /// Components running now, and those to run again (bit per ComponentID; runComponent).
+    var componentsRunning: UInt8 = 0
+    var componentsRerun: UInt8 = 0
+    /// An emptied output buffer kept for the next run.
+    var componentScratch: [ComponentOutput]?
 
     public init(config: EngineConfig, seed: UInt64) {
         self.config = config
@@ -134,8 +139,7 @@ public struct ClientEngine {
         }
         for p in pending.values { if case .backoff(let until) = p.state { consider(until) } }
         consider(metadataRefreshScheduled)
-        if fetcher.isActive { consider(fetcher.nextDeadline()) }
-        consider(producer?.nextDeadline())
+        consider(componentsNextDeadline())
         if metadataRefreshId == nil, let last = lastMetadataActivity { consider(last + config.metadataMaxAge) }
         return d
     }
@@ -241,8 +245,7 @@ public struct ClientEngine {
         } else if metadataRefreshId == nil, let last = lastMetadataActivity, now >= last + config.metadataMaxAge {
             startMetadataRefresh(now: now)
         }
-        runFetcher(now: now)
-        producerTick(now: now)
+        componentsTick(now: now)
     }
 
     /// Fails everything outstanding with `.clientClosed` and closes every connection.
@@ -257,7 +260,7 @@ public struct ClientEngine {
             let events = connections[id]!.close(with: .clientClosed)
             apply(events, from: id, now: now)
         }
-        producerClose(now: now)
+        componentsClose(now: now)
     }
 
     /// The release a broker most likely runs, from the versions it reported.
@@ -306,11 +309,6 @@ public struct ClientEngine {
         case .failure(let error):
             if error.isRetriable { retry(id, after: error, now: now) } else { finish(id, .failure(error), now: now) }
         case .success(let response):
-            if case .producer(let ticket) = p.owner {
-                pending[id] = nil
-                producerAnswered(ticket, .success(response), now: now)
-                return
-            }
             if case .metadataRefresh = p.owner, let m = response as? MetadataResponse {
                 pending[id] = nil
                 metadataRefreshId = nil
@@ -395,8 +393,6 @@ public struct ClientEngine {
         case .metadataRefresh:
             metadataRefreshId = nil
             if case .failure(let error) = result { failMetadataWaiters(error, now: now) }
-        case .producer(let ticket):
-            producerAnswered(ticket, result, now: now)
         case .findCoordinator(let key):
             findCoordinatorIds[key] = nil
             if case .failure(let error) = result {
@@ -404,8 +400,8 @@ public struct ClientEngine {
                     finish(wid, .failure(error), now: now)
                 }
             }
-        case .fetcher(let tag):
-            fetcherCompleted(tag, result, now: now)
+        case .component(let component, let tag):
+            componentAnswered(component, tag: tag, result, now: now)
         }
     }
 
@@ -436,10 +432,10 @@ public struct ClientEngine {
             broker = b
         case .broker(let n):
             guard address(of: .node(n)) != nil else { return waitForMetadata(id, missing: "broker \(n)", now: now) }
-            // The producer's requests to one broker must reach it in the order it made them
-            // (a partition pipelines its batches there by sequence): while an earlier one
+            // Ordered requests of one owner to one broker reach it in the order made (the
+            // producer pipelines a partition's batches by sequence): while an earlier one
             // waits for metadata, a later one waits behind it. Waiters wake in id order.
-            if case .producer = p.owner, producerRequestWaiting(before: id, broker: n) {
+            if p.orderedPerBroker, orderedRequestWaiting(before: id, broker: n, owner: p.owner) {
                 pending[id]!.state = .waitingMetadata
                 return
             }
@@ -461,9 +457,11 @@ public struct ClientEngine {
         send(id, to: broker, now: now)
     }
 
-    private func producerRequestWaiting(before id: UInt64, broker n: Int32) -> Bool {
-        pending.contains { other, r in
-            guard other < id, r.state == .waitingMetadata, r.target == .broker(n), case .producer = r.owner else { return false }
+    private func orderedRequestWaiting(before id: UInt64, broker n: Int32, owner: PendingRequest.Owner) -> Bool {
+        guard case .component(let component, _) = owner else { return false }
+        return pending.contains { other, r in
+            guard other < id, r.orderedPerBroker, r.state == .waitingMetadata, r.target == .broker(n),
+                  case .component(component, _) = r.owner else { return false }
             return true
         }
     }
@@ -610,8 +608,7 @@ public struct ClientEngine {
                 requestMetadataRefresh(now: now, urgent: metadataRefreshAgainUrgent)
             }
         }
-        fetcherMetadataUpdated(now: now)
-        producerMetadataUpdated(now: now)
+        componentsMetadataUpdated(now: now)
     }
 
     private mutating func failMetadataWaiters(_ error: KafkaClientError, now: Instant) {

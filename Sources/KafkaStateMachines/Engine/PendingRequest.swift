@@ -6,10 +6,8 @@ struct PendingRequest {
         case shard(parent: UInt64)
         case metadataRefresh
         case findCoordinator(CoordinatorKey)
-        /// One of the fetcher's requests (Fetch, ListOffsets, OffsetForLeaderEpoch), by its tag.
-        case fetcher(UInt64)
-        /// The producer's Produce and InitProducerId requests (ClientEngine+Producer.swift).
-        case producer(ticket: UInt64)
+        /// A component's request, by the tag the component gave it (EngineComponent).
+        case component(ComponentID, tag: UInt64)
     }
 
     enum State: Equatable {
@@ -33,6 +31,9 @@ struct PendingRequest {
     /// Set once the request waited for a metadata refresh, so a second miss fails it
     /// instead of waiting forever for a broker or controller that does not exist.
     var waitedForMetadata = false
+    /// Kept in order with the owner's other ordered requests to the same broker
+    /// (`ComponentRequest.orderedPerBroker`).
+    var orderedPerBroker = false
 }
 
 /// A user request split across partition leaders: it completes when every shard has.

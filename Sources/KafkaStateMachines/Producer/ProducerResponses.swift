@@ -162,7 +162,7 @@ extension ProducerStateMachine {
         case .bumpEpoch(let dataLoss):
             q.rewind(resolvedOne: true)
             topics[topic]!.partitions[p] = q
-            if dataLoss { outputs.append(.notice(.dataLossDetected(TopicPartition(topic, Int32(p))))) }
+            if dataLoss { outputs.append(.action(.producer(.dataLossDetected(TopicPartition(topic, Int32(p)))))) }
             bumpPending = true
         case .fatal(let error):
             topics[topic]!.partitions[p] = q

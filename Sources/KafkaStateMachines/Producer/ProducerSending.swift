@@ -27,7 +27,8 @@ extension ProducerStateMachine {
                 nextTicket += 1
                 sent[ticket] = request.record
                 inFlightPerBroker[broker, default: 0] += 1
-                outputs.append(.send(ticket: ticket, broker: broker, request: request.request, pin: request.pin))
+                outputs.append(.send(ComponentRequest(tag: ticket, request.request, to: .broker(broker), pin: request.pin, maxRetries: 0,
+                                                      orderedPerBroker: true)))
             }
         }
     }
@@ -42,7 +43,7 @@ extension ProducerStateMachine {
         r.producerId = producerId
         r.producerEpoch = producerEpoch
         idState = .requesting(ticket: ticket)
-        outputs.append(.initProducerId(ticket: ticket, request: r))
+        outputs.append(.send(ComponentRequest(tag: ticket, r, to: .anyBroker)))
     }
 
     private mutating func buildRequest(broker: Int32, candidates: [(String, Int)], pipelining: Int,

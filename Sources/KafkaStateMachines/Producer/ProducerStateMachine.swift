@@ -1,14 +1,3 @@
-/// What the producer asks the engine to do, and what it tells the user.
-enum ProducerOutput {
-    /// Send `request` to `broker` once (the producer retries itself); answer with `ticket`.
-    case send(ticket: UInt64, broker: Int32, request: ProduceRequest, pin: ClosedRange<Int16>)
-    /// Ask any broker for a producer id (or an epoch bump of the current one).
-    case initProducerId(ticket: UInt64, request: InitProducerIdRequest)
-    case refreshMetadata(topics: [String])
-    case report(DeliveryReport)
-    case notice(ProducerNotice)
-}
-
 /// The engine's producer: buffers records per partition, partitions them, batches them
 /// with linger and size limits, sends them to partition leaders with idempotent sequence
 /// numbers, retries in order, follows leaders, and reports each finished batch. Pure: the
@@ -24,7 +13,10 @@ struct ProducerStateMachine {
     var topicNames: [String] = []
     /// The topic of the last record produced and its index in `topics` (see `topicIndex`).
     var lastTopic: (name: String, index: TopicIndex)? = nil
-    var outputs: [ProducerOutput] = []
+    /// Produce requests go once to the leader (`maxRetries` 0, ordered per broker: the
+    /// producer retries itself), InitProducerId to any broker with the engine's retries;
+    /// reports and notices become `.delivery` / `.producer` actions.
+    var outputs: [ComponentOutput] = []
     /// Emptied bodies of acknowledged batches, for new batches to fill: a body allocated
     /// per batch is fresh memory, each 4 KiB page zero-filled by the kernel on first touch.
     /// At most `BatchBodies.limit` (each up to maxBatchBytes) are kept.
@@ -37,8 +29,6 @@ struct ProducerStateMachine {
     var fatalError: ProduceError? = nil
     /// Set when something since the last pump may be sendable.
     var dirty = false
-    /// Re-entrancy guard for the engine's pump.
-    var pumping = false
 
     // Idempotence (KIP-98, KIP-360).
     enum ProducerIdState: Equatable {
@@ -78,11 +68,6 @@ struct ProducerStateMachine {
         self.config = config
         self.backoff = backoff
         self.rng = rng
-    }
-
-    mutating func takeOutputs() -> [ProducerOutput] {
-        defer { outputs.removeAll(keepingCapacity: true) }
-        return outputs
     }
 
     var isIdle: Bool { bufferedRecords == 0 && sent.isEmpty }
@@ -182,7 +167,7 @@ struct ProducerStateMachine {
 
     mutating func completeFlushesIfDone() {
         guard bufferedRecords == 0, !flushWaiters.isEmpty else { return }
-        for p in flushWaiters { outputs.append(.notice(.flushed(p))) }
+        for p in flushWaiters { outputs.append(.action(.producer(.flushed(p)))) }
         flushWaiters.removeAll()
     }
 
@@ -213,14 +198,14 @@ struct ProducerStateMachine {
         topics[name]!.waiting = []
         bufferedRecords -= waiting.count
         bufferedBytes -= waiting.reduce(0) { $0 + $1.charge }
-        outputs.append(.report(DeliveryReport(topic: name, partition: -1, baseOffset: -1, logAppendTime: -1,
-                                              tokens: waiting.map(\.record.token), error: error)))
+        outputs.append(.action(.delivery(DeliveryReport(topic: name, partition: -1, baseOffset: -1, logAppendTime: -1,
+                                              tokens: waiting.map(\.record.token), error: error))))
     }
 
     mutating func fail(fatally error: ProduceError) {
         guard fatalError == nil else { return }
         fatalError = error
-        outputs.append(.notice(.fatal(error)))
+        outputs.append(.action(.producer(.fatal(error))))
         failEverything(.fatal(error))
     }
 
@@ -230,8 +215,8 @@ struct ProducerStateMachine {
         bufferedRecords -= b.count
         bufferedBytes -= b.charged
         topics[topic]!.partitions[Int(partition)].bufferedRecords -= b.count
-        outputs.append(.report(DeliveryReport(topic: topic, partition: partition, baseOffset: error == nil ? baseOffset : -1,
-                                              logAppendTime: logAppendTime, tokens: b.tokens, error: error)))
+        outputs.append(.action(.delivery(DeliveryReport(topic: topic, partition: partition, baseOffset: error == nil ? baseOffset : -1,
+                                              logAppendTime: logAppendTime, tokens: b.tokens, error: error))))
     }
 
     // MARK: metadata
@@ -239,7 +224,7 @@ struct ProducerStateMachine {
     mutating func askMetadata(now: Instant, force: Bool = false) {
         if !force, let last = lastMetadataAsk, now < last + .seconds(1) { return }
         lastMetadataAsk = now
-        outputs.append(.refreshMetadata(topics: topicNames))
+        outputs.append(.metadata(topics: topicNames, refresh: true))
     }
 
     /// Takes what metadata says about one topic: partitions, leaders, existence.
@@ -311,8 +296,8 @@ struct ProducerStateMachine {
                     if let p = w.record.partition, Int(p) >= t.partitions.count {
                         bufferedRecords -= 1
                         bufferedBytes -= w.charge
-                        outputs.append(.report(DeliveryReport(topic: name, partition: p, baseOffset: -1, logAppendTime: -1, tokens: [w.record.token],
-                                                              error: .partitionOutOfRange(p, count: t.partitions.count))))
+                        outputs.append(.action(.delivery(DeliveryReport(topic: name, partition: p, baseOffset: -1, logAppendTime: -1, tokens: [w.record.token],
+                                                              error: .partitionOutOfRange(p, count: t.partitions.count)))))
                         continue
                     }
                     place(w.record, in: ti, size: (w.baseBody, w.charge), now: w.at)
@@ -401,8 +386,8 @@ struct ProducerStateMachine {
             topics[name]!.waiting.removeFirst(expired.count)
             bufferedRecords -= expired.count
             bufferedBytes -= expired.reduce(0) { $0 + $1.charge }
-            outputs.append(.report(DeliveryReport(topic: name, partition: -1, baseOffset: -1, logAppendTime: -1,
-                                                  tokens: expired.map(\.record.token), error: .deliveryTimeout)))
+            outputs.append(.action(.delivery(DeliveryReport(topic: name, partition: -1, baseOffset: -1, logAppendTime: -1,
+                                                  tokens: expired.map(\.record.token), error: .deliveryTimeout))))
         }
         for p in topics[name]!.partitions.indices {
             while let b = topics[name]!.partitions[p].batches.first, topics[name]!.partitions[p].sentCount == 0, now >= b.opened + timeout {

@@ -1,0 +1,83 @@
+import KafkaProtocol
+
+/// A sub-machine the engine's core drives: the producer, the fetcher, and (to come) the
+/// group member and the transaction manager. Every component is driven the same way — the
+/// core hands it answers to its requests, metadata updates, ticks and close, asks its next
+/// deadline, and lets it `run`: do what it may now and hand over its outputs, one type for
+/// all (`ComponentOutput`). Components never reach into each other or into the core; what
+/// one tells another goes through the engine.
+///
+/// The core calls `run` after every input it gives a component. Outputs are carried out in
+/// order; an answer that arrives while they are (a request refused before it left, an
+/// acks=0 produce) is handed to the component at once, and `run` is called again after.
+protocol EngineComponent {
+    /// The answer to the request sent with `tag` (exactly one per request).
+    mutating func answered(_ tag: UInt64, _ result: Result<any KafkaResponse, KafkaClientError>, context: ComponentContext, now: Instant)
+    /// A metadata answer was applied (the engine's refresh, or a user's Metadata request).
+    mutating func metadataUpdated(context: ComponentContext, now: Instant)
+    /// Time advanced; returns whether `run` has anything to do.
+    mutating func tick(context: ComponentContext, now: Instant) -> Bool
+    /// The earliest instant `tick` has work; nil when none.
+    func nextDeadline() -> Instant?
+    /// The client is closing: fail or report what is left (outstanding requests are
+    /// answered with `.clientClosed` before this).
+    mutating func close(context: ComponentContext, now: Instant)
+    /// Does what it may now and moves its outputs into `outputs`.
+    mutating func run(context: ComponentContext, now: Instant, into outputs: inout [ComponentOutput])
+}
+
+/// What a component may read of the engine's state.
+struct ComponentContext {
+    var metadata: MetadataCache
+    /// The versions each broker reported, kept past its connections.
+    var brokerVersions: [BrokerID: BrokerVersions]
+    var isClosed: Bool
+}
+
+/// Which component a request or output belongs to. Declared order is the order the core
+/// visits components in (ticks, metadata updates, close).
+enum ComponentID: Int, CaseIterable, Comparable, Sendable {
+    case fetcher, producer
+
+    static func < (a: ComponentID, b: ComponentID) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// The one output type of every component.
+enum ComponentOutput {
+    /// Send a request; its answer comes back to `answered(tag, …)`.
+    case send(ComponentRequest)
+    /// Metadata should cover these topics (nil: every topic). With `refresh`, ask for a
+    /// refresh too: at once when a topic is new (nothing to wait for), else no sooner than
+    /// the minimum metadata age allows.
+    case metadata(topics: [String]?, refresh: Bool)
+    /// A node's address learned from an answer (KIP-951 leader hints name brokers the
+    /// metadata may not list yet).
+    case brokerAddress(node: Int32, BrokerAddress)
+    /// Something for the driver: records fetched, a delivery report, a notice.
+    case action(Action)
+}
+
+/// A request a component asks the core to send.
+struct ComponentRequest {
+    var tag: UInt64
+    var request: any KafkaRequest
+    var target: RequestTarget
+    var pin: ClosedRange<Int16>?
+    /// Retries of retriable failures by the core; nil: the engine's configured count; 0:
+    /// the component retries itself.
+    var maxRetries: Int?
+    /// Requests of one component to one broker with this flag reach it in the order made:
+    /// one waiting for the broker's address holds back the later ones (a partition
+    /// pipelines its batches to the leader by sequence number).
+    var orderedPerBroker: Bool
+
+    init(tag: UInt64, _ request: any KafkaRequest, to target: RequestTarget, pin: ClosedRange<Int16>? = nil,
+         maxRetries: Int? = nil, orderedPerBroker: Bool = false) {
+        self.tag = tag
+        self.request = request
+        self.target = target
+        self.pin = pin
+        self.maxRetries = maxRetries
+        self.orderedPerBroker = orderedPerBroker
+    }
+}

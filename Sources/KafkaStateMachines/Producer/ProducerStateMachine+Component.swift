@@ -1,0 +1,38 @@
+import KafkaProtocol
+
+/// The producer as an engine component: answers to its Produce and InitProducerId
+/// requests, metadata, ticks and close come in here; `run` sends what may go.
+extension ProducerStateMachine: EngineComponent {
+    mutating func answered(_ tag: UInt64, _ result: Result<any KafkaResponse, KafkaClientError>, context: ComponentContext, now: Instant) {
+        if context.isClosed { close() }
+        if case .success(let r as ProduceResponse) = result {
+            // KIP-951: the new leader may be a node our metadata does not list yet.
+            for n in r.nodeEndpoints where context.metadata.brokers[n.nodeId] == nil {
+                outputs.append(.brokerAddress(node: n.nodeId, BrokerAddress(host: n.host, port: Int(n.port))))
+            }
+        }
+        if sent[tag] != nil {
+            produceAnswered(tag, result, metadata: context.metadata, now: now)
+        } else {
+            producerIdAnswered(tag, result, now: now)
+        }
+    }
+
+    mutating func metadataUpdated(context: ComponentContext, now: Instant) {
+        metadataUpdated(context.metadata, now: now)
+    }
+
+    mutating func tick(context: ComponentContext, now: Instant) -> Bool {
+        guard let d = nextDeadline(), now >= d else { return false }
+        tick(now: now)
+        return true
+    }
+
+    mutating func close(context: ComponentContext, now: Instant) { close() }
+
+    mutating func run(context: ComponentContext, now: Instant, into outputs: inout [ComponentOutput]) {
+        if !context.isClosed { pump(versions: context.brokerVersions, now: now) }
+        outputs.append(contentsOf: self.outputs)
+        self.outputs.removeAll(keepingCapacity: true)
+    }
+}
