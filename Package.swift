@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.60.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.25.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
     ],
     targets: [
         // C libraries through the system's packages (see README's apt line).
@@ -29,7 +30,9 @@ let package = Package(
         .target(name: "KafkaProtocol", dependencies: ["CZlib", "CLZ4", "CZstd", "CKafkaCRC32C"]),
         // SHA-2 / HMAC / PBKDF2 / base64 for SCRAM, shared by the engine and FakeCluster.
         .target(name: "KafkaCrypto"),
-        .target(name: "KafkaStateMachines", dependencies: ["KafkaProtocol", "KafkaCrypto"]),
+        .target(name: "KafkaStateMachines", dependencies: [
+            "KafkaProtocol", "KafkaCrypto", .product(name: "OrderedCollections", package: "swift-collections"),
+        ]),
         .target(name: "FakeCluster", dependencies: ["KafkaProtocol", "KafkaCrypto"]),
         // FakeCluster's TCP listener: SwiftNIO drives the pure cluster with the wall clock.
         .target(name: "FakeClusterTCP", dependencies: [

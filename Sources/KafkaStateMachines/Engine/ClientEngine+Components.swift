@@ -100,26 +100,26 @@ extension ClientEngine {
                                           firstAttempt: now, maxRetries: r.maxRetries ?? config.maxRetries,
                                           orderedPerBroker: r.orderedPerBroker)
             route(rid, now: now)
-        case .metadata(let topics, let refresh):
+        case .metadata(let topics, let wantsRefresh):
             guard let topics else {
                 metadata.wantsAllTopics = true
-                if refresh && !isClosed { requestMetadataRefresh(now: now) }
+                if wantsRefresh && !isClosed { requestMetadataRefresh(now: now) }
                 return
             }
             // A topic never asked about is new information, not a repeat: no minimum age.
             let new = !topics.allSatisfy { metadata.interest.contains($0) }
             metadata.addInterest(topics)
-            guard refresh, !isClosed else { return }
-            if new && metadataRefreshId == nil {
+            guard wantsRefresh, !isClosed else { return }
+            if new && refresh.inFlight == nil {
                 startMetadataRefresh(now: now)
             } else if new {
-                metadataRefreshUrgent = true
+                refresh.nextSkipsMinAge = true
                 requestMetadataRefresh(now: now)
             } else {
                 requestMetadataRefresh(now: now)
             }
         case .brokerAddress(let node, let address):
-            coordinatorAddresses[node] = address
+            learnedAddresses[node] = address
         case .action(let a):
             actions.append(a)
         }

@@ -1,16 +1,24 @@
-/// FindCoordinator answers, kept until an error says the coordinator moved
-/// (NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE) or its connection fails.
+/// Coordinator lookup: FindCoordinator answers, kept until an error says the coordinator
+/// moved (NOT_COORDINATOR, COORDINATOR_NOT_AVAILABLE) or its connection fails, and the one
+/// FindCoordinator in flight per key (requests for that key wait for it).
 struct CoordinatorCache {
     struct Entry: Equatable {
         var nodeId: Int32
         var address: BrokerAddress
     }
     private var entries: [CoordinatorKey: Entry] = [:]
+    /// The request id of the FindCoordinator in flight per key.
+    private var finding: [CoordinatorKey: UInt64] = [:]
 
     subscript(key: CoordinatorKey) -> Entry? { entries[key] }
 
     mutating func set(_ key: CoordinatorKey, _ entry: Entry) { entries[key] = entry }
     mutating func invalidate(_ key: CoordinatorKey) { entries[key] = nil }
+
+    func isFinding(_ key: CoordinatorKey) -> Bool { finding[key] != nil }
+    mutating func findStarted(_ key: CoordinatorKey, request id: UInt64) { finding[key] = id }
+    /// The FindCoordinator for `key` was answered or failed for good.
+    mutating func findEnded(_ key: CoordinatorKey) { finding[key] = nil }
 
     /// The request that finds `key`'s coordinator (v4+ batching is applied at send time).
     static func findRequest(for key: CoordinatorKey) -> FindCoordinatorRequest {

@@ -1,0 +1,109 @@
+import KafkaProtocol
+
+/// What happens to an answer: the engine's own requests (metadata, FindCoordinator) are
+/// applied; a wrong route (coordinator moved or loading, not the controller) and retriable
+/// failures are retried within the request's budget; everything else completes the request
+/// for its owner — the user, a split request, or a component.
+extension ClientEngine {
+    mutating func handleResult(_ id: UInt64, _ result: Result<any KafkaResponse, KafkaClientError>, from connection: ConnectionID, now: Instant) {
+        guard let p = pending[id], p.state == .sent(connection) else { return }
+        switch result {
+        case .failure(let error):
+            if error.isRetriable { retry(id, after: error, now: now) } else { finish(id, .failure(error), now: now) }
+        case .success(let response):
+            if case .metadataRefresh = p.owner, let m = response as? MetadataResponse {
+                pending[id] = nil
+                refresh.ended()
+                metadata.apply(m, now: now)
+                metadataUpdated(now: now)
+                return
+            }
+            if case .findCoordinator(let key) = p.owner, let f = response as? FindCoordinatorResponse {
+                switch CoordinatorCache.parse(f) {
+                case .success(let entry):
+                    pending[id] = nil
+                    coordinators.findEnded(key)
+                    coordinators.set(key, entry)
+                    learnedAddresses[entry.nodeId] = entry.address
+                    wakeCoordinatorWaiters(key, now: now)
+                case .failure(let error):
+                    if error.isRetriable { retry(id, after: error, now: now) } else { finish(id, .failure(error), now: now) }
+                }
+                return
+            }
+            if let m = response as? MetadataResponse {
+                // A user's metadata answer is as fresh as our own refresh would be: what
+                // waited for an address it names goes now.
+                metadata.apply(m, now: now)
+                wakeMetadataWaiters(now: now)
+            }
+            // Top-level errors are the caller's to interpret, except the ones that say the
+            // route was wrong: a coordinator that moved or is still loading, a controller
+            // that is no longer one. Those are retried here, like a failed connection.
+            if let code = topLevelErrorCode(of: response), code != .noError {
+                if let key = p.target.coordinatorKey, CoordinatorCache.meansMoved(code) || code == .coordinatorLoadInProgress {
+                    if CoordinatorCache.meansMoved(code) { coordinators.invalidate(key) }
+                    retry(id, after: .brokerError(code, message: nil), now: now)
+                    return
+                }
+                if p.target == .controller, code == .notController {
+                    retry(id, after: .brokerError(code, message: nil), now: now, waitForMetadata: true)
+                    return
+                }
+            }
+            finish(id, .success(response), now: now)
+        }
+    }
+
+    // MARK: retries
+
+    /// Schedules another attempt after backoff, or gives up when the budget is spent.
+    /// With `waitForMetadata`, the next attempt waits for a metadata refresh (which keeps to
+    /// the minimum metadata age) instead of a backoff: routing again before it would only
+    /// reach the same wrong broker.
+    mutating func retry(_ id: UInt64, after error: KafkaClientError, now: Instant, waitForMetadata: Bool = false) {
+        guard var p = pending[id] else { return }
+        if let key = p.target.coordinatorKey, error != .brokerError(.coordinatorLoadInProgress, message: nil) {
+            coordinators.invalidate(key)
+        }
+        let retriesDone = p.attempts - 1
+        let delay = config.backoff.delay(attempt: retriesDone, using: &rng)
+        if retriesDone >= p.maxRetries || now + delay >= p.firstAttempt + config.retryTimeout || isClosed {
+            finish(id, .failure(p.attempts > 1 || p.maxRetries > 0 ? .retriesExhausted(attempts: p.attempts, last: error) : error), now: now)
+            return
+        }
+        if waitForMetadata {
+            p.state = .waitingMetadata
+            pending[id] = p
+            requestMetadataRefresh(now: now, urgent: true)
+            return
+        }
+        p.state = .backoff(until: now + delay)
+        pending[id] = p
+    }
+
+    /// Completes a pending request, telling whoever owns it.
+    mutating func finish(_ id: UInt64, _ result: Result<any KafkaResponse, KafkaClientError>, now: Instant) {
+        guard let p = pending.removeValue(forKey: id) else { return }
+        switch p.owner {
+        case .user(let promise):
+            actions.append(.complete(promise, result))
+        case .shard(let parent):
+            guard sharded[parent] != nil else { return }
+            sharded[parent]!.results[id] = result
+            completeShardedIfDone(parent, now: now)
+        case .metadataRefresh:
+            refresh.ended()
+            if case .failure(let error) = result { failMetadataWaiters(error, now: now) }
+        case .findCoordinator(let key):
+            coordinators.findEnded(key)
+            if case .failure(let error) = result {
+                for wid in pending.keys where pending[wid]?.state == .waitingCoordinator(key) {
+                    finish(wid, .failure(error), now: now)
+                }
+            }
+        case .component(let component, let tag):
+            componentAnswered(component, tag: tag, result, now: now)
+        }
+    }
+}
