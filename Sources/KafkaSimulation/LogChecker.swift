@@ -67,7 +67,7 @@ enum LogChecker {
         guard let leader = cluster.partitionInfo(.init(topic, partition))?.leader,
               let conn = cluster.connect(broker: leader) else { return .failure(ReadError(message: "no leader")) }
         defer { cluster.disconnect(conn) }
-        let at = VirtualInstant(nanoseconds: now)
+        let at = Instant(nanoseconds: now)
         var correlation: Int32 = 0
         func call<Req: KafkaRequest, Resp: KafkaResponse>(_ r: Req, _ version: Int16, _ type: Resp.Type) -> Resp? {
             correlation += 1

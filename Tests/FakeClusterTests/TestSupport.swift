@@ -18,4 +18,4 @@ func tp(_ topic: String, _ p: Int32) -> ClusterMetadata.TopicPartition {
     ClusterMetadata.TopicPartition(topic: topic, partition: p)
 }
 
-func ms(_ v: Int64) -> VirtualInstant { .milliseconds(v) }
+func ms(_ v: Int64) -> Instant { .milliseconds(UInt64(max(0, v))) }

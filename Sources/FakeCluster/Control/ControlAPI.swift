@@ -62,14 +62,14 @@ extension FakeCluster {
 
     /// Moves leadership (to `replica`, or the next in-sync replica), bumping the epoch.
     @discardableResult
-    public mutating func moveLeader(_ p: TopicPartitionRef, to replica: Int32? = nil, now: VirtualInstant) -> [FakeOutput] {
+    public mutating func moveLeader(_ p: TopicPartitionRef, to replica: Int32? = nil, now: Instant) -> [FakeOutput] {
         _ = state.moveLeader(p.tp, to: replica)
         return settled(now)
     }
 
     /// Replaces the partition's replicas and ISR.
     @discardableResult
-    public mutating func setReplicas(_ p: TopicPartitionRef, replicas: [Int32], isr: [Int32], now: VirtualInstant) -> [FakeOutput] {
+    public mutating func setReplicas(_ p: TopicPartitionRef, replicas: [Int32], isr: [Int32], now: Instant) -> [FakeOutput] {
         _ = state.setReplicas(p.tp, replicas: replicas, isr: isr)
         return settled(now)
     }
@@ -77,13 +77,13 @@ extension FakeCluster {
     /// A KIP-320 divergence: `replica` loses its log from `offset` and becomes leader.
     @discardableResult
     public mutating func truncateAndLead(_ p: TopicPartitionRef, replica: Int32, truncateTo offset: Int64,
-                                         now: VirtualInstant) -> [FakeOutput] {
+                                         now: Instant) -> [FakeOutput] {
         _ = state.truncateAndLead(p.tp, replica: replica, truncateTo: offset)
         return settled(now)
     }
 
     /// Stops a broker: its connections reset, leaders and coordinators move; data is kept.
-    public mutating func stopBroker(_ id: Int32, now: VirtualInstant) -> [FakeOutput] {
+    public mutating func stopBroker(_ id: Int32, now: Instant) -> [FakeOutput] {
         var out: [FakeOutput] = []
         _ = state.stopBroker(id, now: now)
         resetConnections(of: id, "broker \(id) stopped", into: &out)
@@ -91,14 +91,14 @@ extension FakeCluster {
         return out
     }
 
-    public mutating func restartBroker(_ id: Int32, now: VirtualInstant) -> [FakeOutput] {
+    public mutating func restartBroker(_ id: Int32, now: Instant) -> [FakeOutput] {
         _ = state.restartBroker(id, now: now)
         return settled(now)
     }
 
     /// Cuts a broker off from clients (its connections reset, new ones refused) or heals it.
     /// Inside the cluster it stays up: it keeps leading and replicating.
-    public mutating func setIsolated(_ id: Int32, _ cut: Bool, now: VirtualInstant) -> [FakeOutput] {
+    public mutating func setIsolated(_ id: Int32, _ cut: Bool, now: Instant) -> [FakeOutput] {
         var out: [FakeOutput] = []
         if cut {
             isolated.insert(id)
@@ -113,7 +113,7 @@ extension FakeCluster {
     public enum CoordinatorKind: Sendable { case group, transaction }
 
     /// Moves a group or transaction coordinator to `broker`.
-    public mutating func moveCoordinator(_ key: String, _ kind: CoordinatorKind, to broker: Int32, now: VirtualInstant) -> [FakeOutput] {
+    public mutating func moveCoordinator(_ key: String, _ kind: CoordinatorKind, to broker: Int32, now: Instant) -> [FakeOutput] {
         state.moveCoordinator(key: key, type: kind == .group ? .group : .transaction, to: broker, now: now)
         return settled(now)
     }
@@ -123,7 +123,7 @@ extension FakeCluster {
         state.coordinator(for: key, type: kind == .group ? .group : .transaction)
     }
 
-    private mutating func settled(_ now: VirtualInstant) -> [FakeOutput] {
+    private mutating func settled(_ now: Instant) -> [FakeOutput] {
         var out: [FakeOutput] = []
         settle(now: now, into: &out)
         return out

@@ -64,7 +64,7 @@ extension FakeCluster {
 
     /// Reads every partition of the fetch; returns the response once it has min bytes (or
     /// an error, or the wait expired), else nil to keep waiting.
-    mutating func finishFetch(_ w: FetchWait, _ p: Parked, expired: Bool, now: VirtualInstant,
+    mutating func finishFetch(_ w: FetchWait, _ p: Parked, expired: Bool, now: Instant,
                               unknownIds: [KafkaUUID] = []) -> FetchResponse? {
         var results: [ClusterState.FetchPartitionResult] = []
         var total = 0

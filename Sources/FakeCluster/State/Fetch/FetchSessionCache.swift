@@ -49,7 +49,7 @@ struct FetchSessionCache: Sendable, Equatable {
         var nextEpoch: Int32
         var order: [TopicPartition]
         var partitions: [TopicPartition: CachedPartition]
-        var lastUsed: VirtualInstant
+        var lastUsed: Instant
     }
 
     enum Context: Equatable, Sendable {
@@ -85,7 +85,7 @@ struct FetchSessionCache: Sendable, Equatable {
     func session(_ id: Int32) -> Session? { sessions[id] }
 
     mutating func begin<G: RandomNumberGenerator>(sessionId: Int32, epoch: Int32, fetch: [PartitionRequest],
-                                                  forgotten: [TopicPartition], now: VirtualInstant,
+                                                  forgotten: [TopicPartition], now: Instant,
                                                   using rng: inout G) -> Context {
         if epoch == Self.finalEpoch {
             if sessionId != 0 {
@@ -166,7 +166,7 @@ struct FetchSessionCache: Sendable, Equatable {
     }
 
     /// A fresh non-zero session id, evicting the least recently used session when full.
-    private mutating func makeRoom<G: RandomNumberGenerator>(now: VirtualInstant, using rng: inout G) -> Int32? {
+    private mutating func makeRoom<G: RandomNumberGenerator>(now: Instant, using rng: inout G) -> Int32? {
         guard maxSessions > 0 else { return nil }
         while sessions.count >= maxSessions {
             let victim = sessions.values.min { a, b in (a.lastUsed, a.id) < (b.lastUsed, b.id) }!
