@@ -4,8 +4,6 @@
 /// `now`, and encode the result. Control operations for tests live here too, so a
 /// leadership change always updates metadata and logs together.
 struct ClusterState: Sendable, Equatable {
-    typealias TopicPartition = ClusterMetadata.TopicPartition
-
     struct Config: Sendable, Equatable {
         /// Kafka's default max.message.bytes; a topic config of that name overrides it.
         var maxMessageBytes: Int = 1_048_588

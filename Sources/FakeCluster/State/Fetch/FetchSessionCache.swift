@@ -9,8 +9,6 @@
 /// Eviction is least recently used (ties by lower session id) once `maxSessions` is
 /// reached; Kafka's privileged-follower and size-weighted eviction are not modelled.
 struct FetchSessionCache: Sendable, Equatable {
-    typealias TopicPartition = ClusterMetadata.TopicPartition
-
     /// Epoch -1 closes a session (or asks for none); 0 starts a new full session.
     static let finalEpoch: Int32 = -1
     static let initialEpoch: Int32 = 0

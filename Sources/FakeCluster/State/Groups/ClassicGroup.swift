@@ -5,8 +5,6 @@
 /// Members are kept in a dictionary plus `memberOrder` (join order), and every walk goes
 /// through `memberOrder`, so leader choice and response order never depend on hashing.
 struct ClassicGroup: Sendable, Equatable {
-    typealias TopicPartition = ClusterMetadata.TopicPartition
-
     enum State: String, Sendable, Equatable, CaseIterable {
         case empty = "Empty", preparingRebalance = "PreparingRebalance"
         case completingRebalance = "CompletingRebalance", stable = "Stable", dead = "Dead"

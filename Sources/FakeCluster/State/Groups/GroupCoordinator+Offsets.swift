@@ -1,7 +1,6 @@
 /// Committed offsets of classic groups: OffsetCommit, TxnOffsetCommit (pending until the
 /// transaction ends), OffsetFetch (with KIP-447 require-stable) and OffsetDelete.
 extension GroupCoordinator {
-    typealias TopicPartition = ClusterMetadata.TopicPartition
     typealias CommittedOffset = ClassicGroup.CommittedOffset
 
     struct OffsetToCommit: Equatable, Sendable {

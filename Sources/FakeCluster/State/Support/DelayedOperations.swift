@@ -3,8 +3,6 @@
 /// The queue only remembers who waits for what; the handler re-evaluates a request when
 /// one of its partitions changes (`touched`) and answers it finally when it expires.
 struct DelayedOperations<Token: Hashable & Comparable & Sendable>: Sendable, Equatable {
-    typealias TopicPartition = ClusterMetadata.TopicPartition
-
     struct Entry: Equatable, Sendable {
         var token: Token
         var deadline: Instant

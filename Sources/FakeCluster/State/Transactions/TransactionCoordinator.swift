@@ -8,8 +8,6 @@
 /// CompleteCommit/CompleteAbort. Until then the id answers CONCURRENT_TRANSACTIONS, which
 /// a test can exploit by delaying the call.
 struct TransactionCoordinator: Sendable, Equatable {
-    typealias TopicPartition = ClusterMetadata.TopicPartition
-
     enum State: String, Sendable, Equatable {
         case empty = "Empty", ongoing = "Ongoing", prepareCommit = "PrepareCommit", prepareAbort = "PrepareAbort"
         case completeCommit = "CompleteCommit", completeAbort = "CompleteAbort", dead = "Dead"
