@@ -83,7 +83,7 @@ public struct FakeCluster: Sendable {
     public var openConnections: [FakeConnectionID] { connections.keys.sorted() }
 
     /// Bytes arrived on a connection.
-    public mutating func receive<C: Collection>(_ id: FakeConnectionID, _ bytes: C, now: VirtualInstant) -> [FakeOutput]
+    public mutating func receive<C: Collection>(_ id: FakeConnectionID, _ bytes: C, now: Instant) -> [FakeOutput]
     where C.Element == UInt8 {
         guard connections[id] != nil else { return [] }
         var out: [FakeOutput] = []
@@ -99,7 +99,7 @@ public struct FakeCluster: Sendable {
 
     /// Handles the complete frames received on a connection, unless it is muted (KIP-219
     /// throttling): then they wait in the splitter until the throttle ends.
-    mutating func processFrames(_ id: FakeConnectionID, now: VirtualInstant, into out: inout [FakeOutput]) {
+    mutating func processFrames(_ id: FakeConnectionID, now: Instant, into out: inout [FakeOutput]) {
         while connections[id] != nil {
             if let until = connections[id]!.mutedUntil {
                 guard now >= until else { break }
@@ -117,7 +117,7 @@ public struct FakeCluster: Sendable {
 
     /// Virtual time advanced: timers fire (group sessions, rebalances, transactions, held
     /// fetches and produces, delayed responses).
-    public mutating func tick(now: VirtualInstant) -> [FakeOutput] {
+    public mutating func tick(now: Instant) -> [FakeOutput] {
         var out: [FakeOutput] = []
         let r = state.tick(now: now)
         deliverGroupCompletions(r.groupCompletions, into: &out)
@@ -127,7 +127,7 @@ public struct FakeCluster: Sendable {
     }
 
     /// When `tick` next has something to do.
-    public var nextDeadline: VirtualInstant? {
+    public var nextDeadline: Instant? {
         var d = earliest(earliest(state.groups.nextDeadline, state.transactions.nextDeadline), state.nextLagDeadline)
         d = earliest(d, state.nextMarkerDeadline)
         for p in parked.values { d = earliest(d, p.deadline) }
@@ -145,7 +145,7 @@ public struct FakeCluster: Sendable {
     }
 
     /// Re-evaluates held requests after anything changed, then sends what is ready.
-    mutating func settle(now: VirtualInstant, into out: inout [FakeOutput]) {
+    mutating func settle(now: Instant, into out: inout [FakeOutput]) {
         deliverGroupCompletions(state.groups.takeCompletions(), into: &out)
         for slot in parked.keys.sorted() {
             guard let p = parked[slot] else { continue }

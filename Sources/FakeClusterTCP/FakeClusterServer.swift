@@ -90,7 +90,7 @@ public final class FakeClusterServer: @unchecked Sendable {
 
     /// Runs `body` on the cluster's loop with the cluster (for control operations and
     /// assertions from tests), then applies whatever outputs it returns.
-    public func withCluster<T: Sendable>(_ body: @escaping @Sendable (inout FakeCluster, VirtualInstant) -> (T, [FakeOutput])) -> EventLoopFuture<T> {
+    public func withCluster<T: Sendable>(_ body: @escaping @Sendable (inout FakeCluster, Instant) -> (T, [FakeOutput])) -> EventLoopFuture<T> {
         loop.submit {
             let (value, outputs) = body(&self.cluster, self.now)
             self.apply(outputs)
@@ -108,8 +108,8 @@ public final class FakeClusterServer: @unchecked Sendable {
     }
 
     /// Wall-clock time since start as the cluster's virtual time.
-    var now: VirtualInstant {
-        VirtualInstant(nanoseconds: UInt64(max(0, (NIODeadline.now() - start).nanoseconds)))
+    var now: Instant {
+        Instant(nanoseconds: UInt64(max(0, (NIODeadline.now() - start).nanoseconds)))
     }
 
     // MARK: on the loop

@@ -21,7 +21,7 @@ struct DirectConnection {
     mutating func call<Req: KafkaRequest>(_ request: Req, version: Int16, cluster: inout FakeCluster, now: UInt64) -> Req.Response? {
         correlation += 1
         guard let frame = try? encodeRequestFrame(request, version: version, correlationId: correlation, clientId: "sim-direct") else { return nil }
-        for o in cluster.receive(id, frame, now: VirtualInstant(nanoseconds: now)) {
+        for o in cluster.receive(id, frame, now: Instant(nanoseconds: now)) {
             if case .send(_, let bytes) = o, let parsed = try? parseResponse(for: Req.Response.self, version: version, frame: Array(bytes.dropFirst(4))) {
                 return parsed.response
             }

@@ -54,7 +54,7 @@ enum FaultSchedule {
 
 extension Fault {
     /// Applies the fault to the cluster; returns what the cluster wants sent or closed.
-    func apply(to c: inout FakeCluster, now: VirtualInstant) -> [FakeOutput] {
+    func apply(to c: inout FakeCluster, now: Instant) -> [FakeOutput] {
         switch self {
         case .moveLeader(let t, let p, let to): return c.moveLeader(.init(t, p), to: to, now: now)
         case .stopBroker(let b): return c.stopBroker(b, now: now)

@@ -16,12 +16,12 @@ enum LogChecker {
         guard v.checks("acked-in-log"), !acked.isEmpty else { return }
         // Indexes into `acked` per partition; acks come in runs of one partition, so the
         // previous record's group is tried before hashing.
-        var groupOf: [TopicPartitionKey: Int] = [:]
-        var groups: [(key: TopicPartitionKey, indexes: [Int])] = []
+        var groupOf: [TopicPartition: Int] = [:]
+        var groups: [(key: TopicPartition, indexes: [Int])] = []
         var last = -1
         for (i, a) in acked.enumerated() {
             if last < 0 || groups[last].key.partition != a.partition || groups[last].key.topic != a.topic {
-                let key = TopicPartitionKey(topic: a.topic, partition: a.partition)
+                let key = TopicPartition(topic: a.topic, partition: a.partition)
                 if let g = groupOf[key] { last = g } else {
                     last = groups.count
                     groupOf[key] = last
@@ -53,13 +53,6 @@ enum LogChecker {
         }
     }
 
-    /// Groups acked records without building a string per record; sorted by topic, then partition.
-    struct TopicPartitionKey: Hashable, Comparable {
-        var topic: String
-        var partition: Int32
-        static func < (a: Self, b: Self) -> Bool { (a.topic, a.partition) < (b.topic, b.partition) }
-    }
-
     struct ReadError: Error { var message: String }
 
     /// Every record of the partition, by offset.
@@ -67,7 +60,7 @@ enum LogChecker {
         guard let leader = cluster.partitionInfo(.init(topic, partition))?.leader,
               let conn = cluster.connect(broker: leader) else { return .failure(ReadError(message: "no leader")) }
         defer { cluster.disconnect(conn) }
-        let at = VirtualInstant(nanoseconds: now)
+        let at = Instant(nanoseconds: now)
         var correlation: Int32 = 0
         func call<Req: KafkaRequest, Resp: KafkaResponse>(_ r: Req, _ version: Int16, _ type: Resp.Type) -> Resp? {
             correlation += 1

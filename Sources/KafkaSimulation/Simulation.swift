@@ -177,7 +177,7 @@ public struct Simulation {
                 feed(.tick)
                 drainEngine()
             } else {
-                handleCluster(cluster.tick(now: VirtualInstant(nanoseconds: now)))
+                handleCluster(cluster.tick(now: Instant(nanoseconds: now)))
             }
             if stopIssuing && ledger.outstanding.isEmpty && queue.isEmpty && consumersCaughtUp() && engine.producerBufferedRecords == 0 { break }
         }
@@ -223,7 +223,7 @@ public struct Simulation {
         case .toBroker(let c, let bytes):
             guard let link = net.links[c], !link.dead, let f = link.fake else { return }
             if bytes.count >= 6 { ledger.delivered(ApiKey(Int16(bytes[4]) << 8 | Int16(bytes[5])), at: now) }
-            handleCluster(cluster.receive(f, bytes, now: VirtualInstant(nanoseconds: now)))
+            handleCluster(cluster.receive(f, bytes, now: Instant(nanoseconds: now)))
         case .clientClose(let c):
             if let f = net.links[c]?.fake { cluster.disconnect(f) }
             net.forget(c)
@@ -259,8 +259,8 @@ public struct Simulation {
             inLiveness = true
             // Errors, delays and drops armed late in the safety phase must not fire now.
             cluster.clearArmedFaults()
-            for b in stopped { handleCluster(cluster.restartBroker(b, now: VirtualInstant(nanoseconds: now))) }
-            for b in isolated { handleCluster(cluster.setIsolated(b, false, now: VirtualInstant(nanoseconds: now))) }
+            for b in stopped { handleCluster(cluster.restartBroker(b, now: Instant(nanoseconds: now))) }
+            for b in isolated { handleCluster(cluster.setIsolated(b, false, now: Instant(nanoseconds: now))) }
             stopped = []
             isolated = []
         }
@@ -281,7 +281,7 @@ public struct Simulation {
             }
         default: break
         }
-        handleCluster(f.apply(to: &cluster, now: VirtualInstant(nanoseconds: now)))
+        handleCluster(f.apply(to: &cluster, now: Instant(nanoseconds: now)))
     }
 
     mutating func handleCluster(_ outputs: [FakeOutput]) {

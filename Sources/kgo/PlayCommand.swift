@@ -131,7 +131,7 @@ struct PlayCommand: AsyncParsableCommand {
 
     private func moveLeader(_ server: FakeClusterServer, _ topic: String, _ partition: Int32) async throws -> String {
         try await server.withCluster { cluster, now in
-            let p = FakeCluster.TopicPartitionRef(topic, partition)
+            let p = TopicPartition(topic, partition)
             let before = cluster.partitionInfo(p)
             let out = cluster.moveLeader(p, now: now)
             let after = cluster.partitionInfo(p)

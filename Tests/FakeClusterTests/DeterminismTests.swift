@@ -10,7 +10,7 @@ private func workload(seed: UInt64) -> (transcript: [String], state: ClusterStat
                          seed: seed)
     var out: [String] = []
     for name in ["a", "b", "c"] { out.append("\(c.createTopic(name: name, partitions: 3, replicationFactor: 3))") }
-    var now = VirtualInstant.zero
+    var now = Instant.zero
     var sequences: [String: Int32] = [:] // per producer and partition, as Kafka keeps them
     var memberIds: [String] = []
     for step in 0 ..< 400 {

@@ -25,21 +25,21 @@ struct GroupHarness {
                                      version: version)
     }
 
-    mutating func join(_ r: GroupCoordinator.JoinRequest, at now: VirtualInstant = .zero) -> GroupCoordinator.Outcome<GroupCoordinator.JoinResponse> {
+    mutating func join(_ r: GroupCoordinator.JoinRequest, at now: Instant = .zero) -> GroupCoordinator.Outcome<GroupCoordinator.JoinResponse> {
         let o = c.joinGroup(r, now: now, using: &rng)
         completions += c.takeCompletions()
         return o
     }
 
     /// A brand-new dynamic member: MEMBER_ID_REQUIRED round trip, then the real join.
-    mutating func newMember(at now: VirtualInstant = .zero, protocols: [String] = ["range"], metadata: [UInt8]? = nil)
+    mutating func newMember(at now: Instant = .zero, protocols: [String] = ["range"], metadata: [UInt8]? = nil)
         -> (id: String, outcome: GroupCoordinator.Outcome<GroupCoordinator.JoinResponse>) {
         guard case .immediate(let first) = join(request(protocols: protocols, metadata: metadata), at: now),
               first.error == .memberIdRequired else { Issue.record("expected MEMBER_ID_REQUIRED"); return ("", .parked(.init(value: 0))) }
         return (first.memberId, join(request(first.memberId, protocols: protocols, metadata: metadata), at: now))
     }
 
-    mutating func sync(_ id: String, gen: Int32, assignments: [(String, [UInt8])] = [], at now: VirtualInstant = .zero)
+    mutating func sync(_ id: String, gen: Int32, assignments: [(String, [UInt8])] = [], at now: Instant = .zero)
         -> GroupCoordinator.Outcome<GroupCoordinator.SyncResponse> {
         let o = c.syncGroup(.init(groupId: "g", generationId: gen, memberId: id, groupInstanceId: nil,
                                   assignments: assignments.map { (memberId: $0.0, assignment: $0.1) }), now: now)
@@ -47,7 +47,7 @@ struct GroupHarness {
         return o
     }
 
-    mutating func tick(_ now: VirtualInstant) {
+    mutating func tick(_ now: Instant) {
         completions += c.tick(now: now).completions
     }
 

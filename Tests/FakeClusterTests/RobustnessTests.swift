@@ -19,7 +19,7 @@ import Testing
         let served = cluster.apiVersionsResponse().apiKeys
         #expect(served.count >= 30)
         var answered = 0
-        var now = VirtualInstant.zero
+        var now = Instant.zero
         for api in served {
             let type = requestType(for: ApiKey(api.apiKey))!
             for v in api.minVersion ... api.maxVersion {

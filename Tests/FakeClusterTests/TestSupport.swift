@@ -14,8 +14,8 @@ func makeBatch(count: Int = 1, timestamp: Int64 = 1_000, timestampStep: Int64 = 
 
 func header(_ bytes: [UInt8]) -> BatchHeader { try! BatchHeader.parse(bytes) }
 
-func tp(_ topic: String, _ p: Int32) -> ClusterMetadata.TopicPartition {
-    ClusterMetadata.TopicPartition(topic: topic, partition: p)
+func tp(_ topic: String, _ p: Int32) -> TopicPartition {
+    TopicPartition(topic: topic, partition: p)
 }
 
-func ms(_ v: Int64) -> VirtualInstant { .milliseconds(v) }
+func ms(_ v: Int64) -> Instant { .milliseconds(UInt64(max(0, v))) }

@@ -12,7 +12,7 @@ import Testing
         let first = try client.call(MetadataRequest(), version: 12, on: &cluster)
         #expect(first.throttleTimeMs == 300)
         #expect(cluster.throttledResponse(client.connection, correlationId: 1) == 300)
-        #expect(cluster.nextDeadline == VirtualInstant.zero.adding(milliseconds: 300))
+        #expect(cluster.nextDeadline == Instant.zero.adding(milliseconds: 300))
 
         // Muted: a request arriving meanwhile is read only when the throttle ends.
         let meanwhile = client.send(MetadataRequest(), version: 12, to: &cluster, now: .zero.adding(milliseconds: 100))
@@ -33,7 +33,7 @@ import Testing
         // Metadata v1 has no throttle_time_ms: not throttled, not muted.
         #expect(try client.call(MetadataRequest(), version: 1, on: &cluster).throttleTimeMs == 0)
         #expect(cluster.throttledResponse(client.connection, correlationId: 1) == nil)
-        var t = VirtualInstant.zero
+        var t = Instant.zero
         for _ in 0 ..< 3 {
             t = t.adding(milliseconds: 100)
             #expect(try client.call(MetadataRequest(), version: 12, on: &cluster, now: t).throttleTimeMs == 50)

@@ -5,7 +5,7 @@ import Testing
 /// delay later: meanwhile the producer gets CONCURRENT_TRANSACTIONS and the LSO is held.
 @Suite struct TransactionMarkerWindowTests {
     private func add(_ id: InitProducerIdResponse, _ c: inout WireClient, _ cluster: inout FakeCluster,
-                     now: VirtualInstant) throws -> Int16 {
+                     now: Instant) throws -> Int16 {
         var add = AddPartitionsToTxnRequest()
         add.v3AndBelowTransactionalId = "tx"
         add.v3AndBelowProducerId = id.producerId
@@ -17,7 +17,7 @@ import Testing
         return try c.call(add, version: 3, on: &cluster, now: now).resultsByTopicV3AndBelow[0].resultsByPartition[0].partitionErrorCode
     }
 
-    private func lso(_ c: inout WireClient, _ cluster: inout FakeCluster, now: VirtualInstant) throws -> Int64? {
+    private func lso(_ c: inout WireClient, _ cluster: inout FakeCluster, now: Instant) throws -> Int64? {
         var f = fetchRequest("t", 0, offset: 0, maxWaitMs: 0)
         f.isolationLevel = 1
         return try c.call(f, version: 11, on: &cluster, now: now).responses.first?.partitions.first?.lastStableOffset

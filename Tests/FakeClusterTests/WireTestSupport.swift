@@ -17,13 +17,13 @@ struct WireClient {
     }
 
     /// Sends one request and returns the outputs it caused.
-    mutating func send<R: KafkaRequest>(_ r: R, version: Int16, to cluster: inout FakeCluster, now: VirtualInstant = .zero) -> [FakeOutput] {
+    mutating func send<R: KafkaRequest>(_ r: R, version: Int16, to cluster: inout FakeCluster, now: Instant = .zero) -> [FakeOutput] {
         cluster.receive(connection, frame(r, version: version).bytes, now: now)
     }
 
     /// Sends one request and decodes its immediate response.
     mutating func call<R: KafkaRequest>(_ r: R, version: Int16, on cluster: inout FakeCluster,
-                                        now: VirtualInstant = .zero) throws -> R.Response {
+                                        now: Instant = .zero) throws -> R.Response {
         let out = send(r, version: version, to: &cluster, now: now)
         let mine = sent(out)
         try #require(mine.count == 1, "expected one response, got \(out)")

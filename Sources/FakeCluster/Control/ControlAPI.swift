@@ -8,8 +8,8 @@ extension FakeCluster {
 
     /// The next `count` Produce or Fetch requests touching `partition` get `error` for that
     /// partition only (a produce is then not appended; a fetch returns no records).
-    public mutating func pushError(_ apiKey: ApiKey, _ error: KafkaErrorCode, partition: TopicPartitionRef, count: Int = 1) {
-        faults.partitionFaults.append(FaultTable.PartitionFault(apiKey: apiKey, topicPartition: partition.tp, remaining: count,
+    public mutating func pushError(_ apiKey: ApiKey, _ error: KafkaErrorCode, partition: TopicPartition, count: Int = 1) {
+        faults.partitionFaults.append(FaultTable.PartitionFault(apiKey: apiKey, topicPartition: partition, remaining: count,
                                                                 error: error.rawValue))
     }
 
@@ -32,13 +32,6 @@ extension FakeCluster {
         throttles.rules = []
     }
 
-    public struct TopicPartitionRef: Sendable, Hashable {
-        public var topic: String
-        public var partition: Int32
-        public init(_ topic: String, _ partition: Int32) { self.topic = topic; self.partition = partition }
-        var tp: ClusterMetadata.TopicPartition { .init(topic: topic, partition: partition) }
-    }
-
     /// Creates a topic (as CreateTopics would). Returns the error code (0 on success).
     @discardableResult
     public mutating func createTopic(_ name: String, partitions: Int32, replicationFactor: Int16 = -1,
@@ -51,39 +44,39 @@ extension FakeCluster {
     }
 
     /// The partition's leader, leader epoch, replicas and ISR, if it exists.
-    public func partitionInfo(_ p: TopicPartitionRef) -> (leader: Int32, epoch: Int32, replicas: [Int32], isr: [Int32])? {
-        state.metadata.partition(p.tp).map { ($0.leader, $0.leaderEpoch, $0.replicas, $0.isr) }
+    public func partitionInfo(_ p: TopicPartition) -> (leader: Int32, epoch: Int32, replicas: [Int32], isr: [Int32])? {
+        state.metadata.partition(p).map { ($0.leader, $0.leaderEpoch, $0.replicas, $0.isr) }
     }
 
     /// The leader's high watermark and log start offset.
-    public func offsets(_ p: TopicPartitionRef) -> (logStart: Int64, highWatermark: Int64, lastStable: Int64)? {
-        state.leaderLog(p.tp).map { ($0.logStartOffset, $0.highWatermark, $0.lastStableOffset) }
+    public func offsets(_ p: TopicPartition) -> (logStart: Int64, highWatermark: Int64, lastStable: Int64)? {
+        state.leaderLog(p).map { ($0.logStartOffset, $0.highWatermark, $0.lastStableOffset) }
     }
 
     /// Moves leadership (to `replica`, or the next in-sync replica), bumping the epoch.
     @discardableResult
-    public mutating func moveLeader(_ p: TopicPartitionRef, to replica: Int32? = nil, now: VirtualInstant) -> [FakeOutput] {
-        _ = state.moveLeader(p.tp, to: replica)
+    public mutating func moveLeader(_ p: TopicPartition, to replica: Int32? = nil, now: Instant) -> [FakeOutput] {
+        _ = state.moveLeader(p, to: replica)
         return settled(now)
     }
 
     /// Replaces the partition's replicas and ISR.
     @discardableResult
-    public mutating func setReplicas(_ p: TopicPartitionRef, replicas: [Int32], isr: [Int32], now: VirtualInstant) -> [FakeOutput] {
-        _ = state.setReplicas(p.tp, replicas: replicas, isr: isr)
+    public mutating func setReplicas(_ p: TopicPartition, replicas: [Int32], isr: [Int32], now: Instant) -> [FakeOutput] {
+        _ = state.setReplicas(p, replicas: replicas, isr: isr)
         return settled(now)
     }
 
     /// A KIP-320 divergence: `replica` loses its log from `offset` and becomes leader.
     @discardableResult
-    public mutating func truncateAndLead(_ p: TopicPartitionRef, replica: Int32, truncateTo offset: Int64,
-                                         now: VirtualInstant) -> [FakeOutput] {
-        _ = state.truncateAndLead(p.tp, replica: replica, truncateTo: offset)
+    public mutating func truncateAndLead(_ p: TopicPartition, replica: Int32, truncateTo offset: Int64,
+                                         now: Instant) -> [FakeOutput] {
+        _ = state.truncateAndLead(p, replica: replica, truncateTo: offset)
         return settled(now)
     }
 
     /// Stops a broker: its connections reset, leaders and coordinators move; data is kept.
-    public mutating func stopBroker(_ id: Int32, now: VirtualInstant) -> [FakeOutput] {
+    public mutating func stopBroker(_ id: Int32, now: Instant) -> [FakeOutput] {
         var out: [FakeOutput] = []
         _ = state.stopBroker(id, now: now)
         resetConnections(of: id, "broker \(id) stopped", into: &out)
@@ -91,14 +84,14 @@ extension FakeCluster {
         return out
     }
 
-    public mutating func restartBroker(_ id: Int32, now: VirtualInstant) -> [FakeOutput] {
+    public mutating func restartBroker(_ id: Int32, now: Instant) -> [FakeOutput] {
         _ = state.restartBroker(id, now: now)
         return settled(now)
     }
 
     /// Cuts a broker off from clients (its connections reset, new ones refused) or heals it.
     /// Inside the cluster it stays up: it keeps leading and replicating.
-    public mutating func setIsolated(_ id: Int32, _ cut: Bool, now: VirtualInstant) -> [FakeOutput] {
+    public mutating func setIsolated(_ id: Int32, _ cut: Bool, now: Instant) -> [FakeOutput] {
         var out: [FakeOutput] = []
         if cut {
             isolated.insert(id)
@@ -113,7 +106,7 @@ extension FakeCluster {
     public enum CoordinatorKind: Sendable { case group, transaction }
 
     /// Moves a group or transaction coordinator to `broker`.
-    public mutating func moveCoordinator(_ key: String, _ kind: CoordinatorKind, to broker: Int32, now: VirtualInstant) -> [FakeOutput] {
+    public mutating func moveCoordinator(_ key: String, _ kind: CoordinatorKind, to broker: Int32, now: Instant) -> [FakeOutput] {
         state.moveCoordinator(key: key, type: kind == .group ? .group : .transaction, to: broker, now: now)
         return settled(now)
     }
@@ -123,7 +116,7 @@ extension FakeCluster {
         state.coordinator(for: key, type: kind == .group ? .group : .transaction)
     }
 
-    private mutating func settled(_ now: VirtualInstant) -> [FakeOutput] {
+    private mutating func settled(_ now: Instant) -> [FakeOutput] {
         var out: [FakeOutput] = []
         settle(now: now, into: &out)
         return out

@@ -16,14 +16,14 @@ struct FaultTable: Sendable {
     /// Errors for the next N times a partition is produced to or fetched from.
     struct PartitionFault: Sendable, Equatable {
         var apiKey: ApiKey
-        var topicPartition: ClusterMetadata.TopicPartition
+        var topicPartition: TopicPartition
         var remaining: Int
         var error: Int16
     }
 
     var partitionFaults: [PartitionFault] = []
 
-    mutating func take(_ key: ApiKey, _ tp: ClusterMetadata.TopicPartition) -> Int16? {
+    mutating func take(_ key: ApiKey, _ tp: TopicPartition) -> Int16? {
         guard let i = partitionFaults.firstIndex(where: { $0.apiKey == key && $0.topicPartition == tp }) else { return nil }
         let e = partitionFaults[i].error
         partitionFaults[i].remaining -= 1

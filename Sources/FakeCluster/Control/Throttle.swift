@@ -12,13 +12,13 @@ struct ThrottleTable: Sendable {
         var milliseconds: Int32
         /// Responses left to throttle (nil: until `until`).
         var remaining: Int?
-        var until: VirtualInstant?
+        var until: Instant?
     }
 
     var rules: [Rule] = []
 
     /// The throttle for a response of `key` from `broker` at `now`, consuming one count.
-    mutating func take(_ key: ApiKey, broker: Int32, now: VirtualInstant) -> Int32? {
+    mutating func take(_ key: ApiKey, broker: Int32, now: Instant) -> Int32? {
         rules.removeAll { r in r.until.map { now >= $0 } ?? false }
         guard let i = rules.firstIndex(where: { ($0.broker == nil || $0.broker == broker) && ($0.apiKey == nil || $0.apiKey == key) }) else { return nil }
         let ms = rules[i].milliseconds
@@ -44,7 +44,7 @@ extension FakeCluster {
     }
 
     /// Every response of `apiKey` (nil: any API) from `broker` until `until` is throttled.
-    public mutating func throttle(broker: Int32?, apiKey: ApiKey? = nil, milliseconds: Int32, until: VirtualInstant) {
+    public mutating func throttle(broker: Int32?, apiKey: ApiKey? = nil, milliseconds: Int32, until: Instant) {
         guard milliseconds > 0 else { return }
         throttles.rules.append(.init(broker: broker, apiKey: apiKey, milliseconds: milliseconds, remaining: nil, until: until))
     }
@@ -94,7 +94,7 @@ extension FakeCluster {
     }
 
     /// Muted connections whose throttle has passed read what arrived meanwhile.
-    mutating func unmuteExpired(now: VirtualInstant, into out: inout [FakeOutput]) {
+    mutating func unmuteExpired(now: Instant, into out: inout [FakeOutput]) {
         for id in connections.keys.sorted() {
             guard let until = connections[id]?.mutedUntil, now >= until else { continue }
             connections[id]!.mutedUntil = nil
@@ -103,8 +103,8 @@ extension FakeCluster {
     }
 
     /// The earliest instant a muted connection unmutes.
-    var nextUnmute: VirtualInstant? {
-        var d: VirtualInstant?
+    var nextUnmute: Instant? {
+        var d: Instant?
         for c in connections.values { if let u = c.mutedUntil { d = d.map { min($0, u) } ?? u } }
         return d
     }

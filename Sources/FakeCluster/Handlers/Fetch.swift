@@ -1,7 +1,6 @@
 /// Fetch: sessions (KIP-227), isolation levels, preferred read replicas (KIP-392), leader
 /// epoch fencing and diverging epochs, min bytes held on virtual time until max wait.
 struct FetchWait: Sendable {
-    typealias TopicPartition = ClusterMetadata.TopicPartition
     var context: FetchSessionCache.Context
     var lastFetchedEpochs: [TopicPartition: Int32]
     var isolation: PartitionLog.Isolation
@@ -14,7 +13,7 @@ struct FetchWait: Sendable {
 
 extension FakeCluster {
     mutating func handleFetch(_ r: FetchRequest, _ ctx: RequestContext) -> HandlerResult {
-        typealias TP = ClusterMetadata.TopicPartition
+        typealias TP = TopicPartition
         let byId = ctx.version >= 13
         var unknownIds: [KafkaUUID] = []
         func name(_ topic: String, _ id: KafkaUUID) -> String? {
@@ -64,7 +63,7 @@ extension FakeCluster {
 
     /// Reads every partition of the fetch; returns the response once it has min bytes (or
     /// an error, or the wait expired), else nil to keep waiting.
-    mutating func finishFetch(_ w: FetchWait, _ p: Parked, expired: Bool, now: VirtualInstant,
+    mutating func finishFetch(_ w: FetchWait, _ p: Parked, expired: Bool, now: Instant,
                               unknownIds: [KafkaUUID] = []) -> FetchResponse? {
         var results: [ClusterState.FetchPartitionResult] = []
         var total = 0

@@ -61,7 +61,7 @@ extension FakeCluster {
             resp.errorCode = e.code
             return .respond(resp)
         }
-        let tps = r.topics.flatMap { t in t.partitions.map { ClusterMetadata.TopicPartition(topic: t.name, partition: $0.partitionIndex) } }
+        let tps = r.topics.flatMap { t in t.partitions.map { TopicPartition(topic: t.name, partition: $0.partitionIndex) } }
         switch state.groups.deleteOffsets(groupId: r.groupId, tps) {
         case .failure(let e):
             resp.errorCode = e.code

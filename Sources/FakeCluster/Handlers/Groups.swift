@@ -123,7 +123,7 @@ extension FakeCluster {
     }
 
     func handleOffsetFetch(_ r: OffsetFetchRequest, _ ctx: RequestContext) -> HandlerResult {
-        typealias TP = ClusterMetadata.TopicPartition
+        typealias TP = TopicPartition
         var resp = OffsetFetchResponse()
         let requireStable = ctx.version >= 7 && r.requireStable
         func fetch(_ group: String, _ topics: [(String, [Int32])]?) -> (KafkaErrorCode, [GroupCoordinator.FetchedOffset]) {

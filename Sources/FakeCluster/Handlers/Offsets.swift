@@ -8,7 +8,7 @@ extension FakeCluster {
             var tr = ListOffsetsResponse.ListOffsetsTopicResponse()
             tr.name = t.name
             for p in t.partitions {
-                let tp = ClusterMetadata.TopicPartition(topic: t.name, partition: p.partitionIndex)
+                let tp = TopicPartition(topic: t.name, partition: p.partitionIndex)
                 let res = state.listOffset(broker: ctx.broker, tp, timestamp: p.timestamp, isolation: isolation,
                                            currentLeaderEpoch: ctx.version >= 4 ? p.currentLeaderEpoch : -1)
                 var pr = ListOffsetsResponse.ListOffsetsPartitionResponse()

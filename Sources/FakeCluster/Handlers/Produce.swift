@@ -3,13 +3,13 @@
 struct ProduceWait: Sendable {
     var response: ProduceResponse
     /// (topic index, partition index, offset the high watermark must reach).
-    var waiting: [(Int, Int, ClusterMetadata.TopicPartition, Int64)]
+    var waiting: [(Int, Int, TopicPartition, Int64)]
 }
 
 extension FakeCluster {
     mutating func handleProduce(_ r: ProduceRequest, _ ctx: RequestContext) -> HandlerResult {
         var resp = ProduceResponse()
-        var waiting: [(Int, Int, ClusterMetadata.TopicPartition, Int64)] = []
+        var waiting: [(Int, Int, TopicPartition, Int64)] = []
         var hinted: Set<Int32> = []
         for t in r.topicData {
             var tr = ProduceResponse.TopicProduceResponse()
@@ -17,7 +17,7 @@ extension FakeCluster {
             for p in t.partitionData {
                 var pr = ProduceResponse.PartitionProduceResponse()
                 pr.index = p.index
-                let tp = ClusterMetadata.TopicPartition(topic: t.name, partition: p.index)
+                let tp = TopicPartition(topic: t.name, partition: p.index)
                 if let e = faults.take(.produce, tp) {
                     pr.errorCode = e
                     pr.baseOffset = -1

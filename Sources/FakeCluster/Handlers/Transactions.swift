@@ -47,7 +47,7 @@ extension FakeCluster {
     private mutating func addPartitions(_ tid: String, _ pid: Int64, _ epoch: Int16,
                                        _ topics: [AddPartitionsToTxnRequest.AddPartitionsToTxnTopic], verifyOnly: Bool,
                                        _ ctx: RequestContext) -> [AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult] {
-        typealias TP = ClusterMetadata.TopicPartition
+        typealias TP = TopicPartition
         let tps = topics.flatMap { t in t.partitions.map { TP(topic: t.name, partition: $0) } }
         var errors: [TP: KafkaErrorCode] = [:]
         if let e = coordinatorError(tid, .transaction, ctx) {

@@ -9,7 +9,7 @@ extension FakeCluster {
     static let unsupportedVersionCode: Int16 = 35
 
     mutating func answerUnsupported(_ id: FakeConnectionID, _ frame: [UInt8], key: ApiKey, version: Int16,
-                                    broker: Int32, now: VirtualInstant, into out: inout [FakeOutput]) {
+                                    broker: Int32, now: Instant, into out: inout [FakeOutput]) {
         let served = servedVersions(key).map { "v\($0.lowerBound)-\($0.upperBound)" } ?? "not at all"
         if key == .apiVersions, !config.release.hasApiVersions {
             return close(id, "ApiVersions does not exist in Kafka \(config.release)", into: &out)

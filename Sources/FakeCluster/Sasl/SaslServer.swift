@@ -6,7 +6,7 @@ struct SaslSession: Sendable {
     var mechanism: FakeClusterConfig.SaslMechanism?
     var scram: ScramExchange?
     var user: String?
-    var expiresAt: VirtualInstant?
+    var expiresAt: Instant?
     /// After a v0 SaslHandshake, the SASL tokens come as bare size-prefixed frames (no
     /// Kafka header) until authentication ends.
     var rawTokens = false
@@ -141,7 +141,7 @@ extension FakeCluster {
 
     /// A bare SASL token after a v0 handshake: answered with a bare token frame; a failed
     /// login closes the connection (the v0 exchange has no way to carry an error).
-    mutating func handleRawSaslToken(_ id: FakeConnectionID, _ token: [UInt8], now: VirtualInstant, into out: inout [FakeOutput]) {
+    mutating func handleRawSaslToken(_ id: FakeConnectionID, _ token: [UInt8], now: Instant, into out: inout [FakeOutput]) {
         let ctx = RequestContext(connection: id, broker: connections[id]!.broker, apiKey: .saslAuthenticate, version: 0,
                                  correlationId: 0, clientId: "", now: now)
         var r = SaslAuthenticateRequest()

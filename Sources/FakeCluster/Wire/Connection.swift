@@ -20,7 +20,7 @@ struct Connection: Sendable {
     var queue: [Slot] = []
     var sasl = SaslSession()
     /// KIP-219: a throttled connection is not read until this instant.
-    var mutedUntil: VirtualInstant?
+    var mutedUntil: Instant?
 
     init(broker: Int32, maxFrameSize: Int) {
         self.broker = broker
@@ -46,7 +46,7 @@ struct Parked: Sendable {
     var apiKey: ApiKey
     var version: Int16
     var correlationId: Int32
-    var deadline: VirtualInstant?
+    var deadline: Instant?
     var work: Work
 }
 

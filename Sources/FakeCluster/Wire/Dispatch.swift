@@ -8,19 +8,19 @@ extension FakeCluster {
         var version: Int16
         var correlationId: Int32
         var clientId: String
-        var now: VirtualInstant
+        var now: Instant
     }
 
     enum HandlerResult {
         case respond(any KafkaResponse)
         /// No response at all (Produce with acks=0).
         case noResponse
-        case park(Parked.Work, deadline: VirtualInstant?)
+        case park(Parked.Work, deadline: Instant?)
         /// Close the connection (Kafka's answer to requests it cannot process).
         case close(String)
     }
 
-    mutating func handleFrame(_ id: FakeConnectionID, _ frame: [UInt8], now: VirtualInstant, into out: inout [FakeOutput]) {
+    mutating func handleFrame(_ id: FakeConnectionID, _ frame: [UInt8], now: Instant, into out: inout [FakeOutput]) {
         let broker = connections[id]!.broker
         if connections[id]!.sasl.rawTokens { return handleRawSaslToken(id, frame, now: now, into: &out) }
         // The header's first fields are the same in every version: check the API before parsing further.
@@ -103,7 +103,7 @@ extension FakeCluster {
     enum Retry { case wait, respond(any KafkaResponse), ready(Connection.SlotState) }
 
     /// A held request re-evaluated: whether it is done now.
-    mutating func retry(_ p: Parked, now: VirtualInstant) -> Retry {
+    mutating func retry(_ p: Parked, now: Instant) -> Retry {
         let expired = p.deadline.map { $0 <= now } ?? false
         switch p.work {
         case .group: return .wait

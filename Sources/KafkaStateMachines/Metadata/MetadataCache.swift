@@ -1,16 +1,3 @@
-public struct TopicPartition: Hashable, Comparable, Sendable, CustomStringConvertible {
-    public var topic: String
-    public var partition: Int32
-    public init(_ topic: String, _ partition: Int32) {
-        self.topic = topic
-        self.partition = partition
-    }
-    public static func < (a: TopicPartition, b: TopicPartition) -> Bool {
-        (a.topic, a.partition) < (b.topic, b.partition)
-    }
-    public var description: String { "\(topic)[\(partition)]" }
-}
-
 /// What the cluster last told us: brokers, the controller, and each partition's leader.
 /// Knows when it was refreshed; the engine decides when to refresh (max age, stale-metadata
 /// errors) and enforces the minimum age between refreshes.

@@ -9,13 +9,13 @@ extension ClusterState {
         return try? createTopic(name: name).get()
     }
 
-    mutating func joinGroup(_ req: GroupCoordinator.JoinRequest, now: VirtualInstant) -> GroupCoordinator.Outcome<GroupCoordinator.JoinResponse> {
+    mutating func joinGroup(_ req: GroupCoordinator.JoinRequest, now: Instant) -> GroupCoordinator.Outcome<GroupCoordinator.JoinResponse> {
         groups.joinGroup(req, now: now, using: &rng)
     }
 
     /// KIP-227 on one broker: see `FetchSessionCache.begin`.
     mutating func beginFetch(broker: Int32, sessionId: Int32, epoch: Int32, fetch: [FetchSessionCache.PartitionRequest],
-                             forgotten: [TopicPartition], now: VirtualInstant) -> FetchSessionCache.Context {
+                             forgotten: [TopicPartition], now: Instant) -> FetchSessionCache.Context {
         if fetchSessions[broker] == nil { fetchSessions[broker] = FetchSessionCache(maxSessions: config.maxFetchSessionsPerBroker) }
         return fetchSessions[broker]!.begin(sessionId: sessionId, epoch: epoch, fetch: fetch, forgotten: forgotten,
                                             now: now, using: &rng)

@@ -31,7 +31,7 @@ extension ClusterState {
     /// Test control: move a coordinator. A group reloads from its persisted state (parked
     /// joins/syncs fail with NOT_COORDINATOR); a transaction coordinator move bumps the
     /// coordinator epoch carried in markers.
-    mutating func moveCoordinator(key: String, type: CoordinatorType, to broker: Int32, now: VirtualInstant) {
+    mutating func moveCoordinator(key: String, type: CoordinatorType, to broker: Int32, now: Instant) {
         let before = coordinator(for: key, type: type)
         coordinatorOverrides[CoordinatorKey(type: type, key: key)] = broker
         guard before != broker else { return }
@@ -42,7 +42,7 @@ extension ClusterState {
     }
 
     /// Coordinators placed before a broker change: those that moved are reloaded.
-    mutating func coordinatorsChanged(from before: [CoordinatorKey: Int32?], now: VirtualInstant) {
+    mutating func coordinatorsChanged(from before: [CoordinatorKey: Int32?], now: Instant) {
         var txnMoved = false
         for k in before.keys.sorted(by: { ($0.type.rawValue, $0.key) < ($1.type.rawValue, $1.key) })
         where coordinator(for: k.key, type: k.type) != before[k]! {
@@ -69,7 +69,7 @@ extension ClusterState {
     /// marker pending (returned) — the transaction then stays in its Prepare state, as a
     /// real coordinator keeps retrying — see `retryPendingMarkers`.
     @discardableResult
-    mutating func finishTransaction(_ c: TransactionCoordinator.Completion, now: VirtualInstant) -> [TopicPartition] {
+    mutating func finishTransaction(_ c: TransactionCoordinator.Completion, now: Instant) -> [TopicPartition] {
         var unwritten: [TopicPartition] = []
         for tp in c.partitions {
             guard let p = metadata.partition(tp) else { continue } // deleted topic: nothing to mark
@@ -94,7 +94,7 @@ extension ClusterState {
 
     /// A transaction entered PrepareCommit/PrepareAbort: its markers are written after the
     /// configured WriteTxnMarkers delay (at once when it is 0).
-    mutating func scheduleMarkers(_ c: TransactionCoordinator.Completion, now: VirtualInstant) {
+    mutating func scheduleMarkers(_ c: TransactionCoordinator.Completion, now: Instant) {
         guard config.transactionMarkerDelayMs > 0 else {
             finishTransaction(c, now: now)
             return
@@ -103,17 +103,17 @@ extension ClusterState {
     }
 
     /// Writes the markers whose time has come, in the order their transactions ended.
-    mutating func writeDueMarkers(now: VirtualInstant) {
+    mutating func writeDueMarkers(now: Instant) {
         let due = scheduledMarkers.filter { $0.due <= now }
         guard !due.isEmpty else { return }
         scheduledMarkers.removeAll { $0.due <= now }
         for m in due { finishTransaction(m.completion, now: now) }
     }
 
-    var nextMarkerDeadline: VirtualInstant? { scheduledMarkers.map(\.due).min() }
+    var nextMarkerDeadline: Instant? { scheduledMarkers.map(\.due).min() }
 
     /// Retries markers for partitions that had no leader.
-    mutating func retryPendingMarkers(now: VirtualInstant) {
+    mutating func retryPendingMarkers(now: Instant) {
         let pending = pendingMarkers
         pendingMarkers = []
         for c in pending { finishTransaction(c, now: now) }
@@ -121,13 +121,13 @@ extension ClusterState {
 
     struct TickResult: Equatable, Sendable {
         var groupCompletions: [GroupCoordinator.Completion]
-        var nextDeadline: VirtualInstant?
+        var nextDeadline: Instant?
     }
 
     /// Advances the cluster's timers to `now`: expired transactions are aborted (markers
     /// written), pending markers retried, lagging followers leave the ISR, and group
     /// timers fire.
-    mutating func tick(now: VirtualInstant) -> TickResult {
+    mutating func tick(now: Instant) -> TickResult {
         writeDueMarkers(now: now)
         for c in transactions.expireTransactions(now: now) { scheduleMarkers(c, now: now) }
         retryPendingMarkers(now: now)

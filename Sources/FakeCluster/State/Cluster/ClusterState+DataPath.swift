@@ -46,7 +46,7 @@ extension ClusterState {
     /// transactional validation happens in the leader's log; with `verifyTransactions` a
     /// transactional batch must target a partition added to its ongoing transaction.
     mutating func produce(broker: Int32, _ tp: TopicPartition, records: [UInt8], acks: Int16,
-                          verifyTransactions: Bool = true, now: VirtualInstant) -> ProduceResult {
+                          verifyTransactions: Bool = true, now: Instant) -> ProduceResult {
         guard acks == 0 || acks == 1 || acks == -1 else { return ProduceResult(error: .invalidRequiredAcks) }
         if let e = leaderError(tp, broker: broker, currentLeaderEpoch: -1) {
             return ProduceResult(error: e, currentLeader: e == .notLeaderOrFollower ? leaderHint(tp) : nil)

@@ -4,8 +4,6 @@
 /// `now`, and encode the result. Control operations for tests live here too, so a
 /// leadership change always updates metadata and logs together.
 struct ClusterState: Sendable, Equatable {
-    typealias TopicPartition = ClusterMetadata.TopicPartition
-
     struct Config: Sendable, Equatable {
         /// Kafka's default max.message.bytes; a topic config of that name overrides it.
         var maxMessageBytes: Int = 1_048_588
@@ -40,7 +38,7 @@ struct ClusterState: Sendable, Equatable {
     /// Test control: coordinator placement pinned by key.
     var coordinatorOverrides: [CoordinatorKey: Int32] = [:]
     /// ISR followers behind their leader, and since when (drives ISR shrinking).
-    var laggingSince: [TopicPartition: [Int32: VirtualInstant]] = [:]
+    var laggingSince: [TopicPartition: [Int32: Instant]] = [:]
     /// Transaction markers waiting for a partition leader.
     var pendingMarkers: [TransactionCoordinator.Completion] = []
     /// Ended transactions whose markers go out when virtual time reaches `due`, in the
@@ -48,7 +46,7 @@ struct ClusterState: Sendable, Equatable {
     var scheduledMarkers: [ScheduledMarkers] = []
 
     struct ScheduledMarkers: Sendable, Equatable {
-        var due: VirtualInstant
+        var due: Instant
         var completion: TransactionCoordinator.Completion
     }
 
@@ -163,7 +161,7 @@ struct ClusterState: Sendable, Equatable {
 
     /// Stops a broker: its partitions elect new leaders, its fetch sessions die, and
     /// coordinators it hosted move (groups reload from their persisted state).
-    mutating func stopBroker(_ id: Int32, now: VirtualInstant) -> KafkaErrorCode {
+    mutating func stopBroker(_ id: Int32, now: Instant) -> KafkaErrorCode {
         let placement = coordinatorPlacement
         switch metadata.stopBroker(id) {
         case .failure(let e): return e
@@ -176,7 +174,7 @@ struct ClusterState: Sendable, Equatable {
         }
     }
 
-    mutating func restartBroker(_ id: Int32, now: VirtualInstant) -> KafkaErrorCode {
+    mutating func restartBroker(_ id: Int32, now: Instant) -> KafkaErrorCode {
         let placement = coordinatorPlacement
         switch metadata.restartBroker(id) {
         case .failure(let e): return e
@@ -220,7 +218,7 @@ struct ClusterState: Sendable, Equatable {
     // MARK: ISR shrinking
 
     /// After an append at `now`: remember ISR followers that did not keep up.
-    mutating func noteLag(_ tp: TopicPartition, now: VirtualInstant) {
+    mutating func noteLag(_ tp: TopicPartition, now: Instant) {
         guard let p = metadata.partition(tp), p.leader >= 0, let leaderEnd = log(tp, replica: p.leader)?.logEndOffset else { return }
         for r in p.isr where r != p.leader {
             if (log(tp, replica: r)?.logEndOffset ?? -1) < leaderEnd {
@@ -233,7 +231,7 @@ struct ClusterState: Sendable, Equatable {
 
     /// Drops followers lagging longer than replica.lag.time.max.ms from the ISR, which lets
     /// the high watermark (and waiting acks=all produces) move on.
-    mutating func shrinkLaggingISRs(now: VirtualInstant) {
+    mutating func shrinkLaggingISRs(now: Instant) {
         for tp in laggingSince.keys.sorted() {
             for (r, since) in laggingSince[tp]!.sorted(by: { $0.key < $1.key })
             where since.adding(milliseconds: config.replicaLagTimeMs) <= now {
@@ -246,8 +244,8 @@ struct ClusterState: Sendable, Equatable {
         }
     }
 
-    var nextLagDeadline: VirtualInstant? {
-        var d: VirtualInstant?
+    var nextLagDeadline: Instant? {
+        var d: Instant?
         for tp in laggingSince.keys.sorted() {
             for since in laggingSince[tp]!.values { d = earliest(d, since.adding(milliseconds: config.replicaLagTimeMs)) }
         }

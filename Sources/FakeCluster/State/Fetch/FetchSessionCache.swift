@@ -9,8 +9,6 @@
 /// Eviction is least recently used (ties by lower session id) once `maxSessions` is
 /// reached; Kafka's privileged-follower and size-weighted eviction are not modelled.
 struct FetchSessionCache: Sendable, Equatable {
-    typealias TopicPartition = ClusterMetadata.TopicPartition
-
     /// Epoch -1 closes a session (or asks for none); 0 starts a new full session.
     static let finalEpoch: Int32 = -1
     static let initialEpoch: Int32 = 0
@@ -49,7 +47,7 @@ struct FetchSessionCache: Sendable, Equatable {
         var nextEpoch: Int32
         var order: [TopicPartition]
         var partitions: [TopicPartition: CachedPartition]
-        var lastUsed: VirtualInstant
+        var lastUsed: Instant
     }
 
     enum Context: Equatable, Sendable {
@@ -85,7 +83,7 @@ struct FetchSessionCache: Sendable, Equatable {
     func session(_ id: Int32) -> Session? { sessions[id] }
 
     mutating func begin<G: RandomNumberGenerator>(sessionId: Int32, epoch: Int32, fetch: [PartitionRequest],
-                                                  forgotten: [TopicPartition], now: VirtualInstant,
+                                                  forgotten: [TopicPartition], now: Instant,
                                                   using rng: inout G) -> Context {
         if epoch == Self.finalEpoch {
             if sessionId != 0 {
@@ -166,7 +164,7 @@ struct FetchSessionCache: Sendable, Equatable {
     }
 
     /// A fresh non-zero session id, evicting the least recently used session when full.
-    private mutating func makeRoom<G: RandomNumberGenerator>(now: VirtualInstant, using rng: inout G) -> Int32? {
+    private mutating func makeRoom<G: RandomNumberGenerator>(now: Instant, using rng: inout G) -> Int32? {
         guard maxSessions > 0 else { return nil }
         while sessions.count >= maxSessions {
             let victim = sessions.values.min { a, b in (a.lastUsed, a.id) < (b.lastUsed, b.id) }!

@@ -5,8 +5,6 @@
 /// Members are kept in a dictionary plus `memberOrder` (join order), and every walk goes
 /// through `memberOrder`, so leader choice and response order never depend on hashing.
 struct ClassicGroup: Sendable, Equatable {
-    typealias TopicPartition = ClusterMetadata.TopicPartition
-
     enum State: String, Sendable, Equatable, CaseIterable {
         case empty = "Empty", preparingRebalance = "PreparingRebalance"
         case completingRebalance = "CompletingRebalance", stable = "Stable", dead = "Dead"
@@ -28,7 +26,7 @@ struct ClassicGroup: Sendable, Equatable {
         /// In the member's order of preference.
         var protocols: [GroupProtocol]
         var assignment: [UInt8] = []
-        var lastHeartbeat: VirtualInstant
+        var lastHeartbeat: Instant
         /// A JoinGroup waiting for the join phase to end.
         var joinToken: ParkedToken?
         /// A SyncGroup waiting for the leader's assignment.
@@ -38,7 +36,7 @@ struct ClassicGroup: Sendable, Equatable {
             protocols.first { $0.name == protocolName }?.metadata ?? []
         }
 
-        var sessionDeadline: VirtualInstant { lastHeartbeat.adding(milliseconds: Int64(sessionTimeoutMs)) }
+        var sessionDeadline: Instant { lastHeartbeat.adding(milliseconds: Int64(sessionTimeoutMs)) }
     }
 
     struct CommittedOffset: Equatable, Sendable {
@@ -57,14 +55,14 @@ struct ClassicGroup: Sendable, Equatable {
     private(set) var members: [String: Member] = [:]
     private(set) var memberOrder: [String] = []
     /// KIP-394: ids handed out with MEMBER_ID_REQUIRED, valid until their deadline.
-    var pendingMembers: [String: VirtualInstant] = [:]
+    var pendingMembers: [String: Instant] = [:]
     /// group.instance.id → current member id.
     private(set) var staticMembers: [String: String] = [:]
-    var rebalanceDeadline: VirtualInstant?
+    var rebalanceDeadline: Instant?
     /// group.initial.rebalance.delay.ms: a rebalance out of Empty waits at least this long.
-    var initialDelayUntil: VirtualInstant?
+    var initialDelayUntil: Instant?
     /// Members that have not sent SyncGroup by then are removed (Kafka's pending-sync timeout).
-    var syncDeadline: VirtualInstant?
+    var syncDeadline: Instant?
 
     /// What the coordinator last wrote to __consumer_offsets (on reaching Stable or
     /// Empty): a coordinator that takes the group over starts from this.
@@ -92,7 +90,7 @@ struct ClassicGroup: Sendable, Equatable {
 
     /// The group as a new coordinator loads it: the persisted generation (members' session
     /// timers restarting at `now`) and the committed offsets; nothing in flight survives.
-    func reloaded(now: VirtualInstant) -> ClassicGroup {
+    func reloaded(now: Instant) -> ClassicGroup {
         var g = ClassicGroup(groupId: groupId)
         g.offsets = offsets
         g.pendingTransactionalOffsets = pendingTransactionalOffsets

@@ -1,7 +1,6 @@
 /// Committed offsets of classic groups: OffsetCommit, TxnOffsetCommit (pending until the
 /// transaction ends), OffsetFetch (with KIP-447 require-stable) and OffsetDelete.
 extension GroupCoordinator {
-    typealias TopicPartition = ClusterMetadata.TopicPartition
     typealias CommittedOffset = ClassicGroup.CommittedOffset
 
     struct OffsetToCommit: Equatable, Sendable {
@@ -32,7 +31,7 @@ extension GroupCoordinator {
     /// OffsetCommit. Returns one error per offset, in request order. A commit from a member
     /// also counts as its heartbeat.
     mutating func commitOffsets(groupId: String, generationId: Int32, memberId: String, groupInstanceId: String?,
-                                _ offsets: [OffsetToCommit], now: VirtualInstant) -> [KafkaErrorCode] {
+                                _ offsets: [OffsetToCommit], now: Instant) -> [KafkaErrorCode] {
         guard !groupId.isEmpty else { return offsets.map { _ in .invalidGroupId } }
         if groups[groupId] == nil {
             // Commits to an unknown group create it, but only as a simple (generation -1) commit.
@@ -59,7 +58,7 @@ extension GroupCoordinator {
     /// producer id/epoch must already be checked with the transaction coordinator.
     mutating func commitTransactionalOffsets(groupId: String, producerId: Int64, generationId: Int32 = -1,
                                              memberId: String = "", groupInstanceId: String? = nil,
-                                             _ offsets: [OffsetToCommit], now: VirtualInstant) -> [KafkaErrorCode] {
+                                             _ offsets: [OffsetToCommit], now: Instant) -> [KafkaErrorCode] {
         guard !groupId.isEmpty else { return offsets.map { _ in .invalidGroupId } }
         if groups[groupId] == nil { groups[groupId] = ClassicGroup(groupId: groupId) }
         var g = groups[groupId]!

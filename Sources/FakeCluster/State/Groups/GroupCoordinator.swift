@@ -123,7 +123,7 @@ struct GroupCoordinator: Sendable, Equatable {
 
     // MARK: JoinGroup
 
-    mutating func joinGroup<G: RandomNumberGenerator>(_ req: JoinRequest, now: VirtualInstant,
+    mutating func joinGroup<G: RandomNumberGenerator>(_ req: JoinRequest, now: Instant,
                                                       using rng: inout G) -> Outcome<JoinResponse> {
         func fail(_ e: KafkaErrorCode, memberId: String = req.memberId) -> Outcome<JoinResponse> {
             .immediate(JoinResponse(error: e, memberId: memberId))
@@ -158,7 +158,7 @@ struct GroupCoordinator: Sendable, Equatable {
 
     /// nil means "parked under token" (possibly already completed into the outbox).
     private mutating func joinUnknownMember<G: RandomNumberGenerator>(
-        _ g: inout ClassicGroup, _ req: JoinRequest, token: ParkedToken, now: VirtualInstant, rng: inout G
+        _ g: inout ClassicGroup, _ req: JoinRequest, token: ParkedToken, now: Instant, rng: inout G
     ) -> Outcome<JoinResponse>? {
         if let inst = req.groupInstanceId, let oldId = g.memberId(forInstance: inst) {
             return rejoinStatic(&g, req, oldId: oldId, token: token, now: now, rng: &rng)
@@ -176,7 +176,7 @@ struct GroupCoordinator: Sendable, Equatable {
         return nil
     }
 
-    private func member(from req: JoinRequest, id: String, token: ParkedToken?, now: VirtualInstant) -> ClassicGroup.Member {
+    private func member(from req: JoinRequest, id: String, token: ParkedToken?, now: Instant) -> ClassicGroup.Member {
         ClassicGroup.Member(memberId: id, groupInstanceId: req.groupInstanceId, clientId: req.clientId,
                             clientHost: req.clientHost, sessionTimeoutMs: req.sessionTimeoutMs,
                             rebalanceTimeoutMs: req.rebalanceTimeoutMs < 0 ? req.sessionTimeoutMs : req.rebalanceTimeoutMs,
@@ -186,7 +186,7 @@ struct GroupCoordinator: Sendable, Equatable {
 
     /// KIP-345: a known static member rejoins with a fresh id; the old id is fenced.
     private mutating func rejoinStatic<G: RandomNumberGenerator>(
-        _ g: inout ClassicGroup, _ req: JoinRequest, oldId: String, token: ParkedToken, now: VirtualInstant, rng: inout G
+        _ g: inout ClassicGroup, _ req: JoinRequest, oldId: String, token: ParkedToken, now: Instant, rng: inout G
     ) -> Outcome<JoinResponse>? {
         let old = g.member(oldId)!
         let newId = Self.newMemberId(prefix: req.groupInstanceId!, using: &rng)
@@ -224,7 +224,7 @@ struct GroupCoordinator: Sendable, Equatable {
     }
 
     private mutating func joinKnownMember(_ g: inout ClassicGroup, _ req: JoinRequest, token: ParkedToken,
-                                          now: VirtualInstant) -> Outcome<JoinResponse>? {
+                                          now: Instant) -> Outcome<JoinResponse>? {
         let id = req.memberId
         if g.pendingMembers.removeValue(forKey: id) != nil {
             g.add(member(from: req, id: id, token: token, now: now))
@@ -289,12 +289,12 @@ struct GroupCoordinator: Sendable, Equatable {
 
     // MARK: rebalance phases
 
-    private mutating func rebalanceOrWait(_ g: inout ClassicGroup, now: VirtualInstant) {
+    private mutating func rebalanceOrWait(_ g: inout ClassicGroup, now: Instant) {
         if g.state != .preparingRebalance { prepareRebalance(&g, now: now) }
         tryCompleteJoin(&g, now: now, forced: false)
     }
 
-    private mutating func prepareRebalance(_ g: inout ClassicGroup, now: VirtualInstant) {
+    private mutating func prepareRebalance(_ g: inout ClassicGroup, now: Instant) {
         if g.state == .completingRebalance {
             for m in g.orderedMembers {
                 if let t = m.syncToken { outbox.append(.sync(t, SyncResponse(error: .rebalanceInProgress))) }
@@ -312,7 +312,7 @@ struct GroupCoordinator: Sendable, Equatable {
     /// Ends the join phase when every member (and no pending KIP-394 member) has rejoined,
     /// or when `forced` by the rebalance deadline, dropping dynamic members that did not
     /// rejoin (static ones stay until their session expires).
-    private mutating func tryCompleteJoin(_ g: inout ClassicGroup, now: VirtualInstant, forced: Bool) {
+    private mutating func tryCompleteJoin(_ g: inout ClassicGroup, now: Instant, forced: Bool) {
         guard g.state == .preparingRebalance else { return }
         if !forced {
             let allJoined = g.orderedMembers.allSatisfy { $0.joinToken != nil } && g.pendingMembers.isEmpty
@@ -349,7 +349,7 @@ struct GroupCoordinator: Sendable, Equatable {
     }
 
     /// Removes a member (leave, expiry, fencing) and moves the group along.
-    private mutating func removeMember(_ g: inout ClassicGroup, _ id: String, error: KafkaErrorCode, now: VirtualInstant) {
+    private mutating func removeMember(_ g: inout ClassicGroup, _ id: String, error: KafkaErrorCode, now: Instant) {
         guard let m = g.remove(id) else { return }
         if let t = m.joinToken { outbox.append(.join(t, JoinResponse(error: error, memberId: id))) }
         if let t = m.syncToken { outbox.append(.sync(t, SyncResponse(error: error))) }
@@ -366,7 +366,7 @@ struct GroupCoordinator: Sendable, Equatable {
 
     // MARK: SyncGroup
 
-    mutating func syncGroup(_ req: SyncRequest, now: VirtualInstant) -> Outcome<SyncResponse> {
+    mutating func syncGroup(_ req: SyncRequest, now: Instant) -> Outcome<SyncResponse> {
         func fail(_ e: KafkaErrorCode) -> Outcome<SyncResponse> { .immediate(SyncResponse(error: e)) }
         guard var g = groups[req.groupId] else { return fail(.unknownMemberId) }
         guard g.state != .dead else { return fail(.coordinatorNotAvailable) }
@@ -414,7 +414,7 @@ struct GroupCoordinator: Sendable, Equatable {
     // MARK: Heartbeat and LeaveGroup
 
     mutating func heartbeat(groupId: String, memberId: String, groupInstanceId: String?, generationId: Int32,
-                            now: VirtualInstant) -> KafkaErrorCode {
+                            now: Instant) -> KafkaErrorCode {
         guard var g = groups[groupId] else { return .unknownMemberId }
         guard g.state != .dead else { return .coordinatorNotAvailable }
         if let e = memberError(g, memberId: memberId, instanceId: groupInstanceId) { return e }
@@ -440,7 +440,7 @@ struct GroupCoordinator: Sendable, Equatable {
 
     /// LeaveGroup (v3+ batch form; older versions pass one member). Static members may
     /// leave by instance id alone. Returns one error per member, in request order.
-    mutating func leaveGroup(groupId: String, members leaving: [LeavingMember], now: VirtualInstant) -> [KafkaErrorCode] {
+    mutating func leaveGroup(groupId: String, members leaving: [LeavingMember], now: Instant) -> [KafkaErrorCode] {
         guard var g = groups[groupId], g.state != .dead else { return leaving.map { _ in .unknownMemberId } }
         var errors: [KafkaErrorCode] = []
         for l in leaving {
@@ -467,7 +467,7 @@ struct GroupCoordinator: Sendable, Equatable {
     /// The group's coordinator moved (a test control, or its broker stopped): requests
     /// parked here fail with NOT_COORDINATOR and the group restarts from what was last
     /// persisted — a rebalance in progress is lost, as in Kafka.
-    mutating func moveGroup(_ groupId: String, now: VirtualInstant) {
+    mutating func moveGroup(_ groupId: String, now: Instant) {
         guard let g = groups[groupId] else { return }
         for m in g.orderedMembers {
             if let t = m.joinToken { outbox.append(.join(t, JoinResponse(error: .notCoordinator, memberId: m.memberId))) }
@@ -480,13 +480,13 @@ struct GroupCoordinator: Sendable, Equatable {
 
     struct TickResult: Equatable, Sendable {
         var completions: [Completion]
-        var nextDeadline: VirtualInstant?
+        var nextDeadline: Instant?
     }
 
     /// Fires every timer due at `now`: KIP-394 pending ids and member sessions expire,
     /// join phases end at their rebalance deadline (or initial delay), and members that did
     /// not sync in time are removed. Groups are visited in id order.
-    mutating func tick(now: VirtualInstant) -> TickResult {
+    mutating func tick(now: Instant) -> TickResult {
         for id in groupIds {
             var g = groups[id]!
             for (pending, deadline) in g.pendingMembers.sorted(by: { $0.key < $1.key }) where deadline <= now {
@@ -516,8 +516,8 @@ struct GroupCoordinator: Sendable, Equatable {
     }
 
     /// The earliest instant at which `tick` has something to do.
-    var nextDeadline: VirtualInstant? {
-        var d: VirtualInstant?
+    var nextDeadline: Instant? {
+        var d: Instant?
         for id in groupIds {
             let g = groups[id]!
             for deadline in g.pendingMembers.values { d = earliest(d, deadline) }

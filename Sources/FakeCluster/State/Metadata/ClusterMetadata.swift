@@ -34,13 +34,6 @@ struct ClusterMetadata: Sendable, Equatable {
         var isInternal: Bool = false
     }
 
-    struct TopicPartition: Hashable, Comparable, Sendable, CustomStringConvertible {
-        var topic: String
-        var partition: Int32
-        static func < (a: Self, b: Self) -> Bool { (a.topic, a.partition) < (b.topic, b.partition) }
-        var description: String { "\(topic)-\(partition)" }
-    }
-
     /// A leadership change the log layer must apply: `newLeader` (-1 when offline) starts `epoch`.
     struct LeaderChange: Equatable, Sendable {
         var topicPartition: TopicPartition

@@ -3,11 +3,9 @@
 /// The queue only remembers who waits for what; the handler re-evaluates a request when
 /// one of its partitions changes (`touched`) and answers it finally when it expires.
 struct DelayedOperations<Token: Hashable & Comparable & Sendable>: Sendable, Equatable {
-    typealias TopicPartition = ClusterMetadata.TopicPartition
-
     struct Entry: Equatable, Sendable {
         var token: Token
-        var deadline: VirtualInstant
+        var deadline: Instant
         var partitions: [TopicPartition]
     }
 
@@ -15,7 +13,7 @@ struct DelayedOperations<Token: Hashable & Comparable & Sendable>: Sendable, Equ
 
     var isEmpty: Bool { entries.isEmpty }
 
-    mutating func park(_ token: Token, until deadline: VirtualInstant, watching partitions: [TopicPartition]) {
+    mutating func park(_ token: Token, until deadline: Instant, watching partitions: [TopicPartition]) {
         entries[token] = Entry(token: token, deadline: deadline, partitions: partitions)
     }
 
@@ -29,11 +27,11 @@ struct DelayedOperations<Token: Hashable & Comparable & Sendable>: Sendable, Equ
     }
 
     /// Removes and returns the requests whose deadline has passed, in (deadline, token) order.
-    mutating func expire(now: VirtualInstant) -> [Entry] {
+    mutating func expire(now: Instant) -> [Entry] {
         let due = entries.values.filter { $0.deadline <= now }.sorted { ($0.deadline, $0.token) < ($1.deadline, $1.token) }
         for e in due { entries[e.token] = nil }
         return due
     }
 
-    var nextDeadline: VirtualInstant? { entries.values.map(\.deadline).min() }
+    var nextDeadline: Instant? { entries.values.map(\.deadline).min() }
 }

@@ -8,8 +8,6 @@
 /// CompleteCommit/CompleteAbort. Until then the id answers CONCURRENT_TRANSACTIONS, which
 /// a test can exploit by delaying the call.
 struct TransactionCoordinator: Sendable, Equatable {
-    typealias TopicPartition = ClusterMetadata.TopicPartition
-
     enum State: String, Sendable, Equatable {
         case empty = "Empty", ongoing = "Ongoing", prepareCommit = "PrepareCommit", prepareAbort = "PrepareAbort"
         case completeCommit = "CompleteCommit", completeAbort = "CompleteAbort", dead = "Dead"
@@ -27,8 +25,8 @@ struct TransactionCoordinator: Sendable, Equatable {
         /// Ordered, no duplicates.
         var partitions: [TopicPartition] = []
         var groups: [String] = []
-        var startedAt: VirtualInstant?
-        var lastUpdate: VirtualInstant
+        var startedAt: Instant?
+        var lastUpdate: Instant
     }
 
     /// What the caller must do to finish a transaction: write a marker into each
@@ -83,7 +81,7 @@ struct TransactionCoordinator: Sendable, Equatable {
     /// transaction first. `expected` is the KIP-360 (producerId, epoch) a producer sends to
     /// bump its own epoch; it must be the current pair (or the previous one, as a retry).
     mutating func initProducerId(transactionalId: String?, timeoutMs: Int32,
-                                 expected: ProducerIdAndEpoch? = nil, now: VirtualInstant) -> InitResult {
+                                 expected: ProducerIdAndEpoch? = nil, now: Instant) -> InitResult {
         guard let tid = transactionalId else {
             return .success(ProducerIdAndEpoch(producerId: allocateProducerId(), producerEpoch: 0))
         }
@@ -172,7 +170,7 @@ struct TransactionCoordinator: Sendable, Equatable {
     /// AddPartitionsToTxn for partitions the caller has checked exist. Starts the
     /// transaction (and its timeout) if it was not ongoing.
     mutating func addPartitions(transactionalId tid: String, producerId: Int64, producerEpoch: Int16,
-                                _ partitions: [TopicPartition], now: VirtualInstant) -> KafkaErrorCode {
+                                _ partitions: [TopicPartition], now: Instant) -> KafkaErrorCode {
         switch validate(tid, producerId: producerId, producerEpoch: producerEpoch) {
         case .failure(let e): return e
         case .success(var txn):
@@ -188,7 +186,7 @@ struct TransactionCoordinator: Sendable, Equatable {
     /// AddOffsetsToTxn: the group's offsets join the transaction (the caller adds the
     /// group's __consumer_offsets partition conceptually; here the group id is kept).
     mutating func addOffsets(transactionalId tid: String, producerId: Int64, producerEpoch: Int16,
-                             groupId: String, now: VirtualInstant) -> KafkaErrorCode {
+                             groupId: String, now: Instant) -> KafkaErrorCode {
         switch validate(tid, producerId: producerId, producerEpoch: producerEpoch) {
         case .failure(let e): return e
         case .success(var txn):
@@ -200,7 +198,7 @@ struct TransactionCoordinator: Sendable, Equatable {
         }
     }
 
-    private func begin(_ txn: inout Transaction, now: VirtualInstant) {
+    private func begin(_ txn: inout Transaction, now: Instant) {
         if txn.state != .ongoing {
             txn.state = .ongoing
             txn.partitions = []
@@ -231,7 +229,7 @@ struct TransactionCoordinator: Sendable, Equatable {
     }
 
     mutating func endTransaction(transactionalId tid: String, producerId: Int64, producerEpoch: Int16,
-                                 commit: Bool, now: VirtualInstant) -> EndResult {
+                                 commit: Bool, now: Instant) -> EndResult {
         switch validate(tid, producerId: producerId, producerEpoch: producerEpoch) {
         case .failure(let e):
             // A producer retrying EndTxn after the coordinator bumped for a timeout is fenced.
@@ -256,7 +254,7 @@ struct TransactionCoordinator: Sendable, Equatable {
         }
     }
 
-    private func prepareEnd(_ txn: inout Transaction, commit: Bool, now: VirtualInstant) -> Completion {
+    private func prepareEnd(_ txn: inout Transaction, commit: Bool, now: Instant) -> Completion {
         txn.state = commit ? .prepareCommit : .prepareAbort
         txn.lastUpdate = now
         return Completion(transactionalId: txn.transactionalId, producerId: txn.producerId,
@@ -265,7 +263,7 @@ struct TransactionCoordinator: Sendable, Equatable {
     }
 
     /// The caller has written every marker of the prepared transaction.
-    mutating func markersWritten(transactionalId tid: String, now: VirtualInstant) {
+    mutating func markersWritten(transactionalId tid: String, now: Instant) {
         guard var txn = transactions[tid] else { return }
         switch txn.state {
         case .prepareCommit: txn.state = .completeCommit
@@ -283,7 +281,7 @@ struct TransactionCoordinator: Sendable, Equatable {
 
     /// Aborts ongoing transactions whose timeout passed, bumping the epoch so the producer
     /// is fenced (KIP-588 behaviour). Ordered by transactional id.
-    mutating func expireTransactions(now: VirtualInstant) -> [Completion] {
+    mutating func expireTransactions(now: Instant) -> [Completion] {
         var out: [Completion] = []
         for tid in transactionalIds {
             var txn = transactions[tid]!
@@ -296,7 +294,7 @@ struct TransactionCoordinator: Sendable, Equatable {
         return out
     }
 
-    var nextDeadline: VirtualInstant? {
+    var nextDeadline: Instant? {
         transactionalIds.reduce(nil) { acc, tid in
             let t = transactions[tid]!
             guard t.state == .ongoing, let s = t.startedAt else { return acc }

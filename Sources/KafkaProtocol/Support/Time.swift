@@ -1,5 +1,6 @@
-/// A point on the driver's monotonic clock, in nanoseconds. The engine never reads a clock:
-/// every input carries `now`, so a run replays from its inputs alone.
+/// A point on a monotonic clock, in nanoseconds: the driver's clock for the engine, the
+/// virtual clock for FakeCluster. Neither reads a clock: every input carries `now`, so a run
+/// replays from its inputs alone.
 public struct Instant: Comparable, Hashable, Sendable, CustomStringConvertible {
     public var nanoseconds: UInt64
     public init(nanoseconds: UInt64) { self.nanoseconds = nanoseconds }
