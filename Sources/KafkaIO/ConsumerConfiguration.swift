@@ -1,3 +1,4 @@
+import KafkaProtocol
 import KafkaStateMachines
 
 /// The direct consumer's settings, checked when the client is created.

@@ -1,3 +1,5 @@
+import KafkaProtocol
+import KafkaStateMachines
 import NIOCore
 import NIOPosix
 import NIOSSL

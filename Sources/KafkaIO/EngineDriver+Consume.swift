@@ -1,3 +1,4 @@
+import KafkaProtocol
 import KafkaStateMachines
 
 /// The consumer's side of the driver: consumer inputs reach the engine in call order, and

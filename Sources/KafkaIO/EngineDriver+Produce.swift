@@ -1,3 +1,5 @@
+import KafkaProtocol
+import KafkaStateMachines
 /// The producer's side of the driver: records gathered from one inbox hop go to the engine
 /// together; each delivery report (one per batch) completes its records' callbacks.
 extension EngineDriver {

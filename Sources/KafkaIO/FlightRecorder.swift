@@ -1,3 +1,5 @@
+import KafkaProtocol
+import KafkaStateMachines
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

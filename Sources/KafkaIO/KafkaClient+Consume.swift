@@ -1,3 +1,4 @@
+import KafkaProtocol
 import KafkaStateMachines
 import NIOCore
 

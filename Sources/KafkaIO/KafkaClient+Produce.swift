@@ -1,3 +1,5 @@
+import KafkaProtocol
+import KafkaStateMachines
 import NIOConcurrencyHelpers
 #if canImport(Glibc)
 import Glibc

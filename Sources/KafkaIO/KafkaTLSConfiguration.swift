@@ -1,3 +1,5 @@
+import KafkaProtocol
+import KafkaStateMachines
 import NIOSSL
 
 /// TLS for every broker connection. Wraps NIOSSL's `TLSConfiguration` (full certificate and

@@ -1,3 +1,5 @@
+import KafkaProtocol
+import KafkaStateMachines
 /// The callbacks of records handed to the engine, by token. Tokens are handed out in
 /// sequence and mostly come back in sequence (per partition they do), so a ring indexed
 /// by `token - firstToken` replaces a hash map: no hashing and no per-record node on the

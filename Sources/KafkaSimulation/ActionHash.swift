@@ -3,18 +3,18 @@ import KafkaStateMachines
 /// Every action the engine emitted, with the virtual instant it was emitted at: two runs of
 /// one seed must give the same value, or something depended on hash order, a clock or
 /// system randomness.
-public struct ActionHash: Sendable, Equatable {
+package struct ActionHash: Sendable, Equatable {
     private var digest = ActionDigest()
 
-    public init() {}
+    package init() {}
 
-    public var value: UInt64 { digest.value }
-    public var actions: Int { Int(digest.actions) }
+    package var value: UInt64 { digest.value }
+    package var actions: Int { Int(digest.actions) }
 
-    public mutating func record(_ action: Action, at now: UInt64) {
+    package mutating func record(_ action: Action, at now: UInt64) {
         digest.mix(now)
         digest.record(action)
     }
 
-    public var hex: String { digest.hex }
+    package var hex: String { digest.hex }
 }

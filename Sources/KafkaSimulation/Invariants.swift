@@ -1,8 +1,8 @@
 import KafkaStateMachines
 
 /// The invariant names a scenario may select; each is owned by one checker.
-public enum Invariant {
-    public static let all = [
+package enum Invariant {
+    package static let all = [
         "completion",            // RequestLedger: each request completes exactly once
         "sent-before-complete",  // RequestLedger: no success before the broker saw the request
         "liveness",              // RequestLedger: liveness-phase requests succeed within the bound
@@ -21,15 +21,15 @@ public enum Invariant {
 }
 
 /// Every violation found, in the order found (the first is the one reported).
-public struct Violations: Sendable {
-    public private(set) var list: [String] = []
+package struct Violations: Sendable {
+    package private(set) var list: [String] = []
     let enabled: [String]
 
-    public init(enabled: [String]) { self.enabled = enabled }
+    package init(enabled: [String]) { self.enabled = enabled }
 
-    public func checks(_ name: String) -> Bool { enabled.isEmpty || enabled.contains(name) }
+    package func checks(_ name: String) -> Bool { enabled.isEmpty || enabled.contains(name) }
 
-    public mutating func add(_ name: String, _ message: String, at now: UInt64) {
+    package mutating func add(_ name: String, _ message: String, at now: UInt64) {
         guard checks(name) else { return }
         list.append("\(name) at \(DurationText.format(now / 1_000_000 * 1_000_000)): \(message)")
     }
@@ -37,7 +37,7 @@ public struct Violations: Sendable {
 
 /// Tracks each request from issue to completion: exactly one completion each, none lost,
 /// no success before the broker could have seen it, and bounded latency once faults stop.
-public struct RequestLedger: Sendable {
+package struct RequestLedger: Sendable {
     struct Entry: Sendable {
         var apiKey: ApiKey
         var issuedAt: UInt64
@@ -48,20 +48,20 @@ public struct RequestLedger: Sendable {
     var completed: Set<PromiseID> = []
     /// When the broker last received a request of each API key.
     var lastDelivered: [ApiKey: UInt64] = [:]
-    public let livenessBound: UInt64
-    public private(set) var issuedCount = 0
-    public private(set) var succeeded = 0
+    package let livenessBound: UInt64
+    package private(set) var issuedCount = 0
+    package private(set) var succeeded = 0
 
-    public init(livenessBound: UInt64) { self.livenessBound = livenessBound }
+    package init(livenessBound: UInt64) { self.livenessBound = livenessBound }
 
-    public mutating func issued(_ p: PromiseID, _ key: ApiKey, at now: UInt64, liveness: Bool) {
+    package mutating func issued(_ p: PromiseID, _ key: ApiKey, at now: UInt64, liveness: Bool) {
         outstanding[p] = Entry(apiKey: key, issuedAt: now, liveness: liveness)
         issuedCount += 1
     }
 
-    public mutating func delivered(_ key: ApiKey, at now: UInt64) { lastDelivered[key] = now }
+    package mutating func delivered(_ key: ApiKey, at now: UInt64) { lastDelivered[key] = now }
 
-    public mutating func completed(_ p: PromiseID, success: Bool, error: String, at now: UInt64, into v: inout Violations) {
+    package mutating func completed(_ p: PromiseID, success: Bool, error: String, at now: UInt64, into v: inout Violations) {
         guard let e = outstanding.removeValue(forKey: p) else {
             v.add("completion", completed.contains(p) ? "\(p) completed twice" : "\(p) completed but never issued", at: now)
             return
@@ -82,7 +82,7 @@ public struct RequestLedger: Sendable {
     }
 
     /// At the end of a run: everything issued must have completed.
-    public func finish(at now: UInt64, into v: inout Violations) {
+    package func finish(at now: UInt64, into v: inout Violations) {
         for p in outstanding.keys.sorted() {
             let e = outstanding[p]!
             v.add("completion", "\(p) (\(e.apiKey.name), issued at \(DurationText.format(e.issuedAt / 1_000_000 * 1_000_000))) never completed", at: now)

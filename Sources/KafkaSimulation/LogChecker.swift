@@ -114,21 +114,21 @@ enum LogChecker {
 /// A partition's records by offset, as read back from its leader: offsets ascending (each
 /// once, the last value written for it kept), looked up by binary search, so checking
 /// 100,000 acked records needs no hashing.
-public struct PartitionRecords: Sendable, Equatable, ExpressibleByDictionaryLiteral {
-    public private(set) var offsets: [Int64] = []
-    public private(set) var values: [[UInt8]] = []
+package struct PartitionRecords: Sendable, Equatable, ExpressibleByDictionaryLiteral {
+    package private(set) var offsets: [Int64] = []
+    package private(set) var values: [[UInt8]] = []
 
-    public init() {}
+    package init() {}
 
-    public init(dictionaryLiteral elements: (Int64, [UInt8])...) {
+    package init(dictionaryLiteral elements: (Int64, [UInt8])...) {
         for (o, v) in elements.sorted(by: { $0.0 < $1.0 }) { append(o, v) }
     }
 
-    public var count: Int { offsets.count }
+    package var count: Int { offsets.count }
 
     /// Adds a record. Reads go forward, so this is an append; an offset at or below the
     /// last one (a re-read) replaces or inserts in place.
-    public mutating func append(_ offset: Int64, _ value: [UInt8]) {
+    package mutating func append(_ offset: Int64, _ value: [UInt8]) {
         guard let last = offsets.last, offset <= last else {
             offsets.append(offset)
             values.append(value)
@@ -144,7 +144,7 @@ public struct PartitionRecords: Sendable, Equatable, ExpressibleByDictionaryLite
     }
 
     /// The value at `offset`, nil when the log has no record there.
-    public subscript(offset: Int64) -> [UInt8]? {
+    package subscript(offset: Int64) -> [UInt8]? {
         // Offsets are usually dense from the first: try the direct index first.
         if let first = offsets.first, offset >= first, offset - first < Int64(offsets.count),
            offsets[Int(offset - first)] == offset {

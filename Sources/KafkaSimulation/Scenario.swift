@@ -1,14 +1,14 @@
 /// A simulation run described as data: cluster shape, workload, faults, phases, seed.
 /// Parsed from the line format documented in scenarios/README.md; `render()` writes it back
 /// (the shrinker saves reduced scenarios that way).
-public struct Scenario: Sendable, Equatable {
-    public struct Topic: Sendable, Equatable {
-        public var name: String
-        public var partitions: Int32
-        public var replicationFactor: Int16
+package struct Scenario: Sendable, Equatable {
+    package struct Topic: Sendable, Equatable {
+        package var name: String
+        package var partitions: Int32
+        package var replicationFactor: Int16
     }
 
-    public enum WorkloadSpec: Sendable, Equatable {
+    package enum WorkloadSpec: Sendable, Equatable {
         /// Produce batches of `records` records (acks=all) round-robin over the partitions.
         case produce(topic: String, every: UInt64, records: Int)
         /// ListOffsets (latest) for every partition, split across leaders by the engine.
@@ -24,55 +24,55 @@ public struct Scenario: Sendable, Equatable {
         case producer(topic: String, records: Int, every: UInt64, batch: Int)
     }
 
-    public struct Sasl: Sendable, Equatable {
-        public var sha512: Bool
-        public var user: String
-        public var password: String
+    package struct Sasl: Sendable, Equatable {
+        package var sha512: Bool
+        package var user: String
+        package var password: String
         /// connections.max.reauth.ms; 0: sessions never expire.
-        public var sessionMs: Int64
+        package var sessionMs: Int64
     }
 
-    public struct ScriptedFault: Sendable, Equatable {
-        public var at: UInt64
-        public var fault: Fault
+    package struct ScriptedFault: Sendable, Equatable {
+        package var at: UInt64
+        package var fault: Fault
     }
 
-    public struct RandomFaults: Sendable, Equatable {
-        public var count: Int
-        public var until: UInt64
+    package struct RandomFaults: Sendable, Equatable {
+        package var count: Int
+        package var until: UInt64
     }
 
-    public var name = "scenario"
-    public var seed: UInt64 = 1
-    public var brokers = 3
-    public var racks: [String] = []
-    public var topics: [Topic] = []
-    public var sasl: Sasl? = nil
+    package var name = "scenario"
+    package var seed: UInt64 = 1
+    package var brokers = 3
+    package var racks: [String] = []
+    package var topics: [Topic] = []
+    package var sasl: Sasl? = nil
     /// One-way network latency, uniform in this range (nanoseconds), with rare 10x spikes.
-    public var latencyMin: UInt64 = 1_000_000
-    public var latencyMax: UInt64 = 5_000_000
-    public var workloads: [WorkloadSpec] = []
-    public var faults: [ScriptedFault] = []
-    public var randomFaults: RandomFaults? = nil
+    package var latencyMin: UInt64 = 1_000_000
+    package var latencyMax: UInt64 = 5_000_000
+    package var workloads: [WorkloadSpec] = []
+    package var faults: [ScriptedFault] = []
+    package var randomFaults: RandomFaults? = nil
     /// The safety phase (faults allowed) lasts this long; then every fault heals.
-    public var safety: UInt64 = 10_000_000_000
+    package var safety: UInt64 = 10_000_000_000
     /// The liveness phase: no faults, and the system must settle.
-    public var liveness: UInt64 = 20_000_000_000
+    package var liveness: UInt64 = 20_000_000_000
     /// Every request issued in the liveness phase must succeed within this.
-    public var livenessBound: UInt64 = 15_000_000_000
+    package var livenessBound: UInt64 = 15_000_000_000
     /// Invariant names to check; empty means all.
-    public var invariants: [String] = []
+    package var invariants: [String] = []
 
     /// Test hook: the consumer skips KIP-320 validation (to show the checkers catch that).
-    public var disableEpochValidation = false
+    package var disableEpochValidation = false
 
-    public init() {}
+    package init() {}
 
-    public var end: UInt64 { safety + liveness }
+    package var end: UInt64 { safety + liveness }
 }
 
 /// What can go wrong, scripted at a virtual time or drawn from the seed.
-public enum Fault: Sendable, Equatable, CustomStringConvertible {
+package enum Fault: Sendable, Equatable, CustomStringConvertible {
     case moveLeader(topic: String, partition: Int32, to: Int32?)
     case stopBroker(Int32)
     case restartBroker(Int32)
@@ -90,7 +90,7 @@ public enum Fault: Sendable, Equatable, CustomStringConvertible {
     /// KIP-320: `replica` loses the partition's log from `offset` and becomes leader.
     case truncateAndLead(topic: String, partition: Int32, replica: Int32, offset: Int64)
 
-    public var description: String {
+    package var description: String {
         func on(_ b: Int32?) -> String { b.map { " broker \($0)" } ?? "" }
         switch self {
         case .moveLeader(let t, let p, let to): return "move-leader \(t)/\(p)" + (to.map { " to \($0)" } ?? "")

@@ -2,14 +2,14 @@ import KafkaProtocol
 
 /// The scenario line format (scenarios/README.md): one directive per line, `#` comments,
 /// words separated by spaces. Errors name the line.
-public struct ScenarioError: Error, CustomStringConvertible {
-    public var line: Int
-    public var message: String
-    public var description: String { "line \(line): \(message)" }
+package struct ScenarioError: Error, CustomStringConvertible {
+    package var line: Int
+    package var message: String
+    package var description: String { "line \(line): \(message)" }
 }
 
 extension Scenario {
-    public static func parse(_ text: String, name: String = "scenario") throws(ScenarioError) -> Scenario {
+    package static func parse(_ text: String, name: String = "scenario") throws(ScenarioError) -> Scenario {
         var s = Scenario()
         s.name = name
         var lineNo = 0
@@ -182,7 +182,7 @@ extension Scenario {
     }
 
     /// The scenario in its own format; parsing the result gives back an equal scenario.
-    public func render() -> String {
+    package func render() -> String {
         var out: [String] = []
         out.append("seed \(seed)")
         out.append("brokers \(brokers)" + (racks.isEmpty ? "" : " racks \(racks.joined(separator: ","))"))

@@ -1,18 +1,18 @@
 /// One seed checked the way CI checks it: run twice, the action hashes must match, and
 /// the first run's invariants must hold.
-public struct SeedOutcome: Sendable {
-    public var result: SimulationResult
-    public var secondHash: ActionHash?
-    public var violations: [String]
-    public var ok: Bool { violations.isEmpty }
+package struct SeedOutcome: Sendable {
+    package var result: SimulationResult
+    package var secondHash: ActionHash?
+    package var violations: [String]
+    package var ok: Bool { violations.isEmpty }
 
-    public var line: String {
+    package var line: String {
         "seed=\(result.seed) hash=\(result.hash.hex) " + (ok ? "ok" : "FAIL \(violations[0])")
     }
 }
 
-public enum SeedCheck {
-    public static func run(_ s: Scenario, seed: UInt64? = nil, twice: Bool = true,
+package enum SeedCheck {
+    package static func run(_ s: Scenario, seed: UInt64? = nil, twice: Bool = true,
                            faults: [Scenario.ScriptedFault]? = nil) -> SeedOutcome {
         var sim = Simulation(s, seed: seed, faults: faults)
         let first = sim.run()
@@ -30,12 +30,12 @@ public enum SeedCheck {
     }
 
     /// The determinism check: nil when two runs' hashes agree.
-    public static func compare(_ a: ActionHash, _ b: ActionHash) -> String? {
+    package static func compare(_ a: ActionHash, _ b: ActionHash) -> String? {
         a == b ? nil : "determinism: action hash \(a.hex) then \(b.hex) (\(a.actions) vs \(b.actions) actions)"
     }
 
     /// The command that replays a seed.
-    public static func replayCommand(file: String, seed: UInt64) -> String {
+    package static func replayCommand(file: String, seed: UInt64) -> String {
         "SWIFT_DETERMINISTIC_HASHING=1 swift run -c release kgo sim run \(file) --seed \(seed)"
     }
 }
@@ -44,8 +44,8 @@ public enum SeedCheck {
 /// while the run still fails with the same invariant, until a pass drops nothing; then
 /// halves each workload's record count while it still fails. Returns a scenario with the
 /// remaining faults scripted and the seed pinned, ready to save in scenarios/.
-public enum Shrinker {
-    public static func shrink(_ s: Scenario, seed: UInt64, budget: Int = 200) -> (scenario: Scenario, runs: Int)? {
+package enum Shrinker {
+    package static func shrink(_ s: Scenario, seed: UInt64, budget: Int = 200) -> (scenario: Scenario, runs: Int)? {
         let original = Simulation(s, seed: seed)
         let first = SeedCheck.run(s, seed: seed, twice: false)
         guard let v = first.violations.first else { return nil }

@@ -2,31 +2,31 @@ import FakeCluster
 import KafkaStateMachines
 
 /// What one run found.
-public struct SimulationResult: Sendable {
-    public var seed: UInt64
-    public var hash: ActionHash
+package struct SimulationResult: Sendable {
+    package var seed: UInt64
+    package var hash: ActionHash
     /// Violations in the order found; empty means ok.
-    public var violations: [String]
+    package var violations: [String]
     /// The invariants this run checked.
-    public var checked: [String]
-    public var virtualNanoseconds: UInt64
-    public var events: Int
-    public var requests: Int
-    public var succeeded: Int
-    public var faults: Int
+    package var checked: [String]
+    package var virtualNanoseconds: UInt64
+    package var events: Int
+    package var requests: Int
+    package var succeeded: Int
+    package var faults: Int
     /// Records the cluster acknowledged (each checked against the log).
-    public var acked: Int
+    package var acked: Int
     /// Records the consumer workloads read, and the data losses (KIP-320) reported to them.
-    public var consumed = 0
-    public var dataLossReports: [DataLoss] = []
-    public var ok: Bool { violations.isEmpty }
+    package var consumed = 0
+    package var dataLossReports: [DataLoss] = []
+    package var ok: Bool { violations.isEmpty }
 }
 
 /// One run: the engine and the fake cluster joined by the simulated network, driven by a
 /// scheduler that always steps to the earliest pending event (queue entries, then the
 /// engine's deadline, then the cluster's, on a tie), over a safety phase with faults and a
 /// liveness phase without, then a drain in which nothing new is issued.
-public struct Simulation {
+package struct Simulation {
     enum Event {
         case dial(UInt64)
         case toBroker(UInt64, [UInt8])
@@ -39,9 +39,9 @@ public struct Simulation {
         case txnWrite(Int)
     }
 
-    public let scenario: Scenario
+    package let scenario: Scenario
     /// The concrete fault list: scripted faults plus those drawn from the seed.
-    public let faults: [Scenario.ScriptedFault]
+    package let faults: [Scenario.ScriptedFault]
     var now: UInt64 = 0
     var engine: ClientEngine
     var cluster: FakeCluster
@@ -78,9 +78,9 @@ public struct Simulation {
     let engineSeed: UInt64
 
     /// Time allowed after the liveness phase for outstanding requests to finish.
-    public static let drain: UInt64 = 60_000_000_000
+    package static let drain: UInt64 = 60_000_000_000
 
-    public init(_ s: Scenario, seed: UInt64? = nil, faults override: [Scenario.ScriptedFault]? = nil) {
+    package init(_ s: Scenario, seed: UInt64? = nil, faults override: [Scenario.ScriptedFault]? = nil) {
         var sc = s
         if let seed { sc.seed = seed }
         scenario = sc
@@ -150,7 +150,7 @@ public struct Simulation {
     }
 
     /// Runs the scenario to the end and checks every invariant.
-    public mutating func run() -> SimulationResult {
+    package mutating func run() -> SimulationResult {
         for i in workloads.indices { queue.push(at: UInt64(i) * 1_000_000, .wake(i)) }
         for i in writers.indices { queue.push(at: 2_000_000 + UInt64(i) * 1_000_000, .txnWrite(i)) }
         for (i, f) in faults.enumerated() where f.at < scenario.safety { queue.push(at: f.at, .fault(i)) }
@@ -432,7 +432,7 @@ extension Simulation {
 extension Simulation {
     /// Runs the scenario while recording every engine input in the flight recorder's format
     /// (one segment); `FlightRecording(segments: [bytes])` and `RecordingReplay` read it back.
-    public mutating func record() -> (SimulationResult, [UInt8]) {
+    package mutating func record() -> (SimulationResult, [UInt8]) {
         tap = RecordingTap()
         recording = RecordingHeader(recordingId: scenario.seed, segmentIndex: 1,
                                     start: RecordingStart(seed: engineSeed, libraryVersion: "simulation",

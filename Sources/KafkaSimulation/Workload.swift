@@ -1,50 +1,50 @@
 import KafkaStateMachines
 
 /// A record the cluster acknowledged: it must be in the partition's log at `offset`.
-public struct AckedRecord: Sendable, Equatable {
-    public var topic: String
-    public var partition: Int32
-    public var offset: Int64
-    public var value: [UInt8]
+package struct AckedRecord: Sendable, Equatable {
+    package var topic: String
+    package var partition: Int32
+    package var offset: Int64
+    package var value: [UInt8]
 }
 
 /// A request a workload wants issued.
-public struct IssuedRequest {
-    public var request: any KafkaRequest
-    public var target: RequestTarget
-    public var pin: ClosedRange<Int16>?
-    public var promise: PromiseID
+package struct IssuedRequest {
+    package var request: any KafkaRequest
+    package var target: RequestTarget
+    package var pin: ClosedRange<Int16>?
+    package var promise: PromiseID
 }
 
 /// What a workload sees and how it acts: the engine's metadata (a copy), the phase, and
 /// places to put requests, acknowledged records and violations. Producer and consumer
 /// workloads of later issues plug in through the same protocol.
-public struct WorkloadContext {
-    public let now: UInt64
-    public let metadata: MetadataCache
+package struct WorkloadContext {
+    package let now: UInt64
+    package let metadata: MetadataCache
     /// Faults have healed; workloads stop retrying around trouble and expect success.
-    public let inLiveness: Bool
-    public internal(set) var requests: [IssuedRequest] = []
-    public var acked: [AckedRecord]
-    public var violations: Violations
+    package let inLiveness: Bool
+    package internal(set) var requests: [IssuedRequest] = []
+    package var acked: [AckedRecord]
+    package var violations: Violations
     var nextPromise: UInt64
     /// Consumer inputs for the engine's fetcher (assign, polled bytes), applied in order.
-    public internal(set) var consumer: [SimConsumerInput] = []
+    package internal(set) var consumer: [SimConsumerInput] = []
 
     /// Records for the engine's producer, and flushes (ClientEngine.produce / flush).
-    public internal(set) var produced: [ProducerRecord] = []
-    public internal(set) var flushes: [PromiseID] = []
+    package internal(set) var produced: [ProducerRecord] = []
+    package internal(set) var flushes: [PromiseID] = []
 
-    public mutating func produce(_ r: ProducerRecord) { produced.append(r) }
+    package mutating func produce(_ r: ProducerRecord) { produced.append(r) }
 
-    public mutating func flush() -> PromiseID {
+    package mutating func flush() -> PromiseID {
         let p = PromiseID(nextPromise)
         nextPromise += 1
         flushes.append(p)
         return p
     }
 
-    public mutating func issue(_ r: any KafkaRequest, to target: RequestTarget = .automatic,
+    package mutating func issue(_ r: any KafkaRequest, to target: RequestTarget = .automatic,
                                pin: ClosedRange<Int16>? = nil) -> PromiseID {
         let p = PromiseID(nextPromise)
         nextPromise += 1
@@ -53,7 +53,7 @@ public struct WorkloadContext {
     }
 }
 
-public protocol SimWorkload {
+package protocol SimWorkload {
     var name: String { get }
     /// Acts at its wake time; returns the next one (nil: only completions wake it).
     mutating func wake(_ ctx: inout WorkloadContext) -> UInt64?
@@ -71,7 +71,7 @@ public protocol SimWorkload {
 }
 
 /// What a consumer workload asks of the engine's fetcher.
-public enum SimConsumerInput {
+package enum SimConsumerInput {
     case assign([TopicPartition: StartOffset])
     /// Delivered bytes the workload has polled (backpressure).
     case consumed(Int)
@@ -79,8 +79,8 @@ public enum SimConsumerInput {
 
 extension SimWorkload {
     /// Fetched data arrived (`.fetched` action); only consumer workloads care.
-    public mutating func fetched(_ batch: FetchBatch, _ ctx: inout WorkloadContext) {}
-    public mutating func delivered(_ report: DeliveryReport, _ ctx: inout WorkloadContext) {}
-    public mutating func producerNotice(_ notice: ProducerNotice, _ ctx: inout WorkloadContext) {}
-    public func checkLogs(_ read: (String, Int32) -> PartitionRecords?, _ ctx: inout WorkloadContext) {}
+    package mutating func fetched(_ batch: FetchBatch, _ ctx: inout WorkloadContext) {}
+    package mutating func delivered(_ report: DeliveryReport, _ ctx: inout WorkloadContext) {}
+    package mutating func producerNotice(_ notice: ProducerNotice, _ ctx: inout WorkloadContext) {}
+    package func checkLogs(_ read: (String, Int32) -> PartitionRecords?, _ ctx: inout WorkloadContext) {}
 }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import KafkaIO
+import KafkaProtocol
+import KafkaStateMachines
 
 struct ApiVersionsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KafkaIO
+import KafkaProtocol
 
 /// `kgo bench …`: throughput against a real cluster, printing the same RESULT lines as
 /// the librdkafka peers (../shared/peers) so the two can be compared side by side.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import KafkaIO
+import KafkaProtocol
 import Logging
 
 /// Options every verb that talks to a cluster shares: where, and how to authenticate.

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import KafkaIO
+import KafkaProtocol
 
 /// `kgo consume`: kcat-like direct consumer (no group).
 struct ConsumeCommand: AsyncParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import KafkaIO
+import KafkaProtocol
 
 struct MetadataCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

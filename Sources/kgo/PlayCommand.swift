@@ -3,6 +3,7 @@ import FakeCluster
 import FakeClusterTCP
 import Foundation
 import KafkaIO
+import KafkaProtocol
 import Logging
 import NIOConcurrencyHelpers
 

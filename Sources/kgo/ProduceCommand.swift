@@ -1,5 +1,6 @@
 import ArgumentParser
 import KafkaIO
+import KafkaProtocol
 import Synchronization
 #if canImport(Glibc)
 import Glibc

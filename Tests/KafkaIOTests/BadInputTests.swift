@@ -1,4 +1,5 @@
 import KafkaIO
+import KafkaProtocol
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOSSL

@@ -1,4 +1,5 @@
 @testable import KafkaIO
+import KafkaProtocol
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix

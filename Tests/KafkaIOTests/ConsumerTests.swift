@@ -1,4 +1,5 @@
 import KafkaIO
+import KafkaProtocol
 import Testing
 
 /// The direct consumer against Tansu (KGO_TEST_BROKER): poll, offsets, pause, the

@@ -2,7 +2,7 @@ import KafkaProtocol
 
 /// What the fetcher hands the user in one go: the partitions of one fetch response (or
 /// partitions that stopped, or data loss found while validating).
-public struct FetchBatch: Sendable, CustomStringConvertible {
+package struct FetchBatch: Sendable, CustomStringConvertible {
     /// The broker that answered (nil for reports not tied to a fetch response).
     public var broker: Int32?
     public var partitions: [FetchedPartition]

@@ -12,7 +12,7 @@ public struct AbortedTransaction: Sendable, Equatable {
 
 /// One partition's share of a fetch response, kept as the response's record bytes: the
 /// engine only scans batch headers; records are decoded when the user polls (`decode`).
-public struct FetchedPartition: Sendable {
+package struct FetchedPartition: Sendable {
     public var topicPartition: TopicPartition
     /// The offset this fetch asked for: records before it (inside a compressed batch that
     /// started earlier) are skipped.

@@ -9,7 +9,7 @@ import KafkaProtocol
 /// Pure: inputs carry `now` and the engine's metadata; outputs are `ComponentOutput`s the
 /// engine turns into requests (no retries: the fetcher handles every error itself) and
 /// `.fetched` actions (one per fetch response).
-public struct Fetcher {
+package struct Fetcher {
     public var config: FetcherConfig
 
     enum Phase: Equatable {

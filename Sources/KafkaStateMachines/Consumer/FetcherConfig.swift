@@ -1,6 +1,6 @@
 /// How the fetcher reads: limits, isolation, sessions, offsets. Times are intervals on the
 /// driver's clock.
-public struct FetcherConfig: Sendable, Equatable {
+package struct FetcherConfig: Sendable, Equatable {
     public var isolation: IsolationLevel = .readUncommitted
     public var resetPolicy: OffsetResetPolicy = .start
     /// How long a broker may hold a fetch waiting for `minBytes`.

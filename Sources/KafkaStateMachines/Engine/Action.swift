@@ -1,6 +1,6 @@
 /// What the engine asks its driver to do. The driver drains these with `pollAction()` after
 /// every input, in order.
-public enum Action: Sendable, CustomStringConvertible {
+package enum Action: Sendable, CustomStringConvertible {
     /// Open a TCP (or TLS) connection and report `connectionOpened` / `connectionFailed`.
     case open(ConnectionID, broker: BrokerID, host: String, port: Int, tls: Bool)
     case write(ConnectionID, [UInt8])

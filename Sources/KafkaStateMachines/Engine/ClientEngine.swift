@@ -29,7 +29,7 @@ import OrderedCollections
 /// joins them is split by concern over ClientEngine+Routing (where a request goes),
 /// +Answers (retries, completion), +Sharding (split and merge), +Metadata (refreshes and
 /// their waiters), +Connections (connection inputs and events) and +Components.
-public struct ClientEngine {
+package struct ClientEngine {
     public let config: EngineConfig
     var rng: SeededGenerator
     var actions: [Action] = []

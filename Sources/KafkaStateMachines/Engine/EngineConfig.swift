@@ -1,5 +1,5 @@
 /// Everything the engine needs to know up front. Times are intervals on the driver's clock.
-public struct EngineConfig: Sendable {
+package struct EngineConfig: Sendable {
     public var seeds: [BrokerAddress]
     public var clientId: String? = "kgo-swift"
     public var clientSoftwareName = "kgo-swift"

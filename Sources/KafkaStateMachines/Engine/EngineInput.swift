@@ -8,7 +8,7 @@ import KafkaProtocol
 /// One exception keeps the producer's hot path fast: the driver hands runs of records to
 /// `produce(lending:range:now:)`, which lends them in place from its inbox array. It records
 /// them as a `.produce` input, and a replay feeds that input to `handle`.
-public enum EngineInput: Sendable, Equatable {
+package enum EngineInput: Sendable, Equatable {
     case connectionOpened(ConnectionID)
     case connectionFailed(ConnectionID, reason: ConnectionFailure)
     case connectionClosed(ConnectionID)
@@ -40,7 +40,7 @@ public enum EngineInput: Sendable, Equatable {
 }
 
 /// A user request with everything the engine needs to route and answer it.
-public struct UserRequest: Sendable, Equatable {
+package struct UserRequest: Sendable, Equatable {
     public var request: any KafkaRequest
     /// `.automatic` routes as the request's API requires.
     public var target: RequestTarget

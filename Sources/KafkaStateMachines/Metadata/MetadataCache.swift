@@ -1,7 +1,7 @@
 /// What the cluster last told us: brokers, the controller, and each partition's leader.
 /// Knows when it was refreshed; the engine decides when to refresh (max age, stale-metadata
 /// errors) and enforces the minimum age between refreshes.
-public struct MetadataCache: Sendable {
+package struct MetadataCache: Sendable {
     public struct PartitionInfo: Equatable, Sendable {
         public var leader: Int32
         public var leaderEpoch: Int32

@@ -1,6 +1,6 @@
 /// Kafka's key hash: 32-bit MurmurHash2 with seed 0x9747b28c, as the Java client and
 /// librdkafka's `murmur2` partitioner compute it, so a key lands on the same partition.
-public enum Murmur2 {
+package enum Murmur2 {
     public static func hash(_ data: [UInt8]) -> Int32 {
         let m: UInt32 = 0x5bd1_e995
         let length = data.count

@@ -31,7 +31,7 @@ public enum PartitionerKind: Sendable, Equatable {
 }
 
 /// The producer's settings. `validate()` rejects conflicting or out-of-range values.
-public struct ProducerConfig: Sendable, Equatable {
+package struct ProducerConfig: Sendable, Equatable {
     public var acks: ProducerAcks = .all
     /// Sequence numbers per partition so retries never duplicate (KIP-98); needs acks=all.
     public var idempotent = true

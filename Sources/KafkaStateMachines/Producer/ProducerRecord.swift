@@ -1,6 +1,6 @@
 /// A record handed to the engine's producer. `token` is the caller's name for it; delivery
 /// reports carry tokens back. `timestamp` is wall-clock milliseconds (the engine reads no clock).
-public struct ProducerRecord: Sendable, Equatable {
+package struct ProducerRecord: Sendable, Equatable {
     public var topic: String
     /// nil: the partitioner chooses.
     public var partition: Int32?
@@ -24,7 +24,7 @@ public struct ProducerRecord: Sendable, Equatable {
 
 /// The outcome of one batch of records: one report per batch, not per record. Record i of
 /// `tokens` has offset `baseOffset + i` (-1 when unknown: acks=none or failure).
-public struct DeliveryReport: Sendable, CustomStringConvertible {
+package struct DeliveryReport: Sendable, CustomStringConvertible {
     public var topic: String
     /// -1 when the record failed before a partition was chosen.
     public var partition: Int32
@@ -95,7 +95,7 @@ public indirect enum ProduceError: Error, Equatable, Sendable, CustomStringConve
 }
 
 /// Producer happenings other than deliveries.
-public enum ProducerNotice: Sendable, Equatable, CustomStringConvertible {
+package enum ProducerNotice: Sendable, Equatable, CustomStringConvertible {
     /// Every record buffered when the flush started (and since) is delivered or failed.
     case flushed(PromiseID)
     /// The broker's sequence state for the partition lost records it had acknowledged

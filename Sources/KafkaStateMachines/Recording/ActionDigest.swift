@@ -1,7 +1,7 @@
 /// FNV-1a over a stream of engine actions. Two runs that fed the engine the same inputs
 /// must give the same digest: the simulation compares runs of one seed with it, and the
 /// flight recorder stores it so a replay can prove it reproduced the recorded actions.
-public struct ActionDigest: Sendable, Equatable {
+package struct ActionDigest: Sendable, Equatable {
     public private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
     public private(set) var actions: UInt64 = 0
 

@@ -5,7 +5,7 @@
 /// SASL secrets (passwords) are written only when the recorder is told to include them; a
 /// replay of a recording without them diverges at the first authentication that needs them.
 /// An OAUTHBEARER provider is code: its tokens are recorded as inputs instead.
-public enum RecordedConfig {
+package enum RecordedConfig {
     /// The EngineConfig properties this codec stores, in order.
     public static let storedProperties = [
         "seeds", "clientId", "clientSoftwareName", "clientSoftwareVersion", "tls", "sasl", "connectTimeout",

@@ -12,7 +12,7 @@
 /// entry was written, before its input reached the engine: a replay that has emitted that
 /// many actions must have the same digest. A crash can leave a partial last entry; readers
 /// treat it as the end of the recording.
-public enum RecordingFormat {
+package enum RecordingFormat {
     public static let magic: [UInt8] = Array("KGOFLREC".utf8)
     public static let version: UInt16 = 2
     /// Names the segment files of a recording: `base-000001.kgorec`, `base-000002.kgorec`, ...
@@ -30,7 +30,7 @@ public enum RecordingFormat {
 }
 
 /// What a recording segment starts with.
-public struct RecordingHeader: Sendable, Equatable {
+package struct RecordingHeader: Sendable, Equatable {
     public var recordingId: UInt64
     public var segmentIndex: UInt32
     /// Segment 1 only.
@@ -44,7 +44,7 @@ public struct RecordingHeader: Sendable, Equatable {
 }
 
 /// How the recorded engine was created.
-public struct RecordingStart: Sendable, Equatable {
+package struct RecordingStart: Sendable, Equatable {
     public var seed: UInt64
     public var libraryVersion: String
     /// The encoded `EngineConfig` (RecordedConfig).
@@ -59,7 +59,7 @@ public struct RecordingStart: Sendable, Equatable {
 
 /// One recorded entry: an input, a token provider's answer, or the end marker a clean close
 /// writes.
-public struct RecordingEntry: Sendable, Equatable {
+package struct RecordingEntry: Sendable, Equatable {
     public enum Payload: Sendable, Equatable {
         case input(EngineInput)
         /// What the OAUTHBEARER token provider returned when the engine called it during the
@@ -84,7 +84,7 @@ public struct RecordingEntry: Sendable, Equatable {
 }
 
 /// A recording that cannot be read.
-public enum FlightRecordingError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum FlightRecordingError: Error, Sendable, Equatable, CustomStringConvertible {
     case notARecording
     case unsupportedFormatVersion(UInt16)
     case corrupt(String)
@@ -245,7 +245,7 @@ extension RecordingEntry {
 // MARK: decoding
 
 /// A parsed recording: the first segment's header and every entry of every segment, in order.
-public struct FlightRecording: Sendable {
+package struct FlightRecording: Sendable {
     public var recordingId: UInt64
     public var start: RecordingStart
     public var entries: [RecordingEntry]

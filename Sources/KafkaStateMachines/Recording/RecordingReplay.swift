@@ -1,7 +1,7 @@
 /// Runs a recording's inputs through a fresh engine (the recorded configuration and seed)
 /// and checks, at every entry, that the engine emitted the same actions as when it was
 /// recorded. A production incident recorded this way becomes a deterministic test.
-public struct RecordingReplay {
+package struct RecordingReplay {
     /// Where the replay stopped agreeing with the recording.
     public struct Divergence: Sendable, Equatable, CustomStringConvertible {
         /// Index of the entry whose checkpoint failed (0-based, across segments).

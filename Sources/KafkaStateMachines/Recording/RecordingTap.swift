@@ -1,7 +1,7 @@
 /// The pure half of the flight recorder: a driver shows it every action it takes from the
 /// engine and every input it gives the engine (before giving it), and gets back the bytes to
 /// append to the recording. File handling (segments, size limits) is the driver's.
-public struct RecordingTap: Sendable {
+package struct RecordingTap: Sendable {
     public private(set) var digest = ActionDigest()
 
     public init() {}

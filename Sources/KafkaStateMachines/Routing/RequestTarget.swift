@@ -13,7 +13,7 @@ public enum RequestTarget: Hashable, Sendable {
     case partitionLeaders
 }
 
-public struct CoordinatorKey: Hashable, Comparable, Sendable, CustomStringConvertible {
+package struct CoordinatorKey: Hashable, Comparable, Sendable, CustomStringConvertible {
     public enum Kind: Int8, Sendable { case group = 0, transaction = 1 }
     public var kind: Kind
     public var key: String

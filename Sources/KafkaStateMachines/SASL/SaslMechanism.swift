@@ -32,7 +32,7 @@ public enum SaslConfig: Sendable {
 }
 
 /// What a SASL exchange does next.
-public enum SaslStep: Equatable, Sendable {
+package enum SaslStep: Equatable, Sendable {
     /// Send these bytes to the server and wait for its answer.
     case send([UInt8])
     /// The exchange succeeded.
@@ -40,7 +40,7 @@ public enum SaslStep: Equatable, Sendable {
 }
 
 /// One authentication exchange, driven by the server's messages. `step(nil)` starts it.
-public protocol SaslSession: Sendable {
+package protocol SaslSession: Sendable {
     var mechanism: String { get }
     mutating func step(_ serverMessage: [UInt8]?) throws(KafkaClientError) -> SaslStep
 }

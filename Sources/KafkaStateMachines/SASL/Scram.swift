@@ -15,7 +15,7 @@ public enum ScramAlgorithm: Sendable, Equatable, Hashable {
 }
 
 /// The client side of SCRAM (RFC 5802, RFC 7677) without channel binding, as Kafka uses it.
-public struct ScramSession: SaslSession {
+package struct ScramSession: SaslSession {
     /// A server asking for more iterations than this is refused rather than obeyed: a hostile
     /// peer could otherwise pin the engine's thread for minutes.
     public static let maxIterations = 1_000_000

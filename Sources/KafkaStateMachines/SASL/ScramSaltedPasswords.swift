@@ -2,7 +2,7 @@
 /// what determines them, so re-authentication and further connections to brokers that
 /// send the same salt skip the key derivation. The engine keeps one; each connection a copy.
 /// Bounded: a server sending a fresh salt every time must not grow it without limit.
-public struct ScramSaltedPasswords: Sendable {
+package struct ScramSaltedPasswords: Sendable {
     public struct Key: Hashable, Sendable {
         var algorithm: ScramAlgorithm
         var username: String

@@ -1,5 +1,5 @@
 /// A connection, named by the engine when it asks the driver to open one.
-public struct ConnectionID: Comparable, Hashable, Sendable, CustomStringConvertible {
+package struct ConnectionID: Comparable, Hashable, Sendable, CustomStringConvertible {
     public var rawValue: UInt64
     public init(_ rawValue: UInt64) { self.rawValue = rawValue }
     public static func < (a: ConnectionID, b: ConnectionID) -> Bool { a.rawValue < b.rawValue }
@@ -7,7 +7,7 @@ public struct ConnectionID: Comparable, Hashable, Sendable, CustomStringConverti
 }
 
 /// The caller's name for a request; the engine answers it with exactly one `.complete`.
-public struct PromiseID: Comparable, Hashable, Sendable, CustomStringConvertible {
+package struct PromiseID: Comparable, Hashable, Sendable, CustomStringConvertible {
     public var rawValue: UInt64
     public init(_ rawValue: UInt64) { self.rawValue = rawValue }
     public static func < (a: PromiseID, b: PromiseID) -> Bool { a.rawValue < b.rawValue }
@@ -38,7 +38,7 @@ public struct BrokerAddress: Hashable, Sendable {
 /// Why a connection exists. Requests of one purpose share a connection; purposes never
 /// share, so a group join parked at the coordinator for a rebalance cannot hold back a
 /// fetch or a produce behind it on the same ordered TCP stream.
-public enum ConnectionPurpose: Int, Comparable, Hashable, Sendable, CaseIterable {
+package enum ConnectionPurpose: Int, Comparable, Hashable, Sendable, CaseIterable {
     case general, produce, fetch, group
 
     public static func < (a: ConnectionPurpose, b: ConnectionPurpose) -> Bool { a.rawValue < b.rawValue }

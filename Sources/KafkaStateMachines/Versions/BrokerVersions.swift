@@ -1,6 +1,6 @@
 /// The version range a broker accepts for each API key: from its ApiVersions response, or
 /// from a pinned release table for brokers too old to answer ApiVersions (before 0.10).
-public struct BrokerVersions: Equatable, Sendable {
+package struct BrokerVersions: Equatable, Sendable {
     /// Sorted by key; at most one entry per key.
     public private(set) var ranges: [(key: ApiKey, range: ClosedRange<Int16>)]
 

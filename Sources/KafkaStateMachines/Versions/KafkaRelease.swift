@@ -4,16 +4,16 @@
 /// and to name a broker's release.
 extension KafkaRelease {
     /// What a broker of this release announces in ApiVersions.
-    public var brokerVersions: BrokerVersions { BrokerVersions(ranges) }
+    package var brokerVersions: BrokerVersions { BrokerVersions(ranges) }
 
     /// The engine's name for `brokerVersions` before the table moved to KafkaProtocol.
     @available(*, deprecated, renamed: "brokerVersions")
-    public var versions: BrokerVersions { brokerVersions }
+    package var versions: BrokerVersions { brokerVersions }
 
     /// The newest release whose every API key (at its maximum version) the broker supports:
     /// a broker is "at least" that release. nil when it does not even match 0.8.0. The
     /// inter-broker and controller keys are ignored: KRaft brokers no longer list them.
-    public static func guess(from broker: BrokerVersions) -> KafkaRelease? {
+    package static func guess(from broker: BrokerVersions) -> KafkaRelease? {
         guess(served: { broker.range(for: $0) })
     }
 }
