@@ -313,7 +313,7 @@ public struct ClientEngine {
             // Top-level errors are the caller's to interpret, except the ones that say the
             // route was wrong: a coordinator that moved or is still loading, a controller
             // that is no longer one. Those are retried here, like a failed connection.
-            if let code = topLevelErrorCode(of: response), code != .noError {
+            if let code = response.topLevelErrorCode, code != .noError {
                 if let key = p.target.coordinatorKey, CoordinatorCache.meansMoved(code) || code == .coordinatorLoadInProgress {
                     if CoordinatorCache.meansMoved(code) { coordinators.invalidate(key) }
                     retry(id, after: .brokerError(code, message: nil), now: now)
@@ -665,15 +665,5 @@ public struct ClientEngine {
 /// The time a request may legitimately spend at the broker before answering; the engine
 /// adds its overhead to this for the request's deadline.
 func brokerSideTimeout(of request: any KafkaRequest) -> Interval {
-    switch request {
-    case let r as ProduceRequest: return .milliseconds(r.timeoutMs)
-    case let r as FetchRequest: return .milliseconds(r.maxWaitMs)
-    case let r as JoinGroupRequest: return .milliseconds(r.rebalanceTimeoutMs)
-    case let r as CreateTopicsRequest: return .milliseconds(r.timeoutMs)
-    case let r as DeleteTopicsRequest: return .milliseconds(r.timeoutMs)
-    case let r as CreatePartitionsRequest: return .milliseconds(r.timeoutMs)
-    case let r as DeleteRecordsRequest: return .milliseconds(r.timeoutMs)
-    case let r as ListOffsetsRequest: return .milliseconds(r.timeoutMs)
-    default: return .zero
-    }
+    .milliseconds(request.brokerTimeoutMilliseconds ?? 0)
 }
