@@ -437,4 +437,51 @@ func coordinator(_ key: String, node: Int32) -> FindCoordinatorResponse {
         let group = decodeWrites(h.request(hb, promise: 2))
         #expect(group.map(\.apiKey) == [.findCoordinator] && (group[0].body as! FindCoordinatorRequest).keyType == 0)
     }
+
+    /// `.automatic` for every API key with a default request, from the generated routing:
+    /// what the engine resolved by hand before, plus OffsetDelete, ConsumerGroupHeartbeat,
+    /// ShareGroupHeartbeat and AddPartitionsToTxn v3- (one group / transactional id each)
+    /// now reaching their coordinator.
+    @Test func automaticTargetOfEveryApi() throws {
+        var expected: [ApiKey: RequestTarget] = [
+            .joinGroup: .groupCoordinator(""), .syncGroup: .groupCoordinator(""), .heartbeat: .groupCoordinator(""),
+            .leaveGroup: .groupCoordinator(""), .offsetCommit: .groupCoordinator(""), .txnOffsetCommit: .groupCoordinator(""),
+            .offsetDelete: .groupCoordinator(""), .consumerGroupHeartbeat: .groupCoordinator(""),
+            .shareGroupHeartbeat: .groupCoordinator(""),
+            .addOffsetsToTxn: .transactionCoordinator(""), .endTxn: .transactionCoordinator(""),
+            .createTopics: .controller, .deleteTopics: .controller, .createPartitions: .controller, .electLeaders: .controller,
+            .alterPartitionReassignments: .controller, .listPartitionReassignments: .controller,
+            .listOffsets: .partitionLeaders, .deleteRecords: .partitionLeaders, .offsetForLeaderEpoch: .partitionLeaders,
+            .describeProducers: .partitionLeaders,
+        ]
+        for key in ApiKey.all {
+            let type = try #require(requestType(for: key))
+            #expect(RequestTarget.resolved(for: type.init()) == expected.removeValue(forKey: key) ?? .anyBroker, "\(key.name)")
+            // Every kind the engine splits has a sharder, and every sharder a kind.
+            #expect((type.routing == .partitionLeaders) == (PartitionSharding.sharder(for: key) != nil) || key == .produce
+                    || key == .fetch || key == .shareFetch || key == .shareAcknowledge, "\(key.name)")
+        }
+        #expect(expected.isEmpty)
+
+        // Keys from fields; empty optional keys go to any broker.
+        var fetchOffsets = OffsetFetchRequest()
+        #expect(RequestTarget.resolved(for: fetchOffsets) == .anyBroker)
+        fetchOffsets.groupId = "g"
+        #expect(RequestTarget.resolved(for: fetchOffsets) == .groupCoordinator("g"))
+        var initPid = InitProducerIdRequest()
+        initPid.transactionalId = nil
+        #expect(RequestTarget.resolved(for: initPid) == .anyBroker)
+        initPid.transactionalId = "t"
+        #expect(RequestTarget.resolved(for: initPid) == .transactionCoordinator("t"))
+        var add = AddPartitionsToTxnRequest()
+        #expect(RequestTarget.resolved(for: add) == .anyBroker)
+        add.v3AndBelowTransactionalId = "t"
+        #expect(RequestTarget.resolved(for: add) == .transactionCoordinator("t"))
+        var join = JoinGroupRequest()
+        join.groupId = "g"
+        #expect(RequestTarget.resolved(for: join) == .groupCoordinator("g"))
+        // Kinds the engine does not act on yet (the admin issue will): any broker.
+        #expect(DescribeGroupsRequest.routing == .groupCoordinator && DescribeTransactionsRequest.routing == .transactionCoordinator)
+        #expect(ListGroupsRequest.routing == .everyBroker && DescribeConfigsRequest.routing == .namedBroker)
+    }
 }

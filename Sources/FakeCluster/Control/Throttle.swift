@@ -56,41 +56,19 @@ extension FakeCluster {
     }
 
     /// Sets throttle_time_ms on a response armed for it and mutes the connection. Only APIs
-    /// and versions whose response carries the field are throttled (a client could not
-    /// know otherwise); held answers (acks=all produce, min-bytes fetch) are not.
+    /// and versions whose response carries the field (the generated `carriesThrottle`) are
+    /// throttled (a client could not know otherwise); held answers (acks=all produce,
+    /// min-bytes fetch) are not.
     mutating func applyThrottle(_ response: any KafkaResponse, _ ctx: RequestContext) -> any KafkaResponse {
-        guard Self.carriesThrottle(ctx.apiKey, version: ctx.version),
-              let ms = throttles.take(ctx.apiKey, broker: ctx.broker, now: ctx.now),
-              let throttled = Self.withThrottle(response, ms) else { return response }
+        guard type(of: response).carriesThrottle(version: ctx.version),
+              let ms = throttles.take(ctx.apiKey, broker: ctx.broker, now: ctx.now) else { return response }
+        var throttled = response
+        guard throttled.setThrottleMilliseconds(ms) else { return response }
         let end = ctx.now.adding(milliseconds: Int64(ms))
         let muted = connections[ctx.connection]?.mutedUntil ?? end
         connections[ctx.connection]?.mutedUntil = max(muted, end)
         throttledResponses[ThrottledResponseKey(connection: ctx.connection, correlationId: ctx.correlationId)] = ms
         return throttled
-    }
-
-    static func carriesThrottle(_ key: ApiKey, version: Int16) -> Bool {
-        switch key {
-        case .produce, .fetch, .findCoordinator, .heartbeat, .apiVersions: return version >= 1
-        case .listOffsets: return version >= 2
-        case .metadata, .offsetCommit, .offsetFetch: return version >= 3
-        default: return false
-        }
-    }
-
-    static func withThrottle(_ response: any KafkaResponse, _ ms: Int32) -> (any KafkaResponse)? {
-        switch response {
-        case var r as ProduceResponse: r.throttleTimeMs = ms; return r
-        case var r as FetchResponse: r.throttleTimeMs = ms; return r
-        case var r as ListOffsetsResponse: r.throttleTimeMs = ms; return r
-        case var r as MetadataResponse: r.throttleTimeMs = ms; return r
-        case var r as OffsetCommitResponse: r.throttleTimeMs = ms; return r
-        case var r as OffsetFetchResponse: r.throttleTimeMs = ms; return r
-        case var r as FindCoordinatorResponse: r.throttleTimeMs = ms; return r
-        case var r as HeartbeatResponse: r.throttleTimeMs = ms; return r
-        case var r as ApiVersionsResponse: r.throttleTimeMs = ms; return r
-        default: return nil
-        }
     }
 
     /// Muted connections whose throttle has passed read what arrived meanwhile.

@@ -1,65 +1,70 @@
-/// Routes a decoded request to its handler. APIs not listed here are not advertised in
-/// ApiVersions, and a client that sends one anyway gets UNSUPPORTED_VERSION in that API's
-/// response (UnsupportedVersion.swift).
+/// Routes a decoded request to its handler. The handler table is the one list of served
+/// APIs: an API without a handler is not advertised in ApiVersions, and a client that sends
+/// one anyway gets UNSUPPORTED_VERSION in that API's response (UnsupportedVersion.swift).
 extension FakeCluster {
-    static let implementedApis: Set<Int16> = [
-        ApiKey.produce.rawValue, ApiKey.fetch.rawValue, ApiKey.listOffsets.rawValue, ApiKey.metadata.rawValue,
-        ApiKey.offsetCommit.rawValue, ApiKey.offsetFetch.rawValue, ApiKey.findCoordinator.rawValue,
-        ApiKey.joinGroup.rawValue, ApiKey.heartbeat.rawValue, ApiKey.leaveGroup.rawValue, ApiKey.syncGroup.rawValue,
-        ApiKey.saslHandshake.rawValue, ApiKey.apiVersions.rawValue, ApiKey.createTopics.rawValue,
-        ApiKey.initProducerId.rawValue, ApiKey.addPartitionsToTxn.rawValue, ApiKey.addOffsetsToTxn.rawValue,
-        ApiKey.endTxn.rawValue, ApiKey.txnOffsetCommit.rawValue, ApiKey.saslAuthenticate.rawValue,
-        ApiKey.describeGroups.rawValue, ApiKey.listGroups.rawValue, ApiKey.deleteGroups.rawValue,
-        ApiKey.offsetDelete.rawValue, ApiKey.deleteTopics.rawValue, ApiKey.createPartitions.rawValue,
-        ApiKey.deleteRecords.rawValue, ApiKey.describeConfigs.rawValue, ApiKey.alterConfigs.rawValue,
-        ApiKey.incrementalAlterConfigs.rawValue, ApiKey.describeCluster.rawValue, ApiKey.offsetForLeaderEpoch.rawValue,
-    ]
+    typealias Handler = @Sendable (inout FakeCluster, any KafkaRequest, RequestContext) -> HandlerResult
+
+    /// Each served API's handler, keyed by its request type's API key.
+    static let handlers: [ApiKey: Handler] = {
+        var table: [ApiKey: Handler] = [:]
+        func serve<R: KafkaRequest>(_ type: R.Type, _ handle: @escaping @Sendable (inout FakeCluster, R, RequestContext) -> HandlerResult) {
+            table[R.apiKey] = { cluster, request, ctx in
+                guard let r = request as? R else { return .close("\(ctx.apiKey.name) decoded as \(Swift.type(of: request).messageName)") }
+                return handle(&cluster, r, ctx)
+            }
+        }
+        serve(ApiVersionsRequest.self) { $0.handleApiVersions($1, $2) }
+        serve(MetadataRequest.self) { $0.handleMetadata($1, $2) }
+        serve(ProduceRequest.self) { $0.handleProduce($1, $2) }
+        serve(FetchRequest.self) { $0.handleFetch($1, $2) }
+        serve(ListOffsetsRequest.self) { $0.handleListOffsets($1, $2) }
+        serve(FindCoordinatorRequest.self) { $0.handleFindCoordinator($1, $2) }
+        serve(JoinGroupRequest.self) { $0.handleJoinGroup($1, $2) }
+        serve(SyncGroupRequest.self) { $0.handleSyncGroup($1, $2) }
+        serve(HeartbeatRequest.self) { $0.handleHeartbeat($1, $2) }
+        serve(LeaveGroupRequest.self) { $0.handleLeaveGroup($1, $2) }
+        serve(OffsetCommitRequest.self) { $0.handleOffsetCommit($1, $2) }
+        serve(OffsetFetchRequest.self) { $0.handleOffsetFetch($1, $2) }
+        serve(InitProducerIdRequest.self) { $0.handleInitProducerId($1, $2) }
+        serve(AddPartitionsToTxnRequest.self) { $0.handleAddPartitionsToTxn($1, $2) }
+        serve(AddOffsetsToTxnRequest.self) { $0.handleAddOffsetsToTxn($1, $2) }
+        serve(EndTxnRequest.self) { $0.handleEndTxn($1, $2) }
+        serve(TxnOffsetCommitRequest.self) { $0.handleTxnOffsetCommit($1, $2) }
+        serve(CreateTopicsRequest.self) { $0.handleCreateTopics($1, $2) }
+        serve(DescribeGroupsRequest.self) { $0.handleDescribeGroups($1, $2) }
+        serve(ListGroupsRequest.self) { $0.handleListGroups($1, $2) }
+        serve(DeleteGroupsRequest.self) { $0.handleDeleteGroups($1, $2) }
+        serve(OffsetDeleteRequest.self) { $0.handleOffsetDelete($1, $2) }
+        serve(DeleteTopicsRequest.self) { $0.handleDeleteTopics($1, $2) }
+        serve(CreatePartitionsRequest.self) { $0.handleCreatePartitions($1, $2) }
+        serve(DeleteRecordsRequest.self) { $0.handleDeleteRecords($1, $2) }
+        serve(DescribeConfigsRequest.self) { $0.handleDescribeConfigs($1, $2) }
+        serve(AlterConfigsRequest.self) { $0.handleAlterConfigs($1, $2) }
+        serve(IncrementalAlterConfigsRequest.self) { $0.handleIncrementalAlterConfigs($1, $2) }
+        serve(DescribeClusterRequest.self) { $0.handleDescribeCluster($1, $2) }
+        serve(OffsetForLeaderEpochRequest.self) { $0.handleOffsetForLeaderEpoch($1, $2) }
+        serve(SaslHandshakeRequest.self) { $0.handleSaslHandshake($1, $2) }
+        serve(SaslAuthenticateRequest.self) { $0.handleSaslAuthenticate($1, $2) }
+        return table
+    }()
+
+    /// Whether this cluster serves `key` at all (whatever the emulated release says).
+    static func implements(_ key: ApiKey) -> Bool { handlers[key] != nil }
 
     /// The versions this cluster serves for `key`: the emulated release's, within what the
     /// codec and the handlers implement.
     func servedVersions(_ key: ApiKey) -> ClosedRange<Int16>? {
-        guard Self.implementedApis.contains(key.rawValue), let r = config.release.versions(key),
+        guard Self.implements(key), let r = config.release.versions(key),
               let type = requestType(for: key) else { return nil }
         let lo = max(r.lowerBound, type.validVersions.lowerBound), hi = min(r.upperBound, type.validVersions.upperBound)
         return lo <= hi ? lo ... hi : nil
     }
 
     mutating func dispatch(_ request: any KafkaRequest, _ ctx: RequestContext) -> HandlerResult {
-        switch request {
-        case let r as ApiVersionsRequest: return handleApiVersions(r, ctx)
-        case let r as MetadataRequest: return handleMetadata(r, ctx)
-        case let r as ProduceRequest: return handleProduce(r, ctx)
-        case let r as FetchRequest: return handleFetch(r, ctx)
-        case let r as ListOffsetsRequest: return handleListOffsets(r, ctx)
-        case let r as FindCoordinatorRequest: return handleFindCoordinator(r, ctx)
-        case let r as JoinGroupRequest: return handleJoinGroup(r, ctx)
-        case let r as SyncGroupRequest: return handleSyncGroup(r, ctx)
-        case let r as HeartbeatRequest: return handleHeartbeat(r, ctx)
-        case let r as LeaveGroupRequest: return handleLeaveGroup(r, ctx)
-        case let r as OffsetCommitRequest: return handleOffsetCommit(r, ctx)
-        case let r as OffsetFetchRequest: return handleOffsetFetch(r, ctx)
-        case let r as InitProducerIdRequest: return handleInitProducerId(r, ctx)
-        case let r as AddPartitionsToTxnRequest: return handleAddPartitionsToTxn(r, ctx)
-        case let r as AddOffsetsToTxnRequest: return handleAddOffsetsToTxn(r, ctx)
-        case let r as EndTxnRequest: return handleEndTxn(r, ctx)
-        case let r as TxnOffsetCommitRequest: return handleTxnOffsetCommit(r, ctx)
-        case let r as CreateTopicsRequest: return handleCreateTopics(r, ctx)
-        case let r as DescribeGroupsRequest: return handleDescribeGroups(r, ctx)
-        case let r as ListGroupsRequest: return handleListGroups(r, ctx)
-        case let r as DeleteGroupsRequest: return handleDeleteGroups(r, ctx)
-        case let r as OffsetDeleteRequest: return handleOffsetDelete(r, ctx)
-        case let r as DeleteTopicsRequest: return handleDeleteTopics(r, ctx)
-        case let r as CreatePartitionsRequest: return handleCreatePartitions(r, ctx)
-        case let r as DeleteRecordsRequest: return handleDeleteRecords(r, ctx)
-        case let r as DescribeConfigsRequest: return handleDescribeConfigs(r, ctx)
-        case let r as AlterConfigsRequest: return handleAlterConfigs(r, ctx)
-        case let r as IncrementalAlterConfigsRequest: return handleIncrementalAlterConfigs(r, ctx)
-        case let r as DescribeClusterRequest: return handleDescribeCluster(r, ctx)
-        case let r as OffsetForLeaderEpochRequest: return handleOffsetForLeaderEpoch(r, ctx)
-        case let r as SaslHandshakeRequest: return handleSaslHandshake(r, ctx)
-        case let r as SaslAuthenticateRequest: return handleSaslAuthenticate(r, ctx)
-        default: return .close("\(ctx.apiKey.name) is not served by the fake cluster")
+        guard let handle = Self.handlers[type(of: request).apiKey] else {
+            return .close("\(ctx.apiKey.name) is not served by the fake cluster")
         }
+        return handle(&self, request, ctx)
     }
 }
 

@@ -42,75 +42,12 @@ extension FakeCluster {
     func unsupportedVersionResponse(_ request: any KafkaRequest, _ ctx: RequestContext) -> HandlerResult {
         var result = errorResponse(request, code: Self.unsupportedVersionCode, ctx) ?? .respond(emptyResponse(to: request))
         // Only where this version has the field: the codec refuses a value it cannot carry.
-        if case .respond(let r) = result, var withCode = r as? any TopLevelErrorCode {
-            withCode.errorCode = Self.unsupportedVersionCode
-            if (try? withCode.encoded(version: ctx.version)) != nil { result = .respond(withCode) }
+        if case .respond(let r) = result, type(of: r).carriesTopLevelErrorCode(version: ctx.version) {
+            var withCode = r
+            if withCode.setTopLevelErrorCode(KafkaErrorCode(Self.unsupportedVersionCode)) { result = .respond(withCode) }
         }
         return result
     }
 
     private func emptyResponse<R: KafkaRequest>(to request: R) -> any KafkaResponse { R.Response() }
 }
-
-/// Responses whose schema has a request-level error code (in at least some versions).
-protocol TopLevelErrorCode: KafkaResponse {
-    var errorCode: Int16 { get set }
-}
-
-extension FetchResponse: TopLevelErrorCode {}
-extension LeaderAndIsrResponse: TopLevelErrorCode {}
-extension StopReplicaResponse: TopLevelErrorCode {}
-extension UpdateMetadataResponse: TopLevelErrorCode {}
-extension ControlledShutdownResponse: TopLevelErrorCode {}
-extension OffsetFetchResponse: TopLevelErrorCode {}
-extension FindCoordinatorResponse: TopLevelErrorCode {}
-extension JoinGroupResponse: TopLevelErrorCode {}
-extension HeartbeatResponse: TopLevelErrorCode {}
-extension LeaveGroupResponse: TopLevelErrorCode {}
-extension SyncGroupResponse: TopLevelErrorCode {}
-extension ListGroupsResponse: TopLevelErrorCode {}
-extension SaslHandshakeResponse: TopLevelErrorCode {}
-extension ApiVersionsResponse: TopLevelErrorCode {}
-extension InitProducerIdResponse: TopLevelErrorCode {}
-extension AddPartitionsToTxnResponse: TopLevelErrorCode {}
-extension AddOffsetsToTxnResponse: TopLevelErrorCode {}
-extension EndTxnResponse: TopLevelErrorCode {}
-extension DescribeAclsResponse: TopLevelErrorCode {}
-extension DescribeLogDirsResponse: TopLevelErrorCode {}
-extension SaslAuthenticateResponse: TopLevelErrorCode {}
-extension CreateDelegationTokenResponse: TopLevelErrorCode {}
-extension RenewDelegationTokenResponse: TopLevelErrorCode {}
-extension ExpireDelegationTokenResponse: TopLevelErrorCode {}
-extension DescribeDelegationTokenResponse: TopLevelErrorCode {}
-extension ElectLeadersResponse: TopLevelErrorCode {}
-extension AlterPartitionReassignmentsResponse: TopLevelErrorCode {}
-extension ListPartitionReassignmentsResponse: TopLevelErrorCode {}
-extension OffsetDeleteResponse: TopLevelErrorCode {}
-extension DescribeClientQuotasResponse: TopLevelErrorCode {}
-extension DescribeUserScramCredentialsResponse: TopLevelErrorCode {}
-extension VoteResponse: TopLevelErrorCode {}
-extension BeginQuorumEpochResponse: TopLevelErrorCode {}
-extension EndQuorumEpochResponse: TopLevelErrorCode {}
-extension DescribeQuorumResponse: TopLevelErrorCode {}
-extension AlterPartitionResponse: TopLevelErrorCode {}
-extension UpdateFeaturesResponse: TopLevelErrorCode {}
-extension EnvelopeResponse: TopLevelErrorCode {}
-extension FetchSnapshotResponse: TopLevelErrorCode {}
-extension DescribeClusterResponse: TopLevelErrorCode {}
-extension BrokerRegistrationResponse: TopLevelErrorCode {}
-extension BrokerHeartbeatResponse: TopLevelErrorCode {}
-extension UnregisterBrokerResponse: TopLevelErrorCode {}
-extension ListTransactionsResponse: TopLevelErrorCode {}
-extension AllocateProducerIdsResponse: TopLevelErrorCode {}
-extension ConsumerGroupHeartbeatResponse: TopLevelErrorCode {}
-extension ControllerRegistrationResponse: TopLevelErrorCode {}
-extension GetTelemetrySubscriptionsResponse: TopLevelErrorCode {}
-extension PushTelemetryResponse: TopLevelErrorCode {}
-extension AssignReplicasToDirsResponse: TopLevelErrorCode {}
-extension ListClientMetricsResourcesResponse: TopLevelErrorCode {}
-extension ShareGroupHeartbeatResponse: TopLevelErrorCode {}
-extension ShareFetchResponse: TopLevelErrorCode {}
-extension ShareAcknowledgeResponse: TopLevelErrorCode {}
-extension AddRaftVoterResponse: TopLevelErrorCode {}
-extension RemoveRaftVoterResponse: TopLevelErrorCode {}
-extension UpdateRaftVoterResponse: TopLevelErrorCode {}

@@ -19,13 +19,57 @@ public protocol KafkaMessage: KafkaStruct {
     static var firstFlexibleVersion: Int16? { get }
 }
 
+// The per-API facts below are generated for every message (kafka-gen's FactsEmitter.swift:
+// its routing table and broker-timeout rule say what the JSON does not), so no caller needs
+// a type switch over messages.
+
 public protocol KafkaRequest: KafkaMessage {
     associatedtype Response: KafkaResponse
     static var apiKey: ApiKey { get }
+    /// Where the request must go.
+    static var routing: RequestRouting { get }
+    /// The coordinator key (group id, transactional id) for a coordinator's request; nil
+    /// when the request has no single one (or leaves an optional one empty: any broker then).
+    var routingKey: String? { get }
+    /// How long the broker may hold the request before answering (Produce timeoutMs, Fetch
+    /// maxWaitMs, JoinGroup rebalanceTimeoutMs, admin timeoutMs ...); nil when it has no
+    /// such field.
+    var brokerTimeoutMilliseconds: Int32? { get }
 }
 
 public protocol KafkaResponse: KafkaMessage {
     static var apiKey: ApiKey { get }
+    /// Whether the response carries throttle_time_ms at `version` (KIP-219).
+    static func carriesThrottle(version: Int16) -> Bool
+    /// throttle_time_ms; nil when the response has no such field (at a version without it,
+    /// the field's default, 0).
+    var throttleMilliseconds: Int32? { get }
+    /// Sets throttle_time_ms; false (and nothing set) when the response has no such field.
+    mutating func setThrottleMilliseconds(_ milliseconds: Int32) -> Bool
+    /// Whether the response carries a top-level error code at `version`.
+    static func carriesTopLevelErrorCode(version: Int16) -> Bool
+    /// The top-level error code; nil when the response has none (per-partition errors only).
+    var topLevelErrorCode: KafkaErrorCode? { get }
+    /// Sets the top-level error code; false (and nothing set) when the response has none.
+    mutating func setTopLevelErrorCode(_ code: KafkaErrorCode) -> Bool
+}
+
+/// Where a request must go, per API key (generated as `KafkaRequest.routing`).
+public enum RequestRouting: Hashable, Sendable {
+    /// Any broker can answer.
+    case anyBroker
+    /// The cluster's controller.
+    case controller
+    /// The coordinator of the group (`routingKey`).
+    case groupCoordinator
+    /// The coordinator of the transactional id (`routingKey`).
+    case transactionCoordinator
+    /// Each partition's leader: split by leader, answers merged.
+    case partitionLeaders
+    /// Every broker, answers merged (each knows only its own part).
+    case everyBroker
+    /// Broker resources to the broker they name, the rest to any broker (configs).
+    case namedBroker
 }
 
 extension KafkaMessage {

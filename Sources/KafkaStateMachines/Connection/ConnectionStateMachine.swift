@@ -406,7 +406,7 @@ struct ConnectionStateMachine {
                 return [.response(token: token, .failure(.malformedResponse(error)))] + fail(.malformedResponse(error), notifyDriver: true)
             }
             var events: [ConnectionEvent] = [.response(token: token, .success(response))]
-            if let ms = throttleMilliseconds(of: response), ms > 0 { events += noteThrottle(ms, now: now) }
+            if let ms = response.throttleMilliseconds, ms > 0 { events += noteThrottle(ms, now: now) }
             return events
         }
     }
@@ -526,51 +526,4 @@ func adaptForVersion(_ request: any KafkaRequest, version: Int16) -> any KafkaRe
         return find
     }
     return request
-}
-
-// The generated messages share no protocol for these fields, so they are read by
-// reflection; the frequent answers (data path, metadata, offsets, coordinators, the
-// connection handshake) are read directly, which the reflective read costs 10% of a
-// simulation sweep otherwise. ResponseFieldTests checks both reads agree.
-
-/// The response's throttle_time_ms, when it has one (most responses since KIP-219).
-func throttleMilliseconds(of response: any KafkaResponse) -> Int32? {
-    switch response {
-    case let r as FetchResponse: return r.throttleTimeMs
-    case let r as ProduceResponse: return r.throttleTimeMs
-    case let r as MetadataResponse: return r.throttleTimeMs
-    case let r as ListOffsetsResponse: return r.throttleTimeMs
-    case let r as OffsetCommitResponse: return r.throttleTimeMs
-    case let r as OffsetFetchResponse: return r.throttleTimeMs
-    case let r as ApiVersionsResponse: return r.throttleTimeMs
-    case let r as FindCoordinatorResponse: return r.throttleTimeMs
-    case let r as InitProducerIdResponse: return r.throttleTimeMs
-    case let r as OffsetForLeaderEpochResponse: return r.throttleTimeMs
-    case is SaslHandshakeResponse, is SaslAuthenticateResponse: return nil
-    default: return reflectedThrottleMilliseconds(of: response)
-    }
-}
-
-func reflectedThrottleMilliseconds(of response: any KafkaResponse) -> Int32? {
-    Mirror(reflecting: response).children.first { $0.label == "throttleTimeMs" }?.value as? Int32
-}
-
-/// The response's top-level error code, when it has one.
-func topLevelErrorCode(of response: any KafkaResponse) -> KafkaErrorCode? {
-    switch response {
-    case let r as FetchResponse: return KafkaErrorCode(r.errorCode)
-    case is ProduceResponse, is MetadataResponse, is ListOffsetsResponse, is OffsetCommitResponse,
-         is OffsetForLeaderEpochResponse: return nil
-    case let r as OffsetFetchResponse: return KafkaErrorCode(r.errorCode)
-    case let r as ApiVersionsResponse: return KafkaErrorCode(r.errorCode)
-    case let r as FindCoordinatorResponse: return KafkaErrorCode(r.errorCode)
-    case let r as InitProducerIdResponse: return KafkaErrorCode(r.errorCode)
-    case let r as SaslHandshakeResponse: return KafkaErrorCode(r.errorCode)
-    case let r as SaslAuthenticateResponse: return KafkaErrorCode(r.errorCode)
-    default: return reflectedTopLevelErrorCode(of: response)
-    }
-}
-
-func reflectedTopLevelErrorCode(of response: any KafkaResponse) -> KafkaErrorCode? {
-    (Mirror(reflecting: response).children.first { $0.label == "errorCode" }?.value as? Int16).map { KafkaErrorCode($0) }
 }

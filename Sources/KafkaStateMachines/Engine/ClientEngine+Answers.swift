@@ -40,7 +40,7 @@ extension ClientEngine {
             // Top-level errors are the caller's to interpret, except the ones that say the
             // route was wrong: a coordinator that moved or is still loading, a controller
             // that is no longer one. Those are retried here, like a failed connection.
-            if let code = topLevelErrorCode(of: response), code != .noError {
+            if let code = response.topLevelErrorCode, code != .noError {
                 if let key = p.target.coordinatorKey, CoordinatorCache.meansMoved(code) || code == .coordinatorLoadInProgress {
                     if CoordinatorCache.meansMoved(code) { coordinators.invalidate(key) }
                     retry(id, after: .brokerError(code, message: nil), now: now)

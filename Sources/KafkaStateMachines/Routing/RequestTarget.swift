@@ -26,26 +26,31 @@ package struct CoordinatorKey: Hashable, Comparable, Sendable, CustomStringConve
 }
 
 extension RequestTarget {
-    /// The target `.automatic` means for this request, as kgo's `Request` routes it.
+    /// The target `.automatic` means for this request, as kgo's `Request` routes it, from the
+    /// generated `routing` and `routingKey` (kafka-gen's routing table).
     static func resolved(for request: any KafkaRequest) -> RequestTarget {
-        if PartitionSharding.sharder(for: type(of: request).apiKey) != nil { return .partitionLeaders }
-        switch request {
-        case let r as JoinGroupRequest: return .groupCoordinator(r.groupId)
-        case let r as SyncGroupRequest: return .groupCoordinator(r.groupId)
-        case let r as HeartbeatRequest: return .groupCoordinator(r.groupId)
-        case let r as LeaveGroupRequest: return .groupCoordinator(r.groupId)
-        case let r as OffsetCommitRequest: return .groupCoordinator(r.groupId)
-        case let r as OffsetFetchRequest where !r.groupId.isEmpty: return .groupCoordinator(r.groupId)
-        case let r as TxnOffsetCommitRequest: return .groupCoordinator(r.groupId)
-        case let r as AddOffsetsToTxnRequest: return .transactionCoordinator(r.transactionalId)
-        case let r as EndTxnRequest: return .transactionCoordinator(r.transactionalId)
-        case let r as InitProducerIdRequest:
-            if let id = r.transactionalId, !id.isEmpty { return .transactionCoordinator(id) }
-            return .anyBroker
-        case is CreateTopicsRequest, is DeleteTopicsRequest, is CreatePartitionsRequest, is ElectLeadersRequest,
-             is AlterPartitionReassignmentsRequest, is ListPartitionReassignmentsRequest:
+        switch type(of: request).routing {
+        case .groupCoordinator:
+            // A request naming no single group (DescribeGroups, DeleteGroups,
+            // ConsumerGroupDescribe, OffsetFetch v8+ batching groups) goes to any broker for
+            // now: the admin issue will split those by coordinator.
+            guard let group = request.routingKey else { return .anyBroker }
+            return .groupCoordinator(group)
+        case .transactionCoordinator:
+            // No transactional id (idempotent InitProducerId, AddPartitionsToTxn v4+) or many
+            // (DescribeTransactions, which the admin issue will split): any broker.
+            guard let id = request.routingKey else { return .anyBroker }
+            return .transactionCoordinator(id)
+        case .controller:
             return .controller
-        default:
+        case .partitionLeaders:
+            // Only what the engine can split and merge; Produce and Fetch are targeted by
+            // the producer and fetcher, share fetches are not supported yet.
+            return PartitionSharding.sharder(for: type(of: request).apiKey) != nil ? .partitionLeaders : .anyBroker
+        case .everyBroker, .namedBroker, .anyBroker:
+            // everyBroker (ListGroups, ListTransactions, DescribeLogDirs) and namedBroker
+            // (configs of a broker resource) go to any broker for now: the admin issue will
+            // fan them out / target the named broker from the generated kind.
             return .anyBroker
         }
     }

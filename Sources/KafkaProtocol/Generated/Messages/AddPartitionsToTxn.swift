@@ -442,3 +442,35 @@ extension AddPartitionsToTxnResponse {
         }
     }
 }
+
+extension AddPartitionsToTxnRequest {
+    /// Where this request goes (kafka-gen's routing table, FactsEmitter.swift).
+    public static let routing: RequestRouting = .transactionCoordinator
+
+    /// The coordinator key: `v3AndBelowTransactionalId`; nil when empty (any broker then).
+    public var routingKey: String? {
+        if self.v3AndBelowTransactionalId.isEmpty { return nil }
+        return self.v3AndBelowTransactionalId
+    }
+
+    /// The broker answers this request without holding it.
+    public var brokerTimeoutMilliseconds: Int32? { nil }
+}
+
+extension AddPartitionsToTxnResponse {
+    /// Whether `version` carries throttle_time_ms.
+    public static func carriesThrottle(version: Int16) -> Bool { version >= 0 && version <= 5 }
+    public var throttleMilliseconds: Int32? { self.throttleTimeMs }
+    public mutating func setThrottleMilliseconds(_ milliseconds: Int32) -> Bool {
+        self.throttleTimeMs = milliseconds
+        return true
+    }
+
+    /// Whether `version` carries the top-level error code.
+    public static func carriesTopLevelErrorCode(version: Int16) -> Bool { version >= 4 && version <= 5 }
+    public var topLevelErrorCode: KafkaErrorCode? { KafkaErrorCode(self.errorCode) }
+    public mutating func setTopLevelErrorCode(_ code: KafkaErrorCode) -> Bool {
+        self.errorCode = code.rawValue
+        return true
+    }
+}

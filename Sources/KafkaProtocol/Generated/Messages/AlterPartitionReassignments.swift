@@ -285,3 +285,32 @@ extension AlterPartitionReassignmentsResponse {
         }
     }
 }
+
+extension AlterPartitionReassignmentsRequest {
+    /// Where this request goes (kafka-gen's routing table, FactsEmitter.swift).
+    public static let routing: RequestRouting = .controller
+
+    /// No single field picks the target.
+    public var routingKey: String? { nil }
+
+    /// How long the broker may hold this request: `timeoutMs`.
+    public var brokerTimeoutMilliseconds: Int32? { self.timeoutMs }
+}
+
+extension AlterPartitionReassignmentsResponse {
+    /// Whether `version` carries throttle_time_ms.
+    public static func carriesThrottle(version: Int16) -> Bool { version == 0 }
+    public var throttleMilliseconds: Int32? { self.throttleTimeMs }
+    public mutating func setThrottleMilliseconds(_ milliseconds: Int32) -> Bool {
+        self.throttleTimeMs = milliseconds
+        return true
+    }
+
+    /// Whether `version` carries the top-level error code.
+    public static func carriesTopLevelErrorCode(version: Int16) -> Bool { version == 0 }
+    public var topLevelErrorCode: KafkaErrorCode? { KafkaErrorCode(self.errorCode) }
+    public mutating func setTopLevelErrorCode(_ code: KafkaErrorCode) -> Bool {
+        self.errorCode = code.rawValue
+        return true
+    }
+}

@@ -315,3 +315,32 @@ extension DescribeDelegationTokenResponse {
         }
     }
 }
+
+extension DescribeDelegationTokenRequest {
+    /// Where this request goes (kafka-gen's routing table, FactsEmitter.swift).
+    public static let routing: RequestRouting = .anyBroker
+
+    /// No single field picks the target.
+    public var routingKey: String? { nil }
+
+    /// The broker answers this request without holding it.
+    public var brokerTimeoutMilliseconds: Int32? { nil }
+}
+
+extension DescribeDelegationTokenResponse {
+    /// Whether `version` carries throttle_time_ms.
+    public static func carriesThrottle(version: Int16) -> Bool { version >= 0 && version <= 3 }
+    public var throttleMilliseconds: Int32? { self.throttleTimeMs }
+    public mutating func setThrottleMilliseconds(_ milliseconds: Int32) -> Bool {
+        self.throttleTimeMs = milliseconds
+        return true
+    }
+
+    /// Whether `version` carries the top-level error code.
+    public static func carriesTopLevelErrorCode(version: Int16) -> Bool { version >= 0 && version <= 3 }
+    public var topLevelErrorCode: KafkaErrorCode? { KafkaErrorCode(self.errorCode) }
+    public mutating func setTopLevelErrorCode(_ code: KafkaErrorCode) -> Bool {
+        self.errorCode = code.rawValue
+        return true
+    }
+}

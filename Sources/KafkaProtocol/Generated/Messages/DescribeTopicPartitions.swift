@@ -402,3 +402,29 @@ extension DescribeTopicPartitionsResponse {
         }
     }
 }
+
+extension DescribeTopicPartitionsRequest {
+    /// Where this request goes (kafka-gen's routing table, FactsEmitter.swift).
+    public static let routing: RequestRouting = .anyBroker
+
+    /// No single field picks the target.
+    public var routingKey: String? { nil }
+
+    /// The broker answers this request without holding it.
+    public var brokerTimeoutMilliseconds: Int32? { nil }
+}
+
+extension DescribeTopicPartitionsResponse {
+    /// Whether `version` carries throttle_time_ms.
+    public static func carriesThrottle(version: Int16) -> Bool { version == 0 }
+    public var throttleMilliseconds: Int32? { self.throttleTimeMs }
+    public mutating func setThrottleMilliseconds(_ milliseconds: Int32) -> Bool {
+        self.throttleTimeMs = milliseconds
+        return true
+    }
+
+    /// This response has no top-level error code.
+    public static func carriesTopLevelErrorCode(version: Int16) -> Bool { false }
+    public var topLevelErrorCode: KafkaErrorCode? { nil }
+    public mutating func setTopLevelErrorCode(_ code: KafkaErrorCode) -> Bool { false }
+}

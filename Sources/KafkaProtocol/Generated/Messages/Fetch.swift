@@ -915,3 +915,32 @@ extension FetchResponse {
         }
     }
 }
+
+extension FetchRequest {
+    /// Where this request goes (kafka-gen's routing table, FactsEmitter.swift).
+    public static let routing: RequestRouting = .partitionLeaders
+
+    /// No single field picks the target.
+    public var routingKey: String? { nil }
+
+    /// How long the broker may hold this request: `maxWaitMs`.
+    public var brokerTimeoutMilliseconds: Int32? { self.maxWaitMs }
+}
+
+extension FetchResponse {
+    /// Whether `version` carries throttle_time_ms.
+    public static func carriesThrottle(version: Int16) -> Bool { version >= 1 && version <= 17 }
+    public var throttleMilliseconds: Int32? { self.throttleTimeMs }
+    public mutating func setThrottleMilliseconds(_ milliseconds: Int32) -> Bool {
+        self.throttleTimeMs = milliseconds
+        return true
+    }
+
+    /// Whether `version` carries the top-level error code.
+    public static func carriesTopLevelErrorCode(version: Int16) -> Bool { version >= 7 && version <= 17 }
+    public var topLevelErrorCode: KafkaErrorCode? { KafkaErrorCode(self.errorCode) }
+    public mutating func setTopLevelErrorCode(_ code: KafkaErrorCode) -> Bool {
+        self.errorCode = code.rawValue
+        return true
+    }
+}

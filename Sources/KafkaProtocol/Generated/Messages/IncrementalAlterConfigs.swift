@@ -280,3 +280,29 @@ extension IncrementalAlterConfigsResponse {
         }
     }
 }
+
+extension IncrementalAlterConfigsRequest {
+    /// Where this request goes (kafka-gen's routing table, FactsEmitter.swift).
+    public static let routing: RequestRouting = .namedBroker
+
+    /// No single field picks the target.
+    public var routingKey: String? { nil }
+
+    /// The broker answers this request without holding it.
+    public var brokerTimeoutMilliseconds: Int32? { nil }
+}
+
+extension IncrementalAlterConfigsResponse {
+    /// Whether `version` carries throttle_time_ms.
+    public static func carriesThrottle(version: Int16) -> Bool { version >= 0 && version <= 1 }
+    public var throttleMilliseconds: Int32? { self.throttleTimeMs }
+    public mutating func setThrottleMilliseconds(_ milliseconds: Int32) -> Bool {
+        self.throttleTimeMs = milliseconds
+        return true
+    }
+
+    /// This response has no top-level error code.
+    public static func carriesTopLevelErrorCode(version: Int16) -> Bool { false }
+    public var topLevelErrorCode: KafkaErrorCode? { nil }
+    public mutating func setTopLevelErrorCode(_ code: KafkaErrorCode) -> Bool { false }
+}

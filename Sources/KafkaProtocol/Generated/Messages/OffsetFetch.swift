@@ -606,3 +606,35 @@ extension OffsetFetchResponse {
         }
     }
 }
+
+extension OffsetFetchRequest {
+    /// Where this request goes (kafka-gen's routing table, FactsEmitter.swift).
+    public static let routing: RequestRouting = .groupCoordinator
+
+    /// The coordinator key: `groupId`; nil when empty (any broker then).
+    public var routingKey: String? {
+        if self.groupId.isEmpty { return nil }
+        return self.groupId
+    }
+
+    /// The broker answers this request without holding it.
+    public var brokerTimeoutMilliseconds: Int32? { nil }
+}
+
+extension OffsetFetchResponse {
+    /// Whether `version` carries throttle_time_ms.
+    public static func carriesThrottle(version: Int16) -> Bool { version >= 3 && version <= 9 }
+    public var throttleMilliseconds: Int32? { self.throttleTimeMs }
+    public mutating func setThrottleMilliseconds(_ milliseconds: Int32) -> Bool {
+        self.throttleTimeMs = milliseconds
+        return true
+    }
+
+    /// Whether `version` carries the top-level error code.
+    public static func carriesTopLevelErrorCode(version: Int16) -> Bool { version >= 2 && version <= 7 }
+    public var topLevelErrorCode: KafkaErrorCode? { KafkaErrorCode(self.errorCode) }
+    public mutating func setTopLevelErrorCode(_ code: KafkaErrorCode) -> Bool {
+        self.errorCode = code.rawValue
+        return true
+    }
+}

@@ -313,3 +313,26 @@ extension ReadShareGroupStateResponse {
         }
     }
 }
+
+extension ReadShareGroupStateRequest {
+    /// Where this request goes (kafka-gen's routing table, FactsEmitter.swift).
+    public static let routing: RequestRouting = .anyBroker
+
+    /// No single field picks the target.
+    public var routingKey: String? { nil }
+
+    /// The broker answers this request without holding it.
+    public var brokerTimeoutMilliseconds: Int32? { nil }
+}
+
+extension ReadShareGroupStateResponse {
+    /// This response has no throttle_time_ms.
+    public static func carriesThrottle(version: Int16) -> Bool { false }
+    public var throttleMilliseconds: Int32? { nil }
+    public mutating func setThrottleMilliseconds(_ milliseconds: Int32) -> Bool { false }
+
+    /// This response has no top-level error code.
+    public static func carriesTopLevelErrorCode(version: Int16) -> Bool { false }
+    public var topLevelErrorCode: KafkaErrorCode? { nil }
+    public mutating func setTopLevelErrorCode(_ code: KafkaErrorCode) -> Bool { false }
+}

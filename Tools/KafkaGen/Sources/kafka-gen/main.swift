@@ -66,6 +66,8 @@ do {
     }
     if responses.count != requests.count { throw GenError("responses without requests") }
 
+    try checkRoutingTable(apis)
+
     let srcRoot = "Sources/KafkaProtocol/Generated"
     let testRoot = "Tests/KafkaProtocolTests/Generated"
     var w = Writer()
@@ -90,6 +92,8 @@ do {
         let inputs = ["messages/\(a.request.fileName)", "messages/\(a.response.fileName)"]
         let o = Out()
         try emitCodec([a.request, a.response], into: o)
+        try emitRequestFacts(a, o: o)
+        try emitResponseFacts(a, o: o)
         w.add("\(srcRoot)/Messages/\(a.name).swift", inputs: inputs, o)
         let t = Out()
         try emitRandom([a.request, a.response], into: t)
