@@ -6,7 +6,7 @@ public struct ConsumerConfiguration: Sendable, Equatable {
     public var isolation: IsolationLevel = .readUncommitted
     /// OFFSET_OUT_OF_RANGE: restart at the start or the end, or report an error.
     public var resetPolicy: OffsetResetPolicy = .start
-    public var maxWait: Interval = .milliseconds(500)
+    public var maxWait: Duration = .milliseconds(500)
     public var minBytes: Int32 = 1
     /// Per fetch response, and per partition within it.
     public var maxBytes: Int32 = 50 * 1024 * 1024
@@ -21,11 +21,13 @@ public struct ConsumerConfiguration: Sendable, Equatable {
     public var verifyCRC = true
     /// KIP-392: this client's rack, so the leader can point it at a nearby replica.
     public var rack: String? = nil
-    public var preferredReplicaRecheck: Interval = .seconds(300)
+    public var preferredReplicaRecheck: Duration = .seconds(300)
     /// KIP-320: validate positions after leader epoch changes and report truncation.
     public var validateEpochs = true
     /// How often metadata is refreshed to find new topics matching a pattern.
-    public var topicRefresh: Interval = .seconds(5)
+    public var topicRefresh: Duration = .seconds(5)
+    /// How long a partition waits before it is retried after an error.
+    public var retryBackoff: Duration = .milliseconds(100)
 
     public init() {}
 
@@ -35,14 +37,18 @@ public struct ConsumerConfiguration: Sendable, Equatable {
         guard partitionMaxBytes > 0 else { throw .invalidConsumer("partitionMaxBytes must be > 0, got \(partitionMaxBytes)") }
         guard maxConcurrentFetches > 0 else { throw .invalidConsumer("maxConcurrentFetches must be > 0, got \(maxConcurrentFetches)") }
         guard maxBufferedBytes > 0 else { throw .invalidConsumer("maxBufferedBytes must be > 0, got \(maxBufferedBytes)") }
-        guard maxWait.milliseconds <= UInt64(Int32.max) else { throw .invalidConsumer("maxWait too long: \(maxWait)") }
+        guard maxWait >= .zero, maxWait <= .milliseconds(Int32.max) else { throw .invalidConsumer("maxWait out of range: \(maxWait)") }
+        for (name, d) in [("preferredReplicaRecheck", preferredReplicaRecheck), ("topicRefresh", topicRefresh), ("retryBackoff", retryBackoff)]
+            where d < .zero {
+            throw .invalidConsumer("\(name) must not be negative, got \(d)")
+        }
     }
 
     var fetcherConfig: FetcherConfig {
         var f = FetcherConfig()
         f.isolation = isolation
         f.resetPolicy = resetPolicy
-        f.maxWait = maxWait
+        f.maxWait = Interval(maxWait)
         f.minBytes = minBytes
         f.maxBytes = maxBytes
         f.partitionMaxBytes = partitionMaxBytes
@@ -52,9 +58,10 @@ public struct ConsumerConfiguration: Sendable, Equatable {
         f.keepControlRecords = keepControlRecords
         f.verifyCRC = verifyCRC
         f.rack = rack
-        f.preferredReplicaRecheck = preferredReplicaRecheck
+        f.preferredReplicaRecheck = Interval(preferredReplicaRecheck)
         f.validateEpochs = validateEpochs
-        f.topicRefresh = topicRefresh
+        f.topicRefresh = Interval(topicRefresh)
+        f.retryBackoff = Interval(retryBackoff)
         return f
     }
 }

@@ -158,7 +158,7 @@ final class EngineDriver {
         }
         logger.debug("closing", metadata: ["outstanding": "\(completions.count)"])
         // Graceful: outstanding requests get until the close timeout to finish.
-        let deadline = NIODeadline.now() + .nanoseconds(Int64(clamping: configuration.closeTimeout.nanoseconds))
+        let deadline = NIODeadline.now() + TimeAmount(configuration.closeTimeout)
         closeTimer = loop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
             self?.finishClose()
         }
@@ -322,7 +322,7 @@ final class EngineDriver {
             slots[id] = .connecting
             brokers[id] = broker
             logger.debug("dialing", metadata: ["connection": "\(id)", "broker": "\(broker)", "address": "\(host):\(port)"])
-            let timeout = TimeAmount.nanoseconds(Int64(clamping: configuration.connectTimeout.nanoseconds))
+            let timeout = TimeAmount(configuration.connectTimeout)
             configuration.dialer.dial(host, port, loop, timeout)
                 .hop(to: loop)
                 .assumeIsolated()

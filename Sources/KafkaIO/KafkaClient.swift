@@ -39,10 +39,8 @@ public final class KafkaClient: Sendable {
 
     /// Starts no connection yet: the first request dials a seed.
     public init(configuration: KafkaClientConfiguration, logger: Logger = Logger(label: "kgo-swift")) throws(KafkaConfigurationError) {
-        guard !configuration.seedBrokers.isEmpty else { throw .noSeedBrokers }
-        try configuration.consumer.validate()
+        try configuration.validate()
         let tlsContext = try configuration.tls?.makeContext()
-        try configuration.producer.validate()
         self.configuration = configuration
         self.producerGate = ProducerGate(maxRecords: configuration.producer.maxBufferedRecords, maxBytes: configuration.producer.maxBufferedBytes)
         // A record may wait for the loop up to 1 ms, never longer than it would linger.

@@ -3,8 +3,9 @@ import KafkaStateMachines
 import Logging
 import NIOCore
 
-/// Everything a `KafkaClient` needs, as one value. Times are `Interval`s; the engine's
-/// knobs are mirrored here so users never build an `EngineConfig` themselves.
+/// Everything a `KafkaClient` needs, as one value: the one source of truth for every setting
+/// (the engine's configuration is derived from it in one place, `engineConfig`), checked in
+/// one place (`validate()`, which `KafkaClient.init` calls). Times are `Duration`s.
 public struct KafkaClientConfiguration: Sendable {
     /// Where to bootstrap from; metadata names the rest of the cluster.
     public var seedBrokers: [BrokerAddress]
@@ -19,33 +20,51 @@ public struct KafkaClientConfiguration: Sendable {
     /// How a TCP connection is made; replace it to go through a proxy or a test double.
     public var dialer: KafkaDialer = .tcp
 
-    public var connectTimeout: Interval = .seconds(10)
-    public var requestTimeoutOverhead: Interval = .seconds(10)
-    public var connectionIdleTimeout: Interval = .seconds(20)
+    /// Dial timeout: from starting a connection until it is open (TLS included).
+    public var connectTimeout: Duration = .seconds(10)
+    /// Added to a request's broker-side timeout (Fetch max wait, Produce timeout, a rebalance
+    /// timeout …) to give its deadline; alone for requests without one.
+    public var requestTimeoutOverhead: Duration = .seconds(10)
+    /// A connection with nothing outstanding for this long is closed.
+    public var connectionIdleTimeout: Duration = .seconds(20)
+    /// Frames announced larger than this fail the connection.
     public var maxResponseBytes = 100 * 1024 * 1024
+    /// Requests outstanding on one connection at once; further ones queue.
     public var maxInFlightPerConnection = 100
+    /// Retries of retriable failures, after the first attempt.
     public var maxRetries = 20
-    public var retryTimeout: Interval = .seconds(30)
+    /// No retry is started once this much time has passed since the first attempt.
+    public var retryTimeout: Duration = .seconds(30)
+    /// Exponential backoff between retries, with jitter (KIP-580).
     public var backoff = BackoffPolicy()
-    public var metadataMaxAge: Interval = .seconds(300)
-    public var metadataMinAge: Interval = .seconds(5)
+    /// Metadata older than this is refreshed.
+    public var metadataMaxAge: Duration = .seconds(300)
+    /// Refreshes are never closer together than this, however often errors ask for one…
+    public var metadataMinAge: Duration = .seconds(5)
+    /// …except when an answer said our leaders or controller moved: requests wait on that
+    /// refresh, so it may start this soon after the previous one.
+    public var metadataStaleRefreshFloor: Duration = .milliseconds(250)
     /// Skip ApiVersions and assume this release (brokers older than 0.10).
     public var pinnedBrokerRelease: KafkaRelease? = nil
+    /// When a broker closes the connection in answer to ApiVersions (brokers before 0.10),
+    /// later connections to it assume this release; nil: such a broker is unreachable.
+    public var apiVersionsFallbackRelease: KafkaRelease? = nil
+    /// Per-key version limits for every request.
     public var versionPins = VersionPins()
 
-    /// How long `close()` waits for outstanding requests before failing them.
-    /// The producer's settings; checked when the client is created.
+    /// The producer's settings.
     public var producer = ProducerConfiguration()
+    /// How the direct consumer fetches (KafkaClient+Consume.swift).
+    public var consumer = ConsumerConfiguration()
 
-    public var closeTimeout: Interval = .seconds(5)
+    /// How long `close()` waits for outstanding requests before failing them.
+    public var closeTimeout: Duration = .seconds(5)
     /// The engine's random seed (backoff jitter, SCRAM nonces); nil draws one from the system.
     public var randomSeed: UInt64? = nil
     /// The loop group connections run on; nil uses NIO's shared singleton group.
     public var eventLoopGroup: (any EventLoopGroup)? = nil
     /// Records every engine input to files that `kgo sim replay` runs offline; nil: off.
     public var flightRecorder: FlightRecorderConfiguration? = nil
-    /// How the direct consumer fetches (KafkaClient+Consume.swift).
-    public var consumer = ConsumerConfiguration()
 
     public init(seedBrokers: [BrokerAddress]) { self.seedBrokers = seedBrokers }
 
@@ -56,6 +75,25 @@ public struct KafkaClientConfiguration: Sendable {
         self.init(seedBrokers: seeds)
     }
 
+    /// Checks every setting; the first one out of range is the error.
+    public func validate() throws(KafkaConfigurationError) {
+        guard !seedBrokers.isEmpty else { throw .noSeedBrokers }
+        for (name, d) in [("connectTimeout", connectTimeout), ("requestTimeoutOverhead", requestTimeoutOverhead),
+                          ("connectionIdleTimeout", connectionIdleTimeout), ("retryTimeout", retryTimeout),
+                          ("metadataMaxAge", metadataMaxAge), ("metadataMinAge", metadataMinAge),
+                          ("metadataStaleRefreshFloor", metadataStaleRefreshFloor), ("closeTimeout", closeTimeout)] where d < .zero {
+            throw .invalidSetting(name, "must not be negative, got \(d)")
+        }
+        guard maxResponseBytes > 0 else { throw .invalidSetting("maxResponseBytes", "must be > 0, got \(maxResponseBytes)") }
+        guard maxInFlightPerConnection > 0 else {
+            throw .invalidSetting("maxInFlightPerConnection", "must be > 0, got \(maxInFlightPerConnection)")
+        }
+        guard maxRetries >= 0 else { throw .invalidSetting("maxRetries", "must be >= 0, got \(maxRetries)") }
+        try consumer.validate()
+        try producer.validate()
+    }
+
+    /// The engine's configuration: every engine setting comes from here.
     var engineConfig: EngineConfig {
         var c = EngineConfig(seeds: seedBrokers)
         c.clientId = clientId
@@ -63,17 +101,19 @@ public struct KafkaClientConfiguration: Sendable {
         c.clientSoftwareVersion = softwareVersion
         c.tls = tls != nil
         c.sasl = sasl
-        c.connectTimeout = connectTimeout
-        c.requestTimeoutOverhead = requestTimeoutOverhead
-        c.connectionIdleTimeout = connectionIdleTimeout
+        c.connectTimeout = Interval(connectTimeout)
+        c.requestTimeoutOverhead = Interval(requestTimeoutOverhead)
+        c.connectionIdleTimeout = Interval(connectionIdleTimeout)
         c.maxResponseBytes = maxResponseBytes
         c.maxInFlightPerConnection = maxInFlightPerConnection
         c.maxRetries = maxRetries
-        c.retryTimeout = retryTimeout
+        c.retryTimeout = Interval(retryTimeout)
         c.backoff = backoff
-        c.metadataMaxAge = metadataMaxAge
-        c.metadataMinAge = metadataMinAge
+        c.metadataMaxAge = Interval(metadataMaxAge)
+        c.metadataMinAge = Interval(metadataMinAge)
+        c.metadataStaleRefreshFloor = Interval(metadataStaleRefreshFloor)
         c.pinnedBrokerRelease = pinnedBrokerRelease
+        c.apiVersionsFallbackRelease = apiVersionsFallbackRelease
         c.versionPins = versionPins
         c.fetcher = consumer.fetcherConfig
         c.producer = producer.engineConfig
@@ -93,6 +133,8 @@ public enum KafkaConfigurationError: Error, Equatable, Sendable, CustomStringCon
     /// A consumer setting out of range, or a topic pattern that does not compile.
     case invalidConsumer(String)
     case producer(ProducerConfigError)
+    /// A client setting out of range: its name and why.
+    case invalidSetting(String, String)
 
     public var description: String {
         switch self {
@@ -103,6 +145,7 @@ public enum KafkaConfigurationError: Error, Equatable, Sendable, CustomStringCon
         case .flightRecorder(let s): return "flight recorder: \(s)"
         case .invalidConsumer(let s): return "consumer configuration: \(s)"
         case .producer(let e): return "producer configuration: \(e)"
+        case .invalidSetting(let name, let why): return "\(name) \(why)"
         }
     }
 }

@@ -47,27 +47,21 @@ public struct ProducerConfiguration: Sendable {
         var c = ProducerConfig()
         c.acks = acks
         c.idempotent = idempotent
-        c.linger = Self.interval(linger)
+        c.linger = Interval(linger)
         c.maxBatchBytes = maxBatchBytes
         c.maxBufferedRecords = maxBufferedRecords
         // The callers' gate enforces the limits; the engine's are a safety net above it.
         c.maxBufferedBytes = maxBufferedBytes &* 2
         c.compression = compression
         c.partitioner = partitioner
-        c.deliveryTimeout = deliveryTimeout.map(Self.interval)
-        c.requestTimeout = Self.interval(requestTimeout)
+        c.deliveryTimeout = deliveryTimeout.map(Interval.init)
+        c.requestTimeout = Interval(requestTimeout)
         c.maxInFlightPerBroker = maxInFlightPerBroker
         c.unknownTopicRetries = unknownTopicRetries
         c.manualFlushing = manualFlushing
         return c
     }
 
-    static func interval(_ d: Duration) -> Interval {
-        let (s, atto) = d.components
-        guard s >= 0 else { return .zero }
-        let ns = UInt64(clamping: s).multipliedReportingOverflow(by: 1_000_000_000)
-        return Interval(nanoseconds: ns.overflow ? .max : ns.partialValue &+ UInt64(atto / 1_000_000_000))
-    }
 }
 
 /// Records and bytes buffered by the producer, counted on the callers' side so a full
