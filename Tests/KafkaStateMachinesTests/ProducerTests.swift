@@ -126,3 +126,14 @@ struct ProducerTests {
         #expect(PartitionQueue.add(0, 5) == 5)
     }
 }
+
+extension ProducerBatch {
+    /// Appends `r`, sizing it first (false when a field is too long for the format): the
+    /// producer sizes each record once at the call and passes the size in.
+    @discardableResult
+    mutating func append(_ r: ProducerRecord, charge: Int) -> Bool {
+        guard let size = sizeIfAppended(r) else { return false }
+        append(r, charge: charge, size: size)
+        return true
+    }
+}

@@ -39,14 +39,6 @@ struct ProducerBatch {
                                       timestampDelta: count == 0 ? 0 : r.timestamp &- baseTimestamp)
     }
 
-    /// Appends `r`, sizing it first (false when a field is too long for the format).
-    @discardableResult
-    mutating func append(_ r: ProducerRecord, charge: Int) -> Bool {
-        guard let size = sizeIfAppended(r) else { return false }
-        append(r, charge: charge, size: size)
-        return true
-    }
-
     /// Appends `r`; `size` is what `sizeIfAppended(r)` said (computed once per record).
     mutating func append(_ r: ProducerRecord, charge: Int, size: (body: Int, all: Int)) {
         if tokens.isEmpty {
