@@ -360,7 +360,9 @@ final class EngineDriver {
             scheduledTick = nil
             return
         }
-        // A deadline the last tick did not clear would spin the loop; wait a little instead.
+        // The engine never reports a deadline its last tick handled (components report only
+        // later ones, ClientEngine+Components); this belt keeps a bug there from spinning a
+        // production loop (the simulation, which has no belt, flags such a spin).
         if let lastTick, at <= lastTick { at = lastTick + .milliseconds(1) }
         if let scheduledTick, scheduledTick.at == at { return }
         scheduledTick?.task.cancel()

@@ -15,7 +15,7 @@ extension Fetcher: EngineComponent {
     /// Backoffs and topic refreshes are checked by `schedule`, which each run calls.
     mutating func tick(context: ComponentContext, now: Instant) -> Bool { true }
 
-    func nextDeadline() -> Instant? { isActive ? nextFetchDeadline() : nil }
+    func nextDeadline(after floor: Instant?) -> Instant? { isActive ? nextFetchDeadline(after: floor) : nil }
 
     mutating func close(context: ComponentContext, now: Instant) {}
 

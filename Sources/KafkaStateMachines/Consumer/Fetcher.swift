@@ -63,9 +63,6 @@ package struct Fetcher {
     private var outputs: [ComponentOutput] = []
     /// The metadata topics last told to the engine (`metadataTopics`), so they are told once.
     var interestTold: [String]?? = nil
-    /// The latest `now` seen, so deadlines already passed (a partition waiting for a leader)
-    /// do not make the engine spin.
-    private var lastNow: Instant = .zero
 
     public init(config: FetcherConfig) { self.config = config }
 
@@ -194,10 +191,12 @@ package struct Fetcher {
 
     // MARK: scheduling
 
-    /// The earliest instant a backoff ends or a topic refresh is due.
-    func nextFetchDeadline() -> Instant? {
+    /// The earliest instant after `floor` a backoff ends, or when a topic refresh is due. A
+    /// backoff that ended by `floor` was seen by the schedule then (a partition waiting for
+    /// a leader waits for metadata, not time).
+    func nextFetchDeadline(after floor: Instant?) -> Instant? {
         var d = nextTopicRefresh
-        for c in cursors.values where c.retryAt > lastNow {
+        for c in cursors.values where c.retryAt > (floor ?? .zero) {
             switch c.phase {
             case .needsOffset, .needsValidation, .ready: d = d.map { min($0, c.retryAt) } ?? c.retryAt
             default: break
@@ -209,7 +208,6 @@ package struct Fetcher {
     /// Issues every request that can go now: offsets to list, positions to validate,
     /// fetches to each source broker within the concurrency and buffer limits.
     mutating func schedule(now: Instant, metadata: MetadataCache, versions: [BrokerID: BrokerVersions]) {
-        lastNow = max(lastNow, now)
         if subscription.needsAllTopics {
             if let at = nextTopicRefresh, now >= at {
                 outputs.append(.metadata(topics: [], refresh: true))

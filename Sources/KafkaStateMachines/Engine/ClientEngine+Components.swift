@@ -29,7 +29,7 @@ extension ClientEngine {
     }
 
     var componentContext: ComponentContext {
-        ComponentContext(metadata: metadata, brokerVersions: brokerVersions, isClosed: isClosed)
+        ComponentContext(metadata: metadata, brokerVersions: brokerVersions, isClosed: isClosed, lastTick: lastTickAt)
     }
 
     /// The answer to a component's request, then a run.
@@ -64,7 +64,7 @@ extension ClientEngine {
     }
 
     func componentsNextDeadline() -> Instant? {
-        var op = Deadline()
+        var op = Deadline(floor: lastTickAt)
         for id in ComponentID.allCases { inspect(&op, id) }
         return op.earliest
     }
@@ -161,9 +161,10 @@ private struct Run: ComponentOperation {
 }
 
 private struct Deadline: ComponentInspection {
+    var floor: Instant?
     var earliest: Instant?
     mutating func read<C: EngineComponent>(_ c: C) {
-        guard let d = c.nextDeadline() else { return }
+        guard let d = c.nextDeadline(after: floor) else { return }
         earliest = earliest.map { min($0, d) } ?? d
     }
 }

@@ -35,6 +35,8 @@ package struct ClientEngine {
     var actions: [Action] = []
     private var actionIndex = 0
     var isClosed = false
+    /// When the last tick ran: components report only deadlines after it.
+    var lastTickAt: Instant?
 
     var pool = ConnectionPool()
     public internal(set) var metadata = MetadataCache()
@@ -206,6 +208,7 @@ package struct ClientEngine {
         }
         if refresh.due(now: now, lastRefresh: metadata.lastRefresh, config: config) { startMetadataRefresh(now: now) }
         componentsTick(now: now)
+        lastTickAt = now
     }
 
     /// Fails everything outstanding with `.clientClosed` and closes every connection.

@@ -17,8 +17,11 @@ protocol EngineComponent {
     mutating func metadataUpdated(context: ComponentContext, now: Instant)
     /// Time advanced; returns whether `run` has anything to do.
     mutating func tick(context: ComponentContext, now: Instant) -> Bool
-    /// The earliest instant `tick` has work; nil when none.
-    func nextDeadline() -> Instant?
+    /// The earliest instant after `floor` at which `tick` has work; nil when none. `floor`
+    /// is the engine's last tick: a deadline at or before it was handled then (what could
+    /// not go waits for an input), and reporting it again would spin the driver. This is
+    /// the engine's one guard for that contract.
+    func nextDeadline(after floor: Instant?) -> Instant?
     /// The client is closing: fail or report what is left (outstanding requests are
     /// answered with `.clientClosed` before this).
     mutating func close(context: ComponentContext, now: Instant)
@@ -32,6 +35,8 @@ struct ComponentContext {
     /// The versions each broker reported, kept past its connections.
     var brokerVersions: [BrokerID: BrokerVersions]
     var isClosed: Bool
+    /// The engine's previous tick (see `nextDeadline(after:)`).
+    var lastTick: Instant?
 }
 
 /// Which component a request or output belongs to. Declared order is the order the core

@@ -23,7 +23,7 @@ extension ProducerStateMachine: EngineComponent {
     }
 
     mutating func tick(context: ComponentContext, now: Instant) -> Bool {
-        guard let d = nextDeadline(), now >= d else { return false }
+        guard let d = nextDeadline(after: context.lastTick), now >= d else { return false }
         tick(now: now)
         return true
     }

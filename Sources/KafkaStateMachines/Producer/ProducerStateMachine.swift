@@ -62,7 +62,6 @@ struct ProducerStateMachine {
     /// Brokers that refused a zstd-pinned Produce: their batches fall back to the next codec.
     var brokersWithoutZstd: Set<Int32> = []
     var lastMetadataAsk: Instant? = nil
-    var lastTick: Instant? = nil
 
     init(config: ProducerConfig, backoff: BackoffPolicy, rng: SeededGenerator) {
         self.config = config
@@ -333,12 +332,9 @@ struct ProducerStateMachine {
         return now >= b.opened + config.linger
     }
 
-    func nextDeadline() -> Instant? {
+    func nextDeadline(after floor: Instant?) -> Instant? {
         guard !closed, fatalError == nil else { return nil }
         var d: Instant?
-        // A deadline at or before the last tick was handled then (whatever it could not
-        // send waits for an input); reporting it again would spin the driver.
-        let floor = lastTick
         func consider(_ t: Instant) {
             if let floor, t <= floor { return }
             d = d.map { min($0, t) } ?? t
@@ -364,7 +360,6 @@ struct ProducerStateMachine {
 
     mutating func tick(now: Instant) {
         guard !closed, fatalError == nil else { return }
-        lastTick = now
         if let r = idRetryAt, now >= r { idRetryAt = nil }
         var anyWaiting = false
         for name in topicNames {
