@@ -55,8 +55,9 @@ struct ConnectionPool {
 
     /// Gives one input to connection `id`; nil when the pool no longer has it.
     mutating func update(_ id: ConnectionID, _ body: (inout ConnectionStateMachine) -> [ConnectionEvent]) -> [ConnectionEvent]? {
-        guard connections[id] != nil else { return nil }
-        return body(&connections[id]!)
+        // In place by position: the keyed subscript's modify moves the value out and back.
+        guard let i = connections.index(forKey: id) else { return nil }
+        return body(&connections.values[i])
     }
 
     /// Forgets a connection that failed or was closed.
@@ -81,8 +82,8 @@ struct ConnectionPool {
         case .throttled(let until):
             guard let broker = connections[id]?.broker else { return true }
             throttledUntil[broker] = max(throttledUntil[broker] ?? until, until)
-            for other in connections.keys where other != id && connections[other]!.broker == broker {
-                connections[other]!.throttle(until: until)
+            for i in connections.values.indices where connections.keys[i] != id && connections.values[i].broker == broker {
+                connections.values[i].throttle(until: until)
             }
         case .write, .response, .failed:
             return false

@@ -98,7 +98,7 @@ extension ClientEngine {
         case .findCoordinator(let key):
             coordinators.findEnded(key)
             if case .failure(let error) = result {
-                for wid in pending.keys where pending[wid]?.state == .waitingCoordinator(key) {
+                for wid in pending.keys where pendingState(wid) == .waitingCoordinator(key) {
                     finish(wid, .failure(error), now: now)
                 }
             }

@@ -51,9 +51,12 @@ extension ClientEngine {
         let (cid, opened) = pool.connection(to: broker, purpose: ConnectionPurpose.of(type(of: request).apiKey), config: config,
                                             rng: &rng, now: now)
         if opened { actions.append(.open(cid, broker: broker, host: address.host, port: address.port, tls: config.tls)) }
-        pending[id]!.attempts += 1
-        pending[id]!.state = .sent(cid)
-        let outbound = OutboundRequest(token: id, request: request, pin: pending[id]!.pin, brokerTimeout: brokerSideTimeout(of: request))
+        let pin = updatePending(id) { p in
+            p.attempts += 1
+            p.state = .sent(cid)
+            return p.pin
+        } ?? nil
+        let outbound = OutboundRequest(token: id, request: request, pin: pin, brokerTimeout: brokerSideTimeout(of: request))
         let events = pool.update(cid) { $0.enqueue(outbound, now: now) } ?? []
         apply(events, from: cid, now: now)
     }

@@ -23,8 +23,8 @@ extension ClientEngine {
     }
 
     mutating func wakeMetadataWaiters(now: Instant) {
-        for id in pending.keys where pending[id]?.state == .waitingMetadata {
-            pending[id]!.state = .routing
+        for id in pending.keys where pendingState(id) == .waitingMetadata {
+            updatePending(id) { $0.state = .routing }
             route(id, now: now)
         }
     }
@@ -45,7 +45,7 @@ extension ClientEngine {
     }
 
     mutating func failMetadataWaiters(_ error: KafkaClientError, now: Instant) {
-        for id in pending.keys where pending[id]?.state == .waitingMetadata {
+        for id in pending.keys where pendingState(id) == .waitingMetadata {
             finish(id, .failure(error), now: now)
         }
         for id in sharded.keys where sharded[id]?.waitingMetadata == true {

@@ -27,7 +27,7 @@ extension ClientEngine {
             // producer pipelines a partition's batches by sequence): while an earlier one
             // waits for metadata, a later one waits behind it. Waiters wake in id order.
             if p.orderedPerBroker, orderedRequestWaiting(before: id, broker: n, owner: p.owner) {
-                pending[id]!.state = .waitingMetadata
+                updatePending(id) { $0.state = .waitingMetadata }
                 return
             }
             broker = .node(n)
@@ -39,7 +39,7 @@ extension ClientEngine {
         case .groupCoordinator, .transactionCoordinator:
             let key = p.target.coordinatorKey!
             guard let entry = coordinators[key] else {
-                pending[id]!.state = .waitingCoordinator(key)
+                updatePending(id) { $0.state = .waitingCoordinator(key) }
                 findCoordinator(key, now: now)
                 return
             }
@@ -50,11 +50,14 @@ extension ClientEngine {
 
     private func orderedRequestWaiting(before id: UInt64, broker n: Int32, owner: PendingRequest.Owner) -> Bool {
         guard case .component(let component, _) = owner else { return false }
-        return pending.contains { other, r in
-            guard other < id, r.orderedPerBroker, r.state == .waitingMetadata, r.target == .broker(n),
-                  case .component(component, _) = r.owner else { return false }
+        // Ids only grow: the requests made before `id` come first.
+        for i in pending.values.indices {
+            guard pending.keys[i] < id else { break }
+            let r = pending.values[i]
+            guard r.orderedPerBroker, r.state == .waitingMetadata, r.target == .broker(n), case .component(component, _) = r.owner else { continue }
             return true
         }
+        return false
     }
 
     mutating func waitForMetadata(_ id: UInt64, missing: String, now: Instant) {
@@ -63,7 +66,7 @@ extension ClientEngine {
             return
         }
         pending[id]!.waitedForMetadata = true
-        pending[id]!.state = .waitingMetadata
+        updatePending(id) { $0.state = .waitingMetadata }
         requestMetadataRefresh(now: now)
     }
 
@@ -93,8 +96,8 @@ extension ClientEngine {
     }
 
     mutating func wakeCoordinatorWaiters(_ key: CoordinatorKey, now: Instant) {
-        for id in pending.keys where pending[id]?.state == .waitingCoordinator(key) {
-            pending[id]!.state = .routing
+        for id in pending.keys where pendingState(id) == .waitingCoordinator(key) {
+            updatePending(id) { $0.state = .routing }
             route(id, now: now)
         }
     }

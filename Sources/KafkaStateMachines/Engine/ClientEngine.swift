@@ -123,7 +123,7 @@ package struct ClientEngine {
         var d: Instant?
         func consider(_ t: Instant?) { if let t { d = d.map { min($0, t) } ?? t } }
         consider(pool.nextDeadline(idleTimeout: config.connectionIdleTimeout))
-        for p in pending.values { if case .backoff(let until) = p.state { consider(until) } }
+        for i in pending.values.indices { if case .backoff(let until) = pending.values[i].state { consider(until) } }
         consider(refresh.nextDeadline(lastRefresh: metadata.lastRefresh, config: config))
         consider(componentsNextDeadline())
         return d
@@ -202,8 +202,8 @@ package struct ClientEngine {
             apply(events, from: id, now: now)
         }
         for id in pending.keys {
-            guard let p = pending[id], case .backoff(let until) = p.state, now >= until else { continue }
-            pending[id]!.state = .routing
+            guard case .backoff(let until)? = pendingState(id), now >= until else { continue }
+            updatePending(id) { $0.state = .routing }
             route(id, now: now)
         }
         if refresh.due(now: now, lastRefresh: metadata.lastRefresh, config: config) { startMetadataRefresh(now: now) }
@@ -224,6 +224,20 @@ package struct ClientEngine {
             apply(events, from: id, now: now)
         }
         componentsClose(now: now)
+    }
+
+    /// Changes a pending request in place (by position: the keyed subscript's modify moves
+    /// the value out and back).
+    @discardableResult
+    mutating func updatePending<R>(_ id: UInt64, _ body: (inout PendingRequest) -> R) -> R? {
+        guard let i = pending.index(forKey: id) else { return nil }
+        return body(&pending.values[i])
+    }
+
+    /// The state of a pending request, read without copying the request.
+    func pendingState(_ id: UInt64) -> PendingRequest.State? {
+        guard let i = pending.index(forKey: id) else { return nil }
+        return pending.values[i].state
     }
 
     mutating func takeRequestId() -> UInt64 {
