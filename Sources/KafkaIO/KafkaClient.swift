@@ -125,10 +125,11 @@ public final class KafkaClient: Sendable {
         }
     }
 
-    /// (hops, commands) so far: how well user calls were batched.
-    func hopStatistics() -> EventLoopFuture<(hops: Int, commands: Int)> {
+    /// A test seam: `observer` is told of each later hop from user calls and the calls it
+    /// carried (how well they are batched); the future completes once it is in place.
+    func observeHops(_ observer: @escaping @Sendable (_ calls: Int) -> Void) -> EventLoopFuture<Void> {
         let driver = self.driver
-        return loop.submit { (driver.value.hops, driver.value.commandsRun) }
+        return loop.submit { driver.value.hopObserver = observer }
     }
 
     /// Commands and records waiting for the next hop.

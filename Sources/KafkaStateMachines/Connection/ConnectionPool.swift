@@ -20,8 +20,9 @@ struct ConnectionPool {
     private var throttledUntil: [BrokerID: Instant] = [:]
     /// SCRAM salted passwords derived so far, handed to each new connection.
     private(set) var saltedPasswords = ScramSaltedPasswords()
-    /// How many times a connection had to run SCRAM's key derivation (the cache's measure).
-    private(set) var saltedPasswordDerivations = 0
+    /// A test seam: called each time a connection had to run SCRAM's key derivation (what
+    /// the cache saves); nil in production.
+    var onSaltedPasswordDerived: (() -> Void)?
     /// Versions each broker reported, kept past its connections' lifetimes.
     private(set) var brokerVersions: [BrokerID: BrokerVersions] = [:]
 
@@ -77,7 +78,7 @@ struct ConnectionPool {
         case .ready(let versions):
             if let c = connections[id] { brokerVersions[c.broker] = versions }
         case .saltedPasswordDerived(let entry):
-            saltedPasswordDerivations += 1
+            onSaltedPasswordDerived?()
             saltedPasswords.remember(entry)
         case .throttled(let until):
             guard let broker = connections[id]?.broker else { return true }

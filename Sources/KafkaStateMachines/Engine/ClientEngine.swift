@@ -137,9 +137,8 @@ package struct ClientEngine {
     /// Versions each broker reported, kept past its connections' lifetimes.
     public var brokerVersions: [BrokerID: BrokerVersions] { pool.brokerVersions }
 
-    /// SCRAM salted passwords derived so far, and how often a connection had to derive one.
+    /// SCRAM salted passwords derived so far.
     var saltedPasswords: ScramSaltedPasswords { pool.saltedPasswords }
-    var saltedPasswordDerivations: Int { pool.saltedPasswordDerivations }
 
     // MARK: inputs
 
