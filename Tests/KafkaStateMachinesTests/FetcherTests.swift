@@ -382,6 +382,36 @@ import Testing
         #expect(leader.first?.broker == 1, "an error on the replica falls back to the leader")
     }
 
+    /// The leader points at a replica our metadata does not list (a broker that came back
+    /// after our last refresh; consume-rc-stuck-unknown-preferred-replica.scenario). Asking
+    /// the leader again at once only gets the same pointer and no records, forever: the
+    /// fetcher must ask for metadata and wait, then use the replica once metadata lists it.
+    @Test func preferredReadReplicaMissingFromMetadataAsksForMetadata() {
+        var c = FetcherConfig()
+        c.rack = "a"
+        var run = Run(c, md: Self.metadata(leaders: [2], brokers: [2, 3]))
+        run.f.assign([Self.tp0: .exact(0)])
+        let s = Self.sends(run.step())
+        var r = Self.fetchResponse([(Self.tp0, nil, .noError)])
+        r.responses[0].partitions[0].preferredReadReplica = 1
+        let out = run.answer(s[0].tag, r)
+        #expect(Self.sends(out).isEmpty, "no fetch from the leader at once: it would point at broker 1 again")
+        #expect(out.contains { if case .metadata(_, true) = $0 { return true } else { return false } }, "broker 1's address comes with metadata")
+        // Still unknown after the backoff: back to the leader, and metadata asked again.
+        run.now = .milliseconds(200)
+        let still = run.step()
+        #expect(Self.sends(still).map(\.broker) == [2])
+        #expect(still.contains { if case .metadata(_, true) = $0 { return true } else { return false } })
+        var r2 = Self.fetchResponse([(Self.tp0, nil, .noError)])
+        r2.responses[0].partitions[0].preferredReadReplica = 1
+        #expect(Self.sends(run.answer(Self.sends(still)[0].tag, r2)).isEmpty)
+        // Metadata now lists broker 1: the fetch goes there.
+        run.md = Self.metadata(leaders: [2], brokers: [1, 2, 3])
+        run.f.metadataUpdated(run.md)
+        run.now = .milliseconds(400)
+        #expect(Self.sends(run.step()).map(\.broker) == [1])
+    }
+
     @Test func regexSubscriptionPicksUpNewTopicsWithExclusions() {
         var run = Run()
         run.f.subscribe(TopicSubscription(patterns: ["t.*"], exclusions: ["tx"]), metadata: run.md)

@@ -257,6 +257,13 @@ package struct Fetcher {
         // Partitions made ready above (exact starts, skipped validation) fetch in this round.
         for tp in cursors.keys.sorted() {
             guard let c = cursors[tp], c.phase == .ready, !c.paused, c.retryAt <= now, let leader = metadata.leader(of: tp) else { continue }
+            if let r = c.preferredReplica, metadata.brokers[r] == nil {
+                // KIP-392: the preferred replica is still missing from metadata. Back to
+                // the leader, and look again (as the Java consumer does): without a refresh
+                // the leader would point at it forever and the partition never move.
+                cursors[tp]!.preferredReplica = nil
+                needMetadata = true
+            }
             fetches[source(of: tp, leader: leader, metadata: metadata, now: now), default: []].append(tp)
         }
         if needMetadata { outputs.append(.metadata(topics: [], refresh: true)) }
@@ -422,7 +429,7 @@ package struct Fetcher {
         guard let what = inFlight.removeValue(forKey: tag) else { return }
         switch what {
         case .fetch(let broker, let plan):
-            fetchCompleted(tag, broker: broker, plan: plan, result, now: now)
+            fetchCompleted(tag, broker: broker, plan: plan, result, now: now, metadata: metadata)
         case .list:
             listCompleted(tag, result, now: now)
         case .validate(_, let positions):
@@ -453,7 +460,7 @@ package struct Fetcher {
     }
 
     private mutating func fetchCompleted(_ tag: UInt64, broker: Int32, plan: FetchSession.Plan,
-                                         _ result: Result<any KafkaResponse, KafkaClientError>, now: Instant) {
+                                         _ result: Result<any KafkaResponse, KafkaClientError>, now: Instant, metadata: MetadataCache) {
         let response: FetchResponse
         switch result {
         case .failure(let error):
@@ -488,7 +495,7 @@ package struct Fetcher {
                 cursors[tp]!.phase = .ready
                 // Paused meanwhile: drop the data; it is fetched again on resume.
                 if c.paused { continue }
-                if let d = handlePartition(tp, p, sent: sent, cursor: c, from: broker, now: now, losses: &losses) { delivered.append(d) }
+                if let d = handlePartition(tp, p, sent: sent, cursor: c, from: broker, now: now, metadata: metadata, losses: &losses) { delivered.append(d) }
             }
         }
         // Partitions an incremental response left out had nothing new.
@@ -501,11 +508,20 @@ package struct Fetcher {
 
     /// One partition's answer; returns what the user should see.
     private mutating func handlePartition(_ tp: TopicPartition, _ p: FetchResponse.PartitionData, sent: FetchSession.Entry,
-                                          cursor c: Cursor, from broker: Int32, now: Instant, losses: inout [DataLoss]) -> FetchedPartition? {
+                                          cursor c: Cursor, from broker: Int32, now: Instant, metadata: MetadataCache,
+                                          losses: inout [DataLoss]) -> FetchedPartition? {
         let code = KafkaErrorCode(p.errorCode)
         if p.preferredReadReplica >= 0 && p.preferredReadReplica != broker {
             cursors[tp]!.preferredReplica = p.preferredReadReplica
             cursors[tp]!.preferredUntil = now + config.preferredReplicaRecheck
+            if metadata.brokers[p.preferredReadReplica] == nil {
+                // A replica our metadata does not list (it came back after our last
+                // refresh): its address comes with new metadata. The leader sends no
+                // records with the pointer, so asking it again meanwhile gets the same
+                // answer at once: wait for the refresh (or the backoff) instead.
+                cursors[tp]!.retryAt = now + config.retryBackoff
+                outputs.append(.metadata(topics: [], refresh: true))
+            }
         }
         func stopped(_ e: ConsumerPartitionError, skipTo: Int64) -> FetchedPartition {
             cursors[tp]!.phase = .stopped(e, skipTo: skipTo)
