@@ -396,12 +396,12 @@ import Testing
         r.responses[0].partitions[0].preferredReadReplica = 1
         let out = run.answer(s[0].tag, r)
         #expect(Self.sends(out).isEmpty, "no fetch from the leader at once: it would point at broker 1 again")
-        #expect(out.contains { if case .metadata(_, true) = $0 { return true } else { return false } }, "broker 1's address comes with metadata")
+        #expect(out.contains { if case .metadata(_, .urgent) = $0 { return true } else { return false } }, "broker 1's address comes with metadata, urgently")
         // Still unknown after the backoff: back to the leader, and metadata asked again.
         run.now = .milliseconds(200)
         let still = run.step()
         #expect(Self.sends(still).map(\.broker) == [2])
-        #expect(still.contains { if case .metadata(_, true) = $0 { return true } else { return false } })
+        #expect(still.contains { if case .metadata(_, .urgent) = $0 { return true } else { return false } })
         var r2 = Self.fetchResponse([(Self.tp0, nil, .noError)])
         r2.responses[0].partitions[0].preferredReadReplica = 1
         #expect(Self.sends(run.answer(Self.sends(still)[0].tag, r2)).isEmpty)

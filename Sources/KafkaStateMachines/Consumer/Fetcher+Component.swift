@@ -24,7 +24,7 @@ extension Fetcher: EngineComponent {
             let topics = metadataTopics
             if interestTold != .some(topics) {
                 interestTold = .some(topics)
-                outputs.append(.metadata(topics: topics, refresh: false))
+                outputs.append(.metadata(topics: topics, refresh: .notNeeded))
             }
             schedule(now: now, metadata: context.metadata, versions: context.brokerVersions)
         }

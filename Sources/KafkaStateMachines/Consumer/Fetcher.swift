@@ -210,7 +210,7 @@ package struct Fetcher {
     mutating func schedule(now: Instant, metadata: MetadataCache, versions: [BrokerID: BrokerVersions]) {
         if subscription.needsAllTopics {
             if let at = nextTopicRefresh, now >= at {
-                outputs.append(.metadata(topics: [], refresh: true))
+                outputs.append(.metadata(topics: [], refresh: .normal))
                 nextTopicRefresh = now + config.topicRefresh
             } else if nextTopicRefresh == nil {
                 nextTopicRefresh = now + config.topicRefresh
@@ -219,6 +219,7 @@ package struct Fetcher {
         // Any newer metadata (a user's Metadata answer counts too) may hold new topics.
         if !subscription.isEmpty && metadata.lastRefresh != subscriptionAppliedAt { applySubscription(metadata) }
         var needMetadata = subscriptionNeedsMetadata || !metadata.knows(subscription.topics)
+        var needUrgentMetadata = false
         subscriptionNeedsMetadata = false
         var lists: [Int32: [TopicPartition]] = [:]
         var validations: [Int32: [TopicPartition]] = [:]
@@ -262,11 +263,15 @@ package struct Fetcher {
                 // the leader, and look again (as the Java consumer does): without a refresh
                 // the leader would point at it forever and the partition never move.
                 cursors[tp]!.preferredReplica = nil
-                needMetadata = true
+                needUrgentMetadata = true
             }
             fetches[source(of: tp, leader: leader, metadata: metadata, now: now), default: []].append(tp)
         }
-        if needMetadata { outputs.append(.metadata(topics: [], refresh: true)) }
+        if needUrgentMetadata {
+            outputs.append(.metadata(topics: [], refresh: .urgent))
+        } else if needMetadata {
+            outputs.append(.metadata(topics: [], refresh: .normal))
+        }
         for broker in lists.keys.sorted() { sendListOffsets(broker, lists[broker]!) }
         for broker in validations.keys.sorted() { sendValidation(broker, validations[broker]!) }
         guard bufferedBytes < config.maxBufferedBytes else { return }
@@ -456,7 +461,7 @@ package struct Fetcher {
     private mutating func partitionNeedsMetadata(_ tp: TopicPartition, now: Instant) {
         cursors[tp]!.retryAt = now + config.retryBackoff
         cursors[tp]!.preferredReplica = nil
-        outputs.append(.metadata(topics: [], refresh: true))
+        outputs.append(.metadata(topics: [], refresh: .normal))
     }
 
     private mutating func fetchCompleted(_ tag: UInt64, broker: Int32, plan: FetchSession.Plan,
@@ -471,7 +476,7 @@ package struct Fetcher {
                 for tp in plan.wanted.keys where cursors[tp]?.preferredReplica == broker { cursors[tp]!.preferredReplica = nil }
             }
             if case .unsupportedVersion = error { return }
-            outputs.append(.metadata(topics: [], refresh: true))
+            outputs.append(.metadata(topics: [], refresh: .normal))
             return
         case .success(let r):
             guard let f = r as? FetchResponse else { return release(tag, to: { _ in .ready }, backoff: true, now: now) }
@@ -518,9 +523,10 @@ package struct Fetcher {
                 // A replica our metadata does not list (it came back after our last
                 // refresh): its address comes with new metadata. The leader sends no
                 // records with the pointer, so asking it again meanwhile gets the same
-                // answer at once: wait for the refresh (or the backoff) instead.
+                // answer at once: wait for the refresh (or the backoff) instead. Urgent:
+                // the partition cannot move until it lands.
                 cursors[tp]!.retryAt = now + config.retryBackoff
-                outputs.append(.metadata(topics: [], refresh: true))
+                outputs.append(.metadata(topics: [], refresh: .urgent))
             }
         }
         func stopped(_ e: ConsumerPartitionError, skipTo: Int64) -> FetchedPartition {
@@ -602,7 +608,7 @@ package struct Fetcher {
         guard case .success(let r) = result, let response = r as? ListOffsetsResponse else {
             release(tag, to: { c in if case .listing(_, let s) = c.phase { return .needsOffset(s) } else { return c.phase } },
                     backoff: true, now: now)
-            outputs.append(.metadata(topics: [], refresh: true))
+            outputs.append(.metadata(topics: [], refresh: .normal))
             return
         }
         var stoppedParts: [FetchedPartition] = []
@@ -651,7 +657,7 @@ package struct Fetcher {
             return
         case .failure:
             release(tag, to: { _ in .needsValidation }, backoff: true, now: now)
-            outputs.append(.metadata(topics: [], refresh: true))
+            outputs.append(.metadata(topics: [], refresh: .normal))
             return
         case .success(let r):
             guard let v = r as? OffsetForLeaderEpochResponse else { return release(tag, to: { _ in .needsValidation }, backoff: true, now: now) }

@@ -100,23 +100,24 @@ extension ClientEngine {
                                           firstAttempt: now, maxRetries: r.maxRetries ?? config.maxRetries,
                                           orderedPerBroker: r.orderedPerBroker)
             route(rid, now: now)
-        case .metadata(let topics, let wantsRefresh):
+        case .metadata(let topics, let ask):
+            let urgent = ask == .urgent
             guard let topics else {
                 metadata.wantsAllTopics = true
-                if wantsRefresh && !isClosed { requestMetadataRefresh(now: now) }
+                if ask != .notNeeded && !isClosed { requestMetadataRefresh(now: now, urgent: urgent) }
                 return
             }
             // A topic never asked about is new information, not a repeat: no minimum age.
             let new = !topics.allSatisfy { metadata.interest.contains($0) }
             metadata.addInterest(topics)
-            guard wantsRefresh, !isClosed else { return }
+            guard ask != .notNeeded, !isClosed else { return }
             if new && refresh.inFlight == nil {
                 startMetadataRefresh(now: now)
             } else if new {
                 refresh.nextSkipsMinAge = true
-                requestMetadataRefresh(now: now)
+                requestMetadataRefresh(now: now, urgent: urgent)
             } else {
-                requestMetadataRefresh(now: now)
+                requestMetadataRefresh(now: now, urgent: urgent)
             }
         case .brokerAddress(let node, let address):
             learnedAddresses[node] = address

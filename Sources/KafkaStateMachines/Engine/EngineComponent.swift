@@ -51,15 +51,21 @@ enum ComponentID: Int, CaseIterable, Comparable, Sendable {
 enum ComponentOutput {
     /// Send a request; its answer comes back to `answered(tag, …)`.
     case send(ComponentRequest)
-    /// Metadata should cover these topics (nil: every topic). With `refresh`, ask for a
-    /// refresh too: at once when a topic is new (nothing to wait for), else no sooner than
-    /// the minimum metadata age allows.
-    case metadata(topics: [String]?, refresh: Bool)
+    /// Metadata should cover these topics (nil: every topic), and maybe a refresh: at once
+    /// when a topic is new (nothing to wait for), else no sooner than the minimum metadata
+    /// age allows, or for an urgent ask (what the component holds cannot move until the
+    /// refresh lands) the stale-metadata floor.
+    case metadata(topics: [String]?, refresh: MetadataAsk)
     /// A node's address learned from an answer (KIP-951 leader hints name brokers the
     /// metadata may not list yet).
     case brokerAddress(node: Int32, BrokerAddress)
     /// Something for the driver: records fetched, a delivery report, a notice.
     case action(Action)
+}
+
+/// Whether a component's metadata output asks for a refresh, and how soon.
+enum MetadataAsk: Equatable {
+    case notNeeded, normal, urgent
 }
 
 /// A request a component asks the core to send.

@@ -223,7 +223,7 @@ struct ProducerStateMachine {
     mutating func askMetadata(now: Instant, force: Bool = false) {
         if !force, let last = lastMetadataAsk, now < last + .seconds(1) { return }
         lastMetadataAsk = now
-        outputs.append(.metadata(topics: topicNames, refresh: true))
+        outputs.append(.metadata(topics: topicNames, refresh: .normal))
     }
 
     /// Takes what metadata says about one topic: partitions, leaders, existence.
