@@ -21,7 +21,9 @@
 #      then KGO_SIM_SEEDS seeds of scenarios/consume-random.scenario (the direct consumer)
 #      and half as many of scenarios/consume-random-read-committed.scenario, then
 #      KGO_SIM_SEEDS seeds of scenarios/sweep/producer-100k.scenario (the producer: 100,000
-#      records under random faults); each sweep runs one seed per core (kgo sim sweep --jobs)
+#      records under random faults) and of scenarios/sweep/producer-10k.scenario (10,000
+#      records under the same 20 faults: denser per record); each sweep runs one seed per
+#      core (kgo sim sweep --jobs)
 #   5b. Tools/interop-consume.sh: the release kgo consumes what librdkafka produced to Tansu
 #      (1,000,000 records from rdprod; every codec with headers and timestamps); a mismatch
 #      fails the run (KGO_SKIP_INTEROP=1 skips it, for quick local runs only)
@@ -126,6 +128,8 @@ if [ "$SIM_SEEDS" -gt 0 ]; then
   S2=$(now_ms)
   .build/release/kgo sim sweep scenarios/sweep/producer-100k.scenario --seeds "$SIM_SEEDS" \
     --save .build/sim-producer-failure.scenario | grep -v ' ok$'
+  .build/release/kgo sim sweep scenarios/sweep/producer-10k.scenario --seeds "$SIM_SEEDS" \
+    --save .build/sim-producer-10k-failure.scenario | grep -v ' ok$'
   log "producer sweep: $(( $(now_ms) - S2 )) ms"
 fi
 

@@ -38,3 +38,13 @@ public struct Interval: Comparable, Hashable, Sendable, CustomStringConvertible 
     }
     public var description: String { "\(milliseconds)ms" }
 }
+
+extension Interval {
+    /// A `Duration` in the engine's unit: negative is zero, too long saturates.
+    public init(_ d: Duration) {
+        let (s, atto) = d.components
+        guard s >= 0 else { self = .zero; return }
+        let ns = UInt64(clamping: s).multipliedReportingOverflow(by: 1_000_000_000)
+        self.init(nanoseconds: ns.overflow ? .max : ns.partialValue &+ UInt64(atto / 1_000_000_000))
+    }
+}

@@ -42,13 +42,3 @@ public struct BackoffPolicy: Sendable, Equatable {
         return Interval(nanoseconds: UInt64(Double(base) * factor))
     }
 }
-
-extension Interval {
-    /// A `Duration` in the engine's unit: negative is zero, too long saturates.
-    package init(_ d: Duration) {
-        let (s, atto) = d.components
-        guard s >= 0 else { self = .zero; return }
-        let ns = UInt64(clamping: s).multipliedReportingOverflow(by: 1_000_000_000)
-        self.init(nanoseconds: ns.overflow ? .max : ns.partialValue &+ UInt64(atto / 1_000_000_000))
-    }
-}
