@@ -350,6 +350,8 @@ final class EngineDriver {
             completions.removeValue(forKey: promise)?(result)
         case .fetched(let batch):
             deliver(batch)
+        case .group(let event):
+            groupEvent(event)
         }
     }
 

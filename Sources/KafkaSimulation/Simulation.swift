@@ -344,6 +344,12 @@ package struct Simulation {
                 }
             case .fetched(let batch):
                 fetched(batch)
+            case .group(let event):
+                for i in workloads.indices {
+                    var ctx = lendContext()
+                    workloads[i].groupEvent(event, &ctx)
+                    absorb(&ctx, from: i)
+                }
             }
         }
     }

@@ -66,6 +66,8 @@ package protocol SimWorkload {
     /// The engine's producer reported a batch (every workload hears every report).
     mutating func delivered(_ report: DeliveryReport, _ ctx: inout WorkloadContext)
     mutating func producerNotice(_ notice: ProducerNotice, _ ctx: inout WorkloadContext)
+    /// The engine's group member reported an event (every workload hears every event).
+    mutating func groupEvent(_ event: GroupEvent, _ ctx: inout WorkloadContext)
     /// End-of-run checks against the partitions' logs (`read` gives each offset's value).
     func checkLogs(_ read: (String, Int32) -> PartitionRecords?, _ ctx: inout WorkloadContext)
 }
@@ -82,5 +84,6 @@ extension SimWorkload {
     package mutating func fetched(_ batch: FetchBatch, _ ctx: inout WorkloadContext) {}
     package mutating func delivered(_ report: DeliveryReport, _ ctx: inout WorkloadContext) {}
     package mutating func producerNotice(_ notice: ProducerNotice, _ ctx: inout WorkloadContext) {}
+    package mutating func groupEvent(_ event: GroupEvent, _ ctx: inout WorkloadContext) {}
     package func checkLogs(_ read: (String, Int32) -> PartitionRecords?, _ ctx: inout WorkloadContext) {}
 }

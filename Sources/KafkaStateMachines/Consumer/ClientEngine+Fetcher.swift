@@ -40,11 +40,13 @@ extension ClientEngine {
 
     mutating func pause(_ partitions: [TopicPartition], now: Instant) {
         fetcher.pause(partitions)
+        group?.notePaused(partitions, true)
         runComponent(.fetcher, now: now)
     }
 
     mutating func resume(_ partitions: [TopicPartition], now: Instant) {
         fetcher.resume(partitions)
+        group?.notePaused(partitions, false)
         runComponent(.fetcher, now: now)
     }
 

@@ -15,6 +15,8 @@ package enum Action: Sendable, CustomStringConvertible {
     case delivery(DeliveryReport)
     /// A flush completed, data loss was detected, or the producer stopped for good.
     case producer(ProducerNotice)
+    /// The group member's events: joined, assigned, revoking (answer it), lost, committed, left.
+    case group(GroupEvent)
 
     public var description: String {
         switch self {
@@ -26,6 +28,7 @@ package enum Action: Sendable, CustomStringConvertible {
         case .fetched(let b): return "fetched(\(b))"
         case .delivery(let r): return "\(r)"
         case .producer(let n): return "producer(\(n))"
+        case .group(let e): return "group(\(e))"
         }
     }
 }

@@ -18,6 +18,7 @@ extension ClientEngine {
         switch id {
         case .fetcher: op.apply(to: &fetcher)
         case .producer: if producer != nil { op.apply(to: &producer!) }
+        case .group: if group != nil { op.apply(to: &group!) }
         }
     }
 
@@ -25,6 +26,7 @@ extension ClientEngine {
         switch id {
         case .fetcher: op.read(fetcher)
         case .producer: if let producer { op.read(producer) }
+        case .group: if let group { op.read(group) }
         }
     }
 
@@ -123,6 +125,10 @@ extension ClientEngine {
             learnedAddresses[node] = address
         case .action(let a):
             actions.append(a)
+        case .input(let input):
+            handle(input, now: now)
+        case .coordinatorMoved(let key):
+            coordinators.invalidate(key)
         }
     }
 }

@@ -59,6 +59,7 @@ package struct ClientEngine {
     /// created by the first produce (ClientEngine+Producer.swift).
     var fetcher: Fetcher
     var producer: ProducerStateMachine?
+    var group: GroupMember?
     /// Components running now, and those to run again (bit per ComponentID; runComponent).
     var componentsRunning: UInt8 = 0
     var componentsRerun: UInt8 = 0
@@ -91,6 +92,11 @@ package struct ClientEngine {
         case .pause(let p): pause(p, now: now)
         case .resume(let p): resume(p, now: now)
         case .fetchConsumed(let n): fetchConsumed(bytes: n, now: now)
+        case .joinGroup(let c): joinGroup(c, now: now)
+        case .leaveGroup(let p): leaveGroup(p, now: now)
+        case .commitOffsets(let o, let p): commitOffsets(o, promise: p, now: now)
+        case .groupConsumed(let c): groupConsumed(c, now: now)
+        case .groupRevocationHandled(let id): groupRevocationHandled(id, now: now)
         case .produce(let records): produce(records, now: now)
         case .flush(let p): flush(promise: p, now: now)
         case .tick: tick(now: now)

@@ -42,7 +42,7 @@ struct ComponentContext {
 /// Which component a request or output belongs to. Declared order is the order the core
 /// visits components in (ticks, metadata updates, close).
 enum ComponentID: Int, CaseIterable, Comparable, Sendable {
-    case fetcher, producer
+    case fetcher, producer, group
 
     static func < (a: ComponentID, b: ComponentID) -> Bool { a.rawValue < b.rawValue }
 }
@@ -61,6 +61,11 @@ enum ComponentOutput {
     case brokerAddress(node: Int32, BrokerAddress)
     /// Something for the driver: records fetched, a delivery report, a notice.
     case action(Action)
+    /// An engine input, as if the driver had given it: how one component steers another
+    /// (the group member assigns partitions to the fetcher).
+    case input(EngineInput)
+    /// An answer said the coordinator moved: look it up again before the next request.
+    case coordinatorMoved(CoordinatorKey)
 }
 
 /// Whether a component's metadata output asks for a refresh, and how soon.

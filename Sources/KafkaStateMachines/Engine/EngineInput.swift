@@ -30,6 +30,14 @@ package enum EngineInput: Sendable, Equatable {
     case resume([TopicPartition])
     /// Fetched bytes the user polled (or the driver dropped), handed back for backpressure.
     case fetchConsumed(Int)
+    /// The group consumer's commands (ClientEngine+Group): join a group (subscribe through
+    /// it), leave it gracefully, commit, report what the user consumed, answer a revocation.
+    case joinGroup(GroupConfig)
+    case leaveGroup(PromiseID)
+    /// Commits these offsets, or (nil) everything consumed; answered by `.group(.committed)`.
+    case commitOffsets([TopicPartition: CommitPosition]?, PromiseID)
+    case groupConsumed([TopicPartition: CommitPosition])
+    case groupRevocationHandled(UInt64)
     /// Records for the producer, and a flush that completes with `.producer(.flushed(promise))`.
     case produce([ProducerRecord])
     case flush(PromiseID)

@@ -15,6 +15,8 @@ package struct MetadataCache: Sendable {
     public private(set) var topicErrors: [String: KafkaErrorCode] = [:]
     /// Topic IDs (Metadata v10+): a new ID under a known name is a topic created again.
     public private(set) var topicIds: [String: KafkaUUID] = [:]
+    /// Partition counts of the topics the cluster answered for without a topic error.
+    public private(set) var partitionCounts: [String: Int32] = [:]
     public private(set) var lastRefresh: Instant?
     /// Topics some request wanted; a refresh asks for these.
     public private(set) var interest: Set<String> = []
@@ -66,6 +68,7 @@ package struct MetadataCache: Sendable {
             guard let name = topic.name else { continue }
             topicErrors[name] = KafkaErrorCode(topic.errorCode)
             topicIds[name] = topic.topicId == .zero ? nil : topic.topicId
+            partitionCounts[name] = topic.errorCode == 0 ? Int32(topic.partitions.count) : nil
             for key in partitions.keys where key.topic == name { partitions[key] = nil }
             for p in topic.partitions {
                 partitions[TopicPartition(name, p.partitionIndex)] =

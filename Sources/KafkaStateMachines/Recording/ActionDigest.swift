@@ -45,6 +45,8 @@ package struct ActionDigest: Sendable, Equatable {
             mix(UInt64(r.tokens.count)); mix(r.tokens.first ?? 0); mix(r.error?.description ?? "")
         case .producer(let n):
             mix(UInt8(7)); mix(n.description)
+        case .group(let e):
+            mix(UInt8(8)); mix(e.description)
         }
     }
 

@@ -26,6 +26,7 @@ package enum RecordingFormat {
         case oauthToken, oauthTokenFailed, end, cancel
         case assign, unassign, subscribe, seek, skip, stopPartition, pause, resume, fetchConsumed
         case produce, flush
+        case joinGroup, leaveGroup, commitOffsets, groupConsumed, groupRevocationHandled
     }
 }
 
@@ -229,6 +230,22 @@ extension RecordingEntry {
             case .flush(let p):
                 header(.flush)
                 body.writeUnsignedVarlong(p.rawValue)
+            case .joinGroup(let c):
+                header(.joinGroup)
+                RecordingWire.writeGroupConfig(c, into: &body)
+            case .leaveGroup(let p):
+                header(.leaveGroup)
+                body.writeUnsignedVarlong(p.rawValue)
+            case .commitOffsets(let offsets, let p):
+                header(.commitOffsets)
+                body.writeUnsignedVarlong(p.rawValue)
+                if let offsets { body.writeUInt8(1); RecordingWire.writePositions(offsets, into: &body) } else { body.writeUInt8(0) }
+            case .groupConsumed(let positions):
+                header(.groupConsumed)
+                RecordingWire.writePositions(positions, into: &body)
+            case .groupRevocationHandled(let id):
+                header(.groupRevocationHandled)
+                body.writeUnsignedVarlong(id)
             case .tick:
                 header(.tick)
             case .close:
@@ -579,6 +596,14 @@ enum RecordingWire {
                 for _ in 0 ..< n { records.append(try readProducerRecord(&e)) }
                 payload = .input(.produce(records))
             case .flush: payload = .input(.flush(PromiseID(try e.readUnsignedVarlong("promise"))))
+            case .joinGroup: payload = .input(.joinGroup(try readGroupConfig(&e)))
+            case .leaveGroup: payload = .input(.leaveGroup(PromiseID(try e.readUnsignedVarlong("promise"))))
+            case .commitOffsets:
+                let p = PromiseID(try e.readUnsignedVarlong("promise"))
+                let some = try e.readUInt8("commit.some") != 0
+                payload = .input(.commitOffsets(some ? try readPositions(&e) : nil, p))
+            case .groupConsumed: payload = .input(.groupConsumed(try readPositions(&e)))
+            case .groupRevocationHandled: payload = .input(.groupRevocationHandled(try e.readUnsignedVarlong("revocation")))
             case .bytesReceived:
                 let c = ConnectionID(try e.readUnsignedVarlong("connection"))
                 payload = .input(.bytesReceived(c, try readBytes(&e, "bytes")))

@@ -1,0 +1,99 @@
+import KafkaProtocol
+
+/// The group member as an engine component: every run does what is due (join, heartbeat,
+/// offset fetch, commits, autocommit, the session check) and hands over its outputs.
+extension GroupMember: EngineComponent {
+    mutating func answered(_ tag: UInt64, _ result: Result<any KafkaResponse, KafkaClientError>, context: ComponentContext, now: Instant) {
+        guard let purpose = tags.removeValue(forKey: tag) else { return }
+        switch purpose {
+        case .join: joined(result, context: context, now: now)
+        case .sync: synced(result, context: context, now: now)
+        case .heartbeat(let gen): heartbeatAnswered(result, sentIn: gen, now: now)
+        case .leave: finishLeave()
+        case .offsetFetch(let asked): offsetsFetched(result, asked: asked, now: now)
+        case .commit: commitAnswered(result, now: now)
+        }
+    }
+
+    mutating func metadataUpdated(context: ComponentContext, now: Instant) {
+        guard isActive else { return }
+        metadataChanged(context: context, now: now)
+    }
+
+    /// Deadlines are checked by `run`.
+    mutating func tick(context: ComponentContext, now: Instant) -> Bool { isActive }
+
+    func nextDeadline(after floor: Instant?) -> Instant? {
+        guard isActive else { return nil }
+        var candidates: [Instant?] = []
+        if step == .needJoin && revocation == nil { candidates.append(joinNotBefore) }
+        if step == .stable {
+            if heartbeatTag == nil { candidates.append(nextHeartbeat) }
+            candidates.append(lastHeartbeatOK.map { $0 + config.sessionTimeout })
+            candidates.append(nextAutocommit)
+        }
+        if !awaitingOffsets.isEmpty && offsetFetchTag == nil { candidates.append(offsetFetchRetryAt) }
+        if commitTag == nil && !commits.isEmpty { candidates.append(commitRetryAt) }
+        var best: Instant?
+        for case let d? in candidates where floor.map({ d > $0 }) ?? true {
+            best = best.map { min($0, d) } ?? d
+        }
+        return best
+    }
+
+    mutating func close(context: ComponentContext, now: Instant) {
+        guard isActive else { return }
+        fail(.clientClosed)
+    }
+
+    mutating func run(context: ComponentContext, now: Instant, into out: inout [ComponentOutput]) {
+        if !context.isClosed && isActive { advance(context: context, now: now) }
+        out.append(contentsOf: outputs)
+        outputs.removeAll(keepingCapacity: true)
+    }
+
+    private mutating func advance(context: ComponentContext, now: Instant) {
+        let patterns = !config.subscription.patterns.isEmpty
+        let want: [String]? = patterns ? nil : Set(config.subscription.topics).union(groupTopics).sorted()
+        if interestTold != .some(want) {
+            interestTold = .some(want)
+            outputs.append(.metadata(topics: want, refresh: patterns && context.metadata.lastRefresh == nil ? .urgent : .normal))
+        }
+        advanceRevocation(now: now)
+        if step == .needJoin, revocation == nil, joinNotBefore.map({ now >= $0 }) ?? true {
+            // A pattern needs to have seen the cluster's topics once before joining.
+            if !patterns || context.metadata.lastRefresh != nil { sendJoin(context: context, now: now) }
+        }
+        if step == .stable, let ok = lastHeartbeatOK, now >= ok + config.sessionTimeout {
+            // No heartbeat got through for a whole session: the coordinator has surely
+            // given our partitions to others. Stop consuming them and join again.
+            emit(.warning("no heartbeat answered for the session timeout; partitions treated as lost"))
+            generation = -1
+            loseAll()
+            step = .needJoin
+            joinNotBefore = nil
+            if revocation == nil { sendJoinIfReady(context: context, now: now, patterns: patterns) }
+        }
+        if step == .stable, generation >= 0, heartbeatTag == nil, let due = nextHeartbeat, now >= due {
+            sendHeartbeat(now: now)
+        }
+        if !awaitingOffsets.isEmpty, offsetFetchTag == nil, generation >= 0, step != .leaving,
+           offsetFetchRetryAt.map({ now >= $0 }) ?? true {
+            sendOffsetFetch(now: now)
+        }
+        if let interval = config.autocommitInterval, step == .stable, let due = nextAutocommit, now >= due {
+            nextAutocommit = now + interval
+            let u = uncommitted
+            if !u.isEmpty && !commits.contains(where: { $0.purpose == .auto }) {
+                commits.append(CommitJob(promise: nil, offsets: u, purpose: .auto))
+            }
+        }
+        if commitTag == nil, !commits.isEmpty, commitRetryAt.map({ now >= $0 }) ?? true {
+            sendCommit(now: now)
+        }
+    }
+
+    private mutating func sendJoinIfReady(context: ComponentContext, now: Instant, patterns: Bool) {
+        if !patterns || context.metadata.lastRefresh != nil { sendJoin(context: context, now: now) }
+    }
+}

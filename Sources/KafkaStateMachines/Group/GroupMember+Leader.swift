@@ -1,0 +1,84 @@
+import KafkaProtocol
+
+/// The leader's part: read every member's subscription, wait for metadata of all their
+/// topics, run the chosen balancer, check its plan (an invalid plan is replaced by a range
+/// plan, with a warning: never two owners), and for a cooperative protocol hold back
+/// partitions still owned elsewhere (KIP-429) until their owner gives them up and rejoins.
+extension GroupMember {
+    mutating func leaderBalance(_ r: JoinGroupResponse, context: ComponentContext, now: Instant) {
+        var topics = Set<String>()
+        for m in r.members {
+            if let s = try? ConsumerProtocolCodec.decodeSubscription(memberId: m.memberId, instanceId: m.groupInstanceId, bytes: m.metadata) {
+                topics.formUnion(s.topics)
+            }
+        }
+        groupTopics = topics.sorted()
+        if context.metadata.knows(groupTopics) {
+            finishBalance(r, context: context)
+        } else {
+            step = .leaderWaitingMetadata(r)
+            outputs.append(.metadata(topics: groupTopics, refresh: .urgent))
+        }
+    }
+
+    /// Metadata arrived while the leader waits for it.
+    mutating func leaderMetadataArrived(context: ComponentContext) {
+        guard case .leaderWaitingMetadata(let r) = step, context.metadata.knows(groupTopics) else { return }
+        finishBalance(r, context: context)
+    }
+
+    mutating func finishBalance(_ r: JoinGroupResponse, context: ComponentContext) {
+        var members: [GroupSubscription] = []
+        for m in r.members {
+            do {
+                members.append(try ConsumerProtocolCodec.decodeSubscription(memberId: m.memberId, instanceId: m.groupInstanceId, bytes: m.metadata))
+            } catch {
+                emit(.warning("member \(m.memberId)'s subscription could not be read (\(error)); it gets no partitions"))
+                members.append(GroupSubscription(memberId: m.memberId, instanceId: m.groupInstanceId, topics: []))
+            }
+        }
+        var counts: [String: Int32] = [:]
+        for t in groupTopics {
+            if let n = context.metadata.partitionCounts[t], n > 0 { counts[t] = n }
+        }
+        planCounts = counts
+        let input = BalanceInput(members: members, partitionCounts: counts)
+        let balancer = config.balancers.first { $0.protocolName == protocolName }!
+        var plan: BalancePlan
+        do {
+            plan = try balancer.assign(input)
+            try BalancePlanCheck.validate(plan, input: input)
+        } catch {
+            emit(.warning("balancer \(balancer.protocolName) gave no valid plan (\(error)); using a range plan this generation"))
+            plan = (try? TemporaryRangeBalancer().assign(input)) ?? [:]
+        }
+        if balancer.isCooperative { plan = BalancePlanCheck.cooperativeAdjusted(plan, members: members) }
+        let assignments = r.members.map { m in
+            var a = SyncGroupRequest.SyncGroupRequestAssignment()
+            a.memberId = m.memberId
+            a.assignment = ConsumerProtocolCodec.encodeAssignment(partitions: plan[m.memberId] ?? [], userData: nil)
+            return a
+        }
+        sendSync(assignments)
+    }
+
+    /// After a metadata update: a pattern now matching other topics, or (leader) a group
+    /// topic whose partition count changed, calls for a new generation.
+    mutating func metadataChanged(context: ComponentContext, now: Instant) {
+        leaderMetadataArrived(context: context)
+        guard step == .stable else { return }
+        if currentTopics(context.metadata) != joinedTopics {
+            rejoin(now: now)
+            return
+        }
+        if isLeader {
+            for t in groupTopics where context.metadata.topicErrors[t] != nil {
+                let n = context.metadata.partitionCounts[t].flatMap { $0 > 0 ? $0 : nil }
+                if n != planCounts[t] {
+                    rejoin(now: now)
+                    return
+                }
+            }
+        }
+    }
+}

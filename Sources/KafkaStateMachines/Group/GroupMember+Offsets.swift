@@ -1,0 +1,239 @@
+import KafkaProtocol
+
+/// A commit waiting its turn: one OffsetCommit is in flight at a time, so commits land in
+/// the order made and a committed offset never goes back because of reordering.
+struct CommitJob {
+    enum Purpose: Equatable { case user, auto, revocation(UInt64), leave }
+    var promise: PromiseID?
+    var offsets: [TopicPartition: CommitPosition]
+    var purpose: Purpose
+    var attempts = 0
+}
+
+/// Offsets: the committed offsets of newly owned partitions (OffsetFetch, KIP-447
+/// require-stable), commits (manual, automatic, on revoke), each with the member's
+/// generation and id so a commit from a generation that ended is refused, and reported.
+extension GroupMember {
+    /// OffsetFetch v1-7 (one group, topics at the top level; v0 read ZooKeeper).
+    static let offsetFetchVersions: ClosedRange<Int16> = 1 ... 7
+
+    /// The driver reports what the user consumed (positions to commit).
+    mutating func noteConsumed(_ positions: [TopicPartition: CommitPosition]) {
+        for (tp, p) in positions where owned.contains(tp) { consumed[tp] = p }
+    }
+
+    /// A commit the user asked for: these offsets, or (nil) everything consumed.
+    mutating func commit(_ offsets: [TopicPartition: CommitPosition]?, promise: PromiseID?, now: Instant) {
+        let what = offsets ?? consumed.filter { owned.contains($0.key) }
+        guard generation >= 0, step == .stable || revocation != nil else {
+            emit(.committed(CommitReport(promise: promise, offsets: what, failed: what.mapValues { _ in .notInGroup }, error: .notInGroup)))
+            return
+        }
+        if what.isEmpty {
+            emit(.committed(CommitReport(promise: promise, offsets: [:], failed: [:], error: nil)))
+            return
+        }
+        commits.append(CommitJob(promise: promise, offsets: what, purpose: .user))
+    }
+
+    /// What autocommit would commit now: consumed positions that moved since the last commit.
+    var uncommitted: [TopicPartition: CommitPosition] {
+        consumed.filter { tp, p in owned.contains(tp) && committed[tp] != p.offset }
+    }
+
+    mutating func sendOffsetFetch(now: Instant) {
+        let parts = awaitingOffsets.sorted()
+        var r = OffsetFetchRequest()
+        r.groupId = config.groupId
+        var topics: [OffsetFetchRequest.OffsetFetchRequestTopic] = []
+        for tp in parts {
+            if topics.last?.name != tp.topic {
+                var t = OffsetFetchRequest.OffsetFetchRequestTopic()
+                t.name = tp.topic
+                topics.append(t)
+            }
+            topics[topics.count - 1].partitionIndexes.append(tp.partition)
+        }
+        r.topics = topics
+        r.requireStable = config.requireStable
+        offsetFetchTag = send(.offsetFetch(parts), r, pin: Self.offsetFetchVersions)
+        offsetFetchRetryAt = nil
+    }
+
+    mutating func offsetsFetched(_ result: Result<any KafkaResponse, KafkaClientError>, asked: [TopicPartition], now: Instant) {
+        offsetFetchTag = nil
+        func retryLater() {
+            offsetFetchRetryAt = now + backoff(offsetFetchAttempts)
+            offsetFetchAttempts += 1
+        }
+        guard case .success(let any) = result, let r = any as? OffsetFetchResponse else {
+            retryLater()
+            return
+        }
+        let top = KafkaErrorCode(r.errorCode)
+        if top != .noError {
+            if top == .groupAuthorizationFailed { fail(.broker(top, "OffsetFetch refused")) } else { retryLater() }
+            return
+        }
+        var starts: [TopicPartition: StartOffset] = [:]
+        var again = false
+        for t in r.topics {
+            for p in t.partitions {
+                let tp = TopicPartition(t.name, p.partitionIndex)
+                guard awaitingOffsets.contains(tp) else { continue }
+                let code = KafkaErrorCode(p.errorCode)
+                if code == .topicAuthorizationFailed || code == .groupAuthorizationFailed {
+                    fail(.broker(code, "OffsetFetch refused for \(tp.topic)"))
+                    return
+                }
+                guard code == .noError else { again = true; continue }
+                if p.committedOffset >= 0 {
+                    starts[tp] = p.committedLeaderEpoch >= 0 ? .exactWithEpoch(p.committedOffset, epoch: p.committedLeaderEpoch) : .exact(p.committedOffset)
+                    committed[tp] = p.committedOffset
+                } else {
+                    starts[tp] = config.noCommitStart
+                }
+            }
+        }
+        // A partition asked for and not answered is asked again.
+        if asked.contains(where: { awaitingOffsets.contains($0) && starts[$0] == nil }) { again = true }
+        if !starts.isEmpty {
+            awaitingOffsets.subtract(starts.keys)
+            outputs.append(.input(.assign(starts)))
+            let keptPaused = starts.keys.filter { paused.contains($0) }.sorted()
+            if !keptPaused.isEmpty { outputs.append(.input(.pause(keptPaused))) }
+            emit(.assigned(starts.keys.sorted(), generation: generation))
+        }
+        if again { retryLater() } else { offsetFetchAttempts = 0 }
+    }
+
+    mutating func sendCommit(now: Instant) {
+        guard let job = commits.first else { return }
+        guard generation >= 0, !memberId.isEmpty else {
+            commits.removeFirst()
+            report(job, error: .notInGroup, failed: job.offsets.mapValues { _ in .notInGroup }, now: now)
+            return
+        }
+        var r = OffsetCommitRequest()
+        r.groupId = config.groupId
+        r.generationIdOrMemberEpoch = generation
+        r.memberId = memberId
+        r.groupInstanceId = config.instanceId
+        var topics: [OffsetCommitRequest.OffsetCommitRequestTopic] = []
+        for tp in job.offsets.keys.sorted() {
+            let pos = job.offsets[tp]!
+            if topics.last?.name != tp.topic {
+                var t = OffsetCommitRequest.OffsetCommitRequestTopic()
+                t.name = tp.topic
+                topics.append(t)
+            }
+            var p = OffsetCommitRequest.OffsetCommitRequestPartition()
+            p.partitionIndex = tp.partition
+            p.committedOffset = pos.offset
+            p.committedLeaderEpoch = pos.leaderEpoch
+            p.committedMetadata = pos.metadata ?? ""
+            topics[topics.count - 1].partitions.append(p)
+        }
+        r.topics = topics
+        commitTag = send(.commit, r)
+        commitRetryAt = nil
+    }
+
+    mutating func commitAnswered(_ result: Result<any KafkaResponse, KafkaClientError>, now: Instant) {
+        commitTag = nil
+        guard var job = commits.first else { return }
+        let r: OffsetCommitResponse
+        switch result {
+        case .failure(let e):
+            commits.removeFirst()
+            report(job, error: .request(e), failed: job.offsets.mapValues { _ in .request(e) }, now: now)
+            return
+        case .success(let any):
+            guard let c = any as? OffsetCommitResponse else { return }
+            r = c
+        }
+        var failed: [TopicPartition: GroupError] = [:]
+        var moved = false
+        var ended: KafkaErrorCode?
+        for t in r.topics {
+            for p in t.partitions {
+                let code = KafkaErrorCode(p.errorCode)
+                guard code != .noError else { continue }
+                let tp = TopicPartition(t.name, p.partitionIndex)
+                switch code {
+                case .notCoordinator, .coordinatorNotAvailable, .coordinatorLoadInProgress, .requestTimedOut:
+                    moved = true
+                case .illegalGeneration, .unknownMemberId, .rebalanceInProgress, .fencedInstanceId:
+                    ended = code
+                default: break
+                }
+                failed[tp] = .broker(code, "OffsetCommit refused for \(tp.topic)/\(tp.partition)")
+            }
+        }
+        // The coordinator moved or is loading: the same commit again, a few times.
+        if moved && ended == nil && job.attempts < 5 {
+            job.attempts += 1
+            commits[0] = job
+            outputs.append(.coordinatorMoved(CoordinatorKey(.group, config.groupId)))
+            commitRetryAt = now + backoff(job.attempts - 1)
+            return
+        }
+        commits.removeFirst()
+        for (tp, pos) in job.offsets where failed[tp] == nil {
+            committed[tp] = max(committed[tp] ?? -1, pos.offset)
+        }
+        report(job, error: nil, failed: failed, now: now)
+        // A commit refused because the generation moved is reported, never retried.
+        switch ended {
+        case .illegalGeneration?:
+            generation = -1
+            loseAll()
+            if step == .stable { step = .needJoin; joinNotBefore = nil }
+        case .unknownMemberId?:
+            memberId = ""
+            generation = -1
+            loseAll()
+            if step == .stable { step = .needJoin; joinNotBefore = nil }
+        case .rebalanceInProgress?:
+            rejoin(now: now)
+        case .fencedInstanceId?:
+            fail(.broker(.fencedInstanceId, "OffsetCommit refused"))
+        default: break
+        }
+    }
+
+    mutating func report(_ job: CommitJob, error: GroupError?, failed: [TopicPartition: GroupError], now: Instant) {
+        emit(.committed(CommitReport(promise: job.promise, offsets: job.offsets, failed: failed, error: error)))
+        if case .revocation(let id) = job.purpose, revocation?.id == id {
+            finishRevocation(now: now)
+        }
+    }
+
+    /// Fails every commit not yet sent (the generation they were for ended).
+    mutating func failQueuedCommits(_ error: GroupError) {
+        let start = commitTag == nil ? 0 : 1
+        guard commits.count > start else { return }
+        let dropped = Array(commits[start...])
+        commits.removeSubrange(start...)
+        for job in dropped {
+            emit(.committed(CommitReport(promise: job.promise, offsets: job.offsets, failed: job.offsets.mapValues { _ in error }, error: error)))
+            if case .revocation(let id) = job.purpose, revocation?.id == id { revocation!.committing = false }
+        }
+    }
+
+    /// The revocation's commit once the driver handled it; finishes it when there is nothing to commit.
+    mutating func advanceRevocation(now: Instant) {
+        guard let r = revocation, r.handled, !r.committing else { return }
+        let wantsCommit = config.commitOnRevoke || (r.then == .leave && config.autocommitInterval != nil)
+        var what: [TopicPartition: CommitPosition] = [:]
+        for tp in r.partitions {
+            if let p = consumed[tp], committed[tp] != p.offset { what[tp] = p }
+        }
+        if wantsCommit && generation >= 0 && !what.isEmpty {
+            revocation!.committing = true
+            commits.append(CommitJob(promise: nil, offsets: what, purpose: .revocation(r.id)))
+        } else {
+            finishRevocation(now: now)
+        }
+    }
+}

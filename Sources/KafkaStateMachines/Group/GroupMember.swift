@@ -1,0 +1,519 @@
+import KafkaProtocol
+
+/// One member of a classic consumer group, as a pure state machine on the engine's clock:
+/// joins (KIP-394 member id, KIP-345 static instance id), leads (runs the balancer), syncs,
+/// heartbeats (KIP-62: apart from the user's polling), revokes and rejoins (eager, or
+/// KIP-429 cooperative: only the partitions that move), fetches committed offsets for what
+/// it is given and commits what the user consumed. It drives the fetcher through engine
+/// inputs (`.assign` / `.unassign` / `.pause` as `ComponentOutput.input`), never directly.
+///
+/// The membership proper is here; offsets (OffsetFetch, commits, autocommit) are in
+/// GroupMember+Offsets, the leader's balancing in GroupMember+Leader, the component
+/// contract in GroupMember+Component.
+package struct GroupMember {
+    /// Where the membership is.
+    enum Step: Equatable {
+        /// Waiting to send JoinGroup (at `joinNotBefore`, and once no revocation is pending).
+        case needJoin
+        case joining(tag: UInt64)
+        /// The leader waits for metadata of every member's topics before balancing.
+        case leaderWaitingMetadata(JoinGroupResponse)
+        case syncing(tag: UInt64)
+        case stable
+        /// Giving everything up: revocation and commit, then LeaveGroup.
+        case leaving
+        case left
+        case failed
+    }
+
+    /// Partitions being given up: unassigned from the fetcher at once; the commit waits for
+    /// the driver's answer (the user finished with them), then `then` happens.
+    struct Revocation {
+        enum Then { case join, leave, nothing }
+        var id: UInt64
+        var partitions: [TopicPartition]
+        var then: Then
+        var handled = false
+        var committing = false
+    }
+
+    enum Purpose {
+        case join, sync, heartbeat(generation: Int32), leave, offsetFetch([TopicPartition]), commit
+    }
+
+    package let config: GroupConfig
+    var rng: SeededGenerator
+
+    package internal(set) var memberId = ""
+    package internal(set) var generation: Int32 = -1
+    package internal(set) var protocolName: String?
+    package internal(set) var isLeader = false
+    var step: Step = .needJoin
+    var joinNotBefore: Instant?
+    var joinAttempts = 0
+    /// A reason to join again arrived while a join was in flight.
+    var rejoinAfterSync = false
+
+    /// Partitions this member owns in `ownedGeneration` (sorted): fetched, or waiting for
+    /// their committed offsets.
+    package internal(set) var owned: [TopicPartition] = []
+    var ownedGeneration: Int32 = -1
+    /// Owned partitions whose committed offsets are being fetched (not fetched yet).
+    var awaitingOffsets: Set<TopicPartition> = []
+    var offsetFetchTag: UInt64?
+    var offsetFetchRetryAt: Instant?
+    var offsetFetchAttempts = 0
+    /// Partitions the user paused: kept paused when a rebalance gives them back.
+    var paused: Set<TopicPartition> = []
+    var revocation: Revocation?
+    var nextRevocationId: UInt64 = 1
+
+    var heartbeatTag: UInt64?
+    var nextHeartbeat: Instant?
+    var lastHeartbeatOK: Instant?
+
+    /// What the user consumed (next offset to read), reported by the driver.
+    var consumed: [TopicPartition: CommitPosition] = [:]
+    /// The last offset committed (or found committed) per partition.
+    var committed: [TopicPartition: Int64] = [:]
+    var commits: [CommitJob] = []
+    var commitTag: UInt64?
+    var commitRetryAt: Instant?
+    var nextAutocommit: Instant?
+
+    var leavePromise: PromiseID?
+    var leaveTag: UInt64?
+
+    /// The topics this member joined with (sorted).
+    var joinedTopics: [String] = []
+    /// Leader: partition counts of the group's topics the last plan used.
+    var planCounts: [String: Int32] = [:]
+    /// Leader: every member's topics (for metadata interest).
+    var groupTopics: [String] = []
+    var interestTold: [String]?? = nil
+
+    var tags: [UInt64: Purpose] = [:]
+    var nextTag: UInt64 = 1
+    var outputs: [ComponentOutput] = []
+
+    package init(_ config: GroupConfig, seed: UInt64) {
+        self.config = config
+        rng = SeededGenerator(seed: seed)
+    }
+
+    var isActive: Bool {
+        switch step {
+        case .left, .failed: return false
+        default: return true
+        }
+    }
+
+    var coordinator: RequestTarget { .groupCoordinator(config.groupId) }
+
+    // MARK: inputs
+
+    /// The user paused or resumed partitions (kept across rebalances for those it keeps).
+    mutating func notePaused(_ partitions: [TopicPartition], _ isPaused: Bool) {
+        if isPaused { paused.formUnion(partitions) } else { paused.subtract(partitions) }
+    }
+
+    /// The driver finished with a revocation (`GroupEvent.revoking(id, …)`).
+    mutating func revocationHandled(_ id: UInt64) {
+        guard revocation?.id == id else { return }
+        revocation!.handled = true
+    }
+
+    /// Starts leaving: revoke and commit what is owned, then LeaveGroup (not for a static
+    /// member: it keeps its place until the session times out), then `.left(promise)`.
+    mutating func leave(_ promise: PromiseID, now: Instant) {
+        switch step {
+        case .left, .failed:
+            emit(.left(promise))
+            return
+        case .leaving:
+            // Already leaving: answer this promise when that finishes.
+            if let p = leavePromise { emit(.left(p)) }
+            leavePromise = promise
+            return
+        default: break
+        }
+        leavePromise = promise
+        step = .leaving
+        if revocation != nil {
+            revocation!.then = .leave
+        } else if !owned.isEmpty {
+            startRevocation(owned, then: .leave)
+        } else {
+            sendLeave(now: now)
+        }
+    }
+
+    // MARK: the membership
+
+    /// Something calls for a new generation: a heartbeat saw a rebalance, the subscription
+    /// or the group's partitions changed. Eager members give up everything first.
+    mutating func rejoin(now: Instant) {
+        switch step {
+        case .stable:
+            if !isCooperative && !owned.isEmpty && revocation == nil {
+                startRevocation(owned, then: .join)
+                step = .needJoin
+            } else if revocation != nil {
+                revocation!.then = .join
+                step = .needJoin
+            } else {
+                step = .needJoin
+            }
+        case .joining, .syncing, .leaderWaitingMetadata:
+            rejoinAfterSync = true
+        case .needJoin, .leaving, .left, .failed:
+            break
+        }
+    }
+
+    /// The protocol in use (before the first join: the preferred balancer's).
+    var isCooperative: Bool {
+        let name = protocolName ?? config.balancers.first?.protocolName
+        return config.balancers.first { $0.protocolName == name }?.isCooperative ?? false
+    }
+
+    mutating func startRevocation(_ partitions: [TopicPartition], then: Revocation.Then) {
+        let parts = partitions.sorted()
+        let id = nextRevocationId
+        nextRevocationId += 1
+        let gone = Set(parts)
+        owned.removeAll { gone.contains($0) }
+        awaitingOffsets.subtract(parts)
+        outputs.append(.input(.unassign(parts)))
+        emit(.revoking(id: id, parts))
+        revocation = Revocation(id: id, partitions: parts, then: then)
+    }
+
+    /// Called once a revocation is handled and its commit (if any) answered.
+    mutating func finishRevocation(now: Instant) {
+        guard let r = revocation else { return }
+        revocation = nil
+        for tp in r.partitions { consumed[tp] = nil }
+        switch r.then {
+        case .join:
+            if step == .stable || step == .needJoin { step = .needJoin }
+        case .leave:
+            if !owned.isEmpty { startRevocation(owned, then: .leave) } else { sendLeave(now: now) }
+        case .nothing:
+            break
+        }
+    }
+
+    /// The membership ended without a chance to commit (fenced out of the generation).
+    mutating func loseAll() {
+        let lost = owned
+        owned = []
+        awaitingOffsets = []
+        if !lost.isEmpty {
+            outputs.append(.input(.unassign(lost)))
+            emit(.lost(lost))
+        }
+        for tp in lost { consumed[tp] = nil }
+        ownedGeneration = -1
+        // Queued commits belong to the generation that ended.
+        failQueuedCommits(.broker(.illegalGeneration, "the generation ended before the commit was sent"))
+    }
+
+    mutating func fail(_ error: GroupError) {
+        guard isActive else { return }
+        loseAll()
+        if let r = revocation { revocation = nil; _ = r }
+        step = .failed
+        generation = -1
+        emit(.failed(error))
+        if let p = leavePromise { leavePromise = nil; emit(.left(p)) }
+    }
+
+    mutating func backoff(_ attempts: Int) -> Interval {
+        config.retryBackoff.delay(attempt: attempts, using: &rng)
+    }
+
+    /// The topics to join with: every named topic, and every known topic a pattern matches.
+    func currentTopics(_ metadata: MetadataCache) -> [String] {
+        var set = Set(config.subscription.topics)
+        if !config.subscription.patterns.isEmpty {
+            set.formUnion(config.subscription.matching(metadata.partitionCounts.keys.sorted()))
+        }
+        return set.sorted()
+    }
+
+    mutating func sendJoin(context: ComponentContext, now: Instant) {
+        let topics = currentTopics(context.metadata)
+        joinedTopics = topics
+        var r = JoinGroupRequest()
+        r.groupId = config.groupId
+        r.sessionTimeoutMs = Int32(clamping: config.sessionTimeout.nanoseconds / 1_000_000)
+        r.rebalanceTimeoutMs = Int32(clamping: config.rebalanceTimeout.nanoseconds / 1_000_000)
+        r.memberId = memberId
+        r.groupInstanceId = config.instanceId
+        r.protocolType = "consumer"
+        let ownedNow = owned
+        r.protocols = config.balancers.map { b in
+            var p = JoinGroupRequest.JoinGroupRequestProtocol()
+            p.name = b.protocolName
+            p.metadata = ConsumerProtocolCodec.encodeSubscription(
+                topics: topics, userData: b.userData(owned: ownedNow, generation: ownedGeneration),
+                owned: ownedNow, generation: ownedGeneration, rack: config.rack)
+            return p
+        }
+        r.reason = generation < 0 ? "joining" : "rebalancing"
+        let tag = send(.join, r)
+        step = .joining(tag: tag)
+        rejoinAfterSync = false
+    }
+
+    mutating func joined(_ result: Result<any KafkaResponse, KafkaClientError>, context: ComponentContext, now: Instant) {
+        guard case .joining = step else { return }
+        guard case .success(let any) = result, let r = any as? JoinGroupResponse else {
+            if case .failure(let e) = result { retryJoin(now: now, warning: "JoinGroup failed: \(e)") }
+            return
+        }
+        let code = KafkaErrorCode(r.errorCode)
+        switch code {
+        case .noError:
+            if let t = r.protocolType, t != "consumer" {
+                fail(.broker(.inconsistentGroupProtocol, "the group's protocol type is \(t), not consumer"))
+                return
+            }
+            guard let name = r.protocolName, config.balancers.contains(where: { $0.protocolName == name }) else {
+                fail(.broker(.inconsistentGroupProtocol, "the coordinator chose protocol \(r.protocolName ?? "none"), which this member did not offer"))
+                return
+            }
+            memberId = r.memberId
+            generation = r.generationId
+            protocolName = name
+            isLeader = r.leader == r.memberId
+            joinAttempts = 0
+            if isLeader && !r.skipAssignment {
+                leaderBalance(r, context: context, now: now)
+            } else {
+                sendSync([])
+            }
+        case .memberIdRequired:
+            // KIP-394: join again at once with the id the coordinator handed out.
+            memberId = r.memberId
+            step = .needJoin
+            joinNotBefore = nil
+        case .unknownMemberId:
+            memberId = ""
+            generation = -1
+            loseAll()
+            step = .needJoin
+            joinNotBefore = nil
+        case .illegalGeneration:
+            generation = -1
+            loseAll()
+            step = .needJoin
+            joinNotBefore = nil
+        case .rebalanceInProgress:
+            step = .needJoin
+            joinNotBefore = nil
+        default:
+            if Self.isFatal(code) {
+                fail(.broker(code, "JoinGroup refused"))
+            } else {
+                retryJoin(now: now, warning: nil)
+            }
+        }
+    }
+
+    mutating func retryJoin(now: Instant, warning: String?) {
+        if let warning { emit(.warning(warning)) }
+        step = .needJoin
+        joinNotBefore = now + backoff(joinAttempts)
+        joinAttempts += 1
+    }
+
+    mutating func sendSync(_ assignments: [SyncGroupRequest.SyncGroupRequestAssignment]) {
+        var r = SyncGroupRequest()
+        r.groupId = config.groupId
+        r.generationId = generation
+        r.memberId = memberId
+        r.groupInstanceId = config.instanceId
+        r.protocolType = "consumer"
+        r.protocolName = protocolName
+        r.assignments = assignments
+        step = .syncing(tag: send(.sync, r))
+    }
+
+    mutating func synced(_ result: Result<any KafkaResponse, KafkaClientError>, context: ComponentContext, now: Instant) {
+        guard case .syncing = step else { return }
+        guard case .success(let any) = result, let r = any as? SyncGroupResponse else {
+            if case .failure(let e) = result { retryJoin(now: now, warning: "SyncGroup failed: \(e)") }
+            return
+        }
+        let code = KafkaErrorCode(r.errorCode)
+        switch code {
+        case .noError:
+            if let t = r.protocolType, t != "consumer" {
+                fail(.broker(.inconsistentGroupProtocol, "SyncGroup answered protocol type \(t)"))
+                return
+            }
+            if let n = r.protocolName, n != protocolName {
+                fail(.broker(.inconsistentGroupProtocol, "SyncGroup answered protocol \(n), the join said \(protocolName ?? "none")"))
+                return
+            }
+            var assigned: [TopicPartition] = []
+            do {
+                assigned = try ConsumerProtocolCodec.decodeAssignment(r.assignment).partitions
+            } catch {
+                emit(.warning("the leader's assignment could not be read (\(error)); consuming nothing this generation"))
+            }
+            becomeStable(with: assigned, context: context, now: now)
+        case .rebalanceInProgress:
+            step = .needJoin
+            joinNotBefore = nil
+        case .unknownMemberId:
+            memberId = ""
+            generation = -1
+            loseAll()
+            step = .needJoin
+            joinNotBefore = nil
+        case .illegalGeneration:
+            generation = -1
+            loseAll()
+            step = .needJoin
+            joinNotBefore = nil
+        default:
+            if Self.isFatal(code) {
+                fail(.broker(code, "SyncGroup refused"))
+            } else {
+                retryJoin(now: now, warning: nil)
+            }
+        }
+    }
+
+    /// A new generation's assignment: give up what moved (cooperative: then rejoin), fetch
+    /// committed offsets of what is new.
+    mutating func becomeStable(with assignment: [TopicPartition], context: ComponentContext, now: Instant) {
+        var mine = Set<TopicPartition>()
+        var dropped: [TopicPartition] = []
+        let subscribed = Set(joinedTopics)
+        for tp in assignment {
+            let count = context.metadata.partitionCounts[tp.topic]
+            if !subscribed.contains(tp.topic) || tp.partition < 0 || (count.map { tp.partition >= $0 } ?? false) {
+                dropped.append(tp)
+            } else {
+                mine.insert(tp)
+            }
+        }
+        if !dropped.isEmpty {
+            emit(.warning("the assignment names partitions this member cannot consume, ignored: \(dropped.sorted().map { "\($0.topic)/\($0.partition)" }.joined(separator: ","))"))
+        }
+        step = .stable
+        lastHeartbeatOK = now
+        nextHeartbeat = now + config.heartbeatInterval
+        if config.autocommitInterval != nil && nextAutocommit == nil { nextAutocommit = now + config.autocommitInterval! }
+        emit(.joined(memberId: memberId, generation: generation, leader: isLeader, protocolName: protocolName ?? ""))
+        let revoked = owned.filter { !mine.contains($0) }
+        let added = mine.subtracting(owned).sorted()
+        ownedGeneration = generation
+        if !revoked.isEmpty {
+            // Cooperative: give these up, then join again so they can move (KIP-429).
+            // Eager members revoked everything before joining; anything left is given up
+            // without a rejoin.
+            startRevocation(revoked, then: isCooperative ? .join : .nothing)
+        }
+        if !added.isEmpty {
+            owned = (owned + added).sorted()
+            awaitingOffsets.formUnion(added)
+            offsetFetchAttempts = 0
+            offsetFetchRetryAt = nil
+        }
+        if rejoinAfterSync {
+            rejoinAfterSync = false
+            rejoin(now: now)
+        }
+    }
+
+    mutating func sendHeartbeat(now: Instant) {
+        var r = HeartbeatRequest()
+        r.groupId = config.groupId
+        r.generationId = generation
+        r.memberId = memberId
+        r.groupInstanceId = config.instanceId
+        heartbeatTag = send(.heartbeat(generation: generation), r)
+        nextHeartbeat = nil
+    }
+
+    mutating func heartbeatAnswered(_ result: Result<any KafkaResponse, KafkaClientError>, sentIn gen: Int32, now: Instant) {
+        heartbeatTag = nil
+        nextHeartbeat = now + config.heartbeatInterval
+        guard gen == generation, case .success(let any) = result, let r = any as? HeartbeatResponse else { return }
+        let code = KafkaErrorCode(r.errorCode)
+        switch code {
+        case .noError:
+            lastHeartbeatOK = now
+        case .rebalanceInProgress:
+            lastHeartbeatOK = now
+            rejoin(now: now)
+        case .illegalGeneration:
+            generation = -1
+            loseAll()
+            if step == .stable { step = .needJoin; joinNotBefore = nil }
+        case .unknownMemberId:
+            memberId = ""
+            generation = -1
+            loseAll()
+            if step == .stable { step = .needJoin; joinNotBefore = nil }
+        default:
+            if Self.isFatal(code) { fail(.broker(code, "Heartbeat refused")) }
+        }
+    }
+
+    mutating func sendLeave(now: Instant) {
+        guard config.instanceId == nil, !memberId.isEmpty else {
+            finishLeave()
+            return
+        }
+        var r = LeaveGroupRequest()
+        r.groupId = config.groupId
+        r.memberId = memberId
+        var m = LeaveGroupRequest.MemberIdentity()
+        m.memberId = memberId
+        m.reason = "the consumer is closing"
+        r.members = [m]
+        leaveTag = send(.leave, r, maxRetries: 1)
+    }
+
+    mutating func finishLeave() {
+        leaveTag = nil
+        step = .left
+        generation = -1
+        memberId = ""
+        if let p = leavePromise {
+            leavePromise = nil
+            emit(.left(p))
+        }
+    }
+
+    /// Errors after which this member cannot go on (as the Java client treats them).
+    static func isFatal(_ code: KafkaErrorCode) -> Bool {
+        switch code {
+        case .fencedInstanceId, .groupAuthorizationFailed, .inconsistentGroupProtocol, .invalidSessionTimeout,
+             .groupMaxSizeReached, .unsupportedVersion, .invalidGroupId, .unreleasedInstanceId:
+            return true
+        default:
+            return false
+        }
+    }
+
+    // MARK: plumbing
+
+    mutating func send(_ purpose: Purpose, _ request: any KafkaRequest, pin: ClosedRange<Int16>? = nil, maxRetries: Int? = nil) -> UInt64 {
+        let tag = nextTag
+        nextTag += 1
+        tags[tag] = purpose
+        outputs.append(.send(ComponentRequest(tag: tag, request, to: coordinator, pin: pin, maxRetries: maxRetries)))
+        return tag
+    }
+
+    mutating func emit(_ event: GroupEvent) {
+        outputs.append(.action(.group(event)))
+    }
+}
