@@ -17,9 +17,12 @@ extension GroupMember {
     /// OffsetFetch v1-7 (one group, topics at the top level; v0 read ZooKeeper).
     static let offsetFetchVersions: ClosedRange<Int16> = 1 ... 7
 
-    /// The driver reports what the user consumed (positions to commit).
+    /// The driver reports what the user consumed (positions to commit): of partitions owned,
+    /// or being revoked (the driver's last word on them comes before it answers the revocation).
     mutating func noteConsumed(_ positions: [TopicPartition: CommitPosition]) {
-        for (tp, p) in positions where owned.contains(tp) { consumed[tp] = p }
+        for (tp, p) in positions where owned.contains(tp) || (revocation?.partitions.contains(tp) ?? false) {
+            consumed[tp] = p
+        }
     }
 
     /// A commit the user asked for: these offsets, or (nil) everything consumed.

@@ -1,0 +1,286 @@
+import Testing
+@testable import KafkaStateMachines
+
+/// Transcripts of the group member sub-machine: inputs (answers from the coordinator, the
+/// driver's answers, time) -> outputs (requests, fetcher inputs, events). One rule per test.
+@Suite struct GroupMemberTests {
+    struct Run {
+        var m: GroupMember
+        var now = Instant.zero
+        var context: ComponentContext
+
+        init(_ config: GroupConfig = GroupMemberTests.config()) {
+            m = GroupMember(config, seed: 1)
+            context = ComponentContext(metadata: FetcherTests.metadata(leaders: [1, 2, 1, 2], epochs: [5, 5, 5, 5]),
+                                       brokerVersions: [:], isClosed: false, lastTick: nil)
+        }
+
+        mutating func step() -> [ComponentOutput] {
+            var out: [ComponentOutput] = []
+            m.run(context: context, now: now, into: &out)
+            return out
+        }
+
+        mutating func answer(_ tag: UInt64, _ r: any KafkaResponse) -> [ComponentOutput] {
+            m.answered(tag, .success(r), context: context, now: now)
+            return step()
+        }
+
+        mutating func at(_ ms: UInt64) -> [ComponentOutput] {
+            now = .milliseconds(ms)
+            _ = m.tick(context: context, now: now)
+            return step()
+        }
+    }
+
+    static func config(instance: String? = nil, balancer: any GroupBalancer = TemporaryRangeBalancer()) -> GroupConfig {
+        var c = GroupConfig(groupId: "g", instanceId: instance, subscription: TopicSubscription(topics: ["t"]), balancers: [balancer])
+        c.sessionTimeout = .seconds(10)
+        c.heartbeatInterval = .seconds(1)
+        c.autocommitInterval = .seconds(5)
+        return c
+    }
+
+    static func sent<R: KafkaRequest>(_ o: [ComponentOutput], _: R.Type) -> [(tag: UInt64, request: R)] {
+        o.compactMap {
+            guard case .send(let r) = $0, let req = r.request as? R else { return nil }
+            #expect(r.target == .groupCoordinator("g"))
+            return (r.tag, req)
+        }
+    }
+
+    static func events(_ o: [ComponentOutput]) -> [GroupEvent] {
+        o.compactMap { if case .action(.group(let e)) = $0 { return e } else { return nil } }
+    }
+
+    static func inputs(_ o: [ComponentOutput]) -> [EngineInput] {
+        o.compactMap { if case .input(let i) = $0 { return i } else { return nil } }
+    }
+
+    static func join(_ code: KafkaErrorCode = .noError, member: String = "m1", leader: String = "m1", generation: Int32 = 1,
+                     members: [(String, [String])] = [("m1", ["t"])]) -> JoinGroupResponse {
+        var r = JoinGroupResponse()
+        r.errorCode = code.rawValue
+        r.memberId = member
+        r.leader = leader
+        r.generationId = generation
+        r.protocolType = "consumer"
+        r.protocolName = "range"
+        r.members = members.map { id, topics in
+            var m = JoinGroupResponse.JoinGroupResponseMember()
+            m.memberId = id
+            m.metadata = ConsumerProtocolCodec.encodeSubscription(topics: topics, userData: nil, owned: [], generation: -1, rack: nil)
+            return m
+        }
+        return r
+    }
+
+    static func sync(_ parts: [TopicPartition], code: KafkaErrorCode = .noError) -> SyncGroupResponse {
+        var r = SyncGroupResponse()
+        r.errorCode = code.rawValue
+        r.protocolType = "consumer"
+        r.protocolName = "range"
+        r.assignment = ConsumerProtocolCodec.encodeAssignment(partitions: parts, userData: nil)
+        return r
+    }
+
+    static func offsets(_ committed: [Int32: Int64]) -> OffsetFetchResponse {
+        var r = OffsetFetchResponse()
+        var t = OffsetFetchResponse.OffsetFetchResponseTopic()
+        t.name = "t"
+        t.partitions = committed.keys.sorted().map { p in
+            var x = OffsetFetchResponse.OffsetFetchResponsePartition()
+            x.partitionIndex = p
+            x.committedOffset = committed[p]!
+            return x
+        }
+        r.topics = [t]
+        return r
+    }
+
+    static func heartbeat(_ code: KafkaErrorCode) -> HeartbeatResponse {
+        var r = HeartbeatResponse()
+        r.errorCode = code.rawValue
+        return r
+    }
+
+    static let tp = (0 ..< 4).map { TopicPartition("t", Int32($0)) }
+
+    /// Joins as the only member (leader) and takes all four partitions; returns the run.
+    static func stable() -> Run {
+        var run = Run()
+        let j = sent(run.step(), JoinGroupRequest.self)
+        let s = sent(run.answer(j[0].tag, join()), SyncGroupRequest.self)
+        let o = run.answer(s[0].tag, sync(tp))
+        let f = sent(o, OffsetFetchRequest.self)
+        _ = run.answer(f[0].tag, offsets([0: 7, 1: -1, 2: 3, 3: -1]))
+        return run
+    }
+
+    @Test func memberIdRequiredJoinsAgainAtOnceWithTheGivenId() {
+        var run = Run()
+        let j = Self.sent(run.step(), JoinGroupRequest.self)
+        #expect(j.count == 1 && j[0].request.memberId == "" && j[0].request.protocolType == "consumer")
+        #expect(j[0].request.protocols.map(\.name) == ["range"])
+        let again = Self.sent(run.answer(j[0].tag, Self.join(.memberIdRequired, member: "m-given")), JoinGroupRequest.self)
+        #expect(again.count == 1 && again[0].request.memberId == "m-given")
+    }
+
+    @Test func theLeaderBalancesSyncsAndFetchesCommittedOffsets() {
+        var run = Run()
+        let j = Self.sent(run.step(), JoinGroupRequest.self)
+        let out = run.answer(j[0].tag, Self.join(members: [("m1", ["t"]), ("m2", ["t"])]))
+        let s = Self.sent(out, SyncGroupRequest.self)
+        #expect(s.count == 1 && s[0].request.generationId == 1 && s[0].request.assignments.count == 2)
+        let plans = s[0].request.assignments.map { (try? ConsumerProtocolCodec.decodeAssignment($0.assignment).partitions) ?? [] }
+        #expect(Set(plans.flatMap { $0 }) == Set(Self.tp) && plans.allSatisfy { $0.count == 2 })
+        let mine = plans[0]
+        let o = run.answer(s[0].tag, Self.sync(mine))
+        #expect(Self.events(o).contains { if case .joined("m1", 1, true, "range") = $0 { return true } else { return false } })
+        let f = Self.sent(o, OffsetFetchRequest.self)
+        #expect(f.count == 1 && f[0].request.requireStable)
+        let a = run.answer(f[0].tag, Self.offsets([mine[0].partition: 7, mine[1].partition: -1]))
+        #expect(Self.inputs(a) == [.assign([mine[0]: .exact(7), mine[1]: .start])])
+    }
+
+    @Test func heartbeatsRunOnTheClockAndARebalanceMakesAnEagerMemberRevokeFirst() {
+        var run = Self.stable()
+        let h = Self.sent(run.at(1_000), HeartbeatRequest.self)
+        #expect(h.count == 1 && h[0].request.generationId == 1 && h[0].request.memberId == "m1")
+        let out = run.answer(h[0].tag, Self.heartbeat(.rebalanceInProgress))
+        // Eager: everything is given up before joining again; the join waits for the driver.
+        #expect(Self.inputs(out) == [.unassign(Self.tp)])
+        guard case .revoking(let id, let parts)? = Self.events(out).first else { Issue.record("no revocation"); return }
+        #expect(parts == Self.tp)
+        #expect(Self.sent(out, JoinGroupRequest.self).isEmpty)
+        run.m.noteConsumed([Self.tp[0]: CommitPosition(offset: 9)])
+        run.m.revocationHandled(id)
+        let c = Self.sent(run.step(), OffsetCommitRequest.self)
+        #expect(c.count == 1 && c[0].request.generationIdOrMemberEpoch == 1)
+        #expect(c[0].request.topics.first?.partitions.map(\.committedOffset) == [9])
+        var ok = OffsetCommitResponse()
+        var t = OffsetCommitResponse.OffsetCommitResponseTopic()
+        t.name = "t"
+        var p = OffsetCommitResponse.OffsetCommitResponsePartition()
+        p.partitionIndex = 0
+        t.partitions = [p]
+        ok.topics = [t]
+        let after = run.answer(c[0].tag, ok)
+        let rejoin = Self.sent(after, JoinGroupRequest.self)
+        #expect(rejoin.count == 1 && rejoin[0].request.memberId == "m1")
+    }
+
+    @Test func illegalGenerationLosesThePartitionsWithoutCommitting() {
+        var run = Self.stable()
+        run.m.noteConsumed([Self.tp[0]: CommitPosition(offset: 9)])
+        let h = Self.sent(run.at(1_000), HeartbeatRequest.self)
+        let out = run.answer(h[0].tag, Self.heartbeat(.illegalGeneration))
+        #expect(Self.inputs(out) == [.unassign(Self.tp)])
+        #expect(Self.events(out).contains { if case .lost(Self.tp) = $0 { return true } else { return false } })
+        #expect(Self.sent(out, OffsetCommitRequest.self).isEmpty)
+        #expect(Self.sent(out, JoinGroupRequest.self).count == 1)
+    }
+
+    @Test func fencedInstanceIdEndsTheMembership() {
+        var run = Self.stable()
+        let h = Self.sent(run.at(1_000), HeartbeatRequest.self)
+        let out = run.answer(h[0].tag, Self.heartbeat(.fencedInstanceId))
+        #expect(Self.events(out).contains { if case .failed(.broker(.fencedInstanceId, _)) = $0 { return true } else { return false } })
+        #expect(!run.m.isActive)
+        #expect(Self.sent(run.at(20_000), JoinGroupRequest.self).isEmpty)
+    }
+
+    @Test func aCommitRefusedForAnEndedGenerationIsReportedNotRetried() {
+        var run = Self.stable()
+        run.m.commit([Self.tp[2]: CommitPosition(offset: 5)], promise: PromiseID(4), now: run.now)
+        let c = Self.sent(run.step(), OffsetCommitRequest.self)
+        #expect(c.count == 1)
+        var r = OffsetCommitResponse()
+        var t = OffsetCommitResponse.OffsetCommitResponseTopic()
+        t.name = "t"
+        var p = OffsetCommitResponse.OffsetCommitResponsePartition()
+        p.partitionIndex = 2
+        p.errorCode = KafkaErrorCode.illegalGeneration.rawValue
+        t.partitions = [p]
+        r.topics = [t]
+        let out = run.answer(c[0].tag, r)
+        let reports = Self.events(out).compactMap { e -> CommitReport? in if case .committed(let c) = e { return c } else { return nil } }
+        #expect(reports.count == 1 && reports[0].promise == PromiseID(4) && reports[0].failed[Self.tp[2]] != nil)
+        #expect(Self.sent(out, OffsetCommitRequest.self).isEmpty)
+        #expect(Self.sent(out, JoinGroupRequest.self).count == 1)
+    }
+
+    @Test func autocommitSendsOnlyWhatMovedEveryInterval() {
+        var run = Self.stable()
+        run.m.noteConsumed([Self.tp[0]: CommitPosition(offset: 7), Self.tp[2]: CommitPosition(offset: 10)])
+        #expect(Self.sent(run.at(4_900), OffsetCommitRequest.self).isEmpty)
+        let c = Self.sent(run.at(5_000), OffsetCommitRequest.self)
+        // Partition 0 was found committed at 7: unchanged, not sent again.
+        #expect(c.count == 1 && c[0].request.topics.first?.partitions.map(\.partitionIndex) == [2])
+    }
+
+    @Test func aStaticMemberLeavesWithoutLeaveGroup() {
+        var c = Self.config(instance: "i-1")
+        c.commitOnRevoke = false
+        c.autocommitInterval = nil
+        var run = Run(c)
+        let j = Self.sent(run.step(), JoinGroupRequest.self)
+        #expect(j[0].request.groupInstanceId == "i-1")
+        let s = Self.sent(run.answer(j[0].tag, Self.join()), SyncGroupRequest.self)
+        _ = run.answer(s[0].tag, Self.sync([]))
+        run.m.leave(PromiseID(9), now: run.now)
+        let out = run.step()
+        #expect(Self.sent(out, LeaveGroupRequest.self).isEmpty)
+        #expect(Self.events(out).contains { if case .left(PromiseID(9)) = $0 { return true } else { return false } })
+    }
+
+    @Test func aDynamicMemberCommitsThenLeaves() {
+        var run = Self.stable()
+        run.m.noteConsumed([Self.tp[1]: CommitPosition(offset: 4)])
+        run.m.leave(PromiseID(9), now: run.now)
+        let out = run.step()
+        guard case .revoking(let id, _)? = Self.events(out).first else { Issue.record("no revocation"); return }
+        run.m.revocationHandled(id)
+        let c = Self.sent(run.step(), OffsetCommitRequest.self)
+        #expect(c.count == 1)
+        var r = OffsetCommitResponse()
+        r.topics = []
+        let l = Self.sent(run.answer(c[0].tag, r), LeaveGroupRequest.self)
+        #expect(l.count == 1 && l[0].request.members.map(\.memberId) == ["m1"])
+        let done = run.answer(l[0].tag, LeaveGroupResponse())
+        #expect(Self.events(done).contains { if case .left(PromiseID(9)) = $0 { return true } else { return false } })
+    }
+
+    @Test func anAssignmentNamingUnknownPartitionsKeepsOnlyTheValidOnes() {
+        var run = Run()
+        let j = Self.sent(run.step(), JoinGroupRequest.self)
+        let s = Self.sent(run.answer(j[0].tag, Self.join(leader: "other")), SyncGroupRequest.self)
+        #expect(s[0].request.assignments.isEmpty)
+        let out = run.answer(s[0].tag, Self.sync([TopicPartition("t", 1), TopicPartition("t", 99), TopicPartition("nope", 0)]))
+        #expect(Self.events(out).contains { if case .warning = $0 { return true } else { return false } })
+        #expect(run.m.owned == [TopicPartition("t", 1)])
+        var garbage = Self.sync([])
+        garbage.assignment = [0, 3, 0xff, 0xff, 0xff]
+        var run2 = Run()
+        let j2 = Self.sent(run2.step(), JoinGroupRequest.self)
+        let s2 = Self.sent(run2.answer(j2[0].tag, Self.join(leader: "other")), SyncGroupRequest.self)
+        let out2 = run2.answer(s2[0].tag, garbage)
+        #expect(Self.events(out2).contains { if case .warning = $0 { return true } else { return false } })
+        #expect(run2.m.owned.isEmpty && run2.m.isActive)
+    }
+
+    @Test func noHeartbeatForASessionMeansThePartitionsAreLost() {
+        var run = Self.stable()
+        let h = Self.sent(run.at(1_000), HeartbeatRequest.self)
+        run.m.answered(h[0].tag, .failure(.requestTimeout(apiKey: .heartbeat, broker: .node(1))), context: run.context, now: run.now)
+        var lost = false
+        var t: UInt64 = 1_000
+        while t < 12_000 && !lost {
+            t += 1_000
+            let out = run.at(t)
+            for x in Self.sent(out, HeartbeatRequest.self) { run.m.answered(x.tag, .failure(.requestTimeout(apiKey: .heartbeat, broker: .node(1))), context: run.context, now: run.now) }
+            lost = Self.events(out).contains { if case .lost = $0 { return true } else { return false } }
+        }
+        #expect(lost && t == 10_000)
+    }
+}
