@@ -17,6 +17,10 @@ import Testing
             .seek(TopicPartition("s", 4), .start), .skip(TopicPartition("k", 1)),
             .stopPartition(TopicPartition("x", 0), offset: 9, error: .corruptBatch(offset: 9, reason: "crc"), skipTo: 12),
             .fetchConsumed(4096), .flush(PromiseID(8)),
+            .joinGroup(Self.groupConfig()), .leaveGroup(PromiseID(11)),
+            .commitOffsets([TopicPartition("c", 0): CommitPosition(offset: 5, leaderEpoch: 2, metadata: "m"), TopicPartition("c", 1): CommitPosition(offset: 0)], PromiseID(12)),
+            .commitOffsets(nil, PromiseID(13)), .groupConsumed([TopicPartition("c", 2): CommitPosition(offset: 77, leaderEpoch: -1, metadata: nil)]),
+            .groupRevocationHandled(3),
             .produce([ProducerRecord(topic: "p", partition: 3, key: [1], value: nil, headers: [RecordHeader(key: "h", value: [2])], timestamp: -1, token: 5),
                       ProducerRecord(topic: "q", value: [9, 9], timestamp: 1_700_000_000_000, token: 6)]),
             .connectionClosed(ConnectionID(3)), .bytesReceived(ConnectionID(1), [0, 1, 2, 255]), .request(request), .tick, .close,
@@ -30,6 +34,30 @@ import Testing
         }
         entries.append(RecordingEntry(now: .milliseconds(99), actionsObserved: 20, digest: 7, payload: .end))
         return entries
+    }
+
+    static func groupConfig() -> GroupConfig {
+        var c = GroupConfig(groupId: "g", instanceId: "i", subscription: TopicSubscription(topics: ["a"], patterns: ["b.*"], exclusions: [], start: .end),
+                            balancers: [TemporaryRangeBalancer()])
+        c.sessionTimeout = .milliseconds(6_500)
+        c.autocommitInterval = nil
+        c.commitOnRevoke = false
+        c.noCommitStart = .relativeToEnd(4)
+        c.rack = "r1"
+        return c
+    }
+
+    /// A custom balancer's decisions cannot be replayed: the recording says so.
+    @Test func aRecordingWithACustomBalancerIsRefusedByName() throws {
+        var c = Self.groupConfig()
+        c.balancers = [GreedyTestBalancer()]
+        let entry = RecordingEntry(now: .zero, actionsObserved: 0, digest: 0, payload: .input(.joinGroup(c)))
+        do {
+            _ = try FlightRecording(segments: [Self.file([entry])])
+            Issue.record("a custom balancer was replayed")
+        } catch {
+            #expect("\(error)".contains("greedy-test"))
+        }
     }
 
     static func file(_ entries: [RecordingEntry], segment: UInt32 = 1, id: UInt64 = 42) -> [UInt8] {
@@ -152,4 +180,12 @@ import Testing
         let back = try FlightRecording(segments: [Self.file([entry])])
         #expect(back.entries == [entry])
     }
+}
+
+
+struct GreedyTestBalancer: GroupBalancer {
+    var protocolName: String { "greedy-test" }
+    var isCooperative: Bool { false }
+    func userData(owned: [TopicPartition], generation: Int32) -> [UInt8]? { nil }
+    func assign(_ input: BalanceInput) throws -> BalancePlan { [:] }
 }
