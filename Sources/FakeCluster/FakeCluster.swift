@@ -48,6 +48,8 @@ public struct FakeCluster: Sendable {
         c.group.initialRebalanceDelayMs = config.initialRebalanceDelayMs
         c.transactionMarkerDelayMs = config.transactionMarkerDelayMs
         c.group.minSessionTimeoutMs = config.minSessionTimeoutMs
+        c.group.offsetsRetentionMs = config.offsetsRetentionMs
+        c.group.offsetsRetentionCheckIntervalMs = config.offsetsRetentionCheckIntervalMs
         let brokers = config.brokers.map {
             ClusterMetadata.Broker(nodeId: $0.nodeId, host: $0.host, port: $0.port, rack: $0.rack)
         }
