@@ -30,6 +30,8 @@ public struct FakeCluster: Sendable {
     var nextSlot: UInt64 = 1
     var groupTokens: [ParkedToken: UInt64] = [:]
     var faults = FaultTable()
+    /// Group faults: stalled heartbeats, errors pushed per group, members' connections.
+    var groupFaults = GroupFaultTable()
     /// KIP-219 throttles armed by tests, and the responses that carried one (see Throttle.swift).
     var throttles = ThrottleTable()
     var throttledResponses: [ThrottledResponseKey: Int32] = [:]
@@ -48,6 +50,8 @@ public struct FakeCluster: Sendable {
         c.group.initialRebalanceDelayMs = config.initialRebalanceDelayMs
         c.transactionMarkerDelayMs = config.transactionMarkerDelayMs
         c.group.minSessionTimeoutMs = config.minSessionTimeoutMs
+        c.group.offsetsRetentionMs = config.offsetsRetentionMs
+        c.group.offsetsRetentionCheckIntervalMs = config.offsetsRetentionCheckIntervalMs
         let brokers = config.brokers.map {
             ClusterMetadata.Broker(nodeId: $0.nodeId, host: $0.host, port: $0.port, rack: $0.rack)
         }
@@ -163,7 +167,9 @@ public struct FakeCluster: Sendable {
             guard let slot = groupTokens.removeValue(forKey: c.token), let p = parked.removeValue(forKey: slot) else { continue }
             let response: any KafkaResponse
             switch c {
-            case .join(_, let r): response = joinGroupResponse(r, version: p.version)
+            case .join(_, let r):
+                response = joinGroupResponse(r, version: p.version)
+                if !r.memberId.isEmpty { groupFaults.memberConnections[r.memberId] = p.connection }
             case .sync(_, let r): response = syncGroupResponse(r)
             }
             recordParked(p, response)

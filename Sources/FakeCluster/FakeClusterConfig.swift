@@ -63,6 +63,11 @@ public struct FakeClusterConfig: Sendable {
     public var initialRebalanceDelayMs: Int32
     /// group.min.session.timeout.ms.
     public var minSessionTimeoutMs: Int32
+    /// offsets.retention.minutes, in milliseconds (Kafka's default: 7 days). An Empty group's
+    /// offsets expire this long after it became Empty; see GroupCoordinator.expireOffsets.
+    public var offsetsRetentionMs: Int64
+    /// offsets.retention.check.interval.ms: how often expired offsets are removed (Kafka: 10 min).
+    public var offsetsRetentionCheckIntervalMs: Int64
     /// The coordinator's WriteTxnMarkers round trip: after EndTxn (or an abort by
     /// InitProducerId or timeout) the transaction stays in PrepareCommit/PrepareAbort this
     /// long, answering CONCURRENT_TRANSACTIONS and holding the LSO, before its markers land.
@@ -82,6 +87,8 @@ public struct FakeClusterConfig: Sendable {
         self.recordEvents = recordEvents
         initialRebalanceDelayMs = 0
         minSessionTimeoutMs = 1_000
+        offsetsRetentionMs = 7 * 24 * 60 * 60 * 1000
+        offsetsRetentionCheckIntervalMs = 600_000
         transactionMarkerDelayMs = 5
     }
 

@@ -79,6 +79,13 @@ extension Fault {
             return []
         case .truncateAndLead(let t, let p, let r, let o):
             return c.truncateAndLead(.init(t, p), replica: r, truncateTo: o, now: now)
+        case .stallHeartbeats(let g, let who, let w, let drop):
+            c.stallHeartbeats(g, who, until: now.adding(milliseconds: Int64(w / 1_000_000)), drop: drop)
+            return []
+        case .disconnectMember(let g, let who): return c.disconnectGroupMembers(g, who, now: now)
+        case .injectGroupError(let g, let api, let e, let n):
+            c.pushGroupError(g, ApiNames.key(api)!, ApiNames.error(e)!, count: n)
+            return []
         }
     }
 }

@@ -1,3 +1,5 @@
+import FakeCluster
+
 /// A simulation run described as data: cluster shape, workload, faults, phases, seed.
 /// Parsed from the line format documented in scenarios/README.md; `render()` writes it back
 /// (the shrinker saves reduced scenarios that way).
@@ -89,6 +91,13 @@ package enum Fault: Sendable, Equatable, CustomStringConvertible {
     case throttle(api: String?, ms: Int32, count: Int?, window: UInt64?, broker: Int32?)
     /// KIP-320: `replica` loses the partition's log from `offset` and becomes leader.
     case truncateAndLead(topic: String, partition: Int32, replica: Int32, offset: Int64)
+    /// Heartbeats of `who` in `group` are held for `window`: then answered late, or (`drop`)
+    /// never answered and their connection closed.
+    case stallHeartbeats(group: String, who: FakeGroupMember, window: UInt64, drop: Bool)
+    /// The connections `who` in `group` last used are closed (the coordinator is not told).
+    case disconnectMember(group: String, who: FakeGroupMember)
+    /// The next N requests of API for `group` answer ERROR, on whichever broker.
+    case injectGroupError(group: String, api: String, error: String, count: Int)
 
     package var description: String {
         func on(_ b: Int32?) -> String { b.map { " broker \($0)" } ?? "" }
@@ -108,6 +117,10 @@ package enum Fault: Sendable, Equatable, CustomStringConvertible {
             let span = n.map { "count \($0)" } ?? "for \(DurationText.format(w ?? 0))"
             return "throttle \(a ?? "all") \(ms)ms \(span)" + on(b)
         case .truncateAndLead(let t, let p, let r, let o): return "truncate-and-lead \(t)/\(p) replica \(r) to \(o)"
+        case .stallHeartbeats(let g, let who, let w, let drop):
+            return "stall-heartbeats \(g) \(who) for \(DurationText.format(w))" + (drop ? " drop" : "")
+        case .disconnectMember(let g, let who): return "disconnect-member \(g) \(who)"
+        case .injectGroupError(let g, let a, let e, let n): return "inject-group-error \(g) \(a) \(e) count \(n)"
         }
     }
 }

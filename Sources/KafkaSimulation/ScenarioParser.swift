@@ -1,3 +1,4 @@
+import FakeCluster
 import KafkaProtocol
 
 /// The scenario line format (scenarios/README.md): one directive per line, `#` comments,
@@ -177,8 +178,35 @@ extension Scenario {
             try p.expect("replica"); let r = Int32(try p.uint("replica"))
             try p.expect("to"); let o = Int64(try p.uint("offset"))
             return .truncateAndLead(topic: String(tp[0]), partition: part, replica: r, offset: o)
+        case "stall-heartbeats":
+            let g = try p.word("group")
+            let who = try member(&p) ?? .all
+            try p.expect("for"); let w = try p.duration("window")
+            return .stallHeartbeats(group: g, who: who, window: w, drop: p.accept("drop"))
+        case "disconnect-member":
+            let g = try p.word("group")
+            guard let who = try member(&p) else { throw p.error("disconnect-member wants leader, all, instance I or member M") }
+            return .disconnectMember(group: g, who: who)
+        case "inject-group-error":
+            let g = try p.word("group"); let api = try p.word("api"); let e = try p.word("error")
+            guard let key = ApiNames.key(api) else { throw p.error("unknown API \(api)") }
+            guard [ApiKey.joinGroup, .syncGroup, .heartbeat, .leaveGroup, .offsetCommit, .offsetFetch, .txnOffsetCommit].contains(key) else {
+                throw p.error("inject-group-error wants a group API, not \(api)")
+            }
+            guard ApiNames.error(e) != nil else { throw p.error("unknown error \(e)") }
+            try p.expect("count"); let n = Int(try p.uint("count"))
+            return .injectGroupError(group: g, api: api, error: e, count: n)
         default: throw p.error("unknown fault \(kind)")
         }
+    }
+
+    /// A group member selector: `leader`, `all`, `instance I` or `member M`; nil when none is next.
+    static func member(_ p: inout Words) throws(ScenarioError) -> FakeGroupMember? {
+        if p.accept("leader") { return .leader }
+        if p.accept("all") { return .all }
+        if p.accept("instance") { return .instanceId(try p.word("instance id")) }
+        if p.accept("member") { return .memberId(try p.word("member id")) }
+        return nil
     }
 
     /// The scenario in its own format; parsing the result gives back an equal scenario.

@@ -1,3 +1,4 @@
+import FakeCluster
 import Testing
 @testable import KafkaSimulation
 
@@ -48,6 +49,34 @@ import Testing
                              ("at 1s inject-error produce NO_SUCH_ERROR count 1", 1), ("invariant magic", 1), ("seed 1 2", 1)] {
             #expect(throws: ScenarioError.self) { try Scenario.parse(text) }
             do { _ = try Scenario.parse(text) } catch { #expect(error.line == line, "\(text)") }
+        }
+    }
+
+    @Test func groupFaults() throws {
+        let s = try Scenario.parse("""
+        at 1s stall-heartbeats g for 5s
+        at 2s stall-heartbeats g leader for 500ms drop
+        at 3s stall-heartbeats g instance i-1 for 2s
+        at 4s disconnect-member g leader
+        at 5s disconnect-member g member m-1
+        at 6s disconnect-member g all
+        at 7s inject-group-error g heartbeat REBALANCE_IN_PROGRESS count 2
+        at 8s inject-group-error g offset-fetch COORDINATOR_LOAD_IN_PROGRESS count 1
+        """)
+        #expect(s.faults.map(\.fault) == [
+            .stallHeartbeats(group: "g", who: .all, window: 5_000_000_000, drop: false),
+            .stallHeartbeats(group: "g", who: .leader, window: 500_000_000, drop: true),
+            .stallHeartbeats(group: "g", who: .instanceId("i-1"), window: 2_000_000_000, drop: false),
+            .disconnectMember(group: "g", who: .leader),
+            .disconnectMember(group: "g", who: .memberId("m-1")),
+            .disconnectMember(group: "g", who: .all),
+            .injectGroupError(group: "g", api: "heartbeat", error: "REBALANCE_IN_PROGRESS", count: 2),
+            .injectGroupError(group: "g", api: "offset-fetch", error: "COORDINATOR_LOAD_IN_PROGRESS", count: 1),
+        ])
+        #expect(try Scenario.parse(s.render()) == s)
+        for bad in ["at 1s disconnect-member g", "at 1s stall-heartbeats g leader 5s", "at 1s inject-group-error g produce NOT_COORDINATOR count 1",
+                    "at 1s inject-group-error g heartbeat NO_SUCH_ERROR count 1"] {
+            #expect(throws: ScenarioError.self, "\(bad)") { try Scenario.parse(bad) }
         }
     }
 

@@ -235,7 +235,7 @@ struct GroupHarness {
         h.tick(ms(10_000))
         #expect(h.group.state == .empty)
         #expect(h.group.generationId == 2)
-        #expect(h.c.nextDeadline == nil)
+        #expect(h.c.nextDeadline == ms(600_000)) // only the offsets cleanup (which then removes the group)
     }
 
     @Test func syncTimeoutRemovesMembersThatNeverSynced() {
@@ -272,11 +272,12 @@ struct GroupHarness {
         #expect(h.group.member(r2.memberId)?.assignment == [7])
     }
 
-    @Test func staticMemberWithChangedMetadataRebalances() {
+    @Test func staticMemberWithChangedProtocolsRebalances() {
         var h = GroupHarness()
         guard case .immediate(let r1) = h.join(h.request(instance: "i1")) else { return }
         _ = h.sync(r1.memberId, gen: 1, assignments: [])
-        let o = h.join(h.request(instance: "i1", metadata: GroupHarness.subscription(["t", "u"])))
+        // New subscription metadata alone does not (GroupRebalanceRulesTests); a new selected protocol does.
+        let o = h.join(h.request(instance: "i1", protocols: ["sticky"]))
         #expect(h.joinCompletion(o)?.generationId == 2)
     }
 

@@ -30,6 +30,8 @@ extension FakeCluster {
         faults.armed = []
         faults.partitionFaults = []
         throttles.rules = []
+        groupFaults.stalls = []
+        groupFaults.errors = []
     }
 
     /// Creates a topic (as CreateTopics would). Returns the error code (0 on success).

@@ -62,6 +62,66 @@ extension FakeCluster {
             var resp = HeartbeatResponse()
             resp.errorCode = code
             return .respond(resp)
+        case is LeaveGroupRequest:
+            var resp = LeaveGroupResponse()
+            resp.errorCode = code
+            return .respond(resp)
+        case let r as OffsetCommitRequest:
+            var resp = OffsetCommitResponse()
+            resp.topics = r.topics.map { t in
+                var tr = OffsetCommitResponse.OffsetCommitResponseTopic()
+                tr.name = t.name
+                tr.partitions = t.partitions.map {
+                    var p = OffsetCommitResponse.OffsetCommitResponsePartition()
+                    p.partitionIndex = $0.partitionIndex
+                    p.errorCode = code
+                    return p
+                }
+                return tr
+            }
+            return .respond(resp)
+        case let r as TxnOffsetCommitRequest:
+            var resp = TxnOffsetCommitResponse()
+            resp.topics = r.topics.map { t in
+                var tr = TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic()
+                tr.name = t.name
+                tr.partitions = t.partitions.map {
+                    var p = TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition()
+                    p.partitionIndex = $0.partitionIndex
+                    p.errorCode = code
+                    return p
+                }
+                return tr
+            }
+            return .respond(resp)
+        case let r as OffsetFetchRequest:
+            // v8+: the error on each group; v2-v7: at the top; v0-v1: on every partition asked for.
+            var resp = OffsetFetchResponse()
+            if ctx.version >= 8 {
+                resp.groups = r.groups.map {
+                    var g = OffsetFetchResponse.OffsetFetchResponseGroup()
+                    g.groupId = $0.groupId
+                    g.errorCode = code
+                    return g
+                }
+            } else if ctx.version >= 2 {
+                resp.errorCode = code
+            } else {
+                resp.topics = (r.topics ?? []).map { t in
+                    var tr = OffsetFetchResponse.OffsetFetchResponseTopic()
+                    tr.name = t.name
+                    tr.partitions = t.partitionIndexes.map {
+                        var p = OffsetFetchResponse.OffsetFetchResponsePartition()
+                        p.partitionIndex = $0
+                        p.committedOffset = -1
+                        p.metadata = ""
+                        p.errorCode = code
+                        return p
+                    }
+                    return tr
+                }
+            }
+            return .respond(resp)
         case is InitProducerIdRequest:
             var resp = InitProducerIdResponse()
             resp.errorCode = code

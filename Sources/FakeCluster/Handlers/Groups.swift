@@ -11,8 +11,11 @@ extension FakeCluster {
             rebalanceTimeoutMs: ctx.version >= 1 ? r.rebalanceTimeoutMs : -1, protocolType: r.protocolType,
             protocols: r.protocols.map { ClassicGroup.GroupProtocol(name: $0.name, metadata: $0.metadata) },
             version: ctx.version)
+        noteMember(r.memberId, ctx)
         switch state.joinGroup(req, now: ctx.now) {
-        case .immediate(let resp): return .respond(joinGroupResponse(resp, version: ctx.version))
+        case .immediate(let resp):
+            noteMember(resp.memberId, ctx)
+            return .respond(joinGroupResponse(resp, version: ctx.version))
         case .parked(let token): return .park(.group(token), deadline: nil)
         }
     }
@@ -43,6 +46,7 @@ extension FakeCluster {
             groupInstanceId: ctx.version >= 3 ? r.groupInstanceId : nil,
             protocolType: ctx.version >= 5 ? r.protocolType : nil, protocolName: ctx.version >= 5 ? r.protocolName : nil,
             assignments: r.assignments.map { (memberId: $0.memberId, assignment: $0.assignment) })
+        noteMember(r.memberId, ctx)
         switch state.groups.syncGroup(req, now: ctx.now) {
         case .immediate(let resp): return .respond(syncGroupResponse(resp))
         case .parked(let token): return .park(.group(token), deadline: nil)
@@ -59,6 +63,14 @@ extension FakeCluster {
     }
 
     mutating func handleHeartbeat(_ r: HeartbeatRequest, _ ctx: RequestContext) -> HandlerResult {
+        if let stall = heartbeatStall(r, instanceId: ctx.version >= 3 ? r.groupInstanceId : nil, now: ctx.now) {
+            return .park(.stalledHeartbeat(r, drop: stall.drop), deadline: stall.until)
+        }
+        return .respond(heartbeatResponse(r, ctx))
+    }
+
+    mutating func heartbeatResponse(_ r: HeartbeatRequest, _ ctx: RequestContext) -> HeartbeatResponse {
+        noteMember(r.memberId, ctx)
         var resp = HeartbeatResponse()
         if let e = coordinatorError(r.groupId, .group, ctx) {
             resp.errorCode = e.code
@@ -67,7 +79,7 @@ extension FakeCluster {
                                                     groupInstanceId: ctx.version >= 3 ? r.groupInstanceId : nil,
                                                     generationId: r.generationId, now: ctx.now).code
         }
-        return .respond(resp)
+        return resp
     }
 
     mutating func handleLeaveGroup(_ r: LeaveGroupRequest, _ ctx: RequestContext) -> HandlerResult {
@@ -79,6 +91,7 @@ extension FakeCluster {
         let leaving = ctx.version >= 3
             ? r.members.map { GroupCoordinator.LeavingMember(memberId: $0.memberId, groupInstanceId: $0.groupInstanceId) }
             : [GroupCoordinator.LeavingMember(memberId: r.memberId, groupInstanceId: nil)]
+        for l in leaving { noteMember(l.memberId, ctx) }
         let errors = state.groups.leaveGroup(groupId: r.groupId, members: leaving, now: ctx.now)
         if ctx.version >= 3 {
             resp.members = zip(leaving, errors).map { l, e in
@@ -100,9 +113,12 @@ extension FakeCluster {
         if let e = coordinatorError(r.groupId, .group, ctx) {
             errors = offsets.map { _ in e }
         } else {
+            if ctx.version >= 1 { noteMember(r.memberId, ctx) }
+            let retention = (2 ... 4).contains(ctx.version) && r.retentionTimeMs >= 0 ? r.retentionTimeMs : nil
             errors = state.groups.commitOffsets(groupId: r.groupId, generationId: ctx.version >= 1 ? r.generationIdOrMemberEpoch : -1,
                                                 memberId: ctx.version >= 1 ? r.memberId : "",
-                                                groupInstanceId: ctx.version >= 7 ? r.groupInstanceId : nil, offsets, now: ctx.now)
+                                                groupInstanceId: ctx.version >= 7 ? r.groupInstanceId : nil, offsets,
+                                                retentionMs: retention, now: ctx.now)
             for (i, o) in offsets.enumerated() where errors[i] == .noError && state.metadata.partition(o.topicPartition) == nil {
                 errors[i] = .unknownTopicOrPartition
             }
@@ -157,8 +173,17 @@ extension FakeCluster {
             }
             return .respond(resp)
         }
-        let (e, fetched) = fetch(r.groupId, r.topics.map { $0.map { ($0.name, $0.partitionIndexes) } })
+        var (e, fetched) = fetch(r.groupId, r.topics.map { $0.map { ($0.name, $0.partitionIndexes) } })
         resp.errorCode = e.code
+        if e != .noError, ctx.version < 2 {
+            // v0-v1 have no group-level error: Kafka puts it on every partition asked for.
+            fetched = (r.topics ?? []).flatMap { t in
+                t.partitionIndexes.map {
+                    GroupCoordinator.FetchedOffset(topicPartition: TP(topic: t.name, partition: $0), offset: -1,
+                                                   leaderEpoch: -1, metadata: "", error: e)
+                }
+            }
+        }
         for f in fetched {
             var pr = OffsetFetchResponse.OffsetFetchResponsePartition()
             pr.partitionIndex = f.topicPartition.partition

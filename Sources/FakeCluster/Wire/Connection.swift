@@ -39,6 +39,9 @@ struct Parked: Sendable {
         case produce(ProduceWait)
         /// A finished response held back by a delay fault.
         case delayed(Connection.SlotState)
+        /// A Heartbeat held by a stall fault until the deadline: then handled (or, with
+        /// `drop`, its connection closed).
+        case stalledHeartbeat(HeartbeatRequest, drop: Bool)
     }
 
     var connection: FakeConnectionID

@@ -56,7 +56,9 @@ extension FakeCluster {
         if fault?.dropBefore == true { return close(id, "fault: dropped before handling \(key.name)", into: &out) }
 
         var result: HandlerResult
-        if let code = fault?.error {
+        if fault?.error == nil, let code = takeGroupError(request, key) {
+            result = errorResponse(request, code: code, ctx) ?? dispatch(request, ctx)
+        } else if let code = fault?.error {
             result = errorResponse(request, code: code, ctx) ?? dispatch(request, ctx)
         } else {
             result = dispatch(request, ctx)
@@ -108,6 +110,12 @@ extension FakeCluster {
         switch p.work {
         case .group: return .wait
         case .delayed(let state): return expired ? .ready(state) : .wait
+        case .stalledHeartbeat(let r, let drop):
+            guard expired else { return .wait }
+            if drop { return .ready(.close("fault: stalled heartbeat of \(r.memberId) dropped")) }
+            let ctx = RequestContext(connection: p.connection, broker: p.broker, apiKey: p.apiKey, version: p.version,
+                                     correlationId: p.correlationId, clientId: "", now: now)
+            return .respond(heartbeatResponse(r, ctx))
         case .fetch(let w): return finishFetch(w, p, expired: expired, now: now).map { .respond($0) } ?? .wait
         case .produce(let w): return finishProduce(w, p, expired: expired).map { .respond($0) } ?? .wait
         }

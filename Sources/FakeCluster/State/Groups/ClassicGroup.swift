@@ -44,6 +44,10 @@ struct ClassicGroup: Sendable, Equatable {
         var leaderEpoch: Int32 = -1
         var metadata: String? = ""
         var commitTimestamp: Int64 = -1
+        /// OffsetCommit v2-v4 with an explicit retention_time_ms: the offset expires at this
+        /// millisecond whatever the group does (Kafka's pre-KIP-211 semantics). nil: the group's
+        /// retention rules apply.
+        var expireTimestamp: Int64? = nil
     }
 
     let groupId: String
@@ -59,10 +63,32 @@ struct ClassicGroup: Sendable, Equatable {
     /// group.instance.id → current member id.
     private(set) var staticMembers: [String: String] = [:]
     var rebalanceDeadline: Instant?
-    /// group.initial.rebalance.delay.ms: a rebalance out of Empty waits at least this long.
-    var initialDelayUntil: Instant?
-    /// Members that have not sent SyncGroup by then are removed (Kafka's pending-sync timeout).
+
+    /// group.initial.rebalance.delay.ms (Kafka's InitialDelayedJoin): a rebalance out of Empty
+    /// never completes early; at `deadline`, if a new member joined meanwhile (generation 0
+    /// only) and `remainingMs` is left, it waits min(delay, remaining) more, else it completes.
+    struct InitialDelay: Equatable, Sendable {
+        var deadline: Instant
+        var delayMs: Int64
+        var remainingMs: Int64
+    }
+
+    var initialDelay: InitialDelay?
+    /// A member was added while PreparingRebalance at generation 0 (extends the initial delay).
+    var newMemberAdded = false
+    /// Members of the current generation that have not sent SyncGroup yet, in join order. At
+    /// `syncDeadline` (the rebalance timeout after the join phase ended) those still here are
+    /// removed and the group rebalances — in CompletingRebalance or Stable (Kafka's DelayedSync).
+    var pendingSync: [String] = []
     var syncDeadline: Instant?
+    /// When the group last changed state (Kafka's currentStateTimestamp): an Empty group's
+    /// offsets expire offsets.retention.minutes after it.
+    private(set) var stateSince: Instant = .zero
+
+    mutating func transition(to s: State, now: Instant) {
+        state = s
+        stateSince = now
+    }
 
     /// What the coordinator last wrote to __consumer_offsets (on reaching Stable or
     /// Empty): a coordinator that takes the group over starts from this.
@@ -72,6 +98,7 @@ struct ClassicGroup: Sendable, Equatable {
         var protocolName: String?
         var generationId: Int32
         var leaderId: String?
+        var stateSince: Instant
         var members: [Member]
     }
 
@@ -79,7 +106,7 @@ struct ClassicGroup: Sendable, Equatable {
 
     mutating func persist() {
         persisted = PersistedState(state: state, protocolType: protocolType, protocolName: protocolName,
-                                   generationId: generationId, leaderId: leaderId,
+                                   generationId: generationId, leaderId: leaderId, stateSince: stateSince,
                                    members: orderedMembers.map { m in
                                        var m = m
                                        m.joinToken = nil
@@ -94,8 +121,10 @@ struct ClassicGroup: Sendable, Equatable {
         var g = ClassicGroup(groupId: groupId)
         g.offsets = offsets
         g.pendingTransactionalOffsets = pendingTransactionalOffsets
+        g.stateSince = stateSince
         guard let p = persisted else { return g }
         g.state = p.state
+        g.stateSince = p.stateSince
         g.protocolType = p.protocolType
         g.protocolName = p.protocolName
         g.generationId = p.generationId
@@ -137,13 +166,16 @@ struct ClassicGroup: Sendable, Equatable {
     mutating func remove(_ id: String) -> Member? {
         guard let m = members.removeValue(forKey: id) else { return nil }
         memberOrder.removeAll { $0 == id }
+        pendingSync.removeAll { $0 == id }
         if let inst = m.groupInstanceId, staticMembers[inst] == id { staticMembers[inst] = nil }
         if leaderId == id { leaderId = nil }
         return m
     }
 
     /// A static member rejoining under a new id: the record (assignment included) moves to
-    /// the new id in place; the old id is gone (and fenced by the instance mapping).
+    /// the new id in place; the old id is gone (and fenced by the instance mapping). As in
+    /// Kafka, a pending SyncGroup stays recorded under the old id (so the sync timeout then
+    /// rebalances the group).
     mutating func replaceStatic(oldId: String, newId: String) -> Member {
         var m = members.removeValue(forKey: oldId)!
         m.memberId = newId

@@ -10,13 +10,17 @@ extension GroupCoordinator {
         var metadata: String? = ""
     }
 
-    /// Group-level validation of a commit. Generation -1 with no member id is a "simple"
-    /// commit, allowed only while the group has no members; otherwise the member must be
-    /// current and in the current generation, and the group not awaiting SyncGroup
-    /// (commits during PreparingRebalance are accepted, as Kafka does).
+    /// Group-level validation of a commit, as Kafka's validateOffsetCommit: any commit with
+    /// generation -1 to an Empty group is accepted (admin clients, manual assignment); else a
+    /// commit naming a generation, member or instance must come from a current member in the
+    /// current generation; a "simple" commit (generation -1, no member) to a group with
+    /// members is UNKNOWN_MEMBER_ID. A member's commit while the group awaits SyncGroup is
+    /// REBALANCE_IN_PROGRESS (commits during PreparingRebalance are accepted). Same rules for
+    /// every OffsetCommit version (v0 carries no generation: always simple).
     private func commitError(_ g: ClassicGroup, generationId: Int32, memberId: String, instanceId: String?,
                              transactional: Bool) -> KafkaErrorCode? {
         if g.state == .dead { return .coordinatorNotAvailable }
+        if generationId < 0, g.state == .empty { return nil }
         if generationId < 0, memberId.isEmpty, instanceId == nil {
             // Simple commits: fine for groups without members (and always for TxnOffsetCommit
             // v0-2); in a group with members the empty member id is simply unknown.
@@ -30,8 +34,10 @@ extension GroupCoordinator {
 
     /// OffsetCommit. Returns one error per offset, in request order. A commit from a member
     /// also counts as its heartbeat.
+    /// `retentionMs` is OffsetCommit v2-v4's retention_time_ms when not -1: those offsets
+    /// expire that long after the commit, whatever the group does.
     mutating func commitOffsets(groupId: String, generationId: Int32, memberId: String, groupInstanceId: String?,
-                                _ offsets: [OffsetToCommit], now: Instant) -> [KafkaErrorCode] {
+                                _ offsets: [OffsetToCommit], retentionMs: Int64? = nil, now: Instant) -> [KafkaErrorCode] {
         guard !groupId.isEmpty else { return offsets.map { _ in .invalidGroupId } }
         if groups[groupId] == nil {
             // Commits to an unknown group create it, but only as a simple (generation -1) commit.
@@ -47,7 +53,8 @@ extension GroupCoordinator {
         let errors = offsets.map { o -> KafkaErrorCode in
             if let md = o.metadata, md.utf8.count > config.maxOffsetMetadataBytes { return .offsetMetadataTooLarge }
             g.offsets[o.topicPartition] = CommittedOffset(offset: o.offset, leaderEpoch: o.leaderEpoch,
-                                                          metadata: o.metadata, commitTimestamp: now.milliseconds)
+                                                          metadata: o.metadata, commitTimestamp: now.milliseconds,
+                                                          expireTimestamp: retentionMs.map { now.milliseconds + $0 })
             return .noError
         }
         groups[groupId] = g
@@ -136,6 +143,47 @@ extension GroupCoordinator {
         }
         groups[groupId] = g
         return .partitions(errors)
+    }
+
+    // MARK: retention
+
+    /// Kafka's offsets cleanup (GroupMetadata.removeExpiredOffsets), run every
+    /// offsets.retention.check.interval.ms: in a group with a protocol type that is Empty,
+    /// every offset expires offsets.retention.minutes after the group became Empty; in a
+    /// Stable "consumer" group whose subscriptions parse, offsets of topics no member
+    /// subscribes to expire that long after their commit; in a group that never had members
+    /// (simple commits only), each offset expires that long after its commit. An offset with
+    /// an explicit v2-v4 expiry expires then instead; one with a pending transactional commit
+    /// never. An Empty group left without offsets is then removed (Kafka: Dead).
+    mutating func expireOffsets(now: Instant) {
+        let nowMs = now.milliseconds, retention = config.offsetsRetentionMs
+        for id in groupIds {
+            var g = groups[id]!
+            var base: ((CommittedOffset) -> Int64)?
+            var keepTopics = Set<String>()
+            if g.protocolType != nil, g.state == .empty {
+                let since = g.stateSince.milliseconds
+                base = { _ in since }
+            } else if g.protocolType == "consumer", g.state == .stable, let topics = g.subscribedTopics {
+                base = { $0.commitTimestamp }
+                keepTopics = topics
+            } else if g.protocolType == nil {
+                base = { $0.commitTimestamp }
+            }
+            if let base {
+                for tp in g.offsets.keys.sorted() {
+                    let c = g.offsets[tp]!
+                    guard !keepTopics.contains(tp.topic), !g.hasPendingTransactionalOffset(tp) else { continue }
+                    let expired = c.expireTimestamp.map { nowMs >= $0 } ?? (nowMs - base(c) >= retention)
+                    if expired { g.offsets[tp] = nil }
+                }
+            }
+            if g.state == .empty, g.isEmpty, g.pendingMembers.isEmpty, g.offsets.isEmpty, g.pendingTransactionalOffsets.isEmpty {
+                groups[id] = nil
+            } else {
+                groups[id] = g
+            }
+        }
     }
 
     /// DeleteTopics: committed offsets of the topic disappear from every group.

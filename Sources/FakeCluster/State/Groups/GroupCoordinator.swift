@@ -14,6 +14,11 @@ struct GroupCoordinator: Sendable, Equatable {
         var initialRebalanceDelayMs: Int32 = 0
         var maxGroupSize: Int = Int.max
         var maxOffsetMetadataBytes: Int = 4096
+        /// offsets.retention.minutes (Kafka's default, 7 days, in milliseconds).
+        var offsetsRetentionMs: Int64 = 7 * 24 * 60 * 60 * 1000
+        /// offsets.retention.check.interval.ms: expired offsets (and then empty groups without
+        /// offsets) are removed at every multiple of this on the virtual clock.
+        var offsetsRetentionCheckIntervalMs: Int64 = 600_000
     }
 
     enum Outcome<Response: Equatable & Sendable>: Equatable, Sendable {
@@ -84,10 +89,19 @@ struct GroupCoordinator: Sendable, Equatable {
 
     var config: Config
     var groups: [String: ClassicGroup] = [:]
+    /// When the last offsets-expiration pass ran (they run at multiples of the interval).
+    private var lastOffsetsCleanup: Instant?
     private var nextToken: UInt64 = 1
     private var outbox: [Completion] = []
 
     init(config: Config = Config()) { self.config = config }
+
+    /// When the next offsets-expiration pass runs: the next multiple of the check interval.
+    var nextOffsetsCleanup: Instant? {
+        guard config.offsetsRetentionCheckIntervalMs > 0 else { return nil }
+        let step = UInt64(config.offsetsRetentionCheckIntervalMs) * 1_000_000
+        return Instant(nanoseconds: ((lastOffsetsCleanup?.nanoseconds ?? 0) / step + 1) * step)
+    }
 
     var groupIds: [String] { groups.keys.sorted() }
 
@@ -171,9 +185,17 @@ struct GroupCoordinator: Sendable, Equatable {
             g.pendingMembers[newId] = now.adding(milliseconds: Int64(req.sessionTimeoutMs))
             return .immediate(JoinResponse(error: .memberIdRequired, memberId: newId))
         }
-        g.add(member(from: req, id: newId, token: token, now: now))
-        rebalanceOrWait(&g, now: now)
+        addMemberAndRebalance(&g, member(from: req, id: newId, token: token, now: now), now: now)
         return nil
+    }
+
+    /// A new member (dynamic after KIP-394, static, or pre-v4): added, and the group
+    /// rebalances. A member added while a brand-new group (generation 0) waits out its
+    /// initial delay extends that delay.
+    private mutating func addMemberAndRebalance(_ g: inout ClassicGroup, _ m: ClassicGroup.Member, now: Instant) {
+        g.add(m)
+        if g.state == .preparingRebalance, g.generationId == 0 { g.newMemberAdded = true }
+        rebalanceOrWait(&g, now: now)
     }
 
     private func member(from req: JoinRequest, id: String, token: ParkedToken?, now: Instant) -> ClassicGroup.Member {
@@ -192,7 +214,7 @@ struct GroupCoordinator: Sendable, Equatable {
         let newId = Self.newMemberId(prefix: req.groupInstanceId!, using: &rng)
         if let t = old.joinToken { outbox.append(.join(t, JoinResponse(error: .fencedInstanceId, memberId: oldId))) }
         if let t = old.syncToken { outbox.append(.sync(t, SyncResponse(error: .fencedInstanceId))) }
-        let unchanged = old.protocols == req.protocols && old.protocolType == req.protocolType
+        let previousLeader = g.leaderId
         _ = g.replaceStatic(oldId: oldId, newId: newId)
         g.update(newId) { m in
             m.protocols = req.protocols
@@ -204,11 +226,18 @@ struct GroupCoordinator: Sendable, Equatable {
             m.lastHeartbeat = now
         }
         switch g.state {
-        case .stable where unchanged:
-            // No rebalance: hand back the current generation. A leader gets the member
-            // list but must not reassign (KIP-814).
+        case .stable where g.selectProtocol() == g.protocolName:
+            // Kafka rebalances only when the protocol the group would select changes, not for
+            // new subscription metadata: hand back the current generation. From JoinGroup v9
+            // a leader gets the member list with skipAssignment (KIP-814); before v9 it is told
+            // the old leader id, so it does not take itself for the leader and reassign.
             var r = currentGenerationResponse(g, for: newId)
-            r.skipAssignment = g.leaderId == newId
+            if req.version >= 9 {
+                r.skipAssignment = g.leaderId == newId
+            } else {
+                r.members = []
+                r.leader = previousLeader ?? ""
+            }
             g.persist() // the new member id is part of the stored generation
             return .immediate(r)
         case .preparingRebalance:
@@ -227,8 +256,7 @@ struct GroupCoordinator: Sendable, Equatable {
                                           now: Instant) -> Outcome<JoinResponse>? {
         let id = req.memberId
         if g.pendingMembers.removeValue(forKey: id) != nil {
-            g.add(member(from: req, id: id, token: token, now: now))
-            rebalanceOrWait(&g, now: now)
+            addMemberAndRebalance(&g, member(from: req, id: id, token: token, now: now), now: now)
             return nil
         }
         if let error = memberError(g, memberId: id, instanceId: req.groupInstanceId) {
@@ -301,31 +329,57 @@ struct GroupCoordinator: Sendable, Equatable {
                 g.update(m.memberId) { $0.syncToken = nil }
             }
         }
-        if g.state == .empty, config.initialRebalanceDelayMs > 0 {
-            g.initialDelayUntil = now.adding(milliseconds: Int64(config.initialRebalanceDelayMs))
-        }
-        g.state = .preparingRebalance
+        g.pendingSync = []
         g.syncDeadline = nil
-        g.rebalanceDeadline = now.adding(milliseconds: Int64(max(g.maxRebalanceTimeoutMs, config.initialRebalanceDelayMs)))
+        if g.state == .empty {
+            // Kafka's InitialDelayedJoin, even for a delay of 0 (which completes at once).
+            let delay = Int64(config.initialRebalanceDelayMs)
+            g.initialDelay = .init(deadline: now.adding(milliseconds: delay), delayMs: delay,
+                                   remainingMs: max(Int64(g.maxRebalanceTimeoutMs) - delay, 0))
+            g.newMemberAdded = false
+            g.rebalanceDeadline = nil
+        } else {
+            g.initialDelay = nil
+            g.rebalanceDeadline = now.adding(milliseconds: Int64(g.maxRebalanceTimeoutMs))
+        }
+        g.transition(to: .preparingRebalance, now: now)
     }
 
     /// Ends the join phase when every member (and no pending KIP-394 member) has rejoined,
     /// or when `forced` by the rebalance deadline, dropping dynamic members that did not
-    /// rejoin (static ones stay until their session expires).
+    /// rejoin (static ones stay until their session expires). A rebalance out of Empty ends
+    /// only when its initial delay runs out (then as if forced). If no member at all rejoined
+    /// (only static members that stay), the join phase waits another rebalance timeout.
     private mutating func tryCompleteJoin(_ g: inout ClassicGroup, now: Instant, forced: Bool) {
         guard g.state == .preparingRebalance else { return }
+        var forced = forced
+        if let d = g.initialDelay {
+            guard d.deadline <= now else { return }
+            if g.newMemberAdded, d.remainingMs != 0 {
+                g.newMemberAdded = false
+                let delay = min(Int64(config.initialRebalanceDelayMs), d.remainingMs)
+                g.initialDelay = .init(deadline: now.adding(milliseconds: delay), delayMs: delay,
+                                       remainingMs: max(d.remainingMs - d.delayMs, 0))
+                return
+            }
+            g.initialDelay = nil
+            forced = true
+        }
         if !forced {
             let allJoined = g.orderedMembers.allSatisfy { $0.joinToken != nil } && g.pendingMembers.isEmpty
-            guard allJoined, g.initialDelayUntil.map({ now >= $0 }) ?? true else { return }
+            guard allJoined else { return }
         } else {
             for m in g.orderedMembers where m.joinToken == nil && m.groupInstanceId == nil { g.remove(m.memberId) }
         }
-        g.rebalanceDeadline = nil
-        g.initialDelayUntil = nil
-        g.generationId += 1
         let joined = g.orderedMembers.filter { $0.joinToken != nil }
-        if joined.isEmpty && g.isEmpty {
-            g.state = .empty
+        if joined.isEmpty, !g.isEmpty {
+            g.rebalanceDeadline = now.adding(milliseconds: Int64(g.maxRebalanceTimeoutMs))
+            return
+        }
+        g.rebalanceDeadline = nil
+        g.generationId += 1
+        if g.isEmpty {
+            g.transition(to: .empty, now: now)
             g.protocolName = nil
             g.leaderId = nil
             g.persist()
@@ -334,9 +388,10 @@ struct GroupCoordinator: Sendable, Equatable {
         g.protocolType = g.orderedMembers.first?.protocolType
         g.protocolName = g.selectProtocol()
         if g.leaderId.flatMap({ g.member($0)?.joinToken }) == nil {
-            g.leaderId = joined.first?.memberId ?? g.orderedMembers.first?.memberId
+            g.leaderId = joined.first?.memberId
         }
-        g.state = .completingRebalance
+        g.transition(to: .completingRebalance, now: now)
+        g.pendingSync = g.orderedMembers.map(\.memberId)
         g.syncDeadline = now.adding(milliseconds: Int64(g.maxRebalanceTimeoutMs))
         let list = memberList(g)
         for m in g.orderedMembers {
@@ -381,6 +436,7 @@ struct GroupCoordinator: Sendable, Equatable {
             return fail(.rebalanceInProgress)
         case .stable:
             g.update(req.memberId) { $0.lastHeartbeat = now }
+            synced(&g, req.memberId)
             groups[req.groupId] = g
             return .immediate(SyncResponse(error: .noError, protocolType: g.protocolType, protocolName: g.protocolName,
                                            assignment: g.member(req.memberId)!.assignment))
@@ -390,11 +446,11 @@ struct GroupCoordinator: Sendable, Equatable {
                 outbox.append(.sync(old, SyncResponse(error: .rebalanceInProgress)))
             }
             g.update(req.memberId) { $0.syncToken = token; $0.lastHeartbeat = now }
+            synced(&g, req.memberId)
             if req.memberId == g.leaderId {
                 var given: [String: [UInt8]] = [:]
                 for a in req.assignments { given[a.memberId] = a.assignment }
-                g.state = .stable
-                g.syncDeadline = nil
+                g.transition(to: .stable, now: now)
                 for m in g.orderedMembers {
                     let assignment = given[m.memberId] ?? []
                     g.update(m.memberId) { $0.assignment = assignment; $0.syncToken = nil; $0.lastHeartbeat = now }
@@ -409,6 +465,12 @@ struct GroupCoordinator: Sendable, Equatable {
             if case .sync(_, let r)? = resolve(token) { return .immediate(r) }
             return .parked(token)
         }
+    }
+
+    /// A member's SyncGroup arrived: it is no longer pending; the sync timer stops once all are in.
+    private func synced(_ g: inout ClassicGroup, _ memberId: String) {
+        g.pendingSync.removeAll { $0 == memberId }
+        if g.pendingSync.isEmpty { g.syncDeadline = nil }
     }
 
     // MARK: Heartbeat and LeaveGroup
@@ -484,8 +546,8 @@ struct GroupCoordinator: Sendable, Equatable {
     }
 
     /// Fires every timer due at `now`: KIP-394 pending ids and member sessions expire,
-    /// join phases end at their rebalance deadline (or initial delay), and members that did
-    /// not sync in time are removed. Groups are visited in id order.
+    /// join phases end at their rebalance deadline (or initial delay), members that did not
+    /// sync in time are removed, and offsets expire. Groups are visited in id order.
     mutating func tick(now: Instant) -> TickResult {
         for id in groupIds {
             var g = groups[id]!
@@ -498,21 +560,32 @@ struct GroupCoordinator: Sendable, Equatable {
                 removeMember(&g, id, error: .unknownMemberId, now: now)
             }
             if g.state == .preparingRebalance {
-                if let d = g.rebalanceDeadline, d <= now {
-                    tryCompleteJoin(&g, now: now, forced: true)
-                } else {
+                let forced = g.initialDelay == nil && (g.rebalanceDeadline.map { $0 <= now } ?? false)
+                tryCompleteJoin(&g, now: now, forced: forced)
+            }
+            if g.state == .completingRebalance || g.state == .stable, let d = g.syncDeadline, d <= now {
+                g.syncDeadline = nil
+                if !g.pendingSync.isEmpty {
+                    for m in g.pendingSync { removeParked(&g, m, error: .unknownMemberId) }
+                    prepareRebalance(&g, now: now)
                     tryCompleteJoin(&g, now: now, forced: false)
                 }
             }
-            if g.state == .completingRebalance, let d = g.syncDeadline, d <= now {
-                let laggards = g.orderedMembers.filter { $0.syncToken == nil }.map(\.memberId)
-                for m in laggards { _ = g.remove(m) }
-                prepareRebalance(&g, now: now)
-                tryCompleteJoin(&g, now: now, forced: false)
-            }
             groups[id] = g
         }
+        if let due = nextOffsetsCleanup, due <= now {
+            expireOffsets(now: now)
+            lastOffsetsCleanup = now
+        }
         return TickResult(completions: takeCompletions(), nextDeadline: nextDeadline)
+    }
+
+    /// Removes a member without moving the group along (the caller does), answering any
+    /// request it has parked.
+    private mutating func removeParked(_ g: inout ClassicGroup, _ id: String, error: KafkaErrorCode) {
+        guard let m = g.remove(id) else { return }
+        if let t = m.joinToken { outbox.append(.join(t, JoinResponse(error: error, memberId: id))) }
+        if let t = m.syncToken { outbox.append(.sync(t, SyncResponse(error: error))) }
     }
 
     /// The earliest instant at which `tick` has something to do.
@@ -523,11 +596,11 @@ struct GroupCoordinator: Sendable, Equatable {
             for deadline in g.pendingMembers.values { d = earliest(d, deadline) }
             for m in g.orderedMembers where m.joinToken == nil && m.syncToken == nil { d = earliest(d, m.sessionDeadline) }
             if g.state == .preparingRebalance {
-                d = earliest(d, g.rebalanceDeadline)
-                d = earliest(d, g.initialDelayUntil)
+                d = earliest(d, g.initialDelay?.deadline ?? g.rebalanceDeadline)
             }
-            if g.state == .completingRebalance { d = earliest(d, g.syncDeadline) }
+            if g.state == .completingRebalance || g.state == .stable { d = earliest(d, g.syncDeadline) }
         }
+        if !groups.isEmpty { d = earliest(d, nextOffsetsCleanup) }
         return d
     }
 }
