@@ -325,6 +325,18 @@ private let stickies: [any GroupBalancer] = [StickyBalancer(), CooperativeSticky
         #expect(sorted(round2) == expected(["A": "tp0 tp1", "B": "tp3 tp4", "C": "tp2 tp5"]))
     }
 
+    @Test func cooperativeStaleOwnerDoesNotTakeAPartitionFromItsCurrentOwner() throws {
+        // KIP-341's stale member under the cooperative protocol: C0 still lists tp0 from
+        // generation 1; C1 owns it in generation 2 and keeps it through the adjustment,
+        // while C0, not given it, revokes it.
+        let balancer = CooperativeStickyBalancer()
+        let members = rejoin([member("C0", ["t"])], plan: ["C0": tps("tp0 tp1")], generation: 1, balancer: balancer)
+            + rejoin([member("C1", ["t"])], plan: ["C1": tps("tp0 tp2")], generation: 2, balancer: balancer)
+        let target = try balancer.assign(BalanceInput(members: members, partitionCounts: ["t": 4]))
+        #expect(sorted(target) == expected(["C0": "tp1 tp3", "C1": "tp0 tp2"]))
+        #expect(sorted(cooperativeAdjusted(target, members: members)) == sorted(target))
+    }
+
     // MARK: validate, lookup
 
     @Test func validateNamesEachKindOfBadPlan() throws {
@@ -455,8 +467,10 @@ private let stickies: [any GroupBalancer] = [StickyBalancer(), CooperativeSticky
             let adjusted = cooperativeAdjusted(target, members: input.members)
             try validate(adjusted, input: input)
             for (memberId, partitions) in adjusted {
-                for p in partitions {
-                    #expect(input.members.allSatisfy { $0.memberId == memberId || !$0.ownedPartitions.contains(p) })
+                // Each partition given is unowned, or owned by its assignee already.
+                let me = input.members.first { $0.memberId == memberId }!
+                for p in partitions where !me.ownedPartitions.contains(p) {
+                    #expect(input.members.allSatisfy { !$0.ownedPartitions.contains(p) })
                 }
                 // Only partitions are removed, never added.
                 #expect(Set(partitions).isSubset(of: Set(target[memberId]!)))

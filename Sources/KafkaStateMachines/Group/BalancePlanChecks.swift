@@ -56,8 +56,10 @@ public func validate(_ plan: BalancePlan, input: BalanceInput) throws(GroupProto
 /// KIP-429's leader step for cooperative protocols: a partition the plan gives to member B
 /// while a different member A still owns it (A's subscription lists it) is taken out of B's
 /// assignment this round. A, not given it, revokes it and rejoins; the next rebalance finds
-/// it unowned and gives it to B. So no partition is ever owned by two members at once.
-/// Every other partition — kept, or newly assigned and unowned — stays as planned.
+/// it unowned and gives it to B. So a move never makes two members own one partition.
+/// Every other partition stays as planned: unowned ones, and ones B owns itself — also when
+/// another member lists it too (a stale claim of an older generation, KIP-341: that member
+/// is not given it, so it revokes it, and B keeps working on it).
 public func cooperativeAdjusted(_ plan: BalancePlan, members: [GroupSubscription]) -> BalancePlan {
     var owners: [TopicPartition: [String]] = [:]
     for m in members {
@@ -66,7 +68,8 @@ public func cooperativeAdjusted(_ plan: BalancePlan, members: [GroupSubscription
     var out: BalancePlan = [:]
     for (memberId, partitions) in plan {
         out[memberId] = partitions.filter { tp in
-            (owners[tp] ?? []).allSatisfy { $0 == memberId }
+            guard let o = owners[tp] else { return true }
+            return o.contains(memberId)
         }
     }
     return out

@@ -41,15 +41,16 @@ public enum ConsumerProtocol {
     /// The newest version of both schemas this codec knows.
     public static let newestVersion: Int16 = 3
 
-    /// A member's subscription bytes. `owned` is grouped by topic (topics and partitions
-    /// sorted); fields the version does not carry are dropped (owned before v1,
+    /// A member's subscription bytes. Topics are sent sorted without duplicates, `owned`
+    /// grouped by topic (topics and partitions sorted), so the bytes never depend on the
+    /// caller's collection order; fields the version does not carry are dropped (owned before v1,
     /// generation before v2, rack before v3). A version outside 0...3 is clamped into it.
     public static func encodeSubscription(topics: [String], userData: [UInt8]?, owned: [TopicPartition] = [],
                                           generation: Int32 = -1, rack: String? = nil,
                                           version: Int16 = 3) throws(GroupProtocolError) -> [UInt8] {
         let v = min(max(version, 0), newestVersion)
         var s = ConsumerProtocolSubscription()
-        s.topics = topics
+        s.topics = sortedUnique(topics)
         s.userData = userData
         s.ownedPartitions = grouped(owned).map { topic, partitions in
             var t = ConsumerProtocolSubscription.TopicPartition()
