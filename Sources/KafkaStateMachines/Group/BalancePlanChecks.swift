@@ -77,8 +77,7 @@ public func cooperativeAdjusted(_ plan: BalancePlan, members: [GroupSubscription
 
 /// The built-in balancers by protocol name.
 public enum BuiltInBalancers {
-    /// Every built-in balancer, in Java's default preference order for a new group
-    /// (cooperative-sticky is not Java's default; callers choose their own order).
+    /// Every built-in balancer (the order of preference in JoinGroup is the caller's).
     public static let all: [any GroupBalancer] = [
         RangeBalancer(), RoundRobinBalancer(), StickyBalancer(), CooperativeStickyBalancer(),
     ]

@@ -72,7 +72,8 @@ public struct CooperativeStickyBalancer: GroupBalancer {
 /// claim first, then the highest-numbered — to the least loaded eligible member whenever
 /// that one has two or more fewer. Each move lowers the sum of squared counts, so (c) ends;
 /// where it ends is guarantee 2. Cost: O(partitions x eligible members) per pass of (c),
-/// and passes after the first are rare (1000 members x 10,000 partitions: a few ms).
+/// and passes after the first are rare (1,000 members x 10,000 partitions: about 0.1 s in
+/// a release build, fresh, after a member left, or with one member claiming everything).
 enum StickyPlanner {
     static func plan(_ input: BalanceInput,
                      claims claimOf: (GroupSubscription) -> (partitions: [TopicPartition], generation: Int32)) -> BalancePlan {
