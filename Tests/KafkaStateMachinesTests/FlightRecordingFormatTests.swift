@@ -38,7 +38,7 @@ import Testing
 
     static func groupConfig() -> GroupConfig {
         var c = GroupConfig(groupId: "g", instanceId: "i", subscription: TopicSubscription(topics: ["a"], patterns: ["b.*"], exclusions: [], start: .end),
-                            balancers: [TemporaryRangeBalancer()])
+                            balancers: [RangeBalancer()])
         c.sessionTimeout = .milliseconds(6_500)
         c.autocommitInterval = nil
         c.commitOnRevoke = false

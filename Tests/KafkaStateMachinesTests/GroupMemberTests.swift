@@ -33,7 +33,7 @@ import Testing
         }
     }
 
-    static func config(instance: String? = nil, balancer: any GroupBalancer = TemporaryRangeBalancer()) -> GroupConfig {
+    static func config(instance: String? = nil, balancer: any GroupBalancer = RangeBalancer()) -> GroupConfig {
         var c = GroupConfig(groupId: "g", instanceId: instance, subscription: TopicSubscription(topics: ["t"]), balancers: [balancer])
         c.sessionTimeout = .seconds(10)
         c.heartbeatInterval = .seconds(1)
@@ -69,7 +69,7 @@ import Testing
         r.members = members.map { id, topics in
             var m = JoinGroupResponse.JoinGroupResponseMember()
             m.memberId = id
-            m.metadata = ConsumerProtocolCodec.encodeSubscription(topics: topics, userData: nil, owned: [], generation: -1, rack: nil)
+            m.metadata = try! ConsumerProtocol.encodeSubscription(topics: topics, userData: nil, owned: [], generation: -1, rack: nil)
             return m
         }
         return r
@@ -80,7 +80,7 @@ import Testing
         r.errorCode = code.rawValue
         r.protocolType = "consumer"
         r.protocolName = "range"
-        r.assignment = ConsumerProtocolCodec.encodeAssignment(partitions: parts, userData: nil)
+        r.assignment = try! ConsumerProtocol.encodeAssignment(partitions: parts, userData: nil)
         return r
     }
 
@@ -132,7 +132,7 @@ import Testing
         let out = run.answer(j[0].tag, Self.join(members: [("m1", ["t"]), ("m2", ["t"])]))
         let s = Self.sent(out, SyncGroupRequest.self)
         #expect(s.count == 1 && s[0].request.generationId == 1 && s[0].request.assignments.count == 2)
-        let plans = s[0].request.assignments.map { (try? ConsumerProtocolCodec.decodeAssignment($0.assignment).partitions) ?? [] }
+        let plans = s[0].request.assignments.map { (try? ConsumerProtocol.decodeAssignment($0.assignment).partitions) ?? [] }
         #expect(Set(plans.flatMap { $0 }) == Set(Self.tp) && plans.allSatisfy { $0.count == 2 })
         let mine = plans[0]
         let o = run.answer(s[0].tag, Self.sync(mine))

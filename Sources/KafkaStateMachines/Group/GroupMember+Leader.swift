@@ -8,7 +8,7 @@ extension GroupMember {
     mutating func leaderBalance(_ r: JoinGroupResponse, context: ComponentContext, now: Instant) {
         var topics = Set<String>()
         for m in r.members {
-            if let s = try? ConsumerProtocolCodec.decodeSubscription(memberId: m.memberId, instanceId: m.groupInstanceId, bytes: m.metadata) {
+            if let s = try? ConsumerProtocol.decodeSubscription(memberId: m.memberId, instanceId: m.groupInstanceId, bytes: m.metadata) {
                 topics.formUnion(s.topics)
             }
         }
@@ -31,7 +31,7 @@ extension GroupMember {
         var members: [GroupSubscription] = []
         for m in r.members {
             do {
-                members.append(try ConsumerProtocolCodec.decodeSubscription(memberId: m.memberId, instanceId: m.groupInstanceId, bytes: m.metadata))
+                members.append(try ConsumerProtocol.decodeSubscription(memberId: m.memberId, instanceId: m.groupInstanceId, bytes: m.metadata))
             } catch {
                 emit(.warning("member \(m.memberId)'s subscription could not be read (\(error)); it gets no partitions"))
                 members.append(GroupSubscription(memberId: m.memberId, instanceId: m.groupInstanceId, topics: []))
@@ -47,16 +47,17 @@ extension GroupMember {
         var plan: BalancePlan
         do {
             plan = try balancer.assign(input)
-            try BalancePlanCheck.validate(plan, input: input)
+            try validate(plan, input: input)
         } catch {
             emit(.warning("balancer \(balancer.protocolName) gave no valid plan (\(error)); using a range plan this generation"))
-            plan = (try? TemporaryRangeBalancer().assign(input)) ?? [:]
+            plan = (try? RangeBalancer().assign(input)) ?? [:]
         }
-        if balancer.isCooperative { plan = BalancePlanCheck.cooperativeAdjusted(plan, members: members) }
+        if balancer.isCooperative { plan = cooperativeAdjusted(plan, members: members) }
         let assignments = r.members.map { m in
             var a = SyncGroupRequest.SyncGroupRequestAssignment()
             a.memberId = m.memberId
-            a.assignment = ConsumerProtocolCodec.encodeAssignment(partitions: plan[m.memberId] ?? [], userData: nil)
+            // Encoding fails only for names over 32,767 bytes, which Kafka does not allow.
+            a.assignment = (try? ConsumerProtocol.encodeAssignment(partitions: plan[m.memberId] ?? [], userData: nil)) ?? []
             return a
         }
         sendSync(assignments)

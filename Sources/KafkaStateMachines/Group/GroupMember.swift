@@ -252,14 +252,18 @@ package struct GroupMember {
         r.memberId = memberId
         r.groupInstanceId = config.instanceId
         r.protocolType = "consumer"
-        let ownedNow = owned
-        r.protocols = config.balancers.map { b in
-            var p = JoinGroupRequest.JoinGroupRequestProtocol()
-            p.name = b.protocolName
-            p.metadata = ConsumerProtocolCodec.encodeSubscription(
-                topics: topics, userData: b.userData(owned: ownedNow, generation: ownedGeneration),
-                owned: ownedNow, generation: ownedGeneration, rack: config.rack)
-            return p
+        do {
+            r.protocols = try config.balancers.map { b throws(GroupProtocolError) in
+                var p = JoinGroupRequest.JoinGroupRequestProtocol()
+                p.name = b.protocolName
+                p.metadata = try ConsumerProtocol.encodeSubscription(
+                    topics: topics, userData: b.userData(owned: owned, generation: ownedGeneration),
+                    owned: owned, generation: ownedGeneration, rack: config.rack)
+                return p
+            }
+        } catch {
+            fail(.invalidConfiguration("the subscription cannot be encoded: \(error)"))
+            return
         }
         r.reason = generation < 0 ? "joining" : "rebalancing"
         let tag = send(.join, r)
@@ -360,7 +364,7 @@ package struct GroupMember {
             }
             var assigned: [TopicPartition] = []
             do {
-                assigned = try ConsumerProtocolCodec.decodeAssignment(r.assignment).partitions
+                assigned = try ConsumerProtocol.decodeAssignment(r.assignment).partitions
             } catch {
                 emit(.warning("the leader's assignment could not be read (\(error)); consuming nothing this generation"))
             }
