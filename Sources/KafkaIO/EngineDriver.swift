@@ -37,7 +37,7 @@ final class EngineDriver {
     /// Where called callbacks go to be freed by a producing thread (CommandInbox.recycle).
     let inbox: CommandInbox
     var flushWaiters: [PromiseID: @Sendable () -> Void] = [:]
-    private var nextPromise: UInt64 = 1
+    var nextPromise: UInt64 = 1
     /// Requests the caller may cancel, by the client's handle, and back.
     private var cancellable: [UInt64: PromiseID] = [:]
     private var handleOfPromise: [PromiseID: UInt64] = [:]
@@ -47,6 +47,8 @@ final class EngineDriver {
     private var draining = false
 
     enum Lifecycle { case running, closing, closed }
+    /// The group consumer's side (EngineDriver+Group.swift), once one joined.
+    var group: GroupDriverState?
     private(set) var lifecycle = Lifecycle.running
     private var closeWaiters: [CheckedContinuation<Void, Never>] = []
     private var closeTimer: Scheduled<Void>?
@@ -129,6 +131,8 @@ final class EngineDriver {
                 let end = recordRunEnds[runIndex]
                 runIndex += 1
                 produce(&taken.records, range: from ..< end, callbacks: taken.callbacks[from ..< end], now: now)
+            case .group(let command):
+                runGroup(command, now: now)
             case .flush(let done):
                 guard lifecycle == .running else {
                     done()
@@ -197,6 +201,12 @@ final class EngineDriver {
 
     /// Gives the engine one input, recording it first when a flight recorder is on. Every
     /// input but the producer's lent records (EngineDriver+Produce) goes through here.
+    /// A promise id for a driver-made input.
+    func makePromise() -> PromiseID {
+        defer { nextPromise += 1 }
+        return PromiseID(nextPromise)
+    }
+
     func feed(_ input: EngineInput, now: Instant) {
         recorder?.record(input, now: now)
         engine.handle(input, now: now)
@@ -295,7 +305,7 @@ final class EngineDriver {
 
     /// Performs every queued action. Re-entrant calls (a close firing channelInactive
     /// synchronously) only feed the engine; the outer loop picks up their actions.
-    private func drain() {
+    func drain() {
         guard !draining else { return }
         draining = true
         defer { draining = false }
@@ -373,6 +383,8 @@ final class EngineDriver {
             self.scheduledTick = nil
             let now = self.now
             self.lastTick = now
+            // Autocommit (due at this tick, maybe) commits what the user consumed by now.
+            self.reportConsumedPositions(now: now)
             self.feed(.tick, now: now)
             self.drain()
         }

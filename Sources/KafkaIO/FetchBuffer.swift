@@ -14,6 +14,15 @@ final class FetchBuffer: Sendable {
         /// Wakes that came before their waiter registered (a timer racing the poll).
         var earlyWakes: Set<UInt64> = []
         var closed = false
+        /// Group consuming: positions after what the last take handed out (the user may still
+        /// be working on it), and after what earlier takes handed out (finished: the user took
+        /// more, or waited for more, since). Only `consumed` is committed.
+        var inHand: [TopicPartition: Int64] = [:]
+        var consumed: [TopicPartition: Int64] = [:]
+        var changed: Set<TopicPartition> = []
+        /// Called (outside the lock) once what was in hand is finished.
+        var onFinished: (@Sendable () -> Void)?
+        var tracking = false
     }
     private let state = NIOLockedValueBox(State())
 
@@ -30,7 +39,10 @@ final class FetchBuffer: Sendable {
 
     /// Everything not paused, and the data losses reported, in arrival order.
     func take() -> (partitions: [FetchedPartition], dataLoss: [DataLoss], closed: Bool) {
-        state.withLockedValue { s in
+        var finished: (@Sendable () -> Void)?
+        defer { finished?() }
+        return state.withLockedValue { s in
+            finished = Self.finishInHand(&s)
             var out: [FetchedPartition] = []
             if s.paused.isEmpty {
                 out = s.items
@@ -42,6 +54,9 @@ final class FetchBuffer: Sendable {
             }
             let loss = s.dataLoss
             s.dataLoss = []
+            if s.tracking {
+                for p in out where p.nextOffset > (s.inHand[p.topicPartition] ?? -1) { s.inHand[p.topicPartition] = p.nextOffset }
+            }
             return (out, loss, s.closed)
         }
     }
@@ -75,8 +90,78 @@ final class FetchBuffer: Sendable {
         state.withLockedValue { s in !s.dataLoss.isEmpty || s.items.contains { !s.paused.contains($0.topicPartition) } }
     }
 
-    /// Waits until something is pushed, the buffer closes, or `wake(id)` is called.
+    /// What the last take handed out is finished: it counts as consumed.
+    private static func finishInHand(_ s: inout State) -> (@Sendable () -> Void)? {
+        guard !s.inHand.isEmpty else { return nil }
+        for (tp, o) in s.inHand where o > (s.consumed[tp] ?? -1) {
+            s.consumed[tp] = o
+            s.changed.insert(tp)
+        }
+        s.inHand = [:]
+        let f = s.onFinished
+        s.onFinished = nil
+        return f
+    }
+
+    /// Everything taken counts as consumed (the user is leaving: it is done with it).
+    func finishAll() {
+        var finished: (@Sendable () -> Void)?
+        state.withLockedValue { s in finished = Self.finishInHand(&s) }
+        finished?()
+    }
+
+    /// Starts (or stops) tracking consumed positions, for a group consumer.
+    func trackPositions(_ on: Bool) {
+        state.withLockedValue { s in
+            s.tracking = on
+            if !on { s.inHand = [:]; s.consumed = [:]; s.changed = [] }
+        }
+    }
+
+    /// Consumed positions that changed since the last call.
+    func takeConsumedChanges() -> [TopicPartition: Int64] {
+        state.withLockedValue { s in
+            var out: [TopicPartition: Int64] = [:]
+            for tp in s.changed { out[tp] = s.consumed[tp] }
+            s.changed = []
+            return out
+        }
+    }
+
+    /// The consumed positions of these partitions, which are then forgotten (given up).
+    func releasePositions(_ partitions: [TopicPartition]) -> [TopicPartition: Int64] {
+        state.withLockedValue { s in
+            var out: [TopicPartition: Int64] = [:]
+            for tp in partitions {
+                if let o = s.consumed.removeValue(forKey: tp) { out[tp] = o }
+                s.changed.remove(tp)
+                s.inHand[tp] = nil
+            }
+            return out
+        }
+    }
+
+    /// Whether the user may still be working on records of these partitions; if so,
+    /// `whenFinished` runs once that work is finished (the next take or wait).
+    func isInHand(_ partitions: [TopicPartition], whenFinished: @escaping @Sendable () -> Void) -> Bool {
+        state.withLockedValue { s in
+            guard partitions.contains(where: { s.inHand[$0] != nil }) else { return false }
+            let previous = s.onFinished
+            if let previous {
+                s.onFinished = { @Sendable in previous(); whenFinished() }
+            } else {
+                s.onFinished = whenFinished
+            }
+            return true
+        }
+    }
+
+    /// Waits until something is pushed, the buffer closes, or `wake(id)` is called. Waiting
+    /// means the user finished what it took.
     func wait(id: UInt64) async {
+        var finished: (@Sendable () -> Void)?
+        state.withLockedValue { s in finished = Self.finishInHand(&s) }
+        finished?()
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let resumeNow = state.withLockedValue { s -> Bool in
                 if s.earlyWakes.remove(id) != nil { return true }

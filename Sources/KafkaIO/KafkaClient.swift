@@ -23,6 +23,8 @@ public final class KafkaClient: Sendable {
         /// records up to the next marker (CommandInbox): consecutive ones reach the engine together.
         case records(from: Int)
         case flush(@Sendable () -> Void)
+        /// The group consumer's commands (EngineDriver+Group.swift).
+        case group(GroupCommand)
     }
 
     public let configuration: KafkaClientConfiguration

@@ -34,6 +34,13 @@ public struct CommitReport: Sendable, Equatable {
     /// Set when the whole request failed (then `failed` names every partition too).
     public var error: GroupError?
     public var ok: Bool { failed.isEmpty && error == nil }
+
+    package init(promise: PromiseID?, offsets: [TopicPartition: CommitPosition], failed: [TopicPartition: GroupError], error: GroupError?) {
+        self.promise = promise
+        self.offsets = offsets
+        self.failed = failed
+        self.error = error
+    }
 }
 
 /// What the group member tells the driver (`Action.group`).

@@ -1,0 +1,150 @@
+import KafkaProtocol
+import KafkaStateMachines
+import Logging
+import NIOConcurrencyHelpers
+import ServiceLifecycle
+
+/// A member of a consumer group: joins, consumes what the group assigns, commits, and
+/// leaves — a ServiceLifecycle `Service`.
+///
+/// ```swift
+/// let consumer = try KafkaGroupConsumer(configuration: client, group: GroupConfiguration(groupId: "billing", topics: ["orders"]))
+/// let group = ServiceGroup(services: [consumer], gracefulShutdownSignals: [.sigterm], logger: logger)
+/// async let running: Void = group.run()
+/// for await record in consumer.records() { try await handle(record) }
+/// ```
+///
+/// `run()` joins and keeps the membership (heartbeats go on while the caller is busy);
+/// graceful shutdown (or `leave()`) commits what was consumed, leaves the group (a static
+/// member stays until its session times out) and closes the client. What was consumed is
+/// what `poll` or `records()` handed out before the caller asked for more: the records of
+/// the last poll are committed only once the next poll begins.
+public final class KafkaGroupConsumer: Service, Sendable {
+    /// The client underneath (requests, metadata; do not `assign` or `consume` on it).
+    public let client: KafkaClient
+    public let group: GroupConfiguration
+    /// Membership events in order; finishes when the membership ends.
+    public let events: AsyncStream<GroupConsumerEvent>
+    private let eventSink: AsyncStream<GroupConsumerEvent>.Continuation
+
+    private struct State {
+        var joined = false
+        var ended = false
+        var error: GroupError?
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+    private let state = NIOLockedValueBox(State())
+    private let logger: Logger
+
+    public init(configuration: KafkaClientConfiguration, group: GroupConfiguration,
+                logger: Logger = Logger(label: "kgo-swift.group")) throws(KafkaConfigurationError) {
+        try group.validate()
+        client = try KafkaClient(configuration: configuration, logger: logger)
+        self.group = group
+        self.logger = logger
+        (events, eventSink) = AsyncStream.makeStream(of: GroupConsumerEvent.self, bufferingPolicy: .unbounded)
+    }
+
+    /// Joins the group and returns once the membership has ended: left gracefully (graceful
+    /// shutdown, task cancellation or `leave()`), or failed for good (thrown).
+    public func run() async throws {
+        join()
+        await withTaskCancellationHandler {
+            await cancelWhenGracefulShutdown {
+                await withGracefulShutdownHandler {
+                    await self.waitForEnd()
+                } onGracefulShutdown: {
+                    Task { await self.leave() }
+                }
+            }
+        } onCancel: {
+            Task { await self.leave() }
+        }
+        if let error = state.withLockedValue({ $0.error }), error != .clientClosed { throw error }
+    }
+
+    /// Starts the membership without awaiting it (`run()` does this itself).
+    public func join() {
+        let first = state.withLockedValue { s -> Bool in
+            defer { s.joined = true }
+            return !s.joined
+        }
+        guard first else { return }
+        let sink = eventSink
+        let hooks = GroupHooks(event: { [weak self] e in
+            sink.yield(e)
+            if case .failed(let error) = e { self?.end(error) }
+        }, onRevoked: group.onRevoked, revocationTimeout: group.revocationTimeout)
+        client.submit(.group(.join(group.engineConfig, hooks, client.fetchBuffer)))
+    }
+
+    /// Commits what was consumed, leaves the group (unless static), and closes the client.
+    public func leave() async {
+        let already = state.withLockedValue { $0.ended }
+        if !already {
+            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                client.submit(.group(.leave({ c.resume() })))
+            }
+        }
+        await client.close()
+        end(nil)
+    }
+
+    /// Records as they arrive, with backpressure (see `KafkaClient.records`).
+    public func records(onIssue: (@Sendable (ConsumerIssue) -> Void)? = nil) -> ConsumerRecords {
+        client.records(onIssue: onIssue)
+    }
+
+    /// Fetched records, decoded (see `KafkaClient.poll`).
+    public func poll(timeout: Duration? = nil) async -> ConsumerPoll {
+        await client.poll(timeout: timeout)
+    }
+
+    /// Commits everything consumed so far; returns what was committed.
+    @discardableResult
+    public func commit() async throws(GroupError) -> [TopicPartition: CommitPosition] {
+        try await commit(nil)
+    }
+
+    /// Commits these offsets (the next offset to consume, per partition).
+    public func commit(_ offsets: [TopicPartition: CommitPosition]) async throws(GroupError) {
+        _ = try await commit(Optional(offsets))
+    }
+
+    private func commit(_ offsets: [TopicPartition: CommitPosition]?) async throws(GroupError) -> [TopicPartition: CommitPosition] {
+        let report = await withCheckedContinuation { (c: CheckedContinuation<CommitReport, Never>) in
+            client.submit(.group(.commit(offsets, { c.resume(returning: $0) })))
+        }
+        if let e = report.error { throw e }
+        if let (_, e) = report.failed.min(by: { $0.key < $1.key }) { throw e }
+        return report.offsets
+    }
+
+    public func pause(_ partitions: [TopicPartition]) { client.pause(partitions) }
+    public func resume(_ partitions: [TopicPartition]) { client.resume(partitions) }
+
+    private func end(_ error: GroupError?) {
+        let waiters = state.withLockedValue { s -> [CheckedContinuation<Void, Never>] in
+            guard !s.ended else { return [] }
+            s.ended = true
+            s.error = error
+            defer { s.waiters = [] }
+            return s.waiters
+        }
+        if !waiters.isEmpty || error != nil { eventSink.finish() }
+        for w in waiters { w.resume() }
+        if error != nil { Task { await client.close() } }
+    }
+
+    private func waitForEnd() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let done = state.withLockedValue { s -> Bool in
+                if s.ended { return true }
+                s.waiters.append(c)
+                return false
+            }
+            if done { c.resume() }
+        }
+        eventSink.finish()
+    }
+}
