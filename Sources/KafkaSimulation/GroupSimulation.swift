@@ -87,6 +87,8 @@ package struct GroupSimulation {
     var deliveries: [TopicPartition: [Int64: Int]] = [:]
     var lastCommitted: [TopicPartition: Int64] = [:]
     var rebalances = 0
+    /// The members' warnings, in order (for diagnosis; not violations).
+    package var warnings: [String] = []
     var nextPromise: UInt64 = 1
     var crashed = false
     let contexts = CompressionContexts()
@@ -324,8 +326,8 @@ package struct GroupSimulation {
             members[i].owned = []
         case .failed(let e):
             violations.append("member \(i) failed: \(e)")
-        case .warning:
-            break
+        case .warning(let w):
+            warnings.append("member \(i) at \(now / Self.ms) ms: \(w)")
         }
     }
 

@@ -35,6 +35,13 @@ struct ConnectionOptions: ParsableArguments {
     var recordSecrets = false
 
     func makeClient(producer: ProducerConfiguration = ProducerConfiguration(), configure: (inout KafkaClientConfiguration) -> Void = { _ in }) throws -> KafkaClient {
+        let (config, logger) = try makeConfiguration(producer: producer, configure: configure)
+        return try KafkaClient(configuration: config, logger: logger)
+    }
+
+    /// The client configuration these options describe, and the logger for it.
+    func makeConfiguration(producer: ProducerConfiguration = ProducerConfiguration(),
+                           configure: (inout KafkaClientConfiguration) -> Void = { _ in }) throws -> (KafkaClientConfiguration, Logger) {
         let seeds = brokers.flatMap { $0.split(separator: ",").map(String.init) }
         guard !seeds.isEmpty else { throw ValidationError("name at least one broker with -b HOST:PORT") }
         var config = try KafkaClientConfiguration(seedBrokers: seeds)
@@ -55,7 +62,7 @@ struct ConnectionOptions: ParsableArguments {
         var logger = Logger(label: "kgo") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = verbose ? .debug : .error
         configure(&config)
-        return try KafkaClient(configuration: config, logger: logger)
+        return (config, logger)
     }
 
     static func parseSasl(_ text: String) throws -> SaslConfig {

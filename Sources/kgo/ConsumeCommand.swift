@@ -3,7 +3,7 @@ import Foundation
 import KafkaIO
 import KafkaProtocol
 
-/// `kgo consume`: kcat-like direct consumer (no group).
+/// `kgo consume`: kcat-like consumer, direct or (with -G) in a consumer group.
 struct ConsumeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "consume",
@@ -29,6 +29,14 @@ struct ConsumeCommand: AsyncParsableCommand {
     var format: String = "%v\\n"
     @Option(help: "read-uncommitted or read-committed.")
     var isolation: String = "read-uncommitted"
+    @Option(name: .customShort("G"), help: "Consume as a member of this consumer group (until SIGINT/SIGTERM, then commit and leave); -o is where partitions without a committed offset start.")
+    var group: String?
+    @Option(help: "Group balancer, in preference order (repeatable): cooperative-sticky, sticky, range, roundrobin.")
+    var balancer: [String] = []
+    @Option(name: .customLong("session-timeout"), help: "Group session timeout, e.g. 10s or 45000ms.")
+    var sessionTimeout: String = "45s"
+    @Option(name: .customLong("instance-id"), help: "Static group membership (KIP-345): this member's instance id.")
+    var instanceId: String?
 
     func validate() throws {
         guard !topic.isEmpty || !regex.isEmpty else { throw ValidationError("name a topic with -t or a pattern with -r") }
@@ -36,6 +44,12 @@ struct ConsumeCommand: AsyncParsableCommand {
         _ = try Self.parseOffset(offset)
         guard isolation == "read-committed" || isolation == "read-uncommitted" else {
             throw ValidationError("--isolation is read-committed or read-uncommitted")
+        }
+        if group != nil {
+            guard partition.isEmpty else { throw ValidationError("-p and -G do not go together: the group assigns partitions") }
+            _ = try groupConfiguration()
+        } else if !balancer.isEmpty || instanceId != nil {
+            throw ValidationError("--balancer and --instance-id need -G GROUP")
         }
     }
 
@@ -52,6 +66,7 @@ struct ConsumeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if group != nil { return try await runGroup() }
         let start = try Self.parseOffset(offset)
         let client = try connection.makeClient { c in
             c.consumer.isolation = isolation == "read-committed" ? .readCommitted : .readUncommitted

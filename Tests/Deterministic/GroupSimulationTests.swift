@@ -33,6 +33,21 @@ import Testing
         #expect(sim.members[0].owned.count + sim.members[2].owned.count == 6)
     }
 
+    /// Leaving sends LeaveGroup: the coordinator drops the member at once, long before its
+    /// (here one-minute) session could end.
+    @Test func leavingRemovesTheMemberAtOnce() {
+        var p = Self.plan(8)
+        p.sessionTimeoutMs = 60_000
+        p.rebalanceTimeoutMs = 60_000
+        p.events = [(at: 8_000, event: .leave(1))]
+        p.durationMs = 15_000
+        var sim = GroupSimulation(p)
+        let r = sim.run()
+        #expect(r.violations == [])
+        let g = sim.cluster.describeGroup("sim-group")
+        #expect(g?.members.count == 2, "\(String(describing: g)) \(sim.warnings)")
+    }
+
     @Test func aCrashedMembersPartitionsMoveAfterTheSessionTimeout() {
         var p = Self.plan(3)
         p.events = [(at: 8_000, event: .crash(2))]

@@ -31,7 +31,7 @@ extension ClientEngine {
     }
 
     var componentContext: ComponentContext {
-        ComponentContext(metadata: metadata, brokerVersions: brokerVersions, isClosed: isClosed, lastTick: lastTickAt)
+        ComponentContext(metadata: metadata, brokerVersions: brokerVersions, isClosed: isClosed, lastTick: lastTickAt, coordinators: coordinators)
     }
 
     /// The answer to a component's request, then a run.

@@ -37,6 +37,16 @@ struct ComponentContext {
     var isClosed: Bool
     /// The engine's previous tick (see `nextDeadline(after:)`).
     var lastTick: Instant?
+    /// The coordinators known now.
+    var coordinators = CoordinatorCache()
+
+    /// The version a request of this type would go to `key`'s coordinator at (our range and
+    /// the broker's), or nil when the coordinator or its versions are not known yet: for
+    /// fields only some versions carry.
+    func coordinatorVersion<R: KafkaRequest>(_ type: R.Type, _ key: CoordinatorKey) -> Int16? {
+        guard let node = coordinators[key]?.nodeId, let broker = brokerVersions[.node(node)]?.range(for: R.apiKey) else { return nil }
+        return negotiateVersion(ours: R.validVersions, broker: broker, pin: nil)
+    }
 }
 
 /// Which component a request or output belongs to. Declared order is the order the core

@@ -9,7 +9,9 @@ extension GroupMember: EngineComponent {
         case .join: joined(result, context: context, now: now)
         case .sync: synced(result, context: context, now: now)
         case .heartbeat(let gen): heartbeatAnswered(result, sentIn: gen, now: now)
-        case .leave: finishLeave()
+        case .leave:
+            leaveAnswered(result)
+            finishLeave()
         case .offsetFetch(let asked): offsetsFetched(result, asked: asked, now: now)
         case .commit: commitAnswered(result, now: now)
         }
@@ -53,6 +55,8 @@ extension GroupMember: EngineComponent {
     }
 
     private mutating func advance(context: ComponentContext, now: Instant) {
+        leaveVersionSeen = context.coordinatorVersion(LeaveGroupRequest.self, coordinatorKey) ?? leaveVersionSeen
+        commitVersionSeen = context.coordinatorVersion(OffsetCommitRequest.self, coordinatorKey) ?? commitVersionSeen
         let patterns = !config.subscription.patterns.isEmpty
         let want: [String]? = patterns ? nil : Set(config.subscription.topics).union(groupTopics).sorted()
         if interestTold != .some(want) {

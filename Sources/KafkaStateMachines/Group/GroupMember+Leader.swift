@@ -60,7 +60,7 @@ extension GroupMember {
             a.assignment = (try? ConsumerProtocol.encodeAssignment(partitions: plan[m.memberId] ?? [], userData: nil)) ?? []
             return a
         }
-        sendSync(assignments)
+        sendSync(assignments, context: context)
     }
 
     /// After a metadata update: a pattern now matching other topics, or (leader) a group

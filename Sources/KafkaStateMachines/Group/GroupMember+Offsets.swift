@@ -133,7 +133,8 @@ extension GroupMember {
             var p = OffsetCommitRequest.OffsetCommitRequestPartition()
             p.partitionIndex = tp.partition
             p.committedOffset = pos.offset
-            p.committedLeaderEpoch = pos.leaderEpoch
+            // Leader epochs ride v6+ only (KIP-320).
+            if commitVersionSeen.map({ $0 >= 6 }) ?? false { p.committedLeaderEpoch = pos.leaderEpoch }
             p.committedMetadata = pos.metadata ?? ""
             topics[topics.count - 1].partitions.append(p)
         }

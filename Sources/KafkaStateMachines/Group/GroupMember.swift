@@ -83,6 +83,10 @@ package struct GroupMember {
 
     var leavePromise: PromiseID?
     var leaveTag: UInt64?
+    /// The LeaveGroup version the coordinator serves, noted while the context was at hand.
+    var leaveVersionSeen: Int16?
+    /// The same for OffsetCommit (leader epochs need v6+).
+    var commitVersionSeen: Int16?
 
     /// The topics this member joined with (sorted).
     var joinedTopics: [String] = []
@@ -109,6 +113,7 @@ package struct GroupMember {
     }
 
     var coordinator: RequestTarget { .groupCoordinator(config.groupId) }
+    var coordinatorKey: CoordinatorKey { CoordinatorKey(.group, config.groupId) }
 
     // MARK: inputs
 
@@ -243,6 +248,10 @@ package struct GroupMember {
     }
 
     mutating func sendJoin(context: ComponentContext, now: Instant) {
+        if config.instanceId != nil, let v = context.coordinatorVersion(JoinGroupRequest.self, coordinatorKey), v < 5 {
+            fail(.invalidConfiguration("static membership (an instance id) needs JoinGroup v5 (Kafka 2.3+); the coordinator serves v\(v)"))
+            return
+        }
         let topics = currentTopics(context.metadata)
         joinedTopics = topics
         var r = JoinGroupRequest()
@@ -265,7 +274,6 @@ package struct GroupMember {
             fail(.invalidConfiguration("the subscription cannot be encoded: \(error)"))
             return
         }
-        r.reason = generation < 0 ? "joining" : "rebalancing"
         let tag = send(.join, r)
         step = .joining(tag: tag)
         rejoinAfterSync = false
@@ -274,7 +282,9 @@ package struct GroupMember {
     mutating func joined(_ result: Result<any KafkaResponse, KafkaClientError>, context: ComponentContext, now: Instant) {
         guard case .joining = step else { return }
         guard case .success(let any) = result, let r = any as? JoinGroupResponse else {
-            if case .failure(let e) = result { retryJoin(now: now, warning: "JoinGroup failed: \(e)") }
+            if case .failure(let e) = result {
+                if case .encodingFailed = e { fail(.request(e)) } else { retryJoin(now: now, warning: "JoinGroup failed: \(e)") }
+            }
             return
         }
         let code = KafkaErrorCode(r.errorCode)
@@ -296,7 +306,7 @@ package struct GroupMember {
             if isLeader && !r.skipAssignment {
                 leaderBalance(r, context: context, now: now)
             } else {
-                sendSync([])
+                sendSync([], context: context)
             }
         case .memberIdRequired:
             // KIP-394: join again at once with the id the coordinator handed out.
@@ -333,14 +343,17 @@ package struct GroupMember {
         joinAttempts += 1
     }
 
-    mutating func sendSync(_ assignments: [SyncGroupRequest.SyncGroupRequestAssignment]) {
+    mutating func sendSync(_ assignments: [SyncGroupRequest.SyncGroupRequestAssignment], context: ComponentContext) {
         var r = SyncGroupRequest()
         r.groupId = config.groupId
         r.generationId = generation
         r.memberId = memberId
         r.groupInstanceId = config.instanceId
-        r.protocolType = "consumer"
-        r.protocolName = protocolName
+        // KIP-559's checks: only versions 5+ carry the protocol type and name.
+        if let v = context.coordinatorVersion(SyncGroupRequest.self, coordinatorKey), v >= 5 {
+            r.protocolType = "consumer"
+            r.protocolName = protocolName
+        }
         r.assignments = assignments
         step = .syncing(tag: send(.sync, r))
     }
@@ -477,12 +490,33 @@ package struct GroupMember {
         }
         var r = LeaveGroupRequest()
         r.groupId = config.groupId
-        r.memberId = memberId
-        var m = LeaveGroupRequest.MemberIdentity()
-        m.memberId = memberId
-        m.reason = "the consumer is closing"
-        r.members = [m]
-        leaveTag = send(.leave, r, maxRetries: 1)
+        // v0-2 name the member at the top; v3+ list members (v5 with a reason).
+        let v = leaveVersionSeen
+        if let v, v < 3 {
+            r.memberId = memberId
+            leaveTag = send(.leave, r, pin: 0 ... 2, maxRetries: 1)
+        } else {
+            var m = LeaveGroupRequest.MemberIdentity()
+            m.memberId = memberId
+            if v.map({ $0 >= 5 }) ?? false { m.reason = "the consumer is closing" }
+            r.members = [m]
+            leaveTag = send(.leave, r, pin: 3 ... 5, maxRetries: 1)
+        }
+    }
+
+    /// A refused or failed LeaveGroup is only a warning: the session timeout removes the
+    /// member anyway.
+    mutating func leaveAnswered(_ result: Result<any KafkaResponse, KafkaClientError>) {
+        switch result {
+        case .failure(let e):
+            emit(.warning("LeaveGroup failed (\(e)); the coordinator drops the member when its session times out"))
+        case .success(let any):
+            guard let r = any as? LeaveGroupResponse else { return }
+            let codes = [KafkaErrorCode(r.errorCode)] + r.members.map { KafkaErrorCode($0.errorCode) }
+            if let bad = codes.first(where: { $0 != .noError }) {
+                emit(.warning("LeaveGroup refused: \(bad); the coordinator drops the member when its session times out"))
+            }
+        }
     }
 
     mutating func finishLeave() {
