@@ -29,33 +29,54 @@ struct BenchConsumeCommand: AsyncParsableCommand {
     var partitionMaxBytes: Int32 = 4 * 1024 * 1024
     @Option(help: "Give up after this many seconds.")
     var deadline: Double = 300
+    @Option(help: "Read as a member of this consumer group (every partition of the topic; 6 s session for Tansu's join delay) instead of assigning the partition.")
+    var group: String?
 
     func run() async throws {
-        let client = try connection.makeClient { c in
+        let configure: (inout KafkaClientConfiguration) -> Void = { c in
             c.consumer.partitionMaxBytes = partitionMaxBytes
             c.consumer.maxBufferedBytes = 4 * Int(partitionMaxBytes)
         }
         let clock = ContinuousClock()
         let t0 = clock.now
-        client.assign([TopicPartition(topic, partition): .start])
+        let poll: (Duration) async -> ConsumerPoll
+        let close: () async -> Void
+        if let group {
+            let (config, logger) = try connection.makeConfiguration(configure: configure)
+            var g = GroupConfiguration(groupId: group, topics: [topic])
+            g.sessionTimeout = .seconds(6)
+            g.heartbeatInterval = .seconds(1)
+            let consumer = try KafkaGroupConsumer(configuration: config, group: g, logger: logger)
+            consumer.join()
+            poll = { await consumer.poll(timeout: $0) }
+            close = { await consumer.leave() }
+        } else {
+            let client = try connection.makeClient(configure: configure)
+            client.assign([TopicPartition(topic, partition): .start])
+            poll = { await client.poll(timeout: $0) }
+            close = { await client.close() }
+        }
         var n = 0
         var bytes = 0
         var first: ContinuousClock.Instant?
         while n < records && clock.now - t0 < .seconds(deadline) {
-            let poll = await client.poll(timeout: .milliseconds(100))
-            for p in poll.partitions {
+            let p = await poll(.milliseconds(100))
+            for p in p.partitions {
                 if let e = p.error { FileHandle.standardError.write(Data("err \(p.topic)[\(p.partition)]: \(e)\n".utf8)) }
                 if !p.records.isEmpty && first == nil { first = clock.now }
                 n += p.records.count
                 for r in p.records { bytes += r.value?.count ?? 0 }
             }
-            if poll.closed { break }
+            if p.closed { break }
         }
-        let secs = Self.seconds(clock.now - t0)
+        let end = clock.now
+        let secs = Self.seconds(end - t0)
         let firstAfter = first.map { Self.seconds($0 - t0) } ?? 0
-        await client.close()
-        print(String(format: "RESULT consumer=kgo count=%ld bytes=%ld secs=%.3f first_msg_after=%.3f rec_per_s=%.0f MB_per_s=%.2f",
-                     n, bytes, secs, firstAfter, Double(n) / secs, Double(bytes) / secs / 1e6))
+        let afterFirst = first.map { Self.seconds(end - $0) } ?? secs
+        await close()
+        print("RESULT consumer=\(group == nil ? "kgo" : "kgo-group") " + String(format: "count=%ld bytes=%ld secs=%.3f first_msg_after=%.3f rec_per_s=%.0f MB_per_s=%.2f rec_per_s_after_first=%.0f",
+                     n, bytes, secs, firstAfter, Double(n) / secs, Double(bytes) / secs / 1e6,
+                     Double(n) / max(afterFirst, 1e-9)))
         if n < records { throw ExitCode(1) }
     }
 
