@@ -283,4 +283,80 @@ import Testing
         }
         #expect(lost && t == 10_000)
     }
+
+    /// Cooperative (KIP-429): a new assignment that takes partitions away revokes only
+    /// those, keeps fetching the rest, then joins again with what it still owns.
+    @Test func cooperativeRevokesOnlyWhatMovesThenRejoins() {
+        var run = Run(Self.config(balancer: CooperativeStickyBalancer()))
+        let j = Self.sent(run.step(), JoinGroupRequest.self)
+        var jr = Self.join(leader: "other")
+        jr.protocolName = "cooperative-sticky"
+        let s = Self.sent(run.answer(j[0].tag, jr), SyncGroupRequest.self)
+        var sr = Self.sync(Self.tp)
+        sr.protocolName = nil
+        let f = Self.sent(run.answer(s[0].tag, sr), OffsetFetchRequest.self)
+        _ = run.answer(f[0].tag, Self.offsets([0: 1, 1: 1, 2: 1, 3: 1]))
+        // A rebalance: the next generation gives this member only partitions 0 and 1.
+        let h = Self.sent(run.at(1_000), HeartbeatRequest.self)
+        let out = run.answer(h[0].tag, Self.heartbeat(.rebalanceInProgress))
+        #expect(Self.inputs(out).isEmpty, "cooperative members keep fetching while they rejoin")
+        let j2 = Self.sent(out, JoinGroupRequest.self)
+        #expect(j2.count == 1)
+        let sub = try? ConsumerProtocol.decodeSubscription(memberId: "m1", instanceId: nil, bytes: j2[0].request.protocols[0].metadata)
+        #expect(sub?.ownedPartitions == Self.tp && sub?.generation == 1)
+        var jr2 = Self.join(leader: "other", generation: 2)
+        jr2.protocolName = "cooperative-sticky"
+        let s2 = Self.sent(run.answer(j2[0].tag, jr2), SyncGroupRequest.self)
+        let o2 = run.answer(s2[0].tag, sr.with(Array(Self.tp.prefix(2))))
+        #expect(Self.inputs(o2) == [.unassign(Array(Self.tp.suffix(2)))])
+        guard case .revoking(let id, let parts)? = Self.events(o2).first(where: { if case .revoking = $0 { return true } else { return false } }) else {
+            Issue.record("no revocation"); return
+        }
+        #expect(parts == Array(Self.tp.suffix(2)))
+        #expect(run.m.owned == Array(Self.tp.prefix(2)))
+        run.m.revocationHandled(id)
+        // Nothing consumed of them since the committed offsets: no commit; the rejoin follows.
+        let after = run.step()
+        #expect(Self.sent(after, OffsetCommitRequest.self).isEmpty)
+        let j3 = Self.sent(after, JoinGroupRequest.self)
+        #expect(j3.count == 1)
+    }
+
+    /// LeaveGroup takes the coordinator's form: v0-2 name the member at the top.
+    @Test func leaveGroupUsesTheOldFormForOldCoordinators() {
+        var c = Self.config()
+        c.commitOnRevoke = false
+        c.autocommitInterval = nil
+        var run = Run(c)
+        run.context.coordinators.set(CoordinatorKey(.group, "g"), .init(nodeId: 1, address: BrokerAddress(host: "b1", port: 9092)))
+        run.context.brokerVersions[.node(1)] = BrokerVersions([(key: .leaveGroup, range: 0 ... 2), (key: .joinGroup, range: 0 ... 4),
+                                                               (key: .syncGroup, range: 0 ... 2), (key: .heartbeat, range: 0 ... 2)])
+        let j = Self.sent(run.step(), JoinGroupRequest.self)
+        let s = Self.sent(run.answer(j[0].tag, Self.join(leader: "other")), SyncGroupRequest.self)
+        #expect(s[0].request.protocolType == nil && s[0].request.protocolName == nil)
+        _ = run.answer(s[0].tag, Self.sync([]))
+        run.m.leave(PromiseID(3), now: run.now)
+        let out = run.step()
+        guard case .send(let r)? = out.first(where: { if case .send = $0 { return true } else { return false } }),
+              let l = r.request as? LeaveGroupRequest else { Issue.record("no LeaveGroup"); return }
+        #expect(l.memberId == "m1" && l.members.isEmpty && r.pin == 0 ... 2)
+    }
+
+    /// Static membership needs JoinGroup v5: an older coordinator ends the membership by name.
+    @Test func staticMembershipOnAnOldCoordinatorFailsClearly() {
+        var run = Run(Self.config(instance: "i-1"))
+        run.context.coordinators.set(CoordinatorKey(.group, "g"), .init(nodeId: 1, address: BrokerAddress(host: "b1", port: 9092)))
+        run.context.brokerVersions[.node(1)] = BrokerVersions([(key: .joinGroup, range: 0 ... 4)])
+        let out = run.step()
+        #expect(Self.sent(out, JoinGroupRequest.self).isEmpty)
+        #expect(Self.events(out).contains { if case .failed(.invalidConfiguration(let why)) = $0 { return why.contains("v5") } else { return false } })
+    }
+}
+
+extension SyncGroupResponse {
+    func with(_ parts: [TopicPartition]) -> SyncGroupResponse {
+        var r = self
+        r.assignment = try! ConsumerProtocol.encodeAssignment(partitions: parts, userData: nil)
+        return r
+    }
 }
