@@ -14,6 +14,8 @@ enum GroupCommand: Sendable {
 struct GroupHooks: Sendable {
     var event: @Sendable (GroupConsumerEvent) -> Void
     var onRevoked: (@Sendable ([TopicPartition]) async -> Void)?
+    var onAssigned: (@Sendable ([TopicPartition]) -> Void)?
+    var onLost: (@Sendable ([TopicPartition]) -> Void)?
     var revocationTimeout: Duration
 }
 
@@ -91,6 +93,7 @@ extension EngineDriver {
             logger.info("joined group", metadata: ["member": "\(m)", "generation": "\(g)", "leader": "\(leader)", "protocol": "\(name)"])
             hooks.event(.joined(memberId: m, generation: g, leader: leader, protocolName: name))
         case .assigned(let parts, _):
+            hooks.onAssigned?(parts)
             hooks.event(.assigned(parts))
         case .revoking(let id, let parts):
             startRevocation(id, parts)
@@ -98,6 +101,7 @@ extension EngineDriver {
             dropBuffered(parts)
             _ = group!.buffer.releasePositions(parts)
             logger.warning("group partitions lost", metadata: ["partitions": "\(parts.count)"])
+            hooks.onLost?(parts)
             hooks.event(.lost(parts))
         case .committed(let report):
             if let p = report.promise, let done = group!.commitWaiters.removeValue(forKey: p) {

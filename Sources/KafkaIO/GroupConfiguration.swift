@@ -35,6 +35,10 @@ public struct GroupConfiguration: Sendable {
     /// Called when partitions are being given up, before their commit: finish and commit
     /// their work here. The rebalance waits for it (up to `revocationTimeout`).
     public var onRevoked: (@Sendable ([TopicPartition]) async -> Void)?
+    /// Called (not awaited) when partitions are assigned, with fetching starting at their
+    /// committed offsets; and when partitions were lost (taken away without a commit).
+    public var onAssigned: (@Sendable ([TopicPartition]) -> Void)?
+    public var onLost: (@Sendable ([TopicPartition]) -> Void)?
     /// How long a revocation waits for `onRevoked` and for the records last taken of the
     /// partitions to be finished (the next poll, or the next iteration of `records()`).
     public var revocationTimeout: Duration = .seconds(30)

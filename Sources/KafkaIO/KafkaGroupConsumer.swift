@@ -40,6 +40,9 @@ public final class KafkaGroupConsumer: Service, Sendable {
                 logger: Logger = Logger(label: "kgo-swift.group")) throws(KafkaConfigurationError) {
         try group.validate()
         client = try KafkaClient(configuration: configuration, logger: logger)
+        var group = group
+        // The consumer's rack (KIP-392's closest replica) is the member's rack too (KIP-881).
+        if group.rack == nil { group.rack = configuration.consumer.rack }
         self.group = group
         self.logger = logger
         (events, eventSink) = AsyncStream.makeStream(of: GroupConsumerEvent.self, bufferingPolicy: .unbounded)
@@ -74,7 +77,7 @@ public final class KafkaGroupConsumer: Service, Sendable {
         let hooks = GroupHooks(event: { [weak self] e in
             sink.yield(e)
             if case .failed(let error) = e { self?.end(error) }
-        }, onRevoked: group.onRevoked, revocationTimeout: group.revocationTimeout)
+        }, onRevoked: group.onRevoked, onAssigned: group.onAssigned, onLost: group.onLost, revocationTimeout: group.revocationTimeout)
         client.submit(.group(.join(group.engineConfig, hooks, client.fetchBuffer)))
     }
 
@@ -118,6 +121,19 @@ public final class KafkaGroupConsumer: Service, Sendable {
         if let e = report.error { throw e }
         if let (_, e) = report.failed.min(by: { $0.key < $1.key }) { throw e }
         return report.offsets
+    }
+
+    /// Commits these offsets (or, nil, everything consumed) without waiting; `completion`
+    /// runs on the client's event loop with the outcome (keep it short).
+    public func commitAsync(_ offsets: [TopicPartition: CommitPosition]? = nil,
+                            completion: @escaping @Sendable (Result<[TopicPartition: CommitPosition], GroupError>) -> Void = { _ in }) {
+        client.submit(.group(.commit(offsets, { report in
+            if let e = report.error ?? report.failed.min(by: { $0.key < $1.key })?.value {
+                completion(.failure(e))
+            } else {
+                completion(.success(report.offsets))
+            }
+        })))
     }
 
     public func pause(_ partitions: [TopicPartition]) { client.pause(partitions) }

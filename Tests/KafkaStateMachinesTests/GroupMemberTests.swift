@@ -353,6 +353,51 @@ import Testing
     }
 }
 
+extension GroupMemberTests {
+    /// KIP-881: the leader hands the balancer each partition's replica racks from metadata,
+    /// so rack-aware range gives each member the partitions with a replica in its rack.
+    @Test func theLeaderPassesReplicaRacksToTheBalancer() throws {
+        var c = Self.config()
+        c.rack = "b"
+        var run = Run(c)
+        var md = MetadataResponse()
+        md.brokers = [(Int32(1), "a"), (Int32(2), "b")].map { id, rack in
+            var b = MetadataResponse.MetadataResponseBroker()
+            b.nodeId = id
+            b.host = "b\(id)"
+            b.port = 9092
+            b.rack = rack
+            return b
+        }
+        var t = MetadataResponse.MetadataResponseTopic()
+        t.name = "t"
+        t.partitions = (0 ..< 4).map { i in
+            var p = MetadataResponse.MetadataResponsePartition()
+            p.partitionIndex = Int32(i)
+            p.leaderId = i < 2 ? 1 : 2
+            p.replicaNodes = [i < 2 ? 1 : 2]
+            return p
+        }
+        md.topics = [t]
+        var cache = MetadataCache()
+        cache.apply(md, now: .zero)
+        #expect(cache.partitionRacks[TopicPartition("t", 0)] == ["a"] && cache.partitionRacks[TopicPartition("t", 3)] == ["b"])
+        run.context.metadata = cache
+        let j = Self.sent(run.step(), JoinGroupRequest.self)
+        var jr = Self.join(members: [])
+        jr.members = [("m1", "b"), ("m2", "a")].map { id, rack in
+            var m = JoinGroupResponse.JoinGroupResponseMember()
+            m.memberId = id
+            m.metadata = try! ConsumerProtocol.encodeSubscription(topics: ["t"], userData: nil, owned: [], generation: -1, rack: rack)
+            return m
+        }
+        let s = Self.sent(run.answer(j[0].tag, jr), SyncGroupRequest.self)
+        let plan = try s[0].request.assignments.map { try ConsumerProtocol.decodeAssignment($0.assignment).partitions.map(\.partition) }
+        // Without racks, range would give m1 partitions 0 and 1.
+        #expect(plan == [[2, 3], [0, 1]])
+    }
+}
+
 extension SyncGroupResponse {
     func with(_ parts: [TopicPartition]) -> SyncGroupResponse {
         var r = self

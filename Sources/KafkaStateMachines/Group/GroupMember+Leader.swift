@@ -42,7 +42,11 @@ extension GroupMember {
             if let n = context.metadata.partitionCounts[t], n > 0 { counts[t] = n }
         }
         planCounts = counts
-        let input = BalanceInput(members: members, partitionCounts: counts)
+        var racks: [TopicPartition: [String]] = [:]
+        if !context.metadata.partitionRacks.isEmpty && members.contains(where: { $0.rack != nil }) {
+            for (t, n) in counts { for p in 0 ..< n { racks[TopicPartition(t, p)] = context.metadata.partitionRacks[TopicPartition(t, p)] } }
+        }
+        let input = BalanceInput(members: members, partitionCounts: counts, partitionRacks: racks)
         let balancer = config.balancers.first { $0.protocolName == protocolName }!
         var plan: BalancePlan
         do {

@@ -17,6 +17,9 @@ package struct MetadataCache: Sendable {
     public private(set) var topicIds: [String: KafkaUUID] = [:]
     /// Partition counts of the topics the cluster answered for without a topic error.
     public private(set) var partitionCounts: [String: Int32] = [:]
+    /// KIP-881: the racks of each partition's replicas, kept only when brokers report racks
+    /// (the group leader's rack-aware balancing reads it).
+    public private(set) var partitionRacks: [TopicPartition: [String]] = [:]
     public private(set) var lastRefresh: Instant?
     /// Topics some request wanted; a refresh asks for these.
     public private(set) var interest: Set<String> = []
@@ -62,7 +65,11 @@ package struct MetadataCache: Sendable {
     /// refresh for some topics says nothing about the others).
     public mutating func apply(_ response: MetadataResponse, now: Instant) {
         brokers = [:]
-        for b in response.brokers { brokers[b.nodeId] = BrokerAddress(host: b.host, port: Int(b.port)) }
+        var racks: [Int32: String] = [:]
+        for b in response.brokers {
+            brokers[b.nodeId] = BrokerAddress(host: b.host, port: Int(b.port))
+            if let r = b.rack { racks[b.nodeId] = r }
+        }
         controllerId = response.controllerId >= 0 ? response.controllerId : nil
         for topic in response.topics {
             guard let name = topic.name else { continue }
@@ -70,9 +77,14 @@ package struct MetadataCache: Sendable {
             topicIds[name] = topic.topicId == .zero ? nil : topic.topicId
             partitionCounts[name] = topic.errorCode == 0 ? Int32(topic.partitions.count) : nil
             for key in partitions.keys where key.topic == name { partitions[key] = nil }
+            if !partitionRacks.isEmpty { for key in partitionRacks.keys where key.topic == name { partitionRacks[key] = nil } }
             for p in topic.partitions {
-                partitions[TopicPartition(name, p.partitionIndex)] =
-                    PartitionInfo(leader: p.leaderId, leaderEpoch: p.leaderEpoch, errorCode: KafkaErrorCode(p.errorCode))
+                let tp = TopicPartition(name, p.partitionIndex)
+                partitions[tp] = PartitionInfo(leader: p.leaderId, leaderEpoch: p.leaderEpoch, errorCode: KafkaErrorCode(p.errorCode))
+                if !racks.isEmpty {
+                    let r = Set(p.replicaNodes.compactMap { racks[$0] }).sorted()
+                    if !r.isEmpty { partitionRacks[tp] = r }
+                }
             }
         }
         lastRefresh = now
