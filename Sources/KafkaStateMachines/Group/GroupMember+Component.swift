@@ -29,8 +29,8 @@ extension GroupMember: EngineComponent {
         guard isActive else { return nil }
         var candidates: [Instant?] = []
         if step == .needJoin && revocation == nil { candidates.append(joinNotBefore) }
+        if heartbeating && heartbeatTag == nil { candidates.append(nextHeartbeat) }
         if step == .stable {
-            if heartbeatTag == nil { candidates.append(nextHeartbeat) }
             candidates.append(lastHeartbeatOK.map { $0 + config.sessionTimeout })
             candidates.append(nextAutocommit)
         }
@@ -78,7 +78,7 @@ extension GroupMember: EngineComponent {
             joinNotBefore = nil
             if revocation == nil { sendJoinIfReady(context: context, now: now, patterns: patterns) }
         }
-        if step == .stable, generation >= 0, heartbeatTag == nil, let due = nextHeartbeat, now >= due {
+        if heartbeating, heartbeatTag == nil, let due = nextHeartbeat, now >= due {
             sendHeartbeat(now: now)
         }
         if !awaitingOffsets.isEmpty, offsetFetchTag == nil, generation >= 0, step != .leaving,
@@ -95,6 +95,12 @@ extension GroupMember: EngineComponent {
         if commitTag == nil, !commits.isEmpty, commitRetryAt.map({ now >= $0 }) ?? true {
             sendCommit(now: now)
         }
+    }
+
+    /// Heartbeats go on while stable, and while the user finishes a revocation before the
+    /// rejoin (KIP-62: the user's time is not the session's).
+    var heartbeating: Bool {
+        generation >= 0 && (step == .stable || (step == .needJoin && revocation != nil))
     }
 
     private mutating func sendJoinIfReady(context: ComponentContext, now: Instant, patterns: Bool) {
