@@ -245,10 +245,8 @@ package struct GroupSimulation {
     }
 
     mutating func drain(_ i: Int) {
-        while let engine = members[i].engine, true {
-            var e = engine
-            guard let a = e.pollAction() else { members[i].engine = e; break }
-            members[i].engine = e
+        // Polled in place: a copy of the engine per action would copy its action list too.
+        while members[i].engine != nil, let a = members[i].engine!.pollAction() {
             digest.record(a)
             act(i, a)
         }

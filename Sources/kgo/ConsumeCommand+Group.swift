@@ -66,31 +66,7 @@ extension ConsumeCommand {
             }
         }
         let running = Task { try await consumer.run() }
-        let out = FileHandle.standardOutput
-        var buffer: [UInt8] = []
-        var printed = 0
-        var ended: Set<TopicPartition> = []
-        let template = Self.compile(format)
-        loop: while true {
-            let poll = await consumer.poll(timeout: .seconds(1))
-            for loss in poll.dataLoss { FileHandle.standardError.write(Data("kgo: \(loss)\n".utf8)) }
-            for p in poll.partitions {
-                let tp = TopicPartition(p.topic, p.partition)
-                for r in p.records {
-                    Self.render(template, topic: p.topic, partition: p.partition, record: r, into: &buffer)
-                    printed += 1
-                    if let count, printed >= count { break }
-                }
-                if let e = p.error { FileHandle.standardError.write(Data("kgo: \(tp): \(e)\n".utf8)) }
-                if p.atEnd { ended.insert(tp) } else if !p.records.isEmpty { ended.remove(tp) }
-                if let count, printed >= count { break loop }
-            }
-            if !buffer.isEmpty { out.write(Data(buffer)); buffer.removeAll(keepingCapacity: true) }
-            let mine = assigned.current
-            if exitAtEnd && !mine.isEmpty && mine.isSubset(of: ended) { break }
-            if poll.closed { break }
-        }
-        if !buffer.isEmpty { out.write(Data(buffer)) }
+        await printRecords(poll: { await consumer.poll(timeout: $0) }, expected: { assigned.current })
         await consumer.leave()
         _ = await watcher.value
         try await running.value

@@ -97,13 +97,20 @@ struct ConsumeCommand: AsyncParsableCommand {
                 }
             }
         }
+        await printRecords(poll: { await client.poll(timeout: $0) }, expected: { expected })
+        await client.close()
+    }
+
+    /// Prints what `poll` returns in the -f format until -c records, -e (every partition of
+    /// `expected()` read to its end; an empty set never ends) or the client closes.
+    func printRecords(poll: (Duration) async -> ConsumerPoll, expected: () -> Set<TopicPartition>) async {
         let out = FileHandle.standardOutput
         var buffer: [UInt8] = []
         var printed = 0
         var ended: Set<TopicPartition> = []
         let template = Self.compile(format)
         loop: while true {
-            let poll = await client.poll(timeout: .seconds(1))
+            let poll = await poll(.seconds(1))
             for loss in poll.dataLoss { FileHandle.standardError.write(Data("kgo: \(loss)\n".utf8)) }
             for p in poll.partitions {
                 let tp = TopicPartition(p.topic, p.partition)
@@ -118,11 +125,11 @@ struct ConsumeCommand: AsyncParsableCommand {
                 if let count, printed >= count { break loop }
             }
             if !buffer.isEmpty { out.write(Data(buffer)); buffer.removeAll(keepingCapacity: true) }
-            if exitAtEnd && !expected.isEmpty && expected.isSubset(of: ended) { break }
+            let want = expected()
+            if exitAtEnd && !want.isEmpty && want.isSubset(of: ended) { break }
             if poll.closed { break }
         }
         if !buffer.isEmpty { out.write(Data(buffer)) }
-        await client.close()
     }
 
     enum Piece { case literal([UInt8]), topic, partition, offset, key, value, timestamp, headers }

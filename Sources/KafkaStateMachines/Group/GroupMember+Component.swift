@@ -64,19 +64,15 @@ extension GroupMember: EngineComponent {
             outputs.append(.metadata(topics: want, refresh: patterns && context.metadata.lastRefresh == nil ? .urgent : .normal))
         }
         advanceRevocation(now: now)
+        if step == .stable, let ok = lastHeartbeatOK, now >= ok + config.sessionTimeout {
+            // No heartbeat got through for a whole session: the coordinator has surely
+            // given our partitions to others. Stop consuming them and join again (below).
+            emit(.warning("no heartbeat answered for the session timeout; partitions treated as lost"))
+            droppedOut(.illegalGeneration, rejoin: true)
+        }
         if step == .needJoin, revocation == nil, joinNotBefore.map({ now >= $0 }) ?? true {
             // A pattern needs to have seen the cluster's topics once before joining.
             if !patterns || context.metadata.lastRefresh != nil { sendJoin(context: context, now: now) }
-        }
-        if step == .stable, let ok = lastHeartbeatOK, now >= ok + config.sessionTimeout {
-            // No heartbeat got through for a whole session: the coordinator has surely
-            // given our partitions to others. Stop consuming them and join again.
-            emit(.warning("no heartbeat answered for the session timeout; partitions treated as lost"))
-            generation = -1
-            loseAll()
-            step = .needJoin
-            joinNotBefore = nil
-            if revocation == nil { sendJoinIfReady(context: context, now: now, patterns: patterns) }
         }
         if heartbeating, heartbeatTag == nil, let due = nextHeartbeat, now >= due {
             sendHeartbeat(now: now)
@@ -103,7 +99,4 @@ extension GroupMember: EngineComponent {
         generation >= 0 && (step == .stable || (step == .needJoin && revocation != nil))
     }
 
-    private mutating func sendJoinIfReady(context: ComponentContext, now: Instant, patterns: Bool) {
-        if !patterns || context.metadata.lastRefresh != nil { sendJoin(context: context, now: now) }
-    }
 }

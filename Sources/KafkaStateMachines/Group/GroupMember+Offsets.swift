@@ -189,15 +189,8 @@ extension GroupMember {
         report(job, error: nil, failed: failed, now: now)
         // A commit refused because the generation moved is reported, never retried.
         switch ended {
-        case .illegalGeneration?:
-            generation = -1
-            loseAll()
-            if step == .stable { step = .needJoin; joinNotBefore = nil }
-        case .unknownMemberId?:
-            memberId = ""
-            generation = -1
-            loseAll()
-            if step == .stable { step = .needJoin; joinNotBefore = nil }
+        case let code? where code == .illegalGeneration || code == .unknownMemberId:
+            droppedOut(code, rejoin: step == .stable)
         case .rebalanceInProgress?:
             rejoin(now: now)
         case .fencedInstanceId?:

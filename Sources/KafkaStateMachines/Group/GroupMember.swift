@@ -224,6 +224,19 @@ package struct GroupMember {
         failQueuedCommits(.broker(.illegalGeneration, "the generation ended before the commit was sent"))
     }
 
+    /// The coordinator no longer knows this member's generation (ILLEGAL_GENERATION) or the
+    /// member itself (UNKNOWN_MEMBER_ID, which also forgets the id): what it owns is lost;
+    /// with `rejoin` it joins again at once.
+    mutating func droppedOut(_ code: KafkaErrorCode, rejoin: Bool) {
+        if code == .unknownMemberId { memberId = "" }
+        generation = -1
+        loseAll()
+        if rejoin {
+            step = .needJoin
+            joinNotBefore = nil
+        }
+    }
+
     mutating func fail(_ error: GroupError) {
         guard isActive else { return }
         loseAll()
@@ -313,17 +326,8 @@ package struct GroupMember {
             memberId = r.memberId
             step = .needJoin
             joinNotBefore = nil
-        case .unknownMemberId:
-            memberId = ""
-            generation = -1
-            loseAll()
-            step = .needJoin
-            joinNotBefore = nil
-        case .illegalGeneration:
-            generation = -1
-            loseAll()
-            step = .needJoin
-            joinNotBefore = nil
+        case .unknownMemberId, .illegalGeneration:
+            droppedOut(code, rejoin: true)
         case .rebalanceInProgress:
             step = .needJoin
             joinNotBefore = nil
@@ -385,17 +389,8 @@ package struct GroupMember {
         case .rebalanceInProgress:
             step = .needJoin
             joinNotBefore = nil
-        case .unknownMemberId:
-            memberId = ""
-            generation = -1
-            loseAll()
-            step = .needJoin
-            joinNotBefore = nil
-        case .illegalGeneration:
-            generation = -1
-            loseAll()
-            step = .needJoin
-            joinNotBefore = nil
+        case .unknownMemberId, .illegalGeneration:
+            droppedOut(code, rejoin: true)
         default:
             if Self.isFatal(code) {
                 fail(.broker(code, "SyncGroup refused"))
@@ -469,15 +464,8 @@ package struct GroupMember {
         case .rebalanceInProgress:
             lastHeartbeatOK = now
             rejoin(now: now)
-        case .illegalGeneration:
-            generation = -1
-            loseAll()
-            if step == .stable { step = .needJoin; joinNotBefore = nil }
-        case .unknownMemberId:
-            memberId = ""
-            generation = -1
-            loseAll()
-            if step == .stable { step = .needJoin; joinNotBefore = nil }
+        case .illegalGeneration, .unknownMemberId:
+            droppedOut(code, rejoin: step == .stable)
         default:
             if Self.isFatal(code) { fail(.broker(code, "Heartbeat refused")) }
         }
