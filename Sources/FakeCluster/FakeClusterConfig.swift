@@ -92,8 +92,10 @@ public struct FakeClusterConfig: Sendable {
         transactionMarkerDelayMs = 5
     }
 
-    /// `count` brokers with ids 1…count on consecutive ports from `firstPort`.
+    /// `count` brokers with ids 1…count on consecutive ports from `firstPort`; `firstPort` 0
+    /// gives every broker port 0, so a TCP listener binds each to a free port of its own
+    /// (consecutive ports from 0 would be the fixed ports 1, 2, … and collide across runs).
     public static func brokers(_ count: Int, host: String = "127.0.0.1", firstPort: Int32) -> [Broker] {
-        (0 ..< count).map { Broker(nodeId: Int32($0 + 1), host: host, port: firstPort + Int32($0)) }
+        (0 ..< count).map { Broker(nodeId: Int32($0 + 1), host: host, port: firstPort == 0 ? 0 : firstPort + Int32($0)) }
     }
 }
