@@ -68,8 +68,9 @@ let package = Package(
         .testTarget(name: "FuzzReplayTests", dependencies: ["KafkaProtocol"],
                     path: "Tests/Fuzz/Replay"),
         .testTarget(name: "FakeClusterTests", dependencies: ["FakeCluster", "KafkaCrypto"]),
-        // Real clients (kcat, librdkafka via confluent-kafka) against FakeClusterTCP; needs .peers.
-        .testTarget(name: "FakeClusterInteropTests", dependencies: ["FakeClusterTCP", "kgo"], exclude: ["Scripts"]),
+        // Real clients (kcat, librdkafka via confluent-kafka) against FakeClusterTCP, and mixed
+        // consumer groups of KafkaIO and librdkafka members (FakeClusterTCP and Tansu); needs .peers.
+        .testTarget(name: "FakeClusterInteropTests", dependencies: ["FakeClusterTCP", "kgo", "KafkaIO"], exclude: ["Scripts"]),
         .testTarget(name: "KafkaStateMachinesTests", dependencies: ["KafkaStateMachines", "KafkaCrypto"]),
         .testTarget(name: "KafkaCryptoTests", dependencies: ["KafkaCrypto"]),
         .testTarget(name: "KafkaIOTests", dependencies: [
