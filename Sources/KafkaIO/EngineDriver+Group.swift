@@ -79,7 +79,7 @@ extension EngineDriver {
         guard let g = group else { return }
         let changed = g.buffer.takeConsumedChanges()
         guard !changed.isEmpty else { return }
-        feed(.groupConsumed(changed.mapValues { CommitPosition(offset: $0) }), now: now)
+        feed(.groupConsumed(changed), now: now)
     }
 
     func groupEvent(_ event: GroupEvent) {
@@ -169,7 +169,7 @@ extension EngineDriver {
         group!.revocation = nil
         let now = self.now
         let positions = group!.buffer.releasePositions(r.partitions)
-        if !positions.isEmpty { feed(.groupConsumed(positions.mapValues { CommitPosition(offset: $0) }), now: now) }
+        if !positions.isEmpty { feed(.groupConsumed(positions), now: now) }
         feed(.groupRevocationHandled(id), now: now)
         group!.hooks.event(.revoked(r.partitions))
         drain()

@@ -16,9 +16,10 @@ final class FetchBuffer: Sendable {
         var closed = false
         /// Group consuming: positions after what the last take handed out (the user may still
         /// be working on it), and after what earlier takes handed out (finished: the user took
-        /// more, or waited for more, since). Only `consumed` is committed.
-        var inHand: [TopicPartition: Int64] = [:]
-        var consumed: [TopicPartition: Int64] = [:]
+        /// more, or waited for more, since). Only `consumed` is committed, with the leader
+        /// epoch of the last batch handed out (KIP-320: whoever resumes there can validate it).
+        var inHand: [TopicPartition: CommitPosition] = [:]
+        var consumed: [TopicPartition: CommitPosition] = [:]
         var changed: Set<TopicPartition> = []
         /// Called (outside the lock) once what was in hand is finished.
         var onFinished: (@Sendable () -> Void)?
@@ -55,7 +56,9 @@ final class FetchBuffer: Sendable {
             let loss = s.dataLoss
             s.dataLoss = []
             if s.tracking {
-                for p in out where p.nextOffset > (s.inHand[p.topicPartition] ?? -1) { s.inHand[p.topicPartition] = p.nextOffset }
+                for p in out where p.nextOffset > (s.inHand[p.topicPartition]?.offset ?? -1) {
+                    s.inHand[p.topicPartition] = CommitPosition(offset: p.nextOffset, leaderEpoch: p.lastEpoch)
+                }
             }
             return (out, loss, s.closed)
         }
@@ -93,7 +96,7 @@ final class FetchBuffer: Sendable {
     /// What the last take handed out is finished: it counts as consumed.
     private static func finishInHand(_ s: inout State) -> (@Sendable () -> Void)? {
         guard !s.inHand.isEmpty else { return nil }
-        for (tp, o) in s.inHand where o > (s.consumed[tp] ?? -1) {
+        for (tp, o) in s.inHand where o.offset > (s.consumed[tp]?.offset ?? -1) {
             s.consumed[tp] = o
             s.changed.insert(tp)
         }
@@ -119,9 +122,9 @@ final class FetchBuffer: Sendable {
     }
 
     /// Consumed positions that changed since the last call.
-    func takeConsumedChanges() -> [TopicPartition: Int64] {
+    func takeConsumedChanges() -> [TopicPartition: CommitPosition] {
         state.withLockedValue { s in
-            var out: [TopicPartition: Int64] = [:]
+            var out: [TopicPartition: CommitPosition] = [:]
             for tp in s.changed { out[tp] = s.consumed[tp] }
             s.changed = []
             return out
@@ -129,9 +132,9 @@ final class FetchBuffer: Sendable {
     }
 
     /// The consumed positions of these partitions, which are then forgotten (given up).
-    func releasePositions(_ partitions: [TopicPartition]) -> [TopicPartition: Int64] {
+    func releasePositions(_ partitions: [TopicPartition]) -> [TopicPartition: CommitPosition] {
         state.withLockedValue { s in
-            var out: [TopicPartition: Int64] = [:]
+            var out: [TopicPartition: CommitPosition] = [:]
             for tp in partitions {
                 if let o = s.consumed.removeValue(forKey: tp) { out[tp] = o }
                 s.changed.remove(tp)

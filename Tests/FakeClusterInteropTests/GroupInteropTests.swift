@@ -169,6 +169,23 @@ struct GroupInteropTests {
         }
     }
 
+    /// The group's committed offsets and leader epochs of `topic`, by partition (OffsetFetch v7).
+    static func committed(_ group: String, _ topic: String, _ admin: KafkaClient) async throws -> [Int32: (offset: Int64, epoch: Int32)] {
+        var f = OffsetFetchRequest()
+        f.groupId = group
+        var t = OffsetFetchRequest.OffsetFetchRequestTopic()
+        t.name = topic
+        t.partitionIndexes = [0, 1]
+        f.topics = [t]
+        let r = try await admin.request(f, to: .groupCoordinator(group), pin: 7 ... 7)
+        try #require(r.errorCode == 0, "OffsetFetch: \(KafkaErrorCode(r.errorCode))")
+        var out: [Int32: (offset: Int64, epoch: Int32)] = [:]
+        for rt in r.topics where rt.name == topic {
+            for p in rt.partitions { out[p.partitionIndex] = (p.committedOffset, p.committedLeaderEpoch) }
+        }
+        return out
+    }
+
     struct HandOverCase: CustomStringConvertible, Sendable {
         var cluster: Cluster
         var oursFirst: Bool
@@ -205,6 +222,11 @@ struct GroupInteropTests {
                     #expect(line.contains("[0, 20,") && line.contains("[1, 20,") && line.contains("\"error\": null"), "\(line)")
                 }
                 try await first.leave()
+                let stored = try await Self.committed(group, topic, env.admin)
+                #expect(stored.mapValues(\.offset) == [0: 20, 1: 20], "committed: \(stored)")
+                if t.cluster == .fakeCluster {   // Tansu drops committed leader epochs
+                    #expect(stored.values.allSatisfy { $0.epoch >= 0 }, "committed without the leader epoch: \(stored)")
+                }
                 try await env.produce(topic, partitions: partitions, from: 20, count: 10)
                 let second = try Self.member(ours: !t.oursFirst, "second", env, group: group, topic: topic, strategy: "range", tally: tally)
                 members.append(second)

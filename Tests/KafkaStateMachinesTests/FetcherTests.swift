@@ -166,6 +166,7 @@ import Testing
         #expect(d.count == 1 && d[0].partitions.count == 1)
         #expect(d[0].partitions[0].records == bytes, "the response's bytes, not a copy per record")
         #expect(run.f.position(of: Self.tp0)! == (4, 6))
+        #expect(d[0].partitions[0].nextOffset == 4 && d[0].partitions[0].lastEpoch == 6, "the last batch's epoch, for a commit of 4")
         #expect(run.f.bufferedBytes == bytes.count)
         let decoded = d[0].partitions[0].decode(contexts: CompressionContexts())
         #expect(decoded.records.map { String(decoding: $0.value!, as: UTF8.self) } == ["a", "b", "c", "d"])

@@ -19,6 +19,9 @@ package struct FetchedPartition: Sendable {
     public var fetchOffset: Int64
     /// Where the fetcher continues after this data.
     public var nextOffset: Int64
+    /// The partition leader epoch of the last batch in `records` (-1: none, or legacy
+    /// messages): what a commit of `nextOffset` carries (KIP-320).
+    public var lastEpoch: Int32 = -1
     public var highWatermark: Int64
     public var lastStableOffset: Int64
     public var logStartOffset: Int64

@@ -599,9 +599,11 @@ package struct Fetcher {
         cursors[tp]!.offset = next
         if scan.lastEpoch >= 0 { cursors[tp]!.epoch = scan.lastEpoch }
         let aborted = (p.abortedTransactions ?? []).map { AbortedTransaction(producerId: $0.producerId, firstOffset: $0.firstOffset) }
-        return FetchedPartition(topicPartition: tp, fetchOffset: sent.offset, nextOffset: next, highWatermark: p.highWatermark,
-                                lastStableOffset: p.lastStableOffset, logStartOffset: p.logStartOffset, records: records,
-                                abortedTransactions: aborted, isolation: config.isolation, error: error)
+        var fetched = FetchedPartition(topicPartition: tp, fetchOffset: sent.offset, nextOffset: next, highWatermark: p.highWatermark,
+                                       lastStableOffset: p.lastStableOffset, logStartOffset: p.logStartOffset, records: records,
+                                       abortedTransactions: aborted, isolation: config.isolation, error: error)
+        fetched.lastEpoch = scan.corrupt == nil ? scan.lastEpoch : -1
+        return fetched
     }
 
     private mutating func listCompleted(_ tag: UInt64, _ result: Result<any KafkaResponse, KafkaClientError>, now: Instant) {
