@@ -35,6 +35,8 @@ struct GroupInteropTests {
         var rdkafka: String
         var admin: KafkaClient
         var session: Duration
+        /// The in-process cluster (nil on Tansu).
+        var server: FakeClusterServer?
         var sessionMs: Int { Int(session.components.seconds * 1000) }
 
         func topic(partitions: Int32) async throws -> String {
@@ -87,7 +89,7 @@ struct GroupInteropTests {
         c.closeTimeout = .seconds(2)
         let admin = try KafkaClient(configuration: c)
         do {
-            try await body(Env(ours: ours, rdkafka: rdkafka, admin: admin, session: session))
+            try await body(Env(ours: ours, rdkafka: rdkafka, admin: admin, session: session, server: server))
         } catch {
             await admin.close()
             throw error
@@ -142,6 +144,10 @@ struct GroupInteropTests {
                     #expect(tally.isLeader("A") == true || tally.isLeader("C") == true, "our members did not lead:\n\(tally.events)")
                 } else {
                     #expect(tally.isLeader("B") == false, "our member led, not librdkafka's:\n\(tally.events)")
+                }
+                if let server = env.server {   // member ids start with the client id, the member's name
+                    let leader = try await server.withCluster { c, _ in (c.describeGroup(group)?.leaderId, []) }.get() ?? ""
+                    #expect(leader.hasPrefix("A-") || leader.hasPrefix("C-"), "the group's leader is \(leader), not of A's kind")
                 }
                 try await env.produce(topic, partitions: partitions, from: 20, count: 20)
                 try await waitUntil("every record of the first two rounds read", tally) { tally.missing(partitions: partitions, perPartition: 40).isEmpty }
