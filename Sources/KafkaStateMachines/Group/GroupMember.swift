@@ -321,6 +321,7 @@ package struct GroupMember {
             if isLeader && !r.skipAssignment {
                 leaderBalance(r, context: context, now: now)
             } else {
+                if isLeader { learnGroupTopics(r, context: context) }
                 sendSync([], context: context)
             }
         case .memberIdRequired:
