@@ -22,8 +22,12 @@
 #      and half as many of scenarios/consume-random-read-committed.scenario, then
 #      KGO_SIM_SEEDS seeds of scenarios/sweep/producer-100k.scenario (the producer: 100,000
 #      records under random faults) and of scenarios/sweep/producer-10k.scenario (10,000
-#      records under the same 20 faults: denser per record); each sweep runs one seed per
-#      core (kgo sim sweep --jobs)
+#      records under the same 20 faults: denser per record); then KGO_SIM_SEEDS seeds of
+#      each consumer-group family, scenarios/group-{churn,cooperative,static,
+#      coordinator-faults}-random.scenario (members joining, leaving, crashing, static
+#      restarts, slow revocations, coordinator moves and restarts, added partitions,
+#      network faults during rebalances; scenarios/README.md "Group scenarios"); each
+#      sweep runs one seed per core (kgo sim sweep --jobs)
 #   5b. Tools/interop-consume.sh: the release kgo consumes what librdkafka produced to Tansu
 #      (1,000,000 records from rdprod; every codec with headers and timestamps); a mismatch
 #      fails the run (KGO_SKIP_INTEROP=1 skips it, for quick local runs only)
@@ -131,6 +135,11 @@ if [ "$SIM_SEEDS" -gt 0 ]; then
   .build/release/kgo sim sweep scenarios/sweep/producer-10k.scenario --seeds "$SIM_SEEDS" \
     --save .build/sim-producer-10k-failure.scenario | grep -v ' ok$'
   log "producer sweep: $(( $(now_ms) - S2 )) ms"
+  S2=$(now_ms)
+  for fam in churn cooperative static coordinator-faults; do
+    .build/release/kgo sim sweep "scenarios/group-$fam-random.scenario" --seeds "$SIM_SEEDS" | grep -v ' ok$'
+  done
+  log "group sweeps: $(( $(now_ms) - S2 )) ms"
 fi
 
 # Interop: the release kgo reads what librdkafka wrote to Tansu (1M records, every codec).

@@ -86,6 +86,14 @@ extension Fault {
         case .injectGroupError(let g, let api, let e, let n):
             c.pushGroupError(g, ApiNames.key(api)!, ApiNames.error(e)!, count: n)
             return []
+        case .addPartitions(let t, let n): return c.addPartitions(t, count: n, now: now)
+        case .stopCoordinator(let g):
+            guard let b = c.coordinator(g, .group) else { return [] }
+            return c.stopBroker(b, now: now)
+        case .restartBrokers:
+            var out: [FakeOutput] = []
+            for b in c.config.brokers.map(\.nodeId) where !c.isReachable(broker: b) { out += c.restartBroker(b, now: now) }
+            return out
         }
     }
 }

@@ -1,4 +1,5 @@
 import FakeCluster
+import KafkaProtocol
 import KafkaStateMachines
 
 /// A consumer group in simulation: several member engines (each a ClientEngine running a
@@ -11,11 +12,27 @@ import KafkaStateMachines
 /// single-engine `Simulation` drives one client, this one drives many.
 package struct GroupSimulation {
     package enum MemberEvent: Sendable, Equatable {
-        case join(Int), leave(Int), crash(Int)
+        /// Starts the member (nothing if it runs).
+        case join(Int)
+        /// The member leaves the group (LeaveGroup; a static member's leave only stops it).
+        case leave(Int)
+        /// The member stops without a word: its session ends later.
+        case crash(Int)
+        /// A crash then a start at once (for a static member: the same instance id again).
+        case restart(Int)
+
+        var member: Int {
+            switch self { case .join(let i), .leave(let i), .crash(let i), .restart(let i): return i }
+        }
+
+        var name: String {
+            switch self { case .join: "join"; case .leave: "leave"; case .crash: "crash"; case .restart: "restart" }
+        }
     }
 
     package struct Plan: Sendable {
         package var seed: UInt64
+        package var group = "sim-group"
         package var brokers = 3
         package var topic = "g"
         package var partitions: Int32 = 6
@@ -23,7 +40,13 @@ package struct GroupSimulation {
         /// Members 0 ..< initialMembers join at time 0.
         package var initialMembers = 3
         package var balancers: [any GroupBalancer]
+        /// Each run draws one built-in balancer from the seed for every member instead.
+        package var balancersRandom = false
+        /// Members with balancers of their own (the rest use `balancers`).
+        package var memberBalancers: [Int: [any GroupBalancer]] = [:]
+        /// Every member static (group.instance.id "member-I"), or only these.
         package var staticMembers = false
+        package var staticSome: Set<Int> = []
         package var sessionTimeoutMs: UInt64 = 6_000
         package var rebalanceTimeoutMs: UInt64 = 10_000
         package var heartbeatMs: UInt64 = 500
@@ -31,30 +54,59 @@ package struct GroupSimulation {
         package var commitOnRevoke = true
         /// Scheduled membership changes, at virtual milliseconds.
         package var events: [(at: UInt64, event: MemberEvent)] = []
+        /// Random membership changes drawn from the seed (count, until in milliseconds).
+        package var randomMembers: (count: Int, untilMs: UInt64)? = nil
+        /// Members whose "user" holds each revocation longer than the rebalance timeout.
+        package var slowMembers: Set<Int> = []
+        /// Scripted faults (times in nanoseconds, as in `Scenario`).
+        package var faults: [Scenario.ScriptedFault] = []
+        /// Random faults drawn from the seed; `kinds` empty: every kind.
+        package var randomFaults: (count: Int, untilMs: UInt64, kinds: [String])? = nil
+        /// The last stretch of the run without faults or membership changes: when it starts
+        /// every fault heals (stopped brokers restart, cut-off ones reconnect) and, if no
+        /// member runs, member 0 starts; the group must settle before the end.
+        package var settleMs: UInt64 = 0
         /// Virtual time the run lasts; the group must have settled by then.
         package var durationMs: UInt64 = 60_000
+        /// The members' periodic metadata refresh.
+        package var metadataMaxAgeMs: UInt64 = 5_000
         /// Network latency per delivery, drawn uniformly (milliseconds).
         package var latencyMs: ClosedRange<UInt64> = 1 ... 5
         /// The "user's" time to handle a revocation, drawn uniformly (milliseconds).
         package var revocationMs: ClosedRange<UInt64> = 0 ... 50
+        /// Invariant names to check (the rest are not reported); empty: all.
+        package var invariants: [String] = []
 
         package init(seed: UInt64, balancers: [any GroupBalancer]) {
             self.seed = seed
             self.balancers = balancers
         }
+
+        func isStatic(_ i: Int) -> Bool { staticMembers || staticSome.contains(i) }
+        func balancers(of i: Int) -> [any GroupBalancer] { memberBalancers[i] ?? balancers }
+        var quietAtMs: UInt64 { durationMs - min(settleMs, durationMs) }
     }
+
+    package static let invariantNames = ["exclusive-owner", "generation-fetch", "commits-forward", "settled-owners",
+                                         "delivered", "exactly-once", "member-failed", "determinism"]
 
     package struct Result: Sendable {
         package var violations: [String]
         package var hash: UInt64
+        package var actions: Int
         package var rebalances: Int
         package var delivered: Int
         package var duplicates: Int
+        package var faults: Int
+        package var memberEvents: Int
+        package var virtualMs: UInt64
         package var ok: Bool { violations.isEmpty }
     }
 
     enum Event {
         case plan(Int)
+        case fault(Int)
+        case quiet
         case dialed(member: Int, life: Int, UInt64)
         case toBroker(member: Int, life: Int, UInt64, [UInt8])
         case toClient(member: Int, life: Int, UInt64, [UInt8])
@@ -67,10 +119,14 @@ package struct GroupSimulation {
         /// Incremented at every start: events for an earlier life are dropped.
         var life = 0
         var links: [UInt64: FakeConnectionID] = [:]
+        var linkBroker: [UInt64: Int32] = [:]
         /// When the last delivery on each link is due (each link stays in order).
         var linkClock: [UInt64: UInt64] = [:]
         var owned: Set<TopicPartition> = []
         var consumed: [TopicPartition: Int64] = [:]
+        var generation: Int32 = -1
+        var memberId = ""
+        var cooperative = false
         var leaving = false
         var sawLost = false
     }
@@ -81,39 +137,77 @@ package struct GroupSimulation {
     var queue = EventQueue<Event>()
     var now: UInt64 = 0
     var rng: SeededGenerator
-    var violations: [String] = []
+    var checker = GroupChecker()
     var digest = ActionDigest()
-    /// Every (partition, offset) delivered, with how many times.
-    var deliveries: [TopicPartition: [Int64: Int]] = [:]
-    var lastCommitted: [TopicPartition: Int64] = [:]
     var rebalances = 0
     /// The members' warnings, in order (for diagnosis; not violations).
     package var warnings: [String] = []
+    /// What happened to the membership and the cluster, in order (for diagnosis).
+    package var log: [String] = []
     var nextPromise: UInt64 = 1
     var crashed = false
+    var commitFailed = false
+    var quiet = false
+    /// The membership changes and faults of this run (scripted and drawn), in time order.
+    package private(set) var events: [(at: UInt64, event: MemberEvent)] = []
+    package private(set) var faults: [Scenario.ScriptedFault] = []
+    var stopped: [Int32] = []
+    var isolated: [Int32] = []
+    /// Records written per partition (partitions added during the run get theirs then).
+    var written: [TopicPartition: Int64] = [:]
+    var partitionCount: Int32
     let contexts = CompressionContexts()
 
-    package init(_ plan: Plan) {
-        self.plan = plan
+    package init(_ given: Plan) {
+        var plan = given
         var master = SeededGenerator(seed: plan.seed)
         rng = master.fork()
+        if plan.balancersRandom {
+            let names = ["range", "roundrobin", "sticky", "cooperative-sticky"]
+            plan.balancers = [BuiltInBalancers.named(names[Int.random(in: 0 ..< names.count, using: &master)])!]
+        }
+        self.plan = plan
         let brokers = (0 ..< plan.brokers).map { FakeClusterConfig.Broker(nodeId: Int32($0 + 1), host: "broker\($0 + 1)", port: 9092) }
         var config = FakeClusterConfig(brokers: brokers, seed: master.next(), autoCreateTopics: false,
                                        topics: [.init(name: plan.topic, partitions: plan.partitions, replicationFactor: Int16(min(plan.brokers, 3)))])
         config.minSessionTimeoutMs = 1_000
         cluster = FakeCluster(config)
-        let count = max(plan.initialMembers, (plan.events.map { e -> Int in
-            switch e.event { case .join(let i), .leave(let i), .crash(let i): return i + 1 }
-        }.max() ?? 0))
-        members = Array(repeating: Member(), count: count)
+        partitionCount = plan.partitions
+        var draw = master.fork()
+        var evs = plan.events
+        var pool = max(plan.initialMembers, (plan.events.map { $0.event.member + 1 }.max() ?? 0))
+        if let r = plan.randomMembers {
+            pool = max(pool, plan.initialMembers + 2)
+            for _ in 0 ..< r.count {
+                let at = r.untilMs == 0 ? 0 : UInt64.random(in: 0 ..< r.untilMs, using: &draw)
+                let m = Int.random(in: 0 ..< pool, using: &draw)
+                let e: MemberEvent
+                switch Int.random(in: 0 ..< 4, using: &draw) {
+                case 0: e = .join(m)
+                case 1: e = .leave(m)
+                case 2: e = .crash(m)
+                default: e = .restart(m)
+                }
+                evs.append((at: at, event: e))
+            }
+        }
+        events = evs.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
+        var fs = plan.faults
+        if let r = plan.randomFaults {
+            fs += GroupFaultSchedule.random(count: r.count, untilMs: r.untilMs, kinds: r.kinds, plan: plan, rng: &draw)
+        }
+        faults = fs.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
+        members = Array(repeating: Member(), count: pool)
     }
 
     static let ms: UInt64 = 1_000_000
 
     package mutating func run() -> Result {
-        writeRecords()
+        for p in 0 ..< plan.partitions { writeRecords(TopicPartition(plan.topic, p)) }
         for i in 0 ..< plan.initialMembers { start(i) }
-        for (i, e) in plan.events.enumerated() { queue.push(at: e.at * Self.ms, .plan(i)) }
+        for (i, e) in events.enumerated() { queue.push(at: e.at * Self.ms, .plan(i)) }
+        for (i, f) in faults.enumerated() { queue.push(at: f.at, .fault(i)) }
+        if plan.settleMs > 0 { queue.push(at: plan.quietAtMs * Self.ms, .quiet) }
         let end = plan.durationMs * Self.ms
         var steps = 0
         while steps < 5_000_000 {
@@ -135,29 +229,40 @@ package struct GroupSimulation {
             }
         }
         now = end
+        readCoordinatorOffsets()
         checkSettled()
-        var dup = 0, total = 0
-        for (_, offs) in deliveries { for (_, n) in offs { total += 1; dup += n - 1 } }
-        if plan.commitOnRevoke && !crashed && !members.contains(where: \.sawLost) && dup > 0 {
-            violations.append("\(dup) records delivered twice without a crash or a lost partition (commit on revoke should prevent it)")
+        checker.exactlyOnce(applies: plan.commitOnRevoke && !crashed && !commitFailed && !members.contains(where: \.sawLost))
+        var violations = checker.violations
+        if !plan.invariants.isEmpty {
+            violations = violations.filter { v in plan.invariants.contains { v.hasPrefix($0 + ":") } }
         }
-        return Result(violations: violations, hash: digest.value, rebalances: rebalances, delivered: total, duplicates: dup)
+        return Result(violations: violations, hash: digest.value, actions: Int(digest.actions), rebalances: rebalances,
+                      delivered: checker.deliveredCount, duplicates: checker.duplicates, faults: faults.count,
+                      memberEvents: events.count, virtualMs: plan.durationMs)
     }
+
+    var ownedEverywhere: Set<TopicPartition> { members.reduce(into: []) { $0.formUnion($1.owned) } }
 
     // MARK: members
 
     mutating func start(_ i: Int) {
         members[i].life += 1
         members[i].links = [:]
+        members[i].linkBroker = [:]
         members[i].linkClock = [:]
         members[i].owned = []
         members[i].consumed = [:]
         members[i].leaving = false
+        members[i].generation = -1
+        members[i].memberId = ""
         var ec = EngineConfig(seeds: (1 ... plan.brokers).map { BrokerAddress(host: "broker\($0)", port: 9092) })
         ec.fetcher.maxWait = .milliseconds(100)
+        // Partitions added to the topic are noticed at the next periodic refresh (Kafka's
+        // metadata.max.age.ms), short here so a run sees them.
+        ec.metadataMaxAge = .milliseconds(plan.metadataMaxAgeMs)
         var engine = ClientEngine(config: ec, seed: rng.next())
-        var gc = GroupConfig(groupId: "sim-group", instanceId: plan.staticMembers ? "member-\(i)" : nil,
-                             subscription: TopicSubscription(topics: [plan.topic]), balancers: plan.balancers)
+        var gc = GroupConfig(groupId: plan.group, instanceId: plan.isStatic(i) ? "member-\(i)" : nil,
+                             subscription: TopicSubscription(topics: [plan.topic]), balancers: plan.balancers(of: i))
         gc.sessionTimeout = .milliseconds(plan.sessionTimeoutMs)
         gc.rebalanceTimeout = .milliseconds(plan.rebalanceTimeoutMs)
         gc.heartbeatInterval = .milliseconds(plan.heartbeatMs)
@@ -165,12 +270,14 @@ package struct GroupSimulation {
         gc.commitOnRevoke = plan.commitOnRevoke
         engine.handle(.joinGroup(gc), now: Instant(nanoseconds: now))
         members[i].engine = engine
+        log.append("\(now / Self.ms) ms: member \(i) starts (life \(members[i].life))")
         drain(i)
     }
 
     mutating func crash(_ i: Int) {
         guard members[i].engine != nil else { return }
         crashed = true
+        log.append("\(now / Self.ms) ms: member \(i) crashes")
         for (_, f) in members[i].links.sorted(by: { $0.key < $1.key }) { cluster.disconnect(f) }
         members[i].engine = nil
         members[i].owned = []
@@ -179,15 +286,35 @@ package struct GroupSimulation {
     mutating func handle(_ e: Event) {
         switch e {
         case .plan(let k):
-            switch plan.events[k].event {
+            guard !quiet else { return }
+            let ev = events[k].event
+            switch ev {
             case .join(let i): if members[i].engine == nil { start(i) }
             case .crash(let i): crash(i)
+            case .restart(let i):
+                guard members[i].engine != nil else { return }
+                crash(i)
+                start(i)
             case .leave(let i):
                 guard members[i].engine != nil, !members[i].leaving else { return }
                 members[i].leaving = true
+                log.append("\(now / Self.ms) ms: member \(i) leaves")
                 nextPromise += 1
                 feed(i, .leaveGroup(PromiseID(nextPromise)))
             }
+        case .fault(let k):
+            guard !quiet else { return }
+            apply(faults[k].fault)
+        case .quiet:
+            quiet = true
+            log.append("\(now / Self.ms) ms: quiet: every fault heals")
+            let n = Instant(nanoseconds: now)
+            for b in stopped { deliver(cluster.restartBroker(b, now: n)) }
+            for b in isolated { deliver(cluster.setIsolated(b, false, now: n)) }
+            stopped = []
+            isolated = []
+            cluster.clearArmedFaults()
+            if !members.contains(where: { $0.engine != nil && !$0.leaving }) { start(0) }
         case .dialed(let i, let life, let c):
             guard members[i].life == life, members[i].engine != nil else { return }
             feed(i, members[i].links[c] != nil ? .connectionOpened(ConnectionID(c)) : .connectionFailed(ConnectionID(c), reason: .refused("down")))
@@ -199,10 +326,47 @@ package struct GroupSimulation {
             feed(i, .bytesReceived(ConnectionID(c), bytes))
         case .brokerClosed(let i, let life, let c):
             guard members[i].life == life, members[i].links.removeValue(forKey: c) != nil else { return }
+            members[i].linkBroker[c] = nil
             feed(i, .connectionClosed(ConnectionID(c)))
         case .revocationHandled(let i, let life, let id):
             guard members[i].life == life, members[i].engine != nil else { return }
             feed(i, .groupRevocationHandled(id))
+        }
+    }
+
+    mutating func apply(_ fault: Fault) {
+        var f = fault
+        switch fault {
+        case .stopCoordinator(let g):
+            guard let b = cluster.coordinator(g, .group) else { return }
+            f = .stopBroker(b)
+        case .restartBrokers:
+            for b in stopped { apply(.restartBroker(b)) }
+            return
+        default: break
+        }
+        log.append("\(now / Self.ms) ms: \(f)")
+        switch f {
+        case .stopBroker(let b): if !stopped.contains(b) { stopped.append(b) }
+        case .restartBroker(let b): stopped.removeAll { $0 == b }
+        case .isolateBroker(let b): if !isolated.contains(b) { isolated.append(b) }
+        case .healBroker(let b): isolated.removeAll { $0 == b }
+        case .resetConnections(let b):
+            // RST: in-flight bytes are lost both ways; the member learns after a latency.
+            for i in members.indices {
+                for (c, f) in members[i].links.sorted(by: { $0.key < $1.key }) where members[i].linkBroker[c] == b {
+                    cluster.disconnect(f)
+                    queue.push(at: due(i, c), .brokerClosed(member: i, life: members[i].life, c))
+                }
+            }
+        default: break
+        }
+        deliver(f.apply(to: &cluster, now: Instant(nanoseconds: now)))
+        if case .addPartitions(let t, _) = f, t == plan.topic, let n = cluster.partitionCount(t) {
+            while partitionCount < n {
+                writeRecords(TopicPartition(t, partitionCount))
+                partitionCount += 1
+            }
         }
     }
 
@@ -247,6 +411,7 @@ package struct GroupSimulation {
     mutating func drain(_ i: Int) {
         // Polled in place: a copy of the engine per action would copy its action list too.
         while members[i].engine != nil, let a = members[i].engine!.pollAction() {
+            digest.mix(now)
             digest.record(a)
             act(i, a)
         }
@@ -257,13 +422,17 @@ package struct GroupSimulation {
         switch a {
         case .open(let c, _, let host, _, _):
             let node = Int32(host.dropFirst("broker".count)) ?? -1
-            if cluster.isReachable(broker: node), let f = cluster.connect(broker: node) { members[i].links[c.rawValue] = f }
+            if cluster.isReachable(broker: node), let f = cluster.connect(broker: node) {
+                members[i].links[c.rawValue] = f
+                members[i].linkBroker[c.rawValue] = node
+            }
             queue.push(at: now + latency(&rng), .dialed(member: i, life: life, c.rawValue))
         case .write(let c, let bytes):
             guard members[i].links[c.rawValue] != nil else { return }
             queue.push(at: due(i, c.rawValue), .toBroker(member: i, life: life, c.rawValue, bytes))
         case .close(let c):
             if let f = members[i].links.removeValue(forKey: c.rawValue) { cluster.disconnect(f) }
+            members[i].linkBroker[c.rawValue] = nil
         case .fetched(let batch):
             fetched(i, batch)
         case .group(let event):
@@ -277,13 +446,9 @@ package struct GroupSimulation {
         var positions: [TopicPartition: CommitPosition] = [:]
         for p in batch.partitions {
             let tp = p.topicPartition
-            if !members[i].owned.contains(tp) {
-                violations.append("member \(i) was given records of \(tp.topic)/\(tp.partition), which it does not own, at \(now / Self.ms) ms")
-            }
             let d = p.decode(contexts: contexts)
-            for r in d.records {
-                deliveries[tp, default: [:]][r.offset, default: 0] += 1
-            }
+            checker.fetched(member: i, generation: engineGeneration(i), tp, owns: members[i].owned.contains(tp),
+                            offsets: d.records.map(\.offset), atMs: now / Self.ms)
             if p.nextOffset > (members[i].consumed[tp] ?? -1) {
                 members[i].consumed[tp] = p.nextOffset
                 positions[tp] = CommitPosition(offset: p.nextOffset)
@@ -293,37 +458,63 @@ package struct GroupSimulation {
         if !positions.isEmpty { feed(i, .groupConsumed(positions)) }
     }
 
+    /// The generation the member's engine is in right now (it moves at the JoinGroup
+    /// answer, before the assignment arrives): -1 when none.
+    func engineGeneration(_ i: Int) -> Int32 {
+        members[i].engine?.groupState?.generation ?? -1
+    }
+
+    /// The member ids the coordinator counts in the group right now.
+    func coordinatorMembers() -> Set<String> {
+        Set(cluster.describeGroup(plan.group)?.members.map(\.memberId) ?? [])
+    }
+
+    mutating func readCoordinatorOffsets() {
+        guard let g = cluster.describeGroup(plan.group) else { return }
+        var offs: [TopicPartition: Int64] = [:]
+        for o in g.offsets { offs[o.topicPartition] = o.offset }
+        checker.committed(offs, by: "read from the coordinator", atMs: now / Self.ms)
+    }
+
     mutating func groupEvent(_ i: Int, _ event: GroupEvent) {
         switch event {
-        case .joined:
+        case .joined(let id, let gen, _, let proto):
             rebalances += 1
-        case .assigned(let parts, _):
-            for tp in parts {
-                for j in members.indices where j != i && members[j].engine != nil && members[j].owned.contains(tp) {
-                    violations.append("\(tp.topic)/\(tp.partition) assigned to member \(i) while member \(j) owns it, at \(now / Self.ms) ms")
-                }
-                members[i].owned.insert(tp)
+            members[i].memberId = id
+            members[i].generation = gen
+            members[i].cooperative = BuiltInBalancers.named(proto)?.isCooperative ?? false
+        case .assigned(let parts, let gen):
+            members[i].generation = gen
+            let inGroup = coordinatorMembers()
+            let others = members.indices.filter { $0 != i && members[$0].engine != nil && !members[$0].owned.isEmpty }.map {
+                GroupChecker.Other(member: $0, owned: members[$0].owned, generation: engineGeneration($0),
+                                   inGroup: inGroup.contains(members[$0].memberId))
             }
+            checker.assigned(member: i, parts, generation: gen, cooperative: members[i].cooperative, others: others, atMs: now / Self.ms)
+            members[i].owned.formUnion(parts)
         case .revoking(let id, let parts):
             members[i].owned.subtract(parts)
-            let delay = UInt64.random(in: plan.revocationMs, using: &rng) * Self.ms
+            var delay = UInt64.random(in: plan.revocationMs, using: &rng) * Self.ms
+            if plan.slowMembers.contains(i) {
+                delay = (plan.rebalanceTimeoutMs + UInt64.random(in: 500 ... 2_000, using: &rng)) * Self.ms
+            }
             queue.push(at: now + delay, .revocationHandled(member: i, life: members[i].life, id))
         case .lost(let parts):
             members[i].owned.subtract(parts)
             members[i].sawLost = true
+            members[i].generation = -1
         case .committed(let report):
-            for (tp, pos) in report.offsets.sorted(by: { $0.key < $1.key }) where report.failed[tp] == nil {
-                if let last = lastCommitted[tp], pos.offset < last {
-                    violations.append("committed offset of \(tp.topic)/\(tp.partition) went back from \(last) to \(pos.offset) (member \(i))")
-                }
-                lastCommitted[tp] = max(lastCommitted[tp] ?? 0, pos.offset)
-            }
+            if !report.ok { commitFailed = true }
+            var offs: [TopicPartition: Int64] = [:]
+            for (tp, pos) in report.offsets where report.failed[tp] == nil && report.error == nil { offs[tp] = pos.offset }
+            checker.committed(offs, by: "member \(i)", atMs: now / Self.ms)
+            readCoordinatorOffsets()
         case .left:
             for (_, f) in members[i].links.sorted(by: { $0.key < $1.key }) { cluster.disconnect(f) }
             members[i].engine = nil
             members[i].owned = []
         case .failed(let e):
-            violations.append("member \(i) failed: \(e)")
+            checker.memberFailed(i, "\(e)", atMs: now / Self.ms)
         case .warning(let w):
             warnings.append("member \(i) at \(now / Self.ms) ms: \(w)")
         }
@@ -331,51 +522,53 @@ package struct GroupSimulation {
 
     // MARK: records and checks
 
-    mutating func writeRecords() {
-        var seq: Int64 = 0
-        for p in 0 ..< plan.partitions {
-            let tp = TopicPartition(plan.topic, p)
-            guard let leader = cluster.partitionInfo(tp)?.leader, var conn = DirectConnection(broker: leader, cluster: &cluster) else {
-                violations.append("cannot write records to \(tp.topic)/\(p)")
-                continue
+    /// Writes the partition's records straight into its leader (outside the simulated
+    /// network); answers the write causes for members (a parked fetch) go out as usual.
+    mutating func writeRecords(_ tp: TopicPartition) {
+        guard let leader = cluster.partitionInfo(tp)?.leader, cluster.isReachable(broker: leader),
+              let conn = cluster.connect(broker: leader) else {
+            checker.violations.append("setup: cannot write records to \(tp.topic)/\(tp.partition)")
+            return
+        }
+        defer { cluster.disconnect(conn) }
+        var records: [EncodableRecord] = []
+        for k in 0 ..< plan.recordsPerPartition {
+            records.append(EncodableRecord(value: Array("p\(tp.partition)-r\(k)".utf8), timestamp: 0))
+        }
+        guard let batch = try? RecordBatchEncoder.encode(records, options: RecordBatchOptions(), contexts: contexts) else { return }
+        var pd = ProduceRequest.PartitionProduceData()
+        pd.index = tp.partition
+        pd.records = batch
+        var td = ProduceRequest.TopicProduceData()
+        td.name = tp.topic
+        td.partitionData = [pd]
+        var r = ProduceRequest()
+        r.acks = 1
+        r.timeoutMs = 5_000
+        r.topicData = [td]
+        guard let frame = try? encodeRequestFrame(r, version: 8, correlationId: 1, clientId: "sim-direct") else { return }
+        var ok = false
+        for o in cluster.receive(conn, frame, now: Instant(nanoseconds: now)) {
+            if case .send(let c, let bytes) = o, c == conn {
+                let parsed = try? parseResponse(for: ProduceResponse.self, version: 8, frame: Array(bytes.dropFirst(4)))
+                ok = parsed?.response.responses.first?.partitionResponses.first?.errorCode == 0
+            } else {
+                deliver([o])
             }
-            var records: [EncodableRecord] = []
-            for _ in 0 ..< plan.recordsPerPartition {
-                seq += 1
-                records.append(EncodableRecord(value: Array("r\(seq)".utf8), timestamp: 0))
-            }
-            guard let batch = try? RecordBatchEncoder.encode(records, options: RecordBatchOptions(), contexts: contexts) else { continue }
-            var pd = ProduceRequest.PartitionProduceData()
-            pd.index = p
-            pd.records = batch
-            var td = ProduceRequest.TopicProduceData()
-            td.name = plan.topic
-            td.partitionData = [pd]
-            var r = ProduceRequest()
-            r.acks = 1
-            r.timeoutMs = 5_000
-            r.topicData = [td]
-            let resp = conn.call(r, version: 8, cluster: &cluster, now: 0)
-            if resp?.responses.first?.partitionResponses.first?.errorCode != 0 {
-                violations.append("writing records to \(tp.topic)/\(p) failed")
-            }
-            conn.close(&cluster)
+        }
+        if ok { written[tp] = Int64(plan.recordsPerPartition) } else {
+            checker.violations.append("setup: writing records to \(tp.topic)/\(tp.partition) failed")
         }
     }
 
     mutating func checkSettled() {
-        let live = members.indices.filter { members[$0].engine != nil }
-        for p in 0 ..< plan.partitions {
-            let tp = TopicPartition(plan.topic, p)
-            let owners = live.filter { members[$0].owned.contains(tp) }
-            if !live.isEmpty && owners.count != 1 {
-                violations.append("after settling, \(tp.topic)/\(p) is owned by \(owners.count) live members \(owners)")
-            }
-            let got = deliveries[tp] ?? [:]
-            let missing = (0 ..< Int64(plan.recordsPerPartition)).filter { got[$0] == nil }
-            if !live.isEmpty && !missing.isEmpty {
-                violations.append("\(tp.topic)/\(p): \(missing.count) records never delivered (first \(missing[0]))")
-            }
+        let live = members.indices.filter { members[$0].engine != nil }.map {
+            GroupChecker.Live(member: $0, owned: members[$0].owned, fetching: Set(members[$0].engine!.fetchPositions.keys))
+        }
+        let parts = (0 ..< partitionCount).map { TopicPartition(plan.topic, $0) }
+        checker.settled(partitions: parts, live: live)
+        if !live.isEmpty {
+            checker.delivered(records: written.keys.sorted().map { ($0, written[$0]!) })
         }
     }
 }

@@ -98,6 +98,12 @@ package enum Fault: Sendable, Equatable, CustomStringConvertible {
     case disconnectMember(group: String, who: FakeGroupMember)
     /// The next N requests of API for `group` answer ERROR, on whichever broker.
     case injectGroupError(group: String, api: String, error: String, count: Int)
+    /// The topic grows by `count` partitions (CreatePartitions).
+    case addPartitions(topic: String, count: Int32)
+    /// The broker coordinating `group` when the fault fires stops.
+    case stopCoordinator(group: String)
+    /// Every stopped broker restarts.
+    case restartBrokers
 
     package var description: String {
         func on(_ b: Int32?) -> String { b.map { " broker \($0)" } ?? "" }
@@ -121,6 +127,9 @@ package enum Fault: Sendable, Equatable, CustomStringConvertible {
             return "stall-heartbeats \(g) \(who) for \(DurationText.format(w))" + (drop ? " drop" : "")
         case .disconnectMember(let g, let who): return "disconnect-member \(g) \(who)"
         case .injectGroupError(let g, let a, let e, let n): return "inject-group-error \(g) \(a) \(e) count \(n)"
+        case .addPartitions(let t, let n): return "add-partitions \(t) count \(n)"
+        case .stopCoordinator(let g): return "stop-coordinator \(g)"
+        case .restartBrokers: return "restart-brokers"
         }
     }
 }

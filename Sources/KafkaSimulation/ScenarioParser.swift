@@ -196,6 +196,11 @@ extension Scenario {
             guard ApiNames.error(e) != nil else { throw p.error("unknown error \(e)") }
             try p.expect("count"); let n = Int(try p.uint("count"))
             return .injectGroupError(group: g, api: api, error: e, count: n)
+        case "add-partitions":
+            let t = try p.word("topic"); try p.expect("count")
+            return .addPartitions(topic: t, count: Int32(try p.uint("count")))
+        case "stop-coordinator": return .stopCoordinator(group: try p.word("group"))
+        case "restart-brokers": return .restartBrokers
         default: throw p.error("unknown fault \(kind)")
         }
     }

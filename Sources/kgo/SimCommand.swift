@@ -37,6 +37,10 @@ struct SimRun: ParsableCommand {
     var record: String?
 
     func run() throws {
+        if let plan = try loadGroupScenario(file) {
+            try runGroup(plan, file: file, seed: seed)
+            return
+        }
         let s = try loadScenario(file)
         if let record {
             var sim = Simulation(s, seed: seed)
@@ -87,6 +91,10 @@ struct SimSweep: ParsableCommand {
     }
 
     func run() throws {
+        if let plan = try loadGroupScenario(file) {
+            try sweepGroup(plan, file: file, seeds: seeds, from: from, jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount)
+            return
+        }
         let s = try loadScenario(file)
         var failures: [UInt64] = []
         var virtual: UInt64 = 0

@@ -8,9 +8,32 @@ enum ScenarioFiles {
     static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("scenarios")
 
+    /// The single-client scenarios (group scenarios, starting with `group G`, are apart).
     static var names: [String] {
+        allNames.filter { !isGroup($0) }
+    }
+
+    /// The group scenarios replayed by `swift test`: fixed seeds only (the `-random` families
+    /// are CI's sweeps).
+    static var groupNames: [String] {
+        allNames.filter { isGroup($0) && !$0.contains("-random") }
+    }
+
+    static var allNames: [String] {
         let all = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
         return all.filter { $0.hasSuffix(".scenario") }.sorted()
+    }
+
+    static func text(_ name: String) throws -> String {
+        try String(contentsOf: directory.appendingPathComponent(name), encoding: .utf8)
+    }
+
+    static func isGroup(_ name: String) -> Bool {
+        (try? text(name)).map(GroupScenario.isGroupScenario) ?? false
+    }
+
+    static func loadGroup(_ name: String) throws -> GroupSimulation.Plan {
+        try GroupScenario.parse(try text(name))
     }
 
     static func load(_ name: String) throws -> Scenario {

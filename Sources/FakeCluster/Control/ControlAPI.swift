@@ -45,6 +45,20 @@ extension FakeCluster {
         }
     }
 
+    /// Adds `count` partitions to a topic (as CreatePartitions would); nothing when the
+    /// topic does not exist.
+    @discardableResult
+    public mutating func addPartitions(_ topic: String, count: Int32, now: Instant) -> [FakeOutput] {
+        guard let n = partitionCount(topic), count > 0 else { return [] }
+        _ = state.createPartitions(topic: topic, totalCount: n + count)
+        return settled(now)
+    }
+
+    /// How many partitions a topic has (nil: no such topic).
+    public func partitionCount(_ topic: String) -> Int32? {
+        state.metadata.topic(topic).map { Int32($0.partitions.count) }
+    }
+
     /// The partition's leader, leader epoch, replicas and ISR, if it exists.
     public func partitionInfo(_ p: TopicPartition) -> (leader: Int32, epoch: Int32, replicas: [Int32], isr: [Int32])? {
         state.metadata.partition(p).map { ($0.leader, $0.leaderEpoch, $0.replicas, $0.isr) }

@@ -56,6 +56,14 @@ extension ClientEngine {
         runComponent(.fetcher, now: now)
     }
 
+    /// What the fetcher fetches, read-only: each assigned partition and its next offset
+    /// (-1 while it is still looking the offset up).
+    public var fetchPositions: [TopicPartition: Int64] {
+        var out: [TopicPartition: Int64] = [:]
+        for tp in fetcher.assigned { out[tp] = fetcher.position(of: tp)?.offset ?? -1 }
+        return out
+    }
+
     /// The fetcher's state, read-only (positions, assignment, buffered bytes).
     public var fetchState: Fetcher { fetcher }
 }

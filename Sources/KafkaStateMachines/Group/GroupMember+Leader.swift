@@ -21,6 +21,25 @@ extension GroupMember {
         }
     }
 
+    /// KIP-814: a static leader rejoining a stable group is told to skip the assignment, yet
+    /// it is the leader: it still has to watch every member's topics, so that a partition
+    /// added to any of them starts a new generation. It learns them from the members list
+    /// (and the partition counts the current plan was made with from its metadata).
+    mutating func learnGroupTopics(_ r: JoinGroupResponse, context: ComponentContext) {
+        var topics = Set<String>()
+        for m in r.members {
+            if let s = try? ConsumerProtocol.decodeSubscription(memberId: m.memberId, instanceId: m.groupInstanceId, bytes: m.metadata) {
+                topics.formUnion(s.topics)
+            }
+        }
+        groupTopics = topics.sorted()
+        var counts: [String: Int32] = [:]
+        for t in groupTopics {
+            if let n = context.metadata.partitionCounts[t], n > 0 { counts[t] = n }
+        }
+        planCounts = counts
+    }
+
     /// Metadata arrived while the leader waits for it.
     mutating func leaderMetadataArrived(context: ComponentContext) {
         guard case .leaderWaitingMetadata(let r) = step, context.metadata.knows(groupTopics) else { return }

@@ -176,10 +176,12 @@ package struct GroupMember {
         }
     }
 
-    /// The protocol in use (before the first join: the preferred balancer's).
+    /// Cooperative (KIP-429) only when every balancer offered is: the group may pick any
+    /// protocol every member offers, and a member that kept its partitions through a rejoin
+    /// (cooperatively) into a group running an eager balancer would still own what that
+    /// balancer hands to others at once.
     var isCooperative: Bool {
-        let name = protocolName ?? config.balancers.first?.protocolName
-        return config.balancers.first { $0.protocolName == name }?.isCooperative ?? false
+        !config.balancers.isEmpty && config.balancers.allSatisfy(\.isCooperative)
     }
 
     mutating func startRevocation(_ partitions: [TopicPartition], then: Revocation.Then) {
@@ -319,6 +321,7 @@ package struct GroupMember {
             if isLeader && !r.skipAssignment {
                 leaderBalance(r, context: context, now: now)
             } else {
+                if isLeader { learnGroupTopics(r, context: context) }
                 sendSync([], context: context)
             }
         case .memberIdRequired:
@@ -405,14 +408,21 @@ package struct GroupMember {
     mutating func becomeStable(with assignment: [TopicPartition], context: ComponentContext, now: Instant) {
         var mine = Set<TopicPartition>()
         var dropped: [TopicPartition] = []
+        var unknown = false
         let subscribed = Set(joinedTopics)
         for tp in assignment {
-            let count = context.metadata.partitionCounts[tp.topic]
-            if !subscribed.contains(tp.topic) || tp.partition < 0 || (count.map { tp.partition >= $0 } ?? false) {
+            if !subscribed.contains(tp.topic) || tp.partition < 0 {
                 dropped.append(tp)
             } else {
+                // A partition past what this member's metadata knows was most likely just
+                // added (the leader saw it first): kept, and the metadata refreshed at once.
+                if let count = context.metadata.partitionCounts[tp.topic], tp.partition >= count { unknown = true }
                 mine.insert(tp)
             }
+        }
+        if unknown {
+            let want: [String]? = config.subscription.patterns.isEmpty ? Set(config.subscription.topics).union(groupTopics).sorted() : nil
+            outputs.append(.metadata(topics: want, refresh: .urgent))
         }
         if !dropped.isEmpty {
             emit(.warning("the assignment names partitions this member cannot consume, ignored: \(dropped.sorted().map { "\($0.topic)/\($0.partition)" }.joined(separator: ","))"))

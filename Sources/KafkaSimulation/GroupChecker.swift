@@ -1,0 +1,141 @@
+import KafkaStateMachines
+
+/// The group simulation's invariants, fed the history as it happens. It knows nothing of
+/// engines or the cluster: the simulation hands it facts (who was assigned what in which
+/// generation, who was given which records, what the coordinator has committed), so the
+/// checks can be fed bad histories in tests (GroupCheckerTests). Each violation starts with
+/// the invariant's name, as the shrinker expects.
+///
+/// - `exclusive-owner`: under a cooperative protocol a partition is never assigned to a
+///   member while another member the coordinator still counts in the group owns it; under
+///   an eager one, never while another member of the same generation owns it.
+/// - `generation-fetch`: a member is given records only of partitions it owns, and no two
+///   members are given records of one partition in one generation.
+/// - `commits-forward`: a committed offset never goes backwards (as members report their
+///   commits, and as read from the coordinator).
+/// - `settled-owners`: after settling, every partition is owned by exactly one live member,
+///   and that member's fetcher fetches it.
+/// - `delivered`: every record was delivered at least once.
+/// - `exactly-once`: with commit on revoke and nothing lost (no crash, no lost partition,
+///   no failed commit), no record was delivered twice.
+/// - `member-failed`: no member's membership ended with an error.
+package struct GroupChecker: Sendable {
+    /// Another member's state when a partition is assigned.
+    package struct Other: Sendable {
+        package var member: Int
+        package var owned: Set<TopicPartition>
+        package var generation: Int32
+        /// Still a member of the group at the coordinator (not a zombie).
+        package var inGroup: Bool
+
+        package init(member: Int, owned: Set<TopicPartition>, generation: Int32, inGroup: Bool) {
+            self.member = member
+            self.owned = owned
+            self.generation = generation
+            self.inGroup = inGroup
+        }
+    }
+
+    /// A live member's state after settling.
+    package struct Live: Sendable {
+        package var member: Int
+        package var owned: Set<TopicPartition>
+        package var fetching: Set<TopicPartition>
+
+        package init(member: Int, owned: Set<TopicPartition>, fetching: Set<TopicPartition>) {
+            self.member = member
+            self.owned = owned
+            self.fetching = fetching
+        }
+    }
+
+    package var violations: [String] = []
+    /// Every (partition, offset) delivered, with how many times.
+    package private(set) var deliveries: [TopicPartition: [Int64: Int]] = [:]
+    /// The highest committed offset seen per partition.
+    package private(set) var committed: [TopicPartition: Int64] = [:]
+    /// Which member was given records of a partition in a generation.
+    var fetchers: [TopicPartition: [Int32: Int]] = [:]
+
+    package init() {}
+
+    package mutating func assigned(member i: Int, _ parts: [TopicPartition], generation: Int32, cooperative: Bool,
+                                   others: [Other], atMs: UInt64) {
+        for tp in parts {
+            for o in others where o.member != i && o.owned.contains(tp) {
+                if cooperative ? o.inGroup : o.generation == generation {
+                    violations.append("exclusive-owner: \(tp.topic)/\(tp.partition) assigned to member \(i) (generation \(generation)) while member \(o.member) (generation \(o.generation)\(o.inGroup ? ", in the group" : "")) owns it, at \(atMs) ms")
+                }
+            }
+        }
+    }
+
+    package mutating func fetched(member i: Int, generation: Int32, _ tp: TopicPartition, owns: Bool,
+                                  offsets: [Int64], atMs: UInt64) {
+        if !owns {
+            violations.append("generation-fetch: member \(i) was given records of \(tp.topic)/\(tp.partition), which it does not own, at \(atMs) ms")
+        }
+        if generation >= 0 {
+            if let other = fetchers[tp]?[generation], other != i {
+                violations.append("generation-fetch: \(tp.topic)/\(tp.partition) fetched by members \(other) and \(i) in generation \(generation), at \(atMs) ms")
+            } else {
+                fetchers[tp, default: [:]][generation] = i
+            }
+        }
+        for o in offsets { deliveries[tp, default: [:]][o, default: 0] += 1 }
+    }
+
+    /// A commit a member reported as done, or the coordinator's committed offsets read at
+    /// some instant: either way they must only move forward.
+    package mutating func committed(_ offsets: [TopicPartition: Int64], by who: String, atMs: UInt64) {
+        for (tp, o) in offsets.sorted(by: { $0.key < $1.key }) {
+            if let last = committed[tp], o < last {
+                violations.append("commits-forward: committed offset of \(tp.topic)/\(tp.partition) went back from \(last) to \(o) (\(who)), at \(atMs) ms")
+            }
+            committed[tp] = max(committed[tp] ?? o, o)
+        }
+    }
+
+    package mutating func settled(partitions: [TopicPartition], live: [Live]) {
+        guard !live.isEmpty else { return }
+        for tp in partitions {
+            let owners = live.filter { $0.owned.contains(tp) }.map(\.member)
+            if owners.count != 1 {
+                violations.append("settled-owners: after settling, \(tp.topic)/\(tp.partition) is owned by \(owners.count) live members \(owners)")
+            } else if let l = live.first(where: { $0.member == owners[0] }), !l.fetching.contains(tp) {
+                violations.append("settled-owners: after settling, member \(owners[0]) owns \(tp.topic)/\(tp.partition) but does not fetch it")
+            }
+        }
+    }
+
+    /// `records`: how many records each partition holds (offsets 0 ..< n).
+    package mutating func delivered(records: [(TopicPartition, Int64)]) {
+        for (tp, n) in records {
+            let got = deliveries[tp] ?? [:]
+            let missing = (0 ..< n).filter { got[$0] == nil }
+            if let first = missing.first {
+                violations.append("delivered: \(tp.topic)/\(tp.partition): \(missing.count) records never delivered (first \(first))")
+            }
+        }
+    }
+
+    package var duplicates: Int {
+        var dup = 0
+        for (_, offs) in deliveries { for (_, n) in offs { dup += n - 1 } }
+        return dup
+    }
+
+    package var deliveredCount: Int { deliveries.values.reduce(0) { $0 + $1.count } }
+
+    /// `applies`: commit on revoke, and nothing crashed, was lost or failed to commit.
+    package mutating func exactlyOnce(applies: Bool) {
+        let dup = duplicates
+        if applies && dup > 0 {
+            violations.append("exactly-once: \(dup) records delivered twice without a crash, a lost partition or a failed commit (commit on revoke should prevent it)")
+        }
+    }
+
+    package mutating func memberFailed(_ i: Int, _ error: String, atMs: UInt64) {
+        violations.append("member-failed: member \(i) failed: \(error), at \(atMs) ms")
+    }
+}
