@@ -113,7 +113,8 @@ extension KafkaClient {
 
     /// Waits until fetched data (or a data-loss report) is available, up to `timeout`
     /// (nil: no limit), and returns it decoded, grouped by topic and partition. An empty
-    /// result means the timeout passed or the client closed (`closed`).
+    /// result means the timeout passed, the calling task was cancelled, or the client
+    /// closed (`closed`).
     public func poll(timeout: Duration? = nil) async -> ConsumerPoll {
         let deadline = timeout.map { ContinuousClock.now + $0 }
         var timer: Scheduled<Void>?
@@ -122,23 +123,30 @@ extension KafkaClient {
             timer?.cancel()
             fetchBuffer.forget(id)
         }
+        let buffer = fetchBuffer
         while true {
             let taken = fetchBuffer.take()
             let expired = deadline.map { ContinuousClock.now >= $0 } ?? false
-            if !taken.partitions.isEmpty || !taken.dataLoss.isEmpty || taken.closed || expired {
+            if !taken.partitions.isEmpty || !taken.dataLoss.isEmpty || taken.closed || expired || Task.isCancelled {
                 return decode(taken.partitions, dataLoss: taken.dataLoss, closed: taken.closed)
             }
             if let timeout, timer == nil {
-                let buffer = fetchBuffer
                 timer = loop.scheduleTask(in: TimeAmount(timeout)) { buffer.wake(id) }
             }
-            await fetchBuffer.wait(id: id)
+            // Cancelling the task ends the wait like a timeout (an early wake is kept if the
+            // cancel comes before the wait begins).
+            await withTaskCancellationHandler {
+                await buffer.wait(id: id)
+            } onCancel: {
+                buffer.wake(id)
+            }
         }
     }
 
     /// Every record as it arrives, with backpressure: nothing more is fetched while the
     /// client's buffer is full and this sequence is not being read. Partition errors and
-    /// data loss go to `onIssue`; the sequence ends when the client closes.
+    /// data loss go to `onIssue`; the sequence ends when the client closes or the iterating
+    /// task is cancelled.
     public func records(onIssue: (@Sendable (ConsumerIssue) -> Void)? = nil) -> ConsumerRecords {
         ConsumerRecords(client: self, onIssue: onIssue)
     }

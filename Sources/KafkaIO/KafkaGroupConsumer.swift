@@ -11,7 +11,7 @@ import ServiceLifecycle
 /// let consumer = try KafkaGroupConsumer(configuration: client, group: GroupConfiguration(groupId: "billing", topics: ["orders"]))
 /// let group = ServiceGroup(services: [consumer], gracefulShutdownSignals: [.sigterm], logger: logger)
 /// async let running: Void = group.run()
-/// for await record in consumer.records() { try await handle(record) }
+/// for try await record in consumer.records() { try await handle(record) }
 /// ```
 ///
 /// `run()` joins and keeps the membership (heartbeats go on while the caller is busy);
@@ -93,9 +93,18 @@ public final class KafkaGroupConsumer: Service, Sendable {
         end(nil)
     }
 
-    /// Records as they arrive, with backpressure (see `KafkaClient.records`).
-    public func records(onIssue: (@Sendable (ConsumerIssue) -> Void)? = nil) -> ConsumerRecords {
-        client.records(onIssue: onIssue)
+    /// Records as they arrive, with backpressure (see `KafkaClient.records`). The sequence
+    /// ends when the consumer has left (or the iterating task is cancelled) and throws the
+    /// `GroupError` that ended the membership if it failed (fenced, not authorized, …).
+    public func records(onIssue: (@Sendable (ConsumerIssue) -> Void)? = nil) -> GroupConsumerRecords {
+        GroupConsumerRecords(records: client.records(onIssue: onIssue), failure: { [state] in
+            state.withLockedValue { s in s.error.flatMap { $0 == .clientClosed ? nil : $0 } }
+        })
+    }
+
+    /// Why the membership failed, once it has (nil while it lasts or after a clean leave).
+    public var failure: GroupError? {
+        state.withLockedValue { s in s.error.flatMap { $0 == .clientClosed ? nil : $0 } }
     }
 
     /// Fetched records, decoded (see `KafkaClient.poll`).
@@ -162,5 +171,28 @@ public final class KafkaGroupConsumer: Service, Sendable {
             if done { c.resume() }
         }
         eventSink.finish()
+    }
+}
+
+/// A group consumer's records (see `KafkaGroupConsumer.records`): ends when the consumer
+/// has left, throws the `GroupError` that ended a failed membership.
+public struct GroupConsumerRecords: AsyncSequence, Sendable {
+    public typealias Element = ConsumerRecord
+    let records: ConsumerRecords
+    let failure: @Sendable () -> GroupError?
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var inner: ConsumerRecords.AsyncIterator
+        let failure: @Sendable () -> GroupError?
+
+        public mutating func next() async throws(GroupError) -> ConsumerRecord? {
+            if let record = await inner.next() { return record }
+            if let error = failure() { throw error }
+            return nil
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(inner: records.makeAsyncIterator(), failure: failure)
     }
 }

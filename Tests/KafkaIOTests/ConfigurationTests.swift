@@ -108,4 +108,30 @@ import Testing
         #expect(Interval(Duration.seconds(-3)) == .zero)
         #expect(Interval(Duration.seconds(Int64.max)) == Interval(nanoseconds: .max))
     }
+
+    /// The public group settings and the engine's agree on defaults, and every engine group
+    /// setting but the retry backoff is reachable from the public one.
+    @Test func groupSettingsMatchTheEngine() throws {
+        let defaults = GroupConfiguration(groupId: "g", topics: ["t"]).engineConfig
+        #expect(defaults == GroupConfig(groupId: "g", subscription: TopicSubscription(topics: ["t"], patterns: [], exclusions: []),
+                                        balancers: [CooperativeStickyBalancer()]))
+
+        var g = GroupConfiguration(groupId: "h", topics: ["u"])
+        g.instanceId = "pod-1"
+        g.patterns = ["v.*"]
+        g.balancers = [RangeBalancer(), RoundRobinBalancer()]
+        g.sessionTimeout = .seconds(7)
+        g.rebalanceTimeout = .seconds(8)
+        g.heartbeatInterval = .seconds(2)
+        g.autocommitInterval = nil
+        g.commitOnRevoke = false
+        g.startWithoutCommit = .end
+        g.requireStableOffsets = false
+        g.rack = "r1"
+        try g.validate()
+        let engine = g.engineConfig
+        #expect(Self.unchanged(engine, defaults) == ["retryBackoff"])
+        #expect(engine.sessionTimeout == .seconds(7) && engine.rebalanceTimeout == .seconds(8) && engine.heartbeatInterval == .seconds(2))
+        #expect(engine.balancers.map(\.protocolName) == ["range", "roundrobin"])
+    }
 }

@@ -22,7 +22,7 @@ enum ReadmeGroupExample {
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await services.run() }    // joins; on SIGTERM commits and leaves
             tasks.addTask {
-                for await record in consumer.records() {    // ends when the consumer has left
+                for try await record in consumer.records() {    // ends when it has left; throws if the membership failed
                     print(record.topic, record.partition, record.offset)
                 }
             }
