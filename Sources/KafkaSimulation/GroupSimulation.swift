@@ -144,6 +144,8 @@ package struct GroupSimulation {
     package var warnings: [String] = []
     /// What happened to the membership and the cluster, in order (for diagnosis).
     package var log: [String] = []
+    /// Every group event of every member goes into `log` too (kgo sim run with KGO_SIM_LOG=2).
+    package var traceEvents = false
     var nextPromise: UInt64 = 1
     var crashed = false
     var commitFailed = false
@@ -477,6 +479,7 @@ package struct GroupSimulation {
     }
 
     mutating func groupEvent(_ i: Int, _ event: GroupEvent) {
+        if traceEvents { log.append("\(now / Self.ms) ms:   member \(i): \(event)") }
         switch event {
         case .joined(let id, let gen, _, let proto):
             rebalances += 1

@@ -25,6 +25,7 @@ func runGroup(_ plan: GroupSimulation.Plan, file: String, seed: UInt64?) throws 
     }
     if ProcessInfo.processInfo.environment["KGO_SIM_LOG"] != nil {
         var sim = GroupSimulation({ var p = plan; if let seed { p.seed = seed }; return p }())
+        sim.traceEvents = ProcessInfo.processInfo.environment["KGO_SIM_LOG"] == "2"
         _ = sim.run()
         for l in sim.log { print("  \(l)") }
         for w in sim.warnings { print("  warning: \(w)") }

@@ -14,6 +14,7 @@ extension GroupMember: EngineComponent {
             finishLeave()
         case .offsetFetch(let asked): offsetsFetched(result, asked: asked, now: now)
         case .commit: commitAnswered(result, now: now)
+        case .describePlan(let gen): planDescribed(result, generation: gen, context: context, now: now)
         }
     }
 

@@ -23,8 +23,11 @@ extension GroupMember {
 
     /// KIP-814: a static leader rejoining a stable group is told to skip the assignment, yet
     /// it is the leader: it still has to watch every member's topics, so that a partition
-    /// added to any of them starts a new generation. It learns them from the members list
-    /// (and the partition counts the current plan was made with from its metadata).
+    /// added to any of them starts a new generation. It learns them from the members list.
+    /// The partition counts the plan in force covers cannot come from its own metadata
+    /// (partitions may have been added while it was away, and nobody would ever own them):
+    /// it reads every member's assignment with DescribeGroups; until that answers, its
+    /// metadata stands in.
     mutating func learnGroupTopics(_ r: JoinGroupResponse, context: ComponentContext) {
         var topics = Set<String>()
         for m in r.members {
@@ -38,6 +41,50 @@ extension GroupMember {
             if let n = context.metadata.partitionCounts[t], n > 0 { counts[t] = n }
         }
         planCounts = counts
+        var d = DescribeGroupsRequest()
+        d.groups = [config.groupId]
+        _ = send(.describePlan(generation: r.generationId), d)
+    }
+
+    /// The plan in force, read back: the partitions of each group topic it covers become the
+    /// counts the leader watches. A topic whose covered partitions are not exactly 0..<n
+    /// (some partition owned by nobody) counts as changed, so the leader starts a new
+    /// generation at once.
+    mutating func planDescribed(_ result: Result<any KafkaResponse, KafkaClientError>, generation gen: Int32,
+                                context: ComponentContext, now: Instant) {
+        guard gen == generation, isLeader else { return }
+        guard case .success(let any) = result, let r = any as? DescribeGroupsResponse,
+              let g = r.groups.first(where: { $0.groupId == config.groupId }) else {
+            if case .failure(let e) = result { emit(.warning("DescribeGroups for the plan in force failed (\(e)); watching partition counts from metadata")) }
+            return
+        }
+        // Not stable: a rebalance is under way and makes a new plan anyway.
+        guard g.errorCode == 0, g.groupState == "Stable" else { return }
+        var covered: [String: Set<Int32>] = [:]
+        for m in g.members {
+            guard let a = try? ConsumerProtocol.decodeAssignment(m.memberAssignment) else {
+                emit(.warning("member \(m.memberId)'s assignment could not be read; watching partition counts from metadata"))
+                return
+            }
+            for tp in a.partitions { covered[tp.topic, default: []].insert(tp.partition) }
+        }
+        var counts: [String: Int32] = [:]
+        for t in groupTopics {
+            guard let ps = covered[t], !ps.isEmpty else { continue }
+            let n = Int32(ps.count)
+            counts[t] = ps.allSatisfy({ $0 >= 0 && $0 < n }) ? n : -1
+        }
+        planCounts = counts
+        if step == .stable && leaderPlanOutdated(context: context) { rejoin(now: now) }
+    }
+
+    /// Leader: a group topic's partition count differs from what the plan in force covers.
+    func leaderPlanOutdated(context: ComponentContext) -> Bool {
+        for t in groupTopics where context.metadata.topicErrors[t] != nil {
+            let n = context.metadata.partitionCounts[t].flatMap { $0 > 0 ? $0 : nil }
+            if n != planCounts[t] { return true }
+        }
+        return false
     }
 
     /// Metadata arrived while the leader waits for it.
@@ -95,14 +142,6 @@ extension GroupMember {
             rejoin(now: now)
             return
         }
-        if isLeader {
-            for t in groupTopics where context.metadata.topicErrors[t] != nil {
-                let n = context.metadata.partitionCounts[t].flatMap { $0 > 0 ? $0 : nil }
-                if n != planCounts[t] {
-                    rejoin(now: now)
-                    return
-                }
-            }
-        }
+        if isLeader && leaderPlanOutdated(context: context) { rejoin(now: now) }
     }
 }

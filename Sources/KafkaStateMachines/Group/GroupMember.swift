@@ -39,6 +39,8 @@ package struct GroupMember {
 
     enum Purpose {
         case join, sync, heartbeat(generation: Int32), leave, offsetFetch([TopicPartition]), commit
+        /// A static leader told to skip the assignment reads the plan in force (KIP-814).
+        case describePlan(generation: Int32)
     }
 
     package let config: GroupConfig
