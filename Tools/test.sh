@@ -26,8 +26,10 @@
 #      each consumer-group family, scenarios/group-{churn,cooperative,static,
 #      coordinator-faults}-random.scenario (members joining, leaving, crashing, static
 #      restarts, slow revocations, coordinator moves and restarts, added partitions,
-#      network faults during rebalances; scenarios/README.md "Group scenarios"); each
-#      sweep runs one seed per core (kgo sim sweep --jobs)
+#      network faults during rebalances; scenarios/README.md "Group scenarios"); then a
+#      fresh window of half as many seeds of each family, from a seed derived from the
+#      commit (KGO_SIM_FRESH_FROM sets it), so each run covers seeds no run covered before;
+#      each sweep runs one seed per core (kgo sim sweep --jobs)
 #   5b. Tools/interop-consume.sh: the release kgo consumes what librdkafka produced to Tansu
 #      (1,000,000 records from rdprod; every codec with headers and timestamps); a mismatch
 #      fails the run (KGO_SKIP_INTEROP=1 skips it, for quick local runs only)
@@ -140,6 +142,17 @@ if [ "$SIM_SEEDS" -gt 0 ]; then
     .build/release/kgo sim sweep "scenarios/group-$fam-random.scenario" --seeds "$SIM_SEEDS" | grep -v ' ok$'
   done
   log "group sweeps: $(( $(now_ms) - S2 )) ms"
+  # A fresh window too, so coverage grows run by run: half as many seeds of each family,
+  # starting at a seed derived from the commit (printed, with every failure's replay line).
+  FRESH_SEEDS=$(( (SIM_SEEDS + 1) / 2 ))
+  FRESH_FROM=${KGO_SIM_FRESH_FROM:-$(( 0x$(git rev-parse --short=8 HEAD 2>/dev/null || echo 0) * 1000 ))}
+  log "step 5: fresh window: $FRESH_SEEDS seeds from $FRESH_FROM of each family (KGO_SIM_FRESH_FROM=$FRESH_FROM repeats it)"
+  S2=$(now_ms)
+  for f in random-faults consume-random consume-random-read-committed sweep/producer-10k \
+           group-churn-random group-cooperative-random group-static-random group-coordinator-faults-random; do
+    .build/release/kgo sim sweep "scenarios/$f.scenario" --seeds "$FRESH_SEEDS" --from "$FRESH_FROM" | grep -v ' ok$'
+  done
+  log "fresh window: $(( $(now_ms) - S2 )) ms"
 fi
 
 # Interop: the release kgo reads what librdkafka wrote to Tansu (1M records, every codec).

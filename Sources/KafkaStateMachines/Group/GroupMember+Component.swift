@@ -28,19 +28,20 @@ extension GroupMember: EngineComponent {
 
     func nextDeadline(after floor: Instant?) -> Instant? {
         guard isActive else { return nil }
-        var candidates: [Instant?] = []
-        if step == .needJoin && revocation == nil { candidates.append(joinNotBefore) }
-        if heartbeating && heartbeatTag == nil { candidates.append(nextHeartbeat) }
-        if step == .stable {
-            candidates.append(lastHeartbeatOK.map { $0 + config.sessionTimeout })
-            candidates.append(nextAutocommit)
-        }
-        if !awaitingOffsets.isEmpty && offsetFetchTag == nil { candidates.append(offsetFetchRetryAt) }
-        if commitTag == nil && !commits.isEmpty { candidates.append(commitRetryAt) }
+        // Asked on every engine turn: folded in place rather than collected into an array.
         var best: Instant?
-        for case let d? in candidates where floor.map({ d > $0 }) ?? true {
+        func consider(_ d: Instant?) {
+            guard let d, floor.map({ d > $0 }) ?? true else { return }
             best = best.map { min($0, d) } ?? d
         }
+        if step == .needJoin && revocation == nil { consider(joinNotBefore) }
+        if heartbeating && heartbeatTag == nil { consider(nextHeartbeat) }
+        if step == .stable {
+            consider(lastHeartbeatOK.map { $0 + config.sessionTimeout })
+            consider(nextAutocommit)
+        }
+        if !awaitingOffsets.isEmpty && offsetFetchTag == nil { consider(offsetFetchRetryAt) }
+        if commitTag == nil && !commits.isEmpty { consider(commitRetryAt) }
         return best
     }
 
