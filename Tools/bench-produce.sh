@@ -9,6 +9,7 @@
 # and ends with each case's medians: on a shared 2-core VM one run swings by a third.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SHARED_DIR=${SHARED_DIR:-$ROOT/../shared}
 cd "$ROOT"
 PORT=${1:-29192}
 N=${BENCH_RECORDS:-1000000}
@@ -36,7 +37,7 @@ for round in $(seq 1 "$ROUNDS"); do
   T="$RUN-$round"
   # A fresh broker each round: Tansu keeps every record in memory and slows as it fills.
   if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; while kill -0 "$PID" 2>/dev/null; do sleep 0.1; done; fi
-  PID=$(TANSU_BIN="$ROOT/.tansu/bin/tansu" /work/shared/broker/start-tansu.sh "$PORT")
+  PID=$(TANSU_BIN="$ROOT/.tansu/bin/tansu" "$SHARED_DIR/broker/start-tansu.sh" "$PORT")
   {
   for linger in ${BENCH_LINGERS:-5}; do
     run "kgo linger=${linger}ms 1p none" "$KGO" bench produce -b "$B" -t "b-kgo-none-$linger-$T" --records "$N" --size 100 --linger "$linger" $BUF
