@@ -57,6 +57,23 @@ extension EngineDriver {
             logger.warning("producer detected data loss", metadata: ["partition": "\(tp)"])
         case .fatal(let e):
             logger.error("producer failed", metadata: ["error": "\(e)"])
+        case .transactionDone(let p, let error):
+            transactionWaiters.removeValue(forKey: p)?(error)
+        }
+    }
+
+    /// Hands a begin, commit or abort to the engine; `done` is called with its outcome.
+    func runTransaction(_ command: TransactionCommand, done: @escaping @Sendable (TransactionError?) -> Void, now: Instant) {
+        guard lifecycle == .running else {
+            done(.clientClosed)
+            return
+        }
+        let p = makePromise()
+        transactionWaiters[p] = done
+        switch command {
+        case .begin: feed(.beginTransaction(p), now: now)
+        case .commit: feed(.endTransaction(commit: true, p), now: now)
+        case .abort: feed(.endTransaction(commit: false, p), now: now)
         }
     }
 }

@@ -37,6 +37,8 @@ final class EngineDriver {
     /// Where called callbacks go to be freed by a producing thread (CommandInbox.recycle).
     let inbox: CommandInbox
     var flushWaiters: [PromiseID: @Sendable () -> Void] = [:]
+    /// Begins, commits and aborts waiting for the engine's answer (EngineDriver+Produce).
+    var transactionWaiters: [PromiseID: @Sendable (TransactionError?) -> Void] = [:]
     var nextPromise: UInt64 = 1
     /// Requests the caller may cancel, by the client's handle, and back.
     private var cancellable: [UInt64: PromiseID] = [:]
@@ -133,6 +135,8 @@ final class EngineDriver {
                 produce(&taken.records, range: from ..< end, callbacks: taken.callbacks[from ..< end], now: now)
             case .group(let command):
                 runGroup(command, now: now)
+            case .transaction(let command, let done):
+                runTransaction(command, done: done, now: now)
             case .flush(let done):
                 guard lifecycle == .running else {
                     done()
@@ -184,6 +188,11 @@ final class EngineDriver {
         drain()
         recorder?.finish(now: closedAt)
         fetchBuffer?.close()
+        // The engine answered these while closing unless its answer is still queued (this
+        // may run inside a drain); nothing answers them after this.
+        let unanswered = transactionWaiters
+        transactionWaiters = [:]
+        for (_, done) in unanswered.sorted(by: { $0.key.rawValue < $1.key.rawValue }) { done(.clientClosed) }
         scheduledTick?.task.cancel()
         scheduledTick = nil
         for (_, slot) in slots {
@@ -322,7 +331,8 @@ final class EngineDriver {
         }
         rescheduleTick()
         recorder?.flushIfIdle()
-        if lifecycle == .closing, completions.isEmpty, produceCompletions.isEmpty { finishClose() }
+        // A commit or abort under way may finish within the close timeout too.
+        if lifecycle == .closing, completions.isEmpty, produceCompletions.isEmpty, transactionWaiters.isEmpty { finishClose() }
     }
 
     private func perform(_ action: Action, toFlush: inout [ConnectionID: any Channel]) {

@@ -25,6 +25,8 @@ public final class KafkaClient: Sendable {
         case flush(@Sendable () -> Void)
         /// The group consumer's commands (EngineDriver+Group.swift).
         case group(GroupCommand)
+        /// A transactional producer's begin / commit / abort (KafkaClient+Transactions.swift).
+        case transaction(TransactionCommand, @Sendable (TransactionError?) -> Void)
     }
 
     public let configuration: KafkaClientConfiguration

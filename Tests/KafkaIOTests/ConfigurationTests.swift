@@ -56,6 +56,8 @@ import Testing
         c.producer.maxInFlightPerBroker = 1
         c.producer.unknownTopicRetries = 28
         c.producer.manualFlushing = true
+        c.producer.transactionalId = "txn-29"
+        c.producer.transactionTimeout = .seconds(30)
         return c
     }
 
@@ -83,7 +85,11 @@ import Testing
     }
 
     @Test func validationIsOnePlace() throws {
-        try Self.everythingChanged().validate()
+        var changed = Self.everythingChanged()
+        // Transactions need idempotence, which `everythingChanged` turns off.
+        #expect(throws: KafkaConfigurationError.producer(.transactionsNeedIdempotence)) { try changed.validate() }
+        changed.producer.transactionalId = nil
+        try changed.validate()
         var c = KafkaClientConfiguration(seedBrokers: [BrokerAddress]())
         #expect(throws: KafkaConfigurationError.noSeedBrokers) { try c.validate() }
         #expect(throws: KafkaConfigurationError.noSeedBrokers) { try KafkaClient(configuration: c) }
@@ -99,6 +105,14 @@ import Testing
         c.consumer.topicRefresh = .seconds(2)
         c.producer.maxBatchBytes = 0
         #expect(throws: KafkaConfigurationError.self) { try c.validate() }
+        c.producer.maxBatchBytes = 1_000_000
+        c.producer.transactionalId = ""
+        #expect(throws: KafkaConfigurationError.producer(.emptyTransactionalId)) { try KafkaClient(configuration: c) }
+        c.producer.transactionalId = "t"
+        c.producer.transactionTimeout = .zero
+        #expect(throws: KafkaConfigurationError.producer(.outOfRange("transactionTimeout", "0.0 seconds"))) { try c.validate() }
+        c.producer.transactionTimeout = .seconds(60)
+        try c.validate()
     }
 
     /// Durations convert to the engine's unit, negative as zero, huge ones saturating.

@@ -16,7 +16,8 @@ import Testing
             .subscribe(TopicSubscription(topics: ["a"], patterns: ["b.*"], exclusions: ["bx"], start: .afterTimestamp(77))),
             .seek(TopicPartition("s", 4), .start), .skip(TopicPartition("k", 1)),
             .stopPartition(TopicPartition("x", 0), offset: 9, error: .corruptBatch(offset: 9, reason: "crc"), skipTo: 12),
-            .fetchConsumed(4096), .flush(PromiseID(8)),
+            .fetchConsumed(4096), .flush(PromiseID(8)), .beginTransaction(PromiseID(14)), .endTransaction(commit: true, PromiseID(15)),
+            .endTransaction(commit: false, PromiseID(16)),
             .joinGroup(Self.groupConfig()), .leaveGroup(PromiseID(11)),
             .commitOffsets([TopicPartition("c", 0): CommitPosition(offset: 5, leaderEpoch: 2, metadata: "m"), TopicPartition("c", 1): CommitPosition(offset: 0)], PromiseID(12)),
             .commitOffsets(nil, PromiseID(13)), .groupConsumed([TopicPartition("c", 2): CommitPosition(offset: 77, leaderEpoch: -1, metadata: nil)]),
@@ -110,7 +111,7 @@ import Testing
         older[8] = 0
         older[9] = 1
         #expect(throws: FlightRecordingError.unsupportedFormatVersion(1)) { try FlightRecording(segments: [older]) }
-        #expect("\(FlightRecordingError.unsupportedFormatVersion(1))" == "recorded by format 1, this build reads 2")
+        #expect("\(FlightRecordingError.unsupportedFormatVersion(1))" == "recorded by format 1, this build reads 3")
         // Every single-byte corruption either parses or fails with a typed error.
         var rng = SeededGenerator(seed: 11)
         for _ in 0 ..< 2_000 {
@@ -152,6 +153,8 @@ import Testing
         c.producer.partitioner = .uniformBytes(bytes: 99, adaptive: false)
         c.producer.deliveryTimeout = .seconds(3)
         c.producer.manualFlushing = true
+        c.producer.transactionalId = "recorded-txn"
+        c.producer.transactionTimeout = .seconds(33)
         let noTokens: @Sendable (Instant) throws -> OAuthBearerToken = { _ in OAuthBearerToken(token: "") }
         let (back, missing) = try RecordedConfig.decode(RecordedConfig.encode(c, includeSecrets: true), oauthTokens: noTokens)
         #expect(!missing)

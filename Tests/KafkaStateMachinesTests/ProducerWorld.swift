@@ -57,6 +57,20 @@ struct ProducerWorld {
     var brokerOf: [ConnectionID: BrokerID] = [:]
     let contexts = CompressionContexts()
 
+    // The transaction coordinator (ProducerTransactionTranscriptTests).
+    var txnCoordinator: Int32 = 2
+    var findRequests: [FindCoordinatorRequest] = []
+    /// The broker each InitProducerId went to.
+    var initBrokers: [BrokerID] = []
+    /// Scripted AddPartitionsToTxn answers: each applies to every partition of one request.
+    var addErrors: [KafkaErrorCode] = []
+    var adds: [(broker: Int32, partitions: [TopicPartition])] = []
+    /// Scripted EndTxn error codes, used before answering success.
+    var endErrors: [KafkaErrorCode] = []
+    var ends: [(broker: Int32, request: EndTxnRequest)] = []
+    /// Every request answered or held, in order: "api→node" (e.g. "addPartitionsToTxn→2").
+    var trace: [String] = []
+
     init(_ configure: (inout ProducerConfig) -> Void = { _ in }, engine: (inout EngineConfig) -> Void = { _ in }) {
         var c = Harness.config()
         c.producer.linger = .zero
@@ -88,6 +102,25 @@ struct ProducerWorld {
     mutating func produceTogether(_ topic: String, _ partition: Int32?, _ tokens: [UInt64], size: Int = 0) {
         h.engine.produce(tokens.map { Self.record(topic, partition, $0, size: size) }, now: h.now)
         settle()
+    }
+
+    /// Begin, commit or abort; their answers arrive among `notices` as `.transactionDone`.
+    mutating func begin(_ promise: UInt64) {
+        h.engine.handle(.beginTransaction(PromiseID(promise)), now: h.now)
+        settle()
+    }
+
+    mutating func end(commit: Bool, _ promise: UInt64) {
+        h.engine.handle(.endTransaction(commit: commit, PromiseID(promise)), now: h.now)
+        settle()
+    }
+
+    /// The answer to begin / commit / abort `promise`: nil while none came, `.some(nil)` for success.
+    func transactionOutcome(_ promise: UInt64) -> TransactionError?? {
+        for n in notices {
+            if case .transactionDone(let p, let e) = n, p == PromiseID(promise) { return .some(e) }
+        }
+        return nil
     }
 
     mutating func flush(_ promise: UInt64) {
@@ -156,7 +189,51 @@ struct ProducerWorld {
     }
 
     private mutating func answer(_ req: SeenRequest, on c: ConnectionID) {
+        let node: Int32
+        if case .node(let n)? = brokerOf[c] { node = n } else { node = -1 }
+        if req.apiKey != .apiVersions && req.apiKey != .metadata { trace.append("\(req.apiKey)→\(node)") }
         switch req.apiKey {
+        case .findCoordinator:
+            let r = req.body as! FindCoordinatorRequest
+            findRequests.append(r)
+            var resp = FindCoordinatorResponse()
+            if req.version >= 4 {
+                var co = FindCoordinatorResponse.Coordinator()
+                co.key = r.coordinatorKeys.first ?? r.key
+                co.nodeId = txnCoordinator
+                co.host = "broker\(txnCoordinator)"
+                co.port = 9092
+                resp.coordinators = [co]
+            } else {
+                resp.nodeId = txnCoordinator
+                resp.host = "broker\(txnCoordinator)"
+                resp.port = 9092
+            }
+            h.engine.bytesReceived(c, respond(req, resp), now: h.now)
+        case .addPartitionsToTxn:
+            let r = req.body as! AddPartitionsToTxnRequest
+            let tps = r.v3AndBelowTopics.flatMap { t in t.partitions.map { TopicPartition(t.name, $0) } }
+            adds.append((node, tps))
+            let code = addErrors.isEmpty ? KafkaErrorCode.noError : addErrors.removeFirst()
+            var resp = AddPartitionsToTxnResponse()
+            resp.resultsByTopicV3AndBelow = r.v3AndBelowTopics.map { t in
+                var tr = AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult()
+                tr.name = t.name
+                tr.resultsByPartition = t.partitions.map {
+                    var pr = AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult()
+                    pr.partitionIndex = $0
+                    pr.partitionErrorCode = code.rawValue
+                    return pr
+                }
+                return tr
+            }
+            h.engine.bytesReceived(c, respond(req, resp), now: h.now)
+        case .endTxn:
+            let r = req.body as! EndTxnRequest
+            ends.append((node, r))
+            var resp = EndTxnResponse()
+            if !endErrors.isEmpty { resp.errorCode = endErrors.removeFirst().rawValue }
+            h.engine.bytesReceived(c, respond(req, resp), now: h.now)
         case .apiVersions:
             var v = fullApiVersions()
             if let cap = produceMaxVersion, let i = v.apiKeys.firstIndex(where: { $0.apiKey == ApiKey.produce.rawValue }) {
@@ -170,6 +247,7 @@ struct ProducerWorld {
         case .initProducerId:
             let r = req.body as! InitProducerIdRequest
             inits.append(r)
+            initBrokers.append(brokerOf[c] ?? .node(-1))
             var resp = InitProducerIdResponse()
             if !initErrors.isEmpty {
                 resp.errorCode = initErrors.removeFirst().rawValue

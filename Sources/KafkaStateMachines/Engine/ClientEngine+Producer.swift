@@ -46,7 +46,7 @@ extension ClientEngine {
 
     /// Why no record can be taken (the client is closed, the producer configuration is
     /// invalid); nil once the producer exists, created here on first use.
-    private mutating func producerUnavailable() -> ProduceError? {
+    mutating func producerUnavailable() -> ProduceError? {
         if isClosed { return .clientClosed }
         if producer == nil {
             do throws(ProducerConfigError) { try config.producer.validate() } catch { return .invalidConfiguration(error) }

@@ -99,6 +99,8 @@ package struct ClientEngine {
         case .groupRevocationHandled(let id): groupRevocationHandled(id, now: now)
         case .produce(let records): produce(records, now: now)
         case .flush(let p): flush(promise: p, now: now)
+        case .beginTransaction(let p): beginTransaction(p, now: now)
+        case .endTransaction(let commit, let p): endTransaction(commit: commit, p, now: now)
         case .tick: tick(now: now)
         case .close: close(now: now)
         }

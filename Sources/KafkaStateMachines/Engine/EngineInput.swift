@@ -41,6 +41,9 @@ package enum EngineInput: Sendable, Equatable {
     /// Records for the producer, and a flush that completes with `.producer(.flushed(promise))`.
     case produce([ProducerRecord])
     case flush(PromiseID)
+    /// The transactional producer's calls, each answered by `.producer(.transactionDone(promise, error))`.
+    case beginTransaction(PromiseID)
+    case endTransaction(commit: Bool, PromiseID)
     /// Time has advanced: the driver calls this at `nextDeadline()`.
     case tick
     /// Fails everything outstanding with `.clientClosed` and closes every connection.

@@ -54,12 +54,16 @@ struct ProducerBatch {
     }
 
     /// The batch as sent: sealed again only when what it is sealed with changed.
-    mutating func sealed(codec: CompressionCodec, producerId: Int64, epoch: Int16, contexts: CompressionContexts) throws(KafkaEncodingError) -> [UInt8] {
+    /// `transactional` marks the batch as part of a transaction (attribute bit 4): the
+    /// broker then holds it back from read_committed readers until the transaction's marker.
+    mutating func sealed(codec: CompressionCodec, producerId: Int64, epoch: Int16, transactional: Bool = false,
+                         contexts: CompressionContexts) throws(KafkaEncodingError) -> [UInt8] {
         if let wire, let k = wireKey, k.codec == codec, k.producerId == producerId, k.epoch == epoch, k.sequence == sequence {
             return wire
         }
         var w = ByteWriter(capacity: RecordBatchEncoder.batchHeaderSize + body.count + 64)
-        let options = RecordBatchOptions(codec: codec, producerId: producerId, producerEpoch: epoch, baseSequence: sequence)
+        let options = RecordBatchOptions(codec: codec, isTransactional: transactional, producerId: producerId, producerEpoch: epoch,
+                                         baseSequence: sequence)
         let failure: KafkaEncodingError? = body.withUnsafeBytes { b in
             do throws(KafkaEncodingError) {
                 try RecordBatchEncoder.seal(body: b, count: count, baseTimestamp: baseTimestamp, maxTimestamp: maxTimestamp,

@@ -57,6 +57,14 @@ package struct ProducerConfig: Sendable, Equatable {
     public var unknownTopicRetries = 4
     /// Records wait for `flush` instead of lingering.
     public var manualFlushing = false
+    /// Makes the producer transactional (KIP-98): records go only inside a transaction
+    /// begun and ended by the user, under this id. Needs idempotence.
+    public var transactionalId: String? = nil
+    /// How long the coordinator lets a transaction stay open before aborting it (sent in
+    /// InitProducerId). 60 s, as Java and librdkafka: a broker's
+    /// transaction.max.timeout.ms defaults to 15 min, so any client default below that works,
+    /// and matching the common clients keeps mixed deployments unsurprising.
+    public var transactionTimeout: Interval = .seconds(60)
 
     public init() {}
 
@@ -75,6 +83,15 @@ package struct ProducerConfig: Sendable, Equatable {
         if unknownTopicRetries < 0 { throw .outOfRange("unknownTopicRetries", "\(unknownTopicRetries)") }
         if case .uniformBytes(let b, _) = partitioner, b < 1 { throw .outOfRange("partitioner bytes", "\(b)") }
         if requestTimeout.milliseconds > UInt64(Int32.max) { throw .outOfRange("requestTimeout", "\(requestTimeout)") }
+        if let id = transactionalId {
+            if id.isEmpty { throw .emptyTransactionalId }
+            if !idempotent { throw .transactionsNeedIdempotence }
+            // The broker caps ids at its string limit (Int16 length on the wire).
+            if id.utf8.count > Int(Int16.max) { throw .outOfRange("transactionalId", "\(id.utf8.count) bytes (at most \(Int16.max))") }
+            if transactionTimeout.milliseconds < 1 || transactionTimeout.milliseconds > UInt64(Int32.max) {
+                throw .outOfRange("transactionTimeout", "\(transactionTimeout)")
+            }
+        }
     }
 }
 
@@ -82,9 +99,15 @@ public enum ProducerConfigError: Error, Equatable, Sendable, CustomStringConvert
     case idempotenceNeedsAcksAll(ProducerAcks)
     case negativeLinger(Int64)
     case outOfRange(String, String)
+    /// A transactional id must name something.
+    case emptyTransactionalId
+    /// Transactions are built on idempotence (sequence numbers, producer id and epoch).
+    case transactionsNeedIdempotence
 
     public var description: String {
         switch self {
+        case .emptyTransactionalId: return "the transactional id must not be empty"
+        case .transactionsNeedIdempotence: return "a transactional producer must be idempotent; enable idempotence or drop the transactional id"
         case .idempotenceNeedsAcksAll(let a): return "an idempotent producer needs acks=all (got acks=\(a)); disable idempotence or use acks=all"
         case .negativeLinger(let ms): return "linger must not be negative (got \(ms) ms)"
         case .outOfRange(let name, let v): return "producer setting \(name) out of range: \(v)"

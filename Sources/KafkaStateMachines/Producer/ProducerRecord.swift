@@ -74,6 +74,13 @@ public indirect enum ProduceError: Error, Equatable, Sendable, CustomStringConve
     /// The producer's configuration does not validate.
     case invalidConfiguration(ProducerConfigError)
     case clientClosed
+    /// A transactional producer takes records only between begin and commit/abort.
+    case notInTransaction
+    /// An earlier record of the open transaction failed (`cause`): the transaction can
+    /// only be aborted, so no more records join it.
+    case transactionMustAbort(cause: ProduceError)
+    /// The record's transaction was aborted before it was sent.
+    case transactionAborted
 
     public var description: String {
         switch self {
@@ -90,6 +97,9 @@ public indirect enum ProduceError: Error, Equatable, Sendable, CustomStringConve
         case .fatal(let e): return "producer failed: \(e)"
         case .invalidConfiguration(let e): return "\(e)"
         case .clientClosed: return "client closed"
+        case .notInTransaction: return "a transactional producer produces only inside a transaction (begin one first)"
+        case .transactionMustAbort(let c): return "the transaction must be aborted: an earlier record failed (\(c))"
+        case .transactionAborted: return "the record's transaction was aborted"
         }
     }
 }
@@ -103,12 +113,15 @@ package enum ProducerNotice: Sendable, Equatable, CustomStringConvertible {
     case dataLossDetected(TopicPartition)
     /// The producer stopped for good; every buffered and later record fails with `error`.
     case fatal(ProduceError)
+    /// A begin, commit or abort (`.beginTransaction` / `.endTransaction`) finished: nil on success.
+    case transactionDone(PromiseID, TransactionError?)
 
     public var description: String {
         switch self {
         case .flushed(let p): return "flushed(\(p))"
         case .dataLossDetected(let tp): return "dataLoss(\(tp))"
         case .fatal(let e): return "fatal(\(e))"
+        case .transactionDone(let p, let e): return "transactionDone(\(p)\(e.map { ", \($0)" } ?? ""))"
         }
     }
 }

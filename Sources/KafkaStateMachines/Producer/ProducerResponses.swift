@@ -91,7 +91,7 @@ extension ProducerStateMachine {
         case .unknownProducerId:
             return .bumpEpoch(dataLoss: false)
         case .invalidProducerEpoch, .producerFenced, .clusterAuthorizationFailed, .transactionalIdAuthorizationFailed,
-             .invalidProducerIdMapping:
+             .invalidProducerIdMapping, .invalidTxnState:
             return .fatal(.broker(code, message: pr.errorMessage))
         default:
             if code.isRetriable || MetadataCache.isStale(code) {
@@ -110,6 +110,12 @@ extension ProducerStateMachine {
     }
 
     mutating func apply(_ verdict: Verdict, topic: String, partition p: Int, now: Instant) {
+        if txn != nil, case .bumpEpoch(let dataLoss) = verdict {
+            // Inside a transaction the batch fails and the transaction must abort; the
+            // KIP-360 bump after the abort is not done yet.
+            return apply(.failBatch(.broker(dataLoss ? .outOfOrderSequenceNumber : .unknownProducerId, message: nil)),
+                         topic: topic, partition: p, now: now)
+        }
         var q = topics[topic]!.partitions[p]
         guard q.sentCount > 0, !q.batches.isEmpty else { return }
         switch verdict {
@@ -187,9 +193,17 @@ extension ProducerStateMachine {
                     bumpPending = false
                     resetSequences()
                 }
+                producerIdReadyForTransactions()
                 return
             }
-            if code.isRetriable || code == .coordinatorLoadInProgress || code == .concurrentTransactions {
+            if let txn, TransactionManager.isRetriable(code), !TransactionManager.isFatal(code) {
+                if CoordinatorCache.meansMoved(code) { outputs.append(.coordinatorMoved(txn.coordinatorKey)) }
+                retryProducerId(now: now)
+            } else if txn != nil {
+                // Fenced, not authorized, a timeout the broker refuses: the transactional
+                // producer cannot go on (a new id would not be the same transactional producer).
+                fail(fatally: .broker(code, message: nil))
+            } else if code.isRetriable || code == .coordinatorLoadInProgress || code == .concurrentTransactions {
                 retryProducerId(now: now)
             } else if code == .invalidProducerEpoch || code == .producerFenced || code == .invalidProducerIdMapping {
                 // The bump was refused (e.g. a broker without KIP-360): start over with a new id.

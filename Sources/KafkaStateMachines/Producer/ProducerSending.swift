@@ -4,20 +4,29 @@ extension ProducerStateMachine {
     mutating func pump(versions: [BrokerID: BrokerVersions], now: Instant) {
         guard dirty, !closed, fatalError == nil else { return }
         dirty = false
+        if txn != nil { finishTransactionIfReady() }
         if config.idempotent {
             if bumpPending, sent.isEmpty, idState == .ready { idState = .none }
             guard idState == .ready, !bumpPending else {
-                if idState == .none, bufferedRecords > 0 || bumpPending, idRetryAt == nil { requestProducerId() }
+                if idState == .none, bufferedRecords > 0 || bumpPending || transactionWantsProducerId, idRetryAt == nil { requestProducerId() }
                 return
             }
         }
         var byBroker: [Int32: [(String, Int)]] = [:]
+        // Partitions of the open transaction the coordinator does not have yet: their
+        // batches wait for AddPartitionsToTxn.
+        var toAdd: [TopicPartition] = []
         for name in topicNames {
             let t = topics[name]!
             for (p, q) in t.partitions.enumerated() where q.leader >= 0 && q.sentCount < q.batches.count {
+                if txn != nil, case let tp = TopicPartition(name, Int32(p)), !txn!.added.contains(tp) {
+                    toAdd.append(tp)
+                    continue
+                }
                 byBroker[q.leader, default: []].append((name, p))
             }
         }
+        if txn != nil { requestPartitions(toAdd) }
         let pipelining = config.idempotent ? config.maxInFlightPerBroker : 1
         for broker in byBroker.keys.sorted() {
             let candidates = byBroker[broker]!
@@ -43,7 +52,14 @@ extension ProducerStateMachine {
         r.producerId = producerId
         r.producerEpoch = producerEpoch
         idState = .requesting(ticket: ticket)
-        outputs.append(.send(ComponentRequest(tag: ticket, r, to: .anyBroker)))
+        var target = RequestTarget.anyBroker
+        if let txn {
+            // A transactional id is known to its coordinator only.
+            r.transactionalId = txn.transactionalId
+            r.transactionTimeoutMs = Int32(clamping: txn.timeout.milliseconds)
+            target = txn.target
+        }
+        outputs.append(.send(ComponentRequest(tag: ticket, r, to: target)))
     }
 
     private mutating func buildRequest(broker: Int32, candidates: [(String, Int)], pipelining: Int,
@@ -64,7 +80,7 @@ extension ProducerStateMachine {
             }, pipelining: pipelining) else { continue }
             let wire: [UInt8]
             do {
-                wire = try topics[name]!.partitions[p].prepareNext(idempotent: config.idempotent, codec: codec, producerId: producerId,
+                wire = try topics[name]!.partitions[p].prepareNext(idempotent: config.idempotent, transactional: txn != nil, codec: codec, producerId: producerId,
                                                                     epoch: producerEpoch, contexts: contexts)
             } catch {
                 // Cannot happen for records accepted at the call; fail the batch rather than loop.
@@ -91,6 +107,7 @@ extension ProducerStateMachine {
         guard !parts.isEmpty else { return nil }
         var r = ProduceRequest()
         r.acks = config.acks.rawValue
+        r.transactionalId = txn?.transactionalId
         r.timeoutMs = Int32(clamping: config.requestTimeout.milliseconds)
         r.topicData = topicData
         let pin: ClosedRange<Int16> = codec == .zstd ? 7 ... 11 : 3 ... 11
@@ -101,7 +118,7 @@ extension ProducerStateMachine {
 extension PartitionQueue {
     /// Marks the next batch sent and returns its wire bytes (a sequence assigned on its
     /// first send, kept for every retry).
-    mutating func prepareNext(idempotent: Bool, codec: CompressionCodec, producerId: Int64, epoch: Int16,
+    mutating func prepareNext(idempotent: Bool, transactional: Bool = false, codec: CompressionCodec, producerId: Int64, epoch: Int16,
                               contexts: CompressionContexts) throws(KafkaEncodingError) -> [UInt8] {
         let i = sentCount
         if !batches[i].closed { lastBatchBody = batches[i].body.count }
@@ -111,7 +128,7 @@ extension PartitionQueue {
             nextSequence = Self.add(nextSequence, batches[i].count)
         }
         let wire = try batches[i].sealed(codec: codec, producerId: idempotent ? producerId : -1, epoch: idempotent ? epoch : -1,
-                                         contexts: contexts)
+                                         transactional: transactional, contexts: contexts)
         batches[i].attempts += 1
         sentCount += 1
         sentTo = leader

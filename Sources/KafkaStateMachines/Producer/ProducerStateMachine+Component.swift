@@ -13,6 +13,8 @@ extension ProducerStateMachine: EngineComponent {
         }
         if sent[tag] != nil {
             produceAnswered(tag, result, metadata: context.metadata, now: now)
+        } else if let txn, txn.owns(tag) {
+            transactionAnswered(tag, result, now: now)
         } else {
             producerIdAnswered(tag, result, now: now)
         }

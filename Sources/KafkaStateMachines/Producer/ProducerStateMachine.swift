@@ -62,11 +62,14 @@ struct ProducerStateMachine {
     /// Brokers that refused a zstd-pinned Produce: their batches fall back to the next codec.
     var brokersWithoutZstd: Set<Int32> = []
     var lastMetadataAsk: Instant? = nil
+    /// The transactional state when the producer has a transactional id (nil otherwise).
+    var txn: TransactionManager?
 
     init(config: ProducerConfig, backoff: BackoffPolicy, rng: SeededGenerator) {
         self.config = config
         self.backoff = backoff
         self.rng = rng
+        self.txn = config.transactionalId.map { TransactionManager(transactionalId: $0, timeout: config.transactionTimeout) }
     }
 
     var isIdle: Bool { bufferedRecords == 0 && sent.isEmpty }
@@ -77,6 +80,7 @@ struct ProducerStateMachine {
     mutating func produce(_ record: ProducerRecord, metadata: MetadataCache, now: Instant) -> ProduceError? {
         if closed { return .clientClosed }
         if let fatalError { return .fatal(fatalError) }
+        if txn != nil, let refusal = transactionRecordRefusal() { return refusal }
         if record.topic.isEmpty { return .emptyTopic }
         if let p = record.partition, p < 0 { return .negativePartition(p) }
         if record.partition == nil, config.partitioner == .manual { return .partitionRequired }
@@ -104,6 +108,8 @@ struct ProducerStateMachine {
         bufferedRecords += 1
         bufferedBytes += charge
         if idState == .none, config.idempotent { dirty = true }
+        // A partition new to the transaction is added while its batch lingers, not after.
+        if txn != nil { dirty = true }
         return nil
     }
 
@@ -162,7 +168,8 @@ struct ProducerStateMachine {
         completeFlushesIfDone()
     }
 
-    var isFlushing: Bool { !flushWaiters.isEmpty }
+    /// A commit flushes too: the transaction's records go without lingering.
+    var isFlushing: Bool { !flushWaiters.isEmpty || (txn?.isCommitting ?? false) }
 
     mutating func completeFlushesIfDone() {
         guard bufferedRecords == 0, !flushWaiters.isEmpty else { return }
@@ -175,6 +182,7 @@ struct ProducerStateMachine {
         guard !closed else { return }
         closed = true
         failEverything(.clientClosed)
+        failTransactionWaiters(.clientClosed)
     }
 
     mutating func failEverything(_ error: ProduceError) {
@@ -199,6 +207,7 @@ struct ProducerStateMachine {
         bufferedBytes -= waiting.reduce(0) { $0 + $1.charge }
         outputs.append(.action(.delivery(DeliveryReport(topic: name, partition: -1, baseOffset: -1, logAppendTime: -1,
                                               tokens: waiting.map(\.record.token), error: error))))
+        if txn != nil { transactionRecordFailed(error) }
     }
 
     mutating func fail(fatally error: ProduceError) {
@@ -206,6 +215,7 @@ struct ProducerStateMachine {
         fatalError = error
         outputs.append(.action(.producer(.fatal(error))))
         failEverything(.fatal(error))
+        failTransactionWaiters(.fatal(error))
     }
 
     /// Reports a batch as done (delivered or failed) and releases its buffer charge.
@@ -216,6 +226,7 @@ struct ProducerStateMachine {
         topics[topic]!.partitions[Int(partition)].bufferedRecords -= b.count
         outputs.append(.action(.delivery(DeliveryReport(topic: topic, partition: partition, baseOffset: error == nil ? baseOffset : -1,
                                               logAppendTime: logAppendTime, tokens: b.tokens, error: error))))
+        if let error, txn != nil { transactionRecordFailed(error) }
     }
 
     // MARK: metadata
@@ -297,6 +308,7 @@ struct ProducerStateMachine {
                         bufferedBytes -= w.charge
                         outputs.append(.action(.delivery(DeliveryReport(topic: name, partition: p, baseOffset: -1, logAppendTime: -1, tokens: [w.record.token],
                                                               error: .partitionOutOfRange(p, count: t.partitions.count)))))
+                        if txn != nil { transactionRecordFailed(.partitionOutOfRange(p, count: t.partitions.count)) }
                         continue
                     }
                     place(w.record, in: ti, size: (w.baseBody, w.charge), now: w.at)
@@ -340,6 +352,7 @@ struct ProducerStateMachine {
             d = d.map { min($0, t) } ?? t
         }
         if let r = idRetryAt { consider(r) }
+        if let r = txn?.nextRetry { consider(r) }
         for name in topicNames {
             let t = topics[name]!
             if let w = t.waiting.first {
@@ -361,6 +374,7 @@ struct ProducerStateMachine {
     mutating func tick(now: Instant) {
         guard !closed, fatalError == nil else { return }
         if let r = idRetryAt, now >= r { idRetryAt = nil }
+        txn?.tick(now: now)
         var anyWaiting = false
         for name in topicNames {
             if !topics[name]!.waiting.isEmpty { anyWaiting = true }
@@ -383,11 +397,13 @@ struct ProducerStateMachine {
             bufferedBytes -= expired.reduce(0) { $0 + $1.charge }
             outputs.append(.action(.delivery(DeliveryReport(topic: name, partition: -1, baseOffset: -1, logAppendTime: -1,
                                                   tokens: expired.map(\.record.token), error: .deliveryTimeout))))
+            if txn != nil { transactionRecordFailed(.deliveryTimeout) }
         }
         for p in topics[name]!.partitions.indices {
             while let b = topics[name]!.partitions[p].batches.first, topics[name]!.partitions[p].sentCount == 0, now >= b.opened + timeout {
                 topics[name]!.partitions[p].batches.removeFirst()
-                if b.attempts > 0 && config.idempotent { bumpPending = true }
+                // (A transaction must abort instead: its report below says so.)
+                if b.attempts > 0 && config.idempotent && txn == nil { bumpPending = true }
                 report(name, Int32(p), b, error: .deliveryTimeout)
             }
         }

@@ -208,6 +208,8 @@ package enum RecordedConfig {
         w.writeVarlong(Int64(p.maxInFlightPerBroker))
         w.writeVarlong(Int64(p.unknownTopicRetries))
         w.writeBool(p.manualFlushing)
+        writeOptional(p.transactionalId, into: &w)
+        w.writeUnsignedVarlong(p.transactionTimeout.nanoseconds)
     }
 
     private static func decodeProducer(_ r: inout ByteReader) throws(FlightRecordingError) -> ProducerConfig {
@@ -243,6 +245,8 @@ package enum RecordedConfig {
             p.maxInFlightPerBroker = Int(try r.readVarlong("producer.maxInFlightPerBroker"))
             p.unknownTopicRetries = Int(try r.readVarlong("producer.unknownTopicRetries"))
             p.manualFlushing = try r.readBool("producer.manualFlushing")
+            p.transactionalId = try readOptional(&r, "producer.transactionalId")
+            p.transactionTimeout = Interval(nanoseconds: try r.readUnsignedVarlong("producer.transactionTimeout"))
             return p
         } catch let e as FlightRecordingError {
             throw e

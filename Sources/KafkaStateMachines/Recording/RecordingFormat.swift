@@ -14,7 +14,7 @@
 /// treat it as the end of the recording.
 package enum RecordingFormat {
     public static let magic: [UInt8] = Array("KGOFLREC".utf8)
-    public static let version: UInt16 = 2
+    public static let version: UInt16 = 3
     /// Names the segment files of a recording: `base-000001.kgorec`, `base-000002.kgorec`, ...
     public static func segmentName(base: String, index: Int) -> String {
         let n = String(index)
@@ -27,6 +27,7 @@ package enum RecordingFormat {
         case assign, unassign, subscribe, seek, skip, stopPartition, pause, resume, fetchConsumed
         case produce, flush
         case joinGroup, leaveGroup, commitOffsets, groupConsumed, groupRevocationHandled
+        case beginTransaction, endTransaction
     }
 }
 
@@ -229,6 +230,13 @@ extension RecordingEntry {
                 for r in records { RecordingWire.writeProducerRecord(r, into: &body) }
             case .flush(let p):
                 header(.flush)
+                body.writeUnsignedVarlong(p.rawValue)
+            case .beginTransaction(let p):
+                header(.beginTransaction)
+                body.writeUnsignedVarlong(p.rawValue)
+            case .endTransaction(let commit, let p):
+                header(.endTransaction)
+                body.writeBool(commit)
                 body.writeUnsignedVarlong(p.rawValue)
             case .joinGroup(let c):
                 header(.joinGroup)
@@ -596,6 +604,10 @@ enum RecordingWire {
                 for _ in 0 ..< n { records.append(try readProducerRecord(&e)) }
                 payload = .input(.produce(records))
             case .flush: payload = .input(.flush(PromiseID(try e.readUnsignedVarlong("promise"))))
+            case .beginTransaction: payload = .input(.beginTransaction(PromiseID(try e.readUnsignedVarlong("promise"))))
+            case .endTransaction:
+                let commit = try e.readBool("endTransaction.commit")
+                payload = .input(.endTransaction(commit: commit, PromiseID(try e.readUnsignedVarlong("promise"))))
             case .joinGroup: payload = .input(.joinGroup(try readGroupConfig(&e)))
             case .leaveGroup: payload = .input(.leaveGroup(PromiseID(try e.readUnsignedVarlong("promise"))))
             case .commitOffsets:

@@ -1,0 +1,39 @@
+/// The transactional producer's inputs: begin, commit and abort, each answered by one
+/// `.producer(.transactionDone(promise, error))`. The work is the producer component's
+/// (ProducerStateMachine+Transactions.swift); the producer is created here if no record
+/// created it yet.
+extension ClientEngine {
+    mutating func beginTransaction(_ promise: PromiseID, now: Instant) {
+        if let refusal = transactionalProducerUnavailable() {
+            actions.append(.producer(.transactionDone(promise, refusal)))
+            return
+        }
+        producer!.beginTransaction(promise)
+        runComponent(.producer, now: now)
+    }
+
+    mutating func endTransaction(commit: Bool, _ promise: PromiseID, now: Instant) {
+        if let refusal = transactionalProducerUnavailable() {
+            actions.append(.producer(.transactionDone(promise, refusal)))
+            return
+        }
+        producer!.endTransaction(commit: commit, promise)
+        runComponent(.producer, now: now)
+    }
+
+    private mutating func transactionalProducerUnavailable() -> TransactionError? {
+        if config.producer.transactionalId == nil { return .notTransactional }
+        switch producerUnavailable() {
+        case nil: return nil
+        case .invalidConfiguration(let e)?: return .invalidConfiguration(e)
+        case .clientClosed?: return .clientClosed
+        case let other?: return .fatal(other)
+        }
+    }
+
+    /// Whether the producer's transaction is open (tests and the driver's diagnostics).
+    public var transactionOpen: Bool {
+        guard let p = producer?.txn?.phase else { return false }
+        return p != .idle
+    }
+}

@@ -1,0 +1,270 @@
+import KafkaProtocol
+
+/// The transactional producer's behaviour (state in TransactionManager.swift): begin,
+/// commit and abort; AddPartitionsToTxn before a partition's first batch of a transaction
+/// goes out; EndTxn once the transaction's records are settled; record failures turning the
+/// transaction into "must abort". Requests go to the transaction coordinator
+/// (`.transactionCoordinator(id)`): the core finds it and retries answers whose top-level
+/// code says it moved or is loading; per-partition codes and CONCURRENT_TRANSACTIONS are
+/// retried here with backoff.
+extension ProducerStateMachine {
+    // MARK: user calls
+
+    mutating func beginTransaction(_ promise: PromiseID) {
+        if let refusal = transactionCallRefusal() { return transactionDone(promise, refusal) }
+        switch txn!.phase {
+        case .open: transactionDone(promise, .alreadyInTransaction)
+        case .ending: transactionDone(promise, .endInProgress)
+        case .idle:
+            txn!.phase = .open
+            txn!.abortCause = nil
+            // The first begin waits for InitProducerId, so fencing and authorization show at
+            // the call rather than at the first record.
+            if idState == .ready {
+                transactionDone(promise, nil)
+            } else {
+                txn!.beginWaiters.append(promise)
+                dirty = true
+            }
+        }
+    }
+
+    mutating func endTransaction(commit: Bool, _ promise: PromiseID) {
+        if let refusal = transactionCallRefusal() { return transactionDone(promise, refusal) }
+        switch txn!.phase {
+        case .idle: transactionDone(promise, .noTransaction)
+        case .ending: transactionDone(promise, .endInProgress)
+        case .open:
+            if commit, let cause = txn!.abortCause { return transactionDone(promise, .mustAbort(cause: cause)) }
+            txn!.phase = .ending(commit: commit, promise)
+            if !commit { dropUnsentForAbort() }
+            dirty = true
+        }
+    }
+
+    private func transactionCallRefusal() -> TransactionError? {
+        if txn == nil { return .notTransactional }
+        if closed { return .clientClosed }
+        if let fatalError { return .fatal(fatalError) }
+        return nil
+    }
+
+    /// Why a record cannot join now; nil when a transaction is open and healthy.
+    func transactionRecordRefusal() -> ProduceError? {
+        switch txn?.phase {
+        case nil: return nil
+        case .open?:
+            if let cause = txn!.abortCause { return .transactionMustAbort(cause: cause) }
+            return nil
+        case .idle?, .ending?:
+            return .notInTransaction
+        }
+    }
+
+    /// An abort drops what never left: waiting records and batches without a sequence (a
+    /// batch with one was sent at least once and may be written, so it is settled first:
+    /// the broker's sequence numbers must stay in step for the next transaction).
+    private mutating func dropUnsentForAbort() {
+        for name in topicNames {
+            failWaiting(name, .transactionAborted)
+            for p in topics[name]!.partitions.indices {
+                let q = topics[name]!.partitions[p]
+                var keep = q.batches.count
+                while keep > q.sentCount, q.batches[keep - 1].sequence < 0 { keep -= 1 }
+                guard keep < q.batches.count else { continue }
+                let dropped = q.batches[keep...]
+                topics[name]!.partitions[p].batches.removeLast(dropped.count)
+                for b in dropped { report(name, Int32(p), b, error: .transactionAborted) }
+            }
+        }
+        completeFlushesIfDone()
+    }
+
+    mutating func transactionDone(_ promise: PromiseID, _ error: TransactionError?) {
+        outputs.append(.action(.producer(.transactionDone(promise, error))))
+    }
+
+    // MARK: failures
+
+    /// A record of the transaction failed: the transaction can only abort now. A commit
+    /// that was flushing is answered with that at once (nothing was committed).
+    mutating func transactionRecordFailed(_ error: ProduceError) {
+        guard txn != nil, txn!.abortCause == nil else { return }
+        switch error {
+        case .transactionAborted, .clientClosed, .fatal: return
+        default: break
+        }
+        switch txn!.phase {
+        case .idle: return
+        case .open, .ending(commit: false, _):
+            txn!.abortCause = error
+        case .ending(commit: true, let promise):
+            txn!.abortCause = error
+            txn!.phase = .open
+            transactionDone(promise, .mustAbort(cause: error))
+        }
+    }
+
+    /// The producer stopped (fatal error or close): every waiting begin, commit and abort
+    /// is answered with `error`.
+    mutating func failTransactionWaiters(_ error: TransactionError) {
+        guard txn != nil else { return }
+        for p in txn!.beginWaiters { transactionDone(p, error) }
+        txn!.beginWaiters = []
+        if case .ending(_, let p) = txn!.phase { transactionDone(p, error) }
+        txn!.phase = .idle
+    }
+
+    /// InitProducerId answered: begins waiting for it are answered.
+    mutating func producerIdReadyForTransactions() {
+        guard txn != nil else { return }
+        for p in txn!.beginWaiters { transactionDone(p, nil) }
+        txn!.beginWaiters = []
+    }
+
+    var transactionWantsProducerId: Bool { !(txn?.beginWaiters.isEmpty ?? true) }
+
+    // MARK: sending
+
+    /// One AddPartitionsToTxn for every partition with a batch to send that the
+    /// coordinator does not have yet, unless one is in flight or backing off (then they
+    /// ride in the next). None while the transaction must abort or is aborting.
+    mutating func requestPartitions(_ wanted: [TopicPartition]) {
+        guard !wanted.isEmpty, txn!.addTicket == nil, txn!.addRetryAt == nil, txn!.abortCause == nil, idState == .ready else { return }
+        switch txn!.phase {
+        case .open, .ending(commit: true, _): break
+        case .idle, .ending(commit: false, _): return
+        }
+        var r = AddPartitionsToTxnRequest()
+        r.v3AndBelowTransactionalId = txn!.transactionalId
+        r.v3AndBelowProducerId = producerId
+        r.v3AndBelowProducerEpoch = producerEpoch
+        for tp in wanted {
+            if r.v3AndBelowTopics.last?.name == tp.topic {
+                r.v3AndBelowTopics[r.v3AndBelowTopics.count - 1].partitions.append(tp.partition)
+            } else {
+                var t = AddPartitionsToTxnRequest.AddPartitionsToTxnTopic()
+                t.name = tp.topic
+                t.partitions = [tp.partition]
+                r.v3AndBelowTopics.append(t)
+            }
+        }
+        let ticket = nextTicket
+        nextTicket += 1
+        txn!.addTicket = ticket
+        txn!.adding = wanted
+        // v4+ is the broker-to-broker batched form (KIP-890); clients speak v0-v3.
+        outputs.append(.send(ComponentRequest(tag: ticket, r, to: txn!.target, pin: 0 ... 3)))
+    }
+
+    /// Ends the transaction once its records are settled (delivered, or failed — a failure
+    /// turned a commit into "must abort" already) and no AddPartitionsToTxn is out: EndTxn,
+    /// or nothing to tell the coordinator when no partition was added.
+    mutating func finishTransactionIfReady() {
+        guard let t = txn, case .ending(let commit, let promise) = t.phase, t.endTicket == nil, t.endRetryAt == nil,
+              t.addTicket == nil, bufferedRecords == 0 else { return }
+        guard t.coordinatorKnows else {
+            txn!.ended()
+            return transactionDone(promise, nil)
+        }
+        var r = EndTxnRequest()
+        r.transactionalId = t.transactionalId
+        r.producerId = producerId
+        r.producerEpoch = producerEpoch
+        r.committed = commit
+        let ticket = nextTicket
+        nextTicket += 1
+        txn!.endTicket = ticket
+        // v5 (KIP-890) bumps the epoch every transaction, which this producer does not follow yet.
+        outputs.append(.send(ComponentRequest(tag: ticket, r, to: t.target, pin: 0 ... 4)))
+    }
+
+    // MARK: answers
+
+    mutating func transactionAnswered(_ tag: UInt64, _ result: Result<any KafkaResponse, KafkaClientError>, now: Instant) {
+        dirty = true
+        if tag == txn!.addTicket {
+            addPartitionsAnswered(result, now: now)
+        } else {
+            endAnswered(result, now: now)
+        }
+    }
+
+    private mutating func addPartitionsAnswered(_ result: Result<any KafkaResponse, KafkaClientError>, now: Instant) {
+        let asked = txn!.adding
+        txn!.addTicket = nil
+        txn!.adding = []
+        switch result {
+        case .success(let r as AddPartitionsToTxnResponse):
+            var codes: [TopicPartition: KafkaErrorCode] = [:]
+            for t in r.resultsByTopicV3AndBelow {
+                for p in t.resultsByPartition { codes[TopicPartition(t.name, p.partitionIndex)] = KafkaErrorCode(p.partitionErrorCode) }
+            }
+            var retry = false
+            var moved = false
+            var fatalCode: KafkaErrorCode? = nil
+            var abortCode: KafkaErrorCode? = nil
+            for tp in asked {
+                // A partition missing from the answer was not added: ask again.
+                let code = codes[tp] ?? .operationNotAttempted
+                if code == .noError {
+                    txn!.added.insert(tp)
+                } else if TransactionManager.isFatal(code) {
+                    fatalCode = fatalCode ?? code
+                } else if TransactionManager.isRetriable(code) {
+                    retry = true
+                    if CoordinatorCache.meansMoved(code) { moved = true }
+                } else {
+                    // TOPIC_AUTHORIZATION_FAILED and the like: the records cannot join.
+                    abortCode = abortCode ?? code
+                }
+            }
+            if let fatalCode { return fail(fatally: .broker(fatalCode, message: nil)) }
+            if let abortCode { transactionRecordFailed(.broker(abortCode, message: nil)) }
+            if moved { outputs.append(.coordinatorMoved(txn!.coordinatorKey)) }
+            if retry { retryAddPartitions(now: now) } else { txn!.addFailures = 0 }
+        case .success:
+            retryAddPartitions(now: now)
+        case .failure(.clientClosed):
+            return
+        case .failure:
+            retryAddPartitions(now: now)
+        }
+    }
+
+    private mutating func retryAddPartitions(now: Instant) {
+        txn!.addRetryAt = now + backoff.delay(attempt: txn!.addFailures, using: &rng)
+        txn!.addFailures += 1
+    }
+
+    private mutating func endAnswered(_ result: Result<any KafkaResponse, KafkaClientError>, now: Instant) {
+        txn!.endTicket = nil
+        guard case .ending(_, let promise) = txn!.phase else { return }
+        switch result {
+        case .success(let r as EndTxnResponse):
+            let code = KafkaErrorCode(r.errorCode)
+            if code == .noError {
+                txn!.ended()
+                transactionDone(promise, nil)
+            } else if TransactionManager.isRetriable(code) && !TransactionManager.isFatal(code) {
+                if CoordinatorCache.meansMoved(code) { outputs.append(.coordinatorMoved(txn!.coordinatorKey)) }
+                retryEnd(now: now)
+            } else {
+                fail(fatally: .broker(code, message: nil))
+            }
+        case .success:
+            retryEnd(now: now)
+        case .failure(.clientClosed):
+            return
+        case .failure:
+            // Whether the coordinator got it or not, asking again is safe: it answers a
+            // repeated EndTxn of a finished transaction with success.
+            retryEnd(now: now)
+        }
+    }
+
+    private mutating func retryEnd(now: Instant) {
+        txn!.endRetryAt = now + backoff.delay(attempt: txn!.endFailures, using: &rng)
+        txn!.endFailures += 1
+    }
+}

@@ -1,0 +1,57 @@
+/// Why a begin, commit or abort of a transaction failed. Misuse (no transaction, begin
+/// twice, a producer without a transactional id) is reported at the call and changes
+/// nothing; `.mustAbort` leaves the transaction open for the abort it asks for; `.fatal`
+/// means the producer is unusable (fenced by a newer instance, not authorized, or the
+/// coordinator says our transaction state is impossible): close the client.
+public indirect enum TransactionError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The producer has no transactional id.
+    case notTransactional
+    /// begin while a transaction is open.
+    case alreadyInTransaction
+    /// commit or abort with no transaction open.
+    case noTransaction
+    /// A commit or abort of this transaction is already running.
+    case endInProgress
+    /// A record of the transaction failed (`cause`); commit is refused: abort.
+    case mustAbort(cause: ProduceError)
+    /// The producer stopped for good; every later call fails with this too.
+    case fatal(ProduceError)
+    /// The producer's configuration does not validate.
+    case invalidConfiguration(ProducerConfigError)
+    case clientClosed
+    /// The calling task was cancelled while it waited. A commit or abort already under way
+    /// still finishes in the background; its outcome is seen by the next call.
+    case cancelled
+
+    /// The producer was fenced: another instance with the same transactional id started
+    /// (PRODUCER_FENCED, or INVALID_PRODUCER_EPOCH from brokers before KIP-588).
+    public var isFenced: Bool {
+        guard case .fatal(let e) = self else { return false }
+        return e.isFenced
+    }
+
+    public var description: String {
+        switch self {
+        case .notTransactional: return "the producer has no transactional id"
+        case .alreadyInTransaction: return "a transaction is already open"
+        case .noTransaction: return "no transaction is open"
+        case .endInProgress: return "the transaction is already being committed or aborted"
+        case .mustAbort(let c): return "the transaction cannot commit, abort it: a record failed (\(c))"
+        case .fatal(let e): return "transactional producer failed: \(e)"
+        case .invalidConfiguration(let e): return "\(e)"
+        case .clientClosed: return "client closed"
+        case .cancelled: return "cancelled while waiting"
+        }
+    }
+}
+
+extension ProduceError {
+    /// Fenced by a newer producer instance with the same transactional id.
+    public var isFenced: Bool {
+        switch self {
+        case .fatal(let e): return e.isFenced
+        case .broker(let code, _): return code == .producerFenced || code == .invalidProducerEpoch
+        default: return false
+        }
+    }
+}

@@ -1,0 +1,103 @@
+/// The transactional state of a producer with a transactional id (KIP-98): which
+/// transaction is open, which partitions the coordinator has in it, and the one
+/// AddPartitionsToTxn and the one EndTxn that may be outstanding. The producer owns it and
+/// consults it before sending (ProducerStateMachine+Transactions.swift): a batch goes only
+/// to a partition the coordinator has added, so this is a part of the producer component
+/// rather than a component of its own (a gate per batch through engine inputs would be a
+/// round trip per partition for nothing). Pure: it holds no clock.
+struct TransactionManager {
+    let transactionalId: String
+    let timeout: Interval
+
+    enum Phase: Equatable {
+        /// No transaction open.
+        case idle
+        /// Begun: records are taken.
+        case open
+        /// Commit or abort asked (the promise answers it): records are flushed (commit) or
+        /// dropped and the sent ones awaited (abort), then EndTxn goes.
+        case ending(commit: Bool, PromiseID)
+    }
+    var phase = Phase.idle
+    /// The first record failure of the open transaction: it can only abort now.
+    var abortCause: ProduceError? = nil
+    /// Begins waiting for the producer id.
+    var beginWaiters: [PromiseID] = []
+
+    /// Partitions the coordinator has in the open transaction (membership only: never walked).
+    var added: Set<TopicPartition> = []
+    /// Whether anything was added, so EndTxn is needed (an empty transaction ends locally:
+    /// the coordinator would answer INVALID_TXN_STATE).
+    var coordinatorKnows: Bool { !added.isEmpty }
+
+    /// The AddPartitionsToTxn in flight and its partitions (produce order of discovery).
+    var addTicket: UInt64? = nil
+    var adding: [TopicPartition] = []
+    var addRetryAt: Instant? = nil
+    var addFailures = 0
+
+    var endTicket: UInt64? = nil
+    var endRetryAt: Instant? = nil
+    var endFailures = 0
+
+    init(transactionalId: String, timeout: Interval) {
+        self.transactionalId = transactionalId
+        self.timeout = timeout
+    }
+
+    var target: RequestTarget { .transactionCoordinator(transactionalId) }
+    var coordinatorKey: CoordinatorKey { CoordinatorKey(.transaction, transactionalId) }
+
+    var isCommitting: Bool {
+        if case .ending(true, _) = phase { return true }
+        return false
+    }
+
+    var isEnding: Bool {
+        if case .ending = phase { return true }
+        return false
+    }
+
+    /// Whether a request with this tag is ours.
+    func owns(_ tag: UInt64) -> Bool { tag == addTicket || tag == endTicket }
+
+    /// The earliest retry due, for the producer's deadline.
+    var nextRetry: Instant? {
+        switch (addRetryAt, endRetryAt) {
+        case (let a?, let e?): return min(a, e)
+        case (let a?, nil): return a
+        case (nil, let e?): return e
+        case (nil, nil): return nil
+        }
+    }
+
+    /// Retries whose time has come may go.
+    mutating func tick(now: Instant) {
+        if let r = addRetryAt, now >= r { addRetryAt = nil }
+        if let r = endRetryAt, now >= r { endRetryAt = nil }
+    }
+
+    /// The transaction ended (EndTxn answered, or nothing to tell the coordinator).
+    mutating func ended() {
+        phase = .idle
+        abortCause = nil
+        added = []
+        endFailures = 0
+        addFailures = 0
+    }
+
+    /// Errors that end the producer: a newer instance fenced us, we may not use the id, or
+    /// the coordinator has no transaction state matching ours.
+    static func isFatal(_ code: KafkaErrorCode) -> Bool {
+        code == .producerFenced || code == .invalidProducerEpoch || code == .transactionalIdAuthorizationFailed
+            || code == .invalidTxnState || code == .invalidProducerIdMapping || code == .clusterAuthorizationFailed
+            || code == .unsupportedForMessageFormat || code == .unsupportedVersion
+    }
+
+    /// Errors after which the same request is sent again after backoff: the coordinator is
+    /// moving, loading, or still finishing the previous transaction's markers.
+    static func isRetriable(_ code: KafkaErrorCode) -> Bool {
+        code == .concurrentTransactions || code == .coordinatorLoadInProgress || CoordinatorCache.meansMoved(code)
+            || code == .operationNotAttempted || code == .unknownTopicOrPartition || code.isRetriable
+    }
+}
