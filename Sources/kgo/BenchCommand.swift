@@ -12,7 +12,8 @@ struct BenchCommand: ParsableCommand {
         subcommands: [BenchProduceCommand.self, BenchConsumeCommand.self])
 }
 
-/// Reads partition 0 of a topic from the beginning, as rdcons does.
+/// Reads partition 0 of a topic from the beginning, as rdcons does (or, with --all or
+/// --group, every partition of it).
 struct BenchConsumeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "consume",
@@ -25,6 +26,8 @@ struct BenchConsumeCommand: AsyncParsableCommand {
     var records: Int
     @Option(help: "Partition to read.")
     var partition: Int32 = 0
+    @Flag(help: "Read every partition of the topic (consume the topic) instead of one: the direct counterpart of --group.")
+    var all = false
     @Option(help: "Per-partition fetch size in bytes.")
     var partitionMaxBytes: Int32 = 4 * 1024 * 1024
     @Option(help: "Give up after this many seconds.")
@@ -52,7 +55,11 @@ struct BenchConsumeCommand: AsyncParsableCommand {
             close = { await consumer.leave() }
         } else {
             let client = try connection.makeClient(configure: configure)
-            client.assign([TopicPartition(topic, partition): .start])
+            if all {
+                try client.consume(topics: [topic], from: .start)
+            } else {
+                client.assign([TopicPartition(topic, partition): .start])
+            }
             poll = { await client.poll(timeout: $0) }
             close = { await client.close() }
         }
