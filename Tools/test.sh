@@ -136,6 +136,8 @@ if [ "$SIM_SEEDS" -gt 0 ]; then
     --save .build/sim-producer-failure.scenario | grep -v ' ok$'
   .build/release/kgo sim sweep scenarios/sweep/producer-10k.scenario --seeds "$SIM_SEEDS" \
     --save .build/sim-producer-10k-failure.scenario | grep -v ' ok$'
+  .build/release/kgo sim sweep scenarios/sweep/producer-cuts-random.scenario --seeds "$SIM_SEEDS" \
+    --save .build/sim-producer-cuts-failure.scenario | grep -v ' ok$'
   log "producer sweep: $(( $(now_ms) - S2 )) ms"
   S2=$(now_ms)
   for fam in churn cooperative static coordinator-faults; do
@@ -148,7 +150,7 @@ if [ "$SIM_SEEDS" -gt 0 ]; then
   FRESH_FROM=${KGO_SIM_FRESH_FROM:-$(( 0x$(git rev-parse --short=8 HEAD 2>/dev/null || echo 0) * 1000 ))}
   log "step 5: fresh window: $FRESH_SEEDS seeds from $FRESH_FROM of each family (KGO_SIM_FRESH_FROM=$FRESH_FROM repeats it)"
   S2=$(now_ms)
-  for f in random-faults consume-random consume-random-read-committed sweep/producer-10k \
+  for f in random-faults consume-random consume-random-read-committed sweep/producer-10k sweep/producer-cuts-random \
            group-churn-random group-cooperative-random group-static-random group-coordinator-faults-random; do
     .build/release/kgo sim sweep "scenarios/$f.scenario" --seeds "$FRESH_SEEDS" --from "$FRESH_FROM" | grep -v ' ok$'
   done

@@ -3,6 +3,12 @@ import FakeCluster
 /// Faults drawn from the seed: each one a fault plus, for stop and isolate, its heal a
 /// little later. Drawn up front into a plain list so the shrinker can drop them one by one.
 enum FaultSchedule {
+    /// The kinds `faults random … kinds K,K` may name.
+    static let kinds = ["leader", "broker", "isolate", "reset", "coordinator", "error", "delay", "drop", "cuts"]
+    /// The mix drawn without `kinds`, one entry per draw slot (resets twice as likely); its
+    /// order is the draw order of every saved seed, so it must not change.
+    static let classic = ["leader", "broker", "isolate", "reset", "reset", "coordinator", "error", "delay", "drop"]
+
     static func random(_ spec: Scenario.RandomFaults, scenario s: Scenario, rng: inout SeededGenerator) -> [Scenario.ScriptedFault] {
         var out: [Scenario.ScriptedFault] = []
         let brokers = Int32(max(s.brokers, 1))
@@ -20,30 +26,41 @@ enum FaultSchedule {
         for _ in 0 ..< spec.count {
             let at = spec.until == 0 ? 0 : UInt64.random(in: 0 ..< spec.until, using: &rng)
             let heal = at + UInt64.random(in: 100_000_000 ... 3_000_000_000, using: &rng)
-            switch Int.random(in: 0 ..< 9, using: &rng) {
-            case 0 where !s.topics.isEmpty:
+            let kind = spec.kinds.isEmpty ? Self.classic[Int.random(in: 0 ..< Self.classic.count, using: &rng)]
+                                          : spec.kinds[Int.random(in: 0 ..< spec.kinds.count, using: &rng)]
+            switch kind {
+            case "leader" where !s.topics.isEmpty:
                 let t = s.topics[Int.random(in: 0 ..< s.topics.count, using: &rng)]
                 out.append(.init(at: at, fault: .moveLeader(topic: t.name, partition: Int32.random(in: 0 ..< t.partitions, using: &rng), to: nil)))
-            case 1:
+            case "broker":
                 let b = broker(&rng)
                 out.append(.init(at: at, fault: .stopBroker(b)))
                 out.append(.init(at: heal, fault: .restartBroker(b)))
-            case 2:
+            case "isolate":
                 let b = broker(&rng)
                 out.append(.init(at: at, fault: .isolateBroker(b)))
                 out.append(.init(at: heal, fault: .healBroker(b)))
-            case 3, 4:
+            case "reset":
                 out.append(.init(at: at, fault: .resetConnections(broker(&rng))))
-            case 5 where !groups.isEmpty:
+            case "coordinator" where !groups.isEmpty:
                 out.append(.init(at: at, fault: .moveCoordinator(group: groups[Int.random(in: 0 ..< groups.count, using: &rng)], to: broker(&rng))))
-            case 6:
+            case "error":
                 let api = apis[Int.random(in: 0 ..< apis.count, using: &rng)]
                 let e = retriable[Int.random(in: 0 ..< retriable.count, using: &rng)]
                 out.append(.init(at: at, fault: .injectError(api: api, error: e, count: Int.random(in: 1 ... 3, using: &rng), broker: nil)))
-            case 7:
+            case "delay":
                 let api = apis[Int.random(in: 0 ..< apis.count, using: &rng)]
                 out.append(.init(at: at, fault: .delay(api: api, ms: Int64.random(in: 10 ... 2_000, using: &rng), count: Int.random(in: 1 ... 3, using: &rng), broker: nil)))
+            case "cuts":
+                // Loose enough that a handshake and a small request fit (progress stays
+                // possible), tight enough that a pipeline of requests often does not.
+                let b = broker(&rng)
+                let lo = Int.random(in: 16_000 ... 64_000, using: &rng)
+                let hi = lo * Int.random(in: 2 ... 24, using: &rng)
+                let window = UInt64.random(in: 1_000_000_000 ... 6_000_000_000, using: &rng)
+                out.append(.init(at: at, fault: .cutAfterBytes(broker: b, min: lo, max: hi, window: window)))
             default:
+                // "drop", and kinds that do not apply to the scenario (no topic, no group).
                 let api = apis[Int.random(in: 0 ..< apis.count, using: &rng)]
                 out.append(.init(at: at, fault: .dropConnection(api: api, afterHandling: Bool.random(using: &rng), count: 1, broker: nil)))
             }
@@ -61,7 +78,7 @@ extension Fault {
         case .restartBroker(let b): return c.restartBroker(b, now: now)
         case .isolateBroker(let b): return c.setIsolated(b, true, now: now)
         case .healBroker(let b): return c.setIsolated(b, false, now: now)
-        case .resetConnections: return []  // a network fault: the simulation resets the links
+        case .resetConnections, .cutAfterBytes: return []  // network faults: the simulation acts on the links
         case .moveCoordinator(let g, let to): return c.moveCoordinator(g, .group, to: to, now: now)
         case .injectError(let api, let e, let n, let b):
             c.pushError(ApiNames.key(api)!, ApiNames.error(e)!, count: n, broker: b)

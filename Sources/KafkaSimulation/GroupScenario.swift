@@ -117,7 +117,10 @@ package enum GroupScenario {
                     plan.events.append((at: t / 1_000_000, event: event))
                 } else {
                     p.i = i
-                    plan.faults.append(Scenario.ScriptedFault(at: t, fault: try Scenario.fault(&p)))
+                    let fault = try Scenario.fault(&p)
+                    // GroupSimulation's links do not count bytes (yet).
+                    if case .cutAfterBytes = fault { throw p.error("cut-after-bytes is not supported in group scenarios") }
+                    plan.faults.append(Scenario.ScriptedFault(at: t, fault: fault))
                 }
             case "faults":
                 try p.expect("random"); try p.expect("count")

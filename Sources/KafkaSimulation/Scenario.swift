@@ -42,6 +42,9 @@ package struct Scenario: Sendable, Equatable {
     package struct RandomFaults: Sendable, Equatable {
         package var count: Int
         package var until: UInt64
+        /// The kinds to draw from (`FaultSchedule.kinds`); empty: the classic mix, whose
+        /// draws stay as they were before kinds existed (saved seeds replay unchanged).
+        package var kinds: [String] = []
     }
 
     package var name = "scenario"
@@ -82,6 +85,11 @@ package enum Fault: Sendable, Equatable, CustomStringConvertible {
     case healBroker(Int32)
     /// Resets every client connection to the broker (a network fault, not a broker one).
     case resetConnections(Int32)
+    /// For `window`, each client connection to the broker is reset once it has carried N
+    /// bytes (both directions together), N drawn per connection from `min ... max`. A
+    /// degraded network rather than an outage: progress stays possible, so the heal at the
+    /// liveness phase does not end it; its window does.
+    case cutAfterBytes(broker: Int32, min: Int, max: Int, window: UInt64)
     case moveCoordinator(group: String, to: Int32)
     case injectError(api: String, error: String, count: Int, broker: Int32?)
     case delay(api: String, ms: Int64, count: Int, broker: Int32?)
@@ -114,6 +122,8 @@ package enum Fault: Sendable, Equatable, CustomStringConvertible {
         case .isolateBroker(let b): return "isolate-broker \(b)"
         case .healBroker(let b): return "heal-broker \(b)"
         case .resetConnections(let b): return "reset-connections \(b)"
+        case .cutAfterBytes(let b, let lo, let hi, let w):
+            return "cut-after-bytes \(b) \(ByteText.format(lo))..\(ByteText.format(hi)) for \(DurationText.format(w))"
         case .moveCoordinator(let g, let to): return "move-coordinator \(g) to \(to)"
         case .injectError(let a, let e, let n, let b): return "inject-error \(a) \(e) count \(n)" + on(b)
         case .delay(let a, let ms, let n, let b): return "delay \(a) \(ms)ms count \(n)" + on(b)
@@ -149,5 +159,24 @@ enum DurationText {
         if ns % 1_000_000_000 == 0 { return "\(ns / 1_000_000_000)s" }
         if ns % 1_000_000 == 0 { return "\(ns / 1_000_000)ms" }
         return "\(ns / 1000)us"
+    }
+}
+
+/// Byte counts as the scenario format writes them: "512", "30KB", "1.5MB" (KB = 1,000
+/// bytes, MB = 1,000,000: the figures proxies and issues quote).
+enum ByteText {
+    static func parse(_ s: String) -> Int? {
+        let units: [(String, Double)] = [("KB", 1e3), ("MB", 1e6), ("B", 1)]
+        for (u, scale) in units where s.hasSuffix(u) {
+            guard let v = Double(s.dropLast(u.count)), v >= 0, v * scale < 1e15 else { return nil }
+            return Int((v * scale).rounded())
+        }
+        return Int(s).flatMap { $0 >= 0 ? $0 : nil }
+    }
+
+    static func format(_ n: Int) -> String {
+        if n > 0 && n % 1_000_000 == 0 { return "\(n / 1_000_000)MB" }
+        if n > 0 && n % 1_000 == 0 { return "\(n / 1_000)KB" }
+        return "\(n)"
     }
 }

@@ -62,6 +62,13 @@ extension Scenario {
             let n = Int(try p.uint("count"))
             try p.expect("until")
             randomFaults = RandomFaults(count: n, until: try p.duration("until"))
+            if p.accept("kinds") {
+                let kinds = try p.word("kinds").split(separator: ",").map(String.init)
+                for k in kinds where !FaultSchedule.kinds.contains(k) {
+                    throw p.error("unknown fault kind \(k) (known: \(FaultSchedule.kinds.joined(separator: ", ")))")
+                }
+                randomFaults!.kinds = kinds
+            }
         case "safety": safety = try p.duration("safety")
         case "liveness":
             liveness = try p.duration("liveness")
@@ -138,6 +145,14 @@ extension Scenario {
         case "isolate-broker": return .isolateBroker(Int32(try p.uint("broker")))
         case "heal-broker": return .healBroker(Int32(try p.uint("broker")))
         case "reset-connections": return .resetConnections(Int32(try p.uint("broker")))
+        case "cut-after-bytes":
+            let b = Int32(try p.uint("broker"))
+            let range = try p.word("byte range").split(separator: "..").map(String.init)
+            guard range.count == 2, let lo = ByteText.parse(range[0]), let hi = ByteText.parse(range[1]), lo <= hi, lo > 0 else {
+                throw p.error("cut-after-bytes wants MIN..MAX bytes, e.g. 30KB..1.5MB, MIN > 0")
+            }
+            try p.expect("for")
+            return .cutAfterBytes(broker: b, min: lo, max: hi, window: try p.duration("window"))
         case "move-coordinator":
             let g = try p.word("group"); try p.expect("to")
             return .moveCoordinator(group: g, to: Int32(try p.uint("broker")))
@@ -238,7 +253,10 @@ extension Scenario {
             }
         }
         for f in faults { out.append("at \(DurationText.format(f.at)) \(f.fault)") }
-        if let r = randomFaults { out.append("faults random count \(r.count) until \(DurationText.format(r.until))") }
+        if let r = randomFaults {
+            out.append("faults random count \(r.count) until \(DurationText.format(r.until))"
+                       + (r.kinds.isEmpty ? "" : " kinds \(r.kinds.joined(separator: ","))"))
+        }
         out.append("safety \(DurationText.format(safety))")
         out.append("liveness \(DurationText.format(liveness)) bound \(DurationText.format(livenessBound))")
         for i in invariants { out.append("invariant \(i)") }

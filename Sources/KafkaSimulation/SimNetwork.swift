@@ -16,6 +16,17 @@ struct SimNetwork {
         var closedByEngine = false
         /// Reset (or closed by the broker): nothing more is delivered to either side.
         var dead = false
+        /// Bytes delivered over the link, both directions together (for cut-after-bytes).
+        var carried = 0
+        /// The link is reset rather than carry more than this (drawn in a cut window).
+        var cutAt: Int? = nil
+    }
+
+    /// A cut-after-bytes window on a broker: each link's limit is drawn from `min ... max`.
+    struct CutWindow {
+        var min: Int
+        var max: Int
+        var until: UInt64
     }
 
     var latencyMin: UInt64
@@ -25,6 +36,8 @@ struct SimNetwork {
     var byFake: [UInt64: UInt64] = [:]
     /// Engine connection ids in the order they were opened, for choosing one to reset.
     var openOrder: [UInt64] = []
+    /// cut-after-bytes windows by broker (looked up only; a later window replaces one).
+    var cuts: [Int32: CutWindow] = [:]
 
     /// One-way latency: uniform, with a 1-in-50 spike of up to ten times the maximum (a
     /// retransmission), so that timeouts and slow paths get exercised too.
@@ -44,6 +57,30 @@ struct SimNetwork {
         let t = max(now + latency(), links[c]?.toClientAt ?? 0)
         links[c]?.toClientAt = t
         return t
+    }
+
+    /// Starts a cut window on broker `b`: links to it draw their limits afresh, counted
+    /// from what they carry from now on.
+    mutating func startCuts(_ b: Int32, _ w: CutWindow) {
+        cuts[b] = w
+        for c in openOrder where links[c]?.broker == b { links[c]?.cutAt = nil }
+    }
+
+    /// Counts `n` bytes arriving over link `c`; true when they would take it past its cut
+    /// limit: the link must be reset and the bytes are not delivered (a frame cut short is
+    /// as useless to its reader as one never sent). The limit is drawn on a link's first
+    /// delivery in the window, from the network's generator, so runs without cuts draw
+    /// exactly what they drew before cuts existed.
+    mutating func carries(_ c: UInt64, _ n: Int, now: UInt64) -> Bool {
+        guard var link = links[c] else { return false }
+        if let w = cuts[link.broker], now < w.until {
+            if link.cutAt == nil { link.cutAt = link.carried + Int.random(in: w.min ... w.max, using: &rng) }
+        } else {
+            link.cutAt = nil
+        }
+        link.carried += n
+        links[c] = link
+        return link.cutAt.map { link.carried > $0 } ?? false
     }
 
     mutating func attach(_ c: UInt64, fake: FakeConnectionID) {

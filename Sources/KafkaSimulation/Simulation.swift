@@ -222,6 +222,7 @@ package struct Simulation {
             drainEngine()
         case .toBroker(let c, let bytes):
             guard let link = net.links[c], !link.dead, let f = link.fake else { return }
+            if net.carries(c, bytes.count, now: now) { return resetLink(c) }
             if bytes.count >= 6 { ledger.delivered(ApiKey(Int16(bytes[4]) << 8 | Int16(bytes[5])), at: now) }
             handleCluster(cluster.receive(f, bytes, now: Instant(nanoseconds: now)))
         case .clientClose(let c):
@@ -229,6 +230,7 @@ package struct Simulation {
             net.forget(c)
         case .toClient(let c, let bytes):
             guard let link = net.links[c], !link.dead, !link.closedByEngine else { return }
+            if net.carries(c, bytes.count, now: now) { return resetLink(c) }
             noteThrottle(link, bytes)
             feed(.bytesReceived(ConnectionID(c), bytes))
             drainEngine()
@@ -273,15 +275,19 @@ package struct Simulation {
         case .isolateBroker(let b): if !isolated.contains(b) { isolated.append(b) }
         case .healBroker(let b): isolated.removeAll { $0 == b }
         case .resetConnections(let b):
-            // RST: in-flight bytes are lost both ways; each side learns after a latency.
-            for c in net.openOrder where net.links[c]?.broker == b {
-                if let fake = net.links[c]?.fake { cluster.disconnect(fake) }
-                net.links[c]?.dead = true
-                queue.push(at: now + net.latency(), .brokerClose(c))
-            }
+            for c in net.openOrder where net.links[c]?.broker == b { resetLink(c) }
+        case .cutAfterBytes(let b, let lo, let hi, let w):
+            net.startCuts(b, .init(min: lo, max: hi, until: now + w))
         default: break
         }
         handleCluster(f.apply(to: &cluster, now: Instant(nanoseconds: now)))
+    }
+
+    /// RST: in-flight bytes are lost both ways; each side learns after a latency.
+    mutating func resetLink(_ c: UInt64) {
+        if let fake = net.links[c]?.fake { cluster.disconnect(fake) }
+        net.links[c]?.dead = true
+        queue.push(at: now + net.latency(), .brokerClose(c))
     }
 
     mutating func handleCluster(_ outputs: [FakeOutput]) {

@@ -52,6 +52,25 @@ import Testing
         }
     }
 
+    /// Byte-counted connection loss (issue 22) and a random-fault kind list read and render back.
+    @Test func cutAfterBytesAndFaultKinds() throws {
+        let s = try Scenario.parse("""
+        at 0 cut-after-bytes 1 30KB..1.5MB for 10m
+        at 2s cut-after-bytes 2 512..4096 for 500ms
+        faults random count 5 until 8s kinds reset,cuts
+        """)
+        #expect(s.faults.map(\.fault) == [
+            .cutAfterBytes(broker: 1, min: 30_000, max: 1_500_000, window: 600_000_000_000),
+            .cutAfterBytes(broker: 2, min: 512, max: 4096, window: 500_000_000),
+        ])
+        #expect(s.randomFaults == Scenario.RandomFaults(count: 5, until: 8_000_000_000, kinds: ["reset", "cuts"]))
+        #expect(try Scenario.parse(s.render()) == s)
+        for bad in ["at 0 cut-after-bytes 1 2KB..1KB for 1s", "at 0 cut-after-bytes 1 0..1KB for 1s", "at 0 cut-after-bytes 1 1KB..2KB",
+                    "at 0 cut-after-bytes 1 1XB..2KB for 1s", "faults random count 1 until 1s kinds reset,meteor"] {
+            #expect(throws: ScenarioError.self, "\(bad)") { try Scenario.parse(bad) }
+        }
+    }
+
     @Test func groupFaults() throws {
         let s = try Scenario.parse("""
         at 1s stall-heartbeats g for 5s

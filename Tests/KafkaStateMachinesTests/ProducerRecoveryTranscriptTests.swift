@@ -38,7 +38,7 @@ private let t1 = TopicPartition("t", 1)
     }
 
     /// A dropped connection loses every answer on it: all in-flight batches go again in
-    /// order with their sequences, once.
+    /// order with their sequences, once (one request at a time until an answer: below).
     @Test func droppedConnectionResendsEverythingInOrder() {
         var w = ProducerWorld()
         w.topics["t"] = [.init(leader: 1)]
@@ -51,12 +51,52 @@ private let t1 = TopicPartition("t", 1)
         w.settle()
         #expect(w.reports.isEmpty)
         w.run(until: 500)
+        w.answerAll()
         let resent = w.allSent.dropFirst(2)
         #expect(resent.map { $0.batches[0].values } == [["v1"], ["v2"]])
         #expect(resent.map { $0.batches[0].sequence } == [0, 1])
         #expect(resent.allSatisfy { $0.seen.connection != c })
-        w.answerAll()
         #expect(w.reports.map(\.tokens) == [[1], [2]] && w.log[t0] == ["v1", "v2"])
+    }
+
+    /// Issue 22: a path that cuts connections after so many bytes never carries a full
+    /// pipeline, which was lost and resent whole after every cut. After a Produce is lost
+    /// with its connection, one request goes to that broker, holding one partition's front
+    /// batch, until it is answered; each answer then allows one more, up to the limit.
+    @Test func afterAConnectionLossOneRequestIsInFlightUntilOneIsAnswered() {
+        var w = ProducerWorld()
+        w.topics["t"] = [.init(leader: 1), .init(leader: 1)]
+        w.produce("t", 0, [1])
+        w.produce("t", 1, [2])
+        w.produce("t", 0, [3])
+        w.produce("t", 1, [4])
+        #expect(w.held.count == 4)
+        let c = w.held[0].seen.connection
+        w.held.removeAll()
+        w.h.engine.connectionClosed(c, now: w.now)
+        w.settle()
+        w.run(until: 500)  // past both partitions' backoff
+        w.produce("t", 1, [5])
+        #expect(w.allSent.count == 5, "one request after the loss, however much is ready")
+        #expect(w.held.map { $0.batches.map(\.tp) } == [[t0]], "the probe carries one partition's front batch")
+        let probe = w.held.first?.batches.first
+        #expect(probe?.values == ["v1"] && probe?.sequence == 0 && probe?.header.producerEpoch == 0)
+        w.run(until: 5_000)
+        #expect(w.allSent.count == 5, "still one while unanswered")
+
+        w.answer()  // the probe is answered: two may go
+        #expect(w.held.count == 2)
+        #expect(w.held.map { $0.batches.map(\.tp) } == [[t0, t1], [t1]])
+        #expect(w.held.map { $0.batches.map(\.sequence) } == [[1, 0], [1]])
+        w.answerAll()  // three, then four
+        #expect(w.log[t0] == ["v1", "v3"] && w.log[t1] == ["v2", "v4", "v5"])
+
+        // Four answers after the loss, the configured five may be in flight again.
+        for t in UInt64(6) ... 11 { w.produce("t", 0, [t]) }
+        #expect(w.held.count == 5)
+        w.answerAll()
+        #expect(w.log[t0] == ["v1", "v3"] + (6 ... 11).map { "v\($0)" })
+        #expect(w.failedTokens.isEmpty)
     }
 
     /// KIP-360: UNKNOWN_PRODUCER_ID asks InitProducerId with the current id and epoch; the

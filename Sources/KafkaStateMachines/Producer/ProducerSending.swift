@@ -30,8 +30,16 @@ extension ProducerStateMachine {
         let pipelining = config.idempotent ? config.maxInFlightPerBroker : 1
         for broker in byBroker.keys.sorted() {
             let candidates = byBroker[broker]!
-            while inFlightPerBroker[broker, default: 0] < config.maxInFlightPerBroker {
-                guard let request = buildRequest(broker: broker, candidates: candidates, pipelining: pipelining, versions: versions, now: now) else { break }
+            // After a request to this broker was lost with its connection, a full pipeline
+            // may be what the path cannot carry (a proxy or middlebox cutting connections
+            // after so many bytes): everything in flight is lost and resent whole, again and
+            // again. So one request goes until one is answered, and a small one: a single
+            // partition's front batch (a batch sent before keeps its records and sequence).
+            let limit = recovering[broker] ?? config.maxInFlightPerBroker
+            let probing = limit == 1 && recovering[broker] != nil
+            while inFlightPerBroker[broker, default: 0] < limit {
+                guard let request = buildRequest(broker: broker, candidates: candidates, pipelining: pipelining, onePartition: probing,
+                                                  versions: versions, now: now) else { break }
                 let ticket = nextTicket
                 nextTicket += 1
                 sent[ticket] = request.record
@@ -62,7 +70,7 @@ extension ProducerStateMachine {
         outputs.append(.send(ComponentRequest(tag: ticket, r, to: target)))
     }
 
-    private mutating func buildRequest(broker: Int32, candidates: [(String, Int)], pipelining: Int,
+    private mutating func buildRequest(broker: Int32, candidates: [(String, Int)], pipelining: Int, onePartition: Bool,
                                        versions: [BrokerID: BrokerVersions], now: Instant)
         -> (request: ProduceRequest, record: SentRequest, pin: ClosedRange<Int16>)? {
         let produceMax = versions[.node(broker)]?.range(for: .produce)?.upperBound
@@ -71,7 +79,7 @@ extension ProducerStateMachine {
         } ?? .none
         var topicData: [ProduceRequest.TopicProduceData] = []
         var parts: [SentPart] = []
-        for (name, p) in candidates {
+        for (name, p) in candidates where !(onePartition && !parts.isEmpty) {
             let flushing = isFlushing
             let manual = config.manualFlushing
             let linger = config.linger

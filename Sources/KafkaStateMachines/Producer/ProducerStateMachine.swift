@@ -58,6 +58,10 @@ struct ProducerStateMachine {
     }
     var sent: [UInt64: SentRequest] = [:]
     var inFlightPerBroker: [Int32: Int] = [:]
+    /// Brokers whose last Produce was lost with its connection (no answer) and how many
+    /// requests may be in flight to each meanwhile: 1 after the loss, one more per answer,
+    /// gone again at `maxInFlightPerBroker` (see `pump`). Looked up only, never iterated.
+    var recovering: [Int32: Int] = [:]
     var nextTicket: UInt64 = 1
     /// Brokers that refused a zstd-pinned Produce: their batches fall back to the next codec.
     var brokersWithoutZstd: Set<Int32> = []
