@@ -251,6 +251,43 @@ import Testing
         #expect(Self.events(done).contains { if case .left(PromiseID(9)) = $0 { return true } else { return false } })
     }
 
+    /// KIP-814: a static leader rejoining a stable group is told to skip the assignment. It
+    /// reads the plan in force with DescribeGroups and starts a new generation when that
+    /// plan leaves a partition its metadata knows owned by nobody (added while it was away),
+    /// and not when the plan covers every partition.
+    @Test(arguments: [false, true]) func aStaticLeaderSkippingTheAssignmentChecksThePlanInForce(planMissesOne: Bool) {
+        var run = Run(Self.config(instance: "i-1"))
+        let j = Self.sent(run.step(), JoinGroupRequest.self)
+        var r = Self.join(members: [("m1", ["t"]), ("m2", ["t"])])
+        r.skipAssignment = true
+        let out = run.answer(j[0].tag, r)
+        let s = Self.sent(out, SyncGroupRequest.self)
+        #expect(s.count == 1 && s[0].request.assignments.isEmpty)
+        let d = Self.sent(out, DescribeGroupsRequest.self)
+        #expect(d.count == 1 && d[0].request.groups == ["g"])
+        guard d.count == 1 else { return }
+        _ = run.answer(s[0].tag, Self.sync([Self.tp[0], Self.tp[1]]))
+        #expect(run.m.step == .stable)
+
+        var g = DescribeGroupsResponse.DescribedGroup()
+        g.groupId = "g"
+        g.groupState = "Stable"
+        let plan: [(String, [TopicPartition])] = [("m1", [Self.tp[0], Self.tp[1]]),
+                                                  ("m2", planMissesOne ? [Self.tp[2]] : [Self.tp[2], Self.tp[3]])]
+        g.members = plan.map { id, parts in
+            var m = DescribeGroupsResponse.DescribedGroupMember()
+            m.memberId = id
+            m.memberAssignment = try! ConsumerProtocol.encodeAssignment(partitions: parts, userData: nil)
+            return m
+        }
+        var described = DescribeGroupsResponse()
+        described.groups = [g]
+        let after = run.answer(d[0].tag, described)
+        let rejoining = run.m.step == .needJoin
+            || Self.events(after).contains { if case .revoking = $0 { return true } else { return false } }
+        #expect(rejoining == planMissesOne)
+    }
+
     /// A topic not subscribed to is dropped (with a warning); a partition past the count this
     /// member's metadata knows is kept (it was most likely just added, and the leader saw it
     /// first) and the metadata is refreshed at once.
