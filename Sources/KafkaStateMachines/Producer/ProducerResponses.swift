@@ -28,7 +28,7 @@ extension ProducerStateMachine {
             }
         case .failure(let error):
             response = nil
-            if Self.lostWithConnection(error) { recovering[req.broker] = 1 }
+            if error.isConnectionLoss { recovering[req.broker] = 1 }
         }
         for part in req.parts {
             guard topics[part.topic] != nil, Int(part.partition) < topics[part.topic]!.partitions.count else { continue }
@@ -62,15 +62,6 @@ extension ProducerStateMachine {
             apply(verdict, topic: part.topic, partition: p, now: now)
         }
         completeFlushesIfDone()
-    }
-
-    /// The request got no answer because its connection failed, closed or went silent:
-    /// the path to the broker, not the broker, refused it (see `recovering`).
-    static func lostWithConnection(_ error: KafkaClientError) -> Bool {
-        switch error {
-        case .connectionClosed, .requestTimeout, .connectionFailed, .connectTimeout: return true
-        default: return false
-        }
     }
 
     static func judge(_ error: KafkaClientError, broker: Int32, brokersWithoutZstd: inout Set<Int32>) -> Verdict {

@@ -35,8 +35,9 @@ extension ProducerStateMachine {
             // after so many bytes): everything in flight is lost and resent whole, again and
             // again. So one request goes until one is answered, and a small one: a single
             // partition's front batch (a batch sent before keeps its records and sequence).
-            let limit = recovering[broker] ?? config.maxInFlightPerBroker
-            let probing = limit == 1 && recovering[broker] != nil
+            let recoveringLimit = recovering[broker]
+            let limit = recoveringLimit ?? config.maxInFlightPerBroker
+            let probing = recoveringLimit == 1
             while inFlightPerBroker[broker, default: 0] < limit {
                 guard let request = buildRequest(broker: broker, candidates: candidates, pipelining: pipelining, onePartition: probing,
                                                   versions: versions, now: now) else { break }

@@ -51,6 +51,16 @@ public indirect enum KafkaClientError: Error, Equatable, Sendable, CustomStringC
         }
     }
 
+    /// The request got no answer because its connection failed, closed or went silent: the
+    /// path to the broker refused it, not the broker (the producer then sends one request
+    /// at a time to that broker until one is answered).
+    public var isConnectionLoss: Bool {
+        switch self {
+        case .connectionClosed, .requestTimeout, .connectionFailed, .connectTimeout: return true
+        default: return false
+        }
+    }
+
     public var description: String {
         switch self {
         case .connectionFailed(let b, let r): return "cannot connect to \(b): \(r)"
