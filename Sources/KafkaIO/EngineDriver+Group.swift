@@ -103,6 +103,11 @@ extension EngineDriver {
             logger.warning("group partitions lost", metadata: ["partitions": "\(parts.count)"])
             hooks.onLost?(parts)
             hooks.event(.lost(parts))
+        case .rewound(let parts):
+            // The transaction aborted: what was handed out of these partitions is consumed
+            // again from their committed offsets.
+            dropBuffered(parts)
+            _ = group!.buffer.releasePositions(parts)
         case .committed(let report):
             if let p = report.promise, let done = group!.commitWaiters.removeValue(forKey: p) {
                 done(report)

@@ -18,6 +18,11 @@ import Testing
             .stopPartition(TopicPartition("x", 0), offset: 9, error: .corruptBatch(offset: 9, reason: "crc"), skipTo: 12),
             .fetchConsumed(4096), .flush(PromiseID(8)), .beginTransaction(PromiseID(14)), .endTransaction(commit: true, PromiseID(15)),
             .endTransaction(commit: false, PromiseID(16)),
+            .sendOffsetsToTransaction(TransactionOffsets(groupId: "g", generationId: 4, memberId: "m", instanceId: "i",
+                                                         offsets: [TopicPartition("t", 1): CommitPosition(offset: 9, leaderEpoch: 2, metadata: "x")]), PromiseID(17)),
+            .sendOffsetsToTransaction(nil, PromiseID(18)),
+            .transactionEnded(committed: true, offsets: ["g": [TopicPartition("t", 0): CommitPosition(offset: 3)]]),
+            .transactionEnded(committed: false, offsets: [:]), .transactionRebalanced,
             .joinGroup(Self.groupConfig()), .leaveGroup(PromiseID(11)),
             .commitOffsets([TopicPartition("c", 0): CommitPosition(offset: 5, leaderEpoch: 2, metadata: "m"), TopicPartition("c", 1): CommitPosition(offset: 0)], PromiseID(12)),
             .commitOffsets(nil, PromiseID(13)), .groupConsumed([TopicPartition("c", 2): CommitPosition(offset: 77, leaderEpoch: -1, metadata: nil)]),
@@ -45,6 +50,7 @@ import Testing
         c.commitOnRevoke = false
         c.noCommitStart = .relativeToEnd(4)
         c.rack = "r1"
+        c.transactional = true
         return c
     }
 
@@ -111,7 +117,7 @@ import Testing
         older[8] = 0
         older[9] = 1
         #expect(throws: FlightRecordingError.unsupportedFormatVersion(1)) { try FlightRecording(segments: [older]) }
-        #expect("\(FlightRecordingError.unsupportedFormatVersion(1))" == "recorded by format 1, this build reads 3")
+        #expect("\(FlightRecordingError.unsupportedFormatVersion(1))" == "recorded by format 1, this build reads \(RecordingFormat.version)")
         // Every single-byte corruption either parses or fails with a typed error.
         var rng = SeededGenerator(seed: 11)
         for _ in 0 ..< 2_000 {

@@ -68,6 +68,13 @@ struct ProducerWorld {
     /// Scripted EndTxn error codes, used before answering success.
     var endErrors: [KafkaErrorCode] = []
     var ends: [(broker: Int32, request: EndTxnRequest)] = []
+    /// The group coordinator (FindCoordinator key type 0) and the offsets sent into transactions.
+    var groupCoordinator: Int32 = 3
+    var addOffsetsErrors: [KafkaErrorCode] = []
+    var addOffsets: [(broker: Int32, request: AddOffsetsToTxnRequest)] = []
+    /// Scripted TxnOffsetCommit answers: each applies to every partition of one request.
+    var txnCommitErrors: [KafkaErrorCode] = []
+    var txnCommits: [(broker: Int32, request: TxnOffsetCommitRequest)] = []
     /// Every request answered or held, in order: "api→node" (e.g. "addPartitionsToTxn→2").
     var trace: [String] = []
 
@@ -107,6 +114,12 @@ struct ProducerWorld {
     /// Begin, commit or abort; their answers arrive among `notices` as `.transactionDone`.
     mutating func begin(_ promise: UInt64) {
         h.engine.handle(.beginTransaction(PromiseID(promise)), now: h.now)
+        settle()
+    }
+
+    /// Consumed offsets into the open transaction (nil: the engine's group member's).
+    mutating func sendOffsets(_ promise: UInt64, _ offsets: TransactionOffsets?) {
+        h.engine.handle(.sendOffsetsToTransaction(offsets, PromiseID(promise)), now: h.now)
         settle()
     }
 
@@ -197,16 +210,17 @@ struct ProducerWorld {
             let r = req.body as! FindCoordinatorRequest
             findRequests.append(r)
             var resp = FindCoordinatorResponse()
+            let coordinator = r.keyType == 0 ? groupCoordinator : txnCoordinator
             if req.version >= 4 {
                 var co = FindCoordinatorResponse.Coordinator()
                 co.key = r.coordinatorKeys.first ?? r.key
-                co.nodeId = txnCoordinator
-                co.host = "broker\(txnCoordinator)"
+                co.nodeId = coordinator
+                co.host = "broker\(coordinator)"
                 co.port = 9092
                 resp.coordinators = [co]
             } else {
-                resp.nodeId = txnCoordinator
-                resp.host = "broker\(txnCoordinator)"
+                resp.nodeId = coordinator
+                resp.host = "broker\(coordinator)"
                 resp.port = 9092
             }
             h.engine.bytesReceived(c, respond(req, resp), now: h.now)
@@ -223,6 +237,28 @@ struct ProducerWorld {
                     var pr = AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult()
                     pr.partitionIndex = $0
                     pr.partitionErrorCode = code.rawValue
+                    return pr
+                }
+                return tr
+            }
+            h.engine.bytesReceived(c, respond(req, resp), now: h.now)
+        case .addOffsetsToTxn:
+            addOffsets.append((node, req.body as! AddOffsetsToTxnRequest))
+            var resp = AddOffsetsToTxnResponse()
+            if !addOffsetsErrors.isEmpty { resp.errorCode = addOffsetsErrors.removeFirst().rawValue }
+            h.engine.bytesReceived(c, respond(req, resp), now: h.now)
+        case .txnOffsetCommit:
+            let r = req.body as! TxnOffsetCommitRequest
+            txnCommits.append((node, r))
+            let code = txnCommitErrors.isEmpty ? KafkaErrorCode.noError : txnCommitErrors.removeFirst()
+            var resp = TxnOffsetCommitResponse()
+            resp.topics = r.topics.map { t in
+                var tr = TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic()
+                tr.name = t.name
+                tr.partitions = t.partitions.map {
+                    var pr = TxnOffsetCommitResponse.TxnOffsetCommitResponsePartition()
+                    pr.partitionIndex = $0.partitionIndex
+                    pr.errorCode = code.rawValue
                     return pr
                 }
                 return tr

@@ -21,6 +21,32 @@ extension ClientEngine {
         runComponent(.producer, now: now)
     }
 
+    /// Offsets into the open transaction; nil takes the group member's (a group transact session).
+    mutating func sendOffsetsToTransaction(_ offsets: TransactionOffsets?, _ promise: PromiseID, now: Instant) {
+        if let refusal = transactionalProducerUnavailable() {
+            actions.append(.producer(.transactionDone(promise, refusal)))
+            return
+        }
+        guard let o = offsets ?? group?.transactionOffsets else {
+            actions.append(.producer(.transactionDone(promise, .notInGroup)))
+            return
+        }
+        producer!.sendOffsetsToTransaction(o, promise)
+        runComponent(.producer, now: now)
+    }
+
+    mutating func transactionEnded(committed: Bool, offsets: [String: [TopicPartition: CommitPosition]], now: Instant) {
+        guard let g = group, g.config.transactional else { return }
+        group!.transactionEnded(committed: committed, offsets: offsets[g.config.groupId] ?? [:])
+        runComponent(.group, now: now)
+    }
+
+    mutating func transactionRebalanced(now: Instant) {
+        guard producer?.txn != nil else { return }
+        producer!.abortForRebalance()
+        runComponent(.producer, now: now)
+    }
+
     private mutating func transactionalProducerUnavailable() -> TransactionError? {
         if config.producer.transactionalId == nil { return .notTransactional }
         switch producerUnavailable() {

@@ -101,6 +101,9 @@ package struct ClientEngine {
         case .flush(let p): flush(promise: p, now: now)
         case .beginTransaction(let p): beginTransaction(p, now: now)
         case .endTransaction(let commit, let p): endTransaction(commit: commit, p, now: now)
+        case .sendOffsetsToTransaction(let o, let p): sendOffsetsToTransaction(o, p, now: now)
+        case .transactionEnded(let committed, let offsets): transactionEnded(committed: committed, offsets: offsets, now: now)
+        case .transactionRebalanced: transactionRebalanced(now: now)
         case .tick: tick(now: now)
         case .close: close(now: now)
         }

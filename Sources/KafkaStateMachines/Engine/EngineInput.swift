@@ -44,6 +44,16 @@ package enum EngineInput: Sendable, Equatable {
     /// The transactional producer's calls, each answered by `.producer(.transactionDone(promise, error))`.
     case beginTransaction(PromiseID)
     case endTransaction(commit: Bool, PromiseID)
+    /// Consumed offsets committed with the open transaction (AddOffsetsToTxn, TxnOffsetCommit),
+    /// answered by `.transactionDone`; nil: the engine's group member's uncommitted positions
+    /// of the partitions it owns, with its generation and member id (a group transact session).
+    case sendOffsetsToTransaction(TransactionOffsets?, PromiseID)
+    /// From the producer: the transaction ended, with the offsets it carried by group (the
+    /// group member takes them as committed, or rewinds after an abort).
+    case transactionEnded(committed: Bool, offsets: [String: [TopicPartition: CommitPosition]])
+    /// From a transactional group member: partitions were revoked or lost, so the open
+    /// transaction must abort.
+    case transactionRebalanced
     /// Time has advanced: the driver calls this at `nextDeadline()`.
     case tick
     /// Fails everything outstanding with `.clientClosed` and closes every connection.

@@ -24,6 +24,11 @@ package struct GroupConfig: Sendable, Equatable {
     package var requireStable = true
     /// KIP-881: this member's rack, sent in its subscription.
     package var rack: String?
+    /// A group transact session: offsets are committed only inside the producer's
+    /// transactions (no autocommit, no commit on revoke or leave); a revocation or loss while
+    /// a transaction is open makes it abort, and an aborted transaction rewinds the owned
+    /// partitions to their committed offsets.
+    package var transactional = false
     /// Retries of failed joins, offset fetches and commits.
     package var retryBackoff = BackoffPolicy(initialInterval: .milliseconds(100), maxInterval: .seconds(1), jitter: 0.2)
 
@@ -42,6 +47,7 @@ package struct GroupConfig: Sendable, Equatable {
             && a.heartbeatInterval == b.heartbeatInterval && a.autocommitInterval == b.autocommitInterval
             && a.commitOnRevoke == b.commitOnRevoke && a.noCommitStart == b.noCommitStart
             && a.requireStable == b.requireStable && a.rack == b.rack && a.retryBackoff == b.retryBackoff
+            && a.transactional == b.transactional
     }
 
     /// The first problem with these settings, or nil.
@@ -57,6 +63,9 @@ package struct GroupConfig: Sendable, Equatable {
         if sessionTimeout.nanoseconds / 1_000_000 > UInt64(Int32.max) { return "the session timeout is too long" }
         if rebalanceTimeout.nanoseconds / 1_000_000 > UInt64(Int32.max) { return "the rebalance timeout is too long" }
         if let a = autocommitInterval, a == .zero { return "the autocommit interval is zero (use nil to turn it off)" }
+        if transactional && (autocommitInterval != nil || commitOnRevoke) {
+            return "a transactional group commits only inside transactions: autocommit and commit on revoke must be off"
+        }
         return nil
     }
 }

@@ -58,6 +58,10 @@ package enum GroupEvent: Sendable, CustomStringConvertible {
     /// another member may own them already.
     case lost([TopicPartition])
     case committed(CommitReport)
+    /// A group transact session's transaction aborted: these partitions start again from
+    /// their committed offsets (the driver drops what it buffered and the positions it
+    /// tracked; no user callback: the partitions stay this member's).
+    case rewound([TopicPartition])
     /// `leaveGroup(promise)` finished: committed, left (unless static), nothing owned.
     case left(PromiseID)
     /// Something the user should know that does not stop the group (a balancer's invalid
@@ -73,6 +77,7 @@ package enum GroupEvent: Sendable, CustomStringConvertible {
         case .assigned(let p, let g): return "assigned(gen \(g): \(list(p)))"
         case .revoking(let id, let p): return "revoking(\(id): \(list(p)))"
         case .lost(let p): return "lost(\(list(p)))"
+        case .rewound(let p): return "rewound(\(list(p)))"
         case .committed(let r): return "committed(\(r.offsets.count) partitions\(r.ok ? "" : ", failed \(r.failed.count)"))"
         case .left(let p): return "left(\(p))"
         case .warning(let w): return "warning(\(w))"

@@ -39,6 +39,34 @@ extension GroupMember {
         commits.append(CommitJob(promise: promise, offsets: what, purpose: .user))
     }
 
+    /// A group transact session's offsets for the open transaction: what moved since the
+    /// last commit, with this member's identity so a zombie is fenced (KIP-447). Nil when
+    /// the member has no generation to speak for.
+    var transactionOffsets: TransactionOffsets? {
+        guard generation >= 0, step == .stable || revocation != nil else { return nil }
+        return TransactionOffsets(groupId: config.groupId, generationId: generation, memberId: memberId,
+                                  instanceId: config.instanceId, offsets: uncommitted)
+    }
+
+    /// The producer's transaction ended. Committed: its offsets are this group's committed
+    /// offsets now. Aborted: what was consumed since the last commit must be consumed again,
+    /// so every owned partition starts over from its committed offset (asked again with
+    /// require-stable: the aborted offsets are gone once the coordinator settles them).
+    mutating func transactionEnded(committed ok: Bool, offsets: [TopicPartition: CommitPosition]) {
+        guard config.transactional else { return }
+        if ok {
+            for (tp, p) in offsets { committed[tp] = p.offset }
+            return
+        }
+        let parts = owned.filter { !awaitingOffsets.contains($0) }.sorted()
+        guard !parts.isEmpty else { return }
+        outputs.append(.input(.unassign(parts)))
+        emit(.rewound(parts))
+        for tp in parts { consumed[tp] = nil }
+        awaitingOffsets.formUnion(parts)
+        rewinding.formUnion(parts)
+    }
+
     /// What autocommit would commit now: consumed positions that moved since the last commit.
     var uncommitted: [TopicPartition: CommitPosition] {
         consumed.filter { tp, p in owned.contains(tp) && committed[tp] != p.offset }
@@ -105,7 +133,9 @@ extension GroupMember {
             outputs.append(.input(.assign(starts)))
             let keptPaused = starts.keys.filter { paused.contains($0) }.sorted()
             if !keptPaused.isEmpty { outputs.append(.input(.pause(keptPaused))) }
-            emit(.assigned(starts.keys.sorted(), generation: generation))
+            let fresh = starts.keys.filter { !rewinding.contains($0) }.sorted()
+            rewinding.subtract(starts.keys)
+            if !fresh.isEmpty { emit(.assigned(fresh, generation: generation)) }
         }
         if again { retryLater() } else { offsetFetchAttempts = 0 }
     }

@@ -62,6 +62,9 @@ package struct GroupMember {
     var ownedGeneration: Int32 = -1
     /// Owned partitions whose committed offsets are being fetched (not fetched yet).
     var awaitingOffsets: Set<TopicPartition> = []
+    /// Partitions awaiting offsets again after a transaction aborted: their fetch restarts
+    /// without a second `.assigned` event.
+    var rewinding: Set<TopicPartition> = []
     var offsetFetchTag: UInt64?
     var offsetFetchRetryAt: Instant?
     var offsetFetchAttempts = 0
@@ -194,6 +197,7 @@ package struct GroupMember {
         owned.removeAll { gone.contains($0) }
         awaitingOffsets.subtract(parts)
         outputs.append(.input(.unassign(parts)))
+        if config.transactional && !parts.isEmpty { outputs.append(.input(.transactionRebalanced)) }
         emit(.revoking(id: id, parts))
         revocation = Revocation(id: id, partitions: parts, then: then)
     }
@@ -220,6 +224,7 @@ package struct GroupMember {
         awaitingOffsets = []
         if !lost.isEmpty {
             outputs.append(.input(.unassign(lost)))
+            if config.transactional { outputs.append(.input(.transactionRebalanced)) }
             emit(.lost(lost))
         }
         for tp in lost { consumed[tp] = nil }

@@ -37,7 +37,13 @@ extension ProducerStateMachine {
         case .open:
             if commit, let cause = txn!.abortCause { return transactionDone(promise, .mustAbort(cause: cause)) }
             txn!.phase = .ending(commit: commit, promise)
-            if !commit { dropUnsentForAbort() }
+            if !commit {
+                dropUnsentForAbort()
+                // Offsets not yet on their way will never be: answer them now.
+                let queued = txn!.offsetsTicket == nil ? txn!.offsetJobs : Array(txn!.offsetJobs.dropFirst())
+                txn!.offsetJobs.removeLast(queued.count)
+                for j in queued { transactionDone(j.promise, .mustAbort(cause: .transactionAborted)) }
+            }
             dirty = true
         }
     }
@@ -111,6 +117,7 @@ extension ProducerStateMachine {
         guard txn != nil else { return }
         for p in txn!.beginWaiters { transactionDone(p, error) }
         txn!.beginWaiters = []
+        failOffsetJobs(error)
         if case .ending(_, let p) = txn!.phase { transactionDone(p, error) }
         txn!.phase = .idle
     }
@@ -161,10 +168,11 @@ extension ProducerStateMachine {
     /// turned a commit into "must abort" already) and no AddPartitionsToTxn is out: EndTxn,
     /// or nothing to tell the coordinator when no partition was added.
     mutating func finishTransactionIfReady() {
+        advanceOffsets()
         guard let t = txn, case .ending(let commit, let promise) = t.phase, t.endTicket == nil, t.endRetryAt == nil,
-              t.addTicket == nil, bufferedRecords == 0 else { return }
+              t.addTicket == nil, t.offsetJobs.isEmpty, t.offsetsTicket == nil, bufferedRecords == 0 else { return }
         guard t.coordinatorKnows else {
-            txn!.ended()
+            ended(committed: commit)
             return transactionDone(promise, nil)
         }
         var r = EndTxnRequest()
@@ -181,8 +189,17 @@ extension ProducerStateMachine {
 
     // MARK: answers
 
+    /// The transaction is over: the engine tells a group member whose offsets it carried
+    /// (committed: they are its committed offsets; aborted: it rewinds to what was committed).
+    private mutating func ended(committed: Bool) {
+        let written = txn!.offsetsWritten
+        txn!.ended()
+        outputs.append(.input(.transactionEnded(committed: committed, offsets: written)))
+    }
+
     mutating func transactionAnswered(_ tag: UInt64, _ result: Result<any KafkaResponse, KafkaClientError>, now: Instant) {
         dirty = true
+        if tag == txn!.offsetsTicket { return offsetsAnswered(result, now: now) }
         if tag == txn!.addTicket {
             addPartitionsAnswered(result, now: now)
         } else {
@@ -244,7 +261,7 @@ extension ProducerStateMachine {
         case .success(let r as EndTxnResponse):
             let code = KafkaErrorCode(r.errorCode)
             if code == .noError {
-                txn!.ended()
+                ended(committed: { if case .ending(let c, _) = txn!.phase { return c } else { return false } }())
                 transactionDone(promise, nil)
             } else if TransactionManager.isRetriable(code) && !TransactionManager.isFatal(code) {
                 if CoordinatorCache.meansMoved(code) { outputs.append(.coordinatorMoved(txn!.coordinatorKey)) }

@@ -12,6 +12,9 @@ public indirect enum TransactionError: Error, Equatable, Sendable, CustomStringC
     case noTransaction
     /// A commit or abort of this transaction is already running.
     case endInProgress
+    /// Offsets of the engine's group asked for while it has no generation (not joined, or
+    /// between generations).
+    case notInGroup
     /// A record of the transaction failed (`cause`); commit is refused: abort.
     case mustAbort(cause: ProduceError)
     /// The producer stopped for good; every later call fails with this too.
@@ -36,7 +39,8 @@ public indirect enum TransactionError: Error, Equatable, Sendable, CustomStringC
         case .alreadyInTransaction: return "a transaction is already open"
         case .noTransaction: return "no transaction is open"
         case .endInProgress: return "the transaction is already being committed or aborted"
-        case .mustAbort(let c): return "the transaction cannot commit, abort it: a record failed (\(c))"
+        case .notInGroup: return "not a member of the group (no generation): no offsets to send"
+        case .mustAbort(let c): return "the transaction cannot commit, abort it: \(c)"
         case .fatal(let e): return "transactional producer failed: \(e)"
         case .invalidConfiguration(let e): return "\(e)"
         case .clientClosed: return "client closed"

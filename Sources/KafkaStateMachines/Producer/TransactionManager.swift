@@ -19,7 +19,8 @@ struct TransactionManager {
         case ending(commit: Bool, PromiseID)
     }
     var phase = Phase.idle
-    /// The first record failure of the open transaction: it can only abort now.
+    /// The first failure of the open transaction (a record, offsets the group refused, a
+    /// rebalance under a group transact session): it can only abort now.
     var abortCause: ProduceError? = nil
     /// Begins waiting for the producer id.
     var beginWaiters: [PromiseID] = []
@@ -28,7 +29,7 @@ struct TransactionManager {
     var added: Set<TopicPartition> = []
     /// Whether anything was added, so EndTxn is needed (an empty transaction ends locally:
     /// the coordinator would answer INVALID_TXN_STATE).
-    var coordinatorKnows: Bool { !added.isEmpty }
+    var coordinatorKnows: Bool { !added.isEmpty || !groupsAdded.isEmpty }
 
     /// The AddPartitionsToTxn in flight and its partitions (produce order of discovery).
     var addTicket: UInt64? = nil
@@ -39,6 +40,26 @@ struct TransactionManager {
     var endTicket: UInt64? = nil
     var endRetryAt: Instant? = nil
     var endFailures = 0
+
+    /// Offsets sent into the transaction, in the order asked; the first is being worked on:
+    /// AddOffsetsToTxn (once per group per transaction), then TxnOffsetCommit to the group's
+    /// coordinator. Commit waits for them.
+    var offsetJobs: [OffsetsJob] = []
+    var offsetsTicket: UInt64? = nil
+    var offsetsRetryAt: Instant? = nil
+    var offsetsFailures = 0
+    /// Groups the coordinator has in the open transaction (AddOffsetsToTxn answered).
+    var groupsAdded: Set<String> = []
+    /// Offsets of the open transaction whose TxnOffsetCommit was accepted, by group; told to
+    /// the group member when the transaction ends (committed: they are its committed offsets).
+    var offsetsWritten: [String: [TopicPartition: CommitPosition]] = [:]
+
+    struct OffsetsJob {
+        var offsets: TransactionOffsets
+        var promise: PromiseID
+        /// AddOffsetsToTxn answered: TxnOffsetCommit is next.
+        var groupAdded = false
+    }
 
     init(transactionalId: String, timeout: Interval) {
         self.transactionalId = transactionalId
@@ -59,22 +80,18 @@ struct TransactionManager {
     }
 
     /// Whether a request with this tag is ours.
-    func owns(_ tag: UInt64) -> Bool { tag == addTicket || tag == endTicket }
+    func owns(_ tag: UInt64) -> Bool { tag == addTicket || tag == endTicket || tag == offsetsTicket }
 
     /// The earliest retry due, for the producer's deadline.
     var nextRetry: Instant? {
-        switch (addRetryAt, endRetryAt) {
-        case (let a?, let e?): return min(a, e)
-        case (let a?, nil): return a
-        case (nil, let e?): return e
-        case (nil, nil): return nil
-        }
+        [addRetryAt, endRetryAt, offsetsRetryAt].compactMap { $0 }.min()
     }
 
     /// Retries whose time has come may go.
     mutating func tick(now: Instant) {
         if let r = addRetryAt, now >= r { addRetryAt = nil }
         if let r = endRetryAt, now >= r { endRetryAt = nil }
+        if let r = offsetsRetryAt, now >= r { offsetsRetryAt = nil }
     }
 
     /// The transaction ended (EndTxn answered, or nothing to tell the coordinator).
@@ -82,8 +99,11 @@ struct TransactionManager {
         phase = .idle
         abortCause = nil
         added = []
+        groupsAdded = []
+        offsetsWritten = [:]
         endFailures = 0
         addFailures = 0
+        offsetsFailures = 0
     }
 
     /// Errors that end the producer: a newer instance fenced us, we may not use the id, or
@@ -99,5 +119,27 @@ struct TransactionManager {
     static func isRetriable(_ code: KafkaErrorCode) -> Bool {
         code == .concurrentTransactions || code == .coordinatorLoadInProgress || CoordinatorCache.meansMoved(code)
             || code == .operationNotAttempted || code == .unknownTopicOrPartition || code.isRetriable
+    }
+}
+
+/// Consumed offsets to commit inside the open transaction (KIP-98's sendOffsetsToTransaction),
+/// with the group member's identity so the group coordinator fences a zombie (KIP-447: a
+/// member of an ended generation gets ILLEGAL_GENERATION and the transaction must abort).
+/// A standalone producer without the member's identity sends generation -1 and no member id
+/// (no fencing, as before KIP-447).
+package struct TransactionOffsets: Sendable, Equatable {
+    package var groupId: String
+    package var generationId: Int32
+    package var memberId: String
+    package var instanceId: String?
+    package var offsets: [TopicPartition: CommitPosition]
+
+    package init(groupId: String, generationId: Int32 = -1, memberId: String = "", instanceId: String? = nil,
+                 offsets: [TopicPartition: CommitPosition]) {
+        self.groupId = groupId
+        self.generationId = generationId
+        self.memberId = memberId
+        self.instanceId = instanceId
+        self.offsets = offsets
     }
 }

@@ -14,7 +14,7 @@
 /// treat it as the end of the recording.
 package enum RecordingFormat {
     public static let magic: [UInt8] = Array("KGOFLREC".utf8)
-    public static let version: UInt16 = 3
+    public static let version: UInt16 = 4
     /// Names the segment files of a recording: `base-000001.kgorec`, `base-000002.kgorec`, ...
     public static func segmentName(base: String, index: Int) -> String {
         let n = String(index)
@@ -28,6 +28,7 @@ package enum RecordingFormat {
         case produce, flush
         case joinGroup, leaveGroup, commitOffsets, groupConsumed, groupRevocationHandled
         case beginTransaction, endTransaction
+        case sendOffsetsToTransaction, transactionEnded, transactionRebalanced
     }
 }
 
@@ -238,6 +239,21 @@ extension RecordingEntry {
                 header(.endTransaction)
                 body.writeBool(commit)
                 body.writeUnsignedVarlong(p.rawValue)
+            case .sendOffsetsToTransaction(let o, let p):
+                header(.sendOffsetsToTransaction)
+                body.writeUnsignedVarlong(p.rawValue)
+                if let o { body.writeUInt8(1); RecordingWire.writeTransactionOffsets(o, into: &body) } else { body.writeUInt8(0) }
+            case .transactionEnded(let committed, let offsets):
+                header(.transactionEnded)
+                body.writeBool(committed)
+                let groups = offsets.keys.sorted()
+                body.writeUnsignedVarlong(UInt64(groups.count))
+                for g in groups {
+                    RecordingWire.writeString(g, into: &body)
+                    RecordingWire.writePositions(offsets[g]!, into: &body)
+                }
+            case .transactionRebalanced:
+                header(.transactionRebalanced)
             case .joinGroup(let c):
                 header(.joinGroup)
                 RecordingWire.writeGroupConfig(c, into: &body)
@@ -608,6 +624,21 @@ enum RecordingWire {
             case .endTransaction:
                 let commit = try e.readBool("endTransaction.commit")
                 payload = .input(.endTransaction(commit: commit, PromiseID(try e.readUnsignedVarlong("promise"))))
+            case .sendOffsetsToTransaction:
+                let p = PromiseID(try e.readUnsignedVarlong("promise"))
+                let some = try e.readUInt8("txnOffsets.some") != 0
+                payload = .input(.sendOffsetsToTransaction(some ? try RecordingWire.readTransactionOffsets(&e) : nil, p))
+            case .transactionEnded:
+                let committed = try e.readBool("transactionEnded.committed")
+                let n = try e.readUnsignedVarlong("transactionEnded.groups")
+                guard n <= UInt64(e.remaining) else { throw FlightRecordingError.corrupt("group count \(n)") }
+                var offsets: [String: [TopicPartition: CommitPosition]] = [:]
+                for _ in 0 ..< n {
+                    let g = try readString(&e, "transactionEnded.group")
+                    offsets[g] = try readPositions(&e)
+                }
+                payload = .input(.transactionEnded(committed: committed, offsets: offsets))
+            case .transactionRebalanced: payload = .input(.transactionRebalanced)
             case .joinGroup: payload = .input(.joinGroup(try readGroupConfig(&e)))
             case .leaveGroup: payload = .input(.leaveGroup(PromiseID(try e.readUnsignedVarlong("promise"))))
             case .commitOffsets:

@@ -54,6 +54,24 @@ extension RecordingWire {
         w.writeUnsignedVarlong(c.retryBackoff.initialInterval.nanoseconds)
         w.writeUnsignedVarlong(c.retryBackoff.maxInterval.nanoseconds)
         w.writeUInt64(c.retryBackoff.jitter.bitPattern)
+        w.writeUInt8(c.transactional ? 1 : 0)
+    }
+
+    static func writeTransactionOffsets(_ o: TransactionOffsets, into w: inout ByteWriter) {
+        writeString(o.groupId, into: &w)
+        w.writeInt32(o.generationId)
+        writeString(o.memberId, into: &w)
+        writeOptionalString(o.instanceId, into: &w)
+        writePositions(o.offsets, into: &w)
+    }
+
+    static func readTransactionOffsets(_ r: inout ByteReader) throws -> TransactionOffsets {
+        let group = try readString(&r, "txnOffsets.group")
+        let generation = try r.readInt32("txnOffsets.generation")
+        let member = try readString(&r, "txnOffsets.member")
+        let instance = try readOptionalString(&r, "txnOffsets.instance")
+        return TransactionOffsets(groupId: group, generationId: generation, memberId: member, instanceId: instance,
+                                  offsets: try readPositions(&r))
     }
 
     static func readGroupConfig(_ r: inout ByteReader) throws -> GroupConfig {
@@ -90,6 +108,7 @@ extension RecordingWire {
         let initial = Interval(nanoseconds: try r.readUnsignedVarlong("group.backoff.initial"))
         let max = Interval(nanoseconds: try r.readUnsignedVarlong("group.backoff.max"))
         c.retryBackoff = BackoffPolicy(initialInterval: initial, maxInterval: max, jitter: Double(bitPattern: try r.readUInt64("group.backoff.jitter")))
+        c.transactional = try r.readUInt8("group.transactional") != 0
         return c
     }
 }
