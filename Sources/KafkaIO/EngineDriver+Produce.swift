@@ -73,7 +73,18 @@ extension EngineDriver {
         switch command {
         case .begin: feed(.beginTransaction(p), now: now)
         case .commit: feed(.endTransaction(commit: true, p), now: now)
-        case .abort: feed(.endTransaction(commit: false, p), now: now)
+        case .abort:
+            // The user is done with what it polled (its effects are aborted): a revocation
+            // waiting for those records must not wait for the next poll.
+            group?.buffer.finishAll()
+            feed(.endTransaction(commit: false, p), now: now)
+        case .sendGroupOffsets:
+            // The transaction ends: what the user took is done with, so it counts as consumed.
+            if let g = group {
+                g.buffer.finishAll()
+                reportConsumedPositions(now: now)
+            }
+            feed(.sendOffsetsToTransaction(nil, p), now: now)
         }
     }
 }

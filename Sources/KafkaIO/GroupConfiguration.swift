@@ -43,6 +43,9 @@ public struct GroupConfiguration: Sendable {
     /// partitions to be finished (the next poll, or the next iteration of `records()`).
     public var revocationTimeout: Duration = .seconds(30)
 
+    /// Set by KafkaTransactSession: offsets are committed only inside transactions.
+    var transactional = false
+
     public init(groupId: String, topics: [String]) {
         self.groupId = groupId
         self.topics = topics
@@ -61,6 +64,7 @@ public struct GroupConfiguration: Sendable {
         c.noCommitStart = startWithoutCommit
         c.requireStable = requireStableOffsets
         c.rack = rack
+        c.transactional = transactional
         return c
     }
 

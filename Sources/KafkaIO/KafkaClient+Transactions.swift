@@ -4,6 +4,8 @@ import NIOConcurrencyHelpers
 /// What a transactional producer's call asks of the engine.
 enum TransactionCommand: Sendable {
     case begin, commit, abort
+    /// The group member's consumed positions into the open transaction (KafkaTransactSession).
+    case sendGroupOffsets
 }
 
 /// The transactional producer (`producer.transactionalId` set):
@@ -40,7 +42,7 @@ extension KafkaClient {
     /// Cancelling the calling task throws `.cancelled` at once; a call that already reached
     /// the engine still completes there (a commit cannot be taken back), and a later call
     /// sees its effect (`.endInProgress` until it is done).
-    private func transactionCall(_ command: TransactionCommand) async throws(TransactionError) {
+    func transactionCall(_ command: TransactionCommand) async throws(TransactionError) {
         let waiter = NIOLockedValueBox<(continuation: CheckedContinuation<TransactionError?, Never>?, finished: Bool)>((nil, false))
         @Sendable func finish(_ error: TransactionError?) {
             let c: CheckedContinuation<TransactionError?, Never>? = waiter.withLockedValue { s in

@@ -35,9 +35,18 @@ public final class KafkaGroupConsumer: Service, Sendable {
     }
     private let state = NIOLockedValueBox(State())
     private let logger: Logger
+    /// Runs first when leaving (a transact session aborts its open transaction there, so
+    /// the next owner of its partitions does not wait for the transaction's timeout).
+    private let beforeLeave: (@Sendable (KafkaClient) async -> Void)?
 
-    public init(configuration: KafkaClientConfiguration, group: GroupConfiguration,
-                logger: Logger = Logger(label: "kgo-swift.group")) throws(KafkaConfigurationError) {
+    public convenience init(configuration: KafkaClientConfiguration, group: GroupConfiguration,
+                            logger: Logger = Logger(label: "kgo-swift.group")) throws(KafkaConfigurationError) {
+        try self.init(configuration: configuration, group: group, logger: logger, beforeLeave: nil)
+    }
+
+    init(configuration: KafkaClientConfiguration, group: GroupConfiguration, logger: Logger,
+         beforeLeave: (@Sendable (KafkaClient) async -> Void)?) throws(KafkaConfigurationError) {
+        self.beforeLeave = beforeLeave
         try group.validate()
         client = try KafkaClient(configuration: configuration, logger: logger)
         var group = group
@@ -84,6 +93,11 @@ public final class KafkaGroupConsumer: Service, Sendable {
     /// Commits what was consumed, leaves the group (unless static), and closes the client.
     public func leave() async {
         let already = state.withLockedValue { $0.ended }
+        if !already, let beforeLeave {
+            // Not the caller's task: leaving is often what a cancelled task does.
+            let client = self.client
+            await Task { await beforeLeave(client) }.value
+        }
         if !already {
             await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                 client.submit(.group(.leave({ c.resume() })))

@@ -1,0 +1,242 @@
+import FakeCluster
+import FakeClusterTCP
+import KafkaIO
+import KafkaProtocol
+import NIOConcurrencyHelpers
+import Testing
+import Foundation
+
+/// KafkaTransactSession against FakeCluster's TCP listener (three brokers: the group and
+/// transaction coordinators and the leaders differ): a copy pipeline from `in` to `out` with
+/// members joining and leaving and transactions aborted on purpose is read back exactly once,
+/// in order per partition; a rebalance during an open transaction makes it abort; an abort
+/// polls the same records again.
+@Suite(.serialized) struct TransactSessionTests {
+    static let partitions: Int32 = 4
+    static let perPartition = 60
+
+    static func server() throws -> FakeClusterServer {
+        try FakeClusterServer.start(FakeClusterConfig(brokers: (1 ... 3).map { .init(nodeId: $0, port: 0) },
+                                                      topics: [.init(name: "in", partitions: partitions), .init(name: "out", partitions: partitions)]))
+    }
+
+    static func configuration(_ server: FakeClusterServer, transactionalId: String? = nil) -> KafkaClientConfiguration {
+        TransactionalProducerTests.configuration(server, transactionalId: transactionalId)
+    }
+
+    /// A member of group "copy" whose polls are small (one batch per fetch), so transactions
+    /// are many and rebalances fall inside them.
+    static func session(_ server: FakeClusterServer, _ name: String,
+                        onRevoked: (@Sendable ([TopicPartition]) async -> Void)? = nil,
+                        onAssigned: (@Sendable ([TopicPartition]) -> Void)? = nil) throws -> KafkaTransactSession {
+        var group = GroupConfiguration(groupId: "copy", topics: ["in"])
+        group.sessionTimeout = .seconds(6)
+        group.heartbeatInterval = .milliseconds(500)
+        group.onRevoked = onRevoked
+        group.onAssigned = onAssigned
+        var c = configuration(server, transactionalId: "copy-\(name)")
+        c.consumer.partitionMaxBytes = 1
+        c.consumer.maxBytes = 1
+        return try KafkaTransactSession(configuration: c, group: group, logger: TestEnvironment.logger)
+    }
+
+    /// Writes `perPartition` records "p-i" to every partition of `in`, a few per batch.
+    static func fillInput(_ server: FakeClusterServer) async throws {
+        let producer = try KafkaClient(configuration: configuration(server), logger: TestEnvironment.logger)
+        for i in stride(from: 0, to: perPartition, by: 3) {
+            var records: [KafkaRecord] = []
+            for j in i ..< min(i + 3, perPartition) {
+                for p in 0 ..< partitions { records.append(KafkaRecord(topic: "in", partition: p, value: Array("\(p)-\(j)".utf8))) }
+            }
+            let results = await producer.produceAndWait(records)
+            #expect(results.allSatisfy { if case .success = $0 { return true } else { return false } })
+        }
+        await producer.close()
+    }
+
+    /// Counts committed copies across the members.
+    final class Tally: @unchecked Sendable {
+        let box = NIOLockedValueBox((committed: 0, aborted: 0, byMember: [String: Int]()))
+        var committed: Int { box.withLockedValue { $0.committed } }
+    }
+
+    /// One member's copy loop: each non-empty poll is one transaction; every `abortEvery`th
+    /// is aborted on purpose and its first record must come back in a later poll.
+    static func copy(_ s: KafkaTransactSession, _ name: String = "", tally: Tally, abortEvery: Int, stop: @escaping @Sendable () -> Bool,
+                     hold: @escaping @Sendable () -> Bool = { false }) async -> String? {
+        var round = 0
+        var mustSeeAgain: Set<String> = []
+        while !stop() && !Task.isCancelled {
+            if hold() {
+                try? await Task.sleep(for: .milliseconds(20))
+                continue
+            }
+            let poll = await s.poll(timeout: .milliseconds(200))
+            if poll.closed { return nil }
+            if poll.isEmpty { continue }
+            round += 1
+            let values = poll.records.map { String(decoding: $0.value ?? [], as: UTF8.self) }
+            if ProcessInfo.processInfo.environment["KGO_TXN_TRACE"] != nil { print("\(ContinuousClock.now) \(name) round \(round + 1): \(values)") }
+            mustSeeAgain.subtract(values)
+            do {
+                try await s.begin()
+                for r in poll.records {
+                    s.client.produce(KafkaRecord(topic: "out", partition: r.partition, value: r.value.map(Array.init))) { _ in }
+                }
+                let commit = round % abortEvery != 1
+                let committed = try await s.end(commit: commit)
+                if ProcessInfo.processInfo.environment["KGO_TXN_TRACE"] != nil { print("\(ContinuousClock.now) \(name) end(commit: \(commit)) -> \(committed)") }
+                tally.box.withLockedValue { t in
+                    if committed { t.committed += poll.recordCount; t.byMember[name, default: 0] += poll.recordCount } else { t.aborted += 1 }
+                }
+                if !commit, let first = values.first { mustSeeAgain.insert(first) }
+            } catch {
+                return "transaction failed: \(error)"
+            }
+        }
+        return nil
+    }
+
+    /// Reads `out` read_committed from the start and checks every input record is there
+    /// exactly once, in input order per partition.
+    static func checkOutput(_ server: FakeClusterServer) async throws {
+        let reader = try KafkaClient(configuration: TransactionalProducerTests.configuration(server), logger: TestEnvironment.logger)
+        reader.assign(Dictionary(uniqueKeysWithValues: (0 ..< partitions).map { (TopicPartition("out", $0), StartOffset.start) }))
+        var byPartition: [Int32: [String]] = [:]
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(15)
+        let want = Int(partitions) * perPartition
+        var settleUntil: ContinuousClock.Instant? = nil
+        while clock.now < deadline {
+            let n = byPartition.values.reduce(0) { $0 + $1.count }
+            if n >= want, settleUntil == nil { settleUntil = clock.now + .milliseconds(600) }
+            if let s = settleUntil, clock.now >= s { break }
+            let poll = await reader.poll(timeout: .milliseconds(200))
+            for p in poll.partitions {
+                for r in p.records { byPartition[p.partition, default: []].append(String(decoding: r.value ?? [], as: UTF8.self)) }
+            }
+        }
+        await reader.close()
+        for p in 0 ..< partitions {
+            let got = byPartition[p] ?? []
+            let expected = (0 ..< perPartition).map { "\(p)-\($0)" }
+            #expect(got == expected, "out[\(p)]: \(got.count) records, duplicates \(got.count - Set(got).count), first wrong at \(zip(got, expected).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(got.count, expected.count))")
+        }
+    }
+
+    /// Two members copy while a third joins and the first leaves; every third transaction is
+    /// aborted on purpose. The output holds every input record exactly once, in order.
+    @Test func aCopyPipelineIsExactlyOnceThroughRebalancesAndAborts() async throws {
+        let server = try Self.server()
+        defer { try? server.shutdown() }
+        try await Self.fillInput(server)
+        let tally = Tally()
+        let total = Int(Self.partitions) * Self.perPartition
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(60)
+        let done: @Sendable () -> Bool = { tally.committed >= total || clock.now >= deadline }
+
+        // Copying holds at a quarter until the third member has partitions, and at half until
+        // the first has left, so both rebalances happen with work left on both sides.
+        let steps = NIOLockedValueBox((cAssigned: false, aLeft: false))
+        let hold: @Sendable () -> Bool = {
+            let s = steps.withLockedValue { $0 }
+            return (tally.committed >= total / 4 && !s.cAssigned) || (tally.committed >= total / 2 && !s.aLeft)
+        }
+        let a = try Self.session(server, "a")
+        let b = try Self.session(server, "b")
+        let runA = Task { try await a.run() }
+        let runB = Task { try await b.run() }
+        let trace = ProcessInfo.processInfo.environment["KGO_TXN_TRACE"] != nil
+        if trace {
+            Task { for await e in a.consumer.events { print("\(ContinuousClock.now) a event \(e)") } }
+            Task { for await e in b.consumer.events { print("\(ContinuousClock.now) b event \(e)") } }
+        }
+        let copyA = Task { await Self.copy(a, "a", tally: tally, abortEvery: 3, stop: done, hold: hold) }
+        let copyB = Task { await Self.copy(b, "b", tally: tally, abortEvery: 3, stop: done, hold: hold) }
+
+        while tally.committed < total / 4, clock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        let c = try Self.session(server, "c", onAssigned: { parts in if !parts.isEmpty { steps.withLockedValue { $0.cAssigned = true } } })
+        let runC = Task { try await c.run() }
+        if trace { Task { for await e in c.consumer.events { print("\(ContinuousClock.now) c event \(e)") } } }
+        let copyC = Task { await Self.copy(c, "c", tally: tally, abortEvery: 3, stop: done, hold: hold) }
+        while tally.committed < total / 2, clock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        if trace { print("\(ContinuousClock.now) main: half copied, stopping a") }
+        copyA.cancel()
+        _ = await copyA.value
+        if trace { print("\(ContinuousClock.now) main: a's loop ended, leaving") }
+        await a.leave()
+        let leftAt = tally.committed
+        if trace { print("\(ContinuousClock.now) main: a left") }
+        steps.withLockedValue { $0.aLeft = true }
+        while !done(), clock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+
+        for t in [copyB, copyC] {
+            let failure = await t.value
+            #expect(failure == nil, "\(failure ?? "")")
+        }
+        #expect(tally.committed == total, "committed \(tally.committed) of \(total) (\(tally.box.withLockedValue { $0.aborted }) aborted)")
+        #expect(tally.box.withLockedValue { $0.aborted } > 0)
+        let byMember = tally.box.withLockedValue { $0.byMember }
+        #expect(steps.withLockedValue { $0.cAssigned }, "the third member was given partitions")
+        #expect(leftAt < total, "the first member left with work remaining (\(leftAt) of \(total) copied); by member: \(byMember)")
+        await b.leave()
+        await c.leave()
+        _ = await (try? runA.value, try? runB.value, try? runC.value)
+        try await Self.checkOutput(server)
+    }
+
+    /// A partition revoked while the transaction is open makes it abort: `end(commit: true)`
+    /// returns false, and the records come back to whoever owns them next.
+    @Test func aRevocationDuringTheTransactionAbortsIt() async throws {
+        let server = try Self.server()
+        defer { try? server.shutdown() }
+        try await Self.fillInput(server)
+        let revoking = NIOLockedValueBox(false)
+        let a = try Self.session(server, "a") { parts in if !parts.isEmpty { revoking.withLockedValue { $0 = true } } }
+        let runA = Task { try await a.run() }
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(30)
+        var poll = await a.poll(timeout: .milliseconds(200))
+        while poll.isEmpty, clock.now < deadline { poll = await a.poll(timeout: .milliseconds(200)) }
+        #expect(!poll.isEmpty)
+        try await a.begin()
+        for r in poll.records { a.client.produce(KafkaRecord(topic: "out", partition: r.partition, value: r.value.map(Array.init))) { _ in } }
+
+        // A second member joins: the cooperative-sticky rebalance revokes half of a's
+        // partitions (the revocation starts now and finishes once a is done with what it polled).
+        let b = try Self.session(server, "b")
+        let runB = Task { try await b.run() }
+        while !revoking.withLockedValue({ $0 }), clock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(revoking.withLockedValue { $0 })
+        let committed = try await a.end(commit: true)
+        #expect(committed == false, "the transaction spanning the revocation must abort")
+
+        // Both copy the rest; the output is still exactly once.
+        let tally = Tally()
+        let total = Int(Self.partitions) * Self.perPartition
+        let copyDeadline = clock.now + .seconds(30)
+        let done: @Sendable () -> Bool = { tally.committed >= total || clock.now >= copyDeadline }
+        let copyA = Task { await Self.copy(a, tally: tally, abortEvery: 1_000, stop: done) }
+        let copyB = Task { await Self.copy(b, tally: tally, abortEvery: 1_000, stop: done) }
+        while !done() { try await Task.sleep(for: .milliseconds(50)) }
+        for t in [copyA, copyB] {
+            let failure = await t.value
+            #expect(failure == nil, "\(failure ?? "")")
+        }
+        #expect(tally.committed == total)
+        await a.leave()
+        await b.leave()
+        _ = await (try? runA.value, try? runB.value)
+        try await Self.checkOutput(server)
+    }
+
+    /// A session needs a transactional id.
+    @Test func aSessionWithoutATransactionalIdIsRefused() throws {
+        let server = try Self.server()
+        defer { try? server.shutdown() }
+        #expect(throws: KafkaConfigurationError.self) {
+            _ = try KafkaTransactSession(configuration: Self.configuration(server), group: GroupConfiguration(groupId: "g", topics: ["in"]))
+        }
+    }
+}
