@@ -185,6 +185,47 @@ private let t2 = TopicPartition("t", 2)
         #expect(w.transactionOutcome(5) == .some(nil) && w.ends.last?.request.committed == true)
     }
 
+    /// A record refused at the call inside a transaction (too large; a partition the topic
+    /// lacks, through the driver's lending path) makes it "must abort" as a failed delivery
+    /// does: a commit asked for right after (before a callback user could see the refusal)
+    /// refuses instead of committing the transaction without the record. Refusals because of
+    /// the transaction's state (produce outside one) change nothing.
+    @Test func aRecordRefusedAtTheCallMakesTheTransactionMustAbort() {
+        var w = Self.world { $0.maxBatchBytes = 1000 }
+        #expect(w.produce("t", 0, [1]) == [.notInTransaction])
+        w.begin(1)
+        #expect(w.produce("t", 0, [2]) == [nil])
+        guard case .recordTooLarge? = w.produce("t", 1, [3], size: 2000).first ?? nil else {
+            Issue.record("the large record was not refused")
+            return
+        }
+        w.end(commit: true, 2)
+        guard case .some(.mustAbort(cause: .recordTooLarge))? = w.transactionOutcome(2) else {
+            Issue.record("commit: \(String(describing: w.transactionOutcome(2)))")
+            return
+        }
+        w.end(commit: false, 3)
+        w.answerAll()
+        #expect(w.transactionOutcome(3) == .some(nil))
+        #expect(w.ends.allSatisfy { !$0.request.committed })
+
+        w.begin(4)
+        w.produceTogether("t", 7, [5])
+        #expect(w.failedTokens.contains(5))
+        w.end(commit: true, 5)
+        guard case .some(.mustAbort(cause: .partitionOutOfRange(7, count: 3)))? = w.transactionOutcome(5) else {
+            Issue.record("commit: \(String(describing: w.transactionOutcome(5)))")
+            return
+        }
+        w.end(commit: false, 6)
+        #expect(w.transactionOutcome(6) == .some(nil))
+        w.begin(7)
+        #expect(w.produce("t", 0, [8]) == [nil])
+        w.end(commit: true, 8)
+        w.answerAll()
+        #expect(w.transactionOutcome(8) == .some(nil) && w.ends.last?.request.committed == true)
+    }
+
     /// A record failing while the commit flushes answers the commit with "must abort" at
     /// once; nothing is committed.
     @Test func aFailureDuringTheCommitFlushTurnsItIntoMustAbort() {

@@ -105,6 +105,20 @@ extension ProducerStateMachine {
         }
     }
 
+    /// A record refused at the call while a transaction is open (too large, a partition that
+    /// does not exist, the buffer full) is a record of the transaction that failed too:
+    /// without this a commit right after it would commit the transaction without the record,
+    /// though its refusal reaches a callback user only after the commit was asked for.
+    /// Refusals because of the transaction's own state (none open, ending, must abort) change
+    /// nothing.
+    mutating func transactionRecordRefused(_ error: ProduceError) {
+        guard txn != nil else { return }
+        switch error {
+        case .notInTransaction, .transactionMustAbort: return
+        default: transactionRecordFailed(error)
+        }
+    }
+
     /// The producer stopped (fatal error or close): every waiting begin, commit and abort
     /// is answered with `error`.
     mutating func failTransactionWaiters(_ error: TransactionError) {
