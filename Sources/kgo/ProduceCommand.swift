@@ -197,16 +197,17 @@ struct ProduceCommand: AsyncParsableCommand {
         }
         // After a fatal error (fenced by another producer with this id) abort fails too: the
         // coordinator aborts the transaction itself.
-        var aborted = "aborted"
+        var aborted = "transaction aborted"
+        var written = "and are aborted"
         do {
             try await client.abortTransaction()
         } catch {
-            aborted = "not aborted by us (\(error)); the coordinator aborts it when it times out or the id is taken over"
+            aborted = "transaction not aborted by us (\(error)); the coordinator aborts it when it times out or the id is taken over"
+            written = "in it"
         }
-        let (written, _, _) = tally.snapshot
+        let (delivered, _, _) = tally.snapshot
         await client.close()
-        print("\(failure): transaction \(aborted); \(written) of \(lines) records were written "
-              + "to \(topic) and are aborted, none is committed", to: &err)
+        print("\(failure): \(aborted); \(delivered) of \(lines) records were written to \(topic) \(written), none is committed", to: &err)
         throw ExitCode(1)
     }
 }

@@ -107,8 +107,11 @@ import Testing
     /// A record that fails (the broker refuses partition 1's batch with INVALID_RECORD, not
     /// retried; or a line too large for a batch, refused at the call) aborts the transaction:
     /// kgo exits non-zero saying so and how many records were written, read_committed sees
-    /// none of them, and read_uncommitted sees exactly the written ones.
-    @Test(arguments: ["broker", "too-large"])
+    /// none of them, and read_uncommitted sees exactly the written ones. A commit that fails
+    /// (EndTxn refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED: fatal, so the abort cannot
+    /// be sent either and the coordinator keeps the transaction open until it times out)
+    /// exits non-zero too, with every record written and none readable read_committed.
+    @Test(arguments: ["broker", "too-large", "commit"])
     func produceWithTransactionalIdAbortsWhenARecordFails(_ failure: String) async throws {
         let server = try TransactionalProducerTests.server()
         defer { try? server.shutdown() }
@@ -119,20 +122,28 @@ import Testing
                 c.pushError(.produce, .invalidRecord, partition: TopicPartition(TransactionalProducerTests.topic, 1), count: 5)
                 return ((), [])
             }.get()
-        } else {
+        } else if failure == "too-large" {
             lines.insert("k15:" + String(repeating: "x", count: 3000), at: 15)
             extra = ["--batch-bytes", "2000"]
+        } else {
+            try await server.withCluster { c, _ in
+                c.pushError(.endTxn, .transactionalIdAuthorizationFailed, count: 1)
+                return ((), [])
+            }.get()
         }
         let (status, output) = try Self.kgo(["produce", "-b", Self.bootstrap(server), "-t", TransactionalProducerTests.topic, "-K", ":",
                                              "--transactional-id", "cli-abort-\(failure)"] + extra,
                                             stdin: lines.map { $0 + "\n" }.joined())
         #expect(status != 0, "\(output)")
-        #expect(output.contains(failure == "broker" ? "INVALID_RECORD" : "exceeds the maximum batch size"), "\(output)")
-        #expect(output.contains("transaction aborted;") && output.contains("none is committed"), "\(output)")
+        let reason = ["broker": "INVALID_RECORD", "too-large": "exceeds the maximum batch size",
+                      "commit": "the commit failed: transactional producer failed: broker error TRANSACTIONAL_ID_AUTHORIZATION_FAILED"]
+        #expect(output.contains(reason[failure]!), "\(output)")
+        #expect(output.contains(failure == "commit" ? "transaction not aborted by us" : "transaction aborted;"), "\(output)")
+        #expect(output.contains("none is committed"), "\(output)")
         let match = output.firstMatch(of: /(\d+) of (\d+) records were written/)
         let written = try #require(match.map { Int($0.1)! }, "\(output)")
         #expect(match.map { Int($0.2)! } == lines.count)
-        #expect(written < lines.count)
+        if failure == "commit" { #expect(written == lines.count) } else { #expect(written < lines.count) }
 
         let committed = try await TransactionalProducerTests.readAll(server, isolation: .readCommitted, expected: 0)
         #expect(committed.isEmpty, "\(committed)")
