@@ -172,32 +172,14 @@ struct TransactionInteropTests {
     /// librdkafka read_committed, exactly and in order. Only commits: Tansu's read_committed
     /// delivers aborted records (../shared/broker/README.md).
     @Test func ourCommittedTransactionsReadByLibrdkafkaOnTansu() async throws {
-        try Peers.check()
-        guard let broker = ProcessInfo.processInfo.environment["KGO_TEST_BROKER"], !broker.isEmpty else {
-            Issue.record("KGO_TEST_BROKER is not set: run Tools/test.sh, which starts Tansu")
-            return
-        }
-        let topic = "txn-tansu-\(UInt32.random(in: 0 ... .max))"
-        let admin = try Self.client(broker)
-        var t = CreateTopicsRequest.CreatableTopic()
-        t.name = topic
-        t.numPartitions = 2
-        t.replicationFactor = 1
-        var create = CreateTopicsRequest()
-        create.topics = [t]
-        create.timeoutMs = 5000
-        let created = try await admin.request(create)
-        await admin.close()
-        try #require(created.topics.map(\.errorCode) == [0], "CreateTopics: \(created.topics.map(\.errorCode))")
-
-        let (committed, _) = try await Self.produceOurs(broker, topic: topic, transactionalId: "tansu-\(topic)", plan: "cc", per: 10,
-                                                        partitions: 2)
-        #expect(committed.count == 20)
-        let rc = try Self.readWithLibrdkafka(broker, topic: topic, isolation: "read_committed", want: committed.count, partitions: 2)
-        let got = rc.map { Entry(partition: $0.partition, value: $0.value) }
-        #expect(got.count == 20 && Set(got).count == 20, "\(got)")
-        for p: Int32 in 0 ..< 2 {
-            #expect(rc.filter { $0.partition == p }.map(\.value) == committed.filter { $0.partition == p }.map(\.value))
+        try await GroupInteropTests.withCluster(.tansu) { env in
+            let topic = try await env.topic(partitions: 2)
+            let broker = env.ours
+            let (committed, _) = try await Self.produceOurs(broker, topic: topic, transactionalId: "tansu-\(topic)", plan: "cc", per: 10,
+                                                            partitions: 2)
+            #expect(committed.count == 20)
+            let rc = try Self.readWithLibrdkafka(broker, topic: topic, isolation: "read_committed", want: committed.count, partitions: 2)
+            Self.check(rc, equals: committed, "librdkafka read_committed on Tansu")
         }
     }
 }
