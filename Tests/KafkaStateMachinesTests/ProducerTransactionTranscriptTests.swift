@@ -226,6 +226,38 @@ private let t2 = TopicPartition("t", 2)
         #expect(w.transactionOutcome(8) == .some(nil) && w.ends.last?.request.committed == true)
     }
 
+    /// Once the transaction must abort, what was not sent fails at once with
+    /// `.transactionMustAbort`: here a batch whose partition's AddPartitionsToTxn was backing
+    /// off (CONCURRENT_TRANSACTIONS) when another partition's record failed. Before, no
+    /// AddPartitionsToTxn went out for it any more, so it stayed buffered and a flush never
+    /// completed. The abort then ends the transaction and the next one is clean.
+    @Test func mustAbortFailsWhatWasNotSentSoAFlushCompletes() {
+        var w = Self.world()
+        w.begin(1)
+        w.produce("t", 0, [1])
+        w.addErrors = [.concurrentTransactions]
+        w.produce("t", 2, [2])
+        w.answer(errors: [t0: .invalidRecord])
+        w.flush(9)
+        w.run(until: 60_000)
+        #expect(w.notices.contains(.flushed(PromiseID(9))))
+        #expect(w.h.engine.producerBufferedRecords == 0)
+        guard case .transactionMustAbort(cause: .broker(.invalidRecord, _))? = w.reports.first(where: { $0.tokens == [2] })?.error else {
+            Issue.record("record 2: \(w.reports)")
+            return
+        }
+        #expect(!w.allSent.contains { $0.batches.contains { $0.tp == t2 } }, "t/2 was never sent")
+        w.end(commit: false, 2)
+        w.answerAll()
+        #expect(w.transactionOutcome(2) == .some(nil))
+        #expect(w.ends.count == 1 && w.ends[0].request.committed == false)
+        w.begin(3)
+        #expect(w.produce("t", 2, [3]) == [nil])
+        w.end(commit: true, 4)
+        w.answerAll()
+        #expect(w.transactionOutcome(4) == .some(nil) && w.ends.last?.request.committed == true)
+    }
+
     /// A record failing while the commit flushes answers the commit with "must abort" at
     /// once; nothing is committed.
     @Test func aFailureDuringTheCommitFlushTurnsItIntoMustAbort() {

@@ -37,7 +37,7 @@ extension ProducerStateMachine {
         case .open:
             if commit, let cause = txn!.abortCause { return transactionDone(promise, .mustAbort(cause: cause)) }
             txn!.phase = .ending(commit: commit, promise)
-            if !commit { dropUnsentForAbort() }
+            if !commit { dropUnsent(.transactionAborted) }
             dirty = true
         }
     }
@@ -63,10 +63,11 @@ extension ProducerStateMachine {
 
     /// An abort drops what never left: waiting records and batches without a sequence (a
     /// batch with one was sent at least once and may be written, so it is settled first:
-    /// the broker's sequence numbers must stay in step for the next transaction).
-    private mutating func dropUnsentForAbort() {
+    /// the broker's sequence numbers must stay in step for the next transaction). So does a
+    /// transaction that must abort (`pump`), failing them with `.transactionMustAbort`.
+    mutating func dropUnsent(_ error: ProduceError) {
         for name in topicNames {
-            failWaiting(name, .transactionAborted)
+            failWaiting(name, error)
             for p in topics[name]!.partitions.indices {
                 let q = topics[name]!.partitions[p]
                 var keep = q.batches.count
@@ -74,7 +75,7 @@ extension ProducerStateMachine {
                 guard keep < q.batches.count else { continue }
                 let dropped = q.batches[keep...]
                 topics[name]!.partitions[p].batches.removeLast(dropped.count)
-                for b in dropped { report(name, Int32(p), b, error: .transactionAborted) }
+                for b in dropped { report(name, Int32(p), b, error: error) }
             }
         }
         completeFlushesIfDone()
@@ -94,6 +95,8 @@ extension ProducerStateMachine {
         case .transactionAborted, .clientClosed, .fatal: return
         default: break
         }
+        // `pump` fails what was not sent yet (see there).
+        dirty = true
         switch txn!.phase {
         case .idle: return
         case .open, .ending(commit: false, _):
