@@ -20,6 +20,10 @@ struct ProducerOptions: ParsableArguments {
     var bufferedRecords: Int?
     @Option(help: "Most bytes buffered before produce waits (default: the library's).")
     var bufferedBytes: Int?
+    @Option(help: "Produce transactionally with this transactional id (needs --acks all).")
+    var transactionalId: String?
+    @Option(help: "Transaction timeout in seconds, the coordinator's limit on an open transaction (default: the library's, 60).")
+    var transactionTimeout: Int?
 
     func configuration() throws -> ProducerConfiguration {
         var p = ProducerConfiguration()
@@ -44,6 +48,15 @@ struct ProducerOptions: ParsableArguments {
         if let batchBytes { p.maxBatchBytes = batchBytes }
         if let bufferedRecords { p.maxBufferedRecords = bufferedRecords }
         if let bufferedBytes { p.maxBufferedBytes = bufferedBytes }
+        if let transactionalId {
+            guard p.acks == .all else { throw ValidationError("--transactional-id needs --acks all") }
+            p.transactionalId = transactionalId
+        }
+        if let transactionTimeout {
+            guard transactionalId != nil else { throw ValidationError("--transaction-timeout needs --transactional-id") }
+            guard transactionTimeout > 0 else { throw ValidationError("--transaction-timeout must be positive") }
+            p.transactionTimeout = .seconds(transactionTimeout)
+        }
         return p
     }
 }
@@ -111,7 +124,22 @@ struct ProduceCommand: AsyncParsableCommand {
         if let partition, partition < 0 { throw ValidationError("negative partition \(partition)") }
         let client = try connection.makeClient(producer: try producer.configuration())
         if let createPartitions { try await createTopic(client, topic, partitions: createPartitions) }
+        if producer.transactionalId != nil {
+            try await runTransaction(client)
+            return
+        }
         let tally = ProduceTally()
+        let lines = produceLines(client, tally)
+        await client.flush()
+        await client.close()
+        let (delivered, failed, first) = tally.snapshot
+        var err = StandardError()
+        print("produced \(delivered) of \(lines) records to \(topic)\(failed > 0 ? ", \(failed) failed (first: \(first!))" : "")", to: &err)
+        if failed > 0 || delivered != lines { throw ExitCode(1) }
+    }
+
+    /// Produces every line of standard input; returns how many there were.
+    private func produceLines(_ client: KafkaClient, _ tally: ProduceTally) -> Int {
         var lines = 0
         while let line = readLine(strippingNewline: true) {
             var key: [UInt8]? = nil
@@ -123,12 +151,64 @@ struct ProduceCommand: AsyncParsableCommand {
             lines += 1
             client.produce(KafkaRecord(topic: topic, partition: partition, key: key, value: value)) { tally.record($0) }
         }
-        await client.flush()
-        await client.close()
-        let (delivered, failed, first) = tally.snapshot
+        return lines
+    }
+
+    /// `--transactional-id`: all of standard input as one transaction. Begin, produce every
+    /// line, commit; if any record failed, or the commit did, abort instead, so either every
+    /// line is committed or none is visible to read_committed consumers.
+    private func runTransaction(_ client: KafkaClient) async throws {
         var err = StandardError()
-        print("produced \(delivered) of \(lines) records to \(topic)\(failed > 0 ? ", \(failed) failed (first: \(first!))" : "")", to: &err)
-        if failed > 0 || delivered != lines { throw ExitCode(1) }
+        do {
+            try await client.beginTransaction()
+        } catch {
+            await client.close()
+            print("cannot begin the transaction: \(error)", to: &err)
+            throw ExitCode(1)
+        }
+        let tally = ProduceTally()
+        let lines = produceLines(client, tally)
+        // A record refused at the call (too large, a partition that does not exist) makes the
+        // transaction "must abort" as a failed delivery does, so the commit below refuses; a
+        // failure already seen skips it.
+        var commitError: TransactionError? = nil
+        if tally.snapshot.1 == 0 {
+            do {
+                try await client.commitTransaction()
+                let (delivered, failed, first) = tally.snapshot
+                await client.close()
+                print("committed one transaction of \(lines) records to \(topic)", to: &err)
+                // Not expected: a failed record makes the commit refuse. Said loudly if it happens.
+                if failed > 0 || delivered != lines {
+                    print("but only \(delivered) were reported delivered, \(failed) failed (first: \(first.map { "\($0)" } ?? "-"))", to: &err)
+                    throw ExitCode(1)
+                }
+                return
+            } catch let error as TransactionError {
+                commitError = error
+            }
+        }
+        let (_, failed, first) = tally.snapshot
+        var failure = failed > 0 ? "\(failed) of \(lines) records failed (first: \(first!))" : "not every record was delivered"
+        switch commitError {
+        case nil: break
+        case .mustAbort? where failed > 0: break   // the failure above, said again
+        case let e?: failure = failed > 0 ? "\(failure); the commit failed: \(e)" : "the commit failed: \(e)"
+        }
+        // After a fatal error (fenced by another producer with this id) abort fails too: the
+        // coordinator aborts the transaction itself.
+        var aborted = "transaction aborted"
+        var written = "and are aborted"
+        do {
+            try await client.abortTransaction()
+        } catch {
+            aborted = "transaction not aborted by us (\(error)); the coordinator aborts it when it times out or the id is taken over"
+            written = "in it"
+        }
+        let (delivered, _, _) = tally.snapshot
+        await client.close()
+        print("\(failure): \(aborted); \(delivered) of \(lines) records were written to \(topic) \(written), none is committed", to: &err)
+        throw ExitCode(1)
     }
 }
 
@@ -151,26 +231,52 @@ struct BenchProduceCommand: AsyncParsableCommand {
     var size: Int = 100
     @Option(help: "Partitions: 1 sends everything to partition 0; more creates the topic and keys records over them.")
     var partitions: Int32 = 1
+    @Option(help: "With --transactional-id: records per transaction (begin, produce them, commit; default: all in one).")
+    var transactionRecords: Int?
 
     func run() async throws {
         guard records > 0, size > 0 else { throw ValidationError("--records and --size must be positive") }
+        if let transactionRecords {
+            guard producer.transactionalId != nil else { throw ValidationError("--transaction-records needs --transactional-id") }
+            guard transactionRecords > 0 else { throw ValidationError("--transaction-records must be positive") }
+        }
         let client = try connection.makeClient(producer: try producer.configuration())
         try await createTopic(client, topic, partitions: max(partitions, 1))
         let tally = ProduceTally()
         // One callback for every record: a closure literal in the loop would allocate its context each time.
         let done: ProduceCompletion = { tally.record($0) }
         let start = ContinuousClock.now
-        Self.produceAll(client, topic: topic, records: records, size: size, keyed: partitions > 1, completion: done)
-        let submitted = ContinuousClock.now - start
         var err = StandardError()
-        print("produce calls returned after \(submitted)", to: &err)
-        await client.flush()
+        if producer.transactionalId != nil {
+            // Each transaction: begin, its records, commit (which sends them without lingering
+            // and returns once the coordinator committed), as rdtxnprod does with librdkafka.
+            let per = transactionRecords ?? records
+            var from = 0
+            do {
+                while from < records {
+                    let to = min(from + per, records)
+                    try await client.beginTransaction()
+                    Self.produceAll(client, topic: topic, range: from ..< to, size: size, keyed: partitions > 1, completion: done)
+                    try await client.commitTransaction()
+                    from = to
+                }
+            } catch {
+                await client.close()
+                print("transaction of records \(from)..<\(min(from + per, records)) failed: \(error)", to: &err)
+                throw ExitCode(1)
+            }
+            print("committed \((records + per - 1) / per) transactions of up to \(per) records", to: &err)
+        } else {
+            Self.produceAll(client, topic: topic, range: 0 ..< records, size: size, keyed: partitions > 1, completion: done)
+            print("produce calls returned after \(ContinuousClock.now - start)", to: &err)
+            await client.flush()
+        }
         let elapsed = ContinuousClock.now - start
         await client.close()
         let secs = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let (delivered, failed, first) = tally.snapshot
         if let first { var err = StandardError(); print("delivery error: \(first)", to: &err) }
-        print("RESULT producer=kgo count=\(records) size=\(size) delivered=\(delivered) failed=\(failed) secs=\(String(format3(secs))) "
+        print("RESULT producer=\(producer.transactionalId == nil ? "kgo" : "kgo-txn") count=\(records) size=\(size) delivered=\(delivered) failed=\(failed) secs=\(String(format3(secs))) "
               + "rec_per_s=\(Int((Double(delivered) / secs).rounded())) MB_per_s=\(format2(Double(delivered) * Double(size) / secs / 1e6))")
         if failed > 0 { throw ExitCode(1) }
     }
@@ -179,10 +285,10 @@ struct BenchProduceCommand: AsyncParsableCommand {
 extension BenchProduceCommand {
     /// The produce loop, on plain parameters: reading an @Option in the loop costs a generic
     /// metadata lookup each time.
-    static func produceAll(_ client: KafkaClient, topic: String, records: Int, size: Int, keyed: Bool,
+    static func produceAll(_ client: KafkaClient, topic: String, range: Range<Int>, size: Int, keyed: Bool,
                            completion done: @escaping ProduceCompletion) {
         var payload = (0 ..< size).map { UInt8(ascii: "a") + UInt8((($0 * 7) + $0 / 13) % 26) }
-        for i in 0 ..< records {
+        for i in range {
             // Vary the first bytes as rdprod does (its snprintf); the record keeps its own copy.
             var n = i
             var d = 0

@@ -1,11 +1,16 @@
+import FakeCluster
+import FakeClusterTCP
 import Foundation
+import KafkaIO
+import KafkaProtocol
+import KafkaStateMachines
 import Testing
 
 /// The `kgo` verbs end to end: the built binary against the test brokers.
 @Suite struct KgoCommandTests {
     /// Runs `.build/debug/kgo` (swift test builds it with the tests) and returns its exit
     /// status and combined output.
-    static func kgo(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    static func kgo(_ arguments: [String], stdin: String? = nil) throws -> (status: Int32, output: String) {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let binary = root.appendingPathComponent(".build/debug/kgo")
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
@@ -18,7 +23,15 @@ import Testing
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
+        let input = Pipe()
+        process.standardInput = input
         try process.run()
+        // A writer thread, so a large input cannot block on a full pipe while nothing reads the output.
+        let bytes = Data((stdin ?? "").utf8)
+        Thread.detachNewThread {
+            input.fileHandleForWriting.write(bytes)
+            try? input.fileHandleForWriting.close()
+        }
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
@@ -66,6 +79,85 @@ import Testing
         let (missing, message) = try Self.kgo(["sim", "replay", path + "-nothing"])
         #expect(missing != 0)
         #expect(message.contains("no recording"), "\(message)")
+    }
+
+    /// `kgo produce --transactional-id`: all of standard input is one transaction, committed;
+    /// a read_committed reader sees every line once (keyed over three partitions, each in
+    /// input order), and nothing else.
+    @Test func produceWithTransactionalIdCommitsTheInputAsOneTransaction() async throws {
+        let server = try TransactionalProducerTests.server()
+        defer { try? server.shutdown() }
+        let input = (0 ..< 30).map { "k\($0):v\($0)\n" }.joined()
+        let (status, output) = try Self.kgo(["produce", "-b", Self.bootstrap(server), "-t", TransactionalProducerTests.topic, "-K", ":",
+                                             "--transactional-id", "cli-commit"], stdin: input)
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("committed one transaction of 30 records to txn-out"), "\(output)")
+        let read = try await TransactionalProducerTests.readAll(server, isolation: .readCommitted, expected: 30)
+        #expect(read.sorted() == (0 ..< 30).map { "v\($0)" }.sorted(), "\(read)")
+        // Per partition in input order: each value's number grows along the order read.
+        var last: [String: Int] = [:]
+        for v in read {
+            let n = Int(v.dropFirst())!
+            let p = Self.partitionOf(key: "k\(n)")
+            #expect((last[p] ?? -1) < n, "\(v) after \(last[p] ?? -1) on partition \(p)")
+            last[p] = n
+        }
+    }
+
+    /// A record that fails (the broker refuses partition 1's batch with INVALID_RECORD, not
+    /// retried; or a line too large for a batch, refused at the call) aborts the transaction:
+    /// kgo exits non-zero saying so and how many records were written, read_committed sees
+    /// none of them, and read_uncommitted sees exactly the written ones. A commit that fails
+    /// (EndTxn refused with TRANSACTIONAL_ID_AUTHORIZATION_FAILED: fatal, so the abort cannot
+    /// be sent either and the coordinator keeps the transaction open until it times out)
+    /// exits non-zero too, with every record written and none readable read_committed.
+    @Test(arguments: ["broker", "too-large", "commit"])
+    func produceWithTransactionalIdAbortsWhenARecordFails(_ failure: String) async throws {
+        let server = try TransactionalProducerTests.server()
+        defer { try? server.shutdown() }
+        var lines = (0 ..< 30).map { "k\($0):v\($0)" }
+        var extra: [String] = []
+        if failure == "broker" {
+            try await server.withCluster { c, _ in
+                c.pushError(.produce, .invalidRecord, partition: TopicPartition(TransactionalProducerTests.topic, 1), count: 5)
+                return ((), [])
+            }.get()
+        } else if failure == "too-large" {
+            lines.insert("k15:" + String(repeating: "x", count: 3000), at: 15)
+            extra = ["--batch-bytes", "2000"]
+        } else {
+            try await server.withCluster { c, _ in
+                c.pushError(.endTxn, .transactionalIdAuthorizationFailed, count: 1)
+                return ((), [])
+            }.get()
+        }
+        let (status, output) = try Self.kgo(["produce", "-b", Self.bootstrap(server), "-t", TransactionalProducerTests.topic, "-K", ":",
+                                             "--transactional-id", "cli-abort-\(failure)"] + extra,
+                                            stdin: lines.map { $0 + "\n" }.joined())
+        #expect(status != 0, "\(output)")
+        let reason = ["broker": "INVALID_RECORD", "too-large": "exceeds the maximum batch size",
+                      "commit": "the commit failed: transactional producer failed: broker error TRANSACTIONAL_ID_AUTHORIZATION_FAILED"]
+        #expect(output.contains(reason[failure]!), "\(output)")
+        #expect(output.contains(failure == "commit" ? "transaction not aborted by us" : "transaction aborted;"), "\(output)")
+        #expect(output.contains("none is committed"), "\(output)")
+        let match = output.firstMatch(of: /(\d+) of (\d+) records were written/)
+        let written = try #require(match.map { Int($0.1)! }, "\(output)")
+        #expect(match.map { Int($0.2)! } == lines.count)
+        if failure == "commit" { #expect(written == lines.count) } else { #expect(written < lines.count) }
+
+        let committed = try await TransactionalProducerTests.readAll(server, isolation: .readCommitted, expected: 0)
+        #expect(committed.isEmpty, "\(committed)")
+        let everything = try await TransactionalProducerTests.readAll(server, isolation: .readUncommitted, expected: written)
+        #expect(everything.count == written, "\(everything)")
+    }
+
+    static func bootstrap(_ server: FakeClusterServer) -> String {
+        server.brokers.map { "\($0.host):\($0.port)" }.joined(separator: ",")
+    }
+
+    /// The partition of a key among txn-out's three (murmur2, as the default partitioner).
+    static func partitionOf(key: String) -> String {
+        "\(Int(Murmur2.hash(Array(key.utf8)) & 0x7fff_ffff) % 3)"
     }
 
     /// `kgo play`: the README's main job runs end to end and reports every check passing.

@@ -185,6 +185,79 @@ private let t2 = TopicPartition("t", 2)
         #expect(w.transactionOutcome(5) == .some(nil) && w.ends.last?.request.committed == true)
     }
 
+    /// A record refused at the call inside a transaction (too large; a partition the topic
+    /// lacks, through the driver's lending path) makes it "must abort" as a failed delivery
+    /// does: a commit asked for right after (before a callback user could see the refusal)
+    /// refuses instead of committing the transaction without the record. Refusals because of
+    /// the transaction's state (produce outside one) change nothing.
+    @Test func aRecordRefusedAtTheCallMakesTheTransactionMustAbort() {
+        var w = Self.world { $0.maxBatchBytes = 1000 }
+        #expect(w.produce("t", 0, [1]) == [.notInTransaction])
+        w.begin(1)
+        #expect(w.produce("t", 0, [2]) == [nil])
+        guard case .recordTooLarge? = w.produce("t", 1, [3], size: 2000).first ?? nil else {
+            Issue.record("the large record was not refused")
+            return
+        }
+        w.end(commit: true, 2)
+        guard case .some(.mustAbort(cause: .recordTooLarge))? = w.transactionOutcome(2) else {
+            Issue.record("commit: \(String(describing: w.transactionOutcome(2)))")
+            return
+        }
+        w.end(commit: false, 3)
+        w.answerAll()
+        #expect(w.transactionOutcome(3) == .some(nil))
+        #expect(w.ends.allSatisfy { !$0.request.committed })
+
+        w.begin(4)
+        w.produceTogether("t", 7, [5])
+        #expect(w.failedTokens.contains(5))
+        w.end(commit: true, 5)
+        guard case .some(.mustAbort(cause: .partitionOutOfRange(7, count: 3)))? = w.transactionOutcome(5) else {
+            Issue.record("commit: \(String(describing: w.transactionOutcome(5)))")
+            return
+        }
+        w.end(commit: false, 6)
+        #expect(w.transactionOutcome(6) == .some(nil))
+        w.begin(7)
+        #expect(w.produce("t", 0, [8]) == [nil])
+        w.end(commit: true, 8)
+        w.answerAll()
+        #expect(w.transactionOutcome(8) == .some(nil) && w.ends.last?.request.committed == true)
+    }
+
+    /// Once the transaction must abort, what was not sent fails at once with
+    /// `.transactionMustAbort`: here a batch whose partition's AddPartitionsToTxn was backing
+    /// off (CONCURRENT_TRANSACTIONS) when another partition's record failed. Before, no
+    /// AddPartitionsToTxn went out for it any more, so it stayed buffered and a flush never
+    /// completed. The abort then ends the transaction and the next one is clean.
+    @Test func mustAbortFailsWhatWasNotSentSoAFlushCompletes() {
+        var w = Self.world()
+        w.begin(1)
+        w.produce("t", 0, [1])
+        w.addErrors = [.concurrentTransactions]
+        w.produce("t", 2, [2])
+        w.answer(errors: [t0: .invalidRecord])
+        w.flush(9)
+        w.run(until: 60_000)
+        #expect(w.notices.contains(.flushed(PromiseID(9))))
+        #expect(w.h.engine.producerBufferedRecords == 0)
+        guard case .transactionMustAbort(cause: .broker(.invalidRecord, _))? = w.reports.first(where: { $0.tokens == [2] })?.error else {
+            Issue.record("record 2: \(w.reports)")
+            return
+        }
+        #expect(!w.allSent.contains { $0.batches.contains { $0.tp == t2 } }, "t/2 was never sent")
+        w.end(commit: false, 2)
+        w.answerAll()
+        #expect(w.transactionOutcome(2) == .some(nil))
+        #expect(w.ends.count == 1 && w.ends[0].request.committed == false)
+        w.begin(3)
+        #expect(w.produce("t", 2, [3]) == [nil])
+        w.end(commit: true, 4)
+        w.answerAll()
+        #expect(w.transactionOutcome(4) == .some(nil) && w.ends.last?.request.committed == true)
+    }
+
     /// A record failing while the commit flushes answers the commit with "must abort" at
     /// once; nothing is committed.
     @Test func aFailureDuringTheCommitFlushTurnsItIntoMustAbort() {

@@ -28,7 +28,10 @@ extension ClientEngine {
             let base = buffer.baseAddress!
             for i in range {
                 let record = (base + i).move()
-                if let error = p.produce(record, metadata: m, now: now) { refuse(record, error) }
+                if let error = p.produce(record, metadata: m, now: now) {
+                    p.transactionRecordRefused(error)
+                    refuse(record, error)
+                }
                 (base + i).initialize(to: consume record)
             }
         }
@@ -40,6 +43,7 @@ extension ClientEngine {
     mutating func produce(_ record: ProducerRecord, now: Instant) -> ProduceError? {
         if let refusal = producerUnavailable() { return refusal }
         let error = producer!.produce(record, metadata: metadata, now: now)
+        if let error { producer!.transactionRecordRefused(error) }
         runComponent(.producer, now: now)
         return error
     }

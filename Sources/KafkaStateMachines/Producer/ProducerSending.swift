@@ -4,7 +4,13 @@ extension ProducerStateMachine {
     mutating func pump(versions: [BrokerID: BrokerVersions], now: Instant) {
         guard dirty, !closed, fatalError == nil else { return }
         dirty = false
-        if txn != nil { finishTransactionIfReady() }
+        if txn != nil {
+            // A transaction that must abort sends nothing more: what never left fails now.
+            // A batch of a partition not added yet would otherwise wait for an
+            // AddPartitionsToTxn that is never sent, and a flush for it for ever.
+            if let cause = txn!.abortCause { dropUnsent(.transactionMustAbort(cause: cause)) }
+            finishTransactionIfReady()
+        }
         if config.idempotent {
             if bumpPending, sent.isEmpty, idState == .ready { idState = .none }
             guard idState == .ready, !bumpPending else {

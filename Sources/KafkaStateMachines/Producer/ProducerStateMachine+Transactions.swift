@@ -38,7 +38,7 @@ extension ProducerStateMachine {
             if commit, let cause = txn!.abortCause { return transactionDone(promise, .mustAbort(cause: cause)) }
             txn!.phase = .ending(commit: commit, promise)
             if !commit {
-                dropUnsentForAbort()
+                dropUnsent(.transactionAborted)
                 // Offsets not yet on their way will never be: answer them now.
                 let queued = txn!.offsetsTicket == nil ? txn!.offsetJobs : Array(txn!.offsetJobs.dropFirst())
                 txn!.offsetJobs.removeLast(queued.count)
@@ -69,10 +69,11 @@ extension ProducerStateMachine {
 
     /// An abort drops what never left: waiting records and batches without a sequence (a
     /// batch with one was sent at least once and may be written, so it is settled first:
-    /// the broker's sequence numbers must stay in step for the next transaction).
-    private mutating func dropUnsentForAbort() {
+    /// the broker's sequence numbers must stay in step for the next transaction). So does a
+    /// transaction that must abort (`pump`), failing them with `.transactionMustAbort`.
+    mutating func dropUnsent(_ error: ProduceError) {
         for name in topicNames {
-            failWaiting(name, .transactionAborted)
+            failWaiting(name, error)
             for p in topics[name]!.partitions.indices {
                 let q = topics[name]!.partitions[p]
                 var keep = q.batches.count
@@ -80,7 +81,7 @@ extension ProducerStateMachine {
                 guard keep < q.batches.count else { continue }
                 let dropped = q.batches[keep...]
                 topics[name]!.partitions[p].batches.removeLast(dropped.count)
-                for b in dropped { report(name, Int32(p), b, error: .transactionAborted) }
+                for b in dropped { report(name, Int32(p), b, error: error) }
             }
         }
         completeFlushesIfDone()
@@ -100,6 +101,8 @@ extension ProducerStateMachine {
         case .transactionAborted, .clientClosed, .fatal: return
         default: break
         }
+        // `pump` fails what was not sent yet (see there).
+        dirty = true
         switch txn!.phase {
         case .idle: return
         case .open, .ending(commit: false, _):
@@ -108,6 +111,20 @@ extension ProducerStateMachine {
             txn!.abortCause = error
             txn!.phase = .open
             transactionDone(promise, .mustAbort(cause: error))
+        }
+    }
+
+    /// A record refused at the call while a transaction is open (too large, a partition that
+    /// does not exist, the buffer full) is a record of the transaction that failed too:
+    /// without this a commit right after it would commit the transaction without the record,
+    /// though its refusal reaches a callback user only after the commit was asked for.
+    /// Refusals because of the transaction's own state (none open, ending, must abort) change
+    /// nothing.
+    mutating func transactionRecordRefused(_ error: ProduceError) {
+        guard txn != nil else { return }
+        switch error {
+        case .notInTransaction, .transactionMustAbort: return
+        default: transactionRecordFailed(error)
         }
     }
 
