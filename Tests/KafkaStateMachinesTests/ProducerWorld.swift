@@ -68,6 +68,8 @@ struct ProducerWorld {
     /// Scripted EndTxn error codes, used before answering success.
     var endErrors: [KafkaErrorCode] = []
     var ends: [(broker: Int32, request: EndTxnRequest)] = []
+    /// EndTxn answers to send as garbage first (the right correlation id, an unreadable body).
+    var endGarbage = 0
     /// The group coordinator (FindCoordinator key type 0) and the offsets sent into transactions.
     var groupCoordinator: Int32 = 3
     var addOffsetsErrors: [KafkaErrorCode] = []
@@ -267,6 +269,12 @@ struct ProducerWorld {
         case .endTxn:
             let r = req.body as! EndTxnRequest
             ends.append((node, r))
+            if endGarbage > 0 {
+                endGarbage -= 1
+                let good = respond(req, EndTxnResponse())
+                h.engine.bytesReceived(c, [0, 0, 0, 5] + Array(good[4 ..< 8]) + [0xFF], now: h.now)
+                return
+            }
             var resp = EndTxnResponse()
             if !endErrors.isEmpty { resp.errorCode = endErrors.removeFirst().rawValue }
             h.engine.bytesReceived(c, respond(req, resp), now: h.now)

@@ -173,6 +173,43 @@ private let in1 = TopicPartition("in", 1)
     }
 }
 
+/// A transaction coordinator answering garbage: a typed, fatal error at the call after a few
+/// tries (nothing reported committed), not a commit that waits forever.
+@Suite struct TransactionCoordinatorGarbageTests {
+    @Test func aCoordinatorAnsweringGarbageFailsTheCommitWithATypedError() {
+        var w = ProducerTransactionTranscriptTests.world()
+        w.begin(1)
+        w.produce("t", 0, [1])
+        w.answerAll()
+        w.endGarbage = 100
+        w.end(commit: true, 2)
+        w.run(until: 60_000)
+        guard case .some(.fatal(.request(.malformedResponse))?) = w.transactionOutcome(2) else {
+            Issue.record("commit: \(String(describing: w.transactionOutcome(2)))")
+            return
+        }
+        #expect(w.ends.count == 3, "asked three times, then gave up: \(w.ends.count)")
+        w.begin(3)
+        guard case .some(.fatal)? = w.transactionOutcome(3) else {
+            Issue.record("begin after: \(String(describing: w.transactionOutcome(3)))")
+            return
+        }
+    }
+
+    /// One garbled answer is retried: the commit succeeds on the next.
+    @Test func oneGarbledAnswerIsRetried() {
+        var w = ProducerTransactionTranscriptTests.world()
+        w.begin(1)
+        w.produce("t", 0, [1])
+        w.answerAll()
+        w.endGarbage = 1
+        w.end(commit: true, 2)
+        w.run(until: 20_000)
+        #expect(w.transactionOutcome(2) == .some(nil))
+        #expect(w.ends.count == 2)
+    }
+}
+
 private extension ProduceError {
     var isMustAbort: Bool {
         if case .transactionMustAbort = self { return true }

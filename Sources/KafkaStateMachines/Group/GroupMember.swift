@@ -196,6 +196,7 @@ package struct GroupMember {
         let gone = Set(parts)
         owned.removeAll { gone.contains($0) }
         awaitingOffsets.subtract(parts)
+        rewinding.subtract(parts)
         outputs.append(.input(.unassign(parts)))
         if config.transactional && !parts.isEmpty { outputs.append(.input(.transactionRebalanced)) }
         emit(.revoking(id: id, parts))
@@ -222,6 +223,7 @@ package struct GroupMember {
         let lost = owned
         owned = []
         awaitingOffsets = []
+        rewinding = []
         if !lost.isEmpty {
             outputs.append(.input(.unassign(lost)))
             if config.transactional { outputs.append(.input(.transactionRebalanced)) }

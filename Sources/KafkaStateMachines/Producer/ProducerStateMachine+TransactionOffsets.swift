@@ -99,7 +99,10 @@ extension ProducerStateMachine {
             if job.offsets.offsets.keys.contains(where: { !answered.contains($0) }) { codes.append(.operationNotAttempted) }
         case .failure(.clientClosed):
             return
-        case .success, .failure:
+        case .failure(let e):
+            if giveUp(on: e, after: txn!.offsetsFailures) { return }
+            return retryOffsets(now: now)
+        case .success:
             return retryOffsets(now: now)
         }
         if let fatal = codes.first(where: TransactionManager.isFatal) {

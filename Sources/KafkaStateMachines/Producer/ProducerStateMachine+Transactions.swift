@@ -261,7 +261,8 @@ extension ProducerStateMachine {
             retryAddPartitions(now: now)
         case .failure(.clientClosed):
             return
-        case .failure:
+        case .failure(let e):
+            if giveUp(on: e, after: txn!.addFailures) { return }
             retryAddPartitions(now: now)
         }
     }
@@ -290,11 +291,23 @@ extension ProducerStateMachine {
             retryEnd(now: now)
         case .failure(.clientClosed):
             return
-        case .failure:
+        case .failure(let e):
+            if giveUp(on: e, after: txn!.endFailures) { return }
             // Whether the coordinator got it or not, asking again is safe: it answers a
             // repeated EndTxn of a finished transaction with success.
             retryEnd(now: now)
         }
+    }
+
+    /// A coordinator that keeps answering what cannot be read (or a request that keeps
+    /// failing for a reason that is not the path's) ends the producer after a few tries,
+    /// with the error, rather than leaving the call waiting forever. Whether such a commit
+    /// happened is unknown: the fatal error says so; nothing is reported committed.
+    /// Connection losses and timeouts are retried without a bound, as every request is.
+    mutating func giveUp(on error: KafkaClientError, after failures: Int) -> Bool {
+        guard !error.isRetriable, failures >= 2 else { return false }
+        fail(fatally: .request(error))
+        return true
     }
 
     private mutating func retryEnd(now: Instant) {
