@@ -133,12 +133,10 @@ extension ProducerStateMachine {
         }
     }
 
-    /// Errors after which the same step is asked again: the coordinator moving or loading,
-    /// the previous transaction's markers still being written, a partition not known yet.
+    /// Errors after which the same step is asked again: those of every transactional
+    /// request, plus a timed-out or still-unstable offset write.
     static func offsetsRetriable(_ code: KafkaErrorCode) -> Bool {
-        code == .concurrentTransactions || code == .coordinatorLoadInProgress || CoordinatorCache.meansMoved(code)
-            || code == .unknownTopicOrPartition || code == .operationNotAttempted || code == .requestTimedOut
-            || code == .unstableOffsetCommit || code.isRetriable
+        TransactionManager.isRetriable(code) || code == .requestTimedOut || code == .unstableOffsetCommit
     }
 
     private mutating func retryOffsets(now: Instant) {
