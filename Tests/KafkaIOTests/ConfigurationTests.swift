@@ -124,7 +124,8 @@ import Testing
     }
 
     /// The public group settings and the engine's agree on defaults, and every engine group
-    /// setting but the retry backoff is reachable from the public one.
+    /// setting but the retry backoff is reachable from the public one (`transactional` is set
+    /// only by KafkaTransactSession, through the internal property checked here).
     @Test func groupSettingsMatchTheEngine() throws {
         let defaults = GroupConfiguration(groupId: "g", topics: ["t"]).engineConfig
         #expect(defaults == GroupConfig(groupId: "g", subscription: TopicSubscription(topics: ["t"], patterns: [], exclusions: []),
@@ -144,7 +145,12 @@ import Testing
         g.rack = "r1"
         try g.validate()
         let engine = g.engineConfig
-        #expect(Self.unchanged(engine, defaults) == ["retryBackoff"])
+        #expect(Self.unchanged(engine, defaults) == ["transactional", "retryBackoff"])
+        g.transactional = true
+        g.autocommitInterval = nil
+        g.commitOnRevoke = false
+        #expect(g.engineConfig.transactional)
+        #expect(Self.unchanged(g.engineConfig, defaults) == ["retryBackoff"])
         #expect(engine.sessionTimeout == .seconds(7) && engine.rebalanceTimeout == .seconds(8) && engine.heartbeatInterval == .seconds(2))
         #expect(engine.balancers.map(\.protocolName) == ["range", "roundrobin"])
     }
