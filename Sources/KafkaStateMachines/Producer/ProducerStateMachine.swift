@@ -365,6 +365,8 @@ struct ProducerStateMachine {
             }
             for q in t.partitions where !q.batches.isEmpty {
                 if let b = q.backoffUntil, q.sentCount < q.batches.count { consider(b) }
+                // Batches for a partition without a known leader: ask metadata again (see `tick`).
+                if q.leader < 0, q.sentCount < q.batches.count { consider((lastMetadataAsk ?? q.batches[0].opened) + .seconds(1)) }
                 if let timeout = config.deliveryTimeout { consider(q.batches[0].opened + timeout) }
                 if q.sentCount < q.batches.count, !config.manualFlushing, !isFlushing {
                     let b = q.batches[q.sentCount]
@@ -382,6 +384,12 @@ struct ProducerStateMachine {
         var anyWaiting = false
         for name in topicNames {
             if !topics[name]!.waiting.isEmpty { anyWaiting = true }
+            // A partition whose leader metadata did not know (none elected, or a leader
+            // missing from the broker list) holds its batches until a refresh names one;
+            // nothing else would ask for it (a keyed or explicit record can land there).
+            // Found by the txn-producer sweep: keyed records to a partition led by a
+            // broker cut off from clients waited forever after it healed.
+            if topics[name]!.partitions.contains(where: { $0.leader < 0 && $0.sentCount < $0.batches.count }) { anyWaiting = true }
             if let timeout = config.deliveryTimeout { expire(name, timeout: timeout, now: now) }
         }
         if anyWaiting { askMetadata(now: now) }
