@@ -1,0 +1,41 @@
+import FakeCluster
+import KafkaStateMachines
+
+/// The transactional producer's part of a run (`workload txn-producer`): the run ends only
+/// once every instance has nothing outstanding and the coordinator holds no open
+/// transaction for the id (markers written, or a dead producer's transaction timed out,
+/// within the drain); then TxnChecker reads the logs.
+extension Simulation {
+    var txnProducers: [TxnProducerWorkload] { workloads.compactMap { $0 as? TxnProducerWorkload } }
+
+    /// Nothing left to wait for on the transactional side.
+    func txnProducersSettled() -> Bool {
+        let txns = txnProducers
+        guard !txns.isEmpty else { return true }
+        guard txns.allSatisfy(\.settled) else { return false }
+        guard others.allSatisfy({ ($0?.producerBufferedRecords ?? 0) == 0 }) else { return false }
+        return cluster.describeTransaction(txns[0].spec.transactionalId)?.isOpen != true
+    }
+
+    mutating func checkTxnProducers() {
+        let txns = txnProducers
+        guard let spec = txns.first?.spec else { return }
+        var visible: [(partition: Int32, records: [TxnChecker.Visible])] = []
+        if violations.checks("txn-visible") {
+            let parts = scenario.topics.first { $0.name == spec.topic }?.partitions ?? 1
+            for p in 0 ..< parts {
+                switch LogChecker.readBatches(spec.topic, p, cluster: &cluster, sasl: scenario.sasl != nil, now: now) {
+                case .success(let batches): visible.append((p, TxnChecker.readCommitted(batches)))
+                case .failure(let e): violations.add("txn-visible", "cannot read \(spec.topic)[\(p)] back: \(e.message)", at: now)
+                }
+            }
+        }
+        TxnChecker.check(topic: spec.topic, histories: txns.map(\.history), visible: visible, now: now, into: &violations)
+        // Each InitProducerId fences the other instance; only a second one from the fenced
+        // instance (it has none to send) could fence both.
+        if txns.count > 1, txns.allSatisfy(\.history.fenced) {
+            violations.add("txn-progress", "both instances of \(spec.transactionalId) ended fenced", at: now)
+        }
+        TxnChecker.checkClosed(cluster.describeTransaction(spec.transactionalId), now: now, into: &violations)
+    }
+}
