@@ -235,10 +235,10 @@ struct ProducerStateMachine {
 
     // MARK: metadata
 
-    mutating func askMetadata(now: Instant, force: Bool = false) {
+    mutating func askMetadata(now: Instant, force: Bool = false, urgent: Bool = false) {
         if !force, let last = lastMetadataAsk, now < last + .seconds(1) { return }
         lastMetadataAsk = now
-        outputs.append(.metadata(topics: topicNames, refresh: .normal))
+        outputs.append(.metadata(topics: topicNames, refresh: urgent ? .urgent : .normal))
     }
 
     /// Takes what metadata says about one topic: partitions, leaders, existence.
@@ -382,6 +382,7 @@ struct ProducerStateMachine {
         if let r = idRetryAt, now >= r { idRetryAt = nil }
         txn?.tick(now: now)
         var anyWaiting = false
+        var leaderless = false
         for name in topicNames {
             if !topics[name]!.waiting.isEmpty { anyWaiting = true }
             // A partition whose leader metadata did not know (none elected, or a leader
@@ -389,10 +390,12 @@ struct ProducerStateMachine {
             // nothing else would ask for it (a keyed or explicit record can land there).
             // Found by the txn-producer sweep: keyed records to a partition led by a
             // broker cut off from clients waited forever after it healed.
-            if topics[name]!.partitions.contains(where: { $0.leader < 0 && $0.sentCount < $0.batches.count }) { anyWaiting = true }
+            // The ask is urgent (the refresh min age does not hold it back, only the
+            // stale-metadata floor): those batches cannot move until it lands.
+            if topics[name]!.partitions.contains(where: { $0.leader < 0 && $0.sentCount < $0.batches.count }) { leaderless = true }
             if let timeout = config.deliveryTimeout { expire(name, timeout: timeout, now: now) }
         }
-        if anyWaiting { askMetadata(now: now) }
+        if anyWaiting || leaderless { askMetadata(now: now, urgent: leaderless) }
         dirty = true
         completeFlushesIfDone()
     }
