@@ -4,7 +4,7 @@ import FakeCluster
 /// little later. Drawn up front into a plain list so the shrinker can drop them one by one.
 enum FaultSchedule {
     /// The kinds `faults random … kinds K,K` may name.
-    static let kinds = ["leader", "broker", "isolate", "reset", "coordinator", "error", "delay", "drop", "cuts"]
+    static let kinds = ["leader", "broker", "isolate", "reset", "coordinator", "error", "delay", "drop", "cuts", "abortable"]
     /// The mix drawn without `kinds`, one entry per draw slot (resets twice as likely); its
     /// order is the draw order of every saved seed, so it must not change.
     static let classic = ["leader", "broker", "isolate", "reset", "reset", "coordinator", "error", "delay", "drop"]
@@ -72,6 +72,9 @@ enum FaultSchedule {
                 let hi = lo * Int.random(in: 2 ... 24, using: &rng)
                 let window = UInt64.random(in: 1_000_000_000 ... 6_000_000_000, using: &rng)
                 out.append(.init(at: at, fault: .cutAfterBytes(broker: b, min: lo, max: hi, window: window)))
+            case "abortable":
+                // A record refused for good (INVALID_RECORD): a transaction must abort.
+                out.append(.init(at: at, fault: .injectError(api: "produce", error: "INVALID_RECORD", count: 1, broker: nil)))
             default:
                 // "drop", and kinds that do not apply to the scenario (no topic, no group).
                 let api = apis[Int.random(in: 0 ..< apis.count, using: &rng)]

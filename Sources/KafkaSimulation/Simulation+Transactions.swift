@@ -1,4 +1,5 @@
 import FakeCluster
+import KafkaProtocol
 import KafkaStateMachines
 
 /// The transactional producer's part of a run (`workload txn-producer`): the run ends only
@@ -25,7 +26,17 @@ extension Simulation {
             let parts = scenario.topics.first { $0.name == spec.topic }?.partitions ?? 1
             for p in 0 ..< parts {
                 switch LogChecker.readBatches(spec.topic, p, cluster: &cluster, sasl: scenario.sasl != nil, now: now) {
-                case .success(let batches): visible.append((p, TxnChecker.readCommitted(batches)))
+                case .success(let batches):
+                    visible.append((p, TxnChecker.readCommitted(batches)))
+                    if trace != nil {
+                        // KGO_SIM_LOG: each partition's batches as the checker read them.
+                        for b in batches {
+                            let h = b.header
+                            let what = b.isControl ? (b.records.first.flatMap { try? ControlRecord(parsing: $0) }.map { "\($0.type)" } ?? "control")
+                                                   : b.records.map { String(decoding: $0.valueBytes ?? [], as: UTF8.self) }.joined(separator: ",")
+                            note("log \(spec.topic)[\(p)] @\(h.baseOffset) pid=\(h.producerId) epoch=\(h.producerEpoch) seq=\(h.baseSequence)\(b.isTransactional ? " txn" : "") \(what)")
+                        }
+                    }
                 case .failure(let e): violations.add("txn-visible", "cannot read \(spec.topic)[\(p)] back: \(e.message)", at: now)
                 }
             }

@@ -85,7 +85,7 @@ package struct Simulation {
     let engineSeed: UInt64
     /// When set (`kgo sim run` with KGO_SIM_LOG), what happened: faults, and every engine's
     /// delivery reports and producer notices, with the engine's index.
-    package var trace: [String]? = nil
+    package var trace: SimTrace? = nil
 
     /// Time allowed after the liveness phase for outstanding requests to finish.
     package static let drain: UInt64 = 60_000_000_000
@@ -541,8 +541,15 @@ extension Simulation {
     }
 }
 
+/// What a traced run saw (kept by reference, so noting a line never touches the run's state).
+package final class SimTrace {
+    package private(set) var lines: [String] = []
+    package init() {}
+    func append(_ line: String) { lines.append(line) }
+}
+
 extension Simulation {
-    mutating func note(_ line: String) {
+    func note(_ line: String) {
         trace?.append("\(DurationText.format(now / 1_000 * 1_000)) \(line)")
     }
 }

@@ -62,9 +62,10 @@ struct SimRun: ParsableCommand {
         }
         if ProcessInfo.processInfo.environment["KGO_SIM_LOG"] != nil {
             var sim = Simulation(s, seed: r.seed)
-            sim.trace = []
+            let trace = SimTrace()
+            sim.trace = trace
             _ = sim.run()
-            for line in sim.trace ?? [] { print(line) }
+            for line in trace.lines { print(line) }
         }
         for v in outcome.violations.prefix(10) { print("FAIL \(v)") }
         print("replay: \(SeedCheck.replayCommand(file: file, seed: r.seed))")
