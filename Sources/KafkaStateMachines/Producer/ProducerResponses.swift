@@ -160,6 +160,10 @@ extension ProducerStateMachine {
             // transaction starts its sequences afresh. Found by the txn-producer sweep: a
             // committed transaction missing a record after a retried batch was refused.
             if b.sequence >= 0, b.attempts > 1, txn != nil { txn!.bumpAfterAbort = true }
+            // The idempotent producer bumps at once (KIP-360, once nothing is outstanding:
+            // no batch goes meanwhile, and every sequence restarts at 0). Found with the
+            // same fault in a producer sweep: acked records missing from the log.
+            if b.sequence >= 0, b.attempts > 1, txn == nil, config.idempotent { bumpPending = true }
             topics[topic]!.partitions[p] = q
             report(topic, Int32(p), b, error: error)
         case .split(let error):
