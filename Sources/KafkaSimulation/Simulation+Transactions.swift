@@ -42,6 +42,17 @@ extension Simulation {
             }
         }
         TxnChecker.check(topic: spec.topic, histories: txns.map(\.history), visible: visible, now: now, into: &violations)
+        // A read_committed consumer of the topic (the engine's fetcher) must have read
+        // exactly that view, record for record.
+        for case let c as ConsumerWorkload in workloads where c.topic == spec.topic && c.isolation == .readCommitted {
+            for (p, records) in visible {
+                let got = (c.order[p] ?? []).map(\.value)
+                let want = records.map(\.value)
+                guard got != want else { continue }
+                let at = zip(got, want).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(got.count, want.count)
+                violations.add("txn-visible", "\(spec.topic)[\(p)]: the read_committed consumer read \(got.count) records, the committed view has \(want.count); first difference at record \(at)", at: now)
+            }
+        }
         // Each InitProducerId fences the other instance; only a second one from the fenced
         // instance (it has none to send) could fence both.
         if txns.count > 1, txns.allSatisfy(\.history.fenced) {
