@@ -22,7 +22,10 @@
 #      and half as many of scenarios/consume-random-read-committed.scenario, then
 #      KGO_SIM_SEEDS seeds of scenarios/sweep/producer-100k.scenario (the producer: 100,000
 #      records under random faults) and of scenarios/sweep/producer-10k.scenario (10,000
-#      records under the same 20 faults: denser per record); then KGO_SIM_SEEDS seeds of
+#      records under the same 20 faults: denser per record), of
+#      scenarios/sweep/producer-cuts-random.scenario, and of the transactional producer's
+#      scenarios/sweep/txn-producer-random.scenario and txn-zombie-random.scenario (a second
+#      instance fences the first); then KGO_SIM_SEEDS seeds of
 #      each consumer-group family, scenarios/group-{churn,cooperative,static,
 #      coordinator-faults}-random.scenario (members joining, leaving, crashing, static
 #      restarts, slow revocations, coordinator moves and restarts, added partitions,
@@ -140,6 +143,12 @@ if [ "$SIM_SEEDS" -gt 0 ]; then
     --save .build/sim-producer-cuts-failure.scenario | grep -v ' ok$'
   log "producer sweep: $(( $(now_ms) - S2 )) ms"
   S2=$(now_ms)
+  .build/release/kgo sim sweep scenarios/sweep/txn-producer-random.scenario --seeds "$SIM_SEEDS" \
+    --save .build/sim-txn-producer-failure.scenario | grep -v ' ok$'
+  .build/release/kgo sim sweep scenarios/sweep/txn-zombie-random.scenario --seeds "$SIM_SEEDS" \
+    --save .build/sim-txn-zombie-failure.scenario | grep -v ' ok$'
+  log "transactional producer sweeps: $(( $(now_ms) - S2 )) ms"
+  S2=$(now_ms)
   for fam in churn cooperative static coordinator-faults; do
     .build/release/kgo sim sweep "scenarios/group-$fam-random.scenario" --seeds "$SIM_SEEDS" | grep -v ' ok$'
   done
@@ -151,6 +160,7 @@ if [ "$SIM_SEEDS" -gt 0 ]; then
   log "step 5: fresh window: $FRESH_SEEDS seeds from $FRESH_FROM of each family (KGO_SIM_FRESH_FROM=$FRESH_FROM repeats it)"
   S2=$(now_ms)
   for f in random-faults consume-random consume-random-read-committed sweep/producer-10k sweep/producer-cuts-random \
+           sweep/txn-producer-random sweep/txn-zombie-random \
            group-churn-random group-cooperative-random group-static-random group-coordinator-faults-random; do
     .build/release/kgo sim sweep "scenarios/$f.scenario" --seeds "$FRESH_SEEDS" --from "$FRESH_FROM" | grep -v ' ok$'
   done

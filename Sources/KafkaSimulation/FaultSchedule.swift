@@ -4,7 +4,7 @@ import FakeCluster
 /// little later. Drawn up front into a plain list so the shrinker can drop them one by one.
 enum FaultSchedule {
     /// The kinds `faults random … kinds K,K` may name.
-    static let kinds = ["leader", "broker", "isolate", "reset", "coordinator", "error", "delay", "drop", "cuts"]
+    static let kinds = ["leader", "broker", "isolate", "reset", "coordinator", "error", "delay", "drop", "cuts", "abortable"]
     /// The mix drawn without `kinds`, one entry per draw slot (resets twice as likely); its
     /// order is the draw order of every saved seed, so it must not change.
     static let classic = ["leader", "broker", "isolate", "reset", "reset", "coordinator", "error", "delay", "drop"]
@@ -17,6 +17,13 @@ enum FaultSchedule {
         var apis = ["produce", "metadata", "list-offsets", "offset-commit", "offset-fetch", "find-coordinator"]
         var retriable = ["NOT_LEADER_OR_FOLLOWER", "LEADER_NOT_AVAILABLE", "REQUEST_TIMED_OUT", "NOT_ENOUGH_REPLICAS",
                          "COORDINATOR_LOAD_IN_PROGRESS", "NOT_COORDINATOR", "COORDINATOR_NOT_AVAILABLE"]
+        // With a transactional producer, its coordinator moves and its requests fail too
+        // (scenarios without one keep their draws unchanged).
+        let txnIds = s.workloads.compactMap { if case .txnProducer(let t) = $0 { return t.transactionalId } else { return nil } }
+        if !txnIds.isEmpty {
+            apis += ["init-producer-id", "add-partitions-to-txn", "end-txn"]
+            retriable += ["CONCURRENT_TRANSACTIONS"]
+        }
         // With a consumer, fetches fail too and sessions get evicted (scenarios without
         // one keep their fault draws unchanged).
         if s.workloads.contains(where: { if case .consume = $0 { return true } else { return false } }) {
@@ -42,8 +49,14 @@ enum FaultSchedule {
                 out.append(.init(at: heal, fault: .healBroker(b)))
             case "reset":
                 out.append(.init(at: at, fault: .resetConnections(broker(&rng))))
-            case "coordinator" where !groups.isEmpty:
+            case "coordinator" where !groups.isEmpty && txnIds.isEmpty:
                 out.append(.init(at: at, fault: .moveCoordinator(group: groups[Int.random(in: 0 ..< groups.count, using: &rng)], to: broker(&rng))))
+            case "coordinator" where !txnIds.isEmpty:
+                // Groups and transactional ids together; group-only scenarios draw as before.
+                let keys = groups.map { (key: $0, txn: false) } + txnIds.map { (key: $0, txn: true) }
+                let k = keys[Int.random(in: 0 ..< keys.count, using: &rng)]
+                let to = broker(&rng)
+                out.append(.init(at: at, fault: k.txn ? .moveTxnCoordinator(transactionalId: k.key, to: to) : .moveCoordinator(group: k.key, to: to)))
             case "error":
                 let api = apis[Int.random(in: 0 ..< apis.count, using: &rng)]
                 let e = retriable[Int.random(in: 0 ..< retriable.count, using: &rng)]
@@ -59,6 +72,9 @@ enum FaultSchedule {
                 let hi = lo * Int.random(in: 2 ... 24, using: &rng)
                 let window = UInt64.random(in: 1_000_000_000 ... 6_000_000_000, using: &rng)
                 out.append(.init(at: at, fault: .cutAfterBytes(broker: b, min: lo, max: hi, window: window)))
+            case "abortable":
+                // A record refused for good (INVALID_RECORD): a transaction must abort.
+                out.append(.init(at: at, fault: .injectError(api: "produce", error: "INVALID_RECORD", count: 1, broker: nil)))
             default:
                 // "drop", and kinds that do not apply to the scenario (no topic, no group).
                 let api = apis[Int.random(in: 0 ..< apis.count, using: &rng)]
@@ -80,6 +96,7 @@ extension Fault {
         case .healBroker(let b): return c.setIsolated(b, false, now: now)
         case .resetConnections, .cutAfterBytes: return []  // network faults: the simulation acts on the links
         case .moveCoordinator(let g, let to): return c.moveCoordinator(g, .group, to: to, now: now)
+        case .moveTxnCoordinator(let id, let to): return c.moveCoordinator(id, .transaction, to: to, now: now)
         case .injectError(let api, let e, let n, let b):
             c.pushError(ApiNames.key(api)!, ApiNames.error(e)!, count: n, broker: b)
             return []

@@ -57,6 +57,17 @@ enum LogChecker {
 
     /// Every record of the partition, by offset.
     static func read(_ topic: String, _ partition: Int32, cluster: inout FakeCluster, sasl: Bool, now: UInt64) -> Result<PartitionRecords, ReadError> {
+        readBatches(topic, partition, cluster: &cluster, sasl: sasl, now: now).map { batches in
+            var log = PartitionRecords()
+            for b in batches {
+                for r in b.records { log.append(r.offset, r.valueBytes ?? []) }
+            }
+            return log
+        }
+    }
+
+    /// Every batch of the partition (control batches included), in log order.
+    static func readBatches(_ topic: String, _ partition: Int32, cluster: inout FakeCluster, sasl: Bool, now: UInt64) -> Result<[RecordBatch], ReadError> {
         guard let leader = cluster.partitionInfo(.init(topic, partition))?.leader,
               let conn = cluster.connect(broker: leader) else { return .failure(ReadError(message: "no leader")) }
         defer { cluster.disconnect(conn) }
@@ -80,7 +91,7 @@ enum LogChecker {
             a.authBytes = [0] + Array(user.utf8) + [0] + Array(user.utf8)
             guard call(a, 0, SaslAuthenticateResponse.self)?.errorCode == 0 else { return .failure(ReadError(message: "SASL authenticate")) }
         }
-        var log = PartitionRecords()
+        var log: [RecordBatch] = []
         var offset: Int64 = 0
         let contexts = CompressionContexts()
         while true {
@@ -100,9 +111,8 @@ enum LogChecker {
             guard pd.errorCode == 0 else { return .failure(ReadError(message: "fetch at \(offset): error \(pd.errorCode)")) }
             guard let bytes = pd.records, !bytes.isEmpty,
                   let batches = try? RecordsReader.decodeAll(bytes, contexts: contexts).batches, !batches.isEmpty else { break }
-            for b in batches {
-                for r in b.records { log.append(r.offset, r.valueBytes ?? []) }
-            }
+            // A re-read batch (the fetch started inside it) is kept once.
+            log += batches.filter { $0.baseOffset >= offset || log.isEmpty }
             let last = batches.last!.records.last?.offset ?? offset
             guard last + 1 > offset, last + 1 < pd.highWatermark else { break }
             offset = last + 1

@@ -24,6 +24,38 @@ package struct Scenario: Sendable, Equatable {
         case txnWrite(topic: String, every: UInt64, producers: Int)
         /// The engine's producer: `records` records, `batch` per wake every `every`, then a flush.
         case producer(topic: String, records: Int, every: UInt64, batch: Int)
+        /// The engine's transactional producer: `transactions` transactions one after
+        /// another (TxnProducerWorkload), optionally a second instance of the same id.
+        case txnProducer(TxnProducerSpec)
+    }
+
+    /// `workload txn-producer topic T transactions N records R every D [abort-ratio X |
+    /// abort-every K] [timeout D] [zombie at TIME]`.
+    package struct TxnProducerSpec: Sendable, Equatable {
+        package var topic: String
+        package var transactions: Int
+        /// Records per transaction, one produced every `every`.
+        package var records: Int
+        package var every: UInt64
+        /// Each transaction is aborted with this probability (drawn from the seed)...
+        package var abortRatio: Double = 0.25
+        /// ...or, when set, every K-th one is (the K-th, 2K-th, …).
+        package var abortEvery: Int? = nil
+        /// The producer's transaction timeout (ProducerConfig.transactionTimeout).
+        package var timeout: UInt64 = 60_000_000_000
+        /// A second producer instance with the same transactional id (its own engine)
+        /// starts then and fences the first.
+        package var zombieAt: UInt64? = nil
+
+        package init(topic: String, transactions: Int, records: Int, every: UInt64) {
+            self.topic = topic
+            self.transactions = transactions
+            self.records = records
+            self.every = every
+        }
+
+        /// The transactional id both instances use.
+        package var transactionalId: String { "txn-producer-\(topic)" }
     }
 
     package struct Sasl: Sendable, Equatable {
@@ -91,6 +123,8 @@ package enum Fault: Sendable, Equatable, CustomStringConvertible {
     /// liveness phase does not end it; its window does.
     case cutAfterBytes(broker: Int32, min: Int, max: Int, window: UInt64)
     case moveCoordinator(group: String, to: Int32)
+    /// The transaction coordinator of `transactionalId` moves (its coordinator epoch bumps).
+    case moveTxnCoordinator(transactionalId: String, to: Int32)
     case injectError(api: String, error: String, count: Int, broker: Int32?)
     case delay(api: String, ms: Int64, count: Int, broker: Int32?)
     case dropConnection(api: String, afterHandling: Bool, count: Int, broker: Int32?)
@@ -125,6 +159,7 @@ package enum Fault: Sendable, Equatable, CustomStringConvertible {
         case .cutAfterBytes(let b, let lo, let hi, let w):
             return "cut-after-bytes \(b) \(ByteText.format(lo))..\(ByteText.format(hi)) for \(DurationText.format(w))"
         case .moveCoordinator(let g, let to): return "move-coordinator \(g) to \(to)"
+        case .moveTxnCoordinator(let id, let to): return "move-txn-coordinator \(id) to \(to)"
         case .injectError(let a, let e, let n, let b): return "inject-error \(a) \(e) count \(n)" + on(b)
         case .delay(let a, let ms, let n, let b): return "delay \(a) \(ms)ms count \(n)" + on(b)
         case .dropConnection(let a, let after, let n, let b):

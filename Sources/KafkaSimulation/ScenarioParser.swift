@@ -125,6 +125,28 @@ extension Scenario {
             var batch = 1
             if p.accept("batch") { batch = Int(try p.uint("batch")) }
             return .producer(topic: t, records: max(n, 1), every: max(every, 1), batch: max(batch, 1))
+        case "txn-producer":
+            try p.expect("topic"); let t = try p.word("topic")
+            try p.expect("transactions"); let n = Int(try p.uint("transactions"))
+            try p.expect("records"); let r = Int(try p.uint("records"))
+            try p.expect("every"); let every = try p.duration("every")
+            var spec = TxnProducerSpec(topic: t, transactions: max(n, 1), records: max(r, 1), every: max(every, 1))
+            while true {
+                if p.accept("abort-ratio") {
+                    let w = try p.word("abort ratio")
+                    guard let x = Double(w), x >= 0, x <= 1 else { throw p.error("abort-ratio wants a number in 0...1, not \(w)") }
+                    spec.abortRatio = x
+                    spec.abortEvery = nil
+                } else if p.accept("abort-every") {
+                    spec.abortEvery = max(1, Int(try p.uint("abort every")))
+                } else if p.accept("timeout") {
+                    spec.timeout = max(try p.duration("timeout"), 1_000_000)
+                } else if p.accept("zombie") {
+                    try p.expect("at")
+                    spec.zombieAt = try p.duration("zombie time")
+                } else { break }
+            }
+            return .txnProducer(spec)
         default: throw p.error("unknown workload \(kind)")
         }
     }
@@ -153,6 +175,9 @@ extension Scenario {
             }
             try p.expect("for")
             return .cutAfterBytes(broker: b, min: lo, max: hi, window: try p.duration("window"))
+        case "move-txn-coordinator":
+            let id = try p.word("transactional id"); try p.expect("to")
+            return .moveTxnCoordinator(transactionalId: id, to: Int32(try p.uint("broker")))
         case "move-coordinator":
             let g = try p.word("group"); try p.expect("to")
             return .moveCoordinator(group: g, to: Int32(try p.uint("broker")))
@@ -250,6 +275,12 @@ extension Scenario {
                 out.append("workload consume topic \(t)" + (rc ? " read-committed" : "") + (s ? "" : " no-sessions"))
             case .txnWrite(let t, let e, let n): out.append("workload txn-write topic \(t) every \(DurationText.format(e)) producers \(n)")
             case .producer(let t, let n, let e, let b): out.append("workload producer topic \(t) records \(n) every \(DurationText.format(e)) batch \(b)")
+            case .txnProducer(let x):
+                var line = "workload txn-producer topic \(x.topic) transactions \(x.transactions) records \(x.records) every \(DurationText.format(x.every))"
+                if let k = x.abortEvery { line += " abort-every \(k)" } else { line += " abort-ratio \(x.abortRatio)" }
+                line += " timeout \(DurationText.format(x.timeout))"
+                if let z = x.zombieAt { line += " zombie at \(DurationText.format(z))" }
+                out.append(line)
             }
         }
         for f in faults { out.append("at \(DurationText.format(f.at)) \(f.fault)") }

@@ -95,6 +95,9 @@ package enum Shrinker {
         switch w {
         case .produce(let t, let e, let r) where r > 1: return .produce(topic: t, every: e, records: r / 2)
         case .producer(let t, let n, let e, let b) where n > 1: return .producer(topic: t, records: n / 2, every: e, batch: max(1, min(b, n / 2)))
+        case .txnProducer(var x) where x.transactions > 1:
+            x.transactions /= 2
+            return .txnProducer(x)
         default: return nil
         }
     }

@@ -19,6 +19,8 @@ package struct SimulationResult: Sendable {
     /// Records the consumer workloads read, and the data losses (KIP-320) reported to them.
     package var consumed = 0
     package var dataLossReports: [DataLoss] = []
+    /// One line per transactional producer instance: how its transactions ended.
+    package var transactions: [String] = []
     package var ok: Bool { violations.isEmpty }
 }
 
@@ -44,6 +46,11 @@ package struct Simulation {
     package let faults: [Scenario.ScriptedFault]
     var now: UInt64 = 0
     var engine: ClientEngine
+    /// Engines beside `engine` (engine index k is `others[k - 1]`): a transactional
+    /// producer's second instance (`zombie at`), created when first fed. Their connection
+    /// ids are told apart on the network by the engine index in the top 16 bits.
+    var others: [ClientEngine?] = []
+    var otherSeeds: [UInt64] = []
     var cluster: FakeCluster
     var queue = EventQueue<Event>()
     var net: SimNetwork
@@ -76,6 +83,9 @@ package struct Simulation {
     var logCache: [TopicPartition: Result<PartitionRecords, LogChecker.ReadError>] = [:]
     let engineConfig: EngineConfig
     let engineSeed: UInt64
+    /// When set (`kgo sim run` with KGO_SIM_LOG), what happened: faults, and every engine's
+    /// delivery reports and producer notices, with the engine's index.
+    package var trace: SimTrace? = nil
 
     /// Time allowed after the liveness phase for outstanding requests to finish.
     package static let drain: UInt64 = 60_000_000_000
@@ -122,6 +132,20 @@ package struct Simulation {
             engineConfig.fetcher.rack = sc.racks.first
             engineConfig.fetcher.preferredReplicaRecheck = .seconds(2)
         }
+        // The transactional producer: engine 0 is its first instance; a zombie is engine 1.
+        var txnSeeds = SeededGenerator(seed: clusterSeed ^ 0x7478_6e70)
+        var txnWorkloads: [TxnProducerWorkload] = []
+        for w in sc.workloads {
+            guard case .txnProducer(let spec) = w else { continue }
+            engineConfig.producer.transactionalId = spec.transactionalId
+            engineConfig.producer.transactionTimeout = Interval(nanoseconds: spec.timeout)
+            txnWorkloads.append(TxnProducerWorkload(spec: spec, instance: 0, livenessBound: sc.livenessBound, seed: txnSeeds.next()))
+            if spec.zombieAt != nil {
+                txnWorkloads.append(TxnProducerWorkload(spec: spec, instance: 1, livenessBound: sc.livenessBound, seed: txnSeeds.next()))
+                others.append(nil)
+                otherSeeds.append(engineSeed ^ 0x7a6f_6d62_6965)
+            }
+        }
         engine = ClientEngine(config: engineConfig, seed: engineSeed)
         self.engineConfig = engineConfig
         self.engineSeed = engineSeed
@@ -143,10 +167,10 @@ package struct Simulation {
             case .metadata(let e): return MetadataWorkload(every: e)
             case .consume(let t, let rc, _):
                 return ConsumerWorkload(topic: t, partitions: parts(t), isolation: rc ? .readCommitted : .readUncommitted)
-            case .txnWrite: return nil
+            case .txnWrite, .txnProducer: return nil
             case .producer(let t, let n, let e, let b): return ProducerWorkload(topic: t, records: n, every: e, batch: b)
             }
-        }
+        } + txnWorkloads
     }
 
     /// Runs the scenario to the end and checks every invariant.
@@ -159,7 +183,7 @@ package struct Simulation {
         var sameInstantSteps = 0
         while true {
             let q = queue.nextTime
-            let e = engine.nextDeadline().map { max($0.nanoseconds, now) }
+            let (ei, e) = earliestEngineDeadline()
             let c = cluster.nextDeadline.map { max($0.nanoseconds, now) }
             guard let t = [q, e, c].compactMap({ $0 }).min(), t <= stop else { break }
             if t >= scenario.end { stopIssuing = true }
@@ -174,12 +198,13 @@ package struct Simulation {
             if q == t, let (_, ev) = queue.pop() {
                 handle(ev)
             } else if e == t {
-                feed(.tick)
-                drainEngine()
+                feed(.tick, engine: ei)
+                drainEngine(ei)
             } else {
                 handleCluster(cluster.tick(now: Instant(nanoseconds: now)))
             }
-            if stopIssuing && ledger.outstanding.isEmpty && queue.isEmpty && consumersCaughtUp() && engine.producerBufferedRecords == 0 { break }
+            if stopIssuing && ledger.outstanding.isEmpty && queue.isEmpty && consumersCaughtUp() && engine.producerBufferedRecords == 0
+                && txnProducersSettled() { break }
         }
         ledger.finish(at: now, into: &violations)
         if faults.contains(where: { if case .throttle = $0.fault { return $0.at < scenario.safety } else { return false } }),
@@ -194,10 +219,12 @@ package struct Simulation {
         violations = found
         checkConsumers()
         checkWorkloadLogs()
+        checkTxnProducers()
         let checked = Invariant.all.filter { $0 != "determinism" && violations.checks($0) }
         var result = SimulationResult(seed: scenario.seed, hash: hash, violations: violations.list, checked: checked,
                                       virtualNanoseconds: now, events: events, requests: ledger.issuedCount,
                                       succeeded: ledger.succeeded, faults: faults.filter { $0.at < scenario.safety }.count, acked: acked.count)
+        for case let t as TxnProducerWorkload in workloads { result.transactions.append(t.summary) }
         for case let c as ConsumerWorkload in workloads {
             result.consumed += c.records
             result.dataLossReports += c.losses
@@ -211,15 +238,15 @@ package struct Simulation {
         switch ev {
         case .dial(let c):
             guard let link = net.links[c], !link.closedByEngine else { return }
-            let id = ConnectionID(c)
+            let (ei, id) = Self.split(c)
             if cluster.isReachable(broker: link.broker), let f = cluster.connect(broker: link.broker) {
                 net.attach(c, fake: f)
-                feed(.connectionOpened(id))
+                feed(.connectionOpened(id), engine: ei)
             } else {
                 net.forget(c)
-                feed(.connectionFailed(id, reason: .refused("connection refused")))
+                feed(.connectionFailed(id, reason: .refused("connection refused")), engine: ei)
             }
-            drainEngine()
+            drainEngine(ei)
         case .toBroker(let c, let bytes):
             guard let link = net.links[c], !link.dead, let f = link.fake else { return }
             if net.carries(c, bytes.count, now: now) { return resetLink(c) }
@@ -232,20 +259,23 @@ package struct Simulation {
             guard let link = net.links[c], !link.dead, !link.closedByEngine else { return }
             if net.carries(c, bytes.count, now: now) { return resetLink(c) }
             noteThrottle(link, bytes)
-            feed(.bytesReceived(ConnectionID(c), bytes))
-            drainEngine()
+            let (ei, id) = Self.split(c)
+            feed(.bytesReceived(id, bytes), engine: ei)
+            drainEngine(ei)
         case .brokerClose(let c):
             guard let link = net.links[c] else { return }
             let tellEngine = !link.closedByEngine
             net.forget(c)
             if tellEngine {
-                feed(.connectionClosed(ConnectionID(c)))
-                drainEngine()
+                let (ei, id) = Self.split(c)
+                feed(.connectionClosed(id), engine: ei)
+                drainEngine(ei)
             }
         case .fault(let i):
+            if trace != nil { note("fault \(faults[i].fault)") }
             apply(faults[i].fault)
         case .wake(let i):
-            guard !stopIssuing else { return }
+            guard !stopIssuing || workloads[i].wakesWhileDraining else { return }
             var ctx = lendContext()
             let next = workloads[i].wake(&ctx)
             absorb(&ctx, from: i)
@@ -303,33 +333,38 @@ package struct Simulation {
         }
     }
 
-    mutating func drainEngine() {
-        while let a = engine.pollAction() {
+    mutating func drainEngine(_ ei: Int = 0) {
+        while let a = pollAction(ei) {
             hash.record(a, at: now)
-            tap?.observe(a)
+            if ei == 0 { tap?.observe(a) }
             switch a {
             case .open(let c, _, let host, let port, _):
                 guard let node = addresses.first(where: { $0.host == host && $0.port == port })?.node else {
-                    feed(.connectionFailed(c, reason: .dns("unknown host \(host)")))
+                    feed(.connectionFailed(c, reason: .dns("unknown host \(host)")), engine: ei)
                     continue
                 }
-                net.links[c.rawValue] = SimNetwork.Link(broker: node)
-                queue.push(at: now + net.latency(), .dial(c.rawValue))
+                let k = Self.link(ei, c)
+                net.links[k] = SimNetwork.Link(broker: node)
+                queue.push(at: now + net.latency(), .dial(k))
             case .write(let c, let bytes):
-                guard let link = net.links[c.rawValue] else { continue }
+                let k = Self.link(ei, c)
+                guard let link = net.links[k] else { continue }
                 checkThrottle(link, bytes)
-                queue.push(at: net.deliveryToBroker(c.rawValue, now: now), .toBroker(c.rawValue, bytes))
+                queue.push(at: net.deliveryToBroker(k, now: now), .toBroker(k, bytes))
             case .close(let c):
-                guard net.links[c.rawValue] != nil else { continue }
-                net.links[c.rawValue]!.closedByEngine = true
-                queue.push(at: net.deliveryToBroker(c.rawValue, now: now), .clientClose(c.rawValue))
+                let k = Self.link(ei, c)
+                guard net.links[k] != nil else { continue }
+                net.links[k]!.closedByEngine = true
+                queue.push(at: net.deliveryToBroker(k, now: now), .clientClose(k))
             case .delivery(let report):
+                if trace != nil { note("engine \(ei): \(report)") }
                 for i in workloads.indices {
                     var ctx = lendContext()
                     workloads[i].delivered(report, &ctx)
                     absorb(&ctx, from: i)
                 }
             case .producer(let notice):
+                if trace != nil { note("engine \(ei): \(notice)") }
                 for i in workloads.indices {
                     var ctx = lendContext()
                     workloads[i].producerNotice(notice, &ctx)
@@ -362,8 +397,10 @@ package struct Simulation {
 
     /// A read-only look at the run for end-of-run checks (the acked list stays here too).
     func context() -> WorkloadContext {
-        WorkloadContext(now: now, metadata: engine.metadata, inLiveness: inLiveness, acked: acked,
-                        violations: violations, nextPromise: nextPromise)
+        var ctx = WorkloadContext(now: now, metadata: engine.metadata, inLiveness: inLiveness, acked: acked,
+                                  violations: violations, nextPromise: nextPromise)
+        ctx.draining = stopIssuing
+        return ctx
     }
 
     /// A context for a workload callback. The acked list is moved into it, not shared, so
@@ -382,18 +419,23 @@ package struct Simulation {
         ctx.acked = []
         violations = ctx.violations
         nextPromise = ctx.nextPromise
+        let ei = workloads[i].engineIndex
         for r in ctx.requests {
             owner[r.promise] = i
             ledger.issued(r.promise, type(of: r.request).apiKey, at: now, liveness: inLiveness)
-            feed(.request(UserRequest(r.request, to: r.target, pin: r.pin, promise: r.promise)))
+            feed(.request(UserRequest(r.request, to: r.target, pin: r.pin, promise: r.promise)), engine: ei)
         }
         if !ctx.produced.isEmpty {
-            feed(.produce(ctx.produced))
+            feed(.produce(ctx.produced), engine: ei)
         }
         for f in ctx.flushes {
-            feed(.flush(f))
+            feed(.flush(f), engine: ei)
         }
-        if !ctx.requests.isEmpty || !ctx.produced.isEmpty || !ctx.flushes.isEmpty { drainEngine() }
+        for input in ctx.engineInputs {
+            feed(input, engine: ei)
+        }
+        if let t = ctx.wakeAt { queue.push(at: max(t, now + 1), .wake(i)) }
+        if !ctx.requests.isEmpty || !ctx.produced.isEmpty || !ctx.flushes.isEmpty || !ctx.engineInputs.isEmpty { drainEngine(ei) }
         applyConsumerInputs(ctx.consumer)
     }
 
@@ -456,8 +498,15 @@ extension Simulation {
 
     /// Gives the engine one input at the current virtual instant, recording it first when
     /// `record()` runs (a request no version carries faithfully is a violation there).
-    mutating func feed(_ input: EngineInput) {
+    mutating func feed(_ input: EngineInput, engine ei: Int = 0) {
         let at = Instant(nanoseconds: now)
+        if ei > 0 {
+            if others[ei - 1] == nil {
+                others[ei - 1] = ClientEngine(config: engineConfig, seed: otherSeeds[ei - 1])
+            }
+            others[ei - 1]!.handle(input, now: at)
+            return
+        }
         if let tap {
             if let entry = tap.entry(.input(input), now: at) {
                 recording += entry
@@ -466,5 +515,41 @@ extension Simulation {
             }
         }
         engine.handle(input, now: at)
+    }
+}
+
+// MARK: - further engines
+
+extension Simulation {
+    /// The network's key for engine `ei`'s connection `c`: engine 0's keys are its ids.
+    static func link(_ ei: Int, _ c: ConnectionID) -> UInt64 { UInt64(ei) << 48 | c.rawValue }
+
+    static func split(_ key: UInt64) -> (Int, ConnectionID) { (Int(key >> 48), ConnectionID(key & (1 << 48 - 1))) }
+
+    mutating func pollAction(_ ei: Int) -> Action? {
+        ei == 0 ? engine.pollAction() : others[ei - 1]?.pollAction()
+    }
+
+    /// The engine whose deadline comes first (the lowest index on a tie), and that deadline.
+    func earliestEngineDeadline() -> (Int, UInt64?) {
+        var best = (0, engine.nextDeadline().map { max($0.nanoseconds, now) })
+        for (k, e) in others.enumerated() {
+            guard let d = e?.nextDeadline().map({ max($0.nanoseconds, now) }) else { continue }
+            if best.1 == nil || d < best.1! { best = (k + 1, d) }
+        }
+        return best
+    }
+}
+
+/// What a traced run saw (kept by reference, so noting a line never touches the run's state).
+package final class SimTrace {
+    package private(set) var lines: [String] = []
+    package init() {}
+    func append(_ line: String) { lines.append(line) }
+}
+
+extension Simulation {
+    func note(_ line: String) {
+        trace?.append("\(DurationText.format(now / 1_000 * 1_000)) \(line)")
     }
 }

@@ -35,7 +35,26 @@ package struct WorkloadContext {
     package internal(set) var produced: [ProducerRecord] = []
     package internal(set) var flushes: [PromiseID] = []
 
+    /// Other inputs for the workload's engine (a transaction's begin and end), fed after
+    /// the records and flushes.
+    package internal(set) var engineInputs: [EngineInput] = []
+    /// The run is draining (past the liveness phase): nothing new may start.
+    package var draining = false
+    /// A wake asked from a callback (a workload waiting on an answer has no wake pending).
+    package internal(set) var wakeAt: UInt64? = nil
+
     package mutating func produce(_ r: ProducerRecord) { produced.append(r) }
+
+    package mutating func wake(at t: UInt64) { wakeAt = min(wakeAt ?? t, t) }
+
+    /// A promise for an engine input the workload builds (`.beginTransaction(p)` …).
+    package mutating func promise() -> PromiseID {
+        let p = PromiseID(nextPromise)
+        nextPromise += 1
+        return p
+    }
+
+    package mutating func input(_ i: EngineInput) { engineInputs.append(i) }
 
     package mutating func flush() -> PromiseID {
         let p = PromiseID(nextPromise)
@@ -55,6 +74,11 @@ package struct WorkloadContext {
 
 package protocol SimWorkload {
     var name: String { get }
+    /// Which engine the workload drives: 0, the run's engine, or a further one (a
+    /// transactional producer's second instance).
+    var engineIndex: Int { get }
+    /// Woken while the run drains too (to end what it started).
+    var wakesWhileDraining: Bool { get }
     /// Acts at its wake time; returns the next one (nil: only completions wake it).
     mutating func wake(_ ctx: inout WorkloadContext) -> UInt64?
     /// A request it issued completed.
@@ -80,6 +104,8 @@ package enum SimConsumerInput {
 }
 
 extension SimWorkload {
+    package var engineIndex: Int { 0 }
+    package var wakesWhileDraining: Bool { false }
     /// Fetched data arrived (`.fetched` action); only consumer workloads care.
     package mutating func fetched(_ batch: FetchBatch, _ ctx: inout WorkloadContext) {}
     package mutating func delivered(_ report: DeliveryReport, _ ctx: inout WorkloadContext) {}

@@ -55,9 +55,17 @@ struct SimRun: ParsableCommand {
         print("invariants checked: \(r.checked.joined(separator: ", ")), determinism")
         print("requests=\(r.requests) succeeded=\(r.succeeded) acked-records=\(r.acked) faults=\(r.faults) events=\(r.events) virtual=\(Double(r.virtualNanoseconds) / 1e9)s wall=\(String(format: "%.3f", wall))s (2 runs)")
         print("hash=\(r.hash.hex)")
+        for t in r.transactions { print(t) }
         if outcome.ok {
             print("ok")
             return
+        }
+        if ProcessInfo.processInfo.environment["KGO_SIM_LOG"] != nil {
+            var sim = Simulation(s, seed: r.seed)
+            let trace = SimTrace()
+            sim.trace = trace
+            _ = sim.run()
+            for line in trace.lines { print(line) }
         }
         for v in outcome.violations.prefix(10) { print("FAIL \(v)") }
         print("replay: \(SeedCheck.replayCommand(file: file, seed: r.seed))")

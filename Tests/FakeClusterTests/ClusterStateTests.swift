@@ -204,6 +204,31 @@ import Testing
         #expect(c.groups.fetchOffsets(groupId: "g", partitions: [t0], requireStable: true).first?.offset == 2)
     }
 
+    /// A producer fenced by a newer instance of its transactional id is told so on produce
+    /// (INVALID_PRODUCER_EPOCH, as Kafka's verification answers), not INVALID_TXN_STATE.
+    @Test func fencedTransactionalProduceAnswersInvalidProducerEpoch() {
+        var c = Self.cluster()
+        guard case .success(let pe) = c.transactions.initProducerId(transactionalId: "tx", timeoutMs: 10_000, now: .zero) else { return }
+        _ = c.transactions.addPartitions(transactionalId: "tx", producerId: pe.producerId, producerEpoch: pe.producerEpoch, [t0], now: .zero)
+        let old = makeBatch(count: 1, producerId: pe.producerId, epoch: pe.producerEpoch, sequence: 0, transactional: true)
+        #expect(c.produce(broker: 1, t0, records: old, acks: -1, now: .zero).error == .noError)
+        // A second instance: its InitProducerId aborts the open transaction with a bumped epoch.
+        guard case .abortingOngoing(let comp) = c.transactions.initProducerId(transactionalId: "tx", timeoutMs: 10_000, now: ms(1)) else {
+            Issue.record("expected the open transaction aborted")
+            return
+        }
+        c.finishTransaction(comp, now: ms(1))
+        let next = makeBatch(count: 1, producerId: pe.producerId, epoch: pe.producerEpoch, sequence: 1, transactional: true)
+        #expect(c.produce(broker: 1, t0, records: next, acks: -1, now: ms(2)).error == .invalidProducerEpoch)
+        // A partition the old transaction never had: the coordinator's epoch says fenced too.
+        _ = c.createTopic(name: "u", assignments: [[1, 2, 3]])
+        #expect(c.produce(broker: 1, tp("u", 0), records: old, acks: -1, now: ms(2)).error == .invalidProducerEpoch)
+        // Never added, never fenced: still INVALID_TXN_STATE.
+        guard case .success(let other) = c.transactions.initProducerId(transactionalId: "tx2", timeoutMs: 10_000, now: ms(3)) else { return }
+        let stray = makeBatch(count: 1, producerId: other.producerId, epoch: other.producerEpoch, sequence: 0, transactional: true)
+        #expect(c.produce(broker: 1, t0, records: stray, acks: -1, now: ms(3)).error == .invalidTxnState)
+    }
+
     @Test func transactionTimeoutAbortsThroughTick() {
         var c = Self.cluster()
         guard case .success(let pe) = c.transactions.initProducerId(transactionalId: "tx", timeoutMs: 1_000, now: .zero) else { return }

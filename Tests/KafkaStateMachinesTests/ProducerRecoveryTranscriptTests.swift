@@ -123,6 +123,26 @@ private let t1 = TopicPartition("t", 1)
     /// The bump waits until nothing is outstanding (another partition's request is still
     /// out under the old epoch); meanwhile nothing new is sent. Afterwards every partition
     /// numbers from 0 under the new epoch.
+    /// A batch refused for good (INVALID_RECORD) after an earlier attempt that was written
+    /// (NOT_ENOUGH_REPLICAS_AFTER_APPEND) spent its sequence: the producer bumps its epoch
+    /// before the partition's next batch, which goes at epoch 1 from sequence 0. Renumbered
+    /// onto the spent sequence instead, the broker would take it for a duplicate of the
+    /// written one: acknowledged, never written.
+    @Test func batchRefusedAfterAWrittenAttemptBumpsTheEpoch() {
+        var w = ProducerWorld()
+        w.topics["t"] = [.init(leader: 1)]
+        w.produce("t", 0, [1])
+        w.answer(errors: [t0: .notEnoughReplicasAfterAppend])
+        while w.held.isEmpty, w.step(limitMs: 10_000) {}
+        #expect(w.held.first?.batches.first?.sequence == 0)
+        w.answer(errors: [t0: .invalidRecord])
+        #expect(w.failedTokens == [1])
+        w.produce("t", 0, [2])
+        while w.held.isEmpty, w.step(limitMs: 10_000) {}
+        #expect(w.inits.count == 2 && w.inits.last?.producerId == 1000 && w.inits.last?.producerEpoch == 0)
+        #expect(w.held.first?.batches.first?.header.producerEpoch == 1 && w.held.first?.batches.first?.sequence == 0)
+    }
+
     @Test func epochBumpWaitsForOutstandingRequests() {
         var w = ProducerWorld()
         w.topics["t"] = [.init(leader: 1), .init(leader: 2)]

@@ -25,6 +25,25 @@ private let t1 = TopicPartition("t", 1)
         #expect(w.h.engine.producerBufferedRecords == 0)
     }
 
+    /// A record for a partition whose leader metadata does not know (none elected, or a
+    /// leader missing from the broker list) waits, and the producer keeps asking metadata
+    /// until a refresh names a leader, urgently (the 5 s min age does not hold it back);
+    /// then the batch goes. Before, nothing asked again: the record waited for the
+    /// 5-minute refresh (found by the txn-producer sweep).
+    @Test func leaderlessPartitionKeepsAskingMetadataUntilALeaderIsKnown() {
+        var w = ProducerWorld()
+        w.topics["t"] = [.init(leader: -1), .init(leader: 1)]
+        w.produce("t", 0, [1])
+        w.run(until: 2_500)
+        #expect(w.allSent.isEmpty)
+        let asked = w.metadataRequests.count
+        w.topics["t"] = [.init(leader: 2, epoch: 1), .init(leader: 1)]
+        // Within about a second: the ask is urgent, not held to the 5 s min age.
+        w.run(until: 3_800)
+        #expect(w.metadataRequests.count > asked)
+        #expect(w.allSent.count == 1 && w.allSent.first?.broker == 2)
+    }
+
     /// A topic deleted under the producer: once metadata has said so more than
     /// unknownTopicRetries times, its records (in flight and retrying) fail with
     /// .unknownTopic, in order. The same name created again takes records normally.

@@ -258,6 +258,35 @@ private let t2 = TopicPartition("t", 2)
         #expect(w.transactionOutcome(4) == .some(nil) && w.ends.last?.request.committed == true)
     }
 
+    /// A batch refused for good after an earlier attempt (which may be in the log: here it
+    /// was, answered NOT_ENOUGH_REPLICAS_AFTER_APPEND) leaves its sequence numbers
+    /// uncertain: after the abort the producer bumps its epoch (InitProducerId naming its
+    /// id and epoch, KIP-360) before the next transaction's first batch, which goes at the
+    /// new epoch from sequence 0. Renumbered onto the spent sequence instead, the broker
+    /// would take it for a duplicate of the written batch: acknowledged, never written.
+    @Test func aBatchRefusedAfterARetryBumpsTheEpochAfterTheAbort() {
+        var w = Self.world()
+        w.begin(1)
+        w.produce("t", 0, [1])
+        w.answer(errors: [t0: .notEnoughReplicasAfterAppend])
+        while w.held.isEmpty, w.step(limitMs: 10_000) {}
+        #expect(w.held.count == 1 && w.held.first?.batches.first?.sequence == 0)
+        w.answer(errors: [t0: .invalidRecord])
+        #expect(w.failedTokens == [1])
+        let inits = w.inits.count
+        w.end(commit: false, 2)
+        w.answerAll()
+        #expect(w.transactionOutcome(2) == .some(nil))
+        w.begin(3)
+        while w.transactionOutcome(3) == nil, w.step(limitMs: 10_000) {}
+        #expect(w.transactionOutcome(3) == .some(nil))
+        #expect(w.inits.count == inits + 1 && w.inits.last?.transactionalId == "tx" && w.inits.last?.producerEpoch == 0
+                && (w.inits.last?.producerId ?? -1) >= 0)
+        w.produce("t", 0, [4])
+        while w.held.isEmpty, w.step(limitMs: 10_000) {}
+        #expect(w.held.first?.batches.first?.header.producerEpoch == 1 && w.held.first?.batches.first?.sequence == 0)
+    }
+
     /// A record failing while the commit flushes answers the commit with "must abort" at
     /// once; nothing is committed.
     @Test func aFailureDuringTheCommitFlushTurnsItIntoMustAbort() {

@@ -153,6 +153,17 @@ extension ProducerStateMachine {
             let b = q.batches.removeFirst()
             // Never written: the partition's later batches take over its sequence numbers.
             if b.sequence >= 0 { q.renumber(from: 0, start: b.sequence) }
+            // Unless an earlier attempt of it went out: that one may be in the log, and a
+            // later batch renumbered onto its sequence would be taken by the broker for a
+            // duplicate of it (acknowledged, never written). In a transaction (which this
+            // failure makes abort) the epoch is bumped once the abort is done, so the next
+            // transaction starts its sequences afresh. Found by the txn-producer sweep: a
+            // committed transaction missing a record after a retried batch was refused.
+            if b.sequence >= 0, b.attempts > 1, txn != nil { txn!.bumpAfterAbort = true }
+            // The idempotent producer bumps at once (KIP-360, once nothing is outstanding:
+            // no batch goes meanwhile, and every sequence restarts at 0). Found with the
+            // same fault in a producer sweep: acked records missing from the log.
+            if b.sequence >= 0, b.attempts > 1, txn == nil, config.idempotent { bumpPending = true }
             topics[topic]!.partitions[p] = q
             report(topic, Int32(p), b, error: error)
         case .split(let error):

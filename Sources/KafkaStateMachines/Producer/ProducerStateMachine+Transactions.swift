@@ -279,8 +279,13 @@ extension ProducerStateMachine {
         case .success(let r as EndTxnResponse):
             let code = KafkaErrorCode(r.errorCode)
             if code == .noError {
+                let bump = txn!.bumpAfterAbort
                 ended(committed: { if case .ending(let c, _) = txn!.phase { return c } else { return false } }())
                 transactionDone(promise, nil)
+                // Sequence numbers uncertain (see bumpAfterAbort): a KIP-360 InitProducerId
+                // naming our id and epoch, before the next transaction sends anything (a
+                // begin waits for it).
+                if bump { bumpPending = true }
             } else if TransactionManager.isRetriable(code) && !TransactionManager.isFatal(code) {
                 if CoordinatorCache.meansMoved(code) { outputs.append(.coordinatorMoved(txn!.coordinatorKey)) }
                 retryEnd(now: now)

@@ -235,10 +235,10 @@ struct ProducerStateMachine {
 
     // MARK: metadata
 
-    mutating func askMetadata(now: Instant, force: Bool = false) {
+    mutating func askMetadata(now: Instant, force: Bool = false, urgent: Bool = false) {
         if !force, let last = lastMetadataAsk, now < last + .seconds(1) { return }
         lastMetadataAsk = now
-        outputs.append(.metadata(topics: topicNames, refresh: .normal))
+        outputs.append(.metadata(topics: topicNames, refresh: urgent ? .urgent : .normal))
     }
 
     /// Takes what metadata says about one topic: partitions, leaders, existence.
@@ -365,6 +365,8 @@ struct ProducerStateMachine {
             }
             for q in t.partitions where !q.batches.isEmpty {
                 if let b = q.backoffUntil, q.sentCount < q.batches.count { consider(b) }
+                // Batches for a partition without a known leader: ask metadata again (see `tick`).
+                if q.leader < 0, q.sentCount < q.batches.count { consider((lastMetadataAsk ?? q.batches[0].opened) + .seconds(1)) }
                 if let timeout = config.deliveryTimeout { consider(q.batches[0].opened + timeout) }
                 if q.sentCount < q.batches.count, !config.manualFlushing, !isFlushing {
                     let b = q.batches[q.sentCount]
@@ -380,11 +382,20 @@ struct ProducerStateMachine {
         if let r = idRetryAt, now >= r { idRetryAt = nil }
         txn?.tick(now: now)
         var anyWaiting = false
+        var leaderless = false
         for name in topicNames {
             if !topics[name]!.waiting.isEmpty { anyWaiting = true }
+            // A partition whose leader metadata did not know (none elected, or a leader
+            // missing from the broker list) holds its batches until a refresh names one;
+            // nothing else would ask for it (a keyed or explicit record can land there).
+            // Found by the txn-producer sweep: keyed records to a partition led by a
+            // broker cut off from clients waited forever after it healed.
+            // The ask is urgent (the refresh min age does not hold it back, only the
+            // stale-metadata floor): those batches cannot move until it lands.
+            if topics[name]!.partitions.contains(where: { $0.leader < 0 && $0.sentCount < $0.batches.count }) { leaderless = true }
             if let timeout = config.deliveryTimeout { expire(name, timeout: timeout, now: now) }
         }
-        if anyWaiting { askMetadata(now: now) }
+        if anyWaiting || leaderless { askMetadata(now: now, urgent: leaderless) }
         dirty = true
         completeFlushesIfDone()
     }

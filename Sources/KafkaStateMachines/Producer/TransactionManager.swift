@@ -37,6 +37,10 @@ struct TransactionManager {
     var addRetryAt: Instant? = nil
     var addFailures = 0
 
+    /// A batch failed after an earlier attempt of it may have been written: its sequence
+    /// numbers are uncertain, so the producer bumps its epoch (KIP-360) after the abort.
+    var bumpAfterAbort = false
+
     var endTicket: UInt64? = nil
     var endRetryAt: Instant? = nil
     var endFailures = 0
@@ -104,6 +108,7 @@ struct TransactionManager {
         endFailures = 0
         addFailures = 0
         offsetsFailures = 0
+        bumpAfterAbort = false
     }
 
     /// Errors that end the producer: a newer instance fenced us, we may not use the id, or

@@ -61,9 +61,13 @@ extension ClusterState {
         if acks == -1, p.isr.count < topicConfig(tp.topic, "min.insync.replicas", default: config.minInsyncReplicas) {
             return ProduceResult(error: .notEnoughReplicas)
         }
-        if verifyTransactions, let h = try? BatchHeader.parse(batch, verifyCRC: false), h.isTransactional,
-           !transactions.isPartitionInTransaction(producerId: h.producerId, producerEpoch: h.producerEpoch, tp) {
-            return ProduceResult(error: .invalidTxnState)
+        if verifyTransactions, let h = try? BatchHeader.parse(batch, verifyCRC: false), h.isTransactional {
+            // A fenced producer hears it is fenced (INVALID_PRODUCER_EPOCH), not that its
+            // partition is missing from a transaction (found by the txn-zombie sweep: the
+            // first instance's next produce after a second one started was refused with
+            // INVALID_TXN_STATE).
+            let e = transactions.verifyProduce(producerId: h.producerId, producerEpoch: h.producerEpoch, tp)
+            if e != .noError { return ProduceResult(error: e) }
         }
         let live = metadata
         let appendTime: Int64? = metadata.topic(tp.topic)?.configs["message.timestamp.type"] == "LogAppendTime"

@@ -218,6 +218,23 @@ struct TransactionCoordinator: Sendable, Equatable {
         }
     }
 
+    /// The produce path's check of a transactional batch (KIP-890 verification): NONE
+    /// when the partition is in `producerId`'s ongoing transaction at this epoch;
+    /// INVALID_PRODUCER_EPOCH when the coordinator holds a newer epoch for the producer id
+    /// (the producer was fenced: a newer instance, or a timeout abort; Kafka's produce path
+    /// answers the coordinator's PRODUCER_FENCED with this code, which every client knows);
+    /// else INVALID_TXN_STATE (the partition was never added).
+    func verifyProduce(producerId: Int64, producerEpoch: Int16, _ partition: TopicPartition) -> KafkaErrorCode {
+        var newer = false
+        for id in transactionalIds {
+            let t = transactions[id]!
+            guard t.producerId == producerId else { continue }
+            if t.producerEpoch > producerEpoch { newer = true; continue }
+            if t.producerEpoch == producerEpoch, t.state == .ongoing, t.partitions.contains(partition) { return .noError }
+        }
+        return newer ? .invalidProducerEpoch : .invalidTxnState
+    }
+
     // MARK: ending
 
     enum EndResult: Equatable, Sendable {
