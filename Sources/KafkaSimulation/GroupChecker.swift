@@ -56,6 +56,8 @@ package struct GroupChecker: Sendable {
     package private(set) var committed: [TopicPartition: Int64] = [:]
     /// Which member was given records of a partition in a generation.
     var fetchers: [TopicPartition: [Int32: Int]] = [:]
+    /// Copy mode: transaction attempts that were aborted.
+    package private(set) var abortedKeys: [String] = []
 
     package init() {}
 
@@ -137,5 +139,70 @@ package struct GroupChecker: Sendable {
 
     package mutating func memberFailed(_ i: Int, _ error: String, atMs: UInt64) {
         violations.append("member-failed: member \(i) failed: \(error), at \(atMs) ms")
+    }
+}
+
+// MARK: copy mode (exactly-once consume-transform-produce)
+
+extension GroupChecker {
+    /// A transaction attempt (its output key) that ended in an abort, by the member or by
+    /// the coordinator after the member's engine went away.
+    package mutating func abortedTransaction(_ key: String) {
+        abortedKeys.append(key)
+    }
+
+    /// Checks the copy at the end, from OUT's logs read straight from the cluster:
+    /// - `copied-once`: the committed view of OUT holds every input record exactly once,
+    ///   in input offset order per input partition;
+    /// - `aborted-invisible`: no visible record belongs to an aborted transaction attempt;
+    /// - `copy-offsets`: the group's committed offset of each input partition equals its
+    ///   end offset and the number of its records visible in OUT;
+    /// - `txn-closed`: no transaction is still open in OUT's logs.
+    package mutating func copied(input: [(TopicPartition, Int64)], output: [Int32: CopyLogRead], committed: [TopicPartition: Int64]) {
+        let aborted = Set(abortedKeys)
+        var seen: [Int32: [Int64]] = [:]
+        for p in output.keys.sorted() {
+            let read = output[p]!
+            for r in read.visible {
+                if aborted.contains(r.key) {
+                    violations.append("aborted-invisible: output partition \(p) shows \(r.value) of aborted transaction \(r.key)")
+                }
+                guard let (ip, io) = Self.parseCopied(r.value) else {
+                    violations.append("copied-once: output partition \(p) holds \"\(r.value)\", not a copied record")
+                    continue
+                }
+                seen[ip, default: []].append(io)
+            }
+            if !read.open.isEmpty {
+                violations.append("txn-closed: output partition \(p) has \(read.open.count) records of transactions still open at the end (first \(read.open[0].key): \(read.open[0].value))")
+            }
+        }
+        let inputs = Dictionary(input.map { ($0.0.partition, $0) }, uniquingKeysWith: { a, _ in a })
+        for ip in seen.keys.sorted() where inputs[ip] == nil {
+            violations.append("copied-once: output holds records of input partition \(ip), which was never written")
+        }
+        for (tp, end) in input {
+            let got = seen[tp.partition] ?? []
+            if got != Array(0 ..< end) {
+                let firstBad = zip(got, 0 ..< end).first { $0 != $1 }
+                var what = "\(got.count) of \(end) copied"
+                if let (g, want) = firstBad { what += "; at position \(want) offset \(g)" }
+                let dups = got.count - Set(got).count
+                if dups > 0 { what += "; \(dups) duplicates" }
+                violations.append("copied-once: input \(tp.topic)/\(tp.partition): \(what)")
+            }
+            let c = committed[tp]
+            if (c ?? 0) != end || (c ?? 0) != Int64(got.count) {
+                violations.append("copy-offsets: input \(tp.topic)/\(tp.partition): committed \(c.map { "\($0)" } ?? "nothing"), end \(end), \(got.count) visible in the output")
+            }
+        }
+    }
+
+    /// "pP-oO" → (P, O).
+    static func parseCopied(_ v: String) -> (Int32, Int64)? {
+        let parts = v.split(separator: "-")
+        guard parts.count == 2, parts[0].first == "p", parts[1].first == "o",
+              let p = Int32(parts[0].dropFirst()), let o = Int64(parts[1].dropFirst()) else { return nil }
+        return (p, o)
     }
 }

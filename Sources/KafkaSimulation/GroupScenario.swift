@@ -86,6 +86,21 @@ package enum GroupScenario {
                 let v = try p.word("on|off")
                 guard v == "on" || v == "off" else { throw p.error("commit-on-revoke wants on or off") }
                 plan.commitOnRevoke = v == "on"
+            case "copy":
+                try p.expect("to")
+                var copy = GroupSimulation.CopyPlan(topic: try p.word("output topic"))
+                while true {
+                    if p.accept("partitions") { copy.partitions = Int32(max(1, try p.uint("output partitions"))) }
+                    else if p.accept("abort-ratio") {
+                        guard let r = Double(try p.word("abort ratio")), r >= 0, r <= 1 else { throw p.error("abort-ratio wants a number in 0...1") }
+                        copy.abortRatio = r
+                    } else if p.accept("records-per-txn") { copy.recordsPerTxn = Int(max(1, try p.uint("records per transaction"))) }
+                    else if p.accept("txn-timeout") { copy.transactionTimeoutMs = try milliseconds(&p, "transaction timeout") }
+                    else { break }
+                }
+                plan.copy = copy
+                plan.autocommitMs = nil
+                plan.commitOnRevoke = false
             case "slow-member": plan.slowMembers.insert(Int(try p.uint("member")))
             case "revocation":
                 let range = try p.word("revocation range").split(separator: "..").map(String.init)

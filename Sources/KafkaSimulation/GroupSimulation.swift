@@ -76,6 +76,8 @@ package struct GroupSimulation {
         package var revocationMs: ClosedRange<UInt64> = 0 ... 50
         /// Invariant names to check (the rest are not reported); empty: all.
         package var invariants: [String] = []
+        /// The group is an exactly-once copy pipeline into another topic (GroupCopy.swift).
+        package var copy: CopyPlan? = nil
 
         package init(seed: UInt64, balancers: [any GroupBalancer]) {
             self.seed = seed
@@ -88,7 +90,8 @@ package struct GroupSimulation {
     }
 
     package static let invariantNames = ["exclusive-owner", "generation-fetch", "commits-forward", "settled-owners",
-                                         "delivered", "exactly-once", "member-failed", "determinism"]
+                                         "delivered", "exactly-once", "member-failed", "determinism",
+                                         "copied-once", "aborted-invisible", "copy-offsets", "txn-closed"]
 
     package struct Result: Sendable {
         package var violations: [String]
@@ -100,6 +103,9 @@ package struct GroupSimulation {
         package var faults: Int
         package var memberEvents: Int
         package var virtualMs: UInt64
+        /// Copy mode: transactions committed and aborted (on purpose or forced).
+        package var copyCommits = 0
+        package var copyAborts = 0
         package var ok: Bool { violations.isEmpty }
     }
 
@@ -129,6 +135,8 @@ package struct GroupSimulation {
         var cooperative = false
         var leaving = false
         var sawLost = false
+        /// Copy mode: the transaction loop's state (GroupCopy.swift).
+        var copy = CopyState()
     }
 
     let plan: Plan
@@ -147,6 +155,8 @@ package struct GroupSimulation {
     /// Every group event of every member goes into `log` too (kgo sim run with KGO_SIM_LOG=2).
     package var traceEvents = false
     var nextPromise: UInt64 = 1
+    var copyCommits = 0
+    var copyAborts = 0
     var crashed = false
     var commitFailed = false
     var quiet = false
@@ -170,8 +180,11 @@ package struct GroupSimulation {
         }
         self.plan = plan
         let brokers = (0 ..< plan.brokers).map { FakeClusterConfig.Broker(nodeId: Int32($0 + 1), host: "broker\($0 + 1)", port: 9092) }
-        var config = FakeClusterConfig(brokers: brokers, seed: master.next(), autoCreateTopics: false,
-                                       topics: [.init(name: plan.topic, partitions: plan.partitions, replicationFactor: Int16(min(plan.brokers, 3)))])
+        var topics: [FakeClusterConfig.Topic] = [.init(name: plan.topic, partitions: plan.partitions, replicationFactor: Int16(min(plan.brokers, 3)))]
+        if let c = plan.copy {
+            topics.append(.init(name: c.topic, partitions: c.partitions, replicationFactor: Int16(min(plan.brokers, 3))))
+        }
+        var config = FakeClusterConfig(brokers: brokers, seed: master.next(), autoCreateTopics: false, topics: topics)
         config.minSessionTimeoutMs = 1_000
         cluster = FakeCluster(config)
         partitionCount = plan.partitions
@@ -234,13 +247,14 @@ package struct GroupSimulation {
         readCoordinatorOffsets()
         checkSettled()
         checker.exactlyOnce(applies: plan.commitOnRevoke && !crashed && !commitFailed && !members.contains(where: \.sawLost))
+        if plan.copy != nil { checkCopy() }
         var violations = checker.violations
         if !plan.invariants.isEmpty {
             violations = violations.filter { v in plan.invariants.contains { v.hasPrefix($0 + ":") } }
         }
         return Result(violations: violations, hash: digest.value, actions: Int(digest.actions), rebalances: rebalances,
                       delivered: checker.deliveredCount, duplicates: checker.duplicates, faults: faults.count,
-                      memberEvents: events.count, virtualMs: plan.durationMs)
+                      memberEvents: events.count, virtualMs: plan.durationMs, copyCommits: copyCommits, copyAborts: copyAborts)
     }
 
     var ownedEverywhere: Set<TopicPartition> { members.reduce(into: []) { $0.formUnion($1.owned) } }
@@ -257,11 +271,19 @@ package struct GroupSimulation {
         members[i].leaving = false
         members[i].generation = -1
         members[i].memberId = ""
+        members[i].copy = CopyState()
         var ec = EngineConfig(seeds: (1 ... plan.brokers).map { BrokerAddress(host: "broker\($0)", port: 9092) })
         ec.fetcher.maxWait = .milliseconds(100)
         // Partitions added to the topic are noticed at the next periodic refresh (Kafka's
         // metadata.max.age.ms), short here so a run sees them.
         ec.metadataMaxAge = .milliseconds(plan.metadataMaxAgeMs)
+        if let c = plan.copy {
+            // One transactional id per member slot: a member started again in the slot
+            // fences its predecessor's producer (a zombie's transaction is aborted).
+            ec.producer.transactionalId = "copy-\(plan.group)-\(i)"
+            ec.producer.transactionTimeout = .milliseconds(c.transactionTimeoutMs)
+            ec.fetcher.isolation = .readCommitted
+        }
         var engine = ClientEngine(config: ec, seed: rng.next())
         var gc = GroupConfig(groupId: plan.group, instanceId: plan.isStatic(i) ? "member-\(i)" : nil,
                              subscription: TopicSubscription(topics: [plan.topic]), balancers: plan.balancers(of: i))
@@ -270,6 +292,11 @@ package struct GroupSimulation {
         gc.heartbeatInterval = .milliseconds(plan.heartbeatMs)
         gc.autocommitInterval = plan.autocommitMs.map { .milliseconds($0) }
         gc.commitOnRevoke = plan.commitOnRevoke
+        if plan.copy != nil {
+            gc.transactional = true
+            gc.autocommitInterval = nil
+            gc.commitOnRevoke = false
+        }
         engine.handle(.joinGroup(gc), now: Instant(nanoseconds: now))
         members[i].engine = engine
         log.append("\(now / Self.ms) ms: member \(i) starts (life \(members[i].life))")
@@ -279,6 +306,7 @@ package struct GroupSimulation {
     mutating func crash(_ i: Int) {
         guard members[i].engine != nil else { return }
         crashed = true
+        abandonTransaction(i)
         log.append("\(now / Self.ms) ms: member \(i) crashes")
         for (_, f) in members[i].links.sorted(by: { $0.key < $1.key }) { cluster.disconnect(f) }
         members[i].engine = nil
@@ -439,6 +467,8 @@ package struct GroupSimulation {
             fetched(i, batch)
         case .group(let event):
             groupEvent(i, event)
+        case .producer(.transactionDone(let p, let e)):
+            transactionDone(i, p.rawValue, e)
         case .complete, .delivery, .producer:
             break
         }
@@ -451,6 +481,10 @@ package struct GroupSimulation {
             let d = p.decode(contexts: contexts)
             checker.fetched(member: i, generation: engineGeneration(i), tp, owns: members[i].owned.contains(tp),
                             offsets: d.records.map(\.offset), atMs: now / Self.ms)
+            if plan.copy != nil {
+                hold(i, tp, d.records.map(\.offset))
+                continue
+            }
             if p.nextOffset > (members[i].consumed[tp] ?? -1) {
                 members[i].consumed[tp] = p.nextOffset
                 positions[tp] = CommitPosition(offset: p.nextOffset)
@@ -458,6 +492,7 @@ package struct GroupSimulation {
         }
         if batch.bytes > 0 { feed(i, .fetchConsumed(batch.bytes)) }
         if !positions.isEmpty { feed(i, .groupConsumed(positions)) }
+        if plan.copy != nil { pump(i) }
     }
 
     /// The generation the member's engine is in right now (it moves at the JoinGroup
@@ -497,6 +532,7 @@ package struct GroupSimulation {
             members[i].owned.formUnion(parts)
         case .revoking(let id, let parts):
             members[i].owned.subtract(parts)
+            drop(i, parts)
             var delay = UInt64.random(in: plan.revocationMs, using: &rng) * Self.ms
             if plan.slowMembers.contains(i) {
                 delay = (plan.rebalanceTimeoutMs + UInt64.random(in: 500 ... 2_000, using: &rng)) * Self.ms
@@ -504,6 +540,7 @@ package struct GroupSimulation {
             queue.push(at: now + delay, .revocationHandled(member: i, life: members[i].life, id))
         case .lost(let parts):
             members[i].owned.subtract(parts)
+            drop(i, parts)
             members[i].sawLost = true
             members[i].generation = -1
         case .committed(let report):
@@ -513,6 +550,7 @@ package struct GroupSimulation {
             checker.committed(offs, by: "member \(i)", atMs: now / Self.ms)
             readCoordinatorOffsets()
         case .left:
+            abandonTransaction(i)
             for (_, f) in members[i].links.sorted(by: { $0.key < $1.key }) { cluster.disconnect(f) }
             members[i].engine = nil
             members[i].owned = []
@@ -520,9 +558,10 @@ package struct GroupSimulation {
             checker.memberFailed(i, "\(e)", atMs: now / Self.ms)
         case .warning(let w):
             warnings.append("member \(i) at \(now / Self.ms) ms: \(w)")
-        case .rewound:
-            // Only transactional members rewind; the group simulation runs none yet.
-            break
+        case .rewound(let parts):
+            // After an abort: the partitions restart from their committed offsets, so what
+            // the member held of them is fetched again.
+            drop(i, parts)
         }
     }
 

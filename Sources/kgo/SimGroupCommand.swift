@@ -17,7 +17,7 @@ func runGroup(_ plan: GroupSimulation.Plan, file: String, seed: UInt64?) throws 
     let r = outcome.result
     print("group scenario \(file) seed=\(outcome.seed)")
     print("invariants checked: \(plan.invariants.isEmpty ? GroupSimulation.invariantNames.joined(separator: ", ") : plan.invariants.joined(separator: ", "))")
-    print("rebalances=\(r.rebalances) delivered=\(r.delivered) duplicates=\(r.duplicates) faults=\(r.faults) member-events=\(r.memberEvents) actions=\(r.actions) virtual=\(Double(r.virtualMs) / 1e3)s wall=\(String(format: "%.3f", wall))s (2 runs)")
+    print("rebalances=\(r.rebalances) delivered=\(r.delivered) duplicates=\(r.duplicates) faults=\(r.faults) member-events=\(r.memberEvents) actions=\(r.actions) virtual=\(Double(r.virtualMs) / 1e3)s\(r.copyCommits + r.copyAborts > 0 ? " txns=\(r.copyCommits) committed, \(r.copyAborts) aborted" : "") wall=\(String(format: "%.3f", wall))s (2 runs)")
     print("hash=\(String(r.hash, radix: 16))")
     if outcome.ok {
         print("ok")

@@ -95,4 +95,52 @@ import KafkaStateMachines
         var y = GroupSimulation(p)
         #expect(x.run().hash != y.run().hash)
     }
+
+    // Copy mode: OUT's committed view against the input.
+
+    func rec(_ key: String, _ p: Int, _ o: Int) -> CopyLogRead.Record { .init(key: key, value: "p\(p)-o\(o)") }
+
+    @Test func copiedAcceptsACompleteCopy() {
+        var c = GroupChecker()
+        c.abortedTransaction("m0-l1-t2")
+        let out: [Int32: CopyLogRead] = [0: .init(visible: [rec("m0-l1-t1", 0, 0), rec("m0-l1-t3", 0, 1)], aborted: [rec("m0-l1-t2", 0, 1)]),
+                                         1: .init(visible: [rec("m1-l1-t1", 1, 0)])]
+        c.copied(input: [(a, 2), (b, 1)], output: out, committed: [a: 2, b: 1])
+        #expect(c.violations.isEmpty, "\(c.violations)")
+    }
+
+    @Test func copiedOnceFiresForADuplicateAndAGapAndDisorder() {
+        var c = GroupChecker()
+        c.copied(input: [(a, 2)], output: [0: .init(visible: [rec("k1", 0, 0), rec("k2", 0, 0), rec("k2", 0, 1)])], committed: [a: 2])
+        #expect(c.violations.contains { $0.hasPrefix("copied-once: input t/0") && $0.contains("1 duplicates") })
+        var g = GroupChecker()
+        g.copied(input: [(a, 3)], output: [0: .init(visible: [rec("k1", 0, 0), rec("k1", 0, 2)])], committed: [a: 2])
+        #expect(g.violations.contains { $0.hasPrefix("copied-once: input t/0: 2 of 3 copied") })
+        var d = GroupChecker()
+        d.copied(input: [(a, 2)], output: [0: .init(visible: [rec("k1", 0, 1), rec("k1", 0, 0)])], committed: [a: 2])
+        #expect(d.violations.count == 1 && d.violations[0].hasPrefix("copied-once:"))
+    }
+
+    @Test func abortedInvisibleFiresForARecordOfAnAbortedTransaction() {
+        var c = GroupChecker()
+        c.abortedTransaction("m2-l1-t4")
+        c.copied(input: [(a, 1)], output: [0: .init(visible: [rec("m2-l1-t4", 0, 0)])], committed: [a: 1])
+        #expect(c.violations.count == 1 && c.violations[0].hasPrefix("aborted-invisible: output partition 0 shows p0-o0"))
+    }
+
+    @Test func copyOffsetsFiresWhenTheCommittedOffsetDisagrees() {
+        var c = GroupChecker()
+        c.copied(input: [(a, 2)], output: [0: .init(visible: [rec("k", 0, 0), rec("k", 0, 1)])], committed: [a: 1])
+        #expect(c.violations.count == 1 && c.violations[0].hasPrefix("copy-offsets: input t/0: committed 1, end 2"))
+        var n = GroupChecker()
+        n.copied(input: [(a, 1)], output: [0: .init(visible: [rec("k", 0, 0)])], committed: [:])
+        #expect(n.violations.count == 1 && n.violations[0].contains("committed nothing"))
+    }
+
+    @Test func txnClosedFiresForATransactionLeftOpen() {
+        var c = GroupChecker()
+        c.copied(input: [(a, 1)], output: [0: .init(visible: [rec("k", 0, 0)], open: [rec("k2", 0, 0)])], committed: [a: 1])
+        #expect(c.violations.count == 1 && c.violations[0].hasPrefix("txn-closed: output partition 0"))
+    }
+
 }

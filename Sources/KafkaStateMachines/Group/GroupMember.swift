@@ -196,6 +196,8 @@ package struct GroupMember {
         let gone = Set(parts)
         owned.removeAll { gone.contains($0) }
         awaitingOffsets.subtract(parts)
+        // A rewind still waiting for its offsets is over with the partition: if it comes
+        // back later it is a fresh assignment (announced), not the end of that rewind.
         rewinding.subtract(parts)
         outputs.append(.input(.unassign(parts)))
         if config.transactional && !parts.isEmpty { outputs.append(.input(.transactionRebalanced)) }
