@@ -29,7 +29,8 @@ import ServiceLifecycle
 ///   instead and returns false.
 /// - A rebalance that revokes or loses partitions while a transaction is open makes it
 ///   abort ("if we might have to abort, abort"): what was consumed may already belong to
-///   another member.
+///   another member. One between transactions makes the next one abort: records polled
+///   before it may be in hand, and another member may own them now.
 /// - After an abort every owned partition starts again from its committed offset, so the
 ///   aborted records are polled again. Use `poll`, and process everything a poll returned
 ///   within one transaction.

@@ -158,6 +158,42 @@ private let in1 = TopicPartition("in", 1)
         #expect(w.transactionOutcome(6) == .some(nil) && w.ends.last?.request.committed == true)
     }
 
+    /// A rebalance between transactions (records polled, no transaction open yet) makes the
+    /// next transaction must-abort: what was polled may belong to another member now. Only
+    /// that one: the transaction after it commits.
+    @Test func aRebalanceBetweenTransactionsMakesTheNextMustAbort() {
+        var w = Self.world()
+        w.h.engine.handle(.transactionRebalanced, now: w.h.now)
+        w.settle()
+        w.begin(1)
+        #expect(w.transactionOutcome(1) == .some(nil), "begin itself succeeds")
+        w.produce("t", 0, [1])
+        w.answerAll()
+        w.sendOffsets(2, Self.offsets())
+        w.end(commit: true, 3)
+        guard case .some(.mustAbort(cause: .broker(.rebalanceInProgress, _))?) = w.transactionOutcome(3) else {
+            Issue.record("commit: \(String(describing: w.transactionOutcome(3)))")
+            return
+        }
+        #expect(w.ends.allSatisfy { $0.request.committed == false })
+        w.end(commit: false, 4)
+        #expect(w.transactionOutcome(4) == .some(nil))
+        w.begin(5)
+        w.sendOffsets(6, Self.offsets())
+        w.end(commit: true, 7)
+        #expect(w.transactionOutcome(7) == .some(nil) && w.ends.last?.request.committed == true)
+        // Once the producer exists, the same holds between its transactions.
+        w.h.engine.handle(.transactionRebalanced, now: w.h.now)
+        w.settle()
+        w.begin(8)
+        w.sendOffsets(9, Self.offsets())
+        w.end(commit: true, 10)
+        guard case .some(.mustAbort(cause: .broker(.rebalanceInProgress, _))?) = w.transactionOutcome(10) else {
+            Issue.record("second commit: \(String(describing: w.transactionOutcome(10)))")
+            return
+        }
+    }
+
     /// Abort answers offsets still queued behind the one in flight, and sends none of them.
     @Test func abortAnswersQueuedOffsets() {
         var w = Self.world()

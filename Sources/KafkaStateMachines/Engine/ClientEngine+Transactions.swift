@@ -8,6 +8,10 @@ extension ClientEngine {
             actions.append(.producer(.transactionDone(promise, refusal)))
             return
         }
+        if rebalancedBeforeProducer {
+            rebalancedBeforeProducer = false
+            producer!.abortForRebalance()
+        }
         producer!.beginTransaction(promise)
         runComponent(.producer, now: now)
     }
@@ -41,8 +45,14 @@ extension ClientEngine {
         runComponent(.group, now: now)
     }
 
+    /// A group transact session's member gave up or lost partitions: the open transaction,
+    /// or with none open the next one, must abort. Before the first transaction the producer
+    /// may not exist yet: the engine remembers it for the first begin.
     mutating func transactionRebalanced(now: Instant) {
-        guard producer?.txn != nil else { return }
+        guard producer?.txn != nil else {
+            rebalancedBeforeProducer = true
+            return
+        }
         producer!.abortForRebalance()
         runComponent(.producer, now: now)
     }

@@ -60,6 +60,9 @@ package struct ClientEngine {
     var fetcher: Fetcher
     var producer: ProducerStateMachine?
     var group: GroupMember?
+    /// A group transact session's rebalance came before the producer existed: its first
+    /// transaction must abort (see `transactionRebalanced`).
+    var rebalancedBeforeProducer = false
     /// Components running now, and those to run again (bit per ComponentID; runComponent).
     var componentsRunning: UInt8 = 0
     var componentsRerun: UInt8 = 0

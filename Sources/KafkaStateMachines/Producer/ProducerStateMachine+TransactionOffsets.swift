@@ -158,10 +158,17 @@ extension ProducerStateMachine {
     /// process, so the transaction aborts rather than risk committing their offsets ("if we
     /// might have to abort, abort"). An EndTxn already sent is past recall: the coordinator
     /// fences offsets of an ended generation and a new owner waits for stable offsets.
+    /// With no transaction open, records polled before the rebalance may still be in the
+    /// user's hand, to be produced in the next transaction: that one must abort too (a lost
+    /// partition does not wait for the hand, and a revoked one's offsets would no longer be
+    /// sent while its copies would).
     mutating func abortForRebalance() {
         guard let t = txn, t.endTicket == nil else { return }
         switch t.phase {
-        case .idle, .ending(commit: false, _): return
+        case .idle:
+            txn!.rebalancedWhileIdle = true
+            return
+        case .ending(commit: false, _): return
         case .open, .ending(commit: true, _):
             transactionRecordFailed(.broker(.rebalanceInProgress, message: "partitions were revoked or lost during the transaction"))
         }

@@ -18,6 +18,10 @@ extension ProducerStateMachine {
         case .idle:
             txn!.phase = .open
             txn!.abortCause = nil
+            if txn!.rebalancedWhileIdle {
+                txn!.rebalancedWhileIdle = false
+                txn!.abortCause = .broker(.rebalanceInProgress, message: "partitions were revoked or lost since the last transaction: records polled before may be another member's now")
+            }
             // The first begin waits for InitProducerId, so fencing and authorization show at
             // the call rather than at the first record.
             if idState == .ready {

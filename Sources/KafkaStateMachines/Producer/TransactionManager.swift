@@ -37,6 +37,11 @@ struct TransactionManager {
     var addRetryAt: Instant? = nil
     var addFailures = 0
 
+    /// A group transact session's member gave up or lost partitions while no transaction was
+    /// open: records it polled before may be in hand and about to be copied, though another
+    /// member may own them now. The next transaction begins as must-abort.
+    var rebalancedWhileIdle = false
+
     /// A batch failed after an earlier attempt of it may have been written: its sequence
     /// numbers are uncertain, so the producer bumps its epoch (KIP-360) after the abort.
     var bumpAfterAbort = false
