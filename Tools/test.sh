@@ -37,6 +37,8 @@
 #   5b. Tools/interop-consume.sh: the release kgo consumes what librdkafka produced to Tansu
 #      (1,000,000 records from rdprod; every codec with headers and timestamps); a mismatch
 #      fails the run (KGO_SKIP_INTEROP=1 skips it, for quick local runs only)
+#   5c. kgo play --eos: the embedded cluster copies 100,000 records exactly once through two
+#      transact-session members under faults; a failed check fails the run
 #   6. Tests/Fuzz/fuzz.sh: each decoder fuzzed for KGO_FUZZ_SECONDS (default 20) under
 #      libFuzzer; a crash fails the run and is saved in Tests/Fuzz/Crashes/ (0 turns this
 #      step off, for quick local runs only: CI always fuzzes)
@@ -181,6 +183,13 @@ if [ "${KGO_SKIP_INTEROP:-0}" != 1 ]; then
   Tools/interop-produce.sh
   log "interop-produce: $(( $(now_ms) - S3 )) ms"
 fi
+
+# The exactly-once copy pipeline on the embedded cluster, checked end to end (release kgo).
+[ -x .build/release/kgo ] || swift build -c release --product kgo
+P0=$(now_ms)
+log "step 5c: kgo play --eos (exactly-once copy while leaders move, a broker restarts and a member is replaced)"
+.build/release/kgo play --eos
+log "play --eos: $(( $(now_ms) - P0 )) ms"
 
 FUZZ_SECONDS=${KGO_FUZZ_SECONDS:-20}
 if [ "${CI:-}" = true ] && [ "$FUZZ_SECONDS" -lt 1 ]; then FUZZ_SECONDS=20; fi

@@ -19,6 +19,8 @@ struct PlayCommand: AsyncParsableCommand {
     @Option(help: "Partitions of the topic.") var partitions: Int32 = 6
     @Option(help: "Bytes per record value.") var size: Int = 100
     @Flag(name: .shortAndLong, help: "Log the client's connections and retries to standard error.") var verbose = false
+    @Flag(help: "Run an exactly-once copy pipeline instead: two transact-session members copy play-in to play-out while leaders move, a broker restarts and a member is replaced; the output is checked exactly once.")
+    var eos = false
 
     func validate() throws {
         guard records >= 10 else { throw ValidationError("--records must be at least 10") }
@@ -27,6 +29,7 @@ struct PlayCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if eos { return try await runExactlyOnce() }
         let topic = "play"
         // Port 0: each broker binds a free port, and metadata advertises the bound ones.
         var config = FakeClusterConfig(brokers: (1 ... 3).map { FakeClusterConfig.Broker(nodeId: Int32($0), port: 0) }, seed: 1)
@@ -130,34 +133,34 @@ struct PlayCommand: AsyncParsableCommand {
         say("ok")
     }
 
-    private func moveLeader(_ server: FakeClusterServer, _ topic: String, _ partition: Int32) async throws -> String {
+    func moveLeader(_ server: FakeClusterServer, _ topic: String, _ partition: Int32, during: String = "producing") async throws -> String {
         try await server.withCluster { cluster, now in
             let p = TopicPartition(topic, partition)
             let before = cluster.partitionInfo(p)
             let out = cluster.moveLeader(p, now: now)
             let after = cluster.partitionInfo(p)
-            return ("moved the leader of \(topic)/\(partition) from broker \(before?.leader ?? -1) to \(after?.leader ?? -1) (leader epoch \(before?.epoch ?? -1) -> \(after?.epoch ?? -1)) while producing", out)
+            return ("moved the leader of \(topic)/\(partition) from broker \(before?.leader ?? -1) to \(after?.leader ?? -1) (leader epoch \(before?.epoch ?? -1) -> \(after?.epoch ?? -1)) while \(during)", out)
         }.get()
     }
 
-    private func stopBroker(_ server: FakeClusterServer, _ id: Int32) async throws -> String {
+    func stopBroker(_ server: FakeClusterServer, _ id: Int32, during: String = "producing") async throws -> String {
         try await server.withCluster { cluster, now in
             let out = cluster.stopBroker(id, now: now)
-            return ("stopped broker \(id) (its connections reset, its partitions' leadership moved) while producing", out)
+            return ("stopped broker \(id) (its connections reset, its partitions' leadership moved) while \(during)", out)
         }.get()
     }
 
-    private func restartBroker(_ server: FakeClusterServer, _ id: Int32) async throws -> String {
+    func restartBroker(_ server: FakeClusterServer, _ id: Int32) async throws -> String {
         try await server.withCluster { cluster, now in
             ("restarted broker \(id) with its data", cluster.restartBroker(id, now: now))
         }.get()
     }
 
-    private func seconds(_ d: Duration) -> Double {
+    func seconds(_ d: Duration) -> Double {
         max(Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18, 1e-9)
     }
 
-    private func say(_ line: String) {
+    func say(_ line: String) {
         print(line)
         fflush(nil)
     }

@@ -3,6 +3,7 @@ import FakeClusterTCP
 import Foundation
 import KafkaIO
 import KafkaProtocol
+import NIOConcurrencyHelpers
 import Testing
 
 /// Transactions between our client and librdkafka 2.16 (confluent-kafka), both ways, against a
@@ -14,6 +15,8 @@ import Testing
 /// read_committed consumer reads exactly its committed records. And once against Tansu
 /// (KGO_TEST_BROKER; the test FAILS when it is unset): a committed transaction of ours read
 /// by librdkafka — committed only, since Tansu's read_committed delivers aborted records.
+/// And our copy pipeline (two KafkaTransactSession members) copying what librdkafka's
+/// transactional producer wrote, read exactly once by both clients.
 @Suite(.serialized)
 struct TransactionInteropTests {
     static let partitions: Int32 = 3
@@ -118,10 +121,10 @@ struct TransactionInteropTests {
         }
     }
 
-    static func withFakeCluster(_ topic: String, _ body: (String) async throws -> Void) async throws {
+    static func withFakeCluster(_ topic: String, also: [String] = [], _ body: (String) async throws -> Void) async throws {
         try Peers.check()
         var config = FakeClusterConfig(brokers: FakeClusterConfig.brokers(3, firstPort: 0))
-        config.topics = [.init(name: topic, partitions: partitions)]
+        config.topics = ([topic] + also).map { .init(name: $0, partitions: partitions) }
         let server = try FakeClusterServer.start(config)
         defer { try? server.shutdown() }
         let coordinatorAndLeaders = try await server.withCluster { c, _ in
@@ -165,6 +168,86 @@ struct TransactionInteropTests {
             #expect(!rc.contains { $0.value.hasPrefix("t1-") || $0.value.hasPrefix("t3-") }, "an aborted record was read")
             let ru = try await Self.readOurs(bootstrap, topic: "txn-rd", isolation: .readUncommitted, want: all.count)
             Self.check(ru, equals: all, "our read_uncommitted")
+        }
+    }
+
+    /// (d) librdkafka's transactional producer writes eos-in (three transactions committed,
+    /// three aborted); two of our KafkaTransactSession members copy eos-in to eos-out (same
+    /// partition, same value), committing their consumed offsets in each transaction. Our
+    /// read_committed consumer and librdkafka's both read exactly librdkafka's committed
+    /// records from eos-out, once each, in order per partition; a later member of the group
+    /// finds nothing left to consume.
+    @Test func ourCopyPipelineCopiesLibrdkafkaTransactions() async throws {
+        try await Self.withFakeCluster("eos-in", also: ["eos-out"]) { bootstrap in
+            let r = try Peers.script("txn_produce.py", [bootstrap, "eos-in", String(Self.partitions), "rd-eos", "cacaca", "30"], timeout: 90)
+            try #require(r.status == 0, "txn_produce.py: \(r.stdout)\(r.stderr.suffix(2000))")
+            let obj = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: [[Any]]], "\(r.stdout)")
+            let committed = (obj["committed"] ?? []).map { Entry(partition: Int32($0[0] as! Int), value: $0[1] as! String) }
+            #expect(committed.count == 90)
+
+            let copied = NIOLockedValueBox(0)
+            var members: [(KafkaTransactSession, Task<Void, Never>, Task<Void, Never>)] = []
+            for i in 1 ... 2 {
+                var c = KafkaClientConfiguration(seedBrokers: try bootstrap.split(separator: ",").map { try BrokerAddress(parsing: String($0)) })
+                c.retryTimeout = .seconds(10)
+                c.closeTimeout = .seconds(2)
+                c.producer.transactionalId = "eos-copier-\(i)"
+                c.producer.linger = .milliseconds(2)
+                c.consumer.maxWait = .milliseconds(100)
+                var g = GroupConfiguration(groupId: "eos-copy", topics: ["eos-in"])
+                g.heartbeatInterval = .milliseconds(300)
+                let session = try KafkaTransactSession(configuration: c, group: g)
+                let run = Task { _ = try? await session.run() }
+                let copy = Task {
+                    while !Task.isCancelled {
+                        let poll = await session.poll(timeout: .milliseconds(200))
+                        if poll.closed { return }
+                        if poll.recordCount == 0 { continue }
+                        do {
+                            try await session.begin()
+                            for r in poll.records {
+                                session.client.produce(KafkaRecord(topic: "eos-out", partition: r.partition, value: r.value.map(Array.init))) { _ in }
+                            }
+                            if try await session.end(commit: true) { copied.withLockedValue { $0 += poll.recordCount } }
+                        } catch {
+                            Issue.record("copier \(i): \(error)")
+                            return
+                        }
+                    }
+                }
+                members.append((session, run, copy))
+            }
+            let clock = ContinuousClock()
+            let deadline = clock.now + .seconds(30)
+            while copied.withLockedValue({ $0 }) < committed.count, clock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            for m in members { m.2.cancel() }
+            for m in members { await m.2.value }
+            #expect(copied.withLockedValue { $0 } == committed.count, "records copied in committed transactions")
+
+            for m in members { await m.0.leave(); await m.1.value }
+
+            // The group's committed offsets are past everything copied: a new member of the
+            // group (read_committed) finds nothing left to consume.
+            var c = KafkaClientConfiguration(seedBrokers: try bootstrap.split(separator: ",").map { try BrokerAddress(parsing: String($0)) })
+            c.consumer.isolation = .readCommitted
+            c.consumer.maxWait = .milliseconds(100)
+            var g = GroupConfiguration(groupId: "eos-copy", topics: ["eos-in"])
+            g.autocommitInterval = nil
+            let late = try KafkaGroupConsumer(configuration: c, group: g)
+            let lateRun = Task { _ = try? await late.run() }
+            var leftOver = 0
+            let lateUntil = clock.now + .seconds(3)
+            while clock.now < lateUntil { leftOver += await late.poll(timeout: .milliseconds(200)).recordCount }
+            await late.leave()
+            await lateRun.value
+            #expect(leftOver == 0, "records of eos-in left after the copy's committed offsets")
+
+            let ours = try await Self.readOurs(bootstrap, topic: "eos-out", isolation: .readCommitted, want: committed.count)
+            Self.check(ours, equals: committed, "our read_committed of the copy")
+            let theirs = try Self.readWithLibrdkafka(bootstrap, topic: "eos-out", isolation: "read_committed", want: committed.count)
+            Self.check(theirs, equals: committed, "librdkafka read_committed of the copy")
         }
     }
 
