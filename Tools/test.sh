@@ -27,10 +27,11 @@
 #      scenarios/sweep/txn-producer-random.scenario and txn-zombie-random.scenario (a second
 #      instance fences the first); then KGO_SIM_SEEDS seeds of
 #      each consumer-group family, scenarios/group-{churn,cooperative,static,
-#      coordinator-faults,eos}-random.scenario (members joining, leaving, crashing, static
+#      coordinator-faults,eos,eos-think}-random.scenario (members joining, leaving, crashing, static
 #      restarts, slow revocations, coordinator moves and restarts, added partitions,
 #      network faults during rebalances; eos: an exactly-once copy pipeline of
-#      transactional members; scenarios/README.md "Group scenarios"); then a
+#      transactional members; eos-think: the same with a think time between a member's poll
+#      and its transaction, so rebalances land in between; scenarios/README.md "Group scenarios"); then a
 #      fresh window of half as many seeds of each family, from a seed derived from the
 #      commit (KGO_SIM_FRESH_FROM sets it), so each run covers seeds no run covered before;
 #      each sweep runs one seed per core (kgo sim sweep --jobs)
@@ -152,7 +153,7 @@ if [ "$SIM_SEEDS" -gt 0 ]; then
     --save .build/sim-txn-zombie-failure.scenario | grep -v ' ok$'
   log "transactional producer sweeps: $(( $(now_ms) - S2 )) ms"
   S2=$(now_ms)
-  for fam in churn cooperative static coordinator-faults eos; do
+  for fam in churn cooperative static coordinator-faults eos eos-think; do
     .build/release/kgo sim sweep "scenarios/group-$fam-random.scenario" --seeds "$SIM_SEEDS" | grep -v ' ok$'
   done
   log "group sweeps: $(( $(now_ms) - S2 )) ms"
@@ -165,7 +166,7 @@ if [ "$SIM_SEEDS" -gt 0 ]; then
   for f in random-faults consume-random consume-random-read-committed sweep/producer-10k sweep/producer-cuts-random \
            sweep/txn-producer-random sweep/txn-zombie-random \
            group-churn-random group-cooperative-random group-static-random group-coordinator-faults-random \
-           group-eos-random; do
+           group-eos-random group-eos-think-random; do
     .build/release/kgo sim sweep "scenarios/$f.scenario" --seeds "$FRESH_SEEDS" --from "$FRESH_FROM" | grep -v ' ok$'
   done
   log "fresh window: $(( $(now_ms) - S2 )) ms"

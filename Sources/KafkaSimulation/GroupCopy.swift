@@ -19,6 +19,10 @@ extension GroupSimulation {
         /// Input records per transaction at most.
         package var recordsPerTxn = 10
         package var transactionTimeoutMs: UInt64 = 10_000
+        /// A user's think time: the member takes its records (as a poll would hand them out)
+        /// and waits this long before it begins the transaction, so a revocation or a loss
+        /// can come between. Records in hand are not taken back by the rebalance. Nil: none.
+        package var thinkMs: ClosedRange<UInt64>? = nil
 
         package init(topic: String) { self.topic = topic }
     }
@@ -36,6 +40,9 @@ extension GroupSimulation {
         var held: [TopicPartition: [Int64]] = [:]
         /// The next offset after the last one held or taken per partition (dedupes re-reads).
         var next: [TopicPartition: Int64] = [:]
+        /// Records taken for the transaction being begun, partitions in order (a poll's
+        /// result: a rebalance does not take them back).
+        var hand: [(TopicPartition, [Int64])] = []
         /// Transactions begun in this life (names the attempt in the output key).
         var count = 0
         var key = ""
@@ -63,14 +70,37 @@ extension GroupSimulation {
         return nextPromise
     }
 
-    /// Starts a transaction when the member is idle and holds records.
+    /// Starts a transaction when the member is idle and holds records: takes up to
+    /// recordsPerTxn of them (partitions in order) into its hand, then begins — after the
+    /// plan's think time, if any.
     mutating func pump(_ i: Int) {
-        guard plan.copy != nil, members[i].engine != nil, !members[i].leaving, members[i].copy.step == .idle,
+        guard let copy = plan.copy, members[i].engine != nil, !members[i].leaving, members[i].copy.step == .idle,
               members[i].copy.held.values.contains(where: { !$0.isEmpty }) else { return }
+        var left = copy.recordsPerTxn
+        var hand: [(TopicPartition, [Int64])] = []
+        for tp in members[i].copy.held.keys.sorted() where left > 0 {
+            let offs = members[i].copy.held[tp]!
+            guard !offs.isEmpty else { continue }
+            let take = Array(offs.prefix(left))
+            left -= take.count
+            members[i].copy.held[tp] = Array(offs.dropFirst(take.count))
+            hand.append((tp, take))
+        }
+        members[i].copy.hand = hand
         let p = promise()
         members[i].copy.step = .beginning(p)
         members[i].copy.count += 1
         members[i].copy.key = "m\(i)-l\(members[i].life)-t\(members[i].copy.count)"
+        if let think = copy.thinkMs {
+            queue.push(at: now + UInt64.random(in: think, using: &rng) * Self.ms, .copyBegin(member: i, life: members[i].life, p))
+        } else {
+            feed(i, .beginTransaction(PromiseID(p)))
+        }
+    }
+
+    /// The think time is over: begin, if the member is still the one that took the hand.
+    mutating func copyBegin(_ i: Int, life: Int, _ p: UInt64) {
+        guard members[i].life == life, members[i].engine != nil, members[i].copy.step == .beginning(p) else { return }
         feed(i, .beginTransaction(PromiseID(p)))
     }
 
@@ -79,21 +109,20 @@ extension GroupSimulation {
         if traceEvents { log.append("\(now / Self.ms) ms:   member \(i): transaction \(members[i].copy.key) step \(members[i].copy.step) done \(error.map { "\($0)" } ?? "ok")") }
         switch members[i].copy.step {
         case .beginning(let q) where q == p:
+            let hand = members[i].copy.hand
+            members[i].copy.hand = []
             guard error == nil else {
                 warnings.append("member \(i) at \(now / Self.ms) ms: begin failed: \(error!)")
                 members[i].copy.step = .idle
+                // Back where they were taken from, unless the partition was since dropped.
+                for (tp, take) in hand where members[i].copy.next[tp] != nil {
+                    members[i].copy.held[tp] = take + (members[i].copy.held[tp] ?? [])
+                }
                 return
             }
-            // Take up to recordsPerTxn held records, partitions in order.
-            var left = copy.recordsPerTxn
             var records: [ProducerRecord] = []
             var positions: [TopicPartition: CommitPosition] = [:]
-            for tp in members[i].copy.held.keys.sorted() where left > 0 {
-                let offs = members[i].copy.held[tp]!
-                guard !offs.isEmpty else { continue }
-                let take = offs.prefix(left)
-                left -= take.count
-                members[i].copy.held[tp] = Array(offs.dropFirst(take.count))
+            for (tp, take) in hand {
                 for o in take {
                     records.append(ProducerRecord(topic: copy.topic, partition: tp.partition % copy.partitions,
                                                   key: Array(members[i].copy.key.utf8), value: Array("p\(tp.partition)-o\(o)".utf8),

@@ -96,6 +96,13 @@ package enum GroupScenario {
                         copy.abortRatio = r
                     } else if p.accept("records-per-txn") { copy.recordsPerTxn = Int(max(1, try p.uint("records per transaction"))) }
                     else if p.accept("txn-timeout") { copy.transactionTimeoutMs = try milliseconds(&p, "transaction timeout") }
+                    else if p.accept("think") {
+                        let range = try p.word("think range").split(separator: "..").map(String.init)
+                        guard range.count == 2, let lo = DurationText.parse(range[0]), let hi = DurationText.parse(range[1]), lo <= hi else {
+                            throw p.error("think wants MIN..MAX, e.g. 0ms..20ms")
+                        }
+                        copy.thinkMs = lo / 1_000_000 ... hi / 1_000_000
+                    }
                     else { break }
                 }
                 plan.copy = copy

@@ -118,6 +118,7 @@ package struct GroupSimulation {
         case toClient(member: Int, life: Int, UInt64, [UInt8])
         case brokerClosed(member: Int, life: Int, UInt64)
         case revocationHandled(member: Int, life: Int, UInt64)
+        case copyBegin(member: Int, life: Int, UInt64)
     }
 
     struct Member {
@@ -361,6 +362,8 @@ package struct GroupSimulation {
         case .revocationHandled(let i, let life, let id):
             guard members[i].life == life, members[i].engine != nil else { return }
             feed(i, .groupRevocationHandled(id))
+        case .copyBegin(let i, let life, let p):
+            copyBegin(i, life: life, p)
         }
     }
 
