@@ -21,6 +21,32 @@ import Testing
         #expect(sim.members.allSatisfy { $0.owned.count == 2 })
     }
 
+    /// Copy mode, cooperative-sticky, no abort on purpose: a member crashes mid-copy, and
+    /// once its session ends the two others rejoin keeping their partitions. Their
+    /// transactions during the rejoin wait for the new generation to send their offsets
+    /// instead of failing as not in the group: no transaction aborts at all.
+    @Test func aCooperativeRejoinDoesNotAbortTheTransactionsOfKeptPartitions() {
+        var p = Self.plan(5, [CooperativeStickyBalancer()])
+        var copy = GroupSimulation.CopyPlan(topic: "out")
+        copy.abortRatio = 0
+        copy.recordsPerTxn = 2
+        copy.thinkMs = 20 ... 20   // about 25 ms a transaction: the copy runs for seconds
+        p.copy = copy
+        p.autocommitMs = nil
+        p.commitOnRevoke = false
+        p.recordsPerPartition = 200
+        p.sessionTimeoutMs = 1_000
+        p.events = [(at: 3_000, event: .crash(1))]
+        p.durationMs = 40_000
+        var sim = GroupSimulation(p)
+        let r = sim.run()
+        #expect(r.violations == [])
+        #expect(r.rebalances >= 5, "the initial rebalance and the rejoin after the crash")
+        #expect(r.copyCommits > 0)
+        #expect(r.copyAborts == 0, "\(sim.warnings.prefix(5))")
+        #expect(sim.members[0].owned.count + sim.members[2].owned.count == 6)
+    }
+
     @Test func aMemberLeavingHandsItsPartitionsOverWithoutDuplicates() {
         var p = Self.plan(2)
         p.events = [(at: 8_000, event: .leave(1))]

@@ -92,6 +92,7 @@ extension ClientEngine {
             if componentsRerun & bit == 0 { break }
         }
         componentScratch = op.outputs
+        if id == .group, !offsetsAwaitingGeneration.isEmpty { releaseOffsetsAwaitingGeneration(now: now) }
     }
 
     private mutating func carryOut(_ output: ComponentOutput, from id: ComponentID, now: Instant) {

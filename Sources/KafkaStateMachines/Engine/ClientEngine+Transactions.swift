@@ -32,11 +32,27 @@ extension ClientEngine {
             return
         }
         guard let o = offsets ?? group?.transactionOffsets else {
+            // A cooperative rejoin keeps the member's partitions: rather than fail (and make
+            // every transaction of the rejoin abort), the offsets wait for the generation it
+            // is joining. Losing the partitions ends the wait (`releaseOffsetsAwaitingGeneration`).
+            if offsets == nil, transactionOpen, group?.awaitsGeneration == true {
+                offsetsAwaitingGeneration.append(promise)
+                return
+            }
             actions.append(.producer(.transactionDone(promise, .notInGroup)))
             return
         }
         producer!.sendOffsetsToTransaction(o, promise)
         runComponent(.producer, now: now)
+    }
+
+    /// After the group member ran: offsets that waited for a generation go now, or fail if
+    /// the member no longer waits for one (it left, failed, or lost its partitions).
+    mutating func releaseOffsetsAwaitingGeneration(now: Instant) {
+        guard !offsetsAwaitingGeneration.isEmpty, group?.awaitsGeneration != true else { return }
+        let waiting = offsetsAwaitingGeneration
+        offsetsAwaitingGeneration = []
+        for p in waiting { sendOffsetsToTransaction(nil, p, now: now) }
     }
 
     mutating func transactionEnded(committed: Bool, offsets: [String: [TopicPartition: CommitPosition]], now: Instant) {

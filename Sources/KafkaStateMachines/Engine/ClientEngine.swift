@@ -63,6 +63,9 @@ package struct ClientEngine {
     /// A group transact session's rebalance came before the producer existed: its first
     /// transaction must abort (see `transactionRebalanced`).
     var rebalancedBeforeProducer = false
+    /// A group transact session's offsets asked for while its member rejoins with partitions
+    /// kept: sent once it is in a generation again (see `sendOffsetsToTransaction`).
+    var offsetsAwaitingGeneration: [PromiseID] = []
     /// Components running now, and those to run again (bit per ComponentID; runComponent).
     var componentsRunning: UInt8 = 0
     var componentsRerun: UInt8 = 0

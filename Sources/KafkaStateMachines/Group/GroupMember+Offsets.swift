@@ -48,6 +48,17 @@ extension GroupMember {
                                   instanceId: config.instanceId, offsets: uncommitted)
     }
 
+    /// A transactional member between generations that still owns partitions (a cooperative
+    /// rejoin): its transaction's offsets wait for the next generation instead of failing.
+    /// Bounded: losing the partitions (session expiry seen locally, fenced) ends the wait.
+    var awaitsGeneration: Bool {
+        guard config.transactional, !owned.isEmpty else { return false }
+        switch step {
+        case .needJoin, .joining, .leaderWaitingMetadata, .syncing: return true
+        default: return false
+        }
+    }
+
     /// The producer's transaction ended. Committed: its offsets are this group's committed
     /// offsets now. Aborted: what was consumed since the last commit must be consumed again,
     /// so every owned partition starts over from its committed offset (asked again with
