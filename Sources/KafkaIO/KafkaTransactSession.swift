@@ -26,7 +26,8 @@ import ServiceLifecycle
 ///   no commit on revoke or leave), and fetches committed offsets with require-stable.
 /// - `end(commit: true)` sends the positions of everything polled since the last commit into
 ///   the transaction, then commits it. If any part fails in a way that allows it, it aborts
-///   instead and returns false.
+///   instead and returns false. During a cooperative rejoin that keeps this member's
+///   partitions it waits for the new generation rather than abort.
 /// - A rebalance that revokes or loses partitions while a transaction is open makes it
 ///   abort ("if we might have to abort, abort"): what was consumed may already belong to
 ///   another member. One between transactions makes the next one abort: records polled
