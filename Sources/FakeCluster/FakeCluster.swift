@@ -49,6 +49,7 @@ public struct FakeCluster: Sendable {
         var c = ClusterState.Config()
         c.group.initialRebalanceDelayMs = config.initialRebalanceDelayMs
         c.transactionMarkerDelayMs = config.transactionMarkerDelayMs
+        c.transactionCoordinatorLoadMs = config.transactionCoordinatorLoadMs
         c.group.minSessionTimeoutMs = config.minSessionTimeoutMs
         c.group.offsetsRetentionMs = config.offsetsRetentionMs
         c.group.offsetsRetentionCheckIntervalMs = config.offsetsRetentionCheckIntervalMs
@@ -133,7 +134,7 @@ public struct FakeCluster: Sendable {
     /// When `tick` next has something to do.
     public var nextDeadline: Instant? {
         var d = earliest(earliest(state.groups.nextDeadline, state.transactions.nextDeadline), state.nextLagDeadline)
-        d = earliest(d, state.nextMarkerDeadline)
+        d = earliest(earliest(d, state.nextMarkerDeadline), state.nextPendingMarkerRetry)
         for p in parked.values { d = earliest(d, p.deadline) }
         return earliest(d, nextUnmute)
     }

@@ -72,6 +72,11 @@ public struct FakeClusterConfig: Sendable {
     /// InitProducerId or timeout) the transaction stays in PrepareCommit/PrepareAbort this
     /// long, answering CONCURRENT_TRANSACTIONS and holding the LSO, before its markers land.
     public var transactionMarkerDelayMs: Int64
+    /// The transaction coordinator's load window: after a broker takes over a
+    /// transactional id (its coordinator stopped, or moved) it answers
+    /// COORDINATOR_LOAD_IN_PROGRESS for that id this long, and writes a prepared
+    /// transaction's markers only after it. 0 (the default): no window.
+    public var transactionCoordinatorLoadMs: Int64
 
     public init(brokers: [Broker], seed: UInt64 = 1, release: KafkaRelease = .latest, users: [User] = [],
                 autoCreateTopics: Bool = true, topics: [Topic] = [], maxFrameSize: Int = 100 * 1024 * 1024,
@@ -90,6 +95,7 @@ public struct FakeClusterConfig: Sendable {
         offsetsRetentionMs = 7 * 24 * 60 * 60 * 1000
         offsetsRetentionCheckIntervalMs = 600_000
         transactionMarkerDelayMs = 5
+        transactionCoordinatorLoadMs = 0
     }
 
     /// `count` brokers with ids 1…count on consecutive ports from `firstPort`; `firstPort` 0

@@ -4,7 +4,12 @@ import FakeCluster
 /// little later. Drawn up front into a plain list so the shrinker can drop them one by one.
 enum FaultSchedule {
     /// The kinds `faults random … kinds K,K` may name.
-    static let kinds = ["leader", "broker", "isolate", "reset", "coordinator", "error", "delay", "drop", "cuts", "abortable"]
+    static let kinds = ["leader", "broker", "isolate", "reset", "coordinator", "error", "delay", "drop", "cuts", "abortable",
+                        "txn-coordinator", "txn-coordinator-restart", "txn-error"]
+    /// What `txn-error` injects on the transaction APIs: the retriable answers a
+    /// transaction coordinator gives (the request was not acted on).
+    static let txnApis = ["init-producer-id", "add-partitions-to-txn", "add-offsets-to-txn", "end-txn", "txn-offset-commit"]
+    static let txnErrors = ["COORDINATOR_LOAD_IN_PROGRESS", "NOT_COORDINATOR", "COORDINATOR_NOT_AVAILABLE", "CONCURRENT_TRANSACTIONS"]
     /// The mix drawn without `kinds`, one entry per draw slot (resets twice as likely); its
     /// order is the draw order of every saved seed, so it must not change.
     static let classic = ["leader", "broker", "isolate", "reset", "reset", "coordinator", "error", "delay", "drop"]
@@ -72,6 +77,16 @@ enum FaultSchedule {
                 let hi = lo * Int.random(in: 2 ... 24, using: &rng)
                 let window = UInt64.random(in: 1_000_000_000 ... 6_000_000_000, using: &rng)
                 out.append(.init(at: at, fault: .cutAfterBytes(broker: b, min: lo, max: hi, window: window)))
+            case "txn-coordinator" where !txnIds.isEmpty:
+                out.append(.init(at: at, fault: .moveTxnCoordinator(transactionalId: txnIds[Int.random(in: 0 ..< txnIds.count, using: &rng)], to: broker(&rng))))
+            case "txn-coordinator-restart" where !txnIds.isEmpty:
+                // Stop whichever broker coordinates the id when the fault fires; it comes back at the heal.
+                out.append(.init(at: at, fault: .stopTxnCoordinator(transactionalId: txnIds[Int.random(in: 0 ..< txnIds.count, using: &rng)])))
+                out.append(.init(at: heal, fault: .restartBrokers))
+            case "txn-error" where !txnIds.isEmpty:
+                let api = Self.txnApis[Int.random(in: 0 ..< Self.txnApis.count, using: &rng)]
+                let e = Self.txnErrors[Int.random(in: 0 ..< Self.txnErrors.count, using: &rng)]
+                out.append(.init(at: at, fault: .injectError(api: api, error: e, count: Int.random(in: 1 ... 3, using: &rng), broker: nil)))
             case "abortable":
                 // A record refused for good (INVALID_RECORD): a transaction must abort.
                 out.append(.init(at: at, fault: .injectError(api: "produce", error: "INVALID_RECORD", count: 1, broker: nil)))
@@ -123,6 +138,9 @@ extension Fault {
         case .addPartitions(let t, let n): return c.addPartitions(t, count: n, now: now)
         case .stopCoordinator(let g):
             guard let b = c.coordinator(g, .group) else { return [] }
+            return c.stopBroker(b, now: now)
+        case .stopTxnCoordinator(let id):
+            guard let b = c.coordinator(id, .transaction) else { return [] }
             return c.stopBroker(b, now: now)
         case .restartBrokers:
             var out: [FakeOutput] = []

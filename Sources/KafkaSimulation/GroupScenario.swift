@@ -175,13 +175,21 @@ package enum GroupScenario {
 
 /// Faults drawn from the seed for a group run, each with its heal where it has one.
 enum GroupFaultSchedule {
-    static let kinds = ["leader", "broker", "isolate", "reset", "coordinator", "coordinator-restart", "error", "delay",
-                        "heartbeat", "disconnect", "group-error", "partitions"]
+    /// Drawn from when a scenario names no kinds (the order of every saved seed's draws).
+    static let defaultKinds = ["leader", "broker", "isolate", "reset", "coordinator", "coordinator-restart", "error", "delay",
+                               "heartbeat", "disconnect", "group-error", "partitions"]
+    /// Every kind a scenario may name: the default ones, and for copy mode the members'
+    /// transaction coordinators moving (`txn-coordinator`), stopping and coming back at
+    /// the heal (`txn-coordinator-restart`), and retriable errors on transaction APIs
+    /// (`txn-error`); without `copy` those draw a connection reset instead.
+    static let kinds = defaultKinds + ["txn-coordinator", "txn-coordinator-restart", "txn-error"]
 
     static func random(count: Int, untilMs: UInt64, kinds wanted: [String], plan: GroupSimulation.Plan,
                        rng: inout SeededGenerator) -> [Scenario.ScriptedFault] {
         let ms: UInt64 = 1_000_000
-        let kinds = wanted.isEmpty ? Self.kinds : wanted
+        let kinds = wanted.isEmpty ? Self.defaultKinds : wanted
+        // A member slot's transactional id (GroupSimulation.start); the initial slots always run.
+        func txnId(_ rng: inout SeededGenerator) -> String { "copy-\(g)-\(Int.random(in: 0 ..< max(plan.initialMembers, 1), using: &rng))" }
         var out: [Scenario.ScriptedFault] = []
         let brokers = Int32(max(plan.brokers, 1))
         let g = plan.group
@@ -218,6 +226,17 @@ enum GroupFaultSchedule {
                 let api = apis[Int.random(in: 0 ..< apis.count, using: &rng)]
                 let e = retriable[Int.random(in: 0 ..< retriable.count, using: &rng)]
                 out.append(.init(at: at, fault: .injectError(api: api, error: e, count: Int.random(in: 1 ... 3, using: &rng), broker: nil)))
+            case "txn-coordinator" where plan.copy != nil:
+                out.append(.init(at: at, fault: .moveTxnCoordinator(transactionalId: txnId(&rng), to: broker(&rng))))
+            case "txn-coordinator-restart" where plan.copy != nil:
+                out.append(.init(at: at, fault: .stopTxnCoordinator(transactionalId: txnId(&rng))))
+                out.append(.init(at: heal, fault: .restartBrokers))
+            case "txn-error" where plan.copy != nil:
+                let api = FaultSchedule.txnApis[Int.random(in: 0 ..< FaultSchedule.txnApis.count, using: &rng)]
+                let e = FaultSchedule.txnErrors[Int.random(in: 0 ..< FaultSchedule.txnErrors.count, using: &rng)]
+                out.append(.init(at: at, fault: .injectError(api: api, error: e, count: Int.random(in: 1 ... 3, using: &rng), broker: nil)))
+            case "txn-coordinator", "txn-coordinator-restart", "txn-error":
+                out.append(.init(at: at, fault: .resetConnections(broker(&rng))))
             case "delay":
                 let api = apis[Int.random(in: 0 ..< apis.count, using: &rng)]
                 out.append(.init(at: at, fault: .delay(api: api, ms: Int64.random(in: 10 ... 2_000, using: &rng), count: Int.random(in: 1 ... 3, using: &rng), broker: nil)))

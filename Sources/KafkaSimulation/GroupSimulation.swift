@@ -91,7 +91,7 @@ package struct GroupSimulation {
 
     package static let invariantNames = ["exclusive-owner", "generation-fetch", "commits-forward", "settled-owners",
                                          "delivered", "exactly-once", "member-failed", "determinism",
-                                         "copied-once", "aborted-invisible", "copy-offsets", "txn-closed"]
+                                         "copied-once", "aborted-invisible", "copy-offsets", "txn-closed", "txn-timeout"]
 
     package struct Result: Sendable {
         package var violations: [String]
@@ -165,6 +165,7 @@ package struct GroupSimulation {
     package private(set) var events: [(at: UInt64, event: MemberEvent)] = []
     package private(set) var faults: [Scenario.ScriptedFault] = []
     var stopped: [Int32] = []
+    var overdueReported = false
     var isolated: [Int32] = []
     /// Records written per partition (partitions added during the run get theirs then).
     var written: [TopicPartition: Int64] = [:]
@@ -187,6 +188,7 @@ package struct GroupSimulation {
         }
         var config = FakeClusterConfig(brokers: brokers, seed: master.next(), autoCreateTopics: false, topics: topics)
         config.minSessionTimeoutMs = 1_000
+        config.transactionCoordinatorLoadMs = Simulation.transactionCoordinatorLoadMs
         cluster = FakeCluster(config)
         partitionCount = plan.partitions
         var draw = master.fork()
@@ -233,6 +235,7 @@ package struct GroupSimulation {
             if let d = cluster.nextDeadline { next = min(next, d.nanoseconds) }
             guard next <= end else { break }
             now = max(now, next)
+            if plan.copy != nil, !overdueReported { checkOverdue() }
             if let t = queue.nextTime, t <= now, let (_, e) = queue.pop() {
                 handle(e)
                 continue
@@ -367,11 +370,25 @@ package struct GroupSimulation {
         }
     }
 
+    /// `txn-timeout` (copy mode), before the events of each instant: no member slot's
+    /// transaction stays Ongoing past its timeout. Reported once per run.
+    mutating func checkOverdue() {
+        for i in members.indices {
+            guard let m = TxnChecker.overdue(cluster.describeTransaction("copy-\(plan.group)-\(i)"), now: now) else { continue }
+            checker.violations.append("txn-timeout: \(m), at \(now / Self.ms) ms")
+            overdueReported = true
+            return
+        }
+    }
+
     mutating func apply(_ fault: Fault) {
         var f = fault
         switch fault {
         case .stopCoordinator(let g):
             guard let b = cluster.coordinator(g, .group) else { return }
+            f = .stopBroker(b)
+        case .stopTxnCoordinator(let id):
+            guard let b = cluster.coordinator(id, .transaction) else { return }
             f = .stopBroker(b)
         case .restartBrokers:
             for b in stopped { apply(.restartBroker(b)) }

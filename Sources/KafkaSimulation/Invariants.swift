@@ -20,6 +20,7 @@ package enum Invariant {
         "txn-progress",          // TxnProducerWorkload: every transaction ended (unless fenced), answers as expected
         "txn-visible",           // TxnChecker: read_committed sees exactly the committed transactions, once, in order
         "txn-closed",            // TxnChecker: no transaction left open at the coordinator
+        "txn-timeout",           // TxnChecker.overdue: no transaction stays Ongoing past its timeout (virtual time)
     ]
 }
 

@@ -144,6 +144,9 @@ package enum Fault: Sendable, Equatable, CustomStringConvertible {
     case addPartitions(topic: String, count: Int32)
     /// The broker coordinating `group` when the fault fires stops.
     case stopCoordinator(group: String)
+    /// The broker coordinating transactional id `transactionalId` when the fault fires
+    /// stops: another takes the transaction log over (and loads it).
+    case stopTxnCoordinator(transactionalId: String)
     /// Every stopped broker restarts.
     case restartBrokers
 
@@ -174,6 +177,7 @@ package enum Fault: Sendable, Equatable, CustomStringConvertible {
         case .injectGroupError(let g, let a, let e, let n): return "inject-group-error \(g) \(a) \(e) count \(n)"
         case .addPartitions(let t, let n): return "add-partitions \(t) count \(n)"
         case .stopCoordinator(let g): return "stop-coordinator \(g)"
+        case .stopTxnCoordinator(let id): return "stop-txn-coordinator \(id)"
         case .restartBrokers: return "restart-brokers"
         }
     }

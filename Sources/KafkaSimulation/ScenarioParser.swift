@@ -240,6 +240,7 @@ extension Scenario {
             let t = try p.word("topic"); try p.expect("count")
             return .addPartitions(topic: t, count: Int32(try p.uint("count")))
         case "stop-coordinator": return .stopCoordinator(group: try p.word("group"))
+        case "stop-txn-coordinator": return .stopTxnCoordinator(transactionalId: try p.word("transactional id"))
         case "restart-brokers": return .restartBrokers
         default: throw p.error("unknown fault \(kind)")
         }

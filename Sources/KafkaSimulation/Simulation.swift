@@ -70,6 +70,9 @@ package struct Simulation {
     /// Brokers stopped or cut off by faults, healed when the liveness phase starts.
     var stopped: [Int32] = []
     var isolated: [Int32] = []
+    /// The transactional ids watched by `txn-timeout`, and whether it has reported.
+    var timedIds: [String] = []
+    var overdueReported = false
     let addresses: [(host: String, port: Int, node: Int32)]
     /// KIP-219: until when (virtual ns) the engine has been told to leave each broker alone,
     /// from the throttled responses delivered to it; and how many it was told about.
@@ -89,6 +92,8 @@ package struct Simulation {
 
     /// Time allowed after the liveness phase for outstanding requests to finish.
     package static let drain: UInt64 = 60_000_000_000
+    /// FakeClusterConfig.transactionCoordinatorLoadMs in every simulation (group ones too).
+    package static let transactionCoordinatorLoadMs: Int64 = 50
 
     package init(_ s: Scenario, seed: UInt64? = nil, faults override: [Scenario.ScriptedFault]? = nil) {
         var sc = s
@@ -119,8 +124,11 @@ package struct Simulation {
             engineConfig.sasl = .scram(sasl.sha512 ? .sha512 : .sha256, username: sasl.user, password: sasl.password)
         }
         let topics = sc.topics.map { FakeClusterConfig.Topic(name: $0.name, partitions: $0.partitions, replicationFactor: $0.replicationFactor) }
-        cluster = FakeCluster(FakeClusterConfig(brokers: brokers, seed: clusterSeed, users: users, autoCreateTopics: false,
-                                                topics: topics, saslSessionLifetimeMs: sc.sasl?.sessionMs ?? 0))
+        var clusterConfig = FakeClusterConfig(brokers: brokers, seed: clusterSeed, users: users, autoCreateTopics: false,
+                                              topics: topics, saslSessionLifetimeMs: sc.sasl?.sessionMs ?? 0)
+        // A broker taking a transactional id over loads its transaction log this long.
+        clusterConfig.transactionCoordinatorLoadMs = Self.transactionCoordinatorLoadMs
+        cluster = FakeCluster(clusterConfig)
         for w in sc.workloads {
             guard case .consume(_, let rc, let sessions) = w else { continue }
             engineConfig.fetcher.isolation = rc ? .readCommitted : .readUncommitted
@@ -138,6 +146,7 @@ package struct Simulation {
         for w in sc.workloads {
             guard case .txnProducer(let spec) = w else { continue }
             engineConfig.producer.transactionalId = spec.transactionalId
+            if !timedIds.contains(spec.transactionalId) { timedIds.append(spec.transactionalId) }
             engineConfig.producer.transactionTimeout = Interval(nanoseconds: spec.timeout)
             txnWorkloads.append(TxnProducerWorkload(spec: spec, instance: 0, livenessBound: sc.livenessBound, seed: txnSeeds.next()))
             if spec.zombieAt != nil {
@@ -195,6 +204,7 @@ package struct Simulation {
             }
             now = t
             events += 1
+            if !overdueReported { checkOverdue() }
             if q == t, let (_, ev) = queue.pop() {
                 handle(ev)
             } else if e == t {
@@ -298,7 +308,32 @@ package struct Simulation {
         }
     }
 
-    mutating func apply(_ f: Fault) {
+    /// `txn-timeout`, before the events of each instant: reported once per run.
+    mutating func checkOverdue() {
+        for id in timedIds {
+            guard let m = TxnChecker.overdue(cluster.describeTransaction(id), now: now) else { continue }
+            violations.add("txn-timeout", m, at: now)
+            overdueReported = true
+            return
+        }
+    }
+
+    mutating func apply(_ fault: Fault) {
+        var f = fault
+        // Faults naming a coordinator resolve to its broker now, so the heal restarts it.
+        switch fault {
+        case .stopCoordinator(let g):
+            guard let b = cluster.coordinator(g, .group) else { return }
+            f = .stopBroker(b)
+        case .stopTxnCoordinator(let id):
+            guard let b = cluster.coordinator(id, .transaction) else { return }
+            f = .stopBroker(b)
+        case .restartBrokers:
+            for b in stopped { apply(.restartBroker(b)) }
+            return
+        default: break
+        }
+        if trace != nil, f != fault { note("fault \(fault): \(f)") }
         switch f {
         case .stopBroker(let b): if !stopped.contains(b) { stopped.append(b) }
         case .restartBroker(let b): stopped.removeAll { $0 == b }

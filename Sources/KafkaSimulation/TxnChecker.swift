@@ -15,6 +15,8 @@ import KafkaProtocol
 ///   (nothing it writes may commit once the instance that fenced it wrote); nothing
 ///   foreign appears.
 /// - `txn-closed`: at the end the coordinator holds no open transaction for the id.
+/// - `txn-timeout` (`overdue`, checked as virtual time passes): no transaction stays
+///   Ongoing past its timeout (plus the load window of a coordinator that took it over).
 package enum TxnChecker {
     /// One visible record.
     package struct Visible: Sendable, Equatable {
@@ -118,6 +120,17 @@ package enum TxnChecker {
 
     /// `txn-closed`: the coordinator holds no open (Ongoing, PrepareCommit, PrepareAbort)
     /// transaction for the id at the end of the run.
+    /// `txn-timeout`: at `now` (virtual nanoseconds) the coordinator holds `snapshot`'s
+    /// transaction Ongoing more than 1 ms past its timeout, counted from its start — or,
+    /// when a broker took the id over, from the end of that broker's load (it cannot abort
+    /// before it has loaded). nil when fine; else the violation's message.
+    package static func overdue(_ snapshot: FakeTransactionSnapshot?, now: UInt64) -> String? {
+        guard let s = snapshot, s.state == "Ongoing", let start = s.startedAt else { return nil }
+        let due = max(start.nanoseconds + UInt64(s.timeoutMs) * 1_000_000, s.loadingUntil?.nanoseconds ?? 0)
+        guard now > due + 1_000_000 else { return nil }
+        return "\(s.transactionalId): transaction open since \(DurationText.format(start.nanoseconds / 1_000_000 * 1_000_000)) with timeout \(s.timeoutMs) ms is still Ongoing \(DurationText.format((now - due) / 1_000_000 * 1_000_000)) past it"
+    }
+
     package static func checkClosed(_ snapshot: FakeTransactionSnapshot?, now: UInt64, into v: inout Violations) {
         guard let s = snapshot, s.isOpen else { return }
         let since = s.startedAt.map { " since \(DurationText.format($0.nanoseconds / 1_000_000 * 1_000_000))" } ?? ""

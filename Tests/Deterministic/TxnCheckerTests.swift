@@ -119,6 +119,50 @@ import FakeCluster
         #expect(v.list.count == 1 && v.list[0].hasPrefix("txn-closed") && v.list[0].contains("Ongoing"))
     }
 
+    @Test func transactionOngoingPastItsTimeoutIsCaught() {
+        var snap = FakeTransactionSnapshot(transactionalId: "id", state: "Ongoing", producerId: 1, producerEpoch: 0,
+                                           timeoutMs: 100, partitions: [TopicPartition("t", 0)], startedAt: .milliseconds(1_000))
+        let ms: UInt64 = 1_000_000
+        #expect(TxnChecker.overdue(snap, now: 1_101 * ms) == nil)          // 1 ms of grace
+        #expect(TxnChecker.overdue(snap, now: 1_101 * ms + 1)?.contains("still Ongoing") == true)
+        snap.loadingUntil = .milliseconds(1_150)                            // a coordinator took it over and loads
+        #expect(TxnChecker.overdue(snap, now: 1_151 * ms) == nil)
+        #expect(TxnChecker.overdue(snap, now: 1_152 * ms) != nil)
+        snap.state = "PrepareAbort"                                         // being aborted: fine
+        #expect(TxnChecker.overdue(snap, now: 5_000 * ms) == nil)
+        #expect(TxnChecker.overdue(nil, now: 5_000 * ms) == nil)
+    }
+
+    @Test func txnCoordinatorFaultsReadAndRenderBack() throws {
+        let s = try Scenario.parse("""
+            topic t partitions 1
+            workload txn-producer topic t transactions 2 records 1 every 10ms
+            at 1s stop-txn-coordinator txn-producer-t
+            at 2s restart-brokers
+            faults random count 3 until 2s kinds txn-coordinator,txn-coordinator-restart,txn-error
+            """)
+        #expect(s.faults.map(\.fault) == [.stopTxnCoordinator(transactionalId: "txn-producer-t"), .restartBrokers])
+        #expect(try Scenario.parse(s.render()) == s)
+        let plan = try GroupScenario.parse("group g\ncopy to out\nat 1s stop-txn-coordinator copy-g-0\nfaults random count 2 until 1s kinds txn-error\n")
+        #expect(plan.faults.map(\.fault) == [.stopTxnCoordinator(transactionalId: "copy-g-0")])
+    }
+
+    /// The random txn kinds draw their faults only where a transactional id exists.
+    @Test func randomTxnKindsDrawTransactionFaults() throws {
+        let s = try Scenario.parse("""
+            topic t partitions 1
+            workload txn-producer topic t transactions 2 records 1 every 10ms
+            faults random count 30 until 2s kinds txn-coordinator,txn-coordinator-restart,txn-error
+            """)
+        var rng = SeededGenerator(seed: 3)
+        let drawn = FaultSchedule.random(s.randomFaults!, scenario: s, rng: &rng).map(\.fault)
+        #expect(drawn.contains { if case .moveTxnCoordinator(transactionalId: "txn-producer-t", _) = $0 { return true } else { return false } })
+        #expect(drawn.contains(.stopTxnCoordinator(transactionalId: "txn-producer-t")))
+        #expect(drawn.contains(.restartBrokers))
+        #expect(drawn.contains { if case .injectError(let api, _, _, _) = $0 { return FaultSchedule.txnApis.contains(api) } else { return false } })
+        #expect(!drawn.contains { if case .dropConnection = $0 { return true } else { return false } })
+    }
+
     /// The workload's own checks: a fatal answer without a second instance, a call never
     /// answered, and transactions left undone are reported.
     @Test func workloadProgressChecksFire() {

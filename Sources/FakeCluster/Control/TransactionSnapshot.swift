@@ -12,6 +12,9 @@ public struct FakeTransactionSnapshot: Sendable, Equatable {
     public var partitions: [TopicPartition]
     /// When the open transaction started (its timeout counts from here); nil when none is open.
     public var startedAt: Instant?
+    /// A broker that took the id over loads it until then (COORDINATOR_LOAD_IN_PROGRESS,
+    /// no timeout abort before); a window that ended shows until the cluster's next tick.
+    public var loadingUntil: Instant? = nil
 
     public init(transactionalId: String, state: String, producerId: Int64, producerEpoch: Int16, timeoutMs: Int32,
                 partitions: [TopicPartition], startedAt: Instant?) {
@@ -32,8 +35,10 @@ extension FakeCluster {
     /// The coordinator's state for `transactionalId`; nil when it never saw the id.
     public func describeTransaction(_ transactionalId: String) -> FakeTransactionSnapshot? {
         guard let t = state.transactions.transaction(transactionalId) else { return nil }
-        return FakeTransactionSnapshot(transactionalId: t.transactionalId, state: t.state.rawValue, producerId: t.producerId,
-                                       producerEpoch: t.producerEpoch, timeoutMs: t.timeoutMs, partitions: t.partitions,
-                                       startedAt: t.startedAt)
+        var s = FakeTransactionSnapshot(transactionalId: t.transactionalId, state: t.state.rawValue, producerId: t.producerId,
+                                        producerEpoch: t.producerEpoch, timeoutMs: t.timeoutMs, partitions: t.partitions,
+                                        startedAt: t.startedAt)
+        s.loadingUntil = state.transactions.loadingUntil[transactionalId]
+        return s
     }
 }

@@ -132,6 +132,35 @@ extension FakeCluster {
             var resp = EndTxnResponse()
             resp.errorCode = code
             return .respond(resp)
+        case let r as AddPartitionsToTxnRequest:
+            // v0-v3 (clients): the error on every partition; v4+ (brokers, batched): at the
+            // top and on every partition of every transaction.
+            func results(_ topics: [AddPartitionsToTxnRequest.AddPartitionsToTxnTopic]) -> [AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult] {
+                topics.map { t in
+                    var tr = AddPartitionsToTxnResponse.AddPartitionsToTxnTopicResult()
+                    tr.name = t.name
+                    tr.resultsByPartition = t.partitions.map {
+                        var p = AddPartitionsToTxnResponse.AddPartitionsToTxnPartitionResult()
+                        p.partitionIndex = $0
+                        p.partitionErrorCode = code
+                        return p
+                    }
+                    return tr
+                }
+            }
+            var resp = AddPartitionsToTxnResponse()
+            if ctx.version >= 4 {
+                resp.errorCode = code
+                resp.resultsByTransaction = r.transactions.map {
+                    var res = AddPartitionsToTxnResponse.AddPartitionsToTxnResult()
+                    res.transactionalId = $0.transactionalId
+                    res.topicResults = results($0.topics)
+                    return res
+                }
+            } else {
+                resp.resultsByTopicV3AndBelow = results(r.v3AndBelowTopics)
+            }
+            return .respond(resp)
         case is AddOffsetsToTxnRequest:
             var resp = AddOffsetsToTxnResponse()
             resp.errorCode = code

@@ -97,9 +97,12 @@ extension FakeCluster {
         return .respond(resp)
     }
 
-    /// NOT_COORDINATOR unless this broker coordinates the key.
+    /// NOT_COORDINATOR unless this broker coordinates the key; COORDINATOR_LOAD_IN_PROGRESS
+    /// while it is still loading a transactional id it took over.
     func coordinatorError(_ key: String, _ type: ClusterState.CoordinatorType, _ ctx: RequestContext) -> KafkaErrorCode? {
         guard let c = state.coordinator(for: key, type: type) else { return .coordinatorNotAvailable }
-        return c == ctx.broker ? nil : .notCoordinator
+        guard c == ctx.broker else { return .notCoordinator }
+        if type == .transaction, state.transactions.isLoading(key, now: ctx.now) { return .coordinatorLoadInProgress }
+        return nil
     }
 }

@@ -29,29 +29,55 @@ extension ClusterState {
     }
 
     /// Test control: move a coordinator. A group reloads from its persisted state (parked
-    /// joins/syncs fail with NOT_COORDINATOR); a transaction coordinator move bumps the
-    /// coordinator epoch carried in markers.
+    /// joins/syncs fail with NOT_COORDINATOR); a transactional id is taken over by the new
+    /// broker (see `transactionCoordinatorsTookOver`).
     mutating func moveCoordinator(key: String, type: CoordinatorType, to broker: Int32, now: Instant) {
         let before = coordinator(for: key, type: type)
         coordinatorOverrides[CoordinatorKey(type: type, key: key)] = broker
-        guard before != broker else { return }
+        guard before != coordinator(for: key, type: type) else { return }
         switch type {
         case .group: groups.moveGroup(key, now: now)
-        case .transaction: transactions.moved()
+        case .transaction: transactionCoordinatorsTookOver([key], now: now)
         }
     }
 
     /// Coordinators placed before a broker change: those that moved are reloaded.
     mutating func coordinatorsChanged(from before: [CoordinatorKey: Int32?], now: Instant) {
-        var txnMoved = false
+        var txnMoved: [String] = []
         for k in before.keys.sorted(by: { ($0.type.rawValue, $0.key) < ($1.type.rawValue, $1.key) })
         where coordinator(for: k.key, type: k.type) != before[k]! {
             switch k.type {
             case .group: groups.moveGroup(k.key, now: now)
-            case .transaction: txnMoved = true
+            case .transaction: txnMoved.append(k.key)
             }
         }
-        if txnMoved { transactions.moved() }
+        if !txnMoved.isEmpty { transactionCoordinatorsTookOver(txnMoved, now: now) }
+    }
+
+    /// Transaction coordinator failover with the log kept: the new broker has the ids'
+    /// whole state (the coordinator keeps one value for the cluster, standing for the
+    /// replicated __transaction_state log), bumps the coordinator epoch, and loads for
+    /// `transactionCoordinatorLoadMs` (COORDINATOR_LOAD_IN_PROGRESS; the old broker says
+    /// NOT_COORDINATOR through placement). A transaction caught in PrepareCommit /
+    /// PrepareAbort is finished by the new coordinator: the old one's marker writes still
+    /// queued are dropped and the markers are written again, carrying the new epoch, a
+    /// WriteTxnMarkers delay after the load (with no load window, when they were due).
+    /// Markers waiting for a leaderless partition carry the new epoch too.
+    mutating func transactionCoordinatorsTookOver(_ ids: [String], now: Instant) {
+        let loadMs = config.transactionCoordinatorLoadMs
+        let epoch = transactions.takeOver(ids, loadMs: loadMs, now: now)
+        for id in ids {
+            let queued = scheduledMarkers.filter { $0.completion.transactionalId == id }
+            scheduledMarkers.removeAll { $0.completion.transactionalId == id }
+            for i in pendingMarkers.indices where pendingMarkers[i].transactionalId == id {
+                pendingMarkers[i].coordinatorEpoch = epoch
+            }
+            // Only a transaction whose markers the old coordinator had not written yet.
+            guard !queued.isEmpty, let c = transactions.preparedCompletion(id) else { continue }
+            let due = loadMs > 0 ? now.adding(milliseconds: loadMs + config.transactionMarkerDelayMs)
+                                 : queued.map(\.due).min()!
+            scheduledMarkers.append(ScheduledMarkers(due: due, completion: c))
+        }
     }
 
     /// Where every known group and transactional id is coordinated right now.
@@ -112,11 +138,17 @@ extension ClusterState {
 
     var nextMarkerDeadline: Instant? { scheduledMarkers.map(\.due).min() }
 
-    /// Retries markers for partitions that had no leader.
+    /// Markers held for a leaderless partition while their coordinator loaded are retried
+    /// when a load ends.
+    var nextPendingMarkerRetry: Instant? { pendingMarkers.isEmpty ? nil : transactions.nextLoadEnd }
+
+    /// Retries markers for partitions that had no leader (not while their coordinator loads).
     mutating func retryPendingMarkers(now: Instant) {
         let pending = pendingMarkers
         pendingMarkers = []
-        for c in pending { finishTransaction(c, now: now) }
+        for c in pending {
+            if transactions.isLoading(c.transactionalId, now: now) { pendingMarkers.append(c) } else { finishTransaction(c, now: now) }
+        }
     }
 
     struct TickResult: Equatable, Sendable {
@@ -128,12 +160,13 @@ extension ClusterState {
     /// written), pending markers retried, lagging followers leave the ISR, and group
     /// timers fire.
     mutating func tick(now: Instant) -> TickResult {
+        transactions.finishLoads(now: now)
         writeDueMarkers(now: now)
         for c in transactions.expireTransactions(now: now) { scheduleMarkers(c, now: now) }
         retryPendingMarkers(now: now)
         shrinkLaggingISRs(now: now)
         let g = groups.tick(now: now)
         let next = earliest(earliest(earliest(g.nextDeadline, transactions.nextDeadline), nextLagDeadline), nextMarkerDeadline)
-        return TickResult(groupCompletions: g.completions, nextDeadline: next)
+        return TickResult(groupCompletions: g.completions, nextDeadline: earliest(next, nextPendingMarkerRetry))
     }
 }

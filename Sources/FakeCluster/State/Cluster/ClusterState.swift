@@ -25,6 +25,9 @@ struct ClusterState: Sendable, Equatable {
         /// in PrepareCommit/PrepareAbort (CONCURRENT_TRANSACTIONS, LSO held) that long.
         /// 0 writes markers within the request that ended the transaction.
         var transactionMarkerDelayMs: Int64 = 0
+        /// How long a broker that takes over a transactional id loads the transaction log:
+        /// meanwhile it answers COORDINATOR_LOAD_IN_PROGRESS for the id. 0: no window.
+        var transactionCoordinatorLoadMs: Int64 = 0
     }
 
     var config: Config

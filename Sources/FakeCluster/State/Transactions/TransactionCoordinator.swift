@@ -56,8 +56,15 @@ struct TransactionCoordinator: Sendable, Equatable {
 
     private(set) var transactions: [String: Transaction] = [:]
     private(set) var nextProducerId: Int64
-    /// Bumped when the coordinator moves (a test control), carried in markers.
+    /// Bumped on every takeover (a broker stopping or restarting moves the id, or a test
+    /// moves it), carried in markers: markers written by a new coordinator carry a higher
+    /// epoch than any its predecessor wrote. One counter for the whole cluster (Kafka keeps
+    /// one per __transaction_state partition; only its growth is observable here).
     var coordinatorEpoch: Int32 = 0
+    /// Transactional ids whose new coordinator is still loading the transaction log, and
+    /// until when: it answers COORDINATOR_LOAD_IN_PROGRESS meanwhile and neither times
+    /// out transactions nor writes markers. Looked up only.
+    private(set) var loadingUntil: [String: Instant] = [:]
     var maxTransactionTimeoutMs: Int32
 
     init(firstProducerId: Int64 = 1000, maxTransactionTimeoutMs: Int32 = 900_000) {
@@ -297,13 +304,14 @@ struct TransactionCoordinator: Sendable, Equatable {
     // MARK: time
 
     /// Aborts ongoing transactions whose timeout passed, bumping the epoch so the producer
-    /// is fenced (KIP-588 behaviour). Ordered by transactional id.
+    /// is fenced (KIP-588 behaviour). Ordered by transactional id. An id whose coordinator
+    /// is still loading waits for the load to end.
     mutating func expireTransactions(now: Instant) -> [Completion] {
         var out: [Completion] = []
         for tid in transactionalIds {
             var txn = transactions[tid]!
             guard txn.state == .ongoing, let start = txn.startedAt,
-                  start.adding(milliseconds: Int64(txn.timeoutMs)) <= now else { continue }
+                  start.adding(milliseconds: Int64(txn.timeoutMs)) <= now, !isLoading(tid, now: now) else { continue }
             bumpEpoch(&txn, previous: .keep)
             out.append(prepareEnd(&txn, commit: false, now: now))
             transactions[tid] = txn
@@ -315,10 +323,55 @@ struct TransactionCoordinator: Sendable, Equatable {
         transactionalIds.reduce(nil) { acc, tid in
             let t = transactions[tid]!
             guard t.state == .ongoing, let s = t.startedAt else { return acc }
-            return earliest(acc, s.adding(milliseconds: Int64(t.timeoutMs)))
+            let due = s.adding(milliseconds: Int64(t.timeoutMs))
+            // A loading coordinator times the transaction out once it has loaded.
+            return earliest(acc, loadingUntil[tid].map { max(due, $0) } ?? due)
         }
     }
 
     /// Test control: the coordinator moved to another broker.
     mutating func moved() { coordinatorEpoch += 1 }
+
+    // MARK: failover
+
+    /// A new broker takes over `ids` (in the order given, which callers keep sorted): the
+    /// log is kept — producer id, epoch, state, partitions, groups, start and timeout — the
+    /// coordinator epoch bumps once, and with `loadMs` > 0 the ids load until
+    /// `now + loadMs`. Returns the new coordinator epoch.
+    @discardableResult
+    mutating func takeOver(_ ids: [String], loadMs: Int64, now: Instant) -> Int32 {
+        coordinatorEpoch += 1
+        if loadMs > 0 {
+            let until = now.adding(milliseconds: loadMs)
+            for id in ids { loadingUntil[id] = until }
+        }
+        return coordinatorEpoch
+    }
+
+    /// Whether `id`'s coordinator is still loading it at `now`.
+    func isLoading(_ id: String, now: Instant) -> Bool {
+        loadingUntil[id].map { now < $0 } ?? false
+    }
+
+    /// When `id`'s load window ends (nil: not loading, or it ended before `now`).
+    func loadEnd(_ id: String, now: Instant) -> Instant? {
+        loadingUntil[id].flatMap { now < $0 ? $0 : nil }
+    }
+
+    /// Forgets load windows that ended.
+    mutating func finishLoads(now: Instant) {
+        for id in loadingUntil.keys.sorted() where loadingUntil[id]! <= now { loadingUntil[id] = nil }
+    }
+
+    /// The earliest load window still running (the cluster ticks then to write held markers).
+    var nextLoadEnd: Instant? { loadingUntil.values.min() }
+
+    /// A prepared transaction's markers as its coordinator (now at `coordinatorEpoch`) must
+    /// write them; nil when `id` is not in PrepareCommit/PrepareAbort.
+    func preparedCompletion(_ id: String) -> Completion? {
+        guard let t = transactions[id], t.state == .prepareCommit || t.state == .prepareAbort else { return nil }
+        return Completion(transactionalId: id, producerId: t.producerId, producerEpoch: t.producerEpoch,
+                          coordinatorEpoch: coordinatorEpoch, commit: t.state == .prepareCommit,
+                          partitions: t.partitions, groups: t.groups)
+    }
 }
