@@ -67,6 +67,8 @@ struct TxnProducerWorkload: SimWorkload {
     var history: TxnHistory
     var fatal: TransactionError? = nil
     var mustAborts = 0
+    /// Commits answered `.commitUncertain` (KIP-588 recovery): ended, outcome unknown.
+    var settledUncertain = 0
     var problems: [String] = []
     /// The call awaited: when it was made and whether in the liveness phase.
     var callAt: (at: UInt64, liveness: Bool, what: String)? = nil
@@ -196,6 +198,13 @@ struct TxnProducerWorkload: SimWorkload {
                 mustAborts += 1
                 history.transactions[t].outcome = .aborted
                 end(commit: false, &ctx)
+            case .commitUncertain? where commit:
+                // KIP-588 settled a commit whose EndTxn went unanswered: over, not
+                // confirmed. Judged as uncertain (the checker accepts either outcome).
+                settledUncertain += 1
+                history.transactions[t].outcome = .uncertain
+                phase = .idle
+                ctx.wake(at: ctx.now + spec.every)
             case .fatal?: die(error!)
             case let e?:
                 problems.append("\(commit ? "commit" : "abort") of transaction \(t) answered \(e)")
@@ -246,7 +255,7 @@ struct TxnProducerWorkload: SimWorkload {
             ctx.violations.add(v, "\(name): producer failed fatally: \(fatal)", at: ctx.now)
         }
         if let c = callAt { ctx.violations.add(v, "\(name): \(c.what) never answered", at: ctx.now) }
-        let ended = history.transactions.filter { $0.outcome == .committed || $0.outcome == .aborted }.count
+        let ended = history.transactions.filter { $0.outcome == .committed || $0.outcome == .aborted }.count + settledUncertain
         if fatal == nil && problems.isEmpty && callAt == nil && ended < spec.transactions {
             ctx.violations.add(v, "\(name): \(ended) of \(spec.transactions) transactions ended", at: ctx.now)
         }

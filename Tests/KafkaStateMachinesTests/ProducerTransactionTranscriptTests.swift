@@ -303,10 +303,12 @@ private let t2 = TopicPartition("t", 2)
         #expect(w.ends.isEmpty && w.h.engine.transactionOpen)
     }
 
-    /// PRODUCER_FENCED from the coordinator ends the producer: the record fails with it,
+    /// PRODUCER_FENCED from a coordinator without InitProducerId v3 (no KIP-588 recovery,
+    /// see ProducerTransactionRecoveryTests) ends the producer: the record fails with it,
     /// commit, begin and produce fail with it from then on.
-    @Test func fencedOnAddPartitionsIsFatal() {
+    @Test func fencedOnAddPartitionsIsFatalBelowInitProducerIdV3() {
         var w = Self.world()
+        w.initMaxVersion = 2
         w.begin(1)
         w.addErrors = [.producerFenced]
         w.produce("t", 0, [1])
@@ -322,7 +324,8 @@ private let t2 = TopicPartition("t", 2)
     }
 
     /// Fenced at EndTxn (another instance took the id while we were open): commit fails
-    /// fatally; INVALID_PRODUCER_EPOCH on a Produce does the same.
+    /// fatally; INVALID_PRODUCER_EPOCH on a Produce does the same where the coordinator
+    /// lacks InitProducerId v3 (with it, the transaction must abort: the recovery tests).
     @Test func fencedOnEndTxnOrProduceIsFatal() {
         var w = Self.world()
         w.begin(1)
@@ -333,6 +336,7 @@ private let t2 = TopicPartition("t", 2)
         #expect(w.transactionOutcome(2) == .some(.fatal(.broker(.producerFenced, message: nil))))
 
         var v = Self.world()
+        v.initMaxVersion = 2
         v.begin(1)
         v.produce("t", 0, [1])
         v.end(commit: true, 2)
