@@ -205,17 +205,30 @@ private let in0 = TopicPartition("in", 0)
         }
     }
 
-    /// A fenced EndTxn with no unanswered attempt before it stays fatal (the coordinator saw
-    /// our only attempt and refused it); an unanswered attempt retried with success is
-    /// simply committed.
-    @Test func aFencedEndTxnWithoutAnUncertainAttemptIsFatal() {
+    /// A fenced EndTxn with no unanswered attempt before it (the transaction timed out just
+    /// before the commit reached the coordinator) is settled the same way: the commit is
+    /// answered `.commitUncertain` (it certainly did not commit), an abort succeeds; the
+    /// producer goes on. An unanswered attempt retried with success is simply committed.
+    @Test func aFencedEndTxnIsSettledAndAnUnansweredOneRetried() {
         var w = Self.world()
         w.begin(1)
         w.produce("t", 0, [1])
         w.answerAll()
         w.endErrors = [.producerFenced]
         w.end(commit: true, 2)
-        #expect(w.transactionOutcome(2) == .some(.fatal(.broker(.producerFenced, message: nil))))
+        guard case .some(.commitUncertain(cause: .broker(.producerFenced, "EndTxn fenced"?))?) = w.transactionOutcome(2) else {
+            Issue.record("commit: \(String(describing: w.transactionOutcome(2)))")
+            return
+        }
+        #expect(w.ends.count == 1 && w.inits.last?.producerEpoch == 0)
+        w.begin(3)
+        w.produce("t", 0, [4])
+        w.endErrors = [.invalidProducerEpoch]
+        w.answerAll()
+        w.end(commit: false, 5)
+        #expect(w.transactionOutcome(5) == .some(nil))
+        #expect(w.ends.last?.request.producerEpoch == 1 && w.inits.last?.producerEpoch == 1)
+        Self.nextTransactionCommits(&w, epoch: 2, promise: 10)
 
         var v = Self.world()
         v.begin(1)

@@ -323,11 +323,12 @@ private let t2 = TopicPartition("t", 2)
         #expect(w.allSent.isEmpty && w.ends.isEmpty)
     }
 
-    /// Fenced at EndTxn (another instance took the id while we were open): commit fails
-    /// fatally; INVALID_PRODUCER_EPOCH on a Produce does the same where the coordinator
-    /// lacks InitProducerId v3 (with it, the transaction must abort: the recovery tests).
+    /// Where the coordinator lacks InitProducerId v3: fenced at EndTxn (another instance
+    /// took the id while we were open), commit fails fatally; INVALID_PRODUCER_EPOCH on a
+    /// Produce does the same. (With v3+ both are settled by InitProducerId: the recovery tests.)
     @Test func fencedOnEndTxnOrProduceIsFatal() {
         var w = Self.world()
+        w.initMaxVersion = 2
         w.begin(1)
         w.produce("t", 0, [1])
         w.answerAll()

@@ -147,7 +147,8 @@ extension ProducerStateMachine {
         for p in txn!.beginWaiters { transactionDone(p, nil) }
         txn!.beginWaiters = []
         if txn!.recovering, case .ending(let commit, let promise) = txn!.phase {
-            let cause = ProduceError.broker(txn!.fencedBy ?? .producerFenced, message: "EndTxn retry fenced after an unanswered attempt")
+            let cause = ProduceError.broker(txn!.fencedBy ?? .producerFenced,
+                                            message: txn!.endUncertain ? "EndTxn retry fenced after an unanswered attempt" : "EndTxn fenced")
             ended(committed: false)
             transactionDone(promise, commit ? .commitUncertain(cause: cause) : nil)
         }
@@ -327,11 +328,13 @@ extension ProducerStateMachine {
         switch result {
         case .success(let r as EndTxnResponse):
             let code = KafkaErrorCode(r.errorCode)
-            if TransactionManager.isFence(code), txn!.endUncertain, epochRecoverable {
-                // An earlier attempt went unanswered, and now the epoch is fenced: the
-                // coordinator may have aborted the transaction on its timeout meanwhile (or
-                // another instance took the id). InitProducerId settles which
+            if TransactionManager.isFence(code), epochRecoverable {
+                // The epoch is fenced: the coordinator aborted the transaction on its timeout
+                // before this EndTxn (or an earlier, unanswered attempt) reached it, or
+                // another instance took the id. InitProducerId settles which
                 // (`finishTransactionIfReady`); a commit is never reported done on this path.
+                // Found by the txn-timeout-random sweep: fatal here, a producer with no
+                // zombie died of its own transaction's timeout (26 of 100 seeds).
                 txn!.fencedBy = code
                 return
             }

@@ -17,11 +17,11 @@ public indirect enum TransactionError: Error, Equatable, Sendable, CustomStringC
     case notInGroup
     /// A record of the transaction failed (`cause`); commit is refused: abort.
     case mustAbort(cause: ProduceError)
-    /// The commit's outcome was not confirmed, and most likely it did not happen: an EndTxn
-    /// of it went out without an answer, its retry was fenced (`cause`), and the coordinator
-    /// then granted the producer a new epoch for the same id (KIP-588), which it does for a
-    /// transaction it aborted on its timeout. The transaction is over and the producer goes
-    /// on (begin the next one); treat its records and offsets as not committed.
+    /// The commit was not confirmed, and did not happen as far as the producer can tell: its
+    /// EndTxn was fenced (`cause`; after an unanswered attempt, or at once), and the
+    /// coordinator then granted the producer a new epoch for the same id (KIP-588), which it
+    /// does for a transaction it aborted on its timeout. The transaction is over and the
+    /// producer goes on (begin the next one); treat its records and offsets as not committed.
     case commitUncertain(cause: ProduceError)
     /// The producer stopped for good; every later call fails with this too.
     case fatal(ProduceError)

@@ -43,7 +43,7 @@ struct TransactionManager {
 
     /// KIP-588: the coordinator fenced our epoch inside this transaction (PRODUCER_FENCED or
     /// INVALID_PRODUCER_EPOCH on AddPartitionsToTxn, AddOffsetsToTxn, TxnOffsetCommit or a
-    /// Produce; or on an EndTxn retried after an uncertain attempt). Most likely the
+    /// Produce; or on EndTxn). Most likely the
     /// coordinator aborted the transaction on its timeout and bumped the epoch; or another
     /// instance took the id. The transaction must abort, and the abort sends InitProducerId
     /// (v3+) naming our id and epoch instead of EndTxn: granted, the transaction was the
@@ -58,8 +58,9 @@ struct TransactionManager {
     var endRetryAt: Instant? = nil
     var endFailures = 0
     /// An EndTxn of this ending went out and no answer came (connection lost, timed out):
-    /// the coordinator may have acted on it. A retry fenced is settled by the recovery
-    /// above, and a commit so settled is reported `.commitUncertain`, never as committed.
+    /// the coordinator may have acted on it (said in the `.commitUncertain` cause). A fenced
+    /// EndTxn, retry or not, is settled by the recovery above; a commit so settled is
+    /// reported `.commitUncertain`, never as committed.
     var endUncertain = false
 
     /// When the request kind's current run of unanswered attempts (connection lost, timed
