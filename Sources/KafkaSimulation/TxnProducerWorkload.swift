@@ -69,6 +69,8 @@ struct TxnProducerWorkload: SimWorkload {
     var mustAborts = 0
     /// Commits answered `.commitUncertain` (KIP-588 recovery): ended, outcome unknown.
     var settledUncertain = 0
+    /// Must-aborts caused by a fence (KIP-588: the abort then recovers the epoch, or is fatal).
+    var fencedMustAborts = 0
     var problems: [String] = []
     /// The call awaited: when it was made and whether in the liveness phase.
     var callAt: (at: UInt64, liveness: Bool, what: String)? = nil
@@ -194,8 +196,9 @@ struct TxnProducerWorkload: SimWorkload {
                 history.transactions[t].outcome = commit ? .committed : .aborted
                 phase = .idle
                 ctx.wake(at: ctx.now + spec.every)
-            case .mustAbort? where commit:
+            case .mustAbort(let cause)? where commit:
                 mustAborts += 1
+                if cause.isFenced { fencedMustAborts += 1 }
                 history.transactions[t].outcome = .aborted
                 end(commit: false, &ctx)
             case .commitUncertain? where commit:
@@ -241,7 +244,8 @@ struct TxnProducerWorkload: SimWorkload {
     var summary: String {
         func count(_ o: TxnOutcome) -> Int { history.transactions.filter { $0.outcome == o }.count }
         return "\(name): \(history.transactions.count) begun, \(count(.committed)) committed, \(count(.aborted)) aborted "
-            + "(\(mustAborts) after must-abort), \(count(.uncertain)) uncertain, \(count(.open)) left open"
+            + "(\(mustAborts) after must-abort, \(fencedMustAborts) of them fenced), \(count(.uncertain)) uncertain "
+            + "(\(settledUncertain) settled by recovery), \(count(.open)) left open"
             + (fatal.map { ", fatal: \($0)" } ?? "")
     }
 
