@@ -24,8 +24,9 @@
 #      records under random faults) and of scenarios/sweep/producer-10k.scenario (10,000
 #      records under the same 20 faults: denser per record), of
 #      scenarios/sweep/producer-cuts-random.scenario, and of the transactional producer's
-#      scenarios/sweep/txn-producer-random.scenario and txn-zombie-random.scenario (a second
-#      instance fences the first); then KGO_SIM_SEEDS seeds of
+#      scenarios/sweep/txn-producer-random.scenario, txn-zombie-random.scenario (a second
+#      instance fences the first) and txn-timeout-random.scenario (transactions outliving a
+#      1 s timeout, recovered at the abort, KIP-588); then KGO_SIM_SEEDS seeds of
 #      each consumer-group family, scenarios/group-{churn,cooperative,static,
 #      coordinator-faults,eos,eos-think}-random.scenario (members joining, leaving, crashing, static
 #      restarts, slow revocations, coordinator moves and restarts, added partitions,
@@ -151,6 +152,8 @@ if [ "$SIM_SEEDS" -gt 0 ]; then
     --save .build/sim-txn-producer-failure.scenario | grep -v ' ok$'
   .build/release/kgo sim sweep scenarios/sweep/txn-zombie-random.scenario --seeds "$SIM_SEEDS" \
     --save .build/sim-txn-zombie-failure.scenario | grep -v ' ok$'
+  .build/release/kgo sim sweep scenarios/sweep/txn-timeout-random.scenario --seeds "$SIM_SEEDS" \
+    --save .build/sim-txn-timeout-failure.scenario | grep -v ' ok$'
   log "transactional producer sweeps: $(( $(now_ms) - S2 )) ms"
   S2=$(now_ms)
   for fam in churn cooperative static coordinator-faults eos eos-think; do
@@ -164,7 +167,7 @@ if [ "$SIM_SEEDS" -gt 0 ]; then
   log "step 5: fresh window: $FRESH_SEEDS seeds from $FRESH_FROM of each family (KGO_SIM_FRESH_FROM=$FRESH_FROM repeats it)"
   S2=$(now_ms)
   for f in random-faults consume-random consume-random-read-committed sweep/producer-10k sweep/producer-cuts-random \
-           sweep/txn-producer-random sweep/txn-zombie-random \
+           sweep/txn-producer-random sweep/txn-zombie-random sweep/txn-timeout-random \
            group-churn-random group-cooperative-random group-static-random group-coordinator-faults-random \
            group-eos-random group-eos-think-random; do
     .build/release/kgo sim sweep "scenarios/$f.scenario" --seeds "$FRESH_SEEDS" --from "$FRESH_FROM" | grep -v ' ok$'

@@ -15,9 +15,14 @@ enum TransactionCommand: Sendable {
 ///     try await client.commitTransaction()       // or abortTransaction()
 ///
 /// Records produced outside a transaction fail with `.notInTransaction`. A record of the
-/// transaction that fails makes commit throw `.mustAbort`: abort, then begin again. A
-/// `.fatal` error (fenced by another instance with the same transactional id, not
-/// authorized) means this client can no longer produce: close it.
+/// transaction that fails makes commit throw `.mustAbort`: abort, then begin again. So does
+/// a transaction the coordinator aborted on its timeout (it fenced our epoch): the abort
+/// then asks for a new epoch (KIP-588) and the client goes on; only if the coordinator
+/// refuses (another instance has the id) does the abort throw `.fatal`. A commit whose
+/// EndTxn was fenced that way throws `.commitUncertain`: the transaction is over, not
+/// committed as far as the client can tell; begin the next one. A `.fatal` error (fenced
+/// by another instance with the same transactional id, not authorized) means this client
+/// can no longer produce: close it.
 extension KafkaClient {
     /// Opens a transaction. The first one also registers the transactional id with its
     /// coordinator (InitProducerId), fencing any older producer with the same id and

@@ -78,8 +78,9 @@ public final class KafkaTransactSession: Service, Sendable {
     /// committed: returns true. If it cannot commit (a record failed, a rebalance took
     /// partitions, the group fenced this member) it is aborted instead: returns false, and
     /// the consumed records are polled again. Without `commit` it aborts: returns false.
-    /// Throws only what leaves no transaction to retry: fatal (fenced, not authorized),
-    /// closed, or cancelled.
+    /// A commit settled as `.commitUncertain` (KIP-588: the coordinator had aborted it on its
+    /// timeout) returns false too. Throws only what leaves no transaction to retry: fatal
+    /// (fenced, not authorized), closed, or cancelled.
     @discardableResult
     public func end(commit: Bool) async throws(TransactionError) -> Bool {
         if commit {
@@ -90,6 +91,9 @@ public final class KafkaTransactSession: Service, Sendable {
             } catch {
                 switch error {
                 case .mustAbort, .notInGroup: break
+                // Over already, not committed (the coordinator aborted it on its timeout):
+                // the consumed records are polled again.
+                case .commitUncertain: return false
                 default: throw error
                 }
             }

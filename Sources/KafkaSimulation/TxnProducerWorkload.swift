@@ -67,6 +67,10 @@ struct TxnProducerWorkload: SimWorkload {
     var history: TxnHistory
     var fatal: TransactionError? = nil
     var mustAborts = 0
+    /// Commits answered `.commitUncertain` (KIP-588 recovery): ended, outcome unknown.
+    var settledUncertain = 0
+    /// Must-aborts caused by a fence (KIP-588: the abort then recovers the epoch, or is fatal).
+    var fencedMustAborts = 0
     var problems: [String] = []
     /// The call awaited: when it was made and whether in the liveness phase.
     var callAt: (at: UInt64, liveness: Bool, what: String)? = nil
@@ -192,10 +196,21 @@ struct TxnProducerWorkload: SimWorkload {
                 history.transactions[t].outcome = commit ? .committed : .aborted
                 phase = .idle
                 ctx.wake(at: ctx.now + spec.every)
-            case .mustAbort? where commit:
+            case .mustAbort(let cause)? where commit:
                 mustAborts += 1
+                if cause.isFenced { fencedMustAborts += 1 }
                 history.transactions[t].outcome = .aborted
                 end(commit: false, &ctx)
+            case .commitUncertain? where commit:
+                // KIP-588 settled a commit whose EndTxn was fenced: over, not confirmed.
+                // Judged as aborted, which is stricter than the answer claims: FakeCluster
+                // grants the recovery only for the epoch its timeout abort fenced, and a
+                // transaction that EndTxn had reached could not time out, so nothing of it
+                // may be visible (txn-visible checks that).
+                settledUncertain += 1
+                history.transactions[t].outcome = .aborted
+                phase = .idle
+                ctx.wake(at: ctx.now + spec.every)
             case .fatal?: die(error!)
             case let e?:
                 problems.append("\(commit ? "commit" : "abort") of transaction \(t) answered \(e)")
@@ -232,7 +247,8 @@ struct TxnProducerWorkload: SimWorkload {
     var summary: String {
         func count(_ o: TxnOutcome) -> Int { history.transactions.filter { $0.outcome == o }.count }
         return "\(name): \(history.transactions.count) begun, \(count(.committed)) committed, \(count(.aborted)) aborted "
-            + "(\(mustAborts) after must-abort), \(count(.uncertain)) uncertain, \(count(.open)) left open"
+            + "(\(mustAborts) after must-abort, \(fencedMustAborts) of them fenced; \(settledUncertain) commits settled by recovery), "
+            + "\(count(.uncertain)) uncertain, \(count(.open)) left open"
             + (fatal.map { ", fatal: \($0)" } ?? "")
     }
 

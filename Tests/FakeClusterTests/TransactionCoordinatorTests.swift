@@ -145,4 +145,53 @@ import Testing
         }
         #expect(comp.coordinatorEpoch == 1)
     }
+
+    /// KIP-588: a timeout abort bumps the epoch and remembers the pair the producer held.
+    /// InitProducerId naming that pair is CONCURRENT_TRANSACTIONS while the abort's markers
+    /// are being written, then granted with a further bump; a retry of the grant gets the
+    /// same pair back; other stale pairs stay fenced.
+    @Test func aTimedOutProducerMayRecoverWithItsOldPair() {
+        var c = TransactionCoordinator(firstProducerId: 1)
+        let a = start(&c, timeout: 1000)                     // (1, 0)
+        _ = c.addPartitions(transactionalId: "tx", producerId: 1, producerEpoch: 0, [tp("a", 0)], now: ms(100))
+        #expect(c.expireTransactions(now: ms(1100)).first?.producerEpoch == 1)
+        #expect(c.transaction("tx")?.timedOutProducerEpoch == 0)
+        #expect(c.initProducerId(transactionalId: "tx", timeoutMs: 1000, expected: a, now: ms(1101)) == .failure(.concurrentTransactions))
+        c.markersWritten(transactionalId: "tx", now: ms(1200))
+        #expect(c.initProducerId(transactionalId: "tx", timeoutMs: 1000, expected: PE(producerId: 1, producerEpoch: 5), now: ms(1201))
+            == .failure(.producerFenced))
+        #expect(c.initProducerId(transactionalId: "tx", timeoutMs: 1000, expected: a, now: ms(1202)) == .success(PE(producerId: 1, producerEpoch: 2)))
+        #expect(c.transaction("tx")?.timedOutProducerEpoch == -1)
+        #expect(c.initProducerId(transactionalId: "tx", timeoutMs: 1000, expected: a, now: ms(1203)) == .success(PE(producerId: 1, producerEpoch: 2)),
+                "a retry of the recovery")
+        #expect(c.addPartitions(transactionalId: "tx", producerId: 1, producerEpoch: 2, [tp("a", 0)], now: ms(1300)) == .noError)
+    }
+
+    /// A newer instance registering the id (a plain InitProducerId) after the timeout ends
+    /// the old producer's claim: its recovery is refused (it is a zombie).
+    @Test func aNewInstanceAfterTheTimeoutRefusesTheOldPair() {
+        var c = TransactionCoordinator(firstProducerId: 1)
+        let a = start(&c, timeout: 1000)
+        _ = c.addPartitions(transactionalId: "tx", producerId: 1, producerEpoch: 0, [tp("a", 0)], now: ms(100))
+        _ = c.expireTransactions(now: ms(1100))
+        c.markersWritten(transactionalId: "tx", now: ms(1200))
+        #expect(start(&c) == PE(producerId: 1, producerEpoch: 2))
+        #expect(c.initProducerId(transactionalId: "tx", timeoutMs: 1000, expected: a, now: ms(1300)) == .failure(.producerFenced))
+    }
+
+    /// An EndTxn retried while the coordinator is still writing that transaction's markers
+    /// gets CONCURRENT_TRANSACTIONS (retriable), and once they are written, the outcome it
+    /// asked for again (commit: success); the other outcome is INVALID_TXN_STATE.
+    @Test func endTxnRetriedDuringPrepareGetsConcurrentTransactions() {
+        var c = TransactionCoordinator(firstProducerId: 1)
+        _ = start(&c)
+        _ = c.addPartitions(transactionalId: "tx", producerId: 1, producerEpoch: 0, [tp("a", 0)], now: ms(1))
+        guard case .ending = c.endTransaction(transactionalId: "tx", producerId: 1, producerEpoch: 0, commit: false, now: ms(2)) else {
+            Issue.record("expected ending"); return
+        }
+        #expect(c.endTransaction(transactionalId: "tx", producerId: 1, producerEpoch: 0, commit: false, now: ms(3)) == .failure(.concurrentTransactions))
+        #expect(c.endTransaction(transactionalId: "tx", producerId: 1, producerEpoch: 0, commit: true, now: ms(3)) == .failure(.invalidTxnState))
+        c.markersWritten(transactionalId: "tx", now: ms(4))
+        #expect(c.endTransaction(transactionalId: "tx", producerId: 1, producerEpoch: 0, commit: false, now: ms(5)) == .alreadyComplete)
+    }
 }

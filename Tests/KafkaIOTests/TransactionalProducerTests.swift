@@ -122,6 +122,76 @@ import Testing
         #expect(values == ["winner"])
     }
 
+    /// A fenced producer learns it at the abort (KIP-588): the record it sends to a new
+    /// partition after the second instance registered fails, the commit says "must abort"
+    /// (not yet fenced), and the abort's InitProducerId naming the old epoch is refused:
+    /// the abort throws the fenced error, and so does everything after.
+    @Test func aZombieIsToldItIsFencedAtTheAbort() async throws {
+        let server = try Self.server()
+        defer { try? server.shutdown() }
+        let first = try KafkaClient(configuration: Self.configuration(server, transactionalId: "zombie"), logger: TestEnvironment.logger)
+        try await first.beginTransaction()
+        _ = try await first.produce(Self.record("zombie-1", partition: 1))
+
+        let second = try KafkaClient(configuration: Self.configuration(server, transactionalId: "zombie"), logger: TestEnvironment.logger)
+        try await second.beginTransaction()
+        _ = try await second.produce(Self.record("winner", partition: 1))
+        try await second.commitTransaction()
+
+        _ = try? await first.produce(Self.record("zombie-2", partition: 2))
+        do {
+            try await first.commitTransaction()
+            Issue.record("the fenced producer committed")
+        } catch {
+            guard case .mustAbort = error else { Issue.record("commit: \(error)"); return }
+        }
+        do {
+            try await first.abortTransaction()
+            Issue.record("the zombie's recovery was granted")
+        } catch {
+            #expect(error.isFenced, "\(error)")
+        }
+        do {
+            try await first.beginTransaction()
+            Issue.record("the fenced producer began a transaction")
+        } catch {
+            #expect(error.isFenced, "\(error)")
+        }
+        await first.close()
+        await second.close()
+        let committed = try await Self.readAll(server, isolation: .readCommitted, expected: 1)
+        #expect(committed == ["winner"])
+    }
+
+    /// A transaction left open past its timeout is aborted by the coordinator, which bumps
+    /// the epoch. The producer's next partition is refused (fenced): the commit says "must
+    /// abort", the abort recovers the producer (InitProducerId v3+ naming its old epoch is
+    /// granted), and the next transaction commits.
+    @Test func aTimedOutTransactionIsAbortedAndTheProducerRecovers() async throws {
+        let server = try Self.server()
+        defer { try? server.shutdown() }
+        var config = Self.configuration(server, transactionalId: "slow")
+        config.producer.transactionTimeout = .milliseconds(800)
+        let client = try KafkaClient(configuration: config, logger: TestEnvironment.logger)
+        try await client.beginTransaction()
+        _ = try await client.produce(Self.record("late-1", partition: 0))
+        try await Task.sleep(for: .milliseconds(1600))
+        _ = try? await client.produce(Self.record("late-2", partition: 1))
+        do {
+            try await client.commitTransaction()
+            Issue.record("a timed-out transaction committed")
+        } catch {
+            guard case .mustAbort = error else { Issue.record("commit: \(error)"); return }
+        }
+        try await client.abortTransaction()
+        try await client.beginTransaction()
+        _ = try await client.produce(Self.record("on-time", partition: 2))
+        try await client.commitTransaction()
+        await client.close()
+        let committed = try await Self.readAll(server, isolation: .readCommitted, expected: 1)
+        #expect(committed == ["on-time"])
+    }
+
     /// Misuse is a typed error at the call; a cancelled call throws `.cancelled` and changes nothing.
     @Test func misuseAndCancellationAreTypedErrors() async throws {
         let server = try Self.server()

@@ -303,10 +303,12 @@ private let t2 = TopicPartition("t", 2)
         #expect(w.ends.isEmpty && w.h.engine.transactionOpen)
     }
 
-    /// PRODUCER_FENCED from the coordinator ends the producer: the record fails with it,
+    /// PRODUCER_FENCED from a coordinator without InitProducerId v3 (no KIP-588 recovery,
+    /// see ProducerTransactionRecoveryTests) ends the producer: the record fails with it,
     /// commit, begin and produce fail with it from then on.
-    @Test func fencedOnAddPartitionsIsFatal() {
+    @Test func fencedOnAddPartitionsIsFatalBelowInitProducerIdV3() {
         var w = Self.world()
+        w.initMaxVersion = 2
         w.begin(1)
         w.addErrors = [.producerFenced]
         w.produce("t", 0, [1])
@@ -321,10 +323,12 @@ private let t2 = TopicPartition("t", 2)
         #expect(w.allSent.isEmpty && w.ends.isEmpty)
     }
 
-    /// Fenced at EndTxn (another instance took the id while we were open): commit fails
-    /// fatally; INVALID_PRODUCER_EPOCH on a Produce does the same.
+    /// Where the coordinator lacks InitProducerId v3: fenced at EndTxn (another instance
+    /// took the id while we were open), commit fails fatally; INVALID_PRODUCER_EPOCH on a
+    /// Produce does the same. (With v3+ both are settled by InitProducerId: the recovery tests.)
     @Test func fencedOnEndTxnOrProduceIsFatal() {
         var w = Self.world()
+        w.initMaxVersion = 2
         w.begin(1)
         w.produce("t", 0, [1])
         w.answerAll()
@@ -333,6 +337,7 @@ private let t2 = TopicPartition("t", 2)
         #expect(w.transactionOutcome(2) == .some(.fatal(.broker(.producerFenced, message: nil))))
 
         var v = Self.world()
+        v.initMaxVersion = 2
         v.begin(1)
         v.produce("t", 0, [1])
         v.end(commit: true, 2)

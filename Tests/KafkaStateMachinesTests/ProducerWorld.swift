@@ -79,6 +79,16 @@ struct ProducerWorld {
     var txnCommits: [(broker: Int32, request: TxnOffsetCommitRequest)] = []
     /// Every request answered or held, in order: "api→node" (e.g. "addPartitionsToTxn→2").
     var trace: [String] = []
+    /// Caps the InitProducerId version every broker advertises (below 3: no KIP-360/588 fields).
+    var initMaxVersion: Int16? = nil
+    /// The version each InitProducerId went at.
+    var initVersions: [Int16] = []
+    /// Requests of these kinds to lose with their connection (closed instead of answered),
+    /// counted down; AddOffsetsToTxn and TxnOffsetCommit share `dropOffsets`.
+    var dropAdds = 0
+    var dropEnds = 0
+    var dropOffsets = 0
+    var dropInits = 0
 
     init(_ configure: (inout ProducerConfig) -> Void = { _ in }, engine: (inout EngineConfig) -> Void = { _ in }) {
         var c = Harness.config()
@@ -203,11 +213,39 @@ struct ProducerWorld {
         }
     }
 
+    /// The connection closes with the request unanswered.
+    private mutating func lose(_ c: ConnectionID) {
+        brokerOf[c] = nil
+        h.engine.connectionClosed(c, now: h.now)
+    }
+
     private mutating func answer(_ req: SeenRequest, on c: ConnectionID) {
         let node: Int32
         if case .node(let n)? = brokerOf[c] { node = n } else { node = -1 }
         if req.apiKey != .apiVersions && req.apiKey != .metadata { trace.append("\(req.apiKey)→\(node)") }
+        func drop(_ counter: inout Int) -> Bool {
+            guard counter > 0 else { return false }
+            counter -= 1
+            return true
+        }
         switch req.apiKey {
+        case .addPartitionsToTxn where drop(&dropAdds):
+            let r = req.body as! AddPartitionsToTxnRequest
+            adds.append((node, r.v3AndBelowTopics.flatMap { t in t.partitions.map { TopicPartition(t.name, $0) } }))
+            lose(c)
+        case .endTxn where drop(&dropEnds):
+            ends.append((node, req.body as! EndTxnRequest))
+            lose(c)
+        case .addOffsetsToTxn where drop(&dropOffsets):
+            addOffsets.append((node, req.body as! AddOffsetsToTxnRequest))
+            lose(c)
+        case .txnOffsetCommit where drop(&dropOffsets):
+            txnCommits.append((node, req.body as! TxnOffsetCommitRequest))
+            lose(c)
+        case .initProducerId where drop(&dropInits):
+            inits.append(req.body as! InitProducerIdRequest)
+            initVersions.append(req.version)
+            lose(c)
         case .findCoordinator:
             let r = req.body as! FindCoordinatorRequest
             findRequests.append(r)
@@ -283,6 +321,9 @@ struct ProducerWorld {
             if let cap = produceMaxVersion, let i = v.apiKeys.firstIndex(where: { $0.apiKey == ApiKey.produce.rawValue }) {
                 v.apiKeys[i].maxVersion = cap
             }
+            if let cap = initMaxVersion, let i = v.apiKeys.firstIndex(where: { $0.apiKey == ApiKey.initProducerId.rawValue }) {
+                v.apiKeys[i].maxVersion = cap
+            }
             h.engine.bytesReceived(c, respond(req, v), now: h.now)
         case .metadata:
             let m = req.body as! MetadataRequest
@@ -291,6 +332,7 @@ struct ProducerWorld {
         case .initProducerId:
             let r = req.body as! InitProducerIdRequest
             inits.append(r)
+            initVersions.append(req.version)
             initBrokers.append(brokerOf[c] ?? .node(-1))
             var resp = InitProducerIdResponse()
             if !initErrors.isEmpty {

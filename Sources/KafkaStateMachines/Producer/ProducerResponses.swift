@@ -118,10 +118,20 @@ extension ProducerStateMachine {
 
     mutating func apply(_ verdict: Verdict, topic: String, partition p: Int, now: Instant) {
         if txn != nil, case .bumpEpoch(let dataLoss) = verdict {
-            // Inside a transaction the batch fails and the transaction must abort; the
-            // KIP-360 bump after the abort is not done yet.
+            // Inside a transaction the batch fails and the transaction must abort; once the
+            // abort is done the epoch is bumped (KIP-360: InitProducerId naming our id and
+            // epoch), so the next transaction's sequences start afresh.
+            txn!.bumpAfterAbort = true
             return apply(.failBatch(.broker(dataLoss ? .outOfOrderSequenceNumber : .unknownProducerId, message: nil)),
                          topic: topic, partition: p, now: now)
+        }
+        if txn != nil, case .fatal(.broker(let code, let message)) = verdict, TransactionManager.isFence(code), epochRecoverable,
+           txn!.phase != .idle {
+            // The leader has a newer epoch for our id (the coordinator's timeout abort, or a
+            // newer instance): the batch fails, the transaction must abort, and the abort
+            // settles which it was (KIP-588, `TransactionManager.fencedBy`).
+            if txn!.fencedBy == nil { txn!.fencedBy = code }
+            return apply(.failBatch(.broker(code, message: message)), topic: topic, partition: p, now: now)
         }
         var q = topics[topic]!.partitions[p]
         guard q.sentCount > 0, !q.batches.isEmpty else { return }
@@ -199,6 +209,7 @@ extension ProducerStateMachine {
         guard idState == .requesting(ticket: ticket) else { return }
         idState = .none
         dirty = true
+        if case .success = result { idFailingSince = nil }
         switch result {
         case .success(let r as InitProducerIdResponse):
             let code = KafkaErrorCode(r.errorCode)
@@ -207,14 +218,18 @@ extension ProducerStateMachine {
                 producerEpoch = r.producerEpoch
                 idState = .ready
                 idFailures = 0
-                if bumpPending {
+                if bumpPending || txn?.recovering == true {
                     bumpPending = false
                     resetSequences()
                 }
                 producerIdReadyForTransactions()
                 return
             }
-            if let txn, TransactionManager.isRetriable(code), !TransactionManager.isFatal(code) {
+            if let txn, txn.recovering, TransactionManager.isFence(code) || code == .invalidProducerIdMapping {
+                // KIP-588 refused: the coordinator holds a newer epoch that is not the one
+                // it fenced us with on a timeout: another instance took the id.
+                fail(fatally: .broker(code, message: "fenced: another producer instance holds transactional id \(txn.transactionalId)"))
+            } else if let txn, TransactionManager.isRetriable(code), !TransactionManager.isFatal(code) {
                 if CoordinatorCache.meansMoved(code) { outputs.append(.coordinatorMoved(txn.coordinatorKey)) }
                 retryProducerId(now: now)
             } else if txn != nil {
@@ -235,6 +250,16 @@ extension ProducerStateMachine {
             fail(fatally: .request(.protocolViolation("InitProducerId answered with another response")))
         case .failure(let error):
             if error == .clientClosed { return }
+            if let txn {
+                if txn.recovering, case .unsupportedVersion = error {
+                    // The coordinator cannot take our id and epoch: the fence stands.
+                    return fail(fatally: .broker(txn.fencedBy ?? .producerFenced, message: "InitProducerId v3+ needed to recover"))
+                }
+                if Self.unanswered(error) {
+                    if TransactionManager.exhausted(&idFailingSince, timeout: txn.timeout, now: now) { return fail(fatally: .request(error)) }
+                    return retryProducerId(now: now)
+                }
+            }
             if error.isRetriable || idFailures < 3 { retryProducerId(now: now) } else { fail(fatally: .request(error)) }
         }
     }

@@ -74,7 +74,10 @@ extension ProducerStateMachine {
             r.transactionTimeoutMs = Int32(clamping: txn.timeout.milliseconds)
             target = txn.target
         }
-        outputs.append(.send(ComponentRequest(tag: ticket, r, to: target)))
+        // A KIP-588 recovery needs the id and epoch fields (v3+): an older version would be a
+        // plain re-registration, fencing whatever instance holds the id, ourselves included.
+        let pin: ClosedRange<Int16>? = txn?.recovering == true ? 3 ... Int16.max : nil
+        outputs.append(.send(ComponentRequest(tag: ticket, r, to: target, pin: pin)))
     }
 
     private mutating func buildRequest(broker: Int32, candidates: [(String, Int)], pipelining: Int, onePartition: Bool,

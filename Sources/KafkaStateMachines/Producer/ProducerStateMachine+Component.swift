@@ -11,6 +11,8 @@ extension ProducerStateMachine: EngineComponent {
                 outputs.append(.brokerAddress(node: n.nodeId, BrokerAddress(host: n.host, port: Int(n.port))))
             }
         }
+        // The last known version of InitProducerId at the transaction coordinator.
+        if let txn, let v = context.coordinatorVersion(InitProducerIdRequest.self, txn.coordinatorKey) { epochRecoverable = v >= 3 }
         if sent[tag] != nil {
             produceAnswered(tag, result, metadata: context.metadata, now: now)
         } else if let txn, txn.owns(tag) {

@@ -82,6 +82,7 @@ extension ProducerStateMachine {
         guard let job = txn!.offsetJobs.first else { return }
         var codes: [KafkaErrorCode] = []
         let isAdd: Bool
+        if case .success = result { txn!.offsetsFailingSince = nil }
         switch result {
         case .success(let r as AddOffsetsToTxnResponse):
             isAdd = true
@@ -100,13 +101,26 @@ extension ProducerStateMachine {
         case .failure(.clientClosed):
             return
         case .failure(let e):
-            if giveUp(on: e, after: txn!.offsetsFailures) { return }
+            if Self.unanswered(e) {
+                if TransactionManager.exhausted(&txn!.offsetsFailingSince, timeout: txn!.timeout, now: now) {
+                    // Unreachable for the transaction timeout: these offsets cannot join.
+                    txn!.offsetJobs.removeFirst()
+                    transactionRecordFailed(.request(e))
+                    return transactionDone(job.promise, .mustAbort(cause: txn!.abortCause ?? .request(e)))
+                }
+            } else if giveUp(on: e, after: txn!.offsetsFailures) {
+                return
+            }
             return retryOffsets(now: now)
         case .success:
             return retryOffsets(now: now)
         }
         if let fatal = codes.first(where: TransactionManager.isFatal) {
-            return fail(fatally: .broker(fatal, message: nil))
+            let what = isAdd ? "AddOffsetsToTxn" : "TxnOffsetCommit"
+            guard transactionFenced(fatal, message: what) else { return fail(fatally: .broker(fatal, message: nil)) }
+            // KIP-588: must abort; the abort settles the fence.
+            txn!.offsetJobs.removeFirst()
+            return transactionDone(job.promise, .mustAbort(cause: txn!.abortCause ?? .broker(fatal, message: what)))
         }
         if let refused = codes.first(where: { $0 != .noError && !Self.offsetsRetriable($0) }) {
             // The group moved on without this member (a zombie), or the id may not use the

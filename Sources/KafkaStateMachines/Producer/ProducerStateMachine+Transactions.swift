@@ -143,14 +143,42 @@ extension ProducerStateMachine {
         txn!.phase = .idle
     }
 
-    /// InitProducerId answered: begins waiting for it are answered.
+    /// InitProducerId answered: begins waiting for it are answered; a recovery (KIP-588,
+    /// `TransactionManager.fencedBy`) was granted: the fenced transaction is over (the
+    /// coordinator aborted it), the abort succeeded; a commit settled so was not confirmed.
     mutating func producerIdReadyForTransactions() {
         guard txn != nil else { return }
         for p in txn!.beginWaiters { transactionDone(p, nil) }
         txn!.beginWaiters = []
+        if txn!.recovering, case .ending(let commit, let promise) = txn!.phase {
+            let cause = ProduceError.broker(txn!.fencedBy ?? .producerFenced,
+                                            message: txn!.endUncertain ? "EndTxn retry fenced after an unanswered attempt" : "EndTxn fenced")
+            ended(committed: false)
+            transactionDone(promise, commit ? .commitUncertain(cause: cause) : nil)
+        }
     }
 
-    var transactionWantsProducerId: Bool { !(txn?.beginWaiters.isEmpty ?? true) }
+    var transactionWantsProducerId: Bool { !(txn?.beginWaiters.isEmpty ?? true) || txn?.recovering == true }
+
+    /// A fence (PRODUCER_FENCED, INVALID_PRODUCER_EPOCH) inside the transaction. With a
+    /// coordinator speaking InitProducerId v3+ the transaction must abort and the abort
+    /// settles whether it was timed out or replaced (KIP-588, `fencedBy`): true. False when
+    /// it cannot be settled so (no transaction, an older coordinator): the caller fails the
+    /// producer, as before KIP-588.
+    mutating func transactionFenced(_ code: KafkaErrorCode, message: String?) -> Bool {
+        guard txn != nil, TransactionManager.isFence(code), epochRecoverable, txn!.phase != .idle else { return false }
+        if txn!.fencedBy == nil { txn!.fencedBy = code }
+        transactionRecordFailed(.broker(code, message: message))
+        dirty = true
+        return true
+    }
+
+    /// A request that got no answer (connection lost, timed out; the core's own retries of
+    /// such spent): it may or may not have reached the broker.
+    static func unanswered(_ e: KafkaClientError) -> Bool {
+        if case .retriesExhausted(_, let last) = e { return last.isConnectionLoss }
+        return e.isConnectionLoss
+    }
 
     // MARK: sending
 
@@ -190,8 +218,17 @@ extension ProducerStateMachine {
     /// or nothing to tell the coordinator when no partition was added.
     mutating func finishTransactionIfReady() {
         advanceOffsets()
-        guard let t = txn, case .ending(let commit, let promise) = t.phase, t.endTicket == nil, t.endRetryAt == nil,
+        guard let t = txn, case .ending(let commit, let promise) = t.phase, !t.recovering, t.endTicket == nil, t.endRetryAt == nil,
               t.addTicket == nil, t.offsetJobs.isEmpty, t.offsetsTicket == nil, bufferedRecords == 0 else { return }
+        if t.fencedBy != nil {
+            // KIP-588: EndTxn would be fenced too. InitProducerId naming our id and epoch
+            // (v3+, `requestProducerId`) settles it: `producerIdAnswered`.
+            txn!.recovering = true
+            idState = .none
+            idRetryAt = nil
+            idFailures = 0
+            return
+        }
         guard t.coordinatorKnows else {
             ended(committed: commit)
             return transactionDone(promise, nil)
@@ -205,7 +242,9 @@ extension ProducerStateMachine {
         nextTicket += 1
         txn!.endTicket = ticket
         // v5 (KIP-890) bumps the epoch every transaction, which this producer does not follow yet.
-        outputs.append(.send(ComponentRequest(tag: ticket, r, to: t.target, pin: 0 ... 4)))
+        // No retry by the core: an attempt lost with its connection must be known here
+        // (`endUncertain`), for a fenced retry to be settled rather than taken for a zombie.
+        outputs.append(.send(ComponentRequest(tag: ticket, r, to: t.target, pin: 0 ... 4, maxRetries: 0)))
     }
 
     // MARK: answers
@@ -232,6 +271,7 @@ extension ProducerStateMachine {
         let asked = txn!.adding
         txn!.addTicket = nil
         txn!.adding = []
+        if case .success = result { txn!.addFailingSince = nil }
         switch result {
         case .success(let r as AddPartitionsToTxnResponse):
             var codes: [TopicPartition: KafkaErrorCode] = [:]
@@ -257,7 +297,9 @@ extension ProducerStateMachine {
                     abortCode = abortCode ?? code
                 }
             }
-            if let fatalCode { return fail(fatally: .broker(fatalCode, message: nil)) }
+            if let fatalCode, !transactionFenced(fatalCode, message: "AddPartitionsToTxn") {
+                return fail(fatally: .broker(fatalCode, message: nil))
+            }
             if let abortCode { transactionRecordFailed(.broker(abortCode, message: nil)) }
             if moved { outputs.append(.coordinatorMoved(txn!.coordinatorKey)) }
             if retry { retryAddPartitions(now: now) } else { txn!.addFailures = 0 }
@@ -266,7 +308,14 @@ extension ProducerStateMachine {
         case .failure(.clientClosed):
             return
         case .failure(let e):
-            if giveUp(on: e, after: txn!.addFailures) { return }
+            if Self.unanswered(e) {
+                if TransactionManager.exhausted(&txn!.addFailingSince, timeout: txn!.timeout, now: now) {
+                    // Unreachable for the transaction timeout: the coordinator aborts it by now.
+                    return transactionRecordFailed(.request(e))
+                }
+            } else if giveUp(on: e, after: txn!.addFailures) {
+                return
+            }
             retryAddPartitions(now: now)
         }
     }
@@ -279,9 +328,20 @@ extension ProducerStateMachine {
     private mutating func endAnswered(_ result: Result<any KafkaResponse, KafkaClientError>, now: Instant) {
         txn!.endTicket = nil
         guard case .ending(_, let promise) = txn!.phase else { return }
+        if case .success = result { txn!.endFailingSince = nil }
         switch result {
         case .success(let r as EndTxnResponse):
             let code = KafkaErrorCode(r.errorCode)
+            if TransactionManager.isFence(code), epochRecoverable {
+                // The epoch is fenced: the coordinator aborted the transaction on its timeout
+                // before this EndTxn (or an earlier, unanswered attempt) reached it, or
+                // another instance took the id. InitProducerId settles which
+                // (`finishTransactionIfReady`); a commit is never reported done on this path.
+                // Found by the txn-timeout-random sweep: fatal here, a producer with no
+                // zombie died of its own transaction's timeout (26 of 100 seeds).
+                txn!.fencedBy = code
+                return
+            }
             if code == .noError {
                 let bump = txn!.bumpAfterAbort
                 ended(committed: { if case .ending(let c, _) = txn!.phase { return c } else { return false } }())
@@ -301,9 +361,18 @@ extension ProducerStateMachine {
         case .failure(.clientClosed):
             return
         case .failure(let e):
-            if giveUp(on: e, after: txn!.endFailures) { return }
+            if Self.unanswered(e) {
+                txn!.endUncertain = true
+                if TransactionManager.exhausted(&txn!.endFailingSince, timeout: txn!.timeout, now: now) {
+                    // Whether it ended is unknown: the producer cannot go on.
+                    return fail(fatally: .request(e))
+                }
+            } else if giveUp(on: e, after: txn!.endFailures) {
+                return
+            }
             // Whether the coordinator got it or not, asking again is safe: it answers a
-            // repeated EndTxn of a finished transaction with success.
+            // repeated EndTxn of a finished transaction with success, and one it is still
+            // finishing with CONCURRENT_TRANSACTIONS (retried).
             retryEnd(now: now)
         }
     }
@@ -312,7 +381,8 @@ extension ProducerStateMachine {
     /// failing for a reason that is not the path's) ends the producer after a few tries,
     /// with the error, rather than leaving the call waiting forever. Whether such a commit
     /// happened is unknown: the fatal error says so; nothing is reported committed.
-    /// Connection losses and timeouts are retried without a bound, as every request is.
+    /// Connection losses and timeouts are retried up to the transaction timeout instead
+    /// (`TransactionManager.exhausted`).
     mutating func giveUp(on error: KafkaClientError, after failures: Int) -> Bool {
         guard !error.isRetriable, failures >= 2 else { return false }
         fail(fatally: .request(error))

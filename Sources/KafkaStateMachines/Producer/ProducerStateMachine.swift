@@ -43,6 +43,13 @@ struct ProducerStateMachine {
     var idFailures = 0
     /// An epoch bump is due once nothing is outstanding.
     var bumpPending = false
+    /// The transaction coordinator speaks InitProducerId v3+ (KIP-360's id and epoch
+    /// fields), so a transactional producer fenced inside a transaction may ask to go on
+    /// (KIP-588, `TransactionManager.fencedBy`). Updated on each answer the producer gets.
+    var epochRecoverable = false
+    /// When the transactional InitProducerId's run of unanswered attempts began (bounded by
+    /// the transaction timeout, then fatal).
+    var idFailingSince: Instant? = nil
 
     struct SentPart {
         var topic: String

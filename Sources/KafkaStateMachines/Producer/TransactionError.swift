@@ -17,6 +17,12 @@ public indirect enum TransactionError: Error, Equatable, Sendable, CustomStringC
     case notInGroup
     /// A record of the transaction failed (`cause`); commit is refused: abort.
     case mustAbort(cause: ProduceError)
+    /// The commit was not confirmed, and did not happen as far as the producer can tell: its
+    /// EndTxn was fenced (`cause`; after an unanswered attempt, or at once), and the
+    /// coordinator then granted the producer a new epoch for the same id (KIP-588), which it
+    /// does for a transaction it aborted on its timeout. The transaction is over and the
+    /// producer goes on (begin the next one); treat its records and offsets as not committed.
+    case commitUncertain(cause: ProduceError)
     /// The producer stopped for good; every later call fails with this too.
     case fatal(ProduceError)
     /// The producer's configuration does not validate.
@@ -27,7 +33,9 @@ public indirect enum TransactionError: Error, Equatable, Sendable, CustomStringC
     case cancelled
 
     /// The producer was fenced: another instance with the same transactional id started
-    /// (PRODUCER_FENCED, or INVALID_PRODUCER_EPOCH from brokers before KIP-588).
+    /// (PRODUCER_FENCED, or INVALID_PRODUCER_EPOCH from brokers before KIP-588). With
+    /// InitProducerId v3+ a fence inside a transaction first makes it must-abort; the abort
+    /// asks the coordinator for a new epoch and fails with this only when it refuses.
     public var isFenced: Bool {
         guard case .fatal(let e) = self else { return false }
         return e.isFenced
@@ -41,6 +49,8 @@ public indirect enum TransactionError: Error, Equatable, Sendable, CustomStringC
         case .endInProgress: return "the transaction is already being committed or aborted"
         case .notInGroup: return "not a member of the group (no generation): no offsets to send"
         case .mustAbort(let c): return "the transaction cannot commit, abort it: \(c)"
+        case .commitUncertain(let c):
+            return "the commit was not confirmed (\(c)); the coordinator had aborted the transaction (timeout) and the producer recovered: treat it as not committed"
         case .fatal(let e): return "transactional producer failed: \(e)"
         case .invalidConfiguration(let e): return "\(e)"
         case .clientClosed: return "client closed"

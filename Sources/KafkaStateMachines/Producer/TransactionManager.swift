@@ -46,9 +46,35 @@ struct TransactionManager {
     /// numbers are uncertain, so the producer bumps its epoch (KIP-360) after the abort.
     var bumpAfterAbort = false
 
+    /// KIP-588: the coordinator fenced our epoch inside this transaction (PRODUCER_FENCED or
+    /// INVALID_PRODUCER_EPOCH on AddPartitionsToTxn, AddOffsetsToTxn, TxnOffsetCommit or a
+    /// Produce; or on EndTxn). Most likely the
+    /// coordinator aborted the transaction on its timeout and bumped the epoch; or another
+    /// instance took the id. The transaction must abort, and the abort sends InitProducerId
+    /// (v3+) naming our id and epoch instead of EndTxn: granted, the transaction was the
+    /// timed-out one and the producer goes on at the new epoch; refused, a newer instance
+    /// exists (fatal). Set only when the brokers speak InitProducerId v3+; below that a
+    /// fence is fatal at once.
+    var fencedBy: KafkaErrorCode? = nil
+    /// That InitProducerId is asked; the ending promise waits for it.
+    var recovering = false
+
     var endTicket: UInt64? = nil
     var endRetryAt: Instant? = nil
     var endFailures = 0
+    /// An EndTxn of this ending went out and no answer came (connection lost, timed out):
+    /// the coordinator may have acted on it (said in the `.commitUncertain` cause). A fenced
+    /// EndTxn, retry or not, is settled by the recovery above; a commit so settled is
+    /// reported `.commitUncertain`, never as committed.
+    var endUncertain = false
+
+    /// When the request kind's current run of unanswered attempts (connection lost, timed
+    /// out) began: retried up to the transaction timeout (the coordinator aborts the
+    /// transaction by then anyway), then AddPartitionsToTxn and the offsets make the
+    /// transaction must-abort, EndTxn ends the producer.
+    var addFailingSince: Instant? = nil
+    var offsetsFailingSince: Instant? = nil
+    var endFailingSince: Instant? = nil
 
     /// Offsets sent into the transaction, in the order asked; the first is being worked on:
     /// AddOffsetsToTxn (once per group per transaction), then TxnOffsetCommit to the group's
@@ -114,6 +140,28 @@ struct TransactionManager {
         addFailures = 0
         offsetsFailures = 0
         bumpAfterAbort = false
+        fencedBy = nil
+        recovering = false
+        endUncertain = false
+        addFailingSince = nil
+        offsetsFailingSince = nil
+        endFailingSince = nil
+    }
+
+    /// Codes by which a coordinator or a partition leader says our epoch is no longer the
+    /// producer's: recoverable inside a transaction with KIP-588 (see `fencedBy`).
+    static func isFence(_ code: KafkaErrorCode) -> Bool {
+        code == .producerFenced || code == .invalidProducerEpoch
+    }
+
+    /// Whether unanswered attempts begun at `since` have now been retried for `timeout`
+    /// (and records `now` as the start of the run when none is).
+    static func exhausted(_ since: inout Instant?, timeout: Interval, now: Instant) -> Bool {
+        guard let s = since else {
+            since = now
+            return false
+        }
+        return now >= s + timeout
     }
 
     /// Errors that end the producer: a newer instance fenced us, we may not use the id, or

@@ -20,6 +20,11 @@ struct TransactionCoordinator: Sendable, Equatable {
         /// The id/epoch before the last bump, so a retried InitProducerId is recognised.
         var previousProducerId: Int64 = -1
         var previousProducerEpoch: Int16 = -1
+        /// The id/epoch the producer held when its transaction was aborted on timeout (the
+        /// abort bumps the epoch, fencing it): KIP-588 lets that producer ask to go on with
+        /// InitProducerId naming this pair, until another instance registers the id.
+        var timedOutProducerId: Int64 = -1
+        var timedOutProducerEpoch: Int16 = -1
         var timeoutMs: Int32
         var state: State
         /// Ordered, no duplicates.
@@ -100,6 +105,25 @@ struct TransactionCoordinator: Sendable, Equatable {
                                             timeoutMs: timeoutMs, state: .empty, lastUpdate: now)
             return .success(ProducerIdAndEpoch(producerId: pid, producerEpoch: 0))
         }
+        if let expected, expected.producerId >= 0, expected.producerId == txn.timedOutProducerId,
+           expected.producerEpoch == txn.timedOutProducerEpoch {
+            // KIP-588: the producer whose transaction timed out asks to go on. Granted once the
+            // abort's markers are written, with a further bump; a retry of this call (its
+            // answer lost) names the same pair and is recognised as a KIP-360 retry.
+            switch txn.state {
+            case .prepareAbort, .prepareCommit: return .failure(.concurrentTransactions)
+            case .ongoing: return .failure(.producerFenced)  // cannot happen: nobody holds the bumped epoch
+            case .empty, .completeCommit, .completeAbort, .dead:
+                bumpEpoch(&txn, previous: .remember)
+                txn.previousProducerId = expected.producerId
+                txn.previousProducerEpoch = expected.producerEpoch
+                txn.timeoutMs = timeoutMs
+                txn.state = .empty
+                txn.lastUpdate = now
+                transactions[tid] = txn
+                return .success(ProducerIdAndEpoch(producerId: txn.producerId, producerEpoch: txn.producerEpoch))
+            }
+        }
         if let expected, expected.producerId >= 0 {
             let current = expected.producerId == txn.producerId && expected.producerEpoch == txn.producerEpoch
             let retried = expected.producerId == txn.previousProducerId && expected.producerEpoch == txn.previousProducerEpoch
@@ -137,6 +161,9 @@ struct TransactionCoordinator: Sendable, Equatable {
     /// retried KIP-360 bumps; fencing bumps (timeouts, InitProducerId during a
     /// transaction) leave it alone.
     private mutating func bumpEpoch(_ txn: inout Transaction, previous: PreviousPair) {
+        // Any bump but the timeout's own ends the timed-out producer's claim (KIP-588).
+        txn.timedOutProducerId = -1
+        txn.timedOutProducerEpoch = -1
         switch previous {
         case .remember:
             txn.previousProducerId = txn.producerId
@@ -304,15 +331,20 @@ struct TransactionCoordinator: Sendable, Equatable {
     // MARK: time
 
     /// Aborts ongoing transactions whose timeout passed, bumping the epoch so the producer
-    /// is fenced (KIP-588 behaviour). Ordered by transactional id. An id whose coordinator
-    /// is still loading waits for the load to end.
+    /// is fenced, and remembers the pair it held so it may recover with InitProducerId
+    /// (KIP-588 behaviour). Ordered by transactional id. An id whose coordinator is still
+    /// loading waits for the load to end. Real Kafka keeps the fenced epoch differently (its
+    /// `lastProducerEpoch`); what is modelled is the client-visible answer.
     mutating func expireTransactions(now: Instant) -> [Completion] {
         var out: [Completion] = []
         for tid in transactionalIds {
             var txn = transactions[tid]!
             guard txn.state == .ongoing, let start = txn.startedAt,
                   start.adding(milliseconds: Int64(txn.timeoutMs)) <= now, !isLoading(tid, now: now) else { continue }
+            let (pid, epoch) = (txn.producerId, txn.producerEpoch)
             bumpEpoch(&txn, previous: .keep)
+            txn.timedOutProducerId = pid
+            txn.timedOutProducerEpoch = epoch
             out.append(prepareEnd(&txn, commit: false, now: now))
             transactions[tid] = txn
         }
