@@ -271,6 +271,70 @@ struct TransactionCoordinator: Sendable, Equatable {
         }
     }
 
+    // MARK: transaction version 2 (KIP-890 part 2)
+
+    enum EndResultV2: Equatable, Sendable {
+        /// Markers must now be written (then call `markersWritten`); the producer goes on
+        /// with the returned pair.
+        case ending(Completion, ProducerIdAndEpoch)
+        /// Nothing to write: a retry of an EndTxn already done, or an abort of a transaction
+        /// the coordinator never saw begin (the epoch is bumped all the same).
+        case done(ProducerIdAndEpoch)
+        case failure(KafkaErrorCode)
+    }
+
+    /// EndTxn v5+ under transaction.version 2: every end bumps the epoch (a new producer id
+    /// when the epoch would overflow) and answers the new pair, which the producer adopts;
+    /// the markers carry the bumped epoch (or Int16.max on the old id after an overflow), so
+    /// the old epoch's late writes are fenced on every partition. A request naming the
+    /// previous pair is a retry of the EndTxn that bumped it: answered with the current pair
+    /// once the markers are written (CONCURRENT_TRANSACTIONS before), INVALID_TXN_STATE for
+    /// the other outcome, PRODUCER_FENCED for a commit of a transaction the coordinator aborted
+    /// itself (a timeout bumps the epoch too) or when a newer transaction began. An abort
+    /// with nothing begun is allowed (the producer cannot know whether its Produce v12 added
+    /// a partition) and only bumps the epoch.
+    mutating func endTransactionV2(transactionalId tid: String, producerId: Int64, producerEpoch: Int16,
+                                   commit: Bool, now: Instant) -> EndResultV2 {
+        guard var txn = transactions[tid], txn.state != .dead else { return .failure(.invalidProducerIdMapping) }
+        let current = txn.producerId == producerId && txn.producerEpoch == producerEpoch
+        let retry = !current && txn.previousProducerEpoch >= 0 && txn.previousProducerId == producerId
+            && txn.previousProducerEpoch == producerEpoch
+        let pair = ProducerIdAndEpoch(producerId: txn.producerId, producerEpoch: txn.producerEpoch)
+        if !current && !retry {
+            return .failure(txn.producerId == producerId || txn.previousProducerId == producerId ? .producerFenced : .invalidProducerIdMapping)
+        }
+        if retry {
+            switch txn.state {
+            case .prepareCommit: return .failure(commit ? .concurrentTransactions : .invalidTxnState)
+            case .prepareAbort: return .failure(commit ? .producerFenced : .concurrentTransactions)
+            case .completeCommit: return commit ? .done(pair) : .failure(.invalidTxnState)
+            case .completeAbort: return commit ? .failure(.producerFenced) : .done(pair)
+            case .empty, .ongoing, .dead: return .failure(.producerFenced)
+            }
+        }
+        switch txn.state {
+        case .ongoing:
+            let old = pair
+            bumpEpoch(&txn, previous: .remember)
+            var c = prepareEnd(&txn, commit: commit, now: now)
+            c.producerId = old.producerId
+            c.producerEpoch = txn.producerId == old.producerId ? txn.producerEpoch : Int16.max
+            transactions[tid] = txn
+            return .ending(c, ProducerIdAndEpoch(producerId: txn.producerId, producerEpoch: txn.producerEpoch))
+        case .prepareCommit, .prepareAbort:
+            return .failure(.concurrentTransactions)
+        case .empty, .completeCommit, .completeAbort:
+            guard !commit else { return .failure(.invalidTxnState) }
+            bumpEpoch(&txn, previous: .remember)
+            txn.state = .completeAbort
+            txn.lastUpdate = now
+            transactions[tid] = txn
+            return .done(ProducerIdAndEpoch(producerId: txn.producerId, producerEpoch: txn.producerEpoch))
+        case .dead:
+            return .failure(.invalidProducerIdMapping)
+        }
+    }
+
     private func prepareEnd(_ txn: inout Transaction, commit: Bool, now: Instant) -> Completion {
         txn.state = commit ? .prepareCommit : .prepareAbort
         txn.lastUpdate = now
