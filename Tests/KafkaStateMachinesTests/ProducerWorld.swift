@@ -79,6 +79,12 @@ struct ProducerWorld {
     var txnCommits: [(broker: Int32, request: TxnOffsetCommitRequest)] = []
     /// Every request answered or held, in order: "api→node" (e.g. "addPartitionsToTxn→2").
     var trace: [String] = []
+    /// Every request's key and version, in order (apart from ApiVersions and Metadata).
+    var versions: [(key: ApiKey, version: Int16)] = []
+    /// The finalized transaction.version every broker advertises (KIP-890 part 2), but those
+    /// in `brokersWithoutTransactionV2`; at v5 EndTxn answers with the epoch bumped.
+    var transactionVersion: Int16 = 0
+    var brokersWithoutTransactionV2: Set<Int32> = []
 
     init(_ configure: (inout ProducerConfig) -> Void = { _ in }, engine: (inout EngineConfig) -> Void = { _ in }) {
         var c = Harness.config()
@@ -206,7 +212,10 @@ struct ProducerWorld {
     private mutating func answer(_ req: SeenRequest, on c: ConnectionID) {
         let node: Int32
         if case .node(let n)? = brokerOf[c] { node = n } else { node = -1 }
-        if req.apiKey != .apiVersions && req.apiKey != .metadata { trace.append("\(req.apiKey)→\(node)") }
+        if req.apiKey != .apiVersions && req.apiKey != .metadata {
+            trace.append("\(req.apiKey)→\(node)")
+            versions.append((req.apiKey, req.version))
+        }
         switch req.apiKey {
         case .findCoordinator:
             let r = req.body as! FindCoordinatorRequest
@@ -277,11 +286,23 @@ struct ProducerWorld {
             }
             var resp = EndTxnResponse()
             if !endErrors.isEmpty { resp.errorCode = endErrors.removeFirst().rawValue }
+            if req.version >= 5 && resp.errorCode == 0 {
+                resp.producerId = r.producerId
+                resp.producerEpoch = r.producerEpoch + 1
+            }
             h.engine.bytesReceived(c, respond(req, resp), now: h.now)
         case .apiVersions:
             var v = fullApiVersions()
             if let cap = produceMaxVersion, let i = v.apiKeys.firstIndex(where: { $0.apiKey == ApiKey.produce.rawValue }) {
                 v.apiKeys[i].maxVersion = cap
+            }
+            if transactionVersion > 0, !brokersWithoutTransactionV2.contains(node) {
+                var f = ApiVersionsResponse.FinalizedFeatureKey()
+                f.name = "transaction.version"
+                f.minVersionLevel = transactionVersion
+                f.maxVersionLevel = transactionVersion
+                v.finalizedFeatures = [f]
+                v.finalizedFeaturesEpoch = 7
             }
             h.engine.bytesReceived(c, respond(req, v), now: h.now)
         case .metadata:
