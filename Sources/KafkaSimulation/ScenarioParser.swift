@@ -47,6 +47,10 @@ extension Scenario {
             var session: Int64 = 0
             if p.accept("session") { session = Int64(try p.duration("session") / 1_000_000) }
             sasl = Sasl(sha512: mech == "scram-sha-512", user: user, password: pw, sessionMs: session)
+        case "transaction-version":
+            let v = try p.uint("transaction version")
+            guard v <= 2 else { throw p.error("transaction-version is 0, 1 or 2") }
+            transactionVersion = Int16(v)
         case "latency":
             let range = try p.word("latency range").split(separator: "..").map(String.init)
             guard range.count == 2, let lo = DurationText.parse(range[0]), let hi = DurationText.parse(range[1]), lo <= hi, lo > 0 else {

@@ -119,8 +119,12 @@ package struct Simulation {
             engineConfig.sasl = .scram(sasl.sha512 ? .sha512 : .sha256, username: sasl.user, password: sasl.password)
         }
         let topics = sc.topics.map { FakeClusterConfig.Topic(name: $0.name, partitions: $0.partitions, replicationFactor: $0.replicationFactor) }
-        cluster = FakeCluster(FakeClusterConfig(brokers: brokers, seed: clusterSeed, users: users, autoCreateTopics: false,
-                                                topics: topics, saslSessionLifetimeMs: sc.sasl?.sessionMs ?? 0))
+        var clusterConfig = FakeClusterConfig(brokers: brokers, seed: clusterSeed, users: users, autoCreateTopics: false,
+                                              topics: topics, saslSessionLifetimeMs: sc.sasl?.sessionMs ?? 0)
+        clusterConfig.transactionVersion = sc.transactionVersion
+        // Transaction version 2 needs the versions of a 4.0 broker (Produce v12, TxnOffsetCommit v5).
+        if sc.transactionVersion >= 2 { clusterConfig.release = .v4_0 }
+        cluster = FakeCluster(clusterConfig)
         for w in sc.workloads {
             guard case .consume(_, let rc, let sessions) = w else { continue }
             engineConfig.fetcher.isolation = rc ? .readCommitted : .readUncommitted
