@@ -263,6 +263,7 @@ extension Scenario {
         var out: [String] = []
         out.append("seed \(seed)")
         out.append("brokers \(brokers)" + (racks.isEmpty ? "" : " racks \(racks.joined(separator: ","))"))
+        if transactionVersion != 0 { out.append("transaction-version \(transactionVersion)") }
         for t in topics { out.append("topic \(t.name) partitions \(t.partitions)" + (t.replicationFactor > 0 ? " rf \(t.replicationFactor)" : "")) }
         if let s = sasl {
             out.append("sasl \(s.sha512 ? "scram-sha-512" : "scram-sha-256") user \(s.user) password \(s.password)"
