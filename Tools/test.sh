@@ -25,7 +25,8 @@
 #      records under the same 20 faults: denser per record), of
 #      scenarios/sweep/producer-cuts-random.scenario, and of the transactional producer's
 #      scenarios/sweep/txn-producer-random.scenario and txn-zombie-random.scenario (a second
-#      instance fences the first); then KGO_SIM_SEEDS seeds of
+#      instance fences the first), and their transaction version 2 variants (KIP-890 part 2:
+#      txn-producer-v2-random, txn-zombie-v2-random; half as many seeds); then KGO_SIM_SEEDS seeds of
 #      each consumer-group family, scenarios/group-{churn,cooperative,static,
 #      coordinator-faults,eos}-random.scenario (members joining, leaving, crashing, static
 #      restarts, slow revocations, coordinator moves and restarts, added partitions,
@@ -148,6 +149,11 @@ if [ "$SIM_SEEDS" -gt 0 ]; then
     --save .build/sim-txn-producer-failure.scenario | grep -v ' ok$'
   .build/release/kgo sim sweep scenarios/sweep/txn-zombie-random.scenario --seeds "$SIM_SEEDS" \
     --save .build/sim-txn-zombie-failure.scenario | grep -v ' ok$'
+  V2_SEEDS=$(( (SIM_SEEDS + 1) / 2 ))
+  .build/release/kgo sim sweep scenarios/sweep/txn-producer-v2-random.scenario --seeds "$V2_SEEDS" \
+    --save .build/sim-txn-producer-v2-failure.scenario | grep -v ' ok$'
+  .build/release/kgo sim sweep scenarios/sweep/txn-zombie-v2-random.scenario --seeds "$V2_SEEDS" \
+    --save .build/sim-txn-zombie-v2-failure.scenario | grep -v ' ok$'
   log "transactional producer sweeps: $(( $(now_ms) - S2 )) ms"
   S2=$(now_ms)
   for fam in churn cooperative static coordinator-faults eos; do
