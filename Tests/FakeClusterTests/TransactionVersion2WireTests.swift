@@ -151,3 +151,47 @@ import Testing
         #expect(v4.errorCode == 0 && cluster.describeTransaction("tx")?.producerEpoch == epoch)
     }
 }
+
+/// The coordinator's KIP-890 part 2 rules below the wire: the epoch overflow of an EndTxn
+/// (a new producer id at epoch 0; the markers on the old id at Int16.max) and its retry,
+/// recognised by the previous pair.
+@Suite struct TransactionVersion2CoordinatorTests {
+    typealias PE = TransactionCoordinator.ProducerIdAndEpoch
+
+    @Test func endTxnAtTheLastEpochMovesToANewProducerId() throws {
+        var c = TransactionCoordinator(firstProducerId: 7)
+        var pe = PE(producerId: -1, producerEpoch: -1)
+        // Each plain InitProducerId bumps the epoch; stop at the last one an EndTxn can bump from.
+        while pe.producerEpoch < Int16.max - 1 {
+            guard case .success(let next) = c.initProducerId(transactionalId: "tx", timeoutMs: 60_000, now: .zero) else {
+                Issue.record("init failed"); return
+            }
+            pe = next
+        }
+        #expect(pe == PE(producerId: 7, producerEpoch: Int16.max - 1))
+        let tp = TopicPartition(topic: "t", partition: 0)
+        #expect(c.addPartitions(transactionalId: "tx", producerId: 7, producerEpoch: pe.producerEpoch, [tp], now: .zero) == .noError)
+        guard case .ending(let completion, let next) = c.endTransactionV2(transactionalId: "tx", producerId: 7,
+                                                                          producerEpoch: pe.producerEpoch, commit: true, now: .zero) else {
+            Issue.record("EndTxn did not end"); return
+        }
+        #expect(next == PE(producerId: 8, producerEpoch: 0))
+        #expect(completion.producerId == 7 && completion.producerEpoch == Int16.max && completion.partitions == [tp])
+        #expect(c.endTransactionV2(transactionalId: "tx", producerId: 7, producerEpoch: pe.producerEpoch, commit: true, now: .zero)
+            == .failure(.concurrentTransactions))
+        c.markersWritten(transactionalId: "tx", now: .zero)
+        #expect(c.endTransactionV2(transactionalId: "tx", producerId: 7, producerEpoch: pe.producerEpoch, commit: true, now: .zero)
+            == .done(next), "the retry of the overflowing EndTxn")
+        #expect(c.endTransactionV2(transactionalId: "tx", producerId: 7, producerEpoch: pe.producerEpoch - 1, commit: true, now: .zero)
+            == .failure(.producerFenced))
+        #expect(c.endTransactionV2(transactionalId: "tx", producerId: 99, producerEpoch: 0, commit: false, now: .zero)
+            == .failure(.invalidProducerIdMapping))
+        // The new id goes on: its next transaction begins and ends at epoch 0 -> 1.
+        #expect(c.addPartitions(transactionalId: "tx", producerId: 8, producerEpoch: 0, [tp], now: .zero) == .noError)
+        guard case .ending(_, let after) = c.endTransactionV2(transactionalId: "tx", producerId: 8, producerEpoch: 0,
+                                                              commit: false, now: .zero) else {
+            Issue.record("second EndTxn did not end"); return
+        }
+        #expect(after == PE(producerId: 8, producerEpoch: 1))
+    }
+}
