@@ -145,4 +145,41 @@ private let in0 = TopicPartition("in", 0)
         #expect(w.h.engine.transactionV2 == nil, "no transaction open")
         #expect(Set(w.allSent.flatMap(\.batches).map(\.tp)) == [t0, t2])
     }
+
+    /// An EndTxn whose answer cannot be read is sent again with the same (id, epoch), the
+    /// pair the coordinator recognises as the retry of the EndTxn that bumped it; the epoch
+    /// its answer names is adopted once.
+    @Test func anEndTxnRetryNamesThePreviousPair() {
+        var w = Self.world()
+        w.begin(1)
+        w.produce("t", 0, [1])
+        w.answerAll()
+        w.endGarbage = 1
+        w.end(commit: true, 2)
+        w.run(until: 5_000)
+        #expect(w.transactionOutcome(2) == .some(nil))
+        #expect(w.ends.count == 2 && w.ends.allSatisfy { $0.request.producerEpoch == 0 && $0.request.committed })
+        w.begin(3)
+        w.produce("t", 0, [2])
+        #expect(w.allSent.last?.batches.first?.header.producerEpoch == 1)
+    }
+
+    /// TRANSACTION_ABORTABLE on a Produce (KIP-890): the record fails, the transaction must
+    /// abort, and the abort goes to the coordinator.
+    @Test func transactionAbortableOnProduceMakesItMustAbort() {
+        var w = Self.world()
+        w.begin(1)
+        w.produce("t", 0, [1])
+        w.answer(errors: [t0: .transactionAbortable])
+        #expect(w.failedTokens == [1])
+        w.end(commit: true, 2)
+        guard case .some(.mustAbort(cause: .broker(.transactionAbortable, _))?) = w.transactionOutcome(2) else {
+            Issue.record("commit: \(String(describing: w.transactionOutcome(2)))")
+            return
+        }
+        w.end(commit: false, 3)
+        #expect(w.transactionOutcome(3) == .some(nil))
+        #expect(w.ends.count == 1 && !w.ends[0].request.committed && versions(w, .endTxn) == [5])
+    }
 }
+
