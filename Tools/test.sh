@@ -28,7 +28,7 @@
 #      instance fences the first), and their transaction version 2 variants (KIP-890 part 2:
 #      txn-producer-v2-random, txn-zombie-v2-random; half as many seeds); then KGO_SIM_SEEDS seeds of
 #      each consumer-group family, scenarios/group-{churn,cooperative,static,
-#      coordinator-faults,eos}-random.scenario (members joining, leaving, crashing, static
+#      coordinator-faults,eos,eos-v2}-random.scenario (members joining, leaving, crashing, static
 #      restarts, slow revocations, coordinator moves and restarts, added partitions,
 #      network faults during rebalances; eos: an exactly-once copy pipeline of
 #      transactional members; scenarios/README.md "Group scenarios"); then a
@@ -156,7 +156,7 @@ if [ "$SIM_SEEDS" -gt 0 ]; then
     --save .build/sim-txn-zombie-v2-failure.scenario | grep -v ' ok$'
   log "transactional producer sweeps: $(( $(now_ms) - S2 )) ms"
   S2=$(now_ms)
-  for fam in churn cooperative static coordinator-faults eos; do
+  for fam in churn cooperative static coordinator-faults eos eos-v2; do
     .build/release/kgo sim sweep "scenarios/group-$fam-random.scenario" --seeds "$SIM_SEEDS" | grep -v ' ok$'
   done
   log "group sweeps: $(( $(now_ms) - S2 )) ms"
