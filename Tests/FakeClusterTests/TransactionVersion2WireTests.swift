@@ -135,6 +135,22 @@ import Testing
         #expect(abort.errorCode == 0 && abort.producerEpoch == epoch + 1)
     }
 
+    /// A new instance (InitProducerId) after an EndTxn v5: the old instance's retry of that
+    /// EndTxn no longer counts as one (it would hand the zombie the new epoch): fenced.
+    @Test func aNewInstanceFencesTheRetryOfAnEndedTransaction() throws {
+        var cluster = Self.cluster()
+        var (c, pid, epoch) = try Self.initTx(&cluster)
+        #expect(try Self.produce(&cluster, pid: pid, epoch: epoch, sequence: 0, version: 12) == 0)
+        #expect(try Self.endTxn(&c, &cluster, pid: pid, epoch: epoch, commit: true).producerEpoch == epoch + 1)
+        _ = cluster.tick(now: .milliseconds(10))
+        let (_, pid2, epoch2) = try Self.initTx(&cluster)
+        #expect(pid2 == pid && epoch2 == epoch + 2)
+        let retry = try Self.endTxn(&c, &cluster, pid: pid, epoch: epoch, commit: true, now: .milliseconds(10))
+        #expect(retry.errorCode == KafkaErrorCode.producerFenced.rawValue && retry.producerEpoch == -1)
+        epoch = epoch2
+        #expect(try Self.produce(&cluster, pid: pid, epoch: epoch, sequence: 0, version: 12, now: .milliseconds(10)) == 0)
+    }
+
     /// An abort with nothing begun (the producer cannot know whether its Produce v12 added
     /// anything) is accepted and bumps the epoch; a commit of nothing is INVALID_TXN_STATE.
     /// EndTxn v4 on the same cluster keeps the old rules: no bump, no pair in the answer.

@@ -20,6 +20,10 @@ struct TransactionCoordinator: Sendable, Equatable {
         /// The id/epoch before the last bump, so a retried InitProducerId is recognised.
         var previousProducerId: Int64 = -1
         var previousProducerEpoch: Int16 = -1
+        /// The pair the last EndTxn v5 bumped from (transaction version 2), so that EndTxn's
+        /// retry is recognised; any other bump forgets it (a newer instance fences the retry).
+        var endedProducerId: Int64 = -1
+        var endedProducerEpoch: Int16 = -1
         var timeoutMs: Int32
         var state: State
         /// Ordered, no duplicates.
@@ -130,6 +134,8 @@ struct TransactionCoordinator: Sendable, Equatable {
     /// retried KIP-360 bumps; fencing bumps (timeouts, InitProducerId during a
     /// transaction) leave it alone.
     private mutating func bumpEpoch(_ txn: inout Transaction, previous: PreviousPair) {
+        txn.endedProducerId = -1
+        txn.endedProducerEpoch = -1
         switch previous {
         case .remember:
             txn.previousProducerId = txn.producerId
@@ -286,8 +292,9 @@ struct TransactionCoordinator: Sendable, Equatable {
     /// EndTxn v5+ under transaction.version 2: every end bumps the epoch (a new producer id
     /// when the epoch would overflow) and answers the new pair, which the producer adopts;
     /// the markers carry the bumped epoch (or Int16.max on the old id after an overflow), so
-    /// the old epoch's late writes are fenced on every partition. A request naming the
-    /// previous pair is a retry of the EndTxn that bumped it: answered with the current pair
+    /// the old epoch's late writes are fenced on every partition. A request naming the pair
+    /// the last EndTxn bumped from (kept apart from InitProducerId's previous pair, and
+    /// forgotten by any other bump) is a retry of that EndTxn: answered with the current pair
     /// once the markers are written (CONCURRENT_TRANSACTIONS before), INVALID_TXN_STATE for
     /// the other outcome, PRODUCER_FENCED for a commit of a transaction the coordinator aborted
     /// itself (a timeout bumps the epoch too) or when a newer transaction began. An abort
@@ -297,11 +304,12 @@ struct TransactionCoordinator: Sendable, Equatable {
                                    commit: Bool, now: Instant) -> EndResultV2 {
         guard var txn = transactions[tid], txn.state != .dead else { return .failure(.invalidProducerIdMapping) }
         let current = txn.producerId == producerId && txn.producerEpoch == producerEpoch
-        let retry = !current && txn.previousProducerEpoch >= 0 && txn.previousProducerId == producerId
-            && txn.previousProducerEpoch == producerEpoch
+        let retry = !current && txn.endedProducerEpoch >= 0 && txn.endedProducerId == producerId
+            && txn.endedProducerEpoch == producerEpoch
         let pair = ProducerIdAndEpoch(producerId: txn.producerId, producerEpoch: txn.producerEpoch)
         if !current && !retry {
-            return .failure(txn.producerId == producerId || txn.previousProducerId == producerId ? .producerFenced : .invalidProducerIdMapping)
+            let known = txn.producerId == producerId || txn.previousProducerId == producerId || txn.endedProducerId == producerId
+            return .failure(known ? .producerFenced : .invalidProducerIdMapping)
         }
         if retry {
             switch txn.state {
@@ -315,7 +323,9 @@ struct TransactionCoordinator: Sendable, Equatable {
         switch txn.state {
         case .ongoing:
             let old = pair
-            bumpEpoch(&txn, previous: .remember)
+            bumpEpoch(&txn, previous: .keep)
+            txn.endedProducerId = old.producerId
+            txn.endedProducerEpoch = old.producerEpoch
             var c = prepareEnd(&txn, commit: commit, now: now)
             c.producerId = old.producerId
             c.producerEpoch = txn.producerId == old.producerId ? txn.producerEpoch : Int16.max
@@ -325,7 +335,9 @@ struct TransactionCoordinator: Sendable, Equatable {
             return .failure(.concurrentTransactions)
         case .empty, .completeCommit, .completeAbort:
             guard !commit else { return .failure(.invalidTxnState) }
-            bumpEpoch(&txn, previous: .remember)
+            bumpEpoch(&txn, previous: .keep)
+            txn.endedProducerId = pair.producerId
+            txn.endedProducerEpoch = pair.producerEpoch
             txn.state = .completeAbort
             txn.lastUpdate = now
             transactions[tid] = txn
