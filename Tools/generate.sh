@@ -7,7 +7,9 @@
 #                               the committed files differ (CI runs this)
 #
 # The definitions are read from $KAFKA_PROTOCOL_DIR, by default
-# ${SHARED_DIR:-../shared}/kafka-protocol, ../shared being beside the repo root.
+# ${SHARED_DIR:-../shared}/kafka-protocol, ../shared being beside the repo root, then
+# Tools/KafkaGen/protocol-overlay/messages/*.json (definitions newer than that snapshot:
+# same file name replaces, new name adds; see the README there).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,6 +20,7 @@ if [[ ! -d "$proto/messages" ]]; then
 fi
 
 swift build --package-path "$repo/Tools/KafkaGen" -c debug >&2
+overlay="$repo/Tools/KafkaGen/protocol-overlay"
 gen="$(swift build --package-path "$repo/Tools/KafkaGen" -c debug --show-bin-path)/kafka-gen"
 
 if [[ "${1:-}" == "--check" ]]; then
@@ -27,7 +30,7 @@ if [[ "${1:-}" == "--check" ]]; then
         mkdir -p "$tmp/$d"
         if [[ -d "$repo/$d" ]]; then cp -R "$repo/$d/." "$tmp/$d/"; fi
     done
-    "$gen" --protocol-dir "$proto" --repo-root "$tmp" >&2
+    "$gen" --protocol-dir "$proto" --overlay-dir "$overlay" --repo-root "$tmp" >&2
     status=0
     for d in Sources/KafkaProtocol/Generated Tests/KafkaProtocolTests/Generated; do
         mkdir -p "$repo/$d"
@@ -39,4 +42,4 @@ if [[ "${1:-}" == "--check" ]]; then
     exit $status
 fi
 
-"$gen" --protocol-dir "$proto" --repo-root "$repo"
+"$gen" --protocol-dir "$proto" --overlay-dir "$overlay" --repo-root "$repo"

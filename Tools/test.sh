@@ -26,9 +26,11 @@
 #      scenarios/sweep/producer-cuts-random.scenario, and of the transactional producer's
 #      scenarios/sweep/txn-producer-random.scenario, txn-zombie-random.scenario (a second
 #      instance fences the first) and txn-timeout-random.scenario (transactions outliving a
-#      1 s timeout, recovered at the abort, KIP-588); then KGO_SIM_SEEDS seeds of
-#      each consumer-group family, scenarios/group-{churn,cooperative,static,
-#      coordinator-faults,eos,eos-think}-random.scenario (members joining, leaving, crashing, static
+#      1 s timeout, recovered at the abort, KIP-588), and the transaction version 2 variants
+#      (KIP-890 part 2: txn-producer-v2-random, txn-zombie-v2-random; half as many seeds);
+#      then KGO_SIM_SEEDS seeds of each consumer-group family, scenarios/group-{churn,
+#      cooperative,static,coordinator-faults,eos,eos-think,eos-v2}-random.scenario (members
+#      joining, leaving, crashing, static
 #      restarts, slow revocations, coordinator moves and restarts, added partitions,
 #      network faults during rebalances; eos: an exactly-once copy pipeline of
 #      transactional members; eos-think: the same with a think time between a member's poll
@@ -154,9 +156,14 @@ if [ "$SIM_SEEDS" -gt 0 ]; then
     --save .build/sim-txn-zombie-failure.scenario | grep -v ' ok$'
   .build/release/kgo sim sweep scenarios/sweep/txn-timeout-random.scenario --seeds "$SIM_SEEDS" \
     --save .build/sim-txn-timeout-failure.scenario | grep -v ' ok$'
+  V2_SEEDS=$(( (SIM_SEEDS + 1) / 2 ))
+  .build/release/kgo sim sweep scenarios/sweep/txn-producer-v2-random.scenario --seeds "$V2_SEEDS" \
+    --save .build/sim-txn-producer-v2-failure.scenario | grep -v ' ok$'
+  .build/release/kgo sim sweep scenarios/sweep/txn-zombie-v2-random.scenario --seeds "$V2_SEEDS" \
+    --save .build/sim-txn-zombie-v2-failure.scenario | grep -v ' ok$'
   log "transactional producer sweeps: $(( $(now_ms) - S2 )) ms"
   S2=$(now_ms)
-  for fam in churn cooperative static coordinator-faults eos eos-think; do
+  for fam in churn cooperative static coordinator-faults eos eos-think eos-v2; do
     .build/release/kgo sim sweep "scenarios/group-$fam-random.scenario" --seeds "$SIM_SEEDS" | grep -v ' ok$'
   done
   log "group sweeps: $(( $(now_ms) - S2 )) ms"

@@ -77,6 +77,11 @@ public struct FakeClusterConfig: Sendable {
     /// COORDINATOR_LOAD_IN_PROGRESS for that id this long, and writes a prepared
     /// transaction's markers only after it. 0 (the default): no window.
     public var transactionCoordinatorLoadMs: Int64
+    /// The finalized `transaction.version` feature (KIP-890 part 2; 0, the default: none
+    /// advertised, every request as before). At 2 ApiVersions advertises it, a transactional
+    /// Produce v12+ or TxnOffsetCommit v5+ adds its partition or group to the transaction
+    /// (beginning it), and EndTxn v5+ bumps the producer epoch and answers the new pair.
+    public var transactionVersion: Int16 = 0
 
     public init(brokers: [Broker], seed: UInt64 = 1, release: KafkaRelease = .latest, users: [User] = [],
                 autoCreateTopics: Bool = true, topics: [Topic] = [], maxFrameSize: Int = 100 * 1024 * 1024,

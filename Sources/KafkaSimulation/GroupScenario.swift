@@ -121,6 +121,10 @@ package enum GroupScenario {
                     throw p.error("latency wants MIN..MAX, e.g. 1ms..5ms, MIN at least 1ms")
                 }
                 plan.latencyMs = lo / 1_000_000 ... hi / 1_000_000
+            case "transaction-version":
+                let v = try p.uint("transaction version")
+                guard v <= 2 else { throw p.error("transaction-version is 0, 1 or 2") }
+                plan.transactionVersion = Int16(v)
             case "duration": plan.durationMs = try milliseconds(&p, "duration")
             case "settle": plan.settleMs = try milliseconds(&p, "settle")
             case "at":

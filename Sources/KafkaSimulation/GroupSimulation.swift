@@ -68,6 +68,8 @@ package struct GroupSimulation {
         package var settleMs: UInt64 = 0
         /// Virtual time the run lasts; the group must have settled by then.
         package var durationMs: UInt64 = 60_000
+        /// `transaction-version N`: as in `Scenario` (at 2, a 4.0 cluster with KIP-890 part 2).
+        package var transactionVersion: Int16 = 0
         /// The members' periodic metadata refresh.
         package var metadataMaxAgeMs: UInt64 = 5_000
         /// Network latency per delivery, drawn uniformly (milliseconds).
@@ -189,6 +191,8 @@ package struct GroupSimulation {
         var config = FakeClusterConfig(brokers: brokers, seed: master.next(), autoCreateTopics: false, topics: topics)
         config.minSessionTimeoutMs = 1_000
         config.transactionCoordinatorLoadMs = Simulation.transactionCoordinatorLoadMs
+        config.transactionVersion = plan.transactionVersion
+        if plan.transactionVersion >= 2 { config.release = .v4_0 }
         cluster = FakeCluster(config)
         partitionCount = plan.partitions
         var draw = master.fork()

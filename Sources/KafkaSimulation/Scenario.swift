@@ -100,6 +100,10 @@ package struct Scenario: Sendable, Equatable {
     /// Invariant names to check; empty means all.
     package var invariants: [String] = []
 
+    /// `transaction-version N`: the cluster's finalized transaction.version (KIP-890 part 2);
+    /// at 2 the brokers emulate Kafka 4.0 (Produce v12, TxnOffsetCommit v5) with the feature.
+    package var transactionVersion: Int16 = 0
+
     /// Test hook: the consumer skips KIP-320 validation (to show the checkers catch that).
     package var disableEpochValidation = false
 

@@ -47,6 +47,10 @@ extension Scenario {
             var session: Int64 = 0
             if p.accept("session") { session = Int64(try p.duration("session") / 1_000_000) }
             sasl = Sasl(sha512: mech == "scram-sha-512", user: user, password: pw, sessionMs: session)
+        case "transaction-version":
+            let v = try p.uint("transaction version")
+            guard v <= 2 else { throw p.error("transaction-version is 0, 1 or 2") }
+            transactionVersion = Int16(v)
         case "latency":
             let range = try p.word("latency range").split(separator: "..").map(String.init)
             guard range.count == 2, let lo = DurationText.parse(range[0]), let hi = DurationText.parse(range[1]), lo <= hi, lo > 0 else {
@@ -260,6 +264,7 @@ extension Scenario {
         var out: [String] = []
         out.append("seed \(seed)")
         out.append("brokers \(brokers)" + (racks.isEmpty ? "" : " racks \(racks.joined(separator: ","))"))
+        if transactionVersion != 0 { out.append("transaction-version \(transactionVersion)") }
         for t in topics { out.append("topic \(t.name) partitions \(t.partitions)" + (t.replicationFactor > 0 ? " rf \(t.replicationFactor)" : "")) }
         if let s = sasl {
             out.append("sasl \(s.sha512 ? "scram-sha-512" : "scram-sha-256") user \(s.user) password \(s.password)"

@@ -128,6 +128,9 @@ package struct Simulation {
                                               topics: topics, saslSessionLifetimeMs: sc.sasl?.sessionMs ?? 0)
         // A broker taking a transactional id over loads its transaction log this long.
         clusterConfig.transactionCoordinatorLoadMs = Self.transactionCoordinatorLoadMs
+        clusterConfig.transactionVersion = sc.transactionVersion
+        // Transaction version 2 needs the versions of a 4.0 broker (Produce v12, TxnOffsetCommit v5).
+        if sc.transactionVersion >= 2 { clusterConfig.release = .v4_0 }
         cluster = FakeCluster(clusterConfig)
         for w in sc.workloads {
             guard case .consume(_, let rc, let sessions) = w else { continue }

@@ -24,12 +24,16 @@ struct FakeClusterCommand: ParsableCommand {
     @Option(name: .customLong("tls-cert")) var tlsCert: String?
     @Option(name: .customLong("tls-key")) var tlsKey: String?
     @Option(help: "Seed of the cluster's generator.") var seed: UInt64 = 1
+    @Option(name: .customLong("transaction-version"),
+            help: "The finalized transaction.version feature (KIP-890 part 2; 2 needs --as-version 4.0 or later).")
+    var transactionVersion: Int16 = 0
 
     func validate() throws {
         if (tlsCert == nil) != (tlsKey == nil) {
             throw ValidationError("--tls-cert and --tls-key go together")
         }
         guard (1 ... 64).contains(brokers) else { throw ValidationError("--brokers must be 1…64") }
+        guard (0 ... 2).contains(transactionVersion) else { throw ValidationError("--transaction-version must be 0, 1 or 2") }
     }
 
     func run() throws {
@@ -38,6 +42,7 @@ struct FakeClusterCommand: ParsableCommand {
             guard let r = KafkaRelease(v) else { throw ValidationError("--as-version: cannot parse \(v)") }
             config.release = r
         }
+        config.transactionVersion = transactionVersion
         for s in sasl {
             let parts = s.split(separator: ":", maxSplits: 2).map(String.init)
             guard parts.count == 3, let m = FakeClusterConfig.SaslMechanism(rawValue: parts[0].uppercased()) else {

@@ -15,9 +15,15 @@ import Foundation
     static let partitions: Int32 = 4
     static let perPartition = 60
 
-    static func server() throws -> FakeClusterServer {
-        try FakeClusterServer.start(FakeClusterConfig(brokers: (1 ... 3).map { .init(nodeId: $0, port: 0) },
-                                                      topics: [.init(name: "in", partitions: partitions), .init(name: "out", partitions: partitions)]))
+    /// `transactionVersion` 2: a 4.0 cluster with KIP-890 part 2 (the offsets go in by
+    /// TxnOffsetCommit v5, no AddOffsetsToTxn / AddPartitionsToTxn).
+    static func server(transactionVersion: Int16 = 0) throws -> FakeClusterServer {
+        var config = FakeClusterConfig(brokers: (1 ... 3).map { .init(nodeId: $0, port: 0) },
+                                       topics: [.init(name: "in", partitions: partitions), .init(name: "out", partitions: partitions)],
+                                       recordEvents: transactionVersion >= 2)
+        config.transactionVersion = transactionVersion
+        if transactionVersion >= 2 { config.release = .v4_0 }
+        return try FakeClusterServer.start(config)
     }
 
     static func configuration(_ server: FakeClusterServer, transactionalId: String? = nil) -> KafkaClientConfiguration {
@@ -125,9 +131,11 @@ import Foundation
     }
 
     /// Two members copy while a third joins and the first leaves; every third transaction is
-    /// aborted on purpose. The output holds every input record exactly once, in order.
-    @Test func aCopyPipelineIsExactlyOnceThroughRebalancesAndAborts() async throws {
-        let server = try Self.server()
+    /// aborted on purpose. The output holds every input record exactly once, in order. Also on
+    /// transaction version 2, where no AddOffsetsToTxn or AddPartitionsToTxn may be sent.
+    @Test(arguments: [Int16(0), 2])
+    func aCopyPipelineIsExactlyOnceThroughRebalancesAndAborts(transactionVersion: Int16) async throws {
+        let server = try Self.server(transactionVersion: transactionVersion)
         defer { try? server.shutdown() }
         try await Self.fillInput(server)
         let tally = Tally()
@@ -184,6 +192,16 @@ import Foundation
         await c.leave()
         _ = await (try? runA.value, try? runB.value, try? runC.value)
         try await Self.checkOutput(server)
+        if transactionVersion >= 2 {
+            let seen = try await server.withCluster { cluster, _ in
+                (cluster.events.compactMap { e -> String? in
+                    if case .request = e.message { return "\(e.apiKey.name) v\(e.version)" } else { return nil }
+                }, [])
+            }.get()
+            #expect(!seen.contains { $0.hasPrefix("AddOffsetsToTxn") || $0.hasPrefix("AddPartitionsToTxn") })
+            #expect(seen.contains("TxnOffsetCommit v5") && !seen.contains { $0.hasPrefix("TxnOffsetCommit v") && $0 != "TxnOffsetCommit v5" })
+            #expect(seen.contains("EndTxn v5"))
+        }
     }
 
     /// A partition revoked while the transaction is open makes it abort: `end(commit: true)`

@@ -88,6 +88,42 @@ import Testing
         #expect(Set(everything).isSuperset(of: (0 ..< 6).map { "a\($0)" }), "the aborted records were written: \(everything)")
     }
 
+    /// KIP-890 part 2 end to end: a 4.0 cluster with transaction.version 2. The client
+    /// sends no AddPartitionsToTxn, Produce at v12 and EndTxn at v5 (the epoch bumped by each
+    /// and adopted: the coordinator ends at one bump per transaction); read_committed sees
+    /// exactly the committed records.
+    @Test func transactionVersion2CommitsAndAbortsWithoutAddPartitions() async throws {
+        var config = FakeClusterConfig(brokers: (1 ... 3).map { .init(nodeId: $0, port: 0) }, release: .v4_0,
+                                       topics: [.init(name: Self.topic, partitions: 3)], recordEvents: true)
+        config.transactionVersion = 2
+        let server = try FakeClusterServer.start(config)
+        defer { try? server.shutdown() }
+        let client = try KafkaClient(configuration: Self.configuration(server, transactionalId: "v2-1"), logger: TestEnvironment.logger)
+        try await client.beginTransaction()
+        for i in 0 ..< 6 { _ = try await client.produce(Self.record("c\(i)", partition: Int32(i % 3))) }
+        try await client.commitTransaction()
+        try await client.beginTransaction()
+        for i in 0 ..< 3 { _ = try await client.produce(Self.record("a\(i)", partition: Int32(i % 3))) }
+        try await client.abortTransaction()
+        try await client.beginTransaction()
+        for i in 6 ..< 9 { _ = try await client.produce(Self.record("c\(i)", partition: Int32(i % 3))) }
+        try await client.commitTransaction()
+        await client.close()
+
+        let committed = try await Self.readAll(server, isolation: .readCommitted, expected: 9)
+        #expect(committed.sorted() == (0 ..< 9).map { "c\($0)" }.sorted())
+        let (seen, epoch) = try await server.withCluster { cluster, _ in
+            let requests = cluster.events.compactMap { e -> (ApiKey, Int16)? in
+                if case .request = e.message { return (e.apiKey, e.version) } else { return nil }
+            }
+            return ((requests.map { "\($0.0.name) v\($0.1)" }, cluster.describeTransaction("v2-1")?.producerEpoch ?? -1), [])
+        }.get()
+        #expect(!seen.contains { $0.hasPrefix("AddPartitionsToTxn") }, "\(seen)")
+        #expect(seen.filter { $0.hasPrefix("EndTxn") } == ["EndTxn v5", "EndTxn v5", "EndTxn v5"], "\(seen)")
+        #expect(seen.filter { $0.hasPrefix("Produce ") }.allSatisfy { $0 == "Produce v12" }, "\(seen)")
+        #expect(epoch == 3, "one bump per EndTxn")
+    }
+
     /// A second client with the same transactional id fences the first: its open
     /// transaction is aborted by the coordinator, its commit throws the fenced error, and
     /// later calls fail the same way; the second's transaction commits.

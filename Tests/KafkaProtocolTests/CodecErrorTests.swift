@@ -36,8 +36,8 @@ import KafkaProtocol
     }
 
     @Test func unsupportedVersions() {
-        #expect(throws: KafkaEncodingError(message: "ProduceRequest v12", field: "", kind: .unsupportedVersion(12))) {
-            try ProduceRequest().encoded(version: 12)
+        #expect(throws: KafkaEncodingError(message: "ProduceRequest v13", field: "", kind: .unsupportedVersion(13))) {
+            try ProduceRequest().encoded(version: 13)
         }
         #expect(throws: KafkaEncodingError(message: "ProduceRequest v-1", field: "", kind: .unsupportedVersion(-1))) {
             try ProduceRequest().encoded(version: -1)

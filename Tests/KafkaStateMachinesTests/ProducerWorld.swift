@@ -89,6 +89,12 @@ struct ProducerWorld {
     var dropEnds = 0
     var dropOffsets = 0
     var dropInits = 0
+    /// Every request's key and version, in order (apart from ApiVersions and Metadata).
+    var versions: [(key: ApiKey, version: Int16)] = []
+    /// The finalized transaction.version every broker advertises (KIP-890 part 2), but those
+    /// in `brokersWithoutTransactionV2`; at v5 EndTxn answers with the epoch bumped.
+    var transactionVersion: Int16 = 0
+    var brokersWithoutTransactionV2: Set<Int32> = []
 
     init(_ configure: (inout ProducerConfig) -> Void = { _ in }, engine: (inout EngineConfig) -> Void = { _ in }) {
         var c = Harness.config()
@@ -222,7 +228,10 @@ struct ProducerWorld {
     private mutating func answer(_ req: SeenRequest, on c: ConnectionID) {
         let node: Int32
         if case .node(let n)? = brokerOf[c] { node = n } else { node = -1 }
-        if req.apiKey != .apiVersions && req.apiKey != .metadata { trace.append("\(req.apiKey)→\(node)") }
+        if req.apiKey != .apiVersions && req.apiKey != .metadata {
+            trace.append("\(req.apiKey)→\(node)")
+            versions.append((req.apiKey, req.version))
+        }
         func drop(_ counter: inout Int) -> Bool {
             guard counter > 0 else { return false }
             counter -= 1
@@ -315,6 +324,10 @@ struct ProducerWorld {
             }
             var resp = EndTxnResponse()
             if !endErrors.isEmpty { resp.errorCode = endErrors.removeFirst().rawValue }
+            if req.version >= 5 && resp.errorCode == 0 {
+                resp.producerId = r.producerId
+                resp.producerEpoch = r.producerEpoch + 1
+            }
             h.engine.bytesReceived(c, respond(req, resp), now: h.now)
         case .apiVersions:
             var v = fullApiVersions()
@@ -323,6 +336,14 @@ struct ProducerWorld {
             }
             if let cap = initMaxVersion, let i = v.apiKeys.firstIndex(where: { $0.apiKey == ApiKey.initProducerId.rawValue }) {
                 v.apiKeys[i].maxVersion = cap
+            }
+            if transactionVersion > 0, !brokersWithoutTransactionV2.contains(node) {
+                var f = ApiVersionsResponse.FinalizedFeatureKey()
+                f.name = "transaction.version"
+                f.minVersionLevel = transactionVersion
+                f.maxVersionLevel = transactionVersion
+                v.finalizedFeatures = [f]
+                v.finalizedFeaturesEpoch = 7
             }
             h.engine.bytesReceived(c, respond(req, v), now: h.now)
         case .metadata:

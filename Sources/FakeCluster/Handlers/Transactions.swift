@@ -96,6 +96,22 @@ extension FakeCluster {
             resp.errorCode = e.code
             return .respond(resp)
         }
+        if ctx.version >= 5 && config.transactionVersion >= 2 {
+            // KIP-890 part 2: the epoch is bumped by every EndTxn; the answer carries the new pair.
+            switch state.transactions.endTransactionV2(transactionalId: r.transactionalId, producerId: r.producerId,
+                                                       producerEpoch: r.producerEpoch, commit: r.committed, now: ctx.now) {
+            case .ending(let c, let p):
+                state.scheduleMarkers(c, now: ctx.now)
+                resp.producerId = p.producerId
+                resp.producerEpoch = p.producerEpoch
+            case .done(let p):
+                resp.producerId = p.producerId
+                resp.producerEpoch = p.producerEpoch
+            case .failure(let e):
+                resp.errorCode = e.code
+            }
+            return .respond(resp)
+        }
         switch state.transactions.endTransaction(transactionalId: r.transactionalId, producerId: r.producerId,
                                                  producerEpoch: r.producerEpoch, commit: r.committed, now: ctx.now) {
         case .ending(let c): state.scheduleMarkers(c, now: ctx.now)
@@ -109,6 +125,12 @@ extension FakeCluster {
         let offsets = Self.offsetsToCommit(r.topics, carriesLeaderEpoch: ctx.version >= 2)
         var errors: [KafkaErrorCode]
         if let e = coordinatorError(r.groupId, .group, ctx) {
+            errors = offsets.map { _ in e }
+        } else if ctx.version >= 5, config.transactionVersion >= 2,
+                  case let e = state.transactions.addOffsets(transactionalId: r.transactionalId, producerId: r.producerId,
+                                                             producerEpoch: r.producerEpoch, groupId: r.groupId, now: ctx.now),
+                  e != .noError {
+            // KIP-890 part 2: v5 adds the group to the transaction (no AddOffsetsToTxn).
             errors = offsets.map { _ in e }
         } else if case let e = state.transactions.check(transactionalId: r.transactionalId, producerId: r.producerId,
                                                          producerEpoch: r.producerEpoch), e != .noError {

@@ -83,6 +83,10 @@ extension ClientEngine {
         }
     }
 
+    /// Whether the open transaction follows KIP-890 part 2 (transaction version 2); nil when
+    /// none is open or it has sent nothing yet (tests and diagnostics).
+    public var transactionV2: Bool? { producer?.txn?.v2 }
+
     /// Whether the producer's transaction is open (tests and the driver's diagnostics).
     public var transactionOpen: Bool {
         guard let p = producer?.txn?.phase else { return false }

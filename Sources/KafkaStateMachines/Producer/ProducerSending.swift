@@ -9,6 +9,7 @@ extension ProducerStateMachine {
             // A batch of a partition not added yet would otherwise wait for an
             // AddPartitionsToTxn that is never sent, and a flush for it for ever.
             if let cause = txn!.abortCause { dropUnsent(.transactionMustAbort(cause: cause)) }
+            decideTransactionVersion(versions)
             finishTransactionIfReady()
         }
         if config.idempotent {
@@ -25,7 +26,8 @@ extension ProducerStateMachine {
         for name in topicNames {
             let t = topics[name]!
             for (p, q) in t.partitions.enumerated() where q.leader >= 0 && q.sentCount < q.batches.count {
-                if txn != nil, case let tp = TopicPartition(name, Int32(p)), !txn!.added.contains(tp) {
+                // Under transaction version 2 the Produce v12 adds the partition itself.
+                if txn != nil, txn!.v2 != true, case let tp = TopicPartition(name, Int32(p)), !txn!.added.contains(tp) {
                     toAdd.append(tp)
                     continue
                 }
@@ -108,6 +110,9 @@ extension ProducerStateMachine {
                 report(name, Int32(p), b, error: .request(.encodingFailed(error)))
                 continue
             }
+            // Transaction version 2: the Produce v12 may add the partition; the transaction
+            // now needs its EndTxn.
+            if txn?.v2 == true { txn!.added.insert(TopicPartition(name, Int32(p))) }
             var pd = ProduceRequest.PartitionProduceData()
             pd.index = Int32(p)
             pd.records = wire
@@ -128,7 +133,10 @@ extension ProducerStateMachine {
         r.transactionalId = txn?.transactionalId
         r.timeoutMs = Int32(clamping: config.requestTimeout.milliseconds)
         r.topicData = topicData
-        let pin: ClosedRange<Int16> = codec == .zstd ? 7 ... 11 : 3 ... 11
+        // v12 is v11 but for KIP-890 part 2, where a transactional one adds its partition to
+        // the transaction: only a transaction on that path sends it (the old path stays below
+        // 12, which a 4.x broker without the feature needs).
+        let pin: ClosedRange<Int16> = txn?.v2 == true ? 12 ... 12 : codec == .zstd ? 7 ... 11 : 3 ... 11
         return (r, SentRequest(broker: broker, parts: parts, acksNone: config.acks == .none), pin)
     }
 }

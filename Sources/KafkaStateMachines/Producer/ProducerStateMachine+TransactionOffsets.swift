@@ -42,7 +42,9 @@ extension ProducerStateMachine {
         let ticket = nextTicket
         nextTicket += 1
         txn!.offsetsTicket = ticket
-        if !job.groupAdded && !t.groupsAdded.contains(job.offsets.groupId) {
+        let v2 = t.v2 == true
+        // Under transaction version 2 TxnOffsetCommit v5 adds the group itself.
+        if !v2 && !job.groupAdded && !t.groupsAdded.contains(job.offsets.groupId) {
             var r = AddOffsetsToTxnRequest()
             r.transactionalId = t.transactionalId
             r.producerId = producerId
@@ -73,7 +75,11 @@ extension ProducerStateMachine {
             p.committedMetadata = position.metadata
             r.topics[r.topics.count - 1].partitions.append(p)
         }
-        outputs.append(.send(ComponentRequest(tag: ticket, r, to: .groupCoordinator(job.offsets.groupId))))
+        // Sent, it may have added the group: the transaction now needs its EndTxn.
+        if v2 { txn!.groupsAdded.insert(job.offsets.groupId) }
+        // v5 adds the group to the transaction, which only a v2 transaction may rely on; the
+        // old path stays at v4 (Kafka refuses v5 within a transaction without the feature).
+        outputs.append(.send(ComponentRequest(tag: ticket, r, to: .groupCoordinator(job.offsets.groupId), pin: v2 ? 5 ... 5 : 0 ... 4)))
     }
 
     mutating func offsetsAnswered(_ result: Result<any KafkaResponse, KafkaClientError>, now: Instant) {

@@ -180,6 +180,40 @@ extension ProducerStateMachine {
         return e.isConnectionLoss
     }
 
+    // MARK: transaction version 2 (KIP-890 part 2)
+
+    /// Whether a transaction may follow KIP-890 part 2: every broker whose ApiVersions we
+    /// hold has the finalized feature transaction.version >= 2 and serves Produce v12 and
+    /// EndTxn v5 (and TxnOffsetCommit v5 when it serves TxnOffsetCommit at all). One broker
+    /// without it (a cluster mid-upgrade, a 4.x broker with the feature off) keeps the old
+    /// path: AddPartitionsToTxn / AddOffsetsToTxn, Produce < v12, TxnOffsetCommit <= v4,
+    /// EndTxn <= v4. No broker known yet: the old path.
+    static func transactionV2Available(_ versions: [BrokerID: BrokerVersions]) -> Bool {
+        guard !versions.isEmpty else { return false }
+        return versions.values.allSatisfy { v in
+            v.transactionVersion >= 2 && (v.range(for: .produce)?.upperBound ?? 0) >= 12
+                && (v.range(for: .endTxn)?.upperBound ?? 0) >= 5
+                && (v.range(for: .txnOffsetCommit).map { $0.upperBound >= 5 } ?? true)
+        }
+    }
+
+    /// Fixes the open transaction's path the first time it may send (the producer id is in,
+    /// so the coordinator's broker at least has answered ApiVersions). Per transaction: a
+    /// broker that gains or loses the feature changes the next one, never one half done.
+    mutating func decideTransactionVersion(_ versions: [BrokerID: BrokerVersions]) {
+        guard let t = txn, t.v2 == nil, t.phase != .idle, idState == .ready else { return }
+        txn!.v2 = Self.transactionV2Available(versions)
+    }
+
+    /// EndTxn v5 answered with the producer id and epoch the coordinator bumped to: later
+    /// transactions write with them, every partition's sequences from 0.
+    private mutating func adoptEndTxnEpoch(_ r: EndTxnResponse) {
+        guard r.producerId >= 0, r.producerEpoch >= 0 else { return }
+        producerId = r.producerId
+        producerEpoch = r.producerEpoch
+        resetSequences()
+    }
+
     // MARK: sending
 
     /// One AddPartitionsToTxn for every partition with a batch to send that the
@@ -241,10 +275,10 @@ extension ProducerStateMachine {
         let ticket = nextTicket
         nextTicket += 1
         txn!.endTicket = ticket
-        // v5 (KIP-890) bumps the epoch every transaction, which this producer does not follow yet.
+        // v5 (KIP-890 part 2) bumps the epoch every transaction: only on that path.
         // No retry by the core: an attempt lost with its connection must be known here
         // (`endUncertain`), for a fenced retry to be settled rather than taken for a zombie.
-        outputs.append(.send(ComponentRequest(tag: ticket, r, to: t.target, pin: 0 ... 4, maxRetries: 0)))
+        outputs.append(.send(ComponentRequest(tag: ticket, r, to: t.target, pin: t.v2 == true ? 5 ... 5 : 0 ... 4, maxRetries: 0)))
     }
 
     // MARK: answers
@@ -344,12 +378,20 @@ extension ProducerStateMachine {
             }
             if code == .noError {
                 let bump = txn!.bumpAfterAbort
+                let v2 = txn!.v2 == true
                 ended(committed: { if case .ending(let c, _) = txn!.phase { return c } else { return false } }())
+                // KIP-890 part 2: the coordinator bumped the epoch; it also settles any
+                // uncertain sequence numbers, so no KIP-360 bump follows.
+                if v2 { adoptEndTxnEpoch(r) }
                 transactionDone(promise, nil)
                 // Sequence numbers uncertain (see bumpAfterAbort): a KIP-360 InitProducerId
                 // naming our id and epoch, before the next transaction sends anything (a
                 // begin waits for it).
-                if bump { bumpPending = true }
+                if bump && !v2 { bumpPending = true }
+            } else if code == .transactionAbortable, txn!.isCommitting {
+                // KIP-890: the commit cannot go through, the transaction can still abort:
+                // it must abort now, and the commit is answered so.
+                transactionRecordFailed(.broker(code, message: "EndTxn commit refused"))
             } else if TransactionManager.isRetriable(code) && !TransactionManager.isFatal(code) {
                 if CoordinatorCache.meansMoved(code) { outputs.append(.coordinatorMoved(txn!.coordinatorKey)) }
                 retryEnd(now: now)

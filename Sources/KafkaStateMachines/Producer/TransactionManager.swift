@@ -19,6 +19,11 @@ struct TransactionManager {
         case ending(commit: Bool, PromiseID)
     }
     var phase = Phase.idle
+    /// Whether the open transaction follows KIP-890 part 2 (transaction version 2: Produce
+    /// v12 and TxnOffsetCommit v5 add partitions and groups on the broker, EndTxn v5 bumps
+    /// the epoch). Decided when the transaction first has something to send, from the
+    /// brokers' ApiVersions (`ProducerStateMachine.transactionV2Available`); nil before.
+    var v2: Bool? = nil
     /// The first failure of the open transaction (a record, offsets the group refused, a
     /// rebalance under a group transact session): it can only abort now.
     var abortCause: ProduceError? = nil
@@ -26,6 +31,7 @@ struct TransactionManager {
     var beginWaiters: [PromiseID] = []
 
     /// Partitions the coordinator has in the open transaction (membership only: never walked).
+    /// Under transaction version 2: partitions a Produce v12 went to (it may have added them).
     var added: Set<TopicPartition> = []
     /// Whether anything was added, so EndTxn is needed (an empty transaction ends locally:
     /// the coordinator would answer INVALID_TXN_STATE).
@@ -83,7 +89,8 @@ struct TransactionManager {
     var offsetsTicket: UInt64? = nil
     var offsetsRetryAt: Instant? = nil
     var offsetsFailures = 0
-    /// Groups the coordinator has in the open transaction (AddOffsetsToTxn answered).
+    /// Groups the coordinator has in the open transaction (AddOffsetsToTxn answered; under
+    /// transaction version 2, a TxnOffsetCommit v5 sent).
     var groupsAdded: Set<String> = []
     /// Offsets of the open transaction whose TxnOffsetCommit was accepted, by group; told to
     /// the group member when the transaction ends (committed: they are its committed offsets).
@@ -133,6 +140,7 @@ struct TransactionManager {
     mutating func ended() {
         phase = .idle
         abortCause = nil
+        v2 = nil
         added = []
         groupsAdded = []
         offsetsWritten = [:]

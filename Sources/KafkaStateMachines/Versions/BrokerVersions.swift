@@ -3,6 +3,9 @@
 package struct BrokerVersions: Equatable, Sendable {
     /// Sorted by key; at most one entry per key.
     public private(set) var ranges: [(key: ApiKey, range: ClosedRange<Int16>)]
+    /// The cluster's finalized `transaction.version` feature level (ApiVersions v3+,
+    /// KIP-890 part 2), 0 when the broker advertises none.
+    public var transactionVersion: Int16 = 0
 
     public init(_ ranges: [(key: ApiKey, range: ClosedRange<Int16>)]) {
         var sorted = ranges.sorted { $0.key < $1.key }
@@ -15,6 +18,10 @@ package struct BrokerVersions: Equatable, Sendable {
         self.init(response.apiKeys.compactMap { v in
             v.minVersion <= v.maxVersion ? (ApiKey(v.apiKey), v.minVersion ... v.maxVersion) : nil
         })
+        if response.finalizedFeaturesEpoch >= 0,
+           let tv = response.finalizedFeatures.first(where: { $0.name == "transaction.version" }) {
+            transactionVersion = tv.maxVersionLevel
+        }
     }
 
     public func range(for key: ApiKey) -> ClosedRange<Int16>? {
@@ -27,7 +34,7 @@ package struct BrokerVersions: Equatable, Sendable {
     }
 
     public static func == (a: BrokerVersions, b: BrokerVersions) -> Bool {
-        a.ranges.count == b.ranges.count && zip(a.ranges, b.ranges).allSatisfy { $0.key == $1.key && $0.range == $1.range }
+        a.transactionVersion == b.transactionVersion && a.ranges.count == b.ranges.count && zip(a.ranges, b.ranges).allSatisfy { $0.key == $1.key && $0.range == $1.range }
     }
 }
 

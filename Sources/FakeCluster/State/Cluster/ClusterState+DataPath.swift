@@ -45,8 +45,10 @@ extension ClusterState {
     /// One partition of a ProduceRequest (v3+: exactly one v2 batch). Idempotent and
     /// transactional validation happens in the leader's log; with `verifyTransactions` a
     /// transactional batch must target a partition added to its ongoing transaction.
+    /// `addingTo` (transaction version 2, Produce v12+: the request's transactional id) adds
+    /// the partition to that transaction first, beginning it if none is open.
     mutating func produce(broker: Int32, _ tp: TopicPartition, records: [UInt8], acks: Int16,
-                          verifyTransactions: Bool = true, now: Instant) -> ProduceResult {
+                          verifyTransactions: Bool = true, addingTo transactionalId: String? = nil, now: Instant) -> ProduceResult {
         guard acks == 0 || acks == 1 || acks == -1 else { return ProduceResult(error: .invalidRequiredAcks) }
         if let e = leaderError(tp, broker: broker, currentLeaderEpoch: -1) {
             return ProduceResult(error: e, currentLeader: e == .notLeaderOrFollower ? leaderHint(tp) : nil)
@@ -60,6 +62,16 @@ extension ClusterState {
         }
         if acks == -1, p.isr.count < topicConfig(tp.topic, "min.insync.replicas", default: config.minInsyncReplicas) {
             return ProduceResult(error: .notEnoughReplicas)
+        }
+        if let tid = transactionalId, let h = try? BatchHeader.parse(batch, verifyCRC: false), h.isTransactional {
+            let e = transactions.addPartitions(transactionalId: tid, producerId: h.producerId, producerEpoch: h.producerEpoch,
+                                               [tp], now: now)
+            switch e {
+            case .noError: break
+            // As Kafka's produce path answers the coordinator's fencing (see verifyProduce).
+            case .producerFenced: return ProduceResult(error: .invalidProducerEpoch)
+            default: return ProduceResult(error: e)
+            }
         }
         if verifyTransactions, let h = try? BatchHeader.parse(batch, verifyCRC: false), h.isTransactional {
             // A fenced producer hears it is fenced (INVALID_PRODUCER_EPOCH), not that its

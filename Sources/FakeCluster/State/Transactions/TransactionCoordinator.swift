@@ -25,6 +25,10 @@ struct TransactionCoordinator: Sendable, Equatable {
         /// InitProducerId naming this pair, until another instance registers the id.
         var timedOutProducerId: Int64 = -1
         var timedOutProducerEpoch: Int16 = -1
+        /// The pair the last EndTxn v5 bumped from (transaction version 2), so that EndTxn's
+        /// retry is recognised; any other bump forgets it (a newer instance fences the retry).
+        var endedProducerId: Int64 = -1
+        var endedProducerEpoch: Int16 = -1
         var timeoutMs: Int32
         var state: State
         /// Ordered, no duplicates.
@@ -164,6 +168,8 @@ struct TransactionCoordinator: Sendable, Equatable {
         // Any bump but the timeout's own ends the timed-out producer's claim (KIP-588).
         txn.timedOutProducerId = -1
         txn.timedOutProducerEpoch = -1
+        txn.endedProducerId = -1
+        txn.endedProducerEpoch = -1
         switch previous {
         case .remember:
             txn.previousProducerId = txn.producerId
@@ -302,6 +308,76 @@ struct TransactionCoordinator: Sendable, Equatable {
             case .empty, .dead:
                 return .failure(.invalidTxnState)
             }
+        }
+    }
+
+    // MARK: transaction version 2 (KIP-890 part 2)
+
+    enum EndResultV2: Equatable, Sendable {
+        /// Markers must now be written (then call `markersWritten`); the producer goes on
+        /// with the returned pair.
+        case ending(Completion, ProducerIdAndEpoch)
+        /// Nothing to write: a retry of an EndTxn already done, or an abort of a transaction
+        /// the coordinator never saw begin (the epoch is bumped all the same).
+        case done(ProducerIdAndEpoch)
+        case failure(KafkaErrorCode)
+    }
+
+    /// EndTxn v5+ under transaction.version 2: every end bumps the epoch (a new producer id
+    /// when the epoch would overflow) and answers the new pair, which the producer adopts;
+    /// the markers carry the bumped epoch (or Int16.max on the old id after an overflow), so
+    /// the old epoch's late writes are fenced on every partition. A request naming the pair
+    /// the last EndTxn bumped from (kept apart from InitProducerId's previous pair, and
+    /// forgotten by any other bump) is a retry of that EndTxn: answered with the current pair
+    /// once the markers are written (CONCURRENT_TRANSACTIONS before), INVALID_TXN_STATE for
+    /// the other outcome, PRODUCER_FENCED for a commit of a transaction the coordinator aborted
+    /// itself (a timeout bumps the epoch too) or when a newer transaction began. An abort
+    /// with nothing begun is allowed (the producer cannot know whether its Produce v12 added
+    /// a partition) and only bumps the epoch.
+    mutating func endTransactionV2(transactionalId tid: String, producerId: Int64, producerEpoch: Int16,
+                                   commit: Bool, now: Instant) -> EndResultV2 {
+        guard var txn = transactions[tid], txn.state != .dead else { return .failure(.invalidProducerIdMapping) }
+        let current = txn.producerId == producerId && txn.producerEpoch == producerEpoch
+        let retry = !current && txn.endedProducerEpoch >= 0 && txn.endedProducerId == producerId
+            && txn.endedProducerEpoch == producerEpoch
+        let pair = ProducerIdAndEpoch(producerId: txn.producerId, producerEpoch: txn.producerEpoch)
+        if !current && !retry {
+            let known = txn.producerId == producerId || txn.previousProducerId == producerId || txn.endedProducerId == producerId
+            return .failure(known ? .producerFenced : .invalidProducerIdMapping)
+        }
+        if retry {
+            switch txn.state {
+            case .prepareCommit: return .failure(commit ? .concurrentTransactions : .invalidTxnState)
+            case .prepareAbort: return .failure(commit ? .producerFenced : .concurrentTransactions)
+            case .completeCommit: return commit ? .done(pair) : .failure(.invalidTxnState)
+            case .completeAbort: return commit ? .failure(.producerFenced) : .done(pair)
+            case .empty, .ongoing, .dead: return .failure(.producerFenced)
+            }
+        }
+        switch txn.state {
+        case .ongoing:
+            let old = pair
+            bumpEpoch(&txn, previous: .keep)
+            txn.endedProducerId = old.producerId
+            txn.endedProducerEpoch = old.producerEpoch
+            var c = prepareEnd(&txn, commit: commit, now: now)
+            c.producerId = old.producerId
+            c.producerEpoch = txn.producerId == old.producerId ? txn.producerEpoch : Int16.max
+            transactions[tid] = txn
+            return .ending(c, ProducerIdAndEpoch(producerId: txn.producerId, producerEpoch: txn.producerEpoch))
+        case .prepareCommit, .prepareAbort:
+            return .failure(.concurrentTransactions)
+        case .empty, .completeCommit, .completeAbort:
+            guard !commit else { return .failure(.invalidTxnState) }
+            bumpEpoch(&txn, previous: .keep)
+            txn.endedProducerId = pair.producerId
+            txn.endedProducerEpoch = pair.producerEpoch
+            txn.state = .completeAbort
+            txn.lastUpdate = now
+            transactions[tid] = txn
+            return .done(ProducerIdAndEpoch(producerId: txn.producerId, producerEpoch: txn.producerEpoch))
+        case .dead:
+            return .failure(.invalidProducerIdMapping)
         }
     }
 

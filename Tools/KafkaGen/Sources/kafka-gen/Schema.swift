@@ -94,6 +94,9 @@ enum MessageKind: String { case request, response, header, data }
 
 struct MessageSpec {
     var fileName: String
+    /// Where the file was read, for the generated files' headers: "kafka-protocol/messages"
+    /// or, for a definition the overlay replaced or added, "protocol-overlay/messages".
+    var source: String = "kafka-protocol/messages"
     var name: String
     var kind: MessageKind
     var apiKey: Int?
