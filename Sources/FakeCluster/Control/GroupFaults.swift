@@ -95,12 +95,18 @@ extension GroupCoordinator {
         case .all: return true
         case .memberId(let m): return m == memberId
         case .leader: return groups[groupId]?.leaderId == memberId && !memberId.isEmpty
-        case .instanceId(let i): return instanceId == i || groups[groupId]?.memberId(forInstance: i) == memberId
+        case .instanceId(let i):
+            return instanceId == i || groups[groupId]?.memberId(forInstance: i) == memberId
+                || consumerGroups[groupId]?.memberId(forInstance: i) == memberId
         }
     }
 
-    /// The current member ids of `who`, in join order.
+    /// The current member ids of `who`, in join order (a consumer group has no leader).
     func memberIds(_ who: FakeGroupMember, groupId: String) -> [String] {
+        if let cg = consumerGroups[groupId] {
+            return cg.orderedMembers.filter { matches(who, groupId: groupId, memberId: $0.memberId, instanceId: $0.instanceId) }
+                .map(\.memberId)
+        }
         guard let g = groups[groupId] else { return [] }
         return g.orderedMembers.map(\.memberId).filter {
             matches(who, groupId: groupId, memberId: $0, instanceId: g.member($0)?.groupInstanceId)
@@ -155,7 +161,8 @@ extension FakeCluster {
     }
 
     /// The next `count` requests of `apiKey` for group `groupId` (JoinGroup, SyncGroup,
-    /// Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch, TxnOffsetCommit) are answered with
+    /// Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch, TxnOffsetCommit, ConsumerGroupHeartbeat,
+    /// ConsumerGroupDescribe) are answered with
     /// `error`, on whichever broker they reach.
     public mutating func pushGroupError(_ groupId: String, _ apiKey: ApiKey, _ error: KafkaErrorCode, count: Int = 1) {
         groupFaults.errors.append(.init(groupId: groupId, apiKey: apiKey, remaining: count, error: error.rawValue))
