@@ -6,7 +6,8 @@
 /// member whose epoch is behind the target's, the partitions of its assignment not in its
 /// target are to be revoked — while any are, it keeps only the rest, its epoch stays, and
 /// it must acknowledge (its heartbeat's owned partitions no longer naming them) within its
-/// rebalance timeout. With nothing left to revoke its epoch becomes the target's and it is
+/// rebalance timeout (unless its heartbeat's owned list already leaves them all out, as a
+/// rejoin's does). With nothing left to revoke its epoch becomes the target's and it is
 /// given its target minus the partitions another member still holds (assigned or
 /// revoking); those come on a later heartbeat once released. So no partition is ever held
 /// by two members in the coordinator's books.
@@ -282,13 +283,15 @@ extension GroupCoordinator {
         }
         let target = g.targetAssignment[id] ?? []
         let revoke = m.assigned.subtracting(target)
-        if !revoke.isEmpty {
+        // A member whose owned list already leaves them out need not be asked (a rejoin owns
+        // nothing): they are released at once.
+        if !revoke.isEmpty, owned.map({ !$0.isDisjoint(with: revoke) }) ?? true {
             m.assigned = m.assigned.intersection(target)
             m.pendingRevocation = revoke
             m.revocationDeadline = now.adding(milliseconds: Int64(max(m.rebalanceTimeoutMs, 0)))
         } else {
-            var owners = g.currentOwners
-            for tp in m.assigned { owners[tp] = nil }
+            m.assigned = m.assigned.intersection(target)
+            let owners = g.currentOwners.filter { $0.value != id }
             let free = target.subtracting(m.assigned).filter { owners[$0] == nil }
             m.assigned.formUnion(free)
             if m.memberEpoch != g.assignmentEpoch {
