@@ -149,6 +149,22 @@ struct ConsumerGroupTests {
         #expect(h.heartbeat("b", epoch: epoch, instance: "i1").error == .fencedInstanceId)
     }
 
+    /// The group moved on while the static member was away: its new process owns nothing,
+    /// so what left its target is released at once and it starts at the group epoch.
+    @Test func staticRejoinAfterTheTargetShrankNeedsNoRevocation() {
+        var h = ConsumerHarness([("t", 4)])
+        Self.stableTwo(&h, bInstance: "i1") // b: t-2, t-3
+        h.heartbeat("b", epoch: -2, instance: "i1", at: .milliseconds(1_000))
+        h.join("c", assignor: "range", at: .milliseconds(2_000)) // epoch 3, range: a{0,1} b{2} c{3}
+        #expect(h.group.groupEpoch == 3 && h.names(h.group.targetAssignment["b"]!) == ["t-2"])
+        let back = h.join("b2", instance: "i1", at: .milliseconds(3_000))
+        #expect(back.error == .noError && back.memberEpoch == 3 && h.names(back.assignment) == ["t-2"])
+        #expect(h.group.member("b2")!.pendingRevocation.isEmpty && h.exclusive())
+        // What b2 gave up is now free for c.
+        let c = h.heartbeat("c", epoch: 3, owned: [], at: .milliseconds(3_100))
+        #expect(h.names(c.assignment) == ["t-3"] && h.exclusive())
+    }
+
     @Test func staticMemberThatLeftIsFencedAtItsSessionTimeout() {
         var h = ConsumerHarness([("t", 4)])
         Self.stableTwo(&h, bInstance: "i1")

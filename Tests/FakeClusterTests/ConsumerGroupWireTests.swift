@@ -163,6 +163,24 @@ struct ConsumerGroupWireTests {
         #expect(cluster.describeConsumerGroup("g")?.state == "Empty")
     }
 
+    @Test func stalledHeartbeatsLetTheSessionExpire() throws {
+        var cluster = Self.cluster()
+        var c = WireClient(&cluster, broker: cluster.coordinator("g", .group)!)
+        _ = try c.call(Self.join("m1"), version: 1, on: &cluster)
+        cluster.stallHeartbeats("g", .memberId("m1"), until: .milliseconds(50_000))
+        var hb = ConsumerGroupHeartbeatRequest()
+        hb.groupId = "g"
+        hb.memberId = "m1"
+        hb.memberEpoch = 1
+        #expect(c.sent(c.send(hb, version: 1, to: &cluster, now: .milliseconds(10_000))).isEmpty)
+        #expect(c.sent(cluster.tick(now: .milliseconds(45_000))).isEmpty) // the session ends meanwhile
+        #expect(cluster.describeConsumerGroup("g")?.members.isEmpty == true)
+        let late = c.sent(cluster.tick(now: .milliseconds(50_000)))
+        try #require(late.count == 1)
+        let r = try c.decode(ConsumerGroupHeartbeatResponse.self, version: 1, late[0])
+        #expect(r.errorCode == KafkaErrorCode.unknownMemberId.rawValue)
+    }
+
     @Test func sessionTimeoutAndIntervalAreConfigurable() throws {
         var cluster = threeBrokers {
             $0.release = .v4_0

@@ -152,7 +152,8 @@ extension FakeCluster {
         return out
     }
 
-    /// Heartbeats of the chosen members (matched when each arrives) are held until `until`:
+    /// Heartbeats (classic, or KIP-848 ConsumerGroupHeartbeat) of the chosen members
+    /// (matched when each arrives) are held until `until`:
     /// then handled and answered (`drop` false: they arrive late, after the session may have
     /// expired), or never handled and their connection closed (`drop` true: lost with a
     /// broken connection). Later requests on that connection wait behind them, as on TCP.
@@ -177,9 +178,14 @@ extension FakeCluster {
 
     /// The stall that holds this heartbeat, if any (expired stalls are dropped here).
     mutating func heartbeatStall(_ r: HeartbeatRequest, instanceId: String?, now: Instant) -> GroupFaultTable.HeartbeatStall? {
+        heartbeatStall(groupId: r.groupId, memberId: r.memberId, instanceId: instanceId, now: now)
+    }
+
+    /// Classic Heartbeat and KIP-848 ConsumerGroupHeartbeat alike.
+    mutating func heartbeatStall(groupId: String, memberId: String, instanceId: String?, now: Instant) -> GroupFaultTable.HeartbeatStall? {
         groupFaults.stalls.removeAll { $0.until <= now }
         return groupFaults.stalls.first {
-            $0.groupId == r.groupId && state.groups.matches($0.who, groupId: r.groupId, memberId: r.memberId, instanceId: instanceId)
+            $0.groupId == groupId && state.groups.matches($0.who, groupId: groupId, memberId: memberId, instanceId: instanceId)
         }
     }
 

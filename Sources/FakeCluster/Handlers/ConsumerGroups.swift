@@ -2,10 +2,17 @@
 /// answered by the group's coordinator (NOT_COORDINATOR elsewhere, as for classic groups).
 extension FakeCluster {
     mutating func handleConsumerGroupHeartbeat(_ r: ConsumerGroupHeartbeatRequest, _ ctx: RequestContext) -> HandlerResult {
+        if let stall = heartbeatStall(groupId: r.groupId, memberId: r.memberId, instanceId: r.instanceId, now: ctx.now) {
+            return .park(.stalledConsumerHeartbeat(r, drop: stall.drop), deadline: stall.until)
+        }
+        return .respond(consumerGroupHeartbeatResponse(r, ctx))
+    }
+
+    mutating func consumerGroupHeartbeatResponse(_ r: ConsumerGroupHeartbeatRequest, _ ctx: RequestContext) -> ConsumerGroupHeartbeatResponse {
         var resp = ConsumerGroupHeartbeatResponse()
         if let e = coordinatorError(r.groupId, .group, ctx) {
             resp.errorCode = e.code
-            return .respond(resp)
+            return resp
         }
         let owned = r.topicPartitions.map { topics in
             topics.flatMap { t in t.partitions.map { TopicIdPartition(topicId: t.topicId, partition: $0) } }
@@ -37,7 +44,7 @@ extension FakeCluster {
             }
             resp.assignment = a
         }
-        return .respond(resp)
+        return resp
     }
 
     func handleConsumerGroupDescribe(_ r: ConsumerGroupDescribeRequest, _ ctx: RequestContext) -> HandlerResult {

@@ -177,7 +177,7 @@ extension GroupCoordinator {
             if r.rebalanceTimeoutMs != -1 { m.rebalanceTimeoutMs = r.rebalanceTimeoutMs }
             if let rack = r.rackId { m.rackId = rack }
             if let inst = r.instanceId { m.instanceId = inst }
-            m.clientId = r.clientId
+            if !r.clientId.isEmpty { m.clientId = r.clientId } // a stalled heartbeat replays without one
             m.clientHost = r.clientHost
             m.lastHeartbeat = now
         }
