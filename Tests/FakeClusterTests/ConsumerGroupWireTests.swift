@@ -163,6 +163,28 @@ struct ConsumerGroupWireTests {
         #expect(cluster.describeConsumerGroup("g")?.state == "Empty")
     }
 
+    @Test func pushedErrorsAndAStoppedCoordinator() throws {
+        var cluster = Self.cluster()
+        let first = cluster.coordinator("g", .group)!
+        var c = WireClient(&cluster, broker: first)
+        _ = try c.call(Self.join("m1"), version: 1, on: &cluster)
+        cluster.pushGroupError("g", ConsumerGroupHeartbeatRequest.apiKey, .coordinatorLoadInProgress)
+        var hb = ConsumerGroupHeartbeatRequest()
+        hb.groupId = "g"
+        hb.memberId = "m1"
+        hb.memberEpoch = 1
+        #expect(try c.call(hb, version: 1, on: &cluster).errorCode == KafkaErrorCode.coordinatorLoadInProgress.rawValue)
+        #expect(try c.call(hb, version: 1, on: &cluster).errorCode == 0)
+        // The coordinator's broker stops: another takes the group over with its state.
+        _ = cluster.stopBroker(first, now: .milliseconds(1_000))
+        let heir = cluster.coordinator("g", .group)!
+        #expect(heir != first)
+        var n = WireClient(&cluster, broker: heir)
+        let r = try n.call(hb, version: 1, on: &cluster, now: .milliseconds(2_000))
+        #expect(r.errorCode == 0 && r.memberEpoch == 1)
+        #expect(cluster.describeConsumerGroup("g")?.members.first?.assigned.count == 4)
+    }
+
     @Test func stalledHeartbeatsLetTheSessionExpire() throws {
         var cluster = Self.cluster()
         var c = WireClient(&cluster, broker: cluster.coordinator("g", .group)!)

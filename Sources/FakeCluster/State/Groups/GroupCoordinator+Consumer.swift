@@ -101,7 +101,7 @@ extension GroupCoordinator {
             consumerGroups[r.groupId] = g
         }
         if consumerGroups[r.groupId] == nil {
-            guard r.memberEpoch == 0 else { return fail(.groupIdNotFound, "Group \(r.groupId) not found.") }
+            guard r.memberEpoch == 0 else { return fail(.groupIdNotFound, "Consumer group \(r.groupId) not found.") }
             var g = ConsumerGroup(groupId: r.groupId)
             g.stateSince = now
             consumerGroups[r.groupId] = g
@@ -226,7 +226,7 @@ extension GroupCoordinator {
         }
         guard var g = consumerGroups[r.groupId] else {
             if groups[r.groupId] != nil { return fail(.groupIdNotFound, "Group \(r.groupId) is not a consumer group.") }
-            return fail(.groupIdNotFound, "Group \(r.groupId) not found.")
+            return fail(.groupIdNotFound, "Consumer group \(r.groupId) not found.")
         }
         var id = r.memberId
         if let inst = r.instanceId {
