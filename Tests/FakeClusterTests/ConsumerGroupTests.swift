@@ -339,6 +339,38 @@ struct ConsumerGroupTests {
         #expect(h.c.commitOffsets(groupId: "g", generationId: -1, memberId: "", groupInstanceId: nil, o, now: .zero) == [.noError])
     }
 
+    @Test func offsetsRetention() {
+        var config = GroupCoordinator.Config()
+        config.offsetsRetentionMs = 1_000
+        var h = ConsumerHarness([("t", 1), ("old", 1)], config: config)
+        h.join("a")
+        for topic in ["t", "old"] {
+            let o = [GroupCoordinator.OffsetToCommit(topicPartition: TopicPartition(topic, 0), offset: 5)]
+            #expect(h.c.commitOffsets(groupId: "g", generationId: 1, memberId: "a", groupInstanceId: nil, o, now: .zero) == [.noError])
+        }
+        // With members: offsets of topics nobody subscribes to expire after their commit.
+        h.c.expireConsumerOffsets(now: .milliseconds(1_000))
+        #expect(h.group.offsets.keys.sorted() == [TopicPartition("t", 0)])
+        #expect(h.c.deleteOffsets(groupId: "g", [TopicPartition("t", 0)]) == .partitions([.groupSubscribedToTopic]))
+        // Empty: everything expires the retention after the group became empty, then the group goes.
+        h.heartbeat("a", epoch: -1, at: .milliseconds(2_000))
+        h.c.expireConsumerOffsets(now: .milliseconds(2_999))
+        #expect(h.group.offsets.count == 1)
+        h.c.expireConsumerOffsets(now: .milliseconds(3_000))
+        #expect(h.c.consumerGroups["g"] == nil)
+    }
+
+    @Test func aMemberCannotChangeItsInstanceId() {
+        var h = ConsumerHarness([("t", 2)])
+        h.join("a")
+        #expect(h.join("a", instance: "i9").error == .invalidRequest)
+        h.join("s", instance: "i1")
+        h.heartbeat("s", epoch: -2, instance: "i1")
+        // The instance comes back under the id of another member: refused, nothing replaced.
+        #expect(h.join("a", instance: "i1").error == .invalidRequest)
+        #expect(h.group.member("s")?.isLeavingStatic == true)
+    }
+
     @Test func classicAndConsumerGroupsDoNotMix() {
         var h = ConsumerHarness([("t", 4)])
         var rng = SeededGenerator(seed: 9)

@@ -118,16 +118,16 @@ extension GroupCoordinator {
         if let inst = r.instanceId {
             let existing = g.memberId(forInstance: inst)
             if r.memberEpoch == 0 {
+                if let m = g.member(memberId), m.instanceId != inst {
+                    return fail(.invalidRequest, "Member \(memberId) cannot change its instance id.")
+                }
                 if let old = existing, old != memberId {
                     guard g.member(old)!.isLeavingStatic else {
                         return fail(.unreleasedInstanceId, "Static member \(memberId) with instance id \(inst) cannot join the group because the instance id is owned by \(old) member.")
                     }
                     g.replaceStatic(oldId: old, with: memberId)
                 } else if existing == nil {
-                    if let m = g.member(memberId), m.instanceId != inst {
-                        return fail(.invalidRequest, "Member \(memberId) cannot change its instance id.")
-                    }
-                    if g.member(memberId) == nil { bump = true }
+                    bump = true
                 }
             } else {
                 guard let current = existing else { return fail(.unknownMemberId, "Instance id \(inst) is unknown.") }
