@@ -21,6 +21,20 @@ struct ConsumerGroupPropertyTests {
 
     @Test(arguments: Array(1 ... 16) as [UInt64])
     func noPartitionHasTwoOwnersAndTheGroupConverges(seed: UInt64) {
+        _ = Self.run(seed: seed)
+    }
+
+    /// One seed twice: the same answers in the same order and the same coordinator state
+    /// (the dictionaries are separate instances, so an order leak has a chance to show).
+    @Test func aSeedReplaysExactly() {
+        let a = Self.run(seed: 11), b = Self.run(seed: 11)
+        #expect(a.transcript.count > 1_000)
+        #expect(a.transcript == b.transcript)
+        #expect(a.coordinator == b.coordinator)
+    }
+
+    static func run(seed: UInt64) -> (transcript: [String], coordinator: GroupCoordinator) {
+        var transcript: [String] = []
         var h = ConsumerHarness([("t1", 6), ("t2", 4), ("t3", 3)])
         var rng = SeededGenerator(seed: seed)
         var clients: [Client] = []
@@ -45,6 +59,7 @@ struct ConsumerGroupPropertyTests {
             } else {
                 r = h.heartbeat(c.memberId, epoch: c.epoch, owned: owned, instance: c.instanceId, at: .milliseconds(now))
             }
+            transcript.append("\(now) \(c.memberId) \(r)")
             switch r.error {
             case .noError:
                 c.joined = true
@@ -103,7 +118,7 @@ struct ConsumerGroupPropertyTests {
             h.tick(.milliseconds(now))
             if h.c.consumerGroups["g"]?.orderedMembers.contains(where: { !$0.pendingRevocation.isEmpty }) == true { sawRevocation = true }
             #expect(h.exclusive(), "seed \(seed): a partition has two owners at \(now) ms")
-            if !h.exclusive() { return }
+            if !h.exclusive() { return (transcript, h.c) }
         }
 
         // Liveness: everyone comes back and heartbeats honestly, often.
@@ -116,7 +131,7 @@ struct ConsumerGroupPropertyTests {
             h.tick(.milliseconds(now))
             #expect(h.exclusive())
         }
-        guard !clients.isEmpty, let g = h.c.consumerGroups["g"] else { return }
+        guard !clients.isEmpty, let g = h.c.consumerGroups["g"] else { return (transcript, h.c) }
         let dump = g.orderedMembers.map {
             "\($0.memberId) epoch \($0.memberEpoch) assigned \(h.names($0.assigned)) revoking \(h.names($0.pendingRevocation)) target \(h.names(g.targetAssignment[$0.memberId] ?? []))"
         }.joined(separator: "; ")
@@ -131,5 +146,6 @@ struct ConsumerGroupPropertyTests {
         for c in clients {
             #expect(Set(c.owned) == g.member(c.memberId)?.assigned, "seed \(seed): \(c.memberId)")
         }
+        return (transcript, h.c)
     }
 }
