@@ -318,10 +318,10 @@ struct ConsumerGroupTests {
         var h = ConsumerHarness([("t", 4)])
         h.join("a")
         let o = [GroupCoordinator.OffsetToCommit(topicPartition: TopicPartition("t", 0), offset: 42)]
-        #expect(h.c.commitOffsets(groupId: "g", generationId: 1, memberId: "a", groupInstanceId: nil, o, now: .zero) == [.noError])
-        #expect(h.c.commitOffsets(groupId: "g", generationId: 0, memberId: "a", groupInstanceId: nil, o, now: .zero) == [.staleMemberEpoch])
-        #expect(h.c.commitOffsets(groupId: "g", generationId: 1, memberId: "x", groupInstanceId: nil, o, now: .zero) == [.unknownMemberId])
-        #expect(h.c.commitOffsets(groupId: "g", generationId: -1, memberId: "", groupInstanceId: nil, o, now: .zero) == [.unknownMemberId])
+        #expect(h.c.commitOffsets(groupId: "g", generationId: 1, memberId: "a", groupInstanceId: nil, o, apiVersion: 9, now: .zero) == [.noError])
+        #expect(h.c.commitOffsets(groupId: "g", generationId: 0, memberId: "a", groupInstanceId: nil, o, apiVersion: 9, now: .zero) == [.staleMemberEpoch])
+        #expect(h.c.commitOffsets(groupId: "g", generationId: 1, memberId: "x", groupInstanceId: nil, o, apiVersion: 9, now: .zero) == [.unknownMemberId])
+        #expect(h.c.commitOffsets(groupId: "g", generationId: -1, memberId: "", groupInstanceId: nil, o, apiVersion: 9, now: .zero) == [.unknownMemberId])
         #expect(h.c.commitOffsets(groupId: "g", generationId: 1, memberId: "a", groupInstanceId: nil, o, apiVersion: 8,
                                   now: .zero) == [.unsupportedVersion])
         #expect(h.c.fetchOffsets(groupId: "g", partitions: nil, requireStable: false).map(\.offset) == [42])
@@ -336,7 +336,7 @@ struct ConsumerGroupTests {
         #expect(h.c.fetchOffsets(groupId: "g", partitions: nil, requireStable: true).map(\.offset) == [42])
         // Once empty, a simple commit (epoch -1) is allowed.
         h.heartbeat("a", epoch: -1)
-        #expect(h.c.commitOffsets(groupId: "g", generationId: -1, memberId: "", groupInstanceId: nil, o, now: .zero) == [.noError])
+        #expect(h.c.commitOffsets(groupId: "g", generationId: -1, memberId: "", groupInstanceId: nil, o, apiVersion: 9, now: .zero) == [.noError])
     }
 
     @Test func offsetsRetention() {
@@ -346,7 +346,7 @@ struct ConsumerGroupTests {
         h.join("a")
         for topic in ["t", "old"] {
             let o = [GroupCoordinator.OffsetToCommit(topicPartition: TopicPartition(topic, 0), offset: 5)]
-            #expect(h.c.commitOffsets(groupId: "g", generationId: 1, memberId: "a", groupInstanceId: nil, o, now: .zero) == [.noError])
+            #expect(h.c.commitOffsets(groupId: "g", generationId: 1, memberId: "a", groupInstanceId: nil, o, apiVersion: 9, now: .zero) == [.noError])
         }
         // With members: offsets of topics nobody subscribes to expire after their commit.
         h.c.expireConsumerOffsets(now: .milliseconds(1_000))
@@ -391,7 +391,7 @@ struct ConsumerGroupTests {
         #expect(h.c.groupType("g") == "consumer" && h.c.groupType("cl") == "classic")
         // Empty groups convert either way, keeping their offsets.
         let o = [GroupCoordinator.OffsetToCommit(topicPartition: TopicPartition("t", 1), offset: 9)]
-        #expect(h.c.commitOffsets(groupId: "g", generationId: 1, memberId: "a", groupInstanceId: nil, o, now: .zero) == [.noError])
+        #expect(h.c.commitOffsets(groupId: "g", generationId: 1, memberId: "a", groupInstanceId: nil, o, apiVersion: 9, now: .zero) == [.noError])
         h.heartbeat("a", epoch: -1)
         let converted = h.c.joinGroup(GroupCoordinator.JoinRequest(groupId: "g", memberId: "", groupInstanceId: "s3",
                                                                    protocols: [.init(name: "range", metadata: [])]),

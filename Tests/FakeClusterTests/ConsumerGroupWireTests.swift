@@ -128,6 +128,20 @@ struct ConsumerGroupWireTests {
         #expect(try commit(epoch: 1, version: 9) == 0)
         #expect(try commit(epoch: 2, version: 9) == KafkaErrorCode.staleMemberEpoch.rawValue)
         #expect(try commit(epoch: 1, version: 8) == KafkaErrorCode.unsupportedVersion.rawValue)
+        // v9 to a group that does not exist, with an epoch: GROUP_ID_NOT_FOUND (v8: ILLEGAL_GENERATION).
+        var other = OffsetCommitRequest()
+        other.groupId = "none"
+        other.memberId = "x"
+        other.generationIdOrMemberEpoch = 3
+        var ot = OffsetCommitRequest.OffsetCommitRequestTopic()
+        ot.name = "t"
+        var op = OffsetCommitRequest.OffsetCommitRequestPartition()
+        op.partitionIndex = 0
+        ot.partitions = [op]
+        other.topics = [ot]
+        var o = WireClient(&cluster, broker: cluster.coordinator("none", .group)!)
+        #expect(try o.call(other, version: 9, on: &cluster).topics[0].partitions[0].errorCode == KafkaErrorCode.groupIdNotFound.rawValue)
+        #expect(try o.call(other, version: 8, on: &cluster).topics[0].partitions[0].errorCode == KafkaErrorCode.illegalGeneration.rawValue)
         var f = OffsetFetchRequest()
         var fg = OffsetFetchRequest.OffsetFetchRequestGroup()
         fg.groupId = "g"

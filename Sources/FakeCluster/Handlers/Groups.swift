@@ -115,10 +115,12 @@ extension FakeCluster {
         } else {
             if ctx.version >= 1 { noteMember(r.memberId, ctx) }
             let retention = (2 ... 4).contains(ctx.version) && r.retentionTimeMs >= 0 ? r.retentionTimeMs : nil
+            // v9's KIP-848 rules come with 4.0's group coordinator; 3.x brokers answer v9 as v8.
+            let commitVersion = config.release >= KafkaRelease.v4_0 ? ctx.version : min(ctx.version, 8)
             errors = state.groups.commitOffsets(groupId: r.groupId, generationId: ctx.version >= 1 ? r.generationIdOrMemberEpoch : -1,
                                                 memberId: ctx.version >= 1 ? r.memberId : "",
                                                 groupInstanceId: ctx.version >= 7 ? r.groupInstanceId : nil, offsets,
-                                                retentionMs: retention, apiVersion: ctx.version, now: ctx.now)
+                                                retentionMs: retention, apiVersion: commitVersion, now: ctx.now)
             for (i, o) in offsets.enumerated() where errors[i] == .noError && state.metadata.partition(o.topicPartition) == nil {
                 errors[i] = .unknownTopicOrPartition
             }

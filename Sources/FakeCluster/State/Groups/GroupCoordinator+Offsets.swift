@@ -36,9 +36,10 @@ extension GroupCoordinator {
     /// also counts as its heartbeat.
     /// `retentionMs` is OffsetCommit v2-v4's retention_time_ms when not -1: those offsets
     /// expire that long after the commit, whatever the group does.
-    /// For a consumer group `generationId` is the member epoch (see commitConsumerOffsets).
+    /// For a consumer group `generationId` is the member epoch (see commitConsumerOffsets);
+    /// `apiVersion` is the OffsetCommit version (consumer-group members need 9+).
     mutating func commitOffsets(groupId: String, generationId: Int32, memberId: String, groupInstanceId: String?,
-                                _ offsets: [OffsetToCommit], retentionMs: Int64? = nil, apiVersion: Int16 = 9,
+                                _ offsets: [OffsetToCommit], retentionMs: Int64? = nil, apiVersion: Int16 = 8,
                                 now: Instant) -> [KafkaErrorCode] {
         guard !groupId.isEmpty else { return offsets.map { _ in .invalidGroupId } }
         if consumerGroups[groupId] != nil {
@@ -47,7 +48,8 @@ extension GroupCoordinator {
         }
         if groups[groupId] == nil {
             // Commits to an unknown group create it, but only as a simple (generation -1) commit.
-            guard generationId < 0 else { return offsets.map { _ in .illegalGeneration } }
+            // ... v9+ (KIP-848) says GROUP_ID_NOT_FOUND for a member's commit to no group.
+            guard generationId < 0 else { return offsets.map { _ in apiVersion >= 9 ? .groupIdNotFound : .illegalGeneration } }
             groups[groupId] = ClassicGroup(groupId: groupId)
         }
         var g = groups[groupId]!
