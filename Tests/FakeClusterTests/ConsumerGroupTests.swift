@@ -314,6 +314,19 @@ struct ConsumerGroupTests {
         #expect(next.memberEpoch == 2 && h.names(next.assignment) == ["t-0", "t-1", "t-2"])
     }
 
+    @Test func aDeletedTopicIsRevoked() {
+        var h = ConsumerHarness([("t", 2), ("u", 1)])
+        let r = h.join("a", ["t", "u"])
+        #expect(h.names(r.assignment) == ["t-0", "t-1", "u-0"])
+        h.image = TopicImage([h.image.byName["t"]!])
+        h.c.consumerTopicsChanged(image: h.image)
+        #expect(h.group.groupEpoch == 2)
+        let next = h.heartbeat("a", epoch: 1, owned: r.assignment)
+        #expect(next.memberEpoch == 1 && next.assignment?.count == 2) // u-0 to revoke first
+        let done = h.heartbeat("a", epoch: 1, owned: next.assignment)
+        #expect(done.memberEpoch == 2 && h.group.state == .stable)
+    }
+
     @Test func offsetCommitUsesTheMemberEpoch() {
         var h = ConsumerHarness([("t", 4)])
         h.join("a")
