@@ -56,6 +56,16 @@ struct InteropTests {
         }
     }
 
+    @Test func kip848RegexSubscription() throws {
+        try withServer({
+            $0.release = .v4_0
+            $0.topics = [.init(name: "rx-a", partitions: 2), .init(name: "rx-b", partitions: 1), .init(name: "other", partitions: 2)]
+        }) { _, bootstrap in
+            let r = try Peers.script("regex848.py", [bootstrap])
+            #expect(r.status == 0 && r.stdout.hasPrefix("OK"), "\(r.stdout)\(r.stderr.suffix(2000))")
+        }
+    }
+
     @Test func transactionsCommitAndAbortAndReadCommittedSeesOnlyCommitted() throws {
         try withServer({ $0.topics = [.init(name: "txn", partitions: 2)] }) { _, bootstrap in
             let r = try Peers.script("txn.py", [bootstrap, "txn"])
