@@ -3,7 +3,7 @@ import Testing
 
 /// Seeded random runs of a KIP-848 group: members join, leave (-1), leave for a while
 /// (-2) and come back under a new member id, heartbeat with honest, missing or made-up
-/// owned lists, and go quiet long enough to be fenced. After every step no partition is
+/// owned lists, and go quiet long enough to be fenced; the coordinator moves now and then. After every step no partition is
 /// held (assigned or revoking) by two members; once everyone heartbeats honestly the
 /// group is Stable with every subscribed partition owned exactly once.
 @Suite("KIP-848 consumer group properties")
@@ -97,6 +97,10 @@ struct ConsumerGroupPropertyTests {
                 guard clients[i].instanceId != nil, clients[i].joined else { continue }
                 h.heartbeat(clients[i].memberId, epoch: -2, instance: clients[i].instanceId, at: .milliseconds(now))
                 clients[i].away = true
+            } else if roll < 19, rng.next() % 4 == 0 {
+                // The coordinator moves: state kept, sessions and revocation timers restart.
+                h.c.moveGroup("g", now: .milliseconds(now))
+                transcript.append("\(now) moved")
             } else if roll < 18 {
                 // A static member that left restarts: a new process, a new member id.
                 guard let i = clients.indices.first(where: { clients[$0].away }) else { continue }
