@@ -144,6 +144,10 @@ import Testing
         g.requireStableOffsets = false
         g.rack = "r1"
         try g.validate()
+        #expect(throws: KafkaConfigurationError.self) { try g.validate() ; var x = g; x.serverAssignor = "uniform"; try x.validate() }
+        g.groupProtocol = .consumer
+        g.serverAssignor = "uniform"
+        try g.validate()
         let engine = g.engineConfig
         #expect(Self.unchanged(engine, defaults) == ["transactional", "retryBackoff"])
         g.transactional = true
@@ -153,5 +157,6 @@ import Testing
         #expect(Self.unchanged(g.engineConfig, defaults) == ["retryBackoff"])
         #expect(engine.sessionTimeout == .seconds(7) && engine.rebalanceTimeout == .seconds(8) && engine.heartbeatInterval == .seconds(2))
         #expect(engine.balancers.map(\.protocolName) == ["range", "roundrobin"])
+        #expect(engine.groupProtocol == .consumer && engine.serverAssignor == "uniform")
     }
 }
