@@ -240,6 +240,11 @@ extension GroupMember {
             // Fenced: every partition is lost (no commit), then join again at epoch 0.
             emit(.warning("fenced by the group coordinator (\(code))\(said); partitions lost, joining again"))
             droppedOut(code, rejoin: step != .leaving)
+            if joining {
+                // Refused while joining: not at once again.
+                joinNotBefore = now + backoff(joinAttempts)
+                joinAttempts += 1
+            }
             return
         case .notCoordinator, .coordinatorNotAvailable:
             outputs.append(.coordinatorMoved(coordinatorKey))
