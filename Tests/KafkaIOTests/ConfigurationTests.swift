@@ -144,7 +144,9 @@ import Testing
         g.requireStableOffsets = false
         g.rack = "r1"
         try g.validate()
-        #expect(throws: KafkaConfigurationError.self) { try g.validate() ; var x = g; x.serverAssignor = "uniform"; try x.validate() }
+        var classicWithAssignor = g
+        classicWithAssignor.serverAssignor = "uniform"
+        #expect(throws: KafkaConfigurationError.self) { try classicWithAssignor.validate() }
         g.groupProtocol = .consumer
         g.serverAssignor = "uniform"
         try g.validate()
