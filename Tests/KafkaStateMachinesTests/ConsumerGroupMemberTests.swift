@@ -357,6 +357,41 @@ import Testing
         #expect(run.m.isActive)
     }
 
+    /// A pattern resolved here (v0 coordinator): a new matching topic in metadata changes the
+    /// subscription, which goes at once (not at the next interval), and only it.
+    @Test func aPatternResolvedHereSendsNewNamesAtOnce() {
+        var run = Run(consumer: Self.config(topics: [], patterns: ["t.*"]))
+        run.coordinator(heartbeat: 0 ... 0)
+        let j = G.sent(run.step(), Heartbeat.self)
+        #expect(j[0].request.subscribedTopicNames == ["t"])
+        let ack = G.sent(run.answer(j[0].tag, Self.response(member: "m", epoch: 1, assignment: [])), Heartbeat.self)
+        #expect(ack.isEmpty, "nothing changed")
+        let out = run.metadata([("t", Self.tId, 4), ("tz", Self.uId, 1)])
+        let h = G.sent(out, Heartbeat.self)
+        #expect(h.count == 1 && h[0].request.subscribedTopicNames == ["t", "tz"] && h[0].request.topicPartitions == nil)
+        #expect(h[0].request.rebalanceTimeoutMs == -1 && h[0].request.memberEpoch == 1)
+    }
+
+    /// Targets that arrive while a revocation is pending wait for it; the latest one is
+    /// reconciled after (a partition being revoked and given back comes back as new).
+    @Test func aTargetDuringARevocationIsReconciledAfterIt() {
+        var c = Self.config()
+        c.commitOnRevoke = false
+        var (run, _) = Self.stable([0, 1], epoch: 2, config: c)
+        let h = G.sent(run.at(2_000), Heartbeat.self)
+        let out = run.answer(h[0].tag, Self.response(epoch: 2, assignment: [(Self.tId, [1])]))
+        guard case .revoking(let rid, [Self.tp[0]])? = G.events(out).first else { Issue.record("no revocation"); return }
+        let h2 = G.sent(run.at(4_000), Heartbeat.self)
+        let mid = run.answer(h2[0].tag, Self.response(epoch: 2, assignment: [(Self.tId, [0, 1, 3])]))
+        #expect(G.events(mid).isEmpty && G.inputs(mid).isEmpty)
+        run.m.revocationHandled(rid)
+        let done = run.step()
+        let ack = G.sent(done, Heartbeat.self)
+        #expect(ack.count == 1 && Self.owned(ack[0].request) == [Self.tId: [0, 1, 3]])
+        let f = G.sent(run.answer(ack[0].tag, Self.response(epoch: 3)), OffsetFetchRequest.self)
+        #expect(f.count == 1 && f[0].request.topics?.first?.partitionIndexes == [0, 3])
+    }
+
     /// A target naming a topic id metadata does not know: metadata is refreshed at once; the
     /// known part is reconciled meanwhile, and the new topic's partitions once it is named.
     @Test func anUnknownTopicIdIsResolvedThroughMetadata() {
