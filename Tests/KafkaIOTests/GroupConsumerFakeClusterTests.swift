@@ -40,6 +40,35 @@ import Testing
         #expect(consumer.failure != nil)
     }
 
+    /// The consumer group protocol (KIP-848) on a broker without ConsumerGroupHeartbeat (an
+    /// emulated 3.6): `run()` and `records()` throw the typed error; no classic fallback.
+    @Test func theConsumerProtocolOnABrokerWithoutItFailsTyped() async throws {
+        let server = try FakeClusterServer.start(FakeClusterConfig(brokers: [.init(nodeId: 1, port: 0)], release: KafkaRelease(3, 6),
+                                                                   topics: [.init(name: "empty", partitions: 2)]))
+        defer { try? server.shutdown() }
+        var group = GroupConfiguration(groupId: "next", topics: ["empty"])
+        group.groupProtocol = .consumer
+        let consumer = try KafkaGroupConsumer(configuration: Support.configuration(server), group: group, logger: TestEnvironment.logger)
+        let run = Task { () -> GroupError? in
+            do { try await consumer.run(); return nil } catch { return error as? GroupError }
+        }
+        let records = Task { () -> String in
+            do {
+                for try await _ in consumer.records() {}
+                return "ended without an error"
+            } catch {
+                return "threw \(error)"
+            }
+        }
+        let ran = await Support.value(of: run, within: .seconds(20))
+        guard case .groupProtocolUnsupported?? = ran else {
+            Issue.record("run() gave \(String(describing: ran))")
+            return
+        }
+        let thrown = await Support.value(of: records, within: .seconds(20))
+        #expect(thrown?.contains("consumer group protocol is not available") == true, "records() gave \(thrown ?? "nothing")")
+    }
+
     @Test func commitsCarryTheLeaderEpochOfTheLastRecordConsumed() async throws {
         let server = try Support.server(brokers: 2)
         defer { try? server.shutdown() }
