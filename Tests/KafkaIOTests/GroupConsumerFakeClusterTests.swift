@@ -10,6 +10,18 @@ import Testing
 @Suite struct GroupConsumerFakeClusterTests {
     typealias Support = ConsumerCancellationTests
 
+    /// How the consumer's record sequence ends: "threw …" or "ended without an error".
+    static func recordsOutcome(_ consumer: KafkaGroupConsumer) -> Task<String, Never> {
+        Task {
+            do {
+                for try await _ in consumer.records() {}
+                return "ended without an error"
+            } catch {
+                return "threw \(error)"
+            }
+        }
+    }
+
     @Test func aFailedMembershipIsThrownByTheRecordSequence() async throws {
         let server = try Support.server()
         defer { try? server.shutdown() }
@@ -24,14 +36,7 @@ import Testing
         let run = Task { () -> String in
             do { try await consumer.run(); return "returned" } catch { return "\(error)" }
         }
-        let records = Task { () -> String in
-            do {
-                for try await _ in consumer.records() {}
-                return "ended without an error"
-            } catch {
-                return "threw \(error)"
-            }
-        }
+        let records = Self.recordsOutcome(consumer)
         let thrown = await Support.value(of: records, within: .seconds(20))
         #expect(thrown?.contains("GROUP_AUTHORIZATION_FAILED") == true || thrown?.contains("groupAuthorizationFailed") == true,
                 "records() gave \(thrown ?? "nothing within 20 s")")
@@ -52,14 +57,7 @@ import Testing
         let run = Task { () -> GroupError? in
             do { try await consumer.run(); return nil } catch { return error as? GroupError }
         }
-        let records = Task { () -> String in
-            do {
-                for try await _ in consumer.records() {}
-                return "ended without an error"
-            } catch {
-                return "threw \(error)"
-            }
-        }
+        let records = Self.recordsOutcome(consumer)
         let ran = await Support.value(of: run, within: .seconds(20))
         guard case .groupProtocolUnsupported?? = ran else {
             Issue.record("run() gave \(String(describing: ran))")
