@@ -129,6 +129,23 @@ struct ConsumerGroupWorld {
         #expect(w.h.engine.groupState?.isActive == false)
     }
 
+    /// A v0-only coordinator (Kafka 3.7-3.9): the first heartbeat, made before its version
+    /// is known, goes with our own id pinned to v1 and is refused before it leaves; the
+    /// next one is v0's, with an empty id, and the id the coordinator answers is used after.
+    @Test func aVersionZeroCoordinatorNamesTheMember() throws {
+        var w = ConsumerGroupWorld(heartbeatVersions: 0 ... 0)
+        w.join(ConsumerGroupMemberTests.config())
+        let j = w.take(.consumerGroupHeartbeat)
+        try #require(j.count == 1)
+        let r = j[0].request.body as! ConsumerGroupHeartbeatRequest
+        #expect(j[0].request.version == 0 && r.memberId == "" && r.memberEpoch == 0)
+        w.reply(j[0], ConsumerGroupMemberTests.response(member: "named-by-coordinator", epoch: 1, assignment: [(ConsumerGroupMemberTests.tId, [0])]))
+        let ack = w.take(.consumerGroupHeartbeat)
+        try #require(ack.count == 1)
+        #expect((ack[0].request.body as! ConsumerGroupHeartbeatRequest).memberId == "named-by-coordinator")
+        #expect(w.h.engine.groupState?.memberId == "named-by-coordinator")
+    }
+
     /// A pattern subscription and a v0-only coordinator: the regex pinned to v1 is refused by
     /// the core before it leaves, and the member sends the names it resolves instead.
     @Test func aPatternOnAVersionZeroCoordinatorGoesAsNames() throws {

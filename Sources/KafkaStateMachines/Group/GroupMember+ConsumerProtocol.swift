@@ -50,6 +50,8 @@ struct ConsumerMembership {
     var topics: [String] = []
     /// The coordinator's version is below 1: patterns are resolved here, sent as names.
     var regexUnsupported = false
+    /// A heartbeat pinned to v1 was refused for its version once (a v0 coordinator).
+    var versionRefused = false
     /// A metadata refresh was asked for unresolved topic ids since the last update.
     var askedForIds = false
     var incarnation: UInt64 = 0
@@ -87,7 +89,8 @@ struct ConsumerMembership {
 /// the revocation), and newly assigned partitions taken only once a heartbeat reporting
 /// them is answered (offsets fetched, the assign event, fetching started).
 extension GroupMember {
-    static let consumerHeartbeatKey = ConsumerGroupHeartbeatRequest.apiKey
+    typealias Heartbeat = ConsumerGroupHeartbeatRequest
+    static let consumerHeartbeatKey = Heartbeat.apiKey
 
     var consumerLeaveEpoch: Int32 { config.instanceId != nil ? -2 : -1 }
 
@@ -162,9 +165,11 @@ extension GroupMember {
         let a = consumer.acked
         var r = ConsumerGroupHeartbeatRequest()
         r.groupId = config.groupId
-        // v0: the coordinator names the member in its first answer; v1+ (or not known yet):
-        // the member's own id (a v0 coordinator takes an id given at epoch 0 as the id).
+        // v0: the coordinator names the member in its first answer; v1+: the member's own id.
+        // With the coordinator's version not known yet, an id of our own goes pinned to v1: a
+        // v0 coordinator has it refused before it leaves, and the next attempt is v0's.
         r.memberId = !memberId.isEmpty ? memberId : (version == 0 ? "" : consumer.generatedId)
+        let ownIdUnchecked = memberId.isEmpty && version == nil
         r.memberEpoch = consumer.epoch
         r.instanceId = config.instanceId
         if a?.rack != full.rack { r.rackId = full.rack }
@@ -177,7 +182,8 @@ extension GroupMember {
         if a?.owned != full.owned { r.topicPartitions = consumerTopicPartitions(full.owned, context: context) }
         let sent = ConsumerMembership.Sent(fields: full, memberId: r.memberId, epoch: r.memberEpoch, incarnation: consumer.incarnation)
         // The regex rides v1+ only.
-        let tag = send(.consumerHeartbeat(sent), r, pin: r.subscribedTopicRegex != nil ? 1 ... 1 : nil, maxRetries: 0)
+        let v1 = r.subscribedTopicRegex != nil || ownIdUnchecked
+        let tag = send(.consumerHeartbeat(sent), r, pin: v1 ? 1 ... Heartbeat.validVersions.upperBound : nil, maxRetries: 0)
         heartbeatTag = tag
         consumer.nextHeartbeat = nil
         return tag
@@ -215,9 +221,11 @@ extension GroupMember {
             var cause = e
             if case .retriesExhausted(_, let last) = e { cause = last }
             if case .unsupportedVersion(let key, let range) = cause, key == Self.consumerHeartbeatKey {
-                if range != nil && sent.fields.regex != nil {
-                    // A v0 coordinator: the pattern is resolved here and sent as names.
-                    consumer.regexUnsupported = true
+                if let range, range.overlaps(Heartbeat.validVersions), !consumer.versionRefused {
+                    // Refused for a v1 pin: a v0 coordinator. The pattern is resolved here
+                    // and sent as names, and the coordinator names the member.
+                    consumer.versionRefused = true
+                    if sent.fields.regex != nil { consumer.regexUnsupported = true }
                     consumerHeartbeatFailed(joining: joining, now: now, warning: nil, backoff: false)
                 } else {
                     fail(.groupProtocolUnsupported("the group coordinator does not serve ConsumerGroupHeartbeat (\(cause)); use the classic group protocol"))
