@@ -119,6 +119,22 @@ struct ConsumerGroupWorld {
         #expect(fr?.topics.flatMap { $0.partitions.map(\.partition) } == [1])
     }
 
+    /// Determinism: the same seed gives the same bytes written (the member id included); a
+    /// different seed a different member id.
+    @Test func theSameSeedWritesTheSameBytes() {
+        func run(seed: UInt64) -> ([[UInt8]], String) {
+            var w = ConsumerGroupWorld(heartbeatVersions: 0 ... 1)
+            w.h = Harness(Harness.config(), seed: seed)
+            w.join(ConsumerGroupMemberTests.config())
+            let writes = w.h.log.compactMap { a -> [UInt8]? in if case .write(_, let b) = a { return b } else { return nil } }
+            let id = (w.take(.consumerGroupHeartbeat).first?.request.body as? ConsumerGroupHeartbeatRequest)?.memberId ?? ""
+            return (writes, id)
+        }
+        let a = run(seed: 3), b = run(seed: 3), c = run(seed: 4)
+        #expect(a.0 == b.0 && !a.0.isEmpty && a.1 == b.1 && !a.1.isEmpty)
+        #expect(a.1 != c.1)
+    }
+
     /// A broker whose ApiVersions lacks ConsumerGroupHeartbeat: the membership fails with
     /// the typed error; nothing of the classic protocol is tried.
     @Test func aBrokerWithoutTheConsumerProtocolFailsTyped() {
