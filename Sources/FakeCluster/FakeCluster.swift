@@ -53,6 +53,8 @@ public struct FakeCluster: Sendable {
         c.group.minSessionTimeoutMs = config.minSessionTimeoutMs
         c.group.offsetsRetentionMs = config.offsetsRetentionMs
         c.group.offsetsRetentionCheckIntervalMs = config.offsetsRetentionCheckIntervalMs
+        c.group.consumerSessionTimeoutMs = config.consumerGroupSessionTimeoutMs
+        c.group.consumerHeartbeatIntervalMs = config.consumerGroupHeartbeatIntervalMs
         let brokers = config.brokers.map {
             ClusterMetadata.Broker(nodeId: $0.nodeId, host: $0.host, port: $0.port, rack: $0.rack)
         }

@@ -82,6 +82,12 @@ public struct FakeClusterConfig: Sendable {
     /// Produce v12+ or TxnOffsetCommit v5+ adds its partition or group to the transaction
     /// (beginning it), and EndTxn v5+ bumps the producer epoch and answers the new pair.
     public var transactionVersion: Int16 = 0
+    /// group.consumer.session.timeout.ms (KIP-848 consumer groups; Kafka's default 45 s): a
+    /// member that sends no ConsumerGroupHeartbeat for this long is fenced.
+    public var consumerGroupSessionTimeoutMs: Int32 = 45_000
+    /// group.consumer.heartbeat.interval.ms (Kafka's default 5 s), told to every member in
+    /// its ConsumerGroupHeartbeat answers.
+    public var consumerGroupHeartbeatIntervalMs: Int32 = 5_000
 
     public init(brokers: [Broker], seed: UInt64 = 1, release: KafkaRelease = .latest, users: [User] = [],
                 autoCreateTopics: Bool = true, topics: [Topic] = [], maxFrameSize: Int = 100 * 1024 * 1024,

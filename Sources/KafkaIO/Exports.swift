@@ -9,6 +9,7 @@
 @_exported import enum KafkaStateMachines.IsolationLevel
 @_exported import enum KafkaStateMachines.KafkaClientError
 @_exported import enum KafkaStateMachines.GroupError
+@_exported import enum KafkaStateMachines.GroupProtocol
 @_exported import enum KafkaStateMachines.GroupProtocolError
 @_exported import enum KafkaStateMachines.OffsetResetPolicy
 @_exported import enum KafkaStateMachines.PartitionerKind

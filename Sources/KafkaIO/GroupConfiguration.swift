@@ -14,7 +14,26 @@ public struct GroupConfiguration: Sendable {
     /// join the subscription at a metadata refresh.
     public var patterns: [String] = []
     public var excluding: [String] = []
-    /// In preference order; the group uses the first every member supports.
+    /// The membership protocol; nothing else changes with it (events, commits, callbacks and
+    /// `run()` behave the same).
+    ///
+    /// - `.classic` (the default): JoinGroup / SyncGroup / Heartbeat. Works with every broker
+    ///   (0.9+) and in groups shared with members of other clients speaking it; one member
+    ///   runs `balancers` for everyone, and a rebalance makes every member rejoin.
+    /// - `.consumer` (KIP-848): ConsumerGroupHeartbeat. The coordinator computes the
+    ///   assignment (`serverAssignor`) and moves partitions one by one, so members never stop
+    ///   together and a member joining or leaving disturbs only the partitions that move.
+    ///   Needs Kafka 4.0+ (or 3.7-3.9 with the protocol enabled on the broker): on a broker
+    ///   without it the membership fails with `GroupError.groupProtocolUnsupported` rather than
+    ///   falling back. `balancers` and `sessionTimeout` are the classic protocol's (the broker's
+    ///   `group.consumer.session.timeout.ms` governs; here `sessionTimeout` only bounds how long
+    ///   the member keeps its partitions with no heartbeat answered), and the heartbeat interval
+    ///   is the coordinator's. Choose it for large or often-changing groups on a new broker.
+    public var groupProtocol: GroupProtocol = .classic
+    /// Consumer protocol only: the coordinator's assignor, `uniform` or `range` (a broker may
+    /// offer others); nil uses the group's default.
+    public var serverAssignor: String?
+    /// In preference order; the group uses the first every member supports (classic protocol).
     /// Built in: `CooperativeStickyBalancer` (the default), `StickyBalancer`,
     /// `RangeBalancer`, `RoundRobinBalancer`.
     public var balancers: [any GroupBalancer] = [CooperativeStickyBalancer()]
@@ -65,6 +84,8 @@ public struct GroupConfiguration: Sendable {
         c.requireStable = requireStableOffsets
         c.rack = rack
         c.transactional = transactional
+        c.groupProtocol = groupProtocol
+        c.serverAssignor = serverAssignor
         return c
     }
 

@@ -21,6 +21,11 @@ extension ConsumeCommand {
         g.patterns = regex
         g.excluding = exclude
         g.instanceId = instanceId
+        guard let proto = GroupProtocol(rawValue: groupProtocol) else {
+            throw ValidationError("--group-protocol is classic or consumer, got \(groupProtocol)")
+        }
+        g.groupProtocol = proto
+        g.serverAssignor = serverAssignor
         g.startWithoutCommit = try Self.parseOffset(offset)
         g.sessionTimeout = try Self.parseDuration(sessionTimeout, "--session-timeout")
         g.heartbeatInterval = min(.seconds(3), g.sessionTimeout / 3)

@@ -37,6 +37,10 @@ struct ConsumeCommand: AsyncParsableCommand {
     var sessionTimeout: String = "45s"
     @Option(name: .customLong("instance-id"), help: "Static group membership (KIP-345): this member's instance id.")
     var instanceId: String?
+    @Option(name: .customLong("group-protocol"), help: "Group membership protocol: classic (JoinGroup/SyncGroup, any broker) or consumer (KIP-848, Kafka 4.0+).")
+    var groupProtocol: String = "classic"
+    @Option(name: .customLong("server-assignor"), help: "With --group-protocol consumer: the coordinator's assignor (uniform, range).")
+    var serverAssignor: String?
 
     func validate() throws {
         guard !topic.isEmpty || !regex.isEmpty else { throw ValidationError("name a topic with -t or a pattern with -r") }

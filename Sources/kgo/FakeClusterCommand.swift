@@ -16,7 +16,8 @@ struct FakeClusterCommand: ParsableCommand {
 
     @Option(help: "Number of brokers (node ids 1…N).") var brokers: Int = 3
     @Option(help: "Port of the first broker; the others follow.") var port: Int = 19092
-    @Option(name: .customLong("as-version"), help: "Behave like this Kafka release (e.g. 2.8, 0.10.2).")
+    @Option(name: .customLong("as-version"),
+            help: "Behave like this Kafka release (e.g. 2.8, 0.10.2; default 3.9). 4.0 also serves KIP-848 consumer groups.")
     var asVersion: String?
     @Option(help: "MECHANISM:user:password (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512); repeatable.")
     var sasl: [String] = []
@@ -27,6 +28,12 @@ struct FakeClusterCommand: ParsableCommand {
     @Option(name: .customLong("transaction-version"),
             help: "The finalized transaction.version feature (KIP-890 part 2; 2 needs --as-version 4.0 or later).")
     var transactionVersion: Int16 = 0
+    @Option(name: .customLong("consumer-session-timeout-ms"),
+            help: "group.consumer.session.timeout.ms for KIP-848 consumer groups (4.0).")
+    var consumerSessionTimeoutMs: Int32 = 45_000
+    @Option(name: .customLong("consumer-heartbeat-interval-ms"),
+            help: "group.consumer.heartbeat.interval.ms for KIP-848 consumer groups (4.0).")
+    var consumerHeartbeatIntervalMs: Int32 = 5_000
 
     func validate() throws {
         if (tlsCert == nil) != (tlsKey == nil) {
@@ -34,6 +41,9 @@ struct FakeClusterCommand: ParsableCommand {
         }
         guard (1 ... 64).contains(brokers) else { throw ValidationError("--brokers must be 1…64") }
         guard (0 ... 2).contains(transactionVersion) else { throw ValidationError("--transaction-version must be 0, 1 or 2") }
+        guard consumerSessionTimeoutMs > 0, consumerHeartbeatIntervalMs > 0 else {
+            throw ValidationError("--consumer-session-timeout-ms and --consumer-heartbeat-interval-ms must be positive")
+        }
     }
 
     func run() throws {
@@ -43,6 +53,8 @@ struct FakeClusterCommand: ParsableCommand {
             config.release = r
         }
         config.transactionVersion = transactionVersion
+        config.consumerGroupSessionTimeoutMs = consumerSessionTimeoutMs
+        config.consumerGroupHeartbeatIntervalMs = consumerHeartbeatIntervalMs
         for s in sasl {
             let parts = s.split(separator: ":", maxSplits: 2).map(String.init)
             guard parts.count == 3, let m = FakeClusterConfig.SaslMechanism(rawValue: parts[0].uppercased()) else {

@@ -48,6 +48,24 @@ struct InteropTests {
         }
     }
 
+    /// librdkafka 2.16's KIP-848 consumer (group.protocol=consumer) against a 4.0 fake.
+    @Test func kip848ConsumersSplitPartitionsAndRebalanceWhenOneLeaves() throws {
+        try withServer({ $0.release = .v4_0; $0.topics = [.init(name: "grp848", partitions: 6)] }) { _, bootstrap in
+            let r = try Peers.script("group848.py", [bootstrap, "grp848", "6"])
+            #expect(r.status == 0 && r.stdout.hasPrefix("OK"), "\(r.stdout)\(r.stderr.suffix(2000))")
+        }
+    }
+
+    @Test func kip848RegexSubscription() throws {
+        try withServer({
+            $0.release = .v4_0
+            $0.topics = [.init(name: "rx-a", partitions: 2), .init(name: "rx-b", partitions: 1), .init(name: "other", partitions: 2)]
+        }) { _, bootstrap in
+            let r = try Peers.script("regex848.py", [bootstrap])
+            #expect(r.status == 0 && r.stdout.hasPrefix("OK"), "\(r.stdout)\(r.stderr.suffix(2000))")
+        }
+    }
+
     @Test func transactionsCommitAndAbortAndReadCommittedSeesOnlyCommitted() throws {
         try withServer({ $0.topics = [.init(name: "txn", partitions: 2)] }) { _, bootstrap in
             let r = try Peers.script("txn.py", [bootstrap, "txn"])

@@ -144,6 +144,12 @@ import Testing
         g.requireStableOffsets = false
         g.rack = "r1"
         try g.validate()
+        var classicWithAssignor = g
+        classicWithAssignor.serverAssignor = "uniform"
+        #expect(throws: KafkaConfigurationError.self) { try classicWithAssignor.validate() }
+        g.groupProtocol = .consumer
+        g.serverAssignor = "uniform"
+        try g.validate()
         let engine = g.engineConfig
         #expect(Self.unchanged(engine, defaults) == ["transactional", "retryBackoff"])
         g.transactional = true
@@ -153,5 +159,6 @@ import Testing
         #expect(Self.unchanged(g.engineConfig, defaults) == ["retryBackoff"])
         #expect(engine.sessionTimeout == .seconds(7) && engine.rebalanceTimeout == .seconds(8) && engine.heartbeatInterval == .seconds(2))
         #expect(engine.balancers.map(\.protocolName) == ["range", "roundrobin"])
+        #expect(engine.groupProtocol == .consumer && engine.serverAssignor == "uniform")
     }
 }

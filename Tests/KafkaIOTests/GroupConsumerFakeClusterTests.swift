@@ -10,6 +10,18 @@ import Testing
 @Suite struct GroupConsumerFakeClusterTests {
     typealias Support = ConsumerCancellationTests
 
+    /// How the consumer's record sequence ends: "threw …" or "ended without an error".
+    static func recordsOutcome(_ consumer: KafkaGroupConsumer) -> Task<String, Never> {
+        Task {
+            do {
+                for try await _ in consumer.records() {}
+                return "ended without an error"
+            } catch {
+                return "threw \(error)"
+            }
+        }
+    }
+
     @Test func aFailedMembershipIsThrownByTheRecordSequence() async throws {
         let server = try Support.server()
         defer { try? server.shutdown() }
@@ -24,20 +36,35 @@ import Testing
         let run = Task { () -> String in
             do { try await consumer.run(); return "returned" } catch { return "\(error)" }
         }
-        let records = Task { () -> String in
-            do {
-                for try await _ in consumer.records() {}
-                return "ended without an error"
-            } catch {
-                return "threw \(error)"
-            }
-        }
+        let records = Self.recordsOutcome(consumer)
         let thrown = await Support.value(of: records, within: .seconds(20))
         #expect(thrown?.contains("GROUP_AUTHORIZATION_FAILED") == true || thrown?.contains("groupAuthorizationFailed") == true,
                 "records() gave \(thrown ?? "nothing within 20 s")")
         let ran = await Support.value(of: run, within: .seconds(20))
         #expect(ran != nil && ran != "returned", "run() gave \(ran ?? "nothing within 20 s")")
         #expect(consumer.failure != nil)
+    }
+
+    /// The consumer group protocol (KIP-848) on a broker without ConsumerGroupHeartbeat (an
+    /// emulated 3.6): `run()` and `records()` throw the typed error; no classic fallback.
+    @Test func theConsumerProtocolOnABrokerWithoutItFailsTyped() async throws {
+        let server = try FakeClusterServer.start(FakeClusterConfig(brokers: [.init(nodeId: 1, port: 0)], release: KafkaRelease(3, 6),
+                                                                   topics: [.init(name: "empty", partitions: 2)]))
+        defer { try? server.shutdown() }
+        var group = GroupConfiguration(groupId: "next", topics: ["empty"])
+        group.groupProtocol = .consumer
+        let consumer = try KafkaGroupConsumer(configuration: Support.configuration(server), group: group, logger: TestEnvironment.logger)
+        let run = Task { () -> GroupError? in
+            do { try await consumer.run(); return nil } catch { return error as? GroupError }
+        }
+        let records = Self.recordsOutcome(consumer)
+        let ran = await Support.value(of: run, within: .seconds(20))
+        guard case .groupProtocolUnsupported?? = ran else {
+            Issue.record("run() gave \(String(describing: ran))")
+            return
+        }
+        let thrown = await Support.value(of: records, within: .seconds(20))
+        #expect(thrown?.contains("consumer group protocol is not available") == true, "records() gave \(thrown ?? "nothing")")
     }
 
     @Test func commitsCarryTheLeaderEpochOfTheLastRecordConsumed() async throws {

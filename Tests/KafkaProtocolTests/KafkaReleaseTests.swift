@@ -50,10 +50,12 @@ import Testing
         #expect(r("3.0").versions(.offsetFetch) == 0 ... 8)
         // 3.1: topic ids in Fetch v13 (KIP-516); 3.5: Fetch v15 (KIP-903).
         #expect(r("3.1").versions(.fetch) == 0 ... 13 && r("3.5").versions(.fetch) == 0 ... 15)
-        // 3.6: AddPartitionsToTxn v4 (KIP-890); 3.7: leader hints (KIP-951) and KIP-848's heartbeat.
+        // 3.6: AddPartitionsToTxn v4 (KIP-890); 3.7: leader hints (KIP-951). KIP-848's APIs were
+        // early access (off by default) until 4.0 serves ConsumerGroupHeartbeat v0-1.
         #expect(r("3.6").versions(.addPartitionsToTxn) == 0 ... 4)
         #expect(r("3.7").versions(.produce) == 0 ... 10 && r("3.7").versions(.fetch) == 0 ... 16)
-        #expect(r("3.7").versions(ApiKey(68)) == 0 ... 0 && r("3.6").versions(ApiKey(68)) == nil)
+        #expect(r("3.9").versions(ApiKey(68)) == nil && r("3.9").versions(ApiKey(69)) == nil)
+        #expect(r("4.0").versions(ApiKey(68)) == 0 ... 1 && r("4.0").versions(ApiKey(69)) == 0 ... 1)
         // 3.8: KIP-890 part 2 at Produce v11; 3.9: ListOffsets v9 (KIP-1005), ApiVersions v4.
         #expect(r("3.8").versions(.produce) == 0 ... 11 && r("3.8").versions(.listOffsets) == 0 ... 8)
         #expect(r("3.9").versions(.listOffsets) == 0 ... 9 && r("3.9").versions(.apiVersions) == 0 ... 4)

@@ -23,7 +23,7 @@ import Testing
             .sendOffsetsToTransaction(nil, PromiseID(18)),
             .transactionEnded(committed: true, offsets: ["g": [TopicPartition("t", 0): CommitPosition(offset: 3)]]),
             .transactionEnded(committed: false, offsets: [:]), .transactionRebalanced,
-            .joinGroup(Self.groupConfig()), .leaveGroup(PromiseID(11)),
+            .joinGroup(Self.groupConfig()), .joinGroup(Self.consumerGroupConfig()), .leaveGroup(PromiseID(11)),
             .commitOffsets([TopicPartition("c", 0): CommitPosition(offset: 5, leaderEpoch: 2, metadata: "m"), TopicPartition("c", 1): CommitPosition(offset: 0)], PromiseID(12)),
             .commitOffsets(nil, PromiseID(13)), .groupConsumed([TopicPartition("c", 2): CommitPosition(offset: 77, leaderEpoch: -1, metadata: nil)]),
             .groupRevocationHandled(3),
@@ -52,6 +52,33 @@ import Testing
         c.rack = "r1"
         c.transactional = true
         return c
+    }
+
+    static func consumerGroupConfig() -> GroupConfig {
+        var c = Self.groupConfig()
+        c.groupProtocol = .consumer
+        c.serverAssignor = "uniform"
+        c.balancers = []
+        return c
+    }
+
+    /// A group configuration recorded before the consumer group protocol existed (no
+    /// protocol, no assignor at its end) reads as classic.
+    @Test func aGroupConfigRecordedBeforeKIP848ReadsAsClassic() throws {
+        var w = ByteWriter()
+        RecordingWire.writeGroupConfig(Self.groupConfig(), into: &w)
+        var trailer = ByteWriter()
+        trailer.writeUInt8(0)
+        RecordingWire.writeOptionalString(nil, into: &trailer)
+        var r = ByteReader(Array(w.bytes.dropLast(trailer.bytes.count)))
+        let c = try RecordingWire.readGroupConfig(&r)
+        #expect(c == Self.groupConfig() && c.groupProtocol == .classic && r.remaining == 0)
+        var full = ByteReader(w.bytes)
+        var wc = ByteWriter()
+        RecordingWire.writeGroupConfig(Self.consumerGroupConfig(), into: &wc)
+        var rc = ByteReader(wc.bytes)
+        #expect(try RecordingWire.readGroupConfig(&full) == Self.groupConfig())
+        #expect(try RecordingWire.readGroupConfig(&rc) == Self.consumerGroupConfig())
     }
 
     /// A custom balancer's decisions cannot be replayed: the recording says so.

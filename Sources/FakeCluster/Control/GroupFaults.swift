@@ -95,12 +95,18 @@ extension GroupCoordinator {
         case .all: return true
         case .memberId(let m): return m == memberId
         case .leader: return groups[groupId]?.leaderId == memberId && !memberId.isEmpty
-        case .instanceId(let i): return instanceId == i || groups[groupId]?.memberId(forInstance: i) == memberId
+        case .instanceId(let i):
+            return instanceId == i || groups[groupId]?.memberId(forInstance: i) == memberId
+                || consumerGroups[groupId]?.memberId(forInstance: i) == memberId
         }
     }
 
-    /// The current member ids of `who`, in join order.
+    /// The current member ids of `who`, in join order (a consumer group has no leader).
     func memberIds(_ who: FakeGroupMember, groupId: String) -> [String] {
+        if let cg = consumerGroups[groupId] {
+            return cg.orderedMembers.filter { matches(who, groupId: groupId, memberId: $0.memberId, instanceId: $0.instanceId) }
+                .map(\.memberId)
+        }
         guard let g = groups[groupId] else { return [] }
         return g.orderedMembers.map(\.memberId).filter {
             matches(who, groupId: groupId, memberId: $0, instanceId: g.member($0)?.groupInstanceId)
@@ -146,7 +152,8 @@ extension FakeCluster {
         return out
     }
 
-    /// Heartbeats of the chosen members (matched when each arrives) are held until `until`:
+    /// Heartbeats (classic, or KIP-848 ConsumerGroupHeartbeat) of the chosen members
+    /// (matched when each arrives) are held until `until`:
     /// then handled and answered (`drop` false: they arrive late, after the session may have
     /// expired), or never handled and their connection closed (`drop` true: lost with a
     /// broken connection). Later requests on that connection wait behind them, as on TCP.
@@ -155,7 +162,8 @@ extension FakeCluster {
     }
 
     /// The next `count` requests of `apiKey` for group `groupId` (JoinGroup, SyncGroup,
-    /// Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch, TxnOffsetCommit) are answered with
+    /// Heartbeat, LeaveGroup, OffsetCommit, OffsetFetch, TxnOffsetCommit, ConsumerGroupHeartbeat,
+    /// ConsumerGroupDescribe) are answered with
     /// `error`, on whichever broker they reach.
     public mutating func pushGroupError(_ groupId: String, _ apiKey: ApiKey, _ error: KafkaErrorCode, count: Int = 1) {
         groupFaults.errors.append(.init(groupId: groupId, apiKey: apiKey, remaining: count, error: error.rawValue))
@@ -170,9 +178,14 @@ extension FakeCluster {
 
     /// The stall that holds this heartbeat, if any (expired stalls are dropped here).
     mutating func heartbeatStall(_ r: HeartbeatRequest, instanceId: String?, now: Instant) -> GroupFaultTable.HeartbeatStall? {
+        heartbeatStall(groupId: r.groupId, memberId: r.memberId, instanceId: instanceId, now: now)
+    }
+
+    /// Classic Heartbeat and KIP-848 ConsumerGroupHeartbeat alike.
+    mutating func heartbeatStall(groupId: String, memberId: String, instanceId: String?, now: Instant) -> GroupFaultTable.HeartbeatStall? {
         groupFaults.stalls.removeAll { $0.until <= now }
         return groupFaults.stalls.first {
-            $0.groupId == r.groupId && state.groups.matches($0.who, groupId: r.groupId, memberId: r.memberId, instanceId: instanceId)
+            $0.groupId == groupId && state.groups.matches($0.who, groupId: groupId, memberId: memberId, instanceId: instanceId)
         }
     }
 

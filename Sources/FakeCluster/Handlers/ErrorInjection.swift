@@ -66,6 +66,19 @@ extension FakeCluster {
             var resp = LeaveGroupResponse()
             resp.errorCode = code
             return .respond(resp)
+        case is ConsumerGroupHeartbeatRequest:
+            var resp = ConsumerGroupHeartbeatResponse()
+            resp.errorCode = code
+            return .respond(resp)
+        case let r as ConsumerGroupDescribeRequest:
+            var resp = ConsumerGroupDescribeResponse()
+            resp.groups = r.groupIds.map {
+                var g = ConsumerGroupDescribeResponse.DescribedGroup()
+                g.groupId = $0
+                g.errorCode = code
+                return g
+            }
+            return .respond(resp)
         case let r as OffsetCommitRequest:
             var resp = OffsetCommitResponse()
             resp.topics = r.topics.map { t in

@@ -38,7 +38,7 @@ extension FakeCluster {
             l.groupId = g.groupId
             l.protocolType = g.protocolType
             l.groupState = g.state
-            l.groupType = "classic"
+            l.groupType = g.groupType
             resp.groups.append(l)
         }
         return .respond(resp)

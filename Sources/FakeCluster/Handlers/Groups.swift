@@ -115,10 +115,12 @@ extension FakeCluster {
         } else {
             if ctx.version >= 1 { noteMember(r.memberId, ctx) }
             let retention = (2 ... 4).contains(ctx.version) && r.retentionTimeMs >= 0 ? r.retentionTimeMs : nil
+            // v9's KIP-848 rules come with 4.0's group coordinator; 3.x brokers answer v9 as v8.
+            let commitVersion = config.release >= KafkaRelease.v4_0 ? ctx.version : min(ctx.version, 8)
             errors = state.groups.commitOffsets(groupId: r.groupId, generationId: ctx.version >= 1 ? r.generationIdOrMemberEpoch : -1,
                                                 memberId: ctx.version >= 1 ? r.memberId : "",
                                                 groupInstanceId: ctx.version >= 7 ? r.groupInstanceId : nil, offsets,
-                                                retentionMs: retention, now: ctx.now)
+                                                retentionMs: retention, apiVersion: commitVersion, now: ctx.now)
             for (i, o) in offsets.enumerated() where errors[i] == .noError && state.metadata.partition(o.topicPartition) == nil {
                 errors[i] = .unknownTopicOrPartition
             }
@@ -149,7 +151,11 @@ extension FakeCluster {
         }
         if ctx.version >= 8 {
             for g in r.groups {
-                let (e, fetched) = fetch(g.groupId, g.topics.map { $0.map { ($0.name, $0.partitionIndexes) } })
+                var (e, fetched) = fetch(g.groupId, g.topics.map { $0.map { ($0.name, $0.partitionIndexes) } })
+                if e == .noError, ctx.version >= 9,
+                   let stale = state.groups.consumerFetchError(groupId: g.groupId, memberId: g.memberId, memberEpoch: g.memberEpoch) {
+                    (e, fetched) = (stale, [])
+                }
                 var gr = OffsetFetchResponse.OffsetFetchResponseGroup()
                 gr.groupId = g.groupId
                 gr.errorCode = e.code

@@ -32,6 +32,8 @@ extension FakeCluster {
         serve(TxnOffsetCommitRequest.self) { $0.handleTxnOffsetCommit($1, $2) }
         serve(CreateTopicsRequest.self) { $0.handleCreateTopics($1, $2) }
         serve(DescribeGroupsRequest.self) { $0.handleDescribeGroups($1, $2) }
+        serve(ConsumerGroupHeartbeatRequest.self) { $0.handleConsumerGroupHeartbeat($1, $2) }
+        serve(ConsumerGroupDescribeRequest.self) { $0.handleConsumerGroupDescribe($1, $2) }
         serve(ListGroupsRequest.self) { $0.handleListGroups($1, $2) }
         serve(DeleteGroupsRequest.self) { $0.handleDeleteGroups($1, $2) }
         serve(OffsetDeleteRequest.self) { $0.handleOffsetDelete($1, $2) }

@@ -42,6 +42,8 @@ struct Parked: Sendable {
         /// A Heartbeat held by a stall fault until the deadline: then handled (or, with
         /// `drop`, its connection closed).
         case stalledHeartbeat(HeartbeatRequest, drop: Bool)
+        /// The same for a KIP-848 ConsumerGroupHeartbeat.
+        case stalledConsumerHeartbeat(ConsumerGroupHeartbeatRequest, drop: Bool)
     }
 
     var connection: FakeConnectionID

@@ -116,6 +116,12 @@ extension FakeCluster {
             let ctx = RequestContext(connection: p.connection, broker: p.broker, apiKey: p.apiKey, version: p.version,
                                      correlationId: p.correlationId, clientId: "", now: now)
             return .respond(heartbeatResponse(r, ctx))
+        case .stalledConsumerHeartbeat(let r, let drop):
+            guard expired else { return .wait }
+            if drop { return .ready(.close("fault: stalled heartbeat of \(r.memberId) dropped")) }
+            let ctx = RequestContext(connection: p.connection, broker: p.broker, apiKey: p.apiKey, version: p.version,
+                                     correlationId: p.correlationId, clientId: "", now: now)
+            return .respond(consumerGroupHeartbeatResponse(r, ctx))
         case .fetch(let w): return finishFetch(w, p, expired: expired, now: now).map { .respond($0) } ?? .wait
         case .produce(let w): return finishProduce(w, p, expired: expired).map { .respond($0) } ?? .wait
         }

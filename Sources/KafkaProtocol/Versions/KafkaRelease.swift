@@ -172,9 +172,12 @@ public struct KafkaRelease: Sendable, Hashable, Comparable, CustomStringConverti
         Change(release: KafkaRelease(3, 4, 0), max: [(4, 7), (5, 4), (6, 8), (58, 0)]),
         Change(release: KafkaRelease(3, 5, 0), max: [(1, 15), (2, 8), (56, 3)]),
         Change(release: KafkaRelease(3, 6, 0), max: [(24, 4)]),
-        Change(release: KafkaRelease(3, 7, 0), max: [(0, 10), (1, 16), (8, 9), (9, 9), (60, 1), (68, 0)]),
+        // KIP-848's ConsumerGroupHeartbeat (3.7) and ConsumerGroupDescribe (3.8) were early access,
+        // off by default (unstable API versions / group.coordinator.rebalance.protocols): only
+        // 4.0 advertises them out of the box.
+        Change(release: KafkaRelease(3, 7, 0), max: [(0, 10), (1, 16), (8, 9), (9, 9), (60, 1)]),
         Change(release: KafkaRelease(3, 8, 0), max: [
-            (0, 11), (10, 5), (16, 5), (22, 5), (24, 5), (25, 4), (26, 4), (28, 4), (66, 1), (69, 0),
+            (0, 11), (10, 5), (16, 5), (22, 5), (24, 5), (25, 4), (26, 4), (28, 4), (66, 1),
         ]),
         Change(release: KafkaRelease(3, 9, 0), max: [(1, 17), (2, 9), (10, 6), (18, 4)]),
         // A KRaft broker: no ZooKeeper or controller-only keys; the KRaft broker keys that a

@@ -1,15 +1,33 @@
 import KafkaProtocol
 
+/// Which membership protocol a group member speaks.
+public enum GroupProtocol: String, Sendable, Equatable, CaseIterable {
+    /// JoinGroup / SyncGroup / Heartbeat / LeaveGroup: every broker since 0.9; the group's
+    /// leader member runs the balancer (`GroupConfig.balancers`).
+    case classic
+    /// KIP-848's ConsumerGroupHeartbeat: the coordinator assigns (its `serverAssignor`),
+    /// partitions move one by one without stopping the group. Kafka 4.0+ (3.7-3.9 with the
+    /// protocol enabled on the broker).
+    case consumer
+}
+
 /// A consumer group membership, in the engine's units (the public GroupConfiguration in
-/// KafkaIO derives it). Classic protocol: JoinGroup / SyncGroup / Heartbeat / LeaveGroup.
+/// KafkaIO derives it). Classic protocol: JoinGroup / SyncGroup / Heartbeat / LeaveGroup;
+/// consumer protocol (KIP-848): ConsumerGroupHeartbeat (GroupMember+ConsumerProtocol).
 package struct GroupConfig: Sendable, Equatable {
     package var groupId: String
     /// KIP-345 static membership: this member's group.instance.id.
     package var instanceId: String?
     /// Topics by name and by pattern (patterns need every topic's metadata).
     package var subscription: TopicSubscription
-    /// In preference order; the coordinator picks the first every member supports.
+    /// In preference order; the coordinator picks the first every member supports (classic
+    /// protocol only: the consumer protocol's coordinator assigns).
     package var balancers: [any GroupBalancer]
+    /// The membership protocol.
+    package var groupProtocol: GroupProtocol = .classic
+    /// Consumer protocol only: the coordinator's assignor to use (`uniform`, `range`); nil:
+    /// the group's default.
+    package var serverAssignor: String?
     package var sessionTimeout: Interval = .seconds(45)
     /// KIP-62: how long the coordinator waits for members to rejoin in a rebalance.
     package var rebalanceTimeout: Interval = .seconds(60)
@@ -48,6 +66,7 @@ package struct GroupConfig: Sendable, Equatable {
             && a.commitOnRevoke == b.commitOnRevoke && a.noCommitStart == b.noCommitStart
             && a.requireStable == b.requireStable && a.rack == b.rack && a.retryBackoff == b.retryBackoff
             && a.transactional == b.transactional
+            && a.groupProtocol == b.groupProtocol && a.serverAssignor == b.serverAssignor
     }
 
     /// The first problem with these settings, or nil.
@@ -55,7 +74,9 @@ package struct GroupConfig: Sendable, Equatable {
         if groupId.isEmpty { return "the group id is empty" }
         if let i = instanceId, i.isEmpty { return "the instance id is empty (leave it nil for a dynamic member)" }
         if subscription.isEmpty { return "the group subscribes to no topics and no patterns" }
-        if balancers.isEmpty { return "no balancers" }
+        if groupProtocol == .classic && balancers.isEmpty { return "no balancers" }
+        if groupProtocol == .classic && serverAssignor != nil { return "a server assignor is for the consumer group protocol; the classic protocol uses balancers" }
+        if let a = serverAssignor, a.isEmpty { return "the server assignor is empty (leave it nil for the group's default)" }
         var names = Set<String>()
         for b in balancers where !names.insert(b.protocolName).inserted { return "balancer \(b.protocolName) listed twice" }
         if balancers.contains(where: { $0.protocolName.isEmpty }) { return "a balancer has an empty protocol name" }

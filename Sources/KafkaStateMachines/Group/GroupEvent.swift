@@ -13,6 +13,10 @@ public enum GroupError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidConfiguration(String)
     /// The client closed first.
     case clientClosed
+    /// The consumer group protocol (KIP-848) was asked for and the group coordinator does not
+    /// serve ConsumerGroupHeartbeat (a broker before Kafka 4.0, or one with the protocol off);
+    /// the member does not fall back to the classic protocol by itself.
+    case groupProtocolUnsupported(String)
 
     public var description: String {
         switch self {
@@ -21,6 +25,7 @@ public enum GroupError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notInGroup: return "not a member of the group (no generation)"
         case .invalidConfiguration(let r): return "invalid group configuration: \(r)"
         case .clientClosed: return "client closed"
+        case .groupProtocolUnsupported(let why): return "the consumer group protocol is not available: \(why)"
         }
     }
 }

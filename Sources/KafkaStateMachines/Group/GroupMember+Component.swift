@@ -15,12 +15,17 @@ extension GroupMember: EngineComponent {
         case .offsetFetch(let asked): offsetsFetched(result, asked: asked, now: now)
         case .commit: commitAnswered(result, now: now)
         case .describePlan(let gen): planDescribed(result, generation: gen, context: context, now: now)
+        case .consumerHeartbeat(let sent): consumerHeartbeatAnswered(result, sent: sent, context: context, now: now)
         }
     }
 
     mutating func metadataUpdated(context: ComponentContext, now: Instant) {
         guard isActive else { return }
-        metadataChanged(context: context, now: now)
+        if config.groupProtocol == .consumer {
+            consumerMetadataChanged(context: context, now: now)
+        } else {
+            metadataChanged(context: context, now: now)
+        }
     }
 
     /// Deadlines are checked by `run`.
@@ -35,7 +40,13 @@ extension GroupMember: EngineComponent {
             best = best.map { min($0, d) } ?? d
         }
         if step == .needJoin && revocation == nil { consider(joinNotBefore) }
-        if heartbeating && heartbeatTag == nil { consider(nextHeartbeat) }
+        if config.groupProtocol == .consumer {
+            if (step == .stable || step == .leaving) && generation >= 0 && heartbeatTag == nil && leaveTag == nil {
+                consider(consumer.nextHeartbeat)
+            }
+        } else if heartbeating && heartbeatTag == nil {
+            consider(nextHeartbeat)
+        }
         if step == .stable {
             consider(lastHeartbeatOK.map { $0 + config.sessionTimeout })
             consider(nextAutocommit)
@@ -72,12 +83,17 @@ extension GroupMember: EngineComponent {
             emit(.warning("no heartbeat answered for the session timeout; partitions treated as lost"))
             droppedOut(.illegalGeneration, rejoin: true)
         }
-        if step == .needJoin, revocation == nil, joinNotBefore.map({ now >= $0 }) ?? true {
-            // A pattern needs to have seen the cluster's topics once before joining.
-            if !patterns || context.metadata.lastRefresh != nil { sendJoin(context: context, now: now) }
-        }
-        if heartbeating, heartbeatTag == nil, let due = nextHeartbeat, now >= due {
-            sendHeartbeat(now: now)
+        if config.groupProtocol == .consumer {
+            advanceConsumer(context: context, now: now, patterns: patterns)
+            guard isActive else { return }
+        } else {
+            if step == .needJoin, revocation == nil, joinNotBefore.map({ now >= $0 }) ?? true {
+                // A pattern needs to have seen the cluster's topics once before joining.
+                if !patterns || context.metadata.lastRefresh != nil { sendJoin(context: context, now: now) }
+            }
+            if heartbeating, heartbeatTag == nil, let due = nextHeartbeat, now >= due {
+                sendHeartbeat(now: now)
+            }
         }
         if !awaitingOffsets.isEmpty, offsetFetchTag == nil, generation >= 0, step != .leaving,
            offsetFetchRetryAt.map({ now >= $0 }) ?? true {

@@ -16,6 +16,8 @@ struct CommitJob {
 extension GroupMember {
     /// OffsetFetch v1-7 (one group, topics at the top level; v0 read ZooKeeper).
     static let offsetFetchVersions: ClosedRange<Int16> = 1 ... 7
+    /// OffsetCommit for consumer protocol members (KIP-848: v9+).
+    static let consumerOffsetCommitVersions: ClosedRange<Int16> = 9 ... OffsetCommitRequest.validVersions.upperBound
 
     /// The driver reports what the user consumed (positions to commit): of partitions owned,
     /// or being revoked (the driver's last word on them comes before it answers the revocation).
@@ -180,7 +182,9 @@ extension GroupMember {
             topics[topics.count - 1].partitions.append(p)
         }
         r.topics = topics
-        commitTag = send(.commit, r)
+        // KIP-848: a consumer protocol member commits with its member id and epoch, which
+        // OffsetCommit v9+ carries (the field is the generation below).
+        commitTag = send(.commit, r, pin: config.groupProtocol == .consumer ? Self.consumerOffsetCommitVersions : nil)
         commitRetryAt = nil
     }
 
@@ -199,6 +203,7 @@ extension GroupMember {
         }
         var failed: [TopicPartition: GroupError] = [:]
         var moved = false
+        var stale = false
         var ended: KafkaErrorCode?
         for t in r.topics {
             for p in t.partitions {
@@ -208,18 +213,21 @@ extension GroupMember {
                 switch code {
                 case .notCoordinator, .coordinatorNotAvailable, .coordinatorLoadInProgress, .requestTimedOut:
                     moved = true
-                case .illegalGeneration, .unknownMemberId, .rebalanceInProgress, .fencedInstanceId:
+                case .illegalGeneration, .unknownMemberId, .rebalanceInProgress, .fencedInstanceId, .fencedMemberEpoch:
                     ended = code
+                case .staleMemberEpoch:
+                    // KIP-848: the member's epoch moved on; the next attempt carries the new one.
+                    stale = true
                 default: break
                 }
                 failed[tp] = .broker(code, "OffsetCommit refused for \(tp.topic)/\(tp.partition)")
             }
         }
         // The coordinator moved or is loading: the same commit again, a few times.
-        if moved && ended == nil && job.attempts < 5 {
+        if (moved || stale) && ended == nil && job.attempts < 5 {
             job.attempts += 1
             commits[0] = job
-            outputs.append(.coordinatorMoved(CoordinatorKey(.group, config.groupId)))
+            if moved { outputs.append(.coordinatorMoved(CoordinatorKey(.group, config.groupId))) }
             commitRetryAt = now + backoff(job.attempts - 1)
             return
         }
@@ -230,7 +238,7 @@ extension GroupMember {
         report(job, error: nil, failed: failed, now: now)
         // A commit refused because the generation moved is reported, never retried.
         switch ended {
-        case let code? where code == .illegalGeneration || code == .unknownMemberId:
+        case let code? where code == .illegalGeneration || code == .unknownMemberId || code == .fencedMemberEpoch:
             droppedOut(code, rejoin: step == .stable)
         case .rebalanceInProgress?:
             rejoin(now: now)

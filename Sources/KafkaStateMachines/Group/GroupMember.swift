@@ -10,6 +10,12 @@ import KafkaProtocol
 /// The membership proper is here; offsets (OffsetFetch, commits, autocommit) are in
 /// GroupMember+Offsets, the leader's balancing in GroupMember+Leader, the component
 /// contract in GroupMember+Component.
+///
+/// With `GroupConfig.groupProtocol == .consumer` the membership is KIP-848's instead
+/// (GroupMember+ConsumerProtocol: ConsumerGroupHeartbeat, the coordinator's target
+/// assignment reconciled partition by partition); everything else — offsets, commits,
+/// revocations and their commit, lost partitions, leaving, events, the fetcher's inputs —
+/// is the same code for both.
 package struct GroupMember {
     /// Where the membership is.
     enum Step: Equatable {
@@ -39,6 +45,8 @@ package struct GroupMember {
 
     enum Purpose {
         case join, sync, heartbeat(generation: Int32), leave, offsetFetch([TopicPartition]), commit
+        /// KIP-848: a ConsumerGroupHeartbeat (joining, or a member's).
+        case consumerHeartbeat(ConsumerMembership.Sent)
         /// A static leader told to skip the assignment reads the plan in force (KIP-814).
         case describePlan(generation: Int32)
     }
@@ -101,6 +109,9 @@ package struct GroupMember {
     var groupTopics: [String] = []
     var interestTold: [String]?? = nil
 
+    /// The consumer protocol's (KIP-848) state; unused by a classic member.
+    var consumer: ConsumerMembership
+
     var tags: [UInt64: Purpose] = [:]
     var nextTag: UInt64 = 1
     var outputs: [ComponentOutput] = []
@@ -108,6 +119,11 @@ package struct GroupMember {
     package init(_ config: GroupConfig, seed: UInt64) {
         self.config = config
         rng = SeededGenerator(seed: seed)
+        consumer = ConsumerMembership(heartbeatInterval: config.heartbeatInterval)
+        if config.groupProtocol == .consumer {
+            // KIP-1082: the member names itself, from the engine's seeded generator.
+            consumer.generatedId = ConsumerMembership.memberId(using: &rng)
+        }
     }
 
     var isActive: Bool {
@@ -149,6 +165,8 @@ package struct GroupMember {
         }
         leavePromise = promise
         step = .leaving
+        // Consumer protocol: partitions reported but not taken yet are simply not taken.
+        consumer.pendingAdd = []
         if revocation != nil {
             revocation!.then = .leave
         } else if !owned.isEmpty {
@@ -163,6 +181,8 @@ package struct GroupMember {
     /// Something calls for a new generation: a heartbeat saw a rebalance, the subscription
     /// or the group's partitions changed. Eager members give up everything first.
     mutating func rejoin(now: Instant) {
+        // The consumer protocol has no rebalance to join: the coordinator sends targets.
+        guard config.groupProtocol == .classic else { return }
         switch step {
         case .stable:
             if !isCooperative && !owned.isEmpty && revocation == nil {
@@ -241,7 +261,14 @@ package struct GroupMember {
     /// member itself (UNKNOWN_MEMBER_ID, which also forgets the id): what it owns is lost;
     /// with `rejoin` it joins again at once.
     mutating func droppedOut(_ code: KafkaErrorCode, rejoin: Bool) {
-        if code == .unknownMemberId { memberId = "" }
+        if config.groupProtocol == .consumer {
+            // KIP-848: fenced (FENCED_MEMBER_EPOCH, UNKNOWN_MEMBER_ID): join again at epoch 0
+            // under the same member id.
+            consumer.fenced()
+            heartbeatTag = nil
+        } else if code == .unknownMemberId {
+            memberId = ""
+        }
         generation = -1
         loseAll()
         if rejoin {
@@ -493,6 +520,10 @@ package struct GroupMember {
     }
 
     mutating func sendLeave(now: Instant) {
+        if config.groupProtocol == .consumer {
+            sendConsumerLeave()
+            return
+        }
         guard config.instanceId == nil, !memberId.isEmpty else {
             finishLeave()
             return
@@ -520,6 +551,10 @@ package struct GroupMember {
         case .failure(let e):
             emit(.warning("LeaveGroup failed (\(e)); the coordinator drops the member when its session times out"))
         case .success(let any):
+            if let c = any as? ConsumerGroupHeartbeatResponse, c.errorCode != 0 {
+                emit(.warning("leaving heartbeat refused: \(KafkaErrorCode(c.errorCode)); the coordinator drops the member when its session times out"))
+                return
+            }
             guard let r = any as? LeaveGroupResponse else { return }
             let codes = [KafkaErrorCode(r.errorCode)] + r.members.map { KafkaErrorCode($0.errorCode) }
             if let bad = codes.first(where: { $0 != .noError }) {

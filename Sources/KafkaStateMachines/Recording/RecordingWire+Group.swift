@@ -55,6 +55,9 @@ extension RecordingWire {
         w.writeUnsignedVarlong(c.retryBackoff.maxInterval.nanoseconds)
         w.writeUInt64(c.retryBackoff.jitter.bitPattern)
         w.writeUInt8(c.transactional ? 1 : 0)
+        // Added with KIP-848; a recording made before ends here (read as classic).
+        w.writeUInt8(c.groupProtocol == .consumer ? 1 : 0)
+        writeOptionalString(c.serverAssignor, into: &w)
     }
 
     static func writeTransactionOffsets(_ o: TransactionOffsets, into w: inout ByteWriter) {
@@ -109,6 +112,14 @@ extension RecordingWire {
         let max = Interval(nanoseconds: try r.readUnsignedVarlong("group.backoff.max"))
         c.retryBackoff = BackoffPolicy(initialInterval: initial, maxInterval: max, jitter: Double(bitPattern: try r.readUInt64("group.backoff.jitter")))
         c.transactional = try r.readUInt8("group.transactional") != 0
+        if r.remaining > 0 {
+            switch try r.readUInt8("group.protocol") {
+            case 0: c.groupProtocol = .classic
+            case 1: c.groupProtocol = .consumer
+            case let x: throw FlightRecordingError.corrupt("group protocol \(x)")
+            }
+            c.serverAssignor = try readOptionalString(&r, "group.serverAssignor")
+        }
         return c
     }
 }

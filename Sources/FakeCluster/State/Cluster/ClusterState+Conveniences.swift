@@ -13,6 +13,13 @@ extension ClusterState {
         groups.joinGroup(req, now: now, using: &rng)
     }
 
+    /// KIP-848: the heartbeat sees the topics as they are now; v0 member ids come from the seed.
+    mutating func consumerGroupHeartbeat(_ req: GroupCoordinator.ConsumerHeartbeatRequest,
+                                         now: Instant) -> GroupCoordinator.ConsumerHeartbeatResponse {
+        let image = topicImage
+        return groups.consumerGroupHeartbeat(req, image: image, now: now, using: &rng)
+    }
+
     /// KIP-227 on one broker: see `FetchSessionCache.begin`.
     mutating func beginFetch(broker: Int32, sessionId: Int32, epoch: Int32, fetch: [FetchSessionCache.PartitionRequest],
                              forgotten: [TopicPartition], now: Instant) -> FetchSessionCache.Context {

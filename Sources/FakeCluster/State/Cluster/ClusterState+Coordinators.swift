@@ -83,7 +83,7 @@ extension ClusterState {
     /// Where every known group and transactional id is coordinated right now.
     var coordinatorPlacement: [CoordinatorKey: Int32?] {
         var out: [CoordinatorKey: Int32?] = [:]
-        for g in groups.groupIds { out[CoordinatorKey(type: .group, key: g)] = coordinator(for: g, type: .group) }
+        for g in groups.allGroupIds { out[CoordinatorKey(type: .group, key: g)] = coordinator(for: g, type: .group) }
         for t in transactions.transactionalIds {
             out[CoordinatorKey(type: .transaction, key: t)] = coordinator(for: t, type: .transaction)
         }
@@ -165,6 +165,7 @@ extension ClusterState {
         for c in transactions.expireTransactions(now: now) { scheduleMarkers(c, now: now) }
         retryPendingMarkers(now: now)
         shrinkLaggingISRs(now: now)
+        if !groups.consumerGroups.isEmpty { groups.tickConsumerGroups(image: topicImage, now: now) }
         let g = groups.tick(now: now)
         let next = earliest(earliest(earliest(g.nextDeadline, transactions.nextDeadline), nextLagDeadline), nextMarkerDeadline)
         return TickResult(groupCompletions: g.completions, nextDeadline: earliest(next, nextPendingMarkerRetry))

@@ -85,6 +85,7 @@ struct ClusterState: Sendable, Equatable {
                                           assignments: assignments, configs: configs, using: &rng)
         if case .success(let t) = result {
             for p in t.partitions { addReplicatedPartition(TopicPartition(topic: name, partition: p.index), p) }
+            if !groups.consumerGroups.isEmpty { groups.consumerTopicsChanged(image: topicImage) }
         }
         return result
     }
@@ -100,6 +101,7 @@ struct ClusterState: Sendable, Equatable {
         guard e == .noError else { return e }
         for tp in partitions.keys.sorted() where tp.topic == name { partitions[tp] = nil }
         groups.removeOffsets(forTopic: name)
+        if !groups.consumerGroups.isEmpty { groups.consumerTopicsChanged(image: topicImage) }
         for b in fetchSessions.keys.sorted() { fetchSessions[b]!.removePartitions(ofTopic: name) }
         return .noError
     }
@@ -109,8 +111,16 @@ struct ClusterState: Sendable, Equatable {
         case .failure(let e): return e
         case .success(let added):
             for p in added { addReplicatedPartition(TopicPartition(topic: topic, partition: p.index), p) }
+            if !groups.consumerGroups.isEmpty { groups.consumerTopicsChanged(image: topicImage) }
             return .noError
         }
+    }
+
+    /// The topics as the group coordinator's KIP-848 assignors see them.
+    var topicImage: TopicImage {
+        TopicImage(metadata.topicNames.compactMap { name in
+            metadata.topic(name).map { .init(name: name, id: $0.id, partitions: Int32($0.partitions.count), isInternal: $0.isInternal) }
+        })
     }
 
     /// A topic's effective integer config (topic override, else the cluster default).

@@ -36,12 +36,20 @@ extension GroupCoordinator {
     /// also counts as its heartbeat.
     /// `retentionMs` is OffsetCommit v2-v4's retention_time_ms when not -1: those offsets
     /// expire that long after the commit, whatever the group does.
+    /// For a consumer group `generationId` is the member epoch (see commitConsumerOffsets);
+    /// `apiVersion` is the OffsetCommit version (consumer-group members need 9+).
     mutating func commitOffsets(groupId: String, generationId: Int32, memberId: String, groupInstanceId: String?,
-                                _ offsets: [OffsetToCommit], retentionMs: Int64? = nil, now: Instant) -> [KafkaErrorCode] {
+                                _ offsets: [OffsetToCommit], retentionMs: Int64? = nil, apiVersion: Int16 = 8,
+                                now: Instant) -> [KafkaErrorCode] {
         guard !groupId.isEmpty else { return offsets.map { _ in .invalidGroupId } }
+        if consumerGroups[groupId] != nil {
+            return commitConsumerOffsets(groupId: groupId, memberEpoch: generationId, memberId: memberId, offsets,
+                                         transactional: nil, apiVersion: apiVersion, now: now)
+        }
         if groups[groupId] == nil {
             // Commits to an unknown group create it, but only as a simple (generation -1) commit.
-            guard generationId < 0 else { return offsets.map { _ in .illegalGeneration } }
+            // ... v9+ (KIP-848) says GROUP_ID_NOT_FOUND for a member's commit to no group.
+            guard generationId < 0 else { return offsets.map { _ in apiVersion >= 9 ? .groupIdNotFound : .illegalGeneration } }
             groups[groupId] = ClassicGroup(groupId: groupId)
         }
         var g = groups[groupId]!
@@ -67,6 +75,10 @@ extension GroupCoordinator {
                                              memberId: String = "", groupInstanceId: String? = nil,
                                              _ offsets: [OffsetToCommit], now: Instant) -> [KafkaErrorCode] {
         guard !groupId.isEmpty else { return offsets.map { _ in .invalidGroupId } }
+        if consumerGroups[groupId] != nil {
+            return commitConsumerOffsets(groupId: groupId, memberEpoch: generationId, memberId: memberId, offsets,
+                                         transactional: producerId, apiVersion: 9, now: now)
+        }
         if groups[groupId] == nil { groups[groupId] = ClassicGroup(groupId: groupId) }
         var g = groups[groupId]!
         if let e = commitError(g, generationId: generationId, memberId: memberId, instanceId: groupInstanceId,
@@ -87,6 +99,14 @@ extension GroupCoordinator {
     /// The transaction coordinator's marker for a group: commit applies the producer's
     /// pending offsets, abort discards them.
     mutating func completeTransaction(groupId: String, producerId: Int64, commit: Bool) {
+        if var cg = consumerGroups[groupId] {
+            guard let pending = cg.pendingTransactionalOffsets.removeValue(forKey: producerId) else { return }
+            if commit {
+                for tp in pending.keys.sorted() { cg.offsets[tp] = pending[tp] }
+            }
+            consumerGroups[groupId] = cg
+            return
+        }
         guard var g = groups[groupId], let pending = g.pendingTransactionalOffsets.removeValue(forKey: producerId) else { return }
         if commit {
             for tp in pending.keys.sorted() { g.offsets[tp] = pending[tp] }
@@ -106,13 +126,14 @@ extension GroupCoordinator {
     /// `requireStable`, a partition with a pending transactional commit answers
     /// UNSTABLE_OFFSET_COMMIT so the consumer retries instead of reading a stale offset.
     func fetchOffsets(groupId: String, partitions: [TopicPartition]?, requireStable: Bool) -> [FetchedOffset] {
-        let g = groups[groupId]
-        let wanted = partitions ?? (g?.offsets.keys.sorted() ?? [])
+        let g = groups[groupId], cg = consumerGroups[groupId]
+        let committed = g?.offsets ?? cg?.offsets ?? [:]
+        let wanted = partitions ?? committed.keys.sorted()
         return wanted.map { tp in
-            if requireStable, g?.hasPendingTransactionalOffset(tp) == true {
+            if requireStable, g?.hasPendingTransactionalOffset(tp) == true || cg?.hasPendingTransactionalOffset(tp) == true {
                 return FetchedOffset(topicPartition: tp, offset: -1, leaderEpoch: -1, metadata: "", error: .unstableOffsetCommit)
             }
-            guard let c = g?.offsets[tp] else {
+            guard let c = committed[tp] else {
                 return FetchedOffset(topicPartition: tp, offset: -1, leaderEpoch: -1, metadata: "", error: .noError)
             }
             return FetchedOffset(topicPartition: tp, offset: c.offset, leaderEpoch: c.leaderEpoch, metadata: c.metadata, error: .noError)
@@ -129,6 +150,7 @@ extension GroupCoordinator {
     /// (an unparseable subscription counts as subscribed to everything). A non-empty group
     /// of another protocol type is NON_EMPTY_GROUP.
     mutating func deleteOffsets(groupId: String, _ partitions: [TopicPartition]) -> OffsetDeleteResult {
+        if consumerGroups[groupId] != nil { return deleteConsumerOffsets(groupId: groupId, partitions) }
         guard var g = groups[groupId], g.state != .dead else { return .failure(.groupIdNotFound) }
         if !g.isEmpty, g.protocolType != "consumer" { return .failure(.nonEmptyGroup) }
         let subscribed = g.isEmpty ? Set<String>() : g.subscribedTopics
@@ -184,12 +206,16 @@ extension GroupCoordinator {
                 groups[id] = g
             }
         }
+        expireConsumerOffsets(now: now)
     }
 
     /// DeleteTopics: committed offsets of the topic disappear from every group.
     mutating func removeOffsets(forTopic topic: String) {
         for id in groupIds {
             groups[id]!.offsets = groups[id]!.offsets.filter { $0.key.topic != topic }
+        }
+        for id in consumerGroups.keys.sorted() {
+            consumerGroups[id]!.offsets = consumerGroups[id]!.offsets.filter { $0.key.topic != topic }
         }
     }
 }

@@ -19,6 +19,10 @@ struct GroupCoordinator: Sendable, Equatable {
         /// offsets.retention.check.interval.ms: expired offsets (and then empty groups without
         /// offsets) are removed at every multiple of this on the virtual clock.
         var offsetsRetentionCheckIntervalMs: Int64 = 600_000
+        /// group.consumer.session.timeout.ms: a KIP-848 member without a heartbeat this long is fenced.
+        var consumerSessionTimeoutMs: Int32 = 45_000
+        /// group.consumer.heartbeat.interval.ms: what ConsumerGroupHeartbeat answers tell members.
+        var consumerHeartbeatIntervalMs: Int32 = 5_000
     }
 
     enum Outcome<Response: Equatable & Sendable>: Equatable, Sendable {
@@ -89,6 +93,9 @@ struct GroupCoordinator: Sendable, Equatable {
 
     var config: Config
     var groups: [String: ClassicGroup] = [:]
+    /// KIP-848 consumer groups (GroupCoordinator+Consumer.swift). A group id is in at most
+    /// one of `groups` and `consumerGroups`.
+    var consumerGroups: [String: ConsumerGroup] = [:]
     /// When the last offsets-expiration pass ran (they run at multiples of the interval).
     private var lastOffsetsCleanup: Instant?
     private var nextToken: UInt64 = 1
@@ -104,6 +111,8 @@ struct GroupCoordinator: Sendable, Equatable {
     }
 
     var groupIds: [String] { groups.keys.sorted() }
+    /// Classic and consumer groups, sorted.
+    var allGroupIds: [String] { (Array(groups.keys) + Array(consumerGroups.keys)).sorted() }
 
     mutating func takeCompletions() -> [Completion] {
         defer { outbox = [] }
@@ -145,6 +154,16 @@ struct GroupCoordinator: Sendable, Equatable {
         guard !req.groupId.isEmpty else { return fail(.invalidGroupId) }
         guard req.sessionTimeoutMs >= config.minSessionTimeoutMs, req.sessionTimeoutMs <= config.maxSessionTimeoutMs else {
             return fail(.invalidSessionTimeout)
+        }
+        if let cg = consumerGroups[req.groupId] {
+            // A consumer group with members takes no classic members here (Kafka 4.0's mixed
+            // groups are not modelled); an empty one becomes a classic group, offsets kept.
+            guard cg.isEmpty else { return fail(.inconsistentGroupProtocol) }
+            var g = ClassicGroup(groupId: req.groupId)
+            g.offsets = cg.offsets
+            g.pendingTransactionalOffsets = cg.pendingTransactionalOffsets
+            consumerGroups[req.groupId] = nil
+            groups[req.groupId] = g
         }
         if groups[req.groupId] == nil {
             guard req.memberId.isEmpty else { return fail(.unknownMemberId) }
@@ -530,6 +549,7 @@ struct GroupCoordinator: Sendable, Equatable {
     /// parked here fail with NOT_COORDINATOR and the group restarts from what was last
     /// persisted — a rebalance in progress is lost, as in Kafka.
     mutating func moveGroup(_ groupId: String, now: Instant) {
+        moveConsumerGroup(groupId, now: now)
         guard let g = groups[groupId] else { return }
         for m in g.orderedMembers {
             if let t = m.joinToken { outbox.append(.join(t, JoinResponse(error: .notCoordinator, memberId: m.memberId))) }
@@ -600,7 +620,8 @@ struct GroupCoordinator: Sendable, Equatable {
             }
             if g.state == .completingRebalance || g.state == .stable { d = earliest(d, g.syncDeadline) }
         }
-        if !groups.isEmpty { d = earliest(d, nextOffsetsCleanup) }
+        d = earliest(d, nextConsumerDeadline)
+        if !groups.isEmpty || !consumerGroups.isEmpty { d = earliest(d, nextOffsetsCleanup) }
         return d
     }
 }
