@@ -176,7 +176,7 @@ if [ "$SIM_SEEDS" -gt 0 ]; then
   for f in random-faults consume-random consume-random-read-committed sweep/producer-10k sweep/producer-cuts-random \
            sweep/txn-producer-random sweep/txn-zombie-random sweep/txn-timeout-random \
            group-churn-random group-cooperative-random group-static-random group-coordinator-faults-random \
-           group-eos-random group-eos-think-random; do
+           group-eos-random group-eos-think-random group-eos-v2-random; do
     .build/release/kgo sim sweep "scenarios/$f.scenario" --seeds "$FRESH_SEEDS" --from "$FRESH_FROM" | grep -v ' ok$'
   done
   log "fresh window: $(( $(now_ms) - S2 )) ms"
