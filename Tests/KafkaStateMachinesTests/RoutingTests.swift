@@ -438,21 +438,25 @@ func coordinator(_ key: String, node: Int32) -> FindCoordinatorResponse {
         #expect(group.map(\.apiKey) == [.findCoordinator] && (group[0].body as! FindCoordinatorRequest).keyType == 0)
     }
 
-    /// `.automatic` for every API key with a default request, from the generated routing:
-    /// what the engine resolved by hand before, plus OffsetDelete, ConsumerGroupHeartbeat,
-    /// ShareGroupHeartbeat and AddPartitionsToTxn v3- (one group / transactional id each)
-    /// now reaching their coordinator.
+    /// `.automatic` for every API key (all 88) with a default request, from the generated
+    /// routing: one group / transactional id to its coordinator, many split by coordinator,
+    /// every-broker kinds fanned out and merged, config resources by named broker.
     @Test func automaticTargetOfEveryApi() throws {
+        #expect(ApiKey.all.count == 88)
         var expected: [ApiKey: RequestTarget] = [
             .joinGroup: .groupCoordinator(""), .syncGroup: .groupCoordinator(""), .heartbeat: .groupCoordinator(""),
             .leaveGroup: .groupCoordinator(""), .offsetCommit: .groupCoordinator(""), .txnOffsetCommit: .groupCoordinator(""),
             .offsetDelete: .groupCoordinator(""), .consumerGroupHeartbeat: .groupCoordinator(""),
             .shareGroupHeartbeat: .groupCoordinator(""),
+            .describeGroups: .keyCoordinators, .deleteGroups: .keyCoordinators, .consumerGroupDescribe: .keyCoordinators,
+            .shareGroupDescribe: .keyCoordinators, .offsetFetch: .keyCoordinators, .describeTransactions: .keyCoordinators,
             .addOffsetsToTxn: .transactionCoordinator(""), .endTxn: .transactionCoordinator(""),
             .createTopics: .controller, .deleteTopics: .controller, .createPartitions: .controller, .electLeaders: .controller,
             .alterPartitionReassignments: .controller, .listPartitionReassignments: .controller,
             .listOffsets: .partitionLeaders, .deleteRecords: .partitionLeaders, .offsetForLeaderEpoch: .partitionLeaders,
             .describeProducers: .partitionLeaders,
+            .listGroups: .everyBroker, .listTransactions: .everyBroker, .describeLogDirs: .everyBroker,
+            .describeConfigs: .namedBrokers, .alterConfigs: .namedBrokers, .incrementalAlterConfigs: .namedBrokers,
         ]
         for key in ApiKey.all {
             let type = try #require(requestType(for: key))
@@ -460,12 +464,23 @@ func coordinator(_ key: String, node: Int32) -> FindCoordinatorResponse {
             // Every kind the engine splits has a sharder, and every sharder a kind.
             #expect((type.routing == .partitionLeaders) == (PartitionSharding.sharder(for: key) != nil) || key == .produce
                     || key == .fetch || key == .shareFetch || key == .shareAcknowledge, "\(key.name)")
+            // Every key sharder serves a kind that names no single key, with the routing it needs.
+            if let sharder = KeySharding.sharder(for: key) {
+                switch sharder.routing {
+                case .coordinator(.group): #expect(type.routing == .groupCoordinator, "\(key.name)")
+                case .coordinator(.transaction): #expect(type.routing == .transactionCoordinator, "\(key.name)")
+                case .everyBroker: #expect(type.routing == .everyBroker, "\(key.name)")
+                case .namedBroker: #expect(type.routing == .namedBroker, "\(key.name)")
+                }
+            } else {
+                #expect(type.routing != .everyBroker && type.routing != .namedBroker, "\(key.name)")
+            }
         }
         #expect(expected.isEmpty)
 
-        // Keys from fields; empty optional keys go to any broker.
+        // Keys from fields; an OffsetFetch without a group id batches groups (v8+): split.
         var fetchOffsets = OffsetFetchRequest()
-        #expect(RequestTarget.resolved(for: fetchOffsets) == .anyBroker)
+        #expect(RequestTarget.resolved(for: fetchOffsets) == .keyCoordinators)
         fetchOffsets.groupId = "g"
         #expect(RequestTarget.resolved(for: fetchOffsets) == .groupCoordinator("g"))
         var initPid = InitProducerIdRequest()
@@ -480,8 +495,9 @@ func coordinator(_ key: String, node: Int32) -> FindCoordinatorResponse {
         var join = JoinGroupRequest()
         join.groupId = "g"
         #expect(RequestTarget.resolved(for: join) == .groupCoordinator("g"))
-        // Kinds the engine does not act on yet (the admin issue will): any broker.
-        #expect(DescribeGroupsRequest.routing == .groupCoordinator && DescribeTransactionsRequest.routing == .transactionCoordinator)
-        #expect(ListGroupsRequest.routing == .everyBroker && DescribeConfigsRequest.routing == .namedBroker)
+        // AddPartitionsToTxn v4+ (no v3 id) is broker-to-coordinator batching: any broker.
+        var addV4 = AddPartitionsToTxnRequest()
+        addV4.v3AndBelowTransactionalId = ""
+        #expect(RequestTarget.resolved(for: addV4) == .anyBroker)
     }
 }

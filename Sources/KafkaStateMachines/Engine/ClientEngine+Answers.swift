@@ -26,6 +26,7 @@ extension ClientEngine {
                     coordinators.set(key, entry)
                     learnedAddresses[entry.nodeId] = entry.address
                     wakeCoordinatorWaiters(key, now: now)
+                    keyedLookupEnded(key, error: nil, now: now)
                 case .failure(let error):
                     if error.isRetriable { retry(id, after: error, now: now) } else { finish(id, .failure(error), now: now) }
                 }
@@ -89,9 +90,13 @@ extension ClientEngine {
         case .user(let promise):
             actions.append(.complete(promise, result))
         case .shard(let parent):
-            guard sharded[parent] != nil else { return }
-            sharded[parent]!.results[id] = result
-            completeShardedIfDone(parent, now: now)
+            if sharded[parent] != nil {
+                sharded[parent]!.results[id] = result
+                completeShardedIfDone(parent, now: now)
+            } else if keyed[parent] != nil {
+                keyed[parent]!.results[id] = result
+                completeKeyedIfDone(parent, now: now)
+            }
         case .metadataRefresh:
             refresh.ended()
             if case .failure(let error) = result { failMetadataWaiters(error, now: now) }
@@ -101,6 +106,7 @@ extension ClientEngine {
                 for wid in pending.keys where pendingState(wid) == .waitingCoordinator(key) {
                     finish(wid, .failure(error), now: now)
                 }
+                keyedLookupEnded(key, error: error, now: now)
             }
         case .component(let component, let tag):
             componentAnswered(component, tag: tag, result, now: now)

@@ -36,6 +36,7 @@ extension ClientEngine {
             sharded[id]!.waitingMetadata = false
             split(id, now: now)
         }
+        keyedMetadataUpdated(now: now)
         switch refresh.followUp() {
         case .none: break
         case .startNow: startMetadataRefresh(now: now)
@@ -52,5 +53,6 @@ extension ClientEngine {
             let s = sharded.removeValue(forKey: id)!
             actions.append(.complete(s.promise, .failure(error)))
         }
+        failKeyedMetadataWaiters(error)
     }
 }

@@ -15,7 +15,7 @@ extension ClientEngine {
         guard let p = pending[id] else { return }
         let broker: BrokerID
         switch p.target {
-        case .anyBroker, .automatic, .partitionLeaders:
+        case .anyBroker, .automatic, .partitionLeaders, .keyCoordinators, .everyBroker, .namedBrokers:
             guard let b = pickAnyBroker(purpose: ConnectionPurpose.of(type(of: p.request).apiKey)) else {
                 finish(id, .failure(.unroutable("no seed brokers configured")), now: now)
                 return

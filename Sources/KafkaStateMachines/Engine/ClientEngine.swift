@@ -52,6 +52,8 @@ package struct ClientEngine {
     var pending: OrderedDictionary<UInt64, PendingRequest> = [:]
     /// User requests split across partition leaders, by id.
     var sharded: OrderedDictionary<UInt64, ShardedRequest> = [:]
+    /// User requests split by key (coordinators, named brokers, every broker), by parent id.
+    var keyed: OrderedDictionary<UInt64, KeyedRequest> = [:]
     private var nextRequestId: UInt64 = 1
     var anyBrokerCursor = 0
 
@@ -186,6 +188,14 @@ package struct ClientEngine {
             }
             return
         }
+        if resolved == .keyCoordinators || resolved == .everyBroker || resolved == .namedBrokers {
+            guard let sharder = KeySharding.sharder(for: type(of: request).apiKey), resolved.splits(by: sharder.routing) else {
+                actions.append(.complete(promise, .failure(.unroutable("\(type(of: request).apiKey) cannot be sent as \(resolved)"))))
+                return
+            }
+            startKeyed(request, sharder: sharder, pin: pin, maxRetries: retries, promise: promise, now: now)
+            return
+        }
         let id = takeRequestId()
         pending[id] = PendingRequest(owner: .user(promise), request: request, target: resolved, pin: pin, firstAttempt: now, maxRetries: retries)
         route(id, now: now)
@@ -197,6 +207,12 @@ package struct ClientEngine {
     mutating func cancel(promise: PromiseID, now: Instant) {
         if let parent = sharded.first(where: { $0.value.promise == promise })?.key {
             let s = sharded.removeValue(forKey: parent)!
+            for shard in s.shards { forget(shard) }
+            actions.append(.complete(promise, .failure(.cancelled)))
+            return
+        }
+        if let parent = keyed.first(where: { $0.value.promise == promise })?.key {
+            let s = keyed.removeValue(forKey: parent)!
             for shard in s.shards { forget(shard) }
             actions.append(.complete(promise, .failure(.cancelled)))
             return
@@ -234,6 +250,9 @@ package struct ClientEngine {
         for id in pending.keys { finish(id, .failure(.clientClosed), now: now) }
         for id in sharded.keys {
             if let s = sharded.removeValue(forKey: id) { actions.append(.complete(s.promise, .failure(.clientClosed))) }
+        }
+        for id in keyed.keys {
+            if let s = keyed.removeValue(forKey: id) { actions.append(.complete(s.promise, .failure(.clientClosed))) }
         }
         for id in pool.ids {
             guard let events = pool.update(id, { $0.close(with: .clientClosed) }) else { continue }

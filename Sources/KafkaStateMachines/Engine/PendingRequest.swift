@@ -56,3 +56,30 @@ struct ShardedRequest {
     /// Answers kept from earlier rounds (already merged, stale partitions removed).
     var kept: [any KafkaResponse] = []
 }
+
+/// A user request split by key (KeySharding): across coordinators, to named brokers, or
+/// copied to every broker. It completes when every part has, each key's result (or the
+/// error that kept it from being asked) in the merged answer.
+struct KeyedRequest {
+    var promise: PromiseID
+    var request: any KafkaRequest
+    var sharder: any KeySharder
+    var pin: ClosedRange<Int16>?
+    var maxRetries: Int
+    var firstAttempt: Instant
+    /// Coordinator lookups this request waits for before it can be split.
+    var waitingCoordinators: Set<CoordinatorKey> = []
+    /// Waiting for the broker list (every-broker requests before the first metadata).
+    var waitingMetadata = false
+    /// Part ids in broker order, the keys each carries, and their results as they finish.
+    var shards: [UInt64] = []
+    var shardKeys: [UInt64: [String]] = [:]
+    var results: [UInt64: Result<any KafkaResponse, KafkaClientError>] = [:]
+    /// Keys answered without being sent: their coordinator could not be found.
+    var failed: [(String, KafkaErrorCode)] = []
+    /// Rounds after the first re-ask only the keys whose coordinator moved.
+    var rounds = 0
+    var retryKeys: Set<String>?
+    /// Answers kept from earlier rounds (merged, moved keys removed).
+    var kept: [any KafkaResponse] = []
+}

@@ -518,6 +518,9 @@ enum RecordingWire {
         case .groupCoordinator(let g): w.writeUInt8(4); writeString(g, into: &w)
         case .transactionCoordinator(let t): w.writeUInt8(5); writeString(t, into: &w)
         case .partitionLeaders: w.writeUInt8(6)
+        case .keyCoordinators: w.writeUInt8(7)
+        case .everyBroker: w.writeUInt8(8)
+        case .namedBrokers: w.writeUInt8(9)
         }
     }
 
@@ -531,6 +534,9 @@ enum RecordingWire {
         case 4: return .groupCoordinator(try readString(&r, "target.group"))
         case 5: return .transactionCoordinator(try readString(&r, "target.transactionalId"))
         case 6: return .partitionLeaders
+        case 7: return .keyCoordinators
+        case 8: return .everyBroker
+        case 9: return .namedBrokers
         case let k: throw KafkaDecodingError(field: "target", offset: at, kind: .invalidValue("request target \(k)"))
         }
     }

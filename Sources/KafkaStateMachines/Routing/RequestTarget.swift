@@ -11,6 +11,17 @@ public enum RequestTarget: Hashable, Sendable {
     /// Split by partition across the partitions' leaders; the answers are merged into one
     /// response (ListOffsets, DeleteRecords, OffsetForLeaderEpoch).
     case partitionLeaders
+    /// Split by key (group ids, transactional ids) across the keys' coordinators, keys that
+    /// share a coordinator batched in one request; the answers merged, a key whose
+    /// coordinator lookup failed answered with that error in its slot (DescribeGroups,
+    /// DeleteGroups, ConsumerGroupDescribe, OffsetFetch v8+, DescribeTransactions …).
+    case keyCoordinators
+    /// The same request to every broker, the answers merged (ListGroups, ListTransactions,
+    /// DescribeLogDirs).
+    case everyBroker
+    /// Config resources naming a broker (BROKER, BROKER_LOGGER) to that broker, the rest to
+    /// any broker, the answers merged (DescribeConfigs, AlterConfigs, IncrementalAlterConfigs).
+    case namedBrokers
 }
 
 package struct CoordinatorKey: Hashable, Comparable, Sendable, CustomStringConvertible {
@@ -32,26 +43,34 @@ extension RequestTarget {
         switch type(of: request).routing {
         case .groupCoordinator:
             // A request naming no single group (DescribeGroups, DeleteGroups,
-            // ConsumerGroupDescribe, OffsetFetch v8+ batching groups) goes to any broker for
-            // now: the admin issue will split those by coordinator.
-            guard let group = request.routingKey else { return .anyBroker }
-            return .groupCoordinator(group)
+            // ConsumerGroupDescribe, OffsetFetch v8+ batching groups): split by coordinator.
+            if let group = request.routingKey { return .groupCoordinator(group) }
+            return KeySharding.sharder(for: type(of: request).apiKey) != nil ? .keyCoordinators : .anyBroker
         case .transactionCoordinator:
-            // No transactional id (idempotent InitProducerId, AddPartitionsToTxn v4+) or many
-            // (DescribeTransactions, which the admin issue will split): any broker.
-            guard let id = request.routingKey else { return .anyBroker }
-            return .transactionCoordinator(id)
+            if let id = request.routingKey { return .transactionCoordinator(id) }
+            // Many ids (DescribeTransactions): split by coordinator. No id (idempotent
+            // InitProducerId, AddPartitionsToTxn v4+, which brokers send): any broker.
+            return KeySharding.sharder(for: type(of: request).apiKey) != nil ? .keyCoordinators : .anyBroker
         case .controller:
             return .controller
         case .partitionLeaders:
             // Only what the engine can split and merge; Produce and Fetch are targeted by
             // the producer and fetcher, share fetches are not supported yet.
             return PartitionSharding.sharder(for: type(of: request).apiKey) != nil ? .partitionLeaders : .anyBroker
-        case .everyBroker, .namedBroker, .anyBroker:
-            // everyBroker (ListGroups, ListTransactions, DescribeLogDirs) and namedBroker
-            // (configs of a broker resource) go to any broker for now: the admin issue will
-            // fan them out / target the named broker from the generated kind.
+        case .everyBroker:
+            return .everyBroker
+        case .namedBroker:
+            return .namedBrokers
+        case .anyBroker:
             return .anyBroker
+        }
+    }
+
+    /// Whether this split target is the one a key sharder's routing needs.
+    func splits(by routing: KeyRouting) -> Bool {
+        switch (self, routing) {
+        case (.keyCoordinators, .coordinator), (.everyBroker, .everyBroker), (.namedBrokers, .namedBroker): return true
+        default: return false
         }
     }
 

@@ -1,0 +1,144 @@
+import KafkaProtocol
+
+/// User requests split by key (`.keyCoordinators`, `.namedBrokers`, `.everyBroker`):
+/// coordinators looked up per key, keys sharing a broker batched in one part, the parts'
+/// answers merged; keys whose coordinator moved asked again within the retry budget.
+extension ClientEngine {
+    mutating func startKeyed(_ request: any KafkaRequest, sharder: any KeySharder, pin: ClosedRange<Int16>?, maxRetries: Int,
+                             promise: PromiseID, now: Instant) {
+        let id = takeRequestId()
+        keyed[id] = KeyedRequest(promise: promise, request: request, sharder: sharder, pin: pin, maxRetries: maxRetries, firstAttempt: now)
+        splitByKey(id, now: now)
+    }
+
+    /// Plans and sends this round's parts, or waits for what planning needs.
+    mutating func splitByKey(_ parent: UInt64, now: Instant) {
+        guard var s = keyed[parent], s.shards.isEmpty else { return }
+        let failedKeys = Set(s.failed.map(\.0))
+        var keys: [String] = []
+        var seen: Set<String> = []
+        for k in s.sharder.keys(of: s.request) where (s.retryKeys?.contains(k) ?? true) && !failedKeys.contains(k) && seen.insert(k).inserted {
+            keys.append(k)
+        }
+        var plan: [(RequestTarget, [String])] = []
+        switch s.sharder.routing {
+        case .coordinator(let kind):
+            let missing = keys.map { CoordinatorKey(kind, $0) }.filter { coordinators[$0] == nil }
+            if !missing.isEmpty {
+                s.waitingCoordinators = Set(missing)
+                keyed[parent] = s
+                // A lookup failing at once (no broker to ask) ends the wait re-entrantly.
+                for k in missing { findCoordinator(k, now: now) }
+                return
+            }
+            plan = KeySharding.plan(keys) { coordinators[CoordinatorKey(kind, $0)]?.nodeId }.map { ($0.0.map { .broker($0) } ?? .anyBroker, $0.1) }
+        case .namedBroker:
+            plan = KeySharding.plan(keys) { KeySharding.namedBroker(ofKey: $0) }.map { ($0.0.map { .broker($0) } ?? .anyBroker, $0.1) }
+        case .everyBroker:
+            if metadata.brokers.isEmpty {
+                if metadata.lastRefresh != nil {
+                    keyed[parent] = nil
+                    actions.append(.complete(s.promise, .failure(.unroutable("no brokers in the cluster metadata"))))
+                    return
+                }
+                s.waitingMetadata = true
+                keyed[parent] = s
+                requestMetadataRefresh(now: now)
+                return
+            }
+            plan = metadata.brokerIds.map { (.broker($0), ["\($0)"]) }
+        }
+        for (target, partKeys) in plan {
+            let id = takeRequestId()
+            s.shards.append(id)
+            s.shardKeys[id] = partKeys
+            let part = s.sharder.routing == .everyBroker ? s.request : s.sharder.subset(s.request, keeping: Set(partKeys))
+            pending[id] = PendingRequest(owner: .shard(parent: parent), request: part, target: target, pin: s.pin,
+                                         firstAttempt: now, maxRetries: s.maxRetries)
+        }
+        keyed[parent] = s
+        if s.shards.isEmpty { return completeKeyedIfDone(parent, now: now) }
+        for id in s.shards { route(id, now: now) }
+    }
+
+    /// A coordinator lookup ended: requests waiting for it are split once nothing else is
+    /// missing; a failed lookup answers its key with the error.
+    mutating func keyedLookupEnded(_ key: CoordinatorKey, error: KafkaClientError?, now: Instant) {
+        for id in keyed.keys where keyed[id]?.waitingCoordinators.contains(key) == true {
+            keyed[id]!.waitingCoordinators.remove(key)
+            if let error { keyed[id]!.failed.append((key.key, Self.errorCode(of: error))) }
+            if keyed[id]!.waitingCoordinators.isEmpty { splitByKey(id, now: now) }
+        }
+    }
+
+    mutating func keyedMetadataUpdated(now: Instant) {
+        for id in keyed.keys where keyed[id]?.waitingMetadata == true {
+            keyed[id]!.waitingMetadata = false
+            splitByKey(id, now: now)
+        }
+    }
+
+    mutating func failKeyedMetadataWaiters(_ error: KafkaClientError) {
+        for id in keyed.keys where keyed[id]?.waitingMetadata == true {
+            let s = keyed.removeValue(forKey: id)!
+            actions.append(.complete(s.promise, .failure(error)))
+        }
+    }
+
+    mutating func completeKeyedIfDone(_ parent: UInt64, now: Instant) {
+        guard let s = keyed[parent], s.waitingCoordinators.isEmpty, !s.waitingMetadata,
+              s.shards.allSatisfy({ s.results[$0] != nil }) else { return }
+        var responses: [any KafkaResponse] = []
+        var failed = s.failed
+        var firstError: KafkaClientError?
+        for id in s.shards {
+            switch s.results[id]! {
+            case .success(let r): responses.append(r)
+            case .failure(let error):
+                firstError = firstError ?? error
+                failed += s.shardKeys[id, default: []].map { ($0, Self.errorCode(of: error)) }
+            }
+        }
+        // Nothing answered at all: the failure is the request's, not its keys'.
+        if responses.isEmpty, s.kept.isEmpty, let firstError {
+            keyed[parent] = nil
+            actions.append(.complete(s.promise, .failure(firstError)))
+            return
+        }
+        let order = s.sharder.keys(of: s.request)
+        let merged = s.sharder.merge(s.kept + responses, failed: failed, order: order)
+        // Keys whose coordinator moved since we looked it up are looked up and asked again,
+        // within the request's retry budget; the rest of the answer is kept.
+        if case .coordinator(let kind) = s.sharder.routing {
+            let roundErrors = responses.flatMap { s.sharder.keyErrors(in: $0) }
+            let moved = Set(roundErrors.filter { CoordinatorCache.meansMoved($0.1) }.map(\.0))
+            if !moved.isEmpty, s.rounds < s.maxRetries, now < s.firstAttempt + config.retryTimeout, !isClosed {
+                for k in moved.sorted() { coordinators.invalidate(CoordinatorKey(kind, k)) }
+                var next = s
+                next.rounds += 1
+                next.kept = [s.sharder.removing(moved, from: merged)]
+                next.failed = []
+                next.retryKeys = moved
+                next.shards = []
+                next.shardKeys = [:]
+                next.results = [:]
+                keyed[parent] = next
+                splitByKey(parent, now: now)
+                return
+            }
+        }
+        keyed[parent] = nil
+        actions.append(.complete(s.promise, .success(merged)))
+    }
+
+    /// The code a key's slot carries when its part or lookup failed without a broker's answer.
+    static func errorCode(of error: KafkaClientError) -> KafkaErrorCode {
+        switch error {
+        case .brokerError(let code, _): return code
+        case .retriesExhausted(_, let last): return errorCode(of: last)
+        case .requestTimeout: return .requestTimedOut
+        case .unsupportedVersion: return .unsupportedVersion
+        default: return .networkException
+        }
+    }
+}
