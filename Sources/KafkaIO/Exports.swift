@@ -23,6 +23,7 @@
 @_exported import enum KafkaStateMachines.TransactionError
 @_exported import struct KafkaProtocol.KafkaErrorCode
 @_exported import struct KafkaProtocol.KafkaRelease
+@_exported import struct KafkaProtocol.KafkaUUID
 @_exported import struct KafkaProtocol.RecordHeader
 @_exported import struct KafkaProtocol.TopicPartition
 @_exported import struct KafkaStateMachines.BackoffPolicy

@@ -8,7 +8,7 @@ struct GroupCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "group",
         abstract: "Consumer groups.",
-        subcommands: [Describe.self])
+        subcommands: [Describe.self, List.self, Delete.self, Lag.self, Seek.self])
 
     /// `kgo group describe -b … GROUP`: state, members and their assignments, committed
     /// offsets and lag.

@@ -9,7 +9,8 @@ struct Kgo: ParsableCommand {
         commandName: "kgo",
         abstract: "A Kafka client toolbox built on kgo-swift.",
         subcommands: [MetadataCommand.self, ApiVersionsCommand.self, FakeClusterCommand.self, SimCommand.self, BenchCodec.self,
-                      ConsumeCommand.self, ProduceCommand.self, GroupCommand.self, BenchCommand.self, PlayCommand.self]
+                      ConsumeCommand.self, ProduceCommand.self, GroupCommand.self, TopicCommand.self, ConfigCommand.self,
+                      OffsetsCommand.self, ClusterCommand.self, BenchCommand.self, PlayCommand.self]
     )
 
     /// Synchronous verbs run on the main thread before any other thread exists (fake-cluster

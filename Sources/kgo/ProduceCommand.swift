@@ -63,16 +63,11 @@ struct ProducerOptions: ParsableArguments {
 
 /// Asks for a topic with `partitions` partitions; one that exists already is fine.
 func createTopic(_ client: KafkaClient, _ topic: String, partitions: Int32) async throws {
-    var t = CreateTopicsRequest.CreatableTopic()
-    t.name = topic
-    t.numPartitions = partitions
-    t.replicationFactor = 1
-    var r = CreateTopicsRequest()
-    r.topics = [t]
-    r.timeoutMs = 10_000
-    let resp = try await client.request(r, to: .controller)
-    for res in resp.topics where res.errorCode != 0 && KafkaErrorCode(res.errorCode) != .topicAlreadyExists {
-        throw ValidationError("cannot create \(topic): \(KafkaErrorCode(res.errorCode).name) \(res.errorMessage ?? "")")
+    let created = try await KafkaAdmin(client: client).createTopics([NewTopic(topic, partitions: partitions, replicationFactor: 1)],
+                                                                    timeout: .seconds(10))
+    if let error = created[0].error {
+        if case .broker(.topicAlreadyExists, _) = error { return }
+        throw ValidationError("cannot create \(topic): \(error)")
     }
 }
 

@@ -117,12 +117,16 @@ extension FakeCluster {
             let retention = (2 ... 4).contains(ctx.version) && r.retentionTimeMs >= 0 ? r.retentionTimeMs : nil
             // v9's KIP-848 rules come with 4.0's group coordinator; 3.x brokers answer v9 as v8.
             let commitVersion = config.release >= KafkaRelease.v4_0 ? ctx.version : min(ctx.version, 8)
-            errors = state.groups.commitOffsets(groupId: r.groupId, generationId: ctx.version >= 1 ? r.generationIdOrMemberEpoch : -1,
-                                                memberId: ctx.version >= 1 ? r.memberId : "",
-                                                groupInstanceId: ctx.version >= 7 ? r.groupInstanceId : nil, offsets,
-                                                retentionMs: retention, apiVersion: commitVersion, now: ctx.now)
-            for (i, o) in offsets.enumerated() where errors[i] == .noError && state.metadata.partition(o.topicPartition) == nil {
-                errors[i] = .unknownTopicOrPartition
+            // Partitions the cluster does not have are refused and not stored (as Kafka's
+            // OffsetCommit handling filters them out before the coordinator sees them).
+            let known = offsets.indices.filter { state.metadata.partition(offsets[$0].topicPartition) != nil }
+            errors = offsets.map { _ in KafkaErrorCode.unknownTopicOrPartition }
+            if !known.isEmpty {
+                let answered = state.groups.commitOffsets(groupId: r.groupId, generationId: ctx.version >= 1 ? r.generationIdOrMemberEpoch : -1,
+                                                          memberId: ctx.version >= 1 ? r.memberId : "",
+                                                          groupInstanceId: ctx.version >= 7 ? r.groupInstanceId : nil, known.map { offsets[$0] },
+                                                          retentionMs: retention, apiVersion: commitVersion, now: ctx.now)
+                for (i, e) in zip(known, answered) { errors[i] = e }
             }
         }
         var resp = OffsetCommitResponse()
