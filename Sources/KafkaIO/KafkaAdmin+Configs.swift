@@ -83,7 +83,8 @@ public struct ConfigEntry: Sendable, Equatable {
     public var source: ConfigSource
     public var isReadOnly: Bool
     public var isSensitive: Bool
-    /// The value overriding nothing, in the order the broker applies them (KIP-226).
+    /// Where the value could come from, highest precedence first (KIP-226); asked for by
+    /// `includeSynonyms`.
     public var synonyms: [ConfigSynonym]
 }
 

@@ -216,6 +216,26 @@ import Testing
         #expect(cluster.controller.map { [1, 2, 3].contains($0) } == true)
     }
 
+    /// What the admin wrote survives the control API's faults: a broker restarted and the
+    /// group's coordinator moved, the configs and offsets read back are the ones written
+    /// (asked of the new coordinator after the old one says it moved).
+    @Test func adminStateSurvivesRestartsAndCoordinatorMoves() async throws {
+        let server = try Self.server()
+        defer { try? server.shutdown() }
+        let admin = try Self.admin(server)
+        defer { Task { [client = admin.client] in await client.close() } }
+        _ = try await admin.createTopics([NewTopic("kept", partitions: 1, replicationFactor: 3, configs: ["retention.ms": "4321"])])
+        try await server.withCluster { cluster, now in ((), cluster.moveCoordinator("keeper", .group, to: 2, now: now)) }.get()
+        #expect(Self.outcomes(try await admin.alterOffsets(group: "keeper", [TopicPartition("kept", 0): 7])) == ["kept[0]: ok"])
+        try await server.withCluster { cluster, now in
+            ((), cluster.stopBroker(2, now: now) + cluster.restartBroker(2, now: now) + cluster.moveCoordinator("keeper", .group, to: 3, now: now))
+        }.get()
+        #expect(try await admin.fetchOffsets(group: "keeper").map(\.offset) == [7])
+        #expect(try await admin.describeGroups(["keeper"])[0].value?.state == "Empty")
+        let configs = try await admin.describeConfigs([.topic("kept")], keys: ["retention.ms"])
+        #expect(configs[0].value?.map(\.value) == ["4321"])
+    }
+
     /// A broker too old for a call: the error names the call and the first release that has it.
     @Test func aBrokerTooOldForACallIsToldByRelease() async throws {
         let server = try Self.server(brokers: 1, release: KafkaRelease(2, 0))

@@ -81,6 +81,26 @@ private func summary(_ r: DescribeGroupsResponse) -> [String] {
         #expect(summary(merged) == ["a=Stable/0", "b=Stable/0"])
     }
 
+    /// DescribeTransactions: transactional ids looked up as transaction keys (type 1), the
+    /// two sharing coordinator 3 sent together.
+    @Test func describeTransactionsBatchedPerTransactionCoordinator() {
+        var h = Harness(Harness.config())
+        var r = DescribeTransactionsRequest()
+        r.transactionalIds = ["t1", "t2"]
+        _ = h.request(r, promise: 1)
+        let finds = decodeWrites(h.handshake(1))
+        #expect(finds.map { ($0.body as! FindCoordinatorRequest).keyType } == [1, 1])
+        _ = h.receive(1, respond(finds[0], coordinator("t1", node: 3)))
+        let routed = h.receive(1, respond(finds[1], coordinator("t2", node: 3)))
+        #expect(opens(routed).map(\.1) == [.node(3)])
+        let ask = decodeWrites(h.handshake(2))
+        #expect(ask.map { ($0.body as! DescribeTransactionsRequest).transactionalIds } == [["t1", "t2"]])
+        var resp = DescribeTransactionsResponse()
+        resp.transactionStates = ["t2", "t1"].map { var t = DescribeTransactionsResponse.TransactionState(); t.transactionalId = $0; t.transactionState = "Ongoing"; return t }
+        let merged = try! #require(success(h.receive(2, respond(ask[0], resp)), 1, as: DescribeTransactionsResponse.self))
+        #expect(merged.transactionStates.map(\.transactionalId) == ["t1", "t2"])
+    }
+
     /// ListGroups goes to every broker in the metadata (fetched first) and the lists are
     /// merged in broker order; a broker's error is the merged error, the others' groups kept.
     @Test func listGroupsAsksEveryBrokerAndMerges() {
