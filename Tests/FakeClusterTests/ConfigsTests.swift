@@ -135,5 +135,8 @@ import Testing
         #expect(try entry(b, "group.initial.rebalance.delay.ms").configSource == 4)
         #expect(try describe(4, "99", &o, &open).errorCode == KafkaErrorCode.invalidRequest.rawValue)
         #expect(try describe(4, "", &o, &open).configs.first { $0.name == "broker.id" }?.value == "2")
+        // Another broker's configs are that broker's to answer.
+        var other = WireClient(&open, broker: 1)
+        #expect(try describe(4, "2", &other, &open).errorCode == KafkaErrorCode.invalidRequest.rawValue)
     }
 }

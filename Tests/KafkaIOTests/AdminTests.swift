@@ -92,10 +92,15 @@ import Testing
         defer { Task { [client = admin.client] in await client.close() } }
         _ = try await admin.createTopics([NewTopic("t", partitions: 1, replicationFactor: 1, configs: ["retention.ms": "1000"])])
 
-        let described = try await admin.describeConfigs([.topic("t"), .broker(2), .topic("nope"), .topic(""), .broker(-1)])
+        // Broker resources are answered only by the broker they name (FakeCluster refuses
+        // another's, as Kafka does): the routing sends each to its broker.
+        let described = try await admin.describeConfigs([.topic("t"), .broker(2), .topic("nope"), .topic(""), .broker(-1), .broker(3), .brokerDefault])
         #expect(Self.outcomes(described) == ["topic t: ok", "broker 2: ok", "topic nope: \(described[2].error.map { "\($0)" } ?? "ok")",
-                                             "topic : invalid topic name \"\": empty", "broker -1: broker -1: a broker id is not negative"])
+                                             "topic : invalid topic name \"\": empty", "broker -1: broker -1: a broker id is not negative",
+                                             "broker 3: ok", "broker default: ok"])
         #expect(described[2].error != nil)
+        #expect(described[1].value?.first { $0.name == "broker.id" }?.value == "2")
+        #expect(described[5].value?.first { $0.name == "broker.id" }?.value == "3")
         let retention = try #require(described[0].value?.first { $0.name == "retention.ms" })
         #expect(retention.value == "1000" && retention.source == .dynamicTopic)
         #expect(retention.synonyms.first.map { "\($0.name)=\($0.value ?? "-") \($0.source)" } == "retention.ms=1000 DYNAMIC_TOPIC_CONFIG")

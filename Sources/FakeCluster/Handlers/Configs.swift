@@ -89,7 +89,9 @@ extension FakeCluster {
             return .success(out.sorted { $0.name < $1.name })
         case Self.brokerResource:
             let id = name.isEmpty ? ctx.broker : Int32(name)
-            guard let id, state.metadata.broker(id) != nil else { return .failure(.invalidRequest) }
+            // A broker answers for itself only (Kafka: "Unexpected broker id, expected X or
+            // empty string"): clients must send a broker's resource to that broker.
+            guard let id, id == ctx.broker, state.metadata.broker(id) != nil else { return .failure(.invalidRequest) }
             return .success(brokerConfigs(id).map {
                 Described(name: $0.name, value: $0.value, source: $0.source, type: $0.type, readOnly: $0.readOnly,
                           sensitive: $0.sensitive, synonyms: [($0.name, $0.value, $0.source)])
