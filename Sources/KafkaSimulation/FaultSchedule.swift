@@ -18,7 +18,13 @@ enum FaultSchedule {
         var out: [Scenario.ScriptedFault] = []
         let brokers = Int32(max(s.brokers, 1))
         func broker(_ rng: inout SeededGenerator) -> Int32 { Int32.random(in: 1 ... brokers, using: &rng) }
-        let groups = s.workloads.compactMap { if case .commit(let g, _, _) = $0 { return g } else { return nil } }
+        let groups = s.workloads.flatMap { w -> [String] in
+            switch w {
+            case .commit(let g, _, _): return [g]
+            case .adminGroups(let gs, _, _): return gs
+            default: return []
+            }
+        }
         var apis = ["produce", "metadata", "list-offsets", "offset-commit", "offset-fetch", "find-coordinator"]
         var retriable = ["NOT_LEADER_OR_FOLLOWER", "LEADER_NOT_AVAILABLE", "REQUEST_TIMED_OUT", "NOT_ENOUGH_REPLICAS",
                          "COORDINATOR_LOAD_IN_PROGRESS", "NOT_COORDINATOR", "COORDINATOR_NOT_AVAILABLE"]

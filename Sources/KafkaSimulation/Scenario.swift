@@ -17,6 +17,9 @@ package struct Scenario: Sendable, Equatable {
         case listOffsets(topic: String, every: UInt64)
         /// OffsetCommit then OffsetFetch of one group, one at a time.
         case commit(group: String, topic: String, every: UInt64)
+        /// Admin requests over several groups: a commit to one group in turn, then the
+        /// groups' offsets in one batched OffsetFetch, DescribeGroups and ListGroups.
+        case adminGroups(groups: [String], topic: String, every: UInt64)
         case metadata(every: UInt64)
         /// A direct consumer of every partition from the start, through the engine's fetcher.
         case consume(topic: String, readCommitted: Bool, sessions: Bool)

@@ -106,6 +106,11 @@ extension Scenario {
             try p.expect("topic"); let t = try p.word("topic")
             try p.expect("every")
             return .commit(group: g, topic: t, every: max(try p.duration("every"), 1))
+        case "admin-groups":
+            let groups = try p.word("groups").split(separator: ",").map(String.init)
+            try p.expect("topic"); let t = try p.word("topic")
+            try p.expect("every")
+            return .adminGroups(groups: groups, topic: t, every: max(try p.duration("every"), 1))
         case "metadata":
             try p.expect("every")
             return .metadata(every: max(try p.duration("every"), 1))
@@ -276,6 +281,8 @@ extension Scenario {
             case .produce(let t, let e, let r): out.append("workload produce topic \(t) every \(DurationText.format(e)) records \(r)")
             case .listOffsets(let t, let e): out.append("workload list-offsets topic \(t) every \(DurationText.format(e))")
             case .commit(let g, let t, let e): out.append("workload commit group \(g) topic \(t) every \(DurationText.format(e))")
+            case .adminGroups(let g, let t, let e):
+                out.append("workload admin-groups \(g.joined(separator: ",")) topic \(t) every \(DurationText.format(e))")
             case .metadata(let e): out.append("workload metadata every \(DurationText.format(e))")
             case .consume(let t, let rc, let s):
                 out.append("workload consume topic \(t)" + (rc ? " read-committed" : "") + (s ? "" : " no-sessions"))

@@ -176,6 +176,7 @@ package struct Simulation {
             case .produce(let t, let e, let r): return ProduceWorkload(topic: t, partitions: parts(t), every: e, records: r)
             case .listOffsets(let t, let e): return ListOffsetsWorkload(topic: t, partitions: parts(t), every: e)
             case .commit(let g, let t, let e): return CommitWorkload(group: g, topic: t, every: e)
+            case .adminGroups(let g, let t, let e): return AdminGroupsWorkload(groups: g, topic: t, every: e)
             case .metadata(let e): return MetadataWorkload(every: e)
             case .consume(let t, let rc, _):
                 return ConsumerWorkload(topic: t, partitions: parts(t), isolation: rc ? .readCommitted : .readUncommitted)
