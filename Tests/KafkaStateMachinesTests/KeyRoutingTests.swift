@@ -81,6 +81,30 @@ private func summary(_ r: DescribeGroupsResponse) -> [String] {
         #expect(summary(merged) == ["a=Stable/0", "b=Stable/0"])
     }
 
+    /// A part whose broker cannot be reached (its retries spent) is not left as an error
+    /// at once: its groups are looked up again (the coordinator may have moved off a dead
+    /// broker) and asked at the coordinator named now.
+    @Test func partLostWithItsBrokerIsLookedUpAgain() {
+        var h = Harness(Harness.config())
+        _ = h.request(describeGroups(["a"]), maxRetries: 1, promise: 1)
+        let finds = decodeWrites(h.handshake(1))
+        let routed = h.receive(1, respond(finds[0], coordinator("a", node: 1)))
+        #expect(opens(routed).map(\.1) == [.node(1)])
+        // The part's own retry goes to broker 1 again after its backoff, and fails too.
+        h.engine.connectionFailed(ConnectionID(2), reason: .refused("test"), now: h.now)
+        #expect(completions(h.drain()).isEmpty)
+        let again = h.advance(to: 1000)
+        #expect(opens(again).map(\.1) == [.node(1)])
+        h.engine.connectionFailed(opens(again)[0].0, reason: .refused("test"), now: h.now)
+        let refind = decodeWrites(h.drain())
+        #expect(refind.map { ($0.body as! FindCoordinatorRequest).coordinatorKeys } == [["a"]])
+        let moved = h.receive(1, respond(refind[0], coordinator("a", node: 2)))
+        #expect(opens(moved).map(\.1) == [.node(2)])
+        let ask = decodeWrites(h.handshake(opens(moved)[0].0.rawValue))
+        let merged = try! #require(success(h.receive(opens(moved)[0].0.rawValue, describedGroups(ask[0])), 1, as: DescribeGroupsResponse.self))
+        #expect(summary(merged) == ["a=Stable/0"])
+    }
+
     /// DescribeTransactions: transactional ids looked up as transaction keys (type 1), the
     /// two sharing coordinator 3 sent together.
     @Test func describeTransactionsBatchedPerTransactionCoordinator() {

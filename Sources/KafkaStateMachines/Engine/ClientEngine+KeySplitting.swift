@@ -91,32 +91,29 @@ extension ClientEngine {
         var responses: [any KafkaResponse] = []
         var failed = s.failed
         var firstError: KafkaClientError?
+        var partFailedKeys: [String] = []
         for id in s.shards {
             switch s.results[id]! {
             case .success(let r): responses.append(r)
             case .failure(let error):
                 firstError = firstError ?? error
+                if Self.mayMeanMoved(error) { partFailedKeys += s.shardKeys[id, default: []] }
                 failed += s.shardKeys[id, default: []].map { ($0, Self.errorCode(of: error)) }
             }
         }
-        // Nothing answered at all: the failure is the request's, not its keys'.
-        if responses.isEmpty, s.kept.isEmpty, let firstError {
-            keyed[parent] = nil
-            actions.append(.complete(s.promise, .failure(firstError)))
-            return
-        }
         let order = s.sharder.keys(of: s.request)
-        let merged = s.sharder.merge(s.kept + responses, failed: failed, order: order)
-        // Keys whose coordinator moved since we looked it up are looked up and asked again,
-        // within the request's retry budget; the rest of the answer is kept.
-        if case .coordinator(let kind) = s.sharder.routing {
+        // Keys whose coordinator moved since we looked it up (NOT_COORDINATOR,
+        // COORDINATOR_NOT_AVAILABLE in their slot, or their part failed without an answer:
+        // its broker may be gone) are looked up and asked again, within the request's retry
+        // budget; the rest of the answer is kept.
+        if case .coordinator(let kind) = s.sharder.routing, !isClosed, s.rounds < s.maxRetries, now < s.firstAttempt + config.retryTimeout {
             let roundErrors = responses.flatMap { s.sharder.keyErrors(in: $0) }
-            let moved = Set(roundErrors.filter { CoordinatorCache.meansMoved($0.1) }.map(\.0))
-            if !moved.isEmpty, s.rounds < s.maxRetries, now < s.firstAttempt + config.retryTimeout, !isClosed {
+            let moved = Set(roundErrors.filter { CoordinatorCache.meansMoved($0.1) }.map(\.0) + partFailedKeys)
+            if !moved.isEmpty {
                 for k in moved.sorted() { coordinators.invalidate(CoordinatorKey(kind, k)) }
                 var next = s
                 next.rounds += 1
-                next.kept = [s.sharder.removing(moved, from: merged)]
+                next.kept = [s.sharder.removing(moved, from: s.sharder.merge(s.kept + responses, failed: failed, order: order))]
                 next.failed = []
                 next.retryKeys = moved
                 next.shards = []
@@ -128,7 +125,19 @@ extension ClientEngine {
             }
         }
         keyed[parent] = nil
-        actions.append(.complete(s.promise, .success(merged)))
+        // Nothing answered at all: the failure is the request's, not its keys'.
+        if responses.isEmpty, s.kept.isEmpty, let firstError {
+            actions.append(.complete(s.promise, .failure(firstError)))
+            return
+        }
+        actions.append(.complete(s.promise, .success(s.sharder.merge(s.kept + responses, failed: failed, order: order))))
+    }
+
+    /// A part that failed for its connection (after its own retries) may have gone to a
+    /// coordinator that is gone; one refused for its version or cancelled did not.
+    static func mayMeanMoved(_ error: KafkaClientError) -> Bool {
+        if case .retriesExhausted(_, let last) = error { return last.isConnectionLoss }
+        return error.isConnectionLoss
     }
 
     /// The code a key's slot carries when its part or lookup failed without a broker's answer.
