@@ -24,6 +24,8 @@ struct AdminGroupsWorkload: SimWorkload {
     var inFlight: (promise: PromiseID, step: Step, group: String, value: Int64)? = nil
     /// The last liveness answer of each step: clean or not.
     var lastLivenessClean: [Int: Bool] = [:]
+    /// What the last liveness answer of each step was, for a failure's message.
+    var lastLivenessAnswer: [Int: String] = [:]
 
     var name: String { "admin-groups \(groups.joined(separator: ","))" }
 
@@ -102,12 +104,27 @@ struct AdminGroupsWorkload: SimWorkload {
         default:
             if f.step == .commit { ambiguous[f.group, default: []].append(f.value) }
         }
-        if ctx.inLiveness { lastLivenessClean[f.step.rawValue] = clean }
+        if ctx.inLiveness {
+            lastLivenessClean[f.step.rawValue] = clean
+            lastLivenessAnswer[f.step.rawValue] = Self.summary(result)
+        }
     }
 
     func finish(_ ctx: inout WorkloadContext) {
         for s in [Step.commit, .fetch, .describe, .list] where lastLivenessClean[s.rawValue] == false {
-            ctx.violations.add("settled", "\(name): the last \(s) after faults healed was not clean", at: ctx.now)
+            ctx.violations.add("settled", "\(name): the last \(s) after faults healed was not clean: \(lastLivenessAnswer[s.rawValue] ?? "-")", at: ctx.now)
+        }
+    }
+
+    /// An answer in a line: each group's error code, or the request's failure.
+    static func summary(_ result: Result<any KafkaResponse, KafkaClientError>) -> String {
+        switch result {
+        case .failure(let e): return "\(e)"
+        case .success(let r as OffsetCommitResponse): return r.topics.flatMap { $0.partitions.map { "\(KafkaErrorCode($0.errorCode))" } }.joined(separator: ",")
+        case .success(let r as OffsetFetchResponse): return r.groups.map { "\($0.groupId)=\(KafkaErrorCode($0.errorCode))" }.joined(separator: ",")
+        case .success(let r as DescribeGroupsResponse): return r.groups.map { "\($0.groupId)=\(KafkaErrorCode($0.errorCode))" }.joined(separator: ",")
+        case .success(let r as ListGroupsResponse): return "\(KafkaErrorCode(r.errorCode)) [\(r.groups.map(\.groupId).joined(separator: ","))]"
+        case .success(let r): return type(of: r).messageName
         }
     }
 }

@@ -35,6 +35,16 @@ extension ClientEngine {
         case .namedBroker:
             plan = KeySharding.plan(keys) { KeySharding.namedBroker(ofKey: $0) }.map { ($0.0.map { .broker($0) } ?? .anyBroker, $0.1) }
         case .everyBroker:
+            // The broker list must be current: a broker our metadata lost while it was cut
+            // off or down would be skipped with its part of the answer. One refresh first
+            // (urgent asks keep only the stale-refresh floor from the last one started).
+            if !s.refreshedBrokers {
+                s.refreshedBrokers = true
+                s.waitingMetadata = true
+                keyed[parent] = s
+                requestMetadataRefresh(now: now, urgent: true)
+                return
+            }
             if metadata.brokers.isEmpty {
                 if metadata.lastRefresh != nil {
                     keyed[parent] = nil

@@ -69,8 +69,9 @@ struct KeyedRequest {
     var firstAttempt: Instant
     /// Coordinator lookups this request waits for before it can be split.
     var waitingCoordinators: Set<CoordinatorKey> = []
-    /// Waiting for the broker list (every-broker requests before the first metadata).
+    /// Waiting for the broker list (every-broker requests wait for one refresh first).
     var waitingMetadata = false
+    var refreshedBrokers = false
     /// Part ids in broker order, the keys each carries, and their results as they finish.
     var shards: [UInt64] = []
     var shardKeys: [UInt64: [String]] = [:]
