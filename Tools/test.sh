@@ -34,8 +34,10 @@
 #      restarts, slow revocations, coordinator moves and restarts, added partitions,
 #      network faults during rebalances; eos: an exactly-once copy pipeline of
 #      transactional members; eos-think: the same with a think time between a member's poll
-#      and its transaction, so rebalances land in between; scenarios/README.md "Group scenarios"); then a
-#      fresh window of half as many seeds of each family, from a seed derived from the
+#      and its transaction, so rebalances land in between; scenarios/README.md "Group scenarios");
+#      KGO_SIM_SEEDS seeds of scenarios/admin-groups-random.scenario (admin requests over
+#      three groups, split by coordinator and asked of every broker, under random faults);
+#      then a fresh window of half as many seeds of each family, from a seed derived from the
 #      commit (KGO_SIM_FRESH_FROM sets it), so each run covers seeds no run covered before;
 #      each sweep runs one seed per core (kgo sim sweep --jobs)
 #   5b. Tools/interop-consume.sh: the release kgo consumes what librdkafka produced to Tansu
@@ -167,6 +169,10 @@ if [ "$SIM_SEEDS" -gt 0 ]; then
     .build/release/kgo sim sweep "scenarios/group-$fam-random.scenario" --seeds "$SIM_SEEDS" | grep -v ' ok$'
   done
   log "group sweeps: $(( $(now_ms) - S2 )) ms"
+  S2=$(now_ms)
+  .build/release/kgo sim sweep scenarios/admin-groups-random.scenario --seeds "$SIM_SEEDS" \
+    --save .build/sim-admin-failure.scenario | grep -v ' ok$'
+  log "admin sweep: $(( $(now_ms) - S2 )) ms"
   # A fresh window too, so coverage grows run by run: half as many seeds of each family,
   # starting at a seed derived from the commit (printed, with every failure's replay line).
   FRESH_SEEDS=$(( (SIM_SEEDS + 1) / 2 ))
@@ -176,7 +182,7 @@ if [ "$SIM_SEEDS" -gt 0 ]; then
   for f in random-faults consume-random consume-random-read-committed sweep/producer-10k sweep/producer-cuts-random \
            sweep/txn-producer-random sweep/txn-zombie-random sweep/txn-timeout-random \
            group-churn-random group-cooperative-random group-static-random group-coordinator-faults-random \
-           group-eos-random group-eos-think-random group-eos-v2-random; do
+           group-eos-random group-eos-think-random group-eos-v2-random admin-groups-random; do
     .build/release/kgo sim sweep "scenarios/$f.scenario" --seeds "$FRESH_SEEDS" --from "$FRESH_FROM" | grep -v ' ok$'
   done
   log "fresh window: $(( $(now_ms) - S2 )) ms"
