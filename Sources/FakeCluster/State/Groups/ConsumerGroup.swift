@@ -40,8 +40,18 @@ struct ConsumerGroup: Sendable, Equatable {
         var lastHeartbeat: Instant
         /// Set when the member is asked to revoke: it is fenced if still revoking then.
         var revocationDeadline: Instant?
+        /// Set for a classic member of this consumer group (KIP-848 online migration): it
+        /// speaks JoinGroup / SyncGroup / Heartbeat / LeaveGroup, not ConsumerGroupHeartbeat.
+        var classic: ClassicProtocol?
 
         var isLeavingStatic: Bool { memberEpoch == ConsumerGroup.leaveStaticEpoch }
+    }
+
+    /// What a classic member of a consumer group keeps of its JoinGroup.
+    struct ClassicProtocol: Sendable, Equatable {
+        var sessionTimeoutMs: Int32
+        /// In the member's order of preference; "consumer" protocol type only.
+        var protocols: [ClassicGroup.GroupProtocol]
     }
 
     static let leaveEpoch: Int32 = -1
@@ -176,6 +186,34 @@ struct ConsumerGroup: Sendable, Equatable {
     func hasPendingTransactionalOffset(_ tp: TopicPartition) -> Bool {
         pendingTransactionalOffsets.values.contains { $0[tp] != nil }
     }
+
+    // MARK: classic members (KIP-848 online migration)
+
+    /// Every member but `except` is a classic member (and there is at least one).
+    func onlyClassicMembers(except: String) -> Bool {
+        let rest = orderedMembers.filter { $0.memberId != except }
+        return !rest.isEmpty && rest.allSatisfy { $0.classic != nil }
+    }
+
+    /// The protocol names every classic member but `excluding` supports; nil when there is
+    /// no such member.
+    func classicCommonProtocols(excluding: String) -> Set<String>? {
+        var common: Set<String>?
+        for m in orderedMembers where m.memberId != excluding {
+            guard let c = m.classic else { continue }
+            let names = Set(c.protocols.map(\.name))
+            common = common.map { $0.intersection(names) } ?? names
+        }
+        return common
+    }
+
+    /// Partitions of the member's target that another member still holds: it waits for them.
+    func unreleased(_ m: Member) -> Set<TopicIdPartition> {
+        let missing = (targetAssignment[m.memberId] ?? []).subtracting(m.assigned)
+        guard !missing.isEmpty else { return [] }
+        let owners = currentOwners
+        return missing.filter { owners[$0] != nil && owners[$0] != m.memberId }
+    }
 }
 
 /// A partition named by topic id, as KIP-848 assignments are.
@@ -208,6 +246,17 @@ struct TopicImage: Sendable, Equatable {
     }
 
     func topic(id: KafkaUUID) -> Topic? { nameById[id].flatMap { byName[$0] } }
+
+    /// The id form of a named partition; nil for a topic or partition that does not exist.
+    func partitionId(_ tp: TopicPartition) -> TopicIdPartition? {
+        guard let t = byName[tp.topic], tp.partition >= 0, tp.partition < t.partitions else { return nil }
+        return TopicIdPartition(topicId: t.id, partition: tp.partition)
+    }
+
+    /// The named form of a partition; nil for a topic id that does not exist.
+    func partitionName(_ tp: TopicIdPartition) -> TopicPartition? {
+        topic(id: tp.topicId).map { TopicPartition($0.name, tp.partition) }
+    }
     func isInternal(_ name: String) -> Bool { byName[name]?.isInternal ?? false }
 }
 
