@@ -55,12 +55,8 @@ extension GroupCoordinator {
     /// of topics a member subscribes to answer GROUP_SUBSCRIBED_TO_TOPIC.
     mutating func deleteConsumerOffsets(groupId: String, _ partitions: [TopicPartition]) -> OffsetDeleteResult {
         guard var g = consumerGroups[groupId] else { return .failure(.groupIdNotFound) }
-        let subscribed = Set(g.subscribedTopicNames).union(g.subscriptionMetadata.keys)
-        let errors = partitions.map { tp -> KafkaErrorCode in
-            if !g.isEmpty, subscribed.contains(tp.topic) { return .groupSubscribedToTopic }
-            g.offsets[tp] = nil
-            return .noError
-        }
+        let subscribed = g.isEmpty ? [] : Set(g.subscribedTopicNames).union(g.subscriptionMetadata.keys)
+        let errors = Self.deleteUnsubscribed(partitions, subscribed: subscribed, from: &g.offsets)
         consumerGroups[groupId] = g
         return .partitions(errors)
     }
