@@ -43,9 +43,10 @@ struct MigrationHarness {
     func tps(_ ps: [Int32]) -> [TopicIdPartition] { ps.map { h.tp("t", $0) } }
 
     mutating func joinOutcome(_ id: String, owned: [Int32]?, protocolName: String = "cooperative-sticky",
-                              type: String = "consumer", session: Int32 = 10_000, at now: Instant = .zero)
-        -> GroupCoordinator.Outcome<GroupCoordinator.JoinResponse> {
-        let req = GroupCoordinator.JoinRequest(groupId: "g", memberId: id, clientId: "classic", sessionTimeoutMs: session,
+                              type: String = "consumer", session: Int32 = 10_000, instance: String? = nil,
+                              at now: Instant = .zero) -> GroupCoordinator.Outcome<GroupCoordinator.JoinResponse> {
+        let req = GroupCoordinator.JoinRequest(groupId: "g", memberId: id, groupInstanceId: instance, clientId: "classic",
+                                               sessionTimeoutMs: session,
                                                rebalanceTimeoutMs: 30_000, protocolType: type,
                                                protocols: [.init(name: protocolName, metadata: Self.subscription(owned: owned))])
         let o = h.c.joinGroup(req, image: h.image, now: now, using: &h.rng)
@@ -55,8 +56,9 @@ struct MigrationHarness {
 
     /// A classic JoinGroup answered at once (a consumer group's classic member, or MEMBER_ID_REQUIRED).
     mutating func join(_ id: String, owned: [Int32]?, protocolName: String = "cooperative-sticky", type: String = "consumer",
-                       session: Int32 = 10_000, at now: Instant = .zero) -> GroupCoordinator.JoinResponse? {
-        guard case .immediate(let r) = joinOutcome(id, owned: owned, protocolName: protocolName, type: type, session: session, at: now)
+                       session: Int32 = 10_000, instance: String? = nil, at now: Instant = .zero) -> GroupCoordinator.JoinResponse? {
+        guard case .immediate(let r) = joinOutcome(id, owned: owned, protocolName: protocolName, type: type, session: session,
+                                                   instance: instance, at: now)
         else { return nil }
         return r
     }
@@ -325,5 +327,34 @@ struct GroupMigrationTests {
         #expect(m.h.c.commitOffsets(groupId: "g", generationId: 2, memberId: "c", groupInstanceId: nil, o, apiVersion: 9, now: .zero) == [.staleMemberEpoch])
         // LeaveGroup: the classic member leaves the consumer group (its epoch bumps).
         #expect(m.leave(a) == [.noError] && m.consumer?.member(a) == nil && m.consumer?.groupEpoch == 4)
+    }
+
+    @Test func aStaticClassicMemberRejoinsUnderANewIdAndLeavesByInstance() throws {
+        var m = MigrationHarness()
+        m.h.join("c")
+        // A static classic member joins without MEMBER_ID_REQUIRED (KIP-345).
+        let firstResult = m.join("", owned: [], instance: "s1", at: .milliseconds(1))
+        let first = try #require(firstResult)
+        #expect(first.error == .noError && first.memberId.hasPrefix("s1-"))
+        let epoch = first.generationId
+        _ = m.sync(first.memberId, gen: epoch, at: .milliseconds(2))
+        let held = m.consumer?.member(first.memberId)?.assigned
+        // It restarts: a join with no id takes its record over under a new id; the old id is fenced.
+        let againResult = m.join("", owned: [], instance: "s1", at: .milliseconds(3))
+        let again = try #require(againResult)
+        #expect(again.error == .noError && again.memberId != first.memberId && again.memberId.hasPrefix("s1-"))
+        #expect(m.consumer?.member(first.memberId) == nil && m.consumer?.member(again.memberId)?.assigned == held)
+        #expect(m.consumer?.orderedMembers.map(\.memberId) == ["c", again.memberId])
+        #expect(m.h.c.heartbeat(groupId: "g", memberId: first.memberId, groupInstanceId: "s1", generationId: epoch,
+                                now: .milliseconds(4)) == .fencedInstanceId)
+        // A join naming the old id with the instance is fenced too; a live KIP-848 member's
+        // instance id cannot be taken by a classic join.
+        #expect(m.join(first.memberId, owned: [], instance: "s1", at: .milliseconds(5))?.error == .fencedInstanceId)
+        m.h.join("d", instance: "s2", at: .milliseconds(6))
+        #expect(m.join("", owned: [], instance: "s2", at: .milliseconds(7))?.error == .unreleasedInstanceId)
+        // LeaveGroup by instance id alone.
+        #expect(m.h.c.leaveGroup(groupId: "g", members: [.init(memberId: "", groupInstanceId: "s1")], image: m.h.image,
+                                 now: .milliseconds(8)) == [.noError])
+        #expect(m.consumer?.orderedMembers.map(\.memberId) == ["c", "d"] && m.exclusive())
     }
 }
