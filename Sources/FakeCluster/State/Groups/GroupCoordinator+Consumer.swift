@@ -333,8 +333,10 @@ extension GroupCoordinator {
     // MARK: time
 
     /// Fences members whose session expired (no heartbeat for the session timeout; a
-    /// static member that left with -2 too) or who did not revoke within their rebalance
-    /// timeout. Groups in id order, members in join order.
+    /// static member that left with -2 too; a classic member's session is its own) or who
+    /// did not revoke within their rebalance timeout. A fenced consumer-protocol member that
+    /// leaves only classic members downgrades the group (GroupCoordinator+Migration). Groups
+    /// in id order, members in join order.
     mutating func tickConsumerGroups(image: TopicImage, now: Instant) {
         groupLoop: for id in consumerGroups.keys.sorted() {
             var g = consumerGroups[id]!
