@@ -22,10 +22,28 @@ import Testing
         return try FakeClusterServer.start(config)
     }
 
+    /// Each client its own seed (a KIP-848 member draws its member id from it: two clients
+    /// with one seed would join as the same member), fixed by its name.
     static func configuration(_ server: FakeClusterServer, clientId: String) -> KafkaClientConfiguration {
         var c = ConsumerCancellationTests.configuration(server)
         c.clientId = clientId
+        c.randomSeed = clientId.utf8.reduce(UInt64(5381)) { ($0 &* 33) &+ UInt64($1) }
         return c
+    }
+
+    /// Runs `body` with the server and a tally, then makes every member still in the group
+    /// leave (also when `body` failed: a member left running would retry against the stopped
+    /// server for ever), then stops the server.
+    static func run(_ server: FakeClusterServer, _ body: (FakeClusterServer, Tally) async throws -> Void) async throws {
+        defer { try? server.shutdown() }
+        let tally = Tally()
+        do {
+            try await body(server, tally)
+        } catch {
+            await tally.leaveAll()
+            throw error
+        }
+        await tally.leaveAll()
     }
 
     /// What the members saw: current partitions by member, records read by topic/partition/offset.
@@ -34,6 +52,13 @@ import Testing
         private var owned: [String: Set<TopicPartition>] = [:]
         private var reads: [String: Int] = [:]
         private var log: [String] = []
+        private var members: [Member] = []
+
+        func add(_ m: Member) { locked { members.append(m) } }
+        /// Every registered member that has not left leaves.
+        func leaveAll() async {
+            for m in locked({ members }) { await m.leave() }
+        }
 
         func locked<T>(_ body: () -> T) -> T { lock.lock(); defer { lock.unlock() }; return body() }
         func event(_ member: String, _ e: GroupConsumerEvent) {
@@ -92,6 +117,7 @@ import Testing
                     tally.event(name, e)
                 }
             }
+            left = NSLockedString()
             run = Task { try await consumer.run() }
             polling = Task {
                 while !Task.isCancelled {
@@ -100,14 +126,18 @@ import Testing
                     if poll.closed { return }
                 }
             }
+            tally.add(self)
         }
 
         private let idHolder: NSLockedString
+        private let left: NSLockedString
         /// The member id of its last join.
         var memberId: String? { idHolder.get() }
 
         /// Commits what was consumed and leaves (a static member: epoch -2, keeping its partitions).
         func leave() async {
+            guard left.get() == nil else { return }
+            left.set("left")
             await consumer.leave()
             _ = try? await run.value
             await polling.value
@@ -159,186 +189,179 @@ import Testing
     /// A alone owns all six; B and C join and take two each (uniform); B leaves and only B's
     /// partitions move; every record is read once, the member epochs commit.
     @Test func partitionsSplitAJoinerTakesSomeAndALeaverMovesOnlyItsOwn() async throws {
-        let server = try Self.server()
-        defer { try? server.shutdown() }
-        try await Self.produce(server, count: 20)
-        let tally = Tally()
-        let a = try Member("A", server, tally: tally)
-        try await Self.waitUntil("A to own all six", tally) { tally.split(["A"], each: 6, total: 6) }
-        let b = try Member("B", server, tally: tally)
-        let c = try Member("C", server, tally: tally)
-        try await Self.waitUntil("A, B and C to own two each", tally) { tally.split(["A", "B", "C"], each: 2, total: 6) }
-        let snap = try #require(try await Self.snapshot(server))
-        #expect(snap.assignor == "uniform" && snap.members.count == 3 && snap.members.allSatisfy { $0.state == "Stable" && $0.assigned.count == 2 },
-                "\(snap)")
-        try await Self.produce(server, count: 20)
-        try await Self.waitUntil("the first 40 records per partition read", tally) { tally.missing("t", partitions: 6, perPartition: 40) == 0 }
+        try await Self.run(try Self.server()) { server, tally in
+            try await Self.produce(server, count: 20)
+            let a = try Member("A", server, tally: tally)
+            try await Self.waitUntil("A to own all six", tally) { tally.split(["A"], each: 6, total: 6) }
+            let b = try Member("B", server, tally: tally)
+            let c = try Member("C", server, tally: tally)
+            try await Self.waitUntil("A, B and C to own two each", tally) { tally.split(["A", "B", "C"], each: 2, total: 6) }
+            let snap = try #require(try await Self.snapshot(server))
+            #expect(snap.assignor == "uniform" && snap.members.count == 3 && snap.members.allSatisfy { $0.state == "Stable" && $0.assigned.count == 2 },
+                    "\(snap)")
+            try await Self.produce(server, count: 20)
+            try await Self.waitUntil("the first 40 records per partition read", tally) { tally.missing("t", partitions: 6, perPartition: 40) == 0 }
 
-        let before = (a: tally.owned("A"), c: tally.owned("C"))
-        await b.leave()
-        try await Self.waitUntil("A and C to own three each after B left", tally) { tally.split(["A", "C"], each: 3, total: 6) }
-        #expect(tally.owned("A").isSuperset(of: before.a) && tally.owned("C").isSuperset(of: before.c),
-                "partitions other than B's moved:\n\(tally.events)")
-        try await Self.produce(server, count: 20)
-        try await Self.waitUntil("every record read", tally) { tally.missing("t", partitions: 6, perPartition: 60) == 0 }
-        await a.leave()
-        await c.leave()
-        #expect(tally.duplicates.isEmpty, "read twice: \(tally.duplicates.prefix(20))\n\(tally.events)")
-        let left = try await Self.snapshot(server)
-        #expect(left?.members.isEmpty == true && left?.state == "Empty", "\(String(describing: left))")
-        #expect(left?.offsets.map(\.offset) == Array(repeating: 60, count: 6), "committed: \(String(describing: left?.offsets))")
+            let before = (a: tally.owned("A"), c: tally.owned("C"))
+            await b.leave()
+            try await Self.waitUntil("A and C to own three each after B left", tally) { tally.split(["A", "C"], each: 3, total: 6) }
+            #expect(tally.owned("A").isSuperset(of: before.a) && tally.owned("C").isSuperset(of: before.c),
+                    "partitions other than B's moved:\n\(tally.events)")
+            try await Self.produce(server, count: 20)
+            try await Self.waitUntil("every record read", tally) { tally.missing("t", partitions: 6, perPartition: 60) == 0 }
+            await a.leave()
+            await c.leave()
+            #expect(tally.duplicates.isEmpty, "read twice: \(tally.duplicates.prefix(20))\n\(tally.events)")
+            let left = try await Self.snapshot(server)
+            #expect(left?.members.isEmpty == true && left?.state == "Empty", "\(String(describing: left))")
+            #expect(left?.offsets.map(\.offset) == Array(repeating: 60, count: 6), "committed: \(String(describing: left?.offsets))")
+        }
     }
 
     /// Members join and leave while the group's coordinator moves between the three brokers
     /// (each move: NOT_COORDINATOR, find the new one, heartbeat there with the same epoch).
     /// Every record is read exactly once and the group ends with every partition owned once.
     @Test func churnWhileTheCoordinatorMoves() async throws {
-        let server = try Self.server()
-        defer { try? server.shutdown() }
-        let tally = Tally()
-        var members = [try Member("m0", server, tally: tally), try Member("m1", server, tally: tally)]
-        var produced = 0
-        for round in 1 ... 6 {
-            try await Self.produce(server, count: 10)
-            produced += 10
-            let from = try await server.withCluster { c, _ in (c.coordinator("g", .group) ?? 1, []) }.get()
-            let to = from % 3 + 1
-            _ = try await server.withCluster { c, now in ((), c.moveCoordinator("g", .group, to: to, now: now)) }.get()
-            if round % 2 == 1 {
-                members.append(try Member("m\(round + 1)", server, tally: tally))
-            } else {
-                await members.removeFirst().leave()
+        try await Self.run(try Self.server()) { server, tally in
+            var members = [try Member("m0", server, tally: tally), try Member("m1", server, tally: tally)]
+            var produced = 0
+            for round in 1 ... 6 {
+                try await Self.produce(server, count: 10)
+                produced += 10
+                let from = try await server.withCluster { c, _ in (c.coordinator("g", .group) ?? 1, []) }.get()
+                let to = from % 3 + 1
+                _ = try await server.withCluster { c, now in ((), c.moveCoordinator("g", .group, to: to, now: now)) }.get()
+                if round % 2 == 1 {
+                    members.append(try Member("m\(round + 1)", server, tally: tally))
+                } else {
+                    await members.removeFirst().leave()
+                }
+                let want = produced
+                try await Self.waitUntil("round \(round): every record read", tally) { tally.missing("t", partitions: 6, perPartition: want) == 0 }
             }
-            let want = produced
-            try await Self.waitUntil("round \(round): every record read", tally) { tally.missing("t", partitions: 6, perPartition: want) == 0 }
+            let names = members.map(\.name)
+            try await Self.waitUntil("the last members to split the partitions", tally) {
+                tally.split(names, each: 6 / names.count, total: 6)
+            }
+            for m in members { await m.leave() }
+            #expect(tally.duplicates.isEmpty, "read twice: \(tally.duplicates.prefix(20))\n\(tally.events)")
         }
-        let names = members.map(\.name)
-        try await Self.waitUntil("the last members to split the partitions", tally) {
-            tally.split(names, each: 6 / names.count, total: 6)
-        }
-        for m in members { await m.leave() }
-        #expect(tally.duplicates.isEmpty, "read twice: \(tally.duplicates.prefix(20))\n\(tally.events)")
     }
 
     /// A static member leaves with epoch -2: the coordinator keeps its partitions (nobody else
     /// is given them) until it rejoins with the same instance id, and gets them back; what was
     /// produced meanwhile is read once, by it.
     @Test func aStaticMemberLeavesAndRejoinsKeepingItsAssignment() async throws {
-        let server = try Self.server()
-        defer { try? server.shutdown() }
-        try await Self.produce(server, count: 10)
-        let tally = Tally()
-        let a = try Member("A", server, tally: tally) { $0.instanceId = "a" }
-        let b = try Member("B", server, tally: tally) { $0.instanceId = "b" }
-        try await Self.waitUntil("A and B to own three each", tally) { tally.split(["A", "B"], each: 3, total: 6) }
-        try await Self.waitUntil("the first records read", tally) { tally.missing("t", partitions: 6, perPartition: 10) == 0 }
-        let ownedByA = tally.owned("A"), ownedByB = tally.owned("B")
-        await a.leave()
-        let kept = try #require(try await Self.snapshot(server)?.members.first { $0.instanceId == "a" }, "the static member was removed")
-        #expect(kept.memberEpoch == -2 && Set(kept.assigned) == ownedByA, "\(kept)")
-        try await Self.produce(server, count: 10)
-        try await Task.sleep(for: .seconds(1))   // B heartbeats several times meanwhile
-        #expect(tally.owned("B") == ownedByB, "B was given the static member's partitions:\n\(tally.events)")
-        #expect(tally.missing("t", partitions: 6, perPartition: 20) == ownedByA.count * 10)
+        try await Self.run(try Self.server()) { server, tally in
+            try await Self.produce(server, count: 10)
+            let a = try Member("A", server, tally: tally) { $0.instanceId = "a" }
+            let b = try Member("B", server, tally: tally) { $0.instanceId = "b" }
+            try await Self.waitUntil("A and B to own three each", tally) { tally.split(["A", "B"], each: 3, total: 6) }
+            try await Self.waitUntil("the first records read", tally) { tally.missing("t", partitions: 6, perPartition: 10) == 0 }
+            let ownedByA = tally.owned("A"), ownedByB = tally.owned("B")
+            await a.leave()
+            let kept = try #require(try await Self.snapshot(server)?.members.first { $0.instanceId == "a" }, "the static member was removed")
+            #expect(kept.memberEpoch == -2 && Set(kept.assigned) == ownedByA, "\(kept)")
+            try await Self.produce(server, count: 10)
+            try await Task.sleep(for: .seconds(1))   // B heartbeats several times meanwhile
+            #expect(tally.owned("B") == ownedByB, "B was given the static member's partitions:\n\(tally.events)")
+            #expect(tally.missing("t", partitions: 6, perPartition: 20) == ownedByA.count * 10)
 
-        let again = try Member("A2", server, tally: tally) { $0.instanceId = "a" }
-        try await Self.waitUntil("the rejoined member to own A's partitions", tally) { tally.owned("A2") == ownedByA }
-        try await Self.waitUntil("every record read", tally) { tally.missing("t", partitions: 6, perPartition: 20) == 0 }
-        #expect(tally.owned("B") == ownedByB)
-        await again.leave()
-        await b.leave()
-        #expect(tally.duplicates.isEmpty, "read twice: \(tally.duplicates.prefix(20))\n\(tally.events)")
+            let again = try Member("A2", server, tally: tally) { $0.instanceId = "a" }
+            try await Self.waitUntil("the rejoined member to own A's partitions", tally) { tally.owned("A2") == ownedByA }
+            try await Self.waitUntil("every record read", tally) { tally.missing("t", partitions: 6, perPartition: 20) == 0 }
+            #expect(tally.owned("B") == ownedByB)
+            await again.leave()
+            await b.leave()
+            #expect(tally.duplicates.isEmpty, "read twice: \(tally.duplicates.prefix(20))\n\(tally.events)")
+        }
     }
 
     /// `serverAssignor = "range"`: two members over two topics of three partitions get the
     /// same partition numbers of both (co-partitioned), 4 and 2; the group reports range.
     @Test func theRangeAssignorCoPartitions() async throws {
-        let server = try Self.server(topics: [.init(name: "x", partitions: 3), .init(name: "y", partitions: 3)])
-        defer { try? server.shutdown() }
-        let tally = Tally()
-        let members = try ["A", "B"].map { try Member($0, server, tally: tally, topics: ["x", "y"]) { $0.serverAssignor = "range" } }
-        try await Self.waitUntil("both members to own their ranges", tally) {
-            tally.owned("A").count + tally.owned("B").count == 6 && !tally.owned("A").isEmpty && !tally.owned("B").isEmpty
+        try await Self.run(try Self.server(topics: [.init(name: "x", partitions: 3), .init(name: "y", partitions: 3)])) { server, tally in
+            let members = try ["A", "B"].map { try Member($0, server, tally: tally, topics: ["x", "y"]) { $0.serverAssignor = "range" } }
+            try await Self.waitUntil("both members to own their ranges", tally) {
+                tally.owned("A").count + tally.owned("B").count == 6 && !tally.owned("A").isEmpty && !tally.owned("B").isEmpty
+            }
+            try await Task.sleep(for: .milliseconds(500))
+            for name in ["A", "B"] {
+                let o = tally.owned(name)
+                let x = Set(o.filter { $0.topic == "x" }.map(\.partition)), y = Set(o.filter { $0.topic == "y" }.map(\.partition))
+                #expect(x == y, "\(name) is not co-partitioned: \(o.sorted())")
+            }
+            #expect([tally.owned("A").count, tally.owned("B").count].sorted() == [2, 4], "\(tally.events)")
+            let snap = try await Self.snapshot(server)
+            #expect(snap?.assignor == "range", "\(String(describing: snap))")
+            for m in members { await m.leave() }
         }
-        try await Task.sleep(for: .milliseconds(500))
-        for name in ["A", "B"] {
-            let o = tally.owned(name)
-            let x = Set(o.filter { $0.topic == "x" }.map(\.partition)), y = Set(o.filter { $0.topic == "y" }.map(\.partition))
-            #expect(x == y, "\(name) is not co-partitioned: \(o.sorted())")
-        }
-        #expect([tally.owned("A").count, tally.owned("B").count].sorted() == [2, 4], "\(tally.events)")
-        let snap = try await Self.snapshot(server)
-        #expect(snap?.assignor == "range", "\(String(describing: snap))")
-        for m in members { await m.leave() }
     }
 
     /// A regex subscription (SubscribedTopicRegex): the matching topics are assigned, others
     /// not; a matching topic created later joins.
     @Test func aRegexSubscriptionFollowsMatchingTopics() async throws {
-        let server = try Self.server(topics: [.init(name: "rx-a", partitions: 2), .init(name: "rx-b", partitions: 2), .init(name: "other", partitions: 2)])
-        defer { try? server.shutdown() }
-        let tally = Tally()
-        let m = try Member("A", server, tally: tally, topics: []) { $0.patterns = ["rx-.*"] }
-        let first: Set<TopicPartition> = [Self.tp(0, "rx-a"), Self.tp(1, "rx-a"), Self.tp(0, "rx-b"), Self.tp(1, "rx-b")]
-        try await Self.waitUntil("rx-a and rx-b assigned", tally) { tally.owned("A") == first }
-        let snap = try await Self.snapshot(server)
-        #expect(snap?.members.first?.subscribedTopicRegex == "rx-.*", "\(String(describing: snap))")
-        let created = try await server.withCluster { c, _ in (c.createTopic("rx-c", partitions: 1), []) }.get()
-        #expect(created == .noError)
-        try await Self.waitUntil("rx-c assigned too", tally) { tally.owned("A") == first.union([Self.tp(0, "rx-c")]) }
-        await m.leave()
+        try await Self.run(try Self.server(topics: [.init(name: "rx-a", partitions: 2), .init(name: "rx-b", partitions: 2), .init(name: "other", partitions: 2)])) { server, tally in
+            let m = try Member("A", server, tally: tally, topics: []) { $0.patterns = ["rx-.*"] }
+            let first: Set<TopicPartition> = [Self.tp(0, "rx-a"), Self.tp(1, "rx-a"), Self.tp(0, "rx-b"), Self.tp(1, "rx-b")]
+            try await Self.waitUntil("rx-a and rx-b assigned", tally) { tally.owned("A") == first }
+            let snap = try await Self.snapshot(server)
+            #expect(snap?.members.first?.subscribedTopicRegex == "rx-.*", "\(String(describing: snap))")
+            let created = try await server.withCluster { c, _ in (c.createTopic("rx-c", partitions: 1), []) }.get()
+            #expect(created == .noError)
+            try await Self.waitUntil("rx-c assigned too", tally) { tally.owned("A") == first.union([Self.tp(0, "rx-c")]) }
+            await m.leave()
+        }
     }
 
     /// A member whose heartbeats stop for longer than the session timeout is fenced: its
     /// partitions go to the other member; its late heartbeat is refused, it gives its
     /// partitions up as lost and rejoins at epoch 0, and the two split again.
     @Test func aSilentMemberIsFencedBySessionTimeout() async throws {
-        let server = try Self.server(sessionTimeoutMs: 2_000)
-        defer { try? server.shutdown() }
-        let tally = Tally()
-        let a = try Member("A", server, tally: tally)
-        let b = try Member("B", server, tally: tally)
-        try await Self.waitUntil("A and B to own three each", tally) { tally.split(["A", "B"], each: 3, total: 6) }
-        let idA = try #require(a.memberId)
-        _ = try await server.withCluster { c, now in (c.stallHeartbeats("g", .memberId(idA), until: now.adding(milliseconds: 4_000)), []) }.get()
-        try await Self.waitUntil("B to own all six after A's session expired", tally) { tally.owned("B").count == 6 }
-        try await Self.waitUntil("A to lose its partitions", tally) { tally.saw("A", "lost") }
-        try await Self.waitUntil("A and B to split again", tally) { tally.split(["A", "B"], each: 3, total: 6) }
-        let rejoined = try await Self.snapshot(server)?.members.map(\.memberId) ?? []
-        #expect(rejoined.count == 2, "\(rejoined)")
-        await a.leave()
-        await b.leave()
+        try await Self.run(try Self.server(sessionTimeoutMs: 2_000)) { server, tally in
+            let a = try Member("A", server, tally: tally)
+            let b = try Member("B", server, tally: tally)
+            try await Self.waitUntil("A and B to own three each", tally) { tally.split(["A", "B"], each: 3, total: 6) }
+            let idA = try #require(a.memberId)
+            _ = try await server.withCluster { c, now in (c.stallHeartbeats("g", .memberId(idA), until: now.adding(milliseconds: 4_000)), []) }.get()
+            try await Self.waitUntil("B to own all six after A's session expired", tally) { tally.owned("B").count == 6 }
+            try await Self.waitUntil("A to lose its partitions", tally) { tally.saw("A", "lost") }
+            try await Self.waitUntil("A and B to split again", tally) { tally.split(["A", "B"], each: 3, total: 6) }
+            let rejoined = try await Self.snapshot(server)?.members.map(\.memberId) ?? []
+            #expect(rejoined.count == 2, "\(rejoined)")
+            await a.leave()
+            await b.leave()
+        }
     }
 
     /// A member that does not finish revoking within its rebalance timeout (its onRevoked
     /// blocks) is fenced by the coordinator: the partitions it was asked to give up go to the
     /// joiner without waiting for it; it loses the rest and rejoins.
     @Test func aMemberThatDoesNotRevokeInTimeIsFenced() async throws {
-        let server = try Self.server()
-        defer { try? server.shutdown() }
-        let tally = Tally()
-        let unblock = NSLockedString()
-        let a = try Member("A", server, tally: tally) { g in
-            g.rebalanceTimeout = .seconds(2)
-            g.revocationTimeout = .seconds(30)
-            g.onRevoked = { _ in
-                // The first revocation blocks for 6 s (three times the rebalance timeout).
-                if unblock.get() == nil {
-                    unblock.set("blocked")
-                    try? await Task.sleep(for: .seconds(6))
+        try await Self.run(try Self.server()) { server, tally in
+            let unblock = NSLockedString()
+            let a = try Member("A", server, tally: tally) { g in
+                g.rebalanceTimeout = .seconds(2)
+                g.revocationTimeout = .seconds(30)
+                g.onRevoked = { _ in
+                    // The first revocation blocks for 6 s (three times the rebalance timeout).
+                    if unblock.get() == nil {
+                        unblock.set("blocked")
+                        try? await Task.sleep(for: .seconds(6))
+                    }
                 }
             }
+            try await Self.waitUntil("A to own all six", tally) { tally.split(["A"], each: 6, total: 6) }
+            let clock = ContinuousClock()
+            let b = try Member("B", server, tally: tally)
+            let joinedAt = clock.now
+            try await Self.waitUntil("A to be asked to revoke", tally, timeout: .seconds(10)) { unblock.get() != nil }
+            try await Self.waitUntil("B to be given partitions", tally) { !tally.owned("B").isEmpty }
+            #expect(clock.now - joinedAt < .seconds(6), "B waited for A's revocation rather than A being fenced")
+            try await Self.waitUntil("A to lose its partitions", tally) { tally.saw("A", "lost") }
+            try await Self.waitUntil("A and B to split again", tally) { tally.split(["A", "B"], each: 3, total: 6) }
+            await a.leave()
+            await b.leave()
         }
-        try await Self.waitUntil("A to own all six", tally) { tally.split(["A"], each: 6, total: 6) }
-        let clock = ContinuousClock()
-        let b = try Member("B", server, tally: tally)
-        let joinedAt = clock.now
-        try await Self.waitUntil("A to be asked to revoke", tally, timeout: .seconds(10)) { unblock.get() != nil }
-        try await Self.waitUntil("B to be given partitions", tally) { !tally.owned("B").isEmpty }
-        #expect(clock.now - joinedAt < .seconds(6), "B waited for A's revocation rather than A being fenced")
-        try await Self.waitUntil("A to lose its partitions", tally) { tally.saw("A", "lost") }
-        try await Self.waitUntil("A and B to split again", tally) { tally.split(["A", "B"], each: 3, total: 6) }
-        await a.leave()
-        await b.leave()
     }
 }

@@ -44,6 +44,8 @@ import Foundation
         group.onAssigned = onAssigned
         group.groupProtocol = groupProtocol
         var c = configuration(server, transactionalId: "copy-\(name)")
+        // Its own seed: a KIP-848 member draws its member id from it (one seed, one member).
+        c.randomSeed = name.utf8.reduce(UInt64(5381)) { ($0 &* 33) &+ UInt64($1) }
         c.consumer.partitionMaxBytes = 1
         c.consumer.maxBytes = 1
         return try KafkaTransactSession(configuration: c, group: group, logger: TestEnvironment.logger)
