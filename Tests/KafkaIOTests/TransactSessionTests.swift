@@ -216,13 +216,15 @@ import Foundation
     }
 
     /// A partition revoked while the transaction is open makes it abort: `end(commit: true)`
-    /// returns false, and the records come back to whoever owns them next.
-    @Test func aRevocationDuringTheTransactionAbortsIt() async throws {
-        let server = try Self.server()
+    /// returns false, and the records come back to whoever owns them next. With classic and
+    /// KIP-848 members.
+    @Test(arguments: GroupProtocol.allCases)
+    func aRevocationDuringTheTransactionAbortsIt(groupProtocol: GroupProtocol) async throws {
+        let server = try Self.server(consumerGroups: groupProtocol == .consumer)
         defer { try? server.shutdown() }
         try await Self.fillInput(server)
         let revoking = NIOLockedValueBox(false)
-        let a = try Self.session(server, "a") { parts in if !parts.isEmpty { revoking.withLockedValue { $0 = true } } }
+        let a = try Self.session(server, "a", groupProtocol: groupProtocol) { parts in if !parts.isEmpty { revoking.withLockedValue { $0 = true } } }
         let runA = Task { try await a.run() }
         let clock = ContinuousClock()
         let deadline = clock.now + .seconds(30)
@@ -232,9 +234,9 @@ import Foundation
         try await a.begin()
         for r in poll.records { a.client.produce(KafkaRecord(topic: "out", partition: r.partition, value: r.value.map(Array.init))) { _ in } }
 
-        // A second member joins: the cooperative-sticky rebalance revokes half of a's
+        // A second member joins: the rebalance (cooperative-sticky, or the coordinator's) revokes half of a's
         // partitions (the revocation starts now and finishes once a is done with what it polled).
-        let b = try Self.session(server, "b")
+        let b = try Self.session(server, "b", groupProtocol: groupProtocol)
         let runB = Task { try await b.run() }
         while !revoking.withLockedValue({ $0 }), clock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         #expect(revoking.withLockedValue { $0 })
