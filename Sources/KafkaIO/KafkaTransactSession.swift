@@ -122,6 +122,7 @@ public final class KafkaTransactSession: Service, Sendable {
         return false
     }
 
-    /// Aborts a transaction left open, leaves the group and closes the client.
+    /// Aborts a transaction left open (after a commit or abort still running, cancelled by
+    /// its caller, has finished), leaves the group and closes the client.
     public func leave() async { await consumer.leave() }
 }

@@ -15,8 +15,9 @@ import Testing
 @Suite(.serialized) struct ConsumerProtocolGroupTests {
     /// A 4.0 cluster whose coordinator tells members to heartbeat every 200 ms.
     static func server(brokers: Int32 = 3, topics: [FakeClusterConfig.Topic] = [.init(name: "t", partitions: 6)],
-                       sessionTimeoutMs: Int32 = 45_000) throws -> FakeClusterServer {
-        var config = FakeClusterConfig(brokers: (1 ... brokers).map { .init(nodeId: $0, port: 0) }, release: .v4_0, topics: topics)
+                       sessionTimeoutMs: Int32 = 45_000, recordEvents: Bool = false) throws -> FakeClusterServer {
+        var config = FakeClusterConfig(brokers: (1 ... brokers).map { .init(nodeId: $0, port: 0) }, release: .v4_0, topics: topics,
+                                       recordEvents: recordEvents)
         config.consumerGroupHeartbeatIntervalMs = 200
         config.consumerGroupSessionTimeoutMs = sessionTimeoutMs
         return try FakeClusterServer.start(config)
@@ -222,7 +223,7 @@ import Testing
     /// (each move: NOT_COORDINATOR, find the new one, heartbeat there with the same epoch).
     /// Every record is read exactly once and the group ends with every partition owned once.
     @Test func churnWhileTheCoordinatorMoves() async throws {
-        try await Self.run(try Self.server()) { server, tally in
+        try await Self.run(try Self.server(recordEvents: true)) { server, tally in
             var members = [try Member("m0", server, tally: tally), try Member("m1", server, tally: tally)]
             var produced = 0
             for round in 1 ... 6 {
@@ -245,6 +246,15 @@ import Testing
             }
             for m in members { await m.leave() }
             #expect(tally.duplicates.isEmpty, "read twice: \(tally.duplicates.prefix(20))\n\(tally.events)")
+            // The members followed the coordinator: told NOT_COORDINATOR, then heard on every broker.
+            let answers = try await server.withCluster { c, _ in
+                (c.events.compactMap { e -> [Int32]? in
+                    if case .response(let r as ConsumerGroupHeartbeatResponse) = e.message { return [e.broker, Int32(r.errorCode)] }
+                    return nil
+                }, [])
+            }.get()
+            #expect(Set(answers.filter { $0[1] == 0 }.map { $0[0] }) == [1, 2, 3], "heartbeats answered by \(Set(answers.map { $0[0] }))")
+            #expect(answers.contains { $0[1] == Int32(KafkaErrorCode.notCoordinator.rawValue) })
         }
     }
 
