@@ -354,10 +354,10 @@ import Testing
                 g.rebalanceTimeout = .seconds(2)
                 g.revocationTimeout = .seconds(30)
                 g.onRevoked = { _ in
-                    // The first revocation blocks for 6 s (three times the rebalance timeout).
+                    // The first revocation blocks for 8 s (four times the rebalance timeout).
                     if unblock.get() == nil {
                         unblock.set("blocked")
-                        try? await Task.sleep(for: .seconds(6))
+                        try? await Task.sleep(for: .seconds(8))
                     }
                 }
             }
@@ -367,7 +367,7 @@ import Testing
             let joinedAt = clock.now
             try await Self.waitUntil("A to be asked to revoke", tally, timeout: .seconds(10)) { unblock.get() != nil }
             try await Self.waitUntil("B to be given partitions", tally) { !tally.owned("B").isEmpty }
-            #expect(clock.now - joinedAt < .seconds(6), "B waited for A's revocation rather than A being fenced")
+            #expect(clock.now - joinedAt < .seconds(8), "B waited for A's revocation rather than A being fenced")
             try await Self.waitUntil("A to lose its partitions", tally) { tally.saw("A", "lost") }
             try await Self.waitUntil("A and B to split again", tally) { tally.split(["A", "B"], each: 3, total: 6) }
             await a.leave()

@@ -21,7 +21,7 @@ import Foundation
     static func server(transactionVersion: Int16 = 0, consumerGroups: Bool = false) throws -> FakeClusterServer {
         var config = FakeClusterConfig(brokers: (1 ... 3).map { .init(nodeId: $0, port: 0) },
                                        topics: [.init(name: "in", partitions: partitions), .init(name: "out", partitions: partitions)],
-                                       recordEvents: transactionVersion >= 2)
+                                       recordEvents: transactionVersion >= 2 || consumerGroups)
         config.transactionVersion = transactionVersion
         if transactionVersion >= 2 || consumerGroups { config.release = .v4_0 }
         config.consumerGroupHeartbeatIntervalMs = 500
@@ -212,6 +212,16 @@ import Foundation
         if groupProtocol == .consumer {
             let snap = try await server.withCluster { c, _ in (c.describeConsumerGroup("copy"), []) }.get()
             #expect(snap != nil && snap?.offsets.count == Int(Self.partitions), "the consumer group's offsets: \(String(describing: snap))")
+            // Every TxnOffsetCommit names the member and its member epoch (KIP-848 epochs start at 1).
+            let commits = try await server.withCluster { cluster, _ in
+                (cluster.events.compactMap { e -> String? in
+                    if case .request(let r as TxnOffsetCommitRequest) = e.message { return "\(r.memberId) \(r.generationId)" } else { return nil }
+                }, [])
+            }.get()
+            #expect(!commits.isEmpty && commits.allSatisfy { c in
+                let parts = c.split(separator: " ")
+                return parts.count == 2 && (Int32(parts[1]) ?? 0) > 0
+            }, "TxnOffsetCommit member and epoch: \(Set(commits).sorted().prefix(10))")
         }
     }
 
