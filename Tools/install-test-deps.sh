@@ -51,13 +51,16 @@ else
   [ -x "$TANSU" ] || { log "install-tansu.sh did not produce $TANSU"; exit 1; }
 fi
 
-# --- 3. peers (librdkafka 2.16 via confluent-kafka, kafka-python, rdprod/rdcons)
+# --- 3. peers (librdkafka 2.16 via confluent-kafka with group.protocol=consumer, kafka-python, rdprod/rdcons)
 P=$ROOT/.peers
 peers_ok() {
   [ -x "$P/bin/rdprod" ] && [ -x "$P/bin/rdcons" ] && [ -f "$P/env" ] && [ -e "$P/lib/librdkafka.so.1" ] &&
   "$P/venv/bin/python" -c '
 import sys, confluent_kafka as c, kafka
-sys.exit(0 if c.libversion()[0].startswith("2.16") else 1)' 2>/dev/null
+if not c.libversion()[0].startswith("2.16"): sys.exit(1)
+# The KIP-848 interop tests need a consumer with group.protocol=consumer (an older
+# librdkafka refuses the setting at creation; no broker is contacted).
+c.Consumer({"group.id": "probe", "group.protocol": "consumer"}).close()' 2>/dev/null
 }
 if [ "${FORCE:-0}" != 1 ] && peers_ok; then
   log "peers present in $P (librdkafka $("$P/venv/bin/python" -c 'import confluent_kafka as c; print(c.libversion()[0])'))"

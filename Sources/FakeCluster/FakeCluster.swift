@@ -55,6 +55,7 @@ public struct FakeCluster: Sendable {
         c.group.offsetsRetentionCheckIntervalMs = config.offsetsRetentionCheckIntervalMs
         c.group.consumerSessionTimeoutMs = config.consumerGroupSessionTimeoutMs
         c.group.consumerHeartbeatIntervalMs = config.consumerGroupHeartbeatIntervalMs
+        c.group.migrationPolicy = config.consumerGroupMigrationPolicy
         let brokers = config.brokers.map {
             ClusterMetadata.Broker(nodeId: $0.nodeId, host: $0.host, port: $0.port, rack: $0.rack)
         }

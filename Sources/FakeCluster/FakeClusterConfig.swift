@@ -88,6 +88,11 @@ public struct FakeClusterConfig: Sendable {
     /// group.consumer.heartbeat.interval.ms (Kafka's default 5 s), told to every member in
     /// its ConsumerGroupHeartbeat answers.
     public var consumerGroupHeartbeatIntervalMs: Int32 = 5_000
+    /// group.consumer.migration.policy (KIP-848; Kafka 4.0's default bidirectional): whether
+    /// a classic group with members is upgraded online when a ConsumerGroupHeartbeat joins it,
+    /// and a consumer group left with only classic members downgraded when its last
+    /// consumer-protocol member leaves.
+    public var consumerGroupMigrationPolicy: ConsumerGroupMigrationPolicy = .bidirectional
 
     public init(brokers: [Broker], seed: UInt64 = 1, release: KafkaRelease = .latest, users: [User] = [],
                 autoCreateTopics: Bool = true, topics: [Topic] = [], maxFrameSize: Int = 100 * 1024 * 1024,

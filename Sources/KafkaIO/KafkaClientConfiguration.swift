@@ -59,7 +59,9 @@ public struct KafkaClientConfiguration: Sendable {
 
     /// How long `close()` waits for outstanding requests before failing them.
     public var closeTimeout: Duration = .seconds(5)
-    /// The engine's random seed (backoff jitter, SCRAM nonces); nil draws one from the system.
+    /// The engine's random seed (backoff jitter, SCRAM nonces, a KIP-848 member's member id);
+    /// nil draws one from the system. Clients given the same seed join a consumer-protocol
+    /// group under the same member id: give each its own.
     public var randomSeed: UInt64? = nil
     /// The loop group connections run on; nil uses NIO's shared singleton group.
     public var eventLoopGroup: (any EventLoopGroup)? = nil

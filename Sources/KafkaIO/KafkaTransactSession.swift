@@ -56,11 +56,31 @@ public final class KafkaTransactSession: Service, Sendable {
         g.autocommitInterval = nil
         g.commitOnRevoke = false
         g.transactional = true
+        let settleWithin = configuration.producer.transactionTimeout
         consumer = try KafkaGroupConsumer(configuration: c, group: g, logger: logger, beforeLeave: { client in
-            // An open transaction is aborted before leaving: left open, the offsets it sent
-            // would hold the next owner's OffsetFetch (require-stable) until its timeout.
-            try? await client.abortTransaction()   // .noTransaction when none is open
+            await Self.settleTransaction(client, within: settleWithin)
         })
+    }
+
+    /// Before leaving: an open transaction is aborted (left open, the offsets it sent would
+    /// hold the next owner's OffsetFetch, require-stable, until its timeout). A commit or abort
+    /// still running (its caller was cancelled; the engine finishes it anyway) answers the
+    /// abort with `.endInProgress`: it is waited for, or leaving would close the client under
+    /// it and leave the transaction open on the coordinator. Bounded by the transaction
+    /// timeout, past which the coordinator aborts it itself.
+    static func settleTransaction(_ client: KafkaClient, within limit: Duration) async {
+        let clock = ContinuousClock()
+        let deadline = clock.now + limit
+        while true {
+            do {
+                try await client.abortTransaction()
+                return
+            } catch {
+                // .noTransaction: none open; anything else: nothing more to do here.
+                guard case .endInProgress = error, clock.now < deadline else { return }
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
     }
 
     /// Joins the group and returns when the membership ends (see `KafkaGroupConsumer.run`);
@@ -102,6 +122,7 @@ public final class KafkaTransactSession: Service, Sendable {
         return false
     }
 
-    /// Aborts a transaction left open, leaves the group and closes the client.
+    /// Aborts a transaction left open (after a commit or abort still running, cancelled by
+    /// its caller, has finished), leaves the group and closes the client.
     public func leave() async { await consumer.leave() }
 }

@@ -11,11 +11,12 @@ struct GroupCommand: AsyncParsableCommand {
         subcommands: [Describe.self, List.self, Delete.self, Lag.self, Seek.self])
 
     /// `kgo group describe -b … GROUP`: state, members and their assignments, committed
-    /// offsets and lag.
+    /// offsets and lag; for a KIP-848 consumer group also the member epochs, target
+    /// assignments and the assignor.
     struct Describe: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "describe",
-            abstract: "Print a group's state, members, assignments, committed offsets and lag.")
+            abstract: "Print a group's state, members, assignments (KIP-848 groups: epochs, targets, assignor), committed offsets and lag.")
 
         @OptionGroup var connection: ConnectionOptions
         @Argument(help: "The group id.")
@@ -27,18 +28,14 @@ struct GroupCommand: AsyncParsableCommand {
         }
 
         static func describe(_ group: String, _ client: KafkaClient) async throws -> String {
-            var out = ""
-            var d = DescribeGroupsRequest()
-            d.groups = [group]
-            let described = try await client.request(d, to: .groupCoordinator(group))
-            guard let g = described.groups.first else { throw RuntimeFailure("no answer for group \(group)") }
-            let code = KafkaErrorCode(g.errorCode)
-            guard code == .noError else { throw RuntimeFailure("describing group \(group): \(code)") }
-            out += "group \(g.groupId): state \(g.groupState), protocol type \(g.protocolType.isEmpty ? "-" : g.protocolType), protocol \(g.protocolData.isEmpty ? "-" : g.protocolData), \(g.members.count) members\n"
-            for m in g.members.sorted(by: { $0.memberId < $1.memberId }) {
-                let parts = (try? ConsumerProtocol.decodeAssignment(m.memberAssignment).partitions) ?? []
-                let list = parts.map { "\($0.topic)/\($0.partition)" }.joined(separator: ",")
-                out += "  member \(m.memberId)\(m.groupInstanceId.map { " instance \($0)" } ?? "") client \(m.clientId) \(m.clientHost): \(list.isEmpty ? "(none)" : list)\n"
+            // A KIP-848 consumer group is described by ConsumerGroupDescribe (epochs, target
+            // assignment, assignor); a classic group (or a broker without the API) answers
+            // GROUP_ID_NOT_FOUND there, and DescribeGroups describes it.
+            var out: String
+            if let consumerGroup = try await Self.describeConsumerGroup(group, client) {
+                out = consumerGroup
+            } else {
+                out = try await Self.describeClassicGroup(group, client)
             }
             // Committed offsets (every partition the group committed) and the ends they trail.
             let committed = try await Self.committedOffsets(group, client)
@@ -72,6 +69,56 @@ struct GroupCommand: AsyncParsableCommand {
 }
 
 extension GroupCommand.Describe {
+    /// DescribeGroups: state, protocol, members and their assignments (classic groups).
+    static func describeClassicGroup(_ group: String, _ client: KafkaClient) async throws -> String {
+        var d = DescribeGroupsRequest()
+        d.groups = [group]
+        let described = try await client.request(d, to: .groupCoordinator(group))
+        guard let g = described.groups.first else { throw RuntimeFailure("no answer for group \(group)") }
+        let code = KafkaErrorCode(g.errorCode)
+        guard code == .noError else { throw RuntimeFailure("describing group \(group): \(code)") }
+        var out = "group \(g.groupId): state \(g.groupState), protocol type \(g.protocolType.isEmpty ? "-" : g.protocolType), protocol \(g.protocolData.isEmpty ? "-" : g.protocolData), \(g.members.count) members\n"
+        for m in g.members.sorted(by: { $0.memberId < $1.memberId }) {
+            let parts = (try? ConsumerProtocol.decodeAssignment(m.memberAssignment).partitions) ?? []
+            let list = parts.map { "\($0.topic)/\($0.partition)" }.joined(separator: ",")
+            out += "  member \(m.memberId)\(m.groupInstanceId.map { " instance \($0)" } ?? "") client \(m.clientId) \(m.clientHost): \(list.isEmpty ? "(none)" : list)\n"
+        }
+        return out
+    }
+
+    /// ConsumerGroupDescribe (KIP-848): the group and assignment epochs, the assignor, and per
+    /// member its epoch, subscription, assignment and target assignment. nil when the group is
+    /// not a consumer group or the coordinator lacks the API.
+    static func describeConsumerGroup(_ group: String, _ client: KafkaClient) async throws -> String? {
+        var d = ConsumerGroupDescribeRequest()
+        d.groupIds = [group]
+        guard let described = try await Self.request(d, group, client) else { return nil }
+        guard let g = described.groups.first else { throw RuntimeFailure("no answer for group \(group)") }
+        let code = KafkaErrorCode(g.errorCode)
+        if code == .groupIdNotFound { return nil }
+        guard code == .noError else { throw RuntimeFailure("describing group \(group): \(code)\(g.errorMessage.map { " (\($0))" } ?? "")") }
+        func list(_ a: ConsumerGroupDescribeResponse.Assignment) -> String {
+            let parts = a.topicPartitions.sorted { $0.topicName < $1.topicName }.flatMap { t in t.partitions.sorted().map { "\(t.topicName)/\($0)" } }
+            return parts.isEmpty ? "(none)" : parts.joined(separator: ",")
+        }
+        var out = "group \(g.groupId): consumer protocol (KIP-848), state \(g.groupState), group epoch \(g.groupEpoch), assignment epoch \(g.assignmentEpoch), assignor \(g.assignorName.isEmpty ? "-" : g.assignorName), \(g.members.count) members\n"
+        for m in g.members.sorted(by: { $0.memberId < $1.memberId }) {
+            let subscribed = m.subscribedTopicRegex.map { "regex \($0)" } ?? m.subscribedTopicNames.sorted().joined(separator: ",")
+            out += "  member \(m.memberId)\(m.instanceId.map { " instance \($0)" } ?? "") client \(m.clientId) \(m.clientHost) epoch \(m.memberEpoch)"
+            out += " subscribed \(subscribed.isEmpty ? "-" : subscribed): \(list(m.assignment)), target \(list(m.targetAssignment))\n"
+        }
+        return out
+    }
+
+    /// ConsumerGroupDescribe on the group's coordinator; nil when it lacks the API.
+    static func request(_ d: ConsumerGroupDescribeRequest, _ group: String, _ client: KafkaClient) async throws -> ConsumerGroupDescribeResponse? {
+        do {
+            return try await client.request(d, to: .groupCoordinator(group))
+        } catch KafkaClientError.unsupportedVersion {
+            return nil
+        }
+    }
+
     /// Every committed offset of the group: OffsetFetch with all topics, in the v8+ form
     /// where the broker has it (Tansu answers the v2-v7 form's all-topics ask with a null
     /// list, which the schema does not allow), else v2-v7.

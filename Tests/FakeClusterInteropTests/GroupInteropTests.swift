@@ -7,7 +7,8 @@ import Testing
 
 /// Consumer groups mixing our members (KafkaGroupConsumer) and librdkafka 2.16's
 /// (confluent-kafka, Scripts/group_member.py), with range and cooperative-sticky, against a
-/// 3-broker FakeClusterTCP and against Tansu (KGO_TEST_BROKER: these FAIL when it is unset).
+/// 3-broker FakeClusterTCP and against Tansu; and KIP-848 consumer groups of both kinds
+/// against a 4.0 FakeClusterTCP (KGO_TEST_BROKER: these FAIL when it is unset).
 /// Each test uses a fresh topic and group id (Tansu keeps an emptied group's last protocol).
 /// Tansu completes a JoinGroup only after half the session timeout, so its members use 2 s.
 @Suite(.serialized)
@@ -64,13 +65,19 @@ struct GroupInteropTests {
         }
     }
 
-    static func withCluster(_ cluster: Cluster, _ body: (Env) async throws -> Void) async throws {
+    /// `kip848`: FakeCluster emulates 4.0 (the KIP-848 coordinator), heartbeats every 200 ms.
+    static func withCluster(_ cluster: Cluster, kip848: Bool = false, _ body: (Env) async throws -> Void) async throws {
         try Peers.check()
         let server: FakeClusterServer?
         let ours: String, rdkafka: String, session: Duration
         switch cluster {
         case .fakeCluster:
-            let s = try FakeClusterServer.start(FakeClusterConfig(brokers: FakeClusterConfig.brokers(3, firstPort: 0)))
+            var config = FakeClusterConfig(brokers: FakeClusterConfig.brokers(3, firstPort: 0))
+            if kip848 {
+                config.release = .v4_0
+                config.consumerGroupHeartbeatIntervalMs = 200
+            }
+            let s = try FakeClusterServer.start(config)
             server = s
             ours = "\(s.brokers[0].host):\(s.brokers[0].port)"
             rdkafka = s.brokers.map { "\($0.host):\($0.port)" }.joined(separator: ",")
@@ -168,6 +175,56 @@ struct GroupInteropTests {
                 let dups = tally.duplicates
                 print("mixed group \(t): \(tally.readCount) records read, \(dups.count) read twice; split \(before), after B left \(after)")
                 #expect(dups.isEmpty, "read twice (partition/offset): \(dups.prefix(20))\n\(tally.events)")
+            } catch {
+                for m in members { m.kill() }
+                throw error
+            }
+        }
+    }
+
+    /// KIP-848 (group.protocol=consumer) with both kinds in one group on a 4.0 FakeClusterTCP:
+    /// A (one kind) consumes alone; B (the other kind) and C (A's kind) join and the
+    /// coordinator's uniform assignor splits the six partitions two each; B leaves (epoch -1)
+    /// and only B's partitions move. `oursFirst`: A and C are ours and librdkafka's member
+    /// leaves; otherwise ours leaves. Every record produced is read, none twice.
+    @Test(arguments: [true, false])
+    func mixedConsumerProtocolGroupSplitsAndALeaverMovesOnlyItsPartitions(oursFirst: Bool) async throws {
+        try await Self.withCluster(.fakeCluster, kip848: true) { env in
+            let partitions: Int32 = 6
+            let topic = try await env.topic(partitions: partitions)
+            try await env.produce(topic, partitions: partitions, from: 0, count: 20)
+            let group = "mixed848-\(UInt32.random(in: 0 ... .max))"
+            let tally = GroupTally()
+            var members: [any GroupTestMember] = []
+            do {
+                members.append(try Self.member(ours: oursFirst, "A", env, group: group, topic: topic, strategy: "consumer", tally: tally))
+                try await waitUntil("A to own all partitions", tally) { Self.split(tally, ["A"], each: 6, partitions: partitions) }
+                members.append(try Self.member(ours: !oursFirst, "B", env, group: group, topic: topic, strategy: "consumer", tally: tally))
+                members.append(try Self.member(ours: oursFirst, "C", env, group: group, topic: topic, strategy: "consumer", tally: tally))
+                try await waitUntil("A, B and C to own two partitions each", tally) {
+                    Self.split(tally, ["A", "B", "C"], each: 2, partitions: partitions)
+                }
+                let snap = try await env.server!.withCluster { c, _ in (c.describeConsumerGroup(group), []) }.get()
+                #expect(snap?.members.count == 3 && snap?.assignor == "uniform", "\(String(describing: snap))")
+                try await env.produce(topic, partitions: partitions, from: 20, count: 20)
+                try await waitUntil("every record of the first two rounds read", tally) { tally.missing(partitions: partitions, perPartition: 40).isEmpty }
+                let before = tally.assignment
+                try await members[1].leave()
+                try await waitUntil("A and C to own three partitions each after B left", tally) {
+                    Self.split(tally, ["A", "C"], each: 3, partitions: partitions)
+                }
+                let after = tally.assignment
+                #expect(after["A"]!.isSuperset(of: before["A"]!) && after["C"]!.isSuperset(of: before["C"]!),
+                        "partitions other than B's moved: before \(before), after \(after)")
+                try await env.produce(topic, partitions: partitions, from: 40, count: 20)
+                try await waitUntil("every record read after B left", tally) { tally.missing(partitions: partitions, perPartition: 60).isEmpty }
+                try await members[0].leave()
+                try await members[2].leave()
+                let dups = tally.duplicates
+                print("mixed KIP-848 group, \(oursFirst ? "librdkafka's" : "our") member leaving: \(tally.readCount) records read, \(dups.count) read twice; split \(before), after B left \(after)")
+                #expect(dups.isEmpty, "read twice (partition/offset): \(dups.prefix(20))\n\(tally.events)")
+                let left = try await env.server!.withCluster { c, _ in (c.describeConsumerGroup(group), []) }.get()
+                #expect(left?.offsets.map(\.offset) == Array(repeating: 60, count: 6), "committed: \(String(describing: left?.offsets))")
             } catch {
                 for m in members { m.kill() }
                 throw error

@@ -147,6 +147,7 @@ final class RdkafkaMember: GroupTestMember, @unchecked Sendable {
 }
 
 /// Our member: a KafkaGroupConsumer polled in a task; its events and records feed the tally.
+/// Strategy "range" or "cooperative-sticky" (classic), or "consumer" (KIP-848).
 final class OurMember: GroupTestMember, @unchecked Sendable {
     let name: String
     let consumer: KafkaGroupConsumer
@@ -164,6 +165,8 @@ final class OurMember: GroupTestMember, @unchecked Sendable {
         c.clientId = name
         c.consumer.maxWait = .milliseconds(100)
         var g = GroupConfiguration(groupId: group, topics: [topic])
+        // "consumer": KIP-848, as group_member.py takes it (the coordinator assigns).
+        if strategy == "consumer" { g.groupProtocol = .consumer }
         g.balancers = strategy == "range" ? [RangeBalancer()] : [CooperativeStickyBalancer()]
         g.sessionTimeout = sessionTimeout
         g.heartbeatInterval = max(.milliseconds(100), sessionTimeout / 10)

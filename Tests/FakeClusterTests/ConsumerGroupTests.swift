@@ -384,17 +384,21 @@ struct ConsumerGroupTests {
         #expect(h.group.member("s")?.isLeavingStatic == true)
     }
 
-    @Test func classicAndConsumerGroupsDoNotMix() {
-        var h = ConsumerHarness([("t", 4)])
+    @Test func classicAndConsumerGroupsDoNotMixWhenMigrationIsDisabled() {
+        var config = GroupCoordinator.Config()
+        config.migrationPolicy = .disabled
+        var h = ConsumerHarness([("t", 4)], config: config)
         var rng = SeededGenerator(seed: 9)
-        // A classic group with a member: the consumer protocol is refused.
+        // A classic group with a member: the consumer protocol is refused (GroupMigrationTests
+        // has the online upgrade the default policy makes instead).
         _ = h.c.joinGroup(GroupCoordinator.JoinRequest(groupId: "cl", memberId: "", groupInstanceId: "s1",
                                                        protocols: [.init(name: "range", metadata: GroupHarness.subscription(["t"]))]),
                           now: .zero, using: &rng)
         #expect(h.c.groups["cl"]?.isEmpty == false)
         #expect(h.join("a", group: "cl").error == .groupIdNotFound)
         #expect(h.heartbeat("a", epoch: 3, group: "cl").error == .groupIdNotFound)
-        // A consumer group with members: a classic JoinGroup is refused.
+        // A consumer group with members: a classic JoinGroup whose subscription does not
+        // parse is refused (one that parses joins as a classic member: GroupMigrationTests).
         h.join("a")
         let refused = h.c.joinGroup(GroupCoordinator.JoinRequest(groupId: "g", memberId: "", groupInstanceId: "s2",
                                                                  protocols: [.init(name: "range", metadata: [])]),

@@ -17,12 +17,14 @@ import Foundation
 
     /// `transactionVersion` 2: a 4.0 cluster with KIP-890 part 2 (the offsets go in by
     /// TxnOffsetCommit v5, no AddOffsetsToTxn / AddPartitionsToTxn).
-    static func server(transactionVersion: Int16 = 0) throws -> FakeClusterServer {
+    /// `consumerGroups`: a 4.0 cluster, for members with `groupProtocol = .consumer` (KIP-848).
+    static func server(transactionVersion: Int16 = 0, consumerGroups: Bool = false) throws -> FakeClusterServer {
         var config = FakeClusterConfig(brokers: (1 ... 3).map { .init(nodeId: $0, port: 0) },
                                        topics: [.init(name: "in", partitions: partitions), .init(name: "out", partitions: partitions)],
-                                       recordEvents: transactionVersion >= 2)
+                                       recordEvents: transactionVersion >= 2 || consumerGroups)
         config.transactionVersion = transactionVersion
-        if transactionVersion >= 2 { config.release = .v4_0 }
+        if transactionVersion >= 2 || consumerGroups { config.release = .v4_0 }
+        config.consumerGroupHeartbeatIntervalMs = 500
         return try FakeClusterServer.start(config)
     }
 
@@ -32,7 +34,7 @@ import Foundation
 
     /// A member of group "copy" whose polls are small (one batch per fetch), so transactions
     /// are many and rebalances fall inside them.
-    static func session(_ server: FakeClusterServer, _ name: String,
+    static func session(_ server: FakeClusterServer, _ name: String, groupProtocol: GroupProtocol = .classic,
                         onRevoked: (@Sendable ([TopicPartition]) async -> Void)? = nil,
                         onAssigned: (@Sendable ([TopicPartition]) -> Void)? = nil) throws -> KafkaTransactSession {
         var group = GroupConfiguration(groupId: "copy", topics: ["in"])
@@ -40,7 +42,10 @@ import Foundation
         group.heartbeatInterval = .milliseconds(500)
         group.onRevoked = onRevoked
         group.onAssigned = onAssigned
+        group.groupProtocol = groupProtocol
         var c = configuration(server, transactionalId: "copy-\(name)")
+        // Its own seed: a KIP-848 member draws its member id from it (one seed, one member).
+        c.randomSeed = name.utf8.reduce(UInt64(5381)) { ($0 &* 33) &+ UInt64($1) }
         c.consumer.partitionMaxBytes = 1
         c.consumer.maxBytes = 1
         return try KafkaTransactSession(configuration: c, group: group, logger: TestEnvironment.logger)
@@ -132,10 +137,12 @@ import Foundation
 
     /// Two members copy while a third joins and the first leaves; every third transaction is
     /// aborted on purpose. The output holds every input record exactly once, in order. Also on
-    /// transaction version 2, where no AddOffsetsToTxn or AddPartitionsToTxn may be sent.
-    @Test(arguments: [Int16(0), 2])
-    func aCopyPipelineIsExactlyOnceThroughRebalancesAndAborts(transactionVersion: Int16) async throws {
-        let server = try Self.server(transactionVersion: transactionVersion)
+    /// transaction version 2, where no AddOffsetsToTxn or AddPartitionsToTxn may be sent; and
+    /// with consumer-protocol members (KIP-848), whose TxnOffsetCommit carries the member epoch
+    /// (the coordinator refuses a stale one with ILLEGAL_GENERATION).
+    @Test(arguments: [(Int16(0), GroupProtocol.classic), (2, .classic), (0, .consumer), (2, .consumer)])
+    func aCopyPipelineIsExactlyOnceThroughRebalancesAndAborts(transactionVersion: Int16, groupProtocol: GroupProtocol) async throws {
+        let server = try Self.server(transactionVersion: transactionVersion, consumerGroups: groupProtocol == .consumer)
         defer { try? server.shutdown() }
         try await Self.fillInput(server)
         let tally = Tally()
@@ -151,8 +158,8 @@ import Foundation
             let s = steps.withLockedValue { $0 }
             return (tally.committed >= total / 4 && !s.cAssigned) || (tally.committed >= total / 2 && !s.aLeft)
         }
-        let a = try Self.session(server, "a")
-        let b = try Self.session(server, "b")
+        let a = try Self.session(server, "a", groupProtocol: groupProtocol)
+        let b = try Self.session(server, "b", groupProtocol: groupProtocol)
         let runA = Task { try await a.run() }
         let runB = Task { try await b.run() }
         let trace = ProcessInfo.processInfo.environment["KGO_TXN_TRACE"] != nil
@@ -164,7 +171,7 @@ import Foundation
         let copyB = Task { await Self.copy(b, "b", tally: tally, abortEvery: 3, stop: done, hold: hold) }
 
         while tally.committed < total / 4, clock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-        let c = try Self.session(server, "c", onAssigned: { parts in if !parts.isEmpty { steps.withLockedValue { $0.cAssigned = true } } })
+        let c = try Self.session(server, "c", groupProtocol: groupProtocol, onAssigned: { parts in if !parts.isEmpty { steps.withLockedValue { $0.cAssigned = true } } })
         let runC = Task { try await c.run() }
         if trace { Task { for await e in c.consumer.events { print("\(ContinuousClock.now) c event \(e)") } } }
         let copyC = Task { await Self.copy(c, "c", tally: tally, abortEvery: 3, stop: done, hold: hold) }
@@ -202,16 +209,32 @@ import Foundation
             #expect(seen.contains("TxnOffsetCommit v5") && !seen.contains { $0.hasPrefix("TxnOffsetCommit v") && $0 != "TxnOffsetCommit v5" })
             #expect(seen.contains("EndTxn v5"))
         }
+        if groupProtocol == .consumer {
+            let snap = try await server.withCluster { c, _ in (c.describeConsumerGroup("copy"), []) }.get()
+            #expect(snap != nil && snap?.offsets.count == Int(Self.partitions), "the consumer group's offsets: \(String(describing: snap))")
+            // Every TxnOffsetCommit names the member and its member epoch (KIP-848 epochs start at 1).
+            let commits = try await server.withCluster { cluster, _ in
+                (cluster.events.compactMap { e -> String? in
+                    if case .request(let r as TxnOffsetCommitRequest) = e.message { return "\(r.memberId) \(r.generationId)" } else { return nil }
+                }, [])
+            }.get()
+            #expect(!commits.isEmpty && commits.allSatisfy { c in
+                let parts = c.split(separator: " ")
+                return parts.count == 2 && (Int32(parts[1]) ?? 0) > 0
+            }, "TxnOffsetCommit member and epoch: \(Set(commits).sorted().prefix(10))")
+        }
     }
 
     /// A partition revoked while the transaction is open makes it abort: `end(commit: true)`
-    /// returns false, and the records come back to whoever owns them next.
-    @Test func aRevocationDuringTheTransactionAbortsIt() async throws {
-        let server = try Self.server()
+    /// returns false, and the records come back to whoever owns them next. With classic and
+    /// KIP-848 members.
+    @Test(arguments: GroupProtocol.allCases)
+    func aRevocationDuringTheTransactionAbortsIt(groupProtocol: GroupProtocol) async throws {
+        let server = try Self.server(consumerGroups: groupProtocol == .consumer)
         defer { try? server.shutdown() }
         try await Self.fillInput(server)
         let revoking = NIOLockedValueBox(false)
-        let a = try Self.session(server, "a") { parts in if !parts.isEmpty { revoking.withLockedValue { $0 = true } } }
+        let a = try Self.session(server, "a", groupProtocol: groupProtocol) { parts in if !parts.isEmpty { revoking.withLockedValue { $0 = true } } }
         let runA = Task { try await a.run() }
         let clock = ContinuousClock()
         let deadline = clock.now + .seconds(30)
@@ -221,9 +244,9 @@ import Foundation
         try await a.begin()
         for r in poll.records { a.client.produce(KafkaRecord(topic: "out", partition: r.partition, value: r.value.map(Array.init))) { _ in } }
 
-        // A second member joins: the cooperative-sticky rebalance revokes half of a's
+        // A second member joins: the rebalance (cooperative-sticky, or the coordinator's) revokes half of a's
         // partitions (the revocation starts now and finishes once a is done with what it polled).
-        let b = try Self.session(server, "b")
+        let b = try Self.session(server, "b", groupProtocol: groupProtocol)
         let runB = Task { try await b.run() }
         while !revoking.withLockedValue({ $0 }), clock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         #expect(revoking.withLockedValue { $0 })
@@ -247,6 +270,51 @@ import Foundation
         await b.leave()
         _ = await (try? runA.value, try? runB.value)
         try await Self.checkOutput(server)
+    }
+
+    /// A commit whose caller was cancelled still runs in the engine (it cannot be taken back);
+    /// leaving right after must wait for it rather than take the abort's `.endInProgress` as
+    /// done: closed under it, the transaction was left open on the coordinator (its records
+    /// unacknowledged, no EndTxn sent) until the transaction timeout. The records are held by
+    /// delayed Produce answers, so the commit is still waiting for them when cancelled.
+    @Test func leavingAfterACancelledCommitLeavesNoTransactionOpen() async throws {
+        let server = try Self.server()
+        defer { try? server.shutdown() }
+        try await Self.fillInput(server)
+        let a = try Self.session(server, "a")
+        let runA = Task { try await a.run() }
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(30)
+        var poll = await a.poll(timeout: .milliseconds(200))
+        while poll.isEmpty, clock.now < deadline { poll = await a.poll(timeout: .milliseconds(200)) }
+        try #require(!poll.isEmpty)
+        try await a.begin()
+        _ = try await server.withCluster { c, _ in (c.delayResponses(.produce, milliseconds: 3_000, count: 100), []) }.get()
+        for r in poll.records { a.client.produce(KafkaRecord(topic: "out", partition: r.partition, value: r.value.map(Array.init))) { _ in } }
+        let ending = Task { try await a.end(commit: true) }
+        try await Task.sleep(for: .milliseconds(500))
+        ending.cancel()
+        do {
+            let committed = try await ending.value
+            Issue.record("the end was not cancelled: it returned \(committed)")
+        } catch {
+            guard case .cancelled? = error as? TransactionError else {
+                Issue.record("the cancelled end threw \(error)")
+                return
+            }
+        }
+        await a.leave()
+        _ = try? await runA.value
+        // EndTxn was sent: the coordinator completes the commit by itself (PrepareCommit, then
+        // CompleteCommit once the markers are written), well before the 60 s transaction
+        // timeout that would end a transaction left Ongoing.
+        var txn = try await server.withCluster { c, _ in (c.describeTransaction("copy-a"), []) }.get()
+        let settle = clock.now + .seconds(5)
+        while txn?.state != "CompleteCommit", clock.now < settle {
+            try await Task.sleep(for: .milliseconds(50))
+            txn = try await server.withCluster { c, _ in (c.describeTransaction("copy-a"), []) }.get()
+        }
+        #expect(txn?.state == "CompleteCommit", "the cancelled commit did not complete: the transaction is \(txn?.state ?? "unknown")")
     }
 
     /// A session needs a transactional id.

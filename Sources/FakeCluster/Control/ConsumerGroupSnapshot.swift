@@ -15,6 +15,8 @@ public struct FakeConsumerGroupSnapshot: Sendable, Equatable {
         public var assigned: [TopicPartition]
         public var pendingRevocation: [TopicPartition]
         public var target: [TopicPartition]
+        /// A classic member (JoinGroup / SyncGroup) of the consumer group (KIP-848 online migration).
+        public var usesClassicProtocol: Bool = false
     }
 
     public var groupId: String
@@ -45,7 +47,7 @@ extension FakeCluster {
                       previousMemberEpoch: $0.previousMemberEpoch, state: g.memberState($0).rawValue,
                       subscribedTopicNames: $0.subscribedTopicNames, subscribedTopicRegex: $0.subscribedTopicRegex,
                       assigned: named($0.assigned), pendingRevocation: named($0.pendingRevocation),
-                      target: named(g.targetAssignment[$0.memberId] ?? []))
+                      target: named(g.targetAssignment[$0.memberId] ?? []), usesClassicProtocol: $0.classic != nil)
             },
             offsets: g.offsets.keys.sorted().map { tp in
                 let c = g.offsets[tp]!

@@ -32,15 +32,11 @@ extension FakeCluster {
         resp.heartbeatIntervalMs = result.heartbeatIntervalMs
         if let assigned = result.assignment {
             var a = ConsumerGroupHeartbeatResponse.Assignment()
-            for tp in assigned {
-                if let last = a.topicPartitions.indices.last, a.topicPartitions[last].topicId == tp.topicId {
-                    a.topicPartitions[last].partitions.append(tp.partition)
-                } else {
-                    var t = ConsumerGroupHeartbeatResponse.TopicPartitions()
-                    t.topicId = tp.topicId
-                    t.partitions = [tp.partition]
-                    a.topicPartitions.append(t)
-                }
+            a.topicPartitions = Self.byTopicId(assigned).map { id, partitions in
+                var t = ConsumerGroupHeartbeatResponse.TopicPartitions()
+                t.topicId = id
+                t.partitions = partitions
+                return t
             }
             resp.assignment = a
         }
@@ -52,16 +48,12 @@ extension FakeCluster {
         let image = state.topicImage
         func assignment(_ tps: [TopicIdPartition]) -> ConsumerGroupDescribeResponse.Assignment {
             var a = ConsumerGroupDescribeResponse.Assignment()
-            for tp in tps {
-                if let last = a.topicPartitions.indices.last, a.topicPartitions[last].topicId == tp.topicId {
-                    a.topicPartitions[last].partitions.append(tp.partition)
-                } else {
-                    var t = ConsumerGroupDescribeResponse.TopicPartitions()
-                    t.topicId = tp.topicId
-                    t.topicName = image.topic(id: tp.topicId)?.name ?? ""
-                    t.partitions = [tp.partition]
-                    a.topicPartitions.append(t)
-                }
+            a.topicPartitions = Self.byTopicId(tps).map { id, partitions in
+                var t = ConsumerGroupDescribeResponse.TopicPartitions()
+                t.topicId = id
+                t.topicName = image.topic(id: id)?.name ?? ""
+                t.partitions = partitions
+                return t
             }
             return a
         }
@@ -97,5 +89,19 @@ extension FakeCluster {
             resp.groups.append(g)
         }
         return .respond(resp)
+    }
+
+    /// Sorted partitions grouped by topic id, topics in their order of first appearance (the
+    /// shape both responses carry).
+    static func byTopicId(_ tps: [TopicIdPartition]) -> [(KafkaUUID, [Int32])] {
+        var out: [(KafkaUUID, [Int32])] = []
+        for tp in tps {
+            if let last = out.indices.last, out[last].0 == tp.topicId {
+                out[last].1.append(tp.partition)
+            } else {
+                out.append((tp.topicId, [tp.partition]))
+            }
+        }
+        return out
     }
 }

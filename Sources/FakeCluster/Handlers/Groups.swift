@@ -47,7 +47,7 @@ extension FakeCluster {
             protocolType: ctx.version >= 5 ? r.protocolType : nil, protocolName: ctx.version >= 5 ? r.protocolName : nil,
             assignments: r.assignments.map { (memberId: $0.memberId, assignment: $0.assignment) })
         noteMember(r.memberId, ctx)
-        switch state.groups.syncGroup(req, now: ctx.now) {
+        switch state.groups.syncGroup(req, image: state.groups.consumerGroups[r.groupId] == nil ? TopicImage() : state.topicImage, now: ctx.now) {
         case .immediate(let resp): return .respond(syncGroupResponse(resp))
         case .parked(let token): return .park(.group(token), deadline: nil)
         }
@@ -92,7 +92,8 @@ extension FakeCluster {
             ? r.members.map { GroupCoordinator.LeavingMember(memberId: $0.memberId, groupInstanceId: $0.groupInstanceId) }
             : [GroupCoordinator.LeavingMember(memberId: r.memberId, groupInstanceId: nil)]
         for l in leaving { noteMember(l.memberId, ctx) }
-        let errors = state.groups.leaveGroup(groupId: r.groupId, members: leaving, now: ctx.now)
+        let image = state.groups.consumerGroups[r.groupId] == nil ? TopicImage() : state.topicImage
+        let errors = state.groups.leaveGroup(groupId: r.groupId, members: leaving, image: image, now: ctx.now)
         if ctx.version >= 3 {
             resp.members = zip(leaving, errors).map { l, e in
                 var m = LeaveGroupResponse.MemberResponse()

@@ -3,6 +3,8 @@
 # Prints JSON lines on stdout (flushed): {"ev":"assigned"|"revoked"|"lost","parts":[p,...]},
 # {"ev":"record","p":P,"o":OFFSET}, {"ev":"committed","offsets":[[p,offset,epoch],...],"error":E},
 # {"ev":"member","id":ID}, {"ev":"error","error":E}, {"ev":"closed"}.
+# strategy "consumer": KIP-848 (group.protocol=consumer; the coordinator assigns, so no
+# assignment strategy, session timeout or heartbeat interval may be set; incremental assigns).
 # Commits are synchronous and carry the leader epoch of the last consumed record: on revoke,
 # on the stdin line "commit", and before leaving. Leaves (commit, close) when stdin closes or on
 # SIGTERM/SIGINT.
@@ -11,6 +13,8 @@ from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 bootstrap, group, topic, strategy, session_ms, name = sys.argv[1:7]
 session_ms = int(session_ms)
+kip848 = strategy == "consumer"
+incremental = strategy == "cooperative-sticky" or kip848
 out_lock = threading.Lock()
 def emit(**kv):
     with out_lock:
@@ -36,7 +40,7 @@ def commit(consumer, parts):
 
 def on_assign(c, ps):
     emit(ev="assigned", parts=sorted(p.partition for p in ps))
-    if strategy == "cooperative-sticky":
+    if incremental:
         c.incremental_assign(ps)
 
 def on_revoke(c, ps):
@@ -45,20 +49,22 @@ def on_revoke(c, ps):
     for p in parts:
         positions.pop(p, None)
     emit(ev="revoked", parts=sorted(parts))
-    if strategy == "cooperative-sticky":
+    if incremental:
         c.incremental_unassign(ps)
 
 def on_lost(c, ps):
     for p in ps:
         positions.pop(p.partition, None)
     emit(ev="lost", parts=sorted(p.partition for p in ps))
-    if strategy == "cooperative-sticky":
+    if incremental:
         c.incremental_unassign(ps)
 
-c = Consumer({
-    "bootstrap.servers": bootstrap, "group.id": group, "client.id": name,
+membership = {"group.protocol": "consumer"} if kip848 else {
     "partition.assignment.strategy": strategy,
     "session.timeout.ms": session_ms, "heartbeat.interval.ms": max(100, session_ms // 10),
+}
+c = Consumer({
+    "bootstrap.servers": bootstrap, "group.id": group, "client.id": name, **membership,
     "max.poll.interval.ms": max(10000, session_ms * 2),
     "enable.auto.commit": False, "auto.offset.reset": "earliest",
     "fetch.wait.max.ms": 100, "fetch.queue.backoff.ms": 10, "topic.metadata.refresh.interval.ms": 2000,

@@ -10,7 +10,8 @@ extension ClusterState {
     }
 
     mutating func joinGroup(_ req: GroupCoordinator.JoinRequest, now: Instant) -> GroupCoordinator.Outcome<GroupCoordinator.JoinResponse> {
-        groups.joinGroup(req, now: now, using: &rng)
+        let image = groups.consumerGroups[req.groupId] == nil ? TopicImage() : topicImage
+        return groups.joinGroup(req, image: image, now: now, using: &rng)
     }
 
     /// KIP-848: the heartbeat sees the topics as they are now; v0 member ids come from the seed.

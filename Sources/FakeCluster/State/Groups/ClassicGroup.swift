@@ -2,8 +2,8 @@
 /// position, members (dynamic and static), the generation's protocol and leader, and
 /// committed offsets (including transactional offsets not yet committed).
 ///
-/// Members are kept in a dictionary plus `memberOrder` (join order), and every walk goes
-/// through `memberOrder`, so leader choice and response order never depend on hashing.
+/// Members are kept in a MemberTable (join order), and every walk goes through its order,
+/// so leader choice and response order never depend on hashing.
 struct ClassicGroup: Sendable, Equatable {
     enum State: String, Sendable, Equatable, CaseIterable {
         case empty = "Empty", preparingRebalance = "PreparingRebalance"
@@ -56,12 +56,10 @@ struct ClassicGroup: Sendable, Equatable {
     var protocolName: String?
     var generationId: Int32 = 0
     var leaderId: String?
-    private(set) var members: [String: Member] = [:]
-    private(set) var memberOrder: [String] = []
+    private var table = MemberTable<Member>()
+    var members: [String: Member] { table.byId }
     /// KIP-394: ids handed out with MEMBER_ID_REQUIRED, valid until their deadline.
     var pendingMembers: [String: Instant] = [:]
-    /// group.instance.id → current member id.
-    private(set) var staticMembers: [String: String] = [:]
     var rebalanceDeadline: Instant?
 
     /// group.initial.rebalance.delay.ms (Kafka's InitialDelayedJoin): a rebalance out of Empty
@@ -143,31 +141,26 @@ struct ClassicGroup: Sendable, Equatable {
 
     init(groupId: String) { self.groupId = groupId }
 
-    var orderedMembers: [Member] { memberOrder.map { members[$0]! } }
+    var orderedMembers: [Member] { table.ordered }
     var isEmpty: Bool { members.isEmpty }
     func member(_ id: String) -> Member? { members[id] }
-    func memberId(forInstance instanceId: String) -> String? { staticMembers[instanceId] }
+    /// group.instance.id → current member id.
+    func memberId(forInstance instanceId: String) -> String? { table.byInstance[instanceId] }
 
     // MARK: membership edits
 
     mutating func add(_ m: Member) {
-        if members[m.memberId] == nil { memberOrder.append(m.memberId) }
-        members[m.memberId] = m
-        if let inst = m.groupInstanceId { staticMembers[inst] = m.memberId }
+        table.put(m, id: m.memberId, instance: m.groupInstanceId)
     }
 
     mutating func update(_ id: String, _ body: (inout Member) -> Void) {
-        guard var m = members[id] else { return }
-        body(&m)
-        members[id] = m
+        table.update(id, body)
     }
 
     @discardableResult
     mutating func remove(_ id: String) -> Member? {
-        guard let m = members.removeValue(forKey: id) else { return nil }
-        memberOrder.removeAll { $0 == id }
+        guard let m = table.remove(id, instance: \.groupInstanceId) else { return nil }
         pendingSync.removeAll { $0 == id }
-        if let inst = m.groupInstanceId, staticMembers[inst] == id { staticMembers[inst] = nil }
         if leaderId == id { leaderId = nil }
         return m
     }
@@ -177,13 +170,11 @@ struct ClassicGroup: Sendable, Equatable {
     /// Kafka, a pending SyncGroup stays recorded under the old id (so the sync timeout then
     /// rebalances the group).
     mutating func replaceStatic(oldId: String, newId: String) -> Member {
-        var m = members.removeValue(forKey: oldId)!
-        m.memberId = newId
-        m.joinToken = nil
-        m.syncToken = nil
-        members[newId] = m
-        memberOrder = memberOrder.map { $0 == oldId ? newId : $0 }
-        if let inst = m.groupInstanceId { staticMembers[inst] = newId }
+        let m = table.move(oldId, to: newId, instance: \.groupInstanceId) { m in
+            m.memberId = newId
+            m.joinToken = nil
+            m.syncToken = nil
+        }!
         if leaderId == oldId { leaderId = newId }
         return m
     }
@@ -192,9 +183,9 @@ struct ClassicGroup: Sendable, Equatable {
 
     /// Protocol names every member supports; empty group → nil (anything goes).
     var commonProtocols: Set<String>? {
-        guard let first = memberOrder.first else { return nil }
-        var common = Set(members[first]!.protocols.map(\.name))
-        for id in memberOrder.dropFirst() { common.formIntersection(members[id]!.protocols.map(\.name)) }
+        guard let first = orderedMembers.first else { return nil }
+        var common = Set(first.protocols.map(\.name))
+        for m in orderedMembers.dropFirst() { common.formIntersection(m.protocols.map(\.name)) }
         return common
     }
 
@@ -202,7 +193,7 @@ struct ClassicGroup: Sendable, Equatable {
     /// least one offered protocol is supported by every current member.
     func accepts(protocolType: String, protocols: [GroupProtocol], excluding memberId: String? = nil) -> Bool {
         guard !protocols.isEmpty, !protocolType.isEmpty else { return false }
-        let others = memberOrder.filter { $0 != memberId }
+        let others = table.order.filter { $0 != memberId }
         guard let first = others.first else { return true }
         guard members[first]!.protocolType == protocolType else { return false }
         var common = Set(members[others[0]]!.protocols.map(\.name))

@@ -3,8 +3,8 @@
 /// epoch, previous epoch, the partitions it may use, those it must still revoke), plus the
 /// group's committed offsets.
 ///
-/// Members are kept in a dictionary plus `memberOrder` (join order); every walk goes
-/// through `memberOrder` or sorted keys, so nothing depends on hashing. Partition sets are
+/// Members are kept in a MemberTable (join order); every walk goes through it or sorted
+/// keys, so nothing depends on hashing. Partition sets are
 /// `Set`s but are only ever compared, or sorted before they are walked.
 struct ConsumerGroup: Sendable, Equatable {
     /// Kafka's ConsumerGroupState names. Assigning never shows here: the target assignment
@@ -40,8 +40,18 @@ struct ConsumerGroup: Sendable, Equatable {
         var lastHeartbeat: Instant
         /// Set when the member is asked to revoke: it is fenced if still revoking then.
         var revocationDeadline: Instant?
+        /// Set for a classic member of this consumer group (KIP-848 online migration): it
+        /// speaks JoinGroup / SyncGroup / Heartbeat / LeaveGroup, not ConsumerGroupHeartbeat.
+        var classic: ClassicProtocol?
 
         var isLeavingStatic: Bool { memberEpoch == ConsumerGroup.leaveStaticEpoch }
+    }
+
+    /// What a classic member of a consumer group keeps of its JoinGroup.
+    struct ClassicProtocol: Sendable, Equatable {
+        var sessionTimeoutMs: Int32
+        /// In the member's order of preference; "consumer" protocol type only.
+        var protocols: [ClassicGroup.GroupProtocol]
     }
 
     static let leaveEpoch: Int32 = -1
@@ -51,10 +61,8 @@ struct ConsumerGroup: Sendable, Equatable {
     var groupEpoch: Int32 = 0
     /// The epoch of `targetAssignment` (always the group epoch once a heartbeat is done).
     var assignmentEpoch: Int32 = 0
-    private(set) var members: [String: Member] = [:]
-    private(set) var memberOrder: [String] = []
-    /// instance id → member id.
-    private(set) var staticMembers: [String: String] = [:]
+    private var table = MemberTable<Member>()
+    var members: [String: Member] { table.byId }
     /// member id → the partitions the assignor gave it at `assignmentEpoch`.
     var targetAssignment: [String: Set<TopicIdPartition>] = [:]
     /// The subscribed topics that exist, as the target assignment saw them: a change (a
@@ -70,15 +78,15 @@ struct ConsumerGroup: Sendable, Equatable {
 
     init(groupId: String) { self.groupId = groupId }
 
-    var orderedMembers: [Member] { memberOrder.map { members[$0]! } }
+    var orderedMembers: [Member] { table.ordered }
     var isEmpty: Bool { members.isEmpty }
     func member(_ id: String) -> Member? { members[id] }
-    func memberId(forInstance instanceId: String) -> String? { staticMembers[instanceId] }
+    func memberId(forInstance instanceId: String) -> String? { table.byInstance[instanceId] }
 
     var state: State {
         if members.isEmpty { return .empty }
         if assignmentEpoch != groupEpoch { return .assigning }
-        for id in memberOrder where memberState(members[id]!) != .stable || members[id]!.memberEpoch != assignmentEpoch {
+        for m in orderedMembers where memberState(m) != .stable || m.memberEpoch != assignmentEpoch {
             return .reconciling
         }
         return .stable
@@ -94,23 +102,17 @@ struct ConsumerGroup: Sendable, Equatable {
 
     mutating func add(_ m: Member, now: Instant) {
         if members.isEmpty { stateSince = now }
-        if members[m.memberId] == nil { memberOrder.append(m.memberId) }
-        members[m.memberId] = m
-        if let inst = m.instanceId { staticMembers[inst] = m.memberId }
+        table.put(m, id: m.memberId, instance: m.instanceId)
     }
 
     mutating func update(_ id: String, _ body: (inout Member) -> Void) {
-        guard var m = members[id] else { return }
-        body(&m)
-        members[id] = m
+        table.update(id, body)
     }
 
     @discardableResult
     mutating func remove(_ id: String, now: Instant) -> Member? {
-        guard let m = members.removeValue(forKey: id) else { return nil }
-        memberOrder.removeAll { $0 == id }
+        guard let m = table.remove(id, instance: \.instanceId) else { return nil }
         targetAssignment[id] = nil
-        if let inst = m.instanceId, staticMembers[inst] == id { staticMembers[inst] = nil }
         if members.isEmpty { stateSince = now }
         return m
     }
@@ -118,21 +120,16 @@ struct ConsumerGroup: Sendable, Equatable {
     /// A static member rejoining under another member id takes over the old record: its
     /// assignment, its target and its place in the join order.
     mutating func replaceStatic(oldId: String, with newId: String) {
-        guard var m = members.removeValue(forKey: oldId) else { return }
-        m.memberId = newId
-        members[newId] = m
-        memberOrder = memberOrder.map { $0 == oldId ? newId : $0 }
+        guard table.move(oldId, to: newId, instance: \.instanceId, { $0.memberId = newId }) != nil else { return }
         if let t = targetAssignment.removeValue(forKey: oldId) { targetAssignment[newId] = t }
-        if let inst = m.instanceId { staticMembers[inst] = newId }
     }
 
     /// Who holds each partition right now (assigned or still revoking).
     var currentOwners: [TopicIdPartition: String] {
         var owners: [TopicIdPartition: String] = [:]
-        for id in memberOrder {
-            let m = members[id]!
-            for tp in m.assigned { owners[tp] = id }
-            for tp in m.pendingRevocation { owners[tp] = id }
+        for m in orderedMembers {
+            for tp in m.assigned { owners[tp] = m.memberId }
+            for tp in m.pendingRevocation { owners[tp] = m.memberId }
         }
         return owners
     }
@@ -176,6 +173,34 @@ struct ConsumerGroup: Sendable, Equatable {
     func hasPendingTransactionalOffset(_ tp: TopicPartition) -> Bool {
         pendingTransactionalOffsets.values.contains { $0[tp] != nil }
     }
+
+    // MARK: classic members (KIP-848 online migration)
+
+    /// Every member but `except` is a classic member (and there is at least one).
+    func onlyClassicMembers(except: String) -> Bool {
+        let rest = orderedMembers.filter { $0.memberId != except }
+        return !rest.isEmpty && rest.allSatisfy { $0.classic != nil }
+    }
+
+    /// The protocol names every classic member but `excluding` supports; nil when there is
+    /// no such member.
+    func classicCommonProtocols(excluding: String) -> Set<String>? {
+        var common: Set<String>?
+        for m in orderedMembers where m.memberId != excluding {
+            guard let c = m.classic else { continue }
+            let names = Set(c.protocols.map(\.name))
+            common = common.map { $0.intersection(names) } ?? names
+        }
+        return common
+    }
+
+    /// Partitions of the member's target that another member still holds: it waits for them.
+    func unreleased(_ m: Member) -> Set<TopicIdPartition> {
+        let missing = (targetAssignment[m.memberId] ?? []).subtracting(m.assigned)
+        guard !missing.isEmpty else { return [] }
+        let owners = currentOwners
+        return missing.filter { owners[$0] != nil && owners[$0] != m.memberId }
+    }
 }
 
 /// A partition named by topic id, as KIP-848 assignments are.
@@ -208,6 +233,17 @@ struct TopicImage: Sendable, Equatable {
     }
 
     func topic(id: KafkaUUID) -> Topic? { nameById[id].flatMap { byName[$0] } }
+
+    /// The id form of a named partition; nil for a topic or partition that does not exist.
+    func partitionId(_ tp: TopicPartition) -> TopicIdPartition? {
+        guard let t = byName[tp.topic], tp.partition >= 0, tp.partition < t.partitions else { return nil }
+        return TopicIdPartition(topicId: t.id, partition: tp.partition)
+    }
+
+    /// The named form of a partition; nil for a topic id that does not exist.
+    func partitionName(_ tp: TopicIdPartition) -> TopicPartition? {
+        topic(id: tp.topicId).map { TopicPartition($0.name, tp.partition) }
+    }
     func isInternal(_ name: String) -> Bool { byName[name]?.isInternal ?? false }
 }
 

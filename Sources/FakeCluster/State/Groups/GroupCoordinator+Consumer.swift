@@ -88,17 +88,21 @@ extension GroupCoordinator {
         if r.memberEpoch < 0 { return consumerGroupLeave(r, image: image, now: now) }
 
         // The group: an unknown one is created by a join; an empty classic group becomes a
-        // consumer group (keeping its offsets); a classic group with members is refused.
+        // consumer group (keeping its offsets); a classic group with members is upgraded
+        // online when the migration policy allows it (GroupCoordinator+Migration), else refused.
         if let classic = groups[r.groupId] {
-            guard r.memberEpoch == 0, isConvertibleClassic(classic) else {
+            if r.memberEpoch == 0, isConvertibleClassic(classic) {
+                var g = ConsumerGroup(groupId: r.groupId)
+                g.offsets = classic.offsets
+                g.pendingTransactionalOffsets = classic.pendingTransactionalOffsets
+                g.stateSince = now
+                groups[r.groupId] = nil
+                consumerGroups[r.groupId] = g
+            } else if r.memberEpoch == 0, canUpgrade(classic) {
+                upgradeToConsumerGroup(r.groupId, image: image, now: now)
+            } else {
                 return fail(.groupIdNotFound, "Group \(r.groupId) is not a consumer group.")
             }
-            var g = ConsumerGroup(groupId: r.groupId)
-            g.offsets = classic.offsets
-            g.pendingTransactionalOffsets = classic.pendingTransactionalOffsets
-            g.stateSince = now
-            groups[r.groupId] = nil
-            consumerGroups[r.groupId] = g
         }
         if consumerGroups[r.groupId] == nil {
             guard r.memberEpoch == 0 else { return fail(.groupIdNotFound, "Consumer group \(r.groupId) not found.") }
@@ -144,7 +148,14 @@ extension GroupCoordinator {
                                        clientHost: r.clientHost, rebalanceTimeoutMs: r.rebalanceTimeoutMs, lastHeartbeat: now),
                   now: now)
         }
+        if r.memberEpoch == 0, g.member(memberId)?.classic != nil {
+            // A classic member rejoining with the consumer protocol under its id upgrades.
+            g.update(memberId) { $0.classic = nil }
+        }
         let before = g.member(memberId)!
+        if before.classic != nil {
+            return fail(.unknownMemberId, "Member \(memberId) uses the classic protocol.")
+        }
         if r.memberEpoch != 0 {
             // Kafka's throwIfMemberEpochIsInvalid; a join (epoch 0) of a known member is a
             // rejoin and gets its current state back (KIP-848; KAFKA-19233).
@@ -236,7 +247,9 @@ extension GroupCoordinator {
             }
             id = current
         }
-        guard g.member(id) != nil else { return fail(.unknownMemberId, "Member \(id) is not a member of group \(r.groupId).") }
+        guard let leaver = g.member(id), leaver.classic == nil else {
+            return fail(.unknownMemberId, "Member \(id) is not a member of group \(r.groupId).")
+        }
         if r.memberEpoch == ConsumerGroup.leaveStaticEpoch {
             g.update(id) { m in
                 m.previousMemberEpoch = m.memberEpoch
@@ -245,6 +258,10 @@ extension GroupCoordinator {
                 m.revocationDeadline = nil
                 m.lastHeartbeat = now
             }
+        } else if canDowngrade(g, leaving: id) {
+            downgradeToClassicGroup(g, leaving: id, image: image, now: now)
+            return ConsumerHeartbeatResponse(memberId: r.memberId, memberEpoch: r.memberEpoch,
+                                             heartbeatIntervalMs: config.consumerHeartbeatIntervalMs)
         } else {
             removeConsumerMember(&g, id, image: image, now: now)
         }
@@ -254,13 +271,13 @@ extension GroupCoordinator {
     }
 
     /// A member leaves or is fenced: its partitions are free, the group epoch bumps.
-    private mutating func removeConsumerMember(_ g: inout ConsumerGroup, _ id: String, image: TopicImage, now: Instant) {
+    mutating func removeConsumerMember(_ g: inout ConsumerGroup, _ id: String, image: TopicImage, now: Instant) {
         guard g.remove(id, now: now) != nil else { return }
         bumpAndAssign(&g, image: image)
     }
 
     /// Bumps the group epoch and computes the target assignment at it.
-    private func bumpAndAssign(_ g: inout ConsumerGroup, image: TopicImage) {
+    func bumpAndAssign(_ g: inout ConsumerGroup, image: TopicImage) {
         g.groupEpoch += 1
         g.subscriptionMetadata = g.subscriptionMetadata(image: image)
         g.assignorName = g.preferredAssignor
@@ -274,7 +291,7 @@ extension GroupCoordinator {
 
     /// Moves one member towards its target (see the extension's comment). `owned` is what
     /// its heartbeat said it owns (nil: not sent, so revocations cannot be acknowledged).
-    private func reconcile(_ g: inout ConsumerGroup, _ id: String, owned: Set<TopicIdPartition>?, now: Instant) {
+    func reconcile(_ g: inout ConsumerGroup, _ id: String, owned: Set<TopicIdPartition>?, now: Instant) {
         guard var m = g.member(id) else { return }
         if !m.pendingRevocation.isEmpty {
             guard let owned, owned.isDisjoint(with: m.pendingRevocation) else { return }
@@ -316,25 +333,37 @@ extension GroupCoordinator {
     // MARK: time
 
     /// Fences members whose session expired (no heartbeat for the session timeout; a
-    /// static member that left with -2 too) or who did not revoke within their rebalance
-    /// timeout. Groups in id order, members in join order.
+    /// static member that left with -2 too; a classic member's session is its own) or who
+    /// did not revoke within their rebalance timeout. A fenced consumer-protocol member that
+    /// leaves only classic members downgrades the group (GroupCoordinator+Migration). Groups
+    /// in id order, members in join order.
     mutating func tickConsumerGroups(image: TopicImage, now: Instant) {
-        for id in consumerGroups.keys.sorted() {
+        groupLoop: for id in consumerGroups.keys.sorted() {
             var g = consumerGroups[id]!
             for m in g.orderedMembers {
-                let sessionOver = m.lastHeartbeat.adding(milliseconds: Int64(config.consumerSessionTimeoutMs)) <= now
+                let sessionOver = m.lastHeartbeat.adding(milliseconds: Int64(sessionTimeoutMs(m))) <= now
                 let revokeOver = !m.pendingRevocation.isEmpty && (m.revocationDeadline.map { $0 <= now } ?? false)
-                if sessionOver || revokeOver { removeConsumerMember(&g, m.memberId, image: image, now: now) }
+                guard sessionOver || revokeOver else { continue }
+                if canDowngrade(g, leaving: m.memberId) {
+                    downgradeToClassicGroup(g, leaving: m.memberId, image: image, now: now)
+                    continue groupLoop
+                }
+                removeConsumerMember(&g, m.memberId, image: image, now: now)
             }
             consumerGroups[id] = g
         }
+    }
+
+    /// A classic member's session is its JoinGroup's; everyone else's the group's setting.
+    func sessionTimeoutMs(_ m: ConsumerGroup.Member) -> Int32 {
+        m.classic?.sessionTimeoutMs ?? config.consumerSessionTimeoutMs
     }
 
     var nextConsumerDeadline: Instant? {
         var d: Instant?
         for id in consumerGroups.keys.sorted() {
             for m in consumerGroups[id]!.orderedMembers {
-                d = earliest(d, m.lastHeartbeat.adding(milliseconds: Int64(config.consumerSessionTimeoutMs)))
+                d = earliest(d, m.lastHeartbeat.adding(milliseconds: Int64(sessionTimeoutMs(m))))
                 if !m.pendingRevocation.isEmpty { d = earliest(d, m.revocationDeadline) }
             }
         }

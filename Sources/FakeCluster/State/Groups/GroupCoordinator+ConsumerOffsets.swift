@@ -6,14 +6,17 @@ extension GroupCoordinator {
     /// a transactional commit without member fields; otherwise the member must exist
     /// (UNKNOWN_MEMBER_ID), commit with OffsetCommit v9+ (UNSUPPORTED_VERSION), and name its
     /// current member epoch (STALE_MEMBER_EPOCH; ILLEGAL_GENERATION for TxnOffsetCommit,
-    /// which producers already handle as a fence of the group's generation).
+    /// which producers already handle as a fence of the group's generation). A classic member
+    /// of the group commits with its member epoch as the generation, at any version, and a
+    /// wrong one is ILLEGAL_GENERATION, as in a classic group.
     func consumerCommitError(_ g: ConsumerGroup, memberEpoch: Int32, memberId: String, transactional: Bool,
                              apiVersion: Int16) -> KafkaErrorCode? {
         if memberEpoch < 0, g.isEmpty { return nil }
         if memberEpoch < 0, memberId.isEmpty, transactional { return nil }
         guard let m = g.member(memberId) else { return .unknownMemberId }
-        if !transactional, apiVersion < 9 { return .unsupportedVersion }
-        if memberEpoch != m.memberEpoch { return transactional ? .illegalGeneration : .staleMemberEpoch }
+        let classic = m.classic != nil
+        if !transactional, !classic, apiVersion < 9 { return .unsupportedVersion }
+        if memberEpoch != m.memberEpoch { return transactional || classic ? .illegalGeneration : .staleMemberEpoch }
         return nil
     }
 
@@ -52,12 +55,8 @@ extension GroupCoordinator {
     /// of topics a member subscribes to answer GROUP_SUBSCRIBED_TO_TOPIC.
     mutating func deleteConsumerOffsets(groupId: String, _ partitions: [TopicPartition]) -> OffsetDeleteResult {
         guard var g = consumerGroups[groupId] else { return .failure(.groupIdNotFound) }
-        let subscribed = Set(g.subscribedTopicNames).union(g.subscriptionMetadata.keys)
-        let errors = partitions.map { tp -> KafkaErrorCode in
-            if !g.isEmpty, subscribed.contains(tp.topic) { return .groupSubscribedToTopic }
-            g.offsets[tp] = nil
-            return .noError
-        }
+        let subscribed = g.isEmpty ? [] : Set(g.subscribedTopicNames).union(g.subscriptionMetadata.keys)
+        let errors = Self.deleteUnsubscribed(partitions, subscribed: subscribed, from: &g.offsets)
         consumerGroups[groupId] = g
         return .partitions(errors)
     }

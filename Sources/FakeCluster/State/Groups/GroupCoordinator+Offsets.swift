@@ -154,17 +154,21 @@ extension GroupCoordinator {
         guard var g = groups[groupId], g.state != .dead else { return .failure(.groupIdNotFound) }
         if !g.isEmpty, g.protocolType != "consumer" { return .failure(.nonEmptyGroup) }
         let subscribed = g.isEmpty ? Set<String>() : g.subscribedTopics
-        let errors = partitions.map { tp -> KafkaErrorCode in
-            if let s = subscribed {
-                if s.contains(tp.topic) { return .groupSubscribedToTopic }
-            } else {
-                return .groupSubscribedToTopic
-            }
-            g.offsets[tp] = nil
-            return .noError
-        }
+        let errors = Self.deleteUnsubscribed(partitions, subscribed: subscribed, from: &g.offsets)
         groups[groupId] = g
         return .partitions(errors)
+    }
+
+    /// OffsetDelete's per-partition rule for either group type: a partition of a subscribed
+    /// topic is GROUP_SUBSCRIBED_TO_TOPIC (`subscribed` nil: every topic counts), any other
+    /// loses its offset. Answers in request order.
+    static func deleteUnsubscribed(_ partitions: [TopicPartition], subscribed: Set<String>?,
+                                   from offsets: inout [TopicPartition: CommittedOffset]) -> [KafkaErrorCode] {
+        partitions.map { tp in
+            guard let s = subscribed, !s.contains(tp.topic) else { return .groupSubscribedToTopic }
+            offsets[tp] = nil
+            return .noError
+        }
     }
 
     // MARK: retention

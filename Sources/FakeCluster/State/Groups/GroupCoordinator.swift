@@ -23,6 +23,8 @@ struct GroupCoordinator: Sendable, Equatable {
         var consumerSessionTimeoutMs: Int32 = 45_000
         /// group.consumer.heartbeat.interval.ms: what ConsumerGroupHeartbeat answers tell members.
         var consumerHeartbeatIntervalMs: Int32 = 5_000
+        /// group.consumer.migration.policy: online conversions of groups with members.
+        var migrationPolicy: ConsumerGroupMigrationPolicy = .bidirectional
     }
 
     enum Outcome<Response: Equatable & Sendable>: Equatable, Sendable {
@@ -146,7 +148,8 @@ struct GroupCoordinator: Sendable, Equatable {
 
     // MARK: JoinGroup
 
-    mutating func joinGroup<G: RandomNumberGenerator>(_ req: JoinRequest, now: Instant,
+    /// `image` (the topics as they are) matters only to a consumer group's classic members.
+    mutating func joinGroup<G: RandomNumberGenerator>(_ req: JoinRequest, image: TopicImage = TopicImage(), now: Instant,
                                                       using rng: inout G) -> Outcome<JoinResponse> {
         func fail(_ e: KafkaErrorCode, memberId: String = req.memberId) -> Outcome<JoinResponse> {
             .immediate(JoinResponse(error: e, memberId: memberId))
@@ -156,9 +159,9 @@ struct GroupCoordinator: Sendable, Equatable {
             return fail(.invalidSessionTimeout)
         }
         if let cg = consumerGroups[req.groupId] {
-            // A consumer group with members takes no classic members here (Kafka 4.0's mixed
-            // groups are not modelled); an empty one becomes a classic group, offsets kept.
-            guard cg.isEmpty else { return fail(.inconsistentGroupProtocol) }
+            // A consumer group with members takes the joiner as a classic member
+            // (GroupCoordinator+ClassicMembers); an empty one becomes a classic group, offsets kept.
+            guard cg.isEmpty else { return .immediate(classicJoinToConsumerGroup(req, image: image, now: now, using: &rng)) }
             var g = ClassicGroup(groupId: req.groupId)
             g.offsets = cg.offsets
             g.pendingTransactionalOffsets = cg.pendingTransactionalOffsets
@@ -341,7 +344,7 @@ struct GroupCoordinator: Sendable, Equatable {
         tryCompleteJoin(&g, now: now, forced: false)
     }
 
-    private mutating func prepareRebalance(_ g: inout ClassicGroup, now: Instant) {
+    mutating func prepareRebalance(_ g: inout ClassicGroup, now: Instant) {
         if g.state == .completingRebalance {
             for m in g.orderedMembers {
                 if let t = m.syncToken { outbox.append(.sync(t, SyncResponse(error: .rebalanceInProgress))) }
@@ -440,8 +443,10 @@ struct GroupCoordinator: Sendable, Equatable {
 
     // MARK: SyncGroup
 
-    mutating func syncGroup(_ req: SyncRequest, now: Instant) -> Outcome<SyncResponse> {
+    /// `image` matters only to a consumer group's classic members (their assignment's names).
+    mutating func syncGroup(_ req: SyncRequest, image: TopicImage = TopicImage(), now: Instant) -> Outcome<SyncResponse> {
         func fail(_ e: KafkaErrorCode) -> Outcome<SyncResponse> { .immediate(SyncResponse(error: e)) }
+        if consumerGroups[req.groupId] != nil { return .immediate(classicSyncToConsumerGroup(req, image: image, now: now)) }
         guard var g = groups[req.groupId] else { return fail(.unknownMemberId) }
         guard g.state != .dead else { return fail(.coordinatorNotAvailable) }
         if let e = memberError(g, memberId: req.memberId, instanceId: req.groupInstanceId) { return fail(e) }
@@ -496,6 +501,10 @@ struct GroupCoordinator: Sendable, Equatable {
 
     mutating func heartbeat(groupId: String, memberId: String, groupInstanceId: String?, generationId: Int32,
                             now: Instant) -> KafkaErrorCode {
+        if consumerGroups[groupId] != nil {
+            return classicHeartbeatToConsumerGroup(groupId: groupId, memberId: memberId, groupInstanceId: groupInstanceId,
+                                                   generationId: generationId, now: now)
+        }
         guard var g = groups[groupId] else { return .unknownMemberId }
         guard g.state != .dead else { return .coordinatorNotAvailable }
         if let e = memberError(g, memberId: memberId, instanceId: groupInstanceId) { return e }
@@ -521,7 +530,12 @@ struct GroupCoordinator: Sendable, Equatable {
 
     /// LeaveGroup (v3+ batch form; older versions pass one member). Static members may
     /// leave by instance id alone. Returns one error per member, in request order.
-    mutating func leaveGroup(groupId: String, members leaving: [LeavingMember], now: Instant) -> [KafkaErrorCode] {
+    /// `image` matters only to a consumer group's classic members (the reassignment).
+    mutating func leaveGroup(groupId: String, members leaving: [LeavingMember], image: TopicImage = TopicImage(),
+                             now: Instant) -> [KafkaErrorCode] {
+        if consumerGroups[groupId] != nil {
+            return classicLeaveFromConsumerGroup(groupId: groupId, members: leaving, image: image, now: now)
+        }
         guard var g = groups[groupId], g.state != .dead else { return leaving.map { _ in .unknownMemberId } }
         var errors: [KafkaErrorCode] = []
         for l in leaving {
@@ -598,6 +612,14 @@ struct GroupCoordinator: Sendable, Equatable {
             lastOffsetsCleanup = now
         }
         return TickResult(completions: takeCompletions(), nextDeadline: nextDeadline)
+    }
+
+    /// Answers every request `g`'s members have parked (the group is converted or gone).
+    mutating func answerParked(_ g: ClassicGroup, error: KafkaErrorCode) {
+        for m in g.orderedMembers {
+            if let t = m.joinToken { outbox.append(.join(t, JoinResponse(error: error, memberId: m.memberId))) }
+            if let t = m.syncToken { outbox.append(.sync(t, SyncResponse(error: error))) }
+        }
     }
 
     /// Removes a member without moving the group along (the caller does), answering any
