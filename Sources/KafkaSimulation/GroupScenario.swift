@@ -281,7 +281,10 @@ enum GroupFaultSchedule {
                 out.append(.init(at: at, fault: .disconnectMember(group: g, who: Bool.random(using: &rng) ? .all : .leader)))
             case "group-error":
                 let api = groupApis[Int.random(in: 0 ..< groupApis.count, using: &rng)]
-                let e = groupErrors[Int.random(in: 0 ..< groupErrors.count, using: &rng)]
+                // ConsumerGroupHeartbeat never answers REBALANCE_IN_PROGRESS (a classic
+                // protocol error; Kafka's clients take it as fatal there).
+                let errors = api == "consumer-group-heartbeat" ? groupErrors.filter { $0 != "REBALANCE_IN_PROGRESS" } : groupErrors
+                let e = errors[Int.random(in: 0 ..< errors.count, using: &rng)]
                 out.append(.init(at: at, fault: .injectGroupError(group: g, api: api, error: e, count: Int.random(in: 1 ... 3, using: &rng))))
             default: // partitions
                 let n = Int32.random(in: 1 ... 2, using: &rng)

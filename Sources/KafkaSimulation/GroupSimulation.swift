@@ -613,9 +613,14 @@ package struct GroupSimulation {
         return Set(cluster.describeGroup(plan.group)?.members.map(\.memberId) ?? [])
     }
 
+    /// The group's committed offsets, whichever protocol's group the coordinator holds; nil:
+    /// no group.
+    func coordinatorOffsets() -> [FakeGroupSnapshot.Offset]? {
+        cluster.describeConsumerGroup(plan.group)?.offsets ?? cluster.describeGroup(plan.group)?.offsets
+    }
+
     mutating func readCoordinatorOffsets() {
-        let read = cluster.describeConsumerGroup(plan.group)?.offsets ?? cluster.describeGroup(plan.group)?.offsets
-        guard let offsets = read else { return }
+        guard let offsets = coordinatorOffsets() else { return }
         var offs: [TopicPartition: Int64] = [:]
         for o in offsets { offs[o.topicPartition] = o.offset }
         checker.committed(offs, by: "read from the coordinator", atMs: now / Self.ms)
