@@ -38,7 +38,7 @@
 #      and half as many of each KIP-848 family, scenarios/group-consumer-{churn,static,
 #      coordinator-faults,eos,switch,slow}-random.scenario (consumer-protocol members; switch:
 #      the whole group switching protocol across restarts); then a
-#      fresh window of half as many seeds of each family, from a seed derived from the
+#      fresh window of half as many seeds of each family (a quarter for the KIP-848 ones), from a seed derived from the
 #      commit (KGO_SIM_FRESH_FROM sets it), so each run covers seeds no run covered before;
 #      each sweep runs one seed per core (kgo sim sweep --jobs)
 #   5b. Tools/interop-consume.sh: the release kgo consumes what librdkafka produced to Tansu
