@@ -98,8 +98,8 @@ package struct GroupSimulation {
         }
 
         func isStatic(_ i: Int) -> Bool { staticMembers || staticSome.contains(i) }
-        /// A member may speak KIP-848's protocol in this run: the cluster emulates 4.0.
         var usesSwitches: Bool { !switches.isEmpty || randomSwitches != nil }
+        /// A member may speak KIP-848's protocol in this run: the cluster emulates 4.0.
         var usesConsumerProtocol: Bool { groupProtocol == .consumer || usesSwitches }
         func balancers(of i: Int) -> [any GroupBalancer] { memberBalancers[i] ?? balancers }
         var quietAtMs: UInt64 { durationMs - min(settleMs, durationMs) }
