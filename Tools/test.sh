@@ -34,10 +34,14 @@
 #      restarts, slow revocations, coordinator moves and restarts, added partitions,
 #      network faults during rebalances; eos: an exactly-once copy pipeline of
 #      transactional members; eos-think: the same with a think time between a member's poll
-#      and its transaction, so rebalances land in between; scenarios/README.md "Group scenarios");
+#      and its transaction, so rebalances land in between; scenarios/README.md "Group scenarios"),
+#      and half as many of each KIP-848 family, scenarios/group-consumer-{churn,static,
+#      coordinator-faults,eos,switch,slow}-random.scenario (consumer-protocol members; switch:
+#      the whole group switching protocol across restarts);
 #      KGO_SIM_SEEDS seeds of scenarios/admin-groups-random.scenario (admin requests over
 #      three groups, split by coordinator and asked of every broker, under random faults);
-#      then a fresh window of half as many seeds of each family, from a seed derived from the
+#      then a fresh window of half as many seeds of each family (a quarter for the KIP-848
+#      ones), from a seed derived from the
 #      commit (KGO_SIM_FRESH_FROM sets it), so each run covers seeds no run covered before;
 #      each sweep runs one seed per core (kgo sim sweep --jobs)
 #   5b. Tools/interop-consume.sh: the release kgo consumes what librdkafka produced to Tansu
@@ -168,6 +172,10 @@ if [ "$SIM_SEEDS" -gt 0 ]; then
   for fam in churn cooperative static coordinator-faults eos eos-think eos-v2; do
     .build/release/kgo sim sweep "scenarios/group-$fam-random.scenario" --seeds "$SIM_SEEDS" | grep -v ' ok$'
   done
+  # KIP-848 (consumer protocol) families: half as many seeds each, six families.
+  for fam in churn static coordinator-faults eos switch slow; do
+    .build/release/kgo sim sweep "scenarios/group-consumer-$fam-random.scenario" --seeds "$V2_SEEDS" | grep -v ' ok$'
+  done
   log "group sweeps: $(( $(now_ms) - S2 )) ms"
   S2=$(now_ms)
   .build/release/kgo sim sweep scenarios/admin-groups-random.scenario --seeds "$SIM_SEEDS" \
@@ -184,6 +192,10 @@ if [ "$SIM_SEEDS" -gt 0 ]; then
            group-churn-random group-cooperative-random group-static-random group-coordinator-faults-random \
            group-eos-random group-eos-think-random group-eos-v2-random admin-groups-random; do
     .build/release/kgo sim sweep "scenarios/$f.scenario" --seeds "$FRESH_SEEDS" --from "$FRESH_FROM" | grep -v ' ok$'
+  done
+  for fam in churn static coordinator-faults eos switch slow; do
+    .build/release/kgo sim sweep "scenarios/group-consumer-$fam-random.scenario" --seeds "$(( (FRESH_SEEDS + 1) / 2 ))" \
+      --from "$FRESH_FROM" | grep -v ' ok$'
   done
   log "fresh window: $(( $(now_ms) - S2 )) ms"
 fi

@@ -19,6 +19,9 @@ import KafkaStateMachines
 /// - `exactly-once`: with commit on revoke and nothing lost (no crash, no lost partition,
 ///   no failed commit), no record was delivered twice.
 /// - `member-failed`: no member's membership ended with an error.
+/// - `coordinator-owned`: a consumer-protocol (KIP-848) member the coordinator counts in
+///   the group is given records only of partitions the coordinator assigns it or is still
+///   revoking from it, and after settling it owns exactly its assignment, nothing pending.
 package struct GroupChecker: Sendable {
     /// Another member's state when a partition is assigned.
     package struct Other: Sendable {
@@ -54,8 +57,9 @@ package struct GroupChecker: Sendable {
     package private(set) var deliveries: [TopicPartition: [Int64: Int]] = [:]
     /// The highest committed offset seen per partition.
     package private(set) var committed: [TopicPartition: Int64] = [:]
-    /// Which member was given records of a partition in a generation.
-    var fetchers: [TopicPartition: [Int32: Int]] = [:]
+    /// Which member was given records of a partition in a generation (of an era: generation
+    /// numbers start again when a protocol switch makes the group anew).
+    var fetchers: [TopicPartition: [Int: [Int32: Int]]] = [:]
     /// Copy mode: transaction attempts that were aborted.
     package private(set) var abortedKeys: [String] = []
 
@@ -72,16 +76,16 @@ package struct GroupChecker: Sendable {
         }
     }
 
-    package mutating func fetched(member i: Int, generation: Int32, _ tp: TopicPartition, owns: Bool,
+    package mutating func fetched(member i: Int, generation: Int32, era: Int = 0, _ tp: TopicPartition, owns: Bool,
                                   offsets: [Int64], atMs: UInt64) {
         if !owns {
             violations.append("generation-fetch: member \(i) was given records of \(tp.topic)/\(tp.partition), which it does not own, at \(atMs) ms")
         }
         if generation >= 0 {
-            if let other = fetchers[tp]?[generation], other != i {
+            if let other = fetchers[tp]?[era]?[generation], other != i {
                 violations.append("generation-fetch: \(tp.topic)/\(tp.partition) fetched by members \(other) and \(i) in generation \(generation), at \(atMs) ms")
             } else {
-                fetchers[tp, default: [:]][generation] = i
+                fetchers[tp, default: [:]][era, default: [:]][generation] = i
             }
         }
         for o in offsets { deliveries[tp, default: [:]][o, default: 0] += 1 }
@@ -134,6 +138,28 @@ package struct GroupChecker: Sendable {
         let dup = duplicates
         if applies && dup > 0 {
             violations.append("exactly-once: \(dup) records delivered twice without a crash, a lost partition or a failed commit (commit on revoke should prevent it)")
+        }
+    }
+
+    /// A consumer-protocol member was given records of `tp`; `coordinatorGives`: what the
+    /// coordinator assigns it or is revoking from it now, nil when it does not count the
+    /// member (a fenced member may fetch until it learns; fencing guards its commits).
+    package mutating func consumerFetched(member i: Int, _ tp: TopicPartition, coordinatorGives: Set<TopicPartition>?, atMs: UInt64) {
+        guard let gives = coordinatorGives, !gives.contains(tp) else { return }
+        violations.append("coordinator-owned: member \(i) was given records of \(tp.topic)/\(tp.partition), which the coordinator neither assigns it nor is revoking (it gives \(gives.sorted().map { "\($0.topic)/\($0.partition)" })), at \(atMs) ms")
+    }
+
+    /// After settling, a live consumer-protocol member owns exactly what the coordinator
+    /// assigns it, with nothing left to revoke; `coordinator` nil: not a member there.
+    package mutating func consumerSettled(member i: Int, owned: Set<TopicPartition>,
+                                          coordinator c: (assigned: [TopicPartition], pendingRevocation: [TopicPartition])?) {
+        func names(_ s: [TopicPartition]) -> String { "\(s.sorted().map { "\($0.topic)/\($0.partition)" })" }
+        guard let c else {
+            violations.append("coordinator-owned: after settling, live member \(i) is not a member of the coordinator's consumer group")
+            return
+        }
+        if Set(c.assigned) != owned || !c.pendingRevocation.isEmpty {
+            violations.append("coordinator-owned: after settling, member \(i) owns \(names(Array(owned))) but the coordinator assigns it \(names(c.assigned)) and revokes \(names(c.pendingRevocation))")
         }
     }
 

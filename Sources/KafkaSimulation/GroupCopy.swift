@@ -194,7 +194,7 @@ extension GroupSimulation {
             }
         }
         var committed: [TopicPartition: Int64] = [:]
-        for o in cluster.describeGroup(plan.group)?.offsets ?? [] { committed[o.topicPartition] = o.offset }
+        for o in coordinatorOffsets() ?? [] { committed[o.topicPartition] = o.offset }
         checker.copied(input: written.keys.sorted().map { ($0, written[$0]!) }, output: outputs, committed: committed)
     }
 

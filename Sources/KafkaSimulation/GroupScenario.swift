@@ -108,6 +108,21 @@ package enum GroupScenario {
                 plan.copy = copy
                 plan.autocommitMs = nil
                 plan.commitOnRevoke = false
+            case "protocol":
+                let v = try p.word("classic|consumer")
+                guard let proto = GroupProtocol(rawValue: v) else { throw p.error("protocol wants classic or consumer") }
+                plan.groupProtocol = proto
+            case "assignor":
+                let v = try p.word("uniform|range|random")
+                switch v {
+                case "random": plan.assignorRandom = true; plan.serverAssignor = nil
+                case "uniform", "range": plan.serverAssignor = v; plan.assignorRandom = false
+                default: throw p.error("assignor wants uniform, range or random")
+                }
+            case "switch-protocol":
+                try p.expect("count"); let n = Int(try p.uint("count"))
+                try p.expect("until")
+                plan.randomSwitches = (n, try milliseconds(&p, "until"))
             case "slow-member": plan.slowMembers.insert(Int(try p.uint("member")))
             case "revocation":
                 let range = try p.word("revocation range").split(separator: "..").map(String.init)
@@ -131,6 +146,11 @@ package enum GroupScenario {
                 let t = try p.duration("time")
                 let i = p.i
                 let kind = try p.word("event or fault")
+                if kind == "switch-protocol" {
+                    plan.switches.append(t / 1_000_000)
+                    try p.end()
+                    continue
+                }
                 let event: GroupSimulation.MemberEvent?
                 switch kind {
                 case "join": event = .join(Int(try p.uint("member")))
@@ -199,10 +219,19 @@ enum GroupFaultSchedule {
         let g = plan.group
         var partitions = plan.partitions
         func broker(_ rng: inout SeededGenerator) -> Int32 { Int32.random(in: 1 ... brokers, using: &rng) }
-        let apis = ["fetch", "metadata", "find-coordinator", "offset-commit", "offset-fetch", "list-offsets", "join-group", "sync-group", "heartbeat"]
+        var apis = ["fetch", "metadata", "find-coordinator", "offset-commit", "offset-fetch", "list-offsets", "join-group", "sync-group", "heartbeat"]
         let retriable = ["NOT_LEADER_OR_FOLLOWER", "LEADER_NOT_AVAILABLE", "REQUEST_TIMED_OUT", "COORDINATOR_LOAD_IN_PROGRESS",
                          "NOT_COORDINATOR", "COORDINATOR_NOT_AVAILABLE"]
-        let groupApis = ["join-group", "sync-group", "heartbeat", "offset-commit", "offset-fetch"]
+        var groupApis = ["join-group", "sync-group", "heartbeat", "offset-commit", "offset-fetch"]
+        // KIP-848 members heartbeat with ConsumerGroupHeartbeat only (classic-only plans keep
+        // their lists, so their saved seeds draw as before).
+        if plan.groupProtocol == .consumer && !plan.usesSwitches {
+            apis = Array(apis.dropLast(3)) + ["consumer-group-heartbeat"]
+            groupApis = ["consumer-group-heartbeat", "offset-commit", "offset-fetch"]
+        } else if plan.usesConsumerProtocol {
+            apis.append("consumer-group-heartbeat")
+            groupApis.append("consumer-group-heartbeat")
+        }
         let groupErrors = ["COORDINATOR_NOT_AVAILABLE", "NOT_COORDINATOR", "COORDINATOR_LOAD_IN_PROGRESS", "REBALANCE_IN_PROGRESS"]
         for _ in 0 ..< count {
             let at = (untilMs == 0 ? 0 : UInt64.random(in: 0 ..< untilMs, using: &rng)) * ms
@@ -252,7 +281,10 @@ enum GroupFaultSchedule {
                 out.append(.init(at: at, fault: .disconnectMember(group: g, who: Bool.random(using: &rng) ? .all : .leader)))
             case "group-error":
                 let api = groupApis[Int.random(in: 0 ..< groupApis.count, using: &rng)]
-                let e = groupErrors[Int.random(in: 0 ..< groupErrors.count, using: &rng)]
+                // ConsumerGroupHeartbeat never answers REBALANCE_IN_PROGRESS (a classic
+                // protocol error; Kafka's clients take it as fatal there).
+                let errors = api == "consumer-group-heartbeat" ? groupErrors.filter { $0 != "REBALANCE_IN_PROGRESS" } : groupErrors
+                let e = errors[Int.random(in: 0 ..< errors.count, using: &rng)]
                 out.append(.init(at: at, fault: .injectGroupError(group: g, api: api, error: e, count: Int.random(in: 1 ... 3, using: &rng))))
             default: // partitions
                 let n = Int32.random(in: 1 ... 2, using: &rng)

@@ -80,6 +80,17 @@ package struct GroupSimulation {
         package var invariants: [String] = []
         /// The group is an exactly-once copy pipeline into another topic (GroupCopy.swift).
         package var copy: CopyPlan? = nil
+        /// The membership protocol the members start with (`protocol consumer`: KIP-848,
+        /// the cluster then emulates Kafka 4.0).
+        package var groupProtocol: GroupProtocol = .classic
+        /// Consumer protocol: the coordinator's assignor every member asks for (nil: the
+        /// group's default); `assignorRandom`: one drawn per member slot from the seed.
+        package var serverAssignor: String? = nil
+        package var assignorRandom = false
+        /// Whole-group protocol switches (GroupSimulation+Switch.swift): scripted, at
+        /// virtual milliseconds, and drawn from the seed (count, until in milliseconds).
+        package var switches: [UInt64] = []
+        package var randomSwitches: (count: Int, untilMs: UInt64)? = nil
 
         package init(seed: UInt64, balancers: [any GroupBalancer]) {
             self.seed = seed
@@ -87,13 +98,17 @@ package struct GroupSimulation {
         }
 
         func isStatic(_ i: Int) -> Bool { staticMembers || staticSome.contains(i) }
+        var usesSwitches: Bool { !switches.isEmpty || randomSwitches != nil }
+        /// A member may speak KIP-848's protocol in this run: the cluster emulates 4.0.
+        var usesConsumerProtocol: Bool { groupProtocol == .consumer || usesSwitches }
         func balancers(of i: Int) -> [any GroupBalancer] { memberBalancers[i] ?? balancers }
         var quietAtMs: UInt64 { durationMs - min(settleMs, durationMs) }
     }
 
     package static let invariantNames = ["exclusive-owner", "generation-fetch", "commits-forward", "settled-owners",
                                          "delivered", "exactly-once", "member-failed", "determinism",
-                                         "copied-once", "aborted-invisible", "copy-offsets", "txn-closed", "txn-timeout"]
+                                         "copied-once", "aborted-invisible", "copy-offsets", "txn-closed", "txn-timeout",
+                                         "coordinator-owned"]
 
     package struct Result: Sendable {
         package var violations: [String]
@@ -121,6 +136,12 @@ package struct GroupSimulation {
         case brokerClosed(member: Int, life: Int, UInt64)
         case revocationHandled(member: Int, life: Int, UInt64)
         case copyBegin(member: Int, life: Int, UInt64)
+        /// The k-th protocol switch begins (`switchTimes[k]`).
+        case switchProtocol(Int)
+        /// A switch in progress looks again whether the group is empty.
+        case switchCheck
+        /// The member starts once the coordinator no longer holds its static instance id.
+        case startWhenReleased(member: Int)
     }
 
     struct Member {
@@ -136,7 +157,11 @@ package struct GroupSimulation {
         var generation: Int32 = -1
         var memberId = ""
         var cooperative = false
+        /// The protocol this member's life speaks.
+        var groupProtocol: GroupProtocol = .classic
         var leaving = false
+        /// A consumer-protocol static member's restart: it leaves (epoch -2), then starts.
+        var restartAfterLeave = false
         var sawLost = false
         /// Copy mode: the transaction loop's state (GroupCopy.swift).
         var copy = CopyState()
@@ -173,6 +198,16 @@ package struct GroupSimulation {
     var written: [TopicPartition: Int64] = [:]
     var partitionCount: Int32
     let contexts = CompressionContexts()
+    /// The protocol members start with now (flipped by each switch).
+    var groupProtocol: GroupProtocol
+    /// Consumer protocol: each member slot's assignor (nil: the group's default).
+    var assignors: [String?] = []
+    /// The switches of this run (scripted and drawn), in time order (milliseconds).
+    package private(set) var switchTimes: [UInt64] = []
+    /// A switch in progress: the members to start again once the group is empty, and when
+    /// it began (milliseconds).
+    var switching: (members: [Int], sinceMs: UInt64)? = nil
+    var switchesDone = 0
 
     package init(_ given: Plan) {
         var plan = given
@@ -193,6 +228,13 @@ package struct GroupSimulation {
         config.transactionCoordinatorLoadMs = Simulation.transactionCoordinatorLoadMs
         config.transactionVersion = plan.transactionVersion
         if plan.transactionVersion >= 2 { config.release = .v4_0 }
+        if plan.usesConsumerProtocol {
+            // KIP-848: ConsumerGroupHeartbeat from 4.0; the session and the heartbeat
+            // interval are the coordinator's settings in this protocol.
+            config.release = .v4_0
+            config.consumerGroupSessionTimeoutMs = Int32(clamping: plan.sessionTimeoutMs)
+            config.consumerGroupHeartbeatIntervalMs = Int32(clamping: plan.heartbeatMs)
+        }
         cluster = FakeCluster(config)
         partitionCount = plan.partitions
         var draw = master.fork()
@@ -219,6 +261,16 @@ package struct GroupSimulation {
             fs += GroupFaultSchedule.random(count: r.count, untilMs: r.untilMs, kinds: r.kinds, plan: plan, rng: &draw)
         }
         faults = fs.enumerated().sorted { ($0.element.at, $0.offset) < ($1.element.at, $1.offset) }.map(\.element)
+        // Drawn after the faults, so adding these directives changed no older seed's draws.
+        var sw = plan.switches
+        if let r = plan.randomSwitches {
+            for _ in 0 ..< r.count { sw.append(r.untilMs == 0 ? 0 : UInt64.random(in: 0 ..< r.untilMs, using: &draw)) }
+        }
+        switchTimes = sw.sorted()
+        groupProtocol = plan.groupProtocol
+        assignors = (0 ..< pool).map { _ in
+            plan.assignorRandom ? (Bool.random(using: &draw) ? "uniform" : "range") : plan.serverAssignor
+        }
         members = Array(repeating: Member(), count: pool)
     }
 
@@ -229,6 +281,7 @@ package struct GroupSimulation {
         for i in 0 ..< plan.initialMembers { start(i) }
         for (i, e) in events.enumerated() { queue.push(at: e.at * Self.ms, .plan(i)) }
         for (i, f) in faults.enumerated() { queue.push(at: f.at, .fault(i)) }
+        for (k, t) in switchTimes.enumerated() { queue.push(at: t * Self.ms, .switchProtocol(k)) }
         if plan.settleMs > 0 { queue.push(at: plan.quietAtMs * Self.ms, .quiet) }
         let end = plan.durationMs * Self.ms
         var steps = 0
@@ -277,9 +330,11 @@ package struct GroupSimulation {
         members[i].owned = []
         members[i].consumed = [:]
         members[i].leaving = false
+        members[i].restartAfterLeave = false
         members[i].generation = -1
         members[i].memberId = ""
         members[i].copy = CopyState()
+        members[i].groupProtocol = groupProtocol
         var ec = EngineConfig(seeds: (1 ... plan.brokers).map { BrokerAddress(host: "broker\($0)", port: 9092) })
         ec.fetcher.maxWait = .milliseconds(100)
         // Partitions added to the topic are noticed at the next periodic refresh (Kafka's
@@ -300,6 +355,8 @@ package struct GroupSimulation {
         gc.heartbeatInterval = .milliseconds(plan.heartbeatMs)
         gc.autocommitInterval = plan.autocommitMs.map { .milliseconds($0) }
         gc.commitOnRevoke = plan.commitOnRevoke
+        gc.groupProtocol = groupProtocol
+        if groupProtocol == .consumer { gc.serverAssignor = assignors[i] }
         if plan.copy != nil {
             gc.transactional = true
             gc.autocommitInterval = nil
@@ -307,7 +364,7 @@ package struct GroupSimulation {
         }
         engine.handle(.joinGroup(gc), now: Instant(nanoseconds: now))
         members[i].engine = engine
-        log.append("\(now / Self.ms) ms: member \(i) starts (life \(members[i].life))")
+        log.append("\(now / Self.ms) ms: member \(i) starts (life \(members[i].life)\(plan.usesConsumerProtocol ? ", \(groupProtocol.rawValue) protocol" : ""))")
         drain(i)
     }
 
@@ -326,19 +383,28 @@ package struct GroupSimulation {
         case .plan(let k):
             guard !quiet else { return }
             let ev = events[k].event
+            if switching != nil, ev == .join(ev.member) || ev == .restart(ev.member) {
+                // A start now would speak the old protocol into a group being emptied.
+                log.append("\(now / Self.ms) ms: member \(ev.member) \(ev.name) skipped: the group is switching protocol")
+                return
+            }
             switch ev {
-            case .join(let i): if members[i].engine == nil { start(i) }
+            case .join(let i): startWhenReleased(i)
             case .crash(let i): crash(i)
             case .restart(let i):
                 guard members[i].engine != nil else { return }
+                if members[i].groupProtocol == .consumer && plan.isStatic(i) {
+                    // KIP-848: a static member restarts by leaving with epoch -2 (the
+                    // coordinator keeps its assignment) and joining again; an instance id
+                    // still held is refused (UNRELEASED_INSTANCE_ID).
+                    guard !members[i].leaving else { return }
+                    members[i].restartAfterLeave = true
+                    leave(i)
+                    return
+                }
                 crash(i)
                 start(i)
-            case .leave(let i):
-                guard members[i].engine != nil, !members[i].leaving else { return }
-                members[i].leaving = true
-                log.append("\(now / Self.ms) ms: member \(i) leaves")
-                nextPromise += 1
-                feed(i, .leaveGroup(PromiseID(nextPromise)))
+            case .leave(let i): leave(i)
             }
         case .fault(let k):
             guard !quiet else { return }
@@ -352,7 +418,13 @@ package struct GroupSimulation {
             stopped = []
             isolated = []
             cluster.clearArmedFaults()
-            if !members.contains(where: { $0.engine != nil && !$0.leaving }) { start(0) }
+            if switching == nil, !members.contains(where: { $0.engine != nil && !$0.leaving }) { startWhenReleased(0) }
+        case .switchProtocol(let k):
+            beginSwitch(k)
+        case .switchCheck:
+            checkSwitch()
+        case .startWhenReleased(let i):
+            startWhenReleased(i)
         case .dialed(let i, let life, let c):
             guard members[i].life == life, members[i].engine != nil else { return }
             feed(i, members[i].links[c] != nil ? .connectionOpened(ConnectionID(c)) : .connectionFailed(ConnectionID(c), reason: .refused("down")))
@@ -394,6 +466,13 @@ package struct GroupSimulation {
         case .stopTxnCoordinator(let id):
             guard let b = cluster.coordinator(id, .transaction) else { return }
             f = .stopBroker(b)
+        case .stallHeartbeats(let g, .leader, let w, let drop) where cluster.describeConsumerGroup(g) != nil:
+            // A consumer group has no leader: `leader` picks its oldest member.
+            guard let m = cluster.describeConsumerGroup(g)?.members.first else { return }
+            f = .stallHeartbeats(group: g, who: .memberId(m.memberId), window: w, drop: drop)
+        case .disconnectMember(let g, .leader) where cluster.describeConsumerGroup(g) != nil:
+            guard let m = cluster.describeConsumerGroup(g)?.members.first else { return }
+            f = .disconnectMember(group: g, who: .memberId(m.memberId))
         case .restartBrokers:
             for b in stopped { apply(.restartBroker(b)) }
             return
@@ -503,8 +582,11 @@ package struct GroupSimulation {
         for p in batch.partitions {
             let tp = p.topicPartition
             let d = p.decode(contexts: contexts)
-            checker.fetched(member: i, generation: engineGeneration(i), tp, owns: members[i].owned.contains(tp),
+            checker.fetched(member: i, generation: engineGeneration(i), era: switchesDone, tp, owns: members[i].owned.contains(tp),
                             offsets: d.records.map(\.offset), atMs: now / Self.ms)
+            if members[i].groupProtocol == .consumer {
+                checker.consumerFetched(member: i, tp, coordinatorGives: coordinatorGives(i), atMs: now / Self.ms)
+            }
             if plan.copy != nil {
                 hold(i, tp, d.records.map(\.offset))
                 continue
@@ -527,13 +609,20 @@ package struct GroupSimulation {
 
     /// The member ids the coordinator counts in the group right now.
     func coordinatorMembers() -> Set<String> {
-        Set(cluster.describeGroup(plan.group)?.members.map(\.memberId) ?? [])
+        if let cg = cluster.describeConsumerGroup(plan.group) { return Set(cg.members.map(\.memberId)) }
+        return Set(cluster.describeGroup(plan.group)?.members.map(\.memberId) ?? [])
+    }
+
+    /// The group's committed offsets, whichever protocol's group the coordinator holds; nil:
+    /// no group.
+    func coordinatorOffsets() -> [FakeGroupSnapshot.Offset]? {
+        cluster.describeConsumerGroup(plan.group)?.offsets ?? cluster.describeGroup(plan.group)?.offsets
     }
 
     mutating func readCoordinatorOffsets() {
-        guard let g = cluster.describeGroup(plan.group) else { return }
+        guard let offsets = coordinatorOffsets() else { return }
         var offs: [TopicPartition: Int64] = [:]
-        for o in g.offsets { offs[o.topicPartition] = o.offset }
+        for o in offsets { offs[o.topicPartition] = o.offset }
         checker.committed(offs, by: "read from the coordinator", atMs: now / Self.ms)
     }
 
@@ -544,7 +633,8 @@ package struct GroupSimulation {
             rebalances += 1
             members[i].memberId = id
             members[i].generation = gen
-            members[i].cooperative = BuiltInBalancers.named(proto)?.isCooperative ?? false
+            // KIP-848 moves partitions one by one, as a cooperative balancer does.
+            members[i].cooperative = proto == GroupProtocol.consumer.rawValue || (BuiltInBalancers.named(proto)?.isCooperative ?? false)
         case .assigned(let parts, let gen):
             members[i].generation = gen
             let inGroup = coordinatorMembers()
@@ -578,6 +668,10 @@ package struct GroupSimulation {
             for (_, f) in members[i].links.sorted(by: { $0.key < $1.key }) { cluster.disconnect(f) }
             members[i].engine = nil
             members[i].owned = []
+            if members[i].restartAfterLeave {
+                members[i].restartAfterLeave = false
+                queue.push(at: now, .startWhenReleased(member: i))
+            }
         case .failed(let e):
             checker.memberFailed(i, "\(e)", atMs: now / Self.ms)
         case .warning(let w):
@@ -636,6 +730,9 @@ package struct GroupSimulation {
         }
         let parts = (0 ..< partitionCount).map { TopicPartition(plan.topic, $0) }
         checker.settled(partitions: parts, live: live)
+        for i in members.indices where members[i].engine != nil && members[i].groupProtocol == .consumer {
+            checker.consumerSettled(member: i, owned: members[i].owned, coordinator: coordinatorMember(i).map { ($0.assigned, $0.pendingRevocation) })
+        }
         if !live.isEmpty {
             checker.delivered(records: written.keys.sorted().map { ($0, written[$0]!) })
         }

@@ -239,7 +239,8 @@ extension Scenario {
         case "inject-group-error":
             let g = try p.word("group"); let api = try p.word("api"); let e = try p.word("error")
             guard let key = ApiNames.key(api) else { throw p.error("unknown API \(api)") }
-            guard [ApiKey.joinGroup, .syncGroup, .heartbeat, .leaveGroup, .offsetCommit, .offsetFetch, .txnOffsetCommit].contains(key) else {
+            guard [ApiKey.joinGroup, .syncGroup, .heartbeat, .leaveGroup, .offsetCommit, .offsetFetch, .txnOffsetCommit,
+                   .consumerGroupHeartbeat].contains(key) else {
                 throw p.error("inject-group-error wants a group API, not \(api)")
             }
             guard ApiNames.error(e) != nil else { throw p.error("unknown error \(e)") }

@@ -218,6 +218,30 @@ import Testing
         #expect(run.m.owned == [Self.tp[1], Self.tp[2]] && run.m.generation == 6)
     }
 
+    /// Fenced while the user still holds a revocation (past its rebalance timeout): the
+    /// commit on revoke cannot be made any more, and the member says so with a failed
+    /// commit report for those partitions (found by group-consumer-slow-random seed 211:
+    /// it was dropped silently, so the user believed the consumed offsets committed).
+    @Test func aRevocationHeldPastAFenceReportsItsCommitFailed() {
+        var c = Self.config()
+        c.commitOnRevoke = true
+        var (run, _) = Self.stable([0, 1], epoch: 5, config: c)
+        run.m.noteConsumed([Self.tp[0]: CommitPosition(offset: 9)])
+        let h = G.sent(run.at(2_000), Heartbeat.self)
+        let out = run.answer(h[0].tag, Self.response(epoch: 5, assignment: [(Self.tId, [1])]))
+        guard case .revoking(let rid, [Self.tp[0]])? = G.events(out).first(where: { if case .revoking = $0 { return true } else { return false } }) else {
+            Issue.record("no revocation"); return
+        }
+        let during = G.sent(run.at(4_000), Heartbeat.self)
+        _ = run.answer(during[0].tag, Self.response(.unknownMemberId, epoch: -1))
+        run.m.revocationHandled(rid)
+        let after = run.step()
+        #expect(G.sent(after, OffsetCommitRequest.self).isEmpty, "no epoch to commit under")
+        let reports = G.events(after).compactMap { e -> CommitReport? in if case .committed(let r) = e { return r } else { return nil } }
+        #expect(reports.count == 1 && !reports[0].ok && reports[0].offsets == [Self.tp[0]: CommitPosition(offset: 9)])
+        #expect(reports.first?.failed[Self.tp[0]] != nil)
+    }
+
     /// A consumer protocol member's offsets in a transaction carry its member epoch as the
     /// generation (TxnOffsetCommit, KIP-447 fencing by epoch).
     @Test func transactionOffsetsCarryTheMemberEpoch() {

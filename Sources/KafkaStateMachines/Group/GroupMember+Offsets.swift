@@ -279,6 +279,13 @@ extension GroupMember {
             revocation!.committing = true
             commits.append(CommitJob(promise: nil, offsets: what, purpose: .revocation(r.id)))
         } else {
+            if wantsCommit && !what.isEmpty {
+                // Fenced while the user held the revocation (past the rebalance timeout): the
+                // commit it promised cannot be made; say so, as a commit would have failed,
+                // rather than drop it silently (whoever owns the partitions now reads again).
+                let e = GroupError.broker(.unknownMemberId, "the membership ended before the revocation's commit")
+                emit(.committed(CommitReport(promise: nil, offsets: what, failed: what.mapValues { _ in e }, error: e)))
+            }
             finishRevocation(now: now)
         }
     }
