@@ -54,7 +54,9 @@ extension ClientEngine {
         if isClosed { return .clientClosed }
         if producer == nil {
             do throws(ProducerConfigError) { try config.producer.validate() } catch { return .invalidConfiguration(error) }
-            producer = ProducerStateMachine(config: config.producer, backoff: config.backoff, rng: rng.fork())
+            var producerConfig = config.producer
+            producerConfig.observe = config.observe
+            producer = ProducerStateMachine(config: producerConfig, backoff: config.backoff, rng: rng.fork())
         }
         return nil
     }
