@@ -69,8 +69,9 @@ let package = Package(
 
         .executableTarget(name: "kgo", dependencies: [
             "KafkaProtocol",
-            "KafkaIO", "FakeCluster", "FakeClusterTCP", "KafkaSimulation",
+            "KafkaIO", "KafkaMetrics", "FakeCluster", "FakeClusterTCP", "KafkaSimulation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
         ]),
 
         .testTarget(name: "KafkaProtocolTests", dependencies: ["KafkaProtocol"],

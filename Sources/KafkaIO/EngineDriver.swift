@@ -70,7 +70,6 @@ final class EngineDriver {
         var engineConfig = configuration.engineConfig
         if let recorder { engineConfig.sasl = recorder.recording(engineConfig.sasl) }
         self.clientHooks = configuration.hooks
-        engineConfig.observe = !configuration.hooks.isEmpty
         self.engine = ClientEngine(config: engineConfig, seed: seed)
         self.recorder = recorder
         self.tlsContext = tlsContext

@@ -122,6 +122,7 @@ public struct KafkaClientConfiguration: Sendable {
         c.versionPins = versionPins
         c.fetcher = consumer.fetcherConfig
         c.producer = producer.engineConfig
+        c.observe = !hooks.isEmpty
         return c
     }
 }

@@ -65,10 +65,6 @@ package struct ProducerConfig: Sendable, Equatable {
     /// transaction.max.timeout.ms defaults to 15 min, so any client default below that works,
     /// and matching the common clients keeps mixed deployments unsurprising.
     public var transactionTimeout: Interval = .seconds(60)
-    /// Report each batch put in a request as an `Observation` (the engine sets this from
-    /// `EngineConfig.observe`; not a user setting).
-    var observe = false
-
     public init() {}
 
     /// Throws the first problem found.

@@ -125,7 +125,7 @@ extension ProducerStateMachine {
                 topicData.append(td)
             }
             let q = topics[name]!.partitions[p]
-            if config.observe {
+            if observe {
                 let b = q.batches[q.sentCount - 1]
                 outputs.append(.observation(.produceBatchWritten(broker: broker, topic: name, partition: Int32(p), records: b.count,
                                                                  bytes: b.wireSize, compressedBytes: wire.count, codec: codec)))
