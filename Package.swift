@@ -11,6 +11,8 @@ let package = Package(
         .library(name: "KafkaStateMachines", targets: ["KafkaStateMachines"]),
         .library(name: "KafkaIO", targets: ["KafkaIO"]),
         .library(name: "FakeCluster", targets: ["FakeCluster"]),
+        // The client's hooks as swift-metrics (counters, gauges, timers).
+        .library(name: "KafkaMetrics", targets: ["KafkaMetrics"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -20,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
         // The group consumer is a ServiceLifecycle Service.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
     ],
     targets: [
         // C libraries through the system's packages (see README's apt line).
@@ -54,13 +57,21 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // The hooks' swift-metrics adapter: a separate product, so the client does not pull
+        // swift-metrics in for users who do not want it.
+        .target(name: "KafkaMetrics", dependencies: [
+            "KafkaIO",
+            .product(name: "CoreMetrics", package: "swift-metrics"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
         // Deterministic simulation: the engine against FakeCluster over a simulated network.
         .target(name: "KafkaSimulation", dependencies: ["KafkaStateMachines", "FakeCluster"]),
 
         .executableTarget(name: "kgo", dependencies: [
             "KafkaProtocol",
-            "KafkaIO", "FakeCluster", "FakeClusterTCP", "KafkaSimulation",
+            "KafkaIO", "KafkaMetrics", "FakeCluster", "FakeClusterTCP", "KafkaSimulation",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "CoreMetrics", package: "swift-metrics"),
         ]),
 
         .testTarget(name: "KafkaProtocolTests", dependencies: ["KafkaProtocol"],
@@ -82,6 +93,11 @@ let package = Package(
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             "FakeCluster", "FakeClusterTCP",
+        ]),
+        .testTarget(name: "KafkaMetricsTests", dependencies: [
+            "KafkaMetrics", "KafkaIO", "FakeCluster", "FakeClusterTCP",
+            .product(name: "MetricsTestKit", package: "swift-metrics"),
+            .product(name: "Metrics", package: "swift-metrics"),
         ]),
         .testTarget(name: "DeterministicTests", dependencies: ["KafkaSimulation", "KafkaStateMachines", "FakeCluster"],
                     path: "Tests/Deterministic"),

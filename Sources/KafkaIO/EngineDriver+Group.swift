@@ -49,6 +49,16 @@ extension EngineDriver {
             }
             if fetchBuffer == nil { fetchBuffer = buffer }
             buffer.trackPositions(true)
+            var hooks = hooks
+            if !clientHooks.isEmpty {
+                // The client's hooks see the same events, before the consumer's own stream.
+                let consumer = hooks.event
+                let client = clientHooks
+                hooks.event = { e in
+                    for h in client { h.groupEvent(e) }
+                    consumer(e)
+                }
+            }
             group = GroupDriverState(hooks: hooks, buffer: buffer)
             feed(.joinGroup(config), now: now)
         case .leave(let done):

@@ -9,7 +9,8 @@ extension EngineDriver {
         guard let first = range.first.map({ records[$0] }) else { return }
         // The inbox numbered the records in the order the ring hands out tokens.
         precondition(first.token == produceCompletions.nextToken, "produce tokens out of step")
-        produceCompletions.add(contentsOf: callbacks)
+        produceCompletions.add(contentsOf: callbacks, at: now)
+        if !clientHooks.isEmpty { hookBuffered(records[range], callbacks: callbacks) }
         guard lifecycle == .running else {
             deliver(DeliveryReport(topic: first.topic, partition: -1, baseOffset: -1, logAppendTime: -1,
                                    tokens: records[range].map(\.token), error: .clientClosed))
@@ -36,6 +37,7 @@ extension EngineDriver {
             entries.append(e)
         }
         if records > 0 { producerGate.release(records: records, bytes: bytes) }
+        if !clientHooks.isEmpty { hookDelivered(report, entries, now: now) }
         for (i, entry) in entries.enumerated() {
             guard let entry else { continue }
             if let error = report.error {
@@ -69,7 +71,21 @@ extension EngineDriver {
             return
         }
         let p = makePromise()
-        transactionWaiters[p] = done
+        if clientHooks.isEmpty {
+            transactionWaiters[p] = done
+        } else {
+            let hooks = clientHooks
+            let event: KafkaTransactionHookEvent? = switch command {
+            case .begin: .begun
+            case .commit: .committed
+            case .abort: .aborted
+            case .sendGroupOffsets: nil
+            }
+            transactionWaiters[p] = { error in
+                if let event { for h in hooks { h.transactionEvent(event, error: error) } }
+                done(error)
+            }
+        }
         switch command {
         case .begin: feed(.beginTransaction(p), now: now)
         case .commit: feed(.endTransaction(commit: true, p), now: now)

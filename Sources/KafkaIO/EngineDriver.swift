@@ -27,7 +27,7 @@ final class EngineDriver {
         case open(any Channel)
     }
     private var slots: [ConnectionID: Slot] = [:]
-    private var brokers: [ConnectionID: BrokerID] = [:]
+    var brokers: [ConnectionID: BrokerID] = [:]
 
     private var completions: [PromiseID: Completion] = [:]
     /// Producer state (EngineDriver+Produce.swift).
@@ -56,6 +56,10 @@ final class EngineDriver {
     private var closeTimer: Scheduled<Void>?
     /// Records every input for `kgo sim replay` when configured.
     let recorder: FlightRecorder?
+    /// The user's hooks (KafkaHooks.swift); empty: no event is built, here or in the engine.
+    let clientHooks: [any KafkaHook]
+    /// When each dial started, kept only with hooks (their connect time).
+    var dialStarts: [ConnectionID: Instant] = [:]
 
     init(loop: any EventLoop, configuration: KafkaClientConfiguration, tlsContext: NIOSSLContext?, logger: Logger, seed: UInt64,
          producerGate: ProducerGate, inbox: CommandInbox, recorder: FlightRecorder? = nil) {
@@ -65,6 +69,7 @@ final class EngineDriver {
         self.configuration = configuration
         var engineConfig = configuration.engineConfig
         if let recorder { engineConfig.sasl = recorder.recording(engineConfig.sasl) }
+        self.clientHooks = configuration.hooks
         self.engine = ClientEngine(config: engineConfig, seed: seed)
         self.recorder = recorder
         self.tlsContext = tlsContext
@@ -195,9 +200,12 @@ final class EngineDriver {
         for (_, done) in unanswered.sorted(by: { $0.key.rawValue < $1.key.rawValue }) { done(.clientClosed) }
         scheduledTick?.task.cancel()
         scheduledTick = nil
-        for (_, slot) in slots {
+        for (id, slot) in slots {
             if case .handshaking(let ch) = slot { ch.close(promise: nil) }
-            if case .open(let ch) = slot { ch.close(promise: nil) }
+            if case .open(let ch) = slot {
+                ch.close(promise: nil)
+                if !clientHooks.isEmpty, let broker = brokers[id] { for h in clientHooks { h.brokerDisconnected(KafkaHookBroker(broker)) } }
+            }
         }
         slots.removeAll()
         let waiters = closeWaiters
@@ -257,6 +265,7 @@ final class EngineDriver {
                 if !tls {
                     logger.debug("connected", metadata: ["connection": "\(id)", "broker": "\(brokers[id].map { "\($0)" } ?? "?")"])
                     let openedAt = now
+                    if !clientHooks.isEmpty { hookConnected(id, at: openedAt) }
                     feed(.connectionOpened(id), now: openedAt)
                     drain()
                 }
@@ -270,6 +279,10 @@ final class EngineDriver {
     private func fail(_ id: ConnectionID, reason: ConnectionFailure) {
         slots[id] = nil
         logger.debug("connection failed", metadata: ["connection": "\(id)", "broker": "\(brokers[id].map { "\($0)" } ?? "?")", "reason": "\(reason)"])
+        if !clientHooks.isEmpty, let broker = brokers[id] {
+            dialStarts[id] = nil
+            for h in clientHooks { h.brokerConnectFailed(KafkaHookBroker(broker), reason: reason) }
+        }
         brokers[id] = nil
         let failedAt = now
         feed(.connectionFailed(id, reason: reason), now: failedAt)
@@ -281,6 +294,7 @@ final class EngineDriver {
         slots[id] = .open(ch)
         logger.debug("connected (TLS)", metadata: ["connection": "\(id)"])
         let openedAt = now
+        if !clientHooks.isEmpty { hookConnected(id, at: openedAt) }
         feed(.connectionOpened(id), now: openedAt)
         drain()
     }
@@ -301,6 +315,7 @@ final class EngineDriver {
             fail(id, reason: reason)
         case .open(let ch):
             slots[id] = nil
+            if !clientHooks.isEmpty, let broker = brokers[id] { for h in clientHooks { h.brokerDisconnected(KafkaHookBroker(broker)) } }
             brokers[id] = nil
             logger.debug("connection lost", metadata: ["connection": "\(id)", "reason": "\(reason)"])
             ch.close(promise: nil)
@@ -324,6 +339,8 @@ final class EngineDriver {
                 recorder?.observe(action)
                 perform(action, toFlush: &toFlush)
             }
+            // After the engine's turn, on this loop: a hook delays only our next turn.
+            if !clientHooks.isEmpty { callHooks(engine.takeObservations()) }
             if toFlush.isEmpty { break }
             let channels = toFlush
             toFlush = [:]
@@ -340,6 +357,7 @@ final class EngineDriver {
         case .open(let id, let broker, let host, let port, let tls):
             slots[id] = .connecting
             brokers[id] = broker
+            if !clientHooks.isEmpty { dialStarts[id] = now }
             logger.debug("dialing", metadata: ["connection": "\(id)", "broker": "\(broker)", "address": "\(host):\(port)"])
             let timeout = TimeAmount(configuration.connectTimeout)
             configuration.dialer.dial(host, port, loop, timeout)
@@ -355,9 +373,13 @@ final class EngineDriver {
             toFlush[id] = ch
         case .close(let id):
             toFlush[id] = nil
-            brokers[id] = nil
+            let broker = brokers.removeValue(forKey: id)
+            dialStarts[id] = nil
             switch slots.removeValue(forKey: id) {
-            case .handshaking(let ch)?, .open(let ch)?: ch.close(promise: nil)
+            case .open(let ch)?:
+                ch.close(promise: nil)
+                if !clientHooks.isEmpty, let broker { for h in clientHooks { h.brokerDisconnected(KafkaHookBroker(broker)) } }
+            case .handshaking(let ch)?: ch.close(promise: nil)
             case .connecting?, nil: break
             }
         case .delivery(let report):

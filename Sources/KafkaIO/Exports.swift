@@ -21,6 +21,7 @@
 @_exported import enum KafkaStateMachines.ScramAlgorithm
 @_exported import enum KafkaStateMachines.StartOffset
 @_exported import enum KafkaStateMachines.TransactionError
+@_exported import struct KafkaProtocol.ApiKey
 @_exported import struct KafkaProtocol.KafkaErrorCode
 @_exported import struct KafkaProtocol.KafkaRelease
 @_exported import struct KafkaProtocol.KafkaUUID

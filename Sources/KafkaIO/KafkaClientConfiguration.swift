@@ -67,6 +67,9 @@ public struct KafkaClientConfiguration: Sendable {
     public var eventLoopGroup: (any EventLoopGroup)? = nil
     /// Records every engine input to files that `kgo sim replay` runs offline; nil: off.
     public var flightRecorder: FlightRecorderConfiguration? = nil
+    /// Observers of connections, requests, batches, records, group and transaction events
+    /// (KafkaHook). Empty, the default, costs nothing: no event is built.
+    public var hooks: [any KafkaHook] = []
 
     public init(seedBrokers: [BrokerAddress]) { self.seedBrokers = seedBrokers }
 
@@ -119,6 +122,7 @@ public struct KafkaClientConfiguration: Sendable {
         c.versionPins = versionPins
         c.fetcher = consumer.fetcherConfig
         c.producer = producer.engineConfig
+        c.observe = !hooks.isEmpty
         return c
     }
 }

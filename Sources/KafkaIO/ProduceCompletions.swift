@@ -11,6 +11,8 @@ struct ProduceCompletions {
         var timestamp: Int64
         /// What the record took from the client's buffer gate; returned on completion.
         var charge: Int
+        /// When it reached the driver (hooks' produce-to-ack latency).
+        var queuedAt: Instant = .zero
     }
 
     /// Power-of-two sized; the live span is `length` slots from `head`, wrapping.
@@ -26,11 +28,12 @@ struct ProduceCompletions {
     var nextToken: UInt64 { firstToken + UInt64(length) }
 
     /// Stores `entries` under the next tokens, in order.
-    mutating func add(contentsOf entries: ArraySlice<Entry>) {
+    mutating func add(contentsOf entries: ArraySlice<Entry>, at now: Instant) {
         if length + entries.count > slots.count { grow(toHold: length + entries.count) }
         let mask = slots.count - 1
         var i = (head + length) & mask
-        for e in entries {
+        for var e in entries {
+            e.queuedAt = now
             slots[i] = e
             i = (i + 1) & mask
         }

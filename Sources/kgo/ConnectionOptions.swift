@@ -1,5 +1,7 @@
 import ArgumentParser
+import CoreMetrics
 import KafkaIO
+import KafkaMetrics
 import KafkaProtocol
 import Logging
 
@@ -34,6 +36,9 @@ struct ConnectionOptions: ParsableArguments {
     @Flag(name: .customLong("record-secrets"), help: "Store SASL passwords in the recording, so logins replay too.")
     var recordSecrets = false
 
+    @Flag(name: .customLong("metrics-hook"), help: "Attach KafkaMetricsHook with swift-metrics' no-op backend: the hooks' and the adapter's own cost, for benchmarks.")
+    var metricsHook = false
+
     func makeClient(producer: ProducerConfiguration = ProducerConfiguration(), configure: (inout KafkaClientConfiguration) -> Void = { _ in }) throws -> KafkaClient {
         let (config, logger) = try makeConfiguration(producer: producer, configure: configure)
         return try KafkaClient(configuration: config, logger: logger)
@@ -53,6 +58,7 @@ struct ConnectionOptions: ParsableArguments {
             config.tls = try .files(caFile: tlsCA, certificateFile: tlsCert, keyFile: tlsKey, serverName: tlsServerName)
         }
         if let sasl { config.sasl = try Self.parseSasl(sasl) }
+        if metricsHook { config.hooks = [KafkaMetricsHook(factory: NOOPMetricsHandler.instance)] }
         if let record {
             var r = FlightRecorderConfiguration(path: record)
             r.includeSecrets = recordSecrets

@@ -58,6 +58,7 @@ import Testing
         c.producer.manualFlushing = true
         c.producer.transactionalId = "txn-29"
         c.producer.transactionTimeout = .seconds(30)
+        c.hooks = [HookRecorder()]
         return c
     }
 

@@ -138,7 +138,7 @@ import Testing
     @Test func completionRingTakesTokensInAnyOrder() {
         var ring = ProduceCompletions()
         #expect(ring.nextToken == 1)
-        ring.add(contentsOf: (1 ... 5).map { Self.callback(charge: $0) }[...])
+        ring.add(contentsOf: (1 ... 5).map { Self.callback(charge: $0) }[...], at: .zero)
         #expect(ring.count == 5 && ring.nextToken == 6)
         #expect(ring.remove(3)?.charge == 3)
         #expect(ring.remove(3) == nil, "a token completes once")
@@ -149,7 +149,7 @@ import Testing
         #expect(ring.remove(5)?.charge == 5)
         #expect(ring.remove(4)?.charge == 4)
         #expect(ring.isEmpty && ring.nextToken == 6, "tokens go on after the ring empties")
-        ring.add(contentsOf: [Self.callback(charge: 7)][...])
+        ring.add(contentsOf: [Self.callback(charge: 7)][...], at: .zero)
         #expect(ring.remove(6)?.charge == 7)
     }
 
@@ -157,7 +157,7 @@ import Testing
         var ring = ProduceCompletions()
         var next: UInt64 = 1
         func add(_ n: Int) {
-            ring.add(contentsOf: (0 ..< n).map { Self.callback(charge: Int(next) + $0) }[...])
+            ring.add(contentsOf: (0 ..< n).map { Self.callback(charge: Int(next) + $0) }[...], at: .zero)
             next += UInt64(n)
         }
         var outstanding: [UInt64] = []

@@ -188,6 +188,7 @@ import Testing
         c.producer.manualFlushing = true
         c.producer.transactionalId = "recorded-txn"
         c.producer.transactionTimeout = .seconds(33)
+        c.observe = true
         let noTokens: @Sendable (Instant) throws -> OAuthBearerToken = { _ in OAuthBearerToken(token: "") }
         let (back, missing) = try RecordedConfig.decode(RecordedConfig.encode(c, includeSecrets: true), oauthTokens: noTokens)
         #expect(!missing)
@@ -195,6 +196,7 @@ import Testing
         #expect(back.seeds == c.seeds && back.backoff == c.backoff && back.versionPins == c.versionPins && back.tls)
         #expect(back.fetcher == c.fetcher)
         #expect(back.producer == c.producer)
+        #expect(back.observe)
         let (redacted, secretsMissing) = try RecordedConfig.decode(RecordedConfig.encode(c, includeSecrets: false), oauthTokens: noTokens)
         #expect(secretsMissing)
         guard case .scram(.sha512, "u", "")? = redacted.sasl else { Issue.record("password not redacted"); return }

@@ -13,6 +13,8 @@ enum ConnectionEvent {
     case saltedPasswordDerived(ScramSaltedPasswords.Entry)
     /// The broker asked us to hold back (KIP-219) until this instant.
     case throttled(until: Instant)
+    /// For observers only (built when `EngineConfig.observe` is on).
+    case observed(Observation)
     /// The connection is finished: the driver must close it; every request it held (sent or
     /// queued) failed with `error` except the ones in `timedOut`, which failed by timing out.
     /// `closeNeeded` is false when the driver reported the close (nothing left to close).
@@ -26,4 +28,6 @@ struct OutboundRequest {
     var pin: ClosedRange<Int16>?
     /// The broker-side part of the timeout; the configured overhead is added at send time.
     var brokerTimeout: Interval
+    /// When the engine handed it over (what an observer's queued time counts from).
+    var queuedAt: Instant = .zero
 }

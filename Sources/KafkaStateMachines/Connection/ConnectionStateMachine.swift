@@ -43,6 +43,8 @@ struct ConnectionStateMachine {
         var version: Int16
         var kind: InFlightKind
         var deadline: Instant
+        /// For observers: when it was written (time on the wire runs from here).
+        var writtenAt: Instant
     }
 
     private var phase: Phase
@@ -308,7 +310,7 @@ struct ConnectionStateMachine {
             w.writeInt32(Int32(bytes.count))
             w.writeRaw(bytes)
             inFlight.append(InFlight(correlationId: -1, apiKey: .saslAuthenticate, version: 0, kind: .legacySaslToken,
-                                     deadline: now + config.requestTimeoutOverhead))
+                                     deadline: now + config.requestTimeoutOverhead, writtenAt: now))
             return [.write(w.bytes)]
         }
         var request = SaslAuthenticateRequest()
@@ -391,11 +393,17 @@ struct ConnectionStateMachine {
             return fail(.protocolViolation("response correlation id \(correlationId), expected \(head.correlationId)"), notifyDriver: true)
         }
         inFlight.removeFirst()
+        // The handshake's own answers, observed with no throttle (KIP-219 throttles of
+        // ApiVersions still come as a throttle observation).
+        let observed: [ConnectionEvent] = config.observe
+            ? [.observed(.responseRead(broker: broker, apiKey: head.apiKey, version: head.version, bytes: frame.count + 4,
+                                       onWire: now - head.writtenAt, throttleMs: 0))]
+            : []
         switch head.kind {
-        case .apiVersions: return handleApiVersions(frame, sentVersion: head.version, now: now)
-        case .saslHandshake: return handleSaslHandshake(frame, version: head.version, now: now)
-        case .saslAuthenticate: return handleSaslAuthenticate(frame, version: head.version, now: now)
-        case .legacySaslToken, .abandoned: return []
+        case .apiVersions: return observed + handleApiVersions(frame, sentVersion: head.version, now: now)
+        case .saslHandshake: return observed + handleSaslHandshake(frame, version: head.version, now: now)
+        case .saslAuthenticate: return observed + handleSaslAuthenticate(frame, version: head.version, now: now)
+        case .legacySaslToken, .abandoned: return observed
         case .user(let token):
             let response: any KafkaResponse
             do {
@@ -406,6 +414,11 @@ struct ConnectionStateMachine {
                 return [.response(token: token, .failure(.malformedResponse(error)))] + fail(.malformedResponse(error), notifyDriver: true)
             }
             var events: [ConnectionEvent] = [.response(token: token, .success(response))]
+            if config.observe {
+                // The frame plus its 4-byte size prefix: what came over the wire.
+                events.append(.observed(.responseRead(broker: broker, apiKey: head.apiKey, version: head.version, bytes: frame.count + 4,
+                                                      onWire: now - head.writtenAt, throttleMs: response.throttleMilliseconds ?? 0)))
+            }
             if let ms = response.throttleMilliseconds, ms > 0 { events += noteThrottle(ms, now: now) }
             return events
         }
@@ -414,7 +427,8 @@ struct ConnectionStateMachine {
     private mutating func noteThrottle(_ ms: Int32, now: Instant) -> [ConnectionEvent] {
         let until = now + .milliseconds(ms)
         throttledUntil = max(throttledUntil, until)
-        return [.throttled(until: until)]
+        guard config.observe else { return [.throttled(until: until)] }
+        return [.throttled(until: until), .observed(.throttled(broker: broker, .milliseconds(ms)))]
     }
 
     // MARK: sending
@@ -444,13 +458,17 @@ struct ConnectionStateMachine {
             }
             events.append(.write(frame))
             lastActivity = now
+            if config.observe {
+                events.append(.observed(.requestWritten(broker: broker, apiKey: key, version: version, bytes: frame.count,
+                                                        queued: now - out.queuedAt)))
+            }
             if let produce = request as? ProduceRequest, produce.acks == 0 {
                 // acks=0: the broker never answers, so the request is done once written.
                 events.append(.response(token: out.token, .success(ProduceResponse())))
                 continue
             }
             inFlight.append(InFlight(correlationId: correlationId, apiKey: key, version: version, kind: .user(token: out.token),
-                                     deadline: now + out.brokerTimeout + config.requestTimeoutOverhead))
+                                     deadline: now + out.brokerTimeout + config.requestTimeoutOverhead, writtenAt: now))
         }
         return events
     }
@@ -460,9 +478,10 @@ struct ConnectionStateMachine {
         do {
             let frame = try encodeRequestFrame(request, version: version, correlationId: correlationId, clientId: config.clientId)
             inFlight.append(InFlight(correlationId: correlationId, apiKey: R.apiKey, version: version, kind: kind,
-                                     deadline: now + config.requestTimeoutOverhead))
+                                     deadline: now + config.requestTimeoutOverhead, writtenAt: now))
             lastActivity = now
-            return [.write(frame)]
+            guard config.observe else { return [.write(frame)] }
+            return [.write(frame), .observed(.requestWritten(broker: broker, apiKey: R.apiKey, version: version, bytes: frame.count, queued: .zero))]
         } catch {
             return fail(.encodingFailed(error), notifyDriver: true)
         }

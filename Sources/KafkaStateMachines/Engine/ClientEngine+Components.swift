@@ -130,6 +130,8 @@ extension ClientEngine {
             handle(input, now: now)
         case .coordinatorMoved(let key):
             coordinators.invalidate(key)
+        case .observation(let o):
+            observations.append(o)
         }
     }
 }

@@ -34,6 +34,8 @@ extension ClientEngine {
                 if closeNeeded { actions.append(.close(id)) }
                 for (token, key) in timedOut { handleResult(token, .failure(.requestTimeout(apiKey: key, broker: c.broker)), from: id, now: now) }
                 for token in tokens { handleResult(token, .failure(error), from: id, now: now) }
+            case .observed(let o):
+                observations.append(o)
             case .apiVersionsRefused, .ready, .saltedPasswordDerived, .throttled:
                 break
             }
@@ -56,7 +58,7 @@ extension ClientEngine {
             p.state = .sent(cid)
             return p.pin
         } ?? nil
-        let outbound = OutboundRequest(token: id, request: request, pin: pin, brokerTimeout: brokerSideTimeout(of: request))
+        let outbound = OutboundRequest(token: id, request: request, pin: pin, brokerTimeout: brokerSideTimeout(of: request), queuedAt: now)
         let events = pool.update(cid) { $0.enqueue(outbound, now: now) } ?? []
         apply(events, from: cid, now: now)
     }

@@ -54,7 +54,7 @@ extension ClientEngine {
         if isClosed { return .clientClosed }
         if producer == nil {
             do throws(ProducerConfigError) { try config.producer.validate() } catch { return .invalidConfiguration(error) }
-            producer = ProducerStateMachine(config: config.producer, backoff: config.backoff, rng: rng.fork())
+            producer = ProducerStateMachine(config: config.producer, backoff: config.backoff, rng: rng.fork(), observe: config.observe)
         }
         return nil
     }

@@ -34,6 +34,8 @@ package struct ClientEngine {
     var rng: SeededGenerator
     var actions: [Action] = []
     private var actionIndex = 0
+    /// Built only when `config.observe` is on (Observation.swift).
+    var observations: [Observation] = []
     var isClosed = false
     /// When the last tick ran: components report only deadlines after it.
     var lastTickAt: Instant?
@@ -125,6 +127,13 @@ package struct ClientEngine {
         }
         defer { actionIndex += 1 }
         return actions[actionIndex]
+    }
+
+    /// Hands over what was observed since the last call (empty unless `config.observe`).
+    public mutating func takeObservations() -> [Observation] {
+        guard !observations.isEmpty else { return [] }
+        defer { observations.removeAll(keepingCapacity: true) }
+        return observations
     }
 
     /// Drains every queued action at once.

@@ -76,6 +76,8 @@ enum ComponentOutput {
     case input(EngineInput)
     /// An answer said the coordinator moved: look it up again before the next request.
     case coordinatorMoved(CoordinatorKey)
+    /// For the driver's hooks only (emitted when `EngineConfig.observe` is on).
+    case observation(Observation)
 }
 
 /// Whether a component's metadata output asks for a refresh, and how soon.

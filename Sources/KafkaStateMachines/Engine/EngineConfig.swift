@@ -50,5 +50,8 @@ package struct EngineConfig: Sendable {
     /// The producer's settings (used from the first `produce`).
     public var producer = ProducerConfig()
 
+    /// Build `Observation`s for the driver's hooks. Off (no hooks): nothing is built.
+    public var observe = false
+
     public init(seeds: [BrokerAddress]) { self.seeds = seeds }
 }

@@ -65,7 +65,6 @@ package struct ProducerConfig: Sendable, Equatable {
     /// transaction.max.timeout.ms defaults to 15 min, so any client default below that works,
     /// and matching the common clients keeps mixed deployments unsurprising.
     public var transactionTimeout: Interval = .seconds(60)
-
     public init() {}
 
     /// Throws the first problem found.

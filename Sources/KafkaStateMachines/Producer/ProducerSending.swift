@@ -125,6 +125,11 @@ extension ProducerStateMachine {
                 topicData.append(td)
             }
             let q = topics[name]!.partitions[p]
+            if observe {
+                let b = q.batches[q.sentCount - 1]
+                outputs.append(.observation(.produceBatchWritten(broker: broker, topic: name, partition: Int32(p), records: b.count,
+                                                                 bytes: b.wireSize, compressedBytes: wire.count, codec: codec)))
+            }
             parts.append(SentPart(topic: name, partition: Int32(p), generation: q.generation, batch: q.batches[q.sentCount - 1].tokens.first ?? 0))
         }
         guard !parts.isEmpty else { return nil }

@@ -17,6 +17,8 @@ struct ProducerStateMachine {
     /// producer retries itself), InitProducerId to any broker with the engine's retries;
     /// reports and notices become `.delivery` / `.producer` actions.
     var outputs: [ComponentOutput] = []
+    /// Report each batch put in a request as an `Observation` (`EngineConfig.observe`).
+    let observe: Bool
     /// Emptied bodies of acknowledged batches, for new batches to fill: a body allocated
     /// per batch is fresh memory, each 4 KiB page zero-filled by the kernel on first touch.
     /// At most `BatchBodies.limit` (each up to maxBatchBytes) are kept.
@@ -76,7 +78,8 @@ struct ProducerStateMachine {
     /// The transactional state when the producer has a transactional id (nil otherwise).
     var txn: TransactionManager?
 
-    init(config: ProducerConfig, backoff: BackoffPolicy, rng: SeededGenerator) {
+    init(config: ProducerConfig, backoff: BackoffPolicy, rng: SeededGenerator, observe: Bool = false) {
+        self.observe = observe
         self.config = config
         self.backoff = backoff
         self.rng = rng

@@ -11,7 +11,7 @@ package enum RecordedConfig {
         "seeds", "clientId", "clientSoftwareName", "clientSoftwareVersion", "tls", "sasl", "connectTimeout",
         "requestTimeoutOverhead", "connectionIdleTimeout", "maxResponseBytes", "maxInFlightPerConnection", "maxRetries",
         "retryTimeout", "backoff", "metadataMaxAge", "metadataMinAge", "metadataStaleRefreshFloor", "pinnedBrokerRelease", "apiVersionsFallbackRelease",
-        "versionPins", "fetcher", "producer",
+        "versionPins", "fetcher", "producer", "observe",
     ]
 
     public static func encode(_ c: EngineConfig, includeSecrets: Bool) -> [UInt8] {
@@ -63,6 +63,8 @@ package enum RecordedConfig {
         }
         encodeFetcher(c.fetcher, into: &w)
         encodeProducer(c.producer, into: &w)
+        // Last, so recordings made before it (which end here) still read: off for them.
+        w.writeBool(c.observe)
         return w.bytes
     }
 
@@ -126,6 +128,7 @@ package enum RecordedConfig {
             }
             c.fetcher = try decodeFetcher(&r)
             c.producer = try decodeProducer(&r)
+            if !r.isAtEnd { c.observe = try r.readBool("observe") }
             guard r.isAtEnd else { throw FlightRecordingError.badConfig("\(r.remaining) bytes after the configuration") }
             return (c, missing)
         } catch let e as FlightRecordingError {
