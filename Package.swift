@@ -11,6 +11,9 @@ let package = Package(
         .library(name: "KafkaStateMachines", targets: ["KafkaStateMachines"]),
         .library(name: "KafkaIO", targets: ["KafkaIO"]),
         .library(name: "FakeCluster", targets: ["FakeCluster"]),
+        // Test support: the fuzz checks of the parsers outside the codec, for the libFuzzer
+        // harness package (Tests/Fuzz/Harness); not part of the client's API.
+        .library(name: "KafkaFuzzChecks", targets: ["KafkaFuzzChecks"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -65,7 +68,10 @@ let package = Package(
 
         .testTarget(name: "KafkaProtocolTests", dependencies: ["KafkaProtocol"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "FuzzReplayTests", dependencies: ["KafkaProtocol"],
+        // The parsers outside the codec, checked as Tests/Fuzz/Checks says (package access).
+        .target(name: "KafkaFuzzChecks", dependencies: ["KafkaStateMachines", "FakeCluster", "KafkaSimulation"],
+                path: "Tests/Fuzz/Checks"),
+        .testTarget(name: "FuzzReplayTests", dependencies: ["KafkaProtocol", "KafkaFuzzChecks"],
                     path: "Tests/Fuzz/Replay"),
         .testTarget(name: "FakeClusterTests", dependencies: ["FakeCluster", "KafkaCrypto"]),
         // Real clients (kcat, librdkafka via confluent-kafka) against FakeClusterTCP, and mixed
