@@ -22,7 +22,9 @@ for t in "${TARGETS[@]}"; do
   WORK=$(mktemp -d); mkdir -p "$WORK/new" "$WORK/artifacts"
   LOG="$WORK/log"
   set +e
-  "$BIN" -max_total_time="$SECS" -max_len=65536 -rss_limit_mb=2048 -timeout=10 \
+  # SWIFT_BACKTRACE off: Swift's crash backtracer otherwise takes the trap's signal first and
+  # libFuzzer never writes the crashing input.
+  SWIFT_BACKTRACE=enable=no "$BIN" -max_total_time="$SECS" -max_len=65536 -rss_limit_mb=2048 -timeout=10 \
       -artifact_prefix="$WORK/artifacts/" "$WORK/new" "$HERE/Corpus/$t" >"$LOG" 2>&1
   rc=$?
   set -e
