@@ -13,6 +13,9 @@ let package = Package(
         .library(name: "FakeCluster", targets: ["FakeCluster"]),
         // The client's hooks as swift-metrics (counters, gauges, timers).
         .library(name: "KafkaMetrics", targets: ["KafkaMetrics"]),
+        // Test support: the fuzz checks of the parsers outside the codec, for the libFuzzer
+        // harness package (Tests/Fuzz/Harness); not part of the client's API.
+        .library(name: "KafkaFuzzChecks", targets: ["KafkaFuzzChecks"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -76,7 +79,10 @@ let package = Package(
 
         .testTarget(name: "KafkaProtocolTests", dependencies: ["KafkaProtocol"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "FuzzReplayTests", dependencies: ["KafkaProtocol"],
+        // The parsers outside the codec, checked as Tests/Fuzz/Checks says (package access).
+        .target(name: "KafkaFuzzChecks", dependencies: ["KafkaStateMachines", "FakeCluster", "KafkaSimulation"],
+                path: "Tests/Fuzz/Checks"),
+        .testTarget(name: "FuzzReplayTests", dependencies: ["KafkaProtocol", "KafkaFuzzChecks"],
                     path: "Tests/Fuzz/Replay"),
         .testTarget(name: "FakeClusterTests", dependencies: ["FakeCluster", "KafkaCrypto"]),
         // Real clients (kcat, librdkafka via confluent-kafka) against FakeClusterTCP, and mixed

@@ -49,7 +49,9 @@
 #      fails the run (KGO_SKIP_INTEROP=1 skips it, for quick local runs only)
 #   5c. kgo play --eos: the embedded cluster copies 100,000 records exactly once through two
 #      transact-session members under faults; a failed check fails the run
-#   6. Tests/Fuzz/fuzz.sh: each decoder fuzzed for KGO_FUZZ_SECONDS (default 20) under
+#   6. Tests/Fuzz/fuzz.sh: each decoder, and each parser outside the codec (FakeCluster's
+#      request handling, the engine given wrong answers, the flight-recording reader, the
+#      scenario parsers), fuzzed for KGO_FUZZ_SECONDS (default 20; 7 targets) under
 #      libFuzzer; a crash fails the run and is saved in Tests/Fuzz/Crashes/ (0 turns this
 #      step off, for quick local runs only: CI always fuzzes)
 #
@@ -223,7 +225,7 @@ log "play --eos: $(( $(now_ms) - P0 )) ms"
 FUZZ_SECONDS=${KGO_FUZZ_SECONDS:-20}
 if [ "${CI:-}" = true ] && [ "$FUZZ_SECONDS" -lt 1 ]; then FUZZ_SECONDS=20; fi
 if [ "$FUZZ_SECONDS" -gt 0 ]; then
-  log "step 6: fuzz each decoder for ${FUZZ_SECONDS}s"
+  log "step 6: fuzz each decoder and parser for ${FUZZ_SECONDS}s"
   Tests/Fuzz/fuzz.sh "$FUZZ_SECONDS"
 else
   log "step 6: fuzzing turned off by KGO_FUZZ_SECONDS=0"

@@ -196,7 +196,9 @@ enum DurationText {
         let units: [(String, Double)] = [("ms", 1e6), ("us", 1e3), ("ns", 1), ("s", 1e9), ("m", 60e9)]
         for (u, scale) in units where s.hasSuffix(u) {
             guard let v = Double(s.dropLast(u.count)), v >= 0 else { return nil }
-            return UInt64((v * scale).rounded())
+            // exactly: nil (an error naming the line) for "inf" or a value past UInt64, which
+            // the conversion would trap on (found by FuzzScenario).
+            return UInt64(exactly: (v * scale).rounded())
         }
         return s == "0" ? 0 : nil
     }

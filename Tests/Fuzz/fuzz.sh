@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzz each decoder target for N seconds with libFuzzer.
 #
-# usage: Tests/Fuzz/fuzz.sh [SECONDS] [TARGET...]     (default 60 s; targets: requests responses records)
+# usage: Tests/Fuzz/fuzz.sh [SECONDS] [TARGET...]     (default 60 s; targets: the codec's requests
+#        responses records, and the parsers outside it: cluster engine recording scenario)
 # A crash is copied to Tests/Fuzz/Crashes/TARGET (replayed by `swift test` from then on) and
 # the script fails. With KGO_FUZZ_MERGE=1, inputs that add coverage are merged into
 # Tests/Fuzz/Corpus/TARGET (do that deliberately: the committed corpus should stay small).
@@ -9,10 +10,11 @@
 # testing nothing (seen with some sanitizer combinations on this toolchain).
 set -euo pipefail
 SECS=${1:-60}; [ $# -gt 0 ] && shift
-TARGETS=("$@"); [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(requests responses records)
+TARGETS=("$@"); [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(requests responses records cluster engine recording scenario)
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$HERE/Harness"
-product() { case "$1" in requests) echo FuzzRequests;; responses) echo FuzzResponses;; records) echo FuzzRecords;; *) echo "unknown target $1" >&2; exit 2;; esac; }
+product() { case "$1" in requests) echo FuzzRequests;; responses) echo FuzzResponses;; records) echo FuzzRecords;;
+  cluster) echo FuzzCluster;; engine) echo FuzzEngine;; recording) echo FuzzRecording;; scenario) echo FuzzScenario;; *) echo "unknown target $1" >&2; exit 2;; esac; }
 for t in "${TARGETS[@]}"; do
   p=$(product "$t")
   swift build -c release --sanitize=fuzzer --product "$p" >&2
@@ -20,7 +22,9 @@ for t in "${TARGETS[@]}"; do
   WORK=$(mktemp -d); mkdir -p "$WORK/new" "$WORK/artifacts"
   LOG="$WORK/log"
   set +e
-  "$BIN" -max_total_time="$SECS" -max_len=65536 -rss_limit_mb=2048 -timeout=10 \
+  # SWIFT_BACKTRACE off: Swift's crash backtracer otherwise takes the trap's signal first and
+  # libFuzzer never writes the crashing input.
+  SWIFT_BACKTRACE=enable=no "$BIN" -max_total_time="$SECS" -max_len=65536 -rss_limit_mb=2048 -timeout=10 \
       -artifact_prefix="$WORK/artifacts/" "$WORK/new" "$HERE/Corpus/$t" >"$LOG" 2>&1
   rc=$?
   set -e

@@ -144,7 +144,8 @@ import Testing
         older[8] = 0
         older[9] = 1
         #expect(throws: FlightRecordingError.unsupportedFormatVersion(1)) { try FlightRecording(segments: [older]) }
-        #expect("\(FlightRecordingError.unsupportedFormatVersion(1))" == "recorded by format 1, this build reads \(RecordingFormat.version)")
+        #expect("\(FlightRecordingError.unsupportedFormatVersion(1))"
+                == "recorded by format 1, this build reads formats 4 to \(RecordingFormat.version)")
         // Every single-byte corruption either parses or fails with a typed error.
         var rng = SeededGenerator(seed: 11)
         for _ in 0 ..< 2_000 {
@@ -152,6 +153,45 @@ import Testing
             b[Int.random(in: 0 ..< b.count, using: &rng)] = UInt8.random(in: 0 ... 255, using: &rng)
             _ = try? FlightRecording(segments: [b])
         }
+    }
+
+    /// One changed byte anywhere in an entry's body or checksum is reported as that entry
+    /// damaged (by index, segment and byte offset), never read as a different entry that a
+    /// replay would then report as a divergence of the engine.
+    @Test func aDamagedEntryIsNamedByItsChecksum() throws {
+        let entries = Self.sampleEntries()
+        let whole = Self.file(entries)
+        var at = whole.count - entries.reduce(0) { $0 + $1.encoded()!.count }
+        for (i, entry) in entries.enumerated() {
+            let size = entry.encoded()!.count
+            // Past the length prefix (a varint): the body and its checksum.
+            var body = at
+            while whole[body] & 0x80 != 0 { body += 1 }
+            body += 1
+            for pos in body ..< (at + size) {
+                var b = whole
+                b[pos] ^= 0x20
+                #expect(throws: FlightRecordingError.damagedEntry(entry: i, segment: 1, offset: at)) {
+                    try FlightRecording(segments: [b])
+                }
+            }
+            at += size
+        }
+        #expect("\(FlightRecordingError.damagedEntry(entry: 3, segment: 2, offset: 77))"
+                == "damaged flight recording: entry 3 (segment 2, byte 77) does not match its checksum")
+    }
+
+    /// Format 4 (the same entries without checksums) is still read.
+    @Test func format4WithoutChecksumsIsRead() throws {
+        let entries = Self.sampleEntries()
+        var old = RecordingHeader(recordingId: 42, segmentIndex: 1,
+                                  start: RecordingStart(seed: 1, libraryVersion: "t", config: [])).encoded()
+        old[8] = 0
+        old[9] = 4
+        for e in entries { old += e.encoded()!.dropLast(4) }
+        let r = try FlightRecording(segments: [old])
+        #expect(r.entries == entries)
+        #expect(r.endedCleanly)
     }
 
     @Test func configRoundTripsAndCoversEveryProperty() throws {

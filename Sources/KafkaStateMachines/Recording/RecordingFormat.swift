@@ -1,5 +1,5 @@
-/// The flight recorder's file format, version 2 (version 1 stored the same entries, made by
-/// an engine before its inputs became one `EngineInput` type). All integers are big-endian or Kafka
+/// The flight recorder's file format, version 5 (format 4 holds the same entries without
+/// their checksums and is still read; older formats are refused). All integers are big-endian or Kafka
 /// varints (unsigned LEB128, zig-zag for signed); strings and byte strings are an unsigned
 /// varint length then the bytes. See docs/flight-recorder.md.
 ///
@@ -7,14 +7,19 @@
 ///     header   = magic "KGOFLREC" | u16 format version | u64 recording id | u32 segment index (1-based)
 ///                [segment 1 only: u64 seed | string library version | bytes engine config]
 ///     entry    = uvarint length | u8 kind | uvarlong now (ns) | uvarlong actions observed | u64 digest | body
+///                | u32 CRC-32C of the bytes the length covers (format 5; format 4 has no checksum)
 ///
 /// An entry's (actions observed, digest) is the driver's action digest at the moment the
 /// entry was written, before its input reached the engine: a replay that has emitted that
 /// many actions must have the same digest. A crash can leave a partial last entry; readers
-/// treat it as the end of the recording.
+/// treat it as the end of the recording. The checksum tells a damaged file from a replay
+/// that diverged: without it, one flipped byte in a recorded response replays as an engine
+/// divergence that sends someone hunting a non-determinism that does not exist.
 package enum RecordingFormat {
     public static let magic: [UInt8] = Array("KGOFLREC".utf8)
-    public static let version: UInt16 = 4
+    public static let version: UInt16 = 5
+    /// Format 4 stores the same entries without checksums; it is still read.
+    public static let oldestReadable: UInt16 = 4
     /// Names the segment files of a recording: `base-000001.kgorec`, `base-000002.kgorec`, ...
     public static func segmentName(base: String, index: Int) -> String {
         let n = String(index)
@@ -95,15 +100,22 @@ package enum FlightRecordingError: Error, Sendable, Equatable, CustomStringConve
     case segmentMismatch(String)
     case unknownEntryKind(UInt8)
     case badConfig(String)
+    /// An entry's bytes do not match its checksum: the file was damaged after it was written.
+    /// `entry` counts from 0 across segments (as a replay's divergence does), `segment`
+    /// from 1, `offset` is the entry's first byte in its segment file.
+    case damagedEntry(entry: Int, segment: Int, offset: Int)
 
     public var description: String {
         switch self {
         case .notARecording: return "not a kgo flight recording (bad magic)"
-        case .unsupportedFormatVersion(let v): return "recorded by format \(v), this build reads \(RecordingFormat.version)"
+        case .unsupportedFormatVersion(let v):
+            return "recorded by format \(v), this build reads formats \(RecordingFormat.oldestReadable) to \(RecordingFormat.version)"
         case .corrupt(let m): return "corrupt flight recording: \(m)"
         case .segmentMismatch(let m): return "recording segments do not match: \(m)"
         case .unknownEntryKind(let k): return "unknown flight recording entry kind \(k)"
         case .badConfig(let m): return "recorded engine configuration cannot be used: \(m)"
+        case .damagedEntry(let e, let seg, let at):
+            return "damaged flight recording: entry \(e) (segment \(seg), byte \(at)) does not match its checksum"
         }
     }
 }
@@ -276,9 +288,10 @@ extension RecordingEntry {
                 header(.close)
             }
         }
-        var w = ByteWriter(capacity: body.count + 5)
+        var w = ByteWriter(capacity: body.count + 9)
         w.writeUnsignedVarlong(UInt64(body.count))
         w.writeRaw(body.bytes)
+        w.writeUInt32(CRC32C.checksum(body.bytes))
         return w.bytes
     }
 }
@@ -308,7 +321,7 @@ package struct FlightRecording: Sendable {
                 throw .segmentMismatch("segment \(i) is still \(truncated ? "incomplete" : "ended") but segment \(i + 1) follows")
             }
             var r = ByteReader(bytes)
-            let header = try RecordingWire.readHeader(&r)
+            let (header, format) = try RecordingWire.readHeader(&r)
             if i == 0 {
                 guard header.segmentIndex == 1, let s = header.start else {
                     throw .segmentMismatch("the first file is segment \(header.segmentIndex), not segment 1")
@@ -322,7 +335,10 @@ package struct FlightRecording: Sendable {
                 }
             }
             while !r.isAtEnd {
-                guard let entry = try RecordingWire.readEntry(&r) else { truncated = true; break }
+                guard let entry = try RecordingWire.readEntry(&r, format: format, index: entries.count, segment: i + 1) else {
+                    truncated = true
+                    break
+                }
                 if case .end = entry.payload { ended = true }
                 entries.append(entry)
                 if ended, !r.isAtEnd { throw .corrupt("bytes after the end marker in segment \(i + 1)") }
@@ -541,12 +557,15 @@ enum RecordingWire {
         }
     }
 
-    static func readHeader(_ r: inout ByteReader) throws(FlightRecordingError) -> RecordingHeader {
+    /// The segment's header and the format version it was written in.
+    static func readHeader(_ r: inout ByteReader) throws(FlightRecordingError) -> (RecordingHeader, UInt16) {
         do {
             guard r.remaining >= RecordingFormat.magic.count,
                   try r.readRaw(RecordingFormat.magic.count, "magic") == RecordingFormat.magic else { throw FlightRecordingError.notARecording }
             let version = try r.readUInt16("version")
-            guard version == RecordingFormat.version else { throw FlightRecordingError.unsupportedFormatVersion(version) }
+            guard (RecordingFormat.oldestReadable ... RecordingFormat.version).contains(version) else {
+                throw FlightRecordingError.unsupportedFormatVersion(version)
+            }
             let id = try r.readUInt64("recordingId")
             let index = try r.readUInt32("segmentIndex")
             var start: RecordingStart?
@@ -556,7 +575,7 @@ enum RecordingWire {
                 let config = try readBytes(&r, "config")
                 start = RecordingStart(seed: seed, libraryVersion: lib, config: config)
             }
-            return RecordingHeader(recordingId: id, segmentIndex: index, start: start)
+            return (RecordingHeader(recordingId: id, segmentIndex: index, start: start), version)
         } catch let e as FlightRecordingError {
             throw e
         } catch {
@@ -564,17 +583,23 @@ enum RecordingWire {
         }
     }
 
-    /// The next entry, or nil when the bytes end inside it.
-    static func readEntry(_ r: inout ByteReader) throws(FlightRecordingError) -> RecordingEntry? {
+    /// The next entry, or nil when the bytes end inside it. `index` and `segment` name the
+    /// entry in a checksum error.
+    static func readEntry(_ r: inout ByteReader, format: UInt16, index: Int, segment: Int) throws(FlightRecordingError) -> RecordingEntry? {
         let startOffset = r.offset
         let length: UInt64
         do { length = try r.readUnsignedVarlong("entry.length") } catch {
             if case .truncated = error.kind { return nil }
             throw .corrupt("entry at byte \(startOffset): \(error)")
         }
-        guard length <= UInt64(r.remaining) else { return nil }
+        let checksumBytes = format >= 5 ? 4 : 0
+        guard length <= UInt64(r.remaining), Int(length) + checksumBytes <= r.remaining else { return nil }
         let bodyStart = r.offset
-        var e = ByteReader(try! r.readRaw(Int(length), "entry"))
+        let bytes = try! r.readRaw(Int(length), "entry")
+        if checksumBytes > 0, try! r.readUInt32("entry.checksum") != CRC32C.checksum(bytes) {
+            throw .damagedEntry(entry: index, segment: segment, offset: startOffset)
+        }
+        var e = ByteReader(bytes)
         do {
             let rawKind = try e.readUInt8("kind")
             guard let kind = RecordingFormat.Kind(rawValue: rawKind) else { throw FlightRecordingError.unknownEntryKind(rawKind) }

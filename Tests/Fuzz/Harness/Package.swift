@@ -11,6 +11,11 @@ let package = Package(
         .executableTarget(name: "FuzzRequests", dependencies: [.product(name: "KafkaProtocol", package: "kgo-swift")]),
         .executableTarget(name: "FuzzResponses", dependencies: [.product(name: "KafkaProtocol", package: "kgo-swift")]),
         .executableTarget(name: "FuzzRecords", dependencies: [.product(name: "KafkaProtocol", package: "kgo-swift")]),
+        // The parsers outside the codec; their checks live in the root package (KafkaFuzzChecks).
+        .executableTarget(name: "FuzzCluster", dependencies: [.product(name: "KafkaFuzzChecks", package: "kgo-swift")]),
+        .executableTarget(name: "FuzzEngine", dependencies: [.product(name: "KafkaFuzzChecks", package: "kgo-swift")]),
+        .executableTarget(name: "FuzzRecording", dependencies: [.product(name: "KafkaFuzzChecks", package: "kgo-swift")]),
+        .executableTarget(name: "FuzzScenario", dependencies: [.product(name: "KafkaFuzzChecks", package: "kgo-swift")]),
     ],
     swiftLanguageModes: [.v6]
 )

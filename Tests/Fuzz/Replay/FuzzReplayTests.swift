@@ -1,4 +1,5 @@
 import Foundation
+import KafkaFuzzChecks
 import Testing
 
 /// Replays every committed fuzz input — the seed corpus (recorded peer bytes plus what
@@ -29,6 +30,22 @@ import Testing
             case "requests": FuzzChecks.request(bytes)
             case "responses": FuzzChecks.response(bytes)
             default: FuzzChecks.records(bytes)
+            }
+        }
+    }
+
+    /// The parsers outside the codec (Tests/Fuzz/Checks): FakeCluster's request handling,
+    /// the engine given wrong answers, the flight-recording reader, the scenario parsers.
+    @Test(arguments: ["cluster", "engine", "recording", "scenario"])
+    func parserCorpusReplays(target: String) throws {
+        let inputs = try Self.inputs(target)
+        #expect(inputs.count >= 10, "Tests/Fuzz/Corpus/\(target) holds only \(inputs.count) inputs")
+        for (_, bytes) in inputs {
+            switch target {
+            case "cluster": ParserFuzzChecks.cluster(bytes)
+            case "engine": ParserFuzzChecks.engine(bytes)
+            case "recording": ParserFuzzChecks.recording(bytes)
+            default: ParserFuzzChecks.scenario(bytes)
             }
         }
     }
