@@ -10,7 +10,10 @@
 # testing nothing (seen with some sanitizer combinations on this toolchain).
 set -euo pipefail
 SECS=${1:-60}; [ $# -gt 0 ] && shift
-TARGETS=("$@"); [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(requests responses records cluster engine recording scenario)
+# engine and cluster are left out of the default set (run them by name) until their open
+# findings are fixed: engine's input in ../Open/engine makes the engine allocate past 2 GB, and
+# the cluster target once stalled without saving an input (Tests/Fuzz/Open/README.md).
+TARGETS=("$@"); [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(requests responses records recording scenario)
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cd "$HERE/Harness"
 product() { case "$1" in requests) echo FuzzRequests;; responses) echo FuzzResponses;; records) echo FuzzRecords;;
