@@ -59,6 +59,8 @@ extension EngineDriver {
             logger.warning("producer detected data loss", metadata: ["partition": "\(tp)"])
         case .fatal(let e):
             logger.error("producer failed", metadata: ["error": "\(e)"])
+        case .idempotenceDisabled(let reason):
+            logger.warning("producing without idempotence (it was only the default)", metadata: ["reason": "\(reason)"])
         case .transactionDone(let p, let error):
             transactionWaiters.removeValue(forKey: p)?(error)
         }

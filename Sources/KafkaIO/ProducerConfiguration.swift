@@ -8,8 +8,17 @@ import NIOConcurrencyHelpers
 /// typed `KafkaConfigurationError.producer`.
 public struct ProducerConfiguration: Sendable {
     public var acks: ProducerAcks = .all
-    /// On by default; needs acks=all.
-    public var idempotent = true
+    /// On by default; needs acks=all. Left at its default, it is turned off when the
+    /// cluster cannot do it (brokers before Kafka 0.11 have no producer ids): the producer
+    /// logs a warning and goes on at-least-once. Set explicitly (even to true), such a
+    /// cluster fails the producer with `ProducerConfigError.idempotenceUnsupported`, as it
+    /// always does for a transactional producer.
+    public var idempotent: Bool {
+        get { idempotenceSetting ?? true }
+        set { idempotenceSetting = newValue }
+    }
+    /// nil until `idempotent` is assigned: the default, which may fall back.
+    private var idempotenceSetting: Bool? = nil
     /// How long a batch waits for more records. 5 ms by default (librdkafka's default too):
     /// in `BENCH_LINGERS="0 1 5 10" Tools/bench-produce.sh` against Tansu (1M x 100 B, a
     /// producer faster than the broker) 0, 1, 5 and 10 ms were within run-to-run noise of
@@ -58,6 +67,7 @@ public struct ProducerConfiguration: Sendable {
         var c = ProducerConfig()
         c.acks = acks
         c.idempotent = idempotent
+        c.idempotenceFallback = idempotenceSetting == nil
         c.linger = Interval(linger)
         c.maxBatchBytes = maxBatchBytes
         c.maxBufferedRecords = maxBufferedRecords

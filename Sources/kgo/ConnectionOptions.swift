@@ -28,6 +28,10 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: "Give up on a request after this many seconds, retries included.")
     var timeout: Int = 30
 
+    @Option(name: .customLong("broker-version"),
+            help: "X.Y.Z: the brokers' Kafka release when they cannot say (before 0.10, no ApiVersions; like librdkafka's broker.version.fallback).")
+    var brokerVersion: String?
+
     @Flag(name: .shortAndLong, help: "Log connections and retries to standard error.")
     var verbose = false
 
@@ -59,6 +63,15 @@ struct ConnectionOptions: ParsableArguments {
         }
         if let sasl { config.sasl = try Self.parseSasl(sasl) }
         if metricsHook { config.hooks = [KafkaMetricsHook(factory: NOOPMetricsHandler.instance)] }
+        if let brokerVersion {
+            guard let parsed = KafkaRelease(brokerVersion), let release = KafkaRelease.named(parsed.name) else {
+                throw ValidationError("--broker-version: \(brokerVersion) is not a Kafka release (e.g. 0.9.0, 0.10.2, 2.8)")
+            }
+            // A broker closing the connection on ApiVersions is taken to be this release;
+            // one that predates ApiVersions is not asked at all (it would close every time).
+            config.apiVersionsFallbackRelease = release
+            if !release.hasApiVersions { config.pinnedBrokerRelease = release }
+        }
         if let record {
             var r = FlightRecorderConfiguration(path: record)
             r.includeSecrets = recordSecrets

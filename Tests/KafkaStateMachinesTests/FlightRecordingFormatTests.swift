@@ -222,6 +222,7 @@ import Testing
         c.fetcher.fetchSessions = false
         c.producer.acks = .leader
         c.producer.idempotent = false
+        c.producer.idempotenceFallback = true
         c.producer.compression = [.zstd, .lz4]
         c.producer.partitioner = .uniformBytes(bytes: 99, adaptive: false)
         c.producer.deliveryTimeout = .seconds(3)

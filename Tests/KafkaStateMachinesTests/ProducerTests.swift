@@ -121,6 +121,23 @@ struct ProducerTests {
         #expect(batch.records.count == 3)
     }
 
+    /// For a broker before 0.11 the same batch is sealed as a legacy message set, and
+    /// sealed again (not reused) when the broker's format changes between attempts.
+    @Test func sealedForAnOldBrokerIsALegacyMessageSet() throws {
+        var b = ProducerBatch(opened: .zero)
+        for i in 0 ..< 3 { b.append(ProducerRecord(topic: "t", value: [UInt8(i)], timestamp: 5 + Int64(i), token: UInt64(i)), charge: 1) }
+        let contexts = CompressionContexts()
+        for (magic, codec) in [(Int8(1), CompressionCodec.gzip), (0, .lz4), (1, .none)] {
+            let wire = try b.sealed(codec: codec, producerId: -1, epoch: -1, legacyMagic: magic, contexts: contexts)
+            #expect(wire[16] == UInt8(magic) && Int(wire[17] & 0x07) == Int(codec.rawValue))
+            let records = try RecordsReader.decodeAll(wire, contexts: contexts).batches.flatMap(\.records)
+            #expect(records.map { $0.valueBytes ?? [] } == [[0], [1], [2]])
+            #expect(records.map(\.timestamp) == (magic == 0 ? [-1, -1, -1] : [5, 6, 7]))
+        }
+        let v2 = try b.sealed(codec: .none, producerId: -1, epoch: -1, contexts: contexts)
+        #expect(v2[16] == 2)
+    }
+
     @Test func sequencesWrapAtInt32Max() {
         #expect(PartitionQueue.add(Int32.max - 1, 3) == 1)
         #expect(PartitionQueue.add(0, 5) == 5)

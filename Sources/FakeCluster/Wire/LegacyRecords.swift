@@ -10,8 +10,9 @@ enum LegacyRecords {
         records.count > 16 ? Int8(bitPattern: records[16]) : nil
     }
 
-    /// A legacy message set (possibly compressed) as one uncompressed v2 batch; nil if it
-    /// does not decode.
+    /// A legacy message set (possibly compressed) as one v2 batch, compressed with the codec
+    /// of the set's first compressed wrapper (an old broker keeps the wrapper as written, so
+    /// an old consumer gets that codec back); nil if it does not decode.
     static func upConvert(_ records: [UInt8]) -> [UInt8]? {
         let contexts = CompressionContexts()
         guard let decoded = try? RecordsReader.decodeAll(records, contexts: contexts), decoded.truncatedTailBytes == 0 else {
@@ -21,7 +22,9 @@ enum LegacyRecords {
             EncodableRecord(key: $0.keyBytes, value: $0.valueBytes, timestamp: $0.timestamp)
         }
         guard !all.isEmpty else { return nil }
-        return try? RecordBatchEncoder.encode(all, contexts: contexts)
+        var options = RecordBatchOptions()
+        options.codec = decoded.batches.first { $0.codec != .none }?.codec ?? .none
+        return try? RecordBatchEncoder.encode(all, options: options, contexts: contexts)
     }
 
     /// v2 batches as a legacy message set of `magic` (control batches dropped; an

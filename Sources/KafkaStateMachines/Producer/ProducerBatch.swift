@@ -18,7 +18,7 @@ struct ProducerBatch {
     var attempts = 0
     /// The last sealed form and what it was sealed with.
     var wire: [UInt8]? = nil
-    var wireKey: (codec: CompressionCodec, producerId: Int64, epoch: Int16, sequence: Int32)? = nil
+    var wireKey: (codec: CompressionCodec, producerId: Int64, epoch: Int16, sequence: Int32, legacyMagic: Int8?)? = nil
 
     init(opened: Instant) { self.opened = opened }
 
@@ -56,10 +56,20 @@ struct ProducerBatch {
     /// The batch as sent: sealed again only when what it is sealed with changed.
     /// `transactional` marks the batch as part of a transaction (attribute bit 4): the
     /// broker then holds it back from read_committed readers until the transaction's marker.
+    /// `legacyMagic` (0 or 1) seals it as a legacy message set for a broker before 0.11.
     mutating func sealed(codec: CompressionCodec, producerId: Int64, epoch: Int16, transactional: Bool = false,
-                         contexts: CompressionContexts) throws(KafkaEncodingError) -> [UInt8] {
-        if let wire, let k = wireKey, k.codec == codec, k.producerId == producerId, k.epoch == epoch, k.sequence == sequence {
+                         legacyMagic: Int8? = nil, contexts: CompressionContexts) throws(KafkaEncodingError) -> [UInt8] {
+        if let wire, let k = wireKey, k.codec == codec, k.producerId == producerId, k.epoch == epoch, k.sequence == sequence,
+           k.legacyMagic == legacyMagic {
             return wire
+        }
+        if let magic = legacyMagic {
+            var w = ByteWriter(capacity: body.count + 34 * count + 64)
+            try LegacyMessageSetEncoder.encode(v2Body: body, count: count, baseTimestamp: baseTimestamp, magic: magic, codec: codec,
+                                               contexts: contexts, into: &w)
+            wire = w.bytes
+            wireKey = (codec, producerId, epoch, sequence, legacyMagic)
+            return w.bytes
         }
         var w = ByteWriter(capacity: RecordBatchEncoder.batchHeaderSize + body.count + 64)
         let options = RecordBatchOptions(codec: codec, isTransactional: transactional, producerId: producerId, producerEpoch: epoch,
@@ -73,7 +83,7 @@ struct ProducerBatch {
         }
         if let failure { throw failure }
         wire = w.bytes
-        wireKey = (codec, producerId, epoch, sequence)
+        wireKey = (codec, producerId, epoch, sequence, nil)
         return w.bytes
     }
 

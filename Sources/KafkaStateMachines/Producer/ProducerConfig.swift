@@ -35,6 +35,11 @@ package struct ProducerConfig: Sendable, Equatable {
     public var acks: ProducerAcks = .all
     /// Sequence numbers per partition so retries never duplicate (KIP-98); needs acks=all.
     public var idempotent = true
+    /// What happens when the cluster cannot do idempotence (brokers before 0.11 have no
+    /// InitProducerId): true produces without it, saying so once in a notice; false fails
+    /// the producer with `ProducerConfigError.idempotenceUnsupported`. Never for a
+    /// transactional producer. KafkaIO sets it when idempotence is only the default.
+    public var idempotenceFallback = false
     /// How long a partition's open batch waits for more records before it is sent.
     public var linger: Interval = .milliseconds(5)
     /// Bytes of one batch on the wire before compression (header included).
@@ -102,12 +107,17 @@ public enum ProducerConfigError: Error, Equatable, Sendable, CustomStringConvert
     case emptyTransactionalId
     /// Transactions are built on idempotence (sequence numbers, producer id and epoch).
     case transactionsNeedIdempotence
+    /// Idempotence (or transactions) was asked for, but the broker has no InitProducerId
+    /// (Kafka before 0.11).
+    case idempotenceUnsupported(broker: String)
 
     public var description: String {
         switch self {
         case .emptyTransactionalId: return "the transactional id must not be empty"
         case .transactionsNeedIdempotence: return "a transactional producer must be idempotent; enable idempotence or drop the transactional id"
         case .idempotenceNeedsAcksAll(let a): return "an idempotent producer needs acks=all (got acks=\(a)); disable idempotence or use acks=all"
+        case .idempotenceUnsupported(let b):
+            return "idempotence (and transactions) need Kafka 0.11 or later, but \(b) has no InitProducerId; disable idempotence to produce to it"
         case .negativeLinger(let ms): return "linger must not be negative (got \(ms) ms)"
         case .outOfRange(let name, let v): return "producer setting \(name) out of range: \(v)"
         }

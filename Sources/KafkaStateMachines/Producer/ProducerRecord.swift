@@ -115,6 +115,9 @@ package enum ProducerNotice: Sendable, Equatable, CustomStringConvertible {
     case fatal(ProduceError)
     /// A begin, commit or abort (`.beginTransaction` / `.endTransaction`) finished: nil on success.
     case transactionDone(PromiseID, TransactionError?)
+    /// Idempotence was only the default and the cluster cannot do it (brokers before 0.11):
+    /// the producer goes on without it (at-least-once: a retry may duplicate).
+    case idempotenceDisabled(reason: String)
 
     public var description: String {
         switch self {
@@ -122,6 +125,7 @@ package enum ProducerNotice: Sendable, Equatable, CustomStringConvertible {
         case .dataLossDetected(let tp): return "dataLoss(\(tp))"
         case .fatal(let e): return "fatal(\(e))"
         case .transactionDone(let p, let e): return "transactionDone(\(p)\(e.map { ", \($0)" } ?? ""))"
+        case .idempotenceDisabled(let reason): return "idempotenceDisabled(\(reason))"
         }
     }
 }

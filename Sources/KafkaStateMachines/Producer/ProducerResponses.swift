@@ -48,7 +48,7 @@ extension ProducerStateMachine {
             }
             switch result {
             case .failure(let error):
-                verdict = Self.judge(error, broker: req.broker, brokersWithoutZstd: &brokersWithoutZstd)
+                verdict = Self.judge(error, broker: req.broker, legacyPossible: !idempotent, brokersWithoutZstd: &brokersWithoutZstd)
             case .success:
                 if req.acksNone {
                     verdict = .delivered(baseOffset: -1, logAppendTime: -1)
@@ -64,7 +64,9 @@ extension ProducerStateMachine {
         completeFlushesIfDone()
     }
 
-    static func judge(_ error: KafkaClientError, broker: Int32, brokersWithoutZstd: inout Set<Int32>) -> Verdict {
+    /// `legacyPossible`: the producer can write legacy message sets (not idempotent).
+    static func judge(_ error: KafkaClientError, broker: Int32, legacyPossible: Bool = false,
+                      brokersWithoutZstd: inout Set<Int32>) -> Verdict {
         switch error {
         case .clientClosed:
             return .failBatch(.clientClosed)
@@ -72,6 +74,11 @@ extension ProducerStateMachine {
             if let range, range.upperBound >= 3, !brokersWithoutZstd.contains(broker) {
                 // A zstd-pinned request to a broker below Produce v7: fall back to the next codec.
                 brokersWithoutZstd.insert(broker)
+                return .retry(.request(error), refresh: false)
+            }
+            if let range, range.upperBound < 3, legacyPossible {
+                // Sealed as a v2 batch before the broker's versions were known (a broker
+                // before 0.11, or one downgraded): the resend is a legacy message set.
                 return .retry(.request(error), refresh: false)
             }
             return .failBatch(.request(error))
@@ -173,7 +180,7 @@ extension ProducerStateMachine {
             // The idempotent producer bumps at once (KIP-360, once nothing is outstanding:
             // no batch goes meanwhile, and every sequence restarts at 0). Found with the
             // same fault in a producer sweep: acked records missing from the log.
-            if b.sequence >= 0, b.attempts > 1, txn == nil, config.idempotent { bumpPending = true }
+            if b.sequence >= 0, b.attempts > 1, txn == nil, idempotent { bumpPending = true }
             topics[topic]!.partitions[p] = q
             report(topic, Int32(p), b, error: error)
         case .split(let error):
@@ -250,6 +257,10 @@ extension ProducerStateMachine {
             fail(fatally: .request(.protocolViolation("InitProducerId answered with another response")))
         case .failure(let error):
             if error == .clientClosed { return }
+            if case .unsupportedVersion(.initProducerId, _) = error {
+                // Kafka before 0.11: no producer ids at all.
+                return idempotenceUnsupported(broker: error)
+            }
             if let txn {
                 if txn.recovering, case .unsupportedVersion = error {
                     // The coordinator cannot take our id and epoch: the fence stands.
@@ -262,6 +273,22 @@ extension ProducerStateMachine {
             }
             if error.isRetriable || idFailures < 3 { retryProducerId(now: now) } else { fail(fatally: .request(error)) }
         }
+    }
+
+    /// The cluster cannot give a producer id: without idempotence from now on when it was
+    /// only the default, else a typed configuration error (a transactional producer cannot
+    /// do without it).
+    private mutating func idempotenceUnsupported(broker error: KafkaClientError) {
+        guard config.idempotenceFallback, txn == nil else {
+            return fail(fatally: .invalidConfiguration(.idempotenceUnsupported(broker: "the broker (\(error))")))
+        }
+        idempotent = false
+        idRetryAt = nil
+        idFailures = 0
+        // What waited for the producer id goes now: nothing else wakes the pump (the
+        // linger deadlines it waited behind have passed).
+        dirty = true
+        outputs.append(.action(.producer(.idempotenceDisabled(reason: "\(error)"))))
     }
 
     private mutating func retryProducerId(now: Instant) {

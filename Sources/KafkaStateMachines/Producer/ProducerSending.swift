@@ -12,7 +12,7 @@ extension ProducerStateMachine {
             decideTransactionVersion(versions)
             finishTransactionIfReady()
         }
-        if config.idempotent {
+        if idempotent {
             if bumpPending, sent.isEmpty, idState == .ready { idState = .none }
             guard idState == .ready, !bumpPending else {
                 if idState == .none, bufferedRecords > 0 || bumpPending || transactionWantsProducerId, idRetryAt == nil { requestProducerId() }
@@ -35,7 +35,7 @@ extension ProducerStateMachine {
             }
         }
         if txn != nil { requestPartitions(toAdd) }
-        let pipelining = config.idempotent ? config.maxInFlightPerBroker : 1
+        let pipelining = idempotent ? config.maxInFlightPerBroker : 1
         for broker in byBroker.keys.sorted() {
             let candidates = byBroker[broker]!
             // After a request to this broker was lost with its connection, a full pipeline
@@ -86,8 +86,12 @@ extension ProducerStateMachine {
                                        versions: [BrokerID: BrokerVersions], now: Instant)
         -> (request: ProduceRequest, record: SentRequest, pin: ClosedRange<Int16>)? {
         let produceMax = versions[.node(broker)]?.range(for: .produce)?.upperBound
+        // A broker before 0.11 (Produce v0-v2) takes legacy message sets: magic 1 from
+        // Produce v2 (0.10), else magic 0. Idempotent batches need v2 batches (Produce v3+);
+        // sent to such a broker, the request fails with a typed unsupportedVersion.
+        let legacyMagic: Int8? = idempotent ? nil : produceMax.flatMap { $0 >= 3 ? nil : $0 == 2 ? 1 : 0 }
         let codec = config.compression.first { c in
-            c != .zstd || ((produceMax.map { $0 >= 7 } ?? true) && !brokersWithoutZstd.contains(broker))
+            c != .zstd || (legacyMagic == nil && (produceMax.map { $0 >= 7 } ?? true) && !brokersWithoutZstd.contains(broker))
         } ?? .none
         var topicData: [ProduceRequest.TopicProduceData] = []
         var parts: [SentPart] = []
@@ -100,8 +104,8 @@ extension ProducerStateMachine {
             }, pipelining: pipelining) else { continue }
             let wire: [UInt8]
             do {
-                wire = try topics[name]!.partitions[p].prepareNext(idempotent: config.idempotent, transactional: txn != nil, codec: codec, producerId: producerId,
-                                                                    epoch: producerEpoch, contexts: contexts)
+                wire = try topics[name]!.partitions[p].prepareNext(idempotent: idempotent, transactional: txn != nil, codec: codec, producerId: producerId,
+                                                                    epoch: producerEpoch, legacyMagic: legacyMagic, contexts: contexts)
             } catch {
                 // Cannot happen for records accepted at the call; fail the batch rather than loop.
                 var q = topics[name]!.partitions[p]
@@ -141,7 +145,8 @@ extension ProducerStateMachine {
         // v12 is v11 but for KIP-890 part 2, where a transactional one adds its partition to
         // the transaction: only a transaction on that path sends it (the old path stays below
         // 12, which a 4.x broker without the feature needs).
-        let pin: ClosedRange<Int16> = txn?.v2 == true ? 12 ... 12 : codec == .zstd ? 7 ... 11 : 3 ... 11
+        let pin: ClosedRange<Int16> = txn?.v2 == true ? 12 ... 12 : codec == .zstd ? 7 ... 11
+            : legacyMagic == 1 ? 2 ... 2 : legacyMagic == 0 ? 0 ... 1 : 3 ... 11
         return (r, SentRequest(broker: broker, parts: parts, acksNone: config.acks == .none), pin)
     }
 }
@@ -150,7 +155,7 @@ extension PartitionQueue {
     /// Marks the next batch sent and returns its wire bytes (a sequence assigned on its
     /// first send, kept for every retry).
     mutating func prepareNext(idempotent: Bool, transactional: Bool = false, codec: CompressionCodec, producerId: Int64, epoch: Int16,
-                              contexts: CompressionContexts) throws(KafkaEncodingError) -> [UInt8] {
+                              legacyMagic: Int8? = nil, contexts: CompressionContexts) throws(KafkaEncodingError) -> [UInt8] {
         let i = sentCount
         if !batches[i].closed { lastBatchBody = batches[i].body.count }
         batches[i].closed = true
@@ -159,7 +164,7 @@ extension PartitionQueue {
             nextSequence = Self.add(nextSequence, batches[i].count)
         }
         let wire = try batches[i].sealed(codec: codec, producerId: idempotent ? producerId : -1, epoch: idempotent ? epoch : -1,
-                                         transactional: transactional, contexts: contexts)
+                                         transactional: transactional, legacyMagic: legacyMagic, contexts: contexts)
         batches[i].attempts += 1
         sentCount += 1
         sentTo = leader

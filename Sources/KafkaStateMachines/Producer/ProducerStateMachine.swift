@@ -38,6 +38,9 @@ struct ProducerStateMachine {
         case requesting(ticket: UInt64)
         case ready
     }
+    /// Whether batches carry producer ids and sequences: the configured idempotence until
+    /// a cluster without InitProducerId turns a defaulted one off (`idempotenceFallback`).
+    var idempotent: Bool
     var idState = ProducerIdState.none
     var producerId: Int64 = -1
     var producerEpoch: Int16 = -1
@@ -81,6 +84,7 @@ struct ProducerStateMachine {
     init(config: ProducerConfig, backoff: BackoffPolicy, rng: SeededGenerator, observe: Bool = false) {
         self.observe = observe
         self.config = config
+        self.idempotent = config.idempotent
         self.backoff = backoff
         self.rng = rng
         self.txn = config.transactionalId.map { TransactionManager(transactionalId: $0, timeout: config.transactionTimeout) }
@@ -121,7 +125,7 @@ struct ProducerStateMachine {
         }
         bufferedRecords += 1
         bufferedBytes += charge
-        if idState == .none, config.idempotent { dirty = true }
+        if idState == .none, idempotent { dirty = true }
         // A partition new to the transaction is added while its batch lingers, not after.
         if txn != nil { dirty = true }
         return nil
@@ -428,7 +432,7 @@ struct ProducerStateMachine {
             while let b = topics[name]!.partitions[p].batches.first, topics[name]!.partitions[p].sentCount == 0, now >= b.opened + timeout {
                 topics[name]!.partitions[p].batches.removeFirst()
                 // (A transaction must abort instead: its report below says so.)
-                if b.attempts > 0 && config.idempotent && txn == nil { bumpPending = true }
+                if b.attempts > 0 && idempotent && txn == nil { bumpPending = true }
                 report(name, Int32(p), b, error: .deliveryTimeout)
             }
         }

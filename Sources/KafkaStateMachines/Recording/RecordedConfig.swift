@@ -192,7 +192,8 @@ package enum RecordedConfig {
 
     private static func encodeProducer(_ p: ProducerConfig, into w: inout ByteWriter) {
         w.writeInt16(p.acks.rawValue)
-        w.writeBool(p.idempotent)
+        // Bit 0 idempotence, bit 1 its fallback (recordings before the fallback hold 0 or 1).
+        w.writeUInt8((p.idempotent ? 1 : 0) | (p.idempotenceFallback ? 2 : 0))
         w.writeUnsignedVarlong(p.linger.nanoseconds)
         w.writeVarlong(Int64(p.maxBatchBytes))
         w.writeVarlong(Int64(p.maxBufferedRecords))
@@ -220,7 +221,10 @@ package enum RecordedConfig {
             var p = ProducerConfig()
             guard let acks = ProducerAcks(rawValue: try r.readInt16("producer.acks")) else { throw FlightRecordingError.badConfig("acks") }
             p.acks = acks
-            p.idempotent = try r.readBool("producer.idempotent")
+            let idempotence = try r.readUInt8("producer.idempotent")
+            guard idempotence < 4 else { throw FlightRecordingError.badConfig("idempotence \(idempotence)") }
+            p.idempotent = idempotence & 1 != 0
+            p.idempotenceFallback = idempotence & 2 != 0
             p.linger = Interval(nanoseconds: try r.readUnsignedVarlong("producer.linger"))
             p.maxBatchBytes = Int(try r.readVarlong("producer.maxBatchBytes"))
             p.maxBufferedRecords = Int(try r.readVarlong("producer.maxBufferedRecords"))
