@@ -39,22 +39,10 @@ struct RecordFormat {
                 if let piece { flush(); pieces.append(piece); chars.removeFirst(); continue }
                 if n == UInt8(ascii: "%") { lit.append(n); chars.removeFirst(); continue }
             }
-            if c == UInt8(ascii: "\\"), let n = chars.first {
-                switch n {
-                case UInt8(ascii: "n"): lit.append(10); chars.removeFirst(); continue
-                case UInt8(ascii: "r"): lit.append(13); chars.removeFirst(); continue
-                case UInt8(ascii: "t"): lit.append(9); chars.removeFirst(); continue
-                case UInt8(ascii: "\\"): lit.append(n); chars.removeFirst(); continue
-                case UInt8(ascii: "x"):
-                    let hex = chars.dropFirst().prefix(2)
-                    guard hex.count == 2, let byte = UInt8(String(decoding: hex, as: UTF8.self), radix: 16) else {
-                        throw ValidationError("-f: \\x wants two hex digits")
-                    }
-                    lit.append(byte)
-                    chars.removeFirst(3)
-                    continue
-                default: break
-                }
+            if c == UInt8(ascii: "\\") {
+                do {
+                    if let byte = try Escapes.take(&chars) { lit.append(byte); continue }
+                } catch { throw ValidationError("-f: \(error)") }
             }
             lit.append(c)
         }

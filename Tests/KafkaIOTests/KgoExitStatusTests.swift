@@ -21,6 +21,8 @@ import Testing
         var environment: [String: String] = [:]
         /// Arm a fetch error on t/0 before running.
         var fetchError = false
+        /// A `kgo produce` (arguments, standard input) that must succeed before running.
+        var produce: ([String], String)? = nil
         var testDescription: String { name }
     }
 
@@ -54,6 +56,12 @@ import Testing
         Case(name: "brokers from KGO_BROKERS", arguments: ["consume", "-t", "u", "-e"], status: 0, contains: [], output: "v5\n",
              environment: ["KGO_BROKERS": "$B"]),
         Case(name: "--version", arguments: ["--version"], status: 0, contains: ["kgo 0."]),
+        Case(name: "produce -D -K -H -Z, binary input", arguments: ["consume", "-b", "$B", "-t", "u", "-p", "0", "-e", "-Z", "-f", "%k|%s|%S|%h;"],
+             status: 0, contains: [], output: "k|\u{1}\n\u{2}|3|a=1,b=;NULL|NULL|-1|a=1,b=;NULL|v|1|a=1,b=;",
+             produce: (["produce", "-b", "$B", "-t", "u", "-p", "0", "-D", "\\x00", "-K", ":", "-H", "a=1", "-H", "b", "-Z"],
+                       "k:\u{1}\n\u{2}\0:\0:v\0")),
+        Case(name: "bad produce option is a usage error", arguments: ["produce", "-b", "$B", "-t", "u", "-z", "brotli"], status: 64,
+             contains: ["unknown codec brotli", "Usage:"]),
     ]
 
     @Test(arguments: cases)
@@ -68,6 +76,10 @@ import Testing
                 cluster.pushError(.fetch, .topicAuthorizationFailed, partition: TopicPartition("t", 0), count: 1)
                 return ((), [])
             }.get()
+        }
+        if let (produce, stdin) = c.produce {
+            let (status, output) = try KgoCommandTests.kgo(produce.map { $0 == "$B" ? bootstrap : $0 }, stdin: stdin)
+            #expect(status == 0, "\(output)")
         }
         let arguments = c.arguments.map { $0 == "$B" ? bootstrap : $0 }
         let environment = c.environment.mapValues { $0 == "$B" ? bootstrap : $0 }
