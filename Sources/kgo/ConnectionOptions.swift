@@ -51,7 +51,7 @@ struct ConnectionOptions: ParsableArguments {
                            configure: (inout KafkaClientConfiguration) -> Void = { _ in }) throws -> (KafkaClientConfiguration, Logger) {
         let given = brokers.isEmpty ? [ProcessInfo.processInfo.environment["KGO_BROKERS"] ?? ""] : brokers
         let seeds = given.flatMap { $0.split(separator: ",").map(String.init) }
-        guard !seeds.isEmpty else { throw ValidationError("name at least one broker with -b HOST:PORT or KGO_BROKERS") }
+        guard !seeds.isEmpty else { throw KgoFailure("name at least one broker with -b HOST:PORT or KGO_BROKERS") }
         var config = try KafkaClientConfiguration(seedBrokers: seeds)
         config.clientId = "kgo"
         config.softwareName = "kgo-swift-cli"

@@ -40,10 +40,11 @@ struct Kgo: ParsableCommand {
     }
 
     /// A runtime failure: one line naming it, status 1. `ExitCode` (the verb has already
-    /// said what failed) and `CleanExit` keep their own meaning.
+    /// said what failed), `CleanExit` and a `ValidationError` (bad arguments a verb finds
+    /// only while running: usage text, 64) keep their own meaning.
     static func fail(_ error: any Error) -> Never {
-        if error is ExitCode || error is CleanExit { exit(withError: error) }
-        let text = (error as? ValidationError)?.message ?? String(describing: error)
+        if error is ExitCode || error is CleanExit || error is ValidationError { exit(withError: error) }
+        let text = String(describing: error)
         let line = text.split(whereSeparator: \.isNewline).joined(separator: " ")
         FileHandle.standardError.write(Data("kgo: error: \(line)\n".utf8))
         exit(withError: ExitCode.failure)
@@ -59,4 +60,11 @@ private final class CommandBox: @unchecked Sendable {
 
 private final class AsyncOutcome: @unchecked Sendable {
     var error: (any Error)?
+}
+
+/// A failure once running (a broker's refusal, a file that cannot be read, no broker to
+/// ask): status 1 and this one line, never the usage text.
+struct KgoFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }

@@ -67,7 +67,7 @@ func createTopic(_ client: KafkaClient, _ topic: String, partitions: Int32) asyn
                                                                     timeout: .seconds(10))
     if let error = created[0].error {
         if case .broker(.topicAlreadyExists, _) = error { return }
-        throw ValidationError("cannot create \(topic): \(error)")
+        throw KgoFailure("cannot create \(topic): \(error)")
     }
 }
 
