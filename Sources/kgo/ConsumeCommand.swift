@@ -80,6 +80,7 @@ struct ConsumeCommand: AsyncParsableCommand {
         let client = try connection.makeClient { c in
             c.consumer.isolation = isolation == "read-committed" ? .readCommitted : .readUncommitted
         }
+        let ok: Bool
         do {
             // An unknown topic or a pattern matching nothing fails now rather than waiting
             // silently; -e also needs every partition up front.
@@ -92,13 +93,13 @@ struct ConsumeCommand: AsyncParsableCommand {
                 try client.consume(topics: topic, patterns: regex, excluding: exclude, from: start)
             }
             let expected = partition.isEmpty ? found : Set(topic.flatMap { t in partition.map { TopicPartition(t, $0) } })
-            let ok = try await printRecords(poll: { await client.poll(timeout: $0) }, expected: { expected })
-            await client.close()
-            if !ok { throw ExitCode.failure }
+            ok = try await printRecords(poll: { await client.poll(timeout: $0) }, expected: { expected })
         } catch {
             await client.close()
             throw error
         }
+        await client.close()
+        if !ok { throw ExitCode.failure }
     }
 
     /// Every partition of the named topics and of the topics the patterns match; throws
@@ -115,6 +116,8 @@ struct ConsumeCommand: AsyncParsableCommand {
         var matched = Array(repeating: false, count: patterns.count)
         for t in r.topics {
             guard let name = t.name, t.errorCode != KafkaErrorCode.unknownTopicOrPartition.code else { continue }
+            let code = KafkaErrorCode(t.errorCode)
+            if t.errorCode != 0 && !code.isRetriable && topic.contains(name) { throw KgoFailure("topic \(name): \(code)") }
             known.insert(name)
             let hits = name.hasPrefix("__") ? [] : patterns.indices.filter { name.wholeMatch(of: patterns[$0]) != nil }
             guard topic.contains(name) || !hits.isEmpty, !excluded.contains(where: { name.wholeMatch(of: $0) != nil }) else { continue }

@@ -155,8 +155,8 @@ struct ProduceCommand: AsyncParsableCommand {
     /// Produces every message of standard input (split at -D); returns how many there were.
     private func produceLines(_ client: KafkaClient, _ tally: ProduceTally) throws -> Int {
         var input = DelimitedInput(delimiter: try Escapes.bytes(delimiter))
-        let keyDelimiter = try keyDelimiter.map(Escapes.bytes)
-        let headers = headers
+        let keyDelimiter = try self.keyDelimiter.map(Escapes.bytes)
+        let headers = self.headers
         var count = 0
         while let message = input.next() {
             var key: [UInt8]? = nil

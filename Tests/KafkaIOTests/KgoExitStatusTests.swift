@@ -77,7 +77,7 @@ import Testing
                 return ((), [])
             }.get()
         }
-        if let (produce, stdin) = c.produce {
+        if case let (produce, stdin)? = c.produce {
             let (status, output) = try KgoCommandTests.kgo(produce.map { $0 == "$B" ? bootstrap : $0 }, stdin: stdin)
             #expect(status == 0, "\(output)")
         }
