@@ -115,7 +115,7 @@ struct ConsumeCommand: AsyncParsableCommand {
         var known: Set<String> = []
         var matched = Array(repeating: false, count: patterns.count)
         for t in r.topics {
-            guard let name = t.name, t.errorCode != KafkaErrorCode.unknownTopicOrPartition.code else { continue }
+            guard let name = t.name, t.errorCode != KafkaErrorCode.unknownTopicOrPartition.rawValue else { continue }
             let code = KafkaErrorCode(t.errorCode)
             if t.errorCode != 0 && !code.isRetriable && topic.contains(name) { throw KgoFailure("topic \(name): \(code)") }
             known.insert(name)

@@ -72,7 +72,7 @@ struct RecordFormat {
         }
     }
 
-    private func bytes(_ b: [UInt8]?, into out: inout [UInt8]) {
+    private func bytes(_ b: ArraySlice<UInt8>?, into out: inout [UInt8]) {
         if let b { out.append(contentsOf: b) } else if nullAsText { out.append(contentsOf: "NULL".utf8) }
     }
 
@@ -84,14 +84,14 @@ struct RecordFormat {
         s += ",\"tstype\":\"" + (r.timestamp >= 0 ? "create" : "unknown") + "\",\"ts\":\(r.timestamp),\"broker\":-1"
         let headers = r.headers
         if !headers.isEmpty {
-            s += ",\"headers\":[" + headers.map { quote(Array($0.key.utf8)) + "," + ($0.value.map(quote) ?? "null") }.joined(separator: ",") + "]"
+            s += ",\"headers\":[" + headers.map { quote(Array($0.key.utf8)) + "," + ($0.value.map { quote($0) } ?? "null") }.joined(separator: ",") + "]"
         }
-        s += ",\"key\":" + (r.key.map(quote) ?? "null") + ",\"payload\":" + (r.value.map(quote) ?? "null") + "}\n"
+        s += ",\"key\":" + (r.key.map { quote($0) } ?? "null") + ",\"payload\":" + (r.value.map { quote($0) } ?? "null") + "}\n"
         out.append(contentsOf: s.utf8)
     }
 
     /// A JSON string of the bytes read as UTF-8 (invalid sequences become U+FFFD).
-    static func quote(_ bytes: [UInt8]) -> String {
+    static func quote<C: Collection>(_ bytes: C) -> String where C.Element == UInt8 {
         var s = "\""
         for u in String(decoding: bytes, as: UTF8.self).unicodeScalars {
             switch u {
