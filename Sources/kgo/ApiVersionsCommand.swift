@@ -23,7 +23,7 @@ struct ApiVersionsCommand: AsyncParsableCommand {
             return try await client.request(request, to: target)
         }
         if response.errorCode != 0 {
-            throw ValidationError("broker answered \(KafkaErrorCode(response.errorCode).name)")
+            throw KgoFailure("broker answered \(KafkaErrorCode(response.errorCode).name)")
         }
         print("API KEY                        MIN  MAX")
         for k in response.apiKeys.sorted(by: { $0.apiKey < $1.apiKey }) {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CoreMetrics
+import Foundation
 import KafkaIO
 import KafkaMetrics
 import KafkaProtocol
@@ -8,7 +9,7 @@ import Logging
 /// Options every verb that talks to a cluster shares: where, and how to authenticate.
 struct ConnectionOptions: ParsableArguments {
     @Option(name: [.short, .customLong("brokers")], parsing: .singleValue,
-            help: "Seed broker HOST:PORT (repeat or separate with commas).")
+            help: "Seed broker HOST:PORT (repeat or separate with commas; default: $KGO_BROKERS).")
     var brokers: [String] = []
 
     @Flag(name: .customLong("tls"), help: "Use TLS with the system's trust roots (implied by the other --tls options).")
@@ -25,8 +26,8 @@ struct ConnectionOptions: ParsableArguments {
     @Option(name: .customLong("sasl"), help: "MECHANISM:USER:PASSWORD, mechanism PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.")
     var sasl: String?
 
-    @Option(help: "Give up on a request after this many seconds, retries included.")
-    var timeout: Int = 30
+    @Option(help: "Give up on a request after this many seconds (fractions allowed), retries included.")
+    var timeout: Double = 30
 
     @Option(name: .customLong("broker-version"),
             help: "X.Y.Z: the brokers' Kafka release when they cannot say (before 0.10, no ApiVersions; like librdkafka's broker.version.fallback).")
@@ -43,6 +44,12 @@ struct ConnectionOptions: ParsableArguments {
     @Flag(name: .customLong("metrics-hook"), help: "Attach KafkaMetricsHook with swift-metrics' no-op backend: the hooks' and the adapter's own cost, for benchmarks.")
     var metricsHook = false
 
+    /// Malformed options are usage errors (status 64), found before anything connects.
+    func validate() throws {
+        guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be a positive number of seconds") }
+        if let sasl { _ = try Self.parseSasl(sasl) }
+    }
+
     func makeClient(producer: ProducerConfiguration = ProducerConfiguration(), configure: (inout KafkaClientConfiguration) -> Void = { _ in }) throws -> KafkaClient {
         let (config, logger) = try makeConfiguration(producer: producer, configure: configure)
         return try KafkaClient(configuration: config, logger: logger)
@@ -51,13 +58,15 @@ struct ConnectionOptions: ParsableArguments {
     /// The client configuration these options describe, and the logger for it.
     func makeConfiguration(producer: ProducerConfiguration = ProducerConfiguration(),
                            configure: (inout KafkaClientConfiguration) -> Void = { _ in }) throws -> (KafkaClientConfiguration, Logger) {
-        let seeds = brokers.flatMap { $0.split(separator: ",").map(String.init) }
-        guard !seeds.isEmpty else { throw ValidationError("name at least one broker with -b HOST:PORT") }
+        let given = brokers.isEmpty ? [ProcessInfo.processInfo.environment["KGO_BROKERS"] ?? ""] : brokers
+        let seeds = given.flatMap { $0.split(separator: ",").map(String.init) }
+        guard !seeds.isEmpty else { throw KgoFailure("name at least one broker with -b HOST:PORT or KGO_BROKERS") }
         var config = try KafkaClientConfiguration(seedBrokers: seeds)
         config.clientId = "kgo"
         config.softwareName = "kgo-swift-cli"
-        config.retryTimeout = .seconds(timeout)
-        config.connectTimeout = .seconds(min(timeout, 10))
+        let millis = Int64((timeout * 1000).rounded(.up))
+        config.retryTimeout = .milliseconds(millis)
+        config.connectTimeout = .milliseconds(min(millis, 10000))
         if tls || tlsCA != nil || tlsCert != nil || tlsKey != nil || tlsServerName != nil {
             config.tls = try .files(caFile: tlsCA, certificateFile: tlsCert, keyFile: tlsKey, serverName: tlsServerName)
         }

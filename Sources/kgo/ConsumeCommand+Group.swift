@@ -71,10 +71,11 @@ extension ConsumeCommand {
             }
         }
         let running = Task { try await consumer.run() }
-        await printRecords(poll: { await consumer.poll(timeout: $0) }, expected: { assigned.current })
+        let ok = try await printRecords(poll: { await consumer.poll(timeout: $0) }, expected: { assigned.current })
         await consumer.leave()
         _ = await watcher.value
         try await running.value
+        if !ok { throw ExitCode.failure }
     }
 }
 

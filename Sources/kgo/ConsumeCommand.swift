@@ -23,10 +23,14 @@ struct ConsumeCommand: AsyncParsableCommand {
     var offset: String = "beginning"
     @Option(name: .short, help: "Exit after this many records.")
     var count: Int?
-    @Flag(name: .short, help: "Exit once every partition has been read to its end.")
+    @Flag(name: .short, help: "Exit once every partition has been read to its end, or at the first partition error (status 1).")
     var exitAtEnd = false
-    @Option(name: .short, help: "Output format: %t topic, %p partition, %o offset, %k key, %v value, %T timestamp, %h headers, \\n, \\t.")
-    var format: String = "%v\\n"
+    @Option(name: .short, help: "Output format (kcat's): %s value, %S value length, %R value length as 4 big-endian bytes, %k key, %K key length, %t topic, %p partition, %o offset, %T timestamp, %h headers, %%; \\n \\r \\t \\xNN.")
+    var format: String = "%s\\n"
+    @Flag(name: .customShort("Z"), help: "Print a null key or value as NULL (an empty one prints as nothing).")
+    var nullAsText = false
+    @Flag(name: .customShort("J"), help: "Print each record as kcat's JSON envelope (topic, partition, offset, tstype, ts, broker, headers, key, payload); overrides -f.")
+    var json = false
     @Option(help: "read-uncommitted or read-committed.")
     var isolation: String = "read-uncommitted"
     @Option(name: .customShort("G"), help: "Consume as a member of this consumer group (until SIGINT/SIGTERM, then commit and leave); -o is where partitions without a committed offset start.")
@@ -46,6 +50,7 @@ struct ConsumeCommand: AsyncParsableCommand {
         guard !topic.isEmpty || !regex.isEmpty else { throw ValidationError("name a topic with -t or a pattern with -r") }
         guard partition.isEmpty || !topic.isEmpty else { throw ValidationError("-p needs -t") }
         _ = try Self.parseOffset(offset)
+        _ = try RecordFormat(format)
         guard isolation == "read-committed" || isolation == "read-uncommitted" else {
             throw ValidationError("--isolation is read-committed or read-uncommitted")
         }
@@ -75,55 +80,91 @@ struct ConsumeCommand: AsyncParsableCommand {
         let client = try connection.makeClient { c in
             c.consumer.isolation = isolation == "read-committed" ? .readCommitted : .readUncommitted
         }
-        defer { Task { await client.close() } }
-        // -e needs every partition's count up front.
-        var expected: Set<TopicPartition> = []
-        if !partition.isEmpty {
-            var assign: [TopicPartition: StartOffset] = [:]
-            for t in topic { for p in partition { assign[TopicPartition(t, p)] = start } }
-            expected = Set(assign.keys)
-            client.assign(assign)
-        } else {
-            try client.consume(topics: topic, patterns: regex, excluding: exclude, from: start)
-            if exitAtEnd {
-                var m = MetadataRequest()
-                m.topics = regex.isEmpty ? topic.map { var t = MetadataRequest.MetadataRequestTopic(); t.name = $0; return t } : nil
-                m.allowAutoTopicCreation = false
-                let r = try await client.request(m)
-                let patterns = try regex.map { try Regex($0) }
-                let excluded = try exclude.map { try Regex($0) }
-                for t in r.topics {
-                    guard let name = t.name, t.errorCode == 0 else { continue }
-                    let named = topic.contains(name)
-                    let matched = !name.hasPrefix("__") && patterns.contains { name.wholeMatch(of: $0) != nil }
-                    guard named || matched, !excluded.contains(where: { name.wholeMatch(of: $0) != nil }) else { continue }
-                    for p in t.partitions { expected.insert(TopicPartition(name, p.partitionIndex)) }
-                }
+        let ok: Bool
+        do {
+            // An unknown topic or a pattern matching nothing fails now rather than waiting
+            // silently; -e also needs every partition up front.
+            let found = try await partitions(client)
+            if !partition.isEmpty {
+                var assign: [TopicPartition: StartOffset] = [:]
+                for t in topic { for p in partition { assign[TopicPartition(t, p)] = start } }
+                client.assign(assign)
+            } else {
+                try client.consume(topics: topic, patterns: regex, excluding: exclude, from: start)
             }
+            let expected = partition.isEmpty ? found : Set(topic.flatMap { t in partition.map { TopicPartition(t, $0) } })
+            ok = try await printRecords(poll: { await client.poll(timeout: $0) }, expected: { expected })
+        } catch {
+            await client.close()
+            throw error
         }
-        await printRecords(poll: { await client.poll(timeout: $0) }, expected: { expected })
         await client.close()
+        if !ok { throw ExitCode.failure }
+    }
+
+    /// Every partition of the named topics and of the topics the patterns match; throws
+    /// for a topic the cluster does not have and for a pattern that matches no topic.
+    func partitions(_ client: KafkaClient) async throws -> Set<TopicPartition> {
+        var m = MetadataRequest()
+        m.topics = regex.isEmpty ? topic.map { var t = MetadataRequest.MetadataRequestTopic(); t.name = $0; return t } : nil
+        m.allowAutoTopicCreation = false
+        let r = try await client.request(m)
+        let patterns = try regex.map { try Regex($0) }
+        let excluded = try exclude.map { try Regex($0) }
+        var found: Set<TopicPartition> = []
+        var known: Set<String> = []
+        var matched = Array(repeating: false, count: patterns.count)
+        for t in r.topics {
+            guard let name = t.name, t.errorCode != KafkaErrorCode.unknownTopicOrPartition.rawValue else { continue }
+            let code = KafkaErrorCode(t.errorCode)
+            if t.errorCode != 0 && !code.isRetriable && topic.contains(name) { throw KgoFailure("topic \(name): \(code)") }
+            known.insert(name)
+            let hits = name.hasPrefix("__") ? [] : patterns.indices.filter { name.wholeMatch(of: patterns[$0]) != nil }
+            guard topic.contains(name) || !hits.isEmpty, !excluded.contains(where: { name.wholeMatch(of: $0) != nil }) else { continue }
+            for i in hits { matched[i] = true }
+            for p in t.partitions { found.insert(TopicPartition(name, p.partitionIndex)) }
+        }
+        if let missing = topic.first(where: { !known.contains($0) }) { throw ConsumeError.unknownTopic(missing) }
+        if let i = matched.firstIndex(of: false) { throw ConsumeError.noMatch(regex[i]) }
+        return found
     }
 
     /// Prints what `poll` returns in the -f format until -c records, -e (every partition of
-    /// `expected()` read to its end; an empty set never ends) or the client closes.
-    func printRecords(poll: (Duration) async -> ConsumerPoll, expected: () -> Set<TopicPartition>) async {
+    /// `expected()` read to its end; an empty set never ends; or the first partition error)
+    /// or the client closes. False when a partition failed or data was lost.
+    func printRecords(poll: (Duration) async -> ConsumerPoll, expected: () -> Set<TopicPartition>) async throws -> Bool {
         let out = FileHandle.standardOutput
         var buffer: [UInt8] = []
         var printed = 0
         var ended: Set<TopicPartition> = []
-        let template = Self.compile(format)
+        var failed: [TopicPartition: ConsumerPartitionError] = [:]
+        var lost = false
+        var template = try RecordFormat(format)
+        template.nullAsText = nullAsText
         loop: while true {
             let poll = await poll(.seconds(1))
-            for loss in poll.dataLoss { FileHandle.standardError.write(Data("kgo: \(loss)\n".utf8)) }
+            for loss in poll.dataLoss {
+                lost = true
+                FileHandle.standardError.write(Data("kgo: error: \(loss)\n".utf8))
+            }
             for p in poll.partitions {
                 let tp = TopicPartition(p.topic, p.partition)
                 for r in p.records {
-                    Self.render(template, topic: p.topic, partition: p.partition, record: r, into: &buffer)
+                    if json {
+                        RecordFormat.json(topic: p.topic, partition: p.partition, record: r, into: &buffer)
+                    } else {
+                        template.render(topic: p.topic, partition: p.partition, record: r, into: &buffer)
+                    }
                     printed += 1
                     if let count, printed >= count { break }
                 }
-                if let e = p.error { FileHandle.standardError.write(Data("kgo: \(tp): \(e)\n".utf8)) }
+                // A stopped partition reports its error on every poll: say it once.
+                if let e = p.error, failed[tp] != e {
+                    failed[tp] = e
+                    out.write(Data(buffer)); buffer.removeAll(keepingCapacity: true)
+                    FileHandle.standardError.write(Data("kgo: error: \(p.topic) [\(p.partition)] at offset \(p.nextOffset): \(e)\n".utf8))
+                    if exitAtEnd { break loop }
+                }
                 if p.atEnd { ended.insert(tp) } else if !p.records.isEmpty { ended.remove(tp) }
                 if buffer.count > 1 << 16 { out.write(Data(buffer)); buffer.removeAll(keepingCapacity: true) }
                 if let count, printed >= count { break loop }
@@ -134,58 +175,19 @@ struct ConsumeCommand: AsyncParsableCommand {
             if poll.closed { break }
         }
         if !buffer.isEmpty { out.write(Data(buffer)) }
+        return failed.isEmpty && !lost
     }
+}
 
-    enum Piece { case literal([UInt8]), topic, partition, offset, key, value, timestamp, headers }
+/// Why `kgo consume` cannot start.
+enum ConsumeError: Error, CustomStringConvertible {
+    case unknownTopic(String)
+    case noMatch(String)
 
-    static func compile(_ format: String) -> [Piece] {
-        var pieces: [Piece] = []
-        var lit: [UInt8] = []
-        var chars = Array(format.utf8)[...]
-        func flush() { if !lit.isEmpty { pieces.append(.literal(lit)); lit = [] } }
-        while let c = chars.popFirst() {
-            if c == UInt8(ascii: "%"), let n = chars.first {
-                let piece: Piece? = switch n {
-                case UInt8(ascii: "t"): .topic
-                case UInt8(ascii: "p"): .partition
-                case UInt8(ascii: "o"): .offset
-                case UInt8(ascii: "k"): .key
-                case UInt8(ascii: "v"): .value
-                case UInt8(ascii: "T"): .timestamp
-                case UInt8(ascii: "h"): .headers
-                default: nil
-                }
-                if let piece { flush(); pieces.append(piece); chars.removeFirst(); continue }
-                if n == UInt8(ascii: "%") { lit.append(n); chars.removeFirst(); continue }
-            }
-            if c == UInt8(ascii: "\\"), let n = chars.first {
-                switch n {
-                case UInt8(ascii: "n"): lit.append(10); chars.removeFirst(); continue
-                case UInt8(ascii: "t"): lit.append(9); chars.removeFirst(); continue
-                case UInt8(ascii: "\\"): lit.append(n); chars.removeFirst(); continue
-                default: break
-                }
-            }
-            lit.append(c)
-        }
-        flush()
-        return pieces
-    }
-
-    static func render(_ pieces: [Piece], topic: String, partition: Int32, record r: Record, into out: inout [UInt8]) {
-        for piece in pieces {
-            switch piece {
-            case .literal(let l): out.append(contentsOf: l)
-            case .topic: out.append(contentsOf: topic.utf8)
-            case .partition: out.append(contentsOf: String(partition).utf8)
-            case .offset: out.append(contentsOf: String(r.offset).utf8)
-            case .key: if let k = r.key { out.append(contentsOf: k) }
-            case .value: if let v = r.value { out.append(contentsOf: v) }
-            case .timestamp: out.append(contentsOf: String(r.timestamp).utf8)
-            case .headers:
-                let hs = r.headers.map { h in h.key + "=" + (h.value.map { String(decoding: $0, as: UTF8.self) } ?? "") }
-                out.append(contentsOf: hs.joined(separator: ",").utf8)
-            }
+    var description: String {
+        switch self {
+        case .unknownTopic(let t): "unknown topic \(t)"
+        case .noMatch(let r): "no topic matches -r \(r)"
         }
     }
 }

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Dispatch
+import Foundation
+import KafkaIO
 
 /// The `kgo` command. Verbs arrive with the issues that build them (metadata, produce,
 /// consume, fake-cluster, sim, play).
@@ -8,6 +10,7 @@ struct Kgo: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kgo",
         abstract: "A Kafka client toolbox built on kgo-swift.",
+        version: "kgo " + KafkaClientConfiguration(seedBrokers: [BrokerAddress]()).softwareVersion,
         subcommands: [MetadataCommand.self, ApiVersionsCommand.self, FakeClusterCommand.self, SimCommand.self, BenchCodec.self,
                       ConsumeCommand.self, ProduceCommand.self, GroupCommand.self, TopicCommand.self, ConfigCommand.self,
                       OffsetsCommand.self, ClusterCommand.self, BenchCommand.self, PlayCommand.self]
@@ -16,25 +19,35 @@ struct Kgo: ParsableCommand {
     /// Synchronous verbs run on the main thread before any other thread exists (fake-cluster
     /// blocks its stop signals there so every later thread inherits the mask); only async
     /// verbs start Swift concurrency's threads, and the main thread waits for them.
+    /// Exit statuses: 64 with usage text for argument errors (parsing and `validate()`);
+    /// 1 with one line on standard error for anything that fails once running.
     static func main() {
-        do {
-            var command = try parseAsRoot()
-            if let asyncCommand = command as? any AsyncParsableCommand {
-                let outcome = AsyncOutcome()
-                let done = DispatchSemaphore(value: 0)
-                let box = CommandBox(asyncCommand)
-                Task.detached {
-                    do { try await box.run() } catch { outcome.error = error }
-                    done.signal()
-                }
-                done.wait()
-                if let error = outcome.error { exit(withError: error) }
-            } else {
-                try command.run()
+        var command: any ParsableCommand
+        do { command = try parseAsRoot() } catch { exit(withError: error) }
+        if let asyncCommand = command as? any AsyncParsableCommand {
+            let outcome = AsyncOutcome()
+            let done = DispatchSemaphore(value: 0)
+            let box = CommandBox(asyncCommand)
+            Task.detached {
+                do { try await box.run() } catch { outcome.error = error }
+                done.signal()
             }
-        } catch {
-            exit(withError: error)
+            done.wait()
+            if let error = outcome.error { fail(error) }
+        } else {
+            do { try command.run() } catch { fail(error) }
         }
+    }
+
+    /// A runtime failure: one line naming it, status 1. `ExitCode` (the verb has already
+    /// said what failed), `CleanExit` and a `ValidationError` (bad arguments a verb finds
+    /// only while running: usage text, 64) keep their own meaning.
+    static func fail(_ error: any Error) -> Never {
+        if error is ExitCode || error is CleanExit || error is ValidationError { exit(withError: error) }
+        let text = String(describing: error)
+        let line = text.split(whereSeparator: \.isNewline).joined(separator: " ")
+        FileHandle.standardError.write(Data("kgo: error: \(line)\n".utf8))
+        exit(withError: ExitCode.failure)
     }
 }
 
@@ -47,4 +60,11 @@ private final class CommandBox: @unchecked Sendable {
 
 private final class AsyncOutcome: @unchecked Sendable {
     var error: (any Error)?
+}
+
+/// A failure once running (a broker's refusal, a file that cannot be read, no broker to
+/// ask): status 1 and this one line, never the usage text.
+struct KgoFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }

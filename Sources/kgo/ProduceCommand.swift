@@ -67,7 +67,7 @@ func createTopic(_ client: KafkaClient, _ topic: String, partitions: Int32) asyn
                                                                     timeout: .seconds(10))
     if let error = created[0].error {
         if case .broker(.topicAlreadyExists, _) = error { return }
-        throw ValidationError("cannot create \(topic): \(error)")
+        throw KgoFailure("cannot create \(topic): \(error)")
     }
 }
 
@@ -102,7 +102,7 @@ final class ProduceTally: Sendable {
 struct ProduceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "produce",
-        abstract: "Produce records read from standard input, one per line.")
+        abstract: "Produce records read from standard input, one per line (or per -D delimiter), kcat style.")
 
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var producer: ProducerOptions
@@ -110,13 +110,32 @@ struct ProduceCommand: AsyncParsableCommand {
     var topic: String
     @Option(name: .shortAndLong, help: "Partition (default: the partitioner's choice).")
     var partition: Int32?
-    @Option(name: .customShort("K"), help: "Key delimiter: text before it is the key.")
+    @Option(name: .customShort("D"), help: "Message delimiter, escapes \\n \\r \\t \\xNN allowed (default: newline). Input is bytes, not text.")
+    var delimiter: String = "\\n"
+    @Option(name: .customShort("K"), help: "Key delimiter: the bytes before its first occurrence are the key (escapes as -D).")
     var keyDelimiter: String?
+    @Option(name: .customShort("H"), help: "Header NAME=VALUE on every record (repeatable; NAME alone: a null value).")
+    var header: [String] = []
+    @Flag(name: .customShort("Z"), help: "Send an empty value or key as null.")
+    var emptyAsNull = false
     @Option(help: "Create the topic with this many partitions first.")
     var createPartitions: Int32?
 
-    func run() async throws {
+    func validate() throws {
         if let partition, partition < 0 { throw ValidationError("negative partition \(partition)") }
+        guard try !Escapes.bytes(delimiter).isEmpty else { throw ValidationError("-D must not be empty") }
+        if let keyDelimiter { guard try !Escapes.bytes(keyDelimiter).isEmpty else { throw ValidationError("-K must not be empty") } }
+        _ = try producer.configuration()
+    }
+
+    var headers: [RecordHeader] {
+        header.map { h in
+            guard let eq = h.firstIndex(of: "=") else { return RecordHeader(key: h, value: nil) }
+            return RecordHeader(key: String(h[..<eq]), value: Array(h[h.index(after: eq)...].utf8))
+        }
+    }
+
+    func run() async throws {
         let client = try connection.makeClient(producer: try producer.configuration())
         if let createPartitions { try await createTopic(client, topic, partitions: createPartitions) }
         if producer.transactionalId != nil {
@@ -124,7 +143,7 @@ struct ProduceCommand: AsyncParsableCommand {
             return
         }
         let tally = ProduceTally()
-        let lines = produceLines(client, tally)
+        let lines = try produceLines(client, tally)
         await client.flush()
         await client.close()
         let (delivered, failed, first) = tally.snapshot
@@ -133,20 +152,27 @@ struct ProduceCommand: AsyncParsableCommand {
         if failed > 0 || delivered != lines { throw ExitCode(1) }
     }
 
-    /// Produces every line of standard input; returns how many there were.
-    private func produceLines(_ client: KafkaClient, _ tally: ProduceTally) -> Int {
-        var lines = 0
-        while let line = readLine(strippingNewline: true) {
+    /// Produces every message of standard input (split at -D); returns how many there were.
+    private func produceLines(_ client: KafkaClient, _ tally: ProduceTally) throws -> Int {
+        var input = DelimitedInput(delimiter: try Escapes.bytes(delimiter))
+        let keyDelimiter = try self.keyDelimiter.map(Escapes.bytes)
+        let headers = self.headers
+        var count = 0
+        while let message = input.next() {
             var key: [UInt8]? = nil
-            var value = Array(line.utf8)
-            if let d = keyDelimiter, let range = line.range(of: d) {
-                key = Array(line[..<range.lowerBound].utf8)
-                value = Array(line[range.upperBound...].utf8)
+            var value: [UInt8]? = message
+            if let d = keyDelimiter, let i = Escapes.index(of: d, in: message, from: 0) {
+                key = Array(message[..<i])
+                value = Array(message[(i + d.count)...])
             }
-            lines += 1
-            client.produce(KafkaRecord(topic: topic, partition: partition, key: key, value: value)) { tally.record($0) }
+            if emptyAsNull {
+                if key?.isEmpty == true { key = nil }
+                if value?.isEmpty == true { value = nil }
+            }
+            count += 1
+            client.produce(KafkaRecord(topic: topic, partition: partition, key: key, value: value, headers: headers)) { tally.record($0) }
         }
-        return lines
+        return count
     }
 
     /// `--transactional-id`: all of standard input as one transaction. Begin, produce every
@@ -162,7 +188,7 @@ struct ProduceCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let tally = ProduceTally()
-        let lines = produceLines(client, tally)
+        let lines = try produceLines(client, tally)
         // A record refused at the call (too large, a partition that does not exist) makes the
         // transaction "must abort" as a failed delivery does, so the commit below refuses; a
         // failure already seen skips it.

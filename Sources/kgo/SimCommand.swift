@@ -46,7 +46,7 @@ struct SimRun: ParsableCommand {
             var sim = Simulation(s, seed: seed)
             let (_, bytes) = sim.record()
             let name = RecordingFormat.segmentName(base: record, index: 1)
-            guard FileManager.default.createFile(atPath: name, contents: Data(bytes)) else { throw ValidationError("cannot write \(name)") }
+            guard FileManager.default.createFile(atPath: name, contents: Data(bytes)) else { throw KgoFailure("cannot write \(name)") }
             print("recorded \(bytes.count) bytes to \(name)")
         }
         let (outcome, wall) = timed { SeedCheck.run(s, seed: seed) }

@@ -16,7 +16,7 @@ struct SimReplay: ParsableCommand {
         let paths = try Self.segmentPaths(for: file)
         var segments: [[UInt8]] = []
         for p in paths {
-            guard let data = FileManager.default.contents(atPath: p) else { throw ValidationError("cannot read \(p)") }
+            guard let data = FileManager.default.contents(atPath: p) else { throw KgoFailure("cannot read \(p)") }
             segments.append([UInt8](data))
         }
         let recording: FlightRecording
@@ -57,7 +57,7 @@ struct SimReplay: ParsableCommand {
             paths.append(RecordingFormat.segmentName(base: base, index: i))
             i += 1
         }
-        guard !paths.isEmpty else { throw ValidationError("no recording at \(RecordingFormat.segmentName(base: base, index: 1))") }
+        guard !paths.isEmpty else { throw KgoFailure("no recording at \(RecordingFormat.segmentName(base: base, index: 1))") }
         return paths
     }
 }
