@@ -79,7 +79,13 @@ import Testing
         // `tls` follows whether TLS is configured (a KafkaTLSConfiguration), checked below.
         #expect(Self.unchanged(engine, base) == ["tls"])
         #expect(Self.unchanged(engine.fetcher, base.fetcher) == [])
-        #expect(Self.unchanged(engine.producer, base.producer) == [])
+        // `idempotenceFallback` is not a setting of its own: it is on exactly when
+        // `idempotent` is left at its default, which `everythingChanged` assigns.
+        #expect(Self.unchanged(engine.producer, base.producer) == ["idempotenceFallback"])
+        #expect(KafkaClientConfiguration(seedBrokers: [BrokerAddress]()).engineConfig.producer.idempotenceFallback)
+        var explicit = KafkaClientConfiguration(seedBrokers: [BrokerAddress]())
+        explicit.producer.idempotent = true
+        #expect(!explicit.engineConfig.producer.idempotenceFallback)
         #expect(engine.connectTimeout == .seconds(1) && engine.metadataStaleRefreshFloor == .milliseconds(12))
         #expect(engine.fetcher.retryBackoff == .milliseconds(21) && engine.fetcher.maxWait == .milliseconds(13))
         #expect(engine.backoff.initial == .milliseconds(8) && engine.backoff.maxInterval == .milliseconds(9))
