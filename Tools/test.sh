@@ -175,8 +175,11 @@ if [ "$SIM_SEEDS" -gt 0 ]; then
     .build/release/kgo sim sweep "scenarios/group-$fam-random.scenario" --seeds "$SIM_SEEDS" | grep -v ' ok$'
   done
   # KIP-848 (consumer protocol) families: half as many seeds each, six families.
-  for fam in churn static coordinator-faults eos switch slow; do
-    .build/release/kgo sim sweep "scenarios/group-consumer-$fam-random.scenario" --seeds "$V2_SEEDS" | grep -v ' ok$'
+  KIP848_FAMILIES=(scenarios/group-consumer-churn-random.scenario scenarios/group-consumer-static-random.scenario
+                   scenarios/group-consumer-coordinator-faults-random.scenario scenarios/group-consumer-eos-random.scenario
+                   scenarios/group-consumer-switch-random.scenario scenarios/group-consumer-slow-random.scenario)
+  for f in "${KIP848_FAMILIES[@]}"; do
+    .build/release/kgo sim sweep "$f" --seeds "$V2_SEEDS" | grep -v ' ok$'
   done
   log "group sweeps: $(( $(now_ms) - S2 )) ms"
   S2=$(now_ms)
@@ -195,9 +198,8 @@ if [ "$SIM_SEEDS" -gt 0 ]; then
            group-eos-random group-eos-think-random group-eos-v2-random admin-groups-random; do
     .build/release/kgo sim sweep "scenarios/$f.scenario" --seeds "$FRESH_SEEDS" --from "$FRESH_FROM" | grep -v ' ok$'
   done
-  for fam in churn static coordinator-faults eos switch slow; do
-    .build/release/kgo sim sweep "scenarios/group-consumer-$fam-random.scenario" --seeds "$(( (FRESH_SEEDS + 1) / 2 ))" \
-      --from "$FRESH_FROM" | grep -v ' ok$'
+  for f in "${KIP848_FAMILIES[@]}"; do
+    .build/release/kgo sim sweep "$f" --seeds "$(( (FRESH_SEEDS + 1) / 2 ))" --from "$FRESH_FROM" | grep -v ' ok$'
   done
   log "fresh window: $(( $(now_ms) - S2 )) ms"
 fi
