@@ -582,7 +582,7 @@ package struct GroupSimulation {
         for p in batch.partitions {
             let tp = p.topicPartition
             let d = p.decode(contexts: contexts)
-            checker.fetched(member: i, generation: engineGeneration(i), era: switchesDone, tp, owns: members[i].owned.contains(tp),
+            checker.fetched(member: i, generation: ownershipGeneration(i), era: switchesDone, tp, owns: members[i].owned.contains(tp),
                             offsets: d.records.map(\.offset), atMs: now / Self.ms)
             if members[i].groupProtocol == .consumer {
                 checker.consumerFetched(member: i, tp, coordinatorGives: coordinatorGives(i), atMs: now / Self.ms)
@@ -599,6 +599,14 @@ package struct GroupSimulation {
         if batch.bytes > 0 { feed(i, .fetchConsumed(batch.bytes)) }
         if !positions.isEmpty { feed(i, .groupConsumed(positions)) }
         if plan.copy != nil { pump(i) }
+    }
+
+    /// The generation a fetch is counted under: a classic member's engine moves to the new
+    /// generation at the JoinGroup answer, but until the SyncGroup answer makes it stable it
+    /// fetches what it owned in the previous one, so its fetches count under the generation of
+    /// its last `joined`/`assigned` event. A KIP-848 member's epoch moves with its assignment.
+    func ownershipGeneration(_ i: Int) -> Int32 {
+        members[i].groupProtocol == .consumer ? engineGeneration(i) : members[i].generation
     }
 
     /// The generation the member's engine is in right now (it moves at the JoinGroup
