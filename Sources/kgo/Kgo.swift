@@ -44,6 +44,9 @@ struct Kgo: ParsableCommand {
     /// only while running: usage text, 64) keep their own meaning.
     static func fail(_ error: any Error) -> Never {
         if error is ExitCode || error is CleanExit || error is ValidationError { exit(withError: error) }
+        // `-h`/`help` parse to ArgumentParser's own help verb, whose run() throws its internal
+        // help request: ArgumentParser renders those (help text, status 0), not `fail`.
+        if String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") { exit(withError: error) }
         let text = String(describing: error)
         let line = text.split(whereSeparator: \.isNewline).joined(separator: " ")
         FileHandle.standardError.write(Data("kgo: error: \(line)\n".utf8))
