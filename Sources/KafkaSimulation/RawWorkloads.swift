@@ -15,6 +15,7 @@ struct ProduceWorkload: SimWorkload {
     var needMetadata = false
     /// Whether the last completed produce of the liveness phase was clean.
     var lastLivenessClean: Bool? = nil
+    var lastLivenessFailure = ""
     let contexts = CompressionContexts()
 
     var name: String { "produce \(topic)" }
@@ -60,6 +61,7 @@ struct ProduceWorkload: SimWorkload {
     mutating func completed(_ p: PromiseID, _ result: Result<any KafkaResponse, KafkaClientError>, _ ctx: inout WorkloadContext) {
         guard let sent = inFlight.removeValue(forKey: p) else { return }  // a metadata request
         var clean = false
+        var failure = "no answer for partition \(sent.partition)"
         if case .success(let resp) = result, let r = resp as? ProduceResponse {
             for t in r.responses where t.name == topic {
                 for pr in t.partitionResponses where pr.index == sent.partition {
@@ -69,19 +71,24 @@ struct ProduceWorkload: SimWorkload {
                             ctx.acked.append(AckedRecord(topic: topic, partition: sent.partition, offset: pr.baseOffset + Int64(i), value: v))
                         }
                     } else {
+                        failure = "partition \(sent.partition): \(KafkaErrorCode(rawValue: pr.errorCode))"
                         needMetadata = true
                     }
                 }
             }
         } else {
+            if case .failure(let e) = result { failure = "\(e)" }
             needMetadata = true
         }
-        if ctx.inLiveness { lastLivenessClean = clean }
+        if ctx.inLiveness {
+            lastLivenessClean = clean
+            lastLivenessFailure = clean ? "" : failure
+        }
     }
 
     func finish(_ ctx: inout WorkloadContext) {
         if lastLivenessClean == false {
-            ctx.violations.add("settled", "\(name): the last produce after faults healed still failed", at: ctx.now)
+            ctx.violations.add("settled", "\(name): the last produce after faults healed still failed (\(lastLivenessFailure))", at: ctx.now)
         }
     }
 }

@@ -241,6 +241,27 @@ private func summary(_ r: ListOffsetsResponse) -> [String] {
         let after = h.receive(1, respond(meta[0], metadataResponse(brokers: [1])))
         #expect(failure(after, 1) == .unroutable("broker 9 is not in the cluster metadata"))
     }
+
+    /// A request for a broker missing from fresh metadata (a stopped broker is not listed)
+    /// waits for a refresh after the stale-refresh floor, not the minimum metadata age (5 s):
+    /// a broker back within the floor is reached then.
+    @Test func missingBrokerRefreshesAfterTheFloor() {
+        var h = Harness(Harness.config())
+        _ = h.request(MetadataRequest(), to: .broker(9), promise: 1)
+        let meta = decodeWrites(h.handshake(1))
+        _ = h.receive(1, respond(meta[0], metadataResponse(brokers: [1])))
+        h.now = .milliseconds(10)
+        _ = h.request(MetadataRequest(), to: .broker(9), promise: 2)
+        #expect(h.engine.nextDeadline() == .milliseconds(250))
+        #expect(decodeWrites(h.advance(to: 249)).isEmpty)
+        // The refresh goes to broker 1, the one the metadata lists, on a new connection.
+        #expect(opens(h.advance(to: 250)).map(\.1) == [.node(1)])
+        let refresh = decodeWrites(h.handshake(2))
+        #expect(refresh.map(\.apiKey) == [.metadata])
+        guard let ask = refresh.first else { return }
+        let after = h.receive(2, respond(ask, metadataResponse(brokers: [1, 9])))
+        #expect(opens(after).map(\.1) == [.node(9)])
+    }
 }
 
 func coordinator(_ key: String, node: Int32) -> FindCoordinatorResponse {

@@ -67,7 +67,10 @@ extension ClientEngine {
         }
         pending[id]!.waitedForMetadata = true
         updatePending(id) { $0.state = .waitingMetadata }
-        requestMetadataRefresh(now: now)
+        // Urgent (only the stale-refresh floor, not the minimum age): the request can go
+        // nowhere until the refresh, and a broker that left the metadata while it was
+        // stopped must not hold requests for it for the whole minimum age after it is back.
+        requestMetadataRefresh(now: now, urgent: true)
     }
 
     /// An already-connected broker if there is one (fewest connections opened), else the
