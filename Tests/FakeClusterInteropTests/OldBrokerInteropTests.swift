@@ -6,13 +6,14 @@ import KafkaProtocol
 import Testing
 
 /// Our producer and consumer against librdkafka (confluent-kafka 2.16 in .peers) on a
-/// FakeCluster emulating a release before 0.11, each configured for that release: librdkafka
-/// reads the legacy message sets we wrote in every codec, and we read what it wrote.
+/// FakeCluster emulating 0.8.2, 0.9, 0.10.0, 0.10.2 and 0.11, each configured for that
+/// release: librdkafka reads the message sets we wrote in every codec (legacy ones before
+/// 0.11), and we read what it wrote.
 @Suite(.serialized)
 struct OldBrokerInteropTests {
     static let codecs: [CompressionCodec] = [.none, .gzip, .snappy, .lz4]
 
-    @Test(arguments: ["0.9.0", "0.10.0"])
+    @Test(arguments: ["0.8.2", "0.9.0", "0.10.0", "0.10.2", "0.11.0"])
     func weAndLibrdkafkaReadEachOthersMessageSets(release name: String) async throws {
         try Peers.check()
         let release = try #require(KafkaRelease(name))
