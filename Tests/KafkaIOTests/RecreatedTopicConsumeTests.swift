@@ -20,9 +20,6 @@ import Testing
         let tp = TopicPartition("rc", 0)
         var c = ConsumerCancellationTests.configuration(server)
         c.metadataMinAge = .milliseconds(50)
-        // Full fetches: FakeCluster's incremental fetch sessions say nothing of a deleted
-        // partition, so over a session the consumer would never hear of the deletion.
-        c.consumer.fetchSessions = false
         let producer = try KafkaClient(configuration: c, logger: TestEnvironment.logger)
         let old = (0 ..< 6).map { "old-\($0)" }
         let wroteOld = await producer.produceAndWait(Self.values(old))
