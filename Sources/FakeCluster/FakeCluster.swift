@@ -30,6 +30,8 @@ public struct FakeCluster: Sendable {
     var nextSlot: UInt64 = 1
     var groupTokens: [ParkedToken: UInt64] = [:]
     var faults = FaultTable()
+    /// Records Produce refuses one by one (KIP-467), armed by `rejectRecords`.
+    var rejections = RecordRejections()
     /// Group faults: stalled heartbeats, errors pushed per group, members' connections.
     var groupFaults = GroupFaultTable()
     /// KIP-219 throttles armed by tests, and the responses that carried one (see Throttle.swift).

@@ -36,6 +36,11 @@ public struct ProducerConfiguration: Sendable {
     public var deliveryTimeout: Duration? = nil
     public var requestTimeout: Duration = .seconds(30)
     public var maxInFlightPerBroker = 5
+    /// Re-sends of a batch after retriable failures before its records fail with the last
+    /// failure (kgo's RecordRetries); nil: no limit, only `deliveryTimeout` bounds them.
+    public var recordRetries: Int? = nil
+    /// Metadata refreshes that may say a topic is missing before its records fail
+    /// (`.unknownTopic`); counted per topic, apart from `recordRetries`.
     public var unknownTopicRetries = 4
     /// Records wait for `flush()`; produce fails fast with `.bufferFull` when full.
     public var manualFlushing = false
@@ -78,6 +83,7 @@ public struct ProducerConfiguration: Sendable {
         c.deliveryTimeout = deliveryTimeout.map(Interval.init)
         c.requestTimeout = Interval(requestTimeout)
         c.maxInFlightPerBroker = maxInFlightPerBroker
+        c.recordRetries = recordRetries
         c.unknownTopicRetries = unknownTopicRetries
         c.manualFlushing = manualFlushing
         c.transactionalId = transactionalId

@@ -55,6 +55,7 @@ import Testing
         c.producer.requestTimeout = .seconds(27)
         c.producer.maxInFlightPerBroker = 1
         c.producer.unknownTopicRetries = 28
+        c.producer.recordRetries = 31
         c.producer.manualFlushing = true
         c.producer.transactionalId = "txn-29"
         c.producer.transactionTimeout = .seconds(30)

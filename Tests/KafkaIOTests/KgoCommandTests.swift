@@ -158,6 +158,24 @@ import Testing
         #expect(everything.count == written, "\(everything)")
     }
 
+    /// `--broker-version` for a broker without ApiVersions (an emulated 0.8.2, which closes
+    /// the connection on it): produce and consume work, with gzip; a name that is no release
+    /// is refused.
+    @Test func brokerVersionTalksToA0_8Broker() throws {
+        let server = try FakeClusterServer.start(FakeClusterConfig(brokers: [.init(nodeId: 1, port: 0)], release: KafkaRelease(0, 8, 2),
+                                                                   topics: [.init(name: "old", partitions: 1)]))
+        defer { try? server.shutdown() }
+        let old = ["-b", Self.bootstrap(server), "--broker-version", "0.8.2"]
+        let lines = (0 ..< 10).map { "line-\($0)" }
+        let produced = try Self.kgo(["produce", "-t", "old", "-z", "gzip"] + old, stdin: lines.joined(separator: "\n") + "\n")
+        #expect(produced.status == 0, "\(produced.output)")
+        let consumed = try Self.kgo(["consume", "-t", "old", "-o", "beginning", "-e"] + old)
+        #expect(consumed.status == 0, "\(consumed.output)")
+        #expect(consumed.output.split(separator: "\n").map(String.init) == lines, "\(consumed.output)")
+        let bad = try Self.kgo(["metadata", "--broker-version", "0.7.5"] + old.prefix(2))
+        #expect(bad.status != 0 && bad.output.contains("not a Kafka release"), "\(bad.output)")
+    }
+
     static func bootstrap(_ server: FakeClusterServer) -> String {
         server.brokers.map { "\($0.host):\($0.port)" }.joined(separator: ",")
     }

@@ -229,6 +229,7 @@ import Testing
         c.producer.manualFlushing = true
         c.producer.transactionalId = "recorded-txn"
         c.producer.transactionTimeout = .seconds(33)
+        c.producer.recordRetries = 7
         c.observe = true
         let noTokens: @Sendable (Instant) throws -> OAuthBearerToken = { _ in OAuthBearerToken(token: "") }
         let (back, missing) = try RecordedConfig.decode(RecordedConfig.encode(c, includeSecrets: true), oauthTokens: noTokens)
@@ -244,6 +245,26 @@ import Testing
         // A property added to EngineConfig must be added to the recording too.
         let properties = Mirror(reflecting: c).children.compactMap(\.label)
         #expect(properties == RecordedConfig.storedProperties)
+    }
+
+    /// Configurations recorded before the per-record retry limit (they end at `observe`,
+    /// or before it) still read, with no limit; the limit, when set, reads back.
+    @Test func aConfigRecordedBeforeRecordRetriesReadsWithoutALimit() throws {
+        let noTokens: @Sendable (Instant) throws -> OAuthBearerToken = { _ in OAuthBearerToken(token: "") }
+        var c = EngineConfig(seeds: [BrokerAddress(host: "h", port: 1)])
+        c.observe = true
+        let now = RecordedConfig.encode(c, includeSecrets: false)
+        // Today's encoding ends with the limit's absence (one byte), before that `observe`.
+        #expect(now.last == 0)
+        let beforeLimit = Array(now.dropLast())
+        let beforeObserve = Array(now.dropLast(2))
+        let (a, _) = try RecordedConfig.decode(beforeLimit, oauthTokens: noTokens)
+        #expect(a.producer.recordRetries == nil && a.observe)
+        let (b, _) = try RecordedConfig.decode(beforeObserve, oauthTokens: noTokens)
+        #expect(b.producer.recordRetries == nil && !b.observe)
+        c.producer.recordRetries = 3
+        let (d, _) = try RecordedConfig.decode(RecordedConfig.encode(c, includeSecrets: false), oauthTokens: noTokens)
+        #expect(d.producer.recordRetries == 3)
     }
 
     /// A request is stored at a version that gives it back unchanged.

@@ -419,9 +419,11 @@ struct ProducerWorld {
 
     /// Answers a held request (by default the oldest): every partition without a scripted
     /// error is appended to the log and gets its base offset; `hints` fill KIP-951's
-    /// current-leader field of failed partitions.
+    /// current-leader field of failed partitions; `recordErrors` fill KIP-467's RecordErrors
+    /// (batch index, message) and ErrorMessage of failed partitions.
     mutating func answer(_ index: Int = 0, errors: [TopicPartition: KafkaErrorCode] = [:],
-                         hints: [TopicPartition: Partition] = [:]) {
+                         hints: [TopicPartition: Partition] = [:],
+                         recordErrors: [TopicPartition: (records: [(Int32, String?)], message: String?)] = [:]) {
         let s = held.remove(at: index)
         var resp = ProduceResponse()
         var topicsOut: [ProduceResponse.TopicProduceResponse] = []
@@ -431,6 +433,15 @@ struct ProducerWorld {
             if let e = errors[b.tp] {
                 pr.errorCode = e.rawValue
                 pr.baseOffset = -1
+                if let named = recordErrors[b.tp] {
+                    pr.errorMessage = named.message
+                    pr.recordErrors = named.records.map { i, m in
+                        var e = ProduceResponse.BatchIndexAndErrorMessage()
+                        e.batchIndex = i
+                        e.batchIndexErrorMessage = m
+                        return e
+                    }
+                }
                 if let hint = hints[b.tp] {
                     pr.currentLeader.leaderId = hint.leader
                     pr.currentLeader.leaderEpoch = hint.epoch

@@ -13,6 +13,13 @@ extension FakeCluster {
                                                                 error: error.rawValue))
     }
 
+    /// Every Produce to `partition` holding a record whose value is one of `values` is
+    /// refused as INVALID_RECORD, naming those records (KIP-467 RecordErrors, with
+    /// `message`); nothing of it is appended. Until `clearArmedFaults`.
+    public mutating func rejectRecords(_ partition: TopicPartition, values: [[UInt8]], message: String = "record refused by the broker") {
+        rejections.rules.append(RecordRejections.Rule(partition: partition, values: values, message: message))
+    }
+
     /// The next `count` responses to `apiKey` leave `milliseconds` of virtual time late.
     public mutating func delayResponses(_ apiKey: ApiKey, milliseconds: Int64, count: Int = 1, broker: Int32? = nil) {
         faults.armed.append(FaultTable.Fault(apiKey: apiKey, broker: broker, remaining: count, delayMs: milliseconds))
@@ -29,6 +36,7 @@ extension FakeCluster {
     public mutating func clearArmedFaults() {
         faults.armed = []
         faults.partitionFaults = []
+        rejections.rules = []
         throttles.rules = []
         groupFaults.stalls = []
         groupFaults.errors = []

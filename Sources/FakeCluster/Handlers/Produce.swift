@@ -37,6 +37,21 @@ extension FakeCluster {
                     }
                     records = converted
                 }
+                if let refused = rejections.refused(tp, records: records) {
+                    pr.errorCode = KafkaErrorCode.invalidRecord.code
+                    pr.baseOffset = -1
+                    if ctx.version >= 8 {
+                        pr.errorMessage = refused.message
+                        pr.recordErrors = refused.indices.map {
+                            var e = ProduceResponse.BatchIndexAndErrorMessage()
+                            e.batchIndex = $0
+                            e.batchIndexErrorMessage = refused.message
+                            return e
+                        }
+                    }
+                    tr.partitionResponses.append(pr)
+                    continue
+                }
                 // KIP-890 part 2: a transactional v12+ adds its partition to the transaction.
                 let implicitAdd = ctx.version >= 12 && config.transactionVersion >= 2 ? r.transactionalId : nil
                 let res = state.produce(broker: ctx.broker, tp, records: records, acks: r.acks, addingTo: implicitAdd, now: ctx.now)

@@ -532,8 +532,17 @@ func decodeResponseFrame(apiKey: ApiKey, version: Int16, frame: [UInt8]) throws(
 }
 
 /// Rewrites requests whose shape changed across versions in a way one value cannot carry
-/// (FindCoordinator v4 batches its keys).
+/// (FindCoordinator v4 batches its keys; Metadata before v4 has no say over auto-creation
+/// and before v1 no null topic list).
 func adaptForVersion(_ request: any KafkaRequest, version: Int16) -> any KafkaRequest {
+    if var metadata = request as? MetadataRequest {
+        // Before v4 the broker auto-creates by its own configuration whatever we ask: the
+        // field cannot be sent, so it is left at the default the encoder accepts.
+        if version < 4 { metadata.allowAutoTopicCreation = true }
+        // v0 asks for every topic with an empty list.
+        if version < 1, metadata.topics == nil { metadata.topics = [] }
+        return metadata
+    }
     if var find = request as? FindCoordinatorRequest {
         if version >= 4, find.coordinatorKeys.isEmpty {
             find.coordinatorKeys = [find.key]

@@ -40,6 +40,9 @@ package struct Fetcher {
         var subscribed = false
         /// An empty delivery told the user this partition is at its end.
         var reportedEnd = false
+        /// The topic ID metadata gave when this position was taken (nil: not seen yet, or
+        /// a broker before Metadata v10): another one means the topic was created again.
+        var topicId: KafkaUUID? = nil
     }
 
     enum InFlight {
@@ -101,6 +104,8 @@ package struct Fetcher {
             var c = cursors[tp] ?? Cursor(phase: .needsOffset(partitions[tp]!))
             c.phase = .needsOffset(partitions[tp]!)
             c.retryAt = .zero
+            // The user's start is for the topic as it is now.
+            c.topicId = nil
             cursors[tp] = c
         }
     }
@@ -122,6 +127,7 @@ package struct Fetcher {
         guard cursors[tp] != nil else { return }
         cursors[tp]!.phase = .needsOffset(start)
         cursors[tp]!.retryAt = .zero
+        cursors[tp]!.topicId = nil
     }
 
     /// Resumes a stopped partition past the batch that stopped it.
@@ -218,6 +224,7 @@ package struct Fetcher {
         }
         // Any newer metadata (a user's Metadata answer counts too) may hold new topics.
         if !subscription.isEmpty && metadata.lastRefresh != subscriptionAppliedAt { applySubscription(metadata) }
+        startRecreatedTopicsOver(metadata)
         var needMetadata = subscriptionNeedsMetadata || !metadata.knows(subscription.topics)
         var needUrgentMetadata = false
         subscriptionNeedsMetadata = false
@@ -281,6 +288,46 @@ package struct Fetcher {
             guard running < config.maxConcurrentFetches else { break }
             sendFetch(broker, fetches[broker]!.sorted(), versions: versions[.node(broker)], now: now)
             running += 1
+        }
+    }
+
+    /// A consumed topic created again under its name (metadata gives its name a new topic
+    /// ID): its partitions start over as a new topic's. The old topic's positions and
+    /// epochs mean nothing there (the new one's epochs start again from 0), so there is no
+    /// KIP-320 validation: a subscribed partition starts where new partitions of the
+    /// subscription start, an assigned one where the reset policy says (with `.error`, at
+    /// its offset without an epoch: the leader's range check reports it if out of range).
+    /// Partitions with a request out are left until its answer.
+    private mutating func startRecreatedTopicsOver(_ metadata: MetadataCache) {
+        guard !metadata.topicIds.isEmpty else { return }
+        for tp in cursors.keys.sorted() {
+            guard let id = metadata.topicIds[tp.topic] else { continue }
+            var c = cursors[tp]!
+            guard let known = c.topicId else {
+                cursors[tp]!.topicId = id
+                continue
+            }
+            guard known != id else { continue }
+            switch c.phase {
+            case .listing, .validating, .fetching: continue
+            case .needsOffset, .needsValidation, .ready, .stopped: break
+            }
+            c.topicId = id
+            c.epoch = -1
+            c.leaderEpoch = metadata.partitions[tp]?.leaderEpoch ?? -1
+            c.preferredReplica = nil
+            c.reportedEnd = false
+            c.retryAt = .zero
+            if c.subscribed {
+                c.phase = .needsOffset(subscription.start)
+            } else {
+                switch config.resetPolicy {
+                case .start: c.phase = .needsOffset(.start)
+                case .end: c.phase = .needsOffset(.end)
+                case .error: c.phase = .ready
+                }
+            }
+            cursors[tp] = c
         }
     }
 

@@ -89,6 +89,8 @@ struct ProducerTopic {
     /// The ID metadata gave the topic (nil before Metadata v10).
     var topicId: KafkaUUID? = nil
     var sticky: Int32 = -1
+    /// The sticky partition whose batch filled last: the next choice avoids it (KIP-480).
+    var stickyBefore: Int32 = -1
     var stickyBytes = 0
     var roundRobin = 0
 

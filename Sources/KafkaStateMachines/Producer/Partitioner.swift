@@ -10,7 +10,7 @@ extension ProducerTopic {
         case .sticky:
             if let key = r.key { return Murmur2.partition(forKey: key, partitions: count) }
             if sticky < 0 || Int(sticky) >= count {
-                sticky = Self.pickOther(than: -1, in: availablePartitions, rng: &rng)
+                sticky = Self.pickOther(than: stickyBefore, in: availablePartitions, rng: &rng)
             }
             return sticky
         case .uniformBytes(let bytes, let adaptive):

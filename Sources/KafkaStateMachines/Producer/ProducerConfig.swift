@@ -58,7 +58,13 @@ package struct ProducerConfig: Sendable, Equatable {
     public var requestTimeout: Interval = .seconds(30)
     /// Produce requests outstanding to one broker at once (Kafka allows at most 5 with idempotence).
     public var maxInFlightPerBroker = 5
-    /// Metadata refreshes that may report a topic missing before its records fail.
+    /// How many times a batch is sent again after a retriable failure before its records
+    /// fail with that failure's error (kgo's RecordRetries). nil: no limit, only
+    /// `deliveryTimeout` bounds the retries. With idempotence a batch failed this way may
+    /// have been written, so the producer bumps its epoch before the partition goes on.
+    public var recordRetries: Int? = nil
+    /// Metadata refreshes that may report a topic missing before its records fail (kgo's
+    /// UnknownTopicRetries): a separate limit, counted per topic rather than per batch.
     public var unknownTopicRetries = 4
     /// Records wait for `flush` instead of lingering.
     public var manualFlushing = false
@@ -84,6 +90,7 @@ package struct ProducerConfig: Sendable, Equatable {
         if maxInFlightPerBroker < 1 || (idempotent && maxInFlightPerBroker > 5) {
             throw .outOfRange("maxInFlightPerBroker", "\(maxInFlightPerBroker)\(idempotent ? " (idempotence allows 1 ... 5)" : "")")
         }
+        if let n = recordRetries, n < 0 { throw .outOfRange("recordRetries", "\(n)") }
         if unknownTopicRetries < 0 { throw .outOfRange("unknownTopicRetries", "\(unknownTopicRetries)") }
         if case .uniformBytes(let b, _) = partitioner, b < 1 { throw .outOfRange("partitioner bytes", "\(b)") }
         if requestTimeout.milliseconds > UInt64(Int32.max) { throw .outOfRange("requestTimeout", "\(requestTimeout)") }

@@ -7,6 +7,9 @@ extension ProducerStateMachine {
         /// The broker did not write the batch and never will: fail it, keep the others going.
         case failBatch(ProduceError)
         case split(ProduceError)
+        /// KIP-467: the broker refused these records of the batch (index, its message) and
+        /// wrote none of it: they fail, the others go again.
+        case rejectRecords(KafkaErrorCode, [(index: Int, message: String?)], message: String?)
         /// The broker's producer state no longer matches ours: bump the epoch (KIP-360).
         case bumpEpoch(dataLoss: Bool)
         case fatal(ProduceError)
@@ -95,6 +98,9 @@ extension ProducerStateMachine {
 
     static func judge(_ pr: ProduceResponse.PartitionProduceResponse) -> Verdict {
         let code = KafkaErrorCode(pr.errorCode)
+        if code != .noError, !pr.recordErrors.isEmpty {
+            return .rejectRecords(code, pr.recordErrors.map { (Int($0.batchIndex), $0.batchIndexErrorMessage) }, message: pr.errorMessage)
+        }
         switch code {
         case .noError, .duplicateSequenceNumber:
             return .delivered(baseOffset: pr.baseOffset, logAppendTime: pr.logAppendTimeMs)
@@ -159,7 +165,14 @@ extension ProducerStateMachine {
                 report(topic, Int32(p), b, error: .unknownTopic(topic))
                 return
             }
-            _ = error
+            if let limit = config.recordRetries, q.batches[0].attempts > limit {
+                // Out of retries. A batch whose answer never came may be in the log: the
+                // later batches must not take its sequence (see failBatch), so bump.
+                if case .request = error, q.batches[0].sequence >= 0 {
+                    if txn != nil { txn!.bumpAfterAbort = true } else { bumpPending = true }
+                }
+                return apply(.failBatch(error), topic: topic, partition: p, now: now)
+            }
             q.rewind(resolvedOne: true)
             q.backoffUntil = now + backoff.delay(attempt: q.failures, using: &rng)
             q.failures += 1
@@ -199,6 +212,25 @@ extension ProducerStateMachine {
                 if b.sequence >= 0 { q.renumber(from: 0, start: b.sequence) }
                 topics[topic]!.partitions[p] = q
                 report(topic, Int32(p), b, error: error)
+            }
+        case .rejectRecords(let code, let records, let message):
+            guard let (kept, removed) = q.batches[0].removing(records.map(\.index)), !removed.isEmpty else {
+                // Nothing named is in the batch (or it cannot be cut): the whole batch fails.
+                return apply(.failBatch(.broker(code, message: message)), topic: topic, partition: p, now: now)
+            }
+            q.rewind(resolvedOne: true)
+            let sequence = q.batches[0].sequence
+            if kept.count > 0 { q.batches[0] = kept } else { q.batches.removeFirst() }
+            // Nothing was written: the rest takes the refused batch's sequence on.
+            if sequence >= 0 { q.renumber(from: 0, start: sequence) }
+            // Unless an earlier attempt went out and may be in the log (as in failBatch).
+            if sequence >= 0, kept.attempts > 1 {
+                if txn != nil { txn!.bumpAfterAbort = true } else if idempotent { bumpPending = true }
+            }
+            topics[topic]!.partitions[p] = q
+            for (index, single) in removed {
+                let named = records.first { $0.index == index }?.message ?? nil
+                report(topic, Int32(p), single, error: .broker(code, message: named ?? message))
             }
         case .bumpEpoch(let dataLoss):
             q.rewind(resolvedOne: true)

@@ -173,6 +173,7 @@ struct ProducerStateMachine {
         let closedOne = t.partitions[p].append(record, baseBody: size.body, charge: size.all, now: now, maxBatchBytes: maxBatchBytes,
                                                spares: &spares)
         if closedOne, case .sticky = partitioner, record.key == nil, record.partition == nil, t.sticky == Int32(p) {
+            t.stickyBefore = t.sticky
             t.sticky = -1
         }
         return closedOne

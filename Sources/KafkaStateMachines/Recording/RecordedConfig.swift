@@ -65,6 +65,8 @@ package enum RecordedConfig {
         encodeProducer(c.producer, into: &w)
         // Last, so recordings made before it (which end here) still read: off for them.
         w.writeBool(c.observe)
+        // After observe for the same reason: recordings before it have no retry limit.
+        if let n = c.producer.recordRetries { w.writeUInt8(1); w.writeVarlong(Int64(n)) } else { w.writeUInt8(0) }
         return w.bytes
     }
 
@@ -129,6 +131,9 @@ package enum RecordedConfig {
             c.fetcher = try decodeFetcher(&r)
             c.producer = try decodeProducer(&r)
             if !r.isAtEnd { c.observe = try r.readBool("observe") }
+            if !r.isAtEnd, try r.readUInt8("producer.recordRetries") == 1 {
+                c.producer.recordRetries = Int(try r.readVarlong("producer.recordRetries"))
+            }
             guard r.isAtEnd else { throw FlightRecordingError.badConfig("\(r.remaining) bytes after the configuration") }
             return (c, missing)
         } catch let e as FlightRecordingError {

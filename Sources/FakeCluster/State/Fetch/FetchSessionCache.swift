@@ -176,13 +176,13 @@ struct FetchSessionCache: Sendable, Equatable {
         }
     }
 
-    /// Drops sessions touching a deleted topic's partitions (the client re-establishes).
+    /// Drops sessions touching a deleted topic's partitions (the client re-establishes, and
+    /// its full fetch hears that the partitions are gone). Removing only the partitions
+    /// would leave the client's incremental fetches answered with nothing about them: it
+    /// would never learn of the deletion.
     mutating func removePartitions(ofTopic topic: String) {
-        for id in sessions.keys.sorted() {
-            var s = sessions[id]!
-            s.order.removeAll { $0.topic == topic }
-            s.partitions = s.partitions.filter { $0.key.topic != topic }
-            sessions[id] = s
+        for id in sessions.keys.sorted() where sessions[id]!.order.contains(where: { $0.topic == topic }) {
+            sessions[id] = nil
         }
     }
 }
