@@ -79,10 +79,11 @@ import Testing
         while received == 0, clock.now - start < .seconds(20) { received += await consumer.poll(timeout: .seconds(1)).recordCount }
         #expect(received == 1)
         _ = await consumer.poll(timeout: .milliseconds(50))   // marks the record consumed
-        // The next OffsetCommit answer leaves 3 s late.
+        // The next OffsetCommit answer leaves 6 s late (an uncancelled commit would return
+        // nil then, not .cancelled).
         let before = try await ServiceLifecycleTests.requests(.offsetCommit, server)
         try await server.withCluster { cluster, _ in
-            cluster.delayResponses(.offsetCommit, milliseconds: 3000, count: 1)
+            cluster.delayResponses(.offsetCommit, milliseconds: 6000, count: 1)
             return ((), [])
         }.get()
         let commit = Task { () -> GroupError? in
@@ -92,7 +93,7 @@ import Testing
             try await Task.sleep(for: .milliseconds(20))
         }
         commit.cancel()
-        let outcome = await Self.value(of: commit, within: .seconds(2))
+        let outcome = await Self.value(of: commit, within: .seconds(10))
         #expect(outcome == .some(.some(.cancelled)), "\(String(describing: outcome))")
         // The client goes on: a commit after the late answer succeeds.
         let committed = try await consumer.commit()

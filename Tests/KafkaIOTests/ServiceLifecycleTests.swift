@@ -73,9 +73,9 @@ import Testing
     @Test func theShutdownTimeoutBoundsAFlushThatCannotFinish() async throws {
         let server = try Self.server()
         defer { try? server.shutdown() }
-        // Every Produce answer leaves 10 s late.
+        // Every Produce answer leaves 30 s late: an unbounded flush would wait that long.
         try await server.withCluster { cluster, _ in
-            cluster.delayResponses(.produce, milliseconds: 10_000, count: 100)
+            cluster.delayResponses(.produce, milliseconds: 30_000, count: 100)
             return ((), [])
         }.get()
         var config = Support.configuration(server)
@@ -94,10 +94,12 @@ import Testing
         }
         let held = clock.now
         await group.triggerGracefulShutdown()
-        let ran = await Support.value(of: run, within: .seconds(8))
+        let ran = await Support.value(of: run, within: .seconds(25))
         let elapsed = clock.now - held
-        #expect(ran == "returned", "run() gave \(ran ?? "nothing within 8 s")")
-        #expect(elapsed < .seconds(3), "shutdown took \(elapsed) with a 300 ms shutdown timeout and a 200 ms close timeout")
+        #expect(ran == "returned", "run() gave \(ran ?? "nothing within 25 s")")
+        // Generous for a loaded machine (the whole suite at once), and far below the 30 s an
+        // unbounded flush would take.
+        #expect(elapsed < .seconds(10), "shutdown took \(elapsed) with a 300 ms shutdown timeout and a 200 ms close timeout")
         #expect(results.all.count == 1)
         #expect(results.all.allSatisfy { if case .failure = $0 { return true } else { return false } }, "\(results.all)")
     }
@@ -131,5 +133,37 @@ import Testing
         let committed = try await KafkaAdmin(client: producer).fetchOffsets(group: "svc")
         #expect(committed.map(\.offset) == [10], "\(committed)")
         await producer.close()
+    }
+
+    @Test func theShutdownTimeoutBoundsALeaveThatCannotFinish() async throws {
+        let server = try Self.server()
+        defer { try? server.shutdown() }
+        // The LeaveGroup answer leaves 30 s late: an unbounded leave would wait that long.
+        try await server.withCluster { cluster, _ in
+            cluster.delayResponses(.leaveGroup, milliseconds: 30_000, count: 1)
+            return ((), [])
+        }.get()
+        var config = Support.configuration(server)
+        config.shutdownTimeout = .milliseconds(500)
+        config.closeTimeout = .milliseconds(200)
+        let consumer = try KafkaGroupConsumer(configuration: config, group: GroupConfiguration(groupId: "slow-leave", topics: ["t"]),
+                                              logger: TestEnvironment.logger)
+        let group = ServiceGroup(services: [consumer], gracefulShutdownSignals: [], logger: TestEnvironment.logger)
+        let run = Self.start(group)
+        // Joined once the first generation's assignment arrives.
+        let assigned = Task { () -> Bool in
+            for await event in consumer.events { if case .assigned = event { return true } }
+            return false
+        }
+        let joined = await Support.value(of: assigned, within: .seconds(20))
+        #expect(joined == true, "no assignment within 20 s")
+        let clock = ContinuousClock()
+        let start = clock.now
+        await group.triggerGracefulShutdown()
+        let ran = await Support.value(of: run, within: .seconds(25))
+        let elapsed = clock.now - start
+        #expect(ran == "returned", "run() gave \(ran ?? "nothing within 25 s")")
+        #expect(try await Self.requests(.leaveGroup, server) == 1)
+        #expect(elapsed < .seconds(10), "shutdown took \(elapsed) with a 500 ms shutdown timeout; the held LeaveGroup answer takes 30 s")
     }
 }
