@@ -8,8 +8,8 @@ import Tracing
 ///
 /// ```swift
 /// let tracing = KafkaRecordTracer(tracer: otelTracer)
-/// let where = try await tracing.produce(KafkaRecord(topic: "orders", value: body), on: client)
-/// for await record in consumer.records() {
+/// let landed = try await tracing.produce(KafkaRecord(topic: "orders", value: body), on: client)
+/// for try await record in consumer.records() {
 ///     try await tracing.withConsumerSpan(record) { span in try await handle(record) }
 /// }
 /// ```
