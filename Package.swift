@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "FakeCluster", targets: ["FakeCluster"]),
         // The client's hooks as swift-metrics (counters, gauges, timers).
         .library(name: "KafkaMetrics", targets: ["KafkaMetrics"]),
+        // Producer and consumer spans on swift-distributed-tracing, context in record headers.
+        .library(name: "KafkaTracing", targets: ["KafkaTracing"]),
         // Test support: the fuzz checks of the parsers outside the codec, for the libFuzzer
         // harness package (Tests/Fuzz/Harness); not part of the client's API.
         .library(name: "KafkaFuzzChecks", targets: ["KafkaFuzzChecks"]),
@@ -26,6 +28,7 @@ let package = Package(
         // The group consumer is a ServiceLifecycle Service.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.1.0"),
     ],
     targets: [
         // C libraries through the system's packages (see README's apt line).
@@ -67,6 +70,11 @@ let package = Package(
             .product(name: "CoreMetrics", package: "swift-metrics"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
+        // Tracing for produced and consumed records: a separate product, like KafkaMetrics.
+        .target(name: "KafkaTracing", dependencies: [
+            "KafkaIO",
+            .product(name: "Tracing", package: "swift-distributed-tracing"),
+        ]),
         // Deterministic simulation: the engine against FakeCluster over a simulated network.
         .target(name: "KafkaSimulation", dependencies: ["KafkaStateMachines", "FakeCluster"]),
 
@@ -104,6 +112,12 @@ let package = Package(
             "KafkaMetrics", "KafkaIO", "FakeCluster", "FakeClusterTCP",
             .product(name: "MetricsTestKit", package: "swift-metrics"),
             .product(name: "Metrics", package: "swift-metrics"),
+        ]),
+        .testTarget(name: "KafkaTracingTests", dependencies: [
+            "KafkaTracing", "KafkaIO", "FakeCluster", "FakeClusterTCP",
+            .product(name: "Tracing", package: "swift-distributed-tracing"),
+            .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
         .testTarget(name: "DeterministicTests", dependencies: ["KafkaSimulation", "KafkaStateMachines", "FakeCluster"],
                     path: "Tests/Deterministic"),

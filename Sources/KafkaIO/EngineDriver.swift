@@ -52,7 +52,7 @@ final class EngineDriver {
     /// The group consumer's side (EngineDriver+Group.swift), once one joined.
     var group: GroupDriverState?
     private(set) var lifecycle = Lifecycle.running
-    private var closeWaiters: [CheckedContinuation<Void, Never>] = []
+    private var closeWaiters: [@Sendable () -> Void] = []
     private var closeTimer: Scheduled<Void>?
     /// Records every input for `kgo sim replay` when configured.
     let recorder: FlightRecorder?
@@ -156,10 +156,10 @@ final class EngineDriver {
         drain()
     }
 
-    private func beginClose(_ waiter: CheckedContinuation<Void, Never>?) {
+    private func beginClose(_ waiter: (@Sendable () -> Void)?) {
         switch lifecycle {
         case .closed:
-            waiter?.resume()
+            waiter?()
             return
         case .closing:
             if let waiter { closeWaiters.append(waiter) }
@@ -211,7 +211,7 @@ final class EngineDriver {
         let waiters = closeWaiters
         closeWaiters = []
         EventLoopFuture.andAllComplete(closing, on: loop).whenComplete { _ in
-            for w in waiters { w.resume() }
+            for w in waiters { w() }
         }
         logger.debug("closed")
     }
@@ -292,7 +292,7 @@ final class EngineDriver {
     func tlsHandshakeCompleted(_ id: ConnectionID) {
         guard case .handshaking(let ch)? = slots[id] else { return }
         slots[id] = .open(ch)
-        logger.debug("connected (TLS)", metadata: ["connection": "\(id)"])
+        logger.debug("connected (TLS)", metadata: ["connection": "\(id)", "broker": "\(brokers[id].map { "\($0)" } ?? "?")"])
         let openedAt = now
         if !clientHooks.isEmpty { hookConnected(id, at: openedAt) }
         feed(.connectionOpened(id), now: openedAt)
@@ -316,8 +316,8 @@ final class EngineDriver {
         case .open(let ch):
             slots[id] = nil
             if !clientHooks.isEmpty, let broker = brokers[id] { for h in clientHooks { h.brokerDisconnected(KafkaHookBroker(broker)) } }
+            logger.debug("connection lost", metadata: ["connection": "\(id)", "broker": "\(brokers[id].map { "\($0)" } ?? "?")", "reason": "\(reason)"])
             brokers[id] = nil
-            logger.debug("connection lost", metadata: ["connection": "\(id)", "reason": "\(reason)"])
             ch.close(promise: nil)
             let closedAt = now
             feed(.connectionClosed(id), now: closedAt)

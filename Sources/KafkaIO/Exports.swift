@@ -25,6 +25,7 @@
 @_exported import struct KafkaProtocol.KafkaErrorCode
 @_exported import struct KafkaProtocol.KafkaRelease
 @_exported import struct KafkaProtocol.KafkaUUID
+@_exported import struct KafkaProtocol.Record
 @_exported import struct KafkaProtocol.RecordHeader
 @_exported import struct KafkaProtocol.TopicPartition
 @_exported import struct KafkaStateMachines.BackoffPolicy

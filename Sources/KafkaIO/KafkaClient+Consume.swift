@@ -13,6 +13,12 @@ public struct ConsumerRecord: Sendable {
     public var key: ArraySlice<UInt8>? { record.key }
     public var value: ArraySlice<UInt8>? { record.value }
     public var headers: [RecordHeader] { record.headers }
+
+    public init(topic: String, partition: Int32, record: Record) {
+        self.topic = topic
+        self.partition = partition
+        self.record = record
+    }
 }
 
 /// One partition's share of a poll: its records in offset order, then the error that
@@ -28,6 +34,17 @@ public struct PolledPartition: Sendable {
     public var nextOffset: Int64 = -1
     /// The partition has been read to its end (high watermark, or last stable offset).
     public var atEnd = false
+
+    public init(topic: String, partition: Int32, records: [Record], error: ConsumerPartitionError? = nil,
+                highWatermark: Int64 = -1, nextOffset: Int64 = -1, atEnd: Bool = false) {
+        self.topic = topic
+        self.partition = partition
+        self.records = records
+        self.error = error
+        self.highWatermark = highWatermark
+        self.nextOffset = nextOffset
+        self.atEnd = atEnd
+    }
 }
 
 /// What `poll` returns: fetched partitions grouped by topic and partition, and any data
@@ -38,6 +55,13 @@ public struct ConsumerPoll: Sendable {
     public var dataLoss: [DataLoss]
     /// The client closed: nothing more will come.
     public var closed: Bool
+
+    /// `partitions` are kept in the order given (the client sorts them by topic, then partition).
+    public init(partitions: [PolledPartition], dataLoss: [DataLoss] = [], closed: Bool = false) {
+        self.partitions = partitions
+        self.dataLoss = dataLoss
+        self.closed = closed
+    }
 
     public var isEmpty: Bool { partitions.isEmpty && dataLoss.isEmpty }
     public var recordCount: Int { partitions.reduce(0) { $0 + $1.records.count } }

@@ -40,6 +40,13 @@ public struct ProducedRecord: Sendable, Equatable {
     public var offset: Int64
     /// The record's timestamp (the broker's when the topic uses log-append time).
     public var timestamp: Int64
+
+    public init(topic: String, partition: Int32, offset: Int64, timestamp: Int64) {
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+        self.timestamp = timestamp
+    }
 }
 
 public typealias ProduceCompletion = @Sendable (Result<ProducedRecord, ProduceError>) -> Void
@@ -70,52 +77,50 @@ extension KafkaClient {
     }
 
     /// Produces `record` and returns where it landed; waits for buffer room first.
+    /// Cancelling the calling task throws `.cancelled` at once: while it waits for room
+    /// the record is not queued; once queued it may still be delivered.
     public func produce(_ record: KafkaRecord) async throws(ProduceError) -> ProducedRecord {
         let charge = record.bufferCharge
-        await producerGate.acquire(charge)
-        let result = await withCheckedContinuation { (c: CheckedContinuation<Result<ProducedRecord, ProduceError>, Never>) in
-            submitProduce(record, charge: charge) { c.resume(returning: $0) }
-        }
-        return try result.get()
+        guard await producerGate.acquire(charge) else { throw .cancelled }
+        let wait = CancellableWait<Result<ProducedRecord, ProduceError>>()
+        submitProduce(record, charge: charge) { wait.finish($0) }
+        return try await wait.value(cancelled: .failure(.cancelled)).get()
     }
 
-    /// Produces every record and waits for all of them; results in input order.
+    /// Produces every record, in order, and waits for all of them; results in input order.
+    /// Cancelling the calling task returns at once: records still waiting for buffer room
+    /// are not queued and, like those queued but not yet answered, get `.cancelled` (a
+    /// queued one may still be delivered).
     public func produceAndWait(_ records: [KafkaRecord]) async -> [Result<ProducedRecord, ProduceError>] {
-        final class Collector: @unchecked Sendable {
-            var results: [Result<ProducedRecord, ProduceError>?]
-            var remaining: Int
-            var continuation: CheckedContinuation<Void, Never>?
-            let lock = NIOLock()
-            init(_ n: Int) { results = Array(repeating: nil, count: n); remaining = n }
-        }
         guard !records.isEmpty else { return [] }
-        let collector = Collector(records.count)
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            collector.continuation = c
-            Task {
-                for (i, r) in records.enumerated() {
-                    let charge = r.bufferCharge
-                    await producerGate.acquire(charge)
-                    submitProduce(r, charge: charge) { result in
-                        let done: CheckedContinuation<Void, Never>? = collector.lock.withLock {
-                            collector.results[i] = result
-                            collector.remaining -= 1
-                            return collector.remaining == 0 ? collector.continuation : nil
-                        }
-                        done?.resume()
-                    }
+        let results = NIOLockedValueBox((answers: [Result<ProducedRecord, ProduceError>?](repeating: nil, count: records.count),
+                                         remaining: records.count))
+        let all = CancellableWait<Void>()
+        for (i, r) in records.enumerated() {
+            let charge = r.bufferCharge
+            // The caller's task waits for room, so cancelling it stops the queueing.
+            guard await producerGate.acquire(charge) else { break }
+            submitProduce(r, charge: charge) { result in
+                let done = results.withLockedValue { s -> Bool in
+                    s.answers[i] = result
+                    s.remaining -= 1
+                    return s.remaining == 0
                 }
+                if done { all.finish(()) }
             }
         }
-        return collector.results.map { $0! }
+        await all.value()
+        return results.withLockedValue { s in s.answers.map { $0 ?? .failure(.cancelled) } }
     }
 
     /// Returns once every record produced before the call (and since) is delivered or failed;
     /// lingering batches are sent at once. With manual flushing, this is what sends them.
+    /// Cancelling the calling task returns at once (check `Task.isCancelled`); the flush
+    /// still goes on.
     public func flush() async {
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            submit(.flush({ c.resume() }))
-        }
+        let wait = CancellableWait<Void>()
+        submit(.flush({ wait.finish(()) }))
+        await wait.value()
     }
 
     /// Records buffered and not yet completed.

@@ -13,7 +13,7 @@ import NIOPosix
 public final class KafkaClient: Sendable {
     enum Command: Sendable {
         case request(any KafkaRequest, RequestTarget, ClosedRange<Int16>?, EngineDriver.Completion)
-        case close(CheckedContinuation<Void, Never>?)
+        case close((@Sendable () -> Void)?)
         /// A request that a later `.cancel` with the same handle may cancel.
         case cancellableRequest(any KafkaRequest, RequestTarget, ClosedRange<Int16>?, UInt64, EngineDriver.Completion)
         case cancel(UInt64)
@@ -40,12 +40,18 @@ public final class KafkaClient: Sendable {
     let fetchBuffer = FetchBuffer()
     /// Producer buffer accounting on the callers' side, for backpressure.
     let producerGate: ProducerGate
+    /// For the client's own lines (shutdown); the engine's go through the driver's.
+    let logger: Logger
 
     /// Starts no connection yet: the first request dials a seed.
     public init(configuration: KafkaClientConfiguration, logger: Logger = Logger(label: "kgo-swift")) throws(KafkaConfigurationError) {
         try configuration.validate()
+        // Every line of this client names it, so several clients share one log handler.
+        var logger = logger
+        logger[metadataKey: KafkaLogMetadata.clientId] = .string(configuration.clientId ?? "")
         let tlsContext = try configuration.tls?.makeContext()
         self.configuration = configuration
+        self.logger = logger
         self.producerGate = ProducerGate(maxRecords: configuration.producer.maxBufferedRecords, maxBytes: configuration.producer.maxBufferedBytes)
         // A record may wait for the loop up to 1 ms, never longer than it would linger.
         let linger = configuration.producer.manualFlushing ? Duration.milliseconds(1) : min(configuration.producer.linger, .milliseconds(1))
@@ -122,11 +128,12 @@ public final class KafkaClient: Sendable {
     }
 
     /// Lets outstanding requests finish (up to `closeTimeout`), fails anything later with
-    /// `.clientClosed`, and returns once every connection is closed.
+    /// `.clientClosed`, and returns once every connection is closed. Cancelling the calling
+    /// task returns at once; the client still closes.
     public func close() async {
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            submit(.close(c))
-        }
+        let wait = CancellableWait<Void>()
+        submit(.close({ wait.finish(()) }))
+        await wait.value()
     }
 
     /// A test seam: `observer` is told of each later hop from user calls and the calls it

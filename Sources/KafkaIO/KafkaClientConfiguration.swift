@@ -59,6 +59,10 @@ public struct KafkaClientConfiguration: Sendable {
 
     /// How long `close()` waits for outstanding requests before failing them.
     public var closeTimeout: Duration = .seconds(5)
+    /// How long a graceful shutdown (ServiceLifecycle, `KafkaClient.run`, a group consumer
+    /// leaving) waits for the producer to flush and a group member to commit and leave
+    /// before it closes anyway (the close then waits up to `closeTimeout` more).
+    public var shutdownTimeout: Duration = .seconds(30)
     /// The engine's random seed (backoff jitter, SCRAM nonces, a KIP-848 member's member id);
     /// nil draws one from the system. Clients given the same seed join a consumer-protocol
     /// group under the same member id: give each its own.
@@ -86,7 +90,8 @@ public struct KafkaClientConfiguration: Sendable {
         for (name, d) in [("connectTimeout", connectTimeout), ("requestTimeoutOverhead", requestTimeoutOverhead),
                           ("connectionIdleTimeout", connectionIdleTimeout), ("retryTimeout", retryTimeout),
                           ("metadataMaxAge", metadataMaxAge), ("metadataMinAge", metadataMinAge),
-                          ("metadataStaleRefreshFloor", metadataStaleRefreshFloor), ("closeTimeout", closeTimeout)] where d < .zero {
+                          ("metadataStaleRefreshFloor", metadataStaleRefreshFloor), ("closeTimeout", closeTimeout),
+                          ("shutdownTimeout", shutdownTimeout)] where d < .zero {
             throw .invalidSetting(name, "must not be negative, got \(d)")
         }
         guard maxResponseBytes > 0 else { throw .invalidSetting("maxResponseBytes", "must be > 0, got \(maxResponseBytes)") }

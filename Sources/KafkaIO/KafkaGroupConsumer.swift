@@ -48,11 +48,15 @@ public final class KafkaGroupConsumer: Service, Sendable {
          beforeLeave: (@Sendable (KafkaClient) async -> Void)?) throws(KafkaConfigurationError) {
         self.beforeLeave = beforeLeave
         try group.validate()
+        // The engine's group lines and this consumer's own name the group too.
+        var logger = logger
+        logger[metadataKey: KafkaLogMetadata.group] = .string(group.groupId)
         client = try KafkaClient(configuration: configuration, logger: logger)
         var group = group
         // The consumer's rack (KIP-392's closest replica) is the member's rack too (KIP-881).
         if group.rack == nil { group.rack = configuration.consumer.rack }
         self.group = group
+        logger[metadataKey: KafkaLogMetadata.clientId] = .string(configuration.clientId ?? "")
         self.logger = logger
         (events, eventSink) = AsyncStream.makeStream(of: GroupConsumerEvent.self, bufferingPolicy: .unbounded)
     }
@@ -90,18 +94,26 @@ public final class KafkaGroupConsumer: Service, Sendable {
         client.submit(.group(.join(group.engineConfig, hooks, client.fetchBuffer)))
     }
 
-    /// Commits what was consumed, leaves the group (unless static), and closes the client.
+    /// Flushes what was produced, commits what was consumed, leaves the group (unless
+    /// static), and closes the client; all but the close within the configuration's
+    /// `shutdownTimeout` (past it the client closes anyway, and the coordinator drops the
+    /// member when its session times out).
     public func leave() async {
         let already = state.withLockedValue { $0.ended }
-        if !already, let beforeLeave {
-            // Not the caller's task: leaving is often what a cancelled task does.
-            let client = self.client
-            await Task { await beforeLeave(client) }.value
-        }
         if !already {
-            await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-                client.submit(.group(.leave({ c.resume() })))
-            }
+            let client = self.client
+            let beforeLeave = self.beforeLeave
+            // Not the caller's task: leaving is often what a cancelled task does.
+            await Task {
+                let inTime = await Deadline.run(within: client.configuration.shutdownTimeout) {
+                    if let beforeLeave { await beforeLeave(client) }
+                    await client.flush()
+                    let left = CancellableWait<Void>()
+                    client.submit(.group(.leave({ left.finish(()) })))
+                    await left.value()
+                }
+                if !inTime { self.logger.warning("leaving took longer than the shutdown timeout; closing") }
+            }.value
         }
         await client.close()
         end(nil)
@@ -126,7 +138,8 @@ public final class KafkaGroupConsumer: Service, Sendable {
         await client.poll(timeout: timeout)
     }
 
-    /// Commits everything consumed so far; returns what was committed.
+    /// Commits everything consumed so far; returns what was committed. Cancelling the calling
+    /// task throws `.cancelled` at once (a commit already sent may still take effect).
     @discardableResult
     public func commit() async throws(GroupError) -> [TopicPartition: CommitPosition] {
         try await commit(nil)
@@ -138,9 +151,9 @@ public final class KafkaGroupConsumer: Service, Sendable {
     }
 
     private func commit(_ offsets: [TopicPartition: CommitPosition]?) async throws(GroupError) -> [TopicPartition: CommitPosition] {
-        let report = await withCheckedContinuation { (c: CheckedContinuation<CommitReport, Never>) in
-            client.submit(.group(.commit(offsets, { c.resume(returning: $0) })))
-        }
+        let wait = CancellableWait<CommitReport>()
+        client.submit(.group(.commit(offsets, { wait.finish($0) })))
+        let report = await wait.value(cancelled: CommitReport(promise: nil, offsets: [:], failed: [:], error: .cancelled))
         if let e = report.error { throw e }
         if let (_, e) = report.failed.min(by: { $0.key < $1.key }) { throw e }
         return report.offsets

@@ -97,16 +97,14 @@ public struct ProducerConfiguration: Sendable {
 /// buffer is seen before a record is queued. Callers wait here for room in arrival order:
 /// async producers suspend, the blocking callback form sleeps on a semaphore (no polling).
 final class ProducerGate: Sendable {
+    /// An async caller's place in the queue; only touched under the gate's lock.
+    private final class TaskWaiter: @unchecked Sendable {
+        var continuation: CheckedContinuation<Bool, Never>?
+        var cancelled = false
+    }
     private enum Waiter {
-        case task(CheckedContinuation<Void, Never>)
+        case task(TaskWaiter)
         case thread(DispatchSemaphore)
-
-        func wake() {
-            switch self {
-            case .task(let c): c.resume()
-            case .thread(let s): s.signal()
-            }
-        }
     }
     private struct State {
         var records = 0
@@ -120,6 +118,23 @@ final class ProducerGate: Sendable {
             records += 1
             self.bytes += bytes
             return true
+        }
+
+        /// Hands room to the waiters at the front that now fit; returns how to wake them.
+        mutating func grant(maxRecords: Int, maxBytes: Int) -> [() -> Void] {
+            var out: [() -> Void] = []
+            while let w = waiters.first, take(w.bytes, maxRecords: maxRecords, maxBytes: maxBytes, queued: true) {
+                waiters.removeFirst()
+                switch w.waiter {
+                case .task(let t):
+                    let c = t.continuation
+                    t.continuation = nil
+                    out.append { c?.resume(returning: true) }
+                case .thread(let s):
+                    out.append { s.signal() }
+                }
+            }
+            return out
         }
     }
     let maxRecords: Int
@@ -136,16 +151,36 @@ final class ProducerGate: Sendable {
         state.withLockedValue { $0.take(bytes, maxRecords: maxRecords, maxBytes: maxBytes) }
     }
 
-    /// Waits (in arrival order) until there is room, then takes it.
-    func acquire(_ bytes: Int) async {
-        if tryAcquire(bytes) { return }
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let now: Bool = state.withLockedValue { s in
-                if s.take(bytes, maxRecords: maxRecords, maxBytes: maxBytes) { return true }
-                s.waiters.append((bytes, .task(c)))
-                return false
+    /// Waits (in arrival order) until there is room, then takes it. False, with nothing
+    /// taken, when the calling task is cancelled first (its place goes to those behind).
+    func acquire(_ bytes: Int) async -> Bool {
+        if tryAcquire(bytes) { return true }
+        let waiter = TaskWaiter()
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Bool, Never>) in
+                let now: Bool? = state.withLockedValue { s in
+                    if waiter.cancelled { return false }
+                    if s.take(bytes, maxRecords: maxRecords, maxBytes: maxBytes) { return true }
+                    waiter.continuation = c
+                    s.waiters.append((bytes, .task(waiter)))
+                    return nil
+                }
+                if let now { c.resume(returning: now) }
             }
-            if now { c.resume() }
+        } onCancel: {
+            let wake: [() -> Void] = state.withLockedValue { s in
+                waiter.cancelled = true
+                guard let i = s.waiters.firstIndex(where: { if case .task(let t) = $0.waiter { return t === waiter } else { return false } }) else {
+                    return []   // not queued yet, or already granted
+                }
+                s.waiters.remove(at: i)
+                let c = waiter.continuation
+                waiter.continuation = nil
+                let wakeCancelled: () -> Void = { c?.resume(returning: false) }
+                // Those behind may fit now that it no longer stands in front.
+                return [wakeCancelled] + s.grant(maxRecords: maxRecords, maxBytes: maxBytes)
+            }
+            for w in wake { w() }
         }
     }
 
@@ -162,17 +197,12 @@ final class ProducerGate: Sendable {
 
     /// Gives back room and hands it to waiters in order; the room is theirs before they wake.
     func release(records: Int, bytes: Int) {
-        let ready: [Waiter] = state.withLockedValue { s in
+        let ready: [() -> Void] = state.withLockedValue { s in
             s.records -= records
             s.bytes -= bytes
-            var out: [Waiter] = []
-            while let w = s.waiters.first, s.take(w.bytes, maxRecords: maxRecords, maxBytes: maxBytes, queued: true) {
-                s.waiters.removeFirst()
-                out.append(w.waiter)
-            }
-            return out
+            return s.grant(maxRecords: maxRecords, maxBytes: maxBytes)
         }
-        for w in ready { w.wake() }
+        for w in ready { w() }
     }
 
     var buffered: (records: Int, bytes: Int) { state.withLockedValue { ($0.records, $0.bytes) } }

@@ -128,6 +128,7 @@ public final class KafkaMetricsHook: KafkaHook {
         case .clientClosed: return "client_closed"
         case .notInTransaction: return "not_in_transaction"
         case .transactionAborted: return "transaction_aborted"
+        case .cancelled: return "cancelled"
         }
     }
 

@@ -63,4 +63,41 @@ import Testing
         #expect(count == 0, "the record sequence went on waiting after its task was cancelled")
         await client.close()
     }
+
+    @Test func cancellingACommitThrowsCancelledAndTheNextCommitGoesThrough() async throws {
+        let server = try ServiceLifecycleTests.server()
+        defer { try? server.shutdown() }
+        let producer = try KafkaClient(configuration: Self.configuration(server), logger: TestEnvironment.logger)
+        _ = try await producer.produce(KafkaRecord(topic: "t", value: [1]))
+        await producer.close()
+        let consumer = try KafkaGroupConsumer(configuration: Self.configuration(server),
+                                              group: GroupConfiguration(groupId: "cancel", topics: ["t"]), logger: TestEnvironment.logger)
+        consumer.join()
+        var received = 0
+        let clock = ContinuousClock()
+        let start = clock.now
+        while received == 0, clock.now - start < .seconds(20) { received += await consumer.poll(timeout: .seconds(1)).recordCount }
+        #expect(received == 1)
+        _ = await consumer.poll(timeout: .milliseconds(50))   // marks the record consumed
+        // The next OffsetCommit answer leaves 6 s late (an uncancelled commit would return
+        // nil then, not .cancelled).
+        let before = try await ServiceLifecycleTests.requests(.offsetCommit, server)
+        try await server.withCluster { cluster, _ in
+            cluster.delayResponses(.offsetCommit, milliseconds: 6000, count: 1)
+            return ((), [])
+        }.get()
+        let commit = Task { () -> GroupError? in
+            do throws(GroupError) { try await consumer.commit(); return nil } catch { return error }
+        }
+        while try await ServiceLifecycleTests.requests(.offsetCommit, server) == before, clock.now - start < .seconds(25) {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        commit.cancel()
+        let outcome = await Self.value(of: commit, within: .seconds(10))
+        #expect(outcome == .some(.some(.cancelled)), "\(String(describing: outcome))")
+        // The client goes on: a commit after the late answer succeeds.
+        let committed = try await consumer.commit()
+        #expect(committed[TopicPartition("t", 0)]?.offset == 1, "\(committed)")
+        await consumer.leave()
+    }
 }

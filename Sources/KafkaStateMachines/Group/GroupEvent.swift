@@ -17,6 +17,8 @@ public enum GroupError: Error, Sendable, Equatable, CustomStringConvertible {
     /// serve ConsumerGroupHeartbeat (a broker before Kafka 4.0, or one with the protocol off);
     /// the member does not fall back to the classic protocol by itself.
     case groupProtocolUnsupported(String)
+    /// The waiting task was cancelled first (a commit already sent may still take effect).
+    case cancelled
 
     public var description: String {
         switch self {
@@ -26,6 +28,7 @@ public enum GroupError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidConfiguration(let r): return "invalid group configuration: \(r)"
         case .clientClosed: return "client closed"
         case .groupProtocolUnsupported(let why): return "the consumer group protocol is not available: \(why)"
+        case .cancelled: return "cancelled while waiting"
         }
     }
 }
@@ -39,6 +42,11 @@ public struct CommitReport: Sendable, Equatable {
     /// Set when the whole request failed (then `failed` names every partition too).
     public var error: GroupError?
     public var ok: Bool { failed.isEmpty && error == nil }
+
+    /// For users' tests of code that reads commit outcomes.
+    public init(offsets: [TopicPartition: CommitPosition], failed: [TopicPartition: GroupError] = [:], error: GroupError? = nil) {
+        self.init(promise: nil, offsets: offsets, failed: failed, error: error)
+    }
 
     package init(promise: PromiseID?, offsets: [TopicPartition: CommitPosition], failed: [TopicPartition: GroupError], error: GroupError?) {
         self.promise = promise

@@ -81,6 +81,10 @@ public indirect enum ProduceError: Error, Equatable, Sendable, CustomStringConve
     case transactionMustAbort(cause: ProduceError)
     /// The record's transaction was aborted before it was sent.
     case transactionAborted
+    /// The producing task was cancelled before the record's outcome was known. Cancelled
+    /// while waiting for buffer room, the record was not queued; cancelled after, it may
+    /// still be delivered (nothing takes a queued record back).
+    case cancelled
 
     public var description: String {
         switch self {
@@ -100,6 +104,7 @@ public indirect enum ProduceError: Error, Equatable, Sendable, CustomStringConve
         case .notInTransaction: return "a transactional producer produces only inside a transaction (begin one first)"
         case .transactionMustAbort(let c): return "the transaction must be aborted: an earlier record failed (\(c))"
         case .transactionAborted: return "the record's transaction was aborted"
+        case .cancelled: return "cancelled before the record's outcome was known"
         }
     }
 }
