@@ -51,7 +51,7 @@
 #      transact-session members under faults; a failed check fails the run
 #   6. Tests/Fuzz/fuzz.sh: each decoder, and each parser outside the codec (FakeCluster's
 #      request handling, the engine given wrong answers, the flight-recording reader, the
-#      scenario parsers), fuzzed for KGO_FUZZ_SECONDS (default 20; 4 targets: engine, cluster and scenario only by name while their findings in Tests/Fuzz/Open are open) under
+#      scenario parsers), fuzzed for KGO_FUZZ_SECONDS (default 20; 7 targets) under
 #      libFuzzer; a crash fails the run and is saved in Tests/Fuzz/Crashes/ (0 turns this
 #      step off, for quick local runs only: CI always fuzzes)
 #

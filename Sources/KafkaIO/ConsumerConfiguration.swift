@@ -19,6 +19,9 @@ public struct ConsumerConfiguration: Sendable, Equatable {
     /// Deliver transaction markers as records too.
     public var keepControlRecords = false
     public var verifyCRC = true
+    /// The most bytes one compressed batch may expand to when polled; a batch past it (a
+    /// decompression bomb) stops its partition with `corruptBatch`, which `skip` moves past.
+    public var decompressionLimit = 256 * 1024 * 1024
     /// KIP-392: this client's rack, so the leader can point it at a nearby replica.
     public var rack: String? = nil
     public var preferredReplicaRecheck: Duration = .seconds(300)
@@ -36,6 +39,7 @@ public struct ConsumerConfiguration: Sendable, Equatable {
         guard maxBytes > 0 else { throw .invalidConsumer("maxBytes must be > 0, got \(maxBytes)") }
         guard partitionMaxBytes > 0 else { throw .invalidConsumer("partitionMaxBytes must be > 0, got \(partitionMaxBytes)") }
         guard maxConcurrentFetches > 0 else { throw .invalidConsumer("maxConcurrentFetches must be > 0, got \(maxConcurrentFetches)") }
+        guard decompressionLimit > 0 else { throw .invalidConsumer("decompressionLimit must be > 0, got \(decompressionLimit)") }
         guard maxBufferedBytes > 0 else { throw .invalidConsumer("maxBufferedBytes must be > 0, got \(maxBufferedBytes)") }
         guard maxWait >= .zero, maxWait <= .milliseconds(Int32.max) else { throw .invalidConsumer("maxWait out of range: \(maxWait)") }
         for (name, d) in [("preferredReplicaRecheck", preferredReplicaRecheck), ("topicRefresh", topicRefresh), ("retryBackoff", retryBackoff)]

@@ -179,6 +179,7 @@ extension KafkaClient {
         let contexts = CompressionContexts()
         let keepControl = configuration.consumer.keepControlRecords
         let verify = configuration.consumer.verifyCRC
+        let limit = DecompressionLimit(maxOutputBytes: configuration.consumer.decompressionLimit)
         var byPartition: [TopicPartition: PolledPartition] = [:]
         var stopped: Set<TopicPartition> = []
         var released = 0
@@ -186,7 +187,7 @@ extension KafkaClient {
             released += f.records.count
             let tp = f.topicPartition
             guard !stopped.contains(tp) else { continue }
-            let d = f.decode(contexts: contexts, verifyCRC: verify, keepControlRecords: keepControl)
+            let d = f.decode(contexts: contexts, verifyCRC: verify, keepControlRecords: keepControl, decompressionLimit: limit)
             var p = byPartition[tp] ?? PolledPartition(topic: tp.topic, partition: tp.partition, records: [], error: nil, highWatermark: -1)
             if p.records.isEmpty { p.records = d.records } else { p.records.append(contentsOf: d.records) }
             p.highWatermark = max(p.highWatermark, f.highWatermark)
@@ -198,7 +199,7 @@ extension KafkaClient {
                 if f.error == nil, case .corruptBatch(let offset, _) = e {
                     // Found here, after the engine moved on: stop the partition at the bad
                     // batch so the user can skip it or seek.
-                    submit(.consumer(.stopPartition(tp, offset: offset, error: e, skipTo: d.skipTo ?? offset + 1), fetchBuffer))
+                    submit(.consumer(.stopPartition(tp, offset: offset, error: e, skipTo: d.skipTo ?? (offset == .max ? .max : offset + 1)), fetchBuffer))
                 }
             }
             byPartition[tp] = p

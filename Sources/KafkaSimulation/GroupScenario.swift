@@ -48,24 +48,24 @@ package enum GroupScenario {
             switch verb {
             case "group": plan.group = try p.word("group id"); sawGroup = true
             case "seed": plan.seed = try p.uint("seed")
-            case "brokers": plan.brokers = max(1, Int(try p.uint("broker count")))
+            case "brokers": plan.brokers = max(1, (try p.int("broker count") as Int))
             case "topic":
                 plan.topic = try p.word("topic"); try p.expect("partitions")
-                plan.partitions = Int32(max(1, try p.uint("partitions")))
-            case "records": plan.recordsPerPartition = Int(try p.uint("records per partition"))
+                plan.partitions = max(1, try p.int("partitions") as Int32)
+            case "records": plan.recordsPerPartition = (try p.int("records per partition") as Int)
             case "members": 
                 if p.accept("random") {
-                    try p.expect("count"); let n = Int(try p.uint("count"))
+                    try p.expect("count"); let n = (try p.int("count") as Int)
                     try p.expect("until")
                     plan.randomMembers = (n, try milliseconds(&p, "until"))
                 } else {
-                    plan.initialMembers = Int(try p.uint("members"))
+                    plan.initialMembers = (try p.int("members") as Int)
                 }
             case "balancers":
                 if p.accept("random") {
                     plan.balancersRandom = true
                 } else if p.accept("member") {
-                    let m = Int(try p.uint("member"))
+                    let m = (try p.int("member") as Int)
                     plan.memberBalancers[m] = try balancers(&p)
                 } else {
                     plan.balancers = try balancers(&p)
@@ -90,11 +90,11 @@ package enum GroupScenario {
                 try p.expect("to")
                 var copy = GroupSimulation.CopyPlan(topic: try p.word("output topic"))
                 while true {
-                    if p.accept("partitions") { copy.partitions = Int32(max(1, try p.uint("output partitions"))) }
+                    if p.accept("partitions") { copy.partitions = max(1, try p.int("output partitions") as Int32) }
                     else if p.accept("abort-ratio") {
                         guard let r = Double(try p.word("abort ratio")), r >= 0, r <= 1 else { throw p.error("abort-ratio wants a number in 0...1") }
                         copy.abortRatio = r
-                    } else if p.accept("records-per-txn") { copy.recordsPerTxn = Int(max(1, try p.uint("records per transaction"))) }
+                    } else if p.accept("records-per-txn") { copy.recordsPerTxn = max(1, try p.int("records per transaction") as Int) }
                     else if p.accept("txn-timeout") { copy.transactionTimeoutMs = try milliseconds(&p, "transaction timeout") }
                     else if p.accept("think") {
                         let range = try p.word("think range").split(separator: "..").map(String.init)
@@ -120,10 +120,10 @@ package enum GroupScenario {
                 default: throw p.error("assignor wants uniform, range or random")
                 }
             case "switch-protocol":
-                try p.expect("count"); let n = Int(try p.uint("count"))
+                try p.expect("count"); let n = (try p.int("count") as Int)
                 try p.expect("until")
                 plan.randomSwitches = (n, try milliseconds(&p, "until"))
-            case "slow-member": plan.slowMembers.insert(Int(try p.uint("member")))
+            case "slow-member": plan.slowMembers.insert((try p.int("member") as Int))
             case "revocation":
                 let range = try p.word("revocation range").split(separator: "..").map(String.init)
                 guard range.count == 2, let lo = DurationText.parse(range[0]), let hi = DurationText.parse(range[1]), lo <= hi else {
@@ -153,10 +153,10 @@ package enum GroupScenario {
                 }
                 let event: GroupSimulation.MemberEvent?
                 switch kind {
-                case "join": event = .join(Int(try p.uint("member")))
-                case "leave": event = .leave(Int(try p.uint("member")))
-                case "crash": event = .crash(Int(try p.uint("member")))
-                case "restart": event = .restart(Int(try p.uint("member")))
+                case "join": event = .join((try p.int("member") as Int))
+                case "leave": event = .leave((try p.int("member") as Int))
+                case "crash": event = .crash((try p.int("member") as Int))
+                case "restart": event = .restart((try p.int("member") as Int))
                 default: event = nil
                 }
                 if let event {
@@ -170,7 +170,7 @@ package enum GroupScenario {
                 }
             case "faults":
                 try p.expect("random"); try p.expect("count")
-                let n = Int(try p.uint("count"))
+                let n = (try p.int("count") as Int)
                 try p.expect("until")
                 let until = try milliseconds(&p, "until")
                 var kinds: [String] = []

@@ -190,15 +190,15 @@ package enum Fault: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// Virtual durations as the scenario format writes them: "250ms", "2.5s", "1m", "0".
+/// Virtual durations as the scenario format writes them: "250ms", "2.5s", "1m", "0", "7ns".
+/// Parsing is exact to the nanosecond: a value with a fraction of a nanosecond, or past
+/// UInt64, is not a duration (nil, which the parser reports as an error naming the line).
 enum DurationText {
     static func parse(_ s: String) -> UInt64? {
-        let units: [(String, Double)] = [("ms", 1e6), ("us", 1e3), ("ns", 1), ("s", 1e9), ("m", 60e9)]
-        for (u, scale) in units where s.hasSuffix(u) {
-            guard let v = Double(s.dropLast(u.count)), v >= 0 else { return nil }
-            // exactly: nil (an error naming the line) for "inf" or a value past UInt64, which
-            // the conversion would trap on (found by FuzzScenario).
-            return UInt64(exactly: (v * scale).rounded())
+        // (unit, power of ten, factor): 1m is 6 × 10^10 ns.
+        let units: [(String, Int, UInt64)] = [("ms", 6, 1), ("us", 3, 1), ("ns", 0, 1), ("s", 9, 1), ("m", 10, 6)]
+        for (u, exponent, factor) in units where s.hasSuffix(u) {
+            return ExactDecimal.parse(s.dropLast(u.count), exponent: exponent, factor: factor)
         }
         return s == "0" ? 0 : nil
     }
@@ -206,20 +206,19 @@ enum DurationText {
     static func format(_ ns: UInt64) -> String {
         if ns % 1_000_000_000 == 0 { return "\(ns / 1_000_000_000)s" }
         if ns % 1_000_000 == 0 { return "\(ns / 1_000_000)ms" }
-        return "\(ns / 1000)us"
+        if ns % 1_000 == 0 { return "\(ns / 1000)us" }
+        return "\(ns)ns"
     }
 }
 
 /// Byte counts as the scenario format writes them: "512", "30KB", "1.5MB" (KB = 1,000
-/// bytes, MB = 1,000,000: the figures proxies and issues quote).
+/// bytes, MB = 1,000,000: the figures proxies and issues quote). Exact, like durations.
 enum ByteText {
     static func parse(_ s: String) -> Int? {
-        let units: [(String, Double)] = [("KB", 1e3), ("MB", 1e6), ("B", 1)]
-        for (u, scale) in units where s.hasSuffix(u) {
-            guard let v = Double(s.dropLast(u.count)), v >= 0, v * scale < 1e15 else { return nil }
-            return Int((v * scale).rounded())
-        }
-        return Int(s).flatMap { $0 >= 0 ? $0 : nil }
+        let units: [(String, Int)] = [("KB", 3), ("MB", 6), ("B", 0)]
+        let (digits, exponent) = units.first { s.hasSuffix($0.0) }.map { (s.dropLast($0.0.count), $0.1) } ?? (Substring(s), 0)
+        guard let v = ExactDecimal.parse(digits, exponent: exponent), v < 1_000_000_000_000_000 else { return nil }
+        return Int(v)
     }
 
     static func format(_ n: Int) -> String {

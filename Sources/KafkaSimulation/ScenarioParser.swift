@@ -14,10 +14,13 @@ extension Scenario {
         var s = Scenario()
         s.name = name
         var lineNo = 0
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        // Split on unicode scalars, not Characters: "\r\n" or a space followed by a combining
+        // mark is one Character, so a word ending in "\r" would swallow the next line once
+        // rendered (found by FuzzScenario).
+        for raw in text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false) {
             lineNo += 1
-            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-            let w = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+            let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? raw[raw.startIndex ..< raw.startIndex]
+            let w = line.split(separator: " ", omittingEmptySubsequences: true).map { String(String.UnicodeScalarView($0)) }
             guard !w.isEmpty else { continue }
             var p = Words(words: w, line: lineNo)
             try s.apply(&p)
@@ -30,14 +33,14 @@ extension Scenario {
         switch verb {
         case "seed": seed = try p.uint("seed")
         case "brokers":
-            brokers = Int(try p.uint("broker count"))
+            brokers = try p.int("broker count")
             if p.accept("racks") { racks = try p.word("racks").split(separator: ",").map(String.init) }
         case "topic":
             let name = try p.word("topic name")
             try p.expect("partitions")
-            let n = Int32(try p.uint("partitions"))
+            let n: Int32 = try p.int("partitions")
             var rf: Int16 = -1
-            if p.accept("rf") { rf = Int16(try p.uint("rf")) }
+            if p.accept("rf") { rf = try p.int("rf") }
             topics.append(Topic(name: name, partitions: n, replicationFactor: rf))
         case "sasl":
             let mech = try p.word("mechanism")
@@ -63,7 +66,7 @@ extension Scenario {
             faults.append(ScriptedFault(at: t, fault: try Self.fault(&p)))
         case "faults":
             try p.expect("random"); try p.expect("count")
-            let n = Int(try p.uint("count"))
+            let n: Int = try p.int("count")
             try p.expect("until")
             randomFaults = RandomFaults(count: n, until: try p.duration("until"))
             if p.accept("kinds") {
@@ -95,7 +98,7 @@ extension Scenario {
             try p.expect("topic"); let t = try p.word("topic")
             try p.expect("every"); let every = try p.duration("every")
             var records = 1
-            if p.accept("records") { records = Int(try p.uint("records")) }
+            if p.accept("records") { records = try p.int("records") }
             return .produce(topic: t, every: max(every, 1), records: max(records, 1))
         case "list-offsets":
             try p.expect("topic"); let t = try p.word("topic")
@@ -108,6 +111,7 @@ extension Scenario {
             return .commit(group: g, topic: t, every: max(try p.duration("every"), 1))
         case "admin-groups":
             let groups = try p.word("groups").split(separator: ",").map(String.init)
+            guard !groups.isEmpty else { throw p.error("admin-groups wants one or more groups, e.g. g1,g2") }
             try p.expect("topic"); let t = try p.word("topic")
             try p.expect("every")
             return .adminGroups(groups: groups, topic: t, every: max(try p.duration("every"), 1))
@@ -125,19 +129,19 @@ extension Scenario {
             try p.expect("topic"); let t = try p.word("topic")
             try p.expect("every"); let every = try p.duration("every")
             var producers = 2
-            if p.accept("producers") { producers = Int(try p.uint("producers")) }
+            if p.accept("producers") { producers = try p.int("producers") }
             return .txnWrite(topic: t, every: max(every, 1), producers: max(producers, 1))
         case "producer":
             try p.expect("topic"); let t = try p.word("topic")
-            try p.expect("records"); let n = Int(try p.uint("records"))
+            try p.expect("records"); let n: Int = try p.int("records")
             try p.expect("every"); let every = try p.duration("every")
             var batch = 1
-            if p.accept("batch") { batch = Int(try p.uint("batch")) }
+            if p.accept("batch") { batch = try p.int("batch") }
             return .producer(topic: t, records: max(n, 1), every: max(every, 1), batch: max(batch, 1))
         case "txn-producer":
             try p.expect("topic"); let t = try p.word("topic")
-            try p.expect("transactions"); let n = Int(try p.uint("transactions"))
-            try p.expect("records"); let r = Int(try p.uint("records"))
+            try p.expect("transactions"); let n: Int = try p.int("transactions")
+            try p.expect("records"); let r: Int = try p.int("records")
             try p.expect("every"); let every = try p.duration("every")
             var spec = TxnProducerSpec(topic: t, transactions: max(n, 1), records: max(r, 1), every: max(every, 1))
             while true {
@@ -147,7 +151,8 @@ extension Scenario {
                     spec.abortRatio = x
                     spec.abortEvery = nil
                 } else if p.accept("abort-every") {
-                    spec.abortEvery = max(1, Int(try p.uint("abort every")))
+                    let k: Int = try p.int("abort every")
+                    spec.abortEvery = max(1, k)
                 } else if p.accept("timeout") {
                     spec.timeout = max(try p.duration("timeout"), 1_000_000)
                 } else if p.accept("zombie") {
@@ -163,21 +168,21 @@ extension Scenario {
     static func fault(_ p: inout Words) throws(ScenarioError) -> Fault {
         let kind = try p.word("fault")
         func broker(_ p: inout Words) throws(ScenarioError) -> Int32? {
-            p.accept("broker") ? Int32(try p.uint("broker")) : nil
+            p.accept("broker") ? try p.int("broker") : nil
         }
         switch kind {
         case "move-leader":
             let tp = try p.word("topic/partition").split(separator: "/")
             guard tp.count == 2, let part = Int32(tp[1]) else { throw p.error("move-leader wants TOPIC/PARTITION") }
-            let to: Int32? = p.accept("to") ? Int32(try p.uint("broker")) : nil
+            let to: Int32? = p.accept("to") ? try p.int("broker") : nil
             return .moveLeader(topic: String(tp[0]), partition: part, to: to)
-        case "stop-broker": return .stopBroker(Int32(try p.uint("broker")))
-        case "restart-broker": return .restartBroker(Int32(try p.uint("broker")))
-        case "isolate-broker": return .isolateBroker(Int32(try p.uint("broker")))
-        case "heal-broker": return .healBroker(Int32(try p.uint("broker")))
-        case "reset-connections": return .resetConnections(Int32(try p.uint("broker")))
+        case "stop-broker": return .stopBroker(try p.int("broker"))
+        case "restart-broker": return .restartBroker(try p.int("broker"))
+        case "isolate-broker": return .isolateBroker(try p.int("broker"))
+        case "heal-broker": return .healBroker(try p.int("broker"))
+        case "reset-connections": return .resetConnections(try p.int("broker"))
         case "cut-after-bytes":
-            let b = Int32(try p.uint("broker"))
+            let b: Int32 = try p.int("broker")
             let range = try p.word("byte range").split(separator: "..").map(String.init)
             guard range.count == 2, let lo = ByteText.parse(range[0]), let hi = ByteText.parse(range[1]), lo <= hi, lo > 0 else {
                 throw p.error("cut-after-bytes wants MIN..MAX bytes, e.g. 30KB..1.5MB, MIN > 0")
@@ -186,28 +191,28 @@ extension Scenario {
             return .cutAfterBytes(broker: b, min: lo, max: hi, window: try p.duration("window"))
         case "move-txn-coordinator":
             let id = try p.word("transactional id"); try p.expect("to")
-            return .moveTxnCoordinator(transactionalId: id, to: Int32(try p.uint("broker")))
+            return .moveTxnCoordinator(transactionalId: id, to: try p.int("broker"))
         case "move-coordinator":
             let g = try p.word("group"); try p.expect("to")
-            return .moveCoordinator(group: g, to: Int32(try p.uint("broker")))
+            return .moveCoordinator(group: g, to: try p.int("broker"))
         case "inject-error":
             let api = try p.word("api"); let e = try p.word("error")
             guard ApiNames.key(api) != nil else { throw p.error("unknown API \(api)") }
             guard ApiNames.error(e) != nil else { throw p.error("unknown error \(e)") }
-            try p.expect("count"); let n = Int(try p.uint("count"))
+            try p.expect("count"); let n: Int = try p.int("count")
             return .injectError(api: api, error: e, count: n, broker: try broker(&p))
         case "delay":
             let api = try p.word("api")
             guard ApiNames.key(api) != nil else { throw p.error("unknown API \(api)") }
             let ms = Int64(try p.duration("delay") / 1_000_000)
-            try p.expect("count"); let n = Int(try p.uint("count"))
+            try p.expect("count"); let n: Int = try p.int("count")
             return .delay(api: api, ms: ms, count: n, broker: try broker(&p))
         case "drop-connection":
             let api = try p.word("api")
             guard ApiNames.key(api) != nil else { throw p.error("unknown API \(api)") }
             let when = try p.word("before|after")
             guard when == "before" || when == "after" else { throw p.error("drop-connection wants before or after") }
-            try p.expect("count"); let n = Int(try p.uint("count"))
+            try p.expect("count"); let n: Int = try p.int("count")
             return .dropConnection(api: api, afterHandling: when == "after", count: n, broker: try broker(&p))
         case "throttle":
             let api = try p.word("api")
@@ -216,7 +221,7 @@ extension Scenario {
             guard ms >= 1, ms <= UInt64(Int32.max) else { throw p.error("throttle wants 1ms or more") }
             var count: Int?
             var window: UInt64?
-            if p.accept("count") { count = Int(try p.uint("count")) } else {
+            if p.accept("count") { count = try p.int("count") } else {
                 try p.expect("for")
                 window = try p.duration("window")
             }
@@ -224,8 +229,8 @@ extension Scenario {
         case "truncate-and-lead":
             let tp = try p.word("topic/partition").split(separator: "/")
             guard tp.count == 2, let part = Int32(tp[1]) else { throw p.error("truncate-and-lead wants TOPIC/PARTITION") }
-            try p.expect("replica"); let r = Int32(try p.uint("replica"))
-            try p.expect("to"); let o = Int64(try p.uint("offset"))
+            try p.expect("replica"); let r: Int32 = try p.int("replica")
+            try p.expect("to"); let o: Int64 = try p.int("offset")
             return .truncateAndLead(topic: String(tp[0]), partition: part, replica: r, offset: o)
         case "stall-heartbeats":
             let g = try p.word("group")
@@ -244,11 +249,11 @@ extension Scenario {
                 throw p.error("inject-group-error wants a group API, not \(api)")
             }
             guard ApiNames.error(e) != nil else { throw p.error("unknown error \(e)") }
-            try p.expect("count"); let n = Int(try p.uint("count"))
+            try p.expect("count"); let n: Int = try p.int("count")
             return .injectGroupError(group: g, api: api, error: e, count: n)
         case "add-partitions":
             let t = try p.word("topic"); try p.expect("count")
-            return .addPartitions(topic: t, count: Int32(try p.uint("count")))
+            return .addPartitions(topic: t, count: try p.int("count"))
         case "stop-coordinator": return .stopCoordinator(group: try p.word("group"))
         case "stop-txn-coordinator": return .stopTxnCoordinator(transactionalId: try p.word("transactional id"))
         case "restart-brokers": return .restartBrokers
@@ -337,6 +342,13 @@ struct Words {
         let w = try word(what)
         guard let v = UInt64(w) else { throw error("\(what): '\(w)' is not a number") }
         return v
+    }
+
+    /// A number that fits `T`; a larger one is an error, not a trap (found by FuzzScenario).
+    mutating func int<T: FixedWidthInteger>(_ what: String) throws(ScenarioError) -> T {
+        let v = try uint(what)
+        guard let t = T(exactly: v) else { throw error("\(what): \(v) is too large (at most \(T.max))") }
+        return t
     }
 
     mutating func duration(_ what: String) throws(ScenarioError) -> UInt64 {

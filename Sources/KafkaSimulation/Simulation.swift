@@ -508,7 +508,8 @@ extension Simulation {
         let correlationId = Int32(bitPattern: UInt32(bytes[4]) << 24 | UInt32(bytes[5]) << 16 | UInt32(bytes[6]) << 8 | UInt32(bytes[7]))
         guard let ms = cluster.throttledResponse(fake, correlationId: correlationId) else { return }
         throttledDelivered += 1
-        let until = now + UInt64(ms) * 1_000_000
+        // The engine honours at most maxHonouredThrottle of what it is told.
+        let until = now + min(UInt64(ms) * 1_000_000, engineConfig.maxHonouredThrottle.nanoseconds)
         throttledUntil[link.broker] = max(throttledUntil[link.broker] ?? until, until)
     }
 

@@ -107,4 +107,83 @@ import Testing
         #expect(DurationText.parse("fast") == nil)
         #expect(DurationText.format(2_500_000_000) == "2500ms")
     }
+
+    /// Parses, renders, and checks the rendering is a fixed point (what FuzzScenario checks).
+    private func renderIsStable(_ text: String) throws -> String {
+        let rendered = try Scenario.parse(text).render()
+        let again = try Scenario.parse(rendered)
+        #expect(again.render() == rendered, "\(rendered)")
+        return rendered
+    }
+
+    /// A duration below a microsecond rendered as "0us", which parses to 0 and renders "0s".
+    @Test func subMicrosecondDurationsRenderInNanoseconds() throws {
+        #expect(DurationText.format(1) == "1ns")
+        #expect(DurationText.format(1_500) == "1500ns")
+        #expect(DurationText.format(2_000) == "2us")
+        #expect(DurationText.parse("1.ns") == 1)
+        let rendered = try renderIsStable("at 1.ns restart-broker 2\nat 1.000001ms stop-broker 2")
+        #expect(rendered.contains("at 1ns restart-broker 2") && rendered.contains("at 1000001ns stop-broker 2"))
+    }
+
+    /// Decimals are exact to the nanosecond: no binary rounding, no sub-nanosecond fractions.
+    @Test func decimalDurationsAndBytesParseExactly() {
+        #expect(DurationText.parse("9007199.254740993s") == 9_007_199_254_740_993)   // 2^53 + 1 ns
+        #expect(DurationText.parse("0.1s") == 100_000_000)
+        #expect(DurationText.parse("1.5m") == 90_000_000_000)
+        #expect(DurationText.parse("0.0000000001m") == 6)
+        #expect(DurationText.parse("2.50000000000s") == 2_500_000_000)   // trailing zeros are fine
+        #expect(DurationText.parse("1.5ns") == nil)
+        #expect(DurationText.parse("0.0000000001s") == nil)
+        for bad in ["1e3ms", "+1s", "-1s", ".s", "s", "1..2s", "inf", "nans", "0x10s", "１s"] {
+            #expect(DurationText.parse(bad) == nil, "\(bad)")
+        }
+        #expect(ByteText.parse("1.5MB") == 1_500_000)
+        #expect(ByteText.parse("0.001KB") == 1)
+        #expect(ByteText.parse("0.5B") == nil)
+        #expect(ByteText.parse("999999999999999") == 999_999_999_999_999)
+        #expect(ByteText.parse("1000000000000000") == nil)
+    }
+
+    /// Numbers past a field's type, or a duration past UInt64, are a ScenarioError naming
+    /// the line, not a trap.
+    @Test func oversizedNumbersAreScenarioErrors() {
+        for bad in ["topic t partitions 2147483648", "topic t partitions 1 rf 32768", "brokers 3\nat 1s stop-broker 4294967296",
+                    "at 1s truncate-and-lead t/0 replica 1 to 9223372036854775808", "workload produce topic t every 1s records 99999999999999999999",
+                    "safety 18446744073.709551616s", "at 1s add-partitions t count 2147483648"] {
+            #expect(throws: ScenarioError.self, "\(bad)") { try Scenario.parse(bad) }
+        }
+        #expect(throws: ScenarioError.self) { try GroupScenario.parse("group g\ntopic t partitions 4294967296") }
+        #expect((try? Scenario.parse("topic t partitions 2147483647"))?.topics.first?.partitions == Int32.max)
+    }
+
+    /// Lines and words split on unicode scalars: "\r" before "\n" stays in its word, and a
+    /// space before a combining mark still separates words, so renderings re-parse the same.
+    @Test func wordsSplitOnUnicodeScalars() throws {
+        let s = try Scenario.parse("workload consume topic t\r# comment\nbrokers 2")
+        #expect(s.brokers == 2)
+        #expect(s.workloads == [.consume(topic: "t\r", readCommitted: false, sessions: true)])
+        _ = try renderIsStable("workload consume topic t\r# comment\nbrokers 2")
+        // As Characters, " \u{301}" is not " ", so this named a topic "x \u{301}" (a space in a word).
+        #expect(throws: ScenarioError.self) { try Scenario.parse("topic x \u{301} partitions 3") }
+    }
+
+    /// `admin-groups ,` named no group and rendered as a line that does not parse.
+    @Test func emptyAdminGroupsListIsRefused() {
+        for bad in ["workload admin-groups , topic t every 1s", "workload admin-groups ,, topic t every 1s"] {
+            #expect(throws: ScenarioError.self, "\(bad)") { try Scenario.parse(bad) }
+        }
+        #expect((try? Scenario.parse("workload admin-groups a,,b topic t every 1s"))?.workloads == [.adminGroups(groups: ["a", "b"], topic: "t", every: 1_000_000_000)])
+    }
+
+    /// The fuzz input that found the unstable rendering (now under Tests/Fuzz/Crashes/scenario).
+    @Test func fuzzFoundScenarioRendersStably() throws {
+        let rendered = try renderIsStable("""
+            workload consume topic t read-committed
+            workload list-offsets topic t every 000ms
+            at 1.2s stop-broker 2
+            at 1.ns restart-broker 2
+            """)
+        #expect(rendered.contains("every 1ns") && rendered.contains("at 1ns restart-broker 2"))
+    }
 }

@@ -6,7 +6,7 @@ import Testing
 @Suite struct RecordBatchMalformedTests {
     /// The golden batch's header with `records` as its payload, `count` as its record
     /// count and a correct length and CRC, at base offset 500.
-    static func batch(records: [UInt8], count: Int32 = 1, attributes: Int16 = 0) -> [UInt8] {
+    static func batch(records: [UInt8], count: Int32 = 1, attributes: Int16 = 0, lastOffsetDelta: Int32? = nil) -> [UInt8] {
         var w = ByteWriter()
         w.writeInt64(500)
         w.writeInt32(Int32(49 + records.count))
@@ -14,7 +14,7 @@ import Testing
         w.writeInt8(2)
         w.writeUInt32(0)
         w.writeInt16(attributes)
-        w.writeInt32(count - 1)
+        w.writeInt32(lastOffsetDelta ?? count - 1)
         w.writeInt64(1000)
         w.writeInt64(1000)
         w.writeInt64(-1)
@@ -121,10 +121,11 @@ import Testing
         var w = ByteWriter()
         w.writeInt64(Int64.max)
         let big = Array(w.bytes)
-        var bytes = Self.batch(records: [0x0C, 0, 0, 0x02, 0x01, 0x01, 0x00])
+        var bytes = Self.batch(records: [0x0C, 0, 0, 0x02, 0x01, 0x01, 0x00], lastOffsetDelta: 1)
         bytes.replaceSubrange(0 ..< 8, with: big)
-        let e = try #require(decodeError(bytes))
+        let e = try #require(decodeError(bytes, options: RecordDecodingOptions(verifyCRC: false)))
         #expect(e.field == "record.offsetDelta")
+        #expect(e.kind == .invalidValue("offset overflows"))
         let ts = Self.batch(records: [0x1A, 0, 0xFE, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0, 0x01, 0x01, 0x00])
         let t = try #require(decodeError(ts))
         #expect(t.field == "record.timestampDelta")
@@ -193,5 +194,44 @@ import Testing
             }
         }
         #expect(decodedSome > 0)
+    }
+
+    /// A record with offset delta `d` (zigzag 2d), null key and value, no headers.
+    static func record(delta: UInt8) -> [UInt8] { [0x0C, 0, 0, delta, 0x01, 0x01, 0x00] }
+
+    /// Offset deltas must rise and stay within the batch's last delta: a negative delta, one
+    /// past the batch, a repeat or a step back would hand the user offsets the batch does not own.
+    @Test func offsetDeltasOutsideTheBatchOrNotRisingAreErrors() throws {
+        let cases: [(String, [UInt8], Int32, Int32?)] = [
+            ("negative delta", Self.record(delta: 0x01), 1, nil),
+            ("delta past the batch's last", Self.record(delta: 0x04), 1, 1),
+            ("repeated delta", Self.record(delta: 0) + Self.record(delta: 0), 2, nil),
+            ("falling delta", Self.record(delta: 0x02) + Self.record(delta: 0), 2, nil),
+        ]
+        for (name, records, count, last) in cases {
+            let e = decodeError(Self.batch(records: records, count: count, lastOffsetDelta: last))
+            #expect(e?.field == "record.offsetDelta", "\(name): \(String(describing: e))")
+            #expect(e?.baseOffset == 500, "\(name)")
+            if case .invalidValue = e?.kind {} else { Issue.record("\(name): \(String(describing: e))") }
+        }
+        // Gaps (a compacted batch) are fine: deltas 0 and 2 of a batch whose last delta is 3.
+        let (batches, _) = try RecordsReader.decodeAll(Self.batch(records: Self.record(delta: 0) + Self.record(delta: 0x04), count: 2, lastOffsetDelta: 3),
+                                                       contexts: CompressionContexts())
+        #expect(batches[0].records.map(\.offset) == [500, 502])
+    }
+
+    /// A control batch (attributes 0x20) must hold control records: a null key, or one too
+    /// short for version and type, is a decoding error; a real marker decodes.
+    @Test func controlBatchHoldingANonControlRecordIsAnError() throws {
+        let marker: [UInt8] = [0x14, 0, 0, 0, 0x08, 0, 0, 0, 1, 0x01, 0x00]       // key v0 COMMIT, null value
+        let (batches, _) = try RecordsReader.decodeAll(Self.batch(records: marker, attributes: 0x20), contexts: CompressionContexts())
+        #expect(try ControlRecord(parsing: batches[0].records[0]).type == .commit)
+        for (name, records) in [("null key", Self.record(delta: 0)), ("2-byte key", [0x10, 0, 0, 0, 0x04, 0, 0, 0x01, 0x00] as [UInt8])] {
+            let e = decodeError(Self.batch(records: records, attributes: 0x20))
+            #expect(e?.field == "records(control)", "\(name): \(String(describing: e))")
+            #expect(e?.baseOffset == 500, "\(name)")
+            // The same record in a data batch is fine.
+            #expect(decodeError(Self.batch(records: records)) == nil, "\(name)")
+        }
     }
 }

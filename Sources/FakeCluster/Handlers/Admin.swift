@@ -1,11 +1,25 @@
 /// Admin requests: topics (create, delete, partitions, records) and the cluster
 /// description. Configs are in Configs.swift.
 extension FakeCluster {
+    /// Like Kafka's controller, one request may add at most this many partitions in all; more
+    /// is refused whole (a fuzzed count of 2^31-1 would otherwise stall the cluster building them).
+    static let maxNewPartitionsPerRequest = 10_000
+    static let tooManyPartitionsMessage = "Excessively large number of partitions per request."
+
     mutating func handleCreateTopics(_ r: CreateTopicsRequest, _ ctx: RequestContext) -> HandlerResult {
         var resp = CreateTopicsResponse()
+        let asked = r.topics.reduce(0) { sum, t in
+            sum + (t.assignments.isEmpty ? Int(t.numPartitions == -1 ? state.metadata.defaultPartitions : max(t.numPartitions, 0)) : t.assignments.count)
+        }
         for t in r.topics {
             var tr = CreateTopicsResponse.CreatableTopicResult()
             tr.name = t.name
+            if asked > Self.maxNewPartitionsPerRequest {
+                tr.errorCode = KafkaErrorCode.policyViolation.code
+                tr.errorMessage = Self.tooManyPartitionsMessage
+                resp.topics.append(tr)
+                continue
+            }
             var configs: [String: String] = [:]
             for c in t.configs { if let v = c.value { configs[c.name] = v } }
             let assignments = t.assignments.isEmpty ? nil : t.assignments.sorted { $0.partitionIndex < $1.partitionIndex }.map(\.brokerIds)
@@ -52,10 +66,16 @@ extension FakeCluster {
 
     mutating func handleCreatePartitions(_ r: CreatePartitionsRequest, _ ctx: RequestContext) -> HandlerResult {
         var resp = CreatePartitionsResponse()
+        let asked = r.topics.reduce(0) { sum, t in
+            sum + max(0, Int(t.count) - (state.metadata.topic(t.name)?.partitions.count ?? 0))
+        }
         for t in r.topics {
             var res = CreatePartitionsResponse.CreatePartitionsTopicResult()
             res.name = t.name
-            if r.validateOnly {
+            if asked > Self.maxNewPartitionsPerRequest {
+                res.errorCode = KafkaErrorCode.policyViolation.code
+                res.errorMessage = Self.tooManyPartitionsMessage
+            } else if r.validateOnly {
                 let current = state.metadata.topic(t.name)?.partitions.count
                 res.errorCode = current == nil ? KafkaErrorCode.unknownTopicOrPartition.code
                     : (Int(t.count) <= current! ? KafkaErrorCode.invalidPartitions.code : 0)

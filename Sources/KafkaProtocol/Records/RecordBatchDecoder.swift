@@ -29,6 +29,16 @@ enum RecordBatchDecoder {
                 }
                 records = try frameRecords(plain, range: 0 ..< plain.count, header: header, field: "records(decompressed)")
             }
+            if header.attributes.isControl {
+                // A control batch holds only control records (a marker's key is version and
+                // type); anything else in one is a corrupt batch, not data to skip silently.
+                for record in records {
+                    do throws(KafkaDecodingError) { _ = try ControlRecord(parsing: record) } catch {
+                        throw KafkaDecodingError(field: "records(control)", offset: record.keyStart,
+                                                 kind: .invalidValue("control batch holds a non-control record at offset \(record.offset): \(error.kind)"))
+                    }
+                }
+            }
             return RecordBatch(header: header, records: records, byteOffset: start)
         } catch {
             var e = error
@@ -97,6 +107,7 @@ enum RecordBatchDecoder {
         records.reserveCapacity(min(count, range.count / 7))
         let logAppend = header.attributes.timestampType == .logAppendTime
         var r = ByteReader(buffer, range: range)
+        var previousDelta: Int32 = -1
         for _ in 0 ..< count {
             let lenAt = r.offset
             let length = Int(try r.readVarint("record.length"))
@@ -111,6 +122,13 @@ enum RecordBatchDecoder {
             let timestampDelta = try b.readVarlong("record.timestampDelta")
             let odAt = b.offset
             let offsetDelta = try b.readVarint("record.offsetDelta")
+            // Offsets rise inside the batch and stay within it (compaction leaves gaps, never
+            // disorder): a lying delta would hand the user duplicate or foreign offsets.
+            guard offsetDelta > previousDelta, offsetDelta <= header.lastOffsetDelta else {
+                throw KafkaDecodingError(field: "record.offsetDelta", offset: odAt,
+                                         kind: .invalidValue("offset delta \(offsetDelta) after \(previousDelta), batch's last delta \(header.lastOffsetDelta)"))
+            }
+            previousDelta = offsetDelta
             let (offset, o1) = header.baseOffset.addingReportingOverflow(Int64(offsetDelta))
             guard !o1 else { throw KafkaDecodingError(field: "record.offsetDelta", offset: odAt, kind: .invalidValue("offset overflows")) }
             var timestamp = header.maxTimestamp

@@ -101,6 +101,7 @@ struct ConnectionStateMachine {
         // Zero once the throttle has been waited out (see `flush`), so a past instant never
         // comes back as a deadline.
         if !queued.isEmpty, throttledUntil != .zero { consider(throttledUntil) }
+        if !pipelineFull { for q in queued { consider(queuedDeadline(q)) } }
         if let r = reauthenticateAt, isReady { consider(r) }
         return d
     }
@@ -187,7 +188,27 @@ struct ConnectionStateMachine {
             reauthenticateAt = nil
             events += startSasl(now: now)
         }
-        return events + flush(now: now)
+        // Send what can go first: a request whose throttle lifts as its deadline passes is sent.
+        events += flush(now: now)
+        return events + expireQueued(now: now)
+    }
+
+    /// Queued requests wait for a free slot: the in-flight ones' deadlines bound that wait.
+    private var pipelineFull: Bool { inFlight.count >= config.maxInFlightPerConnection }
+
+    /// When a queued request gives up: the deadline it would have had if written at once.
+    private func queuedDeadline(_ q: OutboundRequest) -> Instant {
+        q.queuedAt + q.brokerTimeout + config.requestTimeoutOverhead
+    }
+
+    /// Requests that waited in the queue past their deadline (a throttle, a connection that
+    /// never becomes usable) fail with a timeout; never written, they leave the connection usable.
+    private mutating func expireQueued(now: Instant) -> [ConnectionEvent] {
+        guard !pipelineFull, queued.contains(where: { queuedDeadline($0) <= now }) else { return [] }
+        let overhead = config.requestTimeoutOverhead
+        let expired = queued.filter { $0.queuedAt + $0.brokerTimeout + overhead <= now }
+        queued.removeAll { $0.queuedAt + $0.brokerTimeout + overhead <= now }
+        return expired.map { .response(token: $0.token, .failure(.requestTimeout(apiKey: type(of: $0.request).apiKey, broker: broker))) }
     }
 
     /// The engine no longer wants the answer to `token`: unsent, it is never sent; sent, its
@@ -425,7 +446,7 @@ struct ConnectionStateMachine {
     }
 
     private mutating func noteThrottle(_ ms: Int32, now: Instant) -> [ConnectionEvent] {
-        let until = now + .milliseconds(ms)
+        let until = now + min(.milliseconds(ms), config.maxHonouredThrottle)
         throttledUntil = max(throttledUntil, until)
         guard config.observe else { return [.throttled(until: until)] }
         return [.throttled(until: until), .observed(.throttled(broker: broker, .milliseconds(ms)))]

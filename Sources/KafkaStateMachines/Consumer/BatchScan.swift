@@ -38,7 +38,7 @@ struct BatchScan {
                     lastEpoch = h.partitionLeaderEpoch
                 } catch {
                     corrupt = (base, "\(error)")
-                    skipTo = max(base &+ 1, Self.offsetAfterBatch(bytes, at: at) ?? 0)
+                    skipTo = max(Self.after(base), Self.offsetAfterBatch(bytes, at: at) ?? 0)
                     return
                 }
             case 0, 1:
@@ -64,10 +64,15 @@ struct BatchScan {
         guard at >= 0, bytes.count - at >= 27 else { return nil }
         let base = int64(bytes, at)
         let magic = Int8(bitPattern: bytes[at + 16])
-        guard magic == 2 else { return base &+ 1 }
+        guard magic == 2 else { return after(base) }
         let delta = int32(bytes, at + 23)
-        return delta >= 0 ? base &+ Int64(delta) &+ 1 : base &+ 1
+        let (last, overflow) = base.addingReportingOverflow(Int64(max(delta, 0)))
+        return overflow ? .max : after(last)
     }
+
+    /// The offset after `offset`, saturating: a hostile base offset near Int64.max must not
+    /// trap (nor wrap to a negative offset) when `skip` moves past its batch.
+    static func after(_ offset: Int64) -> Int64 { offset == .max ? .max : offset + 1 }
 
     private static func int64(_ b: [UInt8], _ at: Int) -> Int64 {
         var v: UInt64 = 0

@@ -66,9 +66,13 @@ package struct FetchedPartition: Sendable {
     /// Decodes every batch (all codecs, v2 and legacy v0/v1), skipping records before
     /// `fetchOffset`, control batches (unless `keepControlRecords`) and, for
     /// read_committed, the batches of aborted transactions.
-    public func decode(contexts: CompressionContexts, verifyCRC: Bool = true, keepControlRecords: Bool = false) -> Decoded {
+    /// `decompressionLimit` bounds what one compressed batch may expand to (a bomb past it
+    /// is a corrupt batch).
+    public func decode(contexts: CompressionContexts, verifyCRC: Bool = true, keepControlRecords: Bool = false,
+                       decompressionLimit: DecompressionLimit = .default) -> Decoded {
         var out: [Record] = []
-        var reader = RecordsReader(records, options: RecordDecodingOptions(verifyCRC: verifyCRC), contexts: contexts)
+        let options = RecordDecodingOptions(verifyCRC: verifyCRC, decompressionLimit: decompressionLimit)
+        var reader = RecordsReader(records, options: options, contexts: contexts)
         var aborted = AbortedTransactionFilter(abortedTransactions, active: isolation == .readCommitted)
         while true {
             let batch: RecordBatch
@@ -76,9 +80,9 @@ package struct FetchedPartition: Sendable {
                 guard let b = try reader.next() else { break }
                 batch = b
             } catch {
-                let at = error.baseOffset ?? out.last.map { $0.offset + 1 } ?? fetchOffset
-                let after = BatchScan.offsetAfterBatch(records, at: reader.position) ?? at + 1
-                return Decoded(records: out, error: .corruptBatch(offset: at, reason: "\(error)"), skipTo: max(after, at + 1))
+                let at = error.baseOffset ?? out.last.map { BatchScan.after($0.offset) } ?? fetchOffset
+                let after = BatchScan.offsetAfterBatch(records, at: reader.position) ?? BatchScan.after(at)
+                return Decoded(records: out, error: .corruptBatch(offset: at, reason: "\(error)"), skipTo: max(after, BatchScan.after(at)))
             }
             guard aborted.keeps(batch) else { continue }
             if batch.isControl && !keepControlRecords { continue }

@@ -635,7 +635,7 @@ package struct Fetcher {
         var next = scan.nextOffset
         if let bad = scan.corrupt {
             error = .corruptBatch(offset: bad.offset, reason: bad.reason)
-            cursors[tp]!.phase = .stopped(error!, skipTo: max(scan.skipTo, bad.offset + 1))
+            cursors[tp]!.phase = .stopped(error!, skipTo: max(scan.skipTo, BatchScan.after(bad.offset)))
             next = bad.offset
         } else if scan.batches == 0 {
             // Nothing complete fit: a batch larger than the partition limit.

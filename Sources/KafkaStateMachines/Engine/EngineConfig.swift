@@ -12,6 +12,9 @@ package struct EngineConfig: Sendable {
     /// Added to a request's broker-side timeout (Fetch max wait, Produce timeout, a rebalance
     /// timeout …) to give its deadline; alone for requests without one.
     public var requestTimeoutOverhead: Interval = .seconds(10)
+    /// The longest KIP-219 throttle honoured: a broker's throttle_time_ms is untrusted, and
+    /// Int32.max ms would hold every queued request for 24 days.
+    public var maxHonouredThrottle: Interval { requestTimeoutOverhead }
     /// A connection with nothing outstanding for this long is closed.
     public var connectionIdleTimeout: Interval = .seconds(20)
     /// Frames announced larger than this fail the connection (Kafka's

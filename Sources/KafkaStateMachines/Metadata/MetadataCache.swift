@@ -78,7 +78,10 @@ package struct MetadataCache: Sendable {
             partitionCounts[name] = topic.errorCode == 0 ? Int32(topic.partitions.count) : nil
             for key in partitions.keys where key.topic == name { partitions[key] = nil }
             if !partitionRacks.isEmpty { for key in partitionRacks.keys where key.topic == name { partitionRacks[key] = nil } }
-            for p in topic.partitions {
+            // An index outside 0..<count is a hostile or broken answer: code that walks a
+            // topic's partitions by index would otherwise size itself by it (2^31-1 exhausted memory).
+            let count = Int32(clamping: topic.partitions.count)
+            for p in topic.partitions where p.partitionIndex >= 0 && p.partitionIndex < count {
                 let tp = TopicPartition(name, p.partitionIndex)
                 partitions[tp] = PartitionInfo(leader: p.leaderId, leaderEpoch: p.leaderEpoch, errorCode: KafkaErrorCode(p.errorCode))
                 if !racks.isEmpty {

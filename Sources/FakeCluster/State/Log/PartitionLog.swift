@@ -298,7 +298,9 @@ struct PartitionLog: Sendable, Equatable {
         if h.isLogAppendTime {
             return [OffsetAndTimestamp(offset: h.baseOffset, timestamp: h.maxTimestamp)]
         }
-        guard h.compressionCodec == 0 else { return [] }
+        // The producer wrote these bytes: a negative count or deltas that overflow Int64 make
+        // the batch unreadable here (the callers fall back to the header), never a trap.
+        guard h.compressionCodec == 0, h.recordCount >= 0 else { return [] }
         var out: [OffsetAndTimestamp] = []
         var r = ByteReader(b.bytes, range: 61 ..< b.bytes.count)
         do {
@@ -308,7 +310,10 @@ struct PartitionLog: Sendable, Equatable {
                 _ = try r.readInt8("attributes")
                 let tsDelta = try r.readVarlong("timestampDelta")
                 let offDelta = try r.readVarint("offsetDelta")
-                out.append(OffsetAndTimestamp(offset: h.baseOffset + Int64(offDelta), timestamp: h.baseTimestamp + tsDelta))
+                let (offset, o1) = h.baseOffset.addingReportingOverflow(Int64(offDelta))
+                let (timestamp, o2) = h.baseTimestamp.addingReportingOverflow(tsDelta)
+                guard !o1, !o2 else { return [] }
+                out.append(OffsetAndTimestamp(offset: offset, timestamp: timestamp))
                 try r.skip(Int(length) - (r.offset - start), "record")
             }
         } catch {
