@@ -138,6 +138,11 @@ final class RdkafkaMember: GroupTestMember, @unchecked Sendable {
     func kill() {
         let diedAlone = !process.isRunning && process.terminationStatus != 0
         if process.isRunning { process.terminate() }
+        // A peer stuck in its close (librdkafka leaving a group through a slow broker) is
+        // killed after 10 s: waitUntilExit would otherwise spin, and hang the whole run.
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
+        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
         done.wait()
         if diedAlone { print("\(name) (librdkafka) exited with \(process.terminationStatus):\n\(stderr.suffix(3000))") }
