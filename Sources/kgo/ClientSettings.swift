@@ -51,14 +51,15 @@ struct ClientSettings {
         config = p.config
     }
 
-    /// Every value checked against `config` without the security parts (their files are
-    /// read when the client is made).
+    /// Every value and their combination checked, without reading the certificate files
+    /// (that happens when the client is made).
     func check(_ config: inout KafkaClientConfiguration) throws {
         var p = Pending(config: config)
         for (key, value) in values {
             guard let setting = Self.table.first(where: { $0.name == Self.canonical(key) }) else { throw ClientSettingError.unknown(key) }
             try setting.apply(value, &p)
         }
+        try Self.finish(&p, loadFiles: false)
     }
 
     static func canonical(_ key: String) -> String { aliases[key] ?? key }
@@ -185,13 +186,14 @@ struct ClientSettings {
     ]
 
     /// TLS and SASL from their parts; security.protocol must agree with what is given.
-    private static func finish(_ p: inout Pending) throws(ClientSettingError) {
+    private static func finish(_ p: inout Pending, loadFiles: Bool = true) throws(ClientSettingError) {
         let proto = p.securityProtocol
         let wantsTLS = proto == "ssl" || proto == "sasl_ssl" || (proto == nil && (p.caFile != nil || p.certificateFile != nil))
         if wantsTLS || p.caFile != nil || p.certificateFile != nil || p.keyFile != nil {
             guard proto == nil || proto == "ssl" || proto == "sasl_ssl" else { throw .conflict("ssl.* settings need security.protocol ssl or sasl_ssl") }
+            guard (p.certificateFile == nil) == (p.keyFile == nil) else { throw .conflict("ssl.certificate.location and ssl.key.location go together") }
             do {
-                p.config.tls = try .files(caFile: p.caFile, certificateFile: p.certificateFile, keyFile: p.keyFile)
+                if loadFiles { p.config.tls = try .files(caFile: p.caFile, certificateFile: p.certificateFile, keyFile: p.keyFile) }
             } catch {
                 throw .conflict("\(error)")
             }
