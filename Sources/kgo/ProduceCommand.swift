@@ -152,8 +152,13 @@ struct ProduceCommand: AsyncParsableCommand {
     func run() async throws {
         // Files first: a missing one fails before anything connects.
         var input = try ProduceInput(files: files, delimiter: try Escapes.bytes(delimiter), splitFiles: lines)
-        let client = try connection.makeClient(producer: try producer.configuration()) { $0.allowAutoTopicCreation = !noAutoCreate }
-        if let createPartitions { try await createTopic(client, topic, partitions: createPartitions) }
+        let (config, logger) = try connection.makeConfiguration(producer: try producer.configuration()) { $0.allowAutoTopicCreation = !noAutoCreate }
+        let client = try KafkaClient(configuration: config, logger: logger)
+        if let createPartitions {
+            try await createTopic(client, topic, partitions: createPartitions)
+        } else if !config.allowAutoTopicCreation {
+            try await requireTopic(client)
+        }
         if producer.transactionalId != nil {
             try await runTransaction(client, &input)
             return
@@ -166,6 +171,21 @@ struct ProduceCommand: AsyncParsableCommand {
         var err = StandardError()
         print("produced \(delivered) of \(lines) records to \(topic)\(failed > 0 ? ", \(failed) failed (first: \(first!))" : "")", to: &err)
         if failed > 0 || delivered != lines { throw ExitCode(1) }
+    }
+
+    /// Without auto creation a missing topic fails now, in one line, rather than every
+    /// record failing after the producer's unknown-topic retries.
+    private func requireTopic(_ client: KafkaClient) async throws {
+        var m = MetadataRequest()
+        var t = MetadataRequest.MetadataRequestTopic()
+        t.name = topic
+        m.topics = [t]
+        m.allowAutoTopicCreation = false
+        let r = try await client.request(m)
+        if r.topics.contains(where: { $0.name == topic && $0.errorCode == KafkaErrorCode.unknownTopicOrPartition.rawValue }) {
+            await client.close()
+            throw KgoFailure("unknown topic \(topic) (auto creation is off)")
+        }
     }
 
     /// Produces every message of the input (up to -c); returns how many there were.

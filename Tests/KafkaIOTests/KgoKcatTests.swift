@@ -86,7 +86,7 @@ import Testing
         Case(name: "produce auto-creates the topic", arguments: ["-C", "-b", "$B", "-t", "fresh", "-e"], status: 0, output: "a\nb\n",
              before: (["-P", "-b", "$B", "-t", "fresh"], "a\nb")),
         Case(name: "--no-auto-create", arguments: ["-P", "-b", "$B", "-t", "absent", "--no-auto-create"], status: 1,
-             output: "produced 0 of 1 records to absent, 1 failed (first: unknown topic absent)\n", stdin: "a"),
+             output: "kgo: error: unknown topic absent (auto creation is off)\n", stdin: "a"),
         Case(name: "-k -c -p -1", arguments: ["-C", "-b", "$B", "-t", "keyed", "-e", "-f", "%k=%s\\n"], status: 0, contains: ["K=a\n", "K=b\n"],
              excludes: ["c"], before: (["-P", "-b", "$B", "-t", "keyed", "-k", "K", "-c", "2", "-p", "-1"], "a\nb\nc\n")),
         Case(name: "files are one message each, binary", arguments: ["-C", "-b", "$B", "-t", "files", "-e", "-f", "%S;"], status: 0, output: "3;2;",
