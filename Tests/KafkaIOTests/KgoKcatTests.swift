@@ -78,6 +78,7 @@ import Testing
         Case(name: "-o s@TS", arguments: ["-C"] + consumeT + ["-e", "-o", "s@1002", "-f", "%o\\n"], status: 0, output: "2\n3\n"),
         Case(name: "-o e@TS ends without -e", arguments: ["-C"] + consumeT + ["-o", "e@1002", "-f", "%o\\n"], status: 0, output: "0\n1\n"),
         Case(name: "-o s@TS -o e@TS", arguments: ["-C"] + consumeT + ["-o", "s@1001", "-o", "e@1003", "-f", "%o\\n"], status: 0, output: "1\n2\n"),
+        Case(name: "-o -N still counts from the end", arguments: ["-C"] + consumeT + ["-e", "-o", "-1", "-f", "%o\\n"], status: 0, output: "3\n"),
         Case(name: "-o e@ twice is a usage error", arguments: ["-C"] + consumeT + ["-o", "e@1", "-o", "e@2"], status: 64, contains: ["e@TS wants one timestamp"]),
         Case(name: "-e -E reads the other partitions, status 1", arguments: ["-C", "-b", "$B", "-t", "u", "-e", "-E"], status: 1,
              contains: ["v5\n", "kgo: error: u [0] at offset 0: broker error TOPIC_AUTHORIZATION_FAILED"], fetchError: TopicPartition("u", 0)),
