@@ -85,6 +85,13 @@ let package = Package(
             .product(name: "CoreMetrics", package: "swift-metrics"),
         ]),
 
+        // Runnable examples of the library (producer, consumer, group consumer), built with
+        // everything else so they keep up with the API.
+        .executableTarget(name: "kgo-examples", dependencies: [
+            "KafkaIO", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Examples"),
+
         .testTarget(name: "KafkaProtocolTests", dependencies: ["KafkaProtocol"],
                     resources: [.copy("Fixtures")]),
         // The parsers outside the codec, checked as Tests/Fuzz/Checks says (package access).

@@ -51,6 +51,11 @@ public struct KafkaClientConfiguration: Sendable {
     public var apiVersionsFallbackRelease: KafkaRelease? = nil
     /// Per-key version limits for every request.
     public var versionPins = VersionPins()
+    /// Lets the brokers create a topic the client asks metadata for and they do not have
+    /// (producing to it, assigning it), when their `auto.create.topics.enable` allows.
+    /// Off by default, as in franz-go: a typo in a topic name fails instead of creating a
+    /// topic. librdkafka's producer (`allow.auto.create.topics`) and `kgo produce` have it on.
+    public var allowAutoTopicCreation = false
 
     /// The producer's settings.
     public var producer = ProducerConfiguration()
@@ -128,6 +133,7 @@ public struct KafkaClientConfiguration: Sendable {
         c.fetcher = consumer.fetcherConfig
         c.producer = producer.engineConfig
         c.observe = !hooks.isEmpty
+        c.allowAutoTopicCreation = allowAutoTopicCreation
         return c
     }
 }

@@ -41,6 +41,11 @@ struct ConnectionOptions: ParsableArguments {
     @Flag(name: .customLong("record-secrets"), help: "Store SASL passwords in the recording, so logins replay too.")
     var recordSecrets = false
 
+    @Option(name: .customShort("X"), help: "Client setting KEY=VALUE under librdkafka's name (repeatable; after the other options; -X list shows them).")
+    var settings: [String] = []
+    @Option(name: .customShort("F"), help: "Config file of KEY=VALUE client settings (default: $KGO_CONFIG, else ~/.config/kgo.conf if present); -X and options win over it.")
+    var configFile: String?
+
     @Flag(name: .customLong("metrics-hook"), help: "Attach KafkaMetricsHook with swift-metrics' no-op backend: the hooks' and the adapter's own cost, for benchmarks.")
     var metricsHook = false
 
@@ -48,6 +53,16 @@ struct ConnectionOptions: ParsableArguments {
     func validate() throws {
         guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be a positive number of seconds") }
         if let sasl { _ = try Self.parseSasl(sasl) }
+        do { _ = try commandLineSettings() } catch { throw ValidationError("-X \(error)") }
+    }
+
+    /// The -X settings, checked (an unknown key or a malformed value is a usage error).
+    func commandLineSettings() throws -> ClientSettings {
+        var s = ClientSettings()
+        for text in settings { try s.add(text) }
+        var probe = KafkaClientConfiguration(seedBrokers: [BrokerAddress]())
+        try s.check(&probe)
+        return s
     }
 
     func makeClient(producer: ProducerConfiguration = ProducerConfiguration(), configure: (inout KafkaClientConfiguration) -> Void = { _ in }) throws -> KafkaClient {
@@ -58,9 +73,21 @@ struct ConnectionOptions: ParsableArguments {
     /// The client configuration these options describe, and the logger for it.
     func makeConfiguration(producer: ProducerConfiguration = ProducerConfiguration(),
                            configure: (inout KafkaClientConfiguration) -> Void = { _ in }) throws -> (KafkaClientConfiguration, Logger) {
-        let given = brokers.isEmpty ? [ProcessInfo.processInfo.environment["KGO_BROKERS"] ?? ""] : brokers
-        let seeds = given.flatMap { $0.split(separator: ",").map(String.init) }
-        guard !seeds.isEmpty else { throw KgoFailure("name at least one broker with -b HOST:PORT or KGO_BROKERS") }
+        // Brokers: -b, else -X bootstrap.servers, else $KGO_BROKERS, else the config file's.
+        let environment = ProcessInfo.processInfo.environment
+        let file = try ConfigFile.load(explicit: configFile, environment: environment)
+        let given: [String]
+        if !brokers.isEmpty {
+            given = brokers
+        } else if let b = (try? commandLineSettings())?.brokers {
+            given = [b]
+        } else if let b = environment["KGO_BROKERS"], !b.isEmpty {
+            given = [b]
+        } else {
+            given = file.brokers.map { [$0] } ?? []
+        }
+        let seeds = given.flatMap { $0.split(separator: ",").map { String($0).trimmingSpaces } }.filter { !$0.isEmpty }
+        guard !seeds.isEmpty else { throw KgoFailure("name at least one broker with -b HOST:PORT, KGO_BROKERS or bootstrap.servers in a config file") }
         var config = try KafkaClientConfiguration(seedBrokers: seeds)
         config.clientId = "kgo"
         config.softwareName = "kgo-swift-cli"
@@ -90,6 +117,10 @@ struct ConnectionOptions: ParsableArguments {
         var logger = Logger(label: "kgo") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = verbose ? .debug : .error
         configure(&config)
+        // The config file, then -X: both after the verb's own options, so a setting named
+        // there is the one that counts.
+        do { try file.apply(to: &config) } catch { throw KgoFailure("config file: \(error)") }
+        do { try commandLineSettings().apply(to: &config) } catch { throw KgoFailure("-X: \(error)") }
         return (config, logger)
     }
 

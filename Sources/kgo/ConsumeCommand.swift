@@ -19,12 +19,15 @@ struct ConsumeCommand: AsyncParsableCommand {
     var exclude: [String] = []
     @Option(name: .short, help: "Only this partition (repeatable; needs -t).")
     var partition: [Int32] = []
-    @Option(name: .short, parsing: .unconditional, help: "Start: beginning, end, N (exact), -N (N before the end), @TIMESTAMP_MS.")
-    var offset: String = "beginning"
+    @Option(name: .short, parsing: .unconditionalSingleValue,
+            help: "Start: beginning, end, N (exact), -N (N before the end), s@TS or @TS (the first record at or after TS ms); e@TS stops each partition at its first record at or after TS (give both as two -o).")
+    var offsets: [String] = []
     @Option(name: .short, help: "Exit after this many records.")
     var count: Int?
     @Flag(name: .short, help: "Exit once every partition has been read to its end, or at the first partition error (status 1).")
     var exitAtEnd = false
+    @Flag(name: .customShort("E"), help: "Do not exit on a partition error: report it, leave that partition (it counts as ended for -e) and read the others; the status is still 1.")
+    var continueOnError = false
     @Option(name: .short, help: "Output format (kcat's): %s value, %S value length, %R value length as 4 big-endian bytes, %k key, %K key length, %t topic, %p partition, %o offset, %T timestamp, %h headers, %%; \\n \\r \\t \\xNN.")
     var format: String = "%s\\n"
     @Flag(name: .customShort("Z"), help: "Print a null key or value as NULL (an empty one prints as nothing).")
@@ -50,6 +53,7 @@ struct ConsumeCommand: AsyncParsableCommand {
         guard !topic.isEmpty || !regex.isEmpty else { throw ValidationError("name a topic with -t or a pattern with -r") }
         guard partition.isEmpty || !topic.isEmpty else { throw ValidationError("-p needs -t") }
         _ = try Self.parseOffset(offset)
+        _ = try endTimestamp()
         _ = try RecordFormat(format)
         guard isolation == "read-committed" || isolation == "read-uncommitted" else {
             throw ValidationError("--isolation is read-committed or read-uncommitted")
@@ -62,15 +66,27 @@ struct ConsumeCommand: AsyncParsableCommand {
         }
     }
 
+    /// The start -o (the one that is not e@), "beginning" when none is given.
+    var offset: String { offsets.last(where: { !$0.hasPrefix("e@") }) ?? "beginning" }
+
+    /// e@TS: where every partition stops; nil reads on.
+    func endTimestamp() throws -> Int64? {
+        let ends = offsets.filter { $0.hasPrefix("e@") }
+        guard let last = ends.last else { return nil }
+        guard ends.count == 1, let ts = Int64(last.dropFirst(2)), ts >= 0 else { throw ValidationError("-o e@TS wants one timestamp in ms, got \(ends.joined(separator: " "))") }
+        guard group == nil else { throw ValidationError("-o e@TS does not go with -G") }
+        return ts
+    }
+
     static func parseOffset(_ s: String) throws -> StartOffset {
         switch s {
         case "beginning", "start": return .start
         case "end": return .end
         default:
-            if s.hasPrefix("@"), let ts = Int64(s.dropFirst()) { return .afterTimestamp(ts) }
+            if s.hasPrefix("@") || s.hasPrefix("s@"), let ts = Int64(s.drop(while: { $0 != "@" }).dropFirst()), ts >= 0 { return .afterTimestamp(ts) }
             if s.hasPrefix("-"), let n = Int64(s.dropFirst()) { return .relativeToEnd(n) }
             if let n = Int64(s), n >= 0 { return .exact(n) }
-            throw ValidationError("-o wants beginning, end, N, -N or @TIMESTAMP_MS, got \(s)")
+            throw ValidationError("-o wants beginning, end, N, -N, s@TS, @TS or e@TS (TS in ms), got \(s)")
         }
     }
 
@@ -130,8 +146,9 @@ struct ConsumeCommand: AsyncParsableCommand {
     }
 
     /// Prints what `poll` returns in the -f format until -c records, -e (every partition of
-    /// `expected()` read to its end; an empty set never ends; or the first partition error)
-    /// or the client closes. False when a partition failed or data was lost.
+    /// `expected()` read to its end; an empty set never ends; or the first partition error
+    /// unless -E), e@TS (every partition past TS, or with -e at its end) or the client
+    /// closes. False when a partition failed or data was lost.
     func printRecords(poll: (Duration) async -> ConsumerPoll, expected: () -> Set<TopicPartition>) async throws -> Bool {
         let out = FileHandle.standardOutput
         var buffer: [UInt8] = []
@@ -141,6 +158,9 @@ struct ConsumeCommand: AsyncParsableCommand {
         var lost = false
         var template = try RecordFormat(format)
         template.nullAsText = nullAsText
+        let endTimestamp = try endTimestamp()
+        // Partitions done with: past e@TS, or failed under -E.
+        var finished: Set<TopicPartition> = []
         loop: while true {
             let poll = await poll(.seconds(1))
             for loss in poll.dataLoss {
@@ -150,6 +170,11 @@ struct ConsumeCommand: AsyncParsableCommand {
             for p in poll.partitions {
                 let tp = TopicPartition(p.topic, p.partition)
                 for r in p.records {
+                    if finished.contains(tp) { break }
+                    if let endTimestamp, r.timestamp >= endTimestamp {
+                        finished.insert(tp)
+                        break
+                    }
                     if json {
                         RecordFormat.json(topic: p.topic, partition: p.partition, record: r, into: &buffer)
                     } else {
@@ -163,7 +188,7 @@ struct ConsumeCommand: AsyncParsableCommand {
                     failed[tp] = e
                     out.write(Data(buffer)); buffer.removeAll(keepingCapacity: true)
                     FileHandle.standardError.write(Data("kgo: error: \(p.topic) [\(p.partition)] at offset \(p.nextOffset): \(e)\n".utf8))
-                    if exitAtEnd { break loop }
+                    if continueOnError { finished.insert(tp) } else if exitAtEnd { break loop }
                 }
                 if p.atEnd { ended.insert(tp) } else if !p.records.isEmpty { ended.remove(tp) }
                 if buffer.count > 1 << 16 { out.write(Data(buffer)); buffer.removeAll(keepingCapacity: true) }
@@ -171,7 +196,7 @@ struct ConsumeCommand: AsyncParsableCommand {
             }
             if !buffer.isEmpty { out.write(Data(buffer)); buffer.removeAll(keepingCapacity: true) }
             let want = expected()
-            if exitAtEnd && !want.isEmpty && want.isSubset(of: ended) { break }
+            if (exitAtEnd || endTimestamp != nil) && !want.isEmpty && want.isSubset(of: finished.union(exitAtEnd ? ended : [])) { break }
             if poll.closed { break }
         }
         if !buffer.isEmpty { out.write(Data(buffer)) }

@@ -23,7 +23,18 @@ struct Kgo: ParsableCommand {
     /// 1 with one line on standard error for anything that fails once running.
     static func main() {
         var command: any ParsableCommand
-        do { command = try parseAsRoot() } catch { exit(withError: error) }
+        let verbs = Set(configuration.subcommands.compactMap { $0.configuration.commandName })
+        var arguments = Array(CommandLine.arguments.dropFirst())
+        switch KcatModes.rewrite(arguments, verbs: verbs) {
+        case .arguments(let a): arguments = a
+        case .listSettings:
+            print(ClientSettings.listing, terminator: "")
+            Foundation.exit(0)
+        case .usageError(let why):
+            FileHandle.standardError.write(Data("kgo: error: \(why)\n".utf8))
+            exit(withError: ExitCode.validationFailure)
+        }
+        do { command = try parseAsRoot(arguments) } catch { exit(withError: error) }
         if let asyncCommand = command as? any AsyncParsableCommand {
             let outcome = AsyncOutcome()
             let done = DispatchSemaphore(value: 0)

@@ -11,8 +11,13 @@ struct MetadataCommand: AsyncParsableCommand {
 
     @Argument(help: "Topics to describe (all when none).")
     var topics: [String] = []
+    @Option(name: .short, help: "A topic to describe, as kcat -L -t (repeatable; with the arguments).")
+    var topic: [String] = []
+    @Flag(name: .customShort("J"), help: "Print JSON (kcat -L -J's fields: controllerid, brokers, topics with partitions, leader, replicas, isrs).")
+    var json = false
 
     func run() async throws {
+        let topics = self.topics + topic
         var request = MetadataRequest()
         request.topics = topics.isEmpty ? nil : topics.map {
             var t = MetadataRequest.MetadataRequestTopic()
@@ -21,6 +26,10 @@ struct MetadataCommand: AsyncParsableCommand {
         }
         request.allowAutoTopicCreation = false
         let response = try await connection.withClient { try await $0.request(request) }
+        if json {
+            print(MetadataJSON.render(response))
+            return
+        }
         print("cluster \(response.clusterId ?? "-"), controller \(response.controllerId)")
         print("BROKER  ADDRESS                RACK")
         for b in response.brokers.sorted(by: { $0.nodeId < $1.nodeId }) {

@@ -102,14 +102,25 @@ final class ProduceTally: Sendable {
 struct ProduceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "produce",
-        abstract: "Produce records read from standard input, one per line (or per -D delimiter), kcat style.")
+        abstract: "Produce records read from standard input, one per line (or per -D delimiter), or one per FILE, kcat style.",
+        discussion: "The topic is created by the broker if it does not exist and the broker allows it (as librdkafka's producer does); --no-auto-create turns that off.")
 
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var producer: ProducerOptions
     @Option(name: .shortAndLong, help: "Topic to produce to.")
     var topic: String
-    @Option(name: .shortAndLong, help: "Partition (default: the partitioner's choice).")
+    @Option(name: .shortAndLong, parsing: .unconditional, help: "Partition (default, or -1: the partitioner's choice).")
     var partition: Int32?
+    @Option(name: .short, help: "Key of every record (not with -K).")
+    var key: String?
+    @Option(name: .short, help: "Stop after this many messages.")
+    var count: Int?
+    @Flag(name: .short, help: "With FILEs: split each file at -D as standard input is, instead of one message per file.")
+    var lines = false
+    @Flag(name: .customLong("no-auto-create"), help: "Do not let the broker create a topic that does not exist (allow.auto.create.topics=false).")
+    var noAutoCreate = false
+    @Argument(help: "Files to send, each one whole message (binary as it is; -l splits them); none: standard input.")
+    var files: [String] = []
     @Option(name: .customShort("D"), help: "Message delimiter, escapes \\n \\r \\t \\xNN allowed (default: newline). Input is bytes, not text.")
     var delimiter: String = "\\n"
     @Option(name: .customShort("K"), help: "Key delimiter: the bytes before its first occurrence are the key (escapes as -D).")
@@ -122,7 +133,10 @@ struct ProduceCommand: AsyncParsableCommand {
     var createPartitions: Int32?
 
     func validate() throws {
-        if let partition, partition < 0 { throw ValidationError("negative partition \(partition)") }
+        if let partition, partition < -1 { throw ValidationError("negative partition \(partition) (-1 is the partitioner's choice)") }
+        if key != nil && keyDelimiter != nil { throw ValidationError("-k and -K do not go together") }
+        if let count, count < 0 { throw ValidationError("-c must not be negative") }
+        if lines && files.isEmpty { throw ValidationError("-l needs FILEs") }
         guard try !Escapes.bytes(delimiter).isEmpty else { throw ValidationError("-D must not be empty") }
         if let keyDelimiter { guard try !Escapes.bytes(keyDelimiter).isEmpty else { throw ValidationError("-K must not be empty") } }
         _ = try producer.configuration()
@@ -136,14 +150,21 @@ struct ProduceCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let client = try connection.makeClient(producer: try producer.configuration())
-        if let createPartitions { try await createTopic(client, topic, partitions: createPartitions) }
+        // Files first: a missing one fails before anything connects.
+        var input = try ProduceInput(files: files, delimiter: try Escapes.bytes(delimiter), splitFiles: lines)
+        let (config, logger) = try connection.makeConfiguration(producer: try producer.configuration()) { $0.allowAutoTopicCreation = !noAutoCreate }
+        let client = try KafkaClient(configuration: config, logger: logger)
+        if let createPartitions {
+            try await createTopic(client, topic, partitions: createPartitions)
+        } else if !config.allowAutoTopicCreation {
+            try await requireTopic(client)
+        }
         if producer.transactionalId != nil {
-            try await runTransaction(client)
+            try await runTransaction(client, &input)
             return
         }
         let tally = ProduceTally()
-        let lines = try produceLines(client, tally)
+        let lines = try produceLines(client, tally, &input)
         await client.flush()
         await client.close()
         let (delivered, failed, first) = tally.snapshot
@@ -152,14 +173,30 @@ struct ProduceCommand: AsyncParsableCommand {
         if failed > 0 || delivered != lines { throw ExitCode(1) }
     }
 
-    /// Produces every message of standard input (split at -D); returns how many there were.
-    private func produceLines(_ client: KafkaClient, _ tally: ProduceTally) throws -> Int {
-        var input = DelimitedInput(delimiter: try Escapes.bytes(delimiter))
+    /// Without auto creation a missing topic fails now, in one line, rather than every
+    /// record failing after the producer's unknown-topic retries.
+    private func requireTopic(_ client: KafkaClient) async throws {
+        var m = MetadataRequest()
+        var t = MetadataRequest.MetadataRequestTopic()
+        t.name = topic
+        m.topics = [t]
+        m.allowAutoTopicCreation = false
+        let r = try await client.request(m)
+        if r.topics.contains(where: { $0.name == topic && $0.errorCode == KafkaErrorCode.unknownTopicOrPartition.rawValue }) {
+            await client.close()
+            throw KgoFailure("unknown topic \(topic) (auto creation is off)")
+        }
+    }
+
+    /// Produces every message of the input (up to -c); returns how many there were.
+    private func produceLines(_ client: KafkaClient, _ tally: ProduceTally, _ input: inout ProduceInput) throws -> Int {
         let keyDelimiter = try self.keyDelimiter.map(Escapes.bytes)
+        let fixedKey = self.key.map { Array($0.utf8) }
+        let partition = self.partition == -1 ? nil : self.partition
         let headers = self.headers
         var count = 0
-        while let message = input.next() {
-            var key: [UInt8]? = nil
+        while self.count.map({ count < $0 }) ?? true, let message = try input.next() {
+            var key: [UInt8]? = fixedKey
             var value: [UInt8]? = message
             if let d = keyDelimiter, let i = Escapes.index(of: d, in: message, from: 0) {
                 key = Array(message[..<i])
@@ -178,7 +215,7 @@ struct ProduceCommand: AsyncParsableCommand {
     /// `--transactional-id`: all of standard input as one transaction. Begin, produce every
     /// line, commit; if any record failed, or the commit did, abort instead, so either every
     /// line is committed or none is visible to read_committed consumers.
-    private func runTransaction(_ client: KafkaClient) async throws {
+    private func runTransaction(_ client: KafkaClient, _ input: inout ProduceInput) async throws {
         var err = StandardError()
         do {
             try await client.beginTransaction()
@@ -188,7 +225,7 @@ struct ProduceCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let tally = ProduceTally()
-        let lines = try produceLines(client, tally)
+        let lines = try produceLines(client, tally, &input)
         // A record refused at the call (too large, a partition that does not exist) makes the
         // transaction "must abort" as a failed delivery does, so the commit below refuses; a
         // failure already seen skips it.

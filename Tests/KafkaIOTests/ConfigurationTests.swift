@@ -27,6 +27,7 @@ import Testing
         c.pinnedBrokerRelease = KafkaRelease(0, 9)
         c.apiVersionsFallbackRelease = KafkaRelease(0, 8)
         c.versionPins[.metadata] = 1 ... 2
+        c.allowAutoTopicCreation = true
         c.consumer.isolation = .readCommitted
         c.consumer.resetPolicy = .end
         c.consumer.maxWait = .milliseconds(13)

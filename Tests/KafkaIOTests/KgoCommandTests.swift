@@ -10,9 +10,11 @@ import Testing
 @Suite struct KgoCommandTests {
     /// Runs `.build/debug/kgo` (swift test builds it with the tests) and returns its exit
     /// status and combined output.
-    /// `unsetting` names environment variables the child must not inherit.
+    /// `unsetting` names environment variables the child must not inherit; a child still
+    /// running after `timeLimit` is killed (SIGKILL), so a run that never ends fails the test
+    /// instead of hanging it.
     static func kgo(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:],
-                    unsetting: [String] = []) throws -> (status: Int32, output: String) {
+                    unsetting: [String] = [], timeLimit: Duration? = nil) throws -> (status: Int32, output: String) {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let binary = root.appendingPathComponent(".build/debug/kgo")
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
@@ -33,6 +35,15 @@ import Testing
         let input = Pipe()
         process.standardInput = input
         try process.run()
+        // Cancelled once the child is reaped, so its pid is never signalled after reuse.
+        var killer: DispatchWorkItem? = nil
+        if let timeLimit {
+            let pid = process.processIdentifier
+            let seconds = Double(timeLimit.components.seconds) + Double(timeLimit.components.attoseconds) / 1e18
+            let item = DispatchWorkItem { _ = kill(pid, SIGKILL) }
+            DispatchQueue.global().asyncAfter(deadline: .now() + seconds, execute: item)
+            killer = item
+        }
         // A writer thread, so a large input cannot block on a full pipe while nothing reads the output.
         let bytes = Data((stdin ?? "").utf8)
         Thread.detachNewThread {
@@ -41,6 +52,7 @@ import Testing
         }
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        killer?.cancel()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 

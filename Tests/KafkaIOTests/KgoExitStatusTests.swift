@@ -31,7 +31,7 @@ import Testing
         Case(name: "bad -f escape is a usage error", arguments: ["consume", "-b", "$B", "-t", "t", "-f", "\\xZ1"], status: 64,
              contains: ["\\x wants two hex digits", "Usage:"]),
         Case(name: "missing -b", arguments: ["metadata"], status: 1, contains: [],
-             output: "kgo: error: name at least one broker with -b HOST:PORT or KGO_BROKERS\n"),
+             output: "kgo: error: name at least one broker with -b HOST:PORT, KGO_BROKERS or bootstrap.servers in a config file\n"),
         Case(name: "connection refused", arguments: ["metadata", "-b", "127.0.0.1:1", "--timeout", "0.5"], status: 1,
              contains: ["kgo: error: "]),
         Case(name: "topic creation refused", arguments: ["topic", "create", "-b", "$B", "t"], status: 1, contains: ["TOPIC_ALREADY_EXISTS"]),

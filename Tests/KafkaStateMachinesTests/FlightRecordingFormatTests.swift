@@ -231,6 +231,7 @@ import Testing
         c.producer.transactionTimeout = .seconds(33)
         c.producer.recordRetries = 7
         c.observe = true
+        c.allowAutoTopicCreation = true
         let noTokens: @Sendable (Instant) throws -> OAuthBearerToken = { _ in OAuthBearerToken(token: "") }
         let (back, missing) = try RecordedConfig.decode(RecordedConfig.encode(c, includeSecrets: true), oauthTokens: noTokens)
         #expect(!missing)
@@ -238,7 +239,7 @@ import Testing
         #expect(back.seeds == c.seeds && back.backoff == c.backoff && back.versionPins == c.versionPins && back.tls)
         #expect(back.fetcher == c.fetcher)
         #expect(back.producer == c.producer)
-        #expect(back.observe)
+        #expect(back.observe && back.allowAutoTopicCreation)
         let (redacted, secretsMissing) = try RecordedConfig.decode(RecordedConfig.encode(c, includeSecrets: false), oauthTokens: noTokens)
         #expect(secretsMissing)
         guard case .scram(.sha512, "u", "")? = redacted.sasl else { Issue.record("password not redacted"); return }
@@ -254,10 +255,11 @@ import Testing
         var c = EngineConfig(seeds: [BrokerAddress(host: "h", port: 1)])
         c.observe = true
         let now = RecordedConfig.encode(c, includeSecrets: false)
-        // Today's encoding ends with the limit's absence (one byte), before that `observe`.
-        #expect(now.last == 0)
-        let beforeLimit = Array(now.dropLast())
-        let beforeObserve = Array(now.dropLast(2))
+        // Today's encoding ends with allowAutoTopicCreation (off), before that the limit's
+        // absence (one byte), before that `observe`.
+        #expect(now.suffix(2) == [0, 0])
+        let beforeLimit = Array(now.dropLast(2))
+        let beforeObserve = Array(now.dropLast(3))
         let (a, _) = try RecordedConfig.decode(beforeLimit, oauthTokens: noTokens)
         #expect(a.producer.recordRetries == nil && a.observe)
         let (b, _) = try RecordedConfig.decode(beforeObserve, oauthTokens: noTokens)
@@ -265,6 +267,20 @@ import Testing
         c.producer.recordRetries = 3
         let (d, _) = try RecordedConfig.decode(RecordedConfig.encode(c, includeSecrets: false), oauthTokens: noTokens)
         #expect(d.producer.recordRetries == 3)
+    }
+
+    /// Fields appended to the configuration (observe, the retry limit, allowAutoTopicCreation)
+    /// read as off from recordings made before them, which end before them.
+    @Test func aConfigRecordedBeforeAppendedFieldsReadsThemAsOff() throws {
+        var c = EngineConfig(seeds: [BrokerAddress(host: "a", port: 1)])
+        c.observe = true
+        c.allowAutoTopicCreation = true
+        let noTokens: @Sendable (Instant) throws -> OAuthBearerToken = { _ in OAuthBearerToken(token: "") }
+        let bytes = RecordedConfig.encode(c, includeSecrets: false)
+        let beforeAutoCreate = try RecordedConfig.decode(Array(bytes.dropLast(1)), oauthTokens: noTokens).config
+        #expect(beforeAutoCreate.observe && !beforeAutoCreate.allowAutoTopicCreation)
+        let beforeObserve = try RecordedConfig.decode(Array(bytes.dropLast(3)), oauthTokens: noTokens).config
+        #expect(!beforeObserve.observe && !beforeObserve.allowAutoTopicCreation)
     }
 
     /// A request is stored at a version that gives it back unchanged.

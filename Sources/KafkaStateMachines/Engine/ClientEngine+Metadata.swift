@@ -17,7 +17,7 @@ extension ClientEngine {
         guard refresh.inFlight == nil, !isClosed else { return }
         let id = takeRequestId()
         refresh.started(id, now: now)
-        pending[id] = PendingRequest(owner: .metadataRefresh, request: metadata.refreshRequest(), target: .anyBroker,
+        pending[id] = PendingRequest(owner: .metadataRefresh, request: metadata.refreshRequest(autoCreate: config.allowAutoTopicCreation), target: .anyBroker,
                                      firstAttempt: now, maxRetries: config.maxRetries)
         route(id, now: now)
     }

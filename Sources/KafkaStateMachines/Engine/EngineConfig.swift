@@ -56,5 +56,10 @@ package struct EngineConfig: Sendable {
     /// Build `Observation`s for the driver's hooks. Off (no hooks): nothing is built.
     public var observe = false
 
+    /// Metadata requests for named topics let the broker create the ones it does not have
+    /// (when its auto.create.topics.enable allows). Off, as in franz-go; librdkafka's
+    /// producer has it on.
+    public var allowAutoTopicCreation = false
+
     public init(seeds: [BrokerAddress]) { self.seeds = seeds }
 }

@@ -45,10 +45,11 @@ package struct MetadataCache: Sendable {
         return p.leader
     }
 
-    /// The request a refresh sends: the interesting topics, sorted.
-    func refreshRequest() -> MetadataRequest {
+    /// The request a refresh sends: the interesting topics, sorted; `autoCreate` lets the
+    /// broker create those it does not have.
+    func refreshRequest(autoCreate: Bool = false) -> MetadataRequest {
         var request = MetadataRequest()
-        request.allowAutoTopicCreation = false
+        request.allowAutoTopicCreation = autoCreate
         if wantsAllTopics {
             request.topics = nil
             return request

@@ -11,7 +11,7 @@ package enum RecordedConfig {
         "seeds", "clientId", "clientSoftwareName", "clientSoftwareVersion", "tls", "sasl", "connectTimeout",
         "requestTimeoutOverhead", "connectionIdleTimeout", "maxResponseBytes", "maxInFlightPerConnection", "maxRetries",
         "retryTimeout", "backoff", "metadataMaxAge", "metadataMinAge", "metadataStaleRefreshFloor", "pinnedBrokerRelease", "apiVersionsFallbackRelease",
-        "versionPins", "fetcher", "producer", "observe",
+        "versionPins", "fetcher", "producer", "observe", "allowAutoTopicCreation",
     ]
 
     public static func encode(_ c: EngineConfig, includeSecrets: Bool) -> [UInt8] {
@@ -67,6 +67,8 @@ package enum RecordedConfig {
         w.writeBool(c.observe)
         // After observe for the same reason: recordings before it have no retry limit.
         if let n = c.producer.recordRetries { w.writeUInt8(1); w.writeVarlong(Int64(n)) } else { w.writeUInt8(0) }
+        // After the retry limit for the same reason: older recordings read with it off.
+        w.writeBool(c.allowAutoTopicCreation)
         return w.bytes
     }
 
@@ -134,6 +136,7 @@ package enum RecordedConfig {
             if !r.isAtEnd, try r.readUInt8("producer.recordRetries") == 1 {
                 c.producer.recordRetries = Int(try r.readVarlong("producer.recordRetries"))
             }
+            if !r.isAtEnd { c.allowAutoTopicCreation = try r.readBool("allowAutoTopicCreation") }
             guard r.isAtEnd else { throw FlightRecordingError.badConfig("\(r.remaining) bytes after the configuration") }
             return (c, missing)
         } catch let e as FlightRecordingError {
