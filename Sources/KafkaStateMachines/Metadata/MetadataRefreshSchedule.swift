@@ -1,6 +1,7 @@
 /// When the engine refreshes metadata: one refresh outstanding at a time, asks meanwhile
 /// folded into one more; never sooner than the minimum age after the last success, except
-/// for urgent asks (answers said our leaders or controller moved: requests wait on them),
+/// for urgent asks (answers said our leaders or controller moved, or a request's broker or
+/// controller is missing from the metadata: requests wait on them),
 /// which keep only `metadataStaleRefreshFloor` from the last refresh started (as franz-go
 /// lets such triggers bypass its min age); a periodic refresh at the maximum age. It only
 /// decides: the engine sends the request (ClientEngine+Metadata.swift).
