@@ -45,6 +45,13 @@ extension FakeCluster {
         serve(IncrementalAlterConfigsRequest.self) { $0.handleIncrementalAlterConfigs($1, $2) }
         serve(DescribeClusterRequest.self) { $0.handleDescribeCluster($1, $2) }
         serve(OffsetForLeaderEpochRequest.self) { $0.handleOffsetForLeaderEpoch($1, $2) }
+        serve(CreateAclsRequest.self) { $0.handleCreateAcls($1, $2) }
+        serve(DescribeAclsRequest.self) { $0.handleDescribeAcls($1, $2) }
+        serve(DeleteAclsRequest.self) { $0.handleDeleteAcls($1, $2) }
+        serve(DescribeClientQuotasRequest.self) { $0.handleDescribeClientQuotas($1, $2) }
+        serve(AlterClientQuotasRequest.self) { $0.handleAlterClientQuotas($1, $2) }
+        serve(DescribeUserScramCredentialsRequest.self) { $0.handleDescribeUserScramCredentials($1, $2) }
+        serve(AlterUserScramCredentialsRequest.self) { $0.handleAlterUserScramCredentials($1, $2) }
         serve(SaslHandshakeRequest.self) { $0.handleSaslHandshake($1, $2) }
         serve(SaslAuthenticateRequest.self) { $0.handleSaslAuthenticate($1, $2) }
         return table

@@ -22,12 +22,15 @@ struct SaslSession: Sendable {
 }
 
 /// SaslHandshake and SaslAuthenticate (v1 handshake + authenticate frames; the v0 raw-token
-/// exchange is not served): PLAIN and SCRAM-SHA-256/512 against the configured users.
+/// exchange is not served): PLAIN and SCRAM-SHA-256/512 against the configured users, and
+/// SCRAM against the credentials AlterUserScramCredentials stored (ScramStore.swift).
 extension FakeCluster {
     static let scramIterations = 4096
 
     var saslMechanisms: [FakeClusterConfig.SaslMechanism] {
-        FakeClusterConfig.SaslMechanism.allCases.filter { m in config.users.contains { $0.mechanism == m } }
+        FakeClusterConfig.SaslMechanism.allCases.filter { m in
+            config.users.contains { $0.mechanism == m } || scramCredentials.contains { $0.key.mechanism == m }
+        }
     }
 
     /// Why a request may not be served on this connection yet, or nil.
@@ -82,10 +85,9 @@ extension FakeCluster {
                 let attrs = Self.scramAttributes(text)
                 guard let proofText = attrs["p"], let proof = Base64.decode(proofText), attrs["r"] == ex.nonce,
                       let withoutProof = Self.beforeProof(text),
-                      let user = config.users.first(where: { $0.mechanism == m && $0.name == ex.user }) else {
+                      let cred = scramKeys(m, ex.user, salt: ex.salt) else {
                     return fail("Authentication failed during authentication due to invalid credentials with SASL mechanism \(m.rawValue)")
                 }
-                let cred = scramCredential(m, user, salt: ex.salt)
                 let authMessage = Array("\(ex.clientFirstBare),\(ex.serverFirst),\(withoutProof)".utf8)
                 let signature = digest.hmac(key: cred.storedKey, authMessage)
                 let clientKey = zip(proof, signature).map { $0 ^ $1 }
@@ -106,14 +108,13 @@ extension FakeCluster {
             guard let user = attrs["n"], let clientNonce = attrs["r"], !clientNonce.isEmpty else {
                 return fail("Invalid SCRAM client first message")
             }
-            // Unknown users still get a challenge (a real broker does not reveal who exists).
-            let salt = Self.salt(m, user)
+            let (salt, iterations) = scramChallenge(m, user)
             var nonce = clientNonce
             for _ in 0 ..< 2 { nonce += String(state.rng.next(), radix: 36) }
-            let serverFirst = "r=\(nonce),s=\(Base64.encode(salt)),i=\(Self.scramIterations)"
+            let serverFirst = "r=\(nonce),s=\(Base64.encode(salt)),i=\(iterations)"
             connections[ctx.connection]!.sasl.scram = SaslSession.ScramExchange(
                 user: user, clientFirstBare: bare, serverFirst: serverFirst, nonce: nonce, salt: salt,
-                iterations: Self.scramIterations)
+                iterations: iterations)
             resp.authBytes = Array(serverFirst.utf8)
             return .respond(resp)
         }

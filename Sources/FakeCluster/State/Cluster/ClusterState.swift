@@ -47,6 +47,12 @@ struct ClusterState: Sendable, Equatable {
     /// Ended transactions whose markers go out when virtual time reaches `due`, in the
     /// order they ended.
     var scheduledMarkers: [ScheduledMarkers] = []
+    /// ACLs created through CreateAcls (stored and described, not enforced).
+    var acls = AclStore()
+    /// Client quotas set through AlterClientQuotas (stored and described, not enforced).
+    var quotas = QuotaStore()
+    /// SCRAM credentials from AlterUserScramCredentials, over the configured users.
+    var scramUsers = ScramStore()
 
     struct ScheduledMarkers: Sendable, Equatable {
         var due: Instant

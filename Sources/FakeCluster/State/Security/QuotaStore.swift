@@ -1,0 +1,82 @@
+/// Client quotas by entity (KIP-546), in the order entities first got a quota; an entity
+/// whose last quota is removed is dropped. Stored and described, not enforced.
+struct QuotaStore: Sendable, Equatable {
+    /// (type, name) pairs sorted by type; a nil name is the type's default entity.
+    struct Entity: Sendable, Hashable {
+        var parts: [Part]
+        struct Part: Sendable, Hashable {
+            var type: String
+            var name: String?
+        }
+
+        init(_ parts: [Part]) { self.parts = parts.sorted { $0.type < $1.type } }
+    }
+
+    struct Entry: Sendable, Equatable {
+        var entity: Entity
+        /// Sorted by key.
+        var values: [(key: String, value: Double)]
+
+        static func == (a: Entry, b: Entry) -> Bool {
+            a.entity == b.entity && a.values.map(\.key) == b.values.map(\.key) && a.values.map(\.value) == b.values.map(\.value)
+        }
+    }
+
+    static let clientKeys: Set<String> = ["producer_byte_rate", "consumer_byte_rate", "request_percentage", "controller_mutation_rate"]
+    static let ipKeys: Set<String> = ["connection_creation_rate"]
+
+    private(set) var entries: [Entry] = []
+
+    /// Why Kafka would refuse this entity, or nil.
+    static func problem(_ e: Entity) -> String? {
+        let types = e.parts.map(\.type)
+        if types.isEmpty { return "Invalid empty client quota entity" }
+        if Set(types).count != types.count { return "Duplicate entity type in \(types)" }
+        for t in types where !["user", "client-id", "ip"].contains(t) { return "Unhandled client quota entity type: \(t)" }
+        if types.contains("ip") && types.count > 1 { return "Invalid quota entity combination, IP entity should not be combined with User or ClientId" }
+        if e.parts.contains(where: { $0.name?.isEmpty == true }) { return "Empty entity name" }
+        return nil
+    }
+
+    /// Why Kafka would refuse setting or removing `key` on `e`, or nil.
+    static func problem(_ e: Entity, key: String, value: Double?) -> String? {
+        let allowed = e.parts.contains { $0.type == "ip" } ? ipKeys : clientKeys
+        if !allowed.contains(key) { return "Invalid configuration key \(key)" }
+        if let value, !(value > 0) || !value.isFinite { return "Illegal value for \(key): \(value)" }
+        return nil
+    }
+
+    /// Applies `ops` (key, value or nil to remove) to `e` together.
+    mutating func apply(_ e: Entity, _ ops: [(key: String, value: Double?)]) {
+        var values = entries.first { $0.entity == e }?.values ?? []
+        for op in ops {
+            values.removeAll { $0.key == op.key }
+            if let v = op.value { values.append((op.key, v)) }
+        }
+        values.sort { $0.key < $1.key }
+        if let i = entries.firstIndex(where: { $0.entity == e }) {
+            if values.isEmpty { entries.remove(at: i) } else { entries[i].values = values }
+        } else if !values.isEmpty {
+            entries.append(Entry(entity: e, values: values))
+        }
+    }
+
+    /// One filter component: exact name, the default entity, or any entity of the type.
+    enum Match: Equatable {
+        case exact(String), defaultEntity, any
+    }
+
+    func matching(_ filter: [(type: String, match: Match)], strict: Bool) -> [Entry] {
+        entries.filter { entry in
+            if strict && entry.entity.parts.count != filter.count { return false }
+            return filter.allSatisfy { f in
+                guard let part = entry.entity.parts.first(where: { $0.type == f.type }) else { return false }
+                switch f.match {
+                case .exact(let n): return part.name == n
+                case .defaultEntity: return part.name == nil
+                case .any: return true
+                }
+            }
+        }
+    }
+}
