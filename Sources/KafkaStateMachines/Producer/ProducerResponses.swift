@@ -260,6 +260,7 @@ extension ProducerStateMachine {
                 if bumpPending || txn?.recovering == true {
                     bumpPending = false
                     resetSequences()
+                    outputs.append(.decision(.producerEpochBumped(producerId: r.producerId, epoch: r.producerEpoch)))
                 }
                 producerIdReadyForTransactions()
                 return
@@ -279,6 +280,7 @@ extension ProducerStateMachine {
                 retryProducerId(now: now)
             } else if code == .invalidProducerEpoch || code == .producerFenced || code == .invalidProducerIdMapping {
                 // The bump was refused (e.g. a broker without KIP-360): start over with a new id.
+                outputs.append(.decision(.producerIdReset(previous: producerId, code: code)))
                 producerId = -1
                 producerEpoch = -1
                 retryProducerId(now: now)
