@@ -4,8 +4,8 @@ import Logging
 
 /// The engine's decisions as log lines (the list and levels: ARCHITECTURE.md, "Log lines of
 /// engine decisions"). The engine builds them only when the logger lets warnings through
-/// (`reportDecisions`, set in init); swift-log's autoclosures keep the message and metadata
-/// of a line its level filters unbuilt.
+/// (init turns `reportDecisions` off otherwise); swift-log's autoclosures keep the message
+/// and metadata of a line its level filters unbuilt.
 extension EngineDriver {
     func logDecisions(_ decisions: [EngineDecision]) {
         for d in decisions {
@@ -22,6 +22,9 @@ extension EngineDriver {
             case .retrying(let key, let attempt, let reason, let delay):
                 logger.debug("retrying request", metadata: ["api": "\(key)", "attempt": "\(attempt)", "reason": "\(reason)",
                                                             "backoff": "\(delay.map { "\(Duration($0))" } ?? "until metadata")"])
+            case .produceRetrying(let tp, let reason, let delay):
+                logger.debug("retrying produce", metadata: [KafkaLogMetadata.partition: "\(tp)", "reason": "\(reason)",
+                                                            "backoff": "\(Duration(delay))"])
             case .offsetReset(let tp, let offset, let policy):
                 let to = switch policy {
                 case .start: "start"

@@ -70,7 +70,7 @@ final class EngineDriver {
         var engineConfig = configuration.engineConfig
         if let recorder { engineConfig.sasl = recorder.recording(engineConfig.sasl) }
         // Decisions are logged at debug to warning: none are built for a quieter logger.
-        engineConfig.reportDecisions = logger.logLevel <= .warning
+        if logger.logLevel > .warning { engineConfig.reportDecisions = false }
         self.clientHooks = configuration.hooks
         self.engine = ClientEngine(config: engineConfig, seed: seed)
         self.recorder = recorder

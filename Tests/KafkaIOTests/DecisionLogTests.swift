@@ -146,7 +146,7 @@ import Testing
         await client.close()
     }
 
-    @Test func aRetriedRequestIsLoggedAtDebugWithItsReason() async throws {
+    @Test func retriedRequestsAndProducesAreLoggedAtDebugWithTheirReason() async throws {
         let server = try Self.server()
         defer { try? server.shutdown() }
         let (client, lines) = try Self.client(server)
@@ -160,6 +160,34 @@ import Testing
         let retried = lines.withLockedValue { $0.filter { $0.message == "retrying request" } }
         #expect(!retried.isEmpty)
         Self.expect(retried.first, .debug, ["api": "Metadata", "attempt": "2"])
+        // A produce the leader refuses with a retriable error goes again after a backoff.
+        _ = try await server.withCluster { cluster, _ in
+            cluster.pushError(.produce, .notEnoughReplicas, partition: Self.tp)
+            return ((), [])
+        }.get()
+        await Self.produce(client, ["b"])
+        let produceRetried = lines.withLockedValue { $0.filter { $0.message == "retrying produce" } }
+        #expect(produceRetried.count == 1)
+        Self.expect(produceRetried.first, .debug, [KafkaLogMetadata.partition: "\(Self.tp)"])
+        #expect(produceRetried.first?.metadata["reason"].map { "\($0)".contains("NOT_ENOUGH_REPLICAS") || "\($0)".lowercased().contains("enough") } == true,
+                "\(produceRetried.first?.metadata ?? [:])")
+        await client.close()
+    }
+
+    @Test func anAbortedTransactionIsLoggedAndACommittedOneIsNot() async throws {
+        let server = try Self.server()
+        defer { try? server.shutdown() }
+        let (client, lines) = try Self.client(server) { $0.producer.transactionalId = "logged-txn" }
+        try await client.beginTransaction()
+        _ = try await client.produce(KafkaRecord(topic: "t", partition: 0, value: [1]))
+        try await client.commitTransaction()
+        #expect(lines.withLockedValue { $0.filter { $0.message.hasPrefix("transaction") } }.isEmpty)
+        try await client.beginTransaction()
+        _ = try await client.produce(KafkaRecord(topic: "t", partition: 0, value: [2]))
+        try await client.abortTransaction()
+        let aborted = lines.withLockedValue { $0.filter { $0.message.hasPrefix("transaction") } }
+        #expect(aborted.map(\.message) == ["transaction aborted"])
+        Self.expect(aborted.first, .info, [:])
         await client.close()
     }
 }

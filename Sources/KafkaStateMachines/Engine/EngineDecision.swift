@@ -18,6 +18,8 @@ package enum EngineDecision: Sendable, Equatable {
     /// A request failed and goes again: `attempt` is the attempt about to be made; `delay`
     /// nil when it waits for a metadata refresh instead of a backoff.
     case retrying(apiKey: ApiKey, attempt: Int, reason: KafkaClientError, delay: Interval?)
+    /// A partition's produce batch failed and goes again after `delay`.
+    case produceRetrying(TopicPartition, reason: ProduceError, delay: Interval)
     /// A fetch answered OFFSET_OUT_OF_RANGE at `offset`: the position resets per `policy`.
     case offsetReset(TopicPartition, offset: Int64, policy: OffsetResetPolicy)
     /// The producer bumped its epoch (KIP-360) after a sequence error, or recovered.

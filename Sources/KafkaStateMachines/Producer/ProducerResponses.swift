@@ -174,9 +174,11 @@ extension ProducerStateMachine {
                 return apply(.failBatch(error), topic: topic, partition: p, now: now)
             }
             q.rewind(resolvedOne: true)
-            q.backoffUntil = now + backoff.delay(attempt: q.failures, using: &rng)
+            let delay = backoff.delay(attempt: q.failures, using: &rng)
+            q.backoffUntil = now + delay
             q.failures += 1
             topics[topic]!.partitions[p] = q
+            outputs.append(.decision(.produceRetrying(TopicPartition(topic, Int32(p)), reason: error, delay: delay)))
             if refresh { askMetadata(now: now) }
         case .failBatch(let error):
             q.rewind(resolvedOne: true)
