@@ -21,6 +21,7 @@ extension EngineDriver {
 
     func deliver(_ batch: FetchBatch) {
         if !clientHooks.isEmpty { hookFetched(batch) }
+        if !batch.dataLoss.isEmpty { logDataLoss(batch) }
         guard let fetchBuffer else {
             // No consumer ever ran here; nothing will poll this.
             feed(.fetchConsumed(batch.bytes), now: now)

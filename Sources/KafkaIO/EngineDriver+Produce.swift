@@ -56,7 +56,7 @@ extension EngineDriver {
         case .flushed(let p):
             flushWaiters.removeValue(forKey: p)?()
         case .dataLossDetected(let tp):
-            logger.warning("producer detected data loss", metadata: ["partition": "\(tp)"])
+            logger.error("producer detected data loss", metadata: [KafkaLogMetadata.partition: "\(tp)"])
         case .fatal(let e):
             logger.error("producer failed", metadata: ["error": "\(e)"])
         case .idempotenceDisabled(let reason):
@@ -73,6 +73,7 @@ extension EngineDriver {
             return
         }
         let p = makePromise()
+        let done = loggingOutcome(of: command, done)
         if clientHooks.isEmpty {
             transactionWaiters[p] = done
         } else {
@@ -103,6 +104,27 @@ extension EngineDriver {
                 reportConsumedPositions(now: now)
             }
             feed(.sendOffsetsToTransaction(nil, p), now: now)
+        }
+    }
+
+    /// `done`, after a log line for an abort (info) or a transaction that did not end as asked (warning).
+    private func loggingOutcome(of command: TransactionCommand, _ done: @escaping @Sendable (TransactionError?) -> Void)
+        -> @Sendable (TransactionError?) -> Void {
+        let logger = logger
+        switch command {
+        case .abort:
+            return { error in
+                if let error { logger.warning("transaction abort failed", metadata: ["error": "\(error)"]) }
+                else { logger.info("transaction aborted") }
+                done(error)
+            }
+        case .commit:
+            return { error in
+                if let error { logger.warning("transaction commit failed", metadata: ["error": "\(error)"]) }
+                done(error)
+            }
+        case .begin, .sendGroupOffsets:
+            return done
         }
     }
 }

@@ -69,6 +69,8 @@ final class EngineDriver {
         self.configuration = configuration
         var engineConfig = configuration.engineConfig
         if let recorder { engineConfig.sasl = recorder.recording(engineConfig.sasl) }
+        // Decisions are logged at debug to warning: none are built for a quieter logger.
+        if logger.logLevel > .warning { engineConfig.reportDecisions = false }
         self.clientHooks = configuration.hooks
         self.engine = ClientEngine(config: engineConfig, seed: seed)
         self.recorder = recorder
@@ -341,6 +343,7 @@ final class EngineDriver {
             }
             // After the engine's turn, on this loop: a hook delays only our next turn.
             if !clientHooks.isEmpty { callHooks(engine.takeObservations()) }
+            if engine.config.reportDecisions { logDecisions(engine.takeDecisions()) }
             if toFlush.isEmpty { break }
             let channels = toFlush
             toFlush = [:]

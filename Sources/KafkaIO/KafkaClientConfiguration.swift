@@ -133,6 +133,8 @@ public struct KafkaClientConfiguration: Sendable {
         c.fetcher = consumer.fetcherConfig
         c.producer = producer.engineConfig
         c.observe = !hooks.isEmpty
+        // For the log; the driver turns it off when its logger filters every decision line.
+        c.reportDecisions = true
         c.allowAutoTopicCreation = allowAutoTopicCreation
         return c
     }

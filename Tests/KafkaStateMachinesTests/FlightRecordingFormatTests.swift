@@ -231,6 +231,7 @@ import Testing
         c.producer.transactionTimeout = .seconds(33)
         c.producer.recordRetries = 7
         c.observe = true
+        c.reportDecisions = true
         c.allowAutoTopicCreation = true
         let noTokens: @Sendable (Instant) throws -> OAuthBearerToken = { _ in OAuthBearerToken(token: "") }
         let (back, missing) = try RecordedConfig.decode(RecordedConfig.encode(c, includeSecrets: true), oauthTokens: noTokens)
@@ -239,7 +240,7 @@ import Testing
         #expect(back.seeds == c.seeds && back.backoff == c.backoff && back.versionPins == c.versionPins && back.tls)
         #expect(back.fetcher == c.fetcher)
         #expect(back.producer == c.producer)
-        #expect(back.observe && back.allowAutoTopicCreation)
+        #expect(back.observe && back.allowAutoTopicCreation && back.reportDecisions)
         let (redacted, secretsMissing) = try RecordedConfig.decode(RecordedConfig.encode(c, includeSecrets: false), oauthTokens: noTokens)
         #expect(secretsMissing)
         guard case .scram(.sha512, "u", "")? = redacted.sasl else { Issue.record("password not redacted"); return }
@@ -255,11 +256,11 @@ import Testing
         var c = EngineConfig(seeds: [BrokerAddress(host: "h", port: 1)])
         c.observe = true
         let now = RecordedConfig.encode(c, includeSecrets: false)
-        // Today's encoding ends with allowAutoTopicCreation (off), before that the limit's
-        // absence (one byte), before that `observe`.
-        #expect(now.suffix(2) == [0, 0])
-        let beforeLimit = Array(now.dropLast(2))
-        let beforeObserve = Array(now.dropLast(3))
+        // Today's encoding ends with reportDecisions and allowAutoTopicCreation (off), before
+        // that the limit's absence (one byte), before that `observe`.
+        #expect(now.suffix(3) == [0, 0, 0])
+        let beforeLimit = Array(now.dropLast(3))
+        let beforeObserve = Array(now.dropLast(4))
         let (a, _) = try RecordedConfig.decode(beforeLimit, oauthTokens: noTokens)
         #expect(a.producer.recordRetries == nil && a.observe)
         let (b, _) = try RecordedConfig.decode(beforeObserve, oauthTokens: noTokens)
@@ -269,17 +270,20 @@ import Testing
         #expect(d.producer.recordRetries == 3)
     }
 
-    /// Fields appended to the configuration (observe, the retry limit, allowAutoTopicCreation)
-    /// read as off from recordings made before them, which end before them.
+    /// Fields appended to the configuration (observe, the retry limit, allowAutoTopicCreation,
+    /// reportDecisions) read as off from recordings made before them, which end before them.
     @Test func aConfigRecordedBeforeAppendedFieldsReadsThemAsOff() throws {
         var c = EngineConfig(seeds: [BrokerAddress(host: "a", port: 1)])
         c.observe = true
         c.allowAutoTopicCreation = true
+        c.reportDecisions = true
         let noTokens: @Sendable (Instant) throws -> OAuthBearerToken = { _ in OAuthBearerToken(token: "") }
         let bytes = RecordedConfig.encode(c, includeSecrets: false)
-        let beforeAutoCreate = try RecordedConfig.decode(Array(bytes.dropLast(1)), oauthTokens: noTokens).config
+        let beforeDecisions = try RecordedConfig.decode(Array(bytes.dropLast(1)), oauthTokens: noTokens).config
+        #expect(beforeDecisions.allowAutoTopicCreation && !beforeDecisions.reportDecisions)
+        let beforeAutoCreate = try RecordedConfig.decode(Array(bytes.dropLast(2)), oauthTokens: noTokens).config
         #expect(beforeAutoCreate.observe && !beforeAutoCreate.allowAutoTopicCreation)
-        let beforeObserve = try RecordedConfig.decode(Array(bytes.dropLast(3)), oauthTokens: noTokens).config
+        let beforeObserve = try RecordedConfig.decode(Array(bytes.dropLast(4)), oauthTokens: noTokens).config
         #expect(!beforeObserve.observe && !beforeObserve.allowAutoTopicCreation)
     }
 

@@ -590,6 +590,7 @@ package struct Fetcher {
                 cursors[tp]!.preferredReplica = nil
                 return nil
             }
+            outputs.append(.decision(.offsetReset(tp, offset: sent.offset, policy: config.resetPolicy)))
             switch config.resetPolicy {
             case .start: cursors[tp]!.phase = .needsOffset(.start)
             case .end: cursors[tp]!.phase = .needsOffset(.end)

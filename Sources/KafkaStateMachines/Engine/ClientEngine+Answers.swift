@@ -14,7 +14,7 @@ extension ClientEngine {
             if case .metadataRefresh = p.owner, let m = response as? MetadataResponse {
                 pending[id] = nil
                 refresh.ended()
-                metadata.apply(m, now: now)
+                applyMetadata(m, now: now)
                 metadataUpdated(now: now)
                 return
             }
@@ -35,7 +35,7 @@ extension ClientEngine {
             if let m = response as? MetadataResponse {
                 // A user's metadata answer is as fresh as our own refresh would be: what
                 // waited for an address it names goes now.
-                metadata.apply(m, now: now)
+                applyMetadata(m, now: now)
                 wakeMetadataWaiters(now: now)
             }
             // Top-level errors are the caller's to interpret, except the ones that say the
@@ -72,6 +72,10 @@ extension ClientEngine {
         if retriesDone >= p.maxRetries || now + delay >= p.firstAttempt + config.retryTimeout || isClosed {
             finish(id, .failure(p.attempts > 1 || p.maxRetries > 0 ? .retriesExhausted(attempts: p.attempts, last: error) : error), now: now)
             return
+        }
+        if config.reportDecisions {
+            decisions.append(.retrying(apiKey: type(of: p.request).apiKey, attempt: p.attempts + 1, reason: error,
+                                       delay: waitForMetadata ? nil : delay))
         }
         if waitForMetadata {
             p.state = .waitingMetadata

@@ -132,6 +132,8 @@ extension ClientEngine {
             coordinators.invalidate(key)
         case .observation(let o):
             observations.append(o)
+        case .decision(let d):
+            if config.reportDecisions { decisions.append(d) }
         }
     }
 }

@@ -36,6 +36,8 @@ package struct ClientEngine {
     private var actionIndex = 0
     /// Built only when `config.observe` is on (Observation.swift).
     var observations: [Observation] = []
+    /// Built only when `config.reportDecisions` is on (EngineDecision.swift).
+    var decisions: [EngineDecision] = []
     var isClosed = false
     /// When the last tick ran: components report only deadlines after it.
     var lastTickAt: Instant?
@@ -134,6 +136,13 @@ package struct ClientEngine {
         guard !observations.isEmpty else { return [] }
         defer { observations.removeAll(keepingCapacity: true) }
         return observations
+    }
+
+    /// Hands over the decisions made since the last call (empty unless `config.reportDecisions`).
+    public mutating func takeDecisions() -> [EngineDecision] {
+        guard !decisions.isEmpty else { return [] }
+        defer { decisions.removeAll(keepingCapacity: true) }
+        return decisions
     }
 
     /// Drains every queued action at once.

@@ -78,6 +78,8 @@ enum ComponentOutput {
     case coordinatorMoved(CoordinatorKey)
     /// For the driver's hooks only (emitted when `EngineConfig.observe` is on).
     case observation(Observation)
+    /// For the driver's log (kept only when `EngineConfig.reportDecisions` is on).
+    case decision(EngineDecision)
 }
 
 /// Whether a component's metadata output asks for a refresh, and how soon.

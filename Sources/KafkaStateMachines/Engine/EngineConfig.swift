@@ -61,5 +61,9 @@ package struct EngineConfig: Sendable {
     /// producer has it on.
     public var allowAutoTopicCreation = false
 
+    /// Build `EngineDecision`s (metadata changes, leader moves, retries, resets, epoch
+    /// bumps) for the driver's log. Off: nothing is built (the simulation's default).
+    public var reportDecisions = false
+
     public init(seeds: [BrokerAddress]) { self.seeds = seeds }
 }

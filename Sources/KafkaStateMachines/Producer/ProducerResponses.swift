@@ -174,9 +174,11 @@ extension ProducerStateMachine {
                 return apply(.failBatch(error), topic: topic, partition: p, now: now)
             }
             q.rewind(resolvedOne: true)
-            q.backoffUntil = now + backoff.delay(attempt: q.failures, using: &rng)
+            let delay = backoff.delay(attempt: q.failures, using: &rng)
+            q.backoffUntil = now + delay
             q.failures += 1
             topics[topic]!.partitions[p] = q
+            outputs.append(.decision(.produceRetrying(TopicPartition(topic, Int32(p)), reason: error, delay: delay)))
             if refresh { askMetadata(now: now) }
         case .failBatch(let error):
             q.rewind(resolvedOne: true)
@@ -260,6 +262,7 @@ extension ProducerStateMachine {
                 if bumpPending || txn?.recovering == true {
                     bumpPending = false
                     resetSequences()
+                    outputs.append(.decision(.producerEpochBumped(producerId: r.producerId, epoch: r.producerEpoch)))
                 }
                 producerIdReadyForTransactions()
                 return
@@ -279,6 +282,7 @@ extension ProducerStateMachine {
                 retryProducerId(now: now)
             } else if code == .invalidProducerEpoch || code == .producerFenced || code == .invalidProducerIdMapping {
                 // The bump was refused (e.g. a broker without KIP-360): start over with a new id.
+                outputs.append(.decision(.producerIdReset(previous: producerId, code: code)))
                 producerId = -1
                 producerEpoch = -1
                 retryProducerId(now: now)

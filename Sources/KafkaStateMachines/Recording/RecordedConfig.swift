@@ -11,7 +11,7 @@ package enum RecordedConfig {
         "seeds", "clientId", "clientSoftwareName", "clientSoftwareVersion", "tls", "sasl", "connectTimeout",
         "requestTimeoutOverhead", "connectionIdleTimeout", "maxResponseBytes", "maxInFlightPerConnection", "maxRetries",
         "retryTimeout", "backoff", "metadataMaxAge", "metadataMinAge", "metadataStaleRefreshFloor", "pinnedBrokerRelease", "apiVersionsFallbackRelease",
-        "versionPins", "fetcher", "producer", "observe", "allowAutoTopicCreation",
+        "versionPins", "fetcher", "producer", "observe", "allowAutoTopicCreation", "reportDecisions",
     ]
 
     public static func encode(_ c: EngineConfig, includeSecrets: Bool) -> [UInt8] {
@@ -69,6 +69,8 @@ package enum RecordedConfig {
         if let n = c.producer.recordRetries { w.writeUInt8(1); w.writeVarlong(Int64(n)) } else { w.writeUInt8(0) }
         // After the retry limit for the same reason: older recordings read with it off.
         w.writeBool(c.allowAutoTopicCreation)
+        // After auto-creation for the same reason: older recordings read with it off.
+        w.writeBool(c.reportDecisions)
         return w.bytes
     }
 
@@ -137,6 +139,7 @@ package enum RecordedConfig {
                 c.producer.recordRetries = Int(try r.readVarlong("producer.recordRetries"))
             }
             if !r.isAtEnd { c.allowAutoTopicCreation = try r.readBool("allowAutoTopicCreation") }
+            if !r.isAtEnd { c.reportDecisions = try r.readBool("reportDecisions") }
             guard r.isAtEnd else { throw FlightRecordingError.badConfig("\(r.remaining) bytes after the configuration") }
             return (c, missing)
         } catch let e as FlightRecordingError {
