@@ -52,7 +52,7 @@ struct FakeClusterCommandTests {
         if !p.isRunning { #expect(p.terminationStatus == 0) }
     }
 
-    @Test func commandStartsServesKcatAndStopsOnSigterm() throws {
+    @Test func commandStartsServesKcatAndStopsOnSigterm() async throws {
         // A port range unlikely to be taken, different per run of this process.
         let port = 29_000 + Int(getpid() % 500) * 3
         let p = try start(["--brokers", "3", "--port", "\(port)", "--topic", "cmd:3"])
@@ -60,34 +60,34 @@ struct FakeClusterCommandTests {
 
         let bootstrap = "127.0.0.1:\(port),127.0.0.1:\(port + 2)"
         let values = (1 ... 25).map { "cmd-\($0)" }
-        let produced = try Peers.run("/usr/bin/kcat", ["-b", bootstrap, "-P", "-t", "cmd", "-p", "2"],
+        let produced = try await Peers.run("/usr/bin/kcat", ["-b", bootstrap, "-P", "-t", "cmd", "-p", "2"],
                                      stdin: values.joined(separator: "\n") + "\n")
         #expect(produced.status == 0, "\(produced.stderr)")
-        let consumed = try Peers.run("/usr/bin/kcat", ["-b", bootstrap, "-C", "-t", "cmd", "-p", "2", "-o", "beginning", "-e", "-q"])
+        let consumed = try await Peers.run("/usr/bin/kcat", ["-b", bootstrap, "-C", "-t", "cmd", "-p", "2", "-o", "beginning", "-e", "-q"])
         #expect(consumed.status == 0, "\(consumed.stderr)")
         #expect(consumed.stdout.split(separator: "\n").map(String.init) == values)
-        let metadata = try Peers.run("/usr/bin/kcat", ["-b", bootstrap, "-L", "-t", "cmd"])
+        let metadata = try await Peers.run("/usr/bin/kcat", ["-b", bootstrap, "-L", "-t", "cmd"])
         #expect(metadata.stdout.contains("3 brokers"), "\(metadata.stdout)")
 
         stop(p)
     }
 
     /// TLS is terminated by the command itself (swift-nio-ssl): kcat talks SSL to it.
-    @Test func commandServesTLSWithItsOwnCertificate() throws {
+    @Test func commandServesTLSWithItsOwnCertificate() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("kgo-cmd-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let cert = dir.appendingPathComponent("cert.pem").path, key = dir.appendingPathComponent("key.pem").path
-        let gen = try Peers.run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
+        let gen = try await Peers.run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert,
                                                      "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
         try #require(gen.status == 0, "openssl: \(gen.stderr)")
         let port = 30_600 + Int(getpid() % 500) * 3
         let p = try start(["--brokers", "2", "--port", "\(port)", "--topic", "sec:1", "--tls-cert", cert, "--tls-key", key])
         defer { if p.isRunning { p.terminate() } }
         let ssl = ["-b", "127.0.0.1:\(port)", "-X", "security.protocol=ssl", "-X", "ssl.ca.location=\(cert)"]
-        let produced = try Peers.run("/usr/bin/kcat", ssl + ["-P", "-t", "sec"], stdin: "x\ny\n")
+        let produced = try await Peers.run("/usr/bin/kcat", ssl + ["-P", "-t", "sec"], stdin: "x\ny\n")
         #expect(produced.status == 0, "\(produced.stderr)")
-        let consumed = try Peers.run("/usr/bin/kcat", ssl + ["-C", "-t", "sec", "-o", "beginning", "-e", "-q"])
+        let consumed = try await Peers.run("/usr/bin/kcat", ssl + ["-C", "-t", "sec", "-o", "beginning", "-e", "-q"])
         #expect(consumed.stdout == "x\ny\n", "\(consumed.stderr)")
         stop(p)
     }

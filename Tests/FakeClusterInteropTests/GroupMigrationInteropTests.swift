@@ -9,10 +9,10 @@ import Testing
 /// coordinator holds at the end is of the new type.
 @Suite struct GroupMigrationInteropTests {
     @Test(arguments: [("cooperative-sticky", "consumer"), ("range", "consumer"), ("consumer", "cooperative-sticky")])
-    func librdkafkaRollsTheGroupToTheOtherProtocol(from: String, to: String) throws {
+    func librdkafkaRollsTheGroupToTheOtherProtocol(from: String, to: String) async throws {
         let group = "mig-\(from)-\(to)"
-        try withServer(brokers: 1, { $0.release = .v4_0; $0.topics = [.init(name: "mig", partitions: 6)] }) { server, bootstrap in
-            let r = try Peers.script("group_migration.py", [bootstrap, group, "mig", "6", from, to], timeout: 240)
+        try await withServer(brokers: 1, { $0.release = .v4_0; $0.topics = [.init(name: "mig", partitions: 6)] }) { server, bootstrap in
+            let r = try await Peers.script("group_migration.py", [bootstrap, group, "mig", "6", from, to], timeout: 240)
             #expect(r.status == 0 && r.stdout.hasPrefix("OK"), "\(r.stdout)\(r.stderr.suffix(3000))")
             let type = try server.withCluster { c, _ in
                 (c.describeConsumerGroup(group) != nil ? "consumer" : c.describeGroup(group) != nil ? "classic" : "none", [])

@@ -130,7 +130,7 @@ final class RdkafkaMember: GroupTestMember, @unchecked Sendable {
         let deadline = Date().addingTimeInterval(30)
         while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
         let clean = !process.isRunning
-        kill()
+        _ = try? await offPool { [self] in kill() }
         #expect(clean && process.terminationStatus == 0 && output.last?.contains("closed") == true,
                 "\(name) did not leave cleanly: \(String(decoding: stderrBox.get(), as: UTF8.self).suffix(2000))")
     }

@@ -36,12 +36,12 @@ struct OldBrokerInteropTests {
             await client.close()
             expected += values
         }
-        let read = try Peers.script("oldpeer.py", [bootstrap, name, "consume", "ours", "\(expected.count)"])
+        let read = try await Peers.script("oldpeer.py", [bootstrap, name, "consume", "ours", "\(expected.count)"])
         let lines = read.stdout.split(separator: "\n").map(String.init)
         #expect(read.status == 0 && lines.first == "OK \(expected.count)", "\(read.stdout.prefix(500))\(read.stderr.suffix(2000))")
         #expect(Array(lines.dropFirst()) == expected)
 
-        let wrote = try Peers.script("oldpeer.py", [bootstrap, name, "produce", "theirs", "10"])
+        let wrote = try await Peers.script("oldpeer.py", [bootstrap, name, "produce", "theirs", "10"])
         #expect(wrote.status == 0 && wrote.stdout.hasPrefix("OK 40"), "\(wrote.stdout)\(wrote.stderr.suffix(2000))")
         let client = try KafkaClient(configuration: c)
         client.assign([TopicPartition("theirs", 0): .start])

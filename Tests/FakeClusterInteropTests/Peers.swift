@@ -20,14 +20,19 @@ enum Peers {
         try #require(fm.isExecutableFile(atPath: "/usr/bin/kcat"), "no kcat: run Tools/install-test-deps.sh")
     }
 
-    struct Output {
+    struct Output: Sendable {
         var status: Int32
         var stdout: String
         var stderr: String
     }
 
     /// Runs a peer with librdkafka 2.16 first on the library path; kills it after `timeout`.
-    static func run(_ executable: String, _ args: [String], stdin: String? = nil, timeout: TimeInterval = 60) throws -> Output {
+    /// The wait is on a thread of its own (`offPool`), not the caller's.
+    static func run(_ executable: String, _ args: [String], stdin: String? = nil, timeout: TimeInterval = 60) async throws -> Output {
+        try await offPool { try runBlocking(executable, args, stdin: stdin, timeout: timeout) }
+    }
+
+    private static func runBlocking(_ executable: String, _ args: [String], stdin: String?, timeout: TimeInterval) throws -> Output {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = args
@@ -57,8 +62,8 @@ enum Peers {
                       stderr: String(decoding: errBox.get(), as: UTF8.self))
     }
 
-    static func script(_ name: String, _ args: [String], timeout: TimeInterval = 90) throws -> Output {
-        try run(python, [scripts.appendingPathComponent(name).path] + args, timeout: timeout)
+    static func script(_ name: String, _ args: [String], timeout: TimeInterval = 90) async throws -> Output {
+        try await run(python, [scripts.appendingPathComponent(name).path] + args, timeout: timeout)
     }
 }
 
@@ -71,7 +76,7 @@ final class DataBox: @unchecked Sendable {
 
 /// A TCP fake cluster on free loopback ports for one test.
 func withServer<T>(brokers: Int = 3, tls: FakeClusterTLSFiles? = nil, _ configure: (inout FakeClusterConfig) -> Void = { _ in },
-                   _ body: (FakeClusterServer, String) throws -> T) throws -> T {
+                   _ body: (FakeClusterServer, String) async throws -> T) async throws -> T {
     try Peers.check()
     var config = FakeClusterConfig(brokers: FakeClusterConfig.brokers(brokers, firstPort: 0))
     configure(&config)
@@ -79,7 +84,7 @@ func withServer<T>(brokers: Int = 3, tls: FakeClusterTLSFiles? = nil, _ configur
     let server = try FakeClusterServer.start(config, tls: tls) { log.append($0) }
     defer { try? server.shutdown() }
     let bootstrap = server.brokers.map { "\($0.host):\($0.port)" }.joined(separator: ",")
-    let result = try body(server, bootstrap)
+    let result = try await body(server, bootstrap)
     // Whatever the clients did, no response was left unencodable (a handler bug).
     let internalErrors = try server.withCluster { c, _ in (c.closeLog.filter { $0.contains("internal error") }, []) }.wait()
     #expect(internalErrors.isEmpty, "\(internalErrors)")

@@ -76,8 +76,8 @@ struct TransactionInteropTests {
 
     /// What librdkafka's consumer read at `isolation`, in the order read.
     static func readWithLibrdkafka(_ bootstrap: String, topic: String, isolation: String, want: Int,
-                                   partitions: Int32 = partitions) throws -> [(partition: Int32, offset: Int64, value: String)] {
-        let r = try Peers.script("txn_read.py", [bootstrap, topic, String(partitions), isolation, String(want)], timeout: 60)
+                                   partitions: Int32 = partitions) async throws -> [(partition: Int32, offset: Int64, value: String)] {
+        let r = try await Peers.script("txn_read.py", [bootstrap, topic, String(partitions), isolation, String(want)], timeout: 60)
         try #require(r.status == 0, "txn_read.py \(isolation): \(r.stderr.suffix(2000))")
         let obj = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(r.stdout)")
         let rows = try #require(obj["records"] as? [[Any]], "\(r.stdout)")
@@ -143,9 +143,9 @@ struct TransactionInteropTests {
         try await Self.withFakeCluster("txn-ours") { bootstrap in
             let (committed, all) = try await Self.produceOurs(bootstrap, topic: "txn-ours", transactionalId: "ours-1", plan: "cacac", per: 12)
             #expect(committed.count == 36 && all.count == 60)
-            let rc = try Self.readWithLibrdkafka(bootstrap, topic: "txn-ours", isolation: "read_committed", want: committed.count)
+            let rc = try await Self.readWithLibrdkafka(bootstrap, topic: "txn-ours", isolation: "read_committed", want: committed.count)
             Self.check(rc, equals: committed, "librdkafka read_committed")
-            let ru = try Self.readWithLibrdkafka(bootstrap, topic: "txn-ours", isolation: "read_uncommitted", want: all.count)
+            let ru = try await Self.readWithLibrdkafka(bootstrap, topic: "txn-ours", isolation: "read_uncommitted", want: all.count)
             Self.check(ru, equals: all, "librdkafka read_uncommitted")
         }
     }
@@ -155,7 +155,7 @@ struct TransactionInteropTests {
     /// partition, nothing aborted; our read_uncommitted one reads every record.
     @Test func librdkafkaTransactionsReadByOurs() async throws {
         try await Self.withFakeCluster("txn-rd") { bootstrap in
-            let r = try Peers.script("txn_produce.py", [bootstrap, "txn-rd", String(Self.partitions), "rd-1", "cacac", "12"], timeout: 90)
+            let r = try await Peers.script("txn_produce.py", [bootstrap, "txn-rd", String(Self.partitions), "rd-1", "cacac", "12"], timeout: 90)
             try #require(r.status == 0, "txn_produce.py: \(r.stdout)\(r.stderr.suffix(2000))")
             let obj = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: [[Any]]], "\(r.stdout)")
             func entries(_ key: String) -> [Entry] {
@@ -179,7 +179,7 @@ struct TransactionInteropTests {
     /// finds nothing left to consume.
     @Test func ourCopyPipelineCopiesLibrdkafkaTransactions() async throws {
         try await Self.withFakeCluster("eos-in", also: ["eos-out"]) { bootstrap in
-            let r = try Peers.script("txn_produce.py", [bootstrap, "eos-in", String(Self.partitions), "rd-eos", "cacaca", "30"], timeout: 90)
+            let r = try await Peers.script("txn_produce.py", [bootstrap, "eos-in", String(Self.partitions), "rd-eos", "cacaca", "30"], timeout: 90)
             try #require(r.status == 0, "txn_produce.py: \(r.stdout)\(r.stderr.suffix(2000))")
             let obj = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: [[Any]]], "\(r.stdout)")
             let committed = (obj["committed"] ?? []).map { Entry(partition: Int32($0[0] as! Int), value: $0[1] as! String) }
@@ -246,7 +246,7 @@ struct TransactionInteropTests {
 
             let ours = try await Self.readOurs(bootstrap, topic: "eos-out", isolation: .readCommitted, want: committed.count)
             Self.check(ours, equals: committed, "our read_committed of the copy")
-            let theirs = try Self.readWithLibrdkafka(bootstrap, topic: "eos-out", isolation: "read_committed", want: committed.count)
+            let theirs = try await Self.readWithLibrdkafka(bootstrap, topic: "eos-out", isolation: "read_committed", want: committed.count)
             Self.check(theirs, equals: committed, "librdkafka read_committed of the copy")
         }
     }
@@ -261,7 +261,7 @@ struct TransactionInteropTests {
             let (committed, _) = try await Self.produceOurs(broker, topic: topic, transactionalId: "tansu-\(topic)", plan: "cc", per: 10,
                                                             partitions: 2)
             #expect(committed.count == 20)
-            let rc = try Self.readWithLibrdkafka(broker, topic: topic, isolation: "read_committed", want: committed.count, partitions: 2)
+            let rc = try await Self.readWithLibrdkafka(broker, topic: topic, isolation: "read_committed", want: committed.count, partitions: 2)
             Self.check(rc, equals: committed, "librdkafka read_committed on Tansu")
         }
     }

@@ -8,45 +8,45 @@ import Testing
 /// FakeClusterTCP): text and `--json` output, and a non-zero exit naming each failed item
 /// while the other items are still done.
 @Suite struct KgoAdminCommandTests {
-    static func kgo(_ arguments: [String]) throws -> (status: Int32, output: String) { try KgoCommandTests.kgo(arguments) }
+    static func kgo(_ arguments: [String]) async throws -> (status: Int32, output: String) { try await KgoCommandTests.kgo(arguments) }
 
-    @Test func topicVerbs() throws {
+    @Test func topicVerbs() async throws {
         let server = try AdminTests.server()
         defer { try? server.shutdown() }
         let b = ["-b", KgoCommandTests.bootstrap(server)]
-        var r = try Self.kgo(["topic", "create"] + b + ["orders", "bad name", "--partitions", "3", "--replication-factor", "2", "--config", "retention.ms=1000"])
+        var r = try await Self.kgo(["topic", "create"] + b + ["orders", "bad name", "--partitions", "3", "--replication-factor", "2", "--config", "retention.ms=1000"])
         #expect(r.status != 0, "\(r.output)")
         #expect(r.output.contains("created orders: 3 partitions, replication factor 2"), "\(r.output)")
         #expect(r.output.contains("error: bad name: invalid topic name \"bad name\""), "\(r.output)")
 
-        r = try Self.kgo(["topic", "list"] + b + ["--json"])
+        r = try await Self.kgo(["topic", "list"] + b + ["--json"])
         #expect(r.status == 0, "\(r.output)")
         let listed = try JSONSerialization.jsonObject(with: Data(r.output.utf8)) as? [[String: Any]]
         #expect(listed?.compactMap { $0["name"] as? String } == ["existing", "orders"], "\(r.output)")
 
-        r = try Self.kgo(["topic", "describe"] + b + ["orders"])
+        r = try await Self.kgo(["topic", "describe"] + b + ["orders"])
         #expect(r.status == 0 && r.output.contains("topic orders") && r.output.contains("partition 2 leader"), "\(r.output)")
 
-        r = try Self.kgo(["topic", "add-partitions"] + b + ["orders", "nope", "--total", "4"])
+        r = try await Self.kgo(["topic", "add-partitions"] + b + ["orders", "nope", "--total", "4"])
         #expect(r.status != 0, "\(r.output)")
         #expect(r.output.contains("orders now has 4 partitions") && r.output.contains("error: nope: UNKNOWN_TOPIC_OR_PARTITION"), "\(r.output)")
 
-        r = try Self.kgo(["config", "set"] + b + ["topic", "orders", "retention.ms=5000"])
+        r = try await Self.kgo(["config", "set"] + b + ["topic", "orders", "retention.ms=5000"])
         #expect(r.status == 0, "\(r.output)")
-        r = try Self.kgo(["config", "get"] + b + ["topic", "orders", "retention.ms", "--json"])
+        r = try await Self.kgo(["config", "get"] + b + ["topic", "orders", "retention.ms", "--json"])
         #expect(r.status == 0, "\(r.output)")
         let got = try JSONSerialization.jsonObject(with: Data(r.output.utf8)) as? [[String: Any]]
         let configs = got?.first?["configs"] as? [[String: Any]]
         #expect(configs?.first?["value"] as? String == "5000" && configs?.first?["source"] as? String == "DYNAMIC_TOPIC_CONFIG", "\(r.output)")
-        r = try Self.kgo(["config", "delete"] + b + ["topic", "orders", "retention.ms"])
+        r = try await Self.kgo(["config", "delete"] + b + ["topic", "orders", "retention.ms"])
         #expect(r.status == 0, "\(r.output)")
-        r = try Self.kgo(["config", "get"] + b + ["topic", "nope"])
+        r = try await Self.kgo(["config", "get"] + b + ["topic", "nope"])
         #expect(r.status != 0 && r.output.contains("error: topic nope:"), "\(r.output)")
 
-        r = try Self.kgo(["cluster"] + b)
+        r = try await Self.kgo(["cluster"] + b)
         #expect(r.status == 0 && r.output.contains("broker 1 ") && r.output.contains("broker 3 "), "\(r.output)")
 
-        r = try Self.kgo(["topic", "delete"] + b + ["orders", "nope"])
+        r = try await Self.kgo(["topic", "delete"] + b + ["orders", "nope"])
         #expect(r.status != 0 && r.output.contains("deleted orders") && r.output.contains("error: nope: UNKNOWN_TOPIC_OR_PARTITION"), "\(r.output)")
     }
 
@@ -60,26 +60,26 @@ import Testing
         #expect(produced.allSatisfy { (try? $0.get()) != nil })
         await admin.client.close()
 
-        var r = try Self.kgo(["offsets"] + b + ["t", "nope"])
+        var r = try await Self.kgo(["offsets"] + b + ["t", "nope"])
         #expect(r.status != 0, "\(r.output)")
         #expect(r.output.contains("t[0] 6") && r.output.contains("t[1] 0") && r.output.contains("error: nope: UNKNOWN_TOPIC_OR_PARTITION"), "\(r.output)")
-        r = try Self.kgo(["offsets"] + b + ["t", "--at", "earliest", "--partition", "0"])
+        r = try await Self.kgo(["offsets"] + b + ["t", "--at", "earliest", "--partition", "0"])
         #expect(r.status == 0 && r.output.contains("t[0] 0") && !r.output.contains("t[1]"), "\(r.output)")
 
-        r = try Self.kgo(["group", "seek"] + b + ["--to", "2", "g", "t"])
+        r = try await Self.kgo(["group", "seek"] + b + ["--to", "2", "g", "t"])
         #expect(r.status == 0 && r.output.contains("t[0] set") && r.output.contains("t[1] set"), "\(r.output)")
-        r = try Self.kgo(["group", "lag"] + b + ["g"])
+        r = try await Self.kgo(["group", "lag"] + b + ["g"])
         #expect(r.status == 0, "\(r.output)")
         #expect(r.output.contains("t 0 2 6 4") && r.output.contains("total lag 4"), "\(r.output)")
-        r = try Self.kgo(["group", "seek"] + b + ["--to", "end", "g", "t"])
+        r = try await Self.kgo(["group", "seek"] + b + ["--to", "end", "g", "t"])
         #expect(r.status == 0, "\(r.output)")
-        r = try Self.kgo(["group", "lag"] + b + ["g", "--json"])
+        r = try await Self.kgo(["group", "lag"] + b + ["g", "--json"])
         let lag = try JSONSerialization.jsonObject(with: Data(r.output.utf8)) as? [[String: Any]]
         #expect(lag?.compactMap { $0["lag"] as? Int } == [0, 0], "\(r.output)")
 
-        r = try Self.kgo(["group", "list"] + b)
+        r = try await Self.kgo(["group", "list"] + b)
         #expect(r.status == 0 && r.output.contains("g Empty"), "\(r.output)")
-        r = try Self.kgo(["group", "delete"] + b + ["g", "nope"])
+        r = try await Self.kgo(["group", "delete"] + b + ["g", "nope"])
         #expect(r.status != 0 && r.output.contains("deleted g") && r.output.contains("error: nope: GROUP_ID_NOT_FOUND"), "\(r.output)")
     }
 }

@@ -14,7 +14,20 @@ import Testing
     /// running after `timeLimit` is killed (SIGKILL), so a run that never ends fails the test
     /// instead of hanging it.
     static func kgo(_ arguments: [String], stdin: String? = nil, environment: [String: String] = [:],
-                    unsetting: [String] = [], timeLimit: Duration? = nil) throws -> (status: Int32, output: String) {
+                    unsetting: [String] = [], timeLimit: Duration? = nil) async throws -> (status: Int32, output: String) {
+        let result = try await offPool {
+            try kgoBlocking(arguments, stdin: stdin, environment: environment, unsetting: unsetting, timeLimit: timeLimit)
+        }
+        return (result.status, result.output)
+    }
+
+    struct KgoRun: Sendable {
+        var status: Int32
+        var output: String
+    }
+
+    private static func kgoBlocking(_ arguments: [String], stdin: String?, environment: [String: String],
+                                    unsetting: [String], timeLimit: Duration?) throws -> KgoRun {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let binary = root.appendingPathComponent(".build/debug/kgo")
         guard FileManager.default.isExecutableFile(atPath: binary.path) else {
@@ -53,49 +66,49 @@ import Testing
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         killer?.cancel()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        return KgoRun(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
     }
 
-    @Test func metadataPrintsTheBroker() throws {
+    @Test func metadataPrintsTheBroker() async throws {
         let broker = try TestEnvironment.variable("KGO_TEST_BROKER")
-        let (status, output) = try Self.kgo(["metadata", "-b", broker])
+        let (status, output) = try await Self.kgo(["metadata", "-b", broker])
         #expect(status == 0, "\(output)")
         #expect(output.contains(broker), "\(output)")
     }
 
-    @Test func apiVersionsOverTLS() throws {
+    @Test func apiVersionsOverTLS() async throws {
         let broker = try TestEnvironment.variable("KGO_TEST_TLS_BROKER")
         let ca = try TestEnvironment.variable("KGO_TEST_TLS_CA")
-        let (status, output) = try Self.kgo(["api-versions", "-b", broker, "--tls-ca", ca])
+        let (status, output) = try await Self.kgo(["api-versions", "-b", broker, "--tls-ca", ca])
         #expect(status == 0, "\(output)")
         #expect(output.contains("Metadata (3)"), "\(output)")
     }
 
-    @Test func untrustedCertificateExitsNonZeroWithTheReason() throws {
+    @Test func untrustedCertificateExitsNonZeroWithTheReason() async throws {
         let broker = try TestEnvironment.variable("KGO_TEST_TLS_BROKER")
-        let (status, output) = try Self.kgo(["metadata", "-b", broker, "--tls", "--timeout", "1"])
+        let (status, output) = try await Self.kgo(["metadata", "-b", broker, "--tls", "--timeout", "1"])
         #expect(status != 0)
         // The typed reason, at once: a certificate failure is not retried.
         #expect(output.contains("tls-certificate:"), "\(output)")
         #expect(!output.contains("gave up after"), "\(output)")
     }
 
-    @Test func malformedSaslOptionIsAUsageError() throws {
-        let (status, output) = try Self.kgo(["metadata", "-b", "127.0.0.1:1", "--sasl", "PLAIN-user"])
+    @Test func malformedSaslOptionIsAUsageError() async throws {
+        let (status, output) = try await Self.kgo(["metadata", "-b", "127.0.0.1:1", "--sasl", "PLAIN-user"])
         #expect(status == 64, "\(output)")
         #expect(output.contains("MECHANISM:USER:PASSWORD"), "\(output)")
     }
 
     /// `--record` then `kgo sim replay`: the recorded session replays offline.
-    @Test func recordThenReplay() throws {
+    @Test func recordThenReplay() async throws {
         let broker = try TestEnvironment.variable("KGO_TEST_BROKER")
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("kgo-record-\(UInt64.random(in: 0 ... .max))").path
-        let (status, output) = try Self.kgo(["metadata", "-b", broker, "--record", path])
+        let (status, output) = try await Self.kgo(["metadata", "-b", broker, "--record", path])
         #expect(status == 0, "\(output)")
-        let (replayStatus, replay) = try Self.kgo(["sim", "replay", path + "-000001.kgorec"])
+        let (replayStatus, replay) = try await Self.kgo(["sim", "replay", path + "-000001.kgorec"])
         #expect(replayStatus == 0, "\(replay)")
         #expect(replay.contains("ok: the engine reproduced every recorded action"), "\(replay)")
-        let (missing, message) = try Self.kgo(["sim", "replay", path + "-nothing"])
+        let (missing, message) = try await Self.kgo(["sim", "replay", path + "-nothing"])
         #expect(missing != 0)
         #expect(message.contains("no recording"), "\(message)")
     }
@@ -107,7 +120,7 @@ import Testing
         let server = try TransactionalProducerTests.server()
         defer { try? server.shutdown() }
         let input = (0 ..< 30).map { "k\($0):v\($0)\n" }.joined()
-        let (status, output) = try Self.kgo(["produce", "-b", Self.bootstrap(server), "-t", TransactionalProducerTests.topic, "-K", ":",
+        let (status, output) = try await Self.kgo(["produce", "-b", Self.bootstrap(server), "-t", TransactionalProducerTests.topic, "-K", ":",
                                              "--transactional-id", "cli-commit"], stdin: input)
         #expect(status == 0, "\(output)")
         #expect(output.contains("committed one transaction of 30 records to txn-out"), "\(output)")
@@ -150,7 +163,7 @@ import Testing
                 return ((), [])
             }.get()
         }
-        let (status, output) = try Self.kgo(["produce", "-b", Self.bootstrap(server), "-t", TransactionalProducerTests.topic, "-K", ":",
+        let (status, output) = try await Self.kgo(["produce", "-b", Self.bootstrap(server), "-t", TransactionalProducerTests.topic, "-K", ":",
                                              "--transactional-id", "cli-abort-\(failure)"] + extra,
                                             stdin: lines.map { $0 + "\n" }.joined())
         #expect(status != 0, "\(output)")
@@ -173,18 +186,18 @@ import Testing
     /// `--broker-version` for a broker without ApiVersions (an emulated 0.8.2, which closes
     /// the connection on it): produce and consume work, with gzip; a name that is no release
     /// is refused.
-    @Test func brokerVersionTalksToA0_8Broker() throws {
+    @Test func brokerVersionTalksToA0_8Broker() async throws {
         let server = try FakeClusterServer.start(FakeClusterConfig(brokers: [.init(nodeId: 1, port: 0)], release: KafkaRelease(0, 8, 2),
                                                                    topics: [.init(name: "old", partitions: 1)]))
         defer { try? server.shutdown() }
         let old = ["-b", Self.bootstrap(server), "--broker-version", "0.8.2"]
         let lines = (0 ..< 10).map { "line-\($0)" }
-        let produced = try Self.kgo(["produce", "-t", "old", "-z", "gzip"] + old, stdin: lines.joined(separator: "\n") + "\n")
+        let produced = try await Self.kgo(["produce", "-t", "old", "-z", "gzip"] + old, stdin: lines.joined(separator: "\n") + "\n")
         #expect(produced.status == 0, "\(produced.output)")
-        let consumed = try Self.kgo(["consume", "-t", "old", "-o", "beginning", "-e"] + old)
+        let consumed = try await Self.kgo(["consume", "-t", "old", "-o", "beginning", "-e"] + old)
         #expect(consumed.status == 0, "\(consumed.output)")
         #expect(consumed.output.split(separator: "\n").map(String.init) == lines, "\(consumed.output)")
-        let bad = try Self.kgo(["metadata", "--broker-version", "0.7.5"] + old.prefix(2))
+        let bad = try await Self.kgo(["metadata", "--broker-version", "0.7.5"] + old.prefix(2))
         #expect(bad.status != 0 && bad.output.contains("not a Kafka release"), "\(bad.output)")
     }
 
@@ -198,8 +211,8 @@ import Testing
     }
 
     /// `kgo play`: the README's main job runs end to end and reports every check passing.
-    @Test func playRunsTheTour() throws {
-        let (status, output) = try Self.kgo(["play", "--records", "3000"])
+    @Test func playRunsTheTour() async throws {
+        let (status, output) = try await Self.kgo(["play", "--records", "3000"])
         #expect(status == 0, "\(output)")
         #expect(output.contains("moved the leader of play/0"), "\(output)")
         #expect(output.contains("restarted broker 2"), "\(output)")

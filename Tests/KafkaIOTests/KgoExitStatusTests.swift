@@ -81,12 +81,12 @@ import Testing
             }.get()
         }
         if case let (produce, stdin)? = c.produce {
-            let (status, output) = try KgoCommandTests.kgo(produce.map { $0 == "$B" ? bootstrap : $0 }, stdin: stdin)
+            let (status, output) = try await KgoCommandTests.kgo(produce.map { $0 == "$B" ? bootstrap : $0 }, stdin: stdin)
             #expect(status == 0, "\(output)")
         }
         let arguments = c.arguments.map { $0 == "$B" ? bootstrap : $0 }
         let environment = c.environment.mapValues { $0 == "$B" ? bootstrap : $0 }
-        let (status, output) = try KgoCommandTests.kgo(arguments, environment: environment, unsetting: c.environment.isEmpty ? ["KGO_BROKERS"] : [])
+        let (status, output) = try await KgoCommandTests.kgo(arguments, environment: environment, unsetting: c.environment.isEmpty ? ["KGO_BROKERS"] : [])
         #expect(status == c.status, "\(output)")
         for text in c.contains { #expect(output.contains(text), "\(output)") }
         if let expected = c.output { #expect(output == expected) }

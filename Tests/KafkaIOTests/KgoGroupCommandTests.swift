@@ -11,8 +11,8 @@ import Testing
 @Suite(.serialized) struct KgoGroupCommandTests {
     typealias Group = ConsumerProtocolGroupTests
 
-    static func describe(_ server: FakeClusterServer, _ group: String) throws -> (status: Int32, output: String) {
-        try KgoCommandTests.kgo(["group", "describe", "-b", KgoCommandTests.bootstrap(server), group])
+    static func describe(_ server: FakeClusterServer, _ group: String) async throws -> (status: Int32, output: String) {
+        try await KgoCommandTests.kgo(["group", "describe", "-b", KgoCommandTests.bootstrap(server), group])
     }
 
     static func list(_ tps: [TopicPartition]) -> String {
@@ -29,7 +29,7 @@ import Testing
             _ = try await a.consumer.commit()
             _ = try await b.consumer.commit()
             let snap = try #require(try await Group.snapshot(server))
-            let (status, output) = try Self.describe(server, "g")
+            let (status, output) = try await Self.describe(server, "g")
             #expect(status == 0, "\(output)")
             #expect(output.hasPrefix("group g: consumer protocol (KIP-848), state \(snap.state), group epoch \(snap.groupEpoch), assignment epoch \(snap.assignmentEpoch), assignor range, 2 members\n"),
                     "\(output)")
@@ -54,7 +54,7 @@ import Testing
         try await Group.run(server) { server, tally in
             let a = try Group.Member("A", server, tally: tally, groupId: "old") { $0.groupProtocol = .classic; $0.sessionTimeout = .seconds(6) }
             try await Group.waitUntil("A to own all six", tally) { tally.split(["A"], each: 6, total: 6) }
-            let (status, output) = try Self.describe(server, "old")
+            let (status, output) = try await Self.describe(server, "old")
             #expect(status == 0, "\(output)")
             #expect(output.hasPrefix("group old: state Stable, protocol type consumer, protocol cooperative-sticky, 1 members\n"), "\(output)")
             #expect(output.contains("client A") && output.contains(": t/0,t/1,t/2,t/3,t/4,t/5\n"), "\(output)")

@@ -128,10 +128,10 @@ import Testing
         let unset = ["KGO_BROKERS", "KGO_CONFIG"].filter { c.environment[$0] == nil }
         let environment = c.environment.merging(c.environment["HOME"] == nil ? ["HOME": dir.path + "/nohome"] : [:]) { a, _ in a }.mapValues(fill)
         if case let (arguments, stdin)? = c.before {
-            let (status, output) = try KgoCommandTests.kgo(arguments.map(fill), stdin: stdin, environment: environment, unsetting: unset, timeLimit: .seconds(30))
+            let (status, output) = try await KgoCommandTests.kgo(arguments.map(fill), stdin: stdin, environment: environment, unsetting: unset, timeLimit: .seconds(30))
             #expect(status == 0, "\(output)")
         }
-        let (status, output) = try KgoCommandTests.kgo(c.arguments.map(fill), stdin: c.stdin, environment: environment, unsetting: unset, timeLimit: .seconds(30))
+        let (status, output) = try await KgoCommandTests.kgo(c.arguments.map(fill), stdin: c.stdin, environment: environment, unsetting: unset, timeLimit: .seconds(30))
         #expect(status == c.status, "\(output)")
         for text in c.contains { #expect(output.contains(text), "\(output)") }
         for text in c.excludes { #expect(!output.contains(text), "\(output)") }
