@@ -52,13 +52,13 @@ struct Kgo: ParsableCommand {
     }
 
     /// A runtime failure: one line naming it, status 1. `ExitCode` (the verb has already
-    /// said what failed), `CleanExit` and a `ValidationError` (bad arguments a verb finds
-    /// only while running: usage text, 64) keep their own meaning.
+    /// said what failed), clean exits (help, `CleanExit`) and a `ValidationError` (bad
+    /// arguments a verb finds only while running: usage text, 64) keep their own meaning.
     static func fail(_ error: any Error) -> Never {
-        if error is ExitCode || error is CleanExit || error is ValidationError { exit(withError: error) }
         // `-h`/`help` parse to ArgumentParser's own help verb, whose run() throws its internal
-        // help request: ArgumentParser renders those (help text, status 0), not `fail`.
-        if String(reflecting: type(of: error)).hasPrefix("ArgumentParser.") { exit(withError: error) }
+        // help request: what ArgumentParser counts as a clean exit (help, version, CleanExit)
+        // it renders itself, with status 0.
+        if error is ExitCode || error is ValidationError || exitCode(for: error) == .success { exit(withError: error) }
         let text = String(describing: error)
         let line = text.split(whereSeparator: \.isNewline).joined(separator: " ")
         FileHandle.standardError.write(Data("kgo: error: \(line)\n".utf8))
