@@ -9,7 +9,7 @@ enum ProducerExample {
         let client = try KafkaClient(configuration: config)
 
         // Awaiting each record is simplest; `produce(_:completion:)` is the fast path:
-        // it returns at once and batches records per partition.
+        // it waits only for buffer room and batches records per partition.
         for i in 0 ..< 10 {
             let record = KafkaRecord(topic: topic, key: Array("key-\(i % 3)".utf8), value: Array("hello \(i)".utf8),
                                      headers: [RecordHeader(key: "source", value: Array("example".utf8))])

@@ -17,6 +17,8 @@ public struct FakeClusterConfig: Sendable {
 
     public enum SaslMechanism: String, Sendable, Equatable, CaseIterable {
         case plain = "PLAIN", scramSha256 = "SCRAM-SHA-256", scramSha512 = "SCRAM-SHA-512"
+        /// RFC 7628: a user's `password` is the bearer token it presents (no signature checks).
+        case oauthBearer = "OAUTHBEARER"
     }
 
     public struct User: Sendable, Equatable {

@@ -68,7 +68,6 @@ final class EngineDriver {
         self.inbox = inbox
         self.configuration = configuration
         var engineConfig = configuration.engineConfig
-        if let recorder { engineConfig.sasl = recorder.recording(engineConfig.sasl) }
         // Decisions are logged at debug to warning: none are built for a quieter logger.
         if logger.logLevel > .warning { engineConfig.reportDecisions = false }
         self.clientHooks = configuration.hooks
@@ -327,6 +326,24 @@ final class EngineDriver {
         }
     }
 
+    /// Awaits the OAUTHBEARER provider off the loop and feeds its answer back; the engine
+    /// bounds the wait (connect timeout) and ignores an answer for a connection gone meanwhile.
+    private func fetchOAuthToken(for id: ConnectionID) {
+        guard case .oauthBearer(let provider)? = configuration.engineConfig.sasl else { return }
+        let loop = self.loop
+        let driver = NIOLoopBound(self, eventLoop: loop)
+        Task {
+            let result: Result<OAuthBearerToken, OAuthTokenFailure>
+            do { result = .success(try await provider()) } catch { result = .failure(OAuthTokenFailure("\(error)")) }
+            loop.execute {
+                let d = driver.value
+                guard d.lifecycle != .closed else { return }
+                d.feed(.oauthToken(id, result), now: d.now)
+                d.drain()
+            }
+        }
+    }
+
     // MARK: actions
 
     /// Performs every queued action. Re-entrant calls (a close firing channelInactive
@@ -385,6 +402,8 @@ final class EngineDriver {
             case .handshaking(let ch)?: ch.close(promise: nil)
             case .connecting?, nil: break
             }
+        case .fetchOAuthToken(let id):
+            fetchOAuthToken(for: id)
         case .delivery(let report):
             deliver(report)
         case .producer(let notice):

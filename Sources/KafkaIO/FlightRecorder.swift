@@ -87,21 +87,6 @@ final class FlightRecorder: @unchecked Sendable {
     /// Writes the end marker and closes the file.
     func finish(now: Instant) { stop(now: now, reason: nil) }
 
-    /// Wraps an OAUTHBEARER provider so its answers become inputs of the recording.
-    func recording(_ sasl: SaslConfig?) -> SaslConfig? {
-        guard case .oauthBearer(let provider)? = sasl else { return sasl }
-        return .oauthBearer { [self] now in
-            do {
-                let token = try provider(now)
-                self.record(RecordingEntry.Payload.oauthToken(token), now: now)
-                return token
-            } catch {
-                self.record(RecordingEntry.Payload.oauthTokenFailed("\(error)"), now: now)
-                throw error
-            }
-        }
-    }
-
     // MARK: files
 
     private func append(_ entry: [UInt8], now: Instant) {

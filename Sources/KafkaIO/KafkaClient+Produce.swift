@@ -52,13 +52,37 @@ public struct ProducedRecord: Sendable, Equatable {
 public typealias ProduceCompletion = @Sendable (Result<ProducedRecord, ProduceError>) -> Void
 
 extension KafkaClient {
-    /// The hot path: queues `record` and calls `completion` (on the client's event loop)
-    /// once it is delivered or failed. When the buffer is full this blocks until there is
-    /// room, or completes with `.bufferFull` at once if `producer.blockWhenFull` is false.
-    public func produce(_ record: consuming KafkaRecord, completion: @escaping ProduceCompletion) {
+    /// The hot path from async code: queues `record` and calls `completion` (on the client's
+    /// event loop) once it is delivered or failed; it does not wait for delivery. When the
+    /// buffer is full it suspends until there is room (in arrival order), or completes with
+    /// `.bufferFull` at once if `producer.blockWhenFull` is false or flushing is manual.
+    /// `completion` is called exactly once: with `.cancelled` if the calling task is
+    /// cancelled while it waits for room (the record is then not queued).
+    public func produce(_ record: consuming KafkaRecord, completion: @escaping ProduceCompletion) async {
         let charge = record.bufferCharge
         if !producerGate.tryAcquire(charge) {
             guard configuration.producer.blockWhenFull, !configuration.producer.manualFlushing else {
+                completion(.failure(.bufferFull))
+                return
+            }
+            guard await producerGate.acquire(charge) else {
+                completion(.failure(.cancelled))
+                return
+            }
+        }
+        submitProduce(consume record, charge: charge, completion: completion)
+    }
+
+    /// The same from synchronous code (a thread of your own, a callback): when the buffer is
+    /// full this blocks the calling thread until there is room. It never blocks a Swift
+    /// concurrency thread: called from synchronous code that runs inside a task, a full
+    /// buffer completes with `.bufferFull` at once (await the async form there instead).
+    /// With `producer.blockWhenFull` false or manual flushing, a full buffer is `.bufferFull`.
+    public func produce(_ record: consuming KafkaRecord, completion: @escaping ProduceCompletion) {
+        let charge = record.bufferCharge
+        if !producerGate.tryAcquire(charge) {
+            guard configuration.producer.blockWhenFull, !configuration.producer.manualFlushing,
+                  !Self.runningInTask else {
                 completion(.failure(.bufferFull))
                 return
             }
@@ -67,6 +91,10 @@ extension KafkaClient {
         }
         submitProduce(consume record, charge: charge, completion: completion)
     }
+
+    /// True on a thread that runs a Swift task (the cooperative pool or an actor's executor),
+    /// where blocking for buffer room would starve other tasks.
+    static var runningInTask: Bool { withUnsafeCurrentTask { $0 != nil } }
 
     /// Queues `record` only if the buffer has room; false means nothing was queued.
     public func tryProduce(_ record: consuming KafkaRecord, completion: @escaping ProduceCompletion) -> Bool {

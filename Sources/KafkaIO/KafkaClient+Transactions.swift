@@ -11,7 +11,7 @@ enum TransactionCommand: Sendable {
 /// The transactional producer (`producer.transactionalId` set):
 ///
 ///     try await client.beginTransaction()
-///     client.produce(KafkaRecord(topic: "out", value: v)) { _ in }   // any produce form
+///     await client.produce(KafkaRecord(topic: "out", value: v)) { _ in }   // any produce form
 ///     try await client.commitTransaction()       // or abortTransaction()
 ///
 /// Records produced outside a transaction fail with `.notInTransaction`. A record of the

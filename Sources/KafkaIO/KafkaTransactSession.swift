@@ -16,7 +16,7 @@ import ServiceLifecycle
 ///     if poll.closed { break }
 ///     if poll.isEmpty { continue }
 ///     try await session.begin()
-///     for r in poll.records { session.client.produce(KafkaRecord(topic: "out", key: r.key, value: r.value)) { _ in } }
+///     for r in poll.records { await session.client.produce(KafkaRecord(topic: "out", key: r.key, value: r.value)) { _ in } }
 ///     try await session.end(commit: true)   // false: aborted, and the records come again
 /// }
 /// ```

@@ -574,6 +574,8 @@ package struct GroupSimulation {
             transactionDone(i, p.rawValue, e)
         case .complete, .delivery, .producer:
             break
+        case .fetchOAuthToken:
+            break   // the simulation configures no SASL
         }
     }
 

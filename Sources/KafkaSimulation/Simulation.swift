@@ -390,6 +390,8 @@ package struct Simulation {
                 guard let link = net.links[k] else { continue }
                 checkThrottle(link, bytes)
                 queue.push(at: net.deliveryToBroker(k, now: now), .toBroker(k, bytes))
+            case .fetchOAuthToken:
+                continue   // the simulation configures no SASL
             case .close(let c):
                 let k = Self.link(ei, c)
                 guard net.links[k] != nil else { continue }

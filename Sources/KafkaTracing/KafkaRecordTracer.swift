@@ -46,7 +46,20 @@ public struct KafkaRecordTracer<T: Tracer>: Sendable {
         }
     }
 
-    /// The callback form: `completion` runs after the span has ended.
+    /// The callback form from async code (see `KafkaClient.produce(_:completion:) async`):
+    /// waits for buffer room, not for delivery; `completion` runs after the span has ended.
+    public func produce(_ record: KafkaRecord, on client: KafkaClient, context: ServiceContext = .current ?? .topLevel,
+                        completion: @escaping ProduceCompletion) async {
+        var record = record
+        let span = startProducerSpan(topic: record.topic, records: 1, context: context)
+        tracer.inject(span.context, into: &record.headers, using: RecordHeadersInjector())
+        await client.produce(record) { result in
+            end(span, with: result)
+            completion(result)
+        }
+    }
+
+    /// The callback form from synchronous code: `completion` runs after the span has ended.
     public func produce(_ record: KafkaRecord, on client: KafkaClient, context: ServiceContext = .current ?? .topLevel,
                         completion: @escaping ProduceCompletion) {
         var record = record

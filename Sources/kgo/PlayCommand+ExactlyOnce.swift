@@ -94,7 +94,7 @@ extension PlayCommand {
                     do {
                         try await session.begin()
                         for r in poll.records {
-                            session.client.produce(KafkaRecord(topic: output, partition: r.partition, key: r.key.map(Array.init),
+                            await session.client.produce(KafkaRecord(topic: output, partition: r.partition, key: r.key.map(Array.init),
                                                                value: Array("copy ".utf8) + (r.value.map(Array.init) ?? []))) { _ in }
                         }
                         let ok = try await session.end(commit: true)

@@ -58,7 +58,7 @@ struct PlayCommand: AsyncParsableCommand {
             payload.replaceSubrange(0 ..< stamp.count, with: stamp)
             payload[stamp.count] = UInt8(ascii: " ")
             let record = KafkaRecord(topic: topic, key: Array("key-\(i % 1_000)".utf8), value: payload)
-            client.produce(record) { result in acks.record(i, result) }
+            await client.produce(record) { result in acks.record(i, result) }
             if i == records / 3 {
                 let m = try await moveLeader(server, topic, 0)
                 moves.withLockedValue { $0.append(m) }

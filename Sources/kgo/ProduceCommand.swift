@@ -164,7 +164,7 @@ struct ProduceCommand: AsyncParsableCommand {
             return
         }
         let tally = ProduceTally()
-        let lines = try produceLines(client, tally, &input)
+        let lines = try await produceLines(client, tally, &input)
         await client.flush()
         await client.close()
         let (delivered, failed, first) = tally.snapshot
@@ -189,7 +189,7 @@ struct ProduceCommand: AsyncParsableCommand {
     }
 
     /// Produces every message of the input (up to -c); returns how many there were.
-    private func produceLines(_ client: KafkaClient, _ tally: ProduceTally, _ input: inout ProduceInput) throws -> Int {
+    private func produceLines(_ client: KafkaClient, _ tally: ProduceTally, _ input: inout ProduceInput) async throws -> Int {
         let keyDelimiter = try self.keyDelimiter.map(Escapes.bytes)
         let fixedKey = self.key.map { Array($0.utf8) }
         let partition = self.partition == -1 ? nil : self.partition
@@ -207,7 +207,7 @@ struct ProduceCommand: AsyncParsableCommand {
                 if value?.isEmpty == true { value = nil }
             }
             count += 1
-            client.produce(KafkaRecord(topic: topic, partition: partition, key: key, value: value, headers: headers)) { tally.record($0) }
+            await client.produce(KafkaRecord(topic: topic, partition: partition, key: key, value: value, headers: headers)) { tally.record($0) }
         }
         return count
     }
@@ -225,7 +225,7 @@ struct ProduceCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let tally = ProduceTally()
-        let lines = try produceLines(client, tally, &input)
+        let lines = try await produceLines(client, tally, &input)
         // A record refused at the call (too large, a partition that does not exist) makes the
         // transaction "must abort" as a failed delivery does, so the commit below refuses; a
         // failure already seen skips it.
@@ -314,7 +314,7 @@ struct BenchProduceCommand: AsyncParsableCommand {
                 while from < records {
                     let to = min(from + per, records)
                     try await client.beginTransaction()
-                    Self.produceAll(client, topic: topic, range: from ..< to, size: size, keyed: partitions > 1, completion: done)
+                    await Self.produceAll(client, topic: topic, range: from ..< to, size: size, keyed: partitions > 1, completion: done)
                     try await client.commitTransaction()
                     from = to
                 }
@@ -325,7 +325,7 @@ struct BenchProduceCommand: AsyncParsableCommand {
             }
             print("committed \((records + per - 1) / per) transactions of up to \(per) records", to: &err)
         } else {
-            Self.produceAll(client, topic: topic, range: 0 ..< records, size: size, keyed: partitions > 1, completion: done)
+            await Self.produceAll(client, topic: topic, range: 0 ..< records, size: size, keyed: partitions > 1, completion: done)
             print("produce calls returned after \(ContinuousClock.now - start)", to: &err)
             await client.flush()
         }
@@ -344,7 +344,7 @@ extension BenchProduceCommand {
     /// The produce loop, on plain parameters: reading an @Option in the loop costs a generic
     /// metadata lookup each time.
     static func produceAll(_ client: KafkaClient, topic: String, range: Range<Int>, size: Int, keyed: Bool,
-                           completion done: @escaping ProduceCompletion) {
+                           completion done: @escaping ProduceCompletion) async {
         var payload = (0 ..< size).map { UInt8(ascii: "a") + UInt8((($0 * 7) + $0 / 13) % 26) }
         for i in range {
             // Vary the first bytes as rdprod does (its snprintf); the record keeps its own copy.
@@ -360,7 +360,7 @@ extension BenchProduceCommand {
             let record = keyed
                 ? KafkaRecord(topic: topic, key: Array("key-\(i % 1000)".utf8), value: payload)
                 : KafkaRecord(topic: topic, partition: 0, value: payload)
-            client.produce(consume record, completion: done)
+            await client.produce(consume record, completion: done)
         }
     }
 }

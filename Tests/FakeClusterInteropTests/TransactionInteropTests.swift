@@ -54,7 +54,7 @@ struct TransactionInteropTests {
                 let records = batch.map { KafkaRecord(topic: topic, partition: $0.partition, value: Array($0.value.utf8)) }
                 if kind == "c" {
                     let failures = Failures()
-                    for r in records { producer.produce(r) { if case .failure(let e) = $0 { failures.add(e) } } }
+                    for r in records { await producer.produce(r) { if case .failure(let e) = $0 { failures.add(e) } } }
                     try await producer.commitTransaction()
                     try #require(failures.all.isEmpty, "transaction \(t): \(failures.all.prefix(3))")
                     committed += batch
@@ -206,7 +206,7 @@ struct TransactionInteropTests {
                         do {
                             try await session.begin()
                             for r in poll.records {
-                                session.client.produce(KafkaRecord(topic: "eos-out", partition: r.partition, value: r.value.map(Array.init))) { _ in }
+                                await session.client.produce(KafkaRecord(topic: "eos-out", partition: r.partition, value: r.value.map(Array.init))) { _ in }
                             }
                             if try await session.end(commit: true) { copied.withLockedValue { $0 += poll.recordCount } }
                         } catch {

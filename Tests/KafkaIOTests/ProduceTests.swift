@@ -84,7 +84,7 @@ import Testing
             let record = KafkaRecord(topic: topic, partition: 0, key: Array("key-\(i)".utf8), value: Array("value-\(i)".utf8),
                                      headers: [RecordHeader(key: "n", value: Array("\(i)".utf8)), RecordHeader(key: "null", value: nil)],
                                      timestamp: 1_700_000_000_000 + Int64(i))
-            client.produce(record) { r in
+            await client.produce(record) { r in
                 if case .success(let p) = r { offsets.withLockedValue { $0.append(p.offset) } }
             }
         }
@@ -121,7 +121,7 @@ import Testing
         try await Self.createTopic(client, topic, partitions: 1)
         let done = NIOLockedValueBox(0)
         for i in 0 ..< 10 {
-            client.produce(KafkaRecord(topic: topic, partition: 0, value: Array("m\(i)".utf8))) { r in
+            await client.produce(KafkaRecord(topic: topic, partition: 0, value: Array("m\(i)".utf8))) { r in
                 if case .success = r { done.withLockedValue { $0 += 1 } }
             }
         }

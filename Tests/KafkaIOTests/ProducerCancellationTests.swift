@@ -63,7 +63,7 @@ import Testing
         let (server, client) = try await Self.heldProduce { $0.producer.maxBufferedRecords = 1 }
         defer { try? server.shutdown() }
         let firstDone = CancellableWait<Result<ProducedRecord, ProduceError>>()
-        client.produce(KafkaRecord(topic: "t", value: [0])) { firstDone.finish($0) }
+        await client.produce(KafkaRecord(topic: "t", value: [0])) { firstDone.finish($0) }
         try await Self.untilHeld(server)
         let waiting = Self.produced(client, 1)
         let clock = ContinuousClock()
@@ -106,7 +106,7 @@ import Testing
         let (server, client) = try await Self.heldProduce()
         defer { try? server.shutdown() }
         let delivered = CancellableWait<Result<ProducedRecord, ProduceError>>()
-        client.produce(KafkaRecord(topic: "t", value: [0])) { delivered.finish($0) }
+        await client.produce(KafkaRecord(topic: "t", value: [0])) { delivered.finish($0) }
         try await Self.untilHeld(server)
         let flush = Task { () -> Int in
             await client.flush()
@@ -128,7 +128,7 @@ import Testing
         let (server, client) = try await Self.heldProduce { $0.closeTimeout = .seconds(15) }
         defer { try? server.shutdown() }
         let delivered = CancellableWait<Result<ProducedRecord, ProduceError>>()
-        client.produce(KafkaRecord(topic: "t", value: [0])) { delivered.finish($0) }
+        await client.produce(KafkaRecord(topic: "t", value: [0])) { delivered.finish($0) }
         try await Self.untilHeld(server)
         // The close waits for the held answer (6 s, inside the 15 s close timeout).
         let close = Task { () -> Int in

@@ -23,7 +23,7 @@ enum ReadmeTransactExample {
                     if poll.isEmpty { continue }
                     try await session.begin()
                     for r in poll.records {
-                        session.client.produce(KafkaRecord(topic: "B", key: r.key.map(Array.init), value: r.value.map(Array.init))) { _ in }
+                        await session.client.produce(KafkaRecord(topic: "B", key: r.key.map(Array.init), value: r.value.map(Array.init))) { _ in }
                     }
                     // Offsets of everything polled go into the transaction. false: it was aborted
                     // (a rebalance took partitions, a record failed) and the records come again.

@@ -9,7 +9,7 @@ import Testing
 /// these clients get a loop of their own instead of stalling the shared one the other
 /// tests' clients use.
 @Suite(.serialized) struct SaslTests {
-    static let mechanisms: [FakeClusterConfig.SaslMechanism] = [.plain, .scramSha256, .scramSha512]
+    static let mechanisms: [FakeClusterConfig.SaslMechanism] = [.plain, .scramSha256, .scramSha512, .oauthBearer]
 
     static func cluster() throws -> FakeClusterServer {
         let users = mechanisms.map { FakeClusterConfig.User(mechanism: $0, name: "alice", password: "s3cret") }
@@ -21,6 +21,12 @@ import Testing
         case .plain: return .plain(username: "alice", password: password)
         case .scramSha256: return .scram(.sha256, username: "alice", password: password)
         case .scramSha512: return .scram(.sha512, username: "alice", password: password)
+        case .oauthBearer:
+            // Asynchronous, as a real token fetch is: it suspends before answering.
+            return .oauthBearer {
+                try await Task.sleep(for: .milliseconds(50))
+                return OAuthBearerToken(token: password, extensions: ["traceId": "t-1"])
+            }
         }
     }
 
@@ -67,5 +73,20 @@ import Testing
         #expect(name == mechanism.rawValue)
         // Generous: PBKDF2 with 4096 rounds in a debug build, on both sides.
         #expect(elapsed < .seconds(10))
+    }
+
+    struct NoToken: Error {}
+
+    /// The async provider's error fails the login, typed and named, without retrying forever.
+    @Test func oauthProviderErrorIsAnAuthenticationFailure() async throws {
+        let server = try Self.cluster()
+        defer { try? server.shutdown() }
+        let (result, _) = await Self.metadata(server, .oauthBearer { throw NoToken() })
+        guard case .failure(let error) = result, case .saslAuthenticationFailed(let name, let message) = BadInputTests.rootCause(error) else {
+            Issue.record("expected saslAuthenticationFailed, got \(result)")
+            return
+        }
+        #expect(name == "OAUTHBEARER")
+        #expect(message == "token provider failed: NoToken()")
     }
 }

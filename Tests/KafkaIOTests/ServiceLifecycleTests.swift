@@ -50,7 +50,7 @@ import Testing
         let run = Self.start(group)
 
         let results = Results()
-        for i in 0 ..< 5 { client.produce(KafkaRecord(topic: "t", value: Array("r\(i)".utf8))) { results.add($0) } }
+        for i in 0 ..< 5 { await client.produce(KafkaRecord(topic: "t", value: Array("r\(i)".utf8))) { results.add($0) } }
         try await Task.sleep(for: .milliseconds(200))
         #expect(results.all.isEmpty, "records went out before the shutdown's flush")
         #expect(client.bufferedRecords == 5)
@@ -85,7 +85,7 @@ import Testing
         let group = ServiceGroup(services: [client], gracefulShutdownSignals: [], logger: TestEnvironment.logger)
         let run = Self.start(group)
         let results = Results()
-        client.produce(KafkaRecord(topic: "t", value: [1])) { results.add($0) }
+        await client.produce(KafkaRecord(topic: "t", value: [1])) { results.add($0) }
         // Shut down once the broker holds the record.
         let clock = ContinuousClock()
         let start = clock.now

@@ -95,7 +95,7 @@ import Foundation
             do {
                 try await s.begin()
                 for r in poll.records {
-                    s.client.produce(KafkaRecord(topic: "out", partition: r.partition, value: r.value.map(Array.init))) { _ in }
+                    await s.client.produce(KafkaRecord(topic: "out", partition: r.partition, value: r.value.map(Array.init))) { _ in }
                 }
                 let commit = round % abortEvery != 1
                 let committed = try await s.end(commit: commit)
@@ -250,7 +250,7 @@ import Foundation
         while poll.isEmpty, clock.now < deadline { poll = await a.poll(timeout: .milliseconds(200)) }
         #expect(!poll.isEmpty)
         try await a.begin()
-        for r in poll.records { a.client.produce(KafkaRecord(topic: "out", partition: r.partition, value: r.value.map(Array.init))) { _ in } }
+        for r in poll.records { await a.client.produce(KafkaRecord(topic: "out", partition: r.partition, value: r.value.map(Array.init))) { _ in } }
 
         // A second member joins: the rebalance (cooperative-sticky, or the coordinator's) revokes half of a's
         // partitions (the revocation starts now and finishes once a is done with what it polled).
@@ -298,7 +298,7 @@ import Foundation
         try #require(!poll.isEmpty)
         try await a.begin()
         _ = try await server.withCluster { c, _ in (c.delayResponses(.produce, milliseconds: 3_000, count: 100), []) }.get()
-        for r in poll.records { a.client.produce(KafkaRecord(topic: "out", partition: r.partition, value: r.value.map(Array.init))) { _ in } }
+        for r in poll.records { await a.client.produce(KafkaRecord(topic: "out", partition: r.partition, value: r.value.map(Array.init))) { _ in } }
         let ending = Task { try await a.end(commit: true) }
         try await Task.sleep(for: .milliseconds(500))
         ending.cancel()

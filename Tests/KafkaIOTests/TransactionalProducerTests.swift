@@ -62,7 +62,7 @@ import Testing
         let client = try KafkaClient(configuration: Self.configuration(server, transactionalId: "copy-1"), logger: TestEnvironment.logger)
 
         try await client.beginTransaction()
-        for i in 0 ..< 9 { client.produce(Self.record("c\(i)", partition: Int32(i % 3))) { _ in } }
+        for i in 0 ..< 9 { await client.produce(Self.record("c\(i)", partition: Int32(i % 3))) { _ in } }
         try await client.commitTransaction()
 
         try await client.beginTransaction()
@@ -70,7 +70,7 @@ import Testing
         // Queued before the abort and lingering when it comes: dropped with `.transactionAborted`
         // (unless the loop sent it first; read_committed must hide it either way).
         let (dropped, droppedDone) = AsyncStream.makeStream(of: Result<ProducedRecord, ProduceError>.self)
-        client.produce(Self.record("dropped", partition: 0)) { droppedDone.yield($0); droppedDone.finish() }
+        await client.produce(Self.record("dropped", partition: 0)) { droppedDone.yield($0); droppedDone.finish() }
         try await client.abortTransaction()
         var droppedResults = dropped.makeAsyncIterator()
         let droppedResult = await droppedResults.next()
@@ -78,7 +78,7 @@ import Testing
         #expect(droppedResult != nil)
 
         try await client.beginTransaction()
-        for i in 9 ..< 12 { client.produce(Self.record("c\(i)", partition: Int32(i % 3))) { _ in } }
+        for i in 9 ..< 12 { await client.produce(Self.record("c\(i)", partition: Int32(i % 3))) { _ in } }
         try await client.commitTransaction()
         await client.close()
 

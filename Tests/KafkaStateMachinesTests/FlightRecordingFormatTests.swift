@@ -31,9 +31,10 @@ import Testing
                       ProducerRecord(topic: "q", value: [9, 9], timestamp: 1_700_000_000_000, token: 6)]),
             .connectionClosed(ConnectionID(3)), .bytesReceived(ConnectionID(1), [0, 1, 2, 255]), .request(request), .tick, .close,
         ]
-        let payloads: [RecordingEntry.Payload] = inputs.map { .input($0) } + [
-            .oauthToken(OAuthBearerToken(token: "t0k", extensions: ["b": "2", "a": "1"])), .oauthTokenFailed("no token"),
-        ]
+        let payloads: [RecordingEntry.Payload] = (inputs + [
+            .oauthToken(ConnectionID(4), .success(OAuthBearerToken(token: "t0k", extensions: ["b": "2", "a": "1"]))),
+            .oauthToken(ConnectionID(5), .failure(OAuthTokenFailure("no token"))),
+        ]).map { .input($0) }
         var entries = payloads.enumerated().map { i, payload in
             RecordingEntry(now: Instant(nanoseconds: UInt64(i) * 1_000_003), actionsObserved: UInt64(i * 2), digest: UInt64(i) &* 0x9e37_79b9_7f4a_7c15,
                            payload: payload)
@@ -233,15 +234,14 @@ import Testing
         c.observe = true
         c.reportDecisions = true
         c.allowAutoTopicCreation = true
-        let noTokens: @Sendable (Instant) throws -> OAuthBearerToken = { _ in OAuthBearerToken(token: "") }
-        let (back, missing) = try RecordedConfig.decode(RecordedConfig.encode(c, includeSecrets: true), oauthTokens: noTokens)
+        let (back, missing) = try RecordedConfig.decode(RecordedConfig.encode(c, includeSecrets: true))
         #expect(!missing)
         #expect(RecordedConfig.encode(back, includeSecrets: true) == RecordedConfig.encode(c, includeSecrets: true))
         #expect(back.seeds == c.seeds && back.backoff == c.backoff && back.versionPins == c.versionPins && back.tls)
         #expect(back.fetcher == c.fetcher)
         #expect(back.producer == c.producer)
         #expect(back.observe && back.allowAutoTopicCreation && back.reportDecisions)
-        let (redacted, secretsMissing) = try RecordedConfig.decode(RecordedConfig.encode(c, includeSecrets: false), oauthTokens: noTokens)
+        let (redacted, secretsMissing) = try RecordedConfig.decode(RecordedConfig.encode(c, includeSecrets: false))
         #expect(secretsMissing)
         guard case .scram(.sha512, "u", "")? = redacted.sasl else { Issue.record("password not redacted"); return }
         // A property added to EngineConfig must be added to the recording too.
@@ -252,7 +252,6 @@ import Testing
     /// Configurations recorded before the per-record retry limit (they end at `observe`,
     /// or before it) still read, with no limit; the limit, when set, reads back.
     @Test func aConfigRecordedBeforeRecordRetriesReadsWithoutALimit() throws {
-        let noTokens: @Sendable (Instant) throws -> OAuthBearerToken = { _ in OAuthBearerToken(token: "") }
         var c = EngineConfig(seeds: [BrokerAddress(host: "h", port: 1)])
         c.observe = true
         let now = RecordedConfig.encode(c, includeSecrets: false)
@@ -261,12 +260,12 @@ import Testing
         #expect(now.suffix(3) == [0, 0, 0])
         let beforeLimit = Array(now.dropLast(3))
         let beforeObserve = Array(now.dropLast(4))
-        let (a, _) = try RecordedConfig.decode(beforeLimit, oauthTokens: noTokens)
+        let (a, _) = try RecordedConfig.decode(beforeLimit)
         #expect(a.producer.recordRetries == nil && a.observe)
-        let (b, _) = try RecordedConfig.decode(beforeObserve, oauthTokens: noTokens)
+        let (b, _) = try RecordedConfig.decode(beforeObserve)
         #expect(b.producer.recordRetries == nil && !b.observe)
         c.producer.recordRetries = 3
-        let (d, _) = try RecordedConfig.decode(RecordedConfig.encode(c, includeSecrets: false), oauthTokens: noTokens)
+        let (d, _) = try RecordedConfig.decode(RecordedConfig.encode(c, includeSecrets: false))
         #expect(d.producer.recordRetries == 3)
     }
 
@@ -277,13 +276,12 @@ import Testing
         c.observe = true
         c.allowAutoTopicCreation = true
         c.reportDecisions = true
-        let noTokens: @Sendable (Instant) throws -> OAuthBearerToken = { _ in OAuthBearerToken(token: "") }
         let bytes = RecordedConfig.encode(c, includeSecrets: false)
-        let beforeDecisions = try RecordedConfig.decode(Array(bytes.dropLast(1)), oauthTokens: noTokens).config
+        let beforeDecisions = try RecordedConfig.decode(Array(bytes.dropLast(1))).config
         #expect(beforeDecisions.allowAutoTopicCreation && !beforeDecisions.reportDecisions)
-        let beforeAutoCreate = try RecordedConfig.decode(Array(bytes.dropLast(2)), oauthTokens: noTokens).config
+        let beforeAutoCreate = try RecordedConfig.decode(Array(bytes.dropLast(2))).config
         #expect(beforeAutoCreate.observe && !beforeAutoCreate.allowAutoTopicCreation)
-        let beforeObserve = try RecordedConfig.decode(Array(bytes.dropLast(4)), oauthTokens: noTokens).config
+        let beforeObserve = try RecordedConfig.decode(Array(bytes.dropLast(4))).config
         #expect(!beforeObserve.observe && !beforeObserve.allowAutoTopicCreation)
     }
 

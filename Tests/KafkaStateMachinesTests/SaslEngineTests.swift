@@ -119,23 +119,60 @@ private func writes(_ actions: [Action]) -> [[UInt8]] {
         #expect(after.map(\.apiKey) == [.metadata])
     }
 
-    @Test func oauthTokenProviderFailureIsTyped() {
-        struct NoToken: Error {}
-        var h = Harness(saslConfig(.oauthBearer { _ in throw NoToken() }))
-        _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
-        let after = h.handshake(1)
-        #expect(failure(after, 1) == .saslAuthenticationFailed(mechanism: "OAUTHBEARER", message: "token provider failed: NoToken()"))
+    private static let noProvider = SaslConfig.oauthBearer { throw OAuthTokenFailure("the engine must not call the provider") }
+
+    private func tokenRequests(_ actions: [Action]) -> [ConnectionID] {
+        actions.compactMap { if case .fetchOAuthToken(let c) = $0 { return c } else { return nil } }
     }
 
-    /// KIP-368: before the session lifetime ends the connection re-authenticates; a request
-    /// in flight meanwhile still completes, and one issued meanwhile waits for the new session.
+    /// The engine never calls the (async) provider: it asks the driver, writes nothing until
+    /// the answer comes, and a failed answer fails the connection's requests, typed.
+    @Test func oauthTokenProviderFailureIsTyped() {
+        var h = Harness(saslConfig(Self.noProvider))
+        _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
+        let asked = h.handshake(1)
+        #expect(tokenRequests(asked) == [ConnectionID(1)])
+        #expect(writes(asked).isEmpty, "nothing is sent before the token arrives")
+        h.engine.handle(.oauthToken(ConnectionID(1), .failure(OAuthTokenFailure("NoToken()"))), now: h.now)
+        let after = h.drain()
+        #expect(failure(after, 1) == .saslAuthenticationFailed(mechanism: "OAUTHBEARER", message: "token provider failed: NoToken()"))
+        #expect(closes(after) == [ConnectionID(1)])
+    }
+
+    /// A provider that never answers fails the connection at the connect timeout; its late
+    /// answer is ignored.
+    @Test func oauthTokenProviderTimeoutFailsTheConnection() {
+        var config = saslConfig(Self.noProvider)
+        config.connectTimeout = .seconds(3)
+        var h = Harness(config)
+        _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
+        let asked = h.handshake(1)
+        #expect(tokenRequests(asked) == [ConnectionID(1)])
+        guard let deadline = h.engine.nextDeadline() else { Issue.record("no deadline while waiting for the token"); return }
+        #expect(deadline <= h.now + .seconds(3))
+        h.now = h.now + .seconds(3)
+        h.engine.tick(now: h.now)
+        let after = h.drain()
+        #expect(failure(after, 1) == .saslAuthenticationFailed(mechanism: "OAUTHBEARER",
+                                                                message: "the token provider did not answer within the connect timeout"))
+        h.engine.handle(.oauthToken(ConnectionID(1), .success(OAuthBearerToken(token: "late"))), now: h.now)
+        #expect(writes(h.drain()).isEmpty)
+    }
+
+    /// KIP-368: before the session lifetime ends the connection re-authenticates with a fresh
+    /// token; a request in flight meanwhile still completes, and one issued meanwhile waits
+    /// for the new session.
     @Test func reauthenticatesBeforeSessionExpiryWithoutFailingInFlight() {
-        var config = saslConfig(.oauthBearer { now in OAuthBearerToken(token: "tok@\(now.nanoseconds / 1_000_000)") })
+        var config = saslConfig(Self.noProvider)
         config.connectionIdleTimeout = .seconds(1000)
         var h = Harness(config)
         _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)
-        let hs = decodeWrites(h.handshake(1))
+        #expect(tokenRequests(h.handshake(1)) == [ConnectionID(1)])
+        h.engine.handle(.oauthToken(ConnectionID(1), .success(OAuthBearerToken(token: "first", extensions: ["b": "2", "a": "1"]))), now: h.now)
+        let hs = decodeWrites(h.drain())
+        #expect(hs.map(\.apiKey) == [.saslHandshake])
         let auth = decodeWrites(h.receive(1, respond(hs[0], handshakeResponse(mechanisms: ["OAUTHBEARER"]))))
+        #expect(String(decoding: (auth[0].body as! SaslAuthenticateRequest).authBytes, as: UTF8.self) == "n,,\u{1}auth=Bearer first\u{1}a=1\u{1}b=2\u{1}\u{1}")
         let first = decodeWrites(h.receive(1, respond(auth[0], authenticateResponse(lifetimeMs: 10_000))))
         _ = h.receive(1, respond(first[0], metadataResponse(brokers: [])))
 
@@ -146,16 +183,18 @@ private func writes(_ actions: [Action]) -> [[UInt8]] {
         #expect(reauthAt >= .milliseconds(8500) && reauthAt <= .milliseconds(9500))
         h.now = reauthAt
         h.engine.tick(now: reauthAt)
-        let rehs = decodeWrites(h.drain())
-        #expect(rehs.map(\.apiKey) == [.saslHandshake] && rehs[0].version == 1)
+        #expect(tokenRequests(h.drain()) == [ConnectionID(1)])
 
-        // Issued during re-authentication: held back.
+        // Issued while the new token is fetched: held back.
         #expect(decodeWrites(h.request(ListGroupsRequest(), to: .anyBroker, promise: 3)).isEmpty)
         // The earlier request's answer arrives first and completes normally.
         #expect(success(h.receive(1, respond(inFlight[0], ListGroupsResponse())), 2, as: ListGroupsResponse.self) != nil)
+        h.engine.handle(.oauthToken(ConnectionID(1), .success(OAuthBearerToken(token: "second"))), now: h.now)
+        let rehs = decodeWrites(h.drain())
+        #expect(rehs.map(\.apiKey) == [.saslHandshake] && rehs[0].version == 1)
         let reauth = decodeWrites(h.receive(1, respond(rehs[0], handshakeResponse(mechanisms: ["OAUTHBEARER"]))))
         let token = String(decoding: (reauth[0].body as! SaslAuthenticateRequest).authBytes, as: UTF8.self)
-        #expect(token.contains("auth=Bearer tok@\(reauthAt.nanoseconds / 1_000_000)"))
+        #expect(token.contains("auth=Bearer second"))
         let released = decodeWrites(h.receive(1, respond(reauth[0], authenticateResponse(lifetimeMs: 10_000))))
         #expect(released.map(\.apiKey) == [.listGroups])
         #expect(closes(h.log).isEmpty)

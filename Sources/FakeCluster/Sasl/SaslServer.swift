@@ -22,7 +22,8 @@ struct SaslSession: Sendable {
 }
 
 /// SaslHandshake and SaslAuthenticate (v1 handshake + authenticate frames; the v0 raw-token
-/// exchange is not served): PLAIN and SCRAM-SHA-256/512 against the configured users, and
+/// exchange is not served): PLAIN, SCRAM-SHA-256/512 and OAUTHBEARER (a token per user)
+/// against the configured users, and
 /// SCRAM against the credentials AlterUserScramCredentials stored (ScramStore.swift).
 extension FakeCluster {
     static let scramIterations = 4096
@@ -77,6 +78,15 @@ extension FakeCluster {
                 return fail("Authentication failed: Invalid username or password")
             }
             authenticated(parts[1], ctx, &resp)
+            return .respond(resp)
+        case .oauthBearer:
+            // n,,\x01auth=Bearer <token>\x01[key=value\x01]*\x01
+            let fields = text.split(separator: "\u{1}").map(String.init)
+            guard let auth = fields.first(where: { $0.hasPrefix("auth=Bearer ") }),
+                  let user = config.users.first(where: { $0.mechanism == .oauthBearer && $0.password == auth.dropFirst("auth=Bearer ".count) }) else {
+                return fail("Authentication failed: invalid OAUTHBEARER token")
+            }
+            authenticated(user.name, ctx, &resp)
             return .respond(resp)
         case .scramSha256, .scramSha512:
             let digest: Digest = m == .scramSha256 ? .sha256 : .sha512

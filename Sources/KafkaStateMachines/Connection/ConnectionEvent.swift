@@ -9,6 +9,8 @@ enum ConnectionEvent {
     case response(token: UInt64, Result<any KafkaResponse, KafkaClientError>)
     /// The broker closed the connection in answer to ApiVersions: it predates the API.
     case apiVersionsRefused
+    /// OAUTHBEARER needs a token: the driver fetches one and answers with `oauthTokenArrived`.
+    case needsOAuthToken
     /// A SCRAM exchange derived this salted password: worth remembering for later ones.
     case saltedPasswordDerived(ScramSaltedPasswords.Entry)
     /// The broker asked us to hold back (KIP-219) until this instant.

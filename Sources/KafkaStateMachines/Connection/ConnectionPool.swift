@@ -86,7 +86,7 @@ struct ConnectionPool {
             for i in connections.values.indices where connections.keys[i] != id && connections.values[i].broker == broker {
                 connections.values[i].throttle(until: until)
             }
-        case .write, .response, .failed, .observed:
+        case .write, .response, .failed, .observed, .needsOAuthToken:
             return false
         }
         return true

@@ -18,6 +18,8 @@ struct ConnectionStateMachine {
     /// Where a SASL exchange stands (initial or re-authentication).
     private enum Auth {
         case idle
+        /// OAUTHBEARER: the driver is fetching a token; it must answer before `deadline`.
+        case awaitingToken(deadline: Instant)
         case handshaking(session: any SaslSession)
         /// Legacy (SaslHandshake v0) exchanges carry raw size-prefixed tokens, no headers.
         case exchanging(session: any SaslSession, legacy: Bool)
@@ -103,6 +105,7 @@ struct ConnectionStateMachine {
         if !queued.isEmpty, throttledUntil != .zero { consider(throttledUntil) }
         if !pipelineFull { for q in queued { consider(queuedDeadline(q)) } }
         if let r = reauthenticateAt, isReady { consider(r) }
+        if case .awaitingToken(let deadline) = auth { consider(deadline) }
         return d
     }
 
@@ -182,6 +185,10 @@ struct ConnectionStateMachine {
             default:
                 return fail(.requestTimeout(apiKey: late.apiKey, broker: broker), notifyDriver: true)
             }
+        }
+        if case .awaitingToken(let deadline) = auth, now >= deadline {
+            return fail(.saslAuthenticationFailed(mechanism: "OAUTHBEARER", message: "the token provider did not answer within the connect timeout"),
+                        notifyDriver: true)
         }
         var events: [ConnectionEvent] = []
         if let r = reauthenticateAt, now >= r, isReady, !isAuthenticating {
@@ -277,12 +284,27 @@ struct ConnectionStateMachine {
 
     private mutating func startSasl(now: Instant) -> [ConnectionEvent] {
         guard let sasl = config.sasl else { return [] }
-        let session: any SaslSession
-        do {
-            session = try sasl.makeSession(nonce: makeNonce(), now: now, known: saltedPasswords)
-        } catch {
-            return fail(error, notifyDriver: true)
+        guard let session = sasl.makeSession(nonce: makeNonce(), known: saltedPasswords) else {
+            // OAUTHBEARER: the token comes from the driver (`oauthTokenArrived`).
+            auth = .awaitingToken(deadline: now + config.connectTimeout)
+            return [.needsOAuthToken]
         }
+        return startHandshake(session, now: now)
+    }
+
+    /// The driver's answer to `.needsOAuthToken`. An answer nobody waits for (the connection
+    /// failed or closed meanwhile) is ignored.
+    mutating func oauthTokenArrived(_ result: Result<OAuthBearerToken, OAuthTokenFailure>, now: Instant) -> [ConnectionEvent] {
+        guard !isClosed, case .awaitingToken = auth else { return [] }
+        switch result {
+        case .success(let token):
+            return startHandshake(OAuthBearerSession(token: token), now: now)
+        case .failure(let failure):
+            return fail(.saslAuthenticationFailed(mechanism: "OAUTHBEARER", message: "token provider failed: \(failure.message)"), notifyDriver: true)
+        }
+    }
+
+    private mutating func startHandshake(_ session: any SaslSession, now: Instant) -> [ConnectionEvent] {
         auth = .handshaking(session: session)
         var request = SaslHandshakeRequest()
         request.mechanism = session.mechanism

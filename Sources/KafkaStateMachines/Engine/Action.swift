@@ -4,6 +4,9 @@ package enum Action: Sendable, CustomStringConvertible {
     /// Open a TCP (or TLS) connection and report `connectionOpened` / `connectionFailed`.
     case open(ConnectionID, broker: BrokerID, host: String, port: Int, tls: Bool)
     case write(ConnectionID, [UInt8])
+    /// Await the OAUTHBEARER token provider (off the engine: it is async) and answer with
+    /// `EngineInput.oauthToken`. The connection waits at most the connect timeout.
+    case fetchOAuthToken(ConnectionID)
     /// Close the connection; the engine has already forgotten it (no `connectionClosed` needed).
     case close(ConnectionID)
     /// The request named by the promise finished.
@@ -23,6 +26,7 @@ package enum Action: Sendable, CustomStringConvertible {
         case .open(let c, let b, let h, let p, let tls): return "open(\(c), \(b), \(h):\(p)\(tls ? ", tls" : ""))"
         case .write(let c, let bytes): return "write(\(c), \(bytes.count) bytes)"
         case .close(let c): return "close(\(c))"
+        case .fetchOAuthToken(let c): return "fetchOAuthToken(\(c))"
         case .complete(let p, .success(let r)): return "complete(\(p), \(type(of: r).messageName))"
         case .complete(let p, .failure(let e)): return "complete(\(p), \(e))"
         case .fetched(let b): return "fetched(\(b))"

@@ -22,6 +22,11 @@ extension ClientEngine {
         apply(events, from: id, now: now)
     }
 
+    mutating func oauthTokenArrived(_ id: ConnectionID, _ result: Result<OAuthBearerToken, OAuthTokenFailure>, now: Instant) {
+        guard let events = pool.update(id, { $0.oauthTokenArrived(result, now: now) }) else { return }
+        apply(events, from: id, now: now)
+    }
+
     mutating func apply(_ events: [ConnectionEvent], from id: ConnectionID, now: Instant) {
         for event in events where !pool.absorb(event, from: id) {
             switch event {
@@ -36,6 +41,8 @@ extension ClientEngine {
                 for token in tokens { handleResult(token, .failure(error), from: id, now: now) }
             case .observed(let o):
                 observations.append(o)
+            case .needsOAuthToken:
+                actions.append(.fetchOAuthToken(id))
             case .apiVersionsRefused, .ready, .saltedPasswordDerived, .throttled:
                 break
             }

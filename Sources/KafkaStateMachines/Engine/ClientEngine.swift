@@ -93,6 +93,7 @@ package struct ClientEngine {
         case .connectionFailed(let c, let reason): connectionFailed(c, reason: reason, now: now)
         case .connectionClosed(let c): connectionClosed(c, now: now)
         case .bytesReceived(let c, let bytes): bytesReceived(c, bytes, now: now)
+        case .oauthToken(let c, let result): oauthTokenArrived(c, result, now: now)
         case .request(let r): request(r.request, to: r.target, pin: r.pin, maxRetries: r.maxRetries, promise: r.promise, now: now)
         case .cancel(let p): cancel(promise: p, now: now)
         case .assign(let a): assign(a, now: now)

@@ -13,6 +13,8 @@ package enum EngineInput: Sendable, Equatable {
     case connectionFailed(ConnectionID, reason: ConnectionFailure)
     case connectionClosed(ConnectionID)
     case bytesReceived(ConnectionID, [UInt8])
+    /// The OAUTHBEARER token provider's answer to `Action.fetchOAuthToken`.
+    case oauthToken(ConnectionID, Result<OAuthBearerToken, OAuthTokenFailure>)
     /// A user request; the engine answers with one `.complete(promise, …)`.
     case request(UserRequest)
     /// The user gave up on a request (task cancellation).

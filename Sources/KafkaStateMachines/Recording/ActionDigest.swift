@@ -47,6 +47,8 @@ package struct ActionDigest: Sendable, Equatable {
             mix(UInt8(7)); mix(n.description)
         case .group(let e):
             mix(UInt8(8)); mix(e.description)
+        case .fetchOAuthToken(let c):
+            mix(UInt8(9)); mix(c.rawValue)
         }
     }
 

@@ -74,10 +74,10 @@ package enum RecordedConfig {
         return w.bytes
     }
 
-    /// The decoded configuration. `oauthTokens` answers an OAUTHBEARER configuration (the
-    /// replay's queue of recorded tokens); `secretsMissing` tells whether a password was left out.
-    public static func decode(_ bytes: [UInt8],
-                              oauthTokens: @escaping @Sendable (Instant) throws -> OAuthBearerToken) throws(FlightRecordingError) -> (config: EngineConfig, secretsMissing: Bool) {
+    /// The decoded configuration; `secretsMissing` tells whether a password was left out. An
+    /// OAUTHBEARER configuration gets a provider that always fails: a replay feeds the
+    /// recorded tokens as inputs and never calls it.
+    public static func decode(_ bytes: [UInt8]) throws(FlightRecordingError) -> (config: EngineConfig, secretsMissing: Bool) {
         var r = ByteReader(bytes)
         do {
             let n = try r.readUnsignedVarlong("seeds")
@@ -106,7 +106,7 @@ package enum RecordedConfig {
                 let password = try readOptional(&r, "sasl.password")
                 missing = password == nil
                 c.sasl = .scram(algorithm, username: user, password: password ?? "")
-            case 3: c.sasl = .oauthBearer(tokenProvider: oauthTokens)
+            case 3: c.sasl = .oauthBearer(tokenProvider: { throw OAuthTokenFailure("a replay has no token provider") })
             case let k: throw FlightRecordingError.badConfig("SASL kind \(k)")
             }
             c.connectTimeout = Interval(nanoseconds: try r.readUnsignedVarlong("connectTimeout"))

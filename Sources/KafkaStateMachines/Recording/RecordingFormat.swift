@@ -34,6 +34,9 @@ package enum RecordingFormat {
         case joinGroup, leaveGroup, commitOffsets, groupConsumed, groupRevocationHandled
         case beginTransaction, endTransaction
         case sendOffsetsToTransaction, transactionEnded, transactionRebalanced
+        /// The `EngineInput.oauthToken` answer. (`oauthToken` and `oauthTokenFailed` above held
+        /// the answers of the synchronous provider of older builds; they are no longer read.)
+        case oauthTokenAnswer
     }
 }
 
@@ -65,15 +68,10 @@ package struct RecordingStart: Sendable, Equatable {
     }
 }
 
-/// One recorded entry: an input, a token provider's answer, or the end marker a clean close
-/// writes.
+/// One recorded entry: an input, or the end marker a clean close writes.
 package struct RecordingEntry: Sendable, Equatable {
     public enum Payload: Sendable, Equatable {
         case input(EngineInput)
-        /// What the OAUTHBEARER token provider returned when the engine called it during the
-        /// previous input (a provider is code, not data, so its answers are recorded instead).
-        case oauthToken(OAuthBearerToken)
-        case oauthTokenFailed(String)
         /// The recorder stopped (the client closed, or the size limit was reached); the
         /// checkpoint covers every action observed.
         case end
@@ -152,18 +150,6 @@ extension RecordingEntry {
         switch payload {
         case .end:
             header(.end)
-        case .oauthToken(let t):
-            header(.oauthToken)
-            RecordingWire.writeString(t.token, into: &body)
-            let keys = t.extensions.keys.sorted()
-            body.writeUnsignedVarlong(UInt64(keys.count))
-            for k in keys {
-                RecordingWire.writeString(k, into: &body)
-                RecordingWire.writeString(t.extensions[k]!, into: &body)
-            }
-        case .oauthTokenFailed(let m):
-            header(.oauthTokenFailed)
-            RecordingWire.writeString(m, into: &body)
         case .input(let input):
             switch input {
             case .connectionOpened(let c):
@@ -176,6 +162,23 @@ extension RecordingEntry {
                 header(.connectionFailed)
                 body.writeUnsignedVarlong(c.rawValue)
                 RecordingWire.writeFailure(reason, into: &body)
+            case .oauthToken(let c, let result):
+                header(.oauthTokenAnswer)
+                body.writeUnsignedVarlong(c.rawValue)
+                switch result {
+                case .success(let t):
+                    body.writeUInt8(1)
+                    RecordingWire.writeString(t.token, into: &body)
+                    let keys = t.extensions.keys.sorted()
+                    body.writeUnsignedVarlong(UInt64(keys.count))
+                    for k in keys {
+                        RecordingWire.writeString(k, into: &body)
+                        RecordingWire.writeString(t.extensions[k]!, into: &body)
+                    }
+                case .failure(let f):
+                    body.writeUInt8(0)
+                    RecordingWire.writeString(f.message, into: &body)
+                }
             case .bytesReceived(let c, let bytes):
                 header(.bytesReceived)
                 body.writeUnsignedVarlong(c.rawValue)
@@ -703,14 +706,20 @@ enum RecordingWire {
                 payload = .input(.request(UserRequest(request, to: target, pin: pin, maxRetries: maxRetries, promise: promise)))
             case .tick: payload = .input(.tick)
             case .close: payload = .input(.close)
-            case .oauthToken:
-                let token = try readString(&e, "token")
-                let n = try e.readUnsignedVarlong("extensions")
-                guard n <= UInt64(e.remaining) else { throw FlightRecordingError.corrupt("extension count \(n)") }
-                var ext: [String: String] = [:]
-                for _ in 0 ..< n { ext[try readString(&e, "extension.key")] = try readString(&e, "extension.value") }
-                payload = .oauthToken(OAuthBearerToken(token: token, extensions: ext))
-            case .oauthTokenFailed: payload = .oauthTokenFailed(try readString(&e, "message"))
+            case .oauthToken, .oauthTokenFailed:
+                throw FlightRecordingError.corrupt("an OAUTHBEARER token answer of an older build's synchronous provider (entry at byte \(bodyStart)): this build cannot replay it")
+            case .oauthTokenAnswer:
+                let c = ConnectionID(try e.readUnsignedVarlong("connection"))
+                if try e.readUInt8("ok") == 1 {
+                    let token = try readString(&e, "token")
+                    let n = try e.readUnsignedVarlong("extensions")
+                    guard n <= UInt64(e.remaining) else { throw FlightRecordingError.corrupt("extension count \(n)") }
+                    var ext: [String: String] = [:]
+                    for _ in 0 ..< n { ext[try readString(&e, "extension.key")] = try readString(&e, "extension.value") }
+                    payload = .input(.oauthToken(c, .success(OAuthBearerToken(token: token, extensions: ext))))
+                } else {
+                    payload = .input(.oauthToken(c, .failure(OAuthTokenFailure(try readString(&e, "message")))))
+                }
             }
             guard e.isAtEnd else { throw FlightRecordingError.corrupt("\(e.remaining) bytes left in the entry at byte \(bodyStart)") }
             return RecordingEntry(now: now, actionsObserved: observed, digest: digest, payload: payload)

@@ -41,15 +41,8 @@ package struct RecordingReplay {
     /// Replays `recording`. `onAction` sees every action the replayed engine emits.
     public static func run(_ recording: FlightRecording,
                            onAction: (Action, Instant) -> Void = { _, _ in }) throws(FlightRecordingError) -> Report {
-        // Tokens are consumed by the provider in the order they were recorded.
-        let tokens = TokenQueue(recording.entries.compactMap { e -> Result<OAuthBearerToken, RecordedProviderError>? in
-            switch e.payload {
-            case .oauthToken(let t): return .success(t)
-            case .oauthTokenFailed(let m): return .failure(RecordedProviderError(message: m))
-            case .input, .end: return nil
-            }
-        })
-        let (config, secretsMissing) = try RecordedConfig.decode(recording.start.config) { _ in try tokens.next() }
+        // OAUTHBEARER tokens are recorded inputs (`.oauthToken`): the provider is never called.
+        let (config, secretsMissing) = try RecordedConfig.decode(recording.start.config)
         var engine = ClientEngine(config: config, seed: recording.start.seed)
         var report = Report()
         report.truncatedTail = recording.truncatedTail
@@ -101,24 +94,6 @@ package struct RecordingReplay {
         }
         report.actions = report.digest.actions
         return report
-    }
-}
-
-private struct RecordedProviderError: Error, CustomStringConvertible {
-    var message: String
-    var description: String { message }
-}
-
-/// The recorded provider answers. A replay runs on one thread; the box only satisfies the
-/// provider's `@Sendable` signature.
-private final class TokenQueue: @unchecked Sendable {
-    private var answers: [Result<OAuthBearerToken, RecordedProviderError>]
-    private var index = 0
-    init(_ answers: [Result<OAuthBearerToken, RecordedProviderError>]) { self.answers = answers }
-    func next() throws -> OAuthBearerToken {
-        guard index < answers.count else { throw RecordedProviderError(message: "the recording has no more OAUTHBEARER tokens") }
-        defer { index += 1 }
-        return try answers[index].get()
     }
 }
 

@@ -2,10 +2,12 @@
 public enum SaslConfig: Sendable {
     case plain(username: String, password: String, authzid: String = "")
     case scram(ScramAlgorithm, username: String, password: String)
-    /// The provider is called (synchronously, with the engine's `now`) at every
-    /// authentication and re-authentication; a driver with an asynchronous token source
-    /// keeps a fresh token at hand and returns it here.
-    case oauthBearer(tokenProvider: @Sendable (Instant) throws -> OAuthBearerToken)
+    /// The provider is awaited at every authentication and re-authentication (a token fetch
+    /// is usually an HTTP call). The engine never calls it: a connection that needs a token
+    /// emits `Action.fetchOAuthToken`, the driver awaits the provider off the engine and
+    /// feeds its answer back as `EngineInput.oauthToken` (so a recording replays the answer).
+    /// A provider that does not answer within the connect timeout fails the connection.
+    case oauthBearer(tokenProvider: @Sendable () async throws -> OAuthBearerToken)
 
     public var mechanismName: String {
         switch self {
@@ -16,17 +18,13 @@ public enum SaslConfig: Sendable {
     }
 
     /// A fresh exchange; `nonce` feeds SCRAM's client nonce (from the engine's generator),
-    /// `known` the salted passwords SCRAM need not derive again.
-    func makeSession(nonce: String, now: Instant, known: ScramSaltedPasswords = ScramSaltedPasswords()) throws(KafkaClientError) -> any SaslSession {
+    /// `known` the salted passwords SCRAM need not derive again. Nil for OAUTHBEARER: its
+    /// session starts from a token the driver fetches (`OAuthBearerSession(token:)`).
+    func makeSession(nonce: String, known: ScramSaltedPasswords = ScramSaltedPasswords()) -> (any SaslSession)? {
         switch self {
         case .plain(let u, let p, let z): return PlainSession(username: u, password: p, authzid: z)
         case .scram(let a, let u, let p): return ScramSession(algorithm: a, username: u, password: p, clientNonce: nonce, known: known)
-        case .oauthBearer(let provider):
-            do {
-                return OAuthBearerSession(token: try provider(now))
-            } catch {
-                throw .saslAuthenticationFailed(mechanism: "OAUTHBEARER", message: "token provider failed: \(error)")
-            }
+        case .oauthBearer: return nil
         }
     }
 }
@@ -62,6 +60,13 @@ struct PlainSession: SaslSession {
         sent = true
         return .send(Array(authzid.utf8) + [0] + Array(username.utf8) + [0] + Array(password.utf8))
     }
+}
+
+/// Why the OAUTHBEARER token provider gave no token (its error, described).
+public struct OAuthTokenFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
 }
 
 public struct OAuthBearerToken: Sendable, Equatable {
