@@ -28,6 +28,8 @@ struct ClusterState: Sendable, Equatable {
         /// How long a broker that takes over a transactional id loads the transaction log:
         /// meanwhile it answers COORDINATOR_LOAD_IN_PROGRESS for the id. 0: no window.
         var transactionCoordinatorLoadMs: Int64 = 0
+        /// How long a reassignment stays under way (0: completed at once).
+        var reassignmentMs: Int64 = 0
     }
 
     var config: Config
@@ -53,6 +55,8 @@ struct ClusterState: Sendable, Equatable {
     var quotas = QuotaStore()
     /// SCRAM credentials from AlterUserScramCredentials, over the configured users.
     var scramUsers = ScramStore()
+    /// Partition reassignments under way, completed on virtual time (ClusterState+Reassignments).
+    var reassignments: [TopicPartition: Reassignment] = [:]
 
     struct ScheduledMarkers: Sendable, Equatable {
         var due: Instant
