@@ -53,6 +53,7 @@ public struct FakeCluster: Sendable {
         c.transactionMarkerDelayMs = config.transactionMarkerDelayMs
         c.transactionCoordinatorLoadMs = config.transactionCoordinatorLoadMs
         c.reassignmentMs = config.reassignmentMs
+        c.logDirs = config.logDirs.isEmpty ? ["/var/lib/kafka/data"] : config.logDirs
         c.group.minSessionTimeoutMs = config.minSessionTimeoutMs
         c.group.offsetsRetentionMs = config.offsetsRetentionMs
         c.group.offsetsRetentionCheckIntervalMs = config.offsetsRetentionCheckIntervalMs

@@ -59,6 +59,8 @@ extension FakeCluster {
         serve(ElectLeadersRequest.self) { $0.handleElectLeaders($1, $2) }
         serve(AlterPartitionReassignmentsRequest.self) { $0.handleAlterPartitionReassignments($1, $2) }
         serve(ListPartitionReassignmentsRequest.self) { $0.handleListPartitionReassignments($1, $2) }
+        serve(DescribeLogDirsRequest.self) { $0.handleDescribeLogDirs($1, $2) }
+        serve(AlterReplicaLogDirsRequest.self) { $0.handleAlterReplicaLogDirs($1, $2) }
         serve(SaslHandshakeRequest.self) { $0.handleSaslHandshake($1, $2) }
         serve(SaslAuthenticateRequest.self) { $0.handleSaslAuthenticate($1, $2) }
         return table

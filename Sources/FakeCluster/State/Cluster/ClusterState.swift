@@ -30,6 +30,8 @@ struct ClusterState: Sendable, Equatable {
         var transactionCoordinatorLoadMs: Int64 = 0
         /// How long a reassignment stays under way (0: completed at once).
         var reassignmentMs: Int64 = 0
+        /// Every broker's log directories; replicas start in the first.
+        var logDirs: [String] = ["/var/lib/kafka/data"]
     }
 
     var config: Config
@@ -57,6 +59,8 @@ struct ClusterState: Sendable, Equatable {
     var scramUsers = ScramStore()
     /// Partition reassignments under way, completed on virtual time (ClusterState+Reassignments).
     var reassignments: [TopicPartition: Reassignment] = [:]
+    /// Replicas moved out of the first log dir (AlterReplicaLogDirs), by partition and broker.
+    var replicaLogDirs: [TopicPartition: [Int32: String]] = [:]
 
     struct ScheduledMarkers: Sendable, Equatable {
         var due: Instant
