@@ -52,6 +52,8 @@ public struct FakeCluster: Sendable {
         c.group.initialRebalanceDelayMs = config.initialRebalanceDelayMs
         c.transactionMarkerDelayMs = config.transactionMarkerDelayMs
         c.transactionCoordinatorLoadMs = config.transactionCoordinatorLoadMs
+        c.reassignmentMs = config.reassignmentMs
+        c.logDirs = config.logDirs.isEmpty ? ["/var/lib/kafka/data"] : config.logDirs
         c.group.minSessionTimeoutMs = config.minSessionTimeoutMs
         c.group.offsetsRetentionMs = config.offsetsRetentionMs
         c.group.offsetsRetentionCheckIntervalMs = config.offsetsRetentionCheckIntervalMs
@@ -140,6 +142,7 @@ public struct FakeCluster: Sendable {
     public var nextDeadline: Instant? {
         var d = earliest(earliest(state.groups.nextDeadline, state.transactions.nextDeadline), state.nextLagDeadline)
         d = earliest(earliest(d, state.nextMarkerDeadline), state.nextPendingMarkerRetry)
+        d = earliest(d, state.nextReassignmentDeadline)
         for p in parked.values { d = earliest(d, p.deadline) }
         return earliest(d, nextUnmute)
     }

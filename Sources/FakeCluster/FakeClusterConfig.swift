@@ -79,6 +79,13 @@ public struct FakeClusterConfig: Sendable {
     /// COORDINATOR_LOAD_IN_PROGRESS for that id this long, and writes a prepared
     /// transaction's markers only after it. 0 (the default): no window.
     public var transactionCoordinatorLoadMs: Int64
+    /// How long a partition reassignment (AlterPartitionReassignments) stays under way, its
+    /// replicas the old and new sets together, before the new set alone remains. 0 (the
+    /// default): it completes within the request.
+    public var reassignmentMs: Int64 = 0
+    /// Every broker's log directories (DescribeLogDirs, AlterReplicaLogDirs); a replica
+    /// starts in the first.
+    public var logDirs: [String] = ["/var/lib/kafka/data"]
     /// The finalized `transaction.version` feature (KIP-890 part 2; 0, the default: none
     /// advertised, every request as before). At 2 ApiVersions advertises it, a transactional
     /// Produce v12+ or TxnOffsetCommit v5+ adds its partition or group to the transaction

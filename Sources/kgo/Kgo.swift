@@ -14,7 +14,8 @@ struct Kgo: ParsableCommand {
         subcommands: [MetadataCommand.self, ApiVersionsCommand.self, FakeClusterCommand.self, SimCommand.self, BenchCodec.self,
                       ConsumeCommand.self, ProduceCommand.self, GroupCommand.self, TopicCommand.self, ConfigCommand.self,
                       OffsetsCommand.self, ClusterCommand.self, BenchCommand.self, PlayCommand.self,
-                      AclCommand.self, QuotaCommand.self, UserCommand.self]
+                      AclCommand.self, QuotaCommand.self, UserCommand.self, TxnCommand.self,
+                      ElectLeadersCommand.self, ReassignCommand.self, LogDirsCommand.self]
     )
 
     /// Synchronous verbs run on the main thread before any other thread exists (fake-cluster

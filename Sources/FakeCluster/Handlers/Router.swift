@@ -52,6 +52,15 @@ extension FakeCluster {
         serve(AlterClientQuotasRequest.self) { $0.handleAlterClientQuotas($1, $2) }
         serve(DescribeUserScramCredentialsRequest.self) { $0.handleDescribeUserScramCredentials($1, $2) }
         serve(AlterUserScramCredentialsRequest.self) { $0.handleAlterUserScramCredentials($1, $2) }
+        serve(DescribeProducersRequest.self) { $0.handleDescribeProducers($1, $2) }
+        serve(ListTransactionsRequest.self) { $0.handleListTransactions($1, $2) }
+        serve(DescribeTransactionsRequest.self) { $0.handleDescribeTransactions($1, $2) }
+        serve(WriteTxnMarkersRequest.self) { $0.handleWriteTxnMarkers($1, $2) }
+        serve(ElectLeadersRequest.self) { $0.handleElectLeaders($1, $2) }
+        serve(AlterPartitionReassignmentsRequest.self) { $0.handleAlterPartitionReassignments($1, $2) }
+        serve(ListPartitionReassignmentsRequest.self) { $0.handleListPartitionReassignments($1, $2) }
+        serve(DescribeLogDirsRequest.self) { $0.handleDescribeLogDirs($1, $2) }
+        serve(AlterReplicaLogDirsRequest.self) { $0.handleAlterReplicaLogDirs($1, $2) }
         serve(SaslHandshakeRequest.self) { $0.handleSaslHandshake($1, $2) }
         serve(SaslAuthenticateRequest.self) { $0.handleSaslAuthenticate($1, $2) }
         return table

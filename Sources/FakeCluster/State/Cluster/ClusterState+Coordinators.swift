@@ -164,10 +164,11 @@ extension ClusterState {
         writeDueMarkers(now: now)
         for c in transactions.expireTransactions(now: now) { scheduleMarkers(c, now: now) }
         retryPendingMarkers(now: now)
+        completeDueReassignments(now: now)
         shrinkLaggingISRs(now: now)
         if !groups.consumerGroups.isEmpty { groups.tickConsumerGroups(image: topicImage, now: now) }
         let g = groups.tick(now: now)
         let next = earliest(earliest(earliest(g.nextDeadline, transactions.nextDeadline), nextLagDeadline), nextMarkerDeadline)
-        return TickResult(groupCompletions: g.completions, nextDeadline: earliest(next, nextPendingMarkerRetry))
+        return TickResult(groupCompletions: g.completions, nextDeadline: earliest(earliest(next, nextPendingMarkerRetry), nextReassignmentDeadline))
     }
 }

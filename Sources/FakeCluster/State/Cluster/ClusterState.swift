@@ -28,6 +28,10 @@ struct ClusterState: Sendable, Equatable {
         /// How long a broker that takes over a transactional id loads the transaction log:
         /// meanwhile it answers COORDINATOR_LOAD_IN_PROGRESS for the id. 0: no window.
         var transactionCoordinatorLoadMs: Int64 = 0
+        /// How long a reassignment stays under way (0: completed at once).
+        var reassignmentMs: Int64 = 0
+        /// Every broker's log directories; replicas start in the first.
+        var logDirs: [String] = ["/var/lib/kafka/data"]
     }
 
     var config: Config
@@ -53,6 +57,10 @@ struct ClusterState: Sendable, Equatable {
     var quotas = QuotaStore()
     /// SCRAM credentials from AlterUserScramCredentials, over the configured users.
     var scramUsers = ScramStore()
+    /// Partition reassignments under way, completed on virtual time (ClusterState+Reassignments).
+    var reassignments: [TopicPartition: Reassignment] = [:]
+    /// Replicas moved out of the first log dir (AlterReplicaLogDirs), by partition and broker.
+    var replicaLogDirs: [TopicPartition: [Int32: String]] = [:]
 
     struct ScheduledMarkers: Sendable, Equatable {
         var due: Instant

@@ -9,6 +9,8 @@ struct PartitionLog: Sendable, Equatable {
         var bytes: [UInt8]
         /// For transaction markers: true commit, false abort.
         var controlCommit: Bool?
+        /// For markers the coordinator wrote here: the coordinator epoch they carry.
+        var markerCoordinatorEpoch: Int32? = nil
 
         var baseOffset: Int64 { header.baseOffset }
         var lastOffset: Int64 { header.lastOffset }
@@ -99,7 +101,7 @@ struct PartitionLog: Sendable, Equatable {
         try! RecordBatchPatch.setBaseOffset(&bytes, batchAt: 0, base)
         try! RecordBatchPatch.setPartitionLeaderEpoch(&bytes, batchAt: 0, leaderEpoch)
         let h = try! BatchHeader.parse(bytes)
-        store(StoredBatch(header: h, bytes: bytes, controlCommit: commit))
+        store(StoredBatch(header: h, bytes: bytes, controlCommit: commit, markerCoordinatorEpoch: coordinatorEpoch))
         return base
     }
 
@@ -118,7 +120,7 @@ struct PartitionLog: Sendable, Equatable {
            let first = producers.entry(for: h.producerId)?.currentTransactionFirstOffset {
             abortedTransactions.append(AbortedTransaction(producerId: h.producerId, firstOffset: first, lastOffset: h.baseOffset))
         }
-        producers.record(h, baseOffset: h.baseOffset, controlCommit: b.controlCommit)
+        producers.record(h, baseOffset: h.baseOffset, controlCommit: b.controlCommit, coordinatorEpoch: b.markerCoordinatorEpoch)
         batches.append(b)
         logEndOffset = h.lastOffset + 1
     }

@@ -19,7 +19,10 @@ struct ProducerStateTable: Equatable, Sendable {
         var batches: [BatchRange] = []
         /// First offset of the producer's open transaction in this partition, if any.
         var currentTransactionFirstOffset: Int64?
+        /// The coordinator epoch of the last marker written for this producer (-1: none).
         var coordinatorEpoch: Int32 = -1
+        /// The last batch's max timestamp (DescribeProducers).
+        var lastTimestamp: Int64 = -1
 
         var lastSequence: Int32 { batches.last?.lastSequence ?? -1 }
     }
@@ -49,6 +52,9 @@ struct ProducerStateTable: Equatable, Sendable {
     }
 
     func entry(for producerId: Int64) -> Entry? { entries[producerId] }
+
+    /// Every producer id this replica holds state for, ascending.
+    var producerIds: [Int64] { entries.keys.sorted() }
 
     /// Producer ids with an open transaction, ascending, with its first offset.
     var openTransactions: [(producerId: Int64, firstOffset: Int64)] {
@@ -86,15 +92,17 @@ struct ProducerStateTable: Equatable, Sendable {
     }
 
     /// Records an appended batch (client batch or transaction marker) at its final offsets.
-    mutating func record(_ h: BatchHeader, baseOffset: Int64, controlCommit: Bool? = nil) {
+    mutating func record(_ h: BatchHeader, baseOffset: Int64, controlCommit: Bool? = nil, coordinatorEpoch: Int32? = nil) {
         guard h.hasProducerId else { return }
         var e = entries[h.producerId] ?? Entry(epoch: h.producerEpoch)
         if h.producerEpoch != e.epoch {
             e.epoch = h.producerEpoch
             e.batches = []
         }
+        e.lastTimestamp = h.maxTimestamp
         if h.isControl {
             e.currentTransactionFirstOffset = nil
+            if let c = coordinatorEpoch { e.coordinatorEpoch = c }
         } else {
             if h.baseSequence >= 0 {
                 e.batches.append(BatchRange(firstSequence: h.baseSequence, lastSequence: h.lastSequence,
