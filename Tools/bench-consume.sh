@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# Consumer benchmark, side by side in one run against one Tansu (not in CI): rdprod writes
-# 1,000,000 x 100 B records (uncompressed, then zstd) to partition 0 of a fresh topic; then
-# `kgo bench consume` and librdkafka's rdcons (fetch.queue.backoff.ms=10) each read them
-# all. Prints each RESULT line with the client's CPU seconds (user+sys) and the machine's
-# load average.
+# Consumer benchmark, side by side in one run against one Tansu (not in CI). For each codec
+# (none gzip snappy lz4 zstd) rdprod writes COUNT x 100 B records to partition 0 of a fresh
+# topic; then, in ROUNDS alternating rounds, `kgo bench consume` (library defaults),
+# librdkafka's rdcons (fetch.queue.backoff.ms=10) and `kgo consume -e` writing every record
+# to /dev/null each read them all. Per client and codec it prints the median records/s,
+# client CPU-seconds (user+sys), peak RSS and time to the first record, and our ratios.
 # Usage: Tools/bench-consume.sh [HOST:PORT]   (default: starts Tansu on 29292)
+# env: KGO_BENCH_RECORDS (1000000), KGO_BENCH_ROUNDS (3), KGO_BENCH_CODECS ("none gzip snappy lz4 zstd")
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SHARED_DIR=${SHARED_DIR:-$ROOT/../shared}
 KGO=${KGO_BIN:-$ROOT/.build/release/kgo}
 COUNT=${KGO_BENCH_RECORDS:-1000000}
+ROUNDS=${KGO_BENCH_ROUNDS:-3}
+CODECS=${KGO_BENCH_CODECS:-none gzip snappy lz4 zstd}
 export LD_LIBRARY_PATH="$ROOT/.peers/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 [ -x "$KGO" ] || swift build -c release --product kgo
 BROKER=${1:-}
@@ -19,19 +23,48 @@ if [ -z "$BROKER" ]; then
   trap 'kill $PID 2>/dev/null || true' EXIT
   BROKER=127.0.0.1:$PORT
 fi
-# CPU seconds (user+sys) of a command, printed after its output.
-timed() {
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"; [ -n "${PID:-}" ] && kill $PID 2>/dev/null || true' EXIT
+
+# Runs a client; appends "rec_per_s cpu_s rss_mb first_s" to $TMP/$1.
+measure() {
+  local key=$1; shift
   local out
-  out=$( { /usr/bin/time -f 'CPU %U %S' "$@" ; } 2>&1 ) || { echo "$out" >&2; return 1; }
-  echo "$out" | grep RESULT
-  echo "$out" | awk '/^CPU/ { printf "  client CPU-seconds: %.2f (user %s, sys %s)\n", $2 + $3, $2, $3 }'
+  out=$( { /usr/bin/time -f 'TIME %U %S %M %e' "$@" ; } 2>&1 ) || { echo "$out" >&2; return 1; }
+  local result time
+  result=$(echo "$out" | grep '^RESULT' | tail -1 || true)
+  time=$(echo "$out" | grep '^TIME' | tail -1)
+  echo "$result $time" | awk -v count="$COUNT" '
+    { rps = ""; first = ""
+      for (i = 1; i <= NF; i++) {
+        if ($i ~ /^rec_per_s=/) { split($i, a, "="); rps = a[2] }
+        if ($i ~ /^first_msg_after=/) { split($i, a, "="); first = a[2] }
+        if ($i == "TIME") { u = $(i+1); s = $(i+2); m = $(i+3); e = $(i+4) }
+      }
+      if (rps == "") rps = count / e            # kgo consume -e prints no RESULT line
+      if (first == "") first = "-"
+      printf "%.0f %.2f %.1f %s\n", rps, u + s, m / 1024, first }' >> "$TMP/$key"
 }
-echo "load average: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores"
-for CODEC in none zstd; do
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else print v[int((NR + 1) / 2)] }'; }
+col() { awk -v c="$2" '{ print $c }' "$TMP/$1" | median; }
+
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg); $(nproc) cores; $COUNT x 100 B; $ROUNDS rounds"
+for CODEC in $CODECS; do
   TOPIC=bench-consume-$CODEC-$(date +%s%N)
-  "$ROOT/.peers/bin/rdprod" "$BROKER" "$TOPIC" "$COUNT" 100 compression.type=$CODEC linger.ms=5 | grep RESULT
-  echo "== $CODEC, $COUNT x 100 B"
-  timed "$KGO" bench consume -b "$BROKER" -t "$TOPIC" --records "$COUNT"
-  timed "$ROOT/.peers/bin/rdcons" "$BROKER" "$TOPIC" "$COUNT" fetch.queue.backoff.ms=10
-  echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+  "$ROOT/.peers/bin/rdprod" "$BROKER" "$TOPIC" "$COUNT" 100 compression.type=$CODEC linger.ms=5 | grep RESULT >&2
+  for r in $(seq "$ROUNDS"); do
+    measure "kgo-$CODEC" "$KGO" bench consume -b "$BROKER" -t "$TOPIC" --records "$COUNT"
+    measure "rd-$CODEC" "$ROOT/.peers/bin/rdcons" "$BROKER" "$TOPIC" "$COUNT" fetch.queue.backoff.ms=10
+    measure "cli-$CODEC" sh -c '"$0" consume -b "$1" -t "$2" -p 0 -o beginning -e > /dev/null' "$KGO" "$BROKER" "$TOPIC"
+  done
 done
+printf '\n%-7s %-10s %12s %8s %9s %8s\n' codec client rec/s CPU-s peakMB first-s
+for CODEC in $CODECS; do
+  for c in kgo rd cli; do
+    printf '%-7s %-10s %12s %8s %9s %8s\n' "$CODEC" "$c" "$(col $c-$CODEC 1)" "$(col $c-$CODEC 2)" "$(col $c-$CODEC 3)" "$(col $c-$CODEC 4)"
+  done
+  awk -v a="$(col kgo-$CODEC 1)" -v b="$(col rd-$CODEC 1)" -v ca="$(col kgo-$CODEC 2)" -v cb="$(col rd-$CODEC 2)" -v codec="$CODEC" \
+    'BEGIN { printf "%-7s ratio kgo/librdkafka: throughput %.2fx, CPU %.2fx\n", codec, a / b, ca / cb }'
+done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -12,8 +12,16 @@ public struct ConsumerConfiguration: Sendable, Equatable {
     public var maxBytes: Int32 = 50 * 1024 * 1024
     public var partitionMaxBytes: Int32 = 1024 * 1024
     public var maxConcurrentFetches = 16
-    /// Fetched but unpolled bytes beyond which no fetch starts (backpressure).
-    public var maxBufferedBytes = 64 * 1024 * 1024
+    /// Fetched but unpolled bytes (as fetched: compressed where the batches are) beyond
+    /// which no fetch starts (backpressure).
+    public var maxBufferedBytes = 16 * 1024 * 1024
+    /// The most decoded bytes one `poll` hands out (one batch at least): fetched batches are
+    /// decoded as they are polled, so this bounds decoded memory whatever the codec.
+    public var maxPollBytes = 1024 * 1024
+    /// The first fetch of a partition (after assign or seek) asks for this much of it, and
+    /// each fetch that brings data doubles it up to `partitionMaxBytes`: the first records
+    /// arrive without waiting for a whole partition's worth to be read and sent.
+    public var firstFetchBytes: Int32 = 64 * 1024
     /// KIP-227 incremental fetch sessions.
     public var fetchSessions = true
     /// Deliver transaction markers as records too.
@@ -40,6 +48,8 @@ public struct ConsumerConfiguration: Sendable, Equatable {
         guard partitionMaxBytes > 0 else { throw .invalidConsumer("partitionMaxBytes must be > 0, got \(partitionMaxBytes)") }
         guard maxConcurrentFetches > 0 else { throw .invalidConsumer("maxConcurrentFetches must be > 0, got \(maxConcurrentFetches)") }
         guard decompressionLimit > 0 else { throw .invalidConsumer("decompressionLimit must be > 0, got \(decompressionLimit)") }
+        guard maxPollBytes > 0 else { throw .invalidConsumer("maxPollBytes must be > 0, got \(maxPollBytes)") }
+        guard firstFetchBytes > 0 else { throw .invalidConsumer("firstFetchBytes must be > 0, got \(firstFetchBytes)") }
         guard maxBufferedBytes > 0 else { throw .invalidConsumer("maxBufferedBytes must be > 0, got \(maxBufferedBytes)") }
         guard maxWait >= .zero, maxWait <= .milliseconds(Int32.max) else { throw .invalidConsumer("maxWait out of range: \(maxWait)") }
         for (name, d) in [("preferredReplicaRecheck", preferredReplicaRecheck), ("topicRefresh", topicRefresh), ("retryBackoff", retryBackoff)]
@@ -56,6 +66,7 @@ public struct ConsumerConfiguration: Sendable, Equatable {
         f.minBytes = minBytes
         f.maxBytes = maxBytes
         f.partitionMaxBytes = partitionMaxBytes
+        f.firstFetchBytes = firstFetchBytes
         f.maxConcurrentFetches = maxConcurrentFetches
         f.maxBufferedBytes = maxBufferedBytes
         f.fetchSessions = fetchSessions

@@ -4,9 +4,43 @@ import NIOConcurrencyHelpers
 
 /// Fetched partitions delivered by the engine and not yet polled. The engine's loop
 /// pushes; pollers take, from any task. Paused partitions stay here until resumed.
+///
+/// Data stays as fetched (compressed when the batches are) until taken: a take decodes
+/// batches in arrival order until a byte budget is spent, so decoded memory is bounded by
+/// what one poll hands out, whatever the codec. A partition's fetched bytes go back to the
+/// engine (backpressure) once all of them were handed out.
 final class FetchBuffer: Sendable {
+    /// What one take hands out.
+    struct Taken {
+        var partitions: [PolledPartition]
+        var dataLoss: [DataLoss]
+        var closed: Bool
+        /// Fetched bytes fully handed out (or dropped with a stopped partition): the engine
+        /// may fetch that much more.
+        var released: Int
+        /// Corrupt batches found while decoding, after the engine had moved on: each partition
+        /// must stop at its bad batch.
+        var stops: [(TopicPartition, offset: Int64, error: ConsumerPartitionError, skipTo: Int64)]
+        var isEmpty: Bool { partitions.isEmpty && dataLoss.isEmpty }
+    }
+
+    /// How takes decode.
+    struct Decoding {
+        var budget: Int
+        var verifyCRC: Bool
+        var keepControlRecords: Bool
+        var decompressionLimit: DecompressionLimit
+    }
+
+    /// Decompression state, used only under the buffer's lock.
+    private struct Contexts: @unchecked Sendable { let value = CompressionContexts() }
+    private let contexts = Contexts()
+
     private struct State {
-        var items: [FetchedPartition] = []
+        var items: [FetchedPartitionReader] = []
+        /// Partitions whose data a take found corrupt: nothing more of theirs is handed out
+        /// until the stop reaches the engine (which drops their data).
+        var blocked: Set<TopicPartition> = []
         var dataLoss: [DataLoss] = []
         var paused: Set<TopicPartition> = []
         var waiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
@@ -29,7 +63,7 @@ final class FetchBuffer: Sendable {
 
     func push(_ batch: FetchBatch) {
         let waiters = state.withLockedValue { s -> [CheckedContinuation<Void, Never>] in
-            s.items.append(contentsOf: batch.partitions)
+            for p in batch.partitions { s.items.append(FetchedPartitionReader(p)) }
             s.dataLoss.append(contentsOf: batch.dataLoss)
             let w = Array(s.waiters.values)
             s.waiters = [:]
@@ -38,29 +72,64 @@ final class FetchBuffer: Sendable {
         for w in waiters { w.resume() }
     }
 
-    /// Everything not paused, and the data losses reported, in arrival order.
-    func take() -> (partitions: [FetchedPartition], dataLoss: [DataLoss], closed: Bool) {
+    /// Decodes what is not paused, in arrival order, until `decoding.budget` bytes were
+    /// decoded (one batch at least), and takes the data losses reported. A partition read
+    /// only in part keeps the rest here for the next take, and nothing after it is decoded
+    /// (so each partition's records come in offset order).
+    func take(_ decoding: Decoding) -> Taken {
         var finished: (@Sendable () -> Void)?
         defer { finished?() }
         return state.withLockedValue { s in
             finished = Self.finishInHand(&s)
-            var out: [FetchedPartition] = []
-            if s.paused.isEmpty {
-                out = s.items
-                s.items = []
-            } else {
-                var keep: [FetchedPartition] = []
-                for p in s.items { if s.paused.contains(p.topicPartition) { keep.append(p) } else { out.append(p) } }
-                s.items = keep
+            var byPartition: [TopicPartition: PolledPartition] = [:]
+            var released = 0
+            var stops: [(TopicPartition, offset: Int64, error: ConsumerPartitionError, skipTo: Int64)] = []
+            var spent = 0
+            var done: [Int] = []
+            var i = 0
+            while i < s.items.count {
+                let tp = s.items[i].fetched.topicPartition
+                if s.paused.contains(tp) || s.blocked.contains(tp) { i += 1; continue }
+                if spent >= decoding.budget && !byPartition.isEmpty { break }
+                let piece = s.items[i].next(budget: max(1, decoding.budget - spent), contexts: contexts.value, verifyCRC: decoding.verifyCRC,
+                                            keepControlRecords: decoding.keepControlRecords, decompressionLimit: decoding.decompressionLimit)
+                spent += piece.decodedBytes
+                let f = s.items[i].fetched
+                var p = byPartition[tp] ?? PolledPartition(topic: tp.topic, partition: tp.partition, records: [])
+                if p.records.isEmpty { p.records = piece.records } else { p.records.append(contentsOf: piece.records) }
+                p.highWatermark = max(p.highWatermark, f.highWatermark)
+                p.nextOffset = piece.nextOffset
+                p.atEnd = piece.finished && f.atEnd
+                if let e = piece.error {
+                    p.error = e
+                    if f.error == nil, case .corruptBatch(let offset, _) = e {
+                        s.blocked.insert(tp)
+                        stops.append((tp, offset, e, piece.skipTo ?? (offset == .max ? .max : offset + 1)))
+                    }
+                }
+                byPartition[tp] = p
+                if s.tracking, piece.nextOffset > (s.inHand[tp]?.offset ?? -1) {
+                    s.inHand[tp] = CommitPosition(offset: piece.nextOffset, leaderEpoch: piece.lastEpoch)
+                }
+                guard piece.finished else { break }
+                released += f.records.count
+                done.append(i)
+                i += 1
+            }
+            if !done.isEmpty {
+                // One pass: a take may finish many small partitions.
+                var kept: [FetchedPartitionReader] = []
+                kept.reserveCapacity(s.items.count - done.count)
+                var d = 0
+                for (k, item) in s.items.enumerated() {
+                    if d < done.count && done[d] == k { d += 1 } else { kept.append(item) }
+                }
+                s.items = kept
             }
             let loss = s.dataLoss
             s.dataLoss = []
-            if s.tracking {
-                for p in out where p.nextOffset > (s.inHand[p.topicPartition]?.offset ?? -1) {
-                    s.inHand[p.topicPartition] = CommitPosition(offset: p.nextOffset, leaderEpoch: p.lastEpoch)
-                }
-            }
-            return (out, loss, s.closed)
+            let partitions = byPartition.keys.sorted().map { byPartition[$0]! }
+            return Taken(partitions: partitions, dataLoss: loss, closed: s.closed, released: released, stops: stops)
         }
     }
 
@@ -70,10 +139,11 @@ final class FetchBuffer: Sendable {
         state.withLockedValue { s in
             var bytes = 0
             s.items.removeAll { p in
-                guard partitions.contains(p.topicPartition) else { return false }
-                bytes += p.records.count
+                guard partitions.contains(p.fetched.topicPartition) else { return false }
+                bytes += p.fetched.records.count
                 return true
             }
+            s.blocked.subtract(partitions)
             return bytes
         }
     }
@@ -90,7 +160,12 @@ final class FetchBuffer: Sendable {
     }
 
     var hasData: Bool {
-        state.withLockedValue { s in !s.dataLoss.isEmpty || s.items.contains { !s.paused.contains($0.topicPartition) } }
+        state.withLockedValue { s in !s.dataLoss.isEmpty || s.items.contains { Self.readable($0, s) } }
+    }
+
+    private static func readable(_ item: FetchedPartitionReader, _ s: State) -> Bool {
+        let tp = item.fetched.topicPartition
+        return !s.paused.contains(tp) && !s.blocked.contains(tp)
     }
 
     /// What the last take handed out is finished: it counts as consumed.
@@ -168,7 +243,7 @@ final class FetchBuffer: Sendable {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let resumeNow = state.withLockedValue { s -> Bool in
                 if s.earlyWakes.remove(id) != nil { return true }
-                if s.closed || !s.dataLoss.isEmpty || s.items.contains(where: { !s.paused.contains($0.topicPartition) }) { return true }
+                if s.closed || !s.dataLoss.isEmpty || s.items.contains(where: { Self.readable($0, s) }) { return true }
                 s.waiters[id] = c
                 return false
             }

@@ -136,7 +136,9 @@ extension KafkaClient {
     }
 
     /// Waits until fetched data (or a data-loss report) is available, up to `timeout`
-    /// (nil: no limit), and returns it decoded, grouped by topic and partition. An empty
+    /// (nil: no limit), and returns it decoded, grouped by topic and partition: about
+    /// `ConsumerConfiguration.maxPollBytes` of decoded records at most (one batch at least),
+    /// the rest left for the next poll. An empty
     /// result means the timeout passed, the calling task was cancelled, or the client
     /// closed (`closed`).
     public func poll(timeout: Duration? = nil) async -> ConsumerPoll {
@@ -148,11 +150,20 @@ extension KafkaClient {
             fetchBuffer.forget(id)
         }
         let buffer = fetchBuffer
+        let c = configuration.consumer
+        let decoding = FetchBuffer.Decoding(budget: c.maxPollBytes, verifyCRC: c.verifyCRC, keepControlRecords: c.keepControlRecords,
+                                            decompressionLimit: DecompressionLimit(maxOutputBytes: c.decompressionLimit))
         while true {
-            let taken = fetchBuffer.take()
+            let taken = fetchBuffer.take(decoding)
+            if taken.released > 0 { submit(.consumer(.fetchConsumed(taken.released), fetchBuffer)) }
+            for (tp, offset, error, skipTo) in taken.stops {
+                // Found while decoding, after the engine moved on: stop the partition at the
+                // bad batch so the user can skip it or seek.
+                submit(.consumer(.stopPartition(tp, offset: offset, error: error, skipTo: skipTo), fetchBuffer))
+            }
             let expired = deadline.map { ContinuousClock.now >= $0 } ?? false
-            if !taken.partitions.isEmpty || !taken.dataLoss.isEmpty || taken.closed || expired || Task.isCancelled {
-                return decode(taken.partitions, dataLoss: taken.dataLoss, closed: taken.closed)
+            if !taken.isEmpty || taken.closed || expired || Task.isCancelled {
+                return ConsumerPoll(partitions: taken.partitions, dataLoss: taken.dataLoss, closed: taken.closed)
             }
             if let timeout, timer == nil {
                 timer = loop.scheduleTask(in: TimeAmount(timeout)) { buffer.wake(id) }
@@ -173,40 +184,6 @@ extension KafkaClient {
     /// task is cancelled.
     public func records(onIssue: (@Sendable (ConsumerIssue) -> Void)? = nil) -> ConsumerRecords {
         ConsumerRecords(client: self, onIssue: onIssue)
-    }
-
-    private func decode(_ fetched: [FetchedPartition], dataLoss: [DataLoss], closed: Bool) -> ConsumerPoll {
-        let contexts = CompressionContexts()
-        let keepControl = configuration.consumer.keepControlRecords
-        let verify = configuration.consumer.verifyCRC
-        let limit = DecompressionLimit(maxOutputBytes: configuration.consumer.decompressionLimit)
-        var byPartition: [TopicPartition: PolledPartition] = [:]
-        var stopped: Set<TopicPartition> = []
-        var released = 0
-        for f in fetched {
-            released += f.records.count
-            let tp = f.topicPartition
-            guard !stopped.contains(tp) else { continue }
-            let d = f.decode(contexts: contexts, verifyCRC: verify, keepControlRecords: keepControl, decompressionLimit: limit)
-            var p = byPartition[tp] ?? PolledPartition(topic: tp.topic, partition: tp.partition, records: [], error: nil, highWatermark: -1)
-            if p.records.isEmpty { p.records = d.records } else { p.records.append(contentsOf: d.records) }
-            p.highWatermark = max(p.highWatermark, f.highWatermark)
-            p.nextOffset = f.nextOffset
-            p.atEnd = f.atEnd
-            if let e = d.error {
-                p.error = e
-                stopped.insert(tp)
-                if f.error == nil, case .corruptBatch(let offset, _) = e {
-                    // Found here, after the engine moved on: stop the partition at the bad
-                    // batch so the user can skip it or seek.
-                    submit(.consumer(.stopPartition(tp, offset: offset, error: e, skipTo: d.skipTo ?? (offset == .max ? .max : offset + 1)), fetchBuffer))
-                }
-            }
-            byPartition[tp] = p
-        }
-        if released > 0 { submit(.consumer(.fetchConsumed(released), fetchBuffer)) }
-        let partitions = byPartition.keys.sorted().map { byPartition[$0]! }
-        return ConsumerPoll(partitions: partitions, dataLoss: dataLoss, closed: closed)
     }
 }
 

@@ -28,8 +28,10 @@ struct BenchConsumeCommand: AsyncParsableCommand {
     var partition: Int32 = 0
     @Flag(help: "Read every partition of the topic (consume the topic) instead of one: the direct counterpart of --group.")
     var all = false
-    @Option(help: "Per-partition fetch size in bytes.")
-    var partitionMaxBytes: Int32 = 4 * 1024 * 1024
+    @Option(help: "Per-partition fetch size in bytes (default: the library's).")
+    var partitionMaxBytes: Int32?
+    @Option(help: "Fetched bytes buffered before fetching pauses (default: the library's).")
+    var maxBufferedBytes: Int?
     @Option(help: "Give up after this many seconds.")
     var deadline: Double = 300
     @Option(help: "Read as a member of this consumer group (every partition of the topic; 6 s session for Tansu's join delay) instead of assigning the partition.")
@@ -37,8 +39,8 @@ struct BenchConsumeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configure: (inout KafkaClientConfiguration) -> Void = { c in
-            c.consumer.partitionMaxBytes = partitionMaxBytes
-            c.consumer.maxBufferedBytes = 4 * Int(partitionMaxBytes)
+            if let partitionMaxBytes { c.consumer.partitionMaxBytes = partitionMaxBytes }
+            if let maxBufferedBytes { c.consumer.maxBufferedBytes = maxBufferedBytes }
         }
         let clock = ContinuousClock()
         let t0 = clock.now

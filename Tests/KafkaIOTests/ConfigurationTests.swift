@@ -34,6 +34,7 @@ import Testing
         c.consumer.minBytes = 14
         c.consumer.maxBytes = 15
         c.consumer.partitionMaxBytes = 16
+        c.consumer.firstFetchBytes = 15
         c.consumer.maxConcurrentFetches = 17
         c.consumer.maxBufferedBytes = 18
         c.consumer.fetchSessions = false

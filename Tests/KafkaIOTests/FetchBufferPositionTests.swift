@@ -14,12 +14,12 @@ struct FetchBufferPositionTests {
         var first = FetchedPartition(topicPartition: tp, fetchOffset: 0, nextOffset: 10)
         first.lastEpoch = 3
         buffer.push(FetchBatch(broker: 1, partitions: [first]))
-        _ = buffer.take()
+        _ = buffer.take(FetchBufferTests.decoding(budget: 1 << 20))
         #expect(buffer.takeConsumedChanges().isEmpty, "still in hand until the next take")
         var second = FetchedPartition(topicPartition: tp, fetchOffset: 10, nextOffset: 15)
         second.lastEpoch = 4
         buffer.push(FetchBatch(broker: 1, partitions: [second]))
-        _ = buffer.take()
+        _ = buffer.take(FetchBufferTests.decoding(budget: 1 << 20))
         #expect(buffer.takeConsumedChanges() == [tp: CommitPosition(offset: 10, leaderEpoch: 3)])
         buffer.finishAll()
         #expect(buffer.releasePositions([tp]) == [tp: CommitPosition(offset: 15, leaderEpoch: 4)])

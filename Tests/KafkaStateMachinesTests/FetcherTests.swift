@@ -176,6 +176,41 @@ import Testing
         #expect(next.topics[0].partitions[0].fetchOffset == 4)
     }
 
+    /// A partition's first fetch asks for firstFetchBytes; each fetch bringing data doubles
+    /// it up to partitionMaxBytes; a seek starts small again; a first fetch in which no
+    /// whole batch fit is asked again at once at the full size (not a batchTooLarge stop).
+    @Test func fetchSizeStartsSmallAndGrows() {
+        var c = FetcherConfig()
+        c.firstFetchBytes = 1000
+        c.partitionMaxBytes = 3000
+        c.fetchSessions = false
+        var run = Run(c, md: Self.metadata(leaders: [1]))
+        run.f.assign([Self.tp0: .exact(0)])
+        func asked(_ o: [ComponentOutput]) -> (tag: UInt64, max: Int32, offset: Int64)? {
+            guard let s = Self.sends(o).first, let r = s.request as? FetchRequest, let p = r.topics.first?.partitions.first else { return nil }
+            return (s.tag, p.partitionMaxBytes, p.fetchOffset)
+        }
+        var a = asked(run.step())!
+        var sizes: [Int32] = [a.max]
+        for i in 0 ..< 3 {
+            let out = run.answer(a.tag, Self.fetchResponse([(Self.tp0, Self.batch(["x"], base: Int64(i)), .noError)]))
+            run.f.consumed(bytes: run.f.bufferedBytes)
+            a = asked(out.isEmpty ? run.step() : out)!
+            sizes.append(a.max)
+        }
+        #expect(sizes == [1000, 2000, 3000, 3000])
+        run.f.seek(Self.tp0, to: .exact(0))
+        // The fetch in flight is answered (ignored: the partition moved), then a small one.
+        a = asked(run.answer(a.tag, Self.fetchResponse([(Self.tp0, nil, .noError)])))!
+        #expect(a.max == 1000 && a.offset == 0)
+        // Only part of a batch fits: asked again at the full size, no error delivered.
+        let big = Self.batch([String(repeating: "y", count: 1500)], base: 0)
+        let out = run.answer(a.tag, Self.fetchResponse([(Self.tp0, Array(big.prefix(900)), .noError)]))
+        #expect(Self.deliveries(out).isEmpty)
+        let again = asked(out)!
+        #expect(again.max == 3000 && again.offset == 0)
+    }
+
     @Test func incrementalFetchOmitsUnchangedPartitionsAndForgetsRemovedOnes() {
         var run = Run(md: Self.metadata(leaders: [1, 1]))
         run.f.assign([Self.tp0: .exact(0), Self.tp1: .exact(0)])

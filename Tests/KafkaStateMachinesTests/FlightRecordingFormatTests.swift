@@ -220,6 +220,7 @@ import Testing
         c.fetcher.resetPolicy = .error
         c.fetcher.rack = "r1"
         c.fetcher.maxBufferedBytes = 13
+        c.fetcher.firstFetchBytes = 17
         c.fetcher.fetchSessions = false
         c.producer.acks = .leader
         c.producer.idempotent = false
@@ -254,9 +255,12 @@ import Testing
     @Test func aConfigRecordedBeforeRecordRetriesReadsWithoutALimit() throws {
         var c = EngineConfig(seeds: [BrokerAddress(host: "h", port: 1)])
         c.observe = true
-        let now = RecordedConfig.encode(c, includeSecrets: false)
-        // Today's encoding ends with reportDecisions and allowAutoTopicCreation (off), before
+        let full = RecordedConfig.encode(c, includeSecrets: false)
+        // Today's encoding ends with the first fetch size (64 KiB), before it reportDecisions
+        // and allowAutoTopicCreation (off), before
         // that the limit's absence (one byte), before that `observe`.
+        #expect(full.suffix(4) == [0, 1, 0, 0])
+        let now = Array(full.dropLast(4))
         #expect(now.suffix(3) == [0, 0, 0])
         let beforeLimit = Array(now.dropLast(3))
         let beforeObserve = Array(now.dropLast(4))
@@ -270,13 +274,18 @@ import Testing
     }
 
     /// Fields appended to the configuration (observe, the retry limit, allowAutoTopicCreation,
-    /// reportDecisions) read as off from recordings made before them, which end before them.
+    /// reportDecisions, firstFetchBytes) read as off from recordings made before them, which
+    /// end before them.
     @Test func aConfigRecordedBeforeAppendedFieldsReadsThemAsOff() throws {
         var c = EngineConfig(seeds: [BrokerAddress(host: "a", port: 1)])
         c.observe = true
         c.allowAutoTopicCreation = true
         c.reportDecisions = true
-        let bytes = RecordedConfig.encode(c, includeSecrets: false)
+        let full = RecordedConfig.encode(c, includeSecrets: false)
+        #expect(try RecordedConfig.decode(full).config.fetcher.firstFetchBytes == 64 * 1024)
+        let bytes = Array(full.dropLast(4))
+        let beforeFirstFetch = try RecordedConfig.decode(bytes).config
+        #expect(beforeFirstFetch.fetcher.firstFetchBytes == 0 && beforeFirstFetch.reportDecisions, "no ramp for older recordings")
         let beforeDecisions = try RecordedConfig.decode(Array(bytes.dropLast(1))).config
         #expect(beforeDecisions.allowAutoTopicCreation && !beforeDecisions.reportDecisions)
         let beforeAutoCreate = try RecordedConfig.decode(Array(bytes.dropLast(2))).config

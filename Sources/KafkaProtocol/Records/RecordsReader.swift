@@ -26,6 +26,17 @@ public struct RecordsReader {
         self.position = 0
     }
 
+    /// Resumes reading `bytes` at `position` (a batch boundary an earlier reader stopped at),
+    /// with `decompressedBytes` already spent of the total budget.
+    public init(_ bytes: [UInt8], options: RecordDecodingOptions, contexts: CompressionContexts,
+                resumingAt position: Int, decompressedBytes: Int) {
+        self.bytes = bytes
+        self.options = options
+        self.contexts = contexts
+        self.position = min(max(0, position), bytes.count)
+        self.decompressedBytes = decompressedBytes
+    }
+
     /// The next batch, or nil at the end (check `truncatedTailBytes`). After an error the
     /// reader does not advance: a batch that fails to decode leaves the ones before it
     /// usable, and the error names the failing batch's base offset.

@@ -70,26 +70,10 @@ package struct FetchedPartition: Sendable {
     /// is a corrupt batch).
     public func decode(contexts: CompressionContexts, verifyCRC: Bool = true, keepControlRecords: Bool = false,
                        decompressionLimit: DecompressionLimit = .default) -> Decoded {
-        var out: [Record] = []
-        let options = RecordDecodingOptions(verifyCRC: verifyCRC, decompressionLimit: decompressionLimit)
-        var reader = RecordsReader(records, options: options, contexts: contexts)
-        var aborted = AbortedTransactionFilter(abortedTransactions, active: isolation == .readCommitted)
-        while true {
-            let batch: RecordBatch
-            do {
-                guard let b = try reader.next() else { break }
-                batch = b
-            } catch {
-                let at = error.baseOffset ?? out.last.map { BatchScan.after($0.offset) } ?? fetchOffset
-                let after = BatchScan.offsetAfterBatch(records, at: reader.position) ?? BatchScan.after(at)
-                return Decoded(records: out, error: .corruptBatch(offset: at, reason: "\(error)"), skipTo: max(after, BatchScan.after(at)))
-            }
-            guard aborted.keeps(batch) else { continue }
-            if batch.isControl && !keepControlRecords { continue }
-            if out.isEmpty { out.reserveCapacity(batch.records.count) }
-            for r in batch.records where r.offset >= fetchOffset { out.append(r) }
-        }
-        return Decoded(records: out, error: error, skipTo: nil)
+        var reader = FetchedPartitionReader(self)
+        let piece = reader.next(budget: .max, contexts: contexts, verifyCRC: verifyCRC, keepControlRecords: keepControlRecords,
+                                decompressionLimit: decompressionLimit)
+        return Decoded(records: piece.records, error: piece.error, skipTo: piece.skipTo)
     }
 }
 

@@ -43,6 +43,15 @@ package struct Fetcher {
         /// The topic ID metadata gave when this position was taken (nil: not seen yet, or
         /// a broker before Metadata v10): another one means the topic was created again.
         var topicId: KafkaUUID? = nil
+        /// What the next fetch asks of this partition (0: the first fetch's size).
+        var fetchBytes: Int32 = 0
+    }
+
+    /// What a partition's next fetch asks for: small after a (re)start, then growing.
+    private func fetchBytes(_ c: Cursor) -> Int32 {
+        if c.fetchBytes > 0 { return min(c.fetchBytes, config.partitionMaxBytes) }
+        guard config.firstFetchBytes > 0 else { return config.partitionMaxBytes }
+        return min(config.firstFetchBytes, config.partitionMaxBytes)
     }
 
     enum InFlight {
@@ -104,6 +113,7 @@ package struct Fetcher {
             var c = cursors[tp] ?? Cursor(phase: .needsOffset(partitions[tp]!))
             c.phase = .needsOffset(partitions[tp]!)
             c.retryAt = .zero
+            c.fetchBytes = 0
             // The user's start is for the topic as it is now.
             c.topicId = nil
             cursors[tp] = c
@@ -128,6 +138,7 @@ package struct Fetcher {
         cursors[tp]!.phase = .needsOffset(start)
         cursors[tp]!.retryAt = .zero
         cursors[tp]!.topicId = nil
+        cursors[tp]!.fetchBytes = 0
     }
 
     /// Resumes a stopped partition past the batch that stopped it.
@@ -421,7 +432,7 @@ package struct Fetcher {
         for tp in partitions {
             let c = cursors[tp]!
             wanted[tp] = FetchSession.Entry(offset: c.offset, currentLeaderEpoch: c.leaderEpoch,
-                                            lastFetchedEpoch: fetchMax >= 12 && config.validateEpochs ? c.epoch : -1, maxBytes: config.partitionMaxBytes)
+                                            lastFetchedEpoch: fetchMax >= 12 && config.validateEpochs ? c.epoch : -1, maxBytes: fetchBytes(c))
             cursors[tp]!.phase = .fetching(tag: tag)
         }
         var session = sessions[broker] ?? FetchSession(enabled: config.fetchSessions)
@@ -638,6 +649,10 @@ package struct Fetcher {
             error = .corruptBatch(offset: bad.offset, reason: bad.reason)
             cursors[tp]!.phase = .stopped(error!, skipTo: max(scan.skipTo, BatchScan.after(bad.offset)))
             next = bad.offset
+        } else if scan.batches == 0 && sent.maxBytes < config.partitionMaxBytes {
+            // Nothing complete fit in a small first fetch: ask again at the full size.
+            cursors[tp]!.fetchBytes = config.partitionMaxBytes
+            return nil
         } else if scan.batches == 0 {
             // Nothing complete fit: a batch larger than the partition limit.
             error = .batchTooLarge(offset: sent.offset)
@@ -646,6 +661,9 @@ package struct Fetcher {
         }
         cursors[tp]!.offset = next
         if scan.lastEpoch >= 0 { cursors[tp]!.epoch = scan.lastEpoch }
+        if sent.maxBytes < config.partitionMaxBytes {
+            cursors[tp]!.fetchBytes = sent.maxBytes > config.partitionMaxBytes / 2 ? config.partitionMaxBytes : sent.maxBytes * 2
+        }
         let aborted = (p.abortedTransactions ?? []).map { AbortedTransaction(producerId: $0.producerId, firstOffset: $0.firstOffset) }
         var fetched = FetchedPartition(topicPartition: tp, fetchOffset: sent.offset, nextOffset: next, highWatermark: p.highWatermark,
                                        lastStableOffset: p.lastStableOffset, logStartOffset: p.logStartOffset, records: records,

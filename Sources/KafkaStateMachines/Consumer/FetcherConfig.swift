@@ -10,6 +10,9 @@ package struct FetcherConfig: Sendable, Equatable {
     public var maxBytes: Int32 = 50 * 1024 * 1024
     /// The most bytes one partition may contribute to a response.
     public var partitionMaxBytes: Int32 = 1024 * 1024
+    /// A partition's first fetch after assign or seek asks for this much; each fetch that
+    /// brings data doubles it up to `partitionMaxBytes` (0: always `partitionMaxBytes`).
+    public var firstFetchBytes: Int32 = 64 * 1024
     /// Fetches in flight at once across all brokers (at most one per broker anyway).
     public var maxConcurrentFetches = 16
     /// Fetched bytes delivered but not yet polled by the user; no fetch starts while this

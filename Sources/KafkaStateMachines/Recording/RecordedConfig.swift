@@ -71,6 +71,8 @@ package enum RecordedConfig {
         w.writeBool(c.allowAutoTopicCreation)
         // After auto-creation for the same reason: older recordings read with it off.
         w.writeBool(c.reportDecisions)
+        // After reportDecisions for the same reason: older recordings read with no ramp (0).
+        w.writeInt32(c.fetcher.firstFetchBytes)
         return w.bytes
     }
 
@@ -140,6 +142,7 @@ package enum RecordedConfig {
             }
             if !r.isAtEnd { c.allowAutoTopicCreation = try r.readBool("allowAutoTopicCreation") }
             if !r.isAtEnd { c.reportDecisions = try r.readBool("reportDecisions") }
+            if r.isAtEnd { c.fetcher.firstFetchBytes = 0 } else { c.fetcher.firstFetchBytes = try r.readInt32("fetcher.firstFetchBytes") }
             guard r.isAtEnd else { throw FlightRecordingError.badConfig("\(r.remaining) bytes after the configuration") }
             return (c, missing)
         } catch let e as FlightRecordingError {
