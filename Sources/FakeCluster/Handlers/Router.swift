@@ -61,6 +61,7 @@ extension FakeCluster {
         serve(ListPartitionReassignmentsRequest.self) { $0.handleListPartitionReassignments($1, $2) }
         serve(DescribeLogDirsRequest.self) { $0.handleDescribeLogDirs($1, $2) }
         serve(AlterReplicaLogDirsRequest.self) { $0.handleAlterReplicaLogDirs($1, $2) }
+        serve(UpdateFeaturesRequest.self) { $0.handleUpdateFeatures($1, $2) }
         serve(SaslHandshakeRequest.self) { $0.handleSaslHandshake($1, $2) }
         serve(SaslAuthenticateRequest.self) { $0.handleSaslAuthenticate($1, $2) }
         return table
