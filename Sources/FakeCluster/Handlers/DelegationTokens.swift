@@ -1,7 +1,8 @@
 /// CreateDelegationToken, RenewDelegationToken, ExpireDelegationToken and
 /// DescribeDelegationToken (KIP-48, KIP-373) over DelegationTokenStore. As Kafka: only a
-/// connection that authenticated with SASL may use them (DELEGATION_TOKEN_REQUEST_NOT_ALLOWED
-/// otherwise); only the owner, the requester or a renewer renews or expires a token
+/// connection that authenticated with SASL, and not with a token (SaslServer.swift serves
+/// token logins), may use them (DELEGATION_TOKEN_REQUEST_NOT_ALLOWED otherwise); only the
+/// owner, the requester or a renewer renews or expires a token
 /// (DELEGATION_TOKEN_OWNER_MISMATCH); an unknown HMAC is DELEGATION_TOKEN_NOT_FOUND and a
 /// token past its expiry DELEGATION_TOKEN_EXPIRED. ACLs are not enforced (as a broker
 /// without an authorizer): a user may create tokens for another owner and describe them all.
@@ -9,9 +10,11 @@
 extension FakeCluster {
     typealias Principal = DelegationTokenStore.Principal
 
-    /// The SASL user of this connection, or nil when it has not authenticated.
+    /// The SASL user of this connection, or nil when it has not authenticated or logged in
+    /// with a token itself.
     func tokenPrincipal(_ ctx: RequestContext) -> Principal? {
-        connections[ctx.connection]?.sasl.user.map { Principal(type: "User", name: $0) }
+        guard let s = connections[ctx.connection]?.sasl, !s.viaToken else { return nil }
+        return s.user.map { Principal(type: "User", name: $0) }
     }
 
     mutating func handleCreateDelegationToken(_ r: CreateDelegationTokenRequest, _ ctx: RequestContext) -> HandlerResult {
