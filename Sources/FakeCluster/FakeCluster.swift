@@ -64,6 +64,9 @@ public struct FakeCluster: Sendable {
             ClusterMetadata.Broker(nodeId: $0.nodeId, host: $0.host, port: $0.port, rack: $0.rack)
         }
         state = ClusterState(brokers: brokers, seed: config.seed, config: c, autoCreateTopics: config.autoCreateTopics)
+        var finalized = config.finalizedFeatures
+        if config.transactionVersion > 0 { finalized["transaction.version"] = config.transactionVersion }
+        state.features = FeatureLevels(supported: config.supportedFeatures, finalized: finalized)
         for t in config.topics {
             _ = state.createTopic(name: t.name, partitions: t.partitions, replicationFactor: t.replicationFactor,
                                   configs: t.configs)

@@ -91,6 +91,15 @@ public struct FakeClusterConfig: Sendable {
     /// Produce v12+ or TxnOffsetCommit v5+ adds its partition or group to the transaction
     /// (beginning it), and EndTxn v5+ bumps the producer epoch and answers the new pair.
     public var transactionVersion: Int16 = 0
+    /// Every broker's supported feature levels (KIP-584), as ApiVersions v3+ advertises them
+    /// and UpdateFeatures checks them (defaults: Kafka 3.9 / 4.0's).
+    public var supportedFeatures: [String: ClosedRange<Int16>] = [
+        "group.version": 0 ... 1, "kraft.version": 0 ... 1, "metadata.version": 1 ... 21, "transaction.version": 0 ... 2,
+    ]
+    /// The finalized feature levels the cluster starts with (a non-zero `transactionVersion`
+    /// finalizes transaction.version too). None, the default: ApiVersions' finalized epoch is
+    /// -1 until an UpdateFeatures finalizes one.
+    public var finalizedFeatures: [String: Int16] = [:]
     /// group.consumer.session.timeout.ms (KIP-848 consumer groups; Kafka's default 45 s): a
     /// member that sends no ConsumerGroupHeartbeat for this long is fenced.
     public var consumerGroupSessionTimeoutMs: Int32 = 45_000

@@ -39,21 +39,3 @@ struct OffsetsCommand: AsyncParsableCommand {
                           object: { ["offset": $0.offset, "timestamp": $0.timestamp] })
     }
 }
-
-/// `kgo cluster`: the cluster id, controller and brokers.
-struct ClusterCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "cluster", abstract: "Print the cluster id, controller and brokers.")
-    @OptionGroup var connection: ConnectionOptions
-    @OptionGroup var output: AdminOutput
-
-    func run() async throws {
-        let c = try await connection.withClient { try await KafkaAdmin(client: $0).describeCluster() }
-        if output.json {
-            try output.printJSON(["clusterId": c.clusterId.map { $0 as Any } ?? NSNull(), "controller": c.controller.map { $0 as Any } ?? NSNull(),
-                                  "brokers": c.brokers.map { ["id": $0.id, "host": $0.host, "port": $0.port, "rack": $0.rack.map { $0 as Any } ?? NSNull()] as [String: Any] }] as [String: Any])
-        } else {
-            print("cluster \(c.clusterId ?? "-") controller \(c.controller.map(String.init) ?? "-")")
-            for b in c.brokers { print("broker \(b.id) \(b.host):\(b.port)\(b.rack.map { " rack \($0)" } ?? "")") }
-        }
-    }
-}

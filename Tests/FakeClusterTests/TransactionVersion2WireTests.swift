@@ -62,6 +62,23 @@ import Testing
         }
     }
 
+    /// UpdateFeatures finalizing transaction.version 2 turns the behaviour on, as the config does.
+    @Test func updateFeaturesTurnsTheFeatureOn() throws {
+        var cluster = Self.cluster(transactionVersion: 0)
+        var c = WireClient(&cluster, broker: 2)
+        var u = UpdateFeaturesRequest()
+        var k = UpdateFeaturesRequest.FeatureUpdateKey()
+        k.feature = "transaction.version"
+        k.maxVersionLevel = 2
+        u.featureUpdates = [k]
+        #expect(try c.call(u, version: 1, on: &cluster).results.map(\.errorCode) == [0])
+        let v = try c.call(ApiVersionsRequest(), version: 4, on: &cluster)
+        #expect(v.finalizedFeatures.first { $0.name == "transaction.version" }?.maxVersionLevel == 2 && v.finalizedFeaturesEpoch == 1)
+        let (_, pid, epoch) = try Self.initTx(&cluster)
+        #expect(try Self.produce(&cluster, pid: pid, epoch: epoch, sequence: 0, version: 12) == 0)
+        #expect(cluster.describeTransaction("tx")?.state == "Ongoing")
+    }
+
     /// A transactional Produce v12 adds its partition and begins the transaction; v11, or
     /// v12 without the feature, still needs AddPartitionsToTxn (refused as before).
     @Test func produceV12AddsThePartitionImplicitly() throws {

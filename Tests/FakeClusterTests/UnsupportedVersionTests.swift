@@ -58,7 +58,8 @@ import Testing
             }
             try open(type)
         }
-        #expect(answered > 100 && withCode > 50, "answered \(answered), with a code \(withCode)")
+        // A floor that shows the sweep is not vacuous (it shrinks as the fake serves more APIs).
+        #expect(answered > 90 && withCode > 50, "answered \(answered), with a code \(withCode)")
         // The same connection still works.
         let v = try c.call(ApiVersionsRequest(), version: 0, on: &cluster)
         #expect(v.errorCode == 0 && !v.apiKeys.isEmpty)

@@ -1,5 +1,10 @@
-/// ApiVersions: the emulated release's table, capped by what the fake implements.
+/// ApiVersions: the emulated release's table, capped by what the fake implements, and the
+/// cluster's feature levels (State/Metadata/FeatureLevels.swift).
 extension FakeCluster {
+    /// The finalized `transaction.version` (KIP-890 part 2): from the config at start, then
+    /// as UpdateFeatures sets it.
+    var transactionVersion: Int16 { state.features.level("transaction.version") }
+
     func apiVersionsResponse() -> ApiVersionsResponse {
         var r = ApiVersionsResponse()
         for key in config.release.apiKeys {
@@ -10,24 +15,29 @@ extension FakeCluster {
             a.maxVersion = v.upperBound
             r.apiKeys.append(a)
         }
-        if config.transactionVersion > 0 {
-            // Tagged fields of v3+ (ignorable: an older version's answer drops them).
-            var supported = ApiVersionsResponse.SupportedFeatureKey()
-            supported.name = "transaction.version"
-            supported.minVersion = 0
-            supported.maxVersion = 2
-            r.supportedFeatures = [supported]
-            var finalized = ApiVersionsResponse.FinalizedFeatureKey()
-            finalized.name = "transaction.version"
-            finalized.minVersionLevel = config.transactionVersion
-            finalized.maxVersionLevel = config.transactionVersion
-            r.finalizedFeatures = [finalized]
-            r.finalizedFeaturesEpoch = 1
+        // Tagged fields of v3+ (ignorable: an older version's answer drops them).
+        r.supportedFeatures = state.features.supported.map { f in
+            var k = ApiVersionsResponse.SupportedFeatureKey()
+            k.name = f.name
+            k.minVersion = f.minVersion
+            k.maxVersion = f.maxVersion
+            return k
         }
+        r.finalizedFeatures = state.features.finalized.map { f in
+            var k = ApiVersionsResponse.FinalizedFeatureKey()
+            k.name = f.name
+            k.minVersionLevel = f.level
+            k.maxVersionLevel = f.level
+            return k
+        }
+        r.finalizedFeaturesEpoch = state.features.epoch
         return r
     }
 
     func handleApiVersions(_ r: ApiVersionsRequest, _ ctx: RequestContext) -> HandlerResult {
-        .respond(apiVersionsResponse())
+        var resp = apiVersionsResponse()
+        // Before v4 a supported range starting at 0 is left out: older clients refuse it.
+        if ctx.version < 4 { resp.supportedFeatures.removeAll { $0.minVersion == 0 } }
+        return .respond(resp)
     }
 }

@@ -53,7 +53,7 @@ extension FakeCluster {
                     continue
                 }
                 // KIP-890 part 2: a transactional v12+ adds its partition to the transaction.
-                let implicitAdd = ctx.version >= 12 && config.transactionVersion >= 2 ? r.transactionalId : nil
+                let implicitAdd = ctx.version >= 12 && transactionVersion >= 2 ? r.transactionalId : nil
                 let res = state.produce(broker: ctx.broker, tp, records: records, acks: r.acks, addingTo: implicitAdd, now: ctx.now)
                 pr.errorCode = res.error.code
                 pr.baseOffset = res.baseOffset

@@ -61,6 +61,11 @@ extension FakeCluster {
         serve(ListPartitionReassignmentsRequest.self) { $0.handleListPartitionReassignments($1, $2) }
         serve(DescribeLogDirsRequest.self) { $0.handleDescribeLogDirs($1, $2) }
         serve(AlterReplicaLogDirsRequest.self) { $0.handleAlterReplicaLogDirs($1, $2) }
+        serve(UpdateFeaturesRequest.self) { $0.handleUpdateFeatures($1, $2) }
+        serve(CreateDelegationTokenRequest.self) { $0.handleCreateDelegationToken($1, $2) }
+        serve(RenewDelegationTokenRequest.self) { $0.handleRenewDelegationToken($1, $2) }
+        serve(ExpireDelegationTokenRequest.self) { $0.handleExpireDelegationToken($1, $2) }
+        serve(DescribeDelegationTokenRequest.self) { $0.handleDescribeDelegationToken($1, $2) }
         serve(SaslHandshakeRequest.self) { $0.handleSaslHandshake($1, $2) }
         serve(SaslAuthenticateRequest.self) { $0.handleSaslAuthenticate($1, $2) }
         return table

@@ -96,7 +96,7 @@ extension FakeCluster {
             resp.errorCode = e.code
             return .respond(resp)
         }
-        if ctx.version >= 5 && config.transactionVersion >= 2 {
+        if ctx.version >= 5 && transactionVersion >= 2 {
             // KIP-890 part 2: the epoch is bumped by every EndTxn; the answer carries the new pair.
             switch state.transactions.endTransactionV2(transactionalId: r.transactionalId, producerId: r.producerId,
                                                        producerEpoch: r.producerEpoch, commit: r.committed, now: ctx.now) {
@@ -126,7 +126,7 @@ extension FakeCluster {
         var errors: [KafkaErrorCode]
         if let e = coordinatorError(r.groupId, .group, ctx) {
             errors = offsets.map { _ in e }
-        } else if ctx.version >= 5, config.transactionVersion >= 2,
+        } else if ctx.version >= 5, transactionVersion >= 2,
                   case let e = state.transactions.addOffsets(transactionalId: r.transactionalId, producerId: r.producerId,
                                                              producerEpoch: r.producerEpoch, groupId: r.groupId, now: ctx.now),
                   e != .noError {

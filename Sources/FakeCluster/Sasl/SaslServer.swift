@@ -6,6 +6,9 @@ struct SaslSession: Sendable {
     var mechanism: FakeClusterConfig.SaslMechanism?
     var scram: ScramExchange?
     var user: String?
+    /// Logged in with a delegation token (SCRAM with `tokenauth=true`): `user` is the
+    /// token's owner, and token requests are refused on this connection.
+    var viaToken = false
     var expiresAt: Instant?
     /// After a v0 SaslHandshake, the SASL tokens come as bare size-prefixed frames (no
     /// Kafka header) until authentication ends.
@@ -18,19 +21,24 @@ struct SaslSession: Sendable {
         var nonce: String
         var salt: [UInt8]
         var iterations: Int
+        /// `user` is a delegation token id.
+        var tokenAuth = false
     }
 }
 
 /// SaslHandshake and SaslAuthenticate (v1 handshake + authenticate frames; the v0 raw-token
 /// exchange is not served): PLAIN, SCRAM-SHA-256/512 and OAUTHBEARER (a token per user)
 /// against the configured users, and
-/// SCRAM against the credentials AlterUserScramCredentials stored (ScramStore.swift).
+/// SCRAM against the credentials AlterUserScramCredentials stored (ScramStore.swift) and
+/// delegation tokens (the `tokenauth=true` extension: the token id as user name, its HMAC
+/// in base64 as password).
 extension FakeCluster {
     static let scramIterations = 4096
 
     var saslMechanisms: [FakeClusterConfig.SaslMechanism] {
         FakeClusterConfig.SaslMechanism.allCases.filter { m in
             config.users.contains { $0.mechanism == m } || scramCredentials.contains { $0.key.mechanism == m }
+                || (m != .plain && m != .oauthBearer && !state.delegationTokens.tokens.isEmpty)
         }
     }
 
@@ -95,7 +103,7 @@ extension FakeCluster {
                 let attrs = Self.scramAttributes(text)
                 guard let proofText = attrs["p"], let proof = Base64.decode(proofText), attrs["r"] == ex.nonce,
                       let withoutProof = Self.beforeProof(text),
-                      let cred = scramKeys(m, ex.user, salt: ex.salt) else {
+                      let cred = ex.tokenAuth ? tokenScramKeys(m, ex.user, salt: ex.salt, now: ctx.now) : scramKeys(m, ex.user, salt: ex.salt) else {
                     return fail("Authentication failed during authentication due to invalid credentials with SASL mechanism \(m.rawValue)")
                 }
                 let authMessage = Array("\(ex.clientFirstBare),\(ex.serverFirst),\(withoutProof)".utf8)
@@ -106,7 +114,12 @@ extension FakeCluster {
                 }
                 let serverKey = cred.serverKey
                 resp.authBytes = Array("v=\(Base64.encode(digest.hmac(key: serverKey, authMessage)))".utf8)
-                authenticated(ex.user, ctx, &resp)
+                if ex.tokenAuth, let owner = state.delegationTokens.tokens.first(where: { $0.tokenId == ex.user })?.owner.name {
+                    authenticated(owner, ctx, &resp)
+                    connections[ctx.connection]!.sasl.viaToken = true
+                } else {
+                    authenticated(ex.user, ctx, &resp)
+                }
                 return .respond(resp)
             }
             // client-first-message: n,,n=<user>,r=<client nonce>
@@ -118,13 +131,14 @@ extension FakeCluster {
             guard let user = attrs["n"], let clientNonce = attrs["r"], !clientNonce.isEmpty else {
                 return fail("Invalid SCRAM client first message")
             }
-            let (salt, iterations) = scramChallenge(m, user)
+            let tokenAuth = attrs["tokenauth"] == "true"
+            let (salt, iterations) = tokenAuth ? (Self.salt(m, "token:\(user)"), Self.scramIterations) : scramChallenge(m, user)
             var nonce = clientNonce
             for _ in 0 ..< 2 { nonce += String(state.rng.next(), radix: 36) }
             let serverFirst = "r=\(nonce),s=\(Base64.encode(salt)),i=\(iterations)"
             connections[ctx.connection]!.sasl.scram = SaslSession.ScramExchange(
                 user: user, clientFirstBare: bare, serverFirst: serverFirst, nonce: nonce, salt: salt,
-                iterations: iterations)
+                iterations: iterations, tokenAuth: tokenAuth)
             resp.authBytes = Array(serverFirst.utf8)
             return .respond(resp)
         }
@@ -168,8 +182,17 @@ extension FakeCluster {
         enqueue(id, .ready(w.bytes))
     }
 
+    /// The keys a token login is checked against: its HMAC in base64 as the password, while
+    /// the token is not expired.
+    mutating func tokenScramKeys(_ m: FakeClusterConfig.SaslMechanism, _ tokenId: String, salt: [UInt8],
+                                 now: Instant) -> (storedKey: [UInt8], serverKey: [UInt8])? {
+        guard let t = state.delegationTokens.tokens.first(where: { $0.tokenId == tokenId }), !t.expired(nowMs: now.milliseconds) else { return nil }
+        return scramCredential(m, FakeClusterConfig.User(mechanism: m, name: "token:\(tokenId)", password: Base64.encode(t.hmac)), salt: salt)
+    }
+
     private mutating func authenticated(_ user: String, _ ctx: RequestContext, _ resp: inout SaslAuthenticateResponse) {
         connections[ctx.connection]!.sasl.user = user
+        connections[ctx.connection]!.sasl.viaToken = false
         connections[ctx.connection]!.sasl.scram = nil
         if config.saslSessionLifetimeMs > 0 {
             resp.sessionLifetimeMs = config.saslSessionLifetimeMs

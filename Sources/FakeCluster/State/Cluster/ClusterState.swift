@@ -57,6 +57,10 @@ struct ClusterState: Sendable, Equatable {
     var quotas = QuotaStore()
     /// SCRAM credentials from AlterUserScramCredentials, over the configured users.
     var scramUsers = ScramStore()
+    /// Feature levels (KIP-584): supported ranges, finalized levels and their epoch.
+    var features = FeatureLevels(supported: [:], finalized: [:])
+    /// Delegation tokens (KIP-48) issued through CreateDelegationToken.
+    var delegationTokens = DelegationTokenStore()
     /// Partition reassignments under way, completed on virtual time (ClusterState+Reassignments).
     var reassignments: [TopicPartition: Reassignment] = [:]
     /// Replicas moved out of the first log dir (AlterReplicaLogDirs), by partition and broker.
