@@ -14,7 +14,7 @@ public struct ConsumerConfiguration: Sendable, Equatable {
     public var maxConcurrentFetches = 16
     /// Fetched but unpolled bytes (as fetched: compressed where the batches are) beyond
     /// which no fetch starts (backpressure).
-    public var maxBufferedBytes = 16 * 1024 * 1024
+    public var maxBufferedBytes = 8 * 1024 * 1024
     /// The most decoded bytes one `poll` hands out (one batch at least): fetched batches are
     /// decoded as they are polled, so this bounds decoded memory whatever the codec.
     public var maxPollBytes = 1024 * 1024

@@ -11,6 +11,8 @@ public struct FrameSplitter: Sendable {
     }
 
     public let maxFrameSize: Int
+    /// Frames at least this large are handed over without a copy when they fill the buffer.
+    static let handOverSize = 64 * 1024
     private var buffer: [UInt8] = []
     private var readIndex = 0
     private var failed: Failure?
@@ -29,6 +31,14 @@ public struct FrameSplitter: Sendable {
             readIndex = 0
         }
         buffer.append(contentsOf: bytes)
+        // Room for the whole frame at once, so a large frame is not regrown by doubling (and
+        // its storage can be handed over whole when it completes). Only for a size the
+        // frame limit allows: anything else fails in `nextFrame`.
+        let i = readIndex
+        if buffer.count - i >= 4 {
+            let size = Int(Int32(bitPattern: UInt32(buffer[i]) << 24 | UInt32(buffer[i + 1]) << 16 | UInt32(buffer[i + 2]) << 8 | UInt32(buffer[i + 3])))
+            if size >= 0, size <= maxFrameSize, buffer.capacity < i + 4 + size { buffer.reserveCapacity(i + 4 + size) }
+        }
     }
 
     /// The next complete frame without its size prefix, or nil until more bytes arrive.
@@ -45,10 +55,19 @@ public struct FrameSplitter: Sendable {
         }
         let n = Int(size)
         guard buffer.count - i - 4 >= n else { return nil }
+        if i == 0 && 4 + n == buffer.count && n >= Self.handOverSize {
+            // The buffer holds exactly this frame: hand its storage over (dropping the size
+            // prefix in place) rather than copying a large frame and keeping its capacity.
+            var frame: [UInt8] = []
+            swap(&frame, &buffer)
+            frame.removeSubrange(0 ..< 4)
+            return frame
+        }
         let frame = Array(buffer[(i + 4) ..< (i + 4 + n)])
         readIndex = i + 4 + n
         if readIndex == buffer.count {
-            buffer.removeAll(keepingCapacity: true)
+            // Keep the storage for the next frames, unless a large frame grew it.
+            if buffer.capacity > Self.handOverSize * 2 { buffer = [] } else { buffer.removeAll(keepingCapacity: true) }
             readIndex = 0
         }
         return frame
