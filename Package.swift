@@ -85,10 +85,13 @@ let package = Package(
             .product(name: "CoreMetrics", package: "swift-metrics"),
         ]),
 
-        // Runnable examples of the library (producer, consumer, group consumer), built with
-        // everything else so they keep up with the API.
+        // Runnable examples of the library (producer, consumer, group consumer, exactly-once
+        // copy, testing against FakeCluster), built with everything else so they keep up with
+        // the API; with no broker given they run against an in-process FakeClusterTCP
+        // (ExamplesTests runs them).
         .executableTarget(name: "kgo-examples", dependencies: [
-            "KafkaIO", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            "KafkaIO", "FakeCluster", "FakeClusterTCP",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Examples"),
 
