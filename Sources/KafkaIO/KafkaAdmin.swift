@@ -9,8 +9,10 @@ import KafkaStateMachines
 /// Requests are routed by the client (group and transaction requests to their
 /// coordinators, config resources to the broker they name, lists from every broker).
 public struct KafkaAdmin: Sendable {
+    /// The client the requests go through.
     public let client: KafkaClient
 
+    /// Administration through `client` (it may also produce and consume).
     public init(client: KafkaClient) {
         self.client = client
     }
