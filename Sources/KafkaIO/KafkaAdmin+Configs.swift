@@ -25,6 +25,7 @@ public enum ConfigResource: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// "topic orders", "broker 1", "broker default", …
     public var description: String {
         switch self {
         case .topic(let t): return "topic \(t)"
@@ -65,6 +66,7 @@ public struct ConfigSource: RawRepresentable, Sendable, Hashable, CustomStringCo
     /// A broker logger level set dynamically.
     public static let dynamicBrokerLogger = ConfigSource(rawValue: 6)
 
+    /// The wire name (DYNAMIC_TOPIC_CONFIG, DEFAULT_CONFIG, …).
     public var description: String {
         switch rawValue {
         case 1: return "DYNAMIC_TOPIC_CONFIG"

@@ -105,6 +105,7 @@ public struct ConsumerPoll: Sendable {
 public enum ConsumerIssue: Sendable, CustomStringConvertible {
     case partitionError(TopicPartition, ConsumerPartitionError)
     case dataLoss(DataLoss)
+    /// One line: the partition and its error, or the data loss.
     public var description: String {
         switch self {
         case .partitionError(let tp, let e): return "\(tp): \(e)"
@@ -211,10 +212,12 @@ extension KafkaClient {
 
 /// The records of a client as an AsyncSequence (see `KafkaClient.records`).
 public struct ConsumerRecords: AsyncSequence, Sendable {
+    /// Each record with its topic and partition.
     public typealias Element = ConsumerRecord
     let client: KafkaClient
     let onIssue: (@Sendable (ConsumerIssue) -> Void)?
 
+    /// Polls the client as records are asked for.
     public struct AsyncIterator: AsyncIteratorProtocol {
         let client: KafkaClient
         let onIssue: (@Sendable (ConsumerIssue) -> Void)?

@@ -209,10 +209,12 @@ public final class KafkaGroupConsumer: Service, Sendable {
 /// A group consumer's records (see `KafkaGroupConsumer.records`): ends when the consumer
 /// has left, throws the `GroupError` that ended a failed membership.
 public struct GroupConsumerRecords: AsyncSequence, Sendable {
+    /// Each record with its topic and partition.
     public typealias Element = ConsumerRecord
     let records: ConsumerRecords
     let failure: @Sendable () -> GroupError?
 
+    /// Iterates the consumer's records, then reports how the membership ended.
     public struct AsyncIterator: AsyncIteratorProtocol {
         var inner: ConsumerRecords.AsyncIterator
         let failure: @Sendable () -> GroupError?

@@ -74,6 +74,7 @@ public enum KafkaHookBroker: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The node id, or "seedN" for a seed.
     public var description: String {
         switch self {
         case .node(let n): return "\(n)"
