@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.4.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.1.0"),
+        // `swift package generate-documentation --target KafkaIO` (Sources/KafkaIO/KafkaIO.docc).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
         // C libraries through the system's packages (see README's apt line).
@@ -85,10 +87,13 @@ let package = Package(
             .product(name: "CoreMetrics", package: "swift-metrics"),
         ]),
 
-        // Runnable examples of the library (producer, consumer, group consumer), built with
-        // everything else so they keep up with the API.
+        // Runnable examples of the library (producer, consumer, group consumer, exactly-once
+        // copy, testing against FakeCluster), built with everything else so they keep up with
+        // the API; with no broker given they run against an in-process FakeClusterTCP
+        // (ExamplesTests runs them).
         .executableTarget(name: "kgo-examples", dependencies: [
-            "KafkaIO", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            "KafkaIO", "FakeCluster", "FakeClusterTCP",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Examples"),
 

@@ -14,6 +14,8 @@
 #      writes from ../shared/kafka-protocol
 #   4. swift test (debug build), SWIFT_DETERMINISTIC_HASHING=1; this replays the fuzz
 #      corpus and every past crash
+#   4b. the DocC documentation of KafkaIO (Sources/KafkaIO/KafkaIO.docc) built with
+#      swift-docc-plugin, warnings as errors (a broken symbol link fails the run)
 #   5. the simulation sweep: kgo built in release sweeps KGO_SIM_SEEDS (default 200) seeds
 #      of scenarios/random-faults.scenario, each run twice with action hashes compared; a
 #      failing seed prints its replay command and is shrunk into .build/sim-failure.scenario
@@ -131,6 +133,11 @@ fi
 
 log "step 4: swift test (debug)"
 swift test "$@"
+
+D0=$(now_ms)
+log "step 4b: DocC documentation of KafkaIO (warnings are errors)"
+swift package --disable-sandbox generate-documentation --target KafkaIO --warnings-as-errors
+log "docs: $(( $(now_ms) - D0 )) ms"
 
 SIM_SEEDS=${KGO_SIM_SEEDS:-200}
 if [ "${CI:-}" = true ] && [ "$SIM_SEEDS" -lt 200 ]; then SIM_SEEDS=200; fi

@@ -3,14 +3,20 @@ import KafkaStateMachines
 
 /// The direct consumer's settings, checked when the client is created.
 public struct ConsumerConfiguration: Sendable, Equatable {
+    /// read_uncommitted (default) returns every record; read_committed only those of
+    /// committed transactions, up to the last stable offset.
     public var isolation: IsolationLevel = .readUncommitted
     /// OFFSET_OUT_OF_RANGE: restart at the start or the end, or report an error.
     public var resetPolicy: OffsetResetPolicy = .start
+    /// How long a broker may hold a fetch waiting for `minBytes` (Fetch max wait).
     public var maxWait: Duration = .milliseconds(500)
+    /// The bytes a broker waits for before it answers a fetch (or `maxWait` passes).
     public var minBytes: Int32 = 1
     /// Per fetch response, and per partition within it.
     public var maxBytes: Int32 = 50 * 1024 * 1024
+    /// The most bytes of one partition in one fetch response (at least one batch is returned).
     public var partitionMaxBytes: Int32 = 1024 * 1024
+    /// Fetch requests in flight at once across brokers.
     public var maxConcurrentFetches = 16
     /// Fetched but unpolled bytes (as fetched: compressed where the batches are) beyond
     /// which no fetch starts (backpressure).
@@ -26,12 +32,14 @@ public struct ConsumerConfiguration: Sendable, Equatable {
     public var fetchSessions = true
     /// Deliver transaction markers as records too.
     public var keepControlRecords = false
+    /// Check each batch's CRC-32C when it is decoded; a mismatch stops the partition with `corruptBatch`.
     public var verifyCRC = true
     /// The most bytes one compressed batch may expand to when polled; a batch past it (a
     /// decompression bomb) stops its partition with `corruptBatch`, which `skip` moves past.
     public var decompressionLimit = 256 * 1024 * 1024
     /// KIP-392: this client's rack, so the leader can point it at a nearby replica.
     public var rack: String? = nil
+    /// How often a consumer reading from a follower (KIP-392) asks the leader again which replica to use.
     public var preferredReplicaRecheck: Duration = .seconds(300)
     /// KIP-320: validate positions after leader epoch changes and report truncation.
     public var validateEpochs = true
@@ -40,8 +48,10 @@ public struct ConsumerConfiguration: Sendable, Equatable {
     /// How long a partition waits before it is retried after an error.
     public var retryBackoff: Duration = .milliseconds(100)
 
+    /// The defaults, as documented on each setting.
     public init() {}
 
+    /// Checks every setting; the first one out of range is the error (`invalidConsumer`).
     public func validate() throws(KafkaConfigurationError) {
         guard minBytes >= 0 else { throw .invalidConsumer("minBytes must be >= 0, got \(minBytes)") }
         guard maxBytes > 0 else { throw .invalidConsumer("maxBytes must be > 0, got \(maxBytes)") }

@@ -20,6 +20,7 @@ public struct FlightRecorderConfiguration: Sendable {
     /// secret, and a replay diverges at the first SCRAM/PLAIN login.
     public var includeSecrets = false
 
+    /// Records to `<path>-000001.kgorec`, … with the default limits.
     public init(path: String) { self.path = path }
 }
 

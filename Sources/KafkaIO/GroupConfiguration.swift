@@ -4,15 +4,18 @@ import KafkaStateMachines
 /// A consumer group's settings (`KafkaGroupConsumer`). Times are `Duration`s; defaults follow
 /// the Java client's where they make sense for a server.
 public struct GroupConfiguration: Sendable {
+    /// The group to join (`group.id`).
     public var groupId: String
     /// KIP-345 static membership: a stable id per instance (e.g. the pod name). A static
     /// member does not leave the group on close, so a restart within the session timeout
     /// keeps its partitions without a rebalance.
     public var instanceId: String?
+    /// Topics to consume by name.
     public var topics: [String]
     /// Whole-name regular expressions (Swift Regex syntax); matching topics created later
     /// join the subscription at a metadata refresh.
     public var patterns: [String] = []
+    /// Whole-name regular expressions of topics to leave out of `patterns`' matches.
     public var excluding: [String] = []
     /// The membership protocol; nothing else changes with it (events, commits, callbacks and
     /// `run()` behave the same).
@@ -37,9 +40,11 @@ public struct GroupConfiguration: Sendable {
     /// Built in: `CooperativeStickyBalancer` (the default), `StickyBalancer`,
     /// `RangeBalancer`, `RoundRobinBalancer`.
     public var balancers: [any GroupBalancer] = [CooperativeStickyBalancer()]
+    /// How long the coordinator keeps a member that sends no heartbeat (classic protocol).
     public var sessionTimeout: Duration = .seconds(45)
     /// How long the coordinator waits for every member to rejoin in a rebalance.
     public var rebalanceTimeout: Duration = .seconds(60)
+    /// How often the member heartbeats (classic protocol; the coordinator sets it under KIP-848).
     public var heartbeatInterval: Duration = .seconds(3)
     /// How often what was consumed is committed; nil: only explicit `commit` calls.
     public var autocommitInterval: Duration? = .seconds(5)
@@ -57,6 +62,8 @@ public struct GroupConfiguration: Sendable {
     /// Called (not awaited) when partitions are assigned, with fetching starting at their
     /// committed offsets; and when partitions were lost (taken away without a commit).
     public var onAssigned: (@Sendable ([TopicPartition]) -> Void)?
+    /// Called (not awaited) when partitions were lost: taken away without a chance to commit
+    /// (the membership was fenced or timed out). Their work may be another member's now.
     public var onLost: (@Sendable ([TopicPartition]) -> Void)?
     /// How long a revocation waits for `onRevoked` and for the records last taken of the
     /// partitions to be finished (the next poll, or the next iteration of `records()`).
@@ -65,6 +72,7 @@ public struct GroupConfiguration: Sendable {
     /// Set by KafkaTransactSession: offsets are committed only inside transactions.
     var transactional = false
 
+    /// A group subscribed to `topics`, with the defaults of every other setting.
     public init(groupId: String, topics: [String]) {
         self.groupId = groupId
         self.topics = topics
@@ -117,6 +125,7 @@ public enum GroupConsumerEvent: Sendable, CustomStringConvertible {
     /// The membership ended for good (`run()` throws it).
     case failed(GroupError)
 
+    /// One line for logs: the event and the partitions it names.
     public var description: String {
         func list(_ p: [TopicPartition]) -> String { p.map { "\($0.topic)/\($0.partition)" }.joined(separator: ",") }
         switch self {

@@ -5,6 +5,7 @@ import KafkaStateMachines
 public enum AclResourceType: Int8, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     case any = 1, topic = 2, group = 3, cluster = 4, transactionalId = 5, delegationToken = 6, user = 7
 
+    /// The wire name (TOPIC, GROUP, …).
     public var description: String {
         switch self {
         case .any: return "ANY"
@@ -23,6 +24,7 @@ public enum AclResourceType: Int8, Sendable, Hashable, CaseIterable, CustomStrin
 public enum AclPatternType: Int8, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     case any = 1, match = 2, literal = 3, prefixed = 4
 
+    /// The wire name (LITERAL, PREFIXED, …).
     public var description: String {
         switch self {
         case .any: return "ANY"
@@ -33,10 +35,12 @@ public enum AclPatternType: Int8, Sendable, Hashable, CaseIterable, CustomString
     }
 }
 
+/// What an ACL allows or denies (the wire's operation). `any` is for filters only.
 public enum AclOperation: Int8, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     case any = 1, all = 2, read = 3, write = 4, create = 5, delete = 6, alter = 7, describe = 8, clusterAction = 9
     case describeConfigs = 10, alterConfigs = 11, idempotentWrite = 12, createTokens = 13, describeTokens = 14
 
+    /// The wire name (READ, WRITE, …).
     public var description: String {
         switch self {
         case .any: return "ANY"
@@ -57,9 +61,11 @@ public enum AclOperation: Int8, Sendable, Hashable, CaseIterable, CustomStringCo
     }
 }
 
+/// Allow or deny. `any` is for filters only.
 public enum AclPermission: Int8, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     case any = 1, deny = 2, allow = 3
 
+    /// The wire name (ALLOW, DENY, ANY).
     public var description: String {
         switch self {
         case .any: return "ANY"
@@ -72,16 +78,22 @@ public enum AclPermission: Int8, Sendable, Hashable, CaseIterable, CustomStringC
 /// One ACL: `principal` from `host` is allowed or denied `operation` on the resources
 /// `resourceName` names under `patternType`.
 public struct AclBinding: Sendable, Hashable, CustomStringConvertible {
+    /// The kind of resource.
     public var resourceType: AclResourceType
+    /// The resource's name, or a prefix (`patternType`); "*" for every one.
     public var resourceName: String
+    /// How `resourceName` matches: literal or prefixed.
     public var patternType: AclPatternType
     /// "User:alice" (a principal type, a colon and a name); "User:*" for every user.
     public var principal: String
     /// "*" for every host.
     public var host: String
+    /// The operation allowed or denied.
     public var operation: AclOperation
+    /// Allow or deny.
     public var permission: AclPermission
 
+    /// An ACL; by default a literal name, every host, allowed.
     public init(_ resourceType: AclResourceType, _ resourceName: String, patternType: AclPatternType = .literal,
                 principal: String, host: String = "*", operation: AclOperation, permission: AclPermission = .allow) {
         self.resourceType = resourceType
@@ -93,6 +105,7 @@ public struct AclBinding: Sendable, Hashable, CustomStringConvertible {
         self.permission = permission
     }
 
+    /// One line: permission, principal@host, operation and resource.
     public var description: String {
         "\(permission) \(principal)@\(host) \(operation) \(resourceType):\(patternType):\(resourceName)"
     }
@@ -113,14 +126,22 @@ public struct AclBinding: Sendable, Hashable, CustomStringConvertible {
 
 /// Which ACLs a describe or delete acts on. nil name, principal or host match any.
 public struct AclFilter: Sendable, Hashable, CustomStringConvertible {
+    /// The kind of resource (`any`: every kind).
     public var resourceType: AclResourceType
+    /// The name to match (nil: any).
     public var resourceName: String?
+    /// How to match the name (`match` finds every ACL that applies to it).
     public var patternType: AclPatternType
+    /// The principal, "User:alice" (nil: any).
     public var principal: String?
+    /// The host (nil: any).
     public var host: String?
+    /// The operation (`any`: every one).
     public var operation: AclOperation
+    /// Allow, deny or `any`.
     public var permission: AclPermission
 
+    /// A filter; every part left out matches anything.
     public init(_ resourceType: AclResourceType = .any, _ resourceName: String? = nil, patternType: AclPatternType = .any,
                 principal: String? = nil, host: String? = nil, operation: AclOperation = .any, permission: AclPermission = .any) {
         self.resourceType = resourceType
@@ -135,6 +156,7 @@ public struct AclFilter: Sendable, Hashable, CustomStringConvertible {
     /// Every ACL.
     public static let all = AclFilter()
 
+    /// One line naming what the filter matches.
     public var description: String {
         "\(permission) \(principal ?? "any")@\(host ?? "any") \(operation) \(resourceType):\(patternType):\(resourceName ?? "any")"
     }

@@ -1,7 +1,9 @@
 import KafkaProtocol
 import KafkaStateMachines
 
+/// The cluster as Metadata describes it (`describeCluster`).
 public struct ClusterDescription: Sendable, Equatable {
+    /// The cluster id (nil before Metadata v2, Kafka 0.10.1).
     public var clusterId: String?
     /// nil when the broker names no controller.
     public var controller: Int32?
@@ -9,15 +11,21 @@ public struct ClusterDescription: Sendable, Equatable {
     public var brokers: [BrokerDescription]
 }
 
+/// A live broker.
 public struct BrokerDescription: Sendable, Equatable {
+    /// Its node id.
     public var id: Int32
+    /// The host it advertises.
     public var host: String
+    /// The port it advertises.
     public var port: Int
+    /// Its rack (`broker.rack`), if set.
     public var rack: String?
 }
 
 /// The value of an item whose success carries nothing more than itself.
 public struct AdminDone: Sendable, Equatable {
+    /// The only value.
     public init() {}
 }
 

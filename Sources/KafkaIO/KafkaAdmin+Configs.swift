@@ -25,6 +25,7 @@ public enum ConfigResource: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// "topic orders", "broker 1", "broker default", …
     public var description: String {
         switch self {
         case .topic(let t): return "topic \(t)"
@@ -45,17 +46,27 @@ public enum ConfigResource: Sendable, Hashable, CustomStringConvertible {
 
 /// Where a config's value comes from (DescribeConfigs' config_source).
 public struct ConfigSource: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+    /// The wire value.
     public var rawValue: Int8
+    /// A source by wire value (unknown values are kept).
     public init(rawValue: Int8) { self.rawValue = rawValue }
 
+    /// The broker did not say.
     public static let unknown = ConfigSource(rawValue: 0)
+    /// Set on the topic.
     public static let dynamicTopic = ConfigSource(rawValue: 1)
+    /// Set dynamically on this broker.
     public static let dynamicBroker = ConfigSource(rawValue: 2)
+    /// Set dynamically as every broker's default.
     public static let dynamicDefaultBroker = ConfigSource(rawValue: 3)
+    /// From the broker's server.properties.
     public static let staticBroker = ConfigSource(rawValue: 4)
+    /// Kafka's default.
     public static let defaultConfig = ConfigSource(rawValue: 5)
+    /// A broker logger level set dynamically.
     public static let dynamicBrokerLogger = ConfigSource(rawValue: 6)
 
+    /// The wire name (DYNAMIC_TOPIC_CONFIG, DEFAULT_CONFIG, …).
     public var description: String {
         switch rawValue {
         case 1: return "DYNAMIC_TOPIC_CONFIG"
@@ -70,18 +81,27 @@ public struct ConfigSource: RawRepresentable, Sendable, Hashable, CustomStringCo
     }
 }
 
+/// One place a config's value could come from (KIP-226).
 public struct ConfigSynonym: Sendable, Equatable {
+    /// The config's name at that level.
     public var name: String
+    /// The value there (nil when sensitive).
     public var value: String?
+    /// The level.
     public var source: ConfigSource
 }
 
+/// One config of a resource (`describeConfigs`).
 public struct ConfigEntry: Sendable, Equatable {
+    /// The config's name.
     public var name: String
     /// nil for a sensitive config (or one without a value).
     public var value: String?
+    /// Where the value comes from.
     public var source: ConfigSource
+    /// Cannot be changed dynamically.
     public var isReadOnly: Bool
+    /// A password or key: its value is never returned.
     public var isSensitive: Bool
     /// Where the value could come from, highest precedence first (KIP-226); asked for by
     /// `includeSynonyms`.
@@ -105,10 +125,14 @@ public enum ConfigOperation: Sendable, Equatable {
     }
 }
 
+/// Incremental changes to one resource's configs (`alterConfigs`).
 public struct ConfigChange: Sendable, Equatable {
+    /// The topic or broker to change.
     public var resource: ConfigResource
+    /// The changes, applied together.
     public var operations: [ConfigOperation]
 
+    /// These changes to `resource`.
     public init(_ resource: ConfigResource, _ operations: [ConfigOperation]) {
         self.resource = resource
         self.operations = operations

@@ -5,19 +5,24 @@ import KafkaStateMachines
 /// name and the HMAC in base64 the password), who owns and asked for it, who may renew it,
 /// and its timestamps (milliseconds since the epoch, as the broker's clock has them).
 public struct DelegationToken: Sendable, Equatable {
+    /// The token's id (the SCRAM user name when logging in with it).
     public var tokenId: String
+    /// The secret (in base64, the SCRAM password when logging in with it).
     public var hmac: [UInt8]
     /// "User:alice".
     public var owner: String
     /// Who created it ("User:alice"); the owner for brokers before 3.3 (KIP-373).
     public var requester: String
+    /// Principals besides the owner that may renew it.
     public var renewers: [String]
+    /// When it was issued.
     public var issueTimestamp: Int64
     /// When it expires unless renewed.
     public var expiryTimestamp: Int64
     /// The latest it can be renewed to.
     public var maxTimestamp: Int64
 
+    /// For tests of code that reads tokens.
     public init(tokenId: String, hmac: [UInt8], owner: String, requester: String, renewers: [String],
                 issueTimestamp: Int64, expiryTimestamp: Int64, maxTimestamp: Int64) {
         self.tokenId = tokenId

@@ -3,10 +3,14 @@ import KafkaStateMachines
 
 /// A feature's level range that the answering broker supports (KIP-584).
 public struct SupportedFeature: Sendable, Equatable {
+    /// The feature (`metadata.version`, `transaction.version`, …).
     public var name: String
+    /// The lowest level the broker supports.
     public var minVersion: Int16
+    /// The highest level the broker supports.
     public var maxVersion: Int16
 
+    /// For tests of code that reads features.
     public init(name: String, minVersion: Int16, maxVersion: Int16) {
         self.name = name
         self.minVersion = minVersion
@@ -16,10 +20,14 @@ public struct SupportedFeature: Sendable, Equatable {
 
 /// A feature's cluster-wide finalized level range.
 public struct FinalizedFeature: Sendable, Equatable {
+    /// The feature.
     public var name: String
+    /// The lowest finalized level.
     public var minVersionLevel: Int16
+    /// The finalized level in force.
     public var maxVersionLevel: Int16
 
+    /// For tests of code that reads features.
     public init(name: String, minVersionLevel: Int16, maxVersionLevel: Int16) {
         self.name = name
         self.minVersionLevel = minVersionLevel
@@ -48,6 +56,7 @@ public struct FeatureUpdate: Sendable, Hashable {
         /// Even when metadata is lost.
         case unsafeDowngrade = 3
 
+        /// The kind in words ("upgrade", "safe downgrade", "unsafe downgrade").
         public var description: String {
             switch self {
             case .upgrade: return "upgrade"
@@ -57,10 +66,14 @@ public struct FeatureUpdate: Sendable, Hashable {
         }
     }
 
+    /// The feature to change.
     public var feature: String
+    /// The level to finalize (0 removes the feature).
     public var maxVersionLevel: Int16
+    /// Upgrade, or a downgrade (safe or unsafe).
     public var kind: Kind
 
+    /// Sets `feature` to `maxVersionLevel`, an upgrade unless `kind` says otherwise.
     public init(_ feature: String, maxVersionLevel: Int16, kind: Kind = .upgrade) {
         self.feature = feature
         self.maxVersionLevel = maxVersionLevel

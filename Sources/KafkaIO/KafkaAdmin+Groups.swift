@@ -1,8 +1,11 @@
 import KafkaProtocol
 import KafkaStateMachines
 
+/// A group as `listGroups` names it.
 public struct GroupListing: Sendable, Equatable {
+    /// The group id.
     public var groupId: String
+    /// "consumer" for consumer groups; other protocols (Connect) name their own.
     public var protocolType: String
     /// Empty before ListGroups v4 (Kafka 2.6).
     public var state: String
@@ -13,41 +16,63 @@ public struct GroupListing: Sendable, Equatable {
 /// Groups from every broker; `brokerError` is the first error a broker answered (or failed
 /// with), the others' groups still listed.
 public struct GroupListings: Sendable, Equatable {
+    /// Every broker's groups.
     public var groups: [GroupListing]
+    /// The first error a broker answered, if any.
     public var brokerError: KafkaErrorCode?
 }
 
+/// A group's state and members (`describeGroups`).
 public struct GroupDescription: Sendable, Equatable {
+    /// The group id.
     public var groupId: String
+    /// The group's state as the coordinator names it (Stable, PreparingRebalance, Empty, Dead …).
     public var state: String
+    /// "consumer" for consumer groups.
     public var protocolType: String
+    /// The balancer the group chose (classic protocol), e.g. "cooperative-sticky".
     public var protocolName: String
+    /// The members, as the coordinator lists them.
     public var members: [GroupMemberDescription]
 }
 
+/// One member of a group.
 public struct GroupMemberDescription: Sendable, Equatable {
+    /// The id the coordinator gave the member.
     public var memberId: String
+    /// The static member's instance id (KIP-345), if it has one.
     public var instanceId: String?
+    /// The member's client id.
     public var clientId: String
+    /// The address the member connected from.
     public var clientHost: String
     /// Decoded from the consumer protocol; empty for other protocols or undecodable bytes.
     public var assignment: [TopicPartition]
 }
 
+/// A group's committed position in one partition.
 public struct CommittedOffset: Sendable, Equatable {
+    /// The partition.
     public var topicPartition: TopicPartition
+    /// The next offset the group will read.
     public var offset: Int64
+    /// The leader epoch of the last record consumed (KIP-320), when committed with one.
     public var leaderEpoch: Int32?
+    /// The metadata string committed with the offset.
     public var metadata: String?
 }
 
+/// How far a group is behind in one partition (`lag(group:)`).
 public struct PartitionLag: Sendable, Equatable {
+    /// The partition.
     public var topicPartition: TopicPartition
+    /// The group's committed offset.
     public var committed: Int64
     /// The high watermark; nil when it could not be listed (`error` says why).
     public var end: Int64?
     /// end - committed, never negative; nil without an end.
     public var lag: Int64?
+    /// Why the end offset could not be listed, if it could not.
     public var error: KafkaAdminError?
 }
 

@@ -3,18 +3,23 @@ import KafkaStateMachines
 
 /// One log directory of one broker and the replicas in it.
 public struct LogDirDescription: Sendable, Equatable {
+    /// The directory's path on the broker.
     public var path: String
     /// The directory's own error (KAFKA_STORAGE_ERROR for an offline dir), else nil.
     public var error: KafkaErrorCode?
     /// -1 before DescribeLogDirs v4 (Kafka 3.3) or when the broker does not say.
     public var totalBytes: Int64
+    /// Free space; -1 as `totalBytes`.
     public var usableBytes: Int64
     /// Ascending by partition.
     public var replicas: [LogDirReplica]
 }
 
+/// A replica in a log directory.
 public struct LogDirReplica: Sendable, Equatable {
+    /// The replica's partition.
     public var topicPartition: TopicPartition
+    /// Its size on disk.
     public var sizeBytes: Int64
     /// How far this replica's log end trails the leader's (0 on the leader).
     public var offsetLag: Int64
@@ -24,9 +29,12 @@ public struct LogDirReplica: Sendable, Equatable {
 
 /// A partition's replica on one broker (AlterReplicaLogDirs' item).
 public struct TopicPartitionReplica: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// The partition.
     public var topicPartition: TopicPartition
+    /// The broker holding the replica.
     public var broker: Int32
 
+    /// The replica of `topicPartition` on `broker`.
     public init(_ topicPartition: TopicPartition, broker: Int32) {
         self.topicPartition = topicPartition
         self.broker = broker
@@ -35,6 +43,7 @@ public struct TopicPartitionReplica: Sendable, Hashable, Comparable, CustomStrin
     /// "t[0] on broker 2".
     public var description: String { "\(topicPartition) on broker \(broker)" }
 
+    /// By broker, then partition.
     public static func < (a: Self, b: Self) -> Bool { (a.broker, a.topicPartition) < (b.broker, b.topicPartition) }
 }
 

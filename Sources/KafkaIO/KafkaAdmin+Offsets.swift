@@ -22,10 +22,13 @@ public enum OffsetSpec: Sendable, Equatable {
     }
 }
 
+/// An offset found by `listOffsets`.
 public struct ListedOffset: Sendable, Equatable {
     /// -1 when no record matches a timestamp.
     public var offset: Int64
+    /// The timestamp the broker answered with the offset (-1 when it has none to give).
     public var timestamp: Int64
+    /// The leader epoch of that offset, when the broker reports it.
     public var leaderEpoch: Int32?
 }
 

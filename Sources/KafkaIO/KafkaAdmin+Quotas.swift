@@ -11,10 +11,12 @@ public enum QuotaEntityType: String, Sendable, Hashable, CaseIterable {
 /// One part of a quota entity: a user, a client id or an IP, by name or the default
 /// entity of its kind (nil name).
 public struct QuotaEntityComponent: Sendable, Hashable {
+    /// User, client id or IP.
     public var type: QuotaEntityType
     /// nil: the default entity ("<default>").
     public var name: String?
 
+    /// The entity of `type` named `name` (nil: the default entity).
     public init(_ type: QuotaEntityType, _ name: String?) {
         self.type = type
         self.name = name
@@ -26,13 +28,17 @@ public struct ClientQuotaEntity: Sendable, Hashable, CustomStringConvertible {
     /// In Kafka's order (user, client-id, ip), whatever order they were given in.
     public private(set) var components: [QuotaEntityComponent]
 
+    /// An entity of these components, put in Kafka's order.
     public init(_ components: [QuotaEntityComponent]) {
         let order = QuotaEntityType.allCases
         self.components = components.sorted { order.firstIndex(of: $0.type)! < order.firstIndex(of: $1.type)! }
     }
 
+    /// A user (nil: the default user).
     public static func user(_ name: String?) -> ClientQuotaEntity { ClientQuotaEntity([QuotaEntityComponent(.user, name)]) }
+    /// A client id (nil: the default client id).
     public static func clientId(_ name: String?) -> ClientQuotaEntity { ClientQuotaEntity([QuotaEntityComponent(.clientId, name)]) }
+    /// An IP address (nil: the default IP).
     public static func ip(_ name: String?) -> ClientQuotaEntity { ClientQuotaEntity([QuotaEntityComponent(.ip, name)]) }
 
     /// "user=alice,client-id=<default>".
@@ -61,10 +67,14 @@ public enum QuotaOperation: Sendable, Hashable {
     }
 }
 
+/// Changes to one entity's quotas (`alterClientQuotas`).
 public struct ClientQuotaAlteration: Sendable, Hashable {
+    /// The entity.
     public var entity: ClientQuotaEntity
+    /// The changes, applied together.
     public var operations: [QuotaOperation]
 
+    /// These changes to `entity`'s quotas.
     public init(_ entity: ClientQuotaEntity, _ operations: [QuotaOperation]) {
         self.entity = entity
         self.operations = operations
@@ -73,6 +83,7 @@ public struct ClientQuotaAlteration: Sendable, Hashable {
 
 /// How DescribeClientQuotas picks entities, per entity type.
 public struct ClientQuotaFilter: Sendable, Hashable {
+    /// Which entities of the type match.
     public enum Match: Sendable, Hashable {
         /// The entity of this name.
         case exact(String)
@@ -82,9 +93,12 @@ public struct ClientQuotaFilter: Sendable, Hashable {
         case any
     }
 
+    /// The entity type filtered.
     public var type: QuotaEntityType
+    /// How its names match.
     public var match: Match
 
+    /// A filter on `type`'s entities.
     public init(_ type: QuotaEntityType, _ match: Match) {
         self.type = type
         self.match = match
@@ -94,7 +108,9 @@ public struct ClientQuotaFilter: Sendable, Hashable {
 /// An entity's quotas, keyed by quota name (producer_byte_rate, consumer_byte_rate,
 /// request_percentage, controller_mutation_rate, connection_creation_rate).
 public struct ClientQuotaEntry: Sendable, Equatable {
+    /// The entity.
     public var entity: ClientQuotaEntity
+    /// Its quotas by name.
     public var values: [String: Double]
 }
 

@@ -7,6 +7,7 @@ public enum ElectionType: Int8, Sendable, Hashable {
     case preferred = 0, unclean = 1
 }
 
+/// A partition's outcome in `electLeaders`.
 public enum LeaderElection: Sendable, Equatable {
     case elected
     /// The partition already had the leader the election would pick.
@@ -15,11 +16,16 @@ public enum LeaderElection: Sendable, Equatable {
 
 /// A reassignment under way: the target set and the replicas being added and removed.
 public struct PartitionReassignment: Sendable, Equatable {
+    /// The partition being moved.
     public var topicPartition: TopicPartition
+    /// Its replicas now, the ones being added included.
     public var replicas: [Int32]
+    /// Replicas being added (catching up).
     public var addingReplicas: [Int32]
+    /// Replicas to be removed once the new ones are in sync.
     public var removingReplicas: [Int32]
 
+    /// For tests of code that reads reassignments.
     public init(topicPartition: TopicPartition, replicas: [Int32], addingReplicas: [Int32], removingReplicas: [Int32]) {
         self.topicPartition = topicPartition
         self.replicas = replicas

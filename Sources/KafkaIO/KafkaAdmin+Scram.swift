@@ -6,6 +6,7 @@ import KafkaStateMachines
 public enum ScramMechanism: Int8, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     case sha256 = 1, sha512 = 2
 
+    /// The SASL mechanism name.
     public var description: String { self == .sha256 ? "SCRAM-SHA-256" : "SCRAM-SHA-512" }
 
     var digest: Digest { self == .sha256 ? .sha256 : .sha512 }
@@ -13,9 +14,12 @@ public enum ScramMechanism: Int8, Sendable, Hashable, CaseIterable, CustomString
 
 /// A user's stored credential, as DescribeUserScramCredentials shows it (never the secret).
 public struct ScramCredentialInfo: Sendable, Hashable {
+    /// The mechanism.
     public var mechanism: ScramMechanism
+    /// The PBKDF2 iterations it was salted with.
     public var iterations: Int32
 
+    /// For tests of code that reads credentials.
     public init(mechanism: ScramMechanism, iterations: Int32) {
         self.mechanism = mechanism
         self.iterations = iterations
@@ -25,14 +29,19 @@ public struct ScramCredentialInfo: Sendable, Hashable {
 /// A SCRAM credential to create or replace. The password is salted and hashed here, on the
 /// client (KIP-554): the broker only ever sees the salted password.
 public struct ScramUpsertion: Sendable, Hashable {
+    /// The user name.
     public var user: String
+    /// SCRAM-SHA-256 or SCRAM-SHA-512.
     public var mechanism: ScramMechanism
+    /// The password (salted and hashed here; never sent).
     public var password: String
+    /// PBKDF2 iterations: 4096 to 16384 (the broker's limits).
     public var iterations: Int32
     /// nil: 32 bytes drawn for this call (from the client's `randomSeed` when set, so a
     /// seeded run is reproducible; otherwise from the system generator).
     public var salt: [UInt8]?
 
+    /// A credential for `user` with `password`.
     public init(user: String, mechanism: ScramMechanism, password: String, iterations: Int32 = 4096, salt: [UInt8]? = nil) {
         self.user = user
         self.mechanism = mechanism
@@ -85,6 +94,7 @@ extension KafkaAdmin {
         try await alterScram(upsertions: upsertions, deletions: [])
     }
 
+    /// Creates or replaces one user's credential (see `upsertScramUsers`).
     public func upsertScramUser(_ user: String, _ mechanism: ScramMechanism, password: String, iterations: Int32 = 4096,
                                 salt: [UInt8]? = nil) async throws(KafkaAdminError) -> AdminResult<AdminDone> {
         try await upsertScramUsers([ScramUpsertion(user: user, mechanism: mechanism, password: password, iterations: iterations, salt: salt)])[0]
@@ -95,6 +105,7 @@ extension KafkaAdmin {
         try await alterScram(upsertions: [], deletions: deletions)
     }
 
+    /// Deletes one user's credential for `mechanism` (see `deleteScramUsers`).
     public func deleteScramUser(_ user: String, _ mechanism: ScramMechanism) async throws(KafkaAdminError) -> AdminResult<AdminDone> {
         try await deleteScramUsers([(user, mechanism)])[0]
     }

@@ -5,12 +5,18 @@ import KafkaStateMachines
 /// defaults, Kafka 2.4+), or an explicit replica assignment (one broker list per
 /// partition), plus topic configs.
 public struct NewTopic: Sendable, Equatable {
+    /// The topic's name.
     public var name: String
+    /// Partitions; -1: the broker's `num.partitions`.
     public var partitions: Int32
+    /// Replicas per partition; -1: the broker's `default.replication.factor`.
     public var replicationFactor: Int16
+    /// Broker ids per partition, instead of a count and factor; empty: none.
     public var replicaAssignment: [[Int32]]
+    /// Topic configs (`retention.ms`, `cleanup.policy`, …).
     public var configs: [String: String]
 
+    /// A topic named `name`; every other setting defaults to the broker's.
     public init(_ name: String, partitions: Int32 = -1, replicationFactor: Int16 = -1, replicaAssignment: [[Int32]] = [],
                 configs: [String: String] = [:]) {
         self.name = name
@@ -21,34 +27,53 @@ public struct NewTopic: Sendable, Equatable {
     }
 }
 
+/// A topic the broker created (`createTopics`).
 public struct CreatedTopic: Sendable, Equatable {
+    /// Its topic id (zero before CreateTopics v7, Kafka 2.8).
     public var topicId: KafkaUUID
     /// As the broker reports them (-1 before CreateTopics v5, which does not say).
     public var partitions: Int32
+    /// As the broker reports it (-1 before CreateTopics v5).
     public var replicationFactor: Int16
 }
 
+/// A topic as `listTopics` names it.
 public struct TopicListing: Sendable, Equatable {
+    /// The topic's name.
     public var name: String
+    /// Its topic id (zero when the broker does not report ids).
     public var topicId: KafkaUUID
+    /// Kafka's own topics (`__consumer_offsets`, `__transaction_state`).
     public var isInternal: Bool
+    /// How many partitions it has.
     public var partitionCount: Int
 }
 
+/// A topic with its partitions' leaders and replicas (`describeTopics`).
 public struct TopicDescription: Sendable, Equatable {
+    /// The topic's name.
     public var name: String
+    /// Its topic id (zero when the broker does not report ids).
     public var topicId: KafkaUUID
+    /// Kafka's own topics (`__consumer_offsets`, `__transaction_state`).
     public var isInternal: Bool
+    /// Its partitions, by number.
     public var partitions: [PartitionDescription]
 }
 
+/// One partition's leadership and replicas.
 public struct PartitionDescription: Sendable, Equatable {
+    /// The partition number.
     public var partition: Int32
     /// nil when the partition has no leader.
     public var leader: Int32?
+    /// The leader epoch: bumped at every leadership change (KIP-320).
     public var leaderEpoch: Int32
+    /// Every replica's broker id, the preferred leader first.
     public var replicas: [Int32]
+    /// The in-sync replicas.
     public var isr: [Int32]
+    /// Replicas on offline log directories.
     public var offlineReplicas: [Int32]
     /// The partition's error (LEADER_NOT_AVAILABLE …), if the broker reported one.
     public var error: KafkaErrorCode?
@@ -56,10 +81,14 @@ public struct PartitionDescription: Sendable, Equatable {
 
 /// More partitions for a topic: the new total, and optionally where the new ones go.
 public struct PartitionIncrease: Sendable, Equatable {
+    /// The topic to grow.
     public var topic: String
+    /// The partition count after the change (more than it has now).
     public var totalCount: Int32
+    /// Broker ids for each new partition; empty: the broker chooses.
     public var newAssignment: [[Int32]]
 
+    /// Grows `topic` to `totalCount` partitions.
     public init(_ topic: String, totalCount: Int32, newAssignment: [[Int32]] = []) {
         self.topic = topic
         self.totalCount = totalCount

@@ -3,7 +3,9 @@ import KafkaStateMachines
 
 /// One producer a partition's leader holds state for (DescribeProducers).
 public struct ProducerStateDescription: Sendable, Equatable {
+    /// The producer id.
     public var producerId: Int64
+    /// Its epoch.
     public var producerEpoch: Int32
     /// -1 before the producer's first batch with a sequence.
     public var lastSequence: Int32
@@ -15,8 +17,11 @@ public struct ProducerStateDescription: Sendable, Equatable {
     public var currentTransactionStartOffset: Int64?
 }
 
+/// A transactional id as `listTransactions` names it.
 public struct TransactionListing: Sendable, Equatable {
+    /// The transactional id.
     public var transactionalId: String
+    /// Its current producer id.
     public var producerId: Int64
     /// Ongoing, PrepareCommit, PrepareAbort, CompleteCommit, CompleteAbort, Empty, Dead.
     public var state: String
@@ -25,19 +30,27 @@ public struct TransactionListing: Sendable, Equatable {
 /// Transactions from every broker (each lists those it coordinates), by transactional id;
 /// `brokerError` is the first error a broker answered (or failed with), the others still listed.
 public struct TransactionListings: Sendable, Equatable {
+    /// Every coordinator's transactions.
     public var transactions: [TransactionListing]
     /// State filters the brokers did not know.
     public var unknownStateFilters: [String]
+    /// The first error a broker answered, if any.
     public var brokerError: KafkaErrorCode?
 }
 
+/// A transactional id's state at its coordinator (`describeTransactions`).
 public struct TransactionDescription: Sendable, Equatable {
+    /// The transactional id.
     public var transactionalId: String
+    /// Ongoing, PrepareCommit, PrepareAbort, CompleteCommit, CompleteAbort, Empty, Dead.
     public var state: String
+    /// The transaction timeout the producer registered.
     public var timeoutMs: Int32
     /// nil when no transaction is open.
     public var startTimeMs: Int64?
+    /// The current producer id.
     public var producerId: Int64
+    /// Its epoch.
     public var producerEpoch: Int16
     /// The partitions in the open transaction, ascending.
     public var partitions: [TopicPartition]
@@ -46,11 +59,16 @@ public struct TransactionDescription: Sendable, Equatable {
 /// A transaction to abort at one partition: the producer, its epoch and the coordinator
 /// epoch the marker carries (what describeProducers reports for the partition).
 public struct AbortTransactionSpec: Sendable, Hashable, CustomStringConvertible {
+    /// The partition to write the abort marker to.
     public var partition: TopicPartition
+    /// The producer whose transaction to abort.
     public var producerId: Int64
+    /// Its epoch.
     public var producerEpoch: Int16
+    /// The coordinator epoch the marker carries.
     public var coordinatorEpoch: Int32
 
+    /// A spec from what `describeProducers` reported (or use `abortSpec`).
     public init(_ partition: TopicPartition, producerId: Int64, producerEpoch: Int16, coordinatorEpoch: Int32) {
         self.partition = partition
         self.producerId = producerId

@@ -9,8 +9,10 @@ import KafkaStateMachines
 /// Requests are routed by the client (group and transaction requests to their
 /// coordinators, config resources to the broker they name, lists from every broker).
 public struct KafkaAdmin: Sendable {
+    /// The client the requests go through.
     public let client: KafkaClient
 
+    /// Administration through `client` (it may also produce and consume).
     public init(client: KafkaClient) {
         self.client = client
     }
@@ -19,15 +21,20 @@ public struct KafkaAdmin: Sendable {
 /// One item's outcome in an admin call: its name (a topic, a group, a resource, a
 /// partition) and its value or its error.
 public struct AdminResult<Value: Sendable>: Sendable {
+    /// The item: a topic, group, resource or `topic[partition]`.
     public var name: String
+    /// Its value or its own error.
     public var result: Result<Value, KafkaAdminError>
 
+    /// For tests of code that reads admin results.
     public init(_ name: String, _ result: Result<Value, KafkaAdminError>) {
         self.name = name
         self.result = result
     }
 
+    /// The value, nil when the item failed.
     public var value: Value? { try? result.get() }
+    /// The item's error, nil when it succeeded.
     public var error: KafkaAdminError? {
         if case .failure(let e) = result { return e }
         return nil
@@ -56,6 +63,7 @@ public enum KafkaAdminError: Error, Equatable, Sendable, CustomStringConvertible
     /// The broker's answer left the item out.
     case missingFromAnswer(String)
 
+    /// One line naming the item and the problem.
     public var description: String {
         switch self {
         case .invalidTopicName(let n, let why): return "invalid topic name \"\(n)\": \(why)"

@@ -4,16 +4,25 @@ import NIOCore
 
 /// A consumed record with where it came from.
 public struct ConsumerRecord: Sendable {
+    /// The topic it was read from.
     public var topic: String
+    /// The partition it was read from.
     public var partition: Int32
+    /// The record: offset, timestamp, key, value and headers, over the fetched bytes.
     public var record: Record
 
+    /// The record's offset in its partition.
     public var offset: Int64 { record.offset }
+    /// The record's timestamp, milliseconds since the epoch.
     public var timestamp: Int64 { record.timestamp }
+    /// The key (nil for a null key).
     public var key: ArraySlice<UInt8>? { record.key }
+    /// The value (nil for a null value, a tombstone).
     public var value: ArraySlice<UInt8>? { record.value }
+    /// The record's headers, in order.
     public var headers: [RecordHeader] { record.headers }
 
+    /// For tests of code that handles consumed records.
     public init(topic: String, partition: Int32, record: Record) {
         self.topic = topic
         self.partition = partition
@@ -24,9 +33,13 @@ public struct ConsumerRecord: Sendable {
 /// One partition's share of a poll: its records in offset order, then the error that
 /// stopped it, if any (the records before a bad batch are kept).
 public struct PolledPartition: Sendable {
+    /// The topic.
     public var topic: String
+    /// The partition.
     public var partition: Int32
+    /// Its records of this poll, in offset order.
     public var records: [Record]
+    /// Why the partition stopped after these records, if it did (`skip` or `seek` to go on).
     public var error: ConsumerPartitionError?
     /// The high watermark the last fetch reported (-1 if none did).
     public var highWatermark: Int64
@@ -35,6 +48,7 @@ public struct PolledPartition: Sendable {
     /// The partition has been read to its end (high watermark, or last stable offset).
     public var atEnd = false
 
+    /// For tests of code that handles polls.
     public init(topic: String, partition: Int32, records: [Record], error: ConsumerPartitionError? = nil,
                 highWatermark: Int64 = -1, nextOffset: Int64 = -1, atEnd: Bool = false) {
         self.topic = topic
@@ -52,6 +66,8 @@ public struct PolledPartition: Sendable {
 public struct ConsumerPoll: Sendable {
     /// Sorted by topic, then partition.
     public var partitions: [PolledPartition]
+    /// Truncations found since the previous poll (KIP-320): records already read that no
+    /// longer exist on the leader.
     public var dataLoss: [DataLoss]
     /// The client closed: nothing more will come.
     public var closed: Bool
@@ -63,12 +79,15 @@ public struct ConsumerPoll: Sendable {
         self.closed = closed
     }
 
+    /// No records, no partition errors and no data loss.
     public var isEmpty: Bool { partitions.isEmpty && dataLoss.isEmpty }
+    /// The records of every partition.
     public var recordCount: Int { partitions.reduce(0) { $0 + $1.records.count } }
 
     /// Partitions by topic.
     public var byTopic: [String: [PolledPartition]] { Dictionary(grouping: partitions, by: \.topic) }
 
+    /// The partitions that stopped, with why.
     public var errors: [(TopicPartition, ConsumerPartitionError)] {
         partitions.compactMap { p in p.error.map { (TopicPartition(p.topic, p.partition), $0) } }
     }
@@ -86,6 +105,7 @@ public struct ConsumerPoll: Sendable {
 public enum ConsumerIssue: Sendable, CustomStringConvertible {
     case partitionError(TopicPartition, ConsumerPartitionError)
     case dataLoss(DataLoss)
+    /// One line: the partition and its error, or the data loss.
     public var description: String {
         switch self {
         case .partitionError(let tp, let e): return "\(tp): \(e)"
@@ -100,6 +120,7 @@ extension KafkaClient {
         submit(.consumer(.assign(partitions), fetchBuffer))
     }
 
+    /// Stops consuming these partitions.
     public func unassign(_ partitions: [TopicPartition]) {
         submit(.consumer(.unassign(partitions), fetchBuffer))
     }
@@ -115,6 +136,7 @@ extension KafkaClient {
         submit(.consumer(.subscribe(TopicSubscription(topics: topics, patterns: patterns, exclusions: excluding, start: start)), fetchBuffer))
     }
 
+    /// Moves a consumed partition to `start`: its next fetch starts there.
     public func seek(_ tp: TopicPartition, to start: StartOffset) {
         submit(.consumer(.seek(tp, start), fetchBuffer))
     }
@@ -130,6 +152,7 @@ extension KafkaClient {
         submit(.consumer(.pause(partitions), fetchBuffer))
     }
 
+    /// Fetches paused partitions again and releases their held-back records.
     public func resume(_ partitions: [TopicPartition]) {
         fetchBuffer.setPaused(partitions, false)
         submit(.consumer(.resume(partitions), fetchBuffer))
@@ -189,16 +212,20 @@ extension KafkaClient {
 
 /// The records of a client as an AsyncSequence (see `KafkaClient.records`).
 public struct ConsumerRecords: AsyncSequence, Sendable {
+    /// Each record with its topic and partition.
     public typealias Element = ConsumerRecord
     let client: KafkaClient
     let onIssue: (@Sendable (ConsumerIssue) -> Void)?
 
+    /// Polls the client as records are asked for.
     public struct AsyncIterator: AsyncIteratorProtocol {
         let client: KafkaClient
         let onIssue: (@Sendable (ConsumerIssue) -> Void)?
         var pending: [ConsumerRecord] = []
         var index = 0
 
+        /// The next record, polling for more when the last poll's are handed out; nil once the
+        /// client closed or the task is cancelled.
         public mutating func next() async -> ConsumerRecord? {
             while index >= pending.count {
                 if Task.isCancelled { return nil }
@@ -214,5 +241,6 @@ public struct ConsumerRecords: AsyncSequence, Sendable {
         }
     }
 
+    /// An iterator that polls the client.
     public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(client: client, onIssue: onIssue) }
 }

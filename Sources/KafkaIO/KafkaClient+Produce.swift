@@ -9,15 +9,20 @@ import Darwin
 
 /// A record to produce.
 public struct KafkaRecord: Sendable {
+    /// The topic to produce to.
     public var topic: String
     /// nil: the configured partitioner picks one.
     public var partition: Int32?
+    /// The key: what the partitioner hashes, and what compaction keeps the last value of.
     public var key: [UInt8]?
+    /// The value; nil is a tombstone on a compacted topic.
     public var value: [UInt8]?
+    /// Headers, kept in order (brokers before 0.11 refuse them).
     public var headers: [RecordHeader]
     /// Milliseconds since the epoch; nil: now.
     public var timestamp: Int64?
 
+    /// A record for `topic`; a nil `partition` lets the partitioner choose.
     public init(topic: String, partition: Int32? = nil, key: [UInt8]? = nil, value: [UInt8]?, headers: [RecordHeader] = [],
                 timestamp: Int64? = nil) {
         self.topic = topic
@@ -34,13 +39,16 @@ public struct KafkaRecord: Sendable {
 
 /// Where a produced record landed.
 public struct ProducedRecord: Sendable, Equatable {
+    /// The record's topic.
     public var topic: String
+    /// The partition it was written to.
     public var partition: Int32
     /// -1 with acks=none.
     public var offset: Int64
     /// The record's timestamp (the broker's when the topic uses log-append time).
     public var timestamp: Int64
 
+    /// For tests of code that handles produce results.
     public init(topic: String, partition: Int32, offset: Int64, timestamp: Int64) {
         self.topic = topic
         self.partition = partition
@@ -49,6 +57,7 @@ public struct ProducedRecord: Sendable, Equatable {
     }
 }
 
+/// Called once with a produced record's outcome, on the client's event loop: keep it short.
 public typealias ProduceCompletion = @Sendable (Result<ProducedRecord, ProduceError>) -> Void
 
 extension KafkaClient {

@@ -29,6 +29,7 @@ public final class KafkaClient: Sendable {
         case transaction(TransactionCommand, @Sendable (TransactionError?) -> Void)
     }
 
+    /// The configuration the client was created with (validated).
     public let configuration: KafkaClientConfiguration
     /// The loop that runs the engine and every connection of this client.
     let loop: any EventLoop

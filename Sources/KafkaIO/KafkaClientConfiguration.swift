@@ -9,13 +9,17 @@ import NIOCore
 public struct KafkaClientConfiguration: Sendable {
     /// Where to bootstrap from; metadata names the rest of the cluster.
     public var seedBrokers: [BrokerAddress]
+    /// Sent with every request (`client.id`): brokers log and quota by it. Also the
+    /// `kafka.client_id` metadata of every log line.
     public var clientId: String? = "kgo-swift"
     /// KIP-511: sent in ApiVersions so brokers can tell clients apart in their metrics.
     public var softwareName = "kgo-swift"
+    /// The library's version (KIP-511), as `kgo --version` prints it.
     public var softwareVersion = "0.1.0"
 
     /// TLS on every connection when set; verification is on unless the configuration turns it off.
     public var tls: KafkaTLSConfiguration? = nil
+    /// SASL authentication on every connection (PLAIN, SCRAM, OAUTHBEARER); nil: none.
     public var sasl: SaslConfig? = nil
     /// How a TCP connection is made; replace it to go through a proxy or a test double.
     public var dialer: KafkaDialer = .tcp
@@ -80,6 +84,7 @@ public struct KafkaClientConfiguration: Sendable {
     /// (KafkaHook). Empty, the default, costs nothing: no event is built.
     public var hooks: [any KafkaHook] = []
 
+    /// A configuration with these seeds and every default.
     public init(seedBrokers: [BrokerAddress]) { self.seedBrokers = seedBrokers }
 
     /// Seeds as "host:port" strings (port defaults to 9092; IPv6 as "[::1]:9092").
@@ -155,6 +160,7 @@ public enum KafkaConfigurationError: Error, Equatable, Sendable, CustomStringCon
     /// A client setting out of range: its name and why.
     case invalidSetting(String, String)
 
+    /// One line naming the problem.
     public var description: String {
         switch self {
         case .noSeedBrokers: return "no seed brokers configured"

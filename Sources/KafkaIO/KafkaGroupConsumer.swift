@@ -22,6 +22,7 @@ import ServiceLifecycle
 public final class KafkaGroupConsumer: Service, Sendable {
     /// The client underneath (requests, metadata; do not `assign` or `consume` on it).
     public let client: KafkaClient
+    /// The group's settings (with the consumer's rack filled in when the group had none).
     public let group: GroupConfiguration
     /// Membership events in order; finishes when the membership ends.
     public let events: AsyncStream<GroupConsumerEvent>
@@ -39,6 +40,8 @@ public final class KafkaGroupConsumer: Service, Sendable {
     /// the next owner of its partitions does not wait for the transaction's timeout).
     private let beforeLeave: (@Sendable (KafkaClient) async -> Void)?
 
+    /// A member of `group` on a client of its own made from `configuration`; nothing is sent
+    /// until `run()` or `join()`. Throws when either configuration is invalid.
     public convenience init(configuration: KafkaClientConfiguration, group: GroupConfiguration,
                             logger: Logger = Logger(label: "kgo-swift.group")) throws(KafkaConfigurationError) {
         try self.init(configuration: configuration, group: group, logger: logger, beforeLeave: nil)
@@ -172,7 +175,9 @@ public final class KafkaGroupConsumer: Service, Sendable {
         })))
     }
 
+    /// Stops fetching these partitions (still owned) and holds back their buffered records.
     public func pause(_ partitions: [TopicPartition]) { client.pause(partitions) }
+    /// Fetches paused partitions again.
     public func resume(_ partitions: [TopicPartition]) { client.resume(partitions) }
 
     private func end(_ error: GroupError?) {
@@ -204,14 +209,17 @@ public final class KafkaGroupConsumer: Service, Sendable {
 /// A group consumer's records (see `KafkaGroupConsumer.records`): ends when the consumer
 /// has left, throws the `GroupError` that ended a failed membership.
 public struct GroupConsumerRecords: AsyncSequence, Sendable {
+    /// Each record with its topic and partition.
     public typealias Element = ConsumerRecord
     let records: ConsumerRecords
     let failure: @Sendable () -> GroupError?
 
+    /// Iterates the consumer's records, then reports how the membership ended.
     public struct AsyncIterator: AsyncIteratorProtocol {
         var inner: ConsumerRecords.AsyncIterator
         let failure: @Sendable () -> GroupError?
 
+        /// The next record; nil once the consumer has left, or the error that ended the membership.
         public mutating func next() async throws(GroupError) -> ConsumerRecord? {
             if let record = await inner.next() { return record }
             if let error = failure() { throw error }
@@ -219,6 +227,7 @@ public struct GroupConsumerRecords: AsyncSequence, Sendable {
         }
     }
 
+    /// An iterator over the consumer's records.
     public func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(inner: records.makeAsyncIterator(), failure: failure)
     }

@@ -74,6 +74,7 @@ public enum KafkaHookBroker: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The node id, or "seedN" for a seed.
     public var description: String {
         switch self {
         case .node(let n): return "\(n)"
@@ -82,9 +83,13 @@ public enum KafkaHookBroker: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
+/// A request handed to a broker's socket (`KafkaHook.requestWritten`).
 public struct KafkaRequestWritten: Sendable, Equatable {
+    /// The broker it went to or came from.
     public var broker: KafkaHookBroker
+    /// The request's API.
     public var apiKey: ApiKey
+    /// The API version used.
     public var version: Int16
     /// The frame's size, its 4-byte length prefix included.
     public var bytes: Int
@@ -93,9 +98,13 @@ public struct KafkaRequestWritten: Sendable, Equatable {
     public var timeQueued: Duration
 }
 
+/// A response read from a broker (`KafkaHook.responseRead`).
 public struct KafkaResponseRead: Sendable, Equatable {
+    /// The broker it went to or came from.
     public var broker: KafkaHookBroker
+    /// The request's API.
     public var apiKey: ApiKey
+    /// The API version used.
     public var version: Int16
     /// The frame's size, its 4-byte length prefix included.
     public var bytes: Int
@@ -110,22 +119,28 @@ public struct KafkaResponseRead: Sendable, Equatable {
 public struct KafkaBatchEvent: Sendable, Equatable {
     /// The broker it went to or came from (nil: unknown).
     public var broker: Int32?
+    /// The batch's topic.
     public var topic: String
+    /// The batch's partition.
     public var partition: Int32
+    /// Records in the batch.
     public var records: Int
     /// Uncompressed size, batch header included (for fetched compressed batches, which are
     /// not decompressed for this, the compressed size).
     public var bytes: Int
     /// Size on the wire.
     public var compressedBytes: Int
+    /// The batch's compression.
     public var codec: CompressionCodec
 }
 
 /// A produced batch's outcome.
 public struct KafkaDeliveryEvent: Sendable, Equatable {
+    /// The records' topic.
     public var topic: String
     /// -1 when the records failed before a partition was chosen.
     public var partition: Int32
+    /// How many records.
     public var records: Int
     /// What the records took from the producer's buffer (their estimated size).
     public var bytes: Int
@@ -133,6 +148,7 @@ public struct KafkaDeliveryEvent: Sendable, Equatable {
     public var latency: Duration
 }
 
+/// A transaction's step (`KafkaHook.transactionEvent`).
 public enum KafkaTransactionHookEvent: Sendable, Equatable {
     case begun, committed, aborted
 }

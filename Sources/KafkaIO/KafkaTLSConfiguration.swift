@@ -5,6 +5,7 @@ import NIOSSL
 /// TLS for every broker connection. Wraps NIOSSL's `TLSConfiguration` (full certificate and
 /// hostname verification by default) with the pieces Kafka setups usually name as files.
 public struct KafkaTLSConfiguration: Sendable {
+    /// swift-nio-ssl's client configuration: trust roots, client certificate, protocols.
     public var configuration: TLSConfiguration
     /// The name sent as SNI and checked against the certificate; nil uses each broker's
     /// advertised host (an IP address is checked against the certificate's IP entries).
@@ -16,6 +17,7 @@ public struct KafkaTLSConfiguration: Sendable {
         self.serverName = nil
     }
 
+    /// Any swift-nio-ssl client configuration (keep its verification on).
     public init(configuration: TLSConfiguration, serverName: String? = nil) {
         self.configuration = configuration
         self.serverName = serverName

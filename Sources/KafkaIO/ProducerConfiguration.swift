@@ -7,6 +7,8 @@ import NIOConcurrencyHelpers
 /// is created: a conflict (idempotence with acks other than all, a negative linger, …) is a
 /// typed `KafkaConfigurationError.producer`.
 public struct ProducerConfiguration: Sendable {
+    /// How many replicas must have a record before it is acknowledged: `.all` (default,
+    /// needed by idempotence), `.leader`, or `.none` (no answer; offsets are -1).
     public var acks: ProducerAcks = .all
     /// On by default; needs acks=all. Left at its default, it is turned off when the
     /// cluster cannot do it (brokers before Kafka 0.11 have no producer ids): the producer
@@ -26,15 +28,24 @@ public struct ProducerConfiguration: Sendable {
     /// while earlier ones are in flight. With a slower stream, 5 ms buys fuller batches
     /// (fewer requests, better compression) for at most 5 ms of added latency.
     public var linger: Duration = .milliseconds(5)
+    /// The most bytes of one batch before compression, header included.
     public var maxBatchBytes = 1_000_000
+    /// Records produced and not yet acknowledged or failed, beyond which producers wait for room.
     public var maxBufferedRecords = 100_000
+    /// Bytes of records produced and not yet acknowledged or failed, beyond which producers
+    /// wait for room (a single larger record still goes when nothing else is buffered).
     public var maxBufferedBytes = 256 * 1024 * 1024
     /// Codecs by preference; the first the broker's Produce version carries is used.
     public var compression: [CompressionCodec] = [.none]
+    /// How a record without a partition gets one (KIP-794 uniform bytes by default; keys hash
+    /// with murmur2 as in Java).
     public var partitioner: PartitionerKind = .uniformBytes(bytes: 64 * 1024, adaptive: true)
     /// nil: records are retried until delivered (or the client closes).
     public var deliveryTimeout: Duration? = nil
+    /// The Produce request's broker-side timeout (the client adds `requestTimeoutOverhead`).
     public var requestTimeout: Duration = .seconds(30)
+    /// Produce requests outstanding to one broker at once (1-5 with idempotence, which keeps
+    /// their order across retries).
     public var maxInFlightPerBroker = 5
     /// Re-sends of a batch after retriable failures before its records fail with the last
     /// failure (kgo's RecordRetries); nil: no limit, only `deliveryTimeout` bounds them.
@@ -59,8 +70,10 @@ public struct ProducerConfiguration: Sendable {
     /// transaction.max.timeout.ms (15 min by default).
     public var transactionTimeout: Duration = .seconds(60)
 
+    /// The defaults, as documented on each setting.
     public init() {}
 
+    /// Checks every setting; the first conflict or value out of range is the error.
     public func validate() throws(KafkaConfigurationError) {
         if linger < .zero { throw .producer(.negativeLinger(Int64(linger.components.seconds * 1000))) }
         if let t = deliveryTimeout, t <= .zero { throw .producer(.outOfRange("deliveryTimeout", "\(t)")) }
