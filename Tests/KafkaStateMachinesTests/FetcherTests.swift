@@ -211,6 +211,23 @@ import Testing
         #expect(again.max == 3000 && again.offset == 0)
     }
 
+    /// A fetch asks for no more in all than the buffer has room for (at least the first
+    /// fetch's size): with many partitions one response could otherwise bring maxBytes.
+    @Test func fetchMaxBytesIsCappedByBufferRoom() {
+        var c = FetcherConfig()
+        c.maxBufferedBytes = 5000
+        c.firstFetchBytes = 1000
+        c.fetchSessions = false
+        var run = Run(c, md: Self.metadata(leaders: [1]))
+        run.f.assign([Self.tp0: .exact(0)])
+        let first = Self.sends(run.step())[0]
+        #expect((first.request as! FetchRequest).maxBytes == 5000)
+        let bytes = Self.batch([String(repeating: "z", count: 1500)], base: 0)
+        let out = run.answer(first.tag, Self.fetchResponse([(Self.tp0, bytes, .noError)]))
+        let next = Self.sends(out)[0].request as! FetchRequest
+        #expect(next.maxBytes == Int32(5000 - bytes.count))
+    }
+
     @Test func incrementalFetchOmitsUnchangedPartitionsAndForgetsRemovedOnes() {
         var run = Run(md: Self.metadata(leaders: [1, 1]))
         run.f.assign([Self.tp0: .exact(0), Self.tp1: .exact(0)])

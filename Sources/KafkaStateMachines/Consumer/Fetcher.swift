@@ -47,6 +47,9 @@ package struct Fetcher {
         var fetchBytes: Int32 = 0
     }
 
+    /// The least a fetch response is allowed to carry in all.
+    private var fetchBytesFloor: Int32 { min(config.partitionMaxBytes, config.firstFetchBytes > 0 ? config.firstFetchBytes : config.partitionMaxBytes) }
+
     /// What a partition's next fetch asks for: small after a (re)start, then growing.
     private func fetchBytes(_ c: Cursor) -> Int32 {
         if c.fetchBytes > 0 { return min(c.fetchBytes, config.partitionMaxBytes) }
@@ -443,7 +446,10 @@ package struct Fetcher {
         request.replicaId = -1
         request.maxWaitMs = Int32(clamping: config.maxWait.milliseconds)
         request.minBytes = config.minBytes
-        request.maxBytes = config.maxBytes
+        // No more than the buffer has room for (a broker still returns one batch at least,
+        // KIP-74): with many partitions, a response could otherwise bring maxBytes at once.
+        let room = max(0, config.maxBufferedBytes - bufferedBytes)
+        request.maxBytes = min(config.maxBytes, Int32(clamping: max(room, Int(fetchBytesFloor))))
         request.isolationLevel = config.isolation.rawValue
         request.sessionId = plan.sessionId
         request.sessionEpoch = plan.sessionEpoch
