@@ -55,8 +55,7 @@ public final class KafkaClient: Sendable {
         self.logger = logger
         self.producerGate = ProducerGate(maxRecords: configuration.producer.maxBufferedRecords, maxBytes: configuration.producer.maxBufferedBytes)
         // A record may wait for the loop up to 1 ms, never longer than it would linger.
-        let linger = configuration.producer.manualFlushing ? Duration.milliseconds(1) : min(configuration.producer.linger, .milliseconds(1))
-        self.inbox = CommandInbox(produceDelay: TimeAmount(linger))
+        self.inbox = CommandInbox(produceDelay: TimeAmount(configuration.producer.inboxDelay))
         let group = configuration.eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton
         self.loop = group.next()
         let seed = configuration.randomSeed ?? UInt64.random(in: .min ... .max)

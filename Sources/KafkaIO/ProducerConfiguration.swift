@@ -28,6 +28,9 @@ public struct ProducerConfiguration: Sendable {
     /// while earlier ones are in flight. With a slower stream, 5 ms buys fuller batches
     /// (fewer requests, better compression) for at most 5 ms of added latency.
     public var linger: Duration = .milliseconds(5)
+    /// How long a produced record may wait for the client's event loop before the engine
+    /// sees it (records queued meanwhile ride the same hop): 1 ms, never more than `linger`.
+    var inboxDelay: Duration { manualFlushing ? .milliseconds(1) : min(linger, .milliseconds(1)) }
     /// The most bytes of one batch before compression, header included.
     public var maxBatchBytes = 1_000_000
     /// Records produced and not yet acknowledged or failed, beyond which producers wait for room.
@@ -86,7 +89,9 @@ public struct ProducerConfiguration: Sendable {
         c.acks = acks
         c.idempotent = idempotent
         c.idempotenceFallback = idempotenceSetting == nil
-        c.linger = Interval(linger)
+        // A record first waits up to `inboxDelay` for the client's loop; the engine lingers
+        // the rest, so no record waits longer than `linger` in all.
+        c.linger = Interval(manualFlushing ? linger : max(.zero, linger - inboxDelay))
         c.maxBatchBytes = maxBatchBytes
         c.maxBufferedRecords = maxBufferedRecords
         // The callers' gate enforces the limits; the engine's are a safety net above it.

@@ -291,6 +291,8 @@ struct BenchProduceCommand: AsyncParsableCommand {
     var partitions: Int32 = 1
     @Option(help: "With --transactional-id: records per transaction (begin, produce them, commit; default: all in one).")
     var transactionRecords: Int?
+    @Option(help: "Records per second, paced, to partition 0: prints produce-to-ack latency percentiles (p50, p99, max) after the first second.")
+    var rate: Double?
 
     func run() async throws {
         guard records > 0, size > 0 else { throw ValidationError("--records and --size must be positive") }
@@ -300,6 +302,27 @@ struct BenchProduceCommand: AsyncParsableCommand {
         }
         let client = try connection.makeClient(producer: try producer.configuration())
         try await createTopic(client, topic, partitions: max(partitions, 1))
+        if let rate {
+            guard rate > 0, partitions == 1, producer.transactionalId == nil else {
+                await client.close()
+                throw ValidationError("--rate must be positive, with one partition and no transactions")
+            }
+            // Metadata known before the clock starts, as the librdkafka peer does.
+            _ = try? await KafkaAdmin(client: client).listTopics()
+            let latency = ProduceLatency(count: records, warmUp: min(records / 2, Int(rate)))
+            let start = ContinuousClock.now
+            await latency.run(client, topic: topic, count: records, size: size, rate: rate)
+            await client.flush()
+            let elapsed = ContinuousClock.now - start
+            await client.close()
+            let secs = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            let (acked, failed) = latency.counts
+            let p = latency.percentiles()
+            print("RESULT producer=kgo count=\(records) size=\(size) delivered=\(acked) failed=\(failed) secs=\(format3(secs)) "
+                  + "rec_per_s=\(Int((Double(acked) / secs).rounded())) p50_ms=\(format2(p.p50)) p99_ms=\(format2(p.p99)) max_ms=\(format2(p.max))")
+            if failed > 0 || acked < records { throw ExitCode(1) }
+            return
+        }
         let tally = ProduceTally()
         // One callback for every record: a closure literal in the loop would allocate its context each time.
         let done: ProduceCompletion = { tally.record($0) }

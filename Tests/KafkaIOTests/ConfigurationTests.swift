@@ -94,6 +94,18 @@ import Testing
         #expect(engine.backoff.initial == .milliseconds(8) && engine.backoff.maxInterval == .milliseconds(9))
     }
 
+    /// A record waits up to 1 ms for the client's loop before the engine sees it, so the
+    /// engine lingers that much less: no record waits longer than `linger` in all.
+    @Test func lingerCountsTheWaitForTheLoop() {
+        var p = ProducerConfiguration()
+        p.linger = .milliseconds(5)
+        #expect(p.inboxDelay == .milliseconds(1) && p.engineConfig.linger == .milliseconds(4))
+        p.linger = .microseconds(300)
+        #expect(p.inboxDelay == .microseconds(300) && p.engineConfig.linger == .zero)
+        p.manualFlushing = true
+        #expect(p.engineConfig.linger == Interval(nanoseconds: 300_000), "manual flushing: linger is not what sends")
+    }
+
     @Test func validationIsOnePlace() throws {
         var changed = Self.everythingChanged()
         // Transactions need idempotence, which `everythingChanged` turns off.
