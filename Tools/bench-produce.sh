@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Producer benchmark (issue 5), not part of CI: kgo bench produce and librdkafka's rdprod
-# side by side against one Tansu, 1,000,000 x 100 B, acks=all: one partition uncompressed,
+# (idempotent, and without idempotence: its fastest acks=all setting) side by side against
+# one Tansu, 1,000,000 x 100 B, acks=all: one partition uncompressed,
 # one partition zstd, and 12 partitions keyed (kgo bench --partitions 12 against our own
 # Tools/bench/rdprod-keyed.c, since the peers' rdprod writes only partition 0).
 # Prints each RESULT line with the client's CPU seconds (user+sys, /usr/bin/time).
@@ -53,6 +54,15 @@ from kafka.admin import KafkaAdminClient, NewTopic
 KafkaAdminClient(bootstrap_servers=sys.argv[1]).create_topics([NewTopic(sys.argv[2], 12, 1)])
 PY
   run "rdprod 12p keyed" "$KEYED" "$B" "b-rd-12-$T" "$N" 100 acks=all enable.idempotence=true
+  # librdkafka's fastest acks=all setting: no idempotence (what a throughput-minded user picks).
+  run "rdprod-fast 1p none" .peers/bin/rdprod "$B" "b-rdf-none-$T" "$N" 100 acks=all enable.idempotence=false
+  run "rdprod-fast 1p zstd" .peers/bin/rdprod "$B" "b-rdf-zstd-$T" "$N" 100 acks=all enable.idempotence=false compression.codec=zstd
+  .peers/venv/bin/python - "$B" "b-rdf-12-$T" <<'PY'
+import sys
+from kafka.admin import KafkaAdminClient, NewTopic
+KafkaAdminClient(bootstrap_servers=sys.argv[1]).create_topics([NewTopic(sys.argv[2], 12, 1)])
+PY
+  run "rdprod-fast 12p keyed" "$KEYED" "$B" "b-rdf-12-$T" "$N" 100 acks=all enable.idempotence=false
   } | tee -a "$LINES"
 done
 if [ "$ROUNDS" -gt 1 ]; then
@@ -64,10 +74,19 @@ for line in open(sys.argv[1]):
     m = re.search(r"rec_per_s=(\d+) MB_per_s=([\d.]+) \| cpu_s=([\d.]+)", line)
     if not m: continue
     cases.setdefault(line.split("|")[0].strip(), []).append(tuple(float(x) for x in m.groups()))
+med = {}
 for label, runs in cases.items():
     rps, mb, cpu = (statistics.median(r[i] for r in runs) for i in range(3))
+    med[label] = (rps, cpu)
     print(f"{label:28s} rec_per_s={rps:,.0f} MB_per_s={mb:.1f} cpu_s={cpu:.2f} "
           f"(cpu {min(r[2] for r in runs):.2f}-{max(r[2] for r in runs):.2f}, {len(runs)} runs)")
+# Ratios: kgo (idempotent, the default) against librdkafka idempotent and at its fastest.
+for case in ("1p none", "1p zstd", "12p keyed"):
+    k = next((v for l, v in med.items() if l.startswith("kgo") and l.endswith(case)), None)
+    for peer in ("rdprod", "rdprod-fast"):
+        r = med.get(f"{peer} {case}")
+        if k and r:
+            print(f"ratio kgo/{peer:11s} {case:9s}: throughput {k[0] / r[0]:.2f}x, CPU per record {k[1] / r[1]:.2f}x")
 PY
 fi
 rm -f "$LINES"

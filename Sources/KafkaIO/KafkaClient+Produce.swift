@@ -67,7 +67,9 @@ extension KafkaClient {
     /// `.bufferFull` at once if `producer.blockWhenFull` is false or flushing is manual.
     /// `completion` is called exactly once: with `.cancelled` if the calling task is
     /// cancelled while it waits for room (the record is then not queued).
-    public func produce(_ record: consuming KafkaRecord, completion: @escaping ProduceCompletion) async {
+    /// Runs on the caller's executor (`nonisolated(nonsending)`): no hop to the global
+    /// executor and back per record when there is room.
+    nonisolated(nonsending) public func produce(_ record: consuming KafkaRecord, completion: @escaping ProduceCompletion) async {
         let charge = record.bufferCharge
         if !producerGate.tryAcquire(charge) {
             guard configuration.producer.blockWhenFull, !configuration.producer.manualFlushing else {
