@@ -11,6 +11,9 @@ let package = Package(
         .library(name: "KafkaStateMachines", targets: ["KafkaStateMachines"]),
         .library(name: "KafkaIO", targets: ["KafkaIO"]),
         .library(name: "FakeCluster", targets: ["FakeCluster"]),
+        // FakeCluster served over TCP on loopback (plaintext or TLS): users' tests run their
+        // own client code against it.
+        .library(name: "FakeClusterTCP", targets: ["FakeClusterTCP"]),
         // The client's hooks as swift-metrics (counters, gauges, timers).
         .library(name: "KafkaMetrics", targets: ["KafkaMetrics"]),
         // Producer and consumer spans on swift-distributed-tracing, context in record headers.
