@@ -46,7 +46,7 @@ struct AclCommand: AsyncParsableCommand {
     }
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create ACLs: one per --operation.")
+        static let configuration = CommandConfiguration(commandName: "create", abstract: "Create ACLs: one per --operation.")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: AdminOutput
         @Option(help: "Resource type (topic, group, cluster, transactional-id, delegation-token, user).") var type: String
@@ -74,7 +74,7 @@ struct AclCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the ACLs a filter matches (every ACL without one).")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the ACLs a filter matches (every ACL without one).")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: AdminOutput
         @OptionGroup var filter: FilterOptions
@@ -87,7 +87,7 @@ struct AclCommand: AsyncParsableCommand {
     }
 
     struct Delete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete the ACLs a filter matches.")
+        static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete the ACLs a filter matches.")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: AdminOutput
         @OptionGroup var filter: FilterOptions

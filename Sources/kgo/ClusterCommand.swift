@@ -10,7 +10,7 @@ struct ClusterCommand: AsyncParsableCommand {
         subcommands: [Describe.self, Features.self, UpdateFeatures.self], defaultSubcommand: Describe.self)
 
     struct Describe: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print the cluster id, controller and brokers.")
+        static let configuration = CommandConfiguration(commandName: "describe", abstract: "Print the cluster id, controller and brokers.")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: AdminOutput
 
@@ -27,7 +27,7 @@ struct ClusterCommand: AsyncParsableCommand {
     }
 
     struct Features: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print the supported and finalized feature levels and the finalized epoch.")
+        static let configuration = CommandConfiguration(commandName: "features", abstract: "Print the supported and finalized feature levels and the finalized epoch.")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: AdminOutput
 

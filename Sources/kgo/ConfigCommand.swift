@@ -24,7 +24,7 @@ struct ConfigCommand: AsyncParsableCommand {
     }
 
     struct Get: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print a resource's configs with their sources.")
+        static let configuration = CommandConfiguration(commandName: "get", abstract: "Print a resource's configs with their sources.")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: AdminOutput
         @Argument(help: "topic, broker or broker-logger.") var type: String
@@ -49,7 +49,7 @@ struct ConfigCommand: AsyncParsableCommand {
     }
 
     struct Set: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Set configs (KEY=VALUE ...), incrementally.")
+        static let configuration = CommandConfiguration(commandName: "set", abstract: "Set configs (KEY=VALUE ...), incrementally.")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: AdminOutput
         @Argument(help: "topic, broker or broker-logger.") var type: String
@@ -66,7 +66,7 @@ struct ConfigCommand: AsyncParsableCommand {
     }
 
     struct Delete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete config overrides (back to the default).")
+        static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete config overrides (back to the default).")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: AdminOutput
         @Argument(help: "topic, broker or broker-logger.") var type: String

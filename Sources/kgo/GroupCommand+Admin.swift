@@ -5,7 +5,7 @@ import KafkaIO
 /// `kgo group list|delete|lag|seek` over KafkaAdmin (`describe` is GroupCommand.swift's).
 extension GroupCommand {
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the groups of every broker.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the groups of every broker.")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: AdminOutput
         @Option(name: .customLong("state"), help: "Only groups in this state (repeat): Empty, Stable, PreparingRebalance …") var states: [String] = []
@@ -27,7 +27,7 @@ extension GroupCommand {
     }
 
     struct Delete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete empty groups and their offsets.")
+        static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete empty groups and their offsets.")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: AdminOutput
         @Argument(help: "Group ids.") var groups: [String]
@@ -39,7 +39,7 @@ extension GroupCommand {
     }
 
     struct Lag: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print a group's committed offsets, the partitions' ends and the lag.")
+        static let configuration = CommandConfiguration(commandName: "lag", abstract: "Print a group's committed offsets, the partitions' ends and the lag.")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: AdminOutput
         @Argument(help: "The group id.") var group: String
@@ -56,7 +56,7 @@ extension GroupCommand {
     }
 
     struct Seek: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Set a group's offsets for topics to start, end, an offset or a timestamp.")
+        static let configuration = CommandConfiguration(commandName: "seek", abstract: "Set a group's offsets for topics to start, end, an offset or a timestamp.")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: AdminOutput
         @Option(help: "start, end, an offset, or @TIMESTAMP (ms since the epoch).") var to: String

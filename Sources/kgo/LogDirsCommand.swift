@@ -9,7 +9,7 @@ struct LogDirsCommand: AsyncParsableCommand {
         subcommands: [Describe.self, Alter.self], defaultSubcommand: Describe.self)
 
     struct Describe: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Every broker's log dirs and the replicas in them, with sizes.")
+        static let configuration = CommandConfiguration(commandName: "describe", abstract: "Every broker's log dirs and the replicas in them, with sizes.")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: AdminOutput
         @Argument(help: "Only these topics' partitions.") var topics: [String] = []
@@ -44,7 +44,7 @@ struct LogDirsCommand: AsyncParsableCommand {
     }
 
     struct Alter: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Move replicas to another log dir of their broker.")
+        static let configuration = CommandConfiguration(commandName: "alter", abstract: "Move replicas to another log dir of their broker.")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: AdminOutput
         @Option(help: "TOPIC:PARTITION@BROKER=PATH; repeatable.") var move: [String]

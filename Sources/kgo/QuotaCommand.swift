@@ -29,7 +29,7 @@ struct QuotaCommand: AsyncParsableCommand {
     }
 
     struct Describe: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "describe", 
             abstract: "Print the quotas of the entities that match: TYPE=NAME, TYPE=<default>, or TYPE for any (none: every entity).")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: AdminOutput
@@ -48,7 +48,7 @@ struct QuotaCommand: AsyncParsableCommand {
     }
 
     struct Alter: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Set and remove one entity's quotas.")
+        static let configuration = CommandConfiguration(commandName: "alter", abstract: "Set and remove one entity's quotas.")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: AdminOutput
         @Option(help: "TYPE=NAME (NAME <default> for the default entity); repeat for user and client-id together.") var entity: [String]

@@ -33,7 +33,7 @@ struct ReassignCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the reassignments under way.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the reassignments under way.")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: AdminOutput
 
@@ -53,7 +53,7 @@ struct ReassignCommand: AsyncParsableCommand {
     }
 
     struct Execute: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Start the reassignments a plan file names (or cancel them).")
+        static let configuration = CommandConfiguration(commandName: "execute", abstract: "Start the reassignments a plan file names (or cancel them).")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: AdminOutput
         @Option(help: "The plan: kafka-reassign-partitions' JSON ('-' for standard input).") var plan: String

@@ -43,7 +43,7 @@ struct TokenCommand: AsyncParsableCommand {
     }
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a token for the authenticated user (or --owner).")
+        static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a token for the authenticated user (or --owner).")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: AdminOutput
         @Option(name: .customLong("renewer"), help: "A principal that may renew it, User:NAME (repeatable).") var renewers: [String] = []
@@ -62,7 +62,7 @@ struct TokenCommand: AsyncParsableCommand {
     }
 
     struct Renew: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Renew a token (as its owner, requester or a renewer).")
+        static let configuration = CommandConfiguration(commandName: "renew", abstract: "Renew a token (as its owner, requester or a renewer).")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: AdminOutput
         @Argument(help: "The token's HMAC, base64.") var hmac: String
@@ -79,7 +79,7 @@ struct TokenCommand: AsyncParsableCommand {
     }
 
     struct Expire: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Expire a token now, or --period-ms from now.")
+        static let configuration = CommandConfiguration(commandName: "expire", abstract: "Expire a token now, or --period-ms from now.")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: AdminOutput
         @Argument(help: "The token's HMAC, base64.") var hmac: String
@@ -96,7 +96,7 @@ struct TokenCommand: AsyncParsableCommand {
     }
 
     struct Describe: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print the tokens of the owners (every owner's without any).")
+        static let configuration = CommandConfiguration(commandName: "describe", abstract: "Print the tokens of the owners (every owner's without any).")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: AdminOutput
         @Option(name: .customLong("owner"), help: "Only this owner's tokens, User:NAME (repeatable).") var owners: [String] = []

@@ -9,7 +9,7 @@ struct TopicCommand: AsyncParsableCommand {
         subcommands: [Create.self, Delete.self, List.self, Describe.self, AddPartitions.self])
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create topics.")
+        static let configuration = CommandConfiguration(commandName: "create", abstract: "Create topics.")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: AdminOutput
         @Option(help: "Partitions per topic (-1: the broker's default).") var partitions: Int32 = -1
@@ -38,7 +38,7 @@ struct TopicCommand: AsyncParsableCommand {
     }
 
     struct Delete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete topics.")
+        static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete topics.")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: AdminOutput
         @Argument(help: "Topic names.") var names: [String]
@@ -50,7 +50,7 @@ struct TopicCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List topics.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List topics.")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: AdminOutput
         @Flag(name: .customLong("internal"), help: "Include internal topics.") var includeInternal = false
@@ -66,7 +66,7 @@ struct TopicCommand: AsyncParsableCommand {
     }
 
     struct Describe: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Describe topics: partitions, leaders, replicas, ISR, offline replicas.")
+        static let configuration = CommandConfiguration(commandName: "describe", abstract: "Describe topics: partitions, leaders, replicas, ISR, offline replicas.")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: AdminOutput
         @Argument(help: "Topic names.") var names: [String]

@@ -12,7 +12,7 @@ struct TxnCommand: AsyncParsableCommand {
     static func optional(_ v: (some Any)?) -> Any { v.map { $0 as Any } ?? NSNull() }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the transactions every broker coordinates.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the transactions every broker coordinates.")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: AdminOutput
         @Option(help: "Only transactions in this state (Ongoing, PrepareCommit, ...); repeatable.") var state: [String] = []
@@ -41,7 +41,7 @@ struct TxnCommand: AsyncParsableCommand {
     }
 
     struct Describe: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Describe transactional ids: state, producer, open partitions.")
+        static let configuration = CommandConfiguration(commandName: "describe", abstract: "Describe transactional ids: state, producer, open partitions.")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: AdminOutput
         @Argument(help: "Transactional ids.") var ids: [String]
@@ -59,7 +59,7 @@ struct TxnCommand: AsyncParsableCommand {
     }
 
     struct Producers: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Describe the producers each partition's leader holds state for.")
+        static let configuration = CommandConfiguration(commandName: "producers", abstract: "Describe the producers each partition's leader holds state for.")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: AdminOutput
         @Option(help: "Only this partition.") var partition: Int32?
@@ -96,7 +96,7 @@ struct TxnCommand: AsyncParsableCommand {
     }
 
     struct Abort: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "abort", 
             abstract: "Abort a hanging transaction at one partition: by its start offset, or by producer id, epoch and coordinator epoch.")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: AdminOutput

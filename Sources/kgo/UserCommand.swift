@@ -17,7 +17,7 @@ struct UserCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print users' SCRAM mechanisms and iterations (every user without names).")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "Print users' SCRAM mechanisms and iterations (every user without names).")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: AdminOutput
         @Argument(help: "User names.") var users: [String] = []
@@ -33,7 +33,7 @@ struct UserCommand: AsyncParsableCommand {
     }
 
     struct Set: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create or replace a user's SCRAM credential.")
+        static let configuration = CommandConfiguration(commandName: "set", abstract: "Create or replace a user's SCRAM credential.")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: AdminOutput
         @Argument(help: "The user name.") var user: String
@@ -51,7 +51,7 @@ struct UserCommand: AsyncParsableCommand {
     }
 
     struct Delete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete a user's SCRAM credential.")
+        static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete a user's SCRAM credential.")
         @OptionGroup var connection: ConnectionOptions
         @OptionGroup var output: AdminOutput
         @Argument(help: "The user name.") var user: String
