@@ -27,6 +27,8 @@ final class ChaosConnection: @unchecked Sendable {
     let blackHoled: Bool
     var toUpstream = Lane()
     var toClient = Lane()
+    /// The threshold was crossed: nothing more is read, what is queued up to the cut still goes.
+    var cut = false
     /// Reset or closed: nothing more is read or written.
     var done = false
     var clientOpen = true
@@ -51,7 +53,7 @@ final class ChaosConnection: @unchecked Sendable {
 
     /// Bytes read from `side`: counted against the threshold, timed, queued.
     func received(from side: Side, _ buffer: ByteBuffer) {
-        guard !done, !blackHoled else { return }
+        guard !cut, !done, !blackHoled else { return }
         let direction: ChaosFaults.Direction = side == .client ? .toUpstream : .toClient
         let f = proxy.faults
         var bytes = buffer
@@ -62,7 +64,7 @@ final class ChaosConnection: @unchecked Sendable {
                 bytes = bytes.getSlice(at: bytes.readerIndex, length: room)!
                 reset = true
                 // Nothing after the cut is read or queued.
-                done = true
+                cut = true
             }
             carried += bytes.readableBytes
         }
