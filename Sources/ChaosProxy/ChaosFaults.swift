@@ -25,7 +25,8 @@ public struct ChaosFaults: Sendable, Equatable {
     public var singleByteWrites: Bool
     /// Each connection accepted while set is reset (an RST, SO_LINGER 0, on both sides)
     /// once it has carried a number of bytes drawn from this range; the chunk that crosses
-    /// it is forwarded only up to the threshold, the bytes still queued are lost.
+    /// it is forwarded only up to the threshold, the bytes still queued are lost. Setting it
+    /// to nil spares the connections still open.
     public var resetAfterBytes: ClosedRange<Int>?
     /// The bytes `resetAfterBytes` counts.
     public var resetCounts: Direction
