@@ -57,6 +57,13 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
+        // Test support: a TCP proxy that injects seeded network faults (latency, bandwidth,
+        // 1-byte writes, resets, stalls, black holes, refusals) between a client and a broker.
+        .target(name: "ChaosProxy", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
         // The driver: sockets, TLS, threads and clocks live here and nowhere below.
         .target(name: "KafkaIO", dependencies: [
             "KafkaStateMachines",
@@ -121,7 +128,7 @@ let package = Package(
             .product(name: "NIOSSL", package: "swift-nio-ssl"),
             .product(name: "NIOEmbedded", package: "swift-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            "FakeCluster", "FakeClusterTCP",
+            "FakeCluster", "FakeClusterTCP", "ChaosProxy",
         ]),
         .testTarget(name: "KafkaMetricsTests", dependencies: [
             "KafkaMetrics", "KafkaIO", "FakeCluster", "FakeClusterTCP",

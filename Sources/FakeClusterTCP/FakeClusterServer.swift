@@ -28,13 +28,16 @@ public final class FakeClusterServer: @unchecked Sendable {
     let start = NIODeadline.now()
     let log: @Sendable (String) -> Void
 
-    /// The brokers as they listen (ports resolved when the config asked for port 0).
+    /// The brokers as Metadata advertises them: as they listen (ports resolved when the
+    /// config asked for port 0), unless `start` was told to advertise other addresses.
     public let brokers: [FakeClusterConfig.Broker]
 
     /// Binds every broker (port 0: any free port), then builds the cluster with the bound
-    /// ports so that Metadata advertises them.
+    /// ports so that Metadata advertises them. `advertising` may replace a bound broker's
+    /// address with another (a proxy in front of it), called once per broker in order.
     public static func start(_ config: FakeClusterConfig, tls: FakeClusterTLSFiles? = nil,
-                             log: @escaping @Sendable (String) -> Void = { _ in }) throws -> FakeClusterServer {
+                             log: @escaping @Sendable (String) -> Void = { _ in },
+                             advertising: (FakeClusterConfig.Broker) throws -> FakeClusterConfig.Broker = { $0 }) throws -> FakeClusterServer {
         let sslContext = try tls.map { try Self.serverContext($0) }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
@@ -59,6 +62,7 @@ public final class FakeClusterServer: @unchecked Sendable {
                 var resolved = b
                 resolved.port = Int32(channel.localAddress?.port ?? Int(b.port))
                 bound.append((resolved, channel))
+                bound[bound.count - 1].0 = try advertising(resolved)
             }
         } catch {
             for (_, c) in bound { try? c.close().wait() }
