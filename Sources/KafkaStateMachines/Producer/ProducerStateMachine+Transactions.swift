@@ -405,7 +405,13 @@ extension ProducerStateMachine {
         case .failure(let e):
             if Self.unanswered(e) {
                 txn!.endUncertain = true
-                if TransactionManager.exhausted(&txn!.endFailingSince, timeout: txn!.timeout, now: now) {
+                // Past the transaction timeout the coordinator has aborted the transaction
+                // and bumped the epoch unless the commit got there first, so a retry that
+                // gets through is answered (success, or a fence the recovery settles). Give
+                // the coordinator that long again (10 s at least) before giving up: found by
+                // a fresh sweep window (txn-timeout-random, seed 2154062228042: EndTxn delayed
+                // past a 1 s timeout, then its connection reset, ended the producer).
+                if TransactionManager.exhausted(&txn!.endFailingSince, timeout: txn!.timeout + max(txn!.timeout, .seconds(10)), now: now) {
                     // Whether it ended is unknown: the producer cannot go on.
                     return fail(fatally: .request(e))
                 }
