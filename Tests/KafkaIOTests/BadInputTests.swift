@@ -158,7 +158,9 @@ import Testing
             #expect(detail.contains("failedToValidateHostname"), "\(detail)")
             #expect(dials.withLockedValue { $0 } == 1)
         }
-        #expect(elapsed < .seconds(2))
+        // No retry is shown by the dial count; this only bounds a hang (a loaded CI machine
+        // once took 2.2 s for the handshake and the garbage answer).
+        #expect(elapsed < .seconds(10))
     }
 
     @Test func certificateFromAnUntrustedCAFailsTheHandshake() async throws {
