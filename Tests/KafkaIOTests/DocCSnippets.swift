@@ -215,32 +215,6 @@ enum DocCSnippets {
         }
     }
 
-    static func transactionsSession(logger: Logger) async throws {
-        var client = try KafkaClientConfiguration(seedBrokers: ["127.0.0.1:9092"])
-        // One transactional id per running instance: a restarted instance fences its zombie.
-        client.producer.transactionalId = "copier-" + (ProcessInfo.processInfo.environment["POD_NAME"] ?? "0")
-        let session = try KafkaTransactSession(configuration: client, group: GroupConfiguration(groupId: "copier", topics: ["A"]),
-                                               logger: logger)
-        let services = ServiceGroup(services: [session], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await services.run() }    // joins; on SIGTERM aborts what is open and leaves
-            tasks.addTask {
-                while true {
-                    let poll = await session.poll()
-                    if poll.closed { return }
-                    if poll.isEmpty { continue }
-                    try await session.begin()
-                    for r in poll.records {
-                        await session.client.produce(KafkaRecord(topic: "B", key: r.key.map(Array.init), value: r.value.map(Array.init))) { _ in }
-                    }
-                    // false: aborted (a rebalance took partitions, a record failed); the records come again
-                    _ = try await session.end(commit: true)
-                }
-            }
-            try await tasks.waitForAll()
-        }
-    }
-
     // Admin.md
     static func admin() async throws {
         let admin = KafkaAdmin(client: try KafkaClient(configuration: KafkaClientConfiguration(seedBrokers: ["127.0.0.1:9092"])))

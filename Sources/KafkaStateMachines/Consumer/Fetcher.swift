@@ -47,14 +47,14 @@ package struct Fetcher {
         var fetchBytes: Int32 = 0
     }
 
-    /// The least a fetch response is allowed to carry in all.
-    private var fetchBytesFloor: Int32 { min(config.partitionMaxBytes, config.firstFetchBytes > 0 ? config.firstFetchBytes : config.partitionMaxBytes) }
+    /// A partition's first fetch after assign or seek; also the least a whole fetch asks for.
+    private var firstFetchSize: Int32 {
+        config.firstFetchBytes > 0 ? min(config.firstFetchBytes, config.partitionMaxBytes) : config.partitionMaxBytes
+    }
 
     /// What a partition's next fetch asks for: small after a (re)start, then growing.
     private func fetchBytes(_ c: Cursor) -> Int32 {
-        if c.fetchBytes > 0 { return min(c.fetchBytes, config.partitionMaxBytes) }
-        guard config.firstFetchBytes > 0 else { return config.partitionMaxBytes }
-        return min(config.firstFetchBytes, config.partitionMaxBytes)
+        c.fetchBytes > 0 ? min(c.fetchBytes, config.partitionMaxBytes) : firstFetchSize
     }
 
     enum InFlight {
@@ -449,7 +449,7 @@ package struct Fetcher {
         // No more than the buffer has room for (a broker still returns one batch at least,
         // KIP-74): with many partitions, a response could otherwise bring maxBytes at once.
         let room = max(0, config.maxBufferedBytes - bufferedBytes)
-        request.maxBytes = min(config.maxBytes, Int32(clamping: max(room, Int(fetchBytesFloor))))
+        request.maxBytes = min(config.maxBytes, Int32(clamping: max(room, Int(firstFetchSize))))
         request.isolationLevel = config.isolation.rawValue
         request.sessionId = plan.sessionId
         request.sessionEpoch = plan.sessionEpoch
