@@ -131,6 +131,10 @@ extension GroupSimulation {
                 positions[tp] = CommitPosition(offset: take.last! + 1)
             }
             let commit = Double.random(in: 0 ..< 1, using: &rng) >= copy.abortRatio
+            if traceEvents {
+                let what = hand.map { "\($0.0.topic)/\($0.0.partition):\($0.1.first!)..\($0.1.last!)" }.joined(separator: ",")
+                log.append("\(now / Self.ms) ms:   member \(i): transaction \(members[i].copy.key) carries \(what) commit: \(commit)")
+            }
             let s = promise()
             members[i].copy.step = .sending(s, commit: commit)
             if !records.isEmpty { feed(i, .produce(records)) }

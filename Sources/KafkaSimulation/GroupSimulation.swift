@@ -590,6 +590,9 @@ package struct GroupSimulation {
                 checker.consumerFetched(member: i, tp, coordinatorGives: coordinatorGives(i), atMs: now / Self.ms)
             }
             if plan.copy != nil {
+                if traceEvents, let f = d.records.first, let l = d.records.last {
+                    log.append("\(now / Self.ms) ms:   member \(i): fetched \(tp.topic)/\(tp.partition):\(f.offset)..\(l.offset) next \(members[i].copy.next[tp].map(String.init) ?? "-")")
+                }
                 hold(i, tp, d.records.map(\.offset))
                 continue
             }

@@ -21,8 +21,13 @@ extension GroupMember {
 
     /// The driver reports what the user consumed (positions to commit): of partitions owned,
     /// or being revoked (the driver's last word on them comes before it answers the revocation).
+    /// Not of a partition whose start is still being fetched: no record of this ownership
+    /// (or of this rewind) has been handed out yet, so such a position comes from records
+    /// polled before it (held through a rebalance, or part of an aborted transaction) and
+    /// committing it would skip records nobody processed.
     mutating func noteConsumed(_ positions: [TopicPartition: CommitPosition]) {
-        for (tp, p) in positions where owned.contains(tp) || (revocation?.partitions.contains(tp) ?? false) {
+        for (tp, p) in positions where !awaitingOffsets.contains(tp)
+            && (owned.contains(tp) || (revocation?.partitions.contains(tp) ?? false)) {
             consumed[tp] = p
         }
     }
@@ -71,11 +76,13 @@ extension GroupMember {
             for (tp, p) in offsets { committed[tp] = p.offset }
             return
         }
+        // Every position reported since the last commit was the aborted transaction's,
+        // including those of partitions whose start is being fetched (not rewound here).
+        consumed.removeAll()
         let parts = owned.filter { !awaitingOffsets.contains($0) }.sorted()
         guard !parts.isEmpty else { return }
         outputs.append(.input(.unassign(parts)))
         emit(.rewound(parts))
-        for tp in parts { consumed[tp] = nil }
         awaitingOffsets.formUnion(parts)
         rewinding.formUnion(parts)
     }
@@ -143,6 +150,8 @@ extension GroupMember {
         if asked.contains(where: { awaitingOffsets.contains($0) && starts[$0] == nil }) { again = true }
         if !starts.isEmpty {
             awaitingOffsets.subtract(starts.keys)
+            // Consumption starts over from here: nothing reported before counts.
+            for tp in starts.keys { consumed[tp] = nil }
             outputs.append(.input(.assign(starts)))
             let keptPaused = starts.keys.filter { paused.contains($0) }.sorted()
             if !keptPaused.isEmpty { outputs.append(.input(.pause(keptPaused))) }
