@@ -51,16 +51,17 @@ import Testing
     @Test func refusedSeedFailsWithinTheRetryTimeoutAndBackoffBoundsTheDials() async throws {
         let dials = NIOLockedValueBox(0)
         var config = TestEnvironment.configuration([BrokerAddress(host: "127.0.0.1", port: try await ScriptedPeer.closedPort())])
-        config.retryTimeout = .seconds(1)
+        // 2 s, not 1: on a loaded machine the first refused dial alone took most of a 1 s budget.
+        config.retryTimeout = .seconds(2)
         config.backoff = BackoffPolicy(initial: .milliseconds(100), max: .milliseconds(100), jitter: 0)
         config.dialer = Self.countingDialer(dials)
         let (error, elapsed) = try await Self.failure(config)
         let reason = try #require(Self.connectionFailure(error), "\(error)")
         guard case .refused = reason else { Issue.record("expected refused, got \(reason)"); return }
-        #expect(elapsed < .seconds(3))
-        // One dial per 100 ms backoff over a 1 s budget, plus the first: a storm would be hundreds.
+        #expect(elapsed < .seconds(5))
+        // One dial per 100 ms backoff over a 2 s budget, plus the first: a storm would be hundreds.
         let n = dials.withLockedValue { $0 }
-        #expect(n >= 2 && n <= 13, "\(n) dials")
+        #expect(n >= 2 && n <= 23, "\(n) dials")
     }
 
     @Test func nameThatDoesNotResolveIsADNSFailure() async throws {
