@@ -43,7 +43,10 @@ public struct ProducedRecord: Sendable, Equatable {
     public var topic: String
     /// The partition it was written to.
     public var partition: Int32
-    /// -1 with acks=none.
+    /// The record's offset in its partition. -1 when the broker did not say: with acks=none,
+    /// and for a batch resent after a lost answer that the broker recognised as already
+    /// written (DUPLICATE_SEQUENCE_NUMBER) without naming its offset, as Tansu does. The
+    /// record was written once either way.
     public var offset: Int64
     /// The record's timestamp (the broker's when the topic uses log-append time).
     public var timestamp: Int64
