@@ -111,6 +111,13 @@ public struct FakeClusterConfig: Sendable {
     /// and a consumer group left with only classic members downgraded when its last
     /// consumer-protocol member leaves.
     public var consumerGroupMigrationPolicy: ConsumerGroupMigrationPolicy = .bidirectional
+    /// An authorizer with `allow.everyone.if.no.acl.found=false` (off by default): produce,
+    /// fetch, offsets, metadata, group and transaction requests are checked against the ACLs
+    /// (Handlers/Authorization.swift). The caller is its SASL user, `User:NAME`, or
+    /// `User:ANONYMOUS`.
+    public var authorization = false
+    /// super.users: principals (`User:NAME`) the authorizer allows everything.
+    public var superUsers: [String] = []
 
     public init(brokers: [Broker], seed: UInt64 = 1, release: KafkaRelease = .latest, users: [User] = [],
                 autoCreateTopics: Bool = true, topics: [Topic] = [], maxFrameSize: Int = 100 * 1024 * 1024,

@@ -244,6 +244,17 @@ import Testing
         #expect(run.m.transactionOffsets?.offsets == [Self.tp[2]: CommitPosition(offset: 5)])
     }
 
+    /// A JoinGroup that failed before reaching the coordinator because the lookup was refused
+    /// for the group (not authorized) ends the membership: no retry can change that.
+    @Test func aGroupRefusedAtTheCoordinatorLookupFailsTheMember() {
+        var run = Run()
+        let j = Self.sent(run.step(), JoinGroupRequest.self)
+        run.m.answered(j[0].tag, .failure(.brokerError(.groupAuthorizationFailed, message: nil)), context: run.context, now: run.now)
+        let out = run.step()
+        #expect(Self.events(out).contains { if case .failed(.broker(.groupAuthorizationFailed, _)) = $0 { return true } else { return false } })
+        #expect(Self.sent(run.at(10_000), JoinGroupRequest.self).isEmpty)
+    }
+
     @Test func autocommitSendsOnlyWhatMovedEveryInterval() {
         var run = Self.stable()
         run.m.noteConsumed([Self.tp[0]: CommitPosition(offset: 7), Self.tp[2]: CommitPosition(offset: 10)])

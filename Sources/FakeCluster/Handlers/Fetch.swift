@@ -78,6 +78,9 @@ extension FakeCluster {
             if let e = faults.take(.fetch, req.topicPartition) {
                 res = ClusterState.FetchPartitionResult(topicPartition: req.topicPartition, error: KafkaErrorCode(e))
             }
+            if w.replicaId < 0, !allowsTopic(p.connection, .read, req.topicPartition.topic) {
+                res = ClusterState.FetchPartitionResult(topicPartition: req.topicPartition, error: .topicAuthorizationFailed)
+            }
             total += res.records.count
             if res.error != .noError || res.divergingEpoch != nil || res.preferredReadReplica >= 0 { hasError = true }
             results.append(res)

@@ -18,11 +18,24 @@ extension FakeCluster {
         let all = r.topics == nil || (ctx.version == 0 && r.topics!.isEmpty)
         let autoCreate = ctx.version < 4 || r.allowAutoTopicCreation
         if all {
-            for name in state.metadata.topicNames { resp.topics.append(topicMetadata(name)) }
+            // Topics the caller may not describe are left out, as Kafka does.
+            for name in state.metadata.topicNames where allowsTopic(ctx.connection, .describe, name) {
+                resp.topics.append(topicMetadata(name))
+            }
         } else {
             for t in r.topics! {
                 if let name = t.name {
-                    if autoCreate { _ = state.topicOrAutoCreate(name) }
+                    guard allowsTopic(ctx.connection, .describe, name) else {
+                        var mt = MetadataResponse.MetadataResponseTopic()
+                        mt.name = name
+                        mt.errorCode = KafkaErrorCode.topicAuthorizationFailed.code
+                        resp.topics.append(mt)
+                        continue
+                    }
+                    // Auto-creation needs CREATE on the cluster or the topic.
+                    if autoCreate, allows(ctx.connection, .create, .cluster, "kafka-cluster") || allowsTopic(ctx.connection, .create, name) {
+                        _ = state.topicOrAutoCreate(name)
+                    }
                     if state.metadata.topic(name) == nil {
                         var mt = MetadataResponse.MetadataResponseTopic()
                         mt.name = name

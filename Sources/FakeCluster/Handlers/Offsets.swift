@@ -7,8 +7,16 @@ extension FakeCluster {
         for t in r.topics {
             var tr = ListOffsetsResponse.ListOffsetsTopicResponse()
             tr.name = t.name
+            let describable = allowsTopic(ctx.connection, .describe, t.name)
             for p in t.partitions {
                 let tp = TopicPartition(topic: t.name, partition: p.partitionIndex)
+                guard describable else {
+                    var pr = ListOffsetsResponse.ListOffsetsPartitionResponse()
+                    pr.partitionIndex = p.partitionIndex
+                    pr.errorCode = KafkaErrorCode.topicAuthorizationFailed.code
+                    tr.partitions.append(pr)
+                    continue
+                }
                 let res = state.listOffset(broker: ctx.broker, tp, timestamp: p.timestamp, isolation: isolation,
                                            currentLeaderEpoch: ctx.version >= 4 ? p.currentLeaderEpoch : -1)
                 var pr = ListOffsetsResponse.ListOffsetsPartitionResponse()

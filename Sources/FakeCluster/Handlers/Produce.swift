@@ -14,10 +14,17 @@ extension FakeCluster {
         for t in r.topicData {
             var tr = ProduceResponse.TopicProduceResponse()
             tr.name = t.name
+            let writable = allowsTopic(ctx.connection, .write, t.name)
             for p in t.partitionData {
                 var pr = ProduceResponse.PartitionProduceResponse()
                 pr.index = p.index
                 let tp = TopicPartition(topic: t.name, partition: p.index)
+                guard writable else {
+                    pr.errorCode = KafkaErrorCode.topicAuthorizationFailed.code
+                    pr.baseOffset = -1
+                    tr.partitionResponses.append(pr)
+                    continue
+                }
                 if let e = faults.take(.produce, tp) {
                     pr.errorCode = e
                     pr.baseOffset = -1

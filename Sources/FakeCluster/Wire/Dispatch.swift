@@ -56,7 +56,9 @@ extension FakeCluster {
         if fault?.dropBefore == true { return close(id, "fault: dropped before handling \(key.name)", into: &out) }
 
         var result: HandlerResult
-        if fault?.error == nil, let code = takeGroupError(request, key) {
+        if let code = authorizationError(request, ctx), let refused = errorResponse(request, code: code, ctx) {
+            result = refused
+        } else if fault?.error == nil, let code = takeGroupError(request, key) {
             result = errorResponse(request, code: code, ctx) ?? dispatch(request, ctx)
         } else if let code = fault?.error {
             result = errorResponse(request, code: code, ctx) ?? dispatch(request, ctx)

@@ -233,6 +233,7 @@ extension GroupMember {
                 return
             }
             if case .encodingFailed = cause { fail(.request(e)); return }
+            if let code = Self.refusedForGood(e) { fail(.broker(code, "ConsumerGroupHeartbeat refused: \(e)")); return }
             consumerHeartbeatFailed(joining: joining, now: now, warning: "ConsumerGroupHeartbeat failed: \(e)")
             return
         case .success(let any):

@@ -336,7 +336,9 @@ package struct GroupMember {
         guard case .joining = step else { return }
         guard case .success(let any) = result, let r = any as? JoinGroupResponse else {
             if case .failure(let e) = result {
-                if case .encodingFailed = e { fail(.request(e)) } else { retryJoin(now: now, warning: "JoinGroup failed: \(e)") }
+                if case .encodingFailed = e { fail(.request(e)) } else if let code = Self.refusedForGood(e) {
+                    fail(.broker(code, "JoinGroup refused: \(e)"))
+                } else { retryJoin(now: now, warning: "JoinGroup failed: \(e)") }
             }
             return
         }
@@ -406,7 +408,11 @@ package struct GroupMember {
     mutating func synced(_ result: Result<any KafkaResponse, KafkaClientError>, context: ComponentContext, now: Instant) {
         guard case .syncing = step else { return }
         guard case .success(let any) = result, let r = any as? SyncGroupResponse else {
-            if case .failure(let e) = result { retryJoin(now: now, warning: "SyncGroup failed: \(e)") }
+            if case .failure(let e) = result {
+                if let code = Self.refusedForGood(e) { fail(.broker(code, "SyncGroup refused: \(e)")) } else {
+                    retryJoin(now: now, warning: "SyncGroup failed: \(e)")
+                }
+            }
             return
         }
         let code = KafkaErrorCode(r.errorCode)
@@ -571,6 +577,17 @@ package struct GroupMember {
         if let p = leavePromise {
             leavePromise = nil
             emit(.left(p))
+        }
+    }
+
+    /// A request that failed before the coordinator answered it (the coordinator lookup,
+    /// FindCoordinator, was refused) for a reason no retry can change: not authorized for
+    /// the group, or another error `isFatal` names.
+    static func refusedForGood(_ e: KafkaClientError) -> KafkaErrorCode? {
+        switch e {
+        case .brokerError(let code, _) where isFatal(code): return code
+        case .retriesExhausted(_, let last): return refusedForGood(last)
+        default: return nil
         }
     }
 

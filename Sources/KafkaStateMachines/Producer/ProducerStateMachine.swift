@@ -305,6 +305,12 @@ struct ProducerStateMachine {
 
     mutating func metadataUpdated(_ metadata: MetadataCache, now: Instant) {
         for name in topicNames {
+            // Not authorized to describe the topic: no refresh will change that (as the Java
+            // client, its records fail at once rather than at the delivery timeout).
+            if metadata.topicErrors[name] == .topicAuthorizationFailed, !topics[name]!.isKnown {
+                failTopic(name, wasKnown: false, error: .broker(.topicAuthorizationFailed, message: "not authorized to describe topic \(name)"))
+                continue
+            }
             let before = topics[name]!.missingRefreshes
             let wasKnown = topics[name]!.isKnown
             learnTopic(name, metadata: metadata)
@@ -340,8 +346,8 @@ struct ProducerStateMachine {
 
     /// The topic does not exist (or no longer): its waiting and unsent records fail; sent
     /// ones fail when their answers come back.
-    mutating func failTopic(_ name: String, wasKnown: Bool) {
-        let error = ProduceError.unknownTopic(name)
+    mutating func failTopic(_ name: String, wasKnown: Bool, error: ProduceError? = nil) {
+        let error = error ?? ProduceError.unknownTopic(name)
         failWaiting(name, error)
         topics[name]!.missingRefreshes = 0
         if wasKnown { topics[name]!.deleted = true }
