@@ -42,6 +42,10 @@ extension ProducerStateMachine {
 
     /// How often the leaders whose tables say no idempotence are asked again (see above).
     static let idempotenceRecheck: Interval = .seconds(10)
+    /// How often, at most, the leaders' tables are looked at while idempotence is off: the
+    /// pump runs on every input, and the look walks every partition (a cost on the hot
+    /// path of a producer left on an old cluster); the switch comes at most this much later.
+    static let idempotenceLook: Interval = .milliseconds(50)
 
     /// The leaders of the producer's partitions, ascending, split into those whose latest
     /// table takes idempotent batches (Produce v3+ and InitProducerId) and the others
@@ -68,6 +72,8 @@ extension ProducerStateMachine {
     mutating func resumeIdempotenceIfPossible(versions: [BrokerID: BrokerVersions], now: Instant) {
         guard idempotenceSuspended, idempotenceMayFallBack, !closed, fatalError == nil, bufferedRecords > 0 else { return }
         if let at = resumeIdempotenceAt, now < at { return }
+        if let last = idempotenceLookedAt, now < last + Self.idempotenceLook { return }
+        idempotenceLookedAt = now
         let leaders = leadersByIdempotence(versions)
         guard leaders.unable.isEmpty, let target = leaders.able.first else {
             if !leaders.unable.isEmpty { probeLeaders(leaders.unable, now: now) }

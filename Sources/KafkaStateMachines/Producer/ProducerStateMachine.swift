@@ -54,8 +54,10 @@ struct ProducerStateMachine {
     /// After a resume that failed: not before this, and how many failed in a row.
     var resumeIdempotenceAt: Instant? = nil
     var resumeFailures = 0
-    /// When the leaders without idempotence were last asked again (`probeLeaders`).
+    /// When the leaders without idempotence were last asked again (`probeLeaders`), and
+    /// when their tables were last looked at (`idempotenceLook`).
     var idempotenceProbedAt: Instant? = nil
+    var idempotenceLookedAt: Instant? = nil
     /// The transaction coordinator speaks InitProducerId v3+ (KIP-360's id and epoch
     /// fields), so a transactional producer fenced inside a transaction may ask to go on
     /// (KIP-588, `TransactionManager.fencedBy`). Updated on each answer the producer gets.
