@@ -25,7 +25,9 @@
 #      KGO_SIM_SEEDS seeds of scenarios/sweep/producer-100k.scenario (the producer: 100,000
 #      records under random faults) and of scenarios/sweep/producer-10k.scenario (10,000
 #      records under the same 20 faults: denser per record), of
-#      scenarios/sweep/producer-cuts-random.scenario, and of the transactional producer's
+#      scenarios/sweep/producer-cuts-random.scenario, of producer-upgrade-random.scenario and
+#      producer-mixed-cluster-random.scenario (a 0.10.2 cluster upgraded to 3.7 under the
+#      producer, whole or half: its defaulted idempotence off, then on again), and of the transactional producer's
 #      scenarios/sweep/txn-producer-random.scenario, txn-zombie-random.scenario (a second
 #      instance fences the first) and txn-timeout-random.scenario (transactions outliving a
 #      1 s timeout, recovered at the abort, KIP-588), and the transaction version 2 variants
@@ -163,6 +165,10 @@ if [ "$SIM_SEEDS" -gt 0 ]; then
     --save .build/sim-producer-10k-failure.scenario | grep -v ' ok$'
   .build/release/kgo sim sweep scenarios/sweep/producer-cuts-random.scenario --seeds "$SIM_SEEDS" \
     --save .build/sim-producer-cuts-failure.scenario | grep -v ' ok$'
+  .build/release/kgo sim sweep scenarios/sweep/producer-upgrade-random.scenario --seeds "$SIM_SEEDS" \
+    --save .build/sim-producer-upgrade-failure.scenario | grep -v ' ok$'
+  .build/release/kgo sim sweep scenarios/sweep/producer-mixed-cluster-random.scenario --seeds "$SIM_SEEDS" \
+    --save .build/sim-producer-mixed-cluster-failure.scenario | grep -v ' ok$'
   log "producer sweep: $(( $(now_ms) - S2 )) ms"
   S2=$(now_ms)
   .build/release/kgo sim sweep scenarios/sweep/txn-producer-random.scenario --seeds "$SIM_SEEDS" \
@@ -200,7 +206,7 @@ if [ "$SIM_SEEDS" -gt 0 ]; then
   log "step 5: fresh window: $FRESH_SEEDS seeds from $FRESH_FROM of each family (KGO_SIM_FRESH_FROM=$FRESH_FROM repeats it)"
   S2=$(now_ms)
   for f in random-faults consume-random consume-random-read-committed sweep/producer-10k sweep/producer-cuts-random \
-           sweep/txn-producer-random sweep/txn-zombie-random sweep/txn-timeout-random \
+           sweep/producer-upgrade-random sweep/producer-mixed-cluster-random sweep/txn-producer-random sweep/txn-zombie-random sweep/txn-timeout-random \
            group-churn-random group-cooperative-random group-static-random group-coordinator-faults-random \
            group-eos-random group-eos-think-random group-eos-v2-random admin-groups-random; do
     .build/release/kgo sim sweep "scenarios/$f.scenario" --seeds "$FRESH_SEEDS" --from "$FRESH_FROM" | grep -v ' ok$'

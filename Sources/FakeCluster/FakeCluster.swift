@@ -39,6 +39,9 @@ public struct FakeCluster: Sendable {
     var throttledResponses: [ThrottledResponseKey: Int32] = [:]
     /// Brokers cut off from clients: their connections are refused and reset.
     var isolated: Set<Int32> = []
+    /// Brokers running another release than `config.release` (a rolling upgrade under way,
+    /// `upgradeBroker`). Looked up only.
+    var brokerReleases: [Int32: KafkaRelease] = [:]
     /// SCRAM stored credentials by "mechanism:user", computed on first login.
     var scramCache: [String: (storedKey: [UInt8], serverKey: [UInt8])] = [:]
     /// Every decoded request and response when `config.recordEvents`.

@@ -61,6 +61,9 @@ extension EngineDriver {
             logger.error("producer failed", metadata: ["error": "\(e)"])
         case .idempotenceDisabled(let reason):
             logger.warning("producing without idempotence (it was only the default)", metadata: ["reason": "\(reason)"])
+        case .idempotenceEnabled(let id, let epoch):
+            logger.notice("producing with idempotence again: every partition leader can do it now",
+                          metadata: ["producerId": "\(id)", "epoch": "\(epoch)"])
         case .transactionDone(let p, let error):
             transactionWaiters.removeValue(forKey: p)?(error)
         }

@@ -148,6 +148,7 @@ extension Fault {
         case .stopTxnCoordinator(let id):
             guard let b = c.coordinator(id, .transaction) else { return [] }
             return c.stopBroker(b, now: now)
+        case .upgradeBroker(let b, let r): return c.upgradeBroker(b, to: r, now: now)
         case .restartBrokers:
             var out: [FakeOutput] = []
             for b in c.config.brokers.map(\.nodeId) where !c.isReachable(broker: b) { out += c.restartBroker(b, now: now) }

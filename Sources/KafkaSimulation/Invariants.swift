@@ -17,6 +17,7 @@ package enum Invariant {
         "determinism",           // Sweep: the action hash matches across two runs
         "producer-delivery",     // ProducerWorkload: every record reported once, acked ones once in the log, in produce order
         "producer-flushed",      // ProducerWorkload: the flush completed with nothing left buffered
+        "producer-idempotence",  // ProducerWorkload: a defaulted idempotence turned off on an old cluster is on again after its upgrade
         "txn-progress",          // TxnProducerWorkload: every transaction ended (unless fenced), answers as expected
         "txn-visible",           // TxnChecker: read_committed sees exactly the committed transactions, once, in order
         "txn-closed",            // TxnChecker: no transaction left open at the coordinator

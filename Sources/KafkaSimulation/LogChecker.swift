@@ -60,7 +60,7 @@ enum LogChecker {
         readBatches(topic, partition, cluster: &cluster, sasl: sasl, now: now).map { batches in
             var log = PartitionRecords()
             for b in batches {
-                for r in b.records { log.append(r.offset, r.valueBytes ?? []) }
+                for r in b.records { log.append(r.offset, r.valueBytes ?? [], producerId: b.header.producerId) }
             }
             return log
         }
@@ -91,6 +91,8 @@ enum LogChecker {
             a.authBytes = [0] + Array(user.utf8) + [0] + Array(user.utf8)
             guard call(a, 0, SaslAuthenticateResponse.self)?.errorCode == 0 else { return .failure(ReadError(message: "SASL authenticate")) }
         }
+        // v11, or the newest the leader serves (an emulated old release: `release 0.10.2`).
+        let fetchVersion = min(11, cluster.release(of: leader).versions(.fetch)?.upperBound ?? 11)
         var log: [RecordBatch] = []
         var offset: Int64 = 0
         let contexts = CompressionContexts()
@@ -105,7 +107,7 @@ enum LogChecker {
             var f = FetchRequest()
             f.replicaId = -1
             f.topics = [ft]
-            guard let resp = call(f, 11, FetchResponse.self), let pd = resp.responses.first?.partitions.first else {
+            guard let resp = call(f, fetchVersion, FetchResponse.self), let pd = resp.responses.first?.partitions.first else {
                 return .failure(ReadError(message: "fetch at \(offset) got no answer"))
             }
             guard pd.errorCode == 0 else { return .failure(ReadError(message: "fetch at \(offset): error \(pd.errorCode)")) }
@@ -127,6 +129,9 @@ enum LogChecker {
 package struct PartitionRecords: Sendable, Equatable, ExpressibleByDictionaryLiteral {
     package private(set) var offsets: [Int64] = []
     package private(set) var values: [[UInt8]] = []
+    /// The producer id of each record's batch: -1 for a batch written without idempotence
+    /// (and for a legacy message set, which has no producer id).
+    package private(set) var producerIds: [Int64] = []
 
     package init() {}
 
@@ -138,18 +143,21 @@ package struct PartitionRecords: Sendable, Equatable, ExpressibleByDictionaryLit
 
     /// Adds a record. Reads go forward, so this is an append; an offset at or below the
     /// last one (a re-read) replaces or inserts in place.
-    package mutating func append(_ offset: Int64, _ value: [UInt8]) {
+    package mutating func append(_ offset: Int64, _ value: [UInt8], producerId: Int64 = -1) {
         guard let last = offsets.last, offset <= last else {
             offsets.append(offset)
             values.append(value)
+            producerIds.append(producerId)
             return
         }
         let i = index(of: offset)
         if i < offsets.count, offsets[i] == offset {
             values[i] = value
+            producerIds[i] = producerId
         } else {
             offsets.insert(offset, at: i)
             values.insert(value, at: i)
+            producerIds.insert(producerId, at: i)
         }
     }
 

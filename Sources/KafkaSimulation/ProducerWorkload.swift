@@ -4,6 +4,15 @@ import KafkaStateMachines
 /// wake, then one flush. Checks (producer-delivery, producer-flushed): every record gets
 /// exactly one report; acknowledged records sit in the log exactly once, at their offset,
 /// in produce order within their partition; no record is left buffered after the flush.
+///
+/// A producer whose defaulted idempotence was turned off (the cluster could not do it,
+/// `idempotenceDisabled`) is at-least-once meanwhile, so a record may sit in the log twice
+/// then, but never twice under one producer id: the broker dedups a producer id's batches,
+/// so two copies under one id are a duplicate idempotence let through. With
+/// `expectIdempotentEnd` (the cluster was upgraded to a release that can do idempotence),
+/// producer-idempotence checks it was taken up again: the last switch the producer
+/// announced is `idempotenceEnabled`, and every record produced after that announcement
+/// is in the log once, written with a producer id.
 struct ProducerWorkload: SimWorkload {
     let topic: String
     let records: Int
@@ -18,14 +27,23 @@ struct ProducerWorkload: SimWorkload {
     var duplicateReports = 0
     var failed = 0
     var fatal: ProduceError? = nil
+    /// Idempotence switches the producer announced: true for on again, false for off.
+    var idempotenceSwitches: [Bool] = []
+    /// How many records had been produced when idempotence was last announced on again.
+    var producedAtLastEnable: Int? = nil
+    let expectIdempotentEnd: Bool
 
-    init(topic: String, records: Int, every: UInt64, batch: Int) {
+    init(topic: String, records: Int, every: UInt64, batch: Int, expectIdempotentEnd: Bool = false) {
         self.topic = topic
         self.records = records
         self.every = every
         self.batch = batch
+        self.expectIdempotentEnd = expectIdempotentEnd
         outcome = Array(repeating: nil, count: records + 1)
     }
+
+    /// The producer ran without idempotence at some point.
+    var ranWithoutIdempotence: Bool { idempotenceSwitches.contains(false) }
 
     var name: String { "producer \(topic)" }
 
@@ -96,7 +114,14 @@ struct ProducerWorkload: SimWorkload {
     }
 
     mutating func producerNotice(_ notice: ProducerNotice, _ ctx: inout WorkloadContext) {
-        if case .flushed(let p) = notice, p == flushPromise { flushed = true }
+        switch notice {
+        case .flushed(let p) where p == flushPromise: flushed = true
+        case .idempotenceDisabled: idempotenceSwitches.append(false)
+        case .idempotenceEnabled:
+            idempotenceSwitches.append(true)
+            producedAtLastEnable = produced
+        default: break
+        }
     }
 
     func finish(_ ctx: inout WorkloadContext) {
@@ -120,6 +145,13 @@ struct ProducerWorkload: SimWorkload {
         if produced >= records && !flushed {
             ctx.violations.add("producer-flushed", "\(name): flush never completed", at: ctx.now)
         }
+        if expectIdempotentEnd, ctx.violations.checks("producer-idempotence") {
+            if !ranWithoutIdempotence {
+                ctx.violations.add("producer-idempotence", "\(name): the producer never ran without idempotence (the scenario expects a cluster that cannot do it at first)", at: ctx.now)
+            } else if idempotenceSwitches.last != true {
+                ctx.violations.add("producer-idempotence", "\(name): the cluster was upgraded but the producer did not take idempotence up again (switches: \(idempotenceSwitches.map { $0 ? "on" : "off" }.joined(separator: ", ")))", at: ctx.now)
+            }
+        }
         if failed > 0 && ctx.inLiveness {
             // Unbounded retries and no delivery timeout: nothing should fail.
             ctx.violations.add(v, "\(name): \(failed) records failed", at: ctx.now)
@@ -131,6 +163,14 @@ struct ProducerWorkload: SimWorkload {
         guard ctx.violations.checks(v) else { return }
         var partitions = Set<Int32>()
         for o in outcome { if let o, o.ok { partitions.insert(o.partition) } }
+        // Second copies of records left while idempotence was off (allowed, counted).
+        var allowedDuplicates = 0
+        defer {
+            if ranWithoutIdempotence {
+                let back = producedAtLastEnable.map { " (last on after \($0) of \(records) records)" } ?? ""
+                ctx.note("\(name): idempotence \(idempotenceSwitches.map { $0 ? "on" : "off" }.joined(separator: ", then "))\(back); \(allowedDuplicates) records in the log twice, written while it was off")
+            }
+        }
         for p in partitions.sorted() {
             guard let log = read(topic, p) else {
                 ctx.violations.add(v, "\(name): cannot read [\(p)]", at: ctx.now)
@@ -139,11 +179,39 @@ struct ProducerWorkload: SimWorkload {
             // Values this workload wrote are indexed by token; anything else is hashed.
             var seenToken = [Int64](repeating: -1, count: records + 1)
             var seenOther: [[UInt8]: Int64] = [:]
-            for (offset, value) in zip(log.offsets, log.values) {
+            // Per token, the copies written with a producer id so far: (offset, id).
+            var idempotentCopies: [Int: [(offset: Int64, producerId: Int64)]] = [:]
+            // Records produced after idempotence was last announced on again (tokens past
+            // this) must be in the log once, with a producer id.
+            let resumedAfter = expectIdempotentEnd && ctx.violations.checks("producer-idempotence") && idempotenceSwitches.last == true
+                ? producedAtLastEnable : nil
+            var resumeViolation: String? = nil
+            for (i, (offset, value)) in zip(log.offsets, log.values).enumerated() {
+                let producerId = log.producerIds[i]
                 let first: Int64?
                 if let t = Self.token(of: value), t <= UInt64(records) {
                     first = seenToken[Int(t)] >= 0 ? seenToken[Int(t)] : nil
                     seenToken[Int(t)] = first ?? offset
+                    if let after = resumedAfter, Int(t) > after, resumeViolation == nil {
+                        if producerId < 0 {
+                            resumeViolation = "[\(p)] \(String(decoding: value, as: UTF8.self)) (offset \(offset)), produced after idempotence was back, was written without a producer id"
+                        } else if let first {
+                            resumeViolation = "[\(p)] \(String(decoding: value, as: UTF8.self)), produced after idempotence was back, is at offsets \(first) and \(offset)"
+                        }
+                    }
+                    if ranWithoutIdempotence, first != nil {
+                        // At-least-once while idempotence was off: a second copy is allowed
+                        // unless an earlier one was written under the same producer id.
+                        let same = producerId >= 0 ? idempotentCopies[Int(t)]?.first { $0.producerId == producerId } : nil
+                        if let same {
+                            ctx.violations.add(v, "\(name): [\(p)] \(String(decoding: value, as: UTF8.self)) at offsets \(same.offset) and \(offset), both under producer id \(producerId) (duplicate under idempotence)", at: ctx.now)
+                            return
+                        }
+                        allowedDuplicates += 1
+                        if producerId >= 0 { idempotentCopies[Int(t), default: []].append((offset, producerId)) }
+                        continue
+                    }
+                    if producerId >= 0 { idempotentCopies[Int(t), default: []].append((offset, producerId)) }
                 } else {
                     first = seenOther[value]
                     if first == nil { seenOther[value] = offset }
@@ -153,6 +221,7 @@ struct ProducerWorkload: SimWorkload {
                     return
                 }
             }
+            if let resumeViolation { ctx.violations.add("producer-idempotence", "\(name): \(resumeViolation)", at: ctx.now) }
         }
     }
 }

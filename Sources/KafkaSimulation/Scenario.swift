@@ -107,6 +107,13 @@ package struct Scenario: Sendable, Equatable {
     /// at 2 the brokers emulate Kafka 4.0 (Produce v12, TxnOffsetCommit v5) with the feature.
     package var transactionVersion: Int16 = 0
 
+    /// `release R`: the Kafka release every broker runs at the start (FakeClusterConfig's
+    /// emulated release); nil: the default (3.9, or 4.0 with `transaction-version 2`). With
+    /// it, the engine's producer leaves idempotence at its default as KafkaIO's default
+    /// configuration does (`idempotenceFallback`): on a cluster before 0.11 it produces
+    /// without, and takes idempotence up again once the cluster can (`upgrade-broker`).
+    package var release: KafkaRelease? = nil
+
     /// Test hook: the consumer skips KIP-320 validation (to show the checkers catch that).
     package var disableEpochValidation = false
 
@@ -156,6 +163,9 @@ package enum Fault: Sendable, Equatable, CustomStringConvertible {
     case stopTxnCoordinator(transactionalId: String)
     /// Every stopped broker restarts.
     case restartBrokers
+    /// A rolling upgrade's step: the broker stops (as `stopBroker`) and runs `release` when
+    /// it restarts, advertising that release's ApiVersions on new connections.
+    case upgradeBroker(Int32, to: KafkaRelease)
 
     package var description: String {
         func on(_ b: Int32?) -> String { b.map { " broker \($0)" } ?? "" }
@@ -186,6 +196,7 @@ package enum Fault: Sendable, Equatable, CustomStringConvertible {
         case .stopCoordinator(let g): return "stop-coordinator \(g)"
         case .stopTxnCoordinator(let id): return "stop-txn-coordinator \(id)"
         case .restartBrokers: return "restart-brokers"
+        case .upgradeBroker(let b, let r): return "upgrade-broker \(b) to \(r.name)"
         }
     }
 }

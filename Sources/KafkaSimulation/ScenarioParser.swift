@@ -54,6 +54,10 @@ extension Scenario {
             let v = try p.uint("transaction version")
             guard v <= 2 else { throw p.error("transaction-version is 0, 1 or 2") }
             transactionVersion = Int16(v)
+        case "release":
+            let text = try p.word("release")
+            guard let r = KafkaRelease.named(text) else { throw p.error("unknown Kafka release \(text) (e.g. 0.10.2, 2.8, 3.7)") }
+            release = r
         case "latency":
             let range = try p.word("latency range").split(separator: "..").map(String.init)
             guard range.count == 2, let lo = DurationText.parse(range[0]), let hi = DurationText.parse(range[1]), lo <= hi, lo > 0 else {
@@ -257,6 +261,12 @@ extension Scenario {
         case "stop-coordinator": return .stopCoordinator(group: try p.word("group"))
         case "stop-txn-coordinator": return .stopTxnCoordinator(transactionalId: try p.word("transactional id"))
         case "restart-brokers": return .restartBrokers
+        case "upgrade-broker":
+            let b: Int32 = try p.int("broker")
+            try p.expect("to")
+            let text = try p.word("release")
+            guard let r = KafkaRelease.named(text) else { throw p.error("unknown Kafka release \(text) (e.g. 0.10.2, 2.8, 3.7)") }
+            return .upgradeBroker(b, to: r)
         default: throw p.error("unknown fault \(kind)")
         }
     }
@@ -276,6 +286,7 @@ extension Scenario {
         out.append("seed \(seed)")
         out.append("brokers \(brokers)" + (racks.isEmpty ? "" : " racks \(racks.joined(separator: ","))"))
         if transactionVersion != 0 { out.append("transaction-version \(transactionVersion)") }
+        if let release { out.append("release \(release.name)") }
         for t in topics { out.append("topic \(t.name) partitions \(t.partitions)" + (t.replicationFactor > 0 ? " rf \(t.replicationFactor)" : "")) }
         if let s = sasl {
             out.append("sasl \(s.sha512 ? "scram-sha-512" : "scram-sha-256") user \(s.user) password \(s.password)"

@@ -21,6 +21,9 @@ package struct SimulationResult: Sendable {
     package var dataLossReports: [DataLoss] = []
     /// One line per transactional producer instance: how its transactions ended.
     package var transactions: [String] = []
+    /// Other summary lines from the workloads' end-of-run checks (e.g. how many records a
+    /// producer without idempotence left in the log twice).
+    package var notes: [String] = []
     package var ok: Bool { violations.isEmpty }
 }
 
@@ -84,6 +87,8 @@ package struct Simulation {
     var recording: [UInt8] = []
     /// The partitions' logs as read back at the end of the run (`readLog`), looked up only.
     var logCache: [TopicPartition: Result<PartitionRecords, LogChecker.ReadError>] = [:]
+    /// Summary lines the workloads' log checks left (SimulationResult.notes).
+    var notes: [String] = []
     let engineConfig: EngineConfig
     let engineSeed: UInt64
     /// When set (`kgo sim run` with KGO_SIM_LOG), what happened: faults, and every engine's
@@ -131,6 +136,12 @@ package struct Simulation {
         clusterConfig.transactionVersion = sc.transactionVersion
         // Transaction version 2 needs the versions of a 4.0 broker (Produce v12, TxnOffsetCommit v5).
         if sc.transactionVersion >= 2 { clusterConfig.release = .v4_0 }
+        if let r = sc.release {
+            clusterConfig.release = r
+            // Idempotence left at its default, as KafkaIO leaves it: a cluster that cannot
+            // do it turns it off instead of failing the producer.
+            engineConfig.producer.idempotenceFallback = true
+        }
         cluster = FakeCluster(clusterConfig)
         for w in sc.workloads {
             guard case .consume(_, let rc, let sessions) = w else { continue }
@@ -181,9 +192,21 @@ package struct Simulation {
             case .consume(let t, let rc, _):
                 return ConsumerWorkload(topic: t, partitions: parts(t), isolation: rc ? .readCommitted : .readUncommitted)
             case .txnWrite, .txnProducer: return nil
-            case .producer(let t, let n, let e, let b): return ProducerWorkload(topic: t, records: n, every: e, batch: b)
+            case .producer(let t, let n, let e, let b):
+                return ProducerWorkload(topic: t, records: n, every: e, batch: b, expectIdempotentEnd: Self.upgradedToIdempotence(sc))
             }
         } + txnWorkloads
+    }
+
+    /// The scenario starts on a release without idempotence (`release` before 0.11) and its
+    /// safety phase upgrades every broker to one with it: the producer must end idempotent.
+    static func upgradedToIdempotence(_ s: Scenario) -> Bool {
+        guard let start = s.release, start < KafkaRelease(0, 11) else { return false }
+        var final: [Int32: KafkaRelease] = [:]
+        for f in s.faults where f.at < s.safety {
+            if case .upgradeBroker(let b, let r) = f.fault { final[b] = r }
+        }
+        return (1 ... max(1, s.brokers)).allSatisfy { b in final[Int32(b)].map { $0 >= KafkaRelease(0, 11) } ?? false }
     }
 
     /// Runs the scenario to the end and checks every invariant.
@@ -239,6 +262,7 @@ package struct Simulation {
                                       virtualNanoseconds: now, events: events, requests: ledger.issuedCount,
                                       succeeded: ledger.succeeded, faults: faults.filter { $0.at < scenario.safety }.count, acked: acked.count)
         for case let t as TxnProducerWorkload in workloads { result.transactions.append(t.summary) }
+        result.notes = notes
         for case let c as ConsumerWorkload in workloads {
             result.consumed += c.records
             result.dataLossReports += c.losses
@@ -339,7 +363,7 @@ package struct Simulation {
         }
         if trace != nil, f != fault { note("fault \(fault): \(f)") }
         switch f {
-        case .stopBroker(let b): if !stopped.contains(b) { stopped.append(b) }
+        case .stopBroker(let b), .upgradeBroker(let b, _): if !stopped.contains(b) { stopped.append(b) }
         case .restartBroker(let b): stopped.removeAll { $0 == b }
         case .isolateBroker(let b): if !isolated.contains(b) { isolated.append(b) }
         case .healBroker(let b): isolated.removeAll { $0 == b }
@@ -487,6 +511,7 @@ package struct Simulation {
             w.checkLogs({ topic, partition in try? readLog(topic, partition).get() }, &ctx)
         }
         violations = ctx.violations
+        notes += ctx.notes
     }
 
     /// A partition's log read back from its leader at the end of the run, read once and

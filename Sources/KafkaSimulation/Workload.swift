@@ -42,6 +42,10 @@ package struct WorkloadContext {
     package var draining = false
     /// A wake asked from a callback (a workload waiting on an answer has no wake pending).
     package internal(set) var wakeAt: UInt64? = nil
+    /// Lines for the run's summary (`SimulationResult.notes`), from the end-of-run checks.
+    package internal(set) var notes: [String] = []
+
+    package mutating func note(_ line: String) { notes.append(line) }
 
     package mutating func produce(_ r: ProducerRecord) { produced.append(r) }
 

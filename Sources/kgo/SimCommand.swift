@@ -56,6 +56,7 @@ struct SimRun: ParsableCommand {
         print("requests=\(r.requests) succeeded=\(r.succeeded) acked-records=\(r.acked) faults=\(r.faults) events=\(r.events) virtual=\(Double(r.virtualNanoseconds) / 1e9)s wall=\(String(format: "%.3f", wall))s (2 runs)")
         print("hash=\(r.hash.hex)")
         for t in r.transactions { print(t) }
+        for n in r.notes { print(n) }
         if outcome.ok {
             print("ok")
             return

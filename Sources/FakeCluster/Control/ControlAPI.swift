@@ -108,6 +108,16 @@ extension FakeCluster {
         return out
     }
 
+    /// A rolling upgrade's (or downgrade's) step: the broker stops as `stopBroker` stops it
+    /// and will run `release` when `restartBroker` brings it back: its ApiVersions answer
+    /// and the versions it accepts are that release's from then on, so clients learn the
+    /// new table only on new connections, as they would from a restarted Kafka broker. Its
+    /// data, and the cluster's producer and transaction state, are kept.
+    public mutating func upgradeBroker(_ id: Int32, to release: KafkaRelease, now: Instant) -> [FakeOutput] {
+        brokerReleases[id] = release == config.release ? nil : release
+        return stopBroker(id, now: now)
+    }
+
     public mutating func restartBroker(_ id: Int32, now: Instant) -> [FakeOutput] {
         _ = state.restartBroker(id, now: now)
         return settled(now)

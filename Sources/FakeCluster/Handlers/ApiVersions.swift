@@ -5,10 +5,16 @@ extension FakeCluster {
     /// as UpdateFeatures sets it.
     var transactionVersion: Int16 { state.features.level("transaction.version") }
 
-    func apiVersionsResponse() -> ApiVersionsResponse {
+    /// The ApiVersions answer of a broker of the cluster's configured release.
+    func apiVersionsResponse() -> ApiVersionsResponse { apiVersionsResponse(release: config.release) }
+
+    /// What `broker` answers: its own release's table (see `upgradeBroker`).
+    func apiVersionsResponse(broker: Int32) -> ApiVersionsResponse { apiVersionsResponse(release: release(of: broker)) }
+
+    func apiVersionsResponse(release: KafkaRelease) -> ApiVersionsResponse {
         var r = ApiVersionsResponse()
-        for key in config.release.apiKeys {
-            guard let v = servedVersions(key) else { continue }
+        for key in release.apiKeys {
+            guard let v = servedVersions(key, release: release) else { continue }
             var a = ApiVersionsResponse.ApiVersion()
             a.apiKey = key.rawValue
             a.minVersion = v.lowerBound
@@ -35,7 +41,7 @@ extension FakeCluster {
     }
 
     func handleApiVersions(_ r: ApiVersionsRequest, _ ctx: RequestContext) -> HandlerResult {
-        var resp = apiVersionsResponse()
+        var resp = apiVersionsResponse(broker: ctx.broker)
         // Before v4 a supported range starting at 0 is left out: older clients refuse it.
         if ctx.version < 4 { resp.supportedFeatures.removeAll { $0.minVersion == 0 } }
         return .respond(resp)

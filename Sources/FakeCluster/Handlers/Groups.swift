@@ -117,7 +117,7 @@ extension FakeCluster {
             if ctx.version >= 1 { noteMember(r.memberId, ctx) }
             let retention = (2 ... 4).contains(ctx.version) && r.retentionTimeMs >= 0 ? r.retentionTimeMs : nil
             // v9's KIP-848 rules come with 4.0's group coordinator; 3.x brokers answer v9 as v8.
-            let commitVersion = config.release >= KafkaRelease.v4_0 ? ctx.version : min(ctx.version, 8)
+            let commitVersion = release(of: ctx.broker) >= KafkaRelease.v4_0 ? ctx.version : min(ctx.version, 8)
             // Partitions the cluster does not have are refused and not stored (as Kafka's
             // OffsetCommit handling filters them out before the coordinator sees them).
             let known = offsets.indices.filter { state.metadata.partition(offsets[$0].topicPartition) != nil }

@@ -74,10 +74,23 @@ extension FakeCluster {
     /// Whether this cluster serves `key` at all (whatever the emulated release says).
     static func implements(_ key: ApiKey) -> Bool { handlers[key] != nil }
 
-    /// The versions this cluster serves for `key`: the emulated release's, within what the
-    /// codec and the handlers implement.
+    /// The release `broker` runs: the cluster's, unless a rolling upgrade changed it.
+    public func release(of broker: Int32) -> KafkaRelease { brokerReleases[broker] ?? config.release }
+
+    /// The versions a broker of the cluster's configured release serves for `key` (one not
+    /// moved to another by `upgradeBroker`).
     func servedVersions(_ key: ApiKey) -> ClosedRange<Int16>? {
-        guard Self.implements(key), let r = config.release.versions(key),
+        servedVersions(key, release: config.release)
+    }
+
+    func servedVersions(_ key: ApiKey, broker: Int32) -> ClosedRange<Int16>? {
+        servedVersions(key, release: release(of: broker))
+    }
+
+    /// The versions `release` serves for `key`: the emulated release's, within what the
+    /// codec and the handlers implement.
+    func servedVersions(_ key: ApiKey, release: KafkaRelease) -> ClosedRange<Int16>? {
+        guard Self.implements(key), let r = release.versions(key),
               let type = requestType(for: key) else { return nil }
         let lo = max(r.lowerBound, type.validVersions.lowerBound), hi = min(r.upperBound, type.validVersions.upperBound)
         return lo <= hi ? lo ... hi : nil

@@ -10,9 +10,9 @@ extension FakeCluster {
 
     mutating func answerUnsupported(_ id: FakeConnectionID, _ frame: [UInt8], key: ApiKey, version: Int16,
                                     broker: Int32, now: Instant, into out: inout [FakeOutput]) {
-        let served = servedVersions(key).map { "v\($0.lowerBound)-\($0.upperBound)" } ?? "not at all"
-        if key == .apiVersions, !config.release.hasApiVersions {
-            return close(id, "ApiVersions does not exist in Kafka \(config.release)", into: &out)
+        let served = servedVersions(key, broker: broker).map { "v\($0.lowerBound)-\($0.upperBound)" } ?? "not at all"
+        if key == .apiVersions, !release(of: broker).hasApiVersions {
+            return close(id, "ApiVersions does not exist in Kafka \(release(of: broker))", into: &out)
         }
         guard let type = requestType(for: key), type.validVersions.contains(version) else {
             return close(id, "\(key.name) v\(version) has no schema here to answer in (served: \(served))", into: &out)

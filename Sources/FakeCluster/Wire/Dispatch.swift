@@ -28,11 +28,11 @@ extension FakeCluster {
         let key = ApiKey(Int16(bitPattern: UInt16(frame[0]) << 8 | UInt16(frame[1])))
         let version = Int16(bitPattern: UInt16(frame[2]) << 8 | UInt16(frame[3]))
         let correlationId = Int32(bitPattern: UInt32(frame[4]) << 24 | UInt32(frame[5]) << 16 | UInt32(frame[6]) << 8 | UInt32(frame[7]))
-        let supported = servedVersions(key)
-        if key == .apiVersions, config.release.hasApiVersions, supported?.contains(version) != true {
+        let supported = servedVersions(key, broker: broker)
+        if key == .apiVersions, release(of: broker).hasApiVersions, supported?.contains(version) != true {
             // KIP-511: an unknown ApiVersions version gets a v0 answer with UNSUPPORTED_VERSION
             // and the key list, so the client can retry with a version we know.
-            var r = apiVersionsResponse()
+            var r = apiVersionsResponse(broker: broker)
             r.errorCode = 35
             enqueue(id, encodeFrame(r, version: 0, correlationId: correlationId))
             return

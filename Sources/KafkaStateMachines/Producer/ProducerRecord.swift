@@ -123,6 +123,12 @@ package enum ProducerNotice: Sendable, Equatable, CustomStringConvertible {
     /// Idempotence was only the default and the cluster cannot do it (brokers before 0.11):
     /// the producer goes on without it (at-least-once: a retry may duplicate).
     case idempotenceDisabled(reason: String)
+    /// Idempotence, only the default and turned off because the cluster could not do it,
+    /// is on again: every leader of the producer's partitions now takes idempotent batches
+    /// (a rolling upgrade to 0.11 or later done), and the producer got this producer id.
+    /// Records first sent from now on are written once per partition; one first sent
+    /// before may still be in the log twice.
+    case idempotenceEnabled(producerId: Int64, epoch: Int16)
 
     public var description: String {
         switch self {
@@ -131,6 +137,7 @@ package enum ProducerNotice: Sendable, Equatable, CustomStringConvertible {
         case .fatal(let e): return "fatal(\(e))"
         case .transactionDone(let p, let e): return "transactionDone(\(p)\(e.map { ", \($0)" } ?? ""))"
         case .idempotenceDisabled(let reason): return "idempotenceDisabled(\(reason))"
+        case .idempotenceEnabled(let id, let epoch): return "idempotenceEnabled(\(id), epoch \(epoch))"
         }
     }
 }

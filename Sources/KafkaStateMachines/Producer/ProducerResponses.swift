@@ -33,6 +33,11 @@ extension ProducerStateMachine {
             response = nil
             if error.isConnectionLoss { recovering[req.broker] = 1 }
         }
+        if case .failure(.unsupportedVersion(.produce, let range?)) = result, range.upperBound < 3, idempotent, idempotenceMayFallBack {
+            // The leader takes legacy message sets only (not upgraded yet, or downgraded):
+            // without idempotence until every leader can take it again.
+            suspendIdempotence(reason: "broker \(req.broker) takes Produce v\(range.lowerBound)-v\(range.upperBound) only (before Kafka 0.11)", now: now)
+        }
         for part in req.parts {
             guard topics[part.topic] != nil, Int(part.partition) < topics[part.topic]!.partitions.count else { continue }
             let p = Int(part.partition)
@@ -250,6 +255,7 @@ extension ProducerStateMachine {
         guard idState == .requesting(ticket: ticket) else { return }
         idState = .none
         dirty = true
+        if resumingIdempotence != nil { return resumeAnswered(result, now: now) }
         if case .success = result { idFailingSince = nil }
         switch result {
         case .success(let r as InitProducerIdResponse):
@@ -295,7 +301,7 @@ extension ProducerStateMachine {
             if error == .clientClosed { return }
             if case .unsupportedVersion(.initProducerId, _) = error {
                 // Kafka before 0.11: no producer ids at all.
-                return idempotenceUnsupported(broker: error)
+                return idempotenceUnsupported(broker: error, now: now)
             }
             if let txn {
                 if txn.recovering, case .unsupportedVersion = error {
@@ -314,13 +320,15 @@ extension ProducerStateMachine {
     /// The cluster cannot give a producer id: without idempotence from now on when it was
     /// only the default, else a typed configuration error (a transactional producer cannot
     /// do without it).
-    private mutating func idempotenceUnsupported(broker error: KafkaClientError) {
+    private mutating func idempotenceUnsupported(broker error: KafkaClientError, now: Instant) {
         guard config.idempotenceFallback, txn == nil else {
             return fail(fatally: .invalidConfiguration(.idempotenceUnsupported(broker: "the broker (\(error))")))
         }
         idempotent = false
         idRetryAt = nil
         idFailures = 0
+        // Leaders are asked again for their versions one recheck from now (ProducerIdempotenceSwitch.swift).
+        idempotenceProbedAt = now
         // What waited for the producer id goes now: nothing else wakes the pump (the
         // linger deadlines it waited behind have passed).
         dirty = true

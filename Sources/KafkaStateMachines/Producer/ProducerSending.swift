@@ -2,6 +2,7 @@ extension ProducerStateMachine {
     /// Sends what may go now: a producer id first when idempotent, then per broker (in
     /// node order) requests of one batch per ready partition, up to the in-flight limit.
     mutating func pump(versions: [BrokerID: BrokerVersions], now: Instant) {
+        if idempotenceSuspended { resumeIdempotenceIfPossible(versions: versions, now: now) }
         guard dirty, !closed, fatalError == nil else { return }
         dirty = false
         if txn != nil {
@@ -14,6 +15,8 @@ extension ProducerStateMachine {
         }
         if idempotent {
             if bumpPending, sent.isEmpty, idState == .ready { idState = .none }
+            // Taking idempotence up again: what went without it is answered first.
+            if resumingIdempotence != nil, !sent.isEmpty { return }
             guard idState == .ready, !bumpPending else {
                 if idState == .none, bufferedRecords > 0 || bumpPending || transactionWantsProducerId, idRetryAt == nil { requestProducerId() }
                 return
@@ -70,6 +73,9 @@ extension ProducerStateMachine {
         r.producerEpoch = producerEpoch
         idState = .requesting(ticket: ticket)
         var target = RequestTarget.anyBroker
+        // A resume asks a leader known to take idempotent batches (any broker could be one
+        // not upgraded yet).
+        if let b = resumingIdempotence { target = .broker(b) }
         if let txn {
             // A transactional id is known to its coordinator only.
             r.transactionalId = txn.transactionalId

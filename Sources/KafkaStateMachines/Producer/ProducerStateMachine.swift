@@ -48,6 +48,16 @@ struct ProducerStateMachine {
     var idFailures = 0
     /// An epoch bump is due once nothing is outstanding.
     var bumpPending = false
+    /// Taking a defaulted idempotence up again (ProducerIdempotenceSwitch.swift): the
+    /// broker the producer id is asked of, while that is under way.
+    var resumingIdempotence: Int32? = nil
+    /// After a resume that failed: not before this, and how many failed in a row.
+    var resumeIdempotenceAt: Instant? = nil
+    var resumeFailures = 0
+    /// When the leaders without idempotence were last asked again (`probeLeaders`), and
+    /// when their tables were last looked at (`idempotenceLook`).
+    var idempotenceProbedAt: Instant? = nil
+    var idempotenceLookedAt: Instant? = nil
     /// The transaction coordinator speaks InitProducerId v3+ (KIP-360's id and epoch
     /// fields), so a transactional producer fenced inside a transaction may ask to go on
     /// (KIP-588, `TransactionManager.fencedBy`). Updated on each answer the producer gets.
@@ -378,6 +388,10 @@ struct ProducerStateMachine {
         }
         if let r = idRetryAt { consider(r) }
         if let r = txn?.nextRetry { consider(r) }
+        if idempotenceSuspended, idempotenceMayFallBack, bufferedRecords > 0 {
+            if let r = resumeIdempotenceAt { consider(r) }
+            if let p = idempotenceProbedAt { consider(p + Self.idempotenceRecheck) }
+        }
         for name in topicNames {
             let t = topics[name]!
             if let w = t.waiting.first {
