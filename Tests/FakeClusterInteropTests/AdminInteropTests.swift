@@ -16,7 +16,8 @@ import Testing
 ///   states; ACLs created and deleted by filter; SCRAM credentials upserted and deleted,
 ///   and logged in with by every client — each peer reads back the same way; and what each
 ///   peer does the same way our admin reads back (OffsetDelete by kafka-python only:
-///   confluent-kafka 2.16 has no call for it);
+///   confluent-kafka 2.16 has no call for it; and confluent-kafka's legacy AlterConfigs,
+///   which resets every dynamic config it does not name);
 /// - against Tansu (KGO_TEST_BROKER; FAILS when unset), the calls it serves: topics, the
 ///   configs it describes (values only: Tansu 0.6.0 calls every config DEFAULT_CONFIG and
 ///   describes only the keys set), group offsets, deleting groups, group states. Tansu has
@@ -171,15 +172,22 @@ struct AdminInteropTests {
         try await withServer { server, bootstrap in
             let admin = try Self.admin("\(server.brokers[0].host):\(server.brokers[0].port)")
             defer { Task { [client = admin.client] in await client.close() } }
+            var rd = Self.peerWrites("rd", full: true, brokers: [1, 2, 3])
+            // The legacy AlterConfigs (rdkafka's form): every dynamic config it does not name
+            // goes back to its default.
+            rd["createTopics"] = (rd["createTopics"] as! [[String: Any]]) + [["name": "rd-c", "partitions": 1, "replicationFactor": 1,
+                                                                                "configs": ["retention.ms": "1000", "segment.bytes": "2000000"]]]
+            rd["replaceConfigs"] = ["rd-c": ["max.message.bytes": "5555"]]
             let steps = [
-                "rdkafka": Self.peerWrites("rd", full: true, brokers: [1, 2, 3]),
+                "rdkafka": rd,
                 "kafka-python": Self.peerWrites("kp", full: true, deletesOffsets: true, brokers: [1, 2, 3]),
             ]
             AdminPeers.expectWritesOK(try await AdminPeers.run("write", bootstrap, steps), steps: steps)
 
             let spec = AdminReadSpec(topics: ["rd-a", "rd-b", "rd-gone", "kp-a", "kp-b", "kp-gone"],
                                      configs: ["rd-a": ["retention.ms", "cleanup.policy", "max.message.bytes"],
-                                               "kp-a": ["retention.ms", "cleanup.policy", "max.message.bytes"]],
+                                               "kp-a": ["retention.ms", "cleanup.policy", "max.message.bytes"],
+                                               "rd-c": ["retention.ms", "segment.bytes", "max.message.bytes"]],
                                      groups: ["rd-g", "rd-g2", "kp-g", "kp-g2"], acls: true, users: ["rd-user", "rd-zed", "kp-user", "kp-zed"],
                                      logins: ["rd", "kp"].flatMap { [("\($0)-user", .sha256, "pw"), ("\($0)-user", .sha512, "pw2")] })
             let ours = try await AdminPeers.ourView(admin, spec)
@@ -195,6 +203,8 @@ struct AdminInteropTests {
                 expectedConfigs["\(p)-a"] = ["retention.ms": ["2000", "DYNAMIC_TOPIC_CONFIG"], "cleanup.policy": ["delete", "DEFAULT_CONFIG"],
                                              "max.message.bytes": ["23456", "DYNAMIC_TOPIC_CONFIG"]]
             }
+            expectedConfigs["rd-c"] = ["retention.ms": ["604800000", "DEFAULT_CONFIG"], "segment.bytes": ["1073741824", "DEFAULT_CONFIG"],
+                                       "max.message.bytes": ["5555", "DYNAMIC_TOPIC_CONFIG"]]
             expected["topics"] = expectedTopics
             expected["listed"] = ["kp-a", "kp-b", "rd-a", "rd-b"]
             expected["configs"] = expectedConfigs

@@ -31,6 +31,9 @@
 #   STEPS: {"createTopics": [{"name", "partitions", "replicationFactor", "assignment", "configs"}],
 #           "createPartitions": {topic: new total},
 #           "alterConfigs": {topic: {"set": {key: value}, "delete": [key]}},
+#           "replaceConfigs": {topic: {key: value}} (rdkafka only: the legacy AlterConfigs, which
+#           resets every dynamic config it does not name; kafka-python's form of it re-sends
+#           the others itself),
 #           "offsets": {group: {"topic[partition]": offset}},
 #           "deleteOffsets": {group: ["topic[partition]"]} (kafka-python only: confluent-kafka
 #           2.16 has no OffsetDelete call), "deleteGroups": [group],
@@ -40,7 +43,8 @@
 #   run in that order; ACL and filter: {"resourceType", "name", "pattern", "principal", "host",
 #   "operation", "permission"} by wire names (a filter's null name/principal/host: any).
 #   Reports {client: {step: "ok" or the error}}.
-import json, re, sys, traceback
+import json, re, sys, traceback, warnings
+warnings.simplefilter("ignore", DeprecationWarning)  # confluent-kafka's alter_configs (legacy AlterConfigs)
 
 mode, bootstrap = sys.argv[1], sys.argv[2]
 spec = json.load(sys.stdin)
@@ -185,6 +189,10 @@ class Rd:
             else:
                 new.append(RdNewTopic(t["name"], t["partitions"], t.get("replicationFactor", -1), config=t.get("configs", {})))
         return self.wait_all(self.a.create_topics(new, request_timeout=TIMEOUT))
+
+    def replaceConfigs(self, configs):
+        res = [RdConfigResource(RdResourceType.TOPIC, t, set_config=kv) for t, kv in sorted(configs.items())]
+        return self.wait_all(self.a.alter_configs(res, request_timeout=TIMEOUT))
 
     def createPartitions(self, totals):
         from confluent_kafka.admin import NewPartitions
@@ -426,7 +434,7 @@ class Kp:
 
 CLIENTS = [("rdkafka", Rd), ("kafka-python", Kp)]
 WRITE_STEPS = [("createTopics", "createTopics"), ("createPartitions", "createPartitions"), ("alterConfigs", "alterConfigs"),
-               ("offsets", "offsetsWrite"), ("deleteOffsets", "deleteOffsets"), ("deleteGroups", "deleteGroups"), ("deleteTopics", "deleteTopics"), ("createAcls", "createAcls"),
+               ("replaceConfigs", "replaceConfigs"), ("offsets", "offsetsWrite"), ("deleteOffsets", "deleteOffsets"), ("deleteGroups", "deleteGroups"), ("deleteTopics", "deleteTopics"), ("createAcls", "createAcls"),
                ("deleteAcls", "deleteAcls"), ("scramUpsert", "scramUpsert"), ("scramDelete", "scramDelete")]
 
 result = {}
