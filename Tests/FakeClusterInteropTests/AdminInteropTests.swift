@@ -15,7 +15,8 @@ import Testing
 ///   offsets set with alterOffsets, one deleted with deleteOffsets, a group deleted, group
 ///   states; ACLs created and deleted by filter; SCRAM credentials upserted and deleted,
 ///   and logged in with by every client — each peer reads back the same way; and what each
-///   peer does the same way our admin reads back (OffsetDelete by kafka-python only:
+///   peer does the same way our admin reads back, commits with a leader epoch and metadata
+///   included (OffsetDelete by kafka-python only:
 ///   confluent-kafka 2.16 has no call for it; and confluent-kafka's legacy AlterConfigs,
 ///   which resets every dynamic config it does not name);
 /// - against Tansu (KGO_TEST_BROKER; FAILS when unset), the calls it serves: topics, the
@@ -34,6 +35,11 @@ struct AdminInteropTests {
         c.closeTimeout = .seconds(2)
         c.randomSeed = 18
         return KafkaAdmin(client: try KafkaClient(configuration: c))
+    }
+
+    /// A committed offset as the views show it.
+    static func c(_ offset: Int, _ leaderEpoch: Int? = nil, _ metadata: String = "") -> [Any] {
+        AdminPeers.committed(offset, leaderEpoch, metadata)
     }
 
     static func requireOK<V>(_ results: [AdminResult<V>], sourceLocation: SourceLocation = #_sourceLocation) throws {
@@ -95,7 +101,7 @@ struct AdminInteropTests {
                 "listed": ["ours-a", "ours-b"],
                 "configs": ["ours-a": ["retention.ms": ["2000", "DYNAMIC_TOPIC_CONFIG"], "cleanup.policy": ["delete", "DEFAULT_CONFIG"],
                                        "max.message.bytes": ["12345", "DYNAMIC_TOPIC_CONFIG"]]],
-                "offsets": ["ours-g1": ["ours-a[0]": 5, "ours-a[3]": 9, "ours-b[1]": 3], "ours-g2": [String: Int]()],
+                "offsets": ["ours-g1": ["ours-a[0]": Self.c(5), "ours-a[3]": Self.c(9), "ours-b[1]": Self.c(3)], "ours-g2": [String: Any]()],
                 "brokerConfigs": ["2": ["broker.id": ["2", "STATIC_BROKER_CONFIG"], "compression.type": ["producer", "DEFAULT_CONFIG"]],
                                   "3": ["broker.id": ["3", "STATIC_BROKER_CONFIG"]]],
                 "groups": ["ours-g1"],
@@ -118,7 +124,8 @@ struct AdminInteropTests {
     /// (FakeCluster; Tansu serves none of these): p-a grown from 4 to 5 partitions, ACLs
     /// created and one deleted by a principal filter, SCRAM credentials upserted and one
     /// deleted, and (`deletesOffsets`: kafka-python) one committed offset deleted.
-    static func peerWrites(_ p: String, full: Bool, deletesOffsets: Bool = false, brokers: [Int]) -> [String: Any] {
+    static func peerWrites(_ p: String, full: Bool, deletesOffsets: Bool = false, committedWith: (epoch: Int, metadata: String)? = nil,
+                           brokers: [Int]) -> [String: Any] {
         var steps: [String: Any] = [
             "createTopics": [
                 ["name": "\(p)-a", "partitions": 4, "replicationFactor": brokers.count,
@@ -130,7 +137,9 @@ struct AdminInteropTests {
                 ["name": "\(p)-gone", "partitions": 1, "replicationFactor": 1],
             ],
             "alterConfigs": ["\(p)-a": ["set": ["retention.ms": "2000", "max.message.bytes": "23456"], "delete": ["cleanup.policy"]]],
-            "offsets": ["\(p)-g": ["\(p)-a[1]": 11, "\(p)-a[3]": 12, "\(p)-b[0]": 13], "\(p)-g2": ["\(p)-a[0]": 1]],
+            // p-a[1] with `committedWith`'s leader epoch and metadata, when given.
+            "offsets": ["\(p)-g": ["\(p)-a[1]": committedWith.map { [11, $0.epoch, $0.metadata] as Any } ?? (11 as Any), "\(p)-a[3]": 12, "\(p)-b[0]": 13],
+                        "\(p)-g2": ["\(p)-a[0]": 1]],
             "deleteGroups": ["\(p)-g2"],
             "deleteTopics": ["\(p)-gone"],
         ]
@@ -157,13 +166,14 @@ struct AdminInteropTests {
 
     /// The topics, offsets and groups our admin should read after `peerWrites(p)`;
     /// `replicasA`: the cluster's choice for p-a, checked for shape by the caller.
-    static func expectedAfterPeerWrites(_ p: String, replicasA: [[Int]], b: [[Int]], deletedOffset: Bool = false) -> [String: Any] {
-        var g: [String: Int] = ["\(p)-a[1]": 11, "\(p)-a[3]": 12]
-        if !deletedOffset { g["\(p)-b[0]"] = 13 }
+    static func expectedAfterPeerWrites(_ p: String, replicasA: [[Int]], b: [[Int]], deletedOffset: Bool = false,
+                                        committedWith: (epoch: Int, metadata: String)? = nil) -> [String: Any] {
+        var g: [String: Any] = ["\(p)-a[1]": c(11, committedWith?.epoch, committedWith?.metadata ?? ""), "\(p)-a[3]": c(12)]
+        if !deletedOffset { g["\(p)-b[0]"] = c(13) }
         return [
             "topics": ["\(p)-a": replicasA, "\(p)-b": b, "\(p)-gone": "UNKNOWN_TOPIC_OR_PARTITION"],
             "listed": ["\(p)-a", "\(p)-b"],
-            "offsets": ["\(p)-g": g, "\(p)-g2": [String: Int]()],
+            "offsets": ["\(p)-g": g, "\(p)-g2": [String: Any]()],
             "groups": ["\(p)-g"],
         ]
     }
@@ -172,7 +182,10 @@ struct AdminInteropTests {
         try await withServer { server, bootstrap in
             let admin = try Self.admin("\(server.brokers[0].host):\(server.brokers[0].port)")
             defer { Task { [client = admin.client] in await client.close() } }
-            var rd = Self.peerWrites("rd", full: true, brokers: [1, 2, 3])
+            // A leader epoch from both, a metadata string from kafka-python only (librdkafka 2.16
+            // sends its metadata with a trailing NUL, which every reader would then see).
+            let committedWith = ["rd": (epoch: 0, metadata: ""), "kp": (epoch: 0, metadata: "kp-meta")]
+            var rd = Self.peerWrites("rd", full: true, committedWith: committedWith["rd"], brokers: [1, 2, 3])
             // The legacy AlterConfigs (rdkafka's form): every dynamic config it does not name
             // goes back to its default.
             rd["createTopics"] = (rd["createTopics"] as! [[String: Any]]) + [["name": "rd-c", "partitions": 1, "replicationFactor": 1,
@@ -180,7 +193,7 @@ struct AdminInteropTests {
             rd["replaceConfigs"] = ["rd-c": ["max.message.bytes": "5555"]]
             let steps = [
                 "rdkafka": rd,
-                "kafka-python": Self.peerWrites("kp", full: true, deletesOffsets: true, brokers: [1, 2, 3]),
+                "kafka-python": Self.peerWrites("kp", full: true, deletesOffsets: true, committedWith: committedWith["kp"], brokers: [1, 2, 3]),
             ]
             AdminPeers.expectWritesOK(try await AdminPeers.run("write", bootstrap, steps), steps: steps)
 
@@ -197,7 +210,7 @@ struct AdminInteropTests {
             for p in ["rd", "kp"] {
                 let replicasA = try #require(topics["\(p)-a"] as? [[Int]], "\(p)-a: \(topics)")
                 #expect(replicasA.count == 5 && replicasA.allSatisfy { $0.sorted() == [1, 2, 3] }, "\(p)-a: \(replicasA)")
-                let e = Self.expectedAfterPeerWrites(p, replicasA: replicasA, b: [[3], [1]], deletedOffset: p == "kp")
+                let e = Self.expectedAfterPeerWrites(p, replicasA: replicasA, b: [[3], [1]], deletedOffset: p == "kp", committedWith: committedWith[p])
                 expectedTopics.merge(e["topics"] as! [String: Any]) { a, _ in a }
                 expectedOffsets.merge(e["offsets"] as! [String: Any]) { a, _ in a }
                 expectedConfigs["\(p)-a"] = ["retention.ms": ["2000", "DYNAMIC_TOPIC_CONFIG"], "cleanup.policy": ["delete", "DEFAULT_CONFIG"],
@@ -275,7 +288,7 @@ struct AdminInteropTests {
             "topics": ["\(p)-a": [[node], [node], [node]], "\(p)-gone": "UNKNOWN_TOPIC_OR_PARTITION"],
             "listed": ["\(p)-a"],
             "configs": ["\(p)-a": ["retention.ms": "2000", "cleanup.policy": NSNull(), "max.message.bytes": "12345"]],
-            "offsets": ["\(p)-g1": ["\(p)-a[0]": 5, "\(p)-a[2]": 7], "\(p)-g2": [String: Int]()],
+            "offsets": ["\(p)-g1": ["\(p)-a[0]": Self.c(5), "\(p)-a[2]": Self.c(7)], "\(p)-g2": [String: Any]()],
             "groups": ["\(p)-g1"],
             "states": ["\(p)-g1": "EMPTY"],
         ]
@@ -296,6 +309,7 @@ struct AdminInteropTests {
         let admin = try Self.admin(broker)
         defer { Task { [client = admin.client] in await client.close() } }
         let node = Int(try await admin.describeCluster().brokers[0].id)
+        // Plain offsets: Tansu keeps neither a commit's leader epoch nor its metadata.
         let steps = prefixes.mapValues { Self.peerWrites($0, full: false, brokers: [node]) }
         AdminPeers.expectWritesOK(try await AdminPeers.run("write", broker, steps), steps: steps)
 

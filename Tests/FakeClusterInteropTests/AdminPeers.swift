@@ -40,6 +40,11 @@ struct AdminReadSpec {
 enum AdminPeers {
     static let clients = ["rdkafka", "kafka-python"]
 
+    /// A committed offset as the views show it: [offset, leader epoch or null, metadata].
+    static func committed(_ offset: Int, _ leaderEpoch: Int? = nil, _ metadata: String = "") -> [Any] {
+        [offset, leaderEpoch.map { $0 as Any } ?? NSNull(), metadata]
+    }
+
     /// Sorted-key JSON text of a JSON value, to compare views and print them when they differ.
     static func canonical(_ value: Any?) -> String {
         guard let value else { return "(missing)" }
@@ -102,7 +107,9 @@ enum AdminPeers {
             for r in try await admin.fetchOffsets(groups: spec.groups) {
                 switch r.result {
                 case .success(let committed):
-                    offsets[r.name] = Dictionary(uniqueKeysWithValues: committed.map { ($0.topicPartition.description, Int($0.offset)) })
+                    offsets[r.name] = Dictionary(uniqueKeysWithValues: committed.map {
+                        ($0.topicPartition.description, Self.committed(Int($0.offset), $0.leaderEpoch.map(Int.init), $0.metadata ?? ""))
+                    })
                 case .failure(let e): offsets[r.name] = errorName(e)
                 }
             }

@@ -14,7 +14,7 @@
 #               when DescribeConfigs names keys)
 #     brokerConfigs: the same for spec["brokerConfigs"] {broker id: [keys]} (a broker's
 #               configs are answered only by that broker)
-#     offsets:  {group: {"topic[partition]": offset}}
+#     offsets:  {group: {"topic[partition]": [offset, leader epoch or null, metadata]}}
 #     groups:   the asked groups that the client's group list names, sorted
 #     states:   {group: its state from DescribeGroups, upper case (EMPTY, DEAD, ...)}
 #     acls:     every ACL, "ALLOW User:alice@* READ TOPIC:LITERAL:orders" (AclBinding's
@@ -34,7 +34,7 @@
 #           "replaceConfigs": {topic: {key: value}} (rdkafka only: the legacy AlterConfigs, which
 #           resets every dynamic config it does not name; kafka-python's form of it re-sends
 #           the others itself),
-#           "offsets": {group: {"topic[partition]": offset}},
+#           "offsets": {group: {"topic[partition]": offset or [offset, leader epoch, metadata]}},
 #           "deleteOffsets": {group: ["topic[partition]"]} (kafka-python only: confluent-kafka
 #           2.16 has no OffsetDelete call), "deleteGroups": [group],
 #           "deleteTopics": [topic], "createAcls": [ACL], "deleteAcls": [ACL filter],
@@ -69,6 +69,9 @@ def acl_line(res, name, pattern, principal, host, op, perm):
 def partition_key(s):  # "topic[3]" -> ("topic", 3)
     m = re.fullmatch(r"(.*)\[(\d+)\]", s)
     return m.group(1), int(m.group(2))
+
+def epoch(e):  # a leader epoch, or None when not committed with one
+    return e if e is not None and e >= 0 else None
 
 def section(out, key, fn):
     try:
@@ -133,7 +136,8 @@ class Rd:
             fs = self.a.list_consumer_group_offsets([ConsumerGroupTopicPartitions(g)], request_timeout=TIMEOUT)
             try:
                 r = fs[g].result(TIMEOUT)
-                out[g] = {"%s[%d]" % (tp.topic, tp.partition): tp.offset for tp in r.topic_partitions if tp.offset >= 0}
+                out[g] = {"%s[%d]" % (tp.topic, tp.partition): [tp.offset, epoch(tp.leader_epoch), tp.metadata or ""]
+                          for tp in r.topic_partitions if tp.offset >= 0}
             except Exception as e:
                 out[g] = rd_error_name(e)
         return out
@@ -208,7 +212,8 @@ class Rd:
 
     def offsetsWrite(self, groups):
         for g, offs in groups.items():  # one group per AlterConsumerGroupOffsets
-            tps = [RdTP(*partition_key(k), off) for k, off in sorted(offs.items())]
+            tps = [RdTP(*partition_key(k), off[0], leader_epoch=off[1], **({"metadata": off[2]} if off[2] else {}))
+                   if isinstance(off, list) else RdTP(*partition_key(k), off) for k, off in sorted(offs.items())]
             fs = self.a.alter_consumer_group_offsets([ConsumerGroupTopicPartitions(g, tps)], request_timeout=TIMEOUT)
             # Partition errors come back in the answer, not as the future's exception.
             bad = ["%s[%d]: %s" % (tp.topic, tp.partition, tp.error) for tp in fs[g].result(TIMEOUT).topic_partitions if tp.error]
@@ -297,7 +302,8 @@ class Kp:
         for g in groups:
             try:
                 r = self.a.list_group_offsets({g: None})[g]
-                out[g] = {"%s[%d]" % (tp.topic, tp.partition): om.offset for tp, om in r.items() if om.offset >= 0}
+                out[g] = {"%s[%d]" % (tp.topic, tp.partition): [om.offset, epoch(om.leader_epoch), om.metadata or ""]
+                          for tp, om in r.items() if om.offset >= 0}
             except Exception as e:
                 out[g] = kp_error_name(e)
         return out
@@ -379,7 +385,8 @@ class Kp:
 
     def offsetsWrite(self, groups):
         for g, offs in groups.items():
-            r = self.a.alter_group_offsets(g, {KpTP(*partition_key(k)): OffsetAndMetadata(off, "", -1) for k, off in offs.items()})
+            r = self.a.alter_group_offsets(g, {KpTP(*partition_key(k)): OffsetAndMetadata(off[0], off[2], off[1]) if isinstance(off, list)
+                                               else OffsetAndMetadata(off, "", -1) for k, off in offs.items()})
             bad = {str(tp): e.__name__ for tp, e in r.items() if e is not Kerr.NoError}
             if bad:
                 raise RuntimeError("alter_group_offsets %s: %s" % (g, bad))
