@@ -55,7 +55,15 @@ enum Peers {
         }
         let deadline = Date().addingTimeInterval(timeout)
         while p.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        if p.isRunning { p.terminate() }
+        if p.isRunning {
+            p.terminate()
+            // A peer stuck inside its client library can outlive SIGTERM (a kafka-python
+            // admin call hung past it once): SIGKILL after a grace, so the test fails
+            // instead of waiting forever.
+            let grace = Date().addingTimeInterval(5)
+            while p.isRunning && Date() < grace { Thread.sleep(forTimeInterval: 0.02) }
+            if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        }
         p.waitUntilExit()
         group.wait()
         return Output(status: p.terminationStatus, stdout: String(decoding: outBox.get(), as: UTF8.self),
