@@ -125,6 +125,37 @@ import Testing
         #expect(unknown[0].error != nil)
     }
 
+    /// Dynamic broker configs: one broker's value over the cluster-wide default over the
+    /// static value, each shown with its source and in the synonyms in that order; read-only
+    /// and unknown keys and badly typed values refused per resource; a delete falls back.
+    @Test func brokerConfigsAlteredPerBrokerAndClusterWide() async throws {
+        let server = try Self.server()
+        defer { try? server.shutdown() }
+        let admin = try Self.admin(server)
+        defer { Task { [client = admin.client] in await client.close() } }
+        let altered = try await admin.alterConfigs([
+            ConfigChange(.broker(2), [.set("log.retention.bytes", "1000")]),
+            ConfigChange(.brokerDefault, [.set("log.retention.bytes", "500"), .set("message.max.bytes", "2000000")]),
+            ConfigChange(.broker(3), [.set("broker.id", "9")]),
+            ConfigChange(.broker(1), [.set("no.such.config", "1")]),
+            ConfigChange(.broker(1), [.set("log.segment.bytes", "lots")]),
+        ])
+        #expect(Self.outcomes(altered)[0 ... 1] == ["broker 2: ok", "broker default: ok"])
+        #expect(altered[2 ... 4].allSatisfy { $0.error != nil }, "\(Self.outcomes(altered))")
+        func entry(_ broker: Int32, _ key: String) async throws -> String {
+            let d = try await admin.describeConfigs([.broker(broker)], keys: [key])
+            let e = try #require(d[0].value?.first)
+            return "\(e.value ?? "-") \(e.source) [" + e.synonyms.map { "\($0.value ?? "-") \($0.source)" }.joined(separator: ", ") + "]"
+        }
+        #expect(try await entry(2, "log.retention.bytes")
+                == "1000 DYNAMIC_BROKER_CONFIG [1000 DYNAMIC_BROKER_CONFIG, 500 DYNAMIC_DEFAULT_BROKER_CONFIG, -1 DEFAULT_CONFIG]")
+        #expect(try await entry(3, "log.retention.bytes") == "500 DYNAMIC_DEFAULT_BROKER_CONFIG [500 DYNAMIC_DEFAULT_BROKER_CONFIG, -1 DEFAULT_CONFIG]")
+        #expect(try await entry(3, "message.max.bytes").hasPrefix("2000000 DYNAMIC_DEFAULT_BROKER_CONFIG"))
+        #expect(try await entry(3, "broker.id") == "3 STATIC_BROKER_CONFIG [3 STATIC_BROKER_CONFIG]")
+        _ = try await admin.alterConfigs([ConfigChange(.broker(2), [.delete("log.retention.bytes")])])
+        #expect(try await entry(2, "log.retention.bytes") == "500 DYNAMIC_DEFAULT_BROKER_CONFIG [500 DYNAMIC_DEFAULT_BROKER_CONFIG, -1 DEFAULT_CONFIG]")
+    }
+
     @Test func groupsListedDescribedOffsetsAlteredLaggedAndDeleted() async throws {
         let server = try Self.server()
         defer { try? server.shutdown() }

@@ -1,8 +1,10 @@
-/// DescribeConfigs, AlterConfigs and IncrementalAlterConfigs for topics (and describing
-/// brokers): the common keys as a real broker lists them (ConfigCatalog), with their
-/// sources, synonyms, types and flags; topic overrides are validated and stored in the
-/// topic's configs, which the data path reads (max.message.bytes, min.insync.replicas,
-/// message.timestamp.type).
+/// DescribeConfigs, AlterConfigs and IncrementalAlterConfigs for topics and brokers: the
+/// common keys as a real broker lists them (ConfigCatalog), with their sources, synonyms,
+/// types and flags; topic overrides are validated and stored in the topic's configs, which
+/// the data path reads (max.message.bytes, min.insync.replicas, message.timestamp.type).
+/// Dynamic broker configs (one broker's, or the cluster-wide default under the name "")
+/// are validated against the broker's non-read-only keys and stored in
+/// ClusterState.dynamicBrokerConfigs: described with their precedence, not acted on.
 extension FakeCluster {
     static let topicResource: Int8 = 2
     static let brokerResource: Int8 = 4
@@ -92,9 +94,16 @@ extension FakeCluster {
             // A broker answers for itself only (Kafka: "Unexpected broker id, expected X or
             // empty string"): clients must send a broker's resource to that broker.
             guard let id, id == ctx.broker, state.metadata.broker(id) != nil else { return .failure(.invalidRequest) }
-            return .success(brokerConfigs(id).map {
-                Described(name: $0.name, value: $0.value, source: $0.source, type: $0.type, readOnly: $0.readOnly,
-                          sensitive: $0.sensitive, synonyms: [($0.name, $0.value, $0.source)])
+            let mine = state.dynamicBrokerConfigs[String(id)] ?? [:], defaults = state.dynamicBrokerConfigs[""] ?? [:]
+            return .success(brokerConfigs(id).map { c in
+                // Precedence, as the synonyms list it: this broker's dynamic value, the
+                // cluster-wide dynamic default, the static (or Kafka's default) value.
+                var synonyms: [(name: String, value: String?, source: ConfigCatalog.Source)] = []
+                if let v = mine[c.name] { synonyms.append((c.name, v, .dynamicBroker)) }
+                if let v = defaults[c.name] { synonyms.append((c.name, v, .dynamicDefaultBroker)) }
+                synonyms.append((c.name, c.value, c.source))
+                return Described(name: c.name, value: synonyms[0].value, source: synonyms[0].source, type: c.type,
+                                 readOnly: c.readOnly, sensitive: c.sensitive, synonyms: synonyms)
             })
         default:
             return .failure(.invalidRequest)
@@ -160,8 +169,32 @@ extension FakeCluster {
         return (.noError, nil)
     }
 
-    private func alterTarget(_ type: Int8, _ name: String) -> (KafkaErrorCode, String?)? {
-        if type == Self.brokerResource { return (.invalidRequest, "broker configs cannot be altered on the fake cluster") }
+    /// Checks a broker's new dynamic config set: every name a broker config that may be
+    /// changed while running (not read-only), every value of its type.
+    private func validateBrokerConfigs(_ configs: [String: String], _ ctx: RequestContext) -> (KafkaErrorCode, String?) {
+        let known = brokerConfigs(ctx.broker)
+        for name in configs.keys.sorted() {
+            guard let c = known.first(where: { $0.name == name }) else { return (.invalidConfig, "Unknown broker config name: \(name)") }
+            guard !c.readOnly else { return (.invalidConfig, "Cannot update these configs dynamically: [\(name)]") }
+            let v = configs[name]!
+            let ok: Bool
+            switch c.type {
+            case .boolean: ok = v == "true" || v == "false"
+            case .int, .short: ok = Int32(v) != nil
+            case .long: ok = Int64(v) != nil
+            default: ok = true
+            }
+            guard ok else { return (.invalidConfig, "Invalid value \(v) for configuration \(name)") }
+        }
+        return (.noError, nil)
+    }
+
+    private func alterTarget(_ type: Int8, _ name: String, _ ctx: RequestContext) -> (KafkaErrorCode, String?)? {
+        if type == Self.brokerResource {
+            // "" is the cluster-wide default (any broker takes it); a broker id only that broker.
+            if name.isEmpty || Int32(name) == ctx.broker { return nil }
+            return (.invalidRequest, "Unexpected broker id, expected \(ctx.broker) or empty string, but received \(name)")
+        }
         if type != Self.topicResource { return (.invalidRequest, "unsupported resource type \(type)") }
         if state.metadata.topic(name) == nil { return (.unknownTopicOrPartition, "topic \(name) does not exist") }
         return nil
@@ -174,9 +207,16 @@ extension FakeCluster {
             out.resourceType = res.resourceType
             out.resourceName = res.resourceName
             out.errorMessage = nil
-            if let refused = alterTarget(res.resourceType, res.resourceName) {
+            if let refused = alterTarget(res.resourceType, res.resourceName, ctx) {
                 out.errorCode = refused.0.code
                 out.errorMessage = refused.1
+            } else if res.resourceType == Self.brokerResource {
+                var configs: [String: String] = [:]
+                for c in res.configs { if let v = c.value { configs[c.name] = v } }
+                let (e, message) = validateBrokerConfigs(configs, ctx)
+                out.errorCode = e.code
+                out.errorMessage = message
+                if e == .noError, !r.validateOnly { state.dynamicBrokerConfigs[res.resourceName] = configs.isEmpty ? nil : configs }
             } else {
                 // AlterConfigs replaces the whole override set.
                 var configs: [String: String] = [:]
@@ -198,21 +238,25 @@ extension FakeCluster {
             out.resourceType = res.resourceType
             out.resourceName = res.resourceName
             out.errorMessage = nil
-            if let refused = alterTarget(res.resourceType, res.resourceName) {
+            if let refused = alterTarget(res.resourceType, res.resourceName, ctx) {
                 out.errorCode = refused.0.code
                 out.errorMessage = refused.1
                 resp.responses.append(out)
                 continue
             }
-            var configs = state.metadata.topic(res.resourceName)!.configs
+            let broker = res.resourceType == Self.brokerResource
+            var configs = broker ? state.dynamicBrokerConfigs[res.resourceName] ?? [:] : state.metadata.topic(res.resourceName)!.configs
             var failure: (KafkaErrorCode, String?) = (.noError, nil)
             for c in res.configs where failure.0 == .noError {
-                let isList = configCatalog.topicConfig(c.name)?.type == .list
+                let isList = broker ? brokerConfigs(ctx.broker).first { $0.name == c.name }?.type == .list
+                    : configCatalog.topicConfig(c.name)?.type == .list
                 switch c.configOperation {
                 case 0: configs[c.name] = c.value ?? "" // SET
                 case 1: configs[c.name] = nil // DELETE
                 case 2 where isList, 3 where isList: // APPEND, SUBTRACT
-                    var items = (configs[c.name] ?? configCatalog.topicConfig(c.name)!.topicValue).split(separator: ",").map(String.init)
+                    let current = configs[c.name] ?? (broker ? brokerConfigs(ctx.broker).first { $0.name == c.name }?.value ?? ""
+                        : configCatalog.topicConfig(c.name)!.topicValue)
+                    var items = current.split(separator: ",").map(String.init)
                     let change = (c.value ?? "").split(separator: ",").map(String.init)
                     if c.configOperation == 2 {
                         for v in change where !items.contains(v) { items.append(v) }
@@ -224,10 +268,16 @@ extension FakeCluster {
                     failure = (.invalidConfig, "\(c.name) is not a list config; APPEND and SUBTRACT need one")
                 }
             }
-            if failure.0 == .noError { failure = validateTopicConfigs(configs) }
+            if failure.0 == .noError { failure = broker ? validateBrokerConfigs(configs, ctx) : validateTopicConfigs(configs) }
             out.errorCode = failure.0.code
             out.errorMessage = failure.1
-            if failure.0 == .noError, !r.validateOnly { out.errorCode = state.metadata.setConfigs(topic: res.resourceName, configs).code }
+            if failure.0 == .noError, !r.validateOnly {
+                if broker {
+                    state.dynamicBrokerConfigs[res.resourceName] = configs.isEmpty ? nil : configs
+                } else {
+                    out.errorCode = state.metadata.setConfigs(topic: res.resourceName, configs).code
+                }
+            }
             resp.responses.append(out)
         }
         return .respond(resp)

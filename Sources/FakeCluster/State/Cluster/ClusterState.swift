@@ -51,8 +51,11 @@ struct ClusterState: Sendable, Equatable {
     /// Ended transactions whose markers go out when virtual time reaches `due`, in the
     /// order they ended.
     var scheduledMarkers: [ScheduledMarkers] = []
-    /// ACLs created through CreateAcls (stored and described, not enforced).
+    /// ACLs created through CreateAcls (enforced when FakeClusterConfig.authorization is on).
     var acls = AclStore()
+    /// Dynamic broker configs from AlterConfigs / IncrementalAlterConfigs: per broker (keyed
+    /// by its id) and the cluster-wide default (keyed ""). Described, not acted on.
+    var dynamicBrokerConfigs: [String: [String: String]] = [:]
     /// Client quotas set through AlterClientQuotas (stored and described, not enforced).
     var quotas = QuotaStore()
     /// SCRAM credentials from AlterUserScramCredentials, over the configured users.
