@@ -34,6 +34,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.1.0"),
         // `swift package generate-documentation --target KafkaIO` (Sources/KafkaIO/KafkaIO.docc).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
+        // SCRAM's SHA-2, HMAC and PBKDF2 (KafkaCrypto). 3.x and 4.x both have
+        // _CryptoExtras' PBKDF2, so applications already on either resolve with us.
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.0" ..< "5.0.0"),
     ],
     targets: [
         // C libraries through the system's packages (see README's apt line).
@@ -44,8 +47,12 @@ let package = Package(
         // Our own C: the CPU's CRC-32C instruction (Swift has no intrinsic for it).
         .target(name: "CKafkaCRC32C"),
         .target(name: "KafkaProtocol", dependencies: ["CZlib", "CLZ4", "CZstd", "CKafkaCRC32C"]),
-        // SHA-2 / HMAC / PBKDF2 / base64 for SCRAM, shared by the engine and FakeCluster.
-        .target(name: "KafkaCrypto"),
+        // SCRAM's primitives (SHA-2, HMAC, PBKDF2, base64) for the engine and FakeCluster: a
+        // thin layer over swift-crypto and Foundation's base64, pure functions.
+        .target(name: "KafkaCrypto", dependencies: [
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "_CryptoExtras", package: "swift-crypto"),
+        ]),
         .target(name: "KafkaStateMachines", dependencies: [
             "KafkaProtocol", "KafkaCrypto", .product(name: "OrderedCollections", package: "swift-collections"),
         ]),

@@ -11,7 +11,7 @@ struct Kgo: ParsableCommand {
         commandName: "kgo",
         abstract: "A Kafka client toolbox built on kgo-swift.",
         version: "kgo " + KafkaClientConfiguration(seedBrokers: [BrokerAddress]()).softwareVersion,
-        subcommands: [MetadataCommand.self, ApiVersionsCommand.self, FakeClusterCommand.self, SimCommand.self, BenchCodec.self,
+        subcommands: [MetadataCommand.self, ApiVersionsCommand.self, FakeClusterCommand.self, SimCommand.self, BenchCodec.self, BenchScram.self,
                       ConsumeCommand.self, ProduceCommand.self, GroupCommand.self, TopicCommand.self, ConfigCommand.self,
                       OffsetsCommand.self, ClusterCommand.self, BenchCommand.self, PlayCommand.self,
                       AclCommand.self, QuotaCommand.self, UserCommand.self, TxnCommand.self,

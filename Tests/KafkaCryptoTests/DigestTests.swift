@@ -7,7 +7,9 @@ private func hex(_ b: [UInt8]) -> String {
 }
 
 /// SHA-2, HMAC, PBKDF2 and base64 against published vectors (FIPS 180-4, RFC 4231,
-/// RFC 7914, RFC 4648). Both SCRAM sides (the engine and FakeCluster) use these.
+/// RFC 7914 §11 / RFC 6070's inputs, RFC 4648). Both SCRAM sides (the engine and FakeCluster)
+/// use these; the arithmetic is swift-crypto's, and these pin that we call it as SCRAM means
+/// (which hash, one block of PBKDF2 output, standard padded base64).
 @Suite struct DigestTests {
     @Test func sha256Vectors() {
         #expect(hex(Digest.sha256.hash([])) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
@@ -36,6 +38,21 @@ private func hex(_ b: [UInt8]) -> String {
         let key = [UInt8](repeating: 0xaa, count: 131)
         let msg = Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8)
         #expect(hex(Digest.sha256.hmac(key: key, msg)) == "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
+        #expect(hex(Digest.sha512.hmac(key: key, msg))
+            == "80b24263c7c1a3ebb71493c1dd7be8b49b46d1f41b4aeec1121b013783f8f3526b56d037e05f2598bd0fd2215d6a1e5295e64f73f63f0aec8b915a985d786598")
+    }
+
+    /// PBKDF2 as SCRAM's Hi: one hash-long block, at SCRAM's usual 4096 iterations too.
+    @Test func pbkdf2Vectors() {
+        let password = Array("password".utf8), salt = Array("salt".utf8)
+        #expect(hex(Digest.sha256.pbkdf2(password: password, salt: salt, iterations: 1))
+            == "120fb6cffcf8b32c43e7225256c4f837a86548c92ccc35480805987cb70be17b")
+        #expect(hex(Digest.sha256.pbkdf2(password: password, salt: salt, iterations: 4096))
+            == "c5e478d59288c841aa530db6845c4c8d962893a001ce4e11a4963873aa98134a")
+        #expect(hex(Digest.sha512.pbkdf2(password: password, salt: salt, iterations: 1))
+            == "867f70cf1ade02cff3752599a3a53dc4af34c7a669815ae5d513554e1c8cf252c02d470a285a0501bad999bfe943c08f050235d7d68b1da55e63f73b60a57fce")
+        #expect(hex(Digest.sha512.pbkdf2(password: password, salt: salt, iterations: 4096))
+            == "d197b1b33db0143e018b12f3d1d1479e6cdebdcc97c5c0f87f6902e072f457b5143f30602641b3d55cd335988cb36b84376060ecd532e039b742a239434af2d5")
     }
 
     @Test func base64RoundTrip() {
@@ -44,6 +61,13 @@ private func hex(_ b: [UInt8]) -> String {
         #expect(Base64.decode("W22ZaJ0SNY7soEsUEjb6gQ==")?.count == 16)
         #expect(Base64.decode("abc") == nil)
         #expect(Base64.decode("a$c=") == nil)
+        // SCRAM's attributes are padded base64 with nothing else in them (RFC 5802 §7).
+        #expect(Base64.decode("Zg") == nil)
+        #expect(Base64.decode("Zm 9v") == nil)
+        #expect(Base64.decode("Zg=a") == nil)
+        #expect(Base64.decode("Zh==") == nil) // spare bits set: "Zg==" is the encoding of 0x66
+        #expect(Base64.decode("Zg==") == [0x66])
+        #expect(Base64.decode("") == [])
         for n in 0 ..< 10 {
             let bytes = (0 ..< n).map { UInt8($0 * 37 & 0xff) }
             #expect(Base64.decode(Base64.encode(bytes)) == bytes)
@@ -57,10 +81,10 @@ private func hex(_ b: [UInt8]) -> String {
         // RFC 4231 test case 2.
         #expect(hex(Digest.sha256.hmac(key: Array("Jefe".utf8), Array("what do ya want for nothing?".utf8)))
             == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
-        // PBKDF2-HMAC-SHA256("password", "salt", 2) (RFC 7914 style vectors).
+        // PBKDF2-HMAC-SHA256("password", "salt", 2).
         #expect(hex(Digest.sha256.pbkdf2(password: Array("password".utf8), salt: Array("salt".utf8), iterations: 2))
             == "ae4d0c95af6b46d32d0adff928f06dd02a303f8ef3c251dfd6e2d85a95474c43")
-        // The pad-state shortcut agrees with plain HMAC iteration, SHA-512 too.
+        // PBKDF2 agrees with its definition (RFC 8018 §5.2) iterated over our HMAC, SHA-512 too.
         for d in [Digest.sha256, .sha512] {
             var u = d.hmac(key: Array("pw".utf8), Array("salt".utf8) + [0, 0, 0, 1])
             var slow = u

@@ -150,8 +150,8 @@ extension FakeCluster {
         Digest.sha256.hash(Array("kgo-fake-salt:\(m.rawValue):\(user)".utf8)).prefix(16).map { $0 }
     }
 
-    /// The stored credential (StoredKey, ServerKey), computed once per user: PBKDF2 at 4096
-    /// iterations is slow in debug builds, and a broker stores these rather than passwords.
+    /// The stored credential (StoredKey, ServerKey), computed once per user, as a broker
+    /// stores these rather than passwords (and PBKDF2 at 4096 iterations is not free).
     mutating func scramCredential(_ m: FakeClusterConfig.SaslMechanism, _ user: FakeClusterConfig.User,
                                   salt: [UInt8]) -> (storedKey: [UInt8], serverKey: [UInt8]) {
         let key = "\(m.rawValue):\(user.name)"
