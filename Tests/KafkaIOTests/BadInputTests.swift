@@ -6,7 +6,9 @@ import NIOSSL
 import Testing
 
 /// Every way the outside world can be wrong ends in a specific typed error, soon, and
-/// without hammering the peer.
+/// without hammering the peer. "Soon" is bounded at 10 s (5 s where a retry budget is
+/// spent), far below the hang each test guards against (a 30 s request timeout, a 60 s
+/// dial): CI runs the whole suite in parallel on 2 cores, and 2 s bounds failed there.
 @Suite struct BadInputTests {
     /// The failure behind any retry wrapper.
     static func rootCause(_ error: KafkaClientError) -> KafkaClientError {
@@ -80,12 +82,12 @@ import Testing
         // A dial that hangs (a black-holed address); it fails much later so no promise leaks.
         config.dialer = KafkaDialer { _, _, loop, _ in
             let p = loop.makePromise(of: (any Channel).self)
-            loop.scheduleTask(in: .seconds(10)) { p.fail(ChannelError.connectTimeout(.seconds(10))) }
+            loop.scheduleTask(in: .seconds(60)) { p.fail(ChannelError.connectTimeout(.seconds(60))) }
             return p.futureResult
         }
         let (error, elapsed) = try await Self.failure(config)
         #expect(Self.rootCause(error) == .connectTimeout(broker: .seed(0)), "\(error)")
-        #expect(elapsed < .seconds(2))
+        #expect(elapsed < .seconds(10))
     }
 
     @Test func peerSpeakingGarbageIsAProtocolError() async throws {
@@ -99,7 +101,7 @@ import Testing
         case .protocolViolation, .malformedResponse: break
         default: Issue.record("expected a protocol error, got \(error)")
         }
-        #expect(elapsed < .seconds(2))
+        #expect(elapsed < .seconds(10))
     }
 
     @Test func httpServerAnnouncesAnOversizeFrame() async throws {
@@ -122,7 +124,7 @@ import Testing
             return
         }
         #expect(size > 64)
-        #expect(elapsed < .seconds(2))
+        #expect(elapsed < .seconds(10))
     }
 
     /// The test CA's server certificate names localhost and 127.0.0.1. Served on 127.0.0.2,
@@ -177,7 +179,7 @@ import Testing
             return
         }
         #expect(dials.withLockedValue { $0 } == 1)
-        #expect(elapsed < .seconds(2))
+        #expect(elapsed < .seconds(10))
     }
 
     @Test func plaintextClientAgainstTheTLSPortFails() async throws {
@@ -191,7 +193,7 @@ import Testing
         case .connectionClosed, .requestTimeout, .protocolViolation, .malformedResponse, .responseTooLarge: break
         default: Issue.record("unexpected \(error)")
         }
-        #expect(elapsed < .seconds(4))
+        #expect(elapsed < .seconds(10))
     }
 
     @Test func missingCAFileIsAConfigurationError() throws {
