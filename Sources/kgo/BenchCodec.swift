@@ -104,21 +104,8 @@ struct BenchCodec: ParsableCommand {
         return out
     }
 
-    /// Seconds per call of `body`, measured over at least `seconds`.
     func measure(_ body: () throws -> Int) throws -> Double {
-        let clock = ContinuousClock()
-        var sink = try body() // warm up (contexts, caches)
-        var iterations = 0
-        let start = clock.now
-        var elapsed = Duration.zero
-        repeat {
-            sink &+= try body()
-            iterations += 1
-            elapsed = clock.now - start
-        } while elapsed < .milliseconds(Int64(seconds * 1000))
-        if sink == 42 { print("", terminator: "") }
-        let s = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return s / Double(iterations)
+        try secondsPerCall(atLeast: seconds, body)
     }
 
     func fmt(_ v: Double) -> String {

@@ -38,21 +38,8 @@ struct BenchScram: ParsableCommand {
         return final
     }
 
-    /// Seconds per call of `body`, measured over at least `seconds` (one warm-up call first).
     func measure(_ body: () throws -> Int) throws -> Double {
-        let clock = ContinuousClock()
-        var sink = try body()
-        var calls = 0
-        let start = clock.now
-        var elapsed = Duration.zero
-        repeat {
-            sink &+= try body()
-            calls += 1
-            elapsed = clock.now - start
-        } while elapsed < .milliseconds(Int64(seconds * 1000))
-        if sink == 42 { print("", terminator: "") }
-        let s = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        return s / Double(calls)
+        try secondsPerCall(atLeast: seconds, body)
     }
 
     func ms(_ seconds: Double) -> String {

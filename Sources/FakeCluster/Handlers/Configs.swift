@@ -245,16 +245,17 @@ extension FakeCluster {
                 continue
             }
             let broker = res.resourceType == Self.brokerResource
+            let brokerKnown = broker ? brokerConfigs(ctx.broker) : []
             var configs = broker ? state.dynamicBrokerConfigs[res.resourceName] ?? [:] : state.metadata.topic(res.resourceName)!.configs
             var failure: (KafkaErrorCode, String?) = (.noError, nil)
             for c in res.configs where failure.0 == .noError {
-                let isList = broker ? brokerConfigs(ctx.broker).first { $0.name == c.name }?.type == .list
+                let isList = broker ? brokerKnown.first { $0.name == c.name }?.type == .list
                     : configCatalog.topicConfig(c.name)?.type == .list
                 switch c.configOperation {
                 case 0: configs[c.name] = c.value ?? "" // SET
                 case 1: configs[c.name] = nil // DELETE
                 case 2 where isList, 3 where isList: // APPEND, SUBTRACT
-                    let current = configs[c.name] ?? (broker ? brokerConfigs(ctx.broker).first { $0.name == c.name }?.value ?? ""
+                    let current = configs[c.name] ?? (broker ? brokerKnown.first { $0.name == c.name }?.value ?? ""
                         : configCatalog.topicConfig(c.name)!.topicValue)
                     var items = current.split(separator: ",").map(String.init)
                     let change = (c.value ?? "").split(separator: ",").map(String.init)

@@ -4,8 +4,9 @@
 /// token logins), may use them (DELEGATION_TOKEN_REQUEST_NOT_ALLOWED otherwise); only the
 /// owner, the requester or a renewer renews or expires a token
 /// (DELEGATION_TOKEN_OWNER_MISMATCH); an unknown HMAC is DELEGATION_TOKEN_NOT_FOUND and a
-/// token past its expiry DELEGATION_TOKEN_EXPIRED. ACLs are not enforced (as a broker
-/// without an authorizer): a user may create tokens for another owner and describe them all.
+/// token past its expiry DELEGATION_TOKEN_EXPIRED. ACLs are not checked for these calls,
+/// even with `authorization` on (Authorization.swift gates the data paths only): a user may
+/// create tokens for another owner and describe them all.
 /// A token past its expiry is left out of descriptions (Kafka's expiry check removes it).
 extension FakeCluster {
     typealias Principal = DelegationTokenStore.Principal

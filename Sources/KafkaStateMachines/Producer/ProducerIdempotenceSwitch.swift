@@ -133,8 +133,10 @@ extension ProducerStateMachine {
         resumeFailures += 1
     }
 
-    /// An idempotent batch met a leader that takes only legacy message sets: without
-    /// idempotence from now on (until `resumeIdempotenceIfPossible`), every sequence forgotten.
+    /// The cluster cannot take idempotent batches (InitProducerId unsupported, or an
+    /// idempotent batch met a leader that takes only legacy message sets): without
+    /// idempotence from now on (until `resumeIdempotenceIfPossible`), every sequence
+    /// forgotten; the leaders are asked again for their versions one recheck from now.
     mutating func suspendIdempotence(reason: String, now: Instant) {
         idempotent = false
         idempotenceProbedAt = now

@@ -324,15 +324,10 @@ extension ProducerStateMachine {
         guard config.idempotenceFallback, txn == nil else {
             return fail(fatally: .invalidConfiguration(.idempotenceUnsupported(broker: "the broker (\(error))")))
         }
-        idempotent = false
-        idRetryAt = nil
         idFailures = 0
-        // Leaders are asked again for their versions one recheck from now (ProducerIdempotenceSwitch.swift).
-        idempotenceProbedAt = now
-        // What waited for the producer id goes now: nothing else wakes the pump (the
-        // linger deadlines it waited behind have passed).
-        dirty = true
-        outputs.append(.action(.producer(.idempotenceDisabled(reason: "\(error)"))))
+        // What waited for the producer id goes now (suspendIdempotence marks the pump
+        // dirty: nothing else wakes it, the linger deadlines it waited behind have passed).
+        suspendIdempotence(reason: "\(error)", now: now)
     }
 
     private mutating func retryProducerId(now: Instant) {
