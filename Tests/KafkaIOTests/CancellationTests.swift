@@ -18,9 +18,10 @@ import Testing
     @Test func cancellingTheTaskFailsTheRequestAtOnceAndIgnoresItsLateAnswer() async throws {
         let server = try FakeClusterServer.start(FakeClusterConfig(brokers: [.init(nodeId: 1, port: 0)], recordEvents: true))
         defer { try? server.shutdown() }
-        // The first Metadata answer leaves 3 s late.
+        // The first Metadata answer is held back until the test releases it, so a wait that
+        // ignored the cancel could not end before the checks, however loaded the machine.
         try await server.withCluster { cluster, _ in
-            cluster.delayResponses(.metadata, milliseconds: 8000, count: 1)
+            cluster.delayResponses(.metadata, milliseconds: 3_600_000, count: 1)
             return ((), [])
         }.get()
         let broker = server.brokers[0]
@@ -36,20 +37,17 @@ import Testing
         // Wait until the broker holds the request, then cancel.
         while try await Self.metadataRequests(server) == 0 {
             try await Task.sleep(for: .milliseconds(20))
-            if clock.now - start > .seconds(5) { Issue.record("the request never reached the broker"); break }
+            if clock.now - start > .seconds(120) { Issue.record("the request never reached the broker"); break }
         }
-        // Timed from when the broker is seen holding the request (the held answer leaves 8 s
-        // after it arrived), so a slow start on a loaded machine does not count.
-        let held = clock.now
         task.cancel()
-        let result = await task.value
-        let elapsed = clock.now - held
-        guard case .failure(.cancelled) = result else {
-            Issue.record("expected .cancelled, got \(result)")
+        // A hang guard only: the answer is still held, so only the cancel can end the wait.
+        let result = await ConsumerCancellationTests.value(of: task, within: .seconds(60))
+        guard case .failure(.cancelled)? = result else {
+            Issue.record("expected .cancelled, got \(String(describing: result))")
             await client.close()
             return
         }
-        #expect(elapsed < .seconds(6), "cancelled \(elapsed) after the broker held it, the held answer takes 8 s")
+        try await server.withCluster { cluster, now in ((), cluster.releaseDelayedResponses(now: now)) }.get()
 
         // The same connection carries on: the next request's answer follows the late one,
         // which the client reads and drops instead of mistaking it for this one.

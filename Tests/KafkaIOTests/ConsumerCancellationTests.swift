@@ -79,22 +79,25 @@ import Testing
         while received == 0, clock.now - start < .seconds(20) { received += await consumer.poll(timeout: .seconds(1)).recordCount }
         #expect(received == 1)
         _ = await consumer.poll(timeout: .milliseconds(50))   // marks the record consumed
-        // The next OffsetCommit answer leaves 6 s late (an uncancelled commit would return
-        // nil then, not .cancelled).
+        // The next OffsetCommit answer is held until released below (an uncancelled commit
+        // could only end with it, returning nil, not .cancelled).
         let before = try await ServiceLifecycleTests.requests(.offsetCommit, server)
         try await server.withCluster { cluster, _ in
-            cluster.delayResponses(.offsetCommit, milliseconds: 6000, count: 1)
+            cluster.delayResponses(.offsetCommit, milliseconds: 3_600_000, count: 1)
             return ((), [])
         }.get()
         let commit = Task { () -> GroupError? in
             do throws(GroupError) { try await consumer.commit(); return nil } catch { return error }
         }
-        while try await ServiceLifecycleTests.requests(.offsetCommit, server) == before, clock.now - start < .seconds(25) {
+        let sent = clock.now
+        while try await ServiceLifecycleTests.requests(.offsetCommit, server) == before {
+            if clock.now - sent > .seconds(120) { Issue.record("no OffsetCommit reached the broker in 120 s"); break }
             try await Task.sleep(for: .milliseconds(20))
         }
         commit.cancel()
-        let outcome = await Self.value(of: commit, within: .seconds(10))
+        let outcome = await Self.value(of: commit, within: .seconds(60))
         #expect(outcome == .some(.some(.cancelled)), "\(String(describing: outcome))")
+        try await server.withCluster { cluster, now in ((), cluster.releaseDelayedResponses(now: now)) }.get()
         // The client goes on: a commit after the late answer succeeds.
         let committed = try await consumer.commit()
         #expect(committed[TopicPartition("t", 0)]?.offset == 1, "\(committed)")

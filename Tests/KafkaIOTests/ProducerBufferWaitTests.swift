@@ -6,7 +6,8 @@ import Testing
 /// How each callback form of `produce` waits for buffer room: the async one suspends (and a
 /// cancelled wait completes its record `.cancelled`, never queued), the synchronous one blocks
 /// a thread of its own but never a Swift concurrency thread. Against FakeCluster's TCP
-/// listener holding the first Produce answer back 6 s, with room for one record.
+/// listener holding the first Produce answer back until the test releases it, with room for
+/// one record.
 @Suite struct ProducerBufferWaitTests {
     typealias Held = ProducerCancellationTests
     typealias Support = ConsumerCancellationTests
@@ -23,7 +24,7 @@ import Testing
     static func untilWaiting(_ client: KafkaClient) async throws {
         let clock = ContinuousClock()
         let start = clock.now
-        while client.producerGate.waiting == 0, clock.now - start < .seconds(10) { try await Task.sleep(for: .milliseconds(10)) }
+        while client.producerGate.waiting == 0, clock.now - start < .seconds(60) { try await Task.sleep(for: .milliseconds(10)) }
     }
 
     @Test func asyncCallbackProduceSuspendsForRoomThenQueues() async throws {
@@ -33,6 +34,7 @@ import Testing
         let call = Task { await client.produce(KafkaRecord(topic: "t", value: [1])) { second.finish($0) } }
         try await Self.untilWaiting(client)
         #expect(client.producerGate.waiting == 1, "the call did not wait for room")
+        try await server.release()
         // Room comes back when the held record is answered; the waiting one is then queued.
         _ = try await first.value(cancelled: .failure(.cancelled)).get()
         await call.value
@@ -48,7 +50,7 @@ import Testing
         let call = Task { await client.produce(KafkaRecord(topic: "t", value: [1])) { second.finish($0) } }
         try await Self.untilWaiting(client)
         call.cancel()
-        let returned = await Support.value(of: call, within: .seconds(5))
+        let returned = await Support.value(of: call, within: .seconds(60))
         #expect(returned != nil, "the cancelled call went on waiting")
         guard case .failure(.cancelled) = await second.value(cancelled: .failure(.bufferFull)) else {
             Issue.record("the cancelled record's completion was not .cancelled")
@@ -58,6 +60,7 @@ import Testing
         #expect(client.producerGate.waiting == 0)
         #expect(client.bufferedRecords == 1)
         // Never queued: the next record lands right after the held one.
+        try await server.release()
         _ = try await first.value(cancelled: .failure(.cancelled)).get()
         #expect(try await client.produce(KafkaRecord(topic: "t", value: [2])).offset == 1)
         await client.close()
@@ -76,6 +79,7 @@ import Testing
             return
         }
         #expect(client.producerGate.waiting == 0)
+        try await server.release()
         _ = try await first.value(cancelled: .failure(.cancelled)).get()
         await client.close()
     }
@@ -91,6 +95,7 @@ import Testing
         }
         try await Self.untilWaiting(client)
         #expect(client.producerGate.waiting == 1, "the thread did not block waiting for room")
+        try await server.release()
         _ = try await first.value(cancelled: .failure(.cancelled)).get()
         await returned.value()
         let landed = try await second.value(cancelled: .failure(.cancelled)).get()
@@ -104,4 +109,6 @@ struct FakeClusterServerHandle {
     let server: FakeClusterServer
     init(_ server: FakeClusterServer) { self.server = server }
     func shutdown() { try? server.shutdown() }
+    /// Lets the held Produce answer go (`ProducerCancellationTests.release`).
+    func release() async throws { try await ProducerCancellationTests.release(server) }
 }

@@ -25,6 +25,16 @@ extension FakeCluster {
         faults.armed.append(FaultTable.Fault(apiKey: apiKey, broker: broker, remaining: count, delayMs: milliseconds))
     }
 
+    /// Sends every response a `delayResponses` fault is holding back now, whatever delay was
+    /// left: a test can hold an answer for as long as it needs (a long delay) and let it go
+    /// when it is ready, instead of racing a timer on a loaded machine.
+    public mutating func releaseDelayedResponses(now: Instant) -> [FakeOutput] {
+        for slot in parked.keys.sorted() {
+            if case .delayed = parked[slot]!.work { parked[slot]!.deadline = now }
+        }
+        return tick(now: now)
+    }
+
     /// The next `count` requests of `apiKey` close their connection, before the broker acts
     /// on them (`afterHandling` false) or after (the effect happens, the response is lost).
     public mutating func dropConnection(on apiKey: ApiKey, afterHandling: Bool, count: Int = 1, broker: Int32? = nil) {
@@ -65,6 +75,16 @@ extension FakeCluster {
     /// How many partitions a topic has (nil: no such topic).
     public func partitionCount(_ topic: String) -> Int32? {
         state.metadata.topic(topic).map { Int32($0.partitions.count) }
+    }
+
+    /// The topics users created or configured, by name (internal topics left out).
+    public var topicNames: [String] {
+        state.metadata.topicNames.filter { state.metadata.topic($0)?.isInternal == false }
+    }
+
+    /// The name of the topic with this id, if it exists.
+    public func topicName(id: KafkaUUID) -> String? {
+        state.metadata.topic(id: id)?.name
     }
 
     /// The partition's leader, leader epoch, replicas and ISR, if it exists.
