@@ -18,7 +18,8 @@
 #      swift-docc-plugin, warnings as errors (a broken symbol link fails the run)
 #   5. the simulation sweep: kgo built in release sweeps KGO_SIM_SEEDS (default 200) seeds
 #      of scenarios/random-faults.scenario, each run twice with action hashes compared; a
-#      failing seed prints its replay command and is shrunk into .build/sim-failure.scenario
+#      failing seed prints its replay command, draws its run as an HTML timeline in
+#      .build/sim-timelines/SCENARIO-SEED.html (kgo sim sweep --timelines) and is shrunk into .build/sim-failure.scenario
 #      (save it under scenarios/ with its fix); prints seeds/min and virtual s per wall s
 #      then KGO_SIM_SEEDS seeds of scenarios/consume-random.scenario (the direct consumer)
 #      and half as many of scenarios/consume-random-read-committed.scenario, then
@@ -149,54 +150,54 @@ if [ "$SIM_SEEDS" -gt 0 ]; then
   swift build -c release --product kgo
   S1=$(now_ms)
   log "release build: $((S1 - S0)) ms"
-  .build/release/kgo sim sweep scenarios/random-faults.scenario --seeds "$SIM_SEEDS" \
+  .build/release/kgo sim sweep --timelines .build/sim-timelines scenarios/random-faults.scenario --seeds "$SIM_SEEDS" \
     --save .build/sim-failure.scenario | grep -v ' ok$'
   log "sweep: $(( $(now_ms) - S1 )) ms"
   S2=$(now_ms)
-  .build/release/kgo sim sweep scenarios/consume-random.scenario --seeds "$SIM_SEEDS" \
+  .build/release/kgo sim sweep --timelines .build/sim-timelines scenarios/consume-random.scenario --seeds "$SIM_SEEDS" \
     --save .build/sim-consume-failure.scenario | grep -v ' ok$'
-  .build/release/kgo sim sweep scenarios/consume-random-read-committed.scenario --seeds $(( (SIM_SEEDS + 1) / 2 )) \
+  .build/release/kgo sim sweep --timelines .build/sim-timelines scenarios/consume-random-read-committed.scenario --seeds $(( (SIM_SEEDS + 1) / 2 )) \
     --save .build/sim-consume-rc-failure.scenario | grep -v ' ok$'
   log "consumer sweeps: $(( $(now_ms) - S2 )) ms"
   S2=$(now_ms)
-  .build/release/kgo sim sweep scenarios/sweep/producer-100k.scenario --seeds "$SIM_SEEDS" \
+  .build/release/kgo sim sweep --timelines .build/sim-timelines scenarios/sweep/producer-100k.scenario --seeds "$SIM_SEEDS" \
     --save .build/sim-producer-failure.scenario | grep -v ' ok$'
-  .build/release/kgo sim sweep scenarios/sweep/producer-10k.scenario --seeds "$SIM_SEEDS" \
+  .build/release/kgo sim sweep --timelines .build/sim-timelines scenarios/sweep/producer-10k.scenario --seeds "$SIM_SEEDS" \
     --save .build/sim-producer-10k-failure.scenario | grep -v ' ok$'
-  .build/release/kgo sim sweep scenarios/sweep/producer-cuts-random.scenario --seeds "$SIM_SEEDS" \
+  .build/release/kgo sim sweep --timelines .build/sim-timelines scenarios/sweep/producer-cuts-random.scenario --seeds "$SIM_SEEDS" \
     --save .build/sim-producer-cuts-failure.scenario | grep -v ' ok$'
-  .build/release/kgo sim sweep scenarios/sweep/producer-upgrade-random.scenario --seeds "$SIM_SEEDS" \
+  .build/release/kgo sim sweep --timelines .build/sim-timelines scenarios/sweep/producer-upgrade-random.scenario --seeds "$SIM_SEEDS" \
     --save .build/sim-producer-upgrade-failure.scenario | grep -v ' ok$'
-  .build/release/kgo sim sweep scenarios/sweep/producer-mixed-cluster-random.scenario --seeds "$SIM_SEEDS" \
+  .build/release/kgo sim sweep --timelines .build/sim-timelines scenarios/sweep/producer-mixed-cluster-random.scenario --seeds "$SIM_SEEDS" \
     --save .build/sim-producer-mixed-cluster-failure.scenario | grep -v ' ok$'
   log "producer sweep: $(( $(now_ms) - S2 )) ms"
   S2=$(now_ms)
-  .build/release/kgo sim sweep scenarios/sweep/txn-producer-random.scenario --seeds "$SIM_SEEDS" \
+  .build/release/kgo sim sweep --timelines .build/sim-timelines scenarios/sweep/txn-producer-random.scenario --seeds "$SIM_SEEDS" \
     --save .build/sim-txn-producer-failure.scenario | grep -v ' ok$'
-  .build/release/kgo sim sweep scenarios/sweep/txn-zombie-random.scenario --seeds "$SIM_SEEDS" \
+  .build/release/kgo sim sweep --timelines .build/sim-timelines scenarios/sweep/txn-zombie-random.scenario --seeds "$SIM_SEEDS" \
     --save .build/sim-txn-zombie-failure.scenario | grep -v ' ok$'
-  .build/release/kgo sim sweep scenarios/sweep/txn-timeout-random.scenario --seeds "$SIM_SEEDS" \
+  .build/release/kgo sim sweep --timelines .build/sim-timelines scenarios/sweep/txn-timeout-random.scenario --seeds "$SIM_SEEDS" \
     --save .build/sim-txn-timeout-failure.scenario | grep -v ' ok$'
   V2_SEEDS=$(( (SIM_SEEDS + 1) / 2 ))
-  .build/release/kgo sim sweep scenarios/sweep/txn-producer-v2-random.scenario --seeds "$V2_SEEDS" \
+  .build/release/kgo sim sweep --timelines .build/sim-timelines scenarios/sweep/txn-producer-v2-random.scenario --seeds "$V2_SEEDS" \
     --save .build/sim-txn-producer-v2-failure.scenario | grep -v ' ok$'
-  .build/release/kgo sim sweep scenarios/sweep/txn-zombie-v2-random.scenario --seeds "$V2_SEEDS" \
+  .build/release/kgo sim sweep --timelines .build/sim-timelines scenarios/sweep/txn-zombie-v2-random.scenario --seeds "$V2_SEEDS" \
     --save .build/sim-txn-zombie-v2-failure.scenario | grep -v ' ok$'
   log "transactional producer sweeps: $(( $(now_ms) - S2 )) ms"
   S2=$(now_ms)
   for fam in churn cooperative static coordinator-faults eos eos-think eos-v2; do
-    .build/release/kgo sim sweep "scenarios/group-$fam-random.scenario" --seeds "$SIM_SEEDS" | grep -v ' ok$'
+    .build/release/kgo sim sweep --timelines .build/sim-timelines "scenarios/group-$fam-random.scenario" --seeds "$SIM_SEEDS" | grep -v ' ok$'
   done
   # KIP-848 (consumer protocol) families: half as many seeds each, six families.
   KIP848_FAMILIES=(scenarios/group-consumer-churn-random.scenario scenarios/group-consumer-static-random.scenario
                    scenarios/group-consumer-coordinator-faults-random.scenario scenarios/group-consumer-eos-random.scenario
                    scenarios/group-consumer-switch-random.scenario scenarios/group-consumer-slow-random.scenario)
   for f in "${KIP848_FAMILIES[@]}"; do
-    .build/release/kgo sim sweep "$f" --seeds "$V2_SEEDS" | grep -v ' ok$'
+    .build/release/kgo sim sweep --timelines .build/sim-timelines "$f" --seeds "$V2_SEEDS" | grep -v ' ok$'
   done
   log "group sweeps: $(( $(now_ms) - S2 )) ms"
   S2=$(now_ms)
-  .build/release/kgo sim sweep scenarios/admin-groups-random.scenario --seeds "$SIM_SEEDS" \
+  .build/release/kgo sim sweep --timelines .build/sim-timelines scenarios/admin-groups-random.scenario --seeds "$SIM_SEEDS" \
     --save .build/sim-admin-failure.scenario | grep -v ' ok$'
   log "admin sweep: $(( $(now_ms) - S2 )) ms"
   # A fresh window too, so coverage grows run by run: half as many seeds of each family,
@@ -209,10 +210,10 @@ if [ "$SIM_SEEDS" -gt 0 ]; then
            sweep/producer-upgrade-random sweep/producer-mixed-cluster-random sweep/txn-producer-random sweep/txn-zombie-random sweep/txn-timeout-random \
            group-churn-random group-cooperative-random group-static-random group-coordinator-faults-random \
            group-eos-random group-eos-think-random group-eos-v2-random admin-groups-random; do
-    .build/release/kgo sim sweep "scenarios/$f.scenario" --seeds "$FRESH_SEEDS" --from "$FRESH_FROM" | grep -v ' ok$'
+    .build/release/kgo sim sweep --timelines .build/sim-timelines "scenarios/$f.scenario" --seeds "$FRESH_SEEDS" --from "$FRESH_FROM" | grep -v ' ok$'
   done
   for f in "${KIP848_FAMILIES[@]}"; do
-    .build/release/kgo sim sweep "$f" --seeds "$(( (FRESH_SEEDS + 1) / 2 ))" --from "$FRESH_FROM" | grep -v ' ok$'
+    .build/release/kgo sim sweep --timelines .build/sim-timelines "$f" --seeds "$(( (FRESH_SEEDS + 1) / 2 ))" --from "$FRESH_FROM" | grep -v ' ok$'
   done
   log "fresh window: $(( $(now_ms) - S2 )) ms"
 fi

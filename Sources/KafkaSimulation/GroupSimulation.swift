@@ -182,6 +182,8 @@ package struct GroupSimulation {
     package var log: [String] = []
     /// Every group event of every member goes into `log` too (kgo sim run with KGO_SIM_LOG=2).
     package var traceEvents = false
+    /// When set (`kgo sim run --timeline`), the run drawn on its time axis (SimTimeline).
+    package var timeline: SimTimeline? = nil
     var nextPromise: UInt64 = 1
     var copyCommits = 0
     var copyAborts = 0
@@ -284,6 +286,7 @@ package struct GroupSimulation {
         for (k, t) in switchTimes.enumerated() { queue.push(at: t * Self.ms, .switchProtocol(k)) }
         if plan.settleMs > 0 { queue.push(at: plan.quietAtMs * Self.ms, .quiet) }
         let end = plan.durationMs * Self.ms
+        timeline?.leadership(of: cluster, at: now)
         var steps = 0
         while steps < 5_000_000 {
             steps += 1
@@ -303,6 +306,10 @@ package struct GroupSimulation {
             if let d = cluster.nextDeadline, d.nanoseconds <= now {
                 deliver(cluster.tick(now: Instant(nanoseconds: now)))
             }
+            if let timeline {
+                timeline.leadership(of: cluster, at: now)
+                if let first = checker.violations.first { timeline.violated(at: now, first) }
+            }
         }
         now = end
         readCoordinatorOffsets()
@@ -312,6 +319,10 @@ package struct GroupSimulation {
         var violations = checker.violations
         if !plan.invariants.isEmpty {
             violations = violations.filter { v in plan.invariants.contains { v.hasPrefix($0 + ":") } }
+        }
+        if let timeline {
+            if let first = violations.first { timeline.violated(at: now, first) }
+            timeline.close(at: now)
         }
         return Result(violations: violations, hash: digest.value, actions: Int(digest.actions), rebalances: rebalances,
                       delivered: checker.deliveredCount, duplicates: checker.duplicates, faults: faults.count,
@@ -364,6 +375,7 @@ package struct GroupSimulation {
         }
         engine.handle(.joinGroup(gc), now: Instant(nanoseconds: now))
         members[i].engine = engine
+        timeline?.begin("member|\(i)", lane: timeline!.lane(.group, "member \(i)"), at: now, label: "member \(i), life \(members[i].life)", kind: .member)
         log.append("\(now / Self.ms) ms: member \(i) starts (life \(members[i].life)\(plan.usesConsumerProtocol ? ", \(groupProtocol.rawValue) protocol" : ""))")
         drain(i)
     }
@@ -373,6 +385,11 @@ package struct GroupSimulation {
         crashed = true
         abandonTransaction(i)
         log.append("\(now / Self.ms) ms: member \(i) crashes")
+        if let timeline {
+            timeline.finish("member|\(i)", at: now)
+            timeline.mark(timeline.lane(.group, "member \(i)"), at: now, "member \(i) crashes", kind: .lost)
+            for c in members[i].links.keys.sorted() { timeline.disconnected(link: Self.timelineLink(i, c), at: now) }
+        }
         for (_, f) in members[i].links.sorted(by: { $0.key < $1.key }) { cluster.disconnect(f) }
         members[i].engine = nil
         members[i].owned = []
@@ -408,7 +425,9 @@ package struct GroupSimulation {
             }
         case .fault(let k):
             guard !quiet else { return }
+            timeline?.fault(at: now, "\(faults[k].fault)")
             apply(faults[k].fault)
+            timeline?.brokers((1 ... Int32(plan.brokers)).map { $0 }, stopped: stopped, isolated: isolated, at: now)
         case .quiet:
             quiet = true
             log.append("\(now / Self.ms) ms: quiet: every fault heals")
@@ -418,6 +437,8 @@ package struct GroupSimulation {
             stopped = []
             isolated = []
             cluster.clearArmedFaults()
+            timeline?.fault(at: now, "quiet: every fault heals")
+            timeline?.brokers((1 ... Int32(plan.brokers)).map { $0 }, stopped: stopped, isolated: isolated, at: now)
             if switching == nil, !members.contains(where: { $0.engine != nil && !$0.leaving }) { startWhenReleased(0) }
         case .switchProtocol(let k):
             beginSwitch(k)
@@ -427,16 +448,21 @@ package struct GroupSimulation {
             startWhenReleased(i)
         case .dialed(let i, let life, let c):
             guard members[i].life == life, members[i].engine != nil else { return }
+            if let timeline, let b = members[i].linkBroker[c] {
+                timeline.connected(link: Self.timelineLink(i, c), client: "member \(i)", broker: "broker \(b)", at: now)
+            }
             feed(i, members[i].links[c] != nil ? .connectionOpened(ConnectionID(c)) : .connectionFailed(ConnectionID(c), reason: .refused("down")))
         case .toBroker(let i, let life, let c, let bytes):
             guard members[i].life == life, let f = members[i].links[c] else { return }
             deliver(cluster.receive(f, bytes, now: Instant(nanoseconds: now)))
         case .toClient(let i, let life, let c, let bytes):
             guard members[i].life == life, members[i].links[c] != nil else { return }
+            timeline?.read(bytes, link: Self.timelineLink(i, c), at: now)
             feed(i, .bytesReceived(ConnectionID(c), bytes))
         case .brokerClosed(let i, let life, let c):
             guard members[i].life == life, members[i].links.removeValue(forKey: c) != nil else { return }
             members[i].linkBroker[c] = nil
+            timeline?.disconnected(link: Self.timelineLink(i, c), at: now)
             feed(i, .connectionClosed(ConnectionID(c)))
         case .revocationHandled(let i, let life, let id):
             guard members[i].life == life, members[i].engine != nil else { return }
@@ -562,10 +588,14 @@ package struct GroupSimulation {
             queue.push(at: now + latency(&rng), .dialed(member: i, life: life, c.rawValue))
         case .write(let c, let bytes):
             guard members[i].links[c.rawValue] != nil else { return }
+            if let timeline, let b = members[i].linkBroker[c.rawValue] {
+                timeline.wrote(bytes, link: Self.timelineLink(i, c.rawValue), client: "member \(i)", broker: "broker \(b)", cluster: cluster, at: now)
+            }
             queue.push(at: due(i, c.rawValue), .toBroker(member: i, life: life, c.rawValue, bytes))
         case .close(let c):
             if let f = members[i].links.removeValue(forKey: c.rawValue) { cluster.disconnect(f) }
             members[i].linkBroker[c.rawValue] = nil
+            timeline?.disconnected(link: Self.timelineLink(i, c.rawValue), at: now)
         case .fetched(let batch):
             fetched(i, batch)
         case .group(let event):
@@ -641,6 +671,7 @@ package struct GroupSimulation {
 
     mutating func groupEvent(_ i: Int, _ event: GroupEvent) {
         if traceEvents { log.append("\(now / Self.ms) ms:   member \(i): \(event)") }
+        if let timeline { timelineEvent(timeline, i, event) }
         switch event {
         case .joined(let id, let gen, _, let proto):
             rebalances += 1
@@ -748,6 +779,33 @@ package struct GroupSimulation {
         }
         if !live.isEmpty {
             checker.delivered(records: written.keys.sorted().map { ($0, written[$0]!) })
+        }
+    }
+}
+
+extension GroupSimulation {
+    /// A member's link as one timeline key (a member's connection ids are its own).
+    static func timelineLink(_ member: Int, _ c: UInt64) -> UInt64 { UInt64(member) << 40 | c }
+
+    func timelineEvent(_ timeline: SimTimeline, _ i: Int, _ event: GroupEvent) {
+        let lane = timeline.lane(.group, "member \(i)")
+        func list(_ p: [TopicPartition]) -> String { p.map { "\($0.topic)/\($0.partition)" }.joined(separator: ",") }
+        switch event {
+        case .joined(_, let gen, let leader, let proto):
+            timeline.mark(lane, at: now, "joined generation \(gen)\(leader ? " as leader" : "") (\(proto))", kind: .generation)
+        case .assigned(let p, let gen):
+            timeline.mark(lane, at: now, "generation \(gen): assigned \(list(p))", kind: .generation)
+        case .revoking(_, let p):
+            timeline.mark(lane, at: now, "revoking \(list(p))", kind: .revoke)
+        case .lost(let p):
+            timeline.mark(lane, at: now, "lost \(list(p))", kind: .revoke)
+        case .left:
+            timeline.finish("member|\(i)", at: now)
+            timeline.mark(lane, at: now, "left the group", kind: .revoke)
+        case .failed(let e):
+            timeline.mark(lane, at: now, "membership failed: \(e)", kind: .lost)
+        case .committed, .rewound, .warning:
+            break
         }
     }
 }

@@ -28,6 +28,8 @@ package enum Invariant {
 /// Every violation found, in the order found (the first is the one reported).
 package struct Violations: Sendable {
     package private(set) var list: [String] = []
+    /// When the first violation was found (virtual ns).
+    package private(set) var firstAt: UInt64?
     let enabled: [String]
 
     package init(enabled: [String]) { self.enabled = enabled }
@@ -36,6 +38,7 @@ package struct Violations: Sendable {
 
     package mutating func add(_ name: String, _ message: String, at now: UInt64) {
         guard checks(name) else { return }
+        if list.isEmpty { firstAt = now }
         list.append("\(name) at \(DurationText.format(now / 1_000_000 * 1_000_000)): \(message)")
     }
 }

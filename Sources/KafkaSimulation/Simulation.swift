@@ -94,6 +94,8 @@ package struct Simulation {
     /// When set (`kgo sim run` with KGO_SIM_LOG), what happened: faults, and every engine's
     /// delivery reports and producer notices, with the engine's index.
     package var trace: SimTrace? = nil
+    /// When set (`kgo sim run --timeline`), the run drawn on its time axis (SimTimeline).
+    package var timeline: SimTimeline? = nil
 
     /// Time allowed after the liveness phase for outstanding requests to finish.
     package static let drain: UInt64 = 60_000_000_000
@@ -215,6 +217,7 @@ package struct Simulation {
         for i in writers.indices { queue.push(at: 2_000_000 + UInt64(i) * 1_000_000, .txnWrite(i)) }
         for (i, f) in faults.enumerated() where f.at < scenario.safety { queue.push(at: f.at, .fault(i)) }
         queue.push(at: scenario.safety, .heal)
+        timeline?.leadership(of: cluster, at: now)
         let stop = scenario.end + Self.drain
         var sameInstantSteps = 0
         while true {
@@ -240,6 +243,7 @@ package struct Simulation {
             } else {
                 handleCluster(cluster.tick(now: Instant(nanoseconds: now)))
             }
+            if let timeline { timeline.leadership(of: cluster, at: now) }
             if stopIssuing && ledger.outstanding.isEmpty && queue.isEmpty && consumersCaughtUp() && engine.producerBufferedRecords == 0
                 && txnProducersSettled() { break }
         }
@@ -267,6 +271,10 @@ package struct Simulation {
             result.consumed += c.records
             result.dataLossReports += c.losses
         }
+        if let timeline {
+            if let first = violations.list.first { timeline.violated(at: violations.firstAt ?? now, first) }
+            timeline.close(at: now)
+        }
         return result
     }
 
@@ -279,9 +287,11 @@ package struct Simulation {
             let (ei, id) = Self.split(c)
             if cluster.isReachable(broker: link.broker), let f = cluster.connect(broker: link.broker) {
                 net.attach(c, fake: f)
+                timeline?.connected(link: c, client: "client \(ei)", broker: "broker \(link.broker)", at: now)
                 feed(.connectionOpened(id), engine: ei)
             } else {
                 net.forget(c)
+                timeline?.refused(client: "client \(ei)", broker: "broker \(link.broker)", at: now)
                 feed(.connectionFailed(id, reason: .refused("connection refused")), engine: ei)
             }
             drainEngine(ei)
@@ -293,10 +303,12 @@ package struct Simulation {
         case .clientClose(let c):
             if let f = net.links[c]?.fake { cluster.disconnect(f) }
             net.forget(c)
+            timeline?.disconnected(link: c, at: now)
         case .toClient(let c, let bytes):
             guard let link = net.links[c], !link.dead, !link.closedByEngine else { return }
             if net.carries(c, bytes.count, now: now) { return resetLink(c) }
             noteThrottle(link, bytes)
+            timeline?.read(bytes, link: c, at: now)
             let (ei, id) = Self.split(c)
             feed(.bytesReceived(id, bytes), engine: ei)
             drainEngine(ei)
@@ -304,6 +316,7 @@ package struct Simulation {
             guard let link = net.links[c] else { return }
             let tellEngine = !link.closedByEngine
             net.forget(c)
+            timeline?.disconnected(link: c, at: now)
             if tellEngine {
                 let (ei, id) = Self.split(c)
                 feed(.connectionClosed(id), engine: ei)
@@ -311,7 +324,9 @@ package struct Simulation {
             }
         case .fault(let i):
             if trace != nil { note("fault \(faults[i].fault)") }
+            timeline?.fault(at: now, "\(faults[i].fault)")
             apply(faults[i].fault)
+            timeline?.brokers(addresses.map(\.node), stopped: stopped, isolated: isolated, at: now)
         case .wake(let i):
             guard !stopIssuing || workloads[i].wakesWhileDraining else { return }
             var ctx = lendContext()
@@ -333,6 +348,8 @@ package struct Simulation {
             for b in isolated { handleCluster(cluster.setIsolated(b, false, now: Instant(nanoseconds: now))) }
             stopped = []
             isolated = []
+            timeline?.fault(at: now, "heal: every broker restarted and reachable")
+            timeline?.brokers(addresses.map(\.node), stopped: stopped, isolated: isolated, at: now)
         }
     }
 
@@ -413,6 +430,7 @@ package struct Simulation {
                 let k = Self.link(ei, c)
                 guard let link = net.links[k] else { continue }
                 checkThrottle(link, bytes)
+                timeline?.wrote(bytes, link: k, client: "client \(ei)", broker: "broker \(link.broker)", cluster: cluster, at: now)
                 queue.push(at: net.deliveryToBroker(k, now: now), .toBroker(k, bytes))
             case .fetchOAuthToken:
                 continue   // the simulation configures no SASL

@@ -35,10 +35,12 @@ struct SimRun: ParsableCommand {
     @Flag(help: "On failure, shrink the faults and print the reduced scenario.") var shrink = false
     @Option(help: "Also write the run's engine inputs as a flight recording to PATH-000001.kgorec (replay: kgo sim replay).")
     var record: String?
+    @Option(help: "Also draw the run as one self-contained HTML page at PATH (brokers, leaders and epochs, faults, connections, requests, group generations, the first violation).")
+    var timeline: String?
 
     func run() throws {
         if let plan = try loadGroupScenario(file) {
-            try runGroup(plan, file: file, seed: seed)
+            try runGroup(plan, file: file, seed: seed, timeline: timeline)
             return
         }
         let s = try loadScenario(file)
@@ -57,6 +59,13 @@ struct SimRun: ParsableCommand {
         print("hash=\(r.hash.hex)")
         for t in r.transactions { print(t) }
         for n in r.notes { print(n) }
+        if let timeline {
+            try TimelineOutput.write(timeline, title: "kgo sim run \(file) --seed \(r.seed)") { t in
+                var sim = Simulation(s, seed: r.seed)
+                sim.timeline = t
+                _ = sim.run()
+            }
+        }
         if outcome.ok {
             print("ok")
             return
@@ -93,6 +102,8 @@ struct SimSweep: ParsableCommand {
     @Option(help: "Seeds run in parallel, one thread each (default: the number of active processors, here \(ProcessInfo.processInfo.activeProcessorCount)).")
     var jobs: Int?
     @Option(help: "Shrink the first failure and save it here (a new scenario file).") var save: String?
+    @Option(help: "Draw each failing seed's run as an HTML page in this directory (SCENARIO-SEED.html), printed after its replay command.")
+    var timelines: String?
 
     func validate() throws {
         guard (jobs ?? 1) >= 1 else { throw ValidationError("--jobs must be at least 1") }
@@ -101,7 +112,8 @@ struct SimSweep: ParsableCommand {
 
     func run() throws {
         if let plan = try loadGroupScenario(file) {
-            try sweepGroup(plan, file: file, seeds: seeds, from: from, jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount)
+            try sweepGroup(plan, file: file, seeds: seeds, from: from, jobs: jobs ?? ProcessInfo.processInfo.activeProcessorCount,
+                           timelines: timelines)
             return
         }
         let s = try loadScenario(file)
@@ -118,6 +130,14 @@ struct SimSweep: ParsableCommand {
             if !outcome.ok {
                 failures.append(seed)
                 print("  replay: \(SeedCheck.replayCommand(file: file, seed: seed))")
+                if let dir = timelines {
+                    try TimelineOutput.makeDirectory(dir)
+                    try TimelineOutput.write(TimelineOutput.path(dir: dir, file: file, seed: seed), title: "kgo sim run \(file) --seed \(seed)") { t in
+                        var sim = Simulation(s, seed: seed)
+                        sim.timeline = t
+                        _ = sim.run()
+                    }
+                }
             }
             if (i + 1) % 25 == 0 && i + 1 < seeds {
                 FileHandle.standardError.write("sweep: \(i + 1)/\(seeds) seeds, \(failures.count) failed\n".data(using: .utf8)!)

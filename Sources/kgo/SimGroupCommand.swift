@@ -12,9 +12,10 @@ func loadGroupScenario(_ file: String) throws -> GroupSimulation.Plan? {
     }
 }
 
-func runGroup(_ plan: GroupSimulation.Plan, file: String, seed: UInt64?) throws {
+func runGroup(_ plan: GroupSimulation.Plan, file: String, seed: UInt64?, timeline: String? = nil) throws {
     let (outcome, wall) = timed { GroupSeedCheck.run(plan, seed: seed) }
     let r = outcome.result
+    if let timeline { try groupTimeline(plan, file: file, seed: outcome.seed, path: timeline) }
     print("group scenario \(file) seed=\(outcome.seed)")
     print("invariants checked: \(plan.invariants.isEmpty ? GroupSimulation.invariantNames.joined(separator: ", ") : plan.invariants.joined(separator: ", "))")
     print("rebalances=\(r.rebalances) delivered=\(r.delivered) duplicates=\(r.duplicates) faults=\(r.faults) member-events=\(r.memberEvents) actions=\(r.actions) virtual=\(Double(r.virtualMs) / 1e3)s\(r.copyCommits + r.copyAborts > 0 ? " txns=\(r.copyCommits) committed, \(r.copyAborts) aborted" : "") wall=\(String(format: "%.3f", wall))s (2 runs)")
@@ -35,7 +36,18 @@ func runGroup(_ plan: GroupSimulation.Plan, file: String, seed: UInt64?) throws 
     throw ExitCode.failure
 }
 
-func sweepGroup(_ plan: GroupSimulation.Plan, file: String, seeds: Int, from: UInt64, jobs: Int) throws {
+/// Runs the group scenario once more with a timeline and writes it to `path`.
+func groupTimeline(_ plan: GroupSimulation.Plan, file: String, seed: UInt64, path: String) throws {
+    try TimelineOutput.write(path, title: "kgo sim run \(file) --seed \(seed)") { t in
+        var p = plan
+        p.seed = seed
+        var sim = GroupSimulation(p)
+        sim.timeline = t
+        _ = sim.run()
+    }
+}
+
+func sweepGroup(_ plan: GroupSimulation.Plan, file: String, seeds: Int, from: UInt64, jobs: Int, timelines: String? = nil) throws {
     var failures: [UInt64] = []
     var virtualMs: UInt64 = 0
     let clock = ContinuousClock()
@@ -46,6 +58,10 @@ func sweepGroup(_ plan: GroupSimulation.Plan, file: String, seeds: Int, from: UI
         if !outcome.ok {
             failures.append(outcome.seed)
             print("  replay: \(GroupSeedCheck.replayCommand(file: file, seed: outcome.seed))")
+            if let dir = timelines {
+                try TimelineOutput.makeDirectory(dir)
+                try groupTimeline(plan, file: file, seed: outcome.seed, path: TimelineOutput.path(dir: dir, file: file, seed: outcome.seed))
+            }
         }
         if (i + 1) % 25 == 0 && i + 1 < seeds {
             FileHandle.standardError.write("sweep: \(i + 1)/\(seeds) seeds, \(failures.count) failed\n".data(using: .utf8)!)

@@ -11,6 +11,8 @@ struct SimReplay: ParsableCommand {
     @Argument(help: "The recording: its first segment (NAME-000001.kgorec) or the path it was recorded to (NAME).")
     var file: String
     @Flag(help: "Print every action the replayed engine emits.") var actions = false
+    @Option(help: "Also draw the recording's connections and requests as one self-contained HTML page at PATH.")
+    var timeline: String?
 
     func run() throws {
         let paths = try Self.segmentPaths(for: file)
@@ -36,6 +38,11 @@ struct SimReplay: ParsableCommand {
             print("DIVERGED at \(d)")
             if report.secretsMissing { print("note: SASL passwords were not recorded (record with includeSecrets / --record-secrets to replay logins)") }
             throw ExitCode.failure
+        }
+        if let timeline {
+            try TimelineOutput.write(timeline, title: "kgo sim replay \(file)") { t in
+                do { try TimelineOutput.recording(recording, into: t) } catch { print("timeline: \(error)") }
+            }
         }
         print("digest=\(report.digest.hex)")
         print("ok: the engine reproduced every recorded action")
