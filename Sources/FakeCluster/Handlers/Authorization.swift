@@ -6,7 +6,8 @@
 ///
 /// Whole-request refusals (a group, a transactional id, idempotent writes) answer the
 /// request's own shape with the error (ErrorInjection.swift); a topic refused inside a
-/// request fails only that topic's partitions (Produce, Fetch, ListOffsets, Metadata).
+/// request fails only that topic's partitions (Produce, Fetch, ListOffsets, Metadata,
+/// OffsetCommit, TxnOffsetCommit).
 extension FakeCluster {
     typealias AclOp = Authorizer.Operation
 
@@ -42,7 +43,7 @@ extension FakeCluster {
         case let r as HeartbeatRequest: return group(.read, r.groupId)
         case let r as LeaveGroupRequest: return group(.read, r.groupId)
         case let r as ConsumerGroupHeartbeatRequest: return group(.read, r.groupId)
-        case let r as OffsetCommitRequest: return group(.read, r.groupId) ?? topics(.read, r.topics.map(\.name))
+        case let r as OffsetCommitRequest: return group(.read, r.groupId)
         case let r as OffsetFetchRequest:
             if ctx.version < 8 { return group(.describe, r.groupId) }
             return r.groups.lazy.compactMap { group(.describe, $0.groupId) }.first
