@@ -5,7 +5,7 @@
 /// Data paths: whole-request refusals (a group, a transactional id, idempotent writes)
 /// answer the request's own shape with the error (ErrorInjection.swift); a topic refused
 /// inside a request fails only that topic's partitions (Produce, Fetch, ListOffsets,
-/// Metadata, OffsetCommit, TxnOffsetCommit).
+/// Metadata, OffsetCommit, TxnOffsetCommit, OffsetFetch).
 ///
 /// Admin APIs are checked in their handlers with Kafka's rules, per item where Kafka
 /// answers per item: topics (CreateTopics: CREATE on the cluster or the topic;

@@ -158,7 +158,16 @@ extension FakeCluster {
         func fetch(_ group: String, _ topics: [(String, [Int32])]?) -> (KafkaErrorCode, [GroupCoordinator.FetchedOffset]) {
             if let e = coordinatorError(group, .group, ctx) { return (e, []) }
             let tps = topics.map { $0.flatMap { t in t.1.map { TP(topic: t.0, partition: $0) } } }
-            return (.noError, state.groups.fetchOffsets(groupId: group, partitions: tps, requireStable: requireStable))
+            let fetched = state.groups.fetchOffsets(groupId: group, partitions: tps, requireStable: requireStable)
+            // Topics the caller may not DESCRIBE: refused per partition when named, left out
+            // when every committed partition was asked for (as Kafka's OffsetFetch does).
+            let mayDescribe = { (topic: String) in allowsTopic(ctx.connection, .describe, topic) }
+            if tps == nil { return (.noError, fetched.filter { mayDescribe($0.topicPartition.topic) }) }
+            return (.noError, fetched.map { f in
+                mayDescribe(f.topicPartition.topic) ? f
+                    : GroupCoordinator.FetchedOffset(topicPartition: f.topicPartition, offset: -1, leaderEpoch: -1, metadata: "",
+                                                     error: .topicAuthorizationFailed)
+            })
         }
         if ctx.version >= 8 {
             for g in r.groups {
