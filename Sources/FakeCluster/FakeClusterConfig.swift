@@ -112,7 +112,8 @@ public struct FakeClusterConfig: Sendable {
     /// consumer-protocol member leaves.
     public var consumerGroupMigrationPolicy: ConsumerGroupMigrationPolicy = .bidirectional
     /// An authorizer with `allow.everyone.if.no.acl.found=false` (off by default): produce,
-    /// fetch, offsets, metadata, group and transaction requests are checked against the ACLs
+    /// fetch, offsets, metadata, group and transaction requests, and the admin APIs
+    /// (delegation tokens aside), are checked against the ACLs with Kafka's rules
     /// (Handlers/Authorization.swift). The caller is its SASL user, `User:NAME`, or
     /// `User:ANONYMOUS`.
     public var authorization = false

@@ -36,6 +36,14 @@ public struct DelegationToken: Sendable, Equatable {
     }
 }
 
+extension DelegationToken {
+    /// The SASL login with this token (`SaslConfig.delegationToken`): a client configured
+    /// with it acts as the token's owner, and may not create or renew tokens itself.
+    public func sasl(_ algorithm: ScramAlgorithm = .sha512) -> SaslConfig {
+        .delegationToken(algorithm, tokenId: tokenId, hmac: hmac)
+    }
+}
+
 extension KafkaAdmin {
     /// Creates a token for the authenticated user, or for `owner` (v3, Kafka 3.3+)
     /// (CreateDelegationToken, Kafka 1.1+). Brokers issue tokens only over a SASL connection

@@ -25,6 +25,9 @@ struct ConnectionOptions: ParsableArguments {
 
     @Option(name: .customLong("sasl"), help: "MECHANISM:USER:PASSWORD, mechanism PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512.")
     var sasl: String?
+    @Option(name: .customLong("sasl-token"),
+            help: "MECHANISM:TOKEN_ID:HMAC: log in with a delegation token (mechanism SCRAM-SHA-256 or SCRAM-SHA-512, HMAC in base64 as kafka-delegation-tokens prints it).")
+    var saslToken: String?
 
     @Option(help: "Give up on a request after this many seconds (fractions allowed), retries included.")
     var timeout: Double = 30
@@ -53,6 +56,8 @@ struct ConnectionOptions: ParsableArguments {
     func validate() throws {
         guard timeout > 0, timeout.isFinite else { throw ValidationError("--timeout must be a positive number of seconds") }
         if let sasl { _ = try Self.parseSasl(sasl) }
+        if let saslToken { _ = try Self.parseSaslToken(saslToken) }
+        if sasl != nil, saslToken != nil { throw ValidationError("--sasl and --sasl-token are two logins: give one") }
         do { _ = try commandLineSettings() } catch { throw ValidationError("-X \(error)") }
     }
 
@@ -98,6 +103,7 @@ struct ConnectionOptions: ParsableArguments {
             config.tls = try .files(caFile: tlsCA, certificateFile: tlsCert, keyFile: tlsKey, serverName: tlsServerName)
         }
         if let sasl { config.sasl = try Self.parseSasl(sasl) }
+        if let saslToken { config.sasl = try Self.parseSaslToken(saslToken) }
         if metricsHook { config.hooks = [KafkaMetricsHook(factory: NOOPMetricsHandler.instance)] }
         if let brokerVersion {
             guard let parsed = KafkaRelease(brokerVersion), let release = KafkaRelease.named(parsed.name) else {
@@ -133,6 +139,17 @@ struct ConnectionOptions: ParsableArguments {
         case "SCRAM-SHA-256": return .scram(.sha256, username: parts[1], password: parts[2])
         case "SCRAM-SHA-512": return .scram(.sha512, username: parts[1], password: parts[2])
         default: throw ValidationError("unknown SASL mechanism \(parts[0]) (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512)")
+        }
+    }
+
+    static func parseSaslToken(_ text: String) throws -> SaslConfig {
+        let parts = text.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 3, !parts[1].isEmpty else { throw ValidationError("--sasl-token wants MECHANISM:TOKEN_ID:HMAC") }
+        guard let hmac = Data(base64Encoded: parts[2]).map({ [UInt8]($0) }), !hmac.isEmpty else { throw ValidationError("--sasl-token: the HMAC is not base64") }
+        switch parts[0].uppercased() {
+        case "SCRAM-SHA-256": return .delegationToken(.sha256, tokenId: parts[1], hmac: hmac)
+        case "SCRAM-SHA-512": return .delegationToken(.sha512, tokenId: parts[1], hmac: hmac)
+        default: throw ValidationError("a delegation token logs in with SCRAM-SHA-256 or SCRAM-SHA-512, not \(parts[0])")
         }
     }
 }

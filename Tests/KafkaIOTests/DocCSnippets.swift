@@ -278,6 +278,14 @@ enum DocCSnippets {
         return configuration
     }
 
+    static func securityDelegationToken(admin: KafkaAdmin) async throws -> KafkaClientConfiguration {
+        let token = try await admin.createDelegationToken(maxLifetime: .seconds(86_400))
+        var configuration = try KafkaClientConfiguration(seedBrokers: ["kafka-1.example.com:9093"])
+        configuration.tls = KafkaTLSConfiguration()
+        configuration.sasl = token.sasl(.sha512)   // .delegationToken(.sha512, tokenId:, hmac:)
+        return configuration
+    }
+
     static func securityPlain() throws -> KafkaClientConfiguration {
         var configuration = try KafkaClientConfiguration(seedBrokers: ["127.0.0.1:9092"])
         configuration.sasl = .plain(username: "alice", password: "alice-secret")

@@ -81,4 +81,31 @@ import Testing
         r = try await Self.kgo(["token", "create", "-b", KgoCommandTests.bootstrap(plain)])
         #expect(r.status != 0 && r.output.contains("error: token: DELEGATION_TOKEN_REQUEST_NOT_ALLOWED"), "\(r.output)")
     }
+
+    /// `--sasl-token`: the verbs log in with a token a SCRAM-less user created; that login
+    /// may not create tokens; a token mechanism other than SCRAM is a usage error.
+    @Test func tokenLogin() async throws {
+        var config = FakeClusterConfig(brokers: [.init(nodeId: 1, port: 0)], users: [.init(mechanism: .plain, name: "alice", password: "pw")],
+                                       topics: [.init(name: "orders", partitions: 1)])
+        config.autoCreateTopics = false
+        let server = try FakeClusterServer.start(config)
+        defer { try? server.shutdown() }
+        let b = ["-b", KgoCommandTests.bootstrap(server)]
+        var r = try await Self.kgo(["token", "create"] + b + ["--sasl", "PLAIN:alice:pw", "--json"])
+        #expect(r.status == 0, "\(r.output)")
+        let created = try JSONSerialization.jsonObject(with: Data(r.output.utf8)) as? [[String: Any]]
+        let id = try #require(created?.first?["tokenId"] as? String, "\(r.output)")
+        let hmac = try #require(created?.first?["hmac"] as? String, "\(r.output)")
+
+        let token = ["--sasl-token", "SCRAM-SHA-256:\(id):\(hmac)"]
+        r = try await Self.kgo(["topic", "list"] + b + token)
+        #expect(r.status == 0 && r.output.contains("orders"), "\(r.output)")
+        r = try await Self.kgo(["token", "create"] + b + token)
+        #expect(r.status != 0 && r.output.contains("DELEGATION_TOKEN_REQUEST_NOT_ALLOWED"), "\(r.output)")
+        let forged = (hmac.first == "A" ? "B" : "A") + hmac.dropFirst()
+        r = try await Self.kgo(["topic", "list"] + b + ["--sasl-token", "SCRAM-SHA-256:\(id):\(forged)"])
+        #expect(r.status != 0 && r.output.contains("authentication failed"), "\(r.output)")
+        r = try await Self.kgo(["topic", "list"] + b + ["--sasl-token", "PLAIN:\(id):\(hmac)"])
+        #expect(r.status == 64 && r.output.contains("SCRAM-SHA-256 or SCRAM-SHA-512"), "\(r.output)")
+    }
 }

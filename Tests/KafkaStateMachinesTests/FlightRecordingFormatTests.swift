@@ -245,6 +245,13 @@ import Testing
         let (redacted, secretsMissing) = try RecordedConfig.decode(RecordedConfig.encode(c, includeSecrets: false))
         #expect(secretsMissing)
         guard case .scram(.sha512, "u", "")? = redacted.sasl else { Issue.record("password not redacted"); return }
+        // A delegation token login: the id kept, the HMAC only with the secrets.
+        c.sasl = .delegationToken(.sha256, tokenId: "tok-1", hmac: [9, 8, 7])
+        let (token, _) = try RecordedConfig.decode(RecordedConfig.encode(c, includeSecrets: true))
+        guard case .delegationToken(.sha256, "tok-1", [9, 8, 7])? = token.sasl else { Issue.record("token not kept: \(String(describing: token.sasl))"); return }
+        let (tokenRedacted, tokenMissing) = try RecordedConfig.decode(RecordedConfig.encode(c, includeSecrets: false))
+        #expect(tokenMissing)
+        guard case .delegationToken(.sha256, "tok-1", [])? = tokenRedacted.sasl else { Issue.record("HMAC not redacted"); return }
         // A property added to EngineConfig must be added to the recording too.
         let properties = Mirror(reflecting: c).children.compactMap(\.label)
         #expect(properties == RecordedConfig.storedProperties)

@@ -93,6 +93,30 @@ struct TestScramServer {
         #expect(try s.step(Array(serverFinal.utf8)) == .done)
     }
 
+    /// KIP-48: a token login is SCRAM with the token id as user, the HMAC in base64 as the
+    /// password, and `tokenauth=true` after the nonce in the client-first message (inside
+    /// the AuthMessage both sides sign, so the server's proof check covers it).
+    @Test(arguments: [ScramAlgorithm.sha256, .sha512])
+    func delegationTokenLoginSendsTheExtension(algorithm: ScramAlgorithm) throws {
+        let hmac: [UInt8] = [0xde, 0xad, 0xbe, 0xef, 0x01]
+        var server = TestScramServer(algorithm: algorithm, password: Base64.encode(hmac))
+        let config = SaslConfig.delegationToken(algorithm, tokenId: "tok-1", hmac: hmac)
+        #expect(config.mechanismName == algorithm.mechanismName)
+        var s = try #require(config.makeSession(nonce: "fixedNonce"))
+        let first = text(try s.step(nil))!
+        #expect(first == "n,,n=tok-1,r=fixedNonce,tokenauth=true")
+        let final = text(try s.step(Array(server.first(first).utf8)))!
+        let serverFinal = server.final(final)
+        #expect(serverFinal.hasPrefix("v="))
+        #expect(try s.step(Array(serverFinal.utf8)) == .done)
+        // The same id with another HMAC does not prove itself.
+        var wrong = try #require(SaslConfig.delegationToken(algorithm, tokenId: "tok-1", hmac: [1]).makeSession(nonce: "n1"))
+        var server2 = TestScramServer(algorithm: algorithm, password: Base64.encode(hmac))
+        let wrongFirst = text(try wrong.step(nil))!
+        let wrongFinal = text(try wrong.step(Array(server2.first(wrongFirst).utf8)))!
+        #expect(server2.final(wrongFinal) == "e=invalid-proof")
+    }
+
     @Test func scramWrongPasswordFailsAtTheServer() throws {
         var server = TestScramServer(algorithm: .sha512, password: "right")
         var s = ScramSession(algorithm: .sha512, username: "bob", password: "wrong", clientNonce: "n0")

@@ -3,11 +3,15 @@
 extension FakeCluster {
     mutating func handleCreateAcls(_ r: CreateAclsRequest, _ ctx: RequestContext) -> HandlerResult {
         var resp = CreateAclsResponse()
+        let refused = clusterRefusal(ctx, .alter)
         for c in r.creations {
             let acl = AclStore.Acl(resourceType: c.resourceType, resourceName: c.resourceName, patternType: c.resourcePatternType,
                                    principal: c.principal, host: c.host, operation: c.operation, permission: c.permissionType)
             var res = CreateAclsResponse.AclCreationResult()
-            if let why = AclStore.problem(acl) {
+            if let refused {
+                res.errorCode = refused.code
+                res.errorMessage = "Authorization failed."
+            } else if let why = AclStore.problem(acl) {
                 res.errorCode = KafkaErrorCode.invalidRequest.code
                 res.errorMessage = why
             } else {
@@ -21,6 +25,11 @@ extension FakeCluster {
 
     func handleDescribeAcls(_ r: DescribeAclsRequest, _ ctx: RequestContext) -> HandlerResult {
         var resp = DescribeAclsResponse()
+        if let e = clusterRefusal(ctx, .describe) {
+            resp.errorCode = e.code
+            resp.errorMessage = "Authorization failed."
+            return .respond(resp)
+        }
         let f = AclStore.Filter(resourceType: r.resourceTypeFilter, resourceName: r.resourceNameFilter, patternType: r.patternTypeFilter,
                                 principal: r.principalFilter, host: r.hostFilter, operation: r.operation, permission: r.permissionType)
         if let why = AclStore.problem(f) {
@@ -52,6 +61,15 @@ extension FakeCluster {
 
     mutating func handleDeleteAcls(_ r: DeleteAclsRequest, _ ctx: RequestContext) -> HandlerResult {
         var resp = DeleteAclsResponse()
+        if let e = clusterRefusal(ctx, .alter) {
+            resp.filterResults = r.filters.map { _ in
+                var res = DeleteAclsResponse.DeleteAclsFilterResult()
+                res.errorCode = e.code
+                res.errorMessage = "Authorization failed."
+                return res
+            }
+            return .respond(resp)
+        }
         let filters = r.filters.map {
             AclStore.Filter(resourceType: $0.resourceTypeFilter, resourceName: $0.resourceNameFilter, patternType: $0.patternTypeFilter,
                             principal: $0.principalFilter, host: $0.hostFilter, operation: $0.operation, permission: $0.permissionType)

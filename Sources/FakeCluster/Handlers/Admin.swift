@@ -11,9 +11,17 @@ extension FakeCluster {
         let asked = r.topics.reduce(0) { sum, t in
             sum + (t.assignments.isEmpty ? Int(t.numPartitions == -1 ? state.metadata.defaultPartitions : max(t.numPartitions, 0)) : t.assignments.count)
         }
+        // CREATE on the cluster allows every topic; otherwise each topic needs its own.
+        let createAny = allowsCluster(ctx.connection, .create)
         for t in r.topics {
             var tr = CreateTopicsResponse.CreatableTopicResult()
             tr.name = t.name
+            if !createAny, !allowsTopic(ctx.connection, .create, t.name) {
+                tr.errorCode = KafkaErrorCode.topicAuthorizationFailed.code
+                tr.errorMessage = "Authorization failed."
+                resp.topics.append(tr)
+                continue
+            }
             if asked > Self.maxNewPartitionsPerRequest {
                 tr.errorCode = KafkaErrorCode.policyViolation.code
                 tr.errorMessage = Self.tooManyPartitionsMessage
@@ -55,7 +63,7 @@ extension FakeCluster {
             if let n = resolved {
                 res.name = n
                 if ctx.version >= 6 { res.topicId = state.metadata.topic(n)?.id ?? id }
-                res.errorCode = state.deleteTopic(n).code
+                res.errorCode = allowsTopic(ctx.connection, .delete, n) ? state.deleteTopic(n).code : KafkaErrorCode.topicAuthorizationFailed.code
             } else {
                 res.errorCode = KafkaErrorCode.unknownTopicId.code
             }
@@ -72,7 +80,10 @@ extension FakeCluster {
         for t in r.topics {
             var res = CreatePartitionsResponse.CreatePartitionsTopicResult()
             res.name = t.name
-            if asked > Self.maxNewPartitionsPerRequest {
+            if !allowsTopic(ctx.connection, .alter, t.name) {
+                res.errorCode = KafkaErrorCode.topicAuthorizationFailed.code
+                res.errorMessage = "Authorization failed."
+            } else if asked > Self.maxNewPartitionsPerRequest {
                 res.errorCode = KafkaErrorCode.policyViolation.code
                 res.errorMessage = Self.tooManyPartitionsMessage
             } else if r.validateOnly {
@@ -95,6 +106,12 @@ extension FakeCluster {
             for p in t.partitions {
                 var pr = DeleteRecordsResponse.DeleteRecordsPartitionResult()
                 pr.partitionIndex = p.partitionIndex
+                guard allowsTopic(ctx.connection, .delete, t.name) else {
+                    pr.errorCode = KafkaErrorCode.topicAuthorizationFailed.code
+                    pr.lowWatermark = -1
+                    tr.partitions.append(pr)
+                    continue
+                }
                 switch state.deleteRecords(broker: ctx.broker, .init(topic: t.name, partition: p.partitionIndex), before: p.offset) {
                 case .success(let low): pr.lowWatermark = low
                 case .failure(let e): pr.errorCode = e.code; pr.lowWatermark = -1

@@ -1,12 +1,22 @@
 /// ACL enforcement when `FakeClusterConfig.authorization` is on (a broker with an
-/// authorizer and `allow.everyone.if.no.acl.found=false`), for the client's data paths:
-/// produce, fetch, offsets, metadata, groups and transactions. The caller is its SASL
-/// user ("User:NAME") or User:ANONYMOUS. Admin APIs are not checked (as a broker would:
-/// the admin tests run as a super user or without an authorizer).
+/// authorizer and `allow.everyone.if.no.acl.found=false`). The caller is its SASL user
+/// ("User:NAME") or User:ANONYMOUS.
 ///
-/// Whole-request refusals (a group, a transactional id, idempotent writes) answer the
-/// request's own shape with the error (ErrorInjection.swift); a topic refused inside a
-/// request fails only that topic's partitions (Produce, Fetch, ListOffsets, Metadata).
+/// Data paths: whole-request refusals (a group, a transactional id, idempotent writes)
+/// answer the request's own shape with the error (ErrorInjection.swift); a topic refused
+/// inside a request fails only that topic's partitions (Produce, Fetch, ListOffsets,
+/// Metadata, OffsetCommit, TxnOffsetCommit, OffsetFetch).
+///
+/// Admin APIs are checked in their handlers with Kafka's rules, per item where Kafka
+/// answers per item: topics (CreateTopics: CREATE on the cluster or the topic;
+/// DeleteTopics and DeleteRecords: DELETE; CreatePartitions: ALTER; DescribeProducers:
+/// READ), config resources (DESCRIBE_CONFIGS / ALTER_CONFIGS on the topic, or on the
+/// cluster for broker resources), groups (DescribeGroups: DESCRIBE, DeleteGroups and
+/// OffsetDelete: DELETE, ListGroups lists only the groups the caller may DESCRIBE unless it
+/// may DESCRIBE the cluster), transactional ids (DescribeTransactions and ListTransactions:
+/// DESCRIBE) and the cluster (ACLs, log dirs, elections, reassignments, features and SCRAM
+/// credentials: DESCRIBE or ALTER; client quotas: DESCRIBE_CONFIGS or ALTER_CONFIGS;
+/// WriteTxnMarkers: CLUSTER_ACTION).
 extension FakeCluster {
     typealias AclOp = Authorizer.Operation
 
@@ -21,6 +31,25 @@ extension FakeCluster {
 
     func allowsTopic(_ connection: FakeConnectionID, _ op: AclOp, _ topic: String) -> Bool {
         allows(connection, op, .topic, topic)
+    }
+
+    /// The cluster resource's only name.
+    static let clusterResourceName = "kafka-cluster"
+
+    func allowsCluster(_ connection: FakeConnectionID, _ op: AclOp) -> Bool {
+        allows(connection, op, .cluster, Self.clusterResourceName)
+    }
+
+    /// CLUSTER_AUTHORIZATION_FAILED unless the caller may `op` the cluster.
+    func clusterRefusal(_ ctx: RequestContext, _ op: AclOp) -> KafkaErrorCode? {
+        allowsCluster(ctx.connection, op) ? nil : .clusterAuthorizationFailed
+    }
+
+    /// A config resource's refusal: a topic needs `op` on itself, a broker or broker logger
+    /// `op` on the cluster.
+    func configRefusal(_ ctx: RequestContext, _ op: AclOp, type: Int8, name: String) -> KafkaErrorCode? {
+        if type == Self.topicResource { return allowsTopic(ctx.connection, op, name) ? nil : .topicAuthorizationFailed }
+        return clusterRefusal(ctx, op)
     }
 
     /// The error code refusing the whole request, or nil when it may proceed.
@@ -42,7 +71,7 @@ extension FakeCluster {
         case let r as HeartbeatRequest: return group(.read, r.groupId)
         case let r as LeaveGroupRequest: return group(.read, r.groupId)
         case let r as ConsumerGroupHeartbeatRequest: return group(.read, r.groupId)
-        case let r as OffsetCommitRequest: return group(.read, r.groupId) ?? topics(.read, r.topics.map(\.name))
+        case let r as OffsetCommitRequest: return group(.read, r.groupId)
         case let r as OffsetFetchRequest:
             if ctx.version < 8 { return group(.describe, r.groupId) }
             return r.groups.lazy.compactMap { group(.describe, $0.groupId) }.first

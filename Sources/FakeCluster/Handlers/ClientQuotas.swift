@@ -9,6 +9,12 @@ extension FakeCluster {
             resp.entries = nil
             return .respond(resp)
         }
+        if let e = clusterRefusal(ctx, .describeConfigs) {
+            resp.errorCode = e.code
+            resp.errorMessage = "Authorization failed."
+            resp.entries = nil
+            return .respond(resp)
+        }
         var filter: [(type: String, match: QuotaStore.Match)] = []
         for c in r.components {
             if filter.contains(where: { $0.type == c.entityType }) { return refuse("Duplicate entity type \(c.entityType)") }
@@ -41,6 +47,7 @@ extension FakeCluster {
 
     mutating func handleAlterClientQuotas(_ r: AlterClientQuotasRequest, _ ctx: RequestContext) -> HandlerResult {
         var resp = AlterClientQuotasResponse()
+        let refused = clusterRefusal(ctx, .alterConfigs)
         for e in r.entries {
             let entity = QuotaStore.Entity(e.entity.map { QuotaStore.Entity.Part(type: $0.entityType, name: $0.entityName) })
             var out = AlterClientQuotasResponse.EntryData()
@@ -56,7 +63,10 @@ extension FakeCluster {
                 for op in ops { if let p = QuotaStore.problem(entity, key: op.key, value: op.value) { why = p; break } }
             }
             if why == nil && Set(ops.map(\.key)).count != ops.count { why = "Duplicate quota key" }
-            if let why {
+            if let refused {
+                out.errorCode = refused.code
+                out.errorMessage = "Authorization failed."
+            } else if let why {
                 out.errorCode = KafkaErrorCode.invalidRequest.code
                 out.errorMessage = why
             } else {

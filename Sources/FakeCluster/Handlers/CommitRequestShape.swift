@@ -41,4 +41,12 @@ extension FakeCluster {
             })
         }
     }
+
+    /// One error per offset of the request: TOPIC_AUTHORIZATION_FAILED where the caller could
+    /// not READ the topic, otherwise the answer for the readable offsets (in order).
+    static func refusedUnlessReadable(count: Int, _ readable: [Int], _ answered: [KafkaErrorCode]) -> [KafkaErrorCode] {
+        var errors = [KafkaErrorCode](repeating: .topicAuthorizationFailed, count: count)
+        for (i, e) in zip(readable, answered) { errors[i] = e }
+        return errors
+    }
 }

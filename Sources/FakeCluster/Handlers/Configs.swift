@@ -30,6 +30,12 @@ extension FakeCluster {
             out.resourceType = res.resourceType
             out.resourceName = res.resourceName
             out.errorMessage = nil
+            if let e = configRefusal(ctx, .describeConfigs, type: res.resourceType, name: res.resourceName) {
+                out.errorCode = e.code
+                out.errorMessage = "Authorization failed."
+                resp.results.append(out)
+                continue
+            }
             let described: [Described]
             switch describeResource(res.resourceType, res.resourceName, ctx) {
             case .failure(let e):
@@ -190,6 +196,7 @@ extension FakeCluster {
     }
 
     private func alterTarget(_ type: Int8, _ name: String, _ ctx: RequestContext) -> (KafkaErrorCode, String?)? {
+        if let e = configRefusal(ctx, .alterConfigs, type: type, name: name) { return (e, "Authorization failed.") }
         if type == Self.brokerResource {
             // "" is the cluster-wide default (any broker takes it); a broker id only that broker.
             if name.isEmpty || Int32(name) == ctx.broker { return nil }

@@ -5,8 +5,8 @@
 /// owner, the requester or a renewer renews or expires a token
 /// (DELEGATION_TOKEN_OWNER_MISMATCH); an unknown HMAC is DELEGATION_TOKEN_NOT_FOUND and a
 /// token past its expiry DELEGATION_TOKEN_EXPIRED. ACLs are not checked for these calls,
-/// even with `authorization` on (Authorization.swift gates the data paths only): a user may
-/// create tokens for another owner and describe them all.
+/// even with `authorization` on (Kafka's CREATE_TOKENS / DESCRIBE_TOKENS rules are not
+/// modelled): a user may create tokens for another owner and describe them all.
 /// A token past its expiry is left out of descriptions (Kafka's expiry check removes it).
 extension FakeCluster {
     typealias Principal = DelegationTokenStore.Principal

@@ -7,6 +7,18 @@ extension FakeCluster {
     mutating func handleUpdateFeatures(_ r: UpdateFeaturesRequest, _ ctx: RequestContext) -> HandlerResult {
         var resp = UpdateFeaturesResponse()
         resp.errorMessage = nil
+        if let e = clusterRefusal(ctx, .alter) {
+            resp.errorCode = e.code
+            resp.errorMessage = "Authorization failed."
+            resp.results = r.featureUpdates.map {
+                var res = UpdateFeaturesResponse.UpdatableFeatureResult()
+                res.feature = $0.feature
+                res.errorCode = e.code
+                res.errorMessage = "Authorization failed."
+                return res
+            }
+            return .respond(resp)
+        }
         var names: [String] = []
         var refusals: [String: String] = [:]
         var levels: [(name: String, level: Int16)] = []

@@ -5,7 +5,9 @@ extension FakeCluster {
         for id in r.groups {
             var g = DescribeGroupsResponse.DescribedGroup()
             g.groupId = id
-            if let e = coordinatorError(id, .group, ctx) {
+            if !allows(ctx.connection, .describe, .group, id) {
+                g.errorCode = KafkaErrorCode.groupAuthorizationFailed.code
+            } else if let e = coordinatorError(id, .group, ctx) {
                 g.errorCode = e.code
             } else {
                 let d = state.groups.describeGroup(id)
@@ -32,8 +34,10 @@ extension FakeCluster {
     /// Each broker lists the groups it coordinates.
     func handleListGroups(_ r: ListGroupsRequest, _ ctx: RequestContext) -> HandlerResult {
         var resp = ListGroupsResponse()
+        // DESCRIBE on the cluster lists every group; otherwise only those the caller may DESCRIBE.
+        let all = allowsCluster(ctx.connection, .describe)
         for g in state.groups.listGroups(states: ctx.version >= 4 ? r.statesFilter : [], types: ctx.version >= 5 ? r.typesFilter : [])
-        where state.coordinator(for: g.groupId, type: .group) == ctx.broker {
+        where state.coordinator(for: g.groupId, type: .group) == ctx.broker && (all || allows(ctx.connection, .describe, .group, g.groupId)) {
             var l = ListGroupsResponse.ListedGroup()
             l.groupId = g.groupId
             l.protocolType = g.protocolType
@@ -49,7 +53,8 @@ extension FakeCluster {
         for id in r.groupsNames {
             var res = DeleteGroupsResponse.DeletableGroupResult()
             res.groupId = id
-            res.errorCode = coordinatorError(id, .group, ctx)?.code ?? state.groups.deleteGroups([id])[0].code
+            res.errorCode = !allows(ctx.connection, .delete, .group, id) ? KafkaErrorCode.groupAuthorizationFailed.code
+                : coordinatorError(id, .group, ctx)?.code ?? state.groups.deleteGroups([id])[0].code
             resp.results.append(res)
         }
         return .respond(resp)
@@ -57,15 +62,22 @@ extension FakeCluster {
 
     mutating func handleOffsetDelete(_ r: OffsetDeleteRequest, _ ctx: RequestContext) -> HandlerResult {
         var resp = OffsetDeleteResponse()
+        guard allows(ctx.connection, .delete, .group, r.groupId) else {
+            resp.errorCode = KafkaErrorCode.groupAuthorizationFailed.code
+            return .respond(resp)
+        }
         if let e = coordinatorError(r.groupId, .group, ctx) {
             resp.errorCode = e.code
             return .respond(resp)
         }
-        let tps = r.topics.flatMap { t in t.partitions.map { TopicPartition(topic: t.name, partition: $0.partitionIndex) } }
-        switch state.groups.deleteOffsets(groupId: r.groupId, tps) {
+        // Topics the caller may not READ are refused per partition; the rest go to the group.
+        let all = r.topics.flatMap { t in t.partitions.map { TopicPartition(topic: t.name, partition: $0.partitionIndex) } }
+        let readable = all.indices.filter { allowsTopic(ctx.connection, .read, all[$0].topic) }
+        switch state.groups.deleteOffsets(groupId: r.groupId, readable.map { all[$0] }) {
         case .failure(let e):
             resp.errorCode = e.code
-        case .partitions(let errors):
+        case .partitions(let answered):
+            let errors = Self.refusedUnlessReadable(count: all.count, readable, answered)
             var i = 0
             for t in r.topics {
                 var tr = OffsetDeleteResponse.OffsetDeleteResponseTopic()

@@ -109,9 +109,15 @@ extension FakeCluster {
     }
 
     mutating func handleOffsetCommit(_ r: OffsetCommitRequest, _ ctx: RequestContext) -> HandlerResult {
-        let offsets = Self.offsetsToCommit(r.topics, carriesLeaderEpoch: ctx.version >= 6)
+        let all = Self.offsetsToCommit(r.topics, carriesLeaderEpoch: ctx.version >= 6)
+        // Topics the caller may not READ are refused per partition before the coordinator
+        // sees the rest (group READ was checked for the whole request in Dispatch).
+        let readable = all.indices.filter { allowsTopic(ctx.connection, .read, all[$0].topicPartition.topic) }
+        let offsets = readable.map { all[$0] }
         var errors: [KafkaErrorCode]
-        if let e = coordinatorError(r.groupId, .group, ctx) {
+        if offsets.isEmpty, !all.isEmpty {
+            errors = []
+        } else if let e = coordinatorError(r.groupId, .group, ctx) {
             errors = offsets.map { _ in e }
         } else {
             if ctx.version >= 1 { noteMember(r.memberId, ctx) }
@@ -131,7 +137,7 @@ extension FakeCluster {
             }
         }
         var resp = OffsetCommitResponse()
-        resp.topics = Self.commitErrors(r.topics, errors).map { t in
+        resp.topics = Self.commitErrors(r.topics, Self.refusedUnlessReadable(count: all.count, readable, errors)).map { t in
             var tr = OffsetCommitResponse.OffsetCommitResponseTopic()
             tr.name = t.name
             tr.partitions = t.partitions.map {
@@ -152,7 +158,16 @@ extension FakeCluster {
         func fetch(_ group: String, _ topics: [(String, [Int32])]?) -> (KafkaErrorCode, [GroupCoordinator.FetchedOffset]) {
             if let e = coordinatorError(group, .group, ctx) { return (e, []) }
             let tps = topics.map { $0.flatMap { t in t.1.map { TP(topic: t.0, partition: $0) } } }
-            return (.noError, state.groups.fetchOffsets(groupId: group, partitions: tps, requireStable: requireStable))
+            let fetched = state.groups.fetchOffsets(groupId: group, partitions: tps, requireStable: requireStable)
+            // Topics the caller may not DESCRIBE: refused per partition when named, left out
+            // when every committed partition was asked for (as Kafka's OffsetFetch does).
+            let mayDescribe = { (topic: String) in allowsTopic(ctx.connection, .describe, topic) }
+            if tps == nil { return (.noError, fetched.filter { mayDescribe($0.topicPartition.topic) }) }
+            return (.noError, fetched.map { f in
+                mayDescribe(f.topicPartition.topic) ? f
+                    : GroupCoordinator.FetchedOffset(topicPartition: f.topicPartition, offset: -1, leaderEpoch: -1, metadata: "",
+                                                     error: .topicAuthorizationFailed)
+            })
         }
         if ctx.version >= 8 {
             for g in r.groups {

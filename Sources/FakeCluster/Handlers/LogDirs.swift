@@ -3,6 +3,11 @@
 extension FakeCluster {
     func handleDescribeLogDirs(_ r: DescribeLogDirsRequest, _ ctx: RequestContext) -> HandlerResult {
         var resp = DescribeLogDirsResponse()
+        // Refused: no log dirs, and (v3+) the error.
+        if let e = clusterRefusal(ctx, .describe) {
+            resp.errorCode = e.code
+            return .respond(resp)
+        }
         let wanted = r.topics.map { ts in Set(ts.flatMap { t in t.partitions.map { TopicPartition(topic: t.topic, partition: $0) } }) }
         resp.results = state.config.logDirs.map { dir in
             var d = DescribeLogDirsResponse.DescribeLogDirsResult()
@@ -28,6 +33,7 @@ extension FakeCluster {
 
     mutating func handleAlterReplicaLogDirs(_ r: AlterReplicaLogDirsRequest, _ ctx: RequestContext) -> HandlerResult {
         var resp = AlterReplicaLogDirsResponse()
+        let refused = clusterRefusal(ctx, .alter)
         for d in r.dirs {
             for t in d.topics {
                 var tr = AlterReplicaLogDirsResponse.AlterReplicaLogDirTopicResult()
@@ -35,6 +41,7 @@ extension FakeCluster {
                 tr.partitions = t.partitions.map { index in
                     var pr = AlterReplicaLogDirsResponse.AlterReplicaLogDirPartitionResult()
                     pr.partitionIndex = index
+                    if let refused { pr.errorCode = refused.code; return pr }
                     pr.errorCode = state.moveReplica(TopicPartition(topic: t.name, partition: index), broker: ctx.broker, to: d.path).code
                     return pr
                 }

@@ -8,6 +8,23 @@ extension FakeCluster {
         let unclean = ctx.version >= 1 && r.electionType == 1
         let asked = r.topicPartitions.map { ts in ts.flatMap { t in t.partitions.map { TopicPartition(topic: t.topic, partition: $0) } } }
             ?? state.metadata.allPartitions
+        if let e = clusterRefusal(ctx, .alter) {
+            // Refused: the error at the top (v1+) and on every partition named.
+            resp.errorCode = e.code
+            for t in r.topicPartitions ?? [] {
+                var tr = ElectLeadersResponse.ReplicaElectionResult()
+                tr.topic = t.topic
+                tr.partitionResult = t.partitions.map {
+                    var pr = ElectLeadersResponse.PartitionResult()
+                    pr.partitionId = $0
+                    pr.errorCode = e.code
+                    pr.errorMessage = "Authorization failed."
+                    return pr
+                }
+                resp.replicaElectionResults.append(tr)
+            }
+            return .respond(resp)
+        }
         if ctx.version >= 1, r.electionType != 0, r.electionType != 1 {
             resp.errorCode = KafkaErrorCode.invalidRequest.code
             return .respond(resp)
@@ -38,6 +55,11 @@ extension FakeCluster {
     mutating func handleAlterPartitionReassignments(_ r: AlterPartitionReassignmentsRequest, _ ctx: RequestContext) -> HandlerResult {
         var resp = AlterPartitionReassignmentsResponse()
         resp.errorMessage = nil
+        if let e = clusterRefusal(ctx, .alter) {
+            resp.errorCode = e.code
+            resp.errorMessage = "Authorization failed."
+            return .respond(resp)
+        }
         resp.responses = r.topics.map { t in
             var tr = AlterPartitionReassignmentsResponse.ReassignableTopicResponse()
             tr.name = t.name
@@ -57,6 +79,11 @@ extension FakeCluster {
     func handleListPartitionReassignments(_ r: ListPartitionReassignmentsRequest, _ ctx: RequestContext) -> HandlerResult {
         var resp = ListPartitionReassignmentsResponse()
         resp.errorMessage = nil
+        if let e = clusterRefusal(ctx, .describe) {
+            resp.errorCode = e.code
+            resp.errorMessage = "Authorization failed."
+            return .respond(resp)
+        }
         let wanted = r.topics.map { ts in Set(ts.flatMap { t in t.partitionIndexes.map { TopicPartition(topic: t.name, partition: $0) } }) }
         for tp in state.reassignments.keys.sorted() where wanted?.contains(tp) ?? true {
             let ra = state.reassignments[tp]!

@@ -9,6 +9,12 @@ extension FakeCluster {
     func handleDescribeUserScramCredentials(_ r: DescribeUserScramCredentialsRequest, _ ctx: RequestContext) -> HandlerResult {
         var resp = DescribeUserScramCredentialsResponse()
         resp.errorMessage = nil
+        // KIP-554: DESCRIBE on the cluster to describe, ALTER to alter.
+        if let e = clusterRefusal(ctx, .describe) {
+            resp.errorCode = e.code
+            resp.errorMessage = "Authorization failed."
+            return .respond(resp)
+        }
         let all = scramCredentials
         func result(_ user: String) -> DescribeUserScramCredentialsResponse.DescribeUserScramCredentialsResult {
             var res = DescribeUserScramCredentialsResponse.DescribeUserScramCredentialsResult()
@@ -56,6 +62,7 @@ extension FakeCluster {
         var users: [String] = []
         for item in items where !users.contains(item.user) { users.append(item.user) }
         let current = scramCredentials
+        let refused = clusterRefusal(ctx, .alter)
         for user in users {
             let mine = items.filter { $0.user == user }
             var res = AlterUserScramCredentialsResponse.AlterUserScramCredentialsResult()
@@ -67,7 +74,9 @@ extension FakeCluster {
             }
             var changes: [(ScramStore.Key, ScramStore.Entry)] = []
             // Checked first, as Kafka does: one credential named twice refuses the user whatever else is wrong.
-            if Set(mine.map(\.mechanism)).count != mine.count {
+            if let refused {
+                refuse(refused, "Authorization failed.")
+            } else if Set(mine.map(\.mechanism)).count != mine.count {
                 refuse(.duplicateResource, "A user credential cannot be altered twice in the same request")
             }
             for item in mine where res.errorCode == 0 {

@@ -10,6 +10,10 @@ extension FakeCluster {
             tr.partitions = t.partitionIndexes.map { index in
                 var pr = DescribeProducersResponse.PartitionResponse()
                 pr.partitionIndex = index
+                guard allowsTopic(ctx.connection, .read, t.name) else {
+                    pr.errorCode = KafkaErrorCode.topicAuthorizationFailed.code
+                    return pr
+                }
                 switch state.producerStates(broker: ctx.broker, TopicPartition(topic: t.name, partition: index)) {
                 case .failure(let e): pr.errorCode = e.code
                 case .success(let producers):
@@ -37,7 +41,9 @@ extension FakeCluster {
         var resp = ListTransactionsResponse()
         let known = Set(["Empty", "Ongoing", "PrepareCommit", "PrepareAbort", "CompleteCommit", "CompleteAbort", "Dead", "PrepareEpochFence"])
         resp.unknownStateFilters = r.stateFilters.filter { !known.contains($0) }
-        for id in state.transactions.transactionalIds where state.coordinator(for: id, type: .transaction) == ctx.broker {
+        // Only the transactional ids the caller may DESCRIBE are listed.
+        for id in state.transactions.transactionalIds
+        where state.coordinator(for: id, type: .transaction) == ctx.broker && allows(ctx.connection, .describe, .transactionalId, id) {
             let t = state.transactions.transaction(id)!
             if !r.stateFilters.isEmpty, !r.stateFilters.contains(t.state.rawValue) { continue }
             if !r.producerIdFilters.isEmpty, !r.producerIdFilters.contains(t.producerId) { continue }
@@ -61,6 +67,10 @@ extension FakeCluster {
             s.transactionStartTimeMs = -1
             s.producerId = -1
             s.producerEpoch = -1
+            if !allows(ctx.connection, .describe, .transactionalId, id) {
+                s.errorCode = KafkaErrorCode.transactionalIdAuthorizationFailed.code
+                return s
+            }
             if let e = coordinatorError(id, .transaction, ctx) {
                 s.errorCode = e.code
                 return s
@@ -91,6 +101,8 @@ extension FakeCluster {
     /// aborting a hanging transaction). Each partition must be led by this broker.
     mutating func handleWriteTxnMarkers(_ r: WriteTxnMarkersRequest, _ ctx: RequestContext) -> HandlerResult {
         var resp = WriteTxnMarkersResponse()
+        // Markers are the coordinator's to write: CLUSTER_ACTION on the cluster.
+        let refused = clusterRefusal(ctx, .clusterAction)
         for m in r.markers {
             var mr = WriteTxnMarkersResponse.WritableTxnMarkerResult()
             mr.producerId = m.producerId
@@ -100,6 +112,7 @@ extension FakeCluster {
                 tr.partitions = t.partitionIndexes.map { index in
                     var pr = WriteTxnMarkersResponse.WritableTxnMarkerPartitionResult()
                     pr.partitionIndex = index
+                    if let refused { pr.errorCode = refused.code; return pr }
                     pr.errorCode = state.writeMarker(broker: ctx.broker, TopicPartition(topic: t.name, partition: index), producerId: m.producerId,
                                                      producerEpoch: m.producerEpoch, coordinatorEpoch: m.coordinatorEpoch,
                                                      commit: m.transactionResult, now: ctx.now).code

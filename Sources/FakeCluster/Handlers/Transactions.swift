@@ -122,9 +122,14 @@ extension FakeCluster {
     }
 
     mutating func handleTxnOffsetCommit(_ r: TxnOffsetCommitRequest, _ ctx: RequestContext) -> HandlerResult {
-        let offsets = Self.offsetsToCommit(r.topics, carriesLeaderEpoch: ctx.version >= 2)
+        let all = Self.offsetsToCommit(r.topics, carriesLeaderEpoch: ctx.version >= 2)
+        // As OffsetCommit: topics the caller may not READ are refused per partition.
+        let readable = all.indices.filter { allowsTopic(ctx.connection, .read, all[$0].topicPartition.topic) }
+        let offsets = readable.map { all[$0] }
         var errors: [KafkaErrorCode]
-        if let e = coordinatorError(r.groupId, .group, ctx) {
+        if offsets.isEmpty, !all.isEmpty {
+            errors = []
+        } else if let e = coordinatorError(r.groupId, .group, ctx) {
             errors = offsets.map { _ in e }
         } else if ctx.version >= 5, transactionVersion >= 2,
                   case let e = state.transactions.addOffsets(transactionalId: r.transactionalId, producerId: r.producerId,
@@ -142,7 +147,7 @@ extension FakeCluster {
                 offsets, now: ctx.now)
         }
         var resp = TxnOffsetCommitResponse()
-        resp.topics = Self.commitErrors(r.topics, errors).map { t in
+        resp.topics = Self.commitErrors(r.topics, Self.refusedUnlessReadable(count: all.count, readable, errors)).map { t in
             var tr = TxnOffsetCommitResponse.TxnOffsetCommitResponseTopic()
             tr.name = t.name
             tr.partitions = t.partitions.map {

@@ -1,3 +1,5 @@
+import KafkaCrypto
+
 /// Encodes an `EngineConfig` into a recording and back. Every stored property of
 /// EngineConfig must appear here (a test compares this list with the type's properties), or
 /// a replay would run a differently configured engine.
@@ -40,6 +42,11 @@ package enum RecordedConfig {
             writeOptional(includeSecrets ? password : nil, into: &w)
         case .oauthBearer?:
             w.writeUInt8(3)
+        case .delegationToken(let algorithm, let tokenId, let hmac)?:
+            w.writeUInt8(4)
+            w.writeUInt8(algorithm == .sha256 ? 0 : 1)
+            RecordingWire.writeString(tokenId, into: &w)
+            writeOptional(includeSecrets ? Base64.encode(hmac) : nil, into: &w)
         }
         for i in [c.connectTimeout, c.requestTimeoutOverhead, c.connectionIdleTimeout] { w.writeUnsignedVarlong(i.nanoseconds) }
         w.writeVarlong(Int64(c.maxResponseBytes))
@@ -109,6 +116,17 @@ package enum RecordedConfig {
                 missing = password == nil
                 c.sasl = .scram(algorithm, username: user, password: password ?? "")
             case 3: c.sasl = .oauthBearer(tokenProvider: { throw OAuthTokenFailure("a replay has no token provider") })
+            case 4:
+                let algorithm: ScramAlgorithm = try r.readUInt8("sasl.algorithm") == 0 ? .sha256 : .sha512
+                let tokenId = try RecordingWire.readString(&r, "sasl.tokenId")
+                let hmac = try readOptional(&r, "sasl.hmac")
+                missing = hmac == nil
+                var bytes: [UInt8] = []
+                if let hmac {
+                    guard let decoded = Base64.decode(hmac) else { throw FlightRecordingError.badConfig("token HMAC is not base64") }
+                    bytes = decoded
+                }
+                c.sasl = .delegationToken(algorithm, tokenId: tokenId, hmac: bytes)
             case let k: throw FlightRecordingError.badConfig("SASL kind \(k)")
             }
             c.connectTimeout = Interval(nanoseconds: try r.readUnsignedVarlong("connectTimeout"))

@@ -1,7 +1,13 @@
+import KafkaCrypto
+
 /// SASL configuration: which mechanism and its credentials.
 public enum SaslConfig: Sendable {
     case plain(username: String, password: String, authzid: String = "")
     case scram(ScramAlgorithm, username: String, password: String)
+    /// A delegation token login (KIP-48): SCRAM with the token id as the user name, the
+    /// token's HMAC (base64) as the password and the `tokenauth=true` extension, so the
+    /// broker checks them against its tokens and acts as the token's owner.
+    case delegationToken(ScramAlgorithm, tokenId: String, hmac: [UInt8])
     /// The provider is awaited at every authentication and re-authentication (a token fetch
     /// is usually an HTTP call). The engine never calls it: a connection that needs a token
     /// emits `Action.fetchOAuthToken`, the driver awaits the provider off the engine and
@@ -12,7 +18,7 @@ public enum SaslConfig: Sendable {
     public var mechanismName: String {
         switch self {
         case .plain: return "PLAIN"
-        case .scram(let a, _, _): return a.mechanismName
+        case .scram(let a, _, _), .delegationToken(let a, _, _): return a.mechanismName
         case .oauthBearer: return "OAUTHBEARER"
         }
     }
@@ -24,6 +30,9 @@ public enum SaslConfig: Sendable {
         switch self {
         case .plain(let u, let p, let z): return PlainSession(username: u, password: p, authzid: z)
         case .scram(let a, let u, let p): return ScramSession(algorithm: a, username: u, password: p, clientNonce: nonce, known: known)
+        case .delegationToken(let a, let id, let hmac):
+            return ScramSession(algorithm: a, username: id, password: Base64.encode(hmac), clientNonce: nonce, known: known,
+                                extensions: ScramSession.tokenExtensions)
         case .oauthBearer: return nil
         }
     }

@@ -22,6 +22,11 @@ package struct ScramSession: SaslSession {
 
     let algorithm: ScramAlgorithm
     let username: String, password: String, clientNonce: String
+    /// SCRAM extensions (RFC 5802 §5.1 leaves room for them after the nonce; KIP-48 uses
+    /// `tokenauth=true`), sent sorted by key.
+    let extensions: [String: String]
+    /// The extension marking a delegation token login.
+    static let tokenExtensions = ["tokenauth": "true"]
     private enum Phase: Sendable { case initial, sentFirst(bare: String), sentFinal(serverSignature: [UInt8]), done }
     private var phase = Phase.initial
     public var mechanism: String { algorithm.mechanismName }
@@ -32,12 +37,13 @@ package struct ScramSession: SaslSession {
     private(set) var derived: ScramSaltedPasswords.Entry?
 
     public init(algorithm: ScramAlgorithm, username: String, password: String, clientNonce: String,
-                known: ScramSaltedPasswords = ScramSaltedPasswords()) {
+                known: ScramSaltedPasswords = ScramSaltedPasswords(), extensions: [String: String] = [:]) {
         self.algorithm = algorithm
         self.username = username
         self.password = password
         self.clientNonce = clientNonce
         self.known = known
+        self.extensions = extensions
     }
 
     private func fail(_ reason: String) -> KafkaClientError { .saslProtocolError(mechanism: mechanism, reason: reason) }
@@ -47,7 +53,8 @@ package struct ScramSession: SaslSession {
         case .initial:
             // saslname escaping (RFC 5802 §5.1): "=" and "," are written as =3D and =2C.
             let name = username.replacingAll("=", with: "=3D").replacingAll(",", with: "=2C")
-            let bare = "n=\(name),r=\(clientNonce)"
+            var bare = "n=\(name),r=\(clientNonce)"
+            for key in extensions.keys.sorted() { bare += ",\(key)=\(extensions[key]!)" }
             phase = .sentFirst(bare: bare)
             return .send(Array("n,,\(bare)".utf8))
 
