@@ -56,6 +56,9 @@ struct ClusterState: Sendable, Equatable {
     /// Dynamic broker configs from AlterConfigs / IncrementalAlterConfigs: per broker (keyed
     /// by its id) and the cluster-wide default (keyed ""). Described, not acted on.
     var dynamicBrokerConfigs: [String: [String: String]] = [:]
+    /// Each broker's log4j logger levels (KIP-412), by broker id: in the broker's memory,
+    /// so a stopped broker comes back with the stock levels.
+    var brokerLoggers: [Int32: BrokerLoggers] = [:]
     /// Client quotas set through AlterClientQuotas (stored and described, not enforced).
     var quotas = QuotaStore()
     /// SCRAM credentials from AlterUserScramCredentials, over the configured users.
@@ -202,6 +205,7 @@ struct ClusterState: Sendable, Equatable {
         case .success(let changes):
             apply(changes)
             fetchSessions[id] = FetchSessionCache(maxSessions: config.maxFetchSessionsPerBroker)
+            brokerLoggers[id] = nil
             for tp in metadata.allPartitions { replicate(tp) }
             coordinatorsChanged(from: placement, now: now)
             return .noError
