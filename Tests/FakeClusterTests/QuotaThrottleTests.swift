@@ -122,7 +122,7 @@ import Testing
         var cluster = Self.cluster()
         let leader = cluster.partitionInfo(.init("t", 0))!.leader
         let request = produceRequest("t", 0, makeBatch(count: 6, valueSize: 1000))
-        // A generous quota per client id: two clients under it are each within it.
+        // A quota per default client id: each client is metered alone, and 6 kB each is within it.
         try Self.setQuota(&cluster, [("client-id", nil)], "producer_byte_rate", 1000)
         var a = WireClient(&cluster, broker: leader, clientId: "a"), b = WireClient(&cluster, broker: leader, clientId: "b")
         #expect(try a.call(request, version: 9, on: &cluster).throttleTimeMs == 0)
