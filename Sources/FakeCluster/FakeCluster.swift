@@ -170,7 +170,22 @@ public struct FakeCluster: Sendable {
             guard let p = parked[slot] else { continue }
             switch retry(p, now: now) {
             case .wait: continue
-            case .respond(let r): parked[slot] = nil; recordParked(p, r); fill(slot, p.connection, encode(r, p))
+            case .respond(var r):
+                parked[slot] = nil
+                if let charge = p.quota {
+                    switch enforceQuota(r, charge, connection: p.connection, broker: p.broker, apiKey: p.apiKey, version: p.version,
+                                        correlationId: p.correlationId, now: now) {
+                    case .send(let sent): r = sent
+                    case .hold(let held, let until):
+                        // An old client's answer waits out its throttle in the slot it holds.
+                        recordParked(p, held)
+                        parked[slot] = Parked(connection: p.connection, broker: p.broker, apiKey: p.apiKey, version: p.version,
+                                              correlationId: p.correlationId, deadline: until, work: .delayed(encode(held, p)))
+                        continue
+                    }
+                }
+                recordParked(p, r)
+                fill(slot, p.connection, encode(r, p))
             case .ready(let state): parked[slot] = nil; fill(slot, p.connection, state)
             }
         }

@@ -132,6 +132,10 @@ extension Fault {
             if let n { c.throttle(broker: b, apiKey: key, milliseconds: ms, count: n) }
             else { c.throttle(broker: b, apiKey: key, milliseconds: ms, until: now.adding(milliseconds: Int64((window ?? 0) / 1_000_000))) }
             return []
+        case .quota(let key, let rate, let u, let cl):
+            let parts = [u.map { (type: "user", name: $0) }, cl.map { (type: "client-id", name: $0) }].compactMap { $0 }
+            _ = c.setClientQuota(key, rate, entity: parts)  // checked when parsed
+            return []
         case .truncateAndLead(let t, let p, let r, let o):
             return c.truncateAndLead(.init(t, p), replica: r, truncateTo: o, now: now)
         case .stallHeartbeats(let g, let who, let w, let drop):

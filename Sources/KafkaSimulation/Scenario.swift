@@ -145,6 +145,9 @@ package enum Fault: Sendable, Equatable, CustomStringConvertible {
     /// KIP-219: responses of `api` (nil: every API) carry throttle_time_ms = `ms` and mute
     /// their connection that long, for the next `count` responses or for `window`.
     case throttle(api: String?, ms: Int32, count: Int?, window: UInt64?, broker: Int32?)
+    /// A client quota (KIP-546 entity: user and/or client-id, nil names the default) of
+    /// `rate` for `key`, which FakeCluster enforces as KIP-219 throttles.
+    case quota(key: String, rate: Double, user: String??, clientId: String??)
     /// KIP-320: `replica` loses the partition's log from `offset` and becomes leader.
     case truncateAndLead(topic: String, partition: Int32, replica: Int32, offset: Int64)
     /// Heartbeats of `who` in `group` are held for `window`: then answered late, or (`drop`)
@@ -187,6 +190,10 @@ package enum Fault: Sendable, Equatable, CustomStringConvertible {
         case .throttle(let a, let ms, let n, let w, let b):
             let span = n.map { "count \($0)" } ?? "for \(DurationText.format(w ?? 0))"
             return "throttle \(a ?? "all") \(ms)ms \(span)" + on(b)
+        case .quota(let k, let rate, let u, let c):
+            func part(_ type: String, _ n: String??) -> String { n.map { " \(type) \($0 ?? "default")" } ?? "" }
+            return "quota \(k) \(rate == rate.rounded() && abs(rate) < 1e15 ? String(Int64(rate)) : String(rate))"
+                + part("user", u) + part("client-id", c)
         case .truncateAndLead(let t, let p, let r, let o): return "truncate-and-lead \(t)/\(p) replica \(r) to \(o)"
         case .stallHeartbeats(let g, let who, let w, let drop):
             return "stall-heartbeats \(g) \(who) for \(DurationText.format(w))" + (drop ? " drop" : "")

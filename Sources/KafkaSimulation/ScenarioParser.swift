@@ -230,6 +230,16 @@ extension Scenario {
                 window = try p.duration("window")
             }
             return .throttle(api: api == "all" ? nil : api, ms: Int32(ms), count: count, window: window, broker: try broker(&p))
+        case "quota":
+            let key = try p.word("quota key")
+            guard let rate = Double(try p.word("rate")), rate > 0, rate.isFinite else { throw p.error("quota wants a positive rate") }
+            var user: String??, client: String??
+            if p.accept("user") { let n = try p.word("user"); user = .some(n == "default" ? nil : n) }
+            if p.accept("client-id") { let n = try p.word("client-id"); client = .some(n == "default" ? nil : n) }
+            guard user != nil || client != nil else { throw p.error("quota wants user NAME|default and/or client-id NAME|default") }
+            let parts = [user.map { ("user", $0) }, client.map { ("client-id", $0) }].compactMap { $0 }
+            if let why = FakeCluster.clientQuotaProblem(key, rate, entity: parts.map { (type: $0.0, name: $0.1) }) { throw p.error(why) }
+            return .quota(key: key, rate: rate, user: user, clientId: client)
         case "truncate-and-lead":
             let tp = try p.word("topic/partition").split(separator: "/")
             guard tp.count == 2, let part = Int32(tp[1]) else { throw p.error("truncate-and-lead wants TOPIC/PARTITION") }

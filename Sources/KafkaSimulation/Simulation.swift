@@ -248,9 +248,14 @@ package struct Simulation {
                 && txnProducersSettled() { break }
         }
         ledger.finish(at: now, into: &violations)
-        if faults.contains(where: { if case .throttle = $0.fault { return $0.at < scenario.safety } else { return false } }),
-           throttledDelivered == 0 {
-            violations.add("throttle", "throttle faults fired but no throttled response reached the client", at: now)
+        // A quota counts as a throttle fault: a scenario setting one means to be throttled by it.
+        if faults.contains(where: { f in
+            switch f.fault {
+            case .throttle, .quota: return f.at < scenario.safety
+            default: return false
+            }
+        }), throttledDelivered == 0 {
+            violations.add("throttle", "throttle or quota faults fired but no throttled response reached the client", at: now)
         }
         var ctx = context()
         for w in workloads { w.finish(&ctx) }

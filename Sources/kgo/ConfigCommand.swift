@@ -3,7 +3,8 @@ import Foundation
 import KafkaIO
 
 /// `kgo config get|set|delete` over KafkaAdmin: RESOURCE is `topic NAME`, `broker ID`
-/// (`broker default` for the cluster-wide default) or `broker-logger ID`.
+/// (`broker default` for the cluster-wide default) or `broker-logger ID` (a broker's log4j
+/// loggers: `set` takes LOGGER=LEVEL, `delete` makes a logger inherit its parent's level).
 struct ConfigCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "config", abstract: "Read and change topic and broker configs.",
@@ -59,8 +60,21 @@ struct ConfigCommand: AsyncParsableCommand {
         func run() async throws {
             let resource = try ConfigCommand.resource(type, name)
             let values = try keyValues(pairs)
-            let change = ConfigChange(resource, values.keys.sorted().map { .set($0, values[$0]!) })
-            let results = try await connection.withClient { try await KafkaAdmin(client: $0).alterConfigs([change]) }
+            let results: [AdminResult<AdminDone>]
+            if case .brokerLogger(let id) = resource {
+                // LOGGER=LEVEL: the level checked here (any case), so a typo fails before it is sent.
+                let ops = try values.keys.sorted().map { logger -> BrokerLoggerOperation in
+                    guard let level = BrokerLogLevel(rawValue: values[logger]!.uppercased()) else {
+                        throw ValidationError("\(logger): level \(values[logger]!) is not one of "
+                            + BrokerLogLevel.allCases.map(\.rawValue).joined(separator: ", "))
+                    }
+                    return .set(logger, level)
+                }
+                results = try await connection.withClient { try await [KafkaAdmin(client: $0).alterBrokerLoggers(id, ops)] }
+            } else {
+                let change = ConfigChange(resource, values.keys.sorted().map { .set($0, values[$0]!) })
+                results = try await connection.withClient { try await KafkaAdmin(client: $0).alterConfigs([change]) }
+            }
             try output.report(results, text: { n, _ in "set \(values.count) config\(values.count == 1 ? "" : "s") of \(n)" }, object: { _ in [:] })
         }
     }

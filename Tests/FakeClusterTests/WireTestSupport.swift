@@ -5,15 +5,17 @@ import Testing
 struct WireClient {
     var connection: FakeConnectionID
     var nextCorrelation: Int32 = 1
+    var clientId: String
 
-    init(_ cluster: inout FakeCluster, broker: Int32) {
+    init(_ cluster: inout FakeCluster, broker: Int32, clientId: String = "wire-test") {
         connection = cluster.connect(broker: broker)!
+        self.clientId = clientId
     }
 
     mutating func frame<R: KafkaRequest>(_ r: R, version: Int16) -> (bytes: [UInt8], correlationId: Int32) {
         let c = nextCorrelation
         nextCorrelation += 1
-        return (try! encodeRequestFrame(r, version: version, correlationId: c, clientId: "wire-test"), c)
+        return (try! encodeRequestFrame(r, version: version, correlationId: c, clientId: clientId), c)
     }
 
     /// Sends one request and returns the outputs it caused.

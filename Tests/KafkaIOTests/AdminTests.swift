@@ -156,6 +156,57 @@ import Testing
         #expect(try await entry(2, "log.retention.bytes") == "500 DYNAMIC_DEFAULT_BROKER_CONFIG [500 DYNAMIC_DEFAULT_BROKER_CONFIG, -1 DEFAULT_CONFIG]")
     }
 
+    @Test func brokerLoggersDescribedSetAndReset() async throws {
+        let server = try Self.server()
+        defer { try? server.shutdown() }
+        let admin = try Self.admin(server)
+        defer { Task { [client = admin.client] in await client.close() } }
+        func levels(_ broker: Int32, _ loggers: [String]) async throws -> [String] {
+            let d = try await admin.describeBrokerLoggers([broker], loggers: loggers)
+            return try #require(d[0].value).map { "\($0.name)=\($0.level)" }
+        }
+        // Stock levels; a logger without its own level logs at its parent's.
+        #expect(try await levels(2, ["root", "kafka", "kafka.server.ReplicaManager"])
+                == ["kafka=INFO", "kafka.server.ReplicaManager=INFO", "root=INFO"])
+        let all = try await admin.describeBrokerLoggers([1])
+        #expect(all[0].value?.contains(BrokerLogger(name: "kafka.controller", level: "TRACE")) == true, "\(all)")
+        let sources = try await admin.describeConfigs([.brokerLogger(1)], keys: ["root"])
+        #expect(sources[0].value?.map { "\($0.source) \($0.synonyms.count)" } == ["DYNAMIC_BROKER_LOGGER_CONFIG 0"])
+
+        // Set on broker 2 only: its children follow, broker 3 keeps the stock levels.
+        let set = try await admin.alterBrokerLoggers(2, [.set("kafka", .debug), .set("root", .warn)])
+        #expect(set.error == nil, "\(set)")
+        #expect(try await levels(2, ["kafka", "kafka.server.ReplicaManager", "org.apache.kafka.clients.NetworkClient", "root"])
+                == ["kafka=DEBUG", "kafka.server.ReplicaManager=DEBUG", "org.apache.kafka.clients.NetworkClient=INFO", "root=WARN"])
+        #expect(try await levels(3, ["kafka", "root"]) == ["kafka=INFO", "root=INFO"])
+
+        // Per-item errors, each naming the broker; a refused change leaves every logger as it was.
+        let refused = [
+            try await admin.alterBrokerLoggers(2, [.set("kafka", .error), .set("no.such.logger", .info)]),
+            try await admin.alterBrokerLoggers(2, [.reset("root")]),
+            try await admin.alterBrokerLoggers(2, [.reset("state.change.logger")], validateOnly: true),
+        ]
+        #expect(Self.outcomes(refused) == [
+            "broker-logger 2: INVALID_CONFIG: Logger no.such.logger does not exist!",
+            "broker-logger 2: broker-logger 2: the root logger's level cannot be reset",
+            "broker-logger 2: ok",
+        ], "\(Self.outcomes(refused))")
+        #expect(try await levels(2, ["kafka", "state.change.logger"]) == ["kafka=DEBUG", "state.change.logger=INFO"])
+        // What the typed call cannot send, the broker refuses too: a bad level, APPEND, a DELETE of the root.
+        let raw = try await admin.alterConfigs([ConfigChange(.brokerLogger(1), [.set("kafka", "LOUD")])])
+            + admin.alterConfigs([ConfigChange(.brokerLogger(2), [.append("kafka", "INFO")])])
+            + admin.alterConfigs([ConfigChange(.brokerLogger(3), [.delete("root")])])
+        #expect(raw.map { $0.error.map { "\($0)".prefix(15) } } == ["INVALID_CONFIG:", "INVALID_REQUEST", "INVALID_REQUEST"], "\(Self.outcomes(raw))")
+
+        // Reset: back to the parent's level.
+        let reset = try await admin.alterBrokerLoggers(2, [.reset("kafka")])
+        #expect(reset.error == nil, "\(reset)")
+        #expect(try await levels(2, ["kafka", "kafka.server.ReplicaManager"]) == ["kafka=WARN", "kafka.server.ReplicaManager=WARN"])
+        // A bad broker id is an item error, the others still answered.
+        let mixed = try await admin.describeBrokerLoggers([3, -1])
+        #expect(Self.outcomes(mixed) == ["broker-logger 3: ok", "broker-logger -1: broker-logger -1: a broker id is not negative"])
+    }
+
     @Test func groupsListedDescribedOffsetsAlteredLaggedAndDeleted() async throws {
         let server = try Self.server()
         defer { try? server.shutdown() }

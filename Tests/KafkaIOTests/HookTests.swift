@@ -129,6 +129,41 @@ import Testing
         #expect(hook.read.filter { $0.apiKey == .produce }.map(\.throttle) == [.milliseconds(80)])
     }
 
+    /// A client quota set through the admin API is enforced by the broker as KIP-219
+    /// throttles, and the client takes each one as the broker sent it: a throttle event per
+    /// throttled answer, with the answer's throttle_time_ms (the records all produced).
+    @Test func aProduceQuotaThrottlesTheClientAndItsHooksSayHowLong() async throws {
+        var config = FakeClusterConfig(brokers: [.init(nodeId: 1, port: 0)], topics: [.init(name: Self.topic, partitions: 1)])
+        config.recordEvents = true
+        let server = try FakeClusterServer.start(config)
+        defer { try? server.shutdown() }
+        let hook = HookRecorder()
+        let client = try KafkaClient(configuration: Self.configuration(server, hooks: [hook]), logger: TestEnvironment.logger)
+        let set = try await KafkaAdmin(client: client).alterClientQuotas([
+            ClientQuotaAlteration(.clientId(nil), [.set("producer_byte_rate", 20_000)]),
+        ])
+        #expect(set.allSatisfy { $0.error == nil }, "\(set)")
+        // 20 kB/s allows 200 kB over the first ten 1-s windows: 24 records of 10 kB exceed it.
+        var produced = 0
+        for i in 0 ..< 24 {
+            if (try? await client.produce(KafkaRecord(topic: Self.topic, partition: 0, value: [UInt8](repeating: UInt8(i), count: 10_000)))) != nil {
+                produced += 1
+            }
+        }
+        await client.close()
+        #expect(produced == 24)
+        let sent = try await server.withCluster { cluster, _ in
+            (cluster.events.compactMap { e -> Int32? in
+                guard case .response(let r as ProduceResponse) = e.message, r.throttleTimeMs > 0 else { return nil }
+                return r.throttleTimeMs
+            }, [])
+        }.get()
+        let told = hook.seen.compactMap { if case .throttled(let b, let d) = $0 { return (b, d) } else { return nil } }
+        #expect(!sent.isEmpty)
+        #expect(told.allSatisfy { $0.0 == .node(1) }, "\(told)")
+        #expect(told.map(\.1) == sent.map { .milliseconds(Int($0)) }, "told \(told), sent \(sent)")
+    }
+
     /// Transaction begin, commit and abort, and the group consumer's membership events.
     @Test func transactionAndGroupEventsReachTheHooks() async throws {
         let server = try Self.server(partitions: 2)

@@ -10,6 +10,25 @@ import Testing
 @Suite struct KgoAdminCommandTests {
     static func kgo(_ arguments: [String]) async throws -> (status: Int32, output: String) { try await KgoCommandTests.kgo(arguments) }
 
+    @Test func brokerLoggerVerbs() async throws {
+        let server = try AdminTests.server()
+        defer { try? server.shutdown() }
+        let b = ["-b", KgoCommandTests.bootstrap(server)]
+        var r = try await Self.kgo(["config", "set"] + b + ["broker-logger", "2", "kafka=debug"])
+        #expect(r.status == 0, "\(r.output)")
+        r = try await Self.kgo(["config", "get"] + b + ["broker-logger", "2", "kafka", "kafka.server.ReplicaManager"])
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.output.contains("kafka=DEBUG DYNAMIC_BROKER_LOGGER_CONFIG") && r.output.contains("kafka.server.ReplicaManager=DEBUG"), "\(r.output)")
+        r = try await Self.kgo(["config", "set"] + b + ["broker-logger", "2", "kafka=LOUD"])
+        #expect(r.status != 0 && r.output.contains("kafka: level LOUD is not one of TRACE, DEBUG"), "\(r.output)")
+        r = try await Self.kgo(["config", "set"] + b + ["broker-logger", "2", "no.such=INFO"])
+        #expect(r.status != 0 && r.output.contains("broker-logger 2") && r.output.contains("does not exist"), "\(r.output)")
+        r = try await Self.kgo(["config", "delete"] + b + ["broker-logger", "2", "kafka"])
+        #expect(r.status == 0, "\(r.output)")
+        r = try await Self.kgo(["config", "get"] + b + ["broker-logger", "2", "kafka"])
+        #expect(r.output.contains("kafka=INFO"), "\(r.output)")
+    }
+
     @Test func topicVerbs() async throws {
         let server = try AdminTests.server()
         defer { try? server.shutdown() }

@@ -78,3 +78,20 @@ extension FakeCluster {
         return .respond(resp)
     }
 }
+
+extension FakeCluster {
+    /// Sets `key` of a client quota entity (a nil name: the type's default entity), or
+    /// removes it with a nil value, as AlterClientQuotas would (for tests and the
+    /// simulation). Returns why Kafka would refuse it, or nil once it is applied.
+    public mutating func setClientQuota(_ key: String, _ value: Double?, entity: [(type: String, name: String?)]) -> String? {
+        if let why = Self.clientQuotaProblem(key, value, entity: entity) { return why }
+        state.quotas.apply(QuotaStore.Entity(entity.map { QuotaStore.Entity.Part(type: $0.type, name: $0.name) }), [(key: key, value: value)])
+        return nil
+    }
+
+    /// Why Kafka would refuse setting `key` to `value` on the entity, or nil.
+    public static func clientQuotaProblem(_ key: String, _ value: Double?, entity: [(type: String, name: String?)]) -> String? {
+        let e = QuotaStore.Entity(entity.map { QuotaStore.Entity.Part(type: $0.type, name: $0.name) })
+        return QuotaStore.problem(e) ?? QuotaStore.problem(e, key: key, value: value)
+    }
+}

@@ -5,9 +5,12 @@
 /// Dynamic broker configs (one broker's, or the cluster-wide default under the name "")
 /// are validated against the broker's non-read-only keys and stored in
 /// ClusterState.dynamicBrokerConfigs: described with their precedence, not acted on.
+/// BROKER_LOGGER resources (KIP-412) are the broker's log4j logger levels (BrokerLoggers),
+/// changed only through IncrementalAlterConfigs.
 extension FakeCluster {
     static let topicResource: Int8 = 2
     static let brokerResource: Int8 = 4
+    static let brokerLoggerResource: Int8 = 8
 
     var configCatalog: ConfigCatalog {
         ConfigCatalog(maxMessageBytes: state.config.maxMessageBytes, minInsyncReplicas: state.config.minInsyncReplicas)
@@ -111,6 +114,14 @@ extension FakeCluster {
                 return Described(name: c.name, value: synonyms[0].value, source: synonyms[0].source, type: c.type,
                                  readOnly: c.readOnly, sensitive: c.sensitive, synonyms: synonyms)
             })
+        case Self.brokerLoggerResource:
+            // As for brokers, but the name may not be empty: a logger table is one broker's.
+            guard let id = Int32(name), id == ctx.broker else { return .failure(.invalidRequest) }
+            // Kafka lists every logger as a dynamic logger config, without synonyms.
+            return .success((state.brokerLoggers[id] ?? BrokerLoggers()).effective.map {
+                Described(name: $0.name, value: $0.level, source: .dynamicBrokerLogger, type: nil, readOnly: false,
+                          sensitive: false, synonyms: [])
+            })
         default:
             return .failure(.invalidRequest)
         }
@@ -202,6 +213,10 @@ extension FakeCluster {
             if name.isEmpty || Int32(name) == ctx.broker { return nil }
             return (.invalidRequest, "Unexpected broker id, expected \(ctx.broker) or empty string, but received \(name)")
         }
+        if type == Self.brokerLoggerResource {
+            if Int32(name) == ctx.broker { return nil }
+            return (.invalidRequest, "Unexpected broker id, expected \(ctx.broker), but received \(name)")
+        }
         if type != Self.topicResource { return (.invalidRequest, "unsupported resource type \(type)") }
         if state.metadata.topic(name) == nil { return (.unknownTopicOrPartition, "topic \(name) does not exist") }
         return nil
@@ -214,7 +229,10 @@ extension FakeCluster {
             out.resourceType = res.resourceType
             out.resourceName = res.resourceName
             out.errorMessage = nil
-            if let refused = alterTarget(res.resourceType, res.resourceName, ctx) {
+            if res.resourceType == Self.brokerLoggerResource {
+                out.errorCode = KafkaErrorCode.invalidRequest.code
+                out.errorMessage = "AlterConfigs does not support the resource type BROKER_LOGGER"
+            } else if let refused = alterTarget(res.resourceType, res.resourceName, ctx) {
                 out.errorCode = refused.0.code
                 out.errorMessage = refused.1
             } else if res.resourceType == Self.brokerResource {
@@ -248,6 +266,11 @@ extension FakeCluster {
             if let refused = alterTarget(res.resourceType, res.resourceName, ctx) {
                 out.errorCode = refused.0.code
                 out.errorMessage = refused.1
+                resp.responses.append(out)
+                continue
+            }
+            if res.resourceType == Self.brokerLoggerResource {
+                (out.errorCode, out.errorMessage) = alterBrokerLoggers(res.configs, validateOnly: r.validateOnly, ctx)
                 resp.responses.append(out)
                 continue
             }
@@ -289,5 +312,20 @@ extension FakeCluster {
             resp.responses.append(out)
         }
         return .respond(resp)
+    }
+
+    /// A broker's logger levels changed together: every operation checked first (logger
+    /// known, level valid, no DELETE of the root, no APPEND/SUBTRACT), then all applied.
+    private mutating func alterBrokerLoggers(_ ops: [IncrementalAlterConfigsRequest.AlterableConfig], validateOnly: Bool,
+                                             _ ctx: RequestContext) -> (Int16, String?) {
+        var loggers = state.brokerLoggers[ctx.broker] ?? BrokerLoggers()
+        if Set(ops.map(\.name)).count != ops.count { return (KafkaErrorCode.invalidRequest.code, "Error due to duplicate config keys") }
+        for op in ops {
+            if let refused = loggers.problem(op.name, operation: op.configOperation, value: op.value) { return (refused.0.code, refused.1) }
+        }
+        guard !validateOnly else { return (0, nil) }
+        for op in ops { loggers.apply(op.name, operation: op.configOperation, value: op.value) }
+        state.brokerLoggers[ctx.broker] = loggers
+        return (0, nil)
     }
 }

@@ -48,9 +48,12 @@ extension FakeCluster {
             return .respond(resp)
         }
         let replicaId = ctx.version >= 15 ? r.replicaState.replicaId : r.replicaId
+        // A consumer with a byte-rate quota fetches at most what the quota allows (QuotaThrottling).
+        var maxBytes = ctx.version >= 3 ? Int(max(0, r.maxBytes)) : Int.max
+        if let bound = quotaFetchBound(quotaCharge(r, ctx, requestBytes: 0)) { maxBytes = min(maxBytes, bound) }
         let w = FetchWait(context: context, lastFetchedEpochs: epochs,
                           isolation: ctx.version >= 4 && r.isolationLevel == 1 ? .readCommitted : .readUncommitted,
-                          minBytes: Int(max(0, r.minBytes)), maxBytes: ctx.version >= 3 ? Int(max(0, r.maxBytes)) : Int.max,
+                          minBytes: min(Int(max(0, r.minBytes)), maxBytes), maxBytes: maxBytes,
                           replicaId: replicaId, rack: ctx.version >= 11 ? r.rackId : nil, byTopicId: byId)
         let p = Parked(connection: ctx.connection, broker: ctx.broker, apiKey: ctx.apiKey, version: ctx.version,
                        correlationId: ctx.correlationId, deadline: nil, work: .fetch(w))

@@ -53,6 +53,8 @@ struct Parked: Sendable {
     var correlationId: Int32
     var deadline: Instant?
     var work: Work
+    /// A Produce or Fetch charged to its client's byte-rate quota when it is answered.
+    var quota: QuotaCharge? = nil
 }
 
 /// A decoded request or response, for tests that assert on traffic.

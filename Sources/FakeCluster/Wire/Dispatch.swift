@@ -74,20 +74,36 @@ extension FakeCluster {
                            deadline: now.adding(milliseconds: delay))
         }
         if case .respond(let r) = result { result = .respond(applyThrottle(r, ctx)) }
+        let quota = quotaCharge(request, ctx, requestBytes: frame.count)
+        if let quota, case .respond(let r) = result {
+            switch enforceQuota(r, quota, connection: id, broker: broker, apiKey: key, version: version,
+                                correlationId: correlationId, now: now) {
+            case .send(let sent):
+                result = .respond(sent)
+            case .hold(let held, let until):
+                record(ctx, .response(held))
+                result = .park(.delayed(encodeFrame(held, version: version, correlationId: correlationId)), deadline: until)
+            }
+        }
         switch result {
         case .respond(let r):
             record(ctx, .response(r))
             enqueue(id, encodeFrame(r, version: version, correlationId: correlationId))
         case .noResponse:
-            break
+            if let quota { enforceQuotaWithoutAnswer(quota, connection: id, broker: broker, now: now) }
         case .close(let reason):
             close(id, reason, into: &out)
         case .park(let work, let deadline):
             let slot = nextSlot
             nextSlot += 1
             connections[id]!.queue.append(Connection.Slot(slot: slot, state: .waiting))
+            var charged: QuotaCharge?
+            switch work {
+            case .produce, .fetch: charged = quota
+            default: charged = nil
+            }
             parked[slot] = Parked(connection: id, broker: broker, apiKey: key, version: version,
-                                  correlationId: correlationId, deadline: deadline, work: work)
+                                  correlationId: correlationId, deadline: deadline, work: work, quota: charged)
             if case .group(let token) = work { groupTokens[token] = slot }
         }
     }

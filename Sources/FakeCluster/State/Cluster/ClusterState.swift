@@ -56,8 +56,13 @@ struct ClusterState: Sendable, Equatable {
     /// Dynamic broker configs from AlterConfigs / IncrementalAlterConfigs: per broker (keyed
     /// by its id) and the cluster-wide default (keyed ""). Described, not acted on.
     var dynamicBrokerConfigs: [String: [String: String]] = [:]
-    /// Client quotas set through AlterClientQuotas (stored and described, not enforced).
+    /// Each broker's log4j logger levels (KIP-412), by broker id: in the broker's memory,
+    /// so a stopped broker comes back with the stock levels.
+    var brokerLoggers: [Int32: BrokerLoggers] = [:]
+    /// Client quotas set through AlterClientQuotas; the byte rates are enforced as
+    /// throttles (QuotaThrottling.swift) from what each broker measures in quotaMeters.
     var quotas = QuotaStore()
+    var quotaMeters = QuotaMeters()
     /// SCRAM credentials from AlterUserScramCredentials, over the configured users.
     var scramUsers = ScramStore()
     /// Feature levels (KIP-584): supported ranges, finalized levels and their epoch.
@@ -202,6 +207,8 @@ struct ClusterState: Sendable, Equatable {
         case .success(let changes):
             apply(changes)
             fetchSessions[id] = FetchSessionCache(maxSessions: config.maxFetchSessionsPerBroker)
+            brokerLoggers[id] = nil
+            quotaMeters.forget(broker: id)
             for tp in metadata.allPartitions { replicate(tp) }
             coordinatorsChanged(from: placement, now: now)
             return .noError

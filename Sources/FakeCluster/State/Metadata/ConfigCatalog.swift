@@ -11,6 +11,7 @@ struct ConfigCatalog: Sendable {
     /// DescribeConfigs config_source (v1+).
     enum Source: Int8, Sendable {
         case dynamicTopic = 1, dynamicBroker = 2, dynamicDefaultBroker = 3, staticBroker = 4, defaultConfig = 5
+        case dynamicBrokerLogger = 6
     }
 
     struct TopicConfig: Sendable {

@@ -1,5 +1,6 @@
 /// Client quotas by entity (KIP-546), in the order entities first got a quota; an entity
-/// whose last quota is removed is dropped. Stored and described, not enforced.
+/// whose last quota is removed is dropped. The byte rates are enforced per broker by
+/// QuotaMeters (`limit` finds the entity that applies to a client).
 struct QuotaStore: Sendable, Equatable {
     /// (type, name) pairs sorted by type; a nil name is the type's default entity.
     struct Entity: Sendable, Hashable {
@@ -59,6 +60,30 @@ struct QuotaStore: Sendable, Equatable {
         } else if !values.isEmpty {
             entries.append(Entry(entity: e, values: values))
         }
+    }
+
+    /// The quota `key` for a client (its user principal's name and its client id), from the
+    /// most specific entity that sets `key`, in Kafka's order (KIP-55): user and client-id,
+    /// user and default client-id, user, default user and client-id, default user and
+    /// default client-id, default user, client-id, default client-id. Also the names the
+    /// quota is shared by (Kafka's metric tags): a level without a user part is shared by
+    /// every user, one without a client-id part by every client of the user; "" for those.
+    func limit(_ key: String, user: String, clientId: String) -> (value: Double, user: String, clientId: String)? {
+        typealias P = Entity.Part
+        func u(_ n: String?) -> P { P(type: "user", name: n) }
+        func c(_ n: String?) -> P { P(type: "client-id", name: n) }
+        let levels: [(parts: [P], user: String, clientId: String)] = [
+            ([u(user), c(clientId)], user, clientId), ([u(user), c(nil)], user, clientId), ([u(user)], user, ""),
+            ([u(nil), c(clientId)], user, clientId), ([u(nil), c(nil)], user, clientId), ([u(nil)], user, ""),
+            ([c(clientId)], "", clientId), ([c(nil)], "", clientId),
+        ]
+        for level in levels {
+            let entity = Entity(level.parts)
+            if let v = entries.first(where: { $0.entity == entity })?.values.first(where: { $0.key == key })?.value {
+                return (v, level.user, level.clientId)
+            }
+        }
+        return nil
     }
 
     /// One filter component: exact name, the default entity, or any entity of the type.
