@@ -19,19 +19,26 @@ struct GroupCommand: AsyncParsableCommand {
             abstract: "Print a group's state, members, assignments (KIP-848 groups: epochs, targets, assignor), committed offsets and lag.")
 
         @OptionGroup var connection: ConnectionOptions
+        @OptionGroup var output: AdminOutput
         @Argument(help: "The group id.")
         var group: String
 
         func run() async throws {
-            let text = try await connection.withClient { client in try await Self.describe(group, client) }
-            print(text, terminator: "")
+            let described = try await connection.withClient { client in try await Self.described(group, client) }
+            if output.json { try output.printJSON(described.json) } else { print(described.text, terminator: "") }
         }
 
-        static func describe(_ group: String, _ client: KafkaClient) async throws -> String {
+        /// What the command prints, as text lines and as one JSON object (the same facts).
+        struct Described {
+            var text = ""
+            var json: [String: Any] = [:]
+        }
+
+        static func described(_ group: String, _ client: KafkaClient) async throws -> Described {
             // A KIP-848 consumer group is described by ConsumerGroupDescribe (epochs, target
             // assignment, assignor); a classic group (or a broker without the API) answers
             // GROUP_ID_NOT_FOUND there, and DescribeGroups describes it.
-            var out: String
+            var out: Described
             if let consumerGroup = try await Self.describeConsumerGroup(group, client) {
                 out = consumerGroup
             } else {
@@ -39,7 +46,12 @@ struct GroupCommand: AsyncParsableCommand {
             }
             // Committed offsets (every partition the group committed) and the ends they trail.
             let committed = try await Self.committedOffsets(group, client)
-            guard !committed.isEmpty else { return out + "no committed offsets\n" }
+            guard !committed.isEmpty else {
+                out.text += "no committed offsets\n"
+                out.json["offsets"] = [[String: Any]]()
+                out.json["totalLag"] = 0
+                return out
+            }
             var l = ListOffsetsRequest()
             l.replicaId = -1
             var byTopic: [String: [Int32]] = [:]
@@ -53,43 +65,61 @@ struct GroupCommand: AsyncParsableCommand {
             let ends = try await client.request(l)
             var end: [TopicPartition: Int64] = [:]
             for t in ends.topics { for p in t.partitions where p.errorCode == 0 { end[TopicPartition(t.name, p.partitionIndex)] = p.offset } }
-            out += "topic partition committed end lag\n"
+            out.text += "topic partition committed end lag\n"
             var total: Int64 = 0
+            var offsets: [[String: Any]] = []
             for tp in committed.keys.sorted() {
                 let c = committed[tp]!
                 let e = end[tp]
                 let lag = e.map { max(0, $0 - c) }
                 total += lag ?? 0
-                out += "\(tp.topic) \(tp.partition) \(c) \(e.map(String.init) ?? "?") \(lag.map(String.init) ?? "?")\n"
+                out.text += "\(tp.topic) \(tp.partition) \(c) \(e.map(String.init) ?? "?") \(lag.map(String.init) ?? "?")\n"
+                var o: [String: Any] = ["topic": tp.topic, "partition": tp.partition, "committed": c]
+                if let e { o["end"] = e }
+                if let lag { o["lag"] = lag }
+                offsets.append(o)
             }
-            out += "total lag \(total)\n"
+            out.text += "total lag \(total)\n"
+            out.json["offsets"] = offsets
+            out.json["totalLag"] = total
             return out
         }
     }
 }
 
 extension GroupCommand.Describe {
+    static func partitionsJSON(_ parts: [TopicPartition]) -> [[String: Any]] {
+        parts.map { ["topic": $0.topic, "partition": $0.partition] }
+    }
+
     /// DescribeGroups: state, protocol, members and their assignments (classic groups).
-    static func describeClassicGroup(_ group: String, _ client: KafkaClient) async throws -> String {
+    static func describeClassicGroup(_ group: String, _ client: KafkaClient) async throws -> Described {
         var d = DescribeGroupsRequest()
         d.groups = [group]
         let described = try await client.request(d, to: .groupCoordinator(group))
         guard let g = described.groups.first else { throw RuntimeFailure("no answer for group \(group)") }
         let code = KafkaErrorCode(g.errorCode)
         guard code == .noError else { throw RuntimeFailure("describing group \(group): \(code)") }
-        var out = "group \(g.groupId): state \(g.groupState), protocol type \(g.protocolType.isEmpty ? "-" : g.protocolType), protocol \(g.protocolData.isEmpty ? "-" : g.protocolData), \(g.members.count) members\n"
+        var out = Described()
+        out.text = "group \(g.groupId): state \(g.groupState), protocol type \(g.protocolType.isEmpty ? "-" : g.protocolType), protocol \(g.protocolData.isEmpty ? "-" : g.protocolData), \(g.members.count) members\n"
+        var members: [[String: Any]] = []
         for m in g.members.sorted(by: { $0.memberId < $1.memberId }) {
             let parts = (try? ConsumerProtocol.decodeAssignment(m.memberAssignment).partitions) ?? []
             let list = parts.map { "\($0.topic)/\($0.partition)" }.joined(separator: ",")
-            out += "  member \(m.memberId)\(m.groupInstanceId.map { " instance \($0)" } ?? "") client \(m.clientId) \(m.clientHost): \(list.isEmpty ? "(none)" : list)\n"
+            out.text += "  member \(m.memberId)\(m.groupInstanceId.map { " instance \($0)" } ?? "") client \(m.clientId) \(m.clientHost): \(list.isEmpty ? "(none)" : list)\n"
+            var member: [String: Any] = ["memberId": m.memberId, "clientId": m.clientId, "clientHost": m.clientHost, "assignment": partitionsJSON(parts)]
+            if let i = m.groupInstanceId { member["instanceId"] = i }
+            members.append(member)
         }
+        out.json = ["group": g.groupId, "groupProtocol": "classic", "state": g.groupState, "protocolType": g.protocolType,
+                    "protocol": g.protocolData, "members": members]
         return out
     }
 
     /// ConsumerGroupDescribe (KIP-848): the group and assignment epochs, the assignor, and per
     /// member its epoch, subscription, assignment and target assignment. nil when the group is
     /// not a consumer group or the coordinator lacks the API.
-    static func describeConsumerGroup(_ group: String, _ client: KafkaClient) async throws -> String? {
+    static func describeConsumerGroup(_ group: String, _ client: KafkaClient) async throws -> Described? {
         var d = ConsumerGroupDescribeRequest()
         d.groupIds = [group]
         guard let described = try await Self.request(d, group, client) else { return nil }
@@ -97,16 +127,30 @@ extension GroupCommand.Describe {
         let code = KafkaErrorCode(g.errorCode)
         if code == .groupIdNotFound { return nil }
         guard code == .noError else { throw RuntimeFailure("describing group \(group): \(code)\(g.errorMessage.map { " (\($0))" } ?? "")") }
+        func partitions(_ a: ConsumerGroupDescribeResponse.Assignment) -> [TopicPartition] {
+            a.topicPartitions.sorted { $0.topicName < $1.topicName }.flatMap { t in t.partitions.sorted().map { TopicPartition(t.topicName, $0) } }
+        }
         func list(_ a: ConsumerGroupDescribeResponse.Assignment) -> String {
-            let parts = a.topicPartitions.sorted { $0.topicName < $1.topicName }.flatMap { t in t.partitions.sorted().map { "\(t.topicName)/\($0)" } }
+            let parts = partitions(a).map { "\($0.topic)/\($0.partition)" }
             return parts.isEmpty ? "(none)" : parts.joined(separator: ",")
         }
-        var out = "group \(g.groupId): consumer protocol (KIP-848), state \(g.groupState), group epoch \(g.groupEpoch), assignment epoch \(g.assignmentEpoch), assignor \(g.assignorName.isEmpty ? "-" : g.assignorName), \(g.members.count) members\n"
+        var out = Described()
+        out.text = "group \(g.groupId): consumer protocol (KIP-848), state \(g.groupState), group epoch \(g.groupEpoch), assignment epoch \(g.assignmentEpoch), assignor \(g.assignorName.isEmpty ? "-" : g.assignorName), \(g.members.count) members\n"
+        var members: [[String: Any]] = []
         for m in g.members.sorted(by: { $0.memberId < $1.memberId }) {
             let subscribed = m.subscribedTopicRegex.map { "regex \($0)" } ?? m.subscribedTopicNames.sorted().joined(separator: ",")
-            out += "  member \(m.memberId)\(m.instanceId.map { " instance \($0)" } ?? "") client \(m.clientId) \(m.clientHost) epoch \(m.memberEpoch)"
-            out += " subscribed \(subscribed.isEmpty ? "-" : subscribed): \(list(m.assignment)), target \(list(m.targetAssignment))\n"
+            out.text += "  member \(m.memberId)\(m.instanceId.map { " instance \($0)" } ?? "") client \(m.clientId) \(m.clientHost) epoch \(m.memberEpoch)"
+            out.text += " subscribed \(subscribed.isEmpty ? "-" : subscribed): \(list(m.assignment)), target \(list(m.targetAssignment))\n"
+            var member: [String: Any] = ["memberId": m.memberId, "clientId": m.clientId, "clientHost": m.clientHost, "memberEpoch": m.memberEpoch,
+                                         "subscribedTopics": m.subscribedTopicNames.sorted(),
+                                         "assignment": partitionsJSON(partitions(m.assignment)),
+                                         "targetAssignment": partitionsJSON(partitions(m.targetAssignment))]
+            if let i = m.instanceId { member["instanceId"] = i }
+            if let r = m.subscribedTopicRegex { member["subscribedTopicRegex"] = r }
+            members.append(member)
         }
+        out.json = ["group": g.groupId, "groupProtocol": "consumer", "state": g.groupState, "groupEpoch": g.groupEpoch,
+                    "assignmentEpoch": g.assignmentEpoch, "assignor": g.assignorName, "members": members]
         return out
     }
 

@@ -15,6 +15,14 @@ import Testing
         try await KgoCommandTests.kgo(["group", "describe", "-b", KgoCommandTests.bootstrap(server), group])
     }
 
+    /// `kgo group describe --json`, parsed.
+    static func describeJSON(_ server: FakeClusterServer, _ group: String) async throws -> [String: Any] {
+        let (status, output) = try await KgoCommandTests.kgo(["group", "describe", "--json", "-b", KgoCommandTests.bootstrap(server), group])
+        #expect(status == 0, "\(output)")
+        let object = try JSONSerialization.jsonObject(with: Data(output.utf8))
+        return try #require(object as? [String: Any], "\(output)")
+    }
+
     static func list(_ tps: [TopicPartition]) -> String {
         tps.isEmpty ? "(none)" : tps.sorted().map { "\($0.topic)/\($0.partition)" }.joined(separator: ",")
     }
@@ -39,6 +47,19 @@ import Testing
                 #expect(line.contains(m.instanceId.map { "instance \($0) client B" } ?? "client A"), "\(line)")
             }
             #expect(output.contains("t 0 5 5 0\n") && output.contains("total lag 0\n"), "\(output)")
+            // The same facts as JSON.
+            let json = try await Self.describeJSON(server, "g")
+            #expect(json["groupProtocol"] as? String == "consumer" && json["assignor"] as? String == "range")
+            #expect(json["groupEpoch"] as? Int == Int(snap.groupEpoch) && json["totalLag"] as? Int == 0, "\(json)")
+            let members = json["members"] as? [[String: Any]] ?? []
+            #expect(members.count == 2)
+            for m in snap.members {
+                let member = members.first { $0["memberId"] as? String == m.memberId }
+                #expect(member?["memberEpoch"] as? Int == Int(m.memberEpoch), "\(members)")
+                #expect((member?["assignment"] as? [[String: Any]])?.count == m.assigned.count, "\(members)")
+            }
+            let offsets = json["offsets"] as? [[String: Any]] ?? []
+            #expect(offsets.count == 6 && offsets.allSatisfy { $0["committed"] as? Int == 5 && $0["lag"] as? Int == 0 }, "\(offsets)")
             await a.leave()
             await b.leave()
         }
@@ -59,6 +80,11 @@ import Testing
             #expect(output.hasPrefix("group old: state Stable, protocol type consumer, protocol cooperative-sticky, 1 members\n"), "\(output)")
             #expect(output.contains("client A") && output.contains(": t/0,t/1,t/2,t/3,t/4,t/5\n"), "\(output)")
             #expect(!output.contains("KIP-848"))
+            let json = try await Self.describeJSON(server, "old")
+            #expect(json["groupProtocol"] as? String == "classic" && json["state"] as? String == "Stable" && json["protocol"] as? String == "cooperative-sticky")
+            let members = json["members"] as? [[String: Any]] ?? []
+            #expect(members.count == 1 && members.first?["clientId"] as? String == "A", "\(members)")
+            #expect((members.first?["assignment"] as? [[String: Any]])?.count == 6, "\(members)")
             await a.leave()
         }
     }
