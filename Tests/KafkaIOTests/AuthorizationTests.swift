@@ -22,7 +22,9 @@ import Testing
         let broker = server.brokers[0]
         var c = TestEnvironment.configuration([BrokerAddress(host: broker.host, port: Int(broker.port))])
         c.sasl = .plain(username: user, password: "pw-\(user)")
-        c.producer.deliveryTimeout = .seconds(5)
+        // A hang guard: every refusal here is answered at once; a loaded CI machine once took
+        // longer than 5 s to get one through.
+        c.producer.deliveryTimeout = .seconds(60)
         return c
     }
 
