@@ -84,7 +84,7 @@ struct BenchHookSample {
     var megabytesPerSecond: Double { Double(bytes) / seconds / 1e6 }
 }
 
-/// The per-setting summary of a `--hooks` benchmark: min and median of throughput and CPU,
+/// The per-setting summary of a `--hooks` benchmark: min, median and max throughput, min and median CPU,
 /// the spread between rounds (the noise), and each setting's cost against the first.
 enum BenchHookSummary {
     static func median(_ xs: [Double]) -> Double {
@@ -102,7 +102,7 @@ enum BenchHookSummary {
 
     static func lines(_ samples: [BenchHookSample], modes: [BenchHookMode], rounds: Int, what: String) -> [String] {
         var out = ["HOOKS \(what): \(rounds) rounds, settings alternating (metrics backend: kgo's in-process recorder, atomic counters and gauges, locked histograms; not the no-op backend)"]
-        out.append("mode      runs  rec/s min    rec/s med    MB/s med  cpu_s min  cpu_s med  cpu_us/rec  spread rec/s  spread cpu")
+        out.append("mode      runs  rec/s min    rec/s med    rec/s max    MB/s med  cpu_s min  cpu_s med  cpu_us/rec  spread rec/s  spread cpu")
         var stats: [BenchHookMode: (rate: Double, bestRate: Double, cpu: Double, leastCPU: Double)] = [:]
         for mode in modes {
             let runs = samples.filter { $0.mode == mode }
@@ -112,7 +112,7 @@ enum BenchHookSummary {
             let cpuPerRecord = runs.map { $0.cpuSeconds / Double(max($0.records, 1)) * 1e6 }
             stats[mode] = (median(rates), rates.max()!, median(cpus), cpus.min()!)
             out.append(mode.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0)
-                + pad(runs.count, 6) + pad(Int(rates.min()!), 13) + pad(Int(median(rates)), 13)
+                + pad(runs.count, 6) + pad(Int(rates.min()!), 13) + pad(Int(median(rates)), 13) + pad(Int(rates.max()!), 13)
                 + pad(String(format: "%.2f", median(runs.map(\.megabytesPerSecond))), 12)
                 + pad(String(format: "%.3f", cpus.min()!), 11) + pad(String(format: "%.3f", median(cpus)), 11)
                 + pad(String(format: "%.3f", median(cpuPerRecord)), 12)
