@@ -36,13 +36,42 @@ struct BenchConsumeCommand: AsyncParsableCommand {
     var deadline: Double = 300
     @Option(help: "Read as a member of this consumer group (every partition of the topic; 6 s session for Tansu's join delay) instead of assigning the partition.")
     var group: String?
+    @OptionGroup var hookRounds: BenchHookOptions
+
+    /// What one run read, and when.
+    struct Run {
+        var records: Int
+        var bytes: Int
+        var seconds: Double
+        var firstAfter: Double
+        var afterFirst: Double
+        /// The process's CPU time over the same span as `seconds`.
+        var cpuSeconds: Double
+    }
 
     func run() async throws {
+        if let modes = try hookRounds.modes {
+            guard !connection.metricsHook else { throw ValidationError("--hooks goes without --metrics-hook") }
+            try await runHookRounds(modes)
+            return
+        }
+        let r = try await consumeOnce()
+        print("RESULT consumer=\(group == nil ? "kgo" : "kgo-group") " + String(format: "count=%ld bytes=%ld secs=%.3f first_msg_after=%.3f rec_per_s=%.0f MB_per_s=%.2f rec_per_s_after_first=%.0f",
+                     r.records, r.bytes, r.seconds, r.firstAfter, Double(r.records) / r.seconds, Double(r.bytes) / r.seconds / 1e6,
+                     Double(r.records) / max(r.afterFirst, 1e-9)))
+        if r.records < records { throw ExitCode(1) }
+    }
+
+    /// Reads `records` records (or until the deadline) with a client of its own; `hooks`
+    /// replace the configuration's when given.
+    func consumeOnce(hooks: [any KafkaHook]? = nil) async throws -> Run {
         let configure: (inout KafkaClientConfiguration) -> Void = { c in
             if let partitionMaxBytes { c.consumer.partitionMaxBytes = partitionMaxBytes }
             if let maxBufferedBytes { c.consumer.maxBufferedBytes = maxBufferedBytes }
+            if let hooks { c.hooks = hooks }
         }
         let clock = ContinuousClock()
+        let cpu0 = processCPUSeconds()
         let t0 = clock.now
         let poll: (Duration) async -> ConsumerPoll
         let close: () async -> Void
@@ -79,14 +108,12 @@ struct BenchConsumeCommand: AsyncParsableCommand {
             if p.closed { break }
         }
         let end = clock.now
+        let cpu = processCPUSeconds() - cpu0
         let secs = Self.seconds(end - t0)
         let firstAfter = first.map { Self.seconds($0 - t0) } ?? 0
         let afterFirst = first.map { Self.seconds(end - $0) } ?? secs
         await close()
-        print("RESULT consumer=\(group == nil ? "kgo" : "kgo-group") " + String(format: "count=%ld bytes=%ld secs=%.3f first_msg_after=%.3f rec_per_s=%.0f MB_per_s=%.2f rec_per_s_after_first=%.0f",
-                     n, bytes, secs, firstAfter, Double(n) / secs, Double(bytes) / secs / 1e6,
-                     Double(n) / max(afterFirst, 1e-9)))
-        if n < records { throw ExitCode(1) }
+        return Run(records: n, bytes: bytes, seconds: secs, firstAfter: firstAfter, afterFirst: afterFirst, cpuSeconds: cpu)
     }
 
     static func seconds(_ d: Duration) -> Double {

@@ -293,9 +293,17 @@ struct BenchProduceCommand: AsyncParsableCommand {
     var transactionRecords: Int?
     @Option(help: "Records per second, paced, to partition 0: prints produce-to-ack latency percentiles (p50, p99, max) after the first second.")
     var rate: Double?
+    @OptionGroup var hookRounds: BenchHookOptions
 
     func run() async throws {
         guard records > 0, size > 0 else { throw ValidationError("--records and --size must be positive") }
+        if let modes = try hookRounds.modes {
+            guard rate == nil, producer.transactionalId == nil, !connection.metricsHook else {
+                throw ValidationError("--hooks goes without --rate, --transactional-id and --metrics-hook")
+            }
+            try await runHookRounds(modes)
+            return
+        }
         if let transactionRecords {
             guard producer.transactionalId != nil else { throw ValidationError("--transaction-records needs --transactional-id") }
             guard transactionRecords > 0 else { throw ValidationError("--transaction-records must be positive") }
