@@ -150,12 +150,64 @@ import Testing
         #expect(stats.resets >= 10, "\(stats)")
         rig.proxy.setFaults(.none)
         let ours = try await Self.checkReadBack(rig, produced)
-        // librdkafka (kcat) reads the same log through the proxy: the same records at the same offsets.
+        // librdkafka reads the same log through the proxy: the same records at the same
+        // offsets, by Debian's kcat and by librdkafka 2.16 (confluent-kafka in .peers).
         let theirs = try await Self.kcat(["-b", "\(rig.proxy.host):\(rig.proxy.port)", "-C", "-t", "chaos", "-o", "beginning", "-e", "-q",
                                           "-f", "%p %o %s\\n"])
         let mine = ours.map { "\($0.partition) \($0.offset) \(String(decoding: $0.value ?? [], as: UTF8.self))" }
         #expect(theirs.count == 50_000, "kcat read \(theirs.count) records")
         #expect(theirs.sorted() == mine.sorted(), "kcat and our consumer read different records")
+        let current = try await Self.librdkafka("\(rig.proxy.host):\(rig.proxy.port)", topic: "chaos")
+        #expect(current.count == 50_000, "librdkafka 2.16 read \(current.count) records")
+        #expect(current.sorted() == mine.sorted(), "librdkafka 2.16 and our consumer read different records")
+    }
+
+    /// Every record of `topic` from its start, read by librdkafka 2.16 (the confluent-kafka
+    /// wheel in .peers, Tools/install-test-deps.sh), as "partition offset value" lines; a
+    /// missing peer fails the test.
+    static func librdkafka(_ bootstrap: String, topic: String) async throws -> [String] {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let python = root.appendingPathComponent(".peers/venv/bin/python").path
+        try #require(FileManager.default.isExecutableFile(atPath: python), "no librdkafka peer: run Tools/install-test-deps.sh")
+        let script = """
+        import sys
+        from confluent_kafka import Consumer, KafkaError, TopicPartition
+        c = Consumer({"bootstrap.servers": sys.argv[1], "group.id": "chaos-readback", "enable.auto.commit": False,
+                      "enable.partition.eof": True})
+        topic = sys.argv[2]
+        parts = sorted(c.list_topics(topic, timeout=10).topics[topic].partitions)
+        c.assign([TopicPartition(topic, p, 0) for p in parts])
+        done = set()
+        while len(done) < len(parts):
+            m = c.poll(1.0)
+            if m is None:
+                continue
+            if m.error():
+                if m.error().code() == KafkaError._PARTITION_EOF:
+                    done.add(m.partition())
+                    continue
+                sys.exit(str(m.error()))
+            print(m.partition(), m.offset(), m.value().decode())
+        c.close()
+        """
+        return try await offPool {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: python)
+            p.arguments = ["-c", script, bootstrap, topic]
+            var env = ProcessInfo.processInfo.environment
+            env["LD_LIBRARY_PATH"] = root.appendingPathComponent(".peers/lib").path + (env["LD_LIBRARY_PATH"].map { ":" + $0 } ?? "")
+            p.environment = env
+            let out = Pipe()
+            p.standardOutput = out
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            let killer = DispatchWorkItem { if p.isRunning { p.terminate() } }
+            DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: killer)
+            let data = out.fileHandleForReading.readDataToEndOfFile()
+            p.waitUntilExit()
+            killer.cancel()
+            return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
+        }
     }
 
     /// Runs kcat (librdkafka) and returns its output lines; a missing kcat fails the test.
@@ -209,7 +261,12 @@ import Testing
         proxy.setFaults(.none)
         // Tansu answers a re-sent batch it already holds with offset -1, where Kafka (and
         // FakeCluster) name the offset it landed at when it is among the last five.
-        _ = try await Self.checkReadBack(c, topic: topic, produced, unknownOffsets: true)
+        let ours = try await Self.checkReadBack(c, topic: topic, produced, unknownOffsets: true)
+        // librdkafka 2.16 reads the same log from Tansu: the same records at the same offsets.
+        let theirs = try await Self.librdkafka("\(broker.host):\(broker.port)", topic: topic)
+        let mine = ours.map { "\($0.partition) \($0.offset) \(String(decoding: $0.value ?? [], as: UTF8.self))" }
+        #expect(theirs.count == 50_000, "librdkafka 2.16 read \(theirs.count) records")
+        #expect(theirs.sorted() == mine.sorted(), "librdkafka 2.16 and our consumer read different records")
     }
 
     /// (b) Latency with jitter and every byte written alone, and a bandwidth limit: frames
