@@ -35,6 +35,12 @@ public struct CreatedTopic: Sendable, Equatable {
     public var partitions: Int32
     /// As the broker reports it (-1 before CreateTopics v5).
     public var replicationFactor: Int16
+    /// The topic's configs as the broker returns them (CreateTopics v5, Kafka 2.4+; no
+    /// synonyms), or nil: before v5, or withheld (`configsError`).
+    public var configs: [ConfigEntry]?
+    /// Why the broker withheld the configs of a topic it created: TOPIC_AUTHORIZATION_FAILED
+    /// when the caller may create the topic but not DESCRIBE_CONFIGS it.
+    public var configsError: KafkaErrorCode?
 }
 
 /// A topic as `listTopics` names it.
@@ -134,10 +140,22 @@ extension KafkaAdmin {
             let resp = try await send("createTopics", r, pin: usesDefaults ? 4 ... CreateTopicsRequest.validVersions.upperBound : nil)
             for t in resp.topics {
                 if let e = KafkaAdminError.from(t.errorCode, message: t.errorMessage) { answers[t.name] = .failure(e); continue }
-                answers[t.name] = .success(CreatedTopic(topicId: t.topicId, partitions: t.numPartitions, replicationFactor: t.replicationFactor))
+                answers[t.name] = .success(Self.created(t))
             }
         }
         return Self.results(topics, problems: problems, name: \.name) { answers[$0] }
+    }
+
+    /// A created topic's result. Before v5 the answer has no counts (-1) and no configs, so
+    /// a count of -1 tells an old answer from a v5+ one with an empty config list.
+    static func created(_ t: CreateTopicsResponse.CreatableTopicResult) -> CreatedTopic {
+        let withheld = t.topicConfigErrorCode == 0 ? nil : KafkaErrorCode(t.topicConfigErrorCode)
+        let configs = t.numPartitions < 0 || withheld != nil ? nil : (t.configs ?? []).map {
+            ConfigEntry(name: $0.name, value: $0.value, source: ConfigSource(rawValue: $0.configSource), isReadOnly: $0.readOnly,
+                        isSensitive: $0.isSensitive, synonyms: [])
+        }
+        return CreatedTopic(topicId: t.topicId, partitions: t.numPartitions, replicationFactor: t.replicationFactor,
+                            configs: configs, configsError: withheld)
     }
 
     static func problem(creating t: NewTopic, brokers: [Int32]) -> KafkaAdminError? {

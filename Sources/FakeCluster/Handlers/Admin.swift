@@ -40,6 +40,12 @@ extension FakeCluster {
                     tr.topicId = topic.id
                     tr.numPartitions = Int32(topic.partitions.count)
                     tr.replicationFactor = Int16(topic.partitions.first?.replicas.count ?? 0)
+                    if ctx.version >= 5 {
+                        switch createdTopicConfigs(t.name, ctx) {
+                        case .success(let c): tr.configs = c
+                        case .failure(let e): tr.topicConfigErrorCode = e.code
+                        }
+                    }
                 case .failure(let e):
                     tr.errorCode = e.code
                     tr.errorMessage = "\(e)"

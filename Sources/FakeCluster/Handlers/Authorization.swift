@@ -8,7 +8,8 @@
 /// Metadata, OffsetCommit, TxnOffsetCommit, OffsetFetch).
 ///
 /// Admin APIs are checked in their handlers with Kafka's rules, per item where Kafka
-/// answers per item: topics (CreateTopics: CREATE on the cluster or the topic;
+/// answers per item: topics (CreateTopics: CREATE on the cluster or the topic, and
+/// DESCRIBE_CONFIGS on the topic for the configs v5+ returns;
 /// DeleteTopics and DeleteRecords: DELETE; CreatePartitions: ALTER; DescribeProducers:
 /// READ), config resources (DESCRIBE_CONFIGS / ALTER_CONFIGS on the topic, or on the
 /// cluster for broker resources), groups (DescribeGroups: DESCRIBE, DeleteGroups and
