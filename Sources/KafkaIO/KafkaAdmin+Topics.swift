@@ -65,6 +65,9 @@ public struct TopicDescription: Sendable, Equatable {
     public var isInternal: Bool
     /// Its partitions, by number.
     public var partitions: [PartitionDescription]
+    /// What the caller may do with the topic (KIP-430), when asked for with
+    /// `includeAuthorizedOperations`; nil otherwise.
+    public var authorizedOperations: Set<AclOperation>? = nil
 }
 
 /// One partition's leadership and replicas.
@@ -237,8 +240,11 @@ extension KafkaAdmin {
         }.sorted { $0.name < $1.name }
     }
 
-    /// Each topic's partitions: leader, epoch, replicas, in-sync and offline replicas.
-    public func describeTopics(_ names: [String]) async throws(KafkaAdminError) -> [AdminResult<TopicDescription>] {
+    /// Each topic's partitions: leader, epoch, replicas, in-sync and offline replicas; with
+    /// `includeAuthorizedOperations`, also what the caller may do with each topic (Metadata
+    /// v8, Kafka 2.3+).
+    public func describeTopics(_ names: [String], includeAuthorizedOperations: Bool = false) async throws(KafkaAdminError)
+        -> [AdminResult<TopicDescription>] {
         let problems = Self.problems(names, name: { $0 }) { n in Self.topicNameProblem(n).map { .invalidTopicName(n, reason: $0) } }
         let send = zip(names, problems).filter { $0.1 == nil }.map(\.0)
         var answers: [String: Result<TopicDescription, KafkaAdminError>] = [:]
@@ -246,7 +252,9 @@ extension KafkaAdmin {
             var r = MetadataRequest()
             r.topics = send.map { var t = MetadataRequest.MetadataRequestTopic(); t.name = $0; return t }
             r.allowAutoTopicCreation = false
-            let resp = try await self.send("describeTopics", r, pin: 1 ... MetadataRequest.validVersions.upperBound)
+            r.includeTopicAuthorizedOperations = includeAuthorizedOperations
+            let low: Int16 = includeAuthorizedOperations ? 8 : 1
+            let resp = try await self.send("describeTopics", r, pin: low ... MetadataRequest.validVersions.upperBound)
             for t in resp.topics {
                 guard let n = t.name else { continue }
                 if let e = KafkaAdminError.from(t.errorCode) { answers[n] = .failure(e); continue }
@@ -255,7 +263,8 @@ extension KafkaAdmin {
                                          replicas: p.replicaNodes, isr: p.isrNodes, offlineReplicas: p.offlineReplicas,
                                          error: p.errorCode == 0 ? nil : KafkaErrorCode(p.errorCode))
                 }
-                answers[n] = .success(TopicDescription(name: n, topicId: t.topicId, isInternal: t.isInternal, partitions: parts))
+                answers[n] = .success(TopicDescription(name: n, topicId: t.topicId, isInternal: t.isInternal, partitions: parts,
+                                                       authorizedOperations: AclOperation.operations(authorizedBits: t.topicAuthorizedOperations)))
             }
         }
         return Self.results(names, problems: problems, name: { $0 }) { answers[$0] }

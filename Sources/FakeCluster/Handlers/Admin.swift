@@ -142,6 +142,9 @@ extension FakeCluster {
             o.rack = b.rack
             resp.brokers.append(o)
         }
+        if r.includeClusterAuthorizedOperations {
+            resp.clusterAuthorizedOperations = authorizedOperations(ctx.connection, .cluster, Self.clusterResourceName)
+        }
         return .respond(resp)
     }
 }

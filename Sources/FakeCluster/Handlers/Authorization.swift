@@ -17,7 +17,8 @@
 /// may DESCRIBE the cluster), transactional ids (DescribeTransactions and ListTransactions:
 /// DESCRIBE) and the cluster (ACLs, log dirs, elections, reassignments, features and SCRAM
 /// credentials: DESCRIBE or ALTER; client quotas: DESCRIBE_CONFIGS or ALTER_CONFIGS;
-/// WriteTxnMarkers: CLUSTER_ACTION).
+/// WriteTxnMarkers: CLUSTER_ACTION). Metadata, DescribeGroups and DescribeCluster fill
+/// the authorized-operations fields a client asks for (KIP-430) from the same rules.
 extension FakeCluster {
     typealias AclOp = Authorizer.Operation
 
@@ -32,6 +33,13 @@ extension FakeCluster {
 
     func allowsTopic(_ connection: FakeConnectionID, _ op: AclOp, _ topic: String) -> Bool {
         allows(connection, op, .topic, topic)
+    }
+
+    /// KIP-430's authorized-operations bit field for the caller on a resource. With
+    /// authorization off every reported operation is allowed, as Kafka without an authorizer.
+    func authorizedOperations(_ connection: FakeConnectionID, _ type: Authorizer.ResourceType, _ name: String) -> Int32 {
+        let authorizer = Authorizer(superUsers: config.authorization ? Set(config.superUsers) : [principal(connection)])
+        return authorizer.authorizedOperations(principal(connection), type, name, acls: state.acls)
     }
 
     /// The cluster resource's only name.
