@@ -61,6 +61,16 @@ public enum AclOperation: Int8, Sendable, Hashable, CaseIterable, CustomStringCo
     }
 }
 
+extension AclOperation {
+    /// The operations a KIP-430 authorized-operations bit field lists (bit n set: the
+    /// operation with wire value n), or nil for Int32.min, the value of a field not asked
+    /// for. Bits that name no operation are ignored.
+    public static func operations(authorizedBits bits: Int32) -> Set<AclOperation>? {
+        guard bits != Int32.min else { return nil }
+        return Set(allCases.filter { (bits >> Int32($0.rawValue)) & 1 == 1 })
+    }
+}
+
 /// Allow or deny. `any` is for filters only.
 public enum AclPermission: Int8, Sendable, Hashable, CaseIterable, CustomStringConvertible {
     case any = 1, deny = 2, allow = 3

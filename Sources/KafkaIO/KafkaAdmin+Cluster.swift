@@ -9,6 +9,9 @@ public struct ClusterDescription: Sendable, Equatable {
     public var controller: Int32?
     /// By id.
     public var brokers: [BrokerDescription]
+    /// What the caller may do with the cluster (KIP-430), when asked for with
+    /// `includeAuthorizedOperations`; nil otherwise.
+    public var authorizedOperations: Set<AclOperation>? = nil
 }
 
 /// A live broker.
@@ -31,8 +34,19 @@ public struct AdminDone: Sendable, Equatable {
 
 extension KafkaAdmin {
     /// The cluster's id, controller and live brokers, from Metadata (every broker since 0.10
-    /// answers it; DescribeCluster, 2.8+, says nothing more a client needs here).
-    public func describeCluster() async throws(KafkaAdminError) -> ClusterDescription {
+    /// answers it). With `includeAuthorizedOperations`, from DescribeCluster (Kafka 2.8+),
+    /// which also says what the caller may do with the cluster.
+    public func describeCluster(includeAuthorizedOperations: Bool = false) async throws(KafkaAdminError) -> ClusterDescription {
+        if includeAuthorizedOperations {
+            var r = DescribeClusterRequest()
+            r.includeClusterAuthorizedOperations = true
+            let resp = try await send("describeCluster", r, to: .anyBroker)
+            if let e = KafkaAdminError.from(resp.errorCode, message: resp.errorMessage) { throw e }
+            let brokers = resp.brokers.map { BrokerDescription(id: $0.brokerId, host: $0.host, port: Int($0.port), rack: $0.rack) }
+            return ClusterDescription(clusterId: resp.clusterId, controller: resp.controllerId >= 0 ? resp.controllerId : nil,
+                                      brokers: brokers.sorted { $0.id < $1.id },
+                                      authorizedOperations: AclOperation.operations(authorizedBits: resp.clusterAuthorizedOperations))
+        }
         var r = MetadataRequest()
         r.topics = []
         r.allowAutoTopicCreation = false

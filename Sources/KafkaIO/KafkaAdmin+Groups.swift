@@ -34,6 +34,9 @@ public struct GroupDescription: Sendable, Equatable {
     public var protocolName: String
     /// The members, as the coordinator lists them.
     public var members: [GroupMemberDescription]
+    /// What the caller may do with the group (KIP-430), when asked for with
+    /// `includeAuthorizedOperations`; nil otherwise.
+    public var authorizedOperations: Set<AclOperation>? = nil
 }
 
 /// One member of a group.
@@ -90,15 +93,18 @@ extension KafkaAdmin {
     }
 
     /// Classic groups' state and members, each asked of its coordinator (groups sharing one
-    /// in one request).
-    public func describeGroups(_ groupIds: [String]) async throws(KafkaAdminError) -> [AdminResult<GroupDescription>] {
+    /// in one request). With `includeAuthorizedOperations`, also what the caller may do with
+    /// each group (DescribeGroups v3, Kafka 2.3+).
+    public func describeGroups(_ groupIds: [String], includeAuthorizedOperations: Bool = false) async throws(KafkaAdminError)
+        -> [AdminResult<GroupDescription>] {
         let problems = Self.problems(groupIds, name: { $0 }) { Self.problem(group: $0) }
         let send = zip(groupIds, problems).filter { $0.1 == nil }.map(\.0)
         var answers: [String: Result<GroupDescription, KafkaAdminError>] = [:]
         if !send.isEmpty {
             var r = DescribeGroupsRequest()
             r.groups = send
-            let resp = try await self.send("describeGroups", r)
+            r.includeAuthorizedOperations = includeAuthorizedOperations
+            let resp = try await self.send("describeGroups", r, pin: includeAuthorizedOperations ? 3 ... DescribeGroupsRequest.validVersions.upperBound : nil)
             for g in resp.groups {
                 if let e = KafkaAdminError.from(g.errorCode) { answers[g.groupId] = .failure(e); continue }
                 let members = g.members.map { m in
@@ -107,7 +113,8 @@ extension KafkaAdmin {
                                                   assignment: parts.sorted())
                 }
                 answers[g.groupId] = .success(GroupDescription(groupId: g.groupId, state: g.groupState, protocolType: g.protocolType,
-                                                               protocolName: g.protocolData, members: members.sorted { $0.memberId < $1.memberId }))
+                                                               protocolName: g.protocolData, members: members.sorted { $0.memberId < $1.memberId },
+                                                               authorizedOperations: AclOperation.operations(authorizedBits: g.authorizedOperations)))
             }
         }
         return Self.results(groupIds, problems: problems, name: { $0 }) { answers[$0] }

@@ -35,6 +35,12 @@ public struct CreatedTopic: Sendable, Equatable {
     public var partitions: Int32
     /// As the broker reports it (-1 before CreateTopics v5).
     public var replicationFactor: Int16
+    /// The topic's configs as the broker returns them (CreateTopics v5, Kafka 2.4+; no
+    /// synonyms), or nil: before v5, or withheld (`configsError`).
+    public var configs: [ConfigEntry]?
+    /// Why the broker withheld the configs of a topic it created: TOPIC_AUTHORIZATION_FAILED
+    /// when the caller may create the topic but not DESCRIBE_CONFIGS it.
+    public var configsError: KafkaErrorCode?
 }
 
 /// A topic as `listTopics` names it.
@@ -59,6 +65,9 @@ public struct TopicDescription: Sendable, Equatable {
     public var isInternal: Bool
     /// Its partitions, by number.
     public var partitions: [PartitionDescription]
+    /// What the caller may do with the topic (KIP-430), when asked for with
+    /// `includeAuthorizedOperations`; nil otherwise.
+    public var authorizedOperations: Set<AclOperation>? = nil
 }
 
 /// One partition's leadership and replicas.
@@ -134,10 +143,22 @@ extension KafkaAdmin {
             let resp = try await send("createTopics", r, pin: usesDefaults ? 4 ... CreateTopicsRequest.validVersions.upperBound : nil)
             for t in resp.topics {
                 if let e = KafkaAdminError.from(t.errorCode, message: t.errorMessage) { answers[t.name] = .failure(e); continue }
-                answers[t.name] = .success(CreatedTopic(topicId: t.topicId, partitions: t.numPartitions, replicationFactor: t.replicationFactor))
+                answers[t.name] = .success(Self.created(t))
             }
         }
         return Self.results(topics, problems: problems, name: \.name) { answers[$0] }
+    }
+
+    /// A created topic's result. Before v5 the answer has no counts (-1) and no configs, so
+    /// a count of -1 tells an old answer from a v5+ one with an empty config list.
+    static func created(_ t: CreateTopicsResponse.CreatableTopicResult) -> CreatedTopic {
+        let withheld = t.topicConfigErrorCode == 0 ? nil : KafkaErrorCode(t.topicConfigErrorCode)
+        let configs = t.numPartitions < 0 || withheld != nil ? nil : (t.configs ?? []).map {
+            ConfigEntry(name: $0.name, value: $0.value, source: ConfigSource(rawValue: $0.configSource), isReadOnly: $0.readOnly,
+                        isSensitive: $0.isSensitive, synonyms: [])
+        }
+        return CreatedTopic(topicId: t.topicId, partitions: t.numPartitions, replicationFactor: t.replicationFactor,
+                            configs: configs, configsError: withheld)
     }
 
     static func problem(creating t: NewTopic, brokers: [Int32]) -> KafkaAdminError? {
@@ -219,8 +240,11 @@ extension KafkaAdmin {
         }.sorted { $0.name < $1.name }
     }
 
-    /// Each topic's partitions: leader, epoch, replicas, in-sync and offline replicas.
-    public func describeTopics(_ names: [String]) async throws(KafkaAdminError) -> [AdminResult<TopicDescription>] {
+    /// Each topic's partitions: leader, epoch, replicas, in-sync and offline replicas; with
+    /// `includeAuthorizedOperations`, also what the caller may do with each topic (Metadata
+    /// v8, Kafka 2.3+).
+    public func describeTopics(_ names: [String], includeAuthorizedOperations: Bool = false) async throws(KafkaAdminError)
+        -> [AdminResult<TopicDescription>] {
         let problems = Self.problems(names, name: { $0 }) { n in Self.topicNameProblem(n).map { .invalidTopicName(n, reason: $0) } }
         let send = zip(names, problems).filter { $0.1 == nil }.map(\.0)
         var answers: [String: Result<TopicDescription, KafkaAdminError>] = [:]
@@ -228,7 +252,9 @@ extension KafkaAdmin {
             var r = MetadataRequest()
             r.topics = send.map { var t = MetadataRequest.MetadataRequestTopic(); t.name = $0; return t }
             r.allowAutoTopicCreation = false
-            let resp = try await self.send("describeTopics", r, pin: 1 ... MetadataRequest.validVersions.upperBound)
+            r.includeTopicAuthorizedOperations = includeAuthorizedOperations
+            let low: Int16 = includeAuthorizedOperations ? 8 : 1
+            let resp = try await self.send("describeTopics", r, pin: low ... MetadataRequest.validVersions.upperBound)
             for t in resp.topics {
                 guard let n = t.name else { continue }
                 if let e = KafkaAdminError.from(t.errorCode) { answers[n] = .failure(e); continue }
@@ -237,7 +263,8 @@ extension KafkaAdmin {
                                          replicas: p.replicaNodes, isr: p.isrNodes, offlineReplicas: p.offlineReplicas,
                                          error: p.errorCode == 0 ? nil : KafkaErrorCode(p.errorCode))
                 }
-                answers[n] = .success(TopicDescription(name: n, topicId: t.topicId, isInternal: t.isInternal, partitions: parts))
+                answers[n] = .success(TopicDescription(name: n, topicId: t.topicId, isInternal: t.isInternal, partitions: parts,
+                                                       authorizedOperations: AclOperation.operations(authorizedBits: t.topicAuthorizedOperations)))
             }
         }
         return Self.results(names, problems: problems, name: { $0 }) { answers[$0] }

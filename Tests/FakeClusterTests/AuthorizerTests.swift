@@ -65,4 +65,19 @@ import Testing
         let d = Self.store([Self.acl("t", .describe), Self.acl("t", .read, deny: true)])
         #expect(auth.allows("User:alice", .describe, .topic, "t", acls: d))
     }
+
+    /// KIP-430's bit field: one bit per reported operation allowed (bit n: wire value n),
+    /// implied operations included, ALL never reported; a super user gets every one.
+    @Test func authorizedOperationsBitField() {
+        let s = Self.store([Self.acl("t", .write), Self.acl("t", .alterConfigs), Self.acl("t", .delete, deny: true)])
+        // WRITE (4), DESCRIBE implied by WRITE (8), ALTER_CONFIGS (11), DESCRIBE_CONFIGS implied by it (10).
+        #expect(auth.authorizedOperations("User:alice", .topic, "t", acls: s) == (1 << 4) | (1 << 8) | (1 << 10) | (1 << 11))
+        #expect(auth.authorizedOperations("User:alice", .topic, "u", acls: s) == 0)
+        // ALL on a group: the group's three operations, not ALL's own bit.
+        let g = Self.store([Self.acl("g", .all, type: .group)])
+        #expect(auth.authorizedOperations("User:alice", .group, "g", acls: g) == (1 << 3) | (1 << 6) | (1 << 8))
+        let cluster = Authorizer.reportedOperations(.cluster).reduce(Int32(0)) { $0 | (1 << Int32($1.rawValue)) }
+        #expect(auth.authorizedOperations("User:root", .cluster, "kafka-cluster", acls: s) == cluster)
+        #expect(cluster == 0b1_1111_1010_0000)
+    }
 }

@@ -105,6 +105,33 @@ import Testing
         await Self.close(a)
     }
 
+    /// CreateTopics v5+ returns a created topic's configs only to a caller that may
+    /// DESCRIBE_CONFIGS it; otherwise the topic is created and its configs withheld with
+    /// TOPIC_AUTHORIZATION_FAILED.
+    @Test func createdTopicConfigsNeedDescribeConfigs() async throws {
+        let server = try Self.server()
+        defer { try? server.shutdown() }
+        let a = try Self.admins(server)
+        try await Self.allow(a.root, .cluster, "kafka-cluster", .create)
+        let first = try await a.alice.createTopics([NewTopic("c-1", partitions: 2, replicationFactor: 1, configs: ["retention.ms": "1000"])])
+        #expect(Self.codes(first) == ["c-1: ok"])
+        let withheld = try #require(first.first?.value)
+        #expect(withheld.partitions == 2 && withheld.configs == nil && withheld.configsError == .topicAuthorizationFailed)
+        #expect(try await a.root.listTopics().map(\.name).contains("c-1"))
+
+        try await Self.allow(a.root, .topic, "c-2", .describeConfigs)
+        let second = try await a.alice.createTopics([NewTopic("c-2", partitions: 1, replicationFactor: 1, configs: ["retention.ms": "1000"])])
+        let shown = try #require(second.first?.value)
+        #expect(shown.configsError == nil)
+        let retention = try #require(shown.configs?.first { $0.name == "retention.ms" })
+        #expect(retention.value == "1000" && retention.source == .dynamicTopic)
+        #expect(shown.configs?.first { $0.name == "cleanup.policy" }?.source == .defaultConfig)
+        // The super user always sees them.
+        let root = try await a.root.createTopics([NewTopic("c-3", partitions: 1, replicationFactor: 1)])
+        #expect(root.first?.value?.configsError == nil && root.first?.value?.configs?.isEmpty == false)
+        await Self.close(a)
+    }
+
     @Test func topicsNeedCreateAlterAndDelete() async throws {
         let server = try Self.server()
         defer { try? server.shutdown() }

@@ -40,6 +40,12 @@ extension FakeCluster {
                     tr.topicId = topic.id
                     tr.numPartitions = Int32(topic.partitions.count)
                     tr.replicationFactor = Int16(topic.partitions.first?.replicas.count ?? 0)
+                    if ctx.version >= 5 {
+                        switch createdTopicConfigs(t.name, ctx) {
+                        case .success(let c): tr.configs = c
+                        case .failure(let e): tr.topicConfigErrorCode = e.code
+                        }
+                    }
                 case .failure(let e):
                     tr.errorCode = e.code
                     tr.errorMessage = "\(e)"
@@ -135,6 +141,9 @@ extension FakeCluster {
             o.port = b.port
             o.rack = b.rack
             resp.brokers.append(o)
+        }
+        if r.includeClusterAuthorizedOperations {
+            resp.clusterAuthorizedOperations = authorizedOperations(ctx.connection, .cluster, Self.clusterResourceName)
         }
         return .respond(resp)
     }

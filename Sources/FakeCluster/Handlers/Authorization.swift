@@ -8,7 +8,8 @@
 /// Metadata, OffsetCommit, TxnOffsetCommit, OffsetFetch).
 ///
 /// Admin APIs are checked in their handlers with Kafka's rules, per item where Kafka
-/// answers per item: topics (CreateTopics: CREATE on the cluster or the topic;
+/// answers per item: topics (CreateTopics: CREATE on the cluster or the topic, and
+/// DESCRIBE_CONFIGS on the topic for the configs v5+ returns;
 /// DeleteTopics and DeleteRecords: DELETE; CreatePartitions: ALTER; DescribeProducers:
 /// READ), config resources (DESCRIBE_CONFIGS / ALTER_CONFIGS on the topic, or on the
 /// cluster for broker resources), groups (DescribeGroups: DESCRIBE, DeleteGroups and
@@ -16,7 +17,8 @@
 /// may DESCRIBE the cluster), transactional ids (DescribeTransactions and ListTransactions:
 /// DESCRIBE) and the cluster (ACLs, log dirs, elections, reassignments, features and SCRAM
 /// credentials: DESCRIBE or ALTER; client quotas: DESCRIBE_CONFIGS or ALTER_CONFIGS;
-/// WriteTxnMarkers: CLUSTER_ACTION).
+/// WriteTxnMarkers: CLUSTER_ACTION). Metadata, DescribeGroups and DescribeCluster fill
+/// the authorized-operations fields a client asks for (KIP-430) from the same rules.
 extension FakeCluster {
     typealias AclOp = Authorizer.Operation
 
@@ -31,6 +33,13 @@ extension FakeCluster {
 
     func allowsTopic(_ connection: FakeConnectionID, _ op: AclOp, _ topic: String) -> Bool {
         allows(connection, op, .topic, topic)
+    }
+
+    /// KIP-430's authorized-operations bit field for the caller on a resource. With
+    /// authorization off every reported operation is allowed, as Kafka without an authorizer.
+    func authorizedOperations(_ connection: FakeConnectionID, _ type: Authorizer.ResourceType, _ name: String) -> Int32 {
+        let authorizer = Authorizer(superUsers: config.authorization ? Set(config.superUsers) : [principal(connection)])
+        return authorizer.authorizedOperations(principal(connection), type, name, acls: state.acls)
     }
 
     /// The cluster resource's only name.

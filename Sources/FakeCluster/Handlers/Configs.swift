@@ -16,7 +16,7 @@ extension FakeCluster {
         ConfigCatalog(maxMessageBytes: state.config.maxMessageBytes, minInsyncReplicas: state.config.minInsyncReplicas)
     }
 
-    private struct Described {
+    struct Described {
         var name: String
         var value: String?
         var source: ConfigCatalog.Source
@@ -79,7 +79,7 @@ extension FakeCluster {
         return .respond(resp)
     }
 
-    private func describeResource(_ type: Int8, _ name: String, _ ctx: RequestContext) -> Result<[Described], KafkaErrorCode> {
+    func describeResource(_ type: Int8, _ name: String, _ ctx: RequestContext) -> Result<[Described], KafkaErrorCode> {
         switch type {
         case Self.topicResource:
             guard let t = state.metadata.topic(name) else { return .failure(.unknownTopicOrPartition) }
@@ -125,6 +125,23 @@ extension FakeCluster {
         default:
             return .failure(.invalidRequest)
         }
+    }
+
+    /// A created topic's configs as CreateTopics v5+ returns them (sensitive values hidden),
+    /// or TOPIC_AUTHORIZATION_FAILED when the caller may not DESCRIBE_CONFIGS the topic:
+    /// Kafka creates it all the same and withholds only its configs.
+    func createdTopicConfigs(_ name: String, _ ctx: RequestContext) -> Result<[CreateTopicsResponse.CreatableTopicConfigs], KafkaErrorCode> {
+        guard allowsTopic(ctx.connection, .describeConfigs, name) else { return .failure(.topicAuthorizationFailed) }
+        guard case .success(let described) = describeResource(Self.topicResource, name, ctx) else { return .success([]) }
+        return .success(described.map { d in
+            var c = CreateTopicsResponse.CreatableTopicConfigs()
+            c.name = d.name
+            c.value = d.sensitive ? nil : d.value
+            c.readOnly = d.readOnly
+            c.configSource = d.source.rawValue
+            c.isSensitive = d.sensitive
+            return c
+        })
     }
 
     /// A broker's configs, sorted by name: Kafka's defaults, or the fake's setting (as a

@@ -4,10 +4,15 @@
 /// token logins), may use them (DELEGATION_TOKEN_REQUEST_NOT_ALLOWED otherwise); only the
 /// owner, the requester or a renewer renews or expires a token
 /// (DELEGATION_TOKEN_OWNER_MISMATCH); an unknown HMAC is DELEGATION_TOKEN_NOT_FOUND and a
-/// token past its expiry DELEGATION_TOKEN_EXPIRED. ACLs are not checked for these calls,
-/// even with `authorization` on (Kafka's CREATE_TOKENS / DESCRIBE_TOKENS rules are not
-/// modelled): a user may create tokens for another owner and describe them all.
-/// A token past its expiry is left out of descriptions (Kafka's expiry check removes it).
+/// token past its expiry DELEGATION_TOKEN_EXPIRED. A token past its expiry is left out of
+/// descriptions (Kafka's expiry check removes it).
+///
+/// With `authorization` on, Kafka's ACL rules (KIP-373): creating a token for another owner
+/// needs CREATE_TOKENS on the USER resource named by that owner's principal ("User:bob";
+/// DELEGATION_TOKEN_AUTHORIZATION_FAILED otherwise); a description lists only the tokens the
+/// caller owns, asked for or may renew, those it may DESCRIBE as DELEGATION_TOKEN resources
+/// (by token id), and those whose owner's USER resource it may DESCRIBE_TOKENS. Renewal and
+/// expiry stay the owner's, requester's and renewers' alone, ACLs or not.
 extension FakeCluster {
     typealias Principal = DelegationTokenStore.Principal
 
@@ -31,6 +36,10 @@ extension FakeCluster {
         let renewers = r.renewers.map { Principal(type: $0.principalType, name: $0.principalName) }
         guard owner.type == "User", renewers.allSatisfy({ $0.type == "User" }) else {
             resp.errorCode = KafkaErrorCode.invalidPrincipalType.code
+            return .respond(resp)
+        }
+        if owner != requester, !allows(ctx.connection, .createTokens, .user, owner.text) {
+            resp.errorCode = KafkaErrorCode.delegationTokenAuthorizationFailed.code
             return .respond(resp)
         }
         let t = state.delegationTokens.issue(seed: config.seed, owner: owner, requester: requester, renewers: renewers,
@@ -90,16 +99,23 @@ extension FakeCluster {
         return .respond(resp)
     }
 
+    /// Kafka's filter for descriptions: the caller's own tokens (owner, requester or
+    /// renewer), or DESCRIBE on the token, or DESCRIBE_TOKENS on its owner.
+    func mayDescribe(_ t: DelegationTokenStore.Token, _ caller: Principal, _ ctx: RequestContext) -> Bool {
+        t.mayRenew(caller) || allows(ctx.connection, .describe, .delegationToken, t.tokenId)
+            || allows(ctx.connection, .describeTokens, .user, t.owner.text)
+    }
+
     func handleDescribeDelegationToken(_ r: DescribeDelegationTokenRequest, _ ctx: RequestContext) -> HandlerResult {
         var resp = DescribeDelegationTokenResponse()
-        guard tokenPrincipal(ctx) != nil else {
+        guard let caller = tokenPrincipal(ctx) else {
             resp.errorCode = KafkaErrorCode.delegationTokenRequestNotAllowed.code
             return .respond(resp)
         }
         let owners = r.owners.map { $0.map { Principal(type: $0.principalType, name: $0.principalName) } }
         let nowMs = ctx.now.milliseconds
         resp.tokens = state.delegationTokens.tokens.filter { t in
-            !t.expired(nowMs: nowMs) && (owners?.contains(t.owner) ?? true)
+            !t.expired(nowMs: nowMs) && (owners?.contains(t.owner) ?? true) && mayDescribe(t, caller, ctx)
         }.map { t in
             var d = DescribeDelegationTokenResponse.DescribedDelegationToken()
             d.principalType = t.owner.type

@@ -25,6 +25,9 @@ extension FakeCluster {
                     m.memberAssignment = $0.assignment
                     return m
                 }
+                if ctx.version >= 3, r.includeAuthorizedOperations {
+                    g.authorizedOperations = authorizedOperations(ctx.connection, .group, id)
+                }
             }
             resp.groups.append(g)
         }

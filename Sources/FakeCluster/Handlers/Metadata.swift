@@ -56,6 +56,16 @@ extension FakeCluster {
                 }
             }
         }
+        // KIP-430: the caller's operations, when asked (cluster: v8-10; topics: v8+).
+        if ctx.version >= 8, ctx.version <= 10, r.includeClusterAuthorizedOperations {
+            resp.clusterAuthorizedOperations = authorizedOperations(ctx.connection, .cluster, Self.clusterResourceName)
+        }
+        if ctx.version >= 8, r.includeTopicAuthorizedOperations {
+            for i in resp.topics.indices where resp.topics[i].errorCode == 0 {
+                guard let name = resp.topics[i].name else { continue }
+                resp.topics[i].topicAuthorizedOperations = authorizedOperations(ctx.connection, .topic, name)
+            }
+        }
         return .respond(resp)
     }
 

@@ -35,6 +35,29 @@ struct Authorizer: Sendable, Equatable {
         return allowed
     }
 
+    /// The operations Kafka reports for a resource type in authorized-operations fields
+    /// (KIP-430): ALL and ANY are never reported.
+    static func reportedOperations(_ type: ResourceType) -> [Operation] {
+        switch type {
+        case .topic: return [.read, .write, .create, .delete, .alter, .describe, .describeConfigs, .alterConfigs]
+        case .group: return [.read, .describe, .delete]
+        case .cluster: return [.create, .clusterAction, .describeConfigs, .alterConfigs, .idempotentWrite, .alter, .describe]
+        case .transactionalId: return [.describe, .write]
+        case .delegationToken: return [.describe]
+        case .user: return [.createTokens, .describeTokens]
+        }
+    }
+
+    /// KIP-430's bit field: bit `op` set for each reported operation `principal` may do.
+    func authorizedOperations(_ principal: String, _ type: ResourceType, _ name: String, acls: AclStore) -> Int32 {
+        Self.reportedOperations(type).reduce(Int32(0)) { bits, op in
+            allows(principal, op, type, name, acls: acls) ? bits | (Int32(1) << Int32(op.rawValue)) : bits
+        }
+    }
+
+    /// What an authorized-operations field holds when the client did not ask.
+    static let operationsNotAsked = Int32.min
+
     static func resourceMatches(_ a: AclStore.Acl, _ name: String) -> Bool {
         a.patternType == AclStore.prefixed ? name.hasPrefix(a.resourceName) : (a.resourceName == name || a.resourceName == "*")
     }

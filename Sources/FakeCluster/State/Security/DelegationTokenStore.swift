@@ -8,6 +8,9 @@ struct DelegationTokenStore: Sendable, Equatable {
     struct Principal: Sendable, Hashable {
         var type: String
         var name: String
+
+        /// "User:alice": how ACLs name it, as a principal or a USER resource.
+        var text: String { "\(type):\(name)" }
     }
 
     struct Token: Sendable, Equatable {
