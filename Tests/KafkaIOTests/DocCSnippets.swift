@@ -278,6 +278,11 @@ enum DocCSnippets {
         return configuration
     }
 
+    static func adminAuthorizedOperations(admin: KafkaAdmin) async throws {
+        let orders = try await admin.describeTopics(["orders"], includeAuthorizedOperations: true)
+        if let ops = orders.first?.value?.authorizedOperations, !ops.contains(.write) { print("read-only") }
+    }
+
     static func securityDelegationToken(admin: KafkaAdmin) async throws -> KafkaClientConfiguration {
         let token = try await admin.createDelegationToken(maxLifetime: .seconds(86_400))
         var configuration = try KafkaClientConfiguration(seedBrokers: ["kafka-1.example.com:9093"])
