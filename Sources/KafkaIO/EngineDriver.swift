@@ -89,6 +89,22 @@ final class EngineDriver {
     /// calls are batched); nil, as in production, costs one check per hop.
     var hopObserver: (@Sendable (_ calls: Int) -> Void)?
 
+    /// Where each run of records of one hop ends, in command order: at the next run's
+    /// start, the last at the end. (Records queued before and after another command in one
+    /// hop make two runs; each must end where the next begins, or the records between are
+    /// never handed to the engine and the next run's tokens are out of step.)
+    static func recordRunEnds(_ commands: [KafkaClient.Command], recordCount: Int) -> [Int] {
+        var ends: [Int] = []
+        var nextStart = recordCount
+        for command in commands.reversed() {
+            if case .records(let from) = command {
+                ends.append(nextStart)
+                nextStart = from
+            }
+        }
+        return ends.reversed()
+    }
+
     func run(_ taken: inout CommandInbox.Taken) {
         loop.preconditionInEventLoop()
         // The records are not bound to a local: a second reference to their array would make
@@ -97,12 +113,7 @@ final class EngineDriver {
         let recordCount = taken.records.count
         hopObserver?(commands.count + recordCount)
         let now = self.now
-        // Where each run of records ends: at the next run's start, the last at the end.
-        var recordRunEnds: [Int] = []
-        for command in commands.reversed() {
-            if case .records(let from) = command { recordRunEnds.append(recordRunEnds.isEmpty ? recordCount : from) }
-        }
-        recordRunEnds.reverse()
+        let recordRunEnds = Self.recordRunEnds(commands, recordCount: recordCount)
         var runIndex = 0
         for command in commands {
             switch command {
