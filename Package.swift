@@ -99,7 +99,7 @@ let package = Package(
 
         .executableTarget(name: "kgo", dependencies: [
             "KafkaProtocol",
-            "KafkaIO", "KafkaMetrics", "FakeCluster", "FakeClusterTCP", "KafkaSimulation",
+            "KafkaIO", "KafkaMetrics", "FakeCluster", "FakeClusterTCP", "KafkaSimulation", "ChaosProxy",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "CoreMetrics", package: "swift-metrics"),
         ]),

@@ -54,6 +54,12 @@
 #      fails the run (KGO_SKIP_INTEROP=1 skips it, for quick local runs only)
 #   5c. kgo play --eos: the embedded cluster copies 100,000 records exactly once through two
 #      transact-session members under faults; a failed check fails the run
+#   5d. Tools/soak.sh rss: the release kgo (step 5's build, not rebuilt) produces and consumes
+#      for 60 s through the chaos proxy (resets, jitter, 1-byte writes) in front of an
+#      in-process FakeCluster; every record must come back once and in order, and resident
+#      memory must stay flat after the warm-up (docs/soak.md). The leak check
+#      (`Tools/soak.sh leaks`, valgrind memcheck) and the 10-minute form
+#      (SOAK_SECONDS=600 Tools/soak.sh) are CI-optional: see docs/soak.md for why
 #   6. Tests/Fuzz/fuzz.sh: each decoder, and each parser outside the codec (FakeCluster's
 #      request handling, the engine given wrong answers, the flight-recording reader, the
 #      scenario parsers), fuzzed for KGO_FUZZ_SECONDS (default 20; 7 targets) under
@@ -237,6 +243,12 @@ P0=$(now_ms)
 log "step 5c: kgo play --eos (exactly-once copy while leaders move, a broker restarts and a member is replaced)"
 .build/release/kgo play --eos
 log "play --eos: $(( $(now_ms) - P0 )) ms"
+
+# The soak (issue 22): a minute through the chaos proxy, every record checked, memory flat.
+K0=$(now_ms)
+log "step 5d: Tools/soak.sh rss (60 s through the chaos proxy, release kgo)"
+SOAK_SECONDS=60 Tools/soak.sh rss
+log "soak: $(( $(now_ms) - K0 )) ms"
 
 FUZZ_SECONDS=${KGO_FUZZ_SECONDS:-20}
 if [ "${CI:-}" = true ] && [ "$FUZZ_SECONDS" -lt 1 ]; then FUZZ_SECONDS=20; fi

@@ -15,7 +15,7 @@ struct Kgo: ParsableCommand {
                       ConsumeCommand.self, ProduceCommand.self, GroupCommand.self, TopicCommand.self, ConfigCommand.self,
                       OffsetsCommand.self, ClusterCommand.self, BenchCommand.self, PlayCommand.self,
                       AclCommand.self, QuotaCommand.self, UserCommand.self, TxnCommand.self,
-                      ElectLeadersCommand.self, ReassignCommand.self, LogDirsCommand.self, TokenCommand.self]
+                      ElectLeadersCommand.self, ReassignCommand.self, LogDirsCommand.self, TokenCommand.self, SoakCommand.self]
     )
 
     /// Synchronous verbs run on the main thread before any other thread exists (fake-cluster
