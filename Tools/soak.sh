@@ -26,7 +26,7 @@ log() { echo "soak.sh: $*" >&2; }
 
 if [ "$MODE" = all ] || [ "$MODE" = rss ]; then
   log "RSS soak: ${SECONDS_RSS}s through the chaos proxy (release build)"
-  "$KGO" soak --seconds "$SECONDS_RSS" --rss-csv .build/soak-rss.csv
+  "$KGO" soak --seconds "$SECONDS_RSS" --rss-csv .build/soak-rss.csv --max-growth-percent "${SOAK_MAX_GROWTH:-10}"
 fi
 
 if [ "$MODE" = all ] || [ "$MODE" = leaks ]; then

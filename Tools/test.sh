@@ -247,7 +247,9 @@ log "play --eos: $(( $(now_ms) - P0 )) ms"
 # The soak (issue 22): a minute through the chaos proxy, every record checked, memory flat.
 K0=$(now_ms)
 log "step 5d: Tools/soak.sh rss (60 s through the chaos proxy, release kgo)"
-SOAK_SECONDS=60 Tools/soak.sh rss
+# 20% in CI, not the tool's 10%: one minute on 2 cores shared with nothing else measured
+# +0.8% to +4.2% after warm-up, and a gross leak still shows; the 10-minute form keeps 10%.
+SOAK_SECONDS=60 SOAK_MAX_GROWTH=20 Tools/soak.sh rss
 log "soak: $(( $(now_ms) - K0 )) ms"
 
 FUZZ_SECONDS=${KGO_FUZZ_SECONDS:-20}
