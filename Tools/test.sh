@@ -22,7 +22,9 @@
 #      .build/sim-timelines/SCENARIO-SEED.html (kgo sim sweep --timelines) and is shrunk into .build/sim-failure.scenario
 #      (save it under scenarios/ with its fix); prints seeds/min and virtual s per wall s
 #      then KGO_SIM_SEEDS seeds of scenarios/consume-random.scenario (the direct consumer)
-#      and half as many of scenarios/consume-random-read-committed.scenario, then
+#      and half as many of scenarios/consume-random-read-committed.scenario and of
+#      scenarios/sweep/consume-cuts-random.scenario (the consumer on paths that cut
+#      connections after so many bytes), then
 #      KGO_SIM_SEEDS seeds of scenarios/sweep/producer-100k.scenario (the producer: 100,000
 #      records under random faults) and of scenarios/sweep/producer-10k.scenario (10,000
 #      records under the same 20 faults: denser per record), of
@@ -164,6 +166,8 @@ if [ "$SIM_SEEDS" -gt 0 ]; then
     --save .build/sim-consume-failure.scenario | grep -v ' ok$'
   .build/release/kgo sim sweep --timelines .build/sim-timelines scenarios/consume-random-read-committed.scenario --seeds $(( (SIM_SEEDS + 1) / 2 )) \
     --save .build/sim-consume-rc-failure.scenario | grep -v ' ok$'
+  .build/release/kgo sim sweep --timelines .build/sim-timelines scenarios/sweep/consume-cuts-random.scenario --seeds $(( (SIM_SEEDS + 1) / 2 )) \
+    --save .build/sim-consume-cuts-failure.scenario | grep -v ' ok$'
   log "consumer sweeps: $(( $(now_ms) - S2 )) ms"
   S2=$(now_ms)
   .build/release/kgo sim sweep --timelines .build/sim-timelines scenarios/sweep/producer-100k.scenario --seeds "$SIM_SEEDS" \
@@ -212,7 +216,7 @@ if [ "$SIM_SEEDS" -gt 0 ]; then
   FRESH_FROM=${KGO_SIM_FRESH_FROM:-$(( 0x$(git rev-parse --short=8 HEAD 2>/dev/null || echo 0) * 1000 ))}
   log "step 5: fresh window: $FRESH_SEEDS seeds from $FRESH_FROM of each family (KGO_SIM_FRESH_FROM=$FRESH_FROM repeats it)"
   S2=$(now_ms)
-  for f in random-faults consume-random consume-random-read-committed sweep/producer-10k sweep/producer-cuts-random \
+  for f in random-faults consume-random consume-random-read-committed sweep/consume-cuts-random sweep/producer-10k sweep/producer-cuts-random \
            sweep/producer-upgrade-random sweep/producer-mixed-cluster-random sweep/txn-producer-random sweep/txn-zombie-random sweep/txn-timeout-random \
            group-churn-random group-cooperative-random group-static-random group-coordinator-faults-random \
            group-eos-random group-eos-think-random group-eos-v2-random admin-groups-random; do

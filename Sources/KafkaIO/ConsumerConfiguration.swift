@@ -28,6 +28,11 @@ public struct ConsumerConfiguration: Sendable, Equatable {
     /// each fetch that brings data doubles it up to `partitionMaxBytes`: the first records
     /// arrive without waiting for a whole partition's worth to be read and sent.
     public var firstFetchBytes: Int32 = 64 * 1024
+    /// After a connection to a broker is cut while a fetch is in flight, the next fetch there
+    /// asks for half as much (in all and per partition), down to this; each answered fetch
+    /// doubles it back. A network path that resets after so many bytes would otherwise cut an
+    /// answer bigger than that on every attempt, and the consumer would stall. 0: never shrink.
+    public var fetchBytesAfterCut: Int32 = 4 * 1024
     /// KIP-227 incremental fetch sessions.
     public var fetchSessions = true
     /// Deliver transaction markers as records too.
@@ -60,6 +65,7 @@ public struct ConsumerConfiguration: Sendable, Equatable {
         guard decompressionLimit > 0 else { throw .invalidConsumer("decompressionLimit must be > 0, got \(decompressionLimit)") }
         guard maxPollBytes > 0 else { throw .invalidConsumer("maxPollBytes must be > 0, got \(maxPollBytes)") }
         guard firstFetchBytes > 0 else { throw .invalidConsumer("firstFetchBytes must be > 0, got \(firstFetchBytes)") }
+        guard fetchBytesAfterCut >= 0 else { throw .invalidConsumer("fetchBytesAfterCut must be >= 0, got \(fetchBytesAfterCut)") }
         guard maxBufferedBytes > 0 else { throw .invalidConsumer("maxBufferedBytes must be > 0, got \(maxBufferedBytes)") }
         guard maxWait >= .zero, maxWait <= .milliseconds(Int32.max) else { throw .invalidConsumer("maxWait out of range: \(maxWait)") }
         for (name, d) in [("preferredReplicaRecheck", preferredReplicaRecheck), ("topicRefresh", topicRefresh), ("retryBackoff", retryBackoff)]
@@ -77,6 +83,7 @@ public struct ConsumerConfiguration: Sendable, Equatable {
         f.maxBytes = maxBytes
         f.partitionMaxBytes = partitionMaxBytes
         f.firstFetchBytes = firstFetchBytes
+        f.fetchBytesAfterCut = fetchBytesAfterCut
         f.maxConcurrentFetches = maxConcurrentFetches
         f.maxBufferedBytes = maxBufferedBytes
         f.fetchSessions = fetchSessions

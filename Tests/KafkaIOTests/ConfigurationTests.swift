@@ -35,6 +35,7 @@ import Testing
         c.consumer.maxBytes = 15
         c.consumer.partitionMaxBytes = 16
         c.consumer.firstFetchBytes = 15
+        c.consumer.fetchBytesAfterCut = 19
         c.consumer.maxConcurrentFetches = 17
         c.consumer.maxBufferedBytes = 18
         c.consumer.fetchSessions = false

@@ -211,6 +211,52 @@ import Testing
         #expect(again.max == 3000 && again.offset == 0)
     }
 
+    /// A connection cut with a fetch in flight halves what the next fetch to that broker
+    /// asks for, in all and per partition, down to `fetchBytesAfterCut`; each answered fetch
+    /// doubles it back until the cap no longer limits a fetch, and then it is gone. (A path
+    /// that resets after N bytes cuts an answer larger than N on every attempt.)
+    @Test(arguments: [Int32(1000), 0]) func cutsShrinkFetchesUntilAnswersGetThrough(floor: Int32) {
+        var c = FetcherConfig()
+        c.firstFetchBytes = 0
+        c.partitionMaxBytes = 64000
+        c.fetchBytesAfterCut = floor
+        c.fetchSessions = false
+        var run = Run(c, md: Self.metadata(leaders: [1]))
+        run.f.assign([Self.tp0: .exact(0)])
+        func asked(_ o: [ComponentOutput]) -> (tag: UInt64, total: Int32, partition: Int32) {
+            let s = Self.sends(o).first!
+            let r = s.request as! FetchRequest
+            return (s.tag, r.maxBytes, r.topics[0].partitions[0].partitionMaxBytes)
+        }
+        var a = asked(run.step())
+        var sizes: [Int32] = [a.partition]
+        for _ in 0 ..< 7 {
+            _ = run.fail(a.tag, .connectionClosed(broker: .node(1)))
+            run.now = run.now + .milliseconds(200)
+            a = asked(run.step())
+            #expect(a.total == (floor > 0 ? a.partition : 50 * 1024 * 1024))
+            sizes.append(a.partition)
+        }
+        var offset: Int64 = 0
+        for _ in 0 ..< 7 {
+            let out = run.answer(a.tag, Self.fetchResponse([(Self.tp0, Self.batch(["x"], base: offset), .noError)]))
+            offset += 1
+            run.f.consumed(bytes: run.f.bufferedBytes)
+            a = asked(out)
+            sizes.append(a.partition)
+        }
+        if floor > 0 {
+            #expect(sizes == [64000, 32000, 16000, 8000, 4000, 2000, 1000, 1000, 2000, 4000, 8000, 16000, 32000, 64000, 64000])
+            #expect(a.total == 50 * 1024 * 1024, "the cap is gone once a fetch no longer needs it")
+            // Other errors (a timeout, a broker error) are not a path's byte limit.
+            _ = run.fail(a.tag, .requestTimeout(apiKey: .fetch, broker: .node(1)))
+            run.now = run.now + .milliseconds(200)
+            #expect(asked(run.step()).partition == 64000)
+        } else {
+            #expect(sizes == Array(repeating: 64000, count: 15), "0 turns shrinking off")
+        }
+    }
+
     /// A fetch asks for no more in all than the buffer has room for (at least the first
     /// fetch's size): with many partitions one response could otherwise bring maxBytes.
     @Test func fetchMaxBytesIsCappedByBufferRoom() {

@@ -58,13 +58,18 @@ package struct Fetcher {
     }
 
     enum InFlight {
-        case fetch(broker: Int32, plan: FetchSession.Plan)
+        /// `asked`: the bytes the fetch asked for in all (what its answer may carry at most,
+        /// one batch aside); `capped`: whether a cut cap made it ask for less.
+        case fetch(broker: Int32, plan: FetchSession.Plan, asked: Int32, capped: Bool)
         case list(broker: Int32)
         case validate(broker: Int32, positions: [TopicPartition: (offset: Int64, epoch: Int32)])
     }
 
     private(set) var cursors: [TopicPartition: Cursor] = [:]
     private var sessions: [Int32: FetchSession] = [:]
+    /// Per broker: the most a fetch there asks for in all, after connections to it were
+    /// cut with a fetch in flight (`FetcherConfig.fetchBytesAfterCut`).
+    private var cutCaps: [Int32: Int32] = [:]
     private var inFlight: [UInt64: InFlight] = [:]
     private var nextTag: UInt64 = 1
     /// Delivered record bytes the user has not polled yet.
@@ -297,7 +302,7 @@ package struct Fetcher {
         for broker in validations.keys.sorted() { sendValidation(broker, validations[broker]!) }
         guard bufferedBytes < config.maxBufferedBytes else { return }
         var running = inFlight.values.filter { if case .fetch = $0 { return true } else { return false } }.count
-        let busy = Set(inFlight.values.compactMap { f -> Int32? in if case .fetch(let b, _) = f { return b } else { return nil } })
+        let busy = Set(inFlight.values.compactMap { f -> Int32? in if case .fetch(let b, _, _, _) = f { return b } else { return nil } })
         for broker in fetches.keys.sorted() where !busy.contains(broker) {
             guard running < config.maxConcurrentFetches else { break }
             sendFetch(broker, fetches[broker]!.sorted(), versions: versions[.node(broker)], now: now)
@@ -431,11 +436,16 @@ package struct Fetcher {
     private mutating func sendFetch(_ broker: Int32, _ partitions: [TopicPartition], versions: BrokerVersions?, now: Instant) {
         let tag = takeTag()
         let fetchMax = versions?.range(for: .fetch)?.upperBound ?? 0
+        let cap = cutCaps[broker]
         var wanted: [TopicPartition: FetchSession.Entry] = [:]
+        var uncapped = 0
         for tp in partitions {
             let c = cursors[tp]!
+            let bytes = fetchBytes(c)
+            uncapped += Int(bytes)
             wanted[tp] = FetchSession.Entry(offset: c.offset, currentLeaderEpoch: c.leaderEpoch,
-                                            lastFetchedEpoch: fetchMax >= 12 && config.validateEpochs ? c.epoch : -1, maxBytes: fetchBytes(c))
+                                            lastFetchedEpoch: fetchMax >= 12 && config.validateEpochs ? c.epoch : -1,
+                                            maxBytes: cap.map { min(bytes, $0) } ?? bytes)
             cursors[tp]!.phase = .fetching(tag: tag)
         }
         var session = sessions[broker] ?? FetchSession(enabled: config.fetchSessions)
@@ -450,6 +460,8 @@ package struct Fetcher {
         // KIP-74): with many partitions, a response could otherwise bring maxBytes at once.
         let room = max(0, config.maxBufferedBytes - bufferedBytes)
         request.maxBytes = min(config.maxBytes, Int32(clamping: max(room, Int(firstFetchSize))))
+        let wouldAsk = min(request.maxBytes, Int32(clamping: uncapped))
+        if let cap { request.maxBytes = min(request.maxBytes, cap) }
         request.isolationLevel = config.isolation.rawValue
         request.sessionId = plan.sessionId
         request.sessionEpoch = plan.sessionEpoch
@@ -484,7 +496,7 @@ package struct Fetcher {
             }
         }
         request.forgottenTopicsData = forgotten
-        inFlight[tag] = .fetch(broker: broker, plan: plan)
+        inFlight[tag] = .fetch(broker: broker, plan: plan, asked: min(wouldAsk, cap ?? wouldAsk), capped: cap.map { $0 < wouldAsk } ?? false)
         // Topic ids (v13+) are not tracked: names travel up to v12.
         outputs.append(.send(ComponentRequest(tag: tag, request, to: .broker(broker), pin: 0 ... 12, maxRetries: 0)))
     }
@@ -497,12 +509,29 @@ package struct Fetcher {
     mutating func completed(_ tag: UInt64, _ result: Result<any KafkaResponse, KafkaClientError>, now: Instant, metadata: MetadataCache) {
         guard let what = inFlight.removeValue(forKey: tag) else { return }
         switch what {
-        case .fetch(let broker, let plan):
+        case .fetch(let broker, let plan, let asked, let capped):
+            adjustCutCap(broker, asked: asked, capped: capped, result)
             fetchCompleted(tag, broker: broker, plan: plan, result, now: now, metadata: metadata)
         case .list:
             listCompleted(tag, result, now: now)
         case .validate(_, let positions):
             validationCompleted(tag, positions: positions, result, now: now)
+        }
+    }
+
+    /// A connection cut with a fetch in flight halves what fetches to that broker ask for (a
+    /// path that resets after so many bytes cuts an answer bigger than that every time);
+    /// an answered fetch doubles it back, and once a fetch no longer needs the cap it goes.
+    private mutating func adjustCutCap(_ broker: Int32, asked: Int32, capped: Bool, _ result: Result<any KafkaResponse, KafkaClientError>) {
+        guard config.fetchBytesAfterCut > 0 else { return }
+        switch result {
+        case .failure(.connectionClosed):
+            cutCaps[broker] = max(config.fetchBytesAfterCut, asked / 2)
+        case .success:
+            guard let cap = cutCaps[broker] else { return }
+            if !capped { cutCaps[broker] = nil } else { cutCaps[broker] = cap > Int32.max / 2 ? Int32.max : cap * 2 }
+        case .failure:
+            break
         }
     }
 

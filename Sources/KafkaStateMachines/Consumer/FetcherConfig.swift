@@ -13,6 +13,12 @@ package struct FetcherConfig: Sendable, Equatable {
     /// A partition's first fetch after assign or seek asks for this much; each fetch that
     /// brings data doubles it up to `partitionMaxBytes` (0: always `partitionMaxBytes`).
     public var firstFetchBytes: Int32 = 64 * 1024
+    /// The least a fetch to a broker asks for after connections to it were cut while a
+    /// fetch was in flight: each such cut halves what the next fetch there asks (in all and
+    /// per partition) down to this, and each answered fetch doubles it back. An answer larger
+    /// than what a path lets through before it resets would otherwise be cut on every
+    /// attempt. 0: never shrink.
+    public var fetchBytesAfterCut: Int32 = 4 * 1024
     /// Fetches in flight at once across all brokers (at most one per broker anyway).
     public var maxConcurrentFetches = 16
     /// Fetched bytes delivered but not yet polled by the user; no fetch starts while this
