@@ -221,6 +221,7 @@ import Testing
         c.fetcher.rack = "r1"
         c.fetcher.maxBufferedBytes = 13
         c.fetcher.firstFetchBytes = 17
+        c.fetcher.capFetchAtPartitionSizes = false
         c.fetcher.fetchSessions = false
         c.producer.acks = .leader
         c.producer.idempotent = false
@@ -263,11 +264,11 @@ import Testing
         var c = EngineConfig(seeds: [BrokerAddress(host: "h", port: 1)])
         c.observe = true
         let full = RecordedConfig.encode(c, includeSecrets: false)
-        // Today's encoding ends with the first fetch size (64 KiB), before it reportDecisions
-        // and allowAutoTopicCreation (off), before
+        // Today's encoding ends with the fetch cap (on) after the first fetch size (64 KiB),
+        // before them reportDecisions and allowAutoTopicCreation (off), before
         // that the limit's absence (one byte), before that `observe`.
-        #expect(full.suffix(4) == [0, 1, 0, 0])
-        let now = Array(full.dropLast(4))
+        #expect(full.suffix(5) == [0, 1, 0, 0, 1])
+        let now = Array(full.dropLast(5))
         #expect(now.suffix(3) == [0, 0, 0])
         let beforeLimit = Array(now.dropLast(3))
         let beforeObserve = Array(now.dropLast(4))
@@ -281,8 +282,8 @@ import Testing
     }
 
     /// Fields appended to the configuration (observe, the retry limit, allowAutoTopicCreation,
-    /// reportDecisions, firstFetchBytes) read as off from recordings made before them, which
-    /// end before them.
+    /// reportDecisions, firstFetchBytes, capFetchAtPartitionSizes) read as off from
+    /// recordings made before them, which end before them.
     @Test func aConfigRecordedBeforeAppendedFieldsReadsThemAsOff() throws {
         var c = EngineConfig(seeds: [BrokerAddress(host: "a", port: 1)])
         c.observe = true
@@ -290,7 +291,10 @@ import Testing
         c.reportDecisions = true
         let full = RecordedConfig.encode(c, includeSecrets: false)
         #expect(try RecordedConfig.decode(full).config.fetcher.firstFetchBytes == 64 * 1024)
-        let bytes = Array(full.dropLast(4))
+        #expect(try RecordedConfig.decode(full).config.fetcher.capFetchAtPartitionSizes)
+        let beforeCap = try RecordedConfig.decode(Array(full.dropLast(1))).config
+        #expect(!beforeCap.fetcher.capFetchAtPartitionSizes && beforeCap.fetcher.firstFetchBytes == 64 * 1024, "no fetch cap for older recordings")
+        let bytes = Array(full.dropLast(5))
         let beforeFirstFetch = try RecordedConfig.decode(bytes).config
         #expect(beforeFirstFetch.fetcher.firstFetchBytes == 0 && beforeFirstFetch.reportDecisions, "no ramp for older recordings")
         let beforeDecisions = try RecordedConfig.decode(Array(bytes.dropLast(1))).config

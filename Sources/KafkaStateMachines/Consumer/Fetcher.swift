@@ -448,8 +448,12 @@ package struct Fetcher {
         request.minBytes = config.minBytes
         // No more than the buffer has room for (a broker still returns one batch at least,
         // KIP-74): with many partitions, a response could otherwise bring maxBytes at once.
+        // Nor more than the partitions ask for together: a broker that ignores partition
+        // sizes (Tansu) would otherwise answer the fetch ramp's small first fetch with the
+        // whole room, and large frames (with their copies) are most of a consumer's memory.
         let room = max(0, config.maxBufferedBytes - bufferedBytes)
-        request.maxBytes = min(config.maxBytes, Int32(clamping: max(room, Int(firstFetchSize))))
+        let asked = config.capFetchAtPartitionSizes ? wanted.values.reduce(0) { $0 + Int($1.maxBytes) } : Int.max
+        request.maxBytes = min(config.maxBytes, Int32(clamping: min(asked, max(room, Int(firstFetchSize)))))
         request.isolationLevel = config.isolation.rawValue
         request.sessionId = plan.sessionId
         request.sessionEpoch = plan.sessionEpoch

@@ -13,6 +13,9 @@ package struct FetcherConfig: Sendable, Equatable {
     /// A partition's first fetch after assign or seek asks for this much; each fetch that
     /// brings data doubles it up to `partitionMaxBytes` (0: always `partitionMaxBytes`).
     public var firstFetchBytes: Int32 = 64 * 1024
+    /// A fetch asks in all for no more than its partitions ask for together (off: only the
+    /// buffer's room and `maxBytes` bound it, as recordings made before this setting did).
+    public var capFetchAtPartitionSizes = true
     /// Fetches in flight at once across all brokers (at most one per broker anyway).
     public var maxConcurrentFetches = 16
     /// Fetched bytes delivered but not yet polled by the user; no fetch starts while this

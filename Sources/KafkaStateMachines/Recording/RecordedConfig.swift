@@ -80,6 +80,8 @@ package enum RecordedConfig {
         w.writeBool(c.reportDecisions)
         // After reportDecisions for the same reason: older recordings read with no ramp (0).
         w.writeInt32(c.fetcher.firstFetchBytes)
+        // After the first fetch size for the same reason: older recordings read with it off.
+        w.writeBool(c.fetcher.capFetchAtPartitionSizes)
         return w.bytes
     }
 
@@ -161,6 +163,7 @@ package enum RecordedConfig {
             if !r.isAtEnd { c.allowAutoTopicCreation = try r.readBool("allowAutoTopicCreation") }
             if !r.isAtEnd { c.reportDecisions = try r.readBool("reportDecisions") }
             if r.isAtEnd { c.fetcher.firstFetchBytes = 0 } else { c.fetcher.firstFetchBytes = try r.readInt32("fetcher.firstFetchBytes") }
+            if r.isAtEnd { c.fetcher.capFetchAtPartitionSizes = false } else { c.fetcher.capFetchAtPartitionSizes = try r.readBool("fetcher.capFetchAtPartitionSizes") }
             guard r.isAtEnd else { throw FlightRecordingError.badConfig("\(r.remaining) bytes after the configuration") }
             return (c, missing)
         } catch let e as FlightRecordingError {
