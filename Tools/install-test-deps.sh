@@ -8,6 +8,7 @@
 #        unzip                               install-tansu.sh extracts the broker binary
 #        procps                              ps, used by Tools/test.sh to see whether the broker is still alive
 #        chromium                            TimelineRenderTests screenshots `kgo sim run --timeline`'s page
+#        valgrind                            the soak's leak check (Tools/soak.sh, Tools/test.sh step 5d)
 #   2. Tansu (Kafka-compatible broker)  -> <repo>/.tansu/bin/tansu  (SHARED_DIR/broker/install-tansu.sh)
 #   3. peers: librdkafka 2.16 (confluent-kafka wheel), kafka-python, rdprod/rdcons
 #                                        -> <repo>/.peers            (SHARED_DIR/peers/install-peers.sh)
@@ -26,7 +27,7 @@ ms() { echo $(( ($(date +%s%N) - T0) / 1000000 )); }
 SHARED_DIR=$(cd "$SHARED_DIR" && pwd)
 
 # --- 1. Debian packages
-APT_PKGS=(libzstd-dev liblz4-dev zlib1g-dev pkg-config librdkafka-dev kcat gcc python3-venv stunnel4 openssl unzip procps chromium)
+APT_PKGS=(libzstd-dev liblz4-dev zlib1g-dev pkg-config librdkafka-dev kcat gcc python3-venv stunnel4 openssl unzip procps chromium valgrind)
 missing=()
 for p in "${APT_PKGS[@]}"; do
   st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)

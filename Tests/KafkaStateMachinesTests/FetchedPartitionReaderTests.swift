@@ -62,6 +62,21 @@ import Testing
         #expect(pieces.map(\.nextOffset) == [5, 10])
     }
 
+    /// One piece over several batches when the fetch began inside the first: only that
+    /// batch's earlier records are skipped, the later batches are taken whole (uncompressed
+    /// and compressed), in order, each record with its own value.
+    @Test func onePieceSkipsOnlyTheFirstBatchsRecordsBeforeTheFetchOffset() throws {
+        let bytes = try batch(5, base: 0, valueSize: 0) + batch(5, base: 5, valueSize: 0) + batch(5, base: 10, codec: .zstd, valueSize: 0)
+        var r = FetchedPartitionReader(FetchedPartition(topicPartition: Self.tp, fetchOffset: 3, nextOffset: 15, records: bytes))
+        let piece = r.next(budget: .max, contexts: ctx)
+        #expect(piece.finished)
+        #expect(piece.records.map(\.offset) == Array(3 ..< 15))
+        #expect(piece.records.map { $0.value.map { String(decoding: $0, as: UTF8.self) } } == (3 ..< 15).map { "v\($0)" })
+        // A first batch wholly before the fetch offset gives nothing; the next is taken whole.
+        var later = FetchedPartitionReader(FetchedPartition(topicPartition: Self.tp, fetchOffset: 5, nextOffset: 15, records: bytes))
+        #expect(later.next(budget: .max, contexts: ctx).records.map(\.offset) == Array(5 ..< 15))
+    }
+
     /// An aborted transaction whose batches span two pieces stays filtered in the second
     /// (the filter's state carries over), and the abort marker ends it for what follows.
     @Test func readCommittedFilteringCarriesAcrossPieces() throws {

@@ -220,6 +220,8 @@ import Testing
         c.firstFetchBytes = 0
         c.partitionMaxBytes = 64000
         c.fetchBytesAfterCut = floor
+        // Without the partition-sum cap a fetch's own maxBytes shows the cut cap alone.
+        c.capFetchAtPartitionSizes = false
         c.fetchSessions = false
         var run = Run(c, md: Self.metadata(leaders: [1]))
         run.f.assign([Self.tp0: .exact(0)])
@@ -264,14 +266,39 @@ import Testing
         c.maxBufferedBytes = 5000
         c.firstFetchBytes = 1000
         c.fetchSessions = false
-        var run = Run(c, md: Self.metadata(leaders: [1]))
-        run.f.assign([Self.tp0: .exact(0)])
+        // Eight partitions ask for 8,000 bytes together: the room (5,000) is the cap.
+        var run = Run(c, md: Self.metadata(leaders: Array(repeating: 1, count: 8), epochs: Array(repeating: 5, count: 8)))
+        run.f.assign(Dictionary(uniqueKeysWithValues: (0 ..< 8).map { (TopicPartition("t", Int32($0)), StartOffset.exact(0)) }))
         let first = Self.sends(run.step())[0]
+        #expect((first.request as! FetchRequest).topics.flatMap(\.partitions).count == 8)
         #expect((first.request as! FetchRequest).maxBytes == 5000)
         let bytes = Self.batch([String(repeating: "z", count: 1500)], base: 0)
         let out = run.answer(first.tag, Self.fetchResponse([(Self.tp0, bytes, .noError)]))
         let next = Self.sends(out)[0].request as! FetchRequest
         #expect(next.maxBytes == Int32(5000 - bytes.count))
+    }
+
+    /// A fetch asks in all for no more than its partitions ask for (though the buffer has
+    /// room for more), so a broker that ignores partition sizes still answers the small
+    /// first fetch with a small response; the cap grows with the partition's fetch size.
+    @Test func fetchMaxBytesIsAtMostWhatItsPartitionsAsk() {
+        var c = FetcherConfig()
+        c.maxBufferedBytes = 1_000_000
+        c.firstFetchBytes = 1000
+        c.fetchSessions = false
+        var run = Run(c, md: Self.metadata(leaders: [1]))
+        run.f.assign([Self.tp0: .exact(0)])
+        let first = Self.sends(run.step())[0]
+        #expect((first.request as! FetchRequest).maxBytes == 1000)
+        let out = run.answer(first.tag, Self.fetchResponse([(Self.tp0, Self.batch(["x"], base: 0), .noError)]))
+        let next = Self.sends(out)[0].request as! FetchRequest
+        #expect(next.topics[0].partitions[0].partitionMaxBytes == 2000)
+        #expect(next.maxBytes == 2000)
+        // Off (recordings made before the cap replay so): the buffer's room is the bound.
+        c.capFetchAtPartitionSizes = false
+        var uncapped = Run(c, md: Self.metadata(leaders: [1]))
+        uncapped.f.assign([Self.tp0: .exact(0)])
+        #expect((Self.sends(uncapped.step())[0].request as! FetchRequest).maxBytes == 1_000_000)
     }
 
     @Test func incrementalFetchOmitsUnchangedPartitionsAndForgetsRemovedOnes() {

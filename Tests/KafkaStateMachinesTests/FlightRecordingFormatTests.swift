@@ -222,6 +222,7 @@ import Testing
         c.fetcher.maxBufferedBytes = 13
         c.fetcher.firstFetchBytes = 17
         c.fetcher.fetchBytesAfterCut = 18
+        c.fetcher.capFetchAtPartitionSizes = false
         c.fetcher.fetchSessions = false
         c.producer.acks = .leader
         c.producer.idempotent = false
@@ -264,11 +265,12 @@ import Testing
         var c = EngineConfig(seeds: [BrokerAddress(host: "h", port: 1)])
         c.observe = true
         let full = RecordedConfig.encode(c, includeSecrets: false)
-        // Today's encoding ends with the fetch floor after cuts (4 KiB) and the first fetch
-        // size (64 KiB), before them reportDecisions and allowAutoTopicCreation (off), before
-        // that the limit's absence (one byte), before that `observe`.
-        #expect(full.suffix(8) == [0, 1, 0, 0, 0, 0, 16, 0])
-        let now = Array(full.dropLast(8))
+        // Today's encoding ends with the fetch cap (on) after the fetch floor after cuts (4 KiB)
+        // and the first fetch size (64 KiB), before them reportDecisions and
+        // allowAutoTopicCreation (off), before that the limit's absence (one byte), before
+        // that `observe`.
+        #expect(full.suffix(9) == [0, 1, 0, 0, 0, 0, 16, 0, 1])
+        let now = Array(full.dropLast(9))
         #expect(now.suffix(3) == [0, 0, 0])
         let beforeLimit = Array(now.dropLast(3))
         let beforeObserve = Array(now.dropLast(4))
@@ -282,8 +284,8 @@ import Testing
     }
 
     /// Fields appended to the configuration (observe, the retry limit, allowAutoTopicCreation,
-    /// reportDecisions, firstFetchBytes, fetchBytesAfterCut) read as off from recordings made
-    /// before them, which end before them.
+    /// reportDecisions, firstFetchBytes, fetchBytesAfterCut, capFetchAtPartitionSizes) read as
+    /// off from recordings made before them, which end before them.
     @Test func aConfigRecordedBeforeAppendedFieldsReadsThemAsOff() throws {
         var c = EngineConfig(seeds: [BrokerAddress(host: "a", port: 1)])
         c.observe = true
@@ -292,10 +294,13 @@ import Testing
         let full = RecordedConfig.encode(c, includeSecrets: false)
         #expect(try RecordedConfig.decode(full).config.fetcher.firstFetchBytes == 64 * 1024)
         #expect(try RecordedConfig.decode(full).config.fetcher.fetchBytesAfterCut == 4 * 1024)
-        let beforeCutShrink = try RecordedConfig.decode(Array(full.dropLast(4))).config
+        #expect(try RecordedConfig.decode(full).config.fetcher.capFetchAtPartitionSizes)
+        let beforeCap = try RecordedConfig.decode(Array(full.dropLast(1))).config
+        #expect(!beforeCap.fetcher.capFetchAtPartitionSizes && beforeCap.fetcher.fetchBytesAfterCut == 4 * 1024, "no fetch cap for older recordings")
+        let beforeCutShrink = try RecordedConfig.decode(Array(full.dropLast(5))).config
         #expect(beforeCutShrink.fetcher.fetchBytesAfterCut == 0 && beforeCutShrink.fetcher.firstFetchBytes == 64 * 1024,
                 "no shrinking after cuts for older recordings")
-        let bytes = Array(full.dropLast(8))
+        let bytes = Array(full.dropLast(9))
         let beforeFirstFetch = try RecordedConfig.decode(bytes).config
         #expect(beforeFirstFetch.fetcher.firstFetchBytes == 0 && beforeFirstFetch.reportDecisions, "no ramp for older recordings")
         let beforeDecisions = try RecordedConfig.decode(Array(bytes.dropLast(1))).config

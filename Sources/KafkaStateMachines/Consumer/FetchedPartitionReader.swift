@@ -83,8 +83,14 @@ package struct FetchedPartitionReader: Sendable {
             lastEpoch = batch.magic >= 2 ? batch.header.partitionLeaderEpoch : -1
             guard filter.keeps(batch) else { continue }
             if batch.isControl && !keepControlRecords { continue }
-            if out.isEmpty { out.reserveCapacity(batch.records.count) }
-            for r in batch.records where r.offset >= fetched.fetchOffset { out.append(r) }
+            if Self.allAtOrPast(batch.records, fetched.fetchOffset) {
+                // The usual case: the piece takes the batch's array as it is (or appends it
+                // in one go) instead of copying and retaining record by record.
+                if out.isEmpty { out = batch.records } else { out.append(contentsOf: batch.records) }
+            } else {
+                if out.isEmpty { out.reserveCapacity(batch.records.count) }
+                for r in batch.records where r.offset >= fetched.fetchOffset { out.append(r) }
+            }
             if let last = out.last { lastRecordOffset = last.offset }
         }
         if reader.position >= fetched.records.count {
@@ -94,5 +100,12 @@ package struct FetchedPartitionReader: Sendable {
         }
         if let lastNext, lastNext > coveredTo { coveredTo = lastNext; coveredEpoch = lastEpoch }
         return Piece(records: out, decodedBytes: spent, nextOffset: coveredTo, lastEpoch: lastEpoch, finished: false)
+    }
+
+    /// Whether no record is before `offset` (only a batch that began before the fetch offset
+    /// has such records; legacy message sets are not assumed to be in offset order).
+    private static func allAtOrPast(_ records: [Record], _ offset: Int64) -> Bool {
+        for i in records.indices where records[i].offset < offset { return false }
+        return true
     }
 }

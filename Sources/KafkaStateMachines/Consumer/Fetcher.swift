@@ -458,9 +458,15 @@ package struct Fetcher {
         request.minBytes = config.minBytes
         // No more than the buffer has room for (a broker still returns one batch at least,
         // KIP-74): with many partitions, a response could otherwise bring maxBytes at once.
+        // Nor more than the partitions ask for together: a broker that ignores partition
+        // sizes (Tansu) would otherwise answer the fetch ramp's small first fetch with the
+        // whole room, and large frames (with their copies) are most of a consumer's memory.
         let room = max(0, config.maxBufferedBytes - bufferedBytes)
-        request.maxBytes = min(config.maxBytes, Int32(clamping: max(room, Int(firstFetchSize))))
-        let wouldAsk = min(request.maxBytes, Int32(clamping: uncapped))
+        let base = min(config.maxBytes, Int32(clamping: max(room, Int(firstFetchSize))))
+        let asked = config.capFetchAtPartitionSizes ? wanted.values.reduce(0) { $0 + Int($1.maxBytes) } : Int.max
+        request.maxBytes = min(base, Int32(clamping: asked))
+        // What the fetch would ask for in all without a cut cap (Fetcher.adjustCutCap).
+        let wouldAsk = min(base, Int32(clamping: uncapped))
         if let cap { request.maxBytes = min(request.maxBytes, cap) }
         request.isolationLevel = config.isolation.rawValue
         request.sessionId = plan.sessionId

@@ -19,6 +19,9 @@ package struct FetcherConfig: Sendable, Equatable {
     /// than what a path lets through before it resets would otherwise be cut on every
     /// attempt. 0: never shrink.
     public var fetchBytesAfterCut: Int32 = 4 * 1024
+    /// A fetch asks in all for no more than its partitions ask for together (off: only the
+    /// buffer's room and `maxBytes` bound it, as recordings made before this setting did).
+    public var capFetchAtPartitionSizes = true
     /// Fetches in flight at once across all brokers (at most one per broker anyway).
     public var maxConcurrentFetches = 16
     /// Fetched bytes delivered but not yet polled by the user; no fetch starts while this

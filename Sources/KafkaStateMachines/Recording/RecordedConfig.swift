@@ -82,6 +82,8 @@ package enum RecordedConfig {
         w.writeInt32(c.fetcher.firstFetchBytes)
         // After firstFetchBytes for the same reason: older recordings read with no shrinking (0).
         w.writeInt32(c.fetcher.fetchBytesAfterCut)
+        // After fetchBytesAfterCut for the same reason: older recordings read with it off.
+        w.writeBool(c.fetcher.capFetchAtPartitionSizes)
         return w.bytes
     }
 
@@ -164,6 +166,7 @@ package enum RecordedConfig {
             if !r.isAtEnd { c.reportDecisions = try r.readBool("reportDecisions") }
             if r.isAtEnd { c.fetcher.firstFetchBytes = 0 } else { c.fetcher.firstFetchBytes = try r.readInt32("fetcher.firstFetchBytes") }
             if r.isAtEnd { c.fetcher.fetchBytesAfterCut = 0 } else { c.fetcher.fetchBytesAfterCut = try r.readInt32("fetcher.fetchBytesAfterCut") }
+            if r.isAtEnd { c.fetcher.capFetchAtPartitionSizes = false } else { c.fetcher.capFetchAtPartitionSizes = try r.readBool("fetcher.capFetchAtPartitionSizes") }
             guard r.isAtEnd else { throw FlightRecordingError.badConfig("\(r.remaining) bytes after the configuration") }
             return (c, missing)
         } catch let e as FlightRecordingError {
