@@ -24,41 +24,31 @@ final class BenchMetricsFactory: MetricsFactory {
     private let registry = Mutex(Registry())
 
     func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
-        let key = Key(label, dimensions)
-        return registry.withLock { r in
-            if let c = r.counters[key] { return c }
-            let c = BenchCounter()
-            r.counters[key] = c
-            return c
-        }
+        handle(\.counters, label, dimensions, BenchCounter.init)
     }
 
     func makeMeter(label: String, dimensions: [(String, String)]) -> any MeterHandler {
-        let key = Key(label, dimensions)
-        return registry.withLock { r in
-            if let m = r.meters[key] { return m }
-            let m = BenchMeter()
-            r.meters[key] = m
-            return m
-        }
+        handle(\.meters, label, dimensions, BenchMeter.init)
     }
 
     /// Recorders are timers' histograms over plain values (the adapter makes none).
     func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
-        makeHistogram(label, dimensions)
+        handle(\.timers, label, dimensions, BenchHistogram.init)
     }
 
     func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
-        makeHistogram(label, dimensions)
+        handle(\.timers, label, dimensions, BenchHistogram.init)
     }
 
-    private func makeHistogram(_ label: String, _ dimensions: [(String, String)]) -> BenchHistogram {
+    /// The handle registered under `label` and `dimensions` in `table`, made on first use.
+    private func handle<H: Sendable>(_ table: WritableKeyPath<Registry, [Key: H]> & Sendable, _ label: String,
+                                     _ dimensions: [(String, String)], _ make: () -> H) -> H {
         let key = Key(label, dimensions)
         return registry.withLock { r in
-            if let t = r.timers[key] { return t }
-            let t = BenchHistogram()
-            r.timers[key] = t
-            return t
+            if let h = r[keyPath: table][key] { return h }
+            let h = make()
+            r[keyPath: table][key] = h
+            return h
         }
     }
 

@@ -190,34 +190,27 @@ import Testing
             print(m.partition(), m.offset(), m.value().decode())
         c.close()
         """
-        return try await offPool {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: python)
-            p.arguments = ["-c", script, bootstrap, topic]
-            var env = ProcessInfo.processInfo.environment
-            env["LD_LIBRARY_PATH"] = root.appendingPathComponent(".peers/lib").path + (env["LD_LIBRARY_PATH"].map { ":" + $0 } ?? "")
-            p.environment = env
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            let killer = DispatchWorkItem { if p.isRunning { p.terminate() } }
-            DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: killer)
-            let data = out.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            killer.cancel()
-            return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)
-        }
+        var env = ProcessInfo.processInfo.environment
+        env["LD_LIBRARY_PATH"] = root.appendingPathComponent(".peers/lib").path + (env["LD_LIBRARY_PATH"].map { ":" + $0 } ?? "")
+        return try await runPeer(python, ["-c", script, bootstrap, topic], environment: env, timeout: 60)
     }
 
     /// Runs kcat (librdkafka) and returns its output lines; a missing kcat fails the test.
     static func kcat(_ arguments: [String], timeout: TimeInterval = 30) async throws -> [String] {
         let path = "/usr/bin/kcat"
         try #require(FileManager.default.isExecutableFile(atPath: path), "no kcat: run Tools/install-test-deps.sh")
-        return try await offPool {
+        return try await runPeer(path, arguments, timeout: timeout)
+    }
+
+    /// Runs a peer program (standard error discarded), terminated after `timeout`, and returns
+    /// its standard output's lines.
+    static func runPeer(_ path: String, _ arguments: [String], environment: [String: String]? = nil,
+                        timeout: TimeInterval) async throws -> [String] {
+        try await offPool {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: path)
             p.arguments = arguments
+            if let environment { p.environment = environment }
             let out = Pipe()
             p.standardOutput = out
             p.standardError = FileHandle.nullDevice
