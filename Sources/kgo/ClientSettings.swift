@@ -183,6 +183,10 @@ struct ClientSettings {
         },
         Setting(name: "check.crcs", help: "Verify record batch CRCs (default true).") { v, p in p.config.consumer.verifyCRC = try bool(v, "check.crcs") },
         Setting(name: "client.rack", help: "This client's rack, for fetching from the nearest replica.") { v, p in p.config.consumer.rack = v },
+        // kgo's own (librdkafka has no such limit): what a decompression bomb may cost.
+        Setting(name: "decompression.limit.bytes", help: "(kgo) Most bytes one compressed batch may expand to (default 268435456).") { v, p in
+            p.config.consumer.decompressionLimit = try int(v, "decompression.limit.bytes", min: 1, max: Int(Int32.max))
+        },
     ]
 
     /// TLS and SASL from their parts; security.protocol must agree with what is given.
