@@ -32,9 +32,9 @@ import Testing
         var afterSkip: [Int64] = []
     }
 
-    /// Five good records, the hostile batch, five good records in partition 0; twenty good
-    /// ones in partition 1. Reads both back from the start with `configure`d limits.
-    func run(_ name: String, hostile: [UInt8], configure: (inout KafkaClientConfiguration) -> Void = { _ in }) async throws -> Outcome {
+    /// Writes the topic `run` reads (partition 0: five good records, the hostile batch, five
+    /// good records; partition 1: twenty good ones) and returns its name.
+    func write(_ name: String, hostile: [UInt8]) async throws -> String {
         let broker = try TestEnvironment.broker()
         let topic = "hostile-\(name)-\(UInt32.random(in: 0 ... .max))"
         let writer = try KafkaClient(configuration: TestEnvironment.configuration([broker]), logger: TestEnvironment.logger)
@@ -56,7 +56,14 @@ import Testing
         for i in 0 ..< Self.good { _ = try await writer.produce(KafkaRecord(topic: topic, partition: 0, value: Array("after-\(i)".utf8))) }
         for i in 0 ..< 20 { _ = try await writer.produce(KafkaRecord(topic: topic, partition: 1, value: Array("other-\(i)".utf8))) }
         await writer.close()
+        return topic
+    }
 
+    /// Five good records, the hostile batch, five good records in partition 0; twenty good
+    /// ones in partition 1. Reads both back from the start with `configure`d limits.
+    func run(_ name: String, hostile: [UInt8], configure: (inout KafkaClientConfiguration) -> Void = { _ in }) async throws -> Outcome {
+        let broker = try TestEnvironment.broker()
+        let topic = try await write(name, hostile: hostile)
         var config = TestEnvironment.configuration([broker])
         config.consumer.maxWait = .milliseconds(100)
         configure(&config)
@@ -140,5 +147,19 @@ import Testing
         #expect(bomb.count < 4_000)
         let out = try await run("bomb", hostile: bomb) { $0.consumer.decompressionLimit = 100_000 }
         check(out, hostileCount: 4, reason: "decompressionlimitexceeded")
+    }
+
+    /// `kgo consume -e` with `-X decompression.limit.bytes` stops at the bomb: status 1 and
+    /// one line naming the partition and offset, after the five good records before it.
+    @Test func kgoStopsAtABombPastItsDecompressionLimit() async throws {
+        let broker = try TestEnvironment.variable("KGO_TEST_BROKER")
+        let topic = try await write("kgo-bomb", hostile: try batch(4, size: 100_000, codec: .gzip))
+        let run = try await KgoCommandTests.kgo(["consume", "-b", broker, "-t", topic, "-p", "0", "-o", "beginning", "-e",
+                                                 "-X", "decompression.limit.bytes=100000"])
+        #expect(run.status == 1, "\(run.output)")
+        #expect(run.output.contains("[0] at offset \(Self.good)") && run.output.contains("decompressionLimitExceeded(limit: 100000)"), "\(run.output)")
+        #expect(run.output.split(separator: "\n").filter { $0.hasPrefix("before-") }.count == Self.good, "\(run.output)")
+        let allowed = try await KgoCommandTests.kgo(["consume", "-b", broker, "-t", topic, "-p", "0", "-o", "beginning", "-e"])
+        #expect(allowed.status == 0, "the default limit lets 400 KB through: \(allowed.output)")
     }
 }
