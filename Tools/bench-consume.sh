@@ -8,10 +8,11 @@
 # Usage: Tools/bench-consume.sh [HOST:PORT]   (default: starts Tansu on 29292)
 # env: KGO_BENCH_RECORDS (1000000), KGO_BENCH_ROUNDS (3), KGO_BENCH_CODECS ("none gzip snappy lz4 zstd")
 # Tools/bench-consume.sh --plot [HOST:PORT] instead runs the chart matrix (record sizes
-# uncompressed, codecs at 100 B; each point the same byte budget; partition 0 only: both
-# `kgo bench consume` and rdcons read one partition), writes docs/benchmarks/consume.csv and
-# its SVG charts (Tools/bench-plot.py). env: BENCH_PLOT_BYTES (100000000 per point),
-# BENCH_PLOT_SIZES, KGO_BENCH_CODECS, KGO_BENCH_ROUNDS.
+# uncompressed and codecs at 100 B from partition 0; partition counts at 100 B, every
+# partition, `kgo bench consume --all` against Tools/bench/rdcons-all.c; each point the same
+# byte budget), writes docs/benchmarks/consume.csv and its SVG charts (Tools/bench-plot.py).
+# env: BENCH_PLOT_BYTES (100000000 per point), BENCH_PLOT_SIZES, BENCH_PLOT_PARTITIONS,
+# KGO_BENCH_CODECS, KGO_BENCH_ROUNDS.
 set -euo pipefail
 PLOT=0
 if [ "${1:-}" = --plot ]; then PLOT=1; shift; fi
@@ -67,8 +68,20 @@ if [ "$PLOT" = 1 ]; then
     done
   }
   for s in ${BENCH_PLOT_SIZES:-10 100 1000 10000 100000}; do consume_point size "$s" "$(plot_records "$s")" "$s" none; done
+  # Partition counts: kgo fills a topic of P partitions with keyed records; both clients read
+  # every partition (rdcons reads partition 0 only, hence our rdcons-all).
+  gcc -O2 -o "$TMP/rdcons-all" "$ROOT/Tools/bench/rdcons-all.c" -L"$ROOT/.peers/lib" -lrdkafka -Wl,-rpath,"$ROOT/.peers/lib"
+  n=$(plot_records 100)
+  for p in ${BENCH_PLOT_PARTITIONS:-1 10 100 1000}; do
+    topic=bench-plot-p$p-$(date +%s%N)
+    "$KGO" bench produce -b "$BROKER" -t "$topic" --records "$n" --size 100 --partitions "$p" --linger 5 | grep RESULT >&2
+    for r in $(seq "$ROUNDS"); do
+      plot_point "$CSV" consume partitions "$p" kgo "$n" "$KGO" bench consume -b "$BROKER" -t "$topic" --records "$n" --all
+      plot_point "$CSV" consume partitions "$p" librdkafka "$n" "$TMP/rdcons-all" "$BROKER" "$topic" "$n" fetch.queue.backoff.ms=10
+    done
+  done
   for c in $CODECS; do consume_point codec "$c" "$(plot_records 100)" 100 "$c"; done
-  CAPTION="$(nproc) cores; load $LOAD_BEFORE before, $(cut -d' ' -f1-3 /proc/loadavg) after; $(date -u +%Y-%m-%d); kgo $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?'); librdkafka $("$ROOT/.peers/venv/bin/python" -c 'import confluent_kafka; print(confluent_kafka.libversion()[0])' 2>/dev/null || echo '?'); Tansu (memory) on loopback; $ROUNDS round(s), medians; $(( ${BENCH_PLOT_BYTES:-100000000} / 1000000 )) MB per point (at most ${BENCH_PLOT_MAX_RECORDS:-1000000} records); partition 0"
+  CAPTION="$(nproc) cores; load $LOAD_BEFORE before, $(cut -d' ' -f1-3 /proc/loadavg) after; $(date -u +%Y-%m-%d); kgo $(git -C "$ROOT" log -1 --format=%h -- Sources Package.swift 2>/dev/null || echo '?'); librdkafka $("$ROOT/.peers/venv/bin/python" -c 'import confluent_kafka; print(confluent_kafka.libversion()[0])' 2>/dev/null || echo '?'); Tansu (memory) on loopback; $ROUNDS round(s), medians; $(( ${BENCH_PLOT_BYTES:-100000000} / 1000000 )) MB per point (at most ${BENCH_PLOT_MAX_RECORDS:-1000000} records)"
   echo "$CAPTION" > "$OUT/consume-machine.txt"
   python3 "$ROOT/Tools/bench-plot.py" "$CSV" "$OUT" --caption "$CAPTION"
   exit 0

@@ -36,7 +36,13 @@ AXES = {
     "partitions": "partitions (keyed records of 100 B, log scale)",
     "codec": "compression codec (records of 100 B)",
 }
-BENCH_TITLES = {"produce": "Produce, acks=all", "consume": "Consume, partition 0"}
+# The consume sweeps read partition 0 except the partition sweep, which reads them all.
+CONSUME_AXES = {
+    "size": "record value size (bytes, partition 0, log scale)",
+    "partitions": "partitions (records of 100 B, every partition read, log scale)",
+    "codec": "compression codec (records of 100 B, partition 0)",
+}
+BENCH_TITLES = {"produce": "Produce, acks=all", "consume": "Consume"}
 W, H = 760, 460
 LEFT, RIGHT, TOP, BOTTOM = 84, 24, 74, 104
 
@@ -217,6 +223,11 @@ def bar_chart(series, categories, bench, title, xlabel, ylabel, caption):
     return "\n".join(out) + "\n"
 
 
+def axis_label(bench, axis):
+    labels = CONSUME_AXES if bench == "consume" else AXES
+    return labels.get(axis, axis)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("csv")
@@ -239,13 +250,13 @@ def main():
                 series = {}
                 for k in keys:
                     series.setdefault(k[3], {})[k[2]] = median_metric(groups[k], metric)
-                svg = bar_chart(series, cats, bench, title, AXES[axis], ylabel, a.caption)
+                svg = bar_chart(series, cats, bench, title, axis_label(bench, axis), ylabel, a.caption)
             else:
                 series = {}
                 for k in keys:
                     series.setdefault(k[3], []).append((float(k[2]), median_metric(groups[k], metric)))
-                svg = line_chart(series, bench, title, AXES.get(axis, axis), ylabel, a.caption)
-            with open(path, "w") as f:
+                svg = line_chart(series, bench, title, axis_label(bench, axis), ylabel, a.caption)
+            with open(path, "w", encoding="utf-8") as f:
                 f.write(svg)
             written.append(path)
     for p in written:

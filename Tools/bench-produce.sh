@@ -80,7 +80,7 @@ PY
       plot_point "$CSV" produce codec "$c" librdkafka-noidem "$n" .peers/bin/rdprod "$B" "p-rdf-c$c-$T" "$n" 100 acks=all enable.idempotence=false compression.codec="$c"
     done
   done
-  CAPTION="$(nproc) cores; load $LOAD_BEFORE before, $(cut -d' ' -f1-3 /proc/loadavg) after; $(date -u +%Y-%m-%d); kgo $(git rev-parse --short HEAD 2>/dev/null || echo '?'); librdkafka $(.peers/venv/bin/python -c 'import confluent_kafka; print(confluent_kafka.libversion()[0])' 2>/dev/null || echo '?'); Tansu (memory) on loopback; $ROUNDS round(s), medians; $(( ${BENCH_PLOT_BYTES:-100000000} / 1000000 )) MB per point (at most ${BENCH_PLOT_MAX_RECORDS:-1000000} records)"
+  CAPTION="$(nproc) cores; load $LOAD_BEFORE before, $(cut -d' ' -f1-3 /proc/loadavg) after; $(date -u +%Y-%m-%d); kgo $(git log -1 --format=%h -- Sources Package.swift 2>/dev/null || echo '?'); librdkafka $(.peers/venv/bin/python -c 'import confluent_kafka; print(confluent_kafka.libversion()[0])' 2>/dev/null || echo '?'); Tansu (memory) on loopback; $ROUNDS round(s), medians; $(( ${BENCH_PLOT_BYTES:-100000000} / 1000000 )) MB per point (at most ${BENCH_PLOT_MAX_RECORDS:-1000000} records)"
   echo "$CAPTION" > "$OUT/produce-machine.txt"
   python3 Tools/bench-plot.py "$CSV" "$OUT" --caption "$CAPTION"
   exit 0
