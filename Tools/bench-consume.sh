@@ -7,7 +7,15 @@
 # client CPU-seconds (user+sys), peak RSS and time to the first record, and our ratios.
 # Usage: Tools/bench-consume.sh [HOST:PORT]   (default: starts Tansu on 29292)
 # env: KGO_BENCH_RECORDS (1000000), KGO_BENCH_ROUNDS (3), KGO_BENCH_CODECS ("none gzip snappy lz4 zstd")
+# Tools/bench-consume.sh --plot [HOST:PORT] instead runs the chart matrix (record sizes
+# uncompressed and codecs at 100 B from partition 0; partition counts at 100 B, every
+# partition, `kgo bench consume --all` against Tools/bench/rdcons-all.c; each point the same
+# byte budget), writes docs/benchmarks/consume.csv and its SVG charts (Tools/bench-plot.py).
+# env: BENCH_PLOT_BYTES (100000000 per point), BENCH_PLOT_SIZES, BENCH_PLOT_PARTITIONS,
+# KGO_BENCH_CODECS, KGO_BENCH_ROUNDS.
 set -euo pipefail
+PLOT=0
+if [ "${1:-}" = --plot ]; then PLOT=1; shift; fi
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SHARED_DIR=${SHARED_DIR:-$ROOT/../shared}
 KGO=${KGO_BIN:-$ROOT/.build/release/kgo}
@@ -45,6 +53,39 @@ measure() {
       if (first == "") first = "-"
       printf "%.0f %.2f %.1f %s\n", rps, u + s, m / 1024, first }' >> "$TMP/$key"
 }
+
+if [ "$PLOT" = 1 ]; then
+  . "$ROOT/Tools/bench/plot-point.sh"
+  OUT=$ROOT/docs/benchmarks; mkdir -p "$OUT"; CSV=$OUT/consume.csv
+  echo "$PLOT_HEADER" > "$CSV"
+  LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+  consume_point() {   # AXIS X RECORDS SIZE CODEC: fill a fresh topic, then alternate the clients.
+    local topic=bench-plot-$4-$5-$(date +%s%N)
+    "$ROOT/.peers/bin/rdprod" "$BROKER" "$topic" "$3" "$4" compression.type="$5" linger.ms=5 | grep RESULT >&2
+    for r in $(seq "$ROUNDS"); do
+      plot_point "$CSV" consume "$1" "$2" kgo "$3" "$KGO" bench consume -b "$BROKER" -t "$topic" --records "$3"
+      plot_point "$CSV" consume "$1" "$2" librdkafka "$3" "$ROOT/.peers/bin/rdcons" "$BROKER" "$topic" "$3" fetch.queue.backoff.ms=10
+    done
+  }
+  for s in ${BENCH_PLOT_SIZES:-10 100 1000 10000 100000}; do consume_point size "$s" "$(plot_records "$s")" "$s" none; done
+  # Partition counts: kgo fills a topic of P partitions with keyed records; both clients read
+  # every partition (rdcons reads partition 0 only, hence our rdcons-all).
+  gcc -O2 -o "$TMP/rdcons-all" "$ROOT/Tools/bench/rdcons-all.c" -L"$ROOT/.peers/lib" -lrdkafka -Wl,-rpath,"$ROOT/.peers/lib"
+  n=$(plot_records 100)
+  for p in ${BENCH_PLOT_PARTITIONS:-1 10 100 1000}; do
+    topic=bench-plot-p$p-$(date +%s%N)
+    "$KGO" bench produce -b "$BROKER" -t "$topic" --records "$n" --size 100 --partitions "$p" --linger 5 | grep RESULT >&2
+    for r in $(seq "$ROUNDS"); do
+      plot_point "$CSV" consume partitions "$p" kgo "$n" "$KGO" bench consume -b "$BROKER" -t "$topic" --records "$n" --all
+      plot_point "$CSV" consume partitions "$p" librdkafka "$n" "$TMP/rdcons-all" "$BROKER" "$topic" "$n" fetch.queue.backoff.ms=10
+    done
+  done
+  for c in $CODECS; do consume_point codec "$c" "$(plot_records 100)" 100 "$c"; done
+  CAPTION="$(nproc) cores; load $LOAD_BEFORE before, $(cut -d' ' -f1-3 /proc/loadavg) after; $(date -u +%Y-%m-%d); kgo $(git -C "$ROOT" log -1 --format=%h -- Sources Package.swift 2>/dev/null || echo '?'); librdkafka $("$ROOT/.peers/venv/bin/python" -c 'import confluent_kafka; print(confluent_kafka.libversion()[0])' 2>/dev/null || echo '?'); Tansu (memory) on loopback; $ROUNDS round(s), medians; $(( ${BENCH_PLOT_BYTES:-100000000} / 1000000 )) MB per point (at most ${BENCH_PLOT_MAX_RECORDS:-1000000} records)"
+  echo "$CAPTION" > "$OUT/consume-machine.txt"
+  python3 "$ROOT/Tools/bench-plot.py" "$CSV" "$OUT" --caption "$CAPTION"
+  exit 0
+fi
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "-"; else print v[int((NR + 1) / 2)] }'; }
 col() { awk -v c="$2" '{ print $c }' "$TMP/$1" | median; }

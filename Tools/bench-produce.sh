@@ -8,7 +8,13 @@
 # Usage: Tools/bench-produce.sh [PORT]   (starts its own Tansu on PORT, default 29192)
 # BENCH_ROUNDS=N repeats every case N times (alternating clients, a fresh broker per round)
 # and ends with each case's medians: on a shared 2-core VM one run swings by a third.
+# Tools/bench-produce.sh --plot [PORT] instead runs the chart matrix (record sizes 1 partition,
+# partition counts keyed at 100 B, codecs at 100 B; each point the same byte budget), writes
+# docs/benchmarks/produce.csv and its SVG charts (Tools/bench-plot.py). env: BENCH_PLOT_BYTES
+# (100000000 per point), BENCH_PLOT_SIZES, BENCH_PLOT_PARTITIONS, BENCH_PLOT_CODECS, BENCH_ROUNDS.
 set -euo pipefail
+PLOT=0
+if [ "${1:-}" = --plot ]; then PLOT=1; shift; fi
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 SHARED_DIR=${SHARED_DIR:-$ROOT/../shared}
 cd "$ROOT"
@@ -33,6 +39,52 @@ run() {   # LABEL COMMAND...
 # Both clients buffer up to 1,000,000 records and 1 GiB (rdprod's queue.buffering settings).
 BUF="--buffered-records 1000000 --buffered-bytes 1073741824"
 ROUNDS=${BENCH_ROUNDS:-1}
+if [ "$PLOT" = 1 ]; then
+  . Tools/bench/plot-point.sh
+  OUT=docs/benchmarks; mkdir -p "$OUT"; CSV=$OUT/produce.csv
+  echo "$PLOT_HEADER" > "$CSV"
+  LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+  mktopic() {   # TOPIC PARTITIONS: librdkafka does not create topics.
+    .peers/venv/bin/python - "$B" "$1" "$2" <<'PY'
+import sys
+from kafka.admin import KafkaAdminClient, NewTopic
+KafkaAdminClient(bootstrap_servers=sys.argv[1]).create_topics([NewTopic(sys.argv[2], int(sys.argv[3]), 1)])
+PY
+  }
+  fresh_broker() {   # Tansu keeps every record in memory: a fresh one per sweep and round.
+    if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; while kill -0 "$PID" 2>/dev/null; do sleep 0.1; done; fi
+    PID=$(TANSU_BIN="$ROOT/.tansu/bin/tansu" "$SHARED_DIR/broker/start-tansu.sh" "$PORT")
+  }
+  for round in $(seq 1 "$ROUNDS"); do
+    T="$RUN-$round"
+    fresh_broker
+    for s in ${BENCH_PLOT_SIZES:-10 100 1000 10000 100000}; do
+      n=$(plot_records "$s")
+      plot_point "$CSV" produce size "$s" kgo "$n" "$KGO" bench produce -b "$B" -t "p-kgo-s$s-$T" --records "$n" --size "$s" --linger 5 $BUF
+      plot_point "$CSV" produce size "$s" librdkafka "$n" .peers/bin/rdprod "$B" "p-rd-s$s-$T" "$n" "$s" acks=all enable.idempotence=true
+      plot_point "$CSV" produce size "$s" librdkafka-noidem "$n" .peers/bin/rdprod "$B" "p-rdf-s$s-$T" "$n" "$s" acks=all enable.idempotence=false
+    done
+    fresh_broker
+    n=$(plot_records 100)
+    for p in ${BENCH_PLOT_PARTITIONS:-1 10 100 1000}; do
+      plot_point "$CSV" produce partitions "$p" kgo "$n" "$KGO" bench produce -b "$B" -t "p-kgo-p$p-$T" --records "$n" --size 100 --partitions "$p" --linger 5 $BUF
+      mktopic "p-rd-p$p-$T" "$p"
+      plot_point "$CSV" produce partitions "$p" librdkafka "$n" "$KEYED" "$B" "p-rd-p$p-$T" "$n" 100 acks=all enable.idempotence=true
+      mktopic "p-rdf-p$p-$T" "$p"
+      plot_point "$CSV" produce partitions "$p" librdkafka-noidem "$n" "$KEYED" "$B" "p-rdf-p$p-$T" "$n" 100 acks=all enable.idempotence=false
+    done
+    fresh_broker
+    for c in ${BENCH_PLOT_CODECS:-none gzip snappy lz4 zstd}; do
+      plot_point "$CSV" produce codec "$c" kgo "$n" "$KGO" bench produce -b "$B" -t "p-kgo-c$c-$T" --records "$n" --size 100 -z "$c" --linger 5 $BUF
+      plot_point "$CSV" produce codec "$c" librdkafka "$n" .peers/bin/rdprod "$B" "p-rd-c$c-$T" "$n" 100 acks=all enable.idempotence=true compression.codec="$c"
+      plot_point "$CSV" produce codec "$c" librdkafka-noidem "$n" .peers/bin/rdprod "$B" "p-rdf-c$c-$T" "$n" 100 acks=all enable.idempotence=false compression.codec="$c"
+    done
+  done
+  CAPTION="$(nproc) cores; load $LOAD_BEFORE before, $(cut -d' ' -f1-3 /proc/loadavg) after; $(date -u +%Y-%m-%d); kgo $(git log -1 --format=%h -- Sources Package.swift 2>/dev/null || echo '?'); librdkafka $(.peers/venv/bin/python -c 'import confluent_kafka; print(confluent_kafka.libversion()[0])' 2>/dev/null || echo '?'); Tansu (memory) on loopback; $ROUNDS round(s), medians; $(( ${BENCH_PLOT_BYTES:-100000000} / 1000000 )) MB per point (at most ${BENCH_PLOT_MAX_RECORDS:-1000000} records)"
+  echo "$CAPTION" > "$OUT/produce-machine.txt"
+  python3 Tools/bench-plot.py "$CSV" "$OUT" --caption "$CAPTION"
+  exit 0
+fi
 LINES=$(mktemp)
 for round in $(seq 1 "$ROUNDS"); do
   T="$RUN-$round"
