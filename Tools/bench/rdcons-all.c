@@ -9,19 +9,7 @@
 #include <string.h>
 #include <time.h>
 #include <librdkafka/rdkafka.h>
-
-static double seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static int set(rd_kafka_conf_t *c, const char *k, const char *v) {
-    char why[256];
-    if (rd_kafka_conf_set(c, k, v, why, sizeof why) == RD_KAFKA_CONF_OK) return 0;
-    fprintf(stderr, "%s=%s: %s\n", k, v, why);
-    return -1;
-}
+#include "rdbench.h"
 
 int main(int argc, char **argv) {
     if (argc < 4) { fprintf(stderr, "usage: %s BROKERS TOPIC COUNT [key=value ...]\n", argv[0]); return 2; }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 #include <librdkafka/rdkafka.h>
+#include "rdbench.h"
 
 static long ok_count = 0, err_count = 0;
 
@@ -15,19 +16,6 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
     (void)rk; (void)opaque;
     if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR) { ok_count++; return; }
     if (err_count++ < 3) fprintf(stderr, "delivery failed: %s\n", rd_kafka_err2str(m->err));
-}
-
-static double seconds(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static int set(rd_kafka_conf_t *c, const char *k, const char *v) {
-    char why[256];
-    if (rd_kafka_conf_set(c, k, v, why, sizeof why) == RD_KAFKA_CONF_OK) return 0;
-    fprintf(stderr, "%s=%s: %s\n", k, v, why);
-    return -1;
 }
 
 int main(int argc, char **argv) {

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 #include <librdkafka/rdkafka.h>
+#include "rdbench.h"
 
 static long ok_count = 0, err_count = 0, measured = 0, warm_up = 0;
 static long long *sent_ns, *latency_ns;
@@ -34,13 +35,6 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 static int cmp(const void *a, const void *b) {
     long long x = *(const long long *)a, y = *(const long long *)b;
     return x < y ? -1 : x > y;
-}
-
-static int set(rd_kafka_conf_t *c, const char *k, const char *v) {
-    char why[256];
-    if (rd_kafka_conf_set(c, k, v, why, sizeof why) == RD_KAFKA_CONF_OK) return 0;
-    fprintf(stderr, "%s=%s: %s\n", k, v, why);
-    return -1;
 }
 
 int main(int argc, char **argv) {
