@@ -181,6 +181,28 @@ import Testing
         #expect(decodeWrites(h.advance(to: 600)).map(\.apiKey) == [.listGroups])
     }
 
+    /// KIP-219: before ListGroups v2 the broker delays an answer over its quota itself, so
+    /// the throttle time it reports is not waited out a second time (it is still observed).
+    @Test func aThrottleAnOldVersionAlreadyServedIsNotWaitedAgain() {
+        var config = Harness.config()
+        config.versionPins[.listGroups] = 0 ... 1
+        config.observe = true
+        var h = Harness(config)
+        _ = h.request(ListGroupsRequest(), to: .anyBroker, promise: 1)
+        let sent = decodeWrites(h.handshake(1))
+        #expect(sent.first?.version == 1)
+        var throttled = ListGroupsResponse()
+        throttled.throttleTimeMs = 500
+        h.now = .milliseconds(100)
+        let answered = h.receive(1, respond(sent[0], throttled))
+        #expect(success(answered, 1, as: ListGroupsResponse.self) != nil)
+        #expect(h.engine.takeObservations().contains { o in
+            if case .throttled(_, let d) = o { return d == .milliseconds(500) } else { return false }
+        })
+        #expect(decodeWrites(h.request(ListGroupsRequest(), to: .anyBroker, promise: 2)).map(\.apiKey) == [.listGroups])
+        #expect(ApiKey.produce.clientThrottlesFrom == 6 && ApiKey.fetch.clientThrottlesFrom == 8 && ApiKey.listGroups.clientThrottlesFrom == 2)
+    }
+
     @Test func garbageResponseIsTypedAndClosesTheConnection() {
         var h = Harness(Harness.config())
         _ = h.request(MetadataRequest(), to: .anyBroker, promise: 1)

@@ -47,13 +47,7 @@ extension FakeCluster {
     }
 
     /// Whether clients of this API version hold back themselves when told to (KIP-219).
-    static func clientHoldsBack(_ key: ApiKey, version: Int16) -> Bool {
-        switch key {
-        case .produce: return version >= 6
-        case .fetch: return version >= 8
-        default: return true
-        }
-    }
+    static func clientHoldsBack(_ key: ApiKey, version: Int16) -> Bool { version >= key.clientThrottlesFrom }
 
     enum QuotaOutcome {
         /// Send it now (its throttle, if any, set and the connection muted).

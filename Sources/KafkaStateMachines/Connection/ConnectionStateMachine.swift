@@ -267,7 +267,9 @@ struct ConnectionStateMachine {
         guard code == .noError else { return fail(.brokerError(code, message: nil), notifyDriver: true) }
         versions = BrokerVersions(parsed)
         var events: [ConnectionEvent] = []
-        if parsed.throttleTimeMs > 0 { events += noteThrottle(parsed.throttleTimeMs, now: now) }
+        if parsed.throttleTimeMs > 0 {
+            events += noteThrottle(parsed.throttleTimeMs, hold: sentVersion >= ApiKey.apiVersions.clientThrottlesFrom, now: now)
+        }
         return events + afterVersionsKnown(now: now)
     }
 
@@ -462,16 +464,24 @@ struct ConnectionStateMachine {
                 events.append(.observed(.responseRead(broker: broker, apiKey: head.apiKey, version: head.version, bytes: frame.count + 4,
                                                       onWire: now - head.writtenAt, throttleMs: response.throttleMilliseconds ?? 0)))
             }
-            if let ms = response.throttleMilliseconds, ms > 0 { events += noteThrottle(ms, now: now) }
+            if let ms = response.throttleMilliseconds, ms > 0 {
+                events += noteThrottle(ms, hold: head.version >= head.apiKey.clientThrottlesFrom, now: now)
+            }
             return events
         }
     }
 
-    private mutating func noteThrottle(_ ms: Int32, now: Instant) -> [ConnectionEvent] {
-        let until = now + min(.milliseconds(ms), config.maxHonouredThrottle)
-        throttledUntil = max(throttledUntil, until)
-        guard config.observe else { return [.throttled(until: until)] }
-        return [.throttled(until: until), .observed(.throttled(broker: broker, .milliseconds(ms)))]
+    /// A throttle time in an answer: observed always, held back only when `hold` (KIP-219:
+    /// at older versions the broker already delayed the answer by it).
+    private mutating func noteThrottle(_ ms: Int32, hold: Bool, now: Instant) -> [ConnectionEvent] {
+        var events: [ConnectionEvent] = []
+        if hold {
+            let until = now + min(.milliseconds(ms), config.maxHonouredThrottle)
+            throttledUntil = max(throttledUntil, until)
+            events.append(.throttled(until: until))
+        }
+        if config.observe { events.append(.observed(.throttled(broker: broker, .milliseconds(ms)))) }
+        return events
     }
 
     // MARK: sending
