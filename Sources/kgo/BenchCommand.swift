@@ -51,7 +51,6 @@ struct BenchConsumeCommand: AsyncParsableCommand {
 
     func run() async throws {
         if let modes = try hookRounds.modes {
-            guard !connection.metricsHook else { throw ValidationError("--hooks goes without --metrics-hook") }
             try await runHookRounds(modes)
             return
         }

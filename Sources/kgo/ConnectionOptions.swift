@@ -1,8 +1,6 @@
 import ArgumentParser
-import CoreMetrics
 import Foundation
 import KafkaIO
-import KafkaMetrics
 import KafkaProtocol
 import Logging
 
@@ -48,9 +46,6 @@ struct ConnectionOptions: ParsableArguments {
     var settings: [String] = []
     @Option(name: .customShort("F"), help: "Config file of KEY=VALUE client settings (default: $KGO_CONFIG, else ~/.config/kgo.conf if present); -X and options win over it.")
     var configFile: String?
-
-    @Flag(name: .customLong("metrics-hook"), help: "Attach KafkaMetricsHook with swift-metrics' no-op backend: the hooks' and the adapter's own cost, for benchmarks.")
-    var metricsHook = false
 
     /// Malformed options are usage errors (status 64), found before anything connects.
     func validate() throws {
@@ -104,7 +99,6 @@ struct ConnectionOptions: ParsableArguments {
         }
         if let sasl { config.sasl = try Self.parseSasl(sasl) }
         if let saslToken { config.sasl = try Self.parseSaslToken(saslToken) }
-        if metricsHook { config.hooks = [KafkaMetricsHook(factory: NOOPMetricsHandler.instance)] }
         if let brokerVersion {
             guard let parsed = KafkaRelease(brokerVersion), let release = KafkaRelease.named(parsed.name) else {
                 throw ValidationError("--broker-version: \(brokerVersion) is not a Kafka release (e.g. 0.9.0, 0.10.2, 2.8)")

@@ -298,8 +298,8 @@ struct BenchProduceCommand: AsyncParsableCommand {
     func run() async throws {
         guard records > 0, size > 0 else { throw ValidationError("--records and --size must be positive") }
         if let modes = try hookRounds.modes {
-            guard rate == nil, producer.transactionalId == nil, !connection.metricsHook else {
-                throw ValidationError("--hooks goes without --rate, --transactional-id and --metrics-hook")
+            guard rate == nil, producer.transactionalId == nil else {
+                throw ValidationError("--hooks goes without --rate and --transactional-id")
             }
             try await runHookRounds(modes)
             return
