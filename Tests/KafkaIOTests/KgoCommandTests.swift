@@ -199,6 +199,10 @@ import Testing
         #expect(consumed.output.split(separator: "\n").map(String.init) == lines, "\(consumed.output)")
         let bad = try await Self.kgo(["metadata", "--broker-version", "0.7.5"] + old.prefix(2))
         #expect(bad.status != 0 && bad.output.contains("not a Kafka release"), "\(bad.output)")
+        // Without --broker-version the broker closes on ApiVersions: one line saying so and what to do.
+        let unnamed = try await Self.kgo(["metadata", "--timeout", "3"] + old.prefix(2))
+        #expect(unnamed.status == 1 && unnamed.output.contains("in answer to ApiVersions, as brokers before Kafka 0.10 do")
+                    && unnamed.output.contains("--broker-version"), "\(unnamed.output)")
     }
 
     static func bootstrap(_ server: FakeClusterServer) -> String {

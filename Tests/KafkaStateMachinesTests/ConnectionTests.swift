@@ -345,7 +345,10 @@ import Testing
         _ = h.request(MetadataRequest(), to: .anyBroker, maxRetries: 0, promise: 1)
         _ = h.opened(1)
         h.engine.connectionClosed(ConnectionID(1), now: h.now)
-        #expect(failure(h.drain(), 1) == .connectionClosed(broker: .seed(0)))
+        // Retriable, and the message says what such a close usually means.
+        let e = failure(h.drain(), 1)
+        #expect(e == .connectionFailed(broker: .seed(0), reason: .closed(ConnectionStateMachine.closedOnApiVersions)))
+        #expect(e?.isRetriable == true && "\(e!)".contains("as brokers before Kafka 0.10 do"))
     }
 }
 

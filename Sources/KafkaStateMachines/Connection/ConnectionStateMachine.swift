@@ -132,14 +132,21 @@ struct ConnectionStateMachine {
         fail(.connectionFailed(broker: broker, reason: reason), notifyDriver: false)
     }
 
+    static let closedOnApiVersions = "in answer to ApiVersions, as brokers before Kafka 0.10 do; "
+        + "name their release (apiVersionsFallbackRelease, kgo --broker-version X.Y.Z)"
+
     mutating func closedByPeer(now: Instant) -> [ConnectionEvent] {
         guard !isClosed else { return [] }
         if case .exchanging(let session, true) = auth {
             // A legacy SASL server reports bad credentials by closing the connection.
             return fail(.saslAuthenticationFailed(mechanism: session.mechanism, message: "connection closed during authentication"), notifyDriver: false)
         }
-        if case .negotiating = phase, config.apiVersionsFallbackRelease != nil, inFlight.first?.kind.isApiVersions == true {
-            return [.apiVersionsRefused] + fail(.connectionClosed(broker: broker), notifyDriver: false)
+        if case .negotiating = phase, inFlight.first?.kind.isApiVersions == true {
+            if config.apiVersionsFallbackRelease != nil {
+                return [.apiVersionsRefused] + fail(.connectionClosed(broker: broker), notifyDriver: false)
+            }
+            // Nothing of the user's was written yet; say what such a close usually means.
+            return fail(.connectionFailed(broker: broker, reason: .closed(Self.closedOnApiVersions)), notifyDriver: false)
         }
         return fail(.connectionClosed(broker: broker), notifyDriver: false)
     }
