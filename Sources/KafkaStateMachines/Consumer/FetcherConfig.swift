@@ -22,6 +22,11 @@ package struct FetcherConfig: Sendable, Equatable {
     /// A fetch asks in all for no more than its partitions ask for together (off: only the
     /// buffer's room and `maxBytes` bound it, as recordings made before this setting did).
     public var capFetchAtPartitionSizes = true
+    /// What fetches in flight may still bring counts against the buffer's room, and the
+    /// fetches going out together share what is left (off: each fetch may take the whole
+    /// room, as recordings made before this setting did). With several brokers, each
+    /// one's fetch would otherwise be sized to the whole `maxBufferedBytes` at once.
+    public var countFetchesInFlight = true
     /// Fetches in flight at once across all brokers (at most one per broker anyway).
     public var maxConcurrentFetches = 16
     /// Fetched bytes delivered but not yet polled by the user; no fetch starts while this
