@@ -223,7 +223,7 @@ import Testing
         c.fetcher.firstFetchBytes = 17
         c.fetcher.fetchBytesAfterCut = 18
         c.fetcher.capFetchAtPartitionSizes = false
-        c.fetcher.countFetchesInFlight = false
+        c.fetcher.shareRoomAmongFetches = false
         c.fetcher.fetchSessions = false
         c.producer.acks = .leader
         c.producer.idempotent = false
@@ -287,7 +287,7 @@ import Testing
 
     /// Fields appended to the configuration (observe, the retry limit, allowAutoTopicCreation,
     /// reportDecisions, firstFetchBytes, fetchBytesAfterCut, capFetchAtPartitionSizes,
-    /// countFetchesInFlight) read as off from recordings made before them, which end before them.
+    /// shareRoomAmongFetches) read as off from recordings made before them, which end before them.
     @Test func aConfigRecordedBeforeAppendedFieldsReadsThemAsOff() throws {
         var c = EngineConfig(seeds: [BrokerAddress(host: "a", port: 1)])
         c.observe = true
@@ -297,9 +297,9 @@ import Testing
         #expect(try RecordedConfig.decode(full).config.fetcher.firstFetchBytes == 64 * 1024)
         #expect(try RecordedConfig.decode(full).config.fetcher.fetchBytesAfterCut == 4 * 1024)
         #expect(try RecordedConfig.decode(full).config.fetcher.capFetchAtPartitionSizes)
-        #expect(try RecordedConfig.decode(full).config.fetcher.countFetchesInFlight)
+        #expect(try RecordedConfig.decode(full).config.fetcher.shareRoomAmongFetches)
         let beforeInFlight = try RecordedConfig.decode(Array(full.dropLast(1))).config
-        #expect(!beforeInFlight.fetcher.countFetchesInFlight && beforeInFlight.fetcher.capFetchAtPartitionSizes,
+        #expect(!beforeInFlight.fetcher.shareRoomAmongFetches && beforeInFlight.fetcher.capFetchAtPartitionSizes,
                 "fetches in flight not counted for older recordings")
         let beforeCap = try RecordedConfig.decode(Array(full.dropLast(2))).config
         #expect(!beforeCap.fetcher.capFetchAtPartitionSizes && beforeCap.fetcher.fetchBytesAfterCut == 4 * 1024, "no fetch cap for older recordings")

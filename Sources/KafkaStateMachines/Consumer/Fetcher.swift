@@ -61,8 +61,7 @@ package struct Fetcher {
         /// `asked`: the bytes the fetch asked for in all (what its answer may carry at most,
         /// one batch aside); `capped`: whether a cut cap made it ask for less.
         /// `partitions`: the fetch's partitions, sorted (its answer releases only these);
-        /// `maxBytes`: the request's maxBytes (what counts against the buffer's room).
-        case fetch(broker: Int32, plan: FetchSession.Plan, partitions: [TopicPartition], asked: Int32, capped: Bool, maxBytes: Int32)
+        case fetch(broker: Int32, plan: FetchSession.Plan, partitions: [TopicPartition], asked: Int32, capped: Bool)
         case list(broker: Int32)
         case validate(broker: Int32, positions: [TopicPartition: (offset: Int64, epoch: Int32)])
     }
@@ -337,10 +336,10 @@ package struct Fetcher {
         for broker in validations.keys.sorted() { sendValidation(broker, validations[broker]!) }
         guard bufferedBytes < config.maxBufferedBytes else { return }
         var running = inFlight.values.filter { if case .fetch = $0 { return true } else { return false } }.count
-        let busy = Set(inFlight.values.compactMap { f -> Int32? in if case .fetch(let b, _, _, _, _, _) = f { return b } else { return nil } })
+        let busy = Set(inFlight.values.compactMap { f -> Int32? in if case .fetch(let b, _, _, _, _) = f { return b } else { return nil } })
         let going = fetches.keys.sorted().filter { !busy.contains($0) }.prefix(max(0, config.maxConcurrentFetches - running))
-        for (i, broker) in going.enumerated() {
-            sendFetch(broker, fetches[broker]!, sharers: going.count - i, versions: versions[.node(broker)], now: now)
+        for broker in going {
+            sendFetch(broker, fetches[broker]!, sharers: busy.count + going.count, versions: versions[.node(broker)], now: now)
             running += 1
         }
     }
@@ -474,7 +473,7 @@ package struct Fetcher {
         outputs.append(.send(ComponentRequest(tag: tag, request, to: .broker(broker), pin: 2 ... 4, maxRetries: 0)))
     }
 
-    /// `sharers`: the fetches going out in this round from this one on, which share the room.
+    /// `sharers`: the fetches out or going out in this round, which share the buffer.
     private mutating func sendFetch(_ broker: Int32, _ partitions: [TopicPartition], sharers: Int, versions: BrokerVersions?, now: Instant) {
         let tag = takeTag()
         let fetchMax = versions?.range(for: .fetch)?.upperBound ?? 0
@@ -503,11 +502,13 @@ package struct Fetcher {
         // Nor more than the partitions ask for together: a broker that ignores partition
         // sizes (Tansu) would otherwise answer the fetch ramp's small first fetch with the
         // whole room, and large frames (with their copies) are most of a consumer's memory.
-        // What fetches in flight may bring counts against the room, and fetches going out
-        // together share it: otherwise each broker's fetch could take the whole room at once.
-        // A fetch still asks for `firstFetchSize` at least, so consuming never stops.
+        // Fetches out at once (one per broker) share the buffer: otherwise each broker's
+        // fetch could bring the whole room at once. A share rather than what is left after
+        // the fetches in flight: that left the next fetch at the first fetch size most of
+        // the time, and many small fetches cost more than the memory they saved. A fetch
+        // still asks for `firstFetchSize` at least, so consuming never stops.
         var room = max(0, config.maxBufferedBytes - bufferedBytes)
-        if config.countFetchesInFlight { room = max(0, room - fetchBytesInFlight) / max(1, sharers) }
+        if config.shareRoomAmongFetches { room = min(room, config.maxBufferedBytes / max(1, sharers)) }
         let base = min(config.maxBytes, Int32(clamping: max(room, Int(firstFetchSize))))
         let asked = config.capFetchAtPartitionSizes ? wanted.values.reduce(0) { $0 + Int($1.maxBytes) } : Int.max
         request.maxBytes = min(base, Int32(clamping: asked))
@@ -548,17 +549,12 @@ package struct Fetcher {
             }
         }
         request.forgottenTopicsData = forgotten
-        inFlight[tag] = .fetch(broker: broker, plan: plan, partitions: partitions, asked: min(wouldAsk, cap ?? wouldAsk), capped: cap.map { $0 < wouldAsk } ?? false, maxBytes: request.maxBytes)
+        inFlight[tag] = .fetch(broker: broker, plan: plan, partitions: partitions, asked: min(wouldAsk, cap ?? wouldAsk), capped: cap.map { $0 < wouldAsk } ?? false)
         // Topic ids (v13+) are not tracked: names travel up to v12.
         outputs.append(.send(ComponentRequest(tag: tag, request, to: .broker(broker), pin: 0 ... 12, maxRetries: 0)))
     }
 
     // MARK: answers
-
-    /// The most the fetches in flight may still bring (their requests' maxBytes).
-    private var fetchBytesInFlight: Int {
-        inFlight.values.reduce(0) { sum, f in if case .fetch(_, _, _, _, _, let m) = f { return sum + Int(m) } else { return sum } }
-    }
 
     /// Whether `tag` is one of ours (the engine routes only those here).
     func owns(_ tag: UInt64) -> Bool { inFlight[tag] != nil }
@@ -566,7 +562,7 @@ package struct Fetcher {
     mutating func completed(_ tag: UInt64, _ result: Result<any KafkaResponse, KafkaClientError>, now: Instant, metadata: MetadataCache) {
         guard let what = inFlight.removeValue(forKey: tag) else { return }
         switch what {
-        case .fetch(let broker, let plan, let partitions, let asked, let capped, _):
+        case .fetch(let broker, let plan, let partitions, let asked, let capped):
             adjustCutCap(broker, asked: asked, capped: capped, result)
             fetchCompleted(tag, broker: broker, plan: plan, partitions: partitions, result, now: now, metadata: metadata)
         case .list:
