@@ -82,10 +82,10 @@ import Testing
         let base = EngineConfig(seeds: [])
         // `tls` follows whether TLS is configured (a KafkaTLSConfiguration), checked below.
         #expect(Self.unchanged(engine, base) == ["tls"])
-        // `capFetchAtPartitionSizes` is not a setting: it is off only to replay recordings
-        // made before it.
-        #expect(Self.unchanged(engine.fetcher, base.fetcher) == ["capFetchAtPartitionSizes"])
-        #expect(engine.fetcher.capFetchAtPartitionSizes)
+        // `capFetchAtPartitionSizes` and `shareRoomAmongFetches` are not settings: they are off
+        // only to replay recordings made before them.
+        #expect(Self.unchanged(engine.fetcher, base.fetcher) == ["capFetchAtPartitionSizes", "shareRoomAmongFetches"])
+        #expect(engine.fetcher.capFetchAtPartitionSizes && engine.fetcher.shareRoomAmongFetches)
         // `idempotenceFallback` is not a setting of its own: it is on exactly when
         // `idempotent` is left at its default, which `everythingChanged` assigns.
         #expect(Self.unchanged(engine.producer, base.producer) == ["idempotenceFallback"])

@@ -301,6 +301,46 @@ import Testing
         #expect((Self.sends(uncapped.step())[0].request as! FetchRequest).maxBytes == 1_000_000)
     }
 
+    /// Fetches to several brokers share the buffer: each asks for no more than the buffer
+    /// divided by the fetches out at once, nor more than the room left, and never less than
+    /// the first fetch size (so consuming never stops). Off (older recordings): each fetch
+    /// may take the whole room.
+    @Test func fetchesToSeveralBrokersShareTheBuffer() {
+        var c = FetcherConfig()
+        c.maxBufferedBytes = 6000
+        c.firstFetchBytes = 1000
+        c.fetchSessions = false
+        let leaders: [Int32] = [1, 1, 1, 1, 2, 2, 2, 2]
+        let parts = Dictionary(uniqueKeysWithValues: (0 ..< 8).map { (TopicPartition("t", Int32($0)), StartOffset.exact(0)) })
+        var run = Run(c, md: Self.metadata(leaders: leaders, epochs: Array(repeating: 5, count: 8)))
+        run.f.assign(parts)
+        let round = Self.sends(run.step())
+        // Each broker's four partitions ask for 4,000; the 6,000 of room is split in two.
+        #expect(round.map(\.broker) == [1, 2])
+        #expect(round.map { ($0.request as! FetchRequest).maxBytes } == [3000, 3000])
+        let bytes = Self.batch([String(repeating: "z", count: 1500)], base: 0)
+        let out = Self.sends(run.answer(round[0].tag, Self.fetchResponse([(Self.tp0, bytes, .noError)])))
+        // Broker 2's fetch is still out: broker 1's next is again half the buffer.
+        #expect(out.map(\.broker) == [1])
+        #expect((out[0].request as! FetchRequest).maxBytes == 3000)
+        // Less room than the share: the room.
+        let second = Self.batch([String(repeating: "y", count: 3000)], base: 1)
+        let more = Self.sends(run.answer(out[0].tag, Self.fetchResponse([(Self.tp0, second, .noError)])))
+        #expect(more.map(\.broker) == [1])
+        #expect((more[0].request as! FetchRequest).maxBytes == Int32(6000 - bytes.count - second.count))
+        // Less room than the first fetch size: a fetch still asks for that much.
+        let third = Self.batch([String(repeating: "x", count: 1000)], base: 2)
+        let last = Self.sends(run.answer(more[0].tag, Self.fetchResponse([(Self.tp0, third, .noError)])))
+        #expect(last.map(\.broker) == [1])
+        #expect(6000 - bytes.count - second.count - third.count < 1000)
+        #expect((last[0].request as! FetchRequest).maxBytes == 1000)
+
+        c.shareRoomAmongFetches = false
+        var old = Run(c, md: Self.metadata(leaders: leaders, epochs: Array(repeating: 5, count: 8)))
+        old.f.assign(parts)
+        #expect(Self.sends(old.step()).map { ($0.request as! FetchRequest).maxBytes } == [4000, 4000])
+    }
+
     @Test func incrementalFetchOmitsUnchangedPartitionsAndForgetsRemovedOnes() {
         var run = Run(md: Self.metadata(leaders: [1, 1]))
         run.f.assign([Self.tp0: .exact(0), Self.tp1: .exact(0)])

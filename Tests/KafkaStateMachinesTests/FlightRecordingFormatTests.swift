@@ -223,6 +223,7 @@ import Testing
         c.fetcher.firstFetchBytes = 17
         c.fetcher.fetchBytesAfterCut = 18
         c.fetcher.capFetchAtPartitionSizes = false
+        c.fetcher.shareRoomAmongFetches = false
         c.fetcher.fetchSessions = false
         c.producer.acks = .leader
         c.producer.idempotent = false
@@ -265,12 +266,13 @@ import Testing
         var c = EngineConfig(seeds: [BrokerAddress(host: "h", port: 1)])
         c.observe = true
         let full = RecordedConfig.encode(c, includeSecrets: false)
-        // Today's encoding ends with the fetch cap (on) after the fetch floor after cuts (4 KiB)
+        // Today's encoding ends with counting fetches in flight (on) after the fetch cap (on)
+        // after the fetch floor after cuts (4 KiB)
         // and the first fetch size (64 KiB), before them reportDecisions and
         // allowAutoTopicCreation (off), before that the limit's absence (one byte), before
         // that `observe`.
-        #expect(full.suffix(9) == [0, 1, 0, 0, 0, 0, 16, 0, 1])
-        let now = Array(full.dropLast(9))
+        #expect(full.suffix(10) == [0, 1, 0, 0, 0, 0, 16, 0, 1, 1])
+        let now = Array(full.dropLast(10))
         #expect(now.suffix(3) == [0, 0, 0])
         let beforeLimit = Array(now.dropLast(3))
         let beforeObserve = Array(now.dropLast(4))
@@ -284,8 +286,8 @@ import Testing
     }
 
     /// Fields appended to the configuration (observe, the retry limit, allowAutoTopicCreation,
-    /// reportDecisions, firstFetchBytes, fetchBytesAfterCut, capFetchAtPartitionSizes) read as
-    /// off from recordings made before them, which end before them.
+    /// reportDecisions, firstFetchBytes, fetchBytesAfterCut, capFetchAtPartitionSizes,
+    /// shareRoomAmongFetches) read as off from recordings made before them, which end before them.
     @Test func aConfigRecordedBeforeAppendedFieldsReadsThemAsOff() throws {
         var c = EngineConfig(seeds: [BrokerAddress(host: "a", port: 1)])
         c.observe = true
@@ -295,12 +297,16 @@ import Testing
         #expect(try RecordedConfig.decode(full).config.fetcher.firstFetchBytes == 64 * 1024)
         #expect(try RecordedConfig.decode(full).config.fetcher.fetchBytesAfterCut == 4 * 1024)
         #expect(try RecordedConfig.decode(full).config.fetcher.capFetchAtPartitionSizes)
-        let beforeCap = try RecordedConfig.decode(Array(full.dropLast(1))).config
+        #expect(try RecordedConfig.decode(full).config.fetcher.shareRoomAmongFetches)
+        let beforeInFlight = try RecordedConfig.decode(Array(full.dropLast(1))).config
+        #expect(!beforeInFlight.fetcher.shareRoomAmongFetches && beforeInFlight.fetcher.capFetchAtPartitionSizes,
+                "fetches in flight not counted for older recordings")
+        let beforeCap = try RecordedConfig.decode(Array(full.dropLast(2))).config
         #expect(!beforeCap.fetcher.capFetchAtPartitionSizes && beforeCap.fetcher.fetchBytesAfterCut == 4 * 1024, "no fetch cap for older recordings")
-        let beforeCutShrink = try RecordedConfig.decode(Array(full.dropLast(5))).config
+        let beforeCutShrink = try RecordedConfig.decode(Array(full.dropLast(6))).config
         #expect(beforeCutShrink.fetcher.fetchBytesAfterCut == 0 && beforeCutShrink.fetcher.firstFetchBytes == 64 * 1024,
                 "no shrinking after cuts for older recordings")
-        let bytes = Array(full.dropLast(9))
+        let bytes = Array(full.dropLast(10))
         let beforeFirstFetch = try RecordedConfig.decode(bytes).config
         #expect(beforeFirstFetch.fetcher.firstFetchBytes == 0 && beforeFirstFetch.reportDecisions, "no ramp for older recordings")
         let beforeDecisions = try RecordedConfig.decode(Array(bytes.dropLast(1))).config

@@ -60,12 +60,26 @@ package struct Fetcher {
     enum InFlight {
         /// `asked`: the bytes the fetch asked for in all (what its answer may carry at most,
         /// one batch aside); `capped`: whether a cut cap made it ask for less.
-        case fetch(broker: Int32, plan: FetchSession.Plan, asked: Int32, capped: Bool)
+        /// `partitions`: the fetch's partitions, sorted (its answer releases only these);
+        case fetch(broker: Int32, plan: FetchSession.Plan, partitions: [TopicPartition], asked: Int32, capped: Bool)
         case list(broker: Int32)
         case validate(broker: Int32, positions: [TopicPartition: (offset: Int64, epoch: Int32)])
     }
 
     private(set) var cursors: [TopicPartition: Cursor] = [:]
+    /// `cursors`' keys, sorted: what every walk over the partitions goes through (the
+    /// sorted order keeps it deterministic). Rebuilt only when partitions come or go,
+    /// not at each step: sorting 1,000 partitions per step was most of a consumer's CPU.
+    private var order: [TopicPartition] = []
+    /// The topics of `order`, sorted, each once (`metadataTopics` runs at every step).
+    private var orderTopics: [String] = []
+    /// No cursor's `retryAt` is later than this (`nextFetchDeadline` skips its walk once
+    /// this is past).
+    private var latestRetryAt: Instant = .zero
+    /// `startRecreatedTopicsOver` has to look again: a partition lacks its topic ID or was
+    /// left while it had a request out. Otherwise only new topic IDs can change anything.
+    private var recreatedCheckDue = true
+    private var checkedTopicIds: [String: KafkaUUID] = [:]
     private var sessions: [Int32: FetchSession] = [:]
     /// Per broker: the most a fetch there asks for in all, after connections to it were
     /// cut with a fetch in flight (`FetcherConfig.fetchBytesAfterCut`).
@@ -90,7 +104,7 @@ package struct Fetcher {
     public var isActive: Bool { !cursors.isEmpty || !subscription.isEmpty }
 
     /// The partitions being consumed, sorted.
-    public var assigned: [TopicPartition] { cursors.keys.sorted() }
+    public var assigned: [TopicPartition] { order }
 
     /// Where `tp` will fetch next (nil while its start offset is unknown or unassigned).
     public func position(of tp: TopicPartition) -> (offset: Int64, epoch: Int32)? {
@@ -104,7 +118,8 @@ package struct Fetcher {
     /// Topics metadata must cover (nil: every topic, for patterns).
     var metadataTopics: [String]? {
         if subscription.needsAllTopics { return nil }
-        return Set(cursors.keys.map(\.topic)).union(subscription.topics).sorted()
+        if subscription.topics.isEmpty { return orderTopics }
+        return Set(orderTopics).union(subscription.topics).sorted()
     }
 
     mutating func takeOutputs() -> [ComponentOutput] {
@@ -126,10 +141,21 @@ package struct Fetcher {
             c.topicId = nil
             cursors[tp] = c
         }
+        partitionsChanged()
+    }
+
+    /// Partitions came or went: the sorted walk order follows, and a new partition needs
+    /// its topic ID.
+    private mutating func partitionsChanged() {
+        order = cursors.keys.sorted()
+        orderTopics = []
+        for tp in order where orderTopics.last != tp.topic { orderTopics.append(tp.topic) }
+        recreatedCheckDue = true
     }
 
     public mutating func unassign(_ partitions: [TopicPartition]) {
         for tp in partitions { cursors[tp] = nil }
+        partitionsChanged()
     }
 
     /// Replaces the topic subscription; partitions of topics no longer subscribed stop.
@@ -147,6 +173,7 @@ package struct Fetcher {
         cursors[tp]!.retryAt = .zero
         cursors[tp]!.topicId = nil
         cursors[tp]!.fetchBytes = 0
+        recreatedCheckDue = true
     }
 
     /// Resumes a stopped partition past the batch that stopped it.
@@ -186,7 +213,7 @@ package struct Fetcher {
     mutating func metadataUpdated(_ metadata: MetadataCache) {
         subscriptionNeedsMetadata = false
         applySubscription(metadata)
-        for tp in cursors.keys.sorted() {
+        for tp in order {
             guard let info = metadata.partitions[tp] else { continue }
             var c = cursors[tp]!
             let old = c.leaderEpoch
@@ -205,12 +232,18 @@ package struct Fetcher {
         subscriptionAppliedAt = metadata.lastRefresh
         let known = metadata.topicErrors.filter { $0.value == .noError }.keys.sorted()
         let wanted = Set(subscription.matching(known))
-        for tp in cursors.keys.sorted() where cursors[tp]!.subscribed && !wanted.contains(tp.topic) { cursors[tp] = nil }
+        var changed = false
+        defer { if changed { partitionsChanged() } }
+        for tp in order where cursors[tp]!.subscribed && !wanted.contains(tp.topic) {
+            cursors[tp] = nil
+            changed = true
+        }
         guard !wanted.isEmpty else { return }
         for tp in metadata.partitions.keys.sorted() where wanted.contains(tp.topic) && cursors[tp] == nil {
             var c = Cursor(phase: .needsOffset(subscription.start))
             c.subscribed = true
             cursors[tp] = c
+            changed = true
         }
     }
 
@@ -221,6 +254,7 @@ package struct Fetcher {
     /// a leader waits for metadata, not time).
     func nextFetchDeadline(after floor: Instant?) -> Instant? {
         var d = nextTopicRefresh
+        guard latestRetryAt > (floor ?? .zero) else { return d }
         for c in cursors.values where c.retryAt > (floor ?? .zero) {
             switch c.phase {
             case .needsOffset, .needsValidation, .ready: d = d.map { min($0, c.retryAt) } ?? c.retryAt
@@ -250,7 +284,7 @@ package struct Fetcher {
         var lists: [Int32: [TopicPartition]] = [:]
         var validations: [Int32: [TopicPartition]] = [:]
         var fetches: [Int32: [TopicPartition]] = [:]
-        for tp in cursors.keys.sorted() {
+        for tp in order {
             let c = cursors[tp]!
             guard c.retryAt <= now else { continue }
             switch c.phase {
@@ -282,7 +316,7 @@ package struct Fetcher {
             }
         }
         // Partitions made ready above (exact starts, skipped validation) fetch in this round.
-        for tp in cursors.keys.sorted() {
+        for tp in order {
             guard let c = cursors[tp], c.phase == .ready, !c.paused, c.retryAt <= now, let leader = metadata.leader(of: tp) else { continue }
             if let r = c.preferredReplica, metadata.brokers[r] == nil {
                 // KIP-392: the preferred replica is still missing from metadata. Back to
@@ -302,10 +336,10 @@ package struct Fetcher {
         for broker in validations.keys.sorted() { sendValidation(broker, validations[broker]!) }
         guard bufferedBytes < config.maxBufferedBytes else { return }
         var running = inFlight.values.filter { if case .fetch = $0 { return true } else { return false } }.count
-        let busy = Set(inFlight.values.compactMap { f -> Int32? in if case .fetch(let b, _, _, _) = f { return b } else { return nil } })
-        for broker in fetches.keys.sorted() where !busy.contains(broker) {
-            guard running < config.maxConcurrentFetches else { break }
-            sendFetch(broker, fetches[broker]!.sorted(), versions: versions[.node(broker)], now: now)
+        let busy = Set(inFlight.values.compactMap { f -> Int32? in if case .fetch(let b, _, _, _, _) = f { return b } else { return nil } })
+        let going = fetches.keys.sorted().filter { !busy.contains($0) }.prefix(max(0, config.maxConcurrentFetches - running))
+        for broker in going {
+            sendFetch(broker, fetches[broker]!, sharers: busy.count + going.count, versions: versions[.node(broker)], now: now)
             running += 1
         }
     }
@@ -319,7 +353,11 @@ package struct Fetcher {
     /// Partitions with a request out are left until its answer.
     private mutating func startRecreatedTopicsOver(_ metadata: MetadataCache) {
         guard !metadata.topicIds.isEmpty else { return }
-        for tp in cursors.keys.sorted() {
+        // Nothing to do unless a partition is new, was left for its answer, or IDs moved.
+        guard recreatedCheckDue || metadata.topicIds != checkedTopicIds else { return }
+        checkedTopicIds = metadata.topicIds
+        recreatedCheckDue = false
+        for tp in order {
             guard let id = metadata.topicIds[tp.topic] else { continue }
             var c = cursors[tp]!
             guard let known = c.topicId else {
@@ -328,7 +366,9 @@ package struct Fetcher {
             }
             guard known != id else { continue }
             switch c.phase {
-            case .listing, .validating, .fetching: continue
+            case .listing, .validating, .fetching:
+                recreatedCheckDue = true
+                continue
             case .needsOffset, .needsValidation, .ready, .stopped: break
             }
             c.topicId = id
@@ -433,7 +473,8 @@ package struct Fetcher {
         outputs.append(.send(ComponentRequest(tag: tag, request, to: .broker(broker), pin: 2 ... 4, maxRetries: 0)))
     }
 
-    private mutating func sendFetch(_ broker: Int32, _ partitions: [TopicPartition], versions: BrokerVersions?, now: Instant) {
+    /// `sharers`: the fetches out or going out in this round, which share the buffer.
+    private mutating func sendFetch(_ broker: Int32, _ partitions: [TopicPartition], sharers: Int, versions: BrokerVersions?, now: Instant) {
         let tag = takeTag()
         let fetchMax = versions?.range(for: .fetch)?.upperBound ?? 0
         let cap = cutCaps[broker]
@@ -461,7 +502,13 @@ package struct Fetcher {
         // Nor more than the partitions ask for together: a broker that ignores partition
         // sizes (Tansu) would otherwise answer the fetch ramp's small first fetch with the
         // whole room, and large frames (with their copies) are most of a consumer's memory.
-        let room = max(0, config.maxBufferedBytes - bufferedBytes)
+        // Fetches out at once (one per broker) share the buffer: otherwise each broker's
+        // fetch could bring the whole room at once. A share rather than what is left after
+        // the fetches in flight: that left the next fetch at the first fetch size most of
+        // the time, and many small fetches cost more than the memory they saved. A fetch
+        // still asks for `firstFetchSize` at least, so consuming never stops.
+        var room = max(0, config.maxBufferedBytes - bufferedBytes)
+        if config.shareRoomAmongFetches { room = min(room, config.maxBufferedBytes / max(1, sharers)) }
         let base = min(config.maxBytes, Int32(clamping: max(room, Int(firstFetchSize))))
         let asked = config.capFetchAtPartitionSizes ? wanted.values.reduce(0) { $0 + Int($1.maxBytes) } : Int.max
         request.maxBytes = min(base, Int32(clamping: asked))
@@ -502,7 +549,7 @@ package struct Fetcher {
             }
         }
         request.forgottenTopicsData = forgotten
-        inFlight[tag] = .fetch(broker: broker, plan: plan, asked: min(wouldAsk, cap ?? wouldAsk), capped: cap.map { $0 < wouldAsk } ?? false)
+        inFlight[tag] = .fetch(broker: broker, plan: plan, partitions: partitions, asked: min(wouldAsk, cap ?? wouldAsk), capped: cap.map { $0 < wouldAsk } ?? false)
         // Topic ids (v13+) are not tracked: names travel up to v12.
         outputs.append(.send(ComponentRequest(tag: tag, request, to: .broker(broker), pin: 0 ... 12, maxRetries: 0)))
     }
@@ -515,9 +562,9 @@ package struct Fetcher {
     mutating func completed(_ tag: UInt64, _ result: Result<any KafkaResponse, KafkaClientError>, now: Instant, metadata: MetadataCache) {
         guard let what = inFlight.removeValue(forKey: tag) else { return }
         switch what {
-        case .fetch(let broker, let plan, let asked, let capped):
+        case .fetch(let broker, let plan, let partitions, let asked, let capped):
             adjustCutCap(broker, asked: asked, capped: capped, result)
-            fetchCompleted(tag, broker: broker, plan: plan, result, now: now, metadata: metadata)
+            fetchCompleted(tag, broker: broker, plan: plan, partitions: partitions, result, now: now, metadata: metadata)
         case .list:
             listCompleted(tag, result, now: now)
         case .validate(_, let positions):
@@ -541,10 +588,12 @@ package struct Fetcher {
         }
     }
 
-    /// Puts partitions still marked with `tag` back to `phase` after a backoff.
-    private mutating func release(_ tag: UInt64, to phase: (Cursor) -> Phase, backoff: Bool, now: Instant) {
-        for tp in cursors.keys.sorted() {
-            let c = cursors[tp]!
+    /// Puts partitions still marked with `tag` back to `phase` after a backoff. `among`: the
+    /// partitions the request went out for, when known (a fetch's), else all of them.
+    private mutating func release(_ tag: UInt64, among partitions: [TopicPartition]? = nil, to phase: (Cursor) -> Phase,
+                                  backoff: Bool, now: Instant) {
+        for tp in partitions ?? order {
+            guard let c = cursors[tp] else { continue }
             let mine: Bool
             switch c.phase {
             case .fetching(let t), .validating(let t): mine = t == tag
@@ -553,24 +602,29 @@ package struct Fetcher {
             }
             guard mine else { continue }
             cursors[tp]!.phase = phase(c)
-            if backoff { cursors[tp]!.retryAt = now + config.retryBackoff }
+            if backoff { setRetry(tp, at: now + config.retryBackoff) }
         }
     }
 
+    private mutating func setRetry(_ tp: TopicPartition, at t: Instant) {
+        cursors[tp]!.retryAt = t
+        latestRetryAt = max(latestRetryAt, t)
+    }
+
     private mutating func partitionNeedsMetadata(_ tp: TopicPartition, now: Instant) {
-        cursors[tp]!.retryAt = now + config.retryBackoff
+        setRetry(tp, at: now + config.retryBackoff)
         cursors[tp]!.preferredReplica = nil
         outputs.append(.metadata(topics: [], refresh: .normal))
     }
 
-    private mutating func fetchCompleted(_ tag: UInt64, broker: Int32, plan: FetchSession.Plan,
+    private mutating func fetchCompleted(_ tag: UInt64, broker: Int32, plan: FetchSession.Plan, partitions: [TopicPartition],
                                          _ result: Result<any KafkaResponse, KafkaClientError>, now: Instant, metadata: MetadataCache) {
         let response: FetchResponse
         switch result {
         case .failure(let error):
             sessions[broker]?.reset()
             let clearReplica = plan.wanted.keys.contains { cursors[$0]?.preferredReplica == broker }
-            release(tag, to: { _ in .ready }, backoff: true, now: now)
+            release(tag, among: partitions, to: { _ in .ready }, backoff: true, now: now)
             if clearReplica {
                 for tp in plan.wanted.keys where cursors[tp]?.preferredReplica == broker { cursors[tp]!.preferredReplica = nil }
             }
@@ -578,14 +632,14 @@ package struct Fetcher {
             outputs.append(.metadata(topics: [], refresh: .normal))
             return
         case .success(let r):
-            guard let f = r as? FetchResponse else { return release(tag, to: { _ in .ready }, backoff: true, now: now) }
+            guard let f = r as? FetchResponse else { return release(tag, among: partitions, to: { _ in .ready }, backoff: true, now: now) }
             response = f
         }
         let top = KafkaErrorCode(response.errorCode)
         if top != .noError {
             sessions[broker]?.reset()
             // A lost session is refetched in full at once; anything else waits a little.
-            release(tag, to: { _ in .ready }, backoff: !FetchSession.isSessionError(top), now: now)
+            release(tag, among: partitions, to: { _ in .ready }, backoff: !FetchSession.isSessionError(top), now: now)
             return
         }
         sessions[broker]?.accepted(plan, responseSessionId: response.sessionId)
@@ -603,7 +657,7 @@ package struct Fetcher {
             }
         }
         // Partitions an incremental response left out had nothing new.
-        release(tag, to: { _ in .ready }, backoff: false, now: now)
+        release(tag, among: partitions, to: { _ in .ready }, backoff: false, now: now)
         guard !delivered.isEmpty || !losses.isEmpty else { return }
         let batch = FetchBatch(broker: broker, partitions: delivered, dataLoss: losses)
         bufferedBytes += batch.bytes
@@ -624,7 +678,7 @@ package struct Fetcher {
                 // records with the pointer, so asking it again meanwhile gets the same
                 // answer at once: wait for the refresh (or the backoff) instead. Urgent:
                 // the partition cannot move until it lands.
-                cursors[tp]!.retryAt = now + config.retryBackoff
+                setRetry(tp, at: now + config.retryBackoff)
                 outputs.append(.metadata(topics: [], refresh: .urgent))
             }
         }

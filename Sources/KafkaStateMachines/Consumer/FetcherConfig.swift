@@ -22,6 +22,11 @@ package struct FetcherConfig: Sendable, Equatable {
     /// A fetch asks in all for no more than its partitions ask for together (off: only the
     /// buffer's room and `maxBytes` bound it, as recordings made before this setting did).
     public var capFetchAtPartitionSizes = true
+    /// A fetch asks for no more than its share of `maxBufferedBytes`: the buffer divided by
+    /// the fetches out or going out at once, one per broker (off: each fetch may take the
+    /// whole room, as recordings made before this setting did). With several brokers, each
+    /// one's fetch would otherwise be sized to the whole buffer at once.
+    public var shareRoomAmongFetches = true
     /// Fetches in flight at once across all brokers (at most one per broker anyway).
     public var maxConcurrentFetches = 16
     /// Fetched bytes delivered but not yet polled by the user; no fetch starts while this

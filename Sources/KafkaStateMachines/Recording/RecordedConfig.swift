@@ -84,6 +84,8 @@ package enum RecordedConfig {
         w.writeInt32(c.fetcher.fetchBytesAfterCut)
         // After fetchBytesAfterCut for the same reason: older recordings read with it off.
         w.writeBool(c.fetcher.capFetchAtPartitionSizes)
+        // After capFetchAtPartitionSizes for the same reason: older recordings read with it off.
+        w.writeBool(c.fetcher.shareRoomAmongFetches)
         return w.bytes
     }
 
@@ -167,6 +169,7 @@ package enum RecordedConfig {
             if r.isAtEnd { c.fetcher.firstFetchBytes = 0 } else { c.fetcher.firstFetchBytes = try r.readInt32("fetcher.firstFetchBytes") }
             if r.isAtEnd { c.fetcher.fetchBytesAfterCut = 0 } else { c.fetcher.fetchBytesAfterCut = try r.readInt32("fetcher.fetchBytesAfterCut") }
             if r.isAtEnd { c.fetcher.capFetchAtPartitionSizes = false } else { c.fetcher.capFetchAtPartitionSizes = try r.readBool("fetcher.capFetchAtPartitionSizes") }
+            if r.isAtEnd { c.fetcher.shareRoomAmongFetches = false } else { c.fetcher.shareRoomAmongFetches = try r.readBool("fetcher.shareRoomAmongFetches") }
             guard r.isAtEnd else { throw FlightRecordingError.badConfig("\(r.remaining) bytes after the configuration") }
             return (c, missing)
         } catch let e as FlightRecordingError {
