@@ -132,8 +132,9 @@ struct ConnectionStateMachine {
         fail(.connectionFailed(broker: broker, reason: reason), notifyDriver: false)
     }
 
-    static let closedOnApiVersions = "in answer to ApiVersions, as brokers before Kafka 0.10 do; "
-        + "name their release (apiVersionsFallbackRelease, kgo --broker-version X.Y.Z)"
+    /// Why a close in answer to ApiVersions usually happens, and what to do.
+    static let closedOnApiVersions = "in answer to ApiVersions, as brokers before Kafka 0.10 do (name their release: "
+        + "apiVersionsFallbackRelease, kgo --broker-version X.Y.Z) and TLS listeners spoken to without TLS do"
 
     mutating func closedByPeer(now: Instant) -> [ConnectionEvent] {
         guard !isClosed else { return [] }
