@@ -4,13 +4,11 @@ import Testing
 /// The `kgo-examples` executable (Examples/) end to end: built with the package, run with no
 /// broker, so it starts its own FakeCluster and every example runs against it.
 @Suite struct ExamplesTests {
-    /// Runs `.build/debug/kgo-examples` (built with the tests) and returns its exit status and
+    /// Runs the `kgo-examples` built with the tests and returns its exit status and
     /// combined output; killed after `timeLimit` so a hang fails instead of blocking.
     static func examples(_ arguments: [String], timeLimit: Duration = .seconds(120)) async throws -> (status: Int32, output: String) {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let binary = root.appendingPathComponent(".build/debug/kgo-examples")
-        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-            Issue.record("kgo-examples is not built at \(binary.path)")
+        guard let binary = BuiltExecutable.url("kgo-examples") else {
+            Issue.record("kgo-examples is not built beside the tests, in .build/debug or in .build/release")
             throw CocoaError(.fileNoSuchFile)
         }
         let seconds = Double(timeLimit.components.seconds)

@@ -8,7 +8,7 @@ import Testing
 
 /// The `kgo` verbs end to end: the built binary against the test brokers.
 @Suite struct KgoCommandTests {
-    /// Runs `.build/debug/kgo` (swift test builds it with the tests) and returns its exit
+    /// Runs the `kgo` that swift test built with the tests and returns its exit
     /// status and combined output.
     /// `unsetting` names environment variables the child must not inherit; a child still
     /// running after `timeLimit` is killed (SIGKILL), so a run that never ends fails the test
@@ -28,10 +28,8 @@ import Testing
 
     private static func kgoBlocking(_ arguments: [String], stdin: String?, environment: [String: String],
                                     unsetting: [String], timeLimit: Duration?) throws -> KgoRun {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let binary = root.appendingPathComponent(".build/debug/kgo")
-        guard FileManager.default.isExecutableFile(atPath: binary.path) else {
-            Issue.record("kgo is not built at \(binary.path)")
+        guard let binary = BuiltExecutable.url("kgo") else {
+            Issue.record("kgo is not built beside the tests, in .build/debug or in .build/release")
             throw CocoaError(.fileNoSuchFile)
         }
         let process = Process()
