@@ -80,6 +80,10 @@ struct ProducerStateMachine {
     }
     var sent: [UInt64: SentRequest] = [:]
     var inFlightPerBroker: [Int32: Int] = [:]
+    /// Per broker, the first partition left out of the last request for want of room
+    /// (`maxRequestBytes`): the next request starts there, so the partitions first in order
+    /// cannot keep the others waiting. No entry: requests start at the first partition.
+    var resumeAt: [Int32: TopicPartition] = [:]
     /// Brokers whose last Produce was lost with its connection (no answer) and how many
     /// requests may be in flight to each meanwhile: 1 after the loss, one more per answer,
     /// gone again at `maxInFlightPerBroker` (see `pump`). Looked up only, never iterated.
