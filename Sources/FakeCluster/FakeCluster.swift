@@ -118,13 +118,15 @@ public struct FakeCluster: Sendable {
     /// Handles the complete frames received on a connection, unless it is muted (KIP-219
     /// throttling): then they wait in the splitter until the throttle ends.
     mutating func processFrames(_ id: FakeConnectionID, now: Instant, into out: inout [FakeOutput]) {
-        while connections[id] != nil {
-            if let until = connections[id]!.mutedUntil {
+        // By position, looked up again each turn (a frame's handling may close the
+        // connection): reading `connections[id]!.field` copies the whole connection.
+        while let i = connections.index(forKey: id) {
+            if let until = connections.values[i].mutedUntil {
                 guard now >= until else { break }
-                connections[id]!.mutedUntil = nil
+                connections.values[i].mutedUntil = nil
             }
             let frame: [UInt8]?
-            do { frame = try connections[id]!.splitter.nextFrame() } catch {
+            do { frame = try connections.values[i].splitter.nextFrame() } catch {
                 close(id, "bad frame: \(error)", into: &out)
                 break
             }
@@ -221,22 +223,22 @@ public struct FakeCluster: Sendable {
 
     /// Sends the ready responses at the head of the connection's queue.
     mutating func flush(_ id: FakeConnectionID, into out: inout [FakeOutput]) {
-        guard var c = connections[id] else { return }
-        while let head = c.queue.first {
+        // In place by position: a copy of the connection taken out and put back retains
+        // everything in it, and its queue is copied again at the first removal.
+        guard let i = connections.index(forKey: id) else { return }
+        while let head = connections.values[i].queue.first {
             switch head.state {
-            case .waiting: connections[id] = c; return
-            case .nothing: c.queue.removeFirst()
-            case .ready(let bytes): c.queue.removeFirst(); out.append(.send(id, bytes))
+            case .waiting: return
+            case .nothing: connections.values[i].queue.removeFirst()
+            case .ready(let bytes): connections.values[i].queue.removeFirst(); out.append(.send(id, bytes))
             case .close(let reason):
                 // Nothing after a close is sent; emptying the queue first also keeps
                 // close (which flushes) from meeting this slot again.
-                c.queue.removeAll()
-                connections[id] = c
+                connections.values[i].queue.removeAll()
                 close(id, reason, into: &out)
                 return
             }
         }
-        connections[id] = c
     }
 
     func encode(_ response: any KafkaResponse, _ p: Parked) -> Connection.SlotState {

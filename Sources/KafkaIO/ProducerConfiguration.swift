@@ -33,6 +33,10 @@ public struct ProducerConfiguration: Sendable {
     var inboxDelay: Duration { manualFlushing ? .milliseconds(1) : min(linger, .milliseconds(1)) }
     /// The most bytes of one batch before compression, header included.
     public var maxBatchBytes = 1_000_000
+    /// The most bytes of batches (before compression) in one Produce request; a single
+    /// larger batch still goes alone. Bounds what is in flight to each broker at once
+    /// (`maxInFlightPerBroker` requests of this) however many partitions have batches.
+    public var maxRequestBytes = 1_048_576
     /// Records produced and not yet acknowledged or failed, beyond which producers wait for room.
     public var maxBufferedRecords = 100_000
     /// Bytes of records produced and not yet acknowledged or failed, beyond which producers
@@ -93,6 +97,7 @@ public struct ProducerConfiguration: Sendable {
         // the rest, so no record waits longer than `linger` in all.
         c.linger = Interval(manualFlushing ? linger : max(.zero, linger - inboxDelay))
         c.maxBatchBytes = maxBatchBytes
+        c.maxRequestBytes = maxRequestBytes
         c.maxBufferedRecords = maxBufferedRecords
         // The callers' gate enforces the limits; the engine's are a safety net above it.
         c.maxBufferedBytes = maxBufferedBytes &* 2

@@ -291,7 +291,7 @@ package struct GroupSimulation {
         while steps < 5_000_000 {
             steps += 1
             var next = queue.nextTime ?? UInt64.max
-            for m in members { if let d = m.engine?.nextDeadline() { next = min(next, d.nanoseconds) } }
+            for i in members.indices { if let d = engineDeadline(i) { next = min(next, d) } }
             if let d = cluster.nextDeadline { next = min(next, d.nanoseconds) }
             guard next <= end else { break }
             now = max(now, next)
@@ -300,7 +300,7 @@ package struct GroupSimulation {
                 handle(e)
                 continue
             }
-            for i in members.indices where members[i].engine?.nextDeadline().map({ $0.nanoseconds <= now }) ?? false {
+            for i in members.indices where engineDeadline(i).map({ $0 <= now }) ?? false {
                 feed(i, .tick)
             }
             if let d = cluster.nextDeadline, d.nanoseconds <= now {
@@ -528,6 +528,15 @@ package struct GroupSimulation {
             }
         }
     }
+
+    /// Member `i`'s engine's next deadline (nanoseconds), asked at every step. Read through
+    /// `inout`, in place: a `for m in members` or a plain `members[i].engine?` read copies
+    /// the whole member or engine (retaining and releasing everything in it).
+    mutating func engineDeadline(_ i: Int) -> UInt64? {
+        Self.deadline(of: &members[i])
+    }
+
+    private static func deadline(of m: inout Member) -> UInt64? { m.engine?.nextDeadline()?.nanoseconds }
 
     mutating func feed(_ i: Int, _ input: EngineInput) {
         guard members[i].engine != nil else { return }

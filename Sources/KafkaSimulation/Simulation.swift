@@ -616,15 +616,19 @@ extension Simulation {
 
     static func split(_ key: UInt64) -> (Int, ConnectionID) { (Int(key >> 48), ConnectionID(key & (1 << 48 - 1))) }
 
+    private static func deadline(of e: inout ClientEngine?) -> Instant? { e?.nextDeadline() }
+
     mutating func pollAction(_ ei: Int) -> Action? {
         ei == 0 ? engine.pollAction() : others[ei - 1]?.pollAction()
     }
 
     /// The engine whose deadline comes first (the lowest index on a tie), and that deadline.
-    func earliestEngineDeadline() -> (Int, UInt64?) {
+    mutating func earliestEngineDeadline() -> (Int, UInt64?) {
         var best = (0, engine.nextDeadline().map { max($0.nanoseconds, now) })
-        for (k, e) in others.enumerated() {
-            guard let d = e?.nextDeadline().map({ max($0.nanoseconds, now) }) else { continue }
+        // Read through `inout`, in place: `for e in others` copies each whole engine, at
+        // every step.
+        for k in others.indices {
+            guard let d = Self.deadline(of: &others[k]).map({ max($0.nanoseconds, now) }) else { continue }
             if best.1 == nil || d < best.1! { best = (k + 1, d) }
         }
         return best

@@ -153,6 +153,9 @@ struct ClientSettings {
             p.config.producer.deliveryTimeout = d == .zero ? nil : d
         },
         Setting(name: "request.timeout.ms", help: "Produce request timeout on the broker.") { v, p in p.config.producer.requestTimeout = try millis(v, "request.timeout.ms") },
+        Setting(name: "message.max.bytes", help: "Most bytes of batches in one Produce request.") { v, p in
+            p.config.producer.maxRequestBytes = try int(v, "message.max.bytes", min: 1)
+        },
         Setting(name: "max.in.flight.requests.per.connection", help: "Produce requests outstanding per broker.") { v, p in
             p.config.producer.maxInFlightPerBroker = try int(v, "max.in.flight.requests.per.connection", min: 1)
         },

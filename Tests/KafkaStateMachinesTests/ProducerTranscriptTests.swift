@@ -78,6 +78,39 @@ private let t2 = TopicPartition("t", 2)
         #expect(w.held.count == 2 && w.held.last?.batches.first?.values == ["v3"] && w.held.last?.batches.first?.sequence == 2)
     }
 
+    /// A request carries batches up to `maxRequestBytes` (here two of these batches, not
+    /// three); the next request starts at the first partition left out, so partitions
+    /// early in order cannot keep the later ones waiting.
+    @Test func requestsStopAtMaxRequestBytesAndTheNextStartsWhereOneStopped() {
+        var w = ProducerWorld {
+            $0.maxInFlightPerBroker = 1
+            $0.maxRequestBytes = 400
+        }
+        w.topics["t"] = [.init(leader: 1), .init(leader: 1), .init(leader: 1), .init(leader: 1)]
+        let t3 = TopicPartition("t", 3)
+        w.produce("t", 0, [1], size: 100)
+        #expect(w.held.count == 1)
+        w.produce("t", 0, [2], size: 100)
+        w.produce("t", 1, [3], size: 100)
+        w.produce("t", 2, [4], size: 100)
+        w.produce("t", 3, [5], size: 100)
+        w.answer()
+        #expect(w.held.map { $0.batches.map(\.tp) } == [[t0, t1]], "two batches fit, the third does not")
+        #expect(w.held[0].request.topicData.count == 1)
+        w.produce("t", 0, [6], size: 100)
+        w.produce("t", 1, [7], size: 100)
+        w.answer()
+        #expect(w.held.map { $0.batches.map(\.tp) } == [[t2, t3]], "p2 and p3 go before p0 and p1 again")
+        w.answer()
+        #expect(w.held.map { $0.batches.map(\.tp) } == [[t0, t1]])
+        w.answerAll()
+        #expect(w.allSent.allSatisfy { s in s.batches.count == 1 || s.request.topicData.flatMap(\.partitionData).reduce(0) { $0 + $1.records!.count } <= 400 })
+        #expect(w.deliveredTokens.sorted() == Array(1 ... 7))
+        // Values are "v<token>" padded with dots to 100 bytes.
+        func names(_ tp: TopicPartition) -> [String] { (w.log[tp] ?? []).map { String($0.prefix { $0 != "." }) } }
+        #expect(names(t0) == ["v1", "v2", "v6"] && names(t1) == ["v3", "v7"] && names(t2) == ["v4"] && names(t3) == ["v5"])
+    }
+
     /// With linger L a batch waits until it is L old; a tick then sends it. A batch that
     /// fills goes at once.
     @Test func lingerHoldsBatchesUntilDueOrFull() {

@@ -74,8 +74,8 @@ extension FakeCluster {
     /// Muted connections whose throttle has passed read what arrived meanwhile.
     mutating func unmuteExpired(now: Instant, into out: inout [FakeOutput]) {
         for id in connections.keys.sorted() {
-            guard let until = connections[id]?.mutedUntil, now >= until else { continue }
-            connections[id]!.mutedUntil = nil
+            guard let i = connections.index(forKey: id), let until = connections.values[i].mutedUntil, now >= until else { continue }
+            connections.values[i].mutedUntil = nil
             processFrames(id, now: now, into: &out)
         }
     }
@@ -83,7 +83,8 @@ extension FakeCluster {
     /// The earliest instant a muted connection unmutes.
     var nextUnmute: Instant? {
         var d: Instant?
-        for c in connections.values { if let u = c.mutedUntil { d = d.map { min($0, u) } ?? u } }
+        // By position: `for c in connections.values` copies each whole connection.
+        for i in connections.values.indices { if let u = connections.values[i].mutedUntil { d = d.map { min($0, u) } ?? u } }
         return d
     }
 }

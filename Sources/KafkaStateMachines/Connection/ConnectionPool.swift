@@ -12,6 +12,23 @@ struct ConnectionPool {
         var purpose: ConnectionPurpose
     }
     private(set) var connections: OrderedDictionary<ConnectionID, ConnectionStateMachine> = [:]
+    /// What `nextDeadline` and `idle` need of each connection, by position in `connections`,
+    /// taken again after every input the pool gives it (the only way a connection changes).
+    /// They run at every engine step: reading a connection kept in a collection outside a
+    /// mutation copies the whole state machine (retaining and releasing all it holds).
+    private var timers: [Timers] = []
+    private struct Timers {
+        /// The connection's `nextDeadline()`.
+        var deadline: Instant?
+        /// Its last activity while it is idle (may be reaped), else nil.
+        var idleSince: Instant?
+
+        /// Read through `inout`, in place: no copy of the connection.
+        init(of c: inout ConnectionStateMachine) {
+            deadline = c.nextDeadline()
+            idleSince = c.isIdle ? c.lastActivity : nil
+        }
+    }
     private var byKey: [Key: ConnectionID] = [:]
     private var nextId: UInt64 = 1
     /// Brokers that closed the connection on ApiVersions; they get the fallback release.
@@ -50,6 +67,8 @@ struct ConnectionPool {
             if until > now { c.throttle(until: until) } else { throttledUntil[broker] = nil }
         }
         connections[id] = c
+        // Ids only grow: the new connection is the last one.
+        timers.append(Timers(of: &c))
         byKey[key] = id
         return (id, true)
     }
@@ -58,12 +77,16 @@ struct ConnectionPool {
     mutating func update(_ id: ConnectionID, _ body: (inout ConnectionStateMachine) -> [ConnectionEvent]) -> [ConnectionEvent]? {
         // In place by position: the keyed subscript's modify moves the value out and back.
         guard let i = connections.index(forKey: id) else { return nil }
-        return body(&connections.values[i])
+        let events = body(&connections.values[i])
+        timers[i] = Timers(of: &connections.values[i])
+        return events
     }
 
     /// Forgets a connection that failed or was closed.
     mutating func remove(_ id: ConnectionID) -> ConnectionStateMachine? {
-        guard let c = connections.removeValue(forKey: id) else { return nil }
+        guard let i = connections.index(forKey: id) else { return nil }
+        let c = connections.remove(at: i).value
+        timers.remove(at: i)
         let key = Key(broker: c.broker, purpose: c.purpose)
         if byKey[key] == id { byKey[key] = nil }
         return c
@@ -85,6 +108,7 @@ struct ConnectionPool {
             throttledUntil[broker] = max(throttledUntil[broker] ?? until, until)
             for i in connections.values.indices where connections.keys[i] != id && connections.values[i].broker == broker {
                 connections.values[i].throttle(until: until)
+                timers[i] = Timers(of: &connections.values[i])
             }
         case .write, .response, .failed, .observed, .needsOAuthToken:
             return false
@@ -96,15 +120,15 @@ struct ConnectionPool {
     func nextDeadline(idleTimeout: Interval) -> Instant? {
         var d: Instant?
         func consider(_ t: Instant?) { if let t { d = d.map { min($0, t) } ?? t } }
-        for c in connections.values {
-            consider(c.nextDeadline())
-            if c.isIdle { consider(c.lastActivity + idleTimeout) }
+        for t in timers {
+            consider(t.deadline)
+            if let since = t.idleSince { consider(since + idleTimeout) }
         }
         return d
     }
 
     /// Connections idle for `idleTimeout` by `now`, in id order.
     func idle(at now: Instant, idleTimeout: Interval) -> [ConnectionID] {
-        connections.compactMap { id, c in c.isIdle && now >= c.lastActivity + idleTimeout ? id : nil }
+        timers.indices.compactMap { i in timers[i].idleSince.map { now >= $0 + idleTimeout } == true ? connections.keys[i] : nil }
     }
 }

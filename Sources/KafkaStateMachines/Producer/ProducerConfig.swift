@@ -44,6 +44,11 @@ package struct ProducerConfig: Sendable, Equatable {
     public var linger: Interval = .milliseconds(5)
     /// Bytes of one batch on the wire before compression (header included).
     public var maxBatchBytes = 1_000_000
+    /// Bytes of batches (before compression) one Produce request carries; a single larger
+    /// batch still goes alone. Without it a request took one batch of every ready partition:
+    /// at 1,000 partitions of a backlog that was the whole buffer in one request, held
+    /// several times over (the batches, their sealed bytes, the frame, the socket buffer).
+    public var maxRequestBytes = 1_048_576
     /// Records accepted but not yet delivered, in total; beyond this produce is refused.
     public var maxBufferedRecords = 100_000
     /// Bytes of records accepted but not yet delivered, in total.
@@ -84,6 +89,7 @@ package struct ProducerConfig: Sendable, Equatable {
         if maxBatchBytes < RecordBatchEncoder.batchHeaderSize + 8 || maxBatchBytes > 256 * 1024 * 1024 {
             throw .outOfRange("maxBatchBytes", "\(maxBatchBytes)")
         }
+        if maxRequestBytes < 1 { throw .outOfRange("maxRequestBytes", "\(maxRequestBytes)") }
         if maxBufferedRecords < 1 { throw .outOfRange("maxBufferedRecords", "\(maxBufferedRecords)") }
         if maxBufferedBytes < maxBatchBytes { throw .outOfRange("maxBufferedBytes", "\(maxBufferedBytes) (below maxBatchBytes)") }
         if compression.isEmpty { throw .outOfRange("compression", "empty preference list") }

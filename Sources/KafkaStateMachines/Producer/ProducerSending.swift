@@ -101,13 +101,21 @@ extension ProducerStateMachine {
         } ?? .none
         var topicData: [ProduceRequest.TopicProduceData] = []
         var parts: [SentPart] = []
-        for (name, p) in candidates where !(onePartition && !parts.isEmpty) {
+        var requestBytes = 0
+        var leftOut: TopicPartition? = nil
+        for (name, p) in Self.rotated(candidates, from: resumeAt[broker]) where !(onePartition && !parts.isEmpty) {
             let flushing = isFlushing
             let manual = config.manualFlushing
             let linger = config.linger
             guard topics[name]!.partitions[p].canSend(to: broker, now: now, lingerDone: { b in
                 flushing || (!manual && now >= b.opened + linger)
             }, pipelining: pipelining) else { continue }
+            let batchBytes = topics[name]!.partitions[p].nextBatchWireSize
+            if !parts.isEmpty && requestBytes + batchBytes > config.maxRequestBytes {
+                if leftOut == nil { leftOut = TopicPartition(name, Int32(p)) }
+                continue
+            }
+            requestBytes += batchBytes
             let wire: [UInt8]
             do {
                 wire = try topics[name]!.partitions[p].prepareNext(idempotent: idempotent, transactional: txn != nil, codec: codec, producerId: producerId,
@@ -126,8 +134,9 @@ extension ProducerStateMachine {
             var pd = ProduceRequest.PartitionProduceData()
             pd.index = Int32(p)
             pd.records = wire
-            if topicData.last?.name == name {
-                topicData[topicData.count - 1].partitionData.append(pd)
+            // After a rotation a topic's partitions can come in two runs: one entry each.
+            if let ti = topicData.lastIndex(where: { $0.name == name }) {
+                topicData[ti].partitionData.append(pd)
             } else {
                 var td = ProduceRequest.TopicProduceData()
                 td.name = name
@@ -143,6 +152,7 @@ extension ProducerStateMachine {
             parts.append(SentPart(topic: name, partition: Int32(p), generation: q.generation, batch: q.batches[q.sentCount - 1].tokens.first ?? 0))
         }
         guard !parts.isEmpty else { return nil }
+        resumeAt[broker] = leftOut
         var r = ProduceRequest()
         r.acks = config.acks.rawValue
         r.transactionalId = txn?.transactionalId
@@ -157,7 +167,21 @@ extension ProducerStateMachine {
     }
 }
 
+extension ProducerStateMachine {
+    /// `candidates` (in topic, partition order) starting at the first one at or after
+    /// `start`, wrapping around; unchanged without `start`.
+    static func rotated(_ candidates: [(String, Int)], from start: TopicPartition?) -> [(String, Int)] {
+        guard let start, let i = candidates.firstIndex(where: { ($0.0, $0.1) >= (start.topic, Int(start.partition)) }), i > 0 else {
+            return candidates
+        }
+        return Array(candidates[i...] + candidates[..<i])
+    }
+}
+
 extension PartitionQueue {
+    /// The size on the wire before compression of the next batch to send.
+    var nextBatchWireSize: Int { batches[sentCount].wireSize }
+
     /// Marks the next batch sent and returns its wire bytes (a sequence assigned on its
     /// first send, kept for every retry).
     mutating func prepareNext(idempotent: Bool, transactional: Bool = false, codec: CompressionCodec, producerId: Int64, epoch: Int16,

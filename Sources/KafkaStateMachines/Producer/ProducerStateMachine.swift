@@ -80,6 +80,10 @@ struct ProducerStateMachine {
     }
     var sent: [UInt64: SentRequest] = [:]
     var inFlightPerBroker: [Int32: Int] = [:]
+    /// Per broker, the first partition left out of the last request for want of room
+    /// (`maxRequestBytes`): the next request starts there, so the partitions first in order
+    /// cannot keep the others waiting. No entry: requests start at the first partition.
+    var resumeAt: [Int32: TopicPartition] = [:]
     /// Brokers whose last Produce was lost with its connection (no answer) and how many
     /// requests may be in flight to each meanwhile: 1 after the loss, one more per answer,
     /// gone again at `maxInFlightPerBroker` (see `pump`). Looked up only, never iterated.
@@ -481,8 +485,11 @@ extension PartitionQueue {
         // Accepted records always fit an empty batch (checked at the call).
         guard let size = b.sizeIfAppended(r, baseBody: baseBody) else { preconditionFailure("record accepted without a size") }
         // Sized like the partition's last batch (plus an eighth): a steady stream fills its
-        // batches without regrowing (and re-faulting) the body several times each.
-        b.body = spares.take(capacity: min(maxBatchBytes, max(16 * 1024, lastBatchBody + lastBatchBody / 8)))
+        // batches without regrowing (and re-faulting) the body several times each. No floor
+        // beyond a first batch's 4 KiB: a 16 KiB floor held 16 KiB (and more, in flight) per
+        // partition whatever the partition's batches needed, tens of MB at 1,000 partitions.
+        let want = lastBatchBody == 0 ? 4096 : lastBatchBody + lastBatchBody / 8
+        b.body = spares.take(capacity: min(maxBatchBytes, want))
         b.append(r, charge: charge, size: size)
         batches.append(b)
         return closedOne

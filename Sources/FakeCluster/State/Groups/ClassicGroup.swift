@@ -142,6 +142,8 @@ struct ClassicGroup: Sendable, Equatable {
     init(groupId: String) { self.groupId = groupId }
 
     var orderedMembers: [Member] { table.ordered }
+    /// The earliest session deadline of the members not held in a join or a sync.
+    var earliestSessionDeadline: Instant? { table.earliest { $0.joinToken == nil && $0.syncToken == nil ? $0.sessionDeadline : nil } }
     var isEmpty: Bool { members.isEmpty }
     func member(_ id: String) -> Member? { members[id] }
     /// group.instance.id → current member id.

@@ -636,7 +636,7 @@ struct GroupCoordinator: Sendable, Equatable {
         for id in groupIds {
             let g = groups[id]!
             for deadline in g.pendingMembers.values { d = earliest(d, deadline) }
-            for m in g.orderedMembers where m.joinToken == nil && m.syncToken == nil { d = earliest(d, m.sessionDeadline) }
+            d = earliest(d, g.earliestSessionDeadline)
             if g.state == .preparingRebalance {
                 d = earliest(d, g.initialDelay?.deadline ?? g.rebalanceDeadline)
             }

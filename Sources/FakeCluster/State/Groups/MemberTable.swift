@@ -10,6 +10,15 @@ struct MemberTable<Member: Equatable & Sendable>: Equatable, Sendable {
 
     var ordered: [Member] { order.map { byId[$0]! } }
 
+    /// The earliest of `deadline` over the members. A minimum does not depend on the order
+    /// visited, so this walks the table as stored instead of building `ordered` (a sorted
+    /// copy, asked at every simulation step).
+    func earliest(_ deadline: (Member) -> Instant?) -> Instant? {
+        var d: Instant?
+        for m in byId.values { if let t = deadline(m) { d = d.map { min($0, t) } ?? t } }
+        return d
+    }
+
     /// Adds or replaces the member `id` (a known id keeps its place in the join order).
     mutating func put(_ m: Member, id: String, instance: String?) {
         if byId[id] == nil { order.append(id) }
