@@ -50,6 +50,7 @@ import Testing
         c.producer.idempotent = false
         c.producer.linger = .milliseconds(22)
         c.producer.maxBatchBytes = 23_000
+        c.producer.maxRequestBytes = 32_000
         c.producer.maxBufferedRecords = 24
         c.producer.maxBufferedBytes = 25_000
         c.producer.compression = [.zstd]
