@@ -114,6 +114,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], path: "Examples"),
 
+        // Child processes for the tests (posix_spawn; Foundation's Process crashes: see there).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "KafkaProtocolTests", dependencies: ["KafkaProtocol"],
                     resources: [.copy("Fixtures")]),
         // The parsers outside the codec, checked as Tests/Fuzz/Checks says (package access).
@@ -124,11 +126,11 @@ let package = Package(
         .testTarget(name: "FakeClusterTests", dependencies: ["FakeCluster", "KafkaCrypto"]),
         // Real clients (kcat, librdkafka via confluent-kafka) against FakeClusterTCP, and mixed
         // consumer groups of KafkaIO and librdkafka members (FakeClusterTCP and Tansu); needs .peers.
-        .testTarget(name: "FakeClusterInteropTests", dependencies: ["FakeClusterTCP", "kgo", "KafkaIO"], exclude: ["Scripts"]),
+        .testTarget(name: "FakeClusterInteropTests", dependencies: ["FakeClusterTCP", "kgo", "KafkaIO", "TestSupport"], exclude: ["Scripts"]),
         .testTarget(name: "KafkaStateMachinesTests", dependencies: ["KafkaStateMachines", "KafkaCrypto"]),
         .testTarget(name: "KafkaCryptoTests", dependencies: ["KafkaCrypto"]),
         .testTarget(name: "KafkaIOTests", dependencies: [
-            "KafkaIO",
+            "KafkaIO", "TestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -148,7 +150,7 @@ let package = Package(
             .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ]),
-        .testTarget(name: "DeterministicTests", dependencies: ["KafkaSimulation", "KafkaStateMachines", "FakeCluster"],
+        .testTarget(name: "DeterministicTests", dependencies: ["KafkaSimulation", "KafkaStateMachines", "FakeCluster", "TestSupport"],
                     path: "Tests/Deterministic"),
     ],
     swiftLanguageModes: [.v6]

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 @testable import KafkaSimulation
 
@@ -15,14 +16,8 @@ import Testing
 
     /// Runs a program to its end; its standard output.
     static func run(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = arguments
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
+        let p = try ChildProcess(path, arguments, standardOutput: .pipe, standardError: .null)
+        let data = p.standardOutput!.readDataToEndOfFile()
         p.waitUntilExit()
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `kgo fake-cluster` as a user runs it: the built command starts three brokers on
@@ -12,21 +13,16 @@ struct FakeClusterCommandTests {
     }
 
     /// Starts `kgo fake-cluster` with `arguments` and waits for its `ready` line.
-    private func start(_ arguments: [String]) throws -> Process {
+    private func start(_ arguments: [String]) throws -> ChildProcess {
         try Peers.check()
         #expect(FileManager.default.isExecutableFile(atPath: Self.kgo), "no \(Self.kgo)")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.kgo)
-        p.arguments = ["fake-cluster"] + arguments
-        let out = Pipe()
-        p.standardOutput = out
-        p.standardError = FileHandle.standardError
-        try p.run()
+        let p = try ChildProcess(Self.kgo, ["fake-cluster"] + arguments, standardOutput: .pipe, standardError: .inherit)
+        let out = p.standardOutput!
         let lines = DataBox()
         Thread.detachNewThread {
             var all = Data()
             while true {
-                let d = out.fileHandleForReading.availableData
+                let d = out.availableData
                 if d.isEmpty { break }
                 all += d
                 lines.set(all)
@@ -44,8 +40,8 @@ struct FakeClusterCommandTests {
         return p
     }
 
-    private func stop(_ p: Process) {
-        kill(p.processIdentifier, SIGTERM)
+    private func stop(_ p: ChildProcess) {
+        p.signal(SIGTERM)
         let stopBy = Date().addingTimeInterval(10)
         while p.isRunning && Date() < stopBy { Thread.sleep(forTimeInterval: 0.05) }
         #expect(!p.isRunning, "still running 10 s after SIGTERM")

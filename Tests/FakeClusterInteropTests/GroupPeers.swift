@@ -1,5 +1,6 @@
 import Foundation
 import KafkaIO
+import TestSupport
 import Testing
 
 /// What every member of a mixed group saw, by member name: its current partitions, the records
@@ -56,8 +57,8 @@ protocol GroupTestMember: AnyObject {
 /// confluent-kafka (librdkafka 2.16) running Scripts/group_member.py; its JSON lines feed the tally.
 final class RdkafkaMember: GroupTestMember, @unchecked Sendable {
     let name: String
-    let process = Process()
-    private let stdin = Pipe()
+    let process: ChildProcess
+    private let stdin: FileHandle
     private let tally: GroupTally
     private let stderrBox = DataBox()
     private let lock = NSLock()
@@ -69,22 +70,18 @@ final class RdkafkaMember: GroupTestMember, @unchecked Sendable {
         try Peers.check()
         self.name = name
         self.tally = tally
-        process.executableURL = URL(fileURLWithPath: Peers.python)
-        process.arguments = [Peers.scripts.appendingPathComponent("group_member.py").path,
-                             bootstrap, group, topic, strategy, String(sessionTimeoutMs), name]
         var env = ProcessInfo.processInfo.environment
         env["LD_LIBRARY_PATH"] = Peers.dir.appendingPathComponent("lib").path + (env["LD_LIBRARY_PATH"].map { ":" + $0 } ?? "")
         env["PYTHONDONTWRITEBYTECODE"] = "1"
-        process.environment = env
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        process.standardInput = stdin
-        try process.run()
+        process = try ChildProcess(Peers.python, [Peers.scripts.appendingPathComponent("group_member.py").path,
+                                                  bootstrap, group, topic, strategy, String(sessionTimeoutMs), name],
+                                   environment: env, standardInput: .pipe, standardOutput: .pipe, standardError: .pipe)
+        stdin = process.standardInput!
+        let out = process.standardOutput!, err = process.standardError!
         done.enter()
         Thread.detachNewThread { [self] in
             var pending = Data()
-            let h = out.fileHandleForReading
+            let h = out
             while true {
                 let chunk = h.availableData
                 if chunk.isEmpty { break }
@@ -98,7 +95,7 @@ final class RdkafkaMember: GroupTestMember, @unchecked Sendable {
             done.leave()
         }
         done.enter()
-        Thread.detachNewThread { [self] in stderrBox.set(err.fileHandleForReading.readDataToEndOfFile()); done.leave() }
+        Thread.detachNewThread { [self] in stderrBox.set(err.readDataToEndOfFile()); done.leave() }
     }
 
     private func handle(_ line: String) {
@@ -123,10 +120,10 @@ final class RdkafkaMember: GroupTestMember, @unchecked Sendable {
     var output: [String] { lock.lock(); defer { lock.unlock() }; return lines }
 
     /// Asks for a synchronous commit of everything consumed.
-    func commit() { stdin.fileHandleForWriting.write(Data("commit\n".utf8)) }
+    func commit() { stdin.write(Data("commit\n".utf8)) }
 
     func leave() async throws {
-        try? stdin.fileHandleForWriting.close()
+        try? stdin.close()
         let deadline = Date().addingTimeInterval(30)
         while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
         let clean = !process.isRunning
@@ -142,7 +139,7 @@ final class RdkafkaMember: GroupTestMember, @unchecked Sendable {
         // killed after 10 s: waitUntilExit would otherwise spin, and hang the whole run.
         let deadline = Date().addingTimeInterval(10)
         while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning { Foundation.kill(process.processIdentifier, SIGKILL) }
+        process.signal(SIGKILL)
         process.waitUntilExit()
         done.wait()
         if diedAlone { print("\(name) (librdkafka) exited with \(process.terminationStatus):\n\(stderr.suffix(3000))") }

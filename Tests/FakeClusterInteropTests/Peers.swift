@@ -1,6 +1,7 @@
 import FakeCluster
 import FakeClusterTCP
 import Foundation
+import TestSupport
 import Testing
 
 /// The real clients installed by Tools/install-test-deps.sh into <repo>/.peers. Missing
@@ -33,23 +34,15 @@ enum Peers {
     }
 
     private static func runBlocking(_ executable: String, _ args: [String], stdin: String?, timeout: TimeInterval) throws -> Output {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = args
         var env = ProcessInfo.processInfo.environment
         env["LD_LIBRARY_PATH"] = dir.appendingPathComponent("lib").path + (env["LD_LIBRARY_PATH"].map { ":" + $0 } ?? "")
-        p.environment = env
-        let out = Pipe(), err = Pipe(), input = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = input
-        try p.run()
-        if let stdin { input.fileHandleForWriting.write(Data(stdin.utf8)) }
-        try input.fileHandleForWriting.close()
+        let p = try ChildProcess(executable, args, environment: env, standardInput: .pipe, standardOutput: .pipe, standardError: .pipe)
+        if let stdin { p.standardInput!.write(Data(stdin.utf8)) }
+        try p.standardInput!.close()
         // Drain both pipes on their own threads so a chatty peer cannot block on a full pipe.
         let outBox = DataBox(), errBox = DataBox()
         let group = DispatchGroup()
-        for (h, box) in [(out.fileHandleForReading, outBox), (err.fileHandleForReading, errBox)] {
+        for (h, box) in [(p.standardOutput!, outBox), (p.standardError!, errBox)] {
             group.enter()
             Thread.detachNewThread { box.set(h.readDataToEndOfFile()); group.leave() }
         }
@@ -62,7 +55,7 @@ enum Peers {
             // instead of waiting forever.
             let grace = Date().addingTimeInterval(5)
             while p.isRunning && Date() < grace { Thread.sleep(forTimeInterval: 0.02) }
-            if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+            p.signal(SIGKILL)
         }
         p.waitUntilExit()
         group.wait()

@@ -4,6 +4,7 @@ import FakeClusterTCP
 import Foundation
 import KafkaIO
 import KafkaProtocol
+import TestSupport
 import Testing
 
 /// The idempotent producer and the consumer through `ChaosProxy` (issue 22): a one-broker
@@ -207,17 +208,10 @@ import Testing
     static func runPeer(_ path: String, _ arguments: [String], environment: [String: String]? = nil,
                         timeout: TimeInterval) async throws -> [String] {
         try await offPool {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: path)
-            p.arguments = arguments
-            if let environment { p.environment = environment }
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            let killer = DispatchWorkItem { if p.isRunning { p.terminate() } }
+            let p = try ChildProcess(path, arguments, environment: environment, standardOutput: .pipe, standardError: .null)
+            let killer = DispatchWorkItem { p.terminate() }
             DispatchQueue.global().asyncAfter(deadline: .now() + timeout, execute: killer)
-            let data = out.fileHandleForReading.readDataToEndOfFile()
+            let data = p.standardOutput!.readDataToEndOfFile()
             p.waitUntilExit()
             killer.cancel()
             return String(decoding: data, as: UTF8.self).split(separator: "\n").map(String.init)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The `kgo-examples` executable (Examples/) end to end: built with the package, run with no
@@ -13,18 +14,11 @@ import Testing
         }
         let seconds = Double(timeLimit.components.seconds)
         return try await offPool {
-            let process = Process()
-            process.executableURL = binary
-            process.arguments = arguments
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            process.standardInput = FileHandle.nullDevice
-            try process.run()
-            let pid = process.processIdentifier
-            let killer = DispatchWorkItem { _ = kill(pid, SIGKILL) }
+            let process = try ChildProcess(binary.path, arguments, standardInput: .null, standardOutput: .pipe,
+                                           standardError: .mergeIntoStandardOutput)
+            let killer = DispatchWorkItem { process.signal(SIGKILL) }
             DispatchQueue.global().asyncAfter(deadline: .now() + seconds, execute: killer)
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            let data = process.standardOutput!.readDataToEndOfFile()
             process.waitUntilExit()
             killer.cancel()
             return (process.terminationStatus, String(decoding: data, as: UTF8.self))

@@ -4,6 +4,7 @@ import Foundation
 import KafkaIO
 import KafkaProtocol
 import KafkaStateMachines
+import TestSupport
 import Testing
 
 /// The `kgo` verbs end to end: the built binary against the test brokers.
@@ -32,36 +33,29 @@ import Testing
             Issue.record("kgo is not built beside the tests, in .build/debug or in .build/release")
             throw CocoaError(.fileNoSuchFile)
         }
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
+        var env: [String: String]? = nil
         if !environment.isEmpty || !unsetting.isEmpty {
-            var env = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-            for name in unsetting { env[name] = nil }
-            process.environment = env
+            env = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            for name in unsetting { env![name] = nil }
         }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        let input = Pipe()
-        process.standardInput = input
-        try process.run()
-        // Cancelled once the child is reaped, so its pid is never signalled after reuse.
+        let process = try ChildProcess(binary.path, arguments, environment: env, standardInput: .pipe,
+                                       standardOutput: .pipe, standardError: .mergeIntoStandardOutput)
+        // `signal` never reaches a reaped child, so its pid is never signalled after reuse.
         var killer: DispatchWorkItem? = nil
         if let timeLimit {
-            let pid = process.processIdentifier
             let seconds = Double(timeLimit.components.seconds) + Double(timeLimit.components.attoseconds) / 1e18
-            let item = DispatchWorkItem { _ = kill(pid, SIGKILL) }
+            let item = DispatchWorkItem { process.signal(SIGKILL) }
             DispatchQueue.global().asyncAfter(deadline: .now() + seconds, execute: item)
             killer = item
         }
         // A writer thread, so a large input cannot block on a full pipe while nothing reads the output.
         let bytes = Data((stdin ?? "").utf8)
+        let input = process.standardInput!
         Thread.detachNewThread {
-            input.fileHandleForWriting.write(bytes)
-            try? input.fileHandleForWriting.close()
+            input.write(bytes)
+            try? input.close()
         }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        let data = process.standardOutput!.readDataToEndOfFile()
         process.waitUntilExit()
         killer?.cancel()
         return KgoRun(status: process.terminationStatus, output: String(decoding: data, as: UTF8.self))
