@@ -18,8 +18,8 @@
 #      then `swift test -c release --skip-build`
 #      (SWIFT_DETERMINISTIC_HASHING=1), which replays the fuzz corpus and every past crash.
 #      The fuzz harness (step 6) builds at the same time under `nice -n 19`, so it only uses
-#      the CPU the steps before it leave idle (the build's single-threaded phases, tests
-#      waiting on the broker, the soak)
+#      the CPU the build leaves idle (its single-threaded phases); in practice it is done
+#      before the build is
 #   4b. beside the tests, the DocC documentation of KafkaIO (Sources/KafkaIO/KafkaIO.docc), `docc convert` of
 #      the symbol graphs step 4 wrote, warnings as errors (a broken symbol link fails the
 #      run). Not swift-docc-plugin: in a release build it recompiles every module for the

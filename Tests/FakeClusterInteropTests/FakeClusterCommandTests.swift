@@ -7,10 +7,8 @@ import Testing
 /// SIGTERM.
 @Suite(.serialized)
 struct FakeClusterCommandTests {
-    /// The `kgo` binary `swift test` built next to this test bundle.
-    static var kgo: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("kgo").path
-    }
+    /// The `kgo` binary `swift test` built with this test bundle.
+    static var kgo: String { BuiltExecutable.url("kgo")?.path ?? "kgo (not built beside the tests)" }
 
     /// Starts `kgo fake-cluster` with `arguments` and waits for its `ready` line.
     private func start(_ arguments: [String]) throws -> ChildProcess {

@@ -24,7 +24,7 @@ public final class ChildProcess: @unchecked Sendable {
         case pipe
         /// /dev/null.
         case null
-        /// Standard error only: into the same pipe or file as standard output.
+        /// Standard error only (a precondition): into the same pipe or file as standard output.
         case mergeIntoStandardOutput
         /// This process's own descriptor.
         case inherit
@@ -60,54 +60,37 @@ public final class ChildProcess: @unchecked Sendable {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
+        // This process's ends of the pipes, wrapped in FileHandles only once the child runs
+        // (closed here if it never does); the child's ends are closed here either way.
         var parentEnds: [Int32] = []
         var childEnds: [Int32] = []
         defer { for fd in childEnds { close(fd) } }
-        func makePipe() throws -> (read: Int32, write: Int32) {
-            var fds: [Int32] = [0, 0]
-            guard GNU.pipe2(&fds, O_CLOEXEC) == 0 else {
-                let e = errno
-                for fd in parentEnds { close(fd) }
-                throw SpawnError.failed("pipe2", errno: e)
+        var spawned = false
+        defer { if !spawned { for fd in parentEnds { close(fd) } } }
+        /// Connects the child's descriptor `fd` (0, 1 or 2) as `mode` says; this process's
+        /// end of a pipe, if any.
+        func connect(_ fd: Int32, _ mode: Stream) throws -> Int32? {
+            let childReads = fd == 0
+            switch mode {
+            case .pipe:
+                var fds: [Int32] = [0, 0]
+                guard GNU.pipe2(&fds, O_CLOEXEC) == 0 else { throw SpawnError.failed("pipe2", errno: errno) }
+                let (mine, theirs) = childReads ? (fds[1], fds[0]) : (fds[0], fds[1])
+                parentEnds.append(mine)
+                childEnds.append(theirs)
+                posix_spawn_file_actions_adddup2(&actions, theirs, fd)
+                return mine
+            case .null:
+                posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", childReads ? O_RDONLY : O_WRONLY, 0)
+            case .mergeIntoStandardOutput:
+                precondition(fd == 2, "only standard error merges into standard output")
+                posix_spawn_file_actions_adddup2(&actions, 1, 2)
+            case .inherit:
+                break
             }
-            return (fds[0], fds[1])
+            return nil
         }
-        var input: FileHandle?, output: FileHandle?, error: FileHandle?
-        switch stdinMode {
-        case .pipe:
-            let p = try makePipe()
-            parentEnds.append(p.write); childEnds.append(p.read)
-            posix_spawn_file_actions_adddup2(&actions, p.read, 0)
-            input = FileHandle(fileDescriptor: p.write, closeOnDealloc: true)
-        case .null, .mergeIntoStandardOutput:
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        case .inherit:
-            break
-        }
-        switch stdoutMode {
-        case .pipe:
-            let p = try makePipe()
-            parentEnds.append(p.read); childEnds.append(p.write)
-            posix_spawn_file_actions_adddup2(&actions, p.write, 1)
-            output = FileHandle(fileDescriptor: p.read, closeOnDealloc: true)
-        case .null, .mergeIntoStandardOutput:
-            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        case .inherit:
-            break
-        }
-        switch stderrMode {
-        case .pipe:
-            let p = try makePipe()
-            parentEnds.append(p.read); childEnds.append(p.write)
-            posix_spawn_file_actions_adddup2(&actions, p.write, 2)
-            error = FileHandle(fileDescriptor: p.read, closeOnDealloc: true)
-        case .null:
-            posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        case .mergeIntoStandardOutput:
-            posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        case .inherit:
-            break
-        }
+        let input = try connect(0, stdinMode), output = try connect(1, stdoutMode), error = try connect(2, stderrMode)
         if let closeFrom = GNU.addCloseFrom { _ = closeFrom(&actions, 3) }
 
         // Signals back to their defaults and none blocked, as a shell would start it (this
@@ -128,14 +111,12 @@ public final class ChildProcess: @unchecked Sendable {
         defer { for p in argv { free(p) }; for p in envp { free(p) } }
         var pid: pid_t = 0
         let rc = posix_spawn(&pid, executable, &actions, &attributes, &argv, &envp)
-        guard rc == 0 else {
-            for fd in parentEnds { close(fd) }
-            throw SpawnError.failed("posix_spawn \(executable)", errno: rc)
-        }
+        guard rc == 0 else { throw SpawnError.failed("posix_spawn \(executable)", errno: rc) }
+        spawned = true
         processIdentifier = pid
-        standardInput = input
-        standardOutput = output
-        standardError = error
+        standardInput = input.map { FileHandle(fileDescriptor: $0, closeOnDealloc: true) }
+        standardOutput = output.map { FileHandle(fileDescriptor: $0, closeOnDealloc: true) }
+        standardError = error.map { FileHandle(fileDescriptor: $0, closeOnDealloc: true) }
     }
 
     /// Whether the child has not exited yet (reaps it if it has).

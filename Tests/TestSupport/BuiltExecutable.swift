@@ -5,8 +5,8 @@ import Foundation
 /// configuration it ran (CI runs the tests in release, a developer usually in debug), so the
 /// directory of the running test executable is asked first; `.build/debug` and
 /// `.build/release` under the package root are the fallbacks.
-enum BuiltExecutable {
-    static func url(_ name: String) -> URL? {
+public enum BuiltExecutable {
+    public static func url(_ name: String) -> URL? {
         var candidates: [URL] = []
         if let running = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
             candidates.append(URL(fileURLWithPath: running).deletingLastPathComponent().appendingPathComponent(name))
