@@ -26,16 +26,7 @@ extension EngineDriver {
     func deliver(_ report: DeliveryReport) {
         var entries: [ProduceCompletions.Entry?] = []
         entries.reserveCapacity(report.tokens.count)
-        var records = 0
-        var bytes = 0
-        for token in report.tokens {
-            let e = produceCompletions.remove(token)
-            if let e {
-                records += 1
-                bytes += e.charge
-            }
-            entries.append(e)
-        }
+        let (records, bytes) = produceCompletions.remove(report.tokens, into: &entries)
         if records > 0 { producerGate.release(records: records, bytes: bytes) }
         if !clientHooks.isEmpty { hookDelivered(report, entries, now: now) }
         for (i, entry) in entries.enumerated() {

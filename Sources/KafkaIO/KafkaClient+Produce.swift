@@ -9,6 +9,10 @@ import Darwin
 
 /// A record to produce.
 public struct KafkaRecord: Sendable {
+    // `headers` is declared first so that the memberwise initializer (internal) starts with
+    // `headers:` and never matches a call of the public one (see there).
+    /// Headers, kept in order (brokers before 0.11 refuse them).
+    public var headers: [RecordHeader]
     /// The topic to produce to.
     public var topic: String
     /// nil: the configured partitioner picks one.
@@ -17,24 +21,24 @@ public struct KafkaRecord: Sendable {
     public var key: [UInt8]?
     /// The value; nil is a tombstone on a compacted topic.
     public var value: [UInt8]?
-    /// Headers, kept in order (brokers before 0.11 refuse them).
-    public var headers: [RecordHeader]
     /// Milliseconds since the epoch; nil: now.
     public var timestamp: Int64?
 
+    /// Bytes counted against the producer's buffer limit.
+    var bufferCharge: Int { 32 + (key?.count ?? 0) + (value?.count ?? 0) + headers.reduce(0) { $0 + $1.key.utf8.count + ($1.value?.count ?? 0) + 4 } }
+}
+
+// The initializer is in an extension and delegates to the memberwise one: with Swift 6.3 an
+// explicit initializer of a struct this wide that assigns its fields one by one builds the
+// record in a temporary and copies it out, a retain and a release of every field per record
+// (callgrind: 25M of 1,040M instructions producing 200,000 records); the memberwise one
+// builds it in place.
+extension KafkaRecord {
     /// A record for `topic`; a nil `partition` lets the partitioner choose.
     public init(topic: String, partition: Int32? = nil, key: [UInt8]? = nil, value: [UInt8]?, headers: [RecordHeader] = [],
                 timestamp: Int64? = nil) {
-        self.topic = topic
-        self.partition = partition
-        self.key = key
-        self.value = value
-        self.headers = headers
-        self.timestamp = timestamp
+        self.init(headers: headers, topic: topic, partition: partition, key: key, value: value, timestamp: timestamp)
     }
-
-    /// Bytes counted against the producer's buffer limit.
-    var bufferCharge: Int { 32 + (key?.count ?? 0) + (value?.count ?? 0) + headers.reduce(0) { $0 + $1.key.utf8.count + ($1.value?.count ?? 0) + 4 } }
 }
 
 /// Where a produced record landed.

@@ -56,14 +56,58 @@ struct ProduceCompletions {
         return entry
     }
 
+    /// Takes the entries of `tokens` out, in order (nil for unknown or taken ones), into
+    /// `entries`; returns how many were found and their charges' sum. One call per report:
+    /// the driver holds the ring in a class, where each access is checked at run time.
+    mutating func remove(_ tokens: [UInt64], into entries: inout [Entry?]) -> (records: Int, bytes: Int) {
+        var records = 0
+        var bytes = 0
+        let mask = slots.count - 1
+        var (head, length, firstToken) = (self.head, self.length, self.firstToken)
+        // Through the storage's pointer: subscripting `slots` checked its uniqueness at every access.
+        slots.withUnsafeMutableBufferPointer { ring in
+            for token in tokens {
+                guard token >= firstToken, token < firstToken + UInt64(length),
+                      let e = ring[(head + Int(token - firstToken)) & mask].take() else {
+                    entries.append(nil)
+                    continue
+                }
+                records += 1
+                bytes += e.charge
+                entries.append(e)
+                while length > 0, case .none = ring[head] {
+                    head = (head + 1) & mask
+                    length -= 1
+                    firstToken += 1
+                }
+            }
+        }
+        (self.head, self.length, self.firstToken) = (head, length, firstToken)
+        count -= records
+        return (records, bytes)
+    }
+
     /// Moves the live span to the front of storage at least twice the size needed.
+    /// Built in place: `Array(repeating: nil, count:)` copied `nil` into each slot through
+    /// Optional's generic value witness (about 90 instructions a slot).
     private mutating func grow(toHold needed: Int) {
         var size = slots.count
         while size < needed { size *= 2 }
-        var bigger: [Entry?] = Array(repeating: nil, count: size)
-        let mask = slots.count - 1
-        for k in 0 ..< length { bigger[k] = slots[(head + k) & mask].take() }
+        let (head, length) = (self.head, self.length)
+        let bigger = [Entry?](unsafeUninitializedCapacity: size) { buffer, initialized in
+            slots.withUnsafeMutableBufferPointer { old in
+                // Moved as bytes (no reference counting), in the span's two runs; the old
+                // slots are then refilled with nil so that freeing them releases nothing.
+                let first = min(length, old.count - head)
+                buffer.baseAddress!.moveInitialize(from: old.baseAddress! + head, count: first)
+                (buffer.baseAddress! + first).moveInitialize(from: old.baseAddress!, count: length - first)
+                (old.baseAddress! + head).initialize(repeating: nil, count: first)
+                old.baseAddress!.initialize(repeating: nil, count: length - first)
+            }
+            (buffer.baseAddress! + length).initialize(repeating: nil, count: size - length)
+            initialized = size
+        }
         slots = bigger
-        head = 0
+        self.head = 0
     }
 }

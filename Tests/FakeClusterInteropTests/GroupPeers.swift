@@ -124,7 +124,9 @@ final class RdkafkaMember: GroupTestMember, @unchecked Sendable {
 
     func leave() async throws {
         try? stdin.close()
-        let deadline = Date().addingTimeInterval(30)
+        // 60 s, not 30: under the full suite's load a librdkafka member once took longer
+        // than 30 s to close (its leave still came; the wait only bounds a hang).
+        let deadline = Date().addingTimeInterval(60)
         while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(20)) }
         let clean = !process.isRunning
         _ = try? await offPool { [self] in kill() }

@@ -153,6 +153,26 @@ import Testing
         #expect(ring.remove(6)?.charge == 7)
     }
 
+    @Test func completionRingTakesAReportsTokensInOneCall() {
+        var ring = ProduceCompletions()
+        // Past the 1,024-slot storage's end first, so the tokens below wrap it.
+        ring.add(contentsOf: (1 ... 1000).map { Self.callback(charge: $0) }[...], at: .zero)
+        var drained: [ProduceCompletions.Entry?] = []
+        #expect(ring.remove(Array(1 ... 1000), into: &drained) == (records: 1000, bytes: 500_500))
+        ring.add(contentsOf: (1001 ... 1100).map { Self.callback(charge: $0) }[...], at: .zero)
+        var entries: [ProduceCompletions.Entry?] = []
+        // Out of order, a repeat, a token never handed out and one already taken.
+        let (records, bytes) = ring.remove([1050, 1001, 1050, 5000, 7, 1002], into: &entries)
+        #expect(records == 3 && bytes == 1050 + 1001 + 1002)
+        #expect(entries.map { $0?.charge } == [1050, 1001, nil, nil, nil, 1002])
+        #expect(ring.count == 97 && ring.nextToken == 1101)
+        entries = []
+        #expect(ring.remove(Array(1003 ... 1100), into: &entries).records == 97)
+        #expect(ring.isEmpty && ring.nextToken == 1101, "the front moved past every taken token")
+        ring.add(contentsOf: [Self.callback(charge: 9)][...], at: .zero)
+        #expect(ring.remove(1101)?.charge == 9)
+    }
+
     @Test func completionRingWrapsAndGrowsKeepingEveryToken() {
         var ring = ProduceCompletions()
         var next: UInt64 = 1

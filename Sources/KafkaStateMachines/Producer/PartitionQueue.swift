@@ -82,7 +82,7 @@ struct ProducerTopic {
     var available: [Int32] = []
     /// Records produced before metadata knew the topic, in order, with their charge, body
     /// size at deltas 0, and arrival.
-    var waiting: [(record: ProducerRecord, charge: Int, baseBody: Int, at: Instant)] = []
+    var waiting: [WaitingRecord] = []
     var missingRefreshes = 0
     /// Metadata said the topic is gone after it had existed: its records fail.
     var deleted = false
@@ -97,4 +97,14 @@ struct ProducerTopic {
     init(name: String) { self.name = name }
 
     var isKnown: Bool { !partitions.isEmpty }
+}
+
+/// A record produced before metadata knew its topic, with its charge, body size at deltas 0,
+/// and arrival. A struct, not a tuple: a tuple's copies and destroys in an array go through
+/// the runtime's generic tuple witnesses.
+struct WaitingRecord {
+    var record: ProducerRecord
+    var charge: Int
+    var baseBody: Int
+    var at: Instant
 }

@@ -1,6 +1,9 @@
 /// A record handed to the engine's producer. `token` is the caller's name for it; delivery
 /// reports carry tokens back. `timestamp` is wall-clock milliseconds (the engine reads no clock).
 package struct ProducerRecord: Sendable, Equatable {
+    // `token` is declared first so that the memberwise initializer (internal) starts with
+    // `token:` and never matches a call of the package one below.
+    public var token: UInt64
     public var topic: String
     /// nil: the partitioner chooses.
     public var partition: Int32?
@@ -8,17 +11,17 @@ package struct ProducerRecord: Sendable, Equatable {
     public var value: [UInt8]?
     public var headers: [RecordHeader]
     public var timestamp: Int64
-    public var token: UInt64
+}
 
+extension ProducerRecord {
+    /// In an extension and delegating to the memberwise initializer: with Swift 6.3 an
+    /// explicit initializer of a struct this wide that assigns its fields one by one builds
+    /// the record in a temporary and copies it out, a retain and a release of every field
+    /// (KafkaIO calls this once per record: 52M of 1,040M instructions producing 200,000
+    /// records); the memberwise one builds it in place.
     public init(topic: String, partition: Int32? = nil, key: [UInt8]? = nil, value: [UInt8]?, headers: [RecordHeader] = [],
                 timestamp: Int64, token: UInt64) {
-        self.topic = topic
-        self.partition = partition
-        self.key = key
-        self.value = value
-        self.headers = headers
-        self.timestamp = timestamp
-        self.token = token
+        self.init(token: token, topic: topic, partition: partition, key: key, value: value, headers: headers, timestamp: timestamp)
     }
 }
 

@@ -131,8 +131,9 @@ struct ProducerStateMachine {
         // would copy it (retaining every array it holds) once per record.
         let (known, count) = Self.peek(&topics.values[ti])
         if !known {
-            if topics.values[ti].waiting.isEmpty { askMetadata(now: now, force: true) }
-            topics.values[ti].waiting.append((record, charge, size.body, now))
+            if Self.wait(WaitingRecord(record: record, charge: charge, baseBody: size.body, at: now), in: &topics.values[ti]) {
+                askMetadata(now: now, force: true)
+            }
         } else {
             if let p = record.partition, Int(p) >= count { return .partitionOutOfRange(p, count: count) }
             place(record, in: ti, size: size, now: now)
@@ -167,6 +168,12 @@ struct ProducerStateMachine {
 
     private static func peek(_ t: inout ProducerTopic) -> (known: Bool, partitions: Int) {
         (t.isKnown, t.partitions.count)
+    }
+
+    /// Queues `w` until metadata knows its topic; true when it is the first to wait.
+    private static func wait(_ w: consuming WaitingRecord, in t: inout ProducerTopic) -> Bool {
+        t.waiting.append(w)
+        return t.waiting.count == 1
     }
 
     /// Appends a record of a known topic to its partition's open batch (or a new one);
@@ -338,19 +345,23 @@ struct ProducerStateMachine {
                 continue
             }
             if t.isKnown && !t.waiting.isEmpty {
-                let waiting = t.waiting
-                topics[name]!.waiting = []
+                let partitionCount = t.partitions.count
+                _ = consume t
+                // Taken out, so the records are placed from the only reference to them:
+                // iterating a copy retained and released every field of every record.
+                var waiting: [WaitingRecord] = []
+                swap(&waiting, &topics[name]!.waiting)
                 let ti = topics.index(forKey: name)!
-                for w in waiting {
-                    if let p = w.record.partition, Int(p) >= t.partitions.count {
+                for i in waiting.indices {
+                    if let p = waiting[i].record.partition, Int(p) >= partitionCount {
                         bufferedRecords -= 1
-                        bufferedBytes -= w.charge
-                        outputs.append(.action(.delivery(DeliveryReport(topic: name, partition: p, baseOffset: -1, logAppendTime: -1, tokens: [w.record.token],
-                                                              error: .partitionOutOfRange(p, count: t.partitions.count)))))
-                        if txn != nil { transactionRecordFailed(.partitionOutOfRange(p, count: t.partitions.count)) }
+                        bufferedBytes -= waiting[i].charge
+                        outputs.append(.action(.delivery(DeliveryReport(topic: name, partition: p, baseOffset: -1, logAppendTime: -1, tokens: [waiting[i].record.token],
+                                                              error: .partitionOutOfRange(p, count: partitionCount)))))
+                        if txn != nil { transactionRecordFailed(.partitionOutOfRange(p, count: partitionCount)) }
                         continue
                     }
-                    place(w.record, in: ti, size: (w.baseBody, w.charge), now: w.at)
+                    place(waiting[i].record, in: ti, size: (waiting[i].baseBody, waiting[i].charge), now: waiting[i].at)
                 }
                 dirty = true
             }
