@@ -5,12 +5,16 @@ import KafkaStateMachines
 extension EngineDriver {
     /// Hands a run of queued records to the engine; their callbacks wait by token.
     /// `records[range]` go to the engine, which lends them and leaves the array as it was.
-    func produce(_ records: inout [ProducerRecord], range: Range<Int>, callbacks: ArraySlice<ProduceCompletions.Entry>, now: Instant) {
+    /// `callbacks[range]` move to the ring (placeholders stay behind).
+    func produce(_ records: inout [ProducerRecord], range: Range<Int>, callbacks: inout [ProduceCompletions.Entry], now: Instant) {
         guard let first = range.first.map({ records[$0] }) else { return }
         // The inbox numbered the records in the order the ring hands out tokens.
         precondition(first.token == produceCompletions.nextToken, "produce tokens out of step")
-        produceCompletions.add(contentsOf: callbacks, at: now)
-        if !clientHooks.isEmpty { hookBuffered(records[range], callbacks: callbacks) }
+        precondition(range.upperBound <= callbacks.count, "a record without its callback")
+        if !clientHooks.isEmpty { hookBuffered(records[range], callbacks: callbacks[range]) }
+        callbacks.withUnsafeMutableBufferPointer { all in
+            produceCompletions.add(moving: UnsafeMutableBufferPointer(rebasing: all[range]), at: now)
+        }
         guard lifecycle == .running else {
             deliver(DeliveryReport(topic: first.topic, partition: -1, baseOffset: -1, logAppendTime: -1,
                                    tokens: records[range].map(\.token), error: .clientClosed))
@@ -29,14 +33,23 @@ extension EngineDriver {
         let (records, bytes) = produceCompletions.remove(report.tokens, into: &entries)
         if records > 0 { producerGate.release(records: records, bytes: bytes) }
         if !clientHooks.isEmpty { hookDelivered(report, entries, now: now) }
-        for (i, entry) in entries.enumerated() {
-            guard let entry else { continue }
-            if let error = report.error {
-                entry.completion(.failure(error))
-            } else {
-                entry.completion(.success(ProducedRecord(topic: report.topic, partition: report.partition,
-                                                         offset: report.baseOffset < 0 ? -1 : report.baseOffset + Int64(i),
-                                                         timestamp: report.logAppendTime >= 0 ? report.logAppendTime : entry.timestamp)))
+        // Each entry is moved out for its call and back after: binding or calling it in place
+        // retained and released its callback's context, which the producing thread retains
+        // too (the entries go back to that thread to be freed, see `recycle`).
+        entries.withUnsafeMutableBufferPointer { entries in
+            let base = entries.baseAddress!
+            for i in entries.indices {
+                let entry = (base + i).move()
+                if let entry {
+                    if let error = report.error {
+                        entry.completion(.failure(error))
+                    } else {
+                        entry.completion(.success(ProducedRecord(topic: report.topic, partition: report.partition,
+                                                                 offset: report.baseOffset < 0 ? -1 : report.baseOffset + Int64(i),
+                                                                 timestamp: report.logAppendTime >= 0 ? report.logAppendTime : entry.timestamp)))
+                    }
+                }
+                (base + i).initialize(to: consume entry)
             }
         }
         inbox.recycle(callbacks: &entries)

@@ -149,7 +149,7 @@ final class EngineDriver {
             case .records(let from):
                 let end = recordRunEnds[runIndex]
                 runIndex += 1
-                produce(&taken.records, range: from ..< end, callbacks: taken.callbacks[from ..< end], now: now)
+                produce(&taken.records, range: from ..< end, callbacks: &taken.callbacks, now: now)
             case .group(let command):
                 runGroup(command, now: now)
             case .transaction(let command, let done):

@@ -27,18 +27,31 @@ struct ProduceCompletions {
     /// The token the next added entry gets.
     var nextToken: UInt64 { firstToken + UInt64(length) }
 
-    /// Stores `entries` under the next tokens, in order.
-    mutating func add(contentsOf entries: ArraySlice<Entry>, at now: Instant) {
+    /// Stores `entries` under the next tokens, in order, moving them out: each is left a
+    /// placeholder without a context. A copy would retain every callback's context here
+    /// and release it where the inbox's array is freed, on the producing thread: with one
+    /// callback for many records, both threads updating one reference count.
+    mutating func add(moving entries: UnsafeMutableBufferPointer<Entry>, at now: Instant) {
         if length + entries.count > slots.count { grow(toHold: length + entries.count) }
         let mask = slots.count - 1
-        var i = (head + length) & mask
-        for var e in entries {
-            e.queuedAt = now
-            slots[i] = e
-            i = (i + 1) & mask
+        let placeholder = Entry(completion: { _ in }, timestamp: 0, charge: 0)
+        let start = head + length
+        slots.withUnsafeMutableBufferPointer { ring in
+            for k in entries.indices {
+                var e = (entries.baseAddress! + k).move()
+                (entries.baseAddress! + k).initialize(to: placeholder)
+                e.queuedAt = now
+                ring[(start + k) & mask] = consume e
+            }
         }
         length += entries.count
         count += entries.count
+    }
+
+    /// Stores copies of `entries` (through `add(moving:at:)`; for tests).
+    mutating func add(contentsOf entries: ArraySlice<Entry>, at now: Instant) {
+        var copies = Array(entries)
+        copies.withUnsafeMutableBufferPointer { add(moving: $0, at: now) }
     }
 
     /// Takes the entry of `token` out; nil when unknown or already taken.
@@ -66,15 +79,22 @@ struct ProduceCompletions {
         var (head, length, firstToken) = (self.head, self.length, self.firstToken)
         // Through the storage's pointer: subscripting `slots` checked its uniqueness at every access.
         slots.withUnsafeMutableBufferPointer { ring in
+            let base = ring.baseAddress!
             for token in tokens {
-                guard token >= firstToken, token < firstToken + UInt64(length),
-                      let e = ring[(head + Int(token - firstToken)) & mask].take() else {
+                guard token >= firstToken, token < firstToken + UInt64(length) else {
                     entries.append(nil)
                     continue
                 }
-                records += 1
-                bytes += e.charge
-                entries.append(e)
+                // Moved as bytes from the ring into `entries` (the slot left nil): a copy
+                // retained the callback's context, which the producing thread retains too.
+                let slot = base + ((head + Int(token - firstToken)) & mask)
+                let taken = slot.move()
+                slot.initialize(to: nil)
+                if let charge = taken?.charge {
+                    records += 1
+                    bytes += charge
+                }
+                entries.append(consume taken)
                 while length > 0, case .none = ring[head] {
                     head = (head + 1) & mask
                     length -= 1

@@ -156,14 +156,25 @@ struct ProducerStateMachine {
         if let i = topics.index(forKey: name) {
             ti = i
         } else {
-            topics[name] = ProducerTopic(name: name)
-            let at = topicNames.firstIndex { $0 > name } ?? topicNames.count
-            topicNames.insert(name, at: at)
-            learnTopic(name, metadata: metadata)
-            ti = topics.index(forKey: name)!
+            let own = Self.ownCopy(name)
+            topics[own] = ProducerTopic(name: own)
+            let at = topicNames.firstIndex { $0 > own } ?? topicNames.count
+            topicNames.insert(own, at: at)
+            learnTopic(own, metadata: metadata)
+            ti = topics.index(forKey: own)!
         }
+        // The caller's string, so that the next record naming the topic with the same string
+        // matches on identity, without reading its bytes.
         lastTopic = (name, ti)
         return ti
+    }
+
+    /// `name` in storage of the producer's own. A topic name the caller made is retained and
+    /// released by the caller's thread for every record; reports carry the producer's names
+    /// (each delivered record's result holds one), and sharing the caller's storage would
+    /// have both threads update one reference count, a cache line passed back and forth.
+    private static func ownCopy(_ name: String) -> String {
+        String(decoding: Array(name.utf8), as: UTF8.self)
     }
 
     private static func peek(_ t: inout ProducerTopic) -> (known: Bool, partitions: Int) {
