@@ -40,7 +40,7 @@ final class CommandInbox: Sendable {
         var recordsOpen = false
         var pending = Pending.none
     }
-    private let state = NIOLockedValueBox(State())
+    private let state = FastLockedBox(State())
     /// How long a produced record may wait for the hop; zero hops at once.
     let produceDelay: TimeAmount
     /// Queued records that bring a timed hop forward.

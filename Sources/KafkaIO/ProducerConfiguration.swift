@@ -162,7 +162,7 @@ final class ProducerGate: Sendable {
     }
     let maxRecords: Int
     let maxBytes: Int
-    private let state = NIOLockedValueBox(State())
+    private let state = FastLockedBox(State())
 
     init(maxRecords: Int, maxBytes: Int) {
         self.maxRecords = maxRecords
