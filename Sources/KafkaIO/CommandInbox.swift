@@ -39,6 +39,8 @@ final class CommandInbox: Sendable {
         /// The last command is the marker of the records being added.
         var recordsOpen = false
         var pending = Pending.none
+        /// Async producers waiting for the loop to take the queued records (see `handOffLimit`).
+        var takeWaiters: [CheckedContinuation<Void, Never>] = []
     }
     private let state = FastLockedBox(State())
     /// How long a produced record may wait for the hop; zero hops at once.
@@ -46,9 +48,18 @@ final class CommandInbox: Sendable {
     /// Queued records that bring a timed hop forward.
     let eagerCount: Int
 
-    init(produceDelay: TimeAmount, eagerCount: Int = 4096) {
+    /// Queued records above which an async producer waits for the loop's next take
+    /// (`waitForTake`). A producer faster than the loop otherwise piles records up here
+    /// (each with its key and value arrays, its callback and its place in the arrays,
+    /// which grow by doubling) until the buffer limit: a million records of 100 B came to
+    /// 200 MB, and the kernel's page faults for that memory cost more CPU than anything
+    /// the producer did with the records.
+    let handOffLimit: Int
+
+    init(produceDelay: TimeAmount, eagerCount: Int = 4096, handOffLimit: Int = 16_384) {
         self.produceDelay = produceDelay
         self.eagerCount = eagerCount
+        self.handOffLimit = max(handOffLimit, eagerCount)
     }
 
     var count: Int { state.withLockedValue { $0.commands.count + $0.records.count } }
@@ -67,15 +78,17 @@ final class CommandInbox: Sendable {
         perform(wake, loop: loop, hop: hop)
     }
 
-    /// Queues a produced record (its token is set here) and its callback.
+    /// Queues a produced record (its token is set here) and its callback. True when the
+    /// queue holds `handOffLimit` records or more: an async caller then `waitForTake`s.
+    @discardableResult
     func submit(_ record: consuming ProducerRecord, _ callback: ProduceCompletions.Entry, loop: any EventLoop,
-                hop: @escaping @Sendable () -> Void) {
+                hop: @escaping @Sendable () -> Void) -> Bool {
         // Moved into the queue, not copied (a copy retains and later releases each field).
         var pending: ProducerRecord? = consume record
         var spent: [ProducerRecord] = []
         var spentRunCallbacks: [ProduceCompletions.Entry] = []
         var spentCallbacks: [ProduceCompletions.Entry?] = []
-        let wake: Wake = state.withLockedValue { s in
+        let (wake, full): (Wake, Bool) = state.withLockedValue { s in
             if !s.spent.isEmpty {
                 swap(&spent, &s.spent)
                 swap(&spentRunCallbacks, &s.spentRunCallbacks)
@@ -90,26 +103,43 @@ final class CommandInbox: Sendable {
             s.nextToken += 1
             s.records.append(consume record)
             s.callbacks.append(callback)
+            let full = s.records.count >= handOffLimit
             switch s.pending {
             case .immediate:
-                return .none
+                return (.none, full)
             case .timed:
-                guard s.records.count >= eagerCount else { return .none }
+                guard s.records.count >= eagerCount else { return (.none, full) }
                 s.pending = .immediate
-                return .now
+                return (.now, full)
             case .none:
                 if produceDelay > .zero && s.records.count < eagerCount {
                     s.pending = .timed
-                    return .later
+                    return (.later, full)
                 }
                 s.pending = .immediate
-                return .now
+                return (.now, full)
             }
         }
         perform(wake, loop: loop, hop: hop)
         // `spent` and `spentCallbacks` are freed here, on a producing thread (see `recycle`);
         // the run's emptied arrays become the spares.
         if !spent.isEmpty { keepAsSpares(&spent, &spentRunCallbacks) }
+        return full
+    }
+
+    /// Returns once the loop has taken the records queued (at once if it already has, or
+    /// fewer than `handOffLimit` are queued). A hop is always on its way while records
+    /// are queued (`submit` schedules one, immediate at `eagerCount`), so the wait is one
+    /// hop's work at most; cancellation does not cut it short.
+    func waitForTake() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let now = state.withLockedValue { s -> Bool in
+                guard s.records.count >= handOffLimit else { return true }
+                s.takeWaiters.append(c)
+                return false
+            }
+            if now { c.resume() }
+        }
     }
 
     /// Arrays holding more than this many records are not kept as spares.
@@ -166,7 +196,9 @@ final class CommandInbox: Sendable {
     /// Everything queued, in order; the next call schedules a new hop. A timed hop that
     /// fires after an immediate one took the queue finds it empty.
     func take() -> Taken {
-        state.withLockedValue { s in
+        var waiters: [CheckedContinuation<Void, Never>] = []
+        let taken = state.withLockedValue { s in
+            swap(&waiters, &s.takeWaiters)
             s.pending = .none
             s.recordsOpen = false
             let taken = Taken(commands: s.commands, records: s.records, callbacks: s.callbacks)
@@ -176,10 +208,12 @@ final class CommandInbox: Sendable {
             swap(&s.records, &s.spareRecords)
             s.callbacks = []
             swap(&s.callbacks, &s.spareCallbacks)
-            s.records.reserveCapacity(taken.records.count)
-            s.callbacks.reserveCapacity(taken.records.count)
+            s.records.reserveCapacity(min(taken.records.count, handOffLimit))
+            s.callbacks.reserveCapacity(min(taken.records.count, handOffLimit))
             return taken
         }
+        for c in waiters { c.resume() }
+        return taken
     }
 
     struct Taken {

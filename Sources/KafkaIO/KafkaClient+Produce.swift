@@ -88,7 +88,9 @@ extension KafkaClient {
                 return
             }
         }
-        submitProduce(consume record, charge: charge, completion: completion)
+        // A producer ahead of the loop by `handOffLimit` records waits for it to take them,
+        // rather than piling them up in memory (see `CommandInbox.handOffLimit`).
+        if submitProduce(consume record, charge: charge, completion: completion) { await inbox.waitForTake() }
     }
 
     /// The same from synchronous code (a thread of your own, a callback): when the buffer is
@@ -172,7 +174,9 @@ extension KafkaClient {
     /// Records buffered and not yet completed.
     public var bufferedRecords: Int { producerGate.buffered.records }
 
-    private func submitProduce(_ record: consuming KafkaRecord, charge: Int, completion: @escaping ProduceCompletion) {
+    /// True when the inbox holds `handOffLimit` records or more (see `CommandInbox.submit`).
+    @discardableResult
+    private func submitProduce(_ record: consuming KafkaRecord, charge: Int, completion: @escaping ProduceCompletion) -> Bool {
         let timestamp = record.timestamp ?? Self.wallClockMilliseconds()
         // The fields move out of `record`, not copied: a copy retains the topic, key, value
         // and headers here and releases them when `record` goes away. (The compiler still
@@ -182,7 +186,7 @@ extension KafkaClient {
         swap(&engineRecord.topic, &record.topic)
         swap(&engineRecord.headers, &record.headers)
         // The driver returns `charge` to the gate when the record completes.
-        submit(consume engineRecord, .init(completion: completion, timestamp: timestamp, charge: charge))
+        return submit(consume engineRecord, .init(completion: completion, timestamp: timestamp, charge: charge))
     }
 
     static func wallClockMilliseconds() -> Int64 {

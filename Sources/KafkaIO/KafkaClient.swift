@@ -34,7 +34,7 @@ public final class KafkaClient: Sendable {
     /// The loop that runs the engine and every connection of this client.
     let loop: any EventLoop
     private let driver: NIOLoopBoundBox<EngineDriver>
-    private let inbox: CommandInbox
+    let inbox: CommandInbox
     private let hop: @Sendable () -> Void
     private let nextHandle = NIOLockedValueBox<UInt64>(0)
     /// Fetched data waiting for `poll` (KafkaClient+Consume.swift).
@@ -152,7 +152,9 @@ public final class KafkaClient: Sendable {
     }
 
     /// Queues a produced record and its callback for the loop.
-    func submit(_ record: consuming ProducerRecord, _ callback: ProduceCompletions.Entry) {
+    /// True when an async caller should `inbox.waitForTake()` (see `CommandInbox.handOffLimit`).
+    @discardableResult
+    func submit(_ record: consuming ProducerRecord, _ callback: ProduceCompletions.Entry) -> Bool {
         inbox.submit(consume record, callback, loop: loop, hop: hop)
     }
 

@@ -153,6 +153,27 @@ import Testing
         #expect(ring.remove(6)?.charge == 7)
     }
 
+    @Test func aProducerAheadOfTheLoopWaitsForItsNextTake() async {
+        let loop = EmbeddedEventLoop()
+        let inbox = CommandInbox(produceDelay: .milliseconds(1), eagerCount: 2, handOffLimit: 4)
+        let full = (1 ... 4).map { inbox.submit(Self.record($0), Self.callback(), loop: loop, hop: {}) }
+        #expect(full == [false, false, false, true], "the fourth queued record reaches the limit")
+        let released = NIOLockedValueBox(false)
+        let waiter = Task {
+            await inbox.waitForTake()
+            released.withLockedValue { $0 = true }
+        }
+        try? await Task.sleep(for: .milliseconds(100))
+        #expect(released.withLockedValue { $0 } == false, "the loop has not taken the records yet")
+        let taken = inbox.take()
+        #expect(taken.records.count == 4)
+        await waiter.value
+        #expect(released.withLockedValue { $0 })
+        // Below the limit (nothing queued now) the wait returns at once.
+        await inbox.waitForTake()
+        #expect(inbox.submit(Self.record(5), Self.callback(), loop: loop, hop: {}) == false)
+    }
+
     @Test func completionRingTakesAReportsTokensInOneCall() {
         var ring = ProduceCompletions()
         // Past the 1,024-slot storage's end first, so the tokens below wrap it.
