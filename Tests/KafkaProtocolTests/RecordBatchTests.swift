@@ -216,12 +216,30 @@ import Testing
                                                                      timestampDelta: t, size: size, to: &b)
                         #expect(a == b)
                         #expect(a.count == 1 + size.all)
-                        if size.all <= RecordBatchEncoder.stagedRecordLimit { staged += 1 } else { piecewise += 1 }
+                        if RecordBatchEncoder.stagedBound(key: key, value: value, headers: headers) <= RecordBatchEncoder.stagedRecordLimit {
+                            staged += 1
+                        } else {
+                            piecewise += 1
+                        }
+                        #expect(size.all <= RecordBatchEncoder.stagedBound(key: key, value: value, headers: headers), "the bound holds")
                     }
                 }
             }
         }
         #expect(staged > 0 && piecewise > 0, "both paths ran")
+    }
+
+    /// The staging decision does not trust the caller's size: a record too large for the
+    /// stack buffer, passed with a size that says it fits, is written piece by piece (with
+    /// that wrong length prefix) rather than past the buffer.
+    @Test func aWrongSizeNeverStagesALargeRecord() {
+        let value = [UInt8](repeating: 5, count: 600)
+        var body: [UInt8] = []
+        RecordBatchEncoder.appendRecordBody(key: nil, value: value, headers: [], offsetDelta: 0, timestampDelta: 0,
+                                            size: (body: 10, all: 11), to: &body)
+        // varint(10), attributes, two zero deltas, key -1, value length (2 bytes), the value, no headers.
+        #expect(body.count == 1 + 1 + 1 + 1 + 1 + 2 + 600 + 1)
+        #expect(body.suffix(601).prefix(600).allSatisfy { $0 == 5 })
     }
 
     @Test func emptyBatchIsRefusedOnEncode() {

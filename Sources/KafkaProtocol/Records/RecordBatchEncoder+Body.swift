@@ -53,7 +53,10 @@ extension RecordBatchEncoder {
     /// copied straight from their arrays): no zero-fill of the record's bytes first.
     public static func appendRecordBody(key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader], offsetDelta: Int32,
                                         timestampDelta: Int64, size total: (body: Int, all: Int), to body: inout [UInt8]) {
-        guard total.all <= stagedRecordLimit else {
+        // Staged only when the record cannot exceed the stack buffer whatever `total` says:
+        // the bound comes from the fields themselves, so a caller's wrong size is caught by
+        // the precondition below, never by writing past the buffer.
+        guard stagedBound(key: key, value: value, headers: headers) <= stagedRecordLimit else {
             appendRecordBodyPiecewise(key: key, value: value, headers: headers, offsetDelta: offsetDelta,
                                       timestampDelta: timestampDelta, size: total, to: &body)
             return
@@ -71,6 +74,15 @@ extension RecordBatchEncoder {
 
     /// Records up to this many bytes are staged whole (see `appendRecordBody`).
     static let stagedRecordLimit = 512
+
+    /// The most bytes a record with these fields takes, length prefix included: every
+    /// varint at its widest (a length or count 5 bytes, the timestamp delta 10).
+    @inline(__always)
+    static func stagedBound(key: [UInt8]?, value: [UInt8]?, headers: [RecordHeader]) -> Int {
+        var bound = 5 + 1 + 10 + 5 + 5 + (key?.count ?? 0) + 5 + (value?.count ?? 0) + 5
+        for h in headers { bound += 10 + h.key.utf8.count + (h.value?.count ?? 0) }
+        return bound
+    }
 
     /// `appendRecordBody` for a record too big to stage: key, value and header bytes are
     /// copied straight from their arrays.
