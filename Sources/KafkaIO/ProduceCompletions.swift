@@ -54,19 +54,12 @@ struct ProduceCompletions {
         copies.withUnsafeMutableBufferPointer { add(moving: $0, at: now) }
     }
 
-    /// Takes the entry of `token` out; nil when unknown or already taken.
+    /// Takes the entry of `token` out; nil when unknown or already taken (through
+    /// `remove(_:into:)`; for tests).
     mutating func remove(_ token: UInt64) -> Entry? {
-        guard token >= firstToken, token < nextToken else { return nil }
-        let mask = slots.count - 1
-        let i = (head + Int(token - firstToken)) & mask
-        guard let entry = slots[i].take() else { return nil }
-        count -= 1
-        while length > 0, case .none = slots[head] {
-            head = (head + 1) & mask
-            length -= 1
-            firstToken += 1
-        }
-        return entry
+        var entries: [Entry?] = []
+        _ = remove([token], into: &entries)
+        return entries[0]
     }
 
     /// Takes the entries of `tokens` out, in order (nil for unknown or taken ones), into
