@@ -318,19 +318,26 @@ final class EngineDriver {
     /// Buffers kept for reuse, at most this many and this large (an idle client's memory).
     private static let sendBufferPool = (count: 4, bytes: 2 << 20)
 
-    /// Copies a frame into a send buffer and writes it. A large frame's buffer comes from
+    /// Copies a frame into a send buffer and writes it: the frame's head and its spliced
+    /// batches go straight into the buffer, one copy each. A large frame's buffer comes from
     /// the pool and goes back to it once the channel has written it: allocated per frame,
     /// each produce frame (up to a megabyte, above glibc's mmap threshold) was fresh memory,
     /// faulted in page by page (a quarter of kgo bench produce's page faults). A buffer the
     /// channel still holds is not reused in place: `clear` copies on write.
-    private func write(_ bytes: [UInt8], to ch: any Channel) {
-        guard bytes.count >= Self.pooledFrame else {
-            ch.write(ch.allocator.buffer(bytes: bytes), promise: nil)
+    private func write(_ frame: OutboundFrame, to ch: any Channel) {
+        guard frame.count >= Self.pooledFrame else {
+            if frame.splices.isEmpty {
+                ch.write(ch.allocator.buffer(bytes: frame.head), promise: nil)
+            } else {
+                var buffer = ch.allocator.buffer(capacity: frame.count)
+                frame.forEachRun { buffer.writeBytes($0) }
+                ch.write(buffer, promise: nil)
+            }
             return
         }
-        var buffer = sendBuffers.popLast() ?? ch.allocator.buffer(capacity: bytes.count)
-        buffer.clear(minimumCapacity: bytes.count)
-        buffer.writeBytes(bytes)
+        var buffer = sendBuffers.popLast() ?? ch.allocator.buffer(capacity: frame.count)
+        buffer.clear(minimumCapacity: frame.count)
+        frame.forEachRun { buffer.writeBytes($0) }
         let written = ch.eventLoop.makePromise(of: Void.self)
         ch.write(buffer, promise: written)
         written.futureResult.assumeIsolated().whenComplete { [weak self] _ in

@@ -595,7 +595,8 @@ package struct GroupSimulation {
                 members[i].linkBroker[c.rawValue] = node
             }
             queue.push(at: now + latency(&rng), .dialed(member: i, life: life, c.rawValue))
-        case .write(let c, let bytes):
+        case .write(let c, let frame):
+            let bytes = frame.bytes
             guard members[i].links[c.rawValue] != nil else { return }
             if let timeline, let b = members[i].linkBroker[c.rawValue] {
                 timeline.wrote(bytes, link: Self.timelineLink(i, c.rawValue), client: "member \(i)", broker: "broker \(b)", cluster: cluster, at: now)

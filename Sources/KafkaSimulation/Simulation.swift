@@ -431,7 +431,8 @@ package struct Simulation {
                 let k = Self.link(ei, c)
                 net.links[k] = SimNetwork.Link(broker: node)
                 queue.push(at: now + net.latency(), .dial(k))
-            case .write(let c, let bytes):
+            case .write(let c, let frame):
+                let bytes = frame.bytes
                 let k = Self.link(ei, c)
                 guard let link = net.links[k] else { continue }
                 checkThrottle(link, bytes)

@@ -50,7 +50,8 @@ enum TimelineOutput {
                 next += 1
                 switch a {
                 case .open(let c, _, let host, let port, _): hosts[c.rawValue] = "\(host):\(port)"
-                case .write(let c, let bytes):
+                case .write(let c, let frame):
+                    let bytes = frame.bytes
                     t.wrote(bytes, link: c.rawValue, client: "engine", broker: hosts[c.rawValue] ?? "?", cluster: nil, at: at(now))
                 case .close(let c): t.disconnected(link: c.rawValue, at: at(now))
                 default: break

@@ -126,7 +126,7 @@ struct ConsumerGroupWorld {
             var w = ConsumerGroupWorld(heartbeatVersions: 0 ... 1)
             w.h = Harness(Harness.config(), seed: seed)
             w.join(ConsumerGroupMemberTests.config())
-            let writes = w.h.log.compactMap { a -> [UInt8]? in if case .write(_, let b) = a { return b } else { return nil } }
+            let writes = w.h.log.compactMap { a -> [UInt8]? in if case .write(_, let b) = a { return b.bytes } else { return nil } }
             let id = (w.take(.consumerGroupHeartbeat).first?.request.body as? ConsumerGroupHeartbeatRequest)?.memberId ?? ""
             return (writes, id)
         }

@@ -14,22 +14,56 @@ struct ProducerTests {
 
     @Test func acknowledgedBatchBodiesAreReusedUpToTheLimit() {
         var spares = BatchBodies()
-        var body: [UInt8] = Array(repeating: 7, count: 1000)
-        let storage = body.withUnsafeBufferPointer { $0.baseAddress }
-        spares.keep(&body)
-        #expect(body.isEmpty, "kept bodies leave the batch")
+        var storage: [UInt8] = []
+        storage.reserveCapacity(1000)
+        var batch = ProducerBatch(opened: .zero, storage: storage)
+        storage = []
+        batch.append(ProducerRecord(topic: "t", value: Array(repeating: 7, count: 500), timestamp: 1, token: 1), charge: 1)
+        let address = batch.bytes.withUnsafeBufferPointer { $0.baseAddress }
+        spares.keep(&batch.bytes)
+        #expect(batch.bytes.isEmpty, "kept storage leaves the batch")
         let small = spares.take(capacity: 4096)
         #expect(small.isEmpty && small.capacity >= 4096, "a kept body too small for the batch is not handed out")
         let reused = spares.take(capacity: 500)
         #expect(reused.isEmpty, "a kept body comes back emptied")
-        #expect(reused.withUnsafeBufferPointer { $0.baseAddress } == storage)
+        #expect(reused.withUnsafeBufferPointer { $0.baseAddress } == address)
+        // The next batch on that storage starts with the header's room again.
+        let next = ProducerBatch(opened: .zero, storage: reused)
+        #expect(next.bytes.count == ProducerBatch.headerRoom && next.records.isEmpty)
         // More bodies than the limit: the extra ones are let go.
         for _ in 0 ..< BatchBodies.limit + 2 {
             var b: [UInt8] = []
             b.reserveCapacity(64)
-            spares.keep(&b)
+            var batch = ProducerBatch(opened: .zero, storage: b)
+            spares.keep(&batch.bytes)
         }
         #expect(spares.count == BatchBodies.limit)
+    }
+
+    /// An uncompressed batch is sealed where it stands: the wire bytes are the batch's own
+    /// storage, not a copy. Sealed again for a retry with another sequence while a request
+    /// still holds the first seal, the first seal keeps its bytes (copy on write).
+    @Test func anUncompressedBatchIsSealedInPlace() throws {
+        var b = ProducerBatch(opened: .zero)
+        for i in 0 ..< 3 { b.append(ProducerRecord(topic: "t", key: [UInt8(i)], value: Array(repeating: UInt8(i), count: 100), timestamp: 9 + Int64(i), token: UInt64(i)), charge: 1) }
+        b.sequence = 5
+        let contexts = CompressionContexts()
+        let first = try b.sealed(codec: .none, producerId: 7, epoch: 1, contexts: contexts)
+        #expect(first.withUnsafeBufferPointer { $0.baseAddress } == b.bytes.withUnsafeBufferPointer { $0.baseAddress })
+        #expect(try b.sealed(codec: .none, producerId: 7, epoch: 1, contexts: contexts) == first, "nothing changed: the same seal")
+        b.sequence = 8
+        let second = try b.sealed(codec: .none, producerId: 7, epoch: 2, contexts: contexts)
+        for (wire, sequence, epoch) in [(first, Int32(5), Int16(1)), (second, 8, 2)] {
+            // decodeAll checks the CRC.
+            let batch = try #require(RecordsReader.decodeAll(wire, contexts: contexts).batches.first)
+            #expect(batch.header.baseSequence == sequence && batch.header.producerEpoch == epoch && batch.header.producerId == 7)
+            #expect(batch.header.maxTimestamp == 11 && batch.header.lastOffsetDelta == 2)
+            #expect(batch.records.map { $0.valueBytes ?? [] } == (0 ..< 3).map { Array(repeating: UInt8($0), count: 100) })
+        }
+        // Compressed, the records are sealed into a new array; the batch's own are left as they were.
+        let zstd = try b.sealed(codec: .zstd, producerId: 7, epoch: 2, contexts: contexts)
+        #expect(try RecordsReader.decodeAll(zstd, contexts: contexts).batches.first?.records.count == 3)
+        #expect(b.bytes == second)
     }
 
     @Test func conflictingConfigurationIsATypedError() {
@@ -106,7 +140,7 @@ struct ProducerTests {
             #expect(decoded[0].records.map { String(decoding: $0.valueBytes ?? [], as: UTF8.self) } == values)
             #expect(decoded[0].records.map(\.offset) == Array(0 ..< Int64(values.count)))
         }
-        #expect(by.body.count > 0)
+        #expect(by.records.count > 0)
     }
 
     @Test func sealedBatchCarriesSequenceEpochAndCodec() throws {

@@ -24,7 +24,7 @@ private func handshakeResponse(_ error: KafkaErrorCode = .noError, mechanisms: [
 }
 
 private func writes(_ actions: [Action]) -> [[UInt8]] {
-    actions.compactMap { if case .write(_, let b) = $0 { return b } else { return nil } }
+    actions.compactMap { if case .write(_, let b) = $0 { return b.bytes } else { return nil } }
 }
 
 @Suite struct SaslEngineTests {

@@ -31,6 +31,13 @@ public struct ParsedRequestHeader: Sendable {
 
 /// Encodes `request` as a complete frame: size prefix, request header, body.
 public func encodeRequestFrame<R: KafkaRequest>(_ request: R, version: Int16, correlationId: Int32, clientId: String?) throws(KafkaEncodingError) -> [UInt8] {
+    try encodeRequestFrame(request, version: version, correlationId: correlationId, clientId: clientId, splicingFrom: .max).head
+}
+
+/// `encodeRequestFrame` with BYTES fields of `splicingFrom` bytes or more spliced into the
+/// frame by reference rather than copied (`OutboundFrame`).
+public func encodeRequestFrame<R: KafkaRequest>(_ request: R, version: Int16, correlationId: Int32, clientId: String?,
+                                                splicingFrom: Int) throws(KafkaEncodingError) -> OutboundFrame {
     guard let headerVersion = HeaderVersions.request(apiKey: R.apiKey, version: version) else {
         throw KafkaEncodingError(message: R.messageName, field: "", kind: .unsupportedVersion(version))
     }
@@ -39,13 +46,14 @@ public func encodeRequestFrame<R: KafkaRequest>(_ request: R, version: Int16, co
     header.requestApiVersion = version
     header.correlationId = correlationId
     header.clientId = clientId
-    let hint = (request as? any EncodedSizeHinting)?.encodedSizeHint ?? 0
+    let hint = (request as? any EncodedSizeHinting)?.encodedSizeHint(splicingFrom: splicingFrom) ?? 0
     var w = ByteWriter(capacity: max(256, 64 + (clientId?.utf8.count ?? 0) + hint))
+    w.spliceFrom = splicingFrom
     let sizeAt = w.reserveInt32()
     try header.encode(into: &w, version: headerVersion)
     try request.encode(into: &w, version: version)
     try patchFrameSize(&w, at: sizeAt, R.messageName)
-    return w.bytes
+    return OutboundFrame(head: w.bytes, splices: w.splices)
 }
 
 /// Encodes `response` as a complete frame: size prefix, response header, body (what a

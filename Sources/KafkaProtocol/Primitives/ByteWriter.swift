@@ -3,13 +3,19 @@
 /// one writer; nothing is copied per field.
 public struct ByteWriter: Sendable {
     public var bytes: [UInt8]
+    /// BYTES fields at least this long are spliced, not copied (see `OutboundFrame`):
+    /// only a frame encoder sets it.
+    @usableFromInline var spliceFrom = Int.max
+    @usableFromInline var splices: [OutboundFrame.Splice] = []
+    @usableFromInline var splicedCount = 0
 
     public init(capacity: Int = 256) {
         bytes = []
         bytes.reserveCapacity(capacity)
     }
 
-    public var count: Int { bytes.count }
+    /// Bytes written, spliced ones included.
+    public var count: Int { bytes.count + splicedCount }
 
     // MARK: fixed-width integers
 
@@ -110,7 +116,12 @@ public struct ByteWriter: Sendable {
     /// BYTES (INT32 length) or COMPACT_BYTES.
     @inlinable public mutating func writeBytes(_ b: [UInt8], compact: Bool) {
         if compact { writeUnsignedVarint(UInt32(truncatingIfNeeded: b.count + 1)) } else { writeInt32(Int32(truncatingIfNeeded: b.count)) }
-        bytes.append(contentsOf: b)
+        if b.count >= spliceFrom {
+            splices.append(OutboundFrame.Splice(at: bytes.count, bytes: b))
+            splicedCount += b.count
+        } else {
+            bytes.append(contentsOf: b)
+        }
     }
 
     @inlinable public mutating func writeNullableBytes(_ b: [UInt8]?, compact: Bool) {

@@ -1,15 +1,15 @@
 /// A producer keeps its batches as v2 record bodies (so a retry can re-seal them); for a
 /// broker older than 0.11 the same body is written as a legacy message set instead.
 extension LegacyMessageSetEncoder {
-    /// Writes the `count` length-prefixed v2 record bodies in `body` (as
+    /// Writes the `count` length-prefixed v2 record bodies in `body` from `start` (as
     /// `RecordBatchEncoder.appendRecordBody` builds them, timestamps relative to
     /// `baseTimestamp`) as a message set of `magic` 0 or 1. A record with headers cannot be
     /// carried (headers need magic 2): an encoding error.
-    public static func encode(v2Body body: [UInt8], count: Int, baseTimestamp: Int64, magic: Int8, codec: CompressionCodec,
+    public static func encode(v2Body body: [UInt8], from start: Int = 0, count: Int, baseTimestamp: Int64, magic: Int8, codec: CompressionCodec,
                               contexts: CompressionContexts, into writer: inout ByteWriter) throws(KafkaEncodingError) {
         let records: [EncodableRecord]
         do throws(KafkaDecodingError) {
-            records = try recordsOfV2Body(body, count: count, baseTimestamp: baseTimestamp)
+            records = try recordsOfV2Body(body, from: start, count: count, baseTimestamp: baseTimestamp)
         } catch {
             throw KafkaEncodingError(message: "LegacyMessageSet", field: "records", kind: .invalidValue("malformed record body: \(error)"))
         }
@@ -21,8 +21,8 @@ extension LegacyMessageSetEncoder {
     }
 
     /// The records of a v2 record body sequence: key, value, headers and absolute timestamp.
-    static func recordsOfV2Body(_ body: [UInt8], count: Int, baseTimestamp: Int64) throws(KafkaDecodingError) -> [EncodableRecord] {
-        var r = ByteReader(body)
+    static func recordsOfV2Body(_ body: [UInt8], from start: Int = 0, count: Int, baseTimestamp: Int64) throws(KafkaDecodingError) -> [EncodableRecord] {
+        var r = ByteReader(body, range: start ..< body.count)
         var out: [EncodableRecord] = []
         out.reserveCapacity(count)
         for _ in 0 ..< count {

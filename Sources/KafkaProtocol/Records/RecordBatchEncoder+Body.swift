@@ -6,32 +6,65 @@ extension RecordBatchEncoder {
     public static func seal(body: UnsafeRawBufferPointer, count: Int, baseTimestamp: Int64, maxTimestamp: Int64,
                             options: RecordBatchOptions, contexts: CompressionContexts,
                             into writer: inout ByteWriter) throws(KafkaEncodingError) {
-        guard count > 0, count <= Int(Int32.max) else { throw encodeError("records", .invalidValue("a batch needs 1 ... Int32.max records")) }
+        try checkRecordCount(count)
         let start = writer.count
-        writer.writeInt64(options.baseOffset)
-        let lengthAt = writer.reserveInt32()
-        writer.writeInt32(options.partitionLeaderEpoch)
-        writer.writeInt8(2)
-        let crcAt = writer.reserveInt32()
+        writer.bytes.append(contentsOf: repeatElement(0, count: batchHeaderSize))
+        try contexts.compress(options.codec, body, into: &writer.bytes)
+        try checkBatchLength(writer.count - start)
+        writer.bytes.withUnsafeMutableBytes { b in
+            writeHeader(into: UnsafeMutableRawBufferPointer(rebasing: b[start...]), count: count, baseTimestamp: baseTimestamp,
+                        maxTimestamp: maxTimestamp, options: options)
+        }
+    }
+
+    /// Seals an uncompressed batch where it stands: `batch` holds `batchHeaderSize` bytes of
+    /// room, then the records' length-prefixed bodies; the header (length and CRC-32C
+    /// included) is written into the room. A producer that builds its batches this way
+    /// sends them without copying the records into a second array.
+    public static func sealInPlace(_ batch: inout [UInt8], count: Int, baseTimestamp: Int64, maxTimestamp: Int64,
+                                   options: RecordBatchOptions) throws(KafkaEncodingError) {
+        precondition(options.codec == .none, "a compressed batch is sealed into a new array")
+        precondition(batch.count >= batchHeaderSize, "no room for the batch header")
+        try checkRecordCount(count)
+        try checkBatchLength(batch.count)
+        batch.withUnsafeMutableBytes { b in
+            writeHeader(into: b, count: count, baseTimestamp: baseTimestamp, maxTimestamp: maxTimestamp, options: options)
+        }
+    }
+
+    private static func checkRecordCount(_ count: Int) throws(KafkaEncodingError) {
+        guard count > 0, count <= Int(Int32.max) else { throw encodeError("records", .invalidValue("a batch needs 1 ... Int32.max records")) }
+    }
+
+    /// `size`: the whole batch, header included.
+    private static func checkBatchLength(_ size: Int) throws(KafkaEncodingError) {
+        let length = size - RecordBatchHeader.logOverhead
+        guard length <= Int(Int32.max) else { throw encodeError("batchLength", .valueTooLong(length)) }
+    }
+
+    /// Writes the v2 header into the first `batchHeaderSize` bytes of `batch`, whose records
+    /// (compressed or not) fill the rest: the batch length from `batch.count`, then the
+    /// CRC-32C from the attributes to the end.
+    private static func writeHeader(into batch: UnsafeMutableRawBufferPointer, count: Int, baseTimestamp: Int64, maxTimestamp: Int64,
+                                    options: RecordBatchOptions) {
         let attributes = RecordBatchAttributes(codec: options.codec, timestampType: options.timestampType,
                                                isTransactional: options.isTransactional, isControl: options.isControl,
                                                hasDeleteHorizon: options.hasDeleteHorizon)
-        writer.writeInt16(attributes.rawValue)
-        writer.writeInt32(Int32(count - 1))
-        writer.writeInt64(baseTimestamp)
-        writer.writeInt64(maxTimestamp)
-        writer.writeInt64(options.producerId)
-        writer.writeInt16(options.producerEpoch)
-        writer.writeInt32(options.baseSequence)
-        writer.writeInt32(Int32(count))
-        try contexts.compress(options.codec, body, into: &writer.bytes)
-        let length = writer.count - start - RecordBatchHeader.logOverhead
-        guard length <= Int(Int32.max) else { throw encodeError("batchLength", .valueTooLong(length)) }
-        writer.patchInt32(at: lengthAt, Int32(length))
-        let crc = writer.bytes.withUnsafeBytes { b in
-            CRC32C.checksum(UnsafeRawBufferPointer(rebasing: b[(start + RecordBatchHeader.attributesOffset)...]))
-        }
-        writer.patchUInt32(at: crcAt, crc)
+        // Big-endian, unaligned (SE-0349), at the v2 header's fixed offsets.
+        batch.storeBytes(of: options.baseOffset.bigEndian, toByteOffset: 0, as: Int64.self)
+        batch.storeBytes(of: Int32(batch.count - RecordBatchHeader.logOverhead).bigEndian, toByteOffset: 8, as: Int32.self)
+        batch.storeBytes(of: options.partitionLeaderEpoch.bigEndian, toByteOffset: 12, as: Int32.self)
+        batch.storeBytes(of: 2, toByteOffset: 16, as: UInt8.self)
+        batch.storeBytes(of: attributes.rawValue.bigEndian, toByteOffset: 21, as: Int16.self)
+        batch.storeBytes(of: Int32(count - 1).bigEndian, toByteOffset: 23, as: Int32.self)
+        batch.storeBytes(of: baseTimestamp.bigEndian, toByteOffset: 27, as: Int64.self)
+        batch.storeBytes(of: maxTimestamp.bigEndian, toByteOffset: 35, as: Int64.self)
+        batch.storeBytes(of: options.producerId.bigEndian, toByteOffset: 43, as: Int64.self)
+        batch.storeBytes(of: options.producerEpoch.bigEndian, toByteOffset: 51, as: Int16.self)
+        batch.storeBytes(of: options.baseSequence.bigEndian, toByteOffset: 53, as: Int32.self)
+        batch.storeBytes(of: Int32(count).bigEndian, toByteOffset: 57, as: Int32.self)
+        let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: batch[RecordBatchHeader.attributesOffset...]))
+        batch.storeBytes(of: crc.bigEndian, toByteOffset: 17, as: UInt32.self)
     }
 
     /// Appends one record's length-prefixed body (what `seal` expects) to `body`, sized in

@@ -1,8 +1,8 @@
 /// What a connection state machine asks of its owner. The engine maps these to driver
 /// actions and to the fate of its pending requests.
 enum ConnectionEvent {
-    /// Bytes for the driver to write.
-    case write([UInt8])
+    /// A frame for the driver to write.
+    case write(OutboundFrame)
     /// The handshake (ApiVersions, SASL) finished; the broker's versions are known.
     case ready(BrokerVersions)
     /// A response (or a request-specific failure) for the request with this token.

@@ -364,7 +364,7 @@ struct ConnectionStateMachine {
             w.writeRaw(bytes)
             inFlight.append(InFlight(correlationId: -1, apiKey: .saslAuthenticate, version: 0, kind: .legacySaslToken,
                                      deadline: now + config.requestTimeoutOverhead, writtenAt: now))
-            return [.write(w.bytes)]
+            return [.write(OutboundFrame(w.bytes))]
         }
         var request = SaslAuthenticateRequest()
         request.authBytes = bytes
@@ -510,7 +510,7 @@ struct ConnectionStateMachine {
             }
             let request = adaptForVersion(out.request, version: version)
             let correlationId = takeCorrelationId()
-            let frame: [UInt8]
+            let frame: OutboundFrame
             do {
                 frame = try encodeFrame(request, version: version, correlationId: correlationId, clientId: config.clientId)
             } catch {
@@ -541,8 +541,8 @@ struct ConnectionStateMachine {
             inFlight.append(InFlight(correlationId: correlationId, apiKey: R.apiKey, version: version, kind: kind,
                                      deadline: now + config.requestTimeoutOverhead, writtenAt: now))
             lastActivity = now
-            guard config.observe else { return [.write(frame)] }
-            return [.write(frame), .observed(.requestWritten(broker: broker, apiKey: R.apiKey, version: version, bytes: frame.count, queued: .zero))]
+            guard config.observe else { return [.write(OutboundFrame(frame))] }
+            return [.write(OutboundFrame(frame)), .observed(.requestWritten(broker: broker, apiKey: R.apiKey, version: version, bytes: frame.count, queued: .zero))]
         } catch {
             return fail(.encodingFailed(error), notifyDriver: true)
         }
@@ -571,9 +571,12 @@ struct ConnectionStateMachine {
 
 // MARK: - helpers over type-erased messages
 
-private func encodeFrame(_ request: any KafkaRequest, version: Int16, correlationId: Int32, clientId: String?) throws(KafkaEncodingError) -> [UInt8] {
-    func open<R: KafkaRequest>(_ r: R) throws(KafkaEncodingError) -> [UInt8] {
-        try encodeRequestFrame(r, version: version, correlationId: correlationId, clientId: clientId)
+/// BYTES fields this long (produce batches) are spliced into a frame, not copied into it.
+let frameSpliceFrom = 4096
+
+private func encodeFrame(_ request: any KafkaRequest, version: Int16, correlationId: Int32, clientId: String?) throws(KafkaEncodingError) -> OutboundFrame {
+    func open<R: KafkaRequest>(_ r: R) throws(KafkaEncodingError) -> OutboundFrame {
+        try encodeRequestFrame(r, version: version, correlationId: correlationId, clientId: clientId, splicingFrom: frameSpliceFrom)
     }
     return try open(request)
 }

@@ -3,7 +3,8 @@
 package enum Action: Sendable, CustomStringConvertible {
     /// Open a TCP (or TLS) connection and report `connectionOpened` / `connectionFailed`.
     case open(ConnectionID, broker: BrokerID, host: String, port: Int, tls: Bool)
-    case write(ConnectionID, [UInt8])
+    /// Write the frame (its runs in order: `OutboundFrame.forEachRun`).
+    case write(ConnectionID, OutboundFrame)
     /// Await the OAUTHBEARER token provider (off the engine: it is async) and answer with
     /// `EngineInput.oauthToken`. The connection waits at most the connect timeout.
     case fetchOAuthToken(ConnectionID)

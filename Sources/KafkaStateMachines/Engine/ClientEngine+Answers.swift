@@ -6,19 +6,22 @@ import KafkaProtocol
 /// for its owner — the user, a split request, or a component.
 extension ClientEngine {
     mutating func handleResult(_ id: UInt64, _ result: Result<any KafkaResponse, KafkaClientError>, from connection: ConnectionID, now: Instant) {
-        guard let p = pending[id], p.state == .sent(connection) else { return }
+        // The owner and target only, not the pending request: a copy of it would hold the
+        // request (a produce request's batches) while the owner handles the answer, and a
+        // producer reuses an acknowledged batch's storage only when nothing else holds it.
+        guard pending[id]?.state == .sent(connection), let owner = pending[id]?.owner, let target = pending[id]?.target else { return }
         switch result {
         case .failure(let error):
             if error.isRetriable { retry(id, after: error, now: now) } else { finish(id, .failure(error), now: now) }
         case .success(let response):
-            if case .metadataRefresh = p.owner, let m = response as? MetadataResponse {
+            if case .metadataRefresh = owner, let m = response as? MetadataResponse {
                 pending[id] = nil
                 refresh.ended()
                 applyMetadata(m, now: now)
                 metadataUpdated(now: now)
                 return
             }
-            if case .findCoordinator(let key) = p.owner, let f = response as? FindCoordinatorResponse {
+            if case .findCoordinator(let key) = owner, let f = response as? FindCoordinatorResponse {
                 switch CoordinatorCache.parse(f) {
                 case .success(let entry):
                     pending[id] = nil
@@ -42,12 +45,12 @@ extension ClientEngine {
             // route was wrong: a coordinator that moved or is still loading, a controller
             // that is no longer one. Those are retried here, like a failed connection.
             if let code = response.topLevelErrorCode, code != .noError {
-                if let key = p.target.coordinatorKey, CoordinatorCache.meansMoved(code) || code == .coordinatorLoadInProgress {
+                if let key = target.coordinatorKey, CoordinatorCache.meansMoved(code) || code == .coordinatorLoadInProgress {
                     if CoordinatorCache.meansMoved(code) { coordinators.invalidate(key) }
                     retry(id, after: .brokerError(code, message: nil), now: now)
                     return
                 }
-                if p.target == .controller, code == .notController {
+                if target == .controller, code == .notController {
                     retry(id, after: .brokerError(code, message: nil), now: now, waitForMetadata: true)
                     return
                 }
@@ -89,8 +92,9 @@ extension ClientEngine {
 
     /// Completes a pending request, telling whoever owns it.
     mutating func finish(_ id: UInt64, _ result: Result<any KafkaResponse, KafkaClientError>, now: Instant) {
-        guard let p = pending.removeValue(forKey: id) else { return }
-        switch p.owner {
+        // The request goes here (see `handleResult`).
+        guard let owner = pending.removeValue(forKey: id)?.owner else { return }
+        switch owner {
         case .user(let promise):
             actions.append(.complete(promise, result))
         case .shard(let parent):

@@ -11,16 +11,16 @@ extension ProducerBatch {
         kept.attempts = attempts
         var removed: [(index: Int, batch: ProducerBatch)] = []
         let share = count > 0 ? charged / count : 0
-        var position = 0
+        var position = Self.headerRoom
         // The timestamp delta (relative to this batch) of the first record kept: the kept
         // batch's deltas are relative to it.
         var keptBase: Int64? = nil
         var keptMax = Int64.min
         for i in 0 ..< count {
-            var r = ByteReader(body, range: position ..< body.count)
+            var r = ByteReader(bytes, range: position ..< bytes.count)
             guard let length = try? r.readVarint("length"), length >= 1 else { return nil }
             let next = r.offset + Int(length)
-            guard next <= body.count, (try? r.readInt8("attributes")) != nil, let ts = try? r.readVarlong("timestampDelta") else { return nil }
+            guard next <= bytes.count, (try? r.readInt8("attributes")) != nil, let ts = try? r.readVarlong("timestampDelta") else { return nil }
             if indices.contains(i) {
                 var single = ProducerBatch(opened: opened)
                 single.closed = true
@@ -32,8 +32,8 @@ extension ProducerBatch {
                 continue
             }
             if keptBase == nil { keptBase = ts }
-            guard let after = RecordBatchEncoder.rebaseRecordBody(body, at: position, offsetDelta: Int32(kept.count),
-                                                                  timestampShift: -keptBase!, to: &kept.body) else { return nil }
+            guard let after = RecordBatchEncoder.rebaseRecordBody(bytes, at: position, offsetDelta: Int32(kept.count),
+                                                                  timestampShift: -keptBase!, to: &kept.bytes) else { return nil }
             position = after
             kept.tokens.append(tokens[i])
             keptMax = max(keptMax, baseTimestamp &+ ts)

@@ -1,9 +1,13 @@
-/// One partition's batch: records encoded into `body` as they arrive (each record's
-/// length-prefixed v2 body, offset delta = its index), sealed into wire bytes when sent.
-/// The uncompressed body is kept until the batch is acknowledged, so a retry can re-seal
-/// it with a new epoch, sequence or codec, and a too-large batch can be split.
+/// One partition's batch: records encoded into `bytes` as they arrive (each record's
+/// length-prefixed v2 body, offset delta = its index), sealed when sent. `bytes` starts
+/// with room for the v2 header, so an uncompressed batch is sealed where it stands (the
+/// header written into the room) and goes out without a copy of its records; a compressed
+/// or legacy one is sealed into an array of its own. The records are kept until the batch
+/// is acknowledged, so a retry can re-seal them with a new epoch, sequence or codec, and a
+/// too-large batch can be split.
 struct ProducerBatch {
-    var body: [UInt8] = []
+    /// `headerRoom` bytes for the header, then the records.
+    var bytes: [UInt8]
     var tokens: [UInt64] = []
     var baseTimestamp: Int64 = 0
     var maxTimestamp: Int64 = 0
@@ -16,15 +20,26 @@ struct ProducerBatch {
     /// The idempotent base sequence, assigned when first sent; -1 before.
     var sequence: Int32 = -1
     var attempts = 0
-    /// The last sealed form and what it was sealed with.
-    var wire: [UInt8]? = nil
-    var wireKey: (codec: CompressionCodec, producerId: Int64, epoch: Int16, sequence: Int32, legacyMagic: Int8?)? = nil
+    /// The last sealed form when it is not `bytes` (compressed or legacy), and what the
+    /// last seal used.
+    private var wire: [UInt8]? = nil
+    private var wireKey: (codec: CompressionCodec, producerId: Int64, epoch: Int16, sequence: Int32, legacyMagic: Int8?)? = nil
 
-    init(opened: Instant) { self.opened = opened }
+    static let headerRoom = RecordBatchEncoder.batchHeaderSize
+
+    /// `storage`: an emptied array whose capacity the batch reuses (see `BatchBodies`).
+    init(opened: Instant, storage: [UInt8] = []) {
+        self.opened = opened
+        bytes = storage
+        bytes.removeAll(keepingCapacity: true)
+        bytes.append(contentsOf: repeatElement(0, count: Self.headerRoom))
+    }
 
     var count: Int { tokens.count }
     /// Bytes on the wire uncompressed, header included.
-    var wireSize: Int { RecordBatchEncoder.batchHeaderSize + body.count }
+    var wireSize: Int { bytes.count }
+    /// Where the records start in `bytes`, and end.
+    var records: Range<Int> { Self.headerRoom ..< bytes.count }
 
     /// The encoded size of `record` if appended now (body, and body with its length
     /// prefix); nil when a field is too long for the format.
@@ -48,7 +63,7 @@ struct ProducerBatch {
             maxTimestamp = r.timestamp
         }
         RecordBatchEncoder.appendRecordBody(key: r.key, value: r.value, headers: r.headers, offsetDelta: Int32(truncatingIfNeeded: count),
-                                            timestampDelta: r.timestamp &- baseTimestamp, size: size, to: &body)
+                                            timestampDelta: r.timestamp &- baseTimestamp, size: size, to: &bytes)
         tokens.append(r.token)
         charged += charge
     }
@@ -59,25 +74,36 @@ struct ProducerBatch {
     /// `legacyMagic` (0 or 1) seals it as a legacy message set for a broker before 0.11.
     mutating func sealed(codec: CompressionCodec, producerId: Int64, epoch: Int16, transactional: Bool = false,
                          legacyMagic: Int8? = nil, contexts: CompressionContexts) throws(KafkaEncodingError) -> [UInt8] {
-        if let wire, let k = wireKey, k.codec == codec, k.producerId == producerId, k.epoch == epoch, k.sequence == sequence,
+        if let k = wireKey, k.codec == codec, k.producerId == producerId, k.epoch == epoch, k.sequence == sequence,
            k.legacyMagic == legacyMagic {
-            return wire
+            return wire ?? bytes
         }
         if let magic = legacyMagic {
-            var w = ByteWriter(capacity: body.count + 34 * count + 64)
-            try LegacyMessageSetEncoder.encode(v2Body: body, count: count, baseTimestamp: baseTimestamp, magic: magic, codec: codec,
-                                               contexts: contexts, into: &w)
+            var w = ByteWriter(capacity: bytes.count + 34 * count + 64)
+            try LegacyMessageSetEncoder.encode(v2Body: bytes, from: Self.headerRoom, count: count, baseTimestamp: baseTimestamp,
+                                               magic: magic, codec: codec, contexts: contexts, into: &w)
             wire = w.bytes
             wireKey = (codec, producerId, epoch, sequence, legacyMagic)
             return w.bytes
         }
-        var w = ByteWriter(capacity: RecordBatchEncoder.batchHeaderSize + body.count + 64)
         let options = RecordBatchOptions(codec: codec, isTransactional: transactional, producerId: producerId, producerEpoch: epoch,
                                          baseSequence: sequence)
-        let failure: KafkaEncodingError? = body.withUnsafeBytes { b in
+        if codec == .none {
+            // Sealed in place; a request still holding an earlier seal keeps its own copy
+            // (the write below copies on write). Nothing matches until the seal succeeds.
+            wire = nil
+            wireKey = nil
+            try RecordBatchEncoder.sealInPlace(&bytes, count: count, baseTimestamp: baseTimestamp, maxTimestamp: maxTimestamp,
+                                               options: options)
+            wireKey = (codec, producerId, epoch, sequence, nil)
+            return bytes
+        }
+        var w = ByteWriter(capacity: bytes.count + 64)
+        let failure: KafkaEncodingError? = bytes.withUnsafeBytes { b in
             do throws(KafkaEncodingError) {
-                try RecordBatchEncoder.seal(body: b, count: count, baseTimestamp: baseTimestamp, maxTimestamp: maxTimestamp,
-                                            options: options, contexts: contexts, into: &w)
+                try RecordBatchEncoder.seal(body: UnsafeRawBufferPointer(rebasing: b[Self.headerRoom...]), count: count,
+                                            baseTimestamp: baseTimestamp, maxTimestamp: maxTimestamp, options: options,
+                                            contexts: contexts, into: &w)
                 return nil
             } catch { return error }
         }
@@ -96,12 +122,12 @@ struct ProducerBatch {
         var second = ProducerBatch(opened: opened)
         first.closed = true
         second.closed = true
-        var index = 0
+        var index = Self.headerRoom
         var secondBase: Int64 = 0
         for i in 0 ..< count {
             let toSecond = i >= half
             // Timestamp deltas are relative to the first record of the new batch.
-            var r = ByteReader(body, range: index ..< body.count)
+            var r = ByteReader(bytes, range: index ..< bytes.count)
             guard let len = try? r.readVarint("length"), len >= 1, (try? r.readInt8("attributes")) != nil,
                   let ts = try? r.readVarlong("timestampDelta") else { return nil }
             _ = len
@@ -109,8 +135,8 @@ struct ProducerBatch {
             let shift = toSecond ? -secondBase : 0
             let delta = Int32(toSecond ? i - half : i)
             guard let next = toSecond
-                ? RecordBatchEncoder.rebaseRecordBody(body, at: index, offsetDelta: delta, timestampShift: shift, to: &second.body)
-                : RecordBatchEncoder.rebaseRecordBody(body, at: index, offsetDelta: delta, timestampShift: shift, to: &first.body)
+                ? RecordBatchEncoder.rebaseRecordBody(bytes, at: index, offsetDelta: delta, timestampShift: shift, to: &second.bytes)
+                : RecordBatchEncoder.rebaseRecordBody(bytes, at: index, offsetDelta: delta, timestampShift: shift, to: &first.bytes)
             else { return nil }
             index = next
             if toSecond { second.tokens.append(tokens[i]) } else { first.tokens.append(tokens[i]) }
@@ -141,10 +167,11 @@ struct BatchBodies {
         return body
     }
 
-    /// Keeps `body`'s storage, emptied, when there is room; `body` is left empty.
-    mutating func keep(_ body: inout [UInt8]) {
+    /// Keeps a batch's storage, emptied, when there is room; `bytes` is left empty. Taken
+    /// out of the batch, not copied: emptied while shared, the array would get new storage.
+    mutating func keep(_ bytes: inout [UInt8]) {
         var kept: [UInt8] = []
-        swap(&kept, &body)
+        swap(&kept, &bytes)
         guard bodies.count < Self.limit, kept.capacity > 0 else { return }
         kept.removeAll(keepingCapacity: true)
         bodies.append(kept)

@@ -161,7 +161,7 @@ extension ProducerStateMachine {
             q.backoffUntil = nil
             topics[topic]!.partitions[p] = q
             report(topic, Int32(p), b, baseOffset: offset, logAppendTime: appendTime, error: nil)
-            spareBodies.keep(&b.body)
+            spareBodies.keep(&b.bytes)
         case .retry(let error, let refresh):
             if topics[topic]!.deleted {
                 q.rewind(resolvedOne: true)

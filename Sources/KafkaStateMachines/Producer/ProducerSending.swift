@@ -187,7 +187,7 @@ extension PartitionQueue {
     mutating func prepareNext(idempotent: Bool, transactional: Bool = false, codec: CompressionCodec, producerId: Int64, epoch: Int16,
                               legacyMagic: Int8? = nil, contexts: CompressionContexts) throws(KafkaEncodingError) -> [UInt8] {
         let i = sentCount
-        if !batches[i].closed { lastBatchBody = batches[i].body.count }
+        if !batches[i].closed { lastBatchBody = batches[i].bytes.count }
         batches[i].closed = true
         if idempotent && batches[i].sequence < 0 {
             batches[i].sequence = nextSequence

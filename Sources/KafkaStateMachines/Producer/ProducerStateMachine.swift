@@ -502,16 +502,15 @@ extension PartitionQueue {
             batches[last].closed = true
             closedOne = true
         }
-        if let last = batches.last { lastBatchBody = last.body.count }
-        var b = ProducerBatch(opened: now)
-        // Accepted records always fit an empty batch (checked at the call).
-        guard let size = b.sizeIfAppended(r, baseBody: baseBody) else { preconditionFailure("record accepted without a size") }
+        if let last = batches.last { lastBatchBody = last.bytes.count }
         // Sized like the partition's last batch (plus an eighth): a steady stream fills its
         // batches without regrowing (and re-faulting) the body several times each. No floor
         // beyond a first batch's 4 KiB: a 16 KiB floor held 16 KiB (and more, in flight) per
         // partition whatever the partition's batches needed, tens of MB at 1,000 partitions.
         let want = lastBatchBody == 0 ? 4096 : lastBatchBody + lastBatchBody / 8
-        b.body = spares.take(capacity: min(maxBatchBytes, want))
+        var b = ProducerBatch(opened: now, storage: spares.take(capacity: min(maxBatchBytes, want)))
+        // Accepted records always fit an empty batch (checked at the call).
+        guard let size = b.sizeIfAppended(r, baseBody: baseBody) else { preconditionFailure("record accepted without a size") }
         b.append(r, charge: charge, size: size)
         batches.append(b)
         return closedOne

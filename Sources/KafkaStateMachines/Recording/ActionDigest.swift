@@ -29,7 +29,7 @@ package struct ActionDigest: Sendable, Equatable {
             mix(UInt8(1)); mix(c.rawValue); mix(b.description); mix(host); mix(UInt64(port)); mix(UInt8(tls ? 1 : 0))
         case .write(let c, let bytes):
             mix(UInt8(2)); mix(c.rawValue); mix(UInt64(bytes.count))
-            for b in bytes { mix(b) }
+            bytes.forEachRun { for b in $0 { mix(b) } }
         case .close(let c):
             mix(UInt8(3)); mix(c.rawValue)
         case .complete(let p, let r):

@@ -71,7 +71,8 @@ enum EngineFuzz {
                     } else {
                         engine.handle(.connectionFailed(c, reason: .refused("no broker \(id)")), now: now)
                     }
-                case .write(let c, let bytes):
+                case .write(let c, let frame):
+                    let bytes = frame.bytes
                     writes += 1
                     if writes == hostileWrite, let frame = hostileAnswer(to: bytes, input: input, cluster: &cluster, link: links[c], now: now, deliver: deliver) {
                         hostileAt = now
