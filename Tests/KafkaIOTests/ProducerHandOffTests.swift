@@ -174,6 +174,33 @@ import Testing
         #expect(inbox.submit(Self.record(5), Self.callback(), loop: loop, hop: {}) == false)
     }
 
+    /// Large records reach the hand-off's byte limits long before its counts: the hop comes
+    /// at once past `eagerBytes`, and an async producer waits past `handOffBytes`.
+    @Test func largeRecordsReachTheByteLimitsFirst() async {
+        let loop = EmbeddedEventLoop()
+        let hops = NIOLockedValueBox(0)
+        let inbox = CommandInbox(produceDelay: .milliseconds(1), eagerCount: 100, handOffLimit: 100, eagerBytes: 25_000, handOffBytes: 50_000)
+        let submit = { (n: Int) in inbox.submit(Self.record(n), Self.callback(charge: 10_000), loop: loop, hop: { hops.withLockedValue { $0 += 1 } }) }
+        #expect(submit(1) == false && submit(2) == false)
+        loop.run()
+        #expect(hops.withLockedValue { $0 } == 0, "20,000 bytes queued: the timed hop is still to come")
+        #expect(submit(3) == false)
+        loop.run()
+        #expect(hops.withLockedValue { $0 } == 1, "30,000 bytes: past eagerBytes, the hop comes at once")
+        #expect(submit(4) == false && submit(5) == true, "50,000 bytes reach handOffBytes with 5 of 100 records")
+        let released = NIOLockedValueBox(false)
+        let waiter = Task {
+            await inbox.waitForTake()
+            released.withLockedValue { $0 = true }
+        }
+        try? await Task.sleep(for: .milliseconds(100))
+        #expect(released.withLockedValue { $0 } == false)
+        #expect(inbox.take().records.count == 5)
+        await waiter.value
+        // The count starts again from the take.
+        #expect(submit(6) == false)
+    }
+
     @Test func completionRingTakesAReportsTokensInOneCall() {
         var ring = ProduceCompletions()
         // Past the 1,024-slot storage's end first, so the tokens below wrap it.
