@@ -15,8 +15,8 @@ import NIOCore
 /// once if none is already coming. A produced record can wait a little: it would linger in
 /// its batch anyway, so the first record after a hop schedules the next hop `produceDelay`
 /// later and the records produced meanwhile ride along, instead of each waking the loop (a
-/// wakeup costs more than the record). `eagerCount` queued records (or `eagerBytes`), or any call that cannot
-/// wait, bring the hop forward.
+/// wakeup costs more than the record). `eagerCount` queued records (or `eagerBytes`), or
+/// any call that cannot wait, bring the hop forward.
 final class CommandInbox: Sendable {
     private enum Pending { case none, timed, immediate }
     private struct State {
@@ -149,9 +149,10 @@ final class CommandInbox: Sendable {
     }
 
     /// Returns once the loop has taken the records queued (at once if it already has, or
-    /// fewer than `handOffLimit` records and `handOffBytes` are queued). A hop is always on its way while records
-    /// are queued (`submit` schedules one, immediate at `eagerCount`), so the wait is one
-    /// hop's work at most; cancellation does not cut it short.
+    /// fewer than `handOffLimit` records and `handOffBytes` are queued). A hop is always on
+    /// its way while records are queued (`submit` schedules one, immediate at `eagerCount`
+    /// or `eagerBytes`), so the wait is one hop's work at most; cancellation does not cut
+    /// it short.
     func waitForTake() async {
         await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
             let now = state.withLockedValue { s -> Bool in

@@ -326,13 +326,9 @@ final class EngineDriver {
     /// channel still holds is not reused in place: `clear` copies on write.
     private func write(_ frame: OutboundFrame, to ch: any Channel) {
         guard frame.count >= Self.pooledFrame else {
-            if frame.splices.isEmpty {
-                ch.write(ch.allocator.buffer(bytes: frame.head), promise: nil)
-            } else {
-                var buffer = ch.allocator.buffer(capacity: frame.count)
-                frame.forEachRun { buffer.writeBytes($0) }
-                ch.write(buffer, promise: nil)
-            }
+            var buffer = ch.allocator.buffer(capacity: frame.count)
+            frame.forEachRun { buffer.writeBytes($0) }
+            ch.write(buffer, promise: nil)
             return
         }
         var buffer = sendBuffers.popLast() ?? ch.allocator.buffer(capacity: frame.count)

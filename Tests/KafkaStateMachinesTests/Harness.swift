@@ -83,7 +83,7 @@ func fullApiVersions() -> ApiVersionsResponse {
 func decodeWrites(_ actions: [Action]) -> [SeenRequest] {
     actions.compactMap { a in
         guard case .write(let c, let bytes) = a else { return nil }
-        guard let parsed = try? parseRequestHeader(Array(bytes.dropFirst(4))), let body = try? parsed.decodeBody() else { return nil }
+        guard let parsed = try? parseRequestHeader(Array(bytes.bytes.dropFirst(4))), let body = try? parsed.decodeBody() else { return nil }
         return SeenRequest(connection: c, apiKey: parsed.apiKey, version: parsed.apiVersion, correlationId: parsed.correlationId, body: body)
     }
 }

@@ -2,7 +2,7 @@
 /// (a produce request's record batches) spliced in at their offsets rather than copied
 /// into it. The driver copies each run once, straight into its send buffer: a batch goes
 /// from the producer's array to the socket buffer without a frame-sized copy between.
-public struct OutboundFrame: Sendable, Equatable, Sequence {
+public struct OutboundFrame: Sendable, Equatable {
     /// One spliced field: its bytes and where they go in `head` (before `head[at]`).
     public struct Splice: Sendable, Equatable {
         public var at: Int
@@ -52,42 +52,6 @@ public struct OutboundFrame: Sendable, Equatable, Sequence {
                 from = s.at
             }
             if from < h.count { body(UnsafeRawBufferPointer(rebasing: h[from...])) }
-        }
-    }
-
-    public func makeIterator() -> Iterator { Iterator(frame: self) }
-
-    /// The bytes in order, without flattening the frame.
-    public struct Iterator: IteratorProtocol {
-        let frame: OutboundFrame
-        var splice = 0
-        var inSplice = false
-        var position = 0
-
-        init(frame: OutboundFrame) { self.frame = frame }
-
-        public mutating func next() -> UInt8? {
-            while true {
-                if inSplice {
-                    let s = frame.splices[splice]
-                    if position < s.bytes.count {
-                        defer { position += 1 }
-                        return s.bytes[position]
-                    }
-                    inSplice = false
-                    position = s.at
-                    splice += 1
-                    continue
-                }
-                if splice < frame.splices.count, position == frame.splices[splice].at {
-                    inSplice = true
-                    position = 0
-                    continue
-                }
-                guard position < frame.head.count else { return nil }
-                defer { position += 1 }
-                return frame.head[position]
-            }
         }
     }
 }

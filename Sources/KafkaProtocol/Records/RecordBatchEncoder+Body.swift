@@ -7,10 +7,10 @@ extension RecordBatchEncoder {
                             options: RecordBatchOptions, contexts: CompressionContexts,
                             into writer: inout ByteWriter) throws(KafkaEncodingError) {
         try checkRecordCount(count)
-        let start = writer.count
+        let start = writer.bytes.count
         writer.bytes.append(contentsOf: repeatElement(0, count: batchHeaderSize))
         try contexts.compress(options.codec, body, into: &writer.bytes)
-        try checkBatchLength(writer.count - start)
+        try checkBatchLength(writer.bytes.count - start)
         writer.bytes.withUnsafeMutableBytes { b in
             writeHeader(into: UnsafeMutableRawBufferPointer(rebasing: b[start...]), count: count, baseTimestamp: baseTimestamp,
                         maxTimestamp: maxTimestamp, options: options)
@@ -37,7 +37,7 @@ extension RecordBatchEncoder {
     }
 
     /// `size`: the whole batch, header included.
-    private static func checkBatchLength(_ size: Int) throws(KafkaEncodingError) {
+    static func checkBatchLength(_ size: Int) throws(KafkaEncodingError) {
         let length = size - RecordBatchHeader.logOverhead
         guard length <= Int(Int32.max) else { throw encodeError("batchLength", .valueTooLong(length)) }
     }
@@ -45,7 +45,7 @@ extension RecordBatchEncoder {
     /// Writes the v2 header into the first `batchHeaderSize` bytes of `batch`, whose records
     /// (compressed or not) fill the rest: the batch length from `batch.count`, then the
     /// CRC-32C from the attributes to the end.
-    private static func writeHeader(into batch: UnsafeMutableRawBufferPointer, count: Int, baseTimestamp: Int64, maxTimestamp: Int64,
+    static func writeHeader(into batch: UnsafeMutableRawBufferPointer, count: Int, baseTimestamp: Int64, maxTimestamp: Int64,
                                     options: RecordBatchOptions) {
         let attributes = RecordBatchAttributes(codec: options.codec, timestampType: options.timestampType,
                                                isTransactional: options.isTransactional, isControl: options.isControl,

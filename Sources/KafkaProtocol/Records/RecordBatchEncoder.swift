@@ -29,8 +29,8 @@ public struct RecordBatchOptions: Sendable, Equatable {
     }
 }
 
-/// Builds v2 record batches straight into one output buffer: the header with placeholders,
-/// the records (or their compressed form), then the length and CRC-32C back-patched.
+/// Builds v2 record batches straight into one output buffer: room for the header, the
+/// records (or their compressed form), then the header with its length and CRC-32C.
 public enum RecordBatchEncoder {
     /// Appends one batch holding `records` (offset deltas 0..<n, timestamps relative to the
     /// first record's) to `writer`.
@@ -42,24 +42,9 @@ public enum RecordBatchEncoder {
         var maxTimestamp = baseTimestamp
         for r in records where r.timestamp > maxTimestamp { maxTimestamp = r.timestamp }
 
-        let start = writer.count
-        writer.writeInt64(options.baseOffset)
-        let lengthAt = writer.reserveInt32()
-        writer.writeInt32(options.partitionLeaderEpoch)
-        writer.writeInt8(2)
-        let crcAt = writer.reserveInt32()
-        let attributes = RecordBatchAttributes(codec: options.codec, timestampType: options.timestampType,
-                                               isTransactional: options.isTransactional, isControl: options.isControl,
-                                               hasDeleteHorizon: options.hasDeleteHorizon)
-        writer.writeInt16(attributes.rawValue)
-        writer.writeInt32(Int32(records.count - 1))
-        writer.writeInt64(baseTimestamp)
-        writer.writeInt64(maxTimestamp)
-        writer.writeInt64(options.producerId)
-        writer.writeInt16(options.producerEpoch)
-        writer.writeInt32(options.baseSequence)
-        writer.writeInt32(Int32(records.count))
-
+        // Room for the header, written once the records are (`writeHeader`).
+        let start = writer.bytes.count
+        writer.bytes.append(contentsOf: repeatElement(0, count: batchHeaderSize))
         if options.codec == .none {
             try writeRecords(records, baseTimestamp: baseTimestamp, into: &writer)
         } else {
@@ -70,13 +55,11 @@ public enum RecordBatchEncoder {
             }
         }
 
-        let length = writer.count - start - RecordBatchHeader.logOverhead
-        guard length <= Int(Int32.max) else { throw encodeError("batchLength", .valueTooLong(length)) }
-        writer.patchInt32(at: lengthAt, Int32(length))
-        let crc = writer.bytes.withUnsafeBytes { b in
-            CRC32C.checksum(UnsafeRawBufferPointer(rebasing: b[(start + RecordBatchHeader.attributesOffset)...]))
+        try checkBatchLength(writer.bytes.count - start)
+        writer.bytes.withUnsafeMutableBytes { b in
+            writeHeader(into: UnsafeMutableRawBufferPointer(rebasing: b[start...]), count: records.count, baseTimestamp: baseTimestamp,
+                        maxTimestamp: maxTimestamp, options: options)
         }
-        writer.patchUInt32(at: crcAt, crc)
     }
 
     /// One batch as a new array.

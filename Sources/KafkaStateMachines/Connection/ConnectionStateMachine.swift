@@ -537,12 +537,13 @@ struct ConnectionStateMachine {
     private mutating func sendInternal<R: KafkaRequest>(_ request: R, version: Int16, kind: InFlightKind, now: Instant) -> [ConnectionEvent] {
         let correlationId = takeCorrelationId()
         do {
-            let frame = try encodeRequestFrame(request, version: version, correlationId: correlationId, clientId: config.clientId)
+            let frame = try encodeRequestFrame(request, version: version, correlationId: correlationId, clientId: config.clientId,
+                                               splicingFrom: frameSpliceFrom)
             inFlight.append(InFlight(correlationId: correlationId, apiKey: R.apiKey, version: version, kind: kind,
                                      deadline: now + config.requestTimeoutOverhead, writtenAt: now))
             lastActivity = now
-            guard config.observe else { return [.write(OutboundFrame(frame))] }
-            return [.write(OutboundFrame(frame)), .observed(.requestWritten(broker: broker, apiKey: R.apiKey, version: version, bytes: frame.count, queued: .zero))]
+            guard config.observe else { return [.write(frame)] }
+            return [.write(frame), .observed(.requestWritten(broker: broker, apiKey: R.apiKey, version: version, bytes: frame.count, queued: .zero))]
         } catch {
             return fail(.encodingFailed(error), notifyDriver: true)
         }

@@ -9,7 +9,7 @@ extension ClientEngine {
         // The owner and target only, not the pending request: a copy of it would hold the
         // request (a produce request's batches) while the owner handles the answer, and a
         // producer reuses an acknowledged batch's storage only when nothing else holds it.
-        guard pending[id]?.state == .sent(connection), let owner = pending[id]?.owner, let target = pending[id]?.target else { return }
+        guard let (state, owner, target) = pending[id].map({ ($0.state, $0.owner, $0.target) }), state == .sent(connection) else { return }
         switch result {
         case .failure(let error):
             if error.isRetriable { retry(id, after: error, now: now) } else { finish(id, .failure(error), now: now) }
