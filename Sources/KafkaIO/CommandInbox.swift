@@ -28,10 +28,9 @@ final class CommandInbox: Sendable {
         /// The token of the next record: tokens run 1, 2, 3, … in queue order, as
         /// ProduceCompletions expects.
         var nextToken: UInt64 = 1
-        /// Records the engine is done with and callbacks already called, dropped by the
-        /// next producing caller (see `recycle`).
-        var spent: [ProducerRecord] = []
-        var spentRunCallbacks: [ProduceCompletions.Entry] = []
+        /// Records the engine is done with, freed by producing callers one or two a call,
+        /// and callbacks already called, dropped by the next producing caller (see `recycle`).
+        var spent: SpentRecords
         var spentCallbacks: [ProduceCompletions.Entry?] = []
         /// A run's arrays once emptied by a producing caller, for a later run to fill: an
         /// array allocated per hop is fresh memory, each page zero-filled by the kernel on
@@ -44,7 +43,7 @@ final class CommandInbox: Sendable {
         /// Async producers waiting for the loop to take the queued records (see `handOffLimit`).
         var takeWaiters: [CheckedContinuation<Void, Never>] = []
     }
-    private let state = FastLockedBox(State())
+    private let state: FastLockedBox<State>
     /// How long a produced record may wait for the hop; zero hops at once.
     let produceDelay: TimeAmount
     /// Queued records that bring a timed hop forward.
@@ -71,6 +70,7 @@ final class CommandInbox: Sendable {
         self.handOffLimit = max(handOffLimit, eagerCount)
         self.eagerBytes = eagerBytes
         self.handOffBytes = max(handOffBytes, eagerBytes)
+        self.state = FastLockedBox(State(spent: SpentRecords(maxBytes: 2 * max(handOffBytes, eagerBytes))))
     }
 
     /// Whether an async producer should wait for the loop's next take.
@@ -82,6 +82,9 @@ final class CommandInbox: Sendable {
     private func isEager(_ records: Int, _ bytes: Int) -> Bool { records >= eagerCount || bytes >= eagerBytes }
 
     var count: Int { state.withLockedValue { $0.commands.count + $0.records.count } }
+
+    /// Spent records whose keys and values producing callers have not freed yet.
+    var spentWaiting: Int { state.withLockedValue { $0.spent.waiting } }
 
     private enum Wake { case none, now, later }
 
@@ -105,15 +108,11 @@ final class CommandInbox: Sendable {
                 hop: @escaping @Sendable () -> Void) -> Bool {
         // Moved into the queue, not copied (a copy retains and later releases each field).
         var pending: ProducerRecord? = consume record
-        var spent: [ProducerRecord] = []
-        var spentRunCallbacks: [ProduceCompletions.Entry] = []
-        var spentCallbacks: [ProduceCompletions.Entry?] = []
-        let (wake, full): (Wake, Bool) = state.withLockedValue { s in
-            if !s.spent.isEmpty {
-                swap(&spent, &s.spent)
-                swap(&spentRunCallbacks, &s.spentRunCallbacks)
-            }
-            if !s.spentCallbacks.isEmpty { swap(&spentCallbacks, &s.spentCallbacks) }
+        // A spent record goes for each record that comes (two while a run waits behind):
+        // its blocks go to this thread's cache for the next record's to come from.
+        let (wake, full, chores): (Wake, Bool, Bool) = state.withLockedValue { s in
+            if s.spent.freeNext(), s.spent.isBacklogged { s.spent.freeNext() }
+            let chores = !s.spent.emptied.isEmpty || !s.spentCallbacks.isEmpty
             if !s.recordsOpen {
                 s.commands.append(.records(from: s.records.count))
                 s.recordsOpen = true
@@ -127,25 +126,36 @@ final class CommandInbox: Sendable {
             let full = isFull(s.records.count, s.queuedBytes)
             switch s.pending {
             case .immediate:
-                return (.none, full)
+                return (.none, full, chores)
             case .timed:
-                guard isEager(s.records.count, s.queuedBytes) else { return (.none, full) }
+                guard isEager(s.records.count, s.queuedBytes) else { return (.none, full, chores) }
                 s.pending = .immediate
-                return (.now, full)
+                return (.now, full, chores)
             case .none:
                 if produceDelay > .zero && !isEager(s.records.count, s.queuedBytes) {
                     s.pending = .timed
-                    return (.later, full)
+                    return (.later, full, chores)
                 }
                 s.pending = .immediate
-                return (.now, full)
+                return (.now, full, chores)
             }
         }
         perform(wake, loop: loop, hop: hop)
-        // `spent` and `spentCallbacks` are freed here, on a producing thread (see `recycle`);
-        // the run's emptied arrays become the spares.
-        if !spent.isEmpty { keepAsSpares(&spent, &spentRunCallbacks) }
+        if chores { doChores() }
         return full
+    }
+
+    /// Now and then, not per record: frees the callbacks already called, here on a producing
+    /// thread (see `recycle`), and keeps an emptied run's array as the spare.
+    @inline(never)
+    private func doChores() {
+        var spentCallbacks: [ProduceCompletions.Entry?] = []
+        var emptiedRun: [ProducerRecord] = []
+        state.withLockedValue { s in
+            swap(&spentCallbacks, &s.spentCallbacks)
+            s.spent.takeEmptied(into: &emptiedRun)
+        }
+        if !emptiedRun.isEmpty { keepAsSpare(&emptiedRun) }
     }
 
     /// Returns once the loop has taken the records queued (at once if it already has, or
@@ -167,29 +177,31 @@ final class CommandInbox: Sendable {
     /// Arrays holding more than this many records are not kept as spares.
     private static let spareLimit = 65_536
 
-    private func keepAsSpares(_ records: inout [ProducerRecord], _ callbacks: inout [ProduceCompletions.Entry]) {
+    private func keepAsSpare(_ records: inout [ProducerRecord]) {
         guard records.capacity <= Self.spareLimit else { return }
         records.removeAll(keepingCapacity: true)
-        callbacks.removeAll(keepingCapacity: true)
         state.withLockedValue { s in
             if s.spareRecords.capacity == 0 { swap(&s.spareRecords, &records) }
-            if s.spareCallbacks.capacity == 0 { swap(&s.spareCallbacks, &callbacks) }
         }
     }
 
     /// Takes back records the engine has encoded, so that their keys and values are freed
-    /// by the next producing caller rather than on the loop. The caller's thread allocated
-    /// them; glibc frees a block into its own thread's cache but must lock the allocating
-    /// thread's arena to free it from another, and a caller allocating a million records a
-    /// second while the loop frees them fights over that lock on every record. The run's
-    /// emptied arrays then carry a later run (`spareRecords`).
+    /// by producing callers, one or two with each record they queue (`SpentRecords`), rather
+    /// than on the loop. The caller's thread allocated them; glibc frees a block into its
+    /// own thread's cache but must lock the allocating thread's arena to free it from
+    /// another, and a caller allocating a million records a second while the loop frees
+    /// them fights over that lock on every record. A run's emptied array then carries a
+    /// later run (`spareRecords`), as does the run's array of callbacks (placeholders by
+    /// now: their entries moved to the driver's ring).
     func recycle(_ taken: inout Taken) {
         guard !taken.records.isEmpty else { return }
+        taken.callbacks.removeAll(keepingCapacity: true)
         // Swapped, not copied: the last reference must leave this thread's hands here.
+        // With two runs already waiting, this one is freed here, on the loop.
         state.withLockedValue { s in
-            if s.spent.isEmpty {
-                swap(&s.spent, &taken.records)
-                swap(&s.spentRunCallbacks, &taken.callbacks)
+            _ = s.spent.offer(&taken.records, bytes: taken.bytes)
+            if s.spareCallbacks.capacity == 0, taken.callbacks.capacity <= Self.spareLimit {
+                swap(&s.spareCallbacks, &taken.callbacks)
             }
         }
     }
@@ -223,16 +235,19 @@ final class CommandInbox: Sendable {
             swap(&waiters, &s.takeWaiters)
             s.pending = .none
             s.recordsOpen = false
+            let taken = Taken(commands: s.commands, records: s.records, callbacks: s.callbacks, bytes: s.queuedBytes)
             s.queuedBytes = 0
-            let taken = Taken(commands: s.commands, records: s.records, callbacks: s.callbacks)
             s.commands = []
-            // The spares when there are (empty, with an earlier run's room), else new arrays.
+            // The spares when there are (empty, with an earlier run's room), else new arrays
+            // with room for twice this run: hops come at uneven times, and each doubling
+            // of a filling array copies every record in it.
             s.records = []
             swap(&s.records, &s.spareRecords)
             s.callbacks = []
             swap(&s.callbacks, &s.spareCallbacks)
-            s.records.reserveCapacity(min(taken.records.count, handOffLimit))
-            s.callbacks.reserveCapacity(min(taken.records.count, handOffLimit))
+            let room = min(2 * taken.records.count, handOffLimit)
+            if s.records.capacity == 0 { s.records.reserveCapacity(room) }
+            if s.callbacks.capacity == 0 { s.callbacks.reserveCapacity(room) }
             return taken
         }
         for c in waiters { c.resume() }
@@ -243,5 +258,7 @@ final class CommandInbox: Sendable {
         var commands: [KafkaClient.Command]
         var records: [ProducerRecord]
         var callbacks: [ProduceCompletions.Entry]
+        /// The records' buffer charge.
+        var bytes = 0
     }
 }

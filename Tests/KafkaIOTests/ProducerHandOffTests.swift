@@ -95,24 +95,34 @@ import Testing
         CommandInbox.Taken(commands: [], records: values.map { record($0) }, callbacks: values.map { _ in callback() })
     }
 
-    @Test func spentRecordsAndCallbacksAreHandedToTheNextProducer() {
+    @Test func spentRecordsWaitForProducersToFreeThemOneACall() {
         let loop = EmbeddedEventLoop()
         let inbox = CommandInbox(produceDelay: .zero)
         let hop: @Sendable () -> Void = {}
         var spent = Self.run(1 ... 2)
         inbox.recycle(&spent)
         #expect(spent.records.isEmpty && spent.callbacks.isEmpty, "the inbox takes the arrays themselves, not copies")
-        var more = Self.run(3 ... 3)
-        inbox.recycle(&more)
-        #expect(more.records.count == 1, "while one run waits, a second is freed by its owner")
+        #expect(inbox.spentWaiting == 2)
+        // One record goes with each producing call (its blocks for the next record's).
+        inbox.submit(Self.record(3), Self.callback(), loop: loop, hop: hop)
+        #expect(inbox.spentWaiting == 1)
+        // Runs queue up to `maxRuns`; past that their owner (the loop) frees them.
+        for n in 10 ..< 10 + SpentRecords.maxRuns - 1 {
+            var more = Self.run(n ... n)
+            inbox.recycle(&more)
+            #expect(more.records.isEmpty)
+        }
+        var past = Self.run(100 ... 100)
+        inbox.recycle(&past)
+        #expect(past.records.count == 1, "past maxRuns waiting, a run is freed by its owner")
+        let waiting = inbox.spentWaiting
+        #expect(waiting == SpentRecords.maxRuns)
+        // So far behind, two go with each call.
+        inbox.submit(Self.record(4), Self.callback(), loop: loop, hop: hop)
+        #expect(inbox.spentWaiting == waiting - 2)
         var callbacks: [ProduceCompletions.Entry?] = [Self.callback(), nil]
         inbox.recycle(callbacks: &callbacks)
         #expect(callbacks.isEmpty)
-        inbox.submit(Self.record(4), Self.callback(), loop: loop, hop: hop)
-        // The producing call took the spent arrays; the next recycle is kept again.
-        var again = Self.run(5 ... 5)
-        inbox.recycle(&again)
-        #expect(again.records.isEmpty)
     }
 
     @Test func aSpentRunsArraysCarryALaterRun() {
@@ -123,16 +133,18 @@ import Testing
         let storage = spent.records.withUnsafeBufferPointer { $0.baseAddress }
         let callbackStorage = spent.callbacks.withUnsafeBufferPointer { $0.baseAddress }
         inbox.recycle(&spent)
-        // This call frees the spent records and keeps their emptied arrays as spares ...
-        inbox.submit(Self.record(9), Self.callback(), loop: loop, hop: hop)
-        #expect(inbox.take().records.map(\.value) == [[9]])
+        // These calls free the spent records, one each; the last keeps the emptied array as
+        // the spare (and the run's callbacks' array was kept at once) ...
+        for n in 9 ... 16 { inbox.submit(Self.record(n), Self.callback(), loop: loop, hop: hop) }
+        #expect(inbox.spentWaiting == 0)
+        #expect(inbox.take().records.map(\.value) == (9 ... 16).map { [UInt8($0)] })
         // ... which the queue fills next.
-        inbox.submit(Self.record(10), Self.callback(), loop: loop, hop: hop)
+        inbox.submit(Self.record(17), Self.callback(), loop: loop, hop: hop)
         let next = inbox.take()
-        #expect(next.records.map(\.value) == [[10]])
+        #expect(next.records.map(\.value) == [[17]])
         #expect(next.records.withUnsafeBufferPointer { $0.baseAddress } == storage)
         #expect(next.callbacks.withUnsafeBufferPointer { $0.baseAddress } == callbackStorage)
-        #expect(next.records.first?.token == 2, "tokens still run in queue order")
+        #expect(next.records.first?.token == 9, "tokens still run in queue order")
     }
 
     @Test func completionRingTakesTokensInAnyOrder() {

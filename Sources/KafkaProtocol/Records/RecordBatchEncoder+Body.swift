@@ -166,15 +166,28 @@ extension RecordBatchEncoder {
         guard keyLen <= Int(Int32.max), valueLen <= Int(Int32.max), headers.count <= Int(Int32.max) else { return nil }
         var size = 1 + varlongSize(timestampDelta) + varintSize(offsetDelta)
         size += varintSize(Int32(keyLen)) + max(0, keyLen) + varintSize(Int32(valueLen)) + max(0, valueLen)
-        size += varintSize(Int32(headers.count))
+        if headers.isEmpty {
+            size += 1
+        } else {
+            guard let h = headersSize(headers) else { return nil }
+            size += h
+        }
+        guard size <= Int(Int32.max) else { return nil }
+        return (size, varintSize(Int32(size)) + size)
+    }
+
+    /// The headers' bytes in a record, their count included; nil when one is too long.
+    /// Apart, so that the usual record without headers does not set up their iteration.
+    @inline(never)
+    static func headersSize(_ headers: [RecordHeader]) -> Int? {
+        var size = varintSize(Int32(headers.count))
         for h in headers {
             let hk = h.key.utf8.count
             let hv = h.value.map { $0.count } ?? -1
             guard hk <= Int(Int32.max), hv <= Int(Int32.max) else { return nil }
             size += varintSize(Int32(hk)) + hk + varintSize(Int32(hv)) + max(0, hv)
         }
-        guard size <= Int(Int32.max) else { return nil }
-        return (size, varintSize(Int32(size)) + size)
+        return size
     }
 
     /// `recordSize` at other deltas, from the body size it gave at offset and timestamp

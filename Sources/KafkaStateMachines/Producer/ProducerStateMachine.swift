@@ -94,6 +94,9 @@ struct ProducerStateMachine {
     var lastMetadataAsk: Instant? = nil
     /// The transactional state when the producer has a transactional id (nil otherwise).
     var txn: TransactionManager?
+    /// `txn != nil`, read per record: testing the optional itself copies the whole
+    /// TransactionManager out first (an outlined copy and a memcpy each time).
+    let transactional: Bool
 
     init(config: ProducerConfig, backoff: BackoffPolicy, rng: SeededGenerator, observe: Bool = false) {
         self.observe = observe
@@ -102,6 +105,7 @@ struct ProducerStateMachine {
         self.backoff = backoff
         self.rng = rng
         self.txn = config.transactionalId.map { TransactionManager(transactionalId: $0, timeout: config.transactionTimeout) }
+        self.transactional = config.transactionalId != nil
     }
 
     var isIdle: Bool { bufferedRecords == 0 && sent.isEmpty }
@@ -112,7 +116,7 @@ struct ProducerStateMachine {
     mutating func produce(_ record: ProducerRecord, metadata: MetadataCache, now: Instant) -> ProduceError? {
         if closed { return .clientClosed }
         if let fatalError { return .fatal(fatalError) }
-        if txn != nil, let refusal = transactionRecordRefusal() { return refusal }
+        if transactional, let refusal = transactionRecordRefusal() { return refusal }
         if record.topic.isEmpty { return .emptyTopic }
         if let p = record.partition, p < 0 { return .negativePartition(p) }
         if record.partition == nil, config.partitioner == .manual { return .partitionRequired }
@@ -142,7 +146,7 @@ struct ProducerStateMachine {
         bufferedBytes += charge
         if idState == .none, idempotent { dirty = true }
         // A partition new to the transaction is added while its batch lingers, not after.
-        if txn != nil { dirty = true }
+        if transactional { dirty = true }
         return nil
     }
 
@@ -194,7 +198,7 @@ struct ProducerStateMachine {
                                    maxBatchBytes: config.maxBatchBytes, spares: &spareBodies, rng: &rng)
         if closedOne { dirty = true }
         // During a flush nothing lingers: the new record may go at once.
-        if (config.linger == .zero && !config.manualFlushing) || isFlushing { dirty = true }
+        if (config.linger == .zero && !config.manualFlushing) || isFlushingNow() { dirty = true }
     }
 
     private static func place(_ record: ProducerRecord, in t: inout ProducerTopic, size: (body: Int, all: Int), now: Instant,
@@ -221,6 +225,17 @@ struct ProducerStateMachine {
 
     /// A commit flushes too: the transaction's records go without lingering.
     var isFlushing: Bool { !flushWaiters.isEmpty || (txn?.isCommitting ?? false) }
+
+    /// `isFlushing`, for the path every record takes. Reading `isFlushing` there copied the
+    /// whole TransactionManager (288 bytes) on every record, transactional or not, before
+    /// testing anything; a non-mutating helper copied the whole producer (841).
+    private mutating func isFlushingNow() -> Bool {
+        if !flushWaiters.isEmpty { return true }
+        return transactional && Self.committing(&txn)
+    }
+
+    @inline(never)
+    private static func committing(_ txn: inout TransactionManager?) -> Bool { txn?.isCommitting ?? false }
 
     mutating func completeFlushesIfDone() {
         guard bufferedRecords == 0, !flushWaiters.isEmpty else { return }
