@@ -32,6 +32,8 @@ final class CommandInbox: Sendable {
         /// and callbacks already called, dropped by the next producing caller (see `recycle`).
         var spent: SpentRecords
         var spentCallbacks: [ProduceCompletions.Entry?] = []
+        /// Whether a record was queued since the last delivery report (see `recycle(callbacks:)`).
+        var producedSinceReport = false
         /// A run's arrays once emptied by a producing caller, for a later run to fill: an
         /// array allocated per hop is fresh memory, each page zero-filled by the kernel on
         /// first touch (a fault per 4 KiB, a million records make ~25,000 of them).
@@ -113,6 +115,7 @@ final class CommandInbox: Sendable {
         let (wake, full, chores): (Wake, Bool, Bool) = state.withLockedValue { s in
             if s.spent.freeNext(), s.spent.isBacklogged { s.spent.freeNext() }
             let chores = !s.spent.emptied.isEmpty || !s.spentCallbacks.isEmpty
+            s.producedSinceReport = true
             if !s.recordsOpen {
                 s.commands.append(.records(from: s.records.count))
                 s.recordsOpen = true
@@ -207,8 +210,12 @@ final class CommandInbox: Sendable {
     }
 
     /// As `recycle(_:)`, for callbacks (their captured contexts) once called.
+    /// A report that finds no record queued since the one before frees the spent records
+    /// here, on the loop: the producer has gone quiet, and they would otherwise wait for its
+    /// next record (or `flush`, or the client's close).
     func recycle(callbacks: inout [ProduceCompletions.Entry?]) {
         guard !callbacks.isEmpty else { return }
+        var quiet: [[ProducerRecord]] = []
         state.withLockedValue { s in
             if s.spentCallbacks.isEmpty {
                 swap(&s.spentCallbacks, &callbacks)
@@ -216,7 +223,23 @@ final class CommandInbox: Sendable {
                 // Copies share the contexts, so freeing `callbacks` here frees none of them.
                 s.spentCallbacks.append(contentsOf: callbacks)
             }
+            if !s.producedSinceReport, s.spent.waiting > 0 { quiet = s.spent.takeAll() }
+            s.producedSinceReport = false
         }
+        quiet.removeAll()  // freed here, after the lock
+    }
+
+    /// Frees every spent record now, on the calling thread (`KafkaClient.flush`: the end of
+    /// a burst, often the last call for a while).
+    func dropSpent() {
+        var all: [[ProducerRecord]] = []
+        var callbacks: [ProduceCompletions.Entry?] = []
+        state.withLockedValue { s in
+            all = s.spent.takeAll()
+            swap(&callbacks, &s.spentCallbacks)
+        }
+        all.removeAll()  // freed here, after the lock
+        callbacks.removeAll()
     }
 
     private func perform(_ wake: Wake, loop: any EventLoop, hop: @escaping @Sendable () -> Void) {

@@ -227,6 +227,7 @@ extension KafkaClient {
     /// Cancelling the calling task returns at once (check `Task.isCancelled`); the flush
     /// still goes on.
     public func flush() async {
+        inbox.dropSpent()
         let wait = CancellableWait<Void>()
         submit(.flush({ wait.finish(()) }))
         await wait.value()

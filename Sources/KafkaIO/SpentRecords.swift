@@ -72,6 +72,18 @@ struct SpentRecords: Sendable {
         return true
     }
 
+    /// Takes every waiting run (and the emptied one) out, for the caller to free: the
+    /// producer has gone quiet, and nothing else would free them.
+    mutating func takeAll() -> [[ProducerRecord]] {
+        var all: [[ProducerRecord]] = []
+        swap(&all, &runs)
+        if !emptied.isEmpty { all.append(emptied); emptied = [] }
+        runBytes.removeAll(keepingCapacity: true)
+        next = 0
+        bytes = 0
+        return all
+    }
+
     /// Swaps the emptied run into `run` (which should be empty).
     mutating func takeEmptied(into run: inout [ProducerRecord]) {
         swap(&emptied, &run)

@@ -125,6 +125,30 @@ import Testing
         #expect(callbacks.isEmpty)
     }
 
+    @Test func spentRecordsGoWhenTheProducerGoesQuietOrFlushes() {
+        let loop = EmbeddedEventLoop()
+        let inbox = CommandInbox(produceDelay: .zero)
+        let hop: @Sendable () -> Void = {}
+        var spent = Self.run(1 ... 3)
+        inbox.recycle(&spent)
+        inbox.submit(Self.record(4), Self.callback(), loop: loop, hop: hop)
+        #expect(inbox.spentWaiting == 2)
+        // A delivery report after a record was queued leaves them to the producer ...
+        var report: [ProduceCompletions.Entry?] = [Self.callback()]
+        inbox.recycle(callbacks: &report)
+        #expect(inbox.spentWaiting == 2)
+        // ... the next with none queued since frees them on the loop.
+        var quiet: [ProduceCompletions.Entry?] = [Self.callback()]
+        inbox.recycle(callbacks: &quiet)
+        #expect(inbox.spentWaiting == 0)
+
+        var more = Self.run(5 ... 6)
+        inbox.recycle(&more)
+        #expect(inbox.spentWaiting == 2)
+        inbox.dropSpent()
+        #expect(inbox.spentWaiting == 0, "flush frees them on the caller's thread")
+    }
+
     @Test func aSpentRunsArraysCarryALaterRun() {
         let loop = EmbeddedEventLoop()
         let inbox = CommandInbox(produceDelay: .zero)
