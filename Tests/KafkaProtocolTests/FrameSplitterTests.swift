@@ -39,4 +39,51 @@ import KafkaProtocol
         n.append([0xFF, 0xFF, 0xFF, 0xFE])
         #expect(throws: FrameSplitter.Failure.frameSizeOutOfRange(size: -2, max: 100 * 1024 * 1024)) { try n.nextFrame() }
     }
+
+    static func framed(_ body: [UInt8]) -> [UInt8] {
+        var w = ByteWriter()
+        w.writeInt32(Int32(body.count))
+        return w.bytes + body
+    }
+
+    @Test func aKeptFramesStorageCarriesTheNextLargeFrame() throws {
+        var s = FrameSplitter()
+        let first = [UInt8](repeating: 1, count: 300_000)
+        let second = [UInt8](repeating: 2, count: 200_000)
+        s.append(Self.framed(first))
+        var frame = try #require(try s.nextFrame())
+        #expect(frame == first)
+        let storage = frame.withUnsafeBufferPointer { $0.baseAddress }
+        let room = frame.capacity
+        #expect(s.capacity == 0, "the frame's storage was handed over")
+        s.keep(&frame)
+        #expect(frame.isEmpty && s.capacity == room)
+        // The next frame, in two pieces, arrives in the kept storage and is handed over again.
+        let bytes = Self.framed(second)
+        s.append(bytes[0 ..< 1000])
+        #expect(try s.nextFrame() == nil)
+        s.append(bytes[1000...])
+        let next = try #require(try s.nextFrame())
+        #expect(next == second)
+        #expect(next.withUnsafeBufferPointer { $0.baseAddress } == storage)
+    }
+
+    @Test func keepingIsBounded() throws {
+        var s = FrameSplitter()
+        // Past the limit: not kept.
+        var huge = [UInt8](repeating: 0, count: 5 * 1024 * 1024)
+        s.keep(&huge)
+        #expect(huge.isEmpty && s.capacity == 0)
+        // Small frames' storage is not worth keeping.
+        var small = [UInt8](repeating: 0, count: 100)
+        s.keep(&small)
+        #expect(s.capacity == 0)
+        // Nor is anything kept while bytes of the next frame are buffered.
+        s.append([0, 0, 0, 9, 1])
+        var large = [UInt8](repeating: 0, count: 100_000)
+        s.keep(&large)
+        #expect(s.bufferedByteCount == 5 && s.capacity < 100_000)
+        s.append([2, 3, 4, 5, 6, 7, 8, 9])
+        #expect(try s.nextFrame() == [1, 2, 3, 4, 5, 6, 7, 8, 9])
+    }
 }

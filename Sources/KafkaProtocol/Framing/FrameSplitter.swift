@@ -13,6 +13,9 @@ public struct FrameSplitter: Sendable {
     public let maxFrameSize: Int
     /// Frames at least this large are handed over without a copy when they fill the buffer.
     static let handOverSize = 64 * 1024
+    /// The most storage kept between frames (see `keep`): a large frame's array once its
+    /// bytes are decoded, for the next one to arrive in.
+    static let keptLimit = 4 * 1024 * 1024
     private var buffer: [UInt8] = []
     private var readIndex = 0
     private var failed: Failure?
@@ -41,6 +44,23 @@ public struct FrameSplitter: Sendable {
         }
     }
 
+    /// Takes back the storage of a frame `nextFrame` handed over, once the caller is done
+    /// with its bytes: the next large frame arrives in it. A fresh multi-megabyte array per
+    /// fetch response came from mmap or a trimmed heap, and the kernel faulted in (and
+    /// zeroed) every page of it again for every response. Kept only while nothing is
+    /// buffered and up to `keptLimit`; `frame` is left empty either way.
+    public mutating func keep(_ frame: inout [UInt8]) {
+        defer { frame = [] }
+        guard buffer.isEmpty, frame.capacity >= Self.handOverSize, frame.capacity <= Self.keptLimit,
+              buffer.capacity < frame.capacity else { return }
+        frame.removeAll(keepingCapacity: true)
+        swap(&buffer, &frame)
+        readIndex = 0
+    }
+
+    /// Storage held for frames to come (for tests).
+    public var capacity: Int { buffer.capacity }
+
     /// The next complete frame without its size prefix, or nil until more bytes arrive.
     public mutating func nextFrame() throws(Failure) -> [UInt8]? {
         if let failed { throw failed }
@@ -66,8 +86,8 @@ public struct FrameSplitter: Sendable {
         let frame = Array(buffer[(i + 4) ..< (i + 4 + n)])
         readIndex = i + 4 + n
         if readIndex == buffer.count {
-            // Keep the storage for the next frames, unless a large frame grew it.
-            if buffer.capacity > Self.handOverSize * 2 { buffer = [] } else { buffer.removeAll(keepingCapacity: true) }
+            // Keep the storage for the next frames, unless a frame grew it past the limit.
+            if buffer.capacity > Self.keptLimit { buffer = [] } else { buffer.removeAll(keepingCapacity: true) }
             readIndex = 0
         }
         return frame

@@ -159,7 +159,7 @@ struct ConnectionStateMachine {
         splitter.append(bytes)
         var events: [ConnectionEvent] = []
         while !isClosed {
-            let frame: [UInt8]
+            var frame: [UInt8]
             do {
                 guard let f = try splitter.nextFrame() else { break }
                 frame = f
@@ -171,6 +171,8 @@ struct ConnectionStateMachine {
                 }
             }
             events += handleFrame(frame, now: now)
+            // Decoded (responses copy what they keep): the storage carries the next frame.
+            splitter.keep(&frame)
         }
         return events + (isClosed ? [] : flush(now: now))
     }
