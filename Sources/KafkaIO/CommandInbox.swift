@@ -200,7 +200,7 @@ final class CommandInbox: Sendable {
         guard !taken.records.isEmpty else { return }
         taken.callbacks.removeAll(keepingCapacity: true)
         // Swapped, not copied: the last reference must leave this thread's hands here.
-        // With two runs already waiting, this one is freed here, on the loop.
+        // Past `SpentRecords`' limits (runs, bytes) this one is freed here, on the loop.
         state.withLockedValue { s in
             _ = s.spent.offer(&taken.records, bytes: taken.bytes)
             if s.spareCallbacks.capacity == 0, taken.callbacks.capacity <= Self.spareLimit {
@@ -223,7 +223,7 @@ final class CommandInbox: Sendable {
                 // Copies share the contexts, so freeing `callbacks` here frees none of them.
                 s.spentCallbacks.append(contentsOf: callbacks)
             }
-            if !s.producedSinceReport, s.spent.waiting > 0 { quiet = s.spent.takeAll() }
+            if !s.producedSinceReport, !s.spent.isEmpty { quiet = s.spent.takeAll() }
             s.producedSinceReport = false
         }
         quiet.removeAll()  // freed here, after the lock

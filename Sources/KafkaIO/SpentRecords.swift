@@ -24,7 +24,6 @@ struct SpentRecords: Sendable {
     private var runs: [[ProducerRecord]] = []
     private var runBytes: [Int] = []
     private var next = 0
-    private var bytes = 0
 
     init(maxBytes: Int) {
         self.maxBytes = maxBytes
@@ -35,17 +34,20 @@ struct SpentRecords: Sendable {
     /// Records whose key and value have not gone yet.
     var waiting: Int { runs.reduce(0) { $0 + $1.count } - next }
 
+    /// No record waits (a run leaves as soon as its last record has gone).
+    var isEmpty: Bool { runs.isEmpty }
+
     /// Whether the queue is far enough behind for two records to go at a time.
     var isBacklogged: Bool { runs.count >= Self.catchUpRuns }
 
     /// Takes `run` (of `runBytes` buffer charge), swapped, so it is left empty, if there is
     /// room; false leaves it with the caller.
     mutating func offer(_ run: inout [ProducerRecord], bytes runBytes: Int) -> Bool {
-        guard !run.isEmpty, runs.count < Self.maxRuns, runs.isEmpty || bytes + runBytes <= maxBytes else { return false }
+        guard !run.isEmpty, runs.count < Self.maxRuns,
+              runs.isEmpty || self.runBytes.reduce(0, +) + runBytes <= maxBytes else { return false }
         runs.append([])
         swap(&runs[runs.count - 1], &run)
         self.runBytes.append(runBytes)
-        bytes += runBytes
         return true
     }
 
@@ -66,7 +68,7 @@ struct SpentRecords: Sendable {
         if next == runs[0].count {
             if emptied.isEmpty { swap(&emptied, &runs[0]) }
             runs.removeFirst()
-            bytes -= runBytes.removeFirst()
+            runBytes.removeFirst()
             next = 0
         }
         return true
@@ -80,7 +82,6 @@ struct SpentRecords: Sendable {
         if !emptied.isEmpty { all.append(emptied); emptied = [] }
         runBytes.removeAll(keepingCapacity: true)
         next = 0
-        bytes = 0
         return all
     }
 
