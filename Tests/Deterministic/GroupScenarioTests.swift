@@ -13,6 +13,18 @@ import Testing
         #expect(outcome.result.rebalances > 0 && outcome.result.delivered > 0)
     }
 
+    /// Fresh-window seeds that left a KIP-848 member stuck joining: a commit refused after
+    /// the member had dropped out fenced it again while its join heartbeat was in flight,
+    /// the join's answer was dropped as stale, and nothing sent another.
+    @Test(arguments: [("group-consumer-slow-random.scenario", UInt64(2_883_332_675_000)),
+                      ("group-consumer-coordinator-faults-random.scenario", UInt64(267_789_274_018))])
+    func fencedWhileJoiningJoinsAgain(_ name: String, _ seed: UInt64) throws {
+        var plan = try ScenarioFiles.loadGroup(name)
+        plan.seed = seed
+        let outcome = GroupSeedCheck.run(plan)
+        #expect(outcome.ok, "\(name) seed \(seed): \(outcome.violations.prefix(5).joined(separator: "\n"))")
+    }
+
     @Test func groupFilesAreFound() {
         #expect(!ScenarioFiles.groupNames.isEmpty)
         #expect(ScenarioFiles.allNames.filter { ScenarioFiles.isGroup($0) }.count >= ScenarioFiles.groupNames.count + 4)

@@ -266,6 +266,9 @@ package struct GroupMember {
             // under the same member id.
             consumer.fenced()
             heartbeatTag = nil
+            // The fence makes every heartbeat in flight stale, a join's too (its answer is
+            // dropped): a member that was joining must join again, or it waits for good.
+            if case .joining = step, !rejoin { step = .needJoin; joinNotBefore = nil }
         } else if code == .unknownMemberId {
             memberId = ""
         }
