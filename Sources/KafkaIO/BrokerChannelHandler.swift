@@ -20,7 +20,7 @@ final class BrokerChannelHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
-        driver?.received(id, Array(buffer.readableBytesView))
+        driver?.received(id, buffer)
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

@@ -6,7 +6,7 @@ import KafkaProtocol
         var stream: [UInt8] = []
         var expected: [[UInt8]] = []
         var rng = SeededGenerator(seed: 7)
-        for n in [0, 1, 5, 300, 70000] {
+        for n in [0, 1, 5, 300, 70000, 90000, 3, 65536, 70000] {
             let body = (0 ..< n).map { _ in UInt8.random(in: 0 ... 255, using: &rng) }
             expected.append(body)
             var w = ByteWriter()
@@ -22,7 +22,11 @@ import KafkaProtocol
                 let k = min(stream.count - i, Int.random(in: 1 ... 9000, using: &r))
                 s.append(stream[i ..< i + k])
                 i += k
-                while let f = try s.nextFrame() { got.append(f) }
+                while var f = try s.nextFrame() {
+                    got.append(f)
+                    // As the connection does: the storage goes back for the next large frame.
+                    if seed % 2 == 0 { s.keep(&f) }
+                }
             }
             #expect(got == expected)
             #expect(s.bufferedByteCount == 0)
@@ -78,12 +82,37 @@ import KafkaProtocol
         var small = [UInt8](repeating: 0, count: 100)
         s.keep(&small)
         #expect(s.capacity == 0)
-        // Nor is anything kept while bytes of the next frame are buffered.
+        // A small frame buffered meanwhile is kept apart from it and still comes out whole.
         s.append([0, 0, 0, 9, 1])
         var large = [UInt8](repeating: 0, count: 100_000)
+        let room = large.capacity
         s.keep(&large)
-        #expect(s.bufferedByteCount == 5 && s.capacity < 100_000)
+        #expect(large.isEmpty && s.bufferedByteCount == 5 && s.capacity >= room)
         s.append([2, 3, 4, 5, 6, 7, 8, 9])
         #expect(try s.nextFrame() == [1, 2, 3, 4, 5, 6, 7, 8, 9])
+    }
+
+    @Test func aLargeFrameIsHandedOverWholeWhenTheNextFrameArrivesWithIt() throws {
+        var s = FrameSplitter()
+        var kept = [UInt8](repeating: 0, count: 300_000)
+        let storage = kept.withUnsafeBufferPointer { $0.baseAddress }
+        s.keep(&kept)
+        let first = (0 ..< 200_000).map { UInt8(truncatingIfNeeded: $0) }
+        let bytes = Self.framed(first) + Self.framed([7, 7]) + Self.framed([UInt8](repeating: 3, count: 100_000))
+        // The first piece leaves the frame incomplete: the rest of it goes to its own array.
+        s.append(bytes[0 ..< 65_000])
+        #expect(try s.nextFrame() == nil)
+        #expect(s.bufferedByteCount == 65_000)
+        // Its end, the next frame and the start of a third, in one piece.
+        s.append(bytes[65_000 ..< 250_000])
+        let got = try #require(try s.nextFrame())
+        #expect(got == first)
+        #expect(got.withUnsafeBufferPointer { $0.baseAddress } == storage, "received into the kept storage and handed over, not copied")
+        #expect(try s.nextFrame() == [7, 7])
+        #expect(try s.nextFrame() == nil)
+        s.append(bytes[250_000...])
+        #expect(try s.nextFrame() == [UInt8](repeating: 3, count: 100_000))
+        #expect(try s.nextFrame() == nil)
+        #expect(s.bufferedByteCount == 0)
     }
 }

@@ -153,6 +153,11 @@ struct ConnectionStateMachine {
     }
 
     mutating func received(_ bytes: [UInt8], now: Instant) -> [ConnectionEvent] {
+        bytes.withUnsafeBytes { received(lending: $0, now: now) }
+    }
+
+    /// `received` of bytes lent in place: they are copied only into the splitter's frames.
+    mutating func received(lending bytes: UnsafeRawBufferPointer, now: Instant) -> [ConnectionEvent] {
         guard !isClosed else { return [] }
         if case .connecting = phase { return fail(.protocolViolation("bytes before the connection opened"), notifyDriver: true) }
         lastActivity = now

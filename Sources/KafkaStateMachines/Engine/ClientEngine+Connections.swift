@@ -18,7 +18,14 @@ extension ClientEngine {
     }
 
     mutating func bytesReceived(_ id: ConnectionID, _ bytes: [UInt8], now: Instant) {
-        guard let events = pool.update(id, { $0.received(bytes, now: now) }) else { return }
+        bytes.withUnsafeBytes { received(id, lending: $0, now: now) }
+    }
+
+    /// `.bytesReceived` for the driver's hot path: a socket read's bytes lent in place, not
+    /// copied into an array first (the driver records them as a `.bytesReceived` input all
+    /// the same). Only the frame splitter copies them, into the frame they belong to.
+    public mutating func received(_ id: ConnectionID, lending bytes: UnsafeRawBufferPointer, now: Instant) {
+        guard let events = pool.update(id, { $0.received(lending: bytes, now: now) }) else { return }
         apply(events, from: id, now: now)
     }
 
