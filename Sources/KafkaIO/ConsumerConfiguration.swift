@@ -24,9 +24,11 @@ public struct ConsumerConfiguration: Sendable, Equatable {
     /// The most decoded bytes one `poll` hands out (one batch at least): fetched batches are
     /// decoded as they are polled, so this bounds decoded memory whatever the codec.
     public var maxPollBytes = 1024 * 1024
-    /// The first fetch of a partition (after assign or seek) asks for this much of it, and
-    /// each fetch that brings data doubles it up to `partitionMaxBytes`: the first records
-    /// arrive without waiting for a whole partition's worth to be read and sent.
+    /// Until the consumer's first records arrive, each partition's fetch asks for this much
+    /// of it, so they arrive without waiting for a whole partition's worth to be read and
+    /// sent; from then on every partition (a seek or a new assignment too) asks for
+    /// `partitionMaxBytes`. A ramp per partition cost a round trip per doubling for each of
+    /// many partitions.
     public var firstFetchBytes: Int32 = 64 * 1024
     /// After a connection to a broker is cut while a fetch is in flight, the next fetch there
     /// asks for half as much (in all and per partition), down to this; each answered fetch

@@ -83,10 +83,10 @@ import Testing
         let base = EngineConfig(seeds: [])
         // `tls` follows whether TLS is configured (a KafkaTLSConfiguration), checked below.
         #expect(Self.unchanged(engine, base) == ["tls"])
-        // `capFetchAtPartitionSizes` and `shareRoomAmongFetches` are not settings: they are off
-        // only to replay recordings made before them.
-        #expect(Self.unchanged(engine.fetcher, base.fetcher) == ["capFetchAtPartitionSizes", "shareRoomAmongFetches"])
-        #expect(engine.fetcher.capFetchAtPartitionSizes && engine.fetcher.shareRoomAmongFetches)
+        // `fullSizeOnceRecordsArrive`, `capFetchAtPartitionSizes` and `shareRoomAmongFetches` are
+        // not settings: they are off only to replay recordings made before them.
+        #expect(Self.unchanged(engine.fetcher, base.fetcher) == ["fullSizeOnceRecordsArrive", "capFetchAtPartitionSizes", "shareRoomAmongFetches"])
+        #expect(engine.fetcher.capFetchAtPartitionSizes && engine.fetcher.shareRoomAmongFetches && engine.fetcher.fullSizeOnceRecordsArrive)
         // `idempotenceFallback` is not a setting of its own: it is on exactly when
         // `idempotent` is left at its default, which `everythingChanged` assigns.
         #expect(Self.unchanged(engine.producer, base.producer) == ["idempotenceFallback"])

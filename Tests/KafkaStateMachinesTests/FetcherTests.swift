@@ -184,6 +184,7 @@ import Testing
         c.firstFetchBytes = 1000
         c.partitionMaxBytes = 3000
         c.fetchSessions = false
+        c.fullSizeOnceRecordsArrive = false
         var run = Run(c, md: Self.metadata(leaders: [1]))
         run.f.assign([Self.tp0: .exact(0)])
         func asked(_ o: [ComponentOutput]) -> (tag: UInt64, max: Int32, offset: Int64)? {
@@ -209,6 +210,40 @@ import Testing
         #expect(Self.deliveries(out).isEmpty)
         let again = asked(out)!
         #expect(again.max == 3000 && again.offset == 0)
+    }
+
+    /// By default the ramp is the consumer's, not each partition's: once a fetch has brought
+    /// records, every partition asks for the full size, one fetched before or not, and after
+    /// a seek too.
+    @Test func fetchSizeIsFullForEveryPartitionOnceRecordsArrive() {
+        var c = FetcherConfig()
+        c.firstFetchBytes = 1000
+        c.partitionMaxBytes = 3000
+        c.fetchSessions = false
+        var run = Run(c, md: Self.metadata(leaders: [1, 1]))
+        run.f.assign([Self.tp0: .exact(0)])
+        func asked(_ o: [ComponentOutput]) -> (tag: UInt64, sizes: [Int32: Int32])? {
+            guard let s = Self.sends(o).first, let r = s.request as? FetchRequest else { return nil }
+            var sizes: [Int32: Int32] = [:]
+            for p in r.topics.flatMap(\.partitions) { sizes[p.partition] = p.partitionMaxBytes }
+            return (s.tag, sizes)
+        }
+        var a = asked(run.step())!
+        #expect(a.sizes == [0: 1000], "small until records arrive")
+        // An answer without records leaves it small.
+        var out = run.answer(a.tag, Self.fetchResponse([(Self.tp0, nil, .noError)]))
+        a = asked(out.isEmpty ? run.step() : out)!
+        #expect(a.sizes == [0: 1000])
+        out = run.answer(a.tag, Self.fetchResponse([(Self.tp0, Self.batch(["x"], base: 0), .noError)]))
+        run.f.consumed(bytes: run.f.bufferedBytes)
+        a = asked(out.isEmpty ? run.step() : out)!
+        #expect(a.sizes == [0: 3000], "full size at once, not doubling")
+        // A partition assigned later starts at the full size; so does one that seeks (the
+        // answer to the fetch in flight is then ignored: the partition moved).
+        run.f.assign([Self.tp0: .exact(0), Self.tp1: .exact(0)])
+        out = run.answer(a.tag, Self.fetchResponse([(Self.tp0, nil, .noError)]))
+        a = asked(out.isEmpty ? run.step() : out)!
+        #expect(a.sizes == [0: 3000, 1: 3000])
     }
 
     /// A connection cut with a fetch in flight halves what the next fetch to that broker
@@ -286,6 +321,7 @@ import Testing
         c.maxBufferedBytes = 1_000_000
         c.firstFetchBytes = 1000
         c.fetchSessions = false
+        c.fullSizeOnceRecordsArrive = false
         var run = Run(c, md: Self.metadata(leaders: [1]))
         run.f.assign([Self.tp0: .exact(0)])
         let first = Self.sends(run.step())[0]
@@ -342,7 +378,10 @@ import Testing
     }
 
     @Test func incrementalFetchOmitsUnchangedPartitionsAndForgetsRemovedOnes() {
-        var run = Run(md: Self.metadata(leaders: [1, 1]))
+        // Sizes held still (each partition ramps on its own): a size that changes is a change.
+        var c = FetcherConfig()
+        c.fullSizeOnceRecordsArrive = false
+        var run = Run(c, md: Self.metadata(leaders: [1, 1]))
         run.f.assign([Self.tp0: .exact(0), Self.tp1: .exact(0)])
         let s = Self.sends(run.step())
         let out = run.answer(s[0].tag, Self.fetchResponse([(Self.tp0, Self.batch(["x"], base: 0), .noError)], session: 9))

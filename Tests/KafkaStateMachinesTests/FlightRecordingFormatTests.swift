@@ -266,13 +266,13 @@ import Testing
         var c = EngineConfig(seeds: [BrokerAddress(host: "h", port: 1)])
         c.observe = true
         let full = RecordedConfig.encode(c, includeSecrets: false)
-        // Today's encoding ends with counting fetches in flight (on) after the fetch cap (on)
-        // after the fetch floor after cuts (4 KiB)
+        // Today's encoding ends with the full size once records arrive (on) after counting
+        // fetches in flight (on) after the fetch cap (on) after the fetch floor after cuts (4 KiB)
         // and the first fetch size (64 KiB), before them reportDecisions and
         // allowAutoTopicCreation (off), before that the limit's absence (one byte), before
         // that `observe`.
-        #expect(full.suffix(10) == [0, 1, 0, 0, 0, 0, 16, 0, 1, 1])
-        let now = Array(full.dropLast(10))
+        #expect(full.suffix(11) == [0, 1, 0, 0, 0, 0, 16, 0, 1, 1, 1])
+        let now = Array(full.dropLast(11))
         #expect(now.suffix(3) == [0, 0, 0])
         let beforeLimit = Array(now.dropLast(3))
         let beforeObserve = Array(now.dropLast(4))
@@ -287,7 +287,8 @@ import Testing
 
     /// Fields appended to the configuration (observe, the retry limit, allowAutoTopicCreation,
     /// reportDecisions, firstFetchBytes, fetchBytesAfterCut, capFetchAtPartitionSizes,
-    /// shareRoomAmongFetches) read as off from recordings made before them, which end before them.
+    /// shareRoomAmongFetches, fullSizeOnceRecordsArrive) read as off from recordings made
+    /// before them, which end before them.
     @Test func aConfigRecordedBeforeAppendedFieldsReadsThemAsOff() throws {
         var c = EngineConfig(seeds: [BrokerAddress(host: "a", port: 1)])
         c.observe = true
@@ -298,15 +299,19 @@ import Testing
         #expect(try RecordedConfig.decode(full).config.fetcher.fetchBytesAfterCut == 4 * 1024)
         #expect(try RecordedConfig.decode(full).config.fetcher.capFetchAtPartitionSizes)
         #expect(try RecordedConfig.decode(full).config.fetcher.shareRoomAmongFetches)
-        let beforeInFlight = try RecordedConfig.decode(Array(full.dropLast(1))).config
+        #expect(try RecordedConfig.decode(full).config.fetcher.fullSizeOnceRecordsArrive)
+        let beforeFullSize = try RecordedConfig.decode(Array(full.dropLast(1))).config
+        #expect(!beforeFullSize.fetcher.fullSizeOnceRecordsArrive && beforeFullSize.fetcher.shareRoomAmongFetches,
+                "each partition ramps on its own for older recordings")
+        let beforeInFlight = try RecordedConfig.decode(Array(full.dropLast(2))).config
         #expect(!beforeInFlight.fetcher.shareRoomAmongFetches && beforeInFlight.fetcher.capFetchAtPartitionSizes,
                 "fetches in flight not counted for older recordings")
-        let beforeCap = try RecordedConfig.decode(Array(full.dropLast(2))).config
+        let beforeCap = try RecordedConfig.decode(Array(full.dropLast(3))).config
         #expect(!beforeCap.fetcher.capFetchAtPartitionSizes && beforeCap.fetcher.fetchBytesAfterCut == 4 * 1024, "no fetch cap for older recordings")
-        let beforeCutShrink = try RecordedConfig.decode(Array(full.dropLast(6))).config
+        let beforeCutShrink = try RecordedConfig.decode(Array(full.dropLast(7))).config
         #expect(beforeCutShrink.fetcher.fetchBytesAfterCut == 0 && beforeCutShrink.fetcher.firstFetchBytes == 64 * 1024,
                 "no shrinking after cuts for older recordings")
-        let bytes = Array(full.dropLast(10))
+        let bytes = Array(full.dropLast(11))
         let beforeFirstFetch = try RecordedConfig.decode(bytes).config
         #expect(beforeFirstFetch.fetcher.firstFetchBytes == 0 && beforeFirstFetch.reportDecisions, "no ramp for older recordings")
         let beforeDecisions = try RecordedConfig.decode(Array(bytes.dropLast(1))).config

@@ -52,9 +52,11 @@ package struct Fetcher {
         config.firstFetchBytes > 0 ? min(config.firstFetchBytes, config.partitionMaxBytes) : config.partitionMaxBytes
     }
 
-    /// What a partition's next fetch asks for: small after a (re)start, then growing.
+    /// What a partition's next fetch asks for: small after a (re)start, then growing (or the
+    /// full size once records have arrived, `fullSizeOnceRecordsArrive`).
     private func fetchBytes(_ c: Cursor) -> Int32 {
-        c.fetchBytes > 0 ? min(c.fetchBytes, config.partitionMaxBytes) : firstFetchSize
+        if recordsArrived && config.fullSizeOnceRecordsArrive { return config.partitionMaxBytes }
+        return c.fetchBytes > 0 ? min(c.fetchBytes, config.partitionMaxBytes) : firstFetchSize
     }
 
     enum InFlight {
@@ -84,6 +86,8 @@ package struct Fetcher {
     /// Per broker: the most a fetch there asks for in all, after connections to it were
     /// cut with a fetch in flight (`FetcherConfig.fetchBytesAfterCut`).
     private var cutCaps: [Int32: Int32] = [:]
+    /// A fetch has brought records (see `FetcherConfig.fullSizeOnceRecordsArrive`).
+    private var recordsArrived = false
     private var inFlight: [UInt64: InFlight] = [:]
     private var nextTag: UInt64 = 1
     /// Delivered record bytes the user has not polled yet.
@@ -755,6 +759,7 @@ package struct Fetcher {
             records = []
         }
         cursors[tp]!.offset = next
+        if scan.batches > 0 { recordsArrived = true }
         if scan.lastEpoch >= 0 { cursors[tp]!.epoch = scan.lastEpoch }
         if sent.maxBytes < config.partitionMaxBytes {
             cursors[tp]!.fetchBytes = sent.maxBytes > config.partitionMaxBytes / 2 ? config.partitionMaxBytes : sent.maxBytes * 2

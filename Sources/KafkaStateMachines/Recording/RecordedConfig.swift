@@ -86,6 +86,8 @@ package enum RecordedConfig {
         w.writeBool(c.fetcher.capFetchAtPartitionSizes)
         // After capFetchAtPartitionSizes for the same reason: older recordings read with it off.
         w.writeBool(c.fetcher.shareRoomAmongFetches)
+        // After shareRoomAmongFetches for the same reason: older recordings read with it off.
+        w.writeBool(c.fetcher.fullSizeOnceRecordsArrive)
         return w.bytes
     }
 
@@ -170,6 +172,7 @@ package enum RecordedConfig {
             if r.isAtEnd { c.fetcher.fetchBytesAfterCut = 0 } else { c.fetcher.fetchBytesAfterCut = try r.readInt32("fetcher.fetchBytesAfterCut") }
             if r.isAtEnd { c.fetcher.capFetchAtPartitionSizes = false } else { c.fetcher.capFetchAtPartitionSizes = try r.readBool("fetcher.capFetchAtPartitionSizes") }
             if r.isAtEnd { c.fetcher.shareRoomAmongFetches = false } else { c.fetcher.shareRoomAmongFetches = try r.readBool("fetcher.shareRoomAmongFetches") }
+            if r.isAtEnd { c.fetcher.fullSizeOnceRecordsArrive = false } else { c.fetcher.fullSizeOnceRecordsArrive = try r.readBool("fetcher.fullSizeOnceRecordsArrive") }
             guard r.isAtEnd else { throw FlightRecordingError.badConfig("\(r.remaining) bytes after the configuration") }
             return (c, missing)
         } catch let e as FlightRecordingError {
