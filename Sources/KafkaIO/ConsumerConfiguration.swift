@@ -24,9 +24,9 @@ public struct ConsumerConfiguration: Sendable, Equatable {
     /// The most decoded bytes one `poll` hands out (one batch at least): fetched batches are
     /// decoded as they are polled, so this bounds decoded memory whatever the codec.
     public var maxPollBytes = 1024 * 1024
-    /// Until the consumer's first records arrive, each partition's fetch asks for this much
-    /// of it, so they arrive without waiting for a whole partition's worth to be read and
-    /// sent; from then on every partition (a seek or a new assignment too) asks for
+    /// Until the consumer's first records arrive, a fetch asks for this much in all (and of
+    /// each partition), so they arrive without waiting for megabytes to be read and sent
+    /// however many partitions it reads; from then on every partition (a seek or a new assignment too) asks for
     /// `partitionMaxBytes`. A ramp per partition cost a round trip per doubling for each of
     /// many partitions.
     public var firstFetchBytes: Int32 = 64 * 1024

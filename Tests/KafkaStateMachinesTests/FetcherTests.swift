@@ -212,9 +212,9 @@ import Testing
         #expect(again.max == 3000 && again.offset == 0)
     }
 
-    /// By default the ramp is the consumer's, not each partition's: once a fetch has brought
-    /// records, every partition asks for the full size, one fetched before or not, and after
-    /// a seek too.
+    /// By default the ramp is the consumer's, not each partition's: until records arrive a
+    /// fetch asks for the first fetch size in all; once a fetch has brought records, every
+    /// partition asks for the full size, one fetched before or not, and after a seek too.
     @Test func fetchSizeIsFullForEveryPartitionOnceRecordsArrive() {
         var c = FetcherConfig()
         c.firstFetchBytes = 1000
@@ -222,14 +222,14 @@ import Testing
         c.fetchSessions = false
         var run = Run(c, md: Self.metadata(leaders: [1, 1]))
         run.f.assign([Self.tp0: .exact(0)])
-        func asked(_ o: [ComponentOutput]) -> (tag: UInt64, sizes: [Int32: Int32])? {
+        func asked(_ o: [ComponentOutput]) -> (tag: UInt64, sizes: [Int32: Int32], all: Int32)? {
             guard let s = Self.sends(o).first, let r = s.request as? FetchRequest else { return nil }
             var sizes: [Int32: Int32] = [:]
             for p in r.topics.flatMap(\.partitions) { sizes[p.partition] = p.partitionMaxBytes }
-            return (s.tag, sizes)
+            return (s.tag, sizes, r.maxBytes)
         }
         var a = asked(run.step())!
-        #expect(a.sizes == [0: 1000], "small until records arrive")
+        #expect(a.sizes == [0: 1000] && a.all == 1000, "small until records arrive")
         // An answer without records leaves it small.
         var out = run.answer(a.tag, Self.fetchResponse([(Self.tp0, nil, .noError)]))
         a = asked(out.isEmpty ? run.step() : out)!
@@ -243,7 +243,27 @@ import Testing
         run.f.assign([Self.tp0: .exact(0), Self.tp1: .exact(0)])
         out = run.answer(a.tag, Self.fetchResponse([(Self.tp0, nil, .noError)]))
         a = asked(out.isEmpty ? run.step() : out)!
-        #expect(a.sizes == [0: 3000, 1: 3000])
+        #expect(a.sizes == [0: 3000, 1: 3000] && a.all == 6000)
+    }
+
+    /// Until records arrive, a fetch of many partitions asks in all for one partition's first
+    /// fetch, so the first response stays small however many partitions there are.
+    @Test func theFirstFetchOfManyPartitionsAsksForOneFirstFetchInAll() {
+        var c = FetcherConfig()
+        c.firstFetchBytes = 1000
+        c.partitionMaxBytes = 3000
+        c.fetchSessions = false
+        var run = Run(c, md: Self.metadata(leaders: [1, 1]))
+        run.f.assign([Self.tp0: .exact(0), Self.tp1: .exact(0)])
+        let first = Self.sends(run.step())[0]
+        let r = first.request as! FetchRequest
+        #expect(r.topics.flatMap(\.partitions).map(\.partitionMaxBytes) == [1000, 1000])
+        #expect(r.maxBytes == 1000)
+        // Off (recordings made before it replay so): the partitions' first fetches together.
+        c.fullSizeOnceRecordsArrive = false
+        var old = Run(c, md: Self.metadata(leaders: [1, 1]))
+        old.f.assign([Self.tp0: .exact(0), Self.tp1: .exact(0)])
+        #expect((Self.sends(old.step())[0].request as! FetchRequest).maxBytes == 2000)
     }
 
     /// A connection cut with a fetch in flight halves what the next fetch to that broker
@@ -298,6 +318,8 @@ import Testing
     /// fetch's size): with many partitions one response could otherwise bring maxBytes.
     @Test func fetchMaxBytesIsCappedByBufferRoom() {
         var c = FetcherConfig()
+        // The first fetch's own total cap held off: this is about the buffer's bound.
+        c.fullSizeOnceRecordsArrive = false
         c.maxBufferedBytes = 5000
         c.firstFetchBytes = 1000
         c.fetchSessions = false
@@ -343,6 +365,8 @@ import Testing
     /// may take the whole room.
     @Test func fetchesToSeveralBrokersShareTheBuffer() {
         var c = FetcherConfig()
+        // The first fetch's own total cap held off: this is about the buffer's bound.
+        c.fullSizeOnceRecordsArrive = false
         c.maxBufferedBytes = 6000
         c.firstFetchBytes = 1000
         c.fetchSessions = false
