@@ -26,9 +26,9 @@ public struct ConsumerConfiguration: Sendable, Equatable {
     public var maxPollBytes = 1024 * 1024
     /// Until the consumer's first records arrive, a fetch asks for this much in all (and of
     /// each partition), so they arrive without waiting for megabytes to be read and sent
-    /// however many partitions it reads; from then on every partition (a seek or a new assignment too) asks for
-    /// `partitionMaxBytes`. A ramp per partition cost a round trip per doubling for each of
-    /// many partitions.
+    /// however many partitions it reads; from then on every partition (a seek or a new
+    /// assignment too) asks for `partitionMaxBytes`. A ramp per partition cost a round trip
+    /// per doubling for each of many partitions.
     public var firstFetchBytes: Int32 = 64 * 1024
     /// After a connection to a broker is cut while a fetch is in flight, the next fetch there
     /// asks for half as much (in all and per partition), down to this; each answered fetch

@@ -130,7 +130,7 @@ enum DocCSnippets {
         configuration.consumer.resetPolicy = .start              // OFFSET_OUT_OF_RANGE: .start, .end or .error
         configuration.consumer.maxPollBytes = 1024 * 1024        // decoded bytes one poll hands out
         configuration.consumer.maxBufferedBytes = 16 * 1024 * 1024   // fetched, unpolled bytes before fetching stops
-        configuration.consumer.firstFetchBytes = 64 * 1024       // each partition's fetch until the first records arrive
+        configuration.consumer.firstFetchBytes = 64 * 1024       // a fetch, in all, until the first records arrive
         configuration.consumer.partitionMaxBytes = 1024 * 1024
         configuration.consumer.maxBytes = 50 * 1024 * 1024
         configuration.consumer.maxWait = .milliseconds(500)

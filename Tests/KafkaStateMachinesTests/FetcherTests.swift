@@ -180,12 +180,7 @@ import Testing
     /// it up to partitionMaxBytes; a seek starts small again; a first fetch in which no
     /// whole batch fit is asked again at once at the full size (not a batchTooLarge stop).
     @Test func fetchSizeStartsSmallAndGrows() {
-        var c = FetcherConfig()
-        c.firstFetchBytes = 1000
-        c.partitionMaxBytes = 3000
-        c.fetchSessions = false
-        c.fullSizeOnceRecordsArrive = false
-        var run = Run(c, md: Self.metadata(leaders: [1]))
+        var run = Run(Self.rampConfig(consumerWide: false), md: Self.metadata(leaders: [1]))
         run.f.assign([Self.tp0: .exact(0)])
         func asked(_ o: [ComponentOutput]) -> (tag: UInt64, max: Int32, offset: Int64)? {
             guard let s = Self.sends(o).first, let r = s.request as? FetchRequest, let p = r.topics.first?.partitions.first else { return nil }
@@ -216,11 +211,7 @@ import Testing
     /// fetch asks for the first fetch size in all; once a fetch has brought records, every
     /// partition asks for the full size, one fetched before or not, and after a seek too.
     @Test func fetchSizeIsFullForEveryPartitionOnceRecordsArrive() {
-        var c = FetcherConfig()
-        c.firstFetchBytes = 1000
-        c.partitionMaxBytes = 3000
-        c.fetchSessions = false
-        var run = Run(c, md: Self.metadata(leaders: [1, 1]))
+        var run = Run(Self.rampConfig(), md: Self.metadata(leaders: [1, 1]))
         run.f.assign([Self.tp0: .exact(0)])
         func asked(_ o: [ComponentOutput]) -> (tag: UInt64, sizes: [Int32: Int32], all: Int32)? {
             guard let s = Self.sends(o).first, let r = s.request as? FetchRequest else { return nil }
@@ -249,21 +240,27 @@ import Testing
     /// Until records arrive, a fetch of many partitions asks in all for one partition's first
     /// fetch, so the first response stays small however many partitions there are.
     @Test func theFirstFetchOfManyPartitionsAsksForOneFirstFetchInAll() {
+        func firstFetch(_ c: FetcherConfig) -> FetchRequest {
+            var run = Run(c, md: Self.metadata(leaders: [1, 1]))
+            run.f.assign([Self.tp0: .exact(0), Self.tp1: .exact(0)])
+            return Self.sends(run.step())[0].request as! FetchRequest
+        }
+        let r = firstFetch(Self.rampConfig())
+        #expect(r.topics.flatMap(\.partitions).map(\.partitionMaxBytes) == [1000, 1000])
+        #expect(r.maxBytes == 1000)
+        // Off (recordings made before it replay so): the partitions' first fetches together.
+        #expect(firstFetch(Self.rampConfig(consumerWide: false)).maxBytes == 2000)
+    }
+
+    /// First fetches of 1000 bytes, full size 3000, no sessions; `consumerWide` is
+    /// `fullSizeOnceRecordsArrive` (off: each partition ramps on its own).
+    static func rampConfig(consumerWide: Bool = true) -> FetcherConfig {
         var c = FetcherConfig()
         c.firstFetchBytes = 1000
         c.partitionMaxBytes = 3000
         c.fetchSessions = false
-        var run = Run(c, md: Self.metadata(leaders: [1, 1]))
-        run.f.assign([Self.tp0: .exact(0), Self.tp1: .exact(0)])
-        let first = Self.sends(run.step())[0]
-        let r = first.request as! FetchRequest
-        #expect(r.topics.flatMap(\.partitions).map(\.partitionMaxBytes) == [1000, 1000])
-        #expect(r.maxBytes == 1000)
-        // Off (recordings made before it replay so): the partitions' first fetches together.
-        c.fullSizeOnceRecordsArrive = false
-        var old = Run(c, md: Self.metadata(leaders: [1, 1]))
-        old.f.assign([Self.tp0: .exact(0), Self.tp1: .exact(0)])
-        #expect((Self.sends(old.step())[0].request as! FetchRequest).maxBytes == 2000)
+        c.fullSizeOnceRecordsArrive = consumerWide
+        return c
     }
 
     /// A connection cut with a fetch in flight halves what the next fetch to that broker
